@@ -1,0 +1,5 @@
+"""The `supportcue` command."""
+
+from supportcue.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,96 @@
+"""`supportcue eval ...`: measure the system on any labeled files (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from supportcue.cli.output import emit
+
+eval_app = typer.Typer(help="Evaluate on your own labeled .csv/.jsonl files.", no_args_is_help=True)
+
+FileOpt = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
+TextCol = Annotated[str, typer.Option("--text-col", help="column holding the message text")]
+LabelCol = Annotated[str, typer.Option("--label-col", help="column holding the label")]
+PredOpt = Annotated[Path | None, typer.Option("--predictions", help="write one JSON row per test row")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one JSON object, last line")]
+
+
+@eval_app.command("classify")
+def classify(
+    train: FileOpt,
+    test: FileOpt,
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    shots_per_label: Annotated[int | None, typer.Option(min=1, help="keep N labeled rows per label")] = None,
+    seed: Annotated[int, typer.Option(help="seed for --shots-per-label sampling")] = 0,
+    use_unlabeled: Annotated[bool, typer.Option(help="use the rest of --train as unlabeled text")] = False,
+    predictions: PredOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Topic classification: train on --train, report accuracy and macro-F1 on --test."""
+    from supportcue.eval.classify import run_classify
+
+    result: dict[str, Any] = run_classify(
+        train=train,
+        test=test,
+        text_col=text_col,
+        label_col=label_col,
+        shots_per_label=shots_per_label,
+        seed=seed,
+        use_unlabeled=use_unlabeled,
+        predictions=predictions,
+    )
+    emit(result, json_out, title="eval classify")
+
+
+@eval_app.command("oos")
+def oos(
+    train: FileOpt,
+    val: FileOpt,
+    test: FileOpt,
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    oos_label: Annotated[str, typer.Option("--oos-label", help="label value of out-of-scope rows")] = "oos",
+    predictions: PredOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Out-of-scope detection: threshold chosen on --val only, measured on --test."""
+    from supportcue.eval.oos import run_oos
+
+    result: dict[str, Any] = run_oos(
+        train=train,
+        val=val,
+        test=test,
+        text_col=text_col,
+        label_col=label_col,
+        oos_label=oos_label,
+        predictions=predictions,
+    )
+    emit(result, json_out, title="eval oos")
+
+
+@eval_app.command("suggest")
+def suggest(
+    train: FileOpt,
+    test: FileOpt,
+    text_col: TextCol = "text",
+    reply_col: Annotated[str, typer.Option("--reply-col", help="column holding the agent's reply")] = "reply",
+    label_col: Annotated[str | None, typer.Option("--label-col", help="topic column, if any")] = None,
+    predictions: PredOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Reply suggestion: library built from --train pairs, each --test suggestion scored by match."""
+    from supportcue.eval.suggest import run_suggest
+
+    result: dict[str, Any] = run_suggest(
+        train=train,
+        test=test,
+        text_col=text_col,
+        reply_col=reply_col,
+        label_col=label_col,
+        predictions=predictions,
+    )
+    emit(result, json_out, title="eval suggest")

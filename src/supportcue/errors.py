@@ -1,0 +1,46 @@
+"""The exceptions supportcue raises, all in one place.
+
+SupportcueError                 base: anything the user can fix or must know about
+├── SettingsError               a bad setting: names the key and the allowed values
+├── WorkspaceError              no workspace, or not a workspace folder
+├── ImportDataError             a file that cannot be read at all (encoding, missing columns)
+├── NotFittedError              a stage or model used before `fit`
+├── ModelNotFoundError          an unknown model version or stage
+├── PromotionRefused            the promotion gate said no (candidate worse than live)
+└── StageError                  a stage failed at prediction time (the pipeline turns it into
+                                "no suggestion" with the reason; it never reaches an agent)
+"""
+
+from __future__ import annotations
+
+
+class SupportcueError(Exception):
+    """Base class: the message is written for the person who can fix it."""
+
+
+class SettingsError(SupportcueError):
+    """A setting has a value that is not allowed."""
+
+
+class WorkspaceError(SupportcueError):
+    """The workspace folder is missing or is not a supportcue workspace."""
+
+
+class ImportDataError(SupportcueError):
+    """A data file cannot be imported at all (as opposed to single bad rows)."""
+
+
+class NotFittedError(SupportcueError, ValueError):
+    """A stage or model was used before it was fitted."""
+
+
+class ModelNotFoundError(SupportcueError):
+    """No model version with that stage and version."""
+
+
+class PromotionRefused(SupportcueError):
+    """The promotion gate refused a candidate that is worse than the live model."""
+
+
+class StageError(SupportcueError):
+    """A stage failed while predicting."""

@@ -1,0 +1,95 @@
+"""Loading labeled files for `supportcue eval`: text and label columns, with errors naming file and line."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from supportcue.data.files import header_of, read_rows
+from supportcue.embeddings import Embedder, make_embedder
+from supportcue.errors import ImportDataError
+
+
+@dataclass
+class Labeled:
+    """Texts and labels of one file, in file order."""
+
+    path: Path
+    texts: list[str]
+    labels: list[str]
+
+
+def _check_columns(path: Path, columns: Sequence[str]) -> None:
+    header = header_of(path)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ImportDataError(
+            f"{path}: no column {', '.join(repr(c) for c in missing)}; columns are {header} "
+            "(use --text-col / --label-col)"
+        )
+
+
+def load_texts(path: Path, text_col: str) -> list[str]:
+    """Only the text column: used for unlabeled rows, whose labels must never be read."""
+    _check_columns(path, [text_col])
+    texts = []
+    for line, row in read_rows(path):
+        if "__error__" in row:
+            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+        text = row.get(text_col)
+        if text is None or not str(text).strip():
+            raise ImportDataError(f"{path}:{line}: empty {text_col!r}")
+        texts.append(str(text))
+    return texts
+
+
+def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
+    """Every row must have a non-empty text and label."""
+    _check_columns(path, [text_col, label_col])
+    texts, labels = [], []
+    for line, row in read_rows(path):
+        if "__error__" in row:
+            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+        for col in (text_col, label_col):
+            value = row.get(col)
+            if value is None or not str(value).strip():
+                raise ImportDataError(f"{path}:{line}: empty {col!r}")
+        texts.append(str(row[text_col]))
+        labels.append(str(row[label_col]).strip())
+    if not texts:
+        raise ImportDataError(f"{path}: no rows")
+    return Labeled(path, texts, labels)
+
+
+def sample_shots(labels: Sequence[str], shots: int, seed: int) -> list[int]:
+    """Indices of `shots` rows per label chosen with `seed` (all rows of a smaller label), sorted."""
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
+    rng = random.Random(seed)
+    keep: list[int] = []
+    for label in sorted(by_label):
+        rows = by_label[label]
+        keep += rows if len(rows) <= shots else rng.sample(rows, shots)
+    return sorted(keep)
+
+
+def cache_dir() -> Path:
+    """Where eval keeps embeddings between runs: `$SUPPORTCUE_CACHE_DIR`, else ~/.cache/supportcue."""
+    env = os.environ.get("SUPPORTCUE_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "supportcue" / "embeddings"
+
+
+def default_embedder() -> Embedder:
+    return make_embedder("minilm", cache_dir=cache_dir())
+
+
+def embed(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    return embedder.embed(list(texts))

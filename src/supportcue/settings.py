@@ -1,0 +1,303 @@
+"""Workspace settings: `supportcue.toml`, overridden by `SUPPORTCUE_*` environment variables.
+
+Every setting has a documented default (see `DEFAULT_TOML`, which `supportcue init` writes). Environment
+overrides: `SUPPORTCUE_WORKSPACE` (the folder), `SUPPORTCUE_DATABASE_URL` (the store), and any other
+key as `SUPPORTCUE_<SECTION>__<KEY>`, e.g. `SUPPORTCUE_PIPELINE__TOPIC=shadow`. A bad value fails at
+start-up with a `SettingsError` naming the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from supportcue.errors import SettingsError, WorkspaceError
+
+CONFIG_NAME = "supportcue.toml"
+DB_NAME = "supportcue.db"
+ENV_PREFIX = "SUPPORTCUE_"
+
+StageMode = Literal["live", "shadow", "off"]
+STAGES = ("validation", "topic", "response", "tone")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+    """SQLAlchemy URL; empty means the workspace's own SQLite file."""
+
+
+class EmbeddingSettings(_Section):
+    model: Literal["minilm", "tfidf"] = "minilm"
+    batch_size: int = Field(64, ge=1, le=4096)
+    cache: bool = True
+
+
+class PipelineSettings(_Section):
+    validation: StageMode = "live"
+    topic: StageMode = "live"
+    response: StageMode = "live"
+    tone: StageMode = "live"
+    timeout_ms: int = Field(2000, ge=1)
+    response_mode: Literal["retrieval", "llm"] = "retrieval"
+
+    def mode(self, stage: str) -> StageMode:
+        value: StageMode = getattr(self, stage)
+        return value
+
+
+class ServiceSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_message_chars: int = Field(10_000, ge=1)
+    max_event_bytes: int = Field(65_536, ge=256)
+    batch_wait_ms: float = Field(2.0, ge=0)
+
+
+class MatchSettings(_Section):
+    threshold: float = Field(0.7, ge=0.0, le=1.0)
+
+
+class ToneSettings(_Section):
+    greeting: str = "Hi {customer_name},"
+    greeting_fallback: str = "Hi there,"
+    signoff: str = "Best,\n{agent_name}"
+    signoff_fallback: str = "Best,\nThe support team"
+    max_chars: int = Field(900, ge=50)
+    contractions: bool = True
+    replace: dict[str, str] = Field(
+        default_factory=lambda: {
+            "utilize": "use",
+            "in order to": "to",
+            "at this point in time": "now",
+            "we apologize for any inconvenience": "sorry for the trouble",
+            "please be advised that": "",
+            "kindly": "please",
+        }
+    )
+    avoid: list[str] = Field(default_factory=lambda: ["unfortunately", "as per", "per our policy"])
+    product_names: list[str] = Field(default_factory=list)
+
+
+class LabelSettings(_Section):
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {"expert": 1.0, "sme": 1.0, "agent": 0.8, "weak": 0.5, "model": 0.3}
+    )
+    target_per_topic: int = Field(500, ge=1)
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class ValidationStageSettings(_Section):
+    rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
+
+
+class ResponseSettings(_Section):
+    min_score: float = Field(0.35, ge=0.0, le=1.0)
+    review_grace_days: int = Field(0, ge=0)
+
+
+class LLMSettings(_Section):
+    base_url: str = "http://127.0.0.1:8089/v1"
+    model: str = "gpt-4o-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = Field(20.0, gt=0)
+
+
+class Settings(_Section):
+    workspace: Path = Path(".")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    match: MatchSettings = Field(default_factory=MatchSettings)
+    tone: ToneSettings = Field(default_factory=ToneSettings)
+    labels: LabelSettings = Field(default_factory=LabelSettings)
+    validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
+    response: ResponseSettings = Field(default_factory=ResponseSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    labeling_functions: list[str] = Field(default_factory=list)
+    """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.workspace / DB_NAME).resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.workspace / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "cache"
+
+
+DEFAULT_TOML = """\
+# supportcue workspace settings. Every key is optional; the values shown are the defaults.
+# Environment variables override them: SUPPORTCUE_DATABASE_URL, and SUPPORTCUE_<SECTION>__<KEY>
+# (for example SUPPORTCUE_PIPELINE__TOPIC=shadow).
+
+[database]
+# SQLAlchemy URL. Empty: the SQLite file supportcue.db in this folder.
+# PostgreSQL: "postgresql+psycopg://user@host:5432/dbname"
+url = ""
+
+[embedding]
+model = "minilm"      # minilm (all-MiniLM-L6-v2, shipped offline) | tfidf (model-free fallback)
+batch_size = 64
+cache = true          # cache vectors by text hash under cache/
+
+[pipeline]
+# Each stage: live (its output is used) | shadow (runs and is logged, not shown) | off
+validation = "live"
+topic = "live"
+response = "live"
+tone = "live"
+timeout_ms = 2000     # a slower pipeline gives "no suggestion" with the reason
+response_mode = "retrieval"   # retrieval (approved answer library) | llm
+
+[service]
+host = "127.0.0.1"
+port = 8000
+max_message_chars = 10000
+max_event_bytes = 65536
+batch_wait_ms = 2.0   # how long the embedder waits to micro-batch concurrent requests
+
+[match]
+threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match
+
+[tone]
+greeting = "Hi {customer_name},"
+greeting_fallback = "Hi there,"
+signoff = "Best,\\n{agent_name}"
+signoff_fallback = "Best,\\nThe support team"
+max_chars = 900
+contractions = true
+avoid = ["unfortunately", "as per", "per our policy"]
+product_names = []
+
+[tone.replace]
+"utilize" = "use"
+"in order to" = "to"
+"at this point in time" = "now"
+"we apologize for any inconvenience" = "sorry for the trouble"
+"please be advised that" = ""
+"kindly" = "please"
+
+[labels]
+target_per_topic = 500
+min_confidence = 0.0
+
+[labels.source_weights]
+expert = 1.0
+sme = 1.0
+agent = 0.8
+weak = 0.5
+model = 0.3
+
+[validation]
+# Rules that win over the model: empty | greeting_only | thanks_only | too_short
+rules = ["empty", "greeting_only", "thanks_only", "too_short"]
+
+[response]
+min_score = 0.35          # below this ranker score the response stage abstains
+review_grace_days = 0     # answers overdue for review by more than this are not suggested
+
+[llm]
+base_url = "http://127.0.0.1:8089/v1"   # any OpenAI-compatible server
+model = "gpt-4o-mini"
+api_key_env = "OPENAI_API_KEY"
+timeout_s = 20.0
+"""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        ctx = item.get("ctx") or {}
+        allowed = ctx.get("expected")
+        msg = item["msg"]
+        if allowed:
+            msg = f"got {item.get('input')!r}; allowed values: {allowed}"
+        elif item["type"] == "extra_forbidden":
+            msg = "unknown setting"
+        lines.append(f"setting {key}: {msg}")
+    return "\n".join(lines)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "WORKSPACE",):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        if rest == "database_url":
+            out.setdefault("database", {})["url"] = value
+        elif "__" in rest:
+            section, key = rest.split("__", 1)
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(workspace: Path | str | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read a workspace's settings; `workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd."""
+    env = dict(os.environ if environ is None else environ)
+    folder = Path(workspace or env.get(ENV_PREFIX + "WORKSPACE") or ".")
+    config = folder / CONFIG_NAME
+    data: dict[str, Any] = {}
+    if config.exists():
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config}: not valid TOML: {exc}") from exc
+    data = _merge(data, _env_overrides(env))
+    data["workspace"] = folder
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"{config}: {_describe(exc)}") from None
+
+
+@lru_cache(maxsize=8)
+def get_settings(workspace: str | None = None) -> Settings:
+    """The settings of a workspace, read once per process (tests call `get_settings.cache_clear()`)."""
+    return load_settings(workspace)
+
+
+def require_workspace(settings: Settings) -> Settings:
+    """Fail clearly when the folder is not a workspace (no `supportcue.toml`)."""
+    if not (settings.workspace / CONFIG_NAME).exists():
+        raise WorkspaceError(
+            f"{settings.workspace.resolve()} is not a supportcue workspace (no {CONFIG_NAME}); "
+            "run `supportcue init DIR` or set SUPPORTCUE_WORKSPACE"
+        )
+    return settings
+
+
+def init_workspace(folder: Path) -> Path:
+    """Create a workspace folder with the documented default settings; keeps an existing config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models").mkdir(exist_ok=True)
+    (folder / "cache").mkdir(exist_ok=True)
+    config = folder / CONFIG_NAME
+    if not config.exists():
+        config.write_text(DEFAULT_TOML, encoding="utf-8")
+    return config

@@ -1,0 +1,124 @@
+"""The repository layer on every backend: migrations, upserts, idempotent events, model registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from supportcue.data.store import Store, open_store
+from supportcue.data.tables import TABLES
+
+T0 = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
+
+
+def test_migrations_create_every_table_and_are_repeatable(database_url: str) -> None:
+    first = open_store(database_url)
+    assert set(TABLES) <= set(first.table_names())
+    assert "alembic_version" in first.table_names()
+    first.upsert_topics([{"key": "refunds", "name": "Refunds", "description": "d"}])
+    first.close()
+    again = open_store(database_url)  # upgrading an up-to-date database changes nothing
+    assert [t.key for t in again.topics()] == ["refunds"]
+    columns = {c["name"] for c in inspect(again.engine).get_columns("labels")}
+    assert {"source", "annotator", "confidence", "expires_at"} <= columns
+    again.close()
+
+
+def test_cases_upsert_by_external_id(store: Store) -> None:
+    row = {"id": "c1", "message": "hi", "created_at": T0, "fields": {"order_id": "A-1"}}
+    store.upsert_cases([row])
+    store.upsert_cases([{**row, "message": "How do I pause payouts?"}])
+    assert store.count("cases") == 1
+    case = store.case("c1")
+    assert case is not None
+    assert case.message == "How do I pause payouts?"
+    assert case.fields == {"order_id": "A-1"}
+    assert case.created_at == T0  # aware UTC in, aware UTC out
+
+
+def test_events_are_idempotent(store: Store) -> None:
+    event = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": T0}
+    stored, created = store.add_event(event)
+    assert created
+    again, created_again = store.add_event({**event, "kind": "sent"})
+    assert not created_again
+    assert again.id == stored.id and again.kind == "shown"
+    assert store.count("events") == 1
+
+
+def test_labels_exclude_expired_and_replace_same_subject(store: Store) -> None:
+    now = T0 + timedelta(days=10)
+    store.add_labels(
+        [
+            {"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "a"},
+            {
+                "case_id": "c2",
+                "task": "topic",
+                "value": "fees",
+                "source": "weak",
+                "annotator": "",
+                "expires_at": T0,
+            },
+            {"case_id": "c3", "task": "validity", "value": "valid", "source": "expert", "annotator": "a"},
+        ]
+    )
+    store.add_labels(
+        [{"case_id": "c1", "task": "topic", "value": "disputes", "source": "expert", "annotator": "a"}]
+    )
+    labels = store.labels("topic", now=now)
+    assert [(x.case_id, x.value) for x in labels] == [("c1", "disputes")]
+    assert len(store.labels("topic", now=now, include_expired=True)) == 2
+    assert [x.value for x in store.labels("topic", sources=["weak"], now=T0 - timedelta(days=1))] == ["fees"]
+
+
+def test_answer_library_queries(store: Store) -> None:
+    store.upsert_answers(
+        [
+            {
+                "id": "a1",
+                "topic": "refunds",
+                "title": "t",
+                "body": "b",
+                "status": "approved",
+                "review_due_at": T0 - timedelta(days=1),
+            },
+            {"id": "a2", "topic": "refunds", "title": "t", "body": "b", "status": "retired"},
+            {
+                "id": "a3",
+                "topic": "fees",
+                "title": "t",
+                "body": "b",
+                "status": "approved",
+                "review_due_at": T0 + timedelta(days=30),
+            },
+        ]
+    )
+    assert [a.id for a in store.answers(topic="refunds", status="approved")] == ["a1"]
+    assert [a.id for a in store.answers_due_for_review(now=T0)] == ["a1"]
+    store.set_answer_status("a1", "retired")
+    assert store.answers_due_for_review(now=T0) == []
+
+
+def test_promote_keeps_previous_for_rollback(store: Store) -> None:
+    for version in ("v1", "v2"):
+        store.add_model_version(
+            {"stage": "topic", "version": version, "artifact_path": f"/m/{version}", "fingerprint": "f"}
+        )
+    store.promote_model("topic", "v1")
+    store.promote_model("topic", "v2")
+    live = store.live_model("topic")
+    assert live is not None and live.version == "v2"
+    statuses = {m.version: m.status for m in store.model_versions("topic")}
+    assert statuses == {"v1": "previous", "v2": "live"}
+    store.promote_model("topic", "v1")  # rollback
+    live = store.live_model("topic")
+    assert live is not None and live.version == "v1"
+
+
+def test_unknown_promotion_target_raises(store: Store) -> None:
+    from sqlalchemy.exc import NoResultFound
+
+    with pytest.raises(NoResultFound):
+        store.promote_model("topic", "nope")

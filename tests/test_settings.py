@@ -1,0 +1,63 @@
+"""Settings: documented defaults, environment overrides, clear errors for bad values."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from supportcue.errors import SettingsError, WorkspaceError
+from supportcue.settings import DEFAULT_TOML, Settings, init_workspace, load_settings, require_workspace
+
+
+def test_default_toml_matches_the_model_defaults() -> None:
+    documented = Settings.model_validate({**tomllib.loads(DEFAULT_TOML), "workspace": Path(".")})
+    assert documented == Settings()
+
+
+def test_init_creates_a_workspace(tmp_path: Path) -> None:
+    init_workspace(tmp_path / "ws")
+    assert (tmp_path / "ws" / "supportcue.toml").exists() and (tmp_path / "ws" / "models").is_dir()
+    settings = require_workspace(load_settings(tmp_path / "ws", environ={}))
+    assert settings.database_url == f"sqlite:///{(tmp_path / 'ws' / 'supportcue.db').resolve()}"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    env = {
+        "SUPPORTCUE_WORKSPACE": str(tmp_path),
+        "SUPPORTCUE_DATABASE_URL": "postgresql://u@h/db",
+        "SUPPORTCUE_PIPELINE__TOPIC": "shadow",
+        "SUPPORTCUE_MATCH__THRESHOLD": "0.8",
+    }
+    settings = load_settings(environ=env)
+    assert settings.workspace == tmp_path
+    assert settings.database_url == "postgresql://u@h/db"
+    assert settings.pipeline.topic == "shadow" and settings.match.threshold == 0.8
+
+
+def test_bad_setting_names_key_and_allowed_values(tmp_path: Path) -> None:
+    (tmp_path / "supportcue.toml").write_text('[pipeline]\ntopic = "sometimes"\n')
+    with pytest.raises(
+        SettingsError, match=r"pipeline\.topic: got 'sometimes'; allowed values: 'live', 'shadow' or 'off'"
+    ):
+        load_settings(tmp_path, environ={})
+    with pytest.raises(SettingsError, match=r"pipeline\.tone: got 'loud'"):
+        load_settings(
+            tmp_path, environ={"SUPPORTCUE_PIPELINE__TONE": "loud", "SUPPORTCUE_PIPELINE__TOPIC": "off"}
+        )
+
+
+def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
+    (tmp_path / "supportcue.toml").write_text("[service]\nprot = 1\n")
+    with pytest.raises(SettingsError, match=r"service\.prot: unknown setting"):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "supportcue.toml").write_text("[service\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(tmp_path, environ={})
+
+
+def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not a supportcue workspace"):
+        require_workspace(load_settings(tmp_path, environ={}))
