@@ -2,28 +2,130 @@
 
 from __future__ import annotations
 
-import typer
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
-from supportcue.errors import SupportcueError
+import typer
+from rich.table import Table
+
+from supportcue.cli.context import workspace_settings, workspace_store
+from supportcue.cli.output import console
+from supportcue.training.trainer import CLASSIFIER_STAGES, TRAINABLE, Trainer
+
+
+def _trainer() -> Trainer:
+    from supportcue.embeddings import make_embedder
+
+    settings = workspace_settings()
+    embedder = make_embedder(
+        settings.embedding.model,
+        cache_dir=settings.cache_dir if settings.embedding.cache else None,
+        batch_size=settings.embedding.batch_size,
+    )
+    return Trainer(workspace_store(), settings, embedder, progress=lambda t: console.print(f"[dim]{t}[/dim]"))
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-10-15", param_hint="--since") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def train(stage: str | None = typer.Option(None, help="validation | topic | response")) -> None:
-        """Fit stages from the labels in the store and write model versions."""
-        raise SupportcueError("`train` is not yet available (classifier issue)")
+    def train(
+        stage: Annotated[
+            str | None, typer.Option(help="validation | topic | response (default: all)")
+        ] = None,
+        exclude_weak: Annotated[
+            bool, typer.Option("--exclude-weak", help="train on human labels only")
+        ] = False,
+    ) -> None:
+        """Fit stages from the labels in the store and write model versions (the first goes live)."""
+        if stage and stage not in TRAINABLE:
+            raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(TRAINABLE)}", param_hint="--stage")
+        trainer = _trainer()
+        with console.status("training"):
+            versions = trainer.train([stage] if stage else list(TRAINABLE), exclude_weak=exclude_weak)
+        for v in versions:
+            s = v.metrics.get("summary", {})
+            extra = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}" if s else ""
+            console.print(f"{v.stage} {v.version} ({v.status}){extra} -> {v.artifact_path}")
 
     @app.command()
-    def backtest(since: str | None = typer.Option(None, help="cut date: train before, test after")) -> None:
-        """Time-ordered evaluation of the classifiers."""
-        raise SupportcueError("`backtest` is not yet available (classifier issue)")
+    def backtest(
+        since: Annotated[str | None, typer.Option(help="cut date: train before it, test after")] = None,
+        stage: Annotated[list[str], typer.Option(help="validation | topic (repeatable)")] = [],  # noqa: B006
+        exclude_weak: Annotated[bool, typer.Option("--exclude-weak")] = False,
+        html: Annotated[Path | None, typer.Option(help="write an HTML report with the curve here")] = None,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Time-ordered evaluation: per-topic P/R/F1, confusions, coverage-versus-precision."""
+        from supportcue.training.report import backtest_html, print_backtest
+
+        for name in stage:
+            if name not in CLASSIFIER_STAGES:
+                raise typer.BadParameter(
+                    f"{name!r}; allowed: {', '.join(CLASSIFIER_STAGES)}", param_hint="--stage"
+                )
+        trainer = _trainer()
+        result = trainer.backtest(stage or list(CLASSIFIER_STAGES), _date(since), exclude_weak)
+        target = html or workspace_settings().workspace / "reports" / "backtest.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(backtest_html(result), encoding="utf-8")
+        result["html_report"] = str(target)
+        if json_out:
+            print(json.dumps(result, default=str))
+            return
+        print_backtest(result, console)
+        console.print(f"HTML report: {target}")
 
     @app.command()
-    def models() -> None:
-        """List model versions."""
-        raise SupportcueError("`models` is not yet available (classifier issue)")
+    def models(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """List model versions with their status and backtest figures."""
+        versions = workspace_store().model_versions()
+        if json_out:
+            rows = [
+                {
+                    "stage": v.stage,
+                    "version": v.version,
+                    "status": v.status,
+                    "created_at": v.created_at.isoformat(),
+                    "fingerprint": v.fingerprint,
+                    "accuracy": v.metrics.get("summary", {}).get("accuracy"),
+                    "artifact": v.artifact_path,
+                }
+                for v in versions
+            ]
+            print(json.dumps(rows))
+            return
+        table = Table("stage", "version", "status", "created", "accuracy", "macro-F1", "data fingerprint")
+        for v in versions:
+            s = v.metrics.get("summary", {})
+            table.add_row(
+                v.stage,
+                v.version,
+                v.status,
+                f"{v.created_at:%Y-%m-%d %H:%M}",
+                f"{s['accuracy']:.3f}" if s else "-",
+                f"{s['macro_f1']:.3f}" if s else "-",
+                v.fingerprint,
+            )
+        console.print(table)
 
     @app.command()
-    def promote(stage: str, version: str, force: bool = typer.Option(False, "--force")) -> None:
+    def promote(
+        stage: Annotated[str, typer.Argument(help="validation | topic | response")],
+        version: Annotated[str, typer.Argument(help="e.g. v2 (see `supportcue models`)")],
+        force: Annotated[bool, typer.Option("--force", help="promote even if worse than live")] = False,
+    ) -> None:
         """Make a model version live; the previous stays available for rollback."""
-        raise SupportcueError("`promote` is not yet available (classifier issue)")
+        trainer = _trainer()
+        promoted, note = trainer.promote(stage, version, force=force)
+        console.print(f"{promoted.stage} {promoted.version} is live ({note})")

@@ -21,90 +21,202 @@ class TopicSpec(NamedTuple):
 
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("payout_schedule", "Payout schedule and timing", "payouts",
-              "When a payout reaches the bank: how long funds stay pending, the daily/weekly/monthly "
-              "schedule, the first-payout delay for new accounts and bank holidays."),
-    TopicSpec("pausing_payouts", "Pausing payouts", "payouts",
-              "Merchants who want to stop automatic payouts for a while, switch to manual payouts or "
-              "resume them, and what happens to the balance in the meantime."),
-    TopicSpec("failed_payouts", "Failed or returned payouts", "payouts",
-              "A payout the bank rejected or returned (closed account, wrong routing number, name "
-              "mismatch), where the money goes and how to retry it."),
-    TopicSpec("bank_account_change", "Changing the payout bank account", "payouts",
-              "Adding, replacing or verifying the bank account payouts go to, including the security "
-              "hold after a change and accounts in other currencies."),
-    TopicSpec("instant_payouts", "Instant payouts to debit cards", "payouts",
-              "The instant payouts product launched in October 2026: eligibility, adding a debit card, "
-              "the 1% fee, limits and why an instant payout may be unavailable."),
-    TopicSpec("refunds", "Refunds", "payments",
-              "Issuing full or partial refunds, how long they take to reach the cardholder, refunding "
-              "with an insufficient balance and cancelling a refund."),
-    TopicSpec("disputes", "Disputes and chargebacks", "disputes",
-              "A cardholder disputed a charge with their bank: the dispute fee, deadlines, what evidence "
-              "to submit and how the outcome is decided."),
-    TopicSpec("account_verification", "Account verification", "account",
-              "Identity and business verification requests: which documents are accepted, why a "
-              "document was rejected and what happens to payments while verification is pending."),
-    TopicSpec("api_keys", "API keys", "developers",
-              "Finding, rolling and restricting secret and publishable API keys, and errors caused by a "
-              "wrong or revoked key."),
-    TopicSpec("webhooks", "Webhooks", "developers",
-              "Webhook endpoints that fail or stop receiving events: signature verification, retries, "
-              "disabled endpoints and replaying missed events."),
-    TopicSpec("fees", "Pricing and fees", "billing",
-              "What Tillwick charges per transaction, for international cards, disputes and instant "
-              "payouts, and where to see the fees taken from a payment."),
-    TopicSpec("currency_conversion", "Currency conversion", "payments",
-              "Charging in other currencies, the conversion fee and rate, settling in several "
-              "currencies and why an amount differs from what the customer saw."),
-    TopicSpec("card_declines", "Card declines", "payments",
-              "A customer's card was declined: reading the decline code, issuer declines versus "
-              "Tillwick Shield blocks, and what to tell the customer."),
-    TopicSpec("subscriptions", "Subscriptions and recurring billing", "billing",
-              "Creating, changing, pausing and cancelling subscriptions in Tillwick Billing, proration "
-              "and failed renewal payments."),
-    TopicSpec("invoices", "Invoices", "billing",
-              "Sending invoices, reminders, marking an invoice paid outside Tillwick, voiding or "
-              "correcting an invoice and invoice numbering."),
-    TopicSpec("tax_forms", "Tax forms (1099-K)", "account",
-              "Annual tax forms: who receives a 1099-K, when they are issued, correcting the tax ID and "
-              "downloading past forms."),
-    TopicSpec("login_2fa", "Login and two-step verification", "account",
-              "Locked out of the Dashboard, lost phone or authenticator app, backup codes, password "
-              "resets and suspicious login alerts."),
-    TopicSpec("closing_account", "Closing an account", "account",
-              "Merchants who want to close their Tillwick account: the remaining balance, open disputes, "
-              "data export and what happens after closure."),
-    TopicSpec("connected_accounts", "Connected accounts (Tillwick Platforms)", "developers",
-              "Platforms and marketplaces that onboard sellers as connected accounts: onboarding links, "
-              "requirements, payouts to sellers and platform fees."),
-    TopicSpec("payment_methods", "Payment methods", "payments",
-              "Turning on wallets, bank debits, buy-now-pay-later and local payment methods, and why a "
-              "method doesn't appear at checkout."),
-    TopicSpec("reserves_holds", "Reserves and held funds", "account",
-              "Rolling or fixed reserves, funds held after a risk review, why the available balance is "
-              "lower than expected and when held funds are released."),
-    TopicSpec("fraud_rules", "Fraud screening (Tillwick Shield)", "disputes",
-              "Tillwick Shield risk scores, blocked or flagged payments, writing custom rules and allow/"
-              "block lists, and reviewing payments placed in review."),
-    TopicSpec("checkout_integration", "Checkout integration", "developers",
-              "Integrating Tillwick Checkout or the embedded payment form: redirects, success URLs, "
-              "confirming payments and common integration errors."),
-    TopicSpec("payment_links", "Payment links", "payments",
-              "Creating shareable payment links without code, custom amounts, quantities, deactivating "
-              "a link and seeing who paid."),
-    TopicSpec("reporting_exports", "Reports and exports", "account",
-              "Balance and payout reconciliation reports, CSV exports, matching payouts to the "
-              "transactions they contain and scheduled reports."),
-    TopicSpec("team_permissions", "Team members and permissions", "account",
-              "Inviting teammates, roles and what each can see, transferring account ownership and "
-              "removing a former employee."),
-    TopicSpec("statement_descriptor", "Statement descriptors", "payments",
-              "The business name customers see on their card statement, changing it, dynamic suffixes "
-              "and customers who don't recognise a charge."),
-    TopicSpec("test_mode", "Test mode and sandbox", "developers",
-              "Test mode versus live mode, test card numbers, why test data doesn't show in live mode "
-              "and going live."),
+    TopicSpec(
+        "payout_schedule",
+        "Payout schedule and timing",
+        "payouts",
+        "When a payout reaches the bank: how long funds stay pending, the daily/weekly/monthly "
+        "schedule, the first-payout delay for new accounts and bank holidays.",
+    ),
+    TopicSpec(
+        "pausing_payouts",
+        "Pausing payouts",
+        "payouts",
+        "Merchants who want to stop automatic payouts for a while, switch to manual payouts or "
+        "resume them, and what happens to the balance in the meantime.",
+    ),
+    TopicSpec(
+        "failed_payouts",
+        "Failed or returned payouts",
+        "payouts",
+        "A payout the bank rejected or returned (closed account, wrong routing number, name "
+        "mismatch), where the money goes and how to retry it.",
+    ),
+    TopicSpec(
+        "bank_account_change",
+        "Changing the payout bank account",
+        "payouts",
+        "Adding, replacing or verifying the bank account payouts go to, including the security "
+        "hold after a change and accounts in other currencies.",
+    ),
+    TopicSpec(
+        "instant_payouts",
+        "Instant payouts to debit cards",
+        "payouts",
+        "The instant payouts product launched in October 2026: eligibility, adding a debit card, "
+        "the 1% fee, limits and why an instant payout may be unavailable.",
+    ),
+    TopicSpec(
+        "refunds",
+        "Refunds",
+        "payments",
+        "Issuing full or partial refunds, how long they take to reach the cardholder, refunding "
+        "with an insufficient balance and cancelling a refund.",
+    ),
+    TopicSpec(
+        "disputes",
+        "Disputes and chargebacks",
+        "disputes",
+        "A cardholder disputed a charge with their bank: the dispute fee, deadlines, what evidence "
+        "to submit and how the outcome is decided.",
+    ),
+    TopicSpec(
+        "account_verification",
+        "Account verification",
+        "account",
+        "Identity and business verification requests: which documents are accepted, why a "
+        "document was rejected and what happens to payments while verification is pending.",
+    ),
+    TopicSpec(
+        "api_keys",
+        "API keys",
+        "developers",
+        "Finding, rolling and restricting secret and publishable API keys, and errors caused by a "
+        "wrong or revoked key.",
+    ),
+    TopicSpec(
+        "webhooks",
+        "Webhooks",
+        "developers",
+        "Webhook endpoints that fail or stop receiving events: signature verification, retries, "
+        "disabled endpoints and replaying missed events.",
+    ),
+    TopicSpec(
+        "fees",
+        "Pricing and fees",
+        "billing",
+        "What Tillwick charges per transaction, for international cards, disputes and instant "
+        "payouts, and where to see the fees taken from a payment.",
+    ),
+    TopicSpec(
+        "currency_conversion",
+        "Currency conversion",
+        "payments",
+        "Charging in other currencies, the conversion fee and rate, settling in several "
+        "currencies and why an amount differs from what the customer saw.",
+    ),
+    TopicSpec(
+        "card_declines",
+        "Card declines",
+        "payments",
+        "A customer's card was declined: reading the decline code, issuer declines versus "
+        "Tillwick Shield blocks, and what to tell the customer.",
+    ),
+    TopicSpec(
+        "subscriptions",
+        "Subscriptions and recurring billing",
+        "billing",
+        "Creating, changing, pausing and cancelling subscriptions in Tillwick Billing, proration "
+        "and failed renewal payments.",
+    ),
+    TopicSpec(
+        "invoices",
+        "Invoices",
+        "billing",
+        "Sending invoices, reminders, marking an invoice paid outside Tillwick, voiding or "
+        "correcting an invoice and invoice numbering.",
+    ),
+    TopicSpec(
+        "tax_forms",
+        "Tax forms (1099-K)",
+        "account",
+        "Annual tax forms: who receives a 1099-K, when they are issued, correcting the tax ID and "
+        "downloading past forms.",
+    ),
+    TopicSpec(
+        "login_2fa",
+        "Login and two-step verification",
+        "account",
+        "Locked out of the Dashboard, lost phone or authenticator app, backup codes, password "
+        "resets and suspicious login alerts.",
+    ),
+    TopicSpec(
+        "closing_account",
+        "Closing an account",
+        "account",
+        "Merchants who want to close their Tillwick account: the remaining balance, open disputes, "
+        "data export and what happens after closure.",
+    ),
+    TopicSpec(
+        "connected_accounts",
+        "Connected accounts (Tillwick Platforms)",
+        "developers",
+        "Platforms and marketplaces that onboard sellers as connected accounts: onboarding links, "
+        "requirements, payouts to sellers and platform fees.",
+    ),
+    TopicSpec(
+        "payment_methods",
+        "Payment methods",
+        "payments",
+        "Turning on wallets, bank debits, buy-now-pay-later and local payment methods, and why a "
+        "method doesn't appear at checkout.",
+    ),
+    TopicSpec(
+        "reserves_holds",
+        "Reserves and held funds",
+        "account",
+        "Rolling or fixed reserves, funds held after a risk review, why the available balance is "
+        "lower than expected and when held funds are released.",
+    ),
+    TopicSpec(
+        "fraud_rules",
+        "Fraud screening (Tillwick Shield)",
+        "disputes",
+        "Tillwick Shield risk scores, blocked or flagged payments, writing custom rules and allow/"
+        "block lists, and reviewing payments placed in review.",
+    ),
+    TopicSpec(
+        "checkout_integration",
+        "Checkout integration",
+        "developers",
+        "Integrating Tillwick Checkout or the embedded payment form: redirects, success URLs, "
+        "confirming payments and common integration errors.",
+    ),
+    TopicSpec(
+        "payment_links",
+        "Payment links",
+        "payments",
+        "Creating shareable payment links without code, custom amounts, quantities, deactivating "
+        "a link and seeing who paid.",
+    ),
+    TopicSpec(
+        "reporting_exports",
+        "Reports and exports",
+        "account",
+        "Balance and payout reconciliation reports, CSV exports, matching payouts to the "
+        "transactions they contain and scheduled reports.",
+    ),
+    TopicSpec(
+        "team_permissions",
+        "Team members and permissions",
+        "account",
+        "Inviting teammates, roles and what each can see, transferring account ownership and "
+        "removing a former employee.",
+    ),
+    TopicSpec(
+        "statement_descriptor",
+        "Statement descriptors",
+        "payments",
+        "The business name customers see on their card statement, changing it, dynamic suffixes "
+        "and customers who don't recognise a charge.",
+    ),
+    TopicSpec(
+        "test_mode",
+        "Test mode and sandbox",
+        "developers",
+        "Test mode versus live mode, test card numbers, why test data doesn't show in live mode "
+        "and going live.",
+    ),
 )
 
 AREAS: dict[str, str] = {
@@ -188,13 +300,34 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 
 # Relative volume of each topic among actionable messages (the new topic only after its launch).
 TOPIC_WEIGHTS: dict[str, float] = {
-    "payout_schedule": 9.0, "pausing_payouts": 2.5, "failed_payouts": 4.5, "bank_account_change": 3.5,
-    "instant_payouts": 7.0, "refunds": 8.0, "disputes": 7.0, "account_verification": 6.0,
-    "api_keys": 2.5, "webhooks": 3.0, "fees": 4.5, "currency_conversion": 2.5, "card_declines": 5.5,
-    "subscriptions": 4.0, "invoices": 3.0, "tax_forms": 1.5, "login_2fa": 4.5, "closing_account": 1.5,
-    "connected_accounts": 2.5, "payment_methods": 2.5, "reserves_holds": 3.5, "fraud_rules": 3.0,
-    "checkout_integration": 2.5, "payment_links": 2.0, "reporting_exports": 2.5,
-    "team_permissions": 2.0, "statement_descriptor": 2.0, "test_mode": 1.5,
+    "payout_schedule": 9.0,
+    "pausing_payouts": 2.5,
+    "failed_payouts": 4.5,
+    "bank_account_change": 3.5,
+    "instant_payouts": 7.0,
+    "refunds": 8.0,
+    "disputes": 7.0,
+    "account_verification": 6.0,
+    "api_keys": 2.5,
+    "webhooks": 3.0,
+    "fees": 4.5,
+    "currency_conversion": 2.5,
+    "card_declines": 5.5,
+    "subscriptions": 4.0,
+    "invoices": 3.0,
+    "tax_forms": 1.5,
+    "login_2fa": 4.5,
+    "closing_account": 1.5,
+    "connected_accounts": 2.5,
+    "payment_methods": 2.5,
+    "reserves_holds": 3.5,
+    "fraud_rules": 3.0,
+    "checkout_integration": 2.5,
+    "payment_links": 2.0,
+    "reporting_exports": 2.5,
+    "team_permissions": 2.0,
+    "statement_descriptor": 2.0,
+    "test_mode": 1.5,
 }
 
 OWNERS: dict[str, tuple[str, ...]] = {
@@ -222,26 +355,135 @@ AGENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 ANNOTATORS: tuple[str, ...] = (
-    "expert-anika", "expert-bruno", "expert-chen", "expert-delphine", "expert-emeka", "expert-farah",
+    "expert-anika",
+    "expert-bruno",
+    "expert-chen",
+    "expert-delphine",
+    "expert-emeka",
+    "expert-farah",
 )
 
 FIRST_NAMES: tuple[str, ...] = (
-    "Aisha", "Ben", "Carla", "Diego", "Emma", "Farid", "Grace", "Hiro", "Isabel", "Jamal", "Kate",
-    "Luca", "Mei", "Nadia", "Oliver", "Paula", "Quentin", "Rosa", "Sanjay", "Tessa", "Umar", "Valentina",
-    "Will", "Ximena", "Yusuf", "Zoe", "Anton", "Bianca", "Connor", "Daria", "Elif", "Femi", "Greta",
-    "Hamza", "Ines", "Jonah", "Keiko", "Liam", "Marta", "Niall", "Olga", "Pedro", "Ruth", "Sofia",
-    "Theo", "Uma", "Victor", "Wen", "Yara", "Zack",
+    "Aisha",
+    "Ben",
+    "Carla",
+    "Diego",
+    "Emma",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Isabel",
+    "Jamal",
+    "Kate",
+    "Luca",
+    "Mei",
+    "Nadia",
+    "Oliver",
+    "Paula",
+    "Quentin",
+    "Rosa",
+    "Sanjay",
+    "Tessa",
+    "Umar",
+    "Valentina",
+    "Will",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Anton",
+    "Bianca",
+    "Connor",
+    "Daria",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hamza",
+    "Ines",
+    "Jonah",
+    "Keiko",
+    "Liam",
+    "Marta",
+    "Niall",
+    "Olga",
+    "Pedro",
+    "Ruth",
+    "Sofia",
+    "Theo",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+    "Zack",
 )
 LAST_NAMES: tuple[str, ...] = (
-    "Adeyemi", "Brooks", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ivanova",
-    "Jensen", "Kowalski", "Lopez", "Murphy", "Nguyen", "O'Brien", "Patel", "Quinn", "Reyes", "Schmidt",
-    "Tanaka", "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zimmerman", "Abbott", "Bergstrom", "Chowdhury",
-    "Delgado", "Ekström", "Fontaine", "Gallagher", "Haddad", "Iyer", "Jovanovic", "Kim", "Lindgren",
-    "Moreau", "Novak", "Okonkwo", "Petrov", "Rahman", "Sato", "Thompson", "Vogel", "Wright", "Young",
+    "Adeyemi",
+    "Brooks",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Murphy",
+    "Nguyen",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Reyes",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zimmerman",
+    "Abbott",
+    "Bergstrom",
+    "Chowdhury",
+    "Delgado",
+    "Ekström",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Iyer",
+    "Jovanovic",
+    "Kim",
+    "Lindgren",
+    "Moreau",
+    "Novak",
+    "Okonkwo",
+    "Petrov",
+    "Rahman",
+    "Sato",
+    "Thompson",
+    "Vogel",
+    "Wright",
+    "Young",
 )
 BUSINESSES: tuple[str, ...] = (
-    "Bloom & Crumb Bakery", "Northside Yoga", "Pixel Harbor Studio", "Greenleaf Grocers", "Copperpot Cafe",
-    "Lumen Tutoring", "Ridgeway Outfitters", "Saltmarsh Ceramics", "Velo Repair Co", "Brightpath Clinics",
-    "Kettle & Kiln", "Fieldnote Press", "Harborlight Events", "Mossgrove Plants", "Tandem Fitness",
-    "Oakline Furniture", "Quartz & Quill", "Sunday Socks", "Driftwood Surf School", "Marigold Catering",
+    "Bloom & Crumb Bakery",
+    "Northside Yoga",
+    "Pixel Harbor Studio",
+    "Greenleaf Grocers",
+    "Copperpot Cafe",
+    "Lumen Tutoring",
+    "Ridgeway Outfitters",
+    "Saltmarsh Ceramics",
+    "Velo Repair Co",
+    "Brightpath Clinics",
+    "Kettle & Kiln",
+    "Fieldnote Press",
+    "Harborlight Events",
+    "Mossgrove Plants",
+    "Tandem Fitness",
+    "Oakline Furniture",
+    "Quartz & Quill",
+    "Sunday Socks",
+    "Driftwood Surf School",
+    "Marigold Catering",
 )

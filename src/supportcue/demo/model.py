@@ -119,9 +119,7 @@ class DemoData:
         replies = [c for c in self.cases if c.sent_reply is not None]
         actionable_replies = [c for c in replies if c.valid]
         from_library = [c for c in replies if c.sent_answer_id is not None]
-        labeled_per_case = Counter(
-            (lb.case_id, lb.annotator) for lb in self.labels if lb.task == "validity"
-        )
+        labeled_per_case = Counter((lb.case_id, lb.annotator) for lb in self.labels if lb.task == "validity")
         annotators_per_case = Counter(case_id for case_id, _ in labeled_per_case)
         due = self.end
         return {

@@ -1,0 +1,122 @@
+"""Build the demo workspace: generate the fictional platform's data and load it into a fresh store.
+
+The generated history becomes what a help desk would have: cases, the replies agents sent (`sent`
+events with the text) and handle times (`resolved` events), the answer library, KB articles and the
+experts' labels. The newest cases stay open, with nothing sent yet: the agent console's inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from supportcue.data.store import Store, open_store
+from supportcue.demo.generator import generate
+from supportcue.demo.model import DemoData
+from supportcue.settings import init_workspace, load_settings
+
+OPEN_CASES = 40
+"""How many of the newest cases are left open for the console's inbox."""
+
+
+def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
+    """Write the generated data into the store (idempotent: ids are stable for a seed)."""
+    store.upsert_topics(
+        [
+            {"key": t.key, "name": t.name, "description": t.description, "status": "active"}
+            for t in data.topics
+        ]
+    )
+    store.upsert_answers([asdict(a) for a in data.answers])
+    store.upsert_articles([{**asdict(a), "url": None} for a in data.articles])
+    ordered = sorted(data.cases, key=lambda c: (c.created_at, c.id))
+    open_ids = {c.id for c in ordered[-open_cases:]} if open_cases else set()
+    cases: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for c in ordered:
+        is_open = c.id in open_ids
+        cases.append(
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "message": c.message,
+                "context": [],
+                "customer_name": c.customer_name,
+                "fields": {**c.fields, "agent_id": c.agent_id},
+                "created_at": c.created_at,
+                "status": "open" if is_open else "resolved",
+            }
+        )
+        if is_open:
+            continue
+        done = c.created_at + timedelta(seconds=c.handle_seconds)
+        if c.sent_reply:
+            events.append(
+                {
+                    "idempotency_key": f"demo:{c.id}:sent",
+                    "case_id": c.id,
+                    "kind": "sent",
+                    "text": c.sent_reply,
+                    "agent_id": c.agent_id,
+                    "ts": done - timedelta(seconds=5),
+                }
+            )
+        events.append(
+            {
+                "idempotency_key": f"demo:{c.id}:resolved",
+                "case_id": c.id,
+                "kind": "resolved",
+                "agent_id": c.agent_id,
+                "handle_seconds": float(c.handle_seconds),
+                "ts": done,
+            }
+        )
+    with store.session() as session:
+        store.upsert_cases(cases, session=session)
+        from supportcue.data.tables import Event
+
+        store.upsert(Event, events, ["idempotency_key"], session=session)
+        store.add_labels(
+            [
+                {
+                    "case_id": lb.case_id,
+                    "task": lb.task,
+                    "value": lb.value,
+                    "source": lb.source,
+                    "annotator": lb.annotator,
+                    "confidence": lb.confidence,
+                    "created_at": lb.created_at,
+                }
+                for lb in data.labels
+            ],
+            session=session,
+        )
+    return {
+        "topics": len(data.topics),
+        "answers": len(data.answers),
+        "articles": len(data.articles),
+        "cases": len(cases),
+        "open_cases": len(open_ids),
+        "events": len(events),
+        "labels": len(data.labels),
+    }
+
+
+def build_demo_workspace(folder: Path, seed: int = 7) -> str:
+    """Create (or refresh) the demo workspace in `folder`; returns a short summary for the CLI."""
+    init_workspace(folder)
+    settings = load_settings(folder)
+    store = open_store(settings.database_url)
+    try:
+        data = generate(seed=seed)
+        counts = load_demo(store, data)
+    finally:
+        store.close()
+    stats = data.stats()
+    return (
+        f"demo workspace {folder}: {counts['cases']:,} cases over 8 weeks ({counts['open_cases']} open), "
+        f"{counts['topics']} topics, {counts['answers']} answers, {counts['articles']} articles, "
+        f"{counts['labels']:,} expert labels; non-questions {stats['non_question_share']:.1%}"
+    )

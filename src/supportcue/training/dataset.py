@@ -1,0 +1,100 @@
+"""Training data from the store: labels of every source, weighted, with a fingerprint.
+
+A case may carry several labels for a task (two experts, a weak label, an agent's feedback). Each
+label weighs `source_weights[source] * confidence`; the case's label is the value with the largest
+total weight, and its sample weight is that total (capped at 1). Expired labels are never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from supportcue.data.store import Store
+
+
+@dataclass
+class LabeledSet:
+    """Case ids, texts, labels and weights for one task, in time order."""
+
+    task: str
+    case_ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    created_at: list[datetime] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def fingerprint(self) -> str:
+        """Changes whenever a case, its label or its weight changes."""
+        digest = hashlib.sha256()
+        for cid, text, label, weight in zip(
+            self.case_ids, self.texts, self.labels, self.weights, strict=True
+        ):
+            digest.update(f"{cid}\x1f{label}\x1f{weight:.4f}\x1f{text}\x1e".encode())
+        return digest.hexdigest()[:16]
+
+    def split(self, cut: datetime) -> tuple[LabeledSet, LabeledSet]:
+        """Cases created before `cut`, and the rest."""
+        before, after = LabeledSet(self.task), LabeledSet(self.task)
+        for i, when in enumerate(self.created_at):
+            part = before if when < cut else after
+            part.case_ids.append(self.case_ids[i])
+            part.texts.append(self.texts[i])
+            part.labels.append(self.labels[i])
+            part.weights.append(self.weights[i])
+            part.created_at.append(when)
+        return before, after
+
+
+def resolve(
+    votes: Iterable[tuple[str, str, float]],
+) -> dict[str, tuple[str, float]]:
+    """(subject, value, weight) votes -> subject: (winning value, its weight capped at 1)."""
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for subject, value, weight in votes:
+        totals[subject][value] += weight
+    out = {}
+    for subject, by_value in totals.items():
+        value, weight = max(sorted(by_value.items()), key=lambda kv: kv[1])
+        out[subject] = (value, min(1.0, weight))
+    return out
+
+
+def labeled_cases(
+    store: Store,
+    task: str,
+    source_weights: Mapping[str, float],
+    exclude_sources: Iterable[str] = (),
+    now: datetime | None = None,
+    min_confidence: float = 0.0,
+) -> LabeledSet:
+    """The case-level training set of `task` (e.g. "topic", "validity") from every label source."""
+    excluded = set(exclude_sources)
+    labels = [
+        lb
+        for lb in store.labels(task, now=now)
+        if lb.case_id and lb.source not in excluded and lb.confidence >= min_confidence
+    ]
+    votes = [
+        (lb.case_id or "", lb.value, source_weights.get(lb.source, 0.5) * lb.confidence) for lb in labels
+    ]
+    resolved = resolve(v for v in votes if v[2] > 0)
+    cases = {c.id: c for c in store.cases() if c.id in resolved}
+    out = LabeledSet(task)
+    for lb in labels:
+        out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
+    for case in sorted(cases.values(), key=lambda c: (c.created_at, c.id)):
+        value, weight = resolved[case.id]
+        out.case_ids.append(case.id)
+        out.texts.append(case.message)
+        out.labels.append(value)
+        out.weights.append(weight)
+        out.created_at.append(case.created_at)
+    return out
