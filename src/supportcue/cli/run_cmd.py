@@ -2,45 +2,99 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from supportcue.errors import SupportcueError
+from supportcue.cli.context import set_workspace, workspace_settings, workspace_store
+from supportcue.cli.output import console, emit
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from supportcue.service import create_app
+
+    settings = workspace_settings()
+    base = f"http://{host}:{port}"
+    console.print(f"supportcue serving {settings.workspace.resolve()} at [bold]{base}[/bold]")
+    console.print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
+    console.print(
+        f"  try: curl -s {base}/v1/suggest -H 'content-type: application/json' "
+        "-d '{\"message\": \"How can I pause my payouts?\", \"customer_name\": \"Ana\"}'"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        workspace: Annotated[Path, typer.Option("--workspace", help="folder to build")] = Path(
-            "demo-workspace"
-        ),
+        workspace: Annotated[Path, typer.Option("--workspace", help="folder to build")] = Path("demo-workspace"),
         no_serve: Annotated[bool, typer.Option("--no-serve", help="build only, do not serve")] = False,
         port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
         seed: Annotated[int, typer.Option(help="seed of the generated data")] = 7,
     ) -> None:
-        """Build the demo workspace (a fictional payments platform), then serve it."""
+        """Build the demo workspace (a fictional payments platform), train every stage, and serve it."""
         from supportcue.demo.workspace import build_demo_workspace
 
-        summary = build_demo_workspace(workspace, seed=seed)
-        typer.echo(summary)
-        if not no_serve:
-            typer.echo("serving is not yet available (pipeline issue): the workspace is built.")
+        with console.status("building the demo workspace"):
+            summary = build_demo_workspace(workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]"))
+        console.print(summary)
+        set_workspace(workspace)
+        if no_serve:
+            console.print(f"built; serve it with: supportcue --workspace {workspace} serve")
+            return
+        _serve("127.0.0.1", port)
 
     @app.command()
-    def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
-        """Serve the suggestion API, console and dashboard."""
-        raise SupportcueError("`serve` is not yet available (pipeline issue)")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="default: [service] host")] = None,
+        port: Annotated[int | None, typer.Option(help="default: [service] port")] = None,
+    ) -> None:
+        """Serve the suggestion API, the agent console and the dashboard."""
+        settings = workspace_settings()
+        _serve(host or settings.service.host, port or settings.service.port)
 
     @app.command()
-    def suggest(message: str, json_out: bool = typer.Option(False, "--json")) -> None:
-        """Run the pipeline on one message."""
-        raise SupportcueError("`suggest` is not yet available (pipeline issue)")
+    def suggest(
+        message: Annotated[str, typer.Argument(help="the customer's message")],
+        customer_name: Annotated[str | None, typer.Option(help="fills {customer_name}")] = None,
+        case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Run the pipeline on one message, as the service would (the suggestion is stored)."""
+        from supportcue.pipeline import SuggestRequest
+        from supportcue.training.loader import load_pipeline
+
+        if not message.strip():
+            raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
+        store = workspace_store()
+        pipeline = load_pipeline(store, workspace_settings())
+        result = pipeline.suggest(SuggestRequest(message=message, customer_name=customer_name, case_id=case_id))
+        store.add_suggestion(result.row())
+        if json_out:
+            print(json.dumps(result.public(), default=str))
+            return
+        if result.text is None:
+            console.print(f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: {result.reason}")
+        else:
+            console.print(f"[bold]topic[/bold] {result.topic} ({result.confidence:.2f}), answer {result.answer_id}")
+            console.print(result.text, highlight=False, markup=False)
+        for step in result.trace:
+            console.print(f"[dim]{json.dumps(step, default=str)}[/dim]", highlight=False)
 
     @app.command()
     def report(
-        since: str | None = typer.Option(None), json_out: bool = typer.Option(False, "--json")
+        since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-10-01")] = None,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Online metrics: match rate, adoption, coverage, latency."""
-        raise SupportcueError("`report` is not yet available (online-loop issue)")
+        """Online metrics: match rate, adoption, coverage, funnel, latency."""
+        from supportcue.monitoring.metrics import compute_report, print_report
+
+        result = compute_report(workspace_store(), workspace_settings(), since=since)
+        if json_out:
+            emit(result, True)
+            return
+        print_report(result, console)

@@ -132,17 +132,19 @@ class Store:
 
         rows = _complete(model, rows)
 
+        stmt = self._insert(model)
+        if update_columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_columns}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+
         def run(s: Session) -> None:
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                stmt = self._insert(model).values(chunk)
-                if update_columns:
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_columns}
-                    )
-                else:
-                    stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-                s.execute(stmt)
+            # one compiled statement, executed for many parameter sets (SQLAlchemy's insertmanyvalues)
+            connection = s.connection()
+            for start in range(0, len(rows), CHUNK * 10):
+                connection.execute(stmt, rows[start : start + CHUNK * 10])
 
         if session is not None:
             run(session)

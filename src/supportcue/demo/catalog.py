@@ -1,7 +1,8 @@
 """The fictional payments platform "Tillwick": its support topics, the people, and case fields.
 
-Texts live in the sibling modules: `catalog_answers` (answer library), `catalog_articles` (KB),
-`catalog_messages` (customer message templates) and `catalog_replies` (agents' own wording).
+Texts live in the sibling modules: `catalog_answers*` (answer library), `catalog_articles` (KB),
+`catalog_messages*` (customer message templates), `catalog_replies` (the words around them) and
+`catalog_people` (agents, experts, owners, customers).
 Everything here is invented; `.example` domains are used for any address.
 """
 
@@ -11,6 +12,22 @@ from typing import NamedTuple
 
 PRODUCT = "Tillwick"
 NEW_TOPIC = "instant_payouts"
+
+
+class AnswerSpec(NamedTuple):
+    """A library answer's title and paragraphs (the greeting is added by `body`)."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+
+
+def answer(title: str, *paragraphs: str) -> AnswerSpec:
+    return AnswerSpec(title, paragraphs)
+
+
+def body(spec: AnswerSpec) -> str:
+    """The answer's text as stored in the library: greeting line, then the paragraphs."""
+    return "Hi {customer_name},\n\n" + "\n\n".join(spec.paragraphs)
 
 
 class TopicSpec(NamedTuple):
@@ -329,161 +346,3 @@ TOPIC_WEIGHTS: dict[str, float] = {
     "statement_descriptor": 2.0,
     "test_mode": 1.5,
 }
-
-OWNERS: dict[str, tuple[str, ...]] = {
-    "payouts": ("Dana Whitfield (Payouts Ops)", "Tomás Ibarra (Payouts Ops)"),
-    "payments": ("Ingrid Solberg (Payments Support)", "Kwame Asante (Payments Support)"),
-    "disputes": ("Rafaela Costa (Disputes & Risk)", "Owen Marchetti (Disputes & Risk)"),
-    "account": ("Hannah Lindqvist (Account Support)", "Devraj Menon (Compliance Ops)"),
-    "developers": ("Yuki Tanabe (Developer Support)", "Ezra Goldfarb (Developer Support)"),
-    "billing": ("Lucía Ferreyra (Billing Support)", "Marcus Bell (Billing Support)"),
-}
-
-AGENTS: tuple[tuple[str, str, str], ...] = (
-    ("agent-01", "Maya Okafor", "Tier 1"),
-    ("agent-02", "Sam Hollis", "Tier 1"),
-    ("agent-03", "Priya Raman", "Tier 1"),
-    ("agent-04", "Jonas Weber", "Tier 1"),
-    ("agent-05", "Alina Popescu", "Tier 1"),
-    ("agent-06", "Chris Nakamura", "Tier 1"),
-    ("agent-07", "Fatima Zahra Idrissi", "Tier 1"),
-    ("agent-08", "Leo Brennan", "Tier 1"),
-    ("agent-09", "Grace Mbeki", "Tier 2"),
-    ("agent-10", "Mateo Rossi", "Tier 2"),
-    ("agent-11", "Noor Haddad", "Tier 2"),
-    ("agent-12", "Elena Vasquez", "Tier 2"),
-)
-
-ANNOTATORS: tuple[str, ...] = (
-    "expert-anika",
-    "expert-bruno",
-    "expert-chen",
-    "expert-delphine",
-    "expert-emeka",
-    "expert-farah",
-)
-
-FIRST_NAMES: tuple[str, ...] = (
-    "Aisha",
-    "Ben",
-    "Carla",
-    "Diego",
-    "Emma",
-    "Farid",
-    "Grace",
-    "Hiro",
-    "Isabel",
-    "Jamal",
-    "Kate",
-    "Luca",
-    "Mei",
-    "Nadia",
-    "Oliver",
-    "Paula",
-    "Quentin",
-    "Rosa",
-    "Sanjay",
-    "Tessa",
-    "Umar",
-    "Valentina",
-    "Will",
-    "Ximena",
-    "Yusuf",
-    "Zoe",
-    "Anton",
-    "Bianca",
-    "Connor",
-    "Daria",
-    "Elif",
-    "Femi",
-    "Greta",
-    "Hamza",
-    "Ines",
-    "Jonah",
-    "Keiko",
-    "Liam",
-    "Marta",
-    "Niall",
-    "Olga",
-    "Pedro",
-    "Ruth",
-    "Sofia",
-    "Theo",
-    "Uma",
-    "Victor",
-    "Wen",
-    "Yara",
-    "Zack",
-)
-LAST_NAMES: tuple[str, ...] = (
-    "Adeyemi",
-    "Brooks",
-    "Castillo",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "Garcia",
-    "Hughes",
-    "Ivanova",
-    "Jensen",
-    "Kowalski",
-    "Lopez",
-    "Murphy",
-    "Nguyen",
-    "O'Brien",
-    "Patel",
-    "Quinn",
-    "Reyes",
-    "Schmidt",
-    "Tanaka",
-    "Usman",
-    "Varga",
-    "Walsh",
-    "Xu",
-    "Yilmaz",
-    "Zimmerman",
-    "Abbott",
-    "Bergstrom",
-    "Chowdhury",
-    "Delgado",
-    "Ekström",
-    "Fontaine",
-    "Gallagher",
-    "Haddad",
-    "Iyer",
-    "Jovanovic",
-    "Kim",
-    "Lindgren",
-    "Moreau",
-    "Novak",
-    "Okonkwo",
-    "Petrov",
-    "Rahman",
-    "Sato",
-    "Thompson",
-    "Vogel",
-    "Wright",
-    "Young",
-)
-BUSINESSES: tuple[str, ...] = (
-    "Bloom & Crumb Bakery",
-    "Northside Yoga",
-    "Pixel Harbor Studio",
-    "Greenleaf Grocers",
-    "Copperpot Cafe",
-    "Lumen Tutoring",
-    "Ridgeway Outfitters",
-    "Saltmarsh Ceramics",
-    "Velo Repair Co",
-    "Brightpath Clinics",
-    "Kettle & Kiln",
-    "Fieldnote Press",
-    "Harborlight Events",
-    "Mossgrove Plants",
-    "Tandem Fitness",
-    "Oakline Furniture",
-    "Quartz & Quill",
-    "Sunday Socks",
-    "Driftwood Surf School",
-    "Marigold Catering",
-)

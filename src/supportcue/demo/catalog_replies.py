@@ -301,8 +301,7 @@ FREE_TEXT: dict[str, tuple[str, ...]] = {
     ),
     "connected_accounts": (
         "Please generate a fresh onboarding link for the seller, as they expire quickly.",
-        "I checked {account_id}; the seller still needs to add their bank details before payouts can "
-        "start.",
+        "I checked {account_id}; the seller still needs to add their bank details before payouts can start.",
     ),
     "payment_methods": (
         "You can turn it on in your payment method settings.",

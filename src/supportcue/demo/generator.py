@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from supportcue.demo import catalog as cat
+from supportcue.demo import catalog_people as people
 from supportcue.demo import catalog_replies as rep
+from supportcue.demo.catalog import AnswerSpec, body
 from supportcue.demo.catalog_answers import (
     APPROVED,
     DRAFT_OUTDATED_REPLACEMENT,
     OUTDATED_INTENT,
     OUTDATED_TOPIC,
     RETIRED,
-    AnswerSpec,
-    body,
 )
 from supportcue.demo.catalog_articles import ARTICLES
 from supportcue.demo.catalog_messages import MESSAGES
@@ -94,7 +94,7 @@ _QUESTION_WORDS = frozenset(
         "any",
     }
 )
-_NOISE = dict(zip(cat.ANNOTATORS, (0.03, 0.04, 0.05, 0.05, 0.06, 0.07), strict=True))
+_NOISE = dict(zip(people.ANNOTATORS, (0.03, 0.04, 0.05, 0.05, 0.06, 0.07), strict=True))
 _MEDIAN_SECONDS = {
     "library": 190.0,
     "other": 300.0,
@@ -132,7 +132,7 @@ def generate(seed: int = 7, n_cases: int = 3200) -> DemoData:
         Topic(t.key, t.name, t.description, launch if t.key == cat.NEW_TOPIC else None) for t in cat.TOPICS
     )
     answers, by_intent = _answers(rng, end, launch, policy)
-    agents = tuple(Agent(*a) for a in cat.AGENTS)
+    agents = tuple(Agent(*a) for a in people.AGENTS)
     world = _World(rng, by_intent, agents, launch, policy, by_intent[OUTDATED_TOPIC][OUTDATED_INTENT].id)
     cases = tuple(world.case(i, ts) for i, ts in enumerate(_timestamps(rng, n_cases, launch)))
     return DemoData(
@@ -215,7 +215,7 @@ def _answer(
         title=spec.title,
         body=body(spec),
         status=status,
-        owner=rng.choice(cat.OWNERS[area]),
+        owner=rng.choice(people.OWNERS[area]),
         reviewed_at=reviewed,
         review_due_at=due,
         version=version,
@@ -263,8 +263,8 @@ class _World:
     def case(self, index: int, created: datetime) -> DemoCase:
         rng = self.rng
         agent = rng.choice(self.agents)
-        first, last = rng.choice(cat.FIRST_NAMES), rng.choice(cat.LAST_NAMES)
-        business = rng.choice(cat.BUSINESSES)
+        first, last = rng.choice(people.FIRST_NAMES), rng.choice(people.LAST_NAMES)
+        business = rng.choice(people.BUSINESSES)
         office_hours = created.weekday() < 5 and 8 <= created.hour < 18
         channel = "chat" if rng.random() < (0.6 if office_hours else 0.3) else "email"
         case_id = f"case-{index + 1:06d}"
@@ -475,11 +475,18 @@ def _edit(rng: random.Random, text: str, who: Mapping[str, str], values: Mapping
     if rng.random() < 0.45:
         paragraphs[0] = fill_placeholders(rng.choice(rep.REPLY_GREETINGS), who)
     if rng.random() < 0.25:
-        multi = [i for i in range(1, len(paragraphs)) if len(_sentences(paragraphs[i])) >= 2]
-        if multi and sum(len(_sentences(p)) for p in paragraphs[1:]) >= 4:
-            i = rng.choice(multi)
+        # Agents trim a minor sentence (a fifth of the text at most), never a paragraph's first one.
+        total = len(text.split())
+        minor = [
+            (i, j)
+            for i in range(1, len(paragraphs))
+            for j, sentence in enumerate(_sentences(paragraphs[i]))
+            if j > 0 and len(sentence.split()) <= total / 5
+        ]
+        if minor:
+            i, j = rng.choice(minor)
             sentences = _sentences(paragraphs[i])
-            del sentences[rng.randrange(1, len(sentences))]
+            del sentences[j]
             paragraphs[i] = " ".join(sentences)
     if rng.random() < 0.35:
         added = fill_placeholders(rng.choice(rep.ADDED_SENTENCES), values)
@@ -510,7 +517,7 @@ def _labels(
     out: list[DemoLabel] = []
     for i in sorted(labeled):
         case = cases[i]
-        for annotator in rng.sample(cat.ANNOTATORS, 2 if i in double else 1):
+        for annotator in rng.sample(people.ANNOTATORS, 2 if i in double else 1):
             out.extend(_expert_labels(rng, case, annotator, end, launch))
     return tuple(out)
 

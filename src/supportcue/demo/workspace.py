@@ -7,6 +7,7 @@ experts' labels. The newest cases stay open, with nothing sent yet: the agent co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -104,14 +105,22 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
     }
 
 
-def build_demo_workspace(folder: Path, seed: int = 7) -> str:
-    """Create (or refresh) the demo workspace in `folder`; returns a short summary for the CLI."""
+def build_demo_workspace(
+    folder: Path, seed: int = 7, train: bool = True, progress: Callable[[str], None] | None = None
+) -> str:
+    """Create (or refresh) the demo workspace in `folder`, train every stage when no model is live yet;
+    returns a short summary for the CLI."""
     init_workspace(folder)
     settings = load_settings(folder)
     store = open_store(settings.database_url)
     try:
         data = generate(seed=seed)
         counts = load_demo(store, data)
+        if train and store.live_model("topic") is None:
+            from supportcue.training.loader import workspace_embedder
+            from supportcue.training.trainer import Trainer
+
+            Trainer(store, settings, workspace_embedder(settings), progress=progress).train()
     finally:
         store.close()
     stats = data.stats()

@@ -16,7 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 RankBy = Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
-FilterBy = Literal["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"]
+FilterBy = Literal[
+    "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"
+]
 
 
 @dataclass

@@ -59,8 +59,8 @@ def _row_conflicts(L: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     voted = L != ABSTAIN_INDEX
     high = np.where(voted, L, np.iinfo(np.int64).min).max(axis=1, initial=np.iinfo(np.int64).min)
     low = np.where(voted, L, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
-    result: npt.NDArray[np.bool_] = voted.sum(axis=1) >= 2
-    return result & (high != low)
+    result: npt.NDArray[np.bool_] = (voted.sum(axis=1) >= 2) & (high != low)
+    return result
 
 
 def conflict_matrix(L: npt.ArrayLike) -> npt.NDArray[np.float64]:

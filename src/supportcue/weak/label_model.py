@@ -34,7 +34,9 @@ def _check_matrix(L: npt.ArrayLike, cardinality: int | None = None) -> LabelMatr
     return matrix
 
 
-def _decide(probs: Probs, covered: npt.NDArray[np.bool_], tie_break: TieBreak, seed: int) -> npt.NDArray[np.int64]:
+def _decide(
+    probs: Probs, covered: npt.NDArray[np.bool_], tie_break: TieBreak, seed: int
+) -> npt.NDArray[np.int64]:
     labels = np.argmax(probs, axis=1).astype(np.int64) if probs.size else np.zeros(0, dtype=np.int64)
     if probs.size:
         tied = (probs >= probs.max(axis=1, keepdims=True) - _TIE_TOL).sum(axis=1) > 1

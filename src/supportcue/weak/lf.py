@@ -228,7 +228,9 @@ def _module_files(paths: Iterable[str | Path], base_dir: Path | None) -> list[Pa
     return files
 
 
-def load_lfs_from_modules(paths: Iterable[str | Path], base_dir: Path | None = None) -> list[LabelingFunction]:
+def load_lfs_from_modules(
+    paths: Iterable[str | Path], base_dir: Path | None = None
+) -> list[LabelingFunction]:
     """Import Python files (or folders of them) and collect their module-level `LabelingFunction`s.
 
     Relative paths are resolved against `base_dir` (the workspace). Order: file order, then definition

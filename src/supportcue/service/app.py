@@ -1,0 +1,94 @@
+"""The FastAPI application: suggestions, events, metrics, health, and the web pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from supportcue import __version__
+from supportcue.data.store import open_store
+from supportcue.service.batcher import MicroBatcher
+from supportcue.service.routes import events, health, suggest
+from supportcue.service.runtime import Runtime
+from supportcue.settings import Settings
+
+
+def _describe(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            msg = "the request body is not valid JSON"
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
+    """Build the app for a workspace. Models load once, in the background; /readyz says when."""
+    runtime = Runtime(settings=settings, store=open_store(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
+        await batcher.start()
+        app.state.batcher = batcher
+        loading = asyncio.create_task(asyncio.to_thread(runtime.load)) if load_models else None
+        yield
+        if loading is not None:
+            await loading
+        await batcher.stop()
+        runtime.store.close()
+
+    app = FastAPI(
+        title="supportcue",
+        version=__version__,
+        description="Reply suggestions for support agents, and the events that show whether they are used.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422)
+
+    @app.middleware("http")
+    async def _limits_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if request.url.path == "/v1/events" and length and int(length) > settings.service.max_event_bytes:
+            limit = settings.service.max_event_bytes
+            return JSONResponse({"detail": f"event body is {int(length):,} bytes; the limit is {limit:,}"}, 413)
+        if request.url.path == "/v1/suggest" and length and int(length) > settings.service.max_message_chars * 4 + 65536:
+            return JSONResponse({"detail": "request body too large"}, 413)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        runtime.telemetry.requests.labels(name, request.method, str(response.status_code)).inc()
+        runtime.telemetry.latency.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    app.include_router(health.router)
+    app.include_router(suggest.router)
+    app.include_router(events.router)
+    _include_optional(app)
+    return app
+
+
+def _include_optional(app: FastAPI) -> None:
+    """Routers of the online loop (metrics, pages) when present."""
+    from supportcue.service.routes import metrics
+
+    app.include_router(metrics.router)
+    try:
+        from supportcue.service.routes import pages
+    except ImportError:
+        return
+    app.include_router(pages.router)

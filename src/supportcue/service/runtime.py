@@ -1,0 +1,73 @@
+"""What the service holds for its lifetime: settings, store, the pipeline (loaded once), metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from supportcue.data.store import Store
+from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
+from supportcue.settings import Settings
+
+
+@dataclass
+class Telemetry:
+    """Prometheus metrics, in a registry of the app's own (so tests can build many apps)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter("supportcue_http_requests", "HTTP requests", ["route", "method", "status"], registry=r)
+        self.latency = Histogram(
+            "supportcue_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+            registry=r,
+        )
+        self.suggestions = Counter("supportcue_suggestions", "Suggestions by outcome", ["outcome"], registry=r)
+        self.events = Counter("supportcue_events", "Accepted events by kind", ["kind"], registry=r)
+        self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    pipeline: Pipeline | None = None
+    error: str | None = None
+    loaded_at: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def ready(self) -> bool:
+        return self.pipeline is not None
+
+    def load(self) -> None:
+        """Load the live models and warm the embedder (called once, at start-up)."""
+        from supportcue.training.loader import load_pipeline
+
+        try:
+            pipeline = load_pipeline(self.store, self.settings)
+            pipeline.embed(["warm up"])
+            for stage, version in pipeline.versions.items():
+                self.telemetry.model.labels(stage, version).set(1)
+            self.pipeline = pipeline
+            self.loaded_at = time.time()
+        except Exception as exc:  # reported by /readyz; the process stays up to say why
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult]:
+        """Run the pipeline and store every suggestion with its trace before answering."""
+        assert self.pipeline is not None
+        results = self.pipeline.suggest_batch(requests)
+        self.store.add_suggestions([r.row() for r in results])
+        for r in results:
+            self.telemetry.suggestions.labels(r.mode if r.mode != "none" else f"abstained_{r.abstained_at}").inc()
+        return results

@@ -1,0 +1,166 @@
+"""The pipeline with each stage live, shadow and off; abstentions, errors and timeouts."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Self
+
+import pytest
+
+from supportcue.embeddings import HashingEmbedder
+from supportcue.pipeline import Pipeline, SuggestRequest
+from supportcue.settings import STAGES, PipelineSettings
+from supportcue.stages.base import Message, Stage, StageResult
+
+
+class FakeValidation(Stage):
+    name = "validation"
+
+    def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+        self.fitted_ = True
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        return [
+            StageResult("invalid", 0.9) if m.text.lower().strip() in {"hi", "thanks"} else StageResult("valid", 0.95)
+            for m in batch
+        ]
+
+
+class FakeTopic(Stage):
+    name = "topic"
+
+    def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+        self.fitted_ = True
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        out = []
+        for m in batch:
+            if "payout" in m.text:
+                out.append(StageResult("payouts", 0.9))
+            elif "boom" in m.text:
+                raise RuntimeError("model exploded")
+            else:
+                out.append(StageResult.abstain("low confidence 0.20 < 0.50", confidence=0.2, label="refunds"))
+        return out
+
+
+class FakeResponse(Stage):
+    name = "response"
+
+    def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+        self.fitted_ = True
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        return [
+            StageResult("a1", 0.8, extra={"text": "You can pause payouts in Settings.", "alternatives": []})
+            if m.topic == "payouts"
+            else StageResult.abstain("no topic")
+            for m in batch
+        ]
+
+
+class FakeTone(Stage):
+    name = "tone"
+
+    def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+        self.fitted_ = True
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        return [StageResult("ok", 1.0, extra={"text": f"Hi {m.customer_name},\n{m.answer_text}"}) for m in batch]
+
+
+def make(**modes: str) -> Pipeline:
+    stages = {
+        "validation": FakeValidation().fit([]),
+        "topic": FakeTopic().fit([]),
+        "response": FakeResponse().fit([]),
+        "tone": FakeTone().fit([]),
+    }
+    return Pipeline(stages, HashingEmbedder(dim=64), PipelineSettings(**modes), {"topic": "v3"})
+
+
+ASK = SuggestRequest(message="how do I pause a payout", customer_name="Ana", case_id="c1")
+
+
+def test_all_live_gives_a_toned_suggestion_with_a_full_trace() -> None:
+    result = make().suggest(ASK)
+    assert result.mode == "live" and result.text == "Hi Ana,\nYou can pause payouts in Settings."
+    assert (result.topic, result.answer_id, result.abstained_at) == ("payouts", "a1", None)
+    assert [t["stage"] for t in result.trace] == ["embed", *STAGES]
+    topic = result.trace[2]
+    assert topic["model_version"] == "v3" and topic["confidence"] == 0.9 and topic["latency_ms"] >= 0
+    assert result.row()["trace"] == result.trace
+
+
+@pytest.mark.parametrize(("stage", "mode"), list(itertools.product(STAGES, ("live", "shadow", "off"))))
+def test_each_stage_in_each_mode(stage: str, mode: str) -> None:
+    result = make(**{stage: mode}).suggest(ASK)
+    live_stages = [t["stage"] for t in result.trace if t.get("mode") == "live"]
+    shadow_stages = [t["stage"] for t in result.trace if t.get("mode") == "shadow"]
+    if mode == "live":
+        assert result.text == "Hi Ana,\nYou can pause payouts in Settings." and not result.shadow
+        return
+    assert stage not in live_stages
+    assert shadow_stages == ([stage] if mode == "shadow" else [])
+    if stage in ("topic", "response"):
+        # without a live topic or answer there is nothing to show
+        assert result.text is None and result.abstained_at == "response"
+    elif stage == "tone":
+        assert result.text == "You can pause payouts in Settings."  # the untoned answer
+    else:
+        assert result.text is not None
+    if mode == "shadow":
+        # the shadow chain says what the pipeline would have shown with the stage switched on
+        assert result.shadow["text"] == "Hi Ana,\nYou can pause payouts in Settings."
+        assert result.shadow["stages"] == [stage]
+        if result.text is None:
+            assert result.mode == "shadow"
+
+
+def test_validation_rejects_chit_chat() -> None:
+    result = make().suggest(SuggestRequest(message="thanks"))
+    assert result.text is None and result.abstained_at == "validation" and result.mode == "none"
+    assert [t["stage"] for t in result.trace] == ["embed", "validation"]
+
+
+def test_topic_abstention_stops_the_chain_with_its_reason() -> None:
+    result = make().suggest(SuggestRequest(message="where is my money"))
+    assert result.abstained_at == "topic" and result.reason == "low confidence 0.20 < 0.50"
+    assert result.text is None and result.answer_id is None
+
+
+def test_a_failing_stage_gives_no_suggestion_not_an_error() -> None:
+    result = make().suggest(SuggestRequest(message="boom"))
+    assert result.text is None and result.abstained_at == "topic"
+    assert result.reason is not None and "RuntimeError: model exploded" in result.reason
+
+
+def test_timeout_gives_no_suggestion() -> None:
+    ticks = itertools.count(0.0, 1.0)  # every clock reading is one second later
+    pipeline = make(timeout_ms=1500)
+    pipeline.clock = lambda: next(ticks)
+    result = pipeline.suggest(ASK)
+    assert result.text is None and result.reason is not None and result.reason.startswith("timeout")
+
+
+def test_batch_embeds_once_and_keeps_order() -> None:
+    pipeline = make()
+    calls: list[int] = []
+    embed = pipeline.embedder.embed
+    pipeline.embedder.embed = lambda texts: calls.append(len(texts)) or embed(texts)  # type: ignore[method-assign]
+    results = pipeline.suggest_batch([ASK, SuggestRequest(message="hi"), ASK])
+    assert calls == [3]
+    assert [r.mode for r in results] == ["live", "none", "live"]
+    assert len({r.suggestion_id for r in results}) == 3
+
+
+def test_missing_stage_is_off() -> None:
+    pipeline = make()
+    pipeline.stages["validation"] = None
+    result = pipeline.suggest(SuggestRequest(message="hi payout"))
+    assert result.text is not None and "validation" not in [t["stage"] for t in result.trace]

@@ -1,0 +1,63 @@
+"""Label models: snorkel's and the majority vote share one API and agree where they must."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from supportcue.errors import NotFittedError
+from supportcue.weak import LabelModel, MajorityVoter, choose_label_model
+
+
+def _unanimous(n: int = 60, m: int = 4, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    L = np.tile(truth[:, None], (1, m))
+    L[rng.random((n, m)) < 0.3] = -1  # some abstentions, never a disagreement
+    return L, truth
+
+
+def test_unanimous_lfs_make_both_models_agree_with_the_vote() -> None:
+    L, truth = _unanimous()
+    covered = (L != -1).any(axis=1)
+    for model in (MajorityVoter(3), LabelModel(3, n_epochs=200)):
+        predicted, confidence = model.fit(L).predict_with_confidence(L)
+        np.testing.assert_array_equal(predicted[covered], truth[covered])
+        assert (predicted[~covered] == -1).all() and (confidence[~covered] == 0).all()
+        assert ((confidence >= 0) & (confidence <= 1)).all()
+        probs = model.predict_proba(L)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_majority_ties() -> None:
+    L = np.array([[0, 1, -1], [0, 0, 1], [-1, -1, -1]])
+    voter = MajorityVoter(2).fit(L)
+    assert voter.predict(L).tolist() == [-1, 0, -1]
+    assert voter.predict(L, tie_break="first").tolist() == [0, 0, -1]
+    assert voter.predict(L, tie_break="random")[0] in (0, 1)
+    with pytest.raises(ValueError, match="tie_break"):
+        voter.predict(L, tie_break="coin")  # type: ignore[arg-type]
+
+
+def test_not_fitted_and_bad_matrix() -> None:
+    with pytest.raises(NotFittedError):
+        MajorityVoter().predict(np.zeros((1, 1), dtype=int))
+    with pytest.raises(ValueError, match="out of range"):
+        MajorityVoter(2).fit(np.array([[5]]))
+    with pytest.raises(ValueError, match="2-d"):
+        MajorityVoter(2).fit(np.array([1, 0]))
+
+
+def test_choose_label_model_reports_both_scores() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 2, 300)
+    accuracies = [0.9, 0.85, 0.6, 0.55, 0.55]  # three near-random LFs outvote the good two at times
+    L = np.stack(
+        [np.where(rng.random(300) < acc, truth, 1 - truth) for acc in accuracies], axis=1
+    ).astype(np.int64)
+    gold_idx = np.arange(100)
+    choice = choose_label_model(L, gold_idx, truth[gold_idx], cardinality=2)
+    assert set(choice.scores) == {"majority", "label_model"}
+    assert choice.name in choice.scores and choice.n_gold_covered == 100
+    assert choice.scores[choice.name] == max(choice.scores.values())
+    assert choice.scores["label_model"] >= 0.8
