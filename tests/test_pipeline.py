@@ -23,7 +23,9 @@ class FakeValidation(Stage):
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         return [
-            StageResult("invalid", 0.9) if m.text.lower().strip() in {"hi", "thanks"} else StageResult("valid", 0.95)
+            StageResult("invalid", 0.9)
+            if m.text.lower().strip() in {"hi", "thanks"}
+            else StageResult("valid", 0.95)
             for m in batch
         ]
 
@@ -71,7 +73,9 @@ class FakeTone(Stage):
         return self
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-        return [StageResult("ok", 1.0, extra={"text": f"Hi {m.customer_name},\n{m.answer_text}"}) for m in batch]
+        return [
+            StageResult("ok", 1.0, extra={"text": f"Hi {m.customer_name},\n{m.answer_text}"}) for m in batch
+        ]
 
 
 def make(**modes: str) -> Pipeline:

@@ -13,6 +13,7 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     n_classes, per_class, dim = 4, 50, 8
     centres = rng.normal(size=(n_classes, dim)) * 4
     X = np.concatenate([c + rng.normal(size=(per_class, dim)) for c in centres])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)  # like the product's embeddings
     truth = np.repeat(np.arange(n_classes), per_class)
     noisy = truth.copy()
     flipped = rng.choice(len(truth), size=10, replace=False)

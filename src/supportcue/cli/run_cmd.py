@@ -23,7 +23,7 @@ def _serve(host: str, port: int) -> None:
     console.print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
     console.print(
         f"  try: curl -s {base}/v1/suggest -H 'content-type: application/json' "
-        "-d '{\"message\": \"How can I pause my payouts?\", \"customer_name\": \"Ana\"}'"
+        '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\''
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -31,7 +31,9 @@ def _serve(host: str, port: int) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        workspace: Annotated[Path, typer.Option("--workspace", help="folder to build")] = Path("demo-workspace"),
+        workspace: Annotated[Path, typer.Option("--workspace", help="folder to build")] = Path(
+            "demo-workspace"
+        ),
         no_serve: Annotated[bool, typer.Option("--no-serve", help="build only, do not serve")] = False,
         port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
         seed: Annotated[int, typer.Option(help="seed of the generated data")] = 7,
@@ -40,7 +42,9 @@ def register(app: typer.Typer) -> None:
         from supportcue.demo.workspace import build_demo_workspace
 
         with console.status("building the demo workspace"):
-            summary = build_demo_workspace(workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]"))
+            summary = build_demo_workspace(
+                workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]")
+            )
         console.print(summary)
         set_workspace(workspace)
         if no_serve:
@@ -72,15 +76,21 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
         store = workspace_store()
         pipeline = load_pipeline(store, workspace_settings())
-        result = pipeline.suggest(SuggestRequest(message=message, customer_name=customer_name, case_id=case_id))
+        result = pipeline.suggest(
+            SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
+        )
         store.add_suggestion(result.row())
         if json_out:
             print(json.dumps(result.public(), default=str))
             return
         if result.text is None:
-            console.print(f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: {result.reason}")
+            console.print(
+                f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: {result.reason}"
+            )
         else:
-            console.print(f"[bold]topic[/bold] {result.topic} ({result.confidence:.2f}), answer {result.answer_id}")
+            console.print(
+                f"[bold]topic[/bold] {result.topic} ({result.confidence:.2f}), answer {result.answer_id}"
+            )
             console.print(result.text, highlight=False, markup=False)
         for step in result.trace:
             console.print(f"[dim]{json.dumps(step, default=str)}[/dim]", highlight=False)

@@ -110,7 +110,10 @@ def similarity(suggested: str, sent: str, customer_name: str | None = None) -> f
 
 
 def is_match(
-    suggested: str | None, sent: str | None, threshold: float = DEFAULT_THRESHOLD, customer_name: str | None = None
+    suggested: str | None,
+    sent: str | None,
+    threshold: float = DEFAULT_THRESHOLD,
+    customer_name: str | None = None,
 ) -> bool:
     """True when the suggestion counts as used: similarity >= `threshold`. No suggestion never matches."""
     if not suggested or not sent:

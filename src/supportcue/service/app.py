@@ -57,15 +57,25 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422)
+        return JSONResponse(
+            {"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422
+        )
 
     @app.middleware("http")
-    async def _limits_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _limits_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if request.url.path == "/v1/events" and length and int(length) > settings.service.max_event_bytes:
             limit = settings.service.max_event_bytes
-            return JSONResponse({"detail": f"event body is {int(length):,} bytes; the limit is {limit:,}"}, 413)
-        if request.url.path == "/v1/suggest" and length and int(length) > settings.service.max_message_chars * 4 + 65536:
+            return JSONResponse(
+                {"detail": f"event body is {int(length):,} bytes; the limit is {limit:,}"}, 413
+            )
+        if (
+            request.url.path == "/v1/suggest"
+            and length
+            and int(length) > settings.service.max_message_chars * 4 + 65536
+        ):
             return JSONResponse({"detail": "request body too large"}, 413)
         start = time.perf_counter()
         response = await call_next(request)

@@ -8,6 +8,7 @@ far slower than batch size, which is what lets a 2-core machine serve many concu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -16,7 +17,9 @@ Out = TypeVar("Out")
 
 
 class MicroBatcher(Generic[In, Out]):
-    def __init__(self, run: Callable[[Sequence[In]], list[Out]], wait_ms: float = 2.0, max_batch: int = 32) -> None:
+    def __init__(
+        self, run: Callable[[Sequence[In]], list[Out]], wait_ms: float = 2.0, max_batch: int = 32
+    ) -> None:
         self.run = run
         self.wait_ms = wait_ms
         self.max_batch = max_batch
@@ -30,10 +33,8 @@ class MicroBatcher(Generic[In, Out]):
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def submit(self, item: In) -> Out:
         assert self._queue is not None, "MicroBatcher.start() was not awaited"

@@ -22,7 +22,9 @@ class Telemetry:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.requests = Counter("supportcue_http_requests", "HTTP requests", ["route", "method", "status"], registry=r)
+        self.requests = Counter(
+            "supportcue_http_requests", "HTTP requests", ["route", "method", "status"], registry=r
+        )
         self.latency = Histogram(
             "supportcue_http_request_seconds",
             "HTTP request latency",
@@ -30,7 +32,9 @@ class Telemetry:
             buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
             registry=r,
         )
-        self.suggestions = Counter("supportcue_suggestions", "Suggestions by outcome", ["outcome"], registry=r)
+        self.suggestions = Counter(
+            "supportcue_suggestions", "Suggestions by outcome", ["outcome"], registry=r
+        )
         self.events = Counter("supportcue_events", "Accepted events by kind", ["kind"], registry=r)
         self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
 
@@ -69,5 +73,7 @@ class Runtime:
         results = self.pipeline.suggest_batch(requests)
         self.store.add_suggestions([r.row() for r in results])
         for r in results:
-            self.telemetry.suggestions.labels(r.mode if r.mode != "none" else f"abstained_{r.abstained_at}").inc()
+            self.telemetry.suggestions.labels(
+                r.mode if r.mode != "none" else f"abstained_{r.abstained_at}"
+            ).inc()
         return results

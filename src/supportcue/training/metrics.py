@@ -65,7 +65,7 @@ def coverage_precision_curve(
     hits = np.cumsum(ok)
     n = conf.size
     curve = []
-    for k in sorted({int(round(x)) for x in np.linspace(1, n, min(points, n))}):
+    for k in sorted({round(x) for x in np.linspace(1, n, min(points, n))}):
         curve.append(
             {"threshold": float(conf[k - 1]), "coverage": k / n, "precision": float(hits[k - 1] / k)}
         )

@@ -231,7 +231,10 @@ class Trainer:
             else:
                 new = self.evaluate(stage, dict(candidate.params), data, cut)["summary"]["accuracy"]
                 old = self.evaluate(stage, dict(live[1].params), data, cut)["summary"]["accuracy"]
-            note = f"backtest accuracy at cut {cut:%Y-%m-%d}: candidate {new:.4f}, live {live[1].version} {old:.4f}"
+            note = (
+                f"backtest accuracy at cut {cut:%Y-%m-%d}: candidate {new:.4f}, "
+                f"live {live[1].version} {old:.4f}"
+            )
             if new < old - GATE_TOLERANCE and not force:
                 raise PromotionRefused(
                     f"{stage} {version} is worse than the live model ({note}); use --force to promote anyway"

@@ -19,7 +19,8 @@ async def create_event(body: EventCreate, runtime: RuntimeDep, request: Request)
         raise HTTPException(422, detail="a `sent` event needs the sent `text`")
     if body.kind == "dismissed" and body.reason is None:
         raise HTTPException(
-            422, detail="a `dismissed` event needs a `reason`: wrong_topic, outdated, tone, not_needed or other"
+            422,
+            detail="a `dismissed` event needs a `reason`: wrong_topic, outdated, tone, not_needed or other",
         )
     row = body.model_dump()
     row["ts"] = row["ts"] or utcnow()
@@ -27,5 +28,9 @@ async def create_event(body: EventCreate, runtime: RuntimeDep, request: Request)
     if created:
         runtime.telemetry.events.labels(body.kind).inc()
     return EventPublic(
-        id=event.id, idempotency_key=event.idempotency_key, case_id=event.case_id, kind=event.kind, duplicate=not created
+        id=event.id,
+        idempotency_key=event.idempotency_key,
+        case_id=event.case_id,
+        kind=event.kind,
+        duplicate=not created,
     )

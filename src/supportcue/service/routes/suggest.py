@@ -16,8 +16,12 @@ async def suggest(body: SuggestCreate, runtime: ReadyRuntimeDep, request: Reques
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
     limit = runtime.settings.service.max_message_chars
     if len(body.message) > limit:
-        raise HTTPException(413, detail=f"message is {len(body.message):,} characters; the limit is {limit:,}")
-    context = body.context if isinstance(body.context, list) else ([{"text": body.context}] if body.context else [])
+        raise HTTPException(
+            413, detail=f"message is {len(body.message):,} characters; the limit is {limit:,}"
+        )
+    context = (
+        body.context if isinstance(body.context, list) else ([{"text": body.context}] if body.context else [])
+    )
     item = SuggestRequest(
         message=body.message,
         case_id=body.case_id,

@@ -1,0 +1,256 @@
+"""Stage 3, response (retrieval mode): pick the best approved library answer of the message's topic.
+
+The ranker learns from history. Each past agent reply is matched to the library answer it came from
+(`monitoring.match.similarity` >= `match_threshold`), or the answer ids are given as `y`; each answer
+then gets the centroid of the questions it answered and a prior from how often it was sent within its
+topic. A new message scores every approved answer of its topic by
+
+    rank = cos(question, answer's question centroid) + prior_weight * log prior
+
+(an answer with no history uses its body's vector when an embedder is given). The confidence is the
+softmax of the ranks over the candidates; `extra["score"]` is the cosine, compared with `min_score`.
+
+It abstains, with the reason, when the message has no topic, the topic has no approved answer, the
+best cosine is below `min_score`, the best answer is overdue for review, or the answer has a
+placeholder the case cannot fill. Retired and draft answers are never candidates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from supportcue.embeddings import Embedder
+from supportcue.monitoring.match import DEFAULT_THRESHOLD, normalise, token_similarity
+from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.placeholders import case_values, fill
+
+AnswerStatus = Literal["draft", "approved", "retired"]
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LibraryAnswer:
+    """One answer of the library (the "living oracle"); only approved answers are suggested."""
+
+    id: str
+    topic: str
+    title: str
+    body: str
+    status: AnswerStatus = "approved"
+    review_due_at: datetime | None = None
+    version: int = 1
+
+
+def utcnow() -> datetime:
+    """The default clock (timezone-aware UTC)."""
+    return datetime.now(UTC)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _unit(vector: npt.NDArray[np.float64] | Vector) -> Vector:
+    out = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(out))
+    return out / norm if norm > 0 else out
+
+
+class ResponseStage(Stage):
+    """Retrieval over the approved answer library, ranked per topic by what agents sent before."""
+
+    name = "response"
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        min_score: float = 0.35,
+        review_grace_days: int = 0,
+        match_threshold: float = DEFAULT_THRESHOLD,
+        prior_weight: float = 0.3,
+        temperature: float = 0.05,
+        require_filled_placeholders: bool = True,
+        max_alternatives: int = 2,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.embedder = embedder
+        self.min_score = min_score
+        self.review_grace_days = review_grace_days
+        self.match_threshold = match_threshold
+        self.prior_weight = prior_weight
+        self.temperature = temperature
+        self.require_filled_placeholders = require_filled_placeholders
+        self.max_alternatives = max_alternatives
+        self.now = now
+
+    # ---- learning -------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Sequence[Message],
+        y: Sequence[str] | None = None,
+        sample_weight: Sequence[float] | None = None,
+        *,
+        library: Sequence[LibraryAnswer] = (),
+        replies: Sequence[str] | None = None,
+    ) -> Self:
+        """Learn each answer's question centroid and prior from history (`y` answer ids, or `replies`)."""
+        n = len(X)
+        for name, seq in (("y", y), ("sample_weight", sample_weight), ("replies", replies)):
+            if seq is not None and len(seq) != n:
+                raise ValueError(f"{name} has {len(seq)} items but X has {n}")
+        ids = [a.id for a in library]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"library answer ids must be unique; repeated: {dupes[:5]}")
+        missing_vec = [i for i, m in enumerate(X) if m.vector is None]
+        if missing_vec:
+            raise ValueError(f"messages {missing_vec[:5]} have no vector: embed them before this stage")
+        weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+        self.library_ = {a.id: a for a in library}
+        assigned = self._assign(X, y, replies)
+        sums: dict[str, npt.NDArray[np.float64]] = {}
+        counts: dict[str, float] = defaultdict(float)
+        topic_sums: dict[str, npt.NDArray[np.float64]] = {}
+        for i, answer_id in enumerate(assigned):
+            vec = np.asarray(X[i].vector, dtype=np.float64) * weights[i]
+            topic = X[i].topic
+            if topic is not None:
+                topic_sums[topic] = topic_sums.get(topic, 0.0) + vec
+            if answer_id is None:
+                continue
+            sums[answer_id] = sums.get(answer_id, 0.0) + vec
+            counts[answer_id] += float(weights[i])
+        self.centroids_: dict[str, Vector] = {k: _unit(v) for k, v in sums.items()}
+        self.counts_: dict[str, float] = dict(counts)
+        self.topic_centroids_: dict[str, Vector] = {k: _unit(v) for k, v in topic_sums.items()}
+        self.n_matched_ = sum(a is not None for a in assigned)
+        self.body_vectors_: dict[str, Vector] = {}
+        self._embed_bodies()
+        return self
+
+    def _assign(
+        self, X: Sequence[Message], y: Sequence[str] | None, replies: Sequence[str] | None
+    ) -> list[str | None]:
+        """The library answer each past message was answered with, or None."""
+        if y is not None:
+            return [label if label in self.library_ else None for label in y]
+        if replies is None:
+            return [None] * len(X)
+        by_topic: dict[str | None, list[tuple[str, list[str]]]] = defaultdict(list)
+        for answer in self.library_.values():
+            words = normalise(answer.body).split()
+            by_topic[answer.topic].append((answer.id, words))
+            by_topic[None].append((answer.id, words))
+        out: list[str | None] = []
+        for message, reply in zip(X, replies, strict=True):
+            sent = normalise(reply or "", message.customer_name).split()
+            best, best_sim = None, self.match_threshold
+            for answer_id, words in by_topic.get(message.topic, by_topic[None]):
+                sim = token_similarity(words, sent) if sent else 0.0
+                if sim >= best_sim:
+                    best, best_sim = answer_id, sim
+            out.append(best)
+        return out
+
+    def _embed_bodies(self) -> None:
+        if self.embedder is None:
+            return
+        todo = [a for a in self.library_.values() if a.id not in self.body_vectors_]
+        if todo:
+            vectors = self.embedder.embed([f"{a.title}\n{a.body}" for a in todo])
+            self.body_vectors_.update({a.id: vectors[i] for i, a in enumerate(todo)})
+
+    def update_library(self, library: Sequence[LibraryAnswer]) -> Self:
+        """Swap in the current library (new answers, status or review changes) without refitting."""
+        self.check_fitted()
+        self.library_ = {a.id: a for a in library}
+        self._embed_bodies()
+        return self
+
+    # ---- prediction -----------------------------------------------------------------------------
+    def _answer_vector(self, answer: LibraryAnswer) -> Vector | None:
+        for table in (self.centroids_, self.body_vectors_, self.topic_centroids_):
+            key = answer.topic if table is self.topic_centroids_ else answer.id
+            if key in table:
+                return table[key]
+        return None
+
+    def _candidates(self, topic: str) -> list[LibraryAnswer]:
+        return sorted(
+            (a for a in self.library_.values() if a.topic == topic and a.status == "approved"),
+            key=lambda a: a.id,
+        )
+
+    def _query(self, message: Message) -> Vector | None:
+        if message.vector is not None:
+            return np.asarray(message.vector, dtype=np.float32)
+        if self.embedder is not None:
+            return np.asarray(self.embedder.embed([message.text])[0], dtype=np.float32)
+        return None
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        """The best approved answer of each message's topic, filled from the case, or an abstention."""
+        self.check_fitted()
+        return [self._predict_one(m) for m in batch]
+
+    def _predict_one(self, message: Message) -> StageResult:
+        if not message.topic:
+            return StageResult.abstain("no topic: the topic stage did not decide")
+        candidates = self._candidates(message.topic)
+        if not candidates:
+            return StageResult.abstain(f"no approved answer for topic {message.topic!r}")
+        query = self._query(message)
+        if query is None:
+            return StageResult.abstain("the message has no vector and the stage has no embedder")
+        scored: list[tuple[float, float, LibraryAnswer]] = []
+        total = sum(self.counts_.get(a.id, 0.0) for a in candidates) + len(candidates)
+        for answer in candidates:
+            vec = self._answer_vector(answer)
+            cos = float(np.dot(query, vec)) if vec is not None and vec.shape == query.shape else 0.0
+            prior = (self.counts_.get(answer.id, 0.0) + 1.0) / total
+            scored.append((cos + self.prior_weight * float(np.log(prior)), cos, answer))
+        scored.sort(key=lambda s: (-s[0], s[2].id))
+        ranks = np.array([s[0] for s in scored]) / max(self.temperature, 1e-6)
+        probs = np.exp(ranks - ranks.max())
+        probs /= probs.sum()
+        confidence = float(np.clip(probs[0], 0.0, 1.0))
+        _, cos, best = scored[0]
+        score = float(np.clip(cos, 0.0, 1.0))
+        alternatives = [
+            {"id": a.id, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
+            for _, c, a in scored[1 : 1 + self.max_alternatives]
+        ]
+        info = {"score": score, "alternatives": alternatives, "title": best.title, "version": best.version}
+        if score < self.min_score:
+            return StageResult.abstain(
+                f"best answer {best.id} scores {score:.2f} < min_score {self.min_score:.2f}",
+                confidence=confidence,
+                label=best.id,
+                **info,
+            )
+        if best.review_due_at is not None:
+            due = _aware(best.review_due_at)
+            if due + timedelta(days=self.review_grace_days) < _aware(self.now()):
+                return StageResult.abstain(
+                    f"answer {best.id} overdue for review since {due.date().isoformat()}",
+                    confidence=confidence,
+                    label=best.id,
+                    **info,
+                )
+        filled = fill(best.body, case_values(message.customer_name, message.agent_name, message.fields))
+        if filled.missing and self.require_filled_placeholders:
+            return StageResult.abstain(
+                f"answer {best.id} has placeholders the case cannot fill: {', '.join(filled.missing)}",
+                confidence=confidence,
+                label=best.id,
+                **info,
+            )
+        return StageResult(label=best.id, confidence=confidence, extra={"text": filled.text, **info})
