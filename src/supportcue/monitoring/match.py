@@ -33,24 +33,24 @@ KEPT_BETA = 2.0
 
 _PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_GREETING = re.compile(
+GREETING_LINE = re.compile(
     r"^\s*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|greetings)\b"
     r"(?:\s+[^\W\d_][\w.'\-]*){0,3}\s*[,!:.]?\s*$",
     re.IGNORECASE,
 )
-_SIGNOFF = re.compile(
+SIGNOFF_LINE = re.compile(
     r"^\s*(?:best(?:\s+(?:regards|wishes))?|kind\s+regards|warm\s+regards|regards|cheers|sincerely|"
     r"thanks|thank\s+you|many\s+thanks|all\s+the\s+best|take\s+care)\s*"
     r"(?:[,!.\-–—]\s*[^\W\d_][\w .'\-]{0,40})?[,!.]?\s*$",
     re.IGNORECASE,
 )
 # A lone short line after a sign-off is the signature ("Sam", "The support team").
-_SIGNATURE = re.compile(r"^\s*[^\W\d_][\w .'\-]{0,40}$", re.UNICODE)
+SIGNATURE_LINE = re.compile(r"^\s*[^\W\d_][\w .'\-]{0,40}$", re.UNICODE)
 
 
 def _strip_greeting_and_signoff(text: str) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    if lines and _GREETING.match(lines[0]):
+    if lines and GREETING_LINE.match(lines[0]):
         lines = lines[1:]
     elif lines:
         # "Hi Anna, thanks for writing in." keeps the sentence, drops the salutation.
@@ -60,9 +60,9 @@ def _strip_greeting_and_signoff(text: str) -> str:
     for _ in range(2):
         if not lines:
             break
-        if _SIGNOFF.match(lines[-1]):
+        if SIGNOFF_LINE.match(lines[-1]):
             lines = lines[:-1]
-        elif len(lines) >= 2 and _SIGNOFF.match(lines[-2]) and _SIGNATURE.match(lines[-1]):
+        elif len(lines) >= 2 and SIGNOFF_LINE.match(lines[-2]) and SIGNATURE_LINE.match(lines[-1]):
             lines = lines[:-2]
     return "\n".join(lines)
 

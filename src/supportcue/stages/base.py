@@ -73,6 +73,8 @@ class Stage(ABC):
     """Base class of the four stages."""
 
     name: ClassVar[str]
+    transient: ClassVar[tuple[str, ...]] = ("embedder",)
+    """Attributes not saved with the artifact (injected I/O such as the embedder); set again on load."""
 
     @abstractmethod
     def fit(
@@ -96,7 +98,14 @@ class Stage(ABC):
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path)
+        held = {k: getattr(self, k) for k in self.transient if hasattr(self, k)}
+        try:
+            for k in held:
+                setattr(self, k, None)
+            joblib.dump(self, path)
+        finally:
+            for k, v in held.items():
+                setattr(self, k, v)
         return path
 
     @classmethod

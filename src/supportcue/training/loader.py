@@ -41,6 +41,7 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
     """The live stages of the workspace (a stage with no live model is off)."""
     from supportcue.stages.tone import ToneStage
 
+    embedder = embedder or workspace_embedder(settings)
     stages: dict[str, Stage | None] = {}
     versions: dict[str, str] = {}
     for name in ("validation", "topic", "response"):
@@ -49,6 +50,8 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
             stages[name] = None
             continue
         stage, meta = loaded
+        if hasattr(stage, "embedder"):
+            stage.embedder = embedder  # the one transient attribute: not saved with the artifact
         stages[name] = stage
         versions[name] = meta.version
     response = stages.get("response")
@@ -57,4 +60,4 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
         update(library_of(store))
     stages["tone"] = None if settings.pipeline.tone == "off" else ToneStage(settings.tone).fit([])
     versions["tone"] = "policy"
-    return Pipeline(stages, embedder or workspace_embedder(settings), settings.pipeline, versions)
+    return Pipeline(stages, embedder, settings.pipeline, versions)

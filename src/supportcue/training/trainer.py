@@ -105,6 +105,7 @@ class Trainer:
                 fit_topics(self.messages(topics.texts), topics.labels)
             return stage
         if name == "response":
+            stage.embedder = self.embedder  # type: ignore[attr-defined]
             return self.fit_response(stage)
         return stage.fit(self.messages(data.texts), data.labels, data.weights)
 
