@@ -65,9 +65,12 @@ _MONTH = re.compile(
     r"Nov(?:ember)?|Dec(?:ember)?|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
 )
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
+_OPENING = re.compile(r"^\s*(?:hi|hello|hey|dear)\b", re.IGNORECASE)
 _EDGE_PUNCT = ".,;:!?)(\"'[]"
 _BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
-_NOT_AN_END = re.compile(r"(?:^|\s)(?:\d{1,3}|[a-z]|e\.g|i\.e|etc|vs|approx|mr|mrs|ms|dr|no)\.$", re.IGNORECASE)
+_NOT_AN_END = re.compile(
+    r"(?:^|\s)(?:\d{1,3}|[a-z]|e\.g|i\.e|etc|vs|approx|mr|mrs|ms|dr|no)\.$", re.IGNORECASE
+)
 
 
 def facts(text: str, product_names: Sequence[str] = ()) -> Counter[str]:
@@ -90,9 +93,11 @@ def facts(text: str, product_names: Sequence[str] = ()) -> Counter[str]:
     return +found if found["<neg>"] == 0 else found
 
 
-def facts_kept(before: str, after: str, product_names: Sequence[str] = ()) -> bool:
-    """True when `after` keeps every fact of `before` and the same number of negations."""
+def facts_kept(before: str, after: str, product_names: Sequence[str] = (), negations: bool = True) -> bool:
+    """True when `after` keeps every fact of `before` (and, with `negations`, as many negations)."""
     old, new = facts(before, product_names), facts(after, product_names)
+    if not negations:
+        return not (old - new) or set(old - new) == {"<neg>"}
     return not (old - new) and old["<neg>"] == new["<neg>"]
 
 
@@ -133,8 +138,19 @@ def _tidy(text: str) -> str:
 def _replace_phrases(text: str, table: dict[str, str]) -> str:
     for phrase in sorted(table, key=len, reverse=True):
         pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
-        text = pattern.sub(lambda m, p=phrase: _cased(m.group(0), table[p]), text)
+        value = table[phrase]
+        text = pattern.sub(lambda m: _cased(m.group(0), value), text)  # noqa: B023
     return _tidy(text)
+
+
+# Only before a following word: "as it is." must stay.
+_CONTRACTIBLE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(CONTRACTIONS, key=len, reverse=True))
+    + r")(?=[ \t]+\w)",
+    re.IGNORECASE,
+)
+_CONTRACTED = re.compile(r"\w(?:n't|'ll|'m|'re|'s)\b")
 
 
 def _contract(text: str) -> str:
@@ -144,9 +160,7 @@ def _contract(text: str) -> str:
             return original
         return _cased(original, CONTRACTIONS[re.sub(r"\s+", " ", original.lower())])
 
-    alternatives = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(CONTRACTIONS, key=len, reverse=True))
-    # Only before a following word: "as it is." must stay.
-    return re.sub(rf"(?<!\w)(?:{alternatives})(?=[ \t]+\w)", one, text, flags=re.IGNORECASE)
+    return _CONTRACTIBLE.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -250,7 +264,8 @@ class ToneStage(Stage):
                 break
             kept.append(part)
         dropped = "".join(parts[len(kept) :])
-        if not kept or not facts_kept(dropped, "", self.policy_.product_names):
+        # Whole sentences go, so only literal facts (not negations) must survive the cut.
+        if not kept or not facts_kept(dropped, "", self.policy_.product_names, negations=False):
             return text, True
         return "".join(kept).rstrip(), False
 
@@ -264,12 +279,13 @@ class ToneStage(Stage):
         """Score any text (e.g. a sent reply) against the policy, for the dashboard's drift view."""
         policy = self.policy_ if self.is_fitted() else (self.settings or ToneSettings())
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        greeting = bool(lines) and bool(GREETING_LINE.match(lines[0]) or re.match(r"^\s*(hi|hello|hey|dear)\b", text, re.I))
-        signoff = bool(lines) and any(SIGNOFF_LINE.match(ln) for ln in lines[-2:])
+        greeting = bool(lines) and bool(GREETING_LINE.match(lines[0]) or _OPENING.match(lines[0]))
+        signoff = any(SIGNOFF_LINE.match(ln) for ln in lines[-2:])
         ratio = len(text) / policy.max_chars
-        used = len(re.findall(r"\w(?:n't|'ll|'m|'re|'s)\b", text))
-        missed = len(_contract(text)) != len(text) and len(re.findall(r"(?<!\w)(?:" + "|".join(map(re.escape, CONTRACTIONS)) + r")(?=[ \t]+\w)", text, re.IGNORECASE))
+        used, missed = len(_CONTRACTED.findall(text)), len(_CONTRACTIBLE.findall(text))
         avoided = [p for p in policy.avoid if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text, re.IGNORECASE)]
+        if customer_name and lines and customer_name.split()[0].lower() not in lines[0].lower():
+            greeting = False  # a greeting that does not name a known customer is not personal
         parts = [
             1.0 if ratio <= 1.0 else 1.0 / ratio,
             (used / (used + missed) if used + missed else 1.0) if policy.contractions else 1.0,
@@ -277,8 +293,7 @@ class ToneStage(Stage):
             float(greeting),
             float(signoff),
         ]
-        del customer_name  # the greeting check is name-agnostic; kept for a stable signature
-        return ToneScore(round(ratio, 4), used, int(missed), avoided, greeting, signoff, round(sum(parts) / 5, 4))
+        return ToneScore(round(ratio, 4), used, missed, avoided, greeting, signoff, round(sum(parts) / 5, 4))
 
 
 def _drop_phrase(sentence: str, phrase: str) -> str | None:

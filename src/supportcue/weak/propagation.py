@@ -25,9 +25,9 @@ from scipy import sparse
 Array = npt.NDArray[np.float64]
 
 N_NEIGHBORS = 10
-ALPHA = 0.9
+ALPHA = 0.7
 EDGE_POWER = 3.0
-ROUNDS = (0.3, 0.6, 1.0)
+ROUNDS = (1.0,)
 """Per self-training round, the share of each class's assigned rows taken as pseudo-labels."""
 LR_WEIGHT = 0.5
 """Weight of the classifier against label spreading in the ensemble's probabilities."""

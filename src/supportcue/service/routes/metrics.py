@@ -1,10 +1,14 @@
-"""GET /metrics (Prometheus text format)."""
+"""GET /metrics (Prometheus text format) and GET /v1/metrics (the online metrics as JSON)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
 from supportcue.service.deps import RuntimeDep
 
 router = APIRouter(tags=["metrics"])
@@ -14,3 +18,25 @@ router = APIRouter(tags=["metrics"])
 def prometheus(runtime: RuntimeDep) -> Response:
     """Request counts and latency per route, suggestions by outcome, events by kind, live models."""
     return Response(generate_latest(runtime.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/metrics")
+async def online_metrics(
+    runtime: RuntimeDep,
+    since: str | None = Query(None, description="ISO date or datetime (UTC), inclusive"),
+    until: str | None = Query(None, description="ISO date or datetime (UTC), exclusive"),
+    group_by: str | None = Query(None, description="day | topic | stage | model | arm"),
+) -> dict[str, Any]:
+    """Match rate, adoption and coverage (overall), the funnel, latency, dismissals, shadow agreement,
+    and with `group_by` the same per group under `groups`."""
+    try:
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    if group_by is not None and group_by not in GROUPS:
+        raise HTTPException(422, detail=f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
+    if start and end and start >= end:
+        raise HTTPException(422, detail=f"since ({since}) must be before until ({until})")
+    return await run_in_threadpool(
+        compute_report, runtime.store, runtime.settings, start, end, group_by
+    )

@@ -1,0 +1,5 @@
+"""`python -m supportcue.cli`."""
+
+from supportcue.cli.app import main
+
+main()

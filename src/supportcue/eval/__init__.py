@@ -1,0 +1,1 @@
+"""`supportcue eval ...`: measure the system on labeled files (see DESIGN.md)."""

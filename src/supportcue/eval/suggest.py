@@ -1,0 +1,280 @@
+"""`supportcue eval suggest`: suggest replies for --test from a library built on --train pairs only.
+
+1. Topics: the --label-col of --train, or (without one) k-means clusters of the train replies.
+2. Library: per topic, up to `answers_per_topic` canonical answers, chosen greedily among the train
+   replies to cover as many other train replies of the topic as possible (a reply is covered when
+   `similarity(answer, reply) >= threshold`, the product's match definition). Placeholders are kept.
+3. The response stage is fitted on the train questions, each matched to the answer its reply came
+   from; the topic stage on the train questions and topics.
+4. Each test text gets topic -> answer; its suggestion is scored against the test reply with
+   `monitoring.match`. Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity).
+
+Baseline: the reply of the nearest training question (cosine of embeddings), scored the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+from rich.progress import Progress
+
+from supportcue.data.files import header_of, read_rows, write_rows
+from supportcue.embeddings import Embedder
+from supportcue.errors import ImportDataError
+from supportcue.eval.labeled import default_embedder
+from supportcue.monitoring.match import (
+    DEFAULT_THRESHOLD,
+    distribution,
+    normalise,
+    similarity,
+    token_similarity,
+)
+from supportcue.settings import ResponseSettings
+from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.response import LibraryAnswer, ResponseStage
+
+MAX_CANDIDATES = 150
+"""Per topic, at most this many train replies are tried as canonical answers (keeps it O(topic size))."""
+MAX_TARGETS = 400
+"""Per topic, coverage is counted over at most this many train replies."""
+
+
+@dataclass
+class Pairs:
+    """Texts, replies and (optional) topics of one file, in file order."""
+
+    texts: list[str]
+    replies: list[str]
+    labels: list[str] | None
+
+
+def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None) -> Pairs:
+    """Rows with a non-empty text and reply (and label, when a label column is given)."""
+    columns = [text_col, reply_col, *([label_col] if label_col else [])]
+    header = header_of(path)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ImportDataError(
+            f"{path}: no column {', '.join(map(repr, missing))}; columns are {header} "
+            "(use --text-col / --reply-col / --label-col)"
+        )
+    texts: list[str] = []
+    replies: list[str] = []
+    labels: list[str] = []
+    for line, row in read_rows(path):
+        if "__error__" in row:
+            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+        for col in columns:
+            if row.get(col) is None or not str(row[col]).strip():
+                raise ImportDataError(f"{path}:{line}: empty {col!r}")
+        texts.append(str(row[text_col]))
+        replies.append(str(row[reply_col]))
+        if label_col:
+            labels.append(str(row[label_col]).strip())
+    if not texts:
+        raise ImportDataError(f"{path}: no rows")
+    return Pairs(texts, replies, labels if label_col else None)
+
+
+def reply_topics(replies: Sequence[str], seed: int = 0) -> list[str]:
+    """Topics without labels: k-means over TF-IDF of the normalised replies, k ~ sqrt(n / 2)."""
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    n = len(replies)
+    k = max(1, min(50, n // 2, round(math.sqrt(n / 2))))
+    if k <= 1:
+        return ["cluster-0"] * n
+    matrix = TfidfVectorizer(min_df=1, sublinear_tf=True).fit_transform([normalise(r) for r in replies])
+    ids = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(matrix)
+    return [f"cluster-{int(i)}" for i in ids]
+
+
+def canonical_answers(
+    replies: Sequence[str], k: int, threshold: float = DEFAULT_THRESHOLD, seed: int = 0
+) -> list[int]:
+    """Indices of up to `k` replies that together match (cover) the most other replies; greedy."""
+    rng = np.random.default_rng(seed)
+    n = len(replies)
+    cands = np.arange(n) if n <= MAX_CANDIDATES else np.sort(rng.choice(n, MAX_CANDIDATES, replace=False))
+    targets = np.arange(n) if n <= MAX_TARGETS else np.sort(rng.choice(n, MAX_TARGETS, replace=False))
+    words = [normalise(r).split() for r in replies]
+    sims = np.array(
+        [[token_similarity(words[c], words[t]) if c != t else 1.0 for t in targets] for c in cands]
+    )
+    covers = sims >= threshold
+    chosen: list[int] = []
+    covered = np.zeros(len(targets), dtype=bool)
+    for _ in range(max(1, k)):
+        # New replies covered first; mean similarity breaks ties (the most central reply).
+        gain = (covers & ~covered).sum(axis=1) + sims.mean(axis=1) / 2
+        gain[chosen] = -1.0
+        best = int(gain.argmax())
+        if chosen and gain[best] < 1.0:
+            break
+        chosen.append(best)
+        covered |= covers[best]
+    return [int(cands[i]) for i in chosen]
+
+
+def build_library(
+    replies: Sequence[str], topics: Sequence[str], answers_per_topic: int, threshold: float, seed: int = 0
+) -> list[LibraryAnswer]:
+    """The answer library of a history: canonical replies of each topic, approved, placeholders kept."""
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for i, topic in enumerate(topics):
+        by_topic[topic].append(i)
+    library: list[LibraryAnswer] = []
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("building the answer library", total=len(by_topic))
+        for topic in sorted(by_topic):
+            rows = by_topic[topic]
+            picked = canonical_answers([replies[i] for i in rows], answers_per_topic, threshold, seed)
+            for rank, j in enumerate(picked):
+                body = replies[rows[j]]
+                title = body.strip().splitlines()[0][:80] if body.strip() else topic
+                library.append(LibraryAnswer(f"{topic}#{rank}", topic, title, body))
+            progress.advance(task)
+    return library
+
+
+def _topic_stage() -> Stage | None:
+    """The topic stage when it is available in this build (it is developed alongside)."""
+    try:
+        module = importlib.import_module("supportcue.stages.topic")
+    except ImportError:
+        return None
+    stage: Stage = module.TopicStage()
+    return stage
+
+
+class _LogRegTopics(Stage):
+    """Fallback topic classifier: logistic regression over the message vectors, never abstains."""
+
+    name = "topic"
+
+    def fit(
+        self,
+        X: Sequence[Message],
+        y: Sequence[str] | None = None,
+        sample_weight: Sequence[float] | None = None,
+    ) -> Self:
+        from sklearn.linear_model import LogisticRegression
+
+        vectors = np.stack([np.asarray(m.vector) for m in X])
+        self.model_ = LogisticRegression(C=10.0, max_iter=2000).fit(vectors, list(y or []))
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        self.check_fitted()
+        if not batch:
+            return []
+        proba = self.model_.predict_proba(np.stack([np.asarray(m.vector) for m in batch]))
+        classes = self.model_.classes_
+        return [StageResult(str(classes[int(p.argmax())]), float(np.clip(p.max(), 0, 1))) for p in proba]
+
+
+def _messages(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[Message]:
+    return [Message(text=t, vector=vectors[i]) for i, t in enumerate(texts)]
+
+
+def run_suggest(
+    train: Path,
+    test: Path,
+    text_col: str = "text",
+    reply_col: str = "reply",
+    label_col: str | None = None,
+    predictions: Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    answers_per_topic: int = 3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures."""
+    started = time.perf_counter()
+    tr = load_pairs(train, text_col, reply_col, label_col)
+    te = load_pairs(test, text_col, reply_col, label_col)
+    embedder = embedder or default_embedder()
+    train_vecs = embedder.embed(tr.texts)
+    test_vecs = embedder.embed(te.texts)
+
+    topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
+    library = build_library(tr.replies, topics, answers_per_topic, threshold, seed)
+    train_msgs = _messages(tr.texts, train_vecs)
+    for message, topic in zip(train_msgs, topics, strict=True):
+        message.topic = topic
+    response = ResponseStage(
+        min_score=ResponseSettings().min_score, match_threshold=threshold, require_filled_placeholders=False
+    ).fit(train_msgs, library=library, replies=tr.replies)
+    topic_stage = (_topic_stage() or _LogRegTopics()).fit(train_msgs, list(topics))
+    fit_seconds = time.perf_counter() - started
+
+    test_msgs = _messages(te.texts, test_vecs)
+    topic_results = topic_stage.predict(test_msgs)
+    for message, decided in zip(test_msgs, topic_results, strict=True):
+        message.topic = None if decided.abstained else decided.label
+    answers = response.predict(test_msgs)
+
+    sims: list[float] = []
+    rows: list[dict[str, Any]] = []
+    for i, (message, answer) in enumerate(zip(test_msgs, answers, strict=True)):
+        text = None if answer.abstained else str(answer.extra["text"])
+        sim = similarity(text, te.replies[i]) if text else 0.0
+        sims.append(sim)
+        rows.append(
+            {
+                "text": te.texts[i],
+                "reply": te.replies[i],
+                "suggestion": text,
+                "topic": message.topic,
+                "similarity": round(sim, 4),
+                "match": text is not None and sim >= threshold,
+                "answer_id": None if answer.abstained else answer.label,
+                "reason": answer.reason,
+            }
+        )
+
+    nearest = (test_vecs @ train_vecs.T).argmax(axis=1) if len(tr.texts) else np.zeros(0, dtype=int)
+    base = [similarity(tr.replies[int(j)], te.replies[i]) for i, j in enumerate(nearest)]
+    ours, theirs = distribution(sims, threshold), distribution(base, threshold)
+    result: dict[str, Any] = {
+        "match_rate": ours.match_rate,
+        "mean_similarity": ours.mean,
+        "coverage": sum(r["suggestion"] is not None for r in rows) / max(1, len(rows)),
+        "n_test": len(rows),
+        "n_train": len(tr.texts),
+        "threshold": threshold,
+        "n_topics": len(set(topics)),
+        "n_answers": len(library),
+        "n_history_matched": response.n_matched_,
+        "baseline": "reply of the nearest training question",
+        "baseline_match_rate": theirs.match_rate,
+        "baseline_mean_similarity": theirs.mean,
+        "relative_gain": (ours.match_rate / theirs.match_rate - 1.0) if theirs.match_rate else None,
+        "similarity_histogram": ours.histogram,
+        "baseline_similarity_histogram": theirs.histogram,
+        "topic_stage": type(topic_stage).__name__,
+        "seconds": round(time.perf_counter() - started, 2),
+        "fit_seconds": round(fit_seconds, 2),
+    }
+    if te.labels is not None:
+        right = [
+            not r.abstained and r.label == gold for r, gold in zip(topic_results, te.labels, strict=True)
+        ]
+        result["topic_accuracy"] = sum(right) / max(1, len(right))
+        result["topic_coverage"] = sum(not r.abstained for r in topic_results) / max(1, len(topic_results))
+    if predictions is not None:
+        write_rows(predictions, rows)
+    return result

@@ -1,0 +1,332 @@
+"""Online metrics: is the assistant used, and where does it fail?
+
+Over the suggestions created in [since, until) (UTC; `until` exclusive):
+
+- **match rate**: of the suggestions with a text whose case has a `sent` reply, the share whose text
+  matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it;
+- **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events);
+- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation);
+- **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
+- **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
+- **latency**: p50 / p99 of the pipeline's latency; **dismissals** per reason;
+- **shadow agreement**: per stage in shadow mode, the share of its would-be suggestions that match
+  what the agent sent.
+
+Each also per `group_by` = day | topic | stage (where the pipeline stopped, `suggested` when it did
+not) | model (pipeline version) | arm. `report` is a pure function over `Facts` (see `facts.py`);
+`compute_report` reads them from the store.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from supportcue.data.store import Store
+from supportcue.monitoring.facts import GROUPS, Counts, Facts, Keys, Pair, facts_from_rows, query_facts
+from supportcue.monitoring.match import similarity
+from supportcue.settings import STAGES, Settings
+
+BUCKETS = 10
+MAX_PAIRS = 20_000
+"""Sent replies scored per report; beyond it an evenly spread sample is scored (and says so)."""
+_CACHE: dict[tuple[int, str], tuple[float | None, float | None]] = {}
+_CACHE_LIMIT = 500_000
+
+Scored = tuple[Pair, float | None, float | None]
+"""A pair with the similarity of its suggestion and of its shadow suggestion to the sent reply."""
+
+__all__ = [
+    "GROUPS",
+    "compute_dashboard",
+    "compute_report",
+    "facts_from_rows",
+    "parse_time",
+    "print_report",
+    "report",
+]
+
+
+def parse_time(value: str | date | datetime | None, name: str = "since") -> datetime | None:
+    """An ISO date or datetime as aware UTC; a ValueError names the parameter and the format."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-10-01 or 2026-10-01T12:00)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _score(pair: Pair) -> Scored:
+    if pair.cache_key is not None and pair.cache_key in _CACHE:
+        return (pair, *_CACHE[pair.cache_key])
+    sim = similarity(pair.suggested, pair.sent, pair.customer_name) if pair.suggested else None
+    shadow = (
+        similarity(pair.shadow_text, pair.sent, pair.customer_name)
+        if pair.shadow_text and pair.shadow_stages
+        else None
+    )
+    if pair.cache_key is not None:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[pair.cache_key] = (sim, shadow)
+    return pair, sim, shadow
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"n": 0, "p50": None, "p99": None}
+    p50, p99 = np.percentile(np.asarray(values, dtype=np.float64), [50, 99])
+    return {"n": len(values), "p50": round(float(p50), 2), "p99": round(float(p99), 2)}
+
+
+def _similarity_summary(sims: Sequence[float], threshold: float) -> dict[str, Any]:
+    histogram = [0] * BUCKETS
+    for v in sims:
+        histogram[min(BUCKETS - 1, int(v * BUCKETS))] += 1
+    return {
+        "n": len(sims),
+        "matches": sum(v >= threshold for v in sims),
+        "mean": round(statistics.fmean(sims), 4) if sims else None,
+        "median": round(statistics.median(sims), 4) if sims else None,
+        "buckets": [f"{i / BUCKETS:.1f}-{(i + 1) / BUCKETS:.1f}" for i in range(BUCKETS)],
+        "histogram": histogram,
+    }
+
+
+def _funnel(by_stage: dict[str, int], total: int) -> list[dict[str, Any]]:
+    rows, entered = [], total
+    for stage in STAGES:
+        stopped = by_stage.get(stage, 0)
+        rows.append({"stage": stage, "entered": entered, "stopped": stopped, "passed": entered - stopped})
+        entered -= stopped
+    return rows
+
+
+def _shadow(scored: Iterable[Scored], threshold: float) -> list[dict[str, Any]]:
+    n: Counter[str] = Counter()
+    agree: Counter[str] = Counter()
+    for pair, _, shadow in scored:
+        if shadow is None:
+            continue
+        for stage in pair.shadow_stages:
+            n[stage] += 1
+            agree[stage] += shadow >= threshold
+    return [
+        {"stage": s, "n": n[s], "agreements": agree[s], "agreement": _rate(agree[s], n[s])}
+        for s in STAGES
+        if n[s]
+    ]
+
+
+def _summary(
+    counts: Counts,
+    scored: Sequence[Scored],
+    reasons: Counter[str],
+    latencies: Sequence[float],
+    threshold: float,
+) -> dict[str, Any]:
+    sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
+    matches = sum(v >= threshold for v in sims)
+    edits = [1.0 - sim for p, sim, _ in scored if p.inserted and sim is not None]
+    return {
+        "match_rate": _rate(matches, len(sims)),
+        "adoption": _rate(counts.inserted, counts.shown),
+        "coverage": _rate(counts.suggested, counts.valid),
+        "suggestions": counts.suggestions,
+        "valid": counts.valid,
+        "suggested": counts.suggested,
+        "shown": counts.shown,
+        "inserted": counts.inserted,
+        "dismissed": counts.dismissed,
+        "dismiss_rate": _rate(counts.dismissed, counts.shown),
+        "dismiss_reasons": dict(reasons.most_common()),
+        "sent_pairs": len(sims),
+        "matches": matches,
+        "mean_similarity": round(statistics.fmean(sims), 4) if sims else None,
+        "mean_edit": round(statistics.fmean(edits), 4) if edits else None,
+        "latency_p50_ms": _percentiles(latencies)["p50"],
+        "latency_p99_ms": _percentiles(latencies)["p99"],
+    }
+
+
+def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: str) -> list[dict[str, Any]]:
+    """One summary per value of `group_by`: by day in date order, otherwise by volume."""
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
+    counts: dict[str, Counts] = defaultdict(Counts)
+    for keys, c in facts.counts:
+        counts[keys.get(group_by)].add(c)
+    pairs: dict[str, list[Scored]] = defaultdict(list)
+    for item in scored:
+        pairs[item[0].keys.get(group_by)].append(item)
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
+    for keys, reason, n in facts.dismissals:
+        reasons[keys.get(group_by)][reason] += n
+    latencies: dict[str, list[float]] = defaultdict(list)
+    for keys, ms in facts.latencies:
+        latencies[keys.get(group_by)].append(ms)
+    rows = [
+        {"key": k, **_summary(c, pairs[k], reasons[k], latencies[k], threshold)} for k, c in counts.items()
+    ]
+    if group_by == "day":
+        return sorted(rows, key=lambda r: r["key"])
+    return sorted(rows, key=lambda r: (-r["suggestions"], r["key"]))
+
+
+def score(facts: Facts) -> list[Scored]:
+    """Similarities of every pair (cached per sent event and suggestion across reports)."""
+    return [_score(p) for p in facts.pairs]
+
+
+def report(
+    facts: Facts, threshold: float = 0.7, group_by: str | None = None, scored: Sequence[Scored] | None = None
+) -> dict[str, Any]:
+    """The metrics of `facts` (pure: no store): overall, and per `group_by` value under `groups`."""
+    if group_by is not None and group_by not in GROUPS:
+        raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
+    scored = score(facts) if scored is None else scored
+    total = Counts()
+    by_stage: Counter[str] = Counter()
+    for keys, c in facts.counts:
+        total.add(c)
+        by_stage[keys.stage] += c.suggestions
+    reasons: Counter[str] = Counter()
+    for _, reason, n in facts.dismissals:
+        reasons[reason] += n
+    latencies = [ms for _, ms in facts.latencies]
+    result = _summary(total, scored, reasons, latencies, threshold)
+    sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
+    edits = [1.0 - sim for p, sim, _ in scored if p.inserted and sim is not None]
+    all_sent = [sim or 0.0 for _, sim, _ in scored]
+    result.update(
+        {
+            "threshold": threshold,
+            "match_rate_all_sent": _rate(sum(v >= threshold for v in all_sent), len(all_sent)),
+            "similarity": _similarity_summary(sims, threshold),
+            "edit": {
+                "n": len(edits),
+                "mean": round(statistics.fmean(edits), 4) if edits else None,
+                "median": round(statistics.median(edits), 4) if edits else None,
+                "unchanged_share": _rate(sum(e <= 0.05 for e in edits), len(edits)),
+            },
+            "funnel": _funnel(by_stage, total.suggestions),
+            "latency_ms": _percentiles(latencies),
+            "shadow": _shadow(scored, threshold),
+            "match_sampled": facts.pairs_total > len(facts.pairs),
+            "sent_pairs_total": facts.pairs_total,
+            "simulated_suggestions": total.simulated,
+            "group_by": group_by,
+        }
+    )
+    if group_by is not None:
+        result["groups"] = groups(facts, scored, threshold, group_by)
+    return result
+
+
+def _live_models(store: Store) -> list[dict[str, Any]]:
+    return [
+        {"stage": m.stage, "version": m.version, "promoted_at": m.promoted_at, "metrics": m.metrics}
+        for m in store.model_versions()
+        if m.status == "live"
+    ]
+
+
+def compute_report(
+    store: Store,
+    settings: Settings,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    group_by: str | None = None,
+    max_pairs: int = MAX_PAIRS,
+) -> dict[str, Any]:
+    """The online metrics of the store (JSON-serialisable); ValueError for a bad date or group_by."""
+    start, end = parse_time(since, "since"), parse_time(until, "until")
+    if group_by is not None and group_by not in GROUPS:
+        raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
+    facts = query_facts(store, start, end, max_pairs=max_pairs)
+    result = report(facts, settings.match.threshold, group_by)
+    result["since"] = start.isoformat() if start else None
+    result["until"] = end.isoformat() if end else None
+    result["models_live"] = [
+        {**m, "promoted_at": m["promoted_at"].isoformat() if m["promoted_at"] else None}
+        for m in _live_models(store)
+    ]
+    return result
+
+
+def compute_dashboard(
+    store: Store,
+    settings: Settings,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+) -> dict[str, Any]:
+    """`compute_report` plus the day series and the topic table, from one read of the store."""
+    start, end = parse_time(since, "since"), parse_time(until, "until")
+    facts = query_facts(store, start, end, max_pairs=MAX_PAIRS)
+    scored = score(facts)
+    threshold = settings.match.threshold
+    result = report(facts, threshold, None, scored)
+    result["by_day"] = groups(facts, scored, threshold, "day")
+    result["by_topic"] = groups(facts, scored, threshold, "topic")
+    result["models_live"] = _live_models(store)
+    return result
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def print_report(result: dict[str, Any], console: Console) -> None:
+    """The report as rich tables: headline, funnel, similarity, latency, dismissals, shadow, groups."""
+    head = Table(title="Online metrics" + (" (includes simulated history)" if result.get("simulated_suggestions") else ""))
+    for col in ("metric", "value", "counts"):
+        head.add_column(col)
+    sampled = " (sampled)" if result.get("match_sampled") else ""
+    head.add_row("match rate", _pct(result["match_rate"]), f"{result['matches']:,} / {result['sent_pairs']:,} sent{sampled}")
+    head.add_row("adoption", _pct(result["adoption"]), f"{result['inserted']:,} inserted / {result['shown']:,} shown")
+    head.add_row("coverage", _pct(result["coverage"]), f"{result['suggested']:,} suggested / {result['valid']:,} valid")
+    head.add_row("dismissed", _pct(result["dismiss_rate"]), ", ".join(f"{k} {v}" for k, v in result["dismiss_reasons"].items()))
+    lat = result["latency_ms"]
+    head.add_row("latency", f"p50 {lat['p50']} ms", f"p99 {lat['p99']} ms over {lat['n']:,}")
+    edit = result["edit"]
+    head.add_row("edit after insert", "-" if edit["mean"] is None else f"{edit['mean']:.2f}", f"{edit['n']:,} inserted then sent")
+    console.print(head)
+    funnel = Table(title="Abstention funnel")
+    for col in ("stage", "entered", "stopped", "passed"):
+        funnel.add_column(col, justify="right" if col != "stage" else "left")
+    for row in result["funnel"]:
+        funnel.add_row(row["stage"], f"{row['entered']:,}", f"{row['stopped']:,}", f"{row['passed']:,}")
+    console.print(funnel)
+    sim = result["similarity"]
+    console.print("similarity histogram: " + "  ".join(f"{b} {n}" for b, n in zip(sim["buckets"], sim["histogram"], strict=True)))
+    for row in result["shadow"]:
+        console.print(f"shadow {row['stage']}: agreement {_pct(row['agreement'])} over {row['n']:,}")
+    if result.get("groups"):
+        table = Table(title=f"by {result['group_by']}")
+        for col in ("key", "suggestions", "match rate", "adoption", "coverage", "dismissed", "p50 ms"):
+            table.add_column(col)
+        for g in result["groups"]:
+            table.add_row(
+                g["key"], f"{g['suggestions']:,}", _pct(g["match_rate"]), _pct(g["adoption"]),
+                _pct(g["coverage"]), f"{g['dismissed']:,}", str(g["latency_p50_ms"]),
+            )
+        console.print(table)

@@ -1,0 +1,115 @@
+"""`eval suggest` on small hand-made files: the contract keys, the predictions file, the library."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from supportcue.data.files import write_rows
+from supportcue.embeddings import HashingEmbedder
+from supportcue.errors import ImportDataError
+from supportcue.eval.suggest import build_library, canonical_answers, run_suggest
+
+REPLIES = {
+    "pause_payouts": [
+        "Hi {{Customer Name}},\nYou can pause payouts under Settings > Payouts. Payments keep arriving.",
+        "You can pause payouts under Settings > Payouts. Payments keep arriving while they are paused.",
+    ],
+    "refund_status": [
+        "Refunds take 5 to 10 business days to reach the card. Follow each refund on the Payments page.",
+        "Refunds take 5 to 10 business days to appear. Follow each refund on the Payments page.",
+    ],
+    "close_account": [
+        "To close your account, open Settings > Account and choose Close account; records stay 7 years.",
+        "Open Settings > Account and choose Close account. Records are kept for 7 years.",
+    ],
+}
+QUESTIONS = {
+    "pause_payouts": [
+        "how do I pause payouts",
+        "stop my payouts for now",
+        "can payouts be paused",
+        "hold payouts",
+    ],
+    "refund_status": [
+        "where is my refund",
+        "refund not arrived yet",
+        "how long do refunds take",
+        "refund status",
+    ],
+    "close_account": [
+        "close my account",
+        "delete my account please",
+        "how to shut down my account",
+        "cancel account",
+    ],
+}
+
+
+def rows(n_per_label: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    out = []
+    for label, questions in QUESTIONS.items():
+        for _ in range(n_per_label):
+            question = rng.choice(questions) + rng.choice(["", "?", " thanks", " asap"])
+            out.append({"text": question, "reply": rng.choice(REPLIES[label]), "intent": label})
+    return out
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    train, test = tmp_path / "train.csv", tmp_path / "test.jsonl"
+    write_rows(train, rows(12, seed=1))
+    write_rows(test, rows(4, seed=2))
+    return train, test
+
+
+def test_contract_keys_and_predictions_file(files: tuple[Path, Path], tmp_path: Path) -> None:
+    train, test = files
+    out = tmp_path / "pred.jsonl"
+    result = run_suggest(train, test, label_col="intent", predictions=out, embedder=HashingEmbedder(dim=512))
+    for key in (
+        "match_rate",
+        "mean_similarity",
+        "coverage",
+        "n_test",
+        "topic_accuracy",
+        "baseline_match_rate",
+    ):
+        assert key in result, key
+    assert result["n_test"] == 12 and result["n_train"] == 36 and result["n_topics"] == 3
+    assert result["topic_accuracy"] >= 0.9 and result["coverage"] >= 0.9
+    assert result["match_rate"] >= 0.9  # every reply of a topic matches its canonical answer here
+    assert 0.0 <= result["mean_similarity"] <= 1.0
+    json.dumps(result)  # the CLI prints it as one JSON line
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 12
+    assert set(lines[0]) >= {"text", "reply", "suggestion", "topic", "similarity", "match"}
+    assert [line["text"] for line in lines] == [r["text"] for r in rows(4, seed=2)]  # test-file order
+
+
+def test_without_label_column_topics_come_from_reply_clusters(files: tuple[Path, Path]) -> None:
+    train, test = files
+    result = run_suggest(train, test, embedder=HashingEmbedder(dim=512))
+    assert "topic_accuracy" not in result
+    assert result["n_topics"] >= 2 and 0.0 <= result["match_rate"] <= 1.0 and result["n_test"] == 12
+
+
+def test_canonical_answers_cover_the_replies() -> None:
+    replies = REPLIES["pause_payouts"] * 3 + ["Something else entirely, about invoices and taxes."]
+    picked = canonical_answers(replies, k=3)
+    assert (
+        len(picked) == 2 and replies[picked[0]] in REPLIES["pause_payouts"]
+    )  # the odd one covers only itself
+    library = build_library(replies, ["payouts"] * len(replies), answers_per_topic=1, threshold=0.7)
+    assert [a.id for a in library] == ["payouts#0"] and library[0].status == "approved"
+    assert "{{Customer Name}}" in library[0].body or "Hi" not in library[0].body  # placeholders kept
+
+
+def test_missing_column_names_the_file_and_columns(files: tuple[Path, Path]) -> None:
+    train, test = files
+    with pytest.raises(ImportDataError, match="no column 'answer'"):
+        run_suggest(train, test, reply_col="answer", embedder=HashingEmbedder(dim=64))

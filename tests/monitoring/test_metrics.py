@@ -1,0 +1,260 @@
+"""Online metrics on hand-built suggestions and events whose answers are known, in Python and in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supportcue.data.store import Store
+from supportcue.monitoring.metrics import compute_report, facts_from_rows, parse_time, report
+from supportcue.settings import Settings
+
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+PAUSE = "You can pause payouts from Settings > Payouts at any time."
+REFUND = "Refunds take 5 to 10 business days to reach the customer's bank."
+
+
+def _s(sid: str, case_id: str, minutes: int, **kw: Any) -> dict[str, Any]:
+    row = {
+        "id": sid,
+        "case_id": case_id,
+        "created_at": T0 + timedelta(minutes=minutes),
+        "pipeline_version": "validation:v1+topic:v1+response:v1+tone:policy",
+        "topic": None,
+        "text": None,
+        "abstained_at": None,
+        "mode": "live",
+        "shadow": {},
+        "latency_ms": 0.0,
+        "arm": None,
+        "simulated": False,
+    }
+    row.update(kw)
+    return row
+
+
+SUGGESTIONS = [
+    _s("s1", "c1", 0, topic="payouts", text=PAUSE, latency_ms=10.0),
+    _s("s2old", "c2", 1, topic="refunds", text="Your dispute was closed in your favour.", latency_ms=50.0),
+    _s("s2", "c2", 2, topic="refunds", text=REFUND, latency_ms=20.0),
+    _s("s3", "c3", 3, abstained_at="validation", mode="none", latency_ms=5.0),
+    _s(
+        "s4",
+        "c4",
+        4,
+        abstained_at="topic",
+        mode="shadow",
+        latency_ms=30.0,
+        shadow={"text": PAUSE, "topic": "payouts", "answer_id": "a1", "stages": ["topic"]},
+    ),
+    _s("s5", "c5", 60 * 24, topic="payouts", text=PAUSE, latency_ms=40.0),
+]
+
+
+def _e(key: str, case_id: str, kind: str, sid: str | None = None, **kw: Any) -> dict[str, Any]:
+    return {"idempotency_key": key, "case_id": case_id, "suggestion_id": sid, "kind": kind, "ts": T0, **kw}
+
+
+EVENTS = [
+    _e("k1", "c1", "shown", "s1"),
+    _e("k1b", "c1", "shown", "s1"),  # shown twice (two page views): still one suggestion shown
+    _e("k2", "c1", "inserted", "s1"),
+    _e("k3", "c1", "sent", "s1", text="Hi Ana,\nYou can pause payouts from Settings > Payouts at any time."),
+    _e("k4", "c2", "shown", "s2"),
+    _e("k5", "c2", "dismissed", "s2", reason="wrong_topic"),
+    # the help desk's sent event has no suggestion id: it pairs with the case's newest suggestion
+    _e("k6", "c2", "sent", None, text="Your dispute was closed in your favour."),
+    _e("k7", "c3", "sent", None, text="You're welcome!"),
+    _e("k8", "c4", "sent", None, text="You can pause payouts from Settings > Payouts at any time."),
+    _e("k9", "c5", "shown", "s5"),
+    _e("k10", "c5", "resolved", None, handle_seconds=100.0),
+]
+NAMES = {"c1": "Ana"}
+
+
+def _check(result: dict[str, Any]) -> None:
+    assert result["suggestions"] == 6 and result["valid"] == 5 and result["suggested"] == 4
+    assert result["coverage"] == 0.8
+    assert (result["shown"], result["inserted"], result["adoption"]) == (3, 1, 0.3333)
+    # s1 matches its sent reply; s2 (the newest on c2) does not, though the older s2old would have
+    assert (result["matches"], result["sent_pairs"], result["match_rate"]) == (1, 2, 0.5)
+    assert result["match_rate_all_sent"] == 0.25  # c3 (no suggestion) and c4 (abstained) are misses
+    assert result["similarity"]["histogram"][-1] == 1 and sum(result["similarity"]["histogram"]) == 2
+    assert result["funnel"] == [
+        {"stage": "validation", "entered": 6, "stopped": 1, "passed": 5},
+        {"stage": "topic", "entered": 5, "stopped": 1, "passed": 4},
+        {"stage": "response", "entered": 4, "stopped": 0, "passed": 4},
+        {"stage": "tone", "entered": 4, "stopped": 0, "passed": 4},
+    ]
+    assert result["dismiss_reasons"] == {"wrong_topic": 1} and result["dismiss_rate"] == 0.3333
+    assert result["shadow"] == [{"stage": "topic", "n": 1, "agreements": 1, "agreement": 1.0}]
+    assert result["latency_ms"] == {"n": 6, "p50": 25.0, "p99": 49.5}
+    assert result["edit"]["n"] == 1 and result["edit"]["mean"] == 0.0
+    assert not result["match_sampled"]
+
+
+def test_metrics_on_hand_built_rows() -> None:
+    _check(report(facts_from_rows(SUGGESTIONS, EVENTS, NAMES), threshold=0.7))
+
+
+def test_grouped_by_topic_and_day() -> None:
+    facts = facts_from_rows(SUGGESTIONS, EVENTS, NAMES)
+    by_topic = {g["key"]: g for g in report(facts, 0.7, "topic")["groups"]}
+    assert list(by_topic) == ["(none)", "payouts", "refunds"]  # by volume (2 each), then key
+    assert (by_topic["payouts"]["adoption"], by_topic["payouts"]["match_rate"]) == (0.5, 1.0)
+    assert by_topic["refunds"]["dismiss_reasons"] == {"wrong_topic": 1}
+    assert by_topic["refunds"]["match_rate"] == 0.0
+    days = report(facts, 0.7, "day")["groups"]
+    assert [d["key"] for d in days] == ["2026-10-01", "2026-10-02"]
+    assert days[1]["suggestions"] == 1 and days[1]["adoption"] == 0.0
+    stages = {g["key"]: g["suggestions"] for g in report(facts, 0.7, "stage")["groups"]}
+    assert stages == {"suggested": 4, "validation": 1, "topic": 1}
+
+
+def test_a_higher_threshold_lowers_the_match_rate() -> None:
+    facts = facts_from_rows(SUGGESTIONS, EVENTS[:3] + [{**EVENTS[3], "text": PAUSE + " Anything else?"}])
+    assert report(facts, 0.7)["match_rate"] == 1.0
+    assert report(facts, 1.0)["match_rate"] == 0.0
+
+
+def test_empty_store_gives_null_rates_not_errors() -> None:
+    result = report(facts_from_rows([], []))
+    assert result["match_rate"] is None and result["adoption"] is None and result["coverage"] is None
+
+
+def test_bad_group_by_and_dates_are_named() -> None:
+    with pytest.raises(ValueError, match="group_by='week' is not one of: day, topic, stage, model, arm"):
+        report(facts_from_rows([], []), group_by="week")
+    with pytest.raises(ValueError, match="until='yesterday' is not an ISO date"):
+        parse_time("yesterday", "until")
+    assert parse_time("2026-10-01") == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _load(store: Store) -> None:
+    store.upsert_cases(
+        [{"id": c, "message": "m", "customer_name": NAMES.get(c), "created_at": T0} for c in NAMES | {
+            "c2": "", "c3": "", "c4": "", "c5": ""}]
+    )
+    store.add_suggestions([{k: v for k, v in s.items()} for s in SUGGESTIONS])
+    for e in EVENTS:
+        store.add_event(e)
+
+
+def test_the_store_gives_the_same_figures(store: Store) -> None:
+    _load(store)
+    result = compute_report(store, Settings())
+    _check(result)
+    by_topic = compute_report(store, Settings(), group_by="topic")["groups"]
+    assert by_topic == report(facts_from_rows(SUGGESTIONS, EVENTS, NAMES), 0.7, "topic")["groups"]
+    later = compute_report(store, Settings(), since="2026-10-02")
+    assert later["suggestions"] == 1 and later["shown"] == 1 and later["sent_pairs"] == 0
+    assert compute_report(store, Settings(), until=T0.date())["suggestions"] == 0
+
+
+def test_sampling_caps_the_pairs_scored(store: Store) -> None:
+    rows = [_s(f"x{i}", f"x{i}", i, topic="payouts", text=PAUSE) for i in range(300)]
+    store.add_suggestions(rows)
+    store.add_events([_e(f"e{i}", f"x{i}", "sent", f"x{i}", text=PAUSE) for i in range(300)])
+    result = compute_report(store, Settings(), max_pairs=100)
+    assert result["match_sampled"] and result["sent_pairs_total"] == 300
+    assert 60 <= result["sent_pairs"] <= 140 and result["match_rate"] == 1.0
+
+
+# -- metrics over the simulated demo history --------------------------------------------------------
+
+
+def _oracle_pipeline(data: Any) -> Any:
+    """Stages that know each demo case's truth, and a stale response stage that keeps suggesting the
+    outdated answer for its topic (what a model trained before the policy change would do)."""
+    from collections.abc import Sequence
+    from typing import Self
+
+    from supportcue.demo import case_values, fill_placeholders
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.pipeline import Pipeline
+    from supportcue.settings import PipelineSettings
+    from supportcue.stages.base import Message, Stage, StageResult
+
+    truth = {c.message: c for c in data.cases}
+    answers = {a.id: a for a in data.answers}
+    outdated = answers[data.outdated_answer_id]
+
+    class Oracle(Stage):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+            self.fitted_ = True
+            return self
+
+        def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+            return [self._one(m, truth[m.text]) for m in batch]
+
+        def _one(self, m: Message, c: Any) -> StageResult:
+            if self.name == "validation":
+                return StageResult("valid" if c.valid else "invalid", 0.9)
+            if self.name == "topic":
+                return StageResult(c.topic, 0.9) if c.topic else StageResult.abstain("no topic")
+            answer = outdated if c.topic == outdated.topic else answers.get(c.sent_answer_id or "")
+            if answer is None:
+                return StageResult.abstain("no answer")
+            return StageResult(answer.id, 0.8, extra={"text": fill_placeholders(answer.body, case_values(c))})
+
+    stages = {s: Oracle(s).fit([]) for s in ("validation", "topic", "response")}
+    return Pipeline({**stages, "tone": None}, HashingEmbedder(dim=32), PipelineSettings(tone="off"), {"topic": "v1"})
+
+
+def _simulate(store: Store, seed: int) -> tuple[Any, dict[str, Any]]:
+    from supportcue.demo import generate
+    from supportcue.demo.simulate import simulate_history
+    from supportcue.demo.workspace import load_demo
+
+    data = generate(seed=3, n_cases=600)
+    load_demo(store, data, open_cases=20)
+    return data, simulate_history(store, _oracle_pipeline(data), data, seed=seed)
+
+
+def test_simulated_history_tells_the_demo_story(store: Store) -> None:
+    data, summary = _simulate(store, seed=1)
+    assert summary["cases"] == summary["suggestions"] == 580
+    events = store.events()
+    sent = [e for e in events if e.kind == "sent"]
+    resolved = [e for e in events if e.kind == "resolved"]
+    assert len(resolved) == 580 and len({e.case_id for e in sent}) == len(sent)  # one each, not doubled
+    assert all(e.simulated and e.suggestion_id for e in sent + resolved)
+    created = {c.id: c.created_at for c in data.cases}
+    outdated = [e for e in events if e.kind == "dismissed" and e.reason == "outdated"]
+    assert outdated and all(created[e.case_id] >= data.policy_change_at for e in outdated)
+    launch = next(t.launched_at for t in data.topics if t.key == data.new_topic_key)
+    new = [s for c in data.cases if c.topic == data.new_topic_key and (s := store.suggestion(f"sim-{c.id}"))]
+    early = [s for s in new if s.created_at < launch + timedelta(days=7)]
+    assert early and all(s.text is None and s.abstained_at == "topic" for s in early)
+    assert any(s.text for s in new if s.created_at >= launch + timedelta(days=7))
+    result = compute_report(store, Settings(), group_by="topic")
+    assert result["simulated_suggestions"] == 580
+    assert 0.2 < result["adoption"] < 0.95 and result["match_rate"] > 0.2
+    rates = [g["adoption"] for g in result["groups"] if g["shown"] >= 20]
+    assert max(rates) - min(rates) > 0.2  # adoption varies by topic
+    handle = {e.case_id: e.handle_seconds for e in resolved}
+    inserted = {e.case_id for e in events if e.kind == "inserted"}
+    assert all(handle[c.id] < c.handle_seconds for c in data.cases if c.id in inserted)
+
+
+def test_simulation_is_deterministic_and_idempotent(tmp_path: Path) -> None:
+    from supportcue.data.store import open_store
+
+    figures = []
+    for name in ("a", "b"):
+        store = open_store(f"sqlite:///{tmp_path / name}.db")
+        _, summary = _simulate(store, seed=5)
+        figures.append((summary["events"], compute_report(store, Settings())["match_rate"],
+                        [(e.idempotency_key, e.kind, e.reason, e.ts) for e in store.events()]))
+        store.close()
+    assert figures[0] == figures[1]
+    store = open_store(f"sqlite:///{tmp_path / 'a'}.db")
+    data, _ = _simulate(store, seed=5)  # again, on the same store
+    assert store.count("events") == len(figures[0][2]) and store.count("suggestions") == 580
+    store.close()

@@ -1,0 +1,211 @@
+"""The agent console and the dashboard in real headless Chromium (Playwright) against a real server.
+
+Fails, never skips, when /usr/bin/chromium is missing. Run as a script to save the docs' screenshots
+of a workspace (the demo's when built): `python -m tests.service.test_browser WORKSPACE [docs]`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from supportcue.data.store import Store, open_store
+from supportcue.service import create_app
+from supportcue.settings import init_workspace, load_settings
+from tests.conftest import LiveServer
+from tests.test_pipeline import make
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+SUGGESTED = "Hi Ana,\nYou can pause payouts in Settings."
+
+pytestmark = pytest.mark.browser
+
+
+def launch(p: Playwright) -> Browser:
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Store]]:
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
+    app = create_app(settings, load_models=False)
+    app.state.runtime.pipeline = make()  # fast fake stages: "payout" -> a suggestion, else abstain
+    store: Store = app.state.runtime.store
+    store.upsert_answers(
+        [{"id": "a1", "topic": "payouts", "title": "Pause payouts", "body": "You can pause payouts.", "status": "approved"}]
+    )
+    store.upsert_cases(
+        [
+            {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
+            {"id": "c2", "message": "can a payout be paused?", "customer_name": "Ana", "created_at": T0 + timedelta(hours=1)},
+            {"id": "c3", "message": "where is my money", "customer_name": "Cy", "created_at": T0 + timedelta(hours=2)},
+        ]
+    )
+    with LiveServer(app) as server:
+        yield server, store
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    yield p
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, page: Page | None = None) -> Any:
+    """Poll `check`; with a page, let Playwright dispatch its events (route handlers) meanwhile."""
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value or time.time() > deadline:
+            return value
+        if page is not None:
+            page.wait_for_timeout(50)
+        else:
+            time.sleep(0.05)
+
+
+def kinds(store: Store, case_id: str) -> list[str]:
+    return sorted(e.kind for e in store.events(case_id=case_id))
+
+
+def tile(page: Page, name: str) -> str:
+    return page.locator(f"#tile-{name}").inner_text()
+
+
+def test_see_insert_edit_send_and_the_dashboard_follows(live: tuple[LiveServer, Store], page: Page) -> None:
+    server, store = live
+    page.goto(f"{server.url}/dashboard")
+    assert "0 inserted of 0 shown" in tile(page, "adoption")
+
+    page.goto(f"{server.url}/")
+    page.get_by_role("link", name="Ana").first.click()  # the newest open case first: c2
+    expect(page).to_have_url(f"{server.url}/cases/c2")
+    suggestion = page.locator("#suggestion.live")
+    expect(suggestion).to_contain_text("You can pause payouts in Settings.")
+    expect(suggestion.locator(".topic")).to_have_text("payouts")
+    suggestion.get_by_text("Why this?").click()
+    expect(suggestion.locator("dl")).to_contain_text("Pause payouts · a1")
+
+    reply = page.get_by_role("textbox", name="Your reply")
+    page.keyboard.press("Alt+i")
+    expect(reply).to_have_value(SUGGESTED)
+    expect(reply).to_be_focused()
+    reply.press("End")
+    reply.type(" It takes effect at once.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_have_text("Next case →")
+
+    assert wait_for(lambda: kinds(store, "c2") == ["inserted", "resolved", "sent", "shown"])
+    sent = store.events(case_id="c2", kind="sent")[0]
+    assert sent.text == SUGGESTED + " It takes effect at once." and sent.suggestion_id
+    resolved = store.events(case_id="c2", kind="resolved")[0]
+    assert resolved.handle_seconds is not None and resolved.handle_seconds > 0
+    assert store.case("c2") is not None and store.case("c2").status == "resolved"  # type: ignore[union-attr]
+    assert len({e.idempotency_key for e in store.events(case_id="c2")}) == 4
+
+    page.goto(f"{server.url}/dashboard")
+    assert "1 inserted of 1 shown" in tile(page, "adoption") and "100%" in tile(page, "adoption")
+    assert "1 of 1 sent replies" in tile(page, "match")
+    assert "1 suggested of 1 valid" in tile(page, "coverage")
+
+
+def test_dismiss_with_a_reason_then_write_and_send(live: tuple[LiveServer, Store], page: Page) -> None:
+    server, store = live
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    expect(page.locator("#suggestion")).to_contain_text("Suggestion dismissed (outdated)")
+    reply = page.get_by_role("textbox", name="Your reply")
+    expect(reply).to_be_focused()
+    reply.fill("Payouts can no longer be paused; here is what to do instead.")
+    reply.press("Control+Enter")
+    expect(page.locator("#next")).to_be_visible()
+    assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "resolved", "sent", "shown"])
+    assert store.events(case_id="c1", kind="dismissed")[0].reason == "outdated"
+    page.goto(f"{server.url}/dashboard")
+    assert "1 of 1 shown" in tile(page, "dismissed")
+    expect(page.locator("#topics")).to_contain_text("outdated 1")
+
+
+def test_no_suggestion_is_said_discreetly_and_not_shown(live: tuple[LiveServer, Store], page: Page) -> None:
+    server, store = live
+    page.goto(f"{server.url}/cases/c3")
+    expect(page.locator("#suggestion")).to_have_text("No suggestion for this message.")
+    expect(page.get_by_role("button", name="Insert")).to_have_count(0)
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#status")).to_have_text("Write a reply first.")
+    assert store.events(case_id="c3") == []
+
+
+def test_a_failed_post_is_retried_with_the_same_key(live: tuple[LiveServer, Store], page: Page) -> None:
+    server, store = live
+    keys: list[str] = []
+
+    def flaky(route: Any) -> None:
+        keys.append(route.request.post_data_json["idempotency_key"])
+        if len(keys) == 1:
+            route.abort("connectionreset")  # the network drops the first attempt
+        else:
+            route.continue_()
+
+    page.route("**/v1/events", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    assert wait_for(lambda: kinds(store, "c1") == ["shown"], page=page)
+    assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def screenshots(workspace: Path, docs: Path) -> None:
+    """Serve `workspace` and save the console and the dashboard as docs/console.png, docs/dashboard.png."""
+    settings = load_settings(workspace)
+    app = create_app(settings)
+    store = open_store(settings.database_url)
+    case = store.cases(status="open", newest_first=True, limit=1)
+    store.close()
+    with LiveServer(app) as server, sync_playwright() as p:
+        wait_for(lambda: app.state.runtime.ready or app.state.runtime.error, timeout=120)
+        b = launch(p)
+        page = b.new_page(viewport={"width": 1280, "height": 860})
+        page.goto(f"{server.url}/cases/{case[0].id}" if case else server.url)
+        page.locator("#suggestion:not(.loading)").wait_for(timeout=30_000)
+        if page.locator("#suggestion.live").count():
+            page.locator("details.why summary").click()
+        page.screenshot(path=str(docs / "console.png"))
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        page.goto(f"{server.url}/dashboard")
+        page.screenshot(path=str(docs / "dashboard.png"), full_page=True)
+        b.close()
+
+
+if __name__ == "__main__":
+    screenshots(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "docs"))

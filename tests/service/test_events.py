@@ -1,0 +1,103 @@
+"""POST /v1/events over real HTTP: committed before 202, idempotent, clear 4xx, nothing lost in a burst."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from supportcue.data.store import open_store
+from supportcue.service import create_app
+from supportcue.settings import init_workspace, load_settings
+from tests.conftest import LiveServer
+from tests.test_pipeline import make
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
+    settings.service.max_event_bytes = 4096
+    app = create_app(settings, load_models=False)
+    app.state.runtime.pipeline = make()
+    with LiveServer(app) as live:
+        yield live, database_url
+
+
+def event(kind: str = "shown", **kw: Any) -> dict[str, Any]:
+    return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "suggestion_id": "s1", "kind": kind, **kw}
+
+
+def test_202_means_committed(server: tuple[LiveServer, str]) -> None:
+    live, url = server
+    body = event("sent", text="Hi Ana, done.", agent_id="a7")
+    r = httpx.post(f"{live.url}/v1/events", json=body)
+    assert r.status_code == 202 and r.json()["duplicate"] is False
+    other = open_store(url)  # another connection sees it at once: it was committed before the answer
+    stored = other.events(case_id="c1")
+    other.close()
+    assert [(e.idempotency_key, e.kind, e.text, e.agent_id) for e in stored] == [
+        (body["idempotency_key"], "sent", "Hi Ana, done.", "a7")
+    ]
+
+
+def test_a_repeated_key_is_acknowledged_and_stored_once(server: tuple[LiveServer, str]) -> None:
+    live, url = server
+    body = event("dismissed", reason="outdated")
+    first = httpx.post(f"{live.url}/v1/events", json=body)
+    again = httpx.post(f"{live.url}/v1/events", json={**body, "reason": "tone"})
+    assert first.status_code == again.status_code == 202
+    assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
+    store = open_store(url)
+    assert [(e.kind, e.reason) for e in store.events()] == [("dismissed", "outdated")]
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"case_id": "c1", "kind": "shown"}, 422, "idempotency_key: Field required"),
+        (event("clicked"), 422, "kind: Input should be 'shown', 'inserted'"),
+        (event("sent"), 422, "a `sent` event needs the sent `text`"),
+        (event("dismissed"), 422, "a `dismissed` event needs a `reason`"),
+        (event("dismissed", reason="boring"), 422, "reason: Input should be 'wrong_topic'"),
+        (event(colour="red"), 422, "colour: Extra inputs are not permitted"),
+        (event(ts="yesterday"), 422, "ts:"),
+        (event(handle_seconds=-1), 422, "handle_seconds: Input should be greater than or equal to 0"),
+        (event("sent", text="x" * 5000), 413, "the limit is 4,096"),
+    ],
+)
+def test_malformed_and_oversized_events_are_clear_4xx(
+    server: tuple[LiveServer, str], body: dict[str, Any], status: int, says: str
+) -> None:
+    live, url = server
+    r = httpx.post(f"{live.url}/v1/events", json=body)
+    assert r.status_code == status and says in r.json()["detail"]
+    store = open_store(url)
+    assert store.count("events") == 0
+    store.close()
+
+
+def test_bad_json_is_a_clear_422(server: tuple[LiveServer, str]) -> None:
+    live, _ = server
+    r = httpx.post(f"{live.url}/v1/events", content=b"{", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
+
+
+def test_a_burst_of_concurrent_events_loses_nothing(server: tuple[LiveServer, str]) -> None:
+    live, url = server
+    bodies = [event(("shown", "inserted")[i % 2], case_id=f"c{i % 17}") for i in range(200)]
+    retries = bodies[:40]  # the console retrying with the same key, concurrently with the first try
+    with httpx.Client(base_url=live.url, timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))
+    assert codes == [202] * 240
+    store = open_store(url)
+    keys = sorted(e.idempotency_key for e in store.events())
+    store.close()
+    assert keys == sorted(b["idempotency_key"] for b in bodies)

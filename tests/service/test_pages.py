@@ -1,0 +1,135 @@
+"""The agent console's pages, the dashboard and GET /v1/metrics (rendered server-side, no browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from supportcue.data.store import Store
+from supportcue.service import create_app
+from supportcue.settings import init_workspace, load_settings
+from tests.test_pipeline import make
+
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+
+
+def seed(store: Store) -> None:
+    """Three open cases, one resolved; a live suggestion that was shown, inserted and sent."""
+    store.upsert_answers(
+        [{"id": "a1", "topic": "payouts", "title": "Pause payouts", "body": "You can pause payouts.", "status": "approved"}]
+    )
+    store.upsert_cases(
+        [
+            {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
+            {"id": "c2", "message": "<script>alert(1)</script> refund?", "customer_name": "Bo", "created_at": T0 + timedelta(hours=1)},
+            {"id": "c3", "message": "thanks", "customer_name": "Cy", "created_at": T0 + timedelta(hours=2),
+             "context": [{"role": "agent", "text": "Anything else?"}], "fields": {"payout_id": "po_1"}},
+            {"id": "c0", "message": "old", "customer_name": "Di", "created_at": T0 - timedelta(days=1), "status": "resolved"},
+        ]
+    )
+    store.add_suggestions(
+        [
+            {"id": "s0", "case_id": "c0", "created_at": T0 - timedelta(days=1), "pipeline_version": "p1",
+             "topic": "payouts", "text": "You can pause payouts in Settings.", "answer_id": "a1",
+             "latency_ms": 12.0, "simulated": True},
+        ]
+    )
+    store.add_events(
+        [
+            {"idempotency_key": k, "case_id": "c0", "suggestion_id": "s0", "kind": kind, "text": text, "ts": T0}
+            for k, kind, text in [("e1", "shown", None), ("e2", "inserted", None),
+                                  ("e3", "sent", "Hi Di,\nYou can pause payouts in Settings.")]
+        ]
+    )
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
+    app = create_app(settings, load_models=False)
+    app.state.runtime.pipeline = make()
+    seed(app.state.runtime.store)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_inbox_lists_open_cases_newest_first(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and "<html" in r.text.lower()
+    assert r.text.index("/cases/c3") < r.text.index("/cases/c2") < r.text.index("/cases/c1")
+    assert "/cases/c0" not in r.text and "3 open" in r.text
+
+
+def test_case_view_escapes_the_message_and_carries_the_case_for_the_script(client: TestClient) -> None:
+    r = client.get("/cases/c2")
+    assert r.status_code == 200
+    assert "<script>alert(1)</script>" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    assert '<label id="reply-label" for="reply">' in r.text and "/static/console.js" in r.text
+    assert '"Pause payouts"' in r.text  # answer titles for "why this?"
+    r = client.get("/cases/c3")
+    assert "Anything else?" in r.text and "po_1" in r.text
+
+
+def test_missing_case_is_a_404_page(client: TestClient) -> None:
+    r = client.get("/cases/nope")
+    assert r.status_code == 404 and "no case nope" in r.text
+
+
+def test_resolve_marks_the_case_and_points_to_the_next(client: TestClient) -> None:
+    r = client.post("/cases/c3/resolve", headers={"accept": "application/json"})
+    assert r.json() == {"case_id": "c3", "status": "resolved", "next": "/cases/c2"}
+    r = client.post("/cases/c2/resolve", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/cases/c1"
+    assert "/cases/c3" not in client.get("/").text
+    assert client.post("/cases/nope/resolve").status_code == 404
+
+
+def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
+    r = client.get("/static/console.js")
+    assert r.status_code == 200 and "text/javascript" in r.headers["content-type"]
+    assert "crypto.randomUUID" in r.text
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/static/..%2Fapp.py").status_code == 404
+    assert client.get("/static/nothing.js").status_code == 404
+
+
+def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClient) -> None:
+    r = client.get("/dashboard")
+    assert r.status_code == 200 and "<svg" in r.text
+    assert "Includes simulated demo history" in r.text
+    tile = r.text[r.text.index('id="tile-adoption"') :][:300]
+    assert "100%" in tile and "1 inserted of 1 shown" in tile
+    assert "payouts" in r.text and 'id="funnel"' in r.text
+    assert client.get("/dashboard?since=nonsense").status_code == 422
+
+
+def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
+    r = client.get("/dashboard?since=2030-01-01")
+    assert r.status_code == 200 and "No suggestions yet." in r.text and "simulated" not in r.text.lower()
+
+
+def test_v1_metrics(client: TestClient) -> None:
+    d = client.get("/v1/metrics").json()
+    assert (d["match_rate"], d["adoption"], d["coverage"]) == (1.0, 1.0, 1.0)
+    d = client.get("/v1/metrics", params={"group_by": "day", "since": "2026-09-01", "until": "2026-12-01"}).json()
+    assert [g["key"] for g in d["groups"]] == ["2026-09-30"]
+    assert client.get("/v1/metrics", params={"since": "2031-01-01"}).json()["match_rate"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"group_by": "week"}, "group_by='week' is not one of: day, topic, stage, model, arm"),
+        ({"since": "last tuesday"}, "since='last tuesday' is not an ISO date"),
+        ({"until": "2026-13-01"}, "until='2026-13-01' is not an ISO date"),
+        ({"since": "2026-10-02", "until": "2026-10-01"}, "must be before until"),
+    ],
+)
+def test_v1_metrics_bad_parameters_are_a_clear_422(client: TestClient, params: dict[str, str], says: str) -> None:
+    r = client.get("/v1/metrics", params=params)
+    assert r.status_code == 422 and says in r.json()["detail"]

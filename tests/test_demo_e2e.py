@@ -1,0 +1,64 @@
+"""End to end, as a user would: `supportcue demo --no-serve` builds and trains the demo workspace, then
+`supportcue serve` answers suggestions over HTTP with the real embedding model."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-m", "supportcue.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
+    ws = tmp_path / "demo"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(ws)}
+    built = subprocess.run([*CLI, "demo", "--no-serve", "--workspace", str(ws)], env=env, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    assert "3,200 cases" in built.stdout
+    models = subprocess.run([*CLI, "models", "--json"], env=env, capture_output=True, text=True)
+    live = {m["stage"] for m in __import__("json").loads(models.stdout) if m["status"] == "live"}
+    assert live == {"validation", "topic", "response"}
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert time.time() < deadline, "the service did not become ready"
+            time.sleep(0.5)
+        r = httpx.post(f"{base}/v1/suggest", json={"message": "How can I pause my payouts?", "customer_name": "Ana"})
+        assert r.status_code == 200
+        d = r.json()
+        assert d["topic"] == "pausing_payouts" and d["text"] and "Ana" in d["text"]
+        assert "{" not in d["text"]  # no unfilled placeholder reaches an agent
+        hello = httpx.post(f"{base}/v1/suggest", json={"message": "hi"}).json()
+        assert hello["text"] is None and hello["abstained_at"] == "validation"
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
