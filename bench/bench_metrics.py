@@ -64,9 +64,10 @@ def generate(n_events: int, seed: int = 0) -> tuple[list[dict[str, Any]], list[d
             }
         )
 
-        def add(kind: str, **kw: Any) -> None:
-            ev = {"idempotency_key": uuid.UUID(int=rng.getrandbits(128)).hex, "case_id": case_id}
-            events.append({**ev, "suggestion_id": sid, "kind": kind, "ts": at, "text": None, "reason": None, **kw})
+        def add(kind: str, case_id: str = case_id, sid: str = sid, at: datetime = at, **kw: Any) -> None:
+            key = uuid.UUID(int=rng.getrandbits(128)).hex
+            row = {"idempotency_key": key, "case_id": case_id, "suggestion_id": sid, "kind": kind}
+            events.append({**row, "ts": at, "text": None, "reason": None, **kw})
 
         if not stop:
             add("shown")
@@ -104,7 +105,10 @@ def bench(name: str, store: Store, suggestions: list[dict[str, Any]], events: li
     r = timed("compute_report (cold: similarities computed)", lambda: compute_report(store, settings))
     timed("compute_report (warm: similarity cache)", lambda: compute_report(store, settings))
     timed("compute_report group_by=topic", lambda: compute_report(store, settings, group_by="topic"))
-    timed("compute_report since=last 7 days", lambda: compute_report(store, settings, since=T0 + timedelta(days=50)))
+    timed(
+        "compute_report since=last 7 days",
+        lambda: compute_report(store, settings, since=T0 + timedelta(days=50)),
+    )
     timed("compute_dashboard (the /dashboard page's query)", lambda: compute_dashboard(store, settings))
     print(
         f"  -> match rate {r['match_rate']} over {r['sent_pairs']:,} scored of {r['sent_pairs_total']:,} sent"
@@ -135,7 +139,10 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     suggestions, events = generate(args.events)
-    print(f"generated {len(suggestions):,} suggestions, {len(events):,} events in {time.perf_counter() - start:.1f} s")
+    print(
+        f"generated {len(suggestions):,} suggestions, {len(events):,} events"
+        f" in {time.perf_counter() - start:.1f} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/bench.db")
         try:

@@ -95,7 +95,7 @@ def bench_propagation(data: Banking77, shots: int, seed: int) -> dict[str, Any]:
     model = fit_with_unlabeled(data.X[lab], y_lab, data.X[unlab], seed=seed)
     fit_s = time.perf_counter() - start
     acc = float(np.mean(model.predict(data.X[data.test]) == y_test))
-    pseudo, confidence = propagate(data.X[lab], y_lab, data.X[unlab], seed=seed)
+    pseudo, _ = propagate(data.X[lab], y_lab, data.X[unlab], seed=seed)
     given = np.array([p is not None for p in pseudo])
     hidden = data.labels[unlab]  # scoring only: never passed to the functions above
     right = np.array([p == t for p, t in zip(pseudo, hidden, strict=True)])

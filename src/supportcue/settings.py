@@ -59,7 +59,7 @@ class ServiceSettings(_Section):
     port: int = Field(8000, ge=1, le=65535)
     max_message_chars: int = Field(10_000, ge=1)
     max_event_bytes: int = Field(65_536, ge=256)
-    batch_wait_ms: float = Field(2.0, ge=0)
+    batch_wait_ms: float = Field(0.0, ge=0)
 
 
 class MatchSettings(_Section):
@@ -144,6 +144,10 @@ DEFAULT_TOML = """\
 # Environment variables override them: SUPPORTCUE_DATABASE_URL, and SUPPORTCUE_<SECTION>__<KEY>
 # (for example SUPPORTCUE_PIPELINE__TOPIC=shadow).
 
+# Python files (or folders of them), relative to this folder, whose labeling functions
+# `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).
+labeling_functions = []
+
 [database]
 # SQLAlchemy URL. Empty: the SQLite file supportcue.db in this folder.
 # PostgreSQL: "postgresql+psycopg://user@host:5432/dbname"
@@ -168,7 +172,7 @@ host = "127.0.0.1"
 port = 8000
 max_message_chars = 10000
 max_event_bytes = 65536
-batch_wait_ms = 2.0   # how long the embedder waits to micro-batch concurrent requests
+batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 
 [match]
 threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match

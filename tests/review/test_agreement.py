@@ -38,7 +38,9 @@ def test_pairwise_agreement() -> None:
     pairs = {(p.annotator_a, p.annotator_b): p for p in report.pairs}
     ann_bob = pairs[("ann", "bob")]
     assert ann_bob.n_items == 3 and ann_bob.percent_agreement == pytest.approx(2 / 3)
-    assert ann_bob.kappa == pytest.approx(cohen_kappa(["refund", "card", "card"], ["refund", "card", "refund"]))
+    assert ann_bob.kappa == pytest.approx(
+        cohen_kappa(["refund", "card", "card"], ["refund", "card", "refund"])
+    )
     assert pairs[("ann", "cid")].n_items == 1
     json.dumps(report.to_dict())
     assert pairwise_agreement([]).percent_agreement is None
@@ -47,7 +49,13 @@ def test_pairwise_agreement() -> None:
 def test_label_counts_vs_target() -> None:
     rows = label_counts_vs_target({"card": 600, "refund": 120, "fees": 0}, target=500)
     assert [r.label for r in rows] == ["fees", "refund", "card"]
-    assert asdict(rows[1]) == {"label": "refund", "count": 120, "target": 500, "missing": 380, "fraction": 0.24}
+    assert asdict(rows[1]) == {
+        "label": "refund",
+        "count": 120,
+        "target": 500,
+        "missing": 380,
+        "fraction": 0.24,
+    }
     assert rows[2].missing == 0 and rows[2].fraction == 1.0
     with pytest.raises(ValueError, match="target"):
         label_counts_vs_target({}, target=0)

@@ -57,13 +57,31 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Store]
     app.state.runtime.pipeline = make()  # fast fake stages: "payout" -> a suggestion, else abstain
     store: Store = app.state.runtime.store
     store.upsert_answers(
-        [{"id": "a1", "topic": "payouts", "title": "Pause payouts", "body": "You can pause payouts.", "status": "approved"}]
+        [
+            {
+                "id": "a1",
+                "topic": "payouts",
+                "title": "Pause payouts",
+                "body": "You can pause payouts.",
+                "status": "approved",
+            }
+        ]
     )
     store.upsert_cases(
         [
             {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
-            {"id": "c2", "message": "can a payout be paused?", "customer_name": "Ana", "created_at": T0 + timedelta(hours=1)},
-            {"id": "c3", "message": "where is my money", "customer_name": "Cy", "created_at": T0 + timedelta(hours=2)},
+            {
+                "id": "c2",
+                "message": "can a payout be paused?",
+                "customer_name": "Ana",
+                "created_at": T0 + timedelta(hours=1),
+            },
+            {
+                "id": "c3",
+                "message": "where is my money",
+                "customer_name": "Cy",
+                "created_at": T0 + timedelta(hours=2),
+            },
         ]
     )
     with LiveServer(app) as server:

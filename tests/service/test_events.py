@@ -93,9 +93,12 @@ def test_a_burst_of_concurrent_events_loses_nothing(server: tuple[LiveServer, st
     live, url = server
     bodies = [event(("shown", "inserted")[i % 2], case_id=f"c{i % 17}") for i in range(200)]
     retries = bodies[:40]  # the console retrying with the same key, concurrently with the first try
-    with httpx.Client(base_url=live.url, timeout=30, limits=httpx.Limits(max_connections=64)) as client:
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))
+    limits = httpx.Limits(max_connections=64)
+    with (
+        httpx.Client(base_url=live.url, timeout=30, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=32) as pool,
+    ):
+        codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))
     assert codes == [202] * 240
     store = open_store(url)
     keys = sorted(e.idempotency_key for e in store.events())

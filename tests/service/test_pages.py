@@ -20,29 +20,72 @@ T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 def seed(store: Store) -> None:
     """Three open cases, one resolved; a live suggestion that was shown, inserted and sent."""
     store.upsert_answers(
-        [{"id": "a1", "topic": "payouts", "title": "Pause payouts", "body": "You can pause payouts.", "status": "approved"}]
+        [
+            {
+                "id": "a1",
+                "topic": "payouts",
+                "title": "Pause payouts",
+                "body": "You can pause payouts.",
+                "status": "approved",
+            }
+        ]
     )
     store.upsert_cases(
         [
             {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
-            {"id": "c2", "message": "<script>alert(1)</script> refund?", "customer_name": "Bo", "created_at": T0 + timedelta(hours=1)},
-            {"id": "c3", "message": "thanks", "customer_name": "Cy", "created_at": T0 + timedelta(hours=2),
-             "context": [{"role": "agent", "text": "Anything else?"}], "fields": {"payout_id": "po_1"}},
-            {"id": "c0", "message": "old", "customer_name": "Di", "created_at": T0 - timedelta(days=1), "status": "resolved"},
+            {
+                "id": "c2",
+                "message": "<script>alert(1)</script> refund?",
+                "customer_name": "Bo",
+                "created_at": T0 + timedelta(hours=1),
+            },
+            {
+                "id": "c3",
+                "message": "thanks",
+                "customer_name": "Cy",
+                "created_at": T0 + timedelta(hours=2),
+                "context": [{"role": "agent", "text": "Anything else?"}],
+                "fields": {"payout_id": "po_1"},
+            },
+            {
+                "id": "c0",
+                "message": "old",
+                "customer_name": "Di",
+                "created_at": T0 - timedelta(days=1),
+                "status": "resolved",
+            },
         ]
     )
     store.add_suggestions(
         [
-            {"id": "s0", "case_id": "c0", "created_at": T0 - timedelta(days=1), "pipeline_version": "p1",
-             "topic": "payouts", "text": "You can pause payouts in Settings.", "answer_id": "a1",
-             "latency_ms": 12.0, "simulated": True},
+            {
+                "id": "s0",
+                "case_id": "c0",
+                "created_at": T0 - timedelta(days=1),
+                "pipeline_version": "p1",
+                "topic": "payouts",
+                "text": "You can pause payouts in Settings.",
+                "answer_id": "a1",
+                "latency_ms": 12.0,
+                "simulated": True,
+            },
         ]
     )
     store.add_events(
         [
-            {"idempotency_key": k, "case_id": "c0", "suggestion_id": "s0", "kind": kind, "text": text, "ts": T0}
-            for k, kind, text in [("e1", "shown", None), ("e2", "inserted", None),
-                                  ("e3", "sent", "Hi Di,\nYou can pause payouts in Settings.")]
+            {
+                "idempotency_key": k,
+                "case_id": "c0",
+                "suggestion_id": "s0",
+                "kind": kind,
+                "text": text,
+                "ts": T0,
+            }
+            for k, kind, text in [
+                ("e1", "shown", None),
+                ("e2", "inserted", None),
+                ("e3", "sent", "Hi Di,\nYou can pause payouts in Settings."),
+            ]
         ]
     )
 
@@ -116,7 +159,9 @@ def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
 def test_v1_metrics(client: TestClient) -> None:
     d = client.get("/v1/metrics").json()
     assert (d["match_rate"], d["adoption"], d["coverage"]) == (1.0, 1.0, 1.0)
-    d = client.get("/v1/metrics", params={"group_by": "day", "since": "2026-09-01", "until": "2026-12-01"}).json()
+    d = client.get(
+        "/v1/metrics", params={"group_by": "day", "since": "2026-09-01", "until": "2026-12-01"}
+    ).json()
     assert [g["key"] for g in d["groups"]] == ["2026-09-30"]
     assert client.get("/v1/metrics", params={"since": "2031-01-01"}).json()["match_rate"] is None
 
@@ -130,6 +175,8 @@ def test_v1_metrics(client: TestClient) -> None:
         ({"since": "2026-10-02", "until": "2026-10-01"}, "must be before until"),
     ],
 )
-def test_v1_metrics_bad_parameters_are_a_clear_422(client: TestClient, params: dict[str, str], says: str) -> None:
+def test_v1_metrics_bad_parameters_are_a_clear_422(
+    client: TestClient, params: dict[str, str], says: str
+) -> None:
     r = client.get("/v1/metrics", params=params)
     assert r.status_code == 422 and says in r.json()["detail"]

@@ -52,9 +52,9 @@ def test_choose_label_model_reports_both_scores() -> None:
     rng = np.random.default_rng(1)
     truth = rng.integers(0, 2, 300)
     accuracies = [0.9, 0.85, 0.6, 0.55, 0.55]  # three near-random LFs outvote the good two at times
-    L = np.stack(
-        [np.where(rng.random(300) < acc, truth, 1 - truth) for acc in accuracies], axis=1
-    ).astype(np.int64)
+    L = np.stack([np.where(rng.random(300) < acc, truth, 1 - truth) for acc in accuracies], axis=1).astype(
+        np.int64
+    )
     gold_idx = np.arange(100)
     choice = choose_label_model(L, gold_idx, truth[gold_idx], cardinality=2)
     assert set(choice.scores) == {"majority", "label_model"}

@@ -100,7 +100,7 @@ def test_load_lfs_from_modules(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not a Python file"):
         load_lfs_from_modules(["missing.py"], base_dir=tmp_path)
     (tmp_path / "bad.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="bad.py"):
+    with pytest.raises(SettingsError, match=r"bad\.py"):
         load_lfs_from_modules([tmp_path / "bad.py"])
 
 

@@ -1,31 +1,93 @@
-"""Weak supervision and label quality: `weak apply`, `weak analyze`, `labels issues`."""
+"""Weak supervision and label quality: `weak apply`, `weak analyze`, `labels issues`, `labels stats`."""
 
 from __future__ import annotations
 
-import typer
+import json
+from pathlib import Path
+from typing import Annotated
 
-from supportcue.errors import SupportcueError
+import typer
+from rich.table import Table
+
+from supportcue.cli.context import workspace_settings, workspace_store
+from supportcue.cli.output import console, emit
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
-labels_app = typer.Typer(help="Label quality.", no_args_is_help=True)
+labels_app = typer.Typer(help="Label quality: likely errors, agreement, counts against the target.", no_args_is_help=True)
+
+Task = Annotated[str, typer.Option(help="topic | validity")]
+TASKS = ("topic", "validity")
+
+
+def _task(task: str) -> str:
+    if task not in TASKS:
+        raise typer.BadParameter(f"{task!r}; allowed: {', '.join(TASKS)}", param_hint="--task")
+    return task
 
 
 @weak_app.command("apply")
-def apply() -> None:
-    """Apply the labeling functions to the cases and store the label model's labels."""
-    raise SupportcueError("`weak apply` is not yet available (weak-supervision issue)")
+def apply(
+    task: Task = "topic",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only, store nothing")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Apply the labeling functions to the cases and store the label model's labels (source weak)."""
+    from supportcue.weak.workspace import apply_to_cases, label_cases
+
+    store, settings = workspace_store(), workspace_settings()
+    run = apply_to_cases(store, settings, _task(task), progress=not json_out)
+    emit(label_cases(store, settings, run, store_labels=not dry_run), json_out, title=f"weak apply ({task})")
 
 
 @weak_app.command("analyze")
-def analyze(json_out: bool = typer.Option(False, "--json")) -> None:
-    """Coverage, overlaps, conflicts and accuracy of each labeling function."""
-    raise SupportcueError("`weak analyze` is not yet available (weak-supervision issue)")
+def analyze(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Per function: coverage, overlaps, conflicts, accuracy on gold; and the conflict matrix."""
+    from supportcue.weak.analysis import render_analysis
+    from supportcue.weak.workspace import analyze as analyze_run
+    from supportcue.weak.workspace import apply_to_cases
+
+    run = apply_to_cases(workspace_store(), workspace_settings(), _task(task), progress=not json_out)
+    result = analyze_run(run)
+    if json_out:
+        print(json.dumps(result.to_dict(), default=float))
+        return
+    console.print(render_analysis(result))
 
 
 @labels_app.command("issues")
-def issues() -> None:
-    """Likely label errors, ranked, for review."""
-    raise SupportcueError("`labels issues` is not yet available (weak-supervision issue)")
+def issues(
+    task: Task = "topic",
+    out: Annotated[Path | None, typer.Option(help="export the ranked issues (.csv or .jsonl) for review")] = None,
+    top: Annotated[int, typer.Option(help="rows to show")] = 20,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Likely label errors (cleanlab on cross-validated probabilities), ranked, for review."""
+    from supportcue.review.store_issues import label_issue_rows
+    from supportcue.training.loader import workspace_embedder
+
+    settings = workspace_settings()
+    rows = label_issue_rows(workspace_store(), settings, workspace_embedder(settings), _task(task))
+    if out is not None:
+        from supportcue.data.files import write_rows
+
+        write_rows(out, rows)
+    if json_out:
+        print(json.dumps({"task": task, "n_issues": len(rows), "issues": rows[:top], "exported": str(out or "")}))
+        return
+    table = Table("rank", "case", "given", "suggested", "quality", "message", title=f"likely {task} label errors")
+    for r in rows[:top]:
+        table.add_row(str(r["rank"]), r["case_id"], r["given"], r["suggested"], f"{r['quality']:.3f}", r["text"][:60])
+    console.print(table)
+    console.print(f"{len(rows)} likely errors" + (f"; exported to {out}" if out else ""))
+
+
+@labels_app.command("stats")
+def stats(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Labels per topic against the target, and agreement between annotators (Cohen's kappa)."""
+    from supportcue.review.store_issues import label_stats
+
+    settings = workspace_settings()
+    emit(label_stats(workspace_store(), settings, _task(task)), json_out, title=f"{task} labels")
 
 
 def register(app: typer.Typer) -> None:

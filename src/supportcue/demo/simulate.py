@@ -96,11 +96,18 @@ def _agent(
             wrong = row["topic"] != c.topic
             reason = "wrong_topic" if wrong else rng.choice(("tone", "not_needed", "not_needed"))
         if reason:
-            add("dismissed", f"sim:{c.id}:dismissed", t + timedelta(seconds=rng.randint(5, 30)), reason=reason)
+            add(
+                "dismissed", f"sim:{c.id}:dismissed", t + timedelta(seconds=rng.randint(5, 30)), reason=reason
+            )
     handle = round(c.handle_seconds * (rng.uniform(0.55, 0.8) if inserted else 1.0))
     if c.sent_reply:
         add("sent", f"demo:{c.id}:sent", done - timedelta(seconds=5), text=c.sent_reply)
-    add("resolved", f"demo:{c.id}:resolved", c.created_at + timedelta(seconds=handle), handle_seconds=float(handle))
+    add(
+        "resolved",
+        f"demo:{c.id}:resolved",
+        c.created_at + timedelta(seconds=handle),
+        handle_seconds=float(handle),
+    )
     return events
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from supportcue.data.store import Store, open_store
 from supportcue.demo.generator import generate
+from supportcue.demo.labeling import workspace_module
 from supportcue.demo.model import DemoData
 from supportcue.settings import init_workspace, load_settings
 
@@ -111,6 +112,13 @@ def build_demo_workspace(
     """Create (or refresh) the demo workspace in `folder`, train every stage when no model is live yet;
     returns a short summary for the CLI."""
     init_workspace(folder)
+    lfs = folder / "labeling_functions.py"
+    if not lfs.exists():
+        lfs.write_text(workspace_module(), encoding="utf-8")
+        config = folder / "supportcue.toml"
+        text = config.read_text(encoding="utf-8")
+        text = text.replace("labeling_functions = []", 'labeling_functions = ["labeling_functions.py"]', 1)
+        config.write_text(text, encoding="utf-8")
     settings = load_settings(folder)
     store = open_store(settings.database_url)
     try:

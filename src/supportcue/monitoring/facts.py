@@ -15,12 +15,15 @@ newest suggestion of the event's case (the help desk's own `sent` events carry n
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import Integer, case, cast, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +35,7 @@ NONE_KEY = "(none)"
 SUGGESTED = "suggested"
 """The `stage` key of a suggestion that no stage stopped."""
 _SAMPLE_PRIME = 10007
+EVENT_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -81,14 +85,30 @@ class Pair:
     """(event id, suggestion id): similarities are cached under it."""
 
 
+LatencyHistogram = dict[str, dict[str, Counter[float]]]
+"""Grouping ("all" or a `GROUPS` name) -> group value -> latency bucket (ms) -> suggestions."""
+
+
 @dataclass
 class Facts:
     counts: list[tuple[Keys, Counts]] = field(default_factory=list)
     dismissals: list[tuple[Keys, str, int]] = field(default_factory=list)
-    latencies: list[tuple[Keys, float]] = field(default_factory=list)
+    latencies: LatencyHistogram = field(default_factory=dict)
     pairs: list[Pair] = field(default_factory=list)
     pairs_total: int = 0
     """Sent replies paired with a suggestion before sampling (== len(pairs) when not sampled)."""
+
+
+def latency_bucket(ms: float) -> float:
+    """`ms` rounded down to two significant digits: percentiles come from these buckets, so the
+    database returns hundreds of rows instead of one per suggestion (error under 10%)."""
+    if ms < 10:
+        return math.floor(ms * 10) / 10
+    if ms < 100:
+        return float(math.floor(ms))
+    if ms < 1000:
+        return math.floor(ms / 10) * 10.0
+    return math.floor(ms / 100) * 100.0
 
 
 def _day(ts: datetime) -> str:
@@ -139,8 +159,12 @@ def facts_from_rows(
             dismissed=int("dismissed" in seen),
             simulated=int(bool(s.get("simulated"))),
         )
-        facts.counts.append((keys_of(s), counts))
-        facts.latencies.append((keys_of(s), float(s.get("latency_ms") or 0.0)))
+        keys = keys_of(s)
+        facts.counts.append((keys, counts))
+        bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)
+        for group in ("all", *GROUPS):
+            value = "all" if group == "all" else keys.get(group)
+            facts.latencies.setdefault(group, {}).setdefault(value, Counter())[bucket] += 1
     newest: dict[str, Mapping[str, Any]] = {}
     for s in sorted(suggestions, key=lambda s: (s["created_at"], s["id"])):
         if s.get("case_id"):
@@ -148,9 +172,10 @@ def facts_from_rows(
     for e in events:
         if e["kind"] != "sent" or not e.get("text"):
             continue
-        s = by_id.get(e.get("suggestion_id") or "") or newest.get(e["case_id"])
-        if s is None:
+        paired = by_id.get(e.get("suggestion_id") or "") or newest.get(e["case_id"])
+        if paired is None:
             continue
+        s = paired
         shadow_text, shadow_stages = _shadow(s)
         facts.pairs.append(
             Pair(
@@ -170,7 +195,7 @@ def facts_from_rows(
 # -- the same, aggregated in the store ------------------------------------------------------------
 
 
-def _key_columns() -> list[ColumnElement[Any]]:
+def _key_columns() -> list[Any]:
     return [
         func.date(Suggestion.created_at).label("day"),
         Suggestion.topic,
@@ -180,7 +205,9 @@ def _key_columns() -> list[ColumnElement[Any]]:
     ]
 
 
+@lru_cache(maxsize=65_536)
 def _keys(day: Any, topic: Any, stage: Any, model: Any, arm: Any) -> Keys:
+    """Shared `Keys` per distinct row (there are few: building one per row costs more than the SQL)."""
     return Keys(str(day)[:10], topic or NONE_KEY, stage or SUGGESTED, model or NONE_KEY, arm or NONE_KEY)
 
 
@@ -197,16 +224,65 @@ def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
 
 
+def _bucket_sql(dialect: str) -> ColumnElement[float]:
+    """`latency_bucket` in SQL (CAST truncates on SQLite; PostgreSQL's rounds, so FLOOR there)."""
+    ms = Suggestion.latency_ms
+
+    def floor(x: Any) -> Any:
+        return func.floor(x) if dialect == "postgresql" else cast(x, Integer)
+
+    return case(
+        (ms < 10, floor(ms * 10) / 10.0),
+        (ms < 100, floor(ms) * 1.0),
+        (ms < 1000, floor(ms / 10) * 10.0),
+        else_=floor(ms / 100) * 100.0,
+    )
+
+
+def _group_value(group: str, value: Any) -> str:
+    if group == "all":
+        return "all"
+    if group == "day":
+        return str(value)[:10]
+    return str(value) if value else (SUGGESTED if group == "stage" else NONE_KEY)
+
+
+def _latency_query(dialect: str, group: str, where: list[ColumnElement[bool]]) -> Any:
+    column: Any = {
+        "all": literal("all"),
+        "day": func.date(Suggestion.created_at),
+        "topic": Suggestion.topic,
+        "stage": Suggestion.abstained_at,
+        "model": Suggestion.pipeline_version,
+        "arm": Suggestion.arm,
+    }[group]
+    bucket = _bucket_sql(dialect)
+    if group == "all":
+        return select(bucket, func.count()).where(*where).group_by(bucket)
+    return select(column, bucket, func.count()).where(*where).group_by(column, bucket)
+
+
 def query_facts(
-    store: Store, since: datetime | None = None, until: datetime | None = None, max_pairs: int = 20_000
+    store: Store,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_pairs: int = 20_000,
+    latency_groups: Sequence[str] = (),
 ) -> Facts:
-    """`facts_from_rows` computed in the database: counts by key in SQL, at most `max_pairs` pairs."""
+    """`facts_from_rows` computed in the database: counts by key in SQL, at most `max_pairs` pairs,
+    latency histograms overall and for `latency_groups`."""
     facts = Facts()
     where = _in_range(since, until)
     keys = _key_columns()
     per_suggestion = (
         select(Event.suggestion_id, _flag("shown"), _flag("inserted"), _flag("dismissed"))
-        .where(Event.suggestion_id.is_not(None), Event.kind.in_(("shown", "inserted", "dismissed")))
+        .where(
+            Event.suggestion_id.is_not(None),
+            Event.kind.in_(("shown", "inserted", "dismissed")),
+            # what agents do with a suggestion comes after it (a day's slack for clock skew):
+            # this prunes the scan to the range
+            *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
+        )
         .group_by(Event.suggestion_id)
         .subquery()
     )
@@ -233,15 +309,35 @@ def query_facts(
         .where(Event.kind == "dismissed", *where)
         .group_by(*keys, Event.reason)
     )
-    latencies = select(*keys, Suggestion.latency_ms).where(*where)
-    with store.session() as s:
-        for *k, n, valid, suggested, shown, inserted, dismissed, simulated in s.execute(counts):
-            c = Counts(n, valid or 0, suggested or 0, shown or 0, inserted or 0, dismissed or 0, simulated or 0)
+
+    def fetch(stmt: Any) -> list[Any]:
+        with store.session() as s:
+            return list(s.execute(stmt))
+
+    def pairs() -> tuple[list[Pair], int]:
+        with store.session() as s:
+            return _query_pairs(s, where, since, until, max_pairs)
+
+    # The queries are independent; the database runs them in parallel (each on its own connection).
+    latency_groups = ("all", *latency_groups)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        count_rows = pool.submit(fetch, counts)
+        dismissal_rows = pool.submit(fetch, dismissals)
+        latency_rows = [pool.submit(fetch, _latency_query(store.dialect, g, where)) for g in latency_groups]
+        paired = pool.submit(pairs)
+        for *k, n, valid, suggested, shown, inserted, dismissed, simulated in count_rows.result():
+            c = Counts(
+                n, valid or 0, suggested or 0, shown or 0, inserted or 0, dismissed or 0, simulated or 0
+            )
             facts.counts.append((_keys(*k), c))
-        for *k, reason, n in s.execute(dismissals):
+        for *k, reason, n in dismissal_rows.result():
             facts.dismissals.append((_keys(*k), reason or "other", int(n)))
-        facts.latencies = [(_keys(*k), float(ms or 0.0)) for *k, ms in s.execute(latencies)]
-        facts.pairs, facts.pairs_total = _query_pairs(s, where, since, until, max_pairs)
+        for group, future in zip(latency_groups, latency_rows, strict=True):
+            hist = facts.latencies.setdefault(group, {})
+            for row in future.result():
+                value, bucket, n = ("all", *row) if group == "all" else row
+                hist.setdefault(_group_value(group, value), Counter())[round(float(bucket), 1)] += int(n)
+        facts.pairs, facts.pairs_total = paired.result()
     return facts
 
 
@@ -280,7 +376,7 @@ def _query_pairs(
     if sampled:
         # (id * a) mod p spreads any run of ids evenly, even periodic ones, and is deterministic.
         keep = math.ceil(_SAMPLE_PRIME * max_pairs / total)
-        chosen = chosen.where((sent.id * 7919) % _SAMPLE_PRIME < keep)
+        chosen = chosen.where((sent.id % _SAMPLE_PRIME) * 7919 % _SAMPLE_PRIME < keep)  # fits int32
     sub = chosen.subquery()
     did_insert = (
         exists()

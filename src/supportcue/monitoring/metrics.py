@@ -19,23 +19,23 @@ not) | model (pipeline version) | arm. `report` is a pure function over `Facts` 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from supportcue.data.store import Store
-from supportcue.monitoring.facts import GROUPS, Counts, Facts, Keys, Pair, facts_from_rows, query_facts
+from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
 from supportcue.settings import STAGES, Settings
 
 BUCKETS = 10
-MAX_PAIRS = 20_000
+MAX_PAIRS = 10_000
 """Sent replies scored per report; beyond it an evenly spread sample is scored (and says so)."""
 _CACHE: dict[tuple[int, str], tuple[float | None, float | None]] = {}
 _CACHE_LIMIT = 500_000
@@ -91,11 +91,20 @@ def _score(pair: Pair) -> Scored:
     return pair, sim, shadow
 
 
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    if not values:
+def _percentiles(hist: Counter[float] | None) -> dict[str, float | None]:
+    """Nearest-rank p50 / p99 of a latency histogram (values rounded down to 2 significant digits)."""
+    n = sum(hist.values()) if hist else 0
+    if not hist or not n:
         return {"n": 0, "p50": None, "p99": None}
-    p50, p99 = np.percentile(np.asarray(values, dtype=np.float64), [50, 99])
-    return {"n": len(values), "p50": round(float(p50), 2), "p99": round(float(p99), 2)}
+    out: dict[str, float | None] = {"n": n}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        rank, seen = max(1, math.ceil(q * n)), 0
+        for value in sorted(hist):
+            seen += hist[value]
+            if seen >= rank:
+                out[name] = value
+                break
+    return out
 
 
 def _similarity_summary(sims: Sequence[float], threshold: float) -> dict[str, Any]:
@@ -141,7 +150,7 @@ def _summary(
     counts: Counts,
     scored: Sequence[Scored],
     reasons: Counter[str],
-    latencies: Sequence[float],
+    latencies: Counter[float] | None,
     threshold: float,
 ) -> dict[str, Any]:
     sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
@@ -181,11 +190,10 @@ def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: s
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for keys, reason, n in facts.dismissals:
         reasons[keys.get(group_by)][reason] += n
-    latencies: dict[str, list[float]] = defaultdict(list)
-    for keys, ms in facts.latencies:
-        latencies[keys.get(group_by)].append(ms)
+    latencies = facts.latencies.get(group_by, {})
     rows = [
-        {"key": k, **_summary(c, pairs[k], reasons[k], latencies[k], threshold)} for k, c in counts.items()
+        {"key": k, **_summary(c, pairs[k], reasons[k], latencies.get(k), threshold)}
+        for k, c in counts.items()
     ]
     if group_by == "day":
         return sorted(rows, key=lambda r: r["key"])
@@ -212,7 +220,7 @@ def report(
     reasons: Counter[str] = Counter()
     for _, reason, n in facts.dismissals:
         reasons[reason] += n
-    latencies = [ms for _, ms in facts.latencies]
+    latencies = facts.latencies.get("all", {}).get("all")
     result = _summary(total, scored, reasons, latencies, threshold)
     sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
     edits = [1.0 - sim for p, sim, _ in scored if p.inserted and sim is not None]
@@ -262,7 +270,8 @@ def compute_report(
     start, end = parse_time(since, "since"), parse_time(until, "until")
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
-    facts = query_facts(store, start, end, max_pairs=max_pairs)
+    groups_wanted = (group_by,) if group_by else ()
+    facts = query_facts(store, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
     result = report(facts, settings.match.threshold, group_by)
     result["since"] = start.isoformat() if start else None
     result["until"] = end.isoformat() if end else None
@@ -297,18 +306,37 @@ def _pct(value: float | None) -> str:
 
 def print_report(result: dict[str, Any], console: Console) -> None:
     """The report as rich tables: headline, funnel, similarity, latency, dismissals, shadow, groups."""
-    head = Table(title="Online metrics" + (" (includes simulated history)" if result.get("simulated_suggestions") else ""))
+    head = Table(
+        title="Online metrics"
+        + (" (includes simulated history)" if result.get("simulated_suggestions") else "")
+    )
     for col in ("metric", "value", "counts"):
         head.add_column(col)
     sampled = " (sampled)" if result.get("match_sampled") else ""
-    head.add_row("match rate", _pct(result["match_rate"]), f"{result['matches']:,} / {result['sent_pairs']:,} sent{sampled}")
-    head.add_row("adoption", _pct(result["adoption"]), f"{result['inserted']:,} inserted / {result['shown']:,} shown")
-    head.add_row("coverage", _pct(result["coverage"]), f"{result['suggested']:,} suggested / {result['valid']:,} valid")
-    head.add_row("dismissed", _pct(result["dismiss_rate"]), ", ".join(f"{k} {v}" for k, v in result["dismiss_reasons"].items()))
+    head.add_row(
+        "match rate",
+        _pct(result["match_rate"]),
+        f"{result['matches']:,} / {result['sent_pairs']:,} sent{sampled}",
+    )
+    head.add_row(
+        "adoption", _pct(result["adoption"]), f"{result['inserted']:,} inserted / {result['shown']:,} shown"
+    )
+    head.add_row(
+        "coverage", _pct(result["coverage"]), f"{result['suggested']:,} suggested / {result['valid']:,} valid"
+    )
+    head.add_row(
+        "dismissed",
+        _pct(result["dismiss_rate"]),
+        ", ".join(f"{k} {v}" for k, v in result["dismiss_reasons"].items()),
+    )
     lat = result["latency_ms"]
     head.add_row("latency", f"p50 {lat['p50']} ms", f"p99 {lat['p99']} ms over {lat['n']:,}")
     edit = result["edit"]
-    head.add_row("edit after insert", "-" if edit["mean"] is None else f"{edit['mean']:.2f}", f"{edit['n']:,} inserted then sent")
+    head.add_row(
+        "edit after insert",
+        "-" if edit["mean"] is None else f"{edit['mean']:.2f}",
+        f"{edit['n']:,} inserted then sent",
+    )
     console.print(head)
     funnel = Table(title="Abstention funnel")
     for col in ("stage", "entered", "stopped", "passed"):
@@ -317,7 +345,10 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         funnel.add_row(row["stage"], f"{row['entered']:,}", f"{row['stopped']:,}", f"{row['passed']:,}")
     console.print(funnel)
     sim = result["similarity"]
-    console.print("similarity histogram: " + "  ".join(f"{b} {n}" for b, n in zip(sim["buckets"], sim["histogram"], strict=True)))
+    console.print(
+        "similarity histogram: "
+        + "  ".join(f"{b} {n}" for b, n in zip(sim["buckets"], sim["histogram"], strict=True))
+    )
     for row in result["shadow"]:
         console.print(f"shadow {row['stage']}: agreement {_pct(row['agreement'])} over {row['n']:,}")
     if result.get("groups"):
@@ -326,7 +357,12 @@ def print_report(result: dict[str, Any], console: Console) -> None:
             table.add_column(col)
         for g in result["groups"]:
             table.add_row(
-                g["key"], f"{g['suggestions']:,}", _pct(g["match_rate"]), _pct(g["adoption"]),
-                _pct(g["coverage"]), f"{g['dismissed']:,}", str(g["latency_p50_ms"]),
+                g["key"],
+                f"{g['suggestions']:,}",
+                _pct(g["match_rate"]),
+                _pct(g["adoption"]),
+                _pct(g["coverage"]),
+                f"{g['dismissed']:,}",
+                str(g["latency_p50_ms"]),
             )
         console.print(table)

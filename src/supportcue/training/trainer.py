@@ -186,7 +186,13 @@ class Trainer:
         for name in stages:
             self._say(f"training {name}")
             if name == "response":
-                stage = self.fit("response", LabeledSet("answer"))
+                response = self.settings.response
+                params = {
+                    "min_score": response.min_score,
+                    "review_grace_days": response.review_grace_days,
+                    "match_threshold": self.settings.match.threshold,
+                }
+                stage = self.fit("response", LabeledSet("answer"), params)
                 version = save_version(
                     self.store, self.settings.models_dir, stage, "history", stage_params(stage), {}
                 )

@@ -37,6 +37,4 @@ async def online_metrics(
         raise HTTPException(422, detail=f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     if start and end and start >= end:
         raise HTTPException(422, detail=f"since ({since}) must be before until ({until})")
-    return await run_in_threadpool(
-        compute_report, runtime.store, runtime.settings, start, end, group_by
-    )
+    return await run_in_threadpool(compute_report, runtime.store, runtime.settings, start, end, group_by)

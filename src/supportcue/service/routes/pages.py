@@ -43,7 +43,9 @@ def static(name: str) -> FileResponse:
     if "/" in name or name.startswith(".") or not path.is_file():
         raise HTTPException(404, detail=f"no static file {name!r}")
     return FileResponse(
-        path, media_type=_TYPES.get(path.suffix, "application/octet-stream"), headers={"cache-control": "no-cache"}
+        path,
+        media_type=_TYPES.get(path.suffix, "application/octet-stream"),
+        headers={"cache-control": "no-cache"},
     )
 
 
@@ -151,7 +153,8 @@ def histogram(sim: dict[str, Any]) -> list[dict[str, Any]]:
     """Bars of the similarity histogram, as percentages of the tallest bucket."""
     peak = max(sim["histogram"] + [1])
     return [
-        {"bucket": b, "n": n, "pct": 100 * n / peak} for b, n in zip(sim["buckets"], sim["histogram"], strict=True)
+        {"bucket": b, "n": n, "pct": 100 * n / peak}
+        for b, n in zip(sim["buckets"], sim["histogram"], strict=True)
     ]
 
 
@@ -162,12 +165,15 @@ def findings(r: dict[str, Any]) -> list[str]:
         out.append(f"Agents inserted {r['adoption']:.0%} of the {r['shown']:,} suggestions shown to them.")
     if r["match_rate"] is not None:
         out.append(
-            f"{r['match_rate']:.0%} of suggestions matched the reply the agent sent ({r['sent_pairs']:,} replies)."
+            f"{r['match_rate']:.0%} of suggestions matched the reply the agent sent"
+            f" ({r['sent_pairs']:,} replies)."
         )
     topics = [t for t in r["by_topic"] if t["shown"] >= 10 and t["adoption"] is not None]
     if topics:
         worst = min(topics, key=lambda t: t["adoption"])
-        reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in list(worst["dismiss_reasons"].items())[:2])
+        reasons = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in list(worst["dismiss_reasons"].items())[:2]
+        )
         out.append(
             f"Least used topic: {worst['key']} ({worst['adoption']:.0%} adoption"
             + (f"; dismissed as {reasons}" if reasons else "")
@@ -177,5 +183,7 @@ def findings(r: dict[str, Any]) -> list[str]:
     if funnel:
         top = max(funnel, key=lambda f: f["stopped"])
         if top["stopped"]:
-            out.append(f"Most abstentions at the {top['stage']} stage ({top['stopped']:,} of {top['entered']:,}).")
+            out.append(
+                f"Most abstentions at the {top['stage']} stage ({top['stopped']:,} of {top['entered']:,})."
+            )
     return out

@@ -1,0 +1,112 @@
+"""Latency and throughput of POST /v1/suggest over real HTTP, against the bare embedding cost.
+
+    .venv/bin/python bench/bench_latency.py [--workspace demo-workspace] [--requests 400]
+
+Builds the demo workspace if it is missing, starts `supportcue serve` in a subprocess, then measures in
+one run: the bare single-message embedding time of the same model in this process, sequential request
+latency (p50/p99), and throughput with 8 concurrent clients (each with its own keep-alive connection).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from supportcue.demo.generator import generate
+from supportcue.embeddings import MiniLMEmbedder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workspace", type=Path, default=Path("demo-workspace"))
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(args.workspace)}
+    cli = [sys.executable, "-m", "supportcue.cli"]
+    if not (args.workspace / "supportcue.toml").exists():
+        subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
+    messages = [c.message for c in generate(7).cases if c.valid][:200]
+
+    embedder = MiniLMEmbedder()
+    embedder.embed(["warm up"])
+    bare = []
+    for text in messages[:200]:
+        t0 = time.perf_counter()
+        embedder.embed([text])
+        bare.append((time.perf_counter() - t0) * 1000)
+
+    port = free_port()
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        with httpx.Client(base_url=base) as client:
+            for text in messages[:20]:
+                client.post("/v1/suggest", json={"message": text})
+            seq = []
+            for i in range(args.requests // 2):
+                t0 = time.perf_counter()
+                r = client.post("/v1/suggest", json={"message": messages[i % len(messages)], "customer_name": "Ana"})
+                seq.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200, r.text
+
+        done = [0]
+        lock = threading.Lock()
+
+        def worker(offset: int) -> None:
+            with httpx.Client(base_url=base) as client:
+                for i in range(args.requests // args.clients):
+                    text = messages[(offset * 31 + i) % len(messages)]
+                    assert client.post("/v1/suggest", json={"message": text}).status_code == 200
+                    with lock:
+                        done[0] += 1
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        throughput = done[0] / (time.perf_counter() - t0)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    b50, b99 = statistics.median(bare), pct(bare, 0.99)
+    s50, s99 = statistics.median(seq), pct(seq, 0.99)
+    print(f"bare single-message embedding ({embedder.name}): p50 {b50:.2f} ms, p99 {b99:.2f} ms")
+    print(f"POST /v1/suggest over HTTP, sequential: p50 {s50:.2f} ms, p99 {s99:.2f} ms")
+    print(f"ratios vs bare embedding p50: p50 {s50 / b50:.2f}x (target <= 1.5x), p99 {s99 / b50:.2f}x (target <= 3x)")
+    print(f"throughput with {args.clients} concurrent clients: {throughput:.0f} suggestions/s (target >= 100)")
+
+
+if __name__ == "__main__":
+    main()

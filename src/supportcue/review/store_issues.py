@@ -1,0 +1,68 @@
+"""Label quality over a workspace's store: likely label errors, annotator agreement, counts vs target."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
+
+from supportcue.data.store import Store
+from supportcue.embeddings import Embedder
+from supportcue.review.agreement import label_counts_vs_target, pairwise_agreement
+from supportcue.review.label_issues import find_label_issues, out_of_sample_probs
+from supportcue.settings import Settings
+from supportcue.training.dataset import labeled_cases
+
+
+def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task: str) -> list[dict[str, Any]]:
+    """Cases whose resolved label looks wrong given every other labeled case, most suspicious first.
+
+    Probabilities come from cross-validation (each case scored by a model that never saw its label),
+    then cleanlab's confident learning decides which labels to flag.
+    """
+    data = labeled_cases(store, task, settings.labels.source_weights)
+    counts = Counter(data.labels)
+    keep = [i for i, label in enumerate(data.labels) if counts[label] >= 2]
+    if len({data.labels[i] for i in keep}) < 2:
+        return []
+    texts = [data.texts[i] for i in keep]
+    labels = [data.labels[i] for i in keep]
+    probs, classes = out_of_sample_probs(embedder.embed(texts), labels)
+    index = {c: i for i, c in enumerate(classes)}
+    found = find_label_issues([index[label] for label in labels], probs)
+    rows = []
+    for rank, (row, score, suggested) in enumerate(
+        zip(found.indices.tolist(), found.scores.tolist(), found.suggested.tolist(), strict=True), start=1
+    ):
+        i = keep[row]
+        rows.append(
+            {
+                "rank": rank,
+                "case_id": data.case_ids[i],
+                "text": data.texts[i],
+                "given": data.labels[i],
+                "suggested": classes[suggested],
+                "quality": float(score),
+            }
+        )
+    return rows
+
+
+def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
+    """Per-label counts of human labels against `[labels] target_per_topic`, and agreement."""
+    labels = store.labels(task)
+    human = [lb for lb in labels if lb.source in ("expert", "sme", "agent")]
+    per_case: dict[str, str] = {}
+    for lb in human:
+        if lb.case_id:
+            per_case[lb.case_id] = lb.value
+    counts = Counter(per_case.values())
+    agreement = pairwise_agreement((lb.case_id, lb.annotator, lb.value) for lb in human if lb.case_id and lb.annotator)
+    return {
+        "task": task,
+        "labeled_cases": len(per_case),
+        "labels_by_source": dict(Counter(lb.source for lb in labels)),
+        "target_per_label": settings.labels.target_per_topic,
+        "counts": [asdict(c) for c in label_counts_vs_target(counts, settings.labels.target_per_topic)],
+        "agreement": agreement.to_dict(),
+    }

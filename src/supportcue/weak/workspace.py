@@ -1,0 +1,128 @@
+"""Weak supervision over a workspace's cases: apply the labeling functions, combine their votes, store.
+
+The functions are the workspace's own (Python modules listed in `supportcue.toml` under
+`labeling_functions`) plus one built in: the answer-match heuristic (an agent's sent reply that matches
+a library answer implies that answer's topic). Snorkel's label model and a majority vote are both fitted;
+the one more accurate on the human gold labels is used, and the report says which. Labels are stored
+with source `weak`, the function set's version and the label model's confidence, and expire after
+`WEAK_LABEL_DAYS` so that stale rules stop feeding training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from supportcue.data.store import Store
+from supportcue.data.tables import utcnow
+from supportcue.embeddings import Embedder
+from supportcue.settings import Settings
+from supportcue.weak.analysis import LFAnalysis, analyze_lfs
+from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
+from supportcue.weak.label_model import choose_label_model
+from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_lfs_from_modules
+
+WEAK_LABEL_DAYS = 90
+HUMAN_SOURCES = ("expert", "sme", "agent")
+
+
+@dataclass
+class WeakRun:
+    task: str
+    cases: list[str]
+    applied: ApplyResult
+    gold: np.ndarray[Any, np.dtype[np.int64]]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingFunction]:
+    """The workspace's labeling functions for `task`, with the built-in answer-match heuristic."""
+    lfs = [lf for lf in load_lfs_from_modules(settings.labeling_functions, settings.workspace) if lf.task == task]
+    if task == "topic":
+        library = {a.id: (a.topic, a.body) for a in store.answers() if a.status != "draft"}
+        if library:
+            lfs.append(answer_match_lf(library, threshold=settings.match.threshold))
+    return lfs
+
+
+def lf_set_version(lfs: list[LabelingFunction]) -> str:
+    digest = hashlib.sha1("|".join(f"{lf.name}:{lf.version}" for lf in lfs).encode()).hexdigest()
+    return f"lfs-{digest[:10]}"
+
+
+def apply_to_cases(
+    store: Store, settings: Settings, task: str, embedder: Embedder | None = None, progress: bool = True
+) -> WeakRun:
+    """Apply the task's labeling functions to every case; gold = the human labels of the task."""
+    lfs = workspace_lfs(store, settings, task)
+    if not lfs:
+        raise ValueError(f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions")
+    cases = store.cases()
+    sent = {e.case_id: e.text for e in store.events(kind="sent") if e.text}
+    vectors = embedder.embed([c.message for c in cases]) if embedder is not None else None
+    inputs = [
+        LFInput(text=c.message, vector=None if vectors is None else vectors[i], sent_reply=sent.get(c.id))
+        for i, c in enumerate(cases)
+    ]
+    human = {}
+    for lb in store.labels(task, sources=HUMAN_SOURCES):
+        if lb.case_id:
+            human[lb.case_id] = lb.value
+    label_names = sorted({*human.values(), *(t.key for t in store.topics())} if task == "topic" else set(human.values()))
+    applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
+    index = {name: i for i, name in enumerate(applied.label_names)}
+    gold = np.array([index.get(human.get(c.id, ""), ABSTAIN_INDEX) for c in cases], dtype=np.int64)
+    return WeakRun(task, [c.id for c in cases], applied, gold)
+
+
+def analyze(run: WeakRun) -> LFAnalysis:
+    return analyze_lfs(run.applied.matrix, run.applied.lf_names, run.applied.label_names, gold=run.gold)
+
+
+def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bool = True) -> dict[str, Any]:
+    """Combine the votes (label model or majority, whichever is better on gold) and store weak labels."""
+    L = run.applied.matrix
+    cardinality = max(2, len(run.applied.label_names))
+    gold_rows = np.where(run.gold != ABSTAIN_INDEX)[0]
+    choice = choose_label_model(L, gold_rows, run.gold[gold_rows], cardinality=cardinality)
+    probs = choice.model.predict_proba(L)
+    voted = (L != ABSTAIN_INDEX).any(axis=1)
+    predicted = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    unlabeled = voted & (run.gold == ABSTAIN_INDEX)
+    on_gold = voted & (run.gold != ABSTAIN_INDEX)
+    accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
+    version = lf_set_version(workspace_lfs(store, settings, run.task))
+    rows = [
+        {
+            "case_id": run.cases[i],
+            "task": run.task,
+            "value": run.applied.label_names[int(predicted[i])],
+            "source": "weak",
+            "annotator": f"label_model:{choice.name}",
+            "confidence": float(confidence[i]),
+            "expires_at": utcnow() + timedelta(days=WEAK_LABEL_DAYS),
+            "version": version,
+        }
+        for i in np.where(voted)[0]
+    ]
+    if store_labels:
+        store.delete_labels("weak", run.task)  # a new function set replaces the old labels
+        store.add_labels(rows)
+    n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
+    return {
+        "task": run.task,
+        "cases": len(run.cases),
+        "label_model": choice.name,
+        "label_model_scores_on_gold": choice.scores,
+        "coverage": float(voted.mean()) if len(run.cases) else 0.0,
+        "coverage_of_unlabeled": float(unlabeled.sum() / n_unlabeled) if n_unlabeled else 0.0,
+        "accuracy_on_gold": accuracy,
+        "stored": len(rows) if store_labels else 0,
+        "version": version,
+        "failures": run.applied.failures,
+    }

@@ -1,0 +1,65 @@
+"""Weak supervision over a workspace's store: functions from the workspace, answer-match, stored labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from supportcue.data.store import Store
+from supportcue.settings import init_workspace, load_settings
+from supportcue.weak.workspace import analyze, apply_to_cases, label_cases
+
+LFS = '''
+from supportcue.weak import keyword_lf, labeling_function
+
+kw_refunds = keyword_lf("kw_refunds", ["refund"], "refunds")
+kw_payouts = keyword_lf("kw_payouts", ["payout"], "payouts")
+
+@labeling_function(task="topic")
+def broken(x):
+    raise RuntimeError("bug in a user's function")
+'''
+
+
+def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(LFS)
+    config = tmp_path / "supportcue.toml"
+    config.write_text(config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts", "fees")])
+    store.upsert_answers(
+        [{"id": "a-fee", "topic": "fees", "title": "Fees", "body": "Our fee is 2.9% + 30c per card payment.",
+          "status": "approved"}]
+    )
+    store.upsert_cases(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+            {"id": "c3", "message": "how much do you charge", "created_at": t},
+            {"id": "c4", "message": "hello", "created_at": t},
+            {"id": "c5", "message": "refund please", "created_at": t},
+        ]
+    )
+    store.add_event({"idempotency_key": "s3", "case_id": "c3", "kind": "sent",
+                     "text": "Hi Ana, our fee is 2.9% + 30c per card payment."})
+    store.add_labels([{"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "e1"}])
+
+    run = apply_to_cases(store, settings, "topic", progress=False)
+    assert run.applied.lf_names == ["kw_refunds", "kw_payouts", "broken", "answer_match"]
+    assert run.applied.failures["broken"] == 5  # counted, not fatal
+    summary = label_cases(store, settings, run)
+    assert summary["stored"] == 4 and summary["accuracy_on_gold"] == 1.0
+    weak = {lb.case_id: lb for lb in store.labels("topic", sources=["weak"])}
+    assert {k: v.value for k, v in weak.items()} == {"c1": "refunds", "c2": "payouts", "c3": "fees", "c5": "refunds"}
+    assert all(lb.version == summary["version"] and 0 < lb.confidence <= 1 and lb.expires_at for lb in weak.values())
+
+    stats = analyze(run)
+    by_name = {lf.name: lf for lf in stats.lfs}
+    assert by_name["kw_refunds"].coverage == 2 / 5 and by_name["kw_refunds"].emp_accuracy == 1.0
+    assert by_name["broken"].coverage == 0.0 and by_name["answer_match"].n_labeled == 1
+    assert stats.coverage == 4 / 5 and stats.n_gold == 1
+    # a second run with the same functions replaces, never duplicates, the weak labels
+    label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert len(store.labels("topic", sources=["weak"])) == 4
