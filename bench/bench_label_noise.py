@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--noise", type=float, default=0.05)
-    parser.add_argument("--filter-by", nargs="+", default=["prune_by_noise_rate"])
+    parser.add_argument("--filter-by", nargs="+", default=["low_self_confidence"])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     data = load_banking77()

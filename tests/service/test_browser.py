@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from supportcue.data.store import Store, open_store
+from supportcue.data.store import Store
 from supportcue.service import create_app
 from supportcue.settings import init_workspace, load_settings
 from tests.conftest import LiveServer
@@ -203,26 +203,34 @@ def test_a_failed_post_is_retried_with_the_same_key(live: tuple[LiveServer, Stor
     assert len(keys) == 2 and keys[0] == keys[1]
 
 
-def screenshots(workspace: Path, docs: Path) -> None:
-    """Serve `workspace` and save the console and the dashboard as docs/console.png, docs/dashboard.png."""
-    settings = load_settings(workspace)
-    app = create_app(settings)
-    store = open_store(settings.database_url)
-    case = store.cases(status="open", newest_first=True, limit=1)
-    store.close()
-    with LiveServer(app) as server, sync_playwright() as p:
-        wait_for(lambda: app.state.runtime.ready or app.state.runtime.error, timeout=120)
+def shoot(base_url: str, docs: Path) -> None:
+    """Save the newest open case (with "why this?" open) and the dashboard as PNGs in `docs`."""
+    with sync_playwright() as p:
         b = launch(p)
         page = b.new_page(viewport={"width": 1280, "height": 860})
-        page.goto(f"{server.url}/cases/{case[0].id}" if case else server.url)
-        page.locator("#suggestion:not(.loading)").wait_for(timeout=30_000)
-        if page.locator("#suggestion.live").count():
-            page.locator("details.why summary").click()
+        page.goto(base_url)
+        links = [a.get_attribute("href") for a in page.locator("ol.inbox a").all()[:10]]
+        for href in links:  # the newest open case that gets a suggestion
+            page.goto(f"{base_url}{href}")
+            page.locator("#suggestion:not(.loading)").wait_for(timeout=30_000)
+            if page.locator("#suggestion.live").count():
+                page.locator("details.why summary").click()
+                break
         page.screenshot(path=str(docs / "console.png"))
         page.set_viewport_size({"width": 1280, "height": 1400})
-        page.goto(f"{server.url}/dashboard")
+        page.goto(f"{base_url}/dashboard")
         page.screenshot(path=str(docs / "dashboard.png"), full_page=True)
         b.close()
+
+
+def screenshots(workspace: Path, docs: Path) -> None:
+    """Serve `workspace` (its live models) and save docs/console.png and docs/dashboard.png."""
+    app = create_app(load_settings(workspace))
+    with LiveServer(app) as server:
+        wait_for(lambda: app.state.runtime.ready or app.state.runtime.error, timeout=180)
+        if app.state.runtime.error:
+            raise SystemExit(f"the workspace's models did not load: {app.state.runtime.error}")
+        shoot(server.url, docs)
 
 
 if __name__ == "__main__":

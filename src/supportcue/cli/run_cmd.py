@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
         store = workspace_store()
         pipeline = load_pipeline(store, workspace_settings())
+        pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
         result = pipeline.suggest(
             SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
         )
@@ -98,12 +99,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-10-01")] = None,
+        until: Annotated[str | None, typer.Option(help="ISO date (exclusive)")] = None,
+        group_by: Annotated[str | None, typer.Option(help="day | topic | stage | model | arm")] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Online metrics: match rate, adoption, coverage, funnel, latency."""
+        """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""
         from supportcue.monitoring.metrics import compute_report, print_report
 
-        result = compute_report(workspace_store(), workspace_settings(), since=since)
+        try:
+            result = compute_report(workspace_store(), workspace_settings(), since=since, until=until, group_by=group_by)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
         if json_out:
             emit(result, True)
             return

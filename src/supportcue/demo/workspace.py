@@ -125,10 +125,27 @@ def build_demo_workspace(
         data = generate(seed=seed)
         counts = load_demo(store, data)
         if train and store.live_model("topic") is None:
-            from supportcue.training.loader import workspace_embedder
+            from supportcue.demo.simulate import simulate_history
+            from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer
 
-            Trainer(store, settings, workspace_embedder(settings), progress=progress).train()
+            from supportcue.weak.workspace import apply_to_cases, label_cases
+
+            if progress:
+                progress("weak supervision: labeling functions + label model over the unlabeled cases")
+            label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+            embedder = workspace_embedder(settings)
+            Trainer(store, settings, embedder, progress=progress).train()
+            if progress:
+                progress("replaying the 8 weeks through the pipeline with simulated agent behaviour")
+            simulate_history(
+                store,
+                load_pipeline(store, settings, embedder),
+                data,
+                seed=seed,
+                threshold=settings.match.threshold,
+                progress=progress,
+            )
     finally:
         store.close()
     stats = data.stats()

@@ -75,7 +75,9 @@ def run_classify(
     n_pseudo = 0
     if use_unlabeled:
         if not unlabeled_texts:
-            raise SupportcueError("--use-unlabeled needs --shots-per-label: the rest of --train is the unlabeled text")
+            raise SupportcueError(
+                "--use-unlabeled needs --shots-per-label: the rest of --train is the unlabeled text"
+            )
         unlabeled = embedder.embed(unlabeled_texts)
         pseudo, confidence = _propagate(vectors, labels, unlabeled, seed)
         chosen = [i for i, p in enumerate(pseudo) if p is not None]
@@ -85,7 +87,7 @@ def run_classify(
         vectors = np.vstack([vectors, unlabeled[chosen]]) if chosen else vectors
         weights = np.concatenate([weights, np.clip(confidence[chosen], 0.0, 1.0)])
     stage = stage or TopicStage(seed=seed)
-    stage.fit(messages(texts, vectors), labels, sample_weight=weights)
+    stage.fit(messages(texts, vectors), labels, sample_weight=weights.tolist())
     train_seconds = time.perf_counter() - started
 
     test_vectors = embedder.embed(test_rows.texts)
@@ -98,7 +100,7 @@ def run_classify(
     started = time.perf_counter()
     # One message at a time, embedding included and not from the cache: what a live request costs.
     live: Embedder = getattr(embedder, "inner", embedder)
-    sample = test_rows.texts[: min(50, len(test_rows.texts))]
+    sample = test_rows.texts[:20]
     for text in sample:
         stage.predict(messages([text], live.embed([text])))
     predict_ms = 1000 * (time.perf_counter() - started) / max(1, len(sample))

@@ -14,14 +14,13 @@ Baseline: the reply of the nearest training question (cosine of embeddings), sco
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,8 +39,9 @@ from supportcue.monitoring.match import (
     token_similarity,
 )
 from supportcue.settings import ResponseSettings
-from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.base import Message
 from supportcue.stages.response import LibraryAnswer, ResponseStage
+from supportcue.stages.topic import TopicStage
 
 MAX_CANDIDATES = 150
 """Per topic, at most this many train replies are tried as canonical answers (keeps it O(topic size))."""
@@ -149,42 +149,6 @@ def build_library(
     return library
 
 
-def _topic_stage() -> Stage | None:
-    """The topic stage when it is available in this build (it is developed alongside)."""
-    try:
-        module = importlib.import_module("supportcue.stages.topic")
-    except ImportError:
-        return None
-    stage: Stage = module.TopicStage()
-    return stage
-
-
-class _LogRegTopics(Stage):
-    """Fallback topic classifier: logistic regression over the message vectors, never abstains."""
-
-    name = "topic"
-
-    def fit(
-        self,
-        X: Sequence[Message],
-        y: Sequence[str] | None = None,
-        sample_weight: Sequence[float] | None = None,
-    ) -> Self:
-        from sklearn.linear_model import LogisticRegression
-
-        vectors = np.stack([np.asarray(m.vector) for m in X])
-        self.model_ = LogisticRegression(C=10.0, max_iter=2000).fit(vectors, list(y or []))
-        return self
-
-    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-        self.check_fitted()
-        if not batch:
-            return []
-        proba = self.model_.predict_proba(np.stack([np.asarray(m.vector) for m in batch]))
-        classes = self.model_.classes_
-        return [StageResult(str(classes[int(p.argmax())]), float(np.clip(p.max(), 0, 1))) for p in proba]
-
-
 def _messages(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[Message]:
     return [Message(text=t, vector=vectors[i]) for i, t in enumerate(texts)]
 
@@ -218,7 +182,7 @@ def run_suggest(
     response = ResponseStage(
         min_score=ResponseSettings().min_score, match_threshold=threshold, require_filled_placeholders=False
     ).fit(train_msgs, library=library, replies=tr.replies)
-    topic_stage = (_topic_stage() or _LogRegTopics()).fit(train_msgs, list(topics))
+    topic_stage = TopicStage().fit(train_msgs, list(topics))
     fit_seconds = time.perf_counter() - started
 
     test_msgs = _messages(te.texts, test_vecs)

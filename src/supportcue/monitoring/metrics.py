@@ -296,6 +296,7 @@ def compute_dashboard(
     result = report(facts, threshold, None, scored)
     result["by_day"] = groups(facts, scored, threshold, "day")
     result["by_topic"] = groups(facts, scored, threshold, "topic")
+    result["by_model"] = groups(facts, scored, threshold, "model")
     result["models_live"] = _live_models(store)
     return result
 

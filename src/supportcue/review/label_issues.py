@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 RankBy = Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 FilterBy = Literal[
-    "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"
+    "low_self_confidence",
+    "low_normalized_margin",
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
 ]
 
 
@@ -43,9 +49,13 @@ def find_label_issues(
     labels: Sequence[int] | npt.NDArray[np.integer[Any]],
     pred_probs: npt.ArrayLike,
     rank_by: RankBy = "self_confidence",
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy = "low_self_confidence",
 ) -> LabelIssues:
     """cleanlab's confident learning: the rows to review, ranked, with a quality score each.
+
+    The default flags the rows of lowest self-confidence, as many as confident learning estimates
+    are mislabeled (`cleanlab.count.num_label_issues`): on Banking77 with 5% flips it finds 94% of
+    them at 94% precision, where `prune_by_noise_rate` gives 80% / 67% (bench/RESULTS-weak.md).
 
     `labels[i]` is the given label index of row i and `pred_probs[i]` out-of-sample class
     probabilities (columns in label-index order).
@@ -98,6 +108,6 @@ def out_of_sample_probs(
     smallest = int(counts.min())
     folds = max(2, min(n_splits, smallest))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    model = LogisticRegression(C=C, max_iter=2000)
+    model = LogisticRegression(C=C, max_iter=300, tol=1e-3)
     probs = cross_val_predict(model, features, encoded, cv=splitter, method="predict_proba")
     return np.asarray(probs, dtype=np.float64), [str(c) for c in classes]

@@ -20,7 +20,8 @@ def softmax(logits: npt.NDArray[np.floating]) -> Floats:
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
-    return z
+    out: Floats = z
+    return out
 
 
 def fit_temperature(logits: npt.NDArray[np.floating], target: npt.NDArray[np.intp]) -> float:
@@ -40,7 +41,9 @@ def fit_temperature(logits: npt.NDArray[np.floating], target: npt.NDArray[np.int
     return float(np.exp(best.x))
 
 
-def precision_threshold(confidence: Floats, correct: npt.NDArray[np.bool_], target_precision: float) -> float | None:
+def precision_threshold(
+    confidence: Floats, correct: npt.NDArray[np.bool_], target_precision: float
+) -> float | None:
     """Lowest threshold t such that the predictions with confidence >= t reach `target_precision`.
 
     None when no threshold reaches it. Precision is measured on the accepted set, so a threshold at

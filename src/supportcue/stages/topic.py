@@ -3,7 +3,8 @@
 The model is kernel ridge regression onto one-hot topics over a sum of two kernels, which are
 complementary views of a message:
 
-- the pipeline's sentence vector (MiniLM): k = exp((cos - 1) / bandwidth), an RBF on the sphere;
+- the pipeline's sentence vector (MiniLM): k = exp((cos - 1) / bandwidth), an RBF on the sphere
+  (minus its constant term, see `_rbf`);
 - the raw text: TF-IDF word 1-2-grams and character 2-5-grams, a linear (cosine) kernel.
 
 Kernel ridge beats a logistic regression on the same vectors (Banking77: 0.932 vs 0.918) and has a
@@ -33,6 +34,7 @@ import numpy.typing as npt
 import scipy.linalg
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import fit_temperature, per_class_thresholds, softmax
@@ -66,38 +68,49 @@ class _TextFeatures:
 
 
 class _KernelRidge:
-    """One fit of the kernel ridge classifier; scores are (n, n_classes) ridge outputs."""
+    """The fitted kernel ridge classifier; scores are (n, n_classes) ridge outputs."""
 
-    def __init__(self, bandwidth: float, text_weight: float, alpha: float) -> None:
+    def __init__(self, bandwidth: float, text_weight: float, text: _TextFeatures) -> None:
         self.bandwidth = bandwidth
         self.text_weight = text_weight
-        self.alpha = alpha
+        self.text = text
 
-    def fit(self, vectors: F32, texts: Sequence[str], y: Ints, n_classes: int, weight: F64) -> Self:
-        self.text = _TextFeatures()
-        tfidf = self.text.fit_transform(texts)
-        kernel = self._vector_kernel(vectors, vectors)
-        if self.text_weight > 0:
-            kernel += self.text_weight * (tfidf @ tfidf.T).toarray()
-        kernel[np.diag_indices_from(kernel)] += self.alpha / weight
-        targets = np.zeros((len(y), n_classes), dtype=np.float64)
-        targets[np.arange(len(y)), y] = 1.0
-        dual = scipy.linalg.solve(kernel, targets, assume_a="pos", overwrite_a=True, check_finite=False)
+    def fit(self, vectors: F32, tfidf: sparse.csr_matrix, dual: F64) -> Self:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.dual = dual.astype(np.float32)
         # The TF-IDF kernel is linear: fold it into primal weights (n_features, n_classes).
-        self.text_coef = (tfidf.T @ self.dual).astype(np.float32) * np.float32(self.text_weight)
+        self.text_coef = np.asarray(tfidf.T @ self.dual, dtype=np.float32) * np.float32(self.text_weight)
         return self
 
-    def _vector_kernel(self, a: F32, b: F32) -> F64:
-        sims = np.asarray(a @ b.T, dtype=np.float64)
-        return np.exp((sims - 1.0) / self.bandwidth)
+    def vector_kernel(self, a: F32, b: F32) -> F64:
+        return _rbf(a, b, self.bandwidth)
 
     def scores(self, vectors: F32, texts: Sequence[str]) -> F64:
-        out = self._vector_kernel(vectors, self.vectors) @ self.dual
+        out = self.vector_kernel(vectors, self.vectors) @ self.dual
         if self.text_weight > 0:
             out += np.asarray(self.text.transform(texts) @ self.text_coef)
         return np.asarray(out, dtype=np.float64)
+
+
+def _rbf(a: F32, b: F32, bandwidth: float) -> F64:
+    """exp((cos - 1) / bw) - exp(-1 / bw): still positive definite (the constant is the zeroth term of
+    the exponential's series of polynomial kernels), and 0 for unrelated (orthogonal) messages, so
+    their ridge scores are near 0 and the stage can tell "far from every topic"."""
+    sims = np.asarray(a @ b.T, dtype=np.float64)
+    return np.exp((sims - 1.0) / bandwidth) - np.exp(-1.0 / bandwidth)
+
+
+def _solve(kernel: F64, target: Ints, n_classes: int, ridge: F64) -> F64:
+    """Dual coefficients of kernel ridge onto one-hot targets; `ridge` is alpha / sample weight."""
+    system = kernel.copy()
+    system[np.diag_indices_from(system)] += ridge
+    onehot = np.zeros((len(target), n_classes))
+    onehot[np.arange(len(target)), target] = 1.0
+    # Small systems are faster on one thread (and far faster on a loaded machine).
+    with threadpool_limits(1 if len(system) <= 3000 else None):
+        factor = scipy.linalg.cho_factor(system, overwrite_a=True, check_finite=False)
+        dual: F64 = scipy.linalg.cho_solve(factor, onehot, check_finite=False)
+    return dual
 
 
 def _folds(y: Ints, n_folds: int, seed: int) -> list[Ints]:
@@ -120,6 +133,8 @@ class TopicStage(Stage):
     default_threshold: the threshold of topics with too little data to learn one, and of added topics.
     bandwidth, text_weight, alpha: the kernel and regularisation used above `small_data` rows.
     small_data: at or below this many rows, alpha and text_weight are chosen by cross-validation.
+    min_score_quantile: abstain ("far from every topic") below this quantile of the top ridge score
+        of correct out-of-fold predictions.
     seed: for the calibration folds.
     """
 
@@ -133,6 +148,7 @@ class TopicStage(Stage):
         text_weight: float = 0.4,
         alpha: float = 0.1,
         small_data: int = 3000,
+        min_score_quantile: float = 0.02,
         seed: int = 0,
     ) -> None:
         self.target_precision = target_precision
@@ -141,6 +157,7 @@ class TopicStage(Stage):
         self.text_weight = text_weight
         self.alpha = alpha
         self.small_data = small_data
+        self.min_score_quantile = min_score_quantile
         self.seed = seed
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -157,17 +174,25 @@ class TopicStage(Stage):
             delattr(self, key)
         small = len(target) <= self.small_data
         n_folds = 5 if small else 1
-        folds = _folds(target, max(n_folds, 5), self.seed)[:n_folds]
+        folds = _folds(target, 5, self.seed)[:n_folds]
         grid = [(a, w) for a in (0.03, 0.1, 0.3) for w in (0.0, 0.4, 0.7)] if small else []
         grid = grid or [(self.alpha, self.text_weight)]
+        # Both kernels are computed once; folds and settings only index and mix them. The TF-IDF
+        # vocabulary is fitted on every text once (no labels are involved).
+        text = _TextFeatures()
+        tfidf = text.fit_transform(texts)
+        vector_kernel = _rbf(vectors, vectors, self.bandwidth)
+        text_kernel = np.asarray((tfidf @ tfidf.T).toarray(), dtype=np.float64)
         oof = {params: np.zeros((len(target), len(classes))) for params in grid}
         held = np.concatenate(folds)
         for fold in folds:
             train = np.setdiff1d(np.arange(len(target)), fold)
             for alpha, text_weight in grid:
-                model = _KernelRidge(self.bandwidth, text_weight, alpha)
-                model.fit(vectors[train], [texts[i] for i in train], target[train], len(classes), weight[train])
-                oof[(alpha, text_weight)][fold] = model.scores(vectors[fold], [texts[i] for i in fold])
+                kernel = vector_kernel + text_weight * text_kernel
+                dual = _solve(
+                    kernel[np.ix_(train, train)], target[train], len(classes), alpha / weight[train]
+                )
+                oof[(alpha, text_weight)][fold] = kernel[np.ix_(fold, train)] @ dual
         accuracy = {p: float(np.mean(s[held].argmax(1) == target[held])) for p, s in oof.items()}
         self.alpha_, self.text_weight_ = max(grid, key=lambda p: (accuracy[p], -grid.index(p)))
         scores = oof[(self.alpha_, self.text_weight_)][held]
@@ -183,11 +208,17 @@ class TopicStage(Stage):
             self.target_precision,
             self.default_threshold,
         )
-        self.model_ = _KernelRidge(self.bandwidth, self.text_weight_, self.alpha_)
-        self.model_.fit(vectors, texts, target, len(classes), weight)
+        kernel = vector_kernel + self.text_weight_ * text_kernel
+        del vector_kernel, text_kernel
+        dual = _solve(kernel, target, len(classes), self.alpha_ / weight)
+        self.model_ = _KernelRidge(self.bandwidth, self.text_weight_, text).fit(vectors, tfidf, dual)
         self.classes_ = list(classes)
         # The mean score a topic gets on its own examples: the scale added topics are mapped to.
         self.own_score_ = float(np.mean(scores[np.arange(len(held)), target[held]]))
+        # Below the top score of (almost) every correct out-of-fold prediction, a message is far
+        # from every known topic: abstain whatever the softmax says (it only sees score differences).
+        right = scores.max(1)[predicted == target[held]]
+        self.min_score_ = float(np.quantile(right, self.min_score_quantile)) if len(right) else 0.0
         self.added_: dict[str, tuple[F32, sparse.csr_matrix, float]] = {}
         return self
 
@@ -201,7 +232,7 @@ class TopicStage(Stage):
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if len(weight) != len(y) or np.any(weight < 0) or not np.all(np.isfinite(weight)):
             raise ValueError("sample_weight must have one finite, non-negative weight per message")
-        keep = np.flatnonzero(weight > 0)
+        keep = [int(i) for i in np.flatnonzero(weight > 0)]
         classes = sorted({y[i] for i in keep})
         if len(classes) < 2:
             raise ValueError(f"the topic stage needs at least 2 topics with examples, got {classes}")
@@ -231,7 +262,7 @@ class TopicStage(Stage):
         self, vectors: F32, texts: Sequence[str], proto_vectors: F32, proto_tfidf: sparse.csr_matrix
     ) -> F64:
         model = self.model_
-        raw = model._vector_kernel(vectors, proto_vectors).mean(axis=1)
+        raw: F64 = model.vector_kernel(vectors, proto_vectors).mean(axis=1)
         if model.text_weight > 0:
             query = model.text.transform(texts)
             raw += model.text_weight * np.asarray((query @ proto_tfidf.T).mean(axis=1)).ravel()
@@ -246,6 +277,10 @@ class TopicStage(Stage):
 
     def predict_proba(self, batch: Sequence[Message]) -> F64:
         """Calibrated probabilities, one column per topic in `topics_` order."""
+        return softmax(self.decision_scores(batch) / self.temperature_)
+
+    def decision_scores(self, batch: Sequence[Message]) -> F64:
+        """Raw ridge scores (about 1 for a typical example of a topic, about 0 far from it)."""
         self.check_fitted()
         if not batch:
             return np.zeros((0, len(self.topics_)))
@@ -258,17 +293,21 @@ class TopicStage(Stage):
                 for proto_vectors, proto_tfidf, scale in self.added_.values()
             ]
             scores = np.column_stack([scores, *extra])
-        return softmax(scores / self.temperature_)
+        return scores
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-        proba = self.predict_proba(batch)
+        scores = self.decision_scores(batch)
+        proba = softmax(scores / self.temperature_)
         topics = self.topics_
         results = []
-        for row in proba:
+        for row, top in zip(proba, scores.max(axis=1, initial=-np.inf), strict=True):
             best = int(row.argmax())
             topic, confidence = topics[best], float(min(1.0, max(0.0, row[best])))
             threshold = self.thresholds_.get(topic, self.default_threshold)
-            if confidence < threshold:
+            if top < self.min_score_:
+                reason = f"far from every known topic (score {top:.2f} < {self.min_score_:.2f})"
+                results.append(StageResult.abstain(reason, confidence=confidence, label=topic))
+            elif confidence < threshold:
                 reason = f"low confidence {confidence:.2f} < {threshold:.2f} for topic {topic}"
                 results.append(StageResult.abstain(reason, confidence=confidence, label=topic))
             else:

@@ -26,6 +26,7 @@ from supportcue.training.registry import get_version, load_live, save_version
 
 CLASSIFIER_STAGES = {"validation": "validity", "topic": "topic"}
 TRAINABLE = ("validation", "topic", "response")
+MACHINE_SOURCES = ("weak", "model")
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -78,12 +79,14 @@ class Trainer:
         vectors = self.embedder.embed(list(texts))
         return [Message(text=t, vector=v) for t, v in zip(texts, vectors, strict=True)]
 
-    def labeled(self, task: str, exclude_weak: bool = False) -> LabeledSet:
+    def labeled(self, task: str, exclude_weak: bool = False, human_only: bool = False) -> LabeledSet:
+        """Training labels of a task; `human_only` keeps the people's labels (the backtests' gold)."""
+        excluded = MACHINE_SOURCES if human_only else (("weak",) if exclude_weak else ())
         return labeled_cases(
             self.store,
             task,
             self.settings.labels.source_weights,
-            exclude_sources=("weak",) if exclude_weak else (),
+            exclude_sources=excluded,
             min_confidence=self.settings.labels.min_confidence,
         )
 
@@ -133,8 +136,10 @@ class Trainer:
         return stage
 
     def evaluate(self, name: str, params: dict[str, Any], data: LabeledSet, cut: datetime) -> dict[str, Any]:
-        """Fit on cases before `cut` with `params`, predict the cases after, and measure."""
-        train, test = data.split(cut)
+        """Fit on cases before `cut` with `params` (labels of every source), predict the cases after
+        that people labeled, and measure against the people's labels."""
+        train, _ = data.split(cut)
+        _, test = self.labeled(data.task, human_only=True).split(cut)
         if len(train) < 5 or len(test) < 5:
             raise SupportcueError(
                 f"cut {cut:%Y-%m-%d} leaves {len(train)} train / {len(test)} test {data.task} labels"

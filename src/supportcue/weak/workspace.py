@@ -97,6 +97,9 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
     version = lf_set_version(workspace_lfs(store, settings, run.task))
+    if run.task == "topic":  # a message people judged not to be a question gets no topic
+        invalid = {lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"}
+        voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
     rows = [
         {
             "case_id": run.cases[i],

@@ -1,0 +1,127 @@
+"""`eval classify` on small files with the model-free embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import supportcue.eval.classify as classify_module
+from supportcue.embeddings import HashingEmbedder
+from supportcue.errors import ImportDataError, SupportcueError
+from supportcue.eval.classify import run_classify
+from supportcue.eval.labeled import load_labeled, sample_shots
+
+ROWS = {
+    "payouts": [
+        "when will my payout arrive",
+        "payout is late",
+        "my payout has not come",
+        "payout delayed again",
+        "where is my payout",
+        "payout missing from bank",
+        "how long do payouts take",
+    ],
+    "refunds": [
+        "how do i refund a customer",
+        "refund failed",
+        "refund the order please",
+        "refund not received",
+        "issue a refund",
+        "partial refund for order",
+        "refund status",
+    ],
+    "login": [
+        "i cannot log in",
+        "login password reset",
+        "locked out login",
+        "login code not sent",
+        "two factor login broken",
+        "forgot login email",
+        "login page error",
+    ],
+}
+EMBEDDER = HashingEmbedder(dim=512)
+
+
+def write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(json.dumps({"text": t, "intent": label}) + "\n" for t, label in rows))
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    train = [(t, k) for k, ts in ROWS.items() for t in ts[:5]]
+    test = [(t, k) for k, ts in ROWS.items() for t in ts[5:]]
+    return write(tmp_path / "train.jsonl", train), write(tmp_path / "test.jsonl", test)
+
+
+def test_run_classify_metrics_and_predictions(files: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    result = run_classify(*files, label_col="intent", predictions=out, embedder=EMBEDDER)
+    assert {
+        "accuracy",
+        "macro_f1",
+        "n_train",
+        "n_test",
+        "n_labels",
+        "train_seconds",
+        "predict_ms_per_text",
+    } <= result.keys()
+    assert (result["n_train"], result["n_test"], result["n_labels"]) == (15, 6, 3)
+    assert result["accuracy"] >= 5 / 6
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["text"] for r in rows] == load_labeled(files[1], "text", "intent").texts
+    assert all(set(r) == {"text", "label", "predicted", "confidence"} for r in rows)
+
+
+def test_shots_are_deterministic_per_seed() -> None:
+    labels = [k for k, ts in ROWS.items() for _ in ts]
+    assert sample_shots(labels, 2, seed=1) == sample_shots(labels, 2, seed=1)
+    assert sample_shots(labels, 2, seed=1) != sample_shots(labels, 2, seed=2)
+    picked = [labels[i] for i in sample_shots(labels, 2, seed=1)]
+    assert sorted(picked) == sorted(["payouts", "refunds", "login"] * 2)
+
+
+def test_shots_per_label(files: tuple[Path, Path]) -> None:
+    result = run_classify(*files, label_col="intent", shots_per_label=2, seed=3, embedder=EMBEDDER)
+    assert result["n_train"] == 6
+
+
+def test_missing_column_names_the_file(files: tuple[Path, Path]) -> None:
+    with pytest.raises(ImportDataError, match=r"train\.jsonl: no column 'label'"):
+        run_classify(*files, embedder=EMBEDDER)
+
+
+def test_empty_text_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.jsonl", [("fine", "a"), ("  ", "b")])
+    with pytest.raises(ImportDataError, match=r"bad\.jsonl:2: empty 'text'"):
+        load_labeled(path, "text", "intent")
+
+
+def test_use_unlabeled_never_reads_hidden_labels(
+    files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, int] = {}
+
+    def fake(
+        labeled: np.ndarray[Any, Any], labels: list[str], unlabeled: np.ndarray[Any, Any], seed: int
+    ) -> tuple[list[str | None], np.ndarray[Any, Any]]:
+        seen["n"] = len(labels)
+        n = len(unlabeled)
+        return [labels[0] if i == 0 else None for i in range(n)], np.full(n, 0.9)
+
+    monkeypatch.setattr(classify_module, "_propagate", fake)
+    result = run_classify(
+        *files, label_col="intent", shots_per_label=2, use_unlabeled=True, embedder=EMBEDDER
+    )
+    assert seen["n"] == 6
+    assert result["n_unlabeled"] == 9 and result["n_pseudo_labeled"] == 1 and result["n_train"] == 6
+
+
+def test_use_unlabeled_needs_shots(files: tuple[Path, Path]) -> None:
+    with pytest.raises(SupportcueError, match="--shots-per-label"):
+        run_classify(*files, label_col="intent", use_unlabeled=True, embedder=EMBEDDER)
