@@ -76,11 +76,21 @@ def test_predict_before_fit_raises() -> None:
 
 def test_abstains_with_reason_below_threshold() -> None:
     X, y = data()
-    stage = TopicStage(default_threshold=0.99, target_precision=1.01).fit(X, y)
+    stage = TopicStage(default_threshold=0.99, target_precision=1.01, min_score=0, min_score_quantile=0).fit(
+        X, y
+    )
     result = stage.predict(msgs(["payout refund login"]))[0]
     assert result.abstained
     assert result.reason is not None and result.reason.startswith("low confidence")
-    assert "< 0.99 for topic" in result.reason
+    assert "< 1.00 for topic" in result.reason
+
+
+def test_abstains_far_from_every_topic() -> None:
+    X, y = data()
+    stage = TopicStage(default_threshold=0.0).fit(X, y)
+    far, near = stage.predict(msgs(["zebra xylophone quantum", "when will my payout arrive soon"]))
+    assert far.abstained and far.reason is not None and far.reason.startswith("far from every known topic")
+    assert not near.abstained and near.label == "payouts"
 
 
 def test_sample_weight_zero_drops_rows() -> None:

@@ -133,8 +133,8 @@ class TopicStage(Stage):
     default_threshold: the threshold of topics with too little data to learn one, and of added topics.
     bandwidth, text_weight, alpha: the kernel and regularisation used above `small_data` rows.
     small_data: at or below this many rows, alpha and text_weight are chosen by cross-validation.
-    min_score_quantile: abstain ("far from every topic") below this quantile of the top ridge score
-        of correct out-of-fold predictions.
+    min_score: abstain ("far from every known topic") when the top ridge score is below it; ridge
+        scores are about 1 for a typical example of a topic and about 0 for an unrelated message.
     seed: for the calibration folds.
     """
 
@@ -148,7 +148,7 @@ class TopicStage(Stage):
         text_weight: float = 0.4,
         alpha: float = 0.1,
         small_data: int = 3000,
-        min_score_quantile: float = 0.02,
+        min_score: float = 0.25,
         seed: int = 0,
     ) -> None:
         self.target_precision = target_precision
@@ -157,7 +157,7 @@ class TopicStage(Stage):
         self.text_weight = text_weight
         self.alpha = alpha
         self.small_data = small_data
-        self.min_score_quantile = min_score_quantile
+        self.min_score = min_score
         self.seed = seed
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -215,10 +215,7 @@ class TopicStage(Stage):
         self.classes_ = list(classes)
         # The mean score a topic gets on its own examples: the scale added topics are mapped to.
         self.own_score_ = float(np.mean(scores[np.arange(len(held)), target[held]]))
-        # Below the top score of (almost) every correct out-of-fold prediction, a message is far
-        # from every known topic: abstain whatever the softmax says (it only sees score differences).
-        right = scores.max(1)[predicted == target[held]]
-        self.min_score_ = float(np.quantile(right, self.min_score_quantile)) if len(right) else 0.0
+        self.min_score_ = self.min_score
         self.added_: dict[str, tuple[F32, sparse.csr_matrix, float]] = {}
         return self
 
