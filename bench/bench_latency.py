@@ -74,7 +74,9 @@ def main() -> None:
             seq = []
             for i in range(args.requests // 2):
                 t0 = time.perf_counter()
-                r = client.post("/v1/suggest", json={"message": messages[i % len(messages)], "customer_name": "Ana"})
+                r = client.post(
+                    "/v1/suggest", json={"message": messages[i % len(messages)], "customer_name": "Ana"}
+                )
                 seq.append((time.perf_counter() - t0) * 1000)
                 assert r.status_code == 200, r.text
 
@@ -104,8 +106,13 @@ def main() -> None:
     s50, s99 = statistics.median(seq), pct(seq, 0.99)
     print(f"bare single-message embedding ({embedder.name}): p50 {b50:.2f} ms, p99 {b99:.2f} ms")
     print(f"POST /v1/suggest over HTTP, sequential: p50 {s50:.2f} ms, p99 {s99:.2f} ms")
-    print(f"ratios vs bare embedding p50: p50 {s50 / b50:.2f}x (target <= 1.5x), p99 {s99 / b50:.2f}x (target <= 3x)")
-    print(f"throughput with {args.clients} concurrent clients: {throughput:.0f} suggestions/s (target >= 100)")
+    print(
+        f"ratios vs bare embedding p50: p50 {s50 / b50:.2f}x (target <= 1.5x), "
+        f"p99 {s99 / b50:.2f}x (target <= 3x)"
+    )
+    print(
+        f"throughput with {args.clients} concurrent clients: {throughput:.0f} suggestions/s (target >= 100)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ def main() -> None:
         run = apply_to_cases(store, settings, task, progress=False)
         L = run.applied.matrix
         gold_rows = np.where(run.gold != ABSTAIN_INDEX)[0]
-        choice = choose_label_model(L, gold_rows, run.gold[gold_rows], cardinality=len(run.applied.label_names))
+        choice = choose_label_model(
+            L, gold_rows, run.gold[gold_rows], cardinality=len(run.applied.label_names)
+        )
         probs = choice.model.predict_proba(L)
         seconds = time.perf_counter() - start
         predicted = [run.applied.label_names[i] for i in probs.argmax(axis=1)]
@@ -46,12 +48,20 @@ def main() -> None:
             unlabeled = [i for i in unlabeled if truth[run.cases[i]].valid]
             right = {i: predicted[i] == truth[run.cases[i]].topic for i in unlabeled}
         else:
-            right = {i: predicted[i] == ("valid" if truth[run.cases[i]].valid else "invalid") for i in unlabeled}
-        print(f"{task}: {len(run.applied.lf_names)} functions, model {choice.name} {choice.scores}, {seconds:.1f} s")
+            right = {
+                i: predicted[i] == ("valid" if truth[run.cases[i]].valid else "invalid") for i in unlabeled
+            }
+        print(
+            f"{task}: {len(run.applied.lf_names)} functions, "
+            f"model {choice.name} {choice.scores}, {seconds:.1f} s"
+        )
         for bar in (0.0, 0.5, 0.7, 0.9):
             chosen = [i for i in unlabeled if voted[i] and confidence[i] >= bar]
             acc = np.mean([right[i] for i in chosen]) if chosen else float("nan")
-            print(f"  confidence >= {bar:.1f}: labels {len(chosen) / len(unlabeled):.1%} of unlabeled cases, accuracy {acc:.3f}")
+            print(
+                f"  confidence >= {bar:.1f}: labels {len(chosen) / len(unlabeled):.1%} of unlabeled cases, "
+                f"accuracy {acc:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def free_port() -> int:
 def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
     ws = tmp_path / "demo"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(ws)}
-    built = subprocess.run([*CLI, "demo", "--no-serve", "--workspace", str(ws)], env=env, capture_output=True, text=True)
+    built = subprocess.run(
+        [*CLI, "demo", "--no-serve", "--workspace", str(ws)], env=env, capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stderr
     assert "3,200 cases" in built.stdout
     models = subprocess.run([*CLI, "models", "--json"], env=env, capture_output=True, text=True)
@@ -37,7 +39,11 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -51,7 +57,9 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
             assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
             assert time.time() < deadline, "the service did not become ready"
             time.sleep(0.5)
-        r = httpx.post(f"{base}/v1/suggest", json={"message": "How can I pause my payouts?", "customer_name": "Ana"})
+        r = httpx.post(
+            f"{base}/v1/suggest", json={"message": "How can I pause my payouts?", "customer_name": "Ana"}
+        )
         assert r.status_code == 200
         d = r.json()
         assert d["topic"] == "pausing_payouts" and d["text"] and "Ana" in d["text"]

@@ -32,7 +32,16 @@ def test_suggestion_is_returned_and_stored_with_its_trace(server: tuple[LiveServ
     r = httpx.post(f"{live.url}/v1/suggest", json=body)
     assert r.status_code == 200
     d = r.json()
-    assert {"suggestion_id", "text", "topic", "confidence", "answer_id", "abstained_at", "trace", "mode"} <= d.keys()
+    assert {
+        "suggestion_id",
+        "text",
+        "topic",
+        "confidence",
+        "answer_id",
+        "abstained_at",
+        "trace",
+        "mode",
+    } <= d.keys()
     assert d["text"] == "Hi Ana,\nYou can pause payouts in Settings." and d["mode"] == "live"
     store = open_store(url)
     stored = store.suggestion(d["suggestion_id"])
@@ -58,7 +67,9 @@ def test_abstention_is_a_200_with_no_text(server: tuple[LiveServer, str]) -> Non
         ({"message": "hi", "colour": "red"}, 422, "colour"),
     ],
 )
-def test_validation_errors_are_clear(server: tuple[LiveServer, str], payload: dict[str, object], status: int, says: str) -> None:
+def test_validation_errors_are_clear(
+    server: tuple[LiveServer, str], payload: dict[str, object], status: int, says: str
+) -> None:
     live, _ = server
     r = httpx.post(f"{live.url}/v1/suggest", json=payload)
     assert r.status_code == status
@@ -67,7 +78,9 @@ def test_validation_errors_are_clear(server: tuple[LiveServer, str], payload: di
 
 def test_bad_json_is_a_clear_422(server: tuple[LiveServer, str]) -> None:
     live, _ = server
-    r = httpx.post(f"{live.url}/v1/suggest", content=b'{"message": ', headers={"content-type": "application/json"})
+    r = httpx.post(
+        f"{live.url}/v1/suggest", content=b'{"message": ', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
 
 

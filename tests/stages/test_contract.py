@@ -58,8 +58,12 @@ def msgs(texts: list[str], **kw: str | None) -> list[Message]:
 TEXTS = [t for ts in TOPICS.values() for t in ts]
 LABELS = [k for k, ts in TOPICS.items() for _ in ts]
 LIBRARY = [
-    LibraryAnswer(id="a-pay", topic="payouts", title="Pause", body="Hi {customer_name}, pause payouts in Settings."),
-    LibraryAnswer(id="a-ref", topic="refunds", title="Refunds", body="Refunds take 5-10 days to reach the card."),
+    LibraryAnswer(
+        id="a-pay", topic="payouts", title="Pause", body="Hi {customer_name}, pause payouts in Settings."
+    ),
+    LibraryAnswer(
+        id="a-ref", topic="refunds", title="Refunds", body="Refunds take 5-10 days to reach the card."
+    ),
     LibraryAnswer(id="a-log", topic="login", title="Login", body="Reset your password from the login page."),
 ]
 
@@ -112,14 +116,19 @@ CASES = {
         make=lambda: ResponseStage(embedder=EMBEDDER),
         fit=_response_fit,
         refit_other=_response_fit,
-        inputs=lambda: [_with_topic("how do I pause payouts", "payouts"), _with_topic("refund late", "refunds")],
+        inputs=lambda: [
+            _with_topic("how do I pause payouts", "payouts"),
+            _with_topic("refund late", "refunds"),
+        ],
         abstain_input=lambda: msgs(["how do I pause payouts"])[0],  # no topic
     ),
     "tone": Case(
         make=lambda: ToneStage(ToneSettings()),
         fit=lambda s: s.fit([]),
         refit_other=lambda s: s.fit([]),
-        inputs=lambda: [Message(text="q", answer_text="You can pause payouts in Settings.", customer_name="Ana")],
+        inputs=lambda: [
+            Message(text="q", answer_text="You can pause payouts in Settings.", customer_name="Ana")
+        ],
         abstain_input=lambda: Message(text="q", answer_text=None),
     ),
 }

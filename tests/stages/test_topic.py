@@ -76,9 +76,7 @@ def test_predict_before_fit_raises() -> None:
 
 def test_abstains_with_reason_below_threshold() -> None:
     X, y = data()
-    stage = TopicStage(default_threshold=0.99, target_precision=1.01, min_score=0, min_score_quantile=0).fit(
-        X, y
-    )
+    stage = TopicStage(default_threshold=1.0, target_precision=1.01, min_score=0).fit(X, y)
     result = stage.predict(msgs(["payout refund login"]))[0]
     assert result.abstained
     assert result.reason is not None and result.reason.startswith("low confidence")
@@ -133,3 +131,17 @@ def test_clear_errors_on_bad_input() -> None:
         TopicStage().fit(X[:3], ["a", "a", "a"])
     with pytest.raises(ValueError, match="no vector"):
         TopicStage().fit([Message("no vector"), *X[1:]], y)
+
+
+@pytest.mark.slow
+def test_minilm_end_to_end() -> None:
+    from supportcue.embeddings import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    texts = [t for ts in TOPICS.values() for t in ts]
+    labels = [k for k, ts in TOPICS.items() for _ in ts]
+    X = [Message(text=t, vector=v) for t, v in zip(texts, embedder.embed(texts), strict=True)]
+    stage = TopicStage().fit(X, labels)
+    probe = ["the money from my last sale never reached my bank", "give the buyer their money back"]
+    batch = [Message(text=t, vector=v) for t, v in zip(probe, embedder.embed(probe), strict=True)]
+    assert [r.label for r in stage.predict(batch)] == ["payouts", "refunds"]

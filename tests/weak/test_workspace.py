@@ -9,7 +9,7 @@ from supportcue.data.store import Store
 from supportcue.settings import init_workspace, load_settings
 from supportcue.weak.workspace import analyze, apply_to_cases, label_cases
 
-LFS = '''
+LFS = """
 from supportcue.weak import keyword_lf, labeling_function
 
 kw_refunds = keyword_lf("kw_refunds", ["refund"], "refunds")
@@ -18,20 +18,29 @@ kw_payouts = keyword_lf("kw_payouts", ["payout"], "payouts")
 @labeling_function(task="topic")
 def broken(x):
     raise RuntimeError("bug in a user's function")
-'''
+"""
 
 
 def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     init_workspace(tmp_path)
     (tmp_path / "lfs.py").write_text(LFS)
     config = tmp_path / "supportcue.toml"
-    config.write_text(config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
     settings = load_settings(tmp_path, environ={})
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts", "fees")])
     store.upsert_answers(
-        [{"id": "a-fee", "topic": "fees", "title": "Fees", "body": "Our fee is 2.9% + 30c per card payment.",
-          "status": "approved"}]
+        [
+            {
+                "id": "a-fee",
+                "topic": "fees",
+                "title": "Fees",
+                "body": "Our fee is 2.9% + 30c per card payment.",
+                "status": "approved",
+            }
+        ]
     )
     store.upsert_cases(
         [
@@ -42,9 +51,17 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
             {"id": "c5", "message": "refund please", "created_at": t},
         ]
     )
-    store.add_event({"idempotency_key": "s3", "case_id": "c3", "kind": "sent",
-                     "text": "Hi Ana, our fee is 2.9% + 30c per card payment."})
-    store.add_labels([{"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "e1"}])
+    store.add_event(
+        {
+            "idempotency_key": "s3",
+            "case_id": "c3",
+            "kind": "sent",
+            "text": "Hi Ana, our fee is 2.9% + 30c per card payment.",
+        }
+    )
+    store.add_labels(
+        [{"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "e1"}]
+    )
 
     run = apply_to_cases(store, settings, "topic", progress=False)
     assert run.applied.lf_names == ["kw_refunds", "kw_payouts", "broken", "answer_match"]
@@ -52,8 +69,15 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     summary = label_cases(store, settings, run)
     assert summary["stored"] == 4 and summary["accuracy_on_gold"] == 1.0
     weak = {lb.case_id: lb for lb in store.labels("topic", sources=["weak"])}
-    assert {k: v.value for k, v in weak.items()} == {"c1": "refunds", "c2": "payouts", "c3": "fees", "c5": "refunds"}
-    assert all(lb.version == summary["version"] and 0 < lb.confidence <= 1 and lb.expires_at for lb in weak.values())
+    assert {k: v.value for k, v in weak.items()} == {
+        "c1": "refunds",
+        "c2": "payouts",
+        "c3": "fees",
+        "c5": "refunds",
+    }
+    assert all(
+        lb.version == summary["version"] and 0 < lb.confidence <= 1 and lb.expires_at for lb in weak.values()
+    )
 
     stats = analyze(run)
     by_name = {lf.name: lf for lf in stats.lfs}

@@ -107,7 +107,9 @@ def register(app: typer.Typer) -> None:
         from supportcue.monitoring.metrics import compute_report, print_report
 
         try:
-            result = compute_report(workspace_store(), workspace_settings(), since=since, until=until, group_by=group_by)
+            result = compute_report(
+                workspace_store(), workspace_settings(), since=since, until=until, group_by=group_by
+            )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         if json_out:

@@ -13,7 +13,9 @@ from supportcue.cli.context import workspace_settings, workspace_store
 from supportcue.cli.output import console, emit
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
-labels_app = typer.Typer(help="Label quality: likely errors, agreement, counts against the target.", no_args_is_help=True)
+labels_app = typer.Typer(
+    help="Label quality: likely errors, agreement, counts against the target.", no_args_is_help=True
+)
 
 Task = Annotated[str, typer.Option(help="topic | validity")]
 TASKS = ("topic", "validity")
@@ -57,7 +59,9 @@ def analyze(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json
 @labels_app.command("issues")
 def issues(
     task: Task = "topic",
-    out: Annotated[Path | None, typer.Option(help="export the ranked issues (.csv or .jsonl) for review")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="export the ranked issues (.csv or .jsonl) for review")
+    ] = None,
     top: Annotated[int, typer.Option(help="rows to show")] = 20,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -72,11 +76,19 @@ def issues(
 
         write_rows(out, rows)
     if json_out:
-        print(json.dumps({"task": task, "n_issues": len(rows), "issues": rows[:top], "exported": str(out or "")}))
+        print(
+            json.dumps(
+                {"task": task, "n_issues": len(rows), "issues": rows[:top], "exported": str(out or "")}
+            )
+        )
         return
-    table = Table("rank", "case", "given", "suggested", "quality", "message", title=f"likely {task} label errors")
+    table = Table(
+        "rank", "case", "given", "suggested", "quality", "message", title=f"likely {task} label errors"
+    )
     for r in rows[:top]:
-        table.add_row(str(r["rank"]), r["case_id"], r["given"], r["suggested"], f"{r['quality']:.3f}", r["text"][:60])
+        table.add_row(
+            str(r["rank"]), r["case_id"], r["given"], r["suggested"], f"{r['quality']:.3f}", r["text"][:60]
+        )
     console.print(table)
     console.print(f"{len(rows)} likely errors" + (f"; exported to {out}" if out else ""))
 

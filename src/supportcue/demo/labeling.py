@@ -5,25 +5,60 @@ lists in its `supportcue.toml`, so users see the format they would write themsel
 from __future__ import annotations
 
 KEYWORDS: dict[str, list[str]] = {
-    "account_verification": ["verify my account", "verification", "driving licence", "identity document", "kyc"],
+    "account_verification": [
+        "verify my account",
+        "verification",
+        "driving licence",
+        "identity document",
+        "kyc",
+    ],
     "api_keys": ["api key", "secret key", "roll a key", "restricted key", "revoke a key"],
-    "bank_account_change": ["new bank", "bank details", "change my bank", "bank account rejected", "update it on"],
+    "bank_account_change": [
+        "new bank",
+        "bank details",
+        "change my bank",
+        "bank account rejected",
+        "update it on",
+    ],
     "card_declines": ["declined", "decline", "generic_decline", "blocked a payment", "insufficient funds"],
-    "checkout_integration": ["integrate tillwick checkout", "checkout redirect", "checkout payment succeeded"],
+    "checkout_integration": [
+        "integrate tillwick checkout",
+        "checkout redirect",
+        "checkout payment succeeded",
+    ],
     "closing_account": ["close my account", "closing my account", "after closing", "delete my account"],
     "connected_accounts": ["connected account", "onboarding link", "platform fee", "sub-merchant"],
     "currency_conversion": ["currency", "convert", "exchange rate", "euros", "fx fee"],
     "disputes": ["dispute", "chargeback", "evidence"],
-    "failed_payouts": ["failed payout", "payout failed", "was returned", "couldn't be delivered", "never received payout"],
+    "failed_payouts": [
+        "failed payout",
+        "payout failed",
+        "was returned",
+        "couldn't be delivered",
+        "never received payout",
+    ],
     "fees": ["fees", "fee on", "charge per transaction", "pricing", "cost more"],
     "fraud_rules": ["high risk", "review queue", "create a rule", "fraud", "risk score"],
     "instant_payouts": ["instant payout", "debit card the same day", "instant"],
     "invoices": ["invoice"],
     "login_2fa": ["log in", "locked out", "two-step", "2fa", "authenticator", "reset link", "password"],
-    "pausing_payouts": ["pause payouts", "payouts are paused", "hold payouts", "stop automatic payouts", "paused payouts"],
+    "pausing_payouts": [
+        "pause payouts",
+        "payouts are paused",
+        "hold payouts",
+        "stop automatic payouts",
+        "paused payouts",
+    ],
     "payment_links": ["payment link", "get paid with just a link"],
     "payment_methods": ["apple pay", "payment methods", "google pay", "klarna", "bank debit"],
-    "payout_schedule": ["payout schedule", "weekly", "daily payouts", "hit my bank", "first payout", "payout day"],
+    "payout_schedule": [
+        "payout schedule",
+        "weekly",
+        "daily payouts",
+        "hit my bank",
+        "first payout",
+        "payout day",
+    ],
     "refunds": ["refund"],
     "reporting_exports": ["report", "export", "break it down", "which transactions were in payout"],
     "reserves_holds": ["held", "holding my funds", "reserve", "hold on our funds"],
@@ -36,7 +71,9 @@ KEYWORDS: dict[str, list[str]] = {
 }
 """Topic -> phrases; a message containing any of them votes for the topic (lower-cased matching)."""
 
-GREETING_ONLY = r"^\s*(hi|hello|hey|good (morning|afternoon|evening))( there| team| tillwick( team)?)?[\s!.,]*$"
+GREETING_ONLY = (
+    r"^\s*(hi|hello|hey|good (morning|afternoon|evening))( there| team| tillwick( team)?)?[\s!.,]*$"
+)
 THANKS = r"^\s*(thanks|thank you|cheers|many thanks|ty)\b[^?]{0,60}$"
 QUESTION = r"\?|\b(how|why|what|when|where|can i|can you|do i|is there)\b"
 

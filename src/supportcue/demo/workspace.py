@@ -128,7 +128,6 @@ def build_demo_workspace(
             from supportcue.demo.simulate import simulate_history
             from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer
-
             from supportcue.weak.workspace import apply_to_cases, label_cases
 
             if progress:

@@ -57,7 +57,9 @@ def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
         if lb.case_id:
             per_case[lb.case_id] = lb.value
     counts = Counter(per_case.values())
-    agreement = pairwise_agreement((lb.case_id, lb.annotator, lb.value) for lb in human if lb.case_id and lb.annotator)
+    agreement = pairwise_agreement(
+        (lb.case_id, lb.annotator, lb.value) for lb in human if lb.case_id and lb.annotator
+    )
     return {
         "task": task,
         "labeled_cases": len(per_case),

@@ -46,8 +46,7 @@ def precision_threshold(
 ) -> float | None:
     """Lowest threshold t such that the predictions with confidence >= t reach `target_precision`.
 
-    None when no threshold reaches it. Precision is measured on the accepted set, so a threshold at
-    the top of the scale that accepts nothing is never returned.
+    None when no threshold reaches it; 0 when accepting everything already does.
     """
     if len(confidence) == 0:
         return None
@@ -60,7 +59,9 @@ def precision_threshold(
     ok = np.flatnonzero((precision >= target_precision) & last_of_tie)
     if len(ok) == 0:
         return None
-    return float(conf[ok.max()])
+    cut = int(ok.max())
+    # Halfway to the next lower confidence (0 when everything is accepted): robust to float noise.
+    return float((conf[cut] + conf[cut + 1]) / 2) if cut + 1 < len(conf) else 0.0
 
 
 def per_class_thresholds(

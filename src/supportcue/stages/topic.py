@@ -43,6 +43,10 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
 
+SMALL_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
+"""Regularisation tried on small data; large values tend to a Parzen (prototype-like) classifier."""
+SMALL_TEXT_WEIGHTS = (0.0, 0.4, 0.7)
+
 
 class _TextFeatures:
     """TF-IDF word 1-2-grams and char 2-5-grams, each L2-normalised, concatenated (unit rows)."""
@@ -97,7 +101,8 @@ def _rbf(a: F32, b: F32, bandwidth: float) -> F64:
     the exponential's series of polynomial kernels), and 0 for unrelated (orthogonal) messages, so
     their ridge scores are near 0 and the stage can tell "far from every topic"."""
     sims = np.asarray(a @ b.T, dtype=np.float64)
-    return np.exp((sims - 1.0) / bandwidth) - np.exp(-1.0 / bandwidth)
+    kernel: F64 = np.exp((sims - 1.0) / bandwidth) - np.exp(-1.0 / bandwidth)
+    return kernel
 
 
 def _solve(kernel: F64, target: Ints, n_classes: int, ridge: F64) -> F64:
@@ -175,7 +180,7 @@ class TopicStage(Stage):
         small = len(target) <= self.small_data
         n_folds = 5 if small else 1
         folds = _folds(target, 5, self.seed)[:n_folds]
-        grid = [(a, w) for a in (0.03, 0.1, 0.3) for w in (0.0, 0.4, 0.7)] if small else []
+        grid = [(a, w) for a in SMALL_ALPHAS for w in SMALL_TEXT_WEIGHTS] if small else []
         grid = grid or [(self.alpha, self.text_weight)]
         # Both kernels are computed once; folds and settings only index and mix them. The TF-IDF
         # vocabulary is fitted on every text once (no labels are involved).

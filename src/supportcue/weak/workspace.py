@@ -41,7 +41,9 @@ class WeakRun:
 
 def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingFunction]:
     """The workspace's labeling functions for `task`, with the built-in answer-match heuristic."""
-    lfs = [lf for lf in load_lfs_from_modules(settings.labeling_functions, settings.workspace) if lf.task == task]
+    lfs = [
+        lf for lf in load_lfs_from_modules(settings.labeling_functions, settings.workspace) if lf.task == task
+    ]
     if task == "topic":
         library = {a.id: (a.topic, a.body) for a in store.answers() if a.status != "draft"}
         if library:
@@ -60,7 +62,9 @@ def apply_to_cases(
     """Apply the task's labeling functions to every case; gold = the human labels of the task."""
     lfs = workspace_lfs(store, settings, task)
     if not lfs:
-        raise ValueError(f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions")
+        raise ValueError(
+            f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions"
+        )
     cases = store.cases()
     sent = {e.case_id: e.text for e in store.events(kind="sent") if e.text}
     vectors = embedder.embed([c.message for c in cases]) if embedder is not None else None
@@ -72,7 +76,9 @@ def apply_to_cases(
     for lb in store.labels(task, sources=HUMAN_SOURCES):
         if lb.case_id:
             human[lb.case_id] = lb.value
-    label_names = sorted({*human.values(), *(t.key for t in store.topics())} if task == "topic" else set(human.values()))
+    label_names = sorted(
+        {*human.values(), *(t.key for t in store.topics())} if task == "topic" else set(human.values())
+    )
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
     gold = np.array([index.get(human.get(c.id, ""), ABSTAIN_INDEX) for c in cases], dtype=np.int64)
@@ -98,7 +104,9 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
     version = lf_set_version(workspace_lfs(store, settings, run.task))
     if run.task == "topic":  # a message people judged not to be a question gets no topic
-        invalid = {lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"}
+        invalid = {
+            lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"
+        }
         voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
     rows = [
         {
