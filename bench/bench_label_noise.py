@@ -18,14 +18,15 @@ import time
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from bench_weak import OUT, Banking77, load_banking77
 from supportcue.review import find_label_issues, out_of_sample_probs
-from supportcue.weak.propagation import _logreg
 
 
 def _accuracy(data: Banking77, rows: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    model = _logreg(seed).fit(data.X[rows], labels)
+    # Fitted to convergence: an early stop moves test accuracy by as much as the noise does.
+    model = LogisticRegression(C=10.0, max_iter=2000, tol=1e-5, random_state=seed).fit(data.X[rows], labels)
     return float(np.mean(model.predict(data.X[data.test]) == data.labels[data.test]))
 
 

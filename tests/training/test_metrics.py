@@ -20,12 +20,18 @@ def test_per_label_report_counts_abstentions_as_misses() -> None:
     report = per_label_report(y_true, y_pred)
     assert report["a"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2.0})
     assert report["b"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2.0})
-    assert summary(y_true, y_pred) == pytest.approx({"accuracy": 0.5, "macro_f1": (0.5 + 2 / 3) / 2, "n": 4.0})
+    assert summary(y_true, y_pred) == pytest.approx(
+        {"accuracy": 0.5, "macro_f1": (0.5 + 2 / 3) / 2, "n": 4.0}
+    )
 
 
 def test_confusion_pairs_most_frequent_first() -> None:
     pairs = confusion_pairs(["a", "a", "a", "b", "c"], ["b", "b", "c", "b", "a"])
-    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [("a", "b", 2), ("a", "c", 1), ("c", "a", 1)]
+    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
+        ("a", "b", 2),
+        ("a", "c", 1),
+        ("c", "a", 1),
+    ]
     assert pairs[0]["share_of_true"] == pytest.approx(2 / 3)
 
 
@@ -36,7 +42,10 @@ def test_coverage_at_precision_cuts_only_between_distinct_scores() -> None:
     assert at["0.75"] == {"coverage": pytest.approx(5 / 6), "threshold": 0.8}
     assert at["0.95"] == {"coverage": pytest.approx(3 / 6), "threshold": 0.9}
     assert at["1.00"] == {"coverage": pytest.approx(3 / 6), "threshold": 0.9}
-    assert coverage_at_precision([False], [0.9], targets=(0.9,))["0.90"] == {"coverage": 0.0, "threshold": None}
+    assert coverage_at_precision([False], [0.9], targets=(0.9,))["0.90"] == {
+        "coverage": 0.0,
+        "threshold": None,
+    }
 
 
 def test_curve_is_monotone_in_coverage() -> None:

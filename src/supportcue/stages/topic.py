@@ -34,10 +34,9 @@ import numpy.typing as npt
 import scipy.linalg
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
-from supportcue.stages.calibration import fit_temperature, per_class_thresholds, softmax
+from supportcue.stages.calibration import blas_threads, fit_temperature, per_class_thresholds, softmax
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -112,7 +111,7 @@ def _solve(kernel: F64, target: Ints, n_classes: int, ridge: F64) -> F64:
     onehot = np.zeros((len(target), n_classes))
     onehot[np.arange(len(target)), target] = 1.0
     # Small systems are faster on one thread (and far faster on a loaded machine).
-    with threadpool_limits(1 if len(system) <= 3000 else None):
+    with blas_threads(len(system)):
         factor = scipy.linalg.cho_factor(system, overwrite_a=True, check_finite=False)
         dual: F64 = scipy.linalg.cho_solve(factor, onehot, check_finite=False)
     return dual
@@ -283,6 +282,10 @@ class TopicStage(Stage):
 
     def decision_scores(self, batch: Sequence[Message]) -> F64:
         """Raw ridge scores (about 1 for a typical example of a topic, about 0 far from it)."""
+        with blas_threads(len(batch), small=64):
+            return self._scores(batch)
+
+    def _scores(self, batch: Sequence[Message]) -> F64:
         self.check_fitted()
         if not batch:
             return np.zeros((0, len(self.topics_)))

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
+from supportcue.stages.calibration import blas_threads
 
 VALID, INVALID = "valid", "invalid"
 F32 = npt.NDArray[np.float32]
@@ -185,7 +186,8 @@ class ValidationStage(Stage):
         if not batch:
             return np.zeros(0)
         vectors = vectors_of(batch)
-        score = self.scorer_.score(vectors)
+        with blas_threads(len(batch), small=64):
+            score = self.scorer_.score(vectors)
         proba = 1.0 / (1.0 + np.exp(-(score - self.oos_threshold_) / self.oos_scale_))
         if self.classifier_ is not None:
             proba = proba * self.classifier_.predict_proba(vectors)[:, 1]

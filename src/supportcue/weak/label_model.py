@@ -114,7 +114,7 @@ class LabelModel(_Voter):
     def __init__(
         self,
         cardinality: int | None = None,
-        n_epochs: int = 500,
+        n_epochs: int = 100,
         lr: float = 0.01,
         l2: float = 0.0,
         seed: int = 0,

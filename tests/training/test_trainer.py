@@ -1,0 +1,141 @@
+"""Training from the store's labels, time-ordered backtests, model versions and the promotion gate."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from supportcue.data.store import Store
+from supportcue.embeddings import HashingEmbedder
+from supportcue.errors import PromotionRefused
+from supportcue.settings import Settings, init_workspace, load_settings
+from supportcue.training.report import backtest_html
+from supportcue.training.trainer import Trainer
+
+PHRASES = {
+    "refunds": ["refund for order", "refund not received", "cancel the refund", "refund to the card"],
+    "payouts": ["payout is late", "when is my payout", "pause my payouts", "payout schedule weekly"],
+    "login": ["cannot log in", "two factor code", "reset my password", "locked out of account"],
+}
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def seed_store(store: Store) -> None:
+    rng = random.Random(0)
+    cases, labels = [], []
+    for i in range(150):
+        topic = list(PHRASES)[i % 3]
+        valid = i % 5 != 0
+        text = (
+            f"{rng.choice(PHRASES[topic])} please help {i}"
+            if valid
+            else rng.choice(["hi", "thanks!", "hello"])
+        )
+        cid = f"c{i:03d}"
+        cases.append({"id": cid, "message": text, "created_at": T0 + timedelta(hours=i)})
+        labels.append(
+            {
+                "case_id": cid,
+                "task": "validity",
+                "value": "valid" if valid else "invalid",
+                "source": "expert",
+                "annotator": "e1",
+            }
+        )
+        if valid:
+            labels.append(
+                {"case_id": cid, "task": "topic", "value": topic, "source": "expert", "annotator": "e1"}
+            )
+    store.upsert_cases(cases)
+    store.add_labels(labels)
+
+
+@pytest.fixture
+def trainer(store: Store, tmp_path: Path) -> Trainer:
+    init_workspace(tmp_path)
+    settings: Settings = load_settings(tmp_path, environ={})
+    seed_store(store)
+    return Trainer(store, settings, HashingEmbedder(dim=512))
+
+
+def test_train_writes_versions_and_first_goes_live(trainer: Trainer) -> None:
+    versions = trainer.train(["validation", "topic"])
+    assert [(v.stage, v.version, v.status) for v in versions] == [
+        ("validation", "v1", "live"),
+        ("topic", "v1", "live"),
+    ]
+    topic = versions[1]
+    assert Path(topic.artifact_path).exists() and len(topic.fingerprint) == 16
+    assert topic.metrics["summary"]["accuracy"] > 0.8
+    assert topic.metrics["n_test"] == 24 and topic.metrics["sources"] == {"expert": 120}
+    second = trainer.train(["topic"])[0]
+    assert second.version == "v2" and second.status == "candidate"
+    assert second.fingerprint == topic.fingerprint  # same labels, same fingerprint
+
+
+def test_backtest_is_time_ordered_and_reports_the_curve(trainer: Trainer) -> None:
+    cut = T0 + timedelta(hours=100)
+    result = trainer.backtest(["topic"], since=cut)
+    r = result["stages"]["topic"]
+    assert r["n_train"] == 80 and r["n_test"] == 40  # 4 in 5 cases are valid questions
+    assert set(r["per_label"]) == set(PHRASES)
+    assert {"0.90", "0.95", "0.98"} == set(r["coverage_at_precision"])
+    assert r["curve"] and r["curve"][-1]["coverage"] == 1.0
+    html = backtest_html(result)
+    assert "<svg" in html and "payouts" in html
+
+
+def test_promotion_gate(trainer: Trainer, store: Store) -> None:
+    live = trainer.train(["topic"])[0]
+    worse = store.add_model_version(
+        {
+            "stage": "topic",
+            "version": "v9",
+            "artifact_path": live.artifact_path,
+            "fingerprint": "x",
+            "params": live.params,
+            "metrics": {**live.metrics, "summary": {**live.metrics["summary"], "accuracy": 0.1}},
+        }
+    )
+    with pytest.raises(PromotionRefused, match="worse than the live model"):
+        trainer.promote("topic", worse.version)
+    assert store.live_model("topic").version == "v1"  # type: ignore[union-attr]
+    promoted, note = trainer.promote("topic", worse.version, force=True)
+    assert promoted.status == "live" and "candidate 0.1000" in note
+    statuses = {m.version: m.status for m in store.model_versions("topic")}
+    assert statuses == {"v1": "previous", "v9": "live"}
+
+
+def test_expired_and_weak_labels(trainer: Trainer, store: Store) -> None:
+    store.add_labels(
+        [
+            {
+                "case_id": "c001",
+                "task": "topic",
+                "value": "login",
+                "source": "weak",
+                "annotator": "lm",
+                "confidence": 0.9,
+                "expires_at": T0,
+            }
+        ]
+    )
+    data = trainer.labeled("topic")
+    assert data.sources == {"expert": 120}  # the expired weak label is not used
+    store.add_labels(
+        [
+            {
+                "case_id": "c001",
+                "task": "topic",
+                "value": "login",
+                "source": "weak",
+                "annotator": "lm2",
+                "confidence": 0.4,
+            }
+        ]
+    )
+    assert trainer.labeled("topic").sources == {"expert": 120, "weak": 1}
+    assert trainer.labeled("topic", exclude_weak=True).sources == {"expert": 120}
