@@ -43,6 +43,7 @@ def test_suggestion_is_returned_and_stored_with_its_trace(server: tuple[LiveServ
         "mode",
     } <= d.keys()
     assert d["text"] == "Hi Ana,\nYou can pause payouts in Settings." and d["mode"] == "live"
+    live.app.state.runtime.writer.flush()  # type: ignore[attr-defined]  # suggestions are written behind
     store = open_store(url)
     stored = store.suggestion(d["suggestion_id"])
     assert stored is not None and stored.case_id == "c-9" and stored.answer_id == "a1"

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from supportcue import __version__
 from supportcue.data.store import open_store
 from supportcue.service.batcher import MicroBatcher
+from supportcue.service.middleware import LimitsAndMetrics
 from supportcue.service.routes import events, health, suggest
 from supportcue.service.runtime import Runtime
+from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.writer = SuggestionWriter(runtime.store.add_suggestions)
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
@@ -45,6 +47,7 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
         if loading is not None:
             await loading
         await batcher.stop()
+        runtime.writer.close()
         runtime.store.close()
 
     app = FastAPI(
@@ -61,29 +64,14 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
             {"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422
         )
 
-    @app.middleware("http")
-    async def _limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if request.url.path == "/v1/events" and length and int(length) > settings.service.max_event_bytes:
-            limit = settings.service.max_event_bytes
-            return JSONResponse(
-                {"detail": f"event body is {int(length):,} bytes; the limit is {limit:,}"}, 413
-            )
-        if (
-            request.url.path == "/v1/suggest"
-            and length
-            and int(length) > settings.service.max_message_chars * 4 + 65536
-        ):
-            return JSONResponse({"detail": "request body too large"}, 413)
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        runtime.telemetry.requests.labels(name, request.method, str(response.status_code)).inc()
-        runtime.telemetry.latency.labels(name).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(
+        LimitsAndMetrics,
+        telemetry=runtime.telemetry,
+        limits={
+            "/v1/events": (settings.service.max_event_bytes, "event body"),
+            "/v1/suggest": (settings.service.max_message_chars * 4 + 65_536, "request body"),
+        },
+    )
 
     app.include_router(health.router)
     app.include_router(suggest.router)

@@ -48,11 +48,14 @@ class MicroBatcher(Generic[In, Out]):
             batch = [await self._queue.get()]
             deadline = asyncio.get_running_loop().time() + self.wait_ms / 1000
             while len(batch) < self.max_batch:
+                if not self._queue.empty():  # take what is already queued without waiting
+                    batch.append(self._queue.get_nowait())
+                    continue
                 remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0 and self._queue.empty():
+                if remaining <= 0:
                     break
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout=max(remaining, 0)))
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout=remaining))
                 except TimeoutError:
                     break
             items = [item for item, _ in batch]

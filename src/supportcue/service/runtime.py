@@ -7,10 +7,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import sklearn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from supportcue.data.store import Store
 from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
+from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
 
 
@@ -45,6 +47,7 @@ class Runtime:
     store: Store
     telemetry: Telemetry = field(default_factory=Telemetry)
     pipeline: Pipeline | None = None
+    writer: SuggestionWriter | None = None
     error: str | None = None
     loaded_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,11 +58,20 @@ class Runtime:
 
     def load(self) -> None:
         """Load the live models and warm the embedder (called once, at start-up)."""
+        from supportcue.embeddings import make_embedder
         from supportcue.training.loader import load_pipeline
 
         try:
-            pipeline = load_pipeline(self.store, self.settings)
+            # no disk cache when serving: live messages rarely repeat, and a cache write per
+            # request would cost more than it saves
+            embedder = make_embedder(
+                self.settings.embedding.model, batch_size=self.settings.embedding.batch_size
+            )
+            pipeline = load_pipeline(self.store, self.settings, embedder)
             pipeline.embed(["warm up"])
+            # inputs to the fitted models are built by the stages themselves: skip sklearn's
+            # per-call input and parameter checks on the hot path (about 0.3 ms a message)
+            sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
             for stage, version in pipeline.versions.items():
                 self.telemetry.model.labels(stage, version).set(1)
             self.pipeline = pipeline
@@ -68,10 +80,15 @@ class Runtime:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult]:
-        """Run the pipeline and store every suggestion with its trace before answering."""
+        """Run the pipeline; every suggestion is stored with its trace (behind the response when a
+        writer runs, see `writer.py`)."""
         assert self.pipeline is not None
         results = self.pipeline.suggest_batch(requests)
-        self.store.add_suggestions([r.row() for r in results])
+        rows = [r.row() for r in results]
+        if self.writer is not None:
+            self.writer.submit(rows)
+        else:
+            self.store.add_suggestions(rows)
         for r in results:
             self.telemetry.suggestions.labels(
                 r.mode if r.mode != "none" else f"abstained_{r.abstained_at}"

@@ -56,12 +56,15 @@ def stage_params(stage: Stage) -> dict[str, Any]:
     if callable(getter):
         return dict(getter())
     return {
-        k: v
-        for k, v in vars(stage).items()
-        if not k.endswith("_")
-        and not k.startswith("_")
-        and isinstance(v, int | float | str | bool | type(None))
+        k: v for k, v in vars(stage).items() if not k.endswith("_") and not k.startswith("_") and _plain(v)
     }
+
+
+def _plain(value: Any) -> bool:
+    """A value that can be stored as JSON in a model version's params."""
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return isinstance(value, int | float | str | bool | type(None))
 
 
 @dataclass
@@ -74,6 +77,18 @@ class Trainer:
     def _say(self, text: str) -> None:
         if self.progress:
             self.progress(text)
+
+    def default_params(self, name: str) -> dict[str, Any]:
+        """Hyper-parameters that come from the workspace's settings."""
+        if name == "validation":
+            return {"rules": list(self.settings.validation.rules)}
+        if name == "response":
+            return {
+                "min_score": self.settings.response.min_score,
+                "review_grace_days": self.settings.response.review_grace_days,
+                "match_threshold": self.settings.match.threshold,
+            }
+        return {}
 
     def messages(self, texts: Sequence[str]) -> list[Message]:
         vectors = self.embedder.embed(list(texts))
@@ -182,7 +197,8 @@ class Trainer:
             out["cut"] = cut.isoformat()
             live = self.store.live_model(name)
             self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
-            out["stages"][name] = self.evaluate(name, dict(live.params) if live else {}, data, cut)
+            params = dict(live.params) if live else self.default_params(name)
+            out["stages"][name] = self.evaluate(name, params, data, cut)
         return out
 
     def train(self, stages: Sequence[str] = TRAINABLE, exclude_weak: bool = False) -> list[ModelVersion]:
@@ -191,20 +207,14 @@ class Trainer:
         for name in stages:
             self._say(f"training {name}")
             if name == "response":
-                response = self.settings.response
-                params = {
-                    "min_score": response.min_score,
-                    "review_grace_days": response.review_grace_days,
-                    "match_threshold": self.settings.match.threshold,
-                }
-                stage = self.fit("response", LabeledSet("answer"), params)
+                stage = self.fit("response", LabeledSet("answer"), self.default_params("response"))
                 version = save_version(
                     self.store, self.settings.models_dir, stage, "history", stage_params(stage), {}
                 )
             else:
                 data = self.labeled(CLASSIFIER_STAGES[name], exclude_weak)
                 cut = self.default_cut(data)
-                params = stage_params(build_stage(name, {}))
+                params = stage_params(build_stage(name, self.default_params(name)))
                 self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
                 result = self.evaluate(name, params, data, cut)
                 result.pop("curve")

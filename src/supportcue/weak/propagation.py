@@ -154,9 +154,14 @@ def propagate(
     y_labeled: Sequence[str],
     X_unlabeled: npt.ArrayLike,
     seed: int = 0,
-    min_confidence: float = 0.5,
+    min_confidence: float = 0.3,
 ) -> tuple[list[str | None], Array]:
-    """Pseudo-labels for the unlabeled rows (None below `min_confidence`) and their confidences."""
+    """Pseudo-labels for the unlabeled rows (None below `min_confidence`) and their confidences.
+
+    Training on the pseudo-labels weighted by confidence works best with a low bar: on Banking77
+    (10 shots) bars 0 / 0.3 / 0.5 / 0.7 give 0.857 / 0.856 / 0.844 / 0.820 test accuracy, as the
+    many medium-confidence rows carry the information the shots lack (bench/RESULTS-weak.md).
+    """
     lab, unlab = _check(X_labeled, y_labeled, X_unlabeled)
     if unlab.shape[0] == 0:
         return [], np.zeros(0)
