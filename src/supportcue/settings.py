@@ -97,6 +97,8 @@ class LabelSettings(_Section):
 
 class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
+    valid_recall: float = Field(0.995, gt=0.0, le=1.0)
+    margin: float = Field(0.05, ge=0.0, lt=0.5)
 
 
 class ResponseSettings(_Section):
@@ -209,6 +211,8 @@ model = 0.3
 [validation]
 # Rules that win over the model: empty | greeting_only | thanks_only | too_short
 rules = ["empty", "greeting_only", "thanks_only", "too_short"]
+valid_recall = 0.995      # share of known questions the out-of-scope threshold keeps
+margin = 0.05             # abstain when P(valid) is within this of 0.5
 
 [response]
 min_score = 0.35          # below this ranker score the response stage abstains

@@ -55,7 +55,7 @@ def find_label_issues(
 
     The default flags the rows of lowest self-confidence, as many as confident learning estimates
     are mislabeled (`cleanlab.count.num_label_issues`): on Banking77 with 5% flips it finds 94% of
-    them at 94% precision, where `prune_by_noise_rate` gives 80% / 67% (bench/RESULTS-weak.md).
+    them at 94% precision, where `prune_by_noise_rate` gives 80% / 67% (BENCHMARKS.md).
 
     `labels[i]` is the given label index of row i and `pred_probs[i]` out-of-sample class
     probabilities (columns in label-index order).

@@ -81,7 +81,8 @@ class Trainer:
     def default_params(self, name: str) -> dict[str, Any]:
         """Hyper-parameters that come from the workspace's settings."""
         if name == "validation":
-            return {"rules": list(self.settings.validation.rules)}
+            v = self.settings.validation
+            return {"rules": list(v.rules), "valid_recall": v.valid_recall, "margin": v.margin}
         if name == "response":
             return {
                 "min_score": self.settings.response.min_score,

@@ -1,6 +1,6 @@
 """Embedding-based labeling: spread a few labels to unlabeled messages through the embedding space.
 
-Two signals, combined because each fixes the other's mistakes (measured in bench/RESULTS-weak.md):
+Two signals, combined because each fixes the other's mistakes (measured in BENCHMARKS.md):
 
 1. **Label spreading** on a symmetric k-nearest-neighbour graph of all rows (labeled and unlabeled),
    edge weights cos^3, Zhou et al.'s iteration F <- alpha S F + (1 - alpha) Y. It follows the
@@ -160,7 +160,7 @@ def propagate(
 
     Training on the pseudo-labels weighted by confidence works best with a low bar: on Banking77
     (10 shots) bars 0 / 0.3 / 0.5 / 0.7 give 0.857 / 0.856 / 0.844 / 0.820 test accuracy, as the
-    many medium-confidence rows carry the information the shots lack (bench/RESULTS-weak.md).
+    many medium-confidence rows carry the information the shots lack (BENCHMARKS.md).
     """
     lab, unlab = _check(X_labeled, y_labeled, X_unlabeled)
     if unlab.shape[0] == 0:
