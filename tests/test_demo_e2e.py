@@ -38,11 +38,12 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
     assert live == {"validation", "topic", "response"}
 
     port = free_port()
+    log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [*CLI, "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -54,7 +55,7 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.time() < deadline, "the service did not become ready"
             time.sleep(0.5)
         r = httpx.post(
@@ -70,3 +71,4 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()

@@ -151,23 +151,30 @@ def generate(seed: int = 7, n_cases: int = 3200) -> DemoData:
     )
 
 
+REVIEW_CYCLE_DAYS = 365
+"""Answers in good standing are due for review a year after their last review, so the demo's library
+stays current for a while after the demo's dates; the overdue ones were last reviewed long before."""
+
+
 def _answers(
     rng: random.Random, end: datetime, launch: datetime, policy: datetime
 ) -> tuple[tuple[Answer, ...], dict[str, list[Answer]]]:
     areas = {t.key: t.area for t in cat.TOPICS}
     approved_specs = [(topic, i, spec) for topic, specs in APPROVED.items() for i, spec in enumerate(specs)]
-    overdue = set(rng.sample(range(len(approved_specs)), 6))
+    # the case study's own example ("How can I pause payouts?") keeps answers in good standing
+    eligible = [n for n, (topic, _, _) in enumerate(approved_specs) if topic != "pausing_payouts"]
+    overdue = set(rng.sample(eligible, 6))
     out: list[Answer] = []
     by_intent: dict[str, list[Answer]] = {}
     for n, (topic, i, spec) in enumerate(approved_specs):
         reviewed = START - timedelta(days=rng.randint(5, 110), hours=rng.randint(8, 17))
-        due = reviewed + timedelta(days=180)
+        due = reviewed + timedelta(days=REVIEW_CYCLE_DAYS)
         if n in overdue:
             reviewed = START - timedelta(days=rng.randint(185, 230), hours=rng.randint(8, 17))
             due = reviewed + timedelta(days=180)
         version = rng.choice((1, 1, 1, 2, 2, 3))
         if topic == cat.NEW_TOPIC:
-            reviewed, due, version = launch - timedelta(days=3), launch + timedelta(days=90), 1
+            reviewed, due, version = launch - timedelta(days=3), launch + timedelta(days=REVIEW_CYCLE_DAYS), 1
         if (topic, i) == (OUTDATED_TOPIC, OUTDATED_INTENT):
             reviewed, due, version = START - timedelta(days=120), policy + timedelta(days=7), 1
         answer = _answer(rng, topic, i + 1, spec, "approved", areas[topic], reviewed, due, version)
