@@ -87,3 +87,30 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     # a second run with the same functions replaces, never duplicates, the weak labels
     label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
     assert len(store.labels("topic", sources=["weak"])) == 4
+
+
+def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) -> None:
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.weak.workspace import propagate_labels
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    phrases = {"refunds": "where is my refund for order", "payouts": "my payout has not arrived in the bank"}
+    cases, labels = [], []
+    for topic, text in phrases.items():
+        for i in range(12):
+            cid = f"{topic}-{i}"
+            cases.append({"id": cid, "message": f"{text} number {i}", "created_at": t})
+            if i < 3:
+                labels.append({"case_id": cid, "task": "topic", "value": topic, "source": "expert", "annotator": "e"})
+    cases.append({"id": "hi", "message": "hi there refund", "created_at": t})
+    labels.append({"case_id": "hi", "task": "validity", "value": "invalid", "source": "expert", "annotator": "e"})
+    store.upsert_cases(cases)
+    store.add_labels(labels)
+    result = propagate_labels(store, settings, HashingEmbedder(dim=256), min_confidence=0.5)
+    weak = store.labels("topic", sources=["weak"])
+    assert result["labeled"] == 6 and result["unlabeled"] == 18 and result["stored"] == len(weak) > 0
+    assert all(lb.annotator == "propagation" and lb.confidence >= 0.5 for lb in weak)
+    assert all(lb.value == lb.case_id.split("-")[0] for lb in weak if lb.case_id)  # right topic
+    assert "hi" not in {lb.case_id for lb in weak}  # a non-question gets no topic

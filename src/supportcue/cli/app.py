@@ -82,7 +82,7 @@ def import_(
             progress=lambda n: bar.update(task, description=f"importing {file}: {n:,} rows read"),
         )
     for r in report.rejects[:20]:
-        err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False)
+        err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False, soft_wrap=True)
     if len(report.rejects) > 20:
         err_console.print(f"... and {len(report.rejects) - 20} more rejected rows")
     if strict and report.rejects:
@@ -120,5 +120,5 @@ def main() -> None:
     try:
         app()
     except SupportcueError as exc:
-        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)

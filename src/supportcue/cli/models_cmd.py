@@ -75,7 +75,19 @@ def register(app: typer.Typer) -> None:
                     f"{name!r}; allowed: {', '.join(CLASSIFIER_STAGES)}", param_hint="--stage"
                 )
         trainer = _trainer()
-        result = trainer.backtest(stage or list(CLASSIFIER_STAGES), _date(since), exclude_weak)
+        stages = stage or list(CLASSIFIER_STAGES)
+        result = trainer.backtest(stages, _date(since), exclude_weak)
+        if not exclude_weak and workspace_store().labels(sources=["weak"]):
+            # what the weak labels bring: the same backtest trained on the people's labels only
+            human = trainer.backtest(stages, _date(since), exclude_weak=True)
+            result["weak_label_gain"] = {
+                name: {
+                    "accuracy_with_weak": r["summary"]["accuracy"],
+                    "accuracy_human_only": human["stages"][name]["summary"]["accuracy"],
+                    "gain": r["summary"]["accuracy"] - human["stages"][name]["summary"]["accuracy"],
+                }
+                for name, r in result["stages"].items()
+            }
         target = html or workspace_settings().workspace / "reports" / "backtest.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(backtest_html(result), encoding="utf-8")
@@ -84,6 +96,11 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(result, default=str))
             return
         print_backtest(result, console)
+        for name, g in result.get("weak_label_gain", {}).items():
+            console.print(
+                f"{name}: accuracy {g['accuracy_with_weak']:.3f} with weak labels, "
+                f"{g['accuracy_human_only']:.3f} on human labels only (gain {g['gain']:+.3f})"
+            )
         console.print(f"HTML report: {target}")
 
     @app.command()

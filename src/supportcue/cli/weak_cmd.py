@@ -41,6 +41,25 @@ def apply(
     emit(label_cases(store, settings, run, store_labels=not dry_run), json_out, title=f"weak apply ({task})")
 
 
+@weak_app.command("propagate")
+def propagate(
+    task: Task = "topic",
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="store labels at least this sure")
+    ] = 0.7,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Spread the people's labels to unlabeled cases through the embedding space (stored as weak)."""
+    from supportcue.training.loader import workspace_embedder
+    from supportcue.weak.workspace import propagate_labels
+
+    settings = workspace_settings()
+    result = propagate_labels(
+        workspace_store(), settings, workspace_embedder(settings), _task(task), min_confidence
+    )
+    emit(result, json_out, title=f"weak propagate ({task})")
+
+
 @weak_app.command("analyze")
 def analyze(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Per function: coverage, overlaps, conflicts, accuracy on gold; and the conflict matrix."""

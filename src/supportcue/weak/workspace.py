@@ -137,3 +137,52 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         "version": version,
         "failures": run.applied.failures,
     }
+
+
+def propagate_labels(
+    store: Store, settings: Settings, embedder: Embedder, task: str = "topic", min_confidence: float = 0.7
+) -> dict[str, Any]:
+    """Spread the people's labels to unlabeled cases through the embedding space; store the confident
+    ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out."""
+    from supportcue.weak.propagation import propagate
+
+    human: dict[str, str] = {}
+    for lb in store.labels(task, sources=HUMAN_SOURCES):
+        if lb.case_id:
+            human[lb.case_id] = lb.value
+    invalid = {lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"}
+    cases = store.cases()
+    labeled = [c for c in cases if c.id in human]
+    unlabeled = [c for c in cases if c.id not in human and c.id not in invalid]
+    if not labeled or not unlabeled:
+        return {"task": task, "stored": 0, "unlabeled": len(unlabeled), "labeled": len(labeled)}
+    values, confidence = propagate(
+        embedder.embed([c.message for c in labeled]),
+        [human[c.id] for c in labeled],
+        embedder.embed([c.message for c in unlabeled]),
+        min_confidence=min_confidence,
+    )
+    expires = utcnow() + timedelta(days=WEAK_LABEL_DAYS)
+    rows = [
+        {
+            "case_id": case.id,
+            "task": task,
+            "value": value,
+            "source": "weak",
+            "annotator": "propagation",
+            "confidence": float(conf),
+            "expires_at": expires,
+            "version": f"propagation-{len(labeled)}",
+        }
+        for case, value, conf in zip(unlabeled, values, confidence, strict=True)
+        if value is not None
+    ]
+    store.add_labels(rows)
+    return {
+        "task": task,
+        "labeled": len(labeled),
+        "unlabeled": len(unlabeled),
+        "stored": len(rows),
+        "coverage_of_unlabeled": len(rows) / len(unlabeled),
+        "min_confidence": min_confidence,
+    }

@@ -1,0 +1,99 @@
+"""The command line as a user drives it: init, import, weak labels, train, backtest, models, promote,
+suggest, export; and errors that name the file, the line or the allowed values."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supportcue.cli import app
+
+TOPICS = {
+    "refunds": ["refund for my order", "refund not received yet", "cancel a refund", "refund to the card"],
+    "payouts": ["payout is late", "when is my payout", "payout schedule weekly", "payout did not arrive"],
+}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    config = ws / "supportcue.toml"
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    rng = random.Random(1)
+    lines = ["id,message,customer_name,created_at,reply"]
+    labels = []
+    for i in range(120):
+        topic = list(TOPICS)[i % 2]
+        lines.append(
+            f"c{i:03d},{rng.choice(TOPICS[topic])} please {i},Ana,2026-09-{1 + i // 5:02d}T10:00:00Z,"
+            f"Hi Ana! About your {topic}: we are on it."
+        )
+        if i % 3:
+            labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "topic", "value": topic}))
+            labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "validity", "value": "valid"}))
+    (tmp_path / "cases.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "labels.jsonl").write_text("\n".join(labels) + "\n")
+    (tmp_path / "answers.csv").write_text(
+        "id,topic,title,body,status\n"
+        "a-ref,refunds,Refunds,Hi {customer_name}! Refunds take 5-10 days.,approved\n"
+        "a-pay,payouts,Payouts,Hi {customer_name}! Payouts arrive in 2 business days.,approved\n"
+    )
+    return ws
+
+
+def run(ws: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, ["--workspace", str(ws), *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output + str(result.exception)
+    return result.output
+
+
+def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
+    ws = workspace
+    assert json.loads(run(ws, "import", "cases", str(tmp_path / "cases.csv"), "--json"))["stored"] == 120
+    assert json.loads(run(ws, "import", "labels", str(tmp_path / "labels.jsonl"), "--json"))["stored"] == 160
+    run(ws, "import", "answers", str(tmp_path / "answers.csv"))
+    propagated = json.loads(
+        run(ws, "weak", "propagate", "--min-confidence", "0.3", "--json").splitlines()[-1]
+    )
+    assert propagated["stored"] > 0
+    out = run(ws, "train")
+    assert "topic v1 (live)" in out and "validation v1 (live)" in out and "response v1 (live)" in out
+    backtest = json.loads(run(ws, "backtest", "--stage", "topic", "--json").splitlines()[-1])
+    assert backtest["stages"]["topic"]["n_test"] > 0 and Path(backtest["html_report"]).exists()
+    assert set(backtest["weak_label_gain"]["topic"]) == {"accuracy_with_weak", "accuracy_human_only", "gain"}
+    run(ws, "train", "--stage", "topic", "--exclude-weak")
+    models = json.loads(run(ws, "models", "--json"))
+    assert [(m["version"], m["status"]) for m in models if m["stage"] == "topic"] == [
+        ("v1", "live"),
+        ("v2", "candidate"),
+    ]
+    assert "is live" in run(ws, "promote", "topic", "v2", "--force")
+    suggestion = json.loads(run(ws, "suggest", "when is my payout please", "--customer-name", "Bo", "--json"))
+    assert suggestion["topic"] == "payouts"
+    assert suggestion["text"] is None or "Bo" in suggestion["text"]
+    run(ws, "export", "suggestions", str(tmp_path / "s.jsonl"))
+    assert (tmp_path / "s.jsonl").read_text().count("\n") == 1
+
+
+def test_errors_name_what_to_fix(workspace: Path, tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("id,message\nc1,\n")
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "import", "cases", str(tmp_path / "bad.csv")]
+    )
+    assert result.exit_code == 0 and "bad.csv:2: message: missing or empty" in result.output
+    strict = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "import", "cases", str(tmp_path / "bad.csv"), "--strict"]
+    )
+    assert strict.exit_code == 1
+    wrong = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "import", "people", str(tmp_path / "bad.csv")]
+    )
+    assert wrong.exit_code == 2 and "allowed: cases, events, labels, answers, articles" in wrong.output
+    nowhere = CliRunner().invoke(app, ["--workspace", str(tmp_path / "none"), "models"])
+    assert "not a supportcue workspace" in str(nowhere.exception)
