@@ -103,9 +103,9 @@ def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) 
             cid = f"{topic}-{i}"
             cases.append({"id": cid, "message": f"{text} number {i}", "created_at": t})
             if i < 3:
-                labels.append({"case_id": cid, "task": "topic", "value": topic, "source": "expert", "annotator": "e"})
+                labels.append({"case_id": cid, "task": "topic", "value": topic, "source": "sme"})
     cases.append({"id": "hi", "message": "hi there refund", "created_at": t})
-    labels.append({"case_id": "hi", "task": "validity", "value": "invalid", "source": "expert", "annotator": "e"})
+    labels.append({"case_id": "hi", "task": "validity", "value": "invalid", "source": "sme"})
     store.upsert_cases(cases)
     store.add_labels(labels)
     result = propagate_labels(store, settings, HashingEmbedder(dim=256), min_confidence=0.5)
