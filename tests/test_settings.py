@@ -61,3 +61,11 @@ def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
 def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="not a supportcue workspace"):
         require_workspace(load_settings(tmp_path, environ={}))
+
+
+def test_bad_user_rule_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "supportcue.toml").write_text('[validation]\ninvalid_patterns = ["(unclosed"]\n')
+    with pytest.raises(
+        SettingsError, match=r"validation\.invalid_patterns: .*'\(unclosed' is not a valid regular"
+    ):
+        load_settings(tmp_path, environ={})

@@ -9,12 +9,13 @@ start-up with a `SettingsError` naming the key and the allowed values.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from supportcue.errors import SettingsError, WorkspaceError
 
@@ -97,8 +98,20 @@ class LabelSettings(_Section):
 
 class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
+    invalid_patterns: list[str] = Field(default_factory=list)
+    """Regular expressions: a message that matches one is never an actionable question."""
     valid_recall: float = Field(0.995, gt=0.0, le=1.0)
     margin: float = Field(0.05, ge=0.0, lt=0.5)
+
+    @field_validator("invalid_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return patterns
 
 
 class ResponseSettings(_Section):
@@ -211,6 +224,7 @@ model = 0.3
 [validation]
 # Rules that win over the model: empty | greeting_only | thanks_only | too_short
 rules = ["empty", "greeting_only", "thanks_only", "too_short"]
+invalid_patterns = []     # your own rules, as regular expressions, e.g. ["^test message$"]
 valid_recall = 0.995      # share of known questions the out-of-scope threshold keeps
 margin = 0.05             # abstain when P(valid) is within this of 0.5
 

@@ -139,3 +139,13 @@ def test_expired_and_weak_labels(trainer: Trainer, store: Store) -> None:
     )
     assert trainer.labeled("topic").sources == {"expert": 120, "weak": 1}
     assert trainer.labeled("topic", exclude_weak=True).sources == {"expert": 120}
+
+
+def test_users_rules_from_settings_win_over_the_model(trainer: Trainer) -> None:
+    trainer.settings.validation.invalid_patterns = [r"^\s*test message"]
+    version = trainer.train(["validation"])[0]
+    assert version.params["custom_rules"] == [r"^\s*test message"]
+    stage = trainer.fit("validation", trainer.labeled("validity"), dict(version.params))
+    rule, model = stage.predict(trainer.messages(["test message refund for order", "refund for order please"]))
+    assert rule.label == "invalid" and rule.reason and "rule" in rule.reason
+    assert model.label == "valid"

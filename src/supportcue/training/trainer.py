@@ -82,7 +82,12 @@ class Trainer:
         """Hyper-parameters that come from the workspace's settings."""
         if name == "validation":
             v = self.settings.validation
-            return {"rules": list(v.rules), "valid_recall": v.valid_recall, "margin": v.margin}
+            return {
+                "rules": list(v.rules),
+                "custom_rules": list(v.invalid_patterns),
+                "valid_recall": v.valid_recall,
+                "margin": v.margin,
+            }
         if name == "response":
             return {
                 "min_score": self.settings.response.min_score,
