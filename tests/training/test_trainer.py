@@ -146,6 +146,8 @@ def test_users_rules_from_settings_win_over_the_model(trainer: Trainer) -> None:
     version = trainer.train(["validation"])[0]
     assert version.params["custom_rules"] == [r"^\s*test message"]
     stage = trainer.fit("validation", trainer.labeled("validity"), dict(version.params))
-    rule, model = stage.predict(trainer.messages(["test message refund for order", "refund for order please"]))
+    rule, model = stage.predict(
+        trainer.messages(["test message refund for order", "refund for order please"])
+    )
     assert rule.label == "invalid" and rule.reason and "rule" in rule.reason
     assert model.label == "valid"
