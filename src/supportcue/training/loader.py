@@ -8,6 +8,7 @@ from supportcue.embeddings import Embedder, make_embedder
 from supportcue.pipeline import Pipeline
 from supportcue.settings import Settings
 from supportcue.stages.base import Stage
+from supportcue.stages.response import LibraryAnswer
 from supportcue.training.registry import load_live
 
 
@@ -19,10 +20,8 @@ def workspace_embedder(settings: Settings) -> Embedder:
     )
 
 
-def library_of(store: Store) -> list[object]:
+def library_of(store: Store) -> list[LibraryAnswer]:
     """The answer library as the response stage sees it (statuses as they are now)."""
-    from supportcue.stages.response import LibraryAnswer
-
     return [
         LibraryAnswer(
             id=a.id,

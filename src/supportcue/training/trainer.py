@@ -134,20 +134,10 @@ class Trainer:
         return stage.fit(self.messages(data.texts), data.labels, data.weights)
 
     def fit_response(self, stage: Stage) -> Stage:
-        from supportcue.stages.response import LibraryAnswer
+        """Learn from history: every case whose agent reply is known, against the answer library."""
+        from supportcue.training.loader import library_of
 
-        library = [
-            LibraryAnswer(
-                id=a.id,
-                topic=a.topic,
-                title=a.title,
-                body=a.body,
-                status=a.status,  # type: ignore[arg-type]
-                review_due_at=a.review_due_at,
-                version=a.version,
-            )
-            for a in self.store.answers()
-        ]
+        library = library_of(self.store)
         sent = {e.case_id: e.text for e in self.store.events(kind="sent") if e.text}
         cases = [c for c in self.store.cases() if c.id in sent]
         messages = self.messages([c.message for c in cases])
