@@ -48,7 +48,6 @@ class PipelineSettings(_Section):
     response: StageMode = "live"
     tone: StageMode = "live"
     timeout_ms: int = Field(2000, ge=1)
-    response_mode: Literal["retrieval", "llm"] = "retrieval"
 
     def mode(self, stage: str) -> StageMode:
         value: StageMode = getattr(self, stage)
@@ -119,13 +118,6 @@ class ResponseSettings(_Section):
     review_grace_days: int = Field(0, ge=0)
 
 
-class LLMSettings(_Section):
-    base_url: str = "http://127.0.0.1:8089/v1"
-    model: str = "gpt-4o-mini"
-    api_key_env: str = "OPENAI_API_KEY"
-    timeout_s: float = Field(20.0, gt=0)
-
-
 class Settings(_Section):
     workspace: Path = Path(".")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -137,7 +129,6 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
     labeling_functions: list[str] = Field(default_factory=list)
     """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
 
@@ -180,7 +171,6 @@ topic = "live"
 response = "live"
 tone = "live"
 timeout_ms = 2000     # a slower pipeline gives "no suggestion" with the reason
-response_mode = "retrieval"   # retrieval (approved answer library) | llm
 
 [service]
 host = "127.0.0.1"
@@ -231,12 +221,6 @@ margin = 0.05             # abstain when P(valid) is within this of 0.5
 [response]
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
-
-[llm]
-base_url = "http://127.0.0.1:8089/v1"   # any OpenAI-compatible server
-model = "gpt-4o-mini"
-api_key_env = "OPENAI_API_KEY"
-timeout_s = 20.0
 """
 
 
