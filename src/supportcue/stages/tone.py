@@ -226,6 +226,8 @@ class ToneStage(Stage):
         text = text.strip()
         for name, step in steps:
             changed = step(text)
+            if changed == text:  # nothing to guard (most steps change nothing in most answers)
+                continue
             if facts_kept(text, changed, policy.product_names):
                 text = changed
             else:
