@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +16,7 @@ from supportcue.errors import SupportcueError
 from supportcue.eval.labeled import default_embedder, load_labeled, load_texts, sample_shots
 from supportcue.stages.base import Message
 from supportcue.stages.topic import TopicStage
-
-UNLABELED_MISSING = "--use-unlabeled is not yet available (weak supervision issue)"
+from supportcue.weak.propagation import propagate
 
 
 def messages(texts: Sequence[str], vectors: np.ndarray[Any, Any]) -> list[Message]:
@@ -28,13 +26,6 @@ def messages(texts: Sequence[str], vectors: np.ndarray[Any, Any]) -> list[Messag
 def _propagate(
     vectors: np.ndarray[Any, Any], labels: list[str], unlabeled: np.ndarray[Any, Any], seed: int
 ) -> tuple[list[str | None], np.ndarray[Any, Any]]:
-    try:
-        module = importlib.import_module("supportcue.weak.propagation")
-    except ImportError:
-        raise SupportcueError(UNLABELED_MISSING) from None
-    propagate = getattr(module, "propagate", None)
-    if propagate is None:
-        raise SupportcueError(UNLABELED_MISSING)
     pseudo, confidence = propagate(vectors, labels, unlabeled, seed=seed)
     return list(pseudo), np.asarray(confidence, dtype=np.float64)
 
