@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.examples import TOPIC_EXAMPLES
 
 import supportcue.eval.classify as classify_module
 from supportcue.embeddings import HashingEmbedder
@@ -16,24 +17,8 @@ from supportcue.eval.classify import run_classify
 from supportcue.eval.labeled import load_labeled, sample_shots
 
 ROWS = {
-    "payouts": [
-        "when will my payout arrive",
-        "payout is late",
-        "my payout has not come",
-        "payout delayed again",
-        "where is my payout",
-        "payout missing from bank",
-        "how long do payouts take",
-    ],
-    "refunds": [
-        "how do i refund a customer",
-        "refund failed",
-        "refund the order please",
-        "refund not received",
-        "issue a refund",
-        "partial refund for order",
-        "refund status",
-    ],
+    "payouts": TOPIC_EXAMPLES["payouts"][:7],
+    "refunds": TOPIC_EXAMPLES["refunds"][:7],
     "login": [
         "i cannot log in",
         "login password reset",

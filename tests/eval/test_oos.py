@@ -7,34 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.examples import TOPIC_EXAMPLES
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import SupportcueError
 from supportcue.eval.oos import oos_metrics, run_oos
 
 EMBEDDER = HashingEmbedder(dim=512)
-IN_SCOPE = {
-    "payouts": [
-        "when will my payout arrive",
-        "payout is late",
-        "my payout has not come",
-        "payout delayed again",
-        "where is my payout",
-        "payout missing from bank",
-        "how long do payouts take",
-        "payout schedule",
-    ],
-    "refunds": [
-        "how do i refund a customer",
-        "refund failed",
-        "refund the order please",
-        "refund not received",
-        "issue a refund",
-        "partial refund for order",
-        "refund status",
-        "cancel and refund",
-    ],
-}
+IN_SCOPE = {k: TOPIC_EXAMPLES[k] for k in ("payouts", "refunds")}
 OOS = [
     "what is the weather",
     "tell me a joke",

@@ -6,44 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.examples import TOPIC_EXAMPLES
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
 from supportcue.stages.base import Message
 from supportcue.stages.topic import TopicStage
 
-TOPICS = {
-    "payouts": [
-        "when will my payout arrive",
-        "payout is late",
-        "my payout has not come",
-        "payout delayed again",
-        "where is my payout",
-        "payout missing from bank",
-        "how long do payouts take",
-        "payout schedule",
-    ],
-    "refunds": [
-        "how do i refund a customer",
-        "refund failed",
-        "refund the order please",
-        "refund not received",
-        "issue a refund",
-        "partial refund for order",
-        "refund status",
-        "cancel and refund",
-    ],
-    "login": [
-        "i cannot log in",
-        "login password reset",
-        "locked out of my account login",
-        "login code not sent",
-        "two factor login broken",
-        "forgot login email",
-        "login page error",
-        "cannot sign in login",
-    ],
-}
+TOPICS = TOPIC_EXAMPLES
 EMBEDDER = HashingEmbedder(dim=512)
 
 
