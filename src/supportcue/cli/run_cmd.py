@@ -19,11 +19,13 @@ def _serve(host: str, port: int) -> None:
 
     settings = workspace_settings()
     base = f"http://{host}:{port}"
-    console.print(f"supportcue serving {settings.workspace.resolve()} at [bold]{base}[/bold]")
-    console.print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
-    console.print(
+    # plain print: these lines are meant to be copied, so they must never be wrapped
+    print(f"supportcue serving {settings.workspace.resolve()} at {base}")
+    print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
+    print(
         f"  try: curl -s {base}/v1/suggest -H 'content-type: application/json' "
-        '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\''
+        '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\'',
+        flush=True,
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -48,7 +50,7 @@ def register(app: typer.Typer) -> None:
         console.print(summary)
         set_workspace(workspace)
         if no_serve:
-            console.print(f"built; serve it with: supportcue --workspace {workspace} serve")
+            print(f"built; serve it with: supportcue --workspace {workspace} serve")
             return
         _serve("127.0.0.1", port)
 
