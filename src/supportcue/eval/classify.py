@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,9 @@ from sklearn.metrics import f1_score
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
-from supportcue.eval.labeled import default_embedder, load_labeled, load_texts, sample_shots
-from supportcue.stages.base import Message
+from supportcue.eval.labeled import default_embedder, load_labeled, load_texts, messages, sample_shots
 from supportcue.stages.topic import TopicStage
 from supportcue.weak.propagation import propagate
-
-
-def messages(texts: Sequence[str], vectors: np.ndarray[Any, Any]) -> list[Message]:
-    return [Message(text=t, vector=v) for t, v in zip(texts, vectors, strict=True)]
-
-
-def _propagate(
-    vectors: np.ndarray[Any, Any], labels: list[str], unlabeled: np.ndarray[Any, Any], seed: int
-) -> tuple[list[str | None], np.ndarray[Any, Any]]:
-    pseudo, confidence = propagate(vectors, labels, unlabeled, seed=seed)
-    return list(pseudo), np.asarray(confidence, dtype=np.float64)
 
 
 def run_classify(
@@ -70,7 +57,7 @@ def run_classify(
                 "--use-unlabeled needs --shots-per-label: the rest of --train is the unlabeled text"
             )
         unlabeled = embedder.embed(unlabeled_texts)
-        pseudo, confidence = _propagate(vectors, labels, unlabeled, seed)
+        pseudo, confidence = propagate(vectors, labels, unlabeled, seed=seed)
         chosen = [i for i, p in enumerate(pseudo) if p is not None]
         n_pseudo = len(chosen)
         texts = [*texts, *(unlabeled_texts[i] for i in chosen)]

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from supportcue.data.files import header_of, read_rows
 from supportcue.embeddings import Embedder, make_embedder
 from supportcue.errors import ImportDataError
+from supportcue.stages.base import Message
 
 
 @dataclass
@@ -93,3 +94,8 @@ def default_embedder() -> Embedder:
 
 def embed(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
     return embedder.embed(list(texts))
+
+
+def messages(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[Message]:
+    """Texts with their vectors, as the stages read them."""
+    return [Message(text=t, vector=v) for t, v in zip(texts, vectors, strict=True)]

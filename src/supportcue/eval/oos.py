@@ -20,8 +20,7 @@ import numpy.typing as npt
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
-from supportcue.eval.classify import messages
-from supportcue.eval.labeled import Labeled, default_embedder, load_labeled
+from supportcue.eval.labeled import Labeled, default_embedder, load_labeled, messages
 from supportcue.stages.topic import TopicStage
 from supportcue.stages.validation import OutOfScopeScorer
 

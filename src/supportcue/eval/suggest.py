@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from rich.console import Console
 from rich.progress import Progress
 
 from supportcue.data.files import header_of, read_rows, write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError
-from supportcue.eval.labeled import default_embedder
+from supportcue.eval.labeled import default_embedder, messages
 from supportcue.monitoring.match import (
     DEFAULT_THRESHOLD,
     distribution,
@@ -39,7 +38,6 @@ from supportcue.monitoring.match import (
     token_similarity,
 )
 from supportcue.settings import ResponseSettings
-from supportcue.stages.base import Message
 from supportcue.stages.response import LibraryAnswer, ResponseStage
 from supportcue.stages.topic import TopicStage
 
@@ -149,10 +147,6 @@ def build_library(
     return library
 
 
-def _messages(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[Message]:
-    return [Message(text=t, vector=vectors[i]) for i, t in enumerate(texts)]
-
-
 def run_suggest(
     train: Path,
     test: Path,
@@ -176,7 +170,7 @@ def run_suggest(
 
     topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
     library = build_library(tr.replies, topics, answers_per_topic, threshold, seed)
-    train_msgs = _messages(tr.texts, train_vecs)
+    train_msgs = messages(tr.texts, train_vecs)
     for message, topic in zip(train_msgs, topics, strict=True):
         message.topic = topic
     response = ResponseStage(
@@ -185,7 +179,7 @@ def run_suggest(
     topic_stage = TopicStage().fit(train_msgs, list(topics))
     fit_seconds = time.perf_counter() - started
 
-    test_msgs = _messages(te.texts, test_vecs)
+    test_msgs = messages(te.texts, test_vecs)
     topic_results = topic_stage.predict(test_msgs)
     for message, decided in zip(test_msgs, topic_results, strict=True):
         message.topic = None if decided.abstained else decided.label
