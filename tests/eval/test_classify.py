@@ -99,7 +99,7 @@ def test_use_unlabeled_never_reads_hidden_labels(
         n = len(unlabeled)
         return [labels[0] if i == 0 else None for i in range(n)], np.full(n, 0.9)
 
-    monkeypatch.setattr(classify_module, "_propagate", fake)
+    monkeypatch.setattr(classify_module, "propagate", fake)
     result = run_classify(
         *files, label_col="intent", shots_per_label=2, use_unlabeled=True, embedder=EMBEDDER
     )
