@@ -9,17 +9,15 @@ each label in file order, like the contract check; `random` a seeded random 20% 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import random
 import statistics
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from supportcue.eval.classify import messages, run_classify
-from supportcue.eval.labeled import default_embedder, load_labeled
+from splits import split_per_label
+from supportcue.eval.classify import run_classify
+from supportcue.eval.labeled import default_embedder, load_labeled, messages
 from supportcue.stages.topic import TopicStage
 from supportcue.stages.validation import ValidationStage
 
@@ -27,29 +25,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def split(src: Path, label_col: str, out: Path, how: str, seed: int = 0) -> tuple[Path, Path]:
-    with src.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_label[row[label_col]].append(row)
-    rng = random.Random(seed)
-    train: list[dict[str, str]] = []
-    test: list[dict[str, str]] = []
-    for _, group in sorted(by_label.items()):
-        if how == "random":
-            rng.shuffle(group)
-        cut = max(1, int(len(group) * 0.8))
-        train += group[:cut]
-        test += group[cut:]
-    paths = []
-    for name, part in (("train", train), ("test", test)):
-        path = out / f"{src.parent.name}_{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(part)
-        paths.append(path)
-    return paths[0], paths[1]
+    """80% of each label to train, 20% to test: the last rows in file order, or random ones."""
+    cut = lambda n: max(1, int(n * 0.8))  # noqa: E731
+    return split_per_label(src, label_col, out, ("train", "test"), cut, shuffle=how == "random", seed=seed)
 
 
 def latency(train: Path, test: Path, topic: TopicStage, n: int = 30) -> dict[str, float]:

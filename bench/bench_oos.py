@@ -7,13 +7,11 @@ other half (split per label with a seed). Reads /work/shared/data; never copies 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import random
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
+from splits import split_per_label
 from supportcue.eval.oos import run_oos
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -21,28 +19,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def halves(src: Path, label_col: str, out: Path, seed: int) -> tuple[Path, Path]:
     """Split a file in two halves per label (seeded), written as CSV in `out`."""
-    with src.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_label[row[label_col]].append(row)
-    rng = random.Random(seed)
-    first: list[dict[str, str]] = []
-    second: list[dict[str, str]] = []
-    for _, group in sorted(by_label.items()):
-        rng.shuffle(group)
-        cut = len(group) // 2
-        first += group[:cut]
-        second += group[cut:]
-    paths = []
-    for name, part in (("val", first), ("test", second)):
-        path = out / f"{src.parent.name}_{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(part)
-        paths.append(path)
-    return paths[0], paths[1]
+    return split_per_label(src, label_col, out, ("val", "test"), lambda n: n // 2, shuffle=True, seed=seed)
 
 
 def main() -> None:
