@@ -15,7 +15,7 @@ from supportcue import __version__
 from supportcue.data.store import open_store
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import events, health, suggest
+from supportcue.service.routes import events, health, metrics, pages, suggest
 from supportcue.service.runtime import Runtime
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
@@ -73,20 +73,6 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
         },
     )
 
-    app.include_router(health.router)
-    app.include_router(suggest.router)
-    app.include_router(events.router)
-    _include_optional(app)
+    for router in (health.router, suggest.router, events.router, metrics.router, pages.router):
+        app.include_router(router)
     return app
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Routers of the online loop (metrics, pages) when present."""
-    from supportcue.service.routes import metrics
-
-    app.include_router(metrics.router)
-    try:
-        from supportcue.service.routes import pages
-    except ImportError:
-        return
-    app.include_router(pages.router)
