@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from supportcue.data.tables import Case
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
-from supportcue.service.deps import RuntimeDep, StoreDep
+from supportcue.service.deps import SettingsDep, StoreDep
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
@@ -87,14 +87,18 @@ async def resolve(request: Request, case_id: str, store: StoreDep) -> Response:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(
-    request: Request, runtime: RuntimeDep, since: str | None = None, until: str | None = None
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    since: str | None = None,
+    until: str | None = None,
 ) -> Response:
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
+    data = await run_in_threadpool(compute_dashboard, store, settings, start, end)
     charts = [
         line_chart(data["by_day"], "match_rate", "matches", "sent_pairs", "Match rate", "sent replies"),
         line_chart(data["by_day"], "adoption", "inserted", "shown", "Adoption", "shown"),
