@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 
 from supportcue.data.store import open_store
+from supportcue.monitoring.events import DISMISS_REASONS
+from supportcue.service.schemas import DismissReason
 from tests.conftest import LiveServer
 
 
@@ -88,3 +90,7 @@ def test_a_burst_of_concurrent_events_loses_nothing(server: LiveServer, database
     keys = sorted(e.idempotency_key for e in store.events())
     store.close()
     assert keys == sorted(b["idempotency_key"] for b in bodies)
+
+
+def test_the_schema_offers_the_dismiss_reasons_the_rules_accept() -> None:
+    assert get_args(DismissReason) == DISMISS_REASONS
