@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store, open_store
 from supportcue.pipeline import Pipeline
+from supportcue.service.deps import get_app_settings
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
 from tests.conftest import LiveServer
@@ -99,3 +101,12 @@ def test_not_ready_is_503_with_reason(make_app: Callable[[PipelineLoader], FastA
         assert httpx.get(f"{live.url}/readyz").status_code == 503
         r = httpx.post(f"{live.url}/v1/suggest", json={"message": "hello"})
         assert r.status_code == 503 and "supportcue train" in r.json()["detail"]
+
+
+def test_a_test_can_override_what_the_routes_see(app: FastAPI, client: TestClient) -> None:
+    small = app.state.runtime.settings.model_copy(deep=True)
+    small.service.max_message_chars = 10
+    app.dependency_overrides[get_app_settings] = lambda: small
+    r = client.post("/v1/suggest", json={"message": "x" * 11})
+    assert r.status_code == 413 and "the limit is 10" in r.json()["detail"]
+    assert client.post("/v1/suggest", json={"message": "a payout"}).status_code == 200

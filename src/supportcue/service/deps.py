@@ -1,7 +1,7 @@
 """Dependencies of the routes, declared once as `Annotated` aliases.
 
 Each is a plain function of the request, so a test can replace any of them through
-`app.dependency_overrides[get_settings] = ...`. The pipeline itself has no per-request dependency:
+`app.dependency_overrides[get_app_settings] = ...`. The pipeline itself has no per-request dependency:
 requests reach it only through the micro-batcher (`SuggesterDep`), and a test gives the app its
 pipeline through `create_app(..., pipeline_loader=...)`.
 """
@@ -30,7 +30,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+def get_app_settings(runtime: RuntimeDep) -> Settings:
     """The settings the app was created with."""
     return runtime.settings
 
@@ -52,7 +52,7 @@ def get_suggester(request: Request, runtime: RuntimeDep) -> Suggester:
     return suggester
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 SuggesterDep = Annotated[Suggester, Depends(get_suggester)]
