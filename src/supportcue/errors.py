@@ -7,6 +7,7 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── NotFittedError              a stage or model used before `fit`
 ├── ModelNotFoundError          an unknown model version or stage
 ├── PromotionRefused            the promotion gate said no (candidate worse than live)
+├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
 """
@@ -40,6 +41,10 @@ class ModelNotFoundError(SupportcueError):
 
 class PromotionRefused(SupportcueError):
     """The promotion gate refused a candidate that is worse than the live model."""
+
+
+class InvalidEvent(SupportcueError, ValueError):
+    """An agent event breaks a rule of its kind; the message names the missing field."""
 
 
 class StageError(SupportcueError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,9 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from supportcue.data.store import Store
 from supportcue.service import create_app
-from supportcue.settings import init_workspace, load_settings
+from supportcue.settings import load_settings
 from tests.conftest import LiveServer
-from tests.test_pipeline import make
+from tests.service.conftest import PAUSE_PAYOUTS, case
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -31,7 +30,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 SUGGESTED = "Hi Ana,\nYou can pause payouts in Settings."
 
 pytestmark = pytest.mark.browser
@@ -49,43 +47,16 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture
-def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Store]]:
-    init_workspace(tmp_path)
-    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
-    app = create_app(settings, load_models=False)
-    app.state.runtime.pipeline = make()  # fast fake stages: "payout" -> a suggestion, else abstain
-    store: Store = app.state.runtime.store
-    store.upsert_answers(
-        [
-            {
-                "id": "a1",
-                "topic": "payouts",
-                "title": "Pause payouts",
-                "body": "You can pause payouts.",
-                "status": "approved",
-            }
-        ]
-    )
+@pytest.fixture(autouse=True)
+def _seeded(store: Store) -> None:
+    store.upsert_answers([PAUSE_PAYOUTS])
     store.upsert_cases(
         [
-            {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
-            {
-                "id": "c2",
-                "message": "can a payout be paused?",
-                "customer_name": "Ana",
-                "created_at": T0 + timedelta(hours=1),
-            },
-            {
-                "id": "c3",
-                "message": "where is my money",
-                "customer_name": "Cy",
-                "created_at": T0 + timedelta(hours=2),
-            },
+            case("c1", "how do I pause a payout", "Ana"),
+            case("c2", "can a payout be paused?", "Ana", hours=1),
+            case("c3", "where is my money", "Cy", hours=2),
         ]
     )
-    with LiveServer(app) as server:
-        yield server, store
 
 
 @pytest.fixture
@@ -120,8 +91,7 @@ def tile(page: Page, name: str) -> str:
     return page.locator(f"#tile-{name}").inner_text()
 
 
-def test_see_insert_edit_send_and_the_dashboard_follows(live: tuple[LiveServer, Store], page: Page) -> None:
-    server, store = live
+def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, store: Store, page: Page) -> None:
     page.goto(f"{server.url}/dashboard")
     assert "0 inserted of 0 shown" in tile(page, "adoption")
 
@@ -157,8 +127,7 @@ def test_see_insert_edit_send_and_the_dashboard_follows(live: tuple[LiveServer, 
     assert "1 suggested of 1 valid" in tile(page, "coverage")
 
 
-def test_dismiss_with_a_reason_then_write_and_send(live: tuple[LiveServer, Store], page: Page) -> None:
-    server, store = live
+def test_dismiss_with_a_reason_then_write_and_send(server: LiveServer, store: Store, page: Page) -> None:
     page.goto(f"{server.url}/cases/c1")
     expect(page.locator("#suggestion.live")).to_be_visible()
     page.get_by_role("button", name="Outdated").click()
@@ -175,8 +144,7 @@ def test_dismiss_with_a_reason_then_write_and_send(live: tuple[LiveServer, Store
     expect(page.locator("#topics")).to_contain_text("outdated 1")
 
 
-def test_no_suggestion_is_said_discreetly_and_not_shown(live: tuple[LiveServer, Store], page: Page) -> None:
-    server, store = live
+def test_no_suggestion_is_said_discreetly_and_not_shown(server: LiveServer, store: Store, page: Page) -> None:
     page.goto(f"{server.url}/cases/c3")
     expect(page.locator("#suggestion")).to_have_text("No suggestion for this message.")
     expect(page.get_by_role("button", name="Insert")).to_have_count(0)
@@ -185,8 +153,7 @@ def test_no_suggestion_is_said_discreetly_and_not_shown(live: tuple[LiveServer, 
     assert store.events(case_id="c3") == []
 
 
-def test_a_failed_post_is_retried_with_the_same_key(live: tuple[LiveServer, Store], page: Page) -> None:
-    server, store = live
+def test_a_failed_post_is_retried_with_the_same_key(server: LiveServer, store: Store, page: Page) -> None:
     keys: list[str] = []
 
     def flaky(route: Any) -> None:

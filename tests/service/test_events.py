@@ -3,42 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 
 from supportcue.data.store import open_store
-from supportcue.service import create_app
-from supportcue.settings import init_workspace, load_settings
+from supportcue.monitoring.events import DISMISS_REASONS
+from supportcue.service.schemas import DismissReason
 from tests.conftest import LiveServer
-from tests.test_pipeline import make
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
-    init_workspace(tmp_path)
-    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
-    settings.service.max_event_bytes = 4096
-    app = create_app(settings, load_models=False)
-    app.state.runtime.pipeline = make()
-    with LiveServer(app) as live:
-        yield live, database_url
+def service_settings() -> dict[str, Any]:
+    return {"max_event_bytes": 4096}
 
 
 def event(kind: str = "shown", **kw: Any) -> dict[str, Any]:
     return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "suggestion_id": "s1", "kind": kind, **kw}
 
 
-def test_202_means_committed(server: tuple[LiveServer, str]) -> None:
-    live, url = server
+def test_202_means_committed(server: LiveServer, database_url: str) -> None:
     body = event("sent", text="Hi Ana, done.", agent_id="a7")
-    r = httpx.post(f"{live.url}/v1/events", json=body)
+    r = httpx.post(f"{server.url}/v1/events", json=body)
     assert r.status_code == 202 and r.json()["duplicate"] is False
-    other = open_store(url)  # another connection sees it at once: it was committed before the answer
+    other = open_store(database_url)  # another connection sees it at once: it was committed before the answer
     stored = other.events(case_id="c1")
     other.close()
     assert [(e.idempotency_key, e.kind, e.text, e.agent_id) for e in stored] == [
@@ -46,14 +36,13 @@ def test_202_means_committed(server: tuple[LiveServer, str]) -> None:
     ]
 
 
-def test_a_repeated_key_is_acknowledged_and_stored_once(server: tuple[LiveServer, str]) -> None:
-    live, url = server
+def test_a_repeated_key_is_acknowledged_and_stored_once(server: LiveServer, database_url: str) -> None:
     body = event("dismissed", reason="outdated")
-    first = httpx.post(f"{live.url}/v1/events", json=body)
-    again = httpx.post(f"{live.url}/v1/events", json={**body, "reason": "tone"})
+    first = httpx.post(f"{server.url}/v1/events", json=body)
+    again = httpx.post(f"{server.url}/v1/events", json={**body, "reason": "tone"})
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
-    store = open_store(url)
+    store = open_store(database_url)
     assert [(e.kind, e.reason) for e in store.events()] == [("dismissed", "outdated")]
     store.close()
 
@@ -73,34 +62,35 @@ def test_a_repeated_key_is_acknowledged_and_stored_once(server: tuple[LiveServer
     ],
 )
 def test_malformed_and_oversized_events_are_clear_4xx(
-    server: tuple[LiveServer, str], body: dict[str, Any], status: int, says: str
+    server: LiveServer, database_url: str, body: dict[str, Any], status: int, says: str
 ) -> None:
-    live, url = server
-    r = httpx.post(f"{live.url}/v1/events", json=body)
+    r = httpx.post(f"{server.url}/v1/events", json=body)
     assert r.status_code == status and says in r.json()["detail"]
-    store = open_store(url)
+    store = open_store(database_url)
     assert store.count("events") == 0
     store.close()
 
 
-def test_bad_json_is_a_clear_422(server: tuple[LiveServer, str]) -> None:
-    live, _ = server
-    r = httpx.post(f"{live.url}/v1/events", content=b"{", headers={"content-type": "application/json"})
+def test_bad_json_is_a_clear_422(server: LiveServer) -> None:
+    r = httpx.post(f"{server.url}/v1/events", content=b"{", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
 
 
-def test_a_burst_of_concurrent_events_loses_nothing(server: tuple[LiveServer, str]) -> None:
-    live, url = server
+def test_a_burst_of_concurrent_events_loses_nothing(server: LiveServer, database_url: str) -> None:
     bodies = [event(("shown", "inserted")[i % 2], case_id=f"c{i % 17}") for i in range(200)]
     retries = bodies[:40]  # the console retrying with the same key, concurrently with the first try
     limits = httpx.Limits(max_connections=64)
     with (
-        httpx.Client(base_url=live.url, timeout=30, limits=limits) as client,
+        httpx.Client(base_url=server.url, timeout=30, limits=limits) as client,
         ThreadPoolExecutor(max_workers=32) as pool,
     ):
         codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))
     assert codes == [202] * 240
-    store = open_store(url)
+    store = open_store(database_url)
     keys = sorted(e.idempotency_key for e in store.events())
     store.close()
     assert keys == sorted(b["idempotency_key"] for b in bodies)
+
+
+def test_the_schema_offers_the_dismiss_reasons_the_rules_accept() -> None:
+    assert get_args(DismissReason) == DISMISS_REASONS

@@ -2,58 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store
-from supportcue.service import create_app
-from supportcue.settings import init_workspace, load_settings
-from tests.test_pipeline import make
-
-T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+from tests.service.conftest import PAUSE_PAYOUTS, T0, case
 
 
 def seed(store: Store) -> None:
     """Three open cases, one resolved; a live suggestion that was shown, inserted and sent."""
-    store.upsert_answers(
-        [
-            {
-                "id": "a1",
-                "topic": "payouts",
-                "title": "Pause payouts",
-                "body": "You can pause payouts.",
-                "status": "approved",
-            }
-        ]
-    )
+    store.upsert_answers([PAUSE_PAYOUTS])
     store.upsert_cases(
         [
-            {"id": "c1", "message": "how do I pause a payout", "customer_name": "Ana", "created_at": T0},
-            {
-                "id": "c2",
-                "message": "<script>alert(1)</script> refund?",
-                "customer_name": "Bo",
-                "created_at": T0 + timedelta(hours=1),
-            },
-            {
-                "id": "c3",
-                "message": "thanks",
-                "customer_name": "Cy",
-                "created_at": T0 + timedelta(hours=2),
-                "context": [{"role": "agent", "text": "Anything else?"}],
-                "fields": {"payout_id": "po_1"},
-            },
-            {
-                "id": "c0",
-                "message": "old",
-                "customer_name": "Di",
-                "created_at": T0 - timedelta(days=1),
-                "status": "resolved",
-            },
+            case("c1", "how do I pause a payout", "Ana"),
+            case("c2", "<script>alert(1)</script> refund?", "Bo", hours=1),
+            case(
+                "c3",
+                "thanks",
+                "Cy",
+                hours=2,
+                context=[{"role": "agent", "text": "Anything else?"}],
+                fields={"payout_id": "po_1"},
+            ),
+            case("c0", "old", "Di", hours=-24, status="resolved"),
         ]
     )
     store.add_suggestions(
@@ -90,15 +63,9 @@ def seed(store: Store) -> None:
     )
 
 
-@pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    init_workspace(tmp_path)
-    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": database_url})
-    app = create_app(settings, load_models=False)
-    app.state.runtime.pipeline = make()
-    seed(app.state.runtime.store)
-    with TestClient(app) as c:
-        yield c
+@pytest.fixture(autouse=True)
+def _seeded(store: Store) -> None:
+    seed(store)
 
 
 def test_inbox_lists_open_cases_newest_first(client: TestClient) -> None:

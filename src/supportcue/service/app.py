@@ -15,10 +15,10 @@ from supportcue import __version__
 from supportcue.data.store import open_store
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import events, health, suggest
-from supportcue.service.runtime import Runtime
+from supportcue.service.routes import events, health, metrics, pages, suggest
+from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
 from supportcue.service.writer import SuggestionWriter
-from supportcue.settings import Settings
+from supportcue.settings import Settings, get_settings
 
 
 def _describe(exc: RequestValidationError) -> str:
@@ -32,8 +32,20 @@ def _describe(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
-    """Build the app for a workspace. Models load once, in the background; /readyz says when."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pipeline_loader: PipelineLoader | None = None,
+    load_models: bool = True,
+) -> FastAPI:
+    """Build the app for a workspace (by default the one `get_settings()` finds).
+
+    The pipeline loads once, in the background, through `pipeline_loader` (by default the
+    workspace's live models); /readyz says when it is ready, or why it failed. `load_models=False`
+    never loads one (for looking at the routes and the OpenAPI schema only).
+    """
+    settings = settings if settings is not None else get_settings()
+    loader = pipeline_loader or load_workspace_pipeline
     runtime = Runtime(settings=settings, store=open_store(settings.database_url))
 
     @asynccontextmanager
@@ -42,7 +54,7 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
-        loading = asyncio.create_task(asyncio.to_thread(runtime.load)) if load_models else None
+        loading = asyncio.create_task(asyncio.to_thread(runtime.load, loader)) if load_models else None
         yield
         if loading is not None:
             await loading
@@ -73,20 +85,6 @@ def create_app(settings: Settings, load_models: bool = True) -> FastAPI:
         },
     )
 
-    app.include_router(health.router)
-    app.include_router(suggest.router)
-    app.include_router(events.router)
-    _include_optional(app)
+    for router in (health.router, suggest.router, events.router, metrics.router, pages.router):
+        app.include_router(router)
     return app
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Routers of the online loop (metrics, pages) when present."""
-    from supportcue.service.routes import metrics
-
-    app.include_router(metrics.router)
-    try:
-        from supportcue.service.routes import pages
-    except ImportError:
-        return
-    app.include_router(pages.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sklearn
@@ -14,6 +14,24 @@ from supportcue.data.store import Store
 from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
+
+PipelineLoader = Callable[[Store, Settings], Pipeline]
+"""How the app gets its pipeline: called once, in a worker thread, when the app starts."""
+
+
+def load_workspace_pipeline(store: Store, settings: Settings) -> Pipeline:
+    """The workspace's live models, as `serve` runs them (the default `PipelineLoader`)."""
+    from supportcue.embeddings import make_embedder
+    from supportcue.training.loader import load_pipeline
+
+    # no disk cache when serving: live messages rarely repeat, and a cache write per request would
+    # cost more than it saves
+    embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
+    pipeline = load_pipeline(store, settings, embedder)
+    # inputs to the fitted models are built by the stages themselves: skip sklearn's per-call input
+    # and parameter checks on the hot path (about 0.3 ms a message)
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+    return pipeline
 
 
 @dataclass
@@ -56,27 +74,17 @@ class Runtime:
     def ready(self) -> bool:
         return self.pipeline is not None
 
-    def load(self) -> None:
-        """Load the live models and warm the embedder (called once, at start-up)."""
-        from supportcue.embeddings import make_embedder
-        from supportcue.training.loader import load_pipeline
-
+    def load(self, loader: PipelineLoader) -> None:
+        """Load the pipeline and warm its embedder (called once, at start-up); a failure is kept in
+        `error` for /readyz and the suggestion route to report, and the process stays up to say why."""
         try:
-            # no disk cache when serving: live messages rarely repeat, and a cache write per
-            # request would cost more than it saves
-            embedder = make_embedder(
-                self.settings.embedding.model, batch_size=self.settings.embedding.batch_size
-            )
-            pipeline = load_pipeline(self.store, self.settings, embedder)
+            pipeline = loader(self.store, self.settings)
             pipeline.embed(["warm up"])
-            # inputs to the fitted models are built by the stages themselves: skip sklearn's
-            # per-call input and parameter checks on the hot path (about 0.3 ms a message)
-            sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
             for stage, version in pipeline.versions.items():
                 self.telemetry.model.labels(stage, version).set(1)
             self.pipeline = pipeline
             self.loaded_at = time.time()
-        except Exception as exc:  # reported by /readyz; the process stays up to say why
+        except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult]:

@@ -9,20 +9,21 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
-from supportcue.service.deps import RuntimeDep
+from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep
 
 router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", include_in_schema=False)
-def prometheus(runtime: RuntimeDep) -> Response:
+def prometheus(telemetry: TelemetryDep) -> Response:
     """Request counts and latency per route, suggestions by outcome, events by kind, live models."""
-    return Response(generate_latest(runtime.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/metrics")
 async def online_metrics(
-    runtime: RuntimeDep,
+    store: StoreDep,
+    settings: SettingsDep,
     since: str | None = Query(None, description="ISO date or datetime (UTC), inclusive"),
     until: str | None = Query(None, description="ISO date or datetime (UTC), exclusive"),
     group_by: str | None = Query(None, description="day | topic | stage | model | arm"),
@@ -37,4 +38,4 @@ async def online_metrics(
         raise HTTPException(422, detail=f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     if start and end and start >= end:
         raise HTTPException(422, detail=f"since ({since}) must be before until ({until})")
-    return await run_in_threadpool(compute_report, runtime.store, runtime.settings, start, end, group_by)
+    return await run_in_threadpool(compute_report, store, settings, start, end, group_by)

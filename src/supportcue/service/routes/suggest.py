@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse, Response
 
 from supportcue.pipeline import SuggestRequest
-from supportcue.service.deps import ReadyRuntimeDep
+from supportcue.service.deps import SettingsDep, SuggesterDep
 from supportcue.service.schemas import SuggestCreate, SuggestPublic
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
 
+# `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
+# validate the pipeline's own, already well-formed output again on the hot path
 @router.post("/suggest", response_model=SuggestPublic)
-async def suggest(body: SuggestCreate, runtime: ReadyRuntimeDep, request: Request) -> SuggestPublic:
+async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
-    limit = runtime.settings.service.max_message_chars
+    limit = settings.service.max_message_chars
     if len(body.message) > limit:
         raise HTTPException(
             413, detail=f"message is {len(body.message):,} characters; the limit is {limit:,}"
@@ -31,6 +33,5 @@ async def suggest(body: SuggestCreate, runtime: ReadyRuntimeDep, request: Reques
         context=context,
         fields=body.fields,
     )
-    result = await request.app.state.batcher.submit(item)
-    # the pipeline's own output is already well-formed: skip re-validating it on the hot path
-    return JSONResponse(result.public())  # type: ignore[return-value]
+    result = await suggester.submit(item)
+    return JSONResponse(result.public())

@@ -1,0 +1,114 @@
+"""What the pages show, as plain data for their templates: the case for the console's script, and the
+dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportcue.data.tables import Case
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case as the console's script reads it (embedded as JSON in the case page)."""
+    return {
+        "case_id": case.id,
+        "message": case.message,
+        "customer_name": case.customer_name,
+        "context": [t if isinstance(t, dict) else {"text": str(t)} for t in case.context or []],
+        "fields": {k: str(v) for k, v in (case.fields or {}).items()},
+    }
+
+
+def dashboard_context(data: dict[str, Any], since: str | None, until: str | None) -> dict[str, Any]:
+    """The dashboard template's context from `compute_dashboard`'s result."""
+    days = data["by_day"]
+    return {
+        "r": data,
+        "charts": [
+            line_chart(days, "match_rate", "matches", "sent_pairs", "Match rate", "sent replies"),
+            line_chart(days, "adoption", "inserted", "shown", "Adoption", "shown"),
+            line_chart(days, "coverage", "suggested", "valid", "Coverage", "valid cases"),
+        ],
+        "findings": findings(data),
+        "since": since or "",
+        "until": until or "",
+        "histogram": histogram(data["similarity"]),
+    }
+
+
+def line_chart(
+    days: list[dict[str, Any]], rate: str, num: str, den: str, title: str, unit: str
+) -> dict[str, Any]:
+    """Geometry of a rate over days (a line, 0-100%) over its denominator (grey bars)."""
+    width, height, left, right, top, bottom = 560, 170, 40, 8, 10, 24
+    w, h = width - left - right, height - top - bottom
+    n = max(1, len(days))
+    step = w / n
+    peak = max([d[den] for d in days] + [1])
+    bars, dots, ticks = [], [], []
+    for i, d in enumerate(days):
+        x = left + (i + 0.5) * step
+        bh = 0.35 * h * d[den] / peak
+        bars.append({"x": x - step * 0.35, "y": top + h - bh, "w": max(1.0, step * 0.7), "h": bh})
+        value = d[rate]
+        if value is not None:
+            tip = f"{d['key']}: {value:.0%} ({d[num]:,} / {d[den]:,} {unit})"
+            dots.append({"x": x, "y": top + (1 - value) * h, "tip": tip})
+        if i in (0, n // 2, n - 1):
+            ticks.append({"x": x, "label": d["key"][5:]})
+    last = next((d for d in reversed(days) if d[rate] is not None), None)
+    return {
+        "title": title,
+        "width": width,
+        "height": height,
+        "points": " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in dots),
+        "bars": bars,
+        "dots": dots,
+        "ticks": ticks,
+        "grid": [{"y": top + (1 - v) * h, "label": f"{v:.0%}"} for v in (0.0, 0.5, 1.0)],
+        "left": left,
+        "right": width - right,
+        "base": top + h,
+        "label": f"{title} per day; latest {last['key']}: {last[rate]:.0%}" if last else f"{title}: no data",
+        "unit": unit,
+    }
+
+
+def histogram(sim: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bars of the similarity histogram, as percentages of the tallest bucket."""
+    peak = max(sim["histogram"] + [1])
+    return [
+        {"bucket": b, "n": n, "pct": 100 * n / peak}
+        for b, n in zip(sim["buckets"], sim["histogram"], strict=True)
+    ]
+
+
+def findings(r: dict[str, Any]) -> list[str]:
+    """A few sentences a person reads first: is it used, and where it fails."""
+    out = []
+    if r["adoption"] is not None:
+        out.append(f"Agents inserted {r['adoption']:.0%} of the {r['shown']:,} suggestions shown to them.")
+    if r["match_rate"] is not None:
+        out.append(
+            f"{r['match_rate']:.0%} of suggestions matched the reply the agent sent"
+            f" ({r['sent_pairs']:,} replies)."
+        )
+    topics = [t for t in r["by_topic"] if t["shown"] >= 10 and t["adoption"] is not None]
+    if topics:
+        worst = min(topics, key=lambda t: t["adoption"])
+        reasons = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in list(worst["dismiss_reasons"].items())[:2]
+        )
+        out.append(
+            f"Least used topic: {worst['key']} ({worst['adoption']:.0%} adoption"
+            + (f"; dismissed as {reasons}" if reasons else "")
+            + ")."
+        )
+    funnel = [f for f in r["funnel"] if f["entered"]]
+    if funnel:
+        top = max(funnel, key=lambda f: f["stopped"])
+        if top["stopped"]:
+            out.append(
+                f"Most abstentions at the {top['stage']} stage ({top['stopped']:,} of {top['entered']:,})."
+            )
+    return out

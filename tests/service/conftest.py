@@ -1,0 +1,115 @@
+"""The one way the HTTP tests build and serve the app.
+
+A fresh workspace on each database backend, the fast deterministic pipeline of
+`tests/test_pipeline.py::make` given to `create_app` as its `pipeline_loader` (so the app loads it in
+the background and /readyz turns ready the normal way), served by a real uvicorn (`server`) or
+in-process (`client`). A module changes the `[service]` settings by redefining `service_settings`;
+`make_app` builds an app with another loader (one that fails, say).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from supportcue.data.store import Store
+from supportcue.pipeline import Pipeline
+from supportcue.service import create_app
+from supportcue.service.runtime import PipelineLoader, Runtime
+from supportcue.settings import Settings, init_workspace, load_settings
+from tests.conftest import LiveServer
+from tests.test_pipeline import make
+
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+PAUSE_PAYOUTS = {
+    "id": "a1",
+    "topic": "payouts",
+    "title": "Pause payouts",
+    "body": "You can pause payouts.",
+    "status": "approved",
+}
+
+
+def case(case_id: str, message: str, customer_name: str, hours: float = 0, **more: Any) -> dict[str, Any]:
+    """A case row created `hours` after T0."""
+    return {
+        "id": case_id,
+        "message": message,
+        "customer_name": customer_name,
+        "created_at": T0 + timedelta(hours=hours),
+        **more,
+    }
+
+
+def fake_pipeline(store: Store, settings: Settings) -> Pipeline:
+    """Fast, deterministic stages ("payout" -> a suggestion, chit-chat -> abstain); the real ones are
+    tested elsewhere."""
+    return make()
+
+
+def wait_loaded(app: FastAPI, timeout: float = 20.0) -> Runtime:
+    """Wait until the app's background load has finished (ready, or failed with a reason)."""
+    runtime: Runtime = app.state.runtime
+    deadline = time.time() + timeout
+    while not (runtime.ready or runtime.error):
+        if time.time() > deadline:
+            raise TimeoutError("the app did not finish loading its pipeline")
+        time.sleep(0.01)
+    return runtime
+
+
+@pytest.fixture
+def service_settings() -> dict[str, Any]:
+    """`[service]` settings of the app, given as `SUPPORTCUE_SERVICE__*` environment overrides."""
+    return {}
+
+
+@pytest.fixture
+def make_app(
+    database_url: str, tmp_path: Path, service_settings: dict[str, Any]
+) -> Callable[[PipelineLoader], FastAPI]:
+    """Builds the app of a fresh workspace on the test's database, with the given pipeline loader."""
+    init_workspace(tmp_path)
+    environ = {"SUPPORTCUE_DATABASE_URL": database_url}
+    environ |= {f"SUPPORTCUE_SERVICE__{k.upper()}": str(v) for k, v in service_settings.items()}
+
+    def build(pipeline_loader: PipelineLoader) -> FastAPI:
+        return create_app(load_settings(tmp_path, environ=environ), pipeline_loader=pipeline_loader)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: Callable[[PipelineLoader], FastAPI]) -> FastAPI:
+    """The app with the fake pipeline, not started yet."""
+    return make_app(fake_pipeline)
+
+
+@pytest.fixture
+def store(app: FastAPI) -> Store:
+    """The app's own store: seed it before the server starts, read what the server wrote."""
+    s: Store = app.state.runtime.store
+    return s
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[LiveServer]:
+    """The app behind a real uvicorn on a free port, its pipeline loaded."""
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        yield live
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """The app in-process (no sockets), its pipeline loaded."""
+    with TestClient(app) as c:
+        wait_loaded(app)
+        yield c
