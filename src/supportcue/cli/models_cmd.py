@@ -1,4 +1,4 @@
-"""Training and the model registry: `train`, `backtest`, `models`, `promote`."""
+"""Training and the model registry: `train`, `backtest`, `models`, `promote`, `rollback`."""
 
 from __future__ import annotations
 
@@ -119,6 +119,7 @@ def register(app: typer.Typer) -> None:
                     "created_at": v.created_at.isoformat(),
                     "fingerprint": v.fingerprint,
                     "accuracy": v.metrics.get("summary", {}).get("accuracy"),
+                    "metrics": v.metrics,
                     "artifact": v.artifact_path,
                 }
                 for v in versions
@@ -150,3 +151,14 @@ def register(app: typer.Typer) -> None:
         trainer = _trainer(state(ctx))
         promoted, note = trainer.promote(stage, version, force=force)
         console.print(f"{promoted.stage} {promoted.version} is live ({note})")
+
+    @app.command()
+    def rollback(
+        ctx: typer.Context,
+        stage: Annotated[str, typer.Argument(help="validation | topic | response")],
+    ) -> None:
+        """Bring back the version that was live before the current one; the current one is retired."""
+        from supportcue.training.registry import rollback as rollback_stage
+
+        restored, retired = rollback_stage(state(ctx).store, stage)
+        console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")
