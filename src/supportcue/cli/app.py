@@ -57,7 +57,18 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-@app.command("import")
+def _columns_help() -> str:
+    """The columns each kind takes (`*` = required), from the importer's row models."""
+    from supportcue.data.importer import MODELS
+
+    lines = ["Columns (csv header or jsonl keys; * = required):"]
+    for kind, model in MODELS.items():
+        names = [("*" if f.is_required() else "") + name for name, f in model.model_fields.items()]
+        lines.append(f"{kind}: {' '.join(names)}")
+    return "\n\n".join(lines)
+
+
+@app.command("import", epilog=_columns_help())
 def import_(
     ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="cases | events | labels | answers | articles")],
