@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from supportcue.errors import SettingsError, WorkspaceError
-from supportcue.settings import DEFAULT_TOML, Settings, init_workspace, load_settings, require_workspace
+from supportcue.settings import (
+    DEFAULT_TOML,
+    Settings,
+    get_settings,
+    init_workspace,
+    load_settings,
+    require_workspace,
+)
 
 
 def test_default_toml_matches_the_model_defaults() -> None:
@@ -69,3 +76,22 @@ def test_bad_user_rule_is_reported(tmp_path: Path) -> None:
         SettingsError, match=r"validation\.invalid_patterns: .*'\(unclosed' is not a valid regular"
     ):
         load_settings(tmp_path, environ={})
+
+
+def test_get_settings_reads_like_load_settings_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_workspace(tmp_path)
+    monkeypatch.setenv("SUPPORTCUE_WORKSPACE", str(tmp_path))
+    monkeypatch.setenv("SUPPORTCUE_MATCH__THRESHOLD", "0.8")
+    get_settings.cache_clear()
+    try:
+        first = get_settings()
+        assert first.workspace == tmp_path and first.match.threshold == 0.8
+        monkeypatch.setenv("SUPPORTCUE_MATCH__THRESHOLD", "0.9")
+        assert get_settings() is first  # cached: the file and environment are read once
+        get_settings.cache_clear()
+        assert get_settings().match.threshold == 0.9
+        assert get_settings(tmp_path) == load_settings(tmp_path)
+    finally:
+        get_settings.cache_clear()

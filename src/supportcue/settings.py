@@ -283,8 +283,13 @@ def load_settings(workspace: Path | str | None = None, environ: dict[str, str] |
 
 
 @lru_cache(maxsize=8)
-def get_settings(workspace: str | None = None) -> Settings:
-    """The settings of a workspace, read once per process (tests call `get_settings.cache_clear()`)."""
+def get_settings(workspace: Path | None = None) -> Settings:
+    """The settings every entry point uses: read once per process and workspace, like `load_settings`
+    (`workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd; `SUPPORTCUE_*` overrides apply).
+
+    Cached, so the CLI and the service never read the file twice; tests that change the file or the
+    environment call `get_settings.cache_clear()`.
+    """
     return load_settings(workspace)
 
 

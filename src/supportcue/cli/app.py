@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from supportcue.cli.context import set_workspace, workspace_store
+from supportcue.cli.context import install, state
 from supportcue.cli.eval_cmd import eval_app
 from supportcue.cli.output import emit, err_console
 from supportcue.errors import SupportcueError
@@ -25,25 +25,25 @@ app.add_typer(eval_app, name="eval")
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     workspace: Annotated[
         Path | None,
         typer.Option("--workspace", "-w", envvar="SUPPORTCUE_WORKSPACE", help="the workspace folder"),
     ] = None,
 ) -> None:
     """supportcue: suggest replies, measure their use, keep the answer library and labels fresh."""
-    set_workspace(workspace)
+    install(ctx, workspace)
 
 
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="folder to create")]) -> None:
     """Create a workspace: supportcue.toml with documented defaults, the database, models/."""
+    from supportcue.data.store import open_store
     from supportcue.settings import init_workspace, load_settings
 
     config = init_workspace(directory)
-    settings = load_settings(directory)
-    from supportcue.data.store import open_store
-
-    open_store(settings.database_url).close()
+    # read afresh, not through the cached get_settings: the new file is about to be edited
+    open_store(load_settings(directory).database_url).close()
     typer.echo(f"workspace ready: {config}")
 
 
@@ -57,8 +57,20 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-@app.command("import")
+def _columns_help() -> str:
+    """The columns each kind takes (`*` = required), from the importer's row models."""
+    from supportcue.data.importer import MODELS
+
+    lines = ["Columns (csv header or jsonl keys; * = required):"]
+    for kind, model in MODELS.items():
+        names = [("*" if f.is_required() else "") + name for name, f in model.model_fields.items()]
+        lines.append(f"{kind}: {' '.join(names)}")
+    return "\n\n".join(lines)
+
+
+@app.command("import", epilog=_columns_help())
 def import_(
+    ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="cases | events | labels | answers | articles")],
     file: Annotated[Path, typer.Argument(help=".csv or .jsonl file")],
     map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN, repeatable")] = [],  # noqa: B006
@@ -70,7 +82,7 @@ def import_(
 
     if kind not in KINDS:
         raise typer.BadParameter(f"{kind!r}; allowed: {', '.join(KINDS)}", param_hint="KIND")
-    store = workspace_store()
+    store = state(ctx).store
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=json_out) as bar:
         task = bar.add_task(f"importing {file}")
         report = import_file(
@@ -94,13 +106,14 @@ def import_(
 
 @app.command("export")
 def export(
+    ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="a table name, e.g. cases, labels, suggestions")],
     file: Annotated[Path, typer.Argument(help=".csv or .jsonl file to write")],
 ) -> None:
     """Write a table to .csv or .jsonl."""
     from supportcue.data.exporter import export_table
 
-    n = export_table(workspace_store(), table, file)
+    n = export_table(state(ctx).store, table, file)
     typer.echo(f"wrote {n:,} rows to {file}")
 
 

@@ -1,26 +1,63 @@
-"""What every command needs: the workspace's settings and store, opened once per command."""
+"""What every command needs, held in Typer's context (`ctx.obj`): the settings and ONE store per process.
+
+The root callback puts a `CliState` on the context from `--workspace`; commands reach it with
+`state(ctx)`. The store is opened (and migrated) on first use and closed when the command ends.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import typer
+
 from supportcue.data.store import Store, open_store
-from supportcue.settings import Settings, load_settings, require_workspace
-
-_state: dict[str, Path | None] = {"workspace": None}
+from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
 
 
-def set_workspace(folder: Path | None) -> None:
-    _state["workspace"] = folder
-    workspace_settings.cache_clear()
+@dataclass
+class CliState:
+    """The workspace a command runs in (None: `$SUPPORTCUE_WORKSPACE`, then the cwd)."""
+
+    workspace: Path | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The workspace's settings; a clear error when the folder is not a workspace."""
+        return require_workspace(get_settings(self.workspace))
+
+    def settings_or_defaults(self) -> tuple[Settings, bool]:
+        """(settings, in_workspace): the workspace's settings, or the defaults (with any `SUPPORTCUE_*`
+        overrides) when run outside one. A folder named with --workspace must be a workspace."""
+        settings = get_settings(self.workspace)
+        if self.workspace is None and not (settings.workspace / CONFIG_NAME).exists():
+            return settings, False
+        return require_workspace(settings), True
+
+    @property
+    def store(self) -> Store:
+        """The workspace's store, opened and migrated once per process."""
+        if self._store is None:
+            self._store = open_store(self.settings.database_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
-@lru_cache(maxsize=1)
-def workspace_settings() -> Settings:
-    """Settings of the workspace named by --workspace, $SUPPORTCUE_WORKSPACE, or the cwd."""
-    return require_workspace(load_settings(_state["workspace"]))
+def install(ctx: typer.Context, workspace: Path | None) -> CliState:
+    """Put a fresh `CliState` on the root context; its store is closed when the context closes."""
+    root = ctx.find_root()
+    cli_state = CliState(workspace)
+    root.obj = cli_state
+    root.call_on_close(cli_state.close)
+    return cli_state
 
 
-def workspace_store() -> Store:
-    return open_store(workspace_settings().database_url)
+def state(ctx: typer.Context) -> CliState:
+    """The command's `CliState` (a sub-app invoked on its own gets one for the default workspace)."""
+    found = ctx.find_object(CliState)
+    return found if found is not None else install(ctx, None)

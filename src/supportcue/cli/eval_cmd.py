@@ -1,13 +1,21 @@
-"""`supportcue eval ...`: measure the system on any labeled files (the contract in DESIGN.md)."""
+"""`supportcue eval ...`: measure the system on any labeled files (the contract in DESIGN.md).
+
+Run inside a workspace, eval uses its settings (embedding model, `[match] threshold`, `[response]
+min_score`); outside one, the documented defaults."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from supportcue.cli.context import state
 from supportcue.cli.output import emit
+
+if TYPE_CHECKING:
+    from supportcue.embeddings import Embedder
+    from supportcue.settings import Settings
 
 eval_app = typer.Typer(help="Evaluate on your own labeled .csv/.jsonl files.", no_args_is_help=True)
 
@@ -18,8 +26,26 @@ PredOpt = Annotated[Path | None, typer.Option("--predictions", help="write one J
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one JSON object, last line")]
 
 
+def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
+    """The workspace's settings and embedder when run in one, else the defaults (eval needs no
+    workspace); the last item names the workspace, for the result."""
+    from supportcue.embeddings import make_embedder
+    from supportcue.eval.labeled import cache_dir
+    from supportcue.training.loader import workspace_embedder
+
+    settings, in_workspace = state(ctx).settings_or_defaults()
+    if in_workspace:
+        return settings, workspace_embedder(settings), str(settings.workspace.resolve())
+    embedding = settings.embedding
+    embedder = make_embedder(
+        embedding.model, cache_dir=cache_dir() if embedding.cache else None, batch_size=embedding.batch_size
+    )
+    return settings, embedder, None
+
+
 @eval_app.command("classify")
 def classify(
+    ctx: typer.Context,
     train: FileOpt,
     test: FileOpt,
     text_col: TextCol = "text",
@@ -33,6 +59,7 @@ def classify(
     """Topic classification: train on --train, report accuracy and macro-F1 on --test."""
     from supportcue.eval.classify import run_classify
 
+    _, embedder, workspace = _settings(ctx)
     result: dict[str, Any] = run_classify(
         train=train,
         test=test,
@@ -42,12 +69,14 @@ def classify(
         seed=seed,
         use_unlabeled=use_unlabeled,
         predictions=predictions,
+        embedder=embedder,
     )
-    emit(result, json_out, title="eval classify")
+    emit({**result, "workspace": workspace}, json_out, title="eval classify")
 
 
 @eval_app.command("oos")
 def oos(
+    ctx: typer.Context,
     train: FileOpt,
     val: FileOpt,
     test: FileOpt,
@@ -60,6 +89,7 @@ def oos(
     """Out-of-scope detection: threshold chosen on --val only, measured on --test."""
     from supportcue.eval.oos import run_oos
 
+    _, embedder, workspace = _settings(ctx)
     result: dict[str, Any] = run_oos(
         train=train,
         val=val,
@@ -68,12 +98,14 @@ def oos(
         label_col=label_col,
         oos_label=oos_label,
         predictions=predictions,
+        embedder=embedder,
     )
-    emit(result, json_out, title="eval oos")
+    emit({**result, "workspace": workspace}, json_out, title="eval oos")
 
 
 @eval_app.command("suggest")
 def suggest(
+    ctx: typer.Context,
     train: FileOpt,
     test: FileOpt,
     text_col: TextCol = "text",
@@ -85,6 +117,7 @@ def suggest(
     """Reply suggestion: library built from --train pairs, each --test suggestion scored by match."""
     from supportcue.eval.suggest import run_suggest
 
+    settings, embedder, workspace = _settings(ctx)
     result: dict[str, Any] = run_suggest(
         train=train,
         test=test,
@@ -92,5 +125,8 @@ def suggest(
         reply_col=reply_col,
         label_col=label_col,
         predictions=predictions,
+        embedder=embedder,
+        threshold=settings.match.threshold,
+        min_score=settings.response.min_score,
     )
-    emit(result, json_out, title="eval suggest")
+    emit({**result, "workspace": workspace}, json_out, title="eval suggest")

@@ -1,4 +1,4 @@
-"""Training and the model registry: `train`, `backtest`, `models`, `promote`."""
+"""Training and the model registry: `train`, `backtest`, `models`, `promote`, `rollback`."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from supportcue.cli.context import workspace_settings, workspace_store
+from supportcue.cli.context import CliState, state
 from supportcue.cli.output import console
 from supportcue.training.trainer import CLASSIFIER_STAGES, TRAINABLE, Trainer
 
 
-def _trainer() -> Trainer:
-    from supportcue.embeddings import make_embedder
+def _trainer(cli: CliState) -> Trainer:
+    from supportcue.training.loader import workspace_embedder
 
-    settings = workspace_settings()
-    embedder = make_embedder(
-        settings.embedding.model,
-        cache_dir=settings.cache_dir if settings.embedding.cache else None,
-        batch_size=settings.embedding.batch_size,
+    settings = cli.settings
+    return Trainer(
+        cli.store,
+        settings,
+        workspace_embedder(settings),
+        progress=lambda t: console.print(f"[dim]{t}[/dim]"),
     )
-    return Trainer(workspace_store(), settings, embedder, progress=lambda t: console.print(f"[dim]{t}[/dim]"))
 
 
 def _date(value: str | None) -> datetime | None:
@@ -40,6 +40,7 @@ def _date(value: str | None) -> datetime | None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
+        ctx: typer.Context,
         stage: Annotated[
             str | None, typer.Option(help="validation | topic | response (default: all)")
         ] = None,
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
         """Fit stages from the labels in the store and write model versions (the first goes live)."""
         if stage and stage not in TRAINABLE:
             raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(TRAINABLE)}", param_hint="--stage")
-        trainer = _trainer()
+        trainer = _trainer(state(ctx))
         with console.status("training"):
             versions = trainer.train([stage] if stage else list(TRAINABLE), exclude_weak=exclude_weak)
         for v in versions:
@@ -60,6 +61,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def backtest(
+        ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="cut date: train before it, test after")] = None,
         stage: Annotated[list[str], typer.Option(help="validation | topic (repeatable)")] = [],  # noqa: B006
         exclude_weak: Annotated[bool, typer.Option("--exclude-weak")] = False,
@@ -74,10 +76,11 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(
                     f"{name!r}; allowed: {', '.join(CLASSIFIER_STAGES)}", param_hint="--stage"
                 )
-        trainer = _trainer()
+        cli = state(ctx)
+        trainer = _trainer(cli)
         stages = stage or list(CLASSIFIER_STAGES)
         result = trainer.backtest(stages, _date(since), exclude_weak)
-        if not exclude_weak and workspace_store().labels(sources=["weak"]):
+        if not exclude_weak and cli.store.labels(sources=["weak"]):
             # what the weak labels bring: the same backtest trained on the people's labels only
             human = trainer.backtest(stages, _date(since), exclude_weak=True)
             result["weak_label_gain"] = {
@@ -88,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 }
                 for name, r in result["stages"].items()
             }
-        target = html or workspace_settings().workspace / "reports" / "backtest.html"
+        target = html or cli.settings.workspace / "reports" / "backtest.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(backtest_html(result), encoding="utf-8")
         result["html_report"] = str(target)
@@ -104,9 +107,9 @@ def register(app: typer.Typer) -> None:
         console.print(f"HTML report: {target}")
 
     @app.command()
-    def models(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def models(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
         """List model versions with their status and backtest figures."""
-        versions = workspace_store().model_versions()
+        versions = state(ctx).store.model_versions()
         if json_out:
             rows = [
                 {
@@ -116,6 +119,7 @@ def register(app: typer.Typer) -> None:
                     "created_at": v.created_at.isoformat(),
                     "fingerprint": v.fingerprint,
                     "accuracy": v.metrics.get("summary", {}).get("accuracy"),
+                    "metrics": v.metrics,
                     "artifact": v.artifact_path,
                 }
                 for v in versions
@@ -138,11 +142,23 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def promote(
+        ctx: typer.Context,
         stage: Annotated[str, typer.Argument(help="validation | topic | response")],
         version: Annotated[str, typer.Argument(help="e.g. v2 (see `supportcue models`)")],
         force: Annotated[bool, typer.Option("--force", help="promote even if worse than live")] = False,
     ) -> None:
         """Make a model version live; the previous stays available for rollback."""
-        trainer = _trainer()
+        trainer = _trainer(state(ctx))
         promoted, note = trainer.promote(stage, version, force=force)
         console.print(f"{promoted.stage} {promoted.version} is live ({note})")
+
+    @app.command()
+    def rollback(
+        ctx: typer.Context,
+        stage: Annotated[str, typer.Argument(help="validation | topic | response")],
+    ) -> None:
+        """Bring back the version that was live before the current one; the current one is retired."""
+        from supportcue.training.registry import rollback as rollback_stage
+
+        restored, retired = rollback_stage(state(ctx).store, stage)
+        console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")

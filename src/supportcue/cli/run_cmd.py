@@ -8,16 +8,16 @@ from typing import Annotated
 
 import typer
 
-from supportcue.cli.context import set_workspace, workspace_settings, workspace_store
+from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
+from supportcue.settings import Settings, get_settings, require_workspace
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from supportcue.service import create_app
 
-    settings = workspace_settings()
     base = f"http://{host}:{port}"
     # plain print: these lines are meant to be copied, so they must never be wrapped
     print(f"supportcue serving {settings.workspace.resolve()} at {base}")
@@ -48,23 +48,24 @@ def register(app: typer.Typer) -> None:
                 workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]")
             )
         console.print(summary)
-        set_workspace(workspace)
         if no_serve:
             print(f"built; serve it with: supportcue --workspace {workspace} serve")
             return
-        _serve("127.0.0.1", port)
+        _serve(require_workspace(get_settings(workspace)), "127.0.0.1", port)
 
     @app.command()
     def serve(
+        ctx: typer.Context,
         host: Annotated[str | None, typer.Option(help="default: [service] host")] = None,
         port: Annotated[int | None, typer.Option(help="default: [service] port")] = None,
     ) -> None:
         """Serve the suggestion API, the agent console and the dashboard."""
-        settings = workspace_settings()
-        _serve(host or settings.service.host, port or settings.service.port)
+        settings = state(ctx).settings
+        _serve(settings, host or settings.service.host, port or settings.service.port)
 
     @app.command()
     def suggest(
+        ctx: typer.Context,
         message: Annotated[str, typer.Argument(help="the customer's message")],
         customer_name: Annotated[str | None, typer.Option(help="fills {customer_name}")] = None,
         case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
@@ -76,8 +77,9 @@ def register(app: typer.Typer) -> None:
 
         if not message.strip():
             raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
-        store = workspace_store()
-        pipeline = load_pipeline(store, workspace_settings())
+        cli = state(ctx)
+        store = cli.store
+        pipeline = load_pipeline(store, cli.settings)
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
         result = pipeline.suggest(
             SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
@@ -100,6 +102,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def report(
+        ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-10-01")] = None,
         until: Annotated[str | None, typer.Option(help="ISO date (exclusive)")] = None,
         group_by: Annotated[str | None, typer.Option(help="day | topic | stage | model | arm")] = None,
@@ -109,9 +112,8 @@ def register(app: typer.Typer) -> None:
         from supportcue.monitoring.metrics import compute_report, print_report
 
         try:
-            result = compute_report(
-                workspace_store(), workspace_settings(), since=since, until=until, group_by=group_by
-            )
+            cli = state(ctx)
+            result = compute_report(cli.store, cli.settings, since=since, until=until, group_by=group_by)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         if json_out:

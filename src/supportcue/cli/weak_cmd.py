@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from supportcue.cli.context import workspace_settings, workspace_store
+from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
@@ -29,6 +29,7 @@ def _task(task: str) -> str:
 
 @weak_app.command("apply")
 def apply(
+    ctx: typer.Context,
     task: Task = "topic",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only, store nothing")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -36,13 +37,15 @@ def apply(
     """Apply the labeling functions to the cases and store the label model's labels (source weak)."""
     from supportcue.weak.workspace import apply_to_cases, label_cases
 
-    store, settings = workspace_store(), workspace_settings()
+    cli = state(ctx)
+    store, settings = cli.store, cli.settings
     run = apply_to_cases(store, settings, _task(task), progress=not json_out)
     emit(label_cases(store, settings, run, store_labels=not dry_run), json_out, title=f"weak apply ({task})")
 
 
 @weak_app.command("propagate")
 def propagate(
+    ctx: typer.Context,
     task: Task = "topic",
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="store labels at least this sure")
@@ -53,21 +56,23 @@ def propagate(
     from supportcue.training.loader import workspace_embedder
     from supportcue.weak.workspace import propagate_labels
 
-    settings = workspace_settings()
-    result = propagate_labels(
-        workspace_store(), settings, workspace_embedder(settings), _task(task), min_confidence
-    )
+    cli = state(ctx)
+    settings = cli.settings
+    result = propagate_labels(cli.store, settings, workspace_embedder(settings), _task(task), min_confidence)
     emit(result, json_out, title=f"weak propagate ({task})")
 
 
 @weak_app.command("analyze")
-def analyze(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def analyze(
+    ctx: typer.Context, task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Per function: coverage, overlaps, conflicts, accuracy on gold; and the conflict matrix."""
     from supportcue.weak.analysis import render_analysis
     from supportcue.weak.workspace import analyze as analyze_run
     from supportcue.weak.workspace import apply_to_cases
 
-    run = apply_to_cases(workspace_store(), workspace_settings(), _task(task), progress=not json_out)
+    cli = state(ctx)
+    run = apply_to_cases(cli.store, cli.settings, _task(task), progress=not json_out)
     result = analyze_run(run)
     if json_out:
         print(json.dumps(result.to_dict(), default=float))
@@ -77,6 +82,7 @@ def analyze(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json
 
 @labels_app.command("issues")
 def issues(
+    ctx: typer.Context,
     task: Task = "topic",
     out: Annotated[
         Path | None, typer.Option(help="export the ranked issues (.csv or .jsonl) for review")
@@ -88,8 +94,9 @@ def issues(
     from supportcue.review.store_issues import label_issue_rows
     from supportcue.training.loader import workspace_embedder
 
-    settings = workspace_settings()
-    rows = label_issue_rows(workspace_store(), settings, workspace_embedder(settings), _task(task))
+    cli = state(ctx)
+    settings = cli.settings
+    rows = label_issue_rows(cli.store, settings, workspace_embedder(settings), _task(task))
     if out is not None:
         from supportcue.data.files import write_rows
 
@@ -113,12 +120,15 @@ def issues(
 
 
 @labels_app.command("stats")
-def stats(task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def stats(
+    ctx: typer.Context, task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Labels per topic against the target, and agreement between annotators (Cohen's kappa)."""
     from supportcue.review.store_issues import label_stats
 
-    settings = workspace_settings()
-    emit(label_stats(workspace_store(), settings, _task(task)), json_out, title=f"{task} labels")
+    cli = state(ctx)
+    settings = cli.settings
+    emit(label_stats(cli.store, settings, _task(task)), json_out, title=f"{task} labels")
 
 
 def register(app: typer.Typer) -> None:

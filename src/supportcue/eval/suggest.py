@@ -157,10 +157,14 @@ def run_suggest(
     *,
     embedder: Embedder | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    min_score: float | None = None,
     answers_per_topic: int = 3,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures."""
+    """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures.
+
+    `threshold` is the match threshold and `min_score` the response stage's (`[match] threshold` and
+    `[response] min_score`; the defaults when not given)."""
     started = time.perf_counter()
     tr = load_pairs(train, text_col, reply_col, label_col)
     te = load_pairs(test, text_col, reply_col, label_col)
@@ -174,7 +178,9 @@ def run_suggest(
     for message, topic in zip(train_msgs, topics, strict=True):
         message.topic = topic
     response = ResponseStage(
-        min_score=ResponseSettings().min_score, match_threshold=threshold, require_filled_placeholders=False
+        min_score=ResponseSettings().min_score if min_score is None else min_score,
+        match_threshold=threshold,
+        require_filled_placeholders=False,
     ).fit(train_msgs, library=library, replies=tr.replies)
     topic_stage = TopicStage().fit(train_msgs, list(topics))
     fit_seconds = time.perf_counter() - started

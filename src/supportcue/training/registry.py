@@ -1,7 +1,8 @@
 """The model registry: versioned stage artifacts in `models/`, their metadata in the store.
 
 A version is `v1`, `v2`, ... per stage. `promote` makes one live and keeps the previous one (status
-`previous`) for rollback; the promotion gate lives in `training/trainer.py`.
+`previous`) for rollback; `rollback` brings the most recent `previous` back and retires the live one.
+The promotion gate lives in `training/trainer.py`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from supportcue.data.store import Store
-from supportcue.data.tables import ModelVersion
+from supportcue.data.tables import ModelVersion, utcnow
 from supportcue.errors import ModelNotFoundError
 from supportcue.stages.base import Stage
 
@@ -68,3 +71,27 @@ def load_live(store: Store, stage: str) -> tuple[Stage, ModelVersion] | None:
     if live is None:
         return None
     return load_artifact(live), live
+
+
+def rollback(store: Store, stage: str) -> tuple[ModelVersion, ModelVersion]:
+    """Make the most recently replaced (`previous`) version live again and retire the live one, in
+    one transaction. Returns (restored, retired); an error names what is missing."""
+    with store.session() as s:
+        versions = list(s.scalars(select(ModelVersion).where(ModelVersion.stage == stage)))
+        live = [v for v in versions if v.status == "live"]
+        if not live:
+            known = ", ".join(f"{v.version} ({v.status})" for v in versions) or "none"
+            raise ModelNotFoundError(f"no live {stage} model to roll back; versions: {known}")
+        previous = [v for v in versions if v.status == "previous"]
+        if not previous:
+            raise ModelNotFoundError(
+                f"{stage} {live[0].version} is live and no earlier version is kept to roll back to "
+                "(a version becomes `previous` when another is promoted over it)"
+            )
+        restored = max(previous, key=lambda v: (v.promoted_at or v.created_at, v.id))
+        for v in live:
+            v.status = "retired"
+        restored.status = "live"
+        restored.promoted_at = utcnow()
+        s.flush()
+        return restored, live[0]

@@ -22,7 +22,8 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     """200 once the models are loaded; 503 (with the reason) before that or if loading failed."""
     if not runtime.ready:
-        body = {"status": "failed" if runtime.error else "loading", "error": runtime.error}
+        reason = runtime.error or "models are still loading; retry in a few seconds"
+        body = {"status": "failed" if runtime.error else "loading", "reason": reason}
         return JSONResponse(body, status_code=503)
     assert runtime.pipeline is not None
     return {"status": "ready", "models": runtime.pipeline.versions, "pipeline": runtime.pipeline.version}
