@@ -58,9 +58,8 @@ KNOWN_MISSING: dict[str, tuple[str, ...]] = {
         "cli: experiment stop",
         "cli: experiment analyze",
     ),
-    "LLM mode (open issue)": ("flag: eval suggest --mode",),
-    # found by this test, not a future feature: needs the importer (data/), which is not the CLI's
-    "issue 17 follow-up (import --set)": ("flag: import --set",),
+    "issue 13 (LLM mode)": ("flag: eval suggest --mode",),
+    "issue 10 (import --set, a constant column)": ("flag: import --set",),
 }
 MISSING = {item: issue for issue, items in KNOWN_MISSING.items() for item in items}
 
