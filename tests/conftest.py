@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from supportcue.data.store import Store, normalise_url, open_store
+from supportcue.data.database import normalise_url
+from supportcue.data.store import Store, open_store
 
 PG_URL = os.environ.get("SUPPORTCUE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

@@ -260,14 +260,12 @@ def _to_records(kind: str, item: _Row) -> dict[str, list[dict[str, Any]]]:
 
 
 def _writers(store: Store) -> dict[str, Callable[..., int]]:
-    from supportcue.data.tables import Event
-
     return {
-        "cases": store.upsert_cases,
-        "events": lambda rows, session=None: store.upsert(Event, rows, ["idempotency_key"], session=session),
-        "labels": store.add_labels,
-        "answers": lambda rows, session=None: store.upsert_answers(rows),
-        "articles": lambda rows, session=None: store.upsert_articles(rows),
+        "cases": store.cases.upsert,
+        "events": store.events.add_many,
+        "labels": store.labels.add,
+        "answers": store.library.upsert_answers,
+        "articles": store.library.upsert_articles,
     }
 
 
@@ -318,7 +316,7 @@ def import_file(
     if strict and report.rejects:
         return report
     writers = _writers(store)
-    with store.session() as session:
+    with store.db.session() as session:
         for table in ("cases", "events", "labels", "answers", "articles"):
             rows = _dedupe(records.get(table, []), table)
             if rows:

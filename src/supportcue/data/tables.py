@@ -205,6 +205,16 @@ class Assignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DataVersion(Base):
+    """A change counter per data set (`library`: answers, articles, topics), bumped by every write
+    in the writer's transaction, so a reader polls one row to know whether to reload."""
+
+    __tablename__ = "data_versions"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TABLES: dict[str, type[Base]] = {
     "topics": Topic,
     "answers": Answer,
@@ -216,4 +226,5 @@ TABLES: dict[str, type[Base]] = {
     "model_versions": ModelVersion,
     "experiments": Experiment,
     "assignments": Assignment,
+    "data_versions": DataVersion,
 }

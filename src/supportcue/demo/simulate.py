@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportcue.data.store import Store
-from supportcue.data.tables import Event, Suggestion
 from supportcue.demo.model import DemoCase, DemoData
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, similarity
 from supportcue.pipeline import Pipeline, SuggestRequest
@@ -124,7 +123,7 @@ def simulate_history(
     started = time.perf_counter()
     rng = random.Random(seed)
     rates = _topic_rates(data, seed)
-    open_ids = {c.id for c in store.cases(status="open")}
+    open_ids = {c.id for c in store.cases.list(status="open")}
     cases = sorted((c for c in data.cases if c.id not in open_ids), key=lambda c: (c.created_at, c.id))
     launch = {t.key: t.launched_at for t in data.topics if t.launched_at is not None}
     agents = {a.id: a.name for a in data.agents}
@@ -151,10 +150,10 @@ def simulate_history(
             events += _agent(c, row, rng, data, rates.get(c.topic or "", 0.5), threshold)
         if progress and (start // batch_size) % 10 == 0:
             progress(f"simulated {min(start + batch_size, len(cases)):,} / {len(cases):,} cases")
-    with store.session() as session:
-        store.upsert(Suggestion, suggestions, ["id"], session=session)
+    with store.db.session() as session:
+        store.cases.add_suggestions(suggestions, session=session)
         update = ["suggestion_id", "simulated", "handle_seconds", "ts"]
-        store.upsert(Event, events, ["idempotency_key"], update, session=session)
+        store.events.add_many(events, update, session=session)
     kinds: dict[str, int] = {}
     for e in events:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1

@@ -25,14 +25,14 @@ OPEN_CASES = 40
 
 def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
     """Write the generated data into the store (idempotent: ids are stable for a seed)."""
-    store.upsert_topics(
+    store.library.upsert_topics(
         [
             {"key": t.key, "name": t.name, "description": t.description, "status": "active"}
             for t in data.topics
         ]
     )
-    store.upsert_answers([asdict(a) for a in data.answers])
-    store.upsert_articles([{**asdict(a), "url": None} for a in data.articles])
+    store.library.upsert_answers([asdict(a) for a in data.answers])
+    store.library.upsert_articles([{**asdict(a), "url": None} for a in data.articles])
     ordered = sorted(data.cases, key=lambda c: (c.created_at, c.id))
     open_ids = {c.id for c in ordered[-open_cases:]} if open_cases else set()
     cases: list[dict[str, Any]] = []
@@ -75,12 +75,10 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
                 "ts": done,
             }
         )
-    with store.session() as session:
-        store.upsert_cases(cases, session=session)
-        from supportcue.data.tables import Event
-
-        store.upsert(Event, events, ["idempotency_key"], session=session)
-        store.add_labels(
+    with store.db.session() as session:
+        store.cases.upsert(cases, session=session)
+        store.events.add_many(events, session=session)
+        store.labels.add(
             [
                 {
                     "case_id": lb.case_id,
@@ -124,7 +122,7 @@ def build_demo_workspace(
     try:
         data = generate(seed=seed)
         counts = load_demo(store, data)
-        if train and store.live_model("topic") is None:
+        if train and store.models.live("topic") is None:
             from supportcue.demo.simulate import simulate_history
             from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer

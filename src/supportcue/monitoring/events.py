@@ -49,5 +49,5 @@ def check_event(row: Mapping[str, Any]) -> None:
 def record_event(store: Store, row: Mapping[str, Any], now: Callable[[], datetime] = utcnow) -> Recorded:
     """Check the event and store it unless its idempotency key was seen before."""
     check_event(row)
-    stored, created = store.add_event({**row, "ts": row.get("ts") or now()})
+    stored, created = store.events.add({**row, "ts": row.get("ts") or now()})
     return Recorded(stored, duplicate=not created)

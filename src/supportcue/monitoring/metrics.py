@@ -253,7 +253,7 @@ def report(
 def _live_models(store: Store) -> list[dict[str, Any]]:
     return [
         {"stage": m.stage, "version": m.version, "promoted_at": m.promoted_at, "metrics": m.metrics}
-        for m in store.model_versions()
+        for m in store.models.list()
         if m.status == "live"
     ]
 
@@ -271,7 +271,7 @@ def compute_report(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     groups_wanted = (group_by,) if group_by else ()
-    facts = query_facts(store, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
+    facts = query_facts(store.reporting, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
     result = report(facts, settings.match.threshold, group_by)
     result["since"] = start.isoformat() if start else None
     result["until"] = end.isoformat() if end else None
@@ -290,7 +290,7 @@ def compute_dashboard(
 ) -> dict[str, Any]:
     """`compute_report` plus the day series and the topic table, from one read of the store."""
     start, end = parse_time(since, "since"), parse_time(until, "until")
-    facts = query_facts(store, start, end, max_pairs=MAX_PAIRS)
+    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS)
     scored = score(facts)
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)

@@ -50,7 +50,7 @@ def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task:
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
     """Per-label counts of human labels against `[labels] target_per_topic`, and agreement."""
-    labels = store.labels(task)
+    labels = store.labels.list(task)
     human = [lb for lb in labels if lb.source in ("expert", "sme", "agent")]
     per_case: dict[str, str] = {}
     for lb in human:

@@ -96,7 +96,7 @@ class Runtime:
         if self.writer is not None:
             self.writer.submit(rows)
         else:
-            self.store.add_suggestions(rows)
+            self.store.cases.add_suggestions(rows)
         for r in results:
             self.telemetry.suggestions.labels(
                 r.mode if r.mode != "none" else f"abstained_{r.abstained_at}"

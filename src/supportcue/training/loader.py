@@ -32,7 +32,7 @@ def library_of(store: Store) -> list[LibraryAnswer]:
             review_due_at=a.review_due_at,
             version=a.version,
         )
-        for a in store.answers()
+        for a in store.library.answers()
     ]
 
 

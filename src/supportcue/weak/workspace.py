@@ -45,7 +45,7 @@ def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingF
         lf for lf in load_lfs_from_modules(settings.labeling_functions, settings.workspace) if lf.task == task
     ]
     if task == "topic":
-        library = {a.id: (a.topic, a.body) for a in store.answers() if a.status != "draft"}
+        library = {a.id: (a.topic, a.body) for a in store.library.answers() if a.status != "draft"}
         if library:
             lfs.append(answer_match_lf(library, threshold=settings.match.threshold))
     return lfs
@@ -65,19 +65,21 @@ def apply_to_cases(
         raise ValueError(
             f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions"
         )
-    cases = store.cases()
-    sent = {e.case_id: e.text for e in store.events(kind="sent") if e.text}
+    cases = store.cases.list()
+    sent = {e.case_id: e.text for e in store.events.list(kind="sent") if e.text}
     vectors = embedder.embed([c.message for c in cases]) if embedder is not None else None
     inputs = [
         LFInput(text=c.message, vector=None if vectors is None else vectors[i], sent_reply=sent.get(c.id))
         for i, c in enumerate(cases)
     ]
     human = {}
-    for lb in store.labels(task, sources=HUMAN_SOURCES):
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
         if lb.case_id:
             human[lb.case_id] = lb.value
     label_names = sorted(
-        {*human.values(), *(t.key for t in store.topics())} if task == "topic" else set(human.values())
+        {*human.values(), *(t.key for t in store.library.topics())}
+        if task == "topic"
+        else set(human.values())
     )
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
@@ -105,7 +107,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     version = lf_set_version(workspace_lfs(store, settings, run.task))
     if run.task == "topic":  # a message people judged not to be a question gets no topic
         invalid = {
-            lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"
+            lb.case_id for lb in store.labels.list("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"
         }
         voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
     rows = [
@@ -122,8 +124,8 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         for i in np.where(voted)[0]
     ]
     if store_labels:
-        store.delete_labels("weak", run.task)  # a new function set replaces the old labels
-        store.add_labels(rows)
+        store.labels.delete("weak", run.task)  # a new function set replaces the old labels
+        store.labels.add(rows)
     n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
     return {
         "task": run.task,
@@ -147,11 +149,13 @@ def propagate_labels(
     from supportcue.weak.propagation import propagate
 
     human: dict[str, str] = {}
-    for lb in store.labels(task, sources=HUMAN_SOURCES):
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
         if lb.case_id:
             human[lb.case_id] = lb.value
-    invalid = {lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"}
-    cases = store.cases()
+    invalid = {
+        lb.case_id for lb in store.labels.list("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"
+    }
+    cases = store.cases.list()
     labeled = [c for c in cases if c.id in human]
     unlabeled = [c for c in cases if c.id not in human and c.id not in invalid]
     if not labeled or not unlabeled:
@@ -177,7 +181,7 @@ def propagate_labels(
         for case, value, conf in zip(unlabeled, values, confidence, strict=True)
         if value is not None
     ]
-    store.add_labels(rows)
+    store.labels.add(rows)
     return {
         "task": task,
         "labeled": len(labeled),
