@@ -13,7 +13,8 @@ from supportcue.data.tables import TABLES
 T0 = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
 
-def test_migrations_create_every_table_and_are_repeatable(database_url: str) -> None:
+def test_migrations_create_every_table_and_are_repeatable(empty_database_url: str) -> None:
+    database_url = empty_database_url
     first = open_store(database_url)
     assert set(TABLES) <= set(first.db.table_names())
     assert "alembic_version" in first.db.table_names()
@@ -24,6 +25,37 @@ def test_migrations_create_every_table_and_are_repeatable(database_url: str) -> 
     columns = {c["name"] for c in inspect(again.db.engine).get_columns("labels")}
     assert {"source", "annotator", "confidence", "expires_at"} <= columns
     again.close()
+
+
+def test_upgrade_from_the_first_revision(empty_database_url: str) -> None:
+    from alembic import command
+
+    from supportcue.data.database import alembic_config, current_revision, head_revision, make_engine
+
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+    store = open_store(empty_database_url)
+    assert current_revision(store.db.engine) == head_revision()
+    assert "data_versions" in store.db.table_names()
+    assert store.library.version() == 0
+    store.close()
+
+
+def test_open_store_on_a_current_database_skips_alembic(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    def upgrade(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Alembic's upgrade ran on a current database")
+
+    monkeypatch.setattr(command, "upgrade", upgrade)
+    open_store(database_url).close()
 
 
 def test_cases_upsert_by_external_id(store: Store) -> None:
