@@ -185,3 +185,15 @@ def test_library_version_bumps_in_the_writers_transaction(store: Store) -> None:
     with store.db.session() as session:
         store.library.upsert_answers([row], session=session)
     assert store.library.version() == 1
+
+
+def test_vocabularies_are_stored_as_plain_strings(store: Store) -> None:
+    from supportcue.vocab import EventKind, LabelSource, LabelTask
+
+    store.events.add({"idempotency_key": "k1", "case_id": "c1", "kind": EventKind.SENT, "ts": T0})
+    row = {"case_id": "c1", "task": LabelTask.TOPIC, "value": "fees", "source": LabelSource.WEAK}
+    store.labels.add([row])
+    (event,) = store.events.list(kind=EventKind.SENT)
+    assert type(event.kind) is str and event.kind == "sent"
+    (label,) = store.labels.list("topic", sources=["weak"])
+    assert (type(label.task), label.task, label.source) == (str, "topic", "weak")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Answer, Article, Base, Topic, utcnow
+from supportcue.vocab import AnswerStatus, TopicStatus
 
 VERSION = "library"
 _ANSWER_COLUMNS = ["topic", "title", "body", "status", "owner", "reviewed_at", "review_due_at", "version"]
@@ -47,7 +48,7 @@ class Library:
     def upsert_topics(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
         return self._upsert(Topic, rows, ["key"], ["name", "description", "status"], session)
 
-    def topics(self, status: str | None = "active") -> list[Topic]:
+    def topics(self, status: str | None = TopicStatus.ACTIVE) -> list[Topic]:
         return self.db.all(where_equal(select(Topic).order_by(Topic.key), (Topic.status, status)))
 
     # -- answers ---------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ class Library:
 
     def answers_due_for_review(self, now: datetime | None = None) -> list[Answer]:
         now = now or utcnow()
-        q = select(Answer).where(Answer.status == "approved", Answer.review_due_at < now)
+        q = select(Answer).where(Answer.status == AnswerStatus.APPROVED, Answer.review_due_at < now)
         return self.db.all(q.order_by(Answer.review_due_at))
 
     def set_answer_status(self, answer_id: str, status: str, reviewed_at: datetime | None = None) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import ModelVersion, utcnow
 from supportcue.errors import ModelNotFoundError
+from supportcue.vocab import ModelStatus
 
 
 class ModelVersions:
@@ -33,7 +34,7 @@ class ModelVersions:
         return self.db.first(q)
 
     def live(self, stage: str) -> ModelVersion | None:
-        q = select(ModelVersion).where(ModelVersion.stage == stage, ModelVersion.status == "live")
+        q = select(ModelVersion).where(ModelVersion.stage == stage, ModelVersion.status == ModelStatus.LIVE)
         return self.db.first(q.order_by(ModelVersion.promoted_at.desc()))
 
     def promote(self, stage: str, version: str) -> ModelVersion:
@@ -45,11 +46,13 @@ class ModelVersions:
             s.execute(
                 update(ModelVersion)
                 .where(
-                    ModelVersion.stage == stage, ModelVersion.status == "live", ModelVersion.id != target.id
+                    ModelVersion.stage == stage,
+                    ModelVersion.status == ModelStatus.LIVE,
+                    ModelVersion.id != target.id,
                 )
-                .values(status="previous")
+                .values(status=ModelStatus.PREVIOUS)
             )
-            target.status = "live"
+            target.status = ModelStatus.LIVE
             target.promoted_at = utcnow()
             s.flush()
             return target
@@ -59,11 +62,11 @@ class ModelVersions:
         one transaction. Returns (restored, retired); an error names what is missing."""
         with self.db.session() as s:
             versions = builtins.list(s.scalars(select(ModelVersion).where(ModelVersion.stage == stage)))
-            live = [v for v in versions if v.status == "live"]
+            live = [v for v in versions if v.status == ModelStatus.LIVE]
             if not live:
                 known = ", ".join(f"{v.version} ({v.status})" for v in versions) or "none"
                 raise ModelNotFoundError(f"no live {stage} model to roll back; versions: {known}")
-            previous = [v for v in versions if v.status == "previous"]
+            previous = [v for v in versions if v.status == ModelStatus.PREVIOUS]
             if not previous:
                 raise ModelNotFoundError(
                     f"{stage} {live[0].version} is live and no earlier version is kept to roll back to "
@@ -71,8 +74,8 @@ class ModelVersions:
                 )
             restored = max(previous, key=lambda v: (v.promoted_at or v.created_at, v.id))
             for v in live:
-                v.status = "retired"
-            restored.status = "live"
+                v.status = ModelStatus.RETIRED
+            restored.status = ModelStatus.LIVE
             restored.promoted_at = utcnow()
             s.flush()
             return restored, live[0]

@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from supportcue.data.database import Database
 from supportcue.data.tables import Case, Event, Suggestion
+from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
 
 EVENT_SLACK = timedelta(days=1)
 """What agents do with a suggestion comes after it (a day's slack for clock skew)."""
@@ -68,10 +69,10 @@ class Reporting:
         where = _in_range(since, until)
         keys = _key_columns()
         per_suggestion = (
-            select(Event.suggestion_id, _flag("shown"), _flag("inserted"), _flag("dismissed"))
+            select(Event.suggestion_id, *(_flag(kind) for kind in SUGGESTION_ACTIONS))
             .where(
                 Event.suggestion_id.is_not(None),
-                Event.kind.in_(("shown", "inserted", "dismissed")),
+                Event.kind.in_(SUGGESTION_ACTIONS),
                 # prunes the scan to the range
                 *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
             )
@@ -102,7 +103,7 @@ class Reporting:
             select(*keys, Event.reason, func.count())
             .select_from(Event)
             .join(Suggestion, Suggestion.id == Event.suggestion_id)
-            .where(Event.kind == "dismissed", *_in_range(since, until))
+            .where(Event.kind == EventKind.DISMISSED, *_in_range(since, until))
             .group_by(*keys, Event.reason)
         )
 
@@ -141,7 +142,7 @@ class Reporting:
         sent = aliased(Event)
         inserted = aliased(Event)
         newer = aliased(Suggestion)
-        count = select(func.count()).select_from(sent).where(sent.kind == "sent")
+        count = select(func.count()).select_from(sent).where(sent.kind == EventKind.SENT)
         # The range is on the suggestion's time; a sent reply follows its suggestion within days.
         if since is not None:
             count = count.where(sent.ts >= since)
@@ -160,10 +161,10 @@ class Reporting:
             sent.case_id,
             sent.text,
             func.coalesce(sent.suggestion_id, latest).label("suggestion_id"),
-        ).where(sent.kind == "sent", sent.text.is_not(None))
+        ).where(sent.kind == EventKind.SENT, sent.text.is_not(None))
         did_insert = (
             exists()
-            .where(inserted.suggestion_id == Suggestion.id, inserted.kind == "inserted")
+            .where(inserted.suggestion_id == Suggestion.id, inserted.kind == EventKind.INSERTED)
             .correlate(Suggestion)
         )
         with self.db.session() as s:

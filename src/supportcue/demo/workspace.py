@@ -18,6 +18,7 @@ from supportcue.demo.generator import generate
 from supportcue.demo.labeling import workspace_module
 from supportcue.demo.model import DemoData
 from supportcue.settings import init_workspace, load_settings
+from supportcue.vocab import CaseStatus, EventKind, TopicStatus
 
 OPEN_CASES = 40
 """How many of the newest cases are left open for the console's inbox."""
@@ -27,7 +28,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
     """Write the generated data into the store (idempotent: ids are stable for a seed)."""
     store.library.upsert_topics(
         [
-            {"key": t.key, "name": t.name, "description": t.description, "status": "active"}
+            {"key": t.key, "name": t.name, "description": t.description, "status": TopicStatus.ACTIVE}
             for t in data.topics
         ]
     )
@@ -48,7 +49,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
                 "customer_name": c.customer_name,
                 "fields": {**c.fields, "agent_id": c.agent_id},
                 "created_at": c.created_at,
-                "status": "open" if is_open else "resolved",
+                "status": CaseStatus.OPEN if is_open else CaseStatus.RESOLVED,
             }
         )
         if is_open:
@@ -59,7 +60,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
                 {
                     "idempotency_key": f"demo:{c.id}:sent",
                     "case_id": c.id,
-                    "kind": "sent",
+                    "kind": EventKind.SENT,
                     "text": c.sent_reply,
                     "agent_id": c.agent_id,
                     "ts": done - timedelta(seconds=5),
@@ -69,7 +70,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
             {
                 "idempotency_key": f"demo:{c.id}:resolved",
                 "case_id": c.id,
-                "kind": "resolved",
+                "kind": EventKind.RESOLVED,
                 "agent_id": c.agent_id,
                 "handle_seconds": float(c.handle_seconds),
                 "ts": done,

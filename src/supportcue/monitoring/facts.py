@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from supportcue.data.reporting import Reporting
+from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
 
 GROUPS = ("day", "topic", "stage", "model", "arm")
 NONE_KEY = "(none)"
@@ -138,9 +139,9 @@ def facts_from_rows(
     flags: dict[str, set[str]] = {}
     facts = Facts()
     for e in events:
-        if e.get("suggestion_id") in by_id and e["kind"] in ("shown", "inserted", "dismissed"):
+        if e.get("suggestion_id") in by_id and e["kind"] in SUGGESTION_ACTIONS:
             flags.setdefault(e["suggestion_id"], set()).add(e["kind"])
-            if e["kind"] == "dismissed":
+            if e["kind"] == EventKind.DISMISSED:
                 facts.dismissals.append((keys_of(by_id[e["suggestion_id"]]), e.get("reason") or "other", 1))
     for s in suggestions:
         seen = flags.get(s["id"], set())
@@ -148,9 +149,9 @@ def facts_from_rows(
             suggestions=1,
             valid=int(s.get("abstained_at") != "validation"),
             suggested=int(s.get("text") is not None),
-            shown=int("shown" in seen),
-            inserted=int("inserted" in seen),
-            dismissed=int("dismissed" in seen),
+            shown=int(EventKind.SHOWN in seen),
+            inserted=int(EventKind.INSERTED in seen),
+            dismissed=int(EventKind.DISMISSED in seen),
             simulated=int(bool(s.get("simulated"))),
         )
         keys = keys_of(s)
@@ -164,7 +165,7 @@ def facts_from_rows(
         if s.get("case_id"):
             newest[s["case_id"]] = s
     for e in events:
-        if e["kind"] != "sent" or not e.get("text"):
+        if e["kind"] != EventKind.SENT or not e.get("text"):
             continue
         paired = by_id.get(e.get("suggestion_id") or "") or newest.get(e["case_id"])
         if paired is None:
@@ -177,7 +178,7 @@ def facts_from_rows(
                 suggested=s.get("text"),
                 sent=e["text"],
                 customer_name=names.get(e["case_id"]),
-                inserted="inserted" in flags.get(s["id"], set()),
+                inserted=EventKind.INSERTED in flags.get(s["id"], set()),
                 shadow_text=shadow_text,
                 shadow_stages=shadow_stages,
             )

@@ -33,6 +33,7 @@ from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
 from supportcue.settings import STAGES, Settings
+from supportcue.vocab import ModelStatus
 
 BUCKETS = 10
 MAX_PAIRS = 10_000
@@ -254,7 +255,7 @@ def _live_models(store: Store) -> list[dict[str, Any]]:
     return [
         {"stage": m.stage, "version": m.version, "promoted_at": m.promoted_at, "metrics": m.metrics}
         for m in store.models.list()
-        if m.status == "live"
+        if m.status == ModelStatus.LIVE
     ]
 
 

@@ -14,6 +14,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
 from supportcue.errors import ModelNotFoundError
 from supportcue.stages.base import Stage
+from supportcue.vocab import ModelStatus
 
 
 def next_version(store: Store, stage: str) -> str:
@@ -43,7 +44,7 @@ def save_version(
             "fingerprint": fingerprint,
             "params": params,
             "metrics": metrics,
-            "status": "candidate",
+            "status": ModelStatus.CANDIDATE,
         }
     )
 

@@ -23,10 +23,10 @@ from supportcue.stages.base import Message, Stage
 from supportcue.training import metrics
 from supportcue.training.dataset import LabeledSet, labeled_cases
 from supportcue.training.registry import get_version, load_live, save_version
+from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource
 
 CLASSIFIER_STAGES = {"validation": "validity", "topic": "topic"}
 TRAINABLE = ("validation", "topic", "response")
-MACHINE_SOURCES = ("weak", "model")
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -102,7 +102,7 @@ class Trainer:
 
     def labeled(self, task: str, exclude_weak: bool = False, human_only: bool = False) -> LabeledSet:
         """Training labels of a task; `human_only` keeps the people's labels (the backtests' gold)."""
-        excluded = MACHINE_SOURCES if human_only else (("weak",) if exclude_weak else ())
+        excluded = MACHINE_SOURCES if human_only else ((LabelSource.WEAK,) if exclude_weak else ())
         return labeled_cases(
             self.store,
             task,
@@ -138,7 +138,7 @@ class Trainer:
         from supportcue.training.loader import library_of
 
         library = library_of(self.store)
-        sent = {e.case_id: e.text for e in self.store.events.list(kind="sent") if e.text}
+        sent = {e.case_id: e.text for e in self.store.events.list(kind=EventKind.SENT) if e.text}
         cases = [c for c in self.store.cases.list() if c.id in sent]
         messages = self.messages([c.message for c in cases])
         for message, case in zip(messages, cases, strict=True):
