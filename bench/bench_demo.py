@@ -41,20 +41,20 @@ def main() -> None:
     build_demo_workspace(args.workspace, train=False)
     settings = load_settings(args.workspace)
     store = open_store(settings.database_url)
-    with store.session() as s:  # the future is unknown at training time: drop its labels
+    with store.db.session() as s:  # the future is unknown at training time: drop its labels
         later = select(Case.id).where(Case.created_at >= cut)
         s.execute(delete(Label).where(Label.case_id.in_(later)))
     start = time.perf_counter()
     if not args.no_weak:
         label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
-        with store.session() as s:  # weak labels only for the past, too
+        with store.db.session() as s:  # weak labels only for the past, too
             s.execute(delete(Label).where(Label.case_id.in_(select(Case.id).where(Case.created_at >= cut))))
     embedder = workspace_embedder(settings)
     Trainer(store, settings, embedder).train()
     train_s = time.perf_counter() - start
     pipeline = load_pipeline(store, settings, embedder)
     truth = {c.id: c for c in generate(7).cases}
-    held = [c for c in store.cases(since=cut) if truth[c.id].sent_reply is not None]
+    held = [c for c in store.cases.list(since=cut) if truth[c.id].sent_reply is not None]
     results = pipeline.suggest_batch(
         [
             SuggestRequest(message=c.message, case_id=c.id, customer_name=c.customer_name, fields=c.fields)

@@ -67,12 +67,12 @@ def main() -> None:
         start = time.perf_counter()
         import_file(store, "cases", src)
         again = time.perf_counter() - start
-        assert store.count("cases") == args.rows
+        assert store.db.count("cases") == args.rows
         print(
-            f"import {args.rows:,} cases (+ {store.count('events'):,} sent events) into SQLite: "
+            f"import {args.rows:,} cases (+ {store.db.count('events'):,} sent events) into SQLite: "
             f"{first:.1f} s "
             f"({args.rows / first:,.0f} rows/s); re-import of the same file: {again:.1f} s, "
-            f"stored {report.stored:,}, duplicates created: {store.count('cases') - args.rows}"
+            f"stored {report.stored:,}, duplicates created: {store.db.count('cases') - args.rows}"
         )
 
 

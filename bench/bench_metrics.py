@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from supportcue.data.store import Store, normalise_url, open_store
+from supportcue.data.database import normalise_url
+from supportcue.data.store import Store, open_store
 from supportcue.data.tables import Event, Suggestion
 from supportcue.monitoring import metrics
 from supportcue.monitoring.metrics import compute_dashboard, compute_report
@@ -85,8 +86,8 @@ def generate(n_events: int, seed: int = 0) -> tuple[list[dict[str, Any]], list[d
 
 def load(store: Store, suggestions: list[dict[str, Any]], events: list[dict[str, Any]]) -> float:
     start = time.perf_counter()
-    store.upsert(Suggestion, suggestions, ["id"])
-    store.upsert(Event, events, ["idempotency_key"])
+    store.db.upsert(Suggestion, suggestions, ["id"])
+    store.db.upsert(Event, events, ["idempotency_key"])
     return time.perf_counter() - start
 
 

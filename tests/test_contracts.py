@@ -344,7 +344,7 @@ def test_models_json_keys_and_statuses(tmp_path: Path) -> None:
     store = open_store(load_settings(tmp_path, environ={}).database_url)
     for version, status in (("v1", "previous"), ("v2", "live"), ("v3", "candidate")):
         row = {"stage": "topic", "version": version, "artifact_path": "-", "fingerprint": "f"}
-        store.add_model_version({**row, "status": status, "metrics": {"summary": {"accuracy": 0.9}}})
+        store.models.add({**row, "status": status, "metrics": {"summary": {"accuracy": 0.9}}})
     store.close()
     out = CliRunner().invoke(cli_app, ["--workspace", str(tmp_path), "models", "--json"])
     assert out.exit_code == 0, out.output

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from supportcue.embeddings import Embedder
 from supportcue.settings import STAGES, PipelineSettings
 from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.vocab import StageMode, SuggestionMode
 
 
 @dataclass
@@ -134,7 +135,7 @@ class Pipeline:
 
     def mode(self, stage: str) -> str:
         if self.stages.get(stage) is None:
-            return "off"
+            return StageMode.OFF
         return self.settings.mode(stage)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -169,7 +170,7 @@ class Pipeline:
         memos: list[_Memo] = [{} for _ in bases]
         for name in ("validation", "topic"):
             stage = self.stages.get(name)
-            if stage is None or self.mode(name) == "off" or len(bases) < 2:
+            if stage is None or self.mode(name) == StageMode.OFF or len(bases) < 2:
                 continue
             t0 = self.clock()
             try:
@@ -184,14 +185,18 @@ class Pipeline:
     def _run(self, req: SuggestRequest, base: Message, memo: _Memo, embed_ms: float) -> SuggestResult:
         """One message's chains; its latency is its share of the batch's embedding plus its own stages."""
         start = self.clock() - embed_ms / 1000
-        live = self._chain(base, ("live",), memo, start)
-        has_shadow = any(self.mode(s) == "shadow" for s in STAGES)
-        shadow_chain = self._chain(base, ("live", "shadow"), memo, start) if has_shadow else None
+        live = self._chain(base, (StageMode.LIVE,), memo, start)
+        has_shadow = any(self.mode(s) == StageMode.SHADOW for s in STAGES)
+        shadow_chain = (
+            self._chain(base, (StageMode.LIVE, StageMode.SHADOW), memo, start) if has_shadow else None
+        )
         trace = [{"stage": "embed", "latency_ms": round(embed_ms, 3), "model_version": self.embedder.name}]
         trace += live.entries
         if shadow_chain is not None:
             seen = {e["stage"] for e in live.entries}
-            trace += [e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == "shadow"]
+            trace += [
+                e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
+            ]
         shown = live.text is not None
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
@@ -200,9 +205,13 @@ class Pipeline:
                 "topic": shadow_chain.topic,
                 "answer_id": shadow_chain.answer_id,
                 "abstained_at": shadow_chain.abstained_at,
-                "stages": [s for s in STAGES if self.mode(s) == "shadow"],
+                "stages": [s for s in STAGES if self.mode(s) == StageMode.SHADOW],
             }
-        mode = "live" if shown else ("shadow" if shadow.get("text") else "none")
+        mode = (
+            SuggestionMode.LIVE
+            if shown
+            else (SuggestionMode.SHADOW if shadow.get("text") else SuggestionMode.NONE)
+        )
         return SuggestResult(
             suggestion_id=uuid.uuid4().hex,
             case_id=req.case_id,

@@ -18,12 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from supportcue.errors import SettingsError, WorkspaceError
+from supportcue.vocab import StageMode
 
 CONFIG_NAME = "supportcue.toml"
 DB_NAME = "supportcue.db"
 ENV_PREFIX = "SUPPORTCUE_"
 
-StageMode = Literal["live", "shadow", "off"]
 STAGES = ("validation", "topic", "response", "tone")
 
 
@@ -43,10 +43,10 @@ class EmbeddingSettings(_Section):
 
 
 class PipelineSettings(_Section):
-    validation: StageMode = "live"
-    topic: StageMode = "live"
-    response: StageMode = "live"
-    tone: StageMode = "live"
+    validation: StageMode = StageMode.LIVE
+    topic: StageMode = StageMode.LIVE
+    response: StageMode = StageMode.LIVE
+    tone: StageMode = StageMode.LIVE
     timeout_ms: int = Field(2000, ge=1)
 
     def mode(self, stage: str) -> StageMode:

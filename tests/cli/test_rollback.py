@@ -33,8 +33,8 @@ def test_rollback_restores_the_version_live_before(
     store = open_store(database_url)
     for version in ("v1", "v2", "v3"):
         row = {"stage": "topic", "version": version, "artifact_path": "-", "fingerprint": "f"}
-        store.add_model_version({**row, "status": "candidate", "metrics": {}})
-        store.promote_model("topic", version)
+        store.models.add({**row, "status": "candidate", "metrics": {}})
+        store.models.promote("topic", version)
     store.close()
     assert _statuses(tmp_path) == {"v1": "previous", "v2": "previous", "v3": "live"}
 

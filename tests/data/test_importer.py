@@ -34,31 +34,31 @@ def test_bad_rows_are_reported_with_line_and_written_beside_the_input(store: Sto
     rejects = [json.loads(x) for x in (tmp_path / "cases.csv.rejects.jsonl").read_text().splitlines()]
     assert [r["line"] for r in rejects] == [3, 4]
     assert rejects[1]["row"]["id"] == "c3" and "ISO 8601" in rejects[1]["reason"]
-    case = store.case("c1")
+    case = store.cases.get("c1")
     assert case is not None and case.fields == {"order_id": "A-1"} and case.customer_name == "Ann"
-    sent = store.events(case_id="c1", kind="sent")
+    sent = store.events.list(case_id="c1", kind="sent")
     assert [e.text for e in sent] == ["Hi Ann! Go to Settings > Payouts."]
 
 
 def test_strict_commits_nothing(store: Store, tmp_path: Path) -> None:
     report = import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV), strict=True)
     assert not report.committed and len(report.rejects) == 2
-    assert store.count("cases") == 0 and store.count("events") == 0
+    assert store.db.count("cases") == 0 and store.db.count("events") == 0
 
 
 def test_reimport_creates_no_duplicates(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path / "cases.csv", CASES_CSV)
     import_file(store, "cases", path)
     import_file(store, "cases", path)
-    assert store.count("cases") == 2
-    assert store.count("events") == 1
+    assert store.db.count("cases") == 2
+    assert store.db.count("events") == 1
 
 
 def test_wrong_encoding_names_the_file(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path / "latin.csv", "id,message\nc1,Où est mon remboursement ?\n", encoding="latin-1")
     with pytest.raises(ImportDataError, match=r"latin\.csv: not UTF-8"):
         import_file(store, "cases", path)
-    assert store.count("cases") == 0
+    assert store.db.count("cases") == 0
 
 
 def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: 
         import_file(store, "cases", path)
     report = import_file(store, "cases", path, mapping={"id": "case", "message": "body"})
     assert report.stored == 1
-    case = store.case("c1")
+    case = store.cases.get("c1")
     assert case is not None and case.message == "hello"
 
 
@@ -79,7 +79,7 @@ def test_a_10_mb_field_is_rejected_not_fatal(store: Store, tmp_path: Path) -> No
     assert report.rejects[0].line == 2
     assert f"limit is {MAX_FIELD_CHARS:,}" in report.rejects[0].reason
     assert len(json.dumps(report.rejects[0].row)) < 10_000  # the rejects file stays readable
-    assert store.case("c2") is not None and store.case("c1") is None
+    assert store.cases.get("c2") is not None and store.cases.get("c1") is None
 
 
 def test_jsonl_labels_events_answers(store: Store, tmp_path: Path) -> None:
@@ -115,8 +115,8 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
         assert export_table(store, "cases", out) == 2
         report = import_file(store, "cases", out, strict=True)
         assert report.committed and report.stored == 2
-    assert store.count("cases") == 2
-    case = store.case("c4")
+    assert store.db.count("cases") == 2
+    case = store.cases.get("c4")
     assert case is not None and case.created_at.isoformat() == "2026-10-02T06:00:00+00:00"
 
 

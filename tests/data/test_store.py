@@ -13,25 +13,57 @@ from supportcue.data.tables import TABLES
 T0 = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
 
-def test_migrations_create_every_table_and_are_repeatable(database_url: str) -> None:
+def test_migrations_create_every_table_and_are_repeatable(empty_database_url: str) -> None:
+    database_url = empty_database_url
     first = open_store(database_url)
-    assert set(TABLES) <= set(first.table_names())
-    assert "alembic_version" in first.table_names()
-    first.upsert_topics([{"key": "refunds", "name": "Refunds", "description": "d"}])
+    assert set(TABLES) <= set(first.db.table_names())
+    assert "alembic_version" in first.db.table_names()
+    first.library.upsert_topics([{"key": "refunds", "name": "Refunds", "description": "d"}])
     first.close()
     again = open_store(database_url)  # upgrading an up-to-date database changes nothing
-    assert [t.key for t in again.topics()] == ["refunds"]
-    columns = {c["name"] for c in inspect(again.engine).get_columns("labels")}
+    assert [t.key for t in again.library.topics()] == ["refunds"]
+    columns = {c["name"] for c in inspect(again.db.engine).get_columns("labels")}
     assert {"source", "annotator", "confidence", "expires_at"} <= columns
     again.close()
 
 
+def test_upgrade_from_the_first_revision(empty_database_url: str) -> None:
+    from alembic import command
+
+    from supportcue.data.database import alembic_config, current_revision, head_revision, make_engine
+
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+    store = open_store(empty_database_url)
+    assert current_revision(store.db.engine) == head_revision()
+    assert "data_versions" in store.db.table_names()
+    assert store.library.version() == 0
+    store.close()
+
+
+def test_open_store_on_a_current_database_skips_alembic(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    def upgrade(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Alembic's upgrade ran on a current database")
+
+    monkeypatch.setattr(command, "upgrade", upgrade)
+    open_store(database_url).close()
+
+
 def test_cases_upsert_by_external_id(store: Store) -> None:
     row = {"id": "c1", "message": "hi", "created_at": T0, "fields": {"order_id": "A-1"}}
-    store.upsert_cases([row])
-    store.upsert_cases([{**row, "message": "How do I pause payouts?"}])
-    assert store.count("cases") == 1
-    case = store.case("c1")
+    store.cases.upsert([row])
+    store.cases.upsert([{**row, "message": "How do I pause payouts?"}])
+    assert store.db.count("cases") == 1
+    case = store.cases.get("c1")
     assert case is not None
     assert case.message == "How do I pause payouts?"
     assert case.fields == {"order_id": "A-1"}
@@ -40,17 +72,17 @@ def test_cases_upsert_by_external_id(store: Store) -> None:
 
 def test_events_are_idempotent(store: Store) -> None:
     event = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": T0}
-    stored, created = store.add_event(event)
+    stored, created = store.events.add(event)
     assert created
-    again, created_again = store.add_event({**event, "kind": "sent"})
+    again, created_again = store.events.add({**event, "kind": "sent"})
     assert not created_again
     assert again.id == stored.id and again.kind == "shown"
-    assert store.count("events") == 1
+    assert store.db.count("events") == 1
 
 
 def test_labels_exclude_expired_and_replace_same_subject(store: Store) -> None:
     now = T0 + timedelta(days=10)
-    store.add_labels(
+    store.labels.add(
         [
             {"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "a"},
             {
@@ -64,17 +96,19 @@ def test_labels_exclude_expired_and_replace_same_subject(store: Store) -> None:
             {"case_id": "c3", "task": "validity", "value": "valid", "source": "expert", "annotator": "a"},
         ]
     )
-    store.add_labels(
+    store.labels.add(
         [{"case_id": "c1", "task": "topic", "value": "disputes", "source": "expert", "annotator": "a"}]
     )
-    labels = store.labels("topic", now=now)
+    labels = store.labels.list("topic", now=now)
     assert [(x.case_id, x.value) for x in labels] == [("c1", "disputes")]
-    assert len(store.labels("topic", now=now, include_expired=True)) == 2
-    assert [x.value for x in store.labels("topic", sources=["weak"], now=T0 - timedelta(days=1))] == ["fees"]
+    assert len(store.labels.list("topic", now=now, include_expired=True)) == 2
+    assert [x.value for x in store.labels.list("topic", sources=["weak"], now=T0 - timedelta(days=1))] == [
+        "fees"
+    ]
 
 
 def test_answer_library_queries(store: Store) -> None:
-    store.upsert_answers(
+    store.library.upsert_answers(
         [
             {
                 "id": "a1",
@@ -95,25 +129,25 @@ def test_answer_library_queries(store: Store) -> None:
             },
         ]
     )
-    assert [a.id for a in store.answers(topic="refunds", status="approved")] == ["a1"]
-    assert [a.id for a in store.answers_due_for_review(now=T0)] == ["a1"]
-    store.set_answer_status("a1", "retired")
-    assert store.answers_due_for_review(now=T0) == []
+    assert [a.id for a in store.library.answers(topic="refunds", status="approved")] == ["a1"]
+    assert [a.id for a in store.library.answers_due_for_review(now=T0)] == ["a1"]
+    store.library.set_answer_status("a1", "retired")
+    assert store.library.answers_due_for_review(now=T0) == []
 
 
 def test_promote_keeps_previous_for_rollback(store: Store) -> None:
     for version in ("v1", "v2"):
-        store.add_model_version(
+        store.models.add(
             {"stage": "topic", "version": version, "artifact_path": f"/m/{version}", "fingerprint": "f"}
         )
-    store.promote_model("topic", "v1")
-    store.promote_model("topic", "v2")
-    live = store.live_model("topic")
+    store.models.promote("topic", "v1")
+    store.models.promote("topic", "v2")
+    live = store.models.live("topic")
     assert live is not None and live.version == "v2"
-    statuses = {m.version: m.status for m in store.model_versions("topic")}
+    statuses = {m.version: m.status for m in store.models.list("topic")}
     assert statuses == {"v1": "previous", "v2": "live"}
-    store.promote_model("topic", "v1")  # rollback
-    live = store.live_model("topic")
+    store.models.promote("topic", "v1")  # rollback
+    live = store.models.live("topic")
     assert live is not None and live.version == "v1"
 
 
@@ -121,4 +155,45 @@ def test_unknown_promotion_target_raises(store: Store) -> None:
     from sqlalchemy.exc import NoResultFound
 
     with pytest.raises(NoResultFound):
-        store.promote_model("topic", "nope")
+        store.models.promote("topic", "nope")
+
+
+def test_library_version_counts_writes_not_reads(store: Store) -> None:
+    library = store.library
+    assert library.version() == 0  # never written
+    library.upsert_topics([{"key": "refunds", "name": "Refunds"}])
+    assert library.version() == 1
+    library.upsert_answers([{"id": "a1", "topic": "refunds", "title": "t", "body": "b"}])
+    library.upsert_articles([{"id": "k1", "title": "t", "body": "b"}])
+    assert library.version() == 3
+    library.topics(), library.answers(), library.answer("a1"), library.articles()
+    library.answers_due_for_review(now=T0)
+    assert library.version() == 3  # reads change nothing
+    library.set_answer_status("a1", "approved", reviewed_at=T0)
+    assert library.version() == 4
+    library.set_answer_status("missing", "approved")  # nothing written, nothing to reload
+    library.upsert_answers([])
+    assert library.version() == 4
+
+
+def test_library_version_bumps_in_the_writers_transaction(store: Store) -> None:
+    row = {"id": "a1", "topic": "refunds", "title": "t", "body": "b"}
+    with pytest.raises(RuntimeError), store.db.session() as session:
+        store.library.upsert_answers([row], session=session)
+        raise RuntimeError("rolled back")
+    assert store.library.version() == 0 and store.library.answers() == []
+    with store.db.session() as session:
+        store.library.upsert_answers([row], session=session)
+    assert store.library.version() == 1
+
+
+def test_vocabularies_are_stored_as_plain_strings(store: Store) -> None:
+    from supportcue.vocab import EventKind, LabelSource, LabelTask
+
+    store.events.add({"idempotency_key": "k1", "case_id": "c1", "kind": EventKind.SENT, "ts": T0})
+    row = {"case_id": "c1", "task": LabelTask.TOPIC, "value": "fees", "source": LabelSource.WEAK}
+    store.labels.add([row])
+    (event,) = store.events.list(kind=EventKind.SENT)
+    assert type(event.kind) is str and event.kind == "sent"
+    (label,) = store.labels.list("topic", sources=["weak"])
+    assert (type(label.task), label.task, label.source) == (str, "topic", "weak")

@@ -32,7 +32,7 @@ def test_an_event_lacking_what_its_kind_needs_is_refused_and_not_stored(
 ) -> None:
     with pytest.raises(InvalidEvent, match=says.replace("`", ".")):
         record_event(store, row)
-    assert store.count("events") == 0
+    assert store.db.count("events") == 0
 
 
 @pytest.mark.parametrize(
@@ -56,13 +56,13 @@ def test_recorded_once_per_key_and_a_repeat_answers_the_first(store: Store) -> N
     again = record_event(store, event("dismissed", reason="tone"))
     assert (first.duplicate, again.duplicate) == (False, True)
     assert again.event.id == first.event.id and again.event.reason == "outdated"
-    assert [(e.kind, e.reason) for e in store.events()] == [("dismissed", "outdated")]
+    assert [(e.kind, e.reason) for e in store.events.list()] == [("dismissed", "outdated")]
 
 
 def test_an_event_without_ts_happened_when_recorded(store: Store) -> None:
     record_event(store, event("shown", key="a"), now=lambda: T0)
     record_event(store, event("inserted", key="b", ts=datetime(2026, 10, 2, tzinfo=UTC)), now=lambda: T0)
-    assert [(e.kind, e.ts.replace(tzinfo=UTC)) for e in store.events()] == [
+    assert [(e.kind, e.ts.replace(tzinfo=UTC)) for e in store.events.list()] == [
         ("shown", T0),
         ("inserted", datetime(2026, 10, 2, tzinfo=UTC)),
     ]

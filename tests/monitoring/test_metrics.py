@@ -134,15 +134,15 @@ def test_bad_group_by_and_dates_are_named() -> None:
 
 
 def _load(store: Store) -> None:
-    store.upsert_cases(
+    store.cases.upsert(
         [
             {"id": c, "message": "m", "customer_name": NAMES.get(c), "created_at": T0}
             for c in NAMES | {"c2": "", "c3": "", "c4": "", "c5": ""}
         ]
     )
-    store.add_suggestions([{k: v for k, v in s.items()} for s in SUGGESTIONS])
+    store.cases.add_suggestions([{k: v for k, v in s.items()} for s in SUGGESTIONS])
     for e in EVENTS:
-        store.add_event(e)
+        store.events.add(e)
 
 
 def test_the_store_gives_the_same_figures(store: Store) -> None:
@@ -158,8 +158,8 @@ def test_the_store_gives_the_same_figures(store: Store) -> None:
 
 def test_sampling_caps_the_pairs_scored(store: Store) -> None:
     rows = [_s(f"x{i}", f"x{i}", i, topic="payouts", text=PAUSE) for i in range(300)]
-    store.add_suggestions(rows)
-    store.add_events([_e(f"e{i}", f"x{i}", "sent", f"x{i}", text=PAUSE) for i in range(300)])
+    store.cases.add_suggestions(rows)
+    store.events.add_many([_e(f"e{i}", f"x{i}", "sent", f"x{i}", text=PAUSE) for i in range(300)])
     result = compute_report(store, Settings(), max_pairs=100)
     assert result["match_sampled"] and result["sent_pairs_total"] == 300
     assert 60 <= result["sent_pairs"] <= 140 and result["match_rate"] == 1.0
@@ -226,7 +226,7 @@ def _simulate(store: Store, seed: int) -> tuple[Any, dict[str, Any]]:
 def test_simulated_history_tells_the_demo_story(store: Store) -> None:
     data, summary = _simulate(store, seed=1)
     assert summary["cases"] == summary["suggestions"] == 580
-    events = store.events()
+    events = store.events.list()
     sent = [e for e in events if e.kind == "sent"]
     resolved = [e for e in events if e.kind == "resolved"]
     assert len(resolved) == 580 and len({e.case_id for e in sent}) == len(sent)  # one each, not doubled
@@ -235,7 +235,11 @@ def test_simulated_history_tells_the_demo_story(store: Store) -> None:
     outdated = [e for e in events if e.kind == "dismissed" and e.reason == "outdated"]
     assert outdated and all(created[e.case_id] >= data.policy_change_at for e in outdated)
     launch = next(t.launched_at for t in data.topics if t.key == data.new_topic_key)
-    new = [s for c in data.cases if c.topic == data.new_topic_key and (s := store.suggestion(f"sim-{c.id}"))]
+    new = [
+        s
+        for c in data.cases
+        if c.topic == data.new_topic_key and (s := store.cases.suggestion(f"sim-{c.id}"))
+    ]
     early = [s for s in new if s.created_at < launch + timedelta(days=7)]
     assert early and all(s.text is None and s.abstained_at == "topic" for s in early)
     assert any(s.text for s in new if s.created_at >= launch + timedelta(days=7))
@@ -260,12 +264,12 @@ def test_simulation_is_deterministic_and_idempotent(tmp_path: Path) -> None:
             (
                 summary["events"],
                 compute_report(store, Settings())["match_rate"],
-                [(e.idempotency_key, e.kind, e.reason, e.ts) for e in store.events()],
+                [(e.idempotency_key, e.kind, e.reason, e.ts) for e in store.events.list()],
             )
         )
         store.close()
     assert figures[0] == figures[1]
     store = open_store(f"sqlite:///{tmp_path / 'a'}.db")
     _simulate(store, seed=5)  # again, on the same store
-    assert store.count("events") == len(figures[0][2]) and store.count("suggestions") == 580
+    assert store.db.count("events") == len(figures[0][2]) and store.db.count("suggestions") == 580
     store.close()

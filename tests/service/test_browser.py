@@ -49,8 +49,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(autouse=True)
 def _seeded(store: Store) -> None:
-    store.upsert_answers([PAUSE_PAYOUTS])
-    store.upsert_cases(
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    store.cases.upsert(
         [
             case("c1", "how do I pause a payout", "Ana"),
             case("c2", "can a payout be paused?", "Ana", hours=1),
@@ -84,7 +84,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, page: Page | None 
 
 
 def kinds(store: Store, case_id: str) -> list[str]:
-    return sorted(e.kind for e in store.events(case_id=case_id))
+    return sorted(e.kind for e in store.events.list(case_id=case_id))
 
 
 def tile(page: Page, name: str) -> str:
@@ -114,12 +114,12 @@ def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, stor
     expect(page.locator("#next")).to_have_text("Next case →")
 
     assert wait_for(lambda: kinds(store, "c2") == ["inserted", "resolved", "sent", "shown"])
-    sent = store.events(case_id="c2", kind="sent")[0]
+    sent = store.events.list(case_id="c2", kind="sent")[0]
     assert sent.text == SUGGESTED + " It takes effect at once." and sent.suggestion_id
-    resolved = store.events(case_id="c2", kind="resolved")[0]
+    resolved = store.events.list(case_id="c2", kind="resolved")[0]
     assert resolved.handle_seconds is not None and resolved.handle_seconds > 0
-    assert store.case("c2") is not None and store.case("c2").status == "resolved"  # type: ignore[union-attr]
-    assert len({e.idempotency_key for e in store.events(case_id="c2")}) == 4
+    assert store.cases.get("c2") is not None and store.cases.get("c2").status == "resolved"  # type: ignore[union-attr]
+    assert len({e.idempotency_key for e in store.events.list(case_id="c2")}) == 4
 
     page.goto(f"{server.url}/dashboard")
     assert "1 inserted of 1 shown" in tile(page, "adoption") and "100%" in tile(page, "adoption")
@@ -138,7 +138,7 @@ def test_dismiss_with_a_reason_then_write_and_send(server: LiveServer, store: St
     reply.press("Control+Enter")
     expect(page.locator("#next")).to_be_visible()
     assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "resolved", "sent", "shown"])
-    assert store.events(case_id="c1", kind="dismissed")[0].reason == "outdated"
+    assert store.events.list(case_id="c1", kind="dismissed")[0].reason == "outdated"
     page.goto(f"{server.url}/dashboard")
     assert "1 of 1 shown" in tile(page, "dismissed")
     expect(page.locator("#topics")).to_contain_text("outdated 1")
@@ -150,7 +150,7 @@ def test_no_suggestion_is_said_discreetly_and_not_shown(server: LiveServer, stor
     expect(page.get_by_role("button", name="Insert")).to_have_count(0)
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#status")).to_have_text("Write a reply first.")
-    assert store.events(case_id="c3") == []
+    assert store.events.list(case_id="c3") == []
 
 
 def test_a_failed_post_is_retried_with_the_same_key(server: LiveServer, store: Store, page: Page) -> None:

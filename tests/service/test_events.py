@@ -29,7 +29,7 @@ def test_202_means_committed(server: LiveServer, database_url: str) -> None:
     r = httpx.post(f"{server.url}/v1/events", json=body)
     assert r.status_code == 202 and r.json()["duplicate"] is False
     other = open_store(database_url)  # another connection sees it at once: it was committed before the answer
-    stored = other.events(case_id="c1")
+    stored = other.events.list(case_id="c1")
     other.close()
     assert [(e.idempotency_key, e.kind, e.text, e.agent_id) for e in stored] == [
         (body["idempotency_key"], "sent", "Hi Ana, done.", "a7")
@@ -43,7 +43,7 @@ def test_a_repeated_key_is_acknowledged_and_stored_once(server: LiveServer, data
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
     store = open_store(database_url)
-    assert [(e.kind, e.reason) for e in store.events()] == [("dismissed", "outdated")]
+    assert [(e.kind, e.reason) for e in store.events.list()] == [("dismissed", "outdated")]
     store.close()
 
 
@@ -67,7 +67,7 @@ def test_malformed_and_oversized_events_are_clear_4xx(
     r = httpx.post(f"{server.url}/v1/events", json=body)
     assert r.status_code == status and says in r.json()["detail"]
     store = open_store(database_url)
-    assert store.count("events") == 0
+    assert store.db.count("events") == 0
     store.close()
 
 
@@ -87,7 +87,7 @@ def test_a_burst_of_concurrent_events_loses_nothing(server: LiveServer, database
         codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))
     assert codes == [202] * 240
     store = open_store(database_url)
-    keys = sorted(e.idempotency_key for e in store.events())
+    keys = sorted(e.idempotency_key for e in store.events.list())
     store.close()
     assert keys == sorted(b["idempotency_key"] for b in bodies)
 

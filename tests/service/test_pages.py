@@ -13,8 +13,8 @@ from tests.service.conftest import PAUSE_PAYOUTS, T0, case
 
 def seed(store: Store) -> None:
     """Three open cases, one resolved; a live suggestion that was shown, inserted and sent."""
-    store.upsert_answers([PAUSE_PAYOUTS])
-    store.upsert_cases(
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    store.cases.upsert(
         [
             case("c1", "how do I pause a payout", "Ana"),
             case("c2", "<script>alert(1)</script> refund?", "Bo", hours=1),
@@ -29,7 +29,7 @@ def seed(store: Store) -> None:
             case("c0", "old", "Di", hours=-24, status="resolved"),
         ]
     )
-    store.add_suggestions(
+    store.cases.add_suggestions(
         [
             {
                 "id": "s0",
@@ -44,7 +44,7 @@ def seed(store: Store) -> None:
             },
         ]
     )
-    store.add_events(
+    store.events.add_many(
         [
             {
                 "idempotency_key": k,

@@ -49,8 +49,8 @@ def seed_store(store: Store) -> None:
             labels.append(
                 {"case_id": cid, "task": "topic", "value": topic, "source": "expert", "annotator": "e1"}
             )
-    store.upsert_cases(cases)
-    store.add_labels(labels)
+    store.cases.upsert(cases)
+    store.labels.add(labels)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_backtest_is_time_ordered_and_reports_the_curve(trainer: Trainer) -> Non
 
 def test_promotion_gate(trainer: Trainer, store: Store) -> None:
     live = trainer.train(["topic"])[0]
-    worse = store.add_model_version(
+    worse = store.models.add(
         {
             "stage": "topic",
             "version": "v9",
@@ -102,15 +102,15 @@ def test_promotion_gate(trainer: Trainer, store: Store) -> None:
     )
     with pytest.raises(PromotionRefused, match="worse than the live model"):
         trainer.promote("topic", worse.version)
-    assert store.live_model("topic").version == "v1"  # type: ignore[union-attr]
+    assert store.models.live("topic").version == "v1"  # type: ignore[union-attr]
     promoted, note = trainer.promote("topic", worse.version, force=True)
     assert promoted.status == "live" and "candidate 0.1000" in note
-    statuses = {m.version: m.status for m in store.model_versions("topic")}
+    statuses = {m.version: m.status for m in store.models.list("topic")}
     assert statuses == {"v1": "previous", "v9": "live"}
 
 
 def test_expired_and_weak_labels(trainer: Trainer, store: Store) -> None:
-    store.add_labels(
+    store.labels.add(
         [
             {
                 "case_id": "c001",
@@ -125,7 +125,7 @@ def test_expired_and_weak_labels(trainer: Trainer, store: Store) -> None:
     )
     data = trainer.labeled("topic")
     assert data.sources == {"expert": 120}  # the expired weak label is not used
-    store.add_labels(
+    store.labels.add(
         [
             {
                 "case_id": "c001",

@@ -30,8 +30,8 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     )
     settings = load_settings(tmp_path, environ={})
     t = datetime(2026, 10, 1, tzinfo=UTC)
-    store.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts", "fees")])
-    store.upsert_answers(
+    store.library.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts", "fees")])
+    store.library.upsert_answers(
         [
             {
                 "id": "a-fee",
@@ -42,7 +42,7 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
             }
         ]
     )
-    store.upsert_cases(
+    store.cases.upsert(
         [
             {"id": "c1", "message": "where is my refund", "created_at": t},
             {"id": "c2", "message": "payout missing", "created_at": t},
@@ -51,7 +51,7 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
             {"id": "c5", "message": "refund please", "created_at": t},
         ]
     )
-    store.add_event(
+    store.events.add(
         {
             "idempotency_key": "s3",
             "case_id": "c3",
@@ -59,7 +59,7 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
             "text": "Hi Ana, our fee is 2.9% + 30c per card payment.",
         }
     )
-    store.add_labels(
+    store.labels.add(
         [{"case_id": "c1", "task": "topic", "value": "refunds", "source": "expert", "annotator": "e1"}]
     )
 
@@ -68,7 +68,7 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     assert run.applied.failures["broken"] == 5  # counted, not fatal
     summary = label_cases(store, settings, run)
     assert summary["stored"] == 4 and summary["accuracy_on_gold"] == 1.0
-    weak = {lb.case_id: lb for lb in store.labels("topic", sources=["weak"])}
+    weak = {lb.case_id: lb for lb in store.labels.list("topic", sources=["weak"])}
     assert {k: v.value for k, v in weak.items()} == {
         "c1": "refunds",
         "c2": "payouts",
@@ -86,7 +86,7 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     assert stats.coverage == 4 / 5 and stats.n_gold == 1
     # a second run with the same functions replaces, never duplicates, the weak labels
     label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
-    assert len(store.labels("topic", sources=["weak"])) == 4
+    assert len(store.labels.list("topic", sources=["weak"])) == 4
 
 
 def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) -> None:
@@ -106,10 +106,10 @@ def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) 
                 labels.append({"case_id": cid, "task": "topic", "value": topic, "source": "sme"})
     cases.append({"id": "hi", "message": "hi there refund", "created_at": t})
     labels.append({"case_id": "hi", "task": "validity", "value": "invalid", "source": "sme"})
-    store.upsert_cases(cases)
-    store.add_labels(labels)
+    store.cases.upsert(cases)
+    store.labels.add(labels)
     result = propagate_labels(store, settings, HashingEmbedder(dim=256), min_confidence=0.5)
-    weak = store.labels("topic", sources=["weak"])
+    weak = store.labels.list("topic", sources=["weak"])
     assert result["labeled"] == 6 and result["unlabeled"] == 18 and result["stored"] == len(weak) > 0
     assert all(lb.annotator == "propagation" and lb.confidence >= 0.5 for lb in weak)
     assert all(lb.value == lb.case_id.split("-")[0] for lb in weak if lb.case_id)  # right topic

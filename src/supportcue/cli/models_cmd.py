@@ -13,6 +13,7 @@ from rich.table import Table
 from supportcue.cli.context import CliState, state
 from supportcue.cli.output import console
 from supportcue.training.trainer import CLASSIFIER_STAGES, TRAINABLE, Trainer
+from supportcue.vocab import LabelSource
 
 
 def _trainer(cli: CliState) -> Trainer:
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
         trainer = _trainer(cli)
         stages = stage or list(CLASSIFIER_STAGES)
         result = trainer.backtest(stages, _date(since), exclude_weak)
-        if not exclude_weak and cli.store.labels(sources=["weak"]):
+        if not exclude_weak and cli.store.labels.list(sources=[LabelSource.WEAK]):
             # what the weak labels bring: the same backtest trained on the people's labels only
             human = trainer.backtest(stages, _date(since), exclude_weak=True)
             result["weak_label_gain"] = {
@@ -109,7 +110,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def models(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
         """List model versions with their status and backtest figures."""
-        versions = state(ctx).store.model_versions()
+        versions = state(ctx).store.models.list()
         if json_out:
             rows = [
                 {

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         result = pipeline.suggest(
             SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
         )
-        store.add_suggestion(result.row())
+        store.cases.add_suggestions([result.row()])
         if json_out:
             print(json.dumps(result.public(), default=str))
             return

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
+from supportcue.vocab import LabelTask
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
 labels_app = typer.Typer(
@@ -18,7 +19,7 @@ labels_app = typer.Typer(
 )
 
 Task = Annotated[str, typer.Option(help="topic | validity")]
-TASKS = ("topic", "validity")
+TASKS = (LabelTask.TOPIC, LabelTask.VALIDITY)
 
 
 def _task(task: str) -> str:

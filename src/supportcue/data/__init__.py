@@ -1,5 +1,6 @@
-"""The store: tables, migrations, the repository layer, and file import/export."""
+"""The store: tables, migrations, the shared `Database`, one repository per aggregate, import/export."""
 
+from supportcue.data.database import Database
 from supportcue.data.store import Store, open_store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Database", "Store", "open_store"]

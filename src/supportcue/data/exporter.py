@@ -15,4 +15,4 @@ def export_table(store: Store, table: str, path: Path) -> int:
     if table not in TABLES:
         raise ImportDataError(f"unknown table {table!r}; allowed: {', '.join(sorted(TABLES))}")
     columns = [c.key for c in TABLES[table].__table__.columns]
-    return write_rows(path, store.rows(table), columns=columns)
+    return write_rows(path, store.db.rows(table), columns=columns)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,12 +26,10 @@ from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.errors import ImportDataError
+from supportcue.vocab import AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
 
 KINDS = ("cases", "events", "labels", "answers", "articles")
 MAX_FIELD_CHARS = 1_000_000
-EVENT_KINDS = ("shown", "inserted", "edited", "dismissed", "sent", "resolved", "feedback")
-LABEL_TASKS = ("validity", "topic", "answer", "response_quality")
-LABEL_SOURCES = ("expert", "sme", "agent", "weak", "model")
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -82,7 +80,7 @@ class CaseRow(_Row):
     context: list[Any] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=dict)
     arm: str | None = None
-    status: str = "open"
+    status: str = CaseStatus.OPEN
     simulated: bool = False
     reply: str | None = None
     agent_id: str | None = None
@@ -96,7 +94,7 @@ class CaseRow(_Row):
 class EventRow(_Row):
     idempotency_key: str = Field(min_length=1, max_length=200)
     case_id: str = Field(min_length=1, max_length=100)
-    kind: Literal["shown", "inserted", "edited", "dismissed", "sent", "resolved", "feedback"]
+    kind: EventKind
     suggestion_id: str | None = None
     text: str | None = None
     reason: str | None = None
@@ -110,9 +108,9 @@ class EventRow(_Row):
 class LabelRow(_Row):
     case_id: str | None = None
     text: str | None = None
-    task: Literal["validity", "topic", "answer", "response_quality"]
+    task: LabelTask
     value: str = Field(min_length=1, max_length=200)
-    source: Literal["expert", "sme", "agent", "weak", "model"] = "expert"
+    source: LabelSource = LabelSource.EXPERT
     annotator: str = ""
     confidence: float = Field(1.0, ge=0.0, le=1.0)
     created_at: datetime = Field(default_factory=utcnow)
@@ -135,7 +133,7 @@ class AnswerRow(_Row):
     topic: str = Field(min_length=1, max_length=100)
     title: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1)
-    status: Literal["draft", "approved", "retired"] = "draft"
+    status: AnswerStatus = AnswerStatus.DRAFT
     owner: str | None = None
     reviewed_at: datetime | None = None
     review_due_at: datetime | None = None
@@ -245,7 +243,7 @@ def _to_records(kind: str, item: _Row) -> dict[str, list[dict[str, Any]]]:
                 {
                     "idempotency_key": f"import:{item.id}:sent",
                     "case_id": item.id,
-                    "kind": "sent",
+                    "kind": EventKind.SENT,
                     "text": reply,
                     "agent_id": agent,
                     "handle_seconds": seconds,
@@ -260,14 +258,12 @@ def _to_records(kind: str, item: _Row) -> dict[str, list[dict[str, Any]]]:
 
 
 def _writers(store: Store) -> dict[str, Callable[..., int]]:
-    from supportcue.data.tables import Event
-
     return {
-        "cases": store.upsert_cases,
-        "events": lambda rows, session=None: store.upsert(Event, rows, ["idempotency_key"], session=session),
-        "labels": store.add_labels,
-        "answers": lambda rows, session=None: store.upsert_answers(rows),
-        "articles": lambda rows, session=None: store.upsert_articles(rows),
+        "cases": store.cases.upsert,
+        "events": store.events.add_many,
+        "labels": store.labels.add,
+        "answers": store.library.upsert_answers,
+        "articles": store.library.upsert_articles,
     }
 
 
@@ -318,7 +314,7 @@ def import_file(
     if strict and report.rejects:
         return report
     writers = _writers(store)
-    with store.session() as session:
+    with store.db.session() as session:
         for table in ("cases", "events", "labels", "answers", "articles"):
             rows = _dedupe(records.get(table, []), table)
             if rows:

@@ -26,6 +26,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from supportcue.vocab import (
+    AnswerStatus,
+    CaseStatus,
+    ExperimentStatus,
+    ModelStatus,
+    SuggestionMode,
+    TopicStatus,
+)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, naive UTC in the database, aware UTC out."""
@@ -61,7 +70,7 @@ class Topic(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default=TopicStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -73,7 +82,7 @@ class Answer(Base):
     topic: Mapped[str] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=AnswerStatus.DRAFT)
     owner: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None]
     review_due_at: Mapped[datetime | None]
@@ -103,7 +112,7 @@ class Case(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     arm: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -121,7 +130,7 @@ class Suggestion(Base):
     text: Mapped[str | None] = mapped_column(Text)
     abstained_at: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
-    mode: Mapped[str] = mapped_column(String(20), default="live")
+    mode: Mapped[str] = mapped_column(String(20), default=SuggestionMode.LIVE)
     """live: shown to the agent; shadow: logged only (some stage in shadow decided it); none."""
     shadow: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """What the stages in shadow mode would have produced (label, answer id, text)."""
@@ -178,7 +187,7 @@ class ModelVersion(Base):
     fingerprint: Mapped[str] = mapped_column(String(80))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    status: Mapped[str] = mapped_column(String(20), default=ModelStatus.CANDIDATE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
 
@@ -190,7 +199,7 @@ class Experiment(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     arms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Arm name -> share of traffic, e.g. {"control": 0.5, "suggest": 0.5}."""
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=ExperimentStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 
@@ -205,6 +214,16 @@ class Assignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DataVersion(Base):
+    """A change counter per data set (`library`: answers, articles, topics), bumped by every write
+    in the writer's transaction, so a reader polls one row to know whether to reload."""
+
+    __tablename__ = "data_versions"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TABLES: dict[str, type[Base]] = {
     "topics": Topic,
     "answers": Answer,
@@ -216,4 +235,5 @@ TABLES: dict[str, type[Base]] = {
     "model_versions": ModelVersion,
     "experiments": Experiment,
     "assignments": Assignment,
+    "data_versions": DataVersion,
 }

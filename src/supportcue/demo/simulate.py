@@ -28,10 +28,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportcue.data.store import Store
-from supportcue.data.tables import Event, Suggestion
 from supportcue.demo.model import DemoCase, DemoData
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, similarity
 from supportcue.pipeline import Pipeline, SuggestRequest
+from supportcue.vocab import CaseStatus, EventKind, SuggestionMode
 
 RETRAIN_AFTER = timedelta(days=7)
 """A topic launched mid-demo is unknown to the models until this long after its launch."""
@@ -51,7 +51,7 @@ def _uncovered(row: dict[str, Any], until: datetime) -> None:
         topic=None,
         confidence=None,
         answer_id=None,
-        mode="none",
+        mode=SuggestionMode.NONE,
         abstained_at="topic",
         reason=f"simulated: the topic model did not know this topic before {until:%Y-%m-%d}",
     )
@@ -83,7 +83,7 @@ def _agent(
         )
 
     if row["text"] is not None:
-        add("shown", f"sim:{c.id}:shown", t + timedelta(seconds=3))
+        add(EventKind.SHOWN, f"sim:{c.id}:shown", t + timedelta(seconds=3))
         score = similarity(row["text"], c.sent_reply, c.customer_name) if c.sent_reply else 0.0
         outdated = row["answer_id"] == data.outdated_answer_id and c.created_at >= data.policy_change_at
         reason: str | None = None
@@ -91,19 +91,22 @@ def _agent(
             reason = "outdated" if rng.random() < OUTDATED_DISMISS else None
         elif rng.random() < (rate if score >= threshold else INSERT_WRONG):
             inserted = True
-            add("inserted", f"sim:{c.id}:inserted", t + timedelta(seconds=rng.randint(8, 40)))
+            add(EventKind.INSERTED, f"sim:{c.id}:inserted", t + timedelta(seconds=rng.randint(8, 40)))
         elif rng.random() < DISMISS_UNUSED:
             wrong = row["topic"] != c.topic
             reason = "wrong_topic" if wrong else rng.choice(("tone", "not_needed", "not_needed"))
         if reason:
             add(
-                "dismissed", f"sim:{c.id}:dismissed", t + timedelta(seconds=rng.randint(5, 30)), reason=reason
+                EventKind.DISMISSED,
+                f"sim:{c.id}:dismissed",
+                t + timedelta(seconds=rng.randint(5, 30)),
+                reason=reason,
             )
     handle = round(c.handle_seconds * (rng.uniform(0.55, 0.8) if inserted else 1.0))
     if c.sent_reply:
-        add("sent", f"demo:{c.id}:sent", done - timedelta(seconds=5), text=c.sent_reply)
+        add(EventKind.SENT, f"demo:{c.id}:sent", done - timedelta(seconds=5), text=c.sent_reply)
     add(
-        "resolved",
+        EventKind.RESOLVED,
         f"demo:{c.id}:resolved",
         c.created_at + timedelta(seconds=handle),
         handle_seconds=float(handle),
@@ -124,7 +127,7 @@ def simulate_history(
     started = time.perf_counter()
     rng = random.Random(seed)
     rates = _topic_rates(data, seed)
-    open_ids = {c.id for c in store.cases(status="open")}
+    open_ids = {c.id for c in store.cases.list(status=CaseStatus.OPEN)}
     cases = sorted((c for c in data.cases if c.id not in open_ids), key=lambda c: (c.created_at, c.id))
     launch = {t.key: t.launched_at for t in data.topics if t.launched_at is not None}
     agents = {a.id: a.name for a in data.agents}
@@ -151,10 +154,10 @@ def simulate_history(
             events += _agent(c, row, rng, data, rates.get(c.topic or "", 0.5), threshold)
         if progress and (start // batch_size) % 10 == 0:
             progress(f"simulated {min(start + batch_size, len(cases)):,} / {len(cases):,} cases")
-    with store.session() as session:
-        store.upsert(Suggestion, suggestions, ["id"], session=session)
+    with store.db.session() as session:
+        store.cases.add_suggestions(suggestions, session=session)
         update = ["suggestion_id", "simulated", "handle_seconds", "ts"]
-        store.upsert(Event, events, ["idempotency_key"], update, session=session)
+        store.events.add_many(events, update, session=session)
     kinds: dict[str, int] = {}
     for e in events:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1

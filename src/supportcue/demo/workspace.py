@@ -18,6 +18,7 @@ from supportcue.demo.generator import generate
 from supportcue.demo.labeling import workspace_module
 from supportcue.demo.model import DemoData
 from supportcue.settings import init_workspace, load_settings
+from supportcue.vocab import CaseStatus, EventKind, TopicStatus
 
 OPEN_CASES = 40
 """How many of the newest cases are left open for the console's inbox."""
@@ -25,14 +26,14 @@ OPEN_CASES = 40
 
 def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
     """Write the generated data into the store (idempotent: ids are stable for a seed)."""
-    store.upsert_topics(
+    store.library.upsert_topics(
         [
-            {"key": t.key, "name": t.name, "description": t.description, "status": "active"}
+            {"key": t.key, "name": t.name, "description": t.description, "status": TopicStatus.ACTIVE}
             for t in data.topics
         ]
     )
-    store.upsert_answers([asdict(a) for a in data.answers])
-    store.upsert_articles([{**asdict(a), "url": None} for a in data.articles])
+    store.library.upsert_answers([asdict(a) for a in data.answers])
+    store.library.upsert_articles([{**asdict(a), "url": None} for a in data.articles])
     ordered = sorted(data.cases, key=lambda c: (c.created_at, c.id))
     open_ids = {c.id for c in ordered[-open_cases:]} if open_cases else set()
     cases: list[dict[str, Any]] = []
@@ -48,7 +49,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
                 "customer_name": c.customer_name,
                 "fields": {**c.fields, "agent_id": c.agent_id},
                 "created_at": c.created_at,
-                "status": "open" if is_open else "resolved",
+                "status": CaseStatus.OPEN if is_open else CaseStatus.RESOLVED,
             }
         )
         if is_open:
@@ -59,7 +60,7 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
                 {
                     "idempotency_key": f"demo:{c.id}:sent",
                     "case_id": c.id,
-                    "kind": "sent",
+                    "kind": EventKind.SENT,
                     "text": c.sent_reply,
                     "agent_id": c.agent_id,
                     "ts": done - timedelta(seconds=5),
@@ -69,18 +70,16 @@ def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dic
             {
                 "idempotency_key": f"demo:{c.id}:resolved",
                 "case_id": c.id,
-                "kind": "resolved",
+                "kind": EventKind.RESOLVED,
                 "agent_id": c.agent_id,
                 "handle_seconds": float(c.handle_seconds),
                 "ts": done,
             }
         )
-    with store.session() as session:
-        store.upsert_cases(cases, session=session)
-        from supportcue.data.tables import Event
-
-        store.upsert(Event, events, ["idempotency_key"], session=session)
-        store.add_labels(
+    with store.db.session() as session:
+        store.cases.upsert(cases, session=session)
+        store.events.add_many(events, session=session)
+        store.labels.add(
             [
                 {
                     "case_id": lb.case_id,
@@ -124,7 +123,7 @@ def build_demo_workspace(
     try:
         data = generate(seed=seed)
         counts = load_demo(store, data)
-        if train and store.live_model("topic") is None:
+        if train and store.models.live("topic") is None:
             from supportcue.demo.simulate import simulate_history
             from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer

@@ -24,6 +24,7 @@ from typing import Any
 from supportcue.data.store import Store
 from supportcue.data.tables import Event, utcnow
 from supportcue.errors import InvalidEvent
+from supportcue.vocab import EventKind
 
 DISMISS_REASONS = ("wrong_topic", "outdated", "tone", "not_needed", "other")
 
@@ -39,9 +40,9 @@ class Recorded:
 def check_event(row: Mapping[str, Any]) -> None:
     """Raise `InvalidEvent`, naming the missing field, when the event lacks what its kind needs."""
     kind = row["kind"]
-    if kind == "sent" and not (row.get("text") or "").strip():
+    if kind == EventKind.SENT and not (row.get("text") or "").strip():
         raise InvalidEvent("a `sent` event needs the sent `text`")
-    if kind == "dismissed" and row.get("reason") not in DISMISS_REASONS:
+    if kind == EventKind.DISMISSED and row.get("reason") not in DISMISS_REASONS:
         allowed = f"{', '.join(DISMISS_REASONS[:-1])} or {DISMISS_REASONS[-1]}"
         raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}")
 
@@ -49,5 +50,5 @@ def check_event(row: Mapping[str, Any]) -> None:
 def record_event(store: Store, row: Mapping[str, Any], now: Callable[[], datetime] = utcnow) -> Recorded:
     """Check the event and store it unless its idempotency key was seen before."""
     check_event(row)
-    stored, created = store.add_event({**row, "ts": row.get("ts") or now()})
+    stored, created = store.events.add({**row, "ts": row.get("ts") or now()})
     return Recorded(stored, duplicate=not created)

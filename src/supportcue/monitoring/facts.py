@@ -5,8 +5,9 @@ reason, latencies, and `Pair`s: a suggestion and the reply sent on its case (the
 text is compared, so the similarity cost grows with sent replies, not with events).
 
 `facts_from_rows` is the definition, in plain Python over hand-built suggestions and events;
-`query_facts` computes the same with SQL aggregates (counts by key in the database), and pairs at
-most `max_pairs` sent replies (a deterministic, evenly spread sample when there are more).
+`query_facts` computes the same from the store's aggregates (`data/reporting.py`: counts by key in
+the database), and pairs at most `max_pairs` sent replies (a deterministic, evenly spread sample
+when there are more).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
 newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
@@ -19,23 +20,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, exists, func, literal, select
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
-
-from supportcue.data.store import Store
-from supportcue.data.tables import Case, Event, Suggestion
+from supportcue.data.reporting import Reporting
+from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
 
 GROUPS = ("day", "topic", "stage", "model", "arm")
 NONE_KEY = "(none)"
 SUGGESTED = "suggested"
 """The `stage` key of a suggestion that no stage stopped."""
-_SAMPLE_PRIME = 10007
-EVENT_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -144,9 +139,9 @@ def facts_from_rows(
     flags: dict[str, set[str]] = {}
     facts = Facts()
     for e in events:
-        if e.get("suggestion_id") in by_id and e["kind"] in ("shown", "inserted", "dismissed"):
+        if e.get("suggestion_id") in by_id and e["kind"] in SUGGESTION_ACTIONS:
             flags.setdefault(e["suggestion_id"], set()).add(e["kind"])
-            if e["kind"] == "dismissed":
+            if e["kind"] == EventKind.DISMISSED:
                 facts.dismissals.append((keys_of(by_id[e["suggestion_id"]]), e.get("reason") or "other", 1))
     for s in suggestions:
         seen = flags.get(s["id"], set())
@@ -154,9 +149,9 @@ def facts_from_rows(
             suggestions=1,
             valid=int(s.get("abstained_at") != "validation"),
             suggested=int(s.get("text") is not None),
-            shown=int("shown" in seen),
-            inserted=int("inserted" in seen),
-            dismissed=int("dismissed" in seen),
+            shown=int(EventKind.SHOWN in seen),
+            inserted=int(EventKind.INSERTED in seen),
+            dismissed=int(EventKind.DISMISSED in seen),
             simulated=int(bool(s.get("simulated"))),
         )
         keys = keys_of(s)
@@ -170,7 +165,7 @@ def facts_from_rows(
         if s.get("case_id"):
             newest[s["case_id"]] = s
     for e in events:
-        if e["kind"] != "sent" or not e.get("text"):
+        if e["kind"] != EventKind.SENT or not e.get("text"):
             continue
         paired = by_id.get(e.get("suggestion_id") or "") or newest.get(e["case_id"])
         if paired is None:
@@ -183,7 +178,7 @@ def facts_from_rows(
                 suggested=s.get("text"),
                 sent=e["text"],
                 customer_name=names.get(e["case_id"]),
-                inserted="inserted" in flags.get(s["id"], set()),
+                inserted=EventKind.INSERTED in flags.get(s["id"], set()),
                 shadow_text=shadow_text,
                 shadow_stages=shadow_stages,
             )
@@ -195,48 +190,10 @@ def facts_from_rows(
 # -- the same, aggregated in the store ------------------------------------------------------------
 
 
-def _key_columns() -> list[Any]:
-    return [
-        func.date(Suggestion.created_at).label("day"),
-        Suggestion.topic,
-        Suggestion.abstained_at,
-        Suggestion.pipeline_version,
-        Suggestion.arm,
-    ]
-
-
 @lru_cache(maxsize=65_536)
 def _keys(day: Any, topic: Any, stage: Any, model: Any, arm: Any) -> Keys:
     """Shared `Keys` per distinct row (there are few: building one per row costs more than the SQL)."""
     return Keys(str(day)[:10], topic or NONE_KEY, stage or SUGGESTED, model or NONE_KEY, arm or NONE_KEY)
-
-
-def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if since is not None:
-        where.append(Suggestion.created_at >= since)
-    if until is not None:
-        where.append(Suggestion.created_at < until)
-    return where
-
-
-def _flag(kind: str) -> ColumnElement[int]:
-    return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
-
-
-def _bucket_sql(dialect: str) -> ColumnElement[float]:
-    """`latency_bucket` in SQL (CAST truncates on SQLite; PostgreSQL's rounds, so FLOOR there)."""
-    ms = Suggestion.latency_ms
-
-    def floor(x: Any) -> Any:
-        return func.floor(x) if dialect == "postgresql" else cast(x, Integer)
-
-    return case(
-        (ms < 10, floor(ms * 10) / 10.0),
-        (ms < 100, floor(ms) * 1.0),
-        (ms < 1000, floor(ms / 10) * 10.0),
-        else_=floor(ms / 100) * 100.0,
-    )
 
 
 def _group_value(group: str, value: Any) -> str:
@@ -247,23 +204,8 @@ def _group_value(group: str, value: Any) -> str:
     return str(value) if value else (SUGGESTED if group == "stage" else NONE_KEY)
 
 
-def _latency_query(dialect: str, group: str, where: list[ColumnElement[bool]]) -> Any:
-    column: Any = {
-        "all": literal("all"),
-        "day": func.date(Suggestion.created_at),
-        "topic": Suggestion.topic,
-        "stage": Suggestion.abstained_at,
-        "model": Suggestion.pipeline_version,
-        "arm": Suggestion.arm,
-    }[group]
-    bucket = _bucket_sql(dialect)
-    if group == "all":
-        return select(bucket, func.count()).where(*where).group_by(bucket)
-    return select(column, bucket, func.count()).where(*where).group_by(column, bucket)
-
-
 def query_facts(
-    store: Store,
+    reporting: Reporting,
     since: datetime | None = None,
     until: datetime | None = None,
     max_pairs: int = 20_000,
@@ -272,59 +214,13 @@ def query_facts(
     """`facts_from_rows` computed in the database: counts by key in SQL, at most `max_pairs` pairs,
     latency histograms overall and for `latency_groups`."""
     facts = Facts()
-    where = _in_range(since, until)
-    keys = _key_columns()
-    per_suggestion = (
-        select(Event.suggestion_id, _flag("shown"), _flag("inserted"), _flag("dismissed"))
-        .where(
-            Event.suggestion_id.is_not(None),
-            Event.kind.in_(("shown", "inserted", "dismissed")),
-            # what agents do with a suggestion comes after it (a day's slack for clock skew):
-            # this prunes the scan to the range
-            *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
-        )
-        .group_by(Event.suggestion_id)
-        .subquery()
-    )
-    counts = (
-        select(
-            *keys,
-            func.count(),
-            func.sum(case((func.coalesce(Suggestion.abstained_at, "") != "validation", 1), else_=0)),
-            func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
-            func.sum(func.coalesce(per_suggestion.c.shown, 0)),
-            func.sum(func.coalesce(per_suggestion.c.inserted, 0)),
-            func.sum(func.coalesce(per_suggestion.c.dismissed, 0)),
-            func.sum(case((Suggestion.simulated, 1), else_=0)),
-        )
-        .select_from(Suggestion)
-        .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
-        .where(*where)
-        .group_by(*keys)
-    )
-    dismissals = (
-        select(*keys, Event.reason, func.count())
-        .select_from(Event)
-        .join(Suggestion, Suggestion.id == Event.suggestion_id)
-        .where(Event.kind == "dismissed", *where)
-        .group_by(*keys, Event.reason)
-    )
-
-    def fetch(stmt: Any) -> list[Any]:
-        with store.session() as s:
-            return list(s.execute(stmt))
-
-    def pairs() -> tuple[list[Pair], int]:
-        with store.session() as s:
-            return _query_pairs(s, where, since, until, max_pairs)
-
     # The queries are independent; the database runs them in parallel (each on its own connection).
     latency_groups = ("all", *latency_groups)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        count_rows = pool.submit(fetch, counts)
-        dismissal_rows = pool.submit(fetch, dismissals)
-        latency_rows = [pool.submit(fetch, _latency_query(store.dialect, g, where)) for g in latency_groups]
-        paired = pool.submit(pairs)
+        count_rows = pool.submit(reporting.suggestion_counts, since, until)
+        dismissal_rows = pool.submit(reporting.dismissals, since, until)
+        latency_rows = [pool.submit(reporting.latencies, g, since, until) for g in latency_groups]
+        paired = pool.submit(reporting.sent_pairs, since, until, max_pairs)
         for *k, n, valid, suggested, shown, inserted, dismissed, simulated in count_rows.result():
             c = Counts(
                 n, valid or 0, suggested or 0, shown or 0, inserted or 0, dismissed or 0, simulated or 0
@@ -337,72 +233,10 @@ def query_facts(
             for row in future.result():
                 value, bucket, n = ("all", *row) if group == "all" else row
                 hist.setdefault(_group_value(group, value), Counter())[round(float(bucket), 1)] += int(n)
-        facts.pairs, facts.pairs_total = paired.result()
-    return facts
-
-
-def _query_pairs(
-    s: Any,
-    where: list[ColumnElement[bool]],
-    since: datetime | None,
-    until: datetime | None,
-    max_pairs: int,
-) -> tuple[list[Pair], int]:
-    sent = aliased(Event)
-    inserted = aliased(Event)
-    newer = aliased(Suggestion)
-    count = select(func.count()).select_from(sent).where(sent.kind == "sent")
-    # The range is on the suggestion's time; a sent reply follows its suggestion within days.
-    if since is not None:
-        count = count.where(sent.ts >= since)
-    if until is not None:
-        count = count.where(sent.ts < until)
-    total = int(s.scalar(count) or 0)
-    latest = (
-        select(newer.id)
-        .where(newer.case_id == sent.case_id)
-        .order_by(newer.created_at.desc(), newer.id.desc())
-        .limit(1)
-        .correlate(sent)
-        .scalar_subquery()
-    )
-    chosen = select(
-        sent.id.label("event_id"),
-        sent.case_id,
-        sent.text,
-        func.coalesce(sent.suggestion_id, latest).label("suggestion_id"),
-    ).where(sent.kind == "sent", sent.text.is_not(None))
-    sampled = max_pairs > 0 and total > max_pairs
-    if sampled:
-        # (id * a) mod p spreads any run of ids evenly, even periodic ones, and is deterministic.
-        keep = math.ceil(_SAMPLE_PRIME * max_pairs / total)
-        chosen = chosen.where((sent.id % _SAMPLE_PRIME) * 7919 % _SAMPLE_PRIME < keep)  # fits int32
-    sub = chosen.subquery()
-    did_insert = (
-        exists()
-        .where(inserted.suggestion_id == Suggestion.id, inserted.kind == "inserted")
-        .correlate(Suggestion)
-    )
-    rows = s.execute(
-        select(
-            *_key_columns(),
-            sub.c.event_id,
-            Suggestion.id,
-            Suggestion.text,
-            sub.c.text,
-            Case.customer_name,
-            did_insert.label("did_insert"),
-            Suggestion.shadow,
-        )
-        .select_from(sub)
-        .join(Suggestion, Suggestion.id == sub.c.suggestion_id)
-        .outerjoin(Case, Case.id == sub.c.case_id)
-        .where(*where)
-    )
-    pairs = []
+        rows, total, sampled = paired.result()
     for day, topic, stage, model, arm, event_id, sid, text, sent_text, name, did, shadow in rows:
         shadow = shadow or {}
-        pairs.append(
+        facts.pairs.append(
             Pair(
                 keys=_keys(day, topic, stage, model, arm),
                 suggested=text,
@@ -414,4 +248,5 @@ def _query_pairs(
                 cache_key=(int(event_id), str(sid)),
             )
         )
-    return pairs, (total if sampled else len(pairs))
+    facts.pairs_total = total if sampled else len(facts.pairs)
+    return facts

@@ -33,6 +33,7 @@ from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
 from supportcue.settings import STAGES, Settings
+from supportcue.vocab import ModelStatus
 
 BUCKETS = 10
 MAX_PAIRS = 10_000
@@ -253,8 +254,8 @@ def report(
 def _live_models(store: Store) -> list[dict[str, Any]]:
     return [
         {"stage": m.stage, "version": m.version, "promoted_at": m.promoted_at, "metrics": m.metrics}
-        for m in store.model_versions()
-        if m.status == "live"
+        for m in store.models.list()
+        if m.status == ModelStatus.LIVE
     ]
 
 
@@ -271,7 +272,7 @@ def compute_report(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     groups_wanted = (group_by,) if group_by else ()
-    facts = query_facts(store, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
+    facts = query_facts(store.reporting, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
     result = report(facts, settings.match.threshold, group_by)
     result["since"] = start.isoformat() if start else None
     result["until"] = end.isoformat() if end else None
@@ -290,7 +291,7 @@ def compute_dashboard(
 ) -> dict[str, Any]:
     """`compute_report` plus the day series and the topic table, from one read of the store."""
     start, end = parse_time(since, "since"), parse_time(until, "until")
-    facts = query_facts(store, start, end, max_pairs=MAX_PAIRS)
+    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS)
     scored = score(facts)
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)

@@ -12,6 +12,7 @@ from supportcue.review.agreement import label_counts_vs_target, pairwise_agreeme
 from supportcue.review.label_issues import find_label_issues, out_of_sample_probs
 from supportcue.settings import Settings
 from supportcue.training.dataset import labeled_cases
+from supportcue.vocab import HUMAN_SOURCES
 
 
 def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task: str) -> list[dict[str, Any]]:
@@ -50,8 +51,8 @@ def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task:
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
     """Per-label counts of human labels against `[labels] target_per_topic`, and agreement."""
-    labels = store.labels(task)
-    human = [lb for lb in labels if lb.source in ("expert", "sme", "agent")]
+    labels = store.labels.list(task)
+    human = [lb for lb in labels if lb.source in HUMAN_SOURCES]
     per_case: dict[str, str] = {}
     for lb in human:
         if lb.case_id:

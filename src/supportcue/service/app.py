@@ -50,7 +50,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.writer = SuggestionWriter(runtime.store.add_suggestions)
+        runtime.writer = SuggestionWriter(runtime.store.cases.add_suggestions)
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher

@@ -14,6 +14,7 @@ from supportcue.data.store import Store
 from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
+from supportcue.vocab import SuggestionMode
 
 PipelineLoader = Callable[[Store, Settings], Pipeline]
 """How the app gets its pipeline: called once, in a worker thread, when the app starts."""
@@ -96,9 +97,9 @@ class Runtime:
         if self.writer is not None:
             self.writer.submit(rows)
         else:
-            self.store.add_suggestions(rows)
+            self.store.cases.add_suggestions(rows)
         for r in results:
             self.telemetry.suggestions.labels(
-                r.mode if r.mode != "none" else f"abstained_{r.abstained_at}"
+                r.mode if r.mode != SuggestionMode.NONE else f"abstained_{r.abstained_at}"
             ).inc()
         return results

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EventKind = Literal["shown", "inserted", "edited", "dismissed", "sent", "resolved", "feedback"]
+from supportcue.vocab import EventKind, SuggestionMode
+
 DismissReason = Literal["wrong_topic", "outdated", "tone", "not_needed", "other"]
 
 
@@ -49,7 +50,7 @@ class SuggestPublic(BaseModel):
     answer_id: str | None
     abstained_at: str | None = Field(description="the stage that abstained, or null")
     reason: str | None
-    mode: Literal["live", "shadow", "none"]
+    mode: SuggestionMode
     alternatives: list[dict[str, Any]]
     trace: list[dict[str, Any]]
     latency_ms: float

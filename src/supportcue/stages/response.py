@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +30,8 @@ from supportcue.embeddings import Embedder
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, normalise, token_similarity
 from supportcue.stages.base import Message, Stage, StageResult
 from supportcue.stages.placeholders import case_values, fill
+from supportcue.vocab import AnswerStatus
 
-AnswerStatus = Literal["draft", "approved", "retired"]
 Vector = npt.NDArray[np.float32]
 
 
@@ -43,7 +43,7 @@ class LibraryAnswer:
     topic: str
     title: str
     body: str
-    status: AnswerStatus = "approved"
+    status: AnswerStatus = AnswerStatus.APPROVED
     review_due_at: datetime | None = None
     version: int = 1
 
@@ -185,7 +185,7 @@ class ResponseStage(Stage):
 
     def _candidates(self, topic: str) -> list[LibraryAnswer]:
         return sorted(
-            (a for a in self.library_.values() if a.topic == topic and a.status == "approved"),
+            (a for a in self.library_.values() if a.topic == topic and a.status == AnswerStatus.APPROVED),
             key=lambda a: a.id,
         )
 

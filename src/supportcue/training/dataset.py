@@ -79,14 +79,14 @@ def labeled_cases(
     excluded = set(exclude_sources)
     labels = [
         lb
-        for lb in store.labels(task, now=now)
+        for lb in store.labels.list(task, now=now)
         if lb.case_id and lb.source not in excluded and lb.confidence >= min_confidence
     ]
     votes = [
         (lb.case_id or "", lb.value, source_weights.get(lb.source, 0.5) * lb.confidence) for lb in labels
     ]
     resolved = resolve(v for v in votes if v[2] > 0)
-    cases = {c.id: c for c in store.cases() if c.id in resolved}
+    cases = {c.id: c for c in store.cases.list() if c.id in resolved}
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1

@@ -10,6 +10,7 @@ from supportcue.settings import Settings
 from supportcue.stages.base import Stage
 from supportcue.stages.response import LibraryAnswer
 from supportcue.training.registry import load_live
+from supportcue.vocab import StageMode
 
 
 def workspace_embedder(settings: Settings) -> Embedder:
@@ -32,7 +33,7 @@ def library_of(store: Store) -> list[LibraryAnswer]:
             review_due_at=a.review_due_at,
             version=a.version,
         )
-        for a in store.answers()
+        for a in store.library.answers()
     ]
 
 
@@ -45,7 +46,7 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
     versions: dict[str, str] = {}
     for name in ("validation", "topic", "response"):
         loaded = load_live(store, name)
-        if loaded is None or settings.pipeline.mode(name) == "off":
+        if loaded is None or settings.pipeline.mode(name) == StageMode.OFF:
             stages[name] = None
             continue
         stage, meta = loaded
@@ -57,6 +58,6 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
     update = getattr(response, "update_library", None)
     if callable(update):
         update(library_of(store))
-    stages["tone"] = None if settings.pipeline.tone == "off" else ToneStage(settings.tone).fit([])
+    stages["tone"] = None if settings.pipeline.tone == StageMode.OFF else ToneStage(settings.tone).fit([])
     versions["tone"] = "policy"
     return Pipeline(stages, embedder, settings.pipeline, versions)

@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from supportcue.data.store import Store
-from supportcue.data.tables import ModelVersion, utcnow
+from supportcue.data.tables import ModelVersion
 from supportcue.errors import ModelNotFoundError
 from supportcue.stages.base import Stage
+from supportcue.vocab import ModelStatus
 
 
 def next_version(store: Store, stage: str) -> str:
-    taken = {m.version for m in store.model_versions(stage)}
+    taken = {m.version for m in store.models.list(stage)}
     n = len(taken) + 1
     while f"v{n}" in taken:
         n += 1
@@ -37,7 +36,7 @@ def save_version(
     """Write the artifact and record a candidate model version."""
     version = next_version(store, stage.name)
     path = stage.save(models_dir / stage.name / f"{version}.joblib")
-    return store.add_model_version(
+    return store.models.add(
         {
             "stage": stage.name,
             "version": version,
@@ -45,15 +44,15 @@ def save_version(
             "fingerprint": fingerprint,
             "params": params,
             "metrics": metrics,
-            "status": "candidate",
+            "status": ModelStatus.CANDIDATE,
         }
     )
 
 
 def get_version(store: Store, stage: str, version: str) -> ModelVersion:
-    found = store.model_version(stage, version)
+    found = store.models.get(stage, version)
     if found is None:
-        known = ", ".join(m.version for m in store.model_versions(stage)) or "none"
+        known = ", ".join(m.version for m in store.models.list(stage)) or "none"
         raise ModelNotFoundError(f"no {stage} model {version!r}; known versions: {known}")
     return found
 
@@ -67,7 +66,7 @@ def load_artifact(version: ModelVersion) -> Stage:
 
 def load_live(store: Store, stage: str) -> tuple[Stage, ModelVersion] | None:
     """The live model of a stage with its metadata, or None when nothing is live yet."""
-    live = store.live_model(stage)
+    live = store.models.live(stage)
     if live is None:
         return None
     return load_artifact(live), live
@@ -76,22 +75,4 @@ def load_live(store: Store, stage: str) -> tuple[Stage, ModelVersion] | None:
 def rollback(store: Store, stage: str) -> tuple[ModelVersion, ModelVersion]:
     """Make the most recently replaced (`previous`) version live again and retire the live one, in
     one transaction. Returns (restored, retired); an error names what is missing."""
-    with store.session() as s:
-        versions = list(s.scalars(select(ModelVersion).where(ModelVersion.stage == stage)))
-        live = [v for v in versions if v.status == "live"]
-        if not live:
-            known = ", ".join(f"{v.version} ({v.status})" for v in versions) or "none"
-            raise ModelNotFoundError(f"no live {stage} model to roll back; versions: {known}")
-        previous = [v for v in versions if v.status == "previous"]
-        if not previous:
-            raise ModelNotFoundError(
-                f"{stage} {live[0].version} is live and no earlier version is kept to roll back to "
-                "(a version becomes `previous` when another is promoted over it)"
-            )
-        restored = max(previous, key=lambda v: (v.promoted_at or v.created_at, v.id))
-        for v in live:
-            v.status = "retired"
-        restored.status = "live"
-        restored.promoted_at = utcnow()
-        s.flush()
-        return restored, live[0]
+    return store.models.rollback(stage)

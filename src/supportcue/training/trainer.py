@@ -23,10 +23,10 @@ from supportcue.stages.base import Message, Stage
 from supportcue.training import metrics
 from supportcue.training.dataset import LabeledSet, labeled_cases
 from supportcue.training.registry import get_version, load_live, save_version
+from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource
 
 CLASSIFIER_STAGES = {"validation": "validity", "topic": "topic"}
 TRAINABLE = ("validation", "topic", "response")
-MACHINE_SOURCES = ("weak", "model")
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -102,7 +102,7 @@ class Trainer:
 
     def labeled(self, task: str, exclude_weak: bool = False, human_only: bool = False) -> LabeledSet:
         """Training labels of a task; `human_only` keeps the people's labels (the backtests' gold)."""
-        excluded = MACHINE_SOURCES if human_only else (("weak",) if exclude_weak else ())
+        excluded = MACHINE_SOURCES if human_only else ((LabelSource.WEAK,) if exclude_weak else ())
         return labeled_cases(
             self.store,
             task,
@@ -138,8 +138,8 @@ class Trainer:
         from supportcue.training.loader import library_of
 
         library = library_of(self.store)
-        sent = {e.case_id: e.text for e in self.store.events(kind="sent") if e.text}
-        cases = [c for c in self.store.cases() if c.id in sent]
+        sent = {e.case_id: e.text for e in self.store.events.list(kind=EventKind.SENT) if e.text}
+        cases = [c for c in self.store.cases.list() if c.id in sent]
         messages = self.messages([c.message for c in cases])
         for message, case in zip(messages, cases, strict=True):
             message.customer_name = case.customer_name
@@ -191,7 +191,7 @@ class Trainer:
             data = self.labeled(CLASSIFIER_STAGES[name], exclude_weak)
             cut = since or self.default_cut(data)
             out["cut"] = cut.isoformat()
-            live = self.store.live_model(name)
+            live = self.store.models.live(name)
             self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
             params = dict(live.params) if live else self.default_params(name)
             out["stages"][name] = self.evaluate(name, params, data, cut)
@@ -227,8 +227,8 @@ class Trainer:
                     stage_params(stage),
                     result,
                 )
-            if self.store.live_model(name) is None:
-                version = self.store.promote_model(name, version.version)
+            if self.store.models.live(name) is None:
+                version = self.store.models.promote(name, version.version)
             written.append(version)
         return written
 
@@ -257,4 +257,4 @@ class Trainer:
                 raise PromotionRefused(
                     f"{stage} {version} is worse than the live model ({note}); use --force to promote anyway"
                 )
-        return self.store.promote_model(stage, version), note
+        return self.store.models.promote(stage, version), note

@@ -21,13 +21,13 @@ from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.embeddings import Embedder
 from supportcue.settings import Settings
+from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelSource, LabelTask
 from supportcue.weak.analysis import LFAnalysis, analyze_lfs
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
 from supportcue.weak.label_model import choose_label_model
 from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_lfs_from_modules
 
 WEAK_LABEL_DAYS = 90
-HUMAN_SOURCES = ("expert", "sme", "agent")
 
 
 @dataclass
@@ -44,8 +44,8 @@ def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingF
     lfs = [
         lf for lf in load_lfs_from_modules(settings.labeling_functions, settings.workspace) if lf.task == task
     ]
-    if task == "topic":
-        library = {a.id: (a.topic, a.body) for a in store.answers() if a.status != "draft"}
+    if task == LabelTask.TOPIC:
+        library = {a.id: (a.topic, a.body) for a in store.library.answers() if a.status != AnswerStatus.DRAFT}
         if library:
             lfs.append(answer_match_lf(library, threshold=settings.match.threshold))
     return lfs
@@ -65,19 +65,21 @@ def apply_to_cases(
         raise ValueError(
             f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions"
         )
-    cases = store.cases()
-    sent = {e.case_id: e.text for e in store.events(kind="sent") if e.text}
+    cases = store.cases.list()
+    sent = {e.case_id: e.text for e in store.events.list(kind=EventKind.SENT) if e.text}
     vectors = embedder.embed([c.message for c in cases]) if embedder is not None else None
     inputs = [
         LFInput(text=c.message, vector=None if vectors is None else vectors[i], sent_reply=sent.get(c.id))
         for i, c in enumerate(cases)
     ]
     human = {}
-    for lb in store.labels(task, sources=HUMAN_SOURCES):
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
         if lb.case_id:
             human[lb.case_id] = lb.value
     label_names = sorted(
-        {*human.values(), *(t.key for t in store.topics())} if task == "topic" else set(human.values())
+        {*human.values(), *(t.key for t in store.library.topics())}
+        if task == LabelTask.TOPIC
+        else set(human.values())
     )
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
@@ -103,17 +105,15 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
     version = lf_set_version(workspace_lfs(store, settings, run.task))
-    if run.task == "topic":  # a message people judged not to be a question gets no topic
-        invalid = {
-            lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"
-        }
+    if run.task == LabelTask.TOPIC:  # a message people judged not to be a question gets no topic
+        invalid = _judged_invalid(store)
         voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
     rows = [
         {
             "case_id": run.cases[i],
             "task": run.task,
             "value": run.applied.label_names[int(predicted[i])],
-            "source": "weak",
+            "source": LabelSource.WEAK,
             "annotator": f"label_model:{choice.name}",
             "confidence": float(confidence[i]),
             "expires_at": utcnow() + timedelta(days=WEAK_LABEL_DAYS),
@@ -122,8 +122,8 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         for i in np.where(voted)[0]
     ]
     if store_labels:
-        store.delete_labels("weak", run.task)  # a new function set replaces the old labels
-        store.add_labels(rows)
+        store.labels.delete(LabelSource.WEAK, run.task)  # a new function set replaces the old labels
+        store.labels.add(rows)
     n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
     return {
         "task": run.task,
@@ -139,19 +139,29 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     }
 
 
+def _judged_invalid(store: Store) -> set[str | None]:
+    """Cases people judged not to be a question (they get no topic)."""
+    labels = store.labels.list(LabelTask.VALIDITY, sources=HUMAN_SOURCES)
+    return {lb.case_id for lb in labels if lb.value == "invalid"}
+
+
 def propagate_labels(
-    store: Store, settings: Settings, embedder: Embedder, task: str = "topic", min_confidence: float = 0.7
+    store: Store,
+    settings: Settings,
+    embedder: Embedder,
+    task: str = LabelTask.TOPIC,
+    min_confidence: float = 0.7,
 ) -> dict[str, Any]:
     """Spread the people's labels to unlabeled cases through the embedding space; store the confident
     ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out."""
     from supportcue.weak.propagation import propagate
 
     human: dict[str, str] = {}
-    for lb in store.labels(task, sources=HUMAN_SOURCES):
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
         if lb.case_id:
             human[lb.case_id] = lb.value
-    invalid = {lb.case_id for lb in store.labels("validity", sources=HUMAN_SOURCES) if lb.value == "invalid"}
-    cases = store.cases()
+    invalid = _judged_invalid(store)
+    cases = store.cases.list()
     labeled = [c for c in cases if c.id in human]
     unlabeled = [c for c in cases if c.id not in human and c.id not in invalid]
     if not labeled or not unlabeled:
@@ -168,7 +178,7 @@ def propagate_labels(
             "case_id": case.id,
             "task": task,
             "value": value,
-            "source": "weak",
+            "source": LabelSource.WEAK,
             "annotator": "propagation",
             "confidence": float(conf),
             "expires_at": expires,
@@ -177,7 +187,7 @@ def propagate_labels(
         for case, value, conf in zip(unlabeled, values, confidence, strict=True)
         if value is not None
     ]
-    store.add_labels(rows)
+    store.labels.add(rows)
     return {
         "task": task,
         "labeled": len(labeled),

@@ -1,4 +1,4 @@
-"""Alembic environment: run with the store's own connection (see data/store.py), or a URL."""
+"""Alembic environment: run with the store's own connection (see data/database.py), or a URL."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.service.deps import SettingsDep, StoreDep
 from supportcue.service.views import case_data, dashboard_context
+from supportcue.vocab import CaseStatus
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
@@ -41,19 +42,21 @@ def static(name: str) -> FileResponse:
 @router.get("/", response_class=HTMLResponse)
 async def inbox(request: Request, store: StoreDep) -> Response:
     """Open cases, newest first."""
-    cases = await run_in_threadpool(store.cases, status="open", newest_first=True, limit=INBOX_LIMIT)
+    cases = await run_in_threadpool(
+        store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=INBOX_LIMIT
+    )
     return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_view(request: Request, case_id: str, store: StoreDep) -> Response:
     """One case: the customer's message, the conversation, and the reply box with the suggestion."""
-    case = await run_in_threadpool(store.case, case_id)
+    case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
         return templates.TemplateResponse(
             request, "missing.html", {"what": f"case {case_id}"}, status_code=404
         )
-    answers = await run_in_threadpool(store.answers)
+    answers = await run_in_threadpool(store.library.answers)
     titles = {a.id: a.title for a in answers}
     return templates.TemplateResponse(
         request, "case.html", {"case": case, "data": case_data(case), "titles": titles}
@@ -63,14 +66,14 @@ async def case_view(request: Request, case_id: str, store: StoreDep) -> Response
 @router.post("/cases/{case_id}/resolve", response_model=None)
 async def resolve(request: Request, case_id: str, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
-    case = await run_in_threadpool(store.case, case_id)
+    case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
         raise HTTPException(404, detail=f"no case {case_id!r}")
-    await run_in_threadpool(store.set_case_status, case_id, "resolved")
-    following = await run_in_threadpool(store.cases, status="open", newest_first=True, limit=1)
+    await run_in_threadpool(store.cases.set_status, case_id, CaseStatus.RESOLVED)
+    following = await run_in_threadpool(store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=1)
     next_url = f"/cases/{following[0].id}" if following else "/"
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"case_id": case_id, "status": "resolved", "next": next_url})
+        return JSONResponse({"case_id": case_id, "status": CaseStatus.RESOLVED, "next": next_url})
     return RedirectResponse(next_url, status_code=303)
 
 

@@ -1,0 +1,61 @@
+"""Cases and the suggestions made for them."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from supportcue.data.database import Database, where_equal
+from supportcue.data.tables import Case, Suggestion
+
+_CASE_COLUMNS = ["channel", "message", "context", "customer_name", "fields", "created_at", "arm", "status"]
+
+
+class Cases:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def upsert(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
+        """Insert cases by external id; a re-import updates the stored case."""
+        return self.db.upsert(Case, rows, ["id"], _CASE_COLUMNS, session=session)
+
+    def get(self, case_id: str) -> Case | None:
+        return self.db.get(Case, case_id)
+
+    def list(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> builtins.list[Case]:
+        """Cases by creation time (oldest first unless `newest_first`), optionally filtered."""
+        q = where_equal(select(Case), (Case.status, status))
+        if since:
+            q = q.where(Case.created_at >= since)
+        if until:
+            q = q.where(Case.created_at < until)
+        q = q.order_by(Case.created_at.desc() if newest_first else Case.created_at, Case.id)
+        return self.db.all(q.limit(limit) if limit else q)
+
+    def set_status(self, case_id: str, status: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Case).where(Case.id == case_id).values(status=status))
+
+    # -- suggestions -----------------------------------------------------------------------------
+    def add_suggestions(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
+        """Store suggestions (with their traces); a repeated id keeps the stored one."""
+        return self.db.upsert(Suggestion, rows, ["id"], session=session)
+
+    def suggestion(self, suggestion_id: str) -> Suggestion | None:
+        return self.db.get(Suggestion, suggestion_id)
+
+    def latest_suggestion(self, case_id: str) -> Suggestion | None:
+        q = select(Suggestion).where(Suggestion.case_id == case_id).order_by(Suggestion.created_at.desc())
+        return self.db.first(q)

@@ -1,0 +1,218 @@
+"""One shared `Database`: the engine, sessions, and the generic writes every repository builds on.
+
+`make_engine` connects (SQLite with WAL and foreign keys, PostgreSQL through psycopg 3), `migrate`
+brings a database to the newest Alembic revision (and does nothing, without loading Alembic's
+machinery, when it is already there). Writes that must be idempotent use the database's own
+`INSERT ... ON CONFLICT`, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select, create_engine, event, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from supportcue.data.tables import TABLES, Base, DataVersion, utcnow
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATE_LOCK = threading.Lock()
+CHUNK = 5000
+"""Rows per executed INSERT batch (SQLAlchemy's insertmanyvalues splits further as needed)."""
+T = TypeVar("T")
+B = TypeVar("B", bound=Base)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration's revision id (read from the scripts once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema (Alembic `upgrade head`); cheap when it is current."""
+    from alembic import command
+
+    with _MIGRATE_LOCK:
+        if current_revision(engine) == head_revision():
+            return
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+def _complete(model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Give every row the same keys (a multi-row INSERT needs that), using column defaults."""
+    keys = set().union(*(r.keys() for r in rows))
+    defaults: dict[str, Any] = {}
+    for column in model.__table__.columns:
+        if column.key in keys and column.default is not None and not all(column.key in r for r in rows):
+            defaults[column.key] = column.default.arg
+    out = []
+    for r in rows:
+        row = dict(r)
+        for key in keys - row.keys():
+            default = defaults.get(key)
+            row[key] = default(None) if callable(default) else default
+        out.append(row)
+    return out
+
+
+def where_equal(stmt: Select[T], *filters: tuple[Any, Any]) -> Select[T]:
+    """`stmt` with `column == value` for each (column, value) whose value is given (not None or
+    empty): the optional filters of the repositories' list queries."""
+    for column, value in filters:
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+class Database:
+    """The engine and its sessions; one per process and database, shared by the repositories."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, outer: Session | None = None) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error; given `outer`, that
+        session instead (the caller's transaction, committed by the caller)."""
+        if outer is not None:
+            yield outer
+            return
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    def insert(self, model: type[Base]) -> Any:
+        """The dialect's INSERT (the one with `on_conflict_do_*`)."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
+
+    def upsert(
+        self,
+        model: type[Base],
+        rows: Sequence[Mapping[str, Any]],
+        keys: Sequence[str],
+        update_columns: Sequence[str] | None = None,
+        session: Session | None = None,
+    ) -> int:
+        """Insert rows; on a key conflict update `update_columns` (or keep the stored row)."""
+        if not rows:
+            return 0
+        rows = _complete(model, rows)
+        stmt = self.insert(model)
+        if update_columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_columns}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        with self.session(session) as s:
+            # one compiled statement, executed for many parameter sets (SQLAlchemy's insertmanyvalues)
+            connection = s.connection()
+            for start in range(0, len(rows), CHUNK):
+                connection.execute(stmt, rows[start : start + CHUNK])
+        return len(rows)
+
+    def get(self, model: type[B], key: Any) -> B | None:
+        """The row of `model` with primary key `key`, if any."""
+        with self.session() as s:
+            return s.get(model, key)
+
+    def first(self, stmt: Select[T]) -> T | None:
+        """The first entity `stmt` selects, if any."""
+        with self.session() as s:
+            return s.scalars(stmt.limit(1)).first()
+
+    def all(self, stmt: Select[T]) -> list[T]:
+        """Every entity `stmt` selects."""
+        with self.session() as s:
+            return list(s.scalars(stmt))
+
+    def count(self, table: str) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(TABLES[table])) or 0)
+
+    def rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every row of a table as a dict of column values (for export)."""
+        model = TABLES[table]
+        columns = [c.key for c in inspect(model).columns]
+        with self._sessions() as s:
+            result = s.execute(select(model)).scalars()
+            for obj in result.yield_per(batch):
+                yield {c: getattr(obj, c) for c in columns}
+
+    # -- data versions: counters that readers poll to notice a change -------------------------------
+    def bump_version(self, name: str, session: Session) -> None:
+        """Add one to the `name` counter in the caller's transaction (created at 1)."""
+        stmt = self.insert(DataVersion).values(name=name, version=1, updated_at=utcnow())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"version": DataVersion.version + 1, "updated_at": stmt.excluded.updated_at},
+        )
+        session.execute(stmt)
+
+    def version(self, name: str) -> int:
+        """The `name` counter: one primary-key read, 0 when never written."""
+        with self.engine.connect() as connection:
+            found = connection.scalar(select(DataVersion.version).where(DataVersion.name == name))
+        return int(found or 0)

@@ -1,0 +1,51 @@
+"""Labels from experts, SMEs, agents, weak supervision and models."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from supportcue.data.database import Database, where_equal
+from supportcue.data.tables import Label, utcnow
+
+_LABEL_COLUMNS = ["value", "confidence", "created_at", "expires_at", "version", "text", "case_id"]
+
+
+class Labels:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
+        """Store labels; the same (subject, task, source, annotator) replaces the older value."""
+        rows = [{**r, "subject": r.get("subject") or r["case_id"]} for r in rows]
+        keys = ["subject", "task", "source", "annotator"]
+        return self.db.upsert(Label, rows, keys, _LABEL_COLUMNS, session=session)
+
+    def list(
+        self,
+        task: str | None = None,
+        sources: Iterable[str] | None = None,
+        now: datetime | None = None,
+        include_expired: bool = False,
+    ) -> builtins.list[Label]:
+        """Labels for a task; expired labels are left out unless asked for."""
+        now = now or utcnow()
+        q = where_equal(select(Label).order_by(Label.id), (Label.task, task))
+        if sources is not None:
+            q = q.where(Label.source.in_(builtins.list(sources)))
+        if not include_expired:
+            q = q.where((Label.expires_at.is_(None)) | (Label.expires_at > now))
+        return self.db.all(q)
+
+    def delete(self, source: str, task: str | None = None) -> int:
+        """Delete every label from `source` (for one task); returns how many."""
+        q = delete(Label).where(Label.source == source)
+        if task:
+            q = q.where(Label.task == task)
+        with self.db.session() as s:
+            return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]

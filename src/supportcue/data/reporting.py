@@ -1,0 +1,194 @@
+"""Read-only aggregates for the online metrics (`monitoring/facts.py` turns them into `Facts`).
+
+Every query takes the suggestions' time range. Group keys come back as the raw columns: UTC day,
+topic, the stage that stopped the suggestion (`abstained_at`), pipeline version and arm.
+
+A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
+newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, case, cast, exists, func, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from supportcue.data.database import Database
+from supportcue.data.tables import Case, Event, Suggestion
+from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
+
+EVENT_SLACK = timedelta(days=1)
+"""What agents do with a suggestion comes after it (a day's slack for clock skew)."""
+_SAMPLE_PRIME = 10007
+_GROUP_COLUMNS: dict[str, Any] = {
+    "day": func.date(Suggestion.created_at),
+    "topic": Suggestion.topic,
+    "stage": Suggestion.abstained_at,
+    "model": Suggestion.pipeline_version,
+    "arm": Suggestion.arm,
+}
+
+
+def _key_columns() -> list[Any]:
+    return [
+        func.date(Suggestion.created_at).label("day"),
+        Suggestion.topic,
+        Suggestion.abstained_at,
+        Suggestion.pipeline_version,
+        Suggestion.arm,
+    ]
+
+
+def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if since is not None:
+        where.append(Suggestion.created_at >= since)
+    if until is not None:
+        where.append(Suggestion.created_at < until)
+    return where
+
+
+def _flag(kind: str) -> ColumnElement[int]:
+    return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
+
+
+class Reporting:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _fetch(self, stmt: Any) -> list[Any]:
+        with self.db.session() as s:
+            return list(s.execute(stmt))
+
+    def suggestion_counts(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        """Per group key: (*keys, suggestions, valid, suggested, shown, inserted, dismissed, simulated)."""
+        where = _in_range(since, until)
+        keys = _key_columns()
+        per_suggestion = (
+            select(Event.suggestion_id, *(_flag(kind) for kind in SUGGESTION_ACTIONS))
+            .where(
+                Event.suggestion_id.is_not(None),
+                Event.kind.in_(SUGGESTION_ACTIONS),
+                # prunes the scan to the range
+                *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
+            )
+            .group_by(Event.suggestion_id)
+            .subquery()
+        )
+        return self._fetch(
+            select(
+                *keys,
+                func.count(),
+                func.sum(case((func.coalesce(Suggestion.abstained_at, "") != "validation", 1), else_=0)),
+                func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
+                func.sum(func.coalesce(per_suggestion.c.shown, 0)),
+                func.sum(func.coalesce(per_suggestion.c.inserted, 0)),
+                func.sum(func.coalesce(per_suggestion.c.dismissed, 0)),
+                func.sum(case((Suggestion.simulated, 1), else_=0)),
+            )
+            .select_from(Suggestion)
+            .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
+            .where(*where)
+            .group_by(*keys)
+        )
+
+    def dismissals(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        """Per group key and reason: (*keys, reason, dismissals)."""
+        keys = _key_columns()
+        return self._fetch(
+            select(*keys, Event.reason, func.count())
+            .select_from(Event)
+            .join(Suggestion, Suggestion.id == Event.suggestion_id)
+            .where(Event.kind == EventKind.DISMISSED, *_in_range(since, until))
+            .group_by(*keys, Event.reason)
+        )
+
+    def latencies(self, group: str, since: datetime | None, until: datetime | None) -> list[Any]:
+        """Suggestions per latency bucket: (bucket, n) for group "all", else (group value, bucket, n)."""
+        where = _in_range(since, until)
+        bucket = self._bucket()
+        if group == "all":
+            return self._fetch(select(bucket, func.count()).where(*where).group_by(bucket))
+        column = _GROUP_COLUMNS[group]
+        return self._fetch(select(column, bucket, func.count()).where(*where).group_by(column, bucket))
+
+    def _bucket(self) -> ColumnElement[float]:
+        """`monitoring.facts.latency_bucket` in SQL (CAST truncates on SQLite; PostgreSQL's rounds,
+        so FLOOR there)."""
+        ms = Suggestion.latency_ms
+        postgres = self.db.dialect == "postgresql"
+
+        def floor(x: Any) -> Any:
+            return func.floor(x) if postgres else cast(x, Integer)
+
+        return case(
+            (ms < 10, floor(ms * 10) / 10.0),
+            (ms < 100, floor(ms) * 1.0),
+            (ms < 1000, floor(ms / 10) * 10.0),
+            else_=floor(ms / 100) * 100.0,
+        )
+
+    def sent_pairs(
+        self, since: datetime | None, until: datetime | None, max_pairs: int
+    ) -> tuple[list[Any], int, bool]:
+        """Sent replies with the suggestion they answer: rows of (*keys, event id, suggestion id,
+        suggested text, sent text, customer name, inserted?, shadow), the number of sent replies in
+        the range, and whether the rows are a sample (at most about `max_pairs`, deterministic and
+        evenly spread) of them."""
+        sent = aliased(Event)
+        inserted = aliased(Event)
+        newer = aliased(Suggestion)
+        count = select(func.count()).select_from(sent).where(sent.kind == EventKind.SENT)
+        # The range is on the suggestion's time; a sent reply follows its suggestion within days.
+        if since is not None:
+            count = count.where(sent.ts >= since)
+        if until is not None:
+            count = count.where(sent.ts < until)
+        latest = (
+            select(newer.id)
+            .where(newer.case_id == sent.case_id)
+            .order_by(newer.created_at.desc(), newer.id.desc())
+            .limit(1)
+            .correlate(sent)
+            .scalar_subquery()
+        )
+        chosen = select(
+            sent.id.label("event_id"),
+            sent.case_id,
+            sent.text,
+            func.coalesce(sent.suggestion_id, latest).label("suggestion_id"),
+        ).where(sent.kind == EventKind.SENT, sent.text.is_not(None))
+        did_insert = (
+            exists()
+            .where(inserted.suggestion_id == Suggestion.id, inserted.kind == EventKind.INSERTED)
+            .correlate(Suggestion)
+        )
+        with self.db.session() as s:
+            total = int(s.scalar(count) or 0)
+            sampled = max_pairs > 0 and total > max_pairs
+            if sampled:
+                # (id * a) mod p spreads any run of ids evenly, even periodic ones, and is deterministic.
+                keep = math.ceil(_SAMPLE_PRIME * max_pairs / total)
+                chosen = chosen.where((sent.id % _SAMPLE_PRIME) * 7919 % _SAMPLE_PRIME < keep)  # fits int32
+            sub = chosen.subquery()
+            rows = s.execute(
+                select(
+                    *_key_columns(),
+                    sub.c.event_id,
+                    Suggestion.id,
+                    Suggestion.text,
+                    sub.c.text,
+                    Case.customer_name,
+                    did_insert.label("did_insert"),
+                    Suggestion.shadow,
+                )
+                .select_from(sub)
+                .join(Suggestion, Suggestion.id == sub.c.suggestion_id)
+                .outerjoin(Case, Case.id == sub.c.case_id)
+                .where(*_in_range(since, until))
+            )
+            return list(rows), total, sampled

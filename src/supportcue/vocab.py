@@ -1,0 +1,101 @@
+"""The vocabularies the store, the service and the CLI share, one `StrEnum` each.
+
+A member is a `str` and compares equal to its value, so the database columns, JSON and the
+files a team imports keep plain strings; code names the member instead of repeating the literal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What an agent or the help desk did with a case or suggestion (the `events.kind` column)."""
+
+    SHOWN = "shown"
+    INSERTED = "inserted"
+    EDITED = "edited"
+    DISMISSED = "dismissed"
+    SENT = "sent"
+    RESOLVED = "resolved"
+    FEEDBACK = "feedback"
+
+
+SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)
+"""What an agent does with a suggestion it is shown (counted per suggestion by the metrics)."""
+
+
+class LabelSource(StrEnum):
+    """Who gave a label; people first, then machines."""
+
+    EXPERT = "expert"
+    SME = "sme"
+    AGENT = "agent"
+    WEAK = "weak"
+    MODEL = "model"
+
+
+HUMAN_SOURCES = (LabelSource.EXPERT, LabelSource.SME, LabelSource.AGENT)
+MACHINE_SOURCES = (LabelSource.WEAK, LabelSource.MODEL)
+
+
+class LabelTask(StrEnum):
+    """What a label is about (the `labels.task` column)."""
+
+    VALIDITY = "validity"
+    TOPIC = "topic"
+    ANSWER = "answer"
+    RESPONSE_QUALITY = "response_quality"
+
+
+class AnswerStatus(StrEnum):
+    """An answer's place in the library; only approved answers are suggested."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    RETIRED = "retired"
+
+
+class CaseStatus(StrEnum):
+    """Open cases fill the agent console's inbox."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class TopicStatus(StrEnum):
+    """Only active topics are offered to the topic stage and the weak labelers."""
+
+    ACTIVE = "active"
+
+
+class ModelStatus(StrEnum):
+    """A model version's place in the registry; `previous` is the one a rollback returns to."""
+
+    CANDIDATE = "candidate"
+    LIVE = "live"
+    PREVIOUS = "previous"
+    RETIRED = "retired"
+
+
+class ExperimentStatus(StrEnum):
+    """One experiment runs at a time in a workspace."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class StageMode(StrEnum):
+    """How a stage runs: its decision is shown, only logged (shadow), or it is skipped."""
+
+    LIVE = "live"
+    SHADOW = "shadow"
+    OFF = "off"
+
+
+class SuggestionMode(StrEnum):
+    """How a stored suggestion reached the agent: shown, logged only (shadow), or not made."""
+
+    LIVE = "live"
+    SHADOW = "shadow"
+    NONE = "none"
