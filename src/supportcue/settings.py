@@ -162,6 +162,12 @@ DEFAULT_TOML = """\
 # supportcue workspace settings. Every key is optional; the values shown are the defaults.
 # Environment variables override them: SUPPORTCUE_DATABASE_URL, and SUPPORTCUE_<SECTION>__<KEY>
 # (for example SUPPORTCUE_PIPELINE__TOPIC=shadow).
+#
+# Policy or learned? Model files keep only what training learned. [pipeline], [validation],
+# [response] and [tone] are policy: read each time `serve` (or `suggest`, `eval`) starts, so a
+# change takes effect at the next start without retraining. [labels], [embedding] and [match]
+# (which past replies count as sent from an answer) shape what training learns: changing them
+# needs `supportcue train`; the online metrics read [match] whenever they are computed.
 
 # Python files (or folders of them), relative to this folder, whose labeling functions
 # `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).

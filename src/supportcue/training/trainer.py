@@ -1,7 +1,10 @@
 """Fit stages from the store's labels, backtest them in time order, version and promote them.
 
-`train` fits each stage on every usable label (all sources, weighted; expired labels excluded), runs
-the time-ordered backtest to record its metrics, and writes a candidate model version. The first
+Every stage kind is fitted through the same interface, from what it declares (`stages/base.py`): a
+kind trained on labels of its `label_task` gets every usable label (all sources, weighted; expired
+labels excluded) and a time-ordered backtest; a kind trained on history gets the cases whose agent
+reply is known; the inputs it names in `fit_requests` (the answer library, the replies) are routed
+to its `fit` by keyword. `train` writes a candidate model version per kind. The first
 version of a stage goes live at once (there is nothing to compare it with); later ones go live through
 `promote`, whose gate refits the live version's hyper-parameters on the same cut and refuses a
 candidate that is worse unless forced.
