@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,11 +31,7 @@ def load_workspace_pipeline(store: Store, settings: Settings) -> Pipeline:
     # no disk cache when serving: live messages rarely repeat, and a cache write per request would
     # cost more than it saves
     embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
-    pipeline = load_pipeline(store, settings, embedder)
-    # inputs to the fitted models are built by the stages themselves: skip sklearn's per-call input
-    # and parameter checks on the hot path (about 0.3 ms a message)
-    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
-    return pipeline
+    return load_pipeline(store, settings, embedder)
 
 
 @dataclass
@@ -123,7 +119,9 @@ class Runtime:
             ).inc()
 
 
-def _fast_sklearn() -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def _fast_sklearn() -> Iterator[None]:
     """Inputs to the fitted models are built by the stages themselves: skip scikit-learn's per-call
     input and parameter checks on the hot path (about 0.3 ms a message), in this thread only."""
-    return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)  # type: ignore[no-any-return]
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        yield
