@@ -170,3 +170,19 @@ def test_missing_stage_is_off() -> None:
     pipeline.stages["validation"] = None
     result = pipeline.suggest(SuggestRequest(message="hi payout"))
     assert result.text is not None and "validation" not in [t["stage"] for t in result.trace]
+
+
+def test_the_requests_thread_reaches_the_stages() -> None:
+    seen: list[Message] = []
+    pipeline = make()
+    topic = pipeline.stages["topic"]
+    assert topic is not None
+    predict = topic.predict
+    topic.predict = lambda batch: seen.extend(batch) or predict(batch)  # type: ignore[method-assign]
+    context = ["my payouts stopped", {"role": "agent", "text": "Which account?"}, {"text": "  "}]
+    result = pipeline.suggest(SuggestRequest(message="how do I pause a payout", context=context))
+    assert [(t.role, t.text) for t in seen[0].thread] == [
+        ("customer", "my payouts stopped"),
+        ("agent", "Which account?"),
+    ]
+    assert result.trace[0]["context_turns"] == 2

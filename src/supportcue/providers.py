@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from supportcue.data.store import Store
-from supportcue.stages.library import LibraryAnswer, LibrarySnapshot
+from supportcue.stages.library import ArticleSnapshot, KBArticle, LibraryAnswer, LibrarySnapshot
 from supportcue.vocab import AnswerStatus
+
+Snap = TypeVar("Snap")
 
 
 def library_answers(store: Store) -> tuple[LibraryAnswer, ...]:
@@ -33,27 +36,54 @@ def library_answers(store: Store) -> tuple[LibraryAnswer, ...]:
     )
 
 
-class StoreLibrary:
-    """The workspace's answer library, refreshed when the store's library version changes."""
+class _Versioned(Generic[Snap]):
+    """A snapshot re-read from the store when the store's library version counter has moved (the
+    counter is checked at most once per `ttl` seconds: one primary-key read)."""
 
-    def __init__(self, store: Store, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        read: Callable[[int], Snap],
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.read = read
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
-        self._snapshot: LibrarySnapshot | None = None
+        self._snapshot: Snap | None = None
+        self._version = -1
         self._checked = float("-inf")
 
-    def snapshot(self) -> LibrarySnapshot:
+    def snapshot(self) -> Snap:
         now = self.clock()
         current = self._snapshot
         if current is not None and now - self._checked < self.ttl:
             return current
         with self._lock:
-            if self._snapshot is not None and now - self._checked < self.ttl:
-                return self._snapshot
-            version = self.store.library.version()
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = LibrarySnapshot(version, library_answers(self.store))
-            self._checked = now
+            if self._snapshot is None or now - self._checked >= self.ttl:
+                version = self.store.library.version()
+                if self._snapshot is None or version != self._version:
+                    self._snapshot, self._version = self.read(version), version
+                self._checked = now
             return self._snapshot
+
+
+class StoreLibrary(_Versioned[LibrarySnapshot]):
+    """The workspace's answer library, refreshed when the store's library version changes."""
+
+    def __init__(self, store: Store, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(store, lambda v: LibrarySnapshot(v, library_answers(store)), ttl, clock)
+
+
+class StoreArticles(_Versioned[ArticleSnapshot]):
+    """The workspace's KB articles, refreshed like the library (the same version counter)."""
+
+    def __init__(self, store: Store, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(store, lambda v: ArticleSnapshot(v, kb_articles(store)), ttl, clock)
+
+
+def kb_articles(store: Store) -> tuple[KBArticle, ...]:
+    """The KB articles as the stages see them."""
+    return tuple(KBArticle(a.id, a.title, a.body, a.topic, a.url) for a in store.library.articles())

@@ -49,7 +49,7 @@ from supportcue.errors import NotFittedError
 if TYPE_CHECKING:
     from supportcue.embeddings import Embedder
     from supportcue.settings import Settings
-    from supportcue.stages.library import AnswerLibrary
+    from supportcue.stages.library import AnswerLibrary, ArticleIndex
 
 Vector = npt.NDArray[np.float32]
 FitData = Literal["labels", "history", "none"]
@@ -193,7 +193,7 @@ class Services:
 
     embedder: Embedder | None = None
     library: AnswerLibrary | None = None
-    articles: Any | None = None
+    articles: ArticleIndex | None = None
     llm: Any | None = None
     clock: Callable[[], datetime] = utcnow
 

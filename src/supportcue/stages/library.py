@@ -1,10 +1,12 @@
-"""The answer library as stages see it: a provider of snapshots, injected like the embedder.
+"""The answer library and KB articles as stages see them: providers of snapshots, injected like the
+embedder.
 
 A stage never reads the store. It asks its bound `AnswerLibrary` for the current `LibrarySnapshot`;
 the snapshot's `version` changes whenever the library does, so a stage can cache what it derives
 from the answers (their vectors) and redo it only after a change. `StaticLibrary` serves a fixed
 list (training, evaluation, tests); the workspace's live provider (`supportcue.providers`) follows
-the store's version counter, so an answer edited or approved reaches a running server.
+the store's version counter, so an answer edited or approved reaches a running server. Articles
+(the context of the generative response mode) come the same way.
 """
 
 from __future__ import annotations
@@ -56,3 +58,28 @@ class StaticLibrary:
 
     def snapshot(self) -> LibrarySnapshot:
         return self._snapshot
+
+
+@dataclass(frozen=True)
+class KBArticle:
+    """One knowledge-base article."""
+
+    id: str
+    title: str
+    body: str
+    topic: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleSnapshot:
+    """The articles at one version."""
+
+    version: int
+    articles: tuple[KBArticle, ...]
+
+
+class ArticleIndex(Protocol):
+    """Anything that can hand out the current KB articles."""
+
+    def snapshot(self) -> ArticleSnapshot: ...

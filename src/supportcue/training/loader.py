@@ -7,7 +7,7 @@ from __future__ import annotations
 from supportcue.data.store import Store
 from supportcue.embeddings import Embedder, make_embedder
 from supportcue.pipeline import Pipeline
-from supportcue.providers import StoreLibrary
+from supportcue.providers import StoreArticles, StoreLibrary
 from supportcue.settings import Settings
 from supportcue.stages import registry
 from supportcue.stages.base import Services, Stage
@@ -25,7 +25,7 @@ def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedde
 
 
 def workspace_services(store: Store, embedder: Embedder) -> Services:
-    return Services(embedder=embedder, library=StoreLibrary(store))
+    return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
 
 
 def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
