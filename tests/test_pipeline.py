@@ -12,6 +12,10 @@ from supportcue.embeddings import HashingEmbedder
 from supportcue.pipeline import Pipeline, SuggestRequest
 from supportcue.settings import STAGES, PipelineSettings
 from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.response import AnswerResult
+from supportcue.stages.tone import StyledResult
+from supportcue.stages.topic import TopicResult
+from supportcue.stages.validation import ValidityResult
 
 
 class FakeValidation(Stage):
@@ -23,9 +27,9 @@ class FakeValidation(Stage):
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         return [
-            StageResult("invalid", 0.9)
+            ValidityResult("invalid", 0.9)
             if m.text.lower().strip() in {"hi", "thanks"}
-            else StageResult("valid", 0.95)
+            else ValidityResult("valid", 0.95)
             for m in batch
         ]
 
@@ -41,11 +45,11 @@ class FakeTopic(Stage):
         out = []
         for m in batch:
             if "payout" in m.text:
-                out.append(StageResult("payouts", 0.9))
+                out.append(TopicResult("payouts", 0.9))
             elif "boom" in m.text:
                 raise RuntimeError("model exploded")
             else:
-                out.append(StageResult.abstain("low confidence 0.20 < 0.50", confidence=0.2, label="refunds"))
+                out.append(TopicResult.abstain("low confidence 0.20 < 0.50", confidence=0.2, label="refunds"))
         return out
 
 
@@ -58,9 +62,9 @@ class FakeResponse(Stage):
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         return [
-            StageResult("a1", 0.8, extra={"text": "You can pause payouts in Settings.", "alternatives": []})
+            AnswerResult("a1", 0.8, text="You can pause payouts in Settings.", alternatives=())
             if m.topic == "payouts"
-            else StageResult.abstain("no topic")
+            else AnswerResult.abstain("no topic")
             for m in batch
         ]
 
@@ -73,9 +77,7 @@ class FakeTone(Stage):
         return self
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-        return [
-            StageResult("ok", 1.0, extra={"text": f"Hi {m.customer_name},\n{m.answer_text}"}) for m in batch
-        ]
+        return [StyledResult("ok", 1.0, text=f"Hi {m.customer_name},\n{m.answer_text}") for m in batch]
 
 
 def make(**modes: str) -> Pipeline:
@@ -168,3 +170,19 @@ def test_missing_stage_is_off() -> None:
     pipeline.stages["validation"] = None
     result = pipeline.suggest(SuggestRequest(message="hi payout"))
     assert result.text is not None and "validation" not in [t["stage"] for t in result.trace]
+
+
+def test_the_requests_thread_reaches_the_stages() -> None:
+    seen: list[Message] = []
+    pipeline = make()
+    topic = pipeline.stages["topic"]
+    assert topic is not None
+    predict = topic.predict
+    topic.predict = lambda batch: seen.extend(batch) or predict(batch)  # type: ignore[method-assign]
+    context = ["my payouts stopped", {"role": "agent", "text": "Which account?"}, {"text": "  "}]
+    result = pipeline.suggest(SuggestRequest(message="how do I pause a payout", context=context))
+    assert [(t.role, t.text) for t in seen[0].thread] == [
+        ("customer", "my payouts stopped"),
+        ("agent", "Which account?"),
+    ]
+    assert result.trace[0]["context_turns"] == 2

@@ -1,6 +1,8 @@
-"""The sequential pipeline: validation -> topic -> response -> tone, each live, shadow or off.
+"""The sequential pipeline: the registered stages in order, each live, shadow or off.
 
-The message is embedded once; every stage reads the same vector. Two chains run over the stages:
+The message is embedded once; every stage reads the same vector. The pipeline never names a stage:
+each stage's typed result says whether it ends the chain (`StageResult.stops`) and how it moves the
+chain on (`StageResult.advance`). Two chains run over the stages:
 
 - the **live chain** uses only stages in `live` mode (a stage in `shadow` or `off` is skipped) and
   stops at the first abstention: its result is what the agent sees;
@@ -8,9 +10,18 @@ The message is embedded once; every stage reads the same vector. Two chains run 
   suggestion that the shadow stages would have produced is logged and can be compared with what the
   agent sent. Results are memoised, so a stage never runs twice on the same input.
 
+Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`,
+e.g. every stage in shadow for an experiment's control arm) without touching shared state.
+
 A stage that raises, or a pipeline that runs past `timeout_ms`, yields "no suggestion" with the
-reason; the caller never sees an error. Every stage's output, confidence, abstention reason, latency
-and model version is recorded in the trace.
+reason; the caller never sees an error. A stage that declares `blocking_io` runs in a worker thread
+with the rest of the pipeline's time budget as its deadline, so a slow call delays only its own
+request. Every stage's output, confidence, abstention reason, latency and model version is recorded
+in the trace.
+
+`prepare` (embedding and the stages that read only the request, over a whole micro-batch) and
+`finish` (one request's chains) are separate steps so that the service can batch the CPU work and
+run slow chains concurrently; `suggest_batch` does both.
 """
 
 from __future__ import annotations
@@ -18,15 +29,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from supportcue.embeddings import Embedder
-from supportcue.settings import STAGES, PipelineSettings
-from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.settings import PipelineSettings
+from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
 from supportcue.vocab import StageMode, SuggestionMode
 
 
@@ -37,7 +50,24 @@ class SuggestRequest:
     customer_name: str | None = None
     agent_name: str | None = None
     context: list[Any] = field(default_factory=list)
+    """Earlier turns, oldest first: strings (customer turns) or {"text", "role"?} objects."""
     fields: dict[str, str] = field(default_factory=dict)
+    modes: Mapping[str, str] = field(default_factory=dict)
+    """Per-request stage modes that override the settings for this request only."""
+
+
+def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
+    """The request's context as conversation turns (a bare string is a customer turn)."""
+    turns = []
+    for item in context:
+        if isinstance(item, Mapping):
+            text = str(item.get("text") or item.get("content") or "").strip()
+            role = str(item.get("role") or "customer")
+        else:
+            text, role = str(item).strip(), "customer"
+        if text:
+            turns.append(Turn(role=role, text=text))
+    return tuple(turns)
 
 
 @dataclass
@@ -96,24 +126,37 @@ class SuggestResult:
         }
 
 
-_Memo = dict[tuple[str, str | None, str | None], tuple[StageResult, float]]
+_Memo = dict[tuple[str, tuple[str | None, str | None, str | None]], tuple[StageResult, float]]
+
+
+@dataclass
+class Prepared:
+    """One request after the batched step: its message, the memo of batched stages, its timing."""
+
+    request: SuggestRequest
+    message: Message
+    memo: _Memo
+    embed_ms: float
+    modes: dict[str, StageMode]
 
 
 @dataclass
 class _Chain:
-    topic: str | None = None
-    answer_id: str | None = None
-    answer_text: str | None = None
-    text: str | None = None
-    confidence: float | None = None
+    outcome: Outcome = field(default_factory=Outcome)
     abstained_at: str | None = None
     reason: str | None = None
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str | None:
+        return None if self.abstained_at else self.outcome.text
 
 
 class Pipeline:
-    """Chains the four stages; build one per process with `Pipeline(...)` or `load_pipeline`."""
+    """Chains the stages; build one per process with `Pipeline(...)` or `training.loader.load_pipeline`.
+
+    `stages` maps stage names to stages in the order they run (a None stage is off).
+    """
 
     def __init__(
         self,
@@ -122,25 +165,48 @@ class Pipeline:
         settings: PipelineSettings,
         versions: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        max_workers: int = 32,
     ) -> None:
         self.stages = dict(stages)
         self.embedder = embedder
         self.settings = settings
         self.versions = dict(versions or {})
         self.clock = clock
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def version(self) -> str:
-        return "+".join(f"{s}:{self.versions.get(s, '-')}" for s in STAGES)
+        return "+".join(f"{s}:{self.versions.get(s, '-')}" for s in self.stages)
 
-    def mode(self, stage: str) -> str:
-        if self.stages.get(stage) is None:
-            return StageMode.OFF
-        return self.settings.mode(stage)
+    @property
+    def has_blocking_stages(self) -> bool:
+        """True when a stage waits on I/O (the service then runs chains concurrently)."""
+        return any(s is not None and s.blocking_io for s in self.stages.values())
+
+    def modes(self, overrides: Mapping[str, str] | None = None) -> dict[str, StageMode]:
+        """Each stage's mode: off without a stage, else the request's override or the settings."""
+        out = {}
+        for name, stage in self.stages.items():
+            mode = (overrides or {}).get(name) or self.settings.mode(name)
+            if mode not in tuple(StageMode):
+                allowed = ", ".join(StageMode)
+                raise ValueError(f"mode of stage {name!r} must be one of {allowed}, got {mode!r}")
+            out[name] = StageMode.OFF if stage is None else StageMode(mode)
+        return out
+
+    def mode(self, stage: str) -> StageMode:
+        return self.modes().get(stage, StageMode.OFF)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self.embedder.embed(list(texts))
 
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    # -- running ----------------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> SuggestResult:
         return self.suggest_batch([request])[0]
 
@@ -148,154 +214,174 @@ class Pipeline:
         self, requests: Sequence[SuggestRequest], vectors: npt.NDArray[np.float32] | None = None
     ) -> list[SuggestResult]:
         """Embed all messages in one batch (unless given), then run the chains per message."""
+        return [self.finish(p) for p in self.prepare(requests, vectors)]
+
+    def prepare(
+        self, requests: Sequence[SuggestRequest], vectors: npt.NDArray[np.float32] | None = None
+    ) -> list[Prepared]:
+        """The batched, CPU-bound step: embed every message once, and run the stages that read only
+        the request (`reads_upstream = False`) once over the whole batch."""
         start = self.clock()
         if vectors is None:
             vectors = self.embed([r.message for r in requests])
         embed_ms = (self.clock() - start) * 1000 / max(1, len(requests))
-        bases = [
-            Message(
-                text=r.message,
-                vector=v,
-                customer_name=r.customer_name,
-                agent_name=r.agent_name,
-                fields=dict(r.fields),
+        prepared = [
+            Prepared(
+                request=r,
+                message=Message(
+                    text=r.message,
+                    vector=v,
+                    thread=thread_of(r.context),
+                    customer_name=r.customer_name,
+                    agent_name=r.agent_name,
+                    case_id=r.case_id,
+                    fields=r.fields,
+                ),
+                memo={},
+                embed_ms=embed_ms,
+                modes=self.modes(r.modes),
             )
             for r, v in zip(requests, vectors, strict=True)
         ]
-        memos = self._batch_first_stages(bases)
-        return [self._run(r, b, m, embed_ms) for r, b, m in zip(requests, bases, memos, strict=True)]
+        self._batch_request_stages(prepared)
+        return prepared
 
-    def _batch_first_stages(self, bases: list[Message]) -> list[_Memo]:
-        """Validation and topic read only the message, so they run once over the whole batch."""
-        memos: list[_Memo] = [{} for _ in bases]
-        for name in ("validation", "topic"):
-            stage = self.stages.get(name)
-            if stage is None or self.mode(name) == StageMode.OFF or len(bases) < 2:
+    def _batch_request_stages(self, prepared: list[Prepared]) -> None:
+        if len(prepared) < 2:
+            return
+        for name, stage in self.stages.items():
+            if stage is None or stage.reads_upstream or stage.blocking_io:
+                continue
+            todo = [p for p in prepared if p.modes[name] != StageMode.OFF]
+            if len(todo) < 2:
                 continue
             t0 = self.clock()
             try:
-                results = stage.predict(bases)
+                results = stage.predict([p.message for p in todo])
             except Exception:  # fall back to one message at a time, where the error is reported
                 continue
-            ms = (self.clock() - t0) * 1000 / len(bases)
-            for memo, result in zip(memos, results, strict=True):
-                memo[(name, None, None)] = (result, ms)
-        return memos
+            ms = (self.clock() - t0) * 1000 / len(todo)
+            for p, result in zip(todo, results, strict=True):
+                p.memo[(name, p.message.decided())] = (result, ms)
 
-    def _run(self, req: SuggestRequest, base: Message, memo: _Memo, embed_ms: float) -> SuggestResult:
+    def finish(self, prepared: Prepared) -> SuggestResult:
         """One message's chains; its latency is its share of the batch's embedding plus its own stages."""
-        start = self.clock() - embed_ms / 1000
-        live = self._chain(base, (StageMode.LIVE,), memo, start)
-        has_shadow = any(self.mode(s) == StageMode.SHADOW for s in STAGES)
+        req, base, memo, modes = prepared.request, prepared.message, prepared.memo, prepared.modes
+        start = self.clock() - prepared.embed_ms / 1000
+        live = self._chain(base, (StageMode.LIVE,), memo, start, modes)
+        shadow_stages = [s for s, m in modes.items() if m == StageMode.SHADOW]
         shadow_chain = (
-            self._chain(base, (StageMode.LIVE, StageMode.SHADOW), memo, start) if has_shadow else None
+            self._chain(base, (StageMode.LIVE, StageMode.SHADOW), memo, start, modes)
+            if shadow_stages
+            else None
         )
-        trace = [{"stage": "embed", "latency_ms": round(embed_ms, 3), "model_version": self.embedder.name}]
-        trace += live.entries
-        if shadow_chain is not None:
-            seen = {e["stage"] for e in live.entries}
-            trace += [
-                e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
-            ]
-        shown = live.text is not None
+        embed_entry = {
+            "stage": "embed",
+            "latency_ms": round(prepared.embed_ms, 3),
+            "model_version": self.embedder.name,
+        }
+        trace = [embed_entry, *live.entries]
+        if base.thread:
+            embed_entry["context_turns"] = len(base.thread)
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
+            seen = {e["stage"] for e in live.entries}
+            trace += [e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == "shadow"]
             shadow = {
                 "text": shadow_chain.text,
-                "topic": shadow_chain.topic,
-                "answer_id": shadow_chain.answer_id,
+                "topic": shadow_chain.outcome.topic,
+                "answer_id": shadow_chain.outcome.answer_id,
                 "abstained_at": shadow_chain.abstained_at,
-                "stages": [s for s in STAGES if self.mode(s) == StageMode.SHADOW],
+                "stages": shadow_stages,
             }
-        mode = (
-            SuggestionMode.LIVE
-            if shown
-            else (SuggestionMode.SHADOW if shadow.get("text") else SuggestionMode.NONE)
-        )
+        shown = live.text is not None
+        outcome = live.outcome
         return SuggestResult(
             suggestion_id=uuid.uuid4().hex,
             case_id=req.case_id,
             text=live.text,
-            topic=live.topic,
-            confidence=live.confidence,
-            answer_id=live.answer_id if shown else None,
-            abstained_at=None if shown else (live.abstained_at or "response"),
+            topic=outcome.topic,
+            confidence=outcome.confidence,
+            answer_id=outcome.answer_id if shown else None,
+            abstained_at=None if shown else live.abstained_at,
             reason=None if shown else live.reason,
-            mode=mode,
+            mode=SuggestionMode.LIVE
+            if shown
+            else (SuggestionMode.SHADOW if shadow.get("text") else SuggestionMode.NONE),
             trace=trace,
-            alternatives=live.alternatives if shown else [],
+            alternatives=[dict(a) for a in outcome.alternatives] if shown else [],
             shadow=shadow,
             latency_ms=(self.clock() - start) * 1000,
-            model_versions={s: self.versions[s] for s in STAGES if s in self.versions},
+            model_versions={s: self.versions[s] for s in self.stages if s in self.versions},
             pipeline_version=self.version,
         )
 
     def _call(
-        self,
-        name: str,
-        message: Message,
-        memo: _Memo,
+        self, name: str, stage: Stage, message: Message, memo: _Memo, start: float
     ) -> tuple[StageResult, float]:
-        key = (name, message.topic, message.answer_text)
+        key = (name, message.decided())
         if key not in memo:
-            stage = self.stages[name]
-            assert stage is not None
             t0 = self.clock()
             try:
-                result = stage.predict([message])[0]
+                if stage.blocking_io:
+                    budget = self.settings.timeout_ms / 1000 - (t0 - start)
+                    result = self._with_deadline(name, stage, message, budget)
+                else:
+                    result = stage.predict([message])[0]
             except Exception as exc:  # a failing stage must never reach the agent as an error
-                result = StageResult.abstain(
-                    f"error in {name} stage: {type(exc).__name__}: {exc}", error=True
-                )
+                result = FailedResult.abstain(f"error in {name} stage: {type(exc).__name__}: {exc}")
             memo[key] = (result, (self.clock() - t0) * 1000)
         return memo[key]
+
+    def _with_deadline(self, name: str, stage: Stage, message: Message, seconds: float) -> StageResult:
+        """Run a stage that waits on I/O in a worker thread; give up on it after `seconds`."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="stage")
+        future = self._executor.submit(stage.predict, [message])
+        try:
+            return future.result(timeout=max(0.0, seconds))[0]
+        except FutureTimeout:
+            future.cancel()
+            return FailedResult.abstain(f"timeout: the {name} stage took over {self.settings.timeout_ms} ms")
 
     def _chain(
         self,
         base: Message,
-        modes: tuple[str, ...],
+        allowed: tuple[str, ...],
         memo: _Memo,
         start: float,
+        modes: Mapping[str, StageMode],
     ) -> _Chain:
         chain = _Chain()
-        message = replace(base)
-        for name in STAGES:
-            mode = self.mode(name)
-            if mode not in modes:
+        message = base
+        skipped: str | None = None
+        for name, stage in self.stages.items():
+            mode = modes[name]
+            if stage is None:
+                continue
+            if mode not in allowed:
+                skipped = skipped or name
                 continue
             if (self.clock() - start) * 1000 > self.settings.timeout_ms:
-                chain.abstained_at, chain.reason = (
-                    name,
-                    f"timeout: over {self.settings.timeout_ms} ms before {name}",
-                )
-                chain.text = None
+                chain.abstained_at = name
+                chain.reason = f"timeout: over {self.settings.timeout_ms} ms before {name}"
                 return chain
-            result, ms = self._call(name, message, memo)
-            entry = {
-                "stage": name,
-                "mode": mode,
-                **result.as_dict(),
-                "latency_ms": round(ms, 3),
-                "model_version": self.versions.get(name),
-            }
-            chain.entries.append(entry)
-            if result.abstained or (name == "validation" and result.label != "valid"):
+            result, ms = self._call(name, stage, message, memo, start)
+            chain.entries.append(
+                {
+                    "stage": name,
+                    "mode": mode,
+                    **result.as_dict(),
+                    "latency_ms": round(ms, 3),
+                    "model_version": self.versions.get(name),
+                }
+            )
+            if result.stops():
                 chain.abstained_at = name
                 chain.reason = result.reason or f"{name}: {result.label}"
-                chain.text = None
                 return chain
-            if name == "topic":
-                chain.topic, chain.confidence = result.label, result.confidence
-                message.topic = result.label
-            elif name == "response":
-                chain.answer_id = result.label
-                chain.answer_text = chain.text = str(result.extra.get("text") or "")
-                chain.alternatives = list(result.extra.get("alternatives") or [])
-                message.answer_text = chain.answer_text
-            elif name == "tone":
-                chain.text = str(result.extra.get("text") or chain.text)
-        if chain.answer_id is None:
-            chain.abstained_at = chain.abstained_at or "response"
-            chain.reason = chain.reason or "no response stage produced an answer"
-            chain.text = None
+            message, chain.outcome = result.advance(message, chain.outcome)
+        if chain.outcome.text is None:
+            chain.abstained_at = skipped or next(reversed(self.stages), "pipeline")
+            chain.reason = f"no stage produced a reply (the {chain.abstained_at} stage did not run)"
         return chain

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from supportcue.errors import SettingsError, WorkspaceError
 from supportcue.vocab import StageMode
@@ -43,15 +43,28 @@ class EmbeddingSettings(_Section):
 
 
 class PipelineSettings(_Section):
+    """Each stage's mode (`live`, `shadow` or `off`), keyed by the stage's registered name; a stage
+    kind registered later (see `stages/registry.py`) is set the same way and is `live` by default."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
     validation: StageMode = StageMode.LIVE
     topic: StageMode = StageMode.LIVE
     response: StageMode = StageMode.LIVE
     tone: StageMode = StageMode.LIVE
     timeout_ms: int = Field(2000, ge=1)
 
+    @model_validator(mode="after")
+    def _modes(self) -> PipelineSettings:
+        for key, value in (self.model_extra or {}).items():
+            if value not in tuple(StageMode):
+                allowed = ", ".join(StageMode)
+                raise ValueError(f"{key}: mode must be one of {allowed}, got {value!r}")
+        return self
+
     def mode(self, stage: str) -> StageMode:
-        value: StageMode = getattr(self, stage)
-        return value
+        value = getattr(self, stage, None) or (self.model_extra or {}).get(stage) or StageMode.LIVE
+        return StageMode(value)
 
 
 class ServiceSettings(_Section):
@@ -149,6 +162,12 @@ DEFAULT_TOML = """\
 # supportcue workspace settings. Every key is optional; the values shown are the defaults.
 # Environment variables override them: SUPPORTCUE_DATABASE_URL, and SUPPORTCUE_<SECTION>__<KEY>
 # (for example SUPPORTCUE_PIPELINE__TOPIC=shadow).
+#
+# Policy or learned? Model files keep only what training learned. [pipeline], [validation],
+# [response] and [tone] are policy: read each time `serve` (or `suggest`, `eval`) starts, so a
+# change takes effect at the next start without retraining. [labels], [embedding] and [match]
+# (which past replies count as sent from an answer) shape what training learns: changing them
+# needs `supportcue train`; the online metrics read [match] whenever they are computed.
 
 # Python files (or folders of them), relative to this folder, whose labeling functions
 # `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).

@@ -85,7 +85,7 @@ def test_eval_inside_a_workspace_uses_its_settings(
     monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
     monkeypatch.chdir(ws)
     result = _eval(files)
-    assert (spy["threshold"], spy["min_score"]) == (0.55, 0.2)
+    assert (spy["threshold"], spy["settings"].response.min_score) == (0.55, 0.2)
     assert spy["embedder"].name == "hashing-ngrams"
     assert result["threshold"] == 0.55 and result["workspace"] == str(ws.resolve())
     assert result["n_test"] == 12 and result["coverage"] > 0
@@ -96,7 +96,7 @@ def test_eval_inside_a_workspace_uses_its_settings(
 
     get_settings.cache_clear()
     assert _eval(files, "--workspace", str(ws))["threshold"] == 0.55
-    assert spy["min_score"] == 0.3
+    assert spy["settings"].response.min_score == 0.3
 
 
 def test_eval_outside_a_workspace_uses_the_defaults(
@@ -106,7 +106,7 @@ def test_eval_outside_a_workspace_uses_the_defaults(
     monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
     monkeypatch.chdir(tmp_path)
     result = _eval(files)
-    assert (spy["threshold"], spy["min_score"]) == (0.7, 0.35)
+    assert (spy["threshold"], spy["settings"].response.min_score) == (0.7, 0.35)
     assert isinstance(getattr(spy["embedder"], "inner", spy["embedder"]), MiniLMEmbedder)
     assert result["workspace"] is None
 

@@ -179,6 +179,9 @@ def _oracle_pipeline(data: Any) -> Any:
     from supportcue.pipeline import Pipeline
     from supportcue.settings import PipelineSettings
     from supportcue.stages.base import Message, Stage, StageResult
+    from supportcue.stages.response import AnswerResult
+    from supportcue.stages.topic import TopicResult
+    from supportcue.stages.validation import ValidityResult
 
     truth = {c.message: c for c in data.cases}
     answers = {a.id: a for a in data.answers}
@@ -199,13 +202,13 @@ def _oracle_pipeline(data: Any) -> Any:
 
         def _one(self, m: Message, c: Any) -> StageResult:
             if self.name == "validation":
-                return StageResult("valid" if c.valid else "invalid", 0.9)
+                return ValidityResult("valid" if c.valid else "invalid", 0.9)
             if self.name == "topic":
-                return StageResult(c.topic, 0.9) if c.topic else StageResult.abstain("no topic")
+                return TopicResult(c.topic, 0.9) if c.topic else TopicResult.abstain("no topic")
             answer = outdated if c.topic == outdated.topic else answers.get(c.sent_answer_id or "")
             if answer is None:
-                return StageResult.abstain("no answer")
-            return StageResult(answer.id, 0.8, extra={"text": fill_placeholders(answer.body, case_values(c))})
+                return AnswerResult.abstain("no answer")
+            return AnswerResult(answer.id, 0.8, text=fill_placeholders(answer.body, case_values(c)))
 
     stages = {s: Oracle(s).fit([]) for s in ("validation", "topic", "response")}
     return Pipeline(

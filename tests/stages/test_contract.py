@@ -1,19 +1,29 @@
-"""The stage contract, checked on every stage (like scikit-learn's check_estimator): fit returns self,
-predict before fit raises, confidences are in [0, 1], abstentions carry a reason, save/load round-trips,
-refitting forgets, and empty or huge messages get a result rather than an error."""
+"""The stage contract, checked on every registered stage kind (like scikit-learn's check_estimator):
+fit returns self, predict before fit raises, confidences are in [0, 1], abstentions carry a reason,
+save/load round-trips, refitting forgets, empty or huge messages get a result rather than an error,
+a bound service (and its secret) never reaches the artifact, policy comes from the settings, and a
+slow stage delays only its own request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
-from supportcue.settings import ToneSettings
-from supportcue.stages.base import Message, Stage
+from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
+from supportcue.service.batcher import Later, MicroBatcher
+from supportcue.settings import PipelineSettings, Settings, ToneSettings
+from supportcue.stages import registry
+from supportcue.stages.base import Message, Services, Stage, StageResult
+from supportcue.stages.library import StaticLibrary
 from supportcue.stages.response import LibraryAnswer, ResponseStage
 from supportcue.stages.tone import ToneStage
 from supportcue.stages.topic import TopicStage
@@ -66,6 +76,7 @@ LIBRARY = [
     ),
     LibraryAnswer(id="a-log", topic="login", title="Login", body="Reset your password from the login page."),
 ]
+SERVICES = Services(embedder=EMBEDDER, library=StaticLibrary(LIBRARY))
 
 
 @dataclass
@@ -113,7 +124,7 @@ CASES = {
         labels_seen=lambda s: {r.label for r in s.predict(msgs(TEXTS)) if r.label},
     ),
     "response": Case(
-        make=lambda: ResponseStage(embedder=EMBEDDER),
+        make=lambda: ResponseStage().bind(SERVICES),
         fit=_response_fit,
         refit_other=_response_fit,
         inputs=lambda: [
@@ -134,9 +145,15 @@ CASES = {
 }
 
 
-@pytest.fixture(params=sorted(CASES))
+@pytest.fixture(params=registry.names())
 def case(request: pytest.FixtureRequest) -> Case:
     return CASES[request.param]
+
+
+def test_every_registered_kind_has_a_contract_case() -> None:
+    assert list(CASES) == registry.names()
+    for name in registry.names():
+        assert registry.kind(name).name == name and isinstance(CASES[name].make(), registry.kind(name))
 
 
 def test_fit_returns_self(case: Case) -> None:
@@ -168,9 +185,7 @@ def test_abstains_with_a_reason(case: Case) -> None:
 def test_save_load_round_trip(case: Case, tmp_path: Path) -> None:
     stage = case.fit(case.make())
     path = stage.save(tmp_path / f"{stage.name}.joblib")
-    loaded = type(stage).load(path)
-    if hasattr(stage, "embedder"):
-        loaded.embedder = stage.embedder  # type: ignore[attr-defined]
+    loaded = type(stage).load(path).bind(SERVICES)  # services are bound after load, never saved
     before = [(r.label, round(r.confidence, 6), r.abstained) for r in stage.predict(case.inputs())]
     after = [(r.label, round(r.confidence, 6), r.abstained) for r in loaded.predict(case.inputs())]
     assert before == after
@@ -186,11 +201,177 @@ def test_refit_forgets_old_data(case: Case) -> None:
 def test_empty_and_huge_messages_get_a_result(case: Case) -> None:
     stage = case.fit(case.make())
     huge = "my payout is late " * 5000
-    batch = [msgs([""])[0], msgs([huge])[0]]
-    for m in batch:
-        m.topic = "payouts" if case is CASES["response"] else m.topic
-        m.answer_text = "You can pause payouts." if case is CASES["tone"] else None
-        m.customer_name = "Ana"
+    batch = [
+        m.but(
+            topic="payouts" if case is CASES["response"] else m.topic,
+            answer_text="You can pause payouts." if case is CASES["tone"] else None,
+            customer_name="Ana",
+        )
+        for m in (msgs([""])[0], msgs([huge])[0])
+    ]
     results = stage.predict(batch)
     assert len(results) == 2
     assert all(0.0 <= r.confidence <= 1.0 and (r.reason or not r.abstained) for r in results)
+
+
+# -- injected I/O is never saved ------------------------------------------------------------------
+SECRET = "sk-live-THIS-MUST-NEVER-BE-SAVED-1234"
+
+
+class SecretClient:
+    """A bound service that holds an API key, like an LLM client would."""
+
+    api_key = SECRET
+
+    def __init__(self) -> None:
+        self.headers = {"Authorization": f"Bearer {SECRET}"}
+
+
+class SecretEmbedder(SecretClient):
+    name, dim = "secret-embedder", EMBEDDER.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:  # type: ignore[type-arg]
+        return EMBEDDER.embed(texts)
+
+
+class SecretLibrary(SecretClient, StaticLibrary):
+    def __init__(self) -> None:
+        SecretClient.__init__(self)
+        StaticLibrary.__init__(self, LIBRARY)
+
+
+class SecretClock(SecretClient):
+    def __call__(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_artifact_holds_no_bound_service_nor_its_secret(case: Case, tmp_path: Path) -> None:
+    secrets = Services(
+        embedder=SecretEmbedder(),  # type: ignore[arg-type]
+        library=SecretLibrary(),
+        articles=SecretClient(),
+        llm=SecretClient(),
+        clock=SecretClock(),
+    )
+    stage = case.fit(case.make().bind(secrets))
+    stage.bind(secrets)  # bound again after fit, as the loader does
+    stage.predict(case.inputs())
+    data = stage.save(tmp_path / "stage.joblib").read_bytes()
+    assert SECRET.encode() not in data
+    assert b"SecretClient" not in data and b"Secret" not in data
+    loaded = type(stage).load(tmp_path / "stage.joblib")
+    assert all(not isinstance(getattr(loaded, name, None), SecretClient) for name in type(stage).services)
+
+
+def test_policy_is_read_from_the_settings_at_load(case: Case) -> None:
+    settings = Settings()
+    kind = type(case.make())
+    policy = {k: v for k, v in kind.params_from(settings).items() if k in kind.policy}
+    assert set(policy) == set(kind.policy), "every policy parameter comes from the settings"
+    stage = case.fit(case.make())
+    changed = settings.model_copy(deep=True)
+    changed.response.min_score = 0.99
+    changed.validation.margin = 0.4
+    changed.validation.valid_recall = 0.5
+    stage.apply_policy(changed)
+    for key in kind.policy:
+        assert stage.get_params()[key] == kind.params_from(changed)[key]
+
+
+# -- a slow stage delays only its own request -----------------------------------------------------
+DEADLINE_MS = 400
+
+
+def slow_variant(stage: Stage) -> Stage:
+    """The same fitted stage, declared as waiting on I/O, that hangs on the case called "slow"."""
+    base = type(stage)
+
+    def predict(self: Stage, batch: Sequence[Message]) -> list[StageResult]:
+        if any(m.case_id == "slow" for m in batch):
+            time.sleep(3 * DEADLINE_MS / 1000)
+        return base.predict(self, batch)
+
+    slow_kind = type(f"Slow{base.__name__}", (base,), {"blocking_io": True, "predict": predict})
+    slow = slow_kind.__new__(slow_kind)
+    slow.__dict__.update(stage.__dict__)
+    return slow
+
+
+def contract_pipeline(slow: str) -> Pipeline:
+    stages: dict[str, Stage | None] = {}
+    for name, c in CASES.items():
+        stage = c.fit(c.make()).bind(SERVICES)
+        stages[name] = slow_variant(stage) if name == slow else stage
+    return Pipeline(stages, EMBEDDER, PipelineSettings(timeout_ms=DEADLINE_MS))
+
+
+def test_a_slow_stage_delays_only_its_own_request(case: Case) -> None:
+    name = next(n for n, c in CASES.items() if c is case)
+    pipeline = contract_pipeline(slow=name)
+
+    def run(requests: Sequence[SuggestRequest]) -> list[SuggestResult | Later[SuggestResult]]:
+        prepared = pipeline.prepare(requests)
+        return [Later(lambda p=p: pipeline.finish(p)) for p in prepared]
+
+    async def scenario() -> tuple[float, SuggestResult, list[tuple[float, SuggestResult]]]:
+        batcher: MicroBatcher[SuggestRequest, SuggestResult] = MicroBatcher(run, wait_ms=1)
+        await batcher.start()
+        started = time.perf_counter()
+
+        async def timed(case_id: str) -> tuple[float, SuggestResult]:
+            request = SuggestRequest("when will my payout arrive", case_id=case_id, customer_name="Ana")
+            result = await batcher.submit(request)
+            return (time.perf_counter() - started) * 1000, result
+
+        slow_task = asyncio.create_task(timed("slow"))
+        await asyncio.sleep(0.02)
+        fast = await asyncio.gather(*(timed(f"fast-{i}") for i in range(8)))
+        slow_ms, slow_result = await slow_task
+        await batcher.stop()
+        return slow_ms, slow_result, fast
+
+    slow_ms, slow_result, fast = asyncio.run(scenario())
+    assert all(r.text is not None for _, r in fast)  # every stage ran for the fast ones
+    fast_ms = [ms for ms, _ in fast]
+    assert max(fast_ms) < DEADLINE_MS * 0.75, fast_ms  # none waited for the slow call
+    assert slow_ms >= DEADLINE_MS * 0.9  # the slow one waited for its deadline, then gave up
+    assert slow_result.text is None and slow_result.abstained_at == name
+    assert slow_result.reason is not None and "timeout" in slow_result.reason
+    pipeline.close()
+
+
+# -- a new stage kind is one module and one registry line ----------------------------------------
+def test_a_new_kind_runs_with_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.stages import toy_stage
+
+    monkeypatch.setitem(registry.REGISTRY, "shout", toy_stage.ShoutStage)  # the one registry line
+    settings = Settings()
+    stages: dict[str, Stage | None] = {
+        name: CASES[name].fit(CASES[name].make()).bind(SERVICES) for name in CASES
+    }
+    kind = registry.kind("shout")
+    stages["shout"] = kind(**kind.params_from(settings)).fit([])
+    pipeline = Pipeline(stages, EMBEDDER, settings.pipeline)
+    result = pipeline.suggest(SuggestRequest("when will my payout arrive", customer_name="Ana"))
+    assert result.text is not None and result.text == result.text.upper()
+    assert [t["stage"] for t in result.trace][-1] == "shout"
+    shadow = Pipeline(stages, EMBEDDER, replace_mode(settings.pipeline, "shout", "shadow"))
+    shadowed = shadow.suggest(SuggestRequest("when will my payout arrive", customer_name="Ana"))
+    assert shadowed.text is not None and shadowed.text != shadowed.text.upper()
+    assert shadowed.shadow["text"] == result.text and shadowed.shadow["stages"] == ["shout"]
+
+
+def replace_mode(settings: PipelineSettings, name: str, mode: str) -> PipelineSettings:
+    return PipelineSettings.model_validate({**settings.model_dump(), name: mode})
+
+
+def test_per_request_modes_do_not_leak_into_other_requests() -> None:
+    pipeline = contract_pipeline(slow="none")
+    control = SuggestRequest(
+        "when will my payout arrive", customer_name="Ana", modes=dict.fromkeys(CASES, "shadow")
+    )
+    treated = SuggestRequest("when will my payout arrive", customer_name="Ana")
+    results = pipeline.suggest_batch([control, treated, control])
+    assert [r.mode for r in results] == ["shadow", "live", "shadow"]
+    assert results[0].text is None and results[0].shadow["text"] == results[1].text
+    assert pipeline.settings.mode("topic") == "live"

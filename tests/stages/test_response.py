@@ -10,7 +10,8 @@ import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
-from supportcue.stages.base import Message
+from supportcue.stages.base import Message, Services
+from supportcue.stages.library import StaticLibrary
 from supportcue.stages.response import LibraryAnswer, ResponseStage
 
 EMB = HashingEmbedder(dim=512)
@@ -53,14 +54,19 @@ def msg(text: str, topic: str | None = None, **kwargs: object) -> Message:
     return Message(text=text, vector=EMB.embed([text])[0], topic=topic, **kwargs)  # type: ignore[arg-type]
 
 
+def update_library(stage: ResponseStage, answers: list[LibraryAnswer]) -> None:
+    """What a live provider does when the library changes: the stage sees the new snapshot."""
+    stage.bind(Services(embedder=EMB, clock=FixedClock(NOW), library=StaticLibrary(answers)))
+
+
 def fitted(**kwargs: object) -> ResponseStage:
-    stage = ResponseStage(embedder=EMB, min_score=0.05, now=FixedClock(NOW), **kwargs)  # type: ignore[arg-type]
+    stage = ResponseStage(min_score=0.05, **kwargs).bind(Services(embedder=EMB, clock=FixedClock(NOW)))  # type: ignore[arg-type]
     X = [msg(text, topic) for text, topic, _ in HISTORY]
     return stage.fit(X, library=LIBRARY, replies=[reply for _, _, reply in HISTORY])
 
 
 def test_fit_returns_self_and_learns_from_replies() -> None:
-    stage = ResponseStage(embedder=EMB)
+    stage = ResponseStage().bind(Services(embedder=EMB))
     assert (
         stage.fit([msg(t, k) for t, k, _ in HISTORY], library=LIBRARY, replies=[r for *_, r in HISTORY])
         is stage
@@ -148,19 +154,20 @@ def test_overdue_best_answer_abstains_and_library_updates_without_refit() -> Non
         else a
         for a in LIBRARY
     ]
-    stage.update_library(overdue)
+    update_library(stage, overdue)
     result = stage.predict([msg("please pause my payouts", "payouts")])[0]
     assert result.abstained and result.reason == "answer pause overdue for review since 2025-05-29"
     stage.review_grace_days = 7
     assert not stage.predict([msg("please pause my payouts", "payouts")])[0].abstained
-    stage.update_library([a for a in LIBRARY if a.id != "pause"])
+    update_library(stage, [a for a in LIBRARY if a.id != "pause"])
     assert stage.predict([msg("please pause my payouts", "payouts")])[0].label == "schedule"
 
 
 def test_new_answer_without_history_uses_its_body_vector() -> None:
     stage = fitted()
-    stage.update_library(
-        [*LIBRARY, LibraryAnswer("dispute", "disputes", "Disputes", "Respond to a dispute with evidence.")]
+    update_library(
+        stage,
+        [*LIBRARY, LibraryAnswer("dispute", "disputes", "Disputes", "Respond to a dispute with evidence.")],
     )
     assert (
         stage.predict([msg("how do I respond to a dispute with evidence", "disputes")])[0].label == "dispute"
@@ -177,6 +184,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     stage = fitted()
     batch = [msg("please pause my payouts", "payouts"), msg("where is my refund", "refunds")]
     loaded = ResponseStage.load(stage.save(tmp_path / "response.joblib"))
+    update_library(loaded, LIBRARY)  # the library is a service: bound after load, never saved
     assert [r.as_dict() for r in loaded.predict(batch)] == [r.as_dict() for r in stage.predict(batch)]
 
 

@@ -127,6 +127,6 @@ def suggest(
         predictions=predictions,
         embedder=embedder,
         threshold=settings.match.threshold,
-        min_score=settings.response.min_score,
+        settings=settings,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval suggest")

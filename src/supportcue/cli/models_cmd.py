@@ -12,7 +12,8 @@ from rich.table import Table
 
 from supportcue.cli.context import CliState, state
 from supportcue.cli.output import console
-from supportcue.training.trainer import CLASSIFIER_STAGES, TRAINABLE, Trainer
+from supportcue.stages import registry
+from supportcue.training.trainer import Trainer
 from supportcue.vocab import LabelSource
 
 
@@ -50,11 +51,12 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Fit stages from the labels in the store and write model versions (the first goes live)."""
-        if stage and stage not in TRAINABLE:
-            raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(TRAINABLE)}", param_hint="--stage")
+        trainable = registry.trainable()
+        if stage and stage not in trainable:
+            raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(trainable)}", param_hint="--stage")
         trainer = _trainer(state(ctx))
         with console.status("training"):
-            versions = trainer.train([stage] if stage else list(TRAINABLE), exclude_weak=exclude_weak)
+            versions = trainer.train([stage] if stage else trainable, exclude_weak=exclude_weak)
         for v in versions:
             s = v.metrics.get("summary", {})
             extra = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}" if s else ""
@@ -72,14 +74,13 @@ def register(app: typer.Typer) -> None:
         """Time-ordered evaluation: per-topic P/R/F1, confusions, coverage-versus-precision."""
         from supportcue.training.report import backtest_html, print_backtest
 
+        labeled = registry.labeled()
         for name in stage:
-            if name not in CLASSIFIER_STAGES:
-                raise typer.BadParameter(
-                    f"{name!r}; allowed: {', '.join(CLASSIFIER_STAGES)}", param_hint="--stage"
-                )
+            if name not in labeled:
+                raise typer.BadParameter(f"{name!r}; allowed: {', '.join(labeled)}", param_hint="--stage")
         cli = state(ctx)
         trainer = _trainer(cli)
-        stages = stage or list(CLASSIFIER_STAGES)
+        stages = stage or list(labeled)
         result = trainer.backtest(stages, _date(since), exclude_weak)
         if not exclude_weak and cli.store.labels.list(sources=[LabelSource.WEAK]):
             # what the weak labels bring: the same backtest trained on the people's labels only

@@ -4,10 +4,13 @@
 2. Library: per topic, up to `answers_per_topic` canonical answers, chosen greedily among the train
    replies to cover as many other train replies of the topic as possible (a reply is covered when
    `similarity(answer, reply) >= threshold`, the product's match definition). Placeholders are kept.
-3. The response stage is fitted on the train questions, each matched to the answer its reply came
-   from; the topic stage on the train questions and topics.
-4. Each test text gets topic -> answer; its suggestion is scored against the test reply with
-   `monitoring.match`. Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity).
+3. Every registered stage kind that the files can train is fitted as `train` would fit it: kinds
+   trained on topic labels on the train questions and topics, kinds trained on history on the train
+   questions and replies (each reply matched to the answer it came from), kinds that learn nothing
+   from the settings. A kind whose labels the files do not hold (validity) is off.
+4. The test texts run through the same `Pipeline` that `serve` runs, with the workspace's settings
+   when run inside one; each suggestion is scored against the test reply with `monitoring.match`.
+   Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity).
 
 Baseline: the reply of the nearest training question (cosine of embeddings), scored the same way.
 """
@@ -37,9 +40,11 @@ from supportcue.monitoring.match import (
     similarity,
     token_similarity,
 )
-from supportcue.settings import ResponseSettings
-from supportcue.stages.response import LibraryAnswer, ResponseStage
-from supportcue.stages.topic import TopicStage
+from supportcue.pipeline import Pipeline, SuggestRequest
+from supportcue.settings import Settings
+from supportcue.stages import registry
+from supportcue.stages.base import Message, Services, Stage
+from supportcue.stages.library import LibraryAnswer
 
 MAX_CANDIDATES = 150
 """Per topic, at most this many train replies are tried as canonical answers (keeps it O(topic size))."""
@@ -147,6 +152,40 @@ def build_library(
     return library
 
 
+TOPIC_TASK = "topic"
+EVAL_PARAMS = {"require_filled_placeholders": False}
+"""Held-out rows carry no case fields: placeholders stay in the suggestion instead of abstaining."""
+
+
+def fit_stages(
+    embedder: Embedder,
+    settings: Settings,
+    train_msgs: Sequence[Message],
+    topics: Sequence[str],
+    replies: Sequence[str],
+    library: Sequence[LibraryAnswer],
+    threshold: float,
+) -> dict[str, Stage | None]:
+    """Every registered kind the train file can teach, fitted as `train` fits it; the rest off."""
+    routed: dict[str, Any] = {"library": library, "replies": replies}
+    stages: dict[str, Stage | None] = {}
+    for name in registry.names():
+        kind = registry.kind(name)
+        stage = kind(**kind.params_from(settings)).bind(Services(embedder=embedder))
+        overrides = {"match_threshold": threshold, **EVAL_PARAMS}
+        stage.set_params(**{k: v for k, v in overrides.items() if k in stage.get_params()})
+        extra = {r: routed[r] for r in kind.fit_requests}
+        if kind.fit_data == "labels" and kind.label_task == TOPIC_TASK:
+            stages[name] = stage.fit(train_msgs, list(topics), **extra)
+        elif kind.fit_data == "history":
+            stages[name] = stage.fit(train_msgs, None, None, **extra)
+        elif kind.fit_data == "none":
+            stages[name] = stage.fit([])
+        else:
+            stages[name] = None
+    return stages
+
+
 def run_suggest(
     train: Path,
     test: Path,
@@ -156,16 +195,15 @@ def run_suggest(
     predictions: Path | None = None,
     *,
     embedder: Embedder | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    min_score: float | None = None,
+    settings: Settings | None = None,
+    threshold: float | None = None,
     answers_per_topic: int = 3,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures.
-
-    `threshold` is the match threshold and `min_score` the response stage's (`[match] threshold` and
-    `[response] min_score`; the defaults when not given)."""
+    """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures."""
     started = time.perf_counter()
+    settings = settings or Settings()
+    threshold = settings.match.threshold if threshold is None else threshold
     tr = load_pairs(train, text_col, reply_col, label_col)
     te = load_pairs(test, text_col, reply_col, label_col)
     embedder = embedder or default_embedder()
@@ -174,27 +212,19 @@ def run_suggest(
 
     topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
     library = build_library(tr.replies, topics, answers_per_topic, threshold, seed)
-    train_msgs = messages(tr.texts, train_vecs)
-    for message, topic in zip(train_msgs, topics, strict=True):
-        message.topic = topic
-    response = ResponseStage(
-        min_score=ResponseSettings().min_score if min_score is None else min_score,
-        match_threshold=threshold,
-        require_filled_placeholders=False,
-    ).fit(train_msgs, library=library, replies=tr.replies)
-    topic_stage = TopicStage().fit(train_msgs, list(topics))
+    train_msgs = [m.but(topic=t) for m, t in zip(messages(tr.texts, train_vecs), topics, strict=True)]
+    stages = fit_stages(embedder, settings, train_msgs, topics, tr.replies, library, threshold)
+    pipeline = Pipeline(stages, embedder, settings.pipeline)
     fit_seconds = time.perf_counter() - started
 
-    test_msgs = messages(te.texts, test_vecs)
-    topic_results = topic_stage.predict(test_msgs)
-    for message, decided in zip(test_msgs, topic_results, strict=True):
-        message.topic = None if decided.abstained else decided.label
-    answers = response.predict(test_msgs)
+    suggestions = pipeline.suggest_batch([SuggestRequest(t) for t in te.texts], test_vecs)
+    topic_stage = next((n for n, s in stages.items() if s is not None and s.label_task == TOPIC_TASK), None)
+    decided = [_decision(s.trace, topic_stage) for s in suggestions]
 
     sims: list[float] = []
     rows: list[dict[str, Any]] = []
-    for i, (message, answer) in enumerate(zip(test_msgs, answers, strict=True)):
-        text = None if answer.abstained else str(answer.extra["text"])
+    for i, suggestion in enumerate(suggestions):
+        text = suggestion.text
         sim = similarity(text, te.replies[i]) if text else 0.0
         sims.append(sim)
         rows.append(
@@ -202,17 +232,18 @@ def run_suggest(
                 "text": te.texts[i],
                 "reply": te.replies[i],
                 "suggestion": text,
-                "topic": message.topic,
+                "topic": decided[i],
                 "similarity": round(sim, 4),
                 "match": text is not None and sim >= threshold,
-                "answer_id": None if answer.abstained else answer.label,
-                "reason": answer.reason,
+                "answer_id": suggestion.answer_id,
+                "reason": suggestion.reason,
             }
         )
 
     nearest = (test_vecs @ train_vecs.T).argmax(axis=1) if len(tr.texts) else np.zeros(0, dtype=int)
     base = [similarity(tr.replies[int(j)], te.replies[i]) for i, j in enumerate(nearest)]
     ours, theirs = distribution(sims, threshold), distribution(base, threshold)
+    matched = [getattr(s, "n_matched_", None) for s in stages.values() if s is not None]
     result: dict[str, Any] = {
         "match_rate": ours.match_rate,
         "mean_similarity": ours.mean,
@@ -222,23 +253,29 @@ def run_suggest(
         "threshold": threshold,
         "n_topics": len(set(topics)),
         "n_answers": len(library),
-        "n_history_matched": response.n_matched_,
+        "n_history_matched": next((m for m in matched if m is not None), 0),
         "baseline": "reply of the nearest training question",
         "baseline_match_rate": theirs.match_rate,
         "baseline_mean_similarity": theirs.mean,
         "relative_gain": (ours.match_rate / theirs.match_rate - 1.0) if theirs.match_rate else None,
         "similarity_histogram": ours.histogram,
         "baseline_similarity_histogram": theirs.histogram,
-        "topic_stage": type(topic_stage).__name__,
+        "pipeline": pipeline.version,
         "seconds": round(time.perf_counter() - started, 2),
         "fit_seconds": round(fit_seconds, 2),
     }
     if te.labels is not None:
-        right = [
-            not r.abstained and r.label == gold for r, gold in zip(topic_results, te.labels, strict=True)
-        ]
+        right = [d is not None and d == gold for d, gold in zip(decided, te.labels, strict=True)]
         result["topic_accuracy"] = sum(right) / max(1, len(right))
-        result["topic_coverage"] = sum(not r.abstained for r in topic_results) / max(1, len(topic_results))
+        result["topic_coverage"] = sum(d is not None for d in decided) / max(1, len(decided))
     if predictions is not None:
         write_rows(predictions, rows)
     return result
+
+
+def _decision(trace: Sequence[dict[str, Any]], stage: str | None) -> str | None:
+    """The label a stage decided in a suggestion's trace (None when it abstained or did not run)."""
+    for entry in trace:
+        if entry["stage"] == stage and entry.get("mode") == "live":
+            return None if entry["abstained"] else entry["label"]
+    return None

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import sklearn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from supportcue.data.store import Store
-from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
+from supportcue.pipeline import Pipeline, Prepared, SuggestRequest, SuggestResult
+from supportcue.service.batcher import Later
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
 from supportcue.vocab import SuggestionMode
@@ -28,11 +31,7 @@ def load_workspace_pipeline(store: Store, settings: Settings) -> Pipeline:
     # no disk cache when serving: live messages rarely repeat, and a cache write per request would
     # cost more than it saves
     embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
-    pipeline = load_pipeline(store, settings, embedder)
-    # inputs to the fitted models are built by the stages themselves: skip sklearn's per-call input
-    # and parameter checks on the hot path (about 0.3 ms a message)
-    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
-    return pipeline
+    return load_pipeline(store, settings, embedder)
 
 
 @dataclass
@@ -88,11 +87,27 @@ class Runtime:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
-    def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult]:
+    def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult | Later[SuggestResult]]:
         """Run the pipeline; every suggestion is stored with its trace (behind the response when a
-        writer runs, see `writer.py`)."""
+        writer runs, see `writer.py`). When a stage waits on I/O, each request's chain is handed
+        back as a `Later`, which the batcher finishes concurrently with the other requests."""
         assert self.pipeline is not None
-        results = self.pipeline.suggest_batch(requests)
+        pipeline = self.pipeline
+        with _fast_sklearn():
+            prepared = pipeline.prepare(requests)
+            if pipeline.has_blocking_stages:
+                return [Later(partial(self._finish, pipeline, p)) for p in prepared]
+            results = [pipeline.finish(p) for p in prepared]
+        self._record(results)
+        return list(results)
+
+    def _finish(self, pipeline: Pipeline, prepared: Prepared) -> SuggestResult:
+        with _fast_sklearn():
+            result = pipeline.finish(prepared)
+        self._record([result])
+        return result
+
+    def _record(self, results: Sequence[SuggestResult]) -> None:
         rows = [r.row() for r in results]
         if self.writer is not None:
             self.writer.submit(rows)
@@ -102,4 +117,11 @@ class Runtime:
             self.telemetry.suggestions.labels(
                 r.mode if r.mode != SuggestionMode.NONE else f"abstained_{r.abstained_at}"
             ).inc()
-        return results
+
+
+@contextlib.contextmanager
+def _fast_sklearn() -> Iterator[None]:
+    """Inputs to the fitted models are built by the stages themselves: skip scikit-learn's per-call
+    input and parameter checks on the hot path (about 0.3 ms a message), in this thread only."""
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        yield

@@ -1,20 +1,44 @@
 """The stage contract: every stage of the sequential framework behaves like a scikit-learn estimator.
 
-`__init__` only stores settings; `fit(X, y, sample_weight)` validates, learns, sets attributes ending in
-`_` and returns `self`; `predict(batch)` returns one `StageResult` per `Message` and raises
-`NotFittedError` before `fit`. Stages save and load with `save(path)` / `Stage.load(path)`.
+`__init__` only stores settings; `fit(X, y, sample_weight, **routed)` validates, learns, sets
+attributes ending in `_` and returns `self`; `predict(batch)` returns one `StageResult` per `Message`
+and raises `NotFittedError` before `fit`. Stages save and load with `save(path)` / `Stage.load(path)`.
 
-A `Message` carries what every stage may read: the text, the vector the pipeline computed once, the
-case's fields (for placeholders), and what earlier stages decided (topic, answer text).
+What flows between stages is immutable:
+
+- a `Message` is the frozen per-request context: the text, the vector the pipeline computed once,
+  the conversation's earlier turns, the case's fields (for placeholders), and what earlier stages
+  decided (topic, answer). A stage never changes it; the pipeline derives the next stage's message
+  from each result (`StageResult.advance`).
+- a `StageResult` is a typed, frozen decision. Each stage kind has its own subclass (the validity,
+  the topic, the answer with its text and alternatives, the styled text) that says how it moves the
+  chain on (`advance`) and whether it stops it (`stops`), so the pipeline never names a stage.
+
+A stage kind declares, as class variables, everything the pipeline, the loader and the trainer need:
+
+- `services`: the injected I/O it uses (embedder, answer library, article index, LLM client, clock).
+  They are bound after construction or load (`bind`) and never saved: the artifact holds learned
+  state only, so a client's API key can never end up in a model file.
+- `policy`: constructor parameters that are workspace policy (a threshold, a rule list). They are
+  read from the settings each time the stage is loaded (`apply_policy`), never frozen at training.
+- `fit_data` ("labels" of `label_task`, "history" of sent replies, or "none") and `fit_requests`
+  (extra inputs `fit` takes by keyword, which the trainer routes to it, like scikit-learn's
+  metadata routing).
+- `reads_upstream` (False: it reads only the request, so the pipeline may run it once over a whole
+  micro-batch) and `blocking_io` (it waits on the network: the pipeline runs it concurrently with a
+  deadline, so a slow call delays only its own request).
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import joblib
 import numpy as np
@@ -22,32 +46,93 @@ import numpy.typing as npt
 
 from supportcue.errors import NotFittedError
 
+if TYPE_CHECKING:
+    from supportcue.embeddings import Embedder
+    from supportcue.settings import Settings
+    from supportcue.stages.library import AnswerLibrary, ArticleIndex
 
-@dataclass
+Vector = npt.NDArray[np.float32]
+FitData = Literal["labels", "history", "none"]
+
+
+def utcnow() -> datetime:
+    """The default clock (timezone-aware UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of the conversation: who said it (`customer` or `agent`) and what."""
+
+    role: str
+    text: str
+
+
+def _frozen_fields(values: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True, eq=False)
 class Message:
-    """One customer message as the stages see it."""
+    """One customer message as the stages see it: the request, and what earlier stages decided."""
 
     text: str
-    vector: npt.NDArray[np.float32] | None = None
+    vector: Vector | None = None
+    thread: tuple[Turn, ...] = ()
+    """Earlier turns of the conversation, oldest first (the message itself is not among them)."""
     customer_name: str | None = None
     agent_name: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    case_id: str | None = None
+    fields: Mapping[str, str] = field(default_factory=_frozen_fields)
     """Case fields that can fill answer placeholders, e.g. {"order_id": "A-1"}."""
     topic: str | None = None
-    """Set by the topic stage for the response stage."""
+    """Decided by a topic stage upstream."""
+    answer_id: str | None = None
     answer_text: str | None = None
-    """Set by the response stage for the tone stage."""
+    """Decided by a response stage upstream."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fields, MappingProxyType):
+            object.__setattr__(self, "fields", _frozen_fields(self.fields))
+        if not isinstance(self.thread, tuple):
+            object.__setattr__(self, "thread", tuple(self.thread))
+
+    def decided(self) -> tuple[str | None, str | None, str | None]:
+        """What upstream stages decided: two messages with the same request and decisions give a
+        stage the same input (the pipeline memoises on it)."""
+        return self.topic, self.answer_id, self.answer_text
+
+    def but(self, **changes: Any) -> Message:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Outcome:
+    """What the chain has decided so far; after the last stage, the suggestion."""
+
+    topic: str | None = None
+    confidence: float | None = None
+    answer_id: str | None = None
+    text: str | None = None
+    alternatives: tuple[Mapping[str, Any], ...] = ()
+
+
+_BASE_FIELDS = ("label", "confidence", "abstained", "reason")
+
+
+@dataclass(frozen=True)
 class StageResult:
-    """A stage's decision on one message. `confidence` is calibrated and in [0, 1]."""
+    """A stage's decision on one message. `confidence` is calibrated and in [0, 1].
+
+    Subclasses add typed fields and say how the decision moves the chain on; this base class moves
+    nothing and stops the chain only when it abstains (which is also what a failing stage returns).
+    """
 
     label: str | None
     confidence: float
     abstained: bool = False
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0 or self.confidence != self.confidence:
@@ -56,26 +141,76 @@ class StageResult:
             raise ValueError("an abstaining StageResult needs a reason")
 
     @classmethod
-    def abstain(cls, reason: str, confidence: float = 0.0, label: str | None = None, **extra: Any) -> Self:
-        return cls(label=label, confidence=confidence, abstained=True, reason=reason, extra=dict(extra))
+    def abstain(cls, reason: str, confidence: float = 0.0, label: str | None = None, **details: Any) -> Self:
+        return cls(label=label, confidence=confidence, abstained=True, reason=reason, **details)
+
+    def stops(self) -> bool:
+        """True when the chain ends here without a suggestion."""
+        return self.abstained
+
+    def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
+        """The next stage's message and the chain's outcome after this decision."""
+        return message, outcome
+
+    def details(self) -> dict[str, Any]:
+        """The subclass's own fields that are set (the trace's `extra`)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in _BASE_FIELDS and getattr(self, f.name) is not None
+        }
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The typed fields as a dict (read-only view, as recorded in the trace)."""
+        return self.details()
 
     def as_dict(self) -> dict[str, Any]:
+        extra = self.details()
         return {
             "label": self.label,
             "confidence": round(float(self.confidence), 6),
             "abstained": self.abstained,
             "reason": self.reason,
-            **({"extra": self.extra} if self.extra else {}),
+            **({"extra": extra} if extra else {}),
         }
 
 
+@dataclass(frozen=True)
+class FailedResult(StageResult):
+    """What the pipeline records when a stage raised or ran past its deadline."""
+
+    error: bool = True
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """The injected I/O a stage may declare in `Stage.services`; bound after load, never saved."""
+
+    embedder: Embedder | None = None
+    library: AnswerLibrary | None = None
+    articles: ArticleIndex | None = None
+    llm: Any | None = None
+    clock: Callable[[], datetime] = utcnow
+
+
 class Stage(ABC):
-    """Base class of the four stages."""
+    """Base class of every stage kind (see the module docstring for the class variables)."""
 
     name: ClassVar[str]
-    transient: ClassVar[tuple[str, ...]] = ("embedder",)
-    """Attributes not saved with the artifact (injected I/O such as the embedder); set again on load."""
+    services: ClassVar[tuple[str, ...]] = ()
+    policy: ClassVar[tuple[str, ...]] = ()
+    fit_data: ClassVar[FitData] = "labels"
+    label_task: ClassVar[str | None] = None
+    fit_requests: ClassVar[tuple[str, ...]] = ()
+    reads_upstream: ClassVar[bool] = True
+    blocking_io: ClassVar[bool] = False
 
+    # -- the estimator contract ---------------------------------------------------------------
     @abstractmethod
     def fit(
         self,
@@ -89,6 +224,30 @@ class Stage(ABC):
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         """One result per message, in order."""
 
+    @classmethod
+    def params_from(cls, settings: Settings) -> dict[str, Any]:
+        """Constructor parameters that come from the workspace's settings (none by default)."""
+        return {}
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters and their current values (scikit-learn style)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def set_params(self, **params: Any) -> Self:
+        known = self.get_params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"{self.name} stage has no parameters {unknown}; known: {sorted(known)}")
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def apply_policy(self, settings: Settings) -> Self:
+        """Re-read the policy parameters from the settings (called whenever a stage is loaded)."""
+        from_settings = type(self).params_from(settings)
+        return self.set_params(**{k: from_settings[k] for k in self.policy if k in from_settings})
+
     def is_fitted(self) -> bool:
         return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
 
@@ -96,16 +255,26 @@ class Stage(ABC):
         if not self.is_fitted():
             raise NotFittedError(f"the {self.name} stage is not fitted: call fit() or load a model version")
 
+    # -- injected I/O -------------------------------------------------------------------------
+    def bind(self, services: Services) -> Self:
+        """Attach the services this stage declares; nothing else of `services` is kept."""
+        for name in self.services:
+            setattr(self, name, getattr(services, name))
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What is saved: never a bound service, nor a private cache or lock."""
+        return {k: v for k, v in vars(self).items() if k not in self.services and not k.startswith("_")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        unbound = Services()
+        for name in self.services:
+            self.__dict__.setdefault(name, getattr(unbound, name))
+
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        held = {k: getattr(self, k) for k in self.transient if hasattr(self, k)}
-        try:
-            for k in held:
-                setattr(self, k, None)
-            joblib.dump(self, path)
-        finally:
-            for k, v in held.items():
-                setattr(self, k, v)
+        joblib.dump(self, path)
         return path
 
     @classmethod

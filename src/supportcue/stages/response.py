@@ -13,44 +13,55 @@ softmax of the ranks over the candidates; `extra["score"]` is the cosine, compar
 It abstains, with the reason, when the message has no topic, the topic has no approved answer, the
 best cosine is below `min_score`, the best answer is overdue for review, or the answer has a
 placeholder the case cannot fill. Retired and draft answers are never candidates.
+
+The library is a service (`Services.library`), not learned state: the stage reads the current
+snapshot at every prediction, so an answer approved, edited or retired after training is used at
+once. `min_score` and `review_grace_days` are policy, re-read from `[response]` whenever the stage is
+loaded; what is saved is what history taught (centroids, priors).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 
-from supportcue.embeddings import Embedder
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, normalise, token_similarity
-from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.base import FitData, Message, Outcome, Services, Stage, StageResult, utcnow
+from supportcue.stages.library import AnswerLibrary, LibraryAnswer, LibrarySnapshot, StaticLibrary
 from supportcue.stages.placeholders import case_values, fill
 from supportcue.vocab import AnswerStatus
+
+if TYPE_CHECKING:
+    from supportcue.embeddings import Embedder
+    from supportcue.settings import Settings
+
+__all__ = ["AnswerResult", "LibraryAnswer", "ResponseStage"]
 
 Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
-class LibraryAnswer:
-    """One answer of the library (the "living oracle"); only approved answers are suggested."""
+class AnswerResult(StageResult):
+    """The chosen answer (`label` is its id), filled from the case, with the runners-up."""
 
-    id: str
-    topic: str
-    title: str
-    body: str
-    status: AnswerStatus = AnswerStatus.APPROVED
-    review_due_at: datetime | None = None
-    version: int = 1
+    text: str | None = None
+    score: float | None = None
+    alternatives: tuple[Mapping[str, Any], ...] | None = None
+    title: str | None = None
+    version: int | None = None
 
-
-def utcnow() -> datetime:
-    """The default clock (timezone-aware UTC)."""
-    return datetime.now(UTC)
+    def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
+        text = self.text or ""
+        return message.but(answer_id=self.label, answer_text=text), Outcome(
+            outcome.topic, outcome.confidence, self.label, text, tuple(self.alternatives or ())
+        )
 
 
 def _aware(when: datetime) -> datetime:
@@ -67,10 +78,17 @@ class ResponseStage(Stage):
     """Retrieval over the approved answer library, ranked per topic by what agents sent before."""
 
     name = "response"
+    services = ("embedder", "library", "clock")
+    policy = ("min_score", "review_grace_days")
+    fit_data: ClassVar[FitData] = "history"
+    fit_requests = ("library", "replies")
+
+    embedder: Embedder | None
+    library: AnswerLibrary | None
+    clock: Callable[[], datetime]
 
     def __init__(
         self,
-        embedder: Embedder | None = None,
         min_score: float = 0.35,
         review_grace_days: int = 0,
         match_threshold: float = DEFAULT_THRESHOLD,
@@ -78,9 +96,10 @@ class ResponseStage(Stage):
         temperature: float = 0.05,
         require_filled_placeholders: bool = True,
         max_alternatives: int = 2,
-        now: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.embedder = embedder
+        self.embedder = None
+        self.library = None
+        self.clock = utcnow
         self.min_score = min_score
         self.review_grace_days = review_grace_days
         self.match_threshold = match_threshold
@@ -88,7 +107,14 @@ class ResponseStage(Stage):
         self.temperature = temperature
         self.require_filled_placeholders = require_filled_placeholders
         self.max_alternatives = max_alternatives
-        self.now = now
+
+    @classmethod
+    def params_from(cls, settings: Settings) -> dict[str, Any]:
+        return {
+            "min_score": settings.response.min_score,
+            "review_grace_days": settings.response.review_grace_days,
+            "match_threshold": settings.match.threshold,
+        }
 
     # ---- learning -------------------------------------------------------------------------------
     def fit(
@@ -100,22 +126,24 @@ class ResponseStage(Stage):
         library: Sequence[LibraryAnswer] = (),
         replies: Sequence[str] | None = None,
     ) -> Self:
-        """Learn each answer's question centroid and prior from history (`y` answer ids, or `replies`)."""
+        """Learn each answer's question centroid and prior from history (`y` answer ids, or `replies`).
+
+        `library` is the library the history is matched against; it also serves predictions until
+        another library is bound."""
         n = len(X)
         for name, seq in (("y", y), ("sample_weight", sample_weight), ("replies", replies)):
             if seq is not None and len(seq) != n:
                 raise ValueError(f"{name} has {len(seq)} items but X has {n}")
-        ids = [a.id for a in library]
-        if len(set(ids)) != len(ids):
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            raise ValueError(f"library answer ids must be unique; repeated: {dupes[:5]}")
+        fitted_library = StaticLibrary(library)  # checks that ids are unique
         missing_vec = [i for i, m in enumerate(X) if m.vector is None]
         if missing_vec:
             raise ValueError(f"messages {missing_vec[:5]} have no vector: embed them before this stage")
         weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
-        self.library_ = {a.id: a for a in library}
-        assigned = self._assign(X, y, replies)
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)
+        known = {a.id: a for a in library}
+        assigned = self._assign(X, y, replies, known)
         sums: dict[str, npt.NDArray[np.float64]] = {}
         counts: dict[str, float] = defaultdict(float)
         topic_sums: dict[str, npt.NDArray[np.float64]] = {}
@@ -132,20 +160,24 @@ class ResponseStage(Stage):
         self.counts_: dict[str, float] = dict(counts)
         self.topic_centroids_: dict[str, Vector] = {k: _unit(v) for k, v in topic_sums.items()}
         self.n_matched_ = sum(a is not None for a in assigned)
-        self.body_vectors_: dict[str, Vector] = {}
-        self._embed_bodies()
+        if self.library is None:
+            self.library = fitted_library
         return self
 
     def _assign(
-        self, X: Sequence[Message], y: Sequence[str] | None, replies: Sequence[str] | None
+        self,
+        X: Sequence[Message],
+        y: Sequence[str] | None,
+        replies: Sequence[str] | None,
+        known: Mapping[str, LibraryAnswer],
     ) -> list[str | None]:
         """The library answer each past message was answered with, or None."""
         if y is not None:
-            return [label if label in self.library_ else None for label in y]
+            return [label if label in known else None for label in y]
         if replies is None:
             return [None] * len(X)
         by_topic: dict[str | None, list[tuple[str, list[str]]]] = defaultdict(list)
-        for answer in self.library_.values():
+        for answer in known.values():
             words = normalise(answer.body).split()
             by_topic[answer.topic].append((answer.id, words))
             by_topic[None].append((answer.id, words))
@@ -160,34 +192,42 @@ class ResponseStage(Stage):
             out.append(best)
         return out
 
-    def _embed_bodies(self) -> None:
-        if self.embedder is None:
-            return
-        todo = [a for a in self.library_.values() if a.id not in self.body_vectors_]
-        if todo:
-            vectors = self.embedder.embed([f"{a.title}\n{a.body}" for a in todo])
-            self.body_vectors_.update({a.id: vectors[i] for i, a in enumerate(todo)})
-
-    def update_library(self, library: Sequence[LibraryAnswer]) -> Self:
-        """Swap in the current library (new answers, status or review changes) without refitting."""
-        self.check_fitted()
-        self.library_ = {a.id: a for a in library}
-        self._embed_bodies()
+    def bind(self, services: Services) -> Self:
+        super().bind(services)
+        if self.is_fitted() and self.library is not None and self.embedder is not None:
+            self._snapshot()  # embed the answers now rather than on the first request
         return self
 
-    # ---- prediction -----------------------------------------------------------------------------
-    def _answer_vector(self, answer: LibraryAnswer) -> Vector | None:
-        for table in (self.centroids_, self.body_vectors_, self.topic_centroids_):
-            key = answer.topic if table is self.topic_centroids_ else answer.id
-            if key in table:
-                return table[key]
-        return None
+    def _snapshot(self) -> tuple[LibrarySnapshot, Mapping[str, Vector]]:
+        """The bound library's current snapshot and the body vectors of its answers (embedded once
+        per answer version, when the snapshot changes; kept out of the saved artifact)."""
+        if self.library is None:
+            raise ValueError("the response stage has no answer library: bind one (Services.library)")
+        snapshot = self.library.snapshot()
+        lock = self.__dict__.setdefault("_lock", threading.Lock())
+        with lock:
+            cached: tuple[LibrarySnapshot, dict[tuple[str, int, str], Vector]] | None = getattr(
+                self, "_bodies", None
+            )
+            if cached is not None and cached[0] is snapshot:
+                return snapshot, {k[0]: v for k, v in cached[1].items()}
+            bodies = dict(cached[1]) if cached else {}
+            keys = {(a.id, a.version, a.body): a for a in snapshot.answers}
+            todo = [a for k, a in keys.items() if k not in bodies]
+            if todo and self.embedder is not None:
+                vectors = self.embedder.embed([f"{a.title}\n{a.body}" for a in todo])
+                bodies.update({(a.id, a.version, a.body): vectors[i] for i, a in enumerate(todo)})
+            bodies = {k: v for k, v in bodies.items() if k in keys}
+            self._bodies = (snapshot, bodies)
+            return snapshot, {k[0]: v for k, v in bodies.items()}
 
-    def _candidates(self, topic: str) -> list[LibraryAnswer]:
-        return sorted(
-            (a for a in self.library_.values() if a.topic == topic and a.status == AnswerStatus.APPROVED),
-            key=lambda a: a.id,
-        )
+    # ---- prediction -----------------------------------------------------------------------------
+    def _answer_vector(self, answer: LibraryAnswer, bodies: Mapping[str, Vector]) -> Vector | None:
+        if answer.id in self.centroids_:
+            return self.centroids_[answer.id]
+        if answer.id in bodies:
+            return bodies[answer.id]
+        return self.topic_centroids_.get(answer.topic)
 
     def _query(self, message: Message) -> Vector | None:
         if message.vector is not None:
@@ -199,21 +239,30 @@ class ResponseStage(Stage):
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         """The best approved answer of each message's topic, filled from the case, or an abstention."""
         self.check_fitted()
-        return [self._predict_one(m) for m in batch]
+        if not batch:
+            return []
+        snapshot, bodies = self._snapshot()
+        by_topic: dict[str, list[LibraryAnswer]] = defaultdict(list)
+        for answer in sorted(snapshot.answers, key=lambda a: a.id):
+            if answer.status == AnswerStatus.APPROVED:
+                by_topic[answer.topic].append(answer)
+        return [self._predict_one(m, by_topic, bodies) for m in batch]
 
-    def _predict_one(self, message: Message) -> StageResult:
+    def _predict_one(
+        self, message: Message, by_topic: Mapping[str, list[LibraryAnswer]], bodies: Mapping[str, Vector]
+    ) -> StageResult:
         if not message.topic:
-            return StageResult.abstain("no topic: the topic stage did not decide")
-        candidates = self._candidates(message.topic)
+            return AnswerResult.abstain("no topic: the topic stage did not decide")
+        candidates = by_topic.get(message.topic, [])
         if not candidates:
-            return StageResult.abstain(f"no approved answer for topic {message.topic!r}")
+            return AnswerResult.abstain(f"no approved answer for topic {message.topic!r}")
         query = self._query(message)
         if query is None:
-            return StageResult.abstain("the message has no vector and the stage has no embedder")
+            return AnswerResult.abstain("the message has no vector and the stage has no embedder")
         scored: list[tuple[float, float, LibraryAnswer]] = []
         total = sum(self.counts_.get(a.id, 0.0) for a in candidates) + len(candidates)
         for answer in candidates:
-            vec = self._answer_vector(answer)
+            vec = self._answer_vector(answer, bodies)
             cos = float(np.dot(query, vec)) if vec is not None and vec.shape == query.shape else 0.0
             prior = (self.counts_.get(answer.id, 0.0) + 1.0) / total
             scored.append((cos + self.prior_weight * float(np.log(prior)), cos, answer))
@@ -224,13 +273,18 @@ class ResponseStage(Stage):
         confidence = float(np.clip(probs[0], 0.0, 1.0))
         _, cos, best = scored[0]
         score = float(np.clip(cos, 0.0, 1.0))
-        alternatives = [
+        alternatives = tuple(
             {"id": a.id, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
             for _, c, a in scored[1 : 1 + self.max_alternatives]
-        ]
-        info = {"score": score, "alternatives": alternatives, "title": best.title, "version": best.version}
+        )
+        info: dict[str, Any] = {
+            "score": score,
+            "alternatives": alternatives,
+            "title": best.title,
+            "version": best.version,
+        }
         if score < self.min_score:
-            return StageResult.abstain(
+            return AnswerResult.abstain(
                 f"best answer {best.id} scores {score:.2f} < min_score {self.min_score:.2f}",
                 confidence=confidence,
                 label=best.id,
@@ -238,8 +292,8 @@ class ResponseStage(Stage):
             )
         if best.review_due_at is not None:
             due = _aware(best.review_due_at)
-            if due + timedelta(days=self.review_grace_days) < _aware(self.now()):
-                return StageResult.abstain(
+            if due + timedelta(days=self.review_grace_days) < _aware(self.clock()):
+                return AnswerResult.abstain(
                     f"answer {best.id} overdue for review since {due.date().isoformat()}",
                     confidence=confidence,
                     label=best.id,
@@ -247,10 +301,10 @@ class ResponseStage(Stage):
                 )
         filled = fill(best.body, case_values(message.customer_name, message.agent_name, message.fields))
         if filled.missing and self.require_filled_placeholders:
-            return StageResult.abstain(
+            return AnswerResult.abstain(
                 f"answer {best.id} has placeholders the case cannot fill: {', '.join(filled.missing)}",
                 confidence=confidence,
                 label=best.id,
                 **info,
             )
-        return StageResult(label=best.id, confidence=confidence, extra={"text": filled.text, **info})
+        return AnswerResult(label=best.id, confidence=confidence, text=filled.text, **info)

@@ -6,8 +6,8 @@ boundary, then add the greeting and sign-off.
 
 Tone never changes facts. Every step is checked by a guard that extracts the facts of the text
 (numbers, amounts, percentages, dates, ids, URLs, e-mail addresses, placeholders, product names, and
-the count of negations) before and after: a step that loses one is reverted and reported in
-`extra["reverted"]`. Trimming never drops a sentence carrying a fact; when it would have to, the full
+the count of negations) before and after: a step that loses one is reverted and reported in the
+result's `reverted`. Trimming never drops a sentence carrying a fact; when it would have to, the full
 text is kept and `over_length` is flagged.
 """
 
@@ -17,11 +17,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from supportcue.monitoring.match import GREETING_LINE, SIGNATURE_LINE, SIGNOFF_LINE
 from supportcue.settings import ToneSettings
-from supportcue.stages.base import Message, Stage, StageResult
+from supportcue.stages.base import FitData, Message, Outcome, Stage, StageResult
+
+if TYPE_CHECKING:
+    from supportcue.settings import Settings
 from supportcue.stages.placeholders import PLACEHOLDER
 
 # Expanded form -> contraction. Left out on purpose: "let us" ("let us know"), "I/you/we have"
@@ -179,10 +182,32 @@ class ToneScore:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class StyledResult(StageResult):
+    """The answer in the workspace's voice; `reverted` names guarded steps that were undone."""
+
+    text: str | None = None
+    reverted: tuple[str, ...] | None = None
+    flags: tuple[str, ...] | None = None
+
+    def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
+        if outcome.text is None or self.text is None:  # tone restyles a reply; it never makes one up
+            return message, outcome
+        return message, Outcome(
+            outcome.topic, outcome.confidence, outcome.answer_id, self.text, outcome.alternatives
+        )
+
+
 class ToneStage(Stage):
     """Applies the style policy; never changes facts (see the module docstring)."""
 
     name = "tone"
+    policy = ("settings",)
+    fit_data: ClassVar[FitData] = "none"
+
+    @classmethod
+    def params_from(cls, settings: Settings) -> dict[str, Any]:
+        return {"settings": settings.tone}
 
     def __init__(self, settings: ToneSettings | None = None) -> None:
         self.settings = settings
@@ -203,7 +228,7 @@ class ToneStage(Stage):
 
     def _predict_one(self, message: Message) -> StageResult:
         if not message.answer_text or not message.answer_text.strip():
-            return StageResult.abstain("no answer text to apply the tone to")
+            return StyledResult.abstain("no answer text to apply the tone to")
         text, reverted, flags = self.restyle(message.answer_text)
         greeting, signoff = self._greeting(message.customer_name), self._signoff(message.agent_name)
         budget = self.policy_.max_chars - len(greeting) - len(signoff) - 4
@@ -211,7 +236,7 @@ class ToneStage(Stage):
         if over:
             flags.append("over_length")
         final = "\n\n".join(part for part in (greeting, text.strip(), signoff) if part)
-        return StageResult("ok", 1.0, extra={"text": final, "reverted": reverted, "flags": flags})
+        return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags))
 
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""

@@ -27,6 +27,7 @@ their own examples; the next `fit` makes it a full topic.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -35,7 +36,7 @@ import scipy.linalg
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from supportcue.stages.base import Message, Stage, StageResult, vectors_of
+from supportcue.stages.base import Message, Outcome, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads, fit_temperature, per_class_thresholds, softmax
 
 F32 = npt.NDArray[np.float32]
@@ -128,6 +129,16 @@ def _folds(y: Ints, n_folds: int, seed: int) -> list[Ints]:
     return [np.flatnonzero(assign == f) for f in range(n_folds)]
 
 
+@dataclass(frozen=True)
+class TopicResult(StageResult):
+    """`label` is the topic; later stages read it from the message."""
+
+    def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
+        return message.but(topic=self.label), Outcome(
+            self.label, self.confidence, outcome.answer_id, outcome.text, outcome.alternatives
+        )
+
+
 class TopicStage(Stage):
     """Kernel ridge topic classifier with calibrated confidences and per-topic thresholds.
 
@@ -143,6 +154,8 @@ class TopicStage(Stage):
     """
 
     name = "topic"
+    label_task = "topic"
+    reads_upstream = False
 
     def __init__(
         self,
@@ -304,19 +317,19 @@ class TopicStage(Stage):
         scores = self.decision_scores(batch)
         proba = softmax(scores / self.temperature_)
         topics = self.topics_
-        results = []
+        results: list[StageResult] = []
         for row, top in zip(proba, scores.max(axis=1, initial=-np.inf), strict=True):
             best = int(row.argmax())
             topic, confidence = topics[best], float(min(1.0, max(0.0, row[best])))
             threshold = self.thresholds_.get(topic, self.default_threshold)
             if top < self.min_score_:
                 reason = f"far from every known topic (score {top:.2f} < {self.min_score_:.2f})"
-                results.append(StageResult.abstain(reason, confidence=confidence, label=topic))
+                results.append(TopicResult.abstain(reason, confidence=confidence, label=topic))
             elif confidence < threshold:
                 reason = f"low confidence {confidence:.2f} < {threshold:.2f} for topic {topic}"
-                results.append(StageResult.abstain(reason, confidence=confidence, label=topic))
+                results.append(TopicResult.abstain(reason, confidence=confidence, label=topic))
             else:
-                results.append(StageResult(label=topic, confidence=confidence))
+                results.append(TopicResult(label=topic, confidence=confidence))
         return results
 
     def describe(self) -> dict[str, Any]:

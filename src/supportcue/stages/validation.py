@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Self
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,9 @@ from sklearn.linear_model import LogisticRegression
 
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads
+
+if TYPE_CHECKING:
+    from supportcue.settings import Settings
 
 VALID, INVALID = "valid", "invalid"
 F32 = npt.NDArray[np.float32]
@@ -69,6 +73,14 @@ BUILTIN_RULES: dict[str, Callable[[str], bool]] = {
 }
 
 
+@dataclass(frozen=True)
+class ValidityResult(StageResult):
+    """`label` is "valid" or "invalid"; an invalid message ends the chain (no suggestion)."""
+
+    def stops(self) -> bool:
+        return self.abstained or self.label != VALID
+
+
 class OutOfScopeScorer:
     """In-scope score of a vector: mean cosine similarity of its `k` nearest known examples."""
 
@@ -107,6 +119,9 @@ class ValidationStage(Stage):
     """
 
     name = "validation"
+    policy = ("rules", "custom_rules", "valid_recall", "margin")
+    label_task = "validity"
+    reads_upstream = False
 
     def __init__(
         self,
@@ -123,6 +138,16 @@ class ValidationStage(Stage):
         self.k = k
         self.valid_recall = valid_recall
         self.margin = margin
+
+    @classmethod
+    def params_from(cls, settings: Settings) -> dict[str, Any]:
+        v = settings.validation
+        return {
+            "rules": list(v.rules),
+            "custom_rules": list(v.invalid_patterns),
+            "valid_recall": v.valid_recall,
+            "margin": v.margin,
+        }
 
     def fit(
         self,
@@ -148,19 +173,32 @@ class ValidationStage(Stage):
             raise ValueError("the validation stage needs valid examples to know what is in scope")
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)
-        self._compiled = [re.compile(r) if isinstance(r, str) else r for r in self.custom_rules]
         valid_vectors = vectors[is_valid & (weight > 0)]
         self.scorer_ = OutOfScopeScorer(self.k).fit(valid_vectors)
         rng = np.random.default_rng(0)
         sample = valid_vectors[rng.permutation(len(valid_vectors))[:3000]]
         own = self.scorer_.score(sample, exclude_self=len(valid_vectors) > 1)
-        self.oos_threshold_ = float(np.quantile(own, 1.0 - self.valid_recall))
+        self.own_scores_ = np.sort(own)
         self.oos_scale_ = max(float(np.std(own)), 1e-3) / 2.0
         self.classifier_: LogisticRegression | None = None
         if (~is_valid).any():
             self.classifier_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
             self.classifier_.fit(vectors, is_valid.astype(int), sample_weight=weight)
         return self
+
+    @property
+    def oos_threshold_(self) -> float:
+        """The out-of-scope threshold: the `1 - valid_recall` quantile of the known valid examples'
+        own scores (computed from the current policy, so a changed `valid_recall` needs no refit)."""
+        return float(np.quantile(self.own_scores_, 1.0 - self.valid_recall))
+
+    def _compiled(self) -> list[re.Pattern[str] | Callable[[str], str | None]]:
+        """The custom rules, compiled once per rule list (policy may replace the list)."""
+        cached = self.__dict__.get("_compiled_rules")
+        if cached is None or cached[0] is not self.custom_rules:
+            compiled = [re.compile(r) if isinstance(r, str) else r for r in self.custom_rules]
+            cached = self.__dict__["_compiled_rules"] = (self.custom_rules, compiled)
+        return list(cached[1])
 
     def _rule(self, text: str) -> tuple[str, str] | None:
         """(label, rule name) of the first rule that fires."""
@@ -170,7 +208,7 @@ class ValidationStage(Stage):
                     return INVALID, name
             elif BUILTIN_RULES[name](text):
                 return INVALID, name
-        for rule in self._compiled:
+        for rule in self._compiled():
             if isinstance(rule, re.Pattern):
                 if rule.search(text):
                     return INVALID, f"regex {rule.pattern!r}"
@@ -204,20 +242,20 @@ class ValidationStage(Stage):
                 pending.append(i)
             else:
                 label, name = fired
-                results.append(StageResult(label=label, confidence=1.0, reason=f"rule {name}"))
+                results.append(ValidityResult(label=label, confidence=1.0, reason=f"rule {name}"))
         proba = self.predict_proba_valid([batch[i] for i in pending])
         for i, p in zip(pending, proba, strict=True):
             p = float(np.clip(p, 0.0, 1.0))
             if p >= 0.5 + self.margin:
-                results[i] = StageResult(label=VALID, confidence=p)
+                results[i] = ValidityResult(label=VALID, confidence=p)
             elif p <= 0.5 - self.margin:
-                results[i] = StageResult(
+                results[i] = ValidityResult(
                     label=INVALID, confidence=1.0 - p, reason=f"out of scope (p_valid {p:.2f})"
                 )
             else:
                 low, high = 0.5 - self.margin, 0.5 + self.margin
                 reason = f"unsure: p_valid {p:.2f} between {low:.2f} and {high:.2f}"
-                results[i] = StageResult.abstain(
+                results[i] = ValidityResult.abstain(
                     reason, confidence=max(p, 1.0 - p), label=VALID if p >= 0.5 else INVALID
                 )
         return [r for r in results if r is not None]

@@ -1,63 +1,52 @@
-"""Assemble the pipeline a workspace serves: live model versions, the current answer library, the
-workspace's tone policy and stage modes."""
+"""Assemble the pipeline a workspace serves: every registered stage kind, in order, with its live
+model version (or built from the settings, for kinds that learn nothing), its policy read from the
+current settings, and its services bound: the embedder, the live answer library, the clock."""
 
 from __future__ import annotations
 
 from supportcue.data.store import Store
 from supportcue.embeddings import Embedder, make_embedder
 from supportcue.pipeline import Pipeline
+from supportcue.providers import StoreArticles, StoreLibrary
 from supportcue.settings import Settings
-from supportcue.stages.base import Stage
-from supportcue.stages.response import LibraryAnswer
+from supportcue.stages import registry
+from supportcue.stages.base import Services, Stage
 from supportcue.training.registry import load_live
 from supportcue.vocab import StageMode
 
 
-def workspace_embedder(settings: Settings) -> Embedder:
+def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedder:
+    use_cache = settings.embedding.cache if cache is None else cache
     return make_embedder(
         settings.embedding.model,
-        cache_dir=settings.cache_dir if settings.embedding.cache else None,
+        cache_dir=settings.cache_dir if use_cache else None,
         batch_size=settings.embedding.batch_size,
     )
 
 
-def library_of(store: Store) -> list[LibraryAnswer]:
-    """The answer library as the response stage sees it (statuses as they are now)."""
-    return [
-        LibraryAnswer(
-            id=a.id,
-            topic=a.topic,
-            title=a.title,
-            body=a.body,
-            status=a.status,  # type: ignore[arg-type]
-            review_due_at=a.review_due_at,
-            version=a.version,
-        )
-        for a in store.library.answers()
-    ]
+def workspace_services(store: Store, embedder: Embedder) -> Services:
+    return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
 
 
 def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
-    """The live stages of the workspace (a stage with no live model is off)."""
-    from supportcue.stages.tone import ToneStage
-
+    """The workspace's stages (a stage with no live model, or switched off, is off)."""
     embedder = embedder or workspace_embedder(settings)
+    services = workspace_services(store, embedder)
     stages: dict[str, Stage | None] = {}
     versions: dict[str, str] = {}
-    for name in ("validation", "topic", "response"):
-        loaded = load_live(store, name)
-        if loaded is None or settings.pipeline.mode(name) == StageMode.OFF:
-            stages[name] = None
+    for name in registry.names():
+        kind = registry.kind(name)
+        stages[name] = None
+        if settings.pipeline.mode(name) == StageMode.OFF:
             continue
-        stage, meta = loaded
-        if hasattr(stage, "embedder"):
-            stage.embedder = embedder  # the one transient attribute: not saved with the artifact
-        stages[name] = stage
-        versions[name] = meta.version
-    response = stages.get("response")
-    update = getattr(response, "update_library", None)
-    if callable(update):
-        update(library_of(store))
-    stages["tone"] = None if settings.pipeline.tone == StageMode.OFF else ToneStage(settings.tone).fit([])
-    versions["tone"] = "policy"
+        if kind.fit_data == "none":
+            stage: Stage = kind(**kind.params_from(settings)).fit([])
+            versions[name] = "policy"
+        else:
+            loaded = load_live(store, name)
+            if loaded is None:
+                continue
+            stage, meta = loaded
+            versions[name] = meta.version
+        stages[name] = stage.apply_policy(settings).bind(services)
     return Pipeline(stages, embedder, settings.pipeline, versions)

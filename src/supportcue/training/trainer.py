@@ -1,7 +1,10 @@
 """Fit stages from the store's labels, backtest them in time order, version and promote them.
 
-`train` fits each stage on every usable label (all sources, weighted; expired labels excluded), runs
-the time-ordered backtest to record its metrics, and writes a candidate model version. The first
+Every stage kind is fitted through the same interface, from what it declares (`stages/base.py`): a
+kind trained on labels of its `label_task` gets every usable label (all sources, weighted; expired
+labels excluded) and a time-ordered backtest; a kind trained on history gets the cases whose agent
+reply is known; the inputs it names in `fit_requests` (the answer library, the replies) are routed
+to its `fit` by keyword. `train` writes a candidate model version per kind. The first
 version of a stage goes live at once (there is nothing to compare it with); later ones go live through
 `promote`, whose gate refits the live version's hyper-parameters on the same cut and refuses a
 candidate that is worse unless forced.
@@ -18,15 +21,15 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
 from supportcue.embeddings import Embedder
 from supportcue.errors import PromotionRefused, SupportcueError
+from supportcue.providers import library_answers
 from supportcue.settings import Settings
-from supportcue.stages.base import Message, Stage
+from supportcue.stages import registry
+from supportcue.stages.base import Message, Services, Stage
 from supportcue.training import metrics
 from supportcue.training.dataset import LabeledSet, labeled_cases
 from supportcue.training.registry import get_version, load_live, save_version
 from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource
 
-CLASSIFIER_STAGES = {"validation": "validity", "topic": "topic"}
-TRAINABLE = ("validation", "topic", "response")
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -34,30 +37,13 @@ Progress = Callable[[str], None]
 
 
 def build_stage(name: str, params: dict[str, Any]) -> Stage:
-    """A fresh, unfitted stage of `name` with the given hyper-parameters."""
-    if name == "topic":
-        from supportcue.stages.topic import TopicStage
-
-        return TopicStage(**params)
-    if name == "validation":
-        from supportcue.stages.validation import ValidationStage
-
-        return ValidationStage(**params)
-    if name == "response":
-        from supportcue.stages.response import ResponseStage
-
-        return ResponseStage(**params)
-    raise SupportcueError(f"unknown stage {name!r}; allowed: {', '.join(TRAINABLE)}")
+    """A fresh, unfitted stage of kind `name` with the given hyper-parameters."""
+    return registry.kind(name)(**params)
 
 
 def stage_params(stage: Stage) -> dict[str, Any]:
-    """The constructor settings of a stage (sklearn style: public attributes not ending in `_`)."""
-    getter = getattr(stage, "get_params", None)
-    if callable(getter):
-        return dict(getter())
-    return {
-        k: v for k, v in vars(stage).items() if not k.endswith("_") and not k.startswith("_") and _plain(v)
-    }
+    """The constructor settings of a stage that can be stored as JSON with its model version."""
+    return {k: v for k, v in stage.get_params().items() if _plain(v)}
 
 
 def _plain(value: Any) -> bool:
@@ -65,6 +51,14 @@ def _plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_plain(v) for v in value)
     return isinstance(value, int | float | str | bool | type(None))
+
+
+@dataclass
+class History:
+    """Past cases whose agent reply is known: what `fit_data = "history"` stages learn from."""
+
+    messages: list[Message]
+    replies: list[str]
 
 
 @dataclass
@@ -80,21 +74,7 @@ class Trainer:
 
     def default_params(self, name: str) -> dict[str, Any]:
         """Hyper-parameters that come from the workspace's settings."""
-        if name == "validation":
-            v = self.settings.validation
-            return {
-                "rules": list(v.rules),
-                "custom_rules": list(v.invalid_patterns),
-                "valid_recall": v.valid_recall,
-                "margin": v.margin,
-            }
-        if name == "response":
-            return {
-                "min_score": self.settings.response.min_score,
-                "review_grace_days": self.settings.response.review_grace_days,
-                "match_threshold": self.settings.match.threshold,
-            }
-        return {}
+        return registry.kind(name).params_from(self.settings)
 
     def messages(self, texts: Sequence[str]) -> list[Message]:
         vectors = self.embedder.embed(list(texts))
@@ -111,6 +91,16 @@ class Trainer:
             min_confidence=self.settings.labels.min_confidence,
         )
 
+    def history(self) -> History:
+        """Every case whose agent reply is known, embedded, with its customer's name."""
+        sent = {e.case_id: e.text for e in self.store.events.list(kind=EventKind.SENT) if e.text}
+        cases = [c for c in self.store.cases.list() if c.id in sent]
+        messages = [
+            m.but(customer_name=c.customer_name)
+            for m, c in zip(self.messages([c.message for c in cases]), cases, strict=True)
+        ]
+        return History(messages, [sent[c.id] for c in cases])
+
     def default_cut(self, data: LabeledSet, test_share: float = 0.2) -> datetime:
         if len(data) < 10:
             raise SupportcueError(
@@ -119,32 +109,28 @@ class Trainer:
         ordered = sorted(data.created_at)
         return ordered[int(len(ordered) * (1 - test_share))]
 
-    def fit(self, name: str, data: LabeledSet, params: dict[str, Any] | None = None) -> Stage:
-        stage = build_stage(name, params or {})
-        if name == "validation":
-            topics = self.labeled("topic")
-            stage.fit(self.messages(data.texts), data.labels, data.weights)
-            fit_topics = getattr(stage, "fit_topics", None)
-            if callable(fit_topics) and len(topics):
-                fit_topics(self.messages(topics.texts), topics.labels)
-            return stage
-        if name == "response":
-            stage.embedder = self.embedder  # type: ignore[attr-defined]
-            return self.fit_response(stage)
-        return stage.fit(self.messages(data.texts), data.labels, data.weights)
+    def fit(self, name: str, data: LabeledSet | None = None, params: dict[str, Any] | None = None) -> Stage:
+        """Fit a stage of kind `name` on what it declares: labels (`data`), history, or nothing.
 
-    def fit_response(self, stage: Stage) -> Stage:
-        """Learn from history: every case whose agent reply is known, against the answer library."""
-        from supportcue.training.loader import library_of
-
-        library = library_of(self.store)
-        sent = {e.case_id: e.text for e in self.store.events.list(kind=EventKind.SENT) if e.text}
-        cases = [c for c in self.store.cases.list() if c.id in sent]
-        messages = self.messages([c.message for c in cases])
-        for message, case in zip(messages, cases, strict=True):
-            message.customer_name = case.customer_name
-        stage.fit(messages, None, None, library=library, replies=[sent[c.id] for c in cases])  # type: ignore[call-arg]
-        return stage
+        The inputs a kind asks for in `fit_requests` are routed to its `fit` by keyword."""
+        kind = registry.kind(name)
+        stage = kind(**(params or {})).bind(Services(embedder=self.embedder))
+        available: dict[str, Callable[[], Any]] = {"library": lambda: library_answers(self.store)}
+        if kind.fit_data == "labels":
+            if data is None:
+                raise SupportcueError(f"the {name} stage learns from {kind.label_task} labels: none given")
+            X, y, weights = self.messages(data.texts), data.labels, data.weights
+        elif kind.fit_data == "history":
+            past = self.history()
+            X, y, weights = past.messages, None, None
+            available["replies"] = lambda: past.replies
+        else:
+            X, y, weights = [], None, None
+        missing = [r for r in kind.fit_requests if r not in available]
+        if missing:
+            raise SupportcueError(f"the {name} stage asks for fit inputs {missing} that training cannot give")
+        routed = {r: available[r]() for r in kind.fit_requests}
+        return stage.fit(X, y, weights, **routed)
 
     def evaluate(self, name: str, params: dict[str, Any], data: LabeledSet, cut: datetime) -> dict[str, Any]:
         """Fit on cases before `cut` with `params` (labels of every source), predict the cases after
@@ -181,14 +167,17 @@ class Trainer:
 
     def backtest(
         self,
-        stages: Sequence[str] = ("validation", "topic"),
+        stages: Sequence[str] | None = None,
         since: datetime | None = None,
         exclude_weak: bool = False,
     ) -> dict[str, Any]:
-        """Time-ordered evaluation of the classifier stages with their live (or default) settings."""
+        """Time-ordered evaluation of the stages trained on labels, with their live (or default) settings."""
+        tasks = registry.labeled()
         out: dict[str, Any] = {"cut": None, "embedder": self.embedder.name, "stages": {}}
-        for name in stages:
-            data = self.labeled(CLASSIFIER_STAGES[name], exclude_weak)
+        for name in stages or list(tasks):
+            if name not in tasks:
+                raise SupportcueError(f"{name!r} is not trained on labels; allowed: {', '.join(tasks)}")
+            data = self.labeled(tasks[name], exclude_weak)
             cut = since or self.default_cut(data)
             out["cut"] = cut.isoformat()
             live = self.store.models.live(name)
@@ -197,20 +186,16 @@ class Trainer:
             out["stages"][name] = self.evaluate(name, params, data, cut)
         return out
 
-    def train(self, stages: Sequence[str] = TRAINABLE, exclude_weak: bool = False) -> list[ModelVersion]:
-        """Fit each stage on all its labels, backtest it, and write a model version."""
+    def train(self, stages: Sequence[str] | None = None, exclude_weak: bool = False) -> list[ModelVersion]:
+        """Fit each stage, backtest the ones trained on labels, and write a model version."""
+        tasks = registry.labeled()
         written = []
-        for name in stages:
+        for name in stages or registry.trainable():
             self._say(f"training {name}")
-            if name == "response":
-                stage = self.fit("response", LabeledSet("answer"), self.default_params("response"))
-                version = save_version(
-                    self.store, self.settings.models_dir, stage, "history", stage_params(stage), {}
-                )
-            else:
-                data = self.labeled(CLASSIFIER_STAGES[name], exclude_weak)
+            params = stage_params(build_stage(name, self.default_params(name)))
+            if name in tasks:
+                data = self.labeled(tasks[name], exclude_weak)
                 cut = self.default_cut(data)
-                params = stage_params(build_stage(name, self.default_params(name)))
                 self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
                 result = self.evaluate(name, params, data, cut)
                 result.pop("curve")
@@ -219,14 +204,13 @@ class Trainer:
                 result["exclude_weak"] = exclude_weak
                 self._say(f"fitting {name} on all {len(data)} labeled cases")
                 stage = self.fit(name, data, params)
-                version = save_version(
-                    self.store,
-                    self.settings.models_dir,
-                    stage,
-                    data.fingerprint(),
-                    stage_params(stage),
-                    result,
-                )
+                fingerprint = data.fingerprint()
+            else:
+                stage = self.fit(name, None, params)
+                fingerprint, result = "history", {}
+            version = save_version(
+                self.store, self.settings.models_dir, stage, fingerprint, stage_params(stage), result
+            )
             if self.store.models.live(name) is None:
                 version = self.store.models.promote(name, version.version)
             written.append(version)
@@ -237,8 +221,9 @@ class Trainer:
         candidate = get_version(self.store, stage, version)
         live = load_live(self.store, stage)
         note = "no live model to compare with"
-        if live is not None and stage in CLASSIFIER_STAGES and live[1].version != version:
-            data = self.labeled(CLASSIFIER_STAGES[stage])
+        tasks = registry.labeled()
+        if live is not None and stage in tasks and live[1].version != version:
+            data = self.labeled(tasks[stage])
             recorded = candidate.metrics.get("cut")
             cut = datetime.fromisoformat(recorded) if recorded else self.default_cut(data)
             if recorded and live[1].metrics.get("cut") == recorded:
