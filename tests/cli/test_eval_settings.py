@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from supportcue.cli import app
 from supportcue.embeddings import MiniLMEmbedder
@@ -51,21 +51,15 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return seen
 
 
-def _eval(files: tuple[Path, Path], *extra: str) -> dict[str, Any]:
+def _invoke(files: tuple[Path, Path], *app_options: str, tail: tuple[str, ...] = ()) -> Result:
+    """`supportcue [app_options] eval suggest --train F --test F [tail]`."""
     train, test = files
-    args = [
-        *extra,
-        "eval",
-        "suggest",
-        "--train",
-        str(train),
-        "--test",
-        str(test),
-        "--label-col",
-        "label",
-        "--json",
-    ]
-    result = CliRunner().invoke(app, args)
+    args = [*app_options, "eval", "suggest", "--train", str(train), "--test", str(test), *tail]
+    return CliRunner().invoke(app, args)
+
+
+def _eval(files: tuple[Path, Path], *app_options: str) -> dict[str, Any]:
+    result = _invoke(files, *app_options, tail=("--label-col", "label", "--json"))
     assert result.exit_code == 0, result.output + str(result.exception)
     parsed: dict[str, Any] = json.loads(result.output.splitlines()[-1])
     return parsed
@@ -114,18 +108,5 @@ def test_eval_outside_a_workspace_uses_the_defaults(
 def test_eval_in_a_named_folder_that_is_no_workspace_says_so(
     tmp_path: Path, files: tuple[Path, Path]
 ) -> None:
-    train, test = files
-    result = CliRunner().invoke(
-        app,
-        [
-            "--workspace",
-            str(tmp_path / "none"),
-            "eval",
-            "suggest",
-            "--train",
-            str(train),
-            "--test",
-            str(test),
-        ],
-    )
+    result = _invoke(files, "--workspace", str(tmp_path / "none"))
     assert result.exit_code != 0 and "not a supportcue workspace" in str(result.exception)

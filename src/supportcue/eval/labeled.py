@@ -27,19 +27,22 @@ class Labeled:
     labels: list[str]
 
 
-def _check_columns(path: Path, columns: Sequence[str]) -> None:
+def check_columns(
+    path: Path, columns: Sequence[str], options: Sequence[str] = ("--text-col", "--label-col")
+) -> None:
+    """Fail naming the file, the missing columns, the file's columns and the options that pick them."""
     header = header_of(path)
     missing = [c for c in columns if c not in header]
     if missing:
         raise ImportDataError(
             f"{path}: no column {', '.join(repr(c) for c in missing)}; columns are {header} "
-            "(use --text-col / --label-col)"
+            f"(use {' / '.join(options)})"
         )
 
 
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
-    _check_columns(path, [text_col])
+    check_columns(path, [text_col])
     texts = []
     for line, row in read_rows(path):
         if "__error__" in row:
@@ -53,7 +56,7 @@ def load_texts(path: Path, text_col: str) -> list[str]:
 
 def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     """Every row must have a non-empty text and label."""
-    _check_columns(path, [text_col, label_col])
+    check_columns(path, [text_col, label_col])
     texts, labels = [], []
     for line, row in read_rows(path):
         if "__error__" in row:

@@ -29,10 +29,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from supportcue.data.files import header_of, read_rows, write_rows
+from supportcue.data.files import read_rows, write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError
-from supportcue.eval.labeled import default_embedder, messages
+from supportcue.eval.labeled import check_columns, default_embedder, messages
 from supportcue.monitoring.match import (
     DEFAULT_THRESHOLD,
     distribution,
@@ -64,13 +64,7 @@ class Pairs:
 def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None) -> Pairs:
     """Rows with a non-empty text and reply (and label, when a label column is given)."""
     columns = [text_col, reply_col, *([label_col] if label_col else [])]
-    header = header_of(path)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ImportDataError(
-            f"{path}: no column {', '.join(map(repr, missing))}; columns are {header} "
-            "(use --text-col / --reply-col / --label-col)"
-        )
+    check_columns(path, columns, ("--text-col", "--reply-col", "--label-col"))
     texts: list[str] = []
     replies: list[str] = []
     labels: list[str] = []

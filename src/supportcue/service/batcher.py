@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 In = TypeVar("In")
@@ -30,22 +31,18 @@ class Later(Generic[Out]):
         self.finish = finish
 
 
+@dataclass
 class MicroBatcher(Generic[In, Out]):
-    def __init__(
-        self,
-        run: Callable[[Sequence[In]], Sequence[Out | Later[Out]]],
-        wait_ms: float = 2.0,
-        max_batch: int = 32,
-        max_concurrent: int = 64,
-    ) -> None:
-        self.run = run
-        self.wait_ms = wait_ms
-        self.max_batch = max_batch
-        self.max_concurrent = max_concurrent
-        self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Task[None]] = set()
-        self._executor: ThreadPoolExecutor | None = None
+    """Batches `submit`ted items through `run`; `start` and `stop` it within the event loop."""
+
+    run: Callable[[Sequence[In]], Sequence[Out | Later[Out]]]
+    wait_ms: float = 2.0
+    max_batch: int = 32
+    max_concurrent: int = 64
+    _queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] | None = field(default=None, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _pending: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, init=False)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
