@@ -195,9 +195,6 @@ class Pipeline:
             out[name] = StageMode.OFF if stage is None else StageMode(mode)
         return out
 
-    def mode(self, stage: str) -> StageMode:
-        return self.modes().get(stage, StageMode.OFF)
-
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self.embedder.embed(list(texts))
 

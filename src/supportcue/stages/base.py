@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import joblib
 import numpy as np
@@ -181,10 +181,6 @@ class FailedResult(StageResult):
     """What the pipeline records when a stage raised or ran past its deadline."""
 
     error: bool = True
-
-
-class Clock(Protocol):
-    def __call__(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
