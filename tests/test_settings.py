@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -95,3 +96,37 @@ def test_get_settings_reads_like_load_settings_once_per_process(
         assert get_settings(tmp_path) == load_settings(tmp_path)
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("chat.example.com", "must start with http:// or https://"),
+        ("ftp://chat.example.com", "must start with http:// or https://"),
+        ("https://", "has no host"),
+        ("https://chat.example.com; script-src *", "not a valid"),
+    ],
+)
+def test_a_bad_chatwoot_base_url_names_the_setting(tmp_path: Path, value: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=rf"chatwoot\.base_url: .*{re.escape(says)}"):
+        load_settings(tmp_path, environ={"SUPPORTCUE_CHATWOOT__BASE_URL": value})
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ('["https://support.example.com"]', "give the host name only: 'support.example.com'"),
+        ('["support.example.com:8000"]', "give the host name without the port"),
+        ('["sup*port.example.com"]', "'*' is allowed alone or as '*.domain'"),
+        ('[""]', "an empty host name"),
+    ],
+)
+def test_a_bad_allowed_host_names_the_setting(tmp_path: Path, value: str, says: str) -> None:
+    (tmp_path / "supportcue.toml").write_text(f"[service]\nallowed_hosts = {value}\n")
+    with pytest.raises(SettingsError, match=rf"service\.allowed_hosts: .*{re.escape(says)}"):
+        load_settings(tmp_path, environ={})
+
+
+def test_allowed_hosts_from_the_environment(tmp_path: Path) -> None:
+    env = {"SUPPORTCUE_SERVICE__ALLOWED_HOSTS": " a.example , [::1] "}
+    assert load_settings(tmp_path, environ=env).service.allowed_hosts == ["a.example", "::1"]

@@ -8,12 +8,14 @@ start-up with a `SettingsError` naming the key and the allowed values.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -67,12 +69,84 @@ class PipelineSettings(_Section):
         return StageMode(value)
 
 
+def _host_name(entry: str) -> str:
+    """One `allowed_hosts` entry, lower-cased; a URL or a port is an error that says what to write."""
+    host = entry.strip().lower()
+    if not host:
+        raise ValueError("an empty host name; give names such as 'support.example.com', or '*' for any")
+    if "://" in host:
+        bare = urlsplit(host).hostname or ""
+        raise ValueError(f"{entry!r} is a URL; give the host name only: {bare!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # [::1]
+    if host.count(":") == 1 or host.startswith("["):
+        raise ValueError(f"{entry!r}: give the host name without the port")
+    if "*" in host and host != "*" and not (host.startswith("*.") and "*" not in host[2:]):
+        raise ValueError(f"{entry!r}: '*' is allowed alone or as '*.domain' (any subdomain)")
+    if any(c in host for c in "/?#@ \t,;"):
+        raise ValueError(f"{entry!r} is not a host name")
+    return host
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_message_chars: int = Field(10_000, ge=1)
     max_event_bytes: int = Field(65_536, ge=256)
     batch_wait_ms: float = Field(0.0, ge=0)
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"])
+    """Host names the service answers to (the request's Host header); `*` answers any, `*.example.com`
+    any subdomain. Others get a 400: a DNS-rebinding page cannot talk to a service on localhost."""
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        """From the environment: a JSON list, or names separated by commas."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    if "," not in text and text.endswith("]"):
+                        return [text]  # an IPv6 address in brackets: [::1]
+                    raise ValueError(f"{value!r} is not a JSON list of host names") from None
+            return text.split(",")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        return [_host_name(h) for h in hosts]
+
+
+class ChatwootSettings(_Section):
+    base_url: str = ""
+    """Where the team's Chatwoot runs (e.g. https://chat.example.com); its origin alone may frame the
+    /embed/chatwoot page (Chatwoot's Dashboard App). Empty: no page may be framed."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        url = url.strip()
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{url!r} must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError(f"{url!r} has no host")
+        if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.netloc):
+            raise ValueError(f"{url!r} is not a valid URL of a Chatwoot server")
+        return url
+
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port] of `base_url` ("" when unset), as a CSP source expression wants it."""
+        if not self.base_url:
+            return ""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class MatchSettings(_Section):
@@ -142,6 +216,7 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
+    chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     labeling_functions: list[str] = Field(default_factory=list)
     """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
 
@@ -197,6 +272,11 @@ port = 8000
 max_message_chars = 10000
 max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
+# Host names this service answers to (the Host header of requests); others get a 400. Add the name
+# people and help desks use to reach it, e.g. ["support.example.com"]; "*.example.com" allows any
+# subdomain and ["*"] any name (only behind a proxy that checks the host itself).
+# Environment: SUPPORTCUE_SERVICE__ALLOWED_HOSTS="support.example.com,localhost"
+allowed_hosts = ["127.0.0.1", "localhost", "::1", "testserver"]
 
 [match]
 threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match
@@ -240,6 +320,11 @@ margin = 0.05             # abstain when P(valid) is within this of 0.5
 [response]
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
+
+[chatwoot]
+# Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the
+# /embed/chatwoot page in an iframe (Chatwoot's Dashboard App). Empty: no site may frame any page.
+base_url = ""
 """
 
 

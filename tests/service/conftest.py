@@ -3,7 +3,8 @@
 A fresh workspace on each database backend, the fast deterministic pipeline of
 `tests/test_pipeline.py::make` given to `create_app` as its `pipeline_loader` (so the app loads it in
 the background and /readyz turns ready the normal way), served by a real uvicorn (`server`) or
-in-process (`client`). A module changes the `[service]` settings by redefining `service_settings`;
+in-process (`client`). A module changes the `[service]` settings by redefining `service_settings`
+(other sections: `extra_environ`);
 `make_app` builds an app with another loader (one that fails, say).
 """
 
@@ -72,12 +73,18 @@ def service_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def extra_environ() -> dict[str, str]:
+    """Other settings of the app, as `SUPPORTCUE_<SECTION>__<KEY>` environment variables."""
+    return {}
+
+
+@pytest.fixture
 def make_app(
-    database_url: str, tmp_path: Path, service_settings: dict[str, Any]
+    database_url: str, tmp_path: Path, service_settings: dict[str, Any], extra_environ: dict[str, str]
 ) -> Callable[[PipelineLoader], FastAPI]:
     """Builds the app of a fresh workspace on the test's database, with the given pipeline loader."""
     init_workspace(tmp_path)
-    environ = {"SUPPORTCUE_DATABASE_URL": database_url}
+    environ = {"SUPPORTCUE_DATABASE_URL": database_url, **extra_environ}
     environ |= {f"SUPPORTCUE_SERVICE__{k.upper()}": str(v) for k, v in service_settings.items()}
 
     def build(pipeline_loader: PipelineLoader) -> FastAPI:

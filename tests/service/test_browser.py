@@ -1,4 +1,5 @@
-"""The agent console and the dashboard in real headless Chromium (Playwright) against a real server.
+"""The agent console, the dashboard and the API docs in real headless Chromium (Playwright) against a
+real server, under the service's Content-Security-Policy (a violation fails the test).
 
 Fails, never skips, when /usr/bin/chromium is missing. Run as a script to save the docs' screenshots
 of a workspace (the demo's when built): `python -m tests.service.test_browser WORKSPACE [docs]`.
@@ -6,14 +7,20 @@ of a workspace (the demo's when built): `python -m tests.service.test_browser WO
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from supportcue.data.store import Store
 from supportcue.service import create_app
@@ -59,15 +66,25 @@ def _seeded(store: Store) -> None:
     )
 
 
+def csp_violations(page: Page) -> list[str]:
+    """Collects the Content-Security-Policy violations Chromium reports in the page's console."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A page that fails its test on a JavaScript error or a CSP violation."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda e: errors.append(str(e)))
+    violations = csp_violations(p)
     yield p
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+    assert not violations, f"CSP violations: {violations}"
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, page: Page | None = None) -> Any:
@@ -168,6 +185,99 @@ def test_a_failed_post_is_retried_with_the_same_key(server: LiveServer, store: S
     expect(page.locator("#suggestion.live")).to_be_visible()
     assert wait_for(lambda: kinds(store, "c1") == ["shown"], page=page)
     assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def test_the_console_and_the_dashboard_work_under_the_csp(server: LiveServer, page: Page) -> None:
+    response = page.goto(f"{server.url}/cases/c1")
+    assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
+    expect(page.locator("#suggestion.live")).to_be_visible()  # the console's script runs
+    page.keyboard.press("Alt+i")
+    expect(page.get_by_role("textbox", name="Your reply")).to_have_value(SUGGESTED)
+    page.get_by_role("button", name="Not needed").click()
+    page.goto(f"{server.url}/dashboard")
+    stopped = page.locator("#funnel svg.track rect").first  # bars drawn without a style attribute
+    expect(stopped).to_be_attached()
+    box = page.locator("#funnel svg.track").first.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] == 14
+    color = page.locator("#similarity rect.fill").first.evaluate("e => getComputedStyle(e).fill")
+    assert color == "rgb(31, 95, 191)"  # the style sheet applies (style-src 'self')
+    # the page fixture asserts that Chromium reported no CSP violation on any of these
+
+
+async def _framer_page(request: Request) -> HTMLResponse:
+    src = html.escape(request.query_params["src"])
+    return HTMLResponse(f'<!doctype html><h1>framer</h1><iframe src="{src}"></iframe>')
+
+
+@pytest.fixture(scope="module")
+def framer() -> Iterator[LiveServer]:
+    """Another site (another origin: another port), which shows a page in an iframe: /?src=URL."""
+    with LiveServer(Starlette(routes=[Route("/", _framer_page)])) as live:
+        yield live
+
+
+def framing(browser: Browser, framer: LiveServer, url: str) -> tuple[str, list[str]]:
+    """Open the framer's page showing `url` in an iframe: (the iframe's text, the CSP violations)."""
+    context = browser.new_context()
+    try:
+        p = context.new_page()
+        violations = csp_violations(p)
+        p.goto(f"{framer.url}/?{urlencode({'src': url})}")
+        frame = p.frames[1]
+        frame.wait_for_load_state()
+        p.wait_for_timeout(300)
+        text = frame.evaluate("document.body ? document.body.innerText : ''")
+        return str(text), violations
+    finally:
+        context.close()
+
+
+def test_another_site_cannot_frame_the_console(
+    browser: Browser, framer: LiveServer, server: LiveServer
+) -> None:
+    text, violations = framing(browser, framer, f"{server.url}/cases/c1")
+    assert "how do I pause a payout" not in text and "Your reply" not in text
+    assert any("frame-ancestors 'none'" in v for v in violations), violations
+
+
+def _embed() -> HTMLResponse:
+    return HTMLResponse("<!doctype html><p>the embedded suggestion</p>")
+
+
+class TestChatwootEmbed:
+    @pytest.fixture
+    def extra_environ(self, framer: LiveServer) -> dict[str, str]:
+        return {"SUPPORTCUE_CHATWOOT__BASE_URL": f"{framer.url}/app/accounts/1"}
+
+    def test_the_chatwoot_origin_may_frame_the_embed_page_only(
+        self, app: FastAPI, browser: Browser, framer: LiveServer, server: LiveServer
+    ) -> None:
+        app.add_api_route("/embed/chatwoot", _embed)  # the page itself comes with the Chatwoot issue
+        text, violations = framing(browser, framer, f"{server.url}/embed/chatwoot")
+        assert "the embedded suggestion" in text and violations == []
+        text, violations = framing(browser, framer, f"{server.url}/")
+        assert "Inbox" not in text and any("frame-ancestors 'none'" in v for v in violations)
+
+
+def test_the_api_docs_render_offline_under_the_csp(server: LiveServer, page: Page) -> None:
+    elsewhere: list[str] = []
+
+    def local_only(route: Any) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", local_only)
+    page.goto(f"{server.url}/docs")
+    operation = page.locator(".opblock-summary-path", has_text="/v1/suggest").first
+    expect(operation).to_be_visible(timeout=15_000)
+    expect(page.locator(".opblock")).to_have_count(len(page.locator(".opblock").all()))
+    assert page.locator(".opblock").count() >= 5
+    operation.click()  # expands: the schema and "Try it out" come from /openapi.json
+    expect(page.get_by_role("button", name="Try it out").first).to_be_visible()
+    assert elsewhere == []
 
 
 def shoot(base_url: str, docs: Path) -> None:

@@ -12,12 +12,36 @@ from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
 from supportcue.settings import Settings, get_settings, require_workspace
 
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
+    """The settings to serve with on `host`, and a hint to print when people could be turned away.
+
+    A specific address given to bind to is one the service answers to (no DNS rebinding comes as an
+    IP address); on all addresses, only `[service] allowed_hosts` are answered, which the hint says.
+    """
+    allowed = settings.service.allowed_hosts
+    if host in ANY_ADDRESS:
+        if "*" in allowed:
+            return settings, None
+        return settings, (
+            f"  answers only to the host names in [service] allowed_hosts ({', '.join(allowed)}); add the "
+            "name people use, e.g. SUPPORTCUE_SERVICE__ALLOWED_HOSTS=support.example.com,localhost"
+        )
+    name = host.strip("[]").lower()
+    if name in allowed:
+        return settings, None
+    service = settings.service.model_copy(update={"allowed_hosts": [*allowed, name]})
+    return settings.model_copy(update={"service": service}), None
+
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from supportcue.service import create_app
 
+    settings, hint = bound_hosts(settings, host)
     base = f"http://{host}:{port}"
     # plain print: these lines are meant to be copied, so they must never be wrapped
     print(f"supportcue serving {settings.workspace.resolve()} at {base}")
@@ -27,6 +51,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\'',
         flush=True,
     )
+    if hint:
+        print(hint, flush=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

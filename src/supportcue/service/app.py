@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from supportcue import __version__
 from supportcue.data.store import open_store
 from supportcue.service.batcher import MicroBatcher
+from supportcue.service.headers import SecurityHeaders
+from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import events, health, metrics, pages, suggest
+from supportcue.service.routes import docs, events, health, metrics, pages, suggest
 from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
@@ -30,6 +33,20 @@ def _describe(exc: RequestValidationError) -> str:
             msg = "the request body is not valid JSON"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
+
+
+EMBED_PATHS = ("/embed/chatwoot",)
+"""Pages a help desk shows in an iframe: the configured Chatwoot origin may frame them."""
+
+
+class _App(FastAPI):
+    """FastAPI with the security headers as its outermost layer, outside Starlette's error handling
+    (which `add_middleware` cannot reach), so that an unhandled error's 500 carries them too."""
+
+    frame_ancestors: dict[str, str]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), frame_ancestors=self.frame_ancestors)
 
 
 def create_app(
@@ -62,12 +79,16 @@ def create_app(
         runtime.writer.close()
         runtime.store.close()
 
-    app = FastAPI(
+    app = _App(
         title="supportcue",
         version=__version__,
         description="Reply suggestions for support agents, and the events that show whether they are used.",
         lifespan=lifespan,
+        docs_url=None,  # routes/docs.py serves Swagger UI from the package, with no inline script
+        redoc_url=None,  # ReDoc would load from a CDN
     )
+    origin = settings.chatwoot.origin
+    app.frame_ancestors = {path: origin for path in EMBED_PATHS} if origin else {}
     app.state.runtime = runtime
 
     @app.exception_handler(RequestValidationError)
@@ -85,6 +106,8 @@ def create_app(
         },
     )
 
-    for router in (health.router, suggest.router, events.router, metrics.router, pages.router):
+    app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
+
+    for router in (health.router, suggest.router, events.router, metrics.router, pages.router, docs.router):
         app.include_router(router)
     return app

@@ -23,20 +23,24 @@ STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
+STATIC_FILES = {p.name: p for p in STATIC.iterdir() if p.is_file() and not p.name.startswith(".")}
+"""The files /static/ serves, listed once: a requested name is looked up here, never on the disk."""
+
+
+def static_file(files: dict[str, Path], name: str) -> FileResponse:
+    """One of `files` by name, or a 404 (whatever the name: too long, NUL bytes, `..`)."""
+    path = files.get(name)
+    if path is None:
+        raise HTTPException(404, detail=f"no static file named {name[:60]!r}")
+    media_type = TYPES.get(path.suffix, "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
 
 
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
-    """The console's own script and style sheet (vendored; nothing is fetched from elsewhere)."""
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise HTTPException(404, detail=f"no static file {name!r}")
-    return FileResponse(
-        path,
-        media_type=_TYPES.get(path.suffix, "application/octet-stream"),
-        headers={"cache-control": "no-cache"},
-    )
+    """The pages' own scripts and style sheet (vendored; nothing is fetched from elsewhere)."""
+    return static_file(STATIC_FILES, name)
 
 
 @router.get("/", response_class=HTMLResponse)

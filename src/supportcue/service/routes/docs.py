@@ -1,0 +1,33 @@
+"""The API documentation (Swagger UI), served from the installed `swagger-ui-bundle-v2` package: it
+works offline, and its start-up code is a static file (static/docs.js), so the page needs no inline
+script under the Content-Security-Policy (FastAPI's own /docs page has one, and loads from a CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from swagger_ui_bundle import swagger_ui_path
+
+from supportcue.service.routes.pages import static_file, templates
+
+SWAGGER_UI = Path(str(swagger_ui_path))
+SWAGGER_FILES = {n: SWAGGER_UI / n for n in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")}
+"""Only what the docs page loads."""
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def docs(request: Request) -> Response:
+    """Swagger UI over the app's OpenAPI schema."""
+    openapi_url = request.scope.get("root_path", "") + (request.app.openapi_url or "/openapi.json")
+    return templates.TemplateResponse(
+        request, "docs.html", {"title": request.app.title, "openapi_url": openapi_url}
+    )
+
+
+@router.get("/static/swagger-ui/{name}")
+def swagger_asset(name: str) -> FileResponse:
+    """Swagger UI's script, style sheet and icon, from the installed package."""
+    return static_file(SWAGGER_FILES, name)

@@ -1,0 +1,34 @@
+"""`supportcue serve` on a network address: the address it binds to is answered, and on all addresses
+it says how to allow the host names people use (instead of turning them away with no word)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from supportcue.cli.run_cmd import bound_hosts
+from supportcue.service import create_app
+from supportcue.settings import Settings, load_settings
+
+DEFAULT = ["127.0.0.1", "localhost", "::1", "testserver"]
+
+
+def test_a_specific_address_is_answered(tmp_path: Path) -> None:
+    settings, hint = bound_hosts(Settings(), "192.168.1.5")
+    assert settings.service.allowed_hosts == [*DEFAULT, "192.168.1.5"] and hint is None
+    assert Settings().service.allowed_hosts == DEFAULT  # the settings given are left alone
+    assert bound_hosts(Settings(), "[::1]")[0].service.allowed_hosts == DEFAULT
+    (tmp_path / "supportcue.toml").write_text("")
+    app = create_app(bound_hosts(load_settings(tmp_path, environ={}), "192.168.1.5")[0], load_models=False)
+    with TestClient(app) as client:
+        assert client.get("/healthz", headers={"host": "192.168.1.5:8000"}).status_code == 200
+        assert client.get("/healthz", headers={"host": "192.168.1.6:8000"}).status_code == 400
+
+
+def test_all_addresses_come_with_a_hint_unless_any_host_is_allowed() -> None:
+    settings, hint = bound_hosts(Settings(), "0.0.0.0")
+    assert settings.service.allowed_hosts == DEFAULT
+    assert hint is not None and "SUPPORTCUE_SERVICE__ALLOWED_HOSTS=support.example.com" in hint
+    anyone = Settings.model_validate({"service": {"allowed_hosts": ["*"]}})
+    assert bound_hosts(anyone, "::") == (anyone, None)
