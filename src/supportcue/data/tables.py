@@ -139,6 +139,7 @@ class Suggestion(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     arm: Mapped[str | None] = mapped_column(String(50))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    purged_at: Mapped[datetime | None]
 
 
 class Event(Base):

@@ -2,8 +2,9 @@
 
 model_versions.sha256 and .kind are recorded when a version is written and checked when it is
 loaded (NULL for versions written before: they load with a warning). cases.purged_at marks a case
-whose text `supportcue purge` removed; a purged `sent` event keeps the similarity of its reply to
-the suggestion (events.similarity, events.shadow_similarity), so the online metrics stay the same.
+whose text `supportcue purge` removed (suggestions.purged_at and events.purged_at likewise); a
+purged `sent` event keeps the similarity of its reply to the suggestion (events.similarity,
+events.shadow_similarity), so the online metrics stay the same.
 
 Revision ID: 0005
 Revises: 0002
@@ -30,9 +31,12 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("similarity", sa.Float(), nullable=True))
     op.add_column("events", sa.Column("shadow_similarity", sa.Float(), nullable=True))
     op.add_column("events", sa.Column("purged_at", supportcue.data.tables.UTCDateTime(), nullable=True))
+    op.add_column("suggestions", sa.Column("purged_at", supportcue.data.tables.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("suggestions") as batch:
+        batch.drop_column("purged_at")
     with op.batch_alter_table("events") as batch:
         batch.drop_column("purged_at")
         batch.drop_column("shadow_similarity")
