@@ -101,6 +101,27 @@ def _seed(store: Store) -> None:
     suggestions.append(  # a suggestion made without a case (POST /v1/suggest with no case_id)
         {"id": "s-nocase", "created_at": OLD, "pipeline_version": "p1", "text": "Hi Anna Berg, ..."}
     )
+    # a case id the API was given but no case row was imported for (old, and recent)
+    for cid, when in (("old-api", OLD), ("new-api", RECENT)):
+        name = "Anna Berg" if when == OLD else "Recent Rita"
+        suggestions.append(
+            {
+                "id": f"s-{cid}",
+                "case_id": cid,
+                "created_at": when,
+                "pipeline_version": "p1",
+                "text": ANSWER.format(name=name),
+            }
+        )
+        events.append(
+            {
+                "idempotency_key": f"{cid}:sent",
+                "case_id": cid,
+                "kind": EventKind.SENT,
+                "text": f"{ANSWER.format(name=name)} Bye",
+                "ts": when,
+            }
+        )
     store.cases.upsert(cases)
     store.cases.add_suggestions(suggestions)
     store.events.add_many(events)
@@ -134,11 +155,16 @@ def test_purge_removes_old_text_keeps_recent_and_the_report(workspace: Path, sto
     assert before[0]["sent_pairs"] > 0 and 0 < before[0]["match_rate"] < 1  # a real mix to keep
 
     dry = _cli(workspace, "purge", "--older-than", "30", "--dry-run", "--json")
-    assert (dry["cases"], dry["suggestions"], dry["events"], dry["caseless_suggestions"]) == (9, 9, 27, 1)
+    assert (dry["cases"], dry["suggestions"], dry["events"], dry["caseless_suggestions"]) == (10, 10, 28, 1)
     assert all(s in _all_rows(store) for s in SECRETS)  # a dry run changes nothing
 
     done = _cli(workspace, "purge", "--older-than", "30", "--json")
-    assert (done["cases"], done["suggestions"], done["events"], done["caseless_suggestions"]) == (9, 9, 27, 1)
+    assert (done["cases"], done["suggestions"], done["events"], done["caseless_suggestions"]) == (
+        10,
+        10,
+        28,
+        1,
+    )
 
     old = store.cases.get("old0")
     assert old is not None and old.purged_at is not None
@@ -160,6 +186,8 @@ def test_purge_removes_old_text_keeps_recent_and_the_report(workspace: Path, sto
     recent = store.cases.get("new3")
     assert recent is not None and recent.customer_name == "Recent Rita" and recent.purged_at is None
     assert [e.text for e in store.events.list(case_id="new3", kind=EventKind.SENT)] != [PURGED]
+    assert [e.text for e in store.events.list(case_id="old-api")] == [PURGED]
+    assert "Recent Rita" in (store.events.list(case_id="new-api")[0].text or "")
 
     metrics._CACHE.clear()  # as in a new process: nothing remembered from the texts
     after = [_cli(workspace, "report", "--json"), _cli(workspace, "report", "--json", "--until", cutoff)]

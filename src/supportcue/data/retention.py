@@ -15,7 +15,9 @@ what goes is the text and the personal data:
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
-without a case are purged by their own time.
+without a case are purged by their own time. A case id that has no case row (the API takes any
+`case_id`) is purged with its suggestions and events when the first of them is older than the
+cutoff.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
@@ -70,20 +72,40 @@ def _scrub_suggestion(s: Suggestion, now: datetime) -> None:
     s.trace = _scrub_trace(s.trace or [])
 
 
+def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
+    return (ids[i : i + size] for i in range(0, len(ids), size))
+
+
 class Retention:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def old_cases(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of cases created before `cutoff` and not purged yet, oldest first."""
-        q = (
-            select(Case.id)
-            .where(Case.created_at < cutoff, Case.purged_at.is_(None))
-            .order_by(Case.created_at, Case.id)
-            .limit(limit)
-        )
+        """Ids of cases created before `cutoff` and not purged yet, oldest first; a case id known
+        only from suggestions or events (the API takes any `case_id`) is as old as its first one."""
         with self.db.session() as s:
-            return list(s.scalars(q))
+            found = list(
+                s.scalars(
+                    select(Case.id)
+                    .where(Case.created_at < cutoff, Case.purged_at.is_(None))
+                    .order_by(Case.created_at, Case.id)
+                    .limit(limit)
+                )
+            )
+            for table, time in ((Suggestion, Suggestion.created_at), (Event, Event.ts)):
+                if len(found) >= limit:
+                    break
+                rowless = (
+                    select(table.case_id)
+                    .where(table.case_id.is_not(None), ~exists().where(Case.id == table.case_id))
+                    .group_by(table.case_id)
+                    .having(func.min(time) < cutoff, func.count(table.purged_at) < func.count())
+                    .order_by(table.case_id)
+                    .limit(limit - len(found))
+                )
+                seen = set(found)
+                found += [i for i in s.scalars(rowless) if i is not None and i not in seen]
+            return found[:limit]
 
     def old_caseless_suggestions(self, cutoff: datetime, limit: int) -> list[str]:
         """Ids of suggestions made without a case before `cutoff` and not purged yet."""
@@ -102,26 +124,35 @@ class Retention:
 
     def count(self, cutoff: datetime) -> dict[str, int]:
         """What a purge at `cutoff` would touch (for --dry-run)."""
-        old = select(Case.id).where(Case.created_at < cutoff, Case.purged_at.is_(None))
+        ids = self.old_cases(cutoff, limit=2**31 - 1)
+        suggestions = events = 0
         with self.db.session() as s:
-
-            def n(q: Any) -> int:
-                return int(s.scalar(q) or 0)
-
-            return {
-                "cases": n(select(func.count()).select_from(old.subquery())),
-                "suggestions": n(
-                    select(func.count()).where(Suggestion.case_id.in_(old), Suggestion.purged_at.is_(None))
-                ),
-                "events": n(select(func.count()).where(Event.case_id.in_(old), Event.purged_at.is_(None))),
-                "caseless_suggestions": n(
-                    select(func.count()).where(
-                        Suggestion.case_id.is_(None),
-                        Suggestion.created_at < cutoff,
-                        Suggestion.purged_at.is_(None),
+            for chunk in _chunks(ids):
+                suggestions += (
+                    s.scalar(
+                        select(func.count()).where(
+                            Suggestion.case_id.in_(chunk), Suggestion.purged_at.is_(None)
+                        )
                     )
-                ),
-            }
+                    or 0
+                )
+                events += (
+                    s.scalar(select(func.count()).where(Event.case_id.in_(chunk), Event.purged_at.is_(None)))
+                    or 0
+                )
+            caseless = s.scalar(
+                select(func.count()).where(
+                    Suggestion.case_id.is_(None),
+                    Suggestion.created_at < cutoff,
+                    Suggestion.purged_at.is_(None),
+                )
+            )
+        return {
+            "cases": len(ids),
+            "suggestions": suggestions,
+            "events": events,
+            "caseless_suggestions": int(caseless or 0),
+        }
 
     def purge_cases(self, case_ids: Sequence[str], score: Scorer, now: datetime) -> dict[str, int]:
         """Purge these cases, their suggestions, events and labels' text in one transaction."""
@@ -147,7 +178,7 @@ class Retention:
                 .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
-        return {"cases": len(cases), "suggestions": len(suggestions), "events": len(events)}
+        return {"cases": len(ids), "suggestions": len(suggestions), "events": len(events)}
 
     def purge_suggestions(self, suggestion_ids: Sequence[str], now: datetime) -> int:
         """Purge the text of suggestions made without a case (one transaction)."""
