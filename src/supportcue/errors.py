@@ -6,6 +6,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── ImportDataError             a file that cannot be read at all (encoding, missing columns)
 ├── NotFittedError              a stage or model used before `fit`
 ├── ModelNotFoundError          an unknown model version or stage
+├── ModelIntegrityError         a model file that is not the one trained: its SHA-256 or its stage
+│                               kind differs from the registry's record (never served)
 ├── PromotionRefused            the promotion gate said no (candidate worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
@@ -37,6 +39,11 @@ class NotFittedError(SupportcueError, ValueError):
 
 class ModelNotFoundError(SupportcueError):
     """No model version with that stage and version."""
+
+
+class ModelIntegrityError(SupportcueError):
+    """A model artifact's bytes or stage kind differ from what the registry recorded when it was
+    written: the file was changed or swapped, and is not loaded (a pickle runs code when loaded)."""
 
 
 class PromotionRefused(SupportcueError):

@@ -32,6 +32,9 @@ def root(
     ] = None,
 ) -> None:
     """supportcue: suggest replies, measure their use, keep the answer library and labels fresh."""
+    from supportcue.security.redaction import install_log_redaction
+
+    install_log_redaction()
     install(ctx, workspace)
 
 
@@ -133,5 +136,7 @@ def main() -> None:
     try:
         app()
     except SupportcueError as exc:
-        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        from supportcue.security.redaction import redact
+
+        err_console.print(f"error: {redact(str(exc))}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)

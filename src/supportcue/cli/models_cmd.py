@@ -123,12 +123,16 @@ def register(app: typer.Typer) -> None:
                     "accuracy": v.metrics.get("summary", {}).get("accuracy"),
                     "metrics": v.metrics,
                     "artifact": v.artifact_path,
+                    "sha256": v.sha256,
+                    "verified": v.sha256 is not None,
                 }
                 for v in versions
             ]
             print(json.dumps(rows))
             return
-        table = Table("stage", "version", "status", "created", "accuracy", "macro-F1", "data fingerprint")
+        table = Table(
+            "stage", "version", "status", "created", "accuracy", "macro-F1", "data fingerprint", "sha256"
+        )
         for v in versions:
             s = v.metrics.get("summary", {})
             table.add_row(
@@ -139,8 +143,14 @@ def register(app: typer.Typer) -> None:
                 f"{s['accuracy']:.3f}" if s else "-",
                 f"{s['macro_f1']:.3f}" if s else "-",
                 v.fingerprint,
+                v.sha256[:12] if v.sha256 else "unverified",
             )
         console.print(table)
+        if any(v.sha256 is None for v in versions):
+            console.print(
+                "unverified: written before checksums were kept; they load with a warning. "
+                "Retrain to get verified versions."
+            )
 
     @app.command()
     def promote(

@@ -1,4 +1,4 @@
-"""Running the product: `demo`, `serve`, `suggest`, `report`."""
+"""Running the product: `demo`, `serve`, `suggest`, `report`, `purge`."""
 
 from __future__ import annotations
 
@@ -125,6 +125,36 @@ def register(app: typer.Typer) -> None:
             console.print(result.text, highlight=False, markup=False)
         for step in result.trace:
             console.print(f"[dim]{json.dumps(step, default=str)}[/dim]", highlight=False)
+
+    @app.command()
+    def purge(
+        ctx: typer.Context,
+        older_than: Annotated[
+            float, typer.Option("--older-than", help="purge cases created more than DAYS ago", metavar="DAYS")
+        ],
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="count only, change nothing")] = False,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Retention: remove old cases' text (message, context, customer name, fields, suggestion and
+        event texts); the counts, match outcomes and handle times that `report` uses are kept."""
+        from supportcue.monitoring.retention import purge as run_purge
+
+        if older_than < 0:
+            raise typer.BadParameter("DAYS must be 0 or more", param_hint="--older-than")
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        store = state(ctx).store
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=json_out
+        ) as bar:
+            task = bar.add_task("purging old cases")
+            result = run_purge(
+                store,
+                older_than,
+                dry_run=dry_run,
+                progress=lambda n: bar.update(task, description=f"purging old cases: {n:,} done"),
+            )
+        emit(result, json_out, title="purge (dry run: nothing changed)" if dry_run else "purge")
 
     @app.command()
     def report(

@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Case, Suggestion
 
-_CASE_COLUMNS = ["channel", "message", "context", "customer_name", "fields", "created_at", "arm", "status"]
+_CASE_COLUMNS = [
+    "channel",
+    "message",
+    "context",
+    "customer_name",
+    "fields",
+    "created_at",
+    "arm",
+    "status",
+    "purged_at",  # a re-imported case has its text again
+]
 
 
 class Cases:
@@ -34,9 +44,13 @@ class Cases:
         status: str | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        include_purged: bool = False,
     ) -> builtins.list[Case]:
-        """Cases by creation time (oldest first unless `newest_first`), optionally filtered."""
+        """Cases by creation time (oldest first unless `newest_first`), optionally filtered; cases
+        whose text was purged are left out unless `include_purged` (nothing learns from them)."""
         q = where_equal(select(Case), (Case.status, status))
+        if not include_purged:
+            q = q.where(Case.purged_at.is_(None))
         if since:
             q = q.where(Case.created_at >= since)
         if until:

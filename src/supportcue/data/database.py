@@ -37,9 +37,13 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for `url`. Statement parameters (customers' messages, names, emails) never reach
+    exceptions or logs (`hide_parameters`): errors show the SQL only."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,7 +54,18 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+
+
+@event.listens_for(Engine, "handle_error")
+def _hide_row_values(context: Any) -> None:
+    """PostgreSQL's error messages carry the row's values in their DETAIL ("Failing row contains
+    (...)", "Key (id)=(...) already exists"): keep the primary message only, so customers' text
+    stays out of exceptions and logs as `hide_parameters` keeps the statement's parameters out.
+    (The full diagnostics stay on the driver's exception, `orig.diag`, for code that needs them.)"""
+    for exc in (context.original_exception, context.sqlalchemy_exception):
+        if exc is not None and exc.args and isinstance(exc.args[0], str) and "\nDETAIL:" in exc.args[0]:
+            exc.args = (exc.args[0].split("\nDETAIL:", 1)[0], *exc.args[1:])
 
 
 def alembic_config() -> Any:

@@ -2,9 +2,10 @@
 
 Each kind has a pydantic row model. A file that lacks a required column fails before anything is
 stored. A bad row is reported with file, line and reason; by default the valid rows are committed and
-the rejected ones written to `FILE.rejects.jsonl` beside the input; with `strict=True` nothing is
-committed when any row is bad. Rows are keyed by external ids, so importing the same file twice
-creates no duplicates.
+the rejected ones written to `FILE.rejects.jsonl` beside the input (file, line, the row's id, the
+fields at fault and the reason: what finds and fixes the row, never its text or personal data);
+with `strict=True` nothing is committed when any row is bad. Rows are keyed by external ids, so
+importing the same file twice creates no duplicates.
 
 Columns that a cases file has beyond the known ones are kept in the case's `fields` (they fill answer
 placeholders such as `{order_id}`). A cases file with a `reply` column also records the agent's sent
@@ -26,6 +27,7 @@ from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.errors import ImportDataError
+from supportcue.security.redaction import redact
 from supportcue.vocab import AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
 
 KINDS = ("cases", "events", "labels", "answers", "articles")
@@ -54,7 +56,7 @@ def _parse_json(value: Any, kind: type) -> Any:
     try:
         parsed = json.loads(str(value))
     except json.JSONDecodeError:
-        raise ValueError(f"not valid JSON: {str(value)[:60]!r}") from None
+        raise ValueError("not valid JSON") from None
     if not isinstance(parsed, kind):
         raise ValueError(f"expected a JSON {kind.__name__}")
     return parsed
@@ -167,9 +169,13 @@ ALIASES: dict[str, dict[str, str]] = {
 
 @dataclass
 class Reject:
+    """A rejected row: where it is, which fields are at fault and why. `row` keeps only the row's
+    ids (`id`, `idempotency_key`, `case_id`), never its text: rejects files outlive the import."""
+
     line: int
     reason: str
     row: dict[str, Any]
+    fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -206,6 +212,19 @@ def _reason(error: ValidationError) -> str:
         message = "missing or empty" if item["type"] == "missing" else item["msg"]
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
+
+
+def _fields(error: ValidationError) -> list[str]:
+    return list(dict.fromkeys(str(item["loc"][0]) for item in error.errors() if item["loc"]))
+
+
+_ID_FIELDS = ("id", "idempotency_key", "case_id")
+
+
+def _reject(line: int, reason: str, row: Mapping[str, Any], fields: list[str] | None = None) -> Reject:
+    """A reject that names the row by its ids; personal data in the reason or an id is redacted."""
+    ids = {k: redact(str(row[k]))[:200] for k in _ID_FIELDS if row.get(k) not in (None, "")}
+    return Reject(line, redact(reason), ids, fields or [])
 
 
 def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> dict[str, Any]:
@@ -288,11 +307,11 @@ def import_file(
             checked_header = True
         report.read += 1
         if "__error__" in raw:
-            report.rejects.append(Reject(line, raw["__error__"], {}))
+            report.rejects.append(_reject(line, raw["__error__"], {}))
             continue
         row = _rename(raw, mapping, kind)
         if "__extra__" in row:
-            report.rejects.append(Reject(line, "more values than header columns", raw))
+            report.rejects.append(_reject(line, "more values than header columns", row))
             continue
         if kind == "cases":
             row = _case_extra(row)
@@ -300,10 +319,10 @@ def import_file(
             item = MODELS[kind].model_validate(row)
             produced = _to_records(kind, item)
         except ValidationError as exc:
-            report.rejects.append(Reject(line, _reason(exc), _clip(raw)))
+            report.rejects.append(_reject(line, _reason(exc), row, _fields(exc)))
             continue
         except ValueError as exc:
-            report.rejects.append(Reject(line, str(exc), _clip(raw)))
+            report.rejects.append(_reject(line, str(exc), row))
             continue
         for table, rows in produced.items():
             records.setdefault(table, []).extend(rows)
@@ -336,10 +355,6 @@ def _dedupe(rows: list[dict[str, Any]], table: str) -> list[dict[str, Any]]:
     return list({key(r): r for r in rows}.values())
 
 
-def _clip(row: Mapping[str, Any], limit: int = 2000) -> dict[str, Any]:
-    return {k: (v[:limit] + "…" if isinstance(v, str) and len(v) > limit else v) for k, v in row.items()}
-
-
 def _check_columns(kind: str, path: Path, first: Mapping[str, Any], mapping: Mapping[str, str]) -> None:
     if path.suffix.lower() != ".csv" or "__error__" in first:
         return
@@ -358,7 +373,6 @@ def write_rejects(path: Path, rejects: list[Reject]) -> Path:
     out = path.with_name(path.name + ".rejects.jsonl")
     with out.open("w", encoding="utf-8") as handle:
         for r in rejects:
-            handle.write(
-                json.dumps({"file": str(path), "line": r.line, "reason": r.reason, "row": r.row}) + "\n"
-            )
+            record = {"file": str(path), "line": r.line, "row": r.row, "fields": r.fields, "reason": r.reason}
+            handle.write(json.dumps(record) + "\n")
     return out

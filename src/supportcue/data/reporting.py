@@ -136,9 +136,10 @@ class Reporting:
         self, since: datetime | None, until: datetime | None, max_pairs: int
     ) -> tuple[list[Any], int, bool]:
         """Sent replies with the suggestion they answer: rows of (*keys, event id, suggestion id,
-        suggested text, sent text, customer name, inserted?, shadow), the number of sent replies in
-        the range, and whether the rows are a sample (at most about `max_pairs`, deterministic and
-        evenly spread) of them."""
+        suggested text, sent text, customer name, inserted?, shadow, purged_at, similarity, shadow
+        similarity; the last two are kept when `purge` removed the texts), the number of sent
+        replies in the range, and whether the rows are a sample (at most about `max_pairs`,
+        deterministic and evenly spread) of them."""
         sent = aliased(Event)
         inserted = aliased(Event)
         newer = aliased(Suggestion)
@@ -161,6 +162,9 @@ class Reporting:
             sent.case_id,
             sent.text,
             func.coalesce(sent.suggestion_id, latest).label("suggestion_id"),
+            sent.purged_at,
+            sent.similarity,
+            sent.shadow_similarity,
         ).where(sent.kind == EventKind.SENT, sent.text.is_not(None))
         did_insert = (
             exists()
@@ -185,6 +189,9 @@ class Reporting:
                     Case.customer_name,
                     did_insert.label("did_insert"),
                     Suggestion.shadow,
+                    sub.c.purged_at,
+                    sub.c.similarity,
+                    sub.c.shadow_similarity,
                 )
                 .select_from(sub)
                 .join(Suggestion, Suggestion.id == sub.c.suggestion_id)

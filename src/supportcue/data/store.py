@@ -3,7 +3,8 @@
 `open_store(url)` connects, brings the database to the newest schema (a cheap revision check when it
 is already there), and returns a `Store` whose repositories share one `Database`:
 `store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`
-and `store.reporting` (read-only aggregates for the metrics). Queries live in those modules only.
+`store.reporting` (read-only aggregates for the metrics) and `store.retention` (purging old
+text). Queries live in those modules only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from supportcue.data.labels import Labels
 from supportcue.data.library import Library
 from supportcue.data.model_versions import ModelVersions
 from supportcue.data.reporting import Reporting
+from supportcue.data.retention import Retention
 
 
 class Store:
@@ -30,6 +32,7 @@ class Store:
         self.models = ModelVersions(db)
         self.experiments = Experiments(db)
         self.reporting = Reporting(db)
+        self.retention = Retention(db)
 
     def close(self) -> None:
         self.db.close()

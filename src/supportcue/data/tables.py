@@ -114,6 +114,8 @@ class Case(Base):
     arm: Mapped[str | None] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    purged_at: Mapped[datetime | None]
+    """When `supportcue purge` removed the case's text (message, context, customer name, fields)."""
 
 
 class Suggestion(Base):
@@ -137,6 +139,7 @@ class Suggestion(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     arm: Mapped[str | None] = mapped_column(String(50))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    purged_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -153,6 +156,11 @@ class Event(Base):
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    """For a purged `sent` event: the similarity of its reply to the suggestion it answered (and to
+    that suggestion's shadow text), measured before the texts were removed."""
+    shadow_similarity: Mapped[float | None] = mapped_column(Float)
+    purged_at: Mapped[datetime | None]
 
 
 class Label(Base):
@@ -185,6 +193,10 @@ class ModelVersion(Base):
     version: Mapped[str] = mapped_column(String(50))
     artifact_path: Mapped[str] = mapped_column(String(500))
     fingerprint: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    """The artifact file's SHA-256, checked before it is unpickled (None: written before it was kept)."""
+    kind: Mapped[str | None] = mapped_column(String(200))
+    """The stage class the artifact holds (`module.Class`), checked after it is unpickled."""
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default=ModelStatus.CANDIDATE)

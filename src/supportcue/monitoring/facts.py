@@ -78,6 +78,8 @@ class Pair:
     shadow_stages: tuple[str, ...] = ()
     cache_key: tuple[int, str] | None = None
     """(event id, suggestion id): similarities are cached under it."""
+    stored: tuple[float | None, float | None] | None = None
+    """(similarity, shadow similarity) measured before `supportcue purge` removed the texts."""
 
 
 LatencyHistogram = dict[str, dict[str, Counter[float]]]
@@ -181,6 +183,7 @@ def facts_from_rows(
                 inserted=EventKind.INSERTED in flags.get(s["id"], set()),
                 shadow_text=shadow_text,
                 shadow_stages=shadow_stages,
+                stored=(e.get("similarity"), e.get("shadow_similarity")) if e.get("purged_at") else None,
             )
         )
     facts.pairs_total = len(facts.pairs)
@@ -234,8 +237,9 @@ def query_facts(
                 value, bucket, n = ("all", *row) if group == "all" else row
                 hist.setdefault(_group_value(group, value), Counter())[round(float(bucket), 1)] += int(n)
         rows, total, sampled = paired.result()
-    for day, topic, stage, model, arm, event_id, sid, text, sent_text, name, did, shadow in rows:
+    for day, topic, stage, model, arm, event_id, sid, text, sent_text, name, did, shadow, *kept in rows:
         shadow = shadow or {}
+        purged_at, sim, shadow_sim = kept
         facts.pairs.append(
             Pair(
                 keys=_keys(day, topic, stage, model, arm),
@@ -246,6 +250,7 @@ def query_facts(
                 shadow_text=shadow.get("text"),
                 shadow_stages=tuple(shadow.get("stages") or ()),
                 cache_key=(int(event_id), str(sid)),
+                stored=(sim, shadow_sim) if purged_at is not None else None,
             )
         )
     facts.pairs_total = total if sampled else len(facts.pairs)

@@ -77,6 +77,8 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _score(pair: Pair) -> Scored:
+    if pair.stored is not None:  # its texts were purged: the similarities measured before
+        return (pair, *pair.stored)
     if pair.cache_key is not None and pair.cache_key in _CACHE:
         return (pair, *_CACHE[pair.cache_key])
     sim = similarity(pair.suggested, pair.sent, pair.customer_name) if pair.suggested else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +16,7 @@ from starlette.types import ASGIApp
 
 from supportcue import __version__
 from supportcue.data.store import open_store
+from supportcue.security.redaction import install_log_redaction
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
@@ -22,6 +25,8 @@ from supportcue.service.routes import docs, events, health, metrics, pages, sugg
 from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
+
+log = logging.getLogger("supportcue.service")
 
 
 def _describe(exc: RequestValidationError) -> str:
@@ -33,6 +38,12 @@ def _describe(exc: RequestValidationError) -> str:
             msg = "the request body is not valid JSON"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
+
+
+def _errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Pydantic's errors without the `input` they echo (it may be a customer's message)."""
+    errors = json.loads(json.dumps(exc.errors(), default=str))
+    return [{k: v for k, v in e.items() if k != "input"} for e in errors]
 
 
 EMBED_PATHS = ("/embed/chatwoot",)
@@ -62,6 +73,7 @@ def create_app(
     never loads one (for looking at the routes and the OpenAPI schema only).
     """
     settings = settings if settings is not None else get_settings()
+    install_log_redaction()
     loader = pipeline_loader or load_workspace_pipeline
     runtime = Runtime(settings=settings, store=open_store(settings.database_url))
 
@@ -93,8 +105,25 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _describe(exc), "errors": _errors(exc)}, 422)
+
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception) -> JSONResponse:
+        """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail."""
+        request_id = secrets.token_hex(8)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error(
+            "request %s: %s %s failed: %s: %s",
+            request_id,
+            request.method,
+            route,
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        detail = f"internal error; the server log has the details under request id {request_id}"
         return JSONResponse(
-            {"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422
+            {"detail": detail, "request_id": request_id}, 500, headers={"x-request-id": request_id}
         )
 
     app.add_middleware(

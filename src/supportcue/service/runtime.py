@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,12 +14,15 @@ import sklearn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from supportcue.data.store import Store
+from supportcue.errors import SupportcueError
 from supportcue.pipeline import Pipeline, Prepared, SuggestRequest, SuggestResult
+from supportcue.security.redaction import hide_paths, redact
 from supportcue.service.batcher import Later
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings
 from supportcue.vocab import SuggestionMode
 
+log = logging.getLogger("supportcue.service")
 PipelineLoader = Callable[[Store, Settings], Pipeline]
 """How the app gets its pipeline: called once, in a worker thread, when the app starts."""
 
@@ -85,7 +89,11 @@ class Runtime:
             self.pipeline = pipeline
             self.loaded_at = time.time()
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            # the reason is public (/readyz needs no caller): no server paths, no personal data
+            self.error = redact(hide_paths(f"{type(exc).__name__}: {exc}"))
+            log.error(
+                "loading the pipeline failed: %s", self.error, exc_info=not isinstance(exc, SupportcueError)
+            )
 
     def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult | Later[SuggestResult]]:
         """Run the pipeline; every suggestion is stored with its trace (behind the response when a

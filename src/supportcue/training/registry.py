@@ -3,18 +3,31 @@
 A version is `v1`, `v2`, ... per stage. `promote` makes one live and keeps the previous one (status
 `previous`) for rollback; `rollback` brings the most recent `previous` back and retires the live one.
 The promotion gate lives in `training/trainer.py`.
+
+Model files are pickles, that is code: each version records its file's SHA-256 and its stage kind
+when written, and loading checks both (the hash before unpickling, the kind after) and raises
+`ModelIntegrityError` on a mismatch. Versions written before the hash was kept load with a warning
+(their kind is still checked); `supportcue models` shows them as unverified.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 from pathlib import Path
 from typing import Any
 
+import joblib
+
 from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
-from supportcue.errors import ModelNotFoundError
+from supportcue.errors import ModelIntegrityError, ModelNotFoundError
+from supportcue.stages import registry
 from supportcue.stages.base import Stage
 from supportcue.vocab import ModelStatus
+
+log = logging.getLogger(__name__)
 
 
 def next_version(store: Store, stage: str) -> str:
@@ -25,6 +38,15 @@ def next_version(store: Store, stage: str) -> str:
     return f"v{n}"
 
 
+def kind_name(cls: type) -> str:
+    """How the registry records a stage kind: `module.Class`."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def save_version(
     store: Store,
     models_dir: Path,
@@ -33,7 +55,7 @@ def save_version(
     params: dict[str, Any],
     metrics: dict[str, Any],
 ) -> ModelVersion:
-    """Write the artifact and record a candidate model version."""
+    """Write the artifact and record a candidate model version with the file's SHA-256 and kind."""
     version = next_version(store, stage.name)
     path = stage.save(models_dir / stage.name / f"{version}.joblib")
     return store.models.add(
@@ -45,6 +67,8 @@ def save_version(
             "params": params,
             "metrics": metrics,
             "status": ModelStatus.CANDIDATE,
+            "sha256": file_sha256(path),
+            "kind": kind_name(type(stage)),
         }
     )
 
@@ -57,11 +81,40 @@ def get_version(store: Store, stage: str, version: str) -> ModelVersion:
     return found
 
 
+def _shown(path: Path) -> str:
+    """The artifact's path under the workspace (`models/STAGE/VERSION.joblib`): errors reach /readyz,
+    which must not show the server's absolute paths."""
+    return str(Path(*path.parts[-3:]))
+
+
 def load_artifact(version: ModelVersion) -> Stage:
+    """Read the artifact's bytes, check their SHA-256, unpickle those same bytes (so the file cannot
+    change in between) and check the object is the stage kind registered for `version.stage`."""
+    label = f"{version.stage} {version.version}"
     path = Path(version.artifact_path)
-    if not path.exists():
-        raise ModelNotFoundError(f"{version.stage} {version.version}: artifact {path} is missing")
-    return Stage.load(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"{label}: its artifact {_shown(path)} is missing")
+    data = path.read_bytes()
+    fix = (
+        f"retrain (`supportcue train --stage {version.stage}`) "
+        f"or roll back (`supportcue rollback {version.stage}`)"
+    )
+    if version.sha256 is None:
+        log.warning("%s: no SHA-256 recorded (written before checksums were kept); loading unverified", label)
+    elif hashlib.sha256(data).hexdigest() != version.sha256:
+        raise ModelIntegrityError(
+            f"{label}: the artifact's SHA-256 differs from the one recorded when it was trained: "
+            f"{_shown(path)} was changed or replaced, so it was not loaded; {fix}"
+        )
+    expected = registry.kind(version.stage)
+    obj = joblib.load(io.BytesIO(data))
+    found = kind_name(type(obj))
+    if not isinstance(obj, expected) or (version.kind is not None and found != version.kind):
+        raise ModelIntegrityError(
+            f"{label}: the artifact holds a {type(obj).__name__}, not the {expected.__name__} "
+            f"registered for {version.stage} ({version.kind or kind_name(expected)}); {fix}"
+        )
+    return obj
 
 
 def load_live(store: Store, stage: str) -> tuple[Stage, ModelVersion] | None:

@@ -1,0 +1,218 @@
+"""Retention: remove old cases' text and keep what the metrics are computed from.
+
+`supportcue purge --older-than DAYS` (`monitoring/retention.py`) calls these, one transaction per
+chunk of cases. A purged case keeps its row, its suggestions and its events (ids, times, kinds,
+topics, model versions, handle times, dismiss reasons: every count the dashboard and `report` use);
+what goes is the text and the personal data:
+
+- cases: `message` becomes `[purged]`, `context` `[]`, `customer_name` NULL, `fields` `{}`;
+- suggestions: `text`, the shadow suggestion's text and the stages' texts in the trace become
+  `[purged]` (a text that was NULL stays NULL, so coverage is unchanged);
+- events: `text` becomes `[purged]` (NULL stays NULL); a `sent` event first stores the similarity
+  of its reply to the suggestion it answers (and to that suggestion's shadow text), measured by the
+  caller's scorer, so the match rate after the purge is the one before;
+- labels on the case: their copy of the text, if any, becomes NULL.
+
+Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
+suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
+without a case are purged by their own time. A case id that has no case row (the API takes any
+`case_id`) is purged with its suggestions and events when the first of them is older than the
+cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from supportcue.data.database import Database
+from supportcue.data.tables import Case, Event, Label, Suggestion
+from supportcue.vocab import EventKind
+
+PURGED = "[purged]"
+
+
+@dataclass(frozen=True)
+class SentPair:
+    """A `sent` event about to be purged and the suggestion it is compared with (reporting's rule:
+    the event's suggestion, or else the newest suggestion of its case)."""
+
+    event_id: int
+    sent: str
+    suggested: str | None
+    customer_name: str | None
+    shadow_text: str | None
+    shadow_stages: tuple[str, ...]
+
+
+Scorer = Callable[[Sequence[SentPair]], list[tuple[float | None, float | None]]]
+"""(similarity, shadow similarity) of each pair, as the online metrics compute them."""
+
+
+def _scrub_trace(trace: Iterable[Any]) -> list[Any]:
+    out = []
+    for entry in trace:
+        if isinstance(entry, dict) and isinstance(entry.get("extra"), dict) and "text" in entry["extra"]:
+            entry = {**entry, "extra": {**entry["extra"], "text": PURGED}}
+        out.append(entry)
+    return out
+
+
+def _scrub_suggestion(s: Suggestion, now: datetime) -> None:
+    s.purged_at = now
+    if s.text is not None:
+        s.text = PURGED
+    if (s.shadow or {}).get("text") is not None:
+        s.shadow = {**s.shadow, "text": PURGED}
+    s.trace = _scrub_trace(s.trace or [])
+
+
+def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
+    return (ids[i : i + size] for i in range(0, len(ids), size))
+
+
+class Retention:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def old_cases(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of cases created before `cutoff` and not purged yet, oldest first; a case id known
+        only from suggestions or events (the API takes any `case_id`) is as old as its first one."""
+        with self.db.session() as s:
+            found = list(
+                s.scalars(
+                    select(Case.id)
+                    .where(Case.created_at < cutoff, Case.purged_at.is_(None))
+                    .order_by(Case.created_at, Case.id)
+                    .limit(limit)
+                )
+            )
+            for table, time in ((Suggestion, Suggestion.created_at), (Event, Event.ts)):
+                if len(found) >= limit:
+                    break
+                rowless = (
+                    select(table.case_id)
+                    .where(table.case_id.is_not(None), ~exists().where(Case.id == table.case_id))
+                    .group_by(table.case_id)
+                    .having(func.min(time) < cutoff, func.count(table.purged_at) < func.count())
+                    .order_by(table.case_id)
+                    .limit(limit - len(found))
+                )
+                seen = set(found)
+                found += [i for i in s.scalars(rowless) if i is not None and i not in seen]
+            return found[:limit]
+
+    def old_caseless_suggestions(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of suggestions made without a case before `cutoff` and not purged yet."""
+        q = (
+            select(Suggestion.id)
+            .where(
+                Suggestion.case_id.is_(None),
+                Suggestion.created_at < cutoff,
+                Suggestion.purged_at.is_(None),
+            )
+            .order_by(Suggestion.created_at, Suggestion.id)
+            .limit(limit)
+        )
+        with self.db.session() as s:
+            return list(s.scalars(q))
+
+    def count(self, cutoff: datetime) -> dict[str, int]:
+        """What a purge at `cutoff` would touch (for --dry-run)."""
+        ids = self.old_cases(cutoff, limit=2**31 - 1)
+        suggestions = events = 0
+        with self.db.session() as s:
+            for chunk in _chunks(ids):
+                suggestions += (
+                    s.scalar(
+                        select(func.count()).where(
+                            Suggestion.case_id.in_(chunk), Suggestion.purged_at.is_(None)
+                        )
+                    )
+                    or 0
+                )
+                events += (
+                    s.scalar(select(func.count()).where(Event.case_id.in_(chunk), Event.purged_at.is_(None)))
+                    or 0
+                )
+            caseless = s.scalar(
+                select(func.count()).where(
+                    Suggestion.case_id.is_(None),
+                    Suggestion.created_at < cutoff,
+                    Suggestion.purged_at.is_(None),
+                )
+            )
+        return {
+            "cases": len(ids),
+            "suggestions": suggestions,
+            "events": events,
+            "caseless_suggestions": int(caseless or 0),
+        }
+
+    def purge_cases(self, case_ids: Sequence[str], score: Scorer, now: datetime) -> dict[str, int]:
+        """Purge these cases, their suggestions, events and labels' text in one transaction."""
+        ids = list(case_ids)
+        with self.db.session() as s:
+            suggestions = list(s.scalars(select(Suggestion).where(Suggestion.case_id.in_(ids))))
+            events = list(s.scalars(select(Event).where(Event.case_id.in_(ids), Event.purged_at.is_(None))))
+            cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
+            sent = [e for e in events if e.kind == EventKind.SENT and e.text is not None]
+            pairs = self._pairs(s, sent, suggestions, cases)
+            for e, (sim, shadow) in zip(sent, score(pairs), strict=True):
+                e.similarity, e.shadow_similarity = sim, shadow
+            for e in events:
+                if e.text is not None:
+                    e.text = PURGED
+                e.purged_at = now
+            for sug in suggestions:
+                _scrub_suggestion(sug, now)
+            s.flush()
+            s.execute(
+                update(Case)
+                .where(Case.id.in_(ids))
+                .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
+            )
+            s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
+        return {"cases": len(ids), "suggestions": len(suggestions), "events": len(events)}
+
+    def purge_suggestions(self, suggestion_ids: Sequence[str], now: datetime) -> int:
+        """Purge the text of suggestions made without a case (one transaction)."""
+        with self.db.session() as s:
+            found = list(s.scalars(select(Suggestion).where(Suggestion.id.in_(list(suggestion_ids)))))
+            for sug in found:
+                _scrub_suggestion(sug, now)
+        return len(found)
+
+    @staticmethod
+    def _pairs(
+        s: Session, sent: Sequence[Event], suggestions: Sequence[Suggestion], cases: dict[str, Case]
+    ) -> list[SentPair]:
+        newest: dict[str, Suggestion] = {}
+        for sug in sorted(suggestions, key=lambda x: (x.created_at, x.id)):
+            if sug.case_id:
+                newest[sug.case_id] = sug
+        by_id = {sug.id: sug for sug in suggestions}
+        pairs = []
+        for e in sent:
+            if e.suggestion_id:
+                paired = by_id.get(e.suggestion_id) or s.get(Suggestion, e.suggestion_id)
+            else:
+                paired = newest.get(e.case_id)
+            case = cases.get(e.case_id)
+            shadow = (paired.shadow or {}) if paired is not None else {}
+            pairs.append(
+                SentPair(
+                    event_id=e.id,
+                    sent=e.text or "",
+                    suggested=paired.text if paired is not None else None,
+                    customer_name=case.customer_name if case is not None else None,
+                    shadow_text=shadow.get("text"),
+                    shadow_stages=tuple(shadow.get("stages") or ()),
+                )
+            )
+        return pairs

@@ -1,0 +1,1 @@
+"""Security: redaction of personal data from logs, errors and rejects (`redaction.py`)."""

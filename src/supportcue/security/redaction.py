@@ -1,0 +1,171 @@
+"""Personal data out of logs, error messages and rejects files: `redact(text)`.
+
+What is replaced, with a typed placeholder, in this order (so one value is never counted twice):
+
+- `[email]`: `local@domain.tld`.
+- `[iban]`: a country code, two check digits and 11-30 letters or digits (spaces allowed between
+  groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
+- `[card]`: 13-19 digits, single spaces or dashes allowed between them, kept only when the Luhn
+  checksum holds (in a longer run of digit groups, the longest Luhn-valid window of groups of
+  four). Luhn passes one random number in ten: such a number is redacted too (the safe side).
+- `[phone]`: 9-15 digits (E.164's maximum) with spaces, dots, dashes or parentheses between them,
+  written as a phone number is: international (`+` or `00`), with a national trunk `0`, in
+  parentheses, or North American `555-123-4567`. Plain digit runs (order ids, amounts) and dates
+  are left alone: logs need the ids.
+
+`hide_paths(text)` replaces absolute file paths by their last part (`…/v1.joblib`), for messages that
+reach people other than the server's operator. `install_log_redaction()` applies `redact` to every
+log record of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+EMAIL = "[email]"
+CARD = "[card]"
+PHONE = "[phone]"
+IBAN = "[iban]"
+
+_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+_DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ -]\d+)*(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"\+\d[\d .()-]{6,}\d"  # international, +
+    r"|\(\d{2,5}\)[ .-]?\d[\d .-]{4,}\d"  # (020) 7946 0958
+    r"|(?<!\d[ .-])(?:"  # a number starting with a digit: its start, not its middle
+    r"00\d[\d .()-]{6,}\d"  # international, 00
+    r"|0\d[\d .-]{6,}\d"  # national, trunk prefix 0
+    r"|\d{3}[.-]\d{3}[.-]\d{4}"  # 555-123-4567
+    r"))(?![\w])(?![ .-]\d)"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PATH = re.compile(r"(?<![\w.:/])(?:/|[A-Za-z]:\\)(?:[^\s/\\'\"]+[/\\])+([^\s/\\'\"]+)")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a digit string (every card number satisfies it)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(candidate: str) -> bool:
+    """ISO 13616: move the first four characters to the end, letters to 10..35; mod 97 must be 1."""
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34 or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(number) % 97 == 1
+
+
+def _iban(match: re.Match[str]) -> str:
+    text = match.group(0)
+    parts = text.split(" ")
+    # a trailing short group may be a following word ("... 00 OK"): try without it too
+    for end in range(len(parts), 0, -1):
+        head = " ".join(parts[:end])
+        if iban_valid(head):
+            return IBAN + text[len(head) :]
+    return text
+
+
+def _card(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        return CARD
+    if len(digits) < 13:
+        return text
+    # a card number among other numbers: the longest Luhn-valid window of 4-digit groups
+    groups = re.split(r"([ -])", text)  # numbers at even indexes, separators at odd ones
+    numbers = groups[::2]
+    best: tuple[int, int] | None = None
+    for i in range(len(numbers)):
+        window = ""
+        for j in range(i + 1, len(numbers) + 1):
+            if j - i > 1 and len(numbers[j - 2]) != 4:
+                break  # only the last group of a card may be shorter than four digits
+            window += numbers[j - 1]
+            if len(window) > 19:
+                break
+            if len(window) >= 13 and luhn_valid(window) and (best is None or j - i > best[1] - best[0]):
+                best = (i, j)
+    if best is None:
+        return text
+    i, j = best
+    return "".join(groups[: 2 * i]) + CARD + "".join(groups[2 * j - 1 :])
+
+
+def _phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if not 9 <= len(digits) <= 15 or _ISO_DATE.fullmatch(text.strip()):
+        return text
+    return PHONE
+
+
+def redact(text: str) -> str:
+    """`text` with emails, IBANs, card numbers and phone numbers replaced by typed placeholders."""
+    if not text:
+        return text
+    text = _EMAIL.sub(EMAIL, text)
+    text = _IBAN.sub(_iban, text)
+    text = _DIGIT_RUN.sub(_card, text)
+    return _PHONE.sub(_phone, text)
+
+
+def hide_paths(text: str) -> str:
+    """Absolute paths replaced by `…/` and their last part: the name says what, not where."""
+    return _PATH.sub(lambda m: "…/" + m.group(1), text)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record's message, arguments and traceback text in place (and lets it through)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "redacted", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: keep both, redacted
+            message = f"{record.msg} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.redacted = True
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Redact every log record of the process from now on (idempotent).
+
+    The filter runs in the record factory rather than on loggers or handlers: a logger's filters
+    miss records propagated from its children, and handlers come and go (uvicorn configures its own
+    at start, pytest adds some), so only the factory sees every record, SQLAlchemy's included.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -1,0 +1,209 @@
+"""`supportcue purge --older-than DAYS` on SQLite and PostgreSQL: old cases lose their text and
+personal data, recent ones are untouched, and `report` gives the same figures before and after."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from supportcue.cli import app
+from supportcue.data.retention import PURGED
+from supportcue.data.store import Store
+from supportcue.monitoring import metrics
+from supportcue.settings import get_settings, init_workspace
+from supportcue.vocab import EventKind
+
+NOW = datetime.now(UTC)
+OLD = NOW - timedelta(days=100)
+RECENT = NOW - timedelta(days=5)
+ANSWER = "Hi {name}, you can pause payouts from Settings, then Payouts, and choose Pause."
+SECRETS = ("Anna Berg", "anna.berg@example.com", "4111 1111 1111 1111", "ORD-SECRET")
+
+
+def _seed(store: Store) -> None:
+    cases, suggestions, events = [], [], []
+    for i, (when, prefix) in enumerate([(OLD, "old"), (OLD, "old"), (OLD, "old"), (RECENT, "new")] * 3):
+        cid = f"{prefix}{i}"
+        t = when + timedelta(hours=i)
+        name = "Anna Berg" if prefix == "old" else "Recent Rita"
+        cases.append(
+            {
+                "id": cid,
+                "message": f"I am {name}, card 4111 1111 1111 1111, mail anna.berg@example.com",
+                "context": [{"role": "customer", "text": f"earlier: {name}"}],
+                "customer_name": name,
+                "fields": {"order_id": "ORD-SECRET"},
+                "created_at": t,
+            }
+        )
+        text = ANSWER.format(name=name) if i % 4 != 2 else None  # some abstained
+        sid = f"s{i}"
+        suggestions.append(
+            {
+                "id": sid,
+                "case_id": cid,
+                "created_at": t,
+                "pipeline_version": "p1",
+                "topic": "payouts" if text else None,
+                "text": text,
+                "abstained_at": None if text else "topic",
+                "shadow": {"text": f"Hello {name}, payouts pause in Settings.", "stages": ["tone"]},
+                "trace": [{"stage": "response", "extra": {"text": text or "", "answer_id": "a1"}}],
+                "latency_ms": 3.0 + i,
+            }
+        )
+        sent = ANSWER.format(name=name) if i % 3 else f"Dear {name}, refunds take 5 days, ORD-SECRET."
+        events += [
+            {
+                "idempotency_key": f"{cid}:shown",
+                "case_id": cid,
+                "suggestion_id": sid,
+                "kind": EventKind.SHOWN,
+                "ts": t,
+            },
+            {
+                "idempotency_key": f"{cid}:sent",
+                "case_id": cid,
+                # every other reply comes from the help desk, without a suggestion id
+                "suggestion_id": sid if i % 2 else None,
+                "kind": EventKind.SENT,
+                "text": sent,
+                "handle_seconds": 60.0 + i,
+                "ts": t + timedelta(minutes=5),
+            },
+        ]
+        if i % 2:
+            events.append(
+                {
+                    "idempotency_key": f"{cid}:ins",
+                    "case_id": cid,
+                    "suggestion_id": sid,
+                    "kind": EventKind.INSERTED,
+                    "ts": t,
+                }
+            )
+        else:
+            events.append(
+                {
+                    "idempotency_key": f"{cid}:dis",
+                    "case_id": cid,
+                    "suggestion_id": sid,
+                    "kind": EventKind.DISMISSED,
+                    "reason": "wrong_topic",
+                    "ts": t,
+                }
+            )
+    suggestions.append(  # a suggestion made without a case (POST /v1/suggest with no case_id)
+        {"id": "s-nocase", "created_at": OLD, "pipeline_version": "p1", "text": "Hi Anna Berg, ..."}
+    )
+    # a case id the API was given but no case row was imported for (old, and recent)
+    for cid, when in (("old-api", OLD), ("new-api", RECENT)):
+        name = "Anna Berg" if when == OLD else "Recent Rita"
+        suggestions.append(
+            {
+                "id": f"s-{cid}",
+                "case_id": cid,
+                "created_at": when,
+                "pipeline_version": "p1",
+                "text": ANSWER.format(name=name),
+            }
+        )
+        events.append(
+            {
+                "idempotency_key": f"{cid}:sent",
+                "case_id": cid,
+                "kind": EventKind.SENT,
+                "text": f"{ANSWER.format(name=name)} Bye",
+                "ts": when,
+            }
+        )
+    store.cases.upsert(cases)
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+
+
+@pytest.fixture
+def workspace(store: Store, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    init_workspace(tmp_path)
+    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    _seed(store)
+    return tmp_path
+
+
+def _cli(ws: Path, *args: str) -> Any:
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["--workspace", str(ws), *args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return json.loads(result.output.splitlines()[-1])
+
+
+def _all_rows(store: Store) -> str:
+    return json.dumps(
+        {t: list(store.db.rows(t)) for t in ("cases", "suggestions", "events", "labels")}, default=str
+    )
+
+
+def test_purge_removes_old_text_keeps_recent_and_the_report(workspace: Path, store: Store) -> None:
+    cutoff = (NOW - timedelta(days=30)).date().isoformat()
+    before = [_cli(workspace, "report", "--json"), _cli(workspace, "report", "--json", "--until", cutoff)]
+    assert before[0]["sent_pairs"] > 0 and 0 < before[0]["match_rate"] < 1  # a real mix to keep
+
+    dry = _cli(workspace, "purge", "--older-than", "30", "--dry-run", "--json")
+    assert (dry["cases"], dry["suggestions"], dry["events"], dry["caseless_suggestions"]) == (10, 10, 28, 1)
+    assert all(s in _all_rows(store) for s in SECRETS)  # a dry run changes nothing
+
+    done = _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert (done["cases"], done["suggestions"], done["events"], done["caseless_suggestions"]) == (
+        10,
+        10,
+        28,
+        1,
+    )
+
+    old = store.cases.get("old0")
+    assert old is not None and old.purged_at is not None
+    assert (old.message, old.context, old.customer_name, old.fields) == (PURGED, [], None, {})
+    rows = _all_rows(store)
+    for secret in ("Recent Rita", *SECRETS[1:]):
+        assert secret in rows  # the recent cases still have theirs...
+    old_rows = json.dumps(
+        [
+            r
+            for t in ("cases", "suggestions", "events")
+            for r in store.db.rows(t)
+            if "old" in str(r.get("case_id", r.get("id"))) or r.get("id") == "s-nocase"
+        ],
+        default=str,
+    )
+    for secret in ("Anna Berg", "anna.berg@example.com", "4111", "ORD-SECRET", "pause payouts"):
+        assert secret not in old_rows, secret  # ...the old ones have none
+    recent = store.cases.get("new3")
+    assert recent is not None and recent.customer_name == "Recent Rita" and recent.purged_at is None
+    assert [e.text for e in store.events.list(case_id="new3", kind=EventKind.SENT)] != [PURGED]
+    assert [e.text for e in store.events.list(case_id="old-api")] == [PURGED]
+    assert "Recent Rita" in (store.events.list(case_id="new-api")[0].text or "")
+
+    metrics._CACHE.clear()  # as in a new process: nothing remembered from the texts
+    after = [_cli(workspace, "report", "--json"), _cli(workspace, "report", "--json", "--until", cutoff)]
+    assert after == before
+
+    again = _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert (again["cases"], again["events"], again["caseless_suggestions"]) == (0, 0, 0)
+    assert _cli(workspace, "report", "--json") == before[0]
+
+
+def test_nothing_learns_from_purged_cases(workspace: Path, store: Store) -> None:
+    _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert {c.id for c in store.cases.list()} == {"new3", "new7", "new11"}
+    assert len(store.cases.list(include_purged=True)) == 12
+
+
+def test_a_negative_age_is_refused(workspace: Path) -> None:
+    result = CliRunner().invoke(app, ["--workspace", str(workspace), "purge", "--older-than", "-1"])
+    assert result.exit_code != 0 and "0 or more" in result.output

@@ -1,0 +1,97 @@
+"""`redact` on hand-made examples: personal data replaced by typed placeholders, and the near misses
+(ids, amounts, dates, invalid checksums) left alone, because logs need the ids."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from supportcue.security.redaction import (
+    hide_paths,
+    iban_valid,
+    install_log_redaction,
+    luhn_valid,
+    redact,
+)
+
+REDACTED = [
+    ("email", "write to anna.berg+shop@example.co.uk today", "write to [email] today"),
+    ("email upper", "From: ANNA@EXAMPLE.COM", "From: [email]"),
+    ("visa spaced", "card 4111 1111 1111 1111 was declined", "card [card] was declined"),
+    ("mastercard dashed", "5500-0000-0000-0004", "[card]"),
+    ("amex plain", "my amex 378282246310005.", "my amex [card]."),
+    ("13 digits", "old card 4222222222222", "old card [card]"),
+    ("card after an order id", "order 1234 4111 1111 1111 1111 paid", "order 1234 [card] paid"),
+    ("iban grouped", "IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [iban] please"),
+    ("iban compact", "FR1420041010050500013M02606", "[iban]"),
+    ("iban letters", "to GB82 WEST 1234 5698 7654 32, thanks", "to [iban], thanks"),
+    ("phone international", "call +44 20 7946 0958", "call [phone]"),
+    ("phone 00", "call 0044 20 7946 0958 now", "call [phone] now"),
+    ("phone trunk", "mobile 06 12 34 56 78", "mobile [phone]"),
+    ("phone parentheses", "(020) 7946 0958", "[phone]"),
+    ("phone nanp", "555-123-4567 or 555.123.4567", "[phone] or [phone]"),
+    ("phone +1", "+1 (555) 123-4567", "[phone]"),
+    ("several", "anna@x.io, 4111111111111111, +33612345678", "[email], [card], [phone]"),
+]
+
+KEPT = [
+    ("card with a bad checksum", "4111 1111 1111 1112"),
+    ("iban with a bad checksum", "DE88 3704 0044 0532 0130 00"),
+    ("iso date", "since 2026-10-01 at 10:30"),
+    ("order id", "order 12345678 and invoice INV-2026-0042"),
+    ("amount", "a refund of €1,250.00 or $99.99"),
+    ("case and suggestion ids", "case c-000123 suggestion 3f2a9c1e0b7d4e21"),
+    ("business days", "3 to 5 business days, 10 working days"),
+    ("handle", "@anna said hi; anna at example dot com"),
+    ("versions", "topic v12, model 0.3.1"),
+    ("short digit run", "code 123456"),
+    ("a long id that is no card", "ticket 1234567890123"),
+    ("lowercase word after numbers", "de89 3704 text"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), REDACTED, ids=[r[0] for r in REDACTED])
+def test_personal_data_is_replaced(name: str, text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(("name", "text"), KEPT, ids=[k[0] for k in KEPT])
+def test_near_misses_are_kept(name: str, text: str) -> None:
+    assert redact(text) == text
+
+
+def test_checksums() -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("DE89 3704 0044 0532 0130 00") and not iban_valid("DE88 3704 0044 0532 0130 00")
+    assert not iban_valid("DE89")
+
+
+def test_redact_is_idempotent_and_total() -> None:
+    once = redact(" ".join(r[1] for r in REDACTED))
+    assert redact(once) == once
+    assert redact("") == ""
+
+
+def test_absolute_paths_lose_their_folders() -> None:
+    text = "artifact /srv/ws/models/topic/v1.joblib missing; C:\\ws\\models\\v2.joblib too"
+    assert hide_paths(text) == "artifact …/v1.joblib missing; …/v2.joblib too"
+    assert hide_paths("models/topic/v1.joblib and 1/2 and https://x.io/a/b") == (
+        "models/topic/v1.joblib and 1/2 and https://x.io/a/b"
+    )
+
+
+def test_every_log_record_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_redaction()
+    install_log_redaction()  # idempotent
+    logger = logging.getLogger("sqlalchemy.engine.test")
+    with caplog.at_level(logging.INFO):
+        logger.warning("insert failed for %s with card %s", "anna@example.com", "4111 1111 1111 1111")
+        try:
+            raise ValueError("bad row: +44 20 7946 0958")
+        except ValueError:
+            logger.exception("row %d", 7)
+    text = caplog.text
+    assert "anna@example.com" not in text and "4111" not in text and "7946" not in text
+    assert "insert failed for [email] with card [card]" in text
+    assert "bad row: [phone]" in text and "row 7" in text

@@ -1,0 +1,131 @@
+"""HTTP error bodies name what the caller can fix, never the server's paths, message text or personal
+data (issue 9, item 8); a 500 is a generic message with a request id, and the log has the detail,
+redacted, under the same id."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from supportcue.data.store import Store
+from supportcue.pipeline import Pipeline
+from supportcue.service.runtime import PipelineLoader
+from supportcue.settings import Settings
+from tests.conftest import LiveServer
+from tests.service.conftest import wait_loaded
+
+CARD = "4111 1111 1111 1111"
+EMAIL = "anna.berg@example.com"
+SECRET_TEXT = f"please refund card {CARD} and mail {EMAIL}"
+SERVER_PATH = "/srv/supportcue/workspace/supportcue.db"
+
+
+def _assert_clean(text: str) -> None:
+    for secret in ("4111", EMAIL, "please refund", "/srv/supportcue"):
+        assert secret not in text, f"{secret!r} leaked: {text[:400]}"
+
+
+class Lines(logging.Handler):
+    """The formatted records (tracebacks included) a logger emits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def uvicorn_records() -> Iterator[Lines]:
+    """What uvicorn logs (it logs to its own handlers, which caplog does not see)."""
+    handler = Lines()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
+    server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    uvicorn_records: Lines,
+) -> None:
+    def broken(store: Store, row: dict[str, object]) -> None:
+        raise RuntimeError(f"cannot store {row['text']!r} in {SERVER_PATH}")
+
+    monkeypatch.setattr("supportcue.service.routes.events.record_event", broken)
+    body = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": SECRET_TEXT}
+    with caplog.at_level(logging.ERROR):
+        r = httpx.post(f"{server.url}/v1/events", json=body, timeout=10)
+    assert r.status_code == 500
+    _assert_clean(r.text)
+    request_id = r.json()["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", request_id) and r.headers["x-request-id"] == request_id
+    assert request_id in r.json()["detail"]
+    logged = [rec.getMessage() for rec in caplog.records if request_id in rec.getMessage()]
+    assert logged and "RuntimeError" in logged[0] and "POST /v1/events" in logged[0], caplog.text
+    assert "[card]" in caplog.text and "[email]" in caplog.text
+    deadline = time.time() + 5  # uvicorn logs the exception after the response has gone out
+    while not uvicorn_records.lines and time.time() < deadline:
+        time.sleep(0.01)
+    uvicorn_log = "\n".join(uvicorn_records.lines)
+    assert "RuntimeError" in uvicorn_log  # uvicorn's own traceback of it, which must be redacted too
+    for secret in ("4111", EMAIL):
+        assert secret not in caplog.text and secret not in uvicorn_log
+
+
+def test_a_422_does_not_echo_the_request_text(server: LiveServer) -> None:
+    body = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": [SECRET_TEXT]}
+    r = httpx.post(f"{server.url}/v1/events", json=body, timeout=10)
+    assert r.status_code == 422
+    assert "text" in r.json()["detail"]  # still names the field
+    _assert_clean(r.text)
+
+
+def _failing(exc: Exception) -> PipelineLoader:
+    def loader(store: Store, settings: Settings) -> Pipeline:
+        raise exc
+
+    return loader
+
+
+def test_readyz_and_suggest_name_no_server_path_when_loading_fails(
+    make_app: Callable[[PipelineLoader], FastAPI],
+) -> None:
+    app = make_app(_failing(FileNotFoundError(2, "No such file or directory", f"{SERVER_PATH}-model")))
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        ready = httpx.get(f"{live.url}/readyz", timeout=10)
+        suggest = httpx.post(f"{live.url}/v1/suggest", json={"message": "hi"}, timeout=10)
+    assert ready.status_code == 503 and suggest.status_code == 503
+    assert "supportcue.db-model" in ready.json()["reason"]  # the file's name says what is missing
+    _assert_clean(ready.text)
+    _assert_clean(suggest.text)
+
+
+def test_readyz_names_a_missing_artifact_by_stage_version_and_workspace_path(
+    make_app: Callable[[PipelineLoader], FastAPI], tmp_path: Path
+) -> None:
+    from tests.service.test_model_integrity import _train, hashing_pipeline
+
+    app = make_app(hashing_pipeline)
+    paths = _train(app.state.runtime.store, tmp_path / "models")
+    paths["topic"].unlink()
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        ready = httpx.get(f"{live.url}/readyz", timeout=10)
+    assert ready.status_code == 503
+    reason = ready.json()["reason"]
+    assert "topic v1" in reason and "models/topic/v1.joblib" in reason, reason
+    assert str(tmp_path) not in reason

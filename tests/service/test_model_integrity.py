@@ -1,0 +1,146 @@
+"""Model files are code: a tampered or swapped artifact never loads as "ready" (issue 9, item 7).
+
+Each version's SHA-256 and stage kind are stored when it is written; loading hashes the file first,
+then unpickles it and checks its kind. A mismatch fails the load and /readyz answers 503 with the
+reason, naming the stage and the version (never the server's paths).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import joblib
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from supportcue.cli import app as app_cli
+from supportcue.data.store import Store
+from supportcue.data.tables import ModelVersion
+from supportcue.pipeline import Pipeline
+from supportcue.service.runtime import PipelineLoader
+from supportcue.settings import Settings
+from supportcue.stages.topic import TopicStage
+from supportcue.stages.validation import ValidationStage
+from supportcue.training.loader import load_pipeline
+from supportcue.training.registry import save_version
+from tests.conftest import LiveServer
+from tests.service.conftest import wait_loaded
+from tests.stages.test_contract import EMBEDDER, LABELS, NOISE, TEXTS, msgs
+
+
+def hashing_pipeline(store: Store, settings: Settings) -> Pipeline:
+    """The workspace's live models, as `serve` loads them, with the test embedder."""
+    return load_pipeline(store, settings, EMBEDDER)
+
+
+def _train(store: Store, models: Path) -> dict[str, Path]:
+    """Live validation and topic models (v1 each); their artifact paths by stage."""
+    validation = ValidationStage().fit(msgs(TEXTS + NOISE), ["valid"] * len(TEXTS) + ["invalid"] * len(NOISE))
+    topic = TopicStage().fit(msgs(TEXTS), LABELS)
+    paths = {}
+    for stage in (validation, topic):
+        mv = save_version(store, models, stage, "fp", {}, {})
+        store.models.promote(stage.name, mv.version)
+        paths[stage.name] = Path(mv.artifact_path)
+    return paths
+
+
+@pytest.fixture
+def trained(make_app: Callable[[PipelineLoader], FastAPI], tmp_path: Path) -> tuple[FastAPI, dict[str, Path]]:
+    app = make_app(hashing_pipeline)
+    return app, _train(app.state.runtime.store, tmp_path / "models")
+
+
+def _readyz(app: FastAPI) -> httpx.Response:
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        return httpx.get(f"{live.url}/readyz", timeout=10)
+
+
+def test_untouched_models_are_ready(trained: tuple[FastAPI, dict[str, Path]]) -> None:
+    app, _ = trained
+    response = _readyz(app)
+    assert response.status_code == 200, response.text
+    assert response.json()["models"]["validation"] == "v1"
+    assert response.json()["models"]["topic"] == "v1"
+
+
+def test_a_topic_artifact_in_the_validation_slot_is_refused(
+    trained: tuple[FastAPI, dict[str, Path]],
+) -> None:
+    app, paths = trained
+    shutil.copyfile(paths["topic"], paths["validation"])
+    response = _readyz(app)
+    assert response.status_code == 503, response.text
+    reason = response.json()["reason"]
+    assert "validation v1" in reason, reason
+    assert str(paths["validation"].parent) not in reason  # no server paths in a public body
+
+
+def test_a_topic_artifact_in_the_validation_slot_with_a_matching_hash_is_refused(
+    trained: tuple[FastAPI, dict[str, Path]],
+) -> None:
+    """Whoever can write the database as well as the file still cannot swap a stage's kind."""
+    app, paths = trained
+    shutil.copyfile(paths["topic"], paths["validation"])
+    store: Store = app.state.runtime.store
+    topic = store.models.get("topic", "v1")
+    assert topic is not None
+    with store.db.session() as s:
+        s.execute(update(ModelVersion).where(ModelVersion.stage == "validation").values(sha256=topic.sha256))
+    response = _readyz(app)
+    assert response.status_code == 503, response.text
+    reason = response.json()["reason"]
+    assert "validation v1" in reason and "TopicStage" in reason, reason
+
+
+def test_tampered_bytes_are_refused_before_unpickling(
+    trained: tuple[FastAPI, dict[str, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, paths = trained
+    with paths["topic"].open("ab") as handle:
+        handle.write(b"\x00")
+    unpickled: list[str] = []
+    real_load = joblib.load
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        obj = real_load(*args, **kwargs)
+        unpickled.append(type(obj).__name__)
+        return obj
+
+    monkeypatch.setattr(joblib, "load", spy)
+    response = _readyz(app)
+    assert response.status_code == 503, response.text
+    reason = response.json()["reason"]
+    assert "topic v1" in reason and "SHA-256" in reason, reason
+    assert unpickled == ["ValidationStage"]  # the tampered topic file was never unpickled
+
+
+def test_a_version_written_before_checksums_loads_and_is_reported_unverified(
+    trained: tuple[FastAPI, dict[str, Path]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refusing them would take every upgraded workspace's service down until it retrains; their
+    kind is still checked, and `models` and the log say they are unverified."""
+    app, _ = trained
+    store: Store = app.state.runtime.store
+    with store.db.session() as s:
+        s.execute(update(ModelVersion).where(ModelVersion.stage == "topic").values(sha256=None, kind=None))
+    with caplog.at_level(logging.WARNING, logger="supportcue"):
+        response = _readyz(app)
+    assert response.status_code == 200, response.text
+    assert any("topic v1: no SHA-256 recorded" in r.getMessage() for r in caplog.records)
+
+    environ = {"SUPPORTCUE_DATABASE_URL": str(store.db.engine.url.render_as_string(hide_password=False))}
+    result = CliRunner().invoke(app_cli, ["--workspace", str(tmp_path), "models", "--json"], env=environ)
+    assert result.exit_code == 0, result.output
+    rows = {m["stage"]: m for m in json.loads(result.output.splitlines()[-1])}
+    assert rows["topic"]["verified"] is False and rows["topic"]["sha256"] is None
+    assert rows["validation"]["verified"] is True and len(rows["validation"]["sha256"]) == 64
