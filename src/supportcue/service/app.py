@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,14 +24,27 @@ from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
 
 
-def _describe(exc: RequestValidationError) -> str:
-    parts = []
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Each error as {loc, msg, type}; never the input (it may be a customer's message)."""
+    out = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc, kind = list(err.get("loc", ())), str(err.get("type", "invalid"))
         msg = str(err.get("msg", "invalid"))
-        if err.get("type") == "json_invalid":
-            msg = "the request body is not valid JSON"
-        parts.append(f"{where}: {msg}")
+        if kind == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            at = f" at character {loc[1]}" if len(loc) > 1 and loc[1] else ""
+            loc, msg = ["body"], f"the request body is not valid JSON{at}: {reason}".rstrip(": ")
+        elif loc == ["body"] and isinstance(err.get("input"), bytes | str):
+            msg = "send the body as a JSON object with content-type: application/json"
+        out.append({"loc": loc, "msg": msg, "type": kind})
+    return out
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or err["loc"][0]
+        parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
 
 
@@ -93,9 +106,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": _describe(exc), "errors": json.loads(json.dumps(exc.errors(), default=str))}, 422
-        )
+        errors = _field_errors(exc)
+        return JSONResponse({"detail": _describe(errors), "errors": errors}, 422)
 
     app.add_middleware(
         LimitsAndMetrics,

@@ -11,13 +11,19 @@ from fastapi.concurrency import run_in_threadpool
 
 from supportcue.errors import InvalidEvent
 from supportcue.monitoring.events import record_event
+from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import StoreDep, TelemetryDep
-from supportcue.service.schemas import EventCreate, EventPublic
+from supportcue.service.schemas import EventCreate, EventPublic, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], route_class=StrictJSONRoute)
 
 
-@router.post("/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventPublic)
+@router.post(
+    "/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EventPublic,
+    responses=problem_responses(409, 413, 422),
+)
 async def create_event(body: EventCreate, store: StoreDep, telemetry: TelemetryDep) -> EventPublic:
     """Record an event once per `idempotency_key`; a repeat is acknowledged and not stored again."""
     try:

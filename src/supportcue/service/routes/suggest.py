@@ -6,15 +6,16 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
 from supportcue.pipeline import SuggestRequest
+from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import SettingsDep, SuggesterDep
-from supportcue.service.schemas import SuggestCreate, SuggestPublic
+from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["suggestions"])
+router = APIRouter(prefix="/v1", tags=["suggestions"], route_class=StrictJSONRoute)
 
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
 # validate the pipeline's own, already well-formed output again on the hot path
-@router.post("/suggest", response_model=SuggestPublic)
+@router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 503))
 async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
     limit = settings.service.max_message_chars
