@@ -118,6 +118,7 @@ _PROBLEMS = {
     409: "the idempotency key was used before with a different request",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
+    500: "the pipeline failed on this request only (logged); other requests are not affected",
     503: "not ready (models loading, or the reason they failed)",
 }
 
