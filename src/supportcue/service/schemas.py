@@ -17,7 +17,7 @@ RESERVED_KEY_PREFIXES = ("import:", "demo:")
 class SuggestCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: Text = Field(description="the customer's message")
+    message: Text = Field(min_length=1, description="the customer's message (not blank)")
     case_id: Text | None = Field(None, max_length=100)
     context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
         None, description="earlier turns, or free text"
