@@ -10,6 +10,7 @@ SupportcueError                 base: anything the user can fix or must know abo
 │                               kind differs from the registry's record (never served)
 ├── PromotionRefused            the promotion gate said no (candidate worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
+├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
 """
@@ -52,6 +53,10 @@ class PromotionRefused(SupportcueError):
 
 class InvalidEvent(SupportcueError, ValueError):
     """An agent event breaks a rule of its kind; the message names the missing field."""
+
+
+class IdempotencyConflict(SupportcueError):
+    """The caller used an idempotency key again, with a request other than the one stored under it."""
 
 
 class StageError(SupportcueError):

@@ -125,3 +125,52 @@ def test_unknown_kind_and_suffix(store: Store, tmp_path: Path) -> None:
         import_file(store, "people", write(tmp_path / "a.csv", "id\n1\n"))
     with pytest.raises(ImportDataError, match=r"a\.xlsx: unsupported file type"):
         import_file(store, "cases", write(tmp_path / "a.xlsx", "id\n1\n"))
+
+
+def test_nul_bytes_and_lone_surrogates_are_rejects_naming_file_line_and_field(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = [
+        '{"id": "c1", "message": "How do I pause payouts?", "reply": "Go to Settings."}',
+        '{"id": "c2", "message": "card \\u0000 declined"}',
+        '{"id": "c3", "message": "hi", "customer_name": "Ann \\ud800"}',
+        '{"id": "c4", "message": "hi", "context": [{"text": "before \\u0000"}]}',
+        '{"id": "c5", "message": "hi", "order\\u0000id": "A-1"}',
+        '{"id": "c6", "message": "hi", "reply": "sent \\udfff"}',
+        '{"id": "c7", "message": "hi", "created_at": "0001-01-01T00:00:00+01:00"}',
+        '{"id": "c8", "message": "hi", "created_at": "9999-12-31T23:59:59-01:00"}',
+    ]
+    path = write(tmp_path / "cases.jsonl", "\n".join(rows) + "\n")
+    report = import_file(store, "cases", path)
+    assert report.committed and report.stored == 1
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [
+        (2, "message"),
+        (3, "customer_name"),
+        (4, "context"),
+        (5, "fields"),
+        (6, "reply"),
+        (7, "created_at"),
+        (8, "created_at"),
+    ]
+    assert "NUL byte" in report.rejects[0].reason and "lone surrogate" in report.rejects[1].reason
+    assert "out of range" in report.rejects[5].reason
+    rejects = [json.loads(x) for x in (tmp_path / "cases.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert {r["file"] for r in rejects} == {str(path)} and [r["line"] for r in rejects] == [
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+    ]
+    assert [c.id for c in store.cases.list()] == ["c1"] and store.db.count("events") == 1
+
+
+def test_a_nul_byte_in_a_csv_cell_is_a_reject(store: Store, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "events.csv", "idempotency_key,case_id,kind,text\nk1,c1,sent,ok\nk2,c1,sent,a\x00b\n"
+    )
+    report = import_file(store, "events", path)
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "text")]
+    assert [e.idempotency_key for e in store.events.list()] == ["k1"]

@@ -61,7 +61,7 @@ def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
     caplog: pytest.LogCaptureFixture,
     uvicorn_records: Lines,
 ) -> None:
-    def broken(store: Store, row: dict[str, object]) -> None:
+    def broken(store: Store, row: dict[str, object], **_: object) -> None:
         raise RuntimeError(f"cannot store {row['text']!r} in {SERVER_PATH}")
 
     monkeypatch.setattr("supportcue.service.routes.events.record_event", broken)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
 import pytest
 
+from supportcue.data.importer import import_file
 from supportcue.data.store import open_store
 from supportcue.monitoring.events import DISMISS_REASONS
 from supportcue.service.schemas import DismissReason
@@ -39,7 +41,7 @@ def test_202_means_committed(server: LiveServer, database_url: str) -> None:
 def test_a_repeated_key_is_acknowledged_and_stored_once(server: LiveServer, database_url: str) -> None:
     body = event("dismissed", reason="outdated")
     first = httpx.post(f"{server.url}/v1/events", json=body)
-    again = httpx.post(f"{server.url}/v1/events", json={**body, "reason": "tone"})
+    again = httpx.post(f"{server.url}/v1/events", json=body)  # a retry (another body: 409, below)
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
     store = open_store(database_url)
@@ -68,6 +70,42 @@ def test_malformed_and_oversized_events_are_clear_4xx(
     assert r.status_code == status and says in r.json()["detail"]
     store = open_store(database_url)
     assert store.db.count("events") == 0
+    store.close()
+
+
+def test_the_same_key_with_a_different_body_is_a_409_that_says_so(
+    server: LiveServer, database_url: str
+) -> None:
+    body = event("dismissed", reason="outdated", ts="2026-10-01T09:00:00Z")
+    first = httpx.post(f"{server.url}/v1/events", json=body)
+    respelt = {**dict(reversed(list(body.items()))), "ts": "2026-10-01T11:00:00+02:00", "text": None}
+    again = httpx.post(f"{server.url}/v1/events", json=respelt)  # the same request, spelt otherwise
+    changed = httpx.post(f"{server.url}/v1/events", json={**body, "reason": "tone"})
+    assert (first.status_code, again.status_code, changed.status_code) == (202, 202, 409)
+    assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
+    assert changed.json()["detail"].startswith(
+        f"idempotency_key {body['idempotency_key']!r} was already used with a different request"
+    )
+    store = open_store(database_url)
+    assert [(e.caller, e.kind, e.reason, len(e.fingerprint or "")) for e in store.events.list()] == [
+        ("api", "dismissed", "outdated", 64)
+    ]
+    store.close()
+
+
+@pytest.mark.parametrize("key", ["import:c1:sent", "demo:c1:sent"])
+def test_the_importers_keys_are_reserved(
+    server: LiveServer, database_url: str, tmp_path: Path, key: str
+) -> None:
+    """The pre-emption attack of issue 9 over HTTP: the caller cannot post the importer's key, and a
+    later import stores the case's reply."""
+    r = httpx.post(f"{server.url}/v1/events", json=event("sent", idempotency_key=key, text="pre-empted"))
+    assert r.status_code == 422 and "idempotency_key: Value error, keys starting with" in r.json()["detail"]
+    store = open_store(database_url)
+    path = tmp_path / "cases.csv"
+    path.write_text("id,message,reply\nc1,How do I pause payouts?,Go to Settings > Payouts.\n")
+    import_file(store, "cases", path)
+    assert [e.text for e in store.events.list(case_id="c1", kind="sent")] == ["Go to Settings > Payouts."]
     store.close()
 
 

@@ -1,4 +1,10 @@
-"""What agents and the help desk did with cases and suggestions, stored once per idempotency key."""
+"""What agents and the help desk did with cases and suggestions, stored once per caller and
+idempotency key.
+
+Keys are scoped to the caller that sent them, so no caller can pre-empt (or read back) another's
+event. `INTERNAL` is the caller of supportcue's own writers (the importer, the demo loader) and of
+every event stored before callers existed; the service never gives an API caller that id.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +18,28 @@ from sqlalchemy.orm import Session
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Event
 
+INTERNAL = ""
+KEY = ["caller", "idempotency_key"]
+
 
 class Events:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, row: Mapping[str, Any]) -> tuple[Event, bool]:
-        """Store an event once per idempotency key; returns (stored event, created now?)."""
+        """Store an event once per (caller, idempotency key), atomically: returns the stored event
+        (this one, or the one stored first with the same key) and whether this one was stored now."""
+        row = {"caller": INTERNAL, **row}
         stmt = (
-            self.db.insert(Event)
-            .values(**row)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(Event.id)
+            self.db.insert(Event).values(**row).on_conflict_do_nothing(index_elements=KEY).returning(Event.id)
         )
         with self.db.session() as s:
             created = s.execute(stmt).first() is not None
-            stored = s.scalars(select(Event).where(Event.idempotency_key == row["idempotency_key"])).one()
+            stored = s.scalars(
+                select(Event).where(
+                    Event.caller == row["caller"], Event.idempotency_key == row["idempotency_key"]
+                )
+            ).one()
             return stored, created
 
     def add_many(
@@ -36,8 +48,10 @@ class Events:
         update_columns: Sequence[str] | None = None,
         session: Session | None = None,
     ) -> int:
-        """Store events by idempotency key; a repeat updates `update_columns` (or changes nothing)."""
-        return self.db.upsert(Event, rows, ["idempotency_key"], update_columns, session=session)
+        """Store events by (caller, idempotency key), the caller `INTERNAL` unless a row says; a repeat
+        updates `update_columns` (or changes nothing)."""
+        rows = [{"caller": INTERNAL, **r} for r in rows]
+        return self.db.upsert(Event, rows, KEY, update_columns, session=session)
 
     def list(self, case_id: str | None = None, kind: str | None = None) -> builtins.list[Event]:
         q = select(Event).order_by(Event.ts, Event.id)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from supportcue.boundary import check_text, check_time
 from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
@@ -45,7 +46,7 @@ def _parse_time(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"not an ISO 8601 date/time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return check_time(parsed)
 
 
 def _parse_json(value: Any, kind: type) -> Any:
@@ -70,7 +71,7 @@ class _Row(BaseModel):
     def _limit(cls, value: Any) -> Any:
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             raise ValueError(f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
-        return value
+        return check_text(value)  # no NUL bytes or lone surrogates, at any depth
 
 
 class CaseRow(_Row):

@@ -144,8 +144,13 @@ class Suggestion(Base):
 
 class Event(Base):
     __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("caller", "idempotency_key", name="uq_events_caller_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    caller: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """Who sent it: an API caller's id; "" for the importer, the demo loader and older rows."""
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the request that stored it (see `monitoring.events.fingerprint`)."""
     case_id: Mapped[str] = mapped_column(String(100), index=True)
     suggestion_id: Mapped[str | None] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)

@@ -8,22 +8,30 @@ computed from them, so each kind carries what those need:
     dismissed   `reason`, one of DISMISS_REASONS (the dashboard counts dismissals by reason)
     the others  nothing more
 
-An event without `ts` happened when it is recorded. The idempotency key makes recording safe to
-retry: a repeated key stores nothing and answers the event stored first, marked `duplicate`. The
-HTTP route, and any connector that turns a help desk's messages into events, go through
+An event without `ts` happened when it is recorded.
+
+Idempotency works like a payments API's. Keys are scoped to the caller (one caller cannot pre-empt
+another's key, nor the importer's `import:<case>:sent`, stored under the internal caller). The
+request's `fingerprint` is stored with the event: a retry with the same key and the same request
+stores nothing and answers the event stored first, marked `duplicate`; the same key with a
+different request raises `IdempotencyConflict` (a 409), so a changed body is never silently dropped.
+The HTTP route, and any connector that turns a help desk's messages into events, go through
 `record_event`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from supportcue.data.events import INTERNAL
 from supportcue.data.store import Store
 from supportcue.data.tables import Event, utcnow
-from supportcue.errors import InvalidEvent
+from supportcue.errors import IdempotencyConflict, InvalidEvent
 from supportcue.vocab import EventKind
 
 DISMISS_REASONS = ("wrong_topic", "outdated", "tone", "not_needed", "other")
@@ -47,8 +55,40 @@ def check_event(row: Mapping[str, Any]) -> None:
         raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}")
 
 
-def record_event(store: Store, row: Mapping[str, Any], now: Callable[[], datetime] = utcnow) -> Recorded:
-    """Check the event and store it unless its idempotency key was seen before."""
+NOT_FINGERPRINTED = ("idempotency_key", "caller", "fingerprint")
+"""Left out of the fingerprint: the key itself, and what the server (not the request) says."""
+
+
+def fingerprint(row: Mapping[str, Any]) -> str:
+    """SHA-256 of the request as canonical JSON: sorted keys, fields not given (None) left out, times
+    in UTC; so a retry of the same request has the same fingerprint however its JSON was spelt."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, datetime):
+            aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return aware.astimezone(UTC).isoformat()
+        return value
+
+    body = {k: canonical(v) for k, v in row.items() if v is not None and k not in NOT_FINGERPRINTED}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_event(
+    store: Store, row: Mapping[str, Any], *, caller: str, now: Callable[[], datetime] = utcnow
+) -> Recorded:
+    """Check the event and store it under (`caller`, its idempotency key) unless that key was used
+    before: by the same request, answered as a duplicate; by another, `IdempotencyConflict`."""
+    if caller == INTERNAL:
+        raise ValueError("record_event needs the caller's id (the empty id is supportcue's own)")
     check_event(row)
-    stored, created = store.events.add({**row, "ts": row.get("ts") or now()})
+    digest = fingerprint(row)
+    stored, created = store.events.add(
+        {**row, "ts": row.get("ts") or now(), "caller": caller, "fingerprint": digest}
+    )
+    if not created and stored.fingerprint is not None and stored.fingerprint != digest:
+        raise IdempotencyConflict(
+            f"idempotency_key {stored.idempotency_key!r} was already used with a different request; "
+            "use a new key for a new event (a retry must repeat the first request exactly)"
+        )
     return Recorded(stored, duplicate=not created)

@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from supportcue.boundary import MAX_TIME, MIN_TIME, check_time
 from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
@@ -56,20 +57,28 @@ __all__ = [
 
 
 def parse_time(value: str | date | datetime | None, name: str = "since") -> datetime | None:
-    """An ISO date or datetime as aware UTC; a ValueError names the parameter and the format."""
+    """An ISO date or datetime as aware UTC, within [MIN_TIME, MAX_TIME) (so window arithmetic cannot
+    overflow); a ValueError names the parameter and the format or the range."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-10-01 or 2026-10-01T12:00)"
+            ) from None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return check_time(parsed)
     except ValueError:
         raise ValueError(
-            f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-10-01 or 2026-10-01T12:00)"
+            f"{name}={value} is out of range: give a time from {MIN_TIME:%Y-%m-%d} to before "
+            f"{MAX_TIME:%Y-%m-%d}"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,21 +29,28 @@ from supportcue.settings import Settings, get_settings
 log = logging.getLogger("supportcue.service")
 
 
-def _describe(exc: RequestValidationError) -> str:
-    parts = []
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Each error as {loc, msg, type}; never the input (it may be a customer's message)."""
+    out = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc, kind = list(err.get("loc", ())), str(err.get("type", "invalid"))
         msg = str(err.get("msg", "invalid"))
-        if err.get("type") == "json_invalid":
-            msg = "the request body is not valid JSON"
-        parts.append(f"{where}: {msg}")
+        if kind == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            at = f" at character {loc[1]}" if len(loc) > 1 and loc[1] else ""
+            loc, msg = ["body"], f"the request body is not valid JSON{at}: {reason}".rstrip(": ")
+        elif loc == ["body"] and isinstance(err.get("input"), bytes | str):
+            msg = "send the body as a JSON object with content-type: application/json"
+        out.append({"loc": loc, "msg": msg, "type": kind})
+    return out
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or err["loc"][0]
+        parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
-
-
-def _errors(exc: RequestValidationError) -> list[dict[str, object]]:
-    """Pydantic's errors without the `input` they echo (it may be a customer's message)."""
-    errors = json.loads(json.dumps(exc.errors(), default=str))
-    return [{k: v for k, v in e.items() if k != "input"} for e in errors]
 
 
 EMBED_PATHS = ("/embed/chatwoot",)
@@ -105,7 +112,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe(exc), "errors": _errors(exc)}, 422)
+        errors = _field_errors(exc)
+        return JSONResponse({"detail": _describe(errors), "errors": errors}, 422)
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> JSONResponse:

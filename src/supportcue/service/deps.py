@@ -52,7 +52,19 @@ def get_suggester(request: Request, runtime: RuntimeDep) -> Suggester:
     return suggester
 
 
+API_CALLER = "api"
+"""The one caller there is until authentication lands (see `caller_id`)."""
+
+
+def caller_id() -> str:
+    """Who is calling: scopes idempotency keys (and, later, roles). A PLACEHOLDER: every request is
+    the caller "api" until authentication lands; then this returns the authenticated API key's or
+    user's id (never "", which is supportcue's own importer's namespace)."""
+    return API_CALLER
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+CallerDep = Annotated[str, Depends(caller_id)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 SuggesterDep = Annotated[Suggester, Depends(get_suggester)]

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from supportcue.boundary import CLEAN, Text, Timestamp
 from supportcue.vocab import EventKind, SuggestionMode
 
 DismissReason = Literal["wrong_topic", "outdated", "tone", "not_needed", "other"]
+RESERVED_KEY_PREFIXES = ("import:", "demo:")
+"""Idempotency keys of the importer and the demo loader: no API caller may send one."""
 
 
 class SuggestCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(description="the customer's message")
-    case_id: str | None = Field(None, max_length=100)
-    context: list[dict[str, Any]] | str | None = Field(None, description="earlier turns, or free text")
-    customer_name: str | None = Field(None, max_length=200)
-    agent_name: str | None = Field(None, max_length=200)
-    fields: dict[str, str] = Field(default_factory=dict, description="case fields for answer placeholders")
+    message: Text = Field(min_length=1, description="the customer's message (not blank)")
+    case_id: Text | None = Field(None, max_length=100)
+    context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
+        None, description="earlier turns, or free text"
+    )
+    customer_name: Text | None = Field(None, max_length=200)
+    agent_name: Text | None = Field(None, max_length=200)
+    fields: Annotated[dict[str, str], CLEAN] = Field(
+        default_factory=dict, description="case fields for answer placeholders"
+    )
 
     @field_validator("message")
     @classmethod
@@ -59,15 +65,44 @@ class SuggestPublic(BaseModel):
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    idempotency_key: str = Field(min_length=1, max_length=200)
-    case_id: str = Field(min_length=1, max_length=100)
-    suggestion_id: str | None = Field(None, max_length=40)
+    idempotency_key: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="one per event: a retry with the same key and body is acknowledged again and stored "
+        "once; the same key with another body is a 409. Keys starting with "
+        + " or ".join(f"`{p}`" for p in RESERVED_KEY_PREFIXES)
+        + " are reserved.",
+    )
+    case_id: Text = Field(min_length=1, max_length=100)
+    suggestion_id: Text | None = Field(None, max_length=40)
     kind: EventKind
-    text: str | None = None
+    text: Text | None = None
     reason: DismissReason | None = None
-    agent_id: str | None = Field(None, max_length=100)
-    handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600)
-    ts: datetime | None = None
+    agent_id: Text | None = Field(None, max_length=100)
+    handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
+    ts: Timestamp | None = Field(None, description="when it happened (UTC if no offset); default: now")
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        for prefix in RESERVED_KEY_PREFIXES:
+            if value.startswith(prefix):
+                raise ValueError(f"keys starting with {prefix!r} are reserved for supportcue's own imports")
+        return value
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description='where: ["body", "message"], ["query", "since"], ...')
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """Every 4xx and 5xx answer of the API: `detail` says what to fix; for a request that breaks the
+    schema, `errors` lists each field."""
+
+    detail: str
+    errors: list[FieldError] | None = None
 
 
 class EventPublic(BaseModel):
@@ -77,3 +112,17 @@ class EventPublic(BaseModel):
     kind: str
     accepted: bool = True
     duplicate: bool = False
+
+
+_PROBLEMS = {
+    409: "the idempotency key was used before with a different request",
+    413: "the body or the message is over its limit",
+    422: "the request breaks the schema or a rule; `detail` names the field",
+    500: "the pipeline failed on this request only (logged); other requests are not affected",
+    503: "not ready (models loading, or the reason they failed)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route's error answers, each a `Problem`."""
+    return {status: {"model": Problem, "description": _PROBLEMS[status]} for status in statuses}

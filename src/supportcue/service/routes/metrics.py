@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
 from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep
+from supportcue.service.schemas import problem_responses
 
 router = APIRouter(tags=["metrics"])
 
@@ -20,13 +21,15 @@ def prometheus(telemetry: TelemetryDep) -> Response:
     return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/metrics")
+@router.get("/v1/metrics", responses=problem_responses(422))
 async def online_metrics(
     store: StoreDep,
     settings: SettingsDep,
     since: str | None = Query(None, description="ISO date or datetime (UTC), inclusive"),
     until: str | None = Query(None, description="ISO date or datetime (UTC), exclusive"),
-    group_by: str | None = Query(None, description="day | topic | stage | model | arm"),
+    group_by: str | None = Query(
+        None, description="day | topic | stage | model | arm", json_schema_extra={"enum": list(GROUPS)}
+    ),
 ) -> dict[str, Any]:
     """Match rate, adoption and coverage (overall), the funnel, latency, dismissals, shadow agreement,
     and with `group_by` the same per group under `groups`."""

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from supportcue.boundary import Text
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.service.deps import SettingsDep, StoreDep
 from supportcue.service.views import case_data, dashboard_context
@@ -53,7 +54,7 @@ async def inbox(request: Request, store: StoreDep) -> Response:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_view(request: Request, case_id: str, store: StoreDep) -> Response:
+async def case_view(request: Request, case_id: Text, store: StoreDep) -> Response:
     """One case: the customer's message, the conversation, and the reply box with the suggestion."""
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
@@ -68,7 +69,7 @@ async def case_view(request: Request, case_id: str, store: StoreDep) -> Response
 
 
 @router.post("/cases/{case_id}/resolve", response_model=None)
-async def resolve(request: Request, case_id: str, store: StoreDep) -> Response:
+async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:

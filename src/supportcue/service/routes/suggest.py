@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
 from supportcue.pipeline import SuggestRequest
+from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import SettingsDep, SuggesterDep
-from supportcue.service.schemas import SuggestCreate, SuggestPublic
+from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["suggestions"])
+log = logging.getLogger("supportcue.service")
+FAILED = "the pipeline failed on this message (the error is logged); reply without a suggestion"
+router = APIRouter(prefix="/v1", tags=["suggestions"], route_class=StrictJSONRoute)
 
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
 # validate the pipeline's own, already well-formed output again on the hot path
-@router.post("/suggest", response_model=SuggestPublic)
+@router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
 async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
     limit = settings.service.max_message_chars
@@ -33,5 +38,9 @@ async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: Suggest
         context=context,
         fields=body.fields,
     )
-    result = await suggester.submit(item)
+    try:
+        result = await suggester.submit(item)
+    except Exception:  # answered here, not re-raised: the server would drop the keep-alive connection
+        log.exception("suggestion for case %s failed", body.case_id)  # ids only, never the message
+        return JSONResponse({"detail": FAILED}, status_code=500)
     return JSONResponse(result.public())

@@ -7,7 +7,7 @@ purged `sent` event keeps the similarity of its reply to the suggestion (events.
 events.shadow_similarity), so the online metrics stay the same.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import supportcue.data.tables
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,89 @@
+"""What every value from outside (an HTTP request, an imported file) must be before it goes further.
+
+- **Text** has no NUL byte (PostgreSQL cannot store one, SQLite silently keeps it) and no lone UTF-16
+  surrogate (`"\\ud800"` is a valid JSON escape but not a character: it cannot be encoded as UTF-8,
+  so the embedder, the database and the JSON answer would each fail on it, far from the request).
+- **Times** are aware, in UTC, and between `MIN_TIME` and `MAX_TIME`, so that converting a time zone or
+  moving a reporting window can never overflow `datetime` (year 1 and year 9999 do).
+- **Numbers** are finite (the JSON parser of the service refuses NaN and overflowing numbers already).
+
+The checks are pydantic annotations, declared once: `Text` for a string field, `CLEAN` for any other
+field (a dict or list, checked through; keys too), `Timestamp` for a time. A failed check is a
+`ValueError` naming the place, which pydantic reports under the field's name (a 422 in the service,
+a reject naming file, line and field in the importer).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+T = TypeVar("T")
+
+MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+TEXT_PATTERN = "^[^\\u0000\\uD800-\\uDFFF]*$"
+"""The rule for `Text` as a JSON-schema pattern, so the API's documentation says it too."""
+
+__all__ = ["CLEAN", "MAX_TIME", "MIN_TIME", "TEXT_PATTERN", "Text", "Timestamp", "check_text", "check_time"]
+
+
+def _problem(text: str) -> str | None:
+    found = _BAD_CHAR.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return f"contains a NUL byte (at character {found.start()}); remove it"
+    return (
+        f"contains a lone surrogate (at character {found.start()}): not a character; send the text as UTF-8"
+    )
+
+
+def check_text(value: T) -> T:
+    """`value` unchanged when every string in it (dict keys too, at any depth) is storable text;
+    else a `ValueError` saying what and where (`[0].text: contains a NUL byte ...`)."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            problem = _problem(item)
+            if problem:
+                raise ValueError(f"{where}: {problem}" if where else problem)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                path = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and (problem := _problem(key)):
+                    raise ValueError(f"{where}: a key {problem}" if where else f"a key {problem}")
+                stack.append((path, inner))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+    return value
+
+
+def check_time(value: datetime) -> datetime:
+    """`value` in UTC (a naive time is taken as UTC); a `ValueError` when it is outside
+    [MIN_TIME, MAX_TIME)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        utc = aware.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not MIN_TIME <= utc < MAX_TIME:
+        raise ValueError(
+            f"{value.isoformat()} is out of range: give a time from {MIN_TIME:%Y-%m-%d} "
+            f"to before {MAX_TIME:%Y-%m-%d} (UTC)"
+        )
+    return utc
+
+
+CLEAN = BeforeValidator(check_text)
+"""Checks every string inside a field (for dicts, lists and unions of them), before pydantic converts
+it (whose own message for a lone surrogate would not say what is wrong)."""
+Text = Annotated[str, CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+"""A string without NUL bytes or lone surrogates."""
+Timestamp = Annotated[datetime, AfterValidator(check_time)]
+"""An aware UTC datetime within [MIN_TIME, MAX_TIME)."""

@@ -1,0 +1,89 @@
+"""The API's JSON parser: strict, so every malformed body is a 422 that says what is wrong.
+
+Python's `json` accepts what JSON does not (`NaN`, `Infinity`), turns `1e999999` into infinity, and
+raises exceptions other than `JSONDecodeError` for bytes that are not UTF-8, for nesting deeper than
+the interpreter's recursion limit, and for integers longer than 4,300 digits; FastAPI answers those
+with a bare 400 (or, for an infinity that reaches an error message, a 500). Here each becomes a
+`JSONDecodeError` with a reason, which FastAPI reports as a validation error (`json_invalid`).
+`StrictJSONRoute` is the route class of the routers that take a JSON body.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+MAX_DEPTH = 64
+"""Deeper JSON than this is refused (no request of this API nests more than a few levels)."""
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range ({text[:20]})")
+    return value
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _depth_exceeds(raw: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit` (no recursion; cheap for the usual
+    body, which has far fewer brackets than `limit`)."""
+    if raw.count("[") + raw.count("{") <= limit:
+        return False
+    depth = 0
+    for char in _NOT_BRACKET.sub("", _STRING.sub("", raw)):
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def parse_json(body: bytes) -> Any:
+    """`body` as JSON, or a `json.JSONDecodeError` whose message says what to fix."""
+    try:
+        raw = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError("the body is not UTF-8 text", "", exc.start) from None
+    if _depth_exceeds(raw, MAX_DEPTH):
+        raise json.JSONDecodeError(f"nested too deeply (more than {MAX_DEPTH} levels)", "", 0)
+    try:
+        return json.loads(raw, parse_constant=_constant, parse_float=_float)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # NaN, Infinity, overflow; and int() past its digit limit
+        reason = str(exc)
+        if "digits" in reason:
+            reason = "a number has too many digits"
+        raise json.JSONDecodeError(reason, "", 0) from None
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body is read with `parse_json`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict

@@ -1,0 +1,194 @@
+"""Hostile and malformed input over real HTTP, on both databases: a 4xx whose message names what to
+fix, never a 500, and nothing stored. Bodies are sent as raw bytes, the way an attacker or a broken
+client sends them (a JSON encoder would refuse a lone surrogate before it left the test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from supportcue.data.store import open_store
+from tests.conftest import LiveServer
+
+JSON = "application/json"
+BAD_CHARS = {"NUL": ("\\u0000", "NUL byte"), "surrogate": ("\\ud800", "lone surrogate")}
+EVENT = '{"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": "done"'
+
+# (body with %s where the bad character goes, the field the answer must name)
+TEXT_FIELDS = [
+    ("/v1/suggest", '{"message": "x %s"}', "message"),
+    ("/v1/suggest", '{"message": "hi", "customer_name": "Ana%s"}', "customer_name"),
+    ("/v1/suggest", '{"message": "hi", "agent_name": "Jo%s"}', "agent_name"),
+    ("/v1/suggest", '{"message": "hi", "case_id": "c%s"}', "case_id"),
+    ("/v1/suggest", '{"message": "hi", "context": "before %s"}', "context"),
+    ("/v1/suggest", '{"message": "hi", "context": [{"text": "before %s"}]}', "context"),
+    ("/v1/suggest", '{"message": "hi", "fields": {"order_id": "o%s"}}', "fields"),
+    ("/v1/suggest", '{"message": "hi", "fields": {"order%s": "o1"}}', "fields"),
+    ("/v1/events", '{"idempotency_key": "k%s", "case_id": "c1", "kind": "shown"}', "idempotency_key"),
+    ("/v1/events", '{"idempotency_key": "k1", "case_id": "c%s", "kind": "shown"}', "case_id"),
+    ("/v1/events", EVENT + ', "suggestion_id": "s%s"}', "suggestion_id"),
+    ("/v1/events", '{"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": "a%s"}', "text"),
+    ("/v1/events", EVENT + ', "agent_id": "a%s"}', "agent_id"),
+]
+
+
+def post(server: LiveServer, path: str, body: bytes, content_type: str = JSON) -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", content=body, headers={"content-type": content_type})
+
+
+def stored_rows(app: FastAPI, database_url: str) -> dict[str, int]:
+    app.state.runtime.writer.flush()
+    store = open_store(database_url)
+    try:
+        return {table: store.db.count(table) for table in ("events", "suggestions")}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("bad", BAD_CHARS, ids=list(BAD_CHARS))
+@pytest.mark.parametrize(
+    ("path", "template", "field"), TEXT_FIELDS, ids=[f"{p}:{f}" for p, _, f in TEXT_FIELDS]
+)
+def test_nul_bytes_and_lone_surrogates_are_a_422_naming_the_field(
+    server: LiveServer, app: FastAPI, database_url: str, path: str, template: str, field: str, bad: str
+) -> None:
+    escape, says = BAD_CHARS[bad]
+    r = post(server, path, (template % escape).encode())
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith(field) and says in detail
+    assert [e["loc"][1] for e in r.json()["errors"]] == [field]
+    assert stored_rows(app, database_url) == {"events": 0, "suggestions": 0}
+
+
+HOSTILE: list[tuple[str, str, bytes, str, str]] = [
+    # (id, path, body, content type, what the message says)
+    (
+        "ts year 1 east of UTC",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": "0001-01-01T00:00:00+01:00"}',
+        JSON,
+        "ts: Value error, 0001-01-01T00:00:00+01:00 is out of range",
+    ),
+    (
+        "ts year 9999 west of UTC",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": "9999-12-31T23:59:59-01:00"}',
+        JSON,
+        "ts: Value error, 9999-12-31T23:59:59-01:00 is out of range",
+    ),
+    (
+        "ts year 1",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": "0001-01-01T00:00:00"}',
+        JSON,
+        "is out of range: give a time from 1900-01-01",
+    ),
+    ("body 1e999999 (events)", "/v1/events", b"1e999999", JSON, "number out of range"),
+    ("body 1e999999 (suggest)", "/v1/suggest", b"1e999999", JSON, "number out of range"),
+    (
+        "handle_seconds 1e999999",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "handle_seconds": 1e999999}',
+        JSON,
+        "number out of range",
+    ),
+    ("body NaN", "/v1/suggest", b"NaN", JSON, "NaN is not a JSON number"),
+    ("message Infinity", "/v1/suggest", b'{"message": Infinity}', JSON, "Infinity is not a JSON number"),
+    (
+        "handle_seconds -Infinity",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "handle_seconds": -Infinity}',
+        JSON,
+        "-Infinity is not a JSON number",
+    ),
+    (
+        "handle_seconds 5000 digits",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", '
+        b'"handle_seconds": ' + b"9" * 5000 + b"}",
+        JSON,
+        "too many digits",
+    ),
+    (
+        "handle_seconds 400 digits",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "handle_seconds": ' + b"9" * 400 + b"}",
+        JSON,
+        "handle_seconds:",
+    ),
+    ("deeply nested body", "/v1/suggest", b"[" * 50_000 + b"]" * 50_000, JSON, "nested too deeply"),
+    (
+        "deeply nested context",
+        "/v1/suggest",
+        b'{"message": "hi", "context": ' + b"[" * 40_000 + b"]" * 40_000 + b"}",
+        JSON,
+        "nested too deeply",
+    ),
+    ("invalid UTF-8 in a string", "/v1/suggest", b'{"message": "hi \xff\xfe"}', JSON, "not UTF-8"),
+    ("invalid UTF-8 body", "/v1/events", b"\xff\xfe\x00\x00", JSON, "not UTF-8"),
+    ("text/plain", "/v1/suggest", b'{"message": "hi"}', "text/plain", "content-type: application/json"),
+    (
+        "a form",
+        "/v1/events",
+        b"idempotency_key=k1&case_id=c1&kind=shown",
+        "application/x-www-form-urlencoded",
+        "content-type: application/json",
+    ),
+    ("a JSON array", "/v1/events", b"[1, 2]", JSON, "body: Input should be a valid dictionary"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "says"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE]
+)
+def test_malformed_bodies_are_a_422_with_a_message(
+    server: LiveServer, app: FastAPI, database_url: str, path: str, body: bytes, content_type: str, says: str
+) -> None:
+    r = post(server, path, body, content_type)
+    assert r.status_code == 422, r.text
+    assert says in r.json()["detail"]
+    assert isinstance(r.json()["errors"], list)
+    assert stored_rows(app, database_url) == {"events": 0, "suggestions": 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("since=0001-01-01", "since=0001-01-01 is out of range"),
+        ("since=0001-01-01T00:00:00%2B01:00", "is out of range"),
+        ("until=9999-12-31", "until=9999-12-31 is out of range"),
+        ("until=9999-12-31T23:59:59-01:00", "is out of range"),
+        ("since=2026-13-01", "is not an ISO date or datetime"),
+    ],
+)
+@pytest.mark.parametrize("page", ["/v1/metrics", "/dashboard"])
+def test_reporting_windows_at_the_ends_of_time_are_a_422(
+    server: LiveServer, page: str, query: str, says: str
+) -> None:
+    r = httpx.get(f"{server.url}{page}?{query}")
+    assert r.status_code == 422 and says in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/static/" + "a" * 300, 404),
+        ("/cases/%00", 422),
+        ("/cases/%ED%A0%80", 404),  # the server decodes the path with replacement characters
+    ],
+)
+def test_page_paths_that_no_file_or_case_can_have(server: LiveServer, path: str, status: int) -> None:
+    r = httpx.get(f"{server.url}{path}")
+    assert r.status_code == status
+    assert r.json()["detail"] if "json" in r.headers["content-type"] else "Not found" in r.text
+
+
+def test_error_bodies_do_not_echo_the_input(server: LiveServer) -> None:
+    r = post(server, "/v1/suggest", b'{"message": "card 4242 4242 4242 4242 \\u0000"}')
+    assert r.status_code == 422 and "4242" not in r.text
+    errors: list[dict[str, Any]] = r.json()["errors"]
+    assert [sorted(e) for e in errors] == [["loc", "msg", "type"]]
