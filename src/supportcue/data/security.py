@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -19,15 +20,18 @@ class Callers:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def _inserted(self, stmt: Any) -> bool:
+        """Run an INSERT ... ON CONFLICT DO NOTHING RETURNING: whether it inserted the row."""
+        with self.db.session() as s:
+            return s.execute(stmt).first() is not None
+
     # -- API keys ----------------------------------------------------------------------------------
     def add_key(self, name: str, role: str, key_hash: str, prefix: str) -> bool:
         """Store a new key; False (and nothing changed) when a key of that name exists."""
         stmt = self.db.insert(ApiKey).values(
             name=name, role=role, key_hash=key_hash, prefix=prefix, created_at=utcnow()
         )
-        with self.db.session() as s:
-            result = s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(ApiKey.name))
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.db.first(select(ApiKey).where(ApiKey.key_hash == key_hash))
@@ -47,9 +51,7 @@ class Callers:
         stmt = self.db.insert(User).values(
             name=name, role=role, password_hash=password_hash, created_at=utcnow()
         )
-        with self.db.session() as s:
-            result = s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(User.name))
 
     def set_password(self, name: str, password_hash: str) -> None:
         """A new password hash; the user's open sessions end."""

@@ -18,7 +18,7 @@ from supportcue.security.roles import parse_role
 from supportcue.vocab import Role
 
 PREFIX = "sc_"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")
 SHOWN = len(PREFIX) + 6
 """How many leading characters `keys list` shows to tell keys apart."""
 
@@ -26,7 +26,7 @@ SHOWN = len(PREFIX) + 6
 def check_name(name: str, what: str) -> str:
     if not NAME.match(name):
         raise SupportcueError(
-            f"{what} name {name!r}: use 1-100 letters, digits, '.', '_', '@' or '-' (starting with a "
+            f"{what} name {name!r}: use 1-80 letters, digits, '.', '_', '@' or '-' (starting with a "
             "letter or digit)"
         )
     return name
