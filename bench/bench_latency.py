@@ -5,6 +5,8 @@
 Builds the demo workspace if it is missing, starts `supportcue serve` in a subprocess, then measures in
 one run: the bare single-message embedding time of the same model in this process, sequential request
 latency (p50/p99), and throughput with 8 concurrent clients (each with its own keep-alive connection).
+It calls with an API key made for the run (revoked after) and turns the per-caller rate limit off, so
+the figures are the server's capacity, authentication included.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ def main() -> None:
     if not (args.workspace / "supportcue.toml").exists():
         subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
     messages = [c.message for c in generate(7).cases if c.valid][:200]
+    key_name = f"bench-{os.getpid()}"
+    made = subprocess.run(
+        [*cli, "keys", "create", "--name", key_name, "--role", "integration", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    auth = {"authorization": "Bearer " + json.loads(made.stdout.strip().splitlines()[-1])["key"]}
+    env["SUPPORTCUE_SECURITY__RATE_PER_MINUTE"] = "0"  # measure capacity, not the limit
 
     embedder = MiniLMEmbedder()
     embedder.embed(["warm up"])
@@ -75,7 +87,7 @@ def main() -> None:
                 raise SystemExit("`supportcue serve` did not become ready (see its output above)")
         # a plain keep-alive http.client connection: the lightest client, so the figure is the server's
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json", **auth}
 
         def post(text: str) -> int:
             conn.request(
@@ -99,7 +111,7 @@ def main() -> None:
         lock = threading.Lock()
 
         def worker(offset: int) -> None:
-            with httpx.Client(base_url=base) as client:
+            with httpx.Client(base_url=base, headers=auth) as client:
                 for i in range(args.requests // args.clients):
                     text = messages[(offset * 31 + i) % len(messages)]
                     assert client.post("/v1/suggest", json={"message": text}).status_code == 200
@@ -116,6 +128,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        subprocess.run([*cli, "keys", "revoke", key_name], env=env, capture_output=True)
 
     b50, b99 = statistics.median(bare), pct(bare, 0.99)
     s50, s99 = statistics.median(seq), pct(seq, 0.99)

@@ -28,14 +28,6 @@ DESIGN = ROOT.parent / "shared" / "DESIGN.md"
 # Contracts of open issues: commands ("cli: ..."), flags ("flag: COMMAND --x") and routes ("route: ...").
 # The numbers of the issue that builds each are the lead's; the LLM mode's number was not given.
 KNOWN_MISSING: dict[str, tuple[str, ...]] = {
-    "issue 9 (roles, API keys and users)": (
-        "cli: keys create",
-        "cli: keys list",
-        "cli: keys revoke",
-        "cli: users add",
-        "cli: users list",
-        "cli: users remove",
-    ),
     "issue 11 (conversations and the Chatwoot connector)": (
         "route: POST /v1/messages",
         "route: POST /integrations/chatwoot/webhook",

@@ -1,9 +1,11 @@
 """End to end, as a user would: `supportcue demo --no-serve` builds and trains the demo workspace, then
-`supportcue serve` answers suggestions over HTTP with the real embedding model."""
+`supportcue serve` answers suggestions over HTTP with the real embedding model, to a caller with a key."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,8 +35,18 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
     )
     assert built.returncode == 0, built.stderr
     assert "3,200 cases" in built.stdout
+    assert re.search(r"admin\s+name admin\s+password \S{12,}", built.stdout), built.stdout
+    assert re.search(r"agent\s+name agent\s+password \S{12,}", built.stdout)
+    made = subprocess.run(
+        [*CLI, "keys", "create", "--name", "e2e", "--role", "integration", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    key = json.loads(made.stdout.strip().splitlines()[-1])["key"]
+    auth = {"authorization": f"Bearer {key}"}
     models = subprocess.run([*CLI, "models", "--json"], env=env, capture_output=True, text=True)
-    live = {m["stage"] for m in __import__("json").loads(models.stdout) if m["status"] == "live"}
+    live = {m["stage"] for m in json.loads(models.stdout) if m["status"] == "live"}
     assert live == {"validation", "topic", "response"}
 
     port = free_port()
@@ -58,16 +70,19 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
             assert server.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.time() < deadline, "the service did not become ready"
             time.sleep(0.5)
+        assert httpx.post(f"{base}/v1/suggest", json={"message": "hi"}).status_code == 401
         r = httpx.post(
-            f"{base}/v1/suggest", json={"message": "How can I pause my payouts?", "customer_name": "Ana"}
+            f"{base}/v1/suggest",
+            json={"message": "How can I pause my payouts?", "customer_name": "Ana"},
+            headers=auth,
         )
         assert r.status_code == 200
         d = r.json()
         assert d["topic"] == "pausing_payouts" and d["text"] and "Ana" in d["text"]
         assert "{" not in d["text"]  # no unfilled placeholder reaches an agent
-        hello = httpx.post(f"{base}/v1/suggest", json={"message": "hi"}).json()
+        hello = httpx.post(f"{base}/v1/suggest", json={"message": "hi"}, headers=auth).json()
         assert hello["text"] is None and hello["abstained_at"] == "validation"
-        assert httpx.get(f"{base}/docs").status_code == 200
+        assert httpx.get(f"{base}/docs", headers=auth).status_code == 200
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -149,6 +149,13 @@ class ChatwootSettings(_Section):
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+class SecuritySettings(_Section):
+    rate_per_minute: float = Field(3000.0, ge=0)
+    burst: int = Field(300, ge=1)
+    session_hours: float = Field(12.0, gt=0, le=24 * 90)
+    login_attempts_per_minute: int = Field(10, ge=1)
+
+
 class MatchSettings(_Section):
     threshold: float = Field(0.7, ge=0.0, le=1.0)
 
@@ -211,6 +218,7 @@ class Settings(_Section):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     match: MatchSettings = Field(default_factory=MatchSettings)
     tone: ToneSettings = Field(default_factory=ToneSettings)
     labels: LabelSettings = Field(default_factory=LabelSettings)
@@ -277,6 +285,14 @@ batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch 
 # subdomain and ["*"] any name (only behind a proxy that checks the host itself).
 # Environment: SUPPORTCUE_SERVICE__ALLOWED_HOSTS="support.example.com,localhost"
 allowed_hosts = ["127.0.0.1", "localhost", "::1", "testserver"]
+
+[security]
+# Who may call is in the store: `supportcue keys create` (machines) and `supportcue users add` (people).
+rate_per_minute = 3000.0       # sustained requests a minute per caller (API key, user, or address
+                               # without either); over it: 429 with Retry-After. 0 turns it off
+burst = 300                    # requests a caller may make at once before the rate applies
+session_hours = 12.0           # a login lasts this long
+login_attempts_per_minute = 10 # failed logins allowed per user name and per address
 
 [match]
 threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match

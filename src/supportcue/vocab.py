@@ -99,3 +99,17 @@ class SuggestionMode(StrEnum):
     LIVE = "live"
     SHADOW = "shadow"
     NONE = "none"
+
+
+class Role(StrEnum):
+    """What a caller (an API key or a user) may do; see `security/roles.py` for who includes whom.
+
+    `agent` < `reviewer` < `admin`, each including the ones before; `integration` (a help desk's
+    connector) and `metrics` (a monitor) are narrow roles outside that ladder.
+    """
+
+    AGENT = "agent"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+    INTEGRATION = "integration"
+    METRICS = "metrics"

@@ -2,26 +2,30 @@
 
 A fresh workspace on each database backend, the fast deterministic pipeline of
 `tests/test_pipeline.py::make` given to `create_app` as its `pipeline_loader` (so the app loads it in
-the background and /readyz turns ready the normal way), served by a real uvicorn (`server`) or
-in-process (`client`). A module changes the `[service]` settings by redefining `service_settings`
-(other sections: `extra_environ`);
-`make_app` builds an app with another loader (one that fails, say).
+the background and /readyz turns ready the normal way), served by a real uvicorn (`server`, called
+through `api`) or in-process (`client`); both `api` and `client` send an admin key (`admin_key`).
+A module changes the `[service]` settings by redefining `service_settings` (other sections:
+`extra_environ`); `make_app` builds an app with another loader (one that fails, say), and
+`authorize` gives any app's store a key.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store
 from supportcue.pipeline import Pipeline
+from supportcue.security.keys import create_key
 from supportcue.service import create_app
 from supportcue.service.runtime import PipelineLoader, Runtime
 from supportcue.settings import Settings, init_workspace, load_settings
@@ -66,6 +70,12 @@ def wait_loaded(app: FastAPI, timeout: float = 20.0) -> Runtime:
     return runtime
 
 
+def authorize(store: Store, role: str = "admin") -> dict[str, str]:
+    """A new key of `role` (admin by default) in `store`, as the header that sends it."""
+    name = f"test-{role}-{uuid.uuid4().hex[:8]}"
+    return {"Authorization": f"Bearer {create_key(store, name, role)}"}
+
+
 @pytest.fixture
 def service_settings() -> dict[str, Any]:
     """`[service]` settings of the app, given as `SUPPORTCUE_SERVICE__*` environment overrides."""
@@ -107,6 +117,12 @@ def store(app: FastAPI) -> Store:
 
 
 @pytest.fixture
+def admin_key(store: Store) -> dict[str, str]:
+    """The header of an admin key in the app's store."""
+    return authorize(store)
+
+
+@pytest.fixture
 def server(app: FastAPI) -> Iterator[LiveServer]:
     """The app behind a real uvicorn on a free port, its pipeline loaded."""
     with LiveServer(app) as live:
@@ -115,8 +131,15 @@ def server(app: FastAPI) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """The app in-process (no sockets), its pipeline loaded."""
-    with TestClient(app) as c:
+def api(server: LiveServer, admin_key: dict[str, str]) -> Iterator[httpx.Client]:
+    """An HTTP client of `server` that sends the admin key."""
+    with httpx.Client(base_url=server.url, headers=admin_key, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def client(app: FastAPI, admin_key: dict[str, str]) -> Iterator[TestClient]:
+    """The app in-process (no sockets), its pipeline loaded, sending the admin key."""
+    with TestClient(app, headers=admin_key) as c:
         wait_loaded(app)
         yield c

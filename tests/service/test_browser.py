@@ -1,5 +1,6 @@
 """The agent console, the dashboard and the API docs in real headless Chromium (Playwright) against a
-real server, under the service's Content-Security-Policy (a violation fails the test).
+real server, under the service's Content-Security-Policy (a violation fails the test), logged in
+through the /login form (as an admin, or as an agent to see what an agent may not).
 
 Fails, never skips, when /usr/bin/chromium is missing. Run as a script to save the docs' screenshots
 of a workspace (the demo's when built): `python -m tests.service.test_browser WORKSPACE [docs]`.
@@ -8,8 +9,10 @@ of a workspace (the demo's when built): `python -m tests.service.test_browser WO
 from __future__ import annotations
 
 import html
+import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from supportcue.data.store import Store
+from supportcue.security.users import add_user
 from supportcue.service import create_app
 from supportcue.settings import load_settings
 from tests.conftest import LiveServer
@@ -38,6 +42,7 @@ ARGS = [
     "--no-first-run",
 ]
 SUGGESTED = "Hi Ana,\nYou can pause payouts in Settings."
+PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.browser
 
@@ -73,9 +78,20 @@ def csp_violations(page: Page) -> list[str]:
     return found
 
 
+def log_in(page: Page, base_url: str, name: str, password: str = PASSWORD, path: str = "/") -> None:
+    """Go to `path`, be sent to the login form, fill it in, and land back on `path`."""
+    page.goto(f"{base_url}{path}")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base_url}{path}")
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page that fails its test on a JavaScript error or a CSP violation."""
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    """A page of its own browser context (no cookies) that fails its test on a JavaScript error or a
+    CSP violation."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     p = context.new_page()
     errors: list[str] = []
@@ -85,6 +101,14 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
     assert not violations, f"CSP violations: {violations}"
+
+
+@pytest.fixture
+def page(fresh_page: Page, server: LiveServer, store: Store) -> Page:
+    """A page logged in as an admin (who may see everything)."""
+    add_user(store, "rita", "admin", PASSWORD)
+    log_in(fresh_page, server.url, "rita")
+    return fresh_page
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, page: Page | None = None) -> Any:
@@ -187,6 +211,43 @@ def test_a_failed_post_is_retried_with_the_same_key(server: LiveServer, store: S
     assert len(keys) == 2 and keys[0] == keys[1]
 
 
+def test_an_agent_logs_in_works_a_case_as_itself_and_may_not_see_the_dashboard(
+    server: LiveServer, store: Store, fresh_page: Page
+) -> None:
+    page = fresh_page
+    add_user(store, "ana", "agent", PASSWORD)
+    page.goto(f"{server.url}/cases/c2")
+    expect(page).to_have_url(f"{server.url}/login?next=/cases/c2")
+    page.get_by_label("Name").fill("ana")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#login-error")).to_have_text("Wrong name or password.")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{server.url}/cases/c2")  # back where she was going
+    expect(page.locator("#me")).to_contain_text("ana")
+    expect(page.get_by_role("link", name="Dashboard")).to_have_count(0)
+
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.keyboard.press("Alt+i")
+    reply = page.get_by_role("textbox", name="Your reply")
+    expect(reply).to_have_value(SUGGESTED)
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_be_visible()
+    assert wait_for(lambda: kinds(store, "c2") == ["inserted", "resolved", "sent", "shown"])
+    assert {e.agent_id for e in store.events.list(case_id="c2")} == {"ana"}
+    assert store.cases.get("c2").status == "resolved"  # type: ignore[union-attr]
+
+    response = page.goto(f"{server.url}/dashboard")
+    assert response is not None and response.status == 403
+    expect(page.locator("#forbidden")).to_contain_text("this needs the reviewer role")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{server.url}/login")
+    page.goto(f"{server.url}/")
+    expect(page).to_have_url(f"{server.url}/login?next=/")
+
+
 def test_the_console_and_the_dashboard_work_under_the_csp(server: LiveServer, page: Page) -> None:
     response = page.goto(f"{server.url}/cases/c1")
     assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
@@ -216,11 +277,17 @@ def framer() -> Iterator[LiveServer]:
         yield live
 
 
-def framing(browser: Browser, framer: LiveServer, url: str) -> tuple[str, list[str]]:
-    """Open the framer's page showing `url` in an iframe: (the iframe's text, the CSP violations)."""
+def framing(
+    browser: Browser, framer: LiveServer, url: str, server: LiveServer, store: Store
+) -> tuple[str, list[str]]:
+    """Open the framer's page showing `url` in an iframe, logged in to `server` (so what is refused is
+    the page itself, not the login form): (the iframe's text, the CSP violations)."""
     context = browser.new_context()
     try:
         p = context.new_page()
+        name = f"framed-{uuid.uuid4().hex[:6]}"
+        add_user(store, name, "admin", PASSWORD)
+        log_in(p, server.url, name)
         violations = csp_violations(p)
         p.goto(f"{framer.url}/?{urlencode({'src': url})}")
         frame = p.frames[1]
@@ -233,9 +300,9 @@ def framing(browser: Browser, framer: LiveServer, url: str) -> tuple[str, list[s
 
 
 def test_another_site_cannot_frame_the_console(
-    browser: Browser, framer: LiveServer, server: LiveServer
+    browser: Browser, framer: LiveServer, server: LiveServer, store: Store
 ) -> None:
-    text, violations = framing(browser, framer, f"{server.url}/cases/c1")
+    text, violations = framing(browser, framer, f"{server.url}/cases/c1", server, store)
     assert "how do I pause a payout" not in text and "Your reply" not in text
     assert any("frame-ancestors 'none'" in v for v in violations), violations
 
@@ -250,12 +317,12 @@ class TestChatwootEmbed:
         return {"SUPPORTCUE_CHATWOOT__BASE_URL": f"{framer.url}/app/accounts/1"}
 
     def test_the_chatwoot_origin_may_frame_the_embed_page_only(
-        self, app: FastAPI, browser: Browser, framer: LiveServer, server: LiveServer
+        self, app: FastAPI, browser: Browser, framer: LiveServer, server: LiveServer, store: Store
     ) -> None:
         app.add_api_route("/embed/chatwoot", _embed)  # the page itself comes with the Chatwoot issue
-        text, violations = framing(browser, framer, f"{server.url}/embed/chatwoot")
+        text, violations = framing(browser, framer, f"{server.url}/embed/chatwoot", server, store)
         assert "the embedded suggestion" in text and violations == []
-        text, violations = framing(browser, framer, f"{server.url}/")
+        text, violations = framing(browser, framer, f"{server.url}/", server, store)
         assert "Inbox" not in text and any("frame-ancestors 'none'" in v for v in violations)
 
 
@@ -280,12 +347,12 @@ def test_the_api_docs_render_offline_under_the_csp(server: LiveServer, page: Pag
     assert elsewhere == []
 
 
-def shoot(base_url: str, docs: Path) -> None:
+def shoot(base_url: str, docs: Path, name: str, password: str) -> None:
     """Save the newest open case (with "why this?" open) and the dashboard as PNGs in `docs`."""
     with sync_playwright() as p:
         b = launch(p)
         page = b.new_page(viewport={"width": 1280, "height": 860})
-        page.goto(base_url)
+        log_in(page, base_url, name, password)
         links = [a.get_attribute("href") for a in page.locator("ol.inbox a").all()[:10]]
         for href in links:  # the newest open case that gets a suggestion
             page.goto(f"{base_url}{href}")
@@ -301,13 +368,20 @@ def shoot(base_url: str, docs: Path) -> None:
 
 
 def screenshots(workspace: Path, docs: Path) -> None:
-    """Serve `workspace` (its live models) and save docs/console.png and docs/dashboard.png."""
+    """Serve `workspace` (its live models) and save docs/console.png and docs/dashboard.png, logged in
+    as a user made for the occasion (removed after)."""
     app = create_app(load_settings(workspace))
-    with LiveServer(app) as server:
-        wait_for(lambda: app.state.runtime.ready or app.state.runtime.error, timeout=180)
-        if app.state.runtime.error:
-            raise SystemExit(f"the workspace's models did not load: {app.state.runtime.error}")
-        shoot(server.url, docs)
+    store: Store = app.state.runtime.store
+    name, password = f"screenshots-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    add_user(store, name, "admin", password)
+    try:
+        with LiveServer(app) as server:
+            wait_for(lambda: app.state.runtime.ready or app.state.runtime.error, timeout=180)
+            if app.state.runtime.error:
+                raise SystemExit(f"the workspace's models did not load: {app.state.runtime.error}")
+            shoot(server.url, docs, name, password)
+    finally:
+        store.callers.remove_user(name)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from supportcue.pipeline import Pipeline
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
 from tests.conftest import LiveServer
-from tests.service.conftest import wait_loaded
+from tests.service.conftest import authorize, wait_loaded
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "anna.berg@example.com"
@@ -56,7 +56,7 @@ def uvicorn_records() -> Iterator[Lines]:
 
 
 def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
-    server: LiveServer,
+    api: httpx.Client,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     uvicorn_records: Lines,
@@ -67,7 +67,7 @@ def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
     monkeypatch.setattr("supportcue.service.routes.events.record_event", broken)
     body = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": SECRET_TEXT}
     with caplog.at_level(logging.ERROR):
-        r = httpx.post(f"{server.url}/v1/events", json=body, timeout=10)
+        r = api.post("/v1/events", json=body, timeout=10)
     assert r.status_code == 500
     _assert_clean(r.text)
     request_id = r.json()["request_id"]
@@ -85,9 +85,9 @@ def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
         assert secret not in caplog.text and secret not in uvicorn_log
 
 
-def test_a_422_does_not_echo_the_request_text(server: LiveServer) -> None:
+def test_a_422_does_not_echo_the_request_text(api: httpx.Client) -> None:
     body = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": [SECRET_TEXT]}
-    r = httpx.post(f"{server.url}/v1/events", json=body, timeout=10)
+    r = api.post("/v1/events", json=body, timeout=10)
     assert r.status_code == 422
     assert "text" in r.json()["detail"]  # still names the field
     _assert_clean(r.text)
@@ -104,10 +104,11 @@ def test_readyz_and_suggest_name_no_server_path_when_loading_fails(
     make_app: Callable[[PipelineLoader], FastAPI],
 ) -> None:
     app = make_app(_failing(FileNotFoundError(2, "No such file or directory", f"{SERVER_PATH}-model")))
+    auth = authorize(app.state.runtime.store)
     with LiveServer(app) as live:
         wait_loaded(app)
         ready = httpx.get(f"{live.url}/readyz", timeout=10)
-        suggest = httpx.post(f"{live.url}/v1/suggest", json={"message": "hi"}, timeout=10)
+        suggest = httpx.post(f"{live.url}/v1/suggest", json={"message": "hi"}, headers=auth, timeout=10)
     assert ready.status_code == 503 and suggest.status_code == 503
     assert "supportcue.db-model" in ready.json()["reason"]  # the file's name says what is missing
     _assert_clean(ready.text)

@@ -26,9 +26,9 @@ def event(kind: str = "shown", **kw: Any) -> dict[str, Any]:
     return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "suggestion_id": "s1", "kind": kind, **kw}
 
 
-def test_202_means_committed(server: LiveServer, database_url: str) -> None:
+def test_202_means_committed(api: httpx.Client, database_url: str) -> None:
     body = event("sent", text="Hi Ana, done.", agent_id="a7")
-    r = httpx.post(f"{server.url}/v1/events", json=body)
+    r = api.post("/v1/events", json=body)
     assert r.status_code == 202 and r.json()["duplicate"] is False
     other = open_store(database_url)  # another connection sees it at once: it was committed before the answer
     stored = other.events.list(case_id="c1")
@@ -38,10 +38,10 @@ def test_202_means_committed(server: LiveServer, database_url: str) -> None:
     ]
 
 
-def test_a_repeated_key_is_acknowledged_and_stored_once(server: LiveServer, database_url: str) -> None:
+def test_a_repeated_key_is_acknowledged_and_stored_once(api: httpx.Client, database_url: str) -> None:
     body = event("dismissed", reason="outdated")
-    first = httpx.post(f"{server.url}/v1/events", json=body)
-    again = httpx.post(f"{server.url}/v1/events", json=body)  # a retry (another body: 409, below)
+    first = api.post("/v1/events", json=body)
+    again = api.post("/v1/events", json=body)  # a retry (another body: 409, below)
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
     store = open_store(database_url)
@@ -64,9 +64,9 @@ def test_a_repeated_key_is_acknowledged_and_stored_once(server: LiveServer, data
     ],
 )
 def test_malformed_and_oversized_events_are_clear_4xx(
-    server: LiveServer, database_url: str, body: dict[str, Any], status: int, says: str
+    api: httpx.Client, database_url: str, body: dict[str, Any], status: int, says: str
 ) -> None:
-    r = httpx.post(f"{server.url}/v1/events", json=body)
+    r = api.post("/v1/events", json=body)
     assert r.status_code == status and says in r.json()["detail"]
     store = open_store(database_url)
     assert store.db.count("events") == 0
@@ -74,32 +74,32 @@ def test_malformed_and_oversized_events_are_clear_4xx(
 
 
 def test_the_same_key_with_a_different_body_is_a_409_that_says_so(
-    server: LiveServer, database_url: str
+    api: httpx.Client, database_url: str
 ) -> None:
     body = event("dismissed", reason="outdated", ts="2026-10-01T09:00:00Z")
-    first = httpx.post(f"{server.url}/v1/events", json=body)
+    first = api.post("/v1/events", json=body)
     respelt = {**dict(reversed(list(body.items()))), "ts": "2026-10-01T11:00:00+02:00", "text": None}
-    again = httpx.post(f"{server.url}/v1/events", json=respelt)  # the same request, spelt otherwise
-    changed = httpx.post(f"{server.url}/v1/events", json={**body, "reason": "tone"})
+    again = api.post("/v1/events", json=respelt)  # the same request, spelt otherwise
+    changed = api.post("/v1/events", json={**body, "reason": "tone"})
     assert (first.status_code, again.status_code, changed.status_code) == (202, 202, 409)
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
     assert changed.json()["detail"].startswith(
         f"idempotency_key {body['idempotency_key']!r} was already used with a different request"
     )
     store = open_store(database_url)
-    assert [(e.caller, e.kind, e.reason, len(e.fingerprint or "")) for e in store.events.list()] == [
-        ("api", "dismissed", "outdated", 64)
-    ]
+    stored = [(e.caller, e.kind, e.reason, len(e.fingerprint or "")) for e in store.events.list()]
+    assert stored == [(stored[0][0], "dismissed", "outdated", 64)]
+    assert stored[0][0].startswith("key:test-admin-")  # the admin key's caller id
     store.close()
 
 
 @pytest.mark.parametrize("key", ["import:c1:sent", "demo:c1:sent"])
 def test_the_importers_keys_are_reserved(
-    server: LiveServer, database_url: str, tmp_path: Path, key: str
+    api: httpx.Client, database_url: str, tmp_path: Path, key: str
 ) -> None:
     """The pre-emption attack of issue 9 over HTTP: the caller cannot post the importer's key, and a
     later import stores the case's reply."""
-    r = httpx.post(f"{server.url}/v1/events", json=event("sent", idempotency_key=key, text="pre-empted"))
+    r = api.post("/v1/events", json=event("sent", idempotency_key=key, text="pre-empted"))
     assert r.status_code == 422 and "idempotency_key: Value error, keys starting with" in r.json()["detail"]
     store = open_store(database_url)
     path = tmp_path / "cases.csv"
@@ -109,17 +109,19 @@ def test_the_importers_keys_are_reserved(
     store.close()
 
 
-def test_bad_json_is_a_clear_422(server: LiveServer) -> None:
-    r = httpx.post(f"{server.url}/v1/events", content=b"{", headers={"content-type": "application/json"})
+def test_bad_json_is_a_clear_422(api: httpx.Client) -> None:
+    r = api.post("/v1/events", content=b"{", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
 
 
-def test_a_burst_of_concurrent_events_loses_nothing(server: LiveServer, database_url: str) -> None:
+def test_a_burst_of_concurrent_events_loses_nothing(
+    server: LiveServer, admin_key: dict[str, str], database_url: str
+) -> None:
     bodies = [event(("shown", "inserted")[i % 2], case_id=f"c{i % 17}") for i in range(200)]
     retries = bodies[:40]  # the console retrying with the same key, concurrently with the first try
     limits = httpx.Limits(max_connections=64)
     with (
-        httpx.Client(base_url=server.url, timeout=30, limits=limits) as client,
+        httpx.Client(base_url=server.url, headers=admin_key, timeout=30, limits=limits) as client,
         ThreadPoolExecutor(max_workers=32) as pool,
     ):
         codes = list(pool.map(lambda b: client.post("/v1/events", json=b).status_code, bodies + retries))

@@ -34,9 +34,9 @@ schema = schemathesis.openapi.from_dict(_openapi())
 
 
 @pytest.fixture
-def api_headers() -> dict[str, str]:
-    """What authenticates the fuzzer's requests (none are needed yet; a key goes here once they are)."""
-    return {}
+def api_headers(admin_key: dict[str, str]) -> dict[str, str]:
+    """What authenticates the fuzzer's requests: an admin key (every operation is open to it)."""
+    return admin_key
 
 
 @schema.parametrize()
@@ -57,10 +57,10 @@ def test_no_5xx_and_every_answer_as_documented(
     )
 
 
-def test_the_documented_422_is_what_the_app_answers(server: LiveServer) -> None:
+def test_the_documented_422_is_what_the_app_answers(server: LiveServer, api_headers: dict[str, str]) -> None:
     import httpx
 
-    spec: dict[str, Any] = httpx.get(f"{server.url}/openapi.json").json()
+    spec: dict[str, Any] = httpx.get(f"{server.url}/openapi.json", headers=api_headers).json()
     documented = spec["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]["application/json"]
     assert documented["schema"] == {"$ref": "#/components/schemas/Problem"}
     problem = spec["components"]["schemas"]["Problem"]

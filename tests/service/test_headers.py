@@ -78,10 +78,17 @@ IDS = [f"{m} {p}" for m, p, _, _ in REQUESTS]
 
 @pytest.mark.parametrize(("method", "path", "kw", "status"), REQUESTS, ids=IDS)
 def test_every_response_carries_the_security_headers(
-    seeded: Store, app: FastAPI, server: LiveServer, method: str, path: str, kw: dict[str, Any], status: int
+    seeded: Store,
+    app: FastAPI,
+    server: LiveServer,
+    admin_key: dict[str, str],
+    method: str,
+    path: str,
+    kw: dict[str, Any],
+    status: int,
 ) -> None:
     app.add_api_route("/test/boom", _boom)  # an unhandled exception: Starlette's own 500
-    r = httpx.request(method, server.url + path, **kw)
+    r = httpx.request(method, server.url + path, headers=admin_key, **kw)
     assert r.status_code == status, r.text
     assert_secured(r)
 
@@ -133,7 +140,7 @@ def inline_code(html: str) -> list[str]:
     return parser.found
 
 
-PAGES = {"/": 200, "/cases/c1": 200, "/cases/nope": 404, "/dashboard": 200, "/docs": 200}
+PAGES = {"/": 200, "/cases/c1": 200, "/cases/nope": 404, "/dashboard": 200, "/docs": 200, "/login": 200}
 
 
 def test_every_page_is_free_of_inline_code(seeded: Store, client: TestClient, app: FastAPI) -> None:
@@ -180,23 +187,29 @@ CHATWOOT = {"SUPPORTCUE_CHATWOOT__BASE_URL": "https://chat.example.com/app/"}
 
 
 @pytest.mark.parametrize("extra_environ", [CHATWOOT])
-def test_the_chatwoot_embed_may_be_framed_by_its_origin_only(app: FastAPI, server: LiveServer) -> None:
+def test_the_chatwoot_embed_may_be_framed_by_its_origin_only(
+    app: FastAPI, server: LiveServer, admin_key: dict[str, str]
+) -> None:
     app.add_api_route("/embed/chatwoot", _embed)  # the page itself comes with the Chatwoot issue
     app.add_api_route("/embed/chatwootish", _embed)
-    embed = httpx.get(f"{server.url}/embed/chatwoot")
+    embed = httpx.get(f"{server.url}/embed/chatwoot", headers=admin_key)
     assert embed.status_code == 200
     assert embed.headers["content-security-policy"] == CSP.replace(
         "frame-ancestors 'none'", "frame-ancestors https://chat.example.com"
     )
     assert "x-frame-options" not in embed.headers  # it cannot name an origin; the CSP does
     assert embed.headers["x-content-type-options"] == "nosniff"
-    assert_secured(httpx.get(f"{server.url}/embed/chatwootish"))
-    assert_secured(httpx.get(f"{server.url}/"))
+    assert_secured(httpx.get(f"{server.url}/embed/chatwootish", headers=admin_key))
+    assert_secured(httpx.get(f"{server.url}/", headers=admin_key))
 
 
-def test_without_a_chatwoot_origin_the_embed_is_not_framed(app: FastAPI, server: LiveServer) -> None:
+def test_without_a_chatwoot_origin_the_embed_is_not_framed(
+    app: FastAPI, server: LiveServer, admin_key: dict[str, str]
+) -> None:
     app.add_api_route("/embed/chatwoot", _embed)
-    assert_secured(httpx.get(f"{server.url}/embed/chatwoot"))
+    embed = httpx.get(f"{server.url}/embed/chatwoot", headers=admin_key)
+    assert embed.status_code == 200
+    assert_secured(embed)
 
 
 def test_frame_overrides_match_path_prefixes() -> None:
@@ -266,8 +279,8 @@ class TestAnyHost:
 # -- the API docs, offline ----------------------------------------------------------------------------
 
 
-def test_the_docs_page_needs_nothing_from_elsewhere(server: LiveServer) -> None:
-    r = httpx.get(f"{server.url}/docs")
+def test_the_docs_page_needs_nothing_from_elsewhere(server: LiveServer, admin_key: dict[str, str]) -> None:
+    r = httpx.get(f"{server.url}/docs", headers=admin_key)
     assert r.status_code == 200
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", r.text, re.I), "an external URL in /docs"
     assets = re.findall(r'(?:src|href)="(/[^"]+)"', r.text)

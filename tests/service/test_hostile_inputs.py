@@ -11,7 +11,6 @@ import pytest
 from fastapi import FastAPI
 
 from supportcue.data.store import open_store
-from tests.conftest import LiveServer
 
 JSON = "application/json"
 BAD_CHARS = {"NUL": ("\\u0000", "NUL byte"), "surrogate": ("\\ud800", "lone surrogate")}
@@ -35,8 +34,8 @@ TEXT_FIELDS = [
 ]
 
 
-def post(server: LiveServer, path: str, body: bytes, content_type: str = JSON) -> httpx.Response:
-    return httpx.post(f"{server.url}{path}", content=body, headers={"content-type": content_type})
+def post(api: httpx.Client, path: str, body: bytes, content_type: str = JSON) -> httpx.Response:
+    return api.post(path, content=body, headers={"content-type": content_type})
 
 
 def stored_rows(app: FastAPI, database_url: str) -> dict[str, int]:
@@ -53,10 +52,10 @@ def stored_rows(app: FastAPI, database_url: str) -> dict[str, int]:
     ("path", "template", "field"), TEXT_FIELDS, ids=[f"{p}:{f}" for p, _, f in TEXT_FIELDS]
 )
 def test_nul_bytes_and_lone_surrogates_are_a_422_naming_the_field(
-    server: LiveServer, app: FastAPI, database_url: str, path: str, template: str, field: str, bad: str
+    api: httpx.Client, app: FastAPI, database_url: str, path: str, template: str, field: str, bad: str
 ) -> None:
     escape, says = BAD_CHARS[bad]
-    r = post(server, path, (template % escape).encode())
+    r = post(api, path, (template % escape).encode())
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert detail.startswith(field) and says in detail
@@ -146,9 +145,9 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
     ("path", "body", "content_type", "says"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE]
 )
 def test_malformed_bodies_are_a_422_with_a_message(
-    server: LiveServer, app: FastAPI, database_url: str, path: str, body: bytes, content_type: str, says: str
+    api: httpx.Client, app: FastAPI, database_url: str, path: str, body: bytes, content_type: str, says: str
 ) -> None:
-    r = post(server, path, body, content_type)
+    r = post(api, path, body, content_type)
     assert r.status_code == 422, r.text
     assert says in r.json()["detail"]
     assert isinstance(r.json()["errors"], list)
@@ -167,9 +166,9 @@ def test_malformed_bodies_are_a_422_with_a_message(
 )
 @pytest.mark.parametrize("page", ["/v1/metrics", "/dashboard"])
 def test_reporting_windows_at_the_ends_of_time_are_a_422(
-    server: LiveServer, page: str, query: str, says: str
+    api: httpx.Client, page: str, query: str, says: str
 ) -> None:
-    r = httpx.get(f"{server.url}{page}?{query}")
+    r = api.get(f"{page}?{query}")
     assert r.status_code == 422 and says in r.json()["detail"]
 
 
@@ -181,14 +180,14 @@ def test_reporting_windows_at_the_ends_of_time_are_a_422(
         ("/cases/%ED%A0%80", 404),  # the server decodes the path with replacement characters
     ],
 )
-def test_page_paths_that_no_file_or_case_can_have(server: LiveServer, path: str, status: int) -> None:
-    r = httpx.get(f"{server.url}{path}")
+def test_page_paths_that_no_file_or_case_can_have(api: httpx.Client, path: str, status: int) -> None:
+    r = api.get(path)
     assert r.status_code == status
     assert r.json()["detail"] if "json" in r.headers["content-type"] else "Not found" in r.text
 
 
-def test_error_bodies_do_not_echo_the_input(server: LiveServer) -> None:
-    r = post(server, "/v1/suggest", b'{"message": "card 4242 4242 4242 4242 \\u0000"}')
+def test_error_bodies_do_not_echo_the_input(api: httpx.Client) -> None:
+    r = post(api, "/v1/suggest", b'{"message": "card 4242 4242 4242 4242 \\u0000"}')
     assert r.status_code == 422 and "4242" not in r.text
     errors: list[dict[str, Any]] = r.json()["errors"]
     assert [sorted(e) for e in errors] == [["loc", "msg", "type"]]

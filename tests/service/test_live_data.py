@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from supportcue.data.store import Store, open_store
 from supportcue.embeddings import make_embedder
@@ -23,7 +24,7 @@ from supportcue.stages.response import LibraryAnswer, ResponseStage
 from supportcue.stages.topic import TopicStage
 from supportcue.training.registry import save_version
 from tests.conftest import LiveServer
-from tests.service.conftest import wait_loaded
+from tests.service.conftest import authorize, wait_loaded
 
 QUESTIONS = {
     "payouts": ["how do I pause payouts", "can I pause my payouts", "pause payouts please", "stop payouts"],
@@ -64,13 +65,22 @@ def environ(database_url: str, **more: str) -> dict[str, str]:
     return {"SUPPORTCUE_DATABASE_URL": database_url, "SUPPORTCUE_EMBEDDING__MODEL": "tfidf", **more}
 
 
-def serve(folder: Path, env: dict[str, str]) -> LiveServer:
+class Served(LiveServer):
+    """The app behind a real uvicorn, and an admin key of its store."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(app)
+        self.auth = authorize(app.state.runtime.store)
+
+
+def serve(folder: Path, env: dict[str, str]) -> Served:
     settings: Settings = load_settings(folder, environ=env)
-    return LiveServer(create_app(settings, pipeline_loader=load_workspace_pipeline))
+    return Served(create_app(settings, pipeline_loader=load_workspace_pipeline))
 
 
-def suggest(live: LiveServer, message: str) -> dict[str, Any]:
-    r = httpx.post(f"{live.url}/v1/suggest", json={"message": message, "customer_name": "Ana"})
+def suggest(live: Served, message: str) -> dict[str, Any]:
+    body = {"message": message, "customer_name": "Ana"}
+    r = httpx.post(f"{live.url}/v1/suggest", json=body, headers=live.auth)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body

@@ -25,7 +25,7 @@ from supportcue.pipeline import Pipeline
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
 from tests.conftest import LiveServer
-from tests.service.conftest import wait_loaded
+from tests.service.conftest import authorize, wait_loaded
 from tests.test_pipeline import make
 
 CHOKES_ON = "my order 4711 went missing"
@@ -50,7 +50,7 @@ class ChokingEmbedder(HashingEmbedder):
         return super().embed(texts)
 
 
-def send_mixed(server: LiveServer, poison: bytes) -> tuple[list[int], list[int]]:
+def send_mixed(server: LiveServer, poison: bytes, auth: dict[str, str]) -> tuple[list[int], list[int]]:
     """150 innocent requests from 30 concurrent agents with a poison request every 10th; returns the
     status codes of the innocent ones and of the poison ones."""
     jobs: list[tuple[bool, bytes]] = []
@@ -58,7 +58,7 @@ def send_mixed(server: LiveServer, poison: bytes) -> tuple[list[int], list[int]]
         jobs.append((False, f'{{"message": "how do I pause payout {i}", "case_id": "c{i}"}}'.encode()))
         if i % 10 == 0:
             jobs.append((True, poison))
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **auth}
     limits = httpx.Limits(max_connections=WORKERS)
     with (
         httpx.Client(base_url=server.url, timeout=60, limits=limits, headers=headers) as client,
@@ -70,8 +70,10 @@ def send_mixed(server: LiveServer, poison: bytes) -> tuple[list[int], list[int]]
     return innocent, poisoned
 
 
-def test_a_lone_surrogate_among_concurrent_requests_is_a_422_and_fails_no_one(server: LiveServer) -> None:
-    innocent, poisoned = send_mixed(server, b'{"message": "x \\ud800"}')
+def test_a_lone_surrogate_among_concurrent_requests_is_a_422_and_fails_no_one(
+    server: LiveServer, admin_key: dict[str, str]
+) -> None:
+    innocent, poisoned = send_mixed(server, b'{"message": "x \\ud800"}', admin_key)
     assert innocent == [200] * INNOCENT
     assert poisoned == [422] * 15
 
@@ -86,9 +88,10 @@ def test_a_batch_that_fails_is_retried_item_by_item(make_app: Callable[[Pipeline
         return pipeline
 
     app = make_app(choking)
+    auth = authorize(app.state.runtime.store)
     with LiveServer(app) as server:
         wait_loaded(app)
-        innocent, poisoned = send_mixed(server, f'{{"message": "{CHOKES_ON}"}}'.encode())
+        innocent, poisoned = send_mixed(server, f'{{"message": "{CHOKES_ON}"}}'.encode(), auth)
     assert innocent == [200] * INNOCENT
     assert poisoned == [500] * 15  # the server's fault, reported for that request only
     # the poison shared batches with innocent requests, and those batches were retried one by one

@@ -16,7 +16,7 @@ from supportcue.service.deps import get_app_settings
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
 from tests.conftest import LiveServer
-from tests.service.conftest import wait_loaded
+from tests.service.conftest import authorize, wait_loaded
 
 
 @pytest.fixture
@@ -25,10 +25,10 @@ def service_settings() -> dict[str, Any]:
 
 
 def test_suggestion_is_returned_and_stored_with_its_trace(
-    server: LiveServer, app: FastAPI, database_url: str
+    api: httpx.Client, app: FastAPI, database_url: str
 ) -> None:
     body = {"message": "how do I pause a payout", "case_id": "c-9", "customer_name": "Ana"}
-    r = httpx.post(f"{server.url}/v1/suggest", json=body)
+    r = api.post("/v1/suggest", json=body)
     assert r.status_code == 200
     d = r.json()
     assert {
@@ -51,8 +51,8 @@ def test_suggestion_is_returned_and_stored_with_its_trace(
     store.close()
 
 
-def test_abstention_is_a_200_with_no_text(server: LiveServer) -> None:
-    d = httpx.post(f"{server.url}/v1/suggest", json={"message": "thanks"}).json()
+def test_abstention_is_a_200_with_no_text(api: httpx.Client) -> None:
+    d = api.post("/v1/suggest", json={"message": "thanks"}).json()
     assert d["text"] is None and d["abstained_at"] == "validation" and d["mode"] == "none"
 
 
@@ -67,26 +67,24 @@ def test_abstention_is_a_200_with_no_text(server: LiveServer) -> None:
     ],
 )
 def test_validation_errors_are_clear(
-    server: LiveServer, payload: dict[str, object], status: int, says: str
+    api: httpx.Client, payload: dict[str, object], status: int, says: str
 ) -> None:
-    r = httpx.post(f"{server.url}/v1/suggest", json=payload)
+    r = api.post("/v1/suggest", json=payload)
     assert r.status_code == status
     assert says in r.json()["detail"]
 
 
-def test_bad_json_is_a_clear_422(server: LiveServer) -> None:
-    r = httpx.post(
-        f"{server.url}/v1/suggest", content=b'{"message": ', headers={"content-type": "application/json"}
-    )
+def test_bad_json_is_a_clear_422(api: httpx.Client) -> None:
+    r = api.post("/v1/suggest", content=b'{"message": ', headers={"content-type": "application/json"})
     assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
 
 
-def test_health_readiness_and_prometheus(server: LiveServer) -> None:
+def test_health_readiness_and_prometheus(server: LiveServer, api: httpx.Client) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/readyz")
     assert ready.status_code == 200 and ready.json()["models"]["topic"] == "v3"
-    httpx.post(f"{server.url}/v1/suggest", json={"message": "thanks"})
-    text = httpx.get(f"{server.url}/metrics").text
+    api.post("/v1/suggest", json={"message": "thanks"})
+    text = api.get("/metrics").text
     assert 'supportcue_suggestions_total{outcome="abstained_validation"} 1.0' in text
     assert 'supportcue_http_requests_total{method="POST",route="/v1/suggest",status="200"}' in text
 
@@ -96,10 +94,11 @@ def test_not_ready_is_503_with_reason(make_app: Callable[[PipelineLoader], FastA
         raise LookupError("no live topic model: run `supportcue train`")
 
     app = make_app(no_models)
+    auth = authorize(app.state.runtime.store)
     with LiveServer(app) as live:
         wait_loaded(app)
         assert httpx.get(f"{live.url}/readyz").status_code == 503
-        r = httpx.post(f"{live.url}/v1/suggest", json={"message": "hello"})
+        r = httpx.post(f"{live.url}/v1/suggest", json={"message": "hello"}, headers=auth)
         assert r.status_code == 503 and "supportcue train" in r.json()["detail"]
 
 

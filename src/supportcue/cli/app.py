@@ -121,10 +121,11 @@ def export(
 
 
 def _register() -> None:
-    from supportcue.cli import models_cmd, run_cmd, weak_cmd
+    from supportcue.cli import models_cmd, run_cmd, security_cmd, weak_cmd
 
     models_cmd.register(app)
     run_cmd.register(app)
+    security_cmd.register(app)
     weak_cmd.register(app)
 
 

@@ -39,15 +39,26 @@ def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from supportcue.data.store import open_store
+    from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
 
+    store = open_store(settings.database_url)
+    try:
+        callers = store.callers.count()
+    finally:
+        store.close()
+    check_exposure(host, callers)
     settings, hint = bound_hosts(settings, host)
     base = f"http://{host}:{port}"
     # plain print: these lines are meant to be copied, so they must never be wrapped
     print(f"supportcue serving {settings.workspace.resolve()} at {base}")
     print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
+    if not callers:
+        print("  nobody can call it yet: add a user (`supportcue users add NAME --role admin`) or a key")
     print(
-        f"  try: curl -s {base}/v1/suggest -H 'content-type: application/json' "
+        f"  try: curl -s {base}/v1/suggest -H 'authorization: Bearer KEY' "
+        "-H 'content-type: application/json' "
         '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\'',
         flush=True,
     )
@@ -67,13 +78,17 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="seed of the generated data")] = 7,
     ) -> None:
         """Build the demo workspace (a fictional payments platform), train every stage, and serve it."""
-        from supportcue.demo.workspace import build_demo_workspace
+        from supportcue.demo.workspace import build_demo_workspace, demo_users
 
         with console.status("building the demo workspace"):
             summary = build_demo_workspace(
                 workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]")
             )
         console.print(summary)
+        # plain print: passwords must be copyable; they are shown only now (new ones on every run)
+        print(f"log in at http://127.0.0.1:{port}/login as (passwords shown once, new on every run):")
+        for name, role, password in demo_users(workspace):
+            print(f"  {role:<6}  name {name:<6}  password {password}")
         if no_serve:
             print(f"built; serve it with: supportcue --workspace {workspace} serve")
             return

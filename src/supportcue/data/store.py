@@ -2,9 +2,9 @@
 
 `open_store(url)` connects, brings the database to the newest schema (a cheap revision check when it
 is already there), and returns a `Store` whose repositories share one `Database`:
-`store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`
-`store.reporting` (read-only aggregates for the metrics) and `store.retention` (purging old
-text). Queries live in those modules only.
+`store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`,
+`store.callers` (API keys, users, login sessions), `store.reporting` (read-only aggregates for the
+metrics) and `store.retention` (purging old text). Queries live in those modules only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from supportcue.data.library import Library
 from supportcue.data.model_versions import ModelVersions
 from supportcue.data.reporting import Reporting
 from supportcue.data.retention import Retention
+from supportcue.data.security import Callers
 
 
 class Store:
@@ -33,6 +34,7 @@ class Store:
         self.experiments = Experiments(db)
         self.reporting = Reporting(db)
         self.retention = Retention(db)
+        self.callers = Callers(db)
 
     def close(self) -> None:
         self.db.close()

@@ -241,6 +241,39 @@ class DataVersion(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiKey(Base):
+    """A machine caller: only the SHA-256 of the key is stored (the key is shown once, at creation)."""
+
+    __tablename__ = "api_keys"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the whole key."""
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The key's first characters, to tell keys apart in `keys list` (not enough to use one)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who logs in at /login; the password is stored as an argon2id hash."""
+
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A logged-in browser: the session id lives only in its cookie; the store keeps its SHA-256."""
+
+    __tablename__ = "login_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 TABLES: dict[str, type[Base]] = {
     "topics": Topic,
     "answers": Answer,
@@ -253,4 +286,7 @@ TABLES: dict[str, type[Base]] = {
     "experiments": Experiment,
     "assignments": Assignment,
     "data_versions": DataVersion,
+    "api_keys": ApiKey,
+    "users": User,
+    "login_sessions": LoginSession,
 }

@@ -18,10 +18,11 @@ from supportcue.demo.generator import generate
 from supportcue.demo.labeling import workspace_module
 from supportcue.demo.model import DemoData
 from supportcue.settings import init_workspace, load_settings
-from supportcue.vocab import CaseStatus, EventKind, TopicStatus
+from supportcue.vocab import CaseStatus, EventKind, Role, TopicStatus
 
 OPEN_CASES = 40
 """How many of the newest cases are left open for the console's inbox."""
+DEMO_USERS = (("admin", Role.ADMIN), ("agent", Role.AGENT))
 
 
 def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
@@ -152,3 +153,25 @@ def build_demo_workspace(
         f"{counts['topics']} topics, {counts['answers']} answers, {counts['articles']} articles, "
         f"{counts['labels']:,} expert labels; non-questions {stats['non_question_share']:.1%}"
     )
+
+
+def demo_users(folder: Path) -> list[tuple[str, Role, str]]:
+    """Give the demo workspace an admin and an agent with fresh random passwords (set anew on every
+    run, since only their hashes are kept); returns (name, role, password) to print once."""
+    import secrets
+
+    from supportcue.security.users import add_user, hasher
+
+    store = open_store(load_settings(folder).database_url)
+    made = []
+    try:
+        for name, role in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            if store.callers.user(name) is None:
+                add_user(store, name, role, password)
+            else:
+                store.callers.set_password(name, hasher().hash(password))
+            made.append((name, role, password))
+    finally:
+        store.close()
+    return made

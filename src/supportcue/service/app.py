@@ -11,17 +11,21 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from supportcue import __version__
 from supportcue.data.store import open_store
+from supportcue.security.callers import Authenticator
+from supportcue.security.ratelimit import RateLimiter
 from supportcue.security.redaction import install_log_redaction
+from supportcue.service.auth import Authenticate, wants_page
 from supportcue.service.batcher import MicroBatcher
+from supportcue.service.deps import Forbidden
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import docs, events, health, metrics, pages, suggest
+from supportcue.service.routes import docs, events, health, login, metrics, pages, suggest
 from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
@@ -105,10 +109,15 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # routes/docs.py serves Swagger UI from the package, with no inline script
         redoc_url=None,  # ReDoc would load from a CDN
+        openapi_url=None,  # routes/docs.py serves it, for callers only
     )
     origin = settings.chatwoot.origin
     app.frame_ancestors = {path: origin for path in EMBED_PATHS} if origin else {}
     app.state.runtime = runtime
+    security = settings.security
+    app.state.authenticator = Authenticator(runtime.store, security)
+    attempts = security.login_attempts_per_minute
+    app.state.login_limiter = RateLimiter(attempts, attempts)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -134,6 +143,20 @@ def create_app(
             {"detail": detail, "request_id": request_id}, 500, headers={"x-request-id": request_id}
         )
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if wants_page(request.method, request.headers):
+            return pages.templates.TemplateResponse(
+                request, "forbidden.html", {"detail": exc.detail}, status_code=403
+            )
+        return JSONResponse({"detail": exc.detail}, 403)
+
+    # the last added runs first: metrics count every answer, the caller is known before any route
+    app.add_middleware(
+        Authenticate,
+        authenticator=app.state.authenticator,
+        limiter=RateLimiter(security.rate_per_minute, security.burst),
+    )
     app.add_middleware(
         LimitsAndMetrics,
         telemetry=runtime.telemetry,
@@ -145,6 +168,7 @@ def create_app(
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
 
-    for router in (health.router, suggest.router, events.router, metrics.router, pages.router, docs.router):
+    routers = (health.router, login.router, docs.router, suggest.router, events.router, metrics.router)
+    for router in (*routers, pages.router):
         app.include_router(router)
     return app

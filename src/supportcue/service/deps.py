@@ -1,22 +1,31 @@
 """Dependencies of the routes, declared once as `Annotated` aliases.
 
 Each is a plain function of the request, so a test can replace any of them through
-`app.dependency_overrides[get_app_settings] = ...`. The pipeline itself has no per-request dependency:
-requests reach it only through the micro-batcher (`SuggesterDep`), and a test gives the app its
-pipeline through `create_app(..., pipeline_loader=...)`.
+`app.dependency_overrides[get_app_settings] = ...`.
+
+Who is calling: `CallerDep` is the request's `Caller` (found by the `Authenticate` middleware,
+`service/auth.py`), and `require(Role.AGENT, ...)` is the role check a router or route declares in its
+`dependencies` (403 for a caller without any of those roles, see `security/roles.py`). Per-caller
+state (idempotency keys, say) is scoped by `caller.id` (`key:NAME` or `user:NAME`).
+
+The pipeline itself has no per-request dependency: requests reach it only through the micro-batcher
+(`SuggesterDep`), and a test gives the app its pipeline through `create_app(..., pipeline_loader=...)`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from supportcue.data.store import Store
 from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.security.callers import Authenticator, Caller
+from supportcue.security.roles import allows, describe
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.runtime import Runtime, Telemetry
 from supportcue.settings import Settings
+from supportcue.vocab import Role
 
 Suggester = MicroBatcher[SuggestRequest, SuggestResult]
 
@@ -52,19 +61,51 @@ def get_suggester(request: Request, runtime: RuntimeDep) -> Suggester:
     return suggester
 
 
-API_CALLER = "api"
-"""The one caller there is until authentication lands (see `caller_id`)."""
-
-
-def caller_id() -> str:
-    """Who is calling: scopes idempotency keys (and, later, roles). A PLACEHOLDER: every request is
-    the caller "api" until authentication lands; then this returns the authenticated API key's or
-    user's id (never "", which is supportcue's own importer's namespace)."""
-    return API_CALLER
-
-
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-CallerDep = Annotated[str, Depends(caller_id)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 SuggesterDep = Annotated[Suggester, Depends(get_suggester)]
+
+
+class Forbidden(HTTPException):
+    """403: the caller's role does not include what the route needs (a page for a browser)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(status_code=403, detail=detail)
+
+
+def get_caller(request: Request) -> Caller:
+    """The authenticated caller (the middleware has answered 401 already when there is none)."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:
+        raise HTTPException(401, detail="log in at /login, or send an API key as a bearer token")
+    return caller
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.authenticator
+    return auth
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def require(*roles: Role) -> Any:
+    """The dependency that lets through callers whose role includes any of `roles`:
+    `APIRouter(dependencies=[require(Role.AGENT, Role.INTEGRATION)])`."""
+    if not roles:
+        raise ValueError("require() needs at least one role")
+
+    def check(caller: CallerDep) -> Caller:
+        if not allows(caller.role, roles):
+            who = f"{caller.kind} {caller.name!r}"
+            raise Forbidden(f"this needs {describe(roles)}; {who} has the {caller.role} role")
+        return caller
+
+    check.required_roles = roles  # type: ignore[attr-defined]  # for the test that every route has one
+    return Depends(check)
+
+
+ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS)
+"""Every role includes one of these (the ladder starts at agent)."""

@@ -1,7 +1,9 @@
 """POST /v1/events: what agents did with a suggestion. 202 only once the event is committed.
 
 The rules of a valid event live in `monitoring/events.py`; this route translates HTTP to them, their
-`InvalidEvent` to a 422 and `IdempotencyConflict` to a 409.
+`InvalidEvent` to a 422 and `IdempotencyConflict` to a 409. Idempotency keys are scoped to the caller
+(`caller.id`). An event posted from a logged-in browser (the console) carries that user's name as its
+`agent_id`, whatever the body says; a key's caller (a help desk) names the agent.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from fastapi.concurrency import run_in_threadpool
 from supportcue.errors import IdempotencyConflict, InvalidEvent
 from supportcue.monitoring.events import record_event
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, StoreDep, TelemetryDep
+from supportcue.service.deps import CallerDep, StoreDep, TelemetryDep, require
 from supportcue.service.schemas import EventCreate, EventPublic, problem_responses
+from supportcue.vocab import Role
 
-router = APIRouter(prefix="/v1", tags=["events"], route_class=StrictJSONRoute)
+router = APIRouter(
+    prefix="/v1",
+    tags=["events"],
+    route_class=StrictJSONRoute,
+    dependencies=[require(Role.AGENT, Role.INTEGRATION)],
+)
 
 
 @router.post(
@@ -29,8 +37,11 @@ async def create_event(
 ) -> EventPublic:
     """Record an event once per caller and `idempotency_key`: a retry of the same request is
     acknowledged (`duplicate`) and not stored again; the same key with another request is a 409."""
+    row = body.model_dump()
+    if caller.by_cookie:
+        row["agent_id"] = caller.name
     try:
-        recorded = await run_in_threadpool(record_event, store, body.model_dump(), caller=caller)
+        recorded = await run_in_threadpool(record_event, store, row, caller=caller.id)
     except InvalidEvent as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except IdempotencyConflict as exc:

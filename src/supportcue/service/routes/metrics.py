@@ -9,19 +9,23 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
-from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep
+from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep, require
 from supportcue.service.schemas import problem_responses
+from supportcue.vocab import Role
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[require(Role.ADMIN, Role.METRICS)])
 def prometheus(telemetry: TelemetryDep) -> Response:
     """Request counts and latency per route, suggestions by outcome, events by kind, live models."""
     return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/metrics", responses=problem_responses(422))
+# support-ops (reviewers) read the online metrics too, for now
+@router.get(
+    "/v1/metrics", responses=problem_responses(422), dependencies=[require(Role.REVIEWER, Role.METRICS)]
+)
 async def online_metrics(
     store: StoreDep,
     settings: SettingsDep,

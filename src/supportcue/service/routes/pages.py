@@ -1,7 +1,8 @@
 """The web pages: the agent console (inbox and case view) and the dashboard, server-rendered.
 
 The case view's small script (static/console.js) asks POST /v1/suggest for a suggestion, and posts
-what the agent does with it to POST /v1/events. What the templates show is built in `views.py`.
+what the agent does with it to POST /v1/events, with the page's CSRF token. What the templates show is
+built in `views.py`. The console is the agent's; the dashboard the reviewer's (support-ops).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from fastapi.templating import Jinja2Templates
 
 from supportcue.boundary import Text
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
-from supportcue.service.deps import SettingsDep, StoreDep
+from supportcue.security.roles import includes
+from supportcue.service.deps import SettingsDep, StoreDep, require
 from supportcue.service.views import case_data, dashboard_context
-from supportcue.vocab import CaseStatus
+from supportcue.vocab import CaseStatus, Role
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
 TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
@@ -44,7 +47,7 @@ def static(name: str) -> FileResponse:
     return static_file(STATIC_FILES, name)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
 async def inbox(request: Request, store: StoreDep) -> Response:
     """Open cases, newest first."""
     cases = await run_in_threadpool(
@@ -53,7 +56,7 @@ async def inbox(request: Request, store: StoreDep) -> Response:
     return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
+@router.get("/cases/{case_id}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
 async def case_view(request: Request, case_id: Text, store: StoreDep) -> Response:
     """One case: the customer's message, the conversation, and the reply box with the suggestion."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -68,7 +71,7 @@ async def case_view(request: Request, case_id: Text, store: StoreDep) -> Respons
     )
 
 
-@router.post("/cases/{case_id}/resolve", response_model=None)
+@router.post("/cases/{case_id}/resolve", response_model=None, dependencies=[require(Role.AGENT)])
 async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -82,7 +85,7 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     return RedirectResponse(next_url, status_code=303)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get("/dashboard", response_class=HTMLResponse, dependencies=[require(Role.REVIEWER)])
 async def dashboard(
     request: Request,
     store: StoreDep,

@@ -9,12 +9,18 @@ from fastapi.responses import JSONResponse, Response
 
 from supportcue.pipeline import SuggestRequest
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import SettingsDep, SuggesterDep
+from supportcue.service.deps import SettingsDep, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
+from supportcue.vocab import Role
 
 log = logging.getLogger("supportcue.service")
 FAILED = "the pipeline failed on this message (the error is logged); reply without a suggestion"
-router = APIRouter(prefix="/v1", tags=["suggestions"], route_class=StrictJSONRoute)
+router = APIRouter(
+    prefix="/v1",
+    tags=["suggestions"],
+    route_class=StrictJSONRoute,
+    dependencies=[require(Role.AGENT, Role.INTEGRATION)],
+)
 
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not

@@ -1,6 +1,7 @@
 // The agent console's case view: fetch a suggestion, let the agent insert or dismiss it, send, and
 // report each step to POST /v1/events. Every event has a fresh idempotency key; a network failure is
-// retried with the same key, so the server stores it once.
+// retried with the same key, so the server stores it once. Every POST carries the page's CSRF token;
+// the server records the logged-in agent as the events' agent.
 "use strict";
 (() => {
   const data = JSON.parse(document.getElementById("case-data").textContent);
@@ -10,6 +11,8 @@
   const sendButton = document.getElementById("send");
   const statusLine = document.getElementById("status");
   const openedAt = performance.now();
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? { "x-csrf-token": csrfMeta.content } : {};
   let suggestion = null; // the live suggestion shown, if any
   let suggestionId = null; // the stored suggestion (shown or not), so `sent` pairs with it
   let sent = false;
@@ -26,16 +29,16 @@
   // Post one event; retry network errors and 5xx with the same key (backoff up to ~30 s in all).
   async function postEvent(fields) {
     const body = JSON.stringify({
-      idempotency_key: newKey(), case_id: data.case_id, agent_id: "console",
-      suggestion_id: suggestionId, ...fields,
+      idempotency_key: newKey(), case_id: data.case_id, suggestion_id: suggestionId, ...fields,
     });
     let delay = 250;
     for (let attempt = 0; attempt < 9; attempt++) {
       try {
         const r = await fetch("/v1/events", {
-          method: "POST", headers: { "content-type": "application/json" }, body, keepalive: true,
+          method: "POST", headers: { "content-type": "application/json", ...csrf }, body, keepalive: true,
         });
         if (r.ok) return true;
+        if (r.status === 401) { loggedOut(); return false; }
         if (r.status < 500 && r.status !== 429) {
           const detail = await r.json().catch(() => ({}));
           say(`Could not record "${fields.kind}": ${detail.detail || r.status}`);
@@ -57,14 +60,23 @@
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
         const r = await fetch("/v1/suggest", {
-          method: "POST", headers: { "content-type": "application/json" }, body,
+          method: "POST", headers: { "content-type": "application/json", ...csrf }, body,
         });
         if (r.ok) return await r.json();
+        if (r.status === 401) { loggedOut(); return null; }
         if (r.status !== 503) return null; // 503: models still loading
       } catch (e) { /* retry */ }
       await sleep(500 * (attempt + 1));
     }
     return null;
+  }
+
+  function loggedOut() {
+    statusLine.replaceChildren("Your session has ended: ");
+    const link = document.createElement("a");
+    link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    link.textContent = "log in again";
+    statusLine.append(link, " (your reply stays in this page while it is open).");
   }
 
   function row(dl, term, value) {
@@ -147,7 +159,7 @@
     let next = "/";
     try {
       const r = await fetch(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
-        method: "POST", headers: { accept: "application/json" },
+        method: "POST", headers: { accept: "application/json", ...csrf },
       });
       if (r.ok) next = (await r.json()).next;
     } catch (e) { /* the events are recorded; the status will follow */ }

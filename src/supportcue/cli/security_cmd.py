@@ -1,0 +1,116 @@
+"""Who may call the service: `keys create|list|revoke` (machines) and `users add|list|remove` (people)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from supportcue.cli.context import state
+from supportcue.cli.output import console
+from supportcue.errors import SupportcueError
+from supportcue.vocab import Role
+
+ROLES = " | ".join(Role)
+keys_app = typer.Typer(help="API keys for machines (shown once, stored hashed).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users who log in at /login (passwords hashed with argon2).", no_args_is_help=True
+)
+RoleOption = Annotated[str, typer.Option("--role", help=ROLES)]
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="what the key is for, e.g. chatwoot or grafana")],
+    role: RoleOption,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Make a key and print it once: only its hash is stored, so copy it now."""
+    from supportcue.security.keys import create_key
+
+    key = create_key(state(ctx).store, name, role)
+    if json_out:
+        print(json.dumps({"key": key, "name": name, "role": role}))
+        return
+    print(f"key {name!r} ({role}) created; it is shown only this once:\n{key}")
+    print(f"use it as the header  Authorization: Bearer {key[:8]}...")
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The keys (name, role, first characters, created), never the keys themselves."""
+    rows = [
+        {"name": k.name, "role": k.role, "prefix": k.prefix, "created_at": k.created_at.isoformat()}
+        for k in state(ctx).store.callers.api_keys()
+    ]
+    _print(rows, json_out, "API keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the key's name")]) -> None:
+    """Delete a key: a running server refuses it within seconds."""
+    if not state(ctx).store.callers.revoke_key(name):
+        raise SupportcueError(f"no key named {name!r} (see `supportcue keys list`)")
+    print(f"key {name!r} revoked")
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the login name")],
+    role: RoleOption,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a user; the password is asked for twice (hidden), or read from stdin."""
+    from supportcue.security.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    add_user(state(ctx).store, name, role, password)
+    print(f"user {name!r} ({role}) added; they log in at /login")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The users and their roles."""
+    rows = [
+        {"name": u.name, "role": u.role, "created_at": u.created_at.isoformat()}
+        for u in state(ctx).store.callers.users()
+    ]
+    _print(rows, json_out, "users")
+
+
+@users_app.command("remove")
+def users_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the login name")]) -> None:
+    """Remove a user and end their sessions."""
+    if not state(ctx).store.callers.remove_user(name):
+        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+    print(f"user {name!r} removed")
+
+
+def _print(rows: list[dict[str, str]], json_out: bool, title: str) -> None:
+    if json_out:
+        print(json.dumps(rows))
+        return
+    if not rows:
+        console.print(f"no {title} yet")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,103 @@
+"""Who may call: API keys, users and their login sessions (`store.callers`).
+
+Only hashes are stored: a key's SHA-256, a password's argon2id hash, a session id's SHA-256. Making
+and checking those hashes is `security/`'s job; this module only keeps and finds the rows.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from supportcue.data.database import Database
+from supportcue.data.tables import ApiKey, LoginSession, User, utcnow
+
+
+class Callers:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _inserted(self, stmt: Any) -> bool:
+        """Run an INSERT ... ON CONFLICT DO NOTHING RETURNING: whether it inserted the row."""
+        with self.db.session() as s:
+            return s.execute(stmt).first() is not None
+
+    # -- API keys ----------------------------------------------------------------------------------
+    def add_key(self, name: str, role: str, key_hash: str, prefix: str) -> bool:
+        """Store a new key; False (and nothing changed) when a key of that name exists."""
+        stmt = self.db.insert(ApiKey).values(
+            name=name, role=role, key_hash=key_hash, prefix=prefix, created_at=utcnow()
+        )
+        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(ApiKey.name))
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        return self.db.first(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    def api_keys(self) -> builtins.list[ApiKey]:
+        return self.db.all(select(ApiKey).order_by(ApiKey.name))
+
+    def revoke_key(self, name: str) -> bool:
+        """Delete the key named `name`; False when there is none."""
+        with self.db.session() as s:
+            result = s.execute(delete(ApiKey).where(ApiKey.name == name))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- users -------------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password_hash: str) -> bool:
+        """Store a new user; False (and nothing changed) when a user of that name exists."""
+        stmt = self.db.insert(User).values(
+            name=name, role=role, password_hash=password_hash, created_at=utcnow()
+        )
+        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(User.name))
+
+    def set_password(self, name: str, password_hash: str) -> None:
+        """A new password hash; the user's open sessions end."""
+        with self.db.session() as s:
+            user = s.get(User, name)
+            if user is not None:
+                user.password_hash = password_hash
+                s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+
+    def user(self, name: str) -> User | None:
+        return self.db.get(User, name)
+
+    def users(self) -> builtins.list[User]:
+        return self.db.all(select(User).order_by(User.name))
+
+    def remove_user(self, name: str) -> bool:
+        """Delete a user and end their sessions; False when there is no such user."""
+        with self.db.session() as s:
+            s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+            result = s.execute(delete(User).where(User.name == name))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def count(self) -> int:
+        """How many users and keys exist (none: nobody can call a served workspace)."""
+        with self.db.session() as s:
+            users = s.scalar(select(func.count()).select_from(User)) or 0
+            keys = s.scalar(select(func.count()).select_from(ApiKey)) or 0
+        return int(users) + int(keys)
+
+    # -- login sessions ----------------------------------------------------------------------------
+    def add_session(self, id_hash: str, user_name: str, expires_at: datetime) -> None:
+        with self.db.session() as s:
+            s.add(LoginSession(id_hash=id_hash, user_name=user_name, expires_at=expires_at))
+
+    def session_user(self, id_hash: str) -> tuple[LoginSession, User] | None:
+        """The session with this id hash and its user, if both exist (expiry is the caller's check)."""
+        stmt = select(LoginSession, User).join(User, User.name == LoginSession.user_name)
+        with self.db.session() as s:
+            row = s.execute(stmt.where(LoginSession.id_hash == id_hash)).first()
+        return None if row is None else (row[0], row[1])
+
+    def end_session(self, id_hash: str) -> None:
+        with self.db.session() as s:
+            s.execute(delete(LoginSession).where(LoginSession.id_hash == id_hash))
+
+    def end_expired_sessions(self, now: datetime) -> int:
+        with self.db.session() as s:
+            result = s.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,54 @@
+"""API keys for machines: `sc_` and 43 random URL-safe characters (256 bits), shown once at creation.
+
+A key is stored as its SHA-256 (a slow hash adds nothing for a 256-bit random secret, and keeps the
+check off the hot path's budget); a presented key is hashed, found by its hash and compared in
+constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from supportcue.data.store import Store
+from supportcue.errors import SupportcueError
+from supportcue.security.roles import parse_role
+from supportcue.vocab import Role
+
+PREFIX = "sc_"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")
+SHOWN = len(PREFIX) + 6
+"""How many leading characters `keys list` shows to tell keys apart."""
+
+
+def check_name(name: str, what: str) -> str:
+    if not NAME.match(name):
+        raise SupportcueError(
+            f"{what} name {name!r}: use 1-80 letters, digits, '.', '_', '@' or '-' (starting with a "
+            "letter or digit)"
+        )
+    return name
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def matches(key: str, stored_hash: str) -> bool:
+    """Whether `key` hashes to `stored_hash`, compared in constant time."""
+    return hmac.compare_digest(hash_key(key), stored_hash)
+
+
+def create_key(store: Store, name: str, role: Role | str) -> str:
+    """Make and store a new key; returns the key itself (the only time it exists in clear)."""
+    check_name(name, "key")
+    try:
+        role = parse_role(str(role))
+    except ValueError as exc:
+        raise SupportcueError(str(exc)) from None
+    key = PREFIX + secrets.token_urlsafe(32)
+    if not store.callers.add_key(name, role, hash_key(key), key[:SHOWN]):
+        raise SupportcueError(f"a key named {name!r} exists; revoke it first or choose another name")
+    return key

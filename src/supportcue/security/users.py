@@ -1,0 +1,60 @@
+"""Users who log in with a password, hashed with argon2id (argon2-cffi's defaults: RFC 9106's
+low-memory profile), and checked in constant time whether or not the user exists."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from supportcue.data.store import Store
+from supportcue.data.tables import User
+from supportcue.errors import SupportcueError
+from supportcue.security.keys import check_name
+from supportcue.security.roles import parse_role
+from supportcue.vocab import Role
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+"""Longer passwords are refused at once (hashing megabytes on every try would be a cheap attack)."""
+
+
+@lru_cache(maxsize=1)
+def hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hasher().hash("not a password of anyone")
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise SupportcueError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise SupportcueError(f"the password is too long: use at most {MAX_PASSWORD} characters")
+    return password
+
+
+def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
+    """Store a new user with an argon2id hash of `password`."""
+    check_name(name, "user")
+    try:
+        role = parse_role(str(role))
+    except ValueError as exc:
+        raise SupportcueError(str(exc)) from None
+    if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
+        raise SupportcueError(f"a user named {name!r} exists; remove it first (`supportcue users remove`)")
+
+
+def authenticate(store: Store, name: str, password: str) -> User | None:
+    """The user when `password` is theirs; None otherwise, after the same work either way (an
+    unknown name is not told apart from a wrong password, not even by timing)."""
+    user = store.callers.user(name) if len(password) <= MAX_PASSWORD else None
+    try:
+        hasher().verify(user.password_hash if user else _dummy_hash(), password[:MAX_PASSWORD])
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return user

@@ -1,0 +1,182 @@
+"""Finding the caller of every request, as one plain ASGI middleware in front of the routes.
+
+Every routed request but those to `PUBLIC` paths needs a caller: a bearer key (`Authorization: Bearer
+<key>`) or a session cookie from /login. Without one: 401 with a JSON message, or, for a browser
+asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`. Then, in order:
+the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF token on anything
+that changes state (403 without it). The caller is left in `request.state.caller` for the routes,
+whose role checks are `service/deps.py`'s `require(...)`.
+
+Checking here, before FastAPI reads the body, means no request reaches a route's validation (or any
+route nobody declared a role for) without a caller. Unrouted paths pass through to their 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import parse_qs, quote
+
+from anyio import to_thread
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from supportcue.security import csrf, sessions
+from supportcue.security.callers import Authenticator, Caller
+from supportcue.security.ratelimit import RateLimiter
+
+log = logging.getLogger("supportcue.service")
+PUBLIC = frozenset({"/healthz", "/readyz", "/login"})
+PUBLIC_PREFIXES = ("/static/",)
+MAX_FORM_BYTES = 65_536
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+
+
+def wants_page(method: str, headers: Headers) -> bool:
+    """A browser navigating (rather than a script or the console's fetch calls)."""
+    return method in ("GET", "HEAD") and "text/html" in headers.get("accept", "")
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class Authenticate:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter) -> None:
+        self.app = app
+        self.auth = authenticator
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["caller"] = None
+        if is_public(scope["path"]) or not _routed(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        method = scope["method"]
+        try:
+            caller, problem = await self._caller(headers)
+        except Exception:  # the store is unreachable: say so, without details
+            log.exception("looking up the caller failed")
+            response: Response = _json(503, _NO_LOOKUP, {"retry-after": "5"})
+            await response(scope, receive, send)
+            return
+        if caller is None:
+            wait = self.limiter.take("addr:" + client_address(scope))
+            if wait:
+                response = _too_many(wait)
+            elif problem is None and wants_page(method, headers):
+                response = RedirectResponse(f"/login?next={quote(_target(scope), safe='/')}", status_code=303)
+            else:
+                response = _json(401, problem or _NO_CALLER, {"www-authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        wait = self.limiter.take(caller.id)
+        if wait:
+            await _too_many(wait)(scope, receive, send)
+            return
+        if caller.by_cookie and method not in csrf.SAFE_METHODS:
+            receive, token = await _csrf_token(headers, receive)
+            if not token or caller.csrf_token is None or not csrf.same(caller.csrf_token, token):
+                await _json(403, _NO_CSRF)(scope, receive, send)
+                return
+        state["caller"] = caller
+        await self.app(scope, receive, send)
+
+    async def _caller(self, headers: Headers) -> tuple[Caller | None, str | None]:
+        """(the caller, or None with what is wrong with the credentials presented, if any)."""
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, key = authorization.partition(" ")
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
+                return None, "send the API key as `Authorization: Bearer <key>`"
+            caller = await self._lookup(self.auth.cached_key, self.auth.by_key, key)
+            return caller, None if caller else "the API key is not valid (mistyped or revoked)"
+        session_id = cookie_parser(headers.get("cookie", "")).get(sessions.COOKIE)
+        if session_id:
+            return await self._lookup(self.auth.cached_session, self.auth.by_session, session_id), None
+        return None, None
+
+    @staticmethod
+    async def _lookup(
+        cached: Callable[[str], tuple[bool, Caller | None]], load: Callable[[str], Caller | None], token: str
+    ) -> Caller | None:
+        found, caller = cached(token)
+        if found:
+            return caller
+        return await to_thread.run_sync(load, token)
+
+
+_NO_LOOKUP = "cannot check the caller now (the store is unreachable); retry shortly"
+_NO_CALLER = "log in at /login, or send an API key as `Authorization: Bearer <key>`"
+_NO_CSRF = (
+    "missing or wrong CSRF token: reload the page and try again (scripts: use an API key instead of "
+    "the session cookie)"
+)
+
+
+def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _too_many(wait: int) -> JSONResponse:
+    return _json(429, f"too many requests: retry in {wait} s", {"retry-after": str(wait)})
+
+
+def _target(scope: Scope) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    path: str = scope["path"]
+    return path + (f"?{query}" if query else "")
+
+
+def _routed(scope: Scope) -> bool:
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if routes is None:
+        return True  # no router to ask: treat every path as routed (needs a caller)
+    return any(route.matches(scope)[0] != Match.NONE for route in routes)
+
+
+async def _csrf_token(headers: Headers, receive: Receive) -> tuple[Receive, str | None]:
+    """The request's CSRF token: the header, or the `csrf_token` field of an urlencoded form (whose
+    body is read here and handed on to the route unchanged)."""
+    token = headers.get(csrf.HEADER)
+    if token or not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return receive, token
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False)
+        if size > MAX_FORM_BYTES:
+            return receive, None
+    body = b"".join(chunks)
+    fields = parse_qs(body.decode("latin-1"), max_num_fields=100)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    values = fields.get(csrf.FIELD)
+    return replay, values[0] if values else None

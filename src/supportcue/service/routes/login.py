@@ -1,0 +1,100 @@
+"""GET /login (the form), POST /login (a session cookie), POST /logout.
+
+A failed login says "wrong name or password", never which; failures are bounded per name and per
+address (`[security] login_attempts_per_minute`, 429 with Retry-After past it). The form carries a
+double-submit CSRF token (a cookie and a field), since there is no session to tie one to yet.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from supportcue.security import csrf, sessions
+from supportcue.security.ratelimit import RateLimiter
+from supportcue.service.auth import client_address
+from supportcue.service.deps import ANY_ROLE, AuthenticatorDep, CallerDep, SettingsDep, require
+from supportcue.service.routes.pages import templates
+
+router = APIRouter(include_in_schema=False)
+WRONG = "wrong name or password"
+
+
+def _form(
+    request: Request, next_url: str, name: str = "", error: str | None = None, status: int = 200
+) -> Response:
+    token = csrf.login_token()
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": sessions.safe_next(next_url), "csrf": token, "error": error, "name": name},
+        status_code=status,
+    )
+    response.set_cookie(
+        csrf.LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/login", response_class=Response)
+def login_form(request: Request, next: str = "/") -> Response:
+    """The login form; `next` (a path on this site) is where a successful login goes."""
+    return _form(request, next)
+
+
+@router.post("/login", response_class=Response)
+async def login(
+    request: Request,
+    auth: AuthenticatorDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the name and password; on success a session cookie and a redirect to `next`."""
+    if not csrf.same(request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
+        return _form(request, next, name, "The form expired: log in again.", status=403)
+    limiter: RateLimiter = request.app.state.login_limiter
+    tries = ("name:" + name[:100], "addr:" + client_address(request.scope))
+    wait = max(limiter.retry_after(t) for t in tries)
+    if wait:
+        response = _form(request, next, name, f"Too many failed logins: try again in {wait} s.", status=429)
+        response.headers["retry-after"] = str(wait)
+        return response
+    started = await run_in_threadpool(auth.login, name, password)
+    if started is None:
+        for t in tries:
+            limiter.take(t)
+        return _form(request, next, name, f"{WRONG[0].upper()}{WRONG[1:]}.", status=401)
+    session_id, _ = started
+    response = RedirectResponse(sessions.safe_next(next), status_code=303)
+    response.set_cookie(
+        sessions.COOKIE,
+        session_id,
+        max_age=int(settings.security.session_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(csrf.LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout", response_class=Response, dependencies=[require(*ANY_ROLE)])
+async def logout(request: Request, caller: CallerDep, auth: AuthenticatorDep) -> Response:
+    """End the session (the form carries its CSRF token) and go back to the login form."""
+    await run_in_threadpool(auth.logout, caller)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="lax")
+    return response

@@ -1,0 +1,140 @@
+"""`supportcue keys ...` and `users ...` on both databases: a key is shown once and only its hash is
+stored, revoked keys and removed users are gone, passwords are read hidden or from stdin; `serve`
+refuses a non-loopback host while nobody could call it; `demo` gives its workspace two users."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from supportcue.cli import app
+from supportcue.data.store import Store, open_store
+from supportcue.demo.workspace import demo_users
+from supportcue.errors import SupportcueError
+from supportcue.security.users import authenticate
+from supportcue.settings import init_workspace
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str) -> tuple[Path, dict[str, str]]:
+    init_workspace(tmp_path)
+    return tmp_path, {"SUPPORTCUE_DATABASE_URL": database_url}
+
+
+def run(ws: tuple[Path, dict[str, str]], *args: str, stdin: str | None = None) -> Result:
+    folder, env = ws
+    return CliRunner().invoke(app, ["--workspace", str(folder), *args], env=env, input=stdin)
+
+
+def store_of(ws: tuple[Path, dict[str, str]]) -> Store:
+    return open_store(ws[1]["SUPPORTCUE_DATABASE_URL"])
+
+
+def test_a_key_is_shown_once_and_stored_hashed(workspace: tuple[Path, dict[str, str]]) -> None:
+    made = run(workspace, "keys", "create", "--name", "helpdesk", "--role", "integration", "--json")
+    assert made.exit_code == 0, made.output
+    shown = json.loads(made.stdout.strip().splitlines()[-1])
+    key = shown["key"]
+    assert shown == {"key": key, "name": "helpdesk", "role": "integration"} and len(key) >= 40
+    store = store_of(workspace)
+    rows = list(store.db.rows("api_keys"))
+    store.close()
+    assert len(rows) == 1 and key not in json.dumps(rows, default=str)
+    assert rows[0]["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
+    listed = run(workspace, "keys", "list", "--json")
+    assert key not in listed.stdout and key[3:] not in listed.stdout
+    entry = json.loads(listed.stdout)[0]
+    assert (entry["name"], entry["role"]) == ("helpdesk", "integration") and key.startswith(entry["prefix"])
+    plain = run(workspace, "keys", "create", "--name", "grafana", "--role", "metrics")
+    assert plain.exit_code == 0 and "shown only this once" in plain.stdout
+
+
+def test_a_revoked_key_is_gone(workspace: tuple[Path, dict[str, str]]) -> None:
+    run(workspace, "keys", "create", "--name", "old", "--role", "agent", "--json")
+    assert run(workspace, "keys", "revoke", "old").exit_code == 0
+    assert json.loads(run(workspace, "keys", "list", "--json").stdout) == []
+    again = run(workspace, "keys", "revoke", "old")
+    assert isinstance(again.exception, SupportcueError) and "no key named 'old'" in str(again.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["keys", "create", "--name", "x", "--role", "boss"],
+            "unknown role 'boss'; allowed: agent, reviewer",
+        ),
+        (["keys", "create", "--name", "bad name", "--role", "agent"], "key name 'bad name'"),
+        (["users", "add", "ana", "--role", "agent", "--password-stdin"], "too short"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    workspace: tuple[Path, dict[str, str]], args: list[str], says: str
+) -> None:
+    result = run(workspace, *args, stdin="short\n")
+    assert isinstance(result.exception, SupportcueError) and says in str(result.exception)
+
+
+def test_users_add_list_remove(workspace: tuple[Path, dict[str, str]]) -> None:
+    added = run(
+        workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert added.exit_code == 0, added.output
+    prompted = run(workspace, "users", "add", "rita", "--role", "admin", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert PASSWORD not in prompted.output  # hidden while typed
+    users = json.loads(run(workspace, "users", "list", "--json").stdout)
+    assert [(u["name"], u["role"]) for u in users] == [("ana", "agent"), ("rita", "admin")]
+    store = store_of(workspace)
+    try:
+        hashes = [r["password_hash"] for r in store.db.rows("users")]
+        assert all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
+        assert authenticate(store, "ana", PASSWORD) is not None
+        assert authenticate(store, "ana", PASSWORD + "!") is None
+    finally:
+        store.close()
+    twice = run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD)
+    assert "a user named 'ana' exists" in str(twice.exception)
+    assert run(workspace, "users", "remove", "ana").exit_code == 0
+    assert [u["name"] for u in json.loads(run(workspace, "users", "list", "--json").stdout)] == ["rita"]
+
+
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "supportcue.cli", "--workspace", str(folder), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_serve_refuses_a_network_address_while_nobody_could_call_it(tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    refused = cli(tmp_path, "serve", "--host", "0.0.0.0", "--port", "9")
+    assert refused.returncode != 0
+    assert "refusing to serve on 0.0.0.0: no user or API key exists" in refused.stderr
+    assert "supportcue users add NAME --role admin" in " ".join(refused.stderr.split())
+
+
+def test_demo_users_get_fresh_passwords_on_every_run(tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    first = {name: (role, password) for name, role, password in demo_users(tmp_path)}
+    assert {n: r for n, (r, _) in first.items()} == {"admin": "admin", "agent": "agent"}
+    second = dict((n, p) for n, _, p in demo_users(tmp_path))
+    store = open_store(f"sqlite:///{tmp_path / 'supportcue.db'}")
+    try:
+        assert authenticate(store, "agent", second["agent"]) is not None
+        assert authenticate(store, "agent", first["agent"][1]) is None
+    finally:
+        store.close()

@@ -1,0 +1,376 @@
+"""Who may call what, over real HTTP on both databases: 401 (API) or a redirect to /login (pages)
+without a caller, 403 for a role that does not allow it, login and logout, session expiry, CSRF on
+everything a logged-in browser changes, and the console's events carrying the logged-in agent."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from supportcue.data.store import Store
+from supportcue.security.users import add_user
+from supportcue.service.auth import is_public
+from tests.conftest import LiveServer
+from tests.service.conftest import PAUSE_PAYOUTS, authorize, case
+from tests.service.test_headers import assert_secured
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _seeded(store: Store) -> None:
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    store.cases.upsert([case("c1", "how do I pause a payout", "Ana"), case("c2", "refund?", "Bo", hours=1)])
+    add_user(store, "ana", "agent", PASSWORD)
+
+
+def log_in(base_url: str, name: str = "ana", password: str = PASSWORD) -> tuple[httpx.Client, httpx.Response]:
+    """A client that filled in the login form (its cookies kept), and the form's answer."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token
+    answer = client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": token[1], "next": "/cases/c1"}
+    )
+    return client, answer
+
+
+def page_token(client: httpx.Client) -> str:
+    """The CSRF token the console's pages carry for the session."""
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get("/").text)
+    assert found
+    return found[1]
+
+
+@pytest.fixture
+def ana(server: LiveServer) -> Iterator[httpx.Client]:
+    client, answer = log_in(server.url)
+    assert answer.status_code == 303
+    yield client
+    client.close()
+
+
+# -- no caller -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/suggest"),
+        ("POST", "/v1/events"),
+        ("GET", "/v1/metrics"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("POST", "/cases/c1/resolve"),
+        ("POST", "/logout"),
+    ],
+)
+def test_no_caller_is_a_401_with_a_json_message(
+    server: LiveServer, store: Store, method: str, path: str
+) -> None:
+    r = httpx.request(method, f"{server.url}{path}", json={"message": "how do I pause a payout"})
+    assert r.status_code == 401 and "/login" in r.json()["detail"] and "Bearer" in r.json()["detail"]
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+    assert store.events.list() == []
+
+
+@pytest.mark.parametrize("path", ["/", "/cases/c1?tab=reply", "/dashboard", "/docs"])
+def test_a_page_without_a_caller_redirects_to_the_login(server: LiveServer, path: str) -> None:
+    r = httpx.get(f"{server.url}{path}", headers={"accept": "text/html"})
+    assert r.status_code == 303
+    target = httpx.URL(r.headers["location"])
+    assert target.path == "/login" and target.params["next"] == path
+
+
+def test_refusals_carry_the_security_headers(server: LiveServer, store: Store) -> None:
+    agent = authorize(store, "agent")
+    for r in (
+        httpx.get(f"{server.url}/v1/metrics"),  # 401
+        httpx.get(f"{server.url}/", headers={"accept": "text/html"}),  # 303 to /login
+        httpx.get(f"{server.url}/v1/metrics", headers=agent),  # 403
+        httpx.get(f"{server.url}/dashboard", headers={**agent, "accept": "text/html"}),  # 403 page
+    ):
+        assert r.status_code in (401, 303, 403)
+        assert_secured(r)
+
+
+def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(server: LiveServer) -> None:
+    for path in ("/healthz", "/readyz", "/login", "/static/style.css", "/static/console.js"):
+        assert httpx.get(f"{server.url}{path}").status_code == 200, path
+    assert httpx.get(f"{server.url}/nothing-here").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("authorization", "says"),
+    [
+        ("Bearer sc_not-a-key", "not valid"),
+        ("Bearer", "Authorization: Bearer <key>"),
+        ("Basic YW5hOnB3", "Authorization: Bearer <key>"),
+    ],
+)
+def test_a_wrong_key_is_a_401_that_says_what_is_wrong(
+    server: LiveServer, authorization: str, says: str
+) -> None:
+    r = httpx.post(
+        f"{server.url}/v1/suggest", json={"message": "hi"}, headers={"authorization": authorization}
+    )
+    assert r.status_code == 401 and says in r.json()["detail"]
+
+
+# -- roles -----------------------------------------------------------------------------------------
+
+EVENT = {"case_id": "c1", "kind": "shown"}
+ROUTES = {
+    "console": ("GET", "/"),
+    "case": ("GET", "/cases/c1"),
+    "suggest": ("POST", "/v1/suggest"),
+    "events": ("POST", "/v1/events"),
+    "dashboard": ("GET", "/dashboard"),
+    "v1_metrics": ("GET", "/v1/metrics"),
+    "prometheus": ("GET", "/metrics"),
+    "docs": ("GET", "/docs"),
+    "openapi": ("GET", "/openapi.json"),
+}
+ALLOWED = {
+    "agent": {"console", "case", "suggest", "events", "docs", "openapi"},
+    "reviewer": {"console", "case", "suggest", "events", "dashboard", "v1_metrics", "docs", "openapi"},
+    "admin": set(ROUTES),
+    "integration": {"suggest", "events", "docs", "openapi"},
+    "metrics": {"v1_metrics", "prometheus", "docs", "openapi"},
+}
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+def test_each_role_reaches_what_it_may_and_gets_403_elsewhere(
+    server: LiveServer, store: Store, role: str
+) -> None:
+    headers = authorize(store, role)
+    for route, (method, path) in ROUTES.items():
+        body = (
+            {"message": "how do I pause a payout"}
+            if route == "suggest"
+            else {**EVENT, "idempotency_key": str(uuid.uuid4())}
+        )
+        r = httpx.request(
+            method, f"{server.url}{path}", headers=headers, json=body if method == "POST" else None
+        )
+        if route in ALLOWED[role]:
+            assert r.status_code in (200, 202), (role, route, r.status_code, r.text[:200])
+        else:
+            assert r.status_code == 403, (role, route, r.status_code)
+            assert f"has the {role} role" in r.json()["detail"]
+
+
+def test_the_agent_is_refused_the_reviewer_pages_with_a_page(ana: httpx.Client) -> None:
+    r = ana.get("/dashboard", headers={"accept": "text/html"})
+    assert r.status_code == 403 and 'id="forbidden"' in r.text and "needs the reviewer role" in r.text
+    assert ana.get("/v1/metrics").status_code == 403
+    assert 'href="/dashboard"' not in ana.get("/").text  # not offered in the navigation either
+
+
+def routes(found: list[Any], inherited: tuple[Any, ...] = ()) -> Iterator[tuple[APIRoute, list[Any]]]:
+    """Every APIRoute under `found` (routers included in routers too), with its dependencies."""
+    for route in found:
+        if isinstance(route, APIRoute):
+            yield route, [*inherited, *route.dependant.dependencies]
+        inner = getattr(route, "original_router", None)  # an included router
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            extra = tuple(getattr(context, "dependencies", ()))
+            yield from routes(inner.routes, (*inherited, *extra))
+
+
+def test_every_route_but_the_public_ones_declares_its_roles(app: FastAPI, server: LiveServer) -> None:
+    # (served, so that the app's store is closed when it stops)
+    def roles(dependencies: list[Any]) -> list[object]:
+        found, todo = [], list(dependencies)
+        while todo:
+            dep = todo.pop()
+            todo.extend(getattr(dep, "dependencies", ()))
+            call = getattr(dep, "call", None) or getattr(dep, "dependency", None)
+            if hasattr(call, "required_roles"):
+                found.append(call.required_roles)  # type: ignore[union-attr]
+        return found
+
+    every = list(routes(app.routes))
+    assert len(every) >= 14
+    for route, dependencies in every:
+        public = is_public(route.path) or route.path.startswith("/static/")
+        assert public or roles(dependencies), f"{route.path} has no require(...) dependency"
+        assert not (public and roles(dependencies)), f"{route.path} is public yet requires a role"
+
+
+# -- login, logout, sessions -------------------------------------------------------------------------
+
+
+def test_login_sets_a_session_cookie_and_goes_where_the_user_was_going(server: LiveServer) -> None:
+    client, r = log_in(server.url)
+    assert r.status_code == 303 and r.headers["location"] == "/cases/c1"
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "supportcue_session=" in v)
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "path", "max-age"} <= flags and "secure" not in flags  # plain http here
+    assert "samesite=lax" in cookie.lower() and "max-age=43200" in cookie.lower()
+    page = client.get("/cases/c1")
+    assert page.status_code == 200 and 'id="me"' in page.text and "ana" in page.text
+    client.close()
+
+
+def test_the_stored_session_id_is_hashed(server: LiveServer, store: Store) -> None:
+    client, _ = log_in(server.url)
+    session_id = client.cookies["supportcue_session"]
+    rows = list(store.db.rows("login_sessions"))
+    assert len(rows) == 1 and rows[0]["user_name"] == "ana"
+    assert session_id not in str(rows) and len(session_id) >= 40
+    client.close()
+
+
+@pytest.mark.parametrize(("name", "password"), [("ana", "wrong password!"), ("nobody", PASSWORD)])
+def test_a_failed_login_does_not_say_which_was_wrong(server: LiveServer, name: str, password: str) -> None:
+    client, r = log_in(server.url, name, password)
+    assert r.status_code == 401 and "Wrong name or password." in r.text
+    assert "supportcue_session" not in client.cookies
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 303
+    client.close()
+
+
+def test_a_login_post_without_its_form_token_is_refused(server: LiveServer) -> None:
+    r = httpx.post(f"{server.url}/login", data={"name": "ana", "password": PASSWORD})
+    assert r.status_code == 403 and "supportcue_session" not in r.cookies
+
+
+@pytest.mark.parametrize(
+    ("next_value", "lands"),
+    [("/cases/c2", "/cases/c2"), ("https://evil.example/", "/"), ("//evil.example", "/"), ("/\\evil", "/")],
+)
+def test_only_same_site_next_values_are_followed(server: LiveServer, next_value: str, lands: str) -> None:
+    client = httpx.Client(base_url=server.url)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    r = client.post(
+        "/login", data={"name": "ana", "password": PASSWORD, "csrf_token": token[1], "next": next_value}
+    )
+    assert r.status_code == 303 and r.headers["location"] == lands
+    client.close()
+
+
+def test_logout_needs_the_csrf_token_and_ends_the_session(ana: httpx.Client) -> None:
+    assert ana.post("/logout").status_code == 403
+    assert ana.get("/").status_code == 200  # still logged in
+    token = page_token(ana)
+    r = ana.post("/logout", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    ana.cookies.clear()  # a browser drops it; a thief who kept it gets nothing either:
+    stale = httpx.get(f"{ana.base_url}/v1/metrics", cookies={"supportcue_session": "x"})
+    assert stale.status_code == 401
+
+
+def test_a_session_cookie_kept_after_logout_no_longer_works(server: LiveServer, ana: httpx.Client) -> None:
+    session_id = ana.cookies["supportcue_session"]
+    ana.post("/logout", data={"csrf_token": page_token(ana)})
+    r = httpx.post(
+        f"{server.url}/v1/suggest", json={"message": "hi"}, cookies={"supportcue_session": session_id}
+    )
+    assert r.status_code == 401
+
+
+def test_a_session_expires(app: FastAPI, ana: httpx.Client) -> None:
+    assert ana.get("/").status_code == 200
+    app.state.authenticator.clock = lambda: datetime.now(UTC) + timedelta(hours=12, minutes=1)
+    assert ana.get("/", headers={"accept": "text/html"}).status_code == 303
+    assert ana.post("/v1/suggest", json={"message": "hi"}).status_code == 401
+
+
+def test_removing_a_user_ends_their_sessions(store: Store, ana: httpx.Client) -> None:
+    assert ana.get("/").status_code == 200
+    store.callers.remove_user("ana")  # as `supportcue users remove` does, from another process
+    deadline = time.time() + 5
+    while ana.get("/").status_code == 200 and time.time() < deadline:
+        time.sleep(0.2)
+    assert ana.get("/").status_code == 401
+
+
+# -- CSRF and the console's agent --------------------------------------------------------------------
+
+
+def test_a_cookie_post_without_the_csrf_token_is_403_and_changes_nothing(
+    store: Store, ana: httpx.Client
+) -> None:
+    resolve = "/cases/c1/resolve"
+    assert ana.post(resolve, headers={"accept": "application/json"}).status_code == 403
+    assert ana.post(resolve, headers={"x-csrf-token": "0" * 64}).status_code == 403
+    assert ana.post(resolve, data={"csrf_token": "forged"}).status_code == 403
+    event = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown"}
+    assert ana.post("/v1/events", json=event).status_code == 403
+    assert ana.post("/v1/suggest", json={"message": "how do I pause a payout"}).status_code == 403
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+    assert store.events.list() == []
+
+
+def test_a_cookie_post_with_the_csrf_token_goes_through(store: Store, ana: httpx.Client) -> None:
+    token = page_token(ana)
+    r = ana.post("/cases/c1/resolve", headers={"accept": "application/json", "x-csrf-token": token})
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    r = ana.post("/cases/c2/resolve", data={"csrf_token": token})  # a plain form works as well
+    assert r.status_code == 303
+    assert [store.cases.get(c).status for c in ("c1", "c2")] == ["resolved", "resolved"]  # type: ignore[union-attr]
+
+
+def test_another_sessions_token_does_not_do(server: LiveServer, store: Store, ana: httpx.Client) -> None:
+    add_user(store, "bo", "agent", PASSWORD)
+    bo, _ = log_in(server.url, "bo")
+    r = ana.post("/cases/c1/resolve", headers={"x-csrf-token": page_token(bo)})
+    assert r.status_code == 403
+    bo.close()
+
+
+def test_console_events_carry_the_logged_in_agent_whatever_the_body_says(
+    store: Store, ana: httpx.Client
+) -> None:
+    token = {"x-csrf-token": page_token(ana)}
+    body = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "agent_id": "mallory"}
+    assert ana.post("/v1/events", json=body, headers=token).status_code == 202
+    assert (
+        ana.post(
+            "/v1/events", json={**body, "idempotency_key": "k2", "agent_id": None}, headers=token
+        ).status_code
+        == 202
+    )
+    assert [e.agent_id for e in store.events.list()] == ["ana", "ana"]
+
+
+def test_a_bearer_key_needs_no_csrf_token_and_names_the_agent(api: httpx.Client, store: Store) -> None:
+    body = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "agent_id": "a7"}
+    assert api.post("/v1/events", json=body).status_code == 202
+    assert [e.agent_id for e in store.events.list()] == ["a7"]
+    r = api.post("/cases/c1/resolve", headers={"accept": "application/json"})
+    assert r.status_code == 200
+
+
+def test_idempotency_keys_are_scoped_to_the_caller(
+    server: LiveServer, store: Store, ana: httpx.Client
+) -> None:
+    """Two callers may use the same key without pre-empting each other; each repeat is its own."""
+    first, second = authorize(store, "integration"), authorize(store, "integration")
+    body = {"idempotency_key": "same", "case_id": "c1", "kind": "shown"}
+    answers = [
+        httpx.post(f"{server.url}/v1/events", json=body, headers=first),
+        httpx.post(f"{server.url}/v1/events", json={**body, "kind": "inserted"}, headers=second),
+        ana.post("/v1/events", json=body, headers={"x-csrf-token": page_token(ana)}),
+        httpx.post(f"{server.url}/v1/events", json=body, headers=first),
+    ]
+    assert [a.status_code for a in answers] == [202, 202, 202, 202]
+    assert [a.json()["duplicate"] for a in answers] == [False, False, False, True]
+    callers = sorted(e.caller for e in store.events.list())
+    assert len(set(callers)) == 3 and "user:ana" in callers
+    assert all(c.startswith(("key:test-integration-", "user:")) for c in callers)
