@@ -11,6 +11,9 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── PromotionRefused            the promotion gate said no (candidate worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
+├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
+│                               the service answers 503 with Retry-After, never an unstored 200
+├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
 """
@@ -61,3 +64,11 @@ class IdempotencyConflict(SupportcueError):
 
 class StageError(SupportcueError):
     """A stage failed while predicting."""
+
+
+class DatabaseUnavailable(SupportcueError):
+    """The database cannot take writes right now; the message says why (never the SQL or the data)."""
+
+
+class UnstorableValue(SupportcueError, ValueError):
+    """The database refused one row's values (the other rows of its batch are stored)."""

@@ -94,6 +94,8 @@ class ServiceSettings(_Section):
     max_message_chars: int = Field(10_000, ge=1)
     max_event_bytes: int = Field(65_536, ge=256)
     batch_wait_ms: float = Field(0.0, ge=0)
+    write_timeout_ms: int = Field(5000, ge=100)
+    """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"])
     """Host names the service answers to (the request's Host header); `*` answers any, `*.example.com`
     any subdomain. Others get a 400: a DNS-rebinding page cannot talk to a service on localhost."""
@@ -280,6 +282,7 @@ port = 8000
 max_message_chars = 10000
 max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
+write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
 # Host names this service answers to (the Host header of requests); others get a 400. Add the name
 # people and help desks use to reach it, e.g. ["support.example.com"]; "*.example.com" allows any
 # subdomain and ["*"] any name (only behind a proxy that checks the host itself).

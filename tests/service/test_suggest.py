@@ -42,7 +42,6 @@ def test_suggestion_is_returned_and_stored_with_its_trace(
         "mode",
     } <= d.keys()
     assert d["text"] == "Hi Ana,\nYou can pause payouts in Settings." and d["mode"] == "live"
-    app.state.runtime.writer.flush()  # suggestions are written behind
     store = open_store(database_url)
     stored = store.cases.suggestion(d["suggestion_id"])
     assert stored is not None and stored.case_id == "c-9" and stored.answer_id == "a1"

@@ -1,13 +1,18 @@
 """One shared `Database`: the engine, sessions, and the generic writes every repository builds on.
 
-`make_engine` connects (SQLite with WAL and foreign keys, PostgreSQL through psycopg 3), `migrate`
+`make_engine` connects (SQLite with WAL, `synchronous=FULL` so a commit survives a power cut, a busy
+timeout and foreign keys; PostgreSQL through psycopg 3 with a connect timeout), `migrate`
 brings a database to the newest Alembic revision (and does nothing, without loading Alembic's
 machinery, when it is already there). Writes that must be idempotent use the database's own
-`INSERT ... ON CONFLICT`, on SQLite and PostgreSQL alike.
+`INSERT ... ON CONFLICT`, on SQLite and PostgreSQL alike. `unavailable_reason` tells an error that
+means "the database cannot take writes now" (down, full, locked, read-only, its file gone) from one
+about the data, in words fit for an error body (never the SQL or its parameters).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,11 +20,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event, func, inspect, select
+from sqlalchemy import Engine, Select, create_engine, event, func, inspect, select, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportcue.data.tables import TABLES, Base, DataVersion, utcnow
+from supportcue.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATE_LOCK = threading.Lock()
@@ -36,25 +43,41 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
     """The engine for `url`. Statement parameters (customers' messages, names, emails) never reach
-    exceptions or logs (`hide_parameters`): errors show the SQL only."""
+    exceptions or logs (`hide_parameters`): errors show the SQL only. A write waits up to
+    `busy_timeout_ms` for SQLite's lock (and a new PostgreSQL connection about as long) before it
+    fails, so a short lock delays rather than fails."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: the WAL is synced at every commit, so an acknowledged write survives a power cut
+            # or an OS crash (NORMAL may lose the last commits then)
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    connect_timeout = max(2, math.ceil(busy_timeout_ms / 1000))
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=connect_timeout,
+        connect_args={"connect_timeout": connect_timeout},
+        hide_parameters=True,
+    )
 
 
 @event.listens_for(Engine, "handle_error")
@@ -66,6 +89,42 @@ def _hide_row_values(context: Any) -> None:
     for exc in (context.original_exception, context.sqlalchemy_exception):
         if exc is not None and exc.args and isinstance(exc.args[0], str) and "\nDETAIL:" in exc.args[0]:
             exc.args = (exc.args[0].split("\nDETAIL:", 1)[0], *exc.args[1:])
+
+
+_REASONS = (
+    ("database or disk is full", "the database is full: free disk space on its volume"),
+    ("no space left", "the database's disk is full: free disk space on its volume"),
+    ("database is locked", "the database is locked by another writer"),
+    ("readonly database", "the database is read-only: check the file's and folder's permissions"),
+    ("read-only", "the database is read-only (a standby or a read-only transaction)"),
+    ("unable to open database", "the database file cannot be opened: check that its folder exists"),
+    ("disk i/o error", "the database's disk failed to write (I/O error)"),
+)
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot take writes, when `exc` says so (None for an error about the data,
+    such as a value it refuses). Built from the driver's message only: no SQL, no parameters."""
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if isinstance(exc, sa_exc.TimeoutError):
+        return "no database connection became free in time (the database is slow or overloaded)"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    message = str(exc.orig).lower()
+    for needle, reason in _REASONS:
+        if needle in message:
+            return reason
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or exc.connection_invalidated:
+        return "the database cannot be reached or stopped answering"
+    return None
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
 
 
 def alembic_config() -> Any:
@@ -137,6 +196,36 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._file = _sqlite_file(engine)
+        self._identity = self._file_identity()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self._file is None:
+            return None
+        try:
+            st = os.stat(self._file)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def check_file(self) -> None:
+        """Raise `DatabaseUnavailable` when the SQLite file is no longer the one opened. In WAL mode
+        SQLite goes on committing into a file whose folder was deleted or moved (writes nobody will
+        ever read), so a commit is only trusted once the file is still where it was."""
+        if self._identity is None:
+            return
+        current = self._file_identity()
+        if current is None:
+            raise DatabaseUnavailable("the database file is gone (its folder was moved or deleted)")
+        if current != self._identity:
+            raise DatabaseUnavailable("the database file was replaced since the service opened it")
+
+    def ping(self) -> None:
+        """A cheap check that the database answers (`SELECT 1`) and, on SQLite, that its file is
+        still in place; raises the driver's error or `DatabaseUnavailable`."""
+        self.check_file()
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     @property
     def dialect(self) -> str:
@@ -151,6 +240,7 @@ class Database:
             return
         with self._sessions() as session, session.begin():
             yield session
+        self.check_file()
 
     def close(self) -> None:
         self.engine.dispose()

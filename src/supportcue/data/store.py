@@ -40,9 +40,9 @@ class Store:
         self.db.close()
 
 
-def open_store(url: str, migrate_schema: bool = True) -> Store:
-    """Connect to a database and bring it to the newest schema."""
-    engine = make_engine(url)
+def open_store(url: str, migrate_schema: bool = True, busy_timeout_ms: int = 30_000) -> Store:
+    """Connect to a database and bring it to the newest schema (see `make_engine` for the timeout)."""
+    engine = make_engine(url, busy_timeout_ms)
     if migrate_schema:
         migrate(engine)
     return Store(Database(engine))

@@ -12,13 +12,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp
 
 from supportcue import __version__
 from supportcue.data.store import open_store
+from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.security.callers import Authenticator
 from supportcue.security.ratelimit import RateLimiter
 from supportcue.security.redaction import install_log_redaction
+from supportcue.service import outage
 from supportcue.service.auth import Authenticate, wants_page
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.deps import Forbidden
@@ -86,11 +89,15 @@ def create_app(
     settings = settings if settings is not None else get_settings()
     install_log_redaction()
     loader = pipeline_loader or load_workspace_pipeline
-    runtime = Runtime(settings=settings, store=open_store(settings.database_url))
+    write_timeout_ms = settings.service.write_timeout_ms
+    store = open_store(settings.database_url, busy_timeout_ms=write_timeout_ms)
+    runtime = Runtime(settings=settings, store=store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.writer = SuggestionWriter(runtime.store.cases.add_suggestions)
+        # a group may wait for the lock once, and the groups queued before it as long
+        timeout_s = 3 * write_timeout_ms / 1000 + 5
+        runtime.writer = SuggestionWriter(runtime.store.cases.add_suggestions, timeout_s=timeout_s)
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
@@ -142,6 +149,18 @@ def create_app(
         return JSONResponse(
             {"detail": detail, "request_id": request_id}, 500, headers={"x-request-id": request_id}
         )
+
+    @app.exception_handler(DatabaseUnavailable)
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """The database cannot take writes (events, pages): a 503 the client may retry."""
+        return outage.unavailable(exc)
+
+    @app.exception_handler(UnstorableValue)
+    async def _unstorable(request: Request, exc: UnstorableValue) -> JSONResponse:
+        return outage.unstorable(exc)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

@@ -7,8 +7,9 @@ a 2-core machine serve many concurrent agents.
 
 `run` may hand back, for an item, a `Later`: the rest of that item's work, which waits on I/O (a
 stage calling an LLM, say). Each `Later` runs in a thread pool of its own while the loop goes on to
-the next batch, so one slow call delays only its own request. If `run` raises on a batch, each item
-is retried alone, so one bad request fails only itself.
+the next batch, so one slow call delays only its own request. `run` may also hand back an exception for
+an item: that item alone fails with it (its suggestion could not be stored, say). If `run` raises on
+a batch, each item is retried alone, so one bad request fails only itself.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Later(Generic[Out]):
 class MicroBatcher(Generic[In, Out]):
     """Batches `submit`ted items through `run`; `start` and `stop` it within the event loop."""
 
-    run: Callable[[Sequence[In]], Sequence[Out | Later[Out]]]
+    run: Callable[[Sequence[In]], Sequence[Out | Later[Out] | Exception]]
     wait_ms: float = 2.0
     max_batch: int = 32
     max_concurrent: int = 64
@@ -104,10 +105,14 @@ class MicroBatcher(Generic[In, Out]):
         else:
             self._deliver([one], results)
 
-    def _deliver(self, batch: list[tuple[In, asyncio.Future[Out]]], results: list[Out | Later[Out]]) -> None:
+    def _deliver(
+        self, batch: list[tuple[In, asyncio.Future[Out]]], results: list[Out | Later[Out] | Exception]
+    ) -> None:
         for (_, future), result in zip(batch, results, strict=True):
             if isinstance(result, Later):
                 self._finish_later(result, future)
+            elif isinstance(result, Exception):
+                _settle(future, result)
             elif not future.done():
                 future.set_result(result)
 

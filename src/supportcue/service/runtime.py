@@ -1,4 +1,5 @@
-"""What the service holds for its lifetime: settings, store, the pipeline (loaded once), metrics."""
+"""What the service holds for its lifetime: settings, store, the pipeline (loaded once), the
+suggestion writer, metrics; and what /readyz says about the database."""
 
 from __future__ import annotations
 
@@ -13,16 +14,26 @@ from functools import partial
 import sklearn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store
 from supportcue.errors import SupportcueError
 from supportcue.pipeline import Pipeline, Prepared, SuggestRequest, SuggestResult
 from supportcue.security.redaction import hide_paths, redact
 from supportcue.service.batcher import Later
-from supportcue.service.writer import SuggestionWriter
+from supportcue.service.writer import Outcome, SuggestionWriter, write_rows
 from supportcue.settings import Settings
 from supportcue.vocab import SuggestionMode
 
 log = logging.getLogger("supportcue.service")
+
+RETRY_AFTER_S = 5
+"""What a 503 for an unavailable database asks the client to wait (`Retry-After`)."""
+PROBE_EVERY_S = 1.0
+"""/readyz checks the database at most this often (the answer is cached in between)."""
+FAILURE_MEMORY_S = float(RETRY_AFTER_S)
+"""A failed write keeps /readyz at 503 this long (the time clients were asked to wait), unless a
+write succeeds sooner: a `SELECT 1` cannot tell that a full disk has room again, only a write can."""
+
 PipelineLoader = Callable[[Store, Settings], Pipeline]
 """How the app gets its pipeline: called once, in a worker thread, when the app starts."""
 
@@ -60,6 +71,9 @@ class Telemetry:
             "supportcue_suggestions", "Suggestions by outcome", ["outcome"], registry=r
         )
         self.events = Counter("supportcue_events", "Accepted events by kind", ["kind"], registry=r)
+        self.unstored = Counter(
+            "supportcue_suggestions_unstored", "Suggestions not stored (answered 503 or 422)", registry=r
+        )
         self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
 
 
@@ -73,6 +87,7 @@ class Runtime:
     error: str | None = None
     loaded_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probe: tuple[float, str | None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -95,10 +110,14 @@ class Runtime:
                 "loading the pipeline failed: %s", self.error, exc_info=not isinstance(exc, SupportcueError)
             )
 
-    def suggest_batch(self, requests: Sequence[SuggestRequest]) -> list[SuggestResult | Later[SuggestResult]]:
-        """Run the pipeline; every suggestion is stored with its trace (behind the response when a
-        writer runs, see `writer.py`). When a stage waits on I/O, each request's chain is handed
-        back as a `Later`, which the batcher finishes concurrently with the other requests."""
+    def suggest_batch(
+        self, requests: Sequence[SuggestRequest]
+    ) -> list[SuggestResult | Later[SuggestResult] | Exception]:
+        """Run the pipeline and commit every suggestion (with its trace) before it is answered: one
+        transaction for the batch. A request whose suggestion could not be stored gets the error
+        instead (`DatabaseUnavailable`: 503, `UnstorableValue`: 422), never its suggestion. When a
+        stage waits on I/O, each request's chain is handed back as a `Later`, which the batcher
+        finishes (and stores) concurrently with the other requests."""
         assert self.pipeline is not None
         pipeline = self.pipeline
         with _fast_sklearn():
@@ -106,25 +125,55 @@ class Runtime:
             if pipeline.has_blocking_stages:
                 return [Later(partial(self._finish, pipeline, p)) for p in prepared]
             results = [pipeline.finish(p) for p in prepared]
-        self._record(results)
-        return list(results)
+        outcomes = self._record(results)
+        return [r if error is None else error for r, error in zip(results, outcomes, strict=True)]
 
     def _finish(self, pipeline: Pipeline, prepared: Prepared) -> SuggestResult:
         with _fast_sklearn():
             result = pipeline.finish(prepared)
-        self._record([result])
+        (error,) = self._record([result])
+        if error is not None:
+            raise error
         return result
 
-    def _record(self, results: Sequence[SuggestResult]) -> None:
+    def _record(self, results: Sequence[SuggestResult]) -> list[Outcome]:
         rows = [r.row() for r in results]
         if self.writer is not None:
-            self.writer.submit(rows)
+            outcomes = self.writer.store(rows)
         else:
-            self.store.cases.add_suggestions(rows)
-        for r in results:
+            outcomes = write_rows(self.store.cases.add_suggestions, rows)
+        for r, error in zip(results, outcomes, strict=True):
+            if error is not None:
+                self.telemetry.unstored.inc()
+                continue
             self.telemetry.suggestions.labels(
                 r.mode if r.mode != SuggestionMode.NONE else f"abstained_{r.abstained_at}"
             ).inc()
+        return outcomes
+
+    def database_problem(self) -> str | None:
+        """Why the database cannot take writes now, or None: a `SELECT 1` (and, on SQLite, the file
+        still in place) at most once a second, and the writer's last failure while it is recent."""
+        now = time.monotonic()
+        probe = self._probe
+        if probe is None or now - probe[0] >= PROBE_EVERY_S:
+            try:
+                self.store.db.ping()
+                problem = None
+            except Exception as exc:
+                problem = unavailable_reason(exc) or f"the database check failed ({type(exc).__name__})"
+            probe = self._probe = (now, problem)
+        if probe[1] is not None:
+            return probe[1]
+        failure = self.writer.failure if self.writer is not None else None
+        if failure is not None and now - failure.at < FAILURE_MEMORY_S:
+            return f"the last write failed {now - failure.at:.0f} s ago: {failure.reason}"
+        return None
+
+    @property
+    def backlog(self) -> int:
+        """Suggestions waiting for their commit."""
+        return self.writer.backlog if self.writer is not None else 0
 
 
 @contextlib.contextmanager

@@ -119,7 +119,8 @@ _PROBLEMS = {
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
     500: "the pipeline failed on this request only (logged); other requests are not affected",
-    503: "not ready (models loading, or the reason they failed)",
+    503: "not ready (models loading, or the reason they failed), or the database cannot take writes "
+    "now: nothing was stored, send the same request again after `Retry-After` seconds",
 }
 
 

@@ -30,7 +30,7 @@ router = APIRouter(
     "/events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventPublic,
-    responses=problem_responses(409, 413, 422),
+    responses=problem_responses(409, 413, 422, 503),
 )
 async def create_event(
     body: EventCreate, store: StoreDep, telemetry: TelemetryDep, caller: CallerDep

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from supportcue.service.deps import RuntimeDep
+from supportcue.service.runtime import RETRY_AFTER_S
 
 router = APIRouter(tags=["health"])
 
@@ -20,10 +21,23 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
-    """200 once the models are loaded; 503 (with the reason) before that or if loading failed."""
+    """200 once the models are loaded and the database takes writes; 503 (with the reason) before
+    that, if loading failed, or while the database is down, full, locked or gone. `database` is "ok"
+    or the problem (checked at most once a second); `backlog` counts suggestions waiting for their
+    commit."""
+    problem = runtime.database_problem()
+    state = {"database": problem or "ok", "backlog": runtime.backlog}
     if not runtime.ready:
         reason = runtime.error or "models are still loading; retry in a few seconds"
-        body = {"status": "failed" if runtime.error else "loading", "reason": reason}
+        body = {"status": "failed" if runtime.error else "loading", "reason": reason, **state}
         return JSONResponse(body, status_code=503)
+    if problem is not None:
+        body = {"status": "unavailable", "reason": f"database: {problem}", **state}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     assert runtime.pipeline is not None
-    return {"status": "ready", "models": runtime.pipeline.versions, "pipeline": runtime.pipeline.version}
+    return {
+        "status": "ready",
+        "models": runtime.pipeline.versions,
+        "pipeline": runtime.pipeline.version,
+        **state,
+    }

@@ -7,7 +7,9 @@ import logging
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
+from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.pipeline import SuggestRequest
+from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import SettingsDep, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
@@ -46,6 +48,10 @@ async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: Suggest
     )
     try:
         result = await suggester.submit(item)
+    except DatabaseUnavailable as exc:  # not stored, so not answered: the client retries
+        return outage.unavailable(exc)
+    except UnstorableValue as exc:
+        return outage.unstorable(exc)
     except Exception:  # answered here, not re-raised: the server would drop the keep-alive connection
         log.exception("suggestion for case %s failed", body.case_id)  # ids only, never the message
         return JSONResponse({"detail": FAILED}, status_code=500)
