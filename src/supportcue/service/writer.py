@@ -50,9 +50,11 @@ def write_rows(write: Callable[[Sequence[Row]], object], rows: Sequence[Row]) ->
         if reason is not None:
             log.warning("storing %d suggestions failed: %s", len(rows), reason)
             return [DatabaseUnavailable(reason)] * len(rows)
+        refused = f"the database refused a value ({type(exc).__name__})"
         if len(rows) == 1:
-            log.warning("suggestion %s refused by the database (%s)", rows[0].get("id"), type(exc).__name__)
+            log.warning("storing 1 suggestions failed: %s; suggestion %s", refused, rows[0].get("id"))
             return [_refused(exc)]
+        log.warning("storing %d suggestions failed: %s; writing them one by one", len(rows), refused)
     return [write_rows(write, [row])[0] for row in rows]
 
 
@@ -85,15 +87,20 @@ class SuggestionWriter:
         """Rows handed over and not yet committed (or refused)."""
         return self._backlog
 
+    def submit(self, rows: Sequence[Row]) -> Future[list[Outcome]]:
+        """Hand `rows` over to be committed; the future gives one outcome per row."""
+        future: Future[list[Outcome]] = Future()
+        with self._lock:
+            self._backlog += len(rows)
+        self._queue.put((rows, future))
+        return future
+
     def store(self, rows: Sequence[Row]) -> list[Outcome]:
         """Commit `rows`; one outcome per row. Waits at most `timeout_s` (then every row is
         `DatabaseUnavailable`: it may still be committed later, but it was not acknowledged)."""
         if not rows:
             return []
-        future: Future[list[Outcome]] = Future()
-        with self._lock:
-            self._backlog += len(rows)
-        self._queue.put((rows, future))
+        future = self.submit(rows)
         try:
             return future.result(self.timeout_s)
         except FutureTimeout:
