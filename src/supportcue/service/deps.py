@@ -55,8 +55,7 @@ def get_telemetry(runtime: RuntimeDep) -> Telemetry:
 def get_suggester(request: Request, runtime: RuntimeDep) -> Suggester:
     """The batcher in front of the pipeline, once the models are loaded (503 with the reason before)."""
     if not runtime.ready:
-        detail = runtime.error or "models are still loading; retry in a few seconds"
-        raise HTTPException(status_code=503, detail=detail)
+        raise HTTPException(status_code=503, detail=runtime.not_ready_reason)
     suggester: Suggester = request.app.state.batcher
     return suggester
 

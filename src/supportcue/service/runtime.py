@@ -93,6 +93,11 @@ class Runtime:
     def ready(self) -> bool:
         return self.pipeline is not None
 
+    @property
+    def not_ready_reason(self) -> str:
+        """Why there is no pipeline yet: the load error, or that it is still loading."""
+        return self.error or "models are still loading; retry in a few seconds"
+
     def load(self, loader: PipelineLoader) -> None:
         """Load the pipeline and warm its embedder (called once, at start-up); a failure is kept in
         `error` for /readyz and the suggestion route to report, and the process stays up to say why."""

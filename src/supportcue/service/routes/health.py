@@ -28,8 +28,8 @@ def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     problem = runtime.database_problem()
     state = {"database": problem or "ok", "backlog": runtime.backlog}
     if not runtime.ready:
-        reason = runtime.error or "models are still loading; retry in a few seconds"
-        body = {"status": "failed" if runtime.error else "loading", "reason": reason, **state}
+        status = "failed" if runtime.error else "loading"
+        body = {"status": status, "reason": runtime.not_ready_reason, **state}
         return JSONResponse(body, status_code=503)
     if problem is not None:
         body = {"status": "unavailable", "reason": f"database: {problem}", **state}
