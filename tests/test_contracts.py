@@ -50,7 +50,6 @@ KNOWN_MISSING: dict[str, tuple[str, ...]] = {
         "cli: experiment stop",
         "cli: experiment analyze",
     ),
-    "issue 13 (LLM mode)": ("flag: eval suggest --mode",),
     "issue 10 (import --set, a constant column)": ("flag: import --set",),
 }
 MISSING = {item: issue for issue, items in KNOWN_MISSING.items() for item in items}

@@ -9,13 +9,17 @@ Tone never changes facts. Every step is checked by a guard that extracts the fac
 the count of negations) before and after: a step that loses one is reverted and reported in the
 result's `reverted`. Trimming never drops a sentence carrying a fact; when it would have to, the full
 text is kept and `over_length` is flagged.
+
+With `[tone] mode = "llm"` an LLM rewrites the styled body in the team's voice (`llm/rewrite.py`,
+`Services.llm`); the rewrite is used only when it passes the same fact guard both ways, else the
+rules version stands and the flags say why. Its call (model, tokens, latency) is in `llm`.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -24,6 +28,8 @@ from supportcue.settings import ToneSettings
 from supportcue.stages.base import FitData, Message, Outcome, Stage, StageResult
 
 if TYPE_CHECKING:
+    from supportcue.llm.client import ChatClient
+    from supportcue.llm.prompts import LLMPolicy
     from supportcue.settings import Settings
 from supportcue.stages.placeholders import PLACEHOLDER
 
@@ -189,6 +195,7 @@ class StyledResult(StageResult):
     text: str | None = None
     reverted: tuple[str, ...] | None = None
     flags: tuple[str, ...] | None = None
+    llm: Mapping[str, Any] | None = None
 
     def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
         if outcome.text is None or self.text is None:  # tone restyles a reply; it never makes one up
@@ -202,15 +209,32 @@ class ToneStage(Stage):
     """Applies the style policy; never changes facts (see the module docstring)."""
 
     name = "tone"
-    policy = ("settings",)
+    services = ("llm",)
+    policy = ("settings", "llm_policy")
     fit_data: ClassVar[FitData] = "none"
+
+    llm: ChatClient | None
 
     @classmethod
     def params_from(cls, settings: Settings) -> dict[str, Any]:
-        return {"settings": settings.tone}
+        from supportcue.llm.prompts import LLMPolicy
 
-    def __init__(self, settings: ToneSettings | None = None) -> None:
+        llm = LLMPolicy.from_settings(settings) if settings.tone.mode == "llm" else None
+        return {"settings": settings.tone, "llm_policy": llm}
+
+    def __init__(self, settings: ToneSettings | None = None, llm_policy: LLMPolicy | None = None) -> None:
+        self.llm = None
         self.settings = settings
+        self.llm_policy = llm_policy
+
+    def waits_on_io(self) -> bool:
+        """In `llm` mode the stage waits on the LLM server."""
+        return self.blocking_io or (self.is_fitted() and self.policy_.mode == "llm" and self.llm is not None)
+
+    def policy_version(self) -> str:
+        if self.is_fitted() and self.policy_.mode == "llm" and self.llm_policy is not None:
+            return f"llm-{self.llm_policy.digest}"
+        return "policy"
 
     def fit(
         self,
@@ -230,13 +254,37 @@ class ToneStage(Stage):
         if not message.answer_text or not message.answer_text.strip():
             return StyledResult.abstain("no answer text to apply the tone to")
         text, reverted, flags = self.restyle(message.answer_text)
+        usage = None
+        if self.waits_on_io():
+            text, usage = self._llm_voice(message, text, flags)
         greeting, signoff = self._greeting(message.customer_name), self._signoff(message.agent_name)
         budget = self.policy_.max_chars - len(greeting) - len(signoff) - 4
         text, over = self._trim(text, budget)
         if over:
             flags.append("over_length")
         final = "\n\n".join(part for part in (greeting, text.strip(), signoff) if part)
-        return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags))
+        return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags), llm=usage)
+
+    def _llm_voice(self, message: Message, text: str, flags: list[str]) -> tuple[str, dict[str, Any]]:
+        """The LLM's rewrite of the styled body when it keeps every fact (else the body, with the
+        reason in `flags`), and the call's usage."""
+        from supportcue.llm.prompts import LLMPolicy
+        from supportcue.llm.rewrite import rewrite
+
+        assert self.llm is not None
+        done = rewrite(
+            self.llm,
+            self.llm_policy or LLMPolicy(),
+            text,
+            message.customer_name,
+            message.fields,
+            message.deadline,
+            tuple(self.policy_.product_names),
+        )
+        if done.text is None:
+            flags.append(f"llm rewrite not used: {done.problem}")
+            return text, done.usage
+        return done.text, done.usage
 
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""

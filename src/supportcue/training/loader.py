@@ -1,11 +1,14 @@
-"""Assemble the pipeline a workspace serves: every registered stage kind, in order, with its live
-model version (or built from the settings, for kinds that learn nothing), its policy read from the
-current settings, and its services bound: the embedder, the live answer library, the clock."""
+"""Assemble the pipeline a workspace serves: every registered stage kind the settings ask for, in
+order, with its live model version (or built from the settings, for kinds that learn nothing,
+versioned by their policy), its policy read from the current settings, and its services bound: the
+embedder, the live answer library and KB articles, the LLM client (when a mode uses it), the clock."""
 
 from __future__ import annotations
 
 from supportcue.data.store import Store
 from supportcue.embeddings import Embedder, make_embedder
+from supportcue.errors import SettingsError
+from supportcue.llm.client import make_client
 from supportcue.pipeline import Pipeline
 from supportcue.providers import StoreArticles, StoreLibrary
 from supportcue.settings import Settings
@@ -24,24 +27,34 @@ def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedde
     )
 
 
-def workspace_services(store: Store, embedder: Embedder) -> Services:
-    return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
+def workspace_services(store: Store, embedder: Embedder, settings: Settings | None = None) -> Services:
+    """The live library and articles; with LLM modes on, the article passages' vectors (from the
+    workspace's embedding cache, filled at import and train) and the LLM client."""
+    if settings is None or not settings.uses_llm:
+        return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
+    articles = StoreArticles(store, embedder=workspace_embedder(settings))
+    return Services(
+        embedder=embedder, library=StoreLibrary(store), articles=articles, llm=make_client(settings.llm)
+    )
 
 
 def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
     """The workspace's stages (a stage with no live model, or switched off, is off)."""
+    problem = settings.llm_problem()
+    if problem:
+        raise SettingsError(problem)
     embedder = embedder or workspace_embedder(settings)
-    services = workspace_services(store, embedder)
+    services = workspace_services(store, embedder, settings)
     stages: dict[str, Stage | None] = {}
     versions: dict[str, str] = {}
     for name in registry.names():
         kind = registry.kind(name)
         stages[name] = None
-        if settings.pipeline.mode(name) == StageMode.OFF:
+        if settings.pipeline.mode(name) == StageMode.OFF or not kind.enabled(settings):
             continue
         if kind.fit_data == "none":
             stage: Stage = kind(**kind.params_from(settings)).fit([])
-            versions[name] = "policy"
+            versions[name] = stage.policy_version()
         else:
             loaded = load_live(store, name)
             if loaded is None:
