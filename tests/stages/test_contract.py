@@ -18,11 +18,11 @@ import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
+from supportcue.llm.client import FakeChatClient
 from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
 from supportcue.service.batcher import Later, MicroBatcher
 from supportcue.settings import PipelineSettings, Settings, ToneSettings
 from supportcue.stages import registry
-from supportcue.llm.client import FakeChatClient
 from supportcue.stages.base import Message, Services, Stage, StageResult
 from supportcue.stages.draft import DraftStage
 from supportcue.stages.library import KBArticle, StaticArticles, StaticLibrary

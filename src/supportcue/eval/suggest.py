@@ -325,7 +325,12 @@ def llm_usage(suggestions: Sequence[Any]) -> dict[str, Any]:
             prompt += usage.get("prompt_tokens") or 0
             completion += usage.get("completion_tokens") or 0
             shown += entry["stage"] == "draft" and not entry["abstained"] and s.text is not None
-    return {"llm_calls": calls, "drafts_shown": shown, "prompt_tokens": prompt, "completion_tokens": completion}
+    return {
+        "llm_calls": calls,
+        "drafts_shown": shown,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+    }
 
 
 def _decision(trace: Sequence[dict[str, Any]], stage: str | None) -> str | None:
