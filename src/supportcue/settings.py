@@ -565,10 +565,14 @@ def require_workspace(settings: Settings) -> Settings:
 
 
 def init_workspace(folder: Path) -> Path:
-    """Create a workspace folder with the documented default settings; keeps an existing config."""
+    """Create a workspace folder with the documented default settings and the default prompt
+    templates of the LLM modes (`prompts/`); keeps an existing config and existing templates."""
+    from supportcue.llm.prompts import write_default_prompts
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "models").mkdir(exist_ok=True)
     (folder / "cache").mkdir(exist_ok=True)
+    write_default_prompts(folder / "prompts")
     config = folder / CONFIG_NAME
     if not config.exists():
         config.write_text(DEFAULT_TOML, encoding="utf-8")

@@ -96,6 +96,15 @@ def import_(
             strict=strict,
             progress=lambda n: bar.update(task, description=f"importing {file}: {n:,} rows read"),
         )
+    if kind == "articles" and report.stored and state(ctx).settings.uses_llm:
+        from supportcue.providers import warm_articles
+        from supportcue.training.loader import workspace_embedder
+
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=json_out
+        ) as bar:
+            bar.add_task("embedding the articles' passages (the LLM modes' sources)")
+            warm_articles(store, workspace_embedder(state(ctx).settings))
     for r in report.rejects[:20]:
         err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False, soft_wrap=True)
     if len(report.rejects) > 20:

@@ -162,13 +162,13 @@ class OpenAIChatClient:
             left = end - self._clock()
             if left < MIN_ATTEMPT_S:
                 raise _failure(
-                    LLMTimeout("no time left for the LLM call"), attempt - 1, started, self._clock()
+                    LLMTimeout("timeout: no time left for the LLM call"), attempt - 1, started, self._clock()
                 )
             try:
                 response = self._http.post(self.url, json=body, timeout=httpx.Timeout(left))
             except httpx.TimeoutException:
                 raise _failure(
-                    LLMTimeout(f"the LLM server did not answer within {left * 1000:.0f} ms"),
+                    LLMTimeout(f"timeout: the LLM server did not answer within {left * 1000:.0f} ms"),
                     attempt,
                     started,
                     self._clock(),

@@ -4,7 +4,8 @@ Every stage kind is fitted through the same interface, from what it declares (`s
 kind trained on labels of its `label_task` gets every usable label (all sources, weighted; expired
 labels excluded) and a time-ordered backtest; a kind trained on history gets the cases whose agent
 reply is known; the inputs it names in `fit_requests` (the answer library, the replies) are routed
-to its `fit` by keyword. `train` writes a candidate model version per kind. The first
+to its `fit` by keyword. `train` writes a candidate model version per kind, and embeds the KB
+articles' passages into the workspace's embedding cache (the LLM modes retrieve them). The first
 version of a stage goes live at once (there is nothing to compare it with); later ones go live through
 `promote`, whose gate refits the live version's hyper-parameters on the same cut and refuses a
 candidate that is worse unless forced.
@@ -21,7 +22,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
 from supportcue.embeddings import Embedder
 from supportcue.errors import PromotionRefused, SupportcueError
-from supportcue.providers import library_answers
+from supportcue.providers import library_answers, warm_articles
 from supportcue.settings import Settings
 from supportcue.stages import registry
 from supportcue.stages.base import Message, Services, Stage
@@ -214,6 +215,9 @@ class Trainer:
             if self.store.models.live(name) is None:
                 version = self.store.models.promote(name, version.version)
             written.append(version)
+        if stages is None and self.store.library.articles():
+            self._say("embedding the KB articles' passages (the LLM modes' sources)")
+            warm_articles(self.store, self.embedder)
         return written
 
     def promote(self, stage: str, version: str, force: bool = False) -> tuple[ModelVersion, str]:
