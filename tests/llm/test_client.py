@@ -63,7 +63,7 @@ def test_5xx_and_429_are_retried_with_backoff_until_an_answer() -> None:
 def test_retries_end_with_the_last_error() -> None:
     with (
         serve(Status(503)) as server,
-        pytest.raises(LLMUnavailable, match="HTTP 503 .* after 3 attempts") as err,
+        pytest.raises(LLMUnavailable, match=r"HTTP 503 .* after 3 attempts") as err,
     ):
         client(server.url, retries=2).complete(ASK)
     assert len(server.requests) == 3 and err.value.attempts == 3
@@ -81,7 +81,7 @@ def test_a_refused_connection_is_retried_then_reported() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
-    with pytest.raises(LLMUnavailable, match="cannot reach the LLM server .* after 2 attempts"):
+    with pytest.raises(LLMUnavailable, match=r"cannot reach the LLM server .* after 2 attempts"):
         client(f"http://127.0.0.1:{port}/v1", retries=1).complete(ASK)
 
 
@@ -102,9 +102,11 @@ def test_the_callers_deadline_wins_when_it_is_earlier() -> None:
 
 
 def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
-    with serve(Status(429, {"Retry-After": "5"}), Reply("ok")) as server:
-        with pytest.raises(LLMUnavailable, match="no time left to retry"):
-            client(server.url, timeout_ms=1000).complete(ASK)
+    with (
+        serve(Status(429, {"Retry-After": "5"}), Reply("ok")) as server,
+        pytest.raises(LLMUnavailable, match="no time left to retry"),
+    ):
+        client(server.url, timeout_ms=1000).complete(ASK)
     assert len(server.requests) == 1
 
 
@@ -124,7 +126,8 @@ def test_a_malformed_reply_is_a_clear_error(body: bytes, match: str) -> None:
 
 
 def test_content_parts_and_missing_usage_are_accepted() -> None:
-    body = b'{"choices": [{"message": {"content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]}}]}'
+    parts = b'[{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]'
+    body = b'{"choices": [{"message": {"content": ' + parts + b"}}]}"
     with serve(Raw(body)) as server:
         done = client(server.url).complete(ASK)
     assert done.text == "Hi!" and done.prompt_tokens is None

@@ -82,7 +82,7 @@ def test_a_faithful_draft_passes(draft: str) -> None:
             "cites [kb-plans], which does not say",
         ),
         (
-            "Refunds take 5 to 10 business days to reach the card. Our courier collects parcels at your door.",
+            "Refunds take 5 to 10 business days to reach the card. A courier collects parcels at your door.",
             "sentence 2 is not supported by any source",
         ),
     ],

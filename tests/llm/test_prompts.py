@@ -27,7 +27,8 @@ def test_an_edited_template_and_the_guidance_reach_the_prompt_and_change_the_ver
     settings = load_settings(tmp_path, environ={})
     before = DraftStage(**DraftStage.params_from(settings)).policy_version()
     (tmp_path / "prompts" / "response.txt").write_text(
-        "[system]\nHouse rules:\n$guard_rails\nMax $max_chars chars, cost $$0.\n[user]\n$sources\n---\n$message\n"
+        "[system]\nHouse rules:\n$guard_rails\nMax $max_chars chars, cost $$0.\n"
+        "[user]\n$sources\n---\n$message\n"
     )
     environ = {"SUPPORTCUE_LLM__MAX_CHARS": "300"}
     policy = LLMPolicy.from_settings(load_settings(tmp_path, environ=environ))
