@@ -106,7 +106,7 @@ def test_a_faithful_draft_is_shown_with_the_data_restored_and_sources_in_the_tra
         ("Should I upgrade my plan?", "facts not in the sources: Platinum"),
         ("Do I get the fee back on a refund?", "contradicts [ans-refund] (a negation)"),
         ("Please cite the refund rules", "cites [kb-nowhere], which is not a source"),
-        ("Anything invented about my refund?", "sentence 2 is not supported by any source"),
+        ("Anything invented about my refund?", "statement 2 is not supported by any source"),
     ],
     ids=[
         "changed amount",

@@ -71,7 +71,7 @@ def test_a_faithful_draft_passes(draft: str) -> None:
         ("Tillwick Shield Pro screens every payment for fraud.", "facts not in the sources: Pro"),
         (
             "The processing fee of 2.9% is returned [ans-refund].",
-            "sentence 1 contradicts [ans-refund] (a negation)",
+            "statement 1 contradicts [ans-refund] (a negation)",
         ),
         (
             "Refunds take 5 to 10 business days to reach the card [kb-refunds].",
@@ -83,7 +83,7 @@ def test_a_faithful_draft_passes(draft: str) -> None:
         ),
         (
             "Refunds take 5 to 10 business days to reach the card. A courier collects parcels at your door.",
-            "sentence 2 is not supported by any source",
+            "statement 2 is not supported by any source",
         ),
     ],
     ids=[
@@ -116,7 +116,7 @@ def test_the_verdict_for_the_trace_has_no_text_and_no_personal_data() -> None:
         "min_support",
         "citations",
         "unsupported_facts",
-        "unsupported_sentences",
+        "unsupported_statements",
         "contradictions",
         "bad_citations",
     }

@@ -1,25 +1,30 @@
-"""The grounding check: is every fact and every sentence of a drafted reply in its sources?
+"""The grounding check: is every fact and every statement of a drafted reply in its sources?
 
-`GroundingCheck.check(draft, sources, message, known)` returns a `Grounding`. A draft passes when:
+`GroundingCheck.check(draft, sources, message, known)` returns a `Grounding`. The draft is cut into
+*statements*: its sentences (greeting and sign-off lines aside), and a sentence that cites several
+sources is cut after each group of citations ("A [x], and B [y]." is two statements, each checked
+against its own source). Source texts are cut into *passages*: their sentences and each pair of
+adjacent sentences. A draft passes when:
 
-1. **Citations.** Every `[id]` marker names one of the sources, and the sentence that carries it is
+1. **Citations.** Every `[id]` marker names one of the sources, and the statement it ends is
    supported by that source (cosine >= the floor, and within `CITATION_MARGIN` of the best source).
-2. **Facts.** Every fact-like token of the draft appears in the sources, the customer's message or
-   the case's known values (the customer's name, the case's fields). The tokens are the fact
-   guard's (`textfacts.facts`, the one extractor the tone stage uses too): amounts, percentages,
-   numbers, dates and durations, weekdays and months, URLs, e-mail addresses, placeholders and the
-   configured product names; plus every capitalised word inside a sentence (a plan, product or
-   setting name the model may have made up: "the Premium plan", "Settings → Banking"). Numbers
+2. **Facts.** Every fact-like token appears in the sources, the customer's message or the case's
+   known values (the customer's name, the case's fields). The tokens are the fact guard's
+   (`textfacts.facts`, the one extractor the tone stage uses too): amounts, percentages, numbers,
+   dates and durations, weekdays and months, URLs, e-mail addresses, placeholders and the configured
+   product names; plus every capitalised word inside a sentence (a plan, product or setting name
+   the model may have made up: "the Premium plan", "Settings → Banking"). A number, a date or a name
+   must be in one of the `NEAR_PASSAGES` passages closest to its statement (names as written), so a
+   changed amount or a swapped name that appears elsewhere in the sources is still caught. Numbers
    compare by value ("$49.00" is 49; "5-10" holds 5 and 10) and a percentage needs a percentage.
-3. **Negations.** A sentence whose closest source sentence (cosine >= the floor) has the other
-   parity of negations (`<neg>` of the same extractor: "not", "never", "can't" ...) contradicts it.
-4. **Support.** Every sentence has a source passage, one sentence or two adjacent ones, whose
-   embedding has cosine >= `floor` with it (`[llm] support_floor`; tuned in
-   `bench/bench_grounding.py`). Greeting and sign-off lines, and courtesy sentences without a fact
-   ("Thanks for your patience."), need none.
+3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
+   negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
+4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
+   (`[llm] support_floor`; tuned in `bench/bench_grounding.py`). Courtesy statements without a fact
+   ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none.
 
 Otherwise the stage abstains and `Grounding.reason()` names what was unsupported. Cost: embedding the
-draft's sentences and, once per distinct text (an LRU cache), the sources' passages.
+draft's statements and, once per distinct text (an LRU cache), the sources' passages.
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ NUMBER_WORDS = {
 CITATION_MARGIN = 0.15
 """A cited source must support its sentence nearly as well as the best source does (cosine within
 this), or the citation is wrong."""
+NEAR_PASSAGES = 4
+"""A number, date or name of a statement must be in one of its this many closest source passages
+(or the message)."""
+_PLACEHOLDERS = re.compile(r"\{[^{}]*\}")
+_LOCAL = re.compile(
+    r"\d|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$"
+)
 MIN_CONTENT_WORDS = 4
 """A sentence shorter than this with no fact needs no support ("Here is how:")."""
 
@@ -72,7 +84,7 @@ class Grounding:
     supported: bool
     floor: float
     unsupported_facts: tuple[str, ...] = ()
-    unsupported_sentences: tuple[tuple[int, float], ...] = ()
+    unsupported_statements: tuple[tuple[int, float], ...] = ()
     """(sentence number, best similarity) of each sentence below the floor."""
     contradictions: tuple[str, ...] = ()
     bad_citations: tuple[str, ...] = ()
@@ -85,8 +97,8 @@ class Grounding:
         if self.unsupported_facts:
             parts.append("facts not in the sources: " + ", ".join(self.unsupported_facts))
         parts += list(self.contradictions) + list(self.bad_citations)
-        for n, score in self.unsupported_sentences:
-            parts.append(f"sentence {n} is not supported by any source ({score:.2f} < {self.floor:.2f})")
+        for n, score in self.unsupported_statements:
+            parts.append(f"statement {n} is not supported by any source ({score:.2f} < {self.floor:.2f})")
         return redact("draft not grounded: " + "; ".join(parts)) if parts else "grounded"
 
     def as_dict(self) -> dict[str, Any]:
@@ -97,7 +109,7 @@ class Grounding:
             "min_support": None if self.min_support is None else round(self.min_support, 4),
             "citations": list(self.citations),
             "unsupported_facts": [redact(f) for f in self.unsupported_facts],
-            "unsupported_sentences": [[n, round(s, 4)] for n, s in self.unsupported_sentences],
+            "unsupported_statements": [[n, round(s, 4)] for n, s in self.unsupported_statements],
             "contradictions": list(self.contradictions),
             "bad_citations": list(self.bad_citations),
         }
@@ -129,6 +141,7 @@ class _Pool:
     numbers: set[str]
     percents: set[str]
     words: set[str]
+    cased: set[str]
 
     @classmethod
     def of(cls, texts: Iterable[str], product_names: Sequence[str]) -> _Pool:
@@ -143,7 +156,7 @@ class _Pool:
             percents.update(_atoms(match.group(1)))
         words = set(re.findall(r"[\w'’]+", lowered))
         numbers.update(NUMBER_WORDS[w] for w in words & NUMBER_WORDS.keys())
-        return cls(tokens, numbers, percents, words)
+        return cls(tokens, numbers, percents, words, set(re.findall(r"[\w'’]+", text)))
 
     def has(self, token: str) -> bool:
         if token.lower() in self.tokens:
@@ -213,91 +226,110 @@ class GroundingCheck:
     ) -> Grounding:
         """`sources` are (id, text) pairs; `known` are values the draft may repeat (names, fields)."""
         ids = {sid for sid, _ in sources}
-        pool = _Pool.of([t for _, t in sources] + [message, *known], self.product_names)
-        checked, cites = _sentences(draft)
-        citations = tuple(dict.fromkeys(c for cs in cites for c in cs))
+        context = [message, *known]
+        pool = _Pool.of([t for _, t in sources] + context, self.product_names)
+        claims = _claims(draft)
+        citations = tuple(dict.fromkeys(c for _, cs in claims for c in cs))
         bad = [f"cites [{c}], which is not a source" for c in citations if c not in ids]
-        passages, owners, singles = _passages(sources)
-        sims = np.zeros((len(checked), len(passages)), dtype=np.float32)
-        if checked and passages:
-            vectors = self._embed([*checked, *passages])
-            sims = vectors[: len(checked)] @ vectors[len(checked) :].T
+        passages, owners = _passages(sources)
+        sims = np.zeros((len(claims), len(passages)), dtype=np.float32)
+        if claims and passages:
+            vectors = self._embed([*(text for text, _ in claims), *passages])
+            sims = vectors[: len(claims)] @ vectors[len(claims) :].T
         support: list[float] = []
         weak: list[tuple[int, float]] = []
         contradictions: list[str] = []
-        for i, sentence in enumerate(checked):
+        for i, (text, cited) in enumerate(claims):
             row = sims[i] if passages else np.zeros(1, dtype=np.float32)
-            best = float(row.max())
-            if _needs_support(sentence):
+            j = int(np.argmax(row))
+            best = float(row[j])
+            if _needs_support(text):
                 support.append(best)
                 if best < self.floor:
                     weak.append((i + 1, best))
-            if singles:
-                near = singles[int(np.argmax(row[singles]))]
-                if row[near] >= self.floor and _negations(sentence) % 2 != _negations(passages[near]) % 2:
-                    contradictions.append(f"sentence {i + 1} contradicts [{owners[near]}] (a negation)")
-            for cited in (c for c in cites[i] if c in ids):
-                said = max(float(row[k]) for k, owner in enumerate(owners) if owner == cited)
+            if passages and best >= self.floor and _negations(text) % 2 != _negations(passages[j]) % 2:
+                contradictions.append(f"statement {i + 1} contradicts [{owners[j]}] (a negation)")
+            for c in (c for c in cited if c in ids):
+                said = max(float(row[k]) for k, owner in enumerate(owners) if owner == c)
                 if best >= self.floor and (said < self.floor or said < best - CITATION_MARGIN):
-                    bad.append(f"sentence {i + 1} cites [{cited}], which does not say it")
-        unsupported = self._unsupported_facts(checked, pool)
+                    bad.append(f"statement {i + 1} cites [{c}], which does not say it")
+        unsupported = self._unsupported_facts([t for t, _ in claims], pool, sims, passages, context)
         return Grounding(
             supported=not (unsupported or weak or contradictions or bad),
             floor=self.floor,
             unsupported_facts=tuple(unsupported),
-            unsupported_sentences=tuple(weak),
+            unsupported_statements=tuple(weak),
             contradictions=tuple(contradictions),
             bad_citations=tuple(dict.fromkeys(bad)),
             citations=citations,
             min_support=min(support) if support else None,
         )
 
-    def _unsupported_facts(self, checked: Sequence[str], pool: _Pool) -> list[str]:
+    def _unsupported_facts(
+        self,
+        claims: Sequence[str],
+        pool: _Pool,
+        sims: Vectors,
+        passages: Sequence[str],
+        context: Sequence[str],
+    ) -> list[str]:
+        """Facts of each statement missing from the sources. A number, a date or a name must be in
+        one of the passages closest to its statement (or the message), as written: a changed amount
+        or a swapped name that happens to appear elsewhere in the sources is still caught."""
         found: list[str] = []
-        for sentence in checked:
-            found += [t for t in _fact_tokens(sentence, self.product_names) if not pool.has(t)]
-            found += [n for n in names(sentence) if n.lower() not in pool.words]
+        for i, claim in enumerate(claims):
+            near = np.argsort(-sims[i], kind="stable")[:NEAR_PASSAGES] if passages else []
+            local = _Pool.of([passages[k] for k in near] + list(context), self.product_names)
+            for token in _fact_tokens(claim, self.product_names):
+                if not (local if _LOCAL.search(token) else pool).has(token):
+                    found.append(token)
+            found += [n for n in names(claim) if n not in local.cased]
         return list(dict.fromkeys(found))
 
 
-def _sentences(draft: str) -> tuple[list[str], list[list[str]]]:
-    """The draft's sentences to check (no greeting or sign-off lines), citations removed, and the
-    ids each one cited."""
+_CITATIONS = re.compile(r"(?:\s*\[[A-Za-z0-9][\w.:#/-]*\])+")
+_LEAD = re.compile(r"^[\s,;:–—-]*(?:(?:and|but|so|while|then|also)\b[\s,]*)?", re.IGNORECASE)
+
+
+def _claims(draft: str) -> list[tuple[str, list[str]]]:
+    """The draft's statements to check, each with the ids it cites: its sentences (no greeting or
+    sign-off lines), a sentence cut after each group of citations ("A [x], and B [y]." is two
+    statements, each checked against its own source)."""
     lines = [ln for ln in draft.strip().splitlines() if ln.strip()]
-    if lines and GREETING_LINE.match(CITATION.sub("", lines[0])):
+    if lines and GREETING_LINE.match(_PLACEHOLDERS.sub("x", CITATION.sub("", lines[0]))):
         lines = lines[1:]
     while lines and SIGNOFF_LINE.match(CITATION.sub("", lines[-1])):
         lines = lines[:-1]
-    checked: list[str] = []
-    cites: list[list[str]] = []
+    claims: list[tuple[str, list[str]]] = []
     for part in sentences("\n".join(lines)):
-        cited = CITATION.findall(part)
-        text = strip_citations(part)
-        if not re.search(r"\w", text):
-            if cited and cites:  # "... payouts. [kb-1]": the marker belongs to the sentence before
-                cites[-1] += cited
-            continue
-        checked.append(text)
-        cites.append(cited)
-    return checked, cites
+        pos = 0
+        pieces: list[tuple[str, list[str]]] = []
+        for group in _CITATIONS.finditer(part):
+            pieces.append((part[pos : group.start()], CITATION.findall(group.group(0))))
+            pos = group.end()
+        pieces.append((part[pos:], []))
+        for text, cited in pieces:
+            text = _LEAD.sub("", text).strip()
+            if re.search(r"\w", text):
+                claims.append((text, cited))
+            elif cited and claims:  # "... payouts. [kb-1]": the marker belongs to the statement before
+                claims[-1][1].extend(cited)
+    return claims
 
 
-def _passages(sources: Sequence[tuple[str, str]]) -> tuple[list[str], list[str], list[int]]:
-    """Each source's sentences and pairs of adjacent sentences, their source ids, and which of them
-    are single sentences."""
+def _passages(sources: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Each source's sentences and pairs of adjacent sentences, with their source ids."""
     passages: list[str] = []
     owners: list[str] = []
-    singles: list[int] = []
     for sid, text in sources:
-        parts, _ = _sentences(text)
+        parts = [t for t, _ in _claims(text)]
         for k, part in enumerate(parts):
-            singles.append(len(passages))
             passages.append(part)
             owners.append(sid)
             if k + 1 < len(parts):
                 passages.append(f"{part} {parts[k + 1]}")
                 owners.append(sid)
-    return passages, owners, singles
+    return passages, owners
 
 
 def _fact_tokens(text: str, product_names: Sequence[str] = ()) -> list[str]:

@@ -6,7 +6,7 @@ embedder, the live answer library and KB articles, the LLM client (when a mode u
 from __future__ import annotations
 
 from supportcue.data.store import Store
-from supportcue.embeddings import Embedder, make_embedder
+from supportcue.embeddings import CachedEmbedder, Embedder, make_embedder
 from supportcue.errors import SettingsError
 from supportcue.llm.client import make_client
 from supportcue.pipeline import Pipeline
@@ -28,13 +28,18 @@ def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedde
 
 
 def workspace_services(store: Store, embedder: Embedder, settings: Settings | None = None) -> Services:
-    """The live library and articles; with LLM modes on, the article passages' vectors (from the
-    workspace's embedding cache, filled at import and train) and the LLM client."""
+    """The live library and articles; with LLM modes on, the article passages' vectors (through the
+    workspace's embedding cache, which `import articles` and `train` fill) and the LLM client."""
     if settings is None or not settings.uses_llm:
         return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
-    articles = StoreArticles(store, embedder=workspace_embedder(settings))
+    passages = embedder
+    if settings.embedding.cache and not isinstance(embedder, CachedEmbedder):
+        passages = CachedEmbedder(embedder, settings.cache_dir)
     return Services(
-        embedder=embedder, library=StoreLibrary(store), articles=articles, llm=make_client(settings.llm)
+        embedder=embedder,
+        library=StoreLibrary(store),
+        articles=StoreArticles(store, embedder=passages),
+        llm=make_client(settings.llm),
     )
 
 

@@ -1,0 +1,103 @@
+"""The LLM modes in a workspace: settings checked at start-up, the stages the loader builds (off by
+default), their versions, and the article passages embedded at train time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supportcue.data.store import open_store
+from supportcue.embeddings import CachedEmbedder, HashingEmbedder
+from supportcue.errors import SettingsError
+from supportcue.llm.client import OpenAIChatClient
+from supportcue.providers import StoreArticles, warm_articles
+from supportcue.settings import init_workspace, load_settings
+from supportcue.stages.draft import DraftStage
+from supportcue.training.loader import load_pipeline
+
+LLM_ENV = {
+    "SUPPORTCUE_RESPONSE__MODE": "hybrid",
+    "SUPPORTCUE_LLM__MODEL": "m",
+    "SUPPORTCUE_LLM__BASE_URL": "http://127.0.0.1:9/v1",
+    "SUPPORTCUE_LLM__API_KEY_ENV": "",
+    "SUPPORTCUE_PIPELINE__TIMEOUT_MS": "15000",
+}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    init_workspace(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("environ", "error"),
+    [
+        ({"SUPPORTCUE_RESPONSE__MODE": "llm"}, "setting llm.model: the LLM modes need a model name"),
+        ({**LLM_ENV, "SUPPORTCUE_PIPELINE__TIMEOUT_MS": "2000"}, "llm.timeout_ms (10000) must be below"),
+        ({"SUPPORTCUE_TONE__MODE": "llm", "SUPPORTCUE_LLM__MODEL": "m"}, "pipeline.timeout_ms (2000)"),
+        ({"SUPPORTCUE_RESPONSE__MODE": "generative"}, "response.mode"),
+        ({"SUPPORTCUE_LLM__BASE_URL": "localhost:8080"}, "must be an http:// or https:// URL"),
+        ({"SUPPORTCUE_LLM__API_KEY_ENV": "sk-live-123"}, "never the key itself"),
+    ],
+)
+def test_bad_llm_settings_stop_start_up_naming_the_key(
+    workspace: Path, environ: dict[str, str], error: str
+) -> None:
+    with pytest.raises(SettingsError, match=error.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(workspace, environ=environ)
+
+
+def test_library_mode_builds_no_llm_stage_and_hybrid_does(workspace: Path) -> None:
+    settings = load_settings(workspace, environ={})
+    assert settings.response.mode == "library" and settings.tone.mode == "rules" and not settings.uses_llm
+    store = open_store(settings.database_url)
+    try:
+        plain = load_pipeline(store, settings, HashingEmbedder(dim=64))
+        assert plain.stages["draft"] is None and not plain.has_blocking_stages
+        hybrid_settings = load_settings(workspace, environ=LLM_ENV)
+        hybrid = load_pipeline(store, hybrid_settings, HashingEmbedder(dim=64))
+        draft = hybrid.stages["draft"]
+        assert isinstance(draft, DraftStage) and draft.mode == "hybrid"
+        assert (
+            isinstance(draft.llm, OpenAIChatClient)
+            and draft.llm.url == "http://127.0.0.1:9/v1/chat/completions"
+        )
+        assert hybrid.versions["draft"].startswith("llm-") and hybrid.versions["tone"] == "policy"
+        assert hybrid.has_blocking_stages
+        with pytest.raises(SettingsError, match="OPENAI_API_KEY is not set"):
+            load_pipeline(
+                store,
+                load_settings(
+                    workspace, environ={**LLM_ENV, "SUPPORTCUE_LLM__API_KEY_ENV": "OPENAI_API_KEY"}
+                ),
+            )
+    finally:
+        store.close()
+
+
+def test_article_passages_are_embedded_once_and_kept_in_the_cache(workspace: Path) -> None:
+    settings = load_settings(workspace, environ={})
+    store = open_store(settings.database_url)
+    try:
+        body = "\n\n".join(f"Paragraph {i} about payouts and refunds. " * 12 for i in range(4))
+        store.library.upsert_articles([{"id": "kb-1", "title": "Payouts", "body": body, "topic": None}])
+        calls: list[int] = []
+
+        class Counting(HashingEmbedder):
+            def embed(self, texts):  # type: ignore[no-untyped-def]
+                calls.append(len(texts))
+                return super().embed(texts)
+
+        cached = CachedEmbedder(Counting(dim=64), settings.cache_dir)
+        n = warm_articles(store, cached)
+        assert n >= 4 and calls == [n]  # several passages of one article, embedded in one batch
+        again = StoreArticles(store, embedder=cached).snapshot()
+        assert again.vectors is not None and again.vectors.shape == (n, 64) and calls == [n]  # from the cache
+        assert {c.article_id for c in again.chunks} == {"kb-1"} and all(
+            len(c.text) <= 600 for c in again.chunks
+        )
+        cached.close()
+    finally:
+        store.close()
