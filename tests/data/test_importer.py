@@ -333,3 +333,12 @@ def test_a_multiline_row_is_reported_at_its_first_line_and_a_repeated_column_fai
     assert [r.line for r in import_file(store, "cases", path).rejects] == [4]
     with pytest.raises(ImportDataError, match=r"dup\.csv:1: the header repeats column\(s\) id$"):
         import_file(store, "cases", write(tmp_path / "dup.csv", "id,message,id\nc1,hi,c2\n"))
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_every_line_ending_is_read_and_lines_are_counted(store: Store, tmp_path: Path, end: str) -> None:
+    text = end.join(["id,message,created_at", f'c1,"two{end}lines",2026-01-01', "c2,hi,soon", ""])
+    report = import_file(store, "cases", write(tmp_path / "cases.csv", text))
+    assert report.stored == 1 and [r.line for r in report.rejects] == [4]
+    case = store.cases.get("c1")
+    assert case is not None and case.message == f"two{end}lines"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -20,6 +21,8 @@ from typing import Any
 from supportcue.errors import ImportDataError
 
 SUFFIXES = (".csv", ".jsonl")
+_LINE_END = re.compile(r"\r\n|\n|\r(?=.)", re.DOTALL)
+"""A line's end; a final \\r waits for the next chunk, which may start with its \\n."""
 
 # A single field may legitimately be large (a pasted log, a long email thread).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -56,8 +59,8 @@ def _codec(encoding: str) -> str:
 
 
 def _lines(path: Path, encoding: str) -> Iterator[str]:
-    """The file's text line by line (each with its "\\n"), decoded as it is read, so that text
-    that does not decode is reported with its line."""
+    """The file's text line by line (each with its end: \\n, \\r\\n or a lone \\r), decoded as it
+    is read, so that text that does not decode is reported with its line."""
     decoder = codecs.getincrementaldecoder(encoding)()
     pending, number = "", 1  # `pending` is the text of line `number` read so far
     with path.open("rb") as handle:
@@ -69,10 +72,12 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
                     f"{path}:{number}: not {encoding.removesuffix('-sig')} text "
                     f"({exc.reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
                 ) from None
-            *complete, pending = pending.split("\n")
-            for text in complete:
-                yield text + "\n"
+            start = 0
+            for end in _LINE_END.finditer(pending):
+                yield pending[start : end.end()]
+                start = end.end()
                 number += 1
+            pending = pending[start:]
     if pending:
         yield pending
 
@@ -88,7 +93,10 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
         raise ImportDataError(f"{path}:1: the header repeats column(s) {', '.join(repeated)}")
     while True:
         start = reader.line_num + 1
-        values = next(reader, None)
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:
+            raise ImportDataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
         if values is None:
             return
         if not any(v.strip() for v in values):
