@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{\s*([A-Za-z_][^{}]*?)\s*\}")
+from supportcue.textfacts import PLACEHOLDER
 
 
 def placeholder_key(name: str) -> str:

@@ -14,7 +14,6 @@ text is kept and `over_length` is flagged.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -22,10 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from supportcue.monitoring.match import GREETING_LINE, SIGNATURE_LINE, SIGNOFF_LINE
 from supportcue.settings import ToneSettings
 from supportcue.stages.base import FitData, Message, Outcome, Stage, StageResult
+from supportcue.textfacts import facts_kept
 
 if TYPE_CHECKING:
     from supportcue.settings import Settings
-from supportcue.stages.placeholders import PLACEHOLDER
 
 # Expanded form -> contraction. Left out on purpose: "let us" ("let us know"), "I/you/we have"
 # ("you've 3 days" reads badly); "it is"/"that is" only mid-sentence (see _contract).
@@ -60,48 +59,11 @@ CONTRACTIONS: dict[str, str] = {
 # sentence when that loses no fact.
 AVOID_REWRITES: dict[str, str] = {"as per": "under", "per our policy": "under our policy"}
 
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_TOKEN = re.compile(r"\S*\d\S*")
-_MONTH = re.compile(
-    r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|March|April|May|June|July|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|"
-    r"Nov(?:ember)?|Dec(?:ember)?|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
-)
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
 _OPENING = re.compile(r"^\s*(?:hi|hello|hey|dear)\b", re.IGNORECASE)
-_EDGE_PUNCT = ".,;:!?)(\"'[]"
 _BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
 _NOT_AN_END = re.compile(
     r"(?:^|\s)(?:\d{1,3}|[a-z]|e\.g|i\.e|etc|vs|approx|mr|mrs|ms|dr|no)\.$", re.IGNORECASE
 )
-
-
-def facts(text: str, product_names: Sequence[str] = ()) -> Counter[str]:
-    """The facts a tone change must keep: a multiset of literal tokens, plus `<neg>` per negation."""
-    found: Counter[str] = Counter()
-    rest = text
-    for pattern in (PLACEHOLDER, _URL, _EMAIL):
-        for match in pattern.finditer(rest):
-            found[match.group(0).rstrip(_EDGE_PUNCT)] += 1
-        rest = pattern.sub(" ", rest)
-    for match in _DIGIT_TOKEN.finditer(rest):
-        token = match.group(0).strip(_EDGE_PUNCT)
-        if token:
-            found[token] += 1
-    found.update(m.group(0) for m in _MONTH.finditer(rest))
-    for name in product_names:
-        if name:
-            found[name] += len(re.findall(rf"(?<!\w){re.escape(name)}(?!\w)", text))
-    found["<neg>"] = len(_NEGATION.findall(text))
-    return +found if found["<neg>"] == 0 else found
-
-
-def facts_kept(before: str, after: str, product_names: Sequence[str] = (), negations: bool = True) -> bool:
-    """True when `after` keeps every fact of `before` (and, with `negations`, as many negations)."""
-    old, new = facts(before, product_names), facts(after, product_names)
-    if not negations:
-        return not (old - new) or set(old - new) == {"<neg>"}
-    return not (old - new) and old["<neg>"] == new["<neg>"]
 
 
 def sentences(text: str) -> list[str]:
