@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 __all__ = ["PLACEHOLDER", "fact_tokens", "facts", "facts_kept", "is_subsequence", "protected_spans"]
 
@@ -29,10 +30,12 @@ PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{\s*([A-Za-z_][^{}]*?)\s*\}"
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"'“”‘’«»]+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A quoted passage on one line; straight single quotes only where they cannot be apostrophes.
+# A quoted passage on one line; single quotes only where they cannot be apostrophes (an apostrophe
+# inside one is followed by a letter).
 _QUOTED = re.compile(
-    r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|„[^“”\n]{1,200}[“”]|«[^»\n]{1,200}»|‘[^’\n]{1,200}’(?!\w)"
-    r"|(?<![\w'’])'(?=\S)[^'\n]{1,200}(?<=\S)'(?![\w'’])"
+    r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|„[^“”\n]{1,200}[“”]|«[^»\n]{1,200}»"
+    r"|‘(?:[^’\n]|’(?=\w)){1,200}’(?!\w)"  # ‘Can’t access your device?’
+    r"|(?<![\w'’])'(?=\S)(?:[^'\n]|'(?=\w)){1,200}(?<=\S)'(?![\w'’])"
 )
 _LABEL_CHARS = 60
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -45,7 +48,7 @@ _CODE = re.compile(
 )
 _OPERATOR = re.compile(r"(?<!\S)(?:!=|==|<=|>=|<|>)(?!\S)")
 _PUNCT_RUN = re.compile(r"\.{2,}|…|->|=>|<-|!=|==|<=|>=|&&|\|\||::|[→←↔⇒⇐]")
-_DIGIT_TOKEN = re.compile(r"\S*\d\S*")
+_DIGIT_TOKEN = re.compile(r"(?<!\S)\S*\d\S*")  # whole tokens: never retried inside a word
 _MONTH = re.compile(
     r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|March|April|May|June|July|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|"
     r"Nov(?:ember)?|Dec(?:ember)?|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
@@ -83,14 +86,25 @@ def _label(written: str) -> str | None:
     return f'"{inner}"' if inner and len(inner) <= _LABEL_CHARS else None
 
 
-def _scan(text: str, product_names: Sequence[str]) -> Iterator[tuple[int, int, str]]:
-    """(start, end, fact) for each fact-like token; [start, end) is the token as written."""
+def _scan(text: str, product_names: Sequence[str] = ()) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, fact) for each fact-like token, in text order; [start, end) is the token as
+    written. Cached: a rewrite's guard asks for the same text's facts again and again."""
+    return _scan_cached(text, tuple(product_names))
+
+
+@lru_cache(maxsize=1024)
+def _scan_cached(text: str, product_names: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
+    return tuple(sorted(_find(text, product_names), key=lambda s: (s[0], -s[1])))
+
+
+def _find(text: str, product_names: Sequence[str]) -> Iterator[tuple[int, int, str]]:
     for match in _QUOTED.finditer(text):  # the label, and (below) the facts inside it too
         label = _label(match.group(0))
         if label:
             yield match.start(), match.end(), label
     rest = text
-    for pattern in (PLACEHOLDER, _URL, _EMAIL):
+    has_url = "//" in text or "www." in text.lower()
+    for pattern in [PLACEHOLDER] * ("{" in text) + [_URL] * has_url + [_EMAIL] * ("@" in text):
         for match in pattern.finditer(rest):
             start, end = match.start(), match.end()
             while end > start and rest[end - 1] in _EDGE_PUNCT:  # "see https://x.example/a."
@@ -118,7 +132,7 @@ def _scan(text: str, product_names: Sequence[str]) -> Iterator[tuple[int, int, s
 
 def fact_tokens(text: str, product_names: Sequence[str] = ()) -> list[str]:
     """The fact-like tokens of `text`, in the order they appear (negations are not among them)."""
-    return [token for _, _, token in sorted(_scan(text, product_names), key=lambda s: (s[0], -s[1]))]
+    return [token for _, _, token in _scan(text, product_names)]
 
 
 def facts(text: str, product_names: Sequence[str] = ()) -> Counter[str]:
@@ -144,12 +158,12 @@ def is_subsequence(needles: Sequence[str], haystack: Sequence[str]) -> bool:
 
 def protected_spans(text: str) -> list[tuple[int, int]]:
     """Sorted, non-overlapping [start, end) spans no style rule may edit (see the module docstring)."""
-    spans = [(start, end) for start, end, _ in _scan(text, ())]
+    spans = [(start, end) for start, end, _ in _scan(text)]
     spans += [m.span() for m in _QUOTED.finditer(text)]
     spans += [m.span() for m in _PUNCT_RUN.finditer(text)]
     merged: list[tuple[int, int]] = []
     for start, end in sorted(s for s in spans if s[0] < s[1]):
-        if merged and start < merged[-1][1]:
+        if merged and start <= merged[-1][1]:  # overlapping or touching: one span
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
