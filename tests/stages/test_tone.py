@@ -151,6 +151,9 @@ def test_flags_name_each_change() -> None:
 def test_replaces_existing_salutations_instead_of_doubling_them() -> None:
     out = styled("Hello,\n\nYour payout is on its way.\n\nKind regards,\nJo")
     assert out == "Hi Anna,\n\nYour payout is on its way.\n\nBest,\nSam"
+    welcome = "Hello and welcome to Tillwick support!"  # the response stage's greeting without a name
+    out = styled(f"{welcome}\n\nYour payout is on its way.", customer=None, greeting_fallback=welcome)
+    assert out == f"{welcome}\n\nYour payout is on its way.\n\nBest,\nSam"
 
 
 def test_contractions_keep_case_and_skip_emphasis_and_sentence_ends() -> None:

@@ -21,6 +21,18 @@ from dataclasses import dataclass
 
 from supportcue.textfacts import PLACEHOLDER
 
+__all__ = [
+    "CUSTOMER_NAME_KEYS",
+    "PLACEHOLDER",
+    "Filled",
+    "case_values",
+    "fill",
+    "fill_answer",
+    "find_placeholders",
+    "has_placeholders",
+    "placeholder_key",
+]
+
 
 def placeholder_key(name: str) -> str:
     """`Order Number` -> `order_number`."""

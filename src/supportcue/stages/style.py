@@ -11,7 +11,7 @@ made, in words, which become the result's `flags`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from supportcue.monitoring.match import GREETING_LINE, SIGNATURE_LINE, SIGNOFF_LINE
@@ -219,11 +219,12 @@ def mentions(text: str, phrase: str) -> bool:
     return _phrase(phrase).search(text) is not None
 
 
-def strip_salutations(text: str) -> tuple[str, list[str]]:
-    """Drop a greeting line and a sign-off (with its signature line) already in the answer."""
+def strip_salutations(text: str, greetings: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """Drop a greeting line (one like "Hi Ana," or one of `greetings`) and a sign-off (with its
+    signature line) already in the answer."""
     lines = text.strip().splitlines()
     changes: list[str] = []
-    if lines and GREETING_LINE.match(lines[0]):
+    if lines and (GREETING_LINE.match(lines[0]) or lines[0].strip() in {g.strip() for g in greetings if g}):
         lines = lines[1:]
         changes.append("greeting removed")
     if len(lines) >= 2 and SIGNOFF_LINE.match(lines[-2]) and SIGNATURE_LINE.match(lines[-1]):

@@ -130,7 +130,8 @@ class ToneStage(Stage):
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""
         names = self.policy_.product_names
-        body, salutations = strip_salutations(text)
+        # The answer's own greeting: a usual one, or the greeting without a name the response stage used.
+        body, salutations = strip_salutations(text, [self.policy_.greeting_fallback])
         if not facts_kept(text, body, names):
             body, salutations = text.strip(), []
         masked = Masked.of(body)
