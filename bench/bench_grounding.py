@@ -41,7 +41,7 @@ from supportcue.llm.sources import Source
 from supportcue.stages.base import Message, Services
 from supportcue.stages.draft import DraftStage
 from supportcue.stages.library import KBArticle, LibraryAnswer, StaticArticles, StaticLibrary
-from supportcue.stages.tone import sentences
+from supportcue.stages.style import sentences
 
 FACT_CHANGES = ("number", "date", "name", "url")
 OTHER_CHANGES = ("negation", "invented_sentence", "wrong_citation")

@@ -50,7 +50,6 @@ KNOWN_MISSING: dict[str, tuple[str, ...]] = {
         "cli: experiment stop",
         "cli: experiment analyze",
     ),
-    "issue 10 (import --set, a constant column)": ("flag: import --set",),
 }
 MISSING = {item: issue for issue, items in KNOWN_MISSING.items() for item in items}
 
@@ -447,7 +446,7 @@ def import_columns() -> dict[str, list[str]]:
 
 
 def test_import_columns_are_read_and_listed_in_help() -> None:
-    from supportcue.data.importer import MODELS
+    from supportcue.data.columns import MODELS
 
     contract = import_columns()
     assert set(contract) == set(MODELS) and "handle_seconds" in contract["cases"]

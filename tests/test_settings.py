@@ -130,3 +130,32 @@ def test_a_bad_allowed_host_names_the_setting(tmp_path: Path, value: str, says: 
 def test_allowed_hosts_from_the_environment(tmp_path: Path) -> None:
     env = {"SUPPORTCUE_SERVICE__ALLOWED_HOSTS": " a.example , [::1] "}
     assert load_settings(tmp_path, environ=env).service.allowed_hosts == ["a.example", "::1"]
+
+
+def test_placeholders_are_workspace_constants_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "supportcue.toml").write_text(
+        '[placeholders]\nsupport_phone = "+1 555 0100"\nhelp_center_url = "https://help.example.com"\n'
+    )
+    settings = load_settings(tmp_path, environ={"SUPPORTCUE_PLACEHOLDERS__SUPPORT_PHONE": "+44 20 7946 0000"})
+    assert settings.placeholders == {
+        "support_phone": "+44 20 7946 0000",
+        "help_center_url": "https://help.example.com",
+    }
+    assert "[placeholders]" in DEFAULT_TOML and Settings().placeholders == {}
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '"Support Phone" = "1"',
+            r"placeholders: .*'Support Phone' is not a placeholder key.*'support_phone'",
+        ),
+        ('support_phone = " "', r"placeholders: .*'support_phone' is empty"),
+        ("support_phone = 5550100", r"placeholders\.support_phone: Input should be a valid string"),
+    ],
+)
+def test_a_bad_placeholder_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "supportcue.toml").write_text(f"[placeholders]\n{toml}\n")
+    with pytest.raises(SettingsError, match=message):
+        load_settings(tmp_path, environ={})

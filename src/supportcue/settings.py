@@ -168,7 +168,7 @@ class MatchSettings(_Section):
 class ToneSettings(_Section):
     mode: Literal["rules", "llm"] = "rules"
     """rules: the style policy below; llm: an LLM rewrite that must keep every fact (else the rules)."""
-    greeting: str = "Hi {customer_name},"
+    greeting: str = "Hi {first_name},"
     greeting_fallback: str = "Hi there,"
     signoff: str = "Best,\n{agent_name}"
     signoff_fallback: str = "Best,\nThe support team"
@@ -306,8 +306,25 @@ class Settings(_Section):
     response: ResponseSettings = Field(default_factory=ResponseSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    placeholders: dict[str, str] = Field(default_factory=dict)
+    """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
+    `{support_phone}`); a case's own fields and names win over them."""
     labeling_functions: list[str] = Field(default_factory=list)
     """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
+
+    @field_validator("placeholders")
+    @classmethod
+    def _placeholder_keys(cls, values: dict[str, str]) -> dict[str, str]:
+        for key, value in values.items():
+            if not re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*", key):
+                usable = re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_") or "support_phone"
+                raise ValueError(
+                    f"{key!r} is not a placeholder key: use lowercase letters, digits and _, "
+                    f"e.g. {usable!r} (which {{{usable}}} reads)"
+                )
+            if not value.strip():
+                raise ValueError(f"{key!r} is empty: give it a value or remove it")
+        return values
 
     @property
     def database_url(self) -> str:
@@ -404,7 +421,9 @@ threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a mat
 
 [tone]
 mode = "rules"        # rules | llm (an LLM rewrite that must keep every fact, else the rules apply)
-greeting = "Hi {customer_name},"
+# {first_name} and {customer_name} are the customer's; without a name, greeting_fallback is used (here
+# and for a library answer's own "Hi {customer_name}," line). Both may use [placeholders] too.
+greeting = "Hi {first_name},"
 greeting_fallback = "Hi there,"
 signoff = "Best,\\n{agent_name}"
 signoff_fallback = "Best,\\nThe support team"
@@ -473,6 +492,13 @@ max_answers = 3           # the topic's approved answers given as sources
 max_articles = 3          # KB article passages given as sources, the most similar to the message
 min_article_score = 0.3   # less similar passages are not sources
 support_floor = 0.5       # grounding: each sentence needs a source passage at least this similar
+
+[placeholders]
+# Workspace-wide values for answer placeholders, used where a case has no value of its own:
+# support_phone = "+1 555 0100"                   # fills {support_phone}
+# help_center_url = "https://help.example.com"    # fills {help_center_url}
+# A placeholder nothing fills (an {order_id} the case lacks) makes the response stage abstain,
+# naming it; the customer's name never does. Environment: SUPPORTCUE_PLACEHOLDERS__SUPPORT_PHONE=...
 
 [chatwoot]
 # Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the

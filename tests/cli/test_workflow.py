@@ -82,7 +82,7 @@ def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
 
 
 def test_errors_name_what_to_fix(workspace: Path, tmp_path: Path) -> None:
-    (tmp_path / "bad.csv").write_text("id,message\nc1,\n")
+    (tmp_path / "bad.csv").write_text("id,message\nc1,\nc2,where is my refund\n")
     result = CliRunner().invoke(
         app, ["--workspace", str(workspace), "import", "cases", str(tmp_path / "bad.csv")]
     )

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from supportcue.data.columns import MAX_FIELD_CHARS
 from supportcue.data.exporter import export_table
-from supportcue.data.importer import MAX_FIELD_CHARS, import_file
+from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.errors import ImportDataError
 
@@ -54,11 +55,32 @@ def test_reimport_creates_no_duplicates(store: Store, tmp_path: Path) -> None:
     assert store.db.count("events") == 1
 
 
-def test_wrong_encoding_names_the_file(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path / "latin.csv", "id,message\nc1,Où est mon remboursement ?\n", encoding="latin-1")
-    with pytest.raises(ImportDataError, match=r"latin\.csv: not UTF-8"):
+def test_wrong_encoding_names_the_file_and_line_and_another_encoding_reads_it(
+    store: Store, tmp_path: Path
+) -> None:
+    text = "id,message\nc1,Where is my refund?\nc2,Où est mon remboursement ?\n"
+    path = write(tmp_path / "latin.csv", text, encoding="latin-1")
+    with pytest.raises(ImportDataError, match=r"latin\.csv:3: not utf-8 text .*--encoding"):
         import_file(store, "cases", path)
     assert store.db.count("cases") == 0
+    assert import_file(store, "cases", path, encoding="latin-1").stored == 2
+    case = store.cases.get("c2")
+    assert case is not None and case.message == "Où est mon remboursement ?"
+    with pytest.raises(ImportDataError, match="unknown encoding 'klingon'"):
+        import_file(store, "cases", path, encoding="klingon")
+
+
+@pytest.mark.parametrize("name", ["cases.csv", "cases.jsonl"])
+def test_a_byte_order_mark_and_utf16_are_read(store: Store, tmp_path: Path, name: str) -> None:
+    body = (
+        "id,message\nc1,Où est ma boîte ?\n"
+        if name.endswith(".csv")
+        else '{"id": "c1", "message": "Où est ma boîte ?"}\n'
+    )
+    assert import_file(store, "cases", write(tmp_path / name, body, "utf-8-sig")).stored == 1
+    path = write(tmp_path / ("16" + name), body.replace("c1", "c2"), "utf-16")
+    assert import_file(store, "cases", path, encoding="utf-16").stored == 1
+    assert [c.message for c in store.cases.list()] == ["Où est ma boîte ?"] * 2
 
 
 def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: Path) -> None:
@@ -174,3 +196,149 @@ def test_a_nul_byte_in_a_csv_cell_is_a_reject(store: Store, tmp_path: Path) -> N
     report = import_file(store, "events", path)
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "text")]
     assert [e.idempotency_key for e in store.events.list()] == ["k1"]
+
+
+def test_set_gives_every_row_a_constant_over_a_column(store: Store, tmp_path: Path) -> None:
+    labels = write(tmp_path / "topics.csv", "case_id,topic_key\nc1,refunds\nc2,payouts\n")
+    report = import_file(
+        store,
+        "labels",
+        labels,
+        mapping={"value": "topic_key"},
+        constants={"task": "topic", "source": "sme", "annotator": "ann"},
+    )
+    assert report.stored == 2 and not report.rejects
+    got = {(x.subject, x.task, x.value, x.source, x.annotator) for x in store.labels.list()}
+    assert got == {("c1", "topic", "refunds", "sme", "ann"), ("c2", "topic", "payouts", "sme", "ann")}
+    answers = write(tmp_path / "answers.csv", "id,topic,title,body,status\na1,refunds,R,Body,draft\n")
+    import_file(store, "answers", answers, constants={"status": "approved"})
+    assert [a.status for a in store.library.answers()] == ["approved"]
+    bad = import_file(store, "answers", answers, constants={"status": "aproved"})
+    assert (
+        bad.valid == 0 and "status: Input should be 'draft', 'approved' or 'retired'" in bad.rejects[0].reason
+    )
+
+
+def test_map_and_set_name_what_does_not_exist(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path / "answers.csv", "id,topic,title,text\na1,refunds,R,Body\n")
+    with pytest.raises(ImportDataError, match=r"--set colour: answers have no such column; they have: id,"):
+        import_file(store, "answers", path, constants={"colour": "red"})
+    with pytest.raises(
+        ImportDataError, match=r"answers\.csv: --map body=content: the file has no column 'content'"
+    ):
+        import_file(store, "answers", path, mapping={"body": "content"})
+    with pytest.raises(
+        ImportDataError, match=r"missing column\(s\) body .* or give every row a value with --set"
+    ):
+        import_file(store, "answers", path)
+    assert import_file(store, "answers", path, mapping={"body": "text"}).stored == 1
+
+
+def test_dry_run_validates_and_reports_without_writing(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path / "cases.csv", CASES_CSV)
+    report = import_file(store, "cases", path, dry_run=True)
+    assert (report.read, report.valid, report.stored, report.committed) == (4, 2, 0, False)
+    assert [r.line for r in report.rejects] == [3, 4] and report.rejects_path is None
+    assert store.db.count("cases") == 0 and store.db.count("events") == 0
+    assert not (tmp_path / "cases.csv.rejects.jsonl").exists()
+
+
+def test_a_duplicate_inside_one_file_is_rejected_naming_both_lines(store: Store, tmp_path: Path) -> None:
+    cases = write(
+        tmp_path / "cases.csv",
+        "id,message\nc1,first question\nc2,other\nc1,second question\n",
+    )
+    report = import_file(store, "cases", cases)
+    assert report.stored == 2 and [(r.line, r.row) for r in report.rejects] == [(4, {"id": "c1"})]
+    assert report.rejects[0].reason == "duplicate id: line 2 has the same id (the first one is kept)"
+    kept = store.cases.get("c1")
+    assert kept is not None and kept.message == "first question"
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,annotator\nc1,topic,a,ann\nc1,topic,b,bob\nc1,topic,c,ann\n",
+    )
+    report = import_file(store, "labels", labels)
+    assert report.stored == 2 and [r.line for r in report.rejects] == [4]
+    assert "line 2 labels the same case for task topic" in report.rejects[0].reason
+    events = write(tmp_path / "events.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\nk1,c1,sent\n")
+    report = import_file(store, "events", events)
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "duplicate idempotency_key")]
+
+
+def test_a_file_whose_every_row_is_rejected_stores_nothing(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path / "cases.csv", "id,message\nc1,\nc2,\n")
+    report = import_file(store, "cases", path)
+    assert (report.read, report.valid, report.committed) == (2, 0, False)
+    assert report.rejects_path is not None and report.rejects_path.exists()
+
+
+def test_history_with_a_reply_is_resolved_unless_the_row_says_otherwise(store: Store, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,reply,status\n"
+        "h1,Where is my box?,It is on its way.,\n"
+        "h2,Skip next week?,Done.,open\n"
+        "n1,Cancel please,,\n",
+    )
+    import_file(store, "cases", path)
+    assert {c.id: c.status for c in store.cases.list()} == {"h1": "resolved", "h2": "open", "n1": "open"}
+
+
+def test_warnings_for_nothing_approved_and_no_created_at(store: Store, tmp_path: Path) -> None:
+    answers = write(tmp_path / "answers.csv", "id,topic,title,body\na1,refunds,R,Body\na2,fees,F,Body\n")
+    (warning,) = import_file(store, "answers", answers).warnings
+    assert "none of the 2 answers is approved" in warning and "--set status=approved" in warning
+    assert import_file(store, "answers", answers, constants={"status": "approved"}).warnings == []
+    (warning,) = import_file(store, "cases", write(tmp_path / "c.csv", "id,message\nc1,hi there\n")).warnings
+    assert "no case has a created_at" in warning
+    assert import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV)).warnings == []
+
+
+def test_context_is_text_or_a_json_array_of_turns(store: Store, tmp_path: Path) -> None:
+    rows = [
+        {"id": "t1", "message": "Still nothing?", "context": "I wrote yesterday about my late box."},
+        {
+            "id": "t2",
+            "message": "And now?",
+            "context": '["Hello?", {"role": "agent", "text": "Hi, how can I help?"}]',
+        },
+        {"id": "t3", "message": "ok", "context": "[URGENT] my box"},
+        {"id": "t4", "message": "ok", "context": [{"role": "robot", "text": "beep"}]},
+        {"id": "t5", "message": "ok", "context": [{"role": "agent"}]},
+    ]
+    path = write(tmp_path / "cases.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    report = import_file(store, "cases", path)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (4, "context: turn 1: role must be one of customer | agent"),
+        (5, "context: turn 1: expected text or an object with a text key"),
+    ]
+    contexts = {c.id: c.context for c in store.cases.list()}
+    assert contexts == {
+        "t1": [{"role": "customer", "text": "I wrote yesterday about my late box."}],
+        "t2": [{"role": "customer", "text": "Hello?"}, {"role": "agent", "text": "Hi, how can I help?"}],
+        "t3": [{"role": "customer", "text": "[URGENT] my box"}],
+    }
+
+
+def test_a_validity_label_is_valid_or_invalid(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path / "labels.csv", "case_id,task,value\nc1,validity,valid\nc2,validity,maybe\n")
+    report = import_file(store, "labels", path)
+    assert report.stored == 1 and report.rejects[0].reason == "value: a validity label is valid or invalid"
+
+
+def test_a_multiline_row_is_reported_at_its_first_line_and_a_repeated_column_fails(
+    store: Store, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "cases.csv", 'id,message,created_at\nc1,"two\nlines",2026-01-01\nc2,hi,soon\n')
+    assert [r.line for r in import_file(store, "cases", path).rejects] == [4]
+    with pytest.raises(ImportDataError, match=r"dup\.csv:1: the header repeats column\(s\) id$"):
+        import_file(store, "cases", write(tmp_path / "dup.csv", "id,message,id\nc1,hi,c2\n"))
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_every_line_ending_is_read_and_lines_are_counted(store: Store, tmp_path: Path, end: str) -> None:
+    text = end.join(["id,message,created_at", f'c1,"two{end}lines",2026-01-01', "c2,hi,soon", ""])
+    report = import_file(store, "cases", write(tmp_path / "cases.csv", text))
+    assert report.stored == 1 and [r.line for r in report.rejects] == [4]
+    case = store.cases.get("c1")
+    assert case is not None and case.message == f"two{end}lines"

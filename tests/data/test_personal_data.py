@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from supportcue.data.columns import KINDS, MODELS, columns
 from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.security.redaction import install_log_redaction
@@ -88,3 +89,20 @@ def test_rejects_keep_line_id_fields_and_reason_not_the_row(store: Store, tmp_pa
     assert "ISO 8601" in rows[0]["reason"] and "greater than or equal to 0" in rows[1]["reason"]
     for r in report.rejects:  # what the CLI prints comes from the same records
         _assert_clean(r.reason)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_reject_reason_repeats_a_value(kind: str, store: Store, tmp_path: Path) -> None:
+    """Personal data in any column of any kind (as a value, too long, or not JSON) never reaches a
+    reason: reasons say what is wrong with a value, never what it was."""
+    secrets = [f"Anna Berg <{EMAIL}>", f"Anna Berg <{EMAIL}> " * 40, '{"name": "Anna Berg"']
+    rows = []
+    for column in columns(kind):
+        for secret in secrets:
+            rows.append({**MODELS[kind].example, column.name: secret})
+    path = tmp_path / f"{kind}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = import_file(store, kind, path, dry_run=True)
+    assert len(report.rejects) >= len(columns(kind))  # most columns refuse at least one of them
+    for reject in report.rejects:
+        assert "Anna" not in reject.reason and "anna.berg" not in reject.reason, reject.reason

@@ -146,7 +146,7 @@ def pipeline(
         "topic": KeywordTopic().fit(),
         "response": response,
         "draft": DraftStage(mode, llm_policy).bind(services).fit(),
-        "tone": ToneStage(tone or ToneSettings(), llm_policy).bind(services).fit(),
+        "tone": ToneStage(tone or ToneSettings(), llm_policy=llm_policy).bind(services).fit(),
     }
     return Pipeline(stages, EMBEDDER, PipelineSettings(timeout_ms=timeout_ms, **modes))
 

@@ -10,6 +10,7 @@ import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
+from supportcue.settings import Settings
 from supportcue.stages.base import Message, Services
 from supportcue.stages.library import StaticLibrary
 from supportcue.stages.response import LibraryAnswer, ResponseStage
@@ -113,9 +114,9 @@ def test_fills_placeholders_from_the_case() -> None:
         [msg("where is my refund", "refunds", customer_name="Ana Lee", fields={"Order ID": "B-7"})]
     )[0]
     assert not result.abstained
+    # A name opening the answer is a greeting: the first name.
     assert (
-        result.extra["text"]
-        == "Hi Ana Lee, refunds for order B-7 take 5 to 10 business days to reach the card."
+        result.extra["text"] == "Hi Ana, refunds for order B-7 take 5 to 10 business days to reach the card."
     )
 
 
@@ -125,13 +126,50 @@ def test_fills_placeholders_from_the_case() -> None:
         (msg("where is my refund", None), "no topic"),
         (msg("where is my refund", "disputes"), "no approved answer for topic 'disputes'"),
         (msg("where is my refund", "refunds", customer_name="Ana"), "cannot fill: order_id"),
-        (msg("where is my refund", "refunds", fields={"order_id": "A-1"}), "cannot fill: customer_name"),
     ],
 )
 def test_abstains_with_a_reason(message: Message, reason: str) -> None:
     result = fitted().predict([message])[0]
     assert result.abstained and result.reason and reason in result.reason
     assert "{" not in str(result.extra.get("text", ""))
+
+
+def test_an_unknown_customer_name_never_makes_it_abstain() -> None:
+    # The README's `supportcue suggest "How can I pause my payouts?"` abstained: {customer_name} unfilled.
+    result = fitted().predict([msg("where is my refund", "refunds", fields={"order_id": "A-1"})])[0]
+    assert not result.abstained
+    assert result.extra["text"] == "Hi, refunds for order A-1 take 5 to 10 business days to reach the card."
+    greeting_line = "Hi {customer_name},\n\nRefunds take 5 to 10 days, {customer_name}."
+    stage = fitted(nameless_greeting="Hello!")
+    update_library(stage, [LibraryAnswer("r", "refunds", "Refunds", greeting_line)])
+    assert (
+        stage.predict([msg("refund", "refunds")])[0].extra["text"] == "Hello!\n\nRefunds take 5 to 10 days."
+    )
+    named = stage.predict([msg("refund", "refunds", customer_name="Ana Lee")])[0]
+    assert named.extra["text"] == "Hi Ana,\n\nRefunds take 5 to 10 days, Ana Lee."
+
+
+def test_workspace_constants_fill_what_the_case_does_not_and_a_fact_still_abstains() -> None:
+    answer = "Call {support_phone} or see {help_center_url} about order {order_id}."
+    stage = fitted(constants={"support_phone": "+1 555 0100", "help_center_url": "https://help.example.com"})
+    update_library(stage, [LibraryAnswer("r", "refunds", "Refunds", answer)])
+    filled = stage.predict([msg("refund", "refunds", fields={"order_id": "A-1", "support_phone": "+44 20"})])[
+        0
+    ]
+    assert filled.extra["text"] == "Call +44 20 or see https://help.example.com about order A-1."
+    unfilled = stage.predict([msg("refund", "refunds")])[0]
+    assert (
+        unfilled.abstained and unfilled.reason == "answer r has placeholders the case cannot fill: order_id"
+    )
+
+
+def test_policy_comes_from_the_settings_also_for_a_model_saved_before_it_existed(tmp_path: Path) -> None:
+    settings = Settings(placeholders={"support_phone": "+1 555 0100"}, tone={"greeting_fallback": "Hello,"})
+    stage = fitted()
+    for name in ("constants", "nameless_greeting"):  # as pickled by an earlier version
+        del stage.__dict__[name]
+    loaded = ResponseStage.load(stage.save(tmp_path / "response.joblib")).apply_policy(settings)
+    assert loaded.constants == {"support_phone": "+1 555 0100"} and loaded.nameless_greeting == "Hello,"
 
 
 def test_abstains_below_min_score() -> None:

@@ -1,22 +1,28 @@
 """Reading and writing the row files supportcue exchanges with users: `.csv` and `.jsonl`.
 
 `read_rows` yields `(line_number, row)` so every error can name the file and the line. A file that
-cannot be read at all (unknown suffix, not UTF-8, no header) raises `ImportDataError` naming the file.
+cannot be read at all (unknown suffix, text that does not decode, no header) raises
+`ImportDataError` naming the file (and the line, when there is one).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from supportcue.errors import ImportDataError
 
 SUFFIXES = (".csv", ".jsonl")
+_LINE_END = re.compile(r"\r\n|\n|\r(?=.)", re.DOTALL)
+"""A line's end; a final \\r waits for the next chunk, which may start with its \\n."""
 
 # A single field may legitimately be large (a pasted log, a long email thread).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -29,48 +35,91 @@ def check_suffix(path: Path) -> str:
     return suffix
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, row) from a .csv (header on line 1) or .jsonl file."""
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, row) from a .csv (header on line 1) or .jsonl file.
+
+    A row's line number is the line it starts on. `encoding` is any Python codec name; UTF-8 (the
+    default) also reads a file that starts with a byte-order mark. Text that does not decode stops the
+    file with an `ImportDataError` naming the file and the line."""
     suffix = check_suffix(path)
     if not path.exists():
         raise ImportDataError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImportDataError(f"{path}: a folder, not a file")
+    lines = _lines(path, _codec(encoding))
+    yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(lines)
+
+
+def _codec(encoding: str) -> str:
     try:
-        if suffix == ".csv":
-            yield from _read_csv(path)
-        else:
-            yield from _read_jsonl(path)
-    except UnicodeDecodeError as exc:
-        raise ImportDataError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8"
-        ) from None
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ImportDataError(f"unknown encoding {encoding!r}; e.g. utf-8, utf-16, cp1252, latin-1") from None
+    return "utf-8-sig" if name == "utf-8" else name
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise ImportDataError(f"{path}: empty file, expected a header line")
-        for row in reader:
-            extra = row.pop(None, None)
-            if extra:
-                row["__extra__"] = extra
-            yield reader.line_num, row
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+def _lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's text line by line (each with its end: \\n, \\r\\n or a lone \\r), decoded as it
+    is read, so that text that does not decode is reported with its line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pending, number = "", 1  # `pending` is the text of line `number` read so far
+    with path.open("rb") as handle:
+        for raw in chain(handle, [b""]):
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, {"__error__": f"not valid JSON: {exc.msg}"}
-                continue
-            if not isinstance(row, dict):
-                yield number, {"__error__": "not a JSON object"}
-                continue
-            yield number, row
+                pending += decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                raise ImportDataError(
+                    f"{path}:{number}: not {encoding.removesuffix('-sig')} text "
+                    f"({exc.reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
+                ) from None
+            start = 0
+            for end in _LINE_END.finditer(pending):
+                yield pending[start : end.end()]
+                start = end.end()
+                number += 1
+            pending = pending[start:]
+    if pending:
+        yield pending
+
+
+def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if not header:
+        raise ImportDataError(f"{path}: empty file, expected a header line")
+    header = [name.strip() for name in header]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ImportDataError(f"{path}:1: the header repeats column(s) {', '.join(repeated)}")
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:
+            raise ImportDataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
+        if values is None:
+            return
+        if not any(v.strip() for v in values):
+            continue  # a blank line
+        row: dict[str, Any] = dict(zip(header, values, strict=False))
+        if len(values) > len(header):
+            row["__extra__"] = values[len(header) :]
+        yield start, row
+
+
+def _read_jsonl(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, {"__error__": f"not valid JSON: {exc.msg}"}
+            continue
+        if not isinstance(row, dict):
+            yield number, {"__error__": "not a JSON object"}
+            continue
+        yield number, row
 
 
 def header_of(path: Path) -> list[str]:

@@ -42,8 +42,8 @@ import numpy.typing as npt
 from supportcue.embeddings import Embedder
 from supportcue.monitoring.match import GREETING_LINE, SIGNOFF_LINE
 from supportcue.security.redaction import redact
-from supportcue.stages.tone import sentences
-from supportcue.textfacts import facts
+from supportcue.stages.style import sentences
+from supportcue.textfacts import fact_tokens, facts
 
 Vectors = npt.NDArray[np.float32]
 
@@ -142,11 +142,12 @@ class _Pool:
     percents: set[str]
     words: set[str]
     cased: set[str]
+    text: str
 
     @classmethod
     def of(cls, texts: Iterable[str], product_names: Sequence[str]) -> _Pool:
         text = "\n".join(texts)
-        tokens = {t.lower() for t in _fact_tokens(text, product_names)}
+        tokens = {t.lower() for t in fact_tokens(text, product_names)}
         numbers: set[str] = set()
         percents: set[str] = set()
         for token in tokens:
@@ -156,11 +157,13 @@ class _Pool:
             percents.update(_atoms(match.group(1)))
         words = set(re.findall(r"[\w'’]+", lowered))
         numbers.update(NUMBER_WORDS[w] for w in words & NUMBER_WORDS.keys())
-        return cls(tokens, numbers, percents, words, set(re.findall(r"[\w'’]+", text)))
+        return cls(tokens, numbers, percents, words, set(re.findall(r"[\w'’]+", text)), lowered)
 
     def has(self, token: str) -> bool:
         if token.lower() in self.tokens:
             return True
+        if token[:1] == '"' and token[-1:] == '"':  # a quoted label: its words, quoted or not
+            return token[1:-1].lower() in self.text
         atoms = _atoms(token)
         if atoms and re.search(r"\d", token):
             return all(a in (self.percents if "%" in token else self.numbers) for a in atoms)
@@ -278,9 +281,9 @@ class GroundingCheck:
         or a swapped name that happens to appear elsewhere in the sources is still caught."""
         found: list[str] = []
         for i, claim in enumerate(claims):
-            near = np.argsort(-sims[i], kind="stable")[:NEAR_PASSAGES] if passages else []
+            near = [int(k) for k in np.argsort(-sims[i], kind="stable")[:NEAR_PASSAGES]] if passages else []
             local = _Pool.of([passages[k] for k in near] + list(context), self.product_names)
-            for token in _fact_tokens(claim, self.product_names):
+            for token in fact_tokens(claim, self.product_names):
                 if not (local if _LOCAL.search(token) else pool).has(token):
                     found.append(token)
             found += [n for n in names(claim) if n not in local.cased]
@@ -332,13 +335,8 @@ def _passages(sources: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]
     return passages, owners
 
 
-def _fact_tokens(text: str, product_names: Sequence[str] = ()) -> list[str]:
-    """The literal facts of `text` (the shared extractor's tokens, without the negation count)."""
-    return [t for t, n in facts(text, product_names).items() if n > 0 and t != "<neg>"]
-
-
 def _needs_support(sentence: str) -> bool:
-    if _fact_tokens(sentence):
+    if fact_tokens(sentence):
         return True
     if _COURTESY.match(sentence):
         return False

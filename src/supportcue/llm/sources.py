@@ -2,7 +2,8 @@
 
 - **Answers**: the approved answers of the message's topic that are not overdue for review, the
   `max_answers` most similar to the message (cosine of the message's vector and the answer's title
-  and body), their placeholders filled from the case where it can (the others stay, `{order_id}`).
+  and body), their placeholders filled from the case and the workspace's `[placeholders]` where
+  they can (the others stay, `{order_id}`).
 - **Articles**: the KB article passages (`stages.library.chunk_article`) most similar to the
   message, at most `max_articles`, each at least `min_article_score`; the passages of one article
   are joined, in the article's order, under the article's id.
@@ -22,7 +23,7 @@ import numpy.typing as npt
 
 from supportcue.embeddings import Embedder
 from supportcue.stages.library import ArticleSnapshot, LibraryAnswer, TextVectors
-from supportcue.stages.placeholders import fill
+from supportcue.stages.placeholders import fill_answer
 from supportcue.vocab import AnswerStatus
 
 Vector = npt.NDArray[np.float32]
@@ -78,7 +79,11 @@ def answer_sources(
     order = sorted(range(len(answers)), key=lambda i: (-float(scores[i]), answers[i].id))[:limit]
     return [
         Source(
-            answers[i].id, "answer", answers[i].title, fill(answers[i].body, values).text, float(scores[i])
+            answers[i].id,
+            "answer",
+            answers[i].title,
+            fill_answer(answers[i].body, values).text,
+            float(scores[i]),
         )
         for i in order
     ]

@@ -75,7 +75,7 @@ class DraftStage(Stage):
 
     name = "draft"
     services = ("embedder", "library", "articles", "llm", "clock")
-    policy = ("mode", "llm_policy", "review_grace_days")
+    policy = ("mode", "llm_policy", "review_grace_days", "constants")
     fit_data: ClassVar[FitData] = "none"
     blocking_io = True
     takes_over = True
@@ -87,7 +87,11 @@ class DraftStage(Stage):
     clock: Callable[[], datetime]
 
     def __init__(
-        self, mode: str = "llm", llm_policy: LLMPolicy | None = None, review_grace_days: int = 0
+        self,
+        mode: str = "llm",
+        llm_policy: LLMPolicy | None = None,
+        review_grace_days: int = 0,
+        constants: Mapping[str, str] | None = None,
     ) -> None:
         self.embedder = None
         self.library = None
@@ -97,6 +101,7 @@ class DraftStage(Stage):
         self.mode = mode
         self.llm_policy = llm_policy
         self.review_grace_days = review_grace_days
+        self.constants = constants
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
@@ -108,6 +113,7 @@ class DraftStage(Stage):
             "mode": settings.response.mode,
             "llm_policy": LLMPolicy.from_settings(settings),
             "review_grace_days": settings.response.review_grace_days,
+            "constants": dict(settings.placeholders),
         }
 
     def fit(
@@ -171,7 +177,7 @@ class DraftStage(Stage):
         ids = tuple(s.id for s in sources)
         if reply.text is None:
             return DraftResult.abstain(reply.problem or "no reply", sources=ids, llm=reply.usage)
-        values = case_values(message.customer_name, message.agent_name, message.fields)
+        values = self._values(message)
         filled = fill(reply.text, values)
         shown = strip_citations(filled.text)
         if filled.missing:
@@ -204,8 +210,8 @@ class DraftStage(Stage):
             answers = usable_answers(
                 self.library.snapshot().answers, message.topic, self.clock(), self.review_grace_days
             )
-            values = case_values(message.customer_name, message.agent_name, message.fields)
             cache = self.__dict__.setdefault("_answer_vectors", TextVectors())
+            values = self._values(message)
             found += answer_sources(query, answers, self._embedder(), cache, values, policy.max_answers)
         if self.articles is not None and policy.max_articles > 0:
             snapshot = self.articles.snapshot()
@@ -216,6 +222,13 @@ class DraftStage(Stage):
                 vectors = cache.of(keyed, self._embedder())
             found += article_sources(query, snapshot, vectors, policy.max_articles, policy.min_article_score)
         return found
+
+    def _values(self, message: Message) -> dict[str, str]:
+        """What fills placeholders: the workspace's constants, then the case's own values."""
+        return {
+            **(self.constants or {}),
+            **case_values(message.customer_name, message.agent_name, message.fields),
+        }
 
     def _embedder(self) -> Embedder:
         if self.embedder is None:

@@ -12,12 +12,16 @@ softmax of the ranks over the candidates; `extra["score"]` is the cosine, compar
 
 It abstains, with the reason, when the message has no topic, the topic has no approved answer, the
 best cosine is below `min_score`, the best answer is overdue for review, or the answer has a
-placeholder the case cannot fill. Retired and draft answers are never candidates.
+placeholder that neither the case nor the workspace's `[placeholders]` constants can fill (named in
+the reason). The customer's name is never such a placeholder: without it, a greeting line becomes
+`[tone] greeting_fallback` and the name is left out elsewhere (`placeholders.fill_answer`). Retired
+and draft answers are never candidates.
 
 The library is a service (`Services.library`), not learned state: the stage reads the current
 snapshot at every prediction, so an answer approved, edited or retired after training is used at
-once. `min_score` and `review_grace_days` are policy, re-read from `[response]` whenever the stage is
-loaded; what is saved is what history taught (centroids, priors).
+once. `min_score`, `review_grace_days`, the `[placeholders]` constants and the greeting without a name
+are policy, re-read from the settings whenever the stage is loaded; what is saved is what history
+taught (centroids, priors).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy.typing as npt
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, normalise, token_similarity
 from supportcue.stages.base import FitData, Message, Outcome, Services, Stage, StageResult, utcnow
 from supportcue.stages.library import AnswerLibrary, LibraryAnswer, LibrarySnapshot, StaticLibrary
-from supportcue.stages.placeholders import case_values, fill
+from supportcue.stages.placeholders import case_values, fill_answer
 from supportcue.vocab import AnswerStatus
 
 if TYPE_CHECKING:
@@ -83,13 +87,16 @@ class ResponseStage(Stage):
 
     name = "response"
     services = ("embedder", "library", "clock")
-    policy = ("min_score", "review_grace_days")
+    policy = ("min_score", "review_grace_days", "constants", "nameless_greeting")
     fit_data: ClassVar[FitData] = "history"
     fit_requests = ("library", "replies")
 
     embedder: Embedder | None
     library: AnswerLibrary | None
     clock: Callable[[], datetime]
+    # Class-level defaults: a model saved before these parameters existed loads with them.
+    constants: Mapping[str, str] | None = None
+    nameless_greeting: str = "Hi there,"
 
     def __init__(
         self,
@@ -100,6 +107,8 @@ class ResponseStage(Stage):
         temperature: float = 0.05,
         require_filled_placeholders: bool = True,
         max_alternatives: int = 2,
+        constants: Mapping[str, str] | None = None,
+        nameless_greeting: str = "Hi there,",
     ) -> None:
         self.embedder = None
         self.library = None
@@ -111,6 +120,8 @@ class ResponseStage(Stage):
         self.temperature = temperature
         self.require_filled_placeholders = require_filled_placeholders
         self.max_alternatives = max_alternatives
+        self.constants = constants
+        self.nameless_greeting = nameless_greeting
 
     @classmethod
     def params_from(cls, settings: Settings) -> dict[str, Any]:
@@ -118,6 +129,8 @@ class ResponseStage(Stage):
             "min_score": settings.response.min_score,
             "review_grace_days": settings.response.review_grace_days,
             "match_threshold": settings.match.threshold,
+            "constants": dict(settings.placeholders),
+            "nameless_greeting": settings.tone.greeting_fallback,
         }
 
     # ---- learning -------------------------------------------------------------------------------
@@ -303,7 +316,11 @@ class ResponseStage(Stage):
                     label=best.id,
                     **info,
                 )
-        filled = fill(best.body, case_values(message.customer_name, message.agent_name, message.fields))
+        values = {
+            **(self.constants or {}),
+            **case_values(message.customer_name, message.agent_name, message.fields),
+        }
+        filled = fill_answer(best.body, values, self.nameless_greeting)
         if filled.missing and self.require_filled_placeholders:
             return AnswerResult.abstain(
                 f"answer {best.id} has placeholders the case cannot fill: {', '.join(filled.missing)}",

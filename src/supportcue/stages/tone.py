@@ -2,13 +2,20 @@
 
 Steps, in order: drop any greeting/sign-off already in the answer, replace phrases (`replace`), use
 contractions, rewrite or drop sentences with avoided phrases, trim to `max_chars` at a sentence
-boundary, then add the greeting and sign-off.
+boundary, then add the greeting (with the customer's first name, or `greeting_fallback` when the name
+is unknown) and the sign-off; both templates may use the workspace's `[placeholders]` too.
 
-Tone never changes facts. Every step is checked by a guard that extracts the facts of the text
-(numbers, amounts, percentages, dates, ids, URLs, e-mail addresses, placeholders, product names, and
-the count of negations) before and after: a step that loses one is reverted and reported in the
-result's `reverted`. Trimming never drops a sentence carrying a fact; when it would have to, the full
-text is kept and `over_length` is flagged.
+Tone never changes a fact or a token it does not understand. The rules work on the answer with its
+protected spans masked (code-like tokens such as `:risk_score:`, URLs, numbers, amounts, ids, quoted
+UI labels, punctuation runs: see `textfacts` and `style`), and edit only what they match. Each step is
+then checked by a guard that extracts the facts (`textfacts.facts`) before and after: a step that
+loses one is reverted and named in the result's `reverted`; a last check keeps the original body if
+the facts of the answer are not all in the result, in order. Trimming never drops a sentence carrying
+a fact; when it would have to, the full text is kept and `over_length` is flagged.
+
+Every change made is named in the result's `flags` ("contraction: do not -> don't", "replaced:
+utilize -> use", "sentence dropped: unfortunately", "trimmed: 2 sentences", "greeting added", ...),
+so an output that differs from the answer always says why.
 
 With `[tone] mode = "llm"` an LLM rewrites the styled body in the team's voice (`llm/rewrite.py`,
 `Services.llm`); the rewrite is used only when it passes the same fact guard both ways, else the
@@ -18,158 +25,34 @@ rules version stands and the flags say why. Its call (model, tokens, latency) is
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from supportcue.monitoring.match import GREETING_LINE, SIGNATURE_LINE, SIGNOFF_LINE
+from supportcue.monitoring.match import GREETING_LINE, SIGNOFF_LINE
 from supportcue.settings import ToneSettings
 from supportcue.stages.base import FitData, Message, Outcome, Stage, StageResult
+from supportcue.stages.placeholders import case_values
+from supportcue.stages.style import (
+    CONTRACTED,
+    CONTRACTIBLE,
+    Masked,
+    contract,
+    drop_phrase,
+    mentions,
+    replace_phrase,
+    sentences,
+    strip_salutations,
+)
+from supportcue.textfacts import fact_tokens, facts_kept, is_subsequence
 
 if TYPE_CHECKING:
     from supportcue.llm.client import ChatClient
     from supportcue.llm.prompts import LLMPolicy
     from supportcue.settings import Settings
-from supportcue.stages.placeholders import PLACEHOLDER
 
-# Expanded form -> contraction. Left out on purpose: "let us" ("let us know"), "I/you/we have"
-# ("you've 3 days" reads badly); "it is"/"that is" only mid-sentence (see _contract).
-CONTRACTIONS: dict[str, str] = {
-    "do not": "don't",
-    "does not": "doesn't",
-    "did not": "didn't",
-    "is not": "isn't",
-    "are not": "aren't",
-    "was not": "wasn't",
-    "were not": "weren't",
-    "cannot": "can't",
-    "can not": "can't",
-    "will not": "won't",
-    "would not": "wouldn't",
-    "should not": "shouldn't",
-    "could not": "couldn't",
-    "have not": "haven't",
-    "has not": "hasn't",
-    "you will": "you'll",
-    "we will": "we'll",
-    "i will": "I'll",
-    "i am": "I'm",
-    "it is": "it's",
-    "that is": "that's",
-    "there is": "there's",
-    "you are": "you're",
-    "we are": "we're",
-    "they are": "they're",
-}
-# Known rewrites of phrases a policy commonly avoids; other avoided phrases are dropped with their
-# sentence when that loses no fact.
-AVOID_REWRITES: dict[str, str] = {"as per": "under", "per our policy": "under our policy"}
-
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_TOKEN = re.compile(r"\S*\d\S*")
-_MONTH = re.compile(
-    r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|March|April|May|June|July|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|"
-    r"Nov(?:ember)?|Dec(?:ember)?|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
-)
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
 _OPENING = re.compile(r"^\s*(?:hi|hello|hey|dear)\b", re.IGNORECASE)
-_EDGE_PUNCT = ".,;:!?)(\"'[]"
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
-_NOT_AN_END = re.compile(
-    r"(?:^|\s)(?:\d{1,3}|[a-z]|e\.g|i\.e|etc|vs|approx|mr|mrs|ms|dr|no)\.$", re.IGNORECASE
-)
-
-
-def facts(text: str, product_names: Sequence[str] = ()) -> Counter[str]:
-    """The facts a tone change must keep: a multiset of literal tokens, plus `<neg>` per negation."""
-    found: Counter[str] = Counter()
-    rest = text
-    for pattern in (PLACEHOLDER, _URL, _EMAIL):
-        for match in pattern.finditer(rest):
-            found[match.group(0).rstrip(_EDGE_PUNCT)] += 1
-        rest = pattern.sub(" ", rest)
-    for match in _DIGIT_TOKEN.finditer(rest):
-        token = match.group(0).strip(_EDGE_PUNCT)
-        if token:
-            found[token] += 1
-    found.update(m.group(0) for m in _MONTH.finditer(rest))
-    for name in product_names:
-        if name:
-            found[name] += len(re.findall(rf"(?<!\w){re.escape(name)}(?!\w)", text))
-    found["<neg>"] = len(_NEGATION.findall(text))
-    return +found if found["<neg>"] == 0 else found
-
-
-def facts_kept(before: str, after: str, product_names: Sequence[str] = (), negations: bool = True) -> bool:
-    """True when `after` keeps every fact of `before` (and, with `negations`, as many negations)."""
-    old, new = facts(before, product_names), facts(after, product_names)
-    if not negations:
-        return not (old - new) or set(old - new) == {"<neg>"}
-    return not (old - new) and old["<neg>"] == new["<neg>"]
-
-
-def sentences(text: str) -> list[str]:
-    """Split into sentences, each keeping its trailing whitespace, so ''.join() gives the text back."""
-    out: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.end()
-        if match.group(0) != "\n" and _NOT_AN_END.search(text[start:end]):
-            continue
-        while end < len(text) and text[end].isspace():
-            end += 1
-        if text[start:end].strip():
-            out.append(text[start:end])
-            start = end
-    if start < len(text):
-        if out and not text[start:].strip():
-            out[-1] += text[start:]
-        else:
-            out.append(text[start:])
-    return out
-
-
-def _cased(original: str, replacement: str) -> str:
-    if original[:1].isupper() and replacement:
-        return replacement[0].upper() + replacement[1:]
-    return replacement
-
-
-def _tidy(text: str) -> str:
-    text = re.sub(r"[ \t]{2,}", " ", text)
-    text = re.sub(r"[ \t]+([,.;:!?])", r"\1", text)
-    text = re.sub(r"(^|[.!?]\s+|\n)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
-    return re.sub(r"^[ \t]+", "", text, flags=re.MULTILINE)
-
-
-def _replace_phrases(text: str, table: dict[str, str]) -> str:
-    for phrase in sorted(table, key=len, reverse=True):
-        pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
-        value = table[phrase]
-        text = pattern.sub(lambda m: _cased(m.group(0), value), text)  # noqa: B023
-    return _tidy(text)
-
-
-# Only before a following word: "as it is." must stay.
-_CONTRACTIBLE = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(CONTRACTIONS, key=len, reverse=True))
-    + r")(?=[ \t]+\w)",
-    re.IGNORECASE,
-)
-_CONTRACTED = re.compile(r"\w(?:n't|'ll|'m|'re|'s)\b")
-
-
-def _contract(text: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        original = match.group(0)
-        if original.isupper() and len(original) > 2:  # "DO NOT" is emphasis, keep it
-            return original
-        return _cased(original, CONTRACTIONS[re.sub(r"\s+", " ", original.lower())])
-
-    return _CONTRACTIBLE.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -210,7 +93,7 @@ class ToneStage(Stage):
 
     name = "tone"
     services = ("llm",)
-    policy = ("settings", "llm_policy")
+    policy = ("settings", "placeholders", "llm_policy")
     fit_data: ClassVar[FitData] = "none"
 
     llm: ChatClient | None
@@ -220,11 +103,17 @@ class ToneStage(Stage):
         from supportcue.llm.prompts import LLMPolicy
 
         llm = LLMPolicy.from_settings(settings) if settings.tone.mode == "llm" else None
-        return {"settings": settings.tone, "llm_policy": llm}
+        return {"settings": settings.tone, "placeholders": dict(settings.placeholders), "llm_policy": llm}
 
-    def __init__(self, settings: ToneSettings | None = None, llm_policy: LLMPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: ToneSettings | None = None,
+        placeholders: Mapping[str, str] | None = None,
+        llm_policy: LLMPolicy | None = None,
+    ) -> None:
         self.llm = None
         self.settings = settings
+        self.placeholders = placeholders
         self.llm_policy = llm_policy
 
     def waits_on_io(self) -> bool:
@@ -257,11 +146,14 @@ class ToneStage(Stage):
         usage = None
         if self.waits_on_io():
             text, usage = self._llm_voice(message, text, flags)
-        greeting, signoff = self._greeting(message.customer_name), self._signoff(message.agent_name)
+        greeting, signoff = self._greeting(message), self._signoff(message)
         budget = self.policy_.max_chars - len(greeting) - len(signoff) - 4
-        text, over = self._trim(text, budget)
-        if over:
+        text, dropped = self._trim(text, budget)
+        if dropped:
+            flags.append(f"trimmed: {dropped} sentence{'s' * (dropped > 1)}")
+        elif dropped is None:
             flags.append("over_length")
+        flags += ["greeting added"] * bool(greeting) + ["sign-off added"] * bool(signoff)
         final = "\n\n".join(part for part in (greeting, text.strip(), signoff) if part)
         return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags), llm=usage)
 
@@ -284,55 +176,74 @@ class ToneStage(Stage):
         if done.text is None:
             flags.append(f"llm rewrite not used: {done.problem}")
             return text, done.usage
+        flags.append("rewritten by the LLM (every fact kept)")
         return done.text, done.usage
 
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""
-        policy = self.policy_
-        steps: list[tuple[str, Callable[[str], str]]] = [
-            ("salutations", _strip_salutations),
-            ("replace", lambda t: _replace_phrases(t, dict(policy.replace))),
-        ]
-        if policy.contractions:
-            steps.append(("contractions", _contract))
-        reverted: list[str] = []
-        text = text.strip()
-        for name, step in steps:
-            changed = step(text)
-            if changed == text:  # nothing to guard (most steps change nothing in most answers)
-                continue
-            if facts_kept(text, changed, policy.product_names):
-                text = changed
-            else:
-                reverted.append(name)
-        text, flags = self._avoid(text)
-        return text, reverted, flags
-
-    def _avoid(self, text: str) -> tuple[str, list[str]]:
-        """Rewrite or drop sentences holding avoided phrases, one sentence at a time, fact-guarded."""
         names = self.policy_.product_names
+        # The answer's own greeting: a usual one, or the greeting without a name the response stage used.
+        body, salutations = strip_salutations(text, [self.policy_.greeting_fallback])
+        if not facts_kept(text, body, names):
+            body, salutations = text.strip(), []
+        masked = Masked.of(body)
+        if masked is None:
+            return body, [], [*salutations, "not restyled: the answer holds private-use characters"]
+        steps: list[tuple[str, Callable[[str], tuple[str, list[str]]]]] = [
+            ("replace", partial(replace_phrase, phrase=phrase, value=value))
+            for phrase, value in sorted(self.policy_.replace.items(), key=lambda kv: -len(kv[0]))
+        ]
+        if self.policy_.contractions:
+            steps.append(("contractions", contract))
+        reverted: list[str] = []
+        flags = list(salutations)
+        current = masked.text
+        for name, step in steps:
+            changed, changes = step(current)
+            if changed == current:  # nothing to guard (most steps change nothing in most answers)
+                continue
+            if facts_kept(masked.restore(current), masked.restore(changed), names):
+                current, flags = changed, flags + changes
+            elif name not in reverted:
+                reverted.append(name)
+        current, avoided = self._avoid(current, masked)
+        styled = masked.restore(current).strip()
+        if not is_subsequence(fact_tokens(body, names), fact_tokens(styled, names)):
+            return body, [*reverted, "restyle"], salutations  # the last guard: keep the answer's words
+        return styled, reverted, flags + avoided
+
+    def _avoid(self, text: str, masked: Masked) -> tuple[str, list[str]]:
+        """Rewrite or drop sentences holding avoided phrases, one sentence at a time, fact-guarded."""
+        names, restore = self.policy_.product_names, masked.restore
         flags: list[str] = []
         out: list[str] = []
-        parts = sentences(text)
+        parts = sentences(text, restore)
         for part in parts:
             for phrase in self.policy_.avoid:
-                if not re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", part, re.IGNORECASE):
+                if not mentions(part, phrase):
                     continue
-                candidate = _drop_phrase(part, phrase)
-                if candidate is not None and facts_kept(part, candidate, names):
-                    part = candidate
-                elif len(parts) > 1 and facts_kept(part, "", names):
+                dropped = drop_phrase(part, phrase)
+                if dropped is not None and facts_kept(restore(part), restore(dropped[0]), names):
+                    part = dropped[0]
+                    flags.append(dropped[1])
+                elif len(parts) > 1 and facts_kept(restore(part), "", names):
                     part = ""
+                    flags.append(f"sentence dropped: {phrase}")
                     break
                 else:
                     flags.append(f"avoided phrase kept: {phrase}")
             out.append(part)
-        return _tidy("".join(out)), flags
+        return "".join(out), flags
 
-    def _trim(self, text: str, budget: int) -> tuple[str, bool]:
+    def _trim(self, text: str, budget: int) -> tuple[str, int | None]:
+        """The text cut at a sentence boundary to fit `budget`, and how many sentences went; None
+        (and the full text) when only dropping a fact would make it fit."""
         if len(text) <= budget:
-            return text, False
-        parts = sentences(text)
+            return text, 0
+        masked = Masked.of(text)
+        if masked is None:
+            return text, None
+        parts = [masked.restore(p) for p in sentences(masked.text, masked.restore)]
         kept: list[str] = []
         for part in parts:
             if len("".join([*kept, part]).rstrip()) > budget:
@@ -341,14 +252,19 @@ class ToneStage(Stage):
         dropped = "".join(parts[len(kept) :])
         # Whole sentences go, so only literal facts (not negations) must survive the cut.
         if not kept or not facts_kept(dropped, "", self.policy_.product_names, negations=False):
-            return text, True
-        return "".join(kept).rstrip(), False
+            return text, None
+        return "".join(kept).rstrip(), len(parts) - len(kept)
 
-    def _greeting(self, customer_name: str | None) -> str:
-        return _template(self.policy_.greeting, self.policy_.greeting_fallback, customer_name=customer_name)
+    def _values(self, message: Message) -> dict[str, str]:
+        """The workspace's constants, overridden by what the case knows (names, fields)."""
+        case = case_values(message.customer_name, message.agent_name, message.fields)
+        return {**(self.placeholders or {}), **case}
 
-    def _signoff(self, agent_name: str | None) -> str:
-        return _template(self.policy_.signoff, self.policy_.signoff_fallback, agent_name=agent_name)
+    def _greeting(self, message: Message) -> str:
+        return _template(self.policy_.greeting, self.policy_.greeting_fallback, self._values(message))
+
+    def _signoff(self, message: Message) -> str:
+        return _template(self.policy_.signoff, self.policy_.signoff_fallback, self._values(message))
 
     def score(self, text: str, customer_name: str | None = None) -> ToneScore:
         """Score any text (e.g. a sent reply) against the policy, for the dashboard's drift view."""
@@ -357,8 +273,8 @@ class ToneStage(Stage):
         greeting = bool(lines) and bool(GREETING_LINE.match(lines[0]) or _OPENING.match(lines[0]))
         signoff = any(SIGNOFF_LINE.match(ln) for ln in lines[-2:])
         ratio = len(text) / policy.max_chars
-        used, missed = len(_CONTRACTED.findall(text)), len(_CONTRACTIBLE.findall(text))
-        avoided = [p for p in policy.avoid if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text, re.IGNORECASE)]
+        used, missed = len(CONTRACTED.findall(text)), len(CONTRACTIBLE.findall(text))
+        avoided = [p for p in policy.avoid if mentions(text, p)]
         if customer_name and lines and customer_name.split()[0].lower() not in lines[0].lower():
             greeting = False  # a greeting that does not name a known customer is not personal
         parts = [
@@ -371,37 +287,12 @@ class ToneStage(Stage):
         return ToneScore(round(ratio, 4), used, missed, avoided, greeting, signoff, round(sum(parts) / 5, 4))
 
 
-def _drop_phrase(sentence: str, phrase: str) -> str | None:
-    """The sentence without `phrase` when it is a detachable marker or has a known rewrite."""
-    p = re.escape(phrase)
-    lead = re.compile(rf"^(\s*){p}\s*,\s*(\w)", re.IGNORECASE)
-    if lead.search(sentence):
-        return lead.sub(lambda m: m.group(1) + m.group(2).upper(), sentence, count=1)
-    inner = re.compile(rf",\s*{p}\s*,", re.IGNORECASE)
-    if inner.search(sentence):
-        return inner.sub(",", sentence, count=1)
-    if phrase.lower() in AVOID_REWRITES:
-        pattern = re.compile(rf"(?<!\w){p}(?!\w)", re.IGNORECASE)
-        return pattern.sub(lambda m: _cased(m.group(0), AVOID_REWRITES[phrase.lower()]), sentence)
-    return None
-
-
-def _strip_salutations(text: str) -> str:
-    """Drop a greeting line and a sign-off (with its signature line) already in the answer."""
-    lines = text.strip().splitlines()
-    if lines and GREETING_LINE.match(lines[0]):
-        lines = lines[1:]
-    if len(lines) >= 2 and SIGNOFF_LINE.match(lines[-2]) and SIGNATURE_LINE.match(lines[-1]):
-        lines = lines[:-2]
-    elif lines and SIGNOFF_LINE.match(lines[-1]):
-        lines = lines[:-1]
-    return "\n".join(lines).strip()
-
-
-def _template(template: str, fallback: str, **values: str | None) -> str:
-    """`template` filled with the values, or `fallback` when a value it needs is missing."""
-    present = {k: v.strip() for k, v in values.items() if v and v.strip()}
-    try:
-        return template.format_map(present).strip()
-    except (KeyError, IndexError, ValueError):
-        return fallback.strip()
+def _template(template: str, fallback: str, values: Mapping[str, str]) -> str:
+    """`template` filled with the values, or `fallback` (filled too, if it can be) when a value it
+    needs is missing."""
+    for text in (template, fallback):
+        try:
+            return text.format_map(values).strip()
+        except (KeyError, IndexError, ValueError, AttributeError):
+            continue
+    return fallback.strip()

@@ -1,0 +1,102 @@
+"""`supportcue import` as a user meets it: each kind's help (generated from the column definitions),
+--set, --dry-run, a file whose every row is rejected, and the answers warning."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from supportcue.cli import app
+from supportcue.data.columns import KINDS, columns
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    assert CliRunner().invoke(app, ["init", str(ws)]).exit_code == 0
+    return ws
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def section(text: str, title: str) -> list[str]:
+    """The indented lines under a help section's title."""
+    lines = text.split(title, 1)[1].splitlines()[1:]
+    out = []
+    for line in lines:
+        if line and not line.startswith(" "):
+            break
+        out.append(line.strip())
+    return [line for line in out if line]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_help_lists_every_column_and_its_example_imports(
+    kind: str, workspace: Path, tmp_path: Path
+) -> None:
+    code, out, _ = invoke("import", kind, "--help")
+    assert code == 0
+    listing = " ".join(section(out, f"Columns of {kind}"))
+    for column in columns(kind):
+        entry = re.search(rf"(?:^| )(\*?){column.name} {{2,}}(.*?)\[([^\]]*)\]", listing)
+        assert entry, f"{column.name} is not listed"
+        assert entry[1] == ("*" if column.required else ""), f"{column.name}: required?"
+        assert entry[2].strip().lower().startswith(column.doc[:20].lower())
+        assert entry[3].startswith(column.values)
+        assert ("default: " + column.default in entry[3]) == bool(column.default)
+    for other in set(KINDS) - {kind}:
+        assert f"Columns of {other}" not in out
+    # the example row of the help is a real one: it imports cleanly, as .csv and as .jsonl
+    for suffix, title in ((".csv", "Example (.csv)"), (".jsonl", "Example (.jsonl)")):
+        path = tmp_path / f"example{suffix}"
+        path.write_text("\n".join(section(out, title)) + "\n", encoding="utf-8")
+        code, out_, err = invoke("--workspace", str(workspace), "import", kind, str(path), "--json")
+        assert code == 0, err
+        result = json.loads(out_.splitlines()[-1])
+        assert (result["read"], result["stored"], result["rejected"]) == (1, 1, 0)
+
+
+def test_import_help_without_a_kind_lists_every_kind() -> None:
+    code, out, _ = invoke("import", "--help")
+    assert code == 0
+    lines = section(out, "Columns of each kind")
+    assert [line.split(":")[0] for line in lines] == list(KINDS)
+    assert "supportcue import KIND --help" in out
+
+
+def test_set_dry_run_and_the_answers_warning(workspace: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,topic,title,body\na1,refunds,Refunds,Refunds take 5 days.\n")
+    ws = ["--workspace", str(workspace)]
+    code, out, err = invoke(*ws, "import", "answers", str(answers), "--dry-run", "--json")
+    assert code == 0
+    result = json.loads(out.splitlines()[-1])
+    assert (result["valid"], result["stored"], result["dry_run"], result["committed"]) == (1, 0, True, False)
+    assert "warning: none of the 1 answers is approved" in err and "--set status=approved" in err
+    code, out, err = invoke(*ws, "import", "answers", str(answers), "--set", "status=approved", "--json")
+    assert code == 0 and "warning" not in err
+    assert json.loads(out.splitlines()[-1])["stored"] == 1
+    code, out, _ = invoke(*ws, "export", "answers", str(tmp_path / "out.jsonl"))
+    assert json.loads((tmp_path / "out.jsonl").read_text())["status"] == "approved"
+    code, _, err = invoke(*ws, "import", "answers", str(answers), "--set", "status")
+    assert code == 2 and "use FIELD=VALUE" in err
+
+
+def test_a_file_whose_every_row_is_rejected_exits_non_zero(workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("case_id,task,value\nc1,mood,happy\nc2,validity,maybe\n")
+    code, _, err = invoke("--workspace", str(workspace), "import", "labels", str(path))
+    assert code == 1
+    assert "labels.csv:2: task: Input should be" in err and "labels.csv:3: value: a validity label" in err
+    assert "every row of" in err and "was rejected: nothing imported" in err
+    assert "happy" not in err and "maybe" not in err  # positions and reasons, never the values
+    path.write_text("case_id,task,value\nc1,mood,happy\nc2,validity,valid\n")
+    code, _, err = invoke("--workspace", str(workspace), "import", "labels", str(path))
+    assert code == 0 and "labels.csv:2:" in err
