@@ -183,6 +183,10 @@ def paraphrase(rng: random.Random, text: str) -> str:
     for old, short in CONTRACTIONS.items():
         if rng.random() < 0.7:
             text = re.sub(rf"\b{old}\b", short, text)
+    if rng.random() < 0.3:  # a model's habit: a UI label in Title Case ("Payout Schedule")
+        text = re.sub(
+            r"(?<=[a-z] )([A-Z][a-z]+) ([a-z]{3,})\b", lambda m: f"{m[1]} {m[2].title()}", text, count=1
+        )
     parts = [p if p.endswith(" ") else p + " " for p in sentences(text)]
     parts = [_restructure(p) if rng.random() < 0.5 else p for p in parts]
     parts = [_drop_clause(p) if rng.random() < 0.3 else p for p in parts]

@@ -38,6 +38,7 @@ def check(draft: str, known: tuple[str, ...] = ("Ana",)) -> str:
         "Your refund of $30 from March 3 takes 5 to 10 business days to reach the card [ans-refund].",
         "Thanks for your patience! The processing fee of 2.9% is not returned [ans-refund].",
         "Tillwick Shield screens every payment for fraud. Write to billing@tillwick.example with questions.",
+        "The Growth Plan costs $1,250.00 a year and includes two team members [kb-plans].",
     ],
     ids=[
         "verbatim",
@@ -46,6 +47,7 @@ def check(draft: str, known: tuple[str, ...] = ("Ana",)) -> str:
         "the message's facts",
         "courtesy",
         "names",
+        "a name Title-Cased",
     ],
 )
 def test_a_faithful_draft_passes(draft: str) -> None:

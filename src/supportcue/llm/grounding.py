@@ -14,8 +14,9 @@ adjacent sentences. A draft passes when:
    dates and durations, weekdays and months, URLs, e-mail addresses, placeholders and the configured
    product names; plus every capitalised word inside a sentence (a plan, product or setting name
    the model may have made up: "the Premium plan", "Settings → Banking"). A number, a date or a name
-   must be in one of the `NEAR_PASSAGES` passages closest to its statement (names as written), so a
-   changed amount or a swapped name that appears elsewhere in the sources is still caught. Numbers
+   must be in one of the `NEAR_PASSAGES` passages closest to its statement, so a changed amount or a
+   swapped name that appears elsewhere in the sources is still caught; a name as written, or in the
+   same two-word phrase in another case ("Pay Out Funds" for "Pay out funds"). Numbers
    compare by value ("$49.00" is 49; "5-10" holds 5 and 10) and a percentage needs a percentage.
 3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
    negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
@@ -34,6 +35,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -144,6 +147,11 @@ class _Pool:
     cased: set[str]
     text: str
 
+    @cached_property
+    def phrases(self) -> set[str]:
+        words = re.findall(r"[\w'’]+", self.text)
+        return {f"{a} {b}" for a, b in pairwise(words)}
+
     @classmethod
     def of(cls, texts: Iterable[str], product_names: Sequence[str]) -> _Pool:
         text = "\n".join(texts)
@@ -158,6 +166,11 @@ class _Pool:
         words = set(re.findall(r"[\w'’]+", lowered))
         numbers.update(NUMBER_WORDS[w] for w in words & NUMBER_WORDS.keys())
         return cls(tokens, numbers, percents, words, set(re.findall(r"[\w'’]+", text)), lowered)
+
+    def names(self, name: str, before: str) -> bool:
+        """A capitalised word is here as written, or in the same two-word phrase in any case (the
+        model wrote "Pay Out Funds" for "Pay out funds"; "Tillwick Links" is not "payment links")."""
+        return name in self.cased or f"{before} {name.lower()}" in self.phrases
 
     def has(self, token: str) -> bool:
         if token.lower() in self.tokens:
@@ -175,16 +188,22 @@ def _content(sentence: str) -> str:
     return re.sub(r"^[\s\-*•>\"'“(]+", "", sentence).strip()
 
 
-def names(sentence: str) -> list[str]:
-    """Capitalised words inside a sentence (not its first word): likely names of things."""
+def named(sentence: str) -> list[tuple[str, str]]:
+    """Capitalised words inside a sentence (not its first word), each with the word before it."""
     body = _content(sentence)
     out = []
     for match in _NAME.finditer(body):
         before = body[: match.start()].rstrip()
         if not before or before[-1] in ".!?:\n" or match.group(0) in _NOT_NAMES:
             continue
-        out.append(match.group(0))
+        previous = re.findall(r"[\w'’]+", before[-40:])
+        out.append((match.group(0), previous[-1].lower() if previous else ""))
     return out
+
+
+def names(sentence: str) -> list[str]:
+    """Capitalised words inside a sentence (not its first word): likely names of things."""
+    return [name for name, _ in named(sentence)]
 
 
 class GroundingCheck:
@@ -286,7 +305,7 @@ class GroundingCheck:
             for token in fact_tokens(claim, self.product_names):
                 if not (local if _LOCAL.search(token) else pool).has(token):
                     found.append(token)
-            found += [n for n in names(claim) if n not in local.cased]
+            found += [n for n, before in named(claim) if not local.names(n, before)]
         return list(dict.fromkeys(found))
 
 
