@@ -14,8 +14,11 @@ topic's approved answers and the closest KB article passages, MiniLM embeddings)
   an invented URL (*fact changes*, the goal's recall >= 0.95); a negation added or removed; an
   invented sentence (from another area's answers, or a made-up promise); a wrong citation.
 
-The floor (`[llm] support_floor`) is chosen on half of the topics (the highest recall over all kinds
-with <= 5% faithful drafts rejected) and reported on the other half, with the full sweep.
+The floor (`[llm] support_floor`) is chosen on half of the topics and reported on the other half,
+with the full sweep: the lowest floor whose recall over all kinds is within one point of the best
+recall reached with <= 5% of faithful drafts rejected. The lowest, because these paraphrases are
+milder than a model's: a higher floor rejects more of a real model's faithful drafts than it
+rejects here.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_grounding.py [--per-topic 6] [--seed 0]
 
@@ -48,6 +51,7 @@ OTHER_CHANGES = ("negation", "invented_sentence", "wrong_citation")
 KINDS = FACT_CHANGES + OTHER_CHANGES
 FLOORS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 MAX_FALSE_REJECTIONS = 0.05
+RECALL_SLACK = 0.01
 CUSTOMER = "Ana Silva"
 
 SYNONYMS = {
@@ -359,8 +363,12 @@ def main() -> None:
         sweep[floor] = evaluate(check, tune, floor)
         print(row(f"{floor:.2f}", sweep[floor]))
     ok = [f for f in FLOORS if sweep[f]["false_rejections"] <= MAX_FALSE_REJECTIONS] or [min(FLOORS)]
-    chosen = max(ok, key=lambda f: (sweep[f]["recall_all"], -f))
-    rule = f"max recall with <= {MAX_FALSE_REJECTIONS:.0%} false rejections on the tuning half"
+    best = max(sweep[f]["recall_all"] for f in ok)
+    chosen = min(f for f in ok if sweep[f]["recall_all"] >= best - RECALL_SLACK)
+    rule = (
+        f"the lowest floor within {RECALL_SLACK:.0%} of the best recall with <= "
+        f"{MAX_FALSE_REJECTIONS:.0%} false rejections, on the tuning half"
+    )
     print(f"\nchosen floor ({rule}): {chosen}")
 
     held = evaluate(check, test, chosen)

@@ -267,8 +267,8 @@ class LLMSettings(_Section):
     """KB article passages given as sources (the most similar to the message)."""
     min_article_score: float = Field(0.3, ge=0.0, le=1.0)
     """An article passage less similar to the message than this is not a source."""
-    support_floor: float = Field(0.5, ge=0.0, le=1.0)
-    """The grounding check: each sentence of a draft needs a source passage at least this similar
+    support_floor: float = Field(0.55, ge=0.0, le=1.0)
+    """The grounding check: each statement of a draft needs a source passage at least this similar
     (cosine of sentence embeddings; see bench/bench_grounding.py for how it was tuned)."""
 
     @field_validator("base_url")
@@ -491,7 +491,8 @@ max_chars = 700           # the length limit the prompts give the model
 max_answers = 3           # the topic's approved answers given as sources
 max_articles = 3          # KB article passages given as sources, the most similar to the message
 min_article_score = 0.3   # less similar passages are not sources
-support_floor = 0.5       # grounding: each sentence needs a source passage at least this similar
+support_floor = 0.55      # grounding: each statement needs a source passage at least this similar
+                          # (cosine of MiniLM sentence embeddings; tuned in bench/bench_grounding.py)
 
 [placeholders]
 # Workspace-wide values for answer placeholders, used where a case has no value of its own:

@@ -87,6 +87,10 @@ def test_a_faithful_draft_passes(draft: str) -> None:
             "Refunds take 5 to 10 business days to reach the card. A courier collects parcels at your door.",
             "statement 2 is not supported by any source",
         ),
+        (
+            "Refunds take 5 to 10 business days. Let me know if you want a paper cheque by courier.",
+            "statement 2 is not supported by any source",
+        ),
     ],
     ids=[
         "changed number",
@@ -101,6 +105,7 @@ def test_a_faithful_draft_passes(draft: str) -> None:
         "unknown citation",
         "wrong citation",
         "invented sentence",
+        "invented sentence that starts like courtesy",
     ],
 )
 def test_an_unfaithful_draft_fails_with_the_reason(draft: str, reason: str) -> None:

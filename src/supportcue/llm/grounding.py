@@ -21,8 +21,8 @@ adjacent sentences. A draft passes when:
 3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
    negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
 4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
-   (`[llm] support_floor`; tuned in `bench/bench_grounding.py`). Courtesy statements without a fact
-   ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none.
+   (`[llm] support_floor`; tuned in `bench/bench_grounding.py`). Short courtesy statements without a
+   fact ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none.
 
 Otherwise the stage abstains and `Grounding.reason()` names what was unsupported. Cost: embedding the
 draft's statements and, once per distinct text (an LRU cache), the sources' passages.
@@ -77,6 +77,9 @@ _LOCAL = re.compile(
     r"\d|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$"
 )
 MIN_CONTENT_WORDS = 4
+MAX_COURTESY_WORDS = 10
+"""A courtesy statement longer than this ("Let me know if a payout is later than ...") says
+something, and needs support like any other."""
 """A sentence shorter than this with no fact needs no support ("Here is how:")."""
 
 
@@ -357,9 +360,10 @@ def _passages(sources: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]
 def _needs_support(sentence: str) -> bool:
     if fact_tokens(sentence):
         return True
-    if _COURTESY.match(sentence):
+    words = len(re.findall(r"\w+", sentence))
+    if _COURTESY.match(sentence) and words <= MAX_COURTESY_WORDS:
         return False
-    return len(re.findall(r"\w+", sentence)) >= MIN_CONTENT_WORDS
+    return words >= MIN_CONTENT_WORDS
 
 
 def _negations(text: str) -> int:

@@ -166,7 +166,7 @@ class LLMPolicy:
     max_answers: int = 3
     max_articles: int = 3
     min_article_score: float = 0.3
-    support_floor: float = 0.5
+    support_floor: float = 0.55
     product_names: tuple[str, ...] = ()
     model: str = ""
 
