@@ -12,7 +12,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
 ├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
-│                               the service answers 503 with Retry-After, never an unstored 200
+│                               the service answers 503 with Retry-After, never an unstored 200;
+│                               the CLI names the database, where its URL was set, and why
 ├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
