@@ -64,6 +64,11 @@ def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "supportcue.toml").write_text("[service\n")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(tmp_path, environ={})
+    (tmp_path / "supportcue.toml").write_bytes("[tone]\ngreeting = 'Olá'\n".encode("latin-1"))
+    with pytest.raises(
+        SettingsError, match=r"supportcue\.toml: not UTF-8 text \(byte 21\); save it as UTF-8"
+    ):
+        load_settings(tmp_path, environ={})
 
 
 def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:

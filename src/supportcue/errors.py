@@ -5,6 +5,7 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── WorkspaceError              no workspace, or not a workspace folder
 ├── ImportDataError             a file that cannot be read at all (encoding, missing columns)
 ├── NotFittedError              a stage or model used before `fit`
+├── TrainingDataError           labels a stage cannot learn from (one topic only, no valid example)
 ├── ModelNotFoundError          an unknown model version or stage
 ├── ModelIntegrityError         a model file that is not the one trained: its SHA-256 or its stage
 │                               kind differs from the registry's record (never served)
@@ -40,6 +41,10 @@ class ImportDataError(SupportcueError):
 
 class NotFittedError(SupportcueError, ValueError):
     """A stage or model was used before it was fitted."""
+
+
+class TrainingDataError(SupportcueError, ValueError):
+    """The examples given to `fit` cannot teach the stage (too few kinds of label, wrong values)."""
 
 
 class ModelNotFoundError(SupportcueError):

@@ -471,6 +471,8 @@ def load_settings(workspace: Path | str | None = None, environ: dict[str, str] |
             data = tomllib.loads(config.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{config}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{config}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     data["workspace"] = folder
     overrides, names = _env_overrides(env)
     try:

@@ -142,6 +142,23 @@ def test_user_errors_through_the_entry_point_name_what_to_fix(
     )
 
 
+def test_data_a_stage_cannot_learn_from_and_impossible_days_are_user_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workspace: Path, tmp_path: Path
+) -> None:
+    """They ended as "an unexpected ValueError" (OverflowError for `--older-than inf`)."""
+    one_topic = tmp_path / "one.csv"
+    one_topic.write_text("text,label\nwhere is my refund,refunds\nrefund please,refunds\n")
+    code, err = entry_point(
+        monkeypatch, capsys, "eval", "classify", "--train", str(one_topic), "--test", str(one_topic)
+    )
+    assert (code, err) == (2, "error: the topic stage needs at least 2 topics with examples, got ['refunds']")
+    for days in ("nan", "inf", "1e12", "-1"):
+        purged = CliRunner().invoke(app, ["--workspace", str(workspace), "purge", "--older-than", days])
+        assert purged.exit_code == 2 and "DAYS must be 0 or more, and at most 36,600" in " ".join(
+            purged.output.split()
+        )
+
+
 def test_adding_a_user_with_no_password_typed_says_how(workspace: Path) -> None:
     added = CliRunner().invoke(app, ["--workspace", str(workspace), "users", "add", "ana", "--role", "agent"])
     assert isinstance(added.exception, SupportcueError)

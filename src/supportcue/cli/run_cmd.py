@@ -14,6 +14,8 @@ from supportcue.errors import SupportcueError
 from supportcue.settings import CONFIG_NAME, ServiceSettings, Settings, get_settings, require_workspace
 
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+MAX_DAYS = 100 * 366
+"""`purge --older-than` at most (a century): more is a typo, and no date is that far back."""
 SERVICE = ServiceSettings()
 """The service's defaults, which `serve --help` shows (a workspace's [service] section may change them)."""
 
@@ -206,8 +208,10 @@ def register(app: typer.Typer) -> None:
         event texts); the counts, match outcomes and handle times that `report` uses are kept."""
         from supportcue.monitoring.retention import purge as run_purge
 
-        if older_than < 0:
-            raise typer.BadParameter("DAYS must be 0 or more", param_hint="--older-than")
+        if not 0 <= older_than <= MAX_DAYS:  # also refuses nan
+            raise typer.BadParameter(
+                f"DAYS must be 0 or more, and at most {MAX_DAYS:,}", param_hint="--older-than"
+            )
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
         store = state(ctx).store
