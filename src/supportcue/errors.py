@@ -5,6 +5,7 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── WorkspaceError              no workspace, or not a workspace folder
 ├── ImportDataError             a file that cannot be read at all (encoding, missing columns)
 ├── NotFittedError              a stage or model used before `fit`
+├── TrainingDataError           labels a stage cannot learn from (one topic only, no valid example)
 ├── ModelNotFoundError          an unknown model version or stage
 ├── ModelIntegrityError         a model file that is not the one trained: its SHA-256 or its stage
 │                               kind differs from the registry's record (never served)
@@ -12,7 +13,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
 ├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
-│                               the service answers 503 with Retry-After, never an unstored 200
+│                               the service answers 503 with Retry-After, never an unstored 200;
+│                               the CLI names the database, where its URL was set, and why
 ├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
@@ -39,6 +41,10 @@ class ImportDataError(SupportcueError):
 
 class NotFittedError(SupportcueError, ValueError):
     """A stage or model was used before it was fitted."""
+
+
+class TrainingDataError(SupportcueError, ValueError):
+    """The examples given to `fit` cannot teach the stage (too few kinds of label, wrong values)."""
 
 
 class ModelNotFoundError(SupportcueError):

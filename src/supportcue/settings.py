@@ -3,7 +3,9 @@
 Every setting has a documented default (see `DEFAULT_TOML`, which `supportcue init` writes). Environment
 overrides: `SUPPORTCUE_WORKSPACE` (the folder), `SUPPORTCUE_DATABASE_URL` (the store), and any other
 key as `SUPPORTCUE_<SECTION>__<KEY>`, e.g. `SUPPORTCUE_PIPELINE__TOPIC=shadow`. A bad value fails at
-start-up with a `SettingsError` naming the key and the allowed values.
+start-up with a `SettingsError` naming where it came from (the file, or the variable), the key and the
+allowed values. A list or table setting is given to a variable as JSON (`SUPPORTCUE_TONE__PRODUCT_NAMES=
+'["Acme Pay"]'`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from supportcue.errors import SettingsError, WorkspaceError
 from supportcue.vocab import StageMode
@@ -33,9 +44,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def hide_password(url: str) -> str:
+    """A database URL fit to print: its password, if any, replaced by `***`."""
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+
+
 class DatabaseSettings(_Section):
     url: str = ""
     """SQLAlchemy URL; empty means the workspace's own SQLite file."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        url = url.strip()
+        if not url:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"{hide_password(url)!r} is not a database URL supportcue can use: give "
+                "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE "
+                "(or nothing, for the workspace's own SQLite file)"
+            )
+        return url
 
 
 class EmbeddingSettings(_Section):
@@ -232,6 +269,13 @@ class Settings(_Section):
     `{support_phone}`); a case's own fields and names win over them."""
     labeling_functions: list[str] = Field(default_factory=list)
     """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
+    _from_env: dict[str, str] = PrivateAttr(default_factory=dict)
+    """Setting ("database.url") -> the environment variable that set it, for messages about it."""
+
+    def source(self, key: str) -> str:
+        """Where setting `key` ("database.url") came from: its environment variable, or the file."""
+        name = self._from_env.get(key)
+        return f"environment variable {name}" if name else str(self.workspace / CONFIG_NAME)
 
     @field_validator("placeholders")
     @classmethod
@@ -373,33 +417,59 @@ base_url = ""
 """
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"])
-        ctx = item.get("ctx") or {}
-        allowed = ctx.get("expected")
-        msg = item["msg"]
-        if allowed:
-            msg = f"got {item.get('input')!r}; allowed values: {allowed}"
-        elif item["type"] == "extra_forbidden":
-            msg = "unknown setting"
-        lines.append(f"setting {key}: {msg}")
-    return "\n".join(lines)
+def _describe(item: ErrorDetails, from_env: bool) -> str:
+    """One validation error as `setting KEY: what is wrong` (with the value given, when it came from
+    the environment, where nobody can see it in a file; never a database URL's password)."""
+    key = ".".join(str(p) for p in item["loc"])
+    allowed = (item.get("ctx") or {}).get("expected")
+    msg = item["msg"].removeprefix("Value error, ")
+    if allowed:
+        msg = f"got {item.get('input')!r}; allowed values: {allowed}"
+    elif item["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    elif from_env and item["type"] in ("list_type", "dict_type"):
+        example = '["a", "b"]' if item["type"] == "list_type" else '{"a": "b"}'
+        msg = f"{msg}: give it as JSON, e.g. {example}"
+    elif from_env and item["type"] != "value_error":
+        msg = f"{msg}, got {item.get('input')!r}"
+    return f"setting {key}: {msg}"
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_path(name: str) -> tuple[str, ...] | None:
+    """The setting an environment variable overrides (None: not a setting's variable)."""
+    rest = name[len(ENV_PREFIX) :].lower()
+    if rest == "database_url":
+        return ("database", "url")
+    if "__" in rest:
+        return tuple(rest.split("__", 1))
+    return None
+
+
+def _env_value(path: tuple[str, ...], value: str) -> Any:
+    """A list or table setting may be given as JSON (`["a", "b"]`); everything else as text."""
+    section = Settings.model_fields.get(path[0])
+    model = section.annotation if section is not None else None
+    field = (
+        model.model_fields.get(path[1]) if isinstance(model, type) and issubclass(model, BaseModel) else None
+    )
+    if field is not None and get_origin(field.annotation) in (list, dict):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # the field says what it wants
+    return value
+
+
+def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The `SUPPORTCUE_*` overrides as nested settings, and each one's variable name by setting."""
     out: dict[str, Any] = {}
+    names: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "WORKSPACE",):
-            continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        if rest == "database_url":
-            out.setdefault("database", {})["url"] = value
-        elif "__" in rest:
-            section, key = rest.split("__", 1)
-            out.setdefault(section, {})[key] = value
-    return out
+        path = _env_path(name) if name.startswith(ENV_PREFIX) else None
+        if path is not None:
+            out.setdefault(path[0], {})[path[1]] = _env_value(path, value)
+            names[path] = name
+    return out, names
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -413,7 +483,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_settings(workspace: Path | str | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read a workspace's settings; `workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd."""
+    """Read a workspace's settings; `workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd.
+
+    A bad value is a `SettingsError` naming where it came from: the file, or the environment variable
+    (`SUPPORTCUE_SERVICE__PORT`) when the file alone is fine.
+    """
     env = dict(os.environ if environ is None else environ)
     folder = Path(workspace or env.get(ENV_PREFIX + "WORKSPACE") or ".")
     config = folder / CONFIG_NAME
@@ -423,12 +497,41 @@ def load_settings(workspace: Path | str | None = None, environ: dict[str, str] |
             data = tomllib.loads(config.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{config}: not valid TOML: {exc}") from exc
-    data = _merge(data, _env_overrides(env))
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{config}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     data["workspace"] = folder
+    overrides, names = _env_overrides(env)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(_merge(data, overrides))
     except ValidationError as exc:
-        raise SettingsError(f"{config}: {_describe(exc)}") from None
+        raise SettingsError(_blame(exc, data, names, config)) from None
+    settings._from_env = {".".join(path): name for path, name in names.items()}
+    return settings
+
+
+def _blame(
+    error: ValidationError, file_data: dict[str, Any], names: dict[tuple[str, ...], str], config: Path
+) -> str:
+    """One line per error, each starting with its source. A value a variable set (or a part of it) is
+    the variable's fault; an error about a whole section is the file's when the file alone has it,
+    else the fault of the variables that set keys in that section."""
+    try:
+        Settings.model_validate(file_data)
+        in_file: set[tuple[Any, ...]] = set()
+    except ValidationError as exc:
+        in_file = {(tuple(e["loc"]), e["msg"]) for e in exc.errors()}
+    lines = []
+    for item in error.errors():
+        loc = tuple(str(p) for p in item["loc"])
+        culprits = [name for path, name in names.items() if loc[: len(path)] == path]
+        if not culprits and (tuple(item["loc"]), item["msg"]) not in in_file:
+            culprits = [name for path, name in names.items() if path[: len(loc)] == loc]
+        if culprits:
+            variables = "environment variable" if len(culprits) == 1 else "environment variables"
+            lines.append(f"{', '.join(sorted(culprits))} ({variables}): {_describe(item, from_env=True)}")
+        else:
+            lines.append(f"{config}: {_describe(item, from_env=False)}")
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=8)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -73,7 +75,14 @@ def users_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        try:
+            with warnings.catch_warnings():  # getpass says "input may be echoed" itself, without code
+                warnings.simplefilter("ignore", getpass.GetPassWarning)
+                password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        except typer.Abort:  # end of input (nothing piped in) or Ctrl-C
+            raise SupportcueError(
+                "no password given: type it at the prompt, or pass it on standard input with --password-stdin"
+            ) from None
     add_user(state(ctx).store, name, role, password)
     print(f"user {name!r} ({role}) added; they log in at /login")
 

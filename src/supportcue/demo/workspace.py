@@ -23,6 +23,8 @@ from supportcue.vocab import CaseStatus, EventKind, Role, TopicStatus
 OPEN_CASES = 40
 """How many of the newest cases are left open for the console's inbox."""
 DEMO_USERS = (("admin", Role.ADMIN), ("agent", Role.AGENT))
+SAMPLE_REQUEST = {"message": "How can I pause my payouts?", "customer_name": "Ana"}
+"""A question the demo's library answers, for the request `demo` shows how to send."""
 
 
 def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
