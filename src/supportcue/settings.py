@@ -275,7 +275,8 @@ DEFAULT_TOML = """\
 # [response] and [tone] are policy: read each time `serve` (or `suggest`, `eval`) starts, so a
 # change takes effect at the next start without retraining. [labels], [embedding] and [match]
 # (which past replies count as sent from an answer) shape what training learns: changing them
-# needs `supportcue train`; the online metrics read [match] whenever they are computed.
+# needs `supportcue train`; the online metrics read [match] whenever they are computed. [gate] is
+# read by `train` and `promote` when they decide whether a version may go live.
 
 # Python files (or folders of them), relative to this folder, whose labeling functions
 # `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).

@@ -150,6 +150,7 @@ class Runtime:
 
     def _live_versions(self) -> dict[str, str] | None:
         try:
+            self.store.db.check_file()  # a SQLite file that is gone is not recreated by a read
             return self.store.models.live_versions()
         except Exception as exc:  # the database is down: /readyz reports it; try again next time
             log.debug("reading the live model versions failed: %s", type(exc).__name__)

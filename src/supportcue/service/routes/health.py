@@ -29,15 +29,15 @@ def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     second); `backlog` counts suggestions waiting for their commit."""
     problem = runtime.database_problem()
     state = {"database": problem or "ok", "backlog": runtime.backlog}
-    if not runtime.ready:
+    pipeline = runtime.pipeline  # read once: a promotion may swap it meanwhile
+    if pipeline is None:
         status = "failed" if runtime.error else "loading"
         body = {"status": status, "reason": runtime.not_ready_reason, **state}
         return JSONResponse(body, status_code=503)
     if problem is not None:
         body = {"status": "unavailable", "reason": f"database: {problem}", **state}
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
-    assert runtime.pipeline is not None
-    body = {"status": "ready", "models": runtime.pipeline.versions, "pipeline": runtime.pipeline.version}
+    body = {"status": "ready", "models": pipeline.versions, "pipeline": pipeline.version}
     if runtime.error:
         body["reload_error"] = runtime.error
     return {**body, **state}
