@@ -34,8 +34,10 @@ from supportcue.training.gate import advice, class_warnings, floors
 from supportcue.training.metrics import PRECISION_TARGETS
 from supportcue.training.registry import get_version, save_version
 from supportcue.training.split import MIN_PART, Split, choose_split
-from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource
+from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource, ModelStatus
 
+WAS_LIVE = (ModelStatus.PREVIOUS, ModelStatus.RETIRED)
+"""Statuses only a version that was live can have: promoting one back is a rollback."""
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -193,44 +195,43 @@ class Trainer:
         for name in stages or list(tasks):
             if name not in tasks:
                 raise SupportcueError(f"{name!r} is not trained on labels; allowed: {', '.join(tasks)}")
-            data = self.labeled(tasks[name], exclude_weak)
-            gold = self.labeled(tasks[name], human_only=True)
-            split = self.choose_split(data, gold, since)
-            out["cut"] = split.cut.isoformat() if split.cut else None
             live = self.store.models.live(name)
-            self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
             params = dict(live.params) if live else self.default_params(name)
-            result = self.evaluate(name, params, data, split, gold)
-            result["warnings"] = _unseen_warning(result) + class_warnings(
-                data.task, data.counts(), self.settings.gate.min_labels_per_class
-            )
-            out["stages"][name] = result
+            _, out["stages"][name] = self.measure(name, params, exclude_weak, since)
+            out["cut"] = out["stages"][name]["split"]["cut"]
         return out
+
+    def measure(
+        self, name: str, params: dict[str, Any], exclude_weak: bool = False, since: datetime | None = None
+    ) -> tuple[LabeledSet, dict[str, Any]]:
+        """A stage's labeled cases and its backtest with `params`: the split chosen for the data (or
+        cut at `since`), and `warnings` about labels the figures cannot speak for."""
+        task = registry.labeled()[name]
+        data, gold = self.labeled(task, exclude_weak), self.labeled(task, human_only=True)
+        split = self.choose_split(data, gold, since)
+        self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
+        result = self.evaluate(name, params, data, split, gold)
+        minimum = self.settings.gate.min_labels_per_class
+        result["warnings"] = _unseen_warning(result) + class_warnings(task, data.counts(), minimum)
+        return data, result
 
     def train(self, stages: Sequence[str] | None = None, exclude_weak: bool = False) -> list[ModelVersion]:
         """Fit each stage, backtest the ones trained on labels, and write a model version; a stage's
         first version goes live when it clears the gate's floors (`metrics["gate"]` says why not)."""
-        tasks = registry.labeled()
         written = []
         for name in stages or registry.trainable():
             self._say(f"training {name}")
             params = stage_params(build_stage(name, self.default_params(name)))
             refused: list[str] = []
-            if name in tasks:
-                data = self.labeled(tasks[name], exclude_weak)
-                gold = self.labeled(tasks[name], human_only=True)
-                split = self.choose_split(data, gold)
-                self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
-                result = self.evaluate(name, params, data, split, gold)
+            if name in registry.labeled():
+                data, result = self.measure(name, params, exclude_weak)
                 result.pop("curve")
-                result["cut"] = split.cut.isoformat() if split.cut else None
+                result["cut"] = result["split"]["cut"]
                 result["sources"] = data.sources
                 result["classes"] = data.counts()
                 result["exclude_weak"] = exclude_weak
                 refused = floors(name, result, self.settings.gate)
-                warnings = _unseen_warning(result) + class_warnings(
-                    data.task, data.counts(), self.settings.gate.min_labels_per_class
-                )
+                warnings = result.pop("warnings")
                 result["gate"] = {"passed": not refused, "refused": refused, "warnings": warnings}
                 self._say(f"fitting {name} on all {len(data)} labeled cases")
                 stage = self.fit(name, data, params)
@@ -254,7 +255,7 @@ class Trainer:
         live = self.store.models.live(stage)
         if live is not None and live.version == version:
             return live, "it is live already"
-        was_live = candidate.promoted_at is not None
+        was_live = candidate.promoted_at is not None or candidate.status in WAS_LIVE
         if was_live or force:
             why = "it was live before, so no new backtest" if was_live else "forced: the gate was not applied"
             return self.store.models.promote(stage, version), why + _replacing(live)
@@ -267,9 +268,8 @@ class Trainer:
                 f"What to do: {advice(stage, version)}"
             )
         if live is None:
-            return self.store.models.promote(
-                stage, version
-            ), "it clears the gate; no live model to compare with"
+            note = "it clears the gate; no live model to compare with"
+            return self.store.models.promote(stage, version), note
         new, old, where = self.compare(stage, candidate, live)
         note = f"backtest accuracy ({where}): candidate {new:.4f}, live {live.version} {old:.4f}"
         if new < old - GATE_TOLERANCE:
@@ -297,9 +297,9 @@ class Trainer:
         task = registry.labeled()[stage]
         data, gold = self.labeled(task), self.labeled(task, human_only=True)
         split = Split.recorded(candidate.metrics)
-        if split is None or min(len(part) for part in split.parts(data, gold)) < MIN_PART:
-            split = self.choose_split(data, gold)
         try:
+            if split is None or min(len(part) for part in split.parts(data, gold)) < MIN_PART:
+                split = self.choose_split(data, gold)
             new = self.evaluate(stage, dict(candidate.params), data, split, gold)["summary"]["accuracy"]
             old = self.evaluate(stage, dict(live.params), data, split, gold)["summary"]["accuracy"]
         except SupportcueError as exc:
