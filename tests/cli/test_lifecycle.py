@@ -189,6 +189,7 @@ def test_validation_without_invalid_labels_stays_a_candidate(workspace: Path) ->
     out = run(ws, "train", "--stage", "validation")
     assert "validation v1 (candidate)" in out
     assert "its validity labels have no invalid case (150 valid)" in out
+    assert "what to do: label messages that are not questions (task validity, value invalid" in out
 
 
 def test_promote_back_and_rollback_after_several_promotions(workspace: Path) -> None:

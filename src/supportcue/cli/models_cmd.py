@@ -51,7 +51,8 @@ def print_trained(v: ModelVersion, target_precision: float) -> None:
         at = v.metrics.get("coverage_at_precision", {}).get(key)
         cover = f", coverage {at['coverage']:.1%} at precision {key}" if at else ""
         figures = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}{cover}"
-    console.print(f"{v.stage} {v.version} ({v.status}){figures} -> {v.artifact_path}", highlight=False)
+    said = f"{v.stage} {v.version} ({v.status}){figures} -> {v.artifact_path}"
+    console.print(said, highlight=False, markup=False, soft_wrap=True)
     split = v.metrics.get("split")
     if split:
         console.print(f"  {split['description']}", highlight=False, markup=False, soft_wrap=True)

@@ -36,8 +36,7 @@ def floors(stage: str, metrics: Mapping[str, Any], gate: GateSettings) -> list[s
             have = ", ".join(f"{n} {c}" for c, n in classes.items())
             problems.append(
                 f"its validity labels have no {' or '.join(missing)} case ({have}), so it cannot learn "
-                "what is not a question; label some (task validity, value invalid), or set [gate] "
-                "validation_both_classes = false to rely on the rules and the out-of-scope distance"
+                "what is not a question ([gate] validation_both_classes)"
             )
     if stage == "topic":
         accuracy = float(metrics.get("summary", {}).get("accuracy", 0.0))
@@ -62,10 +61,17 @@ def floors(stage: str, metrics: Mapping[str, Any], gate: GateSettings) -> list[s
 
 def advice(stage: str, version: str) -> str:
     """What to do about a version the gate refused."""
+    force = f"`supportcue promote {stage} {version} --force` puts it live anyway"
+    if stage == "validation":
+        return (
+            "label messages that are not questions (task validity, value invalid: greetings, thanks, "
+            "spam, auto-replies), then `supportcue train --stage validation`; or set [gate] "
+            f"validation_both_classes = false; {force}"
+        )
     return (
         f"look at the backtest (`supportcue backtest --stage {stage}`), fix or add labels "
-        "(`supportcue labels issues`; more labels for the weakest labels), then `supportcue train` again; "
-        f"or lower the floors in [gate]; `supportcue promote {stage} {version} --force` puts it live anyway"
+        f"(`supportcue labels issues`; more labels for the weakest labels), then `supportcue train "
+        f"--stage {stage}`; or change the floors in [gate]; {force}"
     )
 
 
