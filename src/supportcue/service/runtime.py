@@ -164,9 +164,10 @@ class Runtime:
         except Exception as exc:
             # the reason is public (/readyz needs no caller): no server paths, no personal data
             said = str(exc) if isinstance(exc, SupportcueError) else f"{type(exc).__name__}: {exc}"
-            self.error = redact(hide_paths(said))
+            again, self.error = self.error, redact(hide_paths(said))
             self._failed = (live, time.monotonic())
-            log.error(
+            log.log(
+                logging.DEBUG if again == self.error else logging.ERROR,  # said once, not every retry
                 "loading the pipeline failed: %s%s",
                 self.error,
                 "; the models loaded before keep serving" if self.pipeline is not None else "",
@@ -193,8 +194,8 @@ class Runtime:
         instead (`DatabaseUnavailable`: 503, `UnstorableValue`: 422), never its suggestion. When a
         stage waits on I/O, each request's chain is handed back as a `Later`, which the batcher
         finishes (and stores) concurrently with the other requests."""
-        assert self.pipeline is not None
-        pipeline = self.pipeline
+        pipeline = self.pipeline  # read once: a promotion may swap it meanwhile
+        assert pipeline is not None
         with _fast_sklearn():
             prepared = pipeline.prepare(requests)
             if pipeline.has_blocking_stages:
