@@ -113,20 +113,22 @@ def test_a_promotion_and_a_rollback_are_served_within_seconds_without_failed_req
 ) -> None:
     run(workspace, "train")
     run(workspace, "train", "--stage", "topic")
-    live = serve()
+    live, other = serve(), serve()  # two worker processes' apps on one registry
     auth = authorize(live.app.state.runtime.store)  # type: ignore[attr-defined]
-    assert readyz(live).status_code == 200 and served_topic(live) == "v1"
+    assert readyz(live).status_code == 200 and served_topic(live) == "v1" == served_topic(other)
     with Traffic(live, auth) as traffic:
         while len(traffic.statuses) < 3:
             time.sleep(0.01)
         assert "topic v2 is live" in run(workspace, "promote", "topic", "v2")
         promoted_in = wait_for_topic(live, "v2")
+        wait_for_topic(other, "v2")
         seen = len(traffic.versions)
         while len(traffic.versions) < seen + 3:
             time.sleep(0.01)
         assert '<td class="served">v2</td>' in dashboard_models(live, auth)
         assert "topic v1 is live again; v2 is retired" in run(workspace, "rollback", "topic")
         rolled_back_in = wait_for_topic(live, "v1")
+        wait_for_topic(other, "v1")
         seen = len(traffic.versions)
         while len(traffic.versions) < seen + 3:
             time.sleep(0.01)
