@@ -7,9 +7,10 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── NotFittedError              a stage or model used before `fit`
 ├── TrainingDataError           labels a stage cannot learn from (one topic only, no valid example)
 ├── ModelNotFoundError          an unknown model version or stage
+│   └── NoTrainedModel          no stage has a live model yet (serve and suggest say so)
 ├── ModelIntegrityError         a model file that is not the one trained: its SHA-256 or its stage
 │                               kind differs from the registry's record (never served)
-├── PromotionRefused            the promotion gate said no (candidate worse than live)
+├── PromotionRefused            the promotion gate said no (below a floor, or worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
 ├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
@@ -51,13 +52,18 @@ class ModelNotFoundError(SupportcueError):
     """No model version with that stage and version."""
 
 
+class NoTrainedModel(ModelNotFoundError):
+    """No stage that learns has a live model: nothing can be suggested until one is trained (or a
+    candidate is promoted)."""
+
+
 class ModelIntegrityError(SupportcueError):
     """A model artifact's bytes or stage kind differ from what the registry recorded when it was
     written: the file was changed or swapped, and is not loaded (a pickle runs code when loaded)."""
 
 
 class PromotionRefused(SupportcueError):
-    """The promotion gate refused a candidate that is worse than the live model."""
+    """The promotion gate refused a candidate: below a floor of `[gate]`, or worse than the live model."""
 
 
 class InvalidEvent(SupportcueError, ValueError):

@@ -133,6 +133,8 @@ class ServiceSettings(_Section):
     batch_wait_ms: float = Field(0.0, ge=0)
     write_timeout_ms: int = Field(5000, ge=100)
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
+    registry_poll_s: float = Field(1.0, ge=0.0)
+    """How often a running server checks the model registry for a promotion or rollback (0: never)."""
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"])
     """Host names the service answers to (the request's Host header); `*` answers any, `*.example.com`
     any subdomain. Others get a 400: a DNS-rebinding page cannot talk to a service on localhost."""
@@ -246,6 +248,26 @@ class ValidationStageSettings(_Section):
         return patterns
 
 
+class GateSettings(_Section):
+    """The floors a trained version must clear to go live (the first version included), and how the
+    backtest that measures it is split. Below a floor a version stays a candidate; `promote --force`
+    is the deliberate way past them."""
+
+    min_topic_accuracy: float = Field(0.5, ge=0.0, le=1.0)
+    """Topic backtest accuracy (an abstention counts as wrong)."""
+    target_precision: float = Field(0.9, gt=0.0, le=1.0)
+    min_topic_coverage: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of the topic backtest's cases answered while precision stays at `target_precision`."""
+    validation_both_classes: bool = True
+    """Validation must have seen `valid` and `invalid` labels."""
+    min_labels_per_class: int = Field(20, ge=0)
+    """A topic (or validity class) with fewer labels gets a warning."""
+    test_share: float = Field(0.2, gt=0.0, lt=1.0)
+    """Share of the labeled cases a backtest holds out (the latest ones, or a stratified sample)."""
+    min_time_spread_hours: float = Field(24.0, ge=0.0)
+    """The backtest is time-ordered only when the cases' `created_at` span at least this long."""
+
+
 class ResponseSettings(_Section):
     min_score: float = Field(0.35, ge=0.0, le=1.0)
     review_grace_days: int = Field(0, ge=0)
@@ -263,6 +285,7 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
@@ -313,7 +336,8 @@ DEFAULT_TOML = """\
 # [response] and [tone] are policy: read each time `serve` (or `suggest`, `eval`) starts, so a
 # change takes effect at the next start without retraining. [labels], [embedding] and [match]
 # (which past replies count as sent from an answer) shape what training learns: changing them
-# needs `supportcue train`; the online metrics read [match] whenever they are computed.
+# needs `supportcue train`; the online metrics read [match] whenever they are computed. [gate] is
+# read by `train` and `promote` when they decide whether a version may go live.
 
 # Python files (or folders of them), relative to this folder, whose labeling functions
 # `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).
@@ -344,6 +368,7 @@ max_message_chars = 10000
 max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
+registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
 # Host names this service answers to (the Host header of requests); others get a 400. Add the name
 # people and help desks use to reach it, e.g. ["support.example.com"]; "*.example.com" allows any
 # subdomain and ["*"] any name (only behind a proxy that checks the host itself).
@@ -409,6 +434,21 @@ review_grace_days = 0     # answers overdue for review by more than this are not
 # help_center_url = "https://help.example.com"    # fills {help_center_url}
 # A placeholder nothing fills (an {order_id} the case lacks) makes the response stage abstain,
 # naming it; the customer's name never does. Environment: SUPPORTCUE_PLACEHOLDERS__SUPPORT_PHONE=...
+
+[gate]
+# A trained version goes live only when its backtest clears these floors, the first version
+# included; below them it stays a candidate and `supportcue train` says why.
+# `supportcue promote STAGE VERSION --force` puts a version live anyway.
+min_topic_accuracy = 0.5      # topic backtest accuracy (an abstention counts as wrong)
+target_precision = 0.9        # the precision the topic model must keep on the cases it answers ...
+min_topic_coverage = 0.2      # ... while answering at least this share of the backtest's cases
+validation_both_classes = true  # validation must have seen both valid and invalid labels
+min_labels_per_class = 20     # a topic (or validity class) with fewer labels gets a warning
+test_share = 0.2              # the share of labeled cases a backtest holds out
+# The backtest trains on the older cases and tests on the newer ones when `created_at` spans at least
+# this long and every tested topic has older cases; otherwise it holds out a stratified sample (the
+# report says which). Cases imported without a created_at all carry the import time.
+min_time_spread_hours = 24.0
 
 [chatwoot]
 # Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the

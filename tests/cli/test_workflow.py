@@ -37,6 +37,9 @@ def workspace(tmp_path: Path) -> Path:
         if i % 3:
             labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "topic", "value": topic}))
             labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "validity", "value": "valid"}))
+    for i in range(20):  # the gate wants validation to have seen both classes
+        lines.append(f"x{i:03d},{rng.choice(['hi', 'thanks!', 'ok'])},Ana,2026-09-{1 + i:02d}T11:00:00Z,")
+        labels.append(json.dumps({"case_id": f"x{i:03d}", "task": "validity", "value": "invalid"}))
     (tmp_path / "cases.csv").write_text("\n".join(lines) + "\n")
     (tmp_path / "labels.jsonl").write_text("\n".join(labels) + "\n")
     (tmp_path / "answers.csv").write_text(
@@ -55,8 +58,8 @@ def run(ws: Path, *args: str) -> str:
 
 def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
     ws = workspace
-    assert json.loads(run(ws, "import", "cases", str(tmp_path / "cases.csv"), "--json"))["stored"] == 120
-    assert json.loads(run(ws, "import", "labels", str(tmp_path / "labels.jsonl"), "--json"))["stored"] == 160
+    assert json.loads(run(ws, "import", "cases", str(tmp_path / "cases.csv"), "--json"))["stored"] == 140
+    assert json.loads(run(ws, "import", "labels", str(tmp_path / "labels.jsonl"), "--json"))["stored"] == 180
     run(ws, "import", "answers", str(tmp_path / "answers.csv"))
     propagated = json.loads(
         run(ws, "weak", "propagate", "--min-confidence", "0.3", "--json").splitlines()[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -29,7 +30,7 @@ from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
 from supportcue.service.routes import docs, events, health, login, metrics, pages, suggest
-from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
+from supportcue.service.runtime import PipelineLoader, Runtime, WorkspacePipelines
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
 
@@ -74,6 +75,18 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), frame_ancestors=self.frame_ancestors)
 
 
+async def _follow(runtime: Runtime, loader: PipelineLoader, stop: asyncio.Event) -> None:
+    """Load the pipeline, then follow the model registry until `stop`: every `registry_poll_s`, a
+    promotion or rollback is loaded off the request path and swapped in (see `runtime.py`)."""
+    await asyncio.to_thread(runtime.load, loader)
+    every = runtime.settings.service.registry_poll_s
+    while every > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        if not stop.is_set():
+            await asyncio.to_thread(runtime.follow_registry)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -82,13 +95,14 @@ def create_app(
 ) -> FastAPI:
     """Build the app for a workspace (by default the one `get_settings()` finds).
 
-    The pipeline loads once, in the background, through `pipeline_loader` (by default the
-    workspace's live models); /readyz says when it is ready, or why it failed. `load_models=False`
-    never loads one (for looking at the routes and the OpenAPI schema only).
+    The pipeline loads in the background through `pipeline_loader` (by default the workspace's live
+    models), and again whenever the registry's live versions change; /readyz says when it is ready,
+    or why it failed. `load_models=False` never loads one (for looking at the routes and the OpenAPI
+    schema only).
     """
     settings = settings if settings is not None else get_settings()
     install_log_redaction()
-    loader = pipeline_loader or load_workspace_pipeline
+    loader = pipeline_loader or WorkspacePipelines()
     write_timeout_ms = settings.service.write_timeout_ms
     store = open_store(settings.database_url, busy_timeout_ms=write_timeout_ms)
     runtime = Runtime(settings=settings, store=store)
@@ -101,10 +115,12 @@ def create_app(
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
-        loading = asyncio.create_task(asyncio.to_thread(runtime.load, loader)) if load_models else None
+        stop = asyncio.Event()
+        models = asyncio.create_task(_follow(runtime, loader, stop)) if load_models else None
         yield
-        if loading is not None:
-            await loading
+        stop.set()
+        if models is not None:
+            await models  # a load under way finishes first: it uses the store
         await batcher.stop()
         runtime.writer.close()
         runtime.store.close()

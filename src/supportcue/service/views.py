@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from supportcue.data.tables import Case
+from supportcue.service.runtime import Runtime
 
 
 def case_data(case: Case) -> dict[str, Any]:
@@ -19,11 +20,23 @@ def case_data(case: Case) -> dict[str, Any]:
     }
 
 
-def dashboard_context(data: dict[str, Any], since: str | None, until: str | None) -> dict[str, Any]:
-    """The dashboard template's context from `compute_dashboard`'s result."""
+def served_models(runtime: Runtime) -> dict[str, Any]:
+    """What this server process serves: {"versions": {stage: version}, "problem": why the registry's
+    newest live versions are not served, or None}."""
+    pipeline = runtime.pipeline  # read once: a promotion may swap it meanwhile
+    versions = pipeline.versions if pipeline is not None else {}
+    problem = runtime.error if pipeline is not None else runtime.not_ready_reason
+    return {"versions": dict(versions), "problem": problem}
+
+
+def dashboard_context(
+    data: dict[str, Any], since: str | None, until: str | None, served: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The dashboard template's context from `compute_dashboard`'s result and `served_models`."""
     days = data["by_day"]
     return {
         "r": data,
+        "served": served or {"versions": {}, "problem": None},
         "charts": [
             line_chart(days, "match_rate", "matches", "sent_pairs", "Match rate", "sent replies"),
             line_chart(days, "adoption", "inserted", "shown", "Adoption", "shown"),

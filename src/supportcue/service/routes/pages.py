@@ -17,8 +17,8 @@ from fastapi.templating import Jinja2Templates
 from supportcue.boundary import Text
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.security.roles import includes
-from supportcue.service.deps import SettingsDep, StoreDep, require
-from supportcue.service.views import case_data, dashboard_context
+from supportcue.service.deps import RuntimeDep, StoreDep, require
+from supportcue.service.views import case_data, dashboard_context, served_models
 from supportcue.vocab import CaseStatus, Role
 
 HERE = Path(__file__).resolve().parent.parent
@@ -88,15 +88,16 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
 @router.get("/dashboard", response_class=HTMLResponse, dependencies=[require(Role.REVIEWER)])
 async def dashboard(
     request: Request,
-    store: StoreDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     since: str | None = None,
     until: str | None = None,
 ) -> Response:
-    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages."""
+    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
+    which model versions are live in the registry, and which this server serves."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    data = await run_in_threadpool(compute_dashboard, store, settings, start, end)
-    return templates.TemplateResponse(request, "dashboard.html", dashboard_context(data, since, until))
+    data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
+    context = dashboard_context(data, since, until, served_models(runtime))
+    return templates.TemplateResponse(request, "dashboard.html", context)
