@@ -161,9 +161,9 @@ class Experiments:
         )
 
     def events_of(self, key: str) -> builtins.list[Any]:
-        """The `sent` and `resolved` events of the assigned cases, oldest first: (case_id, kind, ts,
-        handle_seconds, agent_id, suggestion_id, text, similarity, shadow_similarity, purged_at)."""
-        wanted = ("case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
+        """The `sent` and `resolved` events of the assigned cases, oldest first: (id, case_id, kind,
+        ts, handle_seconds, agent_id, suggestion_id, text, similarity, shadow_similarity, purged_at)."""
+        wanted = ("id", "case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
         kept = ("similarity", "shadow_similarity", "purged_at")
         return self._fetch(
             select(*(getattr(Event, c) for c in (*wanted, *kept)))

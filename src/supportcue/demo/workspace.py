@@ -3,6 +3,8 @@
 The generated history becomes what a help desk would have: cases, the replies agents sent (`sent`
 events with the text) and handle times (`resolved` events), the answer library, KB articles and the
 experts' labels. The newest cases stay open, with nothing sent yet: the agent console's inbox.
+Once trained, the history is replayed with simulated agents (`simulate.py`), its last weeks as a
+controlled experiment (stopped before the open cases, so the console shows every suggestion).
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def build_demo_workspace(
         data = generate(seed=seed)
         counts = load_demo(store, data)
         if train and store.models.live("topic") is None:
-            from supportcue.demo.simulate import simulate_history
+            from supportcue.demo.simulate import EXPERIMENT_WEEKS, simulate_history
             from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer
             from supportcue.weak.workspace import apply_to_cases, label_cases
@@ -144,6 +146,7 @@ def build_demo_workspace(
                 seed=seed,
                 threshold=settings.match.threshold,
                 progress=progress,
+                experiment_weeks=EXPERIMENT_WEEKS,
             )
     finally:
         store.close()

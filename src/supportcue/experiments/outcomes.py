@@ -82,8 +82,17 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def read_outcomes(store: Store, design: Design, threshold: float = DEFAULT_THRESHOLD) -> Outcomes:
-    """The outcomes of every case assigned in `design`'s experiment."""
+_SIMILARITIES: dict[tuple[int, str], float | None] = {}
+"""Similarity per (sent event id, suggestion id): a reply and a suggestion never change (a purge
+keeps the similarity), so each pair is scored once per process."""
+_CACHE_LIMIT = 200_000
+
+
+def read_outcomes(
+    store: Store, design: Design, threshold: float = DEFAULT_THRESHOLD, match: bool = True
+) -> Outcomes:
+    """The outcomes of every case assigned in `design`'s experiment (`match=False` skips the match
+    rate, which compares texts: about a millisecond a case the first time)."""
     key = design.key
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
@@ -113,11 +122,17 @@ def read_outcomes(store: Store, design: Design, threshold: float = DEFAULT_THRES
             first_sent[e.case_id] = e
             c.agent = c.agent or e.agent_id
             c.first_reply_seconds = max(0.0, (e.ts - start[e.case_id]).total_seconds())
-    for case_id, sent in first_sent.items():
+    for case_id, sent in first_sent.items() if match else ():
         suggestion = suggestions.get(sent.suggestion_id or "") or _latest_before(by_case[case_id], sent.ts)
-        if suggestion is not None:
-            sim = _similarity(suggestion, sent, names[case_id])
-            cases[case_id].match_rate = None if sim is None else float(sim >= threshold)
+        if suggestion is None:
+            continue
+        pair = (int(sent.id), str(suggestion.id))
+        if pair not in _SIMILARITIES:
+            if len(_SIMILARITIES) >= _CACHE_LIMIT:
+                _SIMILARITIES.clear()
+            _SIMILARITIES[pair] = _similarity(suggestion, sent, names[case_id])
+        sim = _SIMILARITIES[pair]
+        cases[case_id].match_rate = None if sim is None else float(sim >= threshold)
     means = store.experiments.agent_means(design.started_at) if design.started_at else {}
     return Outcomes(
         cases=list(cases.values()),

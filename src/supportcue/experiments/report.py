@@ -24,10 +24,12 @@ from supportcue.data.store import Store
 from supportcue.errors import ExperimentError
 from supportcue.experiments import analysis as st
 from supportcue.experiments.design import METRICS, Design
-from supportcue.experiments.lifecycle import get_experiment
+from supportcue.experiments.lifecycle import get_experiment, list_experiments
 from supportcue.experiments.outcomes import Outcomes, read_outcomes
 from supportcue.monitoring.match import DEFAULT_THRESHOLD
 
+SEQUENTIAL = "sequential: asymptotic confidence sequence (safe to look daily)"
+FIXED = "fixed horizon: Welch's t with the delta method"
 ALPHA = 0.05
 MDE = 0.05
 POWER = 0.8
@@ -50,7 +52,7 @@ def analyze(
     if metric not in METRICS:
         raise ExperimentError(f"--metric {metric!r}; allowed: {', '.join(METRICS)}")
     design = get_experiment(store, name)
-    outcomes = read_outcomes(store, design, threshold)
+    outcomes = read_outcomes(store, design, threshold, match=metric == "match_rate")
     return summarize(
         design, outcomes, metric, cuped=cuped, alpha=alpha, mde=mde, sequential=sequential, tuning=tuning
     )
@@ -110,6 +112,7 @@ def summarize(
         "sequential": sequential,
         "cuped": {"theta": _round(theta), "variance_reduction": _round(reduction)} if cuped else None,
         "method": _method(design, metric, sequential, alpha, tuning, cuped, theta, reduction),
+        "interval": SEQUENTIAL if sequential else FIXED,
         "alpha": alpha,
         "mde": _mde(stats[control], stats[others[0]], mde, alpha),
         "pipeline_versions": {arm: dict(outcomes.versions.get(arm, {})) for arm in design.names},
@@ -241,6 +244,11 @@ def _warnings(
                 f"too few cases with {metric} to compare {arm} with {design.control} ({b.n} and {a.n})"
             )
             continue
+        if a.variance == 0 and b.variance == 0:
+            out.append(
+                f"{metric} is the same for every case ({a.mean:g} and {b.mean:g}): nothing varies to compare"
+            )
+            continue
         needed = st.cases_needed(a, b, mde, alpha, POWER)
         if needed is not None and min(a.n, b.n) < needed:
             out.append(
@@ -275,3 +283,40 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(float(value), digits)
+
+
+def overview(store: Store, threshold: float = DEFAULT_THRESHOLD, limit: int = 3) -> list[dict[str, Any]]:
+    """The newest `limit` experiments, each with its split, the sample-ratio check and every metric of
+    interest's result (for the dashboard; the intervals as `analyze` gives them by default)."""
+    out = []
+    for design in list_experiments(store)[:limit]:
+        outcomes = read_outcomes(store, design, threshold, match="match_rate" in design.metrics)
+        results = [summarize(design, outcomes, metric) for metric in design.metrics]
+        warnings = list(dict.fromkeys(w for r in results for w in r["warnings"]))
+        first = results[0]
+        out.append(
+            {
+                **design.public(),
+                "assigned": {a["name"]: a["assigned"] for a in first["arms"]},
+                "srm": first["srm"],
+                "srm_p_value": first["srm_p_value"],
+                "sequential": first["sequential"],
+                "interval": first["interval"],
+                "treatment": first["treatment"],
+                "results": [
+                    {
+                        "metric": r["metric"],
+                        "means": {a["name"]: a["mean"] for a in r["arms"]},
+                        "n": {a["name"]: a["n"] for a in r["arms"]},
+                        "lift": r["lift"],
+                        "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"],
+                        "p_value": r["p_value"],
+                    }
+                    for r in results
+                ],
+                "simulated": first["simulated"],
+                "warnings": warnings,
+            }
+        )
+    return out

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 
 from supportcue.boundary import Text
+from supportcue.experiments.report import overview
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.security.roles import includes
 from supportcue.service.deps import SettingsDep, StoreDep, require
@@ -93,10 +94,14 @@ async def dashboard(
     since: str | None = None,
     until: str | None = None,
 ) -> Response:
-    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages."""
+    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
+    and the newest experiments (over their whole run, whatever the dates chosen)."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     data = await run_in_threadpool(compute_dashboard, store, settings, start, end)
-    return templates.TemplateResponse(request, "dashboard.html", dashboard_context(data, since, until))
+    experiments = await run_in_threadpool(overview, store, settings.match.threshold)
+    return templates.TemplateResponse(
+        request, "dashboard.html", dashboard_context(data, since, until, experiments)
+    )
