@@ -82,9 +82,9 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-_SIMILARITIES: dict[tuple[int, str], float | None] = {}
-"""Similarity per (sent event id, suggestion id): a reply and a suggestion never change (a purge
-keeps the similarity), so each pair is scored once per process."""
+_SIMILARITIES: dict[tuple[str, int, str], float | None] = {}
+"""Similarity per (database, sent event id, suggestion id): a reply and a suggestion never change (a
+purge keeps the similarity), so each pair is scored once per process."""
 _CACHE_LIMIT = 200_000
 
 
@@ -111,6 +111,7 @@ def read_outcomes(
         versions[cases[row.case_id].arm][row.pipeline_version] += 1
         simulated += bool(row.simulated)
     first_sent: dict[str, Any] = {}
+    database = store.db.engine.url.render_as_string()
     for e in store.experiments.events_of(key):
         c = cases[e.case_id]
         if e.kind == EventKind.RESOLVED:
@@ -126,7 +127,7 @@ def read_outcomes(
         suggestion = suggestions.get(sent.suggestion_id or "") or _latest_before(by_case[case_id], sent.ts)
         if suggestion is None:
             continue
-        pair = (int(sent.id), str(suggestion.id))
+        pair = (database, int(sent.id), str(suggestion.id))
         if pair not in _SIMILARITIES:
             if len(_SIMILARITIES) >= _CACHE_LIMIT:
                 _SIMILARITIES.clear()
