@@ -93,6 +93,11 @@ def test_cuped_uses_the_agents_earlier_handle_time() -> None:
     assert cuped["cuped"]["variance_reduction"] > 0.2 and "CUPED" in cuped["method"]
     assert cuped["ci_high"] - cuped["ci_low"] < plain["ci_high"] - plain["ci_low"]
     assert math.isclose(cuped["arms"][0]["mean"], plain["arms"][0]["mean"])  # raw means as they are
+    # no handle times before the experiment: nothing to adjust by, and it says so
+    outcomes.agent_means.clear()
+    bare = summarize(_design(), outcomes, "handle_seconds", cuped=True)
+    assert bare["cuped"]["theta"] == 0 and bare["ci_low"] == plain["ci_low"]
+    assert any("--cuped changed nothing" in w for w in bare["warnings"])
 
 
 def test_every_metric_and_an_empty_arm() -> None:

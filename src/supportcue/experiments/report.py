@@ -83,6 +83,8 @@ def summarize(
     comparisons = [_compare(stats[control], stats[arm], plain, sequential, alpha, tuning) for arm in others]
     first = comparisons[0]
     warnings = _warnings(design, metric, stats, srm, sequential, outcomes, mde, alpha)
+    if cuped and not outcomes.agent_means:
+        warnings.append("--cuped changed nothing: no agent had a handle time before the experiment started")
     return {
         "name": design.key,
         "status": design.status,

@@ -1,5 +1,6 @@
 """What the pages show, as plain data for their templates: the case for the console's script, and the
-dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html)."""
+dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html) and
+its experiments' result tables."""
 
 from __future__ import annotations
 
