@@ -139,7 +139,7 @@ def build_demo_workspace(
             Trainer(store, settings, embedder, progress=progress).train()
             if progress:
                 progress("replaying the 8 weeks through the pipeline with simulated agent behaviour")
-            simulate_history(
+            simulated = simulate_history(
                 store,
                 load_pipeline(store, settings, embedder),
                 data,
@@ -148,6 +148,13 @@ def build_demo_workspace(
                 progress=progress,
                 experiment_weeks=EXPERIMENT_WEEKS,
             )
+            built = simulated["experiment"]
+            if progress and built["true_lift"] is not None:
+                progress(
+                    f"simulated experiment {built['name']!r}: {built['cases']:,} cases; the effect built "
+                    f"into the simulated agents is {built['true_lift']:+.1%} handle time in treatment "
+                    f"(see `supportcue experiment analyze {built['name']} --metric handle_seconds`)"
+                )
     finally:
         store.close()
     stats = data.stats()

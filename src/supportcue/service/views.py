@@ -149,7 +149,7 @@ def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for r in e["results"]:
         low, high = r["ci_low"], r["ci_high"]
-        clear = low is not None and high is not None and (low > 0 or high < 0)
+        decisive = low is not None and high is not None and (low > 0 or high < 0)
         rows.append(
             {
                 "metric": METRIC_NAMES.get(r["metric"], r["metric"]),
@@ -159,7 +159,7 @@ def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
                 "lift": _lift(r["lift"]),
                 "interval": f"[{_lift(low)}, {_lift(high)}]" if low is not None else "–",
                 "p": "–" if r["p_value"] is None else f"{r['p_value']:.3g}",
-                "clear": clear,
+                "decisive": decisive,
             }
         )
     split = ", ".join(f"{arm} {n:,}" for arm, n in e["assigned"].items())
