@@ -44,12 +44,6 @@ KNOWN_MISSING: dict[str, tuple[str, ...]] = {
         "cli: review stats",
         "cli: drift",
     ),
-    "issue 14 (experiments)": (
-        "cli: experiment create",
-        "cli: experiment list",
-        "cli: experiment stop",
-        "cli: experiment analyze",
-    ),
     "issue 13 (LLM mode)": ("flag: eval suggest --mode",),
 }
 MISSING = {item: issue for issue, items in KNOWN_MISSING.items() for item in items}

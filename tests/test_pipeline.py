@@ -186,3 +186,18 @@ def test_the_requests_thread_reaches_the_stages() -> None:
         ("agent", "Which account?"),
     ]
     assert result.trace[0]["context_turns"] == 2
+
+
+def test_a_holdout_runs_every_live_stage_in_shadow_and_shows_nothing() -> None:
+    from dataclasses import replace
+
+    shown = make(tone="off").suggest(ASK)
+    held = make(tone="off").suggest(replace(ASK, arm="control", holdout="experiment 'h': control arm"))
+    assert (held.text, held.mode, held.abstained_at) == (None, "shadow", "holdout")
+    assert held.reason == "experiment 'h': control arm" and held.arm == "control"
+    # what it would have shown is computed and kept, and an `off` stage stays off
+    assert held.shadow["text"] == shown.text and held.shadow["answer_id"] == "a1"
+    assert held.shadow["stages"] == ["validation", "topic", "response"]
+    assert {t["stage"] for t in held.trace} == {"embed", "validation", "topic", "response"}
+    assert held.row()["arm"] == "control" and held.public()["arm"] == "control"
+    assert shown.arm is None and shown.row()["arm"] is None

@@ -17,6 +17,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 │                               the service answers 503 with Retry-After, never an unstored 200;
 │                               the CLI names the database, where its URL was set, and why
 ├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
+├── ExperimentError             an experiment that cannot be created, stopped or analysed as asked
+│                               (another one is running, unknown name, bad arms or weights)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
 """
@@ -72,6 +74,11 @@ class InvalidEvent(SupportcueError, ValueError):
 
 class IdempotencyConflict(SupportcueError):
     """The caller used an idempotency key again, with a request other than the one stored under it."""
+
+
+class ExperimentError(SupportcueError, ValueError):
+    """An experiment command that cannot be done as asked; the message names the experiment or the
+    option to fix (e.g. the experiment that is already running)."""
 
 
 class StageError(SupportcueError):

@@ -10,8 +10,11 @@ chain on (`StageResult.advance`). Two chains run over the stages:
   suggestion that the shadow stages would have produced is logged and can be compared with what the
   agent sent. Results are memoised, so a stage never runs twice on the same input.
 
-Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`,
-e.g. every stage in shadow for an experiment's control arm) without touching shared state.
+Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`)
+without touching shared state. A request for a case in an experiment's control arm carries
+`holdout`: every live stage then runs in shadow, so the suggestion is computed and stored (its match
+rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
+and the holdout as its reason.
 
 A stage that raises, or a pipeline that runs past `timeout_ms`, yields "no suggestion" with the
 reason; the caller never sees an error. A stage that declares `blocking_io` runs in a worker thread
@@ -40,7 +43,7 @@ import numpy.typing as npt
 from supportcue.embeddings import Embedder
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
-from supportcue.vocab import StageMode, SuggestionMode
+from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
 
 
 @dataclass
@@ -54,6 +57,10 @@ class SuggestRequest:
     fields: dict[str, str] = field(default_factory=dict)
     modes: Mapping[str, str] = field(default_factory=dict)
     """Per-request stage modes that override the settings for this request only."""
+    arm: str | None = None
+    """The case's experiment arm, stored with the suggestion (see `experiments.assign_case`)."""
+    holdout: str | None = None
+    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead."""
 
 
 def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
@@ -88,6 +95,7 @@ class SuggestResult:
     latency_ms: float
     model_versions: dict[str, str]
     pipeline_version: str
+    arm: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The HTTP contract's fields."""
@@ -104,6 +112,7 @@ class SuggestResult:
             "alternatives": self.alternatives,
             "trace": self.trace,
             "latency_ms": round(self.latency_ms, 3),
+            "arm": self.arm,
         }
 
     def row(self) -> dict[str, Any]:
@@ -123,6 +132,7 @@ class SuggestResult:
             "mode": self.mode,
             "shadow": self.shadow,
             "latency_ms": self.latency_ms,
+            "arm": self.arm,
         }
 
 
@@ -195,6 +205,12 @@ class Pipeline:
             out[name] = StageMode.OFF if stage is None else StageMode(mode)
         return out
 
+    def _request_modes(self, request: SuggestRequest) -> dict[str, StageMode]:
+        modes = self.modes(request.modes)
+        if request.holdout:
+            return {s: StageMode.SHADOW if m == StageMode.LIVE else m for s, m in modes.items()}
+        return modes
+
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self.embedder.embed(list(texts))
 
@@ -236,7 +252,7 @@ class Pipeline:
                 ),
                 memo={},
                 embed_ms=embed_ms,
-                modes=self.modes(r.modes),
+                modes=self._request_modes(r),
             )
             for r, v in zip(requests, vectors, strict=True)
         ]
@@ -293,6 +309,8 @@ class Pipeline:
             }
         shown = live.text is not None
         outcome = live.outcome
+        if req.holdout and not shown:
+            live.abstained_at, live.reason = HOLDOUT, req.holdout
         return SuggestResult(
             suggestion_id=uuid.uuid4().hex,
             case_id=req.case_id,
@@ -311,6 +329,7 @@ class Pipeline:
             latency_ms=(self.clock() - start) * 1000,
             model_versions={s: self.versions[s] for s in self.stages if s in self.versions},
             pipeline_version=self.version,
+            arm=req.arm,
         )
 
     def _call(

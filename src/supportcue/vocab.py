@@ -85,6 +85,11 @@ class ExperimentStatus(StrEnum):
     STOPPED = "stopped"
 
 
+HOLDOUT = "holdout"
+"""The `abstained_at` of a suggestion held back for an experiment's control arm: computed in shadow,
+never shown (see `experiments/assignment.py`)."""
+
+
 class StageMode(StrEnum):
     """How a stage runs: its decision is shown, only logged (shadow), or it is skipped."""
 

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from supportcue.cli import app
+from supportcue.experiments import Design, choose_arm
 
 TOPICS = {
     "refunds": ["refund for my order", "refund not received yet", "cancel a refund", "refund to the card"],
@@ -82,6 +83,21 @@ def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
     assert suggestion["text"] is None or "Bo" in suggestion["text"]
     run(ws, "export", "suggestions", str(tmp_path / "s.jsonl"))
     assert (tmp_path / "s.jsonl").read_text().count("\n") == 1
+    # an experiment: a new case in the control arm is shown no suggestion, one in treatment is
+    run(ws, "experiment", "create", "holdout", "--arms", "control,treatment")
+    design = Design.create("holdout", ["control", "treatment"])
+    ids = {choose_arm(design, f"new-{i}"): f"new-{i}" for i in range(20)}
+    ask = ("suggest", "when is my payout please", "--customer-name", "Bo", "--json")
+    held = json.loads(run(ws, *ask, "--case-id", ids["control"]))
+    assert (held["arm"], held["text"], held["abstained_at"]) == ("control", None, "holdout")
+    shown = json.loads(run(ws, *ask, "--case-id", ids["treatment"]))
+    assert shown["arm"] == "treatment" and shown["abstained_at"] != "holdout"
+    run(ws, "export", "suggestions", str(tmp_path / "s2.jsonl"))
+    stored = [json.loads(line) for line in (tmp_path / "s2.jsonl").read_text().splitlines()]
+    assert {(s["case_id"], s["arm"]) for s in stored if s["arm"]} == {
+        (ids["control"], "control"),
+        (ids["treatment"], "treatment"),
+    }
 
 
 def test_errors_name_what_to_fix(workspace: Path, tmp_path: Path) -> None:

@@ -166,7 +166,9 @@ def register(app: typer.Typer) -> None:
         case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Run the pipeline on one message, as the service would (the suggestion is stored)."""
+        """Run the pipeline on one message, as the service would (the suggestion is stored; with
+        --case-id, the case gets its arm in the running experiment, and the control arm sees none)."""
+        from supportcue.experiments import assign_case, with_assignment
         from supportcue.pipeline import SuggestRequest
         from supportcue.training.loader import load_pipeline
 
@@ -176,9 +178,8 @@ def register(app: typer.Typer) -> None:
         store = cli.store
         pipeline = load_pipeline(store, cli.settings)
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
-        result = pipeline.suggest(
-            SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
-        )
+        request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
+        result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([result.row()])
         if json_out:
             print(json.dumps(result.public(), default=str))

@@ -19,11 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from supportcue.data.database import Database
 from supportcue.data.tables import Case, Event, Suggestion
-from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
+from supportcue.vocab import HOLDOUT, SUGGESTION_ACTIONS, EventKind
 
 EVENT_SLACK = timedelta(days=1)
 """What agents do with a suggestion comes after it (a day's slack for clock skew)."""
 _SAMPLE_PRIME = 10007
+NOT_VALID = ("validation", HOLDOUT)
+"""Stopped at validation, or held back for an experiment's control arm: left out of coverage's
+denominator (nothing could be shown)."""
 _GROUP_COLUMNS: dict[str, Any] = {
     "day": func.date(Suggestion.created_at),
     "topic": Suggestion.topic,
@@ -83,7 +86,7 @@ class Reporting:
             select(
                 *keys,
                 func.count(),
-                func.sum(case((func.coalesce(Suggestion.abstained_at, "") != "validation", 1), else_=0)),
+                func.sum(case((func.coalesce(Suggestion.abstained_at, "").not_in(NOT_VALID), 1), else_=0)),
                 func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
                 func.sum(func.coalesce(per_suggestion.c.shown, 0)),
                 func.sum(func.coalesce(per_suggestion.c.inserted, 0)),

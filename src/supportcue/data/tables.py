@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -210,23 +211,44 @@ class ModelVersion(Base):
 
 
 class Experiment(Base):
+    """A controlled experiment: cases are split between arms by a hash of the experiment's key and
+    the case id (`experiments/assignment.py`); the `control` arm is served no suggestion."""
+
     __tablename__ = "experiments"
+    __table_args__ = (
+        # one experiment runs at a time in a workspace, even when two `experiment create` race
+        Index(
+            "uq_experiments_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    arms: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """Arm name -> share of traffic, e.g. {"control": 0.5, "suggest": 0.5}."""
+    arms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The arms in order, each {"name": ..., "weight": share of the traffic}; weights sum to 1."""
+    control: Mapped[str | None] = mapped_column(String(50))
+    """The arm served no suggestion (the pipeline runs in shadow for it)."""
+    coverage: Mapped[float] = mapped_column(Float, default=1.0)
+    """The share of new cases that enter the experiment at all (GrowthBook's coverage)."""
+    metrics: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    """The metrics of interest (`experiments.outcomes.METRICS` names)."""
     status: Mapped[str] = mapped_column(String(20), default=ExperimentStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Assignment(Base):
-    """Which experiment arm a case fell into (kept so analysis never re-derives it)."""
+    """Which experiment arm a case fell into, recorded the first time the case was seen while the
+    experiment ran (so the analysis never re-derives it)."""
 
     __tablename__ = "assignments"
     experiment: Mapped[str] = mapped_column(ForeignKey("experiments.key"), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     arm: Mapped[str] = mapped_column(String(50))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 

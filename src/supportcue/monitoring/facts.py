@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from supportcue.data.reporting import Reporting
+from supportcue.data.reporting import NOT_VALID, Reporting
 from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
 
 GROUPS = ("day", "topic", "stage", "model", "arm")
+
 NONE_KEY = "(none)"
 SUGGESTED = "suggested"
 """The `stage` key of a suggestion that no stage stopped."""
@@ -149,7 +150,7 @@ def facts_from_rows(
         seen = flags.get(s["id"], set())
         counts = Counts(
             suggestions=1,
-            valid=int(s.get("abstained_at") != "validation"),
+            valid=int(s.get("abstained_at") not in NOT_VALID),
             suggested=int(s.get("text") is not None),
             shown=int(EventKind.SHOWN in seen),
             inserted=int(EventKind.INSERTED in seen),

@@ -5,12 +5,16 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
 - **match rate**: of the suggestions with a text whose case has a `sent` reply, the share whose text
   matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it;
 - **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events);
-- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation);
+- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
+  held out);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
 - **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
 - **latency**: p50 / p99 of the pipeline's latency; **dismissals** per reason;
 - **shadow agreement**: per stage in shadow mode, the share of its would-be suggestions that match
-  what the agent sent.
+  what the agent sent;
+- **held out**: suggestions held back for an experiment's control arm (`abstained_at = "holdout"`,
+  computed in shadow): outside coverage's denominator and the funnel; their would-be texts' match
+  rate is `match_rate_held_out` (with `group_by=arm`, the control arm's match rate).
 
 Each also per `group_by` = day | topic | stage (where the pipeline stopped, `suggested` when it did
 not) | model (pipeline version) | arm. `report` is a pure function over `Facts` (see `facts.py`);
@@ -34,7 +38,7 @@ from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
 from supportcue.settings import STAGES, Settings
-from supportcue.vocab import ModelStatus
+from supportcue.vocab import HOLDOUT, ModelStatus
 
 BUCKETS = 10
 MAX_PAIRS = 10_000
@@ -146,7 +150,7 @@ def _shadow(scored: Iterable[Scored], threshold: float) -> list[dict[str, Any]]:
     n: Counter[str] = Counter()
     agree: Counter[str] = Counter()
     for pair, _, shadow in scored:
-        if shadow is None:
+        if shadow is None or pair.keys.stage == HOLDOUT:  # a control arm's whole chain, not one stage
             continue
         for stage in pair.shadow_stages:
             n[stage] += 1
@@ -168,8 +172,10 @@ def _summary(
     sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
     matches = sum(v >= threshold for v in sims)
     edits = [1.0 - sim for p, sim, _ in scored if p.inserted and sim is not None]
+    held = [shadow for p, _, shadow in scored if p.keys.stage == HOLDOUT and shadow is not None]
     return {
         "match_rate": _rate(matches, len(sims)),
+        "match_rate_held_out": _rate(sum(v >= threshold for v in held), len(held)),
         "adoption": _rate(counts.inserted, counts.shown),
         "coverage": _rate(counts.suggested, counts.valid),
         "suggestions": counts.suggestions,
@@ -248,7 +254,8 @@ def report(
                 "median": round(statistics.median(edits), 4) if edits else None,
                 "unchanged_share": _rate(sum(e <= 0.05 for e in edits), len(edits)),
             },
-            "funnel": _funnel(by_stage, total.suggestions),
+            "funnel": _funnel(by_stage, total.suggestions - by_stage[HOLDOUT]),
+            "held_out": by_stage[HOLDOUT],
             "latency_ms": _percentiles(latencies),
             "shadow": _shadow(scored, threshold),
             "match_sampled": facts.pairs_total > len(facts.pairs),

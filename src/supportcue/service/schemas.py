@@ -60,6 +60,11 @@ class SuggestPublic(BaseModel):
     alternatives: list[dict[str, Any]]
     trace: list[dict[str, Any]]
     latency_ms: float
+    arm: str | None = Field(
+        None,
+        description="the case's arm in the running experiment, or null; the control arm is shown no "
+        'suggestion (`text` null, `abstained_at` "holdout"): its suggestion is computed in shadow',
+    )
 
 
 class EventCreate(BaseModel):

@@ -1,5 +1,6 @@
 """What the pages show, as plain data for their templates: the case for the console's script, and the
-dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html)."""
+dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html) and
+its experiments' result tables."""
 
 from __future__ import annotations
 
@@ -30,11 +31,17 @@ def served_models(runtime: Runtime) -> dict[str, Any]:
 
 
 def dashboard_context(
-    data: dict[str, Any], since: str | None, until: str | None, served: dict[str, Any] | None = None
+    data: dict[str, Any],
+    since: str | None,
+    until: str | None,
+    served: dict[str, Any] | None = None,
+    experiments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The dashboard template's context from `compute_dashboard`'s result and `served_models`."""
+    """The dashboard template's context from `compute_dashboard`'s result, `served_models` and the
+    experiments' overview (`experiments.report.overview`)."""
     days = data["by_day"]
     return {
+        "experiments": [experiment_view(e) for e in experiments or []],
         "r": data,
         "served": served or {"versions": {}, "problem": None},
         "charts": [
@@ -125,3 +132,47 @@ def findings(r: dict[str, Any]) -> list[str]:
                 f"Most abstentions at the {top['stage']} stage ({top['stopped']:,} of {top['entered']:,})."
             )
     return out
+
+
+METRIC_NAMES = {
+    "handle_seconds": "Handle time",
+    "resolved": "Resolved",
+    "first_reply_seconds": "First reply",
+    "match_rate": "Match rate",
+}
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric in ("resolved", "match_rate"):
+        return f"{value:.0%}"
+    return f"{value:,.0f} s"
+
+
+def _lift(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1%}"
+
+
+def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
+    """An experiment of the overview as the dashboard's table shows it: means per arm, the lift of
+    the treatment arm with its interval, and whether the interval excludes no change."""
+    control, treatment = e["control"], e["treatment"]
+    rows = []
+    for r in e["results"]:
+        low, high = r["ci_low"], r["ci_high"]
+        decisive = low is not None and high is not None and (low > 0 or high < 0)
+        rows.append(
+            {
+                "metric": METRIC_NAMES.get(r["metric"], r["metric"]),
+                "control": _value(r["metric"], r["means"].get(control)),
+                "treatment": _value(r["metric"], r["means"].get(treatment)),
+                "n": f"{r['n'].get(control, 0):,} / {r['n'].get(treatment, 0):,}",
+                "lift": _lift(r["lift"]),
+                "interval": f"[{_lift(low)}, {_lift(high)}]" if low is not None else "–",
+                "p": "–" if r["p_value"] is None else f"{r['p_value']:.3g}",
+                "decisive": decisive,
+            }
+        )
+    split = ", ".join(f"{arm} {n:,}" for arm, n in e["assigned"].items())
+    return {**e, "rows": rows, "split": split}

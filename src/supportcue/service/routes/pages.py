@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 
 from supportcue.boundary import Text
+from supportcue.experiments.report import overview
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.security.roles import includes
 from supportcue.service.deps import RuntimeDep, StoreDep, require
@@ -93,11 +94,13 @@ async def dashboard(
     until: str | None = None,
 ) -> Response:
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
-    which model versions are live in the registry, and which this server serves."""
+    which model versions are live in the registry, and which this server serves; and the newest
+    experiments (over their whole run, whatever the dates chosen)."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
-    context = dashboard_context(data, since, until, served_models(runtime))
+    experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
+    context = dashboard_context(data, since, until, served_models(runtime), experiments)
     return templates.TemplateResponse(request, "dashboard.html", context)
