@@ -174,3 +174,26 @@ def test_a_nul_byte_in_a_csv_cell_is_a_reject(store: Store, tmp_path: Path) -> N
     report = import_file(store, "events", path)
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "text")]
     assert [e.idempotency_key for e in store.events.list()] == ["k1"]
+
+
+def test_a_cases_context_is_a_thread_of_turns(store: Store, tmp_path: Path) -> None:
+    thread = ["My payout is late", {"role": "agent", "text": "Which account?"}, {"text": " "}]
+    rows = [
+        json.dumps(
+            {"id": "t1", "message": "The main one", "context": json.dumps(thread)}
+        ),  # a CSV cell's JSON
+        '{"id": "t2", "message": "hi", "context": [{"role": "bot", "text": "Hello"}]}',
+        '{"id": "t3", "message": "hi", "context": [{"role": "agent"}]}',
+        '{"id": "t4", "message": "hi", "context": [42]}',
+    ]
+    report = import_file(store, "cases", write(tmp_path / "threads.jsonl", "\n".join(rows) + "\n"))
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "context: Value error, turn 1: role must be customer or agent"),
+        (3, "context: Value error, turn 1 has no text: give each turn as {role, text}"),
+        (4, "context: Value error, turn 1 is neither a string nor an object {role, text}"),
+    ]
+    case = store.cases.get("t1")
+    assert case is not None and case.context == [
+        {"role": "customer", "text": "My payout is late"},
+        {"role": "agent", "text": "Which account?"},
+    ]

@@ -27,6 +27,7 @@ from supportcue.boundary import check_text, check_time
 from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
+from supportcue.data.threads import check_context
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
 from supportcue.vocab import AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
@@ -90,7 +91,7 @@ class CaseRow(_Row):
     handle_seconds: float | None = Field(None, ge=0)
 
     _time = field_validator("created_at", mode="before")(lambda v: _parse_time(v) or utcnow())
-    _ctx = field_validator("context", mode="before")(lambda v: _parse_json(v, list))
+    _ctx = field_validator("context", mode="before")(lambda v: check_context(_parse_json(v, list)))
     _fields = field_validator("fields", mode="before")(lambda v: _parse_json(v, dict))
 
 

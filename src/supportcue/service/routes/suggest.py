@@ -8,11 +8,12 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
-from supportcue.pipeline import SuggestRequest
+from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import SettingsDep, SuggesterDep, require
+from supportcue.service.deps import SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
+from supportcue.settings import Settings
 from supportcue.vocab import Role
 
 log = logging.getLogger("supportcue.service")
@@ -27,14 +28,31 @@ router = APIRouter(
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
 # validate the pipeline's own, already well-formed output again on the hot path
+def check_length(text: str, settings: Settings, what: str = "message") -> None:
+    """413 for a message over `[service] max_message_chars`."""
+    limit = settings.service.max_message_chars
+    if len(text) > limit:
+        raise HTTPException(413, detail=f"{what} is {len(text):,} characters; the limit is {limit:,}")
+
+
+async def run_pipeline(suggester: Suggester, item: SuggestRequest) -> SuggestResult | Response:
+    """The stored suggestion for `item`, or the error answer: 503 when it could not be stored (the
+    client retries), 422 for a value the database refuses, 500 when the pipeline failed on it."""
+    try:
+        return await suggester.submit(item)
+    except DatabaseUnavailable as exc:  # not stored, so not answered: the client retries
+        return outage.unavailable(exc)
+    except UnstorableValue as exc:
+        return outage.unstorable(exc)
+    except Exception:  # answered here, not re-raised: the server would drop the keep-alive connection
+        log.exception("suggestion for case %s failed", item.case_id)  # ids only, never the message
+        return JSONResponse({"detail": FAILED}, status_code=500)
+
+
 @router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
 async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
-    limit = settings.service.max_message_chars
-    if len(body.message) > limit:
-        raise HTTPException(
-            413, detail=f"message is {len(body.message):,} characters; the limit is {limit:,}"
-        )
+    check_length(body.message, settings)
     context = (
         body.context if isinstance(body.context, list) else ([{"text": body.context}] if body.context else [])
     )
@@ -46,13 +64,5 @@ async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: Suggest
         context=context,
         fields=body.fields,
     )
-    try:
-        result = await suggester.submit(item)
-    except DatabaseUnavailable as exc:  # not stored, so not answered: the client retries
-        return outage.unavailable(exc)
-    except UnstorableValue as exc:
-        return outage.unstorable(exc)
-    except Exception:  # answered here, not re-raised: the server would drop the keep-alive connection
-        log.exception("suggestion for case %s failed", body.case_id)  # ids only, never the message
-        return JSONResponse({"detail": FAILED}, status_code=500)
-    return JSONResponse(result.public())
+    result = await run_pipeline(suggester, item)
+    return result if isinstance(result, Response) else JSONResponse(result.public())
