@@ -21,6 +21,8 @@ def check_context(turns: list[Any]) -> list[dict[str, str]]:
     """`turns` in the thread format; a `ValueError` naming the turn (never its text) otherwise."""
     out = []
     for i, turn in enumerate(turns):
+        role: Any
+        text: Any
         if isinstance(turn, str):
             role, text = "customer", turn
         elif isinstance(turn, dict):

@@ -205,7 +205,8 @@ class ChatwootHelpDesk:
             role = MessageRole.AGENT
         else:
             return Ignored(
-                f"a {kind} message from a {sender or 'system'} is neither a customer's nor an agent's"
+                f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
+                "nor an agent's reply"
             )
         conversation = m.conversation.display_id or m.conversation.id
         meta = m.conversation.meta

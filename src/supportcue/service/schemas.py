@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Text, Timestamp
 from supportcue.vocab import EventKind, MessageRole, SuggestionMode
@@ -110,7 +110,9 @@ class MessageCreate(BaseModel):
     customer_name: Text | None = Field(None, max_length=200)
     channel: Text | None = Field(None, max_length=30)
     agent_id: Text | None = Field(None, max_length=100)
-    private: bool = Field(False, description="an agent's internal note: kept, not a reply (agents only)")
+    private: StrictBool = Field(
+        False, description="an agent's internal note: kept, not a reply (agents only)"
+    )
 
     @field_validator("text")
     @classmethod
