@@ -143,3 +143,17 @@ def test_a_sent_event_key_of_a_message_is_reserved(api: httpx.Client) -> None:
     body = {"idempotency_key": "message:m1", "case_id": "c1", "kind": "shown"}
     r = api.post("/v1/events", json=body)
     assert r.status_code == 422 and "reserved" in r.json()["detail"]
+
+
+def test_concurrent_first_messages_of_a_conversation_make_one_case(api: httpx.Client, store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> int:
+        return api.post("/v1/messages", json=message(f"m{i}", f"my payout {i}?", case_id="burst")).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(8))) == [200] * 8
+    turns = store.conversations.turns("burst")
+    case_row = store.cases.get("burst")
+    assert len(turns) == 8 and case_row is not None
+    assert case_row.message == turns[-1].text and len(case_row.context) == 7

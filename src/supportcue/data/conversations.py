@@ -103,26 +103,35 @@ class Conversations:
             )
             if not created:
                 return Added(turn, False)
-            case = s.get(Case, turn.case_id, with_for_update=True)
-            if case is not None and case.purged_at is None and not self._has_customer_turns(s, turn):
-                self._copy_imported(s, case, turn)
-            thread = self._thread(s, turn)
-            if case is None:
-                case = Case(
+            # a new case is inserted, an existing one locked: concurrent first turns of a conversation
+            # wait for each other instead of both creating it
+            new_case = s.execute(
+                self.db.insert(Case)
+                .values(
                     id=turn.case_id,
                     channel=channel or "chat",
                     message=turn.text,
-                    context=list(thread),
+                    context=[],
                     customer_name=customer_name,
+                    fields={},
                     created_at=turn.ts,
                     status=CaseStatus.OPEN,
+                    simulated=False,
                 )
-                s.add(case)
-            elif self._is_latest(s, turn):
-                case.message, case.context, case.status = turn.text, list(thread), CaseStatus.OPEN
-                case.customer_name = customer_name or case.customer_name
-                case.channel = channel or case.channel
-                case.purged_at = None
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(Case.id)
+            ).scalar()
+            case = s.get(Case, turn.case_id, with_for_update=True, populate_existing=True)
+            assert case is not None
+            if new_case is None and case.purged_at is None and not self._has_customer_turns(s, turn):
+                self._copy_imported(s, case, turn)
+            thread = self._thread(s, turn)
+            # the case shows the latest customer turn (by time: a turn may arrive out of order)
+            latest = self._latest_customer_turn(s, turn.case_id)
+            case.message, case.status, case.purged_at = latest.text, CaseStatus.OPEN, None
+            case.context = list(thread if latest.id == turn.id else self._thread(s, latest))
+            case.customer_name = customer_name or case.customer_name
+            case.channel = channel or case.channel
             if outbox is not None:
                 s.add(OutboxItem(**outbox, message_pk=turn.id, case_id=turn.case_id, next_attempt_at=now))
             return Added(turn, True, thread, dict(case.fields or {}), case.customer_name)
@@ -178,14 +187,13 @@ class Conversations:
         s.flush()
 
     @staticmethod
-    def _is_latest(s: Session, turn: ConversationMessage) -> bool:
-        later = aliased(ConversationMessage)
-        q = select(later.id).where(
-            later.case_id == turn.case_id,
-            later.role == MessageRole.CUSTOMER,
-            or_(later.ts > turn.ts, and_(later.ts == turn.ts, later.id > turn.id)),
+    def _latest_customer_turn(s: Session, case_id: str) -> ConversationMessage:
+        q = (
+            select(ConversationMessage)
+            .where(ConversationMessage.case_id == case_id, ConversationMessage.role == MessageRole.CUSTOMER)
+            .order_by(ConversationMessage.ts.desc(), ConversationMessage.id.desc())
         )
-        return s.scalars(q.limit(1)).first() is None
+        return s.scalars(q.limit(1)).one()
 
     def add_agent(self, row: Mapping[str, Any]) -> tuple[ConversationMessage, bool]:
         """Store an agent turn (`row`: caller, message_id, case_id, text, ts, private, agent_id,
