@@ -55,6 +55,13 @@ def _before(m: ConversationMessage) -> Any:
     )
 
 
+def _after(m: ConversationMessage) -> Any:
+    """Turns later than `m` in the conversation."""
+    return or_(
+        ConversationMessage.ts > m.ts, and_(ConversationMessage.ts == m.ts, ConversationMessage.id > m.id)
+    )
+
+
 class Conversations:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -152,6 +159,7 @@ class Conversations:
             .where(
                 ConversationMessage.case_id == turn.case_id,
                 ConversationMessage.private.is_(False),
+                ConversationMessage.purged_at.is_(None),  # `supportcue purge` took their text
                 _before(turn),
             )
             .order_by(ConversationMessage.ts, ConversationMessage.id)
@@ -228,10 +236,7 @@ class Conversations:
         q = select(ConversationMessage.id).where(
             ConversationMessage.case_id == turn.case_id,
             ConversationMessage.private.is_(False),
-            or_(
-                ConversationMessage.ts > turn.ts,
-                and_(ConversationMessage.ts == turn.ts, ConversationMessage.id > turn.id),
-            ),
+            _after(turn),
         )
         return self.db.first(q) is not None
 
