@@ -28,11 +28,7 @@ DESIGN = ROOT.parent / "shared" / "DESIGN.md"
 # Contracts of open issues: commands ("cli: ..."), flags ("flag: COMMAND --x") and routes ("route: ...").
 # The numbers of the issue that builds each are the lead's; the LLM mode's number was not given.
 KNOWN_MISSING: dict[str, tuple[str, ...]] = {
-    "issue 11 (conversations and the Chatwoot connector)": (
-        "route: POST /v1/messages",
-        "route: POST /integrations/chatwoot/webhook",
-        "route: GET /embed/chatwoot",
-    ),
+    "issue 11 (the Chatwoot Dashboard App page)": ("route: GET /embed/chatwoot",),
     "issue 12 (the living oracle: review queue, answer library, drift)": (
         "route: GET /review",
         "route: GET /library",

@@ -19,6 +19,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
 ├── ExperimentError             an experiment that cannot be created, stopped or analysed as asked
 │                               (another one is running, unknown name, bad arms or weights)
+├── WebhookRefused              a help desk's webhook without a valid, fresh signature (HTTP 401)
+├── HelpDeskError               a help desk's API failed; `retryable` says whether to try again
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
                                 "no suggestion" with the reason; it never reaches an agent)
 """
@@ -91,3 +93,16 @@ class DatabaseUnavailable(SupportcueError):
 
 class UnstorableValue(SupportcueError, ValueError):
     """The database refused one row's values (the other rows of its batch are stored)."""
+
+
+class WebhookRefused(SupportcueError):
+    """A webhook that is not signed by the help desk (no secret set, a wrong or stale signature)."""
+
+
+class HelpDeskError(SupportcueError):
+    """A help desk's API call failed. `retryable`: a later attempt may succeed (timeouts, 5xx, 429);
+    else it never will as things are (a refused token, a conversation that is gone)."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable

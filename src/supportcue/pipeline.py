@@ -10,6 +10,9 @@ chain on (`StageResult.advance`). Two chains run over the stages:
   suggestion that the shadow stages would have produced is logged and can be compared with what the
   agent sent. Results are memoised, so a stage never runs twice on the same input.
 
+A message that follows up an earlier turn ("and how long does that take?") is read together with
+the turn it follows up (`followup.py`); the trace says so (`follow_up` on the embed entry).
+
 Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`)
 without touching shared state. A request for a case in an experiment's control arm carries
 `holdout`: every live stage then runs in shadow, so the suggestion is computed and stored (its match
@@ -41,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from supportcue.embeddings import Embedder
+from supportcue.followup import read_with_thread
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
 from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
@@ -235,16 +239,18 @@ class Pipeline:
         """The batched, CPU-bound step: embed every message once, and run the stages that read only
         the request (`reads_upstream = False`) once over the whole batch."""
         start = self.clock()
+        threads = [thread_of(r.context) for r in requests]
+        texts = [read_with_thread(r.message, t) for r, t in zip(requests, threads, strict=True)]
         if vectors is None:
-            vectors = self.embed([r.message for r in requests])
+            vectors = self.embed(texts)
         embed_ms = (self.clock() - start) * 1000 / max(1, len(requests))
         prepared = [
             Prepared(
                 request=r,
                 message=Message(
-                    text=r.message,
+                    text=text,
                     vector=v,
-                    thread=thread_of(r.context),
+                    thread=thread,
                     customer_name=r.customer_name,
                     agent_name=r.agent_name,
                     case_id=r.case_id,
@@ -254,7 +260,7 @@ class Pipeline:
                 embed_ms=embed_ms,
                 modes=self._request_modes(r),
             )
-            for r, v in zip(requests, vectors, strict=True)
+            for r, v, text, thread in zip(requests, vectors, texts, threads, strict=True)
         ]
         self._batch_request_stages(prepared)
         return prepared
@@ -296,6 +302,8 @@ class Pipeline:
         trace = [embed_entry, *live.entries]
         if base.thread:
             embed_entry["context_turns"] = len(base.thread)
+            if base.text != req.message:
+                embed_entry["follow_up"] = True  # read with the earlier turn it follows up
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
             seen = {e["stage"] for e in live.entries}

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -125,6 +126,21 @@ def _host_name(entry: str) -> str:
     return host
 
 
+def _http_url(url: str, what: str) -> str:
+    """An http(s) URL with a plain host (or "" for none)."""
+    url = url.strip()
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host")
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.netloc):
+        raise ValueError(f"{url!r} is not a valid URL of {what}")
+    return url
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -135,9 +151,14 @@ class ServiceSettings(_Section):
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
     registry_poll_s: float = Field(1.0, ge=0.0)
     """How often a running server checks the model registry for a promotion or rollback (0: never)."""
+    public_url: str = ""
+    """The address people open supportcue's pages at (https://support.example.com): links in a help
+    desk's notes start with it. Empty: the address the help desk's webhook was sent to."""
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"])
     """Host names the service answers to (the request's Host header); `*` answers any, `*.example.com`
     any subdomain. Others get a 400: a DNS-rebinding page cannot talk to a service on localhost."""
+
+    _public = field_validator("public_url")(lambda url: _http_url(url, "supportcue").rstrip("/"))
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -165,21 +186,21 @@ class ChatwootSettings(_Section):
     base_url: str = ""
     """Where the team's Chatwoot runs (e.g. https://chat.example.com); its origin alone may frame the
     /embed/chatwoot page (Chatwoot's Dashboard App). Empty: no page may be framed."""
+    account_id: int = Field(0, ge=0)
+    """The Chatwoot account whose webhooks are read and whose conversations get notes (0: the account
+    each webhook names)."""
+    api_token: SecretStr = SecretStr("")
+    """An agent's (or bot's) access token, sent as `api_access_token` to post the notes."""
+    webhook_secret: SecretStr = SecretStr("")
+    """The webhook's secret in Chatwoot; without it /integrations/chatwoot/webhook refuses everything."""
+    post_notes: bool = True
+    """False: suggestions are still made and measured, but no note is posted (a dark launch)."""
+    max_attempts: int = Field(10, ge=1, le=100)
+    retry_seconds: float = Field(5.0, gt=0, le=3600)
+    """The wait after a note's first failed attempt; it doubles after each (at most an hour)."""
+    timeout_seconds: float = Field(4.0, gt=0, le=120)
 
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        url = url.strip()
-        if not url:
-            return url
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"{url!r} must start with http:// or https://")
-        if not parts.hostname:
-            raise ValueError(f"{url!r} has no host")
-        if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.netloc):
-            raise ValueError(f"{url!r} is not a valid URL of a Chatwoot server")
-        return url
+    _url = field_validator("base_url")(lambda url: _http_url(url, "a Chatwoot server"))
 
     @property
     def origin(self) -> str:
@@ -369,6 +390,9 @@ max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
 registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
+# The address people open supportcue at, e.g. "https://support.example.com": the links in help-desk
+# notes start with it. Empty: the address the help desk's webhook was sent to.
+public_url = ""
 # Host names this service answers to (the Host header of requests); others get a 400. Add the name
 # people and help desks use to reach it, e.g. ["support.example.com"]; "*.example.com" allows any
 # subdomain and ["*"] any name (only behind a proxy that checks the host itself).
@@ -454,6 +478,15 @@ min_time_spread_hours = 24.0
 # Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the
 # /embed/chatwoot page in an iframe (Chatwoot's Dashboard App). Empty: no site may frame any page.
 base_url = ""
+account_id = 0          # the Chatwoot account to serve (0: whichever account a webhook names)
+# Secrets: better given as environment variables (SUPPORTCUE_CHATWOOT__API_TOKEN,
+# SUPPORTCUE_CHATWOOT__WEBHOOK_SECRET) than written here.
+api_token = ""          # an agent's or bot's access token: posts the private notes
+webhook_secret = ""     # the webhook's secret in Chatwoot; empty: the webhook refuses every request
+post_notes = true       # false: suggest and measure, post no note (a dark launch)
+max_attempts = 10       # attempts to post a note before giving up
+retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
+timeout_seconds = 4.0   # one call to Chatwoot's API
 """
 
 

@@ -25,6 +25,25 @@ SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)
 """What an agent does with a suggestion it is shown (counted per suggestion by the metrics)."""
 
 
+class MessageRole(StrEnum):
+    """Who wrote a turn of a conversation (`POST /v1/messages`, a help desk's webhook)."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a note for a help desk stands in the outbox (`outbox.status`)."""
+
+    PENDING = "pending"
+    """Waiting for its (next) attempt."""
+    POSTED = "posted"
+    SKIPPED = "skipped"
+    """Not posted, on purpose: no suggestion, a newer turn came first, or notes are off."""
+    FAILED = "failed"
+    """Given up: every attempt failed, or the help desk refused it for good (a 4xx)."""
+
+
 class LabelSource(StrEnum):
     """Who gave a label; people first, then machines."""
 

@@ -267,3 +267,53 @@ def test_simulation_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     _simulate(store, seed=5)  # again, on the same store
     assert store.db.count("events") == len(figures[0][2]) and store.db.count("suggestions") == 580
     store.close()
+
+
+# -- per agent -----------------------------------------------------------------------------------------
+
+AGENT_SUGGESTIONS = [
+    _s("a1", "d1", 0, topic="payouts", text=PAUSE),
+    _s("a2", "d2", 1, topic="refunds", text=REFUND),
+    _s("a3", "d3", 2, topic="payouts", text=PAUSE),  # posted as a help-desk note: no events on it
+]
+AGENT_EVENTS = [
+    _e("g1", "d1", "shown", "a1", agent_id="ana"),
+    _e("g2", "d1", "inserted", "a1", agent_id="ana"),
+    _e("g3", "d1", "sent", "a1", text=PAUSE, agent_id="ana"),
+    _e("g4", "d2", "shown", "a2", agent_id="ben"),
+    _e("g5", "d2", "dismissed", "a2", reason="tone", agent_id="ben"),
+    _e("g6", "d2", "sent", None, text="We are looking into it.", agent_id="ben"),
+    # the help desk's reply: no suggestion id, an agent who was shown nothing in supportcue
+    _e("g7", "d3", "sent", None, text=PAUSE, agent_id="cara"),
+]
+
+
+def _by_agent(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["key"]: g for g in result["groups"]}
+
+
+def test_grouped_by_agent_adoption_of_what_they_were_shown_and_match_of_what_they_sent(
+    store: Store,
+) -> None:
+    expected = report(facts_from_rows(AGENT_SUGGESTIONS, AGENT_EVENTS), 0.7, "agent")
+    agents = _by_agent(expected)
+    assert list(agents) == ["ana", "ben", "(none)", "cara"]  # by suggestions shown, then replies
+    assert (agents["ana"]["shown"], agents["ana"]["adoption"], agents["ana"]["match_rate"]) == (1, 1.0, 1.0)
+    assert (agents["ben"]["adoption"], agents["ben"]["dismissed"], agents["ben"]["match_rate"]) == (
+        0.0,
+        1,
+        0.0,
+    )
+    assert agents["ben"]["dismiss_reasons"] == {"tone": 1}
+    assert (agents["cara"]["suggestions"], agents["cara"]["sent_pairs"], agents["cara"]["match_rate"]) == (
+        0,
+        1,
+        1.0,
+    )
+    assert agents["(none)"]["suggestions"] == 1 and agents["(none)"]["sent_pairs"] == 0
+    store.cases.add_suggestions(AGENT_SUGGESTIONS)
+    for e in AGENT_EVENTS:
+        store.events.add(e)
+    stored = compute_report(store, Settings(), group_by="agent")
+    assert stored["groups"] == expected["groups"]
+    assert compute_report(store, Settings())["match_rate"] == expected["match_rate"] == 0.6667

@@ -147,3 +147,34 @@ def test_v1_metrics_bad_parameters_are_a_clear_422(
 ) -> None:
     r = client.get("/v1/metrics", params=params)
     assert r.status_code == 422 and says in r.json()["detail"]
+
+
+def test_dashboard_has_an_agent_table_and_a_help_desk_panel(client: TestClient, store: Store) -> None:
+    store.events.add_many(
+        [
+            {
+                "idempotency_key": "m1",
+                "case_id": "c0",
+                "suggestion_id": "s0",
+                "kind": "shown",
+                "agent_id": "maria",
+            },
+            {
+                "idempotency_key": "m2",
+                "case_id": "c0",
+                "kind": "sent",
+                "text": "Sorry, no.",
+                "agent_id": "tom",
+            },
+        ]
+    )
+    page = client.get("/dashboard").text
+    agents = page[page.index('id="agents"') :]
+    agents = agents[: agents.index("</section>")]
+    rows = {row.split("</th>")[0].rsplit(">", 1)[-1]: row for row in agents.split("<tr>")[2:]}
+    assert set(rows) == {"maria", "tom"}
+    assert ">100%</td>" in rows["maria"]  # adoption: shown and inserted
+    assert ">0%</td>" in rows["tom"]  # match rate: his reply is not the suggestion
+    panel = page[page.index('id="helpdesk-chatwoot"') :]
+    assert "Notes are not posted: [chatwoot] base_url and api_token not set." in panel
+    assert "/integrations/chatwoot/webhook" in panel

@@ -233,7 +233,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-10-01")] = None,
         until: Annotated[str | None, typer.Option(help="ISO date (exclusive)")] = None,
-        group_by: Annotated[str | None, typer.Option(help="day | topic | stage | model | arm")] = None,
+        group_by: Annotated[
+            str | None, typer.Option(help="day | topic | stage | model | arm | agent")
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""

@@ -17,8 +17,9 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
   rate is `match_rate_held_out` (with `group_by=arm`, the control arm's match rate).
 
 Each also per `group_by` = day | topic | stage (where the pipeline stopped, `suggested` when it did
-not) | model (pipeline version) | arm. `report` is a pure function over `Facts` (see `facts.py`);
-`compute_report` reads them from the store.
+not) | model (pipeline version) | arm | agent (adoption: of the suggestions shown to the agent; match
+rate: of the replies the agent sent; see `facts.py`). `report` is a pure function over `Facts` (see
+`facts.py`); `compute_report` reads them from the store.
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: s
     pairs: dict[str, list[Scored]] = defaultdict(list)
     for item in scored:
         pairs[item[0].keys.get(group_by)].append(item)
+        counts.setdefault(item[0].keys.get(group_by), Counts())  # replies, and no suggestion shown
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for keys, reason, n in facts.dismissals:
         reasons[keys.get(group_by)][reason] += n
@@ -215,6 +217,8 @@ def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: s
     ]
     if group_by == "day":
         return sorted(rows, key=lambda r: r["key"])
+    if group_by == "agent":  # a help desk's agents may have replies and no suggestion shown
+        return sorted(rows, key=lambda r: (-r["suggestions"], -r["sent_pairs"], r["key"]))
     return sorted(rows, key=lambda r: (-r["suggestions"], r["key"]))
 
 
@@ -290,7 +294,14 @@ def compute_report(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     groups_wanted = (group_by,) if group_by else ()
-    facts = query_facts(store.reporting, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
+    facts = query_facts(
+        store.reporting,
+        start,
+        end,
+        max_pairs=max_pairs,
+        latency_groups=groups_wanted,
+        agents=group_by == "agent",
+    )
     result = report(facts, settings.match.threshold, group_by)
     result["since"] = start.isoformat() if start else None
     result["until"] = end.isoformat() if end else None
@@ -307,15 +318,16 @@ def compute_dashboard(
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
 ) -> dict[str, Any]:
-    """`compute_report` plus the day series and the topic table, from one read of the store."""
+    """`compute_report` plus the day series and the topic and agent tables, from one read of the store."""
     start, end = parse_time(since, "since"), parse_time(until, "until")
-    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS)
+    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS, agents=True)
     scored = score(facts)
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)
     result["by_day"] = groups(facts, scored, threshold, "day")
     result["by_topic"] = groups(facts, scored, threshold, "topic")
     result["by_model"] = groups(facts, scored, threshold, "model")
+    result["by_agent"] = groups(facts, scored, threshold, "agent")
     result["models_live"] = _live_models(store)
     return result
 

@@ -1,6 +1,7 @@
 """Finding the caller of every request, as one plain ASGI middleware in front of the routes.
 
-Every routed request but those to `PUBLIC` paths needs a caller: a bearer key (`Authorization: Bearer
+Every routed request but those to `PUBLIC` paths (and `SIGNED` ones, whose route checks a help desk's
+signature itself) needs a caller: a bearer key (`Authorization: Bearer
 <key>`) or a session cookie from /login. Without one: 401 with a JSON message, or, for a browser
 asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`. Then, in order:
 the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF token on anything
@@ -31,6 +32,9 @@ from supportcue.security.ratelimit import RateLimiter
 log = logging.getLogger("supportcue.service")
 PUBLIC = frozenset({"/healthz", "/readyz", "/login"})
 PUBLIC_PREFIXES = ("/static/",)
+SIGNED = frozenset({"/integrations/chatwoot/webhook"})
+"""Routes a help desk calls: it cannot send a bearer key, so the route itself knows the caller by the
+request's signature (`service/deps.py`'s `signed_by`: 401 without a valid one)."""
 MAX_FORM_BYTES = 65_536
 
 
@@ -60,7 +64,7 @@ class Authenticate:
             return
         state = scope.setdefault("state", {})
         state["caller"] = None
-        if is_public(scope["path"]) or not _routed(scope):
+        if is_public(scope["path"]) or scope["path"] in SIGNED or not _routed(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

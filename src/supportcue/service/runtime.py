@@ -99,6 +99,32 @@ class Telemetry:
             "supportcue_suggestions_unstored", "Suggestions not stored (answered 503 or 422)", registry=r
         )
         self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
+        self.webhooks = Counter(
+            "supportcue_webhooks",
+            "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, refused, invalid)",
+            ["help_desk", "outcome"],
+            registry=r,
+        )
+        self.notes = Counter(
+            "supportcue_helpdesk_notes",
+            "Notes for help desks, by outcome (posted, skipped, failed_attempt, failed)",
+            ["help_desk", "outcome"],
+            registry=r,
+        )
+
+    @staticmethod
+    def counts(counter: Counter, help_desk: str) -> dict[str, int]:
+        """A help-desk counter's values since start, by outcome."""
+        return {
+            sample.labels["outcome"]: int(sample.value)
+            for metric in counter.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels.get("help_desk") == help_desk
+        }
+
+    def delivered(self, help_desk: str, outcome: str) -> None:
+        """Count a note's outcome (the outbox worker's `Observer`)."""
+        self.notes.labels(help_desk, outcome).inc()
 
 
 @dataclass

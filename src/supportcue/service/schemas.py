@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Text, Timestamp
-from supportcue.vocab import EventKind, SuggestionMode
+from supportcue.vocab import EventKind, MessageRole, SuggestionMode
 
 DismissReason = Literal["wrong_topic", "outdated", "tone", "not_needed", "other"]
-RESERVED_KEY_PREFIXES = ("import:", "demo:")
-"""Idempotency keys of the importer and the demo loader: no API caller may send one."""
+RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
+"""Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
+`POST /v1/messages`): no API caller may send one to `POST /v1/events`."""
 
 
 class SuggestCreate(BaseModel):
@@ -96,6 +97,63 @@ class EventCreate(BaseModel):
         return value
 
 
+class MessageCreate(BaseModel):
+    """One turn of a case's conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Text = Field(min_length=1, max_length=100)
+    message_id: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="the help desk's id of the message: a repeat (same caller and id) changes nothing "
+        "and is answered as the first time; the same id with another turn is a 409",
+    )
+    role: MessageRole = Field(description="customer: a suggestion is made for it; agent: the reply sent")
+    text: Text = Field(min_length=1)
+    ts: Timestamp | None = Field(None, description="when it was written (UTC if no offset); default: now")
+    customer_name: Text | None = Field(None, max_length=200)
+    channel: Text | None = Field(None, max_length=30)
+    agent_id: Text | None = Field(None, max_length=100)
+    private: StrictBool = Field(
+        False, description="an agent's internal note: kept, not a reply (agents only)"
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _private_agents_only(self) -> MessageCreate:
+        if self.private and self.role == MessageRole.CUSTOMER:
+            raise ValueError("only an agent's message can be private")
+        return self
+
+
+class AgentMessagePublic(BaseModel):
+    """An agent's message: the `sent` event it became (none for a private note), and the suggestion
+    it answers (the case's latest one that was shown, if any)."""
+
+    message_id: str
+    case_id: str
+    role: Literal["agent"]
+    private: bool
+    event_id: int | None
+    suggestion_id: str | None
+
+
+class WebhookPublic(BaseModel):
+    """What a help desk's webhook led to."""
+
+    status: Literal["accepted", "duplicate", "ignored"]
+    reason: str | None = Field(None, description="why it was ignored")
+    case_id: str | None = None
+    message_id: str | None = None
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(description='where: ["body", "message"], ["query", "since"], ...')
     msg: str
@@ -120,7 +178,9 @@ class EventPublic(BaseModel):
 
 
 _PROBLEMS = {
-    409: "the idempotency key was used before with a different request",
+    401: "no valid credentials: for a help desk's webhook, no valid and fresh signature (or no "
+    "webhook secret configured)",
+    409: "the idempotency key (or message id) was used before with a different request",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
     500: "the pipeline failed on this request only (logged); other requests are not affected",

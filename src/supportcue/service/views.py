@@ -176,3 +176,23 @@ def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
         )
     split = ", ".join(f"{arm} {n:,}" for arm, n in e["assigned"].items())
     return {**e, "rows": rows, "split": split}
+
+
+def helpdesk_panel(
+    health: dict[str, Any], webhooks: dict[str, int], unable_to_post: str | None, webhook_url: str
+) -> dict[str, Any]:
+    """A help desk's panel on the dashboard: its health (from the store), the webhooks this process
+    received since it started, whether notes can be posted, and the URL to give the help desk."""
+    notes = health["notes"]
+    last = notes["last_posted_at"]
+    return {
+        **health,
+        "name": health["help_desk"].capitalize(),
+        "webhooks": {
+            k: webhooks.get(k, 0) for k in ("accepted", "duplicate", "ignored", "refused", "invalid")
+        },
+        "webhooks_total": sum(webhooks.values()),
+        "unable_to_post": unable_to_post,
+        "webhook_url": webhook_url,
+        "last_posted": last.strftime("%Y-%m-%d %H:%M UTC") if last else None,
+    }
