@@ -70,6 +70,15 @@ class Cases:
     def suggestion(self, suggestion_id: str) -> Suggestion | None:
         return self.db.get(Suggestion, suggestion_id)
 
+    def suggestion_for_message(self, case_id: str, message_key: str) -> Suggestion | None:
+        """The newest suggestion made for one customer message of a case (None if there is none)."""
+        q = (
+            select(Suggestion)
+            .where(Suggestion.case_id == case_id, Suggestion.message_key == message_key)
+            .order_by(Suggestion.created_at.desc(), Suggestion.id)
+        )
+        return self.db.first(q)
+
     def latest_suggestion(self, case_id: str) -> Suggestion | None:
         q = select(Suggestion).where(Suggestion.case_id == case_id).order_by(Suggestion.created_at.desc())
         return self.db.first(q)

@@ -28,7 +28,7 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import docs, events, health, login, metrics, pages, suggest
+from supportcue.service.routes import answers, docs, embed, events, health, login, metrics, pages, suggest
 from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
@@ -60,7 +60,7 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-EMBED_PATHS = ("/embed/chatwoot",)
+EMBED_PATHS = (embed.CHATWOOT_PATH,)
 """Pages a help desk shows in an iframe: the configured Chatwoot origin may frame them."""
 
 
@@ -187,7 +187,7 @@ def create_app(
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
 
-    routers = (health.router, login.router, docs.router, suggest.router, events.router, metrics.router)
-    for router in (*routers, pages.router):
+    routers = (health.router, login.router, docs.router, suggest.router, events.router, answers.router)
+    for router in (*routers, metrics.router, embed.router, pages.router):
         app.include_router(router)
     return app

@@ -106,5 +106,5 @@ def require(*roles: Role) -> Any:
     return Depends(check)
 
 
-ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS)
+ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS, Role.EMBED)
 """Every role includes one of these (the ladder starts at agent)."""

@@ -3,6 +3,7 @@ suggestion writer, metrics; and what /readyz says about the database."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -86,6 +87,8 @@ class Runtime:
     writer: SuggestionWriter | None = None
     error: str | None = None
     loaded_at: float | None = None
+    pending_suggestions: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict)
+    """(case id, message id) of suggestions being made now (the suggestion route's, on its loop)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: tuple[float, str | None] | None = None
 
