@@ -316,7 +316,7 @@ class TestChatwootEmbed:
         self, browser: Browser, framer: LiveServer, server: LiveServer, store: Store
     ) -> None:
         text, violations = framing(browser, framer, f"{server.url}/embed/chatwoot", server, store)
-        assert "Suggested reply" in text and violations == []
+        assert "supportcue reply suggestions" in text and violations == []
         text, violations = framing(browser, framer, f"{server.url}/", server, store)
         assert "Inbox" not in text and any("frame-ancestors 'none'" in v for v in violations)
 

@@ -30,8 +30,9 @@ from tests.service.test_browser import browser, fresh_page, wait_for
 
 __all__ = ["browser", "fresh_page"]  # the fixtures, shared with test_browser.py
 pytestmark = pytest.mark.browser
-CASE = "chatwoot:7"
-SUGGESTED = "Hi Ana Lima,\nYou can pause payouts in Settings."
+CASE = "chatwoot:1:7"
+AGENTS = {3: "Rita Moreno", 4: " "}
+"""Chatwoot's users by id (4 has no name)."""
 
 
 def message(mid: int, content: str, kind: int, private: bool = False) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def app_context(agent_id: int = 3) -> dict[str, Any]:
             ],
         },
         "contact": {"id": 9, "name": "Ana Lima", "email": "ana@example.com"},
-        "currentAgent": {"id": agent_id, "name": "Rita", "email": "rita@example.com"},
+        "currentAgent": {"id": agent_id, "name": AGENTS[agent_id], "email": "agent@example.com"},
     }
 
 
@@ -163,7 +164,7 @@ def test_the_suggestion_appears_and_copy_records_the_agents_insertion(
     expect(frame.get_by_role("button", name="Copied", exact=True)).to_be_visible()
     frame.get_by_role("button", name="Copied", exact=True).click()  # a second copy records nothing more
     assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["inserted", "shown"])
-    assert {e.agent_id for e in events(store)} == {"chatwoot:3"}
+    assert {e.agent_id for e in events(store)} == {"Rita Moreno"}
     (suggestion,) = [r for r in store.db.rows("suggestions") if r["case_id"] == CASE]
     assert suggestion["message_key"] == "104"
     assert {e.suggestion_id for e in events(store)} == {suggestion["id"]}
@@ -185,7 +186,7 @@ def test_dismiss_records_the_reason_then_the_library_is_searched(
     expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
     assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"])
     (dismissed,) = events(store, "dismissed")
-    assert dismissed.reason == "tone" and dismissed.agent_id == "chatwoot:3"
+    assert dismissed.reason == "tone" and dismissed.agent_id == "Rita Moreno"
     search = frame.get_by_role("combobox", name="Search the approved answers")
     search.fill("one-day")
     expect(frame.get_by_role("option")).to_have_count(1)
@@ -203,19 +204,20 @@ def test_an_alternative_is_copied_with_its_own_event(opened: tuple[Page, FrameLo
     expect(frame.locator("#status")).to_contain_text("Copied")
     assert wait_for(lambda: len(events(store, "alternative")) == 1)
     (event,) = events(store, "alternative")
-    assert event.answer_id == "a2" and event.agent_id == "chatwoot:3" and event.suggestion_id
+    assert event.answer_id == "a2" and event.agent_id == "Rita Moreno" and event.suggestion_id
 
 
 def test_one_suggestion_per_message_and_one_shown_event_per_agent(
     fresh_page: Page, chatwoot: LiveServer, server: LiveServer, store: Store, embed_key: str
 ) -> None:
-    for agent in (3, 3, 4):  # Rita opens the conversation twice, then another agent once
+    # Rita opens the conversation twice, then an agent with no name in Chatwoot once
+    for agent, named in ((3, "Rita Moreno"), (3, "Rita Moreno"), (4, "chatwoot user 4")):
         frame = open_in_chatwoot(fresh_page, chatwoot, server, embed_key, agent=agent)
         expect(frame.locator("#suggestion.live")).to_be_visible()
-        assert wait_for(lambda agent=agent: any(e.agent_id == f"chatwoot:{agent}" for e in events(store)))
+        assert wait_for(lambda named=named: any(e.agent_id == named for e in events(store)))
     fresh_page.wait_for_timeout(300)
     assert len([r for r in store.db.rows("suggestions") if r["case_id"] == CASE]) == 1
-    assert sorted(e.agent_id for e in events(store, "shown")) == ["chatwoot:3", "chatwoot:4"]
+    assert sorted(e.agent_id for e in events(store, "shown")) == ["Rita Moreno", "chatwoot user 4"]
 
     fresh_page.evaluate(  # the customer writes again: a new suggestion for the new message
         "window.context.conversation.messages.push({id: 105, content: 'and can I pause a payout for a week?',"

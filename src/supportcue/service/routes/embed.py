@@ -6,10 +6,11 @@ Chatwoot loads the page in an iframe and posts it the conversation (`{"event": "
 latest incoming, public message of the conversation (the earlier turns as context) it shows the
 suggestion with Copy, the "why", the alternatives and the dismiss reasons, or, when there is none, why
 in words and a search of the approved answers; it posts the same events as the console, with the
-agent as `agent_id` (`chatwoot:<currentAgent.id>`). The case is `chatwoot:<conversation id>` and the
-message id Chatwoot's, so the page reuses the suggestion already made for that message (by the
-connector, or by an earlier visit): one suggestion, and one `shown` event per agent, per message.
-See static/embed.js.
+agent (`currentAgent`) as `agent_id`. Case and agent are named as the Chatwoot connector names them
+(`chatwoot:<account id>:<conversation number>`; the agent's name in Chatwoot), and the message id is
+Chatwoot's, so the page reuses the suggestion already made for that message (by an earlier visit, or
+by the connector when it stores its suggestions with the message id): one suggestion, and one `shown`
+event per agent, per message. See static/embed.js.
 
 **Who may frame it, and whose messages it reads.** Only the origin of `[chatwoot] base_url` may frame
 this path (`frame-ancestors`, see `service/headers.py`; every other page may be framed by nobody), and

@@ -3,9 +3,11 @@
 // currentAgent}}` (a JSON string); only messages from the configured Chatwoot origin, sent by the
 // parent window, are read. The page asks again (`chatwoot-dashboard-app:fetch-info`) on load and every
 // few seconds while visible, and asks for a suggestion whenever the conversation's latest incoming,
-// public message changes: case `chatwoot:<conversation id>`, that message's Chatwoot id, the earlier
-// turns as context. Copy, the alternatives and the dismiss reasons post the console's events, with
-// the agent (`chatwoot:<currentAgent.id>`) as their `agent_id`.
+// public message changes: its case, that message's Chatwoot id, the earlier turns as context. Copy, the alternatives and the dismiss reasons post the console's events, with
+// the agent as their `agent_id`. Case and agent are named as the Chatwoot connector names them
+// (integrations/chatwoot.py): `chatwoot:<account id>:<conversation number>`, and the agent's name in
+// Chatwoot (else `chatwoot user <id>`), so the page and the connector share one suggestion per
+// message, and the per-agent figures join the agent's copies with the replies the webhook reports.
 "use strict";
 (() => {
   const S = window.Supportcue;
@@ -48,6 +50,13 @@
   const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
   const said = (m) => !m.private && typeof m.content === "string" && m.content.trim() !== "";
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
+
+  // The agent as the connector names Chatwoot users: their name, else their id.
+  function agentName(agent) {
+    if (!agent) return null;
+    const name = typeof agent.name === "string" ? agent.name.trim() : "";
+    return (name || `chatwoot user ${agent.id}`).slice(0, 100);
+  }
 
   // The latest public customer message and the turns before it, oldest first.
   function latestQuestion(conversation) {
@@ -144,14 +153,13 @@
       note("No message from the customer in this conversation yet.");
       return;
     }
-    const agent = context.currentAgent;
     const contact = context.contact || (conversation.meta && conversation.meta.sender) || {};
     const asked = `${conversation.id}:${question.message.id}`;
     if (current && current.key === asked) return; // the same message: its suggestion is on screen
     current = {
       key: asked,
-      case_id: `chatwoot:${conversation.id}`,
-      agentId: agent && agent.id != null ? `chatwoot:${agent.id}` : null,
+      case_id: conversation.account_id != null ? `chatwoot:${conversation.account_id}:${conversation.id}` : `chatwoot:${conversation.id}`,
+      agentId: agentName(context.currentAgent),
       customerName: contact.name || null,
       suggestion: null,
       suggestionId: null,
