@@ -71,6 +71,7 @@ class FakeResponse(Stage):
 
 class FakeTone(Stage):
     name = "tone"
+    restyles_answer = True
 
     def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
         self.fitted_ = True
@@ -201,3 +202,22 @@ def test_a_holdout_runs_every_live_stage_in_shadow_and_shows_nothing() -> None:
     assert {t["stage"] for t in held.trace} == {"embed", "validation", "topic", "response"}
     assert held.row()["arm"] == "control" and held.public()["arm"] == "control"
     assert shown.arm is None and shown.row()["arm"] is None
+
+
+class BrokenTone(FakeTone):
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        raise RuntimeError("tone exploded")
+
+
+def test_compose_makes_a_picked_answer_a_reply_as_the_live_chain_would() -> None:
+    request = SuggestRequest(message="", customer_name="Ana Lima", fields={"Order ID": "A-1"})
+    body = "Order {order_id} is paused, {first_name}; see {help_url}."
+    composed = make().compose(request, "a9", body)
+    assert composed.text == "Hi Ana Lima,\nOrder A-1 is paused, Ana; see {help_url}."
+    assert composed.missing == ("help_url",)
+    for modes in ({"tone": "off"}, {"tone": "shadow"}):  # only live stages restyle it
+        assert make(**modes).compose(request, "a9", body).text == "Order A-1 is paused, Ana; see {help_url}."
+    broken = make()
+    broken.stages["tone"] = BrokenTone().fit([])
+    assert broken.compose(request, "a9", body).text == "Order A-1 is paused, Ana; see {help_url}."
+    assert not make().stages["topic"].restyles_answer  # the other stages never run on it

@@ -28,6 +28,10 @@ in the trace.
 `prepare` (embedding and the stages that read only the request, over a whole micro-batch) and
 `finish` (one request's chains) are separate steps so that the service can batch the CPU work and
 run slow chains concurrently; `suggest_batch` does both.
+
+`compose` makes an answer the agent picked by hand (an alternative of a suggestion, or one found in
+the library) a reply the way the chain would: placeholders filled, then the live stages that restyle
+an answer (the tone).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from supportcue.embeddings import Embedder
 from supportcue.followup import read_with_thread
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
+from supportcue.stages.placeholders import case_values, fill
 from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
 
 
@@ -65,6 +70,8 @@ class SuggestRequest:
     """The case's experiment arm, stored with the suggestion (see `experiments.assign_case`)."""
     holdout: str | None = None
     """Set for an experiment's control arm, saying why: every live stage runs in shadow instead."""
+    message_id: str | None = None
+    """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
 
 def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
@@ -100,12 +107,15 @@ class SuggestResult:
     model_versions: dict[str, str]
     pipeline_version: str
     arm: str | None = None
+    message_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The HTTP contract's fields."""
         return {
             "suggestion_id": self.suggestion_id,
             "case_id": self.case_id,
+            "message_id": self.message_id,
+            "reused": False,
             "text": self.text,
             "topic": self.topic,
             "confidence": self.confidence,
@@ -124,6 +134,7 @@ class SuggestResult:
         return {
             "id": self.suggestion_id,
             "case_id": self.case_id,
+            "message_key": self.message_id,
             "pipeline_version": self.pipeline_version,
             "model_versions": self.model_versions,
             "trace": self.trace,
@@ -138,6 +149,14 @@ class SuggestResult:
             "latency_ms": self.latency_ms,
             "arm": self.arm,
         }
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A picked answer as a reply (`Pipeline.compose`), and the placeholders it could not fill."""
+
+    text: str
+    missing: tuple[str, ...] = ()
 
 
 _Memo = dict[tuple[str, tuple[str | None, str | None, str | None]], tuple[StageResult, float]]
@@ -338,7 +357,36 @@ class Pipeline:
             model_versions={s: self.versions[s] for s in self.stages if s in self.versions},
             pipeline_version=self.version,
             arm=req.arm,
+            message_id=req.message_id,
         )
+
+    def compose(self, request: SuggestRequest, answer_id: str, body: str) -> Composed:
+        """An answer the agent picked (an alternative, or one found in the library) made into a reply
+        as a suggestion would be: its placeholders filled from the case, then restyled by the live
+        stages that restyle an answer (`Stage.restyles_answer`: the tone), in order. A stage that
+        abstains or fails leaves the text as it was; placeholders with no value stay, named in
+        `missing`, for the agent to fill."""
+        filled = fill(body, case_values(request.customer_name, request.agent_name, request.fields))
+        message = Message(
+            text=request.message,
+            thread=thread_of(request.context),
+            customer_name=request.customer_name,
+            agent_name=request.agent_name,
+            case_id=request.case_id,
+            fields=request.fields,
+            answer_id=answer_id,
+            answer_text=filled.text,
+        )
+        outcome = Outcome(answer_id=answer_id, text=filled.text)
+        modes = self.modes(request.modes)
+        start = self.clock()
+        for name, stage in self.stages.items():
+            if stage is None or not stage.restyles_answer or modes[name] != StageMode.LIVE:
+                continue
+            result, _ = self._call(name, stage, message, {}, start)
+            if not result.stops():
+                message, outcome = result.advance(message, outcome)
+        return Composed(outcome.text or filled.text, filled.missing)
 
     def _call(
         self, name: str, stage: Stage, message: Message, memo: _Memo, start: float

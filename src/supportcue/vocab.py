@@ -19,6 +19,9 @@ class EventKind(StrEnum):
     SENT = "sent"
     RESOLVED = "resolved"
     FEEDBACK = "feedback"
+    ALTERNATIVE = "alternative"
+    """The agent inserted another approved answer than the suggestion (one of its alternatives, or one
+    found by searching the library when there was none); `answer_id` names it."""
 
 
 SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)
@@ -129,7 +132,8 @@ class Role(StrEnum):
     """What a caller (an API key or a user) may do; see `security/roles.py` for who includes whom.
 
     `agent` < `reviewer` < `admin`, each including the ones before; `integration` (a help desk's
-    connector) and `metrics` (a monitor) are narrow roles outside that ladder.
+    connector), `metrics` (a monitor) and `embed` (the key of the page a help desk shows in an iframe,
+    `/embed/chatwoot`) are narrow roles outside that ladder.
     """
 
     AGENT = "agent"
@@ -137,3 +141,4 @@ class Role(StrEnum):
     ADMIN = "admin"
     INTEGRATION = "integration"
     METRICS = "metrics"
+    EMBED = "embed"

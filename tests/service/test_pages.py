@@ -100,9 +100,10 @@ def test_resolve_marks_the_case_and_points_to_the_next(client: TestClient) -> No
 
 
 def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
-    r = client.get("/static/console.js")
-    assert r.status_code == 200 and "text/javascript" in r.headers["content-type"]
-    assert "crypto.randomUUID" in r.text
+    for name in ("console.js", "embed.js", "suggestion.js"):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and "text/javascript" in r.headers["content-type"]
+    assert "crypto.randomUUID" in r.text  # suggestion.js: the events' idempotency keys
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/..%2Fapp.py").status_code == 404
     assert client.get("/static/nothing.js").status_code == 404

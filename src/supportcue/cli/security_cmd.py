@@ -35,10 +35,17 @@ def keys_create(
     from supportcue.security.keys import create_key
 
     key = create_key(state(ctx).store, name, role)
+    # an embed key goes in the URL's fragment, which browsers never send to a server or a log
+    embed = f"/embed/chatwoot#key={key}" if role == Role.EMBED else None
     if json_out:
-        print(json.dumps({"key": key, "name": name, "role": role}))
+        shown = {"key": key, "name": name, "role": role}
+        print(json.dumps({**shown, "embed_path": embed} if embed else shown))
         return
     print(f"key {name!r} ({role}) created; it is shown only this once:\n{key}")
+    if embed:
+        print("Chatwoot > Settings > Integrations > Dashboard Apps: add an app with the URL")
+        print(f"  https://YOUR-SUPPORTCUE-HOST{embed}")
+        return
     print(f"use it as the header  Authorization: Bearer {key[:8]}...")
 
 

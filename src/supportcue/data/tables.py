@@ -122,8 +122,12 @@ class Case(Base):
 
 class Suggestion(Base):
     __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_case_message", "case_id", "message_key"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    message_key: Mapped[str | None] = mapped_column(String(200))
+    """The customer message it answers (the help desk's message id): with `case_id`, a request for the
+    same message gets this suggestion again instead of a new one."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     pipeline_version: Mapped[str] = mapped_column(String(100))
     model_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -159,6 +163,8 @@ class Event(Base):
     text: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(50))
     agent_id: Mapped[str | None] = mapped_column(String(100))
+    answer_id: Mapped[str | None] = mapped_column(String(100))
+    """The library answer an `alternative` event inserted."""
     handle_seconds: Mapped[float | None] = mapped_column(Float)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

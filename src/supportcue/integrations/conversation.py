@@ -117,6 +117,7 @@ def suggestion_request(store: Store, added: Added) -> SuggestRequest:
         customer_name=added.customer_name,
         context=list(added.thread),
         fields={str(k): str(v) for k, v in (added.fields or {}).items()},
+        message_id=added.turn.message_id,  # the suggestion of this message, shared with the embed page
     )
 
 

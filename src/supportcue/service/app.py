@@ -33,7 +33,19 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import docs, events, health, login, messages, metrics, pages, suggest, webhooks
+from supportcue.service.routes import (
+    answers,
+    docs,
+    embed,
+    events,
+    health,
+    login,
+    messages,
+    metrics,
+    pages,
+    suggest,
+    webhooks,
+)
 from supportcue.service.runtime import PipelineLoader, Runtime, WorkspacePipelines
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
@@ -100,7 +112,7 @@ def _note_workers(
     return {chatwoot.name: worker}
 
 
-EMBED_PATHS = ("/embed/chatwoot",)
+EMBED_PATHS = (embed.CHATWOOT_PATH,)
 """Pages a help desk shows in an iframe: the configured Chatwoot origin may frame them."""
 
 
@@ -259,9 +271,11 @@ def create_app(
         docs.router,
         suggest.router,
         events.router,
+        answers.router,
         messages.router,
         webhooks.router,
         metrics.router,
+        embed.router,
     )
     for router in (*routers, pages.router):
         app.include_router(router)

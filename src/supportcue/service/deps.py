@@ -130,5 +130,5 @@ def signed_by(help_desk: str) -> Any:
     return Depends(check)
 
 
-ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS)
+ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS, Role.EMBED)
 """Every role includes one of these (the ladder starts at agent)."""

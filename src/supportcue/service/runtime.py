@@ -10,6 +10,7 @@ request waits for a load. A load that fails leaves the previous pipeline serving
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -140,6 +141,8 @@ class Runtime:
     loaded_at: float | None = None
     registry: dict[str, str] | None = None
     """The registry's live versions the pipeline was loaded from (None: not read yet)."""
+    pending_suggestions: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict)
+    """(case id, message id) of suggestions being made now (the suggestion route's, on its loop)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: tuple[float, str | None] | None = None
     _loader: PipelineLoader | None = None

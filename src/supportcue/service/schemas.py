@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
@@ -20,6 +21,13 @@ class SuggestCreate(BaseModel):
 
     message: Text = Field(min_length=1, description="the customer's message (not blank)")
     case_id: Text | None = Field(None, max_length=100)
+    message_id: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the help desk's id of this customer message: with `case_id`, asking again for the "
+        "same message answers the suggestion already made for it (`reused`), not a new one",
+    )
     context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
         None, description="earlier turns, or free text"
     )
@@ -51,6 +59,8 @@ class StageTrace(BaseModel):
 class SuggestPublic(BaseModel):
     suggestion_id: str
     case_id: str | None
+    message_id: str | None = None
+    reused: bool = Field(False, description="the suggestion made before for the same `message_id`")
     text: str | None = Field(description="the suggested reply; null when the pipeline abstained")
     topic: str | None
     confidence: float | None
@@ -85,6 +95,9 @@ class EventCreate(BaseModel):
     text: Text | None = None
     reason: DismissReason | None = None
     agent_id: Text | None = Field(None, max_length=100)
+    answer_id: Text | None = Field(
+        None, max_length=100, description="for `alternative`: the library answer the agent inserted"
+    )
     handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
     ts: Timestamp | None = Field(None, description="when it happened (UTC if no offset); default: now")
 
@@ -154,6 +167,40 @@ class WebhookPublic(BaseModel):
     message_id: str | None = None
 
 
+class AnswerPublic(BaseModel):
+    id: str
+    topic: str
+    title: str
+    body: str = Field(description="the answer as stored, placeholders such as `{customer_name}` unfilled")
+    status: str
+    owner: str | None
+    version: int
+    reviewed_at: datetime | None
+    review_due_at: datetime | None
+
+
+class AnswersPublic(BaseModel):
+    data: list[AnswerPublic]
+    count: int = Field(description="how many are in `data` (at most `limit`)")
+
+
+class ComposeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Text | None = Field(None, max_length=100)
+    customer_name: Text | None = Field(None, max_length=200)
+    agent_name: Text | None = Field(None, max_length=200)
+    fields: Annotated[dict[str, str], CLEAN] = Field(
+        default_factory=dict, max_length=100, description="case fields for answer placeholders"
+    )
+
+
+class ComposedPublic(BaseModel):
+    answer_id: str
+    text: str = Field(description="the reply: placeholders filled, in the workspace's tone")
+    missing: list[str] = Field(description="placeholders the case could not fill (left in `text`)")
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(description='where: ["body", "message"], ["query", "since"], ...')
     msg: str
@@ -180,6 +227,8 @@ class EventPublic(BaseModel):
 _PROBLEMS = {
     401: "no valid credentials: for a help desk's webhook, no valid and fresh signature (or no "
     "webhook secret configured)",
+    403: "the caller's role does not allow this (`detail` says which role does)",
+    404: "no such thing (`detail` names it)",
     409: "the idempotency key (or message id) was used before with a different request",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",

@@ -4,6 +4,7 @@ its experiments' result tables."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from supportcue.data.tables import Case
@@ -11,14 +12,25 @@ from supportcue.service.runtime import Runtime
 
 
 def case_data(case: Case) -> dict[str, Any]:
-    """The case as the console's script reads it (embedded as JSON in the case page)."""
+    """The case as the console's script reads it (embedded as JSON in the case page): its earlier
+    turns as {role, text} (an imported turn may be a bare string, or say `content`), and an id of its
+    latest message (a hash of the text), so the case opened again gets the same suggestion."""
+    digest = hashlib.sha256(case.message.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return {
         "case_id": case.id,
+        "message_id": f"text:{digest}",
         "message": case.message,
         "customer_name": case.customer_name,
-        "context": [t if isinstance(t, dict) else {"text": str(t)} for t in case.context or []],
+        "context": [turn for turn in map(_turn, case.context or []) if turn["text"]],
         "fields": {k: str(v) for k, v in (case.fields or {}).items()},
     }
+
+
+def _turn(item: Any) -> dict[str, str]:
+    if isinstance(item, dict):
+        text = item.get("text") or item.get("content") or ""
+        return {"role": str(item.get("role") or "customer"), "text": str(text).strip()}
+    return {"role": "customer", "text": str(item).strip()}
 
 
 def served_models(runtime: Runtime) -> dict[str, Any]:

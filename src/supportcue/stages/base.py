@@ -27,6 +27,8 @@ A stage kind declares, as class variables, everything the pipeline, the loader a
 - `reads_upstream` (False: it reads only the request, so the pipeline may run it once over a whole
   micro-batch) and `blocking_io` (it waits on the network: the pipeline runs it concurrently with a
   deadline, so a slow call delays only its own request).
+- `restyles_answer` (True for the tone): it rewrites the chosen answer's text (`answer_text`) into the
+  reply, so it also runs over an answer the agent picks by hand (`Pipeline.compose`).
 """
 
 from __future__ import annotations
@@ -205,6 +207,7 @@ class Stage(ABC):
     fit_requests: ClassVar[tuple[str, ...]] = ()
     reads_upstream: ClassVar[bool] = True
     blocking_io: ClassVar[bool] = False
+    restyles_answer: ClassVar[bool] = False
 
     # -- the estimator contract ---------------------------------------------------------------
     @abstractmethod

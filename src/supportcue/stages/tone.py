@@ -87,6 +87,7 @@ class ToneStage(Stage):
     name = "tone"
     policy = ("settings", "placeholders")
     fit_data: ClassVar[FitData] = "none"
+    restyles_answer = True
 
     @classmethod
     def params_from(cls, settings: Settings) -> dict[str, Any]:

@@ -3,11 +3,21 @@
 A request with a `case_id` is first given the case's arm in the running experiment
 (`experiments.assign_case`, which records it the first time the case is seen); the control arm's
 suggestion is computed in shadow and stored, and answered with no text.
+
+One suggestion per customer message: a request with `case_id` and `message_id` (the help desk's id of
+the message; the console sends one per case message) is answered with the suggestion already stored
+for that message when there is one (`reused: true`), so opening a case twice, or the Chatwoot embed
+page and the connector asking for the same message, never makes a second suggestion (nor a second
+`shown` event, nor a second row in the adoption figures). Concurrent requests for the same message
+wait for the first one's answer. A suggestion whose pipeline failed or timed out is not reused: the
+next request tries again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
@@ -15,12 +25,13 @@ from fastapi.responses import JSONResponse, Response
 
 from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store
+from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import SettingsDep, StoreDep, Suggester, SuggesterDep, require
+from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 from supportcue.settings import Settings
 from supportcue.vocab import Role
@@ -31,8 +42,15 @@ router = APIRouter(
     prefix="/v1",
     tags=["suggestions"],
     route_class=StrictJSONRoute,
-    dependencies=[require(Role.AGENT, Role.INTEGRATION)],
+    dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
+
+
+def context_turns(context: list[dict[str, Any]] | str | None) -> list[Any]:
+    """The request's `context` as turns: a list as given, free text as one customer turn."""
+    if isinstance(context, list):
+        return context
+    return [{"text": context}] if context else []
 
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
@@ -68,20 +86,73 @@ async def run_pipeline(store: Store, suggester: Suggester, item: SuggestRequest)
 
 @router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
 async def suggest(
-    body: SuggestCreate, settings: SettingsDep, store: StoreDep, suggester: SuggesterDep
+    body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep, runtime: RuntimeDep
 ) -> Response:
-    """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
+    """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`).
+    With `case_id` and `message_id`, a message asked about before gets its stored suggestion."""
     check_length(body.message, settings)
-    context = (
-        body.context if isinstance(body.context, list) else ([{"text": body.context}] if body.context else [])
-    )
     item = SuggestRequest(
         message=body.message,
         case_id=body.case_id,
         customer_name=body.customer_name,
         agent_name=body.agent_name,
-        context=context,
+        context=context_turns(body.context),
         fields=body.fields,
+        message_id=body.message_id if body.case_id else None,
     )
+    if item.case_id is None or item.message_id is None:
+        return await _suggest(runtime.store, suggester, item)
+    key = (item.case_id, item.message_id)
+    pending = runtime.pending_suggestions
+    while key in pending:  # the same message is being answered: wait for that answer
+        await asyncio.shield(pending[key])
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pending[key] = done
+    try:
+        stored = await run_in_threadpool(runtime.store.cases.suggestion_for_message, *key)
+        if stored is not None and _reusable(stored):
+            return JSONResponse(stored_public(stored))
+        return await _suggest(runtime.store, suggester, item)
+    finally:
+        del pending[key]
+        done.set_result(None)
+
+
+async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
     result = await run_pipeline(store, suggester, item)
     return result if isinstance(result, Response) else JSONResponse(result.public())
+
+
+def _reusable(stored: Suggestion) -> bool:
+    """False for a suggestion that a failing or slow stage stopped: that is no answer to keep."""
+    if (stored.reason or "").startswith("timeout"):
+        return False
+    return not any((entry.get("extra") or {}).get("error") for entry in stored.trace or [])
+
+
+def stored_public(stored: Suggestion) -> dict[str, Any]:
+    """A stored suggestion as /v1/suggest answers it (`reused`); its alternatives are the live
+    chain's, read back from the trace."""
+    alternatives: list[Any] = []
+    if stored.text is not None:
+        for entry in stored.trace or []:
+            found = (entry.get("extra") or {}).get("alternatives")
+            if entry.get("mode") == "live" and found:
+                alternatives = list(found)
+    return {
+        "suggestion_id": stored.id,
+        "case_id": stored.case_id,
+        "message_id": stored.message_key,
+        "reused": True,
+        "text": stored.text,
+        "topic": stored.topic,
+        "confidence": stored.confidence,
+        "answer_id": stored.answer_id,
+        "abstained_at": stored.abstained_at,
+        "reason": stored.reason,
+        "mode": stored.mode,
+        "alternatives": alternatives,
+        "trace": stored.trace,
+        "latency_ms": round(stored.latency_ms, 3),
+        "arm": stored.arm,
+    }
