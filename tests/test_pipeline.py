@@ -74,6 +74,7 @@ class FakeResponse(Stage):
 
 class FakeTone(Stage):
     name = "tone"
+    restyles_answer = True
 
     def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
         self.fitted_ = True
@@ -189,6 +190,40 @@ def test_the_requests_thread_reaches_the_stages() -> None:
         ("agent", "Which account?"),
     ]
     assert result.trace[0]["context_turns"] == 2
+
+
+def test_a_holdout_runs_every_live_stage_in_shadow_and_shows_nothing() -> None:
+    from dataclasses import replace
+
+    shown = make(tone="off").suggest(ASK)
+    held = make(tone="off").suggest(replace(ASK, arm="control", holdout="experiment 'h': control arm"))
+    assert (held.text, held.mode, held.abstained_at) == (None, "shadow", "holdout")
+    assert held.reason == "experiment 'h': control arm" and held.arm == "control"
+    # what it would have shown is computed and kept, and an `off` stage stays off
+    assert held.shadow["text"] == shown.text and held.shadow["answer_id"] == "a1"
+    assert held.shadow["stages"] == ["validation", "topic", "response"]
+    assert {t["stage"] for t in held.trace} == {"embed", "validation", "topic", "response"}
+    assert held.row()["arm"] == "control" and held.public()["arm"] == "control"
+    assert shown.arm is None and shown.row()["arm"] is None
+
+
+class BrokenTone(FakeTone):
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        raise RuntimeError("tone exploded")
+
+
+def test_compose_makes_a_picked_answer_a_reply_as_the_live_chain_would() -> None:
+    request = SuggestRequest(message="", customer_name="Ana Lima", fields={"Order ID": "A-1"})
+    body = "Order {order_id} is paused, {first_name}; see {help_url}."
+    composed = make().compose(request, "a9", body)
+    assert composed.text == "Hi Ana Lima,\nOrder A-1 is paused, Ana; see {help_url}."
+    assert composed.missing == ("help_url",)
+    for modes in ({"tone": "off"}, {"tone": "shadow"}):  # only live stages restyle it
+        assert make(**modes).compose(request, "a9", body).text == "Order A-1 is paused, Ana; see {help_url}."
+    broken = make()
+    broken.stages["tone"] = BrokenTone().fit([])
+    assert broken.compose(request, "a9", body).text == "Order A-1 is paused, Ana; see {help_url}."
+    assert not make().stages["topic"].restyles_answer  # the other stages never run on it
 
 
 # -- a library miss deferred to a stage that takes over (the hybrid mode) ----------------------------

@@ -64,6 +64,11 @@ def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "supportcue.toml").write_text("[service\n")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(tmp_path, environ={})
+    (tmp_path / "supportcue.toml").write_bytes("[tone]\ngreeting = 'Olá'\n".encode("latin-1"))
+    with pytest.raises(
+        SettingsError, match=r"supportcue\.toml: not UTF-8 text \(byte 21\); save it as UTF-8"
+    ):
+        load_settings(tmp_path, environ={})
 
 
 def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
@@ -159,3 +164,65 @@ def test_a_bad_placeholder_names_the_key(tmp_path: Path, toml: str, message: str
     (tmp_path / "supportcue.toml").write_text(f"[placeholders]\n{toml}\n")
     with pytest.raises(SettingsError, match=message):
         load_settings(tmp_path, environ={})
+
+
+def test_a_bad_environment_variable_is_blamed_not_the_file(tmp_path: Path) -> None:
+    """Issue 10: `SUPPORTCUE_SERVICE__PORT=abc` was reported as "supportcue.toml: setting service.port"."""
+    init_workspace(tmp_path)
+    config = str(tmp_path / "supportcue.toml")
+    with pytest.raises(SettingsError) as port:
+        load_settings(tmp_path, environ={"SUPPORTCUE_SERVICE__PORT": "abc"})
+    assert str(port.value).startswith(
+        "SUPPORTCUE_SERVICE__PORT (environment variable): setting service.port: "
+    )
+    assert "got 'abc'" in str(port.value) and config not in str(port.value)
+    cases = {
+        "SUPPORTCUE_PIPELINE__TOPIC": ("sometimes", "allowed values: 'live', 'shadow' or 'off'"),
+        "SUPPORTCUE_PIPELINE__INTENT": ("sometimes", "intent: mode must be one of"),  # a section's rule
+        "SUPPORTCUE_NOSECTION__KEY": ("1", "setting nosection: unknown setting"),
+        "SUPPORTCUE_SERVICE__PROT": ("1", "setting service.prot: unknown setting"),
+        "SUPPORTCUE_TONE__PRODUCT_NAMES": ("Acme, Pay", 'give it as JSON, e.g. ["a", "b"]'),
+    }
+    for name, (value, says) in cases.items():
+        with pytest.raises(SettingsError) as caught:
+            load_settings(tmp_path, environ={name: value})
+        assert str(caught.value).startswith(f"{name} (environment variable): "), str(caught.value)
+        assert says in str(caught.value) and config not in str(caught.value)
+    listed = load_settings(tmp_path, environ={"SUPPORTCUE_TONE__PRODUCT_NAMES": '["Acme Pay"]'})
+    assert listed.tone.product_names == ["Acme Pay"]
+
+
+def test_the_file_and_the_variable_are_each_blamed_for_their_own_value(tmp_path: Path) -> None:
+    config = tmp_path / "supportcue.toml"
+    config.write_text('[service]\nport = "eighty"\n[pipeline]\ntopic = "sometimes"\n')
+    with pytest.raises(SettingsError) as both:
+        load_settings(tmp_path, environ={"SUPPORTCUE_PIPELINE__TOPIC": "loud"})
+    assert str(both.value).splitlines() == [
+        "SUPPORTCUE_PIPELINE__TOPIC (environment variable): setting pipeline.topic: got 'loud'; allowed "
+        "values: 'live', 'shadow' or 'off'",
+        f"{config}: setting service.port: Input should be a valid integer, unable to parse string as an "
+        "integer",
+    ]
+    fixed = load_settings(
+        tmp_path, environ={"SUPPORTCUE_SERVICE__PORT": "8001", "SUPPORTCUE_PIPELINE__TOPIC": "off"}
+    )
+    assert fixed.service.port == 8001  # the variable wins over the file's bad value
+    assert fixed.source("service.port") == "environment variable SUPPORTCUE_SERVICE__PORT"
+    assert fixed.source("database.url") == str(config)
+
+
+@pytest.mark.parametrize(
+    "url", ["garbage", "mysql://ana:s3cret@db.example.com/support", "postgresql//u@h/db"]
+)
+def test_a_database_url_that_cannot_be_used_names_the_variable_and_hides_the_password(
+    tmp_path: Path, url: str
+) -> None:
+    init_workspace(tmp_path)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": url})
+    message = str(caught.value)
+    assert message.startswith("SUPPORTCUE_DATABASE_URL (environment variable): setting database.url: ")
+    assert "is not a database URL supportcue can use: give sqlite:///PATH or postgresql://" in message
+    assert "s3cret" not in message and str(tmp_path) not in message
+    good = "postgresql://ana:s3cret@db.example.com:5432/support"
+    assert load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": good}).database_url == good

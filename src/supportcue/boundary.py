@@ -3,8 +3,9 @@
 - **Text** has no NUL byte (PostgreSQL cannot store one, SQLite silently keeps it) and no lone UTF-16
   surrogate (`"\\ud800"` is a valid JSON escape but not a character: it cannot be encoded as UTF-8,
   so the embedder, the database and the JSON answer would each fail on it, far from the request).
-- **Times** are aware, in UTC, and between `MIN_TIME` and `MAX_TIME`, so that converting a time zone or
-  moving a reporting window can never overflow `datetime` (year 1 and year 9999 do).
+- **Times** are ISO 8601 text (never a number of seconds), aware, in UTC, and between `MIN_TIME` and
+  `MAX_TIME`, so that converting a time zone or moving a reporting window can never overflow
+  `datetime` (year 1 and year 9999 do).
 - **Numbers** are finite (the JSON parser of the service refuses NaN and overflowing numbers already).
 
 The checks are pydantic annotations, declared once: `Text` for a string field, `CLEAN` for any other
@@ -85,5 +86,15 @@ CLEAN = BeforeValidator(check_text)
 it (whose own message for a lone surrogate would not say what is wrong)."""
 Text = Annotated[str, CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """A string without NUL bytes or lone surrogates."""
-Timestamp = Annotated[datetime, AfterValidator(check_time)]
-"""An aware UTC datetime within [MIN_TIME, MAX_TIME)."""
+
+
+def _written_time(value: Any) -> Any:
+    """A time from outside is ISO 8601 text (its JSON-schema `format: date-time`), never a number: 0 or
+    1760000000 would otherwise be read as seconds since 1970 without a word."""
+    if isinstance(value, int | float):
+        raise ValueError("give the time as ISO 8601 text, e.g. 2026-10-01T09:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_written_time), AfterValidator(check_time)]
+"""An aware UTC datetime within [MIN_TIME, MAX_TIME), given as ISO 8601 text."""

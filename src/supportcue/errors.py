@@ -5,15 +5,22 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── WorkspaceError              no workspace, or not a workspace folder
 ├── ImportDataError             a file that cannot be read at all (encoding, missing columns)
 ├── NotFittedError              a stage or model used before `fit`
+├── TrainingDataError           labels a stage cannot learn from (one topic only, no valid example)
 ├── ModelNotFoundError          an unknown model version or stage
+│   └── NoTrainedModel          no stage has a live model yet (serve and suggest say so)
 ├── ModelIntegrityError         a model file that is not the one trained: its SHA-256 or its stage
 │                               kind differs from the registry's record (never served)
-├── PromotionRefused            the promotion gate said no (candidate worse than live)
+├── PromotionRefused            the promotion gate said no (below a floor, or worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
 ├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
-│                               the service answers 503 with Retry-After, never an unstored 200
+│                               the service answers 503 with Retry-After, never an unstored 200;
+│                               the CLI names the database, where its URL was set, and why
 ├── UnstorableValue             one row the database refuses (a NUL character on PostgreSQL)
+├── ExperimentError             an experiment that cannot be created, stopped or analysed as asked
+│                               (another one is running, unknown name, bad arms or weights)
+├── WebhookRefused              a help desk's webhook without a valid, fresh signature (HTTP 401)
+├── HelpDeskError               a help desk's API failed; `retryable` says whether to try again
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
     │                           "no suggestion" with the reason; it never reaches an agent)
     └── LLMError                the LLM server gave no usable reply (the stage abstains)
@@ -45,8 +52,17 @@ class NotFittedError(SupportcueError, ValueError):
     """A stage or model was used before it was fitted."""
 
 
+class TrainingDataError(SupportcueError, ValueError):
+    """The examples given to `fit` cannot teach the stage (too few kinds of label, wrong values)."""
+
+
 class ModelNotFoundError(SupportcueError):
     """No model version with that stage and version."""
+
+
+class NoTrainedModel(ModelNotFoundError):
+    """No stage that learns has a live model: nothing can be suggested until one is trained (or a
+    candidate is promoted)."""
 
 
 class ModelIntegrityError(SupportcueError):
@@ -55,7 +71,7 @@ class ModelIntegrityError(SupportcueError):
 
 
 class PromotionRefused(SupportcueError):
-    """The promotion gate refused a candidate that is worse than the live model."""
+    """The promotion gate refused a candidate: below a floor of `[gate]`, or worse than the live model."""
 
 
 class InvalidEvent(SupportcueError, ValueError):
@@ -64,6 +80,11 @@ class InvalidEvent(SupportcueError, ValueError):
 
 class IdempotencyConflict(SupportcueError):
     """The caller used an idempotency key again, with a request other than the one stored under it."""
+
+
+class ExperimentError(SupportcueError, ValueError):
+    """An experiment command that cannot be done as asked; the message names the experiment or the
+    option to fix (e.g. the experiment that is already running)."""
 
 
 class StageError(SupportcueError):
@@ -96,3 +117,16 @@ class LLMUnavailable(LLMError):
 
 class LLMBadResponse(LLMError):
     """The server answered, but not with a chat completion that has a text."""
+
+
+class WebhookRefused(SupportcueError):
+    """A webhook that is not signed by the help desk (no secret set, a wrong or stale signature)."""
+
+
+class HelpDeskError(SupportcueError):
+    """A help desk's API call failed. `retryable`: a later attempt may succeed (timeouts, 5xx, 429);
+    else it never will as things are (a refused token, a conversation that is gone)."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable

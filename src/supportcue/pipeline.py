@@ -10,8 +10,14 @@ chain on (`StageResult.advance`). Two chains run over the stages:
   suggestion that the shadow stages would have produced is logged and can be compared with what the
   agent sent. Results are memoised, so a stage never runs twice on the same input.
 
-Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`,
-e.g. every stage in shadow for an experiment's control arm) without touching shared state.
+A message that follows up an earlier turn ("and how long does that take?") is read together with
+the turn it follows up (`followup.py`); the trace says so (`follow_up` on the embed entry).
+
+Modes come from the settings, and a request may override them for itself (`SuggestRequest.modes`)
+without touching shared state. A request for a case in an experiment's control arm carries
+`holdout`: every live stage then runs in shadow, so the suggestion is computed and stored (its match
+rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
+and the holdout as its reason.
 
 An abstention ends a chain, unless it defers (`StageResult.defers`: the library found no answer)
 and a later stage of the chain `takes_over` (the LLM draft in `hybrid` mode): the chain then goes on
@@ -27,6 +33,10 @@ in the trace.
 `prepare` (embedding and the stages that read only the request, over a whole micro-batch) and
 `finish` (one request's chains) are separate steps so that the service can batch the CPU work and
 run slow chains concurrently; `suggest_batch` does both.
+
+`compose` makes an answer the agent picked by hand (an alternative of a suggestion, or one found in
+the library) a reply the way the chain would: placeholders filled, then the live stages that restyle
+an answer (the tone).
 """
 
 from __future__ import annotations
@@ -43,9 +53,11 @@ import numpy as np
 import numpy.typing as npt
 
 from supportcue.embeddings import Embedder
+from supportcue.followup import read_with_thread
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
-from supportcue.vocab import StageMode, SuggestionMode
+from supportcue.stages.placeholders import case_values, fill
+from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
 
 
 @dataclass
@@ -59,6 +71,12 @@ class SuggestRequest:
     fields: dict[str, str] = field(default_factory=dict)
     modes: Mapping[str, str] = field(default_factory=dict)
     """Per-request stage modes that override the settings for this request only."""
+    arm: str | None = None
+    """The case's experiment arm, stored with the suggestion (see `experiments.assign_case`)."""
+    holdout: str | None = None
+    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead."""
+    message_id: str | None = None
+    """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
 
 def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
@@ -93,12 +111,16 @@ class SuggestResult:
     latency_ms: float
     model_versions: dict[str, str]
     pipeline_version: str
+    arm: str | None = None
+    message_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The HTTP contract's fields."""
         return {
             "suggestion_id": self.suggestion_id,
             "case_id": self.case_id,
+            "message_id": self.message_id,
+            "reused": False,
             "text": self.text,
             "topic": self.topic,
             "confidence": self.confidence,
@@ -109,6 +131,7 @@ class SuggestResult:
             "alternatives": self.alternatives,
             "trace": self.trace,
             "latency_ms": round(self.latency_ms, 3),
+            "arm": self.arm,
         }
 
     def row(self) -> dict[str, Any]:
@@ -116,6 +139,7 @@ class SuggestResult:
         return {
             "id": self.suggestion_id,
             "case_id": self.case_id,
+            "message_key": self.message_id,
             "pipeline_version": self.pipeline_version,
             "model_versions": self.model_versions,
             "trace": self.trace,
@@ -128,7 +152,16 @@ class SuggestResult:
             "mode": self.mode,
             "shadow": self.shadow,
             "latency_ms": self.latency_ms,
+            "arm": self.arm,
         }
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A picked answer as a reply (`Pipeline.compose`), and the placeholders it could not fill."""
+
+    text: str
+    missing: tuple[str, ...] = ()
 
 
 _Memo = dict[tuple[str, tuple[str | None, str | None, str | None]], tuple[StageResult, float]]
@@ -200,6 +233,12 @@ class Pipeline:
             out[name] = StageMode.OFF if stage is None else StageMode(mode)
         return out
 
+    def _request_modes(self, request: SuggestRequest) -> dict[str, StageMode]:
+        modes = self.modes(request.modes)
+        if request.holdout:
+            return {s: StageMode.SHADOW if m == StageMode.LIVE else m for s, m in modes.items()}
+        return modes
+
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self.embedder.embed(list(texts))
 
@@ -224,16 +263,18 @@ class Pipeline:
         """The batched, CPU-bound step: embed every message once, and run the stages that read only
         the request (`reads_upstream = False`) once over the whole batch."""
         start = self.clock()
+        threads = [thread_of(r.context) for r in requests]
+        texts = [read_with_thread(r.message, t) for r, t in zip(requests, threads, strict=True)]
         if vectors is None:
-            vectors = self.embed([r.message for r in requests])
+            vectors = self.embed(texts)
         embed_ms = (self.clock() - start) * 1000 / max(1, len(requests))
         prepared = [
             Prepared(
                 request=r,
                 message=Message(
-                    text=r.message,
+                    text=text,
                     vector=v,
-                    thread=thread_of(r.context),
+                    thread=thread,
                     customer_name=r.customer_name,
                     agent_name=r.agent_name,
                     case_id=r.case_id,
@@ -241,9 +282,9 @@ class Pipeline:
                 ),
                 memo={},
                 embed_ms=embed_ms,
-                modes=self.modes(r.modes),
+                modes=self._request_modes(r),
             )
-            for r, v in zip(requests, vectors, strict=True)
+            for r, v, text, thread in zip(requests, vectors, texts, threads, strict=True)
         ]
         self._batch_request_stages(prepared)
         return prepared
@@ -285,6 +326,8 @@ class Pipeline:
         trace = [embed_entry, *live.entries]
         if base.thread:
             embed_entry["context_turns"] = len(base.thread)
+            if base.text != req.message:
+                embed_entry["follow_up"] = True  # read with the earlier turn it follows up
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
             seen = {e["stage"] for e in live.entries}
@@ -298,6 +341,8 @@ class Pipeline:
             }
         shown = live.text is not None
         outcome = live.outcome
+        if req.holdout and not shown:
+            live.abstained_at, live.reason = HOLDOUT, req.holdout
         return SuggestResult(
             suggestion_id=uuid.uuid4().hex,
             case_id=req.case_id,
@@ -316,7 +361,37 @@ class Pipeline:
             latency_ms=(self.clock() - start) * 1000,
             model_versions={s: self.versions[s] for s in self.stages if s in self.versions},
             pipeline_version=self.version,
+            arm=req.arm,
+            message_id=req.message_id,
         )
+
+    def compose(self, request: SuggestRequest, answer_id: str, body: str) -> Composed:
+        """An answer the agent picked (an alternative, or one found in the library) made into a reply
+        as a suggestion would be: its placeholders filled from the case, then restyled by the live
+        stages that restyle an answer (`Stage.restyles_answer`: the tone), in order. A stage that
+        abstains or fails leaves the text as it was; placeholders with no value stay, named in
+        `missing`, for the agent to fill."""
+        filled = fill(body, case_values(request.customer_name, request.agent_name, request.fields))
+        message = Message(
+            text=request.message,
+            thread=thread_of(request.context),
+            customer_name=request.customer_name,
+            agent_name=request.agent_name,
+            case_id=request.case_id,
+            fields=request.fields,
+            answer_id=answer_id,
+            answer_text=filled.text,
+        )
+        outcome = Outcome(answer_id=answer_id, text=filled.text)
+        modes = self.modes(request.modes)
+        start = self.clock()
+        for name, stage in self.stages.items():
+            if stage is None or not stage.restyles_answer or modes[name] != StageMode.LIVE:
+                continue
+            result, _ = self._call(name, stage, message, {}, start)
+            if not result.stops():
+                message, outcome = result.advance(message, outcome)
+        return Composed(outcome.text or filled.text, filled.missing)
 
     def _call(
         self, name: str, stage: Stage, message: Message, memo: _Memo, start: float

@@ -3,7 +3,9 @@
 Every setting has a documented default (see `DEFAULT_TOML`, which `supportcue init` writes). Environment
 overrides: `SUPPORTCUE_WORKSPACE` (the folder), `SUPPORTCUE_DATABASE_URL` (the store), and any other
 key as `SUPPORTCUE_<SECTION>__<KEY>`, e.g. `SUPPORTCUE_PIPELINE__TOPIC=shadow`. A bad value fails at
-start-up with a `SettingsError` naming the key and the allowed values.
+start-up with a `SettingsError` naming where it came from (the file, or the variable), the key and the
+allowed values. A list or table setting is given to a variable as JSON (`SUPPORTCUE_TONE__PRODUCT_NAMES=
+'["Acme Pay"]'`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,20 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from supportcue.errors import SettingsError, WorkspaceError
 from supportcue.vocab import StageMode
@@ -35,9 +47,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def hide_password(url: str) -> str:
+    """A database URL fit to print: its password, if any, replaced by `***`."""
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+
+
 class DatabaseSettings(_Section):
     url: str = ""
     """SQLAlchemy URL; empty means the workspace's own SQLite file."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        url = url.strip()
+        if not url:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"{hide_password(url)!r} is not a database URL supportcue can use: give "
+                "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE "
+                "(or nothing, for the workspace's own SQLite file)"
+            )
+        return url
 
 
 class EmbeddingSettings(_Section):
@@ -91,6 +129,21 @@ def _host_name(entry: str) -> str:
     return host
 
 
+def _http_url(url: str, what: str) -> str:
+    """An http(s) URL with a plain host (or "" for none)."""
+    url = url.strip()
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host")
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.netloc):
+        raise ValueError(f"{url!r} is not a valid URL of {what}")
+    return url
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -99,9 +152,16 @@ class ServiceSettings(_Section):
     batch_wait_ms: float = Field(0.0, ge=0)
     write_timeout_ms: int = Field(5000, ge=100)
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
+    registry_poll_s: float = Field(1.0, ge=0.0)
+    """How often a running server checks the model registry for a promotion or rollback (0: never)."""
+    public_url: str = ""
+    """The address people open supportcue's pages at (https://support.example.com): links in a help
+    desk's notes start with it. Empty: the address the help desk's webhook was sent to."""
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"])
     """Host names the service answers to (the request's Host header); `*` answers any, `*.example.com`
     any subdomain. Others get a 400: a DNS-rebinding page cannot talk to a service on localhost."""
+
+    _public = field_validator("public_url")(lambda url: _http_url(url, "supportcue").rstrip("/"))
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -129,21 +189,21 @@ class ChatwootSettings(_Section):
     base_url: str = ""
     """Where the team's Chatwoot runs (e.g. https://chat.example.com); its origin alone may frame the
     /embed/chatwoot page (Chatwoot's Dashboard App). Empty: no page may be framed."""
+    account_id: int = Field(0, ge=0)
+    """The Chatwoot account whose webhooks are read and whose conversations get notes (0: the account
+    each webhook names)."""
+    api_token: SecretStr = SecretStr("")
+    """An agent's (or bot's) access token, sent as `api_access_token` to post the notes."""
+    webhook_secret: SecretStr = SecretStr("")
+    """The webhook's secret in Chatwoot; without it /integrations/chatwoot/webhook refuses everything."""
+    post_notes: bool = True
+    """False: suggestions are still made and measured, but no note is posted (a dark launch)."""
+    max_attempts: int = Field(10, ge=1, le=100)
+    retry_seconds: float = Field(5.0, gt=0, le=3600)
+    """The wait after a note's first failed attempt; it doubles after each (at most an hour)."""
+    timeout_seconds: float = Field(4.0, gt=0, le=120)
 
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        url = url.strip()
-        if not url:
-            return url
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"{url!r} must start with http:// or https://")
-        if not parts.hostname:
-            raise ValueError(f"{url!r} has no host")
-        if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.netloc):
-            raise ValueError(f"{url!r} is not a valid URL of a Chatwoot server")
-        return url
+    _url = field_validator("base_url")(lambda url: _http_url(url, "a Chatwoot server"))
 
     @property
     def origin(self) -> str:
@@ -212,6 +272,26 @@ class ValidationStageSettings(_Section):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
         return patterns
+
+
+class GateSettings(_Section):
+    """The floors a trained version must clear to go live (the first version included), and how the
+    backtest that measures it is split. Below a floor a version stays a candidate; `promote --force`
+    is the deliberate way past them."""
+
+    min_topic_accuracy: float = Field(0.5, ge=0.0, le=1.0)
+    """Topic backtest accuracy (an abstention counts as wrong)."""
+    target_precision: float = Field(0.9, gt=0.0, le=1.0)
+    min_topic_coverage: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of the topic backtest's cases answered while precision stays at `target_precision`."""
+    validation_both_classes: bool = True
+    """Validation must have seen `valid` and `invalid` labels."""
+    min_labels_per_class: int = Field(20, ge=0)
+    """A topic (or validity class) with fewer labels gets a warning."""
+    test_share: float = Field(0.2, gt=0.0, lt=1.0)
+    """Share of the labeled cases a backtest holds out (the latest ones, or a stratified sample)."""
+    min_time_spread_hours: float = Field(24.0, ge=0.0)
+    """The backtest is time-ordered only when the cases' `created_at` span at least this long."""
 
 
 class ResponseSettings(_Section):
@@ -304,6 +384,7 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
@@ -311,6 +392,13 @@ class Settings(_Section):
     `{support_phone}`); a case's own fields and names win over them."""
     labeling_functions: list[str] = Field(default_factory=list)
     """Python modules in the workspace whose labeling functions `supportcue weak apply` uses."""
+    _from_env: dict[str, str] = PrivateAttr(default_factory=dict)
+    """Setting ("database.url") -> the environment variable that set it, for messages about it."""
+
+    def source(self, key: str) -> str:
+        """Where setting `key` ("database.url") came from: its environment variable, or the file."""
+        name = self._from_env.get(key)
+        return f"environment variable {name}" if name else str(self.workspace / CONFIG_NAME)
 
     @field_validator("placeholders")
     @classmethod
@@ -370,7 +458,8 @@ DEFAULT_TOML = """\
 # [response] and [tone] are policy: read each time `serve` (or `suggest`, `eval`) starts, so a
 # change takes effect at the next start without retraining. [labels], [embedding] and [match]
 # (which past replies count as sent from an answer) shape what training learns: changing them
-# needs `supportcue train`; the online metrics read [match] whenever they are computed.
+# needs `supportcue train`; the online metrics read [match] whenever they are computed. [gate] is
+# read by `train` and `promote` when they decide whether a version may go live.
 
 # Python files (or folders of them), relative to this folder, whose labeling functions
 # `supportcue weak apply` runs (see supportcue.weak: keyword_lf, regex_lf, @labeling_function).
@@ -402,6 +491,10 @@ max_message_chars = 10000
 max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
+registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
+# The address people open supportcue at, e.g. "https://support.example.com": the links in help-desk
+# notes start with it. Empty: the address the help desk's webhook was sent to.
+public_url = ""
 # Host names this service answers to (the Host header of requests); others get a 400. Add the name
 # people and help desks use to reach it, e.g. ["support.example.com"]; "*.example.com" allows any
 # subdomain and ["*"] any name (only behind a proxy that checks the host itself).
@@ -501,40 +594,90 @@ support_floor = 0.55      # grounding: each statement needs a source passage at 
 # A placeholder nothing fills (an {order_id} the case lacks) makes the response stage abstain,
 # naming it; the customer's name never does. Environment: SUPPORTCUE_PLACEHOLDERS__SUPPORT_PHONE=...
 
+[gate]
+# A trained version goes live only when its backtest clears these floors, the first version
+# included; below them it stays a candidate and `supportcue train` says why.
+# `supportcue promote STAGE VERSION --force` puts a version live anyway.
+min_topic_accuracy = 0.5      # topic backtest accuracy (an abstention counts as wrong)
+target_precision = 0.9        # the precision the topic model must keep on the cases it answers ...
+min_topic_coverage = 0.2      # ... while answering at least this share of the backtest's cases
+validation_both_classes = true  # validation must have seen both valid and invalid labels
+min_labels_per_class = 20     # a topic (or validity class) with fewer labels gets a warning
+test_share = 0.2              # the share of labeled cases a backtest holds out
+# The backtest trains on the older cases and tests on the newer ones when `created_at` spans at least
+# this long and every tested topic has older cases; otherwise it holds out a stratified sample (the
+# report says which). Cases imported without a created_at all carry the import time.
+min_time_spread_hours = 24.0
+
 [chatwoot]
 # Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the
 # /embed/chatwoot page in an iframe (Chatwoot's Dashboard App). Empty: no site may frame any page.
 base_url = ""
+account_id = 0          # the Chatwoot account to serve (0: whichever account a webhook names)
+# Secrets: better given as environment variables (SUPPORTCUE_CHATWOOT__API_TOKEN,
+# SUPPORTCUE_CHATWOOT__WEBHOOK_SECRET) than written here.
+api_token = ""          # an agent's or bot's access token: posts the private notes
+webhook_secret = ""     # the webhook's secret in Chatwoot; empty: the webhook refuses every request
+post_notes = true       # false: suggest and measure, post no note (a dark launch)
+max_attempts = 10       # attempts to post a note before giving up
+retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
+timeout_seconds = 4.0   # one call to Chatwoot's API
 """
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"])
-        ctx = item.get("ctx") or {}
-        allowed = ctx.get("expected")
-        msg = item["msg"]
-        if allowed:
-            msg = f"got {item.get('input')!r}; allowed values: {allowed}"
-        elif item["type"] == "extra_forbidden":
-            msg = "unknown setting"
-        lines.append(f"setting {key}: {msg}")
-    return "\n".join(lines)
+def _describe(item: ErrorDetails, from_env: bool) -> str:
+    """One validation error as `setting KEY: what is wrong` (with the value given, when it came from
+    the environment, where nobody can see it in a file; never a database URL's password)."""
+    key = ".".join(str(p) for p in item["loc"])
+    allowed = (item.get("ctx") or {}).get("expected")
+    msg = item["msg"].removeprefix("Value error, ")
+    if allowed:
+        msg = f"got {item.get('input')!r}; allowed values: {allowed}"
+    elif item["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    elif from_env and item["type"] in ("list_type", "dict_type"):
+        example = '["a", "b"]' if item["type"] == "list_type" else '{"a": "b"}'
+        msg = f"{msg}: give it as JSON, e.g. {example}"
+    elif from_env and item["type"] != "value_error":
+        msg = f"{msg}, got {item.get('input')!r}"
+    return f"setting {key}: {msg}"
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_path(name: str) -> tuple[str, ...] | None:
+    """The setting an environment variable overrides (None: not a setting's variable)."""
+    rest = name[len(ENV_PREFIX) :].lower()
+    if rest == "database_url":
+        return ("database", "url")
+    if "__" in rest:
+        return tuple(rest.split("__", 1))
+    return None
+
+
+def _env_value(path: tuple[str, ...], value: str) -> Any:
+    """A list or table setting may be given as JSON (`["a", "b"]`); everything else as text."""
+    section = Settings.model_fields.get(path[0])
+    model = section.annotation if section is not None else None
+    field = (
+        model.model_fields.get(path[1]) if isinstance(model, type) and issubclass(model, BaseModel) else None
+    )
+    if field is not None and get_origin(field.annotation) in (list, dict):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # the field says what it wants
+    return value
+
+
+def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The `SUPPORTCUE_*` overrides as nested settings, and each one's variable name by setting."""
     out: dict[str, Any] = {}
+    names: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "WORKSPACE",):
-            continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        if rest == "database_url":
-            out.setdefault("database", {})["url"] = value
-        elif "__" in rest:
-            section, key = rest.split("__", 1)
-            out.setdefault(section, {})[key] = value
-    return out
+        path = _env_path(name) if name.startswith(ENV_PREFIX) else None
+        if path is not None:
+            out.setdefault(path[0], {})[path[1]] = _env_value(path, value)
+            names[path] = name
+    return out, names
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -548,7 +691,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_settings(workspace: Path | str | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read a workspace's settings; `workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd."""
+    """Read a workspace's settings; `workspace` defaults to `$SUPPORTCUE_WORKSPACE`, then the cwd.
+
+    A bad value is a `SettingsError` naming where it came from: the file, or the environment variable
+    (`SUPPORTCUE_SERVICE__PORT`) when the file alone is fine.
+    """
     env = dict(os.environ if environ is None else environ)
     folder = Path(workspace or env.get(ENV_PREFIX + "WORKSPACE") or ".")
     config = folder / CONFIG_NAME
@@ -558,16 +705,44 @@ def load_settings(workspace: Path | str | None = None, environ: dict[str, str] |
             data = tomllib.loads(config.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{config}: not valid TOML: {exc}") from exc
-    data = _merge(data, _env_overrides(env))
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{config}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     data["workspace"] = folder
+    overrides, names = _env_overrides(env)
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(_merge(data, overrides))
     except ValidationError as exc:
-        raise SettingsError(f"{config}: {_describe(exc)}") from None
+        raise SettingsError(_blame(exc, data, names, config)) from None
+    settings._from_env = {".".join(path): name for path, name in names.items()}
     problem = settings.llm_problem()
     if problem:
         raise SettingsError(f"{config}: {problem}")
     return settings
+
+
+def _blame(
+    error: ValidationError, file_data: dict[str, Any], names: dict[tuple[str, ...], str], config: Path
+) -> str:
+    """One line per error, each starting with its source. A value a variable set (or a part of it) is
+    the variable's fault; an error about a whole section is the file's when the file alone has it,
+    else the fault of the variables that set keys in that section."""
+    try:
+        Settings.model_validate(file_data)
+        in_file: set[tuple[Any, ...]] = set()
+    except ValidationError as exc:
+        in_file = {(tuple(e["loc"]), e["msg"]) for e in exc.errors()}
+    lines = []
+    for item in error.errors():
+        loc = tuple(str(p) for p in item["loc"])
+        culprits = [name for path, name in names.items() if loc[: len(path)] == path]
+        if not culprits and (tuple(item["loc"]), item["msg"]) not in in_file:
+            culprits = [name for path, name in names.items() if path[: len(loc)] == loc]
+        if culprits:
+            variables = "environment variable" if len(culprits) == 1 else "environment variables"
+            lines.append(f"{', '.join(sorted(culprits))} ({variables}): {_describe(item, from_env=True)}")
+        else:
+            lines.append(f"{config}: {_describe(item, from_env=False)}")
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=8)

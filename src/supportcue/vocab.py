@@ -19,10 +19,32 @@ class EventKind(StrEnum):
     SENT = "sent"
     RESOLVED = "resolved"
     FEEDBACK = "feedback"
+    ALTERNATIVE = "alternative"
+    """The agent inserted another approved answer than the suggestion (one of its alternatives, or one
+    found by searching the library when there was none); `answer_id` names it."""
 
 
 SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)
 """What an agent does with a suggestion it is shown (counted per suggestion by the metrics)."""
+
+
+class MessageRole(StrEnum):
+    """Who wrote a turn of a conversation (`POST /v1/messages`, a help desk's webhook)."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a note for a help desk stands in the outbox (`outbox.status`)."""
+
+    PENDING = "pending"
+    """Waiting for its (next) attempt."""
+    POSTED = "posted"
+    SKIPPED = "skipped"
+    """Not posted, on purpose: no suggestion, a newer turn came first, or notes are off."""
+    FAILED = "failed"
+    """Given up: every attempt failed, or the help desk refused it for good (a 4xx)."""
 
 
 class LabelSource(StrEnum):
@@ -85,6 +107,11 @@ class ExperimentStatus(StrEnum):
     STOPPED = "stopped"
 
 
+HOLDOUT = "holdout"
+"""The `abstained_at` of a suggestion held back for an experiment's control arm: computed in shadow,
+never shown (see `experiments/assignment.py`)."""
+
+
 class StageMode(StrEnum):
     """How a stage runs: its decision is shown, only logged (shadow), or it is skipped."""
 
@@ -105,7 +132,8 @@ class Role(StrEnum):
     """What a caller (an API key or a user) may do; see `security/roles.py` for who includes whom.
 
     `agent` < `reviewer` < `admin`, each including the ones before; `integration` (a help desk's
-    connector) and `metrics` (a monitor) are narrow roles outside that ladder.
+    connector), `metrics` (a monitor) and `embed` (the key of the page a help desk shows in an iframe,
+    `/embed/chatwoot`) are narrow roles outside that ladder.
     """
 
     AGENT = "agent"
@@ -113,3 +141,4 @@ class Role(StrEnum):
     ADMIN = "admin"
     INTEGRATION = "integration"
     METRICS = "metrics"
+    EMBED = "embed"

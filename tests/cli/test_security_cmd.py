@@ -58,6 +58,20 @@ def test_a_key_is_shown_once_and_stored_hashed(workspace: tuple[Path, dict[str, 
     assert plain.exit_code == 0 and "shown only this once" in plain.stdout
 
 
+def test_an_embed_key_comes_with_the_dashboard_app_url_and_no_person_has_the_role(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    made = run(workspace, "keys", "create", "--name", "chatwoot-embed", "--role", "embed", "--json")
+    shown = json.loads(made.stdout.strip().splitlines()[-1])
+    assert shown["role"] == "embed" and shown["embed_path"] == f"/embed/chatwoot#key={shown['key']}"
+    plain = run(workspace, "keys", "create", "--name", "chatwoot-embed-2", "--role", "embed")
+    assert "Dashboard Apps" in plain.stdout and "/embed/chatwoot#key=sc_" in plain.stdout
+    refused = run(
+        workspace, "users", "add", "eve", "--role", "embed", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert isinstance(refused.exception, SupportcueError) and "not for people" in str(refused.exception)
+
+
 def test_a_revoked_key_is_gone(workspace: tuple[Path, dict[str, str]]) -> None:
     run(workspace, "keys", "create", "--name", "old", "--role", "agent", "--json")
     assert run(workspace, "keys", "revoke", "old").exit_code == 0

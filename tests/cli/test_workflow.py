@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from supportcue.cli import app
+from supportcue.experiments import Design, choose_arm
 
 TOPICS = {
     "refunds": ["refund for my order", "refund not received yet", "cancel a refund", "refund to the card"],
@@ -37,6 +38,9 @@ def workspace(tmp_path: Path) -> Path:
         if i % 3:
             labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "topic", "value": topic}))
             labels.append(json.dumps({"case_id": f"c{i:03d}", "task": "validity", "value": "valid"}))
+    for i in range(20):  # the gate wants validation to have seen both classes
+        lines.append(f"x{i:03d},{rng.choice(['hi', 'thanks!', 'ok'])},Ana,2026-09-{1 + i:02d}T11:00:00Z,")
+        labels.append(json.dumps({"case_id": f"x{i:03d}", "task": "validity", "value": "invalid"}))
     (tmp_path / "cases.csv").write_text("\n".join(lines) + "\n")
     (tmp_path / "labels.jsonl").write_text("\n".join(labels) + "\n")
     (tmp_path / "answers.csv").write_text(
@@ -55,8 +59,8 @@ def run(ws: Path, *args: str) -> str:
 
 def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
     ws = workspace
-    assert json.loads(run(ws, "import", "cases", str(tmp_path / "cases.csv"), "--json"))["stored"] == 120
-    assert json.loads(run(ws, "import", "labels", str(tmp_path / "labels.jsonl"), "--json"))["stored"] == 160
+    assert json.loads(run(ws, "import", "cases", str(tmp_path / "cases.csv"), "--json"))["stored"] == 140
+    assert json.loads(run(ws, "import", "labels", str(tmp_path / "labels.jsonl"), "--json"))["stored"] == 180
     run(ws, "import", "answers", str(tmp_path / "answers.csv"))
     propagated = json.loads(
         run(ws, "weak", "propagate", "--min-confidence", "0.3", "--json").splitlines()[-1]
@@ -79,6 +83,21 @@ def test_the_whole_workflow(workspace: Path, tmp_path: Path) -> None:
     assert suggestion["text"] is None or "Bo" in suggestion["text"]
     run(ws, "export", "suggestions", str(tmp_path / "s.jsonl"))
     assert (tmp_path / "s.jsonl").read_text().count("\n") == 1
+    # an experiment: a new case in the control arm is shown no suggestion, one in treatment is
+    run(ws, "experiment", "create", "holdout", "--arms", "control,treatment")
+    design = Design.create("holdout", ["control", "treatment"])
+    ids = {choose_arm(design, f"new-{i}"): f"new-{i}" for i in range(20)}
+    ask = ("suggest", "when is my payout please", "--customer-name", "Bo", "--json")
+    held = json.loads(run(ws, *ask, "--case-id", ids["control"]))
+    assert (held["arm"], held["text"], held["abstained_at"]) == ("control", None, "holdout")
+    shown = json.loads(run(ws, *ask, "--case-id", ids["treatment"]))
+    assert shown["arm"] == "treatment" and shown["abstained_at"] != "holdout"
+    run(ws, "export", "suggestions", str(tmp_path / "s2.jsonl"))
+    stored = [json.loads(line) for line in (tmp_path / "s2.jsonl").read_text().splitlines()]
+    assert {(s["case_id"], s["arm"]) for s in stored if s["arm"]} == {
+        (ids["control"], "control"),
+        (ids["treatment"], "treatment"),
+    }
 
 
 def test_errors_name_what_to_fix(workspace: Path, tmp_path: Path) -> None:

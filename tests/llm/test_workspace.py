@@ -16,7 +16,10 @@ from supportcue.settings import init_workspace, load_settings
 from supportcue.stages.draft import DraftStage
 from supportcue.training.loader import load_pipeline
 
+UNTRAINED = {f"SUPPORTCUE_PIPELINE__{n.upper()}": "off" for n in ("validation", "topic", "response")}
+"""The stages that learn are off (nothing is trained here): the loader builds the others."""
 LLM_ENV = {
+    **UNTRAINED,
     "SUPPORTCUE_RESPONSE__MODE": "hybrid",
     "SUPPORTCUE_LLM__MODEL": "m",
     "SUPPORTCUE_LLM__BASE_URL": "http://127.0.0.1:9/v1",
@@ -50,7 +53,7 @@ def test_bad_llm_settings_stop_start_up_naming_the_key(
 
 
 def test_library_mode_builds_no_llm_stage_and_hybrid_does(workspace: Path) -> None:
-    settings = load_settings(workspace, environ={})
+    settings = load_settings(workspace, environ=UNTRAINED)
     assert settings.response.mode == "library" and settings.tone.mode == "rules" and not settings.uses_llm
     store = open_store(settings.database_url)
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.demo.oracle import oracle_pipeline
 
 from supportcue.data.store import Store
 from supportcue.monitoring.metrics import compute_report, facts_from_rows, parse_time, report
@@ -156,6 +157,44 @@ def test_the_store_gives_the_same_figures(store: Store) -> None:
     assert compute_report(store, Settings(), until=T0.date())["suggestions"] == 0
 
 
+def _held(sid: str, minutes: int, topic: str, text: str) -> dict[str, Any]:
+    """A suggestion for an experiment's control arm: computed in shadow, never shown."""
+    shadow = {"text": text, "topic": topic, "answer_id": "a1", "stages": ["validation", "topic"]}
+    return _s(
+        sid, sid, minutes, arm="control", abstained_at="holdout", mode="shadow", topic=topic, shadow=shadow
+    )
+
+
+HELD = [
+    _held("h1", 5, "payouts", PAUSE),
+    _held("h2", 6, "refunds", REFUND),
+    _s("t1", "t1", 7, arm="treatment", topic="payouts", text=PAUSE),
+]
+HELD_EVENTS = [
+    _e("hk1", "h1", "sent", "h1", text=PAUSE),
+    _e("hk2", "h2", "sent", "h2", text="Your dispute was closed in your favour."),
+    _e("tk1", "t1", "shown", "t1"),
+    _e("tk2", "t1", "sent", "t1", text=PAUSE),
+]
+
+
+def _check_held_out(result: dict[str, Any]) -> None:
+    assert result["held_out"] == 2 and result["funnel"][0]["entered"] == 1
+    assert result["valid"] == 1 and result["coverage"] == 1.0  # held out: not in coverage's denominator
+    assert result["shadow"] == []  # a control arm's whole chain is no one stage's shadow agreement
+    by_arm = {g["key"]: g for g in result["groups"]}
+    assert (by_arm["treatment"]["match_rate"], by_arm["treatment"]["match_rate_held_out"]) == (1.0, None)
+    assert (by_arm["control"]["match_rate"], by_arm["control"]["match_rate_held_out"]) == (None, 0.5)
+
+
+def test_held_out_suggestions_by_arm(store: Store) -> None:
+    _check_held_out(report(facts_from_rows(HELD, HELD_EVENTS), 0.7, "arm"))
+    store.cases.add_suggestions(HELD)
+    for e in HELD_EVENTS:
+        store.events.add(e)
+    _check_held_out(compute_report(store, Settings(), group_by="arm"))
+
+
 def test_sampling_caps_the_pairs_scored(store: Store) -> None:
     rows = [_s(f"x{i}", f"x{i}", i, topic="payouts", text=PAUSE) for i in range(300)]
     store.cases.add_suggestions(rows)
@@ -168,54 +207,6 @@ def test_sampling_caps_the_pairs_scored(store: Store) -> None:
 # -- metrics over the simulated demo history --------------------------------------------------------
 
 
-def _oracle_pipeline(data: Any) -> Any:
-    """Stages that know each demo case's truth, and a stale response stage that keeps suggesting the
-    outdated answer for its topic (what a model trained before the policy change would do)."""
-    from collections.abc import Sequence
-    from typing import Self
-
-    from supportcue.demo import case_values, fill_placeholders
-    from supportcue.embeddings import HashingEmbedder
-    from supportcue.pipeline import Pipeline
-    from supportcue.settings import PipelineSettings
-    from supportcue.stages.base import Message, Stage, StageResult
-    from supportcue.stages.response import AnswerResult
-    from supportcue.stages.topic import TopicResult
-    from supportcue.stages.validation import ValidityResult
-
-    truth = {c.message: c for c in data.cases}
-    answers = {a.id: a for a in data.answers}
-    outdated = answers[data.outdated_answer_id]
-
-    class Oracle(Stage):
-        def __init__(self, name: str) -> None:
-            self.name = name
-
-        def fit(
-            self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None
-        ) -> Self:
-            self.fitted_ = True
-            return self
-
-        def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-            return [self._one(m, truth[m.text]) for m in batch]
-
-        def _one(self, m: Message, c: Any) -> StageResult:
-            if self.name == "validation":
-                return ValidityResult("valid" if c.valid else "invalid", 0.9)
-            if self.name == "topic":
-                return TopicResult(c.topic, 0.9) if c.topic else TopicResult.abstain("no topic")
-            answer = outdated if c.topic == outdated.topic else answers.get(c.sent_answer_id or "")
-            if answer is None:
-                return AnswerResult.abstain("no answer")
-            return AnswerResult(answer.id, 0.8, text=fill_placeholders(answer.body, case_values(c)))
-
-    stages = {s: Oracle(s).fit([]) for s in ("validation", "topic", "response")}
-    return Pipeline(
-        {**stages, "tone": None}, HashingEmbedder(dim=32), PipelineSettings(tone="off"), {"topic": "v1"}
-    )
-
-
 def _simulate(store: Store, seed: int) -> tuple[Any, dict[str, Any]]:
     from supportcue.demo import generate
     from supportcue.demo.simulate import simulate_history
@@ -223,7 +214,7 @@ def _simulate(store: Store, seed: int) -> tuple[Any, dict[str, Any]]:
 
     data = generate(seed=3, n_cases=600)
     load_demo(store, data, open_cases=20)
-    return data, simulate_history(store, _oracle_pipeline(data), data, seed=seed)
+    return data, simulate_history(store, oracle_pipeline(data), data, seed=seed)
 
 
 def test_simulated_history_tells_the_demo_story(store: Store) -> None:
@@ -276,3 +267,53 @@ def test_simulation_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     _simulate(store, seed=5)  # again, on the same store
     assert store.db.count("events") == len(figures[0][2]) and store.db.count("suggestions") == 580
     store.close()
+
+
+# -- per agent -----------------------------------------------------------------------------------------
+
+AGENT_SUGGESTIONS = [
+    _s("a1", "d1", 0, topic="payouts", text=PAUSE),
+    _s("a2", "d2", 1, topic="refunds", text=REFUND),
+    _s("a3", "d3", 2, topic="payouts", text=PAUSE),  # posted as a help-desk note: no events on it
+]
+AGENT_EVENTS = [
+    _e("g1", "d1", "shown", "a1", agent_id="ana"),
+    _e("g2", "d1", "inserted", "a1", agent_id="ana"),
+    _e("g3", "d1", "sent", "a1", text=PAUSE, agent_id="ana"),
+    _e("g4", "d2", "shown", "a2", agent_id="ben"),
+    _e("g5", "d2", "dismissed", "a2", reason="tone", agent_id="ben"),
+    _e("g6", "d2", "sent", None, text="We are looking into it.", agent_id="ben"),
+    # the help desk's reply: no suggestion id, an agent who was shown nothing in supportcue
+    _e("g7", "d3", "sent", None, text=PAUSE, agent_id="cara"),
+]
+
+
+def _by_agent(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["key"]: g for g in result["groups"]}
+
+
+def test_grouped_by_agent_adoption_of_what_they_were_shown_and_match_of_what_they_sent(
+    store: Store,
+) -> None:
+    expected = report(facts_from_rows(AGENT_SUGGESTIONS, AGENT_EVENTS), 0.7, "agent")
+    agents = _by_agent(expected)
+    assert list(agents) == ["ana", "ben", "(none)", "cara"]  # by suggestions shown, then replies
+    assert (agents["ana"]["shown"], agents["ana"]["adoption"], agents["ana"]["match_rate"]) == (1, 1.0, 1.0)
+    assert (agents["ben"]["adoption"], agents["ben"]["dismissed"], agents["ben"]["match_rate"]) == (
+        0.0,
+        1,
+        0.0,
+    )
+    assert agents["ben"]["dismiss_reasons"] == {"tone": 1}
+    assert (agents["cara"]["suggestions"], agents["cara"]["sent_pairs"], agents["cara"]["match_rate"]) == (
+        0,
+        1,
+        1.0,
+    )
+    assert agents["(none)"]["suggestions"] == 1 and agents["(none)"]["sent_pairs"] == 0
+    store.cases.add_suggestions(AGENT_SUGGESTIONS)
+    for e in AGENT_EVENTS:
+        store.events.add(e)
+    stored = compute_report(store, Settings(), group_by="agent")
+    assert stored["groups"] == expected["groups"]
+    assert compute_report(store, Settings())["match_rate"] == expected["match_rate"] == 0.6667

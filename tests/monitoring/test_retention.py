@@ -207,3 +207,34 @@ def test_nothing_learns_from_purged_cases(workspace: Path, store: Store) -> None
 def test_a_negative_age_is_refused(workspace: Path) -> None:
     result = CliRunner().invoke(app, ["--workspace", str(workspace), "purge", "--older-than", "-1"])
     assert result.exit_code != 0 and "0 or more" in result.output
+
+
+def test_the_turns_of_a_conversation_are_purged_with_their_case(workspace: Path, store: Store) -> None:
+    def turn(case_id: str, message_id: str, when: datetime, role: str = "customer") -> dict[str, Any]:
+        return {
+            "caller": "key:hd",
+            "message_id": message_id,
+            "case_id": case_id,
+            "text": "Anna Berg: hi",
+            "ts": when,
+        }
+
+    store.conversations.add_customer(turn("old0", "m1", OLD))
+    store.conversations.answer(1, "s0", {"text": "Hi Anna Berg"})
+    store.conversations.add_customer(turn("new3", "m2", RECENT))
+    store.conversations.add_agent({**turn("agent-only", "m3", OLD), "result": {}})  # no case row
+    done = _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert done["cases"] == 11  # the ten old cases and the conversation known only by its turns
+    by_case = {
+        (t.case_id, t.message_id): t
+        for c in ("old0", "new3", "agent-only")
+        for t in store.conversations.turns(c)
+    }
+    for key in (("old0", "m1"), ("agent-only", "m3")):
+        assert (by_case[key].text, by_case[key].result, by_case[key].purged_at is not None) == (
+            PURGED,
+            {},
+            True,
+        )
+    assert by_case[("new3", "m2")].text == "Anna Berg: hi" and by_case[("new3", "m2")].purged_at is None
+    assert [t.text for t in store.conversations.turns("old0")] == [PURGED] * 3  # its imported turns too

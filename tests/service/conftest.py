@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from supportcue.security.keys import create_key
 from supportcue.service import create_app
 from supportcue.service.runtime import PipelineLoader, Runtime
 from supportcue.settings import Settings, init_workspace, load_settings
+from supportcue.stages.base import Message, StageResult
+from supportcue.stages.response import AnswerResult
 from tests.conftest import LiveServer
-from tests.test_pipeline import make
+from tests.test_pipeline import FakeResponse, make
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 PAUSE_PAYOUTS = {
@@ -57,6 +59,34 @@ def fake_pipeline(store: Store, settings: Settings) -> Pipeline:
     """Fast, deterministic stages ("payout" -> a suggestion, chit-chat -> abstain); the real ones are
     tested elsewhere."""
     return make()
+
+
+PAUSE_FOR_A_DAY = {
+    "id": "a2",
+    "topic": "payouts",
+    "title": "Pause payouts for a day",
+    "body": "A one-day pause starts at once, {first_name}.",
+    "status": "approved",
+}
+"""The alternative `pipeline_with_alternatives` offers beside a1."""
+
+
+class _ResponseWithAlternatives(FakeResponse):
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        alternative = {"id": "a2", "title": PAUSE_FOR_A_DAY["title"], "score": 0.61}
+        return [
+            AnswerResult("a1", 0.8, text="You can pause payouts in Settings.", alternatives=(alternative,))
+            if m.topic == "payouts"
+            else AnswerResult.abstain("no topic")
+            for m in batch
+        ]
+
+
+def pipeline_with_alternatives(store: Store, settings: Settings) -> Pipeline:
+    """`fake_pipeline`, whose payout suggestion (a1) has an alternative (a2, `PAUSE_FOR_A_DAY`)."""
+    pipeline = make()
+    pipeline.stages["response"] = _ResponseWithAlternatives().fit([])
+    return pipeline
 
 
 def wait_loaded(app: FastAPI, timeout: float = 20.0) -> Runtime:

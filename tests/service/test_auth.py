@@ -106,7 +106,14 @@ def test_refusals_carry_the_security_headers(server: LiveServer, store: Store) -
 
 
 def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(server: LiveServer) -> None:
-    for path in ("/healthz", "/readyz", "/login", "/static/style.css", "/static/console.js"):
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/login",
+        "/static/style.css",
+        "/static/console.js",
+        "/embed/chatwoot",
+    ):
         assert httpx.get(f"{server.url}{path}").status_code == 200, path
     assert httpx.get(f"{server.url}/nothing-here").status_code == 404
 
@@ -141,13 +148,25 @@ ROUTES = {
     "prometheus": ("GET", "/metrics"),
     "docs": ("GET", "/docs"),
     "openapi": ("GET", "/openapi.json"),
+    "answers": ("GET", "/v1/answers"),
 }
 ALLOWED = {
-    "agent": {"console", "case", "suggest", "events", "docs", "openapi"},
-    "reviewer": {"console", "case", "suggest", "events", "dashboard", "v1_metrics", "docs", "openapi"},
+    "agent": {"console", "case", "suggest", "events", "answers", "docs", "openapi"},
+    "reviewer": {
+        "console",
+        "case",
+        "suggest",
+        "events",
+        "answers",
+        "dashboard",
+        "v1_metrics",
+        "docs",
+        "openapi",
+    },
     "admin": set(ROUTES),
-    "integration": {"suggest", "events", "docs", "openapi"},
+    "integration": {"suggest", "events", "answers", "docs", "openapi"},
     "metrics": {"v1_metrics", "prometheus", "docs", "openapi"},
+    "embed": {"suggest", "events", "answers", "docs", "openapi"},
 }
 
 

@@ -100,9 +100,10 @@ def test_resolve_marks_the_case_and_points_to_the_next(client: TestClient) -> No
 
 
 def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
-    r = client.get("/static/console.js")
-    assert r.status_code == 200 and "text/javascript" in r.headers["content-type"]
-    assert "crypto.randomUUID" in r.text
+    for name in ("console.js", "embed.js", "suggestion.js"):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and "text/javascript" in r.headers["content-type"]
+    assert "crypto.randomUUID" in r.text  # suggestion.js: the events' idempotency keys
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/..%2Fapp.py").status_code == 404
     assert client.get("/static/nothing.js").status_code == 404
@@ -147,3 +148,34 @@ def test_v1_metrics_bad_parameters_are_a_clear_422(
 ) -> None:
     r = client.get("/v1/metrics", params=params)
     assert r.status_code == 422 and says in r.json()["detail"]
+
+
+def test_dashboard_has_an_agent_table_and_a_help_desk_panel(client: TestClient, store: Store) -> None:
+    store.events.add_many(
+        [
+            {
+                "idempotency_key": "m1",
+                "case_id": "c0",
+                "suggestion_id": "s0",
+                "kind": "shown",
+                "agent_id": "maria",
+            },
+            {
+                "idempotency_key": "m2",
+                "case_id": "c0",
+                "kind": "sent",
+                "text": "Sorry, no.",
+                "agent_id": "tom",
+            },
+        ]
+    )
+    page = client.get("/dashboard").text
+    agents = page[page.index('id="agents"') :]
+    agents = agents[: agents.index("</section>")]
+    rows = {row.split("</th>")[0].rsplit(">", 1)[-1]: row for row in agents.split("<tr>")[2:]}
+    assert set(rows) == {"maria", "tom"}
+    assert ">100%</td>" in rows["maria"]  # adoption: shown and inserted
+    assert ">0%</td>" in rows["tom"]  # match rate: his reply is not the suggestion
+    panel = page[page.index('id="helpdesk-chatwoot"') :]
+    assert "Notes are not posted: [chatwoot] base_url and api_token not set." in panel
+    assert "/integrations/chatwoot/webhook" in panel

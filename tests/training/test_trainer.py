@@ -71,6 +71,8 @@ def test_train_writes_versions_and_first_goes_live(trainer: Trainer) -> None:
     assert Path(topic.artifact_path).exists() and len(topic.fingerprint) == 16
     assert topic.metrics["summary"]["accuracy"] > 0.8
     assert topic.metrics["n_test"] == 24 and topic.metrics["sources"] == {"expert": 120}
+    assert topic.metrics["split"]["kind"] == "time"  # 150 hours of cases, every topic in both parts
+    assert topic.metrics["gate"] == {"passed": True, "refused": [], "warnings": []}
     second = trainer.train(["topic"])[0]
     assert second.version == "v2" and second.status == "candidate"
     assert second.fingerprint == topic.fingerprint  # same labels, same fingerprint
@@ -81,6 +83,7 @@ def test_backtest_is_time_ordered_and_reports_the_curve(trainer: Trainer) -> Non
     result = trainer.backtest(["topic"], since=cut)
     r = result["stages"]["topic"]
     assert r["n_train"] == 80 and r["n_test"] == 40  # 4 in 5 cases are valid questions
+    assert r["split"]["kind"] == "time" and r["split"]["reason"] == "cut given with --since"
     assert set(r["per_label"]) == set(PHRASES)
     assert {"0.90", "0.95", "0.98"} == set(r["coverage_at_precision"])
     assert r["curve"] and r["curve"][-1]["coverage"] == 1.0
@@ -97,14 +100,15 @@ def test_promotion_gate(trainer: Trainer, store: Store) -> None:
             "artifact_path": live.artifact_path,
             "fingerprint": "x",
             "params": live.params,
-            "metrics": {**live.metrics, "summary": {**live.metrics["summary"], "accuracy": 0.1}},
+            "metrics": {**live.metrics, "summary": {**live.metrics["summary"], "accuracy": 0.6}},
         }
     )
-    with pytest.raises(PromotionRefused, match="worse than the live model"):
+    with pytest.raises(PromotionRefused, match="worse than the live model") as refused:
         trainer.promote("topic", worse.version)
+    assert "candidate 0.6000" in str(refused.value) and "time-ordered split" in str(refused.value)
     assert store.models.live("topic").version == "v1"  # type: ignore[union-attr]
     promoted, note = trainer.promote("topic", worse.version, force=True)
-    assert promoted.status == "live" and "candidate 0.1000" in note
+    assert promoted.status == "live" and "forced" in note
     statuses = {m.version: m.status for m in store.models.list("topic")}
     assert statuses == {"v1": "previous", "v9": "live"}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from supportcue.errors import NotFittedError
-from supportcue.weak import LabelModel, MajorityVoter, choose_label_model
+from supportcue.weak import MIN_LFS_FOR_LABEL_MODEL, LabelModel, MajorityVoter, choose_label_model
 
 
 def _unanimous(n: int = 60, m: int = 4, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,3 +61,26 @@ def test_choose_label_model_reports_both_scores() -> None:
     assert choice.name in choice.scores and choice.n_gold_covered == 100
     assert choice.scores[choice.name] == max(choice.scores.values())
     assert choice.scores["label_model"] >= 0.8
+
+
+@pytest.mark.parametrize("n_lfs", [1, 2])
+def test_fewer_than_three_functions_fall_back_to_the_majority_vote_and_say_so(n_lfs: int) -> None:
+    L, truth = _unanimous(m=n_lfs)
+    with pytest.raises(ValueError, match=f"needs at least {MIN_LFS_FOR_LABEL_MODEL}"):
+        LabelModel(3).fit(L)  # snorkel's own error was a bare "L_train should have at least 3 ..."
+    choice = choose_label_model(L, np.arange(20), truth[:20], cardinality=3)
+    assert choice.name == "majority" and isinstance(choice.model, MajorityVoter)
+    assert set(choice.scores) == {"majority"} and choice.scores["majority"] == 1.0
+    functions = "function" if n_lfs == 1 else "functions"
+    assert choice.note == f"majority vote: {n_lfs} labeling {functions}, and the label model needs at least 3"
+    covered = (L != -1).any(axis=1)
+    np.testing.assert_array_equal(choice.model.predict(L)[covered], truth[covered])
+
+
+def test_no_rows_or_no_gold_is_said_too() -> None:
+    empty = choose_label_model(np.zeros((0, 4), dtype=np.int64), [], [], cardinality=2)
+    assert empty.name == "majority" and empty.note == "majority vote: no rows to fit the label model on"
+    L, _ = _unanimous(m=4)
+    blind = choose_label_model(L, [], [], cardinality=3)
+    assert blind.name == "majority" and blind.scores == {} and "no human label" in blind.note
+    assert choose_label_model(L, np.arange(20), _unanimous(m=4)[1][:20], cardinality=3).note == ""

@@ -104,6 +104,20 @@ def test_load_lfs_from_modules(tmp_path: Path) -> None:
         load_lfs_from_modules([tmp_path / "bad.py"])
 
 
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("x = 1\ndef f(:\n    pass\n", r"bad\.py:2 failed: SyntaxError: invalid syntax"),
+        ("x = 1\ndef f():\n    raise RuntimeError('boom')\nf()\n", r"bad\.py:3 failed: RuntimeError: boom"),
+        ("import not_a_module_anywhere\n", r"bad\.py:1 failed: ModuleNotFoundError: No module named"),
+    ],
+)
+def test_a_module_that_fails_to_import_is_named_with_its_line(tmp_path: Path, source: str, says: str) -> None:
+    (tmp_path / "bad.py").write_text(source, encoding="utf-8")
+    with pytest.raises(SettingsError, match=says):
+        load_lfs_from_modules(["bad.py"], base_dir=tmp_path)
+
+
 def test_vector_is_optional_and_float32() -> None:
     x = LFInput("text", vector=np.zeros(3, dtype=np.float32))
     assert x.sent_reply is None and x.vector is not None

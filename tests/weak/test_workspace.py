@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from supportcue.data.store import Store
+from supportcue.errors import SettingsError
 from supportcue.settings import init_workspace, load_settings
 from supportcue.weak.workspace import analyze, apply_to_cases, label_cases
 
@@ -114,3 +117,36 @@ def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) 
     assert all(lb.annotator == "propagation" and lb.confidence >= 0.5 for lb in weak)
     assert all(lb.value == lb.case_id.split("-")[0] for lb in weak if lb.case_id)  # right topic
     assert "hi" not in {lb.case_id for lb in weak}  # a non-question gets no topic
+
+
+def test_one_function_labels_by_majority_vote_and_says_so(store: Store, tmp_path: Path) -> None:
+    """Issue 10: `weak apply` crashed (snorkel: "L_train should have at least 3 labeling functions")."""
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    with pytest.raises(SettingsError, match=r"no labeling functions for task 'topic'.*lists none"):
+        apply_to_cases(store, load_settings(tmp_path, environ={}), "topic", progress=False)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    with pytest.raises(SettingsError, match=r"task 'validity'.*\(lfs\.py\) define none"):
+        apply_to_cases(store, settings, "validity", progress=False)
+    empty = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert empty["stored"] == 0 and "no cases to label" in empty["note"]
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+        ]
+    )
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert summary["label_model"] == "majority" and summary["stored"] == 1
+    assert summary["note"] == "majority vote: 1 labeling function, and the label model needs at least 3"
+    weak = store.labels.list("topic", sources=["weak"])
+    assert [(lb.case_id, lb.value, lb.annotator) for lb in weak] == [
+        ("c1", "refunds", "label_model:majority")
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +9,6 @@ import typer
 
 from supportcue.cli.context import install, state
 from supportcue.cli.eval_cmd import eval_app
-from supportcue.cli.output import err_console
-from supportcue.errors import SupportcueError
 
 app = typer.Typer(
     name="supportcue",
@@ -40,12 +37,12 @@ def root(
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="folder to create")]) -> None:
     """Create a workspace: supportcue.toml with documented defaults, the database, models/."""
-    from supportcue.data.store import open_store
+    from supportcue.cli.context import open_workspace_store
     from supportcue.settings import init_workspace, load_settings
 
     config = init_workspace(directory)
     # read afresh, not through the cached get_settings: the new file is about to be edited
-    open_store(load_settings(directory).database_url).close()
+    open_workspace_store(load_settings(directory)).close()
     typer.echo(f"workspace ready: {config}")
 
 
@@ -63,8 +60,9 @@ def export(
 
 
 def _register() -> None:
-    from supportcue.cli import import_cmd, models_cmd, run_cmd, security_cmd, weak_cmd
+    from supportcue.cli import experiment_cmd, import_cmd, models_cmd, run_cmd, security_cmd, weak_cmd
 
+    experiment_cmd.register(app)
     import_cmd.register(app)
     models_cmd.register(app)
     run_cmd.register(app)
@@ -76,11 +74,7 @@ _register()
 
 
 def main() -> None:
-    """Entry point: user-fixable errors print one clear line and exit 2, never a traceback."""
-    try:
-        app()
-    except SupportcueError as exc:
-        from supportcue.security.redaction import redact
+    """Entry point: an error prints a short message, never a traceback (see `cli/errors.py`)."""
+    from supportcue.cli.errors import run
 
-        err_console.print(f"error: {redact(str(exc))}", highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
+    run(app)

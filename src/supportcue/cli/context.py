@@ -1,7 +1,8 @@
 """What every command needs, held in Typer's context (`ctx.obj`): the settings and ONE store per process.
 
 The root callback puts a `CliState` on the context from `--workspace`; commands reach it with
-`state(ctx)`. The store is opened (and migrated) on first use and closed when the command ends.
+`state(ctx)`. The store is opened (and migrated) on first use and closed when the command ends; a
+database that cannot be opened is an error naming it and where its URL was set (`open_workspace_store`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,29 @@ from pathlib import Path
 import typer
 
 from supportcue.data.store import Store, open_store
-from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
+from supportcue.errors import DatabaseUnavailable
+from supportcue.settings import CONFIG_NAME, Settings, get_settings, hide_password, require_workspace
+
+
+def open_workspace_store(settings: Settings) -> Store:
+    """The workspace's store, opened and migrated; `DatabaseUnavailable` naming the database, where
+    its URL comes from and why, when it cannot be opened (down, a wrong address, not a database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportcue.data.database import unavailable_reason
+
+    try:
+        return open_store(settings.database_url)
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None) or exc
+        said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]  # the driver: no data
+        reason = unavailable_reason(exc)
+        reason = f"{reason} ({said})" if reason and said.lower() not in reason.lower() else reason or said
+        if settings.database.url:
+            where = f"{hide_password(settings.database.url)} (from {settings.source('database.url')})"
+        else:
+            where = f"the workspace's SQLite file {settings.database_url.removeprefix('sqlite:///')}"
+        raise DatabaseUnavailable(f"cannot open the database {where}: {reason}") from exc
 
 
 @dataclass
@@ -39,7 +62,7 @@ class CliState:
     def store(self) -> Store:
         """The workspace's store, opened and migrated once per process."""
         if self._store is None:
-            self._store = open_store(self.settings.database_url)
+            self._store = open_workspace_store(self.settings)
         return self._store
 
     def close(self) -> None:

@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import CliState, state
 from supportcue.cli.output import console
+from supportcue.data.tables import ModelVersion
 from supportcue.stages import registry
+from supportcue.training.gate import advice, precision_key
 from supportcue.training.trainer import Trainer
-from supportcue.vocab import LabelSource
+from supportcue.vocab import LabelSource, ModelStatus
 
 
 def _trainer(cli: CliState) -> Trainer:
@@ -25,7 +28,7 @@ def _trainer(cli: CliState) -> Trainer:
         cli.store,
         settings,
         workspace_embedder(settings),
-        progress=lambda t: console.print(f"[dim]{t}[/dim]"),
+        progress=lambda t: console.print(f"[dim]{escape(t)}[/dim]", soft_wrap=True),
     )
 
 
@@ -37,6 +40,39 @@ def _date(value: str | None) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-10-15", param_hint="--since") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def print_trained(v: ModelVersion, target_precision: float) -> None:
+    """A trained version: its backtest, the split it used, and the gate's verdict with what to do."""
+    s = v.metrics.get("summary", {})
+    figures = ""
+    if s:
+        key = precision_key(target_precision)
+        at = v.metrics.get("coverage_at_precision", {}).get(key)
+        cover = f", coverage {at['coverage']:.1%} at precision {key}" if at else ""
+        figures = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}{cover}"
+    said = f"{v.stage} {v.version} ({v.status}){figures} -> {v.artifact_path}"
+    console.print(said, highlight=False, markup=False, soft_wrap=True)
+    split = v.metrics.get("split")
+    if split:
+        console.print(f"  {split['description']}", highlight=False, markup=False, soft_wrap=True)
+    gate = v.metrics.get("gate", {})
+    for warning in gate.get("warnings", []):
+        console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)
+    if gate.get("refused"):
+        console.print(f"  [red]{v.stage} {v.version} stays a candidate[/red]:", highlight=False)
+        for why in gate["refused"]:
+            console.print(f"  - {why}", highlight=False, markup=False, soft_wrap=True)
+        console.print(
+            f"  what to do: {advice(v.stage, v.version)}", highlight=False, markup=False, soft_wrap=True
+        )
+    elif gate and v.status == ModelStatus.CANDIDATE:
+        console.print(
+            f"  it clears the gate; put it live with `supportcue promote {v.stage} {v.version}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -58,9 +94,7 @@ def register(app: typer.Typer) -> None:
         with console.status("training"):
             versions = trainer.train([stage] if stage else trainable, exclude_weak=exclude_weak)
         for v in versions:
-            s = v.metrics.get("summary", {})
-            extra = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}" if s else ""
-            console.print(f"{v.stage} {v.version} ({v.status}){extra} -> {v.artifact_path}")
+            print_trained(v, trainer.settings.gate.target_precision)
 
     @app.command()
     def backtest(
@@ -131,10 +165,20 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(rows))
             return
         table = Table(
-            "stage", "version", "status", "created", "accuracy", "macro-F1", "data fingerprint", "sha256"
+            "stage",
+            "version",
+            "status",
+            "created",
+            "accuracy",
+            "macro-F1",
+            "split",
+            "gate",
+            "data fingerprint",
+            "sha256",
         )
         for v in versions:
             s = v.metrics.get("summary", {})
+            gate = v.metrics.get("gate")
             table.add_row(
                 v.stage,
                 v.version,
@@ -142,6 +186,8 @@ def register(app: typer.Typer) -> None:
                 f"{v.created_at:%Y-%m-%d %H:%M}",
                 f"{s['accuracy']:.3f}" if s else "-",
                 f"{s['macro_f1']:.3f}" if s else "-",
+                (v.metrics.get("split") or {}).get("kind", "time" if v.metrics.get("cut") else "-"),
+                "-" if gate is None else ("passed" if gate["passed"] else "refused"),
                 v.fingerprint,
                 v.sha256[:12] if v.sha256 else "unverified",
             )
@@ -162,7 +208,8 @@ def register(app: typer.Typer) -> None:
         """Make a model version live; the previous stays available for rollback."""
         trainer = _trainer(state(ctx))
         promoted, note = trainer.promote(stage, version, force=force)
-        console.print(f"{promoted.stage} {promoted.version} is live ({note})")
+        said = f"{promoted.stage} {promoted.version} is live ({note})"
+        console.print(said, highlight=False, soft_wrap=True)
 
     @app.command()
     def rollback(

@@ -10,9 +10,14 @@ import typer
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
-from supportcue.settings import Settings, get_settings, require_workspace
+from supportcue.errors import SupportcueError
+from supportcue.settings import CONFIG_NAME, ServiceSettings, Settings, get_settings, require_workspace
 
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+MAX_DAYS = 100 * 366
+"""`purge --older-than` at most (a century): more is a typo, and no date is that far back."""
+SERVICE = ServiceSettings()
+"""The service's defaults, which `serve --help` shows (a workspace's [service] section may change them)."""
 
 
 def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
@@ -36,19 +41,55 @@ def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
     return settings.model_copy(update={"service": service}), None
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def call_hint(base: str, sample: dict[str, str] | None = None) -> str:
+    """How to call /v1/suggest: with `sample` (the demo's own question), else with a placeholder
+    message and how to get a key, which is true of any workspace."""
+    body = json.dumps(sample or {"message": "TEXT OF A CUSTOMER MESSAGE"})
+    curl = (
+        f"curl -s {base}/v1/suggest -H 'authorization: Bearer KEY' -H 'content-type: application/json' "
+        f"-d '{body}'"
+    )
+    if sample:
+        return f"  try: {curl}"
+    return (
+        "  call it with a key (`supportcue keys create --name NAME --role integration` prints one):\n"
+        f"    {curl}"
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before saying "serving" when the address cannot be listened on (in use, not this host's)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise SupportcueError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --host/--port "
+            f"(or [service] host and port in {CONFIG_NAME})"
+        ) from None
+
+
+def _serve(settings: Settings, host: str, port: int, sample: dict[str, str] | None = None) -> None:
+    """Serve the workspace; `sample` is a request to show in the start-up lines (the demo's)."""
     import uvicorn
 
-    from supportcue.data.store import open_store
+    from supportcue.cli.context import open_workspace_store
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
 
-    store = open_store(settings.database_url)
+    store = open_workspace_store(settings)
     try:
         callers = store.callers.count()
     finally:
         store.close()
     check_exposure(host, callers)
+    _check_port(host, port)
     settings, hint = bound_hosts(settings, host)
     base = f"http://{host}:{port}"
     # plain print: these lines are meant to be copied, so they must never be wrapped
@@ -56,12 +97,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
     if not callers:
         print("  nobody can call it yet: add a user (`supportcue users add NAME --role admin`) or a key")
-    print(
-        f"  try: curl -s {base}/v1/suggest -H 'authorization: Bearer KEY' "
-        "-H 'content-type: application/json' "
-        '-d \'{"message": "How can I pause my payouts?", "customer_name": "Ana"}\'',
-        flush=True,
-    )
+    print(call_hint(base, sample), flush=True)
     if hint:
         print(hint, flush=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -74,11 +110,11 @@ def register(app: typer.Typer) -> None:
             "demo-workspace"
         ),
         no_serve: Annotated[bool, typer.Option("--no-serve", help="build only, do not serve")] = False,
-        port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
+        port: Annotated[int, typer.Option(min=1, max=65535, help="port to serve on")] = SERVICE.port,
         seed: Annotated[int, typer.Option(help="seed of the generated data")] = 7,
     ) -> None:
         """Build the demo workspace (a fictional payments platform), train every stage, and serve it."""
-        from supportcue.demo.workspace import build_demo_workspace, demo_users
+        from supportcue.demo.workspace import SAMPLE_REQUEST, build_demo_workspace, demo_users
 
         with console.status("building the demo workspace"):
             summary = build_demo_workspace(
@@ -92,17 +128,35 @@ def register(app: typer.Typer) -> None:
         if no_serve:
             print(f"built; serve it with: supportcue --workspace {workspace} serve")
             return
-        _serve(require_workspace(get_settings(workspace)), "127.0.0.1", port)
+        _serve(require_workspace(get_settings(workspace)), "127.0.0.1", port, SAMPLE_REQUEST)
 
     @app.command()
     def serve(
         ctx: typer.Context,
-        host: Annotated[str | None, typer.Option(help="default: [service] host")] = None,
-        port: Annotated[int | None, typer.Option(help="default: [service] port")] = None,
+        host: Annotated[
+            str | None,
+            typer.Option(
+                help="address to listen on (0.0.0.0: all)",
+                show_default=f"{SERVICE.host}, or [service] host in {CONFIG_NAME}",
+            ),
+        ] = None,
+        port: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                max=65535,
+                help="port to listen on",
+                show_default=f"{SERVICE.port}, or [service] port in {CONFIG_NAME}",
+            ),
+        ] = None,
     ) -> None:
         """Serve the suggestion API, the agent console and the dashboard."""
         settings = state(ctx).settings
-        _serve(settings, host or settings.service.host, port or settings.service.port)
+        _serve(
+            settings,
+            settings.service.host if host is None else host,
+            settings.service.port if port is None else port,
+        )
 
     @app.command()
     def suggest(
@@ -112,7 +166,9 @@ def register(app: typer.Typer) -> None:
         case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Run the pipeline on one message, as the service would (the suggestion is stored)."""
+        """Run the pipeline on one message, as the service would (the suggestion is stored; with
+        --case-id, the case gets its arm in the running experiment, and the control arm sees none)."""
+        from supportcue.experiments import assign_case, with_assignment
         from supportcue.pipeline import SuggestRequest
         from supportcue.training.loader import load_pipeline
 
@@ -122,9 +178,8 @@ def register(app: typer.Typer) -> None:
         store = cli.store
         pipeline = load_pipeline(store, cli.settings)
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
-        result = pipeline.suggest(
-            SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
-        )
+        request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
+        result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([result.row()])
         if json_out:
             print(json.dumps(result.public(), default=str))
@@ -154,8 +209,10 @@ def register(app: typer.Typer) -> None:
         event texts); the counts, match outcomes and handle times that `report` uses are kept."""
         from supportcue.monitoring.retention import purge as run_purge
 
-        if older_than < 0:
-            raise typer.BadParameter("DAYS must be 0 or more", param_hint="--older-than")
+        if not 0 <= older_than <= MAX_DAYS:  # also refuses nan
+            raise typer.BadParameter(
+                f"DAYS must be 0 or more, and at most {MAX_DAYS:,}", param_hint="--older-than"
+            )
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
         store = state(ctx).store
@@ -176,7 +233,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-10-01")] = None,
         until: Annotated[str | None, typer.Option(help="ISO date (exclusive)")] = None,
-        group_by: Annotated[str | None, typer.Option(help="day | topic | stage | model | arm")] = None,
+        group_by: Annotated[
+            str | None, typer.Option(help="day | topic | stage | model | arm | agent")
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -33,10 +35,17 @@ def keys_create(
     from supportcue.security.keys import create_key
 
     key = create_key(state(ctx).store, name, role)
+    # an embed key goes in the URL's fragment, which browsers never send to a server or a log
+    embed = f"/embed/chatwoot#key={key}" if role == Role.EMBED else None
     if json_out:
-        print(json.dumps({"key": key, "name": name, "role": role}))
+        shown = {"key": key, "name": name, "role": role}
+        print(json.dumps({**shown, "embed_path": embed} if embed else shown))
         return
     print(f"key {name!r} ({role}) created; it is shown only this once:\n{key}")
+    if embed:
+        print("Chatwoot > Settings > Integrations > Dashboard Apps: add an app with the URL")
+        print(f"  https://YOUR-SUPPORTCUE-HOST{embed}")
+        return
     print(f"use it as the header  Authorization: Bearer {key[:8]}...")
 
 
@@ -73,7 +82,14 @@ def users_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        try:
+            with warnings.catch_warnings():  # getpass says "input may be echoed" itself, without code
+                warnings.simplefilter("ignore", getpass.GetPassWarning)
+                password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        except typer.Abort:  # end of input (nothing piped in) or Ctrl-C
+            raise SupportcueError(
+                "no password given: type it at the prompt, or pass it on standard input with --password-stdin"
+            ) from None
     add_user(state(ctx).store, name, role, password)
     print(f"user {name!r} ({role}) added; they log in at /login")
 

@@ -69,16 +69,21 @@ def analyze(
 ) -> None:
     """Per function: coverage, overlaps, conflicts, accuracy on gold; and the conflict matrix."""
     from supportcue.weak.analysis import render_analysis
+    from supportcue.weak.label_model import majority_only_reason
     from supportcue.weak.workspace import analyze as analyze_run
     from supportcue.weak.workspace import apply_to_cases
 
     cli = state(ctx)
     run = apply_to_cases(cli.store, cli.settings, _task(task), progress=not json_out)
     result = analyze_run(run)
+    # what `weak apply` will combine the votes with, when it cannot be the label model
+    note = majority_only_reason(*run.applied.matrix.shape)
     if json_out:
-        print(json.dumps(result.to_dict(), default=float))
+        print(json.dumps({**result.to_dict(), "note": note}, default=float))
         return
     console.print(render_analysis(result))
+    if note:
+        console.print(f"note: `weak apply` will use a {note}", highlight=False, markup=False)
 
 
 @labels_app.command("issues")

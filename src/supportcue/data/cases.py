@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Case, Suggestion
+from supportcue.vocab import SuggestionMode
 
 _CASE_COLUMNS = [
     "channel",
@@ -70,6 +71,18 @@ class Cases:
     def suggestion(self, suggestion_id: str) -> Suggestion | None:
         return self.db.get(Suggestion, suggestion_id)
 
-    def latest_suggestion(self, case_id: str) -> Suggestion | None:
-        q = select(Suggestion).where(Suggestion.case_id == case_id).order_by(Suggestion.created_at.desc())
+    def suggestion_for_message(self, case_id: str, message_key: str) -> Suggestion | None:
+        """The newest suggestion made for one customer message of a case (None if there is none)."""
+        q = (
+            select(Suggestion)
+            .where(Suggestion.case_id == case_id, Suggestion.message_key == message_key)
+            .order_by(Suggestion.created_at.desc(), Suggestion.id)
+        )
         return self.db.first(q)
+
+    def latest_suggestion(self, case_id: str, live: bool = False) -> Suggestion | None:
+        """The case's newest suggestion; with `live`, the newest one that had a text to show."""
+        q = select(Suggestion).where(Suggestion.case_id == case_id)
+        if live:
+            q = q.where(Suggestion.mode == SuggestionMode.LIVE)
+        return self.db.first(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()))

@@ -42,6 +42,11 @@ class Events:
             ).one()
             return stored, created
 
+    def get(self, caller: str, idempotency_key: str) -> Event | None:
+        """The event stored under (caller, key), if any."""
+        q = select(Event).where(Event.caller == caller, Event.idempotency_key == idempotency_key)
+        return self.db.first(q)
+
     def add_many(
         self,
         rows: Sequence[Mapping[str, Any]],

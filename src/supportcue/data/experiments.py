@@ -1,23 +1,207 @@
-"""Experiments (the arms and their traffic shares)."""
+"""Experiments and the cases assigned to their arms (`store.experiments`).
+
+One experiment runs at a time: `create` refuses while another runs (naming it), and a partial unique
+index on `status = 'running'` holds that even for two commands that race. Every change bumps the
+`experiments` version counter, so a running server notices a new or stopped experiment within its
+cache's lifetime (see `experiments/assignment.py`). Choosing arms and the statistics live in
+`experiments/`; this module only keeps and finds the rows.
+"""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
-from supportcue.data.tables import Experiment
+from supportcue.data.tables import Assignment, Case, Event, Experiment, Suggestion
+from supportcue.errors import ExperimentError
+from supportcue.vocab import EventKind, ExperimentStatus
+
+VERSION = "experiments"
+"""The data-version counter bumped by every change of an experiment."""
 
 
 class Experiments:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def upsert(self, row: Mapping[str, Any]) -> None:
-        self.db.upsert(Experiment, [row], ["key"], ["name", "description", "arms", "status", "ended_at"])
+    # -- experiments -------------------------------------------------------------------------------
+    def create(self, row: Mapping[str, Any], session: Session | None = None) -> None:
+        """Store a new experiment; `ExperimentError` when the name is taken, or when `row` is running
+        and another experiment runs (the message names it)."""
+        try:
+            with self.db.session(session) as s:
+                if s.get(Experiment, row["key"]) is not None:
+                    raise ExperimentError(
+                        f"an experiment named {row['key']!r} exists already (`supportcue experiment list`)"
+                    )
+                if row.get("status", ExperimentStatus.RUNNING) == ExperimentStatus.RUNNING:
+                    running = s.scalars(
+                        select(Experiment.key).where(Experiment.status == ExperimentStatus.RUNNING)
+                    ).first()
+                    if running is not None:
+                        raise _running_error(running)
+                s.add(Experiment(**row))
+                s.flush()
+                self.db.bump_version(VERSION, s)
+        except sa_exc.IntegrityError:  # lost a race to another `create` (same name, or one that runs)
+            if self.get(row["key"]) is not None:
+                raise ExperimentError(f"an experiment named {row['key']!r} was just created") from None
+            raise _running_error(self.running_key() or "another experiment") from None
+
+    def get(self, key: str) -> Experiment | None:
+        return self.db.get(Experiment, key)
 
     def list(self) -> builtins.list[Experiment]:
-        return self.db.all(select(Experiment).order_by(Experiment.started_at))
+        """Every experiment, the newest first."""
+        return self.db.all(select(Experiment).order_by(Experiment.started_at.desc(), Experiment.key))
+
+    def running(self) -> Experiment | None:
+        """The experiment that runs now, if any."""
+        return self.db.first(select(Experiment).where(Experiment.status == ExperimentStatus.RUNNING))
+
+    def running_key(self) -> str | None:
+        with self.db.session() as s:
+            return s.scalars(
+                select(Experiment.key).where(Experiment.status == ExperimentStatus.RUNNING)
+            ).first()
+
+    def stop(self, key: str, at: datetime) -> bool:
+        """Stop a running experiment at `at`; False when it is not running."""
+        with self.db.session() as s:
+            result = s.execute(
+                update(Experiment)
+                .where(Experiment.key == key, Experiment.status == ExperimentStatus.RUNNING)
+                .values(status=ExperimentStatus.STOPPED, ended_at=at)
+            )
+            stopped = bool(result.rowcount)  # type: ignore[attr-defined]
+            if stopped:
+                self.db.bump_version(VERSION, s)
+        return stopped
+
+    def version(self) -> int:
+        """The change counter of the experiments (one primary-key read)."""
+        return self.db.version(VERSION)
+
+    # -- assignments -------------------------------------------------------------------------------
+    def arm_of(self, key: str, case_id: str) -> str | None:
+        """The arm recorded for the case in experiment `key`, if any."""
+        with self.db.session() as s:
+            return s.scalars(
+                select(Assignment.arm).where(Assignment.experiment == key, Assignment.case_id == case_id)
+            ).first()
+
+    def seen_before(self, case_id: str, at: datetime) -> bool:
+        """Whether the case was seen before `at`: created, suggested for or assigned earlier (a case
+        first seen before an experiment started never enters it)."""
+        earlier = (
+            exists().where(Case.id == case_id, Case.created_at < at),
+            exists().where(Suggestion.case_id == case_id, Suggestion.created_at < at),
+            exists().where(Assignment.case_id == case_id, Assignment.assigned_at < at),
+        )
+        with self.db.session() as s:
+            return any(bool(s.scalar(select(e))) for e in earlier)
+
+    def record(self, key: str, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
+        """Record assignments ({case_id, arm, assigned_at}) once: a case keeps its first arm. Each
+        case's `arm` column is set too when the case exists and has none (`export cases` shows it)."""
+        if not rows:
+            return 0
+        with self.db.session(session) as s:
+            self.db.upsert(
+                Assignment, [{"experiment": key, **r} for r in rows], ["experiment", "case_id"], session=s
+            )
+            by_arm: dict[str, list[str]] = {}
+            for r in rows:
+                by_arm.setdefault(str(r["arm"]), []).append(str(r["case_id"]))
+            for arm, ids in by_arm.items():
+                for start in range(0, len(ids), 500):
+                    s.execute(
+                        update(Case)
+                        .where(Case.id.in_(ids[start : start + 500]), Case.arm.is_(None))
+                        .values(arm=arm)
+                    )
+        return len(rows)
+
+    def assignments(self, key: str) -> builtins.list[Assignment]:
+        return self.db.all(
+            select(Assignment).where(Assignment.experiment == key).order_by(Assignment.assigned_at)
+        )
+
+    def counts(self, key: str) -> dict[str, int]:
+        """Cases per arm."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Assignment.arm, func.count())
+                .where(Assignment.experiment == key)
+                .group_by(Assignment.arm)
+            )
+            return {str(arm): int(n) for arm, n in rows}
+
+    # -- what the analysis reads -------------------------------------------------------------------
+    def _fetch(self, stmt: Any) -> builtins.list[Any]:
+        with self.db.session() as s:
+            return list(s.execute(stmt))
+
+    def cases_of(self, key: str) -> builtins.list[Any]:
+        """Per assigned case: (case_id, arm, assigned_at, case created_at or None, customer name)."""
+        columns = (Assignment.case_id, Assignment.arm, Assignment.assigned_at, Case.created_at)
+        return self._fetch(
+            select(*columns, Case.customer_name)
+            .select_from(Assignment)
+            .outerjoin(Case, Case.id == Assignment.case_id)
+            .where(Assignment.experiment == key)
+            .order_by(Assignment.assigned_at, Assignment.case_id)
+        )
+
+    def events_of(self, key: str) -> builtins.list[Any]:
+        """The `sent` and `resolved` events of the assigned cases, oldest first: (id, case_id, kind,
+        ts, handle_seconds, agent_id, suggestion_id, text, similarity, shadow_similarity, purged_at)."""
+        wanted = ("id", "case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
+        kept = ("similarity", "shadow_similarity", "purged_at")
+        return self._fetch(
+            select(*(getattr(Event, c) for c in (*wanted, *kept)))
+            .join(Assignment, Assignment.case_id == Event.case_id)
+            .where(Assignment.experiment == key, Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
+            .order_by(Event.ts, Event.id)
+        )
+
+    def suggestions_of(self, key: str) -> builtins.list[Any]:
+        """The suggestions of the assigned cases, oldest first: (id, case_id, created_at, text,
+        shadow, abstained_at, pipeline_version, simulated)."""
+        wanted = ("id", "case_id", "created_at", "text", "shadow", "abstained_at", "pipeline_version")
+        return self._fetch(
+            select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
+            .join(Assignment, Assignment.case_id == Suggestion.case_id)
+            .where(Assignment.experiment == key)
+            .order_by(Suggestion.created_at, Suggestion.id)
+        )
+
+    def agent_means(self, before: datetime) -> dict[str, tuple[int, float]]:
+        """Per agent: (resolved cases, mean handle seconds) over the `resolved` events before `before`
+        (the covariate of CUPED: each agent's speed before the experiment)."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Event.agent_id, func.count(), func.avg(Event.handle_seconds))
+                .where(
+                    Event.kind == EventKind.RESOLVED,
+                    Event.ts < before,
+                    Event.handle_seconds.is_not(None),
+                    Event.agent_id.is_not(None),
+                )
+                .group_by(Event.agent_id)
+            )
+            return {str(agent): (int(n), float(mean)) for agent, n, mean in rows}
+
+
+def _running_error(key: str) -> ExperimentError:
+    return ExperimentError(
+        f"experiment {key!r} is running; one experiment runs at a time: "
+        f"stop it first (`supportcue experiment stop {key}`)"
+    )

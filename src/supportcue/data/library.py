@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
@@ -19,6 +19,12 @@ from supportcue.vocab import AnswerStatus, TopicStatus
 
 VERSION = "library"
 _ANSWER_COLUMNS = ["topic", "title", "body", "status", "owner", "reviewed_at", "review_due_at", "version"]
+
+
+def _contains(column: Any, word: str) -> ColumnElement[bool]:
+    """`column` holds `word`, case-insensitively, `%` and `_` in it taken literally."""
+    literal = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{literal}%", escape="\\")
 
 
 class Library:
@@ -60,6 +66,18 @@ class Library:
         """The answer library, optionally for one topic and status."""
         q = select(Answer).order_by(Answer.topic, Answer.id)
         return self.db.all(where_equal(q, (Answer.topic, topic), (Answer.status, status)))
+
+    def search(
+        self, query: str = "", status: str | None = None, topic: str | None = None, limit: int = 20
+    ) -> list[Answer]:
+        """Answers whose title, body or topic holds every word of `query` (case-insensitive): those
+        with the words in their title first, then by topic and id."""
+        q = where_equal(select(Answer), (Answer.topic, topic), (Answer.status, status))
+        words = query.split()[:8]
+        for word in words:
+            q = q.where(or_(*(_contains(c, word) for c in (Answer.title, Answer.body, Answer.topic))))
+        in_title = [case((_contains(Answer.title, w), 0), else_=1) for w in words]
+        return self.db.all(q.order_by(*in_title, Answer.topic, Answer.id).limit(limit))
 
     def answer(self, answer_id: str) -> Answer | None:
         return self.db.get(Answer, answer_id)

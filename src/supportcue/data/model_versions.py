@@ -37,6 +37,16 @@ class ModelVersions:
         q = select(ModelVersion).where(ModelVersion.stage == stage, ModelVersion.status == ModelStatus.LIVE)
         return self.db.first(q.order_by(ModelVersion.promoted_at.desc()))
 
+    def live_versions(self) -> dict[str, str]:
+        """{stage: live version}: one small query, which a running server polls to follow promotions."""
+        q = (
+            select(ModelVersion.stage, ModelVersion.version)
+            .where(ModelVersion.status == ModelStatus.LIVE)
+            .order_by(ModelVersion.stage, ModelVersion.promoted_at)
+        )
+        with self.db.session() as s:
+            return {stage: version for stage, version in s.execute(q)}
+
     def promote(self, stage: str, version: str) -> ModelVersion:
         """Make one version live; the previous live one becomes `previous` (kept for rollback)."""
         with self.db.session() as s:

@@ -1,7 +1,8 @@
 """Read-only aggregates for the online metrics (`monitoring/facts.py` turns them into `Facts`).
 
 Every query takes the suggestions' time range. Group keys come back as the raw columns: UTC day,
-topic, the stage that stopped the suggestion (`abstained_at`), pipeline version and arm.
+topic, the stage that stopped the suggestion (`abstained_at`), pipeline version, arm, and, when
+`agents` is asked for, the agent (`monitoring/facts.py` defines whose; else NULL).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
 newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
@@ -13,17 +14,20 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, exists, func, select
+from sqlalchemy import Integer, case, cast, exists, func, null, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from supportcue.data.database import Database
 from supportcue.data.tables import Case, Event, Suggestion
-from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
+from supportcue.vocab import HOLDOUT, SUGGESTION_ACTIONS, EventKind
 
 EVENT_SLACK = timedelta(days=1)
 """What agents do with a suggestion comes after it (a day's slack for clock skew)."""
 _SAMPLE_PRIME = 10007
+NOT_VALID = ("validation", HOLDOUT)
+"""Stopped at validation, or held back for an experiment's control arm: left out of coverage's
+denominator (nothing could be shown)."""
 _GROUP_COLUMNS: dict[str, Any] = {
     "day": func.date(Suggestion.created_at),
     "topic": Suggestion.topic,
@@ -33,14 +37,36 @@ _GROUP_COLUMNS: dict[str, Any] = {
 }
 
 
-def _key_columns() -> list[Any]:
+def _key_columns(agent: Any = None) -> list[Any]:
+    """The group keys, the agent last (NULL when `agent` is None: leave it out of a GROUP BY)."""
     return [
         func.date(Suggestion.created_at).label("day"),
         Suggestion.topic,
         Suggestion.abstained_at,
         Suggestion.pipeline_version,
         Suggestion.arm,
+        (agent if agent is not None else null()).label("agent"),
     ]
+
+
+def _per_suggestion(since: datetime | None) -> Any:
+    """Per suggestion with events: a flag per action (shown, inserted, dismissed) and its agent."""
+    shown_by = func.min(case((Event.kind == EventKind.SHOWN, Event.agent_id)))
+    return (
+        select(
+            Event.suggestion_id,
+            *(_flag(kind) for kind in SUGGESTION_ACTIONS),
+            func.coalesce(shown_by, func.min(Event.agent_id)).label("agent"),
+        )
+        .where(
+            Event.suggestion_id.is_not(None),
+            Event.kind.in_(SUGGESTION_ACTIONS),
+            # prunes the scan to the range
+            *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
+        )
+        .group_by(Event.suggestion_id)
+        .subquery()
+    )
 
 
 def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
@@ -64,26 +90,18 @@ class Reporting:
         with self.db.session() as s:
             return list(s.execute(stmt))
 
-    def suggestion_counts(self, since: datetime | None, until: datetime | None) -> list[Any]:
+    def suggestion_counts(
+        self, since: datetime | None, until: datetime | None, agents: bool = False
+    ) -> list[Any]:
         """Per group key: (*keys, suggestions, valid, suggested, shown, inserted, dismissed, simulated)."""
         where = _in_range(since, until)
-        keys = _key_columns()
-        per_suggestion = (
-            select(Event.suggestion_id, *(_flag(kind) for kind in SUGGESTION_ACTIONS))
-            .where(
-                Event.suggestion_id.is_not(None),
-                Event.kind.in_(SUGGESTION_ACTIONS),
-                # prunes the scan to the range
-                *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
-            )
-            .group_by(Event.suggestion_id)
-            .subquery()
-        )
+        per_suggestion = _per_suggestion(since)
+        keys = _key_columns(per_suggestion.c.agent if agents else None)
         return self._fetch(
             select(
                 *keys,
                 func.count(),
-                func.sum(case((func.coalesce(Suggestion.abstained_at, "") != "validation", 1), else_=0)),
+                func.sum(case((func.coalesce(Suggestion.abstained_at, "").not_in(NOT_VALID), 1), else_=0)),
                 func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
                 func.sum(func.coalesce(per_suggestion.c.shown, 0)),
                 func.sum(func.coalesce(per_suggestion.c.inserted, 0)),
@@ -93,18 +111,18 @@ class Reporting:
             .select_from(Suggestion)
             .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
             .where(*where)
-            .group_by(*keys)
+            .group_by(*keys[: None if agents else -1])  # (PostgreSQL refuses GROUP BY NULL)
         )
 
-    def dismissals(self, since: datetime | None, until: datetime | None) -> list[Any]:
-        """Per group key and reason: (*keys, reason, dismissals)."""
-        keys = _key_columns()
+    def dismissals(self, since: datetime | None, until: datetime | None, agents: bool = False) -> list[Any]:
+        """Per group key and reason: (*keys, reason, dismissals); the agent is the dismissing one."""
+        keys = _key_columns(Event.agent_id if agents else None)
         return self._fetch(
             select(*keys, Event.reason, func.count())
             .select_from(Event)
             .join(Suggestion, Suggestion.id == Event.suggestion_id)
             .where(Event.kind == EventKind.DISMISSED, *_in_range(since, until))
-            .group_by(*keys, Event.reason)
+            .group_by(*keys[: None if agents else -1], Event.reason)
         )
 
     def latencies(self, group: str, since: datetime | None, until: datetime | None) -> list[Any]:
@@ -113,6 +131,16 @@ class Reporting:
         bucket = self._bucket()
         if group == "all":
             return self._fetch(select(bucket, func.count()).where(*where).group_by(bucket))
+        if group == "agent":
+            per_suggestion = _per_suggestion(since)
+            agent = per_suggestion.c.agent
+            return self._fetch(
+                select(agent, bucket, func.count())
+                .select_from(Suggestion)
+                .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
+                .where(*where)
+                .group_by(agent, bucket)
+            )
         column = _GROUP_COLUMNS[group]
         return self._fetch(select(column, bucket, func.count()).where(*where).group_by(column, bucket))
 
@@ -133,9 +161,10 @@ class Reporting:
         )
 
     def sent_pairs(
-        self, since: datetime | None, until: datetime | None, max_pairs: int
+        self, since: datetime | None, until: datetime | None, max_pairs: int, agents: bool = False
     ) -> tuple[list[Any], int, bool]:
-        """Sent replies with the suggestion they answer: rows of (*keys, event id, suggestion id,
+        """Sent replies with the suggestion they answer: rows of (*keys (the agent: who sent the
+        reply), event id, suggestion id,
         suggested text, sent text, customer name, inserted?, shadow, purged_at, similarity, shadow
         similarity; the last two are kept when `purge` removed the texts), the number of sent
         replies in the range, and whether the rows are a sample (at most about `max_pairs`,
@@ -165,6 +194,7 @@ class Reporting:
             sent.purged_at,
             sent.similarity,
             sent.shadow_similarity,
+            sent.agent_id,
         ).where(sent.kind == EventKind.SENT, sent.text.is_not(None))
         did_insert = (
             exists()
@@ -181,7 +211,7 @@ class Reporting:
             sub = chosen.subquery()
             rows = s.execute(
                 select(
-                    *_key_columns(),
+                    *_key_columns(sub.c.agent_id if agents else None),
                     sub.c.event_id,
                     Suggestion.id,
                     Suggestion.text,

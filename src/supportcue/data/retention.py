@@ -11,7 +11,9 @@ what goes is the text and the personal data:
 - events: `text` becomes `[purged]` (NULL stays NULL); a `sent` event first stores the similarity
   of its reply to the suggestion it answers (and to that suggestion's shadow text), measured by the
   caller's scorer, so the match rate after the purge is the one before;
-- labels on the case: their copy of the text, if any, becomes NULL.
+- labels on the case: their copy of the text, if any, becomes NULL;
+- the conversation's turns (`messages`): `text` becomes `[purged]` and the answer kept for a repeat
+  (`result`) `{}`.
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
@@ -31,7 +33,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
-from supportcue.data.tables import Case, Event, Label, Suggestion
+from supportcue.data.tables import Case, ConversationMessage, Event, Label, Suggestion
 from supportcue.vocab import EventKind
 
 PURGED = "[purged]"
@@ -92,7 +94,12 @@ class Retention:
                     .limit(limit)
                 )
             )
-            for table, time in ((Suggestion, Suggestion.created_at), (Event, Event.ts)):
+            tables = (
+                (Suggestion, Suggestion.created_at),
+                (Event, Event.ts),
+                (ConversationMessage, ConversationMessage.ts),
+            )
+            for table, time in tables:
                 if len(found) >= limit:
                     break
                 rowless = (
@@ -178,6 +185,11 @@ class Retention:
                 .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
+            s.execute(
+                update(ConversationMessage)
+                .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))
+                .values(text=PURGED, result={}, purged_at=now)
+            )
         return {"cases": len(ids), "suggestions": len(suggestions), "events": len(events)}
 
     def purge_suggestions(self, suggestion_ids: Sequence[str], now: datetime) -> int:

@@ -3,19 +3,22 @@
 `open_store(url)` connects, brings the database to the newest schema (a cheap revision check when it
 is already there), and returns a `Store` whose repositories share one `Database`:
 `store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`,
-`store.callers` (API keys, users, login sessions), `store.reporting` (read-only aggregates for the
+`store.callers` (API keys, users, login sessions), `store.conversations` (the turns of each case's
+conversation), `store.outbox` (notes waiting for a help desk), `store.reporting` (read-only aggregates for the
 metrics) and `store.retention` (purging old text). Queries live in those modules only.
 """
 
 from __future__ import annotations
 
 from supportcue.data.cases import Cases
+from supportcue.data.conversations import Conversations
 from supportcue.data.database import Database, make_engine, migrate
 from supportcue.data.events import Events
 from supportcue.data.experiments import Experiments
 from supportcue.data.labels import Labels
 from supportcue.data.library import Library
 from supportcue.data.model_versions import ModelVersions
+from supportcue.data.outbox import Outbox
 from supportcue.data.reporting import Reporting
 from supportcue.data.retention import Retention
 from supportcue.data.security import Callers
@@ -35,6 +38,8 @@ class Store:
         self.reporting = Reporting(db)
         self.retention = Retention(db)
         self.callers = Callers(db)
+        self.conversations = Conversations(db)
+        self.outbox = Outbox(db)
 
     def close(self) -> None:
         self.db.close()

@@ -23,12 +23,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from supportcue.vocab import (
     AnswerStatus,
     CaseStatus,
+    DeliveryStatus,
     ExperimentStatus,
     ModelStatus,
     SuggestionMode,
@@ -120,8 +122,12 @@ class Case(Base):
 
 class Suggestion(Base):
     __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_case_message", "case_id", "message_key"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    message_key: Mapped[str | None] = mapped_column(String(200))
+    """The customer message it answers (the help desk's message id): with `case_id`, a request for the
+    same message gets this suggestion again instead of a new one."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     pipeline_version: Mapped[str] = mapped_column(String(100))
     model_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -157,6 +163,8 @@ class Event(Base):
     text: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(50))
     agent_id: Mapped[str | None] = mapped_column(String(100))
+    answer_id: Mapped[str | None] = mapped_column(String(100))
+    """The library answer an `alternative` event inserted."""
     handle_seconds: Mapped[float | None] = mapped_column(Float)
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -166,6 +174,74 @@ class Event(Base):
     that suggestion's shadow text), measured before the texts were removed."""
     shadow_similarity: Mapped[float | None] = mapped_column(Float)
     purged_at: Mapped[datetime | None]
+
+
+class ConversationMessage(Base):
+    """One turn of a case's conversation, as `POST /v1/messages` or a help desk's webhook sent it.
+
+    Stored once per (caller, message id): a repeat changes nothing. A customer turn records the
+    suggestion made for it and the answer given (`result`, returned again to a repeat); an agent turn
+    the `sent` event it became. Turns of an imported case's `context` are copied in (without a message
+    id) when its first turn arrives, so the conversation is read from this table alone.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("caller", "message_id", name="uq_messages_caller_message"),
+        Index("ix_messages_case_ts", "case_id", "ts"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(String(100), default="")
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    """The help desk's id of the message (NULL for turns copied from an imported case)."""
+    case_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """An agent's internal note: kept, but neither a turn the pipeline reads nor a reply."""
+    agent_id: Mapped[str | None] = mapped_column(String(100))
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of what the request said of the turn: a repeat must say the same (else a 409)."""
+    suggestion_id: Mapped[str | None] = mapped_column(String(40))
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The answer given for this turn (the suggestion, or the event), given again to a repeat."""
+    purged_at: Mapped[datetime | None]
+
+
+class OutboxItem(Base):
+    """A note to post to a help desk, kept until it is posted or given up (survives a restart).
+
+    A worker claims due items (`lease_until`), posts them, and reschedules a failed attempt with
+    exponential backoff (`next_attempt_at`). The note's text is built when it is posted, from the
+    stored suggestion: no text is kept here.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("help_desk", "kind", "message_pk", name="uq_outbox_message"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    help_desk: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(20), default="note")
+    message_pk: Mapped[int] = mapped_column(Integer)
+    """The customer turn (`messages.id`) the note answers."""
+    case_id: Mapped[str] = mapped_column(String(100))
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Where the help desk wants it, e.g. {"account_id": 1, "conversation_id": 42}."""
+    link_base: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    """Why the last attempt failed, in words without personal data ("HTTP 503", "timed out")."""
+    suggestion_id: Mapped[str | None] = mapped_column(String(40))
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+    """The help desk's id of the posted note."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
 
 
 class Label(Base):
@@ -210,23 +286,44 @@ class ModelVersion(Base):
 
 
 class Experiment(Base):
+    """A controlled experiment: cases are split between arms by a hash of the experiment's key and
+    the case id (`experiments/assignment.py`); the `control` arm is served no suggestion."""
+
     __tablename__ = "experiments"
+    __table_args__ = (
+        # one experiment runs at a time in a workspace, even when two `experiment create` race
+        Index(
+            "uq_experiments_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    arms: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """Arm name -> share of traffic, e.g. {"control": 0.5, "suggest": 0.5}."""
+    arms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The arms in order, each {"name": ..., "weight": share of the traffic}; weights sum to 1."""
+    control: Mapped[str | None] = mapped_column(String(50))
+    """The arm served no suggestion (the pipeline runs in shadow for it)."""
+    coverage: Mapped[float] = mapped_column(Float, default=1.0)
+    """The share of new cases that enter the experiment at all (GrowthBook's coverage)."""
+    metrics: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    """The metrics of interest (`experiments.outcomes.METRICS` names)."""
     status: Mapped[str] = mapped_column(String(20), default=ExperimentStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Assignment(Base):
-    """Which experiment arm a case fell into (kept so analysis never re-derives it)."""
+    """Which experiment arm a case fell into, recorded the first time the case was seen while the
+    experiment ran (so the analysis never re-derives it)."""
 
     __tablename__ = "assignments"
     experiment: Mapped[str] = mapped_column(ForeignKey("experiments.key"), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     arm: Mapped[str] = mapped_column(String(50))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -281,6 +378,8 @@ TABLES: dict[str, type[Base]] = {
     "cases": Case,
     "suggestions": Suggestion,
     "events": Event,
+    "messages": ConversationMessage,
+    "outbox": OutboxItem,
     "labels": Label,
     "model_versions": ModelVersion,
     "experiments": Experiment,

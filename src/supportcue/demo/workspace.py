@@ -3,6 +3,8 @@
 The generated history becomes what a help desk would have: cases, the replies agents sent (`sent`
 events with the text) and handle times (`resolved` events), the answer library, KB articles and the
 experts' labels. The newest cases stay open, with nothing sent yet: the agent console's inbox.
+Once trained, the history is replayed with simulated agents (`simulate.py`), its last weeks as a
+controlled experiment (stopped before the open cases, so the console shows every suggestion).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from supportcue.vocab import CaseStatus, EventKind, Role, TopicStatus
 OPEN_CASES = 40
 """How many of the newest cases are left open for the console's inbox."""
 DEMO_USERS = (("admin", Role.ADMIN), ("agent", Role.AGENT))
+SAMPLE_REQUEST = {"message": "How can I pause my payouts?", "customer_name": "Ana"}
+"""A question the demo's library answers, for the request `demo` shows how to send."""
 
 
 def load_demo(store: Store, data: DemoData, open_cases: int = OPEN_CASES) -> dict[str, int]:
@@ -125,7 +129,7 @@ def build_demo_workspace(
         data = generate(seed=seed)
         counts = load_demo(store, data)
         if train and store.models.live("topic") is None:
-            from supportcue.demo.simulate import simulate_history
+            from supportcue.demo.simulate import EXPERIMENT_WEEKS, simulate_history
             from supportcue.training.loader import load_pipeline, workspace_embedder
             from supportcue.training.trainer import Trainer
             from supportcue.weak.workspace import apply_to_cases, label_cases
@@ -137,14 +141,22 @@ def build_demo_workspace(
             Trainer(store, settings, embedder, progress=progress).train()
             if progress:
                 progress("replaying the 8 weeks through the pipeline with simulated agent behaviour")
-            simulate_history(
+            simulated = simulate_history(
                 store,
                 load_pipeline(store, settings, embedder),
                 data,
                 seed=seed,
                 threshold=settings.match.threshold,
                 progress=progress,
+                experiment_weeks=EXPERIMENT_WEEKS,
             )
+            built = simulated["experiment"]
+            if progress and built["true_lift"] is not None:
+                progress(
+                    f"simulated experiment {built['name']!r}: {built['cases']:,} cases; the effect built "
+                    f"into the simulated agents is {built['true_lift']:+.1%} handle time in treatment "
+                    f"(see `supportcue experiment analyze {built['name']} --metric handle_seconds`)"
+                )
     finally:
         store.close()
     stats = data.stats()

@@ -3,10 +3,12 @@
 Events say what agents did with a suggestion; the match rate, adoption and the dismissal counts are
 computed from them, so each kind carries what those need:
 
-    kind        needs
-    sent        `text`, the reply sent (the match rate compares it with the suggestion)
-    dismissed   `reason`, one of DISMISS_REASONS (the dashboard counts dismissals by reason)
-    the others  nothing more
+    kind         needs
+    sent         `text`, the reply sent (the match rate compares it with the suggestion)
+    dismissed    `reason`, one of DISMISS_REASONS (the dashboard counts dismissals by reason)
+    alternative  `answer_id`, the library answer inserted instead of the suggestion (one of its
+                 alternatives, or one the agent found by searching the library)
+    the others   nothing more
 
 An event without `ts` happened when it is recorded.
 
@@ -53,6 +55,8 @@ def check_event(row: Mapping[str, Any]) -> None:
     if kind == EventKind.DISMISSED and row.get("reason") not in DISMISS_REASONS:
         allowed = f"{', '.join(DISMISS_REASONS[:-1])} or {DISMISS_REASONS[-1]}"
         raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}")
+    if kind == EventKind.ALTERNATIVE and not (row.get("answer_id") or "").strip():
+        raise InvalidEvent("an `alternative` event needs the `answer_id` of the answer inserted")
 
 
 NOT_FINGERPRINTED = ("idempotency_key", "caller", "fingerprint")

@@ -1,6 +1,6 @@
 """The rows the online metrics are computed from, built from plain rows or aggregated in the store.
 
-A `Facts` holds additive counts per group key (day, topic, stage, model, arm), dismissals per
+A `Facts` holds additive counts per group key (day, topic, stage, model, arm, agent), dismissals per
 reason, latencies, and `Pair`s: a suggestion and the reply sent on its case (the only rows whose
 text is compared, so the similarity cost grows with sent replies, not with events).
 
@@ -11,6 +11,12 @@ when there are more).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
 newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
+
+The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
+smallest, if several), else of its other events (inserted, dismissed); the agent of a pair is the one
+who sent the reply. So per agent, adoption is what they did with the suggestions shown to them, and
+the match rate how often their replies matched the suggestion. `query_facts` reads agents only when
+asked (`agents=True`): they make the counts finer, which the other groupings do not need.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from supportcue.data.reporting import Reporting
+from supportcue.data.reporting import NOT_VALID, Reporting
 from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
 
-GROUPS = ("day", "topic", "stage", "model", "arm")
+GROUPS = ("day", "topic", "stage", "model", "arm", "agent")
+
 NONE_KEY = "(none)"
 SUGGESTED = "suggested"
 """The `stage` key of a suggestion that no stage stopped."""
@@ -35,13 +42,14 @@ SUGGESTED = "suggested"
 
 @dataclass(frozen=True)
 class Keys:
-    """Where a suggestion belongs: its UTC day, topic, the stage that stopped it, model, arm."""
+    """Where a suggestion belongs: its UTC day, topic, the stage that stopped it, model, arm, agent."""
 
     day: str
     topic: str = NONE_KEY
     stage: str = SUGGESTED
     model: str = NONE_KEY
     arm: str = NONE_KEY
+    agent: str = NONE_KEY
 
     def get(self, group_by: str) -> str:
         value: str = getattr(self, group_by)
@@ -114,7 +122,7 @@ def _day(ts: datetime) -> str:
     return ts.date().isoformat()
 
 
-def keys_of(s: Mapping[str, Any]) -> Keys:
+def keys_of(s: Mapping[str, Any], agent: str | None = None) -> Keys:
     """The group keys of one suggestion row (a dict with the `suggestions` table's columns)."""
     return Keys(
         day=_day(s["created_at"]),
@@ -122,7 +130,19 @@ def keys_of(s: Mapping[str, Any]) -> Keys:
         stage=s.get("abstained_at") or SUGGESTED,
         model=s.get("pipeline_version") or NONE_KEY,
         arm=s.get("arm") or NONE_KEY,
+        agent=agent or NONE_KEY,
     )
+
+
+def _agents(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each suggestion's agent: of its `shown` events, else of its other actions (the smallest id)."""
+    shown: dict[str, set[str]] = {}
+    acted: dict[str, set[str]] = {}
+    for e in events:
+        sid, agent = e.get("suggestion_id"), e.get("agent_id")
+        if sid and agent and e["kind"] in SUGGESTION_ACTIONS:
+            (shown if e["kind"] == EventKind.SHOWN else acted).setdefault(sid, set()).add(agent)
+    return {sid: min(shown.get(sid) or acted[sid]) for sid in shown.keys() | acted.keys()}
 
 
 def _shadow(s: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
@@ -138,25 +158,27 @@ def facts_from_rows(
     """The metrics' facts from plain rows (dicts with the tables' columns): the reference definition."""
     names = customer_names or {}
     by_id = {s["id"]: s for s in suggestions}
+    agents = _agents(events)
     flags: dict[str, set[str]] = {}
     facts = Facts()
     for e in events:
         if e.get("suggestion_id") in by_id and e["kind"] in SUGGESTION_ACTIONS:
             flags.setdefault(e["suggestion_id"], set()).add(e["kind"])
             if e["kind"] == EventKind.DISMISSED:
-                facts.dismissals.append((keys_of(by_id[e["suggestion_id"]]), e.get("reason") or "other", 1))
+                keys = keys_of(by_id[e["suggestion_id"]], e.get("agent_id"))
+                facts.dismissals.append((keys, e.get("reason") or "other", 1))
     for s in suggestions:
         seen = flags.get(s["id"], set())
         counts = Counts(
             suggestions=1,
-            valid=int(s.get("abstained_at") != "validation"),
+            valid=int(s.get("abstained_at") not in NOT_VALID),
             suggested=int(s.get("text") is not None),
             shown=int(EventKind.SHOWN in seen),
             inserted=int(EventKind.INSERTED in seen),
             dismissed=int(EventKind.DISMISSED in seen),
             simulated=int(bool(s.get("simulated"))),
         )
-        keys = keys_of(s)
+        keys = keys_of(s, agents.get(s["id"]))
         facts.counts.append((keys, counts))
         bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)
         for group in ("all", *GROUPS):
@@ -176,7 +198,7 @@ def facts_from_rows(
         shadow_text, shadow_stages = _shadow(s)
         facts.pairs.append(
             Pair(
-                keys=keys_of(s),
+                keys=keys_of(s, e.get("agent_id")),
                 suggested=s.get("text"),
                 sent=e["text"],
                 customer_name=names.get(e["case_id"]),
@@ -194,9 +216,16 @@ def facts_from_rows(
 
 
 @lru_cache(maxsize=65_536)
-def _keys(day: Any, topic: Any, stage: Any, model: Any, arm: Any) -> Keys:
+def _keys(day: Any, topic: Any, stage: Any, model: Any, arm: Any, agent: Any) -> Keys:
     """Shared `Keys` per distinct row (there are few: building one per row costs more than the SQL)."""
-    return Keys(str(day)[:10], topic or NONE_KEY, stage or SUGGESTED, model or NONE_KEY, arm or NONE_KEY)
+    return Keys(
+        str(day)[:10],
+        topic or NONE_KEY,
+        stage or SUGGESTED,
+        model or NONE_KEY,
+        arm or NONE_KEY,
+        agent or NONE_KEY,
+    )
 
 
 def _group_value(group: str, value: Any) -> str:
@@ -213,17 +242,20 @@ def query_facts(
     until: datetime | None = None,
     max_pairs: int = 20_000,
     latency_groups: Sequence[str] = (),
+    agents: bool = False,
 ) -> Facts:
     """`facts_from_rows` computed in the database: counts by key in SQL, at most `max_pairs` pairs,
-    latency histograms overall and for `latency_groups`."""
+    latency histograms overall and for `latency_groups`; with `agents`, the agent keys too (else
+    every key's agent is `NONE_KEY`)."""
+    agents = agents or "agent" in latency_groups
     facts = Facts()
     # The queries are independent; the database runs them in parallel (each on its own connection).
     latency_groups = ("all", *latency_groups)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        count_rows = pool.submit(reporting.suggestion_counts, since, until)
-        dismissal_rows = pool.submit(reporting.dismissals, since, until)
+        count_rows = pool.submit(reporting.suggestion_counts, since, until, agents)
+        dismissal_rows = pool.submit(reporting.dismissals, since, until, agents)
         latency_rows = [pool.submit(reporting.latencies, g, since, until) for g in latency_groups]
-        paired = pool.submit(reporting.sent_pairs, since, until, max_pairs)
+        paired = pool.submit(reporting.sent_pairs, since, until, max_pairs, agents)
         for *k, n, valid, suggested, shown, inserted, dismissed, simulated in count_rows.result():
             c = Counts(
                 n, valid or 0, suggested or 0, shown or 0, inserted or 0, dismissed or 0, simulated or 0
@@ -237,14 +269,14 @@ def query_facts(
                 value, bucket, n = ("all", *row) if group == "all" else row
                 hist.setdefault(_group_value(group, value), Counter())[round(float(bucket), 1)] += int(n)
         rows, total, sampled = paired.result()
-    for day, topic, stage, model, arm, event_id, sid, text, sent_text, name, did, shadow, *kept in rows:
+    for day, topic, stage, model, arm, agent, event_id, sid, text, sent, name, did, shadow, *kept in rows:
         shadow = shadow or {}
         purged_at, sim, shadow_sim = kept
         facts.pairs.append(
             Pair(
-                keys=_keys(day, topic, stage, model, arm),
+                keys=_keys(day, topic, stage, model, arm, agent),
                 suggested=text,
-                sent=sent_text,
+                sent=sent,
                 customer_name=name,
                 inserted=bool(did),
                 shadow_text=shadow.get("text"),

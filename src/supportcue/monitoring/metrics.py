@@ -5,16 +5,21 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
 - **match rate**: of the suggestions with a text whose case has a `sent` reply, the share whose text
   matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it;
 - **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events);
-- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation);
+- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
+  held out);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
 - **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
 - **latency**: p50 / p99 of the pipeline's latency; **dismissals** per reason;
 - **shadow agreement**: per stage in shadow mode, the share of its would-be suggestions that match
-  what the agent sent.
+  what the agent sent;
+- **held out**: suggestions held back for an experiment's control arm (`abstained_at = "holdout"`,
+  computed in shadow): outside coverage's denominator and the funnel; their would-be texts' match
+  rate is `match_rate_held_out` (with `group_by=arm`, the control arm's match rate).
 
 Each also per `group_by` = day | topic | stage (where the pipeline stopped, `suggested` when it did
-not) | model (pipeline version) | arm. `report` is a pure function over `Facts` (see `facts.py`);
-`compute_report` reads them from the store.
+not) | model (pipeline version) | arm | agent (adoption: of the suggestions shown to the agent; match
+rate: of the replies the agent sent; see `facts.py`). `report` is a pure function over `Facts` (see
+`facts.py`); `compute_report` reads them from the store.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
 from supportcue.settings import STAGES, Settings
-from supportcue.vocab import ModelStatus
+from supportcue.vocab import HOLDOUT, ModelStatus
 
 BUCKETS = 10
 MAX_PAIRS = 10_000
@@ -146,7 +151,7 @@ def _shadow(scored: Iterable[Scored], threshold: float) -> list[dict[str, Any]]:
     n: Counter[str] = Counter()
     agree: Counter[str] = Counter()
     for pair, _, shadow in scored:
-        if shadow is None:
+        if shadow is None or pair.keys.stage == HOLDOUT:  # a control arm's whole chain, not one stage
             continue
         for stage in pair.shadow_stages:
             n[stage] += 1
@@ -168,8 +173,10 @@ def _summary(
     sims = [sim for p, sim, _ in scored if p.suggested and sim is not None]
     matches = sum(v >= threshold for v in sims)
     edits = [1.0 - sim for p, sim, _ in scored if p.inserted and sim is not None]
+    held = [shadow for p, _, shadow in scored if p.keys.stage == HOLDOUT and shadow is not None]
     return {
         "match_rate": _rate(matches, len(sims)),
+        "match_rate_held_out": _rate(sum(v >= threshold for v in held), len(held)),
         "adoption": _rate(counts.inserted, counts.shown),
         "coverage": _rate(counts.suggested, counts.valid),
         "suggestions": counts.suggestions,
@@ -199,6 +206,7 @@ def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: s
     pairs: dict[str, list[Scored]] = defaultdict(list)
     for item in scored:
         pairs[item[0].keys.get(group_by)].append(item)
+        counts.setdefault(item[0].keys.get(group_by), Counts())  # replies, and no suggestion shown
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for keys, reason, n in facts.dismissals:
         reasons[keys.get(group_by)][reason] += n
@@ -209,6 +217,8 @@ def groups(facts: Facts, scored: Sequence[Scored], threshold: float, group_by: s
     ]
     if group_by == "day":
         return sorted(rows, key=lambda r: r["key"])
+    if group_by == "agent":  # a help desk's agents may have replies and no suggestion shown
+        return sorted(rows, key=lambda r: (-r["suggestions"], -r["sent_pairs"], r["key"]))
     return sorted(rows, key=lambda r: (-r["suggestions"], r["key"]))
 
 
@@ -248,7 +258,8 @@ def report(
                 "median": round(statistics.median(edits), 4) if edits else None,
                 "unchanged_share": _rate(sum(e <= 0.05 for e in edits), len(edits)),
             },
-            "funnel": _funnel(by_stage, total.suggestions),
+            "funnel": _funnel(by_stage, total.suggestions - by_stage[HOLDOUT]),
+            "held_out": by_stage[HOLDOUT],
             "latency_ms": _percentiles(latencies),
             "shadow": _shadow(scored, threshold),
             "match_sampled": facts.pairs_total > len(facts.pairs),
@@ -283,7 +294,14 @@ def compute_report(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     groups_wanted = (group_by,) if group_by else ()
-    facts = query_facts(store.reporting, start, end, max_pairs=max_pairs, latency_groups=groups_wanted)
+    facts = query_facts(
+        store.reporting,
+        start,
+        end,
+        max_pairs=max_pairs,
+        latency_groups=groups_wanted,
+        agents=group_by == "agent",
+    )
     result = report(facts, settings.match.threshold, group_by)
     result["since"] = start.isoformat() if start else None
     result["until"] = end.isoformat() if end else None
@@ -300,15 +318,16 @@ def compute_dashboard(
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
 ) -> dict[str, Any]:
-    """`compute_report` plus the day series and the topic table, from one read of the store."""
+    """`compute_report` plus the day series and the topic and agent tables, from one read of the store."""
     start, end = parse_time(since, "since"), parse_time(until, "until")
-    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS)
+    facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS, agents=True)
     scored = score(facts)
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)
     result["by_day"] = groups(facts, scored, threshold, "day")
     result["by_topic"] = groups(facts, scored, threshold, "topic")
     result["by_model"] = groups(facts, scored, threshold, "model")
+    result["by_agent"] = groups(facts, scored, threshold, "agent")
     result["models_live"] = _live_models(store)
     return result
 

@@ -20,7 +20,8 @@ from supportcue.settings import SecuritySettings
 from supportcue.vocab import Role
 
 CACHE_SECONDS = 2.0
-CallerKind = Literal["key", "user"]
+CallerKind = Literal["key", "user", "webhook"]
+"""`webhook`: a help desk, known by its webhook's signature (`service/deps.py`'s `signed_by`)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Caller:
 
     @property
     def id(self) -> str:
-        """`key:NAME` or `user:NAME`: unique across keys and users."""
+        """`key:NAME`, `user:NAME` or `webhook:NAME`: unique across keys, users and help desks."""
         return f"{self.kind}:{self.name}"
 
     @property

@@ -45,6 +45,8 @@ def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
         role = parse_role(str(role))
     except ValueError as exc:
         raise SupportcueError(str(exc)) from None
+    if role == Role.EMBED:
+        raise SupportcueError("the embed role is for the key of the Chatwoot embed page, not for people")
     if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
         raise SupportcueError(f"a user named {name!r} exists; remove it first (`supportcue users remove`)")
 

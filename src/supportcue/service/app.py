@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -18,6 +19,10 @@ from starlette.types import ASGIApp
 from supportcue import __version__
 from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
+from supportcue.experiments import assign_case, with_assignment
+from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
+from supportcue.monitoring.helpdesks import HealthCollector
+from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator
 from supportcue.security.ratelimit import RateLimiter
 from supportcue.security.redaction import install_log_redaction
@@ -28,8 +33,20 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
-from supportcue.service.routes import docs, events, health, login, metrics, pages, suggest
-from supportcue.service.runtime import PipelineLoader, Runtime, load_workspace_pipeline
+from supportcue.service.routes import (
+    answers,
+    docs,
+    embed,
+    events,
+    health,
+    login,
+    messages,
+    metrics,
+    pages,
+    suggest,
+    webhooks,
+)
+from supportcue.service.runtime import PipelineLoader, Runtime, WorkspacePipelines
 from supportcue.service.writer import SuggestionWriter
 from supportcue.settings import Settings, get_settings
 
@@ -60,7 +77,42 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-EMBED_PATHS = ("/embed/chatwoot",)
+MAX_WEBHOOK_BYTES = 1_048_576
+"""A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
+NOTE_WAIT_S = 60.0
+"""How long the outbox worker waits for a suggestion from the micro-batcher."""
+
+
+def _note_workers(
+    runtime: Runtime, batcher: MicroBatcher[SuggestRequest, SuggestResult], chatwoot: ChatwootHelpDesk
+) -> dict[str, NoteWorker]:
+    """The outbox workers (started): Chatwoot's once its webhook can be received (a secret is set)."""
+    settings = runtime.settings.chatwoot
+    if not settings.webhook_secret.get_secret_value():
+        return {}
+    loop = asyncio.get_running_loop()
+
+    def suggest_now(item: SuggestRequest) -> SuggestResult:
+        """A suggestion through the micro-batcher, from the worker's thread (stored like any other)."""
+        if not runtime.ready:
+            raise NotReady(runtime.not_ready_reason)
+        if item.case_id:  # the case's arm in the running experiment, recorded at first sight
+            item = with_assignment(item, assign_case(runtime.store, item.case_id))
+        return asyncio.run_coroutine_threadsafe(batcher.submit(item), loop).result(NOTE_WAIT_S)
+
+    worker = NoteWorker(
+        runtime.store,
+        chatwoot,
+        suggest_now,
+        max_attempts=settings.max_attempts,
+        backoff=Backoff(first_s=settings.retry_seconds),
+        observer=runtime.telemetry,
+    )
+    worker.start()
+    return {chatwoot.name: worker}
+
+
+EMBED_PATHS = (embed.CHATWOOT_PATH,)
 """Pages a help desk shows in an iframe: the configured Chatwoot origin may frame them."""
 
 
@@ -74,6 +126,18 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), frame_ancestors=self.frame_ancestors)
 
 
+async def _follow(runtime: Runtime, loader: PipelineLoader, stop: asyncio.Event) -> None:
+    """Load the pipeline, then follow the model registry until `stop`: every `registry_poll_s`, a
+    promotion or rollback is loaded off the request path and swapped in (see `runtime.py`)."""
+    await asyncio.to_thread(runtime.load, loader)
+    every = runtime.settings.service.registry_poll_s
+    while every > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        if not stop.is_set():
+            await asyncio.to_thread(runtime.follow_registry)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -82,16 +146,19 @@ def create_app(
 ) -> FastAPI:
     """Build the app for a workspace (by default the one `get_settings()` finds).
 
-    The pipeline loads once, in the background, through `pipeline_loader` (by default the
-    workspace's live models); /readyz says when it is ready, or why it failed. `load_models=False`
-    never loads one (for looking at the routes and the OpenAPI schema only).
+    The pipeline loads in the background through `pipeline_loader` (by default the workspace's live
+    models), and again whenever the registry's live versions change; /readyz says when it is ready,
+    or why it failed. `load_models=False` never loads one (for looking at the routes and the OpenAPI
+    schema only).
     """
     settings = settings if settings is not None else get_settings()
     install_log_redaction()
-    loader = pipeline_loader or load_workspace_pipeline
+    loader = pipeline_loader or WorkspacePipelines()
     write_timeout_ms = settings.service.write_timeout_ms
     store = open_store(settings.database_url, busy_timeout_ms=write_timeout_ms)
     runtime = Runtime(settings=settings, store=store)
+
+    chatwoot = ChatwootHelpDesk(settings.chatwoot)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,12 +168,18 @@ def create_app(
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
-        loading = asyncio.create_task(asyncio.to_thread(runtime.load, loader)) if load_models else None
+        stop = asyncio.Event()
+        models = asyncio.create_task(_follow(runtime, loader, stop)) if load_models else None
+        workers = app.state.note_workers = _note_workers(runtime, batcher, chatwoot)
         yield
-        if loading is not None:
-            await loading
+        for worker in workers.values():
+            worker.stop()
+        stop.set()
+        if models is not None:
+            await models  # a load under way finishes first: it uses the store
         await batcher.stop()
         runtime.writer.close()
+        chatwoot.close()
         runtime.store.close()
 
     app = _App(
@@ -121,6 +194,9 @@ def create_app(
     origin = settings.chatwoot.origin
     app.frame_ancestors = {path: origin for path in EMBED_PATHS} if origin else {}
     app.state.runtime = runtime
+    app.state.help_desks = {chatwoot.name: chatwoot}
+    app.state.note_workers = {}
+    runtime.telemetry.registry.register(HealthCollector(runtime.store, list(app.state.help_desks)))
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
@@ -182,12 +258,25 @@ def create_app(
         limits={
             "/v1/events": (settings.service.max_event_bytes, "event body"),
             "/v1/suggest": (settings.service.max_message_chars * 4 + 65_536, "request body"),
+            "/v1/messages": (settings.service.max_message_chars * 4 + 65_536, "request body"),
+            "/integrations/chatwoot/webhook": (MAX_WEBHOOK_BYTES, "webhook body"),
         },
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
 
-    routers = (health.router, login.router, docs.router, suggest.router, events.router, metrics.router)
+    routers = (
+        health.router,
+        login.router,
+        docs.router,
+        suggest.router,
+        events.router,
+        answers.router,
+        messages.router,
+        webhooks.router,
+        metrics.router,
+        embed.router,
+    )
     for router in (*routers, pages.router):
         app.include_router(router)
     return app

@@ -1,11 +1,12 @@
 """Finding the caller of every request, as one plain ASGI middleware in front of the routes.
 
-Every routed request but those to `PUBLIC` paths needs a caller: a bearer key (`Authorization: Bearer
-<key>`) or a session cookie from /login. Without one: 401 with a JSON message, or, for a browser
-asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`. Then, in order:
-the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF token on anything
-that changes state (403 without it). The caller is left in `request.state.caller` for the routes,
-whose role checks are `service/deps.py`'s `require(...)`.
+Every routed request but those to `PUBLIC` paths (health, login, the embed page's shell; and
+`SIGNED` ones, whose route checks a help desk's signature itself) needs a caller: a bearer key
+(`Authorization: Bearer <key>`) or a session cookie from /login. Without one: 401 with a JSON message,
+or, for a browser asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`.
+Then, in order: the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF
+token on anything that changes state (403 without it). The caller is left in `request.state.caller`
+for the routes, whose role checks are `service/deps.py`'s `require(...)`.
 
 Checking here, before FastAPI reads the body, means no request reaches a route's validation (or any
 route nobody declared a role for) without a caller. Unrouted paths pass through to their 404.
@@ -29,8 +30,13 @@ from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.ratelimit import RateLimiter
 
 log = logging.getLogger("supportcue.service")
-PUBLIC = frozenset({"/healthz", "/readyz", "/login"})
+PUBLIC = frozenset({"/healthz", "/readyz", "/login", "/embed/chatwoot"})
+"""Besides health and login: the Chatwoot embed page, a shell with no data (like a static file) whose
+script sends the embed key from the URL's fragment with each API call (see `routes/embed.py`)."""
 PUBLIC_PREFIXES = ("/static/",)
+SIGNED = frozenset({"/integrations/chatwoot/webhook"})
+"""Routes a help desk calls: it cannot send a bearer key, so the route itself knows the caller by the
+request's signature (`service/deps.py`'s `signed_by`: 401 without a valid one)."""
 MAX_FORM_BYTES = 65_536
 
 
@@ -60,7 +66,7 @@ class Authenticate:
             return
         state = scope.setdefault("state", {})
         state["caller"] = None
-        if is_public(scope["path"]) or not _routed(scope):
+        if is_public(scope["path"]) or scope["path"] in SIGNED or not _routed(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -5,7 +5,8 @@ Each is a plain function of the request, so a test can replace any of them throu
 
 Who is calling: `CallerDep` is the request's `Caller` (found by the `Authenticate` middleware,
 `service/auth.py`), and `require(Role.AGENT, ...)` is the role check a router or route declares in its
-`dependencies` (403 for a caller without any of those roles, see `security/roles.py`). Per-caller
+`dependencies` (403 for a caller without any of those roles, see `security/roles.py`); a help desk's
+webhook route declares `signed_by(name)` instead (the request's signature is its credential). Per-caller
 state (idempotency keys, say) is scoped by `caller.id` (`key:NAME` or `user:NAME`).
 
 The pipeline itself has no per-request dependency: requests reach it only through the micro-batcher
@@ -14,11 +15,13 @@ The pipeline itself has no per-request dependency: requests reach it only throug
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
 from supportcue.data.store import Store
+from supportcue.errors import WebhookRefused
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.roles import allows, describe
@@ -106,5 +109,26 @@ def require(*roles: Role) -> Any:
     return Depends(check)
 
 
-ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS)
+def signed_by(help_desk: str) -> Any:
+    """The dependency of a help desk's webhook route: the request must carry that help desk's valid,
+    fresh signature (401 otherwise); its caller is then `webhook:<help_desk>`, of the integration role.
+    The app's help desks are `app.state.help_desks` (name -> `HelpDesk`)."""
+
+    async def check(request: Request) -> Caller:
+        runtime: Runtime = request.app.state.runtime
+        desk = request.app.state.help_desks[help_desk]
+        try:
+            desk.verify(request.headers, await request.body(), time.time())
+        except WebhookRefused as exc:
+            runtime.telemetry.webhooks.labels(help_desk, "refused").inc()
+            raise HTTPException(401, detail=str(exc)) from None
+        caller = Caller(kind="webhook", name=help_desk, role=Role.INTEGRATION)
+        request.state.caller = caller
+        return caller
+
+    check.required_roles = (Role.INTEGRATION,)  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+ANY_ROLE = (Role.AGENT, Role.INTEGRATION, Role.METRICS, Role.EMBED)
 """Every role includes one of these (the ladder starts at agent)."""

@@ -1,8 +1,16 @@
-"""What the service holds for its lifetime: settings, store, the pipeline (loaded once), the
-suggestion writer, metrics; and what /readyz says about the database."""
+"""What the service holds for its lifetime: settings, store, the pipeline, the suggestion writer,
+metrics; and what /readyz says about the database.
+
+The pipeline follows the model registry: every `[service] registry_poll_s` each worker process reads
+the live versions (one small query) and, when they changed (a `promote`, a `rollback`, a first
+`train`), loads the new pipeline in the background and swaps it in with one assignment. A batch of
+requests reads `Runtime.pipeline` once, so it runs wholly on the old or wholly on the new one, and no
+request waits for a load. A load that fails leaves the previous pipeline serving (/readyz says why).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -17,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store
+from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
 from supportcue.pipeline import Pipeline, Prepared, SuggestRequest, SuggestResult
 from supportcue.security.redaction import hide_paths, redact
@@ -35,19 +44,35 @@ FAILURE_MEMORY_S = float(RETRY_AFTER_S)
 """A failed write keeps /readyz at 503 this long (the time clients were asked to wait), unless a
 write succeeds sooner: a `SELECT 1` cannot tell that a full disk has room again, only a write can."""
 
+RETRY_FAILED_S = 30.0
+"""A load that failed is tried again after this long even when the registry did not change."""
+
 PipelineLoader = Callable[[Store, Settings], Pipeline]
-"""How the app gets its pipeline: called once, in a worker thread, when the app starts."""
+"""How the app gets its pipeline: called in a worker thread when the app starts, and again whenever
+the registry's live versions change."""
+
+
+class WorkspacePipelines:
+    """The default `PipelineLoader`: the workspace's live models, as `serve` runs them. The embedder
+    is made once and shared by every pipeline loaded after a promotion."""
+
+    def __init__(self) -> None:
+        self._embedder: Embedder | None = None
+
+    def __call__(self, store: Store, settings: Settings) -> Pipeline:
+        from supportcue.embeddings import make_embedder
+        from supportcue.training.loader import load_pipeline
+
+        if self._embedder is None:
+            # no disk cache when serving: live messages rarely repeat, and a cache write per request
+            # would cost more than it saves
+            self._embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
+        return load_pipeline(store, settings, self._embedder)
 
 
 def load_workspace_pipeline(store: Store, settings: Settings) -> Pipeline:
-    """The workspace's live models, as `serve` runs them (the default `PipelineLoader`)."""
-    from supportcue.embeddings import make_embedder
-    from supportcue.training.loader import load_pipeline
-
-    # no disk cache when serving: live messages rarely repeat, and a cache write per request would
-    # cost more than it saves
-    embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
-    return load_pipeline(store, settings, embedder)
+    """The workspace's live models with an embedder of their own (one load; see `WorkspacePipelines`)."""
+    return WorkspacePipelines()(store, settings)
 
 
 @dataclass
@@ -95,6 +120,32 @@ class Telemetry:
             buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30),
             registry=r,
         )
+        self.webhooks = Counter(
+            "supportcue_webhooks",
+            "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, refused, invalid)",
+            ["help_desk", "outcome"],
+            registry=r,
+        )
+        self.notes = Counter(
+            "supportcue_helpdesk_notes",
+            "Notes for help desks, by outcome (posted, skipped, failed_attempt, failed)",
+            ["help_desk", "outcome"],
+            registry=r,
+        )
+
+    @staticmethod
+    def counts(counter: Counter, help_desk: str) -> dict[str, int]:
+        """A help-desk counter's values since start, by outcome."""
+        return {
+            sample.labels["outcome"]: int(sample.value)
+            for metric in counter.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels.get("help_desk") == help_desk
+        }
+
+    def delivered(self, help_desk: str, outcome: str) -> None:
+        """Count a note's outcome (the outbox worker's `Observer`)."""
+        self.notes.labels(help_desk, outcome).inc()
 
     def observe_llm(self, trace: Sequence[Mapping[str, Any]]) -> None:
         """Count the LLM calls recorded in a suggestion's trace (live and shadow stages alike)."""
@@ -119,9 +170,17 @@ class Runtime:
     pipeline: Pipeline | None = None
     writer: SuggestionWriter | None = None
     error: str | None = None
+    """Why there is no pipeline (the last load failed), or why the registry's newest live versions are
+    not served (the pipeline loaded before keeps serving)."""
     loaded_at: float | None = None
+    registry: dict[str, str] | None = None
+    """The registry's live versions the pipeline was loaded from (None: not read yet)."""
+    pending_suggestions: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict)
+    """(case id, message id) of suggestions being made now (the suggestion route's, on its loop)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: tuple[float, str | None] | None = None
+    _loader: PipelineLoader | None = None
+    _failed: tuple[dict[str, str] | None, float] | None = None
 
     @property
     def ready(self) -> bool:
@@ -133,21 +192,62 @@ class Runtime:
         return self.error or "models are still loading; retry in a few seconds"
 
     def load(self, loader: PipelineLoader) -> None:
-        """Load the pipeline and warm its embedder (called once, at start-up); a failure is kept in
-        `error` for /readyz and the suggestion route to report, and the process stays up to say why."""
+        """Load the pipeline and warm its embedder (at start-up); a failure is kept in `error` for
+        /readyz and the suggestion route to report, and the process stays up to say why (and to load
+        the models once the registry changes)."""
+        self._loader = loader
+        self._load(self._live_versions())
+
+    def follow_registry(self) -> bool:
+        """One look at the registry: when its live versions differ from the served ones, load the new
+        pipeline and swap it in. Returns whether it swapped. Called every `registry_poll_s`."""
+        if self._loader is None:
+            return False
+        live = self._live_versions()
+        if live is None or live == self.registry:
+            return False
+        failed = self._failed
+        if failed is not None and failed[0] == live and time.monotonic() - failed[1] < RETRY_FAILED_S:
+            return False
+        return self._load(live)
+
+    def _live_versions(self) -> dict[str, str] | None:
         try:
-            pipeline = loader(self.store, self.settings)
+            self.store.db.check_file()  # a SQLite file that is gone is not recreated by a read
+            return self.store.models.live_versions()
+        except Exception as exc:  # the database is down: /readyz reports it; try again next time
+            log.debug("reading the live model versions failed: %s", type(exc).__name__)
+            return None
+
+    def _load(self, live: dict[str, str] | None) -> bool:
+        assert self._loader is not None
+        try:
+            pipeline = self._loader(self.store, self.settings)
             pipeline.embed(["warm up"])
-            for stage, version in pipeline.versions.items():
-                self.telemetry.model.labels(stage, version).set(1)
-            self.pipeline = pipeline
-            self.loaded_at = time.time()
         except Exception as exc:
             # the reason is public (/readyz needs no caller): no server paths, no personal data
-            self.error = redact(hide_paths(f"{type(exc).__name__}: {exc}"))
-            log.error(
-                "loading the pipeline failed: %s", self.error, exc_info=not isinstance(exc, SupportcueError)
+            said = str(exc) if isinstance(exc, SupportcueError) else f"{type(exc).__name__}: {exc}"
+            again, self.error = self.error, redact(hide_paths(said))
+            self._failed = (live, time.monotonic())
+            log.log(
+                logging.DEBUG if again == self.error else logging.ERROR,  # said once, not every retry
+                "loading the pipeline failed: %s%s",
+                self.error,
+                "; the models loaded before keep serving" if self.pipeline is not None else "",
+                exc_info=not isinstance(exc, SupportcueError),
             )
+            return False
+        before = self.pipeline.versions if self.pipeline is not None else {}
+        self.pipeline = pipeline  # one assignment: a batch reads it once, old or new
+        self.registry, self.error, self._failed = live, None, None
+        self.loaded_at = time.time()
+        for stage, version in before.items():
+            self.telemetry.model.labels(stage, version).set(0)
+        for stage, version in pipeline.versions.items():
+            self.telemetry.model.labels(stage, version).set(1)
+        if before:
+            log.info("now serving models %s (were %s)", pipeline.versions, before)
+        return True
 
     def suggest_batch(
         self, requests: Sequence[SuggestRequest]
@@ -157,8 +257,8 @@ class Runtime:
         instead (`DatabaseUnavailable`: 503, `UnstorableValue`: 422), never its suggestion. When a
         stage waits on I/O, each request's chain is handed back as a `Later`, which the batcher
         finishes (and stores) concurrently with the other requests."""
-        assert self.pipeline is not None
-        pipeline = self.pipeline
+        pipeline = self.pipeline  # read once: a promotion may swap it meanwhile
+        assert pipeline is not None
         with _fast_sklearn():
             prepared = pipeline.prepare(requests)
             if pipeline.has_blocking_stages:

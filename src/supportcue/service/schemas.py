@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Text, Timestamp
-from supportcue.vocab import EventKind, SuggestionMode
+from supportcue.vocab import EventKind, MessageRole, SuggestionMode
 
 DismissReason = Literal["wrong_topic", "outdated", "tone", "not_needed", "other"]
-RESERVED_KEY_PREFIXES = ("import:", "demo:")
-"""Idempotency keys of the importer and the demo loader: no API caller may send one."""
+RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
+"""Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
+`POST /v1/messages`): no API caller may send one to `POST /v1/events`."""
 
 
 class SuggestCreate(BaseModel):
@@ -19,6 +21,13 @@ class SuggestCreate(BaseModel):
 
     message: Text = Field(min_length=1, description="the customer's message (not blank)")
     case_id: Text | None = Field(None, max_length=100)
+    message_id: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the help desk's id of this customer message: with `case_id`, asking again for the "
+        "same message answers the suggestion already made for it (`reused`), not a new one",
+    )
     context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
         None, description="earlier turns, or free text"
     )
@@ -50,6 +59,8 @@ class StageTrace(BaseModel):
 class SuggestPublic(BaseModel):
     suggestion_id: str
     case_id: str | None
+    message_id: str | None = None
+    reused: bool = Field(False, description="the suggestion made before for the same `message_id`")
     text: str | None = Field(description="the suggested reply; null when the pipeline abstained")
     topic: str | None
     confidence: float | None
@@ -60,6 +71,11 @@ class SuggestPublic(BaseModel):
     alternatives: list[dict[str, Any]]
     trace: list[dict[str, Any]]
     latency_ms: float
+    arm: str | None = Field(
+        None,
+        description="the case's arm in the running experiment, or null; the control arm is shown no "
+        'suggestion (`text` null, `abstained_at` "holdout"): its suggestion is computed in shadow',
+    )
 
 
 class EventCreate(BaseModel):
@@ -79,6 +95,9 @@ class EventCreate(BaseModel):
     text: Text | None = None
     reason: DismissReason | None = None
     agent_id: Text | None = Field(None, max_length=100)
+    answer_id: Text | None = Field(
+        None, max_length=100, description="for `alternative`: the library answer the agent inserted"
+    )
     handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
     ts: Timestamp | None = Field(None, description="when it happened (UTC if no offset); default: now")
 
@@ -89,6 +108,97 @@ class EventCreate(BaseModel):
             if value.startswith(prefix):
                 raise ValueError(f"keys starting with {prefix!r} are reserved for supportcue's own imports")
         return value
+
+
+class MessageCreate(BaseModel):
+    """One turn of a case's conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Text = Field(min_length=1, max_length=100)
+    message_id: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="the help desk's id of the message: a repeat (same caller and id) changes nothing "
+        "and is answered as the first time; the same id with another turn is a 409",
+    )
+    role: MessageRole = Field(description="customer: a suggestion is made for it; agent: the reply sent")
+    text: Text = Field(min_length=1)
+    ts: Timestamp | None = Field(None, description="when it was written (UTC if no offset); default: now")
+    customer_name: Text | None = Field(None, max_length=200)
+    channel: Text | None = Field(None, max_length=30)
+    agent_id: Text | None = Field(None, max_length=100)
+    private: StrictBool = Field(
+        False, description="an agent's internal note: kept, not a reply (agents only)"
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _private_agents_only(self) -> MessageCreate:
+        if self.private and self.role == MessageRole.CUSTOMER:
+            raise ValueError("only an agent's message can be private")
+        return self
+
+
+class AgentMessagePublic(BaseModel):
+    """An agent's message: the `sent` event it became (none for a private note), and the suggestion
+    it answers (the case's latest one that was shown, if any)."""
+
+    message_id: str
+    case_id: str
+    role: Literal["agent"]
+    private: bool
+    event_id: int | None
+    suggestion_id: str | None
+
+
+class WebhookPublic(BaseModel):
+    """What a help desk's webhook led to."""
+
+    status: Literal["accepted", "duplicate", "ignored"]
+    reason: str | None = Field(None, description="why it was ignored")
+    case_id: str | None = None
+    message_id: str | None = None
+
+
+class AnswerPublic(BaseModel):
+    id: str
+    topic: str
+    title: str
+    body: str = Field(description="the answer as stored, placeholders such as `{customer_name}` unfilled")
+    status: str
+    owner: str | None
+    version: int
+    reviewed_at: datetime | None
+    review_due_at: datetime | None
+
+
+class AnswersPublic(BaseModel):
+    data: list[AnswerPublic]
+    count: int = Field(description="how many are in `data` (at most `limit`)")
+
+
+class ComposeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Text | None = Field(None, max_length=100)
+    customer_name: Text | None = Field(None, max_length=200)
+    agent_name: Text | None = Field(None, max_length=200)
+    fields: Annotated[dict[str, str], CLEAN] = Field(
+        default_factory=dict, max_length=100, description="case fields for answer placeholders"
+    )
+
+
+class ComposedPublic(BaseModel):
+    answer_id: str
+    text: str = Field(description="the reply: placeholders filled, in the workspace's tone")
+    missing: list[str] = Field(description="placeholders the case could not fill (left in `text`)")
 
 
 class FieldError(BaseModel):
@@ -115,7 +225,11 @@ class EventPublic(BaseModel):
 
 
 _PROBLEMS = {
-    409: "the idempotency key was used before with a different request",
+    401: "no valid credentials: for a help desk's webhook, no valid and fresh signature (or no "
+    "webhook secret configured)",
+    403: "the caller's role does not allow this (`detail` says which role does)",
+    404: "no such thing (`detail` names it)",
+    409: "the idempotency key (or message id) was used before with a different request",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
     500: "the pipeline failed on this request only (logged); other requests are not affected",

@@ -1,29 +1,61 @@
 """What the pages show, as plain data for their templates: the case for the console's script, and the
-dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html)."""
+dashboard's findings, histogram and charts (the geometry of inline SVG, drawn by dashboard.html) and
+its experiments' result tables."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from supportcue.data.tables import Case
+from supportcue.service.runtime import Runtime
 
 
 def case_data(case: Case) -> dict[str, Any]:
-    """The case as the console's script reads it (embedded as JSON in the case page)."""
+    """The case as the console's script reads it (embedded as JSON in the case page): its earlier
+    turns as {role, text} (an imported turn may be a bare string, or say `content`), and an id of its
+    latest message (a hash of the text), so the case opened again gets the same suggestion."""
+    digest = hashlib.sha256(case.message.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return {
         "case_id": case.id,
+        "message_id": f"text:{digest}",
         "message": case.message,
         "customer_name": case.customer_name,
-        "context": [t if isinstance(t, dict) else {"text": str(t)} for t in case.context or []],
+        "context": [turn for turn in map(_turn, case.context or []) if turn["text"]],
         "fields": {k: str(v) for k, v in (case.fields or {}).items()},
     }
 
 
-def dashboard_context(data: dict[str, Any], since: str | None, until: str | None) -> dict[str, Any]:
-    """The dashboard template's context from `compute_dashboard`'s result."""
+def _turn(item: Any) -> dict[str, str]:
+    if isinstance(item, dict):
+        text = item.get("text") or item.get("content") or ""
+        return {"role": str(item.get("role") or "customer"), "text": str(text).strip()}
+    return {"role": "customer", "text": str(item).strip()}
+
+
+def served_models(runtime: Runtime) -> dict[str, Any]:
+    """What this server process serves: {"versions": {stage: version}, "problem": why the registry's
+    newest live versions are not served, or None}."""
+    pipeline = runtime.pipeline  # read once: a promotion may swap it meanwhile
+    versions = pipeline.versions if pipeline is not None else {}
+    problem = runtime.error if pipeline is not None else runtime.not_ready_reason
+    return {"versions": dict(versions), "problem": problem}
+
+
+def dashboard_context(
+    data: dict[str, Any],
+    since: str | None,
+    until: str | None,
+    served: dict[str, Any] | None = None,
+    experiments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The dashboard template's context from `compute_dashboard`'s result, `served_models` and the
+    experiments' overview (`experiments.report.overview`)."""
     days = data["by_day"]
     return {
+        "experiments": [experiment_view(e) for e in experiments or []],
         "r": data,
+        "served": served or {"versions": {}, "problem": None},
         "charts": [
             line_chart(days, "match_rate", "matches", "sent_pairs", "Match rate", "sent replies"),
             line_chart(days, "adoption", "inserted", "shown", "Adoption", "shown"),
@@ -112,3 +144,67 @@ def findings(r: dict[str, Any]) -> list[str]:
                 f"Most abstentions at the {top['stage']} stage ({top['stopped']:,} of {top['entered']:,})."
             )
     return out
+
+
+METRIC_NAMES = {
+    "handle_seconds": "Handle time",
+    "resolved": "Resolved",
+    "first_reply_seconds": "First reply",
+    "match_rate": "Match rate",
+}
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric in ("resolved", "match_rate"):
+        return f"{value:.0%}"
+    return f"{value:,.0f} s"
+
+
+def _lift(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1%}"
+
+
+def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
+    """An experiment of the overview as the dashboard's table shows it: means per arm, the lift of
+    the treatment arm with its interval, and whether the interval excludes no change."""
+    control, treatment = e["control"], e["treatment"]
+    rows = []
+    for r in e["results"]:
+        low, high = r["ci_low"], r["ci_high"]
+        decisive = low is not None and high is not None and (low > 0 or high < 0)
+        rows.append(
+            {
+                "metric": METRIC_NAMES.get(r["metric"], r["metric"]),
+                "control": _value(r["metric"], r["means"].get(control)),
+                "treatment": _value(r["metric"], r["means"].get(treatment)),
+                "n": f"{r['n'].get(control, 0):,} / {r['n'].get(treatment, 0):,}",
+                "lift": _lift(r["lift"]),
+                "interval": f"[{_lift(low)}, {_lift(high)}]" if low is not None else "–",
+                "p": "–" if r["p_value"] is None else f"{r['p_value']:.3g}",
+                "decisive": decisive,
+            }
+        )
+    split = ", ".join(f"{arm} {n:,}" for arm, n in e["assigned"].items())
+    return {**e, "rows": rows, "split": split}
+
+
+def helpdesk_panel(
+    health: dict[str, Any], webhooks: dict[str, int], unable_to_post: str | None, webhook_url: str
+) -> dict[str, Any]:
+    """A help desk's panel on the dashboard: its health (from the store), the webhooks this process
+    received since it started, whether notes can be posted, and the URL to give the help desk."""
+    notes = health["notes"]
+    last = notes["last_posted_at"]
+    return {
+        **health,
+        "name": health["help_desk"].capitalize(),
+        "webhooks": {
+            k: webhooks.get(k, 0) for k in ("accepted", "duplicate", "ignored", "refused", "invalid")
+        },
+        "webhooks_total": sum(webhooks.values()),
+        "unable_to_post": unable_to_post,
+        "webhook_url": webhook_url,
+        "last_posted": last.strftime("%Y-%m-%d %H:%M UTC") if last else None,
+    }

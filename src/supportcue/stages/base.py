@@ -29,6 +29,8 @@ A stage kind declares, as class variables, everything the pipeline, the loader a
   deadline, so a slow call delays only its own request, and tells it that deadline in
   `Message.deadline`). A kind whose waiting depends on its policy (tone in `llm` mode) answers
   `waits_on_io()` instead.
+- `restyles_answer` (True for the tone): it rewrites the chosen answer's text (`answer_text`) into the
+  reply, so it also runs over an answer the agent picks by hand (`Pipeline.compose`).
 - `takes_over`: it can write the reply when an earlier stage's abstention defers to it
   (`StageResult.defers`: the library found no answer, the LLM draft may still write one).
 
@@ -222,6 +224,7 @@ class Stage(ABC):
     fit_requests: ClassVar[tuple[str, ...]] = ()
     reads_upstream: ClassVar[bool] = True
     blocking_io: ClassVar[bool] = False
+    restyles_answer: ClassVar[bool] = False
     takes_over: ClassVar[bool] = False
 
     @classmethod

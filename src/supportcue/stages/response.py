@@ -291,7 +291,7 @@ class ResponseStage(Stage):
         _, cos, best = scored[0]
         score = float(np.clip(cos, 0.0, 1.0))
         alternatives = tuple(
-            {"id": a.id, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
+            {"id": a.id, "title": a.title, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
             for _, c, a in scored[1 : 1 + self.max_alternatives]
         )
         info: dict[str, Any] = {

@@ -95,6 +95,7 @@ class ToneStage(Stage):
     services = ("llm",)
     policy = ("settings", "placeholders", "llm_policy")
     fit_data: ClassVar[FitData] = "none"
+    restyles_answer = True
 
     llm: ChatClient | None
 

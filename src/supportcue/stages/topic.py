@@ -36,6 +36,7 @@ import scipy.linalg
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from supportcue.errors import TrainingDataError
 from supportcue.stages.base import Message, Outcome, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads, fit_temperature, per_class_thresholds, softmax
 
@@ -249,7 +250,7 @@ class TopicStage(Stage):
         keep = [int(i) for i in np.flatnonzero(weight > 0)]
         classes = sorted({y[i] for i in keep})
         if len(classes) < 2:
-            raise ValueError(f"the topic stage needs at least 2 topics with examples, got {classes}")
+            raise TrainingDataError(f"the topic stage needs at least 2 topics with examples, got {classes}")
         index = {c: i for i, c in enumerate(classes)}
         vectors = vectors_of([X[i] for i in keep])
         target = np.array([index[y[i]] for i in keep], dtype=np.intp)

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
+from supportcue.errors import TrainingDataError
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads
 
@@ -89,7 +90,7 @@ class OutOfScopeScorer:
 
     def fit(self, vectors: F32) -> Self:
         if len(vectors) == 0:
-            raise ValueError("the out-of-scope scorer needs at least one in-scope example")
+            raise TrainingDataError("the out-of-scope scorer needs at least one in-scope example")
         self.vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
         return self
 
@@ -165,12 +166,12 @@ class ValidationStage(Stage):
             raise ValueError(f"X has {len(X)} messages but y has {len(labels)} labels")
         bad = sorted({v for v in labels if v not in (VALID, INVALID)})
         if bad:
-            raise ValueError(f"validity labels must be 'valid' or 'invalid', got {bad[:5]}")
+            raise TrainingDataError(f"validity labels must be 'valid' or 'invalid', got {bad[:5]}")
         weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         vectors = vectors_of(X)
         is_valid = np.array([v == VALID for v in labels])
         if not is_valid.any():
-            raise ValueError("the validation stage needs valid examples to know what is in scope")
+            raise TrainingDataError("the validation stage needs valid examples to know what is in scope")
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)
         valid_vectors = vectors[is_valid & (weight > 0)]

@@ -1,4 +1,4 @@
-"""Training, the model registry, time-ordered backtests and the promotion gate."""
+"""Training, the model registry, backtests (time-ordered when the history allows it) and the gate."""
 
 from supportcue.training.trainer import Trainer, build_stage
 

@@ -8,8 +8,8 @@ total weight, and its sample weight is that total (capped at 1). Expired labels 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,15 +42,23 @@ class LabeledSet:
 
     def split(self, cut: datetime) -> tuple[LabeledSet, LabeledSet]:
         """Cases created before `cut`, and the rest."""
-        before, after = LabeledSet(self.task), LabeledSet(self.task)
-        for i, when in enumerate(self.created_at):
-            part = before if when < cut else after
-            part.case_ids.append(self.case_ids[i])
-            part.texts.append(self.texts[i])
-            part.labels.append(self.labels[i])
-            part.weights.append(self.weights[i])
-            part.created_at.append(when)
-        return before, after
+        return self.where(lambda i: self.created_at[i] < cut), self.where(lambda i: self.created_at[i] >= cut)
+
+    def where(self, keep: Callable[[int], bool]) -> LabeledSet:
+        """The cases whose index `keep` accepts, in the same order."""
+        out = LabeledSet(self.task)
+        for i in range(len(self)):
+            if keep(i):
+                out.case_ids.append(self.case_ids[i])
+                out.texts.append(self.texts[i])
+                out.labels.append(self.labels[i])
+                out.weights.append(self.weights[i])
+                out.created_at.append(self.created_at[i])
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Cases per label, most frequent first."""
+        return dict(Counter(self.labels).most_common())
 
 
 def resolve(

@@ -1,13 +1,17 @@
-"""Assemble the pipeline a workspace serves: every registered stage kind the settings ask for, in
-order, with its live model version (or built from the settings, for kinds that learn nothing,
-versioned by their policy), its policy read from the current settings, and its services bound: the
-embedder, the live answer library and KB articles, the LLM client (when a mode uses it), the clock."""
+"""Assemble the pipeline a workspace serves: every registered stage kind, in order, with its live
+model version (or built from the settings, for kinds that learn nothing), its policy read from the
+current settings, and its services bound: the embedder, the live answer library and KB articles, the
+LLM client (when a mode uses it), the clock. A kind the settings leave out (`enabled`) is off; one
+that learns nothing is versioned by its policy (`policy_version`).
+
+With nothing trained the pipeline is not built at all (`NoTrainedModel`: "no trained model: run
+supportcue train"), so `serve` and `suggest` say so instead of abstaining at some stage."""
 
 from __future__ import annotations
 
 from supportcue.data.store import Store
 from supportcue.embeddings import CachedEmbedder, Embedder, make_embedder
-from supportcue.errors import SettingsError
+from supportcue.errors import NoTrainedModel, SettingsError
 from supportcue.llm.client import make_client
 from supportcue.pipeline import Pipeline
 from supportcue.providers import StoreArticles, StoreLibrary
@@ -15,7 +19,7 @@ from supportcue.settings import Settings
 from supportcue.stages import registry
 from supportcue.stages.base import Services, Stage
 from supportcue.training.registry import load_live
-from supportcue.vocab import StageMode
+from supportcue.vocab import ModelStatus, StageMode
 
 
 def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedder:
@@ -43,8 +47,35 @@ def workspace_services(store: Store, embedder: Embedder, settings: Settings | No
     )
 
 
+NO_TRAINED_MODEL = "no trained model: run supportcue train"
+
+
+def no_live_model_reason(store: Store, stages: list[str]) -> str | None:
+    """Why the pipeline cannot suggest: no stage that learns was trained, or one was but none of its
+    versions is live (the gate kept them candidates); None when every trained stage has a live one."""
+    versions = [v for v in store.models.list() if v.stage in stages]
+    if not versions:
+        return NO_TRAINED_MODEL
+    live = {v.stage for v in versions if v.status == ModelStatus.LIVE}
+    latest = {v.stage: v for v in versions if v.stage not in live}  # listed oldest first
+    reasons = [
+        f"no live {v.stage} model: {v.stage} {v.version} is a {v.status} that did not clear the gate "
+        f"(`supportcue train` says why; `supportcue models` lists the versions); "
+        f"`supportcue promote {v.stage} {v.version} --force` puts it live anyway, or set [pipeline] "
+        f'{v.stage} = "off"'
+        for v in latest.values()
+    ]
+    return "; ".join(reasons) or None
+
+
 def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
-    """The workspace's stages (a stage with no live model, or switched off, is off)."""
+    """The workspace's stages (a stage never trained, or switched off, is off). `NoTrainedModel` when
+    no stage that learns was trained, or one was and the gate kept every version a candidate: the
+    reason says what to do, where a pipeline without it would only abstain."""
+    learning = [n for n in registry.trainable() if settings.pipeline.mode(n) != StageMode.OFF]
+    reason = no_live_model_reason(store, learning) if learning else None
+    if reason:
+        raise NoTrainedModel(reason)
     problem = settings.llm_problem()
     if problem:
         raise SettingsError(problem)

@@ -72,8 +72,12 @@ def coverage_precision_curve(
     return curve
 
 
+PRECISION_TARGETS = (0.90, 0.95, 0.98)
+"""The target precisions every backtest reports coverage at (plus `[gate] target_precision`)."""
+
+
 def coverage_at_precision(
-    correct: Sequence[bool], confidence: Sequence[float], targets: Sequence[float] = (0.90, 0.95, 0.98)
+    correct: Sequence[bool], confidence: Sequence[float], targets: Sequence[float] = PRECISION_TARGETS
 ) -> dict[str, dict[str, float | None]]:
     """The largest coverage whose precision stays at or above each target, and its threshold."""
     conf = np.asarray(confidence, dtype=float)

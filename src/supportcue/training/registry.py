@@ -2,7 +2,8 @@
 
 A version is `v1`, `v2`, ... per stage. `promote` makes one live and keeps the previous one (status
 `previous`) for rollback; `rollback` brings the most recent `previous` back and retires the live one.
-The promotion gate lives in `training/trainer.py`.
+The promotion gate lives in `training/trainer.py` (`Trainer.promote`) and its floors in `gate.py`; a
+running server follows the live versions (`service/runtime.py`).
 
 Model files are pickles, that is code: each version records its file's SHA-256 and its stage kind
 when written, and loading checks both (the hash before unpickling, the kind after) and raises

@@ -6,15 +6,13 @@ import html
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
 def print_backtest(result: dict[str, Any], console: Console) -> None:
     """The backtest of each stage as tables: summary, coverage at precision, worst topics, confusions."""
-    console.print(
-        f"[bold]backtest[/bold] cut {result['cut']}: train on cases before, test on cases after "
-        f"({result.get('embedder', '')})"
-    )
+    console.print(f"[bold]backtest[/bold] ({result.get('embedder', '')})")
     for stage, r in result["stages"].items():
         s = r["summary"]
         console.print(
@@ -22,6 +20,9 @@ def print_backtest(result: dict[str, Any], console: Console) -> None:
             f"coverage {r['coverage']:.1%}, precision when answering {r['precision_answered']:.3f} "
             f"(train {r['n_train']}, test {r['n_test']})"
         )
+        console.print(f"  {r['split']['description']}", highlight=False, markup=False, soft_wrap=True)
+        for warning in r.get("warnings", []):
+            console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)
         at = Table("target precision", "coverage", "threshold", title=f"{stage}: coverage at precision")
         for target, v in r["coverage_at_precision"].items():
             thr = "-" if v["threshold"] is None else f"{v['threshold']:.3f}"
@@ -80,15 +81,16 @@ def backtest_html(result: dict[str, Any]) -> str:
         "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:980px}"
         "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;"
         "padding:.25rem .6rem;text-align:left}th{background:#f3f4f6}</style></head><body>",
-        f"<h1>Backtest</h1><p>Time-ordered: trained on cases before {esc(str(result['cut']))}, "
-        f"tested on cases after. Embedder: {esc(str(result.get('embedder', '')))}.</p>",
+        f"<h1>Backtest</h1><p>Embedder: {esc(str(result.get('embedder', '')))}.</p>",
     ]
     for stage, r in result["stages"].items():
         s = r["summary"]
         parts.append(
             f"<h2>{esc(stage)}</h2><p>accuracy {s['accuracy']:.3f} · macro-F1 {s['macro_f1']:.3f} · "
             f"coverage {r['coverage']:.1%} · train {r['n_train']} · test {r['n_test']}</p>"
+            f"<p>{esc(r['split']['description'])}</p>"
         )
+        parts.extend(f"<p><strong>warning</strong>: {esc(w)}</p>" for w in r.get("warnings", []))
         parts.append(curve_svg(r["curve"]))
         parts.append("<table><tr><th>target precision</th><th>coverage</th><th>threshold</th></tr>")
         for target, v in r["coverage_at_precision"].items():

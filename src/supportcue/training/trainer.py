@@ -1,14 +1,17 @@
-"""Fit stages from the store's labels, backtest them in time order, version and promote them.
+"""Fit stages from the store's labels, backtest them, version them, and put them live through the gate.
 
 Every stage kind is fitted through the same interface, from what it declares (`stages/base.py`): a
 kind trained on labels of its `label_task` gets every usable label (all sources, weighted; expired
-labels excluded) and a time-ordered backtest; a kind trained on history gets the cases whose agent
-reply is known; the inputs it names in `fit_requests` (the answer library, the replies) are routed
-to its `fit` by keyword. `train` writes a candidate model version per kind, and embeds the KB
-articles' passages into the workspace's embedding cache (the LLM modes retrieve them). The first
-version of a stage goes live at once (there is nothing to compare it with); later ones go live through
-`promote`, whose gate refits the live version's hyper-parameters on the same cut and refuses a
-candidate that is worse unless forced.
+labels excluded) and a backtest, time-ordered when the history allows it and stratified otherwise
+(`split.py`); a kind trained on history gets the cases whose agent reply is known; the inputs it names
+in `fit_requests` (the answer library, the replies) are routed to its `fit` by keyword.
+
+`train` writes a candidate model version per kind, and embeds the KB articles' passages into the
+workspace's embedding cache (the LLM modes retrieve them). A stage's first version goes live when it clears
+the floors of `[gate]` (`gate.py`); below them it stays a candidate and its metrics say why. Later
+versions go live through `promote`, which applies the same floors and refuses a candidate that is
+worse than the live model on the same backtest. `--force` skips the gate; a version that was live
+before comes back without a new backtest (a rollback).
 """
 
 from __future__ import annotations
@@ -28,9 +31,14 @@ from supportcue.stages import registry
 from supportcue.stages.base import Message, Services, Stage
 from supportcue.training import metrics
 from supportcue.training.dataset import LabeledSet, labeled_cases
-from supportcue.training.registry import get_version, load_live, save_version
-from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource
+from supportcue.training.gate import advice, class_warnings, floors
+from supportcue.training.metrics import PRECISION_TARGETS
+from supportcue.training.registry import get_version, save_version
+from supportcue.training.split import MIN_PART, Split, choose_split
+from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource, ModelStatus
 
+WAS_LIVE = (ModelStatus.PREVIOUS, ModelStatus.RETIRED)
+"""Statuses only a version that was live can have: promoting one back is a rollback."""
 GATE_TOLERANCE = 0.002
 """A candidate may trail the live model by this much accuracy (noise) and still be promoted."""
 
@@ -102,13 +110,10 @@ class Trainer:
         ]
         return History(messages, [sent[c.id] for c in cases])
 
-    def default_cut(self, data: LabeledSet, test_share: float = 0.2) -> datetime:
-        if len(data) < 10:
-            raise SupportcueError(
-                f"only {len(data)} {data.task} labels: need at least 10 to train and backtest"
-            )
-        ordered = sorted(data.created_at)
-        return ordered[int(len(ordered) * (1 - test_share))]
+    def choose_split(self, data: LabeledSet, gold: LabeledSet, since: datetime | None = None) -> Split:
+        """The backtest's split of `data`: time-ordered when the history allows it (see `split.py`)."""
+        gate = self.settings.gate
+        return choose_split(data, gold, gate.test_share, gate.min_time_spread_hours, since)
 
     def fit(self, name: str, data: LabeledSet | None = None, params: dict[str, Any] | None = None) -> Stage:
         """Fit a stage of kind `name` on what it declares: labels (`data`), history, or nothing.
@@ -133,14 +138,22 @@ class Trainer:
         routed = {r: available[r]() for r in kind.fit_requests}
         return stage.fit(X, y, weights, **routed)
 
-    def evaluate(self, name: str, params: dict[str, Any], data: LabeledSet, cut: datetime) -> dict[str, Any]:
-        """Fit on cases before `cut` with `params` (labels of every source), predict the cases after
-        that people labeled, and measure against the people's labels."""
-        train, _ = data.split(cut)
-        _, test = self.labeled(data.task, human_only=True).split(cut)
-        if len(train) < 5 or len(test) < 5:
+    def evaluate(
+        self,
+        name: str,
+        params: dict[str, Any],
+        data: LabeledSet,
+        split: Split,
+        gold: LabeledSet | None = None,
+    ) -> dict[str, Any]:
+        """Fit on the split's training cases with `params` (labels of every source), predict its test
+        cases, which people labeled (`gold`), and measure against the people's labels."""
+        gold = gold if gold is not None else self.labeled(data.task, human_only=True)
+        train, test = split.parts(data, gold)
+        if len(train) < MIN_PART or len(test) < MIN_PART:
             raise SupportcueError(
-                f"cut {cut:%Y-%m-%d} leaves {len(train)} train / {len(test)} test {data.task} labels"
+                f"the {split.kind} split leaves {len(train)} train / {len(test)} test {data.task} labels "
+                f"labeled by people ({split.describe()})"
             )
         stage = self.fit(name, train, params)
         results = stage.predict(self.messages(test.texts))
@@ -153,7 +166,11 @@ class Trainer:
         precision_answered = (
             sum(c for c, a in zip(correct, answered, strict=True) if a) / n_answered if n_answered else 0.0
         )
+        targets = sorted({*PRECISION_TARGETS, self.settings.gate.target_precision})
+        unseen = sorted(set(test.labels) - set(train.labels))
         return {
+            "unseen_labels": unseen,
+            "split": {**split.as_dict(), "test_fingerprint": test.fingerprint()},
             "n_train": len(train),
             "n_test": len(test),
             "summary": metrics.summary(test.labels, predicted),
@@ -163,7 +180,7 @@ class Trainer:
             "per_label": metrics.per_label_report(test.labels, predicted),
             "confusions": metrics.confusion_pairs(test.labels, raw),
             "curve": metrics.coverage_precision_curve(correct, confidence),
-            "coverage_at_precision": metrics.coverage_at_precision(correct, confidence),
+            "coverage_at_precision": metrics.coverage_at_precision(correct, confidence, targets),
         }
 
     def backtest(
@@ -172,37 +189,51 @@ class Trainer:
         since: datetime | None = None,
         exclude_weak: bool = False,
     ) -> dict[str, Any]:
-        """Time-ordered evaluation of the stages trained on labels, with their live (or default) settings."""
+        """Evaluate the stages trained on labels, with their live (or default) settings; each stage's
+        result says which split it used (`split`) and warns of labels with few cases (`warnings`)."""
         tasks = registry.labeled()
         out: dict[str, Any] = {"cut": None, "embedder": self.embedder.name, "stages": {}}
         for name in stages or list(tasks):
             if name not in tasks:
                 raise SupportcueError(f"{name!r} is not trained on labels; allowed: {', '.join(tasks)}")
-            data = self.labeled(tasks[name], exclude_weak)
-            cut = since or self.default_cut(data)
-            out["cut"] = cut.isoformat()
             live = self.store.models.live(name)
-            self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
             params = dict(live.params) if live else self.default_params(name)
-            out["stages"][name] = self.evaluate(name, params, data, cut)
+            _, out["stages"][name] = self.measure(name, params, exclude_weak, since)
+            out["cut"] = out["stages"][name]["split"]["cut"]
         return out
 
+    def measure(
+        self, name: str, params: dict[str, Any], exclude_weak: bool = False, since: datetime | None = None
+    ) -> tuple[LabeledSet, dict[str, Any]]:
+        """A stage's labeled cases and its backtest with `params`: the split chosen for the data (or
+        cut at `since`), and `warnings` about labels the figures cannot speak for."""
+        task = registry.labeled()[name]
+        data, gold = self.labeled(task, exclude_weak), self.labeled(task, human_only=True)
+        split = self.choose_split(data, gold, since)
+        self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
+        result = self.evaluate(name, params, data, split, gold)
+        minimum = self.settings.gate.min_labels_per_class
+        result["warnings"] = _unseen_warning(result) + class_warnings(task, data.counts(), minimum)
+        return data, result
+
     def train(self, stages: Sequence[str] | None = None, exclude_weak: bool = False) -> list[ModelVersion]:
-        """Fit each stage, backtest the ones trained on labels, and write a model version."""
-        tasks = registry.labeled()
+        """Fit each stage, backtest the ones trained on labels, and write a model version; a stage's
+        first version goes live when it clears the gate's floors (`metrics["gate"]` says why not)."""
         written = []
         for name in stages or registry.trainable():
             self._say(f"training {name}")
             params = stage_params(build_stage(name, self.default_params(name)))
-            if name in tasks:
-                data = self.labeled(tasks[name], exclude_weak)
-                cut = self.default_cut(data)
-                self._say(f"backtest {name}: {len(data)} labeled cases, cut {cut:%Y-%m-%d}")
-                result = self.evaluate(name, params, data, cut)
+            refused: list[str] = []
+            if name in registry.labeled():
+                data, result = self.measure(name, params, exclude_weak)
                 result.pop("curve")
-                result["cut"] = cut.isoformat()
+                result["cut"] = result["split"]["cut"]
                 result["sources"] = data.sources
+                result["classes"] = data.counts()
                 result["exclude_weak"] = exclude_weak
+                refused = floors(name, result, self.settings.gate)
+                warnings = result.pop("warnings")
+                result["gate"] = {"passed": not refused, "refused": refused, "warnings": warnings}
                 self._say(f"fitting {name} on all {len(data)} labeled cases")
                 stage = self.fit(name, data, params)
                 fingerprint = data.fingerprint()
@@ -212,7 +243,7 @@ class Trainer:
             version = save_version(
                 self.store, self.settings.models_dir, stage, fingerprint, stage_params(stage), result
             )
-            if self.store.models.live(name) is None:
+            if self.store.models.live(name) is None and not refused:
                 version = self.store.models.promote(name, version.version)
             written.append(version)
         if stages is None and self.store.library.articles():
@@ -221,29 +252,79 @@ class Trainer:
         return written
 
     def promote(self, stage: str, version: str, force: bool = False) -> tuple[ModelVersion, str]:
-        """Make `version` live unless it is worse than the live model on the same backtest."""
+        """Make `version` live through the gate: it must clear the floors and be no worse than the live
+        model on the same backtest. A version that was live before comes back without a new backtest
+        (a rollback); `force` skips the gate."""
         candidate = get_version(self.store, stage, version)
-        live = load_live(self.store, stage)
-        note = "no live model to compare with"
-        tasks = registry.labeled()
-        if live is not None and stage in tasks and live[1].version != version:
-            data = self.labeled(tasks[stage])
-            recorded = candidate.metrics.get("cut")
-            cut = datetime.fromisoformat(recorded) if recorded else self.default_cut(data)
-            if recorded and live[1].metrics.get("cut") == recorded:
-                # same cut: the recorded backtests saw the same test cases, and they also reflect
-                # differences in training data (e.g. weak labels), which a refit would hide
-                new = float(candidate.metrics["summary"]["accuracy"])
-                old = float(live[1].metrics["summary"]["accuracy"])
-            else:
-                new = self.evaluate(stage, dict(candidate.params), data, cut)["summary"]["accuracy"]
-                old = self.evaluate(stage, dict(live[1].params), data, cut)["summary"]["accuracy"]
-            note = (
-                f"backtest accuracy at cut {cut:%Y-%m-%d}: candidate {new:.4f}, "
-                f"live {live[1].version} {old:.4f}"
+        live = self.store.models.live(stage)
+        if live is not None and live.version == version:
+            return live, "it is live already"
+        was_live = candidate.promoted_at is not None or candidate.status in WAS_LIVE
+        if was_live or force:
+            why = "it was live before, so no new backtest" if was_live else "forced: the gate was not applied"
+            return self.store.models.promote(stage, version), why + _replacing(live)
+        if stage not in registry.labeled():
+            return self.store.models.promote(stage, version), "no backtest to gate on" + _replacing(live)
+        refused = floors(stage, candidate.metrics, self.settings.gate)
+        if refused:
+            raise PromotionRefused(
+                f"{stage} {version} stays a candidate: {'; '.join(refused)}. "
+                f"What to do: {advice(stage, version)}"
             )
-            if new < old - GATE_TOLERANCE and not force:
-                raise PromotionRefused(
-                    f"{stage} {version} is worse than the live model ({note}); use --force to promote anyway"
-                )
+        if live is None:
+            note = "it clears the gate; no live model to compare with"
+            return self.store.models.promote(stage, version), note
+        new, old, where = self.compare(stage, candidate, live)
+        note = f"backtest accuracy ({where}): candidate {new:.4f}, live {live.version} {old:.4f}"
+        if new < old - GATE_TOLERANCE:
+            raise PromotionRefused(
+                f"{stage} {version} is worse than the live model ({note}); use --force to promote anyway"
+            )
         return self.store.models.promote(stage, version), note
+
+    def compare(self, stage: str, candidate: ModelVersion, live: ModelVersion) -> tuple[float, float, str]:
+        """Backtest accuracy of the candidate and the live version on the same test cases: the recorded
+        figures when both backtests saw the same ones (they also reflect differences in training data,
+        e.g. weak labels, which a refit would hide), else both refitted on the candidate's split of
+        today's data (or a split chosen afresh when that one no longer works)."""
+        mine, theirs = candidate.metrics.get("split") or {}, live.metrics.get("split") or {}
+        cut = candidate.metrics.get("cut")
+        same = mine.get("test_fingerprint") and mine.get("test_fingerprint") == theirs.get("test_fingerprint")
+        if same or (not mine and not theirs and cut and cut == live.metrics.get("cut")):
+            split = Split.recorded(candidate.metrics)
+            where = split.describe() if split else "recorded"
+            return (
+                float(candidate.metrics["summary"]["accuracy"]),
+                float(live.metrics["summary"]["accuracy"]),
+                f"recorded, {where}",
+            )
+        task = registry.labeled()[stage]
+        data, gold = self.labeled(task), self.labeled(task, human_only=True)
+        split = Split.recorded(candidate.metrics)
+        try:
+            if split is None or min(len(part) for part in split.parts(data, gold)) < MIN_PART:
+                split = self.choose_split(data, gold)
+            new = self.evaluate(stage, dict(candidate.params), data, split, gold)["summary"]["accuracy"]
+            old = self.evaluate(stage, dict(live.params), data, split, gold)["summary"]["accuracy"]
+        except SupportcueError as exc:
+            raise PromotionRefused(
+                f"{stage} {candidate.version} cannot be compared with the live {live.version}: {exc}; "
+                "use --force to promote it without the comparison"
+            ) from None
+        return float(new), float(old), split.describe()
+
+
+def _unseen_warning(result: dict[str, Any]) -> list[str]:
+    unseen = set(result["unseen_labels"])
+    if not unseen:
+        return []
+    n = sum(int(m["support"]) for label, m in result["per_label"].items() if label in unseen)
+    shown = ", ".join(sorted(unseen)[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
+    return [
+        f"{n} of the {result['n_test']} test cases have labels no training case has ({shown}): "
+        "no model can get them right, so the figures say little about the model"
+    ]
+
+
+def _replacing(live: ModelVersion | None) -> str:
+    return f" ({live.version} was live and is kept for rollback)" if live is not None else ""

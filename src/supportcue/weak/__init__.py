@@ -2,7 +2,14 @@
 
 from supportcue.weak.analysis import LFAnalysis, LFStats, analyze_lfs, conflict_matrix, render_analysis
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
-from supportcue.weak.label_model import LabelModel, LabelModelChoice, MajorityVoter, choose_label_model
+from supportcue.weak.label_model import (
+    MIN_LFS_FOR_LABEL_MODEL,
+    LabelModel,
+    LabelModelChoice,
+    MajorityVoter,
+    choose_label_model,
+    majority_only_reason,
+)
 from supportcue.weak.lf import (
     ABSTAIN,
     LabelingFunction,
@@ -20,6 +27,7 @@ from supportcue.weak.propagation import fit_with_unlabeled, propagate
 __all__ = [
     "ABSTAIN",
     "ABSTAIN_INDEX",
+    "MIN_LFS_FOR_LABEL_MODEL",
     "ApplyResult",
     "LFAnalysis",
     "LFInput",
@@ -37,6 +45,7 @@ __all__ = [
     "keyword_lf",
     "labeling_function",
     "load_lfs_from_modules",
+    "majority_only_reason",
     "propagate",
     "regex_lf",
     "render_analysis",

@@ -2,7 +2,9 @@
 
 Both share one API: `fit(L, class_balance=None) -> self`, `predict_proba(L)`, `predict(L, tie_break)`
 and `predict_with_confidence(L, tie_break)`. A row where every LF abstained gets no label (-1) and
-confidence 0. `choose_label_model` fits both and keeps the one more accurate on the gold rows.
+confidence 0. `choose_label_model` fits both and keeps the one more accurate on the gold rows; with fewer
+than `MIN_LFS_FOR_LABEL_MODEL` functions (snorkel's model cannot be fitted then) it uses the majority vote
+and says so in `LabelModelChoice.note`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from supportcue.weak.apply import ABSTAIN_INDEX, LabelMatrix
 TieBreak = Literal["abstain", "random", "first"]
 Probs = npt.NDArray[np.float64]
 _TIE_TOL = 1e-6
+MIN_LFS_FOR_LABEL_MODEL = 3
+"""snorkel's label model estimates each function's accuracy from its agreements with the others: it
+needs at least three functions (columns of the label matrix)."""
 
 
 def _check_matrix(L: npt.ArrayLike, cardinality: int | None = None) -> LabelMatrix:
@@ -129,6 +134,9 @@ class LabelModel(_Voter):
         from snorkel.labeling.model import LabelModel as SnorkelLabelModel
 
         matrix = _check_matrix(L, self.cardinality)
+        unfit = majority_only_reason(*matrix.shape)
+        if unfit:
+            raise ValueError(f"LabelModel cannot be fitted: {unfit.removeprefix('majority vote: ')}")
         self.cardinality_ = self.cardinality or int(max(matrix.max(initial=0) + 1, 2))
         model = SnorkelLabelModel(cardinality=self.cardinality_, verbose=False)
         with warnings.catch_warnings():
@@ -156,6 +164,18 @@ class LabelModel(_Voter):
         return probs
 
 
+def majority_only_reason(n_rows: int, n_lfs: int) -> str:
+    """Why only the majority vote can combine `n_lfs` functions' votes on `n_rows` rows: snorkel's label
+    model cannot be fitted on a matrix of that shape ("" when it can)."""
+    if n_lfs < MIN_LFS_FOR_LABEL_MODEL:
+        functions = "function" if n_lfs == 1 else "functions"
+        return (
+            f"majority vote: {n_lfs} labeling {functions}, and the label model needs at least "
+            f"{MIN_LFS_FOR_LABEL_MODEL}"
+        )
+    return "" if n_rows else "majority vote: no rows to fit the label model on"
+
+
 @dataclass
 class LabelModelChoice:
     """The better of the two label models on the gold rows, and both scores."""
@@ -163,8 +183,11 @@ class LabelModelChoice:
     model: MajorityVoter | LabelModel
     name: Literal["majority", "label_model"]
     scores: dict[str, float] = field(default_factory=dict)
-    """Accuracy on gold rows with at least one vote, ties broken at random (seeded)."""
+    """Accuracy on gold rows with at least one vote, ties broken at random (seeded); only the
+    models that could be fitted and compared."""
     n_gold_covered: int = 0
+    note: str = ""
+    """Why the choice was not a comparison on gold, for the person reading the report ("" when it was)."""
 
 
 def choose_label_model(
@@ -177,7 +200,8 @@ def choose_label_model(
     """Fit both models on all of `L` (no gold used in fitting) and keep the more accurate on gold.
 
     Gold rows where every LF abstained are left out (neither model can label them). Ties go to
-    the majority vote, the simpler model.
+    the majority vote, the simpler model, and so does a matrix with fewer than
+    `MIN_LFS_FOR_LABEL_MODEL` functions (the label model cannot be fitted) or no row (nothing to fit).
     """
     matrix = _check_matrix(L, cardinality)
     rows = np.asarray(gold_idx, dtype=np.int64)
@@ -189,14 +213,17 @@ def choose_label_model(
     gold_of = dict(zip(rows.tolist(), gold.tolist(), strict=True))
     truth = np.array([gold_of[int(i)] for i in covered], dtype=np.int64)
     candidates: dict[Literal["majority", "label_model"], MajorityVoter | LabelModel] = {
-        "majority": MajorityVoter(card, seed=seed).fit(matrix),
-        "label_model": LabelModel(card, seed=seed).fit(matrix),
+        "majority": MajorityVoter(card, seed=seed).fit(matrix)
     }
+    note = majority_only_reason(*matrix.shape)
+    if not note:
+        candidates["label_model"] = LabelModel(card, seed=seed).fit(matrix)
+        note = "" if covered.size else "majority vote: no human label on a voted case to compare the two on"
     scores: dict[str, float] = {}
-    for name, model in candidates.items():
-        predicted = model.predict(matrix[covered], tie_break="random") if covered.size else covered
-        scores[name] = float(np.mean(predicted == truth)) if covered.size else 0.0
+    if covered.size:
+        for name, model in candidates.items():
+            scores[name] = float(np.mean(model.predict(matrix[covered], tie_break="random") == truth))
     best: Literal["majority", "label_model"] = (
-        "label_model" if scores["label_model"] > scores["majority"] else "majority"
+        "label_model" if scores.get("label_model", -1.0) > scores.get("majority", 0.0) else "majority"
     )
-    return LabelModelChoice(candidates[best], best, scores, int(covered.size))
+    return LabelModelChoice(candidates[best], best, scores, int(covered.size), note)

@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import re
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -228,6 +229,18 @@ def _module_files(paths: Iterable[str | Path], base_dir: Path | None) -> list[Pa
     return files
 
 
+def _failed_line(exc: Exception, file: Path) -> str:
+    """`file:line` where importing `file` failed (the innermost line of that file), else `file`."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f"{file}:{exc.lineno}"
+    lines = [
+        f.lineno
+        for f in traceback.extract_tb(exc.__traceback__)
+        if Path(f.filename).resolve() == file.resolve()
+    ]
+    return f"{file}:{lines[-1]}" if lines else str(file)
+
+
 def load_lfs_from_modules(
     paths: Iterable[str | Path], base_dir: Path | None = None
 ) -> list[LabelingFunction]:
@@ -248,7 +261,10 @@ def load_lfs_from_modules(
             spec.loader.exec_module(module)
         except Exception as exc:
             sys.modules.pop(module_name, None)
-            raise SettingsError(f"labeling_functions: importing {file} failed: {exc!r}") from exc
+            raise SettingsError(
+                f"labeling_functions: importing {_failed_line(exc, file)} failed: {type(exc).__name__}: "
+                f"{exc.msg if isinstance(exc, SyntaxError) else exc}"
+            ) from exc
         for value in vars(module).values():
             if not isinstance(value, LabelingFunction):
                 continue

@@ -20,7 +20,8 @@ import numpy as np
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.embeddings import Embedder
-from supportcue.settings import Settings
+from supportcue.errors import SettingsError
+from supportcue.settings import CONFIG_NAME, Settings
 from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelSource, LabelTask
 from supportcue.weak.analysis import LFAnalysis, analyze_lfs
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
@@ -62,8 +63,14 @@ def apply_to_cases(
     """Apply the task's labeling functions to every case; gold = the human labels of the task."""
     lfs = workspace_lfs(store, settings, task)
     if not lfs:
-        raise ValueError(
-            f"no labeling functions for task {task!r}: list modules in supportcue.toml labeling_functions"
+        config = settings.workspace / CONFIG_NAME
+        listed = ", ".join(settings.labeling_functions)
+        found = f"the files listed in {config} ({listed}) define none" if listed else f"{config} lists none"
+        builtin = " (the built-in answer match needs approved answers)" if task == LabelTask.TOPIC else ""
+        raise SettingsError(
+            f"no labeling functions for task {task!r}{builtin}: {found}. Write them in a Python file "
+            f"(keyword_lf, regex_lf or @labeling_function(task={task!r}) from supportcue.weak) and list "
+            f"the file in labeling_functions"
         )
     cases = store.cases.list()
     sent = {e.case_id: e.text for e in store.events.list(kind=EventKind.SENT) if e.text}
@@ -125,11 +132,13 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         store.labels.delete(LabelSource.WEAK, run.task)  # a new function set replaces the old labels
         store.labels.add(rows)
     n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
+    note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"
     return {
         "task": run.task,
         "cases": len(run.cases),
         "label_model": choice.name,
         "label_model_scores_on_gold": choice.scores,
+        "note": note,
         "coverage": float(voted.mean()) if len(run.cases) else 0.0,
         "coverage_of_unlabeled": float(unlabeled.sum() / n_unlabeled) if n_unlabeled else 0.0,
         "accuracy_on_gold": accuracy,

@@ -3,7 +3,10 @@
 The rules of a valid event live in `monitoring/events.py`; this route translates HTTP to them, their
 `InvalidEvent` to a 422 and `IdempotencyConflict` to a 409. Idempotency keys are scoped to the caller
 (`caller.id`). An event posted from a logged-in browser (the console) carries that user's name as its
-`agent_id`, whatever the body says; a key's caller (a help desk) names the agent.
+`agent_id`, whatever the body says; a key's caller (a help desk, the Chatwoot embed page) names the
+agent. An `embed` key (whose page runs in agents' browsers, so it is the least secret of keys) may post
+only what an agent does with a suggestion (`EMBED_KINDS`), never a `sent` reply or a resolution: those
+come from the help desk itself.
 """
 
 from __future__ import annotations
@@ -14,16 +17,17 @@ from fastapi.concurrency import run_in_threadpool
 from supportcue.errors import IdempotencyConflict, InvalidEvent
 from supportcue.monitoring.events import record_event
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, StoreDep, TelemetryDep, require
+from supportcue.service.deps import CallerDep, Forbidden, StoreDep, TelemetryDep, require
 from supportcue.service.schemas import EventCreate, EventPublic, problem_responses
-from supportcue.vocab import Role
+from supportcue.vocab import EventKind, Role
 
 router = APIRouter(
     prefix="/v1",
     tags=["events"],
     route_class=StrictJSONRoute,
-    dependencies=[require(Role.AGENT, Role.INTEGRATION)],
+    dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
+EMBED_KINDS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED, EventKind.ALTERNATIVE)
 
 
 @router.post(
@@ -37,6 +41,9 @@ async def create_event(
 ) -> EventPublic:
     """Record an event once per caller and `idempotency_key`: a retry of the same request is
     acknowledged (`duplicate`) and not stored again; the same key with another request is a 409."""
+    if caller.role == Role.EMBED and body.kind not in EMBED_KINDS:
+        allowed = ", ".join(EMBED_KINDS)
+        raise Forbidden(f"an embed key may post {allowed} events; {body.kind} ones come from the help desk")
     row = body.model_dump()
     if caller.by_cookie:
         row["agent_id"] = caller.name

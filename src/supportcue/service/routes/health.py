@@ -22,22 +22,22 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", response_model=None)
 def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     """200 once the models are loaded and the database takes writes; 503 (with the reason) before
-    that, if loading failed, or while the database is down, full, locked or gone. `database` is "ok"
-    or the problem (checked at most once a second); `backlog` counts suggestions waiting for their
-    commit."""
+    that, if loading failed (no trained model: "no trained model: run supportcue train"), or while
+    the database is down, full, locked or gone. `models` are the versions this process serves, which
+    follow the registry within `[service] registry_poll_s` (`reload_error` says why not, when the
+    newest live versions failed to load). `database` is "ok" or the problem (checked at most once a
+    second); `backlog` counts suggestions waiting for their commit."""
     problem = runtime.database_problem()
     state = {"database": problem or "ok", "backlog": runtime.backlog}
-    if not runtime.ready:
+    pipeline = runtime.pipeline  # read once: a promotion may swap it meanwhile
+    if pipeline is None:
         status = "failed" if runtime.error else "loading"
         body = {"status": status, "reason": runtime.not_ready_reason, **state}
         return JSONResponse(body, status_code=503)
     if problem is not None:
         body = {"status": "unavailable", "reason": f"database: {problem}", **state}
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
-    assert runtime.pipeline is not None
-    return {
-        "status": "ready",
-        "models": runtime.pipeline.versions,
-        "pipeline": runtime.pipeline.version,
-        **state,
-    }
+    body = {"status": "ready", "models": pipeline.versions, "pipeline": pipeline.version}
+    if runtime.error:
+        body["reload_error"] = runtime.error
+    return {**body, **state}

@@ -33,7 +33,9 @@ async def online_metrics(
     since: str | None = Query(None, description="ISO date or datetime (UTC), inclusive"),
     until: str | None = Query(None, description="ISO date or datetime (UTC), exclusive"),
     group_by: str | None = Query(
-        None, description="day | topic | stage | model | arm", json_schema_extra={"enum": list(GROUPS)}
+        None,
+        description="day | topic | stage | model | arm | agent",
+        json_schema_extra={"enum": list(GROUPS)},
     ),
 ) -> dict[str, Any]:
     """Match rate, adoption and coverage (overall), the funnel, latency, dismissals, shadow agreement,

@@ -8,6 +8,7 @@ built in `views.py`. The console is the agent's; the dashboard the reviewer's (s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,10 +16,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 
 from supportcue.boundary import Text
+from supportcue.data.store import Store
+from supportcue.experiments.report import overview
+from supportcue.monitoring.helpdesks import helpdesk_health
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.security.roles import includes
-from supportcue.service.deps import SettingsDep, StoreDep, require
-from supportcue.service.views import case_data, dashboard_context
+from supportcue.service.deps import RuntimeDep, StoreDep, require
+from supportcue.service.runtime import Runtime
+from supportcue.service.views import case_data, dashboard_context, helpdesk_panel, served_models
+from supportcue.settings import Settings
 from supportcue.vocab import CaseStatus, Role
 
 HERE = Path(__file__).resolve().parent.parent
@@ -88,15 +94,34 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
 @router.get("/dashboard", response_class=HTMLResponse, dependencies=[require(Role.REVIEWER)])
 async def dashboard(
     request: Request,
-    store: StoreDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     since: str | None = None,
     until: str | None = None,
 ) -> Response:
-    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages."""
+    """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
+    which model versions are live in the registry, and which this server serves; and the newest
+    experiments (over their whole run, whatever the dates chosen)."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    data = await run_in_threadpool(compute_dashboard, store, settings, start, end)
-    return templates.TemplateResponse(request, "dashboard.html", dashboard_context(data, since, until))
+    data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
+    experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
+    context = dashboard_context(data, since, until, served_models(runtime), experiments)
+    context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
+    return templates.TemplateResponse(request, "dashboard.html", context)
+
+
+def _help_desks(request: Request, store: Store, settings: Settings) -> list[dict[str, Any]]:
+    """Each help desk's connection health, and what this process counted since it started."""
+    runtime: Runtime = request.app.state.runtime
+    base = settings.service.public_url or str(request.base_url).rstrip("/")
+    return [
+        helpdesk_panel(
+            helpdesk_health(store, name),
+            runtime.telemetry.counts(runtime.telemetry.webhooks, name),
+            desk.unable_to_post,
+            f"{base}/integrations/{name}/webhook",
+        )
+        for name, desk in request.app.state.help_desks.items()
+    ]

@@ -1,18 +1,39 @@
-"""POST /v1/suggest: a suggested reply for a customer message, stored with its trace."""
+"""POST /v1/suggest: a suggested reply for a customer message, stored with its trace.
+
+A request with a `case_id` is first given the case's arm in the running experiment
+(`experiments.assign_case`, which records it the first time the case is seen); the control arm's
+suggestion is computed in shadow and stored, and answered with no text.
+
+One suggestion per customer message: a request with `case_id` and `message_id` (the help desk's id of
+the message; the console sends one per case message) is answered with the suggestion already stored
+for that message when there is one (`reused: true`), so opening a case twice, or the Chatwoot embed
+page and the connector asking for the same message, never makes a second suggestion (nor a second
+`shown` event, nor a second row in the adoption figures). Concurrent requests for the same message
+wait for the first one's answer. A suggestion whose pipeline failed or timed out is not reused: the
+next request tries again.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from supportcue.data.database import unavailable_reason
+from supportcue.data.store import Store
+from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
-from supportcue.pipeline import SuggestRequest
+from supportcue.experiments import assign_case, with_assignment
+from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import SettingsDep, SuggesterDep, require
+from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
+from supportcue.settings import Settings
 from supportcue.vocab import Role
 
 log = logging.getLogger("supportcue.service")
@@ -21,38 +42,117 @@ router = APIRouter(
     prefix="/v1",
     tags=["suggestions"],
     route_class=StrictJSONRoute,
-    dependencies=[require(Role.AGENT, Role.INTEGRATION)],
+    dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
+
+
+def context_turns(context: list[dict[str, Any]] | str | None) -> list[Any]:
+    """The request's `context` as turns: a list as given, free text as one customer turn."""
+    if isinstance(context, list):
+        return context
+    return [{"text": context}] if context else []
 
 
 # `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
 # validate the pipeline's own, already well-formed output again on the hot path
-@router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
-async def suggest(body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep) -> Response:
-    """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`)."""
+def check_length(text: str, settings: Settings, what: str = "message") -> None:
+    """413 for a message over `[service] max_message_chars`."""
     limit = settings.service.max_message_chars
-    if len(body.message) > limit:
-        raise HTTPException(
-            413, detail=f"message is {len(body.message):,} characters; the limit is {limit:,}"
-        )
-    context = (
-        body.context if isinstance(body.context, list) else ([{"text": body.context}] if body.context else [])
-    )
-    item = SuggestRequest(
-        message=body.message,
-        case_id=body.case_id,
-        customer_name=body.customer_name,
-        agent_name=body.agent_name,
-        context=context,
-        fields=body.fields,
-    )
+    if len(text) > limit:
+        raise HTTPException(413, detail=f"{what} is {len(text):,} characters; the limit is {limit:,}")
+
+
+async def run_pipeline(store: Store, suggester: Suggester, item: SuggestRequest) -> SuggestResult | Response:
+    """The stored suggestion for `item`, given its case's arm in the running experiment first, or
+    the error answer: 503 when the arm or the suggestion could not be stored (the client retries),
+    422 for a value the database refuses, 500 when the pipeline failed on it."""
     try:
-        result = await suggester.submit(item)
+        if item.case_id:
+            item = with_assignment(item, await run_in_threadpool(assign_case, store, item.case_id))
+    except Exception as exc:  # the arm could not be read or recorded
+        if unavailable_reason(exc) is None:
+            raise
+        return outage.unavailable(exc)
+    try:
+        return await suggester.submit(item)
     except DatabaseUnavailable as exc:  # not stored, so not answered: the client retries
         return outage.unavailable(exc)
     except UnstorableValue as exc:
         return outage.unstorable(exc)
     except Exception:  # answered here, not re-raised: the server would drop the keep-alive connection
-        log.exception("suggestion for case %s failed", body.case_id)  # ids only, never the message
+        log.exception("suggestion for case %s failed", item.case_id)  # ids only, never the message
         return JSONResponse({"detail": FAILED}, status_code=500)
-    return JSONResponse(result.public())
+
+
+@router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
+async def suggest(
+    body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep, runtime: RuntimeDep
+) -> Response:
+    """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`).
+    With `case_id` and `message_id`, a message asked about before gets its stored suggestion."""
+    check_length(body.message, settings)
+    item = SuggestRequest(
+        message=body.message,
+        case_id=body.case_id,
+        customer_name=body.customer_name,
+        agent_name=body.agent_name,
+        context=context_turns(body.context),
+        fields=body.fields,
+        message_id=body.message_id if body.case_id else None,
+    )
+    if item.case_id is None or item.message_id is None:
+        return await _suggest(runtime.store, suggester, item)
+    key = (item.case_id, item.message_id)
+    pending = runtime.pending_suggestions
+    while key in pending:  # the same message is being answered: wait for that answer
+        await asyncio.shield(pending[key])
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pending[key] = done
+    try:
+        stored = await run_in_threadpool(runtime.store.cases.suggestion_for_message, *key)
+        if stored is not None and _reusable(stored):
+            return JSONResponse(stored_public(stored))
+        return await _suggest(runtime.store, suggester, item)
+    finally:
+        del pending[key]
+        done.set_result(None)
+
+
+async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
+    result = await run_pipeline(store, suggester, item)
+    return result if isinstance(result, Response) else JSONResponse(result.public())
+
+
+def _reusable(stored: Suggestion) -> bool:
+    """False for a suggestion that a failing or slow stage stopped: that is no answer to keep."""
+    if (stored.reason or "").startswith("timeout"):
+        return False
+    return not any((entry.get("extra") or {}).get("error") for entry in stored.trace or [])
+
+
+def stored_public(stored: Suggestion) -> dict[str, Any]:
+    """A stored suggestion as /v1/suggest answers it (`reused`); its alternatives are the live
+    chain's, read back from the trace."""
+    alternatives: list[Any] = []
+    if stored.text is not None:
+        for entry in stored.trace or []:
+            found = (entry.get("extra") or {}).get("alternatives")
+            if entry.get("mode") == "live" and found:
+                alternatives = list(found)
+    return {
+        "suggestion_id": stored.id,
+        "case_id": stored.case_id,
+        "message_id": stored.message_key,
+        "reused": True,
+        "text": stored.text,
+        "topic": stored.topic,
+        "confidence": stored.confidence,
+        "answer_id": stored.answer_id,
+        "abstained_at": stored.abstained_at,
+        "reason": stored.reason,
+        "mode": stored.mode,
+        "alternatives": alternatives,
+        "trace": stored.trace,
+        "latency_ms": round(stored.latency_ms, 3),
+        "arm": stored.arm,
+    }

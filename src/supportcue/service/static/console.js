@@ -1,9 +1,12 @@
-// The agent console's case view: fetch a suggestion, let the agent insert or dismiss it, send, and
-// report each step to POST /v1/events. Every event has a fresh idempotency key; a network failure is
-// retried with the same key, so the server stores it once. Every POST carries the page's CSRF token;
-// the server records the logged-in agent as the events' agent.
+// The agent console's case view: the suggestion for the case's message (one per message: opening
+// the case again shows the same one, and its `shown` event counts once), insert it (Alt+I, once) or
+// one of its alternatives, dismiss it with a reason (then nothing is left to insert), or, when there
+// is none, read why and search the approved answers (type, Enter inserts). Each step is reported to
+// POST /v1/events with the page's CSRF token; the server records the logged-in agent as the events'
+// agent. Shared parts are in suggestion.js.
 "use strict";
 (() => {
+  const S = window.Supportcue;
   const data = JSON.parse(document.getElementById("case-data").textContent);
   const titles = JSON.parse(document.getElementById("answer-titles").textContent);
   const box = document.getElementById("suggestion");
@@ -12,64 +15,15 @@
   const statusLine = document.getElementById("status");
   const openedAt = performance.now();
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrf = csrfMeta ? { "x-csrf-token": csrfMeta.content } : {};
-  let suggestion = null; // the live suggestion shown, if any
+  const say = (text) => { statusLine.textContent = text; };
+  const api = S.client({ headers: csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}, onLoggedOut: loggedOut, say });
+  let suggestion = null; // the live suggestion while it may be inserted (null once dismissed)
   let suggestionId = null; // the stored suggestion (shown or not), so `sent` pairs with it
+  let inserted = false;
   let sent = false;
 
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const say = (text) => { statusLine.textContent = text; };
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16)); // non-secure contexts lack randomUUID
-    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  }
-
-  // Post one event; retry network errors and 5xx with the same key (backoff up to ~30 s in all).
-  async function postEvent(fields) {
-    const body = JSON.stringify({
-      idempotency_key: newKey(), case_id: data.case_id, suggestion_id: suggestionId, ...fields,
-    });
-    let delay = 250;
-    for (let attempt = 0; attempt < 9; attempt++) {
-      try {
-        const r = await fetch("/v1/events", {
-          method: "POST", headers: { "content-type": "application/json", ...csrf }, body, keepalive: true,
-        });
-        if (r.ok) return true;
-        if (r.status === 401) { loggedOut(); return false; }
-        if (r.status < 500 && r.status !== 429) {
-          const detail = await r.json().catch(() => ({}));
-          say(`Could not record "${fields.kind}": ${detail.detail || r.status}`);
-          return false;
-        }
-      } catch (e) { /* offline or connection reset: retry */ }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 8000);
-    }
-    say(`Could not record "${fields.kind}" (the server is unreachable).`);
-    return false;
-  }
-
-  async function fetchSuggestion() {
-    const body = JSON.stringify({
-      case_id: data.case_id, message: data.message, customer_name: data.customer_name,
-      context: data.context, fields: data.fields,
-    });
-    for (let attempt = 0; attempt < 10; attempt++) {
-      try {
-        const r = await fetch("/v1/suggest", {
-          method: "POST", headers: { "content-type": "application/json", ...csrf }, body,
-        });
-        if (r.ok) return await r.json();
-        if (r.status === 401) { loggedOut(); return null; }
-        if (r.status !== 503) return null; // 503: models still loading
-      } catch (e) { /* retry */ }
-      await sleep(500 * (attempt + 1));
-    }
-    return null;
-  }
+  const event = (fields, key) => api.postEvent({ case_id: data.case_id, suggestion_id: suggestionId, ...fields }, key);
+  const caseValues = { case_id: data.case_id, customer_name: data.customer_name, fields: data.fields };
 
   function loggedOut() {
     statusLine.replaceChildren("Your session has ended: ");
@@ -79,69 +33,70 @@
     statusLine.append(link, " (your reply stays in this page while it is open).");
   }
 
-  function row(dl, term, value) {
-    const dt = document.createElement("dt");
-    const dd = document.createElement("dd");
-    dt.textContent = term;
-    dd.textContent = value;
-    dl.append(dt, dd);
+  function put(text) {
+    const start = reply.selectionStart ?? reply.value.length;
+    const end = reply.selectionEnd ?? start;
+    reply.setRangeText(text, start, end, "end");
+    reply.focus();
   }
 
-  function pct(x) { return x == null ? "-" : `${Math.round(x * 100)}%`; }
+  // Use an answer the agent picked (an alternative, or one found in the library): its reply for this
+  // case goes into the box, recorded as an `alternative` event naming it.
+  async function useAnswer(answerId, button) {
+    if (sent) return;
+    if (button) button.disabled = true;
+    const composed = await api.compose(answerId, caseValues);
+    if (!composed) { if (button) button.disabled = false; return; }
+    put(composed.text);
+    say(composed.missing.length
+      ? `Answer inserted: fill in ${composed.missing.map((m) => `{${m}}`).join(", ")}.`
+      : "Answer inserted: edit it as you like.");
+    event({ kind: "alternative", answer_id: answerId }, `alternative:${suggestionId}:${answerId}`);
+  }
 
-  function showNone(result) {
+  function offerLibrary(lead) {
+    const p = document.createElement("p");
+    p.className = "why-none";
+    p.textContent = lead;
+    const search = S.librarySearch({
+      api, label: "Search the approved answers", onPick: (answer) => useAnswer(answer.id, null),
+    });
     box.className = "suggestion none";
     box.removeAttribute("aria-busy");
-    const p = document.createElement("p");
-    p.className = "muted";
-    p.textContent = "No suggestion for this message.";
-    if (result && result.abstained_at) p.title = `${result.abstained_at}: ${result.reason || ""}`;
-    box.replaceChildren(p);
+    box.replaceChildren(p, search);
   }
 
   function show(result) {
     suggestion = result;
-    const node = document.getElementById("suggestion-template").content.cloneNode(true);
-    const slot = (name) => node.querySelector(`[data-slot="${name}"]`);
-    slot("topic").textContent = result.topic || "";
-    slot("confidence").textContent = `confidence ${pct(result.confidence)}`;
-    slot("text").textContent = result.text;
-    const why = slot("why");
-    row(why, "Topic", `${result.topic} (confidence ${pct(result.confidence)})`);
-    row(why, "Answer", `${titles[result.answer_id] || "(untitled)"} · ${result.answer_id}`);
-    const alts = (result.alternatives || []).map(
-      (a) => `${titles[a.id] || a.id}${a.score != null ? ` (${pct(a.score)})` : ""}`);
-    row(why, "Alternatives", alts.length ? alts.join("; ") : "none");
-    const stages = (result.trace || []).filter((t) => t.stage !== "embed")
-      .map((t) => `${t.stage} ${t.mode || ""} ${t.label || ""}`.trim());
-    row(why, "Stages", stages.join(" → "));
     box.className = "suggestion live";
     box.removeAttribute("aria-busy");
-    box.replaceChildren(node);
-    document.getElementById("insert").addEventListener("click", insert);
-    box.querySelectorAll("[data-reason]").forEach((b) =>
-      b.addEventListener("click", () => dismiss(b.dataset.reason, b.textContent)));
-    postEvent({ kind: "shown" });
+    box.replaceChildren(S.card(result, {
+      titles,
+      primary: { label: "Insert", shortcut: { aria: "Alt+I", label: "Alt+I" }, onClick: insert },
+      alternativeVerb: "Insert",
+      onAlternative: (alt, button) => useAnswer(alt.id, button),
+      onDismiss: dismiss,
+    }));
+    event({ kind: "shown" }, `shown:${result.suggestion_id}`);
   }
 
   function insert() {
-    if (!suggestion || sent) return;
-    const start = reply.selectionStart ?? reply.value.length;
-    const end = reply.selectionEnd ?? start;
-    reply.setRangeText(suggestion.text, start, end, "end");
-    reply.focus();
+    if (sent) return;
+    if (!suggestion) { say("There is no suggestion to insert."); return; }
+    if (inserted) { say("The suggestion is already in your reply."); reply.focus(); return; }
+    inserted = true;
+    put(suggestion.text);
+    const button = document.getElementById("use-suggestion");
+    if (button) { button.disabled = true; button.firstChild.textContent = "Inserted "; }
     say("Suggestion inserted: edit it as you like.");
-    postEvent({ kind: "inserted" });
+    event({ kind: "inserted" }, `inserted:${suggestion.suggestion_id}`);
   }
 
   function dismiss(reason, label) {
     if (!suggestion) return;
-    postEvent({ kind: "dismissed", reason });
-    box.className = "suggestion none";
-    const p = document.createElement("p");
-    p.className = "muted";
-    p.textContent = `Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`;
-    box.replaceChildren(p);
+    suggestion = null; // nothing left to insert (Alt+I does nothing now)
+    event({ kind: "dismissed", reason });
+    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
     reply.focus();
   }
 
@@ -153,13 +108,13 @@
     sendButton.disabled = true;
     say("Sending…");
     const handle = Math.round((performance.now() - openedAt) / 100) / 10;
-    const ok = await postEvent({ kind: "sent", text });
+    const ok = await event({ kind: "sent", text });
     if (!ok) { sent = false; sendButton.disabled = false; return; }
-    await postEvent({ kind: "resolved", handle_seconds: handle });
+    await event({ kind: "resolved", handle_seconds: handle });
     let next = "/";
     try {
       const r = await fetch(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
-        method: "POST", headers: { accept: "application/json", ...csrf },
+        method: "POST", headers: { accept: "application/json", ...(csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}) },
       });
       if (r.ok) next = (await r.json()).next;
     } catch (e) { /* the events are recorded; the status will follow */ }
@@ -175,13 +130,17 @@
 
   sendButton.addEventListener("click", send);
   document.addEventListener("keydown", (e) => {
-    if (e.altKey && e.code === "KeyI") { e.preventDefault(); insert(); }
+    if (e.altKey && e.code === "KeyI") { e.preventDefault(); if (!e.repeat) insert(); }
     if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); send(); }
   });
+  reply.focus();
 
-  fetchSuggestion().then((result) => {
+  api.suggest({
+    case_id: data.case_id, message_id: data.message_id, message: data.message,
+    customer_name: data.customer_name, context: data.context, fields: data.fields,
+  }).then((result) => {
     suggestionId = result ? result.suggestion_id : null;
     if (result && result.mode === "live" && result.text) show(result);
-    else showNone(result);
+    else offerLibrary(S.whyNone(result));
   });
 })();

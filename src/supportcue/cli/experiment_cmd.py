@@ -1,0 +1,184 @@
+"""`supportcue experiment create|list|stop|analyze`: controlled experiments of the suggestions."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from supportcue.cli.context import state
+from supportcue.cli.output import console
+from supportcue.errors import ExperimentError
+from supportcue.experiments.design import METRICS
+
+experiment_app = typer.Typer(
+    help="Controlled experiments: cases split between arms; the control arm is shown no suggestion.",
+    no_args_is_help=True,
+)
+NameArg = Annotated[str, typer.Argument(help="the experiment's name")]
+JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")]
+
+
+@experiment_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: NameArg,
+    arms: Annotated[
+        str, typer.Option("--arms", help="comma-separated; `control` (or the first) sees no suggestion")
+    ],
+    weights: Annotated[
+        str | None, typer.Option("--weights", help="shares per arm, e.g. 50,50 (default: equal)")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="ISO date or datetime (UTC); default: now")
+    ] = None,
+    coverage: Annotated[float, typer.Option("--coverage", help="share of new cases that enter it")] = 1.0,
+    metrics: Annotated[
+        str, typer.Option("--metrics", help=f"metrics of interest: {','.join(METRICS)}")
+    ] = ",".join(METRICS),
+    json_out: JsonOption = False,
+) -> None:
+    """Start an experiment (one runs at a time): new cases get an arm the first time they are seen."""
+    from supportcue.experiments import Design, create_experiment
+    from supportcue.experiments.design import parse_list, parse_weights
+    from supportcue.monitoring.metrics import parse_time
+
+    try:
+        started = parse_time(start, "--start")
+    except ValueError as exc:
+        raise ExperimentError(str(exc)) from None
+    design = Design.create(
+        name,
+        parse_list(arms, "--arms"),
+        parse_weights(weights) if weights is not None else None,
+        coverage=coverage,
+        metrics=parse_list(metrics, "--metrics"),
+        started_at=started,
+    )
+    design = create_experiment(state(ctx).store, design)
+    if json_out:
+        print(json.dumps(design.public()))
+        return
+    split = ", ".join(f"{a.name} {100 * a.weight:g}%" for a in design.arms)
+    print(f"experiment {design.key!r} running since {design.started_at:%Y-%m-%d %H:%M} UTC: {split}")
+    print(
+        f"  the {design.control!r} arm is served no suggestion (computed in shadow); stop it with "
+        f"`supportcue experiment stop {design.key}`"
+    )
+
+
+@experiment_app.command("list")
+def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Experiments, the newest first: status, arms and weights, start and stop."""
+    from supportcue.experiments import list_experiments
+
+    rows = [d.public() for d in list_experiments(state(ctx).store)]
+    if json_out:
+        print(json.dumps(rows))
+        return
+    if not rows:
+        console.print("no experiments yet (`supportcue experiment create NAME --arms control,treatment`)")
+        return
+    table = Table(title="experiments")
+    for column in ("name", "status", "arms", "weights", "start", "stop"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["name"] + (" (simulated)" if r["simulated"] else ""),
+            r["status"],
+            ",".join(r["arms"]),
+            ",".join(f"{w:g}" for w in r["weights"]),
+            (r["start"] or "")[:16],
+            (r["stop"] or "")[:16],
+        )
+    console.print(table)
+
+
+@experiment_app.command("stop")
+def stop(ctx: typer.Context, name: NameArg, json_out: JsonOption = False) -> None:
+    """Stop a running experiment: new cases are no longer assigned; its cases keep their arms."""
+    from supportcue.experiments import stop_experiment
+
+    design = stop_experiment(state(ctx).store, name)
+    if json_out:
+        print(json.dumps(design.public()))
+        return
+    print(f"experiment {name!r} stopped; analyse it with `supportcue experiment analyze {name}`")
+
+
+@experiment_app.command("analyze")
+def analyze(
+    ctx: typer.Context,
+    name: NameArg,
+    metric: Annotated[str, typer.Option("--metric", help=" | ".join(METRICS))] = "handle_seconds",
+    cuped: Annotated[
+        bool, typer.Option("--cuped", help="adjust by each agent's handle time before the experiment")
+    ] = False,
+    sequential: Annotated[
+        bool | None,
+        typer.Option("--sequential/--fixed", help="interval kind (default: sequential while running)"),
+    ] = None,
+    mde: Annotated[float, typer.Option("--mde", help="relative minimum detectable effect")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", help="1 - the intervals' confidence level")] = 0.05,
+    json_out: JsonOption = False,
+) -> None:
+    """Per arm n and mean; the relative lift over the control arm with its interval and p-value;
+    the sample-ratio check; warnings (too few cases, SRM, still running, mixed pipeline versions)."""
+    from supportcue.experiments import analyze as run
+
+    if not 0 < alpha < 0.5:
+        raise ExperimentError(f"--alpha must be in (0, 0.5), got {alpha}")
+    if not 0 < mde < 10:
+        raise ExperimentError(f"--mde is a relative change such as 0.05, got {mde}")
+    cli = state(ctx)
+    result = run(
+        cli.store,
+        name,
+        metric,
+        cuped=cuped,
+        threshold=cli.settings.match.threshold,
+        alpha=alpha,
+        mde=mde,
+        sequential=sequential,
+    )
+    if json_out:
+        print(json.dumps(result))
+        return
+    _print(result)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def _print(r: dict[str, Any]) -> None:
+    title = f"experiment {r['name']} ({r['status']}) on {r['metric']}" + (
+        " - simulated data" if r["simulated"] else ""
+    )
+    table = Table(title=title)
+    for column in ("arm", "assigned", "n", "mean", "variance"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for a in r["arms"]:
+        mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
+        variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
+        label = a["name"] + (" (control)" if a["control"] else "")
+        table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
+    console.print(table)
+    for c in r["comparisons"]:
+        if c["lift"] is None:
+            console.print(f"{c['arm']} vs {r['control']}: {c.get('error', 'not enough data')}")
+            continue
+        console.print(
+            f"{c['arm']} vs {r['control']}: lift {_pct(c['lift'])} "
+            f"[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}], p = {c['p_value']:.3g}"
+        )
+    console.print(f"sample ratio check: p = {r['srm_p_value']:.3g}" + (" (MISMATCH)" if r["srm"] else ""))
+    console.print(f"[dim]method: {r['method']}[/dim]", highlight=False)
+    for w in r["warnings"]:
+        console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(experiment_app, name="experiment")

@@ -1,0 +1,49 @@
+"""Creating, listing and stopping experiments (what `supportcue experiment create|list|stop` do)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from supportcue.data.store import Store
+from supportcue.data.tables import utcnow
+from supportcue.errors import ExperimentError
+from supportcue.experiments.design import Design
+
+
+def create_experiment(store: Store, design: Design) -> Design:
+    """Store `design` as the running experiment (starting now unless it has a start); an
+    `ExperimentError` names the experiment already running, if one is."""
+    design = replace(design, started_at=design.started_at or utcnow())
+    store.experiments.create(design.row())
+    return design
+
+
+def get_experiment(store: Store, name: str) -> Design:
+    """The experiment named `name`; an `ExperimentError` lists the known ones otherwise."""
+    row = store.experiments.get(name)
+    if row is None:
+        known = ", ".join(e.key for e in store.experiments.list()[:10]) or "none yet"
+        raise ExperimentError(f"no experiment named {name[:120]!r} (experiments: {known})")
+    return Design.of(row)
+
+
+def list_experiments(store: Store) -> list[Design]:
+    """Every experiment, the newest first."""
+    return [Design.of(row) for row in store.experiments.list()]
+
+
+def stop_experiment(store: Store, name: str, at: datetime | None = None) -> Design:
+    """Stop the running experiment `name` (now, or at `at`); its cases keep their arms."""
+    design = get_experiment(store, name)
+    if not design.running:
+        when = f" {design.ended_at:%Y-%m-%d %H:%M} UTC" if design.ended_at else ""
+        raise ExperimentError(f"experiment {name!r} is not running (it stopped{when})")
+    stopped_at = at or utcnow()
+    if design.started_at is not None and stopped_at < design.started_at:
+        raise ExperimentError(
+            f"experiment {name!r} starts {design.started_at:%Y-%m-%d}: it cannot stop before"
+        )
+    if not store.experiments.stop(name, stopped_at):
+        raise ExperimentError(f"experiment {name!r} was stopped by someone else just now")
+    return get_experiment(store, name)

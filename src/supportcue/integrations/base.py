@@ -1,0 +1,157 @@
+"""The help-desk protocol: what a connector does, so that Zendesk can follow Chatwoot.
+
+Like `embeddings.py`, three parts:
+
+- `HelpDesk`, the protocol: check a webhook's signature (`verify`), read what it says in supportcue's
+  terms (`read`: an `Inbound` message or `Ignored` with the reason), post a private note to a
+  conversation (`post_note`), and find a note an earlier attempt may have posted (`find_note`: an
+  attempt that timed out may have succeeded, and an agent must never see the same note twice);
+- `RecordingHelpDesk`, a deterministic fake that keeps notes in memory and fails when told to;
+- the durable, retrying delivery around any `HelpDesk`: the outbox and its worker
+  (`data/outbox.py`, `integrations/delivery.py`).
+
+A help desk's webhook is its caller: `caller_id(name)` (`webhook:chatwoot`) scopes its message ids
+and events, as an API key's name scopes a key's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
+
+from supportcue.errors import HelpDeskError
+from supportcue.vocab import MessageRole
+
+__all__ = [
+    "HelpDesk",
+    "Ignored",
+    "Inbound",
+    "Note",
+    "RecordingHelpDesk",
+    "caller_id",
+    "note_for",
+]
+
+
+def caller_id(help_desk: str) -> str:
+    """The caller id of a help desk's webhook (`Caller(kind="webhook", name=help_desk).id`)."""
+    return f"webhook:{help_desk}"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message a help desk told us about: a customer's message or an agent's reply."""
+
+    help_desk: str
+    message_id: str
+    case_id: str
+    role: MessageRole
+    text: str
+    ts: datetime
+    target: Mapping[str, Any] = field(default_factory=dict)
+    """Where a note for this conversation goes (the help desk's own ids)."""
+    customer_name: str | None = None
+    agent_id: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A webhook that asks nothing of us (another event, a private note, a template), and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A private note for a conversation. `ref` is unique to the note and appears in its content,
+    so `find_note` can tell whether an earlier attempt posted it."""
+
+    target: Mapping[str, Any]
+    content: str
+    ref: str
+
+
+def note_for(
+    target: Mapping[str, Any], text: str, topic: str | None, link_base: str, case_id: str, suggestion_id: str
+) -> Note:
+    """A suggestion as a private note (Markdown): that it is a suggestion and not sent, the topic, the
+    reply, and a link to the console's page of the case, which says why. The link names the
+    suggestion (`?suggestion=`), which makes it the note's `ref`."""
+    ref = f"suggestion={suggestion_id}"
+    link = f"{link_base.rstrip('/')}/cases/{quote(case_id, safe='')}?{ref}"
+    about = f" · topic: {topic}" if topic else ""
+    content = (
+        f"**Suggested reply** (supportcue{about}). Not sent to the customer: copy what fits.\n\n"
+        f"{text}\n\n"
+        f"[Why this suggestion]({link})"
+    )
+    return Note(target=target, content=content, ref=ref)
+
+
+@runtime_checkable
+class HelpDesk(Protocol):
+    name: str
+
+    @property
+    def unable_to_post(self) -> str | None:
+        """Why notes are not posted (turned off, or not configured), or None."""
+        ...
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        """Raise `WebhookRefused` unless the webhook is signed by the help desk (`now`: Unix time)."""
+        ...
+
+    def read(self, payload: Any) -> Inbound | Ignored:
+        """What a verified webhook's JSON says; `Ignored` for anything but a message to act on."""
+        ...
+
+    def post_note(self, note: Note) -> str:
+        """Post `note`; the help desk's id of it. Raises `HelpDeskError`."""
+        ...
+
+    def find_note(self, note: Note) -> str | None:
+        """The id of a note with `note.ref` already in its conversation, else None. Raises
+        `HelpDeskError`."""
+        ...
+
+
+class RecordingHelpDesk:
+    """A help desk in memory: notes are kept in `notes`; the next `fail` posts raise a retryable
+    `HelpDeskError` (after storing the note when `lose_answers`, like a timeout after success)."""
+
+    def __init__(self, name: str = "recording", fail: int = 0, lose_answers: bool = False) -> None:
+        self.name = name
+        self.fail = fail
+        self.lose_answers = lose_answers
+        self.notes: list[Note] = []
+        self.attempts = 0
+
+    @property
+    def unable_to_post(self) -> str | None:
+        return None
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        return None
+
+    def read(self, payload: Any) -> Inbound | Ignored:
+        return Ignored("the recording help desk reads no webhooks")
+
+    def post_note(self, note: Note) -> str:
+        self.attempts += 1
+        if self.fail > 0:
+            self.fail -= 1
+            if self.lose_answers:
+                self.notes.append(note)
+            raise HelpDeskError("HTTP 503 (scripted)", retryable=True)
+        self.notes.append(note)
+        return str(len(self.notes))
+
+    def find_note(self, note: Note) -> str | None:
+        for i, posted in enumerate(self.notes, start=1):
+            if note.ref in posted.content:
+                return str(i)
+        return None

@@ -1,0 +1,265 @@
+"""Chatwoot: its account webhook in, private notes out (a `HelpDesk`, see `base.py`).
+
+**In.** Chatwoot posts each event of the account to the webhook URL. A signed webhook carries
+`X-Chatwoot-Timestamp` (Unix seconds) and `X-Chatwoot-Signature` = `sha256=` + hex
+HMAC-SHA256(secret, "{timestamp}.{raw body}"); `verify` accepts it only when `[chatwoot]
+webhook_secret` is set, the signature matches (compared in constant time) and the timestamp is within
+`MAX_SKEW_S` of the server's clock (an older one is a replay). Without a secret every webhook is
+refused: Chatwoot cannot send an API key, and an unsigned webhook could come from anyone.
+
+`read` turns a `message_created` event into an `Inbound` message:
+
+    message_type  private  sender.type   becomes
+    incoming      false    contact       a customer turn (a suggestion, posted as a private note)
+    outgoing      false    user          an agent's reply (the `sent` event of the case's suggestion)
+    anything else                        Ignored: private notes (ours among them), templates,
+                                         activity, bots' messages, other events and accounts
+
+The case is the conversation: `case_id_for(account, conversation)` = `chatwoot:{account}:{number}`,
+where the number is the conversation's `display_id` (which Chatwoot's webhooks send as `id`, and
+which its API's URLs use).
+
+**Out.** A note is `POST {base_url}/api/v1/accounts/{account_id}/conversations/{number}/messages`
+with `{"content": ..., "message_type": "outgoing", "private": true}` and the `api_access_token`
+header (its content: `base.note_for`, Markdown, which Chatwoot renders). `find_note` looks for
+the note's `ref` among the conversation's latest messages before a retry posts again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from supportcue.boundary import Text, check_time
+from supportcue.errors import HelpDeskError, WebhookRefused
+from supportcue.integrations.base import Ignored, Inbound, Note
+from supportcue.settings import ChatwootSettings
+from supportcue.vocab import MessageRole
+
+NAME = "chatwoot"
+MAX_SKEW_S = 300
+"""A webhook whose timestamp is further than this from the server's clock is refused (a replay)."""
+_TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
+"""Chatwoot's numeric `message_type`s (as its API's message objects give them)."""
+
+__all__ = ["NAME", "ChatwootHelpDesk", "agent_name", "case_id_for", "signature"]
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`X-Chatwoot-Signature` for a body sent at `timestamp`: sha256= + hex HMAC-SHA256."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def case_id_for(account_id: int | str, conversation: int | str) -> str:
+    """The case of a Chatwoot conversation (its account and its number, `display_id`)."""
+    return f"{NAME}:{account_id}:{conversation}"
+
+
+class _Party(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int | str | None = None
+    name: Text | None = None
+    type: str | None = None
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sender: _Party | None = None
+    assignee: _Party | None = None
+
+
+class _Conversation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int | str
+    display_id: int | str | None = None
+    inbox_id: int | str | None = None
+    status: str | None = None
+    channel: str | None = None
+    meta: _Meta | None = None
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int | str
+
+
+class MessageCreated(BaseModel):
+    """The fields of a `message_created` webhook that supportcue reads (the rest is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    event: str
+    id: int | str
+    content: Text | None = None
+    message_type: str | int
+    private: bool = False
+    sender: _Party | None = None
+    conversation: _Conversation
+    account: _Account
+    created_at: str | int | float | None = None
+
+
+def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
+    """The `agent_id` of a Chatwoot user: their name in Chatwoot (else `chatwoot user {id}`)."""
+    party = sender if isinstance(sender, _Party) or sender is None else _Party.model_validate(sender)
+    if party is None:
+        return None
+    name = (party.name or "").strip()
+    return (name or f"{NAME} user {party.id}")[:100]
+
+
+def _time(value: str | int | float | None, now: datetime) -> datetime:
+    """Chatwoot's `created_at`: ISO 8601, "2020-03-03 13:05:57 UTC", or Unix seconds."""
+    try:
+        if isinstance(value, int | float):
+            parsed = datetime.fromtimestamp(value, UTC)
+        elif isinstance(value, str) and value.strip():
+            text = value.strip().removesuffix(" UTC").replace("Z", "+00:00")
+            parsed = datetime.fromisoformat(text)
+        else:
+            return now
+        return check_time(parsed)
+    except (ValueError, OverflowError, OSError):
+        return now
+
+
+class ChatwootHelpDesk:
+    """One Chatwoot account, as `[chatwoot]` describes it."""
+
+    name = NAME
+
+    def __init__(self, settings: ChatwootSettings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self._client = httpx.Client(
+            base_url=settings.base_url.rstrip("/"),
+            timeout=settings.timeout_seconds,
+            transport=transport,
+            headers={"api_access_token": settings.api_token.get_secret_value()},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    @property
+    def unable_to_post(self) -> str | None:
+        s = self.settings
+        if not s.post_notes:
+            return "notes are turned off ([chatwoot] post_notes = false)"
+        missing = [
+            k for k, v in (("base_url", s.base_url), ("api_token", s.api_token.get_secret_value())) if not v
+        ]
+        return f"[chatwoot] {' and '.join(missing)} not set" if missing else None
+
+    # -- in -----------------------------------------------------------------------------------------
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        secret = self.settings.webhook_secret.get_secret_value()
+        if not secret:
+            raise WebhookRefused(
+                "the Chatwoot webhook is not configured: set [chatwoot] webhook_secret (or "
+                "SUPPORTCUE_CHATWOOT__WEBHOOK_SECRET) to the webhook's secret in Chatwoot"
+            )
+        lower = {k.lower(): v for k, v in headers.items()}
+        timestamp, signed = lower.get("x-chatwoot-timestamp", ""), lower.get("x-chatwoot-signature", "")
+        if not timestamp or not signed:
+            raise WebhookRefused(
+                "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing"
+            )
+        if not timestamp.isdigit() or len(timestamp) > 12:
+            raise WebhookRefused("X-Chatwoot-Timestamp must be Unix seconds")
+        skew = abs(now - int(timestamp))
+        if skew > MAX_SKEW_S:
+            raise WebhookRefused(
+                f"the webhook's timestamp is {skew:.0f} s from the server's clock (the limit is "
+                f"{MAX_SKEW_S} s): a replay, or a clock to set right"
+            )
+        if not hmac.compare_digest(signature(secret, timestamp, body), signed):
+            raise WebhookRefused("the webhook's signature does not match (another secret, or a changed body)")
+
+    def read(self, payload: Any) -> Inbound | Ignored:
+        """Raises pydantic's `ValidationError` for a `message_created` that lacks what it needs."""
+        if not isinstance(payload, dict):
+            raise ValueError("the webhook's body must be a JSON object")
+        event = payload.get("event")
+        if event != "message_created":
+            return Ignored(f"event {str(event)[:40]!r} is not read (only message_created)")
+        m = MessageCreated.model_validate(payload)
+        account = self.settings.account_id or m.account.id
+        if str(m.account.id) != str(account):
+            return Ignored(f"account {m.account.id} is not the configured account {account}")
+        kind = _TYPES.get(m.message_type, "?") if isinstance(m.message_type, int) else m.message_type
+        sender = m.sender.type if m.sender else None
+        if m.private:
+            return Ignored("a private note (agents' internal notes and supportcue's own are not replies)")
+        if not (m.content or "").strip():
+            return Ignored("the message has no text")
+        if kind == "incoming" and sender in (None, "contact"):
+            role = MessageRole.CUSTOMER
+        elif kind == "outgoing" and sender == "user":
+            role = MessageRole.AGENT
+        else:
+            return Ignored(
+                f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
+                "nor an agent's reply"
+            )
+        conversation = m.conversation.display_id or m.conversation.id
+        meta = m.conversation.meta
+        customer = m.sender if role == MessageRole.CUSTOMER else (meta.sender if meta else None)
+        channel = (m.conversation.channel or "chat").removeprefix("Channel::").lower()[:30]
+        return Inbound(
+            help_desk=NAME,
+            message_id=str(m.id)[:200],
+            case_id=case_id_for(account, conversation)[:100],
+            role=role,
+            text=m.content or "",
+            ts=_time(m.created_at, datetime.now(UTC)),
+            target={"account_id": str(account), "conversation_id": str(conversation)},
+            customer_name=(customer.name or None) if customer else None,
+            agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
+            channel=channel or "chat",
+        )
+
+    # -- out ----------------------------------------------------------------------------------------
+    def _messages_url(self, target: Mapping[str, Any]) -> str:
+        account = quote(str(target["account_id"]), safe="")
+        conversation = quote(str(target["conversation_id"]), safe="")
+        return f"/api/v1/accounts/{account}/conversations/{conversation}/messages"
+
+    def _call(self, method: str, target: Mapping[str, Any], body: Any = None) -> Any:
+        try:
+            response = self._client.request(method, self._messages_url(target), json=body)
+        except httpx.TimeoutException:
+            raise HelpDeskError(
+                f"timed out after {self.settings.timeout_seconds:g} s", retryable=True
+            ) from None
+        except httpx.HTTPError as exc:
+            raise HelpDeskError(f"the request failed ({type(exc).__name__})", retryable=True) from None
+        status = response.status_code
+        if status >= 500 or status in (408, 409, 425, 429):
+            raise HelpDeskError(f"HTTP {status}", retryable=True)
+        if status >= 400:
+            hint = {401: ": api_token refused", 404: ": no such account or conversation"}.get(status, "")
+            raise HelpDeskError(f"HTTP {status}{hint}", retryable=False)
+        try:
+            return response.json()
+        except ValueError:
+            raise HelpDeskError(f"HTTP {status} with a body that is not JSON", retryable=True) from None
+
+    def post_note(self, note: Note) -> str:
+        body = {"content": note.content, "message_type": "outgoing", "private": True}
+        answer = self._call("POST", note.target, body)
+        return str(answer.get("id", "")) if isinstance(answer, dict) else ""
+
+    def find_note(self, note: Note) -> str | None:
+        answer = self._call("GET", note.target)
+        messages = answer.get("payload", []) if isinstance(answer, dict) else answer
+        for m in messages if isinstance(messages, list) else []:
+            if isinstance(m, dict) and m.get("private") and note.ref in str(m.get("content") or ""):
+                return str(m.get("id", ""))
+        return None

@@ -1,0 +1,176 @@
+"""A case is a conversation: customer turns get suggestions, agent turns are the replies sent.
+
+`POST /v1/messages` and every help desk's webhook go through here:
+
+- a **customer** turn grows the case's conversation (`Conversations.add_customer`) and gets a
+  suggestion made with the earlier turns as its context (`suggestion_request`, then `answer`: the
+  suggestion is recorded on the turn, and its public answer kept for a repeat);
+- an **agent** turn is the reply sent: the `sent` event (`monitoring/events.py`) of the case's
+  latest suggestion that had a text to show (`mode` live), whose similarity to the reply is the match
+  (`monitoring/match.py`). A private agent turn (an internal note) is kept and is neither;
+- a turn is stored once per caller and message id: a repeat changes nothing and is answered as
+  the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
+
+The event's idempotency key is `message:{message_id}` in the caller's namespace (reserved: no API
+caller may send one to `POST /v1/events`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from supportcue.data.conversations import Added
+from supportcue.data.store import Store
+from supportcue.data.tables import ConversationMessage
+from supportcue.errors import IdempotencyConflict
+from supportcue.integrations.base import Inbound
+from supportcue.monitoring.events import record_event
+from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.vocab import EventKind, MessageRole
+
+EVENT_KEY_PREFIX = "message:"
+
+
+@dataclass(frozen=True)
+class TurnIn:
+    """A turn as a caller sent it."""
+
+    case_id: str
+    message_id: str
+    role: MessageRole
+    text: str
+    ts: datetime | None = None
+    customer_name: str | None = None
+    channel: str | None = None
+    agent_id: str | None = None
+    private: bool = False
+
+
+def turn_of(inbound: Inbound) -> TurnIn:
+    """A help desk's message as a turn (its private notes never get here: `HelpDesk.read` ignores them)."""
+    return TurnIn(**{f.name: getattr(inbound, f.name) for f in fields(TurnIn) if hasattr(inbound, f.name)})
+
+
+def fingerprint(turn: TurnIn) -> str:
+    """SHA-256 of what makes the turn itself (not the case's details): a repeat must match it."""
+    ts = turn.ts.astimezone(UTC).isoformat() if turn.ts is not None else None
+    body = {"case_id": turn.case_id, "role": turn.role, "text": turn.text, "private": turn.private}
+    if ts is not None:
+        body["ts"] = ts
+    if turn.role == MessageRole.AGENT and turn.agent_id:
+        body["agent_id"] = turn.agent_id
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _same(stored: ConversationMessage, turn: TurnIn, digest: str) -> ConversationMessage:
+    if stored.fingerprint is not None and stored.fingerprint != digest:
+        raise IdempotencyConflict(
+            f"message_id {turn.message_id!r} was already used with a different turn; a repeat must "
+            "send the same case, role, text and time"
+        )
+    return stored
+
+
+def _row(turn: TurnIn, caller: str, digest: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "caller": caller,
+        "message_id": turn.message_id,
+        "case_id": turn.case_id,
+        "text": turn.text,
+        "fingerprint": digest,
+    }
+    if turn.ts is not None:
+        row["ts"] = turn.ts
+    return row
+
+
+def receive_customer(
+    store: Store, turn: TurnIn, *, caller: str, outbox: Mapping[str, Any] | None = None
+) -> Added:
+    """Store a customer turn (with `outbox`, queue that help-desk note for it in the same
+    transaction); a repeat is returned as stored (`created` False)."""
+    digest = fingerprint(turn)
+    stored = store.conversations.find(caller, turn.message_id)
+    if stored is not None:
+        return Added(_same(stored, turn, digest), False)
+    added = store.conversations.add_customer(
+        _row(turn, caller, digest), channel=turn.channel, customer_name=turn.customer_name, outbox=outbox
+    )
+    if not added.created:
+        _same(added.turn, turn, digest)
+    return added
+
+
+def suggestion_request(store: Store, added: Added) -> SuggestRequest:
+    """The pipeline's request for a customer turn, with the turns before it as its context."""
+    if not added.created:  # a repeat whose first attempt made no suggestion: read its context again
+        added = store.conversations.context(added.turn)
+    return SuggestRequest(
+        message=added.turn.text,
+        case_id=added.turn.case_id,
+        customer_name=added.customer_name,
+        context=list(added.thread),
+        fields={str(k): str(v) for k, v in (added.fields or {}).items()},
+        message_id=added.turn.message_id,  # the suggestion of this message, shared with the embed page
+    )
+
+
+def answer(store: Store, turn: ConversationMessage, result: SuggestResult) -> dict[str, Any]:
+    """Record the suggestion made for a customer turn; the answer kept for it (a concurrent repeat's,
+    when that one was recorded first)."""
+    kept = store.conversations.answer(turn.id, result.suggestion_id, result.public())
+    return dict(kept.result)
+
+
+def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str, Any], bool]:
+    """Store an agent turn and, unless it is private, record it as the `sent` event of the case's
+    latest suggestion that was shown; (the answer, whether it was new). A repeat changes nothing."""
+    digest = fingerprint(turn)
+    stored = store.conversations.find(caller, turn.message_id)
+    if stored is not None:
+        return dict(_same(stored, turn, digest).result), False
+    suggestion_id: str | None = None
+    event_id: int | None = None
+    if not turn.private:
+        shown = store.cases.latest_suggestion(turn.case_id, live=True)
+        suggestion_id = shown.id if shown is not None else None
+        event: dict[str, Any] = {
+            "idempotency_key": EVENT_KEY_PREFIX + turn.message_id,
+            "case_id": turn.case_id,
+            "suggestion_id": suggestion_id,
+            "kind": EventKind.SENT,
+            "text": turn.text,
+            "agent_id": turn.agent_id,
+        }
+        if turn.ts is not None:
+            event["ts"] = turn.ts
+        try:
+            event_id = record_event(store, event, caller=caller).event.id
+        except IdempotencyConflict:  # an earlier attempt stored the event, then failed: keep its event
+            earlier = store.events.get(caller, EVENT_KEY_PREFIX + turn.message_id)
+            assert earlier is not None
+            event_id, suggestion_id = earlier.id, earlier.suggestion_id
+    result = {
+        "message_id": turn.message_id,
+        "case_id": turn.case_id,
+        "role": MessageRole.AGENT.value,
+        "private": turn.private,
+        "event_id": event_id,
+        "suggestion_id": suggestion_id,
+    }
+    row = {
+        **_row(turn, caller, digest),
+        "private": turn.private,
+        "agent_id": turn.agent_id,
+        "event_id": event_id,
+        "suggestion_id": suggestion_id,
+        "result": result,
+    }
+    kept, created = store.conversations.add_agent(row)
+    return dict(_same(kept, turn, digest).result), created

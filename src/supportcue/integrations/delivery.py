@@ -1,0 +1,215 @@
+"""The notes a help desk is owed, posted from the outbox by a worker thread, with retries.
+
+The webhook only stores what arrived (the turn, and an outbox item, in one transaction) and answers;
+this worker does the rest, so a help desk that is slow or down never delays a webhook and loses
+nothing (items survive a restart; another process takes over an item whose lease ran out). For each
+due item, in order:
+
+1. the suggestion: made once (through `suggest`, the service's micro-batcher) with the turns before
+   it as context, and recorded on the turn; while the pipeline is still loading the item waits;
+2. skipped, not posted, when there is nothing to show (the pipeline abstained), notes are off or
+   not configured, or a later message came first (a late note would only confuse);
+3. after a failed attempt, `find_note` first: a timed-out attempt may have posted it;
+4. `post_note`. A failure is retried after `Backoff.delay` (exponential, with jitter) up to
+   `max_attempts`; a help desk's refusal (a 4xx) is not retried.
+
+Outcomes are counted by the `Observer` (Prometheus) and kept on the item (the dashboard).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from supportcue.data.conversations import Added
+from supportcue.data.store import Store
+from supportcue.data.tables import OutboxItem, Suggestion, utcnow
+from supportcue.errors import HelpDeskError
+from supportcue.integrations import conversation
+from supportcue.integrations.base import HelpDesk, note_for
+from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.vocab import DeliveryStatus
+
+log = logging.getLogger("supportcue.integrations")
+
+Suggest = Callable[[SuggestRequest], SuggestResult]
+"""Makes and stores a suggestion (the service's micro-batcher, from this thread)."""
+
+
+class NotReady(Exception):
+    """The pipeline is not loaded yet: the item waits without using up an attempt."""
+
+
+class Observer(Protocol):
+    def delivered(self, help_desk: str, outcome: str) -> None:
+        """Count an outcome: posted, skipped, failed_attempt or failed (given up)."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """`first_s` after the first failed attempt, doubling after each, at most `max_s`; each wait is
+    spread by +-`jitter` so that many items failing together do not retry together."""
+
+    first_s: float = 5.0
+    max_s: float = 3600.0
+    jitter: float = 0.2
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        base = min(self.max_s, self.first_s * 2.0 ** max(0, failures - 1))
+        return base * (1 + self.jitter * (2 * rng.random() - 1))
+
+
+class NoteWorker:
+    """Posts the outbox's notes for one help desk: `start` a thread, or call `run_once` (tests)."""
+
+    def __init__(
+        self,
+        store: Store,
+        help_desk: HelpDesk,
+        suggest: Suggest,
+        *,
+        max_attempts: int = 10,
+        backoff: Backoff | None = None,
+        observer: Observer | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        lease: timedelta = timedelta(minutes=2),
+        poll_s: float = 5.0,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.help_desk = help_desk
+        self.suggest = suggest
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff()
+        self.observer = observer
+        self.clock = clock
+        self.lease = lease
+        self.poll_s = poll_s
+        self.rng = rng or random.Random()
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"{help_desk.name}-notes")
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the thread ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"{self.help_desk.name}-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+                wait = self._until_due()
+            except Exception as exc:  # the database is down, say: try again later, never die
+                log.warning("the %s outbox worker failed: %s", self.help_desk.name, type(exc).__name__)
+                wait = self.poll_s
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _until_due(self) -> float:
+        due = self.store.outbox.next_due(self.help_desk.name)
+        if due is None:
+            return self.poll_s
+        return min(self.poll_s, max(0.01, (due - self.clock()).total_seconds()))
+
+    # -- one round -----------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Attempt every due item once (a few at a time); how many were taken."""
+        now = self.clock()
+        items = [
+            i
+            for i in self.store.outbox.due(self.help_desk.name, now)
+            if self.store.outbox.claim(i.id, now, self.lease)
+        ]
+        list(self._pool.map(self._attempt, items))
+        return len(items)
+
+    def _attempt(self, item: OutboxItem) -> None:
+        try:
+            self._deliver(item)
+        except Exception as exc:  # never leave an item held: a failed attempt, tried again later
+            log.warning("note %s for case %s: %s", item.id, item.case_id, type(exc).__name__)
+            self._failed(item, f"the attempt failed ({type(exc).__name__})")
+
+    def _deliver(self, item: OutboxItem) -> None:
+        outbox, now = self.store.outbox, self.clock()
+        turn = self.store.conversations.get(item.message_pk)
+        if turn is None:
+            outbox.done(item.id, DeliveryStatus.FAILED, now, reason="its message is gone", failed=True)
+            return
+        try:
+            suggestion = self._suggestion(item, turn.id)
+        except NotReady:
+            outbox.postpone(item.id, now + timedelta(seconds=min(2.0, self.poll_s)))
+            return
+        if suggestion is None or suggestion.text is None:
+            stage = suggestion.abstained_at if suggestion is not None else "the pipeline"
+            return self._skip(item, f"no suggestion to show (stopped at {stage})")
+        if self.help_desk.unable_to_post:
+            return self._skip(item, self.help_desk.unable_to_post)
+        if self.store.conversations.followed(turn):
+            return self._skip(item, "a later message came first")
+        topics = {t.key: t.name for t in self.store.library.topics(status=None)}
+        topic = topics.get(suggestion.topic or "", suggestion.topic)
+        note = note_for(item.target, suggestion.text, topic, item.link_base, item.case_id, suggestion.id)
+        try:
+            remote = self.help_desk.find_note(note) if item.attempts else None
+            if remote is None:
+                remote = self.help_desk.post_note(note)
+        except HelpDeskError as exc:
+            return self._failed(item, str(exc), retryable=exc.retryable)
+        outbox.done(item.id, DeliveryStatus.POSTED, self.clock(), remote_id=remote, attempted=True)
+        self._count("posted")
+
+    def _suggestion(self, item: OutboxItem, turn_id: int) -> Suggestion | None:
+        """The suggestion for the item's turn, made now if no attempt made it before."""
+        turn = self.store.conversations.get(turn_id)
+        assert turn is not None
+        suggestion_id = turn.suggestion_id
+        if suggestion_id is None:
+            request = conversation.suggestion_request(self.store, Added(turn, False))
+            kept = conversation.answer(self.store, turn, self.suggest(request))
+            suggestion_id = str(kept["suggestion_id"])
+        if item.suggestion_id != suggestion_id:
+            self.store.outbox.remember(item.id, suggestion_id)
+        return self.store.cases.suggestion(suggestion_id)
+
+    def _skip(self, item: OutboxItem, reason: str) -> None:
+        self.store.outbox.done(item.id, DeliveryStatus.SKIPPED, self.clock(), reason=reason)
+        self._count("skipped")
+
+    def _failed(self, item: OutboxItem, reason: str, retryable: bool = True) -> None:
+        failures = item.attempts + 1
+        self._count("failed_attempt")
+        if retryable and failures < self.max_attempts:
+            wait = self.backoff.delay(failures, self.rng)
+            self.store.outbox.retry(item.id, self.clock() + timedelta(seconds=wait), reason)
+            return
+        why = reason if not retryable else f"{reason} (gave up after {failures} attempts)"
+        self.store.outbox.done(item.id, DeliveryStatus.FAILED, self.clock(), reason=why, failed=True)
+        self._count("failed")
+        log.warning("note %s for case %s not posted: %s", item.id, item.case_id, why)
+
+    def _count(self, outcome: str) -> None:
+        if self.observer is not None:
+            self.observer.delivered(self.help_desk.name, outcome)

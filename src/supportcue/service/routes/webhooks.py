@@ -1,0 +1,117 @@
+"""POST /integrations/chatwoot/webhook: a help desk's webhook, known by its signature.
+
+Answered fast (Chatwoot waits 5 s at most): the signature is checked (`signed_by`: 401 without a
+valid, fresh one), the message read (`HelpDesk.read`), and what it asks stored durably before the
+answer: a customer's message with its outbox item (the note), in one transaction, or an agent's
+reply as its `sent` event. The suggestion and the note are the outbox worker's
+(`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
+repeats of a message id change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from supportcue.errors import IdempotencyConflict
+from supportcue.integrations import conversation
+from supportcue.integrations.base import Ignored, Inbound, caller_id
+from supportcue.integrations.chatwoot import NAME as CHATWOOT
+from supportcue.service.body import parse_json
+from supportcue.service.deps import RuntimeDep, signed_by
+from supportcue.service.schemas import WebhookPublic, problem_responses
+from supportcue.vocab import EventKind, MessageRole
+
+router = APIRouter(prefix="/integrations", tags=["integrations"])
+_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}}
+
+
+class _Invalid(Exception):
+    """A body the help desk's reader cannot use: a 422 with `detail` (and `errors` per field)."""
+
+    def answer(self) -> JSONResponse:
+        detail, errors = self.args
+        return JSONResponse({"detail": detail, **({"errors": errors} if errors else {})}, 422)
+
+
+def _invalid(detail: str, errors: list[dict[str, Any]] | None = None) -> _Invalid:
+    return _Invalid(detail, errors)
+
+
+def _read(request_body: bytes, read: Any) -> Inbound | Ignored:
+    """The help desk's reading of the body; a 422 naming what is wrong (never echoing the body)."""
+    try:
+        payload = parse_json(request_body)
+    except json.JSONDecodeError as exc:
+        raise _invalid(f"the body is not valid JSON: {exc.msg}") from None
+    try:
+        found: Inbound | Ignored = read(payload)
+    except ValidationError as exc:
+        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
+        raise _invalid(where, errors) from None
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+    return found
+
+
+async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPublic | JSONResponse:
+    """Store what a verified webhook of help desk `name` says, before answering."""
+    desk = request.app.state.help_desks[name]
+    count = runtime.telemetry.webhooks.labels
+    try:
+        found = _read(await request.body(), desk.read)
+    except _Invalid as exc:
+        count(name, "invalid").inc()
+        return exc.answer()
+    if isinstance(found, Ignored):
+        count(name, "ignored").inc()
+        return WebhookPublic(status="ignored", reason=found.reason)
+    turn = conversation.turn_of(found)
+    store, caller = runtime.store, caller_id(name)
+    try:
+        if found.role == MessageRole.CUSTOMER:
+            public_url = runtime.settings.service.public_url
+            outbox = {
+                "help_desk": name,
+                "kind": "note",
+                "target": dict(found.target),
+                "link_base": public_url or str(request.base_url).rstrip("/"),
+            }
+            added = await run_in_threadpool(
+                conversation.receive_customer, store, turn, caller=caller, outbox=outbox
+            )
+            created = added.created
+            worker = request.app.state.note_workers.get(name)
+            if created and worker is not None:
+                worker.wake()
+        else:
+            answer, created = await run_in_threadpool(conversation.receive_agent, store, turn, caller=caller)
+            if created and answer.get("event_id") is not None:
+                runtime.telemetry.events.labels(EventKind.SENT).inc()
+    except IdempotencyConflict as exc:
+        count(name, "invalid").inc()
+        raise HTTPException(409, detail=str(exc)) from None
+    count(name, "accepted" if created else "duplicate").inc()
+    return WebhookPublic(
+        status="accepted" if created else "duplicate", case_id=found.case_id, message_id=found.message_id
+    )
+
+
+@router.post(
+    "/chatwoot/webhook",
+    response_model=WebhookPublic,
+    responses=problem_responses(401, 409, 413, 422, 503),
+    dependencies=[signed_by(CHATWOOT)],
+    openapi_extra=_BODY,
+)
+async def chatwoot_webhook(request: Request, runtime: RuntimeDep) -> WebhookPublic | JSONResponse:
+    """Chatwoot's account webhook (`message_created`), signed with the webhook's secret
+    (`X-Chatwoot-Signature`, `X-Chatwoot-Timestamp`). An incoming contact message gets a suggestion
+    as a private note (posted in the background); an outgoing agent message is the `sent` event."""
+    return await receive(request, runtime, CHATWOOT)

@@ -1,0 +1,196 @@
+// The Chatwoot Dashboard App page (see service/routes/embed.py for who may frame it and how it
+// authenticates). Chatwoot posts `{"event": "appContext", "data": {conversation, contact,
+// currentAgent}}` (a JSON string); only messages from the configured Chatwoot origin, sent by the
+// parent window, are read. The page asks again (`chatwoot-dashboard-app:fetch-info`) on load and every
+// few seconds while visible, and asks for a suggestion whenever the conversation's latest incoming,
+// public message changes: its case, that message's Chatwoot id, the earlier turns as context. Copy, the alternatives and the dismiss reasons post the console's events, with
+// the agent as their `agent_id`. Case and agent are named as the Chatwoot connector names them
+// (integrations/chatwoot.py): `chatwoot:<account id>:<conversation number>`, and the agent's name in
+// Chatwoot (else `chatwoot user <id>`), so the page and the connector share one suggestion per
+// message, and the per-agent figures join the agent's copies with the replies the webhook reports.
+"use strict";
+(() => {
+  const S = window.Supportcue;
+  const { chatwoot_origin: origin } = JSON.parse(document.getElementById("embed-data").textContent);
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  const box = document.getElementById("suggestion");
+  const statusLine = document.getElementById("status");
+  const say = (text) => { statusLine.textContent = text; };
+  const MAX_TURNS = 10;
+  const MAX_TURN_CHARS = 2000;
+  const ASK_EVERY_MS = 5000;
+  let current = null; // {key, case_id, message_id, suggestion, agentId, customerName}
+  let copied = false;
+
+  function note(text) {
+    box.className = "suggestion none";
+    box.removeAttribute("aria-busy");
+    box.replaceChildren(S.el("p", { class: "why-none", text }));
+  }
+
+  if (!origin) {
+    note("Chatwoot is not configured: set [chatwoot] base_url in supportcue.toml (only that origin may show this page).");
+    return;
+  }
+  if (!key) {
+    note("This page needs its key: use the Dashboard App URL that `supportcue keys create --role embed` printed (it ends in #key=…).");
+    return;
+  }
+  let refused = false;
+  const api = S.client({
+    headers: { authorization: `Bearer ${key}` },
+    onLoggedOut: () => {
+      refused = true;
+      note("The embed key was refused (revoked or mistyped): ask an admin for a new Dashboard App URL.");
+    },
+    say,
+  });
+
+  const incoming = (m) => m.message_type === 0 || m.message_type === "incoming";
+  const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
+  const said = (m) => !m.private && typeof m.content === "string" && m.content.trim() !== "";
+  const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
+
+  // The agent as the connector names Chatwoot users: their name, else their id.
+  function agentName(agent) {
+    if (!agent) return null;
+    const name = typeof agent.name === "string" ? agent.name.trim() : "";
+    return (name || `chatwoot user ${agent.id}`).slice(0, 100);
+  }
+
+  // The latest public customer message and the turns before it, oldest first.
+  function latestQuestion(conversation) {
+    const turns = (conversation.messages || []).filter((m) => said(m) && (incoming(m) || outgoing(m))).sort(order);
+    let last = -1;
+    turns.forEach((m, i) => { if (incoming(m)) last = i; });
+    if (last < 0) return null;
+    const context = turns.slice(Math.max(0, last - MAX_TURNS), last).map((m) => ({
+      role: incoming(m) ? "customer" : "agent", text: m.content.slice(0, MAX_TURN_CHARS),
+    }));
+    return { message: turns[last], context };
+  }
+
+  function event(fields, key) {
+    return api.postEvent({
+      case_id: current.case_id, suggestion_id: current.suggestionId, agent_id: current.agentId, ...fields,
+    }, key);
+  }
+
+  // The text on the clipboard: in a cross-origin frame the Clipboard API needs a permission Chatwoot's
+  // iframe does not grant, so a selected, off-screen text area and the copy command come first.
+  async function copy(text) {
+    const area = S.el("textarea", { class: "offscreen", readonly: "", "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    if (!ok && navigator.clipboard) {
+      try { await navigator.clipboard.writeText(text); ok = true; } catch (e) { ok = false; }
+    }
+    return ok;
+  }
+
+  async function copySuggestion(button) {
+    const s = current && current.suggestion;
+    if (!s) return;
+    if (!(await copy(s.text))) { say("Copying was refused by the browser: select the text and press Ctrl+C."); return; }
+    say("Copied: paste it into the reply box (Ctrl+V) and edit it as you like.");
+    button.firstChild.textContent = "Copied";
+    if (!copied) {
+      copied = true;
+      event({ kind: "inserted" }, `inserted:${s.suggestion_id}:${current.agentId || ""}`);
+    }
+  }
+
+  async function useAnswer(answerId, button) {
+    if (button) button.disabled = true;
+    const composed = await api.compose(answerId, { case_id: current.case_id, customer_name: current.customerName });
+    if (button) button.disabled = false;
+    if (!composed) return;
+    if (!(await copy(composed.text))) { say("Copying was refused by the browser."); return; }
+    say(composed.missing.length
+      ? `Copied: paste it into the reply box and fill in ${composed.missing.map((m) => `{${m}}`).join(", ")}.`
+      : "Copied: paste it into the reply box (Ctrl+V) and edit it as you like.");
+    event({ kind: "alternative", answer_id: answerId }, `alternative:${current.suggestionId}:${answerId}:${current.agentId || ""}`);
+  }
+
+  function offerLibrary(lead) {
+    const search = S.librarySearch({ api, label: "Search the approved answers", onPick: (a) => useAnswer(a.id, null) });
+    box.className = "suggestion none";
+    box.removeAttribute("aria-busy");
+    box.replaceChildren(S.el("p", { class: "why-none", text: lead }), search);
+  }
+
+  function dismiss(reason, label) {
+    if (!current || !current.suggestion) return;
+    current.suggestion = null;
+    event({ kind: "dismissed", reason });
+    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+  }
+
+  function show(result) {
+    current.suggestion = result;
+    box.className = "suggestion live";
+    box.removeAttribute("aria-busy");
+    box.replaceChildren(S.card(result, {
+      primary: { label: "Copy", onClick: copySuggestion },
+      alternativeVerb: "Copy",
+      onAlternative: (alt, button) => useAnswer(alt.id, button),
+      onDismiss: dismiss,
+    }));
+    event({ kind: "shown" }, `shown:${result.suggestion_id}:${current.agentId || ""}`);
+  }
+
+  async function onContext(context) {
+    const conversation = context && context.conversation;
+    if (refused) return;
+    if (!conversation || conversation.id == null) return;
+    const question = latestQuestion(conversation);
+    if (!question) {
+      current = null;
+      note("No message from the customer in this conversation yet.");
+      return;
+    }
+    const contact = context.contact || (conversation.meta && conversation.meta.sender) || {};
+    const asked = `${conversation.id}:${question.message.id}`;
+    if (current && current.key === asked) return; // the same message: its suggestion is on screen
+    current = {
+      key: asked,
+      case_id: conversation.account_id != null ? `chatwoot:${conversation.account_id}:${conversation.id}` : `chatwoot:${conversation.id}`,
+      agentId: agentName(context.currentAgent),
+      customerName: contact.name || null,
+      suggestion: null,
+      suggestionId: null,
+    };
+    copied = false;
+    say("");
+    box.className = "suggestion loading";
+    box.setAttribute("aria-busy", "true");
+    box.replaceChildren(S.el("p", { class: "muted", text: "Looking for a suggestion…" }));
+    const mine = current;
+    const result = await api.suggest({
+      case_id: mine.case_id, message_id: String(question.message.id), message: question.message.content,
+      customer_name: mine.customerName, context: question.context,
+    });
+    if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
+    mine.suggestionId = result ? result.suggestion_id : null;
+    if (result && result.mode === "live" && result.text) show(result);
+    else offerLibrary(S.whyNone(result));
+  }
+
+  window.addEventListener("message", (e) => {
+    if (e.origin !== origin || e.source !== window.parent) return; // only Chatwoot, framing this page
+    let payload = e.data;
+    if (typeof payload === "string") {
+      try { payload = JSON.parse(payload); } catch (err) { return; }
+    }
+    if (payload && payload.event === "appContext") onContext(payload.data);
+  });
+
+  const ask = () => { if (window.parent !== window) window.parent.postMessage("chatwoot-dashboard-app:fetch-info", origin); };
+  ask();
+  setInterval(() => { if (document.visibilityState === "visible") ask(); }, ASK_EVERY_MS);
+  window.addEventListener("focus", ask);
+})();

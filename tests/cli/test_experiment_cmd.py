@@ -1,0 +1,171 @@
+"""`supportcue experiment create|list|stop|analyze` per the contract, on both databases (`supportcue
+suggest --case-id` during an experiment is in test_workflow.py, which trains a workspace)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from supportcue.cli import app
+from supportcue.data.store import open_store
+from supportcue.errors import ExperimentError
+from supportcue.experiments import choose_arm, get_experiment
+from supportcue.settings import init_workspace
+
+Workspace = tuple[Path, dict[str, str]]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str) -> Workspace:
+    init_workspace(tmp_path)
+    return tmp_path, {"SUPPORTCUE_DATABASE_URL": database_url}
+
+
+def run(ws: Workspace, *args: str) -> Result:
+    folder, env = ws
+    return CliRunner().invoke(app, ["--workspace", str(folder), *args], env=env)
+
+
+def last_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_create_list_stop(workspace: Workspace) -> None:
+    made = run(
+        workspace, "experiment", "create", "holdout-1", "--arms", "control,treatment", "--weights", "40,60"
+    )
+    assert made.exit_code == 0 and "'control' arm is served no suggestion" in made.stdout
+    (row,) = last_json(run(workspace, "experiment", "list", "--json"))
+    assert {"name", "status", "arms", "weights", "start", "stop"} <= set(row)
+    assert (row["name"], row["status"], row["arms"], row["weights"]) == (
+        "holdout-1",
+        "running",
+        ["control", "treatment"],
+        [40, 60],
+    )
+    assert row["start"] and row["stop"] is None
+    stopped = run(workspace, "experiment", "stop", "holdout-1")
+    assert stopped.exit_code == 0, stopped.output
+    (row,) = last_json(run(workspace, "experiment", "list", "--json"))
+    assert row["status"] == "stopped" and row["stop"] >= row["start"]
+    # stopped, another may start; --start takes a date
+    run(workspace, "experiment", "create", "holdout-2", "--arms", "a,b", "--start", "2030-01-05")
+    newest = last_json(run(workspace, "experiment", "list", "--json"))[0]
+    assert (newest["name"], newest["start"]) == ("holdout-2", "2030-01-05T00:00:00+00:00")
+
+
+def test_one_experiment_runs_at_a_time(workspace: Workspace) -> None:
+    run(workspace, "experiment", "create", "first", "--arms", "control,treatment")
+    second = run(workspace, "experiment", "create", "second", "--arms", "control,treatment")
+    assert isinstance(second.exception, ExperimentError)
+    assert "'first' is running" in str(second.exception) and "experiment stop first" in str(second.exception)
+    # the real command: one line naming it, exit 2, no traceback
+    folder, env = workspace
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "supportcue.cli",
+            "--workspace",
+            str(folder),
+            "experiment",
+            "create",
+            "third",
+            "--arms",
+            "control,treatment",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert proc.returncode == 2 and "'first' is running" in proc.stderr and "Traceback" not in proc.stderr
+    assert [e["name"] for e in last_json(run(workspace, "experiment", "list", "--json"))] == ["first"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--arms", "control"], "at least two different arms"),
+        (["--arms", "control,control"], "at least two different arms"),
+        (["--arms", "control,treatment", "--weights", "50"], "--weights has 1 values for 2 arms"),
+        (["--arms", "control,treatment", "--weights", "50,x"], "'x' is not a number"),
+        (["--arms", "control,treatment", "--weights", "50,-1"], "positive"),
+        (["--arms", "control,treat ment"], "arm 'treat ment'"),
+        (["--arms", "control,treatment", "--coverage", "0"], "--coverage"),
+        (["--arms", "control,treatment", "--start", "soon"], "--start='soon' is not an ISO date"),
+        (["--arms", "control,treatment", "--metrics", "speed"], "--metrics: speed"),
+    ],
+)
+def test_bad_options_are_clear_errors(workspace: Workspace, args: list[str], says: str) -> None:
+    out = run(workspace, "experiment", "create", "x", *args)
+    assert isinstance(out.exception, ExperimentError), out.output
+    assert says in str(out.exception)
+    assert last_json(run(workspace, "experiment", "list", "--json")) == []
+
+
+def test_unknown_experiment_and_metric(workspace: Workspace) -> None:
+    out = run(workspace, "experiment", "stop", "nope")
+    assert isinstance(out.exception, ExperimentError) and "no experiment named 'nope'" in str(out.exception)
+    run(workspace, "experiment", "create", "h", "--arms", "control,treatment")
+    bad = run(workspace, "experiment", "analyze", "h", "--metric", "speed", "--json")
+    assert isinstance(bad.exception, ExperimentError) and "handle_seconds" in str(bad.exception)
+    run(workspace, "experiment", "stop", "h")
+    again = run(workspace, "experiment", "stop", "h")
+    assert isinstance(again.exception, ExperimentError) and "is not running" in str(again.exception)
+
+
+def _history(database_url: str, name: str, n: int = 400) -> None:
+    """Cases of a running experiment with handle times, the treatment arm 20% faster."""
+    store = open_store(database_url)
+    design = get_experiment(store, name)
+    start = design.started_at or datetime.now(UTC)
+    rows, events, assigned = [], [], []
+    for i in range(n):
+        case_id, at = f"c{i}", start + timedelta(minutes=i)
+        arm = choose_arm(design, case_id)
+        assert arm is not None
+        handle = (200.0 + (i * 37) % 120) * (0.8 if arm == "treatment" else 1.0)
+        rows.append({"id": case_id, "message": "m", "created_at": at})
+        events.append(
+            {
+                "idempotency_key": f"r{i}",
+                "case_id": case_id,
+                "kind": "resolved",
+                "handle_seconds": handle,
+                "ts": at,
+            }
+        )
+        assigned.append({"case_id": case_id, "arm": arm, "assigned_at": at})
+    store.cases.upsert(rows)
+    store.events.add_many(events)
+    store.experiments.record(name, assigned)
+    store.close()
+
+
+def test_analyze_json_has_the_contract_keys(workspace: Workspace) -> None:
+    run(workspace, "experiment", "create", "h", "--arms", "control,treatment", "--start", "2026-10-01")
+    _history(workspace[1]["SUPPORTCUE_DATABASE_URL"], "h")
+    running = last_json(run(workspace, "experiment", "analyze", "h", "--metric", "handle_seconds", "--json"))
+    for key in ("arms", "lift", "ci_low", "ci_high", "p_value", "srm_p_value", "method"):
+        assert key in running
+    assert all({"name", "n", "mean"} <= set(a) for a in running["arms"])
+    assert sum(a["n"] for a in running["arms"]) == 400
+    assert running["sequential"] and "confidence sequence" in running["method"]
+    assert running["ci_low"] < -0.2 < running["ci_high"]
+    run(workspace, "experiment", "stop", "h")
+    final = last_json(
+        run(workspace, "experiment", "analyze", "h", "--metric", "handle_seconds", "--cuped", "--json")
+    )
+    assert not final["sequential"] and "Welch" in final["method"] and "CUPED" in final["method"]
+    assert final["ci_low"] < -0.2 < final["ci_high"] and final["p_value"] < 0.001
+    plain = run(workspace, "experiment", "analyze", "h")
+    assert plain.exit_code == 0 and "treatment vs control: lift -" in plain.stdout

@@ -1,0 +1,109 @@
+"""`summarize`: the analysis's JSON and its guard rails, on hand-built outcomes."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from supportcue.experiments import Design, summarize
+from supportcue.experiments.outcomes import CaseOutcome, Outcomes
+from supportcue.vocab import ExperimentStatus
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+V1 = "validation:v1+topic:v1+response:v1+tone:policy"
+
+
+def _design(running: bool = False, weights: tuple[int, int] = (50, 50)) -> Design:
+    design = Design.create("holdout", ["control", "treatment"], list(weights), started_at=T0)
+    if running:
+        return design
+    return replace(design, status=ExperimentStatus.STOPPED, ended_at=datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def _outcomes(n_control: int, n_treatment: int, effect: float = -0.1, seed: int = 1) -> Outcomes:
+    """Cases whose handle time depends on the agent (a, b, c: slow to fast) and, in treatment, on `effect`."""
+    rng = np.random.default_rng(seed)
+    speed = {"a": 400.0, "b": 300.0, "c": 200.0}
+    cases = []
+    for i in range(n_control + n_treatment):
+        arm = "control" if i < n_control else "treatment"
+        agent = "abc"[i % 3]
+        handle = speed[agent] * rng.lognormal(0, 0.4) * (1 + effect if arm == "treatment" else 1)
+        cases.append(CaseOutcome(f"c{i}", arm, agent, handle, 1.0, handle / 2, float(rng.random() < 0.6)))
+    versions = {"control": Counter({V1: n_control}), "treatment": Counter({V1: n_treatment})}
+    return Outcomes(cases, agent_means=dict(speed), versions=versions)
+
+
+def test_the_contract_keys_and_the_lift() -> None:
+    outcomes = _outcomes(1500, 1500)
+    r = summarize(_design(), outcomes, "handle_seconds")
+    assert {"arms", "lift", "ci_low", "ci_high", "p_value", "srm_p_value", "method"} <= set(r)
+    assert [(a["name"], a["n"]) for a in r["arms"]] == [("control", 1500), ("treatment", 1500)]
+    control = [c.handle_seconds for c in outcomes.cases if c.arm == "control"]
+    assert r["arms"][0]["mean"] == pytest.approx(np.mean(control), abs=1e-6)
+    assert r["ci_low"] < -0.1 < r["ci_high"] and r["p_value"] < 0.001
+    assert "Welch" in r["method"] and not r["sequential"] and r["warnings"] == []
+    assert r["difference"]["p_value"] is not None
+
+
+def test_a_skewed_split_is_flagged_as_srm() -> None:
+    r = summarize(_design(), _outcomes(1700, 1300), "handle_seconds")
+    assert r["srm"] and r["srm_p_value"] == pytest.approx(stats.chisquare([1700, 1300]).pvalue, rel=1e-4)
+    assert any(w.startswith("sample ratio mismatch") and "control 1,700" in w for w in r["warnings"])
+    # the same counts are what 57/43 weights promise: no mismatch
+    fair = summarize(_design(weights=(57, 43)), _outcomes(1700, 1300), "handle_seconds")
+    assert not fair["srm"]
+
+
+def test_a_running_experiment_gets_the_sequential_interval_only() -> None:
+    outcomes = _outcomes(800, 800)
+    running = summarize(_design(running=True), outcomes, "handle_seconds")
+    stopped = summarize(_design(), outcomes, "handle_seconds")
+    assert running["sequential"] and "confidence sequence" in running["method"]
+    assert "still running" in " ".join(running["warnings"])
+    assert running["ci_high"] - running["ci_low"] > stopped["ci_high"] - stopped["ci_low"]
+    assert set(running["difference"]) == {"value"}  # no fixed-horizon interval while it runs
+
+
+def test_too_few_cases_says_how_many_are_needed() -> None:
+    r = summarize(_design(), _outcomes(60, 60, effect=0.0), "handle_seconds", mde=0.05)
+    (warning,) = [w for w in r["warnings"] if w.startswith("too few cases")]
+    needed = r["mde"]["needed_per_arm"]
+    assert needed > 1000 and f"{needed:,} per arm needed" in warning and "60 in the smallest arm" in warning
+
+
+def test_mixed_pipeline_versions_are_a_warning() -> None:
+    outcomes = _outcomes(1000, 1000)
+    outcomes.versions["treatment"] = Counter({V1: 600, V1.replace("topic:v1", "topic:v2"): 400})
+    r = summarize(_design(), outcomes, "handle_seconds")
+    (warning,) = [w for w in r["warnings"] if "mixed pipeline versions" in w]
+    assert "topic:v2" in warning and "(400)" in warning
+
+
+def test_cuped_uses_the_agents_earlier_handle_time() -> None:
+    outcomes = _outcomes(1500, 1500)
+    plain = summarize(_design(), outcomes, "handle_seconds")
+    cuped = summarize(_design(), outcomes, "handle_seconds", cuped=True)
+    assert cuped["cuped"]["variance_reduction"] > 0.2 and "CUPED" in cuped["method"]
+    assert cuped["ci_high"] - cuped["ci_low"] < plain["ci_high"] - plain["ci_low"]
+    assert math.isclose(cuped["arms"][0]["mean"], plain["arms"][0]["mean"])  # raw means as they are
+    # no handle times before the experiment: nothing to adjust by, and it says so
+    outcomes.agent_means.clear()
+    bare = summarize(_design(), outcomes, "handle_seconds", cuped=True)
+    assert bare["cuped"]["theta"] == 0 and bare["ci_low"] == plain["ci_low"]
+    assert any("--cuped changed nothing" in w for w in bare["warnings"])
+
+
+def test_every_metric_and_an_empty_arm() -> None:
+    outcomes = _outcomes(300, 300)
+    for metric in ("resolved", "first_reply_seconds", "match_rate"):
+        assert summarize(_design(), outcomes, metric)["arms"][0]["n"] == 300
+    nobody = Outcomes([c for c in outcomes.cases if c.arm == "control"], versions=outcomes.versions)
+    r = summarize(_design(), nobody, "handle_seconds")
+    assert r["lift"] is None and r["srm"] and any("too few cases" in w for w in r["warnings"])

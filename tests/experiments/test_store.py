@@ -1,0 +1,109 @@
+"""The experiments repository on both databases: one running experiment (even for racing creates),
+assignments recorded once, the migration down and up again."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect
+
+from supportcue.data.store import Store, open_store
+from supportcue.data.tables import Experiment
+from supportcue.errors import ExperimentError
+from supportcue.experiments import Design, create_experiment, list_experiments, stop_experiment
+from supportcue.vocab import ExperimentStatus
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _design(name: str) -> Design:
+    return Design.create(name, ["control", "treatment"], started_at=T0)
+
+
+def test_one_running_experiment_and_unique_names(store: Store) -> None:
+    create_experiment(store, _design("first"))
+    with pytest.raises(ExperimentError, match="'first' is running"):
+        create_experiment(store, _design("second"))
+    with pytest.raises(ExperimentError, match="named 'first' exists"):
+        create_experiment(store, _design("first"))
+    stopped = stop_experiment(store, "first", at=T0 + timedelta(days=7))
+    assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0 + timedelta(days=7)
+    create_experiment(store, _design("second"))
+    assert [d.key for d in list_experiments(store)] == ["first", "second"]  # same start: by name
+    assert store.experiments.running_key() == "second"
+
+
+def test_the_database_itself_refuses_a_second_running_experiment(store: Store) -> None:
+    create_experiment(store, _design("first"))
+    row = {**_design("sneaky").row(), "started_at": T0}
+    with pytest.raises(sa_exc.IntegrityError), store.db.session() as s:
+        s.add(Experiment(**row))  # past the repository's check: the partial unique index holds
+
+
+def test_racing_creates_leave_one_running(store: Store) -> None:
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def create(name: str) -> None:
+        other = open_store(str(store.db.engine.url.render_as_string(hide_password=False)))
+        try:
+            barrier.wait()
+            create_experiment(other, _design(name))
+            outcomes.append("created")
+        except ExperimentError as exc:
+            outcomes.append(str(exc))
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes)[0] == "created" and "is running" in sorted(outcomes)[1], outcomes
+    assert len([d for d in list_experiments(store) if d.running]) == 1
+
+
+def test_assignments_are_recorded_once_and_set_the_cases_arm(store: Store) -> None:
+    create_experiment(store, _design("h"))
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "m", "created_at": T0},
+            {"id": "c2", "message": "m", "created_at": T0, "arm": "imported-arm"},
+        ]
+    )
+    store.experiments.record("h", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
+    store.experiments.record(
+        "h", [{"case_id": "c1", "arm": "treatment", "assigned_at": T0 + timedelta(days=1)}]
+    )
+    store.experiments.record("h", [{"case_id": "c2", "arm": "treatment", "assigned_at": T0}])
+    assert store.experiments.arm_of("h", "c1") == "control"
+    assert store.experiments.counts("h") == {"control": 1, "treatment": 1}
+    c1, c2 = store.cases.get("c1"), store.cases.get("c2")
+    assert c1 is not None and c1.arm == "control"
+    assert c2 is not None and c2.arm == "imported-arm"  # an imported arm is the team's own record
+
+
+def test_the_migration_goes_down_and_up(empty_database_url: str) -> None:
+    from alembic import command
+
+    from supportcue.data.database import alembic_config, make_engine
+
+    store = open_store(empty_database_url)
+    create_experiment(store, _design("kept"))
+    store.close()
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    columns = {c["name"] for c in inspect(engine).get_columns("experiments")}
+    assert "control" not in columns and "coverage" not in columns
+    engine.dispose()
+    again = open_store(empty_database_url)  # back to the newest schema; the row is still there
+    (design,) = list_experiments(again)
+    assert design.key == "kept" and design.coverage == 1.0 and design.control == "control"
+    again.close()

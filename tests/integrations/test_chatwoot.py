@@ -1,0 +1,136 @@
+"""The Chatwoot connector without a server: the signature, and what each webhook is read as."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from supportcue.errors import WebhookRefused
+from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, RecordingHelpDesk
+from supportcue.integrations.chatwoot import agent_name, signature
+from supportcue.settings import ChatwootSettings
+from tests.integrations.chatwoot_api import SECRET, message_created, signed
+
+NOW = 1_760_000_000
+
+
+def desk(**settings: Any) -> ChatwootHelpDesk:
+    values = {"base_url": "https://chat.example.com", "webhook_secret": SecretStr(SECRET), **settings}
+    return ChatwootHelpDesk(ChatwootSettings(**values))
+
+
+def test_both_help_desks_follow_the_protocol() -> None:
+    assert isinstance(desk(), HelpDesk) and isinstance(RecordingHelpDesk(), HelpDesk)
+
+
+def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body() -> None:
+    body = b'{"event":"message_created","id":1}'
+    assert (
+        signature(SECRET, "1760000000", body) == signed(body, timestamp=1_760_000_000)["x-chatwoot-signature"]
+    )
+    assert signature(SECRET, "1760000000", body) != signature(SECRET, "1760000001", body)
+
+
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ({}, "not signed"),
+        ({"x-chatwoot-timestamp": str(NOW)}, "not signed"),
+        ({"x-chatwoot-timestamp": "soon", "x-chatwoot-signature": "sha256=00"}, "Unix seconds"),
+        ({"x-chatwoot-timestamp": str(NOW - 301), "x-chatwoot-signature": "sha256=00"}, "301 s from"),
+        ({"x-chatwoot-timestamp": str(NOW), "x-chatwoot-signature": "sha256=00"}, "does not match"),
+    ],
+)
+def test_verify_refuses_unsigned_stale_and_forged_webhooks(headers: dict[str, str], says: str) -> None:
+    with pytest.raises(WebhookRefused, match=says):
+        desk().verify(headers, b"{}", NOW)
+
+
+def test_verify_accepts_chatwoots_signature_within_five_minutes_either_way() -> None:
+    body = b'{"event": "message_created"}'
+    for skew in (-300, 0, 300):
+        headers = signed(body, timestamp=NOW + skew)
+        desk().verify({k.upper(): v for k, v in headers.items()}, body, NOW)  # header names in any case
+    with pytest.raises(WebhookRefused, match="set \\[chatwoot\\] webhook_secret"):
+        desk(webhook_secret=SecretStr("")).verify(signed(body, timestamp=NOW), body, NOW)
+
+
+def test_an_incoming_contact_message_is_a_customer_turn_of_the_conversation() -> None:
+    found = desk(account_id=1).read(message_created(118, "hi there", created_at="2021-07-23T18:02:48.000Z"))
+    assert found == Inbound(
+        help_desk="chatwoot",
+        message_id="118",
+        case_id="chatwoot:1:10",
+        role="customer",  # type: ignore[arg-type]
+        text="hi there",
+        ts=datetime(2021, 7, 23, 18, 2, 48, tzinfo=UTC),
+        target={"account_id": "1", "conversation_id": "10"},
+        customer_name="Ana Silva",
+        agent_id=None,
+        channel="webwidget",
+    )
+
+
+def test_an_outgoing_agent_message_is_the_agents_reply() -> None:
+    found = desk().read(message_created(119, "Done!", "outgoing", created_at="2020-03-03 13:05:57 UTC"))
+    assert isinstance(found, Inbound)
+    assert (found.role, found.agent_id, found.customer_name) == ("agent", "John", "Ana Silva")
+    assert found.ts == datetime(2020, 3, 3, 13, 5, 57, tzinfo=UTC)
+    numeric = {**message_created(120, "Done!", created_at=None), "message_type": 1, "created_at": NOW}
+    numeric["sender"] = {"id": 7, "name": "", "type": "user"}
+    found = desk().read(numeric)
+    assert isinstance(found, Inbound) and found.role == "agent" and found.agent_id == "chatwoot user 7"
+    assert found.ts == datetime.fromtimestamp(NOW, UTC)
+
+
+def test_display_id_names_the_conversation_when_given() -> None:
+    payload = message_created(121, "hi")
+    payload["conversation"]["display_id"] = 42
+    found = desk().read(payload)
+    assert isinstance(found, Inbound) and found.case_id == "chatwoot:1:42"
+    assert found.target == {"account_id": "1", "conversation_id": "42"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (message_created(1, "note to self", "outgoing", private=True), "a private note"),
+        (message_created(2, "Rate us", "template"), "message_type template"),
+        (message_created(3, "Conversation was resolved", "activity"), "message_type activity"),
+        (message_created(4, None), "no text"),
+        (
+            message_created(5, "hi", "incoming", sender={"id": 1, "name": "J", "type": "user"}),
+            "incoming from a user",
+        ),
+        (message_created(6, "hi", account=9), "account 9 is not the configured account 1"),
+        ({**message_created(7, "hi"), "event": "message_updated"}, "'message_updated' is not read"),
+    ],
+)
+def test_what_is_ignored_and_why(payload: dict[str, Any], why: str) -> None:
+    found = desk(account_id=1).read(payload)
+    assert isinstance(found, Ignored) and why in found.reason
+
+
+def test_a_message_created_without_its_conversation_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="conversation"):
+        desk().read({"event": "message_created", "id": 1, "message_type": "incoming", "account": {"id": 1}})
+    with pytest.raises(ValueError, match="JSON object"):
+        desk().read(json.loads("[1]"))
+
+
+def test_agent_names() -> None:
+    assert agent_name({"id": 3, "name": " Maria ", "type": "user"}) == "Maria"
+    assert agent_name({"id": 3, "type": "user"}) == "chatwoot user 3"
+    assert agent_name(None) is None
+
+
+def test_notes_cannot_be_posted_without_a_url_and_token_or_when_off() -> None:
+    assert desk(api_token=SecretStr("t")).unable_to_post is None
+    assert desk().unable_to_post == "[chatwoot] api_token not set"
+    assert "post_notes = false" in (desk(api_token=SecretStr("t"), post_notes=False).unable_to_post or "")
+    assert time.time() > NOW  # (the fixed NOW above is in the past: the tests pass `now` explicitly)

@@ -1,0 +1,230 @@
+"""Chatwoot-shaped webhooks replayed over real HTTP against the served app, with Chatwoot's messages
+API served by a local fake that records what it receives (tests/integrations/chatwoot_api.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from supportcue.data.store import Store, open_store
+from supportcue.service.runtime import PipelineLoader
+from tests.conftest import LiveServer
+from tests.integrations.chatwoot_api import FakeChatwoot, message_created, signed
+from tests.service.conftest import fake_pipeline, wait_loaded
+
+WEBHOOK = "/integrations/chatwoot/webhook"
+CASE = "chatwoot:1:10"
+PAUSE = "Hi Ana Silva,\nYou can pause payouts in Settings."
+
+
+def post(url: str, payload: Any, **sign: Any) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(url + WEBHOOK, content=body, headers=signed(body, **sign), timeout=10)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_conversation_replayed_gives_one_note_per_customer_message_and_one_sent_per_reply(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, api: httpx.Client
+) -> None:
+    chatwoot.start()
+    question = message_created(101, "How do I pause a payout?")
+    asked = post(server.url, question)
+    assert asked.status_code == 200 and asked.json() == {
+        "status": "accepted",
+        "reason": None,
+        "case_id": CASE,
+        "message_id": "101",
+    }
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert (note["account_id"], note["conversation_id"], note["private"]) == (1, 10, True)
+    assert note["content"].startswith("**Suggested reply** (supportcue · topic: payouts)")
+    assert PAUSE in note["content"]
+    suggestion = store.cases.latest_suggestion(CASE)
+    assert suggestion is not None
+    link = f"{server.url}/cases/chatwoot%3A1%3A10?suggestion={suggestion.id}"
+    assert f"[Why this suggestion]({link})" in note["content"]
+    why = api.get(link, headers={"accept": "text/html"})  # the console's page of the case
+    assert why.status_code == 200 and "How do I pause a payout?" in why.text
+    # Chatwoot sends our own note back to the webhook (a private outgoing message): nothing changes
+    echo = message_created(1000, note["content"], "outgoing", private=True)
+    assert post(server.url, echo).json()["status"] == "ignored"
+    assert post(server.url, message_created(102, "Rate us!", "template")).json()["status"] == "ignored"
+    assert post(server.url, question).json()["status"] == "duplicate"  # delivered twice
+    reply = message_created(103, PAUSE, "outgoing")
+    assert post(server.url, reply).json()["status"] == "accepted"
+    assert post(server.url, reply).json()["status"] == "duplicate"
+    edited = post(server.url, {**reply, "content": "something else"})
+    assert edited.status_code == 409 and "103" in edited.json()["detail"]
+    time.sleep(0.3)  # a second note would have been posted by now
+    assert len(chatwoot.notes) == 1 and len(chatwoot.messages) == 1
+    sent = store.events.list(kind="sent")
+    assert [(e.case_id, e.suggestion_id, e.agent_id, e.text) for e in sent] == [
+        (CASE, suggestion.id, "John", PAUSE)
+    ]
+    metrics = api.get("/v1/metrics", params={"group_by": "agent"}).json()
+    assert (metrics["match_rate"], metrics["matches"], metrics["sent_pairs"]) == (1.0, 1, 1)
+    assert {g["key"]: g["match_rate"] for g in metrics["groups"]}["John"] == 1.0
+    case = store.cases.get(CASE)
+    assert case is not None and (case.message, case.customer_name, case.channel) == (
+        "How do I pause a payout?",
+        "Ana Silva",
+        "webwidget",
+    )
+    prometheus = api.get("/metrics").text
+    assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="accepted"} 2.0' in prometheus
+    assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="duplicate"} 2.0' in prometheus
+    assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="ignored"} 2.0' in prometheus
+    assert 'supportcue_helpdesk_notes_total{help_desk="chatwoot",outcome="posted"} 1.0' in prometheus
+    assert 'supportcue_helpdesk_notes_pending{help_desk="chatwoot"} 0.0' in prometheus
+    assert "supportcue_helpdesk_last_posted_timestamp_seconds" in prometheus
+    page = api.get("/dashboard").text
+    assert 'id="helpdesk-chatwoot"' in page and f"{server.url}/integrations/chatwoot/webhook" in page
+    assert "Suggestions posted as notes</th><td>1<" in page
+
+
+def test_a_follow_up_in_chatwoot_is_read_with_the_thread(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(server.url, message_created(201, "How do I pause a payout?"))
+    wait_for(lambda: len(chatwoot.notes) == 1)
+    post(server.url, message_created(202, "Open Settings > Payouts.", "outgoing"))
+    post(server.url, message_created(203, "and how long does that take?"))
+    notes = wait_for(lambda: len(chatwoot.notes) == 2 and chatwoot.notes)
+    assert "topic: payouts" in notes[1]["content"]
+    newest = store.cases.latest_suggestion(CASE)
+    assert newest is not None and newest.trace[0]["follow_up"] is True
+
+
+@pytest.mark.parametrize(
+    ("sign", "says"),
+    [
+        ({"secret": "another secret"}, "signature does not match"),
+        ({"timestamp": int(time.time()) - 600}, "from the server's clock"),
+        ({"timestamp": int(time.time()) + 600}, "from the server's clock"),
+    ],
+)
+def test_a_bad_signature_or_a_stale_timestamp_is_401_and_stores_nothing(
+    server: LiveServer, store: Store, sign: dict[str, Any], says: str
+) -> None:
+    r = post(server.url, message_created(301, "How do I pause a payout?"), **sign)
+    assert r.status_code == 401 and says in r.json()["detail"]
+    body = json.dumps(message_created(301, "x")).encode()
+    unsigned = httpx.post(server.url + WEBHOOK, content=body, headers={"content-type": "application/json"})
+    assert unsigned.status_code == 401 and "not signed" in unsigned.json()["detail"]
+    assert store.db.count("messages") == 0 and store.db.count("outbox") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"event": "message_created", "id": 1,', "the body is not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (
+            json.dumps({"event": "message_created", "id": 5, "message_type": "incoming"}).encode(),
+            "conversation",
+        ),
+        (json.dumps({**message_created(6, "hi"), "content": "a\u0000b"}).encode(), "content"),
+    ],
+)
+def test_a_malformed_body_is_422_naming_the_problem(
+    server: LiveServer, store: Store, body: bytes, says: str
+) -> None:
+    r = post(server.url, body)
+    assert r.status_code == 422 and says in r.json()["detail"]
+    assert "a\u0000b" not in r.text
+    assert store.db.count("messages") == 0
+
+
+def test_other_events_and_accounts_are_ignored(server: LiveServer, store: Store) -> None:
+    opened = {"event": "conversation_opened", "id": 10, "status": "open", "account": {"id": 1}}
+    assert post(server.url, opened).json() == {
+        "status": "ignored",
+        "reason": "event 'conversation_opened' is not read (only message_created)",
+        "case_id": None,
+        "message_id": None,
+    }
+    other = post(server.url, message_created(401, "How do I pause a payout?", account=2)).json()
+    assert other["status"] == "ignored" and "account 2" in other["reason"]
+    bot = message_created(
+        402, "Hi, I'm the bot", "outgoing", sender={"id": 3, "name": "Bot", "type": "agent_bot"}
+    )
+    assert post(server.url, bot).json()["status"] == "ignored"
+    assert store.db.count("messages") == 0
+
+
+def test_chatwoot_down_then_up_the_webhook_is_answered_at_once_and_the_note_comes_later(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    started = time.monotonic()
+    r = post(server.url, message_created(501, "How do I pause a payout?"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert time.monotonic() - started < 2.0  # never waits on Chatwoot
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.failures >= 2])
+    assert item.status == "pending" and "ConnectError" in (item.last_error or "")
+    chatwoot.start()
+    wait_for(lambda: chatwoot.notes)
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status == "posted"])
+    assert len(chatwoot.notes) == 1 and item.remote_id == "1000" and item.failures >= 2
+    health = store.outbox.health("chatwoot")
+    assert health["posted"] == 1 and health["failed_attempts"] == item.failures
+
+
+def test_a_slow_chatwoot_that_posted_before_timing_out_gets_no_second_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.delay = 1.0  # over the 0.5 s timeout: the note is created, its answer comes too late
+    chatwoot.start()
+    started = time.monotonic()
+    assert post(server.url, message_created(601, "How do I pause a payout?")).status_code == 200
+    assert time.monotonic() - started < 1.0
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status == "posted"])
+    assert item.failures == 1 and item.remote_id == "1000"  # the note the timed-out attempt made
+    assert len(chatwoot.notes) == 1
+    assert ("GET", "/api/v1/accounts/1/conversations/10/messages") in chatwoot.requests
+
+
+def test_503s_are_retried_with_backoff(server: LiveServer, chatwoot: FakeChatwoot, store: Store) -> None:
+    chatwoot.fail = 3
+    chatwoot.start()
+    post(server.url, message_created(701, "How do I pause a payout?"))
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status == "posted"])
+    assert item.failures == 3 and len(chatwoot.notes) == 1
+    posts = [r for r in chatwoot.requests if r[0] == "POST"]
+    assert len(posts) == 4
+
+
+def test_notes_survive_a_restart(
+    make_app: Callable[[PipelineLoader], FastAPI], chatwoot: FakeChatwoot, database_url: str
+) -> None:
+    store = open_store(database_url)
+    first = make_app(fake_pipeline)
+    with LiveServer(first) as live:
+        wait_loaded(first)
+        assert post(live.url, message_created(801, "How do I pause a payout?")).status_code == 200
+        wait_for(lambda: [i for i in store.outbox.items() if i.failures >= 1])
+    # the process is gone with the note unposted; a new one, with Chatwoot back, posts it once
+    chatwoot.start()
+    second = make_app(fake_pipeline)
+    with LiveServer(second):
+        wait_loaded(second)
+        wait_for(lambda: chatwoot.notes)
+        time.sleep(0.3)
+    assert len(chatwoot.notes) == 1
+    assert [i.status for i in store.outbox.items()] == ["posted"]
+    store.close()

@@ -1,0 +1,186 @@
+"""The outbox worker with an in-memory help desk: retries with backoff, giving up, skipping, and
+never posting a note twice (an attempt that posted but lost its answer; two workers at once)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from supportcue.data.store import Store, open_store
+from supportcue.integrations import Backoff, NoteWorker, NotReady, RecordingHelpDesk
+from supportcue.integrations.conversation import TurnIn, receive_customer
+from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.vocab import MessageRole
+from tests.test_pipeline import make
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Store]:
+    s = open_store(database_url)
+    yield s
+    s.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Counted:
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def delivered(self, help_desk: str, outcome: str) -> None:
+        self.outcomes.append(outcome)
+
+
+def suggester(store: Store) -> Any:
+    pipeline = make()
+
+    def suggest(request: SuggestRequest) -> SuggestResult:
+        result = pipeline.suggest(request)
+        store.cases.add_suggestions([result.row()])
+        return result
+
+    return suggest
+
+
+def ask(store: Store, message_id: str, text: str = "how do I pause a payout?", case_id: str = "cw:1") -> None:
+    turn = TurnIn(case_id=case_id, message_id=message_id, role=MessageRole.CUSTOMER, text=text, ts=T0)
+    outbox = {
+        "help_desk": "recording",
+        "kind": "note",
+        "target": {"conversation_id": "1"},
+        "link_base": "http://sc",
+    }
+    assert receive_customer(store, turn, caller="webhook:recording", outbox=outbox).created
+
+
+def worker(store: Store, desk: RecordingHelpDesk, clock: Clock, **kw: Any) -> NoteWorker:
+    kw.setdefault("backoff", Backoff(first_s=10, jitter=0))
+    return NoteWorker(store, desk, kw.pop("suggest", suggester(store)), clock=clock, **kw)
+
+
+def test_backoff_doubles_up_to_its_cap_within_its_jitter() -> None:
+    rng = random.Random(7)
+    backoff = Backoff(first_s=5, max_s=60, jitter=0.2)
+    for failures, base in ((1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (9, 60)):
+        assert base * 0.8 <= backoff.delay(failures, rng) <= base * 1.2
+
+
+def test_failed_attempts_wait_their_backoff_and_give_up_after_max_attempts(db: Store) -> None:
+    ask(db, "m1")
+    desk, clock, counted = RecordingHelpDesk(fail=99), Clock(), Counted()
+    w = worker(db, desk, clock, max_attempts=3, observer=counted)
+    assert w.run_once() == 1
+    (item,) = db.outbox.items()
+    assert (item.status, item.failures, item.next_attempt_at) == ("pending", 1, T0 + timedelta(seconds=10))
+    clock.now += timedelta(seconds=9)
+    assert w.run_once() == 0  # not due yet
+    clock.now += timedelta(seconds=1)
+    assert w.run_once() == 1
+    assert db.outbox.items()[0].next_attempt_at == clock.now + timedelta(seconds=20)
+    clock.now += timedelta(seconds=20)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert (item.status, item.failures, item.attempts) == ("failed", 3, 3)
+    assert item.last_error == "HTTP 503 (scripted) (gave up after 3 attempts)"
+    assert counted.outcomes == ["failed_attempt"] * 3 + ["failed"] and desk.attempts == 3
+    assert (
+        db.outbox.health("recording")["failed"] == 1 and db.outbox.health("recording")["failed_attempts"] == 3
+    )
+    clock.now += timedelta(days=1)
+    assert w.run_once() == 0  # given up: never tried again
+
+
+def test_an_attempt_that_posted_but_lost_its_answer_is_not_posted_again(db: Store) -> None:
+    ask(db, "m1")
+    desk, clock = RecordingHelpDesk(fail=1, lose_answers=True), Clock()
+    w = worker(db, desk, clock)
+    w.run_once()
+    clock.now += timedelta(seconds=10)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert item.status == "posted" and item.remote_id == "1" and len(desk.notes) == 1 and desk.attempts == 1
+    assert desk.notes[0].ref == f"suggestion={item.suggestion_id}"
+
+
+def test_the_suggestion_is_made_once_whatever_the_attempts(db: Store) -> None:
+    ask(db, "m1")
+    w = worker(db, RecordingHelpDesk(fail=2), clock := Clock())
+    for _ in range(3):
+        w.run_once()
+        clock.now += timedelta(minutes=1)
+    assert db.db.count("suggestions") == 1
+    (item,) = db.outbox.items()
+    (turn,) = db.conversations.turns("cw:1")
+    assert item.status == "posted" and item.suggestion_id == turn.suggestion_id
+    assert turn.result["suggestion_id"] == item.suggestion_id
+
+
+class Off(RecordingHelpDesk):
+    @property
+    def unable_to_post(self) -> str | None:
+        return "notes are turned off"
+
+
+def test_skipped_when_nothing_to_show_a_later_message_came_or_notes_are_off(db: Store) -> None:
+    ask(db, "m1", text="where is my money", case_id="a")  # the fake topic stage abstains
+    ask(db, "m2", case_id="b")
+    ask(db, "m3", text="thanks", case_id="b")  # b's first note would come after b's next message
+    ask(db, "m4", case_id="c")
+    desk = RecordingHelpDesk()
+    worker(db, desk, Clock()).run_once()
+    reasons = {i.case_id + ":" + str(i.message_pk): (i.status, i.last_error) for i in db.outbox.items()}
+    assert sorted(reasons.values()) == [
+        ("posted", None),
+        ("skipped", "a later message came first"),
+        ("skipped", "no suggestion to show (stopped at topic)"),
+        ("skipped", "no suggestion to show (stopped at validation)"),
+    ]
+    assert len(desk.notes) == 1
+    ask(db, "m5", case_id="d")
+    worker(db, Off(), Clock()).run_once()
+    item = db.outbox.items()[-1]
+    assert (item.status, item.last_error) == ("skipped", "notes are turned off")
+    assert item.suggestion_id is not None  # made and measured, though not posted
+
+
+def test_a_pipeline_still_loading_postpones_without_using_an_attempt(db: Store) -> None:
+    ask(db, "m1")
+    clock = Clock()
+
+    def loading(request: SuggestRequest) -> SuggestResult:
+        raise NotReady("models are still loading")
+
+    worker(db, RecordingHelpDesk(), clock, suggest=loading).run_once()
+    (item,) = db.outbox.items()
+    assert (item.status, item.attempts, item.failures) == ("pending", 0, 0)
+    assert item.next_attempt_at > T0
+
+
+def test_two_workers_at_once_post_each_note_once(database_url: str, db: Store) -> None:
+    for i in range(6):
+        ask(db, f"m{i}", case_id=f"case-{i}")
+    desk = RecordingHelpDesk()
+    other = open_store(database_url)  # as another process would
+    workers = [worker(db, desk, Clock()), worker(other, desk, Clock())]
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert len(desk.notes) == 6 and {n.target["conversation_id"] for n in desk.notes} == {"1"}
+    assert sorted(n.ref for n in desk.notes) == sorted({n.ref for n in desk.notes})
+    assert [i.status for i in db.outbox.items()] == ["posted"] * 6

@@ -1,0 +1,252 @@
+"""The Chatwoot Dashboard App page, `/embed/chatwoot`, in real Chromium: hosted in an iframe by a page
+of a stand-in Chatwoot (a tiny local server on another origin, configured as `[chatwoot] base_url`)
+that posts `appContext` as Chatwoot does (a JSON string, on the frame's load and on each
+`chatwoot-dashboard-app:fetch-info`). The page authenticates with an `embed` key in the URL's
+fragment; what it posts is asserted in the store and in /v1/metrics."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import FrameLocator, Page, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from supportcue.data.store import Store
+from supportcue.security.keys import create_key
+from supportcue.service.runtime import PipelineLoader
+from tests.conftest import LiveServer
+from tests.service.conftest import PAUSE_FOR_A_DAY, PAUSE_PAYOUTS, pipeline_with_alternatives
+from tests.service.test_browser import browser, fresh_page, wait_for
+
+__all__ = ["browser", "fresh_page"]  # the fixtures, shared with test_browser.py
+pytestmark = pytest.mark.browser
+CASE = "chatwoot:1:7"
+AGENTS = {3: "Rita Moreno", 4: " "}
+"""Chatwoot's users by id (4 has no name)."""
+
+
+def message(mid: int, content: str, kind: int, private: bool = False) -> dict[str, Any]:
+    """A message as Chatwoot's dashboard holds it (message_type 0: incoming, 1: outgoing)."""
+    return {
+        "id": mid,
+        "content": content,
+        "message_type": kind,
+        "private": private,
+        "created_at": 1_760_000_000 + mid,
+    }
+
+
+def app_context(agent_id: int = 3) -> dict[str, Any]:
+    return {
+        "conversation": {
+            "id": 7,
+            "account_id": 1,
+            "inbox_id": 2,
+            "status": "open",
+            "meta": {"sender": {"id": 9, "name": "Ana Lima"}},
+            "messages": [
+                message(101, "My payouts look odd this week.", 0),
+                message(102, "Which account is it?", 1),
+                message(103, "customer is on the old plan", 1, private=True),  # an internal note
+                message(104, "how do I pause a payout", 0),
+            ],
+        },
+        "contact": {"id": 9, "name": "Ana Lima", "email": "ana@example.com"},
+        "currentAgent": {"id": agent_id, "name": AGENTS[agent_id], "email": "agent@example.com"},
+    }
+
+
+CHATWOOT_PAGE = """<!doctype html><title>Chatwoot</title><h1>Conversation 7</h1>
+<iframe id="app" src="{src}" width="460" height="700"></iframe>
+<script>
+window.context = {context};
+window.fetchInfo = 0;
+const frame = document.getElementById("app");
+window.sendContext = () =>
+  frame.contentWindow.postMessage(JSON.stringify({{event: "appContext", data: window.context}}), "*");
+frame.addEventListener("load", () => window.sendContext());
+window.addEventListener("message", (e) => {{
+  if (e.data === "chatwoot-dashboard-app:fetch-info") {{ window.fetchInfo += 1; window.sendContext(); }}
+}});
+</script>"""
+
+
+async def _conversation_page(request: Request) -> HTMLResponse:
+    """Chatwoot's conversation view with its Dashboard App: /?src=URL&agent=ID."""
+    context = json.dumps(app_context(int(request.query_params.get("agent", "3"))))
+    src = html.escape(request.query_params["src"])
+    return HTMLResponse(CHATWOOT_PAGE.format(src=src, context=context))
+
+
+@pytest.fixture(scope="module")
+def chatwoot() -> Iterator[LiveServer]:
+    """The stand-in Chatwoot, on another origin (another port)."""
+    with LiveServer(Starlette(routes=[Route("/", _conversation_page)])) as live:
+        yield live
+
+
+@pytest.fixture
+def extra_environ(chatwoot: LiveServer) -> dict[str, str]:
+    return {"SUPPORTCUE_CHATWOOT__BASE_URL": f"{chatwoot.url}/app/accounts/1"}
+
+
+@pytest.fixture
+def app(make_app: Callable[[PipelineLoader], FastAPI]) -> FastAPI:
+    return make_app(pipeline_with_alternatives)
+
+
+@pytest.fixture
+def embed_key(store: Store) -> str:
+    store.library.upsert_answers([PAUSE_PAYOUTS, PAUSE_FOR_A_DAY])
+    return create_key(store, "chatwoot-embed", "embed")
+
+
+def open_in_chatwoot(
+    page: Page, chatwoot: LiveServer, server: LiveServer, key: str, agent: int = 3
+) -> FrameLocator:
+    src = f"{server.url}/embed/chatwoot#key={key}"
+    page.goto(f"{chatwoot.url}/?{urlencode({'src': src, 'agent': agent})}")
+    return page.frame_locator("#app")
+
+
+def events(store: Store, kind: str | None = None) -> list[Any]:
+    return store.events.list(case_id=CASE, kind=kind)
+
+
+@pytest.fixture
+def opened(
+    fresh_page: Page, chatwoot: LiveServer, server: LiveServer, embed_key: str
+) -> tuple[Page, FrameLocator]:
+    """Chatwoot's page (agent 3 on conversation 7) and, in its frame, the embed page."""
+    return fresh_page, open_in_chatwoot(fresh_page, chatwoot, server, embed_key)
+
+
+def test_the_suggestion_appears_and_copy_records_the_agents_insertion(
+    fresh_page: Page,
+    chatwoot: LiveServer,
+    server: LiveServer,
+    store: Store,
+    embed_key: str,
+    api: httpx.Client,
+) -> None:
+    page = fresh_page
+    asked: list[dict[str, Any]] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/v1/suggest") else None)
+    frame = open_in_chatwoot(page, chatwoot, server, embed_key)
+    card = frame.locator("#suggestion.live")
+    expect(card).to_contain_text("You can pause payouts in Settings.")
+    expect(card.locator(".topic")).to_have_text("payouts")
+    assert asked[0] == {
+        "case_id": CASE,
+        "message_id": "104",
+        "message": "how do I pause a payout",
+        "customer_name": "Ana Lima",
+        "context": [
+            {"role": "customer", "text": "My payouts look odd this week."},
+            {"role": "agent", "text": "Which account is it?"},
+        ],  # the private note is not a turn
+    }
+    card.get_by_text("Why this?").click()
+    expect(card.locator("dl")).to_contain_text("Pause payouts for a day (61%)")
+
+    frame.get_by_role("button", name="Copy", exact=True).click()
+    expect(frame.locator("#status")).to_contain_text("Copied")
+    expect(frame.get_by_role("button", name="Copied", exact=True)).to_be_visible()
+    frame.get_by_role("button", name="Copied", exact=True).click()  # a second copy records nothing more
+    assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["inserted", "shown"])
+    assert {e.agent_id for e in events(store)} == {"Rita Moreno"}
+    (suggestion,) = [r for r in store.db.rows("suggestions") if r["case_id"] == CASE]
+    assert suggestion["message_key"] == "104"
+    assert {e.suggestion_id for e in events(store)} == {suggestion["id"]}
+
+    assert wait_for(lambda: page.evaluate("window.fetchInfo") >= 1, page=page)  # the page asked Chatwoot
+    page.evaluate("window.sendContext(); window.sendContext()")  # Chatwoot repeating itself
+    page.wait_for_timeout(300)
+    assert len(asked) == 1
+    metrics = api.get("/v1/metrics").json()
+    assert metrics["shown"] == 1 and metrics["inserted"] == 1 and metrics["adoption"] == 1.0
+
+
+def test_dismiss_records_the_reason_then_the_library_is_searched(
+    opened: tuple[Page, FrameLocator], store: Store, api: httpx.Client
+) -> None:
+    _, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    frame.get_by_role("button", name="Tone").click()
+    expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
+    assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"])
+    (dismissed,) = events(store, "dismissed")
+    assert dismissed.reason == "tone" and dismissed.agent_id == "Rita Moreno"
+    search = frame.get_by_role("combobox", name="Search the approved answers")
+    search.fill("one-day")
+    expect(frame.get_by_role("option")).to_have_count(1)
+    search.press("Enter")
+    expect(frame.locator("#status")).to_contain_text("Copied")
+    assert wait_for(lambda: len(events(store, "alternative")) == 1)
+    assert events(store, "alternative")[0].answer_id == "a2"
+    metrics = api.get("/v1/metrics").json()
+    assert metrics["shown"] == 1 and metrics["dismissed"] == 1 and metrics["adoption"] == 0.0
+
+
+def test_an_alternative_is_copied_with_its_own_event(opened: tuple[Page, FrameLocator], store: Store) -> None:
+    _, frame = opened
+    frame.get_by_role("button", name="Copy: Pause payouts for a day").click()
+    expect(frame.locator("#status")).to_contain_text("Copied")
+    assert wait_for(lambda: len(events(store, "alternative")) == 1)
+    (event,) = events(store, "alternative")
+    assert event.answer_id == "a2" and event.agent_id == "Rita Moreno" and event.suggestion_id
+
+
+def test_one_suggestion_per_message_and_one_shown_event_per_agent(
+    fresh_page: Page, chatwoot: LiveServer, server: LiveServer, store: Store, embed_key: str
+) -> None:
+    # Rita opens the conversation twice, then an agent with no name in Chatwoot once
+    for agent, named in ((3, "Rita Moreno"), (3, "Rita Moreno"), (4, "chatwoot user 4")):
+        frame = open_in_chatwoot(fresh_page, chatwoot, server, embed_key, agent=agent)
+        expect(frame.locator("#suggestion.live")).to_be_visible()
+        assert wait_for(lambda named=named: any(e.agent_id == named for e in events(store)))
+    fresh_page.wait_for_timeout(300)
+    assert len([r for r in store.db.rows("suggestions") if r["case_id"] == CASE]) == 1
+    assert sorted(e.agent_id for e in events(store, "shown")) == ["Rita Moreno", "chatwoot user 4"]
+
+    fresh_page.evaluate(  # the customer writes again: a new suggestion for the new message
+        "window.context.conversation.messages.push({id: 105, content: 'and can I pause a payout for a week?',"
+        " message_type: 0, private: false, created_at: 1760000105}); window.sendContext()"
+    )
+    assert wait_for(lambda: len({e.suggestion_id for e in events(store, "shown")}) == 2, page=fresh_page)
+    keys = sorted(r["message_key"] for r in store.db.rows("suggestions") if r["case_id"] == CASE)
+    assert keys == ["104", "105"]
+
+
+def test_messages_from_anywhere_but_chatwoot_are_ignored(
+    fresh_page: Page, server: LiveServer, store: Store, embed_key: str
+) -> None:
+    asked: list[str] = []
+    fresh_page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
+    fresh_page.goto(f"{server.url}/embed/chatwoot#key={embed_key}")  # not framed: its own origin posts
+    fresh_page.evaluate(
+        "context => window.postMessage(JSON.stringify({event: 'appContext', data: context}), '*')",
+        app_context(),
+    )
+    fresh_page.wait_for_timeout(500)
+    expect(fresh_page.locator("#suggestion")).to_contain_text("Waiting for the conversation from Chatwoot")
+    assert asked == [] and events(store) == []
+
+
+def test_without_its_key_the_page_says_what_it_needs(
+    fresh_page: Page, chatwoot: LiveServer, server: LiveServer, embed_key: str
+) -> None:
+    frame = open_in_chatwoot(fresh_page, chatwoot, server, "")
+    expect(frame.locator("#suggestion")).to_contain_text("This page needs its key")
+    frame = open_in_chatwoot(fresh_page, chatwoot, server, "sc_revoked-or-mistyped")
+    expect(frame.locator("#suggestion")).to_contain_text("The embed key was refused")
