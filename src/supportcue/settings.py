@@ -41,6 +41,8 @@ ENV_PREFIX = "SUPPORTCUE_"
 STAGES = ("validation", "topic", "response", "draft", "tone")
 """The stage kinds in pipeline order (`stages/registry.py` holds the classes); `draft` is the LLM
 response stage, built only when `[response] mode` is `llm` or `hybrid`."""
+OPTIONAL_STAGES = ("draft",)
+"""Stages a workspace may not run at all: the funnel shows them only when they stopped something."""
 
 
 class _Section(BaseModel):

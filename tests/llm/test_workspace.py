@@ -104,3 +104,16 @@ def test_article_passages_are_embedded_once_and_kept_in_the_cache(workspace: Pat
         cached.close()
     finally:
         store.close()
+
+
+def test_the_funnel_shows_the_draft_stage_only_where_it_stopped_something() -> None:
+    from tests.monitoring.test_metrics import EVENTS, NAMES, SUGGESTIONS, _s
+
+    from supportcue.monitoring.metrics import facts_from_rows, report
+
+    plain = report(facts_from_rows(SUGGESTIONS, EVENTS, NAMES))
+    assert "draft" not in [row["stage"] for row in plain["funnel"]]
+    drafted = [*SUGGESTIONS, _s("s9", "c9", 5, topic="refunds", abstained_at="draft", mode="none")]
+    funnel = report(facts_from_rows(drafted, EVENTS, NAMES))["funnel"]
+    assert [row["stage"] for row in funnel] == ["validation", "topic", "response", "draft", "tone"]
+    assert funnel[3] == {"stage": "draft", "entered": 5, "stopped": 1, "passed": 4}
