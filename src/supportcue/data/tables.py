@@ -266,6 +266,25 @@ class Label(Base):
     """For weak labels: the labeling-function set's version."""
 
 
+class DriftAlert(Base):
+    """A drift alert of `supportcue drift` (monitoring/drift.py): one per kind and subject while it
+    lasts; `details` holds what a reviewer needs to act on it (examples, top terms, p-values)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "subject", "first_seen", name="uq_alert_kind_subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    """When the alert was posted to the `[drift] webhook_url` (None: not yet, or no webhook)."""
+
+
 class ModelVersion(Base):
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("stage", "version", name="uq_model_stage_version"),)
