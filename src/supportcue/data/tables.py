@@ -145,6 +145,9 @@ class Suggestion(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     arm: Mapped[str | None] = mapped_column(String(50))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin: Mapped[str] = mapped_column(String(20), default="service", server_default="service")
+    """Who asked: `service` (a live request) or `cli` (`supportcue suggest`): the dashboard's latency
+    counts live requests only (and never simulated history)."""
     purged_at: Mapped[datetime | None]
 
 

@@ -1,5 +1,6 @@
 """drift alerts: what `supportcue drift` found, kept so the dashboard, /metrics and the review queue
-can show and link them, and so a webhook posts each alert once
+can show and link them, and so a webhook posts each alert once; suggestions.origin: a live request
+(`service`) or `supportcue suggest` (`cli`), so the dashboard's latency is the live requests'
 
 Revision ID: 0021
 Revises: 0006
@@ -38,7 +39,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_kind", "alerts", ["kind"], unique=False)
     op.create_index("ix_alerts_first_seen", "alerts", ["first_seen"], unique=False)
+    with op.batch_alter_table("suggestions") as batch:
+        batch.add_column(sa.Column("origin", sa.String(length=20), nullable=False, server_default="service"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("suggestions") as batch:
+        batch.drop_column("origin")
     op.drop_table("alerts")
