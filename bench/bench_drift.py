@@ -53,7 +53,7 @@ def main() -> None:
     week5 = data.start + timedelta(weeks=4)
     print(f"{len(rows):,} suggestions, embedding {args.embedding}, {seconds:.1f} s")
     change = data.policy_change_at
-    print(f"launch: first {data.new_topic_key} message {launch:%Y-%m-%d %H:%M}; policy change {change:%Y-%m-%d}")
+    print(f"launch: first {data.new_topic_key} message {launch:%Y-%m-%d %H:%M}; change {change:%Y-%m-%d}")
     for a in alerts:
         after = None
         if a.kind == "new_topic_cluster" or (a.kind == "topic_volume" and a.subject == data.new_topic_key):
