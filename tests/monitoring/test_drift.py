@@ -28,7 +28,7 @@ from supportcue.data.store import Store, open_store
 from supportcue.demo import generate
 from supportcue.demo.simulate import EXPERIMENT_WEEKS, simulate_history
 from supportcue.demo.workspace import load_demo
-from supportcue.monitoring.drift import domain_auc, holm, proportion_drop, top_terms, topic_shift
+from supportcue.monitoring.drift_stats import domain_auc, holm, proportion_drop, top_terms, topic_shift
 from supportcue.settings import get_settings, init_workspace, load_settings
 
 # -- the tests, on hand-made numbers ---------------------------------------------------------------
