@@ -36,7 +36,6 @@ KNOWN_MISSING: dict[str, tuple[str, ...]] = {
         "route: POST /v1/answers",
         "route: PATCH /v1/answers/{}",
         "cli: review stats",
-        "cli: drift",
     ),
     "issue 13 (LLM mode)": ("flag: eval suggest --mode",),
 }

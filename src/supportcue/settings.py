@@ -294,6 +294,37 @@ class ResponseSettings(_Section):
     review_grace_days: int = Field(0, ge=0)
 
 
+class DriftSettings(_Section):
+    """When `supportcue drift` raises an alert (monitoring/drift.py): windows, and one threshold per
+    kind of alert; each p-value threshold is for one test (answers are Holm-corrected together)."""
+
+    every: Literal["day", "week"] = "day"
+    window_days: int = Field(7, ge=1, le=90)
+    reference_days: int = Field(14, ge=1, le=365)
+    alpha: float = Field(0.001, gt=0.0, lt=1.0)
+    min_topic_shift: float = Field(0.15, ge=0.0, le=1.0)
+    """Cramér's V of the topic counts (window vs reference) that makes a `topic_volume` alert."""
+    min_auc: float = Field(0.65, ge=0.5, le=1.0)
+    """Domain-classifier AUC (window vs reference messages) that makes an `embedding_shift` alert."""
+    min_unclaimed_rise: float = Field(0.03, ge=0.0, le=1.0)
+    """Rise in the share of valid messages no topic claims before they are clustered."""
+    min_cluster_share: float = Field(0.02, ge=0.0, le=1.0)
+    """A candidate new topic holds at least this share of the window's valid messages."""
+    min_match_drop: float = Field(0.2, ge=0.0, le=1.0)
+    """Fall of an answer's match rate (reference minus window) that makes an `answer_match_drop`."""
+    min_pairs: int = Field(10, ge=1)
+    """Sent replies an answer needs in each window before its match rate is compared."""
+    review_warning_days: int = Field(7, ge=0)
+    """Answers due for review within this many days are flagged (with their owner) on the dashboard."""
+    webhook_url: str = ""
+    """Each new alert is POSTed here as JSON (empty: none)."""
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, url: str) -> str:
+        return _http_url(url, "[drift] webhook_url") if url else url
+
+
 class Settings(_Section):
     workspace: Path = Path(".")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -308,6 +339,7 @@ class Settings(_Section):
     response: ResponseSettings = Field(default_factory=ResponseSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
     `{support_phone}`); a case's own fields and names win over them."""
@@ -487,6 +519,22 @@ post_notes = true       # false: suggest and measure, post no note (a dark launc
 max_attempts = 10       # attempts to post a note before giving up
 retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
 timeout_seconds = 4.0   # one call to Chatwoot's API
+
+[drift]
+# `supportcue drift`: each day (or week) the last window_days are compared with the reference_days
+# before them. A test must reach p < alpha and its effect the threshold below to raise an alert.
+every = "day"               # day | week
+window_days = 7
+reference_days = 14
+alpha = 0.001
+min_topic_shift = 0.15      # topic_volume: Cramér's V of the topic counts (chi-square test)
+min_auc = 0.65              # embedding_shift: AUC of a classifier telling the windows' messages apart
+min_unclaimed_rise = 0.03   # new_topic_cluster: rise in the share of messages no topic claims ...
+min_cluster_share = 0.02    # ... and each candidate topic's share of the window's messages
+min_match_drop = 0.2        # answer_match_drop: fall of an answer's match rate (Holm-corrected test)
+min_pairs = 10              # sent replies an answer needs in each window to be compared
+review_warning_days = 7     # the dashboard flags answers due for review within this many days
+webhook_url = ""            # POST each new alert here as JSON (e.g. a Slack or Alertmanager bridge)
 """
 
 

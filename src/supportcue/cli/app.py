@@ -60,7 +60,17 @@ def export(
 
 
 def _register() -> None:
-    from supportcue.cli import experiment_cmd, import_cmd, models_cmd, run_cmd, security_cmd, weak_cmd
+    from supportcue.cli import (
+        drift_cmd,
+        experiment_cmd,
+        import_cmd,
+        models_cmd,
+        run_cmd,
+        security_cmd,
+        weak_cmd,
+    )
+
+    drift_cmd.register(app)
 
     experiment_cmd.register(app)
     import_cmd.register(app)

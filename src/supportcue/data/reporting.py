@@ -28,6 +28,10 @@ _SAMPLE_PRIME = 10007
 NOT_VALID = ("validation", HOLDOUT)
 """Stopped at validation, or held back for an experiment's control arm: left out of coverage's
 denominator (nothing could be shown)."""
+LOST_REASONS = ("overdue_answer", "no_approved_answer", "validation", "low_confidence", "other")
+"""Why a suggestion showed nothing (`lost_coverage`): its answer was overdue for review, its topic
+had no approved answer (none, or all retired), validation stopped it, or a model was not confident
+enough (the topic stage undecided, or the best answer under `[response] min_score`)."""
 _GROUP_COLUMNS: dict[str, Any] = {
     "day": func.date(Suggestion.created_at),
     "topic": Suggestion.topic,
@@ -114,6 +118,23 @@ class Reporting:
             .group_by(*keys[: None if agents else -1])  # (PostgreSQL refuses GROUP BY NULL)
         )
 
+    def lost_coverage(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        """Per topic and why nothing was shown: (topic, reason, suggestions), reason one of
+        `LOST_REASONS` or "shown"; held-out suggestions (an experiment's control arm) are left out."""
+        reason = case(
+            (Suggestion.text.is_not(None), "shown"),
+            (Suggestion.abstained_at == "validation", "validation"),
+            (Suggestion.abstained_at == "topic", "low_confidence"),
+            (Suggestion.reason.like("%overdue for review%"), "overdue_answer"),
+            (Suggestion.reason.like("no approved answer%"), "no_approved_answer"),
+            (Suggestion.reason.like("%< min_score%"), "low_confidence"),
+            else_="other",
+        ).label("why")
+        where = [*_in_range(since, until), func.coalesce(Suggestion.abstained_at, "") != HOLDOUT]
+        return self._fetch(
+            select(Suggestion.topic, reason, func.count()).where(*where).group_by(Suggestion.topic, reason)
+        )
+
     def dismissals(self, since: datetime | None, until: datetime | None, agents: bool = False) -> list[Any]:
         """Per group key and reason: (*keys, reason, dismissals); the agent is the dismissing one."""
         keys = _key_columns(Event.agent_id if agents else None)
@@ -126,8 +147,10 @@ class Reporting:
         )
 
     def latencies(self, group: str, since: datetime | None, until: datetime | None) -> list[Any]:
-        """Suggestions per latency bucket: (bucket, n) for group "all", else (group value, bucket, n)."""
-        where = _in_range(since, until)
+        """Live requests per latency bucket: (bucket, n) for group "all", else (group value, bucket,
+        n). Simulated history and `supportcue suggest` (a process of its own) are left out: their
+        times are not what an agent waits."""
+        where = [*_in_range(since, until), Suggestion.simulated.is_(False), Suggestion.origin == "service"]
         bucket = self._bucket()
         if group == "all":
             return self._fetch(select(bucket, func.count()).where(*where).group_by(bucket))

@@ -5,11 +5,13 @@ is already there), and returns a `Store` whose repositories share one `Database`
 `store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`,
 `store.callers` (API keys, users, login sessions), `store.conversations` (the turns of each case's
 conversation), `store.outbox` (notes waiting for a help desk), `store.reporting` (read-only aggregates for the
-metrics) and `store.retention` (purging old text). Queries live in those modules only.
+metrics), `store.retention` (purging old text) and `store.alerts` (drift alerts and the rows drift
+reads). Queries live in those modules only.
 """
 
 from __future__ import annotations
 
+from supportcue.data.alerts import Alerts
 from supportcue.data.cases import Cases
 from supportcue.data.conversations import Conversations
 from supportcue.data.database import Database, make_engine, migrate
@@ -40,6 +42,7 @@ class Store:
         self.callers = Callers(db)
         self.conversations = Conversations(db)
         self.outbox = Outbox(db)
+        self.alerts = Alerts(db)
 
     def close(self) -> None:
         self.db.close()

@@ -145,6 +145,9 @@ class Suggestion(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     arm: Mapped[str | None] = mapped_column(String(50))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin: Mapped[str] = mapped_column(String(20), default="service", server_default="service")
+    """Who asked: `service` (a live request) or `cli` (`supportcue suggest`): the dashboard's latency
+    counts live requests only (and never simulated history)."""
     purged_at: Mapped[datetime | None]
 
 
@@ -264,6 +267,25 @@ class Label(Base):
     expires_at: Mapped[datetime | None]
     version: Mapped[str | None] = mapped_column(String(100))
     """For weak labels: the labeling-function set's version."""
+
+
+class DriftAlert(Base):
+    """A drift alert of `supportcue drift` (monitoring/drift.py): one per kind and subject while it
+    lasts; `details` holds what a reviewer needs to act on it (examples, top terms, p-values)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "subject", "first_seen", name="uq_alert_kind_subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    """When the alert was posted to the `[drift] webhook_url` (None: not yet, or no webhook)."""
 
 
 class ModelVersion(Base):

@@ -21,6 +21,7 @@ from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
+from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator
@@ -197,6 +198,7 @@ def create_app(
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
     runtime.telemetry.registry.register(HealthCollector(runtime.store, list(app.state.help_desks)))
+    runtime.telemetry.registry.register(AlertCollector(runtime.store))
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute

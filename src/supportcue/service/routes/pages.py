@@ -23,7 +23,13 @@ from supportcue.monitoring.metrics import compute_dashboard, parse_time
 from supportcue.security.roles import includes
 from supportcue.service.deps import RuntimeDep, StoreDep, require
 from supportcue.service.runtime import Runtime
-from supportcue.service.views import case_data, dashboard_context, helpdesk_panel, served_models
+from supportcue.service.views import (
+    case_data,
+    dashboard_context,
+    freshness_panels,
+    helpdesk_panel,
+    served_models,
+)
 from supportcue.settings import Settings
 from supportcue.vocab import CaseStatus, Role
 
@@ -109,6 +115,8 @@ async def dashboard(
     experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
     context = dashboard_context(data, since, until, served_models(runtime), experiments)
     context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
+    context |= await run_in_threadpool(freshness_panels, runtime.store, runtime.settings, start, end)
+    context["findings"] = [*context.pop("library_findings"), *context["findings"]]
     return templates.TemplateResponse(request, "dashboard.html", context)
 
 
