@@ -127,7 +127,7 @@ async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
 @api.get(
     "/answers/{answer_id}/versions",
     response_model=AnswerVersionsPublic,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 422),
 )
 async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersionsPublic:
     """Every kept version of an answer, newest first."""
@@ -137,7 +137,9 @@ async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersion
     return AnswerVersionsPublic(data=data, count=len(data))
 
 
-@api.get("/answers/{answer_id}/diff", response_model=AnswerDiffPublic, responses=problem_responses(403, 404))
+@api.get(
+    "/answers/{answer_id}/diff", response_model=AnswerDiffPublic, responses=problem_responses(403, 404, 422)
+)
 async def answer_diff(
     answer_id: AnswerId,
     store: StoreDep,
