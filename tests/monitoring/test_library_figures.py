@@ -64,7 +64,7 @@ def _seed(store: Store) -> None:
     # 30-50 days ago: 6 suggestions, all sent as suggested; the last 14 days: 6 more, 5 rewritten
     for i in range(12):
         days = 50 - 3 * i if i < 6 else 12 - 2 * (i - 6)
-        sid = f"s{i}"
+        sid = f"libfig-s{i}"  # unique: metrics caches similarities by (event id, suggestion id) per process
         suggestions.append(_s(sid, "pause", days))
         events.append(_e(sid, "shown", days))
         if i in (3, 7):
