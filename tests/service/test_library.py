@@ -208,3 +208,20 @@ def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url:
             time.sleep(0.2)
             served = suggest(live, "how do I pause payouts")
         assert served["answer_id"] == "pause" and "switch it off to resume" in served["text"]
+
+
+def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    assert reviewer.patch("/v1/answers/a1", json={"body": "Second text."}).json()["version"] == 2
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Imported again."}])  # version 1 once more
+    r = reviewer.patch("/v1/answers/a1", json={"body": "Third text."})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 3
+    kept = reviewer.get("/v1/answers/a1/versions").json()["data"]
+    assert [(v["version"], v["body"]) for v in kept] == [
+        (3, "Third text."),
+        (2, "Second text."),
+        (1, "Imported again."),
+    ]

@@ -6,7 +6,8 @@ polls `version()` (one primary-key read) notices an edited or approved answer an
 Answers are versioned: `save_answer` (the /library page and POST/PATCH /v1/answers) adds a row to
 `answer_versions` for every change of an answer's text (topic, title, body, owner) and moves the
 answer's `version` on; status changes (approve, retire, mark reviewed) change the answer row only.
-An import (`upsert_answers`) keeps the imported version's text too, unless that version is kept already.
+An import (`upsert_answers`) keeps the imported text as that version's (replacing the text kept under
+the same number); the next save numbers its version past every kept one.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class Library:
                 }
                 for r in rows
             ]
-            self.db.upsert(AnswerVersion, kept, ["answer_id", "version"], session=s)
+            # the same version number imported again with other text: the kept text follows the row
+            self.db.upsert(AnswerVersion, kept, ["answer_id", "version"], TEXT_FIELDS, session=s)
         return done
 
     def save_answer(
@@ -136,7 +138,12 @@ class Library:
             if create or any(getattr(answer, f) != v for f, v in text.items()):
                 for field, value in text.items():
                     setattr(answer, field, value)
-                answer.version += 1
+                newest = s.scalar(
+                    select(func.max(AnswerVersion.version)).where(AnswerVersion.answer_id == answer_id)
+                )
+                answer.version = (
+                    max(answer.version, newest or 0) + 1
+                )  # past any version an import rolled back
                 s.add(
                     AnswerVersion(
                         answer_id=answer_id,
