@@ -292,6 +292,8 @@ class GateSettings(_Section):
 class ResponseSettings(_Section):
     min_score: float = Field(0.35, ge=0.0, le=1.0)
     review_grace_days: int = Field(0, ge=0)
+    review_cycle_days: int = Field(90, ge=1, le=3650)
+    """How far "mark reviewed" (/library, PATCH /v1/answers) moves an answer's review due date."""
 
 
 class DriftSettings(_Section):
@@ -483,6 +485,7 @@ margin = 0.05             # abstain when P(valid) is within this of 0.5
 [response]
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
+review_cycle_days = 90    # "mark reviewed" in /library sets the next review this many days ahead
 
 [placeholders]
 # Workspace-wide values for answer placeholders, used where a case has no value of its own:

@@ -252,3 +252,28 @@ class Reporting:
                 .where(*_in_range(since, until))
             )
             return list(rows), total, sampled
+
+    def answer_actions(self, since: datetime | None, until: datetime | None = None) -> list[Any]:
+        """Per suggestion of a library answer (it has a text and an answer id): (suggestion id,
+        answer id, created_at, shown, inserted, dismissed, a dismissal's reason or None)."""
+        per_suggestion = _per_suggestion(since)
+        reason = (
+            select(func.min(Event.reason))
+            .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+            .correlate(Suggestion)
+            .scalar_subquery()
+        )
+        return self._fetch(
+            select(
+                Suggestion.id,
+                Suggestion.answer_id,
+                Suggestion.created_at,
+                func.coalesce(per_suggestion.c.shown, 0),
+                func.coalesce(per_suggestion.c.inserted, 0),
+                func.coalesce(per_suggestion.c.dismissed, 0),
+                case((per_suggestion.c.dismissed == 1, reason)),
+            )
+            .select_from(Suggestion)
+            .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
+            .where(Suggestion.answer_id.is_not(None), Suggestion.text.is_not(None), *_in_range(since, until))
+        )

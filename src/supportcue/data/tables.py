@@ -92,6 +92,23 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AnswerVersion(Base):
+    """One saved version of an answer's text (every save through `Library.save_answer` adds one; the
+    answer row holds the newest). Kept so an edit can be diffed and undone."""
+
+    __tablename__ = "answer_versions"
+    answer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    editor: Mapped[str | None] = mapped_column(String(200))
+    """Who saved it (`user:NAME` or `key:NAME`); None for imported versions."""
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Article(Base):
     __tablename__ = "articles"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -184,6 +184,65 @@ class AnswersPublic(BaseModel):
     count: int = Field(description="how many are in `data` (at most `limit`)")
 
 
+class AnswerCreate(BaseModel):
+    """A new answer (POST /v1/answers): a draft unless `status` says approved."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: Text | None = Field(
+        None, min_length=1, max_length=100, pattern=r"^[\w.\-]+$", description="default: from topic and title"
+    )
+    topic: Text = Field(min_length=1, max_length=100)
+    title: Text = Field(min_length=1, max_length=300)
+    body: Text = Field(min_length=1, max_length=20_000, description="placeholders such as `{customer_name}`")
+    owner: Text | None = Field(None, max_length=200)
+    status: Literal["draft", "approved"] = "draft"
+    note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
+
+
+class AnswerPatch(BaseModel):
+    """A change of an answer (PATCH /v1/answers/{id}): new text makes a new version (the old one is
+    kept); `status` approves, retires or drafts it; `reviewed` marks it reviewed. Approving or
+    marking reviewed sets the next review `[response] review_cycle_days` ahead."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    topic: Text | None = Field(None, min_length=1, max_length=100)
+    title: Text | None = Field(None, min_length=1, max_length=300)
+    body: Text | None = Field(None, min_length=1, max_length=20_000)
+    owner: Text | None = Field(None, max_length=200, description='"" removes the owner')
+    status: Literal["draft", "approved", "retired"] | None = None
+    reviewed: bool = False
+    note: Text | None = Field(None, max_length=500)
+    base_version: int | None = Field(
+        None, ge=0, description="the version the change was made on: refused (409) when it moved on"
+    )
+
+
+class AnswerVersionPublic(BaseModel):
+    answer_id: str
+    version: int
+    topic: str
+    title: str
+    body: str
+    owner: str | None
+    editor: str | None = Field(description="who saved it; null for imported versions")
+    note: str | None
+    created_at: datetime
+
+
+class AnswerVersionsPublic(BaseModel):
+    data: list[AnswerVersionPublic] = Field(description="newest first")
+    count: int
+
+
+class AnswerDiffPublic(BaseModel):
+    answer_id: str
+    from_version: int
+    to_version: int
+    diff: str = Field(description="a unified diff of the title and body")
+
+
 class ComposeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
