@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from supportcue.data.store import Store
+from supportcue.review.record import ReviewInput, submit
+from supportcue.settings import Settings
+from supportcue.vocab import Verdict
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TOPICS = {"payouts": 20, "refunds": 12, "login": 8}
@@ -99,3 +104,62 @@ def seed(store: Store) -> dict[str, Any]:
     store.cases.add_suggestions(suggestions)
     store.events.add_many(events)
     return {"special": special, "no_topic": [f"c-new-{i}" for i in range(len(NO_TOPIC))]}
+
+
+VERDICTS_RANDOM = ["correct"] * 16 + ["partially_correct"] * 2 + ["incorrect"] * 2
+"""20 random-sample items, first reviews: 16 correct."""
+
+
+def stats_fixture(store: Store) -> tuple[list[str], np.ndarray]:
+    """20 random items (14 payouts, 6 refunds), 5 active-learning ones (all incorrect: must not count),
+    and a blind overlap of rita and sam on 6 items; returns the random items and the verdict matrix
+    (reviewers x items, ordinal codes) of every review."""
+    store.library.upsert_topics([{"key": "payouts", "name": "P"}, {"key": "refunds", "name": "R"}])
+    rows = []
+    for n in range(20):
+        rows.append(
+            {
+                "id": f"ri_r{n:02}",
+                "key": f"suggestion:r{n}",
+                "kind": "suggestion",
+                "reason": "random",
+                "topic": "payouts" if n < 14 else "refunds",
+                "created_at": NOW,
+            }
+        )
+    for n in range(5):
+        rows.append(
+            {
+                "id": f"ri_a{n}",
+                "key": f"suggestion:a{n}",
+                "kind": "suggestion",
+                "reason": "low_confidence",
+                "created_at": NOW,
+            }
+        )
+    store.reviews.add_items(rows)
+    s = Settings()
+    for n, verdict in enumerate(VERDICTS_RANDOM):
+        submit(store, s, ReviewInput(f"ri_r{n:02}", Verdict(verdict)), "user:rita", now=NOW)
+    for n in range(5):
+        submit(store, s, ReviewInput(f"ri_a{n}", Verdict.INCORRECT), "user:rita", now=NOW)
+    # sam reviews 6 of rita's random items (second reviews: agreement only, not precision)
+    sam = {
+        0: "correct",
+        1: "partially_correct",
+        16: "correct",
+        17: "partially_correct",
+        18: "incorrect",
+        19: "correct",
+    }
+    for n, verdict in sam.items():
+        submit(store, s, ReviewInput(f"ri_r{n:02}", Verdict(verdict)), "user:sam", now=NOW)
+    code = {"incorrect": 0, "partially_correct": 1, "correct": 2}
+    items = [f"ri_r{n:02}" for n in range(20)] + [f"ri_a{n}" for n in range(5)]
+    matrix = np.full((2, len(items)), np.nan)
+    for n, verdict in enumerate(VERDICTS_RANDOM):
+        matrix[0, n] = code[verdict]
+    matrix[0, 20:] = 0
+    for n, verdict in sam.items():
+        matrix[1, n] = code[verdict]
+    return items, matrix

@@ -10,7 +10,7 @@ from datetime import timedelta
 import krippendorff
 import numpy as np
 import pytest
-from tests.review.seed import NOW, TOPICS, seed
+from tests.review.seed import NOW, TOPICS, seed, stats_fixture
 
 from supportcue.data.store import Store
 from supportcue.errors import ReviewConflict, ReviewError
@@ -160,67 +160,8 @@ def test_a_review_that_does_not_fit_its_item_is_refused(store: Store) -> None:
 
 
 # -- review stats -----------------------------------------------------------------------------------
-VERDICTS_RANDOM = ["correct"] * 16 + ["partially_correct"] * 2 + ["incorrect"] * 2
-"""20 random-sample items, first reviews: 16 correct."""
-
-
-def _stats_fixture(store: Store) -> tuple[list[str], np.ndarray]:
-    """20 random items (14 payouts, 6 refunds), 5 active-learning ones (all incorrect: must not count),
-    and a blind overlap of rita and sam on 6 items; returns the random items and the verdict matrix
-    (reviewers x items, ordinal codes) of every review."""
-    store.library.upsert_topics([{"key": "payouts", "name": "P"}, {"key": "refunds", "name": "R"}])
-    rows = []
-    for n in range(20):
-        rows.append(
-            {
-                "id": f"ri_r{n:02}",
-                "key": f"suggestion:r{n}",
-                "kind": "suggestion",
-                "reason": "random",
-                "topic": "payouts" if n < 14 else "refunds",
-                "created_at": NOW,
-            }
-        )
-    for n in range(5):
-        rows.append(
-            {
-                "id": f"ri_a{n}",
-                "key": f"suggestion:a{n}",
-                "kind": "suggestion",
-                "reason": "low_confidence",
-                "created_at": NOW,
-            }
-        )
-    store.reviews.add_items(rows)
-    s = settings()
-    for n, verdict in enumerate(VERDICTS_RANDOM):
-        submit(store, s, ReviewInput(f"ri_r{n:02}", Verdict(verdict)), "user:rita", now=NOW)
-    for n in range(5):
-        submit(store, s, ReviewInput(f"ri_a{n}", Verdict.INCORRECT), "user:rita", now=NOW)
-    # sam reviews 6 of rita's random items (second reviews: agreement only, not precision)
-    sam = {
-        0: "correct",
-        1: "partially_correct",
-        16: "correct",
-        17: "partially_correct",
-        18: "incorrect",
-        19: "correct",
-    }
-    for n, verdict in sam.items():
-        submit(store, s, ReviewInput(f"ri_r{n:02}", Verdict(verdict)), "user:sam", now=NOW)
-    code = {"incorrect": 0, "partially_correct": 1, "correct": 2}
-    items = [f"ri_r{n:02}" for n in range(20)] + [f"ri_a{n}" for n in range(5)]
-    matrix = np.full((2, len(items)), np.nan)
-    for n, verdict in enumerate(VERDICTS_RANDOM):
-        matrix[0, n] = code[verdict]
-    matrix[0, 20:] = 0
-    for n, verdict in sam.items():
-        matrix[1, n] = code[verdict]
-    return items, matrix
-
-
 def test_review_stats_against_a_hand_computed_wilson_interval(store: Store) -> None:
-    _stats_fixture(store)
+    stats_fixture(store)
     r = review_stats(store, match_rate=0.41)
     assert r["n_reviewed"] == 31
     assert r["n_random"] == 20
@@ -247,7 +188,7 @@ def test_wilson_known_values() -> None:
 
 
 def test_alpha_matches_the_krippendorff_package(store: Store) -> None:
-    _, matrix = _stats_fixture(store)
+    _, matrix = stats_fixture(store)
     r = review_stats(store)
     expected = krippendorff.alpha(
         reliability_data=matrix, value_domain=[0, 1, 2], level_of_measurement="ordinal"

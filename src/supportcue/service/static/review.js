@@ -44,6 +44,7 @@
     const d = c.details || {};
     box.dataset.itemId = c.item_id;
     box.dataset.reason = c.reason;
+    box.dataset.kind = c.kind;
     box.replaceChildren(
       S.el("p", {}, S.el("span", { class: `reason reason-${c.reason}`, text: c.reason.replace(/_/g, " ") }),
         ` ${c.kind}: ${c.why}`),
