@@ -43,7 +43,11 @@ def _print(r: dict[str, Any]) -> None:
         f"judged correct by reviewers: {_pct(r['online_precision'])} "
         f"[95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}]"
     )
-    console.print(f"matched what the agent sent (a lower bound): {_pct(r['match_rate'])}")
+    since = (r.get("match_rate_since") or "")[:10]
+    console.print(
+        f"matched what the agent sent (a lower bound): {_pct(r['match_rate'])}"
+        + (f" (suggestions since {since})" if since else "")
+    )
     alpha = r["alpha"]
     console.print(f"Krippendorff's alpha (verdicts): {'-' if alpha is None else f'{alpha:.3f}'}")
     for topic, t in r["by_topic"].items():

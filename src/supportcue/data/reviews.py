@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -71,6 +71,14 @@ class Reviews:
             .limit(limit)
         )
         return self.db.all(stmt)
+
+    def sample_start(self, window_days: int) -> datetime | None:
+        """When the oldest random-sample item's window began (its refresh less `window_days`)."""
+        with self.db.session() as s:
+            first = s.scalar(
+                select(func.min(ReviewItem.created_at)).where(ReviewItem.reason == ReviewReason.RANDOM)
+            )
+        return None if first is None else first - timedelta(days=window_days)
 
     # -- reviews -----------------------------------------------------------------------------------
     def record(self, row: Mapping[str, Any], labels: Sequence[Mapping[str, Any]]) -> Review:

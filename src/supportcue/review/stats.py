@@ -112,9 +112,14 @@ def review_stats(
 
 def review_report(store: Store, settings: Settings, since: str | None = None) -> dict[str, Any]:
     """`review_stats` since `since` (an ISO date; ValueError for a bad one), next to the match rate
-    of the same period (`supportcue report`'s)."""
+    (`supportcue report`'s) of suggestions since `since`, or without it, since the random sample's
+    first window began (so both figures are about the same suggestions); `match_rate_since` says
+    which."""
     from supportcue.monitoring.metrics import compute_report, parse_time
 
     start = parse_time(since, "since")
-    match_rate = compute_report(store, settings, since=start)["match_rate"]
-    return review_stats(store, start, match_rate)
+    result = review_stats(store, start)
+    window = start or store.reviews.sample_start(settings.review.window_days)
+    result["match_rate"] = compute_report(store, settings, since=window)["match_rate"]
+    result["match_rate_since"] = window.isoformat() if window else None
+    return result
