@@ -224,3 +224,23 @@ def test_alpha_matches_the_krippendorff_package(store: Store) -> None:
     # pooled values: a a b b a a c b -> a:4, b:3, c:1; D_o = 2/8; D_e = 1 - (4*3 + 3*2 + 0)/(8*7)
     hand = 1 - (2 / 8) / (1 - (4 * 3 + 3 * 2) / 56)
     assert krippendorff_alpha(pairs) == pytest.approx(hand)
+
+
+def test_reasons_take_turns_on_a_page(store: Store) -> None:
+    seed(store)
+    s = settings(overlap_share=0.0, random_slots=0.0)
+    extra = [
+        {
+            "id": f"ri_x{n}",
+            "key": f"suggestion:x{n}",
+            "kind": "suggestion",
+            "reason": "shadow_disagreement",
+            "score": 0.95,
+            "created_at": NOW,
+        }
+        for n in range(10)
+    ]
+    store.reviews.add_items(extra)
+    page = queue_for(store, s, "user:rita", 4, NOW)
+    assert page[0].id.startswith("ri_x")  # the best item first
+    assert len({i.reason for i in page}) == 4  # then the other reasons, not nine more of the same

@@ -23,6 +23,19 @@ from supportcue.data.tables import Case, Event, Review, ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict
 from supportcue.vocab import EventKind, ReviewReason, SuggestionMode
 
+SUGGESTION_COLUMNS = (
+    "id",
+    "case_id",
+    "topic",
+    "text",
+    "answer_id",
+    "confidence",
+    "abstained_at",
+    "mode",
+    "shadow",
+    "simulated",
+)
+
 
 class Reviews:
     def __init__(self, db: Database, labels: Labels) -> None:
@@ -111,12 +124,13 @@ class Reviews:
 
     # -- candidates --------------------------------------------------------------------------------
     def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:
-        """Suggestions made since `since`, newest first, with whether each was shown and dismissed:
-        rows of (Suggestion, shown, dismissed)."""
-        shown = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.SHOWN)
+        """Suggestions made since `since`, newest first, with whether each was dismissed: rows of
+        (id, case_id, topic, text, answer_id, confidence, abstained_at, mode, shadow, simulated,
+        dismissed), without the traces (the queue needs none)."""
         dismissed = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+        columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
         stmt = (
-            select(Suggestion, shown.label("shown"), dismissed.label("dismissed"))
+            select(*columns, dismissed.label("dismissed"))
             .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None))
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
             .limit(limit)

@@ -19,7 +19,8 @@ A share `[review] overlap_share` of items (by a hash of the item) want two revie
 item without the other's review (blind overlap), for Krippendorff's alpha.
 
 `queue_for(store, settings, reviewer, limit)` refreshes, then gives the reviewer's open items: the best
-active-learning items with random ones spread among them (`[review] random_slots` of the page).
+active-learning items, the reasons taking turns, with random ones spread among them (`[review]
+random_slots` of the page).
 """
 
 from __future__ import annotations
@@ -104,10 +105,22 @@ def random_sample(
     return chosen
 
 
+def shadow_disagrees(s: Any, threshold: float) -> bool:
+    """Whether the shadow stages would have suggested something else: another answer or topic when
+    the shadow result names them, else a text that would not match the live one."""
+    shadow = s.shadow or {}
+    if "answer_id" in shadow or "topic" in shadow:
+        named = shadow.get("answer_id", s.answer_id), shadow.get("topic", s.topic)
+        return bool(shadow.get("text")) and named != (s.answer_id, s.topic)
+    text = shadow.get("text")
+    if not text:
+        return False
+    return not s.text or similarity(s.text, text) < threshold
+
+
 def _suggestion_reason(s: Any, dismissed: bool, settings: Settings) -> tuple[str, float] | None:
     """The active-learning reason (and score) a suggestion meets first, if any."""
-    shadow_text = (s.shadow or {}).get("text")
-    if shadow_text and shadow_text != s.text:
+    if shadow_disagrees(s, settings.match.threshold):
         return ReviewReason.SHADOW_DISAGREEMENT, 0.9
     if s.mode != SuggestionMode.LIVE:
         return None
@@ -186,11 +199,11 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
     active: list[dict[str, Any]] = []
     no_topic: dict[str, str] = {}
     no_topic_sim: dict[str, bool] = {}
-    for s, _shown, dismissed in store.reviews.suggestions_since(since, MAX_CANDIDATES):
+    for s in store.reviews.suggestions_since(since, MAX_CANDIDATES):
         if s.abstained_at == "topic" and s.case_id and len(no_topic) < MAX_CLUSTER_MESSAGES:
             no_topic[s.case_id] = ""
             no_topic_sim[s.case_id] = bool(s.simulated)
-        found = _suggestion_reason(s, bool(dismissed), settings)
+        found = _suggestion_reason(s, bool(s.dismissed), settings)
         if found:
             reason, score = found
             active.append(
@@ -283,10 +296,23 @@ def queue_for(
     refresh(store, settings, now)
     slots = max(1, round(limit * settings.review.random_slots)) if settings.review.random_slots > 0 else 0
     randoms = store.reviews.open_for(reviewer, min(slots, limit), random=True)
-    active = store.reviews.open_for(reviewer, limit - len(randoms), random=False)
+    active = by_turns(store.reviews.open_for(reviewer, limit * 8, random=False))[: limit - len(randoms)]
     if len(active) < limit - len(randoms):  # few active items: more random ones fill the page
         randoms = store.reviews.open_for(reviewer, limit - len(active), random=True)
     return interleave(active, randoms)
+
+
+def by_turns(items: Sequence[ReviewItem]) -> list[ReviewItem]:
+    """The items, best first, taking turns between reasons (so one reason cannot fill a page)."""
+    queues: dict[str, list[ReviewItem]] = defaultdict(list)
+    for item in items:
+        queues[item.reason].append(item)
+    out: list[ReviewItem] = []
+    while any(queues.values()):
+        turn = sorted((q[0] for q in queues.values() if q), key=lambda i: (-i.score, i.id))
+        for item in turn:
+            out.append(queues[item.reason].pop(0))
+    return out
 
 
 def interleave(first: Sequence[Any], second: Sequence[Any]) -> list[Any]:
