@@ -4,16 +4,19 @@ review by the same reviewer is a 409, and only reviewers (and admins) get in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from supportcue.data.store import Store
+from supportcue.security.users import add_user
 from supportcue.vocab import ReviewReason
 from tests.conftest import LiveServer
 from tests.review.seed import seed, stats_fixture
 from tests.service.conftest import authorize
+from tests.service.test_auth import PASSWORD, log_in
 
 
 @pytest.fixture
@@ -113,3 +116,27 @@ def test_the_dashboard_shows_the_match_rate_and_the_reviewers_estimate(
     assert "Matched what the agent sent" in page and "a lower bound" in page
     assert "Judged correct by reviewers: <strong>80%</strong>" in page
     assert "95% CI 58%–92%, 20 reviews of a random sample" in page
+
+
+def test_a_reviewers_session_needs_the_pages_csrf_token(server: LiveServer, store: Store) -> None:
+    seed(store)
+    add_user(store, "vera", "reviewer", PASSWORD)
+    client, answer = log_in(server.url, "vera")
+    try:
+        assert answer.status_code in (200, 303)
+        page = client.get("/review", headers={"accept": "text/html"})
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert page.status_code == 200 and token
+        assert f'name="csrf_token" value="{token[1]}"' in page.text  # the form carries it too
+        item = client.get("/v1/review/queue").json()["data"][0]
+        body = {"item_id": item["item_id"], "verdict": "correct"}
+        if item["kind"] == "cluster":
+            body["topic"] = "crypto_wallet"
+        assert client.post("/v1/reviews", json=body).status_code == 403
+        assert client.post("/v1/reviews", json=body, headers={"x-csrf-token": "0" * 64}).status_code == 403
+        assert store.reviews.list() == []
+        made = client.post("/v1/reviews", json=body, headers={"x-csrf-token": token[1]})
+        assert made.status_code == 201, made.text
+        assert made.json()["reviewer"] == "user:vera"
+    finally:
+        client.close()
