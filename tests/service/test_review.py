@@ -40,6 +40,13 @@ def test_queue_items_say_why_and_include_the_random_sample(reviewer: httpx.Clien
     shadow = next(i for i in body["data"] if i["reason"] == ReviewReason.SHADOW_DISAGREEMENT)
     assert shadow["suggestion"]["id"] == "s-shadow" and shadow["details"]["shadow_text"]
     assert shadow["message"] == "a shadow case"
+    every = reviewer.get("/v1/review/queue", params={"limit": 50}).json()["data"]
+    cluster = next(i for i in every if i["kind"] == "cluster")
+    assert len(cluster["details"]["examples"]) == 3 and all(
+        "crypto" in e for e in cluster["details"]["examples"]
+    )
+    unmatched = next(i for i in every if i["reason"] == ReviewReason.UNMATCHED_REPLY)
+    assert "charged twice" in unmatched["details"]["sent_text"] and unmatched["details"]["similarity"] < 0.7
 
 
 def test_a_review_becomes_sme_labels_and_a_second_one_is_a_409(reviewer: httpx.Client, store: Store) -> None:

@@ -174,6 +174,11 @@ class Reviews:
         with self.db.session() as s:
             return list(s.execute(stmt))
 
+    def sent_text(self, event_id: int) -> str | None:
+        """The text of a `sent` event (None once purged)."""
+        with self.db.session() as s:
+            return s.scalar(select(Event.text).where(Event.id == event_id))
+
     def cases(self, ids: Sequence[str]) -> dict[str, Case]:
         out: dict[str, Case] = {}
         with self.db.session() as s:

@@ -148,7 +148,8 @@ def _top(rows: Sequence[dict[str, Any]], per_reason: int) -> list[dict[str, Any]
 
 def clusters(texts: Mapping[str, str], k_max: int = 10) -> list[dict[str, Any]]:
     """Messages (case id -> text) grouped by TF-IDF k-means: each group of at least `MIN_CLUSTER`
-    as {case_ids, terms (top 5), examples (up to 3 texts)}, largest first."""
+    as {case_ids, terms (top 5)}, largest first. (No text is kept in an item: the page reads the
+    messages, the reply sent and the shadow text from their own rows, which `purge` empties.)"""
     if len(texts) < MIN_CLUSTER:
         return []
     from sklearn.cluster import KMeans
@@ -171,7 +172,7 @@ def clusters(texts: Mapping[str, str], k_max: int = 10) -> list[dict[str, Any]]:
         rows = [n for n, lab in enumerate(labels) if lab == c]
         weights = X[rows].mean(axis=0).A1
         top = [str(terms[j]) for j in weights.argsort()[::-1][:5] if weights[j] > 0]
-        out.append({"case_ids": members, "terms": top, "examples": [texts[i] for i in members[:3]]})
+        out.append({"case_ids": members, "terms": top})
     return sorted(out, key=lambda c: -len(c["case_ids"]))
 
 
@@ -218,13 +219,13 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
                     suggestion_id=s.id,
                     topic=s.topic,
                     simulated=s.simulated,
-                    details={"shadow_text": (s.shadow or {}).get("text")}
-                    if reason == ReviewReason.SHADOW_DISAGREEMENT
-                    else {},
+                    details={},
                 )
             )
     threshold = settings.match.threshold
-    for _eid, case_id, sent, sid, suggested, topic, sim in store.reviews.sent_since(since, MAX_CANDIDATES):
+    for event_id, case_id, sent, sid, suggested, topic, sim in store.reviews.sent_since(
+        since, MAX_CANDIDATES
+    ):
         score = similarity(suggested, sent) if suggested else 0.0
         if score >= threshold:
             continue
@@ -240,7 +241,7 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
                 suggestion_id=sid,
                 topic=topic,
                 simulated=sim,
-                details={"sent_text": sent, "similarity": round(score, 4)},
+                details={"event_id": event_id, "similarity": round(score, 4)},
             )
         )
     active += _cluster_items(store, settings, no_topic, no_topic_sim, now)

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from supportcue.data.store import Store
-from supportcue.data.tables import ReviewItem
+from supportcue.data.tables import ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict, ReviewError
 from supportcue.review.queue import WHY, queue_for
 from supportcue.review.record import ReviewInput, submit
@@ -34,13 +34,15 @@ from supportcue.service.schemas import (
     problem_responses,
 )
 from supportcue.settings import Settings
-from supportcue.vocab import ReviewFlag, ReviewReason, Role, Verdict
+from supportcue.vocab import ReviewFlag, ReviewKind, ReviewReason, Role, Verdict
 
 router = APIRouter(
     prefix="/v1", tags=["review"], route_class=StrictJSONRoute, dependencies=[require(Role.REVIEWER)]
 )
 pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)])
 MAX_LIMIT = 50
+EXAMPLES = 3
+"""A cluster's messages shown as examples."""
 
 
 def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
@@ -57,8 +59,23 @@ def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
         suggestion=ReviewSuggestionPublic.model_validate(suggestion, from_attributes=True)
         if suggestion is not None
         else None,
-        details=dict(item.details or {}),
+        details=_details(store, item, suggestion),
     )
+
+
+def _details(store: Store, item: ReviewItem, suggestion: Suggestion | None) -> dict[str, Any]:
+    """What the page shows besides the message, read from the rows that hold it (so a purge empties
+    it): the shadow stages' text, the reply sent, a cluster's terms and first messages."""
+    stored = dict(item.details or {})
+    out: dict[str, Any] = {k: v for k, v in stored.items() if k in ("similarity", "terms", "case_ids")}
+    if suggestion is not None and (suggestion.shadow or {}).get("text"):
+        out["shadow_text"] = suggestion.shadow["text"]
+    if "event_id" in stored:
+        out["sent_text"] = store.reviews.sent_text(int(stored["event_id"]))
+    if item.kind == ReviewKind.CLUSTER:
+        cases = store.reviews.cases([str(c) for c in stored.get("case_ids", [])[:EXAMPLES]])
+        out["examples"] = [c.message for c in cases.values() if c.purged_at is None]
+    return out
 
 
 def load_queue(store: Store, settings: Settings, reviewer: str, limit: int) -> ReviewQueuePublic:
