@@ -251,6 +251,27 @@ class LabelSettings(_Section):
     min_confidence: float = Field(0.0, ge=0.0, le=1.0)
 
 
+class ReviewSettings(_Section):
+    """The review queue (`/review`, `review/queue.py`) and the labels reviews become."""
+
+    label_days: int = Field(180, ge=1)
+    """A reviewer's label expires this many days after the review (then it leaves training)."""
+    window_days: int = Field(14, ge=1)
+    """The queue picks from the suggestions, replies and messages of this many recent days."""
+    random_share: float = Field(0.05, ge=0.0, le=1.0)
+    """Share of the live suggestions shown to agents drawn, per topic, into the random sample."""
+    random_slots: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of each queue page given to random-sample items (at least one while any is open)."""
+    overlap_share: float = Field(0.1, ge=0.0, le=1.0)
+    """Share of items given to two reviewers blind (for Krippendorff's alpha)."""
+    low_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    """A suggestion made with less confidence than this is queued as `low_confidence`."""
+    near_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    """An abstention whose confidence reached this is queued as `near_threshold` (almost suggested)."""
+    per_reason: int = Field(50, ge=1)
+    """At most this many new items per active-learning reason at each refresh."""
+
+
 class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
     invalid_patterns: list[str] = Field(default_factory=list)
@@ -339,6 +360,7 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
@@ -486,6 +508,16 @@ margin = 0.05             # abstain when P(valid) is within this of 0.5
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
 review_cycle_days = 90    # "mark reviewed" in /library sets the next review this many days ahead
+
+[review]
+label_days = 180          # a reviewer's label expires (leaves training) this many days after the review
+window_days = 14          # the queue picks from this many recent days of suggestions and replies
+random_share = 0.05       # share of shown live suggestions sampled at random, per topic (online precision)
+random_slots = 0.2        # share of each queue page given to the random sample
+overlap_share = 0.1       # share of items reviewed by two reviewers, blind (Krippendorff's alpha)
+low_confidence = 0.6      # suggestions below this confidence are queued (active learning)
+near_threshold = 0.4      # abstentions at or above this confidence are queued (almost suggested)
+per_reason = 50           # at most this many new items per active-learning reason per refresh
 
 [placeholders]
 # Workspace-wide values for answer placeholders, used where a case has no value of its own:

@@ -65,6 +65,7 @@ def _register() -> None:
         experiment_cmd,
         import_cmd,
         models_cmd,
+        review_cmd,
         run_cmd,
         security_cmd,
         weak_cmd,
@@ -75,6 +76,7 @@ def _register() -> None:
     experiment_cmd.register(app)
     import_cmd.register(app)
     models_cmd.register(app)
+    review_cmd.register(app)
     run_cmd.register(app)
     security_cmd.register(app)
     weak_cmd.register(app)

@@ -86,6 +86,19 @@ def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
 
 
+def latest_suggestion_id(event: Any, suggestion: Any = Suggestion) -> Any:
+    """The id of the newest suggestion of `event`'s case (a correlated scalar subquery): the one a
+    `sent` event without a `suggestion_id` answers."""
+    return (
+        select(suggestion.id)
+        .where(suggestion.case_id == event.case_id)
+        .order_by(suggestion.created_at.desc(), suggestion.id.desc())
+        .limit(1)
+        .correlate(event)
+        .scalar_subquery()
+    )
+
+
 class Reporting:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -201,14 +214,7 @@ class Reporting:
             count = count.where(sent.ts >= since)
         if until is not None:
             count = count.where(sent.ts < until)
-        latest = (
-            select(newer.id)
-            .where(newer.case_id == sent.case_id)
-            .order_by(newer.created_at.desc(), newer.id.desc())
-            .limit(1)
-            .correlate(sent)
-            .scalar_subquery()
-        )
+        latest = latest_suggestion_id(sent, newer)
         chosen = select(
             sent.id.label("event_id"),
             sent.case_id,

@@ -48,6 +48,7 @@ from supportcue.service.routes import (
     messages,
     metrics,
     pages,
+    review,
     suggest,
     webhooks,
 )
@@ -301,7 +302,8 @@ def create_app(
         webhooks.router,
         metrics.router,
         embed.router,
+        review.router,
     )
-    for router in (*routers, pages.router):
+    for router in (*routers, review.pages, pages.router):
         app.include_router(router)
     return app

@@ -300,3 +300,74 @@ _PROBLEMS = {
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of a route's error answers, each a `Problem`."""
     return {status: {"model": Problem, "description": _PROBLEMS[status]} for status in statuses}
+
+
+Verdict = Literal["correct", "partially_correct", "incorrect"]
+ReviewFlagName = Literal["wrong_topic", "outdated", "incorrect_fact", "tone", "missing_context", "other"]
+
+
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: Text = Field(min_length=1, max_length=40, description="an item of `GET /v1/review/queue`")
+    verdict: Verdict = Field(
+        description="a suggestion: is its reply right? a message: is the topic proposed with it right? "
+        "a cluster: are its messages one topic?"
+    )
+    corrected_text: Text | None = Field(None, max_length=5000, description="a better reply")
+    topic: Text | None = Field(
+        None, min_length=1, max_length=100, description="the right topic (a cluster's may be new)"
+    )
+    flags: list[ReviewFlagName] = Field(default_factory=list, max_length=6)
+    valid: StrictBool | None = Field(
+        None, description="a message item only: is it a question support answers? (default true)"
+    )
+
+
+class ReviewLabelPublic(BaseModel):
+    case_id: str
+    task: str
+    value: str
+    source: str
+    expires_at: datetime
+
+
+class ReviewPublic(BaseModel):
+    id: int
+    item_id: str
+    reviewer: str
+    verdict: str
+    labels: list[ReviewLabelPublic] = Field(description="the labels the review became (source `sme`)")
+
+
+class ReviewSuggestionPublic(BaseModel):
+    id: str
+    text: str | None
+    topic: str | None
+    confidence: float | None
+    answer_id: str | None
+    mode: str
+    abstained_at: str | None
+    reason: str | None
+
+
+class ReviewItemPublic(BaseModel):
+    item_id: str
+    kind: str = Field(description="suggestion | message | cluster")
+    reason: str = Field(
+        description="why it was chosen: `random` (the unbiased sample) or an active-learning reason"
+    )
+    why: str = Field(description="the reason in words")
+    case_id: str | None
+    message: str | None = Field(description="the customer's message (a cluster: its first)")
+    proposed_topic: str | None
+    suggestion: ReviewSuggestionPublic | None
+    details: dict[str, Any] = Field(
+        description="the reply sent, the shadow text, a cluster's terms and cases"
+    )
+
+
+class ReviewQueuePublic(BaseModel):
+    data: list[ReviewItemPublic]
+    count: int
+    topics: list[str] = Field(description="the workspace's topics, for `topic`")
