@@ -27,18 +27,7 @@ DESIGN = ROOT.parent / "shared" / "DESIGN.md"
 
 # Contracts of open issues: commands ("cli: ..."), flags ("flag: COMMAND --x") and routes ("route: ...").
 # The numbers of the issue that builds each are the lead's; the LLM mode's number was not given.
-KNOWN_MISSING: dict[str, tuple[str, ...]] = {
-    "issue 12 (the living oracle: review queue, answer library, drift)": (
-        "route: GET /review",
-        "route: GET /library",
-        "route: GET /v1/review/queue",
-        "route: POST /v1/reviews",
-        "route: POST /v1/answers",
-        "route: PATCH /v1/answers/{}",
-        "cli: review stats",
-        "cli: drift",
-    ),
-}
+KNOWN_MISSING: dict[str, tuple[str, ...]] = {}
 MISSING = {item: issue for issue, items in KNOWN_MISSING.items() for item in items}
 
 

@@ -48,6 +48,11 @@ def test_demo_builds_trains_and_serves(tmp_path: Path) -> None:
     models = subprocess.run([*CLI, "models", "--json"], env=env, capture_output=True, text=True)
     live = {m["stage"] for m in json.loads(models.stdout) if m["status"] == "live"}
     assert live == {"validation", "topic", "response"}
+    # the demo's simulated experts reviewed the queue: an online precision estimate with its interval
+    stats = subprocess.run([*CLI, "review", "stats", "--json"], env=env, capture_output=True, text=True)
+    review = json.loads(stats.stdout)
+    assert review["n_random"] >= 10 and 0 < review["ci_low"] < review["online_precision"] < review["ci_high"]
+    assert review["alpha"] is not None and review["alpha"] > 0.5
 
     port = free_port()
     log = (tmp_path / "serve.log").open("w")

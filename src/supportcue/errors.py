@@ -130,3 +130,11 @@ class HelpDeskError(SupportcueError):
     def __init__(self, reason: str, retryable: bool) -> None:
         super().__init__(reason)
         self.retryable = retryable
+
+
+class ReviewConflict(SupportcueError):
+    """A reviewer reviewed the same review item before (the API answers 409)."""
+
+
+class ReviewError(SupportcueError, ValueError):
+    """A review that cannot be taken as given (an unknown topic, a verdict a message item lacks)."""

@@ -258,6 +258,27 @@ class LabelSettings(_Section):
     min_confidence: float = Field(0.0, ge=0.0, le=1.0)
 
 
+class ReviewSettings(_Section):
+    """The review queue (`/review`, `review/queue.py`) and the labels reviews become."""
+
+    label_days: int = Field(180, ge=1)
+    """A reviewer's label expires this many days after the review (then it leaves training)."""
+    window_days: int = Field(14, ge=1)
+    """The queue picks from the suggestions, replies and messages of this many recent days."""
+    random_share: float = Field(0.05, ge=0.0, le=1.0)
+    """Share of the live suggestions shown to agents drawn, per topic, into the random sample."""
+    random_slots: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of each queue page given to random-sample items (at least one while any is open)."""
+    overlap_share: float = Field(0.1, ge=0.0, le=1.0)
+    """Share of items given to two reviewers blind (for Krippendorff's alpha)."""
+    low_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    """A suggestion made with less confidence than this is queued as `low_confidence`."""
+    near_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    """An abstention whose confidence reached this is queued as `near_threshold` (almost suggested)."""
+    per_reason: int = Field(50, ge=1)
+    """At most this many new items per active-learning reason at each refresh."""
+
+
 class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
     invalid_patterns: list[str] = Field(default_factory=list)
@@ -302,6 +323,39 @@ class ResponseSettings(_Section):
     KB articles (the `draft` stage); hybrid: the library answer when one qualifies, else the LLM."""
     min_score: float = Field(0.35, ge=0.0, le=1.0)
     review_grace_days: int = Field(0, ge=0)
+    review_cycle_days: int = Field(90, ge=1, le=3650)
+    """How far "mark reviewed" (/library, PATCH /v1/answers) moves an answer's review due date."""
+
+
+class DriftSettings(_Section):
+    """When `supportcue drift` raises an alert (monitoring/drift.py): windows, and one threshold per
+    kind of alert; each p-value threshold is for one test (answers are Holm-corrected together)."""
+
+    every: Literal["day", "week"] = "day"
+    window_days: int = Field(7, ge=1, le=90)
+    reference_days: int = Field(14, ge=1, le=365)
+    alpha: float = Field(0.001, gt=0.0, lt=1.0)
+    min_topic_shift: float = Field(0.15, ge=0.0, le=1.0)
+    """Cramér's V of the topic counts (window vs reference) that makes a `topic_volume` alert."""
+    min_auc: float = Field(0.65, ge=0.5, le=1.0)
+    """Domain-classifier AUC (window vs reference messages) that makes an `embedding_shift` alert."""
+    min_unclaimed_rise: float = Field(0.03, ge=0.0, le=1.0)
+    """Rise in the share of valid messages no topic claims before they are clustered."""
+    min_cluster_share: float = Field(0.02, ge=0.0, le=1.0)
+    """A candidate new topic holds at least this share of the window's valid messages."""
+    min_match_drop: float = Field(0.2, ge=0.0, le=1.0)
+    """Fall of an answer's match rate (reference minus window) that makes an `answer_match_drop`."""
+    min_pairs: int = Field(10, ge=1)
+    """Sent replies an answer needs in each window before its match rate is compared."""
+    review_warning_days: int = Field(7, ge=0)
+    """Answers due for review within this many days are flagged (with their owner) on the dashboard."""
+    webhook_url: str = ""
+    """Each new alert is POSTed here as JSON (empty: none)."""
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, url: str) -> str:
+        return _http_url(url, "[drift] webhook_url") if url else url
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -386,9 +440,11 @@ class Settings(_Section):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     validation: ValidationStageSettings = Field(default_factory=ValidationStageSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
     `{support_phone}`); a case's own fields and names win over them."""
@@ -557,6 +613,17 @@ margin = 0.05             # abstain when P(valid) is within this of 0.5
 mode = "library"          # library | llm | hybrid (the library answer when one qualifies, else the LLM)
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
+review_cycle_days = 90    # "mark reviewed" in /library sets the next review this many days ahead
+
+[review]
+label_days = 180          # a reviewer's label expires (leaves training) this many days after the review
+window_days = 14          # the queue picks from this many recent days of suggestions and replies
+random_share = 0.05       # share of shown live suggestions sampled at random, per topic (online precision)
+random_slots = 0.2        # share of each queue page given to the random sample
+overlap_share = 0.1       # share of items reviewed by two reviewers, blind (Krippendorff's alpha)
+low_confidence = 0.6      # suggestions below this confidence are queued (active learning)
+near_threshold = 0.4      # abstentions at or above this confidence are queued (almost suggested)
+per_reason = 50           # at most this many new items per active-learning reason per refresh
 
 [llm]
 # Any OpenAI-compatible chat-completions server: OpenAI, vLLM, llama.cpp's llama-server, Ollama
@@ -624,6 +691,22 @@ post_notes = true       # false: suggest and measure, post no note (a dark launc
 max_attempts = 10       # attempts to post a note before giving up
 retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
 timeout_seconds = 4.0   # one call to Chatwoot's API
+
+[drift]
+# `supportcue drift`: each day (or week) the last window_days are compared with the reference_days
+# before them. A test must reach p < alpha and its effect the threshold below to raise an alert.
+every = "day"               # day | week
+window_days = 7
+reference_days = 14
+alpha = 0.001
+min_topic_shift = 0.15      # topic_volume: Cramér's V of the topic counts (chi-square test)
+min_auc = 0.65              # embedding_shift: AUC of a classifier telling the windows' messages apart
+min_unclaimed_rise = 0.03   # new_topic_cluster: rise in the share of messages no topic claims ...
+min_cluster_share = 0.02    # ... and each candidate topic's share of the window's messages
+min_match_drop = 0.2        # answer_match_drop: fall of an answer's match rate (Holm-corrected test)
+min_pairs = 10              # sent replies an answer needs in each window to be compared
+review_warning_days = 7     # the dashboard flags answers due for review within this many days
+webhook_url = ""            # POST each new alert here as JSON (e.g. a Slack or Alertmanager bridge)
 """
 
 

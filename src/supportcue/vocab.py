@@ -70,6 +70,49 @@ class LabelTask(StrEnum):
     RESPONSE_QUALITY = "response_quality"
 
 
+class ReviewKind(StrEnum):
+    """What a review item asks about (`review_items.kind`)."""
+
+    SUGGESTION = "suggestion"
+    """A stored suggestion: was its reply right? (verdict, flags, corrected text or topic)"""
+    MESSAGE = "message"
+    """A customer's message: is it a question, and of which topic? (the verdict judges the topic
+    proposed with it)"""
+    CLUSTER = "cluster"
+    """Messages no topic claimed, grouped: are they one (new) topic, and which?"""
+
+
+class ReviewReason(StrEnum):
+    """Why an item entered the review queue; all but `random` are active learning (and biased)."""
+
+    RANDOM = "random"
+    LOW_CONFIDENCE = "low_confidence"
+    NEAR_THRESHOLD = "near_threshold"
+    SHADOW_DISAGREEMENT = "shadow_disagreement"
+    DISMISSED = "dismissed"
+    UNMATCHED_REPLY = "unmatched_reply"
+    NO_TOPIC_CLUSTER = "no_topic_cluster"
+
+
+class Verdict(StrEnum):
+    """A reviewer's judgement, from worst to best (ordered: agreement treats it as ordinal)."""
+
+    INCORRECT = "incorrect"
+    PARTIALLY_CORRECT = "partially_correct"
+    CORRECT = "correct"
+
+
+class ReviewFlag(StrEnum):
+    """What is wrong with a reviewed item (`POST /v1/reviews` `flags`)."""
+
+    WRONG_TOPIC = "wrong_topic"
+    OUTDATED = "outdated"
+    INCORRECT_FACT = "incorrect_fact"
+    TONE = "tone"
+    MISSING_CONTEXT = "missing_context"
+    OTHER = "other"
+
+
 class AnswerStatus(StrEnum):
     """An answer's place in the library; only approved answers are suggested."""
 

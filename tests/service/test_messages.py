@@ -102,6 +102,20 @@ def test_an_agent_reply_is_the_sent_event_of_the_latest_shown_suggestion(
     assert report["match_rate"] == 1.0 and {g["key"]: g["sent_pairs"] for g in report["groups"]}["ben"] == 1
 
 
+def test_an_agent_message_with_the_longest_id_is_a_sent_event(api: httpx.Client, store: Store) -> None:
+    """Found by the fuzz test on PostgreSQL: "message:" + a 200-character id overflowed the event's
+    200-character idempotency key (a 500); the key is then the id's hash, stable across repeats."""
+    api.post("/v1/messages", json=message("m1", "how do I pause a payout?"))
+    long_id = "x" * 200
+    r = api.post("/v1/messages", json=message(long_id, PAUSE, role="agent", agent_id="ben"))
+    assert r.status_code == 200 and r.json()["event_id"] is not None
+    assert (
+        api.post("/v1/messages", json=message(long_id, PAUSE, role="agent", agent_id="ben")).json()
+        == r.json()
+    )
+    assert [len(e.idempotency_key) <= 200 for e in store.events.list(kind="sent")] == [True]
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [

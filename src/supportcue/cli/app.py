@@ -60,11 +60,23 @@ def export(
 
 
 def _register() -> None:
-    from supportcue.cli import experiment_cmd, import_cmd, models_cmd, run_cmd, security_cmd, weak_cmd
+    from supportcue.cli import (
+        drift_cmd,
+        experiment_cmd,
+        import_cmd,
+        models_cmd,
+        review_cmd,
+        run_cmd,
+        security_cmd,
+        weak_cmd,
+    )
+
+    drift_cmd.register(app)
 
     experiment_cmd.register(app)
     import_cmd.register(app)
     models_cmd.register(app)
+    review_cmd.register(app)
     run_cmd.register(app)
     security_cmd.register(app)
     weak_cmd.register(app)

@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
         request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
-        store.cases.add_suggestions([result.row()])
+        store.cases.add_suggestions([{**result.row(), "origin": "cli"}])
         if json_out:
             print(json.dumps(result.public(), default=str))
             return

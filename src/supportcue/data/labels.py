@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, aliased
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Label, utcnow
 
+expired = aliased(Label)
 _LABEL_COLUMNS = ["value", "confidence", "created_at", "expires_at", "version", "text", "case_id"]
 
 
@@ -41,6 +42,33 @@ class Labels:
         if not include_expired:
             q = q.where((Label.expires_at.is_(None)) | (Label.expires_at > now))
         return self.db.all(q)
+
+    def expired_cases(self, task: str | None = None, now: datetime | None = None) -> builtins.list[Any]:
+        """Cases whose labels (of `task`) expired and that have no live label of that task left:
+        rows of (case_id, task, newest expiry), oldest expiry first. They left training; the review
+        queue can offer them again."""
+        now = now or utcnow()
+        live = (
+            select(Label.id)
+            .where(
+                Label.case_id == expired.case_id,
+                Label.task == expired.task,
+                (Label.expires_at.is_(None)) | (Label.expires_at > now),
+            )
+            .correlate(expired)
+            .exists()
+        )
+        expiry = func.max(expired.expires_at)
+        q = (
+            select(expired.case_id, expired.task, expiry)
+            .where(expired.case_id.is_not(None), expired.expires_at <= now, ~live)
+            .group_by(expired.case_id, expired.task)
+            .order_by(expiry, expired.case_id)
+        )
+        if task is not None:
+            q = q.where(expired.task == task)
+        with self.db.session() as s:
+            return builtins.list(s.execute(q))
 
     def delete(self, source: str, task: str | None = None) -> int:
         """Delete every label from `source` (for one task); returns how many."""

@@ -2,23 +2,52 @@
 
 Every write bumps the `library` data version in the same transaction, so a running server that
 polls `version()` (one primary-key read) notices an edited or approved answer and reloads.
+
+Answers are versioned: `save_answer` (the /library page and POST/PATCH /v1/answers) adds a row to
+`answer_versions` for every change of an answer's text (topic, title, body, owner) and moves the
+answer's `version` on; status changes (approve, retire, mark reviewed) change the answer row only.
+An import (`upsert_answers`) keeps the imported text as that version's (replacing the text kept under
+the same number); the next save numbers its version past every kept one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
-from supportcue.data.tables import Answer, Article, Base, Topic, utcnow
+from supportcue.data.tables import Answer, AnswerVersion, Article, Base, Topic, utcnow
 from supportcue.vocab import AnswerStatus, TopicStatus
 
 VERSION = "library"
 _ANSWER_COLUMNS = ["topic", "title", "body", "status", "owner", "reviewed_at", "review_due_at", "version"]
+TEXT_FIELDS = ("topic", "title", "body", "owner")
+"""What a version keeps: a change of any of these is a new version."""
+
+
+class AnswerConflict(ValueError):
+    """The answer exists already (create), or was saved by someone else meanwhile (edit)."""
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """What one save does to an answer: new text (None: unchanged), a status, and whether it was
+    reviewed now (which moves the review due date by `cycle_days`)."""
+
+    topic: str | None = None
+    title: str | None = None
+    body: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    reviewed: bool = False
+    note: str | None = None
+    base_version: int | None = None
+    """The version the editor saw: the save is refused when the answer has moved on since."""
 
 
 def _contains(column: Any, word: str) -> ColumnElement[bool]:
@@ -60,7 +89,85 @@ class Library:
     # -- answers ---------------------------------------------------------------------------------
     def upsert_answers(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
         rows = [{**r, "updated_at": r.get("updated_at") or utcnow()} for r in rows]
-        return self._upsert(Answer, rows, ["id"], [*_ANSWER_COLUMNS, "updated_at"], session)
+        with self.db.session(session) as s:
+            done = self._upsert(Answer, rows, ["id"], [*_ANSWER_COLUMNS, "updated_at"], s)
+            kept = [
+                {
+                    "answer_id": r["id"],
+                    "version": r.get("version") or 1,
+                    **{f: r.get(f) for f in TEXT_FIELDS},
+                    "created_at": r["updated_at"],
+                }
+                for r in rows
+            ]
+            # the same version number imported again with other text: the kept text follows the row
+            self.db.upsert(AnswerVersion, kept, ["answer_id", "version"], TEXT_FIELDS, session=s)
+        return done
+
+    def save_answer(
+        self,
+        answer_id: str,
+        change: AnswerChange,
+        editor: str | None,
+        cycle_days: int,
+        create: bool = False,
+        now: datetime | None = None,
+    ) -> Answer:
+        """Create (`create`) or change one answer in one transaction: a change of its text is a new
+        version (the old one kept); approving or marking it reviewed sets `reviewed_at` to now and
+        `review_due_at` `cycle_days` later. Raises `AnswerConflict` (exists already, saved meanwhile)
+        and `KeyError` (no such answer, when not creating)."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            answer = s.get(Answer, answer_id, with_for_update=True)
+            if create:
+                if answer is not None:
+                    raise AnswerConflict(f"answer {answer_id!r} exists already: change it instead")
+                answer = Answer(id=answer_id, status=AnswerStatus.DRAFT, version=0, updated_at=now)
+                s.add(answer)
+            elif answer is None:
+                raise KeyError(answer_id)
+            elif change.base_version is not None and change.base_version != answer.version:
+                raise AnswerConflict(
+                    f"answer {answer_id!r} is at version {answer.version} now, not {change.base_version}: "
+                    "someone saved it meanwhile; reload it and make the change again"
+                )
+            text = {f: getattr(change, f) for f in TEXT_FIELDS if getattr(change, f) is not None}
+            if "owner" in text and not text["owner"]:
+                text["owner"] = None
+            if create or any(getattr(answer, f) != v for f, v in text.items()):
+                for field, value in text.items():
+                    setattr(answer, field, value)
+                newest = s.scalar(
+                    select(func.max(AnswerVersion.version)).where(AnswerVersion.answer_id == answer_id)
+                )
+                answer.version = (
+                    max(answer.version, newest or 0) + 1
+                )  # past any version an import rolled back
+                s.add(
+                    AnswerVersion(
+                        answer_id=answer_id,
+                        version=answer.version,
+                        **{f: getattr(answer, f) for f in TEXT_FIELDS},
+                        editor=editor,
+                        note=change.note,
+                        created_at=now,
+                    )
+                )
+            if change.status is not None:
+                answer.status = change.status
+            if change.reviewed or change.status == AnswerStatus.APPROVED:
+                answer.reviewed_at = now
+                answer.review_due_at = now + timedelta(days=cycle_days)
+            answer.updated_at = now
+            s.flush()
+            self.db.bump_version(VERSION, s)
+            return answer
+
+    def versions(self, answer_id: str) -> list[AnswerVersion]:
+        """The kept versions of an answer, newest first."""
+        q = select(AnswerVersion).where(AnswerVersion.answer_id == answer_id)
+        return self.db.all(q.order_by(AnswerVersion.version.desc()))
 
     def answers(self, topic: str | None = None, status: str | None = None) -> list[Answer]:
         """The answer library, optionally for one topic and status."""

@@ -28,6 +28,10 @@ _SAMPLE_PRIME = 10007
 NOT_VALID = ("validation", HOLDOUT)
 """Stopped at validation, or held back for an experiment's control arm: left out of coverage's
 denominator (nothing could be shown)."""
+LOST_REASONS = ("overdue_answer", "no_approved_answer", "validation", "low_confidence", "other")
+"""Why a suggestion showed nothing (`lost_coverage`): its answer was overdue for review, its topic
+had no approved answer (none, or all retired), validation stopped it, or a model was not confident
+enough (the topic stage undecided, or the best answer under `[response] min_score`)."""
 _GROUP_COLUMNS: dict[str, Any] = {
     "day": func.date(Suggestion.created_at),
     "topic": Suggestion.topic,
@@ -82,6 +86,19 @@ def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
 
 
+def latest_suggestion_id(event: Any, suggestion: Any = Suggestion) -> Any:
+    """The id of the newest suggestion of `event`'s case (a correlated scalar subquery): the one a
+    `sent` event without a `suggestion_id` answers."""
+    return (
+        select(suggestion.id)
+        .where(suggestion.case_id == event.case_id)
+        .order_by(suggestion.created_at.desc(), suggestion.id.desc())
+        .limit(1)
+        .correlate(event)
+        .scalar_subquery()
+    )
+
+
 class Reporting:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -114,6 +131,23 @@ class Reporting:
             .group_by(*keys[: None if agents else -1])  # (PostgreSQL refuses GROUP BY NULL)
         )
 
+    def lost_coverage(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        """Per topic and why nothing was shown: (topic, reason, suggestions), reason one of
+        `LOST_REASONS` or "shown"; held-out suggestions (an experiment's control arm) are left out."""
+        reason = case(
+            (Suggestion.text.is_not(None), "shown"),
+            (Suggestion.abstained_at == "validation", "validation"),
+            (Suggestion.abstained_at == "topic", "low_confidence"),
+            (Suggestion.reason.like("%overdue for review%"), "overdue_answer"),
+            (Suggestion.reason.like("no approved answer%"), "no_approved_answer"),
+            (Suggestion.reason.like("%< min_score%"), "low_confidence"),
+            else_="other",
+        ).label("why")
+        where = [*_in_range(since, until), func.coalesce(Suggestion.abstained_at, "") != HOLDOUT]
+        return self._fetch(
+            select(Suggestion.topic, reason, func.count()).where(*where).group_by(Suggestion.topic, reason)
+        )
+
     def dismissals(self, since: datetime | None, until: datetime | None, agents: bool = False) -> list[Any]:
         """Per group key and reason: (*keys, reason, dismissals); the agent is the dismissing one."""
         keys = _key_columns(Event.agent_id if agents else None)
@@ -126,8 +160,10 @@ class Reporting:
         )
 
     def latencies(self, group: str, since: datetime | None, until: datetime | None) -> list[Any]:
-        """Suggestions per latency bucket: (bucket, n) for group "all", else (group value, bucket, n)."""
-        where = _in_range(since, until)
+        """Live requests per latency bucket: (bucket, n) for group "all", else (group value, bucket,
+        n). Simulated history and `supportcue suggest` (a process of its own) are left out: their
+        times are not what an agent waits."""
+        where = [*_in_range(since, until), Suggestion.simulated.is_(False), Suggestion.origin == "service"]
         bucket = self._bucket()
         if group == "all":
             return self._fetch(select(bucket, func.count()).where(*where).group_by(bucket))
@@ -178,14 +214,7 @@ class Reporting:
             count = count.where(sent.ts >= since)
         if until is not None:
             count = count.where(sent.ts < until)
-        latest = (
-            select(newer.id)
-            .where(newer.case_id == sent.case_id)
-            .order_by(newer.created_at.desc(), newer.id.desc())
-            .limit(1)
-            .correlate(sent)
-            .scalar_subquery()
-        )
+        latest = latest_suggestion_id(sent, newer)
         chosen = select(
             sent.id.label("event_id"),
             sent.case_id,
@@ -229,3 +258,28 @@ class Reporting:
                 .where(*_in_range(since, until))
             )
             return list(rows), total, sampled
+
+    def answer_actions(self, since: datetime | None, until: datetime | None = None) -> list[Any]:
+        """Per suggestion of a library answer (it has a text and an answer id): (suggestion id,
+        answer id, created_at, shown, inserted, dismissed, a dismissal's reason or None)."""
+        per_suggestion = _per_suggestion(since)
+        reason = (
+            select(func.min(Event.reason))
+            .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+            .correlate(Suggestion)
+            .scalar_subquery()
+        )
+        return self._fetch(
+            select(
+                Suggestion.id,
+                Suggestion.answer_id,
+                Suggestion.created_at,
+                func.coalesce(per_suggestion.c.shown, 0),
+                func.coalesce(per_suggestion.c.inserted, 0),
+                func.coalesce(per_suggestion.c.dismissed, 0),
+                case((per_suggestion.c.dismissed == 1, reason)),
+            )
+            .select_from(Suggestion)
+            .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
+            .where(Suggestion.answer_id.is_not(None), Suggestion.text.is_not(None), *_in_range(since, until))
+        )

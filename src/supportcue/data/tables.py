@@ -92,6 +92,23 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AnswerVersion(Base):
+    """One saved version of an answer's text (every save through `Library.save_answer` adds one; the
+    answer row holds the newest). Kept so an edit can be diffed and undone."""
+
+    __tablename__ = "answer_versions"
+    answer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    editor: Mapped[str | None] = mapped_column(String(200))
+    """Who saved it (`user:NAME` or `key:NAME`); None for imported versions."""
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Article(Base):
     __tablename__ = "articles"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -145,6 +162,9 @@ class Suggestion(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     arm: Mapped[str | None] = mapped_column(String(50))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin: Mapped[str] = mapped_column(String(20), default="service", server_default="service")
+    """Who asked: `service` (a live request) or `cli` (`supportcue suggest`): the dashboard's latency
+    counts live requests only (and never simulated history)."""
     purged_at: Mapped[datetime | None]
 
 
@@ -266,6 +286,67 @@ class Label(Base):
     """For weak labels: the labeling-function set's version."""
 
 
+class DriftAlert(Base):
+    """A drift alert of `supportcue drift` (monitoring/drift.py): one per kind and subject while it
+    lasts; `details` holds what a reviewer needs to act on it (examples, top terms, p-values)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "subject", "first_seen", name="uq_alert_kind_subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    """When the alert was posted to the `[drift] webhook_url` (None: not yet, or no webhook)."""
+
+
+class ReviewItem(Base):
+    """Something the review queue asks reviewers about: a suggestion, a message or a cluster of
+    messages, with why it was chosen (`reason`: `random` for the unbiased sample, else an active-learning
+    reason). One item per subject (`key`), however many times the queue is refreshed."""
+
+    __tablename__ = "review_items"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    """What it is about, e.g. `suggestion:<id>`, `message:<case id>`, `cluster:<hash of its cases>`."""
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(30), index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    """How informative a review would be (higher first in the queue)."""
+    case_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    suggestion_id: Mapped[str | None] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(100))
+    """The topic proposed with it (the suggestion's), also the stratum of the random sample."""
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the reviewer sees besides the case: the reply sent, the shadow text, a cluster's terms and
+    cases."""
+    reviews_wanted: Mapped[int] = mapped_column(Integer, default=1)
+    """2 for the blind-overlap share: two reviewers, neither seeing the other's review."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Review(Base):
+    """One reviewer's judgement of one item (once per reviewer: a second is refused with a 409)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer", name="uq_reviews_item_reviewer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(30))
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    topic: Mapped[str | None] = mapped_column(String(100))
+    corrected_text: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ModelVersion(Base):
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("stage", "version", name="uq_model_stage_version"),)
@@ -382,6 +463,8 @@ TABLES: dict[str, type[Base]] = {
     "outbox": OutboxItem,
     "labels": Label,
     "model_versions": ModelVersion,
+    "review_items": ReviewItem,
+    "reviews": Review,
     "experiments": Experiment,
     "assignments": Assignment,
     "data_versions": DataVersion,

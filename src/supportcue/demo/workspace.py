@@ -151,6 +151,14 @@ def build_demo_workspace(
                 experiment_weeks=EXPERIMENT_WEEKS,
             )
             built = simulated["experiment"]
+            from supportcue.demo.reviews import simulate_reviews
+
+            reviewed = simulate_reviews(store, settings, data, seed=seed)
+            if progress:
+                progress(
+                    f"simulated experts reviewed {reviewed['items']} queue items ({reviewed['random']} of "
+                    "the random sample): see `supportcue review stats`"
+                )
             if progress and built["true_lift"] is not None:
                 progress(
                     f"simulated experiment {built['name']!r}: {built['cases']:,} cases; the effect built "

@@ -36,6 +36,13 @@ from supportcue.vocab import EventKind, MessageRole
 EVENT_KEY_PREFIX = "message:"
 
 
+def event_key(message_id: str) -> str:
+    """The idempotency key of the `sent` event an agent's message becomes: the prefix and the
+    message id, or the id's SHA-256 when that would not fit the key's 200 characters."""
+    key = EVENT_KEY_PREFIX + message_id
+    return key if len(key) <= 200 else EVENT_KEY_PREFIX + hashlib.sha256(message_id.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class TurnIn:
     """A turn as a caller sent it."""
@@ -141,7 +148,7 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
         shown = store.cases.latest_suggestion(turn.case_id, live=True)
         suggestion_id = shown.id if shown is not None else None
         event: dict[str, Any] = {
-            "idempotency_key": EVENT_KEY_PREFIX + turn.message_id,
+            "idempotency_key": event_key(turn.message_id),
             "case_id": turn.case_id,
             "suggestion_id": suggestion_id,
             "kind": EventKind.SENT,
@@ -153,7 +160,7 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
         try:
             event_id = record_event(store, event, caller=caller).event.id
         except IdempotencyConflict:  # an earlier attempt stored the event, then failed: keep its event
-            earlier = store.events.get(caller, EVENT_KEY_PREFIX + turn.message_id)
+            earlier = store.events.get(caller, event_key(turn.message_id))
             assert earlier is not None
             event_id, suggestion_id = earlier.id, earlier.suggestion_id
     result = {

@@ -180,6 +180,8 @@ def facts_from_rows(
         )
         keys = keys_of(s, agents.get(s["id"]))
         facts.counts.append((keys, counts))
+        if s.get("simulated") or s.get("origin", "service") != "service":
+            continue  # the latency is the live requests': not simulated history, not the CLI's
         bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)
         for group in ("all", *GROUPS):
             value = "all" if group == "all" else keys.get(group)

@@ -9,7 +9,8 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
   held out);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
 - **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
-- **latency**: p50 / p99 of the pipeline's latency; **dismissals** per reason;
+- **latency**: p50 / p99 of the pipeline's latency over live requests (not simulated history, not
+  `supportcue suggest`); **dismissals** per reason;
 - **shadow agreement**: per stage in shadow mode, the share of its would-be suggestions that match
   what the agent sent;
 - **held out**: suggestions held back for an experiment's control arm (`abstained_at = "holdout"`,

@@ -1,4 +1,7 @@
-"""Label quality: label issues (confident learning), annotator agreement, label counts vs target."""
+"""Label quality and the review program: label issues (confident learning), annotator agreement
+(Cohen's kappa, Krippendorff's alpha), label counts vs target; the review queue (`queue.py`: active
+learning beside a random sample), reviews as `sme` labels (`record.py`) and the online precision
+estimate (`stats.py`)."""
 
 from supportcue.review.agreement import (
     AgreementReport,

@@ -10,7 +10,10 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
+
+Level = Literal["nominal", "ordinal"]
+"""Krippendorff's levels of measurement the review uses (verdicts are ordinal, topics nominal)."""
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
@@ -108,3 +111,73 @@ def label_counts_vs_target(counts: Mapping[str, int], target: int = 500) -> list
         for label, n in counts.items()
     ]
     return sorted(rows, key=lambda r: (-r.missing, r.label))
+
+
+def krippendorff_alpha(
+    annotations: Iterable[tuple[Hashable, str, Hashable]],
+    level: Level = "nominal",
+    domain: Sequence[Hashable] | None = None,
+) -> float | None:
+    """Krippendorff's alpha (the `krippendorff` package) of `(item, annotator, value)` triples; an
+    annotator's last value on an item wins. `level` "ordinal" needs `domain`, the values in order.
+
+    None when alpha is undefined: no item has two values, or every value given is the same one (no
+    variation to agree on)."""
+    import krippendorff
+    import numpy as np
+
+    by_item: dict[Hashable, dict[str, Hashable]] = defaultdict(dict)
+    for item, annotator, value in annotations:
+        by_item[item][str(annotator)] = value
+    units = [labels for labels in by_item.values() if len(labels) >= 2]
+    values = {v for labels in units for v in labels.values()}
+    if not units or len(values) < 2:
+        return None
+    order = list(domain) if domain is not None else sorted(values, key=str)
+    unknown = values - set(order)
+    if unknown:
+        raise ValueError(f"values outside the domain: {sorted(map(str, unknown))}")
+    index = {v: n for n, v in enumerate(order)}
+    annotators = sorted({a for labels in units for a in labels})
+    matrix = np.full((len(annotators), len(units)), np.nan)
+    for col, labels in enumerate(units):
+        for row, annotator in enumerate(annotators):
+            if annotator in labels:
+                matrix[row, col] = index[labels[annotator]]
+    return float(
+        krippendorff.alpha(
+            reliability_data=matrix, value_domain=list(range(len(order))), level_of_measurement=level
+        )
+    )
+
+
+@dataclass
+class PairAlpha:
+    """Krippendorff's alpha of two annotators on one task, over the items both labeled."""
+
+    task: str
+    annotator_a: str
+    annotator_b: str
+    n_items: int
+    alpha: float | None
+
+
+def alpha_by_pair(
+    task: str,
+    annotations: Sequence[tuple[Hashable, str, Hashable]],
+    level: Level = "nominal",
+    domain: Sequence[Hashable] | None = None,
+) -> list[PairAlpha]:
+    """Alpha for every pair of annotators who share at least one item on `task`."""
+    by_item: dict[Hashable, dict[str, Hashable]] = defaultdict(dict)
+    for item, annotator, value in annotations:
+        by_item[item][str(annotator)] = value
+    annotators = sorted({a for labels in by_item.values() for a in labels})
+    out = []
+    for first, second in combinations(annotators, 2):
+        shared = [(i, labels) for i, labels in by_item.items() if first in labels and second in labels]
+        if not shared:
+            continue
+        pairs = [(i, a, labels[a]) for i, labels in shared for a in (first, second)]
+        out.append(PairAlpha(task, first, second, len(shared), krippendorff_alpha(pairs, level, domain)))
+    return out

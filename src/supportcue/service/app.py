@@ -11,9 +11,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from supportcue import __version__
@@ -21,6 +24,7 @@ from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
+from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator
@@ -39,10 +43,12 @@ from supportcue.service.routes import (
     embed,
     events,
     health,
+    library,
     login,
     messages,
     metrics,
     pages,
+    review,
     suggest,
     webhooks,
 )
@@ -67,6 +73,15 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             msg = "send the body as a JSON object with content-type: application/json"
         out.append({"loc": loc, "msg": msg, "type": kind})
     return out
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The methods of every route whose path matches `path`."""
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -197,10 +212,19 @@ def create_app(
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
     runtime.telemetry.registry.register(HealthCollector(runtime.store, list(app.state.help_desks)))
+    runtime.telemetry.registry.register(AlertCollector(runtime.store))
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
     app.state.login_limiter = RateLimiter(attempts, attempts)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
+        methods may be routes of different routers (GET and POST /v1/answers)."""
+        if exc.status_code == 405:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.url.path))}
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -272,11 +296,14 @@ def create_app(
         suggest.router,
         events.router,
         answers.router,
+        library.api,
+        library.pages,
         messages.router,
         webhooks.router,
         metrics.router,
         embed.router,
+        review.router,
     )
-    for router in (*routers, pages.router):
+    for router in (*routers, review.pages, pages.router):
         app.include_router(router)
     return app

@@ -184,6 +184,65 @@ class AnswersPublic(BaseModel):
     count: int = Field(description="how many are in `data` (at most `limit`)")
 
 
+class AnswerCreate(BaseModel):
+    """A new answer (POST /v1/answers): a draft unless `status` says approved."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: Text | None = Field(
+        None, min_length=1, max_length=100, pattern=r"^[\w.\-]+$", description="default: from topic and title"
+    )
+    topic: Text = Field(min_length=1, max_length=100)
+    title: Text = Field(min_length=1, max_length=300)
+    body: Text = Field(min_length=1, max_length=20_000, description="placeholders such as `{customer_name}`")
+    owner: Text | None = Field(None, max_length=200)
+    status: Literal["draft", "approved"] = "draft"
+    note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
+
+
+class AnswerPatch(BaseModel):
+    """A change of an answer (PATCH /v1/answers/{id}): new text makes a new version (the old one is
+    kept); `status` approves, retires or drafts it; `reviewed` marks it reviewed. Approving or
+    marking reviewed sets the next review `[response] review_cycle_days` ahead."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    topic: Text | None = Field(None, min_length=1, max_length=100)
+    title: Text | None = Field(None, min_length=1, max_length=300)
+    body: Text | None = Field(None, min_length=1, max_length=20_000)
+    owner: Text | None = Field(None, max_length=200, description='"" removes the owner')
+    status: Literal["draft", "approved", "retired"] | None = None
+    reviewed: bool = False
+    note: Text | None = Field(None, max_length=500)
+    base_version: int | None = Field(
+        None, ge=0, description="the version the change was made on: refused (409) when it moved on"
+    )
+
+
+class AnswerVersionPublic(BaseModel):
+    answer_id: str
+    version: int
+    topic: str
+    title: str
+    body: str
+    owner: str | None
+    editor: str | None = Field(description="who saved it; null for imported versions")
+    note: str | None
+    created_at: datetime
+
+
+class AnswerVersionsPublic(BaseModel):
+    data: list[AnswerVersionPublic] = Field(description="newest first")
+    count: int
+
+
+class AnswerDiffPublic(BaseModel):
+    answer_id: str
+    from_version: int
+    to_version: int
+    diff: str = Field(description="a unified diff of the title and body")
+
+
 class ComposeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -241,3 +300,74 @@ _PROBLEMS = {
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of a route's error answers, each a `Problem`."""
     return {status: {"model": Problem, "description": _PROBLEMS[status]} for status in statuses}
+
+
+Verdict = Literal["correct", "partially_correct", "incorrect"]
+ReviewFlagName = Literal["wrong_topic", "outdated", "incorrect_fact", "tone", "missing_context", "other"]
+
+
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: Text = Field(min_length=1, max_length=40, description="an item of `GET /v1/review/queue`")
+    verdict: Verdict = Field(
+        description="a suggestion: is its reply right? a message: is the topic proposed with it right? "
+        "a cluster: are its messages one topic?"
+    )
+    corrected_text: Text | None = Field(None, max_length=5000, description="a better reply")
+    topic: Text | None = Field(
+        None, min_length=1, max_length=100, description="the right topic (a cluster's may be new)"
+    )
+    flags: list[ReviewFlagName] = Field(default_factory=list, max_length=6)
+    valid: StrictBool | None = Field(
+        None, description="a message item only: is it a question support answers? (default true)"
+    )
+
+
+class ReviewLabelPublic(BaseModel):
+    case_id: str
+    task: str
+    value: str
+    source: str
+    expires_at: datetime
+
+
+class ReviewPublic(BaseModel):
+    id: int
+    item_id: str
+    reviewer: str
+    verdict: str
+    labels: list[ReviewLabelPublic] = Field(description="the labels the review became (source `sme`)")
+
+
+class ReviewSuggestionPublic(BaseModel):
+    id: str
+    text: str | None
+    topic: str | None
+    confidence: float | None
+    answer_id: str | None
+    mode: str
+    abstained_at: str | None
+    reason: str | None
+
+
+class ReviewItemPublic(BaseModel):
+    item_id: str
+    kind: str = Field(description="suggestion | message | cluster")
+    reason: str = Field(
+        description="why it was chosen: `random` (the unbiased sample) or an active-learning reason"
+    )
+    why: str = Field(description="the reason in words")
+    case_id: str | None
+    message: str | None = Field(description="the customer's message (a cluster: its first)")
+    proposed_topic: str | None
+    suggestion: ReviewSuggestionPublic | None
+    details: dict[str, Any] = Field(
+        description="the reply sent, the shadow text, a cluster's terms and cases"
+    )
+
+
+class ReviewQueuePublic(BaseModel):
+    data: list[ReviewItemPublic]
+    count: int
+    topics: list[str] = Field(description="the workspace's topics, for `topic`")

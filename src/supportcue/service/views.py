@@ -5,10 +5,14 @@ its experiments' result tables."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from supportcue.data.store import Store
 from supportcue.data.tables import Case
+from supportcue.monitoring.freshness import REASON_NAMES, coverage_lost, describe, due_for_review
 from supportcue.service.runtime import Runtime
+from supportcue.settings import Settings
 
 
 def case_data(case: Case) -> dict[str, Any]:
@@ -68,17 +72,46 @@ def dashboard_context(
     }
 
 
+def _day_index(days: list[dict[str, Any]]) -> list[int]:
+    """Each day's place on the axis: days since the first (a day with no data keeps its place)."""
+    if not days:
+        return []
+    first = date.fromisoformat(days[0]["key"][:10])
+    return [(date.fromisoformat(d["key"][:10]) - first).days for d in days]
+
+
+def freshness_panels(
+    store: Store, settings: Settings, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """The dashboard's coverage-lost, due-for-review and drift-alert panels, and the findings that
+    name the topics the answer library silenced (read before any other finding)."""
+    lost = coverage_lost(store, settings, since, until)
+    return {
+        "coverage_lost": lost,
+        "reason_names": REASON_NAMES,
+        "library_findings": [describe(t) for t in lost if t["library"]][:3],
+        "due_for_review": due_for_review(store, settings),
+        "warning_days": settings.drift.review_warning_days,
+        "expired_labels": len(store.labels.expired_cases()),
+        "alerts": store.alerts.list(since, until)[-20:],
+    }
+
+
 def line_chart(
     days: list[dict[str, Any]], rate: str, num: str, den: str, title: str, unit: str
 ) -> dict[str, Any]:
-    """Geometry of a rate over days (a line, 0-100%) over its denominator (grey bars)."""
+    """Geometry of a rate over days (a line, 0-100%) over its denominator (grey bars). The axis is to
+    scale: a day without data is a gap, the line broken across it, never a neighbour moved closer."""
     width, height, left, right, top, bottom = 560, 170, 40, 8, 10, 24
     w, h = width - left - right, height - top - bottom
-    n = max(1, len(days))
+    places = _day_index(days)
+    n = max(1, places[-1] + 1 if places else 1)
     step = w / n
     peak = max([d[den] for d in days] + [1])
-    bars, dots, ticks = [], [], []
-    for i, d in enumerate(days):
+    bars, dots, ticks, segments = [], [], [], []
+    run: list[str] = []
+    previous = None
+    for i, d in zip(places, days, strict=True):
         x = left + (i + 0.5) * step
         bh = 0.35 * h * d[den] / peak
         bars.append({"x": x - step * 0.35, "y": top + h - bh, "w": max(1.0, step * 0.7), "h": bh})
@@ -86,14 +119,24 @@ def line_chart(
         if value is not None:
             tip = f"{d['key']}: {value:.0%} ({d[num]:,} / {d[den]:,} {unit})"
             dots.append({"x": x, "y": top + (1 - value) * h, "tip": tip})
-        if i in (0, n // 2, n - 1):
-            ticks.append({"x": x, "label": d["key"][5:]})
+            if previous is not None and i != previous + 1 and run:
+                segments.append(" ".join(run))
+                run = []
+            run.append(f"{x:.1f},{top + (1 - value) * h:.1f}")
+            previous = i
+    if run:
+        segments.append(" ".join(run))
+    if days:
+        first = date.fromisoformat(days[0]["key"][:10])
+        for i in sorted({0, (n - 1) // 2, n - 1}):
+            tick = first + timedelta(days=i)
+            ticks.append({"x": left + (i + 0.5) * step, "label": tick.isoformat()[5:]})
     last = next((d for d in reversed(days) if d[rate] is not None), None)
     return {
         "title": title,
         "width": width,
         "height": height,
-        "points": " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in dots),
+        "lines": [seg for seg in segments if " " in seg],
         "bars": bars,
         "dots": dots,
         "ticks": ticks,

@@ -6,7 +6,7 @@ suggestion is inserted: the console and the Chatwoot embed page search the appro
 agent types, and compose the one picked, its placeholders filled from the case and its text restyled
 by the live tone stage (`Pipeline.compose`), so it reads like a suggestion. Agents, help-desk
 connectors and embed keys read approved answers only; reviewers (and admins) any status. Writing the
-library (POST, PATCH) is the reviewers' and lives elsewhere.
+library (POST, PATCH, versions and diffs) is the reviewers' and lives in `routes/library.py`.
 """
 
 from __future__ import annotations

@@ -20,10 +20,17 @@ from supportcue.data.store import Store
 from supportcue.experiments.report import overview
 from supportcue.monitoring.helpdesks import helpdesk_health
 from supportcue.monitoring.metrics import compute_dashboard, parse_time
+from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
 from supportcue.service.deps import RuntimeDep, StoreDep, require
 from supportcue.service.runtime import Runtime
-from supportcue.service.views import case_data, dashboard_context, helpdesk_panel, served_models
+from supportcue.service.views import (
+    case_data,
+    dashboard_context,
+    freshness_panels,
+    helpdesk_panel,
+    served_models,
+)
 from supportcue.settings import Settings
 from supportcue.vocab import CaseStatus, Role
 
@@ -99,8 +106,9 @@ async def dashboard(
     until: str | None = None,
 ) -> Response:
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
-    which model versions are live in the registry, and which this server serves; and the newest
-    experiments (over their whole run, whatever the dates chosen)."""
+    which model versions are live in the registry, and which this server serves; the newest
+    experiments (over their whole run, whatever the dates chosen); and the online precision the
+    reviewers measured (reviews made since `since`) beside the match rate."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except ValueError as exc:
@@ -109,6 +117,9 @@ async def dashboard(
     experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
     context = dashboard_context(data, since, until, served_models(runtime), experiments)
     context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
+    context |= await run_in_threadpool(freshness_panels, runtime.store, runtime.settings, start, end)
+    context["findings"] = [*context.pop("library_findings"), *context["findings"]]
+    context["review"] = await run_in_threadpool(review_stats, runtime.store, start, data["match_rate"])
     return templates.TemplateResponse(request, "dashboard.html", context)
 
 

@@ -1,0 +1,138 @@
+"""Drift alerts (what `monitoring/drift.py` finds) and the rows drift is computed from.
+
+An alert is one row while it lasts: re-running `supportcue drift` over the same or an overlapping range
+updates its `last_seen`, score and details instead of adding a copy, so the webhook posts it once.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from supportcue.data.database import Database
+from supportcue.data.reporting import EVENT_SLACK
+from supportcue.data.tables import Case, DriftAlert, Event, Suggestion, utcnow
+from supportcue.vocab import HOLDOUT, EventKind
+
+CONTINUES = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One suggestion as drift sees it: for a case held back by an experiment, what the pipeline
+    computed in shadow (the message was seen either way). `sent` is the reply the agent sent."""
+
+    suggestion_id: str
+    case_id: str | None
+    created_at: datetime
+    message: str
+    topic: str | None
+    answer_id: str | None
+    abstained_at: str | None
+    text: str | None
+    sent: str | None
+    customer_name: str | None
+    similarity: float | None
+    """Kept by `purge` once the texts are gone (None otherwise: computed from the texts)."""
+
+
+class Alerts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, alerts: Sequence[Mapping[str, Any]]) -> builtins.list[DriftAlert]:
+        """Store alerts; returns the rows that are new. An alert continuing a stored one (same kind
+        and subject, first seen while the stored one lasted, or a day after) updates it instead: so
+        re-running `supportcue drift` over an overlapping range adds no copies."""
+        fresh: builtins.list[DriftAlert] = []
+        with self.db.session() as s:
+            for a in alerts:
+                stored = s.scalars(
+                    select(DriftAlert).where(
+                        DriftAlert.kind == a["kind"],
+                        DriftAlert.subject == a["subject"],
+                        DriftAlert.first_seen <= a["first_seen"],
+                        DriftAlert.last_seen >= a["first_seen"] - CONTINUES,
+                    )
+                ).first()
+                if stored is None:
+                    row = DriftAlert(**a, created_at=utcnow())
+                    s.add(row)
+                    fresh.append(row)
+                    continue
+                stored.last_seen = max(stored.last_seen, a["last_seen"])
+                stored.score = max(stored.score, a["score"])
+                stored.threshold, stored.details = a["threshold"], a["details"]
+            s.flush()
+        return fresh
+
+    def list(
+        self, since: datetime | None = None, until: datetime | None = None, kind: str | None = None
+    ) -> builtins.list[DriftAlert]:
+        """Alerts first seen in [since, until), oldest first."""
+        q = select(DriftAlert).order_by(DriftAlert.first_seen, DriftAlert.id)
+        if since is not None:
+            q = q.where(DriftAlert.first_seen >= since)
+        if until is not None:
+            q = q.where(DriftAlert.first_seen < until)
+        if kind is not None:
+            q = q.where(DriftAlert.kind == kind)
+        return self.db.all(q)
+
+    def mark_posted(self, ids: Sequence[int], when: datetime | None = None) -> None:
+        with self.db.session() as s:
+            s.execute(update(DriftAlert).where(DriftAlert.id.in_(ids)).values(posted_at=when or utcnow()))
+
+    def rows(self, since: datetime | None, until: datetime | None) -> builtins.list[DriftRow]:
+        """The suggestions made in [since, until) with their case's message and the reply sent on the
+        case (through the event's suggestion id, or else the case's newest suggestion)."""
+        q = select(Suggestion, Case.message, Case.customer_name).join(Case, Case.id == Suggestion.case_id)
+        sent_q = select(
+            Event.case_id, Event.suggestion_id, Event.text, Event.similarity, Event.shadow_similarity
+        )
+        sent_q = sent_q.where(Event.kind == EventKind.SENT)
+        if since is not None:
+            q = q.where(Suggestion.created_at >= since)
+            sent_q = sent_q.where(Event.ts >= since)
+        if until is not None:
+            q = q.where(Suggestion.created_at < until)
+            sent_q = sent_q.where(Event.ts < until + EVENT_SLACK)
+        with self.db.session() as s:
+            found = s.execute(q.order_by(Suggestion.created_at, Suggestion.id)).all()
+            sent = s.execute(sent_q.order_by(Event.id)).all()
+        newest: dict[str, str] = {}
+        for sug, _, _ in found:
+            if sug.case_id is not None:
+                newest[sug.case_id] = sug.id
+        replies: dict[str, Any] = {}
+        for e in sent:
+            sid = e.suggestion_id or newest.get(e.case_id)
+            if sid is not None:
+                replies[sid] = e
+        out = []
+        for sug, message, customer_name in found:
+            held = sug.abstained_at == HOLDOUT
+            view = sug.shadow if held else {}
+            reply = replies.get(sug.id)
+            stored = None if reply is None else (reply.shadow_similarity if held else reply.similarity)
+            out.append(
+                DriftRow(
+                    suggestion_id=sug.id,
+                    case_id=sug.case_id,
+                    created_at=sug.created_at,
+                    message=message,
+                    topic=view.get("topic") if held else sug.topic,
+                    answer_id=view.get("answer_id") if held else sug.answer_id,
+                    abstained_at=view.get("abstained_at") if held else sug.abstained_at,
+                    text=view.get("text") if held else sug.text,
+                    sent=None if reply is None else reply.text,
+                    customer_name=customer_name,
+                    similarity=stored,
+                )
+            )
+        return out

@@ -1,0 +1,194 @@
+"""The review queue's rows (`store.reviews`): items, reviews, and the candidates the queue picks from.
+
+Choosing items (active learning, the random sample) and the statistics live in `review/`; this module
+keeps and finds the rows. An item is stored once per subject (`key`): refreshing the queue again adds
+only new subjects. A review and the labels it becomes are written in one transaction, and a reviewer
+reviews an item once (`ReviewConflict` for a second time, which the API answers with a 409).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import exists, func, select
+
+from supportcue.data.database import Database
+from supportcue.data.labels import Labels
+from supportcue.data.reporting import latest_suggestion_id
+from supportcue.data.tables import Case, Event, Review, ReviewItem, Suggestion
+from supportcue.errors import ReviewConflict
+from supportcue.vocab import EventKind, ReviewReason, SuggestionMode
+
+SUGGESTION_COLUMNS = (
+    "id",
+    "case_id",
+    "topic",
+    "text",
+    "answer_id",
+    "confidence",
+    "abstained_at",
+    "mode",
+    "shadow",
+    "simulated",
+)
+
+
+class Reviews:
+    def __init__(self, db: Database, labels: Labels) -> None:
+        self.db = db
+        self.labels = labels
+
+    # -- items -------------------------------------------------------------------------------------
+    def add_items(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Store new items; a subject (`key`) already queued keeps its stored item."""
+        return self.db.upsert(ReviewItem, rows, ["key"])
+
+    def item(self, item_id: str) -> ReviewItem | None:
+        return self.db.get(ReviewItem, item_id)
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        with self.db.session() as s:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                out.update(s.scalars(select(ReviewItem.key).where(ReviewItem.key.in_(chunk))))
+        return out
+
+    def items_of_kind(self, kind: str) -> builtins.list[ReviewItem]:
+        return self.db.all(select(ReviewItem).where(ReviewItem.kind == kind).order_by(ReviewItem.id))
+
+    def open_for(self, reviewer: str, limit: int, random: bool) -> builtins.list[ReviewItem]:
+        """Items `reviewer` has not reviewed that still want a review: random-sample items (oldest
+        first) or active-learning ones (best first)."""
+        if limit <= 0:
+            return []
+        counts = select(Review.item_id, func.count(Review.id).label("n")).group_by(Review.item_id).subquery()
+        mine = exists().where(Review.item_id == ReviewItem.id, Review.reviewer == reviewer)
+        is_random = ReviewItem.reason == ReviewReason.RANDOM
+        stmt = (
+            select(ReviewItem)
+            .outerjoin(counts, counts.c.item_id == ReviewItem.id)
+            .where(
+                is_random if random else ~is_random,
+                ~mine,
+                func.coalesce(counts.c.n, 0) < ReviewItem.reviews_wanted,
+            )
+            .order_by(
+                *((ReviewItem.created_at,) if random else (ReviewItem.score.desc(), ReviewItem.created_at)),
+                ReviewItem.id,
+            )
+            .limit(limit)
+        )
+        return self.db.all(stmt)
+
+    def sample_start(self, window_days: int) -> datetime | None:
+        """When the oldest random-sample item's window began (its refresh less `window_days`)."""
+        with self.db.session() as s:
+            first = s.scalar(
+                select(func.min(ReviewItem.created_at)).where(ReviewItem.reason == ReviewReason.RANDOM)
+            )
+        return None if first is None else first - timedelta(days=window_days)
+
+    # -- reviews -----------------------------------------------------------------------------------
+    def record(self, row: Mapping[str, Any], labels: Sequence[Mapping[str, Any]]) -> Review:
+        """Store a review and its labels together; `ReviewConflict` when this reviewer reviewed the
+        item before (nothing is written then)."""
+        try:
+            with self.db.session() as s:
+                if s.scalars(
+                    select(Review.id).where(
+                        Review.item_id == row["item_id"], Review.reviewer == row["reviewer"]
+                    )
+                ).first():
+                    raise _conflict(row)
+                review = Review(**row)
+                s.add(review)
+                s.flush()
+                self.labels.add(labels, session=s)
+                return review
+        except sa_exc.IntegrityError:  # lost a race with the same reviewer's other request
+            raise _conflict(row) from None
+
+    def list(self, since: datetime | None = None) -> builtins.list[tuple[Review, ReviewItem]]:
+        """Every review (with its item) since `since`, oldest first."""
+        stmt = select(Review, ReviewItem).join(ReviewItem, ReviewItem.id == Review.item_id)
+        if since is not None:
+            stmt = stmt.where(Review.created_at >= since)
+        with self.db.session() as s:
+            rows = s.execute(stmt.order_by(Review.created_at, Review.id))
+            return [(r, i) for r, i in rows]
+
+    # -- candidates --------------------------------------------------------------------------------
+    def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:
+        """Suggestions made since `since`, newest first, with whether each was dismissed: rows of
+        (id, case_id, topic, text, answer_id, confidence, abstained_at, mode, shadow, simulated,
+        dismissed), without the traces (the queue needs none)."""
+        dismissed = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+        columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
+        stmt = (
+            select(*columns, dismissed.label("dismissed"))
+            .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None))
+            .order_by(Suggestion.created_at.desc(), Suggestion.id)
+            .limit(limit)
+        )
+        with self.db.session() as s:
+            return list(s.execute(stmt))
+
+    def shown_live_since(self, since: datetime) -> builtins.list[tuple[str, str | None, bool]]:
+        """(id, topic, simulated) of every live suggestion with a reply shown to an agent since `since`."""
+        shown = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.SHOWN)
+        stmt = select(Suggestion.id, Suggestion.topic, Suggestion.simulated).where(
+            Suggestion.created_at >= since,
+            Suggestion.mode == SuggestionMode.LIVE,
+            Suggestion.text.is_not(None),
+            Suggestion.purged_at.is_(None),
+            shown,
+        )
+        with self.db.session() as s:
+            return [(str(i), t, bool(sim)) for i, t, sim in s.execute(stmt)]
+
+    def sent_since(self, since: datetime, limit: int) -> builtins.list[Any]:
+        """Replies sent since `since`, newest first, with the suggestion made for their case (if
+        any): rows of (event id, case id, sent text, suggestion id, suggested text, topic, simulated)."""
+        latest = latest_suggestion_id(Event)
+        sub = (
+            select(
+                Event.id,
+                Event.case_id,
+                Event.text,
+                func.coalesce(Event.suggestion_id, latest).label("sid"),
+                Event.simulated,
+            )
+            .where(Event.kind == EventKind.SENT, Event.ts >= since, Event.text.is_not(None))
+            .order_by(Event.ts.desc(), Event.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        stmt = select(
+            sub.c.id, sub.c.case_id, sub.c.text, sub.c.sid, Suggestion.text, Suggestion.topic, sub.c.simulated
+        ).outerjoin(Suggestion, Suggestion.id == sub.c.sid)
+        with self.db.session() as s:
+            return list(s.execute(stmt))
+
+    def sent_text(self, event_id: int) -> str | None:
+        """The text of a `sent` event (None once purged)."""
+        with self.db.session() as s:
+            return s.scalar(select(Event.text).where(Event.id == event_id))
+
+    def cases(self, ids: Sequence[str]) -> dict[str, Case]:
+        out: dict[str, Case] = {}
+        with self.db.session() as s:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                out.update({c.id: c for c in s.scalars(select(Case).where(Case.id.in_(chunk)))})
+        return out
+
+
+def _conflict(row: Mapping[str, Any]) -> ReviewConflict:
+    return ReviewConflict(
+        f"{row['reviewer']} reviewed item {row['item_id']} already; a reviewer reviews an item once"
+    )

@@ -1,0 +1,194 @@
+"""Live figures of each library answer, and what in the library needs a reviewer's attention first.
+
+Per answer, over the suggestions of the last `WINDOW_DAYS` days that served it: times suggested,
+shown, inserted and dismissed (adoption = inserted / shown; dismissals per reason), the match rate of
+the replies sent after them (`monitoring.match`, the same pairs and similarities as the online
+metrics, `metrics.score`), and its trend (the match rate per week, oldest first).
+
+The attention list, in this order:
+
+- **overdue**: approved answers past their review due date (the response stage stops suggesting them
+  after `[response] review_grace_days`);
+- **match_drop**: answers whose match rate over the last `RECENT_DAYS` days is at least `DROP` below
+  the rate before, each side over at least `MIN_PAIRS` sent replies (a screening rule, not a test;
+  `supportcue drift` tests per-answer drops with a correction for many answers);
+- **no_approved_answer**: topics (active ones, and those of any answer) with no approved answer;
+- **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
+  match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit (the
+  rewrite most similar to the other rewrites, greeting and sign-off lines removed and the customer's
+  name made `{customer_name}` again) is proposed as the answer's next version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from supportcue.data.store import Store
+from supportcue.data.tables import Answer, utcnow
+from supportcue.monitoring.facts import query_facts
+from supportcue.monitoring.match import _strip_greeting_and_signoff, similarity
+from supportcue.monitoring.metrics import _rate, score
+from supportcue.vocab import AnswerStatus
+
+WINDOW_DAYS = 56
+RECENT_DAYS = 14
+DROP = 0.2
+MIN_PAIRS = 5
+MIN_REWRITES = 3
+REWRITE_SHARE = 0.4
+MAX_REWRITES_COMPARED = 30
+
+
+@dataclass
+class AnswerFigures:
+    suggested: int = 0
+    shown: int = 0
+    inserted: int = 0
+    dismissed: int = 0
+    dismiss_reasons: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    matches: int = 0
+    recent: list[int] = field(default_factory=lambda: [0, 0])
+    """[sent replies, matches] over the last RECENT_DAYS days."""
+    weeks: dict[int, list[int]] = field(default_factory=dict)
+    """Weeks before now -> [sent replies, matches]."""
+    rewrites: list[str] = field(default_factory=list)
+
+    @property
+    def adoption(self) -> float | None:
+        return _rate(self.inserted, self.shown)
+
+    @property
+    def match_rate(self) -> float | None:
+        return _rate(self.matches, self.sent)
+
+    @property
+    def recent_rate(self) -> float | None:
+        return _rate(self.recent[1], self.recent[0])
+
+    @property
+    def earlier_rate(self) -> float | None:
+        return _rate(self.matches - self.recent[1], self.sent - self.recent[0])
+
+    @property
+    def trend(self) -> list[float | None]:
+        """The match rate per week, oldest first (None: no sent reply that week)."""
+        n = WINDOW_DAYS // 7
+        return [_rate(*reversed(self.weeks.get(w, [0, 0]))) for w in range(n - 1, -1, -1)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suggested": self.suggested,
+            "shown": self.shown,
+            "inserted": self.inserted,
+            "adoption": self.adoption,
+            "dismissed": self.dismissed,
+            "dismiss_reasons": dict(self.dismiss_reasons.most_common()),
+            "sent_pairs": self.sent,
+            "match_rate": self.match_rate,
+            "recent_match_rate": self.recent_rate,
+            "earlier_match_rate": self.earlier_rate,
+            "trend": self.trend,
+        }
+
+
+def answer_figures(store: Store, threshold: float, now: datetime | None = None) -> dict[str, AnswerFigures]:
+    """Answer id -> its figures over the last WINDOW_DAYS days before `now`."""
+    now = now or utcnow()
+    since = now - timedelta(days=WINDOW_DAYS)
+    figures: dict[str, AnswerFigures] = defaultdict(AnswerFigures)
+    served: dict[str, tuple[str, datetime]] = {}
+    for sid, answer_id, created, shown, inserted, dismissed, reason in store.reporting.answer_actions(
+        since, now
+    ):
+        f = figures[answer_id]
+        served[sid] = (answer_id, created)
+        f.suggested += 1
+        f.shown += int(shown)
+        f.inserted += int(inserted)
+        f.dismissed += int(dismissed)
+        if dismissed:
+            f.dismiss_reasons[reason or "other"] += 1
+    for pair, sim, _shadow in score(query_facts(store.reporting, since, now)):
+        if pair.cache_key is None or pair.cache_key[1] not in served or sim is None:
+            continue
+        answer_id, created = served[pair.cache_key[1]]
+        f = figures[answer_id]
+        matched = int(sim >= threshold)
+        f.sent += 1
+        f.matches += matched
+        week = f.weeks.setdefault(max(0, (now - created).days) // 7, [0, 0])
+        week[0] += 1
+        week[1] += matched
+        if now - created <= timedelta(days=RECENT_DAYS):
+            f.recent[0] += 1
+            f.recent[1] += matched
+        if not matched and pair.sent:
+            f.rewrites.append(_as_template(pair.sent, pair.customer_name))
+    return dict(figures)
+
+
+def _as_template(text: str, customer_name: str | None) -> str:
+    """A sent reply as an answer body: greeting and sign-off lines removed, the customer's name made
+    the `{customer_name}` placeholder again."""
+    body = _strip_greeting_and_signoff(text).strip()
+    for name in {customer_name or "", (customer_name or "").split(" ")[0]} - {""}:
+        body = re.sub(rf"\b{re.escape(name)}\b", "{customer_name}", body)
+    return body
+
+
+def common_edit(rewrites: list[str]) -> str | None:
+    """The rewrite most similar, on average, to the others (the medoid); None without rewrites."""
+    texts = [t for t in rewrites if t][:MAX_REWRITES_COMPARED]
+    if not texts:
+        return None
+    return max(texts, key=lambda t: sum(similarity(t, o) for o in texts if o is not t))
+
+
+def attention(
+    answers: list[Answer], topics: list[str], figures: dict[str, AnswerFigures], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """What a reviewer should look at first (see the module docstring): dicts of kind, answer_id
+    (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body."""
+    now = now or utcnow()
+    items: list[dict[str, Any]] = []
+
+    def add(kind: str, a: Answer | None, topic: str, what: str, **more: Any) -> None:
+        answer_id, owner = (a.id, a.owner) if a is not None else (None, None)
+        items.append(
+            {"kind": kind, "answer_id": answer_id, "topic": topic, "owner": owner, "what": what, **more}
+        )
+
+    for a in answers:
+        if a.status == AnswerStatus.APPROVED and a.review_due_at is not None and a.review_due_at < now:
+            add("overdue", a, a.topic, f"review was due {a.review_due_at:%Y-%m-%d}")
+    for a in answers:
+        f = figures.get(a.id)
+        if f is None or f.recent[0] < MIN_PAIRS or f.sent - f.recent[0] < MIN_PAIRS:
+            continue
+        before, recent = f.earlier_rate or 0.0, f.recent_rate or 0.0
+        if before - recent >= DROP:
+            add(
+                "match_drop",
+                a,
+                a.topic,
+                f"match rate {before:.0%} before, {recent:.0%} in the last {RECENT_DAYS} days",
+            )
+    approved = {a.topic for a in answers if a.status == AnswerStatus.APPROVED}
+    for topic in sorted(set(topics) | {a.topic for a in answers}):
+        if topic not in approved:
+            add("no_approved_answer", None, topic, "no approved answer: nothing is suggested for this topic")
+    for a in answers:
+        f = figures.get(a.id)
+        if f is None or a.status == AnswerStatus.RETIRED:
+            continue
+        if len(f.rewrites) >= MIN_REWRITES and len(f.rewrites) >= REWRITE_SHARE * f.sent:
+            proposal = common_edit(f.rewrites)
+            if proposal and proposal != a.body:
+                what = f"agents rewrote {len(f.rewrites)} of {f.sent} replies sent after it"
+                add("rewritten", a, a.topic, what, proposal=proposal)
+    return items

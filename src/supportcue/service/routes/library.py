@@ -1,0 +1,317 @@
+"""The answer library, write side (the reviewer's): the /library pages and POST /v1/answers,
+PATCH /v1/answers/{id}, GET /v1/answers/{id}/versions and /diff.
+
+A change of an answer's text is a new version, the old one kept (`data/library.py`); approving,
+retiring and marking reviewed change its status (approving and marking reviewed set the next review
+`[response] review_cycle_days` ahead). Every save bumps the store's library version, so the running
+pipeline serves the new text within a second (`providers.StoreLibrary`), without a restart.
+
+/library lists the attention items first (`monitoring/library.py`), then the answers by topic with
+their live figures; /library/{id} shows one answer, its edit form, its versions and their diffs. Its
+forms post to /library and /library/{id} with the page's CSRF token (`security/csrf.py`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from supportcue.boundary import Text
+from supportcue.data.library import AnswerChange, AnswerConflict
+from supportcue.data.store import Store
+from supportcue.data.tables import Answer, AnswerVersion
+from supportcue.monitoring.library import answer_figures, attention
+from supportcue.service.body import StrictJSONRoute
+from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
+from supportcue.service.routes.pages import templates
+from supportcue.service.runtime import Runtime
+from supportcue.service.schemas import (
+    AnswerCreate,
+    AnswerDiffPublic,
+    AnswerPatch,
+    AnswerPublic,
+    AnswerVersionPublic,
+    AnswerVersionsPublic,
+    problem_responses,
+)
+from supportcue.vocab import Role
+
+api = APIRouter(
+    prefix="/v1", tags=["answers"], route_class=StrictJSONRoute, dependencies=[require(Role.REVIEWER)]
+)
+pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)])
+AnswerId = Annotated[Text, Path(max_length=100)]
+ACTIONS = {"save", "approve", "retire", "draft", "reviewed"}
+
+
+def _slug(topic: str, title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", f"{topic} {title}".lower()).strip("-")[:100] or "answer"
+
+
+def save(runtime: Runtime, editor: str, answer_id: str, change: AnswerChange, create: bool = False) -> Answer:
+    """One save, its refusals as HTTP errors (404 no such answer, 409 exists or moved on)."""
+    cycle = runtime.settings.response.review_cycle_days
+    try:
+        return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
+    except KeyError:
+        raise HTTPException(404, detail=f"no answer {answer_id!r}") from None
+    except AnswerConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+
+
+def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
+    answer_id = body.id or _slug(body.topic, body.title)
+    change = AnswerChange(
+        topic=body.topic,
+        title=body.title,
+        body=body.body,
+        owner=body.owner,
+        status=body.status,
+        note=body.note,
+    )
+    return answer_id, change
+
+
+def _patch_change(body: AnswerPatch) -> AnswerChange:
+    values = body.model_dump(exclude_unset=True)
+    if not values.keys() - {"note", "base_version"}:
+        raise HTTPException(
+            422, detail="nothing to change: give topic, title, body, owner, status or reviewed"
+        )
+    return AnswerChange(**values)
+
+
+def _public(answer: Answer) -> AnswerPublic:
+    return AnswerPublic.model_validate(answer, from_attributes=True)
+
+
+# -- JSON ------------------------------------------------------------------------------------------
+
+
+@api.post(
+    "/answers", status_code=201, response_model=AnswerPublic, responses=problem_responses(403, 409, 422)
+)
+async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerDep) -> AnswerPublic:
+    """Add an answer to the library (version 1; a draft unless `status` is approved)."""
+    answer_id, change = _create_change(body)
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    return _public(answer)
+
+
+@api.patch(
+    "/answers/{answer_id}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
+)
+async def change_answer(
+    answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
+) -> AnswerPublic:
+    """Change an answer: new text is a new version (the old one kept); `status` approves, retires or
+    drafts it; `reviewed: true` marks it reviewed. Served by the running pipeline within a second."""
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, _patch_change(body))
+    return _public(answer)
+
+
+async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
+    versions = await run_in_threadpool(store.library.versions, answer_id)
+    if not versions:
+        raise HTTPException(404, detail=f"no answer {answer_id!r}")
+    return versions
+
+
+@api.get(
+    "/answers/{answer_id}/versions",
+    response_model=AnswerVersionsPublic,
+    responses=problem_responses(403, 404, 422),
+)
+async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersionsPublic:
+    """Every kept version of an answer, newest first."""
+    data = [
+        AnswerVersionPublic.model_validate(v, from_attributes=True) for v in await _versions(store, answer_id)
+    ]
+    return AnswerVersionsPublic(data=data, count=len(data))
+
+
+@api.get(
+    "/answers/{answer_id}/diff", response_model=AnswerDiffPublic, responses=problem_responses(403, 404, 422)
+)
+async def answer_diff(
+    answer_id: AnswerId,
+    store: StoreDep,
+    from_version: Annotated[
+        int | None, Query(alias="from", ge=1, description="default: the one before `to`")
+    ] = None,
+    to_version: Annotated[int | None, Query(alias="to", ge=1, description="default: the newest")] = None,
+) -> AnswerDiffPublic:
+    """A unified diff of two versions' title and body."""
+    by_number = {v.version: v for v in await _versions(store, answer_id)}
+    to_v = to_version or max(by_number)
+    from_v = from_version or max([n for n in by_number if n < to_v], default=to_v)
+    missing = [n for n in (from_v, to_v) if n not in by_number]
+    if missing:
+        raise HTTPException(404, detail=f"answer {answer_id!r} has no version {missing[0]}")
+    return AnswerDiffPublic(
+        answer_id=answer_id,
+        from_version=from_v,
+        to_version=to_v,
+        diff=diff(by_number[from_v], by_number[to_v]),
+    )
+
+
+def diff(old: AnswerVersion, new: AnswerVersion) -> str:
+    """The unified diff of two versions (title line first, then the body)."""
+
+    def lines(v: AnswerVersion) -> list[str]:
+        return [f"# {v.title}", *v.body.splitlines()]
+
+    return "\n".join(
+        difflib.unified_diff(
+            lines(old), lines(new), f"version {old.version}", f"version {new.version}", lineterm=""
+        )
+    )
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | None) -> dict[str, Any]:
+    store = runtime.store
+    answers = store.library.answers()
+    figures = answer_figures(store, runtime.settings.match.threshold)
+    topics = [t.key for t in store.library.topics()]
+    shown = (
+        store.library.search(q, status or None, topic or None, limit=500) if q or topic or status else answers
+    )
+    by_topic: dict[str, list[dict[str, Any]]] = {}
+    for a in shown:
+        f = figures.get(a.id)
+        by_topic.setdefault(a.topic, []).append({"a": a, "f": f.as_dict() if f else None})
+    return {
+        "nav": "library",
+        "attention": attention(answers, topics, figures),
+        "by_topic": by_topic,
+        "topics": sorted(set(topics) | {a.topic for a in answers}),
+        "q": q,
+        "topic": topic or "",
+        "status": status or "",
+        "count": len(shown),
+    }
+
+
+@pages.get("/library", response_class=HTMLResponse)
+async def library_page(
+    request: Request,
+    runtime: RuntimeDep,
+    q: Annotated[Text, Query(max_length=200)] = "",
+    topic: Annotated[Text | None, Query(max_length=100)] = None,
+    status: Annotated[Text | None, Query(max_length=20)] = None,
+) -> Response:
+    """The library: what needs attention first, then the answers by topic with their live figures."""
+    context = await run_in_threadpool(_library_context, runtime, q, topic, status)
+    return templates.TemplateResponse(request, "library.html", context)
+
+
+def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dict[str, Any] | None:
+    store = runtime.store
+    answer = store.library.answer(answer_id)
+    if answer is None:
+        return None
+    figures = answer_figures(store, runtime.settings.match.threshold).get(answer_id)
+    items = attention([answer], [], {answer_id: figures} if figures else {})
+    proposal = next((i["proposal"] for i in items if i["kind"] == "rewritten"), None)
+    versions = store.library.versions(answer_id)
+    diffs = [{"v": new, "diff": diff(old, new)} for new, old in itertools.pairwise(versions)] + [
+        {"v": v, "diff": None} for v in versions[-1:]
+    ]
+    return {
+        "nav": "library",
+        "a": answer,
+        "f": figures.as_dict() if figures else None,
+        "attention": items,
+        "proposal": proposal,
+        "body": proposal if use_proposal and proposal else answer.body,
+        "versions": diffs,
+        "cycle_days": runtime.settings.response.review_cycle_days,
+    }
+
+
+@pages.get("/library/{answer_id}", response_class=HTMLResponse)
+async def answer_page(
+    request: Request, answer_id: AnswerId, runtime: RuntimeDep, proposal: bool = False
+) -> Response:
+    """One answer: its figures, the edit form (with `proposal=1`, the agents' common edit in it), the
+    approve / retire / mark reviewed buttons, and its versions with what each changed."""
+    context = await run_in_threadpool(_answer_context, runtime, answer_id, proposal)
+    if context is None:
+        return templates.TemplateResponse(
+            request, "missing.html", {"what": f"answer {answer_id}"}, status_code=404
+        )
+    return templates.TemplateResponse(request, "answer.html", context)
+
+
+def _form_error(exc: ValidationError) -> HTTPException:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "form"
+    return HTTPException(422, detail=f"{where}: {first['msg']}")
+
+
+@pages.post("/library", response_model=None)
+async def create_from_form(
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    topic: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
+    answer_id: Annotated[str, Form()] = "",
+) -> Response:
+    """The new-answer form: a draft, then its page."""
+    try:
+        new = AnswerCreate(id=answer_id or None, topic=topic, title=title, body=body, owner=owner or None)
+    except ValidationError as exc:
+        raise _form_error(exc) from None
+    answer_id, change = _create_change(new)
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    return RedirectResponse(f"/library/{answer.id}", status_code=303)
+
+
+@pages.post("/library/{answer_id}", response_model=None)
+async def change_from_form(
+    answer_id: AnswerId,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    action: Annotated[str, Form()] = "save",
+    topic: Annotated[str | None, Form()] = None,
+    title: Annotated[str | None, Form()] = None,
+    body: Annotated[str | None, Form()] = None,
+    owner: Annotated[str | None, Form()] = None,
+    note: Annotated[str | None, Form()] = None,
+    base_version: Annotated[int | None, Form()] = None,
+) -> Response:
+    """The answer page's forms: save (new text: a new version), approve, retire, draft, or reviewed;
+    the text fields go with save and approve."""
+    if action not in ACTIONS:
+        raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
+    with_text = action in ("save", "approve")
+    fields: dict[str, Any] = (
+        {"topic": topic, "title": title, "body": body, "owner": owner, "note": note or None}
+        if with_text
+        else {}
+    )
+    statuses = {"approve": "approved", "retire": "retired", "draft": "draft"}
+    try:
+        patch = AnswerPatch(
+            **{k: v for k, v in fields.items() if v is not None},
+            status=statuses.get(action),
+            reviewed=action == "reviewed",
+            base_version=base_version,
+        )
+    except ValidationError as exc:
+        raise _form_error(exc) from None
+    await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+    return RedirectResponse(f"/library/{answer_id}", status_code=303)

@@ -1,0 +1,141 @@
+"""The review queue: `GET /v1/review/queue`, `POST /v1/reviews`, and the `/review` page (reviewers).
+
+The queue is chosen by `review/queue.py` (active learning beside a random sample, refreshed at each
+request); a review is checked and stored, with the `sme` labels it becomes, by `review/record.py`.
+A reviewer never sees another's review of an item (blind overlap): nothing here returns them. A second
+review of the same item by the same reviewer is a 409 (not idempotent: see `review/record.py`).
+The page (templates/review.html, static/review.js) posts reviews to the same API with the session's
+CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from supportcue.data.store import Store
+from supportcue.data.tables import ReviewItem, Suggestion
+from supportcue.errors import ReviewConflict, ReviewError
+from supportcue.review.queue import WHY, queue_for
+from supportcue.review.record import ReviewInput, submit
+from supportcue.service.body import StrictJSONRoute
+from supportcue.service.deps import CallerDep, RuntimeDep, require
+from supportcue.service.routes.pages import templates
+from supportcue.service.schemas import (
+    ReviewCreate,
+    ReviewItemPublic,
+    ReviewLabelPublic,
+    ReviewPublic,
+    ReviewQueuePublic,
+    ReviewSuggestionPublic,
+    problem_responses,
+)
+from supportcue.settings import Settings
+from supportcue.vocab import ReviewFlag, ReviewKind, ReviewReason, Role, Verdict
+
+router = APIRouter(
+    prefix="/v1", tags=["review"], route_class=StrictJSONRoute, dependencies=[require(Role.REVIEWER)]
+)
+pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)])
+MAX_LIMIT = 50
+EXAMPLES = 3
+"""A cluster's messages shown as examples."""
+
+
+def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
+    case = store.cases.get(item.case_id) if item.case_id else None
+    suggestion = store.cases.suggestion(item.suggestion_id) if item.suggestion_id else None
+    return ReviewItemPublic(
+        item_id=item.id,
+        kind=item.kind,
+        reason=item.reason,
+        why=WHY.get(ReviewReason(item.reason), item.reason),
+        case_id=item.case_id,
+        message=case.message if case is not None and case.purged_at is None else None,
+        proposed_topic=item.topic,
+        suggestion=ReviewSuggestionPublic.model_validate(suggestion, from_attributes=True)
+        if suggestion is not None
+        else None,
+        details=_details(store, item, suggestion),
+    )
+
+
+def _details(store: Store, item: ReviewItem, suggestion: Suggestion | None) -> dict[str, Any]:
+    """What the page shows besides the message, read from the rows that hold it (so a purge empties
+    it): the shadow stages' text, the reply sent, a cluster's terms and first messages."""
+    stored = dict(item.details or {})
+    out: dict[str, Any] = {k: v for k, v in stored.items() if k in ("similarity", "terms", "case_ids")}
+    if suggestion is not None and (suggestion.shadow or {}).get("text"):
+        out["shadow_text"] = suggestion.shadow["text"]
+    if "event_id" in stored:
+        out["sent_text"] = store.reviews.sent_text(int(stored["event_id"]))
+    if item.kind == ReviewKind.CLUSTER:
+        cases = store.reviews.cases([str(c) for c in stored.get("case_ids", [])[:EXAMPLES]])
+        out["examples"] = [c.message for c in cases.values() if c.purged_at is None]
+    return out
+
+
+def load_queue(store: Store, settings: Settings, reviewer: str, limit: int) -> ReviewQueuePublic:
+    items = queue_for(store, settings, reviewer, limit)
+    data = [_public(store, i) for i in items]
+    topics = [t.key for t in store.library.topics()]
+    return ReviewQueuePublic(data=data, count=len(data), topics=topics)
+
+
+@router.get("/review/queue", response_model=ReviewQueuePublic, responses=problem_responses(403, 422))
+async def review_queue(
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+) -> ReviewQueuePublic:
+    """The caller's next items, chosen by active learning (each says why), with items of the random
+    sample spread among them (`reason: random`); items the caller reviewed are left out."""
+    return await run_in_threadpool(load_queue, runtime.store, runtime.settings, caller.id, limit)
+
+
+@router.post(
+    "/reviews",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewPublic,
+    responses=problem_responses(403, 404, 409, 422, 503),
+)
+async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerDep) -> ReviewPublic:
+    """Review a queue item; it becomes labels with source `sme`, the caller as annotator, expiring
+    after `[review] label_days`. 409 when the caller reviewed this item before."""
+    review = ReviewInput(
+        item_id=body.item_id,
+        verdict=Verdict(body.verdict),
+        corrected_text=body.corrected_text,
+        topic=body.topic,
+        flags=[ReviewFlag(f) for f in body.flags],
+        valid=body.valid,
+    )
+    try:
+        stored, labels = await run_in_threadpool(submit, runtime.store, runtime.settings, review, caller.id)
+    except LookupError as exc:
+        raise HTTPException(404, detail=str(exc).strip("'\"")) from None
+    except ReviewError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except ReviewConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    return ReviewPublic(
+        id=stored.id,
+        item_id=stored.item_id,
+        reviewer=stored.reviewer,
+        verdict=stored.verdict,
+        labels=[ReviewLabelPublic(**{k: lb[k] for k in ReviewLabelPublic.model_fields}) for lb in labels],
+    )
+
+
+@pages.get("/review", response_class=HTMLResponse)
+async def review_page(request: Request, runtime: RuntimeDep) -> Response:
+    """The reviewer's queue, one item at a time (the script loads it from the API)."""
+    context: dict[str, Any] = {
+        "nav": "review",
+        "verdicts": [v.value for v in reversed(Verdict)],
+        "flags": [f.value for f in ReviewFlag],
+    }
+    return templates.TemplateResponse(request, "review.html", context)

@@ -1,0 +1,99 @@
+// The reviewer's queue (/review): loads items from GET /v1/review/queue, shows one at a time, and
+// posts each review to POST /v1/reviews with the page's CSRF token. Nothing here shows another
+// reviewer's review (blind overlap).
+"use strict";
+(() => {
+  const S = window.Supportcue;
+  const form = document.getElementById("review-form");
+  const box = document.getElementById("item");
+  const statusLine = document.getElementById("review-status");
+  const topicInput = document.getElementById("topic");
+  const topicList = document.getElementById("topics");
+  const validRow = document.getElementById("valid-row");
+  const counter = document.getElementById("reviewed-count");
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  const headers = { "content-type": "application/json", ...(csrf ? { "x-csrf-token": csrf.content } : {}) };
+  let items = [];
+  let current = null;
+  let done = 0;
+  const say = (text) => { statusLine.textContent = text; };
+
+  async function load() {
+    const r = await fetch("/v1/review/queue?limit=10", { headers });
+    if (!r.ok) { say(`Could not load the queue (${r.status}).`); return; }
+    const queue = await r.json();
+    items = queue.data;
+    topicList.replaceChildren(...queue.topics.map((t) => S.el("option", { value: t })));
+    next();
+  }
+
+  function section(title, text) {
+    return text ? S.el("div", {}, S.el("h3", { text: title }), S.el("p", { class: "quote", text })) : "";
+  }
+
+  function next() {
+    current = items.shift() || null;
+    box.removeAttribute("aria-busy");
+    if (!current) {
+      box.replaceChildren(S.el("p", { id: "queue-empty", text: "Nothing left to review. Thank you!" }));
+      form.hidden = true;
+      return;
+    }
+    const c = current;
+    const s = c.suggestion;
+    const d = c.details || {};
+    box.dataset.itemId = c.item_id;
+    box.dataset.reason = c.reason;
+    box.dataset.kind = c.kind;
+    box.replaceChildren(
+      S.el("p", {}, S.el("span", { class: `reason reason-${c.reason}`, text: c.reason.replace(/_/g, " ") }),
+        ` ${c.kind}: ${c.why}`),
+      section(c.kind === "cluster" ? "An example message" : "Customer message", c.message),
+      c.proposed_topic ? S.el("p", { text: `Proposed topic: ${c.proposed_topic}` }) : "",
+      c.kind === "suggestion" && s ? section("Suggested reply", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",
+      section("What the shadow stages would have said", d.shadow_text),
+      section("The reply the agent sent", d.sent_text),
+      d.terms ? S.el("p", { text: `Top terms: ${d.terms.join(", ")} (${(d.case_ids || []).length} messages)` }) : "",
+      d.examples ? S.el("ul", {}, ...d.examples.map((e) => S.el("li", { text: e }))) : "",
+    );
+    form.reset();
+    form.hidden = false;
+    document.getElementById("item-id").value = c.item_id;
+    validRow.hidden = c.kind !== "message";
+    document.getElementById("verdict-legend").textContent = {
+      suggestion: "Is the suggested reply right?",
+      message: "Is the proposed topic right?",
+      cluster: "Are these messages one topic?",
+    }[c.kind] || "Verdict";
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!current) return;
+    const data = new FormData(form);
+    const body = { item_id: current.item_id, verdict: data.get("verdict"), flags: data.getAll("flags") };
+    const topic = (data.get("topic") || "").trim();
+    const corrected = (data.get("corrected_text") || "").trim();
+    if (topic) body.topic = topic;
+    if (corrected) body.corrected_text = corrected;
+    if (current.kind === "message") body.valid = document.getElementById("valid").checked;
+    const button = document.getElementById("save-review");
+    button.disabled = true;
+    try {
+      const r = await fetch("/v1/reviews", { method: "POST", headers, body: JSON.stringify(body) });
+      const answer = await r.json().catch(() => ({}));
+      if (r.status === 201 || r.status === 409) {
+        done += r.status === 201 ? 1 : 0;
+        counter.textContent = `${done} reviewed`;
+        say(r.status === 201 ? `Saved: ${answer.labels.length} label(s).` : answer.detail);
+        if (!items.length) await load(); else next();
+      } else {
+        say(`Not saved: ${answer.detail || r.status}`);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  load();
+})();

@@ -1,0 +1,208 @@
+"""Drift: each test of monitoring/drift.py on hand-made numbers, the alert store on both backends, and
+the done-when check on the demo (its week-5 launch and week-6 policy change), webhook included.
+
+The demo is built the cheap way (the generated data replayed through a pipeline that knows the
+truth, tests/demo/oracle.py) and embedded with the model-free hashing embedder; `bench/drift.py`
+runs the same with the workspace's MiniLM."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from scipy.stats import chi2_contingency
+from tests.demo.oracle import oracle_pipeline
+from typer.testing import CliRunner
+
+from supportcue.cli import app
+from supportcue.data.store import Store, open_store
+from supportcue.demo import generate
+from supportcue.demo.simulate import EXPERIMENT_WEEKS, simulate_history
+from supportcue.demo.workspace import load_demo
+from supportcue.monitoring.drift_stats import domain_auc, holm, proportion_drop, top_terms, topic_shift
+from supportcue.settings import get_settings, init_workspace, load_settings
+
+# -- the tests, on hand-made numbers ---------------------------------------------------------------
+
+
+def test_holm_adjusts_step_down_and_keeps_order() -> None:
+    # sorted 0.01, 0.02, 0.04 -> 3*0.01, max(0.03, 2*0.02), max(0.04, 1*0.04)
+    assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]
+
+
+def test_proportion_drop_is_the_one_sided_pooled_z_test() -> None:
+    # 30/50 before, 10/50 after: pooled 0.4, se = sqrt(0.24 * 0.04) = 0.09798, z = 0.4 / se
+    z = 0.4 / math.sqrt(0.4 * 0.6 * (1 / 50 + 1 / 50))
+    assert proportion_drop(30, 50, 10, 50) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)))
+    assert proportion_drop(10, 50, 30, 50) > 0.99  # a rise is no drop
+    assert proportion_drop(0, 0, 3, 5) == 1.0
+
+
+def test_topic_shift_is_cramers_v_of_the_chi_square_test() -> None:
+    ref, win = Counter(a=50, b=50), Counter(a=20, b=80)
+    v, p, topic = topic_shift(ref, win)  # type: ignore[misc]
+    chi2, p_scipy, _, _ = chi2_contingency([[50, 50], [20, 80]], correction=False)
+    assert v == pytest.approx(math.sqrt(chi2 / 200)) and p == pytest.approx(p_scipy)
+    assert topic in {"a", "b"}
+    assert topic_shift(Counter(a=5), Counter(a=9)) is None  # one topic: nothing to compare
+
+
+def test_domain_auc_tells_shifted_windows_apart_and_not_equal_ones() -> None:
+    rng = np.random.default_rng(1)
+    same = domain_auc(rng.normal(size=(300, 8)), rng.normal(size=(300, 8)))
+    moved = domain_auc(rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.8)
+    assert 0.4 < same[0] < 0.6 and same[1] > 0.01
+    assert moved[0] > 0.9 and moved[1] < 1e-6
+
+
+def test_top_terms_name_what_sets_a_cluster_apart() -> None:
+    texts = ["how do instant payouts work", "instant payouts fee?", "are instant payouts free"]
+    background = ["where is my refund", "refund not received", "how do refunds work"]
+    assert "instant" in " ".join(top_terms(texts, background))
+
+
+# -- the alert store -------------------------------------------------------------------------------
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _alert(first: int, last: int, score: float = 0.3) -> dict[str, Any]:
+    return {
+        "kind": "answer_match_drop",
+        "subject": "ans-1",
+        "first_seen": T0 + timedelta(days=first),
+        "last_seen": T0 + timedelta(days=last),
+        "score": score,
+        "threshold": 0.2,
+        "details": {"examples": [{"case_id": "c1"}]},
+    }
+
+
+def test_alerts_are_stored_once_while_they_last(store: Store) -> None:
+    (made,) = store.alerts.save([_alert(0, 3)])
+    assert made.id and store.alerts.save([_alert(2, 5, score=0.5)]) == []  # continues it
+    (kept,) = store.alerts.list()
+    assert kept.last_seen == T0 + timedelta(days=5) and kept.score == 0.5
+    assert kept.details == {"examples": [{"case_id": "c1"}]}
+    assert len(store.alerts.save([_alert(20, 21)])) == 1  # a later episode is a new alert
+    assert [a.first_seen.day for a in store.alerts.list(since=T0 + timedelta(days=10))] == [21]
+    store.alerts.mark_posted([made.id])
+    assert store.alerts.list()[0].posted_at is not None
+
+
+# -- the demo ----------------------------------------------------------------------------------------
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    server.shutdown()
+    server.server_close()
+
+
+def cli(folder: Path, *args: str, webhook: str = "") -> Any:
+    env = {
+        "SUPPORTCUE_DATABASE_URL": "",
+        "SUPPORTCUE_EMBEDDING__MODEL": "tfidf",
+        "SUPPORTCUE_DRIFT__WEBHOOK_URL": webhook,
+    }
+    get_settings.cache_clear()
+    out = CliRunner().invoke(app, ["--workspace", str(folder), *args], env=env)
+    get_settings.cache_clear()
+    assert out.exit_code == 0, out.output + repr(out.exception)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, webhook: str) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("demo")
+    init_workspace(folder)
+    store = open_store(load_settings(folder, environ={}).database_url)
+    data = generate(seed=7)
+    load_demo(store, data)
+    simulate_history(store, oracle_pipeline(data), data, seed=7, experiment_weeks=EXPERIMENT_WEEKS)
+    store.close()
+    Hook.received.clear()
+    result = cli(folder, "drift", "--json", webhook=webhook)
+    return {"folder": folder, "data": data, "result": result, "posted": list(Hook.received)}
+
+
+def _first(alerts: list[dict[str, Any]], kind: str, subject: str | None = None) -> dict[str, Any]:
+    found = [a for a in alerts if a["kind"] == kind and (subject is None or a["subject"] == subject)]
+    assert found, (kind, subject, alerts)
+    return found[0]
+
+
+def test_drift_finds_the_demo_launch_and_policy_change_and_nothing_before(demo: dict[str, Any]) -> None:
+    data, alerts = demo["data"], demo["result"]["alerts"]
+    assert {"kind", "subject", "first_seen", "score", "threshold"} <= set(alerts[0])
+    launch = min(c.created_at for c in data.cases if c.topic == data.new_topic_key)
+    week5 = data.start + timedelta(weeks=4)
+    assert all(datetime.fromisoformat(a["first_seen"]) > week5 for a in alerts), alerts  # weeks 1-4: none
+    new_topic = _first(alerts, "new_topic_cluster")
+    assert timedelta(0) < datetime.fromisoformat(new_topic["first_seen"]) - launch <= timedelta(days=7)
+    assert "instant" in new_topic["subject"] and new_topic["score"] >= new_topic["threshold"]
+    launched = {c.id for c in data.cases if c.topic == data.new_topic_key}
+    examples = new_topic["details"]["examples"]
+    assert examples and all(e["case_id"] in launched for e in examples)  # linkable to its cases
+    assert len(set(new_topic["details"]["case_ids"]) & launched) >= 0.8 * len(
+        new_topic["details"]["case_ids"]
+    )
+    drop = _first(alerts, "answer_match_drop", data.outdated_answer_id)
+    delay = datetime.fromisoformat(drop["first_seen"]) - data.policy_change_at
+    assert timedelta(0) < delay <= timedelta(days=7)
+    assert drop["details"]["window_match_rate"] < drop["details"]["reference_match_rate"]
+    # the only answer whose match rate fell is the outdated one
+    assert {a["subject"] for a in alerts if a["kind"] == "answer_match_drop"} == {data.outdated_answer_id}
+
+
+def test_alerts_are_stored_posted_once_and_not_repeated(demo: dict[str, Any]) -> None:
+    (posted,) = demo["posted"]
+    assert demo["result"]["new"] == len(posted["alerts"]) == len(demo["result"]["alerts"])
+    assert {a["kind"] for a in posted["alerts"]} >= {"new_topic_cluster", "answer_match_drop"}
+    store = open_store(load_settings(demo["folder"], environ={}).database_url)
+    stored = store.alerts.list()
+    store.close()
+    assert len(stored) == len(posted["alerts"]) and all(a.posted_at for a in stored)
+    Hook.received.clear()
+    again = cli(
+        demo["folder"], "drift", "--since", "2026-10-15", "--until", "2026-10-19", "--json", webhook=""
+    )
+    assert again["new"] == 0 and again["alerts"] and not Hook.received  # the ongoing alerts, not new ones
+
+
+def test_drift_refuses_a_bad_date(tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    get_settings.cache_clear()
+    out = CliRunner().invoke(
+        app,
+        ["--workspace", str(tmp_path), "drift", "--since", "last week"],
+        env={"SUPPORTCUE_DATABASE_URL": ""},
+    )
+    assert out.exit_code != 0 and "--since" in out.output and "ISO date" in out.output

@@ -1,0 +1,120 @@
+"""Per-answer figures and the attention list of /library (`monitoring/library.py`), on hand-built
+suggestions and events in a real store (both databases)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from supportcue.data.store import Store
+from supportcue.monitoring.library import answer_figures, attention, common_edit
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PAUSE = "You can pause payouts from Settings > Payouts at any time."
+REWRITE = "Payouts can be paused for up to 30 days from Settings > Payouts > Pause."
+
+
+def _s(sid: str, answer_id: str, days_ago: float, text: str = PAUSE) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "case_id": f"c-{sid}",
+        "created_at": NOW - timedelta(days=days_ago),
+        "pipeline_version": "p1",
+        "topic": "payouts",
+        "answer_id": answer_id,
+        "text": text,
+        "mode": "live",
+        "latency_ms": 1.0,
+    }
+
+
+def _e(sid: str, kind: str, days_ago: float, **kw: Any) -> dict[str, Any]:
+    ts = NOW - timedelta(days=days_ago) + timedelta(minutes=5)
+    return {
+        "idempotency_key": f"{sid}-{kind}",
+        "case_id": f"c-{sid}",
+        "suggestion_id": sid,
+        "kind": kind,
+        "ts": ts,
+    } | kw
+
+
+def _seed(store: Store) -> None:
+    store.library.upsert_answers(
+        [
+            {
+                "id": "pause",
+                "topic": "payouts",
+                "title": "Pause",
+                "body": PAUSE,
+                "status": "approved",
+                "owner": "olga",
+                "review_due_at": NOW - timedelta(days=3),
+            },
+            {
+                "id": "refund",
+                "topic": "refunds",
+                "title": "Refund",
+                "body": "Refunds take 5 days.",
+                "status": "draft",
+            },
+        ]
+    )
+    suggestions, events = [], []
+    # 30-50 days ago: 6 suggestions, all sent as suggested; the last 14 days: 6 more, 5 rewritten
+    for i in range(12):
+        days = 50 - 3 * i if i < 6 else 12 - 2 * (i - 6)
+        sid = f"libfig-s{i}"  # unique: metrics caches similarities by (event id, suggestion id) per process
+        suggestions.append(_s(sid, "pause", days))
+        events.append(_e(sid, "shown", days))
+        if i in (3, 7):
+            events.append(_e(sid, "dismissed", days, reason="outdated"))
+            continue
+        events.append(_e(sid, "inserted", days))
+        sent = f"Hi Ana,\n{REWRITE}\nBest,\nSam" if i >= 7 else f"Hi Ana,\n{PAUSE}"
+        events.append(_e(sid, "sent", days, text=sent))
+    store.cases.upsert(
+        [{"id": s["case_id"], "message": "pause?", "customer_name": "Ana"} for s in suggestions]
+    )
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+
+
+def test_figures_per_answer(store: Store) -> None:
+    _seed(store)
+    f = answer_figures(store, threshold=0.7, now=NOW)["pause"]
+    assert (f.suggested, f.shown, f.inserted, f.dismissed) == (12, 12, 10, 2)
+    assert dict(f.dismiss_reasons) == {"outdated": 2}
+    assert f.adoption == round(10 / 12, 4)
+    # sent: 5 before (all match), 5 in the last 14 days (i = 6 matches, 7 dismissed, 8-11 rewritten)
+    assert (f.sent, f.matches) == (10, 6)
+    assert f.recent == [5, 1] and f.earlier_rate == 1.0 and f.recent_rate == 0.2
+    assert f.trend == [1.0, 1.0, 1.0, None, None, None, 0.5, 0.0]  # weeks 7..0 before NOW
+    assert len(f.rewrites) == 4 and all("{customer_name}" not in r and "Ana" not in r for r in f.rewrites)
+
+
+def test_attention_lists_overdue_drop_uncovered_and_rewritten(store: Store) -> None:
+    _seed(store)
+    answers = store.library.answers()
+    figures = answer_figures(store, threshold=0.7, now=NOW)
+    items = attention(answers, ["payouts", "refunds", "disputes"], figures, now=NOW)
+    kinds = [(i["kind"], i["answer_id"] or i["topic"]) for i in items]
+    assert kinds == [
+        ("overdue", "pause"),
+        ("match_drop", "pause"),
+        ("no_approved_answer", "disputes"),
+        ("no_approved_answer", "refunds"),
+        ("rewritten", "pause"),
+    ]
+    assert items[0]["owner"] == "olga"
+    assert items[-1]["proposal"] == REWRITE  # greeting and sign-off gone
+
+
+def test_common_edit_is_the_medoid_and_names_become_placeholders() -> None:
+    texts = [
+        "Pause payouts in Settings for 30 days.",
+        "Pause payouts in Settings for 30 days now.",
+        "Call us.",
+    ]
+    assert common_edit(texts) == texts[0]
+    assert common_edit([]) is None

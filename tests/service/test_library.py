@@ -1,0 +1,227 @@
+"""Over real HTTP on both databases: the answer library's write side (POST /v1/answers, PATCH
+/v1/answers/{id}, versions and diffs, the /library pages' forms), who may use it, bad input, and an
+edited or approved answer served by the running pipeline without a restart."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from supportcue.data.store import Store
+from tests.conftest import LiveServer
+from tests.service.conftest import PAUSE_PAYOUTS, authorize, wait_loaded
+from tests.service.test_live_data import environ, serve, suggest, train_workspace
+
+CYCLE_DAYS = 30
+
+
+@pytest.fixture
+def extra_environ() -> dict[str, str]:
+    return {"SUPPORTCUE_RESPONSE__REVIEW_CYCLE_DAYS": str(CYCLE_DAYS)}
+
+
+@pytest.fixture
+def reviewer(server: LiveServer, store: Store) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as c:
+        yield c
+
+
+def _near(when: str, expected: datetime) -> bool:
+    return abs(datetime.fromisoformat(when) - expected) < timedelta(minutes=5)
+
+
+def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.Client, store: Store) -> None:
+    before = store.library.version()
+    body = {
+        "topic": "payouts",
+        "title": "Payout schedule",
+        "body": "Payouts arrive in 2 days.",
+        "owner": "olga",
+    }
+    r = reviewer.post("/v1/answers", json=body)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["id"] == "payouts-payout-schedule" and created["status"] == "draft"
+    assert created["version"] == 1 and created["review_due_at"] is None
+    assert store.library.version() > before  # the running pipeline reloads on this
+
+    r = reviewer.patch(
+        f"/v1/answers/{created['id']}", json={"body": "Payouts arrive in 3 days.", "note": "new bank"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2 and r.json()["status"] == "draft"
+
+    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "approved"})
+    approved = r.json()
+    assert approved["status"] == "approved" and approved["version"] == 2  # a status is not a new version
+    assert _near(approved["review_due_at"], datetime.now(UTC) + timedelta(days=CYCLE_DAYS))
+
+    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"body": "Payouts arrive in 3 days."})
+    assert r.json()["version"] == 2  # the same text again: no new version
+
+    versions = reviewer.get(f"/v1/answers/{created['id']}/versions").json()
+    assert [v["version"] for v in versions["data"]] == [2, 1]
+    assert versions["data"][0]["note"] == "new bank"
+    assert versions["data"][0]["editor"].startswith("key:test-reviewer-")
+    assert versions["data"][1]["body"] == "Payouts arrive in 2 days."
+    diff = reviewer.get(f"/v1/answers/{created['id']}/diff").json()
+    assert (diff["from_version"], diff["to_version"]) == (1, 2)
+    assert "-Payouts arrive in 2 days." in diff["diff"] and "+Payouts arrive in 3 days." in diff["diff"]
+
+    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "retired"})
+    assert r.json()["status"] == "retired"
+    assert store.library.answer(created["id"]).status == "retired"  # type: ignore[union-attr]
+
+
+def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, store: Store) -> None:
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "review_due_at": long_ago, "reviewed_at": long_ago}])
+    r = reviewer.patch("/v1/answers/a1", json={"reviewed": True})
+    assert r.status_code == 200, r.text
+    assert _near(r.json()["review_due_at"], datetime.now(UTC) + timedelta(days=CYCLE_DAYS))
+    assert _near(r.json()["reviewed_at"], datetime.now(UTC))
+    assert r.json()["version"] == 1 and r.json()["status"] == "approved"
+    # an imported answer's text is its first kept version
+    assert [v["body"] for v in reviewer.get("/v1/answers/a1/versions").json()["data"]] == [
+        PAUSE_PAYOUTS["body"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "says"),
+    [
+        ("post", "/v1/answers", {"topic": "t", "title": "x", "body": "  "}, 422, "body"),
+        (
+            "post",
+            "/v1/answers",
+            {"topic": "t", "title": "x", "body": "b", "status": "retired"},
+            422,
+            "status",
+        ),
+        ("post", "/v1/answers", {"topic": "t", "title": "x", "body": "b", "colour": 1}, 422, "colour"),
+        ("post", "/v1/answers", {"topic": "t", "title": "x", "body": "a\x00b"}, 422, "body"),
+        ("post", "/v1/answers", {"id": "a/b", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
+        ("post", "/v1/answers", {"id": "a1", "topic": "t", "title": "x", "body": "b"}, 409, "exists already"),
+        ("patch", "/v1/answers/a1", {}, 422, "nothing to change"),
+        ("patch", "/v1/answers/a1", {"note": "only a note"}, 422, "nothing to change"),
+        ("patch", "/v1/answers/a1", {"status": "gone"}, 422, "status"),
+        ("patch", "/v1/answers/a1", {"body": "new", "base_version": 7}, 409, "version 1 now, not 7"),
+        ("patch", "/v1/answers/nope", {"body": "new"}, 404, "no answer 'nope'"),
+        ("get", "/v1/answers/nope/versions", None, 404, "no answer"),
+        ("get", "/v1/answers/a1/diff?from=5", None, 404, "no version 5"),
+    ],
+)
+def test_bad_input_is_a_4xx_that_says_why(
+    reviewer: httpx.Client, store: Store, method: str, path: str, body: Any, status: int, says: str
+) -> None:
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    r = reviewer.request(method.upper(), path, json=body)
+    assert r.status_code == status, r.text
+    assert says in r.json()["detail"]
+    assert store.library.answer("a1").body == PAUSE_PAYOUTS["body"]  # type: ignore[union-attr]
+
+
+def test_an_agent_may_read_but_not_change_the_library(server: LiveServer, store: Store) -> None:
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    version = store.library.version()
+    with httpx.Client(base_url=server.url, headers=authorize(store, "agent"), timeout=30) as agent:
+        assert agent.get("/v1/answers").status_code == 200
+        refused = [
+            agent.post("/v1/answers", json={"topic": "t", "title": "x", "body": "b"}),
+            agent.patch("/v1/answers/a1", json={"body": "hacked"}),
+            agent.get("/v1/answers/a1/versions"),
+            agent.get("/library"),
+            agent.get("/library/a1"),
+            agent.post("/library/a1", data={"action": "save", "body": "hacked", "topic": "t", "title": "x"}),
+            agent.post("/library", data={"topic": "t", "title": "x", "body": "b"}),
+        ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    assert "reviewer" in refused[1].json()["detail"]
+    assert store.library.answer("a1").body == PAUSE_PAYOUTS["body"]  # type: ignore[union-attr]
+    assert store.library.version() == version
+
+
+def test_the_library_page_lists_attention_and_figures(reviewer: httpx.Client, store: Store) -> None:
+    overdue = datetime.now(UTC) - timedelta(days=2)
+    store.library.upsert_topics([{"key": "disputes", "name": "Disputes"}])
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "owner": "olga", "review_due_at": overdue}])
+    page = reviewer.get("/library")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index('id="attention"') < text.index('id="answer-a1"')
+    assert "overdue" in text and "disputes" in text and "olga" in text
+    one = reviewer.get("/library/a1")
+    assert one.status_code == 200 and "Pause payouts" in one.text and 'name="csrf_token"' in one.text
+    assert reviewer.get("/library/nope").status_code == 404
+    found = reviewer.get("/library", params={"q": "nothing-like-this"})
+    assert 'id="answer-a1"' not in found.text
+
+
+def test_forms_need_the_session_csrf_token(server: LiveServer, store: Store) -> None:
+    """A logged-in reviewer's form post without the page's token is refused, and changes nothing."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        login = browser.get("/login")
+        token = login.cookies.get("supportcue_login") or ""
+        r = browser.post(
+            "/login",
+            data={
+                "name": "rev",
+                "password": "correct horse battery",
+                "csrf_token": token,
+                "next": "/library",
+            },
+        )
+        assert r.status_code in (200, 303), r.text
+        edit = {"action": "save", "topic": "payouts", "title": "Pause payouts", "body": "forged"}
+        assert browser.post("/library/a1", data=edit).status_code == 403
+        page = browser.get("/library/a1").text
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        r = browser.post(
+            "/library/a1", data={**edit, "body": "Pause payouts in Settings.", "csrf_token": csrf}
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/library/a1"
+    assert store.library.answer("a1").body == "Pause payouts in Settings."  # type: ignore[union-attr]
+
+
+def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url: str, tmp_path: Path) -> None:
+    train_workspace(tmp_path, database_url)
+    with serve(tmp_path, environ(database_url)) as live:
+        wait_loaded(live.app)  # type: ignore[arg-type]
+        store: Store = live.app.state.runtime.store  # type: ignore[attr-defined]
+        headers = authorize(store, "reviewer")
+        new_body = "Pause payouts under Settings > Payouts > Pause; switch it off to resume."
+        r = httpx.patch(f"{live.url}/v1/answers/pause", json={"body": new_body}, headers=headers)
+        assert r.status_code == 200 and r.json()["version"] == 2
+        deadline = time.time() + 10
+        served = suggest(live, "how do I pause payouts")
+        while "switch it off" not in (served["text"] or "") and time.time() < deadline:
+            time.sleep(0.2)
+            served = suggest(live, "how do I pause payouts")
+        assert served["answer_id"] == "pause" and "switch it off to resume" in served["text"]
+
+
+def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    assert reviewer.patch("/v1/answers/a1", json={"body": "Second text."}).json()["version"] == 2
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Imported again."}])  # version 1 once more
+    r = reviewer.patch("/v1/answers/a1", json={"body": "Third text."})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 3
+    kept = reviewer.get("/v1/answers/a1/versions").json()["data"]
+    assert [(v["version"], v["body"]) for v in kept] == [
+        (3, "Third text."),
+        (2, "Second text."),
+        (1, "Imported again."),
+    ]

@@ -1,0 +1,105 @@
+"""/library in real headless Chromium against a real server with the real workspace pipeline: a
+reviewer edits and approves an answer, and /v1/suggest serves the new version without a restart; an
+agent is refused the page and its edits (403)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from supportcue.data.store import Store
+from supportcue.security.users import add_user
+from tests.service.conftest import authorize, wait_loaded
+from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
+from tests.service.test_live_data import Served, environ, serve, suggest, train_workspace
+
+__all__ = ["browser", "fresh_page"]  # the fixtures, shared with test_browser.py
+pytestmark = pytest.mark.browser
+NEW_BODY = "Pause payouts under Settings > Payouts > Pause; switch it off to resume."
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[Served]:
+    """The trained workspace served, its `pause` answer back to draft (so nothing is suggested for
+    payouts until a reviewer approves it)."""
+    train_workspace(tmp_path, database_url)
+    with serve(tmp_path, environ(database_url)) as served:
+        wait_loaded(served.app)  # type: ignore[arg-type]
+        store: Store = served.app.state.runtime.store  # type: ignore[attr-defined]
+        store.library.set_answer_status("pause", "draft")
+        add_user(store, "rev", "reviewer", PASSWORD)
+        add_user(store, "ana", "agent", PASSWORD)
+        yield served
+
+
+def served_text(live: Served, contains: str, timeout: float = 10.0) -> str | None:
+    """What /v1/suggest serves for a payout question, once it holds `contains` (or at the timeout)."""
+    deadline = time.time() + timeout
+    text = suggest(live, "how do I pause payouts")["text"]
+    while contains not in (text or "") and time.time() < deadline:
+        time.sleep(0.2)
+        text = suggest(live, "how do I pause payouts")["text"]
+    return text
+
+
+def test_a_reviewer_edits_and_approves_and_the_new_version_is_served(live: Served, fresh_page: Page) -> None:
+    page = fresh_page
+    gone = suggest(live, "how do I pause payouts")
+    deadline = time.time() + 10
+    while gone["text"] is not None and time.time() < deadline:
+        time.sleep(0.2)
+        gone = suggest(live, "how do I pause payouts")
+    assert gone["text"] is None and "no approved answer" in gone["reason"]
+
+    log_in(page, live.url, "rev", path="/library")
+    attention = page.locator("#attention")
+    expect(attention).to_contain_text("no approved answer")
+    expect(attention).to_contain_text("payouts")
+    page.locator("#answer-pause a").first.click()
+    expect(page).to_have_url(f"{live.url}/library/pause")
+    expect(page.locator("#answer-status")).to_have_text("draft")
+
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_label("Note").fill("the new pause switch")
+    page.get_by_role("button", name="Save and approve").click()
+    expect(page).to_have_url(f"{live.url}/library/pause")
+    expect(page.locator("#answer-status")).to_have_text("approved")
+    expect(page.locator("#answer-version")).to_have_text("2")
+    expect(page.locator("#answer-due")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d"))
+    newest = page.locator("#version-2")
+    expect(newest).to_contain_text("user:rev")
+    expect(newest.locator(".add")).to_contain_text([re.compile("switch it off")])
+    expect(newest.locator(".del")).to_contain_text([re.compile("pause payouts in Settings")])
+
+    text = served_text(live, "switch it off")
+    assert text is not None and NEW_BODY.split(";")[0] in text  # served, no restart
+
+    page.goto(f"{live.url}/library")
+    expect(page.locator("#attention")).not_to_contain_text("payouts:")
+    expect(page.locator("#answer-pause")).to_contain_text("v2")
+
+
+def test_an_agent_is_refused_the_library_and_its_edits(live: Served, fresh_page: Page) -> None:
+    page = fresh_page
+    log_in(page, live.url, "ana")
+    expect(page.get_by_role("link", name="Library")).to_have_count(0)
+    response = page.goto(f"{live.url}/library")
+    assert response is not None and response.status == 403
+    expect(page.locator("main")).to_contain_text("reviewer")
+    page.goto(f"{live.url}/")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert token  # a valid session token: the role is what refuses the edit
+    edit = {"csrf_token": token, "action": "approve", "topic": "payouts", "title": "Pause", "body": "hacked"}
+    refused = page.request.post(f"{live.url}/library/pause", form=edit, max_redirects=0)
+    assert refused.status == 403 and "reviewer" in refused.text()
+    store: Store = live.app.state.runtime.store  # type: ignore[attr-defined]
+    answer = store.library.answer("pause")
+    assert answer is not None and answer.status == "draft" and answer.version == 1
+    with httpx.Client(base_url=live.url, headers=authorize(store, "agent")) as agent:
+        assert agent.patch("/v1/answers/pause", json={"status": "approved"}).status_code == 403

@@ -1,0 +1,64 @@
+"""The /review page in real headless Chromium against a real server (see test_browser.py): a reviewer
+logged in through /login works five queue items, and the labels appear with source `sme`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from supportcue.data.store import Store
+from supportcue.security.users import add_user
+from tests.conftest import LiveServer
+from tests.review.seed import seed
+from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser", "fresh_page"]  # the fixtures, shared with test_browser.py
+
+
+def test_a_reviewer_works_five_items_and_the_labels_are_sme(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    seed(store)
+    add_user(store, "vera", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "vera", path="/review")
+    item = page.locator("#item")
+    seen: list[str] = []
+    for n in range(5):
+        expect(item).to_have_attribute("data-item-id", re.compile(r"^ri_"))
+        item_id = item.get_attribute("data-item-id") or ""
+        assert item_id not in seen
+        seen.append(item_id)
+        kind = item.get_attribute("data-kind")
+        page.get_by_label("partially correct").check()
+        if kind == "cluster":
+            page.get_by_label("Topic").fill("crypto_wallet")
+        elif kind == "suggestion":
+            page.get_by_label("tone").check()
+        page.get_by_role("button", name="Save review").click()
+        expect(page.locator("#reviewed-count")).to_have_text(f"{n + 1} reviewed")
+        expect(page.locator("#review-status")).to_contain_text("Saved:")
+    reviews = store.reviews.list()
+    assert sorted(r.item_id for r, _ in reviews) == sorted(seen)
+    assert {r.reviewer for r, _ in reviews} == {"user:vera"}
+    assert {r.verdict for r, _ in reviews} == {"partially_correct"}
+    cases = {i.case_id for _, i in reviews} | {c for _, i in reviews for c in i.details.get("case_ids", [])}
+    labels = [
+        lb
+        for task in ("response_quality", "topic", "validity")
+        for lb in store.labels.list(task)
+        if lb.case_id in cases
+    ]
+    assert labels and {(lb.source, lb.annotator) for lb in labels} == {("sme", "user:vera")}
+    assert all(lb.expires_at is not None for lb in labels)
+
+
+def test_an_agent_is_refused_the_review_page(fresh_page: Page, server: LiveServer, store: Store) -> None:
+    add_user(store, "andy", "agent", PASSWORD)
+    log_in(fresh_page, server.url, "andy")
+    response = fresh_page.goto(f"{server.url}/review")
+    assert response is not None and response.status == 403
+    expect(fresh_page.get_by_role("link", name="Review")).to_have_count(0)
