@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from supportcue.data.store import open_store
+from supportcue.data.store import Store, open_store
 from supportcue.embeddings import CachedEmbedder, HashingEmbedder
 from supportcue.errors import SettingsError
 from supportcue.llm.client import OpenAIChatClient
@@ -117,3 +117,40 @@ def test_the_funnel_shows_the_draft_stage_only_where_it_stopped_something() -> N
     funnel = report(facts_from_rows(drafted, EVENTS, NAMES))["funnel"]
     assert [row["stage"] for row in funnel] == ["validation", "topic", "response", "draft", "tone"]
     assert funnel[3] == {"stage": "draft", "entered": 5, "stopped": 1, "passed": 4}
+
+
+def test_the_review_queue_receives_the_drafts_an_llm_wrote(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from supportcue.review.queue import refresh
+    from supportcue.settings import Settings
+    from supportcue.vocab import ReviewReason
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    llm_pipeline = "validation:v1+topic:v1+response:v1+draft:llm-0123456789+tone:policy"
+    rows = {
+        "s-drafted": {"answer_id": None, "pipeline_version": llm_pipeline},
+        "s-library": {"answer_id": "a1", "pipeline_version": llm_pipeline},  # hybrid: the library answered
+    }
+    store.cases.upsert([{"id": f"c-{sid}", "message": "how do I pause payouts"} for sid in rows])
+    store.cases.add_suggestions(
+        [
+            {
+                "id": sid,
+                "case_id": f"c-{sid}",
+                "created_at": now - timedelta(hours=1),
+                "topic": "payouts",
+                "text": "To pause payouts, choose Manual under Settings → Payouts.",
+                "confidence": 0.95,
+                "mode": "live",
+                "shadow": {},
+                "latency_ms": 1.0,
+                **extra,
+            }
+            for sid, extra in rows.items()
+        ]
+    )
+    review = Settings().review.model_copy(update={"random_share": 0.0, "overlap_share": 0.0})
+    refresh(store, Settings(review=review), now)
+    reasons = {i.key: i.reason for i in store.reviews.items_of_kind("suggestion")}
+    assert reasons == {"suggestion:s-drafted": ReviewReason.GENERATED_DRAFT}
