@@ -10,12 +10,15 @@ import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.pipeline import Pipeline, SuggestRequest
-from supportcue.settings import STAGES, PipelineSettings
+from supportcue.settings import PipelineSettings
 from supportcue.stages.base import Message, Stage, StageResult
 from supportcue.stages.response import AnswerResult
 from supportcue.stages.tone import StyledResult
 from supportcue.stages.topic import TopicResult
 from supportcue.stages.validation import ValidityResult
+
+STAGES = ("validation", "topic", "response", "tone")
+"""The fake pipeline's stages."""
 
 
 class FakeValidation(Stage):
@@ -63,8 +66,8 @@ class FakeResponse(Stage):
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         return [
             AnswerResult("a1", 0.8, text="You can pause payouts in Settings.", alternatives=())
-            if m.topic == "payouts"
-            else AnswerResult.abstain("no topic")
+            if m.topic == "payouts" and "rare" not in m.text
+            else AnswerResult.abstain("no answer qualifies")
             for m in batch
         ]
 
@@ -221,3 +224,84 @@ def test_compose_makes_a_picked_answer_a_reply_as_the_live_chain_would() -> None
     broken.stages["tone"] = BrokenTone().fit([])
     assert broken.compose(request, "a9", body).text == "Order A-1 is paused, Ana; see {help_url}."
     assert not make().stages["topic"].restyles_answer  # the other stages never run on it
+
+
+# -- a library miss deferred to a stage that takes over (the hybrid mode) ----------------------------
+class FakeDraft(Stage):
+    """Writes a reply when none was decided (like the LLM draft in hybrid mode); waits on I/O."""
+
+    name = "draft"
+    takes_over = True
+    blocking_io = True
+
+    def fit(self, X: Sequence[Message], y: Sequence[str] | None = None, sample_weight: object = None) -> Self:
+        self.fitted_ = True
+        self.seen: list[Message] = []
+        return self
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        self.seen.extend(batch)
+        return [
+            StageResult("kept", 1.0)
+            if m.answer_text
+            else AnswerResult.abstain("draft not grounded")
+            if "unknowable" in m.text
+            else AnswerResult("generated", 0.7, text="A drafted reply.")
+            for m in batch
+        ]
+
+
+def with_draft(**modes: str) -> Pipeline:
+    pipeline = make(**modes)
+    stages = dict(pipeline.stages)
+    pipeline.stages = {**{k: v for k, v in stages.items() if k != "tone"}, "draft": FakeDraft().fit([])}
+    pipeline.stages["tone"] = stages["tone"]
+    return pipeline
+
+
+RARE = SuggestRequest(message="a rare payout question", customer_name="Ana")
+
+
+def test_a_library_miss_is_taken_over_by_a_later_stage() -> None:
+    result = with_draft().suggest(RARE)
+    assert result.text == "Hi Ana,\nA drafted reply." and result.abstained_at is None
+    response = next(t for t in result.trace if t["stage"] == "response")
+    assert response["abstained"] and response["reason"] == "no answer qualifies"
+    assert [t["stage"] for t in result.trace] == ["embed", "validation", "topic", "response", "draft", "tone"]
+
+
+def test_a_library_answer_is_kept_and_the_deferring_stage_adds_nothing() -> None:
+    result = with_draft().suggest(ASK)
+    assert result.text == "Hi Ana,\nYou can pause payouts in Settings." and result.answer_id == "a1"
+
+
+def test_without_a_stage_to_take_over_the_library_miss_ends_the_chain() -> None:
+    pipeline = with_draft(draft="off")
+    result = pipeline.suggest(RARE)
+    assert result.text is None and result.abstained_at == "response"
+    assert result.reason == "no answer qualifies"
+    assert "tone" not in [t["stage"] for t in result.trace]
+
+
+def test_a_shadow_draft_shows_what_it_would_have_written() -> None:
+    result = with_draft(draft="shadow").suggest(RARE)
+    assert result.text is None and result.abstained_at == "response" and result.mode == "shadow"
+    assert result.shadow["text"] == "Hi Ana,\nA drafted reply." and result.shadow["stages"] == ["draft"]
+
+
+def test_when_the_stage_that_took_over_abstains_its_reason_stands() -> None:
+    result = with_draft().suggest(SuggestRequest(message="a rare payout question nobody knows: unknowable"))
+    assert result.text is None and result.abstained_at == "draft" and result.reason == "draft not grounded"
+
+
+def test_a_stage_that_waits_on_io_is_told_its_deadline() -> None:
+    import time
+
+    pipeline = with_draft(timeout_ms=1500)
+    before = time.monotonic()
+    pipeline.suggest(RARE)
+    draft = pipeline.stages["draft"]
+    assert isinstance(draft, FakeDraft) and draft.seen
+    deadline = draft.seen[0].deadline
+    assert deadline is not None and before < deadline <= time.monotonic() + 1.5
+    pipeline.close()

@@ -22,7 +22,11 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── WebhookRefused              a help desk's webhook without a valid, fresh signature (HTTP 401)
 ├── HelpDeskError               a help desk's API failed; `retryable` says whether to try again
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
-                                "no suggestion" with the reason; it never reaches an agent)
+    │                           "no suggestion" with the reason; it never reaches an agent)
+    └── LLMError                the LLM server gave no usable reply (the stage abstains)
+        ├── LLMTimeout          no reply before the request's deadline
+        ├── LLMUnavailable      refused, or an HTTP error that retries did not cure (429, 5xx, 4xx)
+        └── LLMBadResponse      a reply that is not a chat completion (malformed JSON, no text)
 """
 
 from __future__ import annotations
@@ -93,6 +97,26 @@ class DatabaseUnavailable(SupportcueError):
 
 class UnstorableValue(SupportcueError, ValueError):
     """The database refused one row's values (the other rows of its batch are stored)."""
+
+
+class LLMError(StageError):
+    """The LLM server gave no usable reply; the message says why (a status, never the prompt).
+    `attempts` and `latency_ms` say what the call cost before it failed (for the trace)."""
+
+    attempts: int = 0
+    latency_ms: float = 0.0
+
+
+class LLMTimeout(LLMError):
+    """No reply before the request's deadline (`[llm] timeout_ms`, within the pipeline's)."""
+
+
+class LLMUnavailable(LLMError):
+    """The server refused the call, or kept failing (429, 5xx) through every retry."""
+
+
+class LLMBadResponse(LLMError):
+    """The server answered, but not with a chat completion that has a text."""
 
 
 class WebhookRefused(SupportcueError):

@@ -19,9 +19,14 @@ without touching shared state. A request for a case in an experiment's control a
 rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
 and the holdout as its reason.
 
+An abstention ends a chain, unless it defers (`StageResult.defers`: the library found no answer)
+and a later stage of the chain `takes_over` (the LLM draft in `hybrid` mode): the chain then goes on
+without a reply, and the abstention is the chain's reason only if no later stage writes one.
+
 A stage that raises, or a pipeline that runs past `timeout_ms`, yields "no suggestion" with the
 reason; the caller never sees an error. A stage that declares `blocking_io` runs in a worker thread
-with the rest of the pipeline's time budget as its deadline, so a slow call delays only its own
+with the rest of the pipeline's time budget as its deadline (also handed to it as
+`Message.deadline`, so its network call gives up in time), so a slow call delays only its own
 request. Every stage's output, confidence, abstention reason, latency and model version is recorded
 in the trace.
 
@@ -215,7 +220,7 @@ class Pipeline:
     @property
     def has_blocking_stages(self) -> bool:
         """True when a stage waits on I/O (the service then runs chains concurrently)."""
-        return any(s is not None and s.blocking_io for s in self.stages.values())
+        return any(s is not None and s.waits_on_io() for s in self.stages.values())
 
     def modes(self, overrides: Mapping[str, str] | None = None) -> dict[str, StageMode]:
         """Each stage's mode: off without a stage, else the request's override or the settings."""
@@ -288,7 +293,7 @@ class Pipeline:
         if len(prepared) < 2:
             return
         for name, stage in self.stages.items():
-            if stage is None or stage.reads_upstream or stage.blocking_io:
+            if stage is None or stage.reads_upstream or stage.waits_on_io():
                 continue
             todo = [p for p in prepared if p.modes[name] != StageMode.OFF]
             if len(todo) < 2:
@@ -395,9 +400,10 @@ class Pipeline:
         if key not in memo:
             t0 = self.clock()
             try:
-                if stage.blocking_io:
+                if stage.waits_on_io():
                     budget = self.settings.timeout_ms / 1000 - (t0 - start)
-                    result = self._with_deadline(name, stage, message, budget)
+                    timed = message.but(deadline=time.monotonic() + budget)
+                    result = self._with_deadline(name, stage, timed, budget)
                 else:
                     result = stage.predict([message])[0]
             except Exception as exc:  # a failing stage must never reach the agent as an error
@@ -427,6 +433,7 @@ class Pipeline:
         chain = _Chain()
         message = base
         skipped: str | None = None
+        deferred: tuple[str, str] | None = None
         for name, stage in self.stages.items():
             mode = modes[name]
             if stage is None:
@@ -449,11 +456,25 @@ class Pipeline:
                 }
             )
             if result.stops():
+                if result.defers() and self._taken_over_after(name, allowed, modes):
+                    deferred = (name, result.reason or f"{name}: {result.label}")
+                    continue
                 chain.abstained_at = name
                 chain.reason = result.reason or f"{name}: {result.label}"
                 return chain
             message, chain.outcome = result.advance(message, chain.outcome)
         if chain.outcome.text is None:
+            if deferred is not None:
+                chain.abstained_at, chain.reason = deferred
+                return chain
             chain.abstained_at = skipped or next(reversed(self.stages), "pipeline")
             chain.reason = f"no stage produced a reply (the {chain.abstained_at} stage did not run)"
         return chain
+
+    def _taken_over_after(self, name: str, allowed: tuple[str, ...], modes: Mapping[str, StageMode]) -> bool:
+        """True when a later stage of this chain can write the reply instead (`Stage.takes_over`)."""
+        names = list(self.stages)
+        return any(
+            (stage := self.stages[later]) is not None and stage.takes_over and modes[later] in allowed
+            for later in names[names.index(name) + 1 :]
+        )

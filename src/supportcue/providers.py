@@ -14,7 +14,15 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from supportcue.data.store import Store
-from supportcue.stages.library import ArticleSnapshot, KBArticle, LibraryAnswer, LibrarySnapshot
+from supportcue.embeddings import Embedder
+from supportcue.stages.library import (
+    ArticleSnapshot,
+    KBArticle,
+    LibraryAnswer,
+    LibrarySnapshot,
+    TextVectors,
+    embed_articles,
+)
 from supportcue.vocab import AnswerStatus
 
 Snap = TypeVar("Snap")
@@ -78,10 +86,31 @@ class StoreLibrary(_Versioned[LibrarySnapshot]):
 
 
 class StoreArticles(_Versioned[ArticleSnapshot]):
-    """The workspace's KB articles, refreshed like the library (the same version counter)."""
+    """The workspace's KB articles, refreshed like the library (the same version counter). Given an
+    embedder, each snapshot carries its chunks' vectors; a chunk is embedded once, when it is new or
+    changed (and with the workspace's cached embedder, once per workspace: see `warm_articles`)."""
 
-    def __init__(self, store: Store, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(store, lambda v: ArticleSnapshot(v, kb_articles(store)), ttl, clock)
+    def __init__(
+        self,
+        store: Store,
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        embedder: Embedder | None = None,
+    ) -> None:
+        vectors = TextVectors()
+
+        def read(version: int) -> ArticleSnapshot:
+            articles = kb_articles(store)
+            embedded = embed_articles(articles, embedder, vectors) if embedder is not None else None
+            return ArticleSnapshot(version, articles, embedded)
+
+        super().__init__(store, read, ttl, clock)
+
+
+def warm_articles(store: Store, embedder: Embedder) -> int:
+    """Embed every article chunk now (through the workspace's cached embedder, so that serving reads
+    the vectors from the cache); returns the number of chunks."""
+    return len(StoreArticles(store, embedder=embedder).snapshot().chunks)
 
 
 def kb_articles(store: Store) -> tuple[KBArticle, ...]:

@@ -38,7 +38,11 @@ CONFIG_NAME = "supportcue.toml"
 DB_NAME = "supportcue.db"
 ENV_PREFIX = "SUPPORTCUE_"
 
-STAGES = ("validation", "topic", "response", "tone")
+STAGES = ("validation", "topic", "response", "draft", "tone")
+"""The stage kinds in pipeline order (`stages/registry.py` holds the classes); `draft` is the LLM
+response stage, built only when `[response] mode` is `llm` or `hybrid`."""
+OPTIONAL_STAGES = ("draft",)
+"""Stages a workspace may not run at all: the funnel shows them only when they stopped something."""
 
 
 class _Section(BaseModel):
@@ -91,6 +95,7 @@ class PipelineSettings(_Section):
     validation: StageMode = StageMode.LIVE
     topic: StageMode = StageMode.LIVE
     response: StageMode = StageMode.LIVE
+    draft: StageMode = StageMode.LIVE
     tone: StageMode = StageMode.LIVE
     timeout_ms: int = Field(2000, ge=1)
 
@@ -223,6 +228,8 @@ class MatchSettings(_Section):
 
 
 class ToneSettings(_Section):
+    mode: Literal["rules", "llm"] = "rules"
+    """rules: the style policy below; llm: an LLM rewrite that must keep every fact (else the rules)."""
     greeting: str = "Hi {first_name},"
     greeting_fallback: str = "Hi there,"
     signoff: str = "Best,\n{agent_name}"
@@ -311,6 +318,9 @@ class GateSettings(_Section):
 
 
 class ResponseSettings(_Section):
+    mode: Literal["library", "llm", "hybrid"] = "library"
+    """library: the best approved answer; llm: a reply drafted by an LLM from the topic's answers and
+    KB articles (the `draft` stage); hybrid: the library answer when one qualifies, else the LLM."""
     min_score: float = Field(0.35, ge=0.0, le=1.0)
     review_grace_days: int = Field(0, ge=0)
     review_cycle_days: int = Field(90, ge=1, le=3650)
@@ -348,6 +358,76 @@ class DriftSettings(_Section):
         return _http_url(url, "[drift] webhook_url") if url else url
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class LLMSettings(_Section):
+    """The OpenAI-compatible chat-completions server of the LLM modes, and what the prompts say."""
+
+    base_url: str = "https://api.openai.com/v1"
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    """The name of the environment variable that holds the API key ("" for a server without keys);
+    the key itself is never written in a settings file."""
+    timeout_ms: int = Field(10_000, ge=100)
+    """One suggestion's LLM calls, retries included, give up after this (and never after the
+    pipeline's own `[pipeline] timeout_ms`, which must be longer)."""
+    max_tokens: int = Field(400, ge=16, le=32_768)
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    retries: int = Field(2, ge=0, le=10)
+    """Retries after a 429, a 5xx or a refused connection, with exponential backoff."""
+    backoff_ms: int = Field(250, ge=0, le=60_000)
+    privacy: bool = True
+    """Replace personal data by placeholders in everything sent, and restore it in the reply."""
+    prompts: str = "prompts"
+    """The workspace folder holding the editable prompt templates (response.txt, tone.txt)."""
+    style_rules: list[str] = Field(
+        default_factory=lambda: [
+            "Write plainly and warmly, in short sentences, addressing the customer as you.",
+            "Do not start with a greeting or end with a sign-off: they are added afterwards.",
+        ]
+    )
+    guard_rails: list[str] = Field(
+        default_factory=lambda: [
+            "Use only facts from the sources: never invent amounts, dates, time frames, links, "
+            "plan or product names.",
+            "Never promise a refund, credit or exception that the sources do not state.",
+            "Never ask for or repeat card numbers, passwords or security codes.",
+        ]
+    )
+    max_chars: int = Field(700, ge=50)
+    """The length limit the prompts give the model."""
+    max_answers: int = Field(3, ge=0, le=20)
+    """Approved answers of the message's topic given as sources (the most similar first)."""
+    max_articles: int = Field(3, ge=0, le=20)
+    """KB article passages given as sources (the most similar to the message)."""
+    min_article_score: float = Field(0.3, ge=0.0, le=1.0)
+    """An article passage less similar to the message than this is not a source."""
+    support_floor: float = Field(0.55, ge=0.0, le=1.0)
+    """The grounding check: each statement of a draft needs a source passage at least this similar
+    (cosine of sentence embeddings; see bench/bench_grounding.py for how it was tuned)."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} must be an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1")
+        return url
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        name = name.strip()
+        if name and not _ENV_NAME.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not an environment variable name; give the variable's name "
+                "(e.g. OPENAI_API_KEY), never the key itself"
+            )
+        return name
+
+
 class Settings(_Section):
     workspace: Path = Path(".")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -363,6 +443,7 @@ class Settings(_Section):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
@@ -403,6 +484,28 @@ class Settings(_Section):
     def cache_dir(self) -> Path:
         return self.workspace / "cache"
 
+    @property
+    def uses_llm(self) -> bool:
+        """True when a stage calls the LLM: `[response] mode` llm or hybrid, or `[tone] mode` llm."""
+        return self.response.mode != "library" or self.tone.mode == "llm"
+
+    def llm_problem(self) -> str | None:
+        """What stops the LLM modes from running with these settings, or None (checked at start-up)."""
+        if not self.uses_llm:
+            return None
+        if not self.llm.model.strip():
+            return (
+                "setting llm.model: the LLM modes need a model name "
+                "(e.g. gpt-4o-mini, or the name your server serves)"
+            )
+        if self.llm.timeout_ms >= self.pipeline.timeout_ms:
+            return (
+                f"setting llm.timeout_ms ({self.llm.timeout_ms}) must be below pipeline.timeout_ms "
+                f"({self.pipeline.timeout_ms}): raise [pipeline] timeout_ms (e.g. to "
+                f"{self.llm.timeout_ms + 5000}) or lower [llm] timeout_ms"
+            )
+        return None
+
 
 DEFAULT_TOML = """\
 # supportcue workspace settings. Every key is optional; the values shown are the defaults.
@@ -435,8 +538,9 @@ cache = true          # cache vectors by text hash under cache/
 validation = "live"
 topic = "live"
 response = "live"
+draft = "live"        # the LLM response stage: runs only when [response] mode is llm or hybrid
 tone = "live"
-timeout_ms = 2000     # a slower pipeline gives "no suggestion" with the reason
+timeout_ms = 2000     # a slower pipeline gives "no suggestion" with the reason (LLM modes: ~15000)
 
 [service]
 host = "127.0.0.1"
@@ -467,6 +571,7 @@ login_attempts_per_minute = 10 # failed logins allowed per user name and per add
 threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match
 
 [tone]
+mode = "rules"        # rules | llm (an LLM rewrite that must keep every fact, else the rules apply)
 # {first_name} and {customer_name} are the customer's; without a name, greeting_fallback is used (here
 # and for a library answer's own "Hi {customer_name}," line). Both may use [placeholders] too.
 greeting = "Hi {first_name},"
@@ -505,6 +610,7 @@ valid_recall = 0.995      # share of known questions the out-of-scope threshold 
 margin = 0.05             # abstain when P(valid) is within this of 0.5
 
 [response]
+mode = "library"          # library | llm | hybrid (the library answer when one qualifies, else the LLM)
 min_score = 0.35          # below this ranker score the response stage abstains
 review_grace_days = 0     # answers overdue for review by more than this are not suggested
 review_cycle_days = 90    # "mark reviewed" in /library sets the next review this many days ahead
@@ -518,6 +624,37 @@ overlap_share = 0.1       # share of items reviewed by two reviewers, blind (Kri
 low_confidence = 0.6      # suggestions below this confidence are queued (active learning)
 near_threshold = 0.4      # abstentions at or above this confidence are queued (almost suggested)
 per_reason = 50           # at most this many new items per active-learning reason per refresh
+
+[llm]
+# Any OpenAI-compatible chat-completions server: OpenAI, vLLM, llama.cpp's llama-server, Ollama
+# (see the README, "LLM mode"). Used only when [response] mode or [tone] mode asks for it.
+base_url = "https://api.openai.com/v1"   # vLLM/llama.cpp: "http://127.0.0.1:8080/v1"; Ollama: "http://127.0.0.1:11434/v1"
+model = ""                # e.g. "gpt-4o-mini", or the model name your server serves
+api_key_env = "OPENAI_API_KEY"   # the NAME of the environment variable holding the key; "" for none
+timeout_ms = 10000        # one suggestion's calls, retries included; must be below [pipeline] timeout_ms
+max_tokens = 400
+temperature = 0.2
+retries = 2               # after a 429, a 5xx or a refused connection, with exponential backoff
+backoff_ms = 250
+privacy = true            # emails, card numbers, phones, IBANs, order ids and the customer's name are
+                          # replaced by placeholders in everything sent, and restored in the reply
+prompts = "prompts"       # folder of the editable templates response.txt and tone.txt (see `supportcue init`)
+style_rules = [
+    "Write plainly and warmly, in short sentences, addressing the customer as you.",
+    "Do not start with a greeting or end with a sign-off: they are added afterwards.",
+]
+guard_rails = [
+    "Use only facts from the sources: never invent amounts, dates, time frames, links, plan or product \
+names.",
+    "Never promise a refund, credit or exception that the sources do not state.",
+    "Never ask for or repeat card numbers, passwords or security codes.",
+]
+max_chars = 700           # the length limit the prompts give the model
+max_answers = 3           # the topic's approved answers given as sources
+max_articles = 3          # KB article passages given as sources, the most similar to the message
+min_article_score = 0.3   # less similar passages are not sources
+support_floor = 0.55      # grounding: each statement needs a source passage at least this similar
+                          # (cosine of MiniLM sentence embeddings; tuned in bench/bench_grounding.py)
 
 [placeholders]
 # Workspace-wide values for answer placeholders, used where a case has no value of its own:
@@ -662,6 +799,9 @@ def load_settings(workspace: Path | str | None = None, environ: dict[str, str] |
     except ValidationError as exc:
         raise SettingsError(_blame(exc, data, names, config)) from None
     settings._from_env = {".".join(path): name for path, name in names.items()}
+    problem = settings.llm_problem()
+    if problem:
+        raise SettingsError(f"{config}: {problem}")
     return settings
 
 
@@ -712,10 +852,14 @@ def require_workspace(settings: Settings) -> Settings:
 
 
 def init_workspace(folder: Path) -> Path:
-    """Create a workspace folder with the documented default settings; keeps an existing config."""
+    """Create a workspace folder with the documented default settings and the default prompt
+    templates of the LLM modes (`prompts/`); keeps an existing config and existing templates."""
+    from supportcue.llm.prompts import write_default_prompts
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "models").mkdir(exist_ok=True)
     (folder / "cache").mkdir(exist_ok=True)
+    write_default_prompts(folder / "prompts")
     config = folder / CONFIG_NAME
     if not config.exists():
         config.write_text(DEFAULT_TOML, encoding="utf-8")

@@ -92,6 +92,7 @@ class ReviewReason(StrEnum):
     DISMISSED = "dismissed"
     UNMATCHED_REPLY = "unmatched_reply"
     NO_TOPIC_CLUSTER = "no_topic_cluster"
+    GENERATED_DRAFT = "generated_draft"
 
 
 class Verdict(StrEnum):

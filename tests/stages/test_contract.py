@@ -18,12 +18,14 @@ import pytest
 
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import NotFittedError
+from supportcue.llm.client import FakeChatClient
 from supportcue.pipeline import Pipeline, SuggestRequest, SuggestResult
 from supportcue.service.batcher import Later, MicroBatcher
 from supportcue.settings import PipelineSettings, Settings, ToneSettings
 from supportcue.stages import registry
 from supportcue.stages.base import Message, Services, Stage, StageResult
-from supportcue.stages.library import StaticLibrary
+from supportcue.stages.draft import DraftStage
+from supportcue.stages.library import KBArticle, StaticArticles, StaticLibrary
 from supportcue.stages.response import LibraryAnswer, ResponseStage
 from supportcue.stages.tone import ToneStage
 from supportcue.stages.topic import TopicStage
@@ -76,7 +78,16 @@ LIBRARY = [
     ),
     LibraryAnswer(id="a-log", topic="login", title="Login", body="Reset your password from the login page."),
 ]
-SERVICES = Services(embedder=EMBEDDER, library=StaticLibrary(LIBRARY))
+ARTICLES = [
+    KBArticle("kb-pay", "Payout timing", "Payouts arrive 2 business days after the funds become available."),
+    KBArticle("kb-ref", "Refunds", "A refund reaches the card in 5-10 business days."),
+]
+SERVICES = Services(
+    embedder=EMBEDDER,
+    library=StaticLibrary(LIBRARY),
+    articles=StaticArticles(ARTICLES, EMBEDDER),
+    llm=FakeChatClient(),  # quotes the prompt's first source: a grounded draft
+)
 
 
 @dataclass
@@ -132,6 +143,16 @@ CASES = {
             _with_topic("refund late", "refunds"),
         ],
         abstain_input=lambda: msgs(["how do I pause payouts"])[0],  # no topic
+    ),
+    "draft": Case(
+        make=lambda: DraftStage(mode="llm").bind(SERVICES),
+        fit=lambda s: s.fit([]),
+        refit_other=lambda s: s.fit([]),
+        inputs=lambda: [
+            _with_topic("how do I pause payouts", "payouts"),
+            _with_topic("refund late", "refunds"),
+        ],
+        abstain_input=lambda: msgs(["zebra xylophone quantum"], topic="tax")[0],  # no sources
     ),
     "tone": Case(
         make=lambda: ToneStage(ToneSettings()),
@@ -203,7 +224,7 @@ def test_empty_and_huge_messages_get_a_result(case: Case) -> None:
     huge = "my payout is late " * 5000
     batch = [
         m.but(
-            topic="payouts" if case is CASES["response"] else m.topic,
+            topic="payouts" if case in (CASES["response"], CASES["draft"]) else m.topic,
             answer_text="You can pause payouts." if case is CASES["tone"] else None,
             customer_name="Ana",
         )
@@ -240,6 +261,18 @@ class SecretLibrary(SecretClient, StaticLibrary):
         StaticLibrary.__init__(self, LIBRARY)
 
 
+class SecretArticles(SecretClient, StaticArticles):
+    def __init__(self) -> None:
+        SecretClient.__init__(self)
+        StaticArticles.__init__(self, ARTICLES, EMBEDDER)
+
+
+class SecretLLM(SecretClient, FakeChatClient):
+    def __init__(self) -> None:
+        SecretClient.__init__(self)
+        FakeChatClient.__init__(self)
+
+
 class SecretClock(SecretClient):
     def __call__(self) -> datetime:
         return datetime(2026, 1, 1, tzinfo=UTC)
@@ -249,8 +282,8 @@ def test_artifact_holds_no_bound_service_nor_its_secret(case: Case, tmp_path: Pa
     secrets = Services(
         embedder=SecretEmbedder(),  # type: ignore[arg-type]
         library=SecretLibrary(),
-        articles=SecretClient(),
-        llm=SecretClient(),
+        articles=SecretArticles(),
+        llm=SecretLLM(),
         clock=SecretClock(),
     )
     stage = case.fit(case.make().bind(secrets))

@@ -111,13 +111,23 @@ def suggest(
     text_col: TextCol = "text",
     reply_col: Annotated[str, typer.Option("--reply-col", help="column holding the agent's reply")] = "reply",
     label_col: Annotated[str | None, typer.Option("--label-col", help="topic column, if any")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="library | llm | hybrid: the response mode to measure (default: the workspace's "
+            "[response] mode); llm and hybrid call the [llm] server",
+        ),
+    ] = None,
     predictions: PredOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Reply suggestion: library built from --train pairs, each --test suggestion scored by match."""
-    from supportcue.eval.suggest import run_suggest
+    from supportcue.eval.suggest import run_suggest, with_mode
 
     settings, embedder, workspace = _settings(ctx)
+    settings = with_mode(settings, mode)
+    llm, articles = _llm(ctx, settings) if settings.uses_llm else (None, [])
     result: dict[str, Any] = run_suggest(
         train=train,
         test=test,
@@ -128,5 +138,21 @@ def suggest(
         embedder=embedder,
         threshold=settings.match.threshold,
         settings=settings,
+        llm=llm,
+        articles=articles,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval suggest")
+
+
+def _llm(ctx: typer.Context, settings: Settings) -> tuple[Any, list[Any]]:
+    """The [llm] client, its replies cached (a rerun costs no calls), and the workspace's KB articles
+    when run inside one."""
+    from supportcue.eval.labeled import cache_dir
+    from supportcue.llm.client import CachedChatClient, make_client
+    from supportcue.providers import kb_articles
+
+    _, in_workspace = state(ctx).settings_or_defaults()
+    folder = settings.cache_dir if in_workspace else cache_dir()
+    client = CachedChatClient(make_client(settings.llm), folder)
+    articles = list(kb_articles(state(ctx).store)) if in_workspace else []
+    return client, articles

@@ -135,11 +135,24 @@ def import_(
             encoding=encoding,
         )
     _say(file, report)
+    if kind == "articles" and report.stored and not dry_run and state(ctx).settings.uses_llm:
+        _embed_articles(ctx, json_out)
     title = f"import {kind}" + (" (dry run: nothing written)" if dry_run else "")
     result = report.as_dict()
     emit(result if json_out else {k: v for k, v in result.items() if k != "warnings"}, json_out, title=title)
     if (strict and report.rejects) or (report.read and not report.valid):
         raise typer.Exit(1)
+
+
+def _embed_articles(ctx: typer.Context, quiet: bool) -> None:
+    """With an LLM mode on, embed the articles' passages now (into the workspace's embedding cache),
+    so that serving finds their vectors ready."""
+    from supportcue.providers import warm_articles
+    from supportcue.training.loader import workspace_embedder
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=quiet) as bar:
+        bar.add_task("embedding the articles' passages (the LLM modes' sources)")
+        warm_articles(state(ctx).store, workspace_embedder(state(ctx).settings))
 
 
 def _say(file: Path, report: ImportReport) -> None:

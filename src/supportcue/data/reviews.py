@@ -34,6 +34,7 @@ SUGGESTION_COLUMNS = (
     "mode",
     "shadow",
     "simulated",
+    "pipeline_version",
 )
 
 
@@ -126,7 +127,7 @@ class Reviews:
     def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:
         """Suggestions made since `since`, newest first, with whether each was dismissed: rows of
         (id, case_id, topic, text, answer_id, confidence, abstained_at, mode, shadow, simulated,
-        dismissed), without the traces (the queue needs none)."""
+        pipeline_version, dismissed), without the traces (the queue needs none)."""
         dismissed = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
         columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
         stmt = (

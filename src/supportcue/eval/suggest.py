@@ -12,6 +12,11 @@
    when run inside one; each suggestion is scored against the test reply with `monitoring.match`.
    Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity).
 
+`mode` (`--mode library|llm|hybrid`) sets `[response] mode` for the run: with `llm` or `hybrid` the
+`draft` stage drafts replies through the workspace's `[llm]` server from the library built in step 2
+(and the workspace's KB articles, when given), with the same prompts, privacy and grounding check as
+`serve`; requests run concurrently, and the result counts the calls and tokens.
+
 Baseline: the reply of the nearest training question (cosine of embeddings), scored the same way.
 """
 
@@ -21,6 +26,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,9 @@ from rich.progress import Progress
 
 from supportcue.data.files import read_rows, write_rows
 from supportcue.embeddings import Embedder
-from supportcue.errors import ImportDataError
+from supportcue.errors import ImportDataError, SettingsError
 from supportcue.eval.labeled import check_columns, default_embedder, messages
+from supportcue.llm.client import ChatClient, make_client
 from supportcue.monitoring.match import (
     DEFAULT_THRESHOLD,
     distribution,
@@ -44,7 +51,7 @@ from supportcue.pipeline import Pipeline, SuggestRequest
 from supportcue.settings import Settings
 from supportcue.stages import registry
 from supportcue.stages.base import Message, Services, Stage
-from supportcue.stages.library import LibraryAnswer
+from supportcue.stages.library import KBArticle, LibraryAnswer, StaticArticles, StaticLibrary
 
 MAX_CANDIDATES = 150
 """Per topic, at most this many train replies are tried as canonical answers (keeps it O(topic size))."""
@@ -146,6 +153,7 @@ def build_library(
     return library
 
 
+MODES = ("library", "llm", "hybrid")
 TOPIC_TASK = "topic"
 EVAL_PARAMS = {"require_filled_placeholders": False}
 """Held-out rows carry no case fields: placeholders stay in the suggestion instead of abstaining."""
@@ -159,13 +167,19 @@ def fit_stages(
     replies: Sequence[str],
     library: Sequence[LibraryAnswer],
     threshold: float,
+    services: Services | None = None,
 ) -> dict[str, Stage | None]:
-    """Every registered kind the train file can teach, fitted as `train` fits it; the rest off."""
+    """Every registered kind the train file can teach (and the settings ask for), fitted as `train`
+    fits it; the rest off. `services` adds what the LLM modes need (the client, articles)."""
     routed: dict[str, Any] = {"library": library, "replies": replies}
     stages: dict[str, Stage | None] = {}
+    bound = services or Services(embedder=embedder)
     for name in registry.names():
         kind = registry.kind(name)
-        stage = kind(**kind.params_from(settings)).bind(Services(embedder=embedder))
+        if not kind.enabled(settings):
+            stages[name] = None
+            continue
+        stage = kind(**kind.params_from(settings)).bind(bound)
         overrides = {"match_threshold": threshold, **EVAL_PARAMS}
         stage.set_params(**{k: v for k, v in overrides.items() if k in stage.get_params()})
         extra = {r: routed[r] for r in kind.fit_requests}
@@ -193,10 +207,14 @@ def run_suggest(
     threshold: float | None = None,
     answers_per_topic: int = 3,
     seed: int = 0,
+    mode: str | None = None,
+    llm: ChatClient | None = None,
+    articles: Sequence[KBArticle] = (),
+    concurrency: int = 8,
 ) -> dict[str, Any]:
     """Measure reply suggestion on a held-out file; keys as in DESIGN.md plus baseline figures."""
     started = time.perf_counter()
-    settings = settings or Settings()
+    settings = with_mode(settings or Settings(), mode)
     threshold = settings.match.threshold if threshold is None else threshold
     tr = load_pairs(train, text_col, reply_col, label_col)
     te = load_pairs(test, text_col, reply_col, label_col)
@@ -207,11 +225,23 @@ def run_suggest(
     topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
     library = build_library(tr.replies, topics, answers_per_topic, threshold, seed)
     train_msgs = [m.but(topic=t) for m, t in zip(messages(tr.texts, train_vecs), topics, strict=True)]
-    stages = fit_stages(embedder, settings, train_msgs, topics, tr.replies, library, threshold)
+    services = Services(
+        embedder=embedder,
+        library=StaticLibrary(library),
+        articles=StaticArticles(articles, embedder) if settings.uses_llm else None,
+        llm=(llm or make_client(settings.llm)) if settings.uses_llm else None,
+    )
+    stages = fit_stages(embedder, settings, train_msgs, topics, tr.replies, library, threshold, services)
     pipeline = Pipeline(stages, embedder, settings.pipeline)
     fit_seconds = time.perf_counter() - started
 
-    suggestions = pipeline.suggest_batch([SuggestRequest(t) for t in te.texts], test_vecs)
+    prepared = pipeline.prepare([SuggestRequest(t) for t in te.texts], test_vecs)
+    if pipeline.has_blocking_stages:  # LLM calls wait on the network: run them side by side
+        with ThreadPoolExecutor(max(1, concurrency)) as pool:
+            suggestions = list(pool.map(pipeline.finish, prepared))
+    else:
+        suggestions = [pipeline.finish(p) for p in prepared]
+    pipeline.close()
     topic_stage = next((n for n, s in stages.items() if s is not None and s.label_task == TOPIC_TASK), None)
     decided = [_decision(s.trace, topic_stage) for s in suggestions]
 
@@ -255,6 +285,8 @@ def run_suggest(
         "similarity_histogram": ours.histogram,
         "baseline_similarity_histogram": theirs.histogram,
         "pipeline": pipeline.version,
+        "mode": settings.response.mode,
+        **llm_usage(suggestions),
         "seconds": round(time.perf_counter() - started, 2),
         "fit_seconds": round(fit_seconds, 2),
     }
@@ -265,6 +297,40 @@ def run_suggest(
     if predictions is not None:
         write_rows(predictions, rows)
     return result
+
+
+def with_mode(settings: Settings, mode: str | None) -> Settings:
+    """The settings with `[response] mode` set to `mode` (checked like a settings file)."""
+    if mode is None:
+        return settings
+    if mode not in MODES:
+        raise SettingsError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    changed = settings.model_copy(deep=True)
+    changed.response.mode = mode  # type: ignore[assignment]
+    problem = changed.llm_problem()
+    if problem:
+        raise SettingsError(f"--mode {mode}: {problem}")
+    return changed
+
+
+def llm_usage(suggestions: Sequence[Any]) -> dict[str, Any]:
+    """LLM calls, drafts shown and tokens over a run's traces (zeros without LLM stages)."""
+    calls = shown = prompt = completion = 0
+    for s in suggestions:
+        for entry in s.trace:
+            usage = (entry.get("extra") or {}).get("llm")
+            if not usage:
+                continue
+            calls += 1
+            prompt += usage.get("prompt_tokens") or 0
+            completion += usage.get("completion_tokens") or 0
+            shown += entry["stage"] == "draft" and not entry["abstained"] and s.text is not None
+    return {
+        "llm_calls": calls,
+        "drafts_shown": shown,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+    }
 
 
 def _decision(trace: Sequence[dict[str, Any]], stage: str | None) -> str | None:

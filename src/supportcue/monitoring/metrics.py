@@ -39,7 +39,7 @@ from supportcue.boundary import MAX_TIME, MIN_TIME, check_time
 from supportcue.data.store import Store
 from supportcue.monitoring.facts import GROUPS, Counts, Facts, Pair, facts_from_rows, query_facts
 from supportcue.monitoring.match import similarity
-from supportcue.settings import STAGES, Settings
+from supportcue.settings import OPTIONAL_STAGES, STAGES, Settings
 from supportcue.vocab import HOLDOUT, ModelStatus
 
 BUCKETS = 10
@@ -143,6 +143,8 @@ def _funnel(by_stage: dict[str, int], total: int) -> list[dict[str, Any]]:
     rows, entered = [], total
     for stage in STAGES:
         stopped = by_stage.get(stage, 0)
+        if stage in OPTIONAL_STAGES and not stopped:  # the LLM draft, in a workspace that may not use it
+            continue
         rows.append({"stage": stage, "entered": entered, "stopped": stopped, "passed": entered - stopped})
         entered -= stopped
     return rows

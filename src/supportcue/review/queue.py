@@ -6,8 +6,10 @@
   suggestions shown to agents, drawn by a hash of the suggestion id (so a refresh draws the same ones
   again). These alone feed the online precision estimate (`review/stats.py`);
 * **active learning**, each with the reason it was chosen: suggestions whose shadow stages would have
-  said something else (`shadow_disagreement`), dismissed ones (`dismissed`), suggestions made with low
-  confidence (`low_confidence`) and abstentions that almost made one (`near_threshold`); customer
+  said something else (`shadow_disagreement`: a draft of the LLM mode run in shadow is one), dismissed
+  ones (`dismissed`), replies an LLM drafted (`generated_draft`: the LLM mode's drafts get rated),
+  suggestions made with low confidence (`low_confidence`) and abstentions that almost made one
+  (`near_threshold`); customer
   messages whose sent reply matched no suggestion (`unmatched_reply`, a `message` item); and groups of
   messages no topic claimed (`no_topic_cluster`, a `cluster` item: TF-IDF + k-means, with top terms
   and examples), candidate new topics. At most `[review] per_reason` new items per reason, most
@@ -50,6 +52,7 @@ WHY = {
     ReviewReason.DISMISSED: "the agent dismissed it",
     ReviewReason.UNMATCHED_REPLY: "the reply the agent sent matched no suggestion",
     ReviewReason.NO_TOPIC_CLUSTER: "messages no topic claims, grouped: a new topic?",
+    ReviewReason.GENERATED_DRAFT: "an LLM drafted this reply from the sources: is every fact right?",
 }
 
 
@@ -126,6 +129,8 @@ def _suggestion_reason(s: Any, dismissed: bool, settings: Settings) -> tuple[str
         return None
     if dismissed and s.text:
         return ReviewReason.DISMISSED, 0.8
+    if s.text and s.answer_id is None and "draft:llm-" in (s.pipeline_version or ""):
+        return ReviewReason.GENERATED_DRAFT, 0.75
     conf = s.confidence
     if conf is None:
         return None

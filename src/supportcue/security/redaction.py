@@ -13,6 +13,9 @@ What is replaced, with a typed placeholder, in this order (so one value is never
   parentheses, or North American `555-123-4567`. Plain digit runs (order ids, amounts) and dates
   are left alone: logs need the ids.
 
+`replace_personal(text, label)` finds the same values and lets `label(kind, value)` say what replaces
+each (the LLM mode's numbered, restorable placeholders: `llm/privacy.py`).
+
 `hide_paths(text)` replaces absolute file paths by their last part (`…/v1.joblib`), for messages that
 reach people other than the server's operator. `install_log_redaction()` applies `redact` to every
 log record of the process.
@@ -22,12 +25,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 EMAIL = "[email]"
 CARD = "[card]"
 PHONE = "[phone]"
 IBAN = "[iban]"
+KINDS = ("email", "iban", "card", "phone")
+"""The kinds of personal data found, in the order they are looked for."""
+
+Label = Callable[[str, str], str]
+"""`label(kind, value)`: what replaces a value of a kind (`redact` uses `[kind]`)."""
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
@@ -67,22 +76,22 @@ def iban_valid(candidate: str) -> bool:
     return int(number) % 97 == 1
 
 
-def _iban(match: re.Match[str]) -> str:
+def _iban(match: re.Match[str], label: Label) -> str:
     text = match.group(0)
     parts = text.split(" ")
     # a trailing short group may be a following word ("... 00 OK"): try without it too
     for end in range(len(parts), 0, -1):
         head = " ".join(parts[:end])
         if iban_valid(head):
-            return IBAN + text[len(head) :]
+            return label("iban", head) + text[len(head) :]
     return text
 
 
-def _card(match: re.Match[str]) -> str:
+def _card(match: re.Match[str], label: Label) -> str:
     text = match.group(0)
     digits = re.sub(r"\D", "", text)
     if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return CARD
+        return label("card", text)
     if len(digits) < 13:
         return text
     # a card number among other numbers: the longest Luhn-valid window of 4-digit groups
@@ -102,25 +111,35 @@ def _card(match: re.Match[str]) -> str:
     if best is None:
         return text
     i, j = best
-    return "".join(groups[: 2 * i]) + CARD + "".join(groups[2 * j - 1 :])
+    card = "".join(groups[2 * i : 2 * j - 1])
+    return "".join(groups[: 2 * i]) + label("card", card) + "".join(groups[2 * j - 1 :])
 
 
-def _phone(match: re.Match[str]) -> str:
+def _phone(match: re.Match[str], label: Label) -> str:
     text = match.group(0)
     digits = re.sub(r"\D", "", text)
     if not 9 <= len(digits) <= 15 or _ISO_DATE.fullmatch(text.strip()):
         return text
-    return PHONE
+    return label("phone", text)
+
+
+def _typed(kind: str, value: str) -> str:
+    return f"[{kind}]"
+
+
+def replace_personal(text: str, label: Label) -> str:
+    """`text` with each email, IBAN, card number and phone number replaced by `label(kind, value)`."""
+    if not text:
+        return text
+    text = _EMAIL.sub(lambda m: label("email", m.group(0)), text)
+    text = _IBAN.sub(lambda m: _iban(m, label), text)
+    text = _DIGIT_RUN.sub(lambda m: _card(m, label), text)
+    return _PHONE.sub(lambda m: _phone(m, label), text)
 
 
 def redact(text: str) -> str:
     """`text` with emails, IBANs, card numbers and phone numbers replaced by typed placeholders."""
-    if not text:
-        return text
-    text = _EMAIL.sub(EMAIL, text)
-    text = _IBAN.sub(_iban, text)
-    text = _DIGIT_RUN.sub(_card, text)
-    return _PHONE.sub(_phone, text)
+    return replace_personal(text, _typed)
 
 
 def hide_paths(text: str) -> str:

@@ -15,9 +15,10 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import sklearn
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -100,6 +101,25 @@ class Telemetry:
             "supportcue_suggestions_unstored", "Suggestions not stored (answered 503 or 422)", registry=r
         )
         self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
+        self.llm_calls = Counter(
+            "supportcue_llm_calls",
+            "LLM calls by stage and outcome (ok or the error)",
+            ["stage", "outcome"],
+            registry=r,
+        )
+        self.llm_tokens = Counter(
+            "supportcue_llm_tokens",
+            "LLM tokens by stage and kind (prompt, completion)",
+            ["stage", "kind"],
+            registry=r,
+        )
+        self.llm_latency = Histogram(
+            "supportcue_llm_call_seconds",
+            "LLM call latency, retries included",
+            ["stage"],
+            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30),
+            registry=r,
+        )
         self.webhooks = Counter(
             "supportcue_webhooks",
             "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, refused, invalid)",
@@ -126,6 +146,20 @@ class Telemetry:
     def delivered(self, help_desk: str, outcome: str) -> None:
         """Count a note's outcome (the outbox worker's `Observer`)."""
         self.notes.labels(help_desk, outcome).inc()
+
+    def observe_llm(self, trace: Sequence[Mapping[str, Any]]) -> None:
+        """Count the LLM calls recorded in a suggestion's trace (live and shadow stages alike)."""
+        for entry in trace:
+            usage = (entry.get("extra") or {}).get("llm")
+            if not isinstance(usage, Mapping) or usage.get("cached"):
+                continue
+            stage = str(entry.get("stage"))
+            self.llm_calls.labels(stage, usage.get("error") or "ok").inc()
+            for kind in ("prompt", "completion"):
+                tokens = usage.get(f"{kind}_tokens")
+                if isinstance(tokens, int) and tokens > 0:
+                    self.llm_tokens.labels(stage, kind).inc(tokens)
+            self.llm_latency.labels(stage).observe(float(usage.get("latency_ms") or 0.0) / 1000)
 
 
 @dataclass
@@ -248,6 +282,7 @@ class Runtime:
         else:
             outcomes = write_rows(self.store.cases.add_suggestions, rows)
         for r, error in zip(results, outcomes, strict=True):
+            self.telemetry.observe_llm(r.trace)  # the calls were made (and paid) either way
             if error is not None:
                 self.telemetry.unstored.inc()
                 continue

@@ -26,9 +26,17 @@ A stage kind declares, as class variables, everything the pipeline, the loader a
   metadata routing).
 - `reads_upstream` (False: it reads only the request, so the pipeline may run it once over a whole
   micro-batch) and `blocking_io` (it waits on the network: the pipeline runs it concurrently with a
-  deadline, so a slow call delays only its own request).
+  deadline, so a slow call delays only its own request, and tells it that deadline in
+  `Message.deadline`). A kind whose waiting depends on its policy (tone in `llm` mode) answers
+  `waits_on_io()` instead.
 - `restyles_answer` (True for the tone): it rewrites the chosen answer's text (`answer_text`) into the
   reply, so it also runs over an answer the agent picks by hand (`Pipeline.compose`).
+- `takes_over`: it can write the reply when an earlier stage's abstention defers to it
+  (`StageResult.defers`: the library found no answer, the LLM draft may still write one).
+
+`enabled(settings)` says whether the workspace's settings ask for the kind at all (the LLM draft only
+runs when `[response] mode` is `llm` or `hybrid`); `policy_version()` is the version a kind that
+learns nothing records (its prompt's digest, when it has one).
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from supportcue.errors import NotFittedError
 
 if TYPE_CHECKING:
     from supportcue.embeddings import Embedder
+    from supportcue.llm.client import ChatClient
     from supportcue.settings import Settings
     from supportcue.stages.library import AnswerLibrary, ArticleIndex
 
@@ -92,6 +101,9 @@ class Message:
     answer_id: str | None = None
     answer_text: str | None = None
     """Decided by a response stage upstream."""
+    deadline: float | None = None
+    """`time.monotonic()` by which the pipeline stops waiting for a `blocking_io` stage (set by the
+    pipeline for such a stage; a network call should give up by then)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.fields, MappingProxyType):
@@ -150,6 +162,11 @@ class StageResult:
         """True when the chain ends here without a suggestion."""
         return self.abstained
 
+    def defers(self) -> bool:
+        """True when this abstention leaves the reply to a later stage that `takes_over`, if the
+        chain has one (a library miss, which the LLM draft may still answer)."""
+        return False
+
     def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
         """The next stage's message and the chain's outcome after this decision."""
         return message, outcome
@@ -192,7 +209,7 @@ class Services:
     embedder: Embedder | None = None
     library: AnswerLibrary | None = None
     articles: ArticleIndex | None = None
-    llm: Any | None = None
+    llm: ChatClient | None = None
     clock: Callable[[], datetime] = utcnow
 
 
@@ -208,6 +225,20 @@ class Stage(ABC):
     reads_upstream: ClassVar[bool] = True
     blocking_io: ClassVar[bool] = False
     restyles_answer: ClassVar[bool] = False
+    takes_over: ClassVar[bool] = False
+
+    @classmethod
+    def enabled(cls, settings: Settings) -> bool:
+        """Whether the workspace's settings ask for this kind (all but the optional ones: True)."""
+        return True
+
+    def waits_on_io(self) -> bool:
+        """Whether this stage waits on the network (`blocking_io`, or what its policy says)."""
+        return self.blocking_io
+
+    def policy_version(self) -> str:
+        """The version recorded for a kind that learns nothing (`fit_data = "none"`)."""
+        return "policy"
 
     # -- the estimator contract ---------------------------------------------------------------
     @abstractmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from supportcue.errors import SupportcueError
 from supportcue.stages.base import Stage
+from supportcue.stages.draft import DraftStage
 from supportcue.stages.response import ResponseStage
 from supportcue.stages.tone import ToneStage
 from supportcue.stages.topic import TopicStage
@@ -18,6 +19,7 @@ REGISTRY: dict[str, type[Stage]] = {
     "validation": ValidationStage,
     "topic": TopicStage,
     "response": ResponseStage,
+    "draft": DraftStage,
     "tone": ToneStage,
 }
 

@@ -61,6 +61,10 @@ class AnswerResult(StageResult):
     title: str | None = None
     version: int | None = None
 
+    def defers(self) -> bool:
+        """No library answer qualifies: in `hybrid` mode the LLM draft stage may still write one."""
+        return self.abstained
+
     def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
         text = self.text or ""
         return message.but(answer_id=self.label, answer_text=text), Outcome(

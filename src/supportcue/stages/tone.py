@@ -16,6 +16,10 @@ a fact; when it would have to, the full text is kept and `over_length` is flagge
 Every change made is named in the result's `flags` ("contraction: do not -> don't", "replaced:
 utilize -> use", "sentence dropped: unfortunately", "trimmed: 2 sentences", "greeting added", ...),
 so an output that differs from the answer always says why.
+
+With `[tone] mode = "llm"` an LLM rewrites the styled body in the team's voice (`llm/rewrite.py`,
+`Services.llm`); the rewrite is used only when it passes the same fact guard both ways, else the
+rules version stands and the flags say why. Its call (model, tokens, latency) is in `llm`.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from supportcue.stages.style import (
 from supportcue.textfacts import fact_tokens, facts_kept, is_subsequence
 
 if TYPE_CHECKING:
+    from supportcue.llm.client import ChatClient
+    from supportcue.llm.prompts import LLMPolicy
     from supportcue.settings import Settings
 
 _OPENING = re.compile(r"^\s*(?:hi|hello|hey|dear)\b", re.IGNORECASE)
@@ -72,6 +78,7 @@ class StyledResult(StageResult):
     text: str | None = None
     reverted: tuple[str, ...] | None = None
     flags: tuple[str, ...] | None = None
+    llm: Mapping[str, Any] | None = None
 
     def advance(self, message: Message, outcome: Outcome) -> tuple[Message, Outcome]:
         if outcome.text is None or self.text is None:  # tone restyles a reply; it never makes one up
@@ -85,19 +92,39 @@ class ToneStage(Stage):
     """Applies the style policy; never changes facts (see the module docstring)."""
 
     name = "tone"
-    policy = ("settings", "placeholders")
+    services = ("llm",)
+    policy = ("settings", "placeholders", "llm_policy")
     fit_data: ClassVar[FitData] = "none"
     restyles_answer = True
 
+    llm: ChatClient | None
+
     @classmethod
     def params_from(cls, settings: Settings) -> dict[str, Any]:
-        return {"settings": settings.tone, "placeholders": dict(settings.placeholders)}
+        from supportcue.llm.prompts import LLMPolicy
+
+        llm = LLMPolicy.from_settings(settings) if settings.tone.mode == "llm" else None
+        return {"settings": settings.tone, "placeholders": dict(settings.placeholders), "llm_policy": llm}
 
     def __init__(
-        self, settings: ToneSettings | None = None, placeholders: Mapping[str, str] | None = None
+        self,
+        settings: ToneSettings | None = None,
+        placeholders: Mapping[str, str] | None = None,
+        llm_policy: LLMPolicy | None = None,
     ) -> None:
+        self.llm = None
         self.settings = settings
         self.placeholders = placeholders
+        self.llm_policy = llm_policy
+
+    def waits_on_io(self) -> bool:
+        """In `llm` mode the stage waits on the LLM server."""
+        return self.blocking_io or (self.is_fitted() and self.policy_.mode == "llm" and self.llm is not None)
+
+    def policy_version(self) -> str:
+        if self.is_fitted() and self.policy_.mode == "llm" and self.llm_policy is not None:
+            return f"llm-{self.llm_policy.digest}"
+        return "policy"
 
     def fit(
         self,
@@ -117,6 +144,9 @@ class ToneStage(Stage):
         if not message.answer_text or not message.answer_text.strip():
             return StyledResult.abstain("no answer text to apply the tone to")
         text, reverted, flags = self.restyle(message.answer_text)
+        usage = None
+        if self.waits_on_io():
+            text, usage = self._llm_voice(message, text, flags)
         greeting, signoff = self._greeting(message), self._signoff(message)
         budget = self.policy_.max_chars - len(greeting) - len(signoff) - 4
         text, dropped = self._trim(text, budget)
@@ -126,7 +156,29 @@ class ToneStage(Stage):
             flags.append("over_length")
         flags += ["greeting added"] * bool(greeting) + ["sign-off added"] * bool(signoff)
         final = "\n\n".join(part for part in (greeting, text.strip(), signoff) if part)
-        return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags))
+        return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags), llm=usage)
+
+    def _llm_voice(self, message: Message, text: str, flags: list[str]) -> tuple[str, dict[str, Any]]:
+        """The LLM's rewrite of the styled body when it keeps every fact (else the body, with the
+        reason in `flags`), and the call's usage."""
+        from supportcue.llm.prompts import LLMPolicy
+        from supportcue.llm.rewrite import rewrite
+
+        assert self.llm is not None
+        done = rewrite(
+            self.llm,
+            self.llm_policy or LLMPolicy(),
+            text,
+            message.customer_name,
+            message.fields,
+            message.deadline,
+            tuple(self.policy_.product_names),
+        )
+        if done.text is None:
+            flags.append(f"llm rewrite not used: {done.problem}")
+            return text, done.usage
+        flags.append("rewritten by the LLM (every fact kept)")
+        return done.text, done.usage
 
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""

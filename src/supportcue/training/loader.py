@@ -1,6 +1,8 @@
 """Assemble the pipeline a workspace serves: every registered stage kind, in order, with its live
 model version (or built from the settings, for kinds that learn nothing), its policy read from the
-current settings, and its services bound: the embedder, the live answer library, the clock.
+current settings, and its services bound: the embedder, the live answer library and KB articles, the
+LLM client (when a mode uses it), the clock. A kind the settings leave out (`enabled`) is off; one
+that learns nothing is versioned by its policy (`policy_version`).
 
 With nothing trained the pipeline is not built at all (`NoTrainedModel`: "no trained model: run
 supportcue train"), so `serve` and `suggest` say so instead of abstaining at some stage."""
@@ -8,8 +10,9 @@ supportcue train"), so `serve` and `suggest` say so instead of abstaining at som
 from __future__ import annotations
 
 from supportcue.data.store import Store
-from supportcue.embeddings import Embedder, make_embedder
-from supportcue.errors import NoTrainedModel
+from supportcue.embeddings import CachedEmbedder, Embedder, make_embedder
+from supportcue.errors import NoTrainedModel, SettingsError
+from supportcue.llm.client import make_client
 from supportcue.pipeline import Pipeline
 from supportcue.providers import StoreArticles, StoreLibrary
 from supportcue.settings import Settings
@@ -28,8 +31,20 @@ def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedde
     )
 
 
-def workspace_services(store: Store, embedder: Embedder) -> Services:
-    return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
+def workspace_services(store: Store, embedder: Embedder, settings: Settings | None = None) -> Services:
+    """The live library and articles; with LLM modes on, the article passages' vectors (through the
+    workspace's embedding cache, which `import articles` and `train` fill) and the LLM client."""
+    if settings is None or not settings.uses_llm:
+        return Services(embedder=embedder, library=StoreLibrary(store), articles=StoreArticles(store))
+    passages = embedder
+    if settings.embedding.cache and not isinstance(embedder, CachedEmbedder):
+        passages = CachedEmbedder(embedder, settings.cache_dir)
+    return Services(
+        embedder=embedder,
+        library=StoreLibrary(store),
+        articles=StoreArticles(store, embedder=passages),
+        llm=make_client(settings.llm),
+    )
 
 
 NO_TRAINED_MODEL = "no trained model: run supportcue train"
@@ -61,18 +76,21 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
     reason = no_live_model_reason(store, learning) if learning else None
     if reason:
         raise NoTrainedModel(reason)
+    problem = settings.llm_problem()
+    if problem:
+        raise SettingsError(problem)
     embedder = embedder or workspace_embedder(settings)
-    services = workspace_services(store, embedder)
+    services = workspace_services(store, embedder, settings)
     stages: dict[str, Stage | None] = {}
     versions: dict[str, str] = {}
     for name in registry.names():
         kind = registry.kind(name)
         stages[name] = None
-        if settings.pipeline.mode(name) == StageMode.OFF:
+        if settings.pipeline.mode(name) == StageMode.OFF or not kind.enabled(settings):
             continue
         if kind.fit_data == "none":
             stage: Stage = kind(**kind.params_from(settings)).fit([])
-            versions[name] = "policy"
+            versions[name] = stage.policy_version()
         else:
             loaded = load_live(store, name)
             if loaded is None:

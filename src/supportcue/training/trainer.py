@@ -6,7 +6,8 @@ labels excluded) and a backtest, time-ordered when the history allows it and str
 (`split.py`); a kind trained on history gets the cases whose agent reply is known; the inputs it names
 in `fit_requests` (the answer library, the replies) are routed to its `fit` by keyword.
 
-`train` writes a candidate model version per kind. A stage's first version goes live when it clears
+`train` writes a candidate model version per kind, and embeds the KB articles' passages into the
+workspace's embedding cache (the LLM modes retrieve them). A stage's first version goes live when it clears
 the floors of `[gate]` (`gate.py`); below them it stays a candidate and its metrics say why. Later
 versions go live through `promote`, which applies the same floors and refuses a candidate that is
 worse than the live model on the same backtest. `--force` skips the gate; a version that was live
@@ -24,7 +25,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
 from supportcue.embeddings import Embedder
 from supportcue.errors import PromotionRefused, SupportcueError
-from supportcue.providers import library_answers
+from supportcue.providers import library_answers, warm_articles
 from supportcue.settings import Settings
 from supportcue.stages import registry
 from supportcue.stages.base import Message, Services, Stage
@@ -245,6 +246,9 @@ class Trainer:
             if self.store.models.live(name) is None and not refused:
                 version = self.store.models.promote(name, version.version)
             written.append(version)
+        if stages is None and self.store.library.articles():
+            self._say("embedding the KB articles' passages (the LLM modes' sources)")
+            warm_articles(self.store, self.embedder)
         return written
 
     def promote(self, stage: str, version: str, force: bool = False) -> tuple[ModelVersion, str]:

@@ -18,7 +18,8 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", include_in_schema=False, dependencies=[require(Role.ADMIN, Role.METRICS)])
 def prometheus(telemetry: TelemetryDep) -> Response:
-    """Request counts and latency per route, suggestions by outcome, events by kind, live models."""
+    """Request counts and latency per route, suggestions by outcome, events by kind, live models, and
+    LLM calls (by outcome), tokens and call latency per stage."""
     return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 

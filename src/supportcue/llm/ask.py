@@ -1,0 +1,60 @@
+"""One question to the LLM, as both LLM stages ask it: `ask(client, messages, masker, deadline)`.
+
+The messages are rendered from masked texts (`privacy.Masker`); the reply comes back unmasked, or
+with the reason there is no usable one: the call failed (timeout, HTTP error, malformed body), the
+model said it cannot answer from the sources (`REFUSAL`), the reply was cut at `max_tokens`, it
+would repeat a card number or an IBAN (placeholders of those are never restored, and a literal one
+is refused too), or it holds a placeholder that stands for nothing. `usage` (model, tokens, latency,
+attempts) goes into the trace either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportcue.errors import LLMError
+from supportcue.llm.client import ChatClient, ChatMessage, failed_usage
+from supportcue.llm.privacy import Masker
+from supportcue.llm.prompts import REFUSAL
+from supportcue.security.redaction import replace_personal
+
+CANNOT_ANSWER = "the model cannot answer from the sources"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The unmasked reply (None when there is none usable) and what the call cost."""
+
+    text: str | None
+    usage: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def _payment_data(text: str) -> list[str]:
+    found: list[str] = []
+    replace_personal(text, lambda kind, value: found.append(kind) or value)  # type: ignore[func-returns-value]
+    return [k for k in found if k in ("card", "iban")]
+
+
+def ask(client: ChatClient, messages: Sequence[ChatMessage], masker: Masker, deadline: float | None) -> Reply:
+    """Send the messages, check the reply, restore the customer's data in it."""
+    try:
+        completion = client.complete(messages, deadline=deadline)
+    except LLMError as exc:
+        return Reply(None, failed_usage(client.name, exc), f"llm: {exc}")
+    usage = completion.usage()
+    text = completion.text.strip()
+    if text.strip(" .`\"'").upper() == REFUSAL or text.upper().startswith(REFUSAL):
+        return Reply(None, usage, CANNOT_ANSWER)
+    if completion.finish_reason == "length":
+        return Reply(None, usage, "the reply was cut at [llm] max_tokens")
+    restored = masker.unmask(text)
+    if restored.withheld or _payment_data(restored.text):
+        return Reply(None, usage, "the reply repeats a card number or an IBAN")
+    if restored.unknown:
+        return Reply(
+            None, usage, f"the reply has placeholders that stand for nothing: {', '.join(restored.unknown)}"
+        )
+    return Reply(restored.text, usage)

@@ -1,0 +1,336 @@
+"""OpenAI-compatible chat completions: one protocol, the HTTP client, a deterministic fake, a cache.
+
+Like `embeddings.py`, three parts behind one small protocol, injected into the stages
+(`Services.llm`) so that tests and offline runs swap the network for something deterministic:
+
+- `ChatClient`: `complete(messages, deadline=None) -> Completion` (the reply's text, the model, the
+  tokens used, the latency and the attempts it took).
+- `OpenAIChatClient`: `POST {base_url}/chat/completions` over httpx, a plain request (system and
+  user messages; the reply is the assistant message's text; no JSON mode or tool calls, which not
+  every server has), so it works with OpenAI, vLLM, llama.cpp's `llama-server` and Ollama's `/v1`.
+  A 429, a 5xx or a refused connection is retried with exponential backoff (full jitter, honouring
+  `Retry-After`) while time is left. Time is bounded per request: the earlier of `timeout_ms` from
+  now and the caller's `deadline` (the pipeline's remaining budget), across every attempt.
+- `FakeChatClient`: answers with a function of the messages; by default it quotes the prompt's
+  first source passage (a line `[id] text`) and cites it. `CachedChatClient` keeps replies by a hash
+  of the request in a SQLite file (for `eval`, so a rerun costs no calls).
+
+Errors are `LLMTimeout`, `LLMUnavailable` and `LLMBadResponse` (`errors.py`); each carries the
+attempts and the time spent, for the trace. Messages name a status or an exception type, never the
+prompt or the reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import httpx
+
+from supportcue.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable, SettingsError
+
+if TYPE_CHECKING:
+    from supportcue.settings import LLMSettings
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+MIN_ATTEMPT_S = 0.05
+"""An attempt needs at least this much time left; with less, the call gives up as a timeout."""
+MAX_RETRY_AFTER_S = 30.0
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    """system | user | assistant"""
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One call's reply and what it cost."""
+
+    text: str
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float = 0.0
+    attempts: int = 1
+    finish_reason: str | None = None
+    cached: bool = False
+
+    def usage(self) -> dict[str, Any]:
+        """What the trace records of the call (no text)."""
+        return {
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_ms": round(self.latency_ms, 1),
+            "attempts": self.attempts,
+            "finish_reason": self.finish_reason,
+            **({"cached": True} if self.cached else {}),
+        }
+
+
+def failed_usage(model: str, error: LLMError) -> dict[str, Any]:
+    """What the trace records of a call that failed."""
+    return {
+        "model": model,
+        "error": type(error).__name__,
+        "latency_ms": round(error.latency_ms, 1),
+        "attempts": error.attempts,
+    }
+
+
+@runtime_checkable
+class ChatClient(Protocol):
+    """Anything that completes a chat: `name` is the model, `identity` what a cached reply depends on."""
+
+    name: str
+    identity: str
+
+    def complete(self, messages: Sequence[ChatMessage], *, deadline: float | None = None) -> Completion: ...
+
+
+def _failure(error: LLMError, attempts: int, started: float, now: float) -> LLMError:
+    error.attempts, error.latency_ms = attempts, (now - started) * 1000
+    return error
+
+
+class OpenAIChatClient:
+    """Chat completions over HTTP (see the module docstring); thread-safe, one connection pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        *,
+        timeout_ms: int = 10_000,
+        max_tokens: int = 400,
+        temperature: float = 0.2,
+        retries: int = 2,
+        backoff_ms: int = 250,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.name = model
+        self.identity = f"{model}@{urlsplit(base_url).netloc} t={temperature} max={max_tokens}"
+        self.timeout_ms = timeout_ms
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.retries = retries
+        self.backoff_ms = backoff_ms
+        self._clock = clock
+        self._sleep = sleep
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(headers=headers, transport=transport, follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAIChatClient({self.identity!r})"
+
+    def complete(self, messages: Sequence[ChatMessage], *, deadline: float | None = None) -> Completion:
+        started = self._clock()
+        end = started + self.timeout_ms / 1000
+        if deadline is not None:
+            end = min(end, deadline)
+        body = {
+            "model": self.name,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "stream": False,
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            left = end - self._clock()
+            if left < MIN_ATTEMPT_S:
+                raise _failure(
+                    LLMTimeout("timeout: no time left for the LLM call"), attempt - 1, started, self._clock()
+                )
+            try:
+                response = self._http.post(self.url, json=body, timeout=httpx.Timeout(left))
+            except httpx.TimeoutException:
+                raise _failure(
+                    LLMTimeout(f"timeout: the LLM server did not answer within {left * 1000:.0f} ms"),
+                    attempt,
+                    started,
+                    self._clock(),
+                ) from None
+            except httpx.TransportError as exc:
+                problem = f"cannot reach the LLM server ({type(exc).__name__})"
+                retry_after = None
+            else:
+                if response.status_code == 200:
+                    return self._parse(response, attempt, started)
+                problem = f"HTTP {response.status_code} from the LLM server{_hint(response.status_code)}"
+                if response.status_code not in RETRY_STATUSES:
+                    raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
+                retry_after = _retry_after(response.headers)
+            if attempt > self.retries:
+                raise _failure(
+                    LLMUnavailable(f"{problem}, after {attempt} attempts"), attempt, started, self._clock()
+                )
+            wait = self.backoff_ms / 1000 * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+            wait = max(wait, retry_after or 0.0)
+            if self._clock() + wait + MIN_ATTEMPT_S > end:
+                raise _failure(
+                    LLMUnavailable(f"{problem}; no time left to retry"), attempt, started, self._clock()
+                )
+            self._sleep(wait)
+
+    def _parse(self, response: httpx.Response, attempts: int, started: float) -> Completion:
+        def bad(why: str) -> LLMError:
+            return _failure(LLMBadResponse(why), attempts, started, self._clock())
+
+        try:
+            data = response.json()
+        except ValueError:
+            raise bad("the LLM server's reply is not JSON") from None
+        try:
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise bad("the LLM server's reply has no choices[0].message.content") from None
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+        if not isinstance(content, str) or not content.strip():
+            raise bad("the LLM server's reply has no text")
+        usage = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
+        return Completion(
+            text=content.strip(),
+            model=str(data.get("model") or self.name),
+            prompt_tokens=_int(usage.get("prompt_tokens")),
+            completion_tokens=_int(usage.get("completion_tokens")),
+            latency_ms=(self._clock() - started) * 1000,
+            attempts=attempts,
+            finish_reason=choice.get("finish_reason") if isinstance(choice, Mapping) else None,
+        )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return ": check the API key ([llm] api_key_env names the variable that holds it)"
+    if status == 404:
+        return ": check [llm] base_url (it ends in /v1) and [llm] model"
+    return ""
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers.get("retry-after", ""))))
+    except ValueError:
+        return None
+
+
+def make_client(settings: LLMSettings, environ: Mapping[str, str] | None = None) -> OpenAIChatClient:
+    """The workspace's client; the key is read from the environment variable `[llm] api_key_env`."""
+    env = os.environ if environ is None else environ
+    key = None
+    if settings.api_key_env:
+        key = env.get(settings.api_key_env)
+        if not key:
+            raise SettingsError(
+                f"setting llm.api_key_env: the environment variable {settings.api_key_env} is not set; "
+                'set it to the API key, or set api_key_env = "" for a server that needs no key'
+            )
+    return OpenAIChatClient(
+        settings.base_url,
+        settings.model,
+        key,
+        timeout_ms=settings.timeout_ms,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        retries=settings.retries,
+        backoff_ms=settings.backoff_ms,
+    )
+
+
+# -- the deterministic fake ---------------------------------------------------------------------
+_SOURCE_LINE = re.compile(r"^\[([^\]\s]+)\]\s+(.+)$", re.MULTILINE)
+
+
+def quote_first_source(messages: Sequence[ChatMessage]) -> str:
+    """The first source passage of the prompt (a line `[id] text`), cited; or the refusal marker."""
+    from supportcue.llm.prompts import REFUSAL
+
+    for message in messages:
+        if message.role == "user" and (match := _SOURCE_LINE.search(message.content)):
+            return f"{match.group(2).strip()} [{match.group(1)}]"
+    return REFUSAL
+
+
+class FakeChatClient:
+    """Deterministic replies from `reply(messages)` (default: `quote_first_source`); records calls."""
+
+    def __init__(self, reply: Callable[[Sequence[ChatMessage]], str] = quote_first_source) -> None:
+        self.reply = reply
+        self.name = "fake"
+        self.identity = f"fake:{getattr(reply, '__name__', 'reply')}"
+        self.calls: list[list[ChatMessage]] = []
+
+    def complete(self, messages: Sequence[ChatMessage], *, deadline: float | None = None) -> Completion:
+        self.calls.append(list(messages))
+        text = self.reply(messages)
+        prompt = sum(len(m.content.split()) for m in messages)
+        return Completion(text, self.name, prompt, len(text.split()), 0.0, 1, "stop")
+
+
+# -- the cache --------------------------------------------------------------------------------
+class CachedChatClient:
+    """Keeps replies by a hash of (client identity, messages) in `cache_dir/llm-replies.sqlite`."""
+
+    def __init__(self, inner: ChatClient, cache_dir: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.identity = inner.identity
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.path = cache_dir / "llm-replies.sqlite"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS reply (key TEXT PRIMARY KEY, completion TEXT NOT NULL)")
+        self._db.commit()
+
+    def _key(self, messages: Sequence[ChatMessage]) -> str:
+        payload = json.dumps([self.identity, [[m.role, m.content] for m in messages]], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def complete(self, messages: Sequence[ChatMessage], *, deadline: float | None = None) -> Completion:
+        key = self._key(messages)
+        with self._lock:
+            row = self._db.execute("SELECT completion FROM reply WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return replace(Completion(**json.loads(row[0])), latency_ms=0.0, cached=True)
+        completion = self.inner.complete(messages, deadline=deadline)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO reply (key, completion) VALUES (?, ?)",
+                (key, json.dumps(completion.__dict__)),
+            )
+            self._db.commit()
+        return completion
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,120 @@
+"""Personal data out of everything sent to an LLM, and back into its reply: `Masker`.
+
+One `Masker` per request. `mask(text)` replaces, with typed numbered placeholders that the model can
+copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`):
+
+- emails, IBANs (mod-97 checked), card numbers (Luhn checked) and phone numbers, found by the same
+  code that keeps them out of the logs (`security.redaction.replace_personal`);
+- order-like ids: the case's own field values (`order_id` ...), `#1234`, letter-and-digit codes such
+  as `A-10293` or `ord_8842XK`, and bare runs of 6 or more digits;
+- the customer's name, whole and each part of it (`Ana Silva`, `Ana`, `Silva`), as written,
+  Title-cased or in capitals (so a customer called Will does not mask "you will").
+
+The same value always gets the same placeholder, in every text of the request, so the sources, the
+conversation and the message stay consistent. `unmask(reply)` puts the values back, except card
+numbers and IBANs, which a suggested reply must never repeat (the stage refuses such a draft), and
+reports placeholders the model made up. The mapping lives in the `Masker` only: it is never logged,
+stored or sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from supportcue.security.redaction import replace_personal
+
+NEVER_RESTORED = frozenset({"CARD", "IBAN"})
+"""Kinds whose values never go back into a reply (a reply must not repeat them)."""
+
+PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME)_(\d+)\]")
+_ORDER_LIKE = re.compile(
+    r"(?<![\w$€£#/.\[-])(?:"
+    r"#\d{3,}"  # #12345
+    r"|(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z][A-Za-z0-9]*[-_][A-Za-z0-9_-]*\d[A-Za-z0-9_-]*"
+    r"|(?=[A-Z0-9]*\d{3})[A-Z]{1,4}\d[A-Z0-9]{3,}"  # AB12345, INV20260042
+    r"|\d{6,}"  # 884213 (amounts are written with separators or units)
+    r")(?![\w%-]|[.,]\d)"
+)
+
+
+@dataclass(frozen=True)
+class Unmasked:
+    """A reply with the values restored; placeholders withheld (cards, IBANs) or unknown."""
+
+    text: str
+    withheld: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass
+class Masker:
+    """Masks one request's texts consistently; `enabled=False` passes texts through unchanged."""
+
+    customer_name: str | None = None
+    ids: Iterable[str] = ()
+    """Known personal values (the case's field values, e.g. an order id), masked as `ORDER`."""
+    enabled: bool = True
+    _placeholders: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _values: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ids = tuple(v.strip() for v in self.ids if v and len(v.strip()) >= 3)
+        name = " ".join((self.customer_name or "").split())
+        # Parts match as written, Title-cased or in capitals: "Will" is masked, "you will" is not.
+        parts = {v for p in name.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
+        whole = {name, name.title(), name.upper(), name.lower()} if " " in name else set()
+        self._names = sorted(parts | whole, key=len, reverse=True)
+
+    @property
+    def mapping(self) -> Mapping[str, str]:
+        """Placeholder -> value (a read-only view: the values never leave the process)."""
+        return MappingProxyType(self._values)
+
+    def _label(self, kind: str, value: str) -> str:
+        kind = kind.upper()
+        placeholder = self._placeholders.get((kind, value))
+        if placeholder is None:
+            n = 1 + sum(k == kind for k, _ in self._placeholders)
+            placeholder = self._placeholders[kind, value] = f"[{kind}_{n}]"
+            self._values[placeholder] = value
+        return placeholder
+
+    def mask(self, text: str) -> str:
+        """`text` with personal data replaced by placeholders (recorded for `unmask`)."""
+        if not self.enabled or not text:
+            return text
+        for value in sorted(self.ids, key=len, reverse=True):
+            text = re.sub(
+                rf"(?<!\w){re.escape(value)}(?!\w)", lambda m: self._label("ORDER", m.group(0)), text
+            )
+        text = replace_personal(text, self._label)
+        text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
+        for name in self._names:
+            text = re.sub(
+                rf"(?<![\w\[]){re.escape(name)}(?!\w)", lambda m: self._label("NAME", m.group(0)), text
+            )
+        return text
+
+    def unmask(self, text: str) -> Unmasked:
+        """`text` with the placeholders this masker made put back (cards and IBANs withheld)."""
+        if not self.enabled:
+            return Unmasked(text)
+        known = self._values
+        withheld: list[str] = []
+        unknown: list[str] = []
+
+        def restore(match: re.Match[str]) -> str:
+            placeholder = match.group(0)
+            if placeholder not in known:
+                unknown.append(placeholder)
+                return placeholder
+            if match.group(1) in NEVER_RESTORED:
+                withheld.append(placeholder)
+                return placeholder
+            return known[placeholder]
+
+        restored = PLACEHOLDER.sub(restore, text)
+        return Unmasked(restored, tuple(dict.fromkeys(withheld)), tuple(dict.fromkeys(unknown)))

@@ -1,0 +1,52 @@
+"""The LLM tone rewrite (`[tone] mode = "llm"`): the reply in the team's voice, facts untouched.
+
+`rewrite(...)` masks the reply, asks the model with the workspace's `tone` template and guidance,
+restores the reply, and keeps it only when it passes the tone stage's fact guard both ways
+(`textfacts.facts_kept`: every fact of the original is still there, as many negations, and no fact
+is added). Otherwise it returns why, and the tone stage uses its rules version instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportcue.llm.ask import ask
+from supportcue.llm.client import ChatClient
+from supportcue.llm.privacy import Masker
+from supportcue.llm.prompts import LLMPolicy
+from supportcue.textfacts import facts, facts_kept
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    text: str | None
+    usage: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def same_facts(before: str, after: str, product_names: tuple[str, ...] = ()) -> bool:
+    """The fact guard, both ways: `after` keeps every fact and negation of `before` and adds none."""
+    added = {t for t, n in facts(after, product_names).items() if n > 0} - set(facts(before, product_names))
+    return facts_kept(before, after, product_names) and not (added - {"<neg>"})
+
+
+def rewrite(
+    client: ChatClient,
+    policy: LLMPolicy,
+    text: str,
+    customer_name: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+    product_names: tuple[str, ...] = (),
+) -> Rewrite:
+    """The text rewritten by the model in the workspace's voice, or why not."""
+    masker = Masker(customer_name, (fields or {}).values(), enabled=policy.privacy)
+    messages = policy.tone.render(text=masker.mask(text), **policy.guidance())
+    reply = ask(client, messages, masker, deadline)
+    if reply.text is None:
+        return Rewrite(None, reply.usage, reply.problem)
+    if not same_facts(text, reply.text, product_names):
+        return Rewrite(None, reply.usage, "the rewrite changed a fact")
+    return Rewrite(reply.text, reply.usage)

@@ -1,0 +1,161 @@
+"""The chat-completions client against a local server over real HTTP: the request it sends, retries
+with backoff on 429/5xx/refused connections, no retry on other errors, the deadline across attempts,
+malformed replies; the key from the environment and never in a repr; the fake and the cache."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status
+
+from supportcue.errors import LLMBadResponse, LLMTimeout, LLMUnavailable, SettingsError
+from supportcue.llm.client import (
+    CachedChatClient,
+    ChatClient,
+    ChatMessage,
+    FakeChatClient,
+    OpenAIChatClient,
+    make_client,
+    quote_first_source,
+)
+from supportcue.settings import LLMSettings
+
+ASK = [ChatMessage("system", "Be brief."), ChatMessage("user", "hello")]
+
+
+def client(url: str, **kw: Any) -> OpenAIChatClient:
+    return OpenAIChatClient(url, "m-1", "sk-secret-123", **{"timeout_ms": 2000, "backoff_ms": 10, **kw})
+
+
+def serve(*actions: Action) -> ChatServer:
+    """A server that answers the n-th request with the n-th action (the last one after that)."""
+    return ChatServer(lambda body, n: actions[min(n, len(actions) - 1)])
+
+
+def test_a_reply_with_its_usage_and_the_request_it_answered() -> None:
+    with serve(Reply("Hi there.", prompt_tokens=11, completion_tokens=3)) as server:
+        done = client(server.url, max_tokens=50, temperature=0.0).complete(ASK)
+    assert (done.text, done.prompt_tokens, done.completion_tokens, done.attempts) == ("Hi there.", 11, 3, 1)
+    assert done.finish_reason == "stop" and done.latency_ms > 0 and done.model == "m-1"
+    (body,) = server.requests
+    assert body == {
+        "model": "m-1",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello"}],
+        "max_tokens": 50,
+        "temperature": 0.0,
+        "stream": False,
+    }
+    assert server.headers[0]["Authorization"] == "Bearer sk-secret-123"
+
+
+def test_5xx_and_429_are_retried_with_backoff_until_an_answer() -> None:
+    with serve(Status(500), Status(429, {"Retry-After": "0.2"}), Reply("ok")) as server:
+        started = time.perf_counter()
+        done = client(server.url, retries=2).complete(ASK)
+    assert done.text == "ok" and done.attempts == 3 and len(server.requests) == 3
+    assert time.perf_counter() - started >= 0.2  # waited as Retry-After asked
+
+
+def test_retries_end_with_the_last_error() -> None:
+    with (
+        serve(Status(503)) as server,
+        pytest.raises(LLMUnavailable, match=r"HTTP 503 .* after 3 attempts") as err,
+    ):
+        client(server.url, retries=2).complete(ASK)
+    assert len(server.requests) == 3 and err.value.attempts == 3
+
+
+@pytest.mark.parametrize(("status", "hint"), [(401, "API key"), (404, "base_url"), (400, "HTTP 400")])
+def test_client_errors_are_not_retried_and_say_what_to_check(status: int, hint: str) -> None:
+    with serve(Status(status)) as server, pytest.raises(LLMUnavailable, match=hint):
+        client(server.url, retries=3).complete(ASK)
+    assert len(server.requests) == 1
+
+
+def test_a_refused_connection_is_retried_then_reported() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    with pytest.raises(LLMUnavailable, match=r"cannot reach the LLM server .* after 2 attempts"):
+        client(f"http://127.0.0.1:{port}/v1", retries=1).complete(ASK)
+
+
+def test_the_timeout_covers_every_attempt() -> None:
+    with serve(Status(500), Pause(1.0, Reply("late"))) as server:
+        started = time.perf_counter()
+        with pytest.raises(LLMTimeout, match="timeout") as err:
+            client(server.url, timeout_ms=400, retries=3).complete(ASK)
+    assert time.perf_counter() - started < 0.9 and err.value.attempts == 2
+
+
+def test_the_callers_deadline_wins_when_it_is_earlier() -> None:
+    with serve(Pause(1.0, Reply("late"))) as server:
+        started = time.perf_counter()
+        with pytest.raises(LLMTimeout):
+            client(server.url, timeout_ms=5000).complete(ASK, deadline=time.monotonic() + 0.3)
+    assert time.perf_counter() - started < 0.8
+
+
+def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
+    with (
+        serve(Status(429, {"Retry-After": "5"}), Reply("ok")) as server,
+        pytest.raises(LLMUnavailable, match="no time left to retry"),
+    ):
+        client(server.url, timeout_ms=1000).complete(ASK)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (b"<html>oops</html>", "not JSON"),
+        (b'{"choices": []}', "no choices"),
+        (b'{"choices": [{"message": {"content": null}}]}', "no text"),
+        (b'{"choices": [{"message": {"content": "   "}}]}', "no text"),
+        (b"[1, 2]", "no choices"),
+    ],
+)
+def test_a_malformed_reply_is_a_clear_error(body: bytes, match: str) -> None:
+    with serve(Raw(body)) as server, pytest.raises(LLMBadResponse, match=match):
+        client(server.url).complete(ASK)
+
+
+def test_content_parts_and_missing_usage_are_accepted() -> None:
+    parts = b'[{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]'
+    body = b'{"choices": [{"message": {"content": ' + parts + b"}}]}"
+    with serve(Raw(body)) as server:
+        done = client(server.url).complete(ASK)
+    assert done.text == "Hi!" and done.prompt_tokens is None
+
+
+def test_the_key_comes_from_the_named_variable_and_never_shows() -> None:
+    settings = LLMSettings(base_url="http://127.0.0.1:9/v1", model="m", api_key_env="MY_LLM_KEY")
+    with pytest.raises(SettingsError, match="MY_LLM_KEY is not set"):
+        make_client(settings, environ={})
+    made = make_client(settings, environ={"MY_LLM_KEY": "sk-abc-SECRET"})
+    assert "SECRET" not in repr(made) and "SECRET" not in made.identity
+    assert isinstance(made, ChatClient)
+    keyless = make_client(settings.model_copy(update={"api_key_env": ""}), environ={})
+    assert "Authorization" not in keyless._http.headers
+
+
+def test_the_fake_quotes_the_first_source_and_the_cache_replays(tmp_path: Path) -> None:
+    prompt = [
+        ChatMessage("system", "x"),
+        ChatMessage("user", "Sources:\n[a-1] Refunds take 5 days.\n[b] Other."),
+    ]
+    assert quote_first_source(prompt) == "Refunds take 5 days. [a-1]"
+    assert quote_first_source([ChatMessage("user", "no sources")]) == "CANNOT_ANSWER"
+    fake = FakeChatClient()
+    cached = CachedChatClient(fake, tmp_path)
+    first, again = cached.complete(prompt), cached.complete(prompt)
+    assert first.text == again.text and not first.cached and again.cached and len(fake.calls) == 1
+    cached.close()
+    reopened = CachedChatClient(fake, tmp_path)
+    assert reopened.complete(prompt).cached and len(fake.calls) == 1
+    reopened.close()

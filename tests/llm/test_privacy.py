@@ -1,0 +1,63 @@
+"""`Masker`: personal data replaced by typed numbered placeholders, consistently, and restored in a
+reply (never card numbers or IBANs); near misses that are facts (amounts, dates) left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from supportcue.llm.privacy import Masker
+
+TEXT = (
+    "I'm Ana Silva (ana.silva@example.com, +44 20 7946 0958). Card 4111 1111 1111 1111, "
+    "IBAN DE89 3704 0044 0532 0130 00, order A-10293, ticket #55421, ref ord_8842XK, invoice 884213."
+)
+
+
+def test_every_kind_is_replaced_by_a_typed_placeholder() -> None:
+    masker = Masker("Ana Silva", ["A-10293"])
+    masked = masker.mask(TEXT)
+    assert masked == (
+        "I'm [NAME_1] ([EMAIL_1], [PHONE_1]). Card [CARD_1], IBAN [IBAN_1], order [ORDER_1], "
+        "ticket [ORDER_2], ref [ORDER_3], invoice [ORDER_4]."
+    )
+    assert masker.mapping["[CARD_1]"] == "4111 1111 1111 1111"
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "a refund of $1,250.00 or €99.99",
+        "since 2026-10-12, within 5-10 business days, a 2.9% fee",
+        "the Growth plan, 3 team members, version 2.4",
+        "card 4111 1111 1111 1112",  # fails Luhn
+        "call you will",
+    ],
+)
+def test_facts_and_near_misses_are_left_alone(kept: str) -> None:
+    assert Masker("Will").mask(kept) == kept
+
+
+def test_the_same_value_gets_the_same_placeholder_across_texts() -> None:
+    masker = Masker("Ana Silva")
+    first = masker.mask("Ana wrote from ana@x.io")
+    second = masker.mask("Reply to ana@x.io, Ana.")
+    assert first == "[NAME_1] wrote from [EMAIL_1]" and second == "Reply to [EMAIL_1], [NAME_1]."
+
+
+def test_name_parts_are_masked_as_written_title_cased_or_in_capitals() -> None:
+    masker = Masker("will smith")
+    assert masker.mask("Will Smith says WILL") == "[NAME_1] says [NAME_2]"
+    assert Masker("Will Jones").mask("you will get it, Will") == "you will get it, [NAME_1]"
+
+
+def test_unmask_restores_but_withholds_cards_and_reports_unknown_placeholders() -> None:
+    masker = Masker("Ana Silva", ["A-10293"])
+    masker.mask(TEXT)
+    back = masker.unmask("Hi [NAME_1], order [ORDER_1]; card [CARD_1]; IBAN [IBAN_1]; see [EMAIL_7].")
+    assert back.text == "Hi Ana Silva, order A-10293; card [CARD_1]; IBAN [IBAN_1]; see [EMAIL_7]."
+    assert back.withheld == ("[CARD_1]", "[IBAN_1]") and back.unknown == ("[EMAIL_7]",)
+
+
+def test_off_passes_everything_through() -> None:
+    masker = Masker("Ana Silva", enabled=False)
+    assert masker.mask(TEXT) == TEXT and masker.unmask("[NAME_1]").text == "[NAME_1]"

@@ -1,0 +1,46 @@
+"""`[tone] mode = "llm"`: an LLM rewrite in the team's voice, used only when it keeps every fact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.llm.chat_server import Action, ChatServer, Reply
+from tests.llm.world import PERSONAL, ask, pipeline
+
+from supportcue.settings import ToneSettings
+
+
+def rewrite(body: dict[str, Any], n: int) -> Action:
+    """Rewrites by prefixing a phrase; changes the price of the Growth plan."""
+    text = body["messages"][1]["content"]
+    if "$49" in text:
+        return Reply(text.replace("$49", "$39"))
+    return Reply("Quick heads-up: " + text)
+
+
+def test_a_rewrite_that_keeps_every_fact_is_used_and_one_that_changes_a_fact_is_not() -> None:
+    with ChatServer(rewrite) as chat:
+        tone = ToneSettings(mode="llm")
+        kept = pipeline(chat.url, mode="hybrid", tone=tone).suggest(ask("how do I pause payouts"))
+        assert kept.text is not None and "Quick heads-up: To pause payouts" in kept.text
+        assert kept.text.startswith("Hi Ana,") and kept.answer_id == "ans-pause"
+        (styled,) = [t for t in kept.trace if t["stage"] == "tone"]
+        assert styled["extra"]["llm"]["attempts"] == 1 and styled["extra"]["llm"]["completion_tokens"] == 30
+        changed = pipeline(chat.url, mode="hybrid", tone=tone).suggest(ask("how much is the growth plan"))
+        assert changed.text is not None and "$49" in changed.text and "$39" not in changed.text
+        (styled,) = [t for t in changed.trace if t["stage"] == "tone"]
+        assert "llm rewrite not used: the rewrite changed a fact" in styled["extra"]["flags"]
+        assert len(chat.requests) == 2  # one call a suggestion: the library answered, tone rewrote
+        assert "rewrite" in chat.requests[0]["messages"][0]["content"]
+        for value in PERSONAL:
+            assert value not in chat.sent()
+
+
+def test_a_failed_rewrite_falls_back_to_the_rules() -> None:
+    with ChatServer(lambda body, n: Reply("CANNOT_ANSWER")) as chat:
+        result = pipeline(chat.url, mode="hybrid", tone=ToneSettings(mode="llm")).suggest(
+            ask("how do I pause payouts")
+        )
+        assert result.text is not None and "To pause payouts, go to Settings" in result.text
+        (styled,) = [t for t in result.trace if t["stage"] == "tone"]
+        assert any("llm rewrite not used" in f for f in styled["extra"]["flags"])
