@@ -53,8 +53,6 @@ def context_turns(context: list[dict[str, Any]] | str | None) -> list[Any]:
     return [{"text": context}] if context else []
 
 
-# `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
-# validate the pipeline's own, already well-formed output again on the hot path
 def check_length(text: str, settings: Settings, what: str = "message") -> None:
     """413 for a message over `[service] max_message_chars`."""
     limit = settings.service.max_message_chars
@@ -84,6 +82,8 @@ async def run_pipeline(store: Store, suggester: Suggester, item: SuggestRequest)
         return JSONResponse({"detail": FAILED}, status_code=500)
 
 
+# `response_model` documents the body; the handler returns the JSON itself, so FastAPI does not
+# validate the pipeline's own, already well-formed output again on the hot path
 @router.post("/suggest", response_model=SuggestPublic, responses=problem_responses(413, 422, 500, 503))
 async def suggest(
     body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep, runtime: RuntimeDep
