@@ -25,9 +25,12 @@ from tests.service.conftest import authorize
 @pytest.fixture
 def drifted(store: Store) -> dict[str, Any]:
     seed_drift(store)
-    # an email in one of the launched product's messages: /library must not show it
-    store.cases.upsert([{"id": "d14-8", "message": "crypto wallet for ana.lopez@example.com is stuck"}])
     result = run_drift(store, Settings(), HashingEmbedder())
+    # personal data in an example of the launched product (read from its case when shown)
+    new = next(a for a in result["alerts"] if a["kind"] == "new_topic_cluster")
+    example = new["details"]["examples"][0]["case_id"]
+    message = "crypto wallet for ana.lopez@example.com is stuck. Thanks, Ana Lopez"
+    store.cases.upsert([{"id": example, "message": message, "customer_name": "Ana Lopez"}])
     return {**{a["kind"]: a for a in result["alerts"]}, "all": result["alerts"]}
 
 
@@ -52,7 +55,8 @@ def test_library_shows_each_alert_with_a_link_to_its_review_items(
     assert "first seen" in item and "threshold 0.2" in item
     item = text[text.index(f'id="alert-{new["id"]}"') :][:3000]
     assert "Top terms:" in item and "crypto" in item and f'href="/review?alert={new["id"]}"' in item
-    assert "example.com" not in text and "ana.lopez" not in text  # personal data is replaced
+    assert "crypto wallet for [EMAIL_1] is stuck. Thanks, [NAME_1]" in text  # personal data replaced
+    assert "example.com" not in text and "Lopez" not in text
     dashboard = reviewer.get("/dashboard").text
     assert f'href="/review?alert={drop["id"]}"' in dashboard and "example.com" not in dashboard
 

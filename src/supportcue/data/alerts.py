@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from supportcue.data.database import Database
 from supportcue.data.reporting import EVENT_SLACK
@@ -80,9 +80,15 @@ class Alerts:
     def get(self, alert_id: int) -> DriftAlert | None:
         return self.db.get(DriftAlert, alert_id)
 
-    def recent(self, since: datetime, limit: int = 20) -> builtins.list[DriftAlert]:
-        """Alerts still raised since `since` (`last_seen` >= it), the latest first."""
-        q = select(DriftAlert).where(DriftAlert.last_seen >= since)
+    def recent(self, within: timedelta, limit: int = 20) -> builtins.list[DriftAlert]:
+        """Alerts still raised lately, the latest first: last seen within `within` of the newest
+        suggestion (or of now, if that is earlier). A workspace whose history ended a while ago (an
+        import, the demo) still shows the alerts of its last weeks."""
+        with self.db.session() as s:
+            newest = s.scalar(select(func.max(Suggestion.created_at)))
+        now = utcnow()
+        end = now if newest is None else min(now, newest)
+        q = select(DriftAlert).where(DriftAlert.last_seen >= end - within)
         return self.db.all(q.order_by(DriftAlert.last_seen.desc(), DriftAlert.id.desc()).limit(limit))
 
     def list(

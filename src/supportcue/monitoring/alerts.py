@@ -6,8 +6,9 @@ what is drifting now, not on last quarter's launch.
 
 `describe` shows an alert with the review items it created (`review/alert_items.py`; the queue
 filtered to them is `/review?alert=ID`), a candidate new topic's top terms, and a few example
-messages read from their cases (so a purge empties them) with emails, card numbers, IBANs and phone
-numbers replaced by placeholders (`security/redaction.py`).
+messages read from their cases (so a purge empties them) with personal data replaced by placeholders
+(`llm/privacy.py`'s `Masker`: emails, card numbers, IBANs, phone numbers, order-like ids and the
+customer's name, as the LLM modes mask what they send).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from supportcue.data.store import Store
 from supportcue.data.tables import DriftAlert, utcnow
-from supportcue.security.redaction import redact
+from supportcue.llm.privacy import Masker
 
 RECENT = timedelta(days=30)
 KINDS = ("new_topic_cluster", "topic_volume", "embedding_shift", "answer_match_drop")
@@ -86,7 +87,7 @@ def describe(store: Store, alerts: Sequence[DriftAlert]) -> list[dict[str, Any]]
     for a in alerts:
         d = a.details or {}
         examples = [
-            redact(cases[c].message)[:EXAMPLE_CHARS]
+            Masker(customer_name=cases[c].customer_name).mask(cases[c].message)[:EXAMPLE_CHARS]
             for c in wanted.get(a.id, [])
             if c in cases and cases[c].purged_at is None and cases[c].message
         ]

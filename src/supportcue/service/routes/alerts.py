@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from supportcue.data.store import Store
-from supportcue.data.tables import utcnow
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import StoreDep, require
@@ -24,7 +23,7 @@ MAX_LIMIT = 100
 
 
 def _recent(store: Store, days: int, limit: int) -> AlertsPublic:
-    alerts = store.alerts.recent(utcnow() - timedelta(days=days), limit)
+    alerts = store.alerts.recent(timedelta(days=days), limit)
     data = [AlertPublic(**a) for a in describe(store, alerts)]
     return AlertsPublic(data=data, count=len(data))
 
@@ -32,11 +31,13 @@ def _recent(store: Store, days: int, limit: int) -> AlertsPublic:
 @router.get("/alerts", response_model=AlertsPublic, responses=problem_responses(403, 422))
 async def list_alerts(
     store: StoreDep,
-    days: Annotated[int, Query(ge=1, le=3650, description="still raised in the last N days")] = RECENT.days,
+    days: Annotated[
+        int, Query(ge=1, le=3650, description="last seen within N days of the newest suggestion")
+    ] = RECENT.days,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
 ) -> AlertsPublic:
-    """The drift alerts still raised in the last `days` (last seen then), the latest first, each with
-    the ids of the review items it created."""
+    """The drift alerts still raised lately (last seen within `days` of the newest suggestion, or of
+    now if that is earlier), the latest first, each with the ids of the review items it created."""
     return await run_in_threadpool(_recent, store, days, limit)
 
 

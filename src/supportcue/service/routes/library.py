@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from supportcue.boundary import Text
 from supportcue.data.library import AnswerChange, AnswerConflict
 from supportcue.data.store import Store
-from supportcue.data.tables import Answer, AnswerVersion, utcnow
+from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.monitoring.library import answer_figures, attention
 from supportcue.service.body import StrictJSONRoute
@@ -53,7 +53,8 @@ pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)]
 AnswerId = Annotated[Text, Path(max_length=100)]
 ACTIONS = {"save", "approve", "retire", "draft", "reviewed"}
 ALERTS = 20
-"""Drift alerts listed on /library (those still raised in the last 30 days, the latest first)."""
+"""Drift alerts listed on /library (last seen within 30 days of the newest suggestion, the latest
+first)."""
 
 
 def _slug(topic: str, title: str) -> str:
@@ -198,7 +199,7 @@ def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | 
         by_topic.setdefault(a.topic, []).append({"a": a, "f": f.as_dict() if f else None})
     return {
         "nav": "library",
-        "alerts": describe(store, store.alerts.recent(utcnow() - RECENT, limit=ALERTS)),
+        "alerts": describe(store, store.alerts.recent(RECENT, limit=ALERTS)),
         "attention": attention(answers, topics, figures),
         "by_topic": by_topic,
         "topics": sorted(set(topics) | {a.topic for a in answers}),
