@@ -347,6 +347,9 @@ class DriftSettings(_Section):
     """Fall of an answer's match rate (reference minus window) that makes an `answer_match_drop`."""
     min_pairs: int = Field(10, ge=1)
     """Sent replies an answer needs in each window before its match rate is compared."""
+    review_items: int = Field(5, ge=0, le=50)
+    """Review items each alert puts in the queue (its examples: messages, suggestions; a new topic's
+    cluster besides), reason `drift_alert`; 0: none."""
     review_warning_days: int = Field(7, ge=0)
     """Answers due for review within this many days are flagged (with their owner) on the dashboard."""
     webhook_url: str = ""

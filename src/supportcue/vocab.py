@@ -93,6 +93,8 @@ class ReviewReason(StrEnum):
     UNMATCHED_REPLY = "unmatched_reply"
     NO_TOPIC_CLUSTER = "no_topic_cluster"
     GENERATED_DRAFT = "generated_draft"
+    DRIFT_ALERT = "drift_alert"
+    """Made by a drift alert (`review/alert_items.py`): the item names its alert (`alert_id`)."""
 
 
 class Verdict(StrEnum):

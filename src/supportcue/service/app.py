@@ -38,6 +38,7 @@ from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
 from supportcue.service.routes import (
+    alerts,
     answers,
     docs,
     embed,
@@ -303,6 +304,7 @@ def create_app(
         metrics.router,
         embed.router,
         review.router,
+        alerts.router,
     )
     for router in (*routers, review.pages, pages.router):
         app.include_router(router)
