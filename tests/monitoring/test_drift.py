@@ -202,6 +202,11 @@ def test_alerts_are_stored_posted_once_and_not_repeated(demo: dict[str, Any]) ->
     stored = store.alerts.list()
     store.close()
     assert len(stored) == len(posted["alerts"]) and all(a.posted_at for a in stored)
+    # Details are stored, printed and posted: the customers' names in the examples are masked.
+    names = {c.id: c.customer_name.split()[0] for c in demo["data"].cases}
+    examples = [e for a in posted["alerts"] for e in a["details"].get("examples", [])]
+    assert examples and any("[NAME_1]" in e["message"] for e in examples)
+    assert not [e for e in examples if names[e["case_id"]] in e["message"] + (e.get("sent") or "")]
     Hook.received.clear()
     again = cli(
         demo["folder"], "drift", "--since", "2026-10-15", "--until", "2026-10-19", "--json", webhook=""

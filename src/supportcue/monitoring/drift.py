@@ -43,6 +43,7 @@ from supportcue.data.alerts import DriftRow
 from supportcue.data.store import Store
 from supportcue.data.tables import DriftAlert
 from supportcue.embeddings import Embedder
+from supportcue.llm.privacy import Masker
 from supportcue.monitoring.drift_stats import (
     clusters,
     domain_auc,
@@ -134,8 +135,17 @@ def _matches(w: Window) -> dict[str, list[bool]]:
     return out
 
 
+def _masked(row: DriftRow, text: str) -> str:
+    """`text` of `row`'s case with personal data masked (emails, cards, phones, order ids, the
+    customer's name): an alert's details are stored, printed and posted to a webhook, and outlive a
+    purge of the case, so they never hold personal data."""
+    return Masker(customer_name=row.customer_name).mask(text)
+
+
 def _examples(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
-    return [{"case_id": rows[i].case_id, "message": rows[i].message} for i in picks[:EXAMPLES]]
+    return [
+        {"case_id": rows[i].case_id, "message": _masked(rows[i], rows[i].message)} for i in picks[:EXAMPLES]
+    ]
 
 
 def _cases(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
@@ -217,7 +227,7 @@ def _match_drops(ref: Window, win: Window, at: datetime, s: DriftSettings) -> li
         was, rate = sum(before[answer]) / len(before[answer]), sum(now[answer]) / len(now[answer])
         if p < s.alpha and was - rate >= s.min_match_drop:
             examples = [
-                {"case_id": r.case_id, "message": r.message, "sent": r.sent}
+                {"case_id": r.case_id, "message": _masked(r, r.message), "sent": _masked(r, r.sent)}
                 for r in win.rows
                 if r.answer_id == answer and r.sent
             ][-EXAMPLES:]
