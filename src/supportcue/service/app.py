@@ -196,6 +196,7 @@ def create_app(
         runtime.writer.close()
         chatwoot.close()
         runtime.store.close()
+        runtime.telemetry.close()
 
     app = _App(
         title="supportcue",
@@ -211,8 +212,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
-    runtime.telemetry.registry.register(HealthCollector(runtime.store, list(app.state.help_desks)))
-    runtime.telemetry.registry.register(AlertCollector(runtime.store))
+    runtime.telemetry.add_collector(HealthCollector(runtime.store, list(app.state.help_desks)))
+    runtime.telemetry.add_collector(AlertCollector(runtime.store))
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
