@@ -127,13 +127,19 @@ def both_on(version: str) -> Callable[[dict[int, dict[str, Any]]], bool]:
     return lambda latest: both_ready(latest) and all(b["models"]["topic"] == version for b in latest.values())
 
 
-def per_worker(folder: Path, sample: str) -> dict[int, float]:
-    """Each worker's value of a counter (summed over its labels), read from its own metrics file."""
+def per_worker(folder: Path, sample: str, **labels: str) -> dict[int, float]:
+    """Each worker's value of a counter (summed over the samples with `labels`), read from its own
+    metrics file."""
     counts = {}
     for path in folder.glob("counter_*.db"):
         metrics = MultiProcessCollector.merge([str(path)], accumulate=False)  # type: ignore[no-untyped-call]
         pid = int(path.stem.split("_")[1])
-        counts[pid] = sum(s.value for m in metrics for s in m.samples if s.name == sample)
+        counts[pid] = sum(
+            s.value
+            for m in metrics
+            for s in m.samples
+            if s.name == sample and labels.items() <= s.labels.items()
+        )
     return counts
 
 
@@ -212,19 +218,25 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     assert counted(Suggestion.case_id) == {case: 1 for case in made}
     assert counted(Event.idempotency_key) == {f"e{n}": 1 for n in range(cases)}
 
-    # /metrics, from either worker, counts both workers' suggestions and events
-    for _ in range(4):
-        text = httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=30).text
+    # /metrics counts both workers' suggestions and events, whichever worker answers (asked until
+    # each worker has answered it at least once)
+    auth = {"Authorization": f"Bearer {key}"}
+    for _ in range(40):
+        text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
         assert scraped(text, "supportcue_suggestions_total") == cases
         assert 'supportcue_events_total{kind="shown"} ' + f"{cases}.0" in text
-        assert sum(per_worker(served.metrics, "supportcue_suggestions_total").values()) == cases
+        scrapes = per_worker(served.metrics, "supportcue_http_requests_total", route="/metrics")
+        if set(scrapes) == pids and all(scrapes.values()):
+            break
+    assert set(scrapes) == pids and all(scrapes.values()), f"one worker answered every scrape: {scrapes}"
+    assert sum(per_worker(served.metrics, "supportcue_suggestions_total").values()) == cases
 
     # a promotion and a rollback from the CLI: both workers follow
     assert "topic v2 is live" in run(ws, "promote", "topic", "v2")
     assert set(served.until("both on topic v2", both_on("v2"))) == pids
     assert "topic v1 is live again" in run(ws, "rollback", "topic")
     assert set(served.until("both on topic v1", both_on("v1"))) == pids
-    text = httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=30).text
+    text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
     assert 'supportcue_model_live{stage="topic",version="v1"} 1.0' in text
     assert 'supportcue_model_live{stage="topic",version="v2"} 0.0' in text
 
