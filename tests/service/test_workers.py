@@ -2,8 +2,9 @@
 PostgreSQL, over real HTTP with a new connection per request, so both workers answer. Every
 suggestion and event is stored exactly once whichever worker took it (a retried event reaching the
 other worker is a duplicate, a message asked about again gets its stored suggestion), /metrics adds
-up both workers' counts, a promotion and a rollback from the CLI are followed by both, and SIGTERM
-to the parent stops the workers with every answered suggestion stored. On SQLite, more than one
+up both workers' counts, a promotion and a rollback from the CLI are followed by both, a worker
+killed is replaced while the other answers every request, and SIGTERM to the parent stops the
+workers with every answered suggestion stored. On SQLite, more than one
 worker is refused with an error naming PostgreSQL."""
 
 from __future__ import annotations
@@ -239,6 +240,19 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
     assert 'supportcue_model_live{stage="topic",version="v1"} 1.0' in text
     assert 'supportcue_model_live{stage="topic",version="v2"} 0.0' in text
+
+    # a worker that dies is replaced; the other answers every request meanwhile, and the new one
+    # takes connections only once its models are loaded
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+    statuses: list[int] = []
+    deadline = time.monotonic() + WAIT_S
+    while not (new := served.readyz()["pid"]) or new in pids:
+        assert time.monotonic() < deadline, f"no new worker within {WAIT_S:.0f} s:\n{served.output()}"
+        statuses.append(suggest(served.url, key, len(statuses), prefix="k").status_code)
+    pids = set(served.until("the new worker and the other ready", both_ready))
+    assert victim not in pids and new in pids
+    assert statuses and set(statuses) == {200}, statuses
 
     # SIGTERM to the parent while suggestions are being sent: every one answered is stored
     def late(n: int) -> str | None:

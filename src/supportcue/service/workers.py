@@ -3,9 +3,13 @@ micro-batcher, suggestion writer, outbox thread) that keeps nothing another work
 
 uvicorn's supervisor binds the port once, starts the workers (each imports `create_worker_app`,
 which reads the workspace `serve` named from `SUPPORTCUE_WORKSPACE` and every other setting from
-the same file and `SUPPORTCUE_*` variables as `serve` did), restarts a worker that dies, and on
-SIGTERM or Ctrl-C stops them: a worker stops accepting, finishes the requests it holds, commits what
-its writer holds and exits. What each piece of per-process state does across workers:
+the same file and `SUPPORTCUE_*` variables as `serve` did), restarts a worker that dies, replaces
+them one at a time on SIGHUP (each new one once it is ready, within `STARTUP_S`), and on SIGTERM or
+Ctrl-C stops them: a worker stops accepting, finishes the requests it holds, commits what its
+writer holds and exits. A worker accepts connections only once its models are loaded, so one that
+(re)starts leaves the traffic to the others meanwhile.
+
+What each piece of per-process state does across workers:
 
 - the pipeline: each worker loads the live models and follows the registry (`runtime.py`);
 - suggestions and events are committed before they are answered; an event's idempotency key is
@@ -43,6 +47,10 @@ from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_wor
 APP = "supportcue.service.workers:create_worker_app"
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 THREADS_ENV = "OMP_NUM_THREADS"
+STARTUP_S = 30
+"""uvicorn's worker health-check timeout: how long the supervisor waits for a worker it starts on
+SIGHUP to be ready (models loaded) before it stops the old one (it keeps the old one when the new one
+is late), and at worst how long it takes to notice a worker that died in the middle of a check."""
 
 
 def check_workers(settings: Settings, workers: int) -> None:
@@ -76,10 +84,11 @@ def worker_environment(settings: Settings, workers: int, metrics_dir: str) -> di
 
 
 def create_worker_app() -> FastAPI:
-    """The app of one worker (uvicorn's factory): the workspace in `SUPPORTCUE_WORKSPACE`."""
+    """The app of one worker (uvicorn's factory): the workspace in `SUPPORTCUE_WORKSPACE`. It starts
+    accepting connections once its models are loaded (or failed to load, which /readyz then says)."""
     from supportcue.service.app import create_app
 
-    return create_app(require_workspace(get_settings()))
+    return create_app(require_workspace(get_settings()), start_loaded=True)
 
 
 def _empty(folder: Path) -> None:
@@ -100,7 +109,15 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     metrics_dir = given or tempfile.mkdtemp(prefix="supportcue-metrics-")
     os.environ.update(worker_environment(settings, workers, metrics_dir))
     try:
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_worker_healthcheck=STARTUP_S,
+        )
     finally:
         if not given:
             shutil.rmtree(metrics_dir, ignore_errors=True)
