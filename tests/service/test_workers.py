@@ -282,7 +282,7 @@ def test_more_than_one_worker_on_sqlite_is_refused_naming_postgresql(
 ) -> None:
     init_workspace(tmp_path / "ws")  # the default database: SQLite
     code, err = entry_point(monkeypatch, capsys, "-w", str(tmp_path / "ws"), "serve", "--workers", "2")
-    assert code == 2 and err.startswith("error: --workers 2 needs PostgreSQL")
+    assert code == 2 and err.startswith("error: 2 workers (--workers, or [service] workers) need PostgreSQL")
     assert "SUPPORTCUE_DATABASE_URL" in err and "--workers 1" in err
 
 

@@ -57,10 +57,10 @@ def check_workers(settings: Settings, workers: int) -> None:
     """Refuse more than one worker on SQLite, saying what to use instead."""
     if workers > 1 and settings.database_url.startswith("sqlite"):
         raise SupportcueError(
-            f"--workers {workers} needs PostgreSQL: this workspace's database is SQLite, which takes one "
-            "writer at a time, so workers would queue for its lock. Set [database] url in "
-            f"{CONFIG_NAME} or SUPPORTCUE_DATABASE_URL to postgresql://USER@HOST/DB (see "
-            "docs/deployment.md), or serve one process (--workers 1)"
+            f"{workers} workers (--workers, or [service] workers) need PostgreSQL: this workspace's "
+            "database is SQLite, which takes one writer at a time, so workers would queue for its "
+            f"lock. Set [database] url in {CONFIG_NAME} or SUPPORTCUE_DATABASE_URL to "
+            "postgresql://USER@HOST/DB (see docs/deployment.md), or serve one process (--workers 1)"
         )
 
 
