@@ -1,7 +1,8 @@
 """`supportcue serve --workers 2` (issue 15, item 4): the real command as a process of its own, on
 PostgreSQL, over real HTTP with a new connection per request, so both workers answer. Every
 suggestion and event is stored exactly once whichever worker took it (a retried event reaching the
-other worker is a duplicate, a message asked about again gets its stored suggestion), /metrics adds
+other worker is a duplicate, a message asked about again gets its stored suggestion), a login on
+one worker is a session (and a CSRF token) on both, /metrics adds
 up both workers' counts, a promotion and a rollback from the CLI are followed by both, a worker
 killed is replaced while the other answers every request, and SIGTERM to the parent stops the
 workers with every answered suggestion stored. On SQLite, more than one
@@ -28,11 +29,13 @@ from sqlalchemy import func, select
 
 from supportcue.data.store import open_store
 from supportcue.data.tables import Event, Suggestion
+from supportcue.security.users import add_user
 from supportcue.service.workers import threads_per_worker
 from supportcue.settings import init_workspace
 from tests.cli.test_lifecycle import import_history, run, write_history
 from tests.cli.test_newcomer import entry_point
 from tests.conftest import BACKENDS
+from tests.service.test_auth import PASSWORD, log_in, page_token
 
 ROOT = Path(__file__).resolve().parents[2]
 ONLY_PG = [b for b in BACKENDS if b == "postgresql"]
@@ -219,6 +222,27 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     assert counted(Suggestion.case_id) == {case: 1 for case in made}
     assert counted(Event.idempotency_key) == {f"e{n}": 1 for n in range(cases)}
 
+    # a login on one worker is a session on both: the console page and a CSRF-checked event, each
+    # on a new connection, until both workers have served the logged-in user
+    store = open_store(os.environ["SUPPORTCUE_DATABASE_URL"])
+    add_user(store, "ana", "agent", PASSWORD)
+    store.close()
+    client, answer = log_in(served.url)
+    assert answer.status_code == 303
+    cookies, token = dict(client.cookies), page_token(client)
+    client.close()
+    for n in range(40):
+        page = httpx.get(f"{served.url}/", cookies=cookies, timeout=30)
+        assert page.status_code == 200 and "csrf-token" in page.text
+        body = {"idempotency_key": f"ana{n}", "case_id": "c0", "kind": "dismissed", "reason": "tone"}
+        headers = {"x-csrf-token": token}
+        sent = httpx.post(f"{served.url}/v1/events", json=body, cookies=cookies, headers=headers, timeout=30)
+        assert sent.status_code == 202, sent.text
+        pages = per_worker(served.metrics, "supportcue_http_requests_total", route="/", status="200")
+        if set(pages) == pids and all(pages.values()):
+            break
+    assert set(pages) == pids and all(pages.values()), f"one worker served every page: {pages}"
+
     # /metrics counts both workers' suggestions and events, whichever worker answers (asked until
     # each worker has answered it at least once)
     auth = {"Authorization": f"Bearer {key}"}
@@ -226,6 +250,7 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
         text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
         assert scraped(text, "supportcue_suggestions_total") == cases
         assert 'supportcue_events_total{kind="shown"} ' + f"{cases}.0" in text
+        assert 'supportcue_events_total{kind="dismissed"} ' in text
         scrapes = per_worker(served.metrics, "supportcue_http_requests_total", route="/metrics")
         if set(scrapes) == pids and all(scrapes.values()):
             break
