@@ -2,11 +2,10 @@
 PostgreSQL, over real HTTP with a new connection per request, so both workers answer. Every
 suggestion and event is stored exactly once whichever worker took it (a retried event reaching the
 other worker is a duplicate, a message asked about again gets its stored suggestion), a login on
-one worker is a session (and a CSRF token) on both, /metrics adds
-up both workers' counts, a promotion and a rollback from the CLI are followed by both, a worker
-killed is replaced while the other answers every request, and SIGTERM to the parent stops the
-workers with every answered suggestion stored. On SQLite, more than one
-worker is refused with an error naming PostgreSQL."""
+one worker is a session (and a CSRF token) on both, /metrics adds up both workers' counts, a
+promotion and a rollback from the CLI are followed by both, a worker killed is replaced while the
+other answers every request, and SIGTERM to the parent stops the workers with every answered
+suggestion stored. On SQLite, more than one worker is refused with an error naming PostgreSQL."""
 
 from __future__ import annotations
 
