@@ -156,6 +156,8 @@ class ServiceSettings(_Section):
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
     registry_poll_s: float = Field(1.0, ge=0.0)
     """How often a running server checks the model registry for a promotion or rollback (0: never)."""
+    workers: int = Field(1, ge=1, le=64)
+    """Processes `serve` runs (`--workers`): more than one needs PostgreSQL (see docs/deployment.md)."""
     public_url: str = ""
     """The address people open supportcue's pages at (https://support.example.com): links in a help
     desk's notes start with it. Empty: the address the help desk's webhook was sent to."""
@@ -553,6 +555,7 @@ max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
 registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
+workers = 1           # processes `serve` runs (`serve --workers N`); more than 1 needs PostgreSQL
 # The address people open supportcue at, e.g. "https://support.example.com": the links in help-desk
 # notes start with it. Empty: the address the help desk's webhook was sent to.
 public_url = ""

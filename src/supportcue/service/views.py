@@ -237,7 +237,7 @@ def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
 def helpdesk_panel(
     health: dict[str, Any], webhooks: dict[str, int], unable_to_post: str | None, webhook_url: str
 ) -> dict[str, Any]:
-    """A help desk's panel on the dashboard: its health (from the store), the webhooks this process
+    """A help desk's panel on the dashboard: its health (from the store), the webhooks the service
     received since it started, whether notes can be posted, and the URL to give the help desk."""
     notes = health["notes"]
     last = notes["last_posted_at"]
