@@ -25,6 +25,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from supportcue.eval.labeled import Labeled, default_embedder
 from supportcue.eval.oos import OosDetector, negative_sources
 
@@ -126,6 +128,8 @@ def main() -> None:
     embedder = default_embedder()
     sources = negative_sources(embedder)
     checks = {"hwu": hwu_check, "banking": banking_check}
+    hwu = read(DATA / "hwu64" / "hwu64.csv")
+    chitchat = {r["text"] for r in hwu if r["intent"].startswith("general_")}
     for name in checks if args.check == "all" else [args.check]:
         train, val, test = checks[name](args.seed)
         vectors = [embedder.embed(part.texts) for part in (train, val, test)]
@@ -133,6 +137,13 @@ def main() -> None:
             train, vectors[0], val, vectors[1], sources, OOS
         )
         metrics = detector.evaluate(test, vectors[2])
+        rejected = detector.decide(test.texts, vectors[2]).rejected
+        kinds = ["chit-chat" if t in chitchat else "other intents" for t in test.texts]
+        oos_rows = [i for i, label in enumerate(test.labels) if label == OOS]
+        by_kind = {
+            kind: round(float(np.mean([rejected[i] for i in oos_rows if kinds[i] == kind])), 4)
+            for kind in sorted({kinds[i] for i in oos_rows})
+        }
         result = {
             "check": name,
             "seed": args.seed,
@@ -143,6 +154,7 @@ def main() -> None:
             "threshold": round(detector.threshold, 4),
             "calibration": detector.calibration_,
             **{k: round(v, 4) for k, v in metrics.items()},
+            "oos_recall_by_kind": by_kind,
         }
         print(json.dumps(result))
 

@@ -216,7 +216,7 @@ class ValidationStage(Stage):
     custom_rules: regexes (match = invalid) or functions returning "valid", "invalid" or None.
     min_words: `too_short` fires below this many words.
     k: neighbours of the out-of-scope score.
-    valid_recall: share of known valid examples the out-of-scope threshold keeps (no-negative case).
+    valid_recall: share of known valid examples (held-out scores) the decision threshold keeps.
     margin: abstain when the probability of "valid" is within `margin` of 0.5.
     builtin_negatives: add the package's built-in non-questions to the negatives (needs an embedder).
     conflict: built-in negatives at least this close (cosine) to a labeled valid message are dropped.
