@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.examples import TOPIC_EXAMPLES
+from typer.testing import CliRunner
 
+from supportcue.cli import app
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import SupportcueError
 from supportcue.eval.oos import oos_metrics, run_oos
+from supportcue.settings import init_workspace
 from supportcue.stages.validation import ScoreCombiner, recall_threshold
 
 EMBEDDER = HashingEmbedder(dim=512)
@@ -147,3 +150,35 @@ def test_bad_target_recall_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "rows.jsonl", rows)
     with pytest.raises(SupportcueError, match="--target-recall"):
         run_oos(path, path, path, embedder=EMBEDDER, target_recall=1.5)
+
+
+def test_cli_passes_negatives_and_target_recall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "ws"
+    config = init_workspace(ws)
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
+    rows = [(t, k) for k, ts in IN_SCOPE.items() for t in ts] + [(t, "oos") for t in OOS]
+    path = write(tmp_path / "rows.jsonl", rows)
+    chitchat = tmp_path / "chitchat.csv"
+    chitchat.write_text("text\nsing me a song\nwho are you\ngood night\n")
+    common = [
+        "--workspace",
+        str(ws),
+        "eval",
+        "oos",
+        "--train",
+        str(path),
+        "--val",
+        str(path),
+        "--test",
+        str(path),
+    ]
+    result = CliRunner().invoke(
+        app, [*common, "--negatives", str(chitchat), "--target-recall", "0.8", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output.strip().splitlines()[-1])
+    assert out["target_recall"] == 0.8 and out["n_test"] == len(rows)
+    assert out["negative_sources"]["negatives file chitchat.csv"] == 3
+    bad = CliRunner().invoke(app, [*common, "--target-recall", "1.5", "--json"])
+    assert bad.exit_code != 0 and "--target-recall must be between 0 and 1" in str(bad.exception) + bad.output
