@@ -285,7 +285,7 @@ class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
     invalid_patterns: list[str] = Field(default_factory=list)
     """Regular expressions: a message that matches one is never an actionable question."""
-    valid_recall: float = Field(0.995, gt=0.0, le=1.0)
+    valid_recall: float = Field(0.99, gt=0.0, le=1.0)
     margin: float = Field(0.05, ge=0.0, lt=0.5)
 
     @field_validator("invalid_patterns")
@@ -612,7 +612,7 @@ model = 0.3
 # Rules that win over the model: empty | greeting_only | thanks_only | too_short
 rules = ["empty", "greeting_only", "thanks_only", "too_short"]
 invalid_patterns = []     # your own rules, as regular expressions, e.g. ["^test message$"]
-valid_recall = 0.995      # share of known questions the out-of-scope threshold keeps
+valid_recall = 0.99       # share of known questions (held-out scores) the threshold keeps
 margin = 0.05             # abstain when P(valid) is within this of 0.5
 
 [response]
