@@ -19,6 +19,7 @@ folder at the same path (its settings, models and cache) and the database: Postg
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 from collections.abc import Callable, Iterable
@@ -97,13 +98,17 @@ def run_on_ray(
     if started_here:
         try:
             ray.init(
-                address=None if address == LOCAL else address, include_dashboard=False, log_to_driver=False
+                address=None if address == LOCAL else address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
             )
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise BatchError(f"cannot reach a Ray cluster at {address!r}: {exc}") from None
     try:
         from ray.data import DataContext
 
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress lines are ours to show
         DataContext.get_current().enable_progress_bars = False
         spec = job.spec
         if job.store.db.dialect == "postgresql" and spec.kind != "embed":
@@ -113,9 +118,10 @@ def run_on_ray(
         for chunk in chunks:
             seen += len(chunk)
             todo = job.pending(chunk)
-            if todo:
-                done += len(todo)
-                refs.append(ray.put(pd.DataFrame({"case": [pickle.dumps(c) for c in todo]})))
+            done += len(todo)
+            for at in range(0, len(todo), batch_size):  # a block per batch: every actor gets some
+                part = todo[at : at + batch_size]
+                refs.append(ray.put(pd.DataFrame({"case": [pickle.dumps(c) for c in part]})))
             if progress:
                 progress(seen, 0)
         size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -125,7 +131,7 @@ def run_on_ray(
                 RayWorker,
                 fn_constructor_args=(spec,),
                 batch_size=batch_size,
-                concurrency=size,
+                compute=ray.data.ActorPoolStrategy(size=size),
                 num_cpus=1,
                 batch_format="pandas",
             )
