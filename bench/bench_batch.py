@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--embed-rows", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--jobs", nargs="+", choices=("suggest", "embed"), default=["suggest", "embed"])
     args = parser.parse_args()
     rows = _rows()
     train, rest = rows[: args.train], rows[args.train :]
@@ -139,6 +140,7 @@ def main() -> None:
         import ray
 
         results: dict[str, dict[str, Any]] = {}
+        files = {kind: file for kind, file in files.items() if kind in args.jobs}
         for kind, file in files.items():
             for engine in ("in-process", "ray"):
                 ws = folder / f"{kind}-{engine}"
@@ -159,6 +161,7 @@ def main() -> None:
                     "cases_per_second": summary["cases_per_second"],
                     "ray_start_seconds": round(started, 1) if engine == "ray" else None,
                     "workers": summary.get("workers"),
+                    "worker_seconds": summary.get("worker_seconds"),
                 }
                 print(json.dumps({"run": f"{kind}/{engine}", **results[f"{kind}/{engine}"]}), flush=True)
         for kind in files:

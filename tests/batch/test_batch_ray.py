@@ -41,9 +41,8 @@ def test_suggest_on_ray_local_mode_matches_in_process(
     history = history_file(tmp_path)
     twin = tmp_path / "twin"
     shutil.copytree(workspace, twin)
-    on_ray = last_json(
-        run(workspace, "batch", "suggest", str(history), "--ray-address", "local", "--batch-size", "16", "--json")
-    )
+    args = ("batch", "suggest", str(history), "--ray-address", "local", "--batch-size", "16", "--json")
+    on_ray = last_json(run(workspace, *args))
     assert on_ray["engine"] == "ray" and on_ray["workers"] == 1
     assert (on_ray["processed"], on_ray["written"], on_ray["rejected"]) == (N_HISTORY, N_HISTORY, 1)
     here = last_json(run(twin, "batch", "suggest", str(history), "--json"))

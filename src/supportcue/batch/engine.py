@@ -69,15 +69,18 @@ class RayWorker:
         import numpy as np
 
         cases = [pickle.loads(b) for b in batch["case"]]
+        start = time.perf_counter()
         results = self.run(cases)
+        written = 0
         if self.store is not None:
             written = write_results(self.spec.kind, self.store, results, None)
-            payload = [pickle.dumps(None)] * len(cases)
-            counts = [written] + [0] * (len(cases) - 1)
-        else:
-            payload = [pickle.dumps(r) for r in results]
-            counts = [0] * len(cases)
-        return {"result": np.array(payload, dtype=object), "written": np.array(counts, dtype=np.int64)}
+            results = [None] * len(cases)
+        first = [1.0] + [0.0] * (len(cases) - 1)  # per batch figures ride on its first row
+        return {
+            "result": np.array([pickle.dumps(r) for r in results], dtype=object),
+            "written": np.array(first, dtype=np.int64) * written,
+            "seconds": np.array(first) * (time.perf_counter() - start),
+        }
 
 
 def run_on_ray(
@@ -125,7 +128,7 @@ def run_on_ray(
             if progress:
                 progress(seen, 0)
         size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        written = 0
+        written, busy = 0, 0.0
         if refs:
             dataset = ray.data.from_pandas_refs(refs).map_batches(
                 RayWorker,
@@ -136,13 +139,15 @@ def run_on_ray(
                 batch_format="pandas",
             )
             for batch in dataset.iter_batches(batch_size=batch_size, batch_format="pandas"):
+                busy += float(batch["seconds"].sum())
                 if spec.write_in_workers:
                     written += int(batch["written"].sum())
                 else:
                     written += job.write([pickle.loads(b) for b in batch["result"]])
                 if progress:
                     progress(seen, written)
-        return _summary(job, "ray", seen, done, written, start, workers=size, address=address)
+        extra = {"workers": size, "address": address, "worker_seconds": round(busy, 3)}
+        return _summary(job, "ray", seen, done, written, start, **extra)
     finally:
         if started_here:
             ray.shutdown()

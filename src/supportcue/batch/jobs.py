@@ -257,7 +257,8 @@ def _prepare_label(settings: Settings, store: Store, task: str, fit_cases: Seque
         for lb in store.labels.list(task, sources=HUMAN_SOURCES)
         if lb.case_id is not None
     }
-    names = sorted({*human.values(), *(t.key for t in store.library.topics())} if task == "topic" else set())
+    topics = {t.key for t in store.library.topics()} if task == LabelTask.TOPIC else set()
+    names = sorted({*human.values(), *topics})  # the labels known before any function votes
     inputs = [LFInput(text=c.message, sent_reply=c.reply) for c in fit_cases]
     applied = apply_lfs(lfs, inputs, label_names=names, progress=False)
     index = {name: i for i, name in enumerate(applied.label_names)}

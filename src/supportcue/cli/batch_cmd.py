@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ RayAddress = Annotated[
         "--ray-address",
         envvar="SUPPORTCUE_RAY_ADDRESS",
         help="run on this Ray cluster (e.g. ray://head:10001, auto; `local` starts one on this "
-        "machine); needs `pip install 'supportcue[ray]'`. Without it: in this process",
+        "machine); needs `pip install 'supportcue\\[ray]'`. Without it: in this process",
     ),
 ]
 Workers = Annotated[int | None, typer.Option(min=1, help="Ray actors (default: one per CPU of the cluster)")]
@@ -89,40 +90,40 @@ def _run(
         raise typer.Exit(1)
 
 
-@batch_app.command("suggest")
-def suggest(
-    ctx: typer.Context,
-    file: File,
-    ray_address: RayAddress = None,
-    workers: Workers = None,
-    chunk_size: ChunkSize = 1000,
-    batch_size: BatchSize = 256,
-    map_: Map = [],  # noqa: B006
-    set_: Set = [],  # noqa: B006
-    encoding: Encoding = "utf-8",
-    json_out: Json = False,
-) -> None:
-    """Suggest for every case with the live models and store the suggestions as a back-fill (origin
-    batch: left out of the live metrics). A re-run skips the cases already done with these models."""
-    _run(ctx, "suggest", file, ray_address, workers, chunk_size, batch_size, map_, set_, encoding, json_out)
+def _job_command(kind: str, doc: str) -> None:
+    """Register `batch KIND FILE` with the options every job takes."""
+
+    def command(
+        ctx: typer.Context,
+        file: File,
+        ray_address: RayAddress = None,
+        workers: Workers = None,
+        chunk_size: ChunkSize = 1000,
+        batch_size: BatchSize = 256,
+        map_: Map = [],  # noqa: B006
+        set_: Set = [],  # noqa: B006
+        encoding: Encoding = "utf-8",
+        json_out: Json = False,
+    ) -> None:
+        _run(ctx, kind, file, ray_address, workers, chunk_size, batch_size, map_, set_, encoding, json_out)
+
+    command.__doc__ = inspect.cleandoc(doc)
+    batch_app.command(kind)(command)
 
 
-@batch_app.command("embed")
-def embed(
-    ctx: typer.Context,
-    file: File,
-    ray_address: RayAddress = None,
-    workers: Workers = None,
-    chunk_size: ChunkSize = 1000,
-    batch_size: BatchSize = 256,
-    map_: Map = [],  # noqa: B006
-    set_: Set = [],  # noqa: B006
-    encoding: Encoding = "utf-8",
-    json_out: Json = False,
-) -> None:
-    """Embed every case message into the workspace's embedding cache, so that train, backtest and the
-    weak jobs never embed them again. Texts already cached are skipped."""
-    _run(ctx, "embed", file, ray_address, workers, chunk_size, batch_size, map_, set_, encoding, json_out)
+_job_command(
+    "suggest",
+    """Suggest for every case with the live models; store the suggestions as a back-fill.
+
+    They are stored with origin batch: left out of the live metrics. A re-run skips the cases already
+    done with these models.""",
+)
+_job_command(
+    "embed",
+    """Embed every case message into the workspace's embedding cache.
+
+    So train, backtest and the weak jobs never embed them again. Texts already cached are skipped.""",
+)
 
 
 @batch_app.command("label")
@@ -142,8 +143,10 @@ def label(
     encoding: Encoding = "utf-8",
     json_out: Json = False,
 ) -> None:
-    """Apply the workspace's labeling functions to every case, combine their votes with a label model
-    fitted on the file's first cases, and store weak labels (annotator batch). Re-running replaces them."""
+    """Label every case with the labeling functions and a label model; store weak labels.
+
+    The label model is fitted on the file's first cases (--fit-rows), with the people's labels of
+    those cases as gold; the labels are stored as source weak, annotator batch. A re-run replaces them."""
     if task not in (LabelTask.TOPIC, LabelTask.VALIDITY):
         raise typer.BadParameter(f"{task!r}; allowed: topic, validity", param_hint="--task")
     _run(
