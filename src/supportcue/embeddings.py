@@ -120,12 +120,17 @@ def text_key(text: str) -> str:
 class CachedEmbedder:
     """Keeps vectors by text hash in `cache_dir/embeddings-<name>.sqlite`; thread-safe.
 
-    `read_only` looks vectors up but never writes: for the processes of a batch job on Ray, where
-    only the driver writes the cache (a SQLite file takes one writer at a time)."""
+    `read_only` looks vectors up but never writes the file: for the processes of a batch job on Ray,
+    where only the driver writes the cache (a SQLite file takes one writer at a time). Such a process
+    keeps the vectors it had to compute in memory instead (up to `MEMORY_ROWS`), so it computes each
+    text once, e.g. the answers it fills in for every case."""
+
+    MEMORY_ROWS = 100_000
 
     def __init__(self, inner: Embedder, cache_dir: Path, read_only: bool = False) -> None:
         self.inner = inner
         self.read_only = read_only
+        self._memory: dict[str, Vectors] = {}
         self.name = inner.name
         self.dim = inner.dim
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +160,12 @@ class CachedEmbedder:
 
     def put(self, texts: Sequence[str], vectors: Vectors) -> None:
         """Cache vectors computed elsewhere (by the inner embedder, e.g. in a batch job's worker)."""
-        if self.read_only or not len(texts):
+        if not len(texts):
+            return
+        if self.read_only:
+            if len(self._memory) + len(texts) > self.MEMORY_ROWS:
+                self._memory.clear()
+            self._memory.update((text_key(t), v) for t, v in zip(texts, vectors, strict=True))
             return
         rows = [(text_key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
         with self._lock:
@@ -164,7 +174,9 @@ class CachedEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         keys = [text_key(t) for t in texts]
-        found = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in self._rows("v", keys)}
+        found = {key: self._memory[key] for key in keys if key in self._memory}
+        rest = [key for key in keys if key not in found]
+        found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in self._rows("v", rest))
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if missing:
             fresh = self.inner.embed(missing)

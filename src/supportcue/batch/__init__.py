@@ -42,7 +42,7 @@ def run_batch(
     ray_address: str | None = None,
     workers: int | None = None,
     chunk_size: int = 1000,
-    batch_size: int = 256,
+    batch_size: int = 1000,
     mapping: Mapping[str, str] | None = None,
     constants: Mapping[str, str] | None = None,
     encoding: str = "utf-8",

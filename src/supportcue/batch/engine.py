@@ -88,7 +88,7 @@ def run_on_ray(
     chunks: Iterable[list[BatchCase]],
     address: str,
     workers: int | None = None,
-    batch_size: int = 256,
+    batch_size: int = 1000,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run `job` on the Ray cluster at `address` (`local`: start one on this machine; an already

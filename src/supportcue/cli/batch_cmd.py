@@ -99,7 +99,7 @@ def _job_command(kind: str, doc: str) -> None:
         ray_address: RayAddress = None,
         workers: Workers = None,
         chunk_size: ChunkSize = 1000,
-        batch_size: BatchSize = 256,
+        batch_size: BatchSize = 1000,
         map_: Map = [],  # noqa: B006
         set_: Set = [],  # noqa: B006
         encoding: Encoding = "utf-8",
@@ -137,7 +137,7 @@ def label(
     ray_address: RayAddress = None,
     workers: Workers = None,
     chunk_size: ChunkSize = 1000,
-    batch_size: BatchSize = 256,
+    batch_size: BatchSize = 1000,
     map_: Map = [],  # noqa: B006
     set_: Set = [],  # noqa: B006
     encoding: Encoding = "utf-8",
