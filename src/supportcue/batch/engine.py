@@ -57,13 +57,18 @@ class RayWorker:
     """Ray Data's callable class: one per actor, so the job's models load once per Ray worker."""
 
     def __init__(self, spec: JobSpec) -> None:
-        self.spec = spec
-        self.store = None
-        if spec.write_in_workers:
-            from supportcue.data.store import open_store
+        from supportcue.data.store import Store, open_store
 
+        self.spec = spec
+        self.store: Store | None = None
+        if spec.reads_store or spec.write_in_workers:
             self.store = open_store(spec.settings().database_url, migrate_schema=False)
         self.run = spec.worker(self.store)
+
+    def close(self) -> None:
+        """Close the worker's database connections (Ray ends the process with the actor anyway)."""
+        if self.store is not None:
+            self.store.close()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
@@ -72,7 +77,7 @@ class RayWorker:
         start = time.perf_counter()
         results = self.run(cases)
         written = 0
-        if self.store is not None:
+        if self.spec.write_in_workers and self.store is not None:
             written = write_results(self.spec.kind, self.store, results, None)
             results = [None] * len(cases)
         first = [1.0] + [0.0] * (len(cases) - 1)  # per batch figures ride on its first row

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from supportcue.batch.cases import BatchCase
-from supportcue.data.store import Store, open_store
+from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.embeddings import CachedEmbedder
 from supportcue.errors import BatchError
@@ -75,16 +75,23 @@ class JobSpec:
     def settings(self) -> Settings:
         return load_settings(self.workspace)
 
-    def worker(self, store: Store | None = None) -> Worker:
-        """The job's function over a list of cases, its models loaded now (once per process)."""
+    @property
+    def reads_store(self) -> bool:
+        """Whether the worker reads the store (the answer library, the people's labels)."""
+        return self.kind in ("suggest", "label")
+
+    def worker(self, store: Store | None) -> Worker:
+        """The job's function over a list of cases, its models loaded now (once per process);
+        `store` is the one it reads (None for a job that reads none)."""
         settings = self.settings()
-        own = store or open_store(settings.database_url, migrate_schema=False)
-        if self.kind == "suggest":
-            return _suggest_worker(self, own, settings)
         if self.kind == "embed":
             return _embed_worker(settings)
+        if store is None:
+            raise BatchError(f"the batch {self.kind} job's worker reads the store: open one for it")
+        if self.kind == "suggest":
+            return _suggest_worker(self, store, settings)
         if self.kind == "label":
-            return _label_worker(self, own, settings)
+            return _label_worker(self, store, settings)
         raise BatchError(f"unknown batch job {self.kind!r}; allowed: {', '.join(JOBS)}")
 
 
