@@ -143,14 +143,21 @@ def run_on_ray(
                 num_cpus=1,
                 batch_format="pandas",
             )
-            for batch in dataset.iter_batches(batch_size=batch_size, batch_format="pandas"):
-                busy += float(batch["seconds"].sum())
-                if spec.write_in_workers:
-                    written += int(batch["written"].sum())
-                else:
-                    written += job.write([pickle.loads(b) for b in batch["result"]])
-                if progress:
-                    progress(seen, written)
+            try:
+                for batch in dataset.iter_batches(batch_size=batch_size, batch_format="pandas"):
+                    busy += float(batch["seconds"].sum())
+                    if spec.write_in_workers:
+                        written += int(batch["written"].sum())
+                    else:
+                        written += job.write([pickle.loads(b) for b in batch["result"]])
+                    if progress:
+                        progress(seen, written)
+            except ray.exceptions.RayError as exc:  # a worker's error, e.g. the live models changed
+                said = next((line for line in reversed(str(exc).strip().splitlines()) if line.strip()), "")
+                raise BatchError(
+                    f"the job failed on the Ray cluster after {written:,} results were written "
+                    f"(run it again: it goes on where it stopped): {said.strip()}"
+                ) from exc
         extra = {"workers": size, "address": address, "worker_seconds": round(busy, 3)}
         return _summary(job, "ray", seen, done, written, start, **extra)
     finally:
