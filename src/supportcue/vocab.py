@@ -174,6 +174,18 @@ class SuggestionMode(StrEnum):
     NONE = "none"
 
 
+class SuggestionOrigin(StrEnum):
+    """Who asked for a stored suggestion (`suggestions.origin`)."""
+
+    SERVICE = "service"
+    """A live request to the service: the only one an agent waited for."""
+    CLI = "cli"
+    """`supportcue suggest`, one message from the command line."""
+    BATCH = "batch"
+    """`supportcue batch suggest`, a back-fill over historical cases: never shown to anyone, so left
+    out of every live metric (adoption, coverage, match rate, latency), drift and the review queue."""
+
+
 class Role(StrEnum):
     """What a caller (an API key or a user) may do; see `security/roles.py` for who includes whom.
 

@@ -202,6 +202,7 @@ def register(app: typer.Typer) -> None:
         from supportcue.experiments import assign_case, with_assignment
         from supportcue.pipeline import SuggestRequest
         from supportcue.training.loader import load_pipeline
+        from supportcue.vocab import SuggestionOrigin
 
         if not message.strip():
             raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
@@ -211,7 +212,7 @@ def register(app: typer.Typer) -> None:
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
         request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
-        store.cases.add_suggestions([{**result.row(), "origin": "cli"}])
+        store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:
             print(json.dumps(result.public(), default=str))
             return

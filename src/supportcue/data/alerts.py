@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from supportcue.data.database import Database
-from supportcue.data.reporting import EVENT_SLACK
+from supportcue.data.reporting import EVENT_SLACK, from_traffic
 from supportcue.data.tables import Case, DriftAlert, Event, Suggestion, utcnow
 from supportcue.vocab import HOLDOUT, EventKind
 
@@ -111,7 +111,11 @@ class Alerts:
     def rows(self, since: datetime | None, until: datetime | None) -> builtins.list[DriftRow]:
         """The suggestions made in [since, until) with their case's message and the reply sent on the
         case (through the event's suggestion id, or else the case's newest suggestion)."""
-        q = select(Suggestion, Case.message, Case.customer_name).join(Case, Case.id == Suggestion.case_id)
+        q = (
+            select(Suggestion, Case.message, Case.customer_name)
+            .join(Case, Case.id == Suggestion.case_id)
+            .where(from_traffic())
+        )
         sent_q = select(
             Event.case_id, Event.suggestion_id, Event.text, Event.similarity, Event.shadow_similarity
         )

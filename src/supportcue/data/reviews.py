@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 
 from supportcue.data.database import Database
 from supportcue.data.labels import Labels
-from supportcue.data.reporting import latest_suggestion_id
+from supportcue.data.reporting import from_traffic, latest_suggestion_id
 from supportcue.data.tables import Case, Event, Review, ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict
 from supportcue.vocab import EventKind, ReviewReason, SuggestionMode
@@ -183,7 +183,7 @@ class Reviews:
         columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
         stmt = (
             select(*columns, dismissed.label("dismissed"))
-            .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None))
+            .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None), from_traffic())
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
             .limit(limit)
         )
