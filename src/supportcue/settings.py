@@ -711,6 +711,7 @@ min_unclaimed_rise = 0.03   # new_topic_cluster: rise in the share of messages n
 min_cluster_share = 0.02    # ... and each candidate topic's share of the window's messages
 min_match_drop = 0.2        # answer_match_drop: fall of an answer's match rate (Holm-corrected test)
 min_pairs = 10              # sent replies an answer needs in each window to be compared
+review_items = 5            # review items each alert queues (reason drift_alert); 0: none
 review_warning_days = 7     # the dashboard flags answers due for review within this many days
 webhook_url = ""            # POST each new alert here as JSON (e.g. a Slack or Alertmanager bridge)
 """
