@@ -20,7 +20,7 @@ from supportcue.embeddings import (
     torch_device,
 )
 from supportcue.errors import SettingsError
-from supportcue.onnx_embedder import CPU, CUDA, OnnxMiniLMEmbedder, model_files, select_providers
+from supportcue.onnx_embedder import CPU, CUDA, OnnxMiniLMEmbedder, build, model_files, select_providers
 from supportcue.settings import EmbeddingSettings
 
 TEXTS = [
@@ -71,6 +71,13 @@ def test_int8_vectors_close_under_their_own_name(reference: np.ndarray[Any, Any]
     plain = make_embedder(cache_dir=tmp_path)
     assert isinstance(cached, CachedEmbedder) and isinstance(plain, CachedEmbedder)
     assert cached.path != plain.path  # the int8 vectors never mix with the fp32 ones
+
+
+def test_an_unwritable_model_folder_is_a_clear_error(tmp_path: Any) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(RuntimeError, match=r"cannot write the ONNX model to .*SUPPORTCUE_ONNX_DIR"):
+        build(root=blocked)
 
 
 def test_providers_take_cuda_only_when_onnxruntime_offers_it() -> None:

@@ -185,6 +185,16 @@ def build(int8: bool = False, root: Path | None = None) -> Path:
     wanted = quantised if int8 else fp32
     if wanted.is_file():
         return wanted
+    try:
+        return _build(fp32, quantised, wanted, int8)
+    except OSError as error:
+        raise RuntimeError(
+            f"cannot write the ONNX model to {fp32.parent} ({error.strerror or error}): set "
+            "SUPPORTCUE_ONNX_DIR to a writable folder, or [embedding] backend = torch"
+        ) from error
+
+
+def _build(fp32: Path, quantised: Path, wanted: Path, int8: bool) -> Path:
     with _locked(fp32.parent):
         if wanted.is_file():  # another process built it while this one waited
             return wanted
