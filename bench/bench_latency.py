@@ -1,12 +1,16 @@
 """Latency and throughput of POST /v1/suggest over real HTTP, against the bare embedding cost.
 
-    .venv/bin/python bench/bench_latency.py [--workspace demo-workspace] [--requests 400]
+    .venv/bin/python bench/bench_latency.py [--workspace demo-workspace] [--requests 400] [--backend onnx]
 
 Builds the demo workspace if it is missing, starts `supportcue serve` in a subprocess, then measures in
 one run: the bare single-message embedding time of the same model in this process, sequential request
 latency (p50/p99), and throughput with 8 concurrent clients (each with its own keep-alive connection).
 It calls with an API key made for the run (revoked after) and turns the per-caller rate limit off, so
 the figures are the server's capacity, authentication included.
+
+The bare embedding is sentence-transformers' encode of one message (the target's yardstick), timed
+alternately with the ONNX Runtime one; the server embeds with its workspace's `[embedding] backend`
+unless `--backend` overrides it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import httpx
 
 from supportcue.demo.generator import generate
 from supportcue.embeddings import MiniLMEmbedder
+from supportcue.onnx_embedder import OnnxMiniLMEmbedder
 
 
 def free_port() -> int:
@@ -47,8 +52,11 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=Path("demo-workspace"))
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--backend", choices=["onnx", "torch"], help="the server's [embedding] backend")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(args.workspace)}
+    if args.backend:
+        env["SUPPORTCUE_EMBEDDING__BACKEND"] = args.backend
     cli = [sys.executable, "-m", "supportcue.cli"]
     if not (args.workspace / "supportcue.toml").exists():
         subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
@@ -64,13 +72,17 @@ def main() -> None:
     auth = {"authorization": "Bearer " + json.loads(made.stdout.strip().splitlines()[-1])["key"]}
     env["SUPPORTCUE_SECURITY__RATE_PER_MINUTE"] = "0"  # measure capacity, not the limit
 
-    embedder = MiniLMEmbedder()
+    embedder, onnx = MiniLMEmbedder(device="cpu"), OnnxMiniLMEmbedder(device="cpu")
     embedder.embed(["warm up"])
-    bare = []
+    onnx.embed(["warm up"])
+    bare, bare_onnx = [], []
     for text in messages[:200]:
         t0 = time.perf_counter()
         embedder.embed([text])
-        bare.append((time.perf_counter() - t0) * 1000)
+        t1 = time.perf_counter()
+        onnx.embed([text])
+        bare.append((t1 - t0) * 1000)
+        bare_onnx.append((time.perf_counter() - t1) * 1000)
 
     port = free_port()
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, start_new_session=True)
@@ -133,6 +145,8 @@ def main() -> None:
     b50, b99 = statistics.median(bare), pct(bare, 0.99)
     s50, s99 = statistics.median(seq), pct(seq, 0.99)
     print(f"bare single-message embedding ({embedder.name}): p50 {b50:.2f} ms, p99 {b99:.2f} ms")
+    print(f"  the same on ONNX Runtime fp32: p50 {statistics.median(bare_onnx):.2f} ms")
+    print(f"server's embedding backend: {args.backend or 'the workspace setting'}")
     print(f"POST /v1/suggest over HTTP, sequential: p50 {s50:.2f} ms, p99 {s99:.2f} ms")
     print(
         f"ratios vs bare embedding p50: p50 {s50 / b50:.2f}x (target <= 1.5x), "

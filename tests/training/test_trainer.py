@@ -155,3 +155,19 @@ def test_users_rules_from_settings_win_over_the_model(trainer: Trainer) -> None:
     )
     assert rule.label == "invalid" and rule.reason and "rule" in rule.reason
     assert model.label == "valid"
+
+
+def test_a_version_records_its_embedder_and_is_not_served_with_another(
+    trainer: Trainer, store: Store
+) -> None:
+    from supportcue.errors import SettingsError
+    from supportcue.training.loader import load_pipeline
+
+    class Other(HashingEmbedder):
+        name = "other-embedder"
+
+    versions = trainer.train(["validation", "topic"])
+    assert {v.metrics["embedder"] for v in versions} == {"hashing-ngrams"}
+    assert load_pipeline(store, trainer.settings, trainer.embedder).embedder is trainer.embedder
+    with pytest.raises(SettingsError, match=r"trained on hashing-ngrams vectors.*other-embedder"):
+        load_pipeline(store, trainer.settings, Other(dim=512))

@@ -29,18 +29,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one J
 def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
     """The workspace's settings and embedder when run in one, else the defaults (eval needs no
     workspace); the last item names the workspace, for the result."""
-    from supportcue.embeddings import make_embedder
     from supportcue.eval.labeled import cache_dir
     from supportcue.training.loader import workspace_embedder
 
     settings, in_workspace = state(ctx).settings_or_defaults()
     if in_workspace:
         return settings, workspace_embedder(settings), str(settings.workspace.resolve())
-    embedding = settings.embedding
-    embedder = make_embedder(
-        embedding.model, cache_dir=cache_dir() if embedding.cache else None, batch_size=embedding.batch_size
-    )
-    return settings, embedder, None
+    return settings, workspace_embedder(settings, cache_dir=cache_dir()), None
 
 
 @eval_app.command("classify")

@@ -69,13 +69,12 @@ class WorkspacePipelines:
         self._embedder: Embedder | None = None
 
     def __call__(self, store: Store, settings: Settings) -> Pipeline:
-        from supportcue.embeddings import make_embedder
-        from supportcue.training.loader import load_pipeline
+        from supportcue.training.loader import load_pipeline, workspace_embedder
 
         if self._embedder is None:
             # no disk cache when serving: live messages rarely repeat, and a cache write per request
             # would cost more than it saves
-            self._embedder = make_embedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
+            self._embedder = workspace_embedder(settings, cache=False)
         return load_pipeline(store, settings, self._embedder)
 
 

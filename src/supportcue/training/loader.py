@@ -9,6 +9,9 @@ supportcue train"), so `serve` and `suggest` say so instead of abstaining at som
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from supportcue.data.store import Store
 from supportcue.embeddings import CachedEmbedder, Embedder, make_embedder
 from supportcue.errors import NoTrainedModel, SettingsError
@@ -22,12 +25,20 @@ from supportcue.training.registry import load_live
 from supportcue.vocab import ModelStatus, StageMode
 
 
-def workspace_embedder(settings: Settings, cache: bool | None = None) -> Embedder:
-    use_cache = settings.embedding.cache if cache is None else cache
+def workspace_embedder(
+    settings: Settings, cache: bool | None = None, cache_dir: Path | None = None
+) -> Embedder:
+    """The embedder `[embedding]` asks for; vectors cached in `cache_dir` (default: the workspace's
+    cache/) unless `cache` (default: the setting) says not to."""
+    embedding = settings.embedding
+    use_cache = embedding.cache if cache is None else cache
     return make_embedder(
-        settings.embedding.model,
-        cache_dir=settings.cache_dir if use_cache else None,
-        batch_size=settings.embedding.batch_size,
+        embedding.model,
+        cache_dir=(cache_dir or settings.cache_dir) if use_cache else None,
+        batch_size=embedding.batch_size,
+        backend=embedding.backend,
+        quantize=embedding.quantize,
+        device=embedding.device,
     )
 
 
@@ -45,6 +56,19 @@ def workspace_services(store: Store, embedder: Embedder, settings: Settings | No
         articles=StoreArticles(store, embedder=passages),
         llm=make_client(settings.llm),
     )
+
+
+def check_embedder(stage: str, version: str, metrics: dict[str, Any], embedder: Embedder) -> None:
+    """Refuse to serve a model with an embedder other than the one it was trained with (recorded in
+    its metrics since issue 15; older versions carry no record and are not checked): the vectors
+    would differ, e.g. after `[embedding] quantize` changed, and every prediction would be off."""
+    trained = metrics.get("embedder")
+    if trained is not None and trained != embedder.name:
+        raise SettingsError(
+            f"{stage} {version} was trained on {trained} vectors, but [embedding] now gives "
+            f"{embedder.name}: retrain (`supportcue train`) or set [embedding] back "
+            f"(quantize = {str(trained.endswith('-int8')).lower()} for {trained})"
+        )
 
 
 NO_TRAINED_MODEL = "no trained model: run supportcue train"
@@ -96,6 +120,7 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
             if loaded is None:
                 continue
             stage, meta = loaded
+            check_embedder(meta.stage, meta.version, meta.metrics, embedder)
             versions[name] = meta.version
         stages[name] = stage.apply_policy(settings).bind(services)
     return Pipeline(stages, embedder, settings.pipeline, versions)

@@ -240,6 +240,8 @@ class Trainer:
             else:
                 stage = self.fit(name, None, params)
                 fingerprint, result = "history", {}
+            # the embedder is recorded so that serving can refuse vectors the model was not trained on
+            result["embedder"] = self.embedder.name
             version = save_version(
                 self.store, self.settings.models_dir, stage, fingerprint, stage_params(stage), result
             )
