@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -151,3 +152,13 @@ def test_a_model_is_not_served_with_other_vectors() -> None:
     check_embedder("topic", "v1", {}, int8)  # written before the embedder was recorded
     with pytest.raises(SettingsError, match=r"topic v2 was trained on all-MiniLM-L6-v2 vectors.*retrain"):
         check_embedder("topic", "v2", {"embedder": "all-MiniLM-L6-v2"}, int8)
+
+
+def test_onnx_threads_follow_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve --workers N` gives each worker its share of the cores through OMP_NUM_THREADS."""
+    from supportcue.onnx_embedder import cpu_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert cpu_threads() == len(os.sched_getaffinity(0))

@@ -82,7 +82,11 @@ def select_providers(available: Sequence[str], device: str = "auto") -> list[str
 
 
 def cpu_threads() -> int:
-    """The cores this process may run on (what ORT's intra-op pool should use)."""
+    """The threads ORT's intra-op pool should use: `OMP_NUM_THREADS` when set (`serve --workers N`
+    gives each worker its share of the cores that way), else the cores this process may run on."""
+    configured = os.environ.get("OMP_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -231,6 +235,9 @@ def _session(path: Path, providers: list[str], threads: int) -> Any:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+            # No busy-waiting between runs: the spinning threads would take the CPU from the
+            # process's other work and from other workers on the same cores.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3  # errors only: no per-node placement chatter
             _SESSIONS[key] = ort.InferenceSession(str(path), options, providers=providers)
         return _SESSIONS[key]
