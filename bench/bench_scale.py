@@ -14,6 +14,9 @@ derived from its source's cached MiniLM vector, and its text from the source's t
 - vector: the source vector plus Gaussian noise (sigma 0.02 per dimension, cosine about 0.93 with the
   source), renormalised.
 
+`--write-eval-files DIR --sizes 200000` writes such a training file (CLINC150's `oos` rows included),
+the real test file and an embedding cache with every vector, for `supportcue eval classify|oos`.
+
 Each size is fitted in its own process (`--one N`), so its peak RSS (`ru_maxrss`, which includes the
 loaded data and the Message objects, as `eval classify` would hold them) is its own. Vectors come
 from the embedding cache (`~/.cache/supportcue/embeddings`); a real text missing there is embedded.
@@ -26,6 +29,7 @@ import argparse
 import csv
 import json
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from supportcue.embeddings import MiniLMEmbedder, text_key
 from supportcue.eval.labeled import default_embedder, messages
 from supportcue.stages.topic import TopicStage
 
@@ -42,8 +47,9 @@ SOURCES = (("b77", DATA / "banking77" / "train.csv"), ("clinc", DATA / "clinc150
 SIGMA = 0.02
 
 
-def real_rows() -> tuple[list[str], list[str], list[str], list[str]]:
-    """(train texts, train labels, test texts, test labels): the first 80% / last 20% per label."""
+def real_rows(oos: bool = False) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(train texts, train labels, test texts, test labels): the first 80% / last 20% per label
+    (with CLINC150's out-of-scope rows, labeled `oos`, when `oos`)."""
     train_t: list[str] = []
     train_l: list[str] = []
     test_t: list[str] = []
@@ -54,6 +60,8 @@ def real_rows() -> tuple[list[str], list[str], list[str], list[str]]:
             for row in csv.DictReader(handle):
                 if row["intent"] != "oos":
                     by_label[f"{prefix}:{row['intent']}"].append(row["text"])
+                elif oos:
+                    by_label["oos"].append(row["text"])
         for label, texts in sorted(by_label.items()):
             cut = max(1, int(len(texts) * 0.8))
             train_t += texts[:cut]
@@ -121,6 +129,33 @@ def one(n: int, solver: str, landmarks: int) -> dict[str, object]:
     }
 
 
+def write_eval_files(n: int, out: Path) -> None:
+    """`out/train.csv` (n rows, with the out-of-scope rows), `out/test.csv` (real held-out rows) and
+    `out/cache/`, an embedding cache holding every vector (the variants' derived ones), so that
+    `SUPPORTCUE_CACHE_DIR=out/cache supportcue eval classify|oos` run on them without embedding."""
+    train_t, train_l, test_t, test_l = real_rows(oos=True)
+    embedder = default_embedder()
+    vectors = embedder.embed(train_t)
+    test_vectors = embedder.embed(test_t)
+    texts, labels, train_vectors = training_set(n, train_t, train_l, vectors)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (t, lab) in {"train": (texts, labels), "test": (test_t, test_l)}.items():
+        with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "intent"])
+            writer.writerows(zip(t, lab, strict=True))
+    (out / "cache").mkdir(exist_ok=True)
+    db = sqlite3.connect(out / "cache" / f"embeddings-{MiniLMEmbedder.name}.sqlite")
+    db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
+    pairs = [*zip(texts, train_vectors, strict=True), *zip(test_t, test_vectors, strict=True)]
+    db.executemany(
+        "INSERT OR REPLACE INTO vec (key, v) VALUES (?, ?)",
+        ((text_key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in pairs),
+    )
+    db.commit()
+    db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,7 +164,11 @@ def main() -> None:
     parser.add_argument("--solver", choices=["default", "exact", "nystrom"], default="default")
     parser.add_argument("--landmarks", type=int, default=TopicStage().landmarks)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--write-eval-files", type=Path, metavar="DIR", help="files for eval (first size)")
     args = parser.parse_args()
+    if args.write_eval_files is not None:
+        write_eval_files(args.sizes[0], args.write_eval_files)
+        return
     if args.one is not None:
         print(json.dumps(one(args.one, args.solver, args.landmarks)), flush=True)
         return
