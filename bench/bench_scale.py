@@ -17,8 +17,10 @@ derived from its source's cached MiniLM vector, and its text from the source's t
 `--write-eval-files DIR --sizes 200000` writes such a training file (CLINC150's `oos` rows included),
 the real test file and an embedding cache with every vector, for `supportcue eval classify|oos`.
 
-Each size is fitted in its own process (`--one N`), so its peak RSS (`ru_maxrss`, which includes the
-loaded data and the Message objects, as `eval classify` would hold them) is its own. Vectors come
+`train_cpu_seconds` (user + system time of all threads) says how much of a slow wall time was a
+busy machine. Each size is fitted in its own process (`--one N`), so its peak RSS (`ru_maxrss`,
+which includes the loaded data and the Message objects, as `eval classify` would hold them) is its
+own. Vectors come
 from the embedding cache (`~/.cache/supportcue/embeddings`); a real text missing there is embedded.
 Reads /work/shared/data (never copied into the project).
 """
@@ -108,9 +110,9 @@ def one(n: int, solver: str, landmarks: int) -> dict[str, object]:
     batch = messages(texts, train_vectors)
     threshold = {"default": TopicStage().max_exact_rows, "exact": 10**9, "nystrom": 0}[solver]
     stage = TopicStage(max_exact_rows=threshold, landmarks=landmarks)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stage.fit(batch, labels)
-    train_seconds = time.perf_counter() - started
+    train_seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     proba = stage.predict_proba(messages(test_t, test_vectors))
     predicted = [stage.topics_[i] for i in proba.argmax(1)]
     scores = stage.decision_scores(messages(test_t, test_vectors))
@@ -120,6 +122,7 @@ def one(n: int, solver: str, landmarks: int) -> dict[str, object]:
         "solver": described["solver"],
         "kernel_rows": described["kernel_rows"],
         "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "test_accuracy": round(float(np.mean([p == t for p, t in zip(predicted, test_l, strict=True)])), 4),
         "held_out_accuracy": described["cv_accuracy"],
