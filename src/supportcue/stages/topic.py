@@ -218,8 +218,9 @@ class _NystromFit:
                 mask = held[rows] == bool(part)
                 if not mask.any():
                     continue
-                k = kernel[mask].astype(np.float64)
-                weighted = k * weight[rows[mask], None]
+                k = kernel[mask]
+                weighted = k * weight[rows[mask], None].astype(np.float32)
+                # Single precision within a chunk (twice the speed), summed across chunks in double.
                 gram[part] += weighted.T @ k
                 onehot = sparse.csr_matrix(
                     (np.ones(len(k)), (target[rows[mask]], np.arange(len(k)))), shape=(n_classes, len(k))
