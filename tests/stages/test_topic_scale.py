@@ -124,3 +124,15 @@ def test_large_path_sample_weights() -> None:
     np.testing.assert_allclose(doubled.decision_scores(probe), plain.decision_scores(probe), atol=1e-6)
     heavier = nystrom(alpha=0.2).fit(X, y)
     assert not np.allclose(heavier.decision_scores(probe), plain.decision_scores(probe), atol=1e-3)
+
+
+def test_large_path_solve_survives_an_indefinite_system() -> None:
+    from supportcue.stages.topic import _solve_nystrom
+
+    # Rounding can make the summed Gram matrix slightly indefinite: the solve drops those directions.
+    gram = np.diag([1.0, 2.0, -5.0])
+    rhs = np.ones((3, 2))
+    coef = _solve_nystrom(gram, rhs, np.eye(3), alpha=0.1)
+    assert np.all(np.isfinite(coef))
+    np.testing.assert_allclose(coef[:2], [[1 / 1.1] * 2, [1 / 2.1] * 2], rtol=1e-5)
+    np.testing.assert_allclose(coef[2], 0.0)

@@ -168,10 +168,16 @@ def _solve_nystrom(gram: F64, rhs: F64, landmark_kernel: F64, alpha: float) -> F
     jitter of 1e-6 of K_LL's mean diagonal keeps the system definite when landmarks are (near)
     duplicates."""
     system = gram + alpha * landmark_kernel
+    system = (system + system.T) / 2
     system[np.diag_indices_from(system)] += alpha * 1e-6 * float(np.mean(np.diag(landmark_kernel)))
     with blas_threads(len(system)):
-        factor = scipy.linalg.cho_factor(system, overwrite_a=True, check_finite=False)
-        coef: F64 = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+        try:
+            factor = scipy.linalg.cho_factor(system, check_finite=False)
+            coef: F64 = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+        except np.linalg.LinAlgError:  # rounding made it indefinite: drop the non-positive directions
+            values, vectors = scipy.linalg.eigh(system, check_finite=False)
+            keep = values > 1e-12 * values.max()
+            coef = vectors[:, keep] @ ((vectors[:, keep].T @ rhs) / values[keep, None])
     return coef
 
 
@@ -218,9 +224,10 @@ class _NystromFit:
                 mask = held[rows] == bool(part)
                 if not mask.any():
                     continue
-                k = kernel[mask]
-                weighted = k * weight[rows[mask], None].astype(np.float32)
-                # Single precision within a chunk (twice the speed), summed across chunks in double.
+                # Double precision: a single-precision Gram (twice as fast) lost definiteness at 200k
+                # rows whose landmarks were near-duplicates.
+                k = kernel[mask].astype(np.float64)
+                weighted = k * weight[rows[mask], None]
                 gram[part] += weighted.T @ k
                 onehot = sparse.csr_matrix(
                     (np.ones(len(k)), (target[rows[mask]], np.arange(len(k)))), shape=(n_classes, len(k))
