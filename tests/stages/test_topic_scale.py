@@ -136,3 +136,12 @@ def test_large_path_solve_survives_an_indefinite_system() -> None:
     assert np.all(np.isfinite(coef))
     np.testing.assert_allclose(coef[:2], [[1 / 1.1] * 2, [1 / 2.1] * 2], rtol=1e-5)
     np.testing.assert_allclose(coef[2], 0.0)
+
+
+def test_large_batches_are_scored_in_chunks(fitted: tuple[TopicStage, TopicStage]) -> None:
+    approx, _ = fitted
+    X, _ = synthetic(350, seed=6)  # 2,100 messages: more than one scoring chunk
+    whole = approx.decision_scores(X)
+    assert whole.shape == (2100, len(approx.topics_))
+    parts = np.vstack([approx.decision_scores(X[:1000]), approx.decision_scores(X[1000:])])
+    np.testing.assert_allclose(whole, parts, rtol=1e-6, atol=1e-6)

@@ -60,6 +60,7 @@ SMALL_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 """Regularisation tried on small data; large values tend to a Parzen (prototype-like) classifier."""
 SMALL_TEXT_WEIGHTS = (0.0, 0.4, 0.7)
 _MAX_HELD = 20_000
+_PREDICT_CHUNK = 2048
 """Calibration rows of the large-data path: enough for a temperature and per-topic thresholds."""
 
 
@@ -461,9 +462,18 @@ class TopicStage(Stage):
         return softmax(self.decision_scores(batch) / self.temperature_)
 
     def decision_scores(self, batch: Sequence[Message]) -> F64:
-        """Raw ridge scores (about 1 for a typical example of a topic, about 0 far from it)."""
+        """Raw ridge scores (about 1 for a typical example of a topic, about 0 far from it).
+
+        Large batches are scored 2,048 messages at a time: a message's kernel row against every
+        kernel row of the model (up to `max_exact_rows`) is 8 bytes each, twice over."""
         with blas_threads(len(batch), small=64):
-            return self._scores(batch)
+            if len(batch) <= _PREDICT_CHUNK:
+                return self._scores(batch)
+            parts = [
+                self._scores(batch[start : start + _PREDICT_CHUNK])
+                for start in range(0, len(batch), _PREDICT_CHUNK)
+            ]
+            return np.vstack(parts)
 
     def _scores(self, batch: Sequence[Message]) -> F64:
         self.check_fitted()
