@@ -118,10 +118,19 @@ def text_key(text: str) -> str:
 
 
 class CachedEmbedder:
-    """Keeps vectors by text hash in `cache_dir/embeddings-<name>.sqlite`; thread-safe."""
+    """Keeps vectors by text hash in `cache_dir/embeddings-<name>.sqlite`; thread-safe.
 
-    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+    `read_only` looks vectors up but never writes the file: for the processes of a batch job on Ray,
+    where only the driver writes the cache (a SQLite file takes one writer at a time). Such a process
+    keeps the vectors it had to compute in memory instead (up to `MEMORY_ROWS`), so it computes each
+    text once, e.g. the answers it fills in for every case."""
+
+    MEMORY_ROWS = 100_000
+
+    def __init__(self, inner: Embedder, cache_dir: Path, read_only: bool = False) -> None:
         self.inner = inner
+        self.read_only = read_only
+        self._memory: dict[str, Vectors] = {}
         self.name = inner.name
         self.dim = inner.dim
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -133,27 +142,47 @@ class CachedEmbedder:
         self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
         self._db.commit()
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        keys = [text_key(t) for t in texts]
-        found: dict[str, Vectors] = {}
+    def _rows(self, column: str, keys: Sequence[str]) -> list[tuple[str, Any]]:
+        """(key, `column`) of the cached keys among `keys`, 900 at a time (SQLite's variable limit)."""
+        out: list[tuple[str, Any]] = []
         with self._lock:
             unique = list(dict.fromkeys(keys))
             for start in range(0, len(unique), 900):
                 chunk = unique[start : start + 900]
                 marks = ",".join("?" * len(chunk))
-                for key, blob in self._db.execute(f"SELECT key, v FROM vec WHERE key IN ({marks})", chunk):
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
+                out += self._db.execute(f"SELECT key, {column} FROM vec WHERE key IN ({marks})", chunk)
+        return out
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The distinct texts whose vectors are not cached yet, in order."""
+        known = {key for key, _ in self._rows("1", [text_key(t) for t in texts])}
+        return list(dict.fromkeys(t for t in texts if text_key(t) not in known))
+
+    def put(self, texts: Sequence[str], vectors: Vectors) -> None:
+        """Cache vectors computed elsewhere (by the inner embedder, e.g. in a batch job's worker)."""
+        if not len(texts):
+            return
+        if self.read_only:
+            if len(self._memory) + len(texts) > self.MEMORY_ROWS:
+                self._memory.clear()
+            self._memory.update((text_key(t), v) for t, v in zip(texts, vectors, strict=True))
+            return
+        rows = [(text_key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO vec (key, v) VALUES (?, ?)", rows)
+            self._db.commit()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        keys = [text_key(t) for t in texts]
+        found = {key: self._memory[key] for key in keys if key in self._memory}
+        rest = [key for key in keys if key not in found]
+        found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in self._rows("v", rest))
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if missing:
             fresh = self.inner.embed(missing)
-            rows = []
             for text, vector in zip(missing, fresh, strict=True):
-                key = text_key(text)
-                found[key] = vector
-                rows.append((key, vector.astype(np.float32).tobytes()))
-            with self._lock:
-                self._db.executemany("INSERT OR IGNORE INTO vec (key, v) VALUES (?, ?)", rows)
-                self._db.commit()
+                found[text_key(text)] = vector
+            self.put(missing, fresh)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)

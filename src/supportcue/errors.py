@@ -21,6 +21,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 │                               (another one is running, unknown name, bad arms or weights)
 ├── WebhookRefused              a help desk's webhook without a valid, fresh signature (HTTP 401)
 ├── HelpDeskError               a help desk's API failed; `retryable` says whether to try again
+├── BatchError                  a batch job that cannot run as asked (Ray not installed, no cluster
+│                               at the address, the live models changed mid-job)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
     │                           "no suggestion" with the reason; it never reaches an agent)
     └── LLMError                the LLM server gave no usable reply (the stage abstains)
@@ -138,3 +140,7 @@ class ReviewConflict(SupportcueError):
 
 class ReviewError(SupportcueError, ValueError):
     """A review that cannot be taken as given (an unknown topic, a verdict a message item lacks)."""
+
+
+class BatchError(SupportcueError):
+    """A `supportcue batch` job cannot run as asked (Ray missing or unreachable, models changed)."""

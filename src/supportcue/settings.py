@@ -156,6 +156,8 @@ class ServiceSettings(_Section):
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
     registry_poll_s: float = Field(1.0, ge=0.0)
     """How often a running server checks the model registry for a promotion or rollback (0: never)."""
+    workers: int = Field(1, ge=1, le=64)
+    """Processes `serve` runs (`--workers`): more than one needs PostgreSQL (see docs/deployment.md)."""
     public_url: str = ""
     """The address people open supportcue's pages at (https://support.example.com): links in a help
     desk's notes start with it. Empty: the address the help desk's webhook was sent to."""
@@ -283,7 +285,7 @@ class ValidationStageSettings(_Section):
     rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
     invalid_patterns: list[str] = Field(default_factory=list)
     """Regular expressions: a message that matches one is never an actionable question."""
-    valid_recall: float = Field(0.995, gt=0.0, le=1.0)
+    valid_recall: float = Field(0.99, gt=0.0, le=1.0)
     margin: float = Field(0.05, ge=0.0, lt=0.5)
 
     @field_validator("invalid_patterns")
@@ -347,6 +349,9 @@ class DriftSettings(_Section):
     """Fall of an answer's match rate (reference minus window) that makes an `answer_match_drop`."""
     min_pairs: int = Field(10, ge=1)
     """Sent replies an answer needs in each window before its match rate is compared."""
+    review_items: int = Field(5, ge=0, le=50)
+    """Review items each alert puts in the queue (its examples: messages, suggestions; a new topic's
+    cluster besides), reason `drift_alert`; 0: none."""
     review_warning_days: int = Field(7, ge=0)
     """Answers due for review within this many days are flagged (with their owner) on the dashboard."""
     webhook_url: str = ""
@@ -550,6 +555,7 @@ max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
 registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
+workers = 1           # processes `serve` runs (`serve --workers N`); more than 1 needs PostgreSQL
 # The address people open supportcue at, e.g. "https://support.example.com": the links in help-desk
 # notes start with it. Empty: the address the help desk's webhook was sent to.
 public_url = ""
@@ -606,7 +612,7 @@ model = 0.3
 # Rules that win over the model: empty | greeting_only | thanks_only | too_short
 rules = ["empty", "greeting_only", "thanks_only", "too_short"]
 invalid_patterns = []     # your own rules, as regular expressions, e.g. ["^test message$"]
-valid_recall = 0.995      # share of known questions the out-of-scope threshold keeps
+valid_recall = 0.99       # share of known questions (held-out scores) the threshold keeps
 margin = 0.05             # abstain when P(valid) is within this of 0.5
 
 [response]
@@ -705,6 +711,7 @@ min_unclaimed_rise = 0.03   # new_topic_cluster: rise in the share of messages n
 min_cluster_share = 0.02    # ... and each candidate topic's share of the window's messages
 min_match_drop = 0.2        # answer_match_drop: fall of an answer's match rate (Holm-corrected test)
 min_pairs = 10              # sent replies an answer needs in each window to be compared
+review_items = 5            # review items each alert queues (reason drift_alert); 0: none
 review_warning_days = 7     # the dashboard flags answers due for review within this many days
 webhook_url = ""            # POST each new alert here as JSON (e.g. a Slack or Alertmanager bridge)
 """

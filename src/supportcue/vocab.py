@@ -93,6 +93,8 @@ class ReviewReason(StrEnum):
     UNMATCHED_REPLY = "unmatched_reply"
     NO_TOPIC_CLUSTER = "no_topic_cluster"
     GENERATED_DRAFT = "generated_draft"
+    DRIFT_ALERT = "drift_alert"
+    """Made by a drift alert (`review/alert_items.py`): the item names its alert (`alert_id`)."""
 
 
 class Verdict(StrEnum):
@@ -170,6 +172,18 @@ class SuggestionMode(StrEnum):
     LIVE = "live"
     SHADOW = "shadow"
     NONE = "none"
+
+
+class SuggestionOrigin(StrEnum):
+    """Who asked for a stored suggestion (`suggestions.origin`)."""
+
+    SERVICE = "service"
+    """A live request to the service: the only one an agent waited for."""
+    CLI = "cli"
+    """`supportcue suggest`, one message from the command line."""
+    BATCH = "batch"
+    """`supportcue batch suggest`, a back-fill over historical cases: never shown to anyone, so left
+    out of every live metric (adoption, coverage, match rate, latency), drift and the review queue."""
 
 
 class Role(StrEnum):

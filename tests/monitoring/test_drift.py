@@ -100,6 +100,18 @@ def test_alerts_are_stored_once_while_they_last(store: Store) -> None:
     assert store.alerts.list()[0].posted_at is not None
 
 
+def test_recent_alerts_are_those_of_the_last_weeks_of_the_history(store: Store) -> None:
+    # a history that ended long ago (an import, the demo): "recent" is counted back from its end
+    newest = T0 + timedelta(days=40)
+    store.cases.upsert([{"id": "c1", "message": "m"}])
+    store.cases.add_suggestions(
+        [{"id": "s1", "case_id": "c1", "created_at": newest, "pipeline_version": "p", "latency_ms": 1.0}]
+    )
+    store.alerts.save([_alert(0, 3), {**_alert(20, 35), "subject": "ans-2"}])
+    assert [a.subject for a in store.alerts.recent(timedelta(days=30))] == ["ans-2"]
+    assert [a.subject for a in store.alerts.recent(timedelta(days=40))] == ["ans-2", "ans-1"]
+
+
 # -- the demo ----------------------------------------------------------------------------------------
 
 
@@ -190,6 +202,11 @@ def test_alerts_are_stored_posted_once_and_not_repeated(demo: dict[str, Any]) ->
     stored = store.alerts.list()
     store.close()
     assert len(stored) == len(posted["alerts"]) and all(a.posted_at for a in stored)
+    # Details are stored, printed and posted: the customers' names in the examples are masked.
+    names = {c.id: c.customer_name.split()[0] for c in demo["data"].cases}
+    examples = [e for a in posted["alerts"] for e in a["details"].get("examples", [])]
+    assert examples and any("[NAME_1]" in e["message"] for e in examples)
+    assert not [e for e in examples if names[e["case_id"]] in e["message"] + (e.get("sent") or "")]
     Hook.received.clear()
     again = cli(
         demo["folder"], "drift", "--since", "2026-10-15", "--until", "2026-10-19", "--json", webhook=""

@@ -189,7 +189,10 @@ def test_the_dashboard_lists_drift_alerts_with_examples(store: Store, client: Te
         "examples": [{"case_id": "c1", "message": "Is instant payout live?"}],
         "top_terms": [],
     }
+    # the examples are read from the cases (a purge empties them), personal data replaced
+    store.cases.upsert([{"id": "c1", "message": "Is instant payout live? Write to bo@example.com"}])
     store.alerts.save([alert])
     panel = client.get("/dashboard").text
-    panel = panel[panel.index('id="drift-alerts"') :][:2000]
+    panel = panel[panel.index('id="drift-alerts"') :][:2500]
     assert "new topic cluster" in panel and "instant / payout" in panel and "Is instant payout live?" in panel
+    assert "bo@example.com" not in panel

@@ -1,5 +1,6 @@
 """The /review page in real headless Chromium against a real server (see test_browser.py): a reviewer
-logged in through /login works five queue items, and the labels appear with source `sme`."""
+logged in through /login works five queue items, and the labels appear with source `sme`; from a
+drift alert on /library to the items it created, each saying why."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from supportcue.data.store import Store
+from supportcue.embeddings import HashingEmbedder
+from supportcue.monitoring.drift import run_drift
 from supportcue.security.users import add_user
+from supportcue.settings import Settings
 from tests.conftest import LiveServer
+from tests.review.drift_seed import seed_drift
 from tests.review.seed import seed
 from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
 
@@ -62,3 +67,30 @@ def test_an_agent_is_refused_the_review_page(fresh_page: Page, server: LiveServe
     response = fresh_page.goto(f"{server.url}/review")
     assert response is not None and response.status == 403
     expect(fresh_page.get_by_role("link", name="Review")).to_have_count(0)
+
+
+def test_a_drift_alert_on_the_library_leads_to_its_items_and_each_says_why(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    seed_drift(store)
+    alerts = run_drift(store, Settings(), HashingEmbedder())["alerts"]
+    (drop,) = [a for a in alerts if a["subject"] == "a-pay"]
+    why = "Why this item: the drift alert answer match drop: a-pay"
+    add_user(store, "vera", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "vera", path="/library")
+    alert = page.locator(f"#alert-{drop['id']}")
+    expect(alert).to_contain_text("answer match drop")
+    alert.get_by_role("link", name=re.compile(r"^Review its \d+ items?$")).click()
+    expect(page).to_have_url(re.compile(rf"/review\?alert={drop['id']}$"))
+    item = page.locator("#item")
+    for n in range(len(drop["review_item_ids"])):
+        expect(item).to_have_attribute("data-item-id", re.compile(r"^ri_"))
+        assert item.get_attribute("data-item-id") in drop["review_item_ids"]
+        expect(item.locator(".why-alert")).to_have_text(why)
+        page.get_by_label("incorrect", exact=True).check()
+        page.get_by_label("outdated").check()
+        page.get_by_role("button", name="Save review").click()
+        expect(page.locator("#reviewed-count")).to_have_text(f"{n + 1} reviewed")
+    expect(page.locator("#queue-empty")).to_have_text("Nothing left to review for this alert. Thank you!")
+    assert sorted(r.item_id for r, _ in store.reviews.list()) == sorted(drop["review_item_ids"])

@@ -2,4 +2,5 @@
 
 from supportcue.cli.app import main
 
-main()
+if __name__ == "__main__":  # not again in a process that multiprocessing spawns (`serve --workers`)
+    main()

@@ -61,6 +61,7 @@ def export(
 
 def _register() -> None:
     from supportcue.cli import (
+        batch_cmd,
         drift_cmd,
         experiment_cmd,
         import_cmd,
@@ -71,6 +72,7 @@ def _register() -> None:
         weak_cmd,
     )
 
+    batch_cmd.register(app)
     drift_cmd.register(app)
 
     experiment_cmd.register(app)

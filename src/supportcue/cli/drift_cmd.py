@@ -15,18 +15,34 @@ def _print(result: dict[str, Any]) -> None:
     alerts = result["alerts"]
     if not alerts:
         console.print("no drift alerts")
-    table = Table("kind", "subject", "first seen", "last seen", "score", "threshold", title="drift alerts")
+    table = Table(
+        "id",
+        "kind",
+        "subject",
+        "first seen",
+        "last seen",
+        "score",
+        "threshold",
+        "review items",
+        title="drift alerts",
+    )
     for a in alerts:
         table.add_row(
+            str(a["id"]),
             a["kind"],
             a["subject"],
             a["first_seen"][:10],
             a["last_seen"][:10],
             f"{a['score']:.3f}",
             f"{a['threshold']:g}",
+            str(len(a["review_item_ids"])),
         )
     if alerts:
         console.print(table)
+        console.print(
+            f"{result['review_items']} new review item(s) queued (reason drift_alert); "
+            "one alert's: /review?alert=ID"
+        )
     if result["webhook"]:
         console.print(result["webhook"])
 
@@ -41,7 +57,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare each day's last week of messages with the weeks before: topic volumes, embeddings,
         messages no topic claims (clustered into candidate new topics), answers' match rates. Alerts
-        are stored (dashboard, /metrics) and posted to [drift] webhook_url."""
+        are stored (dashboard, /library, /metrics), their examples queued for review (reason
+        drift_alert, at most [drift] review_items per alert), and new ones posted to [drift]
+        webhook_url."""
         from supportcue.monitoring.drift import run_drift
         from supportcue.monitoring.metrics import parse_time
         from supportcue.training.loader import workspace_embedder

@@ -83,10 +83,25 @@ def oos(
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     oos_label: Annotated[str, typer.Option("--oos-label", help="label value of out-of-scope rows")] = "oos",
+    negatives: Annotated[
+        Path | None,
+        typer.Option(
+            "--negatives",
+            exists=True,
+            dir_okay=False,
+            help="more out-of-scope examples (a file with the --text-col column, e.g. chit-chat)",
+        ),
+    ] = None,
+    target_recall: Annotated[
+        float,
+        typer.Option("--target-recall", help="out-of-scope recall the threshold aims for (plus a margin)"),
+    ] = 0.9,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the calibration slice of --train")] = 0,
     predictions: PredOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Out-of-scope detection: threshold chosen on --val only, measured on --test."""
+    """Out-of-scope detection: calibrated on a held-out slice of --train, on --val and on negatives
+    (built-in, the demo's, --negatives); the threshold aims at --target-recall; measured on --test."""
     from supportcue.eval.oos import run_oos
 
     _, embedder, workspace = _settings(ctx)
@@ -99,6 +114,9 @@ def oos(
         oos_label=oos_label,
         predictions=predictions,
         embedder=embedder,
+        negatives=negatives,
+        target_recall=target_recall,
+        seed=seed,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval oos")
 

@@ -75,14 +75,26 @@ def _check_port(host: str, port: int) -> None:
         ) from None
 
 
-def _serve(settings: Settings, host: str, port: int, sample: dict[str, str] | None = None) -> None:
-    """Serve the workspace; `sample` is a request to show in the start-up lines (the demo's)."""
+WORKERS_HELP = (
+    "processes to serve with, on one port (needs PostgreSQL when more than 1). Each loads the models "
+    "and follows the registry; rate limits are counted per process, so a caller may get up to N times "
+    "\\[security] rate_per_minute, burst and login_attempts_per_minute. A rule of thumb: one per core"
+)
+
+
+def _serve(
+    settings: Settings, host: str, port: int, sample: dict[str, str] | None = None, workers: int = 1
+) -> None:
+    """Serve the workspace with `workers` processes; `sample` is a request to show in the start-up
+    lines (the demo's)."""
     import uvicorn
 
     from supportcue.cli.context import open_workspace_store
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
+    from supportcue.service.workers import check_workers, run_workers
 
+    check_workers(settings, workers)
     store = open_workspace_store(settings)
     try:
         callers = store.callers.count()
@@ -100,6 +112,14 @@ def _serve(settings: Settings, host: str, port: int, sample: dict[str, str] | No
     print(call_hint(base, sample), flush=True)
     if hint:
         print(hint, flush=True)
+    if workers > 1:
+        print(
+            f"  {workers} worker processes (/readyz names the one answering); rate limits count per "
+            f"worker: up to {workers} x [security] rate_per_minute",
+            flush=True,
+        )
+        run_workers(settings, host, port, workers)
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -149,13 +169,24 @@ def register(app: typer.Typer) -> None:
                 show_default=f"{SERVICE.port}, or [service] port in {CONFIG_NAME}",
             ),
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                max=64,
+                help=WORKERS_HELP,
+                show_default=f"{SERVICE.workers}, or [service] workers in {CONFIG_NAME}",
+            ),
+        ] = None,
     ) -> None:
-        """Serve the suggestion API, the agent console and the dashboard."""
+        """Serve the suggestion API, the agent console and the dashboard (SIGTERM or Ctrl-C stops it
+        after the requests under way are answered and stored)."""
         settings = state(ctx).settings
         _serve(
             settings,
             settings.service.host if host is None else host,
             settings.service.port if port is None else port,
+            workers=settings.service.workers if workers is None else workers,
         )
 
     @app.command()
@@ -171,6 +202,7 @@ def register(app: typer.Typer) -> None:
         from supportcue.experiments import assign_case, with_assignment
         from supportcue.pipeline import SuggestRequest
         from supportcue.training.loader import load_pipeline
+        from supportcue.vocab import SuggestionOrigin
 
         if not message.strip():
             raise typer.BadParameter("the message is empty", param_hint="MESSAGE")
@@ -180,7 +212,7 @@ def register(app: typer.Typer) -> None:
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
         request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
-        store.cases.add_suggestions([{**result.row(), "origin": "cli"}])
+        store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:
             print(json.dumps(result.public(), default=str))
             return

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from supportcue.data.database import Database
-from supportcue.data.reporting import EVENT_SLACK
+from supportcue.data.reporting import EVENT_SLACK, from_traffic
 from supportcue.data.tables import Case, DriftAlert, Event, Suggestion, utcnow
 from supportcue.vocab import HOLDOUT, EventKind
 
@@ -46,10 +46,14 @@ class Alerts:
         self.db = db
 
     def save(self, alerts: Sequence[Mapping[str, Any]]) -> builtins.list[DriftAlert]:
-        """Store alerts; returns the rows that are new. An alert continuing a stored one (same kind
-        and subject, first seen while the stored one lasted, or a day after) updates it instead: so
-        re-running `supportcue drift` over an overlapping range adds no copies."""
-        fresh: builtins.list[DriftAlert] = []
+        """Store alerts; returns the rows that are new (see `save_each`)."""
+        return [row for row, new in self.save_each(alerts) if new]
+
+    def save_each(self, alerts: Sequence[Mapping[str, Any]]) -> builtins.list[tuple[DriftAlert, bool]]:
+        """Store alerts; returns each one's stored row and whether it is new. An alert continuing a
+        stored one (same kind and subject, first seen while the stored one lasted, or a day after)
+        updates it instead: so re-running `supportcue drift` over an overlapping range adds no copies."""
+        out: builtins.list[tuple[DriftAlert, bool]] = []
         with self.db.session() as s:
             for a in alerts:
                 stored = s.scalars(
@@ -63,13 +67,29 @@ class Alerts:
                 if stored is None:
                     row = DriftAlert(**a, created_at=utcnow())
                     s.add(row)
-                    fresh.append(row)
+                    s.flush()
+                    out.append((row, True))
                     continue
                 stored.last_seen = max(stored.last_seen, a["last_seen"])
                 stored.score = max(stored.score, a["score"])
                 stored.threshold, stored.details = a["threshold"], a["details"]
+                out.append((stored, False))
             s.flush()
-        return fresh
+        return out
+
+    def get(self, alert_id: int) -> DriftAlert | None:
+        return self.db.get(DriftAlert, alert_id)
+
+    def recent(self, within: timedelta, limit: int = 20) -> builtins.list[DriftAlert]:
+        """Alerts still raised lately, the latest first: last seen within `within` of the newest
+        suggestion (or of now, if that is earlier). A workspace whose history ended a while ago (an
+        import, the demo) still shows the alerts of its last weeks."""
+        with self.db.session() as s:
+            newest = s.scalar(select(func.max(Suggestion.created_at)))
+        now = utcnow()
+        end = now if newest is None else min(now, newest)
+        q = select(DriftAlert).where(DriftAlert.last_seen >= end - within)
+        return self.db.all(q.order_by(DriftAlert.last_seen.desc(), DriftAlert.id.desc()).limit(limit))
 
     def list(
         self, since: datetime | None = None, until: datetime | None = None, kind: str | None = None
@@ -91,7 +111,11 @@ class Alerts:
     def rows(self, since: datetime | None, until: datetime | None) -> builtins.list[DriftRow]:
         """The suggestions made in [since, until) with their case's message and the reply sent on the
         case (through the event's suggestion id, or else the case's newest suggestion)."""
-        q = select(Suggestion, Case.message, Case.customer_name).join(Case, Case.id == Suggestion.case_id)
+        q = (
+            select(Suggestion, Case.message, Case.customer_name)
+            .join(Case, Case.id == Suggestion.case_id)
+            .where(from_traffic())
+        )
         sent_q = select(
             Event.case_id, Event.suggestion_id, Event.text, Event.similarity, Event.shadow_similarity
         )

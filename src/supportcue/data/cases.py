@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
+from supportcue.data.reporting import from_traffic
 from supportcue.data.tables import Case, Suggestion
 from supportcue.vocab import SuggestionMode
 
@@ -75,14 +76,23 @@ class Cases:
         """The newest suggestion made for one customer message of a case (None if there is none)."""
         q = (
             select(Suggestion)
-            .where(Suggestion.case_id == case_id, Suggestion.message_key == message_key)
+            .where(Suggestion.case_id == case_id, Suggestion.message_key == message_key, from_traffic())
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
         )
         return self.db.first(q)
 
     def latest_suggestion(self, case_id: str, live: bool = False) -> Suggestion | None:
-        """The case's newest suggestion; with `live`, the newest one that had a text to show."""
-        q = select(Suggestion).where(Suggestion.case_id == case_id)
+        """The case's newest suggestion made for traffic (not a back-fill); with `live`, the newest one
+        that had a text to show."""
+        q = select(Suggestion).where(Suggestion.case_id == case_id, from_traffic())
         if live:
             q = q.where(Suggestion.mode == SuggestionMode.LIVE)
         return self.db.first(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()))
+
+    def stored_suggestion_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            found.update(self.db.all(select(Suggestion.id).where(Suggestion.id.in_(chunk))))
+        return found

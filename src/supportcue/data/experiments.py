@@ -19,6 +19,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
+from supportcue.data.reporting import from_traffic
 from supportcue.data.tables import Assignment, Case, Event, Experiment, Suggestion
 from supportcue.errors import ExperimentError
 from supportcue.vocab import EventKind, ExperimentStatus
@@ -102,7 +103,7 @@ class Experiments:
         first seen before an experiment started never enters it)."""
         earlier = (
             exists().where(Case.id == case_id, Case.created_at < at),
-            exists().where(Suggestion.case_id == case_id, Suggestion.created_at < at),
+            exists().where(Suggestion.case_id == case_id, Suggestion.created_at < at, from_traffic()),
             exists().where(Assignment.case_id == case_id, Assignment.assigned_at < at),
         )
         with self.db.session() as s:

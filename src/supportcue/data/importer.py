@@ -21,7 +21,7 @@ useless though valid: answers none of which is approved, cases none of which has
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,27 +200,24 @@ def _writers(store: Store) -> dict[str, Callable[..., int]]:
     }
 
 
-def import_file(
-    store: Store,
+def iter_rows(
     kind: str,
     path: Path,
+    report: ImportReport,
     mapping: Mapping[str, str] | None = None,
-    strict: bool = False,
-    progress: Callable[[int], None] | None = None,
-    *,
     constants: Mapping[str, str] | None = None,
-    dry_run: bool = False,
     encoding: str = "utf-8",
-) -> ImportReport:
-    """Import one file of `kind` into the store; see the module docstring for the rules."""
+    unique: bool = True,
+) -> Iterator[tuple[int, ImportRow]]:
+    """Yield `(line, row)` for each valid row of `path`, streaming; every bad row goes to
+    `report.rejects` (file, line, reason) and `report.read` counts what was read. With `unique`, a
+    row whose key repeats an earlier row's is rejected (that keeps every key in memory: `batch`
+    jobs, idempotent by key, turn it off to read a file of any size in constant memory)."""
     if kind not in MODELS:
         raise ImportDataError(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
     mapping, constants = dict(mapping or {}), dict(constants or {})
     _check_options(kind, mapping, constants)
-    report = ImportReport(kind=kind, path=path, dry_run=dry_run)
-    records: dict[str, list[dict[str, Any]]] = {}
     seen: dict[Hashable, int] = {}
-    items: list[ImportRow] = []
     checked_header = False
     for line, raw in read_rows(path, encoding):
         if not checked_header:
@@ -239,26 +236,52 @@ def import_file(
         try:
             item = MODELS[kind].model_validate(row)
             key, repeat = _key(item)
-            produced = _to_records(kind, item)
         except ValidationError as exc:
             report.rejects.append(_reject(line, _reason(exc), row, _fields(exc)))
             continue
         except ValueError as exc:
             report.rejects.append(_reject(line, str(exc), row))
             continue
-        if key in seen:
-            reason = repeat.format(line=seen[key]) + " (the first one is kept)"
-            report.rejects.append(_reject(line, reason, row))
+        if unique:
+            if key in seen:
+                reason = repeat.format(line=seen[key]) + " (the first one is kept)"
+                report.rejects.append(_reject(line, reason, row))
+                continue
+            seen[key] = line
+        report.valid += 1
+        yield line, item
+    if not checked_header:
+        raise ImportDataError(f"{path}: no rows to import")
+
+
+def import_file(
+    store: Store,
+    kind: str,
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+    *,
+    constants: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    encoding: str = "utf-8",
+) -> ImportReport:
+    """Import one file of `kind` into the store; see the module docstring for the rules."""
+    report = ImportReport(kind=kind, path=path, dry_run=dry_run)
+    records: dict[str, list[dict[str, Any]]] = {}
+    items: list[ImportRow] = []
+    for line, item in iter_rows(kind, path, report, mapping, constants, encoding):
+        try:
+            produced = _to_records(kind, item)
+        except ValueError as exc:
+            report.valid -= 1
+            report.rejects.append(_reject(line, str(exc), item.model_dump()))
             continue
-        seen[key] = line
         items.append(item)
         for table, rows in produced.items():
             records.setdefault(table, []).extend(rows)
         if progress and report.read % 1000 == 0:
             progress(report.read)
-    if not checked_header:
-        raise ImportDataError(f"{path}: no rows to import")
-    report.valid = len(items)
     report.warnings = _warnings(kind, items)
     if dry_run:
         return report

@@ -70,10 +70,14 @@ class Labels:
         with self.db.session() as s:
             return builtins.list(s.execute(q))
 
-    def delete(self, source: str, task: str | None = None) -> int:
-        """Delete every label from `source` (for one task); returns how many."""
+    def delete(self, source: str, task: str | None = None, keep_annotators: Iterable[str] = ()) -> int:
+        """Delete every label from `source` (for one task) but those of `keep_annotators`; returns
+        how many."""
         q = delete(Label).where(Label.source == source)
         if task:
             q = q.where(Label.task == task)
+        kept = builtins.list(keep_annotators)
+        if kept:
+            q = q.where(Label.annotator.not_in(kept))
         with self.db.session() as s:
             return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]

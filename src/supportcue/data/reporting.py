@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from supportcue.data.database import Database
 from supportcue.data.tables import Case, Event, Suggestion
-from supportcue.vocab import HOLDOUT, SUGGESTION_ACTIONS, EventKind
+from supportcue.vocab import HOLDOUT, SUGGESTION_ACTIONS, EventKind, SuggestionOrigin
 
 EVENT_SLACK = timedelta(days=1)
 """What agents do with a suggestion comes after it (a day's slack for clock skew)."""
@@ -39,6 +39,13 @@ _GROUP_COLUMNS: dict[str, Any] = {
     "model": Suggestion.pipeline_version,
     "arm": Suggestion.arm,
 }
+
+
+def from_traffic(suggestion: Any = Suggestion) -> ColumnElement[bool]:
+    """Suggestions made for traffic (the service's and the CLI's), not a `batch suggest` back-fill:
+    back-filled suggestions were never shown, so no live metric, drift check or queue counts them."""
+    origin: ColumnElement[str] = suggestion.origin  # the table or an alias of it
+    return origin != SuggestionOrigin.BATCH
 
 
 def _key_columns(agent: Any = None) -> list[Any]:
@@ -74,7 +81,8 @@ def _per_suggestion(since: datetime | None) -> Any:
 
 
 def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    """Traffic's suggestions made in [since, until)."""
+    where: list[ColumnElement[bool]] = [from_traffic()]
     if since is not None:
         where.append(Suggestion.created_at >= since)
     if until is not None:
@@ -91,7 +99,7 @@ def latest_suggestion_id(event: Any, suggestion: Any = Suggestion) -> Any:
     `sent` event without a `suggestion_id` answers."""
     return (
         select(suggestion.id)
-        .where(suggestion.case_id == event.case_id)
+        .where(suggestion.case_id == event.case_id, from_traffic(suggestion))
         .order_by(suggestion.created_at.desc(), suggestion.id.desc())
         .limit(1)
         .correlate(event)
@@ -163,7 +171,8 @@ class Reporting:
         """Live requests per latency bucket: (bucket, n) for group "all", else (group value, bucket,
         n). Simulated history and `supportcue suggest` (a process of its own) are left out: their
         times are not what an agent waits."""
-        where = [*_in_range(since, until), Suggestion.simulated.is_(False), Suggestion.origin == "service"]
+        service = Suggestion.origin == SuggestionOrigin.SERVICE
+        where = [*_in_range(since, until), Suggestion.simulated.is_(False), service]
         bucket = self._bucket()
         if group == "all":
             return self._fetch(select(bucket, func.count()).where(*where).group_by(bucket))

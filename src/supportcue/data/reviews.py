@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import exists, func, select
 
 from supportcue.data.database import Database
 from supportcue.data.labels import Labels
-from supportcue.data.reporting import latest_suggestion_id
+from supportcue.data.reporting import from_traffic, latest_suggestion_id
 from supportcue.data.tables import Case, Event, Review, ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict
 from supportcue.vocab import EventKind, ReviewReason, SuggestionMode
@@ -65,26 +65,77 @@ class Reviews:
     def open_for(self, reviewer: str, limit: int, random: bool) -> builtins.list[ReviewItem]:
         """Items `reviewer` has not reviewed that still want a review: random-sample items (oldest
         first) or active-learning ones (best first)."""
+        is_random = ReviewItem.reason == ReviewReason.RANDOM
+        if random:
+            return self._open(reviewer, limit, is_random, ReviewItem.created_at)
+        return self._open(reviewer, limit, ~is_random, ReviewItem.score.desc(), ReviewItem.created_at)
+
+    def open_for_alert(self, reviewer: str, alert_id: int, limit: int) -> builtins.list[ReviewItem]:
+        """The items drift alert `alert_id` created that `reviewer` has not reviewed and that still
+        want a review, best first."""
+        return self._open(
+            reviewer, limit, ReviewItem.alert_id == alert_id, ReviewItem.score.desc(), ReviewItem.created_at
+        )
+
+    def _open(
+        self, reviewer: str, limit: int, which: ColumnElement[bool], *order: Any
+    ) -> builtins.list[ReviewItem]:
         if limit <= 0:
             return []
         counts = select(Review.item_id, func.count(Review.id).label("n")).group_by(Review.item_id).subquery()
         mine = exists().where(Review.item_id == ReviewItem.id, Review.reviewer == reviewer)
-        is_random = ReviewItem.reason == ReviewReason.RANDOM
         stmt = (
             select(ReviewItem)
             .outerjoin(counts, counts.c.item_id == ReviewItem.id)
-            .where(
-                is_random if random else ~is_random,
-                ~mine,
-                func.coalesce(counts.c.n, 0) < ReviewItem.reviews_wanted,
-            )
-            .order_by(
-                *((ReviewItem.created_at,) if random else (ReviewItem.score.desc(), ReviewItem.created_at)),
-                ReviewItem.id,
-            )
+            .where(which, ~mine, func.coalesce(counts.c.n, 0) < ReviewItem.reviews_wanted)
+            .order_by(*order, ReviewItem.id)
             .limit(limit)
         )
         return self.db.all(stmt)
+
+    def alert_item_ids(self, alert_ids: Sequence[int]) -> dict[int, builtins.list[str]]:
+        """The ids of the items each drift alert created, by alert (in the order they were queued)."""
+        out: dict[int, builtins.list[str]] = {}
+        if not alert_ids:
+            return out
+        stmt = (
+            select(ReviewItem.alert_id, ReviewItem.id)
+            .where(ReviewItem.alert_id.in_(list(alert_ids)))
+            .order_by(ReviewItem.created_at, ReviewItem.key)
+        )
+        with self.db.session() as s:
+            for alert_id, item_id in s.execute(stmt):
+                if alert_id is not None:
+                    out.setdefault(alert_id, []).append(str(item_id))
+        return out
+
+    def alert_item_counts(self, alert_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Per drift alert: (items it created, items of them reviewed at least once)."""
+        if not alert_ids:
+            return {}
+        reviewed = exists().where(Review.item_id == ReviewItem.id)
+        stmt = (
+            select(ReviewItem.alert_id, func.count(ReviewItem.id), func.count(ReviewItem.id).filter(reviewed))
+            .where(ReviewItem.alert_id.in_(list(alert_ids)))
+            .group_by(ReviewItem.alert_id)
+        )
+        with self.db.session() as s:
+            return {a: (int(n), int(done)) for a, n, done in s.execute(stmt) if a is not None}
+
+    def sent_events(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """The newest `sent` event id of each case that has one."""
+        out: dict[str, int] = {}
+        if not case_ids:
+            return out
+        stmt = (
+            select(Event.case_id, Event.id)
+            .where(Event.case_id.in_(list(case_ids)), Event.kind == EventKind.SENT)
+            .order_by(Event.id)
+        )
+        with self.db.session() as s:
+            for case_id, event_id in s.execute(stmt):
+                out[str(case_id)] = int(event_id)
+        return out
 
     def sample_start(self, window_days: int) -> datetime | None:
         """When the oldest random-sample item's window began (its refresh less `window_days`)."""
@@ -132,7 +183,7 @@ class Reviews:
         columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
         stmt = (
             select(*columns, dismissed.label("dismissed"))
-            .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None))
+            .where(Suggestion.created_at >= since, Suggestion.purged_at.is_(None), from_traffic())
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
             .limit(limit)
         )

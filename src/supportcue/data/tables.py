@@ -329,6 +329,8 @@ class ReviewItem(Base):
     """2 for the blind-overlap share: two reviewers, neither seeing the other's review."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The drift alert (`alerts.id`) that created it (reason `drift_alert`); None for the others."""
 
 
 class Review(Base):

@@ -1,35 +1,54 @@
 """`supportcue eval oos`: out-of-scope detection measured on labeled files.
 
-The topic stage is trained on --train, where out-of-scope rows (if any) form one more class. A row's
-in-scope score mixes two signals: the topic stage's top in-scope probability (low when the mass goes
-to the out-of-scope class or is spread), and the distance score of the validation stage
-(`OutOfScopeScorer`: mean cosine of the nearest in-scope training examples). The mixing weight and
-the rejection threshold are chosen on --val only, maximising the lower of in-scope accuracy and
-out-of-scope recall; --test is then scored once.
+The decision is built to transfer to traffic it was not tuned on, not to be the best trade-off on
+one validation split:
+
+1. A calibration slice of --train (`calibration_share` of each label, seeded) is held out. The topic
+   stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity classifier (logistic
+   regression on the vectors: in-scope rows against out-of-scope rows and negatives) are fitted on
+   the rest, so their scores on the slice are honest (cross-fitted), unlike training rows' own scores.
+2. Negatives come from several sources: the out-of-scope rows of --train and --val, the package's
+   built-in non-questions (`supportcue.stages.negatives`), the demo catalog's non-question messages,
+   and any --negatives file (e.g. public chit-chat). Each source is split in two: one half trains the
+   validity classifier, the other is scored for calibration.
+3. A `ScoreCombiner` (logistic regression over six score features: top in-scope probability, top and
+   runner-up ridge scores, out-of-scope class probability, density, validity logit) is fitted on the
+   held-out scores: the train slice, --val and the held-out halves of the negatives.
+4. The threshold is the lowest at which every source of out-of-scope examples that belongs to the
+   data reaches `target_recall + margin` (`recall_threshold`): the labeled out-of-scope rows (the
+   train slice's and --val's, pooled) and the --negatives file. The generic lists (built-in, demo)
+   train the scores but do not set the threshold: how far they are from scope depends on the domain
+   (CLINC150's in-scope intents include greetings and thanks). --test is then scored once.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
 
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
-from supportcue.eval.labeled import Labeled, default_embedder, load_labeled, messages
+from supportcue.eval.labeled import Labeled, default_embedder, load_labeled, load_texts, messages
+from supportcue.stages.calibration import softmax
+from supportcue.stages.negatives import BUILTIN_NEGATIVES
 from supportcue.stages.topic import TopicStage
-from supportcue.stages.validation import OutOfScopeScorer
+from supportcue.stages.validation import OutOfScopeScorer, ScoreCombiner, recall_threshold
 
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+FEATURES = ("p_top", "score_top", "score_second", "p_oos", "density", "validity")
 
 
-def oos_metrics(
-    labels: list[str], predicted: list[str], rejected: npt.NDArray[np.bool_], oos_label: str
-) -> dict[str, float]:
+def oos_metrics(labels: list[str], predicted: list[str], rejected: Bools, oos_label: str) -> dict[str, float]:
     """In-scope accuracy (right and not rejected), out-of-scope recall and precision of rejection."""
     is_oos = np.array([label == oos_label for label in labels])
     right = np.array([p == t for p, t in zip(predicted, labels, strict=True)])
@@ -41,42 +60,222 @@ def oos_metrics(
     }
 
 
-class _Scorer:
-    """Topic probabilities and distance score of a set of rows."""
+def demo_non_questions() -> list[str]:
+    """The demo catalog's non-question messages without template slots (greetings, thanks, ...)."""
+    from supportcue.demo.catalog_replies import INVALID_MESSAGES
 
-    def __init__(self, stage: TopicStage, distance: OutOfScopeScorer, oos_label: str) -> None:
-        self.stage, self.distance, self.oos_label = stage, distance, oos_label
-        self.in_scope = [i for i, t in enumerate(stage.topics_) if t != oos_label]
-
-    def features(self, rows: Labeled, vectors: npt.NDArray[np.float32]) -> tuple[list[str], F64, F64]:
-        proba = self.stage.predict_proba(messages(rows.texts, vectors))[:, self.in_scope]
-        topics = [self.stage.topics_[self.in_scope[i]] for i in proba.argmax(1)]
-        return topics, proba.max(1), self.distance.score(vectors)
+    return [m for kind in INVALID_MESSAGES.values() for m in kind if not re.search(r"\{\w+\}", m)]
 
 
-def _choose(
-    labels: list[str], topics: list[str], proba: F64, distance: F64, oos_label: str
-) -> tuple[float, float, dict[str, float]]:
-    """(weight, threshold, val metrics) maximising min(in-scope accuracy, oos recall) on val."""
-    best: tuple[tuple[float, float], float, float, dict[str, float]] | None = None
-    for weight in np.linspace(0.0, 1.0, 11):
-        score = weight * proba + (1.0 - weight) * distance
-        for threshold in np.unique(np.quantile(score, np.linspace(0.0, 0.6, 241))):
-            rejected = score < threshold
-            metrics = oos_metrics(
-                labels,
-                [oos_label if r else t for t, r in zip(topics, rejected, strict=True)],
-                rejected,
-                oos_label,
-            )
-            key = (
-                min(metrics["in_scope_accuracy"], metrics["oos_recall"]),
-                metrics["in_scope_accuracy"] + metrics["oos_recall"],
-            )
-            if best is None or key > best[0]:
-                best = (key, float(weight), float(threshold), metrics)
-    assert best is not None
-    return best[1], best[2], best[3]
+@dataclass
+class Negatives:
+    """One source of out-of-scope examples: a name, its texts and their vectors."""
+
+    name: str
+    texts: list[str]
+    vectors: F32
+    sets_threshold: bool = True
+    """False for generic lists (built-in, demo): they train the scores but do not set the threshold."""
+
+
+@dataclass
+class Decision:
+    """Predicted topics, probability of being in scope, and which rows are rejected."""
+
+    topics: list[str]
+    p_in_scope: F64
+    rejected: Bools = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _logit(p: F64) -> F64:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    out: F64 = np.log(q / (1 - q))
+    return out
+
+
+def _split(n: int, share: float, rng: np.random.Generator) -> Bools:
+    """A seeded random `share` of `n` rows (at least one when n >= 2, never all)."""
+    take = np.zeros(n, dtype=bool)
+    k = min(n - 1, max(int(n >= 2), round(share * n)))
+    take[rng.permutation(n)[:k]] = True
+    return take
+
+
+class OosDetector:
+    """Topic stage + density + validity classifier, combined and thresholded on held-out scores.
+
+    Parameters
+    ----------
+    target_recall: the out-of-scope recall every source of negatives must reach on held-out scores.
+    margin: added to `target_recall` when choosing the threshold.
+    calibration_share: share of each training label held out to calibrate on.
+    k: neighbours of the density score.
+    conflict: generic negatives at least this close (cosine) to an in-scope training row are dropped.
+    """
+
+    def __init__(
+        self,
+        target_recall: float = 0.9,
+        margin: float = 0.03,
+        calibration_share: float = 0.2,
+        k: int = 5,
+        conflict: float = 0.8,
+        seed: int = 0,
+        stage: TopicStage | None = None,
+    ) -> None:
+        self.conflict = conflict
+        self.target_recall = target_recall
+        self.margin = margin
+        self.calibration_share = calibration_share
+        self.k = k
+        self.seed = seed
+        self.stage = stage or TopicStage()
+
+    def fit(
+        self,
+        train: Labeled,
+        train_vectors: F32,
+        val: Labeled,
+        val_vectors: F32,
+        negatives: list[Negatives],
+        oos_label: str,
+    ) -> Self:
+        rng = np.random.default_rng(self.seed)
+        self.oos_label = oos_label
+        labels = np.array(train.labels)
+        held = np.zeros(len(labels), dtype=bool)
+        for label in sorted(set(train.labels)):
+            rows = np.flatnonzero(labels == label)
+            held[rows[_split(len(rows), self.calibration_share, rng)]] = True
+        fit = ~held
+        train_oos = labels == oos_label
+        negatives = self._without_conflicts(negatives, train_vectors[~train_oos])
+        halves = [_split(len(n.texts), 0.5, rng) for n in negatives]
+
+        fit_rows = np.flatnonzero(fit)
+        self.stage.fit(messages([train.texts[i] for i in fit_rows], train_vectors[fit]), list(labels[fit]))
+        self.in_scope_ = [i for i, t in enumerate(self.stage.topics_) if t != oos_label]
+        self.oos_column_ = self.stage.topics_.index(oos_label) if oos_label in self.stage.topics_ else None
+        self.density_ = OutOfScopeScorer(self.k).fit(train_vectors[fit & ~train_oos])
+        negative_vectors = [train_vectors[fit & train_oos]] + [
+            n.vectors[~half] for n, half in zip(negatives, halves, strict=True)
+        ]
+        bad = np.concatenate(negative_vectors)
+        good = train_vectors[fit & ~train_oos]
+        self.validity_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+        self.validity_.fit(np.concatenate([good, bad]), np.r_[np.ones(len(good)), np.zeros(len(bad))])
+
+        # Calibration rows: the train slice, --val, and the other half of each source of negatives.
+        texts = [train.texts[i] for i in np.flatnonzero(held)] + val.texts
+        vectors = [train_vectors[held], val_vectors]
+        is_oos = [*train_oos[held], *(label == oos_label for label in val.labels)]
+        groups = ["labeled oos" if o else "in" for o in train_oos[held]]
+        groups += ["labeled oos" if label == oos_label else "in" for label in val.labels]
+        deciding = {"labeled oos"} | {n.name for n in negatives if n.sets_threshold}
+        truth = [*labels[held], *val.labels]
+        for source, half in zip(negatives, halves, strict=True):
+            texts += [t for t, h in zip(source.texts, half, strict=True) if h]
+            vectors.append(source.vectors[half])
+            is_oos += [True] * int(half.sum())
+            groups += [source.name] * int(half.sum())
+            truth += [oos_label] * int(half.sum())
+        topics, features = self._features(texts, np.concatenate(vectors))
+        positive = ~np.array(is_oos)
+        self.combiner_ = ScoreCombiner().fit(features, positive, groups)
+        logit = self.combiner_.logit(features)
+        negative_groups = [g for g, p in zip(groups, positive, strict=True) if not p]
+        chosen = np.array([g in deciding for g in groups])
+        self.threshold_ = recall_threshold(
+            logit[chosen],
+            [g for g, c in zip(groups, chosen, strict=True) if c],
+            self.target_recall,
+            self.margin,
+        )
+        rejected = logit < self.threshold_
+        self.calibration_scores_ = (logit, groups, [t == p for t, p in zip(truth, topics, strict=True)])
+        predicted = [oos_label if r else t for t, r in zip(topics, rejected, strict=True)]
+        self.calibration_ = {
+            "rows": len(texts),
+            "in_scope_accuracy": round(
+                oos_metrics(truth, predicted, rejected, oos_label)["in_scope_accuracy"], 4
+            ),
+            "oos_recall": {
+                g: round(float(np.mean(rejected[np.array(groups) == g])), 4)
+                for g in sorted(set(negative_groups))
+            },
+            "negatives_dropped_as_in_scope": self.dropped_negatives_,
+            "combiner_weights": dict(zip(FEATURES, self.combiner_.weights(), strict=True)),
+        }
+        return self
+
+    def _without_conflicts(self, negatives: list[Negatives], in_scope: F32) -> list[Negatives]:
+        """Drop generic negatives that paraphrase an in-scope training row (cosine >= `conflict`):
+        the labels of the data at hand win over a generic list ("thank you" is a topic of some bots)."""
+        nearest = OutOfScopeScorer(k=1).fit(in_scope)
+        kept = []
+        self.dropped_negatives_ = {}
+        for source in negatives:
+            keep = nearest.score(source.vectors) < self.conflict if len(source.texts) else np.zeros(0, bool)
+            self.dropped_negatives_[source.name] = int((~keep).sum())
+            if keep.sum() >= 2:
+                texts = [t for t, k in zip(source.texts, keep, strict=True) if k]
+                kept.append(Negatives(source.name, texts, source.vectors[keep], source.sets_threshold))
+        return kept
+
+    def _features(self, texts: list[str], vectors: F32) -> tuple[list[str], F64]:
+        scores = self.stage.decision_scores(messages(texts, vectors))
+        proba = softmax(scores / self.stage.temperature_)
+        inside = scores[:, self.in_scope_]
+        best = proba[:, self.in_scope_].argmax(1)
+        ranked = np.sort(inside, axis=1)
+        second = ranked[:, -2] if inside.shape[1] > 1 else np.zeros(len(texts))
+        p_oos = proba[:, self.oos_column_] if self.oos_column_ is not None else np.zeros(len(texts))
+        features = np.column_stack(
+            [
+                _logit(proba[:, self.in_scope_].max(1)),
+                ranked[:, -1],
+                second,
+                _logit(p_oos),
+                self.density_.score(vectors),
+                self.validity_.decision_function(vectors),
+            ]
+        )
+        topics = [self.stage.topics_[self.in_scope_[i]] for i in best]
+        return topics, np.asarray(features, dtype=np.float64)
+
+    @property
+    def threshold(self) -> float:
+        """The threshold as a probability of being in scope (rows below it are rejected)."""
+        return float(1.0 / (1.0 + np.exp(-self.threshold_)))
+
+    def decide(self, texts: list[str], vectors: F32) -> Decision:
+        topics, features = self._features(texts, vectors)
+        logit = self.combiner_.logit(features)
+        return Decision(topics, 1.0 / (1.0 + np.exp(-logit)), logit < self.threshold_)
+
+    def evaluate(self, rows: Labeled, vectors: F32) -> dict[str, float]:
+        decision = self.decide(rows.texts, vectors)
+        predicted = [
+            self.oos_label if r else t for t, r in zip(decision.topics, decision.rejected, strict=True)
+        ]
+        return oos_metrics(rows.labels, predicted, decision.rejected, self.oos_label)
+
+
+def negative_sources(
+    embedder: Embedder, extra: Path | None = None, text_col: str = "text", builtin: bool = True
+) -> list[Negatives]:
+    """The sources of negatives: built-in non-questions, the demo's, and an optional file."""
+    sources: list[tuple[str, list[str]]] = []
+    if builtin:
+        sources += [("built-in", list(BUILTIN_NEGATIVES)), ("demo non-questions", demo_non_questions())]
+    if extra is not None:
+        sources.append((f"negatives file {extra.name}", load_texts(extra, text_col)))
+    return [
+        Negatives(
+            name, texts, embedder.embed(texts), sets_threshold=name not in ("built-in", "demo non-questions")
+        )
+        for name, texts in sources
+    ]
 
 
 def run_oos(
@@ -89,8 +288,11 @@ def run_oos(
     predictions: Path | None = None,
     embedder: Embedder | None = None,
     stage: TopicStage | None = None,
+    negatives: Path | None = None,
+    target_recall: float = 0.9,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Train on `train`, choose weight and threshold on `val`, report on `test`."""
+    """Fit on `train` (calibrating on a held-out slice of it and on `val`), report on `test`."""
     embedder = embedder or default_embedder()
     train_rows = load_labeled(train, text_col, label_col)
     val_rows = load_labeled(val, text_col, label_col)
@@ -99,21 +301,18 @@ def run_oos(
         raise SupportcueError(
             f"{val}: no row has {label_col} = {oos_label!r}; the threshold needs some (--oos-label)"
         )
+    if not 0.0 < target_recall < 1.0:
+        raise SupportcueError(f"--target-recall must be between 0 and 1, got {target_recall}")
+    sources = negative_sources(embedder, negatives, text_col)
     started = time.perf_counter()
     train_vectors = embedder.embed(train_rows.texts)
-    stage = stage or TopicStage()
-    stage.fit(messages(train_rows.texts, train_vectors), train_rows.labels)
-    in_scope = np.array([label != oos_label for label in train_rows.labels])
-    scorer = _Scorer(stage, OutOfScopeScorer().fit(train_vectors[in_scope]), oos_label)
+    detector = OosDetector(target_recall=target_recall, seed=seed, stage=stage).fit(
+        train_rows, train_vectors, val_rows, embedder.embed(val_rows.texts), sources, oos_label
+    )
     train_seconds = time.perf_counter() - started
 
-    topics, proba, distance = scorer.features(val_rows, embedder.embed(val_rows.texts))
-    weight, threshold, val_metrics = _choose(val_rows.labels, topics, proba, distance, oos_label)
-
-    topics, proba, distance = scorer.features(test_rows, embedder.embed(test_rows.texts))
-    score = weight * proba + (1.0 - weight) * distance
-    rejected = score < threshold
-    predicted = [oos_label if r else t for t, r in zip(topics, rejected, strict=True)]
+    decision = detector.decide(test_rows.texts, embedder.embed(test_rows.texts))
+    predicted = [oos_label if r else t for t, r in zip(decision.topics, decision.rejected, strict=True)]
     if predictions is not None:
         write_rows(
             predictions,
@@ -122,22 +321,27 @@ def run_oos(
                     "text": text,
                     "label": label,
                     "predicted": p,
-                    "confidence": round(float(np.clip(c, 0, 1)), 6),
+                    "confidence": round(float(c), 6),
                     "rejected": bool(r),
                 }
                 for text, label, p, c, r in zip(
-                    test_rows.texts, test_rows.labels, predicted, score, rejected, strict=True
+                    test_rows.texts,
+                    test_rows.labels,
+                    predicted,
+                    decision.p_in_scope,
+                    decision.rejected,
+                    strict=True,
                 )
             ),
         )
     return {
-        **oos_metrics(test_rows.labels, predicted, rejected, oos_label),
-        "threshold": round(threshold, 6),
+        **oos_metrics(test_rows.labels, predicted, decision.rejected, oos_label),
+        "threshold": round(detector.threshold, 6),
         "n_test": len(test_rows.labels),
         "n_train": len(train_rows.labels),
-        "n_train_oos": int((~in_scope).sum()),
-        "probability_weight": round(weight, 3),
-        "val_in_scope_accuracy": round(val_metrics["in_scope_accuracy"], 4),
-        "val_oos_recall": round(val_metrics["oos_recall"], 4),
+        "n_train_oos": sum(label == oos_label for label in train_rows.labels),
+        "target_recall": target_recall,
+        "negative_sources": {n.name: len(n.texts) for n in sources},
+        "calibration": detector.calibration_,
         "train_seconds": round(train_seconds, 3),
     }

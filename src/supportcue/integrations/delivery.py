@@ -2,8 +2,9 @@
 
 The webhook only stores what arrived (the turn, and an outbox item, in one transaction) and answers;
 this worker does the rest, so a help desk that is slow or down never delays a webhook and loses
-nothing (items survive a restart; another process takes over an item whose lease ran out). For each
-due item, in order:
+nothing (items survive a restart; another process takes over an item whose lease ran out: every
+worker of `serve --workers N` runs one of these, and the claim in the database gives each item to
+one). For each due item, in order:
 
 1. the suggestion: made once (through `suggest`, the service's micro-batcher) with the turns before
    it as context, and recorded on the turn; while the pipeline is still loading the item waits;

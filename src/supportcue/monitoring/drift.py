@@ -22,8 +22,9 @@ sample is significant but not worth a person's time):
 An alert lasts while consecutive steps raise it (same kind and subject; a new topic's subject is its
 name, kept from the step that first saw it while the clusters share a top term); `first_seen` is
 the end of the first window that raised it: the moment it could have been known. Each alert carries
-in `details` what a reviewer needs (examples and case ids, the counts, the p-value) so the review
-queue can turn it into review items. The statistics themselves are in `drift_stats.py`.
+in `details` what a reviewer needs (examples and case ids, the counts, the p-value), and `run_drift`
+turns those into review items linked to the stored alert (`review/alert_items.py`). The statistics
+themselves are in `drift_stats.py`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from supportcue.data.alerts import DriftRow
 from supportcue.data.store import Store
 from supportcue.data.tables import DriftAlert
 from supportcue.embeddings import Embedder
+from supportcue.llm.privacy import Masker
 from supportcue.monitoring.drift_stats import (
     clusters,
     domain_auc,
@@ -133,8 +135,26 @@ def _matches(w: Window) -> dict[str, list[bool]]:
     return out
 
 
+def _masked(row: DriftRow, text: str) -> str:
+    """`text` of `row`'s case with personal data masked (emails, cards, phones, order ids, the
+    customer's name): an alert's details are stored, printed and posted to a webhook, and outlive a
+    purge of the case, so they never hold personal data."""
+    return Masker(customer_name=row.customer_name).mask(text)
+
+
 def _examples(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
-    return [{"case_id": rows[i].case_id, "message": rows[i].message} for i in picks[:EXAMPLES]]
+    return [
+        {"case_id": rows[i].case_id, "message": _masked(rows[i], rows[i].message)} for i in picks[:EXAMPLES]
+    ]
+
+
+def _cases(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
+    """Up to `EXAMPLES` of the picked rows, spread evenly over them (oldest to newest), as
+    {case_id, topic}: the cases a reviewer is asked about (`review/alert_items.py`)."""
+    picks = [i for i in picks if rows[i].case_id]
+    if len(picks) > EXAMPLES:
+        picks = [picks[round(j * (len(picks) - 1) / (EXAMPLES - 1))] for j in range(EXAMPLES)]
+    return [{"case_id": rows[i].case_id, "topic": rows[i].topic} for i in picks]
 
 
 def step_alerts(ref: Window, win: Window, at: datetime, s: DriftSettings) -> list[Alert]:
@@ -150,11 +170,13 @@ def step_alerts(ref: Window, win: Window, at: datetime, s: DriftSettings) -> lis
                 "topic": topic,
                 "reference_share": round(ref.claimed()[topic] / r_n, 4),
                 "window_share": round(win.claimed()[topic] / w_n, 4),
+                "cases": _cases(win.rows, [i for i, r in enumerate(win.rows) if r.topic == topic]),
             }
             alerts.append(Alert("topic_volume", topic, at, v, s.min_topic_shift, details=detail))
     auc, p = domain_auc(ref.features, win.features)
     if p < s.alpha and auc >= s.min_auc:
-        alerts.append(Alert("embedding_shift", "messages", at, auc, s.min_auc, details={"p_value": p}))
+        detail = {"p_value": p, "cases": _cases(win.rows, range(len(win.rows)))}
+        alerts.append(Alert("embedding_shift", "messages", at, auc, s.min_auc, details=detail))
     alerts += _new_topics(ref, win, at, s)
     alerts += _match_drops(ref, win, at, s)
     return alerts
@@ -205,9 +227,14 @@ def _match_drops(ref: Window, win: Window, at: datetime, s: DriftSettings) -> li
         was, rate = sum(before[answer]) / len(before[answer]), sum(now[answer]) / len(now[answer])
         if p < s.alpha and was - rate >= s.min_match_drop:
             examples = [
-                {"case_id": r.case_id, "message": r.message, "sent": r.sent}
+                {"case_id": r.case_id, "message": _masked(r, r.message), "sent": _masked(r, r.sent)}
                 for r in win.rows
                 if r.answer_id == answer and r.sent
+            ][-EXAMPLES:]
+            unmatched = [
+                {"suggestion_id": r.suggestion_id, "case_id": r.case_id}
+                for r, m in zip(win.rows, win.matched, strict=True)
+                if r.answer_id == answer and m is False
             ][-EXAMPLES:]
             detail = {
                 "answer_id": answer,
@@ -218,6 +245,7 @@ def _match_drops(ref: Window, win: Window, at: datetime, s: DriftSettings) -> li
                 "p_value_holm": p,
                 "answers_tested": len(tested),
                 "examples": examples,
+                "unmatched": unmatched,
             }
             alerts.append(
                 Alert("answer_match_drop", answer, at, was - rate, s.min_match_drop, details=detail)
@@ -327,7 +355,9 @@ def run_drift(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Detect drift over [since, until) (the reference window reaches back before `since`), store the
-    alerts, and post the new ones to `[drift] webhook_url`; returns `supportcue drift --json`'s object."""
+    alerts, queue review items for them (`review/alert_items.py`: new alerts and those raised again),
+    and post the new ones to `[drift] webhook_url`; returns `supportcue drift --json`'s object (each
+    alert with its stored `id` and `review_item_ids`; `review_items`: how many items this run added)."""
     s = settings.drift
     back = timedelta(days=s.window_days + s.reference_days) if since else timedelta(0)
     rows = store.alerts.rows(since - back if since else None, until)
@@ -340,28 +370,39 @@ def run_drift(
         until=until,
         progress=progress,
     )
-    fresh = store.alerts.save([a.row() for a in alerts]) if alerts else []
+    saved = store.alerts.save_each([a.row() for a in alerts]) if alerts else []
+    fresh = [row for row, new in saved if new]
+    from supportcue.review.alert_items import queue_alert_items
+
+    added = queue_alert_items(store, settings, [row for row, _ in saved])
+    item_ids = store.reviews.alert_item_ids([row.id for row, _ in saved])
+    public = [
+        {**a.public(), "id": row.id, "review_item_ids": item_ids.get(row.id, [])}
+        for a, (row, _) in zip(alerts, saved, strict=True)
+    ]
     posted: str | None = None
     if s.webhook_url and fresh:
         import httpx
 
         try:
-            post_webhook(s.webhook_url, [_stored_public(a) for a in fresh])
+            post_webhook(s.webhook_url, [_stored_public(a, item_ids.get(a.id, [])) for a in fresh])
             store.alerts.mark_posted([a.id for a in fresh])
             posted = f"posted {len(fresh)} new alert(s)"
         except httpx.HTTPError as exc:  # the alerts are stored either way; say why it failed
             posted = f"could not post to the webhook: {type(exc).__name__}"
     return {
-        "alerts": [a.public() for a in alerts],
+        "alerts": public,
         "new": len(fresh),
+        "review_items": added,
         "webhook": posted,
         "settings": s.model_dump(exclude={"webhook_url"}),
     }
 
 
-def _stored_public(a: DriftAlert) -> dict[str, Any]:
+def _stored_public(a: DriftAlert, review_item_ids: Sequence[str]) -> dict[str, Any]:
     return {
         "id": a.id,
+        "review_item_ids": list(review_item_ids),
         "kind": a.kind,
         "subject": a.subject,
         "first_seen": a.first_seen.isoformat(),

@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from supportcue.data.reporting import NOT_VALID, Reporting
-from supportcue.vocab import SUGGESTION_ACTIONS, EventKind
+from supportcue.vocab import SUGGESTION_ACTIONS, EventKind, SuggestionOrigin
 
 GROUPS = ("day", "topic", "stage", "model", "arm", "agent")
 
@@ -157,6 +157,7 @@ def facts_from_rows(
 ) -> Facts:
     """The metrics' facts from plain rows (dicts with the tables' columns): the reference definition."""
     names = customer_names or {}
+    suggestions = [s for s in suggestions if s.get("origin") != SuggestionOrigin.BATCH]  # never shown
     by_id = {s["id"]: s for s in suggestions}
     agents = _agents(events)
     flags: dict[str, set[str]] = {}
@@ -180,7 +181,7 @@ def facts_from_rows(
         )
         keys = keys_of(s, agents.get(s["id"]))
         facts.counts.append((keys, counts))
-        if s.get("simulated") or s.get("origin", "service") != "service":
+        if s.get("simulated") or s.get("origin", SuggestionOrigin.SERVICE) != SuggestionOrigin.SERVICE:
             continue  # the latency is the live requests': not simulated history, not the CLI's
         bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)
         for group in ("all", *GROUPS):

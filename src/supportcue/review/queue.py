@@ -15,6 +15,9 @@
   and examples), candidate new topics. At most `[review] per_reason` new items per reason, most
   informative first.
 
+Drift alerts add items of their own (`drift_alert`, each naming its alert: `review/alert_items.py`);
+they are active learning too, and never part of the random sample.
+
 A subject (a suggestion, a case's message, a cluster's cases) becomes one item whatever the reasons
 it meets; the random sample is drawn first, so a sampled suggestion stays `random` (unbiased).
 A share `[review] overlap_share` of items (by a hash of the item) want two reviewers: each sees the
@@ -53,6 +56,7 @@ WHY = {
     ReviewReason.UNMATCHED_REPLY: "the reply the agent sent matched no suggestion",
     ReviewReason.NO_TOPIC_CLUSTER: "messages no topic claims, grouped: a new topic?",
     ReviewReason.GENERATED_DRAFT: "an LLM drafted this reply from the sources: is every fact right?",
+    ReviewReason.DRIFT_ALERT: "an example of a drift alert",
 }
 
 
@@ -65,7 +69,7 @@ def item_id(key: str) -> str:
     return "ri_" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _item(
+def item_row(
     settings: Settings,
     key: str,
     kind: str,
@@ -88,6 +92,7 @@ def _item(
         "topic": fields.get("topic"),
         "details": fields.get("details") or {},
         "simulated": bool(fields.get("simulated", False)),
+        "alert_id": fields.get("alert_id"),
     }
 
 
@@ -186,7 +191,7 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
     since = now - timedelta(days=settings.review.window_days)
     shown = store.reviews.shown_live_since(since)
     items = [
-        _item(
+        item_row(
             settings,
             f"suggestion:{sid}",
             ReviewKind.SUGGESTION,
@@ -213,7 +218,7 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
         if found:
             reason, score = found
             active.append(
-                _item(
+                item_row(
                     settings,
                     f"suggestion:{s.id}",
                     ReviewKind.SUGGESTION,
@@ -235,7 +240,7 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
         if score >= threshold:
             continue
         active.append(
-            _item(
+            item_row(
                 settings,
                 f"message:{case_id}",
                 ReviewKind.MESSAGE,
@@ -267,7 +272,7 @@ def _cluster_items(
         members = group["case_ids"]
         key = "cluster:" + hashlib.sha256("\n".join(members).encode()).hexdigest()[:24]
         out.append(
-            _item(
+            item_row(
                 settings,
                 key,
                 ReviewKind.CLUSTER,

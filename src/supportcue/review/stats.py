@@ -4,7 +4,8 @@ Online precision = the share of live suggestions shown to agents that reviewers 
 (`partially_correct` counts as not correct; its share is reported beside). It is computed ONLY from
 the items of the random sample (`reason = random`, drawn per topic at the same rate, see
 `review/queue.py`): the active-learning items are chosen for being doubtful (low confidence,
-dismissed, disagreements), so they are biased toward errors and are excluded. Each sampled
+dismissed, disagreements, the examples of a drift alert), so they are biased toward errors and are
+excluded. Each sampled
 suggestion counts once, with its first review (a blind-overlap item's second review only feeds
 agreement).
 
@@ -33,8 +34,8 @@ from supportcue.vocab import ReviewKind, ReviewReason, Verdict
 Z95 = 1.959963984540054
 NOTE = (
     "online precision is computed only from the random sample of shown suggestions; the "
-    "active-learning items (low confidence, dismissed, disagreements, ...) are chosen for being "
-    "doubtful, so they are biased and excluded"
+    "active-learning items (low confidence, dismissed, disagreements, drift alerts' examples, ...) "
+    "are chosen for being doubtful, so they are biased and excluded"
 )
 METHOD = "Wilson score interval, 95%, on the random sample (proportional per-topic allocation)"
 VERDICTS = (Verdict.INCORRECT, Verdict.PARTIALLY_CORRECT, Verdict.CORRECT)

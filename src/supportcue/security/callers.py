@@ -2,7 +2,8 @@
 
 `Caller.id` (`key:NAME` or `user:NAME`) is the stable identity to scope per-caller state by (rate
 limits, idempotency keys). Lookups are cached for `CACHE_SECONDS`, so a key revoked or a user removed
-from the CLI (another process) stops working within that time; a logout in this process at once.
+from the CLI (another process) stops working within that time; a logout in this process at once, and
+in the other workers of `serve --workers N` within that time too.
 """
 
 from __future__ import annotations

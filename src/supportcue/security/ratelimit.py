@@ -1,8 +1,10 @@
 """Token buckets per caller: each holds up to `burst` tokens, refilled at `per_minute` a minute; a
 request takes one, and with none left it waits `retry_after` seconds (the 429's `Retry-After`).
 
-In memory, per process (`serve` runs one). Full buckets are dropped when there are many, so
-addresses seen once do not accumulate.
+In memory, per process: under `serve --workers N` each worker counts for itself, so a caller whose
+requests are spread over the workers may get up to N times the rate and burst (`serve --help` and
+docs/deployment.md say so). Full buckets are dropped when there are many, so addresses seen once do
+not accumulate.
 """
 
 from __future__ import annotations

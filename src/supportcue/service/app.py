@@ -38,6 +38,7 @@ from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
 from supportcue.service.routes import (
+    alerts,
     answers,
     docs,
     embed,
@@ -141,10 +142,16 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), frame_ancestors=self.frame_ancestors)
 
 
-async def _follow(runtime: Runtime, loader: PipelineLoader, stop: asyncio.Event) -> None:
-    """Load the pipeline, then follow the model registry until `stop`: every `registry_poll_s`, a
-    promotion or rollback is loaded off the request path and swapped in (see `runtime.py`)."""
-    await asyncio.to_thread(runtime.load, loader)
+async def _follow(
+    runtime: Runtime, loader: PipelineLoader, stop: asyncio.Event, loaded: asyncio.Event
+) -> None:
+    """Load the pipeline (then set `loaded`, whether it loaded or failed), then follow the model
+    registry until `stop`: every `registry_poll_s`, a promotion or rollback is loaded off the request
+    path and swapped in (see `runtime.py`)."""
+    try:
+        await asyncio.to_thread(runtime.load, loader)
+    finally:
+        loaded.set()
     every = runtime.settings.service.registry_poll_s
     while every > 0 and not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -158,13 +165,16 @@ def create_app(
     *,
     pipeline_loader: PipelineLoader | None = None,
     load_models: bool = True,
+    start_loaded: bool = False,
 ) -> FastAPI:
     """Build the app for a workspace (by default the one `get_settings()` finds).
 
     The pipeline loads in the background through `pipeline_loader` (by default the workspace's live
     models), and again whenever the registry's live versions change; /readyz says when it is ready,
     or why it failed. `load_models=False` never loads one (for looking at the routes and the OpenAPI
-    schema only).
+    schema only). `start_loaded` makes start-up wait for the first load (or its failure), so the
+    server accepts no connection before: a worker of `serve --workers N` that starts or restarts
+    leaves the connections to the workers that are ready, rather than answering 503 "loading".
     """
     settings = settings if settings is not None else get_settings()
     install_log_redaction()
@@ -183,8 +193,10 @@ def create_app(
         batcher = MicroBatcher(runtime.suggest_batch, wait_ms=settings.service.batch_wait_ms)
         await batcher.start()
         app.state.batcher = batcher
-        stop = asyncio.Event()
-        models = asyncio.create_task(_follow(runtime, loader, stop)) if load_models else None
+        stop, loaded = asyncio.Event(), asyncio.Event()
+        models = asyncio.create_task(_follow(runtime, loader, stop, loaded)) if load_models else None
+        if models is not None and start_loaded:
+            await loaded.wait()
         workers = app.state.note_workers = _note_workers(runtime, batcher, chatwoot)
         yield
         for worker in workers.values():
@@ -196,6 +208,7 @@ def create_app(
         runtime.writer.close()
         chatwoot.close()
         runtime.store.close()
+        runtime.telemetry.close()
 
     app = _App(
         title="supportcue",
@@ -211,8 +224,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
-    runtime.telemetry.registry.register(HealthCollector(runtime.store, list(app.state.help_desks)))
-    runtime.telemetry.registry.register(AlertCollector(runtime.store))
+    runtime.telemetry.add_collector(HealthCollector(runtime.store, list(app.state.help_desks)))
+    runtime.telemetry.add_collector(AlertCollector(runtime.store))
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
@@ -303,6 +316,7 @@ def create_app(
         metrics.router,
         embed.router,
         review.router,
+        alerts.router,
     )
     for router in (*routers, review.pages, pages.router):
         app.include_router(router)

@@ -6,6 +6,11 @@ the live versions (one small query) and, when they changed (a `promote`, a `roll
 `train`), loads the new pipeline in the background and swaps it in with one assignment. A batch of
 requests reads `Runtime.pipeline` once, so it runs wholly on the old or wholly on the new one, and no
 request waits for a load. A load that fails leaves the previous pipeline serving (/readyz says why).
+
+With `serve --workers N` each worker process holds all of this for itself; what they share lives in
+the database, except the Prometheus metrics, which each worker writes to a file of its own in
+`$PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multiprocess mode, which `serve` turns on) and
+/metrics adds up across the workers (see `Telemetry`).
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import sklearn
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
 
 from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store
@@ -75,11 +84,27 @@ def load_workspace_pipeline(store: Store, settings: Settings) -> Pipeline:
     return WorkspacePipelines()(store, settings)
 
 
+def shared_metrics_dir() -> str | None:
+    """The folder where every worker process writes its metrics (`serve --workers N` sets
+    `PROMETHEUS_MULTIPROC_DIR` before the workers start), or None when this process counts alone.
+    prometheus_client decides at import, so the variable set later changes nothing."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return path if path and getattr(values.ValueClass, "_multiprocess", False) else None
+
+
 @dataclass
 class Telemetry:
-    """Prometheus metrics, in a registry of the app's own (so tests can build many apps)."""
+    """Prometheus metrics, in a registry of the app's own (so tests can build many apps).
+
+    Under `serve --workers N` (prometheus_client's multiprocess mode) each worker's counts go to files
+    in `shared_metrics_dir()`, and `exposition` and `counts` add up every worker's: whichever worker
+    answers /metrics, the figures are the service's. Counters and histograms of a worker that stopped
+    keep counting in the totals (they are totals since `serve` started); its gauges are dropped.
+    """
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    collectors: list[Collector] = field(default_factory=list)
+    """Collectors that read the database (help-desk health, alerts): the same from any worker."""
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -100,7 +125,13 @@ class Telemetry:
         self.unstored = Counter(
             "supportcue_suggestions_unstored", "Suggestions not stored (answered 503 or 422)", registry=r
         )
-        self.model = Gauge("supportcue_model_live", "Live model versions", ["stage", "version"], registry=r)
+        self.model = Gauge(
+            "supportcue_model_live",
+            "Live model versions (1: served by at least one worker)",
+            ["stage", "version"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.llm_calls = Counter(
             "supportcue_llm_calls",
             "LLM calls by stage and outcome (ok or the error)",
@@ -133,12 +164,40 @@ class Telemetry:
             registry=r,
         )
 
+    def add_collector(self, collector: Collector) -> None:
+        """Serve a collector's metrics on /metrics too."""
+        self.registry.register(collector)
+        self.collectors.append(collector)
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format: every worker's, added up, under `serve --workers N`."""
+        path = shared_metrics_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]
+        for collector in self.collectors:
+            registry.register(collector)
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """This worker stops: its gauges leave the totals (its counts stay in them)."""
+        path = shared_metrics_dir()
+        if path is not None:
+            mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
+
     @staticmethod
     def counts(counter: Counter, help_desk: str) -> dict[str, int]:
-        """A help-desk counter's values since start, by outcome."""
+        """A help-desk counter's values since start (every worker's), by outcome."""
+        path = shared_metrics_dir()
+        name = next(iter(counter.describe())).name
+        metrics: Iterable[Metric] = counter.collect()
+        if path is not None:
+            metrics = MultiProcessCollector(None, path).collect()  # type: ignore[no-untyped-call]
         return {
             sample.labels["outcome"]: int(sample.value)
-            for metric in counter.collect()
+            for metric in metrics
+            if metric.name == name
             for sample in metric.samples
             if sample.name.endswith("_total") and sample.labels.get("help_desk") == help_desk
         }

@@ -351,6 +351,14 @@ class ReviewSuggestionPublic(BaseModel):
     reason: str | None
 
 
+class ReviewAlertPublic(BaseModel):
+    """The drift alert that created a review item (reason `drift_alert`)."""
+
+    id: int
+    kind: str
+    subject: str
+
+
 class ReviewItemPublic(BaseModel):
     item_id: str
     kind: str = Field(description="suggestion | message | cluster")
@@ -365,6 +373,35 @@ class ReviewItemPublic(BaseModel):
     details: dict[str, Any] = Field(
         description="the reply sent, the shadow text, a cluster's terms and cases"
     )
+    alert: ReviewAlertPublic | None = Field(
+        None, description="the drift alert that created it (reason `drift_alert`), else null"
+    )
+
+
+class AlertPublic(BaseModel):
+    """A stored drift alert (`supportcue drift`) with the review items it created."""
+
+    id: int
+    kind: str = Field(description="new_topic_cluster | topic_volume | embedding_shift | answer_match_drop")
+    subject: str
+    first_seen: datetime
+    last_seen: datetime
+    score: float
+    threshold: float
+    answer_id: str | None = Field(description="the answer whose match rate dropped (answer_match_drop)")
+    top_terms: list[str] = Field(description="a candidate new topic's top terms (new_topic_cluster)")
+    examples: list[str] = Field(
+        description="a few of its messages (a candidate new topic's, the answer's, the shifted window's), "
+        "personal data replaced by placeholders"
+    )
+    review_item_ids: list[str] = Field(description="the review items it created")
+    reviewed_items: int = Field(description="how many of them were reviewed at least once")
+    review_url: str = Field(description="the review queue filtered to its items")
+
+
+class AlertsPublic(BaseModel):
+    data: list[AlertPublic]
+    count: int
 
 
 class ReviewQueuePublic(BaseModel):

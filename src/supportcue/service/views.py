@@ -10,6 +10,7 @@ from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Case
+from supportcue.monitoring.alerts import describe as describe_alerts
 from supportcue.monitoring.freshness import REASON_NAMES, coverage_lost, describe, due_for_review
 from supportcue.service.runtime import Runtime
 from supportcue.settings import Settings
@@ -93,7 +94,7 @@ def freshness_panels(
         "due_for_review": due_for_review(store, settings),
         "warning_days": settings.drift.review_warning_days,
         "expired_labels": len(store.labels.expired_cases()),
-        "alerts": store.alerts.list(since, until)[-20:],
+        "alerts": describe_alerts(store, store.alerts.list(since, until)[-20:]),
     }
 
 
@@ -236,7 +237,7 @@ def experiment_view(e: dict[str, Any]) -> dict[str, Any]:
 def helpdesk_panel(
     health: dict[str, Any], webhooks: dict[str, int], unable_to_post: str | None, webhook_url: str
 ) -> dict[str, Any]:
-    """A help desk's panel on the dashboard: its health (from the store), the webhooks this process
+    """A help desk's panel on the dashboard: its health (from the store), the webhooks the service
     received since it started, whether notes can be posted, and the URL to give the help desk."""
     notes = health["notes"]
     last = notes["last_posted_at"]

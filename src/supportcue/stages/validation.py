@@ -7,14 +7,23 @@ Three parts, in order of authority:
    message invalid) or a function `text -> "valid" | "invalid" | None` (module-level, so the stage can
    be saved).
 2. Out-of-scope distance: how close the message's vector is to known valid messages (mean cosine of
-   its `k` nearest neighbours, `OutOfScopeScorer`, shared with `supportcue eval oos`). Messages far
-   from every known topic are invalid.
-3. A classifier on validity labels (logistic regression on the vectors), when `y` holds both values.
+   its `k` nearest neighbours, `OutOfScopeScorer`, shared with `supportcue eval oos`).
+3. A validity classifier (logistic regression on the vectors): valid examples against negatives. The
+   negatives are the labeled invalid messages plus the package's built-in non-questions
+   (`supportcue.stages.negatives`, embedded with the bound embedder; those that paraphrase a labeled
+   valid message are dropped), so the stage has negatives even when the labels hold none.
 
-With only valid examples (no negatives, e.g. Banking77) the stage uses rules and distance only: the
-distance threshold is the `1 - valid_recall` quantile of the valid examples' own (leave-one-out)
-scores. The combined probability of "valid" is the classifier's probability times the in-scope
-probability; between `0.5 - margin` and `0.5 + margin` the stage abstains.
+Distance and classifier are combined by a `ScoreCombiner` (a two-feature logistic regression) fitted
+on held-out scores: leave-one-out distances and 5-fold out-of-fold classifier logits, since training
+rows' own scores are overfit (a valid example is always close to itself). Every source of negatives
+weighs the same as the valid examples together. The decision threshold is the combiner's even odds,
+lowered if needed so that at least `valid_recall` of the known valid examples (held-out scores) pass:
+a clear question on a topic with few examples is not stopped because it is far from the rest.
+
+With no negatives at all (no invalid label and no embedder bound) the stage uses rules and distance
+only: the distance threshold is the `1 - valid_recall` quantile of the valid examples' own
+(leave-one-out) scores. Between `0.5 - margin` and `0.5 + margin` of the probability of "valid" the
+stage abstains.
 """
 
 from __future__ import annotations
@@ -31,8 +40,10 @@ from sklearn.linear_model import LogisticRegression
 from supportcue.errors import TrainingDataError
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads
+from supportcue.stages.negatives import BUILTIN_NEGATIVES
 
 if TYPE_CHECKING:
+    from supportcue.embeddings import Embedder
     from supportcue.settings import Settings
 
 VALID, INVALID = "valid", "invalid"
@@ -109,6 +120,96 @@ class OutOfScopeScorer:
         return out
 
 
+def group_weights(positive: npt.NDArray[np.bool_], groups: Sequence[str]) -> F64:
+    """Sample weights giving the positives half the total weight and every group of negatives an
+    equal share of the other half: a large source of negatives does not drown a small one."""
+    weight = np.zeros(len(positive))
+    if positive.any():
+        weight[positive] = 0.5 / positive.sum()
+    names = sorted({g for g, p in zip(groups, positive, strict=True) if not p})
+    for name in names:
+        rows = np.array([not p and g == name for g, p in zip(groups, positive, strict=True)])
+        weight[rows] = 0.5 / len(names) / rows.sum()
+    return weight * len(positive)
+
+
+class ScoreCombiner:
+    """A small logistic regression over a few standardised score features (for example a topic
+    confidence, a nearest-neighbour density and a validity classifier's logit), fitted on scores of
+    rows the scorers did not train on, so the weights are learnt rather than chosen by hand."""
+
+    def __init__(self, C: float = 1.0) -> None:
+        self.C = C
+
+    def fit(self, features: F64, positive: npt.NDArray[np.bool_], groups: Sequence[str]) -> Self:
+        """`positive`: in scope (valid); `groups`: each row's source, negatives weighted per group."""
+        if positive.all() or not positive.any():
+            raise TrainingDataError("the score combiner needs in-scope and out-of-scope rows")
+        self.mean_ = features.mean(axis=0)
+        self.scale_ = np.maximum(features.std(axis=0), 1e-6)
+        self.model_ = LogisticRegression(C=self.C, max_iter=1000)
+        self.model_.fit(
+            (features - self.mean_) / self.scale_, positive.astype(int), group_weights(positive, groups)
+        )
+        return self
+
+    def logit(self, features: F64) -> F64:
+        """The fitted log-odds of "in scope"."""
+        out: F64 = self.model_.decision_function((features - self.mean_) / self.scale_)
+        return out
+
+    def weights(self) -> list[float]:
+        """The coefficients on the standardised features (for reports)."""
+        return [round(float(w), 3) for w in self.model_.coef_[0]]
+
+
+def recall_threshold(
+    scores: F64, groups: Sequence[str], target: float, margin: float = 0.03, min_group: int = 20
+) -> float:
+    """The lowest score threshold (reject below it) at which every group of negatives has at least
+    `target + margin` of its rows rejected. Groups of fewer than `min_group` rows are pooled into one.
+
+    Asking each source of out-of-scope examples to reach the recall on its own, with a margin, rather
+    than the best trade-off on one split, is what lets the threshold hold on a new sample."""
+    if len(scores) == 0:
+        raise TrainingDataError("choosing an out-of-scope threshold needs out-of-scope examples")
+    names = list(groups)
+    sizes = {g: names.count(g) for g in set(names)}
+    pooled = ["<small>" if sizes[g] < min_group else g for g in names]
+    goal = min(1.0, target + margin)
+    threshold = -np.inf
+    for name in sorted(set(pooled)):
+        group = np.sort(scores[np.array([g == name for g in pooled])])
+        need = int(np.ceil(goal * len(group) - 1e-9))
+        if need == 0:
+            continue
+        # Reject the `need` lowest: halfway between the last rejected and the next kept score.
+        upper = group[need] if need < len(group) else group[-1] + 1e-6
+        threshold = max(threshold, float((group[need - 1] + upper) / 2))
+    return float(threshold)
+
+
+CLASSIFIER_C = (1.0, 3.0, 10.0)
+"""Regularisation tried for the validity classifier (unit-length vectors need weak regularisation)."""
+
+
+def _classifier(vectors: F32, valid: F64, weight: F64, C: float) -> LogisticRegression:
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=1000)
+    with blas_threads(len(vectors), small=20000):  # many small products: one thread is faster
+        model.fit(vectors, valid.astype(int), sample_weight=weight)
+    return model
+
+
+def _question_core(text: str) -> str | None:
+    """The longest question sentence (3+ words) of a message that holds more than it, else None."""
+    questions = [q.strip() for q in re.findall(r"[^.!?\n]*\?", text)]
+    questions = [q for q in questions if len(q.split()) >= 3]
+    if not questions:
+        return None
+    core = max(questions, key=len)
+    return core if core != text.strip() else None
+
+
 class ValidationStage(Stage):
     """Rules, out-of-scope distance and (when negatives exist) a validity classifier.
 
@@ -118,14 +219,17 @@ class ValidationStage(Stage):
     custom_rules: regexes (match = invalid) or functions returning "valid", "invalid" or None.
     min_words: `too_short` fires below this many words.
     k: neighbours of the out-of-scope score.
-    valid_recall: share of known valid examples the out-of-scope threshold keeps (no-negative case).
+    valid_recall: share of known valid examples (held-out scores) the decision threshold keeps.
     margin: abstain when the probability of "valid" is within `margin` of 0.5.
+    builtin_negatives: add the package's built-in non-questions to the negatives (needs an embedder).
+    conflict: built-in negatives at least this close (cosine) to a labeled valid message are dropped.
     """
 
     name = "validation"
     policy = ("rules", "custom_rules", "valid_recall", "margin")
     label_task = "validity"
     reads_upstream = False
+    services = ("embedder",)
 
     def __init__(
         self,
@@ -135,7 +239,12 @@ class ValidationStage(Stage):
         k: int = 5,
         valid_recall: float = 0.98,
         margin: float = 0.15,
+        builtin_negatives: bool = True,
+        conflict: float = 0.8,
     ) -> None:
+        self.builtin_negatives = builtin_negatives
+        self.conflict = conflict
+        self.embedder: Embedder | None = None
         self.rules = rules
         self.custom_rules = custom_rules
         self.min_words = min_words
@@ -177,7 +286,14 @@ class ValidationStage(Stage):
             raise TrainingDataError("the validation stage needs valid examples to know what is in scope")
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)
-        valid_vectors = vectors[is_valid & (weight > 0)]
+        keep = is_valid & (weight > 0)
+        valid_vectors = vectors[keep]
+        valid_weight = weight[keep]
+        cores = self._question_cores([m.text for m, k in zip(X, keep, strict=True) if k], vectors.shape[1])
+        if len(cores):
+            valid_vectors = np.concatenate([valid_vectors, cores])
+            valid_weight = np.r_[valid_weight, np.ones(len(cores))]
+        self.n_question_cores_ = len(cores)
         self.scorer_ = OutOfScopeScorer(self.k).fit(valid_vectors)
         rng = np.random.default_rng(0)
         sample = valid_vectors[rng.permutation(len(valid_vectors))[:3000]]
@@ -185,10 +301,86 @@ class ValidationStage(Stage):
         self.own_scores_ = np.sort(own)
         self.oos_scale_ = max(float(np.std(own)), 1e-3) / 2.0
         self.classifier_: LogisticRegression | None = None
-        if (~is_valid).any():
-            self.classifier_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-            self.classifier_.fit(vectors, is_valid.astype(int), sample_weight=weight)
+        self.combiner_: ScoreCombiner | None = None
+        labeled = ~is_valid & (weight > 0)
+        builtin = self._builtin_negatives(valid_vectors)
+        self.n_builtin_negatives_ = len(builtin)
+        if labeled.sum() + len(builtin) >= 2:
+            negatives = np.concatenate([vectors[labeled], builtin])
+            groups = ["labeled invalid"] * int(labeled.sum()) + ["built-in"] * len(builtin)
+            negative_weight = np.r_[weight[labeled], np.ones(len(builtin))]
+            self.C_ = self._fit_combined(sample, own, negatives, groups)
+            self.classifier_ = _classifier(
+                np.concatenate([valid_vectors, negatives]),
+                np.r_[np.ones(len(valid_vectors)), np.zeros(len(negatives))],
+                np.r_[valid_weight, negative_weight],
+                self.C_,
+            )
         return self
+
+    def _embed(self, texts: list[str], dim: int) -> F32:
+        if not texts or self.embedder is None:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.asarray(self.embedder.embed(texts), dtype=np.float32)
+
+    def _question_cores(self, texts: list[str], dim: int) -> F32:
+        """Embedded question sentences of valid examples that hold more than the question (a greeting,
+        a sign-off, context): "Hi,\n\nhow do I add a user?\n\nThanks, Ana" gives "how do I add a user?".
+        Valid messages come with framing far more often than short non-questions do; without these a
+        bare clear question looks like a short non-question to the classifier. At most 2,000."""
+        cores = [c for c in (_question_core(t) for t in texts) if c is not None]
+        cores = sorted(set(cores))
+        if len(cores) > 2000:
+            cores = [cores[i] for i in sorted(np.random.default_rng(0).permutation(len(cores))[:2000])]
+        return self._embed(cores, dim)
+
+    def _builtin_negatives(self, valid_vectors: F32) -> F32:
+        """The built-in non-questions, embedded (none when no embedder is bound), without those that
+        paraphrase a labeled valid message (cosine >= `conflict`): the desk's own labels win."""
+        if not self.builtin_negatives:
+            return np.zeros((0, valid_vectors.shape[1]), dtype=np.float32)
+        vectors = self._embed(list(BUILTIN_NEGATIVES), valid_vectors.shape[1])
+        if len(vectors) == 0:
+            return vectors
+        nearest = OutOfScopeScorer(k=1).fit(valid_vectors).score(vectors)
+        kept: F32 = vectors[nearest < self.conflict]
+        return kept
+
+    def _fit_combined(self, sample: F32, own: F64, negatives: F32, groups: list[str]) -> float:
+        """Fit the combiner on held-out scores of (a sample of) the valid examples and every negative:
+        leave-one-out distances, and classifier logits from 5 folds the classifier did not see. The
+        classifier's regularisation is the one of `CLASSIFIER_C` whose held-out logits fit best."""
+        vectors = np.concatenate([sample, negatives])
+        positive = np.r_[np.ones(len(sample), dtype=bool), np.zeros(len(negatives), dtype=bool)]
+        distance = np.r_[own, self.scorer_.score(negatives)]
+        folds = np.random.default_rng(1).permutation(len(vectors)) % 5
+        best: tuple[float, float, F64] | None = None
+        for C in CLASSIFIER_C:
+            logits = np.zeros(len(vectors))
+            for fold in range(5):
+                train = folds != fold
+                if positive[train].all() or not positive[train].any():
+                    continue
+                model = _classifier(
+                    vectors[train], positive[train].astype(np.float64), np.ones(int(train.sum())), C
+                )
+                logits[~train] = model.decision_function(vectors[~train])
+            weight = group_weights(positive, ["valid"] * len(sample) + groups)
+            signed = np.where(positive, logits, -logits)
+            loss = float(np.average(np.logaddexp(0.0, -signed), weights=weight))
+            if best is None or loss < best[0]:
+                best = (loss, C, logits)
+        assert best is not None
+        features = np.column_stack([distance, best[2]])
+        self.combiner_ = ScoreCombiner().fit(features, positive, ["valid"] * len(sample) + groups)
+        self.valid_logits_ = np.sort(self.combiner_.logit(features[positive]))
+        return best[1]
+
+    @property
+    def decision_logit_(self) -> float:
+        """The combiner's log-odds at which a message is called valid: even odds, or lower when that
+        would stop more than `1 - valid_recall` of the known valid examples (held-out scores)."""
+        return min(0.0, float(np.quantile(self.valid_logits_, 1.0 - self.valid_recall)))
 
     @property
     def oos_threshold_(self) -> float:
@@ -230,10 +422,12 @@ class ValidationStage(Stage):
         vectors = vectors_of(batch)
         with blas_threads(len(batch), small=64):
             score = self.scorer_.score(vectors)
-        proba = 1.0 / (1.0 + np.exp(-(score - self.oos_threshold_) / self.oos_scale_))
-        if self.classifier_ is not None:
-            proba = proba * self.classifier_.predict_proba(vectors)[:, 1]
-        return np.asarray(proba, dtype=np.float64)
+        if self.combiner_ is not None and self.classifier_ is not None:
+            features = np.column_stack([score, self.classifier_.decision_function(vectors)])
+            logit = self.combiner_.logit(features) - self.decision_logit_
+        else:
+            logit = (score - self.oos_threshold_) / self.oos_scale_
+        return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=np.float64)
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
         self.check_fitted()

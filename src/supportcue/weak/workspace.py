@@ -29,6 +29,8 @@ from supportcue.weak.label_model import choose_label_model
 from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_lfs_from_modules
 
 WEAK_LABEL_DAYS = 90
+BATCH_ANNOTATOR = "batch"
+"""The annotator of `supportcue batch label`'s weak labels, which `weak apply` leaves in place."""
 
 
 @dataclass
@@ -57,21 +59,26 @@ def lf_set_version(lfs: list[LabelingFunction]) -> str:
     return f"lfs-{digest[:10]}"
 
 
+def no_lfs_error(settings: Settings, task: str) -> SettingsError:
+    """The error for a workspace with no labeling function for `task`: where to write and list one."""
+    config = settings.workspace / CONFIG_NAME
+    listed = ", ".join(settings.labeling_functions)
+    found = f"the files listed in {config} ({listed}) define none" if listed else f"{config} lists none"
+    builtin = " (the built-in answer match needs approved answers)" if task == LabelTask.TOPIC else ""
+    return SettingsError(
+        f"no labeling functions for task {task!r}{builtin}: {found}. Write them in a Python file "
+        f"(keyword_lf, regex_lf or @labeling_function(task={task!r}) from supportcue.weak) and list "
+        f"the file in labeling_functions"
+    )
+
+
 def apply_to_cases(
     store: Store, settings: Settings, task: str, embedder: Embedder | None = None, progress: bool = True
 ) -> WeakRun:
     """Apply the task's labeling functions to every case; gold = the human labels of the task."""
     lfs = workspace_lfs(store, settings, task)
     if not lfs:
-        config = settings.workspace / CONFIG_NAME
-        listed = ", ".join(settings.labeling_functions)
-        found = f"the files listed in {config} ({listed}) define none" if listed else f"{config} lists none"
-        builtin = " (the built-in answer match needs approved answers)" if task == LabelTask.TOPIC else ""
-        raise SettingsError(
-            f"no labeling functions for task {task!r}{builtin}: {found}. Write them in a Python file "
-            f"(keyword_lf, regex_lf or @labeling_function(task={task!r}) from supportcue.weak) and list "
-            f"the file in labeling_functions"
-        )
+        raise no_lfs_error(settings, task)
     cases = store.cases.list()
     sent = {e.case_id: e.text for e in store.events.list(kind=EventKind.SENT) if e.text}
     vectors = embedder.embed([c.message for c in cases]) if embedder is not None else None
@@ -129,7 +136,8 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         for i in np.where(voted)[0]
     ]
     if store_labels:
-        store.labels.delete(LabelSource.WEAK, run.task)  # a new function set replaces the old labels
+        # a new function set replaces the old labels; a `batch label` back-fill's are its own to replace
+        store.labels.delete(LabelSource.WEAK, run.task, keep_annotators=(BATCH_ANNOTATOR,))
         store.labels.add(rows)
     n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
     note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,12 +24,13 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     """200 once the models are loaded and the database takes writes; 503 (with the reason) before
     that, if loading failed (no trained model: "no trained model: run supportcue train"), or while
-    the database is down, full, locked or gone. `models` are the versions this process serves, which
+    the database is down, full, locked or gone. `models` are the versions this worker serves, which
     follow the registry within `[service] registry_poll_s` (`reload_error` says why not, when the
     newest live versions failed to load). `database` is "ok" or the problem (checked at most once a
-    second); `backlog` counts suggestions waiting for their commit."""
+    second); `backlog` counts suggestions waiting for their commit. Each worker of `serve --workers N`
+    answers for itself: `pid` says which one answered."""
     problem = runtime.database_problem()
-    state = {"database": problem or "ok", "backlog": runtime.backlog}
+    state = {"database": problem or "ok", "backlog": runtime.backlog, "pid": os.getpid()}
     pipeline = runtime.pipeline  # read once: a promotion may swap it meanwhile
     if pipeline is None:
         status = "failed" if runtime.error else "loading"

@@ -6,8 +6,10 @@ retiring and marking reviewed change its status (approving and marking reviewed 
 `[response] review_cycle_days` ahead). Every save bumps the store's library version, so the running
 pipeline serves the new text within a second (`providers.StoreLibrary`), without a restart.
 
-/library lists the attention items first (`monitoring/library.py`), then the answers by topic with
-their live figures; /library/{id} shows one answer, its edit form, its versions and their diffs. Its
+/library lists the attention items first: the drift alerts still raised lately, each linking to the
+review items it created (`monitoring/alerts.py`; their JSON is GET /v1/alerts), then overdue, dropping,
+uncovered and rewritten answers (`monitoring/library.py`); then the answers by topic with their live
+figures; /library/{id} shows one answer, its edit form, its versions and their diffs. Its
 forms post to /library and /library/{id} with the page's CSRF token (`security/csrf.py`).
 """
 
@@ -27,6 +29,7 @@ from supportcue.boundary import Text
 from supportcue.data.library import AnswerChange, AnswerConflict
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
+from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.monitoring.library import answer_figures, attention
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
@@ -49,6 +52,9 @@ api = APIRouter(
 pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)])
 AnswerId = Annotated[Text, Path(max_length=100)]
 ACTIONS = {"save", "approve", "retire", "draft", "reviewed"}
+ALERTS = 20
+"""Drift alerts listed on /library (last seen within 30 days of the newest suggestion, the latest
+first)."""
 
 
 def _slug(topic: str, title: str) -> str:
@@ -193,6 +199,7 @@ def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | 
         by_topic.setdefault(a.topic, []).append({"a": a, "f": f.as_dict() if f else None})
     return {
         "nav": "library",
+        "alerts": describe(store, store.alerts.recent(RECENT, limit=ALERTS)),
         "attention": attention(answers, topics, figures),
         "by_topic": by_topic,
         "topics": sorted(set(topics) | {a.topic for a in answers}),

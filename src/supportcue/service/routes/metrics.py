@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
 from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep, require
@@ -19,8 +19,9 @@ router = APIRouter(tags=["metrics"])
 @router.get("/metrics", include_in_schema=False, dependencies=[require(Role.ADMIN, Role.METRICS)])
 def prometheus(telemetry: TelemetryDep) -> Response:
     """Request counts and latency per route, suggestions by outcome, events by kind, live models, and
-    LLM calls (by outcome), tokens and call latency per stage."""
-    return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+    LLM calls (by outcome), tokens and call latency per stage; under `serve --workers N`, every
+    worker's added up (whichever worker answers)."""
+    return Response(telemetry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 # support-ops (reviewers) read the online metrics too, for now

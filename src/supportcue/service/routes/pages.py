@@ -124,7 +124,7 @@ async def dashboard(
 
 
 def _help_desks(request: Request, store: Store, settings: Settings) -> list[dict[str, Any]]:
-    """Each help desk's connection health, and what this process counted since it started."""
+    """Each help desk's connection health, and what the service (every worker) counted since it started."""
     runtime: Runtime = request.app.state.runtime
     base = settings.service.public_url or str(request.base_url).rstrip("/")
     return [

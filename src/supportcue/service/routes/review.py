@@ -5,7 +5,8 @@ request); a review is checked and stored, with the `sme` labels it becomes, by `
 A reviewer never sees another's review of an item (blind overlap): nothing here returns them. A second
 review of the same item by the same reviewer is a 409 (not idempotent: see `review/record.py`).
 The page (templates/review.html, static/review.js) posts reviews to the same API with the session's
-CSRF token.
+CSRF token; `/review?alert=ID` (linked from a drift alert on /library and the dashboard) works only the
+items that alert created (`review/alert_items.py`), and every item a drift alert created says which.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, require
 from supportcue.service.routes.pages import templates
 from supportcue.service.schemas import (
+    ReviewAlertPublic,
     ReviewCreate,
     ReviewItemPublic,
     ReviewLabelPublic,
@@ -48,6 +50,7 @@ EXAMPLES = 3
 def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
     case = store.cases.get(item.case_id) if item.case_id else None
     suggestion = store.cases.suggestion(item.suggestion_id) if item.suggestion_id else None
+    alert = store.alerts.get(item.alert_id) if item.alert_id is not None else None
     return ReviewItemPublic(
         item_id=item.id,
         kind=item.kind,
@@ -60,6 +63,7 @@ def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
         if suggestion is not None
         else None,
         details=_details(store, item, suggestion),
+        alert=ReviewAlertPublic(id=alert.id, kind=alert.kind, subject=alert.subject) if alert else None,
     )
 
 
@@ -78,22 +82,33 @@ def _details(store: Store, item: ReviewItem, suggestion: Suggestion | None) -> d
     return out
 
 
-def load_queue(store: Store, settings: Settings, reviewer: str, limit: int) -> ReviewQueuePublic:
-    items = queue_for(store, settings, reviewer, limit)
+def load_queue(
+    store: Store, settings: Settings, reviewer: str, limit: int, alert: int | None = None
+) -> ReviewQueuePublic:
+    if alert is None:
+        items = queue_for(store, settings, reviewer, limit)
+    elif store.alerts.get(alert) is None:
+        raise HTTPException(404, detail=f"no drift alert {alert}")
+    else:
+        items = store.reviews.open_for_alert(reviewer, alert, limit)
     data = [_public(store, i) for i in items]
     topics = [t.key for t in store.library.topics()]
     return ReviewQueuePublic(data=data, count=len(data), topics=topics)
 
 
-@router.get("/review/queue", response_model=ReviewQueuePublic, responses=problem_responses(403, 422))
+@router.get("/review/queue", response_model=ReviewQueuePublic, responses=problem_responses(403, 404, 422))
 async def review_queue(
     runtime: RuntimeDep,
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    alert: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="only the items this drift alert created")
+    ] = None,
 ) -> ReviewQueuePublic:
     """The caller's next items, chosen by active learning (each says why), with items of the random
-    sample spread among them (`reason: random`); items the caller reviewed are left out."""
-    return await run_in_threadpool(load_queue, runtime.store, runtime.settings, caller.id, limit)
+    sample spread among them (`reason: random`); items the caller reviewed are left out. With `alert`,
+    only the open items that drift alert created (404 for no such alert)."""
+    return await run_in_threadpool(load_queue, runtime.store, runtime.settings, caller.id, limit, alert)
 
 
 @router.post(
@@ -130,11 +145,17 @@ async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerD
     )
 
 
+def _alert_of_page(store: Store, alert: str | None) -> Any:
+    """The drift alert `/review?alert=ID` filters the queue to (None: the whole queue, or no such alert)."""
+    return store.alerts.get(int(alert)) if alert and alert.isdigit() and len(alert) < 10 else None
+
+
 @pages.get("/review", response_class=HTMLResponse)
 async def review_page(request: Request, runtime: RuntimeDep) -> Response:
     """The reviewer's queue, one item at a time (the script loads it from the API)."""
     context: dict[str, Any] = {
         "nav": "review",
+        "alert": await run_in_threadpool(_alert_of_page, runtime.store, request.query_params.get("alert")),
         "verdicts": [v.value for v in reversed(Verdict)],
         "flags": [f.value for f in ReviewFlag],
     }

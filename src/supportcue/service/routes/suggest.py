@@ -9,7 +9,9 @@ the message; the console sends one per case message) is answered with the sugges
 for that message when there is one (`reused: true`), so opening a case twice, or the Chatwoot embed
 page and the connector asking for the same message, never makes a second suggestion (nor a second
 `shown` event, nor a second row in the adoption figures). Concurrent requests for the same message
-wait for the first one's answer. A suggestion whose pipeline failed or timed out is not reused: the
+wait for the first one's answer: within one process; under `serve --workers N`, two requests for one
+message that arrive at the same moment at two workers may each make one (a later request, at any
+worker, gets the stored one). A suggestion whose pipeline failed or timed out is not reused: the
 next request tries again.
 """
 

@@ -18,8 +18,11 @@
   let done = 0;
   const say = (text) => { statusLine.textContent = text; };
 
+  const filter = document.getElementById("alert-filter");
+  const alertId = filter ? filter.dataset.alert : null;
+
   async function load() {
-    const r = await fetch("/v1/review/queue?limit=10", { headers });
+    const r = await fetch(`/v1/review/queue?limit=10${alertId ? `&alert=${encodeURIComponent(alertId)}` : ""}`, { headers });
     if (!r.ok) { say(`Could not load the queue (${r.status}).`); return; }
     const queue = await r.json();
     items = queue.data;
@@ -35,7 +38,7 @@
     current = items.shift() || null;
     box.removeAttribute("aria-busy");
     if (!current) {
-      box.replaceChildren(S.el("p", { id: "queue-empty", text: "Nothing left to review. Thank you!" }));
+      box.replaceChildren(S.el("p", { id: "queue-empty", text: alertId ? "Nothing left to review for this alert. Thank you!" : "Nothing left to review. Thank you!" }));
       form.hidden = true;
       return;
     }
@@ -48,6 +51,8 @@
     box.replaceChildren(
       S.el("p", {}, S.el("span", { class: `reason reason-${c.reason}`, text: c.reason.replace(/_/g, " ") }),
         ` ${c.kind}: ${c.why}`),
+      c.alert ? S.el("p", { class: "why-alert" }, "Why this item: the drift alert ",
+        S.el("a", { href: `/review?alert=${c.alert.id}`, text: `${c.alert.kind.replace(/_/g, " ")}: ${c.alert.subject}` })) : "",
       section(c.kind === "cluster" ? "An example message" : "Customer message", c.message),
       c.proposed_topic ? S.el("p", { text: `Proposed topic: ${c.proposed_topic}` }) : "",
       c.kind === "suggestion" && s ? section("Suggested reply", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",

@@ -1,0 +1,123 @@
+"""`serve --workers N`: N uvicorn worker processes answer on one port, each a whole app (models,
+micro-batcher, suggestion writer, outbox thread) that keeps nothing another worker needs.
+
+uvicorn's supervisor binds the port once, starts the workers (each imports `create_worker_app`,
+which reads the workspace `serve` named from `SUPPORTCUE_WORKSPACE` and every other setting from
+the same file and `SUPPORTCUE_*` variables as `serve` did), restarts a worker that dies, replaces
+them one at a time on SIGHUP (each new one once it is ready, within `STARTUP_S`), and on SIGTERM or
+Ctrl-C stops them: a worker stops accepting, finishes the requests it holds, commits what its
+writer holds and exits. A worker accepts connections only once its models are loaded, so one that
+(re)starts leaves the traffic to the others meanwhile.
+
+What each piece of per-process state does across workers:
+
+- the pipeline: each worker loads the live models and follows the registry (`runtime.py`);
+- suggestions and events are committed before they are answered; an event's idempotency key is
+  unique in the database, so a retry that reaches another worker is still a duplicate; a message
+  asked about again (`case_id` + `message_id`) gets the stored suggestion from any worker;
+- login sessions are rows in the database, CSRF tokens derive from the session id: any worker
+  checks them; a key revoked or a session ended elsewhere stops working within the caller cache's
+  2 seconds (`security/callers.py`);
+- the Chatwoot outbox: every worker runs a delivery thread, and an item is claimed with a lease in
+  the database, so one worker posts each note;
+- the experiment's arms are recorded in the database (the same arm from any worker: it is a hash);
+- Prometheus: each worker writes its counts to files in `$PROMETHEUS_MULTIPROC_DIR` (a temporary
+  folder `serve` makes and removes, unless the variable is set), and /metrics adds them up;
+- rate limits (`[security] rate_per_minute`, `burst`, `login_attempts_per_minute`) are counted in
+  memory by each worker: a caller spread over N workers may get up to N times the limit.
+
+SQLite takes one writer at a time, across processes too: more than one worker on it is refused
+(`check_workers`). Torch and BLAS in each worker use their share of the cores (`OMP_NUM_THREADS`,
+unless it is set): N workers each using every core would only slow each other down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from supportcue.errors import SupportcueError
+from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
+
+APP = "supportcue.service.workers:create_worker_app"
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+THREADS_ENV = "OMP_NUM_THREADS"
+STARTUP_S = 30
+"""uvicorn's worker health-check timeout: how long the supervisor waits for a worker it starts on
+SIGHUP to be ready (models loaded) before it stops the old one (it keeps the old one when the new one
+is late), and at worst how long it takes to notice a worker that died in the middle of a check."""
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse more than one worker on SQLite, saying what to use instead."""
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise SupportcueError(
+            f"{workers} workers (--workers, or [service] workers) need PostgreSQL: this workspace's "
+            "database is SQLite, which takes one writer at a time, so workers would queue for its "
+            f"lock. Set [database] url in {CONFIG_NAME} or SUPPORTCUE_DATABASE_URL to "
+            "postgresql://USER@HOST/DB (see docs/deployment.md), or serve one process (--workers 1)"
+        )
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Each worker's share of the machine's cores (at least one)."""
+    return max(1, (cores if cores is not None else os.cpu_count() or 1) // workers)
+
+
+def worker_environment(settings: Settings, workers: int, metrics_dir: str) -> dict[str, str]:
+    """What the workers need beyond the environment `serve` runs in: the workspace (resolved), the
+    host names it answers to (`serve --host` adds the address given), the metrics folder, and each
+    worker's share of the cores unless `OMP_NUM_THREADS` says otherwise."""
+    env = {
+        "SUPPORTCUE_WORKSPACE": str(settings.workspace.resolve()),
+        "SUPPORTCUE_SERVICE__ALLOWED_HOSTS": json.dumps(settings.service.allowed_hosts),
+        METRICS_ENV: metrics_dir,
+    }
+    if not os.environ.get(THREADS_ENV):
+        env[THREADS_ENV] = str(threads_per_worker(workers))
+    return env
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one worker (uvicorn's factory): the workspace in `SUPPORTCUE_WORKSPACE`. It starts
+    accepting connections once its models are loaded (or failed to load, which /readyz then says)."""
+    from supportcue.service.app import create_app
+
+    return create_app(require_workspace(get_settings()), start_loaded=True)
+
+
+def _empty(folder: Path) -> None:
+    """A metrics folder given by the user is emptied of an earlier run's files (as prometheus_client
+    asks): a stopped run's counts would add to this one's."""
+    for old in folder.glob("*.db"):
+        old.unlink()
+
+
+def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve with `workers` processes until SIGTERM or Ctrl-C (`check_workers` first)."""
+    import uvicorn
+
+    given = os.environ.get(METRICS_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        _empty(Path(given))
+    metrics_dir = given or tempfile.mkdtemp(prefix="supportcue-metrics-")
+    os.environ.update(worker_environment(settings, workers, metrics_dir))
+    try:
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_worker_healthcheck=STARTUP_S,
+        )
+    finally:
+        if not given:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

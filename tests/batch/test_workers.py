@@ -1,0 +1,64 @@
+"""A Ray worker's own writes (what it does when the store is PostgreSQL), without a Ray cluster: the
+actor class is called as Ray Data calls it, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from supportcue.batch import BatchCase, prepare
+from supportcue.batch.engine import RayWorker
+from supportcue.data.store import Store
+from supportcue.embeddings import HashingEmbedder
+from supportcue.settings import init_workspace, load_settings
+from supportcue.vocab import LabelSource
+from tests.batch.conftest import LFS
+
+
+def _batch(cases: list[BatchCase]) -> dict[str, np.ndarray]:
+    return {"case": np.array([pickle.dumps(c) for c in cases], dtype=object)}
+
+
+def test_a_worker_writes_its_own_labels_idempotently(store: Store, database_url: str, tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    text = config.read_text().replace('url = ""', f'url = "{database_url}"', 1)
+    config.write_text(text.replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
+    (tmp_path / "lfs.py").write_text(LFS)
+    settings = load_settings(tmp_path, environ={})
+    assert settings.database_url == database_url
+    cases = [
+        BatchCase(id="h1", message="refund for my order", line=2),
+        BatchCase(id="h2", message="when is my payout", line=3),
+        BatchCase(id="h3", message="hello there", line=4),
+    ]
+    job = prepare("label", settings, store, task="topic", fit_cases=cases)
+    worker = RayWorker(replace(job.spec, write_in_workers=True))
+    for _ in range(2):  # a batch given again (a retried task) changes nothing
+        out = worker(_batch(cases))
+        assert int(out["written"].sum()) == 2  # h3: no function voted
+        assert [pickle.loads(r) for r in out["result"]] == [None, None, None]  # nothing to send back
+    worker.close()
+    labels = store.labels.list("topic", sources=[LabelSource.WEAK])
+    assert sorted((lb.case_id, lb.value, lb.annotator) for lb in labels) == [
+        ("h1", "refunds", "batch"),
+        ("h2", "payouts", "batch"),
+    ]
+
+
+def test_a_worker_sends_its_results_back_when_the_driver_writes(store: Store, tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    job = prepare("embed", load_settings(tmp_path, environ={}), store)
+    worker = RayWorker(job.spec)
+    out = worker(_batch([BatchCase(id="h1", message="refund please", line=2)]))
+    worker.close()
+    text, vector = pickle.loads(out["result"][0])
+    assert text == "refund please" and np.allclose(vector, HashingEmbedder().embed([text])[0])
+    assert int(out["written"].sum()) == 0 and job.cache is not None
+    assert job.cache.missing([text]) == [text]  # the driver writes the cache, not the worker
+    job.cache.close()

@@ -1,0 +1,315 @@
+"""`supportcue serve --workers 2` (issue 15, item 4): the real command as a process of its own, on
+PostgreSQL, over real HTTP with a new connection per request, so both workers answer. Every
+suggestion and event is stored exactly once whichever worker took it (a retried event reaching the
+other worker is a duplicate, a message asked about again gets its stored suggestion), a login on
+one worker is a session (and a CSRF token) on both, /metrics adds up both workers' counts, a
+promotion and a rollback from the CLI are followed by both, a worker killed is replaced while the
+other answers every request, and SIGTERM to the parent stops the workers with every answered
+suggestion stored. On SQLite, more than one worker is refused with an error naming PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import func, select
+
+from supportcue.data.store import open_store
+from supportcue.data.tables import Event, Suggestion
+from supportcue.security.users import add_user
+from supportcue.service.workers import threads_per_worker
+from supportcue.settings import init_workspace
+from tests.cli.test_lifecycle import import_history, run, write_history
+from tests.cli.test_newcomer import entry_point
+from tests.conftest import BACKENDS
+from tests.service.test_auth import PASSWORD, log_in, page_token
+
+ROOT = Path(__file__).resolve().parents[2]
+ONLY_PG = [b for b in BACKENDS if b == "postgresql"]
+WAIT_S = 120.0
+"""How long to wait for a state (both workers up, both on a version): a busy CI machine is slow."""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A trained workspace (model-free embedder) on the test's database: topic v1 live, v2 trained."""
+    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
+    ws = tmp_path / "ws"
+    run(tmp_path, "init", str(ws))
+    write_history(tmp_path, dated=True)
+    import_history(ws)
+    return ws
+
+
+class Served:
+    """`python -m supportcue.cli serve --workers 2` in a process of its own; its metrics folder is
+    the test's, to read each worker's counts."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self.metrics = workspace / "metrics"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            "SUPPORTCUE_SERVICE__REGISTRY_POLL_S": "0.2",
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics),
+        }
+        args = [sys.executable, "-m", "supportcue.cli", "--workspace", str(workspace)]
+        args += ["serve", "--workers", "2", "--port", str(self.port)]
+        self.log = workspace / "serve.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text()[-3000:]
+
+    def readyz(self) -> dict[str, Any]:
+        """/readyz over a new connection (so either worker may answer)."""
+        r = httpx.get(f"{self.url}/readyz", timeout=30)
+        body: dict[str, Any] = r.json()
+        return {"code": r.status_code, **body}
+
+    def until(self, what: str, done: Callable[[dict[int, dict[str, Any]]], bool]) -> dict[int, Any]:
+        """Ask /readyz until `done` holds of the latest answer of each worker (by pid)."""
+        latest: dict[int, dict[str, Any]] = {}
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"serve exited:\n{self.output()}"
+            try:
+                body = self.readyz()
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            latest[body["pid"]] = body
+            if done(latest):
+                return latest
+            time.sleep(0.05)
+        raise AssertionError(f"not {what} within {WAIT_S:.0f} s: {latest}\n{self.output()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture
+def served(workspace: Path) -> Iterator[Served]:
+    run(workspace, "train")
+    run(workspace, "train", "--stage", "topic")  # v2, a candidate to promote
+    server = Served(workspace)
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=30)
+
+
+def both_ready(latest: dict[int, dict[str, Any]]) -> bool:
+    return len(latest) == 2 and all(b["code"] == 200 for b in latest.values())
+
+
+def both_on(version: str) -> Callable[[dict[int, dict[str, Any]]], bool]:
+    return lambda latest: both_ready(latest) and all(b["models"]["topic"] == version for b in latest.values())
+
+
+def per_worker(folder: Path, sample: str, **labels: str) -> dict[int, float]:
+    """Each worker's value of a counter (summed over the samples with `labels`), read from its own
+    metrics file."""
+    counts = {}
+    for path in folder.glob("counter_*.db"):
+        metrics = MultiProcessCollector.merge([str(path)], accumulate=False)  # type: ignore[no-untyped-call]
+        pid = int(path.stem.split("_")[1])
+        counts[pid] = sum(
+            s.value
+            for m in metrics
+            for s in m.samples
+            if s.name == sample and labels.items() <= s.labels.items()
+        )
+    return counts
+
+
+def query(stmt: Any) -> list[Any]:
+    """The rows of `stmt`, read from the workspace's database."""
+    store = open_store(os.environ["SUPPORTCUE_DATABASE_URL"])
+    try:
+        with store.db.session() as s:
+            return list(s.execute(stmt).all())
+    finally:
+        store.close()
+
+
+def counted(column: Any) -> dict[str, int]:
+    """Rows per value of `column`."""
+    return {value: n for value, n in query(select(column, func.count()).group_by(column))}
+
+
+def scraped(text: str, sample: str) -> float:
+    """A sample's value summed over its labels, from /metrics."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample + "{"))
+
+
+def post(url: str, path: str, key: str, body: dict[str, Any]) -> httpx.Response:
+    """One request on a new connection."""
+    return httpx.post(f"{url}{path}", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+def suggest(url: str, key: str, n: int, prefix: str = "c") -> httpx.Response:
+    body = {"message": f"payout is late please, ref {n}", "case_id": f"{prefix}{n}", "message_id": f"m{n}"}
+    return post(url, "/v1/suggest", key, body)
+
+
+@pytest.mark.parametrize("database_url", ONLY_PG, indirect=True)
+def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry(served: Served) -> None:
+    ws = served.workspace
+    key = json.loads(run(ws, "keys", "create", "--name", "w", "--role", "admin", "--json"))["key"]
+    pids = set(served.until("both workers ready", both_ready))
+    assert len(pids) == 2 and served.process.pid not in pids
+
+    # suggestions from many connections at once, until both workers have made some (bounded)
+    made: dict[str, str] = {}
+    with ThreadPoolExecutor(6) as pool:
+        for round_ in range(10):
+            numbers = range(round_ * 12, round_ * 12 + 12)
+            for r in pool.map(lambda n: suggest(served.url, key, n), numbers):
+                assert r.status_code == 200, r.text
+                made[r.json()["case_id"]] = r.json()["suggestion_id"]
+            by_worker = per_worker(served.metrics, "supportcue_suggestions_total")
+            if set(by_worker) == pids and all(by_worker.values()):
+                break
+    assert set(by_worker) == pids and all(by_worker.values()), f"one worker made them all: {by_worker}"
+    cases = len(made)
+    # asked again, from any worker: the stored suggestion, not a new one
+    with ThreadPoolExecutor(6) as pool:
+        again = list(pool.map(lambda n: suggest(served.url, key, n), range(cases)))
+    assert all(r.status_code == 200 and r.json()["reused"] for r in again), [r.text for r in again]
+    assert {r.json()["case_id"]: r.json()["suggestion_id"] for r in again} == made
+
+    # each event sent twice at once, on two connections: stored once, the other a duplicate
+    def event(n: int) -> httpx.Response:
+        body = {
+            "idempotency_key": f"e{n}",
+            "case_id": f"c{n}",
+            "kind": "shown",
+            "suggestion_id": made[f"c{n}"],
+        }
+        return post(served.url, "/v1/events", key, body)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(event, [n for n in range(cases) for _ in range(2)]))
+    assert all(r.status_code == 202 for r in answers), [r.text for r in answers]
+    duplicates = sorted(r.json()["duplicate"] for r in answers)
+    assert duplicates == [False] * cases + [True] * cases
+
+    assert counted(Suggestion.case_id) == {case: 1 for case in made}
+    assert counted(Event.idempotency_key) == {f"e{n}": 1 for n in range(cases)}
+
+    # a login on one worker is a session on both: the console page and a CSRF-checked event, each
+    # on a new connection, until both workers have served the logged-in user
+    store = open_store(os.environ["SUPPORTCUE_DATABASE_URL"])
+    add_user(store, "ana", "agent", PASSWORD)
+    store.close()
+    client, answer = log_in(served.url)
+    assert answer.status_code == 303
+    cookies, token = dict(client.cookies), page_token(client)
+    client.close()
+    for n in range(40):
+        page = httpx.get(f"{served.url}/", cookies=cookies, timeout=30)
+        assert page.status_code == 200 and "csrf-token" in page.text
+        body = {"idempotency_key": f"ana{n}", "case_id": "c0", "kind": "dismissed", "reason": "tone"}
+        headers = {"x-csrf-token": token}
+        sent = httpx.post(f"{served.url}/v1/events", json=body, cookies=cookies, headers=headers, timeout=30)
+        assert sent.status_code == 202, sent.text
+        pages = per_worker(served.metrics, "supportcue_http_requests_total", route="/", status="200")
+        if set(pages) == pids and all(pages.values()):
+            break
+    assert set(pages) == pids and all(pages.values()), f"one worker served every page: {pages}"
+
+    # /metrics counts both workers' suggestions and events, whichever worker answers (asked until
+    # each worker has answered it at least once)
+    auth = {"Authorization": f"Bearer {key}"}
+    for _ in range(40):
+        text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
+        assert scraped(text, "supportcue_suggestions_total") == cases
+        assert 'supportcue_events_total{kind="shown"} ' + f"{cases}.0" in text
+        assert 'supportcue_events_total{kind="dismissed"} ' in text
+        scrapes = per_worker(served.metrics, "supportcue_http_requests_total", route="/metrics")
+        if set(scrapes) == pids and all(scrapes.values()):
+            break
+    assert set(scrapes) == pids and all(scrapes.values()), f"one worker answered every scrape: {scrapes}"
+    assert sum(per_worker(served.metrics, "supportcue_suggestions_total").values()) == cases
+
+    # a promotion and a rollback from the CLI: both workers follow
+    assert "topic v2 is live" in run(ws, "promote", "topic", "v2")
+    assert set(served.until("both on topic v2", both_on("v2"))) == pids
+    assert "topic v1 is live again" in run(ws, "rollback", "topic")
+    assert set(served.until("both on topic v1", both_on("v1"))) == pids
+    text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
+    assert 'supportcue_model_live{stage="topic",version="v1"} 1.0' in text
+    assert 'supportcue_model_live{stage="topic",version="v2"} 0.0' in text
+
+    # a worker that dies is replaced; the other answers every request meanwhile, and the new one
+    # takes connections only once its models are loaded
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+    statuses: list[int] = []
+    deadline = time.monotonic() + WAIT_S
+    while not (new := served.readyz()["pid"]) or new in pids:
+        assert time.monotonic() < deadline, f"no new worker within {WAIT_S:.0f} s:\n{served.output()}"
+        statuses.append(suggest(served.url, key, len(statuses), prefix="k").status_code)
+    pids = set(served.until("the new worker and the other ready", both_ready))
+    assert victim not in pids and new in pids
+    assert statuses and set(statuses) == {200}, statuses
+
+    # SIGTERM to the parent while suggestions are being sent: every one answered is stored
+    def late(n: int) -> str | None:
+        try:
+            r = suggest(served.url, key, n, prefix="late")
+        except httpx.TransportError:
+            return None  # not accepted: the workers had stopped listening
+        return str(r.json()["suggestion_id"]) if r.status_code == 200 else None
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(late, n) for n in range(24)]
+        assert futures[0].result() is not None
+        served.process.send_signal(signal.SIGTERM)
+        answered = [s for f in futures if (s := f.result()) is not None]
+    assert served.process.wait(timeout=60) == 0, served.output()
+    for pid in pids:  # the workers are gone too
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert answered
+    late_cases = {f"late{n}" for n in range(24)}
+    stored = {row for (row,) in query(select(Suggestion.id).where(Suggestion.case_id.in_(late_cases)))}
+    assert set(answered) <= stored
+
+
+def test_more_than_one_worker_on_sqlite_is_refused_naming_postgresql(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    init_workspace(tmp_path / "ws")  # the default database: SQLite
+    code, err = entry_point(monkeypatch, capsys, "-w", str(tmp_path / "ws"), "serve", "--workers", "2")
+    assert code == 2 and err.startswith("error: 2 workers (--workers, or [service] workers) need PostgreSQL")
+    assert "SUPPORTCUE_DATABASE_URL" in err and "--workers 1" in err
+
+
+def test_each_worker_gets_its_share_of_the_cores() -> None:
+    assert threads_per_worker(2, cores=8) == 4
+    assert threads_per_worker(3, cores=2) == 1
