@@ -109,11 +109,14 @@ class OutOfScopeScorer:
         """Scores in [-1, 1]; `exclude_self` drops the best match (leave-one-out on training rows)."""
         out = np.empty(len(vectors))
         k = min(self.k, len(self.vectors_) - int(exclude_self)) or 1
-        for start in range(0, len(vectors), 2048):
-            sims = vectors[start : start + 2048] @ self.vectors_.T
+        # Rows per chunk: at most 2048, and about 2^24 similarities (64 MB) a chunk whatever the
+        # number of known examples (2048 x 200,000 would be 1.6 GB, twice over with the partition).
+        step = max(1, min(2048, 2**24 // max(1, len(self.vectors_))))
+        for start in range(0, len(vectors), step):
+            sims = vectors[start : start + step] @ self.vectors_.T
             top = -np.partition(-sims, k - 1 + int(exclude_self), axis=1)[:, : k + int(exclude_self)]
             top = np.sort(top, axis=1)[:, ::-1][:, int(exclude_self) : k + int(exclude_self)]
-            out[start : start + 2048] = top.mean(axis=1)
+            out[start : start + step] = top.mean(axis=1)
         return out
 
 
