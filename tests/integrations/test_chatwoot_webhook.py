@@ -192,9 +192,9 @@ def test_a_slow_chatwoot_that_posted_before_timing_out_gets_no_second_note(
 ) -> None:
     chatwoot.delay = 1.0  # over the 0.5 s timeout: the note is created, its answer comes too late
     chatwoot.start()
-    started = time.monotonic()
     assert post(server.url, message_created(601, "How do I pause a payout?")).status_code == 200
-    assert time.monotonic() - started < 1.0
+    # The webhook answered without waiting for Chatwoot (an order, not a time: nothing posted yet).
+    assert not [i for i in store.outbox.items() if i.status == "posted"]
     (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status == "posted"])
     assert item.failures == 1 and item.remote_id == "1000"  # the note the timed-out attempt made
     assert len(chatwoot.notes) == 1

@@ -3,8 +3,6 @@ instead when they did not use it."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from supportcue.monitoring.match import (
@@ -123,12 +121,3 @@ def test_match_result_and_distribution() -> None:
     assert sum(dist.histogram) == 4 and dist.histogram[-1] == 1 and dist.histogram[0] == 1
     assert dist.as_dict()["match_rate"] == 0.5
     assert distribution([]).n == 0
-
-
-def test_typical_pair_costs_under_a_millisecond() -> None:
-    long_a = " ".join([ANSWER, REFUND] * 3)
-    long_b = long_a.replace("Settings", "the settings page") + " Anything else?"
-    start = time.perf_counter()
-    for _ in range(200):
-        similarity(long_a, long_b)
-    assert (time.perf_counter() - start) / 200 < 0.002  # generous for slow CI; ~0.2 ms locally
