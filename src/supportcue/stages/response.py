@@ -208,7 +208,15 @@ class ResponseStage(Stage):
         self.history_ = self._keep_history(X, replies)
         if self.library is None:
             self.library = fitted_library
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Score the library's answers against the kept replies now rather than on the first request."""
+        if self.library is not None and getattr(self, "history_", None):
+            for answer in self.library.snapshot().answers:
+                if answer.status == AnswerStatus.APPROVED:
+                    self._reply_sims(answer)
 
     def _keep_history(
         self, X: Sequence[Message], replies: Sequence[str] | None
@@ -284,6 +292,8 @@ class ResponseStage(Stage):
         super().bind(services)
         if self.is_fitted() and self.library is not None and self.embedder is not None:
             self._snapshot()  # embed the answers now rather than on the first request
+        if self.is_fitted():
+            self._warm()
         return self
 
     def _snapshot(self) -> tuple[LibrarySnapshot, Mapping[str, Vector]]:
