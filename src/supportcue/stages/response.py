@@ -23,8 +23,8 @@ kept replies on first use. This ranks what agents actually wrote rather than whi
 answer was matched to (matches need similarity >= `match_threshold`, which paraphrased replies
 rarely reach): on Bitext it raised ROUGE-L against the held-out replies (BENCHMARKS.md).
 
-The confidence is the softmax of the ranks over the candidates; `extra["score"]` is the cosine,
-compared with `min_score`.
+The confidence is the softmax of the ranks over the candidates; `extra["score"]` is the best cosine
+among the topic's candidates (how well the message fits them at all), compared with `min_score`.
 
 It abstains, with the reason, when the message has no topic, the topic has no approved answer, the
 best cosine is below `min_score`, the best answer is overdue for review, or the answer has a
@@ -375,8 +375,10 @@ class ResponseStage(Stage):
         probs = np.exp(ranks - ranks.max())
         probs /= probs.sum()
         confidence = float(np.clip(probs[0], 0.0, 1.0))
-        _, cos, best = scored[0]
-        score = float(np.clip(cos, 0.0, 1.0))
+        best = scored[0][2]
+        # How well the message fits the topic's answers at all: the best cosine among them (the
+        # chosen answer's own, unless expected similarity ranked another answer first).
+        score = float(np.clip(max(s[1] for s in scored), 0.0, 1.0))
         alternatives = tuple(
             {"id": a.id, "title": a.title, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
             for _, c, a in scored[1 : 1 + self.max_alternatives]
