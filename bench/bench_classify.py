@@ -1,6 +1,10 @@
 """Benchmark the topic stage on Banking77 (hold-out 20% per label): full data, 10-shot, latency.
 
     .venv/bin/python bench/bench_classify.py [--split last|random] [--shots 10] [--seeds 0 1 2]
+        [--use-unlabeled] [--skip-full]
+
+`--use-unlabeled` trains the few-shot runs on the shots plus the rest of the train split as
+unlabeled text (what `eval classify --use-unlabeled` does: `weak.propagation` pseudo-labels).
 
 Reads /work/shared/data (never copied into the project). `--split last` holds out the last 20% of
 each label in file order, like the contract check; `random` a seeded random 20% per label.
@@ -60,6 +64,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=10)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--use-unlabeled", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         train, test = split(DATA / "banking77" / "train.csv", "intent", Path(tmp), args.split)
@@ -71,10 +76,17 @@ def main() -> None:
             report["latency_per_message"] = latency(train, test, stage)
             print(json.dumps(report), flush=True)
         shots = [
-            run_classify(train, test, label_col="intent", shots_per_label=args.shots, seed=seed)
+            run_classify(
+                train,
+                test,
+                label_col="intent",
+                shots_per_label=args.shots,
+                seed=seed,
+                use_unlabeled=args.use_unlabeled,
+            )
             for seed in args.seeds
         ]
-        report[f"{args.shots}_shot"] = {
+        report[f"{args.shots}_shot" + ("_unlabeled" if args.use_unlabeled else "")] = {
             "accuracy_mean": round(statistics.mean(r["accuracy"] for r in shots), 4),
             "accuracy_per_seed": [round(r["accuracy"], 4) for r in shots],
             "train_seconds_mean": round(statistics.mean(r["train_seconds"] for r in shots), 2),

@@ -1,10 +1,14 @@
-"""Reply suggestion on the Bitext customer-support set: match rate against the nearest-question baseline.
+"""Reply suggestion on Bitext: match rate and ROUGE-L against the nearest-question baseline.
 
 Holds out `--holdout` of train.csv per intent (seeded), writes the two files to a temporary folder,
 and runs `run_suggest` (what `supportcue eval suggest` runs) on them. Embeddings are cached under
 `$SUPPORTCUE_CACHE_DIR` (default ~/.cache/supportcue/embeddings), so the second run is fast.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_suggest.py [--seeds 0 1 2] [--no-labels]
+
+ROUGE-L (F1, Google's `rouge-score`, `pip install -e .[bench]`) is the independent score: the mean
+over test rows of the product's suggestions and of the baseline, their ratio per seed, and the mean
+and spread (min-max) of the ratio over seeds.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -53,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     keys = ["match_rate", "mean_similarity", "coverage", "topic_accuracy", "baseline_match_rate"]
-    keys += ["baseline_mean_similarity", "relative_gain", "n_test", "n_answers", "seconds"]
+    keys += ["baseline_mean_similarity", "relative_gain", "rouge_l", "baseline_rouge_l", "rouge_l_ratio"]
+    keys += ["n_test", "n_answers", "seconds"]
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
@@ -72,6 +78,10 @@ def main() -> None:
         mean = {k: sum(r[k] for r in results) / len(results) for k in ("match_rate", "baseline_match_rate")}
         gain = mean["match_rate"] / mean["baseline_match_rate"] - 1 if mean["baseline_match_rate"] else None
         print("mean over seeds: " + json.dumps({**mean, "relative_gain": gain}))
+    ratios = [r["rouge_l_ratio"] for r in results if r.get("rouge_l_ratio") is not None]
+    if ratios:
+        spread = {"mean": statistics.mean(ratios), "min": min(ratios), "max": max(ratios)}
+        print("ROUGE-L ratio over seeds: " + json.dumps({k: round(v, 4) for k, v in spread.items()}))
 
 
 if __name__ == "__main__":

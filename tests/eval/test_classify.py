@@ -90,12 +90,12 @@ def test_empty_text_names_the_line(tmp_path: Path) -> None:
 def test_use_unlabeled_never_reads_hidden_labels(
     files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: dict[str, int] = {}
+    seen: dict[str, Any] = {}
 
     def fake(
         labeled: np.ndarray[Any, Any], labels: list[str], unlabeled: np.ndarray[Any, Any], seed: int
     ) -> tuple[list[str | None], np.ndarray[Any, Any]]:
-        seen["n"] = len(labels)
+        seen["n"], seen["unlabeled"] = len(labels), unlabeled
         n = len(unlabeled)
         return [labels[0] if i == 0 else None for i in range(n)], np.full(n, 0.9)
 
@@ -104,6 +104,11 @@ def test_use_unlabeled_never_reads_hidden_labels(
         *files, label_col="intent", shots_per_label=2, use_unlabeled=True, embedder=EMBEDDER
     )
     assert seen["n"] == 6
+    # The unlabeled rows are the train rows that are not shots: never a test row.
+    test_vectors = EMBEDDER.embed(load_labeled(files[1], "text", "intent").texts)
+    assert not np.any(np.isclose(seen["unlabeled"] @ test_vectors.T, 1.0))
+    train_texts = load_labeled(files[0], "text", "intent").texts
+    assert np.all(np.isclose((seen["unlabeled"] @ EMBEDDER.embed(train_texts).T).max(axis=1), 1.0))
     assert result["n_unlabeled"] == 9 and result["n_pseudo_labeled"] == 1 and result["n_train"] == 6
 
 

@@ -11,7 +11,7 @@ import pytest
 from supportcue.data.files import write_rows
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import ImportDataError
-from supportcue.eval.suggest import build_library, canonical_answers, run_suggest
+from supportcue.eval.suggest import build_library, canonical_answers, rouge_l, run_suggest
 
 REPLIES = {
     "pause_payouts": [
@@ -89,6 +89,26 @@ def test_contract_keys_and_predictions_file(files: tuple[Path, Path], tmp_path: 
     assert len(lines) == 12
     assert set(lines[0]) >= {"text", "reply", "suggestion", "topic", "similarity", "match"}
     assert [line["text"] for line in lines] == [r["text"] for r in rows(4, seed=2)]  # test-file order
+    # The independent score: each row's ROUGE-L, their mean, and the baseline's on the same rows.
+    scores = [line["rouge_l"] for line in lines]
+    assert all(0.0 <= x <= 1.0 for x in scores)
+    assert result["rouge_l"] == pytest.approx(sum(scores) / len(scores), abs=1e-4)
+    assert 0.0 < result["baseline_rouge_l"] <= 1.0
+    assert result["rouge_l_ratio"] == pytest.approx(result["rouge_l"] / result["baseline_rouge_l"])
+
+
+def test_rouge_l_on_a_hand_made_case() -> None:
+    """ROUGE-L F1 = 2 LCS / (len a + len b) over lowercased words; an abstention scores 0."""
+    scores = rouge_l(
+        ["The cat sat on the mat.", None, "mat the on", "Refunds take 5 days"],
+        ["the cat on the mat", "anything", "the mat on", "refunds take 5 days"],
+    )
+    assert scores is not None
+    # LCS "the cat on the mat" = 5 words of 6 and 5: 2 * 5 / 11.
+    assert scores[0] == pytest.approx(10 / 11)
+    assert scores[1] == 0.0
+    assert scores[2] == pytest.approx(2 * 2 / 6)  # "mat on" / "the on": LCS of 2 in 3 + 3 words
+    assert scores[3] == pytest.approx(1.0)
 
 
 def test_without_label_column_topics_come_from_reply_clusters(files: tuple[Path, Path]) -> None:

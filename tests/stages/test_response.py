@@ -255,3 +255,31 @@ def test_fit_without_history_and_without_embedder_ranks_by_prior_only() -> None:
     stage = ResponseStage(min_score=0.0).fit([], library=LIBRARY)
     result = stage.predict([Message("pause", vector=np.ones(4, dtype=np.float32) / 2, topic="payouts")])[0]
     assert result.label in {"pause", "schedule"} and 0.0 <= result.confidence <= 1.0
+
+
+def test_ranks_by_what_agents_wrote_to_look_alike_questions_even_without_matches() -> None:
+    """No past reply reaches the match threshold, yet the ranking follows the replies' wording: the
+    answer most like what agents sent to the nearest past questions wins over one whose body merely
+    shares the question's words, and an answer approved after training is scored the same way."""
+    timing = "Expect the money back on the card within one to two working weeks."
+    lookalike = "How many days refunds take varies: open the Payments page and pick the refund."
+    library = [
+        LibraryAnswer("timing", "refunds", "Timing", timing),
+        LibraryAnswer("lookalike", "refunds", "Payments page", lookalike),
+    ]
+    history = [
+        ("how many days do refunds take", "Expect the money back on your card within one to two weeks."),
+        ("how long does a refund take", "You should get the money back within one to two working weeks."),
+        ("where can I see my refund", "The Payments page lists every refund with its status."),
+    ]
+    stage = ResponseStage(min_score=0.0, match_threshold=0.99).bind(Services(embedder=EMB))
+    stage.fit([msg(q, "refunds") for q, _ in history], library=library, replies=[r for _, r in history])
+    assert stage.n_matched_ == 0 and stage.counts_ == {}
+    chosen = stage.predict([msg("how many days do refunds take", "refunds")])[0]
+    assert chosen.label == "timing"
+    # The abstention gate reads how well the message fits the topic's answers: the best cosine.
+    assert chosen.extra["score"] >= max(a["score"] for a in chosen.extra["alternatives"])
+
+    later = "Expect the money back on your card within one to two weeks."  # approved after training
+    update_library(stage, [*library, LibraryAnswer("later", "refunds", "Later", later)])
+    assert stage.predict([msg("how many days do refunds take", "refunds")])[0].label == "later"

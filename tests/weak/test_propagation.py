@@ -78,3 +78,31 @@ def test_bad_shapes() -> None:
         propagate(X[:5], ["a"] * 5, X[5:])
     with pytest.raises(ValueError, match="expected"):
         propagate(X[:10], list(y[:10]), X[10:, :3])
+
+
+def _moons(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half-circles (sklearn's two moons) lifted onto the sphere: (x, y, 2) normalised,
+    so cosine neighbours follow the moons. No straight line separates them."""
+    from sklearn.datasets import make_moons
+
+    points, y = make_moons(n_samples=n, noise=0.06, random_state=seed)
+    X = np.column_stack([points, np.full(n, 2.0)])
+    return X / np.linalg.norm(X, axis=1, keepdims=True), np.array(["upper", "lower"])[y]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_labels_two_moons_better_than_a_linear_model_can(seed: int) -> None:
+    """Two labeled points in the middle of each moon: the kNN graph carries the labels along the
+    moons, around the ends that curl under the other moon, which no straight line separates."""
+    X, y = _moons(seed=seed)
+    middle = [np.flatnonzero(y == c) for c in ("upper", "lower")]
+    lab = np.concatenate([m[np.argsort(np.abs(X[m, 0] - np.median(X[m, 0])))[:2]] for m in middle])
+    unlab = np.setdiff1d(np.arange(len(y)), lab)
+    labels, confidence = propagate(X[lab], list(y[lab]), X[unlab], seed=0, min_confidence=0.0)
+    accuracy = np.mean(np.array(labels) == y[unlab])
+    assert accuracy >= 0.88
+    from sklearn.linear_model import LogisticRegression
+
+    linear = LogisticRegression(C=10.0).fit(X[lab], y[lab])
+    assert np.mean(linear.predict(X[unlab]) == y[unlab]) <= accuracy - 0.05
+    assert confidence.shape == (len(unlab),) and ((confidence > 0.5) & (confidence <= 1.0)).all()

@@ -18,6 +18,11 @@
 `serve`; requests run concurrently, and the result counts the calls and tokens.
 
 Baseline: the reply of the nearest training question (cosine of embeddings), scored the same way.
+
+Independent score: with the `rouge-score` package installed (`pip install supportcue[bench]`, also
+in `dev`), the result adds ROUGE-L F1 (Google's implementation, no stemming) of each suggestion and
+of the baseline against the test reply (`rouge_l`, `baseline_rouge_l`, their ratio `rouge_l_ratio`;
+an abstention scores 0), so gains are not only measured with the product's own `similarity`.
 """
 
 from __future__ import annotations
@@ -268,6 +273,8 @@ def run_suggest(
     base = [similarity(tr.replies[int(j)], te.replies[i]) for i, j in enumerate(nearest)]
     ours, theirs = distribution(sims, threshold), distribution(base, threshold)
     matched = [getattr(s, "n_matched_", None) for s in stages.values() if s is not None]
+    rouge = rouge_l([r["suggestion"] for r in rows], te.replies)
+    base_rouge = rouge_l([tr.replies[int(j)] for j in nearest], te.replies)
     result: dict[str, Any] = {
         "match_rate": ours.match_rate,
         "mean_similarity": ours.mean,
@@ -282,6 +289,7 @@ def run_suggest(
         "baseline_match_rate": theirs.match_rate,
         "baseline_mean_similarity": theirs.mean,
         "relative_gain": (ours.match_rate / theirs.match_rate - 1.0) if theirs.match_rate else None,
+        **rouge_figures(rouge, base_rouge, rows),
         "similarity_histogram": ours.histogram,
         "baseline_similarity_histogram": theirs.histogram,
         "pipeline": pipeline.version,
@@ -297,6 +305,31 @@ def run_suggest(
     if predictions is not None:
         write_rows(predictions, rows)
     return result
+
+
+def rouge_l(suggestions: Sequence[str | None], references: Sequence[str]) -> list[float] | None:
+    """ROUGE-L F1 of each suggestion against its reference (0 for None); None without `rouge-score`."""
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError:
+        return None
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    return [
+        float(scorer.score(ref, text)["rougeL"].fmeasure) if text else 0.0
+        for text, ref in zip(suggestions, references, strict=True)
+    ]
+
+
+def rouge_figures(
+    ours: list[float] | None, baseline: list[float] | None, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The result's ROUGE-L keys (and each prediction row's `rouge_l`); empty without `rouge-score`."""
+    if ours is None or baseline is None:
+        return {}
+    for row, score in zip(rows, ours, strict=True):
+        row["rouge_l"] = round(score, 4)
+    mean, base = float(np.mean(ours)) if ours else 0.0, float(np.mean(baseline)) if baseline else 0.0
+    return {"rouge_l": mean, "baseline_rouge_l": base, "rouge_l_ratio": mean / base if base else None}
 
 
 def with_mode(settings: Settings, mode: str | None) -> Settings:

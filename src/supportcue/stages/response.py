@@ -7,8 +7,24 @@ topic. A new message scores every approved answer of its topic by
 
     rank = cos(question, answer's question centroid) + prior_weight * log prior
 
-(an answer with no history uses its body's vector when an embedder is given). The confidence is the
-softmax of the ranks over the candidates; `extra["score"]` is the cosine, compared with `min_score`.
+(an answer with no history uses its body's vector when an embedder is given).
+
+When the history holds the replies agents sent (`replies`), a topic's answers are ranked instead by
+their *expected similarity* to the reply an agent would send this message:
+
+    rank = (sum_j w_j sim(answer, reply_j) + shrink * mean_j sim(answer, reply_j)) / (1 + shrink)
+
+over the `neighbors` past messages of the topic closest to the new one (w_j a softmax of their
+cosines, temperature `neighbor_temperature`) and all of the topic's past replies (at most
+`max_history` kept per topic); `sim` is `monitoring.match.token_similarity`, the product's match.
+The second term is the answer's typicality (a medoid-like prior); the first follows the wording
+agents used for look-alike questions. An answer approved after training is scored against the same
+kept replies on first use. This ranks what agents actually wrote rather than which questions an
+answer was matched to (matches need similarity >= `match_threshold`, which paraphrased replies
+rarely reach): on Bitext it raised ROUGE-L against the held-out replies (BENCHMARKS.md).
+
+The confidence is the softmax of the ranks over the candidates; `extra["score"]` is the best cosine
+among the topic's candidates (how well the message fits them at all), compared with `min_score`.
 
 It abstains, with the reason, when the message has no topic, the topic has no approved answer, the
 best cosine is below `min_score`, the best answer is overdue for review, or the answer has a
@@ -97,6 +113,10 @@ class ResponseStage(Stage):
     # Class-level defaults: a model saved before these parameters existed loads with them.
     constants: Mapping[str, str] | None = None
     nameless_greeting: str = "Hi there,"
+    neighbors: int = 10
+    neighbor_temperature: float = 0.05
+    shrink: float = 3.0
+    max_history: int = 300
 
     def __init__(
         self,
@@ -109,6 +129,10 @@ class ResponseStage(Stage):
         max_alternatives: int = 2,
         constants: Mapping[str, str] | None = None,
         nameless_greeting: str = "Hi there,",
+        neighbors: int = 10,
+        neighbor_temperature: float = 0.05,
+        shrink: float = 3.0,
+        max_history: int = 300,
     ) -> None:
         self.embedder = None
         self.library = None
@@ -122,6 +146,10 @@ class ResponseStage(Stage):
         self.max_alternatives = max_alternatives
         self.constants = constants
         self.nameless_greeting = nameless_greeting
+        self.neighbors = neighbors
+        self.neighbor_temperature = neighbor_temperature
+        self.shrink = shrink
+        self.max_history = max_history
 
     @classmethod
     def params_from(cls, settings: Settings) -> dict[str, Any]:
@@ -177,9 +205,60 @@ class ResponseStage(Stage):
         self.counts_: dict[str, float] = dict(counts)
         self.topic_centroids_: dict[str, Vector] = {k: _unit(v) for k, v in topic_sums.items()}
         self.n_matched_ = sum(a is not None for a in assigned)
+        self.history_ = self._keep_history(X, replies)
         if self.library is None:
             self.library = fitted_library
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Score the library's answers against the kept replies now rather than on the first request."""
+        if self.library is not None and getattr(self, "history_", None):
+            for answer in self.library.snapshot().answers:
+                if answer.status == AnswerStatus.APPROVED:
+                    self._reply_sims(answer)
+
+    def _keep_history(
+        self, X: Sequence[Message], replies: Sequence[str] | None
+    ) -> dict[str, tuple[Vector, list[list[str]]]]:
+        """Per topic, up to `max_history` past messages' vectors and their replies' words (evenly
+        spaced, so the sample is deterministic and spans the history)."""
+        if replies is None:
+            return {}
+        rows: dict[str, list[int]] = defaultdict(list)
+        for i, (message, reply) in enumerate(zip(X, replies, strict=True)):
+            if message.topic is not None and reply and reply.strip():
+                rows[message.topic].append(i)
+        kept: dict[str, tuple[Vector, list[list[str]]]] = {}
+        for topic, ids in rows.items():
+            if len(ids) > self.max_history:
+                ids = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, self.max_history)]
+            vectors = np.stack([_unit(np.asarray(X[i].vector)) for i in ids])
+            words = [normalise(replies[i], X[i].customer_name).split() for i in ids]
+            kept[topic] = (vectors, words)
+        return kept
+
+    def _reply_sims(self, answer: LibraryAnswer) -> npt.NDArray[np.float64] | None:
+        """Similarity of an answer to each kept past reply of its topic (cached per answer version)."""
+        history = getattr(self, "history_", {}).get(answer.topic)
+        if history is None:
+            return None
+        cache: dict[tuple[str, int, str], npt.NDArray[np.float64]] = self.__dict__.setdefault("_sims", {})
+        key = (answer.id, answer.version, answer.body)
+        if key not in cache:
+            words = normalise(answer.body).split()
+            cache[key] = np.array([token_similarity(words, r) if r else 0.0 for r in history[1]])
+        return cache[key]
+
+    def _expected(self, query: Vector, topic: str, sims: npt.NDArray[np.float64]) -> float:
+        """Expected similarity of an answer to the reply for `query`: neighbours' replies + typicality."""
+        vectors = self.history_[topic][0]
+        cos = vectors @ query if vectors.shape[1] == query.shape[0] else np.zeros(len(vectors))
+        k = min(self.neighbors, len(cos))
+        near = np.argpartition(-cos, k - 1)[:k] if k else np.zeros(0, dtype=np.intp)
+        weights = np.exp((cos[near] - cos[near].max(initial=0.0)) / max(self.neighbor_temperature, 1e-6))
+        local = float(weights @ sims[near] / weights.sum()) if k else 0.0
+        return (local + self.shrink * float(sims.mean())) / (1.0 + self.shrink)
 
     def _assign(
         self,
@@ -213,6 +292,8 @@ class ResponseStage(Stage):
         super().bind(services)
         if self.is_fitted() and self.library is not None and self.embedder is not None:
             self._snapshot()  # embed the answers now rather than on the first request
+        if self.is_fitted():
+            self._warm()
         return self
 
     def _snapshot(self) -> tuple[LibrarySnapshot, Mapping[str, Vector]]:
@@ -278,18 +359,26 @@ class ResponseStage(Stage):
             return AnswerResult.abstain("the message has no vector and the stage has no embedder")
         scored: list[tuple[float, float, LibraryAnswer]] = []
         total = sum(self.counts_.get(a.id, 0.0) for a in candidates) + len(candidates)
+        unit = _unit(query)
         for answer in candidates:
             vec = self._answer_vector(answer, bodies)
             cos = float(np.dot(query, vec)) if vec is not None and vec.shape == query.shape else 0.0
-            prior = (self.counts_.get(answer.id, 0.0) + 1.0) / total
-            scored.append((cos + self.prior_weight * float(np.log(prior)), cos, answer))
+            sims = self._reply_sims(answer)
+            if sims is not None and len(sims):
+                rank = self._expected(unit, answer.topic, sims)
+            else:
+                prior = (self.counts_.get(answer.id, 0.0) + 1.0) / total
+                rank = cos + self.prior_weight * float(np.log(prior))
+            scored.append((rank, cos, answer))
         scored.sort(key=lambda s: (-s[0], s[2].id))
         ranks = np.array([s[0] for s in scored]) / max(self.temperature, 1e-6)
         probs = np.exp(ranks - ranks.max())
         probs /= probs.sum()
         confidence = float(np.clip(probs[0], 0.0, 1.0))
-        _, cos, best = scored[0]
-        score = float(np.clip(cos, 0.0, 1.0))
+        best = scored[0][2]
+        # How well the message fits the topic's answers at all: the best cosine among them (the
+        # chosen answer's own, unless expected similarity ranked another answer first).
+        score = float(np.clip(max(s[1] for s in scored), 0.0, 1.0))
         alternatives = tuple(
             {"id": a.id, "title": a.title, "score": round(float(np.clip(c, 0.0, 1.0)), 4)}
             for _, c, a in scored[1 : 1 + self.max_alternatives]

@@ -7,7 +7,8 @@ Two signals, combined because each fixes the other's mistakes (measured in BENCH
    clusters of the unlabeled data, which a classifier fit on 10 rows a label cannot see.
 2. **Self-training** of a logistic regression: each round takes, per class, the most confident share
    of the rows the ensemble assigns to it (class-balanced, so big classes do not swallow small ones)
-   and refits on the labeled rows plus those pseudo-labels, weighted by confidence.
+   and refits on the labeled rows plus those pseudo-labels, weighted by confidence. The returned
+   pseudo-labels are the ensemble of label spreading and this *refitted* classifier.
 
 The functions only ever receive the unlabeled rows' vectors, never their labels: the no-peeking
 guarantee is in the signature, and a test checks that shuffling hidden labels changes nothing.
@@ -125,17 +126,23 @@ def _self_train(
     Y0[np.arange(len(y_lab)), y_lab] = 1.0
     spread = label_spreading(knn_graph(Z), Y0)[len(y_lab) :]
     model = _logreg(seed).fit(X_lab, y_lab)
-    probs = spread
-    for share in ROUNDS:
+
+    def ensemble() -> Array:
         lr_probs = np.zeros_like(spread)
         lr_probs[:, model.classes_] = model.predict_proba(X_unlab)
-        probs = LR_WEIGHT * lr_probs + (1.0 - LR_WEIGHT) * spread
+        mixed: Array = LR_WEIGHT * lr_probs + (1.0 - LR_WEIGHT) * spread
+        return mixed
+
+    for share in ROUNDS:
+        probs = ensemble()
         picked = _balanced_pick(probs, share)
         X_train = np.vstack([X_lab, X_unlab[picked]])
         y_train = np.concatenate([y_lab, probs[picked].argmax(axis=1)])
         weights = np.concatenate([np.ones(len(y_lab)), probs[picked].max(axis=1)])
         model = _logreg(seed).fit(X_train, y_train, sample_weight=weights)
-    return model, probs
+    # The pseudo-labels come from the self-trained classifier, not the one fit on the shots alone
+    # (Banking77, 10 shots: 0.842 -> 0.864 of the unlabeled rows labeled right; BENCHMARKS.md).
+    return model, ensemble()
 
 
 def _check(X_lab: npt.ArrayLike, y_lab: Sequence[str], X_unlab: npt.ArrayLike) -> tuple[Array, Array]:
