@@ -204,8 +204,15 @@ def simulate_history(
     events: list[dict[str, Any]] = []
     assigned: list[dict[str, Any]] = []
     expected: list[tuple[float, float]] = []
+    # The stages read the replay's time, not today's: an answer is overdue for review from its due
+    # date in the history (before it, it is suggested as it would have been).
+    now = [cases[0].created_at if cases else data.start]
+    for stage in pipeline.stages.values():
+        if stage is not None and "clock" in stage.services:
+            stage.clock = lambda: now[0]  # type: ignore[attr-defined]
     for start in range(0, len(cases), batch_size):
         batch: Sequence[DemoCase] = cases[start : start + batch_size]
+        now[0] = batch[0].created_at
         arms = [_arm(design, c) for c in batch]
         requests = [
             with_assignment(
