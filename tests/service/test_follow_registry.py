@@ -31,6 +31,10 @@ def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
     """A workspace (model-free embedder) on the test's database, with a dated history imported."""
     monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
+    # The traffic below is one caller asking as fast as it can (hundreds a second on a quiet
+    # machine): the rate limit is not what this test is about.
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__RATE_PER_MINUTE", "10000000")
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__BURST", "1000000")
     ws = tmp_path / "ws"
     run(tmp_path, "init", str(ws))
     write_history(tmp_path, dated=True)

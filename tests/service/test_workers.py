@@ -47,6 +47,9 @@ def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
     """A trained workspace (model-free embedder) on the test's database: topic v1 live, v2 trained."""
     monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
+    # Requests below come back to back from one key: the rate limit is not what these tests are about.
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__RATE_PER_MINUTE", "10000000")
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__BURST", "1000000")
     ws = tmp_path / "ws"
     run(tmp_path, "init", str(ws))
     write_history(tmp_path, dated=True)
