@@ -31,6 +31,7 @@ from supportcue.service.runtime import PipelineLoader, Runtime
 from supportcue.settings import Settings, init_workspace, load_settings
 from supportcue.stages.base import Message, StageResult
 from supportcue.stages.response import AnswerResult
+from tests.cli.test_lifecycle import import_history, run, write_history
 from tests.conftest import LiveServer
 from tests.test_pipeline import FakeResponse, make
 
@@ -173,3 +174,19 @@ def client(app: FastAPI, admin_key: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(app, headers=admin_key) as c:
         wait_loaded(app)
         yield c
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace (model-free embedder) on the test's database, with a dated history imported, for
+    tests that serve it as `supportcue serve` does. The rate limit is lifted: their requests come back
+    to back from one caller (hundreds a second on a quiet machine), and the limit is not what they test."""
+    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__RATE_PER_MINUTE", "10000000")
+    monkeypatch.setenv("SUPPORTCUE_SECURITY__BURST", "1000000")
+    ws = tmp_path / "ws"
+    run(tmp_path, "init", str(ws))
+    write_history(tmp_path, dated=True)
+    import_history(ws)
+    return ws

@@ -18,28 +18,12 @@ from fastapi import FastAPI
 
 from supportcue.service import create_app
 from supportcue.settings import load_settings
-from tests.cli.test_lifecycle import import_history, run, write_history
+from tests.cli.test_lifecycle import run
 from tests.conftest import LiveServer
 from tests.service.conftest import authorize, wait_loaded
 
 FOLLOW_WITHIN_S = 10.0
 MESSAGE = {"message": "payout is late please, ref 1", "customer_name": "Ana"}
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A workspace (model-free embedder) on the test's database, with a dated history imported."""
-    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
-    monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
-    # The traffic below is one caller asking as fast as it can (hundreds a second on a quiet
-    # machine): the rate limit is not what this test is about.
-    monkeypatch.setenv("SUPPORTCUE_SECURITY__RATE_PER_MINUTE", "10000000")
-    monkeypatch.setenv("SUPPORTCUE_SECURITY__BURST", "1000000")
-    ws = tmp_path / "ws"
-    run(tmp_path, "init", str(ws))
-    write_history(tmp_path, dated=True)
-    import_history(ws)
-    return ws
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from supportcue.data.tables import Event, Suggestion
 from supportcue.security.users import add_user
 from supportcue.service.workers import threads_per_worker
 from supportcue.settings import init_workspace
-from tests.cli.test_lifecycle import import_history, run, write_history
+from tests.cli.test_lifecycle import run
 from tests.cli.test_newcomer import entry_point
 from tests.conftest import BACKENDS
 from tests.service.test_auth import PASSWORD, log_in, page_token
@@ -40,21 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ONLY_PG = [b for b in BACKENDS if b == "postgresql"]
 WAIT_S = 120.0
 """How long to wait for a state (both workers up, both on a version): a busy CI machine is slow."""
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A trained workspace (model-free embedder) on the test's database: topic v1 live, v2 trained."""
-    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
-    monkeypatch.setenv("SUPPORTCUE_EMBEDDING__MODEL", "tfidf")
-    # Requests below come back to back from one key: the rate limit is not what these tests are about.
-    monkeypatch.setenv("SUPPORTCUE_SECURITY__RATE_PER_MINUTE", "10000000")
-    monkeypatch.setenv("SUPPORTCUE_SECURITY__BURST", "1000000")
-    ws = tmp_path / "ws"
-    run(tmp_path, "init", str(ws))
-    write_history(tmp_path, dated=True)
-    import_history(ws)
-    return ws
 
 
 class Served:
