@@ -47,6 +47,41 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def concurrent_throughput(
+    base: str,
+    headers: dict[str, str],
+    messages: list[str],
+    requests: int,
+    clients: int,
+    new_connections: bool = False,
+) -> float:
+    """Suggestions a second from `clients` threads, each sending `requests // clients` messages one
+    after another; with `new_connections` each request opens its own connection (so the workers of
+    `serve --workers N` share them), otherwise each thread keeps one."""
+    done = [0]
+    lock = threading.Lock()
+
+    def worker(offset: int) -> None:
+        with httpx.Client(base_url=base, headers=headers) as client:
+            for i in range(requests // clients):
+                body = {"message": messages[(offset * 31 + i) % len(messages)]}
+                if new_connections:
+                    r = httpx.post(f"{base}/v1/suggest", json=body, headers=headers, timeout=60)
+                else:
+                    r = client.post("/v1/suggest", json=body)
+                assert r.status_code == 200, r.text
+                with lock:
+                    done[0] += 1
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workspace", type=Path, default=Path("demo-workspace"))
@@ -119,24 +154,7 @@ def main() -> None:
             assert status == 200
         conn.close()
 
-        done = [0]
-        lock = threading.Lock()
-
-        def worker(offset: int) -> None:
-            with httpx.Client(base_url=base, headers=auth) as client:
-                for i in range(args.requests // args.clients):
-                    text = messages[(offset * 31 + i) % len(messages)]
-                    assert client.post("/v1/suggest", json={"message": text}).status_code == 200
-                    with lock:
-                        done[0] += 1
-
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.clients)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        throughput = done[0] / (time.perf_counter() - t0)
+        throughput = concurrent_throughput(base, auth, messages, args.requests, args.clients)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -22,13 +22,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bench_latency import concurrent_throughput
 from supportcue.demo.generator import generate
 
 
@@ -78,25 +78,9 @@ def measure(
                 time.sleep(0.3)
         for text in messages[:20]:  # warm up
             httpx.post(f"{base}/v1/suggest", json={"message": text}, headers=env_auth(env))
-        done = [0]
-        lock = threading.Lock()
-
-        def client(offset: int) -> None:
-            for i in range(args.requests // args.clients):
-                text = messages[(offset * 31 + i) % len(messages)]
-                body = {"message": text}
-                r = httpx.post(f"{base}/v1/suggest", json=body, headers=env_auth(env), timeout=60)
-                assert r.status_code == 200, r.text
-                with lock:
-                    done[0] += 1
-
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        throughput = done[0] / (time.perf_counter() - t0)
+        throughput = concurrent_throughput(
+            base, env_auth(env), messages, args.requests, args.clients, new_connections=True
+        )
         counts = per_worker(metrics)
         memory = {pid: rss_mb(pid) for pid in ready}
     finally:
