@@ -47,6 +47,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def bench_key(cli: list[str], env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """An integration key made for this run: its name (to revoke it after) and the auth header."""
+    name = f"bench-{os.getpid()}"
+    made = subprocess.run(
+        [*cli, "keys", "create", "--name", name, "--role", "integration", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return name, {"authorization": "Bearer " + json.loads(made.stdout.strip().splitlines()[-1])["key"]}
+
+
 def concurrent_throughput(
     base: str,
     headers: dict[str, str],
@@ -96,15 +109,7 @@ def main() -> None:
     if not (args.workspace / "supportcue.toml").exists():
         subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
     messages = [c.message for c in generate(7).cases if c.valid][:200]
-    key_name = f"bench-{os.getpid()}"
-    made = subprocess.run(
-        [*cli, "keys", "create", "--name", key_name, "--role", "integration", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    auth = {"authorization": "Bearer " + json.loads(made.stdout.strip().splitlines()[-1])["key"]}
+    key_name, auth = bench_key(cli, env)
     env["SUPPORTCUE_SECURITY__RATE_PER_MINUTE"] = "0"  # measure capacity, not the limit
 
     embedder, onnx = MiniLMEmbedder(device="cpu"), OnnxMiniLMEmbedder(device="cpu")

@@ -15,7 +15,6 @@ The per-caller rate limit is off, so the figures are the server's capacity.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from bench_latency import concurrent_throughput
+from bench_latency import bench_key, concurrent_throughput
 from supportcue.demo.generator import generate
 
 
@@ -57,7 +56,12 @@ def per_worker(folder: Path) -> dict[int, int]:
 
 
 def measure(
-    cli: list[str], env: dict[str, str], workers: int, messages: list[str], args: argparse.Namespace
+    cli: list[str],
+    env: dict[str, str],
+    auth: dict[str, str],
+    workers: int,
+    messages: list[str],
+    args: argparse.Namespace,
 ) -> dict[str, float]:
     port, metrics = free_port(), Path(tempfile.mkdtemp(prefix="bench-workers-"))
     run_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
@@ -77,9 +81,9 @@ def measure(
             except httpx.TransportError:
                 time.sleep(0.3)
         for text in messages[:20]:  # warm up
-            httpx.post(f"{base}/v1/suggest", json={"message": text}, headers=env_auth(env))
+            httpx.post(f"{base}/v1/suggest", json={"message": text}, headers=auth)
         throughput = concurrent_throughput(
-            base, env_auth(env), messages, args.requests, args.clients, new_connections=True
+            base, auth, messages, args.requests, args.clients, new_connections=True
         )
         counts = per_worker(metrics)
         memory = {pid: rss_mb(pid) for pid in ready}
@@ -96,10 +100,6 @@ def measure(
     return {"throughput": throughput}
 
 
-def env_auth(env: dict[str, str]) -> dict[str, str]:
-    return {"authorization": "Bearer " + env["BENCH_KEY"]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workspace", type=Path, default=Path("pg-demo"))
@@ -114,19 +114,11 @@ def main() -> None:
     cli = [sys.executable, "-m", "supportcue.cli"]
     if not (args.workspace / "supportcue.toml").exists():
         subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
-    key_name = f"bench-{os.getpid()}"
-    made = subprocess.run(
-        [*cli, "keys", "create", "--name", key_name, "--role", "integration", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env["BENCH_KEY"] = json.loads(made.stdout.strip().splitlines()[-1])["key"]
+    key_name, auth = bench_key(cli, env)
     messages = [c.message for c in generate(7).cases if c.valid][:200]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
     try:
-        results = [measure(cli, env, int(n), messages, args) for n in args.workers.split(",")]
+        results = [measure(cli, env, auth, int(n), messages, args) for n in args.workers.split(",")]
     finally:
         subprocess.run([*cli, "keys", "revoke", key_name], env=env, capture_output=True)
     first = results[0]["throughput"]
