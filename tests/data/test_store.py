@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from supportcue.data.store import Store, open_store
-from supportcue.data.tables import TABLES
+from supportcue.data.tables import TABLES, SuggestionClaim
 
 T0 = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
@@ -197,3 +197,28 @@ def test_vocabularies_are_stored_as_plain_strings(store: Store) -> None:
     assert type(event.kind) is str and event.kind == "sent"
     (label,) = store.labels.list("topic", sources=["weak"])
     assert (type(label.task), label.task, label.source) == (str, "topic", "weak")
+
+
+def test_one_process_at_a_time_holds_a_message_claim(store: Store) -> None:
+    cases = store.cases
+    assert cases.claim_message("c1", "m1", "worker-a", lease_s=60)
+    assert not cases.claim_message("c1", "m1", "worker-b", lease_s=60)  # a is making it
+    assert cases.claim_message("c1", "m2", "worker-b", lease_s=60)  # another message is free
+    cases.release_message("c1", "m1", "worker-b")  # not b's claim: nothing happens
+    assert not cases.claim_message("c1", "m1", "worker-b", lease_s=60)
+    cases.release_message("c1", "m1", "worker-a")
+    assert cases.claim_message("c1", "m1", "worker-b", lease_s=60)
+
+
+def test_a_lapsed_message_claim_is_taken_over_once(store: Store) -> None:
+    cases = store.cases
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    lapsed = {"case_id": "c1", "message_key": "m1", "owner": "dead", "claimed_at": old}
+    store.db.upsert(SuggestionClaim, [lapsed], ["case_id", "message_key"])
+    assert not cases.claim_message("c1", "m1", "worker-a", lease_s=600)  # still within a long lease
+    assert cases.claim_message("c1", "m1", "worker-a", lease_s=60)  # lapsed: taken over
+    assert not cases.claim_message("c1", "m1", "worker-b", lease_s=60)  # and now a's, freshly
+    cases.release_message("c1", "m1", "dead")  # the dead maker's late release does not free it
+    assert not cases.claim_message("c1", "m1", "worker-b", lease_s=60)
+    with store.db.session() as s:
+        assert list(s.scalars(select(SuggestionClaim.owner))) == ["worker-a"]

@@ -4,16 +4,20 @@ event, and what an `embed` key may do."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from supportcue.data.store import Store
+from supportcue.data.tables import SuggestionClaim
 from supportcue.pipeline import Pipeline
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import PipelineSettings, Settings
@@ -188,6 +192,50 @@ def test_concurrent_requests_for_one_message_make_one_suggestion(
     assert len({a["suggestion_id"] for a in answers}) == 1
     assert sorted(a["reused"] for a in answers) == [False] + [True] * 7
     assert len([r for r in store.db.rows("suggestions") if r["case_id"] == "c9"]) == 1
+
+
+def test_a_message_another_process_is_answering_waits_for_that_suggestion(
+    server: LiveServer, admin_key: dict[str, str], store: Store
+) -> None:
+    """Another worker (here: its claim row and, later, its stored suggestion) is making the
+    suggestion for this message: the request waits for it instead of making a second one."""
+    assert store.cases.claim_message("c9", "m1", "other-worker", lease_s=600)
+
+    def ask() -> dict[str, Any]:
+        with httpx.Client(base_url=server.url, headers=admin_key, timeout=60) as c:
+            answer: dict[str, Any] = c.post("/v1/suggest", json=ASK).json()
+            return answer
+
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(ask)
+        time.sleep(0.5)  # the request is in; without the claim it would have made its own by now
+        assert not waiting.done()
+        theirs = {
+            "id": "s-other-worker",
+            "case_id": "c9",
+            "message_key": "m1",
+            "pipeline_version": "other",
+            "model_versions": {},
+            "trace": [],
+            "text": "Their suggestion.",
+            "mode": "live",
+        }
+        store.cases.add_suggestions([theirs])
+        store.cases.release_message("c9", "m1", "other-worker")
+        answer = waiting.result(timeout=60)
+    assert answer["suggestion_id"] == "s-other-worker" and answer["reused"] is True
+    assert [r["id"] for r in store.db.rows("suggestions") if r["case_id"] == "c9"] == ["s-other-worker"]
+
+
+def test_a_claim_whose_maker_died_is_taken_over(api: httpx.Client, store: Store) -> None:
+    lapsed = datetime.now(UTC) - timedelta(hours=1)
+    claim = {"case_id": "c9", "message_key": "m1", "owner": "dead-worker", "claimed_at": lapsed}
+    store.db.upsert(SuggestionClaim, [claim], ["case_id", "message_key"])
+    answer = api.post("/v1/suggest", json=ASK).json()
+    assert answer["reused"] is False and answer["text"]
+    assert api.post("/v1/suggest", json=ASK).json()["suggestion_id"] == answer["suggestion_id"]
+    with store.db.session() as s:  # released once the suggestion was stored
+        assert list(s.scalars(select(SuggestionClaim))) == []
 
 
 def test_a_failed_suggestion_is_not_reused(api: httpx.Client) -> None:

@@ -183,6 +183,18 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
             if set(by_worker) == pids and all(by_worker.values()):
                 break
     assert set(by_worker) == pids and all(by_worker.values()), f"one worker made them all: {by_worker}"
+    # one new message asked on several connections at once, so that both workers get it: one
+    # suggestion (the claim row), which every answer names
+    with ThreadPoolExecutor(8) as pool:
+        same = list(pool.map(lambda n: suggest(served.url, key, n // 4, prefix="d"), range(48)))
+    assert all(r.status_code == 200 for r in same), [r.text for r in same]
+    answered: dict[str, set[str]] = {}
+    for r in same:
+        answered.setdefault(r.json()["case_id"], set()).add(r.json()["suggestion_id"])
+    assert all(len(ids) == 1 for ids in answered.values()), answered
+    assert sorted(r.json()["reused"] for r in same) == [False] * 12 + [True] * 36
+    made_at_once = {case: ids.pop() for case, ids in answered.items()}
+
     cases = len(made)
     # asked again, from any worker: the stored suggestion, not a new one
     with ThreadPoolExecutor(6) as pool:
@@ -206,7 +218,7 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     duplicates = sorted(r.json()["duplicate"] for r in answers)
     assert duplicates == [False] * cases + [True] * cases
 
-    assert counted(Suggestion.case_id) == {case: 1 for case in made}
+    assert counted(Suggestion.case_id) == {case: 1 for case in [*made, *made_at_once]}
     assert counted(Event.idempotency_key) == {f"e{n}": 1 for n in range(cases)}
 
     # a login on one worker is a session on both: the console page and a CSRF-checked event, each
@@ -235,14 +247,15 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     auth = {"Authorization": f"Bearer {key}"}
     for _ in range(40):
         text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
-        assert scraped(text, "supportcue_suggestions_total") == cases
+        assert scraped(text, "supportcue_suggestions_total") == cases + len(made_at_once)
         assert 'supportcue_events_total{kind="shown"} ' + f"{cases}.0" in text
         assert 'supportcue_events_total{kind="dismissed"} ' in text
         scrapes = per_worker(served.metrics, "supportcue_http_requests_total", route="/metrics")
         if set(scrapes) == pids and all(scrapes.values()):
             break
     assert set(scrapes) == pids and all(scrapes.values()), f"one worker answered every scrape: {scrapes}"
-    assert sum(per_worker(served.metrics, "supportcue_suggestions_total").values()) == cases
+    made_now = cases + len(made_at_once)
+    assert sum(per_worker(served.metrics, "supportcue_suggestions_total").values()) == made_now
 
     # a promotion and a rollback from the CLI: both workers follow
     assert "topic v2 is live" in run(ws, "promote", "topic", "v2")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.reporting import from_traffic
-from supportcue.data.tables import Case, Suggestion
+from supportcue.data.tables import Case, Suggestion, SuggestionClaim, utcnow
 from supportcue.vocab import SuggestionMode
 
 _CASE_COLUMNS = [
@@ -80,6 +80,43 @@ class Cases:
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
         )
         return self.db.first(q)
+
+    def claim_message(self, case_id: str, message_key: str, owner: str, lease_s: float) -> bool:
+        """True when `owner` now makes the suggestion for this customer message: it inserted the claim,
+        or took over one older than `lease_s` seconds (its maker died or hung). False: another process
+        is making it. The primary key decides between processes that ask at the same moment."""
+        now = utcnow()
+        with self.db.session() as s:
+            inserted = s.execute(
+                self.db.insert(SuggestionClaim)
+                .values(case_id=case_id, message_key=message_key, owner=owner, claimed_at=now)
+                .on_conflict_do_nothing(index_elements=["case_id", "message_key"])
+                .returning(SuggestionClaim.owner)  # rowcount is not reliable on every driver
+            )
+            if inserted.first() is not None:
+                return True
+            taken = s.execute(
+                update(SuggestionClaim)
+                .where(
+                    SuggestionClaim.case_id == case_id,
+                    SuggestionClaim.message_key == message_key,
+                    SuggestionClaim.claimed_at < now - timedelta(seconds=lease_s),
+                )
+                .values(owner=owner, claimed_at=now)
+                .returning(SuggestionClaim.owner)
+            )
+            return taken.first() is not None
+
+    def release_message(self, case_id: str, message_key: str, owner: str) -> None:
+        """Drop `owner`'s claim on the message (once its suggestion is stored, or it gave up)."""
+        with self.db.session() as s:
+            s.execute(
+                delete(SuggestionClaim).where(
+                    SuggestionClaim.case_id == case_id,
+                    SuggestionClaim.message_key == message_key,
+                    SuggestionClaim.owner == owner,
+                )
+            )
 
     def latest_suggestion(self, case_id: str, live: bool = False) -> Suggestion | None:
         """The case's newest suggestion made for traffic (not a back-fill); with `live`, the newest one

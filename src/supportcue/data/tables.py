@@ -168,6 +168,19 @@ class Suggestion(Base):
     purged_at: Mapped[datetime | None]
 
 
+class SuggestionClaim(Base):
+    """Who is making the suggestion for one customer message right now, so that requests for the same
+    message at different processes (`serve --workers N`, several machines) make one suggestion: the
+    process that inserts the row makes it and deletes the row once the suggestion is stored; the others
+    wait for that suggestion. A claim older than its lease (its process died) may be taken over."""
+
+    __tablename__ = "suggestion_claims"
+    case_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("caller", "idempotency_key", name="uq_events_caller_key"),)

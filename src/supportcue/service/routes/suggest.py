@@ -9,9 +9,11 @@ the message; the console sends one per case message) is answered with the sugges
 for that message when there is one (`reused: true`), so opening a case twice, or the Chatwoot embed
 page and the connector asking for the same message, never makes a second suggestion (nor a second
 `shown` event, nor a second row in the adoption figures). Concurrent requests for the same message
-wait for the first one's answer: within one process; under `serve --workers N`, two requests for one
-message that arrive at the same moment at two workers may each make one (a later request, at any
-worker, gets the stored one). A suggestion whose pipeline failed or timed out is not reused: the
+wait for the first one's answer: within one process on an in-memory future; across processes
+(`serve --workers N`, several machines on one database) through a claim row (`suggestion_claims`):
+the process that inserts it makes the suggestion and deletes the row once it is stored, the others
+poll for that suggestion. A claim whose maker died lapses after its lease (`claim_lease_s`) and
+another process takes it over. A suggestion whose pipeline failed or timed out is not reused: the
 next request tries again.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -39,6 +42,8 @@ from supportcue.settings import Settings
 from supportcue.vocab import Role
 
 log = logging.getLogger("supportcue.service")
+CLAIM_POLL_S = 0.05
+"""How often a request waits on another process's suggestion for the same message checks for it."""
 FAILED = "the pipeline failed on this message (the error is logged); reply without a suggestion"
 router = APIRouter(
     prefix="/v1",
@@ -111,13 +116,42 @@ async def suggest(
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     pending[key] = done
     try:
-        stored = await run_in_threadpool(runtime.store.cases.suggestion_for_message, *key)
-        if stored is not None and _reusable(stored):
-            return JSONResponse(stored_public(stored))
-        return await _suggest(runtime.store, suggester, item)
+        return await _for_message(runtime.store, suggester, item, key, claim_lease_s(settings))
     finally:
         del pending[key]
         done.set_result(None)
+
+
+def claim_lease_s(settings: Settings) -> float:
+    """How long a claim on a message holds before another process may take it over: twice the
+    longest a suggestion can take (the pipeline's timeout, then the wait to store it)."""
+    return 2.0 * (settings.pipeline.timeout_ms + settings.service.write_timeout_ms) / 1000.0
+
+
+async def _for_message(
+    store: Store, suggester: Suggester, item: SuggestRequest, key: tuple[str, str], lease_s: float
+) -> Response:
+    """The stored suggestion for the message, or a new one made by this process once it holds the
+    message's claim (`Cases.claim_message`); while another process holds it, wait for its answer."""
+    owner = uuid.uuid4().hex
+    while True:
+        stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
+        if stored is not None and _reusable(stored):
+            return JSONResponse(stored_public(stored))
+        if await run_in_threadpool(store.cases.claim_message, *key, owner, lease_s):
+            break
+        await asyncio.sleep(CLAIM_POLL_S)
+    try:
+        # the process that held the claim before may have stored its suggestion just before releasing
+        stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
+        if stored is not None and _reusable(stored):
+            return JSONResponse(stored_public(stored))
+        return await _suggest(store, suggester, item)
+    finally:
+        try:
+            await run_in_threadpool(store.cases.release_message, *key, owner)
+        except Exception:  # the answer stands; the claim lapses after its lease
+            log.warning("could not release the claim on a message of case %s", item.case_id)
 
 
 async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
