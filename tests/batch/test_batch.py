@@ -5,6 +5,7 @@ out of the live metrics."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,3 +187,14 @@ class CliRunnerResult:
         result = CliRunner().invoke(app, ["--workspace", str(ws), *args], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         return cls(result.stdout, result.stderr)
+
+
+def test_an_unreachable_ray_address_fails_at_once_naming_it(workspace: Path, tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    history = str(history_file(tmp_path))
+    error = failure(workspace, "batch", "suggest", history, "--ray-address", address)
+    assert isinstance(error, BatchError) and f"cannot reach a Ray cluster at '{address}'" in str(error)
+    malformed = failure(workspace, "batch", "suggest", history, "--ray-address", "cluster-without-port")
+    assert isinstance(malformed, BatchError) and "give HOST:PORT" in str(malformed)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -33,6 +34,8 @@ from supportcue.errors import BatchError
 Progress = Callable[[int, int], None]
 """Called with (cases done so far, results written so far)."""
 LOCAL = "local"
+CONNECT_TIMEOUT_S = 5.0
+"""How long `check_reachable` waits for the cluster's address to take a connection."""
 
 
 def run_in_process(
@@ -104,6 +107,7 @@ def run_on_ray(
     start = time.perf_counter()
     started_here = not ray.is_initialized()
     if started_here:
+        check_reachable(address)
         try:
             ray.init(
                 address=None if address == LOCAL else address,
@@ -163,6 +167,22 @@ def run_on_ray(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A BatchError at once when `address` (`host:port` or `ray://host:port`) takes no TCP connection:
+    Ray itself retries an unreachable cluster for minutes before it gives up. `local` and `auto` (the
+    cluster this machine belongs to, found by Ray) are left to Ray."""
+    if address in (LOCAL, "auto"):
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise BatchError(f"--ray-address {address!r}: give HOST:PORT (or ray://HOST:PORT, local, auto)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise BatchError(f"cannot reach a Ray cluster at {address!r}: {exc}") from None
 
 
 def _import_ray() -> Any:
