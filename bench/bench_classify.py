@@ -4,8 +4,7 @@
         [--use-unlabeled] [--skip-full]
 
 `--use-unlabeled` trains the few-shot runs on the shots plus the rest of the train split as
-unlabeled text (what `eval classify --use-unlabeled` does: `weak.propagation` pseudo-labels refined by
-cross-fitted rounds of the topic stage, `weak.crossfit`).
+unlabeled text (what `eval classify --use-unlabeled` does: `weak.propagation` pseudo-labels).
 
 Reads /work/shared/data (never copied into the project). `--split last` holds out the last 20% of
 each label in file order, like the contract check; `random` a seeded random 20% per label.

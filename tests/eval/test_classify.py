@@ -94,45 +94,22 @@ def test_use_unlabeled_never_reads_hidden_labels(
 
     def fake(
         labeled: np.ndarray[Any, Any], labels: list[str], unlabeled: np.ndarray[Any, Any], seed: int
-    ) -> tuple[list[str], np.ndarray[Any, Any]]:
+    ) -> tuple[list[str | None], np.ndarray[Any, Any]]:
         seen["n"], seen["unlabeled"] = len(labels), unlabeled
-        classes = sorted(set(labels))
-        probs = np.full((len(unlabeled), len(classes)), 0.2)  # below the 0.3 bar
-        probs[0] = 0.0
-        probs[0, 0] = 1.0
-        return classes, probs
+        n = len(unlabeled)
+        return [labels[0] if i == 0 else None for i in range(n)], np.full(n, 0.9)
 
-    def refine(
-        make_model: Any, labeled: list[Any], y: list[str], unlabeled: list[Any], *args: Any, **kw: Any
-    ) -> Any:
-        seen["refined_texts"] = [m.text for m in unlabeled]
-        seen["refine_labels"] = list(y)
-        return args[1]
-
-    monkeypatch.setattr(classify_module, "propagate_proba", fake)
-    monkeypatch.setattr(classify_module, "refine_cross_fitted", refine)
+    monkeypatch.setattr(classify_module, "propagate", fake)
     result = run_classify(
         *files, label_col="intent", shots_per_label=2, use_unlabeled=True, embedder=EMBEDDER
     )
-    assert seen["n"] == 6 and len(seen["refine_labels"]) == 6
+    assert seen["n"] == 6
     # The unlabeled rows are the train rows that are not shots: never a test row.
-    test_texts = load_labeled(files[1], "text", "intent").texts
-    test_vectors = EMBEDDER.embed(test_texts)
+    test_vectors = EMBEDDER.embed(load_labeled(files[1], "text", "intent").texts)
     assert not np.any(np.isclose(seen["unlabeled"] @ test_vectors.T, 1.0))
     train_texts = load_labeled(files[0], "text", "intent").texts
     assert np.all(np.isclose((seen["unlabeled"] @ EMBEDDER.embed(train_texts).T).max(axis=1), 1.0))
-    assert set(seen["refined_texts"]) <= set(train_texts) and not set(seen["refined_texts"]) & set(test_texts)
     assert result["n_unlabeled"] == 9 and result["n_pseudo_labeled"] == 1 and result["n_train"] == 6
-
-
-def test_use_unlabeled_end_to_end(files: tuple[Path, Path]) -> None:
-    """Propagation, cross-fitted refinement with the topic stage and the final fit, on small files."""
-    result = run_classify(
-        *files, label_col="intent", shots_per_label=2, use_unlabeled=True, embedder=EMBEDDER
-    )
-    assert result["n_train"] == 6 and result["n_unlabeled"] == 9
-    assert 0 <= result["n_pseudo_labeled"] <= 9 and result["n_labels"] == 3
-    assert result["accuracy"] >= 4 / 6
 
 
 def test_use_unlabeled_needs_shots(files: tuple[Path, Path]) -> None:

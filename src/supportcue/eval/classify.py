@@ -1,17 +1,7 @@
-"""`supportcue eval classify`: fit the topic stage on a labeled file, measure it on another.
-
-With `--shots-per-label N --use-unlabeled`, the rest of the training file is read as bare text
-(never its labels) and pseudo-labeled in two steps: `weak.propagation.propagate_proba` (label
-spreading + self-trained logistic regression over the embedding), then `weak.crossfit` rounds of the
-topic stage itself, cross-fitted so that no row is judged by a model trained on its own pseudo-label.
-The stage is then fitted on the shots plus the pseudo-labels of confidence >= `MIN_CONFIDENCE`,
-weighted by confidence. Figures and what was tried: BENCHMARKS.md, "10 shots + the rest of train
-unlabeled".
-"""
+"""`supportcue eval classify`: fit the topic stage on a labeled file, measure it on another."""
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +14,7 @@ from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
 from supportcue.eval.labeled import default_embedder, load_labeled, load_texts, messages, sample_shots
 from supportcue.stages.topic import TopicStage
-from supportcue.weak.crossfit import refine_cross_fitted
-from supportcue.weak.propagation import propagate_proba
-
-MIN_CONFIDENCE = 0.3
-"""Pseudo-labels below this confidence are left out (see `weak.propagation.propagate`)."""
+from supportcue.weak.propagation import propagate
 
 
 def run_classify(
@@ -71,24 +57,11 @@ def run_classify(
                 "--use-unlabeled needs --shots-per-label: the rest of --train is the unlabeled text"
             )
         unlabeled = embedder.embed(unlabeled_texts)
-        template = stage or TopicStage(seed=seed)
-        classes, probs = propagate_proba(vectors, labels, unlabeled, seed=seed)
-        # Cross-fitted rounds of the topic stage itself refine the embedding-only pseudo-labels.
-        probs = refine_cross_fitted(
-            lambda: copy.deepcopy(template),
-            messages(texts, vectors),
-            labels,
-            messages(unlabeled_texts, unlabeled),
-            classes,
-            probs,
-            min_confidence=MIN_CONFIDENCE,
-            seed=seed,
-        )
-        confidence, best = probs.max(axis=1), probs.argmax(axis=1)
-        chosen = [int(i) for i in np.flatnonzero(confidence >= MIN_CONFIDENCE)]
+        pseudo, confidence = propagate(vectors, labels, unlabeled, seed=seed)
+        chosen = [i for i, p in enumerate(pseudo) if p is not None]
         n_pseudo = len(chosen)
         texts = [*texts, *(unlabeled_texts[i] for i in chosen)]
-        labels = [*labels, *(classes[best[i]] for i in chosen)]
+        labels = [*labels, *(str(pseudo[i]) for i in chosen)]
         vectors = np.vstack([vectors, unlabeled[chosen]]) if chosen else vectors
         weights = np.concatenate([weights, np.clip(confidence[chosen], 0.0, 1.0)])
     stage = stage or TopicStage(seed=seed)

@@ -22,7 +22,7 @@ from supportcue.weak.lf import (
     similarity_lf,
     token_ratio,
 )
-from supportcue.weak.propagation import fit_with_unlabeled, propagate, propagate_proba
+from supportcue.weak.propagation import fit_with_unlabeled, propagate
 
 __all__ = [
     "ABSTAIN",
@@ -47,7 +47,6 @@ __all__ = [
     "load_lfs_from_modules",
     "majority_only_reason",
     "propagate",
-    "propagate_proba",
     "regex_lf",
     "render_analysis",
     "similarity_lf",

@@ -10,9 +10,6 @@ Two signals, combined because each fixes the other's mistakes (measured in BENCH
    and refits on the labeled rows plus those pseudo-labels, weighted by confidence. The returned
    pseudo-labels are the ensemble of label spreading and this *refitted* classifier.
 
-`propagate_proba` returns the ensemble's probabilities for callers that refine them further
-(`eval classify --use-unlabeled` runs cross-fitted rounds of the topic stage on them, `weak.crossfit`).
-
 The functions only ever receive the unlabeled rows' vectors, never their labels: the no-peeking
 guarantee is in the signature, and a test checks that shuffling hidden labels changes nothing.
 """
@@ -159,19 +156,6 @@ def _check(X_lab: npt.ArrayLike, y_lab: Sequence[str], X_unlab: npt.ArrayLike) -
     return lab, unlab
 
 
-def propagate_proba(
-    X_labeled: npt.ArrayLike, y_labeled: Sequence[str], X_unlabeled: npt.ArrayLike, seed: int = 0
-) -> tuple[list[str], Array]:
-    """The sorted labels and each unlabeled row's probabilities over them (the ensemble's, rows sum 1):
-    what `propagate` thresholds, for callers that refine the pseudo-labels further."""
-    lab, unlab = _check(X_labeled, y_labeled, X_unlabeled)
-    classes, y = _encode(y_labeled)
-    if unlab.shape[0] == 0:
-        return classes, np.zeros((0, len(classes)))
-    _, probs = _self_train(lab, y, unlab, len(classes), seed)
-    return classes, probs
-
-
 def propagate(
     X_labeled: npt.ArrayLike,
     y_labeled: Sequence[str],
@@ -185,9 +169,11 @@ def propagate(
     (10 shots) bars 0 / 0.3 / 0.5 / 0.7 give 0.857 / 0.856 / 0.844 / 0.820 test accuracy, as the
     many medium-confidence rows carry the information the shots lack (BENCHMARKS.md).
     """
-    classes, probs = propagate_proba(X_labeled, y_labeled, X_unlabeled, seed=seed)
-    if probs.shape[0] == 0:
+    lab, unlab = _check(X_labeled, y_labeled, X_unlabeled)
+    if unlab.shape[0] == 0:
         return [], np.zeros(0)
+    classes, y = _encode(y_labeled)
+    _, probs = _self_train(lab, y, unlab, len(classes), seed)
     confidence = probs.max(axis=1)
     best = probs.argmax(axis=1)
     labels = [classes[int(c)] if p >= min_confidence else None for c, p in zip(best, confidence, strict=True)]
