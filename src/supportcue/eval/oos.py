@@ -3,22 +3,31 @@
 The decision is built to transfer to traffic it was not tuned on, not to be the best trade-off on
 one validation split:
 
-1. A calibration slice of --train (`calibration_share` of each label, seeded) is held out. The topic
-   stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity classifier (logistic
-   regression on the vectors: in-scope rows against out-of-scope rows and negatives) are fitted on
-   the rest, so their scores on the slice are honest (cross-fitted), unlike training rows' own scores.
+1. Held-out scores of the training rows. Small data (at most `crossfit_rows` rows, e.g. 10-25
+   examples per intent of a chatbot): `crossfit` folds per label; the topic stage, the nearest-
+   neighbour density (`OutOfScopeScorer`) and a validity classifier (logistic regression on the
+   vectors: in-scope rows against out-of-scope rows and negatives) are fitted on the other folds and
+   score each fold, so every training row is scored honestly (cross-fitting) and none is lost to
+   calibration. Larger data: one `calibration_share` slice of each label (seeded) is held out, since
+   k fits of CLINC150's size would take too long. The final scorers are then refitted on every
+   training row, unless that would push the topic stage past its exact solver (`max_exact_rows`:
+   CLINC150's 12.8-15.1k training rows keep the slice's scorers, whose exact fit is the better one).
 2. Negatives come from several sources: the out-of-scope rows of --train and --val, the package's
    built-in non-questions (`supportcue.stages.negatives`), the demo catalog's non-question messages,
    and any --negatives file (e.g. public chit-chat). Each source is split in two: one half trains the
    validity classifier, the other is scored for calibration.
 3. A `ScoreCombiner` (logistic regression over six score features: top in-scope probability, top and
    runner-up ridge scores, out-of-scope class probability, density, validity logit) is fitted on the
-   held-out scores: the train slice, --val and the held-out halves of the negatives.
+   held-out scores: the held-out training rows (scored by the scorers that did not see them), and
+   --val and the held-out halves of the negatives (scored by the final scorers, as --test will be).
 4. The threshold is the lowest at which every source of out-of-scope examples that belongs to the
    data reaches `target_recall + margin` (`recall_threshold`): the labeled out-of-scope rows (the
-   train slice's and --val's, pooled) and the --negatives file. The generic lists (built-in, demo)
-   train the scores but do not set the threshold: how far they are from scope depends on the domain
-   (CLINC150's in-scope intents include greetings and thanks). --test is then scored once.
+   held-out training rows' and --val's, pooled) and the --negatives file. The generic lists
+   (built-in, demo) train the scores but do not set the threshold: how far they are from scope
+   depends on the domain (CLINC150's in-scope intents include greetings and thanks). When the data's
+   own sources hold fewer than `min_oos_rows` rows (a val split with a handful of out-of-scope
+   messages), their threshold is shrunk toward the one the pooled generic lists give, weight
+   n / `min_oos_rows`. --test is then scored once.
 """
 
 from __future__ import annotations
@@ -252,7 +261,7 @@ class OosDetector:
         return float(self.threshold_weight_ * own + (1.0 - self.threshold_weight_) * prior)
 
     def _folds(self, labels: npt.NDArray[np.str_], rng: np.random.Generator) -> list[Bools]:
-        """The calibration parts of the training rows: `crossfit` folds per label (every row held out
+        """The held-out parts of the training rows: `crossfit` folds per label (every row held out
         once) when there are at most `crossfit_rows` rows, else one `calibration_share` slice."""
         if len(labels) > self.crossfit_rows or self.crossfit < 2:
             held = np.zeros(len(labels), dtype=bool)
