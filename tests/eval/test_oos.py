@@ -136,7 +136,7 @@ def test_run_oos_calibrates_on_held_out_rows_and_negatives(tmp_path: Path) -> No
     assert calibration["oos_recall"]["labeled oos"] >= 0.83
     # Together they hold fewer than 20 held-out rows: the threshold leans partly on the generic lists.
     assert 0.0 < calibration["threshold_weight_of_labeled_oos"] < 1.0
-    assert calibration["crossfit_folds"] == 5 and calibration["refit_on_all_rows"]
+    assert calibration["crossfit_folds"] == 1 and calibration["refit_on_all_rows"]
     assert set(calibration["combiner_weights"]) == {
         "p_top",
         "score_top",
@@ -206,7 +206,7 @@ def fit_detector(train: list[tuple[str, str]], val: list[tuple[str, str]], **kwa
 def test_crossfitting_calibrates_on_every_training_row_and_refits_on_all() -> None:
     train = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[:6]] + [(t, "oos") for t in OOS[:3]]
     val = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[6:]] + [(t, "oos") for t in OOS[3:]]
-    detector = fit_detector(train, val)
+    detector = fit_detector(train, val, crossfit_rows=3000)
     assert detector.crossfit_folds_ == 5 and detector.refit_
     # Every training row got a held-out score (calibration rows: train + val + half the negatives) ...
     assert detector.calibration_["rows"] == len(train) + len(val) + 4
@@ -217,10 +217,10 @@ def test_crossfitting_calibrates_on_every_training_row_and_refits_on_all() -> No
     assert len(decision.topics) == len(val) and set(decision.topics) <= set(TOPIC_EXAMPLES)
 
 
-def test_large_data_holds_out_one_slice() -> None:
+def test_one_held_out_slice_then_a_refit_on_every_row() -> None:
     train = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[:6]] + [(t, "oos") for t in OOS[:3]]
     val = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[6:]] + [(t, "oos") for t in OOS[3:]]
-    detector = fit_detector(train, val, crossfit_rows=10)
+    detector = fit_detector(train, val)
     assert detector.crossfit_folds_ == 1 and detector.refit_
     held = detector.calibration_["rows"] - len(val) - 4
     assert 0 < held < len(train) and detector.stage.landmarks_ == len(train)
@@ -229,9 +229,11 @@ def test_large_data_holds_out_one_slice() -> None:
 def test_tiny_training_set_with_fewer_rows_per_label_than_folds() -> None:
     train = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[:2]] + [(OOS[0], "oos")]
     val = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[2:4]] + [(t, "oos") for t in OOS[1:4]]
-    detector = fit_detector(train, val)
-    assert detector.crossfit_folds_ >= 2 and np.isfinite(detector.threshold_)
-    assert 0.0 < detector.threshold < 1.0
+    for crossfit_rows in (0, 3000):
+        detector = fit_detector(train, val, crossfit_rows=crossfit_rows)
+        assert np.isfinite(detector.threshold_) and 0.0 < detector.threshold < 1.0
+        assert detector.stage.landmarks_ == len(train)
+    assert detector.crossfit_folds_ >= 2
 
 
 def test_tiny_labeled_oos_source_is_shrunk_toward_the_generic_threshold() -> None:

@@ -3,15 +3,17 @@
 The decision is built to transfer to traffic it was not tuned on, not to be the best trade-off on
 one validation split:
 
-1. Held-out scores of the training rows. Small data (at most `crossfit_rows` rows, e.g. 10-25
-   examples per intent of a chatbot): `crossfit` folds per label; the topic stage, the nearest-
-   neighbour density (`OutOfScopeScorer`) and a validity classifier (logistic regression on the
-   vectors: in-scope rows against out-of-scope rows and negatives) are fitted on the other folds and
-   score each fold, so every training row is scored honestly (cross-fitting) and none is lost to
-   calibration. Larger data: one `calibration_share` slice of each label (seeded) is held out, since
-   k fits of CLINC150's size would take too long. The final scorers are then refitted on every
-   training row, unless that would push the topic stage past its exact solver (`max_exact_rows`:
-   CLINC150's 12.8-15.1k training rows keep the slice's scorers, whose exact fit is the better one).
+1. Held-out scores of the training rows: one `calibration_share` slice of each label (seeded) is
+   held out; the topic stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity
+   classifier (logistic regression on the vectors: in-scope rows against out-of-scope rows and
+   negatives) are fitted on the rest and score it honestly. The scorers are then refitted on every
+   training row (small data, 8-25 examples per intent, loses no examples), unless that would push the
+   topic stage past its exact solver (`max_exact_rows`: CLINC150's 12.8-15.1k training rows keep the
+   slice's exact fit rather than switch to the Nystrom approximation; that refit was not measured,
+   and it would also change the scores the threshold was calibrated on). Cross-fitting (`crossfit`
+   folds per label, every row scored by scorers fitted on the others) is available for training sets
+   of at most `crossfit_rows` rows but off by default: on the small-data proxies it did no better
+   than one slice + refit, at six topic fits instead of two.
 2. Negatives come from several sources: the out-of-scope rows of --train and --val, the package's
    built-in non-questions (`supportcue.stages.negatives`), the demo catalog's non-question messages,
    and any --negatives file (e.g. public chit-chat). Each source is split in two: one half trains the
@@ -120,7 +122,8 @@ class OosDetector:
     calibration_share: share of each training label held out to calibrate on.
     k: neighbours of the density score.
     conflict: generic negatives at least this close (cosine) to an in-scope training row are dropped.
-    crossfit: folds of the training rows when there are at most `crossfit_rows` of them.
+    crossfit: folds of the training rows when there are at most `crossfit_rows` of them (0: never;
+        the default, as one slice + refit did as well on the small-data proxies, see BENCHMARKS.md).
     min_oos_rows: below this many labeled out-of-scope rows (train and val) the threshold is shrunk
         toward the generic negatives' one.
     """
@@ -135,7 +138,7 @@ class OosDetector:
         seed: int = 0,
         stage: TopicStage | None = None,
         crossfit: int = 5,
-        crossfit_rows: int = 3000,
+        crossfit_rows: int = 0,
         min_oos_rows: int = 20,
     ) -> None:
         self.min_oos_rows = min_oos_rows
