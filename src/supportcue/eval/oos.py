@@ -3,22 +3,33 @@
 The decision is built to transfer to traffic it was not tuned on, not to be the best trade-off on
 one validation split:
 
-1. A calibration slice of --train (`calibration_share` of each label, seeded) is held out. The topic
-   stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity classifier (logistic
-   regression on the vectors: in-scope rows against out-of-scope rows and negatives) are fitted on
-   the rest, so their scores on the slice are honest (cross-fitted), unlike training rows' own scores.
+1. Held-out scores of the training rows: one `calibration_share` slice of each label (seeded) is
+   held out; the topic stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity
+   classifier (logistic regression on the vectors: in-scope rows against out-of-scope rows and
+   negatives) are fitted on the rest and score it honestly. The scorers are then refitted on every
+   training row (small data, 8-25 examples per intent, loses no examples), unless that would push the
+   topic stage past its exact solver (`max_exact_rows`: CLINC150's 12.8-15.1k training rows keep the
+   slice's exact fit rather than switch to the Nystrom approximation; that refit was not measured,
+   and it would also change the scores the threshold was calibrated on). Cross-fitting (`crossfit`
+   folds per label, every row scored by scorers fitted on the others) is available for training sets
+   of at most `crossfit_rows` rows but off by default: on the small-data proxies it did no better
+   than one slice + refit, at six topic fits instead of two.
 2. Negatives come from several sources: the out-of-scope rows of --train and --val, the package's
    built-in non-questions (`supportcue.stages.negatives`), the demo catalog's non-question messages,
    and any --negatives file (e.g. public chit-chat). Each source is split in two: one half trains the
    validity classifier, the other is scored for calibration.
 3. A `ScoreCombiner` (logistic regression over six score features: top in-scope probability, top and
    runner-up ridge scores, out-of-scope class probability, density, validity logit) is fitted on the
-   held-out scores: the train slice, --val and the held-out halves of the negatives.
+   held-out scores: the held-out training rows (scored by the scorers that did not see them), and
+   --val and the held-out halves of the negatives (scored by the final scorers, as --test will be).
 4. The threshold is the lowest at which every source of out-of-scope examples that belongs to the
    data reaches `target_recall + margin` (`recall_threshold`): the labeled out-of-scope rows (the
-   train slice's and --val's, pooled) and the --negatives file. The generic lists (built-in, demo)
-   train the scores but do not set the threshold: how far they are from scope depends on the domain
-   (CLINC150's in-scope intents include greetings and thanks). --test is then scored once.
+   held-out training rows' and --val's, pooled) and the --negatives file. The generic lists
+   (built-in, demo) train the scores but do not set the threshold: how far they are from scope
+   depends on the domain (CLINC150's in-scope intents include greetings and thanks). When the data's
+   own sources hold fewer than `min_oos_rows` rows (a val split with a handful of out-of-scope
+   messages), their threshold is shrunk toward the one the pooled generic lists give, weight
+   n / `min_oos_rows`. --test is then scored once.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
-from supportcue.errors import SupportcueError
+from supportcue.errors import SupportcueError, TrainingDataError
 from supportcue.eval.labeled import Labeled, default_embedder, load_labeled, load_texts, messages
 from supportcue.stages.calibration import softmax
 from supportcue.stages.negatives import BUILTIN_NEGATIVES
@@ -111,6 +122,10 @@ class OosDetector:
     calibration_share: share of each training label held out to calibrate on.
     k: neighbours of the density score.
     conflict: generic negatives at least this close (cosine) to an in-scope training row are dropped.
+    crossfit: folds of the training rows when there are at most `crossfit_rows` of them (0: never;
+        the default, as one slice + refit did as well on the small-data proxies, see BENCHMARKS.md).
+    min_oos_rows: below this many labeled out-of-scope rows (train and val) the threshold is shrunk
+        toward the generic negatives' one.
     """
 
     def __init__(
@@ -122,7 +137,13 @@ class OosDetector:
         conflict: float = 0.8,
         seed: int = 0,
         stage: TopicStage | None = None,
+        crossfit: int = 5,
+        crossfit_rows: int = 0,
+        min_oos_rows: int = 20,
     ) -> None:
+        self.min_oos_rows = min_oos_rows
+        self.crossfit = crossfit
+        self.crossfit_rows = crossfit_rows
         self.conflict = conflict
         self.target_recall = target_recall
         self.margin = margin
@@ -143,31 +164,37 @@ class OosDetector:
         rng = np.random.default_rng(self.seed)
         self.oos_label = oos_label
         labels = np.array(train.labels)
-        held = np.zeros(len(labels), dtype=bool)
-        for label in sorted(set(train.labels)):
-            rows = np.flatnonzero(labels == label)
-            held[rows[_split(len(rows), self.calibration_share, rng)]] = True
-        fit = ~held
         train_oos = labels == oos_label
+        folds = self._folds(labels, rng)
         negatives = self._without_conflicts(negatives, train_vectors[~train_oos])
         halves = [_split(len(n.texts), 0.5, rng) for n in negatives]
+        self.crossfit_folds_ = len(folds)
+        # Held-out scores of the training rows: each calibration part scored by the scorers fitted on
+        # the other rows. `held` marks the rows that have one.
+        held = np.zeros(len(labels), dtype=bool)
+        train_features = np.zeros((len(labels), len(FEATURES)))
+        train_topics = [""] * len(labels)
+        for part in folds:
+            held[part] = True
+            self._fit_scorers(train, train_vectors, ~part, negatives, halves)
+            topics, features = self._features(
+                [train.texts[i] for i in np.flatnonzero(part)], train_vectors[part]
+            )
+            train_features[part] = features
+            for i, topic in zip(np.flatnonzero(part), topics, strict=True):
+                train_topics[i] = topic
+        # The final scorers: on every training row when there are several folds, or when one slice
+        # was held out and refitting on all rows keeps the topic stage's exact solver; otherwise
+        # (data past `max_exact_rows`) the slice's scorers are kept.
+        everything = np.ones(len(labels), dtype=bool)
+        self.refit_ = len(folds) > 1 or len(labels) <= getattr(self.stage, "max_exact_rows", len(labels))
+        if self.refit_:
+            self._fit_scorers(train, train_vectors, everything, negatives, halves)
 
-        fit_rows = np.flatnonzero(fit)
-        self.stage.fit(messages([train.texts[i] for i in fit_rows], train_vectors[fit]), list(labels[fit]))
-        self.in_scope_ = [i for i, t in enumerate(self.stage.topics_) if t != oos_label]
-        self.oos_column_ = self.stage.topics_.index(oos_label) if oos_label in self.stage.topics_ else None
-        self.density_ = OutOfScopeScorer(self.k).fit(train_vectors[fit & ~train_oos])
-        negative_vectors = [train_vectors[fit & train_oos]] + [
-            n.vectors[~half] for n, half in zip(negatives, halves, strict=True)
-        ]
-        bad = np.concatenate(negative_vectors)
-        good = train_vectors[fit & ~train_oos]
-        self.validity_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-        self.validity_.fit(np.concatenate([good, bad]), np.r_[np.ones(len(good)), np.zeros(len(bad))])
-
-        # Calibration rows: the train slice, --val, and the other half of each source of negatives.
+        # Calibration rows: the held-out training rows, --val, and the other half of each source of
+        # negatives; the last two are scored by the final scorers.
         texts = [train.texts[i] for i in np.flatnonzero(held)] + val.texts
-        vectors = [train_vectors[held], val_vectors]
+        vectors = [val_vectors]
         is_oos = [*train_oos[held], *(label == oos_label for label in val.labels)]
         groups = ["labeled oos" if o else "in" for o in train_oos[held]]
         groups += ["labeled oos" if label == oos_label else "in" for label in val.labels]
@@ -179,18 +206,15 @@ class OosDetector:
             is_oos += [True] * int(half.sum())
             groups += [source.name] * int(half.sum())
             truth += [oos_label] * int(half.sum())
-        topics, features = self._features(texts, np.concatenate(vectors))
+        n_held = int(held.sum())
+        other_topics, other_features = self._features(texts[n_held:], np.concatenate(vectors))
+        topics = [train_topics[i] for i in np.flatnonzero(held)] + other_topics
+        features = np.concatenate([train_features[held], other_features])
         positive = ~np.array(is_oos)
         self.combiner_ = ScoreCombiner().fit(features, positive, groups)
         logit = self.combiner_.logit(features)
         negative_groups = [g for g, p in zip(groups, positive, strict=True) if not p]
-        chosen = np.array([g in deciding for g in groups])
-        self.threshold_ = recall_threshold(
-            logit[chosen],
-            [g for g, c in zip(groups, chosen, strict=True) if c],
-            self.target_recall,
-            self.margin,
-        )
+        self.threshold_ = self._threshold(logit, groups, deciding, {n.name for n in negatives} - deciding)
         rejected = logit < self.threshold_
         self.calibration_scores_ = (logit, groups, [t == p for t, p in zip(truth, topics, strict=True)])
         predicted = [oos_label if r else t for t, r in zip(topics, rejected, strict=True)]
@@ -204,9 +228,85 @@ class OosDetector:
                 for g in sorted(set(negative_groups))
             },
             "negatives_dropped_as_in_scope": self.dropped_negatives_,
+            "crossfit_folds": self.crossfit_folds_,
+            "refit_on_all_rows": self.refit_,
+            "threshold_weight_of_labeled_oos": round(self.threshold_weight_, 4),
             "combiner_weights": dict(zip(FEATURES, self.combiner_.weights(), strict=True)),
         }
         return self
+
+    def _threshold(self, logit: F64, groups: list[str], deciding: set[str], generic: set[str]) -> float:
+        """`recall_threshold` over the sources that belong to the data. When they hold fewer than
+        `min_oos_rows` rows in all, that estimate is too noisy alone: it is shrunk toward the threshold
+        the pooled generic negatives give, in proportion to the rows missing."""
+        chosen = np.array([g in deciding for g in groups])
+        n_data = int(chosen.sum())
+        pooled = np.array([g in generic for g in groups])
+        small = pooled.any() and n_data < self.min_oos_rows
+        self.threshold_weight_ = n_data / self.min_oos_rows if small else 1.0
+        if n_data == 0 and not pooled.any():
+            raise TrainingDataError("choosing an out-of-scope threshold needs out-of-scope examples")
+        own = (
+            recall_threshold(
+                logit[chosen],
+                [g for g, c in zip(groups, chosen, strict=True) if c],
+                self.target_recall,
+                self.margin,
+            )
+            if n_data
+            else 0.0
+        )
+        if self.threshold_weight_ >= 1.0:
+            return own
+        prior = recall_threshold(
+            logit[pooled], ["generic"] * int(pooled.sum()), self.target_recall, self.margin
+        )
+        return float(self.threshold_weight_ * own + (1.0 - self.threshold_weight_) * prior)
+
+    def _folds(self, labels: npt.NDArray[np.str_], rng: np.random.Generator) -> list[Bools]:
+        """The held-out parts of the training rows: `crossfit` folds per label (every row held out
+        once) when there are at most `crossfit_rows` rows, else one `calibration_share` slice."""
+        if len(labels) > self.crossfit_rows or self.crossfit < 2:
+            held = np.zeros(len(labels), dtype=bool)
+            for label in sorted(set(labels)):
+                rows = np.flatnonzero(labels == label)
+                held[rows[_split(len(rows), self.calibration_share, rng)]] = True
+            return [held]
+        # Each label's rows are dealt round-robin after a shuffle, the deal starting at a random fold,
+        # so labels with fewer rows than folds do not all land in the first folds.
+        fold = np.zeros(len(labels), dtype=int)
+        for label in sorted(set(labels)):
+            rows = rng.permutation(np.flatnonzero(labels == label))
+            fold[rows] = (np.arange(len(rows)) + rng.integers(self.crossfit)) % self.crossfit
+        parts = [fold == f for f in range(self.crossfit)]
+        return [part for part in parts if part.any() and not part.all()]
+
+    def _fit_scorers(
+        self,
+        train: Labeled,
+        train_vectors: F32,
+        fit: Bools,
+        negatives: list[Negatives],
+        halves: list[Bools],
+    ) -> None:
+        """The topic stage, density and validity classifier on the training rows `fit` (and the
+        training half of each source of negatives)."""
+        labels = np.array(train.labels)
+        train_oos = labels == self.oos_label
+        fit_rows = np.flatnonzero(fit)
+        self.stage.fit(messages([train.texts[i] for i in fit_rows], train_vectors[fit]), list(labels[fit]))
+        self.in_scope_ = [i for i, t in enumerate(self.stage.topics_) if t != self.oos_label]
+        self.oos_column_ = (
+            self.stage.topics_.index(self.oos_label) if self.oos_label in self.stage.topics_ else None
+        )
+        self.density_ = OutOfScopeScorer(self.k).fit(train_vectors[fit & ~train_oos])
+        negative_vectors = [train_vectors[fit & train_oos]] + [
+            n.vectors[~half] for n, half in zip(negatives, halves, strict=True)
+        ]
+        bad = np.concatenate(negative_vectors)
+        good = train_vectors[fit & ~train_oos]
+        self.validity_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+        self.validity_.fit(np.concatenate([good, bad]), np.r_[np.ones(len(good)), np.zeros(len(bad))])
 
     def _without_conflicts(self, negatives: list[Negatives], in_scope: F32) -> list[Negatives]:
         """Drop generic negatives that paraphrase an in-scope training row (cosine >= `conflict`):
