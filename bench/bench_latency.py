@@ -1,10 +1,13 @@
 """Latency and throughput of POST /v1/suggest over real HTTP, against the bare embedding cost.
 
-    .venv/bin/python bench/bench_latency.py [--workspace demo-workspace] [--requests 400] [--backend onnx]
+    .venv/bin/python bench/bench_latency.py [--workspace W] [--requests 400] [--backend onnx] [--ids]
 
 Builds the demo workspace if it is missing, starts `supportcue serve` in a subprocess, then measures in
 one run: the bare single-message embedding time of the same model in this process, sequential request
 latency (p50/p99), and throughput with 8 concurrent clients (each with its own keep-alive connection).
+With `--ids`, the sequential run also times requests carrying a new `case_id`, and a new `case_id`
+with a `message_id` (what the console and the Chatwoot connector send: the stored-suggestion lookup
+and the claim row that keeps one suggestion per message across workers), interleaved with the bare ones.
 It calls with an API key made for the run (revoked after) and turns the per-caller rate limit off, so
 the figures are the server's capacity, authentication included.
 
@@ -101,6 +104,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--backend", choices=["onnx", "torch"], help="the server's [embedding] backend")
+    parser.add_argument(
+        "--ids", action="store_true", help="also time requests with a case_id, and with case_id + message_id"
+    )
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(args.workspace)}
     if args.backend:
@@ -141,22 +147,28 @@ def main() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port)
         headers = {"content-type": "application/json", **auth}
 
-        def post(text: str) -> int:
-            conn.request(
-                "POST", "/v1/suggest", json.dumps({"message": text, "customer_name": "Ana"}), headers
-            )
+        def post(text: str, **ids: str) -> float:
+            body = {"message": text, "customer_name": "Ana", **ids}
+            t0 = time.perf_counter()
+            conn.request("POST", "/v1/suggest", json.dumps(body), headers)
             response = conn.getresponse()
             response.read()
-            return response.status
+            assert response.status == 200, response.status
+            return (time.perf_counter() - t0) * 1000
 
         for text in messages[:20]:
             post(text)
-        seq = []
+        # interleaved, so a busy moment costs the three kinds alike: a bare message; one with a new
+        # case_id (the experiment's arm is looked up and recorded); one with a new case_id and
+        # message_id (also the stored-suggestion lookup and the claim row, inserted and deleted)
+        seq, with_case, with_message = [], [], []
+        run = f"{os.getpid()}-{time.time_ns()}"
         for i in range(args.requests // 2):
-            t0 = time.perf_counter()
-            status = post(messages[i % len(messages)])
-            seq.append((time.perf_counter() - t0) * 1000)
-            assert status == 200
+            text = messages[i % len(messages)]
+            seq.append(post(text))
+            if args.ids:
+                with_case.append(post(text, case_id=f"b{run}-{i}"))
+                with_message.append(post(text, case_id=f"m{run}-{i}", message_id="1"))
         conn.close()
 
         throughput = concurrent_throughput(base, auth, messages, args.requests, args.clients)
@@ -178,6 +190,13 @@ def main() -> None:
     print(
         f"throughput with {args.clients} concurrent clients: {throughput:.0f} suggestions/s (target >= 100)"
     )
+    if args.ids:
+        c50, m50 = statistics.median(with_case), statistics.median(with_message)
+        print(f"  with a new case_id: p50 {c50:.2f} ms, p99 {pct(with_case, 0.99):.2f} ms")
+        print(
+            f"  with a new case_id and message_id: p50 {m50:.2f} ms, p99 {pct(with_message, 0.99):.2f} ms "
+            f"(+{m50 - c50:.2f} ms p50: stored-suggestion lookup and claim row)"
+        )
 
 
 if __name__ == "__main__":
