@@ -9,6 +9,7 @@ suggestion stored. On SQLite, more than one worker is refused with an error nami
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -63,7 +64,9 @@ class Served:
         args += ["serve", "--workers", "2", "--port", str(self.port)]
         self.log = workspace / "serve.log"
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def output(self) -> str:
         return self.log.read_text()[-3000:]
@@ -108,6 +111,8 @@ def served(workspace: Path) -> Iterator[Served]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):  # a failed test leaves no worker behind
+            os.killpg(server.process.pid, signal.SIGKILL)
 
 
 def both_ready(latest: dict[int, dict[str, Any]]) -> bool:
@@ -300,6 +305,29 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     late_cases = {f"late{n}" for n in range(24)}
     stored = {row for (row,) in query(select(Suggestion.id).where(Suggestion.case_id.in_(late_cases)))}
     assert set(answered) <= stored
+
+
+@pytest.mark.parametrize("database_url", ONLY_PG, indirect=True)
+def test_workers_stop_themselves_when_serve_is_killed_outright(served: Served) -> None:
+    pids = set(served.until("both workers ready", both_ready))
+    served.process.kill()  # SIGKILL: serve cannot stop its workers
+    served.process.wait(timeout=30)
+    deadline = time.monotonic() + WAIT_S
+    while alive := {pid for pid in pids if running(pid)}:
+        assert time.monotonic() < deadline, f"workers {alive} still running:\n{served.output()}"
+        time.sleep(0.2)
+    assert "is gone: worker" in served.output()
+    with pytest.raises(httpx.TransportError):  # nobody keeps the port
+        httpx.get(f"{served.url}/readyz", timeout=5)
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_more_than_one_worker_on_sqlite_is_refused_naming_postgresql(

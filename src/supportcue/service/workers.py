@@ -6,8 +6,9 @@ which reads the workspace `serve` named from `SUPPORTCUE_WORKSPACE` and every ot
 the same file and `SUPPORTCUE_*` variables as `serve` did), restarts a worker that dies, replaces
 them one at a time on SIGHUP (each new one once it is ready, within `STARTUP_S`), and on SIGTERM or
 Ctrl-C stops them: a worker stops accepting, finishes the requests it holds, commits what its
-writer holds and exits. A worker accepts connections only once its models are loaded, so one that
-(re)starts leaves the traffic to the others meanwhile.
+writer holds and exits. A worker whose `serve` was killed outright stops itself the same way
+(`watch_parent`), rather than keep the port with no supervisor. A worker accepts connections only
+once its models are loaded, so one that (re)starts leaves the traffic to the others meanwhile.
 
 What each piece of per-process state does across workers:
 
@@ -34,9 +35,13 @@ unless it is set): N workers each using every core would only slow each other do
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -44,9 +49,12 @@ from fastapi import FastAPI
 from supportcue.errors import SupportcueError
 from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
 
+log = logging.getLogger("supportcue.service")
 APP = "supportcue.service.workers:create_worker_app"
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 THREADS_ENV = "OMP_NUM_THREADS"
+PARENT_POLL_S = 1.0
+"""How often a worker checks that `serve`, its parent, is still there (`watch_parent`)."""
 STARTUP_S = 30
 """uvicorn's worker health-check timeout: how long the supervisor waits for a worker it starts on
 SIGHUP to be ready (models loaded) before it stops the old one (it keeps the old one when the new one
@@ -88,7 +96,24 @@ def create_worker_app() -> FastAPI:
     accepting connections once its models are loaded (or failed to load, which /readyz then says)."""
     from supportcue.service.app import create_app
 
+    watch_parent(os.getppid())
     return create_app(require_workspace(get_settings()), start_loaded=True)
+
+
+def watch_parent(parent: int, every_s: float = PARENT_POLL_S) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: it finishes its requests and commits its writer's queue)
+    once `serve`, its parent, is gone. A `serve` killed outright (SIGKILL, the OOM killer) cannot stop
+    its workers, and an orphaned worker would keep the port and answer with no supervisor."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        log.warning("serve (pid %d) is gone: worker %d stops", parent, os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="supportcue-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _empty(folder: Path) -> None:
