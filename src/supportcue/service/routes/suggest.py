@@ -135,23 +135,25 @@ async def _for_message(
     message's claim (`Cases.claim_message`); while another process holds it, wait for its answer."""
     owner = uuid.uuid4().hex
     while True:
-        stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
-        if stored is not None and _reusable(stored):
-            return JSONResponse(stored_public(stored))
+        if (reused := await _stored_answer(store, key)) is not None:
+            return reused
         if await run_in_threadpool(store.cases.claim_message, *key, owner, lease_s):
             break
         await asyncio.sleep(CLAIM_POLL_S)
     try:
         # the process that held the claim before may have stored its suggestion just before releasing
-        stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
-        if stored is not None and _reusable(stored):
-            return JSONResponse(stored_public(stored))
-        return await _suggest(store, suggester, item)
+        return await _stored_answer(store, key) or await _suggest(store, suggester, item)
     finally:
         try:
             await run_in_threadpool(store.cases.release_message, *key, owner)
         except Exception:  # the answer stands; the claim lapses after its lease
             log.warning("could not release the claim on a message of case %s", item.case_id)
+
+
+async def _stored_answer(store: Store, key: tuple[str, str]) -> Response | None:
+    """The answer of the suggestion stored for the message, when there is one worth reusing."""
+    stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
+    return JSONResponse(stored_public(stored)) if stored is not None and _reusable(stored) else None
 
 
 async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
