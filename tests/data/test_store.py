@@ -222,3 +222,36 @@ def test_a_lapsed_message_claim_is_taken_over_once(store: Store) -> None:
     assert not cases.claim_message("c1", "m1", "worker-b", lease_s=60)
     with store.db.session() as s:
         assert list(s.scalars(select(SuggestionClaim.owner))) == ["worker-a"]
+
+
+def test_rate_buckets_take_refill_and_forget_full_buckets(store: Store) -> None:
+    buckets = store.rate_buckets
+    per_second, burst = 1.0, 3
+    assert [buckets.take("k", per_second, burst, now=100.0) for _ in range(4)] == [True] * 3 + [False]
+    assert buckets.level("k", per_second, burst, now=100.0) == pytest.approx(0.0)
+    assert buckets.level("other", per_second, burst, now=100.0) == burst  # no row: a full bucket
+    assert buckets.level("k", per_second, burst, now=101.5) == pytest.approx(1.5)
+    assert buckets.take("k", per_second, burst, now=101.5)  # one token refilled, taken
+    assert not buckets.take("k", per_second, burst, now=101.6)
+    assert buckets.take("j", per_second, burst, now=101.6) and buckets.count() == 2
+    # "k" was last counted at 101.5: full again 3 s later, and its row goes at the next take.
+    assert buckets.take("j", per_second, burst, now=104.6) and buckets.count() == 1
+    assert buckets.level("k", per_second, burst, now=104.6) == burst
+
+
+def test_processes_sharing_a_database_count_in_the_same_bucket(store: Store, database_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = open_store(database_url)  # another worker's store: its own engine and connections
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            taken = list(
+                pool.map(
+                    lambda i: (store if i % 2 else other).rate_buckets.take("addr", 0.001, 5, now=50.0),
+                    range(16),
+                )
+            )
+        assert sum(taken) == 5  # 16 tries at the same moment, 5 tokens: never one more
+        assert other.rate_buckets.level("addr", 0.001, 5, now=50.0) == pytest.approx(0.0)
+    finally:
+        other.close()

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from supportcue.data.store import Store
+from supportcue.data.tables import RateBucket
 from supportcue.security.users import add_user
+from supportcue.service.runtime import PipelineLoader
 from tests.conftest import LiveServer
-from tests.service.conftest import authorize
+from tests.service.conftest import authorize, fake_pipeline, wait_loaded
 
 PASSWORD = "correct horse battery"
 
@@ -55,3 +60,23 @@ def test_failed_logins_are_bounded_per_name(server: LiveServer, store: Store) ->
         blocked = log_in(client, "ana", PASSWORD)  # even the right password waits now
         assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
         assert "Too many failed logins" in blocked.text and "supportcue_session" not in client.cookies
+
+
+def test_failed_logins_are_counted_across_processes_sharing_the_database(
+    server: LiveServer, store: Store, make_app: Callable[[PipelineLoader], FastAPI]
+) -> None:
+    """Two apps on one database stand for two workers (or machines) behind a load balancer: a guesser
+    spreading tries over both gets `login_attempts_per_minute` in all, not that many per process."""
+    add_user(store, "bea", "agent", PASSWORD)
+    other_app = make_app(fake_pipeline)
+    with LiveServer(other_app) as other:
+        wait_loaded(other_app)
+        with httpx.Client(base_url=server.url) as a, httpx.Client(base_url=other.url) as b:
+            tries = [log_in(client, "bea", f"guess {i}").status_code for i, client in enumerate((a, b, a))]
+            assert tries == [401] * 3
+            blocked = log_in(b, "bea", PASSWORD)
+            assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    # What the database keeps: hashes, never the name or the address.
+    with store.db.session() as s:
+        keys = list(s.scalars(select(RateBucket.key)))
+    assert len(keys) == 2 and all(re.fullmatch("[0-9a-f]{64}", k) for k in keys)

@@ -77,8 +77,9 @@ def _check_port(host: str, port: int) -> None:
 
 WORKERS_HELP = (
     "processes to serve with, on one port (needs PostgreSQL when more than 1). Each loads the models "
-    "and follows the registry; rate limits are counted per process, so a caller may get up to N times "
-    "\\[security] rate_per_minute, burst and login_attempts_per_minute. A rule of thumb: one per core"
+    "and follows the registry; the request rate limit is counted per process, so a caller may get up to "
+    "N times \\[security] rate_per_minute and burst (failed logins are counted in the database, across "
+    "every worker). A rule of thumb: one per core"
 )
 
 
@@ -114,8 +115,8 @@ def _serve(
         print(hint, flush=True)
     if workers > 1:
         print(
-            f"  {workers} worker processes (/readyz names the one answering); rate limits count per "
-            f"worker: up to {workers} x [security] rate_per_minute",
+            f"  {workers} worker processes (/readyz names the one answering); the request rate limit "
+            f"counts per worker: up to {workers} x [security] rate_per_minute",
             flush=True,
         )
         run_workers(settings, host, port, workers)

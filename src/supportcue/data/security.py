@@ -10,10 +10,10 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 
 from supportcue.data.database import Database
-from supportcue.data.tables import ApiKey, LoginSession, User, utcnow
+from supportcue.data.tables import ApiKey, LoginSession, RateBucket, User, utcnow
 
 
 class Callers:
@@ -101,3 +101,44 @@ class Callers:
         with self.db.session() as s:
             result = s.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class RateBuckets:
+    """Token buckets kept in the database, so that every process counts in the same ones. A bucket
+    holds up to `burst` tokens and refills at `per_second`; a missing row is a full bucket. Keys are
+    hashes: `security.ratelimit.SharedRateLimiter` makes them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def take(self, key: str, per_second: float, burst: int, now: float) -> bool:
+        """Take one token from `key`'s bucket: True when there was one. One statement inserts the row
+        or refills and decrements it, and only when a whole token is there, so processes taking at
+        the same moment cannot both take the last one."""
+        refilled = RateBucket.tokens + (now - RateBucket.at) * per_second
+        level = case((refilled > burst, float(burst)), else_=refilled)
+        stmt = (
+            self.db.insert(RateBucket)
+            .values(key=key, tokens=float(burst) - 1.0, at=now)
+            .on_conflict_do_update(
+                index_elements=["key"], set_={"tokens": level - 1.0, "at": now}, where=level >= 1.0
+            )
+            .returning(RateBucket.tokens)
+        )
+        with self.db.session() as s:
+            taken = s.execute(stmt).first() is not None
+            # Buckets that have refilled since are full again: no row needed.
+            s.execute(delete(RateBucket).where(RateBucket.at < now - burst / per_second))
+        return taken
+
+    def level(self, key: str, per_second: float, burst: int, now: float) -> float:
+        """The tokens in `key`'s bucket now (nothing taken)."""
+        row = self.db.get(RateBucket, key)
+        if row is None:
+            return float(burst)
+        return min(float(burst), row.tokens + max(0.0, now - row.at) * per_second)
+
+    def count(self) -> int:
+        """Buckets that are not full (rows)."""
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(RateBucket)) or 0)

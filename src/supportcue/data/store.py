@@ -3,7 +3,8 @@
 `open_store(url)` connects, brings the database to the newest schema (a cheap revision check when it
 is already there), and returns a `Store` whose repositories share one `Database`:
 `store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`,
-`store.callers` (API keys, users, login sessions), `store.conversations` (the turns of each case's
+`store.callers` (API keys, users, login sessions), `store.rate_buckets` (failed-login limits
+shared by every process), `store.conversations` (the turns of each case's
 conversation), `store.outbox` (notes waiting for a help desk), `store.reviews` (the review queue),
 `store.reporting` (read-only aggregates for the metrics), `store.retention` (purging old text) and
 `store.alerts` (drift alerts and the rows drift reads). Queries live in those modules only.
@@ -24,7 +25,7 @@ from supportcue.data.outbox import Outbox
 from supportcue.data.reporting import Reporting
 from supportcue.data.retention import Retention
 from supportcue.data.reviews import Reviews
-from supportcue.data.security import Callers
+from supportcue.data.security import Callers, RateBuckets
 
 
 class Store:
@@ -41,6 +42,7 @@ class Store:
         self.reporting = Reporting(db)
         self.retention = Retention(db)
         self.callers = Callers(db)
+        self.rate_buckets = RateBuckets(db)
         self.conversations = Conversations(db)
         self.outbox = Outbox(db)
         self.alerts = Alerts(db)

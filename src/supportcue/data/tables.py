@@ -181,6 +181,18 @@ class SuggestionClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RateBucket(Base):
+    """A token bucket that every process counts in (`serve --workers N`, several machines): failed
+    logins per user name and per address. `key` is the SHA-256 of what is limited, so no name or
+    address is stored; a bucket that has refilled is deleted."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    """When `tokens` was counted, in seconds since the epoch (the processes' clocks)."""
+
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("caller", "idempotency_key", name="uq_events_caller_key"),)

@@ -28,7 +28,7 @@ from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator
-from supportcue.security.ratelimit import RateLimiter
+from supportcue.security.ratelimit import RateLimiter, SharedRateLimiter
 from supportcue.security.redaction import install_log_redaction
 from supportcue.service import outage
 from supportcue.service.auth import Authenticate, wants_page
@@ -229,7 +229,7 @@ def create_app(
     security = settings.security
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
-    app.state.login_limiter = RateLimiter(attempts, attempts)
+    app.state.login_limiter = SharedRateLimiter(runtime.store.rate_buckets, attempts, attempts)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -24,8 +24,9 @@ What each piece of per-process state does across workers:
 - the experiment's arms are recorded in the database (the same arm from any worker: it is a hash);
 - Prometheus: each worker writes its counts to files in `$PROMETHEUS_MULTIPROC_DIR` (a temporary
   folder `serve` makes and removes, unless the variable is set), and /metrics adds them up;
-- rate limits (`[security] rate_per_minute`, `burst`, `login_attempts_per_minute`) are counted in
-  memory by each worker: a caller spread over N workers may get up to N times the limit.
+- failed logins (`[security] login_attempts_per_minute`) are counted in the database, by every worker
+  in the same bucket; the request rate limit (`rate_per_minute`, `burst`) is counted in memory by
+  each worker: a caller spread over N workers may get up to N times that limit.
 
 SQLite takes one writer at a time, across processes too: more than one worker on it is refused
 (`check_workers`). Torch and BLAS in each worker use their share of the cores (`OMP_NUM_THREADS`,

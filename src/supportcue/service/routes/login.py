@@ -1,7 +1,8 @@
 """GET /login (the form), POST /login (a session cookie), POST /logout.
 
 A failed login says "wrong name or password", never which; failures are bounded per name and per
-address (`[security] login_attempts_per_minute`, 429 with Retry-After past it). The form carries a
+address (`[security] login_attempts_per_minute`, 429 with Retry-After past it), counted in the
+database so the bound holds across every worker and machine. The form carries a
 double-submit CSRF token (a cookie and a field), since there is no session to tie one to yet.
 """
 
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from supportcue.security import csrf, sessions
-from supportcue.security.ratelimit import RateLimiter
+from supportcue.security.ratelimit import SharedRateLimiter
 from supportcue.service.auth import client_address
 from supportcue.service.deps import ANY_ROLE, AuthenticatorDep, CallerDep, SettingsDep, require
 from supportcue.service.routes.pages import templates
@@ -64,17 +65,16 @@ async def login(
     """Check the name and password; on success a session cookie and a redirect to `next`."""
     if not csrf.same(request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
         return _form(request, next, name, "The form expired: log in again.", status=403)
-    limiter: RateLimiter = request.app.state.login_limiter
+    limiter: SharedRateLimiter = request.app.state.login_limiter
     tries = ("name:" + name[:100], "addr:" + client_address(request.scope))
-    wait = max(limiter.retry_after(t) for t in tries)
+    wait = await run_in_threadpool(lambda: max(limiter.retry_after(t) for t in tries))
     if wait:
         response = _form(request, next, name, f"Too many failed logins: try again in {wait} s.", status=429)
         response.headers["retry-after"] = str(wait)
         return response
     started = await run_in_threadpool(auth.login, name, password)
     if started is None:
-        for t in tries:
-            limiter.take(t)
+        await run_in_threadpool(lambda: [limiter.take(t) for t in tries])
         return _form(request, next, name, f"{WRONG[0].upper()}{WRONG[1:]}.", status=401)
     session_id, _ = started
     response = RedirectResponse(sessions.safe_next(next), status_code=303)
