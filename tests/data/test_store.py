@@ -237,6 +237,9 @@ def test_rate_buckets_take_refill_and_forget_full_buckets(store: Store) -> None:
     # "k" was last counted at 101.5: full again 3 s later, and its row goes at the next take.
     assert buckets.take("j", per_second, burst, now=104.6) and buckets.count() == 1
     assert buckets.level("k", per_second, burst, now=104.6) == burst
+    # A process whose clock is behind the last count's neither refills nor loses tokens by it.
+    assert [buckets.take("s", per_second, burst, now=t) for t in (200.0, 190.0, 190.0)] == [True] * 3
+    assert buckets.level("s", per_second, burst, now=200.0) == pytest.approx(0.0)
 
 
 def test_processes_sharing_a_database_count_in_the_same_bucket(store: Store, database_url: str) -> None:

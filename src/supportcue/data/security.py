@@ -115,13 +115,17 @@ class RateBuckets:
         """Take one token from `key`'s bucket: True when there was one. One statement inserts the row
         or refills and decrements it, and only when a whole token is there, so processes taking at
         the same moment cannot both take the last one."""
-        refilled = RateBucket.tokens + (now - RateBucket.at) * per_second
+        # A clock behind the one that counted last (another machine) refills nothing, takes nothing.
+        elapsed = case((RateBucket.at < now, now - RateBucket.at), else_=0.0)
+        refilled = RateBucket.tokens + elapsed * per_second
         level = case((refilled > burst, float(burst)), else_=refilled)
         stmt = (
             self.db.insert(RateBucket)
             .values(key=key, tokens=float(burst) - 1.0, at=now)
             .on_conflict_do_update(
-                index_elements=["key"], set_={"tokens": level - 1.0, "at": now}, where=level >= 1.0
+                index_elements=["key"],
+                set_={"tokens": level - 1.0, "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
+                where=level >= 1.0,
             )
             .returning(RateBucket.tokens)
         )
