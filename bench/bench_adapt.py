@@ -8,14 +8,14 @@ Per seed: N shots per intent (`sample_shots`), the rest of the train part is unl
 adapted path fine-tunes a fresh copy of MiniLM on the shots (`finetune.py`, supervised
 contrastive loss), embeds every text with it (no cache: the shared cache only ever holds base-model
 vectors), then runs what `eval classify --use-unlabeled` runs: `propagate` and the topic stage fit
-on the shots plus the weighted pseudo-labels. `--rounds 2` fine-tunes again (from the base model) on the shots
-plus the round-1 pseudo-labels at confidence >= `--pseudo-min`, weighted by confidence, then
+on the shots plus the weighted pseudo-labels. `--rounds 2` fine-tunes again (from the base model)
+on the shots plus the round-1 pseudo-labels at confidence >= `--pseudo-min`, weighted by confidence, then
 re-embeds and re-propagates. `--baseline` also runs today's path (frozen MiniLM, cached vectors).
 
 Splits: `last` / `random` are bench_classify.py's reported splits (80/20 per intent). `tune` is
 the only one settings are chosen on: inside the `last` split's train part, a seeded (100) random
 20% per intent is the tuning test set, the other 80% the tuning train part; the reported test rows
-are never read.
+are never read. Results and commands: BENCHMARKS.md, "10 shots + the rest of train unlabeled".
 """
 
 from __future__ import annotations
