@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from supportcue.embeddings import MINILM_NAME, Vectors, minilm_path, quiet_hub
+from supportcue.embeddings import MINILM_NAME, MiniLMEmbedder, minilm_path, quiet_hub
 
 
 @dataclass(frozen=True)
@@ -94,31 +92,19 @@ def supcon_loss(embeddings: Any, targets: Any, temperature: float, weights: Any 
     return (per_row * w).sum() / w.sum().clamp_min(1e-12)
 
 
-class AdaptedEncoder:
-    """An `Embedder` over a fine-tuned copy of MiniLM. Its name differs from the base model's, so a
-    cache keyed by embedder name never mixes the two; it is meant to be used uncached."""
-
-    dim = 384
+class AdaptedEncoder(MiniLMEmbedder):
+    """`MiniLMEmbedder` over a fine-tuned copy of MiniLM (held here, not in the shared model cache).
+    Its name differs from the base model's, so a cache keyed by embedder name never mixes the two; it
+    is meant to be used uncached."""
 
     def __init__(self, model: Any, name: str, batch_size: int = 64) -> None:
-        self.model_ = model
+        super().__init__(batch_size=batch_size, device="cpu")
+        self.tuned_ = model
         self.name = name
-        self.batch_size = batch_size
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        self.model_.eval()
-        vectors = self.model_.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        out = np.asarray(vectors, dtype=np.float32)
-        result: Vectors = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return result
+    @property
+    def model(self) -> Any:
+        return self.tuned_
 
 
 def adapt_encoder(
