@@ -51,7 +51,7 @@ class RateLimiter:
             return 0
         with self._lock:
             tokens = self._level(key, self.clock())
-        return 0 if tokens >= 1 else self._wait(tokens)
+        return 0 if tokens >= 1 else _wait(tokens, self.per_minute)
 
     def take(self, key: str) -> int:
         """Take a token: 0 when there was one, else the whole seconds to wait (nothing taken)."""
@@ -61,14 +61,11 @@ class RateLimiter:
             now = self.clock()
             tokens = self._level(key, now)
             if tokens < 1:
-                return self._wait(tokens)
+                return _wait(tokens, self.per_minute)
             self._buckets[key] = (tokens - 1, now)
             if len(self._buckets) > self.max_keys:
                 self._prune(now)
         return 0
-
-    def _wait(self, tokens: float) -> int:
-        return _wait(tokens, self.per_minute)
 
     def _prune(self, now: float) -> None:
         full = [k for k in self._buckets if self._level(k, now) >= self.burst]
