@@ -145,3 +145,34 @@ def test_large_batches_are_scored_in_chunks(fitted: tuple[TopicStage, TopicStage
     assert whole.shape == (2100, len(approx.topics_))
     parts = np.vstack([approx.decision_scores(X[:1000]), approx.decision_scores(X[1000:])])
     np.testing.assert_allclose(whole, parts, rtol=1e-6, atol=1e-6)
+
+
+def test_exact_path_above_small_data_solves_the_textbook_kernel_ridge() -> None:
+    """Between `small_data` and `max_exact_rows` the kernel is built in place and factored without
+    copies; its scores must still be those of (K + diag(alpha / w))^-1 Y, weights included."""
+    X, y = synthetic(40, seed=3)
+    weight = np.random.default_rng(0).uniform(0.2, 1.0, len(y))
+    # 240 rows: more than 4 blocks of the in-place kernel, so block edges are exercised too.
+    stage = TopicStage(small_data=50, max_exact_rows=1_000, alpha=0.3, text_weight=0.4)
+    from supportcue.stages import topic as module
+
+    original = module._KERNEL_BLOCK
+    module._KERNEL_BLOCK = 64
+    try:
+        stage.fit(X, y, sample_weight=list(weight))
+    finally:
+        module._KERNEL_BLOCK = original
+    assert stage.describe()["solver"] == "exact" and stage.describe()["kernel_rows"] == 240
+
+    def kernel(a: list[Message], b: list[Message]) -> np.ndarray:
+        va = np.array([m.vector for m in a], dtype=np.float64)
+        vb = np.array([m.vector for m in b], dtype=np.float64)
+        rbf = np.exp((va @ vb.T - 1.0) / 0.5) - np.exp(-1.0 / 0.5)
+        ta = stage.model_.text.transform([m.text for m in a])
+        tb = stage.model_.text.transform([m.text for m in b])
+        return rbf + 0.4 * (ta @ tb.T).toarray()
+
+    onehot = (np.array(y)[:, None] == np.array(stage.topics_)[None, :]).astype(np.float64)
+    dual = np.linalg.solve(kernel(X, X) + np.diag(0.3 / weight), onehot)
+    new, _ = synthetic(5, seed=4)
+    np.testing.assert_allclose(stage.decision_scores(new), kernel(new, X) @ dual, atol=1e-4)

@@ -7,10 +7,10 @@ one validation split:
    held out; the topic stage, the nearest-neighbour density (`OutOfScopeScorer`) and a validity
    classifier (logistic regression on the vectors: in-scope rows against out-of-scope rows and
    negatives) are fitted on the rest and score it honestly. The scorers are then refitted on every
-   training row (small data, 8-25 examples per intent, loses no examples), unless that would push the
-   topic stage past its exact solver (`max_exact_rows`: CLINC150's 12.8-15.1k training rows keep the
-   slice's exact fit rather than switch to the Nystrom approximation; that refit was not measured,
-   and it would also change the scores the threshold was calibrated on). Cross-fitting (`crossfit`
+   training row (small data, 8-25 examples per intent, loses no examples; CLINC150, +0.3 to +0.7
+   points in scope, see BENCHMARKS.md), unless that would push the topic stage past its exact solver
+   (`max_exact_rows`): larger data keeps the slice's exact fit rather than switch to the Nystrom
+   approximation, which costs about a point of accuracy. Cross-fitting (`crossfit`
    folds per label, every row scored by scorers fitted on the others) is available for training sets
    of at most `crossfit_rows` rows but off by default: on the small-data proxies it did no better
    than one slice + refit, at six topic fits instead of two.
