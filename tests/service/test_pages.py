@@ -117,6 +117,8 @@ def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClien
     assert "100%" in tile and "1 inserted of 1 shown" in tile
     assert "payouts" in r.text and 'id="funnel"' in r.text
     assert client.get("/dashboard?since=nonsense").status_code == 422
+    backwards = client.get("/dashboard?since=2026-10-02&until=2026-10-01")
+    assert backwards.status_code == 422 and "must be before until" in backwards.json()["detail"]
 
 
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:

@@ -19,7 +19,7 @@ from supportcue.boundary import Text
 from supportcue.data.store import Store
 from supportcue.experiments.report import overview
 from supportcue.monitoring.helpdesks import helpdesk_health
-from supportcue.monitoring.metrics import compute_dashboard, parse_time
+from supportcue.monitoring.metrics import compute_dashboard, parse_range
 from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
 from supportcue.service.deps import RuntimeDep, StoreDep, require
@@ -110,7 +110,7 @@ async def dashboard(
     experiments (over their whole run, whatever the dates chosen); and the online precision the
     reviewers measured (reviews made since `since`) beside the match rate."""
     try:
-        start, end = parse_time(since, "since"), parse_time(until, "until")
+        start, end = parse_range(since, until)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
