@@ -95,6 +95,9 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 
 MAX_WEBHOOK_BYTES = 1_048_576
 """A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
+MAX_BODY_BYTES = 1_048_576
+"""Any other request body (an answer of 20,000 characters, a review, a form: well under it); without
+a limit a caller, even of the embed key, could make a worker read and parse gigabytes."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
 
@@ -298,6 +301,7 @@ def create_app(
             "/v1/messages": (settings.service.max_message_chars * 4 + 65_536, "request body"),
             "/integrations/chatwoot/webhook": (MAX_WEBHOOK_BYTES, "webhook body"),
         },
+        default=(MAX_BODY_BYTES, "request body"),
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
