@@ -193,6 +193,25 @@ def test_forms_need_the_session_csrf_token(server: LiveServer, store: Store) -> 
     assert store.library.answer("a1").body == "Pause payouts in Settings."  # type: ignore[union-attr]
 
 
+def test_a_browser_saves_the_longest_answer_in_any_script(server: LiveServer, store: Store) -> None:
+    """20,000 characters of Cyrillic are 120 kB once form-encoded (each character two UTF-8 bytes, each
+    byte %XX): the session's form is read whole for its CSRF token, and such a save goes through."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    long_body = ("Приостановите выплаты в настройках. " * 600)[:20_000].strip()
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        csrf = browser.get("/library/a1").text.split('name="csrf_token" value="')[1].split('"')[0]
+        edit = {"action": "save", "topic": "payouts", "title": "Pause payouts", "csrf_token": csrf}
+        r = browser.post("/library/a1", data={**edit, "body": long_body})
+        assert r.status_code == 303, r.text[:300]
+    assert store.library.answer("a1").body == long_body  # type: ignore[union-attr]
+
+
 def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url: str, tmp_path: Path) -> None:
     train_workspace(tmp_path, database_url)
     with serve(tmp_path, environ(database_url)) as live:
