@@ -79,6 +79,19 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
     assert store.library.answer(created["id"]).status == "retired"  # type: ignore[union-attr]
 
 
+def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Client) -> None:
+    """The id made from topic and title keeps letters of every script (the ASCII-only slug made
+    "answer", or the topic alone, of every title in Cyrillic: the second one was a 409)."""
+    ids = []
+    for title in ("Пауза выплат", "График выплат"):
+        r = reviewer.post("/v1/answers", json={"topic": "payouts", "title": title, "body": "Текст ответа."})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    assert ids == ["payouts-пауза-выплат", "payouts-график-выплат"]
+    assert reviewer.get(f"/v1/answers/{ids[0]}/versions").status_code == 200
+    assert reviewer.get(f"/library/{ids[1]}").status_code == 200
+
+
 def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, store: Store) -> None:
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "review_due_at": long_ago, "reviewed_at": long_ago}])
