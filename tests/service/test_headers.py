@@ -323,3 +323,19 @@ def test_a_bad_static_path_is_a_404_never_a_500(server: LiveServer, name: str) -
     r = httpx.get(f"{server.url}/static/{name}")
     assert r.status_code == 404, r.text
     assert len(r.text) < 300 and "/work" not in r.text and str(SERVICE) not in r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/answers", "GET, POST"),  # routes of two routers
+        ("GET", "/v1/suggest", "POST"),
+        ("PUT", "/v1/answers/a1", "PATCH"),
+        ("DELETE", "/dashboard", "GET"),
+    ],
+)
+def test_a_405_names_the_methods_the_path_allows(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow

@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.routing import Match
+from starlette.types import ASGIApp, Scope
 
 from supportcue import __version__
 from supportcue.data.store import open_store
@@ -76,13 +76,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _methods_of(app: FastAPI, path: str) -> list[str]:
-    """The methods of every route whose path matches `path`."""
-    methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
-            methods |= route.methods
-    return sorted(methods)
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _methods_of(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods the request's path answers to, whichever router each is a route of. Every route
+    is asked (`matches`) rather than listed: FastAPI keeps included routers nested in `app.routes`."""
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -239,7 +243,7 @@ def create_app(
         """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
         methods may be routes of different routers (GET and POST /v1/answers)."""
         if exc.status_code == 405:
-            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.url.path))}
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.scope))}
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
