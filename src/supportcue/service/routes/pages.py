@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -38,6 +39,8 @@ HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
+templates.env.filters["path_part"] = lambda value: quote(str(value), safe="")
+"""`/cases/{{ c.id|path_part }}`: an external id may hold `#`, `?`, `/` or `%`."""
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
 TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
@@ -69,7 +72,7 @@ async def inbox(request: Request, store: StoreDep) -> Response:
     return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
+@router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
 async def case_view(request: Request, case_id: Text, store: StoreDep) -> Response:
     """One case: the customer's message, the conversation, and the reply box with the suggestion."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -84,7 +87,7 @@ async def case_view(request: Request, case_id: Text, store: StoreDep) -> Respons
     )
 
 
-@router.post("/cases/{case_id}/resolve", response_model=None, dependencies=[require(Role.AGENT)])
+@router.post("/cases/{case_id:path}/resolve", response_model=None, dependencies=[require(Role.AGENT)])
 async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -92,7 +95,7 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
         raise HTTPException(404, detail=f"no case {case_id!r}")
     await run_in_threadpool(store.cases.set_status, case_id, CaseStatus.RESOLVED)
     following = await run_in_threadpool(store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=1)
-    next_url = f"/cases/{following[0].id}" if following else "/"
+    next_url = f"/cases/{quote(following[0].id, safe='')}" if following else "/"
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"case_id": case_id, "status": CaseStatus.RESOLVED, "next": next_url})
     return RedirectResponse(next_url, status_code=303)
