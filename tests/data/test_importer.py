@@ -83,6 +83,16 @@ def test_a_byte_order_mark_and_utf16_are_read(store: Store, tmp_path: Path, name
     assert [c.message for c in store.cases.list()] == ["Où est ma boîte ?"] * 2
 
 
+def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(
+    store: Store, tmp_path: Path
+) -> None:
+    """Python's UTF-16 decoder raises a UnicodeError (not a UnicodeDecodeError) without a BOM."""
+    path = write(tmp_path / "cases.csv", "id,message\nc1,hi\n")
+    with pytest.raises(ImportDataError, match=r"cases\.csv:1: not utf-16 text .*--encoding"):
+        import_file(store, "cases", path, encoding="utf-16")
+    assert store.db.count("cases") == 0
+
+
 def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path / "x.csv", "case,body\nc1,hello\n")
     with pytest.raises(ImportDataError, match=r"x\.csv: missing column\(s\) id, message .*has: case, body"):

@@ -67,10 +67,11 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         for raw in chain(handle, [b""]):
             try:
                 pending += decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # UTF-16 without a byte-order mark: not a UnicodeDecodeError
+                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
                 raise ImportDataError(
                     f"{path}:{number}: not {encoding.removesuffix('-sig')} text "
-                    f"({exc.reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
+                    f"({reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
                 ) from None
             start = 0
             for end in _LINE_END.finditer(pending):
