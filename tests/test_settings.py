@@ -57,6 +57,19 @@ def test_bad_setting_names_key_and_allowed_values(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SUPPORTCUE_SERVICE__BATCH_WAIT_MS", "inf"),  # every suggestion would wait for a full batch
+        ("SUPPORTCUE_SERVICE__REGISTRY_POLL_S", "inf"),
+    ],
+)
+def test_a_float_setting_is_a_finite_number(tmp_path: Path, variable: str, value: str) -> None:
+    (tmp_path / "supportcue.toml").write_text("")
+    with pytest.raises(SettingsError, match=rf"{variable} \(environment variable\).*finite number"):
+        load_settings(tmp_path, environ={variable: value})
+
+
 def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "supportcue.toml").write_text("[service]\nprot = 1\n")
     with pytest.raises(SettingsError, match=r"service\.prot: unknown setting"):

@@ -46,7 +46,8 @@ OPTIONAL_STAGES = ("draft",)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # no infinite waits or limits: `inf` passes `ge=0` (batch_wait_ms = inf would hold every suggestion)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def hide_password(url: str) -> str:
@@ -102,7 +103,7 @@ class PipelineSettings(_Section):
     """Each stage's mode (`live`, `shadow` or `off`), keyed by the stage's registered name; a stage
     kind registered later (see `stages/registry.py`) is set the same way and is `live` by default."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
 
     validation: StageMode = StageMode.LIVE
     topic: StageMode = StageMode.LIVE

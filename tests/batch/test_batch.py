@@ -196,5 +196,6 @@ def test_an_unreachable_ray_address_fails_at_once_naming_it(workspace: Path, tmp
     history = str(history_file(tmp_path))
     error = failure(workspace, "batch", "suggest", history, "--ray-address", address)
     assert isinstance(error, BatchError) and f"cannot reach a Ray cluster at '{address}'" in str(error)
-    malformed = failure(workspace, "batch", "suggest", history, "--ray-address", "cluster-without-port")
-    assert isinstance(malformed, BatchError) and "give HOST:PORT" in str(malformed)
+    for bad in ("cluster-without-port", "127.0.0.1:\u00b2"):  # "²" passes str.isdigit, not int()
+        malformed = failure(workspace, "batch", "suggest", history, "--ray-address", bad)
+        assert isinstance(malformed, BatchError) and "give HOST:PORT" in str(malformed)

@@ -83,6 +83,16 @@ def test_a_byte_order_mark_and_utf16_are_read(store: Store, tmp_path: Path, name
     assert [c.message for c in store.cases.list()] == ["Où est ma boîte ?"] * 2
 
 
+def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(
+    store: Store, tmp_path: Path
+) -> None:
+    """Python's UTF-16 decoder raises a UnicodeError (not a UnicodeDecodeError) without a BOM."""
+    path = write(tmp_path / "cases.csv", "id,message\nc1,hi\n")
+    with pytest.raises(ImportDataError, match=r"cases\.csv:1: not utf-16 text .*--encoding"):
+        import_file(store, "cases", path, encoding="utf-16")
+    assert store.db.count("cases") == 0
+
+
 def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path / "x.csv", "case,body\nc1,hello\n")
     with pytest.raises(ImportDataError, match=r"x\.csv: missing column\(s\) id, message .*has: case, body"):
@@ -342,3 +352,26 @@ def test_every_line_ending_is_read_and_lines_are_counted(store: Store, tmp_path:
     assert report.stored == 1 and [r.line for r in report.rejects] == [4]
     case = store.cases.get("c1")
     assert case is not None and case.message == f"two{end}lines"
+
+
+def test_json_the_parser_cannot_take_is_a_reject_naming_the_line(store: Store, tmp_path: Path) -> None:
+    """Nesting past the interpreter's recursion limit and integers past its 4,300 digits raise other
+    errors than a JSON syntax error: each is a reject of its line, the valid rows stored."""
+    deep = "[" * 100_000 + "]" * 100_000
+    rows = [
+        '{"id": "c1", "message": "How do I pause payouts?"}',
+        '{"id": "c2", "message": ' + deep + "}",
+        '{"id": "c3", "message": "hi", "order_id": ' + "1" * 5_000 + "}",
+    ]
+    report = import_file(store, "cases", write(tmp_path / "cases.jsonl", "\n".join(rows) + "\n"))
+    assert report.committed and report.stored == 1
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "not valid JSON: nested too deeply"),
+        (3, "not valid JSON: a number has too many digits"),
+    ]
+    cells = [f'c4,hi,"{deep}",', f'c5,hi,,"{{""order_id"": {deep}}}"']
+    path = write(tmp_path / "cases.csv", "id,message,context,fields\n" + "\n".join(cells) + "\n")
+    report = import_file(store, "cases", path)
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "fields")]
+    case = store.cases.get("c4")  # a context that is not a JSON array is one customer turn, as text
+    assert case is not None and case.context == [{"role": "customer", "text": deep}]

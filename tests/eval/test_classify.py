@@ -81,6 +81,15 @@ def test_missing_column_names_the_file(files: tuple[Path, Path]) -> None:
         run_classify(*files, embedder=EMBEDDER)
 
 
+@pytest.mark.parametrize(("name", "content"), [("only-header.csv", "text,intent\n"), ("empty.jsonl", "\n")])
+def test_a_file_without_rows_says_so(tmp_path: Path, name: str, content: str) -> None:
+    """(not "no column 'text'; columns are []", of a file whose header has it)"""
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ImportDataError, match=rf"{name}: no rows"):
+        load_labeled(path, "text", "intent")
+
+
 def test_empty_text_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.jsonl", [("fine", "a"), ("  ", "b")])
     with pytest.raises(ImportDataError, match=r"bad\.jsonl:2: empty 'text'"):

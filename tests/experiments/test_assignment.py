@@ -47,6 +47,19 @@ def test_bucket_ranges_follow_weights_and_coverage() -> None:
     assert flat == pytest.approx([0.0, 0.2, 0.2, 0.5, 0.5, 1.0])
 
 
+@pytest.mark.parametrize(
+    ("weights", "shares"),
+    [([1e308, 1e308], [0.5, 0.5]), ([1e-320, 1e-320], [0.5, 0.5]), ([5e-324, 1e-323], [1 / 3, 2 / 3])],
+)
+def test_weights_at_the_ends_of_floats_still_split_every_case(
+    weights: list[float], shares: list[float]
+) -> None:
+    """(their sum overflowed to infinity: every share 0, and no case in any arm)"""
+    design = Design.create("extreme", ["control", "treatment"], weights)
+    assert design.weights == pytest.approx(shares)
+    assert all(choose_arm(design, case) is not None for case in IDS[:1000])
+
+
 @pytest.mark.parametrize(("weights", "coverage"), [([50, 50], 1.0), ([20, 80], 1.0), ([1, 1, 2], 0.6)])
 def test_split_matches_the_weights_within_a_chi_square_bound(weights: list[int], coverage: float) -> None:
     arms = ["control", "treatment", "third"][: len(weights)]

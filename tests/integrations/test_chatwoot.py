@@ -44,6 +44,9 @@ def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body() -> None:
         ({"x-chatwoot-timestamp": "soon", "x-chatwoot-signature": "sha256=00"}, "Unix seconds"),
         ({"x-chatwoot-timestamp": str(NOW - 301), "x-chatwoot-signature": "sha256=00"}, "301 s from"),
         ({"x-chatwoot-timestamp": str(NOW), "x-chatwoot-signature": "sha256=00"}, "does not match"),
+        # header values arrive as latin-1 text: "²" is a digit to str.isdigit, not to int()
+        ({"x-chatwoot-timestamp": "\u00b2", "x-chatwoot-signature": "sha256=00"}, "Unix seconds"),
+        ({"x-chatwoot-timestamp": str(NOW), "x-chatwoot-signature": "sha256=\u00e9"}, "does not match"),
     ],
 )
 def test_verify_refuses_unsigned_stale_and_forged_webhooks(headers: dict[str, str], says: str) -> None:

@@ -133,6 +133,23 @@ def test_a_bad_signature_or_a_stale_timestamp_is_401_and_stores_nothing(
 
 
 @pytest.mark.parametrize(
+    ("header", "value", "says"),
+    [
+        ("x-chatwoot-signature", "sha256=\u00e9", "signature does not match"),
+        ("x-chatwoot-timestamp", "\u00b2", "Unix seconds"),
+    ],
+)
+def test_non_ascii_signature_headers_are_401_not_500(
+    server: LiveServer, store: Store, header: str, value: str, says: str
+) -> None:
+    body = json.dumps(message_created(302, "How do I pause a payout?")).encode()
+    headers: dict[str, Any] = {**signed(body), header: value.encode("latin-1")}
+    r = httpx.post(server.url + WEBHOOK, content=body, headers=headers, timeout=10)
+    assert r.status_code == 401 and says in r.json()["detail"]
+    assert store.db.count("messages") == 0
+
+
+@pytest.mark.parametrize(
     ("body", "says"),
     [
         (b'{"event": "message_created", "id": 1,', "the body is not valid JSON"),

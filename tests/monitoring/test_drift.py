@@ -214,12 +214,19 @@ def test_alerts_are_stored_posted_once_and_not_repeated(demo: dict[str, Any]) ->
     assert again["new"] == 0 and again["alerts"] and not Hook.received  # the ongoing alerts, not new ones
 
 
-def test_drift_refuses_a_bad_date(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("dates", "says"),
+    [
+        (["--since", "last week"], "ISO date"),
+        (["--since", "2026-10-19", "--until", "2026-10-15"], "must be before --until"),  # not "no alerts"
+    ],
+)
+def test_drift_refuses_a_bad_date(tmp_path: Path, dates: list[str], says: str) -> None:
     init_workspace(tmp_path)
     get_settings.cache_clear()
     out = CliRunner().invoke(
         app,
-        ["--workspace", str(tmp_path), "drift", "--since", "last week"],
-        env={"SUPPORTCUE_DATABASE_URL": ""},
+        ["--workspace", str(tmp_path), "drift", *dates],
+        env={"SUPPORTCUE_DATABASE_URL": "", "COLUMNS": "200"},
     )
-    assert out.exit_code != 0 and "--since" in out.output and "ISO date" in out.output
+    assert out.exit_code == 2 and "--since" in out.output and says in out.output

@@ -134,6 +134,15 @@ def test_bad_group_by_and_dates_are_named() -> None:
     assert parse_time("2026-10-01") == datetime(2026, 10, 1, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("since", "until"), [("2026-10-02", "2026-10-01"), ("2026-10-01", "2026-10-01")])
+def test_a_range_with_nothing_in_it_is_refused_not_reported_as_no_data(
+    store: Store, since: str, until: str
+) -> None:
+    """(what `supportcue report` and the dashboard show, as /v1/metrics did already)"""
+    with pytest.raises(ValueError, match=rf"since \({since}\) must be before until \({until}\)"):
+        compute_report(store, Settings(), since=since, until=until)
+
+
 def _load(store: Store) -> None:
     store.cases.upsert(
         [

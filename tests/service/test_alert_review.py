@@ -103,3 +103,12 @@ def test_agents_may_not_see_alerts_or_their_queue(server: LiveServer, store: Sto
             agent.get("/review", params={"alert": 1}),
         ]
     assert [r.status_code for r in refused] == [403] * len(refused)
+
+
+@pytest.mark.parametrize("alert", ["\u00b2", "0x1", "-1", "99999999999"])
+def test_a_review_page_alert_that_is_no_alert_id_shows_the_whole_queue(
+    reviewer: httpx.Client, alert: str
+) -> None:
+    page = reviewer.get("/review", params={"alert": alert})  # "²" passes str.isdigit, not int()
+    assert page.status_code == 200, page.text
+    assert 'id="alert-filter"' not in page.text

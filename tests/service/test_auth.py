@@ -336,6 +336,37 @@ def test_a_cookie_post_without_the_csrf_token_is_403_and_changes_nothing(
     assert store.events.list() == []
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"headers": {"x-csrf-token": "é".encode("latin-1")}},  # a header's bytes are read as latin-1
+        {"data": {"csrf_token": "café"}},
+        {"content": b"csrf_token=%FF%FE", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+    ],
+    ids=["header", "form field", "form field not utf-8"],
+)
+def test_a_non_ascii_csrf_token_is_a_403_not_a_500(
+    store: Store, ana: httpx.Client, forged: dict[str, Any]
+) -> None:
+    r = ana.post("/cases/c1/resolve", **forged)
+    assert r.status_code == 403 and "CSRF token" in r.json()["detail"]
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+
+
+def test_a_non_ascii_login_form_token_is_refused_like_a_wrong_one(server: LiveServer) -> None:
+    client = httpx.Client(base_url=server.url, timeout=30)
+    client.get("/login")
+    r = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": "jeton-é"})
+    assert r.status_code == 403 and "The form expired" in r.text
+    r = client.post(
+        "/login",
+        data={"name": "ana", "password": PASSWORD, "csrf_token": "x"},
+        headers={"cookie": "supportcue_login=é".encode("latin-1")},  # type: ignore[dict-item]
+    )
+    assert r.status_code == 403 and "supportcue_session" not in client.cookies
+    client.close()
+
+
 def test_a_cookie_post_with_the_csrf_token_goes_through(store: Store, ana: httpx.Client) -> None:
     token = page_token(ana)
     r = ana.post("/cases/c1/resolve", headers={"accept": "application/json", "x-csrf-token": token})

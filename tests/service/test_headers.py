@@ -140,6 +140,18 @@ def inline_code(html: str) -> list[str]:
     return parser.found
 
 
+def _routes(found: list[Any]) -> list[Route]:
+    """Every route under `found`, routers included in routers too."""
+    out: list[Route] = []
+    for route in found:
+        if isinstance(route, Route):
+            out.append(route)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += _routes(inner.routes)
+    return out
+
+
 PAGES = {"/": 200, "/cases/c1": 200, "/cases/nope": 404, "/dashboard": 200, "/docs": 200, "/login": 200}
 
 
@@ -152,11 +164,12 @@ def test_every_page_is_free_of_inline_code(seeded: Store, client: TestClient, ap
     )
     html_pages = {
         r.path
-        for r in app.routes
-        if isinstance(r, Route) and "GET" in (r.methods or ()) and r.endpoint.__module__.endswith(".pages")
+        for r in _routes(app.routes)
+        if "GET" in (r.methods or ()) and r.endpoint.__module__.endswith(".pages")
     }
+    assert "/dashboard" in html_pages  # (FastAPI keeps included routers nested: `_routes` walks them)
     html_pages -= {"/static/{name}", "/static/swagger-ui/{name}"}
-    covered = {re.sub(r"/cases/\w+", "/cases/{case_id}", p) for p in PAGES}
+    covered = {re.sub(r"/cases/\w+", "/cases/{case_id:path}", p) for p in PAGES}
     assert html_pages <= covered, f"pages not checked here: {html_pages - covered}"
     for path, status in PAGES.items():
         r = client.get(path)
@@ -323,3 +336,19 @@ def test_a_bad_static_path_is_a_404_never_a_500(server: LiveServer, name: str) -
     r = httpx.get(f"{server.url}/static/{name}")
     assert r.status_code == 404, r.text
     assert len(r.text) < 300 and "/work" not in r.text and str(SERVICE) not in r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/answers", "GET, POST"),  # routes of two routers
+        ("GET", "/v1/suggest", "POST"),
+        ("PUT", "/v1/answers/a1", "PATCH"),
+        ("DELETE", "/dashboard", "GET"),
+    ],
+)
+def test_a_405_names_the_methods_the_path_allows(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from supportcue.data.store import open_store
+from supportcue.data.store import Store, open_store
+from tests.conftest import LiveServer
+from tests.service.conftest import authorize
 
 JSON = "application/json"
 BAD_CHARS = {"NUL": ("\\u0000", "NUL byte"), "surrogate": ("\\ud800", "lone surrogate")}
@@ -191,3 +193,34 @@ def test_error_bodies_do_not_echo_the_input(api: httpx.Client) -> None:
     assert r.status_code == 422 and "4242" not in r.text
     errors: list[dict[str, Any]] = r.json()["errors"]
     assert [sorted(e) for e in errors] == [["loc", "msg", "type"]]
+
+
+TWO_MIB = 2 * 1_048_576
+BODIES = [
+    # (method, path, role of the key (None: no key), its limit): the routes without a limit of their
+    # own, and one with
+    ("POST", "/v1/answers/a1/compose", "embed", "1,048,576"),  # the least secret key
+    ("POST", "/v1/answers", "reviewer", "1,048,576"),
+    ("PATCH", "/v1/answers/a1", "reviewer", "1,048,576"),
+    ("POST", "/v1/reviews", "reviewer", "1,048,576"),
+    ("POST", "/library", "reviewer", "1,048,576"),
+    ("POST", "/login", None, "1,048,576"),
+    ("POST", "/v1/events", "integration", "65,536"),
+]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(("method", "path", "role", "limit"), BODIES, ids=[f"{b[0]} {b[1]}" for b in BODIES])
+def test_every_body_has_a_size_limit(
+    server: LiveServer, store: Store, method: str, path: str, role: str | None, limit: str, chunked: bool
+) -> None:
+    """A body of megabytes is a 413 before it is read whole (a JSON parse or a form of 2 MiB costs the
+    worker many times that in memory), whichever route it is sent to, and however it is sent."""
+    form = path in ("/library", "/login")
+    content_type = "application/x-www-form-urlencoded" if form else JSON
+    headers = {"content-type": content_type, **(authorize(store, role) if role else {})}
+    body = b"body=" + b"x" * TWO_MIB if form else b'{"body": "' + b"x" * TWO_MIB + b'"}'
+    content: Any = iter([body[i : i + 65_536] for i in range(0, len(body), 65_536)]) if chunked else body
+    r = httpx.request(method, server.url + path, content=content, headers=headers, timeout=30)
+    assert r.status_code == 413, r.text[:300]
+    assert f"the limit is {limit}" in r.json()["detail"]

@@ -79,6 +79,19 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
     assert store.library.answer(created["id"]).status == "retired"  # type: ignore[union-attr]
 
 
+def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Client) -> None:
+    """The id made from topic and title keeps letters of every script (the ASCII-only slug made
+    "answer", or the topic alone, of every title in Cyrillic: the second one was a 409)."""
+    ids = []
+    for title in ("Пауза выплат", "График выплат"):
+        r = reviewer.post("/v1/answers", json={"topic": "payouts", "title": title, "body": "Текст ответа."})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    assert ids == ["payouts-пауза-выплат", "payouts-график-выплат"]
+    assert reviewer.get(f"/v1/answers/{ids[0]}/versions").status_code == 200
+    assert reviewer.get(f"/library/{ids[1]}").status_code == 200
+
+
 def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, store: Store) -> None:
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "review_due_at": long_ago, "reviewed_at": long_ago}])
@@ -191,6 +204,25 @@ def test_forms_need_the_session_csrf_token(server: LiveServer, store: Store) -> 
         )
         assert r.status_code == 303 and r.headers["location"] == "/library/a1"
     assert store.library.answer("a1").body == "Pause payouts in Settings."  # type: ignore[union-attr]
+
+
+def test_a_browser_saves_the_longest_answer_in_any_script(server: LiveServer, store: Store) -> None:
+    """20,000 characters of Cyrillic are 120 kB once form-encoded (each character two UTF-8 bytes, each
+    byte %XX): the session's form is read whole for its CSRF token, and such a save goes through."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    long_body = ("Приостановите выплаты в настройках. " * 600)[:20_000].strip()
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        csrf = browser.get("/library/a1").text.split('name="csrf_token" value="')[1].split('"')[0]
+        edit = {"action": "save", "topic": "payouts", "title": "Pause payouts", "csrf_token": csrf}
+        r = browser.post("/library/a1", data={**edit, "body": long_body})
+        assert r.status_code == 303, r.text[:300]
+    assert store.library.answer("a1").body == long_body  # type: ignore[union-attr]
 
 
 def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url: str, tmp_path: Path) -> None:

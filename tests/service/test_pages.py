@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -99,6 +103,33 @@ def test_resolve_marks_the_case_and_points_to_the_next(client: TestClient) -> No
     assert client.post("/cases/nope/resolve").status_code == 404
 
 
+ODD_IDS = ["t#1", "t?1", "zendesk/2", "t%41", "tA", "a b"]
+"""External case ids with characters a URL path gives a meaning to (%41 is "A")."""
+
+
+def _case_id(page: str) -> str:
+    found: str = json.loads(re.findall(r'id="case-data">([^<]*)<', page)[0])["case_id"]
+    return found
+
+
+def test_every_case_id_is_reachable_from_the_inbox_and_resolvable(api: httpx.Client, store: Store) -> None:
+    """Over real HTTP (the test client decodes a path twice: %2541 would reach case tA there)."""
+    store.cases.upsert([case(i, f"message of {i}", "Eve", hours=3 + n) for n, i in enumerate(ODD_IDS)])
+    hrefs = [html.unescape(h) for h in re.findall(r'href="(/cases/[^"]*)"', api.get("/").text)]
+    opened = []
+    for href in hrefs:
+        r = api.get(href)
+        assert r.status_code == 200, (href, r.text[:200])
+        opened.append(_case_id(r.text))
+    assert opened == [*reversed(ODD_IDS), "c3", "c2", "c1"]
+    r = api.post(hrefs[0] + "/resolve", headers={"accept": "application/json"})
+    assert r.status_code == 200 and r.json()["case_id"] == "a b"
+    assert _case_id(api.get(r.json()["next"]).text) == "tA"
+    r = api.post(hrefs[1] + "/resolve", headers={"accept": "application/json"})
+    assert r.status_code == 200 and r.json()["case_id"] == "tA"
+    assert _case_id(api.get(r.json()["next"]).text) == "t%41"
+
+
 def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
     for name in ("console.js", "embed.js", "suggestion.js"):
         r = client.get(f"/static/{name}")
@@ -117,6 +148,8 @@ def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClien
     assert "100%" in tile and "1 inserted of 1 shown" in tile
     assert "payouts" in r.text and 'id="funnel"' in r.text
     assert client.get("/dashboard?since=nonsense").status_code == 422
+    backwards = client.get("/dashboard?since=2026-10-02&until=2026-10-01")
+    assert backwards.status_code == 422 and "must be before until" in backwards.json()["detail"]
 
 
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:

@@ -177,7 +177,7 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not (port.isascii() and port.isdigit()):  # "²" is a digit to isdigit
         raise BatchError(f"--ray-address {address!r}: give HOST:PORT (or ray://HOST:PORT, local, auto)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()

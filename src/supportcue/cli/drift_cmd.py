@@ -68,6 +68,8 @@ def register(app: typer.Typer) -> None:
             start, end = parse_time(since, "--since"), parse_time(until, "--until")
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
+        if start and end and start >= end:  # no day to look at: not "no drift alerts"
+            raise typer.BadParameter(f"--since ({since}) must be before --until ({until})")
         cli = state(ctx)
         result = run_drift(cli.store, cli.settings, workspace_embedder(cli.settings), since=start, until=end)
         if json_out:

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from supportcue.boundary import check_text, check_time
+from supportcue.data.files import loads
 from supportcue.data.tables import utcnow
 from supportcue.vocab import AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
 
@@ -82,7 +83,7 @@ def parse_json(value: Any, kind: type) -> Any:
     if isinstance(value, kind):
         return value
     try:
-        parsed = json.loads(str(value))
+        parsed = loads(str(value))
     except json.JSONDecodeError:
         raise ValueError("not valid JSON") from None
     if not isinstance(parsed, kind):
@@ -97,7 +98,7 @@ def parse_context(value: Any) -> list[dict[str, str]]:
         return []
     if isinstance(value, str) and value.lstrip().startswith("["):
         with contextlib.suppress(json.JSONDecodeError):  # "[URGENT] see below" is text, not an array
-            value = json.loads(value)
+            value = loads(value)
     items = value if isinstance(value, list) else [value]
     turns = []
     for i, item in enumerate(items):

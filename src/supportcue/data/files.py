@@ -67,10 +67,11 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         for raw in chain(handle, [b""]):
             try:
                 pending += decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # UTF-16 without a byte-order mark: not a UnicodeDecodeError
+                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
                 raise ImportDataError(
                     f"{path}:{number}: not {encoding.removesuffix('-sig')} text "
-                    f"({exc.reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
+                    f"({reason}); re-save the file as UTF-8 or name its encoding, e.g. --encoding cp1252"
                 ) from None
             start = 0
             for end in _LINE_END.finditer(pending):
@@ -107,12 +108,26 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
         yield start, row
 
 
+def loads(text: str) -> Any:
+    """`json.loads`, every failure a `json.JSONDecodeError` whose `msg` says what is wrong: nesting
+    past the interpreter's recursion limit, and integers past its 4,300 digits, raise other errors."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError as exc:
+        reason = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise json.JSONDecodeError(reason, text, 0) from None
+
+
 def _read_jsonl(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads(line)
         except json.JSONDecodeError as exc:
             yield number, {"__error__": f"not valid JSON: {exc.msg}"}
             continue

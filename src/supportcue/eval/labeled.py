@@ -32,6 +32,8 @@ def check_columns(
 ) -> None:
     """Fail naming the file, the missing columns, the file's columns and the options that pick them."""
     header = header_of(path)
+    if not header and next(read_rows(path), None) is None:
+        raise ImportDataError(f"{path}: no rows (give a file with a header and at least one row)")
     missing = [c for c in columns if c not in header]
     if missing:
         raise ImportDataError(

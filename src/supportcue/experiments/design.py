@@ -158,8 +158,10 @@ def _shares(names: list[str], weights: Sequence[float] | None) -> list[float]:
         )
     if any(not (w > 0) or w == float("inf") for w in weights):
         raise ExperimentError(f"--weights must all be positive numbers, got {','.join(map(str, weights))}")
-    total = float(sum(weights))
-    return [w / total for w in weights]
+    top = max(weights)  # scaled first: the sum of 1e308,1e308 is infinite (and every share 0)
+    scaled = [w / top for w in weights]
+    total = float(sum(scaled))
+    return [w / total for w in scaled]
 
 
 def _stored_arms(value: Any) -> tuple[Arm, ...]:

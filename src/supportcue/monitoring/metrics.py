@@ -56,6 +56,7 @@ __all__ = [
     "compute_dashboard",
     "compute_report",
     "facts_from_rows",
+    "parse_range",
     "parse_time",
     "print_report",
     "report",
@@ -85,6 +86,17 @@ def parse_time(value: str | date | datetime | None, name: str = "since") -> date
             f"{name}={value} is out of range: give a time from {MIN_TIME:%Y-%m-%d} to before "
             f"{MAX_TIME:%Y-%m-%d}"
         ) from None
+
+
+def parse_range(
+    since: str | date | datetime | None, until: str | date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """`parse_time` of both ends; a ValueError too when `since` is not before `until` (a range with
+    nothing in it, whose figures would all read "no data")."""
+    start, end = parse_time(since, "since"), parse_time(until, "until")
+    if start and end and start >= end:
+        raise ValueError(f"since ({since}) must be before until ({until})")
+    return start, end
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -293,7 +305,7 @@ def compute_report(
     max_pairs: int = MAX_PAIRS,
 ) -> dict[str, Any]:
     """The online metrics of the store (JSON-serialisable); ValueError for a bad date or group_by."""
-    start, end = parse_time(since, "since"), parse_time(until, "until")
+    start, end = parse_range(since, until)
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
     groups_wanted = (group_by,) if group_by else ()
@@ -322,7 +334,7 @@ def compute_dashboard(
     until: str | date | datetime | None = None,
 ) -> dict[str, Any]:
     """`compute_report` plus the day series and the topic and agent tables, from one read of the store."""
-    start, end = parse_time(since, "since"), parse_time(until, "until")
+    start, end = parse_range(since, until)
     facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS, agents=True)
     scored = score(facts)
     threshold = settings.match.threshold

@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.routing import Match
+from starlette.types import ASGIApp, Scope
 
 from supportcue import __version__
 from supportcue.data.store import open_store
@@ -76,13 +76,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _methods_of(app: FastAPI, path: str) -> list[str]:
-    """The methods of every route whose path matches `path`."""
-    methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
-            methods |= route.methods
-    return sorted(methods)
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _methods_of(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods the request's path answers to, whichever router each is a route of. Every route
+    is asked (`matches`) rather than listed: FastAPI keeps included routers nested in `app.routes`."""
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -95,6 +99,9 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 
 MAX_WEBHOOK_BYTES = 1_048_576
 """A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
+MAX_BODY_BYTES = 1_048_576
+"""Any other request body (an answer of 20,000 characters, a review, a form: well under it); without
+a limit a caller, even of the embed key, could make a worker read and parse gigabytes."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
 
@@ -236,7 +243,7 @@ def create_app(
         """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
         methods may be routes of different routers (GET and POST /v1/answers)."""
         if exc.status_code == 405:
-            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.url.path))}
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.scope))}
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -298,6 +305,7 @@ def create_app(
             "/v1/messages": (settings.service.max_message_chars * 4 + 65_536, "request body"),
             "/integrations/chatwoot/webhook": (MAX_WEBHOOK_BYTES, "webhook body"),
         },
+        default=(MAX_BODY_BYTES, "request body"),
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)

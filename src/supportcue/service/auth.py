@@ -37,7 +37,9 @@ PUBLIC_PREFIXES = ("/static/",)
 SIGNED = frozenset({"/integrations/chatwoot/webhook"})
 """Routes a help desk calls: it cannot send a bearer key, so the route itself knows the caller by the
 request's signature (`service/deps.py`'s `signed_by`: 401 without a valid one)."""
-MAX_FORM_BYTES = 65_536
+MAX_FORM_BYTES = 1_048_576
+"""The most of a form's body read for its CSRF token: the app's body limit (`service/app.py`), since an
+answer's 20,000 characters alone are up to 180 kB form-encoded (a non-Latin character is 6 to 9 bytes)."""
 
 
 def is_public(path: str) -> bool:

@@ -7,29 +7,46 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportcue.service.runtime import Telemetry
 
 
-class _TooLarge(Exception):
-    pass
+def _detail(what: str, size: str, limit: int) -> str:
+    return f"{what} is {size} bytes; the limit is {limit:,}"
+
+
+class _TooLarge(HTTPException):
+    """A chunked body found over its limit while it is read. An HTTPException, since FastAPI turns any
+    other error raised while it reads a body into a 400 "There was an error parsing the body"; this
+    one it passes on, and the app answers it as the 413 it is."""
+
+    def __init__(self, seen: int, limit: int, what: str) -> None:
+        super().__init__(413, detail=_detail(what, f"at least {seen:,}", limit))
 
 
 class LimitsAndMetrics:
-    """Rejects bodies over the route's limit with 413 (by Content-Length, or while reading a chunked
-    body) and counts requests and latency per route template for Prometheus."""
+    """Rejects bodies over the path's limit (`limits`, else `default`) with 413 (by Content-Length, or
+    while reading a chunked body) and counts requests and latency per route template for Prometheus."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, limits: Mapping[str, tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        telemetry: Telemetry,
+        limits: Mapping[str, tuple[int, str]],
+        default: tuple[int, str] | None = None,
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.limits = dict(limits)
+        self.default = default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope["path"])
+        limit = self.limits.get(scope["path"], self.default)
         status = 500
         started = False
 
@@ -44,8 +61,8 @@ class LimitsAndMetrics:
             size, what = limit
             declared = dict(scope["headers"]).get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > size:
-                await self._too_large(send, int(declared), size, what)
-                self._count(scope, "POST", 413, 0.0)
+                await self._too_large(send, _detail(what, f"{int(declared):,}", size))
+                self._count(scope, scope.get("method", ""), 413, 0.0)
                 return
             seen = 0
 
@@ -54,19 +71,18 @@ class LimitsAndMetrics:
                 message = await receive()
                 seen += len(message.get("body", b""))
                 if seen > size:
-                    raise _TooLarge(seen)
+                    raise _TooLarge(seen, size, what)
                 return message
 
             inner_receive = counting_receive
         start = time.perf_counter()
         try:
             await self.app(scope, inner_receive, send_wrapper)
-        except _TooLarge as exc:
+        except _TooLarge as exc:  # raised outside a route (the CSRF check reads a form's body)
             if started:
                 raise
-            assert limit is not None
             status = 413
-            await self._too_large(send, int(exc.args[0]), limit[0], limit[1])
+            await self._too_large(send, exc.detail)
         finally:
             self._count(scope, scope.get("method", ""), status, time.perf_counter() - start)
 
@@ -77,8 +93,8 @@ class LimitsAndMetrics:
         self.telemetry.latency.labels(name).observe(seconds)
 
     @staticmethod
-    async def _too_large(send: Send, got: int, limit: int, what: str) -> None:
-        body = json.dumps({"detail": f"{what} is {got:,} bytes; the limit is {limit:,}"}).encode()
+    async def _too_large(send: Send, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -58,7 +58,9 @@ first)."""
 
 
 def _slug(topic: str, title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", f"{topic} {title}".lower()).strip("-")[:100] or "answer"
+    """The id of a new answer that names none: its topic and title, in letters and digits of any
+    script (an ASCII-only slug made one id of every title in Cyrillic, say) joined by dashes."""
+    return re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
 
 
 def save(runtime: Runtime, editor: str, answer_id: str, change: AnswerChange, create: bool = False) -> Answer:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from supportcue.monitoring.metrics import GROUPS, compute_report, parse_time
+from supportcue.monitoring.metrics import GROUPS, compute_report, parse_range
 from supportcue.service.deps import SettingsDep, StoreDep, TelemetryDep, require
 from supportcue.service.schemas import problem_responses
 from supportcue.vocab import Role
@@ -42,11 +42,9 @@ async def online_metrics(
     """Match rate, adoption and coverage (overall), the funnel, latency, dismissals, shadow agreement,
     and with `group_by` the same per group under `groups`."""
     try:
-        start, end = parse_time(since, "since"), parse_time(until, "until")
+        start, end = parse_range(since, until)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     if group_by is not None and group_by not in GROUPS:
         raise HTTPException(422, detail=f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
-    if start and end and start >= end:
-        raise HTTPException(422, detail=f"since ({since}) must be before until ({until})")
     return await run_in_threadpool(compute_report, store, settings, start, end, group_by)

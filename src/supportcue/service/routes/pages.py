@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +20,7 @@ from supportcue.boundary import Text
 from supportcue.data.store import Store
 from supportcue.experiments.report import overview
 from supportcue.monitoring.helpdesks import helpdesk_health
-from supportcue.monitoring.metrics import compute_dashboard, parse_time
+from supportcue.monitoring.metrics import compute_dashboard, parse_range
 from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
 from supportcue.service.deps import RuntimeDep, StoreDep, require
@@ -38,6 +39,8 @@ HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
+templates.env.filters["path_part"] = lambda value: quote(str(value), safe="")
+"""`/cases/{{ c.id|path_part }}`: an external id may hold `#`, `?`, `/` or `%`."""
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
 TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
@@ -69,7 +72,7 @@ async def inbox(request: Request, store: StoreDep) -> Response:
     return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
+@router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
 async def case_view(request: Request, case_id: Text, store: StoreDep) -> Response:
     """One case: the customer's message, the conversation, and the reply box with the suggestion."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -84,7 +87,7 @@ async def case_view(request: Request, case_id: Text, store: StoreDep) -> Respons
     )
 
 
-@router.post("/cases/{case_id}/resolve", response_model=None, dependencies=[require(Role.AGENT)])
+@router.post("/cases/{case_id:path}/resolve", response_model=None, dependencies=[require(Role.AGENT)])
 async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
@@ -92,7 +95,7 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
         raise HTTPException(404, detail=f"no case {case_id!r}")
     await run_in_threadpool(store.cases.set_status, case_id, CaseStatus.RESOLVED)
     following = await run_in_threadpool(store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=1)
-    next_url = f"/cases/{following[0].id}" if following else "/"
+    next_url = f"/cases/{quote(following[0].id, safe='')}" if following else "/"
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"case_id": case_id, "status": CaseStatus.RESOLVED, "next": next_url})
     return RedirectResponse(next_url, status_code=303)
@@ -110,7 +113,7 @@ async def dashboard(
     experiments (over their whole run, whatever the dates chosen); and the online precision the
     reviewers measured (reviews made since `since`) beside the match rate."""
     try:
-        start, end = parse_time(since, "since"), parse_time(until, "until")
+        start, end = parse_range(since, until)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)

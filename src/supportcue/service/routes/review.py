@@ -147,7 +147,9 @@ async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerD
 
 def _alert_of_page(store: Store, alert: str | None) -> Any:
     """The drift alert `/review?alert=ID` filters the queue to (None: the whole queue, or no such alert)."""
-    return store.alerts.get(int(alert)) if alert and alert.isdigit() and len(alert) < 10 else None
+    if not alert or not (alert.isascii() and alert.isdigit()) or len(alert) >= 10:  # "²" is a digit
+        return None
+    return store.alerts.get(int(alert))
 
 
 @pages.get("/review", response_class=HTMLResponse)
