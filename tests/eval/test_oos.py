@@ -101,6 +101,26 @@ def test_score_combiner_learns_which_feature_separates() -> None:
     assert np.mean((combiner.logit(features) > 0) == positive) > 0.95
 
 
+def test_spline_combiner_fits_an_effect_a_line_cannot_and_holds_it_beyond_the_data() -> None:
+    rng = np.random.default_rng(1)
+    # In scope when the score is near the middle: both tails are out of scope (not a line on the logit).
+    score = rng.uniform(-3, 3, 600)
+    positive = np.abs(score) < 1.0
+    features = np.column_stack([rng.normal(0, 1, 600), score])
+    groups = ["in" if p else "out" for p in positive]
+    linear = ScoreCombiner().fit(features, positive, groups)
+    spline = ScoreCombiner(knots=5).fit(features, positive, groups)
+    assert np.mean((linear.logit(features) > 0) == positive) < 0.75
+    assert np.mean((spline.logit(features) > 0) == positive) > 0.9
+    # The report: the informative feature moves the logit far across its range, the noise hardly.
+    effects = spline.weights()
+    assert abs(effects[1]) > 3.0 and abs(effects[0]) < 1.0
+    # Beyond the fitted range the score's effect stays at the edge's value instead of growing.
+    edge = spline.logit(np.array([[0.0, score.max()]]))
+    far = spline.logit(np.array([[0.0, 1e6]]))
+    np.testing.assert_allclose(far, edge, atol=1e-6)
+
+
 def test_run_oos_calibrates_on_held_out_rows_and_negatives(tmp_path: Path) -> None:
     train = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[:7]] + [(t, "oos") for t in OOS[:2]]
     train += [

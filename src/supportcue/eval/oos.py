@@ -19,9 +19,10 @@ one validation split:
    and any --negatives file (e.g. public chit-chat). Each source is split in two: one half trains the
    validity classifier, the other is scored for calibration.
 3. A `ScoreCombiner` (logistic regression over six score features: top in-scope probability, top and
-   runner-up ridge scores, out-of-scope class probability, density, validity logit) is fitted on the
-   held-out scores: the held-out training rows (scored by the scorers that did not see them), and
-   --val and the held-out halves of the negatives (scored by the final scorers, as --test will be).
+   runner-up ridge scores, out-of-scope class probability, density, validity logit; each through a
+   cubic spline, `knots`, since their effects are not linear) is fitted on the held-out scores: the
+   held-out training rows (scored by the scorers that did not see them), and --val and the held-out
+   halves of the negatives (scored by the final scorers, as --test will be).
 4. The threshold is the lowest at which every source of out-of-scope examples that belongs to the
    data reaches `target_recall + margin` (`recall_threshold`): the labeled out-of-scope rows (the
    held-out training rows' and --val's, pooled) and the --negatives file. The generic lists
@@ -126,6 +127,7 @@ class OosDetector:
         the default, as one slice + refit did as well on the small-data proxies, see BENCHMARKS.md).
     min_oos_rows: below this many labeled out-of-scope rows (train and val) the threshold is shrunk
         toward the generic negatives' one.
+    knots: the combiner's spline knots per feature (`ScoreCombiner`; 0: a linear combiner).
     """
 
     def __init__(
@@ -140,7 +142,9 @@ class OosDetector:
         crossfit: int = 5,
         crossfit_rows: int = 0,
         min_oos_rows: int = 20,
+        knots: int = 5,
     ) -> None:
+        self.knots = knots
         self.min_oos_rows = min_oos_rows
         self.crossfit = crossfit
         self.crossfit_rows = crossfit_rows
@@ -211,7 +215,7 @@ class OosDetector:
         topics = [train_topics[i] for i in np.flatnonzero(held)] + other_topics
         features = np.concatenate([train_features[held], other_features])
         positive = ~np.array(is_oos)
-        self.combiner_ = ScoreCombiner().fit(features, positive, groups)
+        self.combiner_ = ScoreCombiner(knots=self.knots).fit(features, positive, groups)
         logit = self.combiner_.logit(features)
         negative_groups = [g for g, p in zip(groups, positive, strict=True) if not p]
         self.threshold_ = self._threshold(logit, groups, deciding, {n.name for n in negatives} - deciding)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import SplineTransformer
 
 from supportcue.errors import TrainingDataError
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
@@ -136,10 +137,18 @@ def group_weights(positive: npt.NDArray[np.bool_], groups: Sequence[str]) -> F64
 class ScoreCombiner:
     """A small logistic regression over a few standardised score features (for example a topic
     confidence, a nearest-neighbour density and a validity classifier's logit), fitted on scores of
-    rows the scorers did not train on, so the weights are learnt rather than chosen by hand."""
+    rows the scorers did not train on, so the weights are learnt rather than chosen by hand.
 
-    def __init__(self, C: float = 1.0) -> None:
+    knots: 0 (the default) for a linear model; otherwise each feature enters through a cubic spline
+    with this many knots at its quantiles (an additive model, `SplineTransformer`), held constant
+    beyond the fitted rows' range so that an unusual score cannot be extrapolated into a confident
+    decision. The scores' effects are not straight lines on the logit scale (a density or a top
+    probability matters near its lower end and hardly at all near the top), which `eval oos` gains
+    from (BENCHMARKS.md, "Out-of-scope detection that transfers")."""
+
+    def __init__(self, C: float = 1.0, knots: int = 0) -> None:
         self.C = C
+        self.knots = knots
 
     def fit(self, features: F64, positive: npt.NDArray[np.bool_], groups: Sequence[str]) -> Self:
         """`positive`: in scope (valid); `groups`: each row's source, negatives weighted per group."""
@@ -147,20 +156,39 @@ class ScoreCombiner:
             raise TrainingDataError("the score combiner needs in-scope and out-of-scope rows")
         self.mean_ = features.mean(axis=0)
         self.scale_ = np.maximum(features.std(axis=0), 1e-6)
-        self.model_ = LogisticRegression(C=self.C, max_iter=1000)
-        self.model_.fit(
-            (features - self.mean_) / self.scale_, positive.astype(int), group_weights(positive, groups)
-        )
+        standard = (features - self.mean_) / self.scale_
+        self.spline_ = None
+        if self.knots:
+            self.spline_ = SplineTransformer(
+                n_knots=self.knots, degree=3, knots="quantile", extrapolation="constant"
+            ).fit(standard)
+        self.model_ = LogisticRegression(C=self.C, max_iter=3000 if self.knots else 1000)
+        self.model_.fit(self._design(standard), positive.astype(int), group_weights(positive, groups))
+        self.range_ = standard.min(axis=0), standard.max(axis=0)
         return self
+
+    def _design(self, standard: F64) -> F64:
+        return standard if self.spline_ is None else np.asarray(self.spline_.transform(standard))
 
     def logit(self, features: F64) -> F64:
         """The fitted log-odds of "in scope"."""
-        out: F64 = self.model_.decision_function((features - self.mean_) / self.scale_)
+        out: F64 = self.model_.decision_function(self._design((features - self.mean_) / self.scale_))
         return out
 
     def weights(self) -> list[float]:
-        """The coefficients on the standardised features (for reports)."""
-        return [round(float(w), 3) for w in self.model_.coef_[0]]
+        """For reports: the coefficients on the standardised features (linear), or, with splines, how
+        far each feature moves the logit across its fitted range (the largest minus the smallest
+        value of its term), signed by whether its highest value is more in scope than its lowest."""
+        if self.spline_ is None:
+            return [round(float(w), 3) for w in self.model_.coef_[0]]
+        low, high = self.range_
+        effects = []
+        for i in range(len(low)):
+            grid = np.zeros((50, len(low)))
+            grid[:, i] = np.linspace(low[i], high[i], 50)
+            term = self.model_.decision_function(self._design(grid))
+            effects.append(round(float(np.ptp(term) * (1 if term[-1] >= term[0] else -1)), 3))
+        return effects
 
 
 def recall_threshold(
