@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import typer
 from typer.testing import CliRunner
 
@@ -67,3 +69,20 @@ def test_every_route_is_in_the_readme(tmp_path: Path) -> None:
     for route in sorted(api):
         path = route.split(" ", 1)[1]
         assert route in table, f"{path} is not in the README"
+
+
+def test_help_texts_keep_their_square_brackets() -> None:
+    """Rich reads `[drift]` in a help text as a style tag and drops it ("at most  review_items"):
+    every help text that names a setting's section escapes it (`\\[drift]`) so that --help shows it."""
+    from rich.text import Text
+
+    def texts(command: click.Command, path: str) -> Iterator[tuple[str, str]]:
+        yield path, command.help or ""
+        for param in command.params:
+            yield f"{path} {param.name}", getattr(param, "help", None) or ""
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from texts(sub, f"{path} {name}")
+
+    for where, text in texts(ROOT_COMMAND, "supportcue"):
+        shown = text.replace("\\[", "[")
+        assert Text.from_markup(text).plain == shown, f"{where}: --help loses a [...] of {shown!r}"

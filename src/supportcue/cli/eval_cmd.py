@@ -129,7 +129,7 @@ def suggest(
         typer.Option(
             "--mode",
             help="library | llm | hybrid: the response mode to measure (default: the workspace's "
-            "[response] mode); llm and hybrid call the [llm] server",
+            "\\[response] mode); llm and hybrid call the \\[llm] server",
         ),
     ] = None,
     predictions: PredOpt = None,

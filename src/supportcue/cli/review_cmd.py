@@ -55,7 +55,7 @@ def _print(r: dict[str, Any]) -> None:
             f"  {topic}: {_pct(t['precision'])} of {t['n']} [{_pct(t['ci_low'])}, {_pct(t['ci_high'])}]",
             highlight=False,
         )
-    console.print(f"[dim]{r['method']}; {r['note']}[/dim]", highlight=False)
+    console.print(f"{r['method']}; {r['note']}", style="dim", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

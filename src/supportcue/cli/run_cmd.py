@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
@@ -219,7 +220,9 @@ def register(app: typer.Typer) -> None:
             return
         if result.text is None:
             console.print(
-                f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: {result.reason}"
+                f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: "
+                f"{escape(str(result.reason))}",
+                highlight=False,
             )
         else:
             console.print(
@@ -227,7 +230,7 @@ def register(app: typer.Typer) -> None:
             )
             console.print(result.text, highlight=False, markup=False)
         for step in result.trace:
-            console.print(f"[dim]{json.dumps(step, default=str)}[/dim]", highlight=False)
+            console.print(json.dumps(step, default=str), style="dim", highlight=False, markup=False)
 
     @app.command()
     def purge(
