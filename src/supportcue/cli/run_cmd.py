@@ -42,6 +42,18 @@ def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
     return settings.model_copy(update={"service": service}), None
 
 
+def base_url(settings: Settings, host: str, port: int) -> str:
+    """The address to print for people to open: the one bound to, or on all addresses (where
+    `http://0.0.0.0:8000` would be turned away as a host name the service does not answer to) the
+    first of `[service] allowed_hosts` that is a name of its own, loopback first."""
+    name = host.strip("[]")
+    if host in ANY_ADDRESS:
+        allowed = [h for h in settings.service.allowed_hosts if "*" not in h and h != "testserver"]
+        loopback = [h for h in ("127.0.0.1", "localhost", "::1") if h in allowed or "*" in allowed]
+        name = next(iter(loopback + allowed), "127.0.0.1")
+    return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
+
+
 def call_hint(base: str, sample: dict[str, str] | None = None) -> str:
     """How to call /v1/suggest: with `sample` (the demo's own question), else with a placeholder
     message and how to get a key, which is true of any workspace."""
@@ -105,9 +117,10 @@ def _serve(
     check_exposure(host, callers)
     _check_port(host, port)
     settings, hint = bound_hosts(settings, host)
-    base = f"http://{host}:{port}"
+    base = base_url(settings, host, port)
     # plain print: these lines are meant to be copied, so they must never be wrapped
-    print(f"supportcue serving {settings.workspace.resolve()} at {base}")
+    listening = f" (listening on every address, {host or '0.0.0.0'}:{port})" if host in ANY_ADDRESS else ""
+    print(f"supportcue serving {settings.workspace.resolve()} at {base}{listening}")
     print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
     if not callers:
         print("  nobody can call it yet: add a user (`supportcue users add NAME --role admin`) or a key")
