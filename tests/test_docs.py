@@ -86,3 +86,13 @@ def test_help_texts_keep_their_square_brackets() -> None:
     for where, text in texts(ROOT_COMMAND, "supportcue"):
         shown = text.replace("\\[", "[")
         assert Text.from_markup(text).plain == shown, f"{where}: --help loses a [...] of {shown!r}"
+
+
+def test_the_suggest_route_lists_every_field_of_its_request_and_answer() -> None:
+    from supportcue.service.schemas import SuggestCreate, SuggestPublic
+
+    row = re.search(r"(?m)^\| `POST /v1/suggest` \| `\{([^}]*)\}` → `\{([^}]*)\}`", README)
+    assert row, "the README's POST /v1/suggest row is not `{request}` → `{answer}`"
+    request, answer = ({name.strip().rstrip("?") for name in part.split(",")} for part in row.groups())
+    assert request == set(SuggestCreate.model_fields)
+    assert answer == set(SuggestPublic.model_fields)
