@@ -75,6 +75,13 @@ def print_trained(v: ModelVersion, target_precision: float) -> None:
         )
 
 
+def _check_stage(stage: str) -> None:
+    """A stage that has model versions, or an error naming those that do (not "no versions")."""
+    trainable = registry.trainable()
+    if stage not in trainable:
+        raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(trainable)}", param_hint="STAGE")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
@@ -206,6 +213,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="promote even if worse than live")] = False,
     ) -> None:
         """Make a model version live; the previous stays available for rollback."""
+        _check_stage(stage)
         trainer = _trainer(state(ctx))
         promoted, note = trainer.promote(stage, version, force=force)
         said = f"{promoted.stage} {promoted.version} is live ({note})"
@@ -219,5 +227,6 @@ def register(app: typer.Typer) -> None:
         """Bring back the version that was live before the current one; the current one is retired."""
         from supportcue.training.registry import rollback as rollback_stage
 
+        _check_stage(stage)
         restored, retired = rollback_stage(state(ctx).store, stage)
         console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")
