@@ -96,3 +96,16 @@ def test_the_suggest_route_lists_every_field_of_its_request_and_answer() -> None
     request, answer = ({name.strip().rstrip("?") for name in part.split(",")} for part in row.groups())
     assert request == set(SuggestCreate.model_fields)
     assert answer == set(SuggestPublic.model_fields)
+
+
+def test_every_option_says_what_it_does() -> None:
+    """`--help` showed a bare `--json`, `--train` or `--exclude-weak` on many commands."""
+
+    def bare(command: click.Command, path: str) -> Iterator[str]:
+        for param in command.params:
+            if param.param_type_name == "option" and not getattr(param, "help", None):
+                yield f"{path} {param.opts[0]}"
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from bare(sub, f"{path} {name}")
+
+    assert not list(bare(ROOT_COMMAND, "supportcue")), "options without a help text"

@@ -108,9 +108,11 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="cut date: train before it, test after")] = None,
         stage: Annotated[list[str], typer.Option(help="validation | topic (repeatable)")] = [],  # noqa: B006
-        exclude_weak: Annotated[bool, typer.Option("--exclude-weak")] = False,
+        exclude_weak: Annotated[
+            bool, typer.Option("--exclude-weak", help="train on human labels only")
+        ] = False,
         html: Annotated[Path | None, typer.Option(help="write an HTML report with the curve here")] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Time-ordered evaluation: per-topic P/R/F1, confusions, coverage-versus-precision."""
         from supportcue.training.report import backtest_html, print_backtest
@@ -150,7 +152,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"HTML report: {target}")
 
     @app.command()
-    def models(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def models(
+        ctx: typer.Context,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
+    ) -> None:
         """List model versions with their status and backtest figures."""
         versions = state(ctx).store.models.list()
         if json_out:

@@ -20,7 +20,7 @@ def _pct(x: float | None) -> str:
 def stats(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="reviews since this ISO date, e.g. 2026-10-01")] = None,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Online precision of shown suggestions with its 95% interval (from the random sample only),
     next to the match rate; Krippendorff's alpha of the blind-overlap reviews."""

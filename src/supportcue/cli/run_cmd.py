@@ -210,7 +210,7 @@ def register(app: typer.Typer) -> None:
         message: Annotated[str, typer.Argument(help="the customer's message")],
         customer_name: Annotated[str | None, typer.Option(help="fills {customer_name}")] = None,
         case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Run the pipeline on one message, as the service would (the suggestion is stored; with
         --case-id, the case gets its arm in the running experiment, and the control arm sees none)."""
@@ -252,7 +252,7 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--older-than", help="purge cases created more than DAYS ago", metavar="DAYS")
         ],
         dry_run: Annotated[bool, typer.Option("--dry-run", help="count only, change nothing")] = False,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Retention: remove old cases' text (message, context, customer name, fields, suggestion and
         event texts); the counts, match outcomes and handle times that `report` uses are kept."""
@@ -285,7 +285,7 @@ def register(app: typer.Typer) -> None:
         group_by: Annotated[
             str | None, typer.Option(help="day | topic | stage | model | arm | agent")
         ] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""
         from supportcue.monitoring.metrics import compute_report, print_report
