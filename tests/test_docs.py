@@ -109,3 +109,12 @@ def test_every_option_says_what_it_does() -> None:
             yield from bare(sub, f"{path} {name}")
 
     assert not list(bare(ROOT_COMMAND, "supportcue")), "options without a help text"
+
+
+def test_the_layout_names_every_module_and_package() -> None:
+    layout = README.split("## Layout", 1)[1].split("```", 2)[1]
+    package = ROOT / "src" / "supportcue"
+    names = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    names += [f"{p.name}/" for p in package.iterdir() if p.is_dir() and not p.name.startswith("_")]
+    missing = [name for name in sorted(names) if not re.search(rf"(?<![\w/]){re.escape(name)}", layout)]
+    assert not missing, f"README's Layout does not name {missing}"
