@@ -118,3 +118,12 @@ def test_the_layout_names_every_module_and_package() -> None:
     names += [f"{p.name}/" for p in package.iterdir() if p.is_dir() and not p.name.startswith("_")]
     missing = [name for name in sorted(names) if not re.search(rf"(?<![\w/]){re.escape(name)}", layout)]
     assert not missing, f"README's Layout does not name {missing}"
+
+
+def test_every_environment_variable_the_code_reads_is_documented() -> None:
+    """The `SUPPORTCUE_<SECTION>__<KEY>` form is documented once; every other name on its own."""
+    docs = README + "".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
+    code = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "src" / "supportcue").rglob("*.py"))
+    names = set(re.findall(r"\bSUPPORTCUE_[A-Z_]*[A-Z]\b", code))
+    missing = sorted(n for n in names if "__" not in n and n not in docs)
+    assert not missing, f"not in the README or docs/: {missing}"
