@@ -164,7 +164,7 @@ def _print(r: dict[str, Any]) -> None:
     for a in r["arms"]:
         mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
         variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
-        label = a["name"] + (" (control)" if a["control"] else "")
+        label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
         table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
     console.print(table)
     for c in r["comparisons"]:
