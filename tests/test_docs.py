@@ -38,6 +38,7 @@ def test_every_design_command_is_in_help_and_readme() -> None:
         out = CliRunner().invoke(app, [group, "--help"], env={"COLUMNS": "200"}).output
         for sub in subs:
             assert re.search(rf"│ {sub}\s", out), f"`supportcue {group} {sub}` missing"
+            assert f"{group} {sub}" in README, f"`supportcue {group} {sub}` missing from README"
 
 
 def test_every_setting_is_in_the_documented_defaults() -> None:
