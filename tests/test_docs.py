@@ -128,3 +128,18 @@ def test_every_environment_variable_the_code_reads_is_documented() -> None:
     names = set(re.findall(r"\bSUPPORTCUE_[A-Z_]*[A-Z]\b", code))
     missing = sorted(n for n in names if "__" not in n and n not in docs)
     assert not missing, f"not in the README or docs/: {missing}"
+
+
+def test_the_documented_defaults_are_the_defaults() -> None:
+    """supportcue.toml says "the values shown are the defaults": each one is the model's."""
+    documented = tomllib.loads(DEFAULT_TOML)
+    actual = Settings().model_dump(mode="json")
+
+    def differences(doc: object, real: object, path: str) -> Iterator[str]:
+        if isinstance(doc, dict) and isinstance(real, dict):
+            for key, value in doc.items():
+                yield from differences(value, real.get(key), f"{path}{key}.")
+        elif doc != real:
+            yield f"{path.rstrip('.')}: documented {doc!r}, actually {real!r}"
+
+    assert not list(differences(documented, actual, ""))
