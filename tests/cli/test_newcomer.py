@@ -269,3 +269,13 @@ def request_headers(curl: str, key: str) -> dict[str, str]:
 def test_the_demo_shows_its_own_question() -> None:
     hint = call_hint("http://127.0.0.1:8000", SAMPLE_REQUEST)
     assert json.dumps(SAMPLE_REQUEST) in hint and "keys create" not in hint
+
+
+def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
+    """With no labels it printed "0 likely errors", as if the labels had been checked and were fine."""
+    from supportcue.errors import TrainingDataError
+
+    done = CliRunner().invoke(app, ["--workspace", str(workspace), "labels", "issues"])
+    assert isinstance(done.exception, TrainingDataError), done.output
+    assert "0 case(s) with a topic label" in str(done.exception) and "import labels" in str(done.exception)
+    assert "likely errors" not in done.output
