@@ -279,3 +279,16 @@ def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace:
     assert isinstance(done.exception, TrainingDataError), done.output
     assert "0 case(s) with a topic label" in str(done.exception) and "import labels" in str(done.exception)
     assert "likely errors" not in done.output
+
+
+def test_train_on_labels_whose_cases_were_not_imported_says_so(workspace: Path) -> None:
+    """Labels imported without their cases: train said "only 0 validity labels" right after 380 labels
+    were imported, without a word about the missing cases."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    ws = ["--workspace", str(workspace)]
+    assert CliRunner().invoke(app, [*ws, "import", "labels", str(examples / "labels.csv")]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train"])
+    said = str(done.exception)
+    assert isinstance(done.exception, SupportcueError), done.output
+    assert "202 labeled case id(s) match no imported case (e.g. SS-2001)" in said, said
+    assert "supportcue import cases FILE" in said

@@ -27,6 +27,8 @@ class LabeledSet:
     weights: list[float] = field(default_factory=list)
     created_at: list[datetime] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+    """Labeled case ids that match no case in the store (not imported, or purged): never learned from."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -98,6 +100,7 @@ def labeled_cases(
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
+    out.unmatched = sorted(set(resolved) - set(cases))
     for case in sorted(cases.values(), key=lambda c: (c.created_at, c.id)):
         value, weight = resolved[case.id]
         out.case_ids.append(case.id)
