@@ -292,3 +292,19 @@ def test_train_on_labels_whose_cases_were_not_imported_says_so(workspace: Path) 
     assert isinstance(done.exception, SupportcueError), done.output
     assert "202 labeled case id(s) match no imported case (e.g. SS-2001)" in said, said
     assert "supportcue import cases FILE" in said
+
+
+def test_train_warns_of_labels_whose_cases_are_missing(workspace: Path, tmp_path: Path) -> None:
+    """Some labels' cases not imported: train learned from the rest and never said so."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    config = workspace / "supportcue.toml"
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    lines = (examples / "cases.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "some.csv").write_text("".join(lines[:150]), encoding="utf-8")
+    ws = ["--workspace", str(workspace)]
+    for kind, path in (("cases", tmp_path / "some.csv"), ("labels", examples / "labels.csv")):
+        assert CliRunner().invoke(app, [*ws, "import", kind, str(path)]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train", "--stage", "topic"], env=WIDE)
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "labeled case id(s) match no imported case (e.g. SS-2151), so their topic labels" in said, said
