@@ -308,3 +308,13 @@ def test_train_warns_of_labels_whose_cases_are_missing(workspace: Path, tmp_path
     assert done.exit_code == 0, done.output
     said = " ".join(done.output.split())
     assert "labeled case id(s) match no imported case (e.g. SS-2151), so their topic labels" in said, said
+
+
+def test_labels_of_purged_cases_are_not_called_missing(workspace: Path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    ws = ["--workspace", str(workspace)]
+    for kind, name in (("cases", "cases.csv"), ("labels", "labels.csv")):
+        assert CliRunner().invoke(app, [*ws, "import", kind, str(examples / name)]).exit_code == 0
+    assert CliRunner().invoke(app, [*ws, "purge", "--older-than", "1"]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train"])
+    assert "only 0 validity labels" in str(done.exception) and "no imported case" not in str(done.exception)
