@@ -118,7 +118,7 @@ def test_the_readme_commands_serve_a_suggestion(
             outputs.append(_run(command, env, tmp_path))
     assert "late_delivery" in outputs[-3], outputs[-3]  # `supportcue suggest` found the topic
     result = json.loads(outputs[-1])
-    assert result["abstained_at"] is None, result
+    assert result["abstained_at"] is None, (result["reason"], result["trace"])
     assert result["topic"] == "late_delivery" and result["answer_id"] == "ans-late-box"
     assert result["text"].startswith("Hi Ana,") and "on its way" in result["text"]
     get_settings.cache_clear()

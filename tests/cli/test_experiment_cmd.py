@@ -169,3 +169,4 @@ def test_analyze_json_has_the_contract_keys(workspace: Workspace) -> None:
     assert final["ci_low"] < -0.2 < final["ci_high"] and final["p_value"] < 0.001
     plain = run(workspace, "experiment", "analyze", "h")
     assert plain.exit_code == 0 and "treatment vs control: lift -" in plain.stdout
+    assert "control (control)" not in plain.stdout  # the arm named control is not called so twice

@@ -269,3 +269,52 @@ def request_headers(curl: str, key: str) -> dict[str, str]:
 def test_the_demo_shows_its_own_question() -> None:
     hint = call_hint("http://127.0.0.1:8000", SAMPLE_REQUEST)
     assert json.dumps(SAMPLE_REQUEST) in hint and "keys create" not in hint
+
+
+def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
+    """With no labels it printed "0 likely errors", as if the labels had been checked and were fine."""
+    from supportcue.errors import TrainingDataError
+
+    done = CliRunner().invoke(app, ["--workspace", str(workspace), "labels", "issues"])
+    assert isinstance(done.exception, TrainingDataError), done.output
+    assert "0 case(s) with a topic label" in str(done.exception) and "import labels" in str(done.exception)
+    assert "likely errors" not in done.output
+
+
+def test_train_on_labels_whose_cases_were_not_imported_says_so(workspace: Path) -> None:
+    """Labels imported without their cases: train said "only 0 validity labels" right after 380 labels
+    were imported, without a word about the missing cases."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    ws = ["--workspace", str(workspace)]
+    assert CliRunner().invoke(app, [*ws, "import", "labels", str(examples / "labels.csv")]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train"])
+    said = str(done.exception)
+    assert isinstance(done.exception, SupportcueError), done.output
+    assert "202 labeled case id(s) match no imported case (e.g. SS-2001)" in said, said
+    assert "supportcue import cases FILE" in said
+
+
+def test_train_warns_of_labels_whose_cases_are_missing(workspace: Path, tmp_path: Path) -> None:
+    """Some labels' cases not imported: train learned from the rest and never said so."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    config = workspace / "supportcue.toml"
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    lines = (examples / "cases.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "some.csv").write_text("".join(lines[:150]), encoding="utf-8")
+    ws = ["--workspace", str(workspace)]
+    for kind, path in (("cases", tmp_path / "some.csv"), ("labels", examples / "labels.csv")):
+        assert CliRunner().invoke(app, [*ws, "import", kind, str(path)]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train", "--stage", "topic"], env=WIDE)
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "labeled case id(s) match no imported case (e.g. SS-2151), so their topic labels" in said, said
+
+
+def test_labels_of_purged_cases_are_not_called_missing(workspace: Path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    ws = ["--workspace", str(workspace)]
+    for kind, name in (("cases", "cases.csv"), ("labels", "labels.csv")):
+        assert CliRunner().invoke(app, [*ws, "import", kind, str(examples / name)]).exit_code == 0
+    assert CliRunner().invoke(app, [*ws, "purge", "--older-than", "1"]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "train"])
+    assert "only 0 validity labels" in str(done.exception) and "no imported case" not in str(done.exception)

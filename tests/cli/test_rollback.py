@@ -48,3 +48,11 @@ def test_rollback_restores_the_version_live_before(
     assert code != 0 and "topic v1 is live and no earlier version is kept to roll back to" in out
     code, out = _cli(tmp_path, "rollback", "response")
     assert code != 0 and "no live response model to roll back" in out
+
+
+def test_an_unknown_stage_is_named_with_the_stages_there_are(tmp_path: Path) -> None:
+    """`promote tone v1` said "no tone model 'v1'; known versions: none", as if training could make one."""
+    init_workspace(tmp_path)
+    for args in (("promote", "tone", "v1"), ("rollback", "topics")):
+        code, out = _cli(tmp_path, *args)
+        assert code == 2 and f"'{args[1]}'; allowed: validation, topic, response" in out, out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from supportcue.cli.run_cmd import bound_hosts
+from supportcue.cli.run_cmd import base_url, bound_hosts
 from supportcue.service import create_app
 from supportcue.settings import Settings, load_settings
 
@@ -32,3 +32,19 @@ def test_all_addresses_come_with_a_hint_unless_any_host_is_allowed() -> None:
     assert hint is not None and "SUPPORTCUE_SERVICE__ALLOWED_HOSTS=support.example.com" in hint
     anyone = Settings.model_validate({"service": {"allowed_hosts": ["*"]}})
     assert bound_hosts(anyone, "::") == (anyone, None)
+
+
+def test_the_address_serve_prints_is_one_it_answers(tmp_path: Path) -> None:
+    """On all addresses `serve` printed http://0.0.0.0:8000/..., whose host name it turns away (400)."""
+    (tmp_path / "supportcue.toml").write_text("")
+    plain = load_settings(tmp_path, environ={})
+    named = load_settings(tmp_path, environ={"SUPPORTCUE_SERVICE__ALLOWED_HOSTS": "support.example.com"})
+    cases = [(plain, "0.0.0.0"), (plain, "::"), (plain, "::1"), (plain, "192.168.1.5"), (named, "0.0.0.0")]
+    for settings, host in cases:
+        base = base_url(settings, host, 8000)
+        app = create_app(bound_hosts(settings, host)[0], load_models=False)
+        with TestClient(app, base_url=base) as client:
+            assert client.get("/healthz").status_code == 200, (host, base)
+    assert base_url(plain, "0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert base_url(plain, "::1", 8000) == "http://[::1]:8000"
+    assert base_url(named, "0.0.0.0", 8000) == "http://support.example.com:8000"

@@ -116,3 +116,20 @@ def test_errors_name_what_to_fix(workspace: Path, tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "allowed: cases, events, labels," in " ".join(wrong.output.split())
     nowhere = CliRunner().invoke(app, ["--workspace", str(tmp_path / "none"), "models"])
     assert "not a supportcue workspace" in str(nowhere.exception)
+
+
+def test_suggest_prints_a_reason_with_square_brackets_as_it_is(workspace: Path, tmp_path: Path) -> None:
+    """A reason naming a pattern like `[a-z -]` lost it to Rich's markup ("auto*reply")."""
+    pattern = "^(out of office|auto[a-z -]*reply)"
+    config = workspace / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("invalid_patterns = []", f"invalid_patterns = {json.dumps([pattern])}")
+    )
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    run(workspace, "import", "answers", str(tmp_path / "answers.csv"))
+    run(workspace, "train")
+    shown = run(workspace, "suggest", "auto-reply: I am away until Monday")
+    said = json.loads(run(workspace, "suggest", "auto-reply: I am away until Monday", "--json"))
+    assert said["abstained_at"] == "validation" and "[a-z -]" in said["reason"], said
+    assert said["reason"] in " ".join(shown.split()), shown

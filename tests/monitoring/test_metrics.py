@@ -10,7 +10,7 @@ import pytest
 from tests.demo.oracle import oracle_pipeline
 
 from supportcue.data.store import Store
-from supportcue.monitoring.metrics import compute_report, facts_from_rows, parse_time, report
+from supportcue.monitoring.metrics import compute_report, facts_from_rows, parse_time, print_report, report
 from supportcue.settings import Settings
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -124,6 +124,16 @@ def test_a_higher_threshold_lowers_the_match_rate() -> None:
 def test_empty_store_gives_null_rates_not_errors() -> None:
     result = report(facts_from_rows([], []))
     assert result["match_rate"] is None and result["adoption"] is None and result["coverage"] is None
+
+
+def test_the_printed_report_of_no_request_says_so() -> None:
+    """A new workspace's `supportcue report` printed "p50 None ms | p99 None ms over 0"."""
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    print_report(report(facts_from_rows([], []), group_by="topic"), console)
+    text = console.export_text()
+    assert "None" not in text and "no live request yet" in text
 
 
 def test_bad_group_by_and_dates_are_named() -> None:

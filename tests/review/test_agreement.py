@@ -46,6 +46,13 @@ def test_pairwise_agreement() -> None:
     assert pairwise_agreement([]).percent_agreement is None
 
 
+def test_a_pair_that_shares_no_item_has_no_agreement_figure() -> None:
+    """Two experts who labeled different cases (docs/examples) were reported 0% in agreement."""
+    report = pairwise_agreement([("c1", "maya", "refund"), ("c2", "jon", "card")])
+    (pair,) = report.pairs
+    assert (pair.n_items, pair.percent_agreement, pair.kappa) == (0, None, None)
+
+
 def test_label_counts_vs_target() -> None:
     rows = label_counts_vs_target({"card": 600, "refund": 120, "fees": 0}, target=500)
     assert [r.label for r in rows] == ["fees", "refund", "card"]

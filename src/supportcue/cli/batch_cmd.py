@@ -36,7 +36,7 @@ BatchSize = Annotated[int, typer.Option(min=1, help="cases per Ray batch (each a
 Map = Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN: read FIELD from COLUMN; repeatable")]
 Set = Annotated[list[str], typer.Option("--set", help="FIELD=VALUE: every row gets VALUE; repeatable")]
 Encoding = Annotated[str, typer.Option(help="the file's text encoding (a UTF-8 BOM is fine)")]
-Json = Annotated[bool, typer.Option("--json")]
+Json = Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")]
 
 
 def _run(

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         """Compare each day's last week of messages with the weeks before: topic volumes, embeddings,
         messages no topic claims (clustered into candidate new topics), answers' match rates. Alerts
         are stored (dashboard, /library, /metrics), their examples queued for review (reason
-        drift_alert, at most [drift] review_items per alert), and new ones posted to [drift]
+        drift_alert, at most \\[drift] review_items per alert), and new ones posted to \\[drift]
         webhook_url."""
         from supportcue.monitoring.drift import run_drift
         from supportcue.monitoring.metrics import parse_time

@@ -19,7 +19,16 @@ if TYPE_CHECKING:
 
 eval_app = typer.Typer(help="Evaluate on your own labeled .csv/.jsonl files.", no_args_is_help=True)
 
-FileOpt = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
+FileOpt = Annotated[
+    Path, typer.Option(exists=True, dir_okay=False, readable=True, help="rows to fit on (.csv or .jsonl)")
+]
+ValOpt = Annotated[
+    Path,
+    typer.Option(exists=True, dir_okay=False, readable=True, help="rows the threshold is chosen on"),
+]
+TestOpt = Annotated[
+    Path, typer.Option(exists=True, dir_okay=False, readable=True, help="rows that are only scored")
+]
 TextCol = Annotated[str, typer.Option("--text-col", help="column holding the message text")]
 LabelCol = Annotated[str, typer.Option("--label-col", help="column holding the label")]
 PredOpt = Annotated[Path | None, typer.Option("--predictions", help="write one JSON row per test row")]
@@ -42,7 +51,7 @@ def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
 def classify(
     ctx: typer.Context,
     train: FileOpt,
-    test: FileOpt,
+    test: TestOpt,
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     shots_per_label: Annotated[int | None, typer.Option(min=1, help="keep N labeled rows per label")] = None,
@@ -73,8 +82,8 @@ def classify(
 def oos(
     ctx: typer.Context,
     train: FileOpt,
-    val: FileOpt,
-    test: FileOpt,
+    val: ValOpt,
+    test: TestOpt,
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     oos_label: Annotated[str, typer.Option("--oos-label", help="label value of out-of-scope rows")] = "oos",
@@ -120,7 +129,7 @@ def oos(
 def suggest(
     ctx: typer.Context,
     train: FileOpt,
-    test: FileOpt,
+    test: TestOpt,
     text_col: TextCol = "text",
     reply_col: Annotated[str, typer.Option("--reply-col", help="column holding the agent's reply")] = "reply",
     label_col: Annotated[str | None, typer.Option("--label-col", help="topic column, if any")] = None,
@@ -129,7 +138,7 @@ def suggest(
         typer.Option(
             "--mode",
             help="library | llm | hybrid: the response mode to measure (default: the workspace's "
-            "[response] mode); llm and hybrid call the [llm] server",
+            "\\[response] mode); llm and hybrid call the \\[llm] server",
         ),
     ] = None,
     predictions: PredOpt = None,

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import state
@@ -163,21 +164,21 @@ def _print(r: dict[str, Any]) -> None:
     for a in r["arms"]:
         mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
         variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
-        label = a["name"] + (" (control)" if a["control"] else "")
+        label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
         table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
     console.print(table)
     for c in r["comparisons"]:
         if c["lift"] is None:
-            console.print(f"{c['arm']} vs {r['control']}: {c.get('error', 'not enough data')}")
+            console.print(f"{c['arm']} vs {r['control']}: {c.get('error', 'not enough data')}", markup=False)
             continue
         console.print(
             f"{c['arm']} vs {r['control']}: lift {_pct(c['lift'])} "
             f"[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}], p = {c['p_value']:.3g}"
         )
     console.print(f"sample ratio check: p = {r['srm_p_value']:.3g}" + (" (MISMATCH)" if r["srm"] else ""))
-    console.print(f"[dim]method: {r['method']}[/dim]", highlight=False)
+    console.print(f"method: {r['method']}", style="dim", highlight=False, markup=False)
     for w in r["warnings"]:
-        console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
+        console.print(f"[yellow]warning[/yellow]: {escape(w)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

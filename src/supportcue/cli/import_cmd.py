@@ -109,7 +109,7 @@ def import_(
         str, typer.Option(help="the file's text encoding, e.g. utf-16, cp1252 (a UTF-8 BOM is fine)")
     ] = "utf-8",
     strict: Annotated[bool, typer.Option(help="commit nothing if any row is bad")] = False,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Import rows; bad rows are reported with file and line and written to FILE.rejects.jsonl.
 

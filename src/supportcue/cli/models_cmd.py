@@ -75,6 +75,13 @@ def print_trained(v: ModelVersion, target_precision: float) -> None:
         )
 
 
+def _check_stage(stage: str) -> None:
+    """A stage that has model versions, or an error naming those that do (not "no versions")."""
+    trainable = registry.trainable()
+    if stage not in trainable:
+        raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(trainable)}", param_hint="STAGE")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
@@ -101,9 +108,11 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         since: Annotated[str | None, typer.Option(help="cut date: train before it, test after")] = None,
         stage: Annotated[list[str], typer.Option(help="validation | topic (repeatable)")] = [],  # noqa: B006
-        exclude_weak: Annotated[bool, typer.Option("--exclude-weak")] = False,
+        exclude_weak: Annotated[
+            bool, typer.Option("--exclude-weak", help="train on human labels only")
+        ] = False,
         html: Annotated[Path | None, typer.Option(help="write an HTML report with the curve here")] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Time-ordered evaluation: per-topic P/R/F1, confusions, coverage-versus-precision."""
         from supportcue.training.report import backtest_html, print_backtest
@@ -143,7 +152,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"HTML report: {target}")
 
     @app.command()
-    def models(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def models(
+        ctx: typer.Context,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
+    ) -> None:
         """List model versions with their status and backtest figures."""
         versions = state(ctx).store.models.list()
         if json_out:
@@ -206,6 +218,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="promote even if worse than live")] = False,
     ) -> None:
         """Make a model version live; the previous stays available for rollback."""
+        _check_stage(stage)
         trainer = _trainer(state(ctx))
         promoted, note = trainer.promote(stage, version, force=force)
         said = f"{promoted.stage} {promoted.version} is live ({note})"
@@ -219,5 +232,6 @@ def register(app: typer.Typer) -> None:
         """Bring back the version that was live before the current one; the current one is retired."""
         from supportcue.training.registry import rollback as rollback_stage
 
+        _check_stage(stage)
         restored, retired = rollback_stage(state(ctx).store, stage)
         console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")

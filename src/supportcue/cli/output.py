@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -27,5 +28,5 @@ def emit(result: dict[str, Any], as_json: bool, title: str = "") -> None:
             text = json.dumps(value, default=str)[:200]
         else:
             text = str(value)
-        table.add_row(key, text)
+        table.add_row(key, Text(text))  # a Text, not markup: a value may hold "[gate]" and the like
     console.print(table)

@@ -20,7 +20,7 @@ def _pct(x: float | None) -> str:
 def stats(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="reviews since this ISO date, e.g. 2026-10-01")] = None,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Online precision of shown suggestions with its 95% interval (from the random sample only),
     next to the match rate; Krippendorff's alpha of the blind-overlap reviews."""
@@ -55,7 +55,7 @@ def _print(r: dict[str, Any]) -> None:
             f"  {topic}: {_pct(t['precision'])} of {t['n']} [{_pct(t['ci_low'])}, {_pct(t['ci_high'])}]",
             highlight=False,
         )
-    console.print(f"[dim]{r['method']}; {r['note']}[/dim]", highlight=False)
+    console.print(f"{r['method']}; {r['note']}", style="dim", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

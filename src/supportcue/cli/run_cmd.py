@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console, emit
@@ -39,6 +40,18 @@ def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
         return settings, None
     service = settings.service.model_copy(update={"allowed_hosts": [*allowed, name]})
     return settings.model_copy(update={"service": service}), None
+
+
+def base_url(settings: Settings, host: str, port: int) -> str:
+    """The address to print for people to open: the one bound to, or on all addresses (where
+    `http://0.0.0.0:8000` would be turned away as a host name the service does not answer to) the
+    first of `[service] allowed_hosts` that is a name of its own, loopback first."""
+    name = host.strip("[]")
+    if host in ANY_ADDRESS:
+        allowed = [h for h in settings.service.allowed_hosts if "*" not in h and h != "testserver"]
+        loopback = [h for h in ("127.0.0.1", "localhost", "::1") if h in allowed or "*" in allowed]
+        name = next(iter(loopback + allowed), "127.0.0.1")
+    return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
 
 
 def call_hint(base: str, sample: dict[str, str] | None = None) -> str:
@@ -104,9 +117,10 @@ def _serve(
     check_exposure(host, callers)
     _check_port(host, port)
     settings, hint = bound_hosts(settings, host)
-    base = f"http://{host}:{port}"
+    base = base_url(settings, host, port)
     # plain print: these lines are meant to be copied, so they must never be wrapped
-    print(f"supportcue serving {settings.workspace.resolve()} at {base}")
+    listening = f" (listening on every address, {host or '0.0.0.0'}:{port})" if host in ANY_ADDRESS else ""
+    print(f"supportcue serving {settings.workspace.resolve()} at {base}{listening}")
     print(f"  agent console {base}/   dashboard {base}/dashboard   API docs {base}/docs")
     if not callers:
         print("  nobody can call it yet: add a user (`supportcue users add NAME --role admin`) or a key")
@@ -196,7 +210,7 @@ def register(app: typer.Typer) -> None:
         message: Annotated[str, typer.Argument(help="the customer's message")],
         customer_name: Annotated[str | None, typer.Option(help="fills {customer_name}")] = None,
         case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Run the pipeline on one message, as the service would (the suggestion is stored; with
         --case-id, the case gets its arm in the running experiment, and the control arm sees none)."""
@@ -219,7 +233,9 @@ def register(app: typer.Typer) -> None:
             return
         if result.text is None:
             console.print(
-                f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: {result.reason}"
+                f"[yellow]no suggestion[/yellow]: abstained at {result.abstained_at}: "
+                f"{escape(str(result.reason))}",
+                highlight=False,
             )
         else:
             console.print(
@@ -227,7 +243,7 @@ def register(app: typer.Typer) -> None:
             )
             console.print(result.text, highlight=False, markup=False)
         for step in result.trace:
-            console.print(f"[dim]{json.dumps(step, default=str)}[/dim]", highlight=False)
+            console.print(json.dumps(step, default=str), style="dim", highlight=False, markup=False)
 
     @app.command()
     def purge(
@@ -236,7 +252,7 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--older-than", help="purge cases created more than DAYS ago", metavar="DAYS")
         ],
         dry_run: Annotated[bool, typer.Option("--dry-run", help="count only, change nothing")] = False,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Retention: remove old cases' text (message, context, customer name, fields, suggestion and
         event texts); the counts, match outcomes and handle times that `report` uses are kept."""
@@ -269,7 +285,7 @@ def register(app: typer.Typer) -> None:
         group_by: Annotated[
             str | None, typer.Option(help="day | topic | stage | model | arm | agent")
         ] = None,
-        json_out: Annotated[bool, typer.Option("--json")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""
         from supportcue.monitoring.metrics import compute_report, print_report

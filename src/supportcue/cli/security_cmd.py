@@ -29,7 +29,7 @@ def keys_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="what the key is for, e.g. chatwoot or grafana")],
     role: RoleOption,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Make a key and print it once: only its hash is stored, so copy it now."""
     from supportcue.security.keys import create_key
@@ -50,7 +50,10 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def keys_list(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
+) -> None:
     """The keys (name, role, first characters, created), never the keys themselves."""
     rows = [
         {"name": k.name, "role": k.role, "prefix": k.prefix, "created_at": k.created_at.isoformat()}
@@ -95,7 +98,10 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def users_list(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
+) -> None:
     """The users and their roles."""
     rows = [
         {"name": u.name, "role": u.role, "created_at": u.created_at.isoformat()}

@@ -33,7 +33,7 @@ def apply(
     ctx: typer.Context,
     task: Task = "topic",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only, store nothing")] = False,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Apply the labeling functions to the cases and store the label model's labels (source weak)."""
     from supportcue.weak.workspace import apply_to_cases, label_cases
@@ -51,7 +51,7 @@ def propagate(
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="store labels at least this sure")
     ] = 0.7,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Spread the people's labels to unlabeled cases through the embedding space (stored as weak)."""
     from supportcue.training.loader import workspace_embedder
@@ -65,7 +65,9 @@ def propagate(
 
 @weak_app.command("analyze")
 def analyze(
-    ctx: typer.Context, task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context,
+    task: Task = "topic",
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Per function: coverage, overlaps, conflicts, accuracy on gold; and the conflict matrix."""
     from supportcue.weak.analysis import render_analysis
@@ -94,7 +96,7 @@ def issues(
         Path | None, typer.Option(help="export the ranked issues (.csv or .jsonl) for review")
     ] = None,
     top: Annotated[int, typer.Option(help="rows to show")] = 20,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Likely label errors (cleanlab on cross-validated probabilities), ranked, for review."""
     from supportcue.review.store_issues import label_issue_rows
@@ -127,7 +129,9 @@ def issues(
 
 @labels_app.command("stats")
 def stats(
-    ctx: typer.Context, task: Task = "topic", json_out: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context,
+    task: Task = "topic",
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Labels per topic against the target, and agreement between annotators (Cohen's kappa)."""
     from supportcue.review.store_issues import label_stats

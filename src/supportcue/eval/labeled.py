@@ -88,7 +88,8 @@ def sample_shots(labels: Sequence[str], shots: int, seed: int) -> list[int]:
 
 
 def cache_dir() -> Path:
-    """Where eval keeps embeddings between runs: `$SUPPORTCUE_CACHE_DIR`, else ~/.cache/supportcue."""
+    """Where eval keeps embeddings between runs: `$SUPPORTCUE_CACHE_DIR`, else
+    ~/.cache/supportcue/embeddings."""
     env = os.environ.get("SUPPORTCUE_CACHE_DIR")
     return Path(env) if env else Path.home() / ".cache" / "supportcue" / "embeddings"
 

@@ -377,7 +377,10 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         ", ".join(f"{k} {v}" for k, v in result["dismiss_reasons"].items()),
     )
     lat = result["latency_ms"]
-    head.add_row("latency", f"p50 {lat['p50']} ms", f"p99 {lat['p99']} ms over {lat['n']:,}")
+    if lat["n"]:
+        head.add_row("latency", f"p50 {lat['p50']} ms", f"p99 {lat['p99']} ms over {lat['n']:,}")
+    else:
+        head.add_row("latency", "-", "no live request yet")
     edit = result["edit"]
     head.add_row(
         "edit after insert",
@@ -410,6 +413,6 @@ def print_report(result: dict[str, Any], console: Console) -> None:
                 _pct(g["adoption"]),
                 _pct(g["coverage"]),
                 f"{g['dismissed']:,}",
-                str(g["latency_p50_ms"]),
+                "-" if g["latency_p50_ms"] is None else str(g["latency_p50_ms"]),
             )
         console.print(table)

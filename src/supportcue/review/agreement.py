@@ -41,9 +41,9 @@ class PairAgreement:
     annotator_a: str
     annotator_b: str
     n_items: int
-    percent_agreement: float
+    percent_agreement: float | None
     kappa: float | None
-    """None when the pair shares no item."""
+    """Both None when the pair shares no item (nothing to agree on is not 0% agreement)."""
 
 
 @dataclass
@@ -77,7 +77,7 @@ def pairwise_agreement(annotations: Iterable[tuple[Hashable, str, Hashable]]) ->
                 first,
                 second,
                 len(shared),
-                same / len(shared) if shared else 0.0,
+                same / len(shared) if shared else None,
                 cohen_kappa(a, b) if shared else None,
             )
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.embeddings import Embedder
+from supportcue.errors import TrainingDataError
 from supportcue.review.agreement import label_counts_vs_target, pairwise_agreement
 from supportcue.review.label_issues import find_label_issues, out_of_sample_probs
 from supportcue.settings import Settings
@@ -19,13 +20,19 @@ def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task:
     """Cases whose resolved label looks wrong given every other labeled case, most suspicious first.
 
     Probabilities come from cross-validation (each case scored by a model that never saw its label),
-    then cleanlab's confident learning decides which labels to flag.
+    then cleanlab's confident learning decides which labels to flag. Too few labels to compare is a
+    `TrainingDataError`, not an empty list.
     """
     data = labeled_cases(store, task, settings.labels.source_weights)
     counts = Counter(data.labels)
     keep = [i for i, label in enumerate(data.labels) if counts[label] >= 2]
     if len({data.labels[i] for i in keep}) < 2:
-        return []
+        # "0 likely errors" would read as "the labels are fine" when nothing was checked
+        raise TrainingDataError(
+            f"nothing to check: {len(data.labels)} case(s) with a {task} label, and finding label "
+            f"errors needs at least two {task} values with two labeled cases each; import labels "
+            "first (`supportcue import labels FILE`)"
+        )
     texts = [data.texts[i] for i in keep]
     labels = [data.labels[i] for i in keep]
     probs, classes = out_of_sample_probs(embedder.embed(texts), labels)

@@ -27,6 +27,8 @@ class LabeledSet:
     weights: list[float] = field(default_factory=list)
     created_at: list[datetime] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+    """Labeled case ids that match no case in the store (never imported): never learned from."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -94,10 +96,12 @@ def labeled_cases(
         (lb.case_id or "", lb.value, source_weights.get(lb.source, 0.5) * lb.confidence) for lb in labels
     ]
     resolved = resolve(v for v in votes if v[2] > 0)
-    cases = {c.id: c for c in store.cases.list() if c.id in resolved}
+    stored = {c.id: c for c in store.cases.list(include_purged=True) if c.id in resolved}
+    cases = {cid: c for cid, c in stored.items() if c.purged_at is None}  # nothing learns from purged text
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
+    out.unmatched = sorted(set(resolved) - set(stored))
     for case in sorted(cases.values(), key=lambda c: (c.created_at, c.id)):
         value, weight = resolved[case.id]
         out.case_ids.append(case.id)

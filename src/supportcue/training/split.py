@@ -122,8 +122,16 @@ def choose_split(
     if since is not None:
         return Split(TIME, "cut given with --since", since, test_share)
     if len(data) < MIN_LABELS:
+        unmatched = (
+            f"; {len(data.unmatched):,} labeled case id(s) match no imported case (e.g. "
+            f"{data.unmatched[0]}): import the cases (`supportcue import cases FILE`) or fix the labels' "
+            "case_id"
+            if data.unmatched
+            else ""
+        )
         raise SupportcueError(
             f"only {len(data)} {data.task} labels: need at least {MIN_LABELS} to train and backtest"
+            + unmatched
         )
 
     def stratified(reason: str) -> Split:

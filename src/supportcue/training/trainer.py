@@ -214,6 +214,12 @@ class Trainer:
         result = self.evaluate(name, params, data, split, gold)
         minimum = self.settings.gate.min_labels_per_class
         result["warnings"] = _unseen_warning(result) + class_warnings(task, data.counts(), minimum)
+        if data.unmatched:
+            result["warnings"].append(
+                f"{len(data.unmatched):,} labeled case id(s) match no imported case (e.g. "
+                f"{data.unmatched[0]}), so their {task} labels are not learned from: import those cases "
+                "(`supportcue import cases FILE`) or fix the labels' case_id"
+            )
         return data, result
 
     def train(self, stages: Sequence[str] | None = None, exclude_weak: bool = False) -> list[ModelVersion]:
