@@ -174,6 +174,18 @@ def test_bad_dashboard_dates_in_a_browser_are_a_page_saying_what_is_wrong(
     assert_secured(r)
 
 
+def test_a_query_a_page_cannot_take_is_a_page_for_a_browser_and_json_for_a_script(client: TestClient) -> None:
+    """A bad query of any page (here the library's search, over its 200 characters)."""
+    path = "/library?q=" + "x" * 201
+    r = client.get(path, headers={"accept": "text/html"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert '<p class="error" id="invalid" role="alert">' in r.text and "q: " in r.text
+    assert '<a href="/library">Start again</a>' in r.text and "x" * 201 not in r.text
+    assert_secured(r)
+    script = client.get(path)
+    assert script.status_code == 422 and script.json()["errors"][0]["loc"] == ["query", "q"]
+
+
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
     r = client.get("/dashboard?since=2030-01-01")
     assert r.status_code == 200 and "No suggestions yet." in r.text and "simulated" not in r.text.lower()

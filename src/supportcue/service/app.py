@@ -252,8 +252,13 @@ def create_app(
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """422 with each field's problem: JSON, or for a browser asking for a page (a query too long,
+        say) a page that says so."""
         errors = _field_errors(exc)
+        if wants_page(request.method, request.headers):
+            context = {"detail": _describe(errors), "back": request.url.path}
+            return pages.templates.TemplateResponse(request, "invalid.html", context, status_code=422)
         return JSONResponse({"detail": _describe(errors), "errors": errors}, 422)
 
     @app.exception_handler(Exception)
