@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from supportcue.errors import SettingsError, WorkspaceError
 from supportcue.settings import (
@@ -68,6 +69,45 @@ def test_a_float_setting_is_a_finite_number(tmp_path: Path, variable: str, value
     (tmp_path / "supportcue.toml").write_text("")
     with pytest.raises(SettingsError, match=rf"{variable} \(environment variable\).*finite number"):
         load_settings(tmp_path, environ={variable: value})
+
+
+def _float_settings() -> list[tuple[str, str, bool]]:
+    """(section, key, is a table of floats) of every float setting, found in the models, so that a
+    float setting added later is checked too."""
+    found = []
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for key, field in model.model_fields.items():
+            if field.annotation in (float, float | None, dict[str, float]):
+                found.append((section, key, field.annotation == dict[str, float]))
+    return found
+
+
+FLOAT_SETTINGS = _float_settings()
+
+
+def test_the_float_settings_are_found() -> None:
+    assert ("service", "registry_poll_s", False) in FLOAT_SETTINGS
+    assert ("labels", "source_weights", True) in FLOAT_SETTINGS and len(FLOAT_SETTINGS) > 20
+
+
+@pytest.mark.parametrize(("section", "key", "table"), FLOAT_SETTINGS, ids=lambda v: str(v))
+def test_nan_is_no_float_setting_in_the_file_or_a_variable(
+    tmp_path: Path, section: str, key: str, table: bool
+) -> None:
+    """`registry_poll_s = nan` would never follow the registry (`nan > 0` is false), a nan threshold
+    would pass or fail everything: an error naming the setting, like inf."""
+    value = "{expert = nan}" if table else "nan"
+    (tmp_path / "supportcue.toml").write_text(f"[{section}]\n{key} = {value}\n")
+    with pytest.raises(SettingsError, match=rf"supportcue\.toml: setting {section}\.{key}\b.*finite number"):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "supportcue.toml").write_text("")
+    variable = f"SUPPORTCUE_{section.upper()}__{key.upper()}"
+    for nan in ('{"expert": NaN}',) if table else ("nan", "NaN", "-nan"):
+        with pytest.raises(SettingsError, match=rf"{variable} \(environment variable\).*finite number"):
+            load_settings(tmp_path, environ={variable: nan})
 
 
 def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:

@@ -153,6 +153,8 @@ def test_files_that_cannot_be_read_are_clear_errors(workspace: Path, tmp_path: P
     out = run(workspace, "batch", "suggest", str(tmp_path / "bad.jsonl"), code=1)
     assert f"{tmp_path / 'bad.jsonl'}:1: message: missing or empty" in out
     assert f"{tmp_path / 'bad.jsonl'}:2: not valid JSON" in out and "every row" in out
+    out = run(workspace, "batch", "embed", str(tmp_path / "nomsg.csv"), "--set", "=1", code=2)
+    assert "Invalid value for --set: '=1': the field name is empty; cases have: id, message" in out
 
 
 def failure(ws: Path, *args: str) -> BaseException | None:

@@ -89,6 +89,44 @@ def test_set_dry_run_and_the_answers_warning(workspace: Path, tmp_path: Path) ->
     assert code == 2 and "use FIELD=VALUE" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "option", "given"),
+    [
+        ("cases", "--set", "=1"),
+        ("cases", "--set", " =1"),
+        ("cases", "--set", "__error__=x"),  # the reader's own markers
+        ("cases", "--map", "=message"),
+        ("answers", "--set", "=1"),
+        ("answers", "--set", "nosuch=1"),
+    ],
+)
+def test_a_set_or_map_field_that_cannot_be_one_is_a_usage_error(
+    workspace: Path, tmp_path: Path, kind: str, option: str, given: str
+) -> None:
+    """An empty or reserved field name (any kind), or one the kind does not have (cases take any
+    other name as a case field): exit 2 naming the option and the fields the kind takes, nothing read."""
+    path = tmp_path / f"{kind}.csv"
+    path.write_text("id,message,topic,title,body\nc1,hello,refunds,Refunds,Refunds take 5 days.\n")
+    code, out, err = invoke("--workspace", str(workspace), "import", kind, str(path), option, given)
+    assert code == 2 and not out, err
+    flat = " ".join(err.replace("│", " ").split())
+    assert f"Invalid value for {option}: {given!r}" in flat, flat
+    first = "id, message, channel" if kind == "cases" else "id, topic, title, body, status"
+    assert first in flat
+    assert ("or any other name (a case field" in flat) == (kind == "cases")
+    assert not (tmp_path / f"{kind}.csv.rejects.jsonl").exists()
+
+
+def test_set_on_cases_gives_every_case_a_field_of_any_other_name(workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text("id,message\nc1,where is my order\n")
+    ws = ["--workspace", str(workspace)]
+    code, _, err = invoke(*ws, "import", "cases", str(path), "--set", "brand=Acme")
+    assert code == 0, err
+    invoke(*ws, "export", "cases", str(tmp_path / "out.jsonl"))
+    assert json.loads((tmp_path / "out.jsonl").read_text())["fields"] == {"brand": "Acme"}
+
+
 def test_a_file_whose_every_row_is_rejected_exits_non_zero(workspace: Path, tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_text("case_id,task,value\nc1,mood,happy\nc2,validity,maybe\n")

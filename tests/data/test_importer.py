@@ -242,6 +242,12 @@ def test_map_and_set_name_what_does_not_exist(store: Store, tmp_path: Path) -> N
     ):
         import_file(store, "answers", path)
     assert import_file(store, "answers", path, mapping={"body": "text"}).stored == 1
+    cases = write(tmp_path / "cases.csv", "id,message\nc1,hello\n")
+    with pytest.raises(ImportDataError, match=r"--set the field name is empty; cases have: id, message,"):
+        import_file(store, "cases", cases, constants={"": "1"})
+    with pytest.raises(ImportDataError, match=r"--map __error__: a field name may not start with __"):
+        import_file(store, "cases", cases, mapping={"__error__": "message"})
+    assert store.cases.get("c1") is None
 
 
 def test_dry_run_validates_and_reports_without_writing(store: Store, tmp_path: Path) -> None:

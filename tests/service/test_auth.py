@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -317,6 +318,29 @@ def test_removing_a_user_ends_their_sessions(store: Store, ana: httpx.Client) ->
     while ana.get("/").status_code == 200 and time.time() < deadline:
         time.sleep(0.2)
     assert ana.get("/").status_code == 401
+
+
+def test_a_new_password_ends_the_users_sessions(
+    server: LiveServer, store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> None:
+    """`supportcue demo` run again sets its users' passwords anew (from another process): a browser
+    logged in with the old one is sent to the login page."""
+    from supportcue.demo.workspace import DEMO_USERS, demo_users
+
+    add_user(store, "agent", "agent", PASSWORD)
+    assert ("agent", "agent") in DEMO_USERS
+    client, answer = log_in(server.url, "agent")
+    try:
+        assert answer.status_code == 303 and client.get("/").status_code == 200
+        monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", database_url)
+        demo_users(tmp_path)  # the app's workspace, on the test's database
+        deadline = time.time() + 5
+        while client.get("/").status_code == 200 and time.time() < deadline:
+            time.sleep(0.2)
+        assert client.get("/", headers={"accept": "text/html"}).headers["location"].startswith("/login")
+        assert client.post("/v1/suggest", json={"message": "hi"}).status_code == 401
+    finally:
+        client.close()
 
 
 # -- CSRF and the console's agent --------------------------------------------------------------------

@@ -381,3 +381,15 @@ def screenshots(workspace: Path, docs: Path) -> None:
 
 if __name__ == "__main__":
     screenshots(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "docs"))
+
+
+def test_backwards_dashboard_dates_say_so_and_the_form_fixes_them(server: LiveServer, page: Page) -> None:
+    answer = page.goto(f"{server.url}/dashboard?since=2026-10-02&until=2026-10-01")
+    assert answer is not None and answer.status == 422
+    expect(page.locator("#dates-error")).to_contain_text(
+        "since (2026-10-02) must be before until (2026-10-01)"
+    )
+    page.get_by_label("Until, exclusive").fill("2026-10-09")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#tile-match")).to_be_visible()
+    assert page.url.endswith("/dashboard?since=2026-10-02&until=2026-10-09")

@@ -341,10 +341,10 @@ def test_a_bad_static_path_is_a_404_never_a_500(server: LiveServer, name: str) -
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", "/v1/answers", "GET, POST"),  # routes of two routers
+        ("DELETE", "/v1/answers", "GET, HEAD, POST"),  # routes of two routers; HEAD wherever GET
         ("GET", "/v1/suggest", "POST"),
         ("PUT", "/v1/answers/a1", "PATCH"),
-        ("DELETE", "/dashboard", "GET"),
+        ("DELETE", "/dashboard", "GET, HEAD"),
     ],
 )
 def test_a_405_names_the_methods_the_path_allows(
@@ -352,3 +352,50 @@ def test_a_405_names_the_methods_the_path_allows(
 ) -> None:
     r = client.request(method, path)
     assert r.status_code == 405 and r.headers["allow"] == allow
+
+
+HEAD_PATHS = [
+    "/healthz",
+    "/readyz",
+    "/login",
+    "/static/style.css",
+    "/",
+    "/cases/c1",
+    "/dashboard",
+    "/v1/metrics",
+]
+
+
+@pytest.mark.parametrize("path", HEAD_PATHS)
+def test_head_answers_like_get_without_a_body(
+    server: LiveServer, seeded: Store, admin_key: dict[str, str], path: str
+) -> None:
+    """Uptime checkers and load balancers send HEAD: the same status and headers as GET, no body."""
+    got = httpx.get(f"{server.url}{path}", headers=admin_key)
+    head = httpx.head(f"{server.url}{path}", headers=admin_key)
+    assert (head.status_code, head.content) == (got.status_code, b""), path
+    assert got.status_code == 200 and got.content
+    for name in ("content-type", "content-length", "cache-control"):
+        assert head.headers.get(name) == got.headers.get(name), (path, name)
+    assert_secured(head)
+
+
+def test_head_keeps_the_auth_rules_of_get(server: LiveServer, seeded: Store) -> None:
+    page = httpx.head(f"{server.url}/cases/c1", headers={"accept": "text/html"})
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/cases/c1"
+    api = httpx.head(f"{server.url}/v1/metrics")
+    assert api.status_code == 401 and api.headers["www-authenticate"] == "Bearer" and not api.content
+    assert_secured(api)
+    assert httpx.head(f"{server.url}/nothing-here").status_code == 404
+    assert httpx.head(f"{server.url}/v1/suggest").status_code == 401  # a caller first, as for GET
+
+
+def test_head_on_a_path_without_get_is_a_405(client: TestClient) -> None:
+    r = client.head("/v1/suggest")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+
+
+def test_head_requests_are_counted_as_head_under_their_route(client: TestClient) -> None:
+    assert client.head("/healthz").status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'supportcue_http_requests_total{method="HEAD",route="/healthz",status="200"} 1.0' in metrics

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store
 from tests.service.conftest import PAUSE_PAYOUTS, T0, case
+from tests.service.test_headers import assert_secured
 
 
 def seed(store: Store) -> None:
@@ -150,6 +151,39 @@ def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClien
     assert client.get("/dashboard?since=nonsense").status_code == 422
     backwards = client.get("/dashboard?since=2026-10-02&until=2026-10-01")
     assert backwards.status_code == 422 and "must be before until" in backwards.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=yesterday", "since=&#39;yesterday&#39; is not an ISO date or datetime"),
+        ("since=2026-10-02&until=2026-10-01", "since (2026-10-02) must be before until (2026-10-01)"),
+        ("until=9999-12-31", "until=9999-12-31 is out of range"),
+        ("since=<b>x</b>", "since=&#39;&lt;b&gt;x&lt;/b&gt;&#39; is not an ISO date"),
+    ],
+)
+def test_bad_dashboard_dates_in_a_browser_are_a_page_saying_what_is_wrong(
+    client: TestClient, query: str, message: str
+) -> None:
+    """A browser gets the app's page with the message and the date form to fix it (not JSON)."""
+    r = client.get(f"/dashboard?{query}", headers={"accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert f'<p class="error" id="dates-error" role="alert">{message}' in r.text
+    assert '<form class="filters" method="get" action="/dashboard">' in r.text and "<b>" not in r.text
+    assert 'aria-current="page">Dashboard</a>' in r.text  # the app's header, on the dashboard
+    assert_secured(r)
+
+
+def test_a_query_a_page_cannot_take_is_a_page_for_a_browser_and_json_for_a_script(client: TestClient) -> None:
+    """A bad query of any page (here the library's search, over its 200 characters)."""
+    path = "/library?q=" + "x" * 201
+    r = client.get(path, headers={"accept": "text/html"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert '<p class="error" id="invalid" role="alert">' in r.text and "q: " in r.text
+    assert '<a href="/library">Start again</a>' in r.text and "x" * 201 not in r.text
+    assert_secured(r)
+    script = client.get(path)
+    assert script.status_code == 422 and script.json()["errors"][0]["loc"] == ["query", "q"]
 
 
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:

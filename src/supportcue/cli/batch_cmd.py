@@ -55,8 +55,9 @@ def _run(
 ) -> None:
     from supportcue.batch import run_batch
 
-    mapping = _pairs(map_, "--map", "FIELD=COLUMN, e.g. message=body")
-    constants = _pairs(set_, "--set", "FIELD=VALUE, e.g. channel=email")
+    # batch files are read as cases (`batch/cases.py`)
+    mapping = _pairs("cases", map_, "--map", "FIELD=COLUMN, e.g. message=body")
+    constants = _pairs("cases", set_, "--set", "FIELD=VALUE, e.g. channel=email")
     cli = state(ctx)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=True, disable=json_out) as bar:

@@ -82,12 +82,19 @@ class ImportCommand(TyperCommand):
             formatter.write_text("\b\n" + as_jsonl)
 
 
-def _pairs(items: list[str], option: str, example_: str) -> dict[str, str]:
+def _pairs(kind: str, items: list[str], option: str, example_: str) -> dict[str, str]:
+    """`FIELD=VALUE` items as a dict; a usage error for an item without `=` or a FIELD that `kind`
+    cannot take (the error lists the fields it can)."""
+    from supportcue.data.importer import field_problem
+
     pairs = {}
     for item in items:
         if "=" not in item:
             raise typer.BadParameter(f"{item!r}: use {example_}", param_hint=option)
         name, value = item.split("=", 1)
+        problem = field_problem(kind, name.strip())
+        if problem:
+            raise typer.BadParameter(f"{item!r}: {problem}", param_hint=option)
         pairs[name.strip()] = value.strip()
     return pairs
 
@@ -118,8 +125,8 @@ def import_(
 
     if kind not in KINDS:
         raise typer.BadParameter(f"{kind!r}; allowed: {', '.join(KINDS)}", param_hint="KIND")
-    mapping = _pairs(map_, "--map", "FIELD=COLUMN, e.g. message=body")
-    constants = _pairs(set_, "--set", "FIELD=VALUE, e.g. status=approved")
+    mapping = _pairs(kind, map_, "--map", "FIELD=COLUMN, e.g. message=body")
+    constants = _pairs(kind, set_, "--set", "FIELD=VALUE, e.g. status=approved")
     store = state(ctx).store
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=json_out) as bar:
         task = bar.add_task(f"importing {file}")

@@ -324,14 +324,27 @@ def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
     return []
 
 
+def field_problem(kind: str, name: str) -> str | None:
+    """Why `name` cannot be a field of `kind` given to `--map` or `--set` (with the fields `kind`
+    takes), or None. Names starting with `__` are the reader's own markers (`__error__`)."""
+    accepted = ", ".join(MODELS[kind].model_fields)
+    if kind == "cases":
+        accepted += ", or any other name (a case field for answer placeholders)"
+    if not name:
+        return f"the field name is empty; {kind} have: {accepted}"
+    if name.startswith("__"):
+        return f"{name}: a field name may not start with __; {kind} have: {accepted}"
+    if not _known(kind, name):
+        return f"{name}: {kind} have no such column; they have: {accepted}"
+    return None
+
+
 def _check_options(kind: str, mapping: Mapping[str, str], constants: Mapping[str, str]) -> None:
     for option, names in (("--map", mapping), ("--set", constants)):
-        unknown = [name for name in names if not _known(kind, name)]
-        if unknown:
-            raise ImportDataError(
-                f"{option} {unknown[0]}: {kind} have no such column; they have: "
-                f"{', '.join(MODELS[kind].model_fields)}"
-            )
+        for name in names:
+            problem = field_problem(kind, name)
+            if problem:
+                raise ImportDataError(f"{option} {problem}")
 
 
 def _check_columns(

@@ -82,9 +82,19 @@ class Callers:
         return int(users) + int(keys)
 
     # -- login sessions ----------------------------------------------------------------------------
-    def add_session(self, id_hash: str, user_name: str, expires_at: datetime) -> None:
+    def add_session(self, id_hash: str, user_name: str, expires_at: datetime, password_hash: str) -> bool:
+        """Store a session while the user's password is still `password_hash`, the one the login
+        checked; False (and none stored) when it was changed, or the user removed or replaced, since
+        (from another process: the session would outlive the change). The user's row is locked
+        (PostgreSQL; SQLite has one writer) so a change cannot commit between the check and the insert."""
         with self.db.session() as s:
+            current = s.scalar(
+                select(User.password_hash).where(User.name == user_name).with_for_update(read=True)
+            )
+            if current != password_hash:
+                return False
             s.add(LoginSession(id_hash=id_hash, user_name=user_name, expires_at=expires_at))
+        return True
 
     def session_user(self, id_hash: str) -> tuple[LoginSession, User] | None:
         """The session with this id hash and its user, if both exist (expiry is the caller's check)."""

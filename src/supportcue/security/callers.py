@@ -120,13 +120,14 @@ class Authenticator:
         return caller if session.expires_at > self.clock() else None
 
     def login(self, name: str, password: str) -> tuple[str, datetime] | None:
-        """A new session (id, expiry) when the password is the user's; None otherwise (blocking)."""
+        """A new session (id, expiry) when the password is the user's; None otherwise, also when it
+        stopped being theirs while it was checked (blocking)."""
         user = users.authenticate(self.store, name, password)
         if user is None:
             return None
         now = self.clock()
         self.store.callers.end_expired_sessions(now)
-        return sessions.start(self.store, user.name, now, self.settings.session_hours)
+        return sessions.start(self.store, user.name, user.password_hash, now, self.settings.session_hours)
 
     def logout(self, caller: Caller) -> None:
         """End the caller's session (blocking)."""

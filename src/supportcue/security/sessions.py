@@ -17,11 +17,15 @@ def hash_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def start(store: Store, user_name: str, now: datetime, hours: float) -> tuple[str, datetime]:
-    """A new session for `user_name`: (its id, for the cookie only; when it expires)."""
+def start(
+    store: Store, user_name: str, password_hash: str, now: datetime, hours: float
+) -> tuple[str, datetime] | None:
+    """A new session for `user_name`, whose password `password_hash` was just checked: (its id, for
+    the cookie only; when it expires), or None when that password is no longer the user's."""
     session_id = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=hours)
-    store.callers.add_session(hash_id(session_id), user_name, expires)
+    if not store.callers.add_session(hash_id(session_id), user_name, expires, password_hash):
+        return None
     return session_id, expires
 
 

@@ -34,6 +34,7 @@ from supportcue.service import outage
 from supportcue.service.auth import Authenticate, wants_page
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.deps import Forbidden
+from supportcue.service.head import HeadAsGet
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import LimitsAndMetrics
@@ -80,13 +81,17 @@ METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 def _methods_of(app: FastAPI, scope: Scope) -> list[str]:
-    """The methods the request's path answers to, whichever router each is a route of. Every route
-    is asked (`matches`) rather than listed: FastAPI keeps included routers nested in `app.routes`."""
-    return [
+    """The methods the request's path answers to, whichever router each is a route of, and HEAD
+    wherever GET (`service/head.py`). Every route is asked (`matches`) rather than listed: FastAPI
+    keeps included routers nested in `app.routes`."""
+    found = {
         method
         for method in METHODS
         if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
-    ]
+    }
+    if "GET" in found:
+        found.add("HEAD")
+    return sorted(found)
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -247,8 +252,13 @@ def create_app(
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """422 with each field's problem: JSON, or for a browser asking for a page (a query too long,
+        say) a page that says so."""
         errors = _field_errors(exc)
+        if wants_page(request.method, request.headers):
+            context = {"detail": _describe(errors), "back": request.url.path}
+            return pages.templates.TemplateResponse(request, "invalid.html", context, status_code=422)
         return JSONResponse({"detail": _describe(errors), "errors": errors}, 422)
 
     @app.exception_handler(Exception)
@@ -291,6 +301,7 @@ def create_app(
         return JSONResponse({"detail": exc.detail}, 403)
 
     # the last added runs first: metrics count every answer, the caller is known before any route
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         Authenticate,
         authenticator=app.state.authenticator,

@@ -23,6 +23,7 @@ from supportcue.monitoring.helpdesks import helpdesk_health
 from supportcue.monitoring.metrics import compute_dashboard, parse_range
 from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
+from supportcue.service.auth import wants_page
 from supportcue.service.deps import RuntimeDep, StoreDep, require
 from supportcue.service.runtime import Runtime
 from supportcue.service.views import (
@@ -111,11 +112,15 @@ async def dashboard(
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
     which model versions are live in the registry, and which this server serves; the newest
     experiments (over their whole run, whatever the dates chosen); and the online precision the
-    reviewers measured (reviews made since `since`) beside the match rate."""
+    reviewers measured (reviews made since `since`) beside the match rate. Dates that are not ISO
+    dates, or backwards: a browser gets a page saying so with the date form (422), a script JSON."""
     try:
         start, end = parse_range(since, until)
     except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        if not wants_page(request.method, request.headers):
+            raise HTTPException(422, detail=str(exc)) from None
+        again = {"detail": str(exc), "since": since or "", "until": until or ""}
+        return templates.TemplateResponse(request, "dashboard_dates.html", again, status_code=422)
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
     experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
     context = dashboard_context(data, since, until, served_models(runtime), experiments)
