@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,33 @@ def test_an_embed_key_comes_with_the_dashboard_app_url_and_no_person_has_the_rol
         workspace, "users", "add", "eve", "--role", "embed", "--password-stdin", stdin=PASSWORD + "\n"
     )
     assert isinstance(refused.exception, SupportcueError) and "not for people" in str(refused.exception)
+
+
+def test_export_never_writes_a_password_key_or_session_hash(
+    workspace: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    key = json.loads(run(workspace, "keys", "create", "--name", "hd", "--role", "agent", "--json").stdout)
+    run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD + "\n")
+    store = store_of(workspace)
+    try:
+        store.callers.add_session("ab" * 32, "ana", datetime.now(UTC) + timedelta(hours=1))
+    finally:
+        store.close()
+    expected = {"users": ["name", "role", "created_at"], "api_keys": ["name", "role", "prefix", "created_at"]}
+    for table, columns in expected.items():
+        for suffix in (".csv", ".jsonl"):
+            out = tmp_path / f"{table}{suffix}"
+            done = run(workspace, "export", table, str(out))
+            assert done.exit_code == 0, done.output
+            assert "(without " in done.stdout and "secrets stay in the database" in done.stdout
+            text = out.read_text()
+            header = text.splitlines()[0].split(",") if suffix == ".csv" else list(json.loads(text))
+            assert header == columns
+            assert "$argon2id$" not in text and hashlib.sha256(key["key"].encode()).hexdigest() not in text
+    refused = run(workspace, "export", "login_sessions", str(tmp_path / "s.csv"))
+    assert isinstance(refused.exception, SupportcueError)
+    assert "'login_sessions' is not exported" in str(refused.exception)
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_a_revoked_key_is_gone(workspace: tuple[Path, dict[str, str]]) -> None:
