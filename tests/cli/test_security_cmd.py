@@ -20,7 +20,7 @@ from supportcue.data.store import Store, open_store
 from supportcue.demo.workspace import demo_users
 from supportcue.errors import SupportcueError
 from supportcue.security.users import authenticate
-from supportcue.settings import init_workspace
+from supportcue.settings import get_settings, init_workspace
 
 PASSWORD = "correct horse battery"
 
@@ -65,8 +65,30 @@ def test_an_embed_key_comes_with_the_dashboard_app_url_and_no_person_has_the_rol
     made = run(workspace, "keys", "create", "--name", "chatwoot-embed", "--role", "embed", "--json")
     shown = json.loads(made.stdout.strip().splitlines()[-1])
     assert shown["role"] == "embed" and shown["embed_path"] == f"/embed/chatwoot#key={shown['key']}"
+    assert "embed_url" not in shown
     plain = run(workspace, "keys", "create", "--name", "chatwoot-embed-2", "--role", "embed")
-    assert "Dashboard Apps" in plain.stdout and "/embed/chatwoot#key=sc_" in plain.stdout
+    assert (
+        "Dashboard Apps" in plain.stdout
+        and "https://YOUR-SUPPORTCUE-HOST/embed/chatwoot#key=sc_" in plain.stdout
+    )
+    assert "[service] public_url" in plain.stdout
+    folder, env = workspace
+    env = {**env, "SUPPORTCUE_SERVICE__PUBLIC_URL": "https://cue.example.com/"}
+    get_settings.cache_clear()  # the settings are read once per process: read them with the new variable
+    plain = CliRunner().invoke(
+        app, ["--workspace", str(folder), "keys", "create", "--name", "e3", "--role", "embed"], env=env
+    )
+    assert (
+        "  https://cue.example.com/embed/chatwoot#key=sc_" in plain.stdout
+        and "YOUR-SUPPORTCUE-HOST" not in plain.stdout
+    )
+    made = CliRunner().invoke(
+        app,
+        ["--workspace", str(folder), "keys", "create", "--name", "e4", "--role", "embed", "--json"],
+        env=env,
+    )
+    shown = json.loads(made.stdout.strip().splitlines()[-1])
+    assert shown["embed_url"] == f"https://cue.example.com/embed/chatwoot#key={shown['key']}"
     refused = run(
         workspace, "users", "add", "eve", "--role", "embed", "--password-stdin", stdin=PASSWORD + "\n"
     )
