@@ -83,6 +83,25 @@ def test_a_byte_order_mark_and_utf16_are_read(store: Store, tmp_path: Path, name
     assert [c.message for c in store.cases.list()] == ["Où est ma boîte ?"] * 2
 
 
+@pytest.mark.parametrize("name", ["cases.csv", "cases.jsonl"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_utf16_or_utf32_file_with_its_byte_order_mark_is_read_without_encoding(
+    store: Store, tmp_path: Path, name: str, encoding: str
+) -> None:
+    """Spreadsheets save "Unicode text" as UTF-16 with a byte-order mark: the mark says what it is."""
+    body = (
+        "id,message\nc1,Où est ma boîte ?\nc2,€ 12\n"
+        if name.endswith(".csv")
+        else '{"id": "c1", "message": "Où est ma boîte ?"}\n{"id": "c2", "message": "€ 12"}\n'
+    )
+    bom = "\ufeff" if encoding.endswith("-be") else ""  # the -be codecs write no mark of their own
+    path = tmp_path / name
+    path.write_bytes((bom + body).encode(encoding))
+    report = import_file(store, "cases", path, strict=True)
+    assert (report.stored, report.rejects) == (2, [])
+    assert sorted(c.message for c in store.cases.list()) == ["Où est ma boîte ?", "€ 12"]
+
+
 def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(
     store: Store, tmp_path: Path
 ) -> None:
