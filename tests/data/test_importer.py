@@ -55,6 +55,25 @@ def test_reimport_creates_no_duplicates(store: Store, tmp_path: Path) -> None:
     assert store.db.count("events") == 1
 
 
+def test_imported_dismissals_take_the_reasons_the_api_takes(store: Store, tmp_path: Path) -> None:
+    """The dashboard counts dismissals by reason: `import events` accepts what `POST /v1/events` does."""
+    path = write(
+        tmp_path / "events.csv",
+        "idempotency_key,case_id,kind,reason\n"
+        "k1,c1,dismissed,outdated\n"
+        "k2,c1,dismissed,the customer was rude\n"
+        "k3,c1,dismissed,\n"
+        "k4,c1,dismissed,not_needed\n",
+    )
+    report = import_file(store, "events", path)
+    assert report.stored == 2 and [r.line for r in report.rejects] == [3, 4]
+    accepted = ("wrong_topic", "outdated", "tone", "not_needed", "other")
+    assert all(all(reason in r.reason for reason in accepted) for r in report.rejects)
+    assert report.rejects[0].fields == ["reason"] and "rude" not in report.rejects[0].reason
+    assert "`dismissed` event needs a `reason`" in report.rejects[1].reason
+    assert sorted(e.reason or "" for e in store.events.list(case_id="c1")) == ["not_needed", "outdated"]
+
+
 def test_wrong_encoding_names_the_file_and_line_and_another_encoding_reads_it(
     store: Store, tmp_path: Path
 ) -> None:
