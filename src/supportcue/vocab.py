@@ -28,6 +28,17 @@ SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)
 """What an agent does with a suggestion it is shown (counted per suggestion by the metrics)."""
 
 
+class DismissReason(StrEnum):
+    """Why an agent dismissed a suggestion (a `dismissed` event's `reason`, from `POST /v1/events`
+    or `import events`): the dashboard counts dismissals by these."""
+
+    WRONG_TOPIC = "wrong_topic"
+    OUTDATED = "outdated"
+    TONE = "tone"
+    NOT_NEEDED = "not_needed"
+    OTHER = "other"
+
+
 class MessageRole(StrEnum):
     """Who wrote a turn of a conversation (`POST /v1/messages`, a help desk's webhook)."""
 

@@ -50,4 +50,4 @@ def test_review_stats_plain_and_bad_since(workspace: tuple[Path, dict[str, str]]
     assert "matched what the agent sent (a lower bound)" in result.output
     bad = run(workspace, "review", "stats", "--since", "yesterday")
     assert bad.exit_code == 2
-    assert "since='yesterday' is not an ISO date" in bad.output
+    assert "--since='yesterday' is not an ISO date" in bad.output

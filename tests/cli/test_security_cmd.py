@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from supportcue.data.store import Store, open_store
 from supportcue.demo.workspace import demo_users
 from supportcue.errors import SupportcueError
 from supportcue.security.users import authenticate
-from supportcue.settings import init_workspace
+from supportcue.settings import get_settings, init_workspace
 
 PASSWORD = "correct horse battery"
 
@@ -64,12 +65,61 @@ def test_an_embed_key_comes_with_the_dashboard_app_url_and_no_person_has_the_rol
     made = run(workspace, "keys", "create", "--name", "chatwoot-embed", "--role", "embed", "--json")
     shown = json.loads(made.stdout.strip().splitlines()[-1])
     assert shown["role"] == "embed" and shown["embed_path"] == f"/embed/chatwoot#key={shown['key']}"
+    assert "embed_url" not in shown
     plain = run(workspace, "keys", "create", "--name", "chatwoot-embed-2", "--role", "embed")
-    assert "Dashboard Apps" in plain.stdout and "/embed/chatwoot#key=sc_" in plain.stdout
+    assert (
+        "Dashboard Apps" in plain.stdout
+        and "https://YOUR-SUPPORTCUE-HOST/embed/chatwoot#key=sc_" in plain.stdout
+    )
+    assert "[service] public_url" in plain.stdout
+    folder, env = workspace
+    env = {**env, "SUPPORTCUE_SERVICE__PUBLIC_URL": "https://cue.example.com/"}
+    get_settings.cache_clear()  # the settings are read once per process: read them with the new variable
+    plain = CliRunner().invoke(
+        app, ["--workspace", str(folder), "keys", "create", "--name", "e3", "--role", "embed"], env=env
+    )
+    assert (
+        "  https://cue.example.com/embed/chatwoot#key=sc_" in plain.stdout
+        and "YOUR-SUPPORTCUE-HOST" not in plain.stdout
+    )
+    made = CliRunner().invoke(
+        app,
+        ["--workspace", str(folder), "keys", "create", "--name", "e4", "--role", "embed", "--json"],
+        env=env,
+    )
+    shown = json.loads(made.stdout.strip().splitlines()[-1])
+    assert shown["embed_url"] == f"https://cue.example.com/embed/chatwoot#key={shown['key']}"
     refused = run(
         workspace, "users", "add", "eve", "--role", "embed", "--password-stdin", stdin=PASSWORD + "\n"
     )
     assert isinstance(refused.exception, SupportcueError) and "not for people" in str(refused.exception)
+
+
+def test_export_never_writes_a_password_key_or_session_hash(
+    workspace: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    key = json.loads(run(workspace, "keys", "create", "--name", "hd", "--role", "agent", "--json").stdout)
+    run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD + "\n")
+    store = store_of(workspace)
+    try:
+        store.callers.add_session("ab" * 32, "ana", datetime.now(UTC) + timedelta(hours=1))
+    finally:
+        store.close()
+    expected = {"users": ["name", "role", "created_at"], "api_keys": ["name", "role", "prefix", "created_at"]}
+    for table, columns in expected.items():
+        for suffix in (".csv", ".jsonl"):
+            out = tmp_path / f"{table}{suffix}"
+            done = run(workspace, "export", table, str(out))
+            assert done.exit_code == 0, done.output
+            assert "(without " in done.stdout and "secrets stay in the database" in done.stdout
+            text = out.read_text()
+            header = text.splitlines()[0].split(",") if suffix == ".csv" else list(json.loads(text))
+            assert header == columns
+            assert "$argon2id$" not in text and hashlib.sha256(key["key"].encode()).hexdigest() not in text
+    refused = run(workspace, "export", "login_sessions", str(tmp_path / "s.csv"))
+    assert isinstance(refused.exception, SupportcueError)
+    assert "'login_sessions' is not exported" in str(refused.exception)
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_a_revoked_key_is_gone(workspace: tuple[Path, dict[str, str]]) -> None:

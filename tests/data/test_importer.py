@@ -55,6 +55,25 @@ def test_reimport_creates_no_duplicates(store: Store, tmp_path: Path) -> None:
     assert store.db.count("events") == 1
 
 
+def test_imported_dismissals_take_the_reasons_the_api_takes(store: Store, tmp_path: Path) -> None:
+    """The dashboard counts dismissals by reason: `import events` accepts what `POST /v1/events` does."""
+    path = write(
+        tmp_path / "events.csv",
+        "idempotency_key,case_id,kind,reason\n"
+        "k1,c1,dismissed,outdated\n"
+        "k2,c1,dismissed,the customer was rude\n"
+        "k3,c1,dismissed,\n"
+        "k4,c1,dismissed,not_needed\n",
+    )
+    report = import_file(store, "events", path)
+    assert report.stored == 2 and [r.line for r in report.rejects] == [3, 4]
+    accepted = ("wrong_topic", "outdated", "tone", "not_needed", "other")
+    assert all(all(reason in r.reason for reason in accepted) for r in report.rejects)
+    assert report.rejects[0].fields == ["reason"] and "rude" not in report.rejects[0].reason
+    assert "`dismissed` event needs a `reason`" in report.rejects[1].reason
+    assert sorted(e.reason or "" for e in store.events.list(case_id="c1")) == ["not_needed", "outdated"]
+
+
 def test_wrong_encoding_names_the_file_and_line_and_another_encoding_reads_it(
     store: Store, tmp_path: Path
 ) -> None:
@@ -81,6 +100,25 @@ def test_a_byte_order_mark_and_utf16_are_read(store: Store, tmp_path: Path, name
     path = write(tmp_path / ("16" + name), body.replace("c1", "c2"), "utf-16")
     assert import_file(store, "cases", path, encoding="utf-16").stored == 1
     assert [c.message for c in store.cases.list()] == ["Où est ma boîte ?"] * 2
+
+
+@pytest.mark.parametrize("name", ["cases.csv", "cases.jsonl"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_utf16_or_utf32_file_with_its_byte_order_mark_is_read_without_encoding(
+    store: Store, tmp_path: Path, name: str, encoding: str
+) -> None:
+    """Spreadsheets save "Unicode text" as UTF-16 with a byte-order mark: the mark says what it is."""
+    body = (
+        "id,message\nc1,Où est ma boîte ?\nc2,€ 12\n"
+        if name.endswith(".csv")
+        else '{"id": "c1", "message": "Où est ma boîte ?"}\n{"id": "c2", "message": "€ 12"}\n'
+    )
+    bom = "\ufeff" if encoding.endswith("-be") else ""  # the -be codecs write no mark of their own
+    path = tmp_path / name
+    path.write_bytes((bom + body).encode(encoding))
+    report = import_file(store, "cases", path, strict=True)
+    assert (report.stored, report.rejects) == (2, [])
+    assert sorted(c.message for c in store.cases.list()) == ["Où est ma boîte ?", "€ 12"]
 
 
 def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(

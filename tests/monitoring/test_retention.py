@@ -227,8 +227,16 @@ def test_the_turns_of_a_conversation_are_purged_with_their_case(workspace: Path,
     store.conversations.answer(1, "s0", {"text": "Hi Anna Berg"})
     store.conversations.add_customer(turn("new3", "m2", RECENT))
     store.conversations.add_agent({**turn("agent-only", "m3", OLD), "result": {}})  # no case row
+    shown = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "purge", "--older-than", "30", "--dry-run"]
+    )
+    dry = _cli(workspace, "purge", "--older-than", "30", "--dry-run", "--json")
     done = _cli(workspace, "purge", "--older-than", "30", "--json")
     assert done["cases"] == 11  # the ten old cases and the conversation known only by its turns
+    emptied = sum(1 for row in store.db.rows("messages") if row["purged_at"] is not None)
+    assert emptied >= 4 and dry["messages"] == done["messages"] == emptied  # every turn it emptied
+    assert re.search(rf"messages\s*│\s*{emptied}\b", shown.stdout), shown.stdout
+    assert _cli(workspace, "purge", "--older-than", "30", "--json")["messages"] == 0
     by_case = {
         (t.case_id, t.message_id): t
         for c in ("old0", "new3", "agent-only")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from supportcue.data.importer import import_file
 from supportcue.data.store import open_store
 from supportcue.monitoring.events import DISMISS_REASONS
-from supportcue.service.schemas import DismissReason
+from supportcue.service.schemas import EventCreate
 from tests.conftest import LiveServer
 
 
@@ -133,4 +133,6 @@ def test_a_burst_of_concurrent_events_loses_nothing(
 
 
 def test_the_schema_offers_the_dismiss_reasons_the_rules_accept() -> None:
-    assert get_args(DismissReason) == DISMISS_REASONS
+    schema = EventCreate.model_json_schema()
+    assert schema["properties"]["reason"]["anyOf"][0] == {"$ref": "#/$defs/DismissReason"}
+    assert tuple(schema["$defs"]["DismissReason"]["enum"]) == DISMISS_REASONS

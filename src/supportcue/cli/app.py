@@ -52,11 +52,13 @@ def export(
     table: Annotated[str, typer.Argument(help="a table name, e.g. cases, labels, suggestions")],
     file: Annotated[Path, typer.Argument(help=".csv or .jsonl file to write")],
 ) -> None:
-    """Write a table to .csv or .jsonl."""
-    from supportcue.data.exporter import export_table
+    """Write a table to .csv or .jsonl (never a password, key or session hash)."""
+    from supportcue.data.exporter import SECRET_COLUMNS, export_table
 
     n = export_table(state(ctx).store, table, file)
-    typer.echo(f"wrote {n:,} rows to {file}")
+    withheld = SECRET_COLUMNS.get(table)
+    note = f" (without {', '.join(withheld)}: secrets stay in the database)" if withheld else ""
+    typer.echo(f"wrote {n:,} rows to {file}{note}")
 
 
 def _register() -> None:

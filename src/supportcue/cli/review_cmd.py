@@ -28,9 +28,9 @@ def stats(
 
     cli = state(ctx)
     try:
-        result = review_report(cli.store, cli.settings, since)
+        result = review_report(cli.store, cli.settings, since, since_name="--since")
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
+        raise typer.BadParameter(str(exc)) from None
     if json_out:
         emit(result, True)
         return

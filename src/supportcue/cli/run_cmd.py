@@ -288,13 +288,18 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Online metrics: match rate, adoption, coverage, funnel, latency, shadow agreement."""
-        from supportcue.monitoring.metrics import compute_report, print_report
+        from supportcue.monitoring.metrics import GROUPS, compute_report, parse_range, print_report
 
-        try:
-            cli = state(ctx)
-            result = compute_report(cli.store, cli.settings, since=since, until=until, group_by=group_by)
+        try:  # parsed here, so that an error names the option (the API's names its query parameter)
+            start, end = parse_range(since, until, names=("--since", "--until"))
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
+        if group_by is not None and group_by not in GROUPS:
+            raise typer.BadParameter(
+                f"{group_by!r} is not one of: {', '.join(GROUPS)}", param_hint="--group-by"
+            )
+        cli = state(ctx)
+        result = compute_report(cli.store, cli.settings, since=start, until=end, group_by=group_by)
         if json_out:
             emit(result, True)
             return

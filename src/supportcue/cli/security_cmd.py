@@ -34,17 +34,25 @@ def keys_create(
     """Make a key and print it once: only its hash is stored, so copy it now."""
     from supportcue.security.keys import create_key
 
-    key = create_key(state(ctx).store, name, role)
+    cli = state(ctx)
+    key = create_key(cli.store, name, role)
     # an embed key goes in the URL's fragment, which browsers never send to a server or a log
     embed = f"/embed/chatwoot#key={key}" if role == Role.EMBED else None
+    public_url = cli.settings.service.public_url
     if json_out:
-        shown = {"key": key, "name": name, "role": role}
-        print(json.dumps({**shown, "embed_path": embed} if embed else shown))
+        shown: dict[str, str] = {"key": key, "name": name, "role": role}
+        if embed:
+            shown["embed_path"] = embed
+            if public_url:
+                shown["embed_url"] = public_url + embed
+        print(json.dumps(shown))
         return
     print(f"key {name!r} ({role}) created; it is shown only this once:\n{key}")
     if embed:
         print("Chatwoot > Settings > Integrations > Dashboard Apps: add an app with the URL")
-        print(f"  https://YOUR-SUPPORTCUE-HOST{embed}")
+        print(f"  {public_url or 'https://YOUR-SUPPORTCUE-HOST'}{embed}")
+        if not public_url:
+            print("(set [service] public_url to the address agents' browsers reach supportcue at)")
         return
     print(f"use it as the header  Authorization: Bearer {key[:8]}...")
 

@@ -25,7 +25,7 @@ from pydantic_core import PydanticUndefined
 from supportcue.boundary import check_text, check_time
 from supportcue.data.files import loads
 from supportcue.data.tables import utcnow
-from supportcue.vocab import AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
+from supportcue.vocab import AnswerStatus, CaseStatus, DismissReason, EventKind, LabelSource, LabelTask
 
 __all__ = [
     "KINDS",
@@ -192,7 +192,9 @@ class EventRow(ImportRow):
     kind: EventKind = column("what happened")
     suggestion_id: str | None = column("the suggestion it is about, if any", None)
     text: str | None = column("the text sent (for sent and edited)", None)
-    reason: str | None = column("why a suggestion was dismissed", None)
+    reason: DismissReason | None = column(
+        "why the suggestion was dismissed (a dismissed event needs one)", None
+    )
     agent_id: str | None = column("the agent", None)
     handle_seconds: float | None = column("time the agent spent", None, ge=0)
     ts: datetime = column("when it happened", factory=utcnow, shown="the import time")
@@ -206,6 +208,13 @@ class EventRow(ImportRow):
     }
 
     _time = field_validator("ts", mode="before")(lambda v: parse_time(v) or utcnow())
+
+    @model_validator(mode="after")
+    def _dismissed(self) -> Self:
+        """The rule of `POST /v1/events` (`monitoring.events.check_event`): a dismissal says why."""
+        if self.kind == EventKind.DISMISSED and self.reason is None:
+            raise ValueError(f"a `dismissed` event needs a `reason`: {' | '.join(DismissReason)}")
+        return self
 
 
 class LabelRow(ImportRow):

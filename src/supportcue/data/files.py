@@ -39,14 +39,15 @@ def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[s
     """Yield (line number, row) from a .csv (header on line 1) or .jsonl file.
 
     A row's line number is the line it starts on. `encoding` is any Python codec name; UTF-8 (the
-    default) also reads a file that starts with a byte-order mark. Text that does not decode stops the
-    file with an `ImportDataError` naming the file and the line."""
+    default) also reads a file that starts with a byte-order mark, UTF-8's or UTF-16's or UTF-32's
+    (what spreadsheets save as "Unicode text"), in the encoding the mark names. Text that does not
+    decode stops the file with an `ImportDataError` naming the file and the line."""
     suffix = check_suffix(path)
     if not path.exists():
         raise ImportDataError(f"{path}: no such file")
     if path.is_dir():
         raise ImportDataError(f"{path}: a folder, not a file")
-    lines = _lines(path, _codec(encoding))
+    lines = _lines(path, _sniffed(path, _codec(encoding)))
     yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(lines)
 
 
@@ -56,6 +57,25 @@ def _codec(encoding: str) -> str:
     except LookupError:
         raise ImportDataError(f"unknown encoding {encoding!r}; e.g. utf-8, utf-16, cp1252, latin-1") from None
     return "utf-8-sig" if name == "utf-8" else name
+
+
+_BOMS = (  # UTF-32's little-endian mark starts with UTF-16's: test it first
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _sniffed(path: Path, encoding: str) -> str:
+    """`encoding`, or the UTF-16 / UTF-32 codec (which reads the byte order from the mark) when the
+    file starts with that byte-order mark and UTF-8, the default, was asked for: such a file cannot
+    be UTF-8, whose text never starts with those bytes."""
+    if encoding != "utf-8-sig":
+        return encoding
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return next((codec for bom, codec in _BOMS if head.startswith(bom)), encoding)
 
 
 def _lines(path: Path, encoding: str) -> Iterator[str]:

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import CursorResult, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
@@ -132,7 +132,7 @@ class Retention:
     def count(self, cutoff: datetime) -> dict[str, int]:
         """What a purge at `cutoff` would touch (for --dry-run)."""
         ids = self.old_cases(cutoff, limit=2**31 - 1)
-        suggestions = events = 0
+        suggestions = events = messages = 0
         with self.db.session() as s:
             for chunk in _chunks(ids):
                 suggestions += (
@@ -147,6 +147,14 @@ class Retention:
                     s.scalar(select(func.count()).where(Event.case_id.in_(chunk), Event.purged_at.is_(None)))
                     or 0
                 )
+                messages += (
+                    s.scalar(
+                        select(func.count()).where(
+                            ConversationMessage.case_id.in_(chunk), ConversationMessage.purged_at.is_(None)
+                        )
+                    )
+                    or 0
+                )
             caseless = s.scalar(
                 select(func.count()).where(
                     Suggestion.case_id.is_(None),
@@ -158,6 +166,7 @@ class Retention:
             "cases": len(ids),
             "suggestions": suggestions,
             "events": events,
+            "messages": messages,
             "caseless_suggestions": int(caseless or 0),
         }
 
@@ -185,12 +194,17 @@ class Retention:
                 .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
-            s.execute(
+            turns = s.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))
                 .values(text=PURGED, result={}, purged_at=now)
             )
-        return {"cases": len(ids), "suggestions": len(suggestions), "events": len(events)}
+        return {
+            "cases": len(ids),
+            "suggestions": len(suggestions),
+            "events": len(events),
+            "messages": cast(CursorResult[Any], turns).rowcount,
+        }
 
     def purge_suggestions(self, suggestion_ids: Sequence[str], now: datetime) -> int:
         """Purge the text of suggestions made without a case (one transaction)."""

@@ -34,9 +34,9 @@ from supportcue.data.events import INTERNAL
 from supportcue.data.store import Store
 from supportcue.data.tables import Event, utcnow
 from supportcue.errors import IdempotencyConflict, InvalidEvent
-from supportcue.vocab import EventKind
+from supportcue.vocab import DismissReason, EventKind
 
-DISMISS_REASONS = ("wrong_topic", "outdated", "tone", "not_needed", "other")
+DISMISS_REASONS = tuple(DismissReason)
 
 
 @dataclass(frozen=True)

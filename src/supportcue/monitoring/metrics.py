@@ -89,13 +89,16 @@ def parse_time(value: str | date | datetime | None, name: str = "since") -> date
 
 
 def parse_range(
-    since: str | date | datetime | None, until: str | date | datetime | None
+    since: str | date | datetime | None,
+    until: str | date | datetime | None,
+    names: tuple[str, str] = ("since", "until"),
 ) -> tuple[datetime | None, datetime | None]:
     """`parse_time` of both ends; a ValueError too when `since` is not before `until` (a range with
-    nothing in it, whose figures would all read "no data")."""
-    start, end = parse_time(since, "since"), parse_time(until, "until")
+    nothing in it, whose figures would all read "no data"). The errors call the ends `names`: the
+    API's query parameters by default, the CLI passes its options (`--since`, `--until`)."""
+    start, end = parse_time(since, names[0]), parse_time(until, names[1])
     if start and end and start >= end:
-        raise ValueError(f"since ({since}) must be before until ({until})")
+        raise ValueError(f"{names[0]} ({since}) must be before {names[1]} ({until})")
     return start, end
 
 

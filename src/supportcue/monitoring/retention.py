@@ -55,7 +55,9 @@ def purge(
     result: dict[str, Any] = {"cutoff": cutoff.isoformat(), "dry_run": dry_run}
     if dry_run:
         return result | store.retention.count(cutoff)
-    totals = {"cases": 0, "suggestions": 0, "events": 0, "caseless_suggestions": 0, "transactions": 0}
+    totals = dict.fromkeys(
+        ("cases", "suggestions", "events", "messages", "caseless_suggestions", "transactions"), 0
+    )
     while ids := store.retention.old_cases(cutoff, chunk):
         done = store.retention.purge_cases(ids, _scores, now)
         for key, n in done.items():

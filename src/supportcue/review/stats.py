@@ -111,14 +111,16 @@ def review_stats(
     }
 
 
-def review_report(store: Store, settings: Settings, since: str | None = None) -> dict[str, Any]:
+def review_report(
+    store: Store, settings: Settings, since: str | None = None, since_name: str = "since"
+) -> dict[str, Any]:
     """`review_stats` since `since` (an ISO date; ValueError for a bad one), next to the match rate
     (`supportcue report`'s) of suggestions since `since`, or without it, since the random sample's
     first window began (so both figures are about the same suggestions); `match_rate_since` says
-    which."""
+    which. A bad date's error calls it `since_name` (the CLI's is `--since`)."""
     from supportcue.monitoring.metrics import compute_report, parse_time
 
-    start = parse_time(since, "since")
+    start = parse_time(since, since_name)
     result = review_stats(store, start)
     window = start or store.reviews.sample_start(settings.review.window_days)
     result["match_rate"] = compute_report(store, settings, since=window)["match_rate"]

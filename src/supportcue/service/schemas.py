@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Text, Timestamp
-from supportcue.vocab import EventKind, MessageRole, SuggestionMode
+from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
-DismissReason = Literal["wrong_topic", "outdated", "tone", "not_needed", "other"]
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
 `POST /v1/messages`): no API caller may send one to `POST /v1/events`."""
