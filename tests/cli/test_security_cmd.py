@@ -102,7 +102,10 @@ def test_export_never_writes_a_password_key_or_session_hash(
     run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD + "\n")
     store = store_of(workspace)
     try:
-        store.callers.add_session("ab" * 32, "ana", datetime.now(UTC) + timedelta(hours=1))
+        ana = store.callers.user("ana")
+        assert ana is not None
+        expires = datetime.now(UTC) + timedelta(hours=1)
+        assert store.callers.add_session("ab" * 32, "ana", expires, ana.password_hash)
     finally:
         store.close()
     expected = {"users": ["name", "role", "created_at"], "api_keys": ["name", "role", "prefix", "created_at"]}
