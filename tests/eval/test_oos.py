@@ -4,6 +4,7 @@ combiner and the recall-targeted threshold."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,20 @@ def test_spline_combiner_fits_an_effect_a_line_cannot_and_holds_it_beyond_the_da
     edge = spline.logit(np.array([[0.0, score.max()]]))
     far = spline.logit(np.array([[0.0, 1e6]]))
     np.testing.assert_allclose(far, edge, atol=1e-6)
+
+
+def test_a_combiner_saved_before_splines_existed_loads_as_the_linear_one() -> None:
+    rng = np.random.default_rng(2)
+    positive = np.r_[np.ones(100, dtype=bool), np.zeros(100, dtype=bool)]
+    features = np.column_stack([np.where(positive, 1.0, -1.0) + rng.normal(0, 0.5, 200)])
+    combiner = ScoreCombiner().fit(features, positive, ["in"] * 100 + ["out"] * 100)
+    expected = combiner.logit(features)
+    state = pickle.dumps(combiner)
+    old = pickle.loads(state)
+    for name in ("knots", "spline_", "range_"):  # what an older version's pickle does not hold
+        del old.__dict__[name]
+    np.testing.assert_allclose(old.logit(features), expected)
+    assert old.weights() == combiner.weights()
 
 
 def test_run_oos_calibrates_on_held_out_rows_and_negatives(tmp_path: Path) -> None:

@@ -146,6 +146,11 @@ class ScoreCombiner:
     probability matters near its lower end and hardly at all near the top), which `eval oos` gains
     from (BENCHMARKS.md, "Out-of-scope detection that transfers")."""
 
+    knots: int = 0
+    spline_: SplineTransformer | None = None
+    """Class defaults: a combiner saved (inside a validation stage) before splines existed loads as the
+    linear one it is."""
+
     def __init__(self, C: float = 1.0, knots: int = 0) -> None:
         self.C = C
         self.knots = knots
