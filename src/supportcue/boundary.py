@@ -16,6 +16,7 @@ a reject naming file, line and field in the importer).
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -30,7 +31,30 @@ _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 TEXT_PATTERN = "^[^\\u0000\\uD800-\\uDFFF]*$"
 """The rule for `Text` as a JSON-schema pattern, so the API's documentation says it too."""
 
-__all__ = ["CLEAN", "MAX_TIME", "MIN_TIME", "TEXT_PATTERN", "Text", "Timestamp", "check_text", "check_time"]
+__all__ = [
+    "CLEAN",
+    "MAX_TIME",
+    "MIN_TIME",
+    "TEXT_PATTERN",
+    "Text",
+    "Timestamp",
+    "check_text",
+    "check_time",
+    "is_digits",
+    "same_secret",
+]
+
+
+def is_digits(text: str) -> bool:
+    """Whether `text` is one or more ASCII digits, a number `int()` takes. `str.isdigit` alone also
+    says yes to characters such as "²", which `int()` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def same_secret(known: str, given: str) -> bool:
+    """Constant-time equality of a secret and what a caller sent for it, whatever characters the
+    caller's string holds (`hmac.compare_digest` raises TypeError for a non-ASCII str)."""
+    return hmac.compare_digest(known.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
 
 
 def _problem(text: str) -> str | None:

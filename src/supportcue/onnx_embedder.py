@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from supportcue.boundary import is_digits
 from supportcue.embeddings import MINILM_NAME, Vectors, _normalise, minilm_path, quiet_hub
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def cpu_threads() -> int:
     """The threads ORT's intra-op pool should use: `OMP_NUM_THREADS` when set (`serve --workers N`
     gives each worker its share of the cores that way), else the cores this process may run on."""
     configured = os.environ.get("OMP_NUM_THREADS", "")
-    if configured.isdigit() and int(configured) > 0:
+    if is_digits(configured) and int(configured) > 0:
         return int(configured)
     try:
         return max(1, len(os.sched_getaffinity(0)))

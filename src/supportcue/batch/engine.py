@@ -29,6 +29,7 @@ from typing import Any
 
 from supportcue.batch.cases import BatchCase
 from supportcue.batch.jobs import Job, JobSpec, write_results
+from supportcue.boundary import is_digits
 from supportcue.errors import BatchError
 
 Progress = Callable[[int, int], None]
@@ -177,7 +178,7 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if not sep or not host or not (port.isascii() and port.isdigit()):  # "²" is a digit to isdigit
+    if not sep or not host or not is_digits(port):
         raise BatchError(f"--ray-address {address!r}: give HOST:PORT (or ray://HOST:PORT, local, auto)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()

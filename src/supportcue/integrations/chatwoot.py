@@ -37,7 +37,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from supportcue.boundary import Text, check_time
+from supportcue.boundary import Text, check_time, is_digits, same_secret
 from supportcue.errors import HelpDeskError, WebhookRefused
 from supportcue.integrations.base import Ignored, Inbound, Note
 from supportcue.settings import ChatwootSettings
@@ -171,7 +171,7 @@ class ChatwootHelpDesk:
             raise WebhookRefused(
                 "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing"
             )
-        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:  # "²" is a digit
+        if not is_digits(timestamp) or len(timestamp) > 12:
             raise WebhookRefused("X-Chatwoot-Timestamp must be Unix seconds")
         skew = abs(now - int(timestamp))
         if skew > MAX_SKEW_S:
@@ -179,10 +179,7 @@ class ChatwootHelpDesk:
                 f"the webhook's timestamp is {skew:.0f} s from the server's clock (the limit is "
                 f"{MAX_SKEW_S} s): a replay, or a clock to set right"
             )
-        # as bytes: compare_digest raises TypeError for a str with a non-ASCII character
-        if not hmac.compare_digest(
-            signature(secret, timestamp, body).encode(), signed.encode("utf-8", "surrogatepass")
-        ):
+        if not same_secret(signature(secret, timestamp, body), signed):
             raise WebhookRefused("the webhook's signature does not match (another secret, or a changed body)")
 
     def read(self, payload: Any) -> Inbound | Ignored:

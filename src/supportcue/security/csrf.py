@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 
+from supportcue.boundary import same_secret
+
 HEADER = "x-csrf-token"
 FIELD = "csrf_token"
 LOGIN_COOKIE = "supportcue_login"
@@ -23,14 +25,8 @@ def token_for(session_id: str) -> str:
     return hmac.new(session_id.encode(), b"supportcue csrf", hashlib.sha256).hexdigest()
 
 
-def equal(known: str, given: str) -> bool:
-    """Constant-time equality of two strings, whatever characters they hold (`hmac.compare_digest`
-    raises TypeError for a non-ASCII str, and a token comes from the request as the caller wrote it)."""
-    return hmac.compare_digest(known.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
-
-
 def valid(session_id: str, token: str | None) -> bool:
-    return bool(token) and equal(token_for(session_id), str(token))
+    return bool(token) and same_secret(token_for(session_id), str(token))
 
 
 def login_token() -> str:
@@ -39,4 +35,4 @@ def login_token() -> str:
 
 
 def same(cookie: str | None, field: str | None) -> bool:
-    return bool(cookie) and bool(field) and equal(str(cookie), str(field))
+    return bool(cookie) and bool(field) and same_secret(str(cookie), str(field))

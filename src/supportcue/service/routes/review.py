@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from supportcue.boundary import is_digits
 from supportcue.data.store import Store
 from supportcue.data.tables import ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict, ReviewError
@@ -147,7 +148,7 @@ async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerD
 
 def _alert_of_page(store: Store, alert: str | None) -> Any:
     """The drift alert `/review?alert=ID` filters the queue to (None: the whole queue, or no such alert)."""
-    if not alert or not (alert.isascii() and alert.isdigit()) or len(alert) >= 10:  # "²" is a digit
+    if not alert or not is_digits(alert) or len(alert) >= 10:
         return None
     return store.alerts.get(int(alert))
 
