@@ -37,7 +37,7 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.head import HeadAsGet
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
-from supportcue.service.middleware import LimitsAndMetrics
+from supportcue.service.middleware import MAX_BODY_BYTES, LimitsAndMetrics
 from supportcue.service.routes import (
     alerts,
     answers,
@@ -104,9 +104,6 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 
 MAX_WEBHOOK_BYTES = 1_048_576
 """A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
-MAX_BODY_BYTES = 1_048_576
-"""Any other request body (an answer of 20,000 characters, a review, a form: well under it); without
-a limit a caller, even of the embed key, could make a worker read and parse gigabytes."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from supportcue.security import csrf, sessions
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.ratelimit import RateLimiter
+from supportcue.service.middleware import MAX_BODY_BYTES
 
 log = logging.getLogger("supportcue.service")
 PUBLIC = frozenset({"/healthz", "/readyz", "/login", "/embed/chatwoot"})
@@ -37,9 +38,9 @@ PUBLIC_PREFIXES = ("/static/",)
 SIGNED = frozenset({"/integrations/chatwoot/webhook"})
 """Routes a help desk calls: it cannot send a bearer key, so the route itself knows the caller by the
 request's signature (`service/deps.py`'s `signed_by`: 401 without a valid one)."""
-MAX_FORM_BYTES = 1_048_576
-"""The most of a form's body read for its CSRF token: the app's body limit (`service/app.py`), since an
-answer's 20,000 characters alone are up to 180 kB form-encoded (a non-Latin character is 6 to 9 bytes)."""
+MAX_FORM_BYTES = MAX_BODY_BYTES
+"""The most of a form's body read for its CSRF token: the app's body limit, since an answer's 20,000
+characters alone are up to 180 kB form-encoded (a non-Latin character is 6 to 9 bytes)."""
 
 
 def is_public(path: str) -> bool:

@@ -12,6 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportcue.service.runtime import Telemetry
 
+MAX_BODY_BYTES = 1_048_576
+"""A request body on a path without a limit of its own (an answer of 20,000 characters, a review, a
+form: well under it); without a limit a caller, even of the embed key, could make a worker read and
+parse gigabytes. The CSRF check reads a form up to it too (`service/auth.py`)."""
+
 
 def _detail(what: str, size: str, limit: int) -> str:
     return f"{what} is {size} bytes; the limit is {limit:,}"
