@@ -121,6 +121,25 @@ def test_a_utf16_or_utf32_file_with_its_byte_order_mark_is_read_without_encoding
     assert sorted(c.message for c in store.cases.list()) == ["Où est ma boîte ?", "€ 12"]
 
 
+@pytest.mark.parametrize("name", ["cases.csv", "cases.jsonl"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_utf16_or_utf32_file_without_a_byte_order_mark_is_read_without_encoding(
+    store: Store, tmp_path: Path, name: str, encoding: str
+) -> None:
+    """Without a mark, the zero bytes beside the header's ASCII say UTF-16 or UTF-32 (RFC 4627's rule):
+    read as UTF-8, `id,message` became `i\x00d\x00...` and the file failed on a missing column."""
+    body = (
+        "id,message\nc1,Où est ma boîte ?\nc2,€ 12\n"
+        if name.endswith(".csv")
+        else '{"id": "c1", "message": "Où est ma boîte ?"}\n{"id": "c2", "message": "€ 12"}\n'
+    )
+    path = tmp_path / name
+    path.write_bytes(body.encode(encoding))
+    report = import_file(store, "cases", path, strict=True)
+    assert (report.stored, report.rejects) == (2, [])
+    assert sorted(c.message for c in store.cases.list()) == ["Où est ma boîte ?", "€ 12"]
+
+
 def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(
     store: Store, tmp_path: Path
 ) -> None:

@@ -40,7 +40,8 @@ def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[s
 
     A row's line number is the line it starts on. `encoding` is any Python codec name; UTF-8 (the
     default) also reads a file that starts with a byte-order mark, UTF-8's or UTF-16's or UTF-32's
-    (what spreadsheets save as "Unicode text"), in the encoding the mark names. Text that does not
+    (what spreadsheets save as "Unicode text"), in the encoding the mark names, and UTF-16 or UTF-32
+    without a mark (`_sniffed`). Text that does not
     decode stops the file with an `ImportDataError` naming the file and the line."""
     suffix = check_suffix(path)
     if not path.exists():
@@ -59,23 +60,18 @@ def _codec(encoding: str) -> str:
     return "utf-8-sig" if name == "utf-8" else name
 
 
-_BOMS = (  # UTF-32's little-endian mark starts with UTF-16's: test it first
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
 def _sniffed(path: Path, encoding: str) -> str:
-    """`encoding`, or the UTF-16 / UTF-32 codec (which reads the byte order from the mark) when the
-    file starts with that byte-order mark and UTF-8, the default, was asked for: such a file cannot
-    be UTF-8, whose text never starts with those bytes."""
+    """`encoding`, or what the file's first four bytes say it is when UTF-8, the default, was asked
+    for: a UTF-16 or UTF-32 byte-order mark, or (without a mark) the zero bytes that UTF-16 and UTF-32
+    put beside each ASCII character of a header such as `id,message` or `{"id"`. UTF-8 text never
+    starts with either. This is the stdlib's `json.detect_encoding` (RFC 4627's rule), which reads a
+    CSV header as well as a JSON line."""
     if encoding != "utf-8-sig":
         return encoding
     with path.open("rb") as handle:
         head = handle.read(4)
-    return next((codec for bom, codec in _BOMS if head.startswith(bom)), encoding)
+    found = json.detect_encoding(head)
+    return encoding if found == "utf-8" else found
 
 
 def _lines(path: Path, encoding: str) -> Iterator[str]:
