@@ -11,6 +11,7 @@ from supportcue.monitoring.match import (
     is_match,
     normalise,
     similarity,
+    token_similarity,
 )
 
 ANSWER = (
@@ -121,3 +122,12 @@ def test_match_result_and_distribution() -> None:
     assert sum(dist.histogram) == 4 and dist.histogram[-1] == 1 and dist.histogram[0] == 1
     assert dist.as_dict()["match_rate"] == 0.5
     assert distribution([]).n == 0
+
+
+def test_the_words_kept_are_the_longest_common_subsequence() -> None:
+    """M counts the most words found in the same order. difflib's greedy blocks took the first
+    "please" and found 1 of the 2 here ("check ... please"), halving the similarity."""
+    a, b = ["please", "check", "please"], ["check", "your", "please"]
+    assert token_similarity(a, b) == pytest.approx(2 / 3)  # kept = share = 2/3
+    assert token_similarity(["x", "y"], ["z"]) == 0.0
+    assert token_similarity([], []) == 1.0 and token_similarity(["x"], []) == 0.0

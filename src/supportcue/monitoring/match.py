@@ -6,16 +6,23 @@ customer's name removed; punctuation removed; whitespace collapsed.
 
 `similarity(suggested, sent)` is then computed on the two word sequences A (suggested) and B (sent):
 
-* M = words of A found in B in the same order (difflib's matching blocks, no junk heuristic);
+* M = the most words of A found in B in the same order: the length of their longest common
+  subsequence (LCS), as ROUGE-L counts it (`rapidfuzz`'s bit-parallel `LCSseq`);
 * kept = M / |A| (how much of the suggestion the agent kept), share = M / |B| (how much of the sent
   reply came from the suggestion);
-* similarity = F-beta(kept, share) with beta = 2 when kept >= share, else beta = 1 (difflib's ratio).
+* similarity = F-beta(kept, share) with beta = 2 when kept >= share, else beta = 1 (the Indel ratio
+  2M / (|A| + |B|)).
 
 So small edits (a typo, a filled placeholder, a changed greeting) barely move it; an agent who pastes
 the suggestion and adds a sentence or two still matches (kept stays ~1 and is weighted 4:1), while a
 short generic suggestion ("let me check") inside a long reply does not (share is tiny), and another
-answer on the same topic, sharing topic words but not the wording, scores low. Cost: one
-`SequenceMatcher` over word lists, well under 1 ms for replies of a few hundred words.
+answer on the same topic, sharing topic words but not the wording, scores low. Cost: a few
+microseconds for replies of a few hundred words.
+
+Until 2026-11-30, M was difflib's matching blocks (Ratcliff/Obershelp), a greedy common subsequence
+that can be shorter than the longest one, about 30 times slower. On the demo's 201,036 pairs of a
+library answer and a sent reply, the two definitions take the same match decision on every pair
+(2,231 matches); they differ only below the threshold, where the LCS also counts scattered words.
 
 A suggestion matches when similarity >= the threshold (`[match] threshold`, default 0.7).
 """
@@ -26,7 +33,8 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
+
+from rapidfuzz.distance import LCSseq
 
 DEFAULT_THRESHOLD = 0.7
 KEPT_BETA = 2.0
@@ -90,8 +98,7 @@ def token_similarity(a: Sequence[str], b: Sequence[str]) -> float:
     """`similarity` on already-normalised word lists (A suggested, B sent)."""
     if not a or not b:
         return 1.0 if not a and not b else 0.0
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    m = sum(block.size for block in matcher.get_matching_blocks())
+    m = LCSseq.similarity(a, b)
     kept, share = m / len(a), m / len(b)
     beta = KEPT_BETA if kept >= share else 1.0
     return max(0.0, min(1.0, _f_beta(kept, share, beta)))

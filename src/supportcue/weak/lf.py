@@ -19,12 +19,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz.distance import Indel
 
 from supportcue.embeddings import Embedder
 from supportcue.errors import SettingsError
@@ -168,22 +168,13 @@ _WORD = re.compile(r"\w+")
 
 
 def token_ratio(a: str, b: str) -> float:
-    """difflib's ratio on lowercased word sequences, placeholders removed: the fallback similarity."""
+    """The Indel ratio 2 LCS / (|A| + |B|) of the lowercased word sequences, placeholders removed
+    (what difflib's ratio approximates, in C): the fallback similarity."""
     wa = _WORD.findall(_PLACEHOLDER.sub(" ", a).lower())
     wb = _WORD.findall(_PLACEHOLDER.sub(" ", b).lower())
     if not wa and not wb:
         return 0.0
-    return SequenceMatcher(None, wa, wb, autojunk=False).ratio()
-
-
-def _product_similarity() -> Similarity:
-    """The product's match definition when `monitoring.match` is installed, else `token_ratio`."""
-    try:
-        from supportcue.monitoring.match import similarity
-    except ImportError:
-        return token_ratio
-    product: Similarity = similarity
-    return product
+    return float(Indel.normalized_similarity(wa, wb))
 
 
 def answer_match_lf(
@@ -196,20 +187,32 @@ def answer_match_lf(
     """The topic of the library answer the agent's sent reply matches best, if it matches at all.
 
     `library` maps answer id -> (topic, body). `similarity(answer_body, sent_reply)` defaults to the
-    product's match definition (`supportcue.monitoring.match.similarity`), resolved on first use.
+    product's match definition (`supportcue.monitoring.match`), with each answer normalised once
+    rather than once per case.
     """
     answers = [(topic, body) for topic, body in library.values() if body.strip()]
-    chosen: list[Similarity] = [similarity] if similarity is not None else []
+    product: list[tuple[str, list[str]]] | None = None
 
     def rule(x: LFInput) -> str | None:
+        nonlocal product
         if not x.sent_reply or not answers:
             return ABSTAIN
-        if not chosen:
-            chosen.append(_product_similarity())
-        score, topic = max((chosen[0](body, x.sent_reply), topic) for topic, body in answers)
+        if similarity is not None:
+            score, topic = max((similarity(body, x.sent_reply), topic) for topic, body in answers)
+            return topic if score >= threshold else ABSTAIN
+        from supportcue.monitoring.match import normalise, token_similarity
+
+        if product is None:
+            product = [(topic, normalise(body).split()) for topic, body in answers]
+        sent = normalise(x.sent_reply).split()
+        if not sent:
+            return ABSTAIN
+        scores = ((token_similarity(words, sent) if words else 0.0, topic) for topic, words in product)
+        score, topic = max(scores)
         return topic if score >= threshold else ABSTAIN
 
-    fn_name = getattr(similarity, "__qualname__", "product") if similarity else "product"
+    # "product-lcs": the product's definition counts the longest common subsequence since 2026-11-30
+    fn_name = getattr(similarity, "__qualname__", "product") if similarity else "product-lcs"
     version = _digest("answer_match", sorted(library.items()), threshold, fn_name)
     return LabelingFunction(name, rule, task=task, version=version)
 
