@@ -15,6 +15,13 @@ refused: Chatwoot cannot send an API key, and an unsigned webhook could come fro
     anything else                        Ignored: private notes (ours among them), templates,
                                          activity, bots' messages, other events and accounts
 
+A message without text (an attachment alone) is Ignored, and so is one whose `content_attributes`
+say `deleted`: Chatwoot builds a webhook's payload when its background job runs, so a message deleted
+by then arrives as `message_created` with the placeholder "This message was deleted". Other events
+(`message_updated`, the `conversation_*`, `contact_*` and `webwidget_triggered` ones) are Ignored:
+an edit or a deletion after the webhook changes nothing already recorded (the reply was sent, and on
+most channels it reached the customer).
+
 The case is the conversation: `case_id_for(account, conversation)` = `chatwoot:{account}:{number}`,
 where the number is the conversation's `display_id` (which Chatwoot's webhooks send as `id`, and
 which its API's URLs use).
@@ -104,6 +111,7 @@ class MessageCreated(BaseModel):
     conversation: _Conversation
     account: _Account
     created_at: str | int | float | None = None
+    content_attributes: dict[str, Any] | None = None
 
 
 def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
@@ -197,6 +205,8 @@ class ChatwootHelpDesk:
         sender = m.sender.type if m.sender else None
         if m.private:
             return Ignored("a private note (agents' internal notes and supportcue's own are not replies)")
+        if (m.content_attributes or {}).get("deleted"):
+            return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
         if kind == "incoming" and sender in (None, "contact"):

@@ -7,7 +7,10 @@
   suggestion is recorded on the turn, and its public answer kept for a repeat);
 - an **agent** turn is the reply sent: the `sent` event (`monitoring/events.py`) of the case's
   latest suggestion that had a text to show (`mode` live), whose similarity to the reply is the match
-  (`monitoring/match.py`). A private agent turn (an internal note) is kept and is neither;
+  (`monitoring/match.py`). "Latest" is by the turns' times, not their arrival: a reply delivered
+  after the customer's next message answers the suggestion of a customer turn sent before it (the
+  case's latest one when no turn of the conversation before the reply has a suggestion). A private
+  agent turn (an internal note) is kept and is neither;
 - a turn is stored once per caller and message id: a repeat changes nothing and is answered as
   the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
 
@@ -145,7 +148,11 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
     suggestion_id: str | None = None
     event_id: int | None = None
     if not turn.private:
-        shown = store.cases.latest_suggestion(turn.case_id, live=True)
+        shown = None
+        if turn.ts is not None:  # a reply delivered late answers what was shown before it was sent
+            shown = store.cases.latest_suggestion(turn.case_id, live=True, asked_by=turn.ts)
+        if shown is None:
+            shown = store.cases.latest_suggestion(turn.case_id, live=True)
         suggestion_id = shown.id if shown is not None else None
         event: dict[str, Any] = {
             "idempotency_key": event_key(turn.message_id),
