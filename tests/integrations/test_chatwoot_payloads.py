@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,3 +265,35 @@ def test_the_conversations_personal_data_reaches_no_log(
     assert logged  # the run did log (the failed attempts)
     for word in secret_words:
         assert word not in logged
+
+
+def test_the_same_webhook_delivered_several_times_at_once_is_stored_once_and_noted_once(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    body = json.dumps(message_created(81, "How do I pause a payout?", created_at=at(10))).encode()
+    headers = signed(body)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: httpx.post(server.url + WEBHOOK, content=body, headers=headers, timeout=10),
+                range(6),
+            )
+        )
+    assert sorted(r.json()["status"] for r in answers) == ["accepted"] + ["duplicate"] * 5
+    wait_for(lambda: chatwoot.notes)
+    time.sleep(0.3)
+    assert len(chatwoot.notes) == 1 and store.db.count("messages") == 1 and store.db.count("outbox") == 1
+
+
+def test_a_long_email_is_read_and_gets_its_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    email = message_created(91, "How do I pause a payout?\n\n" + "> quoted earlier mail\n" * 20_000)
+    email["content_type"] = "incoming_email"
+    email["conversation"]["channel"] = "Channel::Email"
+    r = post(server.url, email)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    assert item.status in ("posted", "skipped"), item.last_error
