@@ -204,6 +204,24 @@ def test_a_reply_delivered_late_answers_the_message_it_followed_not_a_later_one(
     assert sent.suggestion_id == first.id
 
 
+def test_a_reply_to_an_earlier_message_answers_that_messages_suggestion(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    # Chatwoot's "reply to" a message: the reply's content_attributes name it (in_reply_to)
+    chatwoot.start()
+    post(server.url, message_created(44, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: len(chatwoot.notes) == 1)
+    first = store.cases.latest_suggestion(CASE)
+    post(server.url, message_created(45, "and how long does that take?", created_at=at(100)))
+    wait_for(lambda: len(chatwoot.notes) == 2)
+    assert first is not None and store.cases.latest_suggestion(CASE) != first
+    reply = message_created(46, PAUSE, "outgoing", created_at=at(50))
+    reply["content_attributes"] = {"in_reply_to": 44, "in_reply_to_external_id": None}
+    assert post(server.url, reply).json()["status"] == "accepted"
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == first.id
+
+
 @pytest.mark.parametrize(
     "forge",
     [
@@ -297,3 +315,15 @@ def test_a_long_email_is_read_and_gets_its_note(
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
     assert item.status in ("posted", "skipped"), item.last_error
+
+
+def test_the_dashboard_app_page_may_be_framed_by_the_configured_chatwoot_alone(
+    server: LiveServer, chatwoot_port: int, api: httpx.Client
+) -> None:
+    page = httpx.get(server.url + "/embed/chatwoot", timeout=10)
+    assert page.status_code == 200 and "x-frame-options" not in page.headers
+    policy = dict(p.strip().split(" ", 1) for p in page.headers["content-security-policy"].split(";"))
+    assert policy["frame-ancestors"] == f"http://127.0.0.1:{chatwoot_port}"
+    console = api.get("/", headers={"accept": "text/html"})
+    assert console.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in console.headers["content-security-policy"]

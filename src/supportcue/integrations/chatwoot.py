@@ -15,12 +15,13 @@ refused: Chatwoot cannot send an API key, and an unsigned webhook could come fro
     anything else                        Ignored: private notes (ours among them), templates,
                                          activity, bots' messages, other events and accounts
 
-A message without text (an attachment alone) is Ignored, and so is one whose `content_attributes`
-say `deleted`: Chatwoot builds a webhook's payload when its background job runs, so a message deleted
-by then arrives as `message_created` with the placeholder "This message was deleted". Other events
-(`message_updated`, the `conversation_*`, `contact_*` and `webwidget_triggered` ones) are Ignored:
-an edit or a deletion after the webhook changes nothing already recorded (the reply was sent, and on
-most channels it reached the customer).
+An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
+message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
+and so is one whose `content_attributes` say `deleted`: Chatwoot builds a webhook's payload when its
+background job runs, so a message deleted by then arrives as `message_created` with the placeholder
+"This message was deleted". Other events (`message_updated`, the `conversation_*`, `contact_*` and
+`webwidget_triggered` ones) are Ignored: an edit or a deletion after the webhook changes nothing
+already recorded (the reply was sent, and on most channels it reached the customer).
 
 The case is the conversation: `case_id_for(account, conversation)` = `chatwoot:{account}:{number}`,
 where the number is the conversation's `display_id` (which Chatwoot's webhooks send as `id`, and
@@ -138,6 +139,12 @@ def _time(value: str | int | float | None, now: datetime) -> datetime:
         return now
 
 
+def _reply_to(attributes: Mapping[str, Any] | None) -> str | None:
+    """The id of the message a reply answers (Chatwoot's "reply to": `content_attributes.in_reply_to`)."""
+    quoted = (attributes or {}).get("in_reply_to")
+    return str(quoted)[:200] if isinstance(quoted, int | str) and not isinstance(quoted, bool) else None
+
+
 class ChatwootHelpDesk:
     """One Chatwoot account, as `[chatwoot]` describes it."""
 
@@ -233,6 +240,7 @@ class ChatwootHelpDesk:
             customer_name=(customer.name or None) if customer else None,
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
+            reply_to=_reply_to(m.content_attributes) if role == MessageRole.AGENT else None,
         )
 
     # -- out ----------------------------------------------------------------------------------------
