@@ -112,7 +112,8 @@ class MessageCreated(BaseModel):
     conversation: _Conversation
     account: _Account
     created_at: str | int | float | None = None
-    content_attributes: dict[str, Any] | None = None
+    content_attributes: Any = None
+    """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
 
 
 def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
@@ -139,9 +140,9 @@ def _time(value: str | int | float | None, now: datetime) -> datetime:
         return now
 
 
-def _reply_to(attributes: Mapping[str, Any] | None) -> str | None:
+def _reply_to(attributes: Mapping[str, Any]) -> str | None:
     """The id of the message a reply answers (Chatwoot's "reply to": `content_attributes.in_reply_to`)."""
-    quoted = (attributes or {}).get("in_reply_to")
+    quoted = attributes.get("in_reply_to")
     return str(quoted)[:200] if isinstance(quoted, int | str) and not isinstance(quoted, bool) else None
 
 
@@ -212,7 +213,8 @@ class ChatwootHelpDesk:
         sender = m.sender.type if m.sender else None
         if m.private:
             return Ignored("a private note (agents' internal notes and supportcue's own are not replies)")
-        if (m.content_attributes or {}).get("deleted"):
+        attributes = m.content_attributes if isinstance(m.content_attributes, dict) else {}
+        if attributes.get("deleted"):
             return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
@@ -240,7 +242,7 @@ class ChatwootHelpDesk:
             customer_name=(customer.name or None) if customer else None,
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
-            reply_to=_reply_to(m.content_attributes) if role == MessageRole.AGENT else None,
+            reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
         )
 
     # -- out ----------------------------------------------------------------------------------------
