@@ -327,3 +327,20 @@ def test_the_dashboard_app_page_may_be_framed_by_the_configured_chatwoot_alone(
     console = api.get("/", headers={"accept": "text/html"})
     assert console.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
+
+
+def test_the_dashboard_app_and_the_note_share_one_suggestion_and_the_reply_answers_it(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(server.url, message_created(95, "How do I pause a payout?", created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    asked = {"case_id": CASE, "message_id": "95", "message": "How do I pause a payout?", "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers={"authorization": f"Bearer {key}"})
+    assert embed.status_code == 200
+    suggestion_id = embed.json()["suggestion_id"]
+    assert f"?suggestion={suggestion_id})" in note["content"]
+    post(server.url, message_created(96, PAUSE, "outgoing", created_at=at(30)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == suggestion_id
