@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from supportcue.errors import SettingsError, WorkspaceError
 from supportcue.settings import (
     DEFAULT_TOML,
+    ChatwootSettings,
     Settings,
     get_settings,
     init_workspace,
@@ -279,3 +280,20 @@ def test_a_database_url_that_cannot_be_used_names_the_variable_and_hides_the_pas
     assert "s3cret" not in message and str(tmp_path) not in message
     good = "postgresql://ana:s3cret@db.example.com:5432/support"
     assert load_settings(tmp_path, environ={"SUPPORTCUE_DATABASE_URL": good}).database_url == good
+
+
+@pytest.mark.parametrize(
+    ("base_url", "origin"),
+    [
+        ("https://chat.example.com/app/accounts/1", "https://chat.example.com"),
+        # a browser's origin (MessageEvent.origin, and what frame-ancestors is matched to) never
+        # names the scheme's default port, and its host is lower case
+        ("https://Chat.Example.com:443/", "https://chat.example.com"),
+        ("http://chat.example.com:80", "http://chat.example.com"),
+        ("https://chat.example.com:8443", "https://chat.example.com:8443"),
+        ("http://chat.example.com:443", "http://chat.example.com:443"),
+        ("", ""),
+    ],
+)
+def test_the_chatwoot_origin_is_written_as_a_browser_writes_it(base_url: str, origin: str) -> None:
+    assert ChatwootSettings(base_url=base_url).origin == origin

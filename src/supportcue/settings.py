@@ -224,11 +224,20 @@ class ChatwootSettings(_Section):
 
     @property
     def origin(self) -> str:
-        """scheme://host[:port] of `base_url` ("" when unset), as a CSP source expression wants it."""
+        """scheme://host[:port] of `base_url` ("" when unset), as a browser writes an origin (the
+        host in lower case, no port when it is the scheme's default): the embed page compares it
+        with `MessageEvent.origin` as a string, and it is the page's CSP `frame-ancestors`."""
         if not self.base_url:
             return ""
         parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc.lower()}"
+        host = parts.netloc.lower()
+        try:
+            port = parts.port
+        except ValueError:  # not a number: left as written (no browser origin has it)
+            port = None
+        if port is not None and port == {"http": 80, "https": 443}.get(parts.scheme):
+            host = host.rsplit(":", 1)[0]
+        return f"{parts.scheme}://{host}"
 
 
 class SecuritySettings(_Section):

@@ -137,3 +137,21 @@ def test_notes_cannot_be_posted_without_a_url_and_token_or_when_off() -> None:
     assert desk().unable_to_post == "[chatwoot] api_token not set"
     assert "post_notes = false" in (desk(api_token=SecretStr("t"), post_notes=False).unable_to_post or "")
     assert time.time() > NOW  # (the fixed NOW above is in the past: the tests pass `now` explicitly)
+
+
+@pytest.mark.parametrize("attributes", [None, {}, "", "{}", [], {"in_reply_to": None}, {"in_reply_to": True}])
+def test_content_attributes_of_any_shape_never_refuse_a_message(attributes: Any) -> None:
+    found = desk().read({**message_created(122, "Done!", "outgoing"), "content_attributes": attributes})
+    assert isinstance(found, Inbound) and found.role == "agent" and found.reply_to is None
+
+
+def test_a_reply_to_a_message_names_it_and_a_deleted_one_is_ignored() -> None:
+    reply = {**message_created(123, "Done!", "outgoing"), "content_attributes": {"in_reply_to": 118}}
+    found = desk().read(reply)
+    assert isinstance(found, Inbound) and found.reply_to == "118"
+    asked = {**message_created(124, "hi"), "content_attributes": {"in_reply_to": 7}}
+    found = desk().read(asked)
+    assert isinstance(found, Inbound) and found.reply_to is None  # only an agent's reply answers
+    deleted = {**message_created(125, "This message was deleted"), "content_attributes": {"deleted": True}}
+    found = desk().read(deleted)
+    assert isinstance(found, Ignored) and "deleted" in found.reason

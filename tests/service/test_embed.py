@@ -228,6 +228,26 @@ def test_one_suggestion_per_message_and_one_shown_event_per_agent(
     assert keys == ["104", "105"]
 
 
+def test_a_deleted_message_is_not_the_customers_question(
+    opened: tuple[Page, FrameLocator], store: Store
+) -> None:
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
+    # Chatwoot keeps a deleted message, its text replaced and `content_attributes.deleted` set
+    page.evaluate(
+        "window.context.conversation.messages.push({id: 105, content: 'This message was deleted',"
+        " content_attributes: {deleted: true}, message_type: 0, private: false, created_at: 1760000105});"
+        " window.sendContext()"
+    )
+    page.wait_for_timeout(500)
+    assert asked == []
+    expect(frame.locator("#suggestion.live")).to_contain_text("You can pause payouts in Settings.")
+    keys = [r["message_key"] for r in store.db.rows("suggestions") if r["case_id"] == CASE]
+    assert keys == ["104"]
+
+
 def test_messages_from_anywhere_but_chatwoot_are_ignored(
     fresh_page: Page, server: LiveServer, store: Store, embed_key: str
 ) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.reporting import from_traffic
-from supportcue.data.tables import Case, Suggestion, SuggestionClaim, utcnow
-from supportcue.vocab import SuggestionMode
+from supportcue.data.tables import Case, ConversationMessage, Suggestion, SuggestionClaim, utcnow
+from supportcue.vocab import MessageRole, SuggestionMode
 
 _CASE_COLUMNS = [
     "channel",
@@ -118,12 +118,22 @@ class Cases:
                 )
             )
 
-    def latest_suggestion(self, case_id: str, live: bool = False) -> Suggestion | None:
+    def latest_suggestion(
+        self, case_id: str, live: bool = False, asked_by: datetime | None = None
+    ) -> Suggestion | None:
         """The case's newest suggestion made for traffic (not a back-fill); with `live`, the newest one
-        that had a text to show."""
+        that had a text to show. With `asked_by`, only suggestions made for the case's customer turns
+        sent at or before that time, newest turn first (what was on screen when a reply sent then was
+        written, whatever order the turns arrived in); None when there is none."""
         q = select(Suggestion).where(Suggestion.case_id == case_id, from_traffic())
         if live:
             q = q.where(Suggestion.mode == SuggestionMode.LIVE)
+        if asked_by is not None:
+            turn = ConversationMessage
+            q = q.join(turn, turn.suggestion_id == Suggestion.id).where(
+                turn.case_id == case_id, turn.role == MessageRole.CUSTOMER, turn.ts <= asked_by
+            )
+            return self.db.first(q.order_by(turn.ts.desc(), turn.id.desc()))
         return self.db.first(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()))
 
     def stored_suggestion_ids(self, ids: Sequence[str]) -> set[str]:

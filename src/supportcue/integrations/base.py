@@ -56,6 +56,8 @@ class Inbound:
     customer_name: str | None = None
     agent_id: str | None = None
     channel: str | None = None
+    reply_to: str | None = None
+    """For an agent's reply, the help desk's id of the customer message it answers, if it says."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,14 @@ refused: Chatwoot cannot send an API key, and an unsigned webhook could come fro
     anything else                        Ignored: private notes (ours among them), templates,
                                          activity, bots' messages, other events and accounts
 
+An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
+message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
+and so is one whose `content_attributes` say `deleted`: Chatwoot builds a webhook's payload when its
+background job runs, so a message deleted by then arrives as `message_created` with the placeholder
+"This message was deleted". Other events (`message_updated`, the `conversation_*`, `contact_*` and
+`webwidget_triggered` ones) are Ignored: an edit or a deletion after the webhook changes nothing
+already recorded (the reply was sent, and on most channels it reached the customer).
+
 The case is the conversation: `case_id_for(account, conversation)` = `chatwoot:{account}:{number}`,
 where the number is the conversation's `display_id` (which Chatwoot's webhooks send as `id`, and
 which its API's URLs use).
@@ -104,6 +112,8 @@ class MessageCreated(BaseModel):
     conversation: _Conversation
     account: _Account
     created_at: str | int | float | None = None
+    content_attributes: Any = None
+    """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
 
 
 def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
@@ -128,6 +138,12 @@ def _time(value: str | int | float | None, now: datetime) -> datetime:
         return check_time(parsed)
     except (ValueError, OverflowError, OSError):
         return now
+
+
+def _reply_to(attributes: Mapping[str, Any]) -> str | None:
+    """The id of the message a reply answers (Chatwoot's "reply to": `content_attributes.in_reply_to`)."""
+    quoted = attributes.get("in_reply_to")
+    return str(quoted)[:200] if isinstance(quoted, int | str) and not isinstance(quoted, bool) else None
 
 
 class ChatwootHelpDesk:
@@ -197,6 +213,9 @@ class ChatwootHelpDesk:
         sender = m.sender.type if m.sender else None
         if m.private:
             return Ignored("a private note (agents' internal notes and supportcue's own are not replies)")
+        attributes = m.content_attributes if isinstance(m.content_attributes, dict) else {}
+        if attributes.get("deleted"):
+            return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
         if kind == "incoming" and sender in (None, "contact"):
@@ -223,6 +242,7 @@ class ChatwootHelpDesk:
             customer_name=(customer.name or None) if customer else None,
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
+            reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
         )
 
     # -- out ----------------------------------------------------------------------------------------

@@ -7,7 +7,12 @@
   suggestion is recorded on the turn, and its public answer kept for a repeat);
 - an **agent** turn is the reply sent: the `sent` event (`monitoring/events.py`) of the case's
   latest suggestion that had a text to show (`mode` live), whose similarity to the reply is the match
-  (`monitoring/match.py`). A private agent turn (an internal note) is kept and is neither;
+  (`monitoring/match.py`). "Latest" is by the turns' times, not their arrival: a reply delivered
+  after the customer's next message answers the suggestion of a customer turn sent before it (the
+  case's latest one when no turn of the conversation before the reply has a suggestion); a reply
+  that names the customer turn it answers (`reply_to`: Chatwoot's "reply to" a message) answers
+  the latest suggestion shown at that turn. A private agent turn (an internal note) is kept and is
+  neither;
 - a turn is stored once per caller and message id: a repeat changes nothing and is answered as
   the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
 
@@ -56,6 +61,8 @@ class TurnIn:
     channel: str | None = None
     agent_id: str | None = None
     private: bool = False
+    reply_to: str | None = None
+    """The message id (the same caller's) of the customer turn an agent's reply answers, if it says."""
 
 
 def turn_of(inbound: Inbound) -> TurnIn:
@@ -145,7 +152,15 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
     suggestion_id: str | None = None
     event_id: int | None = None
     if not turn.private:
-        shown = store.cases.latest_suggestion(turn.case_id, live=True)
+        shown = None
+        asked_by = turn.ts  # a reply delivered late answers what was shown before it was sent
+        quoted = store.conversations.find(caller, turn.reply_to) if turn.reply_to else None
+        if quoted is not None and quoted.case_id == turn.case_id and quoted.role == MessageRole.CUSTOMER:
+            asked_by = quoted.ts  # a reply to a given message answers what was shown for it
+        if asked_by is not None:
+            shown = store.cases.latest_suggestion(turn.case_id, live=True, asked_by=asked_by)
+        if shown is None:
+            shown = store.cases.latest_suggestion(turn.case_id, live=True)
         suggestion_id = shown.id if shown is not None else None
         event: dict[str, Any] = {
             "idempotency_key": event_key(turn.message_id),

@@ -3,9 +3,9 @@
 Chatwoot loads the page in an iframe and posts it the conversation (`{"event": "appContext", "data":
 {"conversation", "contact", "currentAgent"}}`, as a JSON string); the page asks again with
 `chatwoot-dashboard-app:fetch-info` when it loads and every few seconds while it is visible. For the
-latest incoming, public message of the conversation (the earlier turns as context) it shows the
-suggestion with Copy, the "why", the alternatives and the dismiss reasons, or, when there is none, why
-in words and a search of the approved answers; it posts the same events as the console, with the
+latest incoming, public, not deleted message of the conversation (the earlier turns as context) it
+shows the suggestion with Copy, the "why", the alternatives and the dismiss reasons, or, when there is
+none, why in words and a search of the approved answers; it posts the same events as the console, with the
 agent (`currentAgent`) as `agent_id`. Case and agent are named as the Chatwoot connector names them
 (`chatwoot:<account id>:<conversation number>`; the agent's name in Chatwoot), and the message id is
 Chatwoot's, so the page reuses the suggestion already made for that message (by an earlier visit, or

@@ -48,7 +48,10 @@
 
   const incoming = (m) => m.message_type === 0 || m.message_type === "incoming";
   const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
-  const said = (m) => !m.private && typeof m.content === "string" && m.content.trim() !== "";
+  // A deleted message stays in Chatwoot with its text replaced ("This message was deleted") and
+  // `content_attributes.deleted` set: it is no turn, and never the customer's question.
+  const deleted = (m) => Boolean(m.content_attributes && m.content_attributes.deleted);
+  const said = (m) => !m.private && !deleted(m) && typeof m.content === "string" && m.content.trim() !== "";
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.

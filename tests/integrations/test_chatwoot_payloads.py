@@ -1,0 +1,346 @@
+"""Every shape of webhook a real Chatwoot account sends, over real HTTP against the served app, with
+Chatwoot's messages API served by the local fake (tests/integrations/chatwoot_api.py).
+
+The shapes follow Chatwoot's own source: `app/listeners/webhook_listener.rb` (which events exist and
+what each payload is: a message's, a conversation's or a contact inbox's `webhook_data` merged with
+`event`), `app/models/message.rb` (`webhook_data`: `message_type` as its enum name, `private`,
+`content_attributes` with `deleted` and `in_reply_to`, `sender` as the sender's own `webhook_data`
+with `type` user, contact or agent_bot) and the docs' `webhook-events` page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from supportcue.data.store import Store
+from supportcue.security.keys import create_key
+from tests.conftest import LiveServer
+from tests.integrations.chatwoot_api import CONTACT, FakeChatwoot, message_created, signed
+
+WEBHOOK = "/integrations/chatwoot/webhook"
+CASE = "chatwoot:1:10"
+PAUSE = "Hi Ana Silva,\nYou can pause payouts in Settings."
+
+
+def post(url: str, payload: Any, **sign: Any) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(url + WEBHOOK, content=body, headers=signed(body, **sign), timeout=10)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def at(seconds_ago: float) -> str:
+    """A message's `created_at` as Chatwoot's webhooks write it (Rails' JSON time)."""
+    when = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def conversation_event(event: str, **extra: Any) -> dict[str, Any]:
+    """A conversation's `webhook_data` (the `conversation` of a message's) with its event."""
+    return {**message_created(1, "x")["conversation"], "event": event, **extra}
+
+
+WIDGET_TRIGGERED = {
+    "id": 12,
+    "contact": {**CONTACT, "email": "ana@example.com"},
+    "inbox": {"id": 1, "name": "Acme Support"},
+    "account": {"id": 1, "name": "Acme Inc"},
+    "current_conversation": None,
+    "source_id": "405f1d30-1af3-4fa0-8ffd-11ea3f86101e",
+    "event": "webwidget_triggered",
+    "event_info": {"initiated_at": {"timestamp": "Fri Jul 23 2021"}, "referer": "http://localhost/"},
+}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        conversation_event("conversation_created"),
+        conversation_event(
+            "conversation_status_changed",
+            status="resolved",
+            changed_attributes=[{"status": {"previous_value": "open", "current_value": "resolved"}}],
+        ),
+        conversation_event(
+            "conversation_updated",
+            changed_attributes=[{"assignee_id": {"previous_value": None, "current_value": 1}}],
+        ),
+        WIDGET_TRIGGERED,
+        {**CONTACT, "email": "ana@example.com", "event": "contact_created"},
+        {**CONTACT, "event": "contact_updated", "changed_attributes": [{"name": {"previous_value": "A"}}]},
+        {**message_created(2, "How do I pause a payout?"), "event": "message_updated"},
+        {**conversation_event("conversation_typing_on"), "user": CONTACT},
+        {"event": "some_future_event", "data": [1, {"nested": None}]},
+        {"account": {"id": 1}},  # no event at all
+    ],
+    ids=lambda p: str(p.get("event", "no event")),
+)
+def test_every_event_chatwoot_sends_is_acknowledged_and_only_message_created_is_read(
+    server: LiveServer, store: Store, payload: dict[str, Any]
+) -> None:
+    r = post(server.url, payload)
+    assert r.status_code == 200 and r.json()["status"] == "ignored"
+    assert store.db.count("messages") == 0 and store.db.count("outbox") == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        # an agent's internal note (a human's, so sender type user)
+        (message_created(11, "customer is on the old plan", "outgoing", private=True), "private note"),
+        # "Conversation was resolved by John", "Assigned to John by Maria": no sender
+        (message_created(12, "Conversation was resolved by John", "activity", sender={}), "activity"),
+        # the widget's email collection, a CSAT survey
+        (message_created(13, "Give the team a way to reach you.", "template", sender={}), "template"),
+        (
+            message_created(
+                14, "Hi, I'm the bot", "outgoing", sender={"id": 3, "name": "B", "type": "agent_bot"}
+            ),
+            "agent_bot",
+        ),
+        # an automation rule's or a campaign's message: no sender at all
+        ({**message_created(15, "We are away until Monday", "outgoing"), "sender": None}, "system"),
+        # a message whose sender is something Chatwoot may add later (an AI assistant, say)
+        (
+            message_created(
+                16, "Here is how", "outgoing", sender={"id": 2, "name": "C", "type": "captain_assistant"}
+            ),
+            "captain_assistant",
+        ),
+        # only an attachment: no text to compare
+        (
+            {**message_created(17, None, "outgoing"), "attachments": [{"id": 1, "file_type": "image"}]},
+            "no text",
+        ),
+    ],
+)
+def test_only_a_human_agents_public_reply_is_captured(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, payload: dict[str, Any], why: str
+) -> None:
+    chatwoot.start()
+    post(server.url, message_created(10, "How do I pause a payout?", created_at=at(60)))
+    wait_for(lambda: chatwoot.notes)
+    r = post(server.url, {**payload, "created_at": at(30)})
+    assert r.status_code == 200 and r.json()["status"] == "ignored" and why in r.json()["reason"]
+    assert store.events.list(kind="sent") == [] and store.db.count("messages") == 1
+    human = post(server.url, message_created(18, PAUSE, "outgoing", created_at=at(10)))
+    assert human.json()["status"] == "accepted"
+    assert [e.agent_id for e in store.events.list(kind="sent")] == ["John"]
+
+
+@pytest.mark.parametrize("kind", ["incoming", "outgoing"])
+def test_a_message_deleted_before_its_webhook_was_sent_is_not_a_turn(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, kind: str
+) -> None:
+    # Chatwoot builds a webhook's payload when its job runs, from the message as it is then: a message
+    # deleted in between arrives as message_created with Chatwoot's placeholder and `deleted`.
+    chatwoot.start()
+    deleted = {
+        **message_created(21, "This message was deleted", kind),
+        "content_attributes": {"deleted": True},
+    }
+    r = post(server.url, deleted)
+    assert r.status_code == 200 and r.json()["status"] == "ignored" and "deleted" in r.json()["reason"]
+    assert store.db.count("messages") == 0 and store.events.list(kind="sent") == []
+
+
+def test_an_edit_or_deletion_after_the_fact_is_acknowledged_and_changes_nothing_recorded(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(server.url, message_created(31, "How do I pause a payout?", created_at=at(60)))
+    wait_for(lambda: chatwoot.notes)
+    reply = message_created(32, PAUSE, "outgoing", created_at=at(30))
+    assert post(server.url, reply).json()["status"] == "accepted"
+    # the reply is delivered (a status change), then the agent deletes it: both are message_updated
+    for update in (
+        {**reply, "event": "message_updated"},
+        {
+            **reply,
+            "content": "This message was deleted",
+            "content_attributes": {"deleted": True},
+            "event": "message_updated",
+        },
+    ):
+        r = post(server.url, update)
+        assert r.status_code == 200 and r.json()["status"] == "ignored"
+    assert [e.text for e in store.events.list(kind="sent")] == [PAUSE]
+    assert post(server.url, reply).json()["status"] == "duplicate"
+
+
+def test_a_reply_delivered_late_answers_the_message_it_followed_not_a_later_one(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, api: httpx.Client
+) -> None:
+    # Chatwoot delivers each webhook from its own background job: the agent's reply to the first
+    # question can arrive after the customer's next question has its suggestion.
+    chatwoot.start()
+    post(server.url, message_created(41, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: len(chatwoot.notes) == 1)
+    first = store.cases.latest_suggestion(CASE)
+    post(server.url, message_created(43, "and how long does that take?", created_at=at(100)))
+    wait_for(lambda: len(chatwoot.notes) == 2)
+    second = store.cases.latest_suggestion(CASE)
+    assert first is not None and second is not None and first.id != second.id
+    late = post(server.url, message_created(42, PAUSE, "outgoing", created_at=at(200)))
+    assert late.json()["status"] == "accepted"
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == first.id
+
+
+def test_a_reply_to_an_earlier_message_answers_that_messages_suggestion(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    # Chatwoot's "reply to" a message: the reply's content_attributes name it (in_reply_to)
+    chatwoot.start()
+    post(server.url, message_created(44, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: len(chatwoot.notes) == 1)
+    first = store.cases.latest_suggestion(CASE)
+    post(server.url, message_created(45, "and how long does that take?", created_at=at(100)))
+    wait_for(lambda: len(chatwoot.notes) == 2)
+    assert first is not None and store.cases.latest_suggestion(CASE) != first
+    reply = message_created(46, PAUSE, "outgoing", created_at=at(50))
+    reply["content_attributes"] = {"in_reply_to": 44, "in_reply_to_external_id": None}
+    assert post(server.url, reply).json()["status"] == "accepted"
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == first.id
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda body, headers: (body + b" ", headers),  # the body changed after signing
+        lambda body, headers: (
+            body,
+            {**headers, "x-chatwoot-timestamp": str(int(headers["x-chatwoot-timestamp"]) + 1)},
+        ),
+        lambda body, headers: (
+            body,
+            {**headers, "x-chatwoot-signature": headers["x-chatwoot-signature"].upper()},
+        ),
+        lambda body, headers: (
+            body,
+            {**headers, "x-chatwoot-signature": headers["x-chatwoot-signature"][7:]},
+        ),
+        lambda body, headers: (body, {**headers, "x-chatwoot-signature": "sha256="}),
+        lambda body, headers: (body, {k: v for k, v in headers.items() if k != "x-chatwoot-signature"}),
+    ],
+    ids=["body", "timestamp", "upper", "no-prefix", "empty", "missing"],
+)
+def test_no_change_to_a_signed_webhook_gets_through(
+    server: LiveServer, store: Store, forge: Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
+) -> None:
+    body = json.dumps(message_created(61, "How do I pause a payout?")).encode()
+    forged_body, headers = forge(body, signed(body))
+    r = httpx.post(server.url + WEBHOOK, content=forged_body, headers=headers, timeout=10)
+    assert r.status_code == 401
+    assert store.db.count("messages") == 0
+
+
+def test_an_api_key_is_no_substitute_for_the_signature(server: LiveServer, store: Store) -> None:
+    key = create_key(store, "chatwoot", "integration")
+    body = json.dumps(message_created(62, "How do I pause a payout?")).encode()
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+    r = httpx.post(server.url + WEBHOOK, content=body, headers=headers, timeout=10)
+    assert r.status_code == 401 and "not signed" in r.json()["detail"]
+    assert store.db.count("messages") == 0
+
+
+def test_the_conversations_personal_data_reaches_no_log(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_words = ["Ana Silva", "ana@example.com", "my card 4111 1111 1111 1111 was charged twice"]
+    question = message_created(71, secret_words[2], created_at=at(60))
+    question["conversation"]["meta"]["sender"]["email"] = "ana@example.com"
+    chatwoot.token = "another token"  # Chatwoot refuses the note: that is logged
+    chatwoot.start()
+    assert post(server.url, question).status_code == 200
+    wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    post(
+        server.url, message_created(72, f"Sorry {secret_words[0]}, refunded.", "outgoing", created_at=at(30))
+    )
+    post(server.url, {**question, "content": "changed"})  # a conflict: 409
+    post(server.url, {**question, "content": "a\u0000b"})  # malformed: 422
+    post(server.url, question, secret="wrong")  # refused: 401
+    logged = "\n".join(r.getMessage() + " " + str(r.exc_info or "") for r in caplog.records)
+    assert logged  # the run did log (the failed attempts)
+    for word in secret_words:
+        assert word not in logged
+
+
+def test_the_same_webhook_delivered_several_times_at_once_is_stored_once_and_noted_once(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    body = json.dumps(message_created(81, "How do I pause a payout?", created_at=at(10))).encode()
+    headers = signed(body)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: httpx.post(server.url + WEBHOOK, content=body, headers=headers, timeout=10),
+                range(6),
+            )
+        )
+    assert sorted(r.json()["status"] for r in answers) == ["accepted"] + ["duplicate"] * 5
+    wait_for(lambda: chatwoot.notes)
+    time.sleep(0.3)
+    assert len(chatwoot.notes) == 1 and store.db.count("messages") == 1 and store.db.count("outbox") == 1
+
+
+def test_a_long_email_is_read_and_gets_its_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    email = message_created(91, "How do I pause a payout?\n\n" + "> quoted earlier mail\n" * 20_000)
+    email["content_type"] = "incoming_email"
+    email["conversation"]["channel"] = "Channel::Email"
+    r = post(server.url, email)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    assert item.status in ("posted", "skipped"), item.last_error
+
+
+def test_the_dashboard_app_page_may_be_framed_by_the_configured_chatwoot_alone(
+    server: LiveServer, chatwoot_port: int, api: httpx.Client
+) -> None:
+    page = httpx.get(server.url + "/embed/chatwoot", timeout=10)
+    assert page.status_code == 200 and "x-frame-options" not in page.headers
+    policy = dict(p.strip().split(" ", 1) for p in page.headers["content-security-policy"].split(";"))
+    assert policy["frame-ancestors"] == f"http://127.0.0.1:{chatwoot_port}"
+    console = api.get("/", headers={"accept": "text/html"})
+    assert console.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
+
+
+def test_the_dashboard_app_and_the_note_share_one_suggestion_and_the_reply_answers_it(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(server.url, message_created(95, "How do I pause a payout?", created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    asked = {"case_id": CASE, "message_id": "95", "message": "How do I pause a payout?", "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers={"authorization": f"Bearer {key}"})
+    assert embed.status_code == 200
+    suggestion_id = embed.json()["suggestion_id"]
+    assert f"?suggestion={suggestion_id})" in note["content"]
+    post(server.url, message_created(96, PAUSE, "outgoing", created_at=at(30)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == suggestion_id
