@@ -11,6 +11,11 @@ is the old way, a database with no tables, for the tests of the migrations thems
 Browser tests (`@pytest.mark.browser`) run on SQLite only: the pages, their scripts and the routes
 behind them are the same code on either database, and the routes' storage is tested on both by the
 API and page tests that need no browser. A browser test costs seconds; this halves their time in CI.
+
+Passwords are hashed with argon2id at a test cost (`FAST_HASHER`) in this process: the product's
+RFC 9106 profile spends 0.1-0.3 s a hash by design, and the tests hash and check passwords hundreds
+of times. Same algorithm and format; a hash records its own parameters, so checks work across both.
+`PRODUCT_HASHER` is the product's, which `tests/security` checks; processes the tests start use it.
 """
 
 from __future__ import annotations
@@ -22,16 +27,31 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 
 from supportcue.data.database import make_engine, migrate, normalise_url
 from supportcue.data.store import Store, open_store
 from supportcue.data.tables import Base
+from supportcue.security import users
 
 PG_URL = os.environ.get("SUPPORTCUE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+PRODUCT_HASHER = users.hasher
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "hasher", lambda: FAST_HASHER)
+        users._dummy_hash.cache_clear()
+        yield
+    users._dummy_hash.cache_clear()
 
 
 @pytest.hookimpl(tryfirst=True)
