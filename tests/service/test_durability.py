@@ -29,6 +29,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from supportcue.data.database import normalise_url
 from supportcue.data.store import Store, open_store
@@ -105,12 +106,15 @@ def test_disk_full_answers_503_and_every_200_is_stored(
     admin_key: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # /readyz remembers a failed write for FAILURE_MEMORY_S (5 s) unless a write succeeds: on a
-    # loaded machine the 30 requests alone can outlast that, so the memory is made long here.
+    # /readyz remembers a failed write for FAILURE_MEMORY_S (5 s) unless a write succeeds: made long
+    # here, so that a slow machine between the last failed write and /readyz changes nothing. And
+    # the pages' free space is filled first: a small write that still fitted there succeeded, rightly
+    # cleared the failure, and made /readyz say ready (this test failed so on a loaded machine).
     monkeypatch.setattr(runtime, "FAILURE_MEMORY_S", 600.0)
     key = admin_key
     engine: Engine = app.state.runtime.store.db.engine
-    with engine.connect() as c:
+    with engine.begin() as c:
+        c.exec_driver_sql("CREATE TABLE filler (x BLOB)")
         pages = c.exec_driver_sql("PRAGMA page_count").scalar()
 
     def full(dbapi_connection: Any, _record: Any) -> None:  # SQLite's own "database or disk is full"
@@ -118,9 +122,16 @@ def test_disk_full_answers_503_and_every_200_is_stored(
 
     event.listen(engine, "connect", full)
     engine.dispose()
+    with engine.connect() as c:  # fill the pages' free space, so that no write fits any more
+        for size in (1024, 256, 64, 16, 1):
+            with suppress(OperationalError):
+                while True:
+                    c.exec_driver_sql("INSERT INTO filler VALUES (zeroblob(?))", (size,))
+                    c.commit()
+            c.rollback()
     responses = post_many(server.url, key, payouts(30, "full"))
     statuses = [r.status_code if r is not None else None for r in responses]
-    assert statuses.count(503) >= 25, statuses  # a few may fit in the pages' free space
+    assert statuses.count(503) == 30, statuses
     for r in responses:
         if r is not None and r.status_code != 200:
             assert_unavailable(r, "the database is full")
