@@ -94,6 +94,18 @@ def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
 
 
+def _first_dismissal_reason() -> Any:
+    """The reason of the suggestion's first `dismissed` event (a correlated scalar subquery)."""
+    return (
+        select(Event.reason)
+        .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+        .order_by(Event.ts, Event.id)
+        .limit(1)
+        .correlate(Suggestion)
+        .scalar_subquery()
+    )
+
+
 def _seen(per_suggestion: Any, kind: str) -> ColumnElement[int]:
     """1 when the suggestion showed the agent a text and was `kind` (see `monitoring/facts.py`):
     "shown" when it has any action event (inserting or dismissing it means it was shown)."""
@@ -168,17 +180,9 @@ class Reporting:
         (as `suggestion_counts` counts them) once, under its first dismissal's reason, and its agent
         the one of `suggestion_counts` (the one it was shown to)."""
         per_suggestion = _per_suggestion(since)
-        first_reason = (
-            select(Event.reason)
-            .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
-            .order_by(Event.ts, Event.id)
-            .limit(1)
-            .correlate(Suggestion)
-            .scalar_subquery()
-        )
         keys = _key_columns(per_suggestion.c.agent if agents else None)
         dismissed = (
-            select(*keys, first_reason.label("reason"))
+            select(*keys, _first_dismissal_reason().label("reason"))
             .select_from(Suggestion)
             .join(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
             .where(per_suggestion.c.dismissed == 1, Suggestion.text.is_not(None), *_in_range(since, until))
@@ -295,23 +299,18 @@ class Reporting:
 
     def answer_actions(self, since: datetime | None, until: datetime | None = None) -> list[Any]:
         """Per suggestion of a library answer (it has a text and an answer id): (suggestion id,
-        answer id, created_at, shown, inserted, dismissed, a dismissal's reason or None)."""
+        answer id, created_at, shown, inserted, dismissed, the first dismissal's reason or None);
+        shown, inserted and dismissed as `suggestion_counts` counts them."""
         per_suggestion = _per_suggestion(since)
-        reason = (
-            select(func.min(Event.reason))
-            .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
-            .correlate(Suggestion)
-            .scalar_subquery()
-        )
         return self._fetch(
             select(
                 Suggestion.id,
                 Suggestion.answer_id,
                 Suggestion.created_at,
-                func.coalesce(per_suggestion.c.shown, 0),
-                func.coalesce(per_suggestion.c.inserted, 0),
-                func.coalesce(per_suggestion.c.dismissed, 0),
-                case((per_suggestion.c.dismissed == 1, reason)),
+                _seen(per_suggestion, "shown"),
+                _seen(per_suggestion, "inserted"),
+                _seen(per_suggestion, "dismissed"),
+                case((per_suggestion.c.dismissed == 1, _first_dismissal_reason())),
             )
             .select_from(Suggestion)
             .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
