@@ -61,13 +61,15 @@ def _key_columns(agent: Any = None) -> list[Any]:
 
 
 def _per_suggestion(since: datetime | None) -> Any:
-    """Per suggestion with events: a flag per action (shown, inserted, dismissed) and its agent."""
+    """Per suggestion with events: a flag per action (shown, inserted, dismissed), its agent, and
+    its dismissal's reason (of several, the smallest: one per suggestion, in the same pass)."""
     shown_by = func.min(case((Event.kind == EventKind.SHOWN, Event.agent_id)))
     return (
         select(
             Event.suggestion_id,
             *(_flag(kind) for kind in SUGGESTION_ACTIONS),
             func.coalesce(shown_by, func.min(Event.agent_id)).label("agent"),
+            func.min(case((Event.kind == EventKind.DISMISSED, Event.reason))).label("reason"),
         )
         .where(
             Event.suggestion_id.is_not(None),
@@ -92,18 +94,6 @@ def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElem
 
 def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
-
-
-def _first_dismissal_reason() -> Any:
-    """The reason of the suggestion's first `dismissed` event (a correlated scalar subquery)."""
-    return (
-        select(Event.reason)
-        .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
-        .order_by(Event.ts, Event.id)
-        .limit(1)
-        .correlate(Suggestion)
-        .scalar_subquery()
-    )
 
 
 def _seen(per_suggestion: Any, kind: str) -> ColumnElement[int]:
@@ -177,12 +167,12 @@ class Reporting:
 
     def dismissals(self, since: datetime | None, until: datetime | None, agents: bool = False) -> list[Any]:
         """Per group key and reason: (*keys, reason, dismissed suggestions); each dismissed suggestion
-        (as `suggestion_counts` counts them) once, under its first dismissal's reason, and its agent
+        (as `suggestion_counts` counts them) once, under its dismissal's reason, and its agent
         the one of `suggestion_counts` (the one it was shown to)."""
         per_suggestion = _per_suggestion(since)
         keys = _key_columns(per_suggestion.c.agent if agents else None)
         dismissed = (
-            select(*keys, _first_dismissal_reason().label("reason"))
+            select(*keys, per_suggestion.c.reason)
             .select_from(Suggestion)
             .join(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
             .where(per_suggestion.c.dismissed == 1, Suggestion.text.is_not(None), *_in_range(since, until))
@@ -299,7 +289,7 @@ class Reporting:
 
     def answer_actions(self, since: datetime | None, until: datetime | None = None) -> list[Any]:
         """Per suggestion of a library answer (it has a text and an answer id): (suggestion id,
-        answer id, created_at, shown, inserted, dismissed, the first dismissal's reason or None);
+        answer id, created_at, shown, inserted, dismissed, its dismissal's reason or None);
         shown, inserted and dismissed as `suggestion_counts` counts them."""
         per_suggestion = _per_suggestion(since)
         return self._fetch(
@@ -310,7 +300,7 @@ class Reporting:
                 _seen(per_suggestion, "shown"),
                 _seen(per_suggestion, "inserted"),
                 _seen(per_suggestion, "dismissed"),
-                case((per_suggestion.c.dismissed == 1, _first_dismissal_reason())),
+                case((per_suggestion.c.dismissed == 1, per_suggestion.c.reason)),
             )
             .select_from(Suggestion)
             .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)

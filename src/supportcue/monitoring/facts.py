@@ -15,8 +15,9 @@ newest suggestion of the event's case (the help desk's own `sent` events carry n
 A suggestion counts as **shown** when it has a text and an action event (`shown`, `inserted` or
 `dismissed`: an agent who inserted or dismissed it saw it, even if its `shown` event was lost); a
 suggestion without a text showed the agent nothing, whatever events name it. Each dismissed
-suggestion counts once under its first dismissal's reason (a dismissal re-delivered, or repeated by
-another agent, is not a second one), so the reasons add up to `dismissed`.
+suggestion counts once, under its dismissal's reason (a dismissal re-delivered, or repeated by
+another agent, is not a second one; of different reasons, the smallest, which the database finds in
+the same pass as the flags), so the reasons add up to `dismissed`.
 
 The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
 smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
@@ -168,15 +169,14 @@ def facts_from_rows(
     by_id = {s["id"]: s for s in suggestions}
     agents = _agents(events)
     flags: dict[str, set[str]] = {}
-    first_dismissal: dict[str, Mapping[str, Any]] = {}
+    reasons: dict[str, set[str | None]] = {}
     facts = Facts()
     for e in events:
         sid = str(e.get("suggestion_id"))
         if sid in by_id and e["kind"] in SUGGESTION_ACTIONS:
             flags.setdefault(sid, set()).add(e["kind"])
-            earlier = first_dismissal.get(sid)
-            if e["kind"] == EventKind.DISMISSED and (earlier is None or e["ts"] < earlier["ts"]):
-                first_dismissal[sid] = e  # (at the same time, the first in the list)
+            if e["kind"] == EventKind.DISMISSED:
+                reasons.setdefault(sid, set()).add(e.get("reason"))
     for s in suggestions:
         # only a suggestion with a text showed the agent anything; acting on it means it was shown
         seen = flags.get(s["id"], set()) if s.get("text") is not None else set()
@@ -192,7 +192,8 @@ def facts_from_rows(
         keys = keys_of(s, agents.get(s["id"]))
         facts.counts.append((keys, counts))
         if counts.dismissed:
-            facts.dismissals.append((keys, first_dismissal[s["id"]].get("reason") or "other", 1))
+            given = sorted(r for r in reasons[s["id"]] if r)
+            facts.dismissals.append((keys, given[0] if given else "other", 1))
         if s.get("simulated") or s.get("origin", SuggestionOrigin.SERVICE) != SuggestionOrigin.SERVICE:
             continue  # the latency is the live requests': not simulated history, not the CLI's
         bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)
