@@ -289,3 +289,28 @@ def test_tiny_labeled_oos_source_is_shrunk_toward_the_generic_threshold() -> Non
     alone = detector._threshold(many, groups, {"labeled oos"}, {"generic"})
     assert detector.threshold_weight_ == 1.0
     assert alone == recall_threshold(many[10:40], ["labeled oos"] * 30, 0.9, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("which", "says"),
+    [("in-scope only", "no row has label = 'oos'"), ("out-of-scope only", "no in-scope row")],
+)
+def test_a_test_file_missing_one_side_is_refused_not_scored_zero(
+    tmp_path: Path, which: str, says: str
+) -> None:
+    """A --test file without out-of-scope rows reported oos_recall 0.0 (nothing to recall, not a
+    detector that recalls nothing); one without in-scope rows reported in_scope_accuracy 0.0."""
+    train = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[:5]] + [(t, "oos") for t in OOS[:2]]
+    val = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[5:7]] + [(t, "oos") for t in OOS[2:5]]
+    if which == "in-scope only":
+        test = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[7:]]
+    else:
+        test = [(t, "oos") for t in OOS[5:]]
+    test_path = write(tmp_path / "test.jsonl", test)
+    with pytest.raises(SupportcueError, match=rf"{test_path}: {says}"):
+        run_oos(
+            write(tmp_path / "train.jsonl", train),
+            write(tmp_path / "val.jsonl", val),
+            test_path,
+            embedder=EMBEDDER,
+        )

@@ -170,3 +170,16 @@ def test_too_few_cases_is_a_clear_error() -> None:
         st.relative_lift(st.arm_stats("c", [1.0]), st.arm_stats("t", [1.0, 2.0]))
     with pytest.raises(ValueError, match="mean is 0"):
         st.relative_lift(st.arm_stats("c", [0.0, 0.0]), st.arm_stats("t", [1.0, 2.0]))
+
+
+def test_the_difference_is_defined_when_the_control_mean_is_zero() -> None:
+    """A control arm where nothing matched (mean 0) made the absolute difference an error too ("a
+    relative lift is undefined"), though Welch's t-test of mean_B - mean_A is well defined."""
+    control, treatment = np.zeros(30), np.array([1.0] * 12 + [0.0] * 18)
+    d = st.difference(st.arm_stats("c", control), st.arm_stats("t", treatment))
+    expected = stats.ttest_ind(treatment, control, equal_var=False)
+    ci = expected.confidence_interval(0.95)
+    assert d.estimate == pytest.approx(0.4) and d.p_value == pytest.approx(expected.pvalue)
+    assert (d.ci_low, d.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    with pytest.raises(ValueError, match="mean is 0"):
+        st.relative_lift(st.arm_stats("c", control), st.arm_stats("t", treatment))

@@ -107,3 +107,16 @@ def test_every_metric_and_an_empty_arm() -> None:
     nobody = Outcomes([c for c in outcomes.cases if c.arm == "control"], versions=outcomes.versions)
     r = summarize(_design(), nobody, "handle_seconds")
     assert r["lift"] is None and r["srm"] and any("too few cases" in w for w in r["warnings"])
+
+
+def test_a_control_mean_of_zero_still_gets_the_difference_and_its_interval() -> None:
+    """`experiment analyze --metric match_rate` on a stopped experiment whose control arm matched
+    nothing gave no interval or p-value for the difference, only the relative lift's error."""
+    cases = [CaseOutcome(f"c{i}", "control", match_rate=0.0) for i in range(30)]
+    cases += [CaseOutcome(f"t{i}", "treatment", match_rate=float(i < 12)) for i in range(30)]
+    r = summarize(_design(), Outcomes(cases), "match_rate")
+    expected = stats.ttest_ind([float(i < 12) for i in range(30)], [0.0] * 30, equal_var=False)
+    assert r["lift"] is None and "mean is 0" in r["comparisons"][0]["error"]
+    assert r["difference"]["value"] == pytest.approx(0.4)
+    assert r["difference"]["p_value"] == pytest.approx(expected.pvalue, abs=1e-6)
+    assert r["difference"]["ci_low"] == pytest.approx(expected.confidence_interval(0.95).low, abs=1e-6)

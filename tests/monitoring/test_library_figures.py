@@ -118,3 +118,24 @@ def test_common_edit_is_the_medoid_and_names_become_placeholders() -> None:
     ]
     assert common_edit(texts) == texts[0]
     assert common_edit([]) is None
+
+
+def test_an_answers_adoption_counts_an_insert_whose_shown_event_was_lost(store: Store) -> None:
+    """/library's per-answer adoption counted `shown` events only: an answer inserted twice, one of
+    them with no `shown` event, read "2 inserted / 1 shown", an adoption of 200%. A suggestion
+    dismissed twice is one dismissal (under the smaller reason, as the online metrics count it)."""
+    suggestions = [_s(f"libseen-s{i}", "pause", 2) for i in range(3)]
+    events = [
+        _e("libseen-s0", "shown", 2),
+        _e("libseen-s0", "inserted", 2),
+        _e("libseen-s1", "inserted", 2),  # its `shown` event never arrived
+        _e("libseen-s2", "shown", 2),
+        _e("libseen-s2", "dismissed", 2, reason="tone"),
+        _e("libseen-s2", "dismissed", 2.5, reason="outdated", idempotency_key="libseen-s2-again"),
+    ]
+    store.cases.upsert([{"id": s["case_id"], "message": "pause?"} for s in suggestions])
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    f = answer_figures(store, 0.7, NOW)["pause"]
+    assert (f.shown, f.inserted, f.adoption, f.dismissed) == (3, 2, 0.6667, 1)
+    assert dict(f.dismiss_reasons) == {"outdated": 1}

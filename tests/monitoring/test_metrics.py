@@ -10,7 +10,14 @@ import pytest
 from tests.demo.oracle import oracle_pipeline
 
 from supportcue.data.store import Store
-from supportcue.monitoring.metrics import compute_report, facts_from_rows, parse_time, print_report, report
+from supportcue.monitoring.metrics import (
+    compute_dashboard,
+    compute_report,
+    facts_from_rows,
+    parse_time,
+    print_report,
+    report,
+)
 from supportcue.settings import Settings
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -336,3 +343,51 @@ def test_grouped_by_agent_adoption_of_what_they_were_shown_and_match_of_what_the
     stored = compute_report(store, Settings(), group_by="agent")
     assert stored["groups"] == expected["groups"]
     assert compute_report(store, Settings())["match_rate"] == expected["match_rate"] == 0.6667
+
+
+# What agents saw: a dismissal re-delivered (by a second agent, under another key) is one dismissed
+# suggestion; an insert whose `shown` event was lost was still shown; a `shown` event for a suggestion
+# with no text (abstained, its would-be text only in shadow) showed the agent nothing.
+SEEN_SUGGESTIONS = [
+    _s("v1", "e1", 0, topic="payouts", text=PAUSE),
+    _s("v2", "e2", 1, topic="refunds", text=REFUND),
+    _s(
+        "v3",
+        "e3",
+        2,
+        abstained_at="topic",
+        mode="shadow",
+        shadow={"text": PAUSE, "topic": "payouts", "answer_id": "a1", "stages": ["topic"]},
+    ),
+]
+SEEN_EVENTS = [
+    _e("h1", "e1", "shown", "v1", agent_id="ana"),
+    _e("h2", "e1", "dismissed", "v1", reason="wrong_topic", agent_id="ana"),
+    _e("h3", "e1", "dismissed", "v1", reason="wrong_topic", agent_id="ben", ts=T0 + timedelta(minutes=1)),
+    _e("h4", "e2", "inserted", "v2", agent_id="ben"),
+    _e("h5", "e3", "shown", "v3", agent_id="ana"),
+]
+
+
+def _seen(result: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("shown", "inserted", "adoption", "dismissed", "dismiss_rate", "dismiss_reasons")
+    return tuple(result[k] for k in keys)
+
+
+def test_shown_inserted_and_dismissed_count_suggestions_an_agent_saw(store: Store) -> None:
+    """Two dismissals of one suggestion read "dismissed 1, wrong_topic 2"; an insert without its
+    `shown` event made adoption inserted/shown exceed what was shown; a `shown` event for an abstained
+    suggestion counted it as shown and ignored."""
+    want = (2, 1, 0.5, 1, 0.5, {"wrong_topic": 1})
+    expected = report(facts_from_rows(SEEN_SUGGESTIONS, SEEN_EVENTS), 0.7, "agent")
+    assert _seen(expected) == want
+    agents = _by_agent(expected)
+    assert sum(n for g in agents.values() for n in g["dismiss_reasons"].values()) == 1
+    assert agents["ana"]["dismissed"] == 1 and agents["ana"]["dismiss_reasons"] == {"wrong_topic": 1}
+    store.cases.add_suggestions(SEEN_SUGGESTIONS)
+    for e in SEEN_EVENTS:
+        store.events.add(e)
+    assert _seen(compute_report(store, Settings())) == want
+    stored = compute_report(store, Settings(), group_by="agent")
+    assert _seen(stored) == want and stored["groups"] == expected["groups"]
+    assert _seen(compute_dashboard(store, Settings())) == want

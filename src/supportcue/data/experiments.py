@@ -175,12 +175,13 @@ class Experiments:
 
     def suggestions_of(self, key: str) -> builtins.list[Any]:
         """The suggestions of the assigned cases, oldest first: (id, case_id, created_at, text,
-        shadow, abstained_at, pipeline_version, simulated)."""
+        shadow, abstained_at, pipeline_version, simulated); not `batch suggest` back-fills, which no
+        arm was shown (or held back from)."""
         wanted = ("id", "case_id", "created_at", "text", "shadow", "abstained_at", "pipeline_version")
         return self._fetch(
             select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
             .join(Assignment, Assignment.case_id == Suggestion.case_id)
-            .where(Assignment.experiment == key)
+            .where(Assignment.experiment == key, from_traffic())
             .order_by(Suggestion.created_at, Suggestion.id)
         )
 

@@ -61,13 +61,15 @@ def _key_columns(agent: Any = None) -> list[Any]:
 
 
 def _per_suggestion(since: datetime | None) -> Any:
-    """Per suggestion with events: a flag per action (shown, inserted, dismissed) and its agent."""
+    """Per suggestion with events: a flag per action (shown, inserted, dismissed), its agent, and
+    its dismissal's reason (of several, the smallest: one per suggestion, in the same pass)."""
     shown_by = func.min(case((Event.kind == EventKind.SHOWN, Event.agent_id)))
     return (
         select(
             Event.suggestion_id,
             *(_flag(kind) for kind in SUGGESTION_ACTIONS),
             func.coalesce(shown_by, func.min(Event.agent_id)).label("agent"),
+            func.min(case((Event.kind == EventKind.DISMISSED, Event.reason))).label("reason"),
         )
         .where(
             Event.suggestion_id.is_not(None),
@@ -92,6 +94,13 @@ def _in_range(since: datetime | None, until: datetime | None) -> list[ColumnElem
 
 def _flag(kind: str) -> ColumnElement[int]:
     return func.max(case((Event.kind == kind, 1), else_=0)).label(kind)
+
+
+def _seen(per_suggestion: Any, kind: str) -> ColumnElement[int]:
+    """1 when the suggestion showed the agent a text and was `kind` (see `monitoring/facts.py`):
+    "shown" when it has any action event (inserting or dismissing it means it was shown)."""
+    flag = per_suggestion.c.suggestion_id.is_not(None) if kind == "shown" else per_suggestion.c[kind] == 1
+    return case((Suggestion.text.is_not(None) & flag, 1), else_=0)
 
 
 def latest_suggestion_id(event: Any, suggestion: Any = Suggestion) -> Any:
@@ -128,9 +137,9 @@ class Reporting:
                 func.count(),
                 func.sum(case((func.coalesce(Suggestion.abstained_at, "").not_in(NOT_VALID), 1), else_=0)),
                 func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
-                func.sum(func.coalesce(per_suggestion.c.shown, 0)),
-                func.sum(func.coalesce(per_suggestion.c.inserted, 0)),
-                func.sum(func.coalesce(per_suggestion.c.dismissed, 0)),
+                func.sum(_seen(per_suggestion, "shown")),
+                func.sum(_seen(per_suggestion, "inserted")),
+                func.sum(_seen(per_suggestion, "dismissed")),
                 func.sum(case((Suggestion.simulated, 1), else_=0)),
             )
             .select_from(Suggestion)
@@ -157,14 +166,24 @@ class Reporting:
         )
 
     def dismissals(self, since: datetime | None, until: datetime | None, agents: bool = False) -> list[Any]:
-        """Per group key and reason: (*keys, reason, dismissals); the agent is the dismissing one."""
-        keys = _key_columns(Event.agent_id if agents else None)
+        """Per group key and reason: (*keys, reason, dismissed suggestions); each dismissed suggestion
+        (as `suggestion_counts` counts them) once, under its dismissal's reason, and its agent
+        the one of `suggestion_counts` (the one it was shown to)."""
+        per_suggestion = _per_suggestion(since)
+        keys = _key_columns(per_suggestion.c.agent if agents else None)
+        dismissed = (
+            select(*keys, per_suggestion.c.reason)
+            .select_from(Suggestion)
+            .join(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)
+            .where(per_suggestion.c.dismissed == 1, Suggestion.text.is_not(None), *_in_range(since, until))
+            .subquery()
+        )
+        outer = [dismissed.c.day, dismissed.c.topic, dismissed.c.abstained_at, dismissed.c.pipeline_version]
+        outer += [dismissed.c.arm, dismissed.c.agent if agents else null().label("agent")]
         return self._fetch(
-            select(*keys, Event.reason, func.count())
-            .select_from(Event)
-            .join(Suggestion, Suggestion.id == Event.suggestion_id)
-            .where(Event.kind == EventKind.DISMISSED, *_in_range(since, until))
-            .group_by(*keys[: None if agents else -1], Event.reason)
+            select(*outer, dismissed.c.reason, func.count()).group_by(
+                *outer[: None if agents else -1], dismissed.c.reason
+            )
         )
 
     def latencies(self, group: str, since: datetime | None, until: datetime | None) -> list[Any]:
@@ -270,23 +289,18 @@ class Reporting:
 
     def answer_actions(self, since: datetime | None, until: datetime | None = None) -> list[Any]:
         """Per suggestion of a library answer (it has a text and an answer id): (suggestion id,
-        answer id, created_at, shown, inserted, dismissed, a dismissal's reason or None)."""
+        answer id, created_at, shown, inserted, dismissed, its dismissal's reason or None);
+        shown, inserted and dismissed as `suggestion_counts` counts them."""
         per_suggestion = _per_suggestion(since)
-        reason = (
-            select(func.min(Event.reason))
-            .where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
-            .correlate(Suggestion)
-            .scalar_subquery()
-        )
         return self._fetch(
             select(
                 Suggestion.id,
                 Suggestion.answer_id,
                 Suggestion.created_at,
-                func.coalesce(per_suggestion.c.shown, 0),
-                func.coalesce(per_suggestion.c.inserted, 0),
-                func.coalesce(per_suggestion.c.dismissed, 0),
-                case((per_suggestion.c.dismissed == 1, reason)),
+                _seen(per_suggestion, "shown"),
+                _seen(per_suggestion, "inserted"),
+                _seen(per_suggestion, "dismissed"),
+                case((per_suggestion.c.dismissed == 1, per_suggestion.c.reason)),
             )
             .select_from(Suggestion)
             .outerjoin(per_suggestion, per_suggestion.c.suggestion_id == Suggestion.id)

@@ -405,6 +405,15 @@ def run_oos(
         raise SupportcueError(
             f"{val}: no row has {label_col} = {oos_label!r}; the threshold needs some (--oos-label)"
         )
+    if oos_label not in test_rows.labels:
+        raise SupportcueError(
+            f"{test}: no row has {label_col} = {oos_label!r}; the out-of-scope recall and precision need "
+            "some (--oos-label)"
+        )
+    if all(label == oos_label for label in test_rows.labels):
+        raise SupportcueError(
+            f"{test}: no in-scope row (every {label_col} is {oos_label!r}); the in-scope accuracy needs some"
+        )
     if not 0.0 < target_recall < 1.0:
         raise SupportcueError(f"--target-recall must be between 0 and 1, got {target_recall}")
     sources = negative_sources(embedder, negatives, text_col)

@@ -102,8 +102,8 @@ def relative_lift(a: ArmStats, b: ArmStats, alpha: float = 0.05) -> Effect:
 
 
 def difference(a: ArmStats, b: ArmStats, alpha: float = 0.05) -> Effect:
-    """mean_B - mean_A with Welch's t-test (unequal variances)."""
-    _check(a, b)
+    """mean_B - mean_A with Welch's t-test (unequal variances; defined when mean_A is 0)."""
+    _check(a, b, relative=False)
     se = math.sqrt(a.variance / a.n + b.variance / b.n)
     return _t_effect(b.mean - a.mean, se, welch_df(a, b), alpha)
 
@@ -174,10 +174,10 @@ def detectable_effect(a: ArmStats, b: ArmStats, alpha: float = 0.05, power: floa
     return z * math.sqrt(a.variance / a.n + b.variance / b.n) / abs(a.mean)
 
 
-def _check(a: ArmStats, b: ArmStats) -> None:
+def _check(a: ArmStats, b: ArmStats, relative: bool = True) -> None:
     if a.n < 2 or b.n < 2:
         raise ValueError(
             f"each arm needs at least 2 cases with the metric ({a.name}: {a.n}, {b.name}: {b.n})"
         )
-    if a.mean == 0:
+    if relative and a.mean == 0:
         raise ValueError(f"the {a.name} arm's mean is 0: a relative lift is undefined")

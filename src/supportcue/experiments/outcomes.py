@@ -9,8 +9,9 @@
   (`monitoring.match`, `[match] threshold`), else 0, over the cases with a sent reply and a
   suggestion with a text: the text shown, or for the control arm the one computed in shadow and never
   shown (this is what makes the match rate comparable across arms). The suggestion is the one the
-  reply names, else the case's latest before the reply. For a reply whose text `purge` removed, the
-  similarity measured before is used.
+  reply names, else the case's latest before the reply (none, and no value, when the reply came
+  first); `batch suggest` back-fills are no arm's suggestions. For a reply whose text `purge`
+  removed, the similarity measured before is used.
 
 The CUPED covariate of a case is its agent's mean handle time over the `resolved` events before the
 experiment started; the agent is the one on the case's `resolved` (else `sent`) event. A case whose
@@ -144,8 +145,10 @@ def read_outcomes(
 
 
 def _latest_before(rows: list[Any], ts: datetime) -> Any | None:
+    """The newest of the case's suggestions (oldest first) made by `ts`; None when all came later (a
+    reply sent before the pipeline suggested anything answers none of them)."""
     earlier = [r for r in rows if r.created_at <= ts]
-    return (earlier or rows or [None])[-1]
+    return earlier[-1] if earlier else None
 
 
 def _would_be_text(suggestion: Any) -> tuple[str | None, bool]:

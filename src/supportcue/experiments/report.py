@@ -158,6 +158,13 @@ def _compare(
     out: dict[str, Any] = {"arm": b.name, "lift": None, "ci_low": None, "ci_high": None, "p_value": None}
     diff = plain[b.name].mean - plain[a.name].mean
     out["difference"] = {"value": _round(diff)}
+    if not sequential and min(plain[a.name].n, plain[b.name].n) >= 2:
+        # a fixed-horizon interval only when the experiment is over; defined when the control's mean
+        # is 0, where the relative lift is not
+        d = st.difference(plain[a.name], plain[b.name], alpha)
+        out["difference"].update(
+            ci_low=_round(d.ci_low), ci_high=_round(d.ci_high), p_value=_round(d.p_value)
+        )
     try:
         effect = st.sequential_lift(a, b, alpha, tuning) if sequential else st.relative_lift(a, b, alpha)
     except ValueError as exc:
@@ -170,11 +177,7 @@ def _compare(
         p_value=_round(effect.p_value),
         se=_round(effect.se),
     )
-    if not sequential:  # a fixed-horizon interval only when the experiment is over
-        d = st.difference(plain[a.name], plain[b.name], alpha)
-        out["difference"].update(
-            ci_low=_round(d.ci_low), ci_high=_round(d.ci_high), p_value=_round(d.p_value)
-        )
+    if not sequential:
         out["df"] = _round(effect.df)
     return out
 

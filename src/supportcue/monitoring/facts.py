@@ -12,11 +12,19 @@ when there are more).
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
 newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
 
+A suggestion counts as **shown** when it has a text and an action event (`shown`, `inserted` or
+`dismissed`: an agent who inserted or dismissed it saw it, even if its `shown` event was lost); a
+suggestion without a text showed the agent nothing, whatever events name it. Each dismissed
+suggestion counts once, under its dismissal's reason (a dismissal re-delivered, or repeated by
+another agent, is not a second one; of different reasons, the smallest, which the database finds in
+the same pass as the flags), so the reasons add up to `dismissed`.
+
 The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
-smallest, if several), else of its other events (inserted, dismissed); the agent of a pair is the one
-who sent the reply. So per agent, adoption is what they did with the suggestions shown to them, and
-the match rate how often their replies matched the suggestion. `query_facts` reads agents only when
-asked (`agents=True`): they make the counts finer, which the other groupings do not need.
+smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
+agent too. The agent of a pair is the one who sent the reply. So per agent, adoption is what they
+did with the suggestions shown to them, and the match rate how often their replies matched the
+suggestion. `query_facts` reads agents only when asked (`agents=True`): they make the counts finer,
+which the other groupings do not need.
 """
 
 from __future__ import annotations
@@ -161,26 +169,31 @@ def facts_from_rows(
     by_id = {s["id"]: s for s in suggestions}
     agents = _agents(events)
     flags: dict[str, set[str]] = {}
+    reasons: dict[str, set[str | None]] = {}
     facts = Facts()
     for e in events:
-        if e.get("suggestion_id") in by_id and e["kind"] in SUGGESTION_ACTIONS:
-            flags.setdefault(e["suggestion_id"], set()).add(e["kind"])
+        sid = str(e.get("suggestion_id"))
+        if sid in by_id and e["kind"] in SUGGESTION_ACTIONS:
+            flags.setdefault(sid, set()).add(e["kind"])
             if e["kind"] == EventKind.DISMISSED:
-                keys = keys_of(by_id[e["suggestion_id"]], e.get("agent_id"))
-                facts.dismissals.append((keys, e.get("reason") or "other", 1))
+                reasons.setdefault(sid, set()).add(e.get("reason"))
     for s in suggestions:
-        seen = flags.get(s["id"], set())
+        # only a suggestion with a text showed the agent anything; acting on it means it was shown
+        seen = flags.get(s["id"], set()) if s.get("text") is not None else set()
         counts = Counts(
             suggestions=1,
             valid=int(s.get("abstained_at") not in NOT_VALID),
             suggested=int(s.get("text") is not None),
-            shown=int(EventKind.SHOWN in seen),
+            shown=int(bool(seen)),
             inserted=int(EventKind.INSERTED in seen),
             dismissed=int(EventKind.DISMISSED in seen),
             simulated=int(bool(s.get("simulated"))),
         )
         keys = keys_of(s, agents.get(s["id"]))
         facts.counts.append((keys, counts))
+        if counts.dismissed:
+            given = sorted(r for r in reasons[s["id"]] if r)
+            facts.dismissals.append((keys, given[0] if given else "other", 1))
         if s.get("simulated") or s.get("origin", SuggestionOrigin.SERVICE) != SuggestionOrigin.SERVICE:
             continue  # the latency is the live requests': not simulated history, not the CLI's
         bucket = round(latency_bucket(float(s.get("latency_ms") or 0.0)), 1)

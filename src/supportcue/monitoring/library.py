@@ -1,9 +1,10 @@
 """Live figures of each library answer, and what in the library needs a reviewer's attention first.
 
 Per answer, over the suggestions of the last `WINDOW_DAYS` days that served it: times suggested,
-shown, inserted and dismissed (adoption = inserted / shown; dismissals per reason), the match rate of
-the replies sent after them (`monitoring.match`, the same pairs and similarities as the online
-metrics, `metrics.score`), and its trend (the match rate per week, oldest first).
+shown, inserted and dismissed (as the online metrics count them, `monitoring/facts.py`; adoption =
+inserted / shown; dismissals per reason), the match rate of the replies sent after them
+(`monitoring.match`, the same pairs and similarities as the online metrics, `metrics.score`), and
+its trend (the match rate per week, oldest first).
 
 The attention list, in this order:
 

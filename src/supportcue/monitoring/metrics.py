@@ -4,7 +4,8 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
 
 - **match rate**: of the suggestions with a text whose case has a `sent` reply, the share whose text
   matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it;
-- **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events);
+- **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events; a
+  suggestion with a text that was inserted or dismissed was shown, one without a text never is);
 - **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
   held out);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;

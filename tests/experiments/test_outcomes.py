@@ -1,0 +1,81 @@
+"""`read_outcomes` on a hand-built store, on both databases: which suggestion a case's first reply is
+compared with. (Each test uses its own suggestion ids: similarities are cached per process by
+database, event id and suggestion id, and PostgreSQL's schema is reused with its sequences restarted.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from supportcue.data.store import Store
+from supportcue.experiments import Design, create_experiment
+from supportcue.experiments.outcomes import read_outcomes
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+V1 = "validation:v1+topic:v1+response:v1+tone:policy"
+PAUSE = "You can pause payouts from Settings > Payouts at any time."
+REFUND = "Refunds take 5 to 10 business days to reach the customer's bank."
+
+
+def _suggestion(sid: str, case_id: str, minutes: int, text: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "id": sid,
+        "case_id": case_id,
+        "created_at": T0 + timedelta(minutes=minutes),
+        "pipeline_version": V1,
+        "topic": "payouts",
+        "text": text,
+        "mode": "live",
+        "latency_ms": 1.0,
+        "arm": "treatment",
+    }
+    return row | kw
+
+
+def _sent(key: str, case_id: str, minutes: int, text: str) -> dict[str, Any]:
+    return {
+        "idempotency_key": key,
+        "case_id": case_id,
+        "kind": "sent",
+        "text": text,
+        "ts": T0 + timedelta(minutes=minutes),
+    }
+
+
+def _load(store: Store, suggestions: list[dict[str, Any]], events: list[dict[str, Any]]) -> Design:
+    design = create_experiment(store, Design.create("h", ["control", "treatment"], started_at=T0))
+    cases = sorted({s["case_id"] for s in suggestions} | {e["case_id"] for e in events})
+    store.cases.upsert([{"id": c, "message": "m", "created_at": T0} for c in cases])
+    store.experiments.record("h", [{"case_id": c, "arm": "treatment", "assigned_at": T0} for c in cases])
+    store.cases.add_suggestions(suggestions)
+    for e in events:
+        store.events.add(e)
+    return design
+
+
+def test_a_reply_sent_before_any_suggestion_is_not_compared_with_a_later_one(store: Store) -> None:
+    """The first reply of case c2 went out before the pipeline suggested anything; the suggestion made
+    an hour later (for the customer's next message) was scored against it as the case's match."""
+    design = _load(
+        store,
+        [_suggestion("s1", "c1", 0, PAUSE), _suggestion("s2", "c2", 60, PAUSE)],
+        [_sent("k1", "c1", 5, PAUSE), _sent("k2", "c2", 5, PAUSE)],
+    )
+    match = {c.case_id: c.match_rate for c in read_outcomes(store, design).cases}
+    assert match == {"c1": 1.0, "c2": None}
+
+
+def test_a_batch_backfill_is_not_an_arms_suggestion(store: Store) -> None:
+    """`batch suggest` back-fills were never shown, yet an experiment's case counted one: its text
+    scored as the arm's match, its pipeline version as a second version in the arm."""
+    design = _load(
+        store,
+        [
+            _suggestion("s3", "c1", 0, REFUND),
+            _suggestion("b1", "c1", 1, PAUSE, origin="batch", pipeline_version="batch:v9", arm=None),
+        ],
+        [_sent("k3", "c1", 5, PAUSE)],
+    )
+    outcomes = read_outcomes(store, design)
+    assert [c.match_rate for c in outcomes.cases] == [0.0]  # s3 (refunds), not the back-fill
+    assert {arm: dict(v) for arm, v in outcomes.versions.items()} == {"treatment": {V1: 1}}
