@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from supportcue.errors import WebhookRefused
-from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, RecordingHelpDesk
+from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, Note, RecordingHelpDesk
 from supportcue.integrations.chatwoot import agent_name, signature
 from supportcue.settings import ChatwootSettings
-from tests.integrations.chatwoot_api import SECRET, message_created, signed
+from tests.integrations.chatwoot_api import SECRET, TOKEN, FakeChatwoot, message_created, signed
 
 NOW = 1_760_000_000
 
@@ -155,3 +155,18 @@ def test_a_reply_to_a_message_names_it_and_a_deleted_one_is_ignored() -> None:
     deleted = {**message_created(125, "This message was deleted"), "content_attributes": {"deleted": True}}
     found = desk().read(deleted)
     assert isinstance(found, Ignored) and "deleted" in found.reason
+
+
+def test_the_api_client_is_made_for_the_first_note_and_again_after_close(chatwoot: FakeChatwoot) -> None:
+    """Making an HTTP client loads the certificate authorities (tens of milliseconds): every app start
+    paid it, even with no Chatwoot to post to. It is made for the first note, and again after close."""
+    d = desk(base_url=chatwoot.url, account_id="1", api_token=SecretStr(TOKEN))
+    target = {"account_id": "1", "conversation_id": "7"}
+    assert d._client is None
+    assert d.post_note(Note(target, "first (ref-1)", "ref-1"))
+    assert d._client is not None
+    d.close()
+    assert d._client is None
+    assert d.post_note(Note(target, "second (ref-2)", "ref-2"))
+    assert [n["content"] for n in chatwoot.notes] == ["first (ref-1)", "second (ref-2)"]
+    d.close()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -153,15 +154,30 @@ class ChatwootHelpDesk:
 
     def __init__(self, settings: ChatwootSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
-        self._client = httpx.Client(
-            base_url=settings.base_url.rstrip("/"),
-            timeout=settings.timeout_seconds,
-            transport=transport,
-            headers={"api_access_token": settings.api_token.get_secret_value()},
-        )
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        """The HTTP client of Chatwoot's API, made on the first note posted: making one loads the
+        system's certificate authorities (tens of milliseconds), which a service that never posts
+        to Chatwoot, and every app start, need not pay."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    base_url=self.settings.base_url.rstrip("/"),
+                    timeout=self.settings.timeout_seconds,
+                    transport=self._transport,
+                    headers={"api_access_token": self.settings.api_token.get_secret_value()},
+                )
+            return self._client
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     @property
     def unable_to_post(self) -> str | None:
@@ -253,7 +269,7 @@ class ChatwootHelpDesk:
 
     def _call(self, method: str, target: Mapping[str, Any], body: Any = None) -> Any:
         try:
-            response = self._client.request(method, self._messages_url(target), json=body)
+            response = self.client.request(method, self._messages_url(target), json=body)
         except httpx.TimeoutException:
             raise HelpDeskError(
                 f"timed out after {self.settings.timeout_seconds:g} s", retryable=True
