@@ -160,6 +160,7 @@ def test_a_reply_to_a_message_names_it_and_a_deleted_one_is_ignored() -> None:
 def test_the_api_client_is_made_for_the_first_note_and_again_after_close(chatwoot: FakeChatwoot) -> None:
     """Making an HTTP client loads the certificate authorities (tens of milliseconds): every app start
     paid it, even with no Chatwoot to post to. It is made for the first note, and again after close."""
+    chatwoot.start()
     d = desk(base_url=chatwoot.url, account_id="1", api_token=SecretStr(TOKEN))
     target = {"account_id": "1", "conversation_id": "7"}
     assert d._client is None
