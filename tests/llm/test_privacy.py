@@ -61,3 +61,22 @@ def test_unmask_restores_but_withholds_cards_and_reports_unknown_placeholders() 
 def test_off_passes_everything_through() -> None:
     masker = Masker("Ana Silva", enabled=False)
     assert masker.mask(TEXT) == TEXT and masker.unmask("[NAME_1]").text == "[NAME_1]"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("refund to iban de89370400440532013000 please", "IBAN", "de89370400440532013000"),
+        ("IBAN: fr14 2004 1010 0505 0001 3m02 606", "IBAN", "fr14 2004 1010 0505 0001 3m02 606"),
+        ("écrivez à jean.dupont@exämple.fr merci", "EMAIL", "jean.dupont@exämple.fr"),
+        ("почта: иван.петров@почта.рф", "EMAIL", "иван.петров@почта.рф"),
+        ("call me at 555 123 4567 tonight", "PHONE", "555 123 4567"),
+    ],
+)
+def test_values_written_in_lower_case_other_scripts_or_with_spaces_are_masked(
+    text: str, kind: str, value: str
+) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked
+    assert masker.mapping[f"[{kind}_1]"] == value
