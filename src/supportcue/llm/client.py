@@ -251,9 +251,7 @@ class OpenAIChatClient:
             )
         if not isinstance(content, str) or not content.strip():
             raise bad("the LLM server's reply has no text")
-        usage = (
-            data.get("usage") if isinstance(data, Mapping) and isinstance(data.get("usage"), Mapping) else {}
-        )
+        usage: Mapping[str, Any] = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
         return Completion(
             text=content.strip(),
             model=str(data.get("model") or self.name),
