@@ -149,3 +149,20 @@ def test_names_are_capitalised_words_inside_sentences() -> None:
 def test_no_sources_supports_nothing() -> None:
     result = GroundingCheck(HashingEmbedder(dim=256)).check("Refunds take 5 days to arrive.", [], "")
     assert not result.supported and result.unsupported_facts == ("5",)
+
+
+@pytest.mark.parametrize(
+    ("draft", "word"),
+    [
+        ("Refunds take seven business days to reach the card [ans-refund].", "seven"),
+        ("The Growth plan costs $1,250.00 a year and includes four team members [kb-plans].", "four"),
+        ("Refunds take Twelve business days to reach the card [ans-refund].", "Twelve"),
+    ],
+)
+def test_a_number_written_in_words_must_be_in_the_sources(draft: str, word: str) -> None:
+    assert f"facts not in the sources: {word}" in check(draft)
+
+
+def test_numbers_written_in_words_that_are_in_the_sources_pass() -> None:
+    assert check("Refunds take five to ten business days to reach the card [ans-refund].") == "ok"
+    assert check("The Growth plan includes 2 team members, and one plan costs $1,250.00 a year.") == "ok"

@@ -17,7 +17,8 @@ adjacent sentences. A draft passes when:
    must be in one of the `NEAR_PASSAGES` passages closest to its statement, so a changed amount or a
    swapped name that appears elsewhere in the sources is still caught; a name as written, or in the
    same two-word phrase in another case ("Pay Out Funds" for "Pay out funds"). Numbers
-   compare by value ("$49.00" is 49; "5-10" holds 5 and 10) and a percentage needs a percentage.
+   compare by value ("$49.00" is 49; "5-10" holds 5 and 10; "three" is 3, in the draft as in the
+   sources) and a percentage needs a percentage.
 3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
    negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
 4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
@@ -66,6 +67,9 @@ NUMBER_WORDS = {
     "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90",
     "hundred": "100",
 }  # fmt: skip
+_COUNTED = NUMBER_WORDS.keys() - {"one"}
+"""Number words a statement's facts include ("three business days"); "one" is too often not a
+number ("no one", "the one you ordered")."""
 CITATION_MARGIN = 0.15
 """A cited source must support its sentence nearly as well as the best source does (cosine within
 this), or the citation is wrong."""
@@ -309,6 +313,11 @@ class GroundingCheck:
                 if not (local if _LOCAL.search(token) else pool).has(token):
                     found.append(token)
             found += [n for n, before in named(claim) if not local.names(n, before)]
+            found += [
+                w
+                for w in re.findall(r"[A-Za-z]+", claim)
+                if w.lower() in _COUNTED and NUMBER_WORDS[w.lower()] not in local.numbers and w not in found
+            ]
         return list(dict.fromkeys(found))
 
 
