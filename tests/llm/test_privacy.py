@@ -80,3 +80,27 @@ def test_values_written_in_lower_case_other_scripts_or_with_spaces_are_masked(
     masked = masker.mask(text)
     assert value not in masked
     assert masker.mapping[f"[{kind}_1]"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Order 88213 hasn't arrived", "88213"),
+        ("my order no. 4471 is late", "4471"),
+        ("Ma commande n° 88213 n'est pas arrivée", "88213"),
+        ("Mi pedido 12345 no ha llegado", "12345"),
+        ("Meine Bestellnummer: 55120, bitte prüfen", "55120"),
+        ("invoice #: 20931 was charged twice", "20931"),
+    ],
+)
+def test_a_short_order_number_named_as_one_is_masked(text: str, value: str) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and masker.mapping["[ORDER_1]"] == value
+
+
+@pytest.mark.parametrize(
+    "kept", ["an order of 3 items", "orders over 5000 ship free", "the 2026 invoice", "ticket 12"]
+)
+def test_numbers_near_order_words_that_are_not_ids_are_left_alone(kept: str) -> None:
+    assert Masker().mask(kept) == kept

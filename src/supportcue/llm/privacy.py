@@ -6,7 +6,8 @@ copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`)
 - emails, IBANs (mod-97 checked), card numbers (Luhn checked) and phone numbers, found by the same
   code that keeps them out of the logs (`security.redaction.replace_personal`);
 - order-like ids: the case's own field values (`order_id` ...), `#1234`, letter-and-digit codes such
-  as `A-10293` or `ord_8842XK`, and bare runs of 6 or more digits;
+  as `A-10293` or `ord_8842XK`, bare runs of 6 or more digits, and runs of 4 or more named as an id
+  (`order 88213`, `commande n° 4471`, `pedido 12345`, `Bestellnummer: 55120`);
 - the customer's name, whole and each part of it (`Ana Silva`, `Ana`, `Silva`), as written,
   Title-cased or in capitals (so a customer called Will does not mask "you will").
 
@@ -38,6 +39,19 @@ _ORDER_LIKE = re.compile(
     r"|\d{6,}"  # 884213 (amounts are written with separators or units)
     r")(?![\w%-]|[.,]\d)"
 )
+
+_ID_WORDS = (
+    "order|invoice|ticket|case|booking|reservation|tracking|reference|ref|account|contract|customer"
+    "|commande|facture|dossier|pedido|factura|reserva|bestellung|bestellnummer|rechnung"
+    "|rechnungsnummer|kundennummer|auftrag|ordine|fattura|bestelling|factuur|encomenda|fatura"
+)
+_NAMED_ID = re.compile(
+    rf"(?i)\b(?:{_ID_WORDS})\b"
+    r"(?:[\s:#.-]*(?:(?:number|num|no|nr|nummer|numéro|número|numero|id|de|du)\b|n[°º]))*"
+    r"[\s:#°º.-]*(\d{4,})(?![\w%]|[.,]\d)"
+)
+"""A number of 4 digits or more named as an id: "order 88213", "commande n° 4471", "Bestellnummer:
+55120" (a bare run needs 6 digits to be taken for one)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,9 @@ class Masker:
             )
         text = replace_personal(text, self._label)
         text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
+        text = _NAMED_ID.sub(
+            lambda m: m.group(0)[: m.start(1) - m.start()] + self._label("ORDER", m.group(1)), text
+        )
         for name in self._names:
             text = re.sub(
                 rf"(?<![\w\[]){re.escape(name)}(?!\w)", lambda m: self._label("NAME", m.group(0)), text
