@@ -104,3 +104,11 @@ def test_a_short_order_number_named_as_one_is_masked(text: str, value: str) -> N
 )
 def test_numbers_near_order_words_that_are_not_ids_are_left_alone(kept: str) -> None:
     assert Masker().mask(kept) == kept
+
+
+def test_a_name_given_in_a_text_is_masked_there_and_in_the_texts_after() -> None:
+    masker = Masker(seen=["Hello, it's me again.\nThanks,\nKarim Haddad"])
+    assert masker.mask("Karim wrote before") == "[NAME_1] wrote before"
+    assert Masker().mask("Mi chiamo Giulia Rossi. Giulia") == "Mi chiamo [NAME_1]. [NAME_2]"
+    kept = ["I'm Happy to help", "Best regards,\nThe Tillwick Team", "Thanks, Growth plan works"]
+    assert [Masker().mask(t) for t in kept] == kept

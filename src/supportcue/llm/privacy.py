@@ -9,7 +9,9 @@ copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`)
   as `A-10293` or `ord_8842XK`, bare runs of 6 or more digits, and runs of 4 or more named as an id
   (`order 88213`, `commande n° 4471`, `pedido 12345`, `Bestellnummer: 55120`);
 - the customer's name, whole and each part of it (`Ana Silva`, `Ana`, `Silva`), as written,
-  Title-cased or in capitals (so a customer called Will does not mask "you will").
+  Title-cased or in capitals (so a customer called Will does not mask "you will"); and so is a name
+  the customer gives in a text ("my name is ...", "je m'appelle ...", "me llamo ...", "mein Name
+  ist ...", or alone on the line after a sign-off such as "Thanks,"), for cases without a name.
 
 The same value always gets the same placeholder, in every text of the request, so the sources, the
 conversation and the message stay consistent. `unmask(reply)` puts the values back, except card
@@ -53,6 +55,23 @@ _NAMED_ID = re.compile(
 """A number of 4 digits or more named as an id: "order 88213", "commande n° 4471", "Bestellnummer:
 55120" (a bare run needs 6 digits to be taken for one)."""
 
+_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’-]*[^\W\d_]"
+_GIVEN_NAME = re.compile(
+    r"(?:\b(?i:my name is|my name's|my name’s|i'm|i’m|je m'appelle|je m’appelle|mon nom est"
+    r"|me llamo|mi nombre es|mein name ist|ich heiße|ich heisse|mi chiamo|il mio nome è"
+    r"|meu nome é|o meu nome é|chamo-me|mijn naam is|ik heet)[ \t]+"
+    r"|(?:^|(?<=[.!?]))[ \t]*(?i:thanks|thank you|many thanks|regards|best regards|kind regards|best|cheers"
+    r"|sincerely|merci|cordialement|bien à vous|gracias|saludos|un saludo|atentamente|danke"
+    r"|viele grüße|mit freundlichen grüßen|grüße|liebe grüße|grazie|cordiali saluti|saluti"
+    r"|obrigado|obrigada|atenciosamente|groeten|met vriendelijke groet)[ \t]*[,.!]?[ \t]*\n?[ \t]*)"
+    rf"({_CAP}(?:[ \t]+{_CAP}){{0,2}})(?=[ \t]*(?:[.,;:!?()]|$)|[ \t]+(?:and|from|here|again)\b)",
+    re.MULTILINE,
+)
+"""A name the customer gives: "my name is Ana Silva", "je m'appelle ...", "me llamo ...", or alone
+on the line after a sign-off ("Thanks,\nAna Silva")."""
+
+_NOT_A_PERSON = frozenset({"The", "Team", "Support", "Customer", "Service", "Care", "Help", "Desk"})
+
 
 @dataclass(frozen=True)
 class Unmasked:
@@ -74,13 +93,28 @@ class Masker:
     _placeholders: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _values: dict[str, str] = field(default_factory=dict, repr=False)
 
+    seen: Iterable[str] = ()
+    """The request's customer texts, read up front for a name the customer gives in them (masked
+    in every text, also those masked before the one that gives it)."""
+
     def __post_init__(self) -> None:
         self.ids = tuple(v.strip() for v in self.ids if v and len(v.strip()) >= 3)
-        name = " ".join((self.customer_name or "").split())
+        self._names: list[str] = []
+        self._learn(self.customer_name or "")
+        for text in self.seen:
+            self._given_names(text)
+
+    def _learn(self, name: str) -> None:
+        name = " ".join(name.split())
         # Parts match as written, Title-cased or in capitals: "Will" is masked, "you will" is not.
         parts = {v for p in name.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
         whole = {name, name.title(), name.upper(), name.lower()} if " " in name else set()
-        self._names = sorted(parts | whole, key=len, reverse=True)
+        self._names = sorted(set(self._names) | parts | whole, key=len, reverse=True)
+
+    def _given_names(self, text: str) -> None:
+        for match in _GIVEN_NAME.finditer(text or ""):
+            if not _NOT_A_PERSON & set(match.group(1).split()):  # "Best regards, The Tillwick Team"
+                self._learn(match.group(1))
 
     @property
     def mapping(self) -> Mapping[str, str]:
@@ -104,6 +138,7 @@ class Masker:
             text = re.sub(
                 rf"(?<!\w){re.escape(value)}(?!\w)", lambda m: self._label("ORDER", m.group(0)), text
             )
+        self._given_names(text)
         text = replace_personal(text, self._label)
         text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
         text = _NAMED_ID.sub(
