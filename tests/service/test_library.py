@@ -4,6 +4,7 @@ edited or approved answer served by the running pipeline without a restart."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -257,3 +258,36 @@ def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
         (2, "Second text."),
         (1, "Imported again."),
     ]
+
+
+def _form_fields(page: str, n: int) -> dict[str, str]:
+    """The hidden inputs of the page's `n`-th form (what the browser sends with it)."""
+    form = page.split("<form ")[n].split("</form>")[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+@pytest.mark.parametrize("action", ["reviewed", "approve", "retire"])
+def test_a_status_button_on_a_page_someone_has_changed_since_is_refused(
+    server: LiveServer, store: Store, reviewer: httpx.Client, action: str
+) -> None:
+    """A reviewer opens an answer; another saves new text; the first clicks Approve / Mark reviewed /
+    Retire on the page they read: refused (409), not applied to text they never saw."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "status": "draft", "reviewed_at": None}])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        page = browser.get("/library/a1").text
+        (n,) = [
+            i for i, f in enumerate(page.split("<form ")) if f'value="{action}">' in f.split("</form>")[0]
+        ]
+        hidden = _form_fields(page, n)
+        edited = reviewer.patch("/v1/answers/a1", json={"body": "Payouts pause themselves now."})
+        assert edited.status_code == 200 and edited.json()["version"] == 2
+        r = browser.post("/library/a1", data={**hidden, "action": action})
+        assert r.status_code == 409, r.text[:300]
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.status == "draft" and answer.reviewed_at is None
