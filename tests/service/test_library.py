@@ -5,8 +5,10 @@ edited or approved answer served by the running pipeline without a restart."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -291,3 +293,23 @@ def test_a_status_button_on_a_page_someone_has_changed_since_is_refused(
         assert r.status_code == 409, r.text[:300]
     answer = store.library.answer("a1")
     assert answer is not None and answer.status == "draft" and answer.reviewed_at is None
+
+
+def test_concurrent_edits_of_one_version_save_one_and_refuse_the_rest(
+    server: LiveServer, store: Store
+) -> None:
+    """Four reviewers save an edit of version 1 at the same moment: one becomes version 2, the others
+    are refused (409); none silently overwrites another's edit."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    barrier = threading.Barrier(4)
+
+    def edit(i: int) -> int:
+        with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as c:
+            barrier.wait()
+            body = {"body": f"Edit number {i}.", "base_version": 1}
+            return c.patch("/v1/answers/a1", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(edit, range(4)))
+    assert statuses == [200, 409, 409, 409]
+    assert [v.version for v in store.library.versions("a1")] == [2, 1]
