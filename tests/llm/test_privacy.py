@@ -112,3 +112,34 @@ def test_a_name_given_in_a_text_is_masked_there_and_in_the_texts_after() -> None
     assert Masker().mask("Mi chiamo Giulia Rossi. Giulia") == "Mi chiamo [NAME_1]. [NAME_2]"
     kept = ["I'm Happy to help", "Best regards,\nThe Tillwick Team", "Thanks, Growth plan works"]
     assert [Masker().mask(t) for t in kept] == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Please ship to 221B Baker Street, London NW1 6XE.", ["221B Baker Street", "NW1 6XE"]),
+        ("Send it to 1600 Amphitheatre Parkway, Mountain View, CA 94043", ["1600 Amphitheatre", "94043"]),
+        ("Adresse: Hauptstraße 12, 10115 Berlin, bitte", ["Hauptstraße 12", "10115 Berlin"]),
+        ("vivo en Calle Mayor 5, 28013 Madrid", ["Calle Mayor 5", "28013"]),
+        ("j'habite au 12 rue de la Paix, 75002 Paris", ["12 rue de la Paix", "75002"]),
+    ],
+)
+def test_postal_addresses_are_masked(text: str, gone: list[str]) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert not [g for g in gone if g in masked], masked
+    assert "[ADDRESS_1]" in masked
+    assert masker.unmask(masked).text == text
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "Refunds take 5 to 10 business days on the Growth plan",
+        "go to Settings → Payouts and choose Manual",
+        "orders over 5000 ship free; 3 items max",
+        "version 2.4 of the app, released 2026-10-12",
+    ],
+)
+def test_texts_without_an_address_keep_their_words(kept: str) -> None:
+    assert Masker().mask(kept) == kept

@@ -1,10 +1,12 @@
 """Personal data out of everything sent to an LLM, and back into its reply: `Masker`.
 
 One `Masker` per request. `mask(text)` replaces, with typed numbered placeholders that the model can
-copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`):
+copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`, `[ADDRESS_1]`):
 
 - emails, IBANs (mod-97 checked), card numbers (Luhn checked) and phone numbers, found by the same
   code that keeps them out of the logs (`security.redaction.replace_personal`);
+- postal addresses: a street with its number (`221B Baker Street`, `12 rue de la Paix`, `Calle
+  Mayor 5`, `Hauptstraße 12`) and postcodes (`NW1 6XE`, `CA 94043`, `10115 Berlin`);
 - order-like ids: the case's own field values (`order_id` ...), `#1234`, letter-and-digit codes such
   as `A-10293` or `ord_8842XK`, bare runs of 6 or more digits, and runs of 4 or more named as an id
   (`order 88213`, `commande n° 4471`, `pedido 12345`, `Bestellnummer: 55120`);
@@ -32,7 +34,7 @@ from supportcue.security.redaction import replace_personal
 NEVER_RESTORED = frozenset({"CARD", "IBAN"})
 """Kinds whose values never go back into a reply (a reply must not repeat them)."""
 
-PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME)_(\d+)\]")
+PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME|ADDRESS)_(\d+)\]")
 _ORDER_LIKE = re.compile(
     r"(?<![\w$€£#/.\[-])(?:"
     r"#\d{3,}"  # #12345
@@ -71,6 +73,35 @@ _GIVEN_NAME = re.compile(
 on the line after a sign-off ("Thanks,\nAna Silva")."""
 
 _NOT_A_PERSON = frozenset({"The", "Team", "Support", "Customer", "Service", "Care", "Help", "Desk"})
+
+_UP = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_ADDRESS = re.compile(
+    "|".join(
+        [
+            # 221B Baker Street, 1600 Amphitheatre Parkway
+            rf"\b\d{{1,5}}[A-Za-z]?,?[ \t]+(?:{_UP}[ \t]+){{1,3}}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?"
+            r"|Lane|Ln\.?|Drive|Dr\.?|Boulevard|Blvd\.?|Parkway|Pkwy|Way|Court|Ct\.?|Place|Pl\.?|Square"
+            r"|Terrace|Close|Crescent|Gardens|Highway|Hwy)(?![\w])",
+            # 12 rue de la Paix, 3 bis avenue Victor Hugo
+            r"\b\d{1,4}(?:[ \t]*(?:bis|ter))?,?[ \t]+(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse"
+            r"|place|quai|route|cours)[ \t]+(?:(?:de|du|des|la|le|l'|l’|d'|d’)[ \t]*)*"
+            rf"[\w’'-]+(?:[ \t]+{_UP}){{0,3}}",
+            # Calle Mayor 5, Rua Augusta 27, Via Roma 10, Avenida de la Paz, 3
+            r"\b(?:Calle|C/|Avenida|Avda\.?|Paseo|Plaza|Carrer|Rua|Avenida|Travessa|Via|Viale|Piazza|Corso)"
+            r"[ \t]+(?:(?:de|del|la|las|los|da|do|dos|das|di|della|dei)[ \t]+)*"
+            rf"{_UP}(?:[ \t]+{_UP}){{0,3}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?\b",
+            # Hauptstraße 12, Am Lindenweg 3a, Berliner Str. 5
+            r"\b(?:[A-ZÄÖÜ][\wäöüß-]*[ \t]+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|platz|gasse"
+            r"|allee|ring|damm|ufer|Straße|Strasse|Str\.|Weg|Platz|Gasse|Allee)[ \t]+\d{1,4}[a-z]?\b",
+            # postcodes: NW1 6XE (UK), CA 94043 (US), 10115 Berlin (5 digits and a town)
+            r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b",
+            r"\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b",
+            r"\b\d{5}[ \t]+[A-ZÀ-ÖØ-Þ][a-zß-ÿ]+(?:[ -][A-ZÀ-ÖØ-Þ][a-zß-ÿ]+)?\b",
+        ]
+    )
+)
+"""Postal addresses: a street with its number (English, French, Spanish, Portuguese, Italian and
+German forms) and postcodes (UK, US state and ZIP, five digits before a town)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +171,7 @@ class Masker:
             )
         self._given_names(text)
         text = replace_personal(text, self._label)
+        text = _ADDRESS.sub(lambda m: self._label("ADDRESS", m.group(0)), text)
         text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
         text = _NAMED_ID.sub(
             lambda m: m.group(0)[: m.start(1) - m.start()] + self._label("ORDER", m.group(1)), text
