@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,13 @@ def test_a_reply_that_cannot_be_read_is_a_clear_error(
         pytest.raises(LLMBadResponse, match=match),
     ):
         client(server.url).complete(ASK)
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured() -> None:
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
+    waits: list[float] = []
+    with serve(Status(429, {"Retry-After": when}), Reply("ok")) as server:
+        reply = client(server.url, timeout_ms=10_000, sleep=waits.append).complete(ASK)
+    assert reply.text == "ok" and len(waits) == 1 and 1.5 <= waits[0] <= 3.5

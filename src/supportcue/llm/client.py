@@ -34,6 +34,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -280,10 +282,19 @@ def _hint(status: int) -> str:
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
+    """`Retry-After` in seconds: a number of seconds or an HTTP date (RFC 9110), capped."""
+    value = headers.get("retry-after", "").strip()
     try:
-        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers.get("retry-after", ""))))
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def make_client(settings: LLMSettings, environ: Mapping[str, str] | None = None) -> OpenAIChatClient:
