@@ -143,3 +143,20 @@ def test_postal_addresses_are_masked(text: str, gone: list[str]) -> None:
 )
 def test_texts_without_an_address_keep_their_words(kept: str) -> None:
     assert Masker().mask(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("my SSN is 123-45-6789, please update", "123-45-6789"),
+        ("mi DNI es 12345678Z", "12345678Z"),
+        ("NIE X1234567L para la factura", "X1234567L"),
+        ("National Insurance number AB 12 34 56 C", "AB 12 34 56 C"),
+    ],
+)
+def test_national_id_numbers_are_masked_and_never_restored(text: str, value: str) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and masker.mapping["[ID_1]"] == value
+    back = masker.unmask("We have [ID_1] on file.")
+    assert back.text == "We have [ID_1] on file." and back.withheld == ("[ID_1]",)

@@ -1,10 +1,13 @@
 """Personal data out of everything sent to an LLM, and back into its reply: `Masker`.
 
 One `Masker` per request. `mask(text)` replaces, with typed numbered placeholders that the model can
-copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`, `[ADDRESS_1]`):
+copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`, `[ADDRESS_1]`,
+`[ID_1]`):
 
 - emails, IBANs (mod-97 checked), card numbers (Luhn checked) and phone numbers, found by the same
   code that keeps them out of the logs (`security.redaction.replace_personal`);
+- national id numbers (`[ID_1]`: a US social security number, a Spanish DNI or NIE, a UK National
+  Insurance number), which, like cards and IBANs, never go back into a reply;
 - postal addresses: a street with its number (`221B Baker Street`, `12 rue de la Paix`, `Calle
   Mayor 5`, `Hauptstraße 12`) and postcodes (`NW1 6XE`, `CA 94043`, `10115 Berlin`);
 - order-like ids: the case's own field values (`order_id` ...), `#1234`, letter-and-digit codes such
@@ -17,9 +20,9 @@ copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`,
 
 The same value always gets the same placeholder, in every text of the request, so the sources, the
 conversation and the message stay consistent. `unmask(reply)` puts the values back, except card
-numbers and IBANs, which a suggested reply must never repeat (the stage refuses such a draft), and
-reports placeholders the model made up. The mapping lives in the `Masker` only: it is never logged,
-stored or sent.
+numbers, IBANs and national ids, which a suggested reply must never repeat (the stage refuses such
+a draft), and reports placeholders the model made up. The mapping lives in the `Masker` only: it
+is never logged, stored or sent.
 """
 
 from __future__ import annotations
@@ -31,10 +34,17 @@ from types import MappingProxyType
 
 from supportcue.security.redaction import replace_personal
 
-NEVER_RESTORED = frozenset({"CARD", "IBAN"})
+NEVER_RESTORED = frozenset({"CARD", "IBAN", "ID"})
 """Kinds whose values never go back into a reply (a reply must not repeat them)."""
 
-PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME|ADDRESS)_(\d+)\]")
+PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME|ADDRESS|ID)_(\d+)\]")
+_NATIONAL_ID = re.compile(
+    r"(?<![\w-])(?:"
+    r"\d{3}-\d{2}-\d{4}"  # US social security number
+    r"|[XYZ]?\d{7,8}[A-HJ-NP-TV-Z]"  # Spanish DNI / NIE
+    r"|[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"  # UK National Insurance number
+    r")(?![\w-])"
+)
 _ORDER_LIKE = re.compile(
     r"(?<![\w$€£#/.\[-])(?:"
     r"#\d{3,}"  # #12345
@@ -171,6 +181,7 @@ class Masker:
             )
         self._given_names(text)
         text = replace_personal(text, self._label)
+        text = _NATIONAL_ID.sub(lambda m: self._label("ID", m.group(0)), text)
         text = _ADDRESS.sub(lambda m: self._label("ADDRESS", m.group(0)), text)
         text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
         text = _NAMED_ID.sub(
