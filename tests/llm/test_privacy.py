@@ -71,6 +71,9 @@ def test_off_passes_everything_through() -> None:
         ("écrivez à jean.dupont@exämple.fr merci", "EMAIL", "jean.dupont@exämple.fr"),
         ("почта: иван.петров@почта.рф", "EMAIL", "иван.петров@почта.рф"),
         ("call me at 555 123 4567 tonight", "PHONE", "555 123 4567"),
+        ("mi móvil es 612 345 678", "PHONE", "612 345 678"),
+        ("telemóvel 912 345 678, obrigado", "PHONE", "912 345 678"),
+        ("call 1-800-555-0199 back", "PHONE", "1-800-555-0199"),
     ],
 )
 def test_values_written_in_lower_case_other_scripts_or_with_spaces_are_masked(

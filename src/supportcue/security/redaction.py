@@ -10,8 +10,9 @@ What is replaced, with a typed placeholder, in this order (so one value is never
   four). Luhn passes one random number in ten: such a number is redacted too (the safe side).
 - `[phone]`: 9-15 digits (E.164's maximum) with spaces, dots, dashes or parentheses between them,
   written as a phone number is: international (`+` or `00`), with a national trunk `0`, in
-  parentheses, or North American `555-123-4567` (or `555 123 4567`). Plain digit runs (order
-  ids, amounts) and dates are left alone: logs need the ids.
+  parentheses, North American `555-123-4567` (or `555 123 4567`, `1-800-555-0199`), or Spanish
+  and Portuguese mobiles `612 345 678`. Plain digit runs (order ids, amounts) and dates are left
+  alone: logs need the ids.
 
 `replace_personal(text, label)` finds the same values and lets `label(kind, value)` say what replaces
 each (the LLM mode's numbered, restorable placeholders: `llm/privacy.py`).
@@ -53,7 +54,8 @@ _PHONE = re.compile(
     r"|(?<!\d[ .-])(?:"  # a number starting with a digit: its start, not its middle
     r"00\d[\d .()-]{6,}\d"  # international, 00
     r"|0\d[\d .-]{6,}\d"  # national, trunk prefix 0
-    r"|\d{3}([ .-])\d{3}\1\d{4}"  # 555-123-4567, 555 123 4567
+    r"|(?:1([ .-]))?\d{3}([ .-])\d{3}\2\d{4}"  # 555-123-4567, 555 123 4567, 1-800-555-0199
+    r"|[6-9]\d{2}([ .-])\d{3}\3\d{3}"  # Spanish and Portuguese mobiles: 612 345 678
     r"))(?![\w])(?![ .-]\d)"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
