@@ -163,3 +163,9 @@ def test_national_id_numbers_are_masked_and_never_restored(text: str, value: str
     assert value not in masked and masker.mapping["[ID_1]"] == value
     back = masker.unmask("We have [ID_1] on file.")
     assert back.text == "We have [ID_1] on file." and back.withheld == ("[ID_1]",)
+
+
+def test_a_name_written_without_its_accents_is_masked_too() -> None:
+    masker = Masker("José Álvarez")
+    assert masker.mask("Hola, soy Jose Alvarez. ALVAREZ") == "Hola, soy [NAME_1]. [NAME_2]"
+    assert masker.unmask("Hola [NAME_1]").text == "Hola Jose Alvarez"

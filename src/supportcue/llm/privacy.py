@@ -14,7 +14,8 @@ copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`,
   as `A-10293` or `ord_8842XK`, bare runs of 6 or more digits, and runs of 4 or more named as an id
   (`order 88213`, `commande n° 4471`, `pedido 12345`, `Bestellnummer: 55120`);
 - the customer's name, whole and each part of it (`Ana Silva`, `Ana`, `Silva`), as written,
-  Title-cased or in capitals (so a customer called Will does not mask "you will"); and so is a name
+  Title-cased or in capitals (so a customer called Will does not mask "you will"), with or without
+  its accents (`José`, `Jose`); and so is a name
   the customer gives in a text ("my name is ...", "je m'appelle ...", "me llamo ...", "mein Name
   ist ...", or alone on the line after a sign-off such as "Thanks,"), for cases without a name.
 
@@ -28,6 +29,7 @@ is never logged, stored or sent.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -114,6 +116,11 @@ _ADDRESS = re.compile(
 German forms) and postcodes (UK, US state and ZIP, five digits before a town)."""
 
 
+def _unaccented(text: str) -> str:
+    """`text` without its accents ("José Álvarez" -> "Jose Alvarez"), as customers often type it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 @dataclass(frozen=True)
 class Unmasked:
     """A reply with the values restored; placeholders withheld (cards, IBANs) or unknown."""
@@ -147,10 +154,11 @@ class Masker:
 
     def _learn(self, name: str) -> None:
         name = " ".join(name.split())
-        # Parts match as written, Title-cased or in capitals: "Will" is masked, "you will" is not.
-        parts = {v for p in name.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
-        whole = {name, name.title(), name.upper(), name.lower()} if " " in name else set()
-        self._names = sorted(set(self._names) | parts | whole, key=len, reverse=True)
+        for written in dict.fromkeys([name, _unaccented(name)]):  # "José Álvarez", "Jose Alvarez"
+            # Parts match as written, Title-cased or in capitals: "Will" is masked, "you will" is not.
+            parts = {v for p in written.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
+            whole = {written, written.title(), written.upper(), written.lower()} if " " in written else set()
+            self._names = sorted(set(self._names) | parts | whole, key=len, reverse=True)
 
     def _given_names(self, text: str) -> None:
         for match in _GIVEN_NAME.finditer(text or ""):
