@@ -71,6 +71,12 @@ def test_off_passes_everything_through() -> None:
         ("écrivez à jean.dupont@exämple.fr merci", "EMAIL", "jean.dupont@exämple.fr"),
         ("почта: иван.петров@почта.рф", "EMAIL", "иван.петров@почта.рф"),
         ("call me at 555 123 4567 tonight", "PHONE", "555 123 4567"),
+        ("write to ana(at)example(dot)com", "EMAIL", "ana(at)example(dot)com"),
+        (
+            "ana.silva [at] example [dot] co [dot] uk please",
+            "EMAIL",
+            "ana.silva [at] example [dot] co [dot] uk",
+        ),
         ("mi móvil es 612 345 678", "PHONE", "612 345 678"),
         ("telemóvel 912 345 678, obrigado", "PHONE", "912 345 678"),
         ("call 1-800-555-0199 back", "PHONE", "1-800-555-0199"),

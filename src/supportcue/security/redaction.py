@@ -2,7 +2,8 @@
 
 What is replaced, with a typed placeholder, in this order (so one value is never counted twice):
 
-- `[email]`: `local@domain.tld`, in any script (`иван@почта.рф`).
+- `[email]`: `local@domain.tld`, in any script (`иван@почта.рф`), also written `local(at)domain(dot)tld`
+  or `local [at] domain [dot] tld`.
 - `[iban]`: a country code, two check digits and 11-30 letters or digits, in capitals or not
   (spaces allowed between groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
 - `[card]`: 13-19 digits, single spaces or dashes allowed between them, kept only when the Luhn
@@ -41,7 +42,12 @@ Label = Callable[[str, str], str]
 
 # letters of any script (internationalised addresses: jean@exämple.fr, иван@почта.рф)
 _LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
-_EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]+@{_LABEL}(?:\.{_LABEL})*\.[^\W\d_]{{2,}}\b")
+_AT = r"(?:@|[ \t]*[(\[{][ \t]*at[ \t]*[)\]}][ \t]*)"
+_DOT = r"(?:\.|[ \t]*[(\[{][ \t]*dot[ \t]*[)\]}][ \t]*)"
+# also written to dodge spam bots: ana(at)example(dot)com, ana [at] example [dot] com
+_EMAIL = re.compile(
+    rf"(?<![\w.%+-])[\w.%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,}}\b", re.IGNORECASE
+)
 # in capitals or not, grouped or not: people type "de89370400440532013000" too
 _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![A-Za-z0-9])"
