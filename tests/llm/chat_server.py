@@ -44,7 +44,17 @@ class Raw:
     status: int = 200
 
 
-Action = Reply | Status | Pause | Raw
+@dataclass(frozen=True)
+class Trickle:
+    """A 200 whose body comes `chunk` bytes every `every` seconds (a stalled stream, a huge body)."""
+
+    body: bytes
+    every: float = 0.0
+    chunk: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Action = Reply | Status | Pause | Raw | Trickle
 Script = Callable[[dict[str, Any], int], Action]
 """(request body, how many requests with this customer message came before) -> what to do."""
 
@@ -94,6 +104,8 @@ class ChatServer:
                     self._send(action.code, action.body, action.headers)
                 elif isinstance(action, Raw):
                     self._send(action.status, action.body)
+                elif isinstance(action, Trickle):
+                    self._trickle(action)
                 else:
                     completion = {
                         "id": "chatcmpl-test",
@@ -113,6 +125,21 @@ class ChatServer:
                         },
                     }
                     self._send(200, json.dumps(completion).encode())
+
+            def _trickle(self, action: Trickle) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(action.body)))
+                    for k, v in action.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    for i in range(0, len(action.body), action.chunk):
+                        self.wfile.write(action.body[i : i + action.chunk])
+                        self.wfile.flush()
+                        time.sleep(action.every)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
                 try:

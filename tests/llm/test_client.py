@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status
+from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status, Trickle
 
 from supportcue.errors import LLMBadResponse, LLMTimeout, LLMUnavailable, SettingsError
 from supportcue.llm.client import (
+    MAX_REPLY_BYTES,
     CachedChatClient,
     ChatClient,
     ChatMessage,
@@ -118,6 +120,7 @@ def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
         (b'{"choices": [{"message": {"content": null}}]}', "no text"),
         (b'{"choices": [{"message": {"content": "   "}}]}', "no text"),
         (b"[1, 2]", "no choices"),
+        (b"[" * 100_000, "not JSON"),
     ],
 )
 def test_a_malformed_reply_is_a_clear_error(body: bytes, match: str) -> None:
@@ -159,3 +162,46 @@ def test_the_fake_quotes_the_first_source_and_the_cache_replays(tmp_path: Path) 
     reopened = CachedChatClient(fake, tmp_path)
     assert reopened.complete(prompt).cached and len(fake.calls) == 1
     reopened.close()
+
+
+def test_a_reply_that_trickles_in_is_cut_at_the_timeout() -> None:
+    body = b'{"choices": [{"message": {"content": "' + b"x" * 200 + b'"}}]}'
+    with serve(Trickle(body, every=0.05)) as server:
+        started = time.perf_counter()
+        with pytest.raises(LLMTimeout, match="timeout"):
+            client(server.url, timeout_ms=500).complete(ASK)
+    assert time.perf_counter() - started < 1.5
+
+
+def test_a_huge_reply_is_refused_without_reading_it_all() -> None:
+    body = b'{"choices": [{"message": {"content": "' + b"x" * (MAX_REPLY_BYTES + 10) + b'"}}]}'
+    with serve(Trickle(body, chunk=65536)) as server, pytest.raises(LLMBadResponse, match="too large"):
+        client(server.url, timeout_ms=5000).complete(ASK)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "match"),
+    [
+        (b"not gzip at all", {"Content-Encoding": "gzip"}, "cannot be decoded"),
+        (b'{"choices": [{"message": {"content": [{"type": "text", "text": 5}]}}]}', {}, "no text"),
+        (b'data: {"choices": []}\n\ndata: [DONE]\n\n', {"Content-Type": "text/event-stream"}, "not JSON"),
+    ],
+)
+def test_a_reply_that_cannot_be_read_is_a_clear_error(
+    body: bytes, headers: dict[str, str], match: str
+) -> None:
+    with (
+        serve(Trickle(body, chunk=len(body), headers=headers)) as server,
+        pytest.raises(LLMBadResponse, match=match),
+    ):
+        client(server.url).complete(ASK)
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured() -> None:
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
+    waits: list[float] = []
+    with serve(Status(429, {"Retry-After": when}), Reply("ok")) as server:
+        reply = client(server.url, timeout_ms=10_000, sleep=waits.append).complete(ASK)
+    assert reply.text == "ok" and len(waits) == 1 and 1.5 <= waits[0] <= 3.5

@@ -13,6 +13,8 @@ import pytest
 from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status, customer_message
 from tests.llm.world import CARD, EMAIL, NAME, ORDER, PERSONAL, PHONE, ask, pipeline
 
+from supportcue.pipeline import SuggestRequest
+
 FAITHFUL = (
     "[NAME_1], to pause payouts, go to Settings → Payouts and choose Manual [ans-pause]. "
     "The funds of order [ORDER_1] stay in your Tillwick balance for up to 90 days [ans-pause]."
@@ -250,3 +252,25 @@ def test_the_prompt_carries_the_sources_guidance_and_the_model_settings(server: 
     assert "Sources (topic: payouts):\n[ans-pause] To pause payouts" in user
     assert "The customer's message:\nHow do I pause payouts? I'm [NAME_1] ([EMAIL_1], [PHONE_1])" in user
     assert server.headers[-1]["Authorization"] == "Bearer sk-test-key"
+
+
+@pytest.mark.parametrize(
+    ("intro", "first", "last"),
+    [
+        ("Hi, my name is Ana Silva.", "Ana", "Silva"),
+        ("Bonjour, je m'appelle Jeanne Dubois.", "Jeanne", "Dubois"),
+        ("Hola, me llamo Lucía Fernández.", "Lucía", "Fernández"),
+        ("Hallo, mein Name ist Jonas Becker.", "Jonas", "Becker"),
+        ("Thanks,\nKarim Haddad", "Karim", "Haddad"),
+    ],
+)
+def test_a_name_the_customer_gives_is_masked_when_the_case_has_none(
+    server: ChatServer, intro: str, first: str, last: str
+) -> None:
+    """No customer_name on the case (a web form, an e-mail): the name the customer writes in the
+    message is still masked, in the conversation before it too."""
+    request = SuggestRequest(f"How do I pause payouts? {intro}", case_id="c-7")
+    request.context = [f"it's {first} {last} again", {"role": "agent", "text": f"Hello {first}"}]
+    pipeline(server.url).suggest(request)
+    sent = server.sent()
+    assert server.requests and first not in sent and last not in sent

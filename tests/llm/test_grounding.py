@@ -149,3 +149,37 @@ def test_names_are_capitalised_words_inside_sentences() -> None:
 def test_no_sources_supports_nothing() -> None:
     result = GroundingCheck(HashingEmbedder(dim=256)).check("Refunds take 5 days to arrive.", [], "")
     assert not result.supported and result.unsupported_facts == ("5",)
+
+
+@pytest.mark.parametrize(
+    ("draft", "word"),
+    [
+        ("Refunds take seven business days to reach the card [ans-refund].", "seven"),
+        ("The Growth plan costs $1,250.00 a year and includes four team members [kb-plans].", "four"),
+        ("Refunds take Twelve business days to reach the card [ans-refund].", "Twelve"),
+    ],
+)
+def test_a_number_written_in_words_must_be_in_the_sources(draft: str, word: str) -> None:
+    assert f"facts not in the sources: {word}" in check(draft)
+
+
+def test_numbers_written_in_words_that_are_in_the_sources_pass() -> None:
+    assert check("Refunds take five to ten business days to reach the card [ans-refund].") == "ok"
+    assert check("The Growth plan includes 2 team members, and one plan costs $1,250.00 a year.") == "ok"
+
+
+@pytest.mark.parametrize(
+    ("draft", "fact"),
+    [
+        ("Refunds take 5 to 10 business weeks to reach the card [ans-refund].", "10 weeks"),
+        ("Refunds take 5 to 10 hours to reach the card [ans-refund].", "10 hours"),
+        ("The Growth plan costs $1,250.00 a month and includes two team members [kb-plans].", "1250 a month"),
+    ],
+)
+def test_a_number_with_another_unit_or_period_is_not_in_the_sources(draft: str, fact: str) -> None:
+    assert f"facts not in the sources: {fact}" in check(draft)
+
+
+def test_the_same_durations_and_periods_in_other_words_pass() -> None:
+    assert check("Refunds take 5-10 days to reach the card [ans-refund].") == "ok"
+    assert check("The Growth plan costs $1250 per year and includes two team members [kb-plans].") == "ok"

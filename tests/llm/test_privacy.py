@@ -61,3 +61,117 @@ def test_unmask_restores_but_withholds_cards_and_reports_unknown_placeholders() 
 def test_off_passes_everything_through() -> None:
     masker = Masker("Ana Silva", enabled=False)
     assert masker.mask(TEXT) == TEXT and masker.unmask("[NAME_1]").text == "[NAME_1]"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("refund to iban de89370400440532013000 please", "IBAN", "de89370400440532013000"),
+        ("IBAN: fr14 2004 1010 0505 0001 3m02 606", "IBAN", "fr14 2004 1010 0505 0001 3m02 606"),
+        ("écrivez à jean.dupont@exämple.fr merci", "EMAIL", "jean.dupont@exämple.fr"),
+        ("почта: иван.петров@почта.рф", "EMAIL", "иван.петров@почта.рф"),
+        ("call me at 555 123 4567 tonight", "PHONE", "555 123 4567"),
+        ("write to ana(at)example(dot)com", "EMAIL", "ana(at)example(dot)com"),
+        (
+            "ana.silva [at] example [dot] co [dot] uk please",
+            "EMAIL",
+            "ana.silva [at] example [dot] co [dot] uk",
+        ),
+        ("mi móvil es 612 345 678", "PHONE", "612 345 678"),
+        ("telemóvel 912 345 678, obrigado", "PHONE", "912 345 678"),
+        ("call 1-800-555-0199 back", "PHONE", "1-800-555-0199"),
+    ],
+)
+def test_values_written_in_lower_case_other_scripts_or_with_spaces_are_masked(
+    text: str, kind: str, value: str
+) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked
+    assert masker.mapping[f"[{kind}_1]"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Order 88213 hasn't arrived", "88213"),
+        ("my order no. 4471 is late", "4471"),
+        ("Ma commande n° 88213 n'est pas arrivée", "88213"),
+        ("Mi pedido 12345 no ha llegado", "12345"),
+        ("Meine Bestellnummer: 55120, bitte prüfen", "55120"),
+        ("invoice #: 20931 was charged twice", "20931"),
+    ],
+)
+def test_a_short_order_number_named_as_one_is_masked(text: str, value: str) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and masker.mapping["[ORDER_1]"] == value
+
+
+@pytest.mark.parametrize(
+    "kept", ["an order of 3 items", "orders over 5000 ship free", "the 2026 invoice", "ticket 12"]
+)
+def test_numbers_near_order_words_that_are_not_ids_are_left_alone(kept: str) -> None:
+    assert Masker().mask(kept) == kept
+
+
+def test_a_name_given_in_a_text_is_masked_there_and_in_the_texts_after() -> None:
+    masker = Masker(seen=["Hello, it's me again.\nThanks,\nKarim Haddad"])
+    assert masker.mask("Karim wrote before") == "[NAME_1] wrote before"
+    assert Masker().mask("Mi chiamo Giulia Rossi. Giulia") == "Mi chiamo [NAME_1]. [NAME_2]"
+    kept = ["I'm Happy to help", "Best regards,\nThe Tillwick Team", "Thanks, Growth plan works"]
+    assert [Masker().mask(t) for t in kept] == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Please ship to 221B Baker Street, London NW1 6XE.", ["221B Baker Street", "NW1 6XE"]),
+        ("Send it to 1600 Amphitheatre Parkway, Mountain View, CA 94043", ["1600 Amphitheatre", "94043"]),
+        ("Adresse: Hauptstraße 12, 10115 Berlin, bitte", ["Hauptstraße 12", "10115 Berlin"]),
+        ("vivo en Calle Mayor 5, 28013 Madrid", ["Calle Mayor 5", "28013"]),
+        ("j'habite au 12 rue de la Paix, 75002 Paris", ["12 rue de la Paix", "75002"]),
+    ],
+)
+def test_postal_addresses_are_masked(text: str, gone: list[str]) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert not [g for g in gone if g in masked], masked
+    assert "[ADDRESS_1]" in masked
+    assert masker.unmask(masked).text == text
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "Refunds take 5 to 10 business days on the Growth plan",
+        "go to Settings → Payouts and choose Manual",
+        "orders over 5000 ship free; 3 items max",
+        "version 2.4 of the app, released 2026-10-12",
+    ],
+)
+def test_texts_without_an_address_keep_their_words(kept: str) -> None:
+    assert Masker().mask(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("my SSN is 123-45-6789, please update", "123-45-6789"),
+        ("mi DNI es 12345678Z", "12345678Z"),
+        ("NIE X1234567L para la factura", "X1234567L"),
+        ("National Insurance number AB 12 34 56 C", "AB 12 34 56 C"),
+    ],
+)
+def test_national_id_numbers_are_masked_and_never_restored(text: str, value: str) -> None:
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and masker.mapping["[ID_1]"] == value
+    back = masker.unmask("We have [ID_1] on file.")
+    assert back.text == "We have [ID_1] on file." and back.withheld == ("[ID_1]",)
+
+
+def test_a_name_written_without_its_accents_is_masked_too() -> None:
+    masker = Masker("José Álvarez")
+    assert masker.mask("Hola, soy Jose Alvarez. ALVAREZ") == "Hola, soy [NAME_1]. [NAME_2]"
+    assert masker.unmask("Hola [NAME_1]").text == "Hola Jose Alvarez"

@@ -283,3 +283,21 @@ def test_an_embed_key_posts_what_an_agent_does_with_a_suggestion_only(
         assert embed.post("/v1/answers/a2/compose", json={}).status_code == 200
         for path in ("/", "/cases/c9", "/dashboard", "/v1/metrics", "/metrics"):
             assert embed.get(path).status_code == 403, path
+
+
+@pytest.mark.parametrize("change", [{"status": "retired"}, {"body": "Payouts cannot be paused any more."}])
+def test_a_stored_suggestion_is_not_shown_again_once_its_answer_is_retired_or_changed(
+    api: httpx.Client, store: Store, change: dict[str, str]
+) -> None:
+    """A reviewer retires (or rewrites) the answer a suggestion quoted: the next request for the same
+    message does not get the old text back as if it were still the library's answer."""
+    first = api.post("/v1/suggest", json=ASK).json()
+    assert first["answer_id"] == "a1" and first["text"]
+    reviewer = {"Authorization": authorize(store, "reviewer")["Authorization"]}
+    assert api.patch("/v1/answers/a1", json=change, headers=reviewer).status_code == 200
+    again = api.post("/v1/suggest", json=ASK).json()
+    assert again["reused"] is False and again["suggestion_id"] != first["suggestion_id"]
+    if "body" in change:  # a suggestion made from the new text is reused as before
+        fresh = api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()
+        assert fresh["answer_id"] == "a1" and fresh["text"]
+        assert api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()["reused"] is True

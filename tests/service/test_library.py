@@ -4,8 +4,11 @@ edited or approved answer served by the running pipeline without a restart."""
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -257,3 +260,56 @@ def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
         (2, "Second text."),
         (1, "Imported again."),
     ]
+
+
+def _form_fields(page: str, n: int) -> dict[str, str]:
+    """The hidden inputs of the page's `n`-th form (what the browser sends with it)."""
+    form = page.split("<form ")[n].split("</form>")[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+@pytest.mark.parametrize("action", ["reviewed", "approve", "retire"])
+def test_a_status_button_on_a_page_someone_has_changed_since_is_refused(
+    server: LiveServer, store: Store, reviewer: httpx.Client, action: str
+) -> None:
+    """A reviewer opens an answer; another saves new text; the first clicks Approve / Mark reviewed /
+    Retire on the page they read: refused (409), not applied to text they never saw."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "status": "draft", "reviewed_at": None}])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        page = browser.get("/library/a1").text
+        (n,) = [
+            i for i, f in enumerate(page.split("<form ")) if f'value="{action}">' in f.split("</form>")[0]
+        ]
+        hidden = _form_fields(page, n)
+        edited = reviewer.patch("/v1/answers/a1", json={"body": "Payouts pause themselves now."})
+        assert edited.status_code == 200 and edited.json()["version"] == 2
+        r = browser.post("/library/a1", data={**hidden, "action": action})
+        assert r.status_code == 409, r.text[:300]
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.status == "draft" and answer.reviewed_at is None
+
+
+def test_concurrent_edits_of_one_version_save_one_and_refuse_the_rest(
+    server: LiveServer, store: Store
+) -> None:
+    """Four reviewers save an edit of version 1 at the same moment: one becomes version 2, the others
+    are refused (409); none silently overwrites another's edit."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    barrier = threading.Barrier(4)
+
+    def edit(i: int) -> int:
+        with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as c:
+            barrier.wait()
+            body = {"body": f"Edit number {i}.", "base_version": 1}
+            return c.patch("/v1/answers/a1", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(edit, range(4)))
+    assert statuses == [200, 409, 409, 409]
+    assert [v.version for v in store.library.versions("a1")] == [2, 1]

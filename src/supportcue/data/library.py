@@ -119,6 +119,11 @@ class Library:
         and `KeyError` (no such answer, when not creating)."""
         now = now or utcnow()
         with self.db.session() as s:
+            if self.db.dialect == "sqlite":
+                # SQLite has no row locks and its driver reads outside a transaction until the first
+                # write: take the write lock first, or concurrent saves of one version all pass the
+                # base_version check below and each overwrites the one before
+                s.execute(update(Answer).where(Answer.id == answer_id).values(version=Answer.version))
             answer = s.get(Answer, answer_id, with_for_update=True)
             if create:
                 if answer is not None:

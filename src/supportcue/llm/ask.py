@@ -3,9 +3,9 @@
 The messages are rendered from masked texts (`privacy.Masker`); the reply comes back unmasked, or
 with the reason there is no usable one: the call failed (timeout, HTTP error, malformed body), the
 model said it cannot answer from the sources (`REFUSAL`), the reply was cut at `max_tokens`, it
-would repeat a card number or an IBAN (placeholders of those are never restored, and a literal one
-is refused too), or it holds a placeholder that stands for nothing. `usage` (model, tokens, latency,
-attempts) goes into the trace either way.
+would repeat a card number, an IBAN or a national id (placeholders of those are never restored,
+and a literal card number or IBAN is refused too), or it holds a placeholder that stands for
+nothing. `usage` (model, tokens, latency, attempts) goes into the trace either way.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def ask(client: ChatClient, messages: Sequence[ChatMessage], masker: Masker, dea
         return Reply(None, usage, "the reply was cut at [llm] max_tokens")
     restored = masker.unmask(text)
     if restored.withheld or _payment_data(restored.text):
-        return Reply(None, usage, "the reply repeats a card number or an IBAN")
+        return Reply(None, usage, "the reply repeats a card number, an IBAN or a national id")
     if restored.unknown:
         return Reply(
             None, usage, f"the reply has placeholders that stand for nothing: {', '.join(restored.unknown)}"

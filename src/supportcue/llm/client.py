@@ -10,7 +10,9 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   every server has), so it works with OpenAI, vLLM, llama.cpp's `llama-server` and Ollama's `/v1`.
   A 429, a 5xx or a refused connection is retried with exponential backoff (full jitter, honouring
   `Retry-After`) while time is left. Time is bounded per request: the earlier of `timeout_ms` from
-  now and the caller's `deadline` (the pipeline's remaining budget), across every attempt.
+  now and the caller's `deadline` (the pipeline's remaining budget), across every attempt; the body
+  is read as it comes, so one that trickles in past that time is a timeout, and one over
+  `MAX_REPLY_BYTES` is refused unread.
 - `FakeChatClient`: answers with a function of the messages; by default it quotes the prompt's
   first source passage (a line `[id] text`) and cites it. `CachedChatClient` keeps replies by a hash
   of the request in a SQLite file (for `eval`, so a rerun costs no calls).
@@ -32,6 +34,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -47,6 +51,7 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MIN_ATTEMPT_S = 0.05
 """An attempt needs at least this much time left; with less, the call gives up as a timeout."""
 MAX_RETRY_AFTER_S = 30.0
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ class OpenAIChatClient:
                     LLMTimeout("timeout: no time left for the LLM call"), attempt - 1, started, self._clock()
                 )
             try:
-                response = self._http.post(self.url, json=body, timeout=httpx.Timeout(left))
+                status, headers, content = self._post(body, left, end)
             except httpx.TimeoutException:
                 raise _failure(
                     LLMTimeout(f"timeout: the LLM server did not answer within {left * 1000:.0f} ms"),
@@ -173,16 +178,30 @@ class OpenAIChatClient:
                     started,
                     self._clock(),
                 ) from None
-            except httpx.TransportError as exc:
+            except httpx.DecodingError:
+                raise _failure(
+                    LLMBadResponse("the LLM server's reply cannot be decoded (its Content-Encoding)"),
+                    attempt,
+                    started,
+                    self._clock(),
+                ) from None
+            except _TooLarge:
+                raise _failure(
+                    LLMBadResponse(f"the LLM server's reply is too large (over {MAX_REPLY_BYTES} bytes)"),
+                    attempt,
+                    started,
+                    self._clock(),
+                ) from None
+            except httpx.HTTPError as exc:
                 problem = f"cannot reach the LLM server ({type(exc).__name__})"
                 retry_after = None
             else:
-                if response.status_code == 200:
-                    return self._parse(response, attempt, started)
-                problem = f"HTTP {response.status_code} from the LLM server{_hint(response.status_code)}"
-                if response.status_code not in RETRY_STATUSES:
+                if status == 200:
+                    return self._parse(content, attempt, started)
+                problem = f"HTTP {status} from the LLM server{_hint(status)}"
+                if status not in RETRY_STATUSES:
                     raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
-                retry_after = _retry_after(response.headers)
+                retry_after = _retry_after(headers)
             if attempt > self.retries:
                 raise _failure(
                     LLMUnavailable(f"{problem}, after {attempt} attempts"), attempt, started, self._clock()
@@ -195,13 +214,33 @@ class OpenAIChatClient:
                 )
             self._sleep(wait)
 
-    def _parse(self, response: httpx.Response, attempts: int, started: float) -> Completion:
+    def _post(self, body: Mapping[str, Any], left: float, end: float) -> tuple[int, httpx.Headers, bytes]:
+        """One attempt: the status, headers and body, read as it comes so that a body that trickles
+        in is cut at `end` (a timeout) and one over `MAX_REPLY_BYTES` is refused, never kept whole."""
+        with self._http.stream("POST", self.url, json=body, timeout=httpx.Timeout(left)) as response:
+            if response.status_code != 200:
+                return response.status_code, response.headers, b""
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                raise _TooLarge
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise _TooLarge
+                chunks.append(chunk)
+                if self._clock() > end:
+                    raise httpx.ReadTimeout("the reply did not arrive in time")
+            return response.status_code, response.headers, b"".join(chunks)
+
+    def _parse(self, content_bytes: bytes, attempts: int, started: float) -> Completion:
         def bad(why: str) -> LLMError:
             return _failure(LLMBadResponse(why), attempts, started, self._clock())
 
         try:
-            data = response.json()
-        except ValueError:
+            data = json.loads(content_bytes)
+        except (ValueError, RecursionError):
             raise bad("the LLM server's reply is not JSON") from None
         try:
             choice = data["choices"][0]
@@ -209,10 +248,12 @@ class OpenAIChatClient:
         except (KeyError, IndexError, TypeError):
             raise bad("the LLM server's reply has no choices[0].message.content") from None
         if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+            content = "".join(
+                p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
+            )
         if not isinstance(content, str) or not content.strip():
             raise bad("the LLM server's reply has no text")
-        usage = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
+        usage: Mapping[str, Any] = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
         return Completion(
             text=content.strip(),
             model=str(data.get("model") or self.name),
@@ -222,6 +263,10 @@ class OpenAIChatClient:
             attempts=attempts,
             finish_reason=choice.get("finish_reason") if isinstance(choice, Mapping) else None,
         )
+
+
+class _TooLarge(Exception):
+    """A reply over `MAX_REPLY_BYTES`."""
 
 
 def _int(value: Any) -> int | None:
@@ -237,10 +282,19 @@ def _hint(status: int) -> str:
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
+    """`Retry-After` in seconds: a number of seconds or an HTTP date (RFC 9110), capped."""
+    value = headers.get("retry-after", "").strip()
     try:
-        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers.get("retry-after", ""))))
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def make_client(settings: LLMSettings, environ: Mapping[str, str] | None = None) -> OpenAIChatClient:

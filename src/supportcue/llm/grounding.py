@@ -17,7 +17,9 @@ adjacent sentences. A draft passes when:
    must be in one of the `NEAR_PASSAGES` passages closest to its statement, so a changed amount or a
    swapped name that appears elsewhere in the sources is still caught; a name as written, or in the
    same two-word phrase in another case ("Pay Out Funds" for "Pay out funds"). Numbers
-   compare by value ("$49.00" is 49; "5-10" holds 5 and 10) and a percentage needs a percentage.
+   compare by value ("$49.00" is 49; "5-10" holds 5 and 10; "three" is 3, in the draft as in the
+   sources) and a percentage needs a percentage; a duration keeps its unit ("10 business days" is
+   not "10 weeks") and a price its period ("$1,250.00 a year" is not "... a month").
 3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
    negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
 4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
@@ -66,6 +68,33 @@ NUMBER_WORDS = {
     "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90",
     "hundred": "100",
 }  # fmt: skip
+_QUANTITY = re.compile(
+    r"(?i)(?<![\w.,])(\d+(?:[.,]\d+)?|" + "|".join(NUMBER_WORDS) + r")[ \t]+"
+    r"(?:(?:business|working|calendar|full)[ \t]+)?(minute|hour|day|week|month|year)s?\b"
+)
+_PER = re.compile(
+    r"(?i)([$€£][ \t]?\d[\d,.]*\d|\d[\d,.]*[ \t]?(?:€|eur|usd|gbp)\b)[ \t]*(?:a|an|per|/|each)[ \t]*"
+    r"(month|year|week|day)\b"
+)
+
+
+def quantities(text: str) -> dict[str, str]:
+    """The durations ("10 business days") and prices per period ("$1,250.00 a year") of a text,
+    by value and unit ("10 day", "1250 /year"), each with how to name it in a reason."""
+    found: dict[str, str] = {}
+    for match in _QUANTITY.finditer(text):
+        raw, unit = match.group(1).lower(), match.group(2).lower()
+        value = NUMBER_WORDS.get(raw) or next(iter(_atoms(raw)), raw)
+        found[f"{value} {unit}"] = f"{raw} {unit}{'' if value == '1' else 's'}"
+    for match in _PER.finditer(text):
+        value, period = next(iter(_atoms(match.group(1))), match.group(1)), match.group(2).lower()
+        found[f"{value} /{period}"] = f"{value} a {period}"
+    return found
+
+
+_COUNTED = NUMBER_WORDS.keys() - {"one"}
+"""Number words a statement's facts include ("three business days"); "one" is too often not a
+number ("no one", "the one you ordered")."""
 CITATION_MARGIN = 0.15
 """A cited source must support its sentence nearly as well as the best source does (cosine within
 this), or the citation is wrong."""
@@ -309,6 +338,17 @@ class GroundingCheck:
                 if not (local if _LOCAL.search(token) else pool).has(token):
                     found.append(token)
             found += [n for n, before in named(claim) if not local.names(n, before)]
+            found += [
+                w
+                for w in re.findall(r"[A-Za-z]+", claim)
+                if w.lower() in _COUNTED and NUMBER_WORDS[w.lower()] not in local.numbers and w not in found
+            ]
+            known = quantities(local.text)
+            found += [  # the number is there (else it is reported above) but with another unit
+                shown
+                for key, shown in quantities(claim).items()
+                if key not in known and key.split()[0] in local.numbers
+            ]
         return list(dict.fromkeys(found))
 
 

@@ -2,16 +2,18 @@
 
 What is replaced, with a typed placeholder, in this order (so one value is never counted twice):
 
-- `[email]`: `local@domain.tld`.
-- `[iban]`: a country code, two check digits and 11-30 letters or digits (spaces allowed between
-  groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
+- `[email]`: `local@domain.tld`, in any script (`иван@почта.рф`), also written `local(at)domain(dot)tld`
+  or `local [at] domain [dot] tld`.
+- `[iban]`: a country code, two check digits and 11-30 letters or digits, in capitals or not
+  (spaces allowed between groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
 - `[card]`: 13-19 digits, single spaces or dashes allowed between them, kept only when the Luhn
   checksum holds (in a longer run of digit groups, the longest Luhn-valid window of groups of
   four). Luhn passes one random number in ten: such a number is redacted too (the safe side).
 - `[phone]`: 9-15 digits (E.164's maximum) with spaces, dots, dashes or parentheses between them,
   written as a phone number is: international (`+` or `00`), with a national trunk `0`, in
-  parentheses, or North American `555-123-4567`. Plain digit runs (order ids, amounts) and dates
-  are left alone: logs need the ids.
+  parentheses, North American `555-123-4567` (or `555 123 4567`, `1-800-555-0199`), or Spanish
+  and Portuguese mobiles `612 345 678`. Plain digit runs (order ids, amounts) and dates are left
+  alone: logs need the ids.
 
 `replace_personal(text, label)` finds the same values and lets `label(kind, value)` say what replaces
 each (the LLM mode's numbered, restorable placeholders: `llm/privacy.py`).
@@ -38,8 +40,18 @@ KINDS = ("email", "iban", "card", "phone")
 Label = Callable[[str, str], str]
 """`label(kind, value)`: what replaces a value of a kind (`redact` uses `[kind]`)."""
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+# letters of any script (internationalised addresses: jean@exämple.fr, иван@почта.рф)
+_LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
+_AT = r"(?:@|[ \t]*[(\[{][ \t]*at[ \t]*[)\]}][ \t]*)"
+_DOT = r"(?:\.|[ \t]*[(\[{][ \t]*dot[ \t]*[)\]}][ \t]*)"
+# also written to dodge spam bots: ana(at)example(dot)com, ana [at] example [dot] com
+_EMAIL = re.compile(
+    rf"(?<![\w.%+-])[\w.%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,}}\b", re.IGNORECASE
+)
+# in capitals or not, grouped or not: people type "de89370400440532013000" too
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![A-Za-z0-9])"
+)
 _DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ -]\d+)*(?![\w])")
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
@@ -48,7 +60,8 @@ _PHONE = re.compile(
     r"|(?<!\d[ .-])(?:"  # a number starting with a digit: its start, not its middle
     r"00\d[\d .()-]{6,}\d"  # international, 00
     r"|0\d[\d .-]{6,}\d"  # national, trunk prefix 0
-    r"|\d{3}[.-]\d{3}[.-]\d{4}"  # 555-123-4567
+    r"|(?:1([ .-]))?\d{3}([ .-])\d{3}\2\d{4}"  # 555-123-4567, 555 123 4567, 1-800-555-0199
+    r"|[6-9]\d{2}([ .-])\d{3}\3\d{3}"  # Spanish and Portuguese mobiles: 612 345 678
     r"))(?![\w])(?![ .-]\d)"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

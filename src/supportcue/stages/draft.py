@@ -164,7 +164,12 @@ class DraftStage(Stage):
                 f"no sources: no approved answer of topic {message.topic!r} and no article close enough"
             )
         policy = self._policy
-        masker = Masker(message.customer_name, message.fields.values(), enabled=policy.privacy)
+        masker = Masker(
+            message.customer_name,
+            message.fields.values(),
+            enabled=policy.privacy,
+            seen=[message.text, *(t.text for t in message.thread)],
+        )
         thread = "\n".join(f"{t.role}: {masker.mask(t.text)}" for t in message.thread) or "(none)"
         prompt = policy.response.render(
             sources="\n".join(s.line(masker.mask) for s in sources),

@@ -14,7 +14,8 @@ wait for the first one's answer: within one process on an in-memory future; acro
 the process that inserts it makes the suggestion and deletes the row once it is stored, the others
 poll for that suggestion. A claim whose maker died lapses after its lease (`claim_lease_s`) and
 another process takes it over. A suggestion whose pipeline failed or timed out is not reused: the
-next request tries again.
+next request tries again; nor is one whose answer (or a drafted reply's source answer) has been
+retired, sent back to draft or given new text since it was made.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -39,7 +41,7 @@ from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 from supportcue.settings import Settings
-from supportcue.vocab import Role
+from supportcue.vocab import AnswerStatus, Role
 
 log = logging.getLogger("supportcue.service")
 CLAIM_POLL_S = 0.05
@@ -153,7 +155,11 @@ async def _for_message(
 async def _stored_answer(store: Store, key: tuple[str, str]) -> Response | None:
     """The answer of the suggestion stored for the message, when there is one worth reusing."""
     stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
-    return JSONResponse(stored_public(stored)) if stored is not None and _reusable(stored) else None
+    if stored is None or not _reusable(stored):
+        return None
+    if not await run_in_threadpool(_answers_unchanged, store, stored):
+        return None
+    return JSONResponse(stored_public(stored))
 
 
 async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
@@ -166,6 +172,30 @@ def _reusable(stored: Suggestion) -> bool:
     if (stored.reason or "").startswith("timeout"):
         return False
     return not any((entry.get("extra") or {}).get("error") for entry in stored.trace or [])
+
+
+def _answers_unchanged(store: Store, stored: Suggestion) -> bool:
+    """False when an answer the suggestion was made from (its answer, or a drafted reply's source
+    answers) has been retired, sent back to draft or given new text since: a reviewer changed the
+    library, so the old text is not shown again as its answer."""
+    ids = {stored.answer_id} if stored.answer_id else set()
+    for entry in stored.trace or []:
+        if entry.get("mode") == "live":
+            ids.update(str(i) for i in (entry.get("extra") or {}).get("sources") or [])
+    for answer_id in ids:
+        answer = store.library.answer(answer_id)
+        if answer is None:  # an article passage (or an answer since deleted by an import)
+            continue
+        if answer.status != AnswerStatus.APPROVED:
+            return False
+        newest = store.library.versions(answer_id)[:1]
+        if newest and _naive(newest[0].created_at) > _naive(stored.created_at):
+            return False
+    return True
+
+
+def _naive(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
 def stored_public(stored: Suggestion) -> dict[str, Any]:
