@@ -67,7 +67,8 @@ def generate(n_events: int, seed: int = 0) -> tuple[list[dict[str, Any]], list[d
 
         def add(kind: str, case_id: str = case_id, sid: str = sid, at: datetime = at, **kw: Any) -> None:
             key = uuid.UUID(int=rng.getrandbits(128)).hex
-            row = {"idempotency_key": key, "case_id": case_id, "suggestion_id": sid, "kind": kind}
+            row = {"caller": "key:bench", "idempotency_key": key, "case_id": case_id, "suggestion_id": sid}
+            row["kind"] = kind
             events.append({**row, "ts": at, "text": None, "reason": None, **kw})
 
         if not stop:
@@ -87,7 +88,7 @@ def generate(n_events: int, seed: int = 0) -> tuple[list[dict[str, Any]], list[d
 def load(store: Store, suggestions: list[dict[str, Any]], events: list[dict[str, Any]]) -> float:
     start = time.perf_counter()
     store.db.upsert(Suggestion, suggestions, ["id"])
-    store.db.upsert(Event, events, ["idempotency_key"])
+    store.db.upsert(Event, events, ["caller", "idempotency_key"])
     return time.perf_counter() - start
 
 

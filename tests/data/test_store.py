@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from supportcue.data.database import make_engine
 from supportcue.data.store import Store, open_store
-from supportcue.data.tables import TABLES, SuggestionClaim
+from supportcue.data.tables import TABLES, Base, SuggestionClaim
 
 T0 = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
@@ -258,3 +261,14 @@ def test_processes_sharing_a_database_count_in_the_same_bucket(store: Store, dat
         assert other.rate_buckets.level("addr", 0.001, 5, now=50.0) == pytest.approx(0.0)
     finally:
         other.close()
+
+
+def test_the_migrations_build_the_tables_the_code_declares(database_url: str) -> None:
+    """Every table, column, index and constraint of `tables.py` is what the migrations made (a
+    model changed without its migration, or the reverse, is caught here, on both databases)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as c:
+            assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
+    finally:
+        engine.dispose()

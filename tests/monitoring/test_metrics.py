@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from tests.demo.oracle import oracle_pipeline
 
 from supportcue.data.store import Store
@@ -391,3 +392,25 @@ def test_shown_inserted_and_dismissed_count_suggestions_an_agent_saw(store: Stor
     stored = compute_report(store, Settings(), group_by="agent")
     assert _seen(stored) == want and stored["groups"] == expected["groups"]
     assert _seen(compute_dashboard(store, Settings())) == want
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sent_replys_insert_is_looked_up_by_suggestion_and_kind_together(store: Store) -> None:
+    """SQLite keeps no statistics here: with an index on each column it sometimes looked a
+    suggestion's `inserted` events up by kind alone, once per sent reply, and a report over 20,000
+    events took 7-10 s instead of 0.1 s (`bench/bench_metrics.py`), by chance."""
+    statements: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(store.db.engine, "before_cursor_execute", grab)
+    try:
+        store.reporting.sent_pairs(None, None, 100)
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", grab)
+    statement, parameters = statements[-1]
+    with store.db.engine.connect() as c:
+        plan = [row[-1] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    lookups = [step for step in plan if "events_1" in step]  # the EXISTS over the inserted events
+    assert lookups and all("(suggestion_id=? AND kind=?)" in step for step in lookups), plan

@@ -195,7 +195,12 @@ class RateBucket(Base):
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("caller", "idempotency_key", name="uq_events_caller_key"),)
+    __table_args__ = (
+        UniqueConstraint("caller", "idempotency_key", name="uq_events_caller_key"),
+        # a suggestion's events of a kind ("was it inserted?"): one index for both terms, or SQLite,
+        # without statistics, may look such events up by their kind alone, once per suggestion
+        Index("ix_events_suggestion_kind", "suggestion_id", "kind"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     caller: Mapped[str] = mapped_column(String(100), default="", server_default="")
     """Who sent it: an API caller's id; "" for the importer, the demo loader and older rows."""
@@ -203,7 +208,7 @@ class Event(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the request that stored it (see `monitoring.events.fingerprint`)."""
     case_id: Mapped[str] = mapped_column(String(100), index=True)
-    suggestion_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    suggestion_id: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20), index=True)
     text: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(50))
