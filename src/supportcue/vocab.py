@@ -106,6 +106,8 @@ class ReviewReason(StrEnum):
     GENERATED_DRAFT = "generated_draft"
     DRIFT_ALERT = "drift_alert"
     """Made by a drift alert (`review/alert_items.py`): the item names its alert (`alert_id`)."""
+    EXPIRED_LABEL = "expired_label"
+    """A case whose topic or validity labels all expired (`[review] label_days`): label it afresh."""
 
 
 class Verdict(StrEnum):

@@ -1,4 +1,5 @@
-"""Labels past their expiry leave training, and their cases can be offered for review again."""
+"""Labels past their expiry leave training, and their cases are listed for review again
+(`review/queue.py` queues them as `expired_label` items)."""
 
 from __future__ import annotations
 

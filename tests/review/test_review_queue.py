@@ -244,3 +244,44 @@ def test_reasons_take_turns_on_a_page(store: Store) -> None:
     page = queue_for(store, s, "user:rita", 4, NOW)
     assert page[0].id.startswith("ri_x")  # the best item first
     assert len({i.reason for i in page}) == 4  # then the other reasons, not nine more of the same
+
+
+def test_a_case_whose_labels_expired_is_queued_and_its_review_labels_it_afresh(store: Store) -> None:
+    """Labels leave training when they expire; the queue offers the case again, oldest expiry first,
+    and once reviewed it is not offered again until its new labels expire in turn."""
+    day = timedelta(days=1)
+    store.library.upsert_topics([{"key": t, "name": t.title()} for t in ("payouts", "refunds")])
+    store.cases.upsert([{"id": c, "message": f"where is my refund {c}?"} for c in ("c1", "c2", "c3")])
+
+    def label(case_id: str, task: str, value: str, expires_in: timedelta) -> dict[str, object]:
+        expires_at = NOW + expires_in
+        return {"case_id": case_id, "task": task, "value": value, "source": "sme", "expires_at": expires_at}
+
+    store.labels.add(
+        [
+            label("c1", "topic", "payouts", -day),
+            label("c2", "topic", "payouts", -3 * day),
+            label("c2", "validity", "valid", -2 * day),
+            label("c3", "topic", "payouts", day),  # still live
+        ]
+    )
+
+    def expired_items() -> list:  # type: ignore[type-arg]
+        items = (i for i in _all(store) if i.reason == ReviewReason.EXPIRED_LABEL)
+        return sorted(items, key=lambda i: i.case_id)
+
+    refresh(store, settings(per_reason=1), now=NOW)  # one a refresh: the oldest expiry first
+    assert [(i.case_id, i.kind, i.details["expired"]) for i in expired_items()] == [
+        ("c2", ReviewKind.MESSAGE, ["topic", "validity"])
+    ]
+    s = settings()
+    refresh(store, s, now=NOW)
+    items = expired_items()
+    assert [i.case_id for i in items] == ["c1", "c2"]
+    assert refresh(store, s, now=NOW) == 0  # the same expiry is queued once
+
+    review = ReviewInput(item_id=items[1].id, verdict=Verdict.CORRECT, topic="refunds")
+    submit(store, s, review, "ana", now=NOW)
+    assert [r[0] for r in store.labels.expired_cases(now=NOW)] == ["c1"]
+    live = {(lb.task, lb.value) for lb in store.labels.list(now=NOW) if lb.case_id == "c2"}
+    assert live == {("topic", "refunds"), ("validity", "valid")}

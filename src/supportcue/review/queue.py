@@ -12,8 +12,9 @@
   (`near_threshold`); customer
   messages whose sent reply matched no suggestion (`unmatched_reply`, a `message` item); and groups of
   messages no topic claimed (`no_topic_cluster`, a `cluster` item: TF-IDF + k-means, with top terms
-  and examples), candidate new topics. At most `[review] per_reason` new items per reason, most
-  informative first.
+  and examples), candidate new topics; and cases whose topic or validity labels all expired
+  (`expired_label`, a `message` item: the labels left training, a review labels the case afresh).
+  At most `[review] per_reason` new items per reason, most informative first.
 
 Drift alerts add items of their own (`drift_alert`, each naming its alert: `review/alert_items.py`);
 they are active learning too, and never part of the random sample.
@@ -41,7 +42,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ReviewItem, utcnow
 from supportcue.monitoring.match import similarity
 from supportcue.settings import Settings
-from supportcue.vocab import ReviewKind, ReviewReason, SuggestionMode
+from supportcue.vocab import LabelTask, ReviewKind, ReviewReason, SuggestionMode
 
 MAX_CANDIDATES = 2000
 """Suggestions and sent replies read per refresh (the newest)."""
@@ -57,6 +58,7 @@ WHY = {
     ReviewReason.NO_TOPIC_CLUSTER: "messages no topic claims, grouped: a new topic?",
     ReviewReason.GENERATED_DRAFT: "an LLM drafted this reply from the sources: is every fact right?",
     ReviewReason.DRIFT_ALERT: "an example of a drift alert",
+    ReviewReason.EXPIRED_LABEL: "its label expired and left training: what is it now?",
 }
 
 
@@ -255,7 +257,43 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
             )
         )
     active += _cluster_items(store, settings, no_topic, no_topic_sim, now)
+    active += _expired_items(store, settings, now)
     return items + _top(active, settings.review.per_reason)
+
+
+def _expired_items(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """Message items for cases whose topic or validity labels all expired, oldest expiry first (at
+    most `[review] per_reason` a refresh). The key holds the expiry, so a case labeled afresh that
+    expires again is queued again; a case whose message was purged is left out."""
+    expired: dict[str, tuple[datetime, list[str]]] = {}
+    for case_id, task, expiry in store.labels.expired_cases(now=now):
+        known = str(case_id) in expired
+        if task not in (LabelTask.TOPIC, LabelTask.VALIDITY) or (
+            not known and len(expired) >= settings.review.per_reason
+        ):
+            continue
+        when, tasks = expired.get(str(case_id), (expiry, []))
+        expired[str(case_id)] = (max(when, expiry), [*tasks, str(task)])
+    cases = store.reviews.cases(list(expired))
+    out = []
+    for case_id, (expiry, tasks) in expired.items():
+        case = cases.get(case_id)
+        if case is None or not case.message or case.purged_at is not None:
+            continue
+        out.append(
+            item_row(
+                settings,
+                f"message:{case_id}:expired:{expiry.isoformat()}",
+                ReviewKind.MESSAGE,
+                ReviewReason.EXPIRED_LABEL,
+                0.4,
+                now,
+                case_id=case_id,
+                simulated=case.simulated,
+                details={"expired": sorted(tasks), "expired_at": expiry.isoformat()},
+            )
+        )
+    return out
 
 
 def _cluster_items(
