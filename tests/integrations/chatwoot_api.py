@@ -17,9 +17,12 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import httpx
 
 MESSAGES = re.compile(r"^/api/v1/accounts/(\d+)/conversations/(\d+)/messages$")
 TOKEN = "cw-token"
@@ -209,3 +212,24 @@ def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> d
         "x-chatwoot-signature": f"sha256={mac}",
         "x-chatwoot-delivery": "3f0b7c4e-0000-4000-8000-000000000000",
     }
+
+
+# The webhook route, the case and the suggestion the tests' fake pipeline gives, and their helpers.
+WEBHOOK = "/integrations/chatwoot/webhook"
+CASE = "chatwoot:1:10"
+PAUSE = "Hi Ana Silva,\nYou can pause payouts in Settings."
+
+
+def post(url: str, payload: Any, **sign: Any) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return httpx.post(url + WEBHOOK, content=body, headers=signed(body, **sign), timeout=10)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")

@@ -24,26 +24,17 @@ import pytest
 from supportcue.data.store import Store
 from supportcue.security.keys import create_key
 from tests.conftest import LiveServer
-from tests.integrations.chatwoot_api import CONTACT, FakeChatwoot, message_created, signed
-
-WEBHOOK = "/integrations/chatwoot/webhook"
-CASE = "chatwoot:1:10"
-PAUSE = "Hi Ana Silva,\nYou can pause payouts in Settings."
-
-
-def post(url: str, payload: Any, **sign: Any) -> httpx.Response:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return httpx.post(url + WEBHOOK, content=body, headers=signed(body, **sign), timeout=10)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
+from tests.integrations.chatwoot_api import (
+    CASE,
+    CONTACT,
+    PAUSE,
+    WEBHOOK,
+    FakeChatwoot,
+    message_created,
+    post,
+    signed,
+    wait_for,
+)
 
 
 def at(seconds_ago: float) -> str:

@@ -15,27 +15,17 @@ from fastapi import FastAPI
 from supportcue.data.store import Store, open_store
 from supportcue.service.runtime import PipelineLoader
 from tests.conftest import LiveServer
-from tests.integrations.chatwoot_api import FakeChatwoot, message_created, signed
+from tests.integrations.chatwoot_api import (
+    CASE,
+    PAUSE,
+    WEBHOOK,
+    FakeChatwoot,
+    message_created,
+    post,
+    signed,
+    wait_for,
+)
 from tests.service.conftest import fake_pipeline, wait_loaded
-
-WEBHOOK = "/integrations/chatwoot/webhook"
-CASE = "chatwoot:1:10"
-PAUSE = "Hi Ana Silva,\nYou can pause payouts in Settings."
-
-
-def post(url: str, payload: Any, **sign: Any) -> httpx.Response:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return httpx.post(url + WEBHOOK, content=body, headers=signed(body, **sign), timeout=10)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 def test_a_conversation_replayed_gives_one_note_per_customer_message_and_one_sent_per_reply(
