@@ -28,6 +28,7 @@ from rapidfuzz.distance import Indel
 
 from supportcue.embeddings import Embedder
 from supportcue.errors import SettingsError
+from supportcue.monitoring.match import normalise, token_similarity
 
 ABSTAIN: None = None
 """What a labeling function returns when it has no opinion."""
@@ -191,23 +192,18 @@ def answer_match_lf(
     rather than once per case.
     """
     answers = [(topic, body) for topic, body in library.values() if body.strip()]
-    product: list[tuple[str, list[str]]] | None = None
+    words_of = [(topic, normalise(body).split()) for topic, body in answers] if similarity is None else []
 
     def rule(x: LFInput) -> str | None:
-        nonlocal product
         if not x.sent_reply or not answers:
             return ABSTAIN
         if similarity is not None:
             score, topic = max((similarity(body, x.sent_reply), topic) for topic, body in answers)
             return topic if score >= threshold else ABSTAIN
-        from supportcue.monitoring.match import normalise, token_similarity
-
-        if product is None:
-            product = [(topic, normalise(body).split()) for topic, body in answers]
         sent = normalise(x.sent_reply).split()
         if not sent:
             return ABSTAIN
-        scores = ((token_similarity(words, sent) if words else 0.0, topic) for topic, words in product)
+        scores = ((token_similarity(words, sent) if words else 0.0, topic) for topic, words in words_of)
         score, topic = max(scores)
         return topic if score >= threshold else ABSTAIN
 
