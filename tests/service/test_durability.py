@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
@@ -33,11 +33,16 @@ from sqlalchemy.exc import OperationalError
 
 from supportcue.data.database import normalise_url
 from supportcue.data.store import Store, open_store
+from supportcue.pipeline import Pipeline
 from supportcue.security import callers
 from supportcue.service import create_app, runtime
-from supportcue.settings import init_workspace, load_settings
+from supportcue.service.runtime import PipelineLoader
+from supportcue.settings import Settings, init_workspace, load_settings
+from supportcue.stages.base import Message, StageResult
+from supportcue.stages.response import AnswerResult
 from tests.conftest import BACKENDS, LiveServer
 from tests.service.conftest import authorize, fake_pipeline, wait_loaded
+from tests.test_pipeline import FakeResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,20 +103,37 @@ def readyz(url: str) -> httpx.Response:
 # -- disk full -------------------------------------------------------------------------------------
 
 
+class _LongAnswer(FakeResponse):
+    """An answer longer than a database page (4 KiB), as a detailed library answer can be."""
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        return [
+            AnswerResult("a1", 0.8, text=LONG_ANSWER) if m.topic == "payouts" else AnswerResult.abstain("no")
+            for m in batch
+        ]
+
+
+LONG_ANSWER = "You can pause payouts in Settings, under Payouts, at any time. " * 100
+
+
+def long_answers(store: Store, settings: Settings) -> Pipeline:
+    pipeline = fake_pipeline(store, settings)
+    pipeline.stages["response"] = _LongAnswer().fit([])
+    return pipeline
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_disk_full_answers_503_and_every_200_is_stored(
-    server: LiveServer,
-    app: FastAPI,
-    database_url: str,
-    admin_key: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    make_app: Callable[[PipelineLoader], FastAPI], database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # /readyz remembers a failed write for FAILURE_MEMORY_S (5 s) unless a write succeeds: made long
-    # here, so that a slow machine between the last failed write and /readyz changes nothing. And
-    # the pages' free space is filled first: a small write that still fitted there succeeded, rightly
-    # cleared the failure, and made /readyz say ready (this test failed so on a loaded machine).
+    # here, so that a slow machine between the last failed write and /readyz changes nothing. The
+    # pages' free space is filled first, and each suggestion is longer than a page: a row that still
+    # fitted in a page's free space was rightly stored and answered 200 (this test failed so in CI,
+    # 27 of 30 answered 503), so only rows that need a new page make the test deterministic.
     monkeypatch.setattr(runtime, "FAILURE_MEMORY_S", 600.0)
-    key = admin_key
+    app = make_app(long_answers)
+    key = authorize(app.state.runtime.store)
     engine: Engine = app.state.runtime.store.db.engine
     with engine.begin() as c:
         c.exec_driver_sql("CREATE TABLE filler (x BLOB)")
@@ -129,28 +151,28 @@ def test_disk_full_answers_503_and_every_200_is_stored(
                     c.exec_driver_sql("INSERT INTO filler VALUES (zeroblob(?))", (size,))
                     c.commit()
             c.rollback()
-    responses = post_many(server.url, key, payouts(30, "full"))
-    statuses = [r.status_code if r is not None else None for r in responses]
-    assert statuses.count(503) == 30, statuses
-    for r in responses:
-        if r is not None and r.status_code != 200:
+    with LiveServer(app) as server:
+        wait_loaded(app)
+        responses = post_many(server.url, key, payouts(30, "full"))
+        for r in responses:
             assert_unavailable(r, "the database is full")
-    ready = readyz(server.url)
-    assert ready.status_code == 503 and "full" in ready.json()["reason"], ready.text
-    assert ready.json()["backlog"] == 0
-    r = httpx.post(
-        f"{server.url}/v1/events",
-        headers=key,
-        json={"idempotency_key": "k-full", "case_id": "c1", "kind": "sent", "text": "Hello. " * 4000},
-    )  # a large one, so it needs new pages
-    assert_unavailable(r, "full")
+        ready = readyz(server.url)
+        assert ready.status_code == 503 and "full" in ready.json()["reason"], ready.text
+        assert ready.json()["backlog"] == 0
+        r = httpx.post(
+            f"{server.url}/v1/events",
+            headers=key,
+            json={"idempotency_key": "k-full", "case_id": "c1", "kind": "sent", "text": "Hello. " * 4000},
+        )  # a large one, so it needs new pages
+        assert_unavailable(r, "full")
 
-    event.remove(engine, "connect", full)
-    engine.dispose()
-    after = post_many(server.url, key, payouts(5, "freed"))
-    assert [r.status_code for r in after if r is not None] == [200] * 5
-    assert readyz(server.url).status_code == 200
-    assert acknowledged(responses + after) <= stored_ids(database_url)
+        event.remove(engine, "connect", full)
+        engine.dispose()
+        after = post_many(server.url, key, payouts(5, "freed"))
+        assert [r.status_code for r in after if r is not None] == [200] * 5
+        assert all(r is not None and len(r.json()["text"]) > 4096 for r in after)  # longer than a page
+        assert readyz(server.url).status_code == 200
+    assert acknowledged(after) <= stored_ids(database_url)
 
 
 # -- database down ---------------------------------------------------------------------------------
