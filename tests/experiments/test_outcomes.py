@@ -79,3 +79,25 @@ def test_a_batch_backfill_is_not_an_arms_suggestion(store: Store) -> None:
     outcomes = read_outcomes(store, design)
     assert [c.match_rate for c in outcomes.cases] == [0.0]  # s3 (refunds), not the back-fill
     assert {arm: dict(v) for arm, v in outcomes.versions.items()} == {"treatment": {V1: 1}}
+
+
+def test_the_case_matches_when_its_suggestion_was_sent_after_a_holding_message(store: Store) -> None:
+    """The first reply was "let me check", the second the suggestion word for word: the case counted
+    as a miss. A later suggestion (for the customer's next message) is not scored against its reply."""
+    holding = "Thanks for waiting, let me check that for you."
+    design = _load(
+        store,
+        [
+            _suggestion("s4", "c1", 0, PAUSE),
+            _suggestion("s5", "c2", 0, PAUSE),
+            _suggestion("s6", "c2", 30, REFUND),
+        ],
+        [
+            _sent("k4", "c1", 5, holding),
+            _sent("k5", "c1", 6, PAUSE),
+            _sent("k6", "c2", 5, holding),
+            _sent("k7", "c2", 40, REFUND),  # answers s6, not s5
+        ],
+    )
+    match = {c.case_id: c.match_rate for c in read_outcomes(store, design).cases}
+    assert match == {"c1": 1.0, "c2": 0.0}

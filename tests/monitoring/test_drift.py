@@ -28,6 +28,7 @@ from supportcue.data.store import Store, open_store
 from supportcue.demo import generate
 from supportcue.demo.simulate import EXPERIMENT_WEEKS, simulate_history
 from supportcue.demo.workspace import load_demo
+from supportcue.monitoring.drift import matched
 from supportcue.monitoring.drift_stats import domain_auc, holm, proportion_drop, top_terms, topic_shift
 from supportcue.settings import get_settings, init_workspace, load_settings
 
@@ -98,6 +99,35 @@ def test_alerts_are_stored_once_while_they_last(store: Store) -> None:
     assert [a.first_seen.day for a in store.alerts.list(since=T0 + timedelta(days=10))] == [21]
     store.alerts.mark_posted([made.id])
     assert store.alerts.list()[0].posted_at is not None
+
+
+def test_drift_pairs_a_suggestion_with_the_closest_of_its_replies(store: Store) -> None:
+    """An agent's answer followed by "anything else?": drift read the last reply, so an answer sent
+    word for word counted as not matched (and an answer's match rate could drop for no reason)."""
+    answer = "You can pause payouts from Settings > Payouts at any time."
+    store.cases.upsert([{"id": c, "message": "can I pause payouts", "created_at": T0} for c in ("c1", "c2")])
+    base = {"created_at": T0, "pipeline_version": "p", "latency_ms": 1.0, "answer_id": "a1", "text": answer}
+    store.cases.add_suggestions(
+        [{**base, "id": "s1", "case_id": "c1"}, {**base, "id": "s2", "case_id": "c2"}]
+    )
+    follow_up = "Is there anything else I can help you with today?"
+    store.events.add_many(
+        [
+            {"idempotency_key": "k1", "case_id": "c1", "suggestion_id": "s1", "kind": "sent", "text": answer},
+            {
+                "idempotency_key": "k2",
+                "case_id": "c1",
+                "suggestion_id": "s1",
+                "kind": "sent",
+                "text": follow_up,
+            },
+            {"idempotency_key": "k3", "case_id": "c2", "kind": "sent", "text": "Let me check."},
+            {"idempotency_key": "k4", "case_id": "c2", "kind": "sent", "text": f"Hi! {answer}"},
+        ]
+    )
+    rows = {r.suggestion_id: r for r in store.alerts.rows(None, None)}
+    assert rows["s1"].sent == answer and rows["s2"].sent == f"Hi! {answer}"
+    assert [matched(r, 0.7) for r in rows.values()] == [True, True]
 
 
 def test_recent_alerts_are_those_of_the_last_weeks_of_the_history(store: Store) -> None:

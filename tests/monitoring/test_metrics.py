@@ -45,6 +45,12 @@ def _s(sid: str, case_id: str, minutes: int, **kw: Any) -> dict[str, Any]:
     return row
 
 
+def _in_shadow(sid: str, case_id: str, minutes: int) -> dict[str, Any]:
+    """A suggestion the topic stage (in shadow) would have made: PAUSE, never shown."""
+    shadow = {"text": PAUSE, "topic": "payouts", "answer_id": "a1", "stages": ["topic"]}
+    return _s(sid, case_id, minutes, abstained_at="topic", mode="shadow", shadow=shadow)
+
+
 SUGGESTIONS = [
     _s("s1", "c1", 0, topic="payouts", text=PAUSE, latency_ms=10.0),
     _s("s2old", "c2", 1, topic="refunds", text="Your dispute was closed in your favour.", latency_ms=50.0),
@@ -352,14 +358,7 @@ def test_grouped_by_agent_adoption_of_what_they_were_shown_and_match_of_what_the
 SEEN_SUGGESTIONS = [
     _s("v1", "e1", 0, topic="payouts", text=PAUSE),
     _s("v2", "e2", 1, topic="refunds", text=REFUND),
-    _s(
-        "v3",
-        "e3",
-        2,
-        abstained_at="topic",
-        mode="shadow",
-        shadow={"text": PAUSE, "topic": "payouts", "answer_id": "a1", "stages": ["topic"]},
-    ),
+    _in_shadow("v3", "e3", 2),
 ]
 SEEN_EVENTS = [
     _e("h1", "e1", "shown", "v1", agent_id="ana"),
@@ -394,11 +393,8 @@ def test_shown_inserted_and_dismissed_count_suggestions_an_agent_saw(store: Stor
     assert _seen(compute_dashboard(store, Settings())) == want
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_sent_replys_insert_is_looked_up_by_suggestion_and_kind_together(store: Store) -> None:
-    """SQLite keeps no statistics here: with an index on each column it sometimes looked a
-    suggestion's `inserted` events up by kind alone, once per sent reply, and a report over 20,000
-    events took 7-10 s instead of 0.1 s (`bench/bench_metrics.py`), by chance."""
+def _last_plan(store: Store, call: Any) -> list[str]:
+    """SQLite's plan of the last statement `call` runs."""
     statements: list[tuple[str, Any]] = []
 
     def grab(_c: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
@@ -406,11 +402,89 @@ def test_a_sent_replys_insert_is_looked_up_by_suggestion_and_kind_together(store
 
     event.listen(store.db.engine, "before_cursor_execute", grab)
     try:
-        store.reporting.sent_pairs(None, None, 100)
+        call()
     finally:
         event.remove(store.db.engine, "before_cursor_execute", grab)
     statement, parameters = statements[-1]
     with store.db.engine.connect() as c:
-        plan = [row[-1] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        return [row[-1] for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sent_replys_insert_is_looked_up_by_suggestion_and_kind_together(store: Store) -> None:
+    """SQLite keeps no statistics here: with an index on each column it sometimes looked a
+    suggestion's `inserted` events up by kind alone, once per sent reply, and a report over 20,000
+    events took 7-10 s instead of 0.1 s (`bench/bench_metrics.py`), by chance."""
+    plan = _last_plan(store, lambda: store.reporting.sent_pairs(None, None, 100))
     lookups = [step for step in plan if "events_1" in step]  # the EXISTS over the inserted events
     assert lookups and all("(suggestion_id=? AND kind=?)" in step for step in lookups), plan
+
+
+# An agent often sends several messages after one suggestion: a holding message and then the answer,
+# or the answer and then a follow-up. Each used to be a pair of its own, so a suggestion that was sent
+# word for word counted as one match and one miss (match rate 0.5 where every suggestion was used).
+HOLDING = "Thanks for waiting, let me check that for you."
+FOLLOW_UP = "Is there anything else I can help you with today?"
+REPLIES_SUGGESTIONS = [
+    _s("r1", "d1", 0, topic="payouts", text=PAUSE),
+    _s("r2", "d2", 1, topic="refunds", text=REFUND),
+    _s("r3", "d3", 2, topic="refunds", text=REFUND),
+    _in_shadow("r4", "d4", 3),
+]
+REPLIES_EVENTS = [
+    _e("q1", "d1", "sent", "r1", text=HOLDING, agent_id="ana"),
+    _e("q2", "d1", "sent", "r1", text=PAUSE, agent_id="ben", ts=T0 + timedelta(minutes=1)),
+    _e("q3", "d2", "sent", None, text=REFUND, agent_id="ana"),  # the help desk's: no suggestion id
+    _e("q4", "d2", "sent", None, text=FOLLOW_UP, agent_id="ana", ts=T0 + timedelta(minutes=1)),
+    _e("q5", "d3", "sent", "r3", text="Your dispute was closed in your favour.", agent_id="ana"),
+    _e("q6", "d3", "sent", "r3", text=FOLLOW_UP, agent_id="ana", ts=T0 + timedelta(minutes=1)),
+    _e("q7", "d4", "sent", None, text=FOLLOW_UP, agent_id="ana"),
+    _e("q8", "d4", "sent", None, text=PAUSE, agent_id="ana", ts=T0 + timedelta(minutes=1)),
+]
+
+
+def _check_replies(result: dict[str, Any]) -> None:
+    # r1 and r2 were sent (after a holding message, before a follow-up); r3 was not: each counted once
+    assert (result["matches"], result["sent_pairs"], result["match_rate"]) == (2, 3, 0.6667)
+    assert result["sent_pairs_total"] == 8 and not result["match_sampled"]
+    assert result["similarity"]["histogram"][-1] == 2 and sum(result["similarity"]["histogram"]) == 3
+    assert result["match_rate_all_sent"] == 0.5  # r4 had no text: its replies are one miss
+    assert result["shadow"] == [{"stage": "topic", "n": 1, "agreements": 1, "agreement": 1.0}]
+
+
+def test_several_replies_to_one_suggestion_count_once_against_the_closest(store: Store) -> None:
+    _check_replies(report(facts_from_rows(REPLIES_SUGGESTIONS, REPLIES_EVENTS), 0.7))
+    by_agent = _by_agent(report(facts_from_rows(REPLIES_SUGGESTIONS, REPLIES_EVENTS), 0.7, "agent"))
+    assert by_agent["ben"]["matches"] == 1 and by_agent["ana"]["sent_pairs"] == 2  # who sent the closest
+    store.cases.add_suggestions(REPLIES_SUGGESTIONS)
+    store.events.add_many(REPLIES_EVENTS)
+    _check_replies(compute_report(store, Settings()))
+    stored = _by_agent(compute_report(store, Settings(), group_by="agent"))
+    assert stored == by_agent
+
+
+def test_a_sample_holds_every_reply_of_the_suggestions_it_draws(store: Store) -> None:
+    """Sampled replies one by one, a suggestion often kept only its holding message: a miss."""
+    rows = [_s(f"y{i}", f"y{i}", i, topic="payouts", text=PAUSE) for i in range(300)]
+    store.cases.add_suggestions(rows)
+    events = []
+    for i in range(300):
+        events.append(_e(f"y{i}a", f"y{i}", "sent", f"y{i}", text=HOLDING))
+        events.append(_e(f"y{i}b", f"y{i}", "sent", f"y{i}", text=PAUSE, ts=T0 + timedelta(minutes=1)))
+    store.events.add_many(events)
+    result = compute_report(store, Settings(), max_pairs=200)
+    assert result["match_sampled"] and result["sent_pairs_total"] == 600
+    assert 60 <= result["sent_pairs"] <= 140 and result["match_rate"] == 1.0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_samples_replies_are_read_through_their_cases(store: Store) -> None:
+    """The sample's second pass reads the drawn suggestions' cases whole; SQLite, which keeps no
+    statistics here, read every `sent` event through the kind index once per chunk of cases (a
+    report over 1M events took 13 s instead of 4: `bench/bench_metrics.py`)."""
+    store.cases.add_suggestions([_s(f"z{i}", f"z{i}", i, topic="payouts", text=PAUSE) for i in range(30)])
+    store.events.add_many([_e(f"z{i}", f"z{i}", "sent", f"z{i}", text=PAUSE) for i in range(30)])
+    plan = _last_plan(store, lambda: store.reporting.sent_pairs(None, None, 10))
+    assert store.reporting.sent_pairs(None, None, 10)[2]  # sampled
+    reads = [step for step in plan if "events_2" in step]  # the sent events themselves
+    assert reads and all("ix_events_case_id (case_id=?)" in step for step in reads), plan

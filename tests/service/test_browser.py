@@ -164,7 +164,7 @@ def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, stor
 
     page.goto(f"{server.url}/dashboard")
     assert "1 inserted of 1 shown" in tile(page, "adoption") and "100%" in tile(page, "adoption")
-    assert "1 of 1 sent replies" in tile(page, "match")
+    assert "1 of 1 answered suggestions" in tile(page, "match")
     assert "1 suggested of 1 valid" in tile(page, "coverage")
 
 

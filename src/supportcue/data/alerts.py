@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from supportcue.data.database import Database
 from supportcue.data.reporting import EVENT_SLACK, from_traffic
 from supportcue.data.tables import Case, DriftAlert, Event, Suggestion, utcnow
+from supportcue.monitoring.match import similarity
 from supportcue.vocab import HOLDOUT, EventKind
 
 CONTINUES = timedelta(days=1)
@@ -39,6 +40,22 @@ class DriftRow:
     customer_name: str | None
     similarity: float | None
     """Kept by `purge` once the texts are gone (None otherwise: computed from the texts)."""
+
+
+def _closest(replies: Sequence[Any], text: str | None, held: bool, customer_name: str | None) -> Any:
+    """Of the replies sent after a suggestion (an agent may send several messages: "let me check",
+    the answer, "anything else?"), the one most similar to its text, as the online metrics pair them
+    (`metrics.best_per_suggestion`); the first of equals, the last when there is no text to compare."""
+    if len(replies) < 2 or not text:
+        return replies[-1] if replies else None
+
+    def sim(e: Any) -> float:
+        if e.purged_at is not None:  # the texts are gone: the similarity measured before
+            kept = e.shadow_similarity if held else e.similarity
+            return -1.0 if kept is None else float(kept)
+        return similarity(text, e.text, customer_name) if e.text else -1.0
+
+    return max(replies, key=sim)
 
 
 class Alerts:
@@ -117,7 +134,12 @@ class Alerts:
             .where(from_traffic())
         )
         sent_q = select(
-            Event.case_id, Event.suggestion_id, Event.text, Event.similarity, Event.shadow_similarity
+            Event.case_id,
+            Event.suggestion_id,
+            Event.text,
+            Event.similarity,
+            Event.shadow_similarity,
+            Event.purged_at,
         )
         sent_q = sent_q.where(Event.kind == EventKind.SENT)
         if since is not None:
@@ -133,16 +155,18 @@ class Alerts:
         for sug, _, _ in found:
             if sug.case_id is not None:
                 newest[sug.case_id] = sug.id
-        replies: dict[str, Any] = {}
+        replies: dict[str, list[Any]] = {}
         for e in sent:
             sid = e.suggestion_id or newest.get(e.case_id)
             if sid is not None:
-                replies[sid] = e
+                replies.setdefault(sid, []).append(e)
         out = []
         for sug, message, customer_name in found:
             held = sug.abstained_at == HOLDOUT
             view = sug.shadow if held else {}
-            reply = replies.get(sug.id)
+            reply = _closest(
+                replies.get(sug.id, []), view.get("text") if held else sug.text, held, customer_name
+            )
             stored = None if reply is None else (reply.shadow_similarity if held else reply.similarity)
             out.append(
                 DriftRow(

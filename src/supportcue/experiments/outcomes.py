@@ -5,7 +5,9 @@
 - `resolved`: 1 when the case has a `resolved` event, else 0 (every assigned case counts);
 - `first_reply_seconds`: from the case's creation (or its assignment, for a case the store has no
   row of) to its first `sent` event; cases without a reply are left out;
-- `match_rate`: 1 when the pipeline's suggestion for the case matches the first reply sent
+- `match_rate`: 1 when the pipeline's suggestion for the case's first reply matches that reply or
+  another reply to the same suggestion (an agent's "let me check" before the answer, or "anything
+  else?" after it; as the online metrics count it, `metrics.best_per_suggestion`)
   (`monitoring.match`, `[match] threshold`), else 0, over the cases with a sent reply and a
   suggestion with a text: the text shown, or for the control arm the one computed in shadow and never
   shown (this is what makes the match rate comparable across arms). The suggestion is the one the
@@ -112,6 +114,7 @@ def read_outcomes(
         versions[cases[row.case_id].arm][row.pipeline_version] += 1
         simulated += bool(row.simulated)
     first_sent: dict[str, Any] = {}
+    sent_on: dict[str, list[Any]] = defaultdict(list)
     database = store.db.engine.url.render_as_string()
     for e in store.experiments.events_of(key):
         c = cases[e.case_id]
@@ -120,21 +123,32 @@ def read_outcomes(
             if e.handle_seconds is not None:
                 c.handle_seconds = float(e.handle_seconds)
             c.agent = e.agent_id or c.agent
-        elif e.case_id not in first_sent:
+            continue
+        sent_on[e.case_id].append(e)
+        if e.case_id not in first_sent:
             first_sent[e.case_id] = e
             c.agent = c.agent or e.agent_id
             c.first_reply_seconds = max(0.0, (e.ts - start[e.case_id]).total_seconds())
-    for case_id, sent in first_sent.items() if match else ():
-        suggestion = suggestions.get(sent.suggestion_id or "") or _latest_before(by_case[case_id], sent.ts)
+
+    def answers(sent: Any) -> Any | None:
+        return suggestions.get(sent.suggestion_id or "") or _latest_before(by_case[sent.case_id], sent.ts)
+
+    for case_id, first in first_sent.items() if match else ():
+        suggestion = answers(first)
         if suggestion is None:
             continue
-        pair = (database, int(sent.id), str(suggestion.id))
-        if pair not in _SIMILARITIES:
-            if len(_SIMILARITIES) >= _CACHE_LIMIT:
-                _SIMILARITIES.clear()
-            _SIMILARITIES[pair] = _similarity(suggestion, sent, names[case_id])
-        sim = _SIMILARITIES[pair]
-        cases[case_id].match_rate = None if sim is None else float(sim >= threshold)
+        sims = []
+        for sent in sent_on[case_id]:  # the replies to that suggestion: "let me check", the answer, ...
+            if sent is not first and answers(sent) is not suggestion:
+                continue
+            pair = (database, int(sent.id), str(suggestion.id))
+            if pair not in _SIMILARITIES:
+                if len(_SIMILARITIES) >= _CACHE_LIMIT:
+                    _SIMILARITIES.clear()
+                _SIMILARITIES[pair] = _similarity(suggestion, sent, names[case_id])
+            sims.append(_SIMILARITIES[pair])
+        best = max((x for x in sims if x is not None), default=None)
+        cases[case_id].match_rate = None if best is None else float(best >= threshold)
     means = store.experiments.agent_means(design.started_at) if design.started_at else {}
     return Outcomes(
         cases=list(cases.values()),

@@ -11,6 +11,9 @@ when there are more).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
 newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
+An agent often sends several messages after one suggestion ("let me check", the answer, "anything
+else?"): each is a `Pair`, and the metrics score the suggestion once, against the one most similar
+to it (`metrics.best_per_suggestion`).
 
 A suggestion counts as **shown** when it has a text and an action event (`shown`, `inserted` or
 `dismissed`: an agent who inserted or dismissed it saw it, even if its `shown` event was lost); a
@@ -83,11 +86,13 @@ class Counts:
 
 @dataclass(frozen=True)
 class Pair:
-    """A suggestion and the reply the agent sent on its case."""
+    """A suggestion and a reply the agent sent on its case (one of several, when the agent sent
+    more than one message after it: `metrics.best_per_suggestion` scores the suggestion once)."""
 
     keys: Keys
     suggested: str | None
     sent: str
+    suggestion_id: str | None = None
     customer_name: str | None = None
     inserted: bool = False
     shadow_text: str | None = None
@@ -215,6 +220,7 @@ def facts_from_rows(
         facts.pairs.append(
             Pair(
                 keys=keys_of(s, e.get("agent_id")),
+                suggestion_id=s["id"],
                 suggested=s.get("text"),
                 sent=e["text"],
                 customer_name=names.get(e["case_id"]),
@@ -287,7 +293,7 @@ def query_facts(
         rows, total, sampled = paired.result()
     for day, topic, stage, model, arm, agent, event_id, sid, text, sent, name, did, shadow, *kept in rows:
         shadow = shadow or {}
-        purged_at, sim, shadow_sim = kept
+        purged_at, sim, shadow_sim, _case = kept
         facts.pairs.append(
             Pair(
                 keys=_keys(day, topic, stage, model, arm, agent),
@@ -297,6 +303,7 @@ def query_facts(
                 inserted=bool(did),
                 shadow_text=shadow.get("text"),
                 shadow_stages=tuple(shadow.get("stages") or ()),
+                suggestion_id=str(sid),
                 cache_key=(int(event_id), str(sid)),
                 stored=(sim, shadow_sim) if purged_at is not None else None,
             )

@@ -3,8 +3,8 @@
 Per answer, over the suggestions of the last `WINDOW_DAYS` days that served it: times suggested,
 shown, inserted and dismissed (as the online metrics count them, `monitoring/facts.py`; adoption =
 inserted / shown; dismissals per reason), the match rate of the replies sent after them
-(`monitoring.match`, the same pairs and similarities as the online metrics, `metrics.score`), and
-its trend (the match rate per week, oldest first).
+(`monitoring.match`, the same pairs and similarities as the online metrics, `metrics.score`, one per
+suggestion: `metrics.best_per_suggestion`), and its trend (the match rate per week, oldest first).
 
 The attention list, in this order:
 
@@ -32,7 +32,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import Answer, utcnow
 from supportcue.monitoring.facts import query_facts
 from supportcue.monitoring.match import _strip_greeting_and_signoff, similarity
-from supportcue.monitoring.metrics import _rate, score
+from supportcue.monitoring.metrics import _rate, best_per_suggestion, score
 from supportcue.vocab import AnswerStatus
 
 WINDOW_DAYS = 56
@@ -114,7 +114,7 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
         f.dismissed += int(dismissed)
         if dismissed:
             f.dismiss_reasons[reason or "other"] += 1
-    for pair, sim, _shadow in score(query_facts(store.reporting, since, now)):
+    for pair, sim, _shadow in best_per_suggestion(score(query_facts(store.reporting, since, now))):
         if pair.cache_key is None or pair.cache_key[1] not in served or sim is None:
             continue
         answer_id, created = served[pair.cache_key[1]]

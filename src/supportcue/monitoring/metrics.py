@@ -3,7 +3,9 @@
 Over the suggestions created in [since, until) (UTC; `until` exclusive):
 
 - **match rate**: of the suggestions with a text whose case has a `sent` reply, the share whose text
-  matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it;
+  matches that reply (`monitoring.match`, `[match] threshold`); the similarity histogram goes with it.
+  A suggestion followed by several agent messages is counted once, against the one most similar to
+  it (`best_per_suggestion`): a follow-up ("anything else?") is not a second, missed suggestion;
 - **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events; a
   suggestion with a text that was inserted or dismissed was shown, one without a text never is);
 - **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
@@ -246,13 +248,42 @@ def score(facts: Facts) -> list[Scored]:
     return [_score(p) for p in facts.pairs]
 
 
+def _higher(a: float | None, b: float | None) -> bool:
+    return b is not None and (a is None or b > a)
+
+
+def best_per_suggestion(scored: Sequence[Scored]) -> list[Scored]:
+    """One item per suggestion, in the order of their first pairs. An agent often sends several
+    messages after one suggestion ("let me check", the answer, "anything else?"), each paired with
+    it: the suggestion is scored against the reply most similar to it (whose agent and keys the item
+    keeps; the first of equals), and its shadow text against the reply most similar to that. So a
+    follow-up message is not counted as a second, missed suggestion, and a suggestion sent after a
+    holding message still matches. Pairs without a suggestion id stay as they are."""
+    best: dict[str, Scored] = {}
+    out: list[Scored | str] = []
+    for item in scored:
+        sid = item[0].suggestion_id
+        if sid is None:
+            out.append(item)
+            continue
+        if sid not in best:
+            best[sid] = item
+            out.append(sid)
+            continue
+        kept = best[sid]
+        pair, sim = (item[0], item[1]) if _higher(kept[1], item[1]) else (kept[0], kept[1])
+        shadow = item[2] if _higher(kept[2], item[2]) else kept[2]
+        best[sid] = (pair, sim, shadow)
+    return [best[x] if isinstance(x, str) else x for x in out]
+
+
 def report(
     facts: Facts, threshold: float = 0.7, group_by: str | None = None, scored: Sequence[Scored] | None = None
 ) -> dict[str, Any]:
     """The metrics of `facts` (pure: no store): overall, and per `group_by` value under `groups`."""
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by={group_by!r} is not one of: {', '.join(GROUPS)}")
-    scored = score(facts) if scored is None else scored
+    scored = best_per_suggestion(score(facts) if scored is None else scored)
     total = Counts()
     by_stage: Counter[str] = Counter()
     for keys, c in facts.counts:
@@ -367,7 +398,7 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     head.add_row(
         "match rate",
         _pct(result["match_rate"]),
-        f"{result['matches']:,} / {result['sent_pairs']:,} sent{sampled}",
+        f"{result['matches']:,} / {result['sent_pairs']:,} answered{sampled}",
     )
     head.add_row(
         "adoption", _pct(result["adoption"]), f"{result['inserted']:,} inserted / {result['shown']:,} shown"
