@@ -24,9 +24,9 @@ the same pass as the flags), so the reasons add up to `dismissed`.
 
 The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
 smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
-agent too. The agent of a pair is the one who sent the reply. So per agent, adoption is what they
-did with the suggestions shown to them, and the match rate how often their replies matched the
-suggestion. `query_facts` reads agents only when asked (`agents=True`): they make the counts finer,
+agent too. The agent of a pair is the one who sent the reply (of several, the closest one). So per
+agent, adoption is what they did with the suggestions shown to them, and the match rate how often
+their replies matched the suggestion. `query_facts` reads agents only when asked (`agents=True`): they make the counts finer,
 which the other groupings do not need.
 """
 
