@@ -13,7 +13,9 @@ what goes is the text and the personal data:
   caller's scorer, so the match rate after the purge is the one before;
 - labels on the case: their copy of the text, if any, becomes NULL;
 - the conversation's turns (`messages`): `text` becomes `[purged]` and the answer kept for a repeat
-  (`result`) `{}`.
+  (`result`) `{}`;
+- reviews of the case's (or the purged suggestion's) review items: a reviewer's `corrected_text`, a
+  reply to the customer, becomes `[purged]` (the verdict, flags and topic stay: `review stats`).
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
@@ -33,7 +35,7 @@ from sqlalchemy import CursorResult, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
-from supportcue.data.tables import Case, ConversationMessage, Event, Label, Suggestion
+from supportcue.data.tables import Case, ConversationMessage, Event, Label, Review, ReviewItem, Suggestion
 from supportcue.vocab import EventKind
 
 PURGED = "[purged]"
@@ -72,6 +74,18 @@ def _scrub_suggestion(s: Suggestion, now: datetime) -> None:
     if (s.shadow or {}).get("text") is not None:
         s.shadow = {**s.shadow, "text": PURGED}
     s.trace = _scrub_trace(s.trace or [])
+
+
+def _scrub_reviews(s: Session, case_ids: Sequence[str], suggestion_ids: Sequence[str]) -> None:
+    """A reviewer's corrected reply to these cases or suggestions becomes `[purged]`."""
+    items = select(ReviewItem.id).where(
+        ReviewItem.case_id.in_(case_ids) | ReviewItem.suggestion_id.in_(suggestion_ids)
+    )
+    s.execute(
+        update(Review)
+        .where(Review.item_id.in_(items), Review.corrected_text.is_not(None))
+        .values(corrected_text=PURGED)
+    )
 
 
 def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
@@ -194,6 +208,7 @@ class Retention:
                 .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
+            _scrub_reviews(s, ids, [sug.id for sug in suggestions])
             turns = s.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))
@@ -212,6 +227,7 @@ class Retention:
             found = list(s.scalars(select(Suggestion).where(Suggestion.id.in_(list(suggestion_ids)))))
             for sug in found:
                 _scrub_suggestion(sug, now)
+            _scrub_reviews(s, [], [sug.id for sug in found])
         return len(found)
 
     @staticmethod
