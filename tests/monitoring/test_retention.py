@@ -281,3 +281,37 @@ def test_reviewers_corrected_replies_are_purged_with_their_case(workspace: Path,
     assert reviews["item-s-nocase"]["corrected_text"] == PURGED  # a suggestion made without a case
     assert reviews["item-s3"]["corrected_text"] == "Hi Recent Rita, your order ORD-SECRET ships today."
     assert {r["verdict"] for r in reviews.values()} == {"partially_correct"}
+
+
+def test_what_reaches_a_purged_case_later_is_purged_by_the_next_run(workspace: Path, store: Store) -> None:
+    """A reply or a suggestion that arrives for an old case after it was purged (a late event from the
+    help desk, a case asked about again through /v1/suggest) is text of a case older than the cutoff:
+    the next purge (cron) empties it, as it empties a case id known only from such rows."""
+    _cli(workspace, "purge", "--older-than", "30", "--json")
+    later = {
+        "idempotency_key": "old0:late",
+        "case_id": "old0",
+        "kind": EventKind.SENT,
+        "text": "Dear Anna Berg, ORD-SECRET is on its way.",
+        "ts": NOW,
+    }
+    store.events.add_many([later])
+    store.cases.add_suggestions(
+        [
+            {
+                "id": "s-late",
+                "case_id": "old0",
+                "created_at": NOW,
+                "pipeline_version": "p1",
+                "text": "Hi Anna Berg",
+            }
+        ]
+    )
+
+    again = _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert (again["cases"], again["events"], again["suggestions"]) == (1, 1, 2)
+    assert "Anna Berg" not in json.dumps(
+        [r for t in ("suggestions", "events") for r in store.db.rows(t) if r["case_id"] == "old0"],
+        default=str,
+    )
+    assert _cli(workspace, "purge", "--older-than", "30", "--json")["cases"] == 0  # and then it is done

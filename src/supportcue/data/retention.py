@@ -21,7 +21,8 @@ Rows are kept rather than deleted because the metrics count them; `purged_at` ma
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
 without a case are purged by their own time. A case id that has no case row (the API takes any
 `case_id`) is purged with its suggestions and events when the first of them is older than the
-cutoff.
+cutoff. Rows that reach a purged case later (a late event, a suggestion asked for it again) are
+purged by the next run.
 """
 
 from __future__ import annotations
@@ -126,6 +127,19 @@ class Retention:
                 )
                 seen = set(found)
                 found += [i for i in s.scalars(rowless) if i is not None and i not in seen]
+                if len(found) >= limit:
+                    break
+                # rows that reached an old case after it was purged (a late event, a suggestion)
+                late = (
+                    select(table.case_id)
+                    .join(Case, Case.id == table.case_id)
+                    .where(Case.created_at < cutoff, Case.purged_at.is_not(None), table.purged_at.is_(None))
+                    .group_by(table.case_id)
+                    .order_by(table.case_id)
+                    .limit(limit - len(found))
+                )
+                seen = set(found)
+                found += [i for i in s.scalars(late) if i is not None and i not in seen]
             return found[:limit]
 
     def old_caseless_suggestions(self, cutoff: datetime, limit: int) -> list[str]:
