@@ -377,7 +377,8 @@ class DriftSettings(_Section):
     review_warning_days: int = Field(7, ge=0)
     """Answers due for review within this many days are flagged (with their owner) on the dashboard."""
     webhook_url: str = ""
-    """Each new alert is POSTed here as JSON (empty: none)."""
+    """Each new alert is POSTed here as JSON (empty: none); one not taken is posted again by the next
+    runs, for a week."""
 
     @field_validator("webhook_url")
     @classmethod

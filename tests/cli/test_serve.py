@@ -48,3 +48,48 @@ def test_the_address_serve_prints_is_one_it_answers(tmp_path: Path) -> None:
     assert base_url(plain, "0.0.0.0", 8000) == "http://127.0.0.1:8000"
     assert base_url(plain, "::1", 8000) == "http://[::1]:8000"
     assert base_url(named, "0.0.0.0", 8000) == "http://support.example.com:8000"
+
+
+def test_sighup_to_one_process_does_not_stop_it(tmp_path: Path) -> None:
+    """SIGHUP replaces the workers of `serve --workers N`; to the one process of the default `serve`
+    (no supervisor to start a replacement) it was death on the spot: requests under way cut off, the
+    service down. It now keeps serving, and says that a restart reads supportcue.toml again."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from supportcue.settings import init_workspace
+
+    root = Path(__file__).resolve().parents[2]
+    init_workspace(tmp_path / "ws")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "SUPPORTCUE_DATABASE_URL": ""}
+    args = [sys.executable, "-m", "supportcue.cli", "-w", str(tmp_path / "ws"), "serve", "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        served = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 120
+        while True:
+            assert served.poll() is None and time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        served.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        assert served.poll() is None, log.read_text()
+        assert httpx.get(url, timeout=5).status_code == 200
+        assert "SIGHUP" in log.read_text() and "restart" in log.read_text()
+    finally:
+        served.terminate()
+        served.wait(timeout=60)

@@ -49,6 +49,45 @@ def test_upgrade_from_the_first_revision(empty_database_url: str) -> None:
     store.close()
 
 
+MIGRATE_AT = """
+import sys, time
+from supportcue.data.database import make_engine, migrate
+url, start = sys.argv[1], float(sys.argv[2])
+engine = make_engine(url)
+time.sleep(max(0.0, start - time.time()))
+migrate(engine)
+"""
+
+
+def test_processes_upgrading_one_database_at_once_all_succeed(empty_database_url: str) -> None:
+    """Several processes opening an old database together (the workers or machines of a deploy, a
+    cron job beside `serve`) each upgrade it: one does, the others wait for it and find it current,
+    rather than fail on a table the first one created."""
+    import subprocess
+    import sys
+    import time
+
+    from supportcue.data.database import current_revision, head_revision
+
+    start = str(time.time() + 4)  # every process imported and connected, then all at once
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AT, empty_database_url, start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], "\n".join(outputs)
+    engine = make_engine(empty_database_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
 def test_open_store_on_a_current_database_skips_alembic(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

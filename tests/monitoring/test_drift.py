@@ -142,6 +142,62 @@ def test_recent_alerts_are_those_of_the_last_weeks_of_the_history(store: Store) 
     assert [a.subject for a in store.alerts.recent(timedelta(days=40))] == ["ans-2", "ans-1"]
 
 
+class FlakyHook(BaseHTTPRequestHandler):
+    """A webhook receiver that is down (503) while `down` is set."""
+
+    down: ClassVar[bool] = True
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        if FlakyHook.down:
+            self.send_response(503)
+        else:
+            FlakyHook.received.append(json.loads(body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_alert_the_webhook_missed_is_posted_by_the_next_run(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that is down when an alert is new (a deploy, a network blip) gets the alert from
+    the next `supportcue drift` run (cron), rather than never: the alert is not new any more then."""
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.monitoring import drift
+
+    server = HTTPServer(("127.0.0.1", 0), FlakyHook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    FlakyHook.down, FlakyHook.received = True, []
+    now = datetime.now(UTC)
+    found = [drift.Alert("answer_match_drop", "ans-1", now - timedelta(days=2), 0.3, 0.2, now)]
+    monkeypatch.setattr(drift, "detect", lambda *args, **kwargs: found)
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={"SUPPORTCUE_DRIFT__WEBHOOK_URL": url})
+    try:
+        first = drift.run_drift(store, settings, HashingEmbedder())
+        assert first["new"] == 1 and "could not post" in first["webhook"]
+        assert store.alerts.list()[0].posted_at is None
+
+        FlakyHook.down = False
+        monkeypatch.setattr(drift, "detect", lambda *args, **kwargs: [])  # a run over the last day
+        again = drift.run_drift(store, settings, HashingEmbedder())
+        assert again["new"] == 0 and again["webhook"] == "posted 1 alert(s)"
+        assert [a["subject"] for post in FlakyHook.received for a in post["alerts"]] == ["ans-1"]
+        assert store.alerts.list()[0].posted_at is not None
+
+        monkeypatch.setattr(drift, "detect", lambda *args, **kwargs: found)  # raised again
+        drift.run_drift(store, settings, HashingEmbedder())
+        assert len(FlakyHook.received) == 1  # posted once
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # -- the demo ----------------------------------------------------------------------------------------
 
 

@@ -250,3 +250,68 @@ def test_the_turns_of_a_conversation_are_purged_with_their_case(workspace: Path,
         )
     assert by_case[("new3", "m2")].text == "Anna Berg: hi" and by_case[("new3", "m2")].purged_at is None
     assert [t.text for t in store.conversations.turns("old0")] == [PURGED] * 3  # its imported turns too
+
+
+def test_reviewers_corrected_replies_are_purged_with_their_case(workspace: Path, store: Store) -> None:
+    """A reviewer's corrected reply is a reply to the customer ("Hi Anna Berg, your order ..."): it
+    goes with the case's other texts, while the review's verdict (which `review stats` counts) stays."""
+    items = [
+        {"id": f"item-{sid}", "key": f"suggestion:{sid}", "kind": "suggestion", "reason": "random"}
+        for sid in ("s0", "s3", "s-nocase")
+    ]
+    store.reviews.add_items(
+        [
+            {**item, "case_id": case, "suggestion_id": item["key"].split(":")[1], "topic": "payouts"}
+            for item, case in zip(items, ("old0", "new3", None), strict=True)
+        ]
+    )
+    for item, name in zip(items, ("Anna Berg", "Recent Rita", "Anna Berg"), strict=True):
+        row = {
+            "item_id": item["id"],
+            "reviewer": "rev",
+            "verdict": "partially_correct",
+            "corrected_text": f"Hi {name}, your order ORD-SECRET ships today.",
+        }
+        store.reviews.record(row, [])
+
+    _cli(workspace, "purge", "--older-than", "30", "--json")
+
+    reviews = {r["item_id"]: r for r in store.db.rows("reviews")}
+    assert reviews["item-s0"]["corrected_text"] == PURGED
+    assert reviews["item-s-nocase"]["corrected_text"] == PURGED  # a suggestion made without a case
+    assert reviews["item-s3"]["corrected_text"] == "Hi Recent Rita, your order ORD-SECRET ships today."
+    assert {r["verdict"] for r in reviews.values()} == {"partially_correct"}
+
+
+def test_what_reaches_a_purged_case_later_is_purged_by_the_next_run(workspace: Path, store: Store) -> None:
+    """A reply or a suggestion that arrives for an old case after it was purged (a late event from the
+    help desk, a case asked about again through /v1/suggest) is text of a case older than the cutoff:
+    the next purge (cron) empties it, as it empties a case id known only from such rows."""
+    _cli(workspace, "purge", "--older-than", "30", "--json")
+    later = {
+        "idempotency_key": "old0:late",
+        "case_id": "old0",
+        "kind": EventKind.SENT,
+        "text": "Dear Anna Berg, ORD-SECRET is on its way.",
+        "ts": NOW,
+    }
+    store.events.add_many([later])
+    store.cases.add_suggestions(
+        [
+            {
+                "id": "s-late",
+                "case_id": "old0",
+                "created_at": NOW,
+                "pipeline_version": "p1",
+                "text": "Hi Anna Berg",
+            }
+        ]
+    )
+
+    again = _cli(workspace, "purge", "--older-than", "30", "--json")
+    assert (again["cases"], again["events"], again["suggestions"]) == (1, 1, 2)
+    assert "Anna Berg" not in json.dumps(
+        [r for t in ("suggestions", "events") for r in store.db.rows(t) if r["case_id"] == "old0"],
+        default=str,
+    )
+    assert _cli(workspace, "purge", "--older-than", "30", "--json")["cases"] == 0  # and then it is done

@@ -342,3 +342,21 @@ def test_more_than_one_worker_on_sqlite_is_refused_naming_postgresql(
 def test_each_worker_gets_its_share_of_the_cores() -> None:
     assert threads_per_worker(2, cores=8) == 4
     assert threads_per_worker(3, cores=2) == 1
+
+
+def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_path: Path) -> None:
+    """SIGHUP (or a worker replaced after it died) starts a worker that reads supportcue.toml again:
+    a mistake made in it since is said in one line naming the file, as `serve` itself says it at
+    start-up, not with a traceback, and the worker exits (the workers running keep serving)."""
+    init_workspace(tmp_path)
+    with (tmp_path / "supportcue.toml").open("a") as f:
+        f.write("\n[service]\nport = 1\n")  # a second [service] table: not valid TOML
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SUPPORTCUE_WORKSPACE": str(tmp_path)}
+    code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "supportcue.toml: not valid TOML" in line and "keep serving" in line, line

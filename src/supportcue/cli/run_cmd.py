@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -135,7 +137,26 @@ def _serve(
         )
         run_workers(settings, host, port, workers)
         return
+    _keep_on_hangup()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _keep_on_hangup() -> None:
+    """SIGHUP replaces the workers of `serve --workers N` (uvicorn's supervisor); one process has no
+    supervisor to start its replacement, and SIGHUP's default would end it on the spot (requests
+    under way cut off, the service down; also when the terminal it runs in closes). Say so instead."""
+    if not hasattr(signal, "SIGHUP"):
+        return
+
+    def said(signum: int, frame: object) -> None:
+        print(
+            "SIGHUP: one process (--workers 1) cannot replace itself and keeps serving; restart serve "
+            f"to read {CONFIG_NAME} again (SIGHUP replaces the workers of serve --workers 2 or more)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    signal.signal(signal.SIGHUP, said)
 
 
 def register(app: typer.Typer) -> None:

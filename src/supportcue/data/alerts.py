@@ -121,6 +121,11 @@ class Alerts:
             q = q.where(DriftAlert.kind == kind)
         return self.db.all(q)
 
+    def unposted(self, created_since: datetime) -> builtins.list[DriftAlert]:
+        """Alerts stored since `created_since` and not posted to the webhook yet, oldest first."""
+        q = select(DriftAlert).where(DriftAlert.posted_at.is_(None), DriftAlert.created_at >= created_since)
+        return self.db.all(q.order_by(DriftAlert.id))
+
     def mark_posted(self, ids: Sequence[int], when: datetime | None = None) -> None:
         with self.db.session() as s:
             s.execute(update(DriftAlert).where(DriftAlert.id.in_(ids)).values(posted_at=when or utcnow()))

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, inspect, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -145,14 +145,28 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return _revision(connection)
+
+
+def _revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+MIGRATE_LOCK_KEY = 0x5C0E_0001
+"""PostgreSQL advisory lock held while a process upgrades the schema (any constant of our own)."""
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema (Alembic `upgrade head`); cheap when it is current."""
+    """Bring the database to the newest schema (Alembic `upgrade head`); cheap when it is current.
+
+    Processes that find the database behind at the same moment (the workers or machines of a deploy,
+    a cron job beside `serve`) upgrade it one at a time: each takes the database's lock first
+    (PostgreSQL: an advisory lock; SQLite: its write lock, `BEGIN IMMEDIATE`), which makes the
+    upgrade one transaction on SQLite too, and looks at the revision again once it holds it, so a
+    process that waited finds the schema current instead of failing on a table another one created."""
     from alembic import command
 
     with _MIGRATE_LOCK:
@@ -160,6 +174,12 @@ def migrate(engine: Engine) -> None:
             return
         config = alembic_config()
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK_KEY})")
+            elif engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if _revision(connection) == head_revision():
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -13,13 +13,16 @@ what goes is the text and the personal data:
   caller's scorer, so the match rate after the purge is the one before;
 - labels on the case: their copy of the text, if any, becomes NULL;
 - the conversation's turns (`messages`): `text` becomes `[purged]` and the answer kept for a repeat
-  (`result`) `{}`.
+  (`result`) `{}`;
+- reviews of the case's (or the purged suggestion's) review items: a reviewer's `corrected_text`, a
+  reply to the customer, becomes `[purged]` (the verdict, flags and topic stay: `review stats`).
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
 without a case are purged by their own time. A case id that has no case row (the API takes any
 `case_id`) is purged with its suggestions and events when the first of them is older than the
-cutoff.
+cutoff. Rows that reach a purged case later (a late event, a suggestion asked for it again) are
+purged by the next run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from sqlalchemy import CursorResult, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
-from supportcue.data.tables import Case, ConversationMessage, Event, Label, Suggestion
+from supportcue.data.tables import Case, ConversationMessage, Event, Label, Review, ReviewItem, Suggestion
 from supportcue.vocab import EventKind
 
 PURGED = "[purged]"
@@ -74,6 +77,18 @@ def _scrub_suggestion(s: Suggestion, now: datetime) -> None:
     s.trace = _scrub_trace(s.trace or [])
 
 
+def _scrub_reviews(s: Session, case_ids: Sequence[str], suggestion_ids: Sequence[str]) -> None:
+    """A reviewer's corrected reply to these cases or suggestions becomes `[purged]`."""
+    items = select(ReviewItem.id).where(
+        ReviewItem.case_id.in_(case_ids) | ReviewItem.suggestion_id.in_(suggestion_ids)
+    )
+    s.execute(
+        update(Review)
+        .where(Review.item_id.in_(items), Review.corrected_text.is_not(None))
+        .values(corrected_text=PURGED)
+    )
+
+
 def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
     return (ids[i : i + size] for i in range(0, len(ids), size))
 
@@ -112,6 +127,19 @@ class Retention:
                 )
                 seen = set(found)
                 found += [i for i in s.scalars(rowless) if i is not None and i not in seen]
+                if len(found) >= limit:
+                    break
+                # rows that reached an old case after it was purged (a late event, a suggestion)
+                late = (
+                    select(table.case_id)
+                    .join(Case, Case.id == table.case_id)
+                    .where(Case.created_at < cutoff, Case.purged_at.is_not(None), table.purged_at.is_(None))
+                    .group_by(table.case_id)
+                    .order_by(table.case_id)
+                    .limit(limit - len(found))
+                )
+                seen = set(found)
+                found += [i for i in s.scalars(late) if i is not None and i not in seen]
             return found[:limit]
 
     def old_caseless_suggestions(self, cutoff: datetime, limit: int) -> list[str]:
@@ -194,6 +222,7 @@ class Retention:
                 .values(message=PURGED, context=[], customer_name=None, fields={}, purged_at=now)
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
+            _scrub_reviews(s, ids, [sug.id for sug in suggestions])
             turns = s.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))
@@ -212,6 +241,7 @@ class Retention:
             found = list(s.scalars(select(Suggestion).where(Suggestion.id.in_(list(suggestion_ids)))))
             for sug in found:
                 _scrub_suggestion(sug, now)
+            _scrub_reviews(s, [], [sug.id for sug in found])
         return len(found)
 
     @staticmethod

@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from supportcue.data.alerts import DriftRow
 from supportcue.data.store import Store
-from supportcue.data.tables import DriftAlert
+from supportcue.data.tables import DriftAlert, utcnow
 from supportcue.embeddings import Embedder
 from supportcue.llm.privacy import Masker
 from supportcue.monitoring.drift_stats import (
@@ -61,6 +61,8 @@ CLASSIFIER_DIMS = 32
 """The domain classifier reads the embeddings' first principal components (fewer dimensions: a
 faster fit that overfits less)."""
 EXAMPLES = 5
+POST_RETRY = timedelta(days=7)
+"""How long an alert the webhook did not take (the receiver down) is posted again by each run."""
 
 
 @dataclass
@@ -381,15 +383,21 @@ def run_drift(
         for a, (row, _) in zip(alerts, saved, strict=True)
     ]
     posted: str | None = None
-    if s.webhook_url and fresh:
+    # The new alerts, and those an earlier run could not post (the receiver was down): each is posted
+    # until one post succeeds, for up to POST_RETRY after it was stored.
+    this_run = {row.id for row, _ in saved}
+    unposted = [a for a in store.alerts.unposted(utcnow() - POST_RETRY) if a.id not in this_run]
+    to_post = [row for row, _ in saved if row.posted_at is None] + unposted
+    if s.webhook_url and to_post:
         import httpx
 
+        ids = store.reviews.alert_item_ids([a.id for a in unposted]) | item_ids
         try:
-            post_webhook(s.webhook_url, [_stored_public(a, item_ids.get(a.id, [])) for a in fresh])
-            store.alerts.mark_posted([a.id for a in fresh])
-            posted = f"posted {len(fresh)} new alert(s)"
+            post_webhook(s.webhook_url, [_stored_public(a, ids.get(a.id, [])) for a in to_post])
+            store.alerts.mark_posted([a.id for a in to_post])
+            posted = f"posted {len(to_post)} alert(s)"
         except httpx.HTTPError as exc:  # the alerts are stored either way; say why it failed
-            posted = f"could not post to the webhook: {type(exc).__name__}"
+            posted = f"could not post to the webhook: {type(exc).__name__} (the next run tries again)"
     return {
         "alerts": public,
         "new": len(fresh),

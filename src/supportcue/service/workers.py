@@ -40,6 +40,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -98,7 +99,18 @@ def create_worker_app() -> FastAPI:
     from supportcue.service.app import create_app
 
     watch_parent(os.getppid())
-    return create_app(require_workspace(get_settings()), start_loaded=True)
+    try:
+        return create_app(require_workspace(get_settings()), start_loaded=True)
+    except SupportcueError as exc:
+        # A worker started by SIGHUP, or in place of one that died, reads supportcue.toml again: a
+        # mistake made in it since is said as `serve` says it at start-up, in one line, not a traceback.
+        print(
+            f"error: worker {os.getpid()} cannot start: {exc}; the workers running keep serving (fix it, "
+            "then send SIGHUP to serve again)",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(1) from None
 
 
 def watch_parent(parent: int, every_s: float = PARENT_POLL_S) -> threading.Thread:
