@@ -26,8 +26,8 @@ The **agent** of a suggestion is the one it was shown to: the `agent_id` of its 
 smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
 agent too. The agent of a pair is the one who sent the reply (of several, the closest one). So per
 agent, adoption is what they did with the suggestions shown to them, and the match rate how often
-their replies matched the suggestion. `query_facts` reads agents only when asked (`agents=True`): they make the counts finer,
-which the other groupings do not need.
+their replies matched the suggestion. `query_facts` reads agents only when asked (`agents=True`):
+they make the counts finer, which the other groupings do not need.
 """
 
 from __future__ import annotations
