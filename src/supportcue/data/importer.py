@@ -43,7 +43,7 @@ from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
-from supportcue.vocab import AnswerStatus, EventKind
+from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelTask
 
 ALIASES: dict[str, dict[str, str]] = {
     "cases": {"text": "message", "external_id": "id", "case_id": "id", "sent_reply": "reply"},
@@ -297,6 +297,13 @@ def import_file(
                 writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
+        # a person's topic label names a topic of the workspace (reviewers correct topics to these)
+        topics = [
+            r["value"]
+            for r in records.get("labels", [])
+            if r["task"] == LabelTask.TOPIC and r["source"] in HUMAN_SOURCES
+        ]
+        store.library.ensure_topics(topics, session)
     report.committed = True
     return report
 
