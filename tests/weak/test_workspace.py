@@ -150,3 +150,42 @@ def test_one_function_labels_by_majority_vote_and_says_so(store: Store, tmp_path
     assert [(lb.case_id, lb.value, lb.annotator) for lb in weak] == [
         ("c1", "refunds", "label_model:majority")
     ]
+
+
+def test_weak_apply_replaces_its_own_labels_and_keeps_propagated_ones(store: Store, tmp_path: Path) -> None:
+    """`weak apply` deleted every weak label but `batch label`'s: the labels `weak propagate` had
+    stored (annotator `propagation`) were lost on the next `weak apply`."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+        ]
+    )
+
+    def weak(case_id: str, annotator: str) -> dict[str, object]:
+        return {
+            "case_id": case_id,
+            "task": "topic",
+            "value": "payouts",
+            "source": "weak",
+            "annotator": annotator,
+        }
+
+    store.labels.add([weak("c2", "propagation"), weak("c2", "batch"), weak("c1", "label_model:label_model")])
+    label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    kept = {(lb.case_id, lb.annotator, lb.value) for lb in store.labels.list("topic", sources=["weak"])}
+    assert kept == {
+        ("c2", "propagation", "payouts"),
+        ("c2", "batch", "payouts"),
+        ("c1", "label_model:majority", "refunds"),  # the old label model's label replaced
+    }

@@ -70,14 +70,13 @@ class Labels:
         with self.db.session() as s:
             return builtins.list(s.execute(q))
 
-    def delete(self, source: str, task: str | None = None, keep_annotators: Iterable[str] = ()) -> int:
-        """Delete every label from `source` (for one task) but those of `keep_annotators`; returns
+    def delete(self, source: str, task: str | None = None, annotators: Iterable[str] | None = None) -> int:
+        """Delete the labels from `source` (for one task; of `annotators` only, when given); returns
         how many."""
         q = delete(Label).where(Label.source == source)
         if task:
             q = q.where(Label.task == task)
-        kept = builtins.list(keep_annotators)
-        if kept:
-            q = q.where(Label.annotator.not_in(kept))
+        if annotators is not None:
+            q = q.where(Label.annotator.in_(builtins.list(annotators)))
         with self.db.session() as s:
             return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]

@@ -31,6 +31,14 @@ from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_
 WEAK_LABEL_DAYS = 90
 BATCH_ANNOTATOR = "batch"
 """The annotator of `supportcue batch label`'s weak labels, which `weak apply` leaves in place."""
+PROPAGATION_ANNOTATOR = "propagation"
+"""The annotator of `supportcue weak propagate`'s weak labels, which `weak apply` leaves in place."""
+LABEL_MODELS = ("majority", "label_model")
+
+
+def label_model_annotator(name: str) -> str:
+    """The annotator of `weak apply`'s labels combined by the label model `name`."""
+    return f"label_model:{name}"
 
 
 @dataclass
@@ -128,7 +136,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
             "task": run.task,
             "value": run.applied.label_names[int(predicted[i])],
             "source": LabelSource.WEAK,
-            "annotator": f"label_model:{choice.name}",
+            "annotator": label_model_annotator(choice.name),
             "confidence": float(confidence[i]),
             "expires_at": utcnow() + timedelta(days=WEAK_LABEL_DAYS),
             "version": version,
@@ -136,8 +144,10 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         for i in np.where(voted)[0]
     ]
     if store_labels:
-        # a new function set replaces the old labels; a `batch label` back-fill's are its own to replace
-        store.labels.delete(LabelSource.WEAK, run.task, keep_annotators=(BATCH_ANNOTATOR,))
+        # a new function set replaces its old labels, whichever model combined them; `batch label`'s
+        # back-fill and `weak propagate`'s labels are theirs to replace
+        mine = [label_model_annotator(name) for name in LABEL_MODELS]
+        store.labels.delete(LabelSource.WEAK, run.task, annotators=mine)
         store.labels.add(rows)
     n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
     note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"
@@ -196,7 +206,7 @@ def propagate_labels(
             "task": task,
             "value": value,
             "source": LabelSource.WEAK,
-            "annotator": "propagation",
+            "annotator": PROPAGATION_ANNOTATOR,
             "confidence": float(conf),
             "expires_at": expires,
             "version": f"propagation-{len(labeled)}",
