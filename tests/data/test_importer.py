@@ -438,3 +438,21 @@ def test_json_the_parser_cannot_take_is_a_reject_naming_the_line(store: Store, t
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "fields")]
     case = store.cases.get("c4")  # a context that is not a JSON array is one customer turn, as text
     assert case is not None and case.context == [{"role": "customer", "text": deep}]
+
+
+def test_reimporting_a_case_updates_its_reply_as_it_updates_the_case(store: Store, tmp_path: Path) -> None:
+    """A cases file imported again with a corrected reply updated the case but kept the old reply
+    (its `sent` event was stored once and never changed), so training and the match rate went on
+    reading the wrong text without a word."""
+    header = "id,message,reply,agent_id,handle_seconds,created_at\n"
+    import_file(
+        store, "cases", write(tmp_path / "a.csv", header + "c1,Refund?,Wrong reply,lea,30,2026-10-01\n")
+    )
+    fixed = "c1,Refund please?,We refund in 5 days.,sam,45,2026-10-02\n"
+    assert import_file(store, "cases", write(tmp_path / "b.csv", header + fixed)).committed
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Refund please?"
+    sent = store.events.list(case_id="c1", kind="sent")
+    assert [(e.text, e.agent_id, e.handle_seconds, e.ts.date().isoformat()) for e in sent] == [
+        ("We refund in 5 days.", "sam", 45.0, "2026-10-02")
+    ]

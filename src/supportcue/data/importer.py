@@ -190,6 +190,10 @@ def _key(item: ImportRow) -> tuple[Hashable, str]:
     raise TypeError(f"no key for {type(item).__name__}")
 
 
+REPLY_COLUMNS = ("text", "agent_id", "handle_seconds", "ts")
+"""What a cases file's reply columns set on the case's `sent` event (keyed `import:ID:sent`)."""
+
+
 def _writers(store: Store) -> dict[str, Callable[..., int]]:
     return {
         "cases": store.cases.upsert,
@@ -293,7 +297,10 @@ def import_file(
     with store.db.session() as session:
         for table in ("cases", "events", "labels", "answers", "articles"):
             rows = records.get(table, [])
-            if rows:
+            if rows and table == "events" and kind == "cases":
+                # a case's reply is part of its row: importing the case again updates it as well
+                writers[table](rows, REPLY_COLUMNS, session=session)
+            elif rows:
                 writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
