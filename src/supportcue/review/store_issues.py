@@ -60,13 +60,15 @@ def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
     """Per-label counts of human labels against `[labels] target_per_topic`, and agreement."""
     labels = store.labels.list(task)
     human = [lb for lb in labels if lb.source in HUMAN_SOURCES]
-    per_case: dict[str, str] = {}
+    per_case: dict[str, str] = {}  # a case, or a text labeled without one (as training reads them)
     for lb in human:
-        if lb.case_id:
-            per_case[lb.case_id] = lb.value
+        if lb.case_id or lb.text:
+            per_case[lb.case_id or lb.subject] = lb.value
     counts = Counter(per_case.values())
     agreement = pairwise_agreement(
-        (lb.case_id, lb.annotator, lb.value) for lb in human if lb.case_id and lb.annotator
+        (lb.case_id or lb.subject, lb.annotator, lb.value)
+        for lb in human
+        if (lb.case_id or lb.text) and lb.annotator
     )
     return {
         "task": task,
