@@ -189,3 +189,32 @@ def test_weak_apply_replaces_its_own_labels_and_keeps_propagated_ones(store: Sto
         ("c2", "batch", "payouts"),
         ("c1", "label_model:majority", "refunds"),  # the old label model's label replaced
     }
+
+
+def test_a_tie_between_functions_stores_no_weak_label(store: Store, tmp_path: Path) -> None:
+    """Two functions that disagree on a case, and nothing else to tell them apart, make a tie: it was
+    stored as the label listed first (a coin flip always landing on the same side, with confidence
+    0.5) instead of abstaining, as snorkel's label model does by default."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\n"
+        "kw_refunds = keyword_lf('kw_refunds', ['refund'], 'refunds')\n"
+        "kw_payouts = keyword_lf('kw_payouts', ['payout'], 'payouts')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "my payout is late", "created_at": t},
+            {"id": "c3", "message": "refund my payout fee", "created_at": t},
+        ]
+    )
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    weak = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=["weak"])}
+    assert weak == {"c1": "refunds", "c2": "payouts"}
+    assert summary["stored"] == 2 and summary["coverage"] == 2 / 3

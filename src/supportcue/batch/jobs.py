@@ -153,8 +153,9 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
         applied = apply_lfs(lfs, inputs, label_names=spec.label_names, progress=False)
         votes = applied.matrix.copy()
         votes[votes >= card] = ABSTAIN_INDEX  # a label the combiner never saw while fitted: no vote
-        probs = spec.combiner.predict_proba(votes)
-        voted = (votes != ABSTAIN_INDEX).any(axis=1)
+        # a tie labels nothing (as in `weak apply`)
+        predicted, confidence = spec.combiner.predict_with_confidence(votes, tie_break="abstain")
+        voted = predicted != ABSTAIN_INDEX
         expires = utcnow() + timedelta(days=WEAK_LABEL_DAYS)
         out: list[Any] = []
         for i, case in enumerate(cases):
@@ -165,10 +166,10 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
                 {
                     "case_id": case.id,
                     "task": spec.task,
-                    "value": spec.label_names[int(np.argmax(probs[i]))],
+                    "value": spec.label_names[int(predicted[i])],
                     "source": LabelSource.WEAK,
                     "annotator": BATCH_ANNOTATOR,
-                    "confidence": float(np.max(probs[i])),
+                    "confidence": float(confidence[i]),
                     "expires_at": expires,
                     "version": spec.version,
                 }

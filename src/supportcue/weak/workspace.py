@@ -119,10 +119,9 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     cardinality = max(2, len(run.applied.label_names))
     gold_rows = np.where(run.gold != ABSTAIN_INDEX)[0]
     choice = choose_label_model(L, gold_rows, run.gold[gold_rows], cardinality=cardinality)
-    probs = choice.model.predict_proba(L)
-    voted = (L != ABSTAIN_INDEX).any(axis=1)
-    predicted = probs.argmax(axis=1)
-    confidence = probs.max(axis=1)
+    # a tie (two functions disagreeing, nothing to tell them apart) labels nothing, as in snorkel
+    predicted, confidence = choice.model.predict_with_confidence(L, tie_break="abstain")
+    voted = predicted != ABSTAIN_INDEX
     unlabeled = voted & (run.gold == ABSTAIN_INDEX)
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
