@@ -456,3 +456,25 @@ def test_reimporting_a_case_updates_its_reply_as_it_updates_the_case(store: Stor
     assert [(e.text, e.agent_id, e.handle_seconds, e.ts.date().isoformat()) for e in sent] == [
         ("We refund in 5 days.", "sam", 45.0, "2026-10-02")
     ]
+
+
+def test_a_column_the_import_does_not_read_is_named_in_a_warning(store: Store, tmp_path: Path) -> None:
+    """A misspelt optional column (`expires`, `anotator`) was dropped without a word: the labels
+    never expired and lost their annotator, which agreement and provenance need."""
+    path = write(
+        tmp_path / "labels.csv",
+        "case_id,task,label,anotator,expires,confidence\nc1,topic,refunds,maya,2026-12-01,0.9\n",
+    )
+    report = import_file(store, "labels", path)
+    assert report.committed
+    (warning,) = report.warnings
+    assert "anotator, expires" in warning and "not read" in warning and "--map" in warning
+    (label,) = store.labels.list("topic")
+    assert label.value == "refunds" and label.confidence == 0.9  # `label` is a known other name
+    jsonl = write(
+        tmp_path / "a.jsonl", '{"id": "a1", "topic": "t", "title": "T", "body": "B", "satus": "approved"}\n'
+    )
+    assert any("satus" in w for w in import_file(store, "answers", jsonl).warnings)
+    mapped = import_file(store, "labels", path, mapping={"annotator": "anotator", "expires_at": "expires"})
+    assert mapped.warnings == []
+    assert import_file(store, "cases", write(tmp_path / "c.csv", CASES_CSV)).warnings == []  # extra: fields

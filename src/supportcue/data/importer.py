@@ -226,6 +226,7 @@ def iter_rows(
     for line, raw in read_rows(path, encoding):
         if not checked_header:
             _check_columns(kind, path, raw, mapping, constants)
+            report.warnings += _unread_columns(kind, raw, mapping)
             checked_header = True
         report.read += 1
         if "__error__" in raw:
@@ -286,7 +287,7 @@ def import_file(
             records.setdefault(table, []).extend(rows)
         if progress and report.read % 1000 == 0:
             progress(report.read)
-    report.warnings = _warnings(kind, items)
+    report.warnings += _warnings(kind, items)
     if dry_run:
         return report
     if report.rejects:
@@ -351,6 +352,28 @@ def field_problem(kind: str, name: str) -> str | None:
     if not _known(kind, name):
         return f"{name}: {kind} have no such column; they have: {accepted}"
     return None
+
+
+def _unread_columns(kind: str, first: Mapping[str, Any], mapping: Mapping[str, str]) -> list[str]:
+    """A warning naming the columns of the header (a .jsonl file's first row) that `kind` does not
+    read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
+    if "__error__" in first:
+        return []
+    mapped = set(mapping.values())
+    unread = [
+        column
+        for column in first
+        if not column.startswith("__")
+        and column not in mapped
+        and not _known(kind, ALIASES.get(kind, {}).get(column, column))
+    ]
+    if not unread:
+        return []
+    return [
+        f"column(s) {', '.join(unread)} are not read for {kind}, which reads: "
+        f"{', '.join(MODELS[kind].model_fields)}; if one holds one of those, name it with --map "
+        "FIELD=COLUMN"
+    ]
 
 
 def _check_options(kind: str, mapping: Mapping[str, str], constants: Mapping[str, str]) -> None:
