@@ -218,3 +218,45 @@ def test_a_tie_between_functions_stores_no_weak_label(store: Store, tmp_path: Pa
     weak = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=["weak"])}
     assert weak == {"c1": "refunds", "c2": "payouts"}
     assert summary["stored"] == 2 and summary["coverage"] == 2 / 3
+
+
+def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """The gold that scores the functions and picks the label model was the last human label stored
+    for the case, whoever gave it: an agent's label imported after an expert's one won. Training
+    (and its backtest) weigh them by `[labels.source_weights]`; weak supervision now does the same,
+    and a tie is no gold."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "refund of the payout", "created_at": t},
+        ]
+    )
+
+    def label(case_id: str, value: str, source: str, annotator: str) -> dict[str, object]:
+        return {"case_id": case_id, "task": "topic", "value": value, "source": source, "annotator": annotator}
+
+    store.labels.add(
+        [
+            label("c1", "refunds", "expert", "maya"),
+            label("c1", "payouts", "agent", "lea"),  # stored last, weighs less
+            label("c2", "refunds", "expert", "maya"),
+            label("c2", "payouts", "expert", "jon"),  # a tie: no gold
+        ]
+    )
+    run = apply_to_cases(store, settings, "topic", progress=False)
+    gold = {case: run.applied.label_names[g] for case, g in zip(run.cases, run.gold, strict=True) if g >= 0}
+    assert gold == {"c1": "refunds"}
+    (kw,) = [lf for lf in analyze(run).lfs if lf.name == "kw"]
+    assert (kw.correct, kw.incorrect) == (1, 0)

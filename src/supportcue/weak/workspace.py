@@ -50,6 +50,36 @@ class WeakRun:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class PeopleLabels:
+    """The people's labels of a task, per case, weighed as training weighs them."""
+
+    gold: dict[str, str]
+    """Case -> the value with the largest total weight (`[labels.source_weights]` x confidence);
+    a case whose top values tie has none."""
+    cases: set[str]
+    """Every case a person labeled (ties included)."""
+    values: set[str]
+    """Every value people gave."""
+
+
+def people_labels(store: Store, settings: Settings, task: str) -> PeopleLabels:
+    """The gold of weak supervision: the people's label of each case, the value that weighs most (an
+    agent's label stored after an expert's does not win by coming last)."""
+    weights = settings.labels.source_weights
+    totals: dict[str, dict[str, float]] = {}
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
+        if lb.case_id:
+            by_value = totals.setdefault(lb.case_id, {})
+            by_value[lb.value] = by_value.get(lb.value, 0.0) + weights.get(lb.source, 0.5) * lb.confidence
+    gold = {}
+    for case_id, by_value in totals.items():
+        ranked = sorted(by_value.values(), reverse=True)
+        if len(ranked) == 1 or ranked[0] - ranked[1] > 1e-9:
+            gold[case_id] = max(by_value, key=lambda v: by_value[v])
+    return PeopleLabels(gold, set(totals), {v for by_value in totals.values() for v in by_value})
+
+
 def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingFunction]:
     """The workspace's labeling functions for `task`, with the built-in answer-match heuristic."""
     lfs = [
@@ -94,14 +124,12 @@ def apply_to_cases(
         LFInput(text=c.message, vector=None if vectors is None else vectors[i], sent_reply=sent.get(c.id))
         for i, c in enumerate(cases)
     ]
-    human = {}
-    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
-        if lb.case_id:
-            human[lb.case_id] = lb.value
+    people = people_labels(store, settings, task)
+    human = people.gold
     label_names = sorted(
-        {*human.values(), *(t.key for t in store.library.topics())}
+        {*people.values, *(t.key for t in store.library.topics())}
         if task == LabelTask.TOPIC
-        else set(human.values())
+        else people.values
     )
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
@@ -182,14 +210,12 @@ def propagate_labels(
     ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out."""
     from supportcue.weak.propagation import propagate
 
-    human: dict[str, str] = {}
-    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
-        if lb.case_id:
-            human[lb.case_id] = lb.value
+    people = people_labels(store, settings, task)
+    human = people.gold
     invalid = _judged_invalid(store)
     cases = store.cases.list()
-    labeled = [c for c in cases if c.id in human]
-    unlabeled = [c for c in cases if c.id not in human and c.id not in invalid]
+    labeled = [c for c in cases if c.id in human]  # a case people tie on spreads nor takes a label
+    unlabeled = [c for c in cases if c.id not in people.cases and c.id not in invalid]
     if not labeled or not unlabeled:
         return {"task": task, "stored": 0, "unlabeled": len(unlabeled), "labeled": len(labeled)}
     values, confidence = propagate(
