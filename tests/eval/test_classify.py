@@ -126,6 +126,13 @@ def test_use_unlabeled_needs_shots(files: tuple[Path, Path]) -> None:
         run_classify(*files, label_col="intent", use_unlabeled=True, embedder=EMBEDDER)
 
 
+def test_use_unlabeled_with_every_row_a_shot_says_nothing_is_left(files: tuple[Path, Path]) -> None:
+    """With --shots-per-label at least every label's row count, the error said "--use-unlabeled
+    needs --shots-per-label", which was given."""
+    with pytest.raises(SupportcueError, match=r"every row of .*train\.jsonl is one of the 5 shots per label"):
+        run_classify(*files, label_col="intent", shots_per_label=5, use_unlabeled=True, embedder=EMBEDDER)
+
+
 def test_a_row_with_more_values_than_the_header_names_its_line(tmp_path: Path) -> None:
     """An unquoted comma in a text (`Hello, I want a refund,refund`) split it: the text became
     "Hello" and the label " I want a refund", a label of its own, measured without a word. The
