@@ -321,3 +321,20 @@ def test_a_workspace_built_by_import_knows_its_topics_so_reviewers_can_correct_o
         submit(
             store, s, ReviewInput(item_id("message:c1"), Verdict.INCORRECT, topic="weak_guess"), "bo", now=NOW
         )
+
+
+def test_a_new_topic_named_for_a_cluster_is_a_topic_reviewers_can_then_give(store: Store) -> None:
+    """A cluster's review may name a new topic; its cases were labeled with it, but it stayed unknown,
+    so correcting any other message to that topic was refused."""
+    seed(store)
+    s = settings(overlap_share=0.0)
+    refresh(store, s, NOW)
+    cluster = next(i for i in store.reviews.items_of_kind(ReviewKind.CLUSTER))
+    submit(store, s, ReviewInput(cluster.id, Verdict.CORRECT, topic="crypto_wallet"), "user:rita", now=NOW)
+    assert "crypto_wallet" in {t.key for t in store.library.topics()}
+    message = store.reviews.item(item_id("message:c-unm"))
+    assert message is not None
+    _, labels = submit(
+        store, s, ReviewInput(message.id, Verdict.INCORRECT, topic="crypto_wallet"), "user:rita", now=NOW
+    )
+    assert ("topic", "crypto_wallet") in {(lb["task"], lb["value"]) for lb in labels}
