@@ -260,3 +260,28 @@ def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
     assert gold == {"c1": "refunds"}
     (kw,) = [lf for lf in analyze(run).lfs if lf.name == "kw"]
     assert (kw.correct, kw.incorrect) == (1, 0)
+
+
+def test_coverage_of_unlabeled_counts_only_cases_that_can_get_a_label(store: Store, tmp_path: Path) -> None:
+    """A message people judged not a question gets no topic, yet it counted in `coverage_of_unlabeled`
+    (as covered when a function voted on it), so the figure did not describe the labels stored."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+            {"id": "c3", "message": "thanks for the refund!", "created_at": t},
+        ]
+    )
+    store.labels.add([{"case_id": "c3", "task": "validity", "value": "invalid", "source": "expert"}])
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert summary["stored"] == 1 and summary["coverage_of_unlabeled"] == 1 / 2

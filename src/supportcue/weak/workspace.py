@@ -150,13 +150,15 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     # a tie (two functions disagreeing, nothing to tell them apart) labels nothing, as in snorkel
     predicted, confidence = choice.model.predict_with_confidence(L, tie_break="abstain")
     voted = predicted != ABSTAIN_INDEX
-    unlabeled = voted & (run.gold == ABSTAIN_INDEX)
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
     version = lf_set_version(workspace_lfs(store, settings, run.task))
+    eligible = np.ones(len(run.cases), dtype=bool)
     if run.task == LabelTask.TOPIC:  # a message people judged not to be a question gets no topic
         invalid = _judged_invalid(store)
-        voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
+        eligible = np.array([c not in invalid for c in run.cases], dtype=bool)
+        voted &= eligible
+    unlabeled = voted & (run.gold == ABSTAIN_INDEX)
     rows = [
         {
             "case_id": run.cases[i],
@@ -176,7 +178,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         mine = [label_model_annotator(name) for name in LABEL_MODELS]
         store.labels.delete(LabelSource.WEAK, run.task, annotators=mine)
         store.labels.add(rows)
-    n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
+    n_unlabeled = int(((run.gold == ABSTAIN_INDEX) & eligible).sum())
     note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"
     return {
         "task": run.task,
