@@ -478,3 +478,35 @@ def test_a_column_the_import_does_not_read_is_named_in_a_warning(store: Store, t
     mapped = import_file(store, "labels", path, mapping={"annotator": "anotator", "expires_at": "expires"})
     assert mapped.warnings == []
     assert import_file(store, "cases", write(tmp_path / "c.csv", CASES_CSV)).warnings == []  # extra: fields
+
+
+def test_a_labels_export_imports_back_with_its_version(store: Store, tmp_path: Path) -> None:
+    """`export labels` writes each label's `version` (the labeling functions' set or model that made a
+    weak label); importing the file into another workspace dropped it, and with it the label's
+    provenance."""
+    store.labels.add(
+        [
+            {
+                "case_id": "c1",
+                "task": "topic",
+                "value": "refunds",
+                "source": "weak",
+                "annotator": "label_model:majority",
+                "confidence": 0.75,
+                "version": "lfs-0123456789",
+            },
+        ]
+    )
+    out = tmp_path / "labels.jsonl"
+    export_table(store, "labels", out)
+    store.labels.delete("weak")
+    report = import_file(store, "labels", out)
+    assert report.stored == 1
+    assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) id, subject"]
+    (label,) = store.labels.list("topic")
+    assert (label.source, label.annotator, label.confidence, label.version) == (
+        "weak",
+        "label_model:majority",
+        0.75,
+        "lfs-0123456789",
+    )
