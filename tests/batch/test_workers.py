@@ -62,3 +62,27 @@ def test_a_worker_sends_its_results_back_when_the_driver_writes(store: Store, tm
     assert int(out["written"].sum()) == 0 and job.cache is not None
     assert job.cache.missing([text]) == [text]  # the driver writes the cache, not the worker
     job.cache.close()
+
+
+def test_a_tie_between_functions_gets_no_back_filled_label(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """As in `weak apply`: a case two functions disagree on, with nothing to tell them apart, was
+    labeled with the first label listed (confidence 0.5) instead of none."""
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    text = config.read_text().replace('url = ""', f'url = "{database_url}"', 1)
+    config.write_text(text.replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
+    (tmp_path / "lfs.py").write_text(LFS)
+    settings = load_settings(tmp_path, environ={})
+    cases = [
+        BatchCase(id="h1", message="refund for my order", line=2),
+        BatchCase(id="h2", message="when is my payout", line=3),
+        BatchCase(id="h3", message="a refund of the payout fee", line=4),
+    ]
+    job = prepare("label", settings, store, task="topic", fit_cases=cases)
+    worker = RayWorker(replace(job.spec, write_in_workers=True))
+    assert int(worker(_batch(cases))["written"].sum()) == 2
+    worker.close()
+    labels = store.labels.list("topic", sources=[LabelSource.WEAK])
+    assert sorted(lb.case_id for lb in labels) == ["h1", "h2"]

@@ -438,3 +438,75 @@ def test_json_the_parser_cannot_take_is_a_reject_naming_the_line(store: Store, t
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "fields")]
     case = store.cases.get("c4")  # a context that is not a JSON array is one customer turn, as text
     assert case is not None and case.context == [{"role": "customer", "text": deep}]
+
+
+def test_reimporting_a_case_updates_its_reply_as_it_updates_the_case(store: Store, tmp_path: Path) -> None:
+    """A cases file imported again with a corrected reply updated the case but kept the old reply
+    (its `sent` event was stored once and never changed), so training and the match rate went on
+    reading the wrong text without a word."""
+    header = "id,message,reply,agent_id,handle_seconds,created_at\n"
+    import_file(
+        store, "cases", write(tmp_path / "a.csv", header + "c1,Refund?,Wrong reply,lea,30,2026-10-01\n")
+    )
+    fixed = "c1,Refund please?,We refund in 5 days.,sam,45,2026-10-02\n"
+    assert import_file(store, "cases", write(tmp_path / "b.csv", header + fixed)).committed
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Refund please?"
+    sent = store.events.list(case_id="c1", kind="sent")
+    assert [(e.text, e.agent_id, e.handle_seconds, e.ts.date().isoformat()) for e in sent] == [
+        ("We refund in 5 days.", "sam", 45.0, "2026-10-02")
+    ]
+
+
+def test_a_column_the_import_does_not_read_is_named_in_a_warning(store: Store, tmp_path: Path) -> None:
+    """A misspelt optional column (`expires`, `anotator`) was dropped without a word: the labels
+    never expired and lost their annotator, which agreement and provenance need."""
+    path = write(
+        tmp_path / "labels.csv",
+        "case_id,task,label,anotator,expires,confidence\nc1,topic,refunds,maya,2026-12-01,0.9\n",
+    )
+    report = import_file(store, "labels", path)
+    assert report.committed
+    (warning,) = report.warnings
+    assert "anotator, expires" in warning and "not read" in warning and "--map" in warning
+    (label,) = store.labels.list("topic")
+    assert label.value == "refunds" and label.confidence == 0.9  # `label` is a known other name
+    jsonl = write(
+        tmp_path / "a.jsonl", '{"id": "a1", "topic": "t", "title": "T", "body": "B", "satus": "approved"}\n'
+    )
+    assert any("satus" in w for w in import_file(store, "answers", jsonl).warnings)
+    mapped = import_file(store, "labels", path, mapping={"annotator": "anotator", "expires_at": "expires"})
+    assert mapped.warnings == []
+    assert import_file(store, "cases", write(tmp_path / "c.csv", CASES_CSV)).warnings == []  # extra: fields
+
+
+def test_a_labels_export_imports_back_with_its_version(store: Store, tmp_path: Path) -> None:
+    """`export labels` writes each label's `version` (the labeling functions' set or model that made a
+    weak label); importing the file into another workspace dropped it, and with it the label's
+    provenance."""
+    store.labels.add(
+        [
+            {
+                "case_id": "c1",
+                "task": "topic",
+                "value": "refunds",
+                "source": "weak",
+                "annotator": "label_model:majority",
+                "confidence": 0.75,
+                "version": "lfs-0123456789",
+            },
+        ]
+    )
+    out = tmp_path / "labels.jsonl"
+    export_table(store, "labels", out)
+    store.labels.delete("weak")
+    report = import_file(store, "labels", out)
+    assert report.stored == 1
+    assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) id, subject"]
+    (label,) = store.labels.list("topic")
+    assert (label.source, label.annotator, label.confidence, label.version) == (
+        "weak",
+        "label_model:majority",
+        0.75,
+        "lfs-0123456789",
+    )

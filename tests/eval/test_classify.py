@@ -14,7 +14,7 @@ import supportcue.eval.classify as classify_module
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import ImportDataError, SupportcueError
 from supportcue.eval.classify import run_classify
-from supportcue.eval.labeled import load_labeled, sample_shots
+from supportcue.eval.labeled import load_labeled, load_texts, sample_shots
 
 ROWS = {
     "payouts": TOPIC_EXAMPLES["payouts"][:7],
@@ -124,3 +124,29 @@ def test_use_unlabeled_never_reads_hidden_labels(
 def test_use_unlabeled_needs_shots(files: tuple[Path, Path]) -> None:
     with pytest.raises(SupportcueError, match="--shots-per-label"):
         run_classify(*files, label_col="intent", use_unlabeled=True, embedder=EMBEDDER)
+
+
+def test_use_unlabeled_with_every_row_a_shot_says_nothing_is_left(files: tuple[Path, Path]) -> None:
+    """With --shots-per-label at least every label's row count, the error said "--use-unlabeled
+    needs --shots-per-label", which was given."""
+    with pytest.raises(SupportcueError, match=r"every row of .*train\.jsonl is one of the 5 shots per label"):
+        run_classify(*files, label_col="intent", shots_per_label=5, use_unlabeled=True, embedder=EMBEDDER)
+
+
+def test_a_row_with_more_values_than_the_header_names_its_line(tmp_path: Path) -> None:
+    """An unquoted comma in a text (`Hello, I want a refund,refund`) split it: the text became
+    "Hello" and the label " I want a refund", a label of its own, measured without a word. The
+    import rejects such a row; eval stops at it, naming the line (for every eval's reader)."""
+    from supportcue.eval.suggest import load_pairs
+
+    path = tmp_path / "comma.csv"
+    path.write_text(
+        "text,intent,reply\nwhere is my parcel,shipping,On its way\nHello, I want a refund,refund,Done\n"
+    )
+    for load in (
+        lambda: load_labeled(path, "text", "intent"),
+        lambda: load_texts(path, "text"),
+        lambda: load_pairs(path, "text", "reply", None),
+    ):
+        with pytest.raises(ImportDataError, match=r"comma\.csv:3: more values than header columns.*quote"):
+            load()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from supportcue.data.store import Store
 from supportcue.review import find_label_issues, out_of_sample_probs
 
 
@@ -44,3 +47,29 @@ def test_validation() -> None:
     assert find_label_issues([], np.zeros((0, 2))).indices.size == 0
     with pytest.raises(ValueError, match="at least two rows"):
         out_of_sample_probs(np.zeros((3, 2)), ["a", "a", "b"])
+
+
+def test_label_stats_counts_each_case_under_the_label_training_learns(store: Store, tmp_path: Path) -> None:
+    """`labels stats` counted a case under whichever person's label was stored last (an agent's
+    after an expert's), not the label training resolves it to; a machine's label is not counted."""
+    from supportcue.review.store_issues import label_stats
+    from supportcue.settings import init_workspace, load_settings
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    store.cases.upsert([{"id": c, "message": "m"} for c in ("c1", "c2", "c3")])
+
+    def label(case_id: str, value: str, source: str, annotator: str) -> dict[str, object]:
+        return {"case_id": case_id, "task": "topic", "value": value, "source": source, "annotator": annotator}
+
+    store.labels.add(
+        [
+            label("c1", "refunds", "expert", "maya"),
+            label("c1", "payouts", "agent", "lea"),
+            label("c2", "payouts", "expert", "maya"),
+            label("c3", "payouts", "weak", "label_model:majority"),
+        ]
+    )
+    stats = label_stats(store, settings, "topic")
+    assert stats["labeled_cases"] == 2
+    assert {c["label"]: c["count"] for c in stats["counts"]} == {"refunds": 1, "payouts": 1}

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from pathlib import Path
 
 import krippendorff
 import numpy as np
 import pytest
 from tests.review.seed import NOW, TOPICS, seed, stats_fixture
 
+from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.errors import ReviewConflict, ReviewError
-from supportcue.review.queue import interleave, item_id, queue_for, random_sample, refresh
+from supportcue.review.queue import interleave, item_id, item_row, queue_for, random_sample, refresh
 from supportcue.review.record import ReviewInput, submit
 from supportcue.review.stats import NOTE, review_stats, wilson
 from supportcue.settings import Settings
@@ -285,3 +287,54 @@ def test_a_case_whose_labels_expired_is_queued_and_its_review_labels_it_afresh(s
     assert [r[0] for r in store.labels.expired_cases(now=NOW)] == ["c1"]
     live = {(lb.task, lb.value) for lb in store.labels.list(now=NOW) if lb.case_id == "c2"}
     assert live == {("topic", "refunds"), ("validity", "valid")}
+
+
+def test_a_workspace_built_by_import_knows_its_topics_so_reviewers_can_correct_one(
+    store: Store, tmp_path: Path
+) -> None:
+    """Outside the demo nothing but the imported answers and labels name the topics: a reviewer's
+    topic must be checked against those, not refused because the topics table stayed empty."""
+    store.library.upsert_topics([{"key": "refunds", "name": "Refunds", "description": "money back"}])
+    files = {
+        "answers": "id,topic,title,body\na1,refunds,Refund,We refund in 5 days.\n"
+        "a2,payouts,Payout,Payouts go out daily.\n",
+        "cases": "id,message\nc1,where is my box?\nc2,hello\n",
+        "labels": "case_id,task,value,source\nc1,topic,late_delivery,expert\nc1,validity,valid,expert\n"
+        "c2,topic,weak_guess,weak\n",
+    }
+    for kind, text in files.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text)
+        assert import_file(store, kind, path).committed
+    topics = {t.key: t for t in store.library.topics()}
+    assert sorted(topics) == ["late_delivery", "payouts", "refunds"]
+    assert (topics["refunds"].name, topics["refunds"].description) == ("Refunds", "money back")
+    s = settings()
+    store.reviews.add_items(
+        [item_row(s, "message:c1", ReviewKind.MESSAGE, ReviewReason.RANDOM, 0.5, NOW, case_id="c1")]
+    )
+    _, labels = submit(
+        store, s, ReviewInput(item_id("message:c1"), Verdict.INCORRECT, topic="payouts"), "ana", now=NOW
+    )
+    assert ("topic", "payouts") in {(lb["task"], lb["value"]) for lb in labels}
+    with pytest.raises(ReviewError, match="weak_guess"):
+        submit(
+            store, s, ReviewInput(item_id("message:c1"), Verdict.INCORRECT, topic="weak_guess"), "bo", now=NOW
+        )
+
+
+def test_a_new_topic_named_for_a_cluster_is_a_topic_reviewers_can_then_give(store: Store) -> None:
+    """A cluster's review may name a new topic; its cases were labeled with it, but it stayed unknown,
+    so correcting any other message to that topic was refused."""
+    seed(store)
+    s = settings(overlap_share=0.0)
+    refresh(store, s, NOW)
+    cluster = next(i for i in store.reviews.items_of_kind(ReviewKind.CLUSTER))
+    submit(store, s, ReviewInput(cluster.id, Verdict.CORRECT, topic="crypto_wallet"), "user:rita", now=NOW)
+    assert "crypto_wallet" in {t.key for t in store.library.topics()}
+    message = store.reviews.item(item_id("message:c-unm"))
+    assert message is not None
+    _, labels = submit(
+        store, s, ReviewInput(message.id, Verdict.INCORRECT, topic="crypto_wallet"), "user:rita", now=NOW
+    )
+    assert ("topic", "crypto_wallet") in {(lb["task"], lb["value"]) for lb in labels}

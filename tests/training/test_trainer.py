@@ -171,3 +171,30 @@ def test_a_version_records_its_embedder_and_is_not_served_with_another(
     assert load_pipeline(store, trainer.settings, trainer.embedder).embedder is trainer.embedder
     with pytest.raises(SettingsError, match=r"trained on hashing-ngrams vectors.*other-embedder"):
         load_pipeline(store, trainer.settings, Other(dim=512))
+
+
+def test_texts_labeled_without_a_case_are_learned_from(store: Store, tmp_path: Path) -> None:
+    """A labels file may label a text without a case (`text` instead of `case_id`, as docs/data-formats
+    says); such labels were stored and then never read: `train` said "only 0 topic labels"."""
+    from supportcue.data.importer import import_file
+    from supportcue.review.store_issues import label_stats
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    rows = ["text,task,value,annotator,created_at"]
+    for topic, phrases in PHRASES.items():
+        for n, phrase in enumerate(phrases * 3):
+            rows.append(f"{phrase} number {n},topic,{topic},e1,2026-09-{1 + n:02d}")
+    rows.append("refund for order number 0,topic,payouts,e2,2026-09-01")  # a second opinion
+    path = tmp_path / "texts.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert import_file(store, "labels", path).stored == 37
+    trainer = Trainer(store, settings, HashingEmbedder(dim=512))
+    data = trainer.labeled("topic")
+    assert len(data) == 36 and data.sources == {"expert": 37} and not data.unmatched
+    assert data.labels[data.texts.index("refund for order number 0")] == "payouts"  # the tie, as for cases
+    assert data.created_at == sorted(data.created_at)
+    stats = label_stats(store, settings, "topic")
+    assert stats["labeled_cases"] == 36 and stats["agreement"]["pairs"][0]["n_items"] == 1
+    (version,) = trainer.train(["topic"])
+    assert version.stage == "topic" and version.metrics["n_test"] > 0

@@ -150,3 +150,138 @@ def test_one_function_labels_by_majority_vote_and_says_so(store: Store, tmp_path
     assert [(lb.case_id, lb.value, lb.annotator) for lb in weak] == [
         ("c1", "refunds", "label_model:majority")
     ]
+
+
+def test_weak_apply_replaces_its_own_labels_and_keeps_propagated_ones(store: Store, tmp_path: Path) -> None:
+    """`weak apply` deleted every weak label but `batch label`'s: the labels `weak propagate` had
+    stored (annotator `propagation`) were lost on the next `weak apply`."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+        ]
+    )
+
+    def weak(case_id: str, annotator: str) -> dict[str, object]:
+        return {
+            "case_id": case_id,
+            "task": "topic",
+            "value": "payouts",
+            "source": "weak",
+            "annotator": annotator,
+        }
+
+    store.labels.add([weak("c2", "propagation"), weak("c2", "batch"), weak("c1", "label_model:label_model")])
+    label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    kept = {(lb.case_id, lb.annotator, lb.value) for lb in store.labels.list("topic", sources=["weak"])}
+    assert kept == {
+        ("c2", "propagation", "payouts"),
+        ("c2", "batch", "payouts"),
+        ("c1", "label_model:majority", "refunds"),  # the old label model's label replaced
+    }
+
+
+def test_a_tie_between_functions_stores_no_weak_label(store: Store, tmp_path: Path) -> None:
+    """Two functions that disagree on a case, and nothing else to tell them apart, make a tie: it was
+    stored as the label listed first (a coin flip always landing on the same side, with confidence
+    0.5) instead of abstaining, as snorkel's label model does by default."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\n"
+        "kw_refunds = keyword_lf('kw_refunds', ['refund'], 'refunds')\n"
+        "kw_payouts = keyword_lf('kw_payouts', ['payout'], 'payouts')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "my payout is late", "created_at": t},
+            {"id": "c3", "message": "refund my payout fee", "created_at": t},
+        ]
+    )
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    weak = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=["weak"])}
+    assert weak == {"c1": "refunds", "c2": "payouts"}
+    assert summary["stored"] == 2 and summary["coverage"] == 2 / 3
+
+
+def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """The gold that scores the functions and picks the label model was the last human label stored
+    for the case, whoever gave it: an agent's label imported after an expert's one won. Training
+    (and its backtest) weigh them by `[labels.source_weights]`; weak supervision now does the same,
+    and a tie is no gold."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "refund of the payout", "created_at": t},
+        ]
+    )
+
+    def label(case_id: str, value: str, source: str, annotator: str) -> dict[str, object]:
+        return {"case_id": case_id, "task": "topic", "value": value, "source": source, "annotator": annotator}
+
+    store.labels.add(
+        [
+            label("c1", "refunds", "expert", "maya"),
+            label("c1", "payouts", "agent", "lea"),  # stored last, weighs less
+            label("c2", "refunds", "expert", "maya"),
+            label("c2", "payouts", "expert", "jon"),  # a tie: no gold
+        ]
+    )
+    run = apply_to_cases(store, settings, "topic", progress=False)
+    gold = {case: run.applied.label_names[g] for case, g in zip(run.cases, run.gold, strict=True) if g >= 0}
+    assert gold == {"c1": "refunds"}
+    (kw,) = [lf for lf in analyze(run).lfs if lf.name == "kw"]
+    assert (kw.correct, kw.incorrect) == (1, 0)
+
+
+def test_coverage_of_unlabeled_counts_only_cases_that_can_get_a_label(store: Store, tmp_path: Path) -> None:
+    """A message people judged not a question gets no topic, yet it counted in `coverage_of_unlabeled`
+    (as covered when a function voted on it), so the figure did not describe the labels stored."""
+    init_workspace(tmp_path)
+    (tmp_path / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+    )
+    config = tmp_path / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund", "created_at": t},
+            {"id": "c2", "message": "payout missing", "created_at": t},
+            {"id": "c3", "message": "thanks for the refund!", "created_at": t},
+        ]
+    )
+    store.labels.add([{"case_id": "c3", "task": "validity", "value": "invalid", "source": "expert"}])
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert summary["stored"] == 1 and summary["coverage_of_unlabeled"] == 1 / 2

@@ -153,8 +153,9 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
         applied = apply_lfs(lfs, inputs, label_names=spec.label_names, progress=False)
         votes = applied.matrix.copy()
         votes[votes >= card] = ABSTAIN_INDEX  # a label the combiner never saw while fitted: no vote
-        probs = spec.combiner.predict_proba(votes)
-        voted = (votes != ABSTAIN_INDEX).any(axis=1)
+        # a tie labels nothing (as in `weak apply`)
+        predicted, confidence = spec.combiner.predict_with_confidence(votes, tie_break="abstain")
+        voted = predicted != ABSTAIN_INDEX
         expires = utcnow() + timedelta(days=WEAK_LABEL_DAYS)
         out: list[Any] = []
         for i, case in enumerate(cases):
@@ -165,10 +166,10 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
                 {
                     "case_id": case.id,
                     "task": spec.task,
-                    "value": spec.label_names[int(np.argmax(probs[i]))],
+                    "value": spec.label_names[int(predicted[i])],
                     "source": LabelSource.WEAK,
                     "annotator": BATCH_ANNOTATOR,
-                    "confidence": float(np.max(probs[i])),
+                    "confidence": float(confidence[i]),
                     "expires_at": expires,
                     "version": spec.version,
                 }
@@ -254,18 +255,15 @@ def _prepare_label(settings: Settings, store: Store, task: str, fit_cases: Seque
     from supportcue.weak.apply import ABSTAIN_INDEX, apply_lfs
     from supportcue.weak.label_model import choose_label_model
     from supportcue.weak.lf import LFInput
-    from supportcue.weak.workspace import lf_set_version, no_lfs_error, workspace_lfs
+    from supportcue.weak.workspace import lf_set_version, no_lfs_error, people_labels, workspace_lfs
 
     lfs = workspace_lfs(store, settings, task)
     if not lfs:
         raise no_lfs_error(settings, task)
-    human = {
-        lb.case_id: lb.value
-        for lb in store.labels.list(task, sources=HUMAN_SOURCES)
-        if lb.case_id is not None
-    }
+    people = people_labels(store, settings, task)
+    human = people.gold
     topics = {t.key for t in store.library.topics()} if task == LabelTask.TOPIC else set()
-    names = sorted({*human.values(), *topics})  # the labels known before any function votes
+    names = sorted({*people.values, *topics})  # the labels known before any function votes
     inputs = [LFInput(text=c.message, sent_reply=c.reply) for c in fit_cases]
     applied = apply_lfs(lfs, inputs, label_names=names, progress=False)
     index = {name: i for i, name in enumerate(applied.label_names)}

@@ -233,6 +233,11 @@ class LabelRow(ImportRow):
     confidence: float = column("how sure (weighs the label in training)", 1.0, ge=0.0, le=1.0)
     created_at: datetime = column("when it was labeled", factory=utcnow, shown="the import time")
     expires_at: datetime | None = column("after this the label is not used", None)
+    version: str | None = column(
+        "what made it: the labeling functions' set or model (as `export labels` writes it)",
+        None,
+        max_length=100,
+    )
 
     example: ClassVar[dict[str, str]] = {
         "case_id": "T-1042",

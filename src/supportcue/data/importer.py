@@ -43,7 +43,7 @@ from supportcue.data.files import read_rows
 from supportcue.data.store import Store
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
-from supportcue.vocab import AnswerStatus, EventKind
+from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelTask
 
 ALIASES: dict[str, dict[str, str]] = {
     "cases": {"text": "message", "external_id": "id", "case_id": "id", "sent_reply": "reply"},
@@ -190,6 +190,10 @@ def _key(item: ImportRow) -> tuple[Hashable, str]:
     raise TypeError(f"no key for {type(item).__name__}")
 
 
+REPLY_COLUMNS = ("text", "agent_id", "handle_seconds", "ts")
+"""What a cases file's reply columns set on the case's `sent` event (keyed `import:ID:sent`)."""
+
+
 def _writers(store: Store) -> dict[str, Callable[..., int]]:
     return {
         "cases": store.cases.upsert,
@@ -222,6 +226,7 @@ def iter_rows(
     for line, raw in read_rows(path, encoding):
         if not checked_header:
             _check_columns(kind, path, raw, mapping, constants)
+            report.warnings += _unread_columns(kind, raw, mapping)
             checked_header = True
         report.read += 1
         if "__error__" in raw:
@@ -282,7 +287,7 @@ def import_file(
             records.setdefault(table, []).extend(rows)
         if progress and report.read % 1000 == 0:
             progress(report.read)
-    report.warnings = _warnings(kind, items)
+    report.warnings += _warnings(kind, items)
     if dry_run:
         return report
     if report.rejects:
@@ -293,10 +298,20 @@ def import_file(
     with store.db.session() as session:
         for table in ("cases", "events", "labels", "answers", "articles"):
             rows = records.get(table, [])
-            if rows:
+            if rows and table == "events" and kind == "cases":
+                # a case's reply is part of its row: importing the case again updates it as well
+                writers[table](rows, REPLY_COLUMNS, session=session)
+            elif rows:
                 writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
+        # a person's topic label names a topic of the workspace (reviewers correct topics to these)
+        topics = [
+            r["value"]
+            for r in records.get("labels", [])
+            if r["task"] == LabelTask.TOPIC and r["source"] in HUMAN_SOURCES
+        ]
+        store.library.ensure_topics(topics, session)
     report.committed = True
     return report
 
@@ -337,6 +352,28 @@ def field_problem(kind: str, name: str) -> str | None:
     if not _known(kind, name):
         return f"{name}: {kind} have no such column; they have: {accepted}"
     return None
+
+
+def _unread_columns(kind: str, first: Mapping[str, Any], mapping: Mapping[str, str]) -> list[str]:
+    """A warning naming the columns of the header (a .jsonl file's first row) that `kind` does not
+    read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
+    if "__error__" in first:
+        return []
+    mapped = set(mapping.values())
+    unread = [
+        column
+        for column in first
+        if not column.startswith("__")
+        and column not in mapped
+        and not _known(kind, ALIASES.get(kind, {}).get(column, column))
+    ]
+    if not unread:
+        return []
+    return [
+        f"column(s) {', '.join(unread)} are not read for {kind}, which reads: "
+        f"{', '.join(MODELS[kind].model_fields)}; if one holds one of those, name it with --map "
+        "FIELD=COLUMN"
+    ]
 
 
 def _check_options(kind: str, mapping: Mapping[str, str], constants: Mapping[str, str]) -> None:

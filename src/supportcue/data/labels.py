@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.tables import Label, utcnow
+from supportcue.vocab import HUMAN_SOURCES
 
 expired = aliased(Label)
 _LABEL_COLUMNS = ["value", "confidence", "created_at", "expires_at", "version", "text", "case_id"]
@@ -44,15 +45,19 @@ class Labels:
         return self.db.all(q)
 
     def expired_cases(self, task: str | None = None, now: datetime | None = None) -> builtins.list[Any]:
-        """Cases whose labels (of `task`) expired and that have no live label of that task left:
-        rows of (case_id, task, newest expiry), oldest expiry first. They left training; the review
-        queue can offer them again."""
+        """Cases whose people's labels (of `task`) expired and that have no live label of that task
+        from a person left: rows of (case_id, task, newest expiry), oldest expiry first. They left
+        training; the review queue can offer them again. A machine's (weak, model) labels count
+        neither way: they are refreshed by running the machine again, not by a person, and a live
+        one does not stand in for a person's judgement."""
         now = now or utcnow()
+        people = builtins.list(HUMAN_SOURCES)
         live = (
             select(Label.id)
             .where(
                 Label.case_id == expired.case_id,
                 Label.task == expired.task,
+                Label.source.in_(people),
                 (Label.expires_at.is_(None)) | (Label.expires_at > now),
             )
             .correlate(expired)
@@ -61,7 +66,12 @@ class Labels:
         expiry = func.max(expired.expires_at)
         q = (
             select(expired.case_id, expired.task, expiry)
-            .where(expired.case_id.is_not(None), expired.expires_at <= now, ~live)
+            .where(
+                expired.case_id.is_not(None),
+                expired.source.in_(people),
+                expired.expires_at <= now,
+                ~live,
+            )
             .group_by(expired.case_id, expired.task)
             .order_by(expiry, expired.case_id)
         )
@@ -70,14 +80,13 @@ class Labels:
         with self.db.session() as s:
             return builtins.list(s.execute(q))
 
-    def delete(self, source: str, task: str | None = None, keep_annotators: Iterable[str] = ()) -> int:
-        """Delete every label from `source` (for one task) but those of `keep_annotators`; returns
+    def delete(self, source: str, task: str | None = None, annotators: Iterable[str] | None = None) -> int:
+        """Delete the labels from `source` (for one task; of `annotators` only, when given); returns
         how many."""
         q = delete(Label).where(Label.source == source)
         if task:
             q = q.where(Label.task == task)
-        kept = builtins.list(keep_annotators)
-        if kept:
-            q = q.where(Label.annotator.not_in(kept))
+        if annotators is not None:
+            q = q.where(Label.annotator.in_(builtins.list(annotators)))
         with self.db.session() as s:
             return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ the same number); the next save numbers its version past every kept one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,6 +83,14 @@ class Library:
     def upsert_topics(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
         return self._upsert(Topic, rows, ["key"], ["name", "description", "status"], session)
 
+    def ensure_topics(self, keys: Iterable[str], session: Session | None = None) -> None:
+        """Register topic keys the workspace uses (an answer's topic, a person's topic label) that are
+        not topics yet, named by their key; a topic already there keeps its name and description.
+        Outside the demo, imports are the only place a workspace's topics are named."""
+        rows = [{"key": k, "name": k} for k in sorted({k for k in keys if k})]
+        if rows:
+            self.db.upsert(Topic, rows, ["key"], session=session)
+
     def topics(self, status: str | None = TopicStatus.ACTIVE) -> list[Topic]:
         return self.db.all(where_equal(select(Topic).order_by(Topic.key), (Topic.status, status)))
 
@@ -91,6 +99,7 @@ class Library:
         rows = [{**r, "updated_at": r.get("updated_at") or utcnow()} for r in rows]
         with self.db.session(session) as s:
             done = self._upsert(Answer, rows, ["id"], [*_ANSWER_COLUMNS, "updated_at"], s)
+            self.ensure_topics((r["topic"] for r in rows if r.get("topic")), s)
             kept = [
                 {
                     "answer_id": r["id"],
@@ -137,6 +146,8 @@ class Library:
                     f"answer {answer_id!r} is at version {answer.version} now, not {change.base_version}: "
                     "someone saved it meanwhile; reload it and make the change again"
                 )
+            if change.topic:
+                self.ensure_topics([change.topic], s)
             text = {f: getattr(change, f) for f in TEXT_FIELDS if getattr(change, f) is not None}
             if "owner" in text and not text["owner"]:
                 text["owner"] = None

@@ -52,9 +52,14 @@ def run_classify(
     weights = np.ones(len(texts))
     n_pseudo = 0
     if use_unlabeled:
-        if not unlabeled_texts:
+        if shots_per_label is None:
             raise SupportcueError(
                 "--use-unlabeled needs --shots-per-label: the rest of --train is the unlabeled text"
+            )
+        if not unlabeled_texts:
+            raise SupportcueError(
+                f"--use-unlabeled: every row of {train} is one of the {shots_per_label} shots per label, "
+                "so no row is left as unlabeled text; give fewer --shots-per-label"
             )
         unlabeled = embedder.embed(unlabeled_texts)
         pseudo, confidence = propagate(vectors, labels, unlabeled, seed=seed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,13 +43,25 @@ def check_columns(
         )
 
 
+def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`(line, row)` of a .csv / .jsonl file; a row that cannot be read stops with its file and line
+    (a CSV row with more values than the header is most often a text with an unquoted comma, whose
+    pieces would otherwise be read as the next columns: a wrong label, silently)."""
+    for line, row in read_rows(path):
+        if "__error__" in row:
+            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+        if "__extra__" in row:
+            raise ImportDataError(
+                f"{path}:{line}: more values than header columns (a comma in a text? quote the cell)"
+            )
+        yield line, row
+
+
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
     check_columns(path, [text_col])
     texts = []
-    for line, row in read_rows(path):
-        if "__error__" in row:
-            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+    for line, row in rows_of(path):
         text = row.get(text_col)
         if text is None or not str(text).strip():
             raise ImportDataError(f"{path}:{line}: empty {text_col!r}")
@@ -60,9 +73,7 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     """Every row must have a non-empty text and label."""
     check_columns(path, [text_col, label_col])
     texts, labels = [], []
-    for line, row in read_rows(path):
-        if "__error__" in row:
-            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+    for line, row in rows_of(path):
         for col in (text_col, label_col):
             value = row.get(col)
             if value is None or not str(value).strip():

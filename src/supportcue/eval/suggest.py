@@ -40,10 +40,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from supportcue.data.files import read_rows, write_rows
+from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError, SettingsError
-from supportcue.eval.labeled import check_columns, default_embedder, messages
+from supportcue.eval.labeled import check_columns, default_embedder, messages, rows_of
 from supportcue.llm.client import ChatClient, make_client
 from supportcue.monitoring.match import (
     DEFAULT_THRESHOLD,
@@ -80,9 +80,7 @@ def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None)
     texts: list[str] = []
     replies: list[str] = []
     labels: list[str] = []
-    for line, row in read_rows(path):
-        if "__error__" in row:
-            raise ImportDataError(f"{path}:{line}: {row['__error__']}")
+    for line, row in rows_of(path):
         for col in columns:
             if row.get(col) is None or not str(row[col]).strip():
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")

@@ -10,7 +10,7 @@ Every review becomes labels with source `sme`, the reviewer as annotator, and an
 * a `message` item: `validity` = valid / invalid; `topic` = the topic given, else (valid, verdict
   `correct`) the topic proposed with it;
 * a `cluster` item: with a topic given and a verdict other than `incorrect`, `topic` for each of its
-  cases.
+  cases; a new topic named so becomes a topic of the workspace.
 
 A reviewer reviews an item once: a second review is refused (`ReviewConflict`, HTTP 409), since two
 different verdicts from one person would make agreement and precision ambiguous; send a correction as
@@ -129,4 +129,7 @@ def submit(
         "flags": [str(f) for f in dict.fromkeys(review.flags)],
         "created_at": now,
     }
-    return store.reviews.record(row, labels), labels
+    stored = store.reviews.record(row, labels)
+    if item.kind == ReviewKind.CLUSTER and review.topic and review.verdict != Verdict.INCORRECT:
+        store.library.ensure_topics([review.topic])  # a new topic named: reviewers may give it now
+    return stored, labels

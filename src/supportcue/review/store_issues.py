@@ -13,7 +13,7 @@ from supportcue.review.agreement import label_counts_vs_target, pairwise_agreeme
 from supportcue.review.label_issues import find_label_issues, out_of_sample_probs
 from supportcue.settings import Settings
 from supportcue.training.dataset import labeled_cases
-from supportcue.vocab import HUMAN_SOURCES
+from supportcue.vocab import HUMAN_SOURCES, MACHINE_SOURCES
 
 
 def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task: str) -> list[dict[str, Any]]:
@@ -57,20 +57,21 @@ def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task:
 
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
-    """Per-label counts of human labels against `[labels] target_per_topic`, and agreement."""
+    """Per-label counts of the people's labeled cases against `[labels] target_per_topic` (each
+    under the label training resolves its labels to), and agreement."""
     labels = store.labels.list(task)
     human = [lb for lb in labels if lb.source in HUMAN_SOURCES]
-    per_case: dict[str, str] = {}
-    for lb in human:
-        if lb.case_id:
-            per_case[lb.case_id] = lb.value
-    counts = Counter(per_case.values())
+    # each case (or text labeled without one) under the label training resolves the people's to
+    people = labeled_cases(store, task, settings.labels.source_weights, exclude_sources=MACHINE_SOURCES)
+    counts = Counter(people.labels)
     agreement = pairwise_agreement(
-        (lb.case_id, lb.annotator, lb.value) for lb in human if lb.case_id and lb.annotator
+        (lb.case_id or lb.subject, lb.annotator, lb.value)
+        for lb in human
+        if (lb.case_id or lb.text) and lb.annotator
     )
     return {
         "task": task,
-        "labeled_cases": len(per_case),
+        "labeled_cases": len(people),
         "labels_by_source": dict(Counter(lb.source for lb in labels)),
         "target_per_label": settings.labels.target_per_topic,
         "counts": [asdict(c) for c in label_counts_vs_target(counts, settings.labels.target_per_topic)],

@@ -85,28 +85,39 @@ def labeled_cases(
     now: datetime | None = None,
     min_confidence: float = 0.0,
 ) -> LabeledSet:
-    """The case-level training set of `task` (e.g. "topic", "validity") from every label source."""
+    """The training set of `task` (e.g. "topic", "validity") from every label source: the labeled
+    cases, and the texts labeled without a case (their id is the label's subject, `text:...`, and
+    their time the earliest of their labels' `created_at`, as a case's is when it was written)."""
     excluded = set(exclude_sources)
     labels = [
         lb
         for lb in store.labels.list(task, now=now)
-        if lb.case_id and lb.source not in excluded and lb.confidence >= min_confidence
+        if (lb.case_id or lb.text) and lb.source not in excluded and lb.confidence >= min_confidence
     ]
     votes = [
-        (lb.case_id or "", lb.value, source_weights.get(lb.source, 0.5) * lb.confidence) for lb in labels
+        (lb.case_id or lb.subject, lb.value, source_weights.get(lb.source, 0.5) * lb.confidence)
+        for lb in labels
     ]
     resolved = resolve(v for v in votes if v[2] > 0)
     stored = {c.id: c for c in store.cases.list(include_purged=True) if c.id in resolved}
-    cases = {cid: c for cid, c in stored.items() if c.purged_at is None}  # nothing learns from purged text
+    # (subject, created_at, text) of each example: the cases (nothing learns from purged text) and
+    # the texts labeled without one
+    examples = [(c.id, c.created_at, c.message) for c in stored.values() if c.purged_at is None]
+    texts: dict[str, tuple[datetime, str]] = {}
+    for lb in labels:
+        if not lb.case_id and lb.text and lb.subject in resolved:
+            first = texts.get(lb.subject, (lb.created_at, lb.text))
+            texts[lb.subject] = (min(first[0], lb.created_at), lb.text)
+    examples += [(subject, when, text) for subject, (when, text) in texts.items()]
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
-    out.unmatched = sorted(set(resolved) - set(stored))
-    for case in sorted(cases.values(), key=lambda c: (c.created_at, c.id)):
-        value, weight = resolved[case.id]
-        out.case_ids.append(case.id)
-        out.texts.append(case.message)
+    out.unmatched = sorted(set(resolved) - set(stored) - set(texts))
+    for subject, created_at, text in sorted(examples, key=lambda e: (e[1], e[0])):
+        value, weight = resolved[subject]
+        out.case_ids.append(subject)
+        out.texts.append(text)
         out.labels.append(value)
         out.weights.append(weight)
-        out.created_at.append(case.created_at)
+        out.created_at.append(created_at)
     return out

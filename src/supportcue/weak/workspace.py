@@ -31,6 +31,14 @@ from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_
 WEAK_LABEL_DAYS = 90
 BATCH_ANNOTATOR = "batch"
 """The annotator of `supportcue batch label`'s weak labels, which `weak apply` leaves in place."""
+PROPAGATION_ANNOTATOR = "propagation"
+"""The annotator of `supportcue weak propagate`'s weak labels, which `weak apply` leaves in place."""
+LABEL_MODELS = ("majority", "label_model")
+
+
+def label_model_annotator(name: str) -> str:
+    """The annotator of `weak apply`'s labels combined by the label model `name`."""
+    return f"label_model:{name}"
 
 
 @dataclass
@@ -40,6 +48,36 @@ class WeakRun:
     applied: ApplyResult
     gold: np.ndarray[Any, np.dtype[np.int64]]
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PeopleLabels:
+    """The people's labels of a task, per case, weighed as training weighs them."""
+
+    gold: dict[str, str]
+    """Case -> the value with the largest total weight (`[labels.source_weights]` x confidence);
+    a case whose top values tie has none."""
+    cases: set[str]
+    """Every case a person labeled (ties included)."""
+    values: set[str]
+    """Every value people gave."""
+
+
+def people_labels(store: Store, settings: Settings, task: str) -> PeopleLabels:
+    """The gold of weak supervision: the people's label of each case, the value that weighs most (an
+    agent's label stored after an expert's does not win by coming last)."""
+    weights = settings.labels.source_weights
+    totals: dict[str, dict[str, float]] = {}
+    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
+        if lb.case_id:
+            by_value = totals.setdefault(lb.case_id, {})
+            by_value[lb.value] = by_value.get(lb.value, 0.0) + weights.get(lb.source, 0.5) * lb.confidence
+    gold = {}
+    for case_id, by_value in totals.items():
+        ranked = sorted(by_value.values(), reverse=True)
+        if len(ranked) == 1 or ranked[0] - ranked[1] > 1e-9:
+            gold[case_id] = max(by_value, key=lambda v: by_value[v])
+    return PeopleLabels(gold, set(totals), {v for by_value in totals.values() for v in by_value})
 
 
 def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingFunction]:
@@ -86,14 +124,12 @@ def apply_to_cases(
         LFInput(text=c.message, vector=None if vectors is None else vectors[i], sent_reply=sent.get(c.id))
         for i, c in enumerate(cases)
     ]
-    human = {}
-    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
-        if lb.case_id:
-            human[lb.case_id] = lb.value
+    people = people_labels(store, settings, task)
+    human = people.gold
     label_names = sorted(
-        {*human.values(), *(t.key for t in store.library.topics())}
+        {*people.values, *(t.key for t in store.library.topics())}
         if task == LabelTask.TOPIC
-        else set(human.values())
+        else people.values
     )
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
@@ -111,24 +147,25 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     cardinality = max(2, len(run.applied.label_names))
     gold_rows = np.where(run.gold != ABSTAIN_INDEX)[0]
     choice = choose_label_model(L, gold_rows, run.gold[gold_rows], cardinality=cardinality)
-    probs = choice.model.predict_proba(L)
-    voted = (L != ABSTAIN_INDEX).any(axis=1)
-    predicted = probs.argmax(axis=1)
-    confidence = probs.max(axis=1)
-    unlabeled = voted & (run.gold == ABSTAIN_INDEX)
+    # a tie (two functions disagreeing, nothing to tell them apart) labels nothing, as in snorkel
+    predicted, confidence = choice.model.predict_with_confidence(L, tie_break="abstain")
+    voted = predicted != ABSTAIN_INDEX
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
     version = lf_set_version(workspace_lfs(store, settings, run.task))
+    eligible = np.ones(len(run.cases), dtype=bool)
     if run.task == LabelTask.TOPIC:  # a message people judged not to be a question gets no topic
         invalid = _judged_invalid(store)
-        voted &= np.array([c not in invalid for c in run.cases], dtype=bool)
+        eligible = np.array([c not in invalid for c in run.cases], dtype=bool)
+        voted &= eligible
+    unlabeled = voted & (run.gold == ABSTAIN_INDEX)
     rows = [
         {
             "case_id": run.cases[i],
             "task": run.task,
             "value": run.applied.label_names[int(predicted[i])],
             "source": LabelSource.WEAK,
-            "annotator": f"label_model:{choice.name}",
+            "annotator": label_model_annotator(choice.name),
             "confidence": float(confidence[i]),
             "expires_at": utcnow() + timedelta(days=WEAK_LABEL_DAYS),
             "version": version,
@@ -136,10 +173,12 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         for i in np.where(voted)[0]
     ]
     if store_labels:
-        # a new function set replaces the old labels; a `batch label` back-fill's are its own to replace
-        store.labels.delete(LabelSource.WEAK, run.task, keep_annotators=(BATCH_ANNOTATOR,))
+        # a new function set replaces its old labels, whichever model combined them; `batch label`'s
+        # back-fill and `weak propagate`'s labels are theirs to replace
+        mine = [label_model_annotator(name) for name in LABEL_MODELS]
+        store.labels.delete(LabelSource.WEAK, run.task, annotators=mine)
         store.labels.add(rows)
-    n_unlabeled = int((run.gold == ABSTAIN_INDEX).sum())
+    n_unlabeled = int(((run.gold == ABSTAIN_INDEX) & eligible).sum())
     note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"
     return {
         "task": run.task,
@@ -173,14 +212,12 @@ def propagate_labels(
     ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out."""
     from supportcue.weak.propagation import propagate
 
-    human: dict[str, str] = {}
-    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
-        if lb.case_id:
-            human[lb.case_id] = lb.value
+    people = people_labels(store, settings, task)
+    human = people.gold
     invalid = _judged_invalid(store)
     cases = store.cases.list()
-    labeled = [c for c in cases if c.id in human]
-    unlabeled = [c for c in cases if c.id not in human and c.id not in invalid]
+    labeled = [c for c in cases if c.id in human]  # a case people tie on spreads nor takes a label
+    unlabeled = [c for c in cases if c.id not in people.cases and c.id not in invalid]
     if not labeled or not unlabeled:
         return {"task": task, "stored": 0, "unlabeled": len(unlabeled), "labeled": len(labeled)}
     values, confidence = propagate(
@@ -196,7 +233,7 @@ def propagate_labels(
             "task": task,
             "value": value,
             "source": LabelSource.WEAK,
-            "annotator": "propagation",
+            "annotator": PROPAGATION_ANNOTATOR,
             "confidence": float(conf),
             "expires_at": expires,
             "version": f"propagation-{len(labeled)}",
