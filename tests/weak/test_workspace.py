@@ -118,6 +118,38 @@ def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) 
     assert all(lb.value == lb.case_id.split("-")[0] for lb in weak if lb.case_id)  # right topic
     assert "hi" not in {lb.case_id for lb in weak}  # a non-question gets no topic
 
+    # A re-run replaces the earlier run's labels: a case people labeled since keeps none of its old
+    # weak label (it used to keep it for 90 days, beside the people's), nor does a case that no
+    # longer gets a confident one; another machine's label on a case stays.
+    store.labels.add(
+        [
+            {"case_id": "refunds-5", "task": "topic", "value": "refunds", "source": "sme"},
+            {
+                "case_id": "payouts-7",
+                "task": "topic",
+                "value": "payouts",
+                "source": "weak",
+                "annotator": "batch",
+            },
+        ]
+    )
+    propagate_labels(store, settings, HashingEmbedder(dim=256), min_confidence=0.99)
+    again = store.labels.list("topic", sources=["weak"])
+    assert "refunds-5" not in {lb.case_id for lb in again if lb.annotator == "propagation"}
+    assert all(lb.confidence >= 0.99 for lb in again if lb.annotator == "propagation")
+    assert ("payouts-7", "batch") in {(lb.case_id, lb.annotator) for lb in again}
+    store.labels.add(
+        [
+            {"case_id": c["id"], "task": "topic", "value": "refunds", "source": "sme"}
+            for c in cases
+            if c["id"] != "hi"
+        ]
+    )
+    assert (
+        propagate_labels(store, settings, HashingEmbedder(dim=256))["stored"] == 0
+    )  # nothing left to spread to
+    assert {lb.annotator for lb in store.labels.list("topic", sources=["weak"])} == {"batch"}
+
 
 def test_one_function_labels_by_majority_vote_and_says_so(store: Store, tmp_path: Path) -> None:
     """Issue 10: `weak apply` crashed (snorkel: "L_train should have at least 3 labeling functions")."""

@@ -80,7 +80,13 @@ class Labels:
         with self.db.session() as s:
             return builtins.list(s.execute(q))
 
-    def delete(self, source: str, task: str | None = None, annotators: Iterable[str] | None = None) -> int:
+    def delete(
+        self,
+        source: str,
+        task: str | None = None,
+        annotators: Iterable[str] | None = None,
+        session: Session | None = None,
+    ) -> int:
         """Delete the labels from `source` (for one task; of `annotators` only, when given); returns
         how many."""
         q = delete(Label).where(Label.source == source)
@@ -88,5 +94,15 @@ class Labels:
             q = q.where(Label.task == task)
         if annotators is not None:
             q = q.where(Label.annotator.in_(builtins.list(annotators)))
-        with self.db.session() as s:
+        with self.db.session(session) as s:
             return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
+
+    def replace(
+        self, source: str, task: str, annotators: Iterable[str], rows: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Replace every label of `annotators` (from `source`, for `task`) by `rows`, in one
+        transaction: a machine's re-run keeps none of its earlier labels (a case people labeled
+        since, or that no longer qualifies, loses its old one), and a failure keeps them all."""
+        with self.db.session() as s:
+            self.delete(source, task, annotators, session=s)
+            return self.add(rows, session=s) if rows else 0

@@ -176,8 +176,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         # a new function set replaces its old labels, whichever model combined them; `batch label`'s
         # back-fill and `weak propagate`'s labels are theirs to replace
         mine = [label_model_annotator(name) for name in LABEL_MODELS]
-        store.labels.delete(LabelSource.WEAK, run.task, annotators=mine)
-        store.labels.add(rows)
+        store.labels.replace(LabelSource.WEAK, run.task, mine, rows)
     n_unlabeled = int(((run.gold == ABSTAIN_INDEX) & eligible).sum())
     note = choice.note if run.cases else "no cases to label: import them with `supportcue import cases FILE`"
     return {
@@ -209,7 +208,9 @@ def propagate_labels(
     min_confidence: float = 0.7,
 ) -> dict[str, Any]:
     """Spread the people's labels to unlabeled cases through the embedding space; store the confident
-    ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out."""
+    ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out. They
+    replace the earlier run's: a case people labeled since, or that no longer gets a confident label,
+    keeps none."""
     from supportcue.weak.propagation import propagate
 
     people = people_labels(store, settings, task)
@@ -218,7 +219,8 @@ def propagate_labels(
     cases = store.cases.list()
     labeled = [c for c in cases if c.id in human]  # a case people tie on spreads nor takes a label
     unlabeled = [c for c in cases if c.id not in people.cases and c.id not in invalid]
-    if not labeled or not unlabeled:
+    if not labeled or not unlabeled:  # nothing spreads: the labels of an earlier run are stale
+        store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], [])
         return {"task": task, "stored": 0, "unlabeled": len(unlabeled), "labeled": len(labeled)}
     values, confidence = propagate(
         embedder.embed([c.message for c in labeled]),
@@ -241,7 +243,7 @@ def propagate_labels(
         for case, value, conf in zip(unlabeled, values, confidence, strict=True)
         if value is not None
     ]
-    store.labels.add(rows)
+    store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], rows)  # this run's, only
     return {
         "task": task,
         "labeled": len(labeled),
