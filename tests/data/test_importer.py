@@ -510,3 +510,20 @@ def test_a_labels_export_imports_back_with_its_version(store: Store, tmp_path: P
         0.75,
         "lfs-0123456789",
     )
+
+
+def test_a_label_that_expires_before_it_was_made_is_a_reject_naming_the_line(
+    store: Store, tmp_path: Path
+) -> None:
+    """It was stored and never used (a date typo, `expires_at` 2025 for 2027), without a word."""
+    path = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,created_at,expires_at\n"
+        "c1,topic,refunds,2026-10-01,2027-10-01\n"
+        "c2,topic,refunds,2026-10-01,2025-10-01\n"
+        "c3,topic,refunds,2026-10-01,2026-10-01\n",
+    )
+    report = import_file(store, "labels", path)
+    assert report.stored == 1 and [r.line for r in report.rejects] == [3, 4]
+    assert all("is not after created_at" in r.reason for r in report.rejects), report.rejects
+    assert [lb.case_id for lb in store.labels.list(include_expired=True)] == ["c1"]

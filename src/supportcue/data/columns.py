@@ -259,6 +259,11 @@ class LabelRow(ImportRow):
     def _subject(self) -> Self:
         if not (self.case_id or self.text):
             raise ValueError("a label needs case_id or text")
+        if self.expires_at is not None and self.expires_at <= self.created_at:
+            raise ValueError(
+                f"expires_at ({self.expires_at.isoformat()}) is not after created_at "
+                f"({self.created_at.isoformat()}): the label would never be used"
+            )
         return self
 
     def subject(self) -> str:
