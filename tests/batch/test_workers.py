@@ -13,7 +13,7 @@ from supportcue.batch import BatchCase, prepare
 from supportcue.batch.engine import RayWorker
 from supportcue.data.store import Store
 from supportcue.embeddings import HashingEmbedder
-from supportcue.settings import init_workspace, load_settings
+from supportcue.settings import Settings, init_workspace, load_settings
 from supportcue.vocab import LabelSource
 from tests.batch.conftest import LFS
 
@@ -22,13 +22,18 @@ def _batch(cases: list[BatchCase]) -> dict[str, np.ndarray]:
     return {"case": np.array([pickle.dumps(c) for c in cases], dtype=object)}
 
 
-def test_a_worker_writes_its_own_labels_idempotently(store: Store, database_url: str, tmp_path: Path) -> None:
+def _labeling_workspace(tmp_path: Path, database_url: str) -> Settings:
+    """A workspace on the test's database whose labeling functions are `LFS`."""
     init_workspace(tmp_path)
     config = tmp_path / "supportcue.toml"
     text = config.read_text().replace('url = ""', f'url = "{database_url}"', 1)
     config.write_text(text.replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
     (tmp_path / "lfs.py").write_text(LFS)
-    settings = load_settings(tmp_path, environ={})
+    return load_settings(tmp_path, environ={})
+
+
+def test_a_worker_writes_its_own_labels_idempotently(store: Store, database_url: str, tmp_path: Path) -> None:
+    settings = _labeling_workspace(tmp_path, database_url)
     assert settings.database_url == database_url
     cases = [
         BatchCase(id="h1", message="refund for my order", line=2),
@@ -69,12 +74,7 @@ def test_a_tie_between_functions_gets_no_back_filled_label(
 ) -> None:
     """As in `weak apply`: a case two functions disagree on, with nothing to tell them apart, was
     labeled with the first label listed (confidence 0.5) instead of none."""
-    init_workspace(tmp_path)
-    config = tmp_path / "supportcue.toml"
-    text = config.read_text().replace('url = ""', f'url = "{database_url}"', 1)
-    config.write_text(text.replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]'))
-    (tmp_path / "lfs.py").write_text(LFS)
-    settings = load_settings(tmp_path, environ={})
+    settings = _labeling_workspace(tmp_path, database_url)
     cases = [
         BatchCase(id="h1", message="refund for my order", line=2),
         BatchCase(id="h2", message="when is my payout", line=3),

@@ -9,7 +9,7 @@ import pytest
 
 from supportcue.data.store import Store
 from supportcue.errors import SettingsError
-from supportcue.settings import init_workspace, load_settings
+from supportcue.settings import Settings, init_workspace, load_settings
 from supportcue.weak.workspace import analyze, apply_to_cases, label_cases
 
 LFS = """
@@ -24,14 +24,23 @@ def broken(x):
 """
 
 
-def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
-    init_workspace(tmp_path)
-    (tmp_path / "lfs.py").write_text(LFS)
+ONE_KEYWORD = "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
+
+
+def _with_functions(tmp_path: Path, source: str) -> Settings:
+    """The settings of the workspace at `tmp_path` (made by `init_workspace`) once its
+    supportcue.toml lists `source` as its labeling functions (lfs.py)."""
+    (tmp_path / "lfs.py").write_text(source)
     config = tmp_path / "supportcue.toml"
     config.write_text(
         config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
     )
-    settings = load_settings(tmp_path, environ={})
+    return load_settings(tmp_path, environ={})
+
+
+def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    settings = _with_functions(tmp_path, LFS)
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.library.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts", "fees")])
     store.library.upsert_answers(
@@ -154,16 +163,9 @@ def test_propagation_stores_confident_weak_labels(store: Store, tmp_path: Path) 
 def test_one_function_labels_by_majority_vote_and_says_so(store: Store, tmp_path: Path) -> None:
     """Issue 10: `weak apply` crashed (snorkel: "L_train should have at least 3 labeling functions")."""
     init_workspace(tmp_path)
-    config = tmp_path / "supportcue.toml"
     with pytest.raises(SettingsError, match=r"no labeling functions for task 'topic'.*lists none"):
         apply_to_cases(store, load_settings(tmp_path, environ={}), "topic", progress=False)
-    (tmp_path / "lfs.py").write_text(
-        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
-    )
-    config.write_text(
-        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
-    )
-    settings = load_settings(tmp_path, environ={})
+    settings = _with_functions(tmp_path, ONE_KEYWORD)
     with pytest.raises(SettingsError, match=r"task 'validity'.*\(lfs\.py\) define none"):
         apply_to_cases(store, settings, "validity", progress=False)
     empty = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
@@ -188,14 +190,7 @@ def test_weak_apply_replaces_its_own_labels_and_keeps_propagated_ones(store: Sto
     """`weak apply` deleted every weak label but `batch label`'s: the labels `weak propagate` had
     stored (annotator `propagation`) were lost on the next `weak apply`."""
     init_workspace(tmp_path)
-    (tmp_path / "lfs.py").write_text(
-        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
-    )
-    config = tmp_path / "supportcue.toml"
-    config.write_text(
-        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
-    )
-    settings = load_settings(tmp_path, environ={})
+    settings = _with_functions(tmp_path, ONE_KEYWORD)
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.cases.upsert(
         [
@@ -228,16 +223,12 @@ def test_a_tie_between_functions_stores_no_weak_label(store: Store, tmp_path: Pa
     stored as the label listed first (a coin flip always landing on the same side, with confidence
     0.5) instead of abstaining, as snorkel's label model does by default."""
     init_workspace(tmp_path)
-    (tmp_path / "lfs.py").write_text(
+    settings = _with_functions(
+        tmp_path,
         "from supportcue.weak import keyword_lf\n"
         "kw_refunds = keyword_lf('kw_refunds', ['refund'], 'refunds')\n"
-        "kw_payouts = keyword_lf('kw_payouts', ['payout'], 'payouts')\n"
+        "kw_payouts = keyword_lf('kw_payouts', ['payout'], 'payouts')\n",
     )
-    config = tmp_path / "supportcue.toml"
-    config.write_text(
-        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
-    )
-    settings = load_settings(tmp_path, environ={})
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.cases.upsert(
         [
@@ -260,14 +251,7 @@ def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
     (and its backtest) weigh them by `[labels.source_weights]`; weak supervision now does the same,
     and a tie is no gold."""
     init_workspace(tmp_path)
-    (tmp_path / "lfs.py").write_text(
-        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
-    )
-    config = tmp_path / "supportcue.toml"
-    config.write_text(
-        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
-    )
-    settings = load_settings(tmp_path, environ={})
+    settings = _with_functions(tmp_path, ONE_KEYWORD)
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.cases.upsert(
         [
@@ -298,14 +282,7 @@ def test_coverage_of_unlabeled_counts_only_cases_that_can_get_a_label(store: Sto
     """A message people judged not a question gets no topic, yet it counted in `coverage_of_unlabeled`
     (as covered when a function voted on it), so the figure did not describe the labels stored."""
     init_workspace(tmp_path)
-    (tmp_path / "lfs.py").write_text(
-        "from supportcue.weak import keyword_lf\nkw = keyword_lf('kw', ['refund'], 'refunds')\n"
-    )
-    config = tmp_path / "supportcue.toml"
-    config.write_text(
-        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
-    )
-    settings = load_settings(tmp_path, environ={})
+    settings = _with_functions(tmp_path, ONE_KEYWORD)
     t = datetime(2026, 10, 1, tzinfo=UTC)
     store.cases.upsert(
         [
