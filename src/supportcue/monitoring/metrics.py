@@ -259,22 +259,16 @@ def best_per_suggestion(scored: Sequence[Scored]) -> list[Scored]:
     keeps; the first of equals), and its shadow text against the reply most similar to that. So a
     follow-up message is not counted as a second, missed suggestion, and a suggestion sent after a
     holding message still matches. Pairs without a suggestion id stay as they are."""
-    best: dict[str, Scored] = {}
-    out: list[Scored | str] = []
-    for item in scored:
-        sid = item[0].suggestion_id
-        if sid is None:
-            out.append(item)
+    best: dict[str | int, Scored] = {}
+    for i, item in enumerate(scored):
+        key = item[0].suggestion_id or i
+        kept = best.get(key)
+        if kept is None:
+            best[key] = item
             continue
-        if sid not in best:
-            best[sid] = item
-            out.append(sid)
-            continue
-        kept = best[sid]
         pair, sim = (item[0], item[1]) if _higher(kept[1], item[1]) else (kept[0], kept[1])
-        shadow = item[2] if _higher(kept[2], item[2]) else kept[2]
-        best[sid] = (pair, sim, shadow)
-    return [best[x] if isinstance(x, str) else x for x in out]
+        best[key] = (pair, sim, item[2] if _higher(kept[2], item[2]) else kept[2])
+    return list(best.values())
 
 
 def report(
