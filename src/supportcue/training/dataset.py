@@ -63,15 +63,21 @@ class LabeledSet:
         return dict(Counter(self.labels).most_common())
 
 
-def resolve(
-    votes: Iterable[tuple[str, str, float]],
-) -> dict[str, tuple[str, float]]:
-    """(subject, value, weight) votes -> subject: (winning value, its weight capped at 1)."""
+def weigh(votes: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
+    """(subject, value, weight) votes -> subject: value: total weight."""
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for subject, value, weight in votes:
         totals[subject][value] += weight
+    return totals
+
+
+def resolve(
+    votes: Iterable[tuple[str, str, float]],
+) -> dict[str, tuple[str, float]]:
+    """(subject, value, weight) votes -> subject: (winning value, its weight capped at 1); of values
+    that tie, the first in sorted order."""
     out = {}
-    for subject, by_value in totals.items():
+    for subject, by_value in weigh(votes).items():
         value, weight = max(sorted(by_value.items()), key=lambda kv: kv[1])
         out[subject] = (value, min(1.0, weight))
     return out

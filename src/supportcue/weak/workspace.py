@@ -22,6 +22,7 @@ from supportcue.data.tables import utcnow
 from supportcue.embeddings import Embedder
 from supportcue.errors import SettingsError
 from supportcue.settings import CONFIG_NAME, Settings
+from supportcue.training.dataset import weigh
 from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelSource, LabelTask
 from supportcue.weak.analysis import LFAnalysis, analyze_lfs
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
@@ -65,13 +66,14 @@ class PeopleLabels:
 
 def people_labels(store: Store, settings: Settings, task: str) -> PeopleLabels:
     """The gold of weak supervision: the people's label of each case, the value that weighs most (an
-    agent's label stored after an expert's does not win by coming last)."""
+    agent's label stored after an expert's does not win by coming last), weighed as training weighs
+    labels (`training.dataset.weigh`); unlike training, which must pick one, a tie is no gold."""
     weights = settings.labels.source_weights
-    totals: dict[str, dict[str, float]] = {}
-    for lb in store.labels.list(task, sources=HUMAN_SOURCES):
-        if lb.case_id:
-            by_value = totals.setdefault(lb.case_id, {})
-            by_value[lb.value] = by_value.get(lb.value, 0.0) + weights.get(lb.source, 0.5) * lb.confidence
+    totals = weigh(
+        (lb.case_id, lb.value, weights.get(lb.source, 0.5) * lb.confidence)
+        for lb in store.labels.list(task, sources=HUMAN_SOURCES)
+        if lb.case_id
+    )
     gold = {}
     for case_id, by_value in totals.items():
         ranked = sorted(by_value.values(), reverse=True)
