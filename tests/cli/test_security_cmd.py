@@ -175,6 +175,42 @@ def test_users_add_list_remove(workspace: tuple[Path, dict[str, str]]) -> None:
     assert [u["name"] for u in json.loads(run(workspace, "users", "list", "--json").stdout)] == ["rita"]
 
 
+def test_users_set_role_and_set_password(workspace: tuple[Path, dict[str, str]]) -> None:
+    """An operator changes a role or resets a forgotten password without removing the user (which
+    would also drop who they were in the figures' history)."""
+    assert (
+        run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD).exit_code
+        == 0
+    )
+    store = store_of(workspace)
+    try:
+        expires = datetime.now(UTC) + timedelta(hours=1)
+        old_hash = store.callers.users()[0].password_hash
+        assert store.callers.add_session("s" * 64, "ana", expires, old_hash)
+        promoted = run(workspace, "users", "set-role", "ana", "--role", "reviewer")
+        assert promoted.exit_code == 0 and "'ana' is now reviewer" in promoted.stdout
+        assert store.callers.user("ana").role == "reviewer"  # type: ignore[union-attr]
+        assert store.callers.session_user("s" * 64) is not None  # a role change keeps her logged in
+        for bad, says in [
+            (("set-role", "ana", "--role", "embed"), "the embed role is for the key"),
+            (("set-role", "ana", "--role", "boss"), "boss"),
+            (("set-role", "bo", "--role", "agent"), "no user named 'bo'"),
+            (("set-password", "bo", "--password-stdin"), "no user named 'bo'"),
+        ]:
+            refused = run(workspace, "users", *bad, stdin=PASSWORD + "2")
+            assert isinstance(refused.exception, SupportcueError) and says in str(refused.exception)
+        assert store.callers.user("ana").role == "reviewer"  # type: ignore[union-attr]
+        short = run(workspace, "users", "set-password", "ana", "--password-stdin", stdin="short\n")
+        assert "too short" in str(short.exception) and authenticate(store, "ana", PASSWORD) is not None
+        reset = run(workspace, "users", "set-password", "ana", stdin=f"{PASSWORD}2\n{PASSWORD}2\n")
+        assert reset.exit_code == 0 and PASSWORD not in reset.output, reset.output
+        assert authenticate(store, "ana", PASSWORD) is None
+        assert authenticate(store, "ana", PASSWORD + "2") is not None
+        assert store.callers.session_user("s" * 64) is None  # a reset ends her sessions
+    finally:
+        store.close()
+
+
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from supportcue.data.store import Store
-from supportcue.security.users import add_user
+from supportcue.security.users import add_user, set_role
 from supportcue.service.auth import is_public
 from tests.conftest import LiveServer
 from tests.service.conftest import PAUSE_PAYOUTS, authorize, case
@@ -318,6 +318,21 @@ def test_removing_a_user_ends_their_sessions(store: Store, ana: httpx.Client) ->
     while ana.get("/").status_code == 200 and time.time() < deadline:
         time.sleep(0.2)
     assert ana.get("/").status_code == 401
+
+
+def test_a_new_role_reaches_an_open_session_within_seconds(store: Store, ana: httpx.Client) -> None:
+    """`supportcue users set-role` (another process): no need to log out and in again, either way."""
+    assert ana.get("/review").status_code == 403
+
+    def settles(role: str, status: int) -> None:
+        set_role(store, "ana", role)
+        deadline = time.time() + 5
+        while ana.get("/review").status_code != status and time.time() < deadline:
+            time.sleep(0.2)
+        assert ana.get("/review").status_code == status
+
+    settles("reviewer", 200)
+    settles("agent", 403)
 
 
 def test_a_new_password_ends_the_users_sessions(

@@ -1,4 +1,5 @@
-"""Who may call the service: `keys create|list|revoke` (machines) and `users add|list|remove` (people)."""
+"""Who may call the service: `keys create|list|revoke` (machines) and
+`users add|list|set-role|set-password|remove` (people)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ users_app = typer.Typer(
     help="Users who log in at /login (passwords hashed with argon2).", no_args_is_help=True
 )
 RoleOption = Annotated[str, typer.Option("--role", help=ROLES)]
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
 
 
 @keys_app.command("create")
@@ -83,26 +87,51 @@ def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="the login name")],
     role: RoleOption,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Add a user; the password is asked for twice (hidden), or read from stdin."""
     from supportcue.security.users import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        try:
-            with warnings.catch_warnings():  # getpass says "input may be echoed" itself, without code
-                warnings.simplefilter("ignore", getpass.GetPassWarning)
-                password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-        except typer.Abort:  # end of input (nothing piped in) or Ctrl-C
-            raise SupportcueError(
-                "no password given: type it at the prompt, or pass it on standard input with --password-stdin"
-            ) from None
-    add_user(state(ctx).store, name, role, password)
+    add_user(state(ctx).store, name, role, _read_password(password_stdin))
     print(f"user {name!r} ({role}) added; they log in at /login")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="the login name")], role: RoleOption
+) -> None:
+    """Give a user another role; their open sessions carry it within seconds."""
+    from supportcue.security.users import set_role
+
+    set_role(state(ctx).store, name, role)
+    print(f"user {name!r} is now {role}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the login name")],
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Reset a user's password (asked for twice, or read from stdin); their open sessions end."""
+    from supportcue.security.users import set_password
+
+    set_password(state(ctx).store, name, _read_password(password_stdin))
+    print(f"password of {name!r} changed; their sessions ended, they log in again at /login")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        with warnings.catch_warnings():  # getpass says "input may be echoed" itself, without code
+            warnings.simplefilter("ignore", getpass.GetPassWarning)
+            password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    except typer.Abort:  # end of input (nothing piped in) or Ctrl-C
+        raise SupportcueError(
+            "no password given: type it at the prompt, or pass it on standard input with --password-stdin"
+        ) from None
+    return password
 
 
 @users_app.command("list")

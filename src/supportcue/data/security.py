@@ -10,7 +10,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 
 from supportcue.data.database import Database
 from supportcue.data.tables import ApiKey, LoginSession, RateBucket, User, utcnow
@@ -53,13 +53,22 @@ class Callers:
         )
         return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(User.name))
 
-    def set_password(self, name: str, password_hash: str) -> None:
-        """A new password hash; the user's open sessions end."""
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """A new password hash; the user's open sessions end. False when there is no such user."""
         with self.db.session() as s:
             user = s.get(User, name)
-            if user is not None:
-                user.password_hash = password_hash
-                s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+            if user is None:
+                return False
+            user.password_hash = password_hash
+            s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+        return True
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Give the user `role`; their sessions stay open and carry it from the next lookup (callers
+        are cached for seconds). False when there is no such user."""
+        with self.db.session() as s:
+            result = s.execute(update(User).where(User.name == name).values(role=role))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def user(self, name: str) -> User | None:
         return self.db.get(User, name)

@@ -180,7 +180,7 @@ def demo_users(folder: Path) -> list[tuple[str, Role, str]]:
     run, since only their hashes are kept); returns (name, role, password) to print once."""
     import secrets
 
-    from supportcue.security.users import add_user, hasher
+    from supportcue.security.users import add_user, set_password
 
     store = open_store(load_settings(folder).database_url)
     made = []
@@ -190,7 +190,7 @@ def demo_users(folder: Path) -> list[tuple[str, Role, str]]:
             if store.callers.user(name) is None:
                 add_user(store, name, role, password)
             else:
-                store.callers.set_password(name, hasher().hash(password))
+                set_password(store, name, password)
             made.append((name, role, password))
     finally:
         store.close()

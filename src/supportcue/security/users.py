@@ -41,14 +41,34 @@ def check_password(password: str) -> str:
 def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
     """Store a new user with an argon2id hash of `password`."""
     check_name(name, "user")
+    role = _person_role(role)
+    if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
+        raise SupportcueError(
+            f"a user named {name!r} exists: change it (`supportcue users set-role`, `users set-password`) "
+            "or remove it first (`users remove`)"
+        )
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    """Replace the user's password (a reset): their open sessions end, on every process."""
+    if not store.callers.set_password(name, hasher().hash(check_password(password))):
+        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+
+
+def set_role(store: Store, name: str, role: Role | str) -> None:
+    """Give the user another role; open sessions carry it within seconds (the callers' cache)."""
+    if not store.callers.set_role(name, _person_role(role)):
+        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+
+
+def _person_role(role: Role | str) -> Role:
     try:
-        role = parse_role(str(role))
+        parsed = parse_role(str(role))
     except ValueError as exc:
         raise SupportcueError(str(exc)) from None
-    if role == Role.EMBED:
+    if parsed == Role.EMBED:
         raise SupportcueError("the embed role is for the key of the Chatwoot embed page, not for people")
-    if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
-        raise SupportcueError(f"a user named {name!r} exists; remove it first (`supportcue users remove`)")
+    return parsed
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
