@@ -12,6 +12,7 @@ workspace of the project's own small data:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import re
@@ -221,3 +222,50 @@ def test_promote_back_and_rollback_after_several_promotions(workspace: Path) -> 
     assert "it was live before" in run(ws, "promote", "topic", "v1")  # retired, but once live
     assert topic_versions(ws) == {"v1": "live", "v2": "retired", "v3": "previous"}
     assert "it is live already" in run(ws, "promote", "topic", "v1")
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_models_table_stays_readable_in_a_narrow_terminal(width: int) -> None:
+    """At 80 columns (a small terminal, or a pipe, which rich renders at 80) the ten columns were
+    squeezed until every cell was an ellipsis; the optional ones now make way (`--json` has them)."""
+    from rich.console import Console
+
+    from supportcue.cli.models_cmd import versions_table
+    from supportcue.data.tables import ModelVersion
+
+    made = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    versions = [
+        ModelVersion(
+            stage="validation",
+            version="v12",
+            status="candidate",
+            created_at=made,
+            fingerprint="f" * 64,
+            sha256="a" * 64,
+            metrics={
+                "summary": {"accuracy": 0.95, "macro_f1": 0.94},
+                "split": {"kind": "stratified"},
+                "gate": {"passed": False},
+            },
+        ),
+        ModelVersion(
+            stage="response", version="v1", status="live", created_at=made, fingerprint="0" * 64, metrics={}
+        ),
+    ]
+    out = Console(width=width, record=True, file=io.StringIO())
+    out.print(versions_table(versions, out))
+    text = out.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+    for shown in (
+        "stage",
+        "version",
+        "status",
+        "accuracy",
+        "validation",
+        "candidate",
+        "stratified",
+        "refused",
+    ):
+        assert shown in text
+    assert "2026-11-30 18:00" in text and "0.950" in text and "refused" in text
+    assert ("aaaaaaaaaaaa" in text and "unverified" in text) == (width == 200)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -176,34 +178,7 @@ def register(app: typer.Typer) -> None:
             ]
             print(json.dumps(rows))
             return
-        table = Table(
-            "stage",
-            "version",
-            "status",
-            "created",
-            "accuracy",
-            "macro-F1",
-            "split",
-            "gate",
-            "data fingerprint",
-            "sha256",
-        )
-        for v in versions:
-            s = v.metrics.get("summary", {})
-            gate = v.metrics.get("gate")
-            table.add_row(
-                v.stage,
-                v.version,
-                v.status,
-                f"{v.created_at:%Y-%m-%d %H:%M}",
-                f"{s['accuracy']:.3f}" if s else "-",
-                f"{s['macro_f1']:.3f}" if s else "-",
-                (v.metrics.get("split") or {}).get("kind", "time" if v.metrics.get("cut") else "-"),
-                "-" if gate is None else ("passed" if gate["passed"] else "refused"),
-                v.fingerprint,
-                v.sha256[:12] if v.sha256 else "unverified",
-            )
-        console.print(table)
+        console.print(versions_table(versions, console))
         if any(v.sha256 is None for v in versions):
             console.print(
                 "unverified: written before checksums were kept; they load with a warning. "
@@ -235,3 +210,45 @@ def register(app: typer.Typer) -> None:
         _check_stage(stage)
         restored, retired = rollback_stage(state(ctx).store, stage)
         console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")
+
+
+_OPTIONAL = ("macro-F1", "data fingerprint", "sha256")
+"""Columns left out when the table would not fit the terminal (an 80-column one, or output to a pipe,
+which rich renders at 80): squeezed, every cell became an ellipsis. `--json` has them all."""
+
+
+def versions_table(versions: list[ModelVersion], out: Console) -> Table:
+    """The registry as a table for `out`, without the optional columns when they would not fit."""
+    rows = []
+    for v in versions:
+        s = v.metrics.get("summary", {})
+        gate = v.metrics.get("gate")
+        rows.append(
+            {
+                "stage": v.stage,
+                "version": v.version,
+                "status": v.status,
+                "created": f"{v.created_at:%Y-%m-%d %H:%M}",
+                "accuracy": f"{s['accuracy']:.3f}" if s else "-",
+                "macro-F1": f"{s['macro_f1']:.3f}" if s else "-",
+                "split": (v.metrics.get("split") or {}).get("kind", "time" if v.metrics.get("cut") else "-"),
+                "gate": "-" if gate is None else ("passed" if gate["passed"] else "refused"),
+                "data fingerprint": v.fingerprint[:12],
+                "sha256": v.sha256[:12] if v.sha256 else "unverified",
+            }
+        )
+    columns = list(rows[0]) if rows else []
+    table = _table(columns, rows)
+    natural = out.measure(table, options=out.options.update_width(10_000)).maximum
+    if natural > out.width:
+        table = _table([c for c in columns if c not in _OPTIONAL], rows)
+    return table
+
+
+def _table(columns: list[str], rows: list[dict[str, str]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
+    return table
