@@ -34,8 +34,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# Two processes by default (tests/conftest.py says why); `make test TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
 pytest: $(STAMP) browser-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 

@@ -12,6 +12,12 @@ Browser tests (`@pytest.mark.browser`) run on SQLite only: the pages, their scri
 behind them are the same code on either database, and the routes' storage is tested on both by the
 API and page tests that need no browser. A browser test costs seconds; this halves their time in CI.
 
+`make test` runs the tests on two processes (pytest-xdist, `--dist loadfile`: a file's tests stay
+together, so its module fixtures are built once). Half the suite's time is spent waiting (servers
+starting, subprocesses, the browser, the database), which the other process fills. Files with a test
+marked `slow` are handed out first, so the longest one (the demo, about 100 s) does not start last
+and leave one process working alone at the end.
+
 Passwords are hashed with argon2id at a test cost (`FAST_HASHER`) in this process: the product's
 RFC 9106 profile spends 0.1-0.3 s a hash by design, and the tests hash and check passwords hundreds
 of times. Same algorithm and format; a hash records its own parameters, so checks work across both.
@@ -52,6 +58,12 @@ def _fast_password_hashes() -> Iterator[None]:
         users._dummy_hash.cache_clear()
         yield
     users._dummy_hash.cache_clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a `slow` test first (a stable sort: each file's tests keep their order)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.hookimpl(tryfirst=True)
