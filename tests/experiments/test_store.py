@@ -87,6 +87,25 @@ def test_assignments_are_recorded_once_and_set_the_cases_arm(store: Store) -> No
     assert c2 is not None and c2.arm == "imported-arm"  # an imported arm is the team's own record
 
 
+def test_a_case_stored_after_its_assignment_or_again_keeps_its_arm(store: Store) -> None:
+    """`export cases` shows a case's arm: a case the service assigned before the case was imported
+    (or a help desk's webhook stored it) had none, and importing a case again cleared the arm it had."""
+    create_experiment(store, _design("h"))
+    store.cases.upsert([{"id": "c1", "message": "m", "created_at": T0}])
+    store.experiments.record("h", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
+    store.experiments.record("h", [{"case_id": "c2", "arm": "treatment", "assigned_at": T0}])
+    again = [
+        {"id": "c1", "message": "m", "created_at": T0},  # imported again: the arm stays
+        {"id": "c2", "message": "m", "created_at": T0},  # imported after the service assigned it
+        {"id": "c3", "message": "m", "created_at": T0},  # in no experiment
+    ]
+    store.cases.upsert(again)
+    assert {c.id: c.arm for c in store.cases.list()} == {"c1": "control", "c2": "treatment", "c3": None}
+    store.cases.upsert([{"id": "c3", "message": "m", "created_at": T0, "arm": "imported-arm"}])
+    c3 = store.cases.get("c3")
+    assert c3 is not None and c3.arm == "imported-arm"  # the team's own record still goes in
+
+
 def test_the_migration_goes_down_and_up(empty_database_url: str) -> None:
     from alembic import command
 
