@@ -161,29 +161,34 @@ class Experiments:
             .order_by(Assignment.assigned_at, Assignment.case_id)
         )
 
-    def events_of(self, key: str) -> builtins.list[Any]:
-        """The `sent` and `resolved` events of the assigned cases, oldest first: (id, case_id, kind,
-        ts, handle_seconds, agent_id, suggestion_id, text, similarity, shadow_similarity, purged_at)."""
+    def events_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """The `sent` and `resolved` events of the assigned cases (up to `until`), oldest first: (id,
+        case_id, kind, ts, handle_seconds, agent_id, suggestion_id, text, similarity,
+        shadow_similarity, purged_at)."""
         wanted = ("id", "case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
         kept = ("similarity", "shadow_similarity", "purged_at")
-        return self._fetch(
+        q = (
             select(*(getattr(Event, c) for c in (*wanted, *kept)))
             .join(Assignment, Assignment.case_id == Event.case_id)
             .where(Assignment.experiment == key, Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
-            .order_by(Event.ts, Event.id)
         )
+        if until is not None:
+            q = q.where(Event.ts <= until)
+        return self._fetch(q.order_by(Event.ts, Event.id))
 
-    def suggestions_of(self, key: str) -> builtins.list[Any]:
-        """The suggestions of the assigned cases, oldest first: (id, case_id, created_at, text,
-        shadow, abstained_at, pipeline_version, simulated); not `batch suggest` back-fills, which no
-        arm was shown (or held back from)."""
+    def suggestions_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """The suggestions of the assigned cases (made up to `until`), oldest first: (id, case_id,
+        created_at, text, shadow, abstained_at, pipeline_version, simulated); not `batch suggest`
+        back-fills, which no arm was shown (or held back from)."""
         wanted = ("id", "case_id", "created_at", "text", "shadow", "abstained_at", "pipeline_version")
-        return self._fetch(
+        q = (
             select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
             .join(Assignment, Assignment.case_id == Suggestion.case_id)
             .where(Assignment.experiment == key, from_traffic())
-            .order_by(Suggestion.created_at, Suggestion.id)
         )
+        if until is not None:
+            q = q.where(Suggestion.created_at <= until)
+        return self._fetch(q.order_by(Suggestion.created_at, Suggestion.id))
 
     def agent_means(self, before: datetime) -> dict[str, tuple[int, float]]:
         """Per agent: (resolved cases, mean handle seconds) over the `resolved` events before `before`
