@@ -29,11 +29,26 @@ def test_one_running_experiment_and_unique_names(store: Store) -> None:
         create_experiment(store, _design("second"))
     with pytest.raises(ExperimentError, match="named 'first' exists"):
         create_experiment(store, _design("first"))
-    stopped = stop_experiment(store, "first", at=T0 + timedelta(days=7))
-    assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0 + timedelta(days=7)
+    stopped = stop_experiment(store, "first", at=T0)  # at once: the next may start at the same time
+    assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0
     create_experiment(store, _design("second"))
     assert [d.key for d in list_experiments(store)] == ["first", "second"]  # same start: by name
     assert store.experiments.running_key() == "second"
+
+
+def test_an_experiment_cannot_start_before_the_last_one_stopped(store: Store) -> None:
+    """One experiment at a time holds in time too: a `--start` back-dated into a stopped experiment's
+    run let a case that experiment assigned during the overlap (not seen before the new start)
+    enter the new one as well, in two experiments at once."""
+    create_experiment(store, _design("first"))
+    stop_experiment(store, "first", at=T0 + timedelta(days=7))
+    store.experiments.record("first", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
+    back_dated = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=3))
+    with pytest.raises(ExperimentError, match=r"'first' ran until 2026-10-08 00:00 UTC"):
+        create_experiment(store, back_dated)
+    assert store.experiments.get("second") is None
+    later = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=7))
+    assert create_experiment(store, later).running
 
 
 def test_the_database_itself_refuses_a_second_running_experiment(store: Store) -> None:
