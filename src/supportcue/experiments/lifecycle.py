@@ -21,8 +21,9 @@ def create_experiment(store: Store, design: Design) -> Design:
     last = max(ended, key=lambda d: d.ended_at or start, default=None)
     if last is not None and last.ended_at is not None and start < last.ended_at:
         raise ExperimentError(
-            f"experiment {design.key!r} would start {start:%Y-%m-%d %H:%M} UTC, but {last.key!r} ran until "
-            f"{last.ended_at:%Y-%m-%d %H:%M} UTC; one experiment runs at a time: give --start at or after that"
+            f"experiment {design.key!r} would start {start:%Y-%m-%d %H:%M} UTC, but {last.key!r} ran "
+            f"until {last.ended_at:%Y-%m-%d %H:%M} UTC; one experiment runs at a time: give --start at "
+            "or after that"
         )
     store.experiments.create(design.row())
     return design
