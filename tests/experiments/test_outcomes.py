@@ -127,6 +127,8 @@ def test_what_happens_after_the_stop_is_no_arms_outcome(store: Store) -> None:
             }
         )
     design = stop_experiment(store, design.key, at=T0 + timedelta(minutes=10))
+    late = T0 + timedelta(minutes=10, seconds=1)  # by a server that had not noticed the stop yet
+    store.experiments.record("h", [{"case_id": "c3", "arm": "control", "assigned_at": late}])
     outcomes = {c.case_id: c for c in read_outcomes(store, design).cases}
     assert [(c.match_rate, c.resolved, c.handle_seconds) for c in outcomes.values()] == [
         (1.0, 1.0, 480.0),

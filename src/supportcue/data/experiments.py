@@ -150,14 +150,15 @@ class Experiments:
         with self.db.session() as s:
             return list(s.execute(stmt))
 
-    def cases_of(self, key: str) -> builtins.list[Any]:
-        """Per assigned case: (case_id, arm, assigned_at, case created_at or None, customer name)."""
+    def cases_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """Per case assigned (up to `until`): (case_id, arm, assigned_at, case created_at or None,
+        customer name)."""
         columns = (Assignment.case_id, Assignment.arm, Assignment.assigned_at, Case.created_at)
         return self._fetch(
             select(*columns, Case.customer_name)
             .select_from(Assignment)
             .outerjoin(Case, Case.id == Assignment.case_id)
-            .where(Assignment.experiment == key)
+            .where(*_assigned(key, until))
             .order_by(Assignment.assigned_at, Assignment.case_id)
         )
 
@@ -170,7 +171,7 @@ class Experiments:
         q = (
             select(*(getattr(Event, c) for c in (*wanted, *kept)))
             .join(Assignment, Assignment.case_id == Event.case_id)
-            .where(Assignment.experiment == key, Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
+            .where(*_assigned(key, until), Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
         )
         if until is not None:
             q = q.where(Event.ts <= until)
@@ -184,7 +185,7 @@ class Experiments:
         q = (
             select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
             .join(Assignment, Assignment.case_id == Suggestion.case_id)
-            .where(Assignment.experiment == key, from_traffic())
+            .where(*_assigned(key, until), from_traffic())
         )
         if until is not None:
             q = q.where(Suggestion.created_at <= until)
@@ -205,6 +206,15 @@ class Experiments:
                 .group_by(Event.agent_id)
             )
             return {str(agent): (int(n), float(mean)) for agent, n, mean in rows}
+
+
+def _assigned(key: str, until: datetime | None) -> builtins.list[Any]:
+    """The assignments of experiment `key` made up to `until` (a server notices a stop within a
+    second: a case it assigned after the stop is in no experiment that ran)."""
+    where = [Assignment.experiment == key]
+    if until is not None:
+        where.append(Assignment.assigned_at <= until)
+    return where
 
 
 def _running_error(key: str) -> ExperimentError:

@@ -17,7 +17,8 @@
 
 A stopped experiment counts what happened until it stopped: from then on every case is shown
 suggestions (the control arm's too), so a reply, a resolution or a suggestion after the stop is no
-arm's outcome (and the result stops moving once the experiment has).
+arm's outcome, and neither is a case a server assigned in the second before it noticed the stop (the
+result stops moving once the experiment has).
 
 The CUPED covariate of a case is its agent's mean handle time over the `resolved` events before the
 experiment started; the agent is the one on the case's `resolved` (else `sent`) event. A case whose
@@ -104,7 +105,9 @@ def read_outcomes(
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
     names: dict[str, str | None] = {}
-    for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(key):
+    for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(
+        key, until=design.ended_at
+    ):
         cases[case_id] = CaseOutcome(case_id, arm)
         start[case_id] = created_at or assigned_at
         names[case_id] = customer_name
