@@ -32,11 +32,17 @@ class Cases:
         self.db = db
 
     def upsert(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        """Insert cases by external id; a re-import updates the stored case. A row without an `arm`
-        keeps the case's, or gets the arm the case was assigned (`experiments.record` sets it only
-        on a case stored by then: the service may see a case before it is imported)."""
+        """Insert cases by external id; a re-import updates the stored case. A row without a
+        `created_at` dates a new case now and keeps a stored case's date (an experiment tells new
+        cases by it). A row without an `arm` keeps the case's, or gets the arm the case was assigned
+        (`experiments.record` sets it only on a case stored by then: the service may see a case
+        before it is imported)."""
         with self.db.session(session) as s:
-            stored = self.db.upsert(Case, rows, ["id"], _CASE_COLUMNS, session=s)
+            dated = [r for r in rows if "created_at" in r]
+            undated = [r for r in rows if "created_at" not in r]
+            undated_columns = [c for c in _CASE_COLUMNS if c != "created_at"]
+            stored = self.db.upsert(Case, dated, ["id"], _CASE_COLUMNS, session=s)
+            stored += self.db.upsert(Case, undated, ["id"], undated_columns, session=s)
             given: dict[str, list[str]] = {}
             for r in rows:
                 if r.get("arm"):

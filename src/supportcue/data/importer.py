@@ -165,6 +165,8 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, CaseRow):
         reply, agent, seconds = data.pop("reply"), data.pop("agent_id"), data.pop("handle_seconds")
         data["status"] = item.resolved_status()
+        if "created_at" not in item.model_fields_set:  # dated now if new; a stored case keeps its date
+            del data["created_at"]
         out = {"cases": [data], "events": []}
         if reply:
             out["events"].append(
