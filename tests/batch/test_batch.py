@@ -201,3 +201,28 @@ def test_an_unreachable_ray_address_fails_at_once_naming_it(workspace: Path, tmp
     for bad in ("cluster-without-port", "127.0.0.1:\u00b2"):  # "²" passes str.isdigit, not int()
         malformed = failure(workspace, "batch", "suggest", history, "--ray-address", bad)
         assert isinstance(malformed, BatchError) and "give HOST:PORT" in str(malformed)
+
+
+def test_bad_rows_go_to_the_rejects_file_as_they_are_read(workspace: Path, tmp_path: Path) -> None:
+    """The memory of a back-fill is that of one chunk whatever the file's size, bad rows included: a
+    file whose every row has a date the import does not read was gathered row by row in memory (a
+    few hundred bytes a row) before anything was written."""
+    from supportcue.batch import run_batch
+
+    kept = 20  # the rejects kept to show (`batch.cases.KEPT_REJECTS`, as many as the command shows)
+    path = tmp_path / "dates.csv"
+    rows = [f"d{i},refund please {i},31/12/2025" for i in range(3 * kept)]
+    path.write_text("id,message,created_at\n" + "\n".join(["ok,refund please,", *rows]) + "\n")
+    settings = load_settings(workspace, environ={})
+    store = open_store(settings.database_url)
+    try:
+        summary, report = run_batch("embed", path, settings, store, chunk_size=4)
+    finally:
+        store.close()
+    assert (summary["read"], summary["rejected"], summary["processed"]) == (1 + len(rows), len(rows), 1)
+    assert [r.line for r in report.rejects] == list(range(3, 3 + kept))  # only the first few
+    written = [json.loads(line) for line in Path(str(summary["rejects_file"])).read_text().splitlines()]
+    assert [r["line"] for r in written] == list(range(3, 3 + len(rows)))
+    assert written[0]["row"] == {"id": "d0"} and "created_at" in written[0]["reason"]
+    out = run(workspace, "batch", "embed", str(path))
+    assert f"{path}:3: created_at" in out and f"... and {len(rows) - kept} more rejected rows" in out

@@ -86,3 +86,28 @@ def test_a_tie_between_functions_gets_no_back_filled_label(
     worker.close()
     labels = store.labels.list("topic", sources=[LabelSource.WEAK])
     assert sorted(lb.case_id for lb in labels) == ["h1", "h2"]
+
+
+def test_a_re_run_drops_the_label_of_a_case_that_no_longer_gets_one(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """`batch label` says a re-run replaces its labels: a case people judged invalid since (or that no
+    function votes for any more) kept its old back-filled topic for 90 days, as `weak propagate` did."""
+    settings = _labeling_workspace(tmp_path, database_url)
+    cases = [
+        BatchCase(id="h1", message="refund for my order", line=2),
+        BatchCase(id="h2", message="when is my payout", line=3),
+    ]
+    job = prepare("label", settings, store, task="topic", fit_cases=cases)
+    assert job.write(job.spec.worker(store)(cases)) == 2
+    store.labels.add([{"case_id": "h1", "task": "validity", "value": "invalid", "source": "expert"}])
+    edited = [cases[0], BatchCase(id="h2", message="hello there", line=3)]  # h2's text fixed in the file
+    job = prepare("label", settings, store, task="topic", fit_cases=edited)
+    worker = RayWorker(replace(job.spec, write_in_workers=True))
+    assert int(worker(_batch(edited))["written"].sum()) == 0
+    worker.close()
+    assert store.labels.list("topic", sources=[LabelSource.WEAK]) == []
+    job = prepare("label", settings, store, task="topic", fit_cases=cases)  # in process, as before
+    assert job.write(job.spec.worker(store)(cases)) == 1
+    labels = store.labels.list("topic", sources=[LabelSource.WEAK])
+    assert [(lb.case_id, lb.value) for lb in labels] == [("h2", "payouts")]

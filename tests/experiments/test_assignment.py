@@ -160,3 +160,22 @@ def test_coverage_leaves_cases_out(store: Store) -> None:
     assert 0.2 < len(inside) / len(got) < 0.4
     assert all(a.arm == choose_arm(design, f"k{i}") for i, a in enumerate(got) if a is not None)
     assert store.db.count("assignments") == len(inside)
+
+
+def test_a_case_imported_before_the_start_stays_out_when_imported_again(store: Store, tmp_path: Path) -> None:
+    """A cases file without `created_at` dates each new case at its import; importing it again (a
+    nightly sync) dated the stored cases again, after the experiment's start, so a case known for
+    weeks entered the experiment as if it were new (and its first reply time started over)."""
+    from supportcue.data.importer import import_file
+
+    path = tmp_path / "cases.csv"
+    path.write_text("id,message\nknown,where is my payout\n")
+    import_file(store, "cases", path)
+    first = store.cases.get("known")
+    assert first is not None
+    start = first.created_at + timedelta(microseconds=1)  # the next import comes later still
+    create_experiment(store, Design.create("h", ["control", "treatment"], started_at=start))
+    import_file(store, "cases", path)
+    again = store.cases.get("known")
+    assert again is not None and again.created_at == first.created_at
+    assert assign_case(store, "known", ttl=0) is None

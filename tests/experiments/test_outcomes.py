@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from supportcue.data.store import Store
-from supportcue.experiments import Design, create_experiment
+from supportcue.experiments import Design, create_experiment, stop_experiment
 from supportcue.experiments.outcomes import read_outcomes
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -101,3 +101,39 @@ def test_the_case_matches_when_its_suggestion_was_sent_after_a_holding_message(s
     )
     match = {c.case_id: c.match_rate for c in read_outcomes(store, design).cases}
     assert match == {"c1": 1.0, "c2": 0.0}
+
+
+def test_what_happens_after_the_stop_is_no_arms_outcome(store: Store) -> None:
+    """After `experiment stop` every case is shown suggestions (a control case too): its replies,
+    resolution and the suggestions made then counted as its arm's, and a stopped experiment's result
+    kept moving as they came in."""
+    design = _load(
+        store,
+        [
+            _suggestion("s9", "c1", 0, PAUSE),
+            _suggestion("s10", "c2", 0, PAUSE),
+            _suggestion("s11", "c2", 20, REFUND, arm=None, pipeline_version="after:v2"),
+        ],
+        [_sent("k9", "c1", 5, PAUSE), _sent("k10", "c2", 25, REFUND)],
+    )
+    for case_id, minutes in (("c1", 8), ("c2", 30)):
+        store.events.add(
+            {
+                "idempotency_key": f"r-{case_id}",
+                "case_id": case_id,
+                "kind": "resolved",
+                "handle_seconds": 60.0 * minutes,
+                "ts": T0 + timedelta(minutes=minutes),
+            }
+        )
+    design = stop_experiment(store, design.key, at=T0 + timedelta(minutes=10))
+    late = T0 + timedelta(minutes=10, seconds=1)  # by a server that had not noticed the stop yet
+    store.experiments.record("h", [{"case_id": "c3", "arm": "control", "assigned_at": late}])
+    outcomes = {c.case_id: c for c in read_outcomes(store, design).cases}
+    assert [(c.match_rate, c.resolved, c.handle_seconds) for c in outcomes.values()] == [
+        (1.0, 1.0, 480.0),
+        (None, 0.0, None),
+    ]
+    assert outcomes["c2"].first_reply_seconds is None
+    versions = read_outcomes(store, design).versions
+    assert {arm: dict(v) for arm, v in versions.items()} == {"treatment": {V1: 2}}

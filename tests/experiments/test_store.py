@@ -29,11 +29,26 @@ def test_one_running_experiment_and_unique_names(store: Store) -> None:
         create_experiment(store, _design("second"))
     with pytest.raises(ExperimentError, match="named 'first' exists"):
         create_experiment(store, _design("first"))
-    stopped = stop_experiment(store, "first", at=T0 + timedelta(days=7))
-    assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0 + timedelta(days=7)
+    stopped = stop_experiment(store, "first", at=T0)  # at once: the next may start at the same time
+    assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0
     create_experiment(store, _design("second"))
     assert [d.key for d in list_experiments(store)] == ["first", "second"]  # same start: by name
     assert store.experiments.running_key() == "second"
+
+
+def test_an_experiment_cannot_start_before_the_last_one_stopped(store: Store) -> None:
+    """One experiment at a time holds in time too: a `--start` back-dated into a stopped experiment's
+    run let a case that experiment assigned during the overlap (not seen before the new start)
+    enter the new one as well, in two experiments at once."""
+    create_experiment(store, _design("first"))
+    stop_experiment(store, "first", at=T0 + timedelta(days=7))
+    store.experiments.record("first", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
+    back_dated = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=3))
+    with pytest.raises(ExperimentError, match=r"'first' ran until 2026-10-08 00:00 UTC"):
+        create_experiment(store, back_dated)
+    assert store.experiments.get("second") is None
+    later = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=7))
+    assert create_experiment(store, later).running
 
 
 def test_the_database_itself_refuses_a_second_running_experiment(store: Store) -> None:
@@ -85,6 +100,25 @@ def test_assignments_are_recorded_once_and_set_the_cases_arm(store: Store) -> No
     c1, c2 = store.cases.get("c1"), store.cases.get("c2")
     assert c1 is not None and c1.arm == "control"
     assert c2 is not None and c2.arm == "imported-arm"  # an imported arm is the team's own record
+
+
+def test_a_case_stored_after_its_assignment_or_again_keeps_its_arm(store: Store) -> None:
+    """`export cases` shows a case's arm: a case the service assigned before the case was imported
+    (or a help desk's webhook stored it) had none, and importing a case again cleared the arm it had."""
+    create_experiment(store, _design("h"))
+    store.cases.upsert([{"id": "c1", "message": "m", "created_at": T0}])
+    store.experiments.record("h", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
+    store.experiments.record("h", [{"case_id": "c2", "arm": "treatment", "assigned_at": T0}])
+    again = [
+        {"id": "c1", "message": "m", "created_at": T0},  # imported again: the arm stays
+        {"id": "c2", "message": "m", "created_at": T0},  # imported after the service assigned it
+        {"id": "c3", "message": "m", "created_at": T0},  # in no experiment
+    ]
+    store.cases.upsert(again)
+    assert {c.id: c.arm for c in store.cases.list()} == {"c1": "control", "c2": "treatment", "c3": None}
+    store.cases.upsert([{"id": "c3", "message": "m", "created_at": T0, "arm": "imported-arm"}])
+    c3 = store.cases.get("c3")
+    assert c3 is not None and c3.arm == "imported-arm"  # the team's own record still goes in
 
 
 def test_the_migration_goes_down_and_up(empty_database_url: str) -> None:

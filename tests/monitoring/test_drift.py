@@ -140,6 +140,12 @@ def test_recent_alerts_are_those_of_the_last_weeks_of_the_history(store: Store) 
     store.alerts.save([_alert(0, 3), {**_alert(20, 35), "subject": "ans-2"}])
     assert [a.subject for a in store.alerts.recent(timedelta(days=30))] == ["ans-2"]
     assert [a.subject for a in store.alerts.recent(timedelta(days=40))] == ["ans-2", "ans-1"]
+    # a `batch suggest` back-fill made today is no traffic: the history still ended 40 days in (it
+    # moved "recent" to today, and the dashboard and the library lost every alert)
+    backfill = {"id": "b1", "case_id": "c1", "pipeline_version": "p", "latency_ms": 1.0, "origin": "batch"}
+    assert [a.subject for a in store.alerts.recent(timedelta(days=10))] == ["ans-2"]
+    store.cases.add_suggestions([backfill])
+    assert [a.subject for a in store.alerts.recent(timedelta(days=10))] == ["ans-2"]
 
 
 class FlakyHook(BaseHTTPRequestHandler):

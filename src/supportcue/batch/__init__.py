@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from supportcue.batch.cases import BatchCase, read_cases
+from supportcue.batch.cases import BatchCase, Rejects, read_cases
 from supportcue.batch.engine import LOCAL, Progress, run_in_process, run_on_ray
 from supportcue.batch.jobs import JOBS, Job, JobSpec, prepare, suggestion_id
-from supportcue.data.importer import ImportReport, write_rejects
+from supportcue.data.importer import ImportReport
 from supportcue.data.store import Store
 from supportcue.settings import Settings
 from supportcue.weak.workspace import BATCH_ANNOTATOR
@@ -51,10 +51,11 @@ def run_batch(
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], ImportReport]:
     """Run job `kind` over the cases of `path`; returns its summary and the file's read report (the
-    rejected rows are also written to FILE.rejects.jsonl, as `import` does)."""
+    rejected rows are written to FILE.rejects.jsonl, as `import` does, while the file is read; the
+    report keeps the first `cases.KEPT_REJECTS` of them, the summary counts them all)."""
     options: dict[str, Any] = {}
     if kind == "label":
-        sample = ImportReport(kind="cases", path=path)
+        sample = ImportReport(kind="cases", path=path, on_reject=lambda _: None)  # read again below
         options = {
             "task": task,
             "fit_cases": [
@@ -66,7 +67,8 @@ def run_batch(
             ],
         }
     job = prepare(kind, settings, store, **options)
-    report = ImportReport(kind="cases", path=path)
+    rejects = Rejects(path)
+    report = ImportReport(kind="cases", path=path, on_reject=rejects.add)
     chunks = read_cases(path, report, chunk_size, mapping, constants, encoding)
     try:
         if ray_address:
@@ -74,14 +76,14 @@ def run_batch(
         else:
             summary = run_in_process(job, chunks, progress)
     finally:
+        rejects.close()
         if job.cache is not None:
             job.cache.close()
-    if report.rejects:
-        report.rejects_path = write_rejects(path, report.rejects)
+    report.rejects, report.rejects_path = rejects.first, rejects.path
     summary = {
         "file": str(path),
         "read": report.read,
-        "rejected": len(report.rejects),
+        "rejected": rejects.count,
         "rejects_file": str(report.rejects_path) if report.rejects_path else None,
         **summary,
     }

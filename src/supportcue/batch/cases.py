@@ -2,8 +2,8 @@
 
 Rows are checked exactly as `supportcue import cases` checks them (`data/importer.iter_rows`), and a
 bad row is reported with the file and its line; but nothing is held per row beyond the current chunk
-(duplicate ids are not looked for: every job is idempotent by case id), so a file of any size is read
-in constant memory.
+(duplicate ids are not looked for: every job is idempotent by case id, and the bad rows go to the
+rejects file as they are read, `Rejects`), so a file of any size is read in constant memory.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from supportcue.data.columns import CaseRow
-from supportcue.data.importer import ImportReport, iter_rows
+from supportcue.data.importer import ImportReport, Reject, iter_rows, reject_line, rejects_file
 from supportcue.pipeline import SuggestRequest
 
 
@@ -52,6 +52,36 @@ class BatchCase:
             context=list(self.context),
             fields=dict(self.fields),
         )
+
+
+KEPT_REJECTS = 20
+"""Rejected rows kept in memory, to show; every one goes to the rejects file."""
+
+
+class Rejects:
+    """A batch job's rejected rows, written to `FILE.rejects.jsonl` as the file is read rather than
+    gathered for the end: a file of any size may be all bad rows (a date format the import does not
+    read). The first `KEPT_REJECTS` are kept to show."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.count = 0
+        self.first: list[Reject] = []
+        self.path: Path | None = None
+        self._handle: TextIO | None = None
+
+    def add(self, reject: Reject) -> None:
+        self.count += 1
+        if len(self.first) < KEPT_REJECTS:
+            self.first.append(reject)
+        if self._handle is None:  # the file only once there is a bad row, as `import` writes it
+            self.path = rejects_file(self.source)
+            self._handle = self.path.open("w", encoding="utf-8")
+        self._handle.write(reject_line(self.source, reject))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def read_cases(

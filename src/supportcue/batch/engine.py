@@ -82,7 +82,7 @@ class RayWorker:
         results = self.run(cases)
         written = 0
         if self.spec.write_in_workers and self.store is not None:
-            written = write_results(self.spec.kind, self.store, results, None)
+            written = write_results(self.spec, self.store, results, None)
             results = [None] * len(cases)
         first = [1.0] + [0.0] * (len(cases) - 1)  # per batch figures ride on its first row
         return {

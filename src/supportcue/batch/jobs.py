@@ -20,7 +20,9 @@ vectors by their text's hash.
   driver writes the cache (a SQLite file of the workspace).
 - **label**: the workspace's labeling functions, combined by a label model fitted once on the driver
   (on the file's first rows, with the people's labels of those cases as gold, as `weak apply` does);
-  stored as weak labels, annotator `batch`, version the function set's and the model's.
+  stored as weak labels, annotator `batch`, version the function set's and the model's. Each batch
+  replaces the back-filled labels of its cases: a case that gets none now (no function votes, a tie,
+  people judged it invalid since) loses the one an earlier run gave it.
 """
 
 from __future__ import annotations
@@ -157,22 +159,25 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
         predicted, confidence = spec.combiner.predict_with_confidence(votes, tie_break="abstain")
         voted = predicted != ABSTAIN_INDEX
         expires = utcnow() + timedelta(days=WEAK_LABEL_DAYS)
-        out: list[Any] = []
+        out: list[Any] = []  # per case (its id, its label or None): a None still clears an old label
         for i, case in enumerate(cases):
             if not voted[i] or case.id in invalid:
-                out.append(None)
+                out.append((case.id, None))
                 continue
             out.append(
-                {
-                    "case_id": case.id,
-                    "task": spec.task,
-                    "value": spec.label_names[int(predicted[i])],
-                    "source": LabelSource.WEAK,
-                    "annotator": BATCH_ANNOTATOR,
-                    "confidence": float(confidence[i]),
-                    "expires_at": expires,
-                    "version": spec.version,
-                }
+                (
+                    case.id,
+                    {
+                        "case_id": case.id,
+                        "task": spec.task,
+                        "value": spec.label_names[int(predicted[i])],
+                        "source": LabelSource.WEAK,
+                        "annotator": BATCH_ANNOTATOR,
+                        "confidence": float(confidence[i]),
+                        "expires_at": expires,
+                        "version": spec.version,
+                    },
+                )
             )
         return out
 
@@ -214,17 +219,19 @@ class Job:
 
     def write(self, results: Sequence[Any]) -> int:
         """Store one batch of results; returns how many rows (or vectors) were written."""
-        return write_results(self.spec.kind, self.store, results, self.cache)
+        return write_results(self.spec, self.store, results, self.cache)
 
 
-def write_results(kind: str, store: Store, results: Sequence[Any], cache: CachedEmbedder | None) -> int:
+def write_results(spec: JobSpec, store: Store, results: Sequence[Any], cache: CachedEmbedder | None) -> int:
+    if spec.kind == "label":
+        rows = [row for _, row in results if row is not None]
+        ids = [case_id for case_id, _ in results]
+        return store.labels.replace(LabelSource.WEAK, spec.task, [BATCH_ANNOTATOR], rows, subjects=ids)
     rows = [r for r in results if r is not None]
     if not rows:
         return 0
-    if kind == "suggest":
+    if spec.kind == "suggest":
         return store.cases.add_suggestions(rows)
-    if kind == "label":
-        return store.labels.add(rows)
     assert cache is not None
     cache.put([t for t, _ in rows], np.stack([v for _, v in rows]))
     return len(rows)

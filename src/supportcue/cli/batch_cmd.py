@@ -83,8 +83,9 @@ def _run(
         )
     for r in report.rejects[:SHOWN_REJECTS]:
         err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False, soft_wrap=True)
-    if len(report.rejects) > SHOWN_REJECTS:
-        err_console.print(f"... and {len(report.rejects) - SHOWN_REJECTS} more rejected rows")
+    rejected = int(summary["rejected"])  # the report keeps only the first few
+    if rejected > SHOWN_REJECTS:
+        err_console.print(f"... and {rejected - SHOWN_REJECTS} more rejected rows")
     emit(summary, json_out, title=f"batch {kind}")
     if report.read and not report.valid:
         err_console.print(f"every row of {file} was rejected: nothing done", highlight=False)

@@ -99,10 +99,11 @@ class Alerts:
 
     def recent(self, within: timedelta, limit: int = 20) -> builtins.list[DriftAlert]:
         """Alerts still raised lately, the latest first: last seen within `within` of the newest
-        suggestion (or of now, if that is earlier). A workspace whose history ended a while ago (an
-        import, the demo) still shows the alerts of its last weeks."""
+        suggestion made for traffic (or of now, if that is earlier). A workspace whose history ended a
+        while ago (an import, the demo) still shows the alerts of its last weeks, after a `batch
+        suggest` back-fill made today too."""
         with self.db.session() as s:
-            newest = s.scalar(select(func.max(Suggestion.created_at)))
+            newest = s.scalar(select(func.max(Suggestion.created_at)).where(from_traffic()))
         now = utcnow()
         end = now if newest is None else min(now, newest)
         q = select(DriftAlert).where(DriftAlert.last_seen >= end - within)

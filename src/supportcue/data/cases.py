@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
 from supportcue.data.reporting import from_traffic
-from supportcue.data.tables import Case, ConversationMessage, Suggestion, SuggestionClaim, utcnow
+from supportcue.data.tables import Assignment, Case, ConversationMessage, Suggestion, SuggestionClaim, utcnow
 from supportcue.vocab import MessageRole, SuggestionMode
 
 _CASE_COLUMNS = [
@@ -22,7 +22,6 @@ _CASE_COLUMNS = [
     "customer_name",
     "fields",
     "created_at",
-    "arm",
     "status",
     "purged_at",  # a re-imported case has its text again
 ]
@@ -33,8 +32,43 @@ class Cases:
         self.db = db
 
     def upsert(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        """Insert cases by external id; a re-import updates the stored case."""
-        return self.db.upsert(Case, rows, ["id"], _CASE_COLUMNS, session=session)
+        """Insert cases by external id; a re-import updates the stored case. A row without a
+        `created_at` dates a new case now and keeps a stored case's date (an experiment tells new
+        cases by it). A row without an `arm` keeps the case's, or gets the arm the case was assigned
+        (`experiments.record` sets it only on a case stored by then: the service may see a case
+        before it is imported)."""
+        with self.db.session(session) as s:
+            dated = [r for r in rows if "created_at" in r]
+            undated = [r for r in rows if "created_at" not in r]
+            undated_columns = [c for c in _CASE_COLUMNS if c != "created_at"]
+            stored = self.db.upsert(Case, dated, ["id"], _CASE_COLUMNS, session=s)
+            stored += self.db.upsert(Case, undated, ["id"], undated_columns, session=s)
+            given: dict[str, list[str]] = {}
+            for r in rows:
+                if r.get("arm"):
+                    given.setdefault(str(r["arm"]), []).append(str(r["id"]))
+            for arm, ids in given.items():  # the team's own record of the arm
+                for at in range(0, len(ids), 500):
+                    s.execute(update(Case).where(Case.id.in_(ids[at : at + 500])).values(arm=arm))
+            first_arm = (
+                select(Assignment.arm)
+                .where(Assignment.case_id == Case.id)
+                .order_by(Assignment.assigned_at)
+                .limit(1)
+                .scalar_subquery()
+            )
+            bare = [str(r["id"]) for r in rows if not r.get("arm")]
+            for at in range(0, len(bare), 500):
+                s.execute(
+                    update(Case)
+                    .where(
+                        Case.id.in_(bare[at : at + 500]),
+                        Case.arm.is_(None),
+                        exists().where(Assignment.case_id == Case.id),
+                    )
+                    .values(arm=first_arm)
+                )
+        return stored
 
     def get(self, case_id: str) -> Case | None:
         return self.db.get(Case, case_id)

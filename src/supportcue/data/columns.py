@@ -141,7 +141,7 @@ class CaseRow(ImportRow):
     created_at: datetime = column(
         "when the customer wrote (training splits the history by it)",
         factory=utcnow,
-        shown="the import time",
+        shown="the first import's time",
     )
     context: list[dict[str, str]] = column(
         "earlier turns of the thread, oldest first: text (one customer turn) or a JSON array of "

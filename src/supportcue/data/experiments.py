@@ -150,40 +150,46 @@ class Experiments:
         with self.db.session() as s:
             return list(s.execute(stmt))
 
-    def cases_of(self, key: str) -> builtins.list[Any]:
-        """Per assigned case: (case_id, arm, assigned_at, case created_at or None, customer name)."""
+    def cases_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """Per case assigned (up to `until`): (case_id, arm, assigned_at, case created_at or None,
+        customer name)."""
         columns = (Assignment.case_id, Assignment.arm, Assignment.assigned_at, Case.created_at)
         return self._fetch(
             select(*columns, Case.customer_name)
             .select_from(Assignment)
             .outerjoin(Case, Case.id == Assignment.case_id)
-            .where(Assignment.experiment == key)
+            .where(*_assigned(key, until))
             .order_by(Assignment.assigned_at, Assignment.case_id)
         )
 
-    def events_of(self, key: str) -> builtins.list[Any]:
-        """The `sent` and `resolved` events of the assigned cases, oldest first: (id, case_id, kind,
-        ts, handle_seconds, agent_id, suggestion_id, text, similarity, shadow_similarity, purged_at)."""
+    def events_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """The `sent` and `resolved` events of the assigned cases (up to `until`), oldest first: (id,
+        case_id, kind, ts, handle_seconds, agent_id, suggestion_id, text, similarity,
+        shadow_similarity, purged_at)."""
         wanted = ("id", "case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
         kept = ("similarity", "shadow_similarity", "purged_at")
-        return self._fetch(
+        q = (
             select(*(getattr(Event, c) for c in (*wanted, *kept)))
             .join(Assignment, Assignment.case_id == Event.case_id)
-            .where(Assignment.experiment == key, Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
-            .order_by(Event.ts, Event.id)
+            .where(*_assigned(key, until), Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
         )
+        if until is not None:
+            q = q.where(Event.ts <= until)
+        return self._fetch(q.order_by(Event.ts, Event.id))
 
-    def suggestions_of(self, key: str) -> builtins.list[Any]:
-        """The suggestions of the assigned cases, oldest first: (id, case_id, created_at, text,
-        shadow, abstained_at, pipeline_version, simulated); not `batch suggest` back-fills, which no
-        arm was shown (or held back from)."""
+    def suggestions_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+        """The suggestions of the assigned cases (made up to `until`), oldest first: (id, case_id,
+        created_at, text, shadow, abstained_at, pipeline_version, simulated); not `batch suggest`
+        back-fills, which no arm was shown (or held back from)."""
         wanted = ("id", "case_id", "created_at", "text", "shadow", "abstained_at", "pipeline_version")
-        return self._fetch(
+        q = (
             select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
             .join(Assignment, Assignment.case_id == Suggestion.case_id)
-            .where(Assignment.experiment == key, from_traffic())
-            .order_by(Suggestion.created_at, Suggestion.id)
+            .where(*_assigned(key, until), from_traffic())
         )
+        if until is not None:
+            q = q.where(Suggestion.created_at <= until)
+        return self._fetch(q.order_by(Suggestion.created_at, Suggestion.id))
 
     def agent_means(self, before: datetime) -> dict[str, tuple[int, float]]:
         """Per agent: (resolved cases, mean handle seconds) over the `resolved` events before `before`
@@ -200,6 +206,15 @@ class Experiments:
                 .group_by(Event.agent_id)
             )
             return {str(agent): (int(n), float(mean)) for agent, n, mean in rows}
+
+
+def _assigned(key: str, until: datetime | None) -> builtins.list[Any]:
+    """The assignments of experiment `key` made up to `until` (a server notices a stop within a
+    second: a case it assigned after the stop is in no experiment that ran)."""
+    where = [Assignment.experiment == key]
+    if until is not None:
+        where.append(Assignment.assigned_at <= until)
+    return where
 
 
 def _running_error(key: str) -> ExperimentError:

@@ -76,6 +76,16 @@ class ImportReport:
     committed: bool = False
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    on_reject: Callable[[Reject], None] | None = field(default=None, repr=False)
+    """Where bad rows go instead of `rejects` (a batch job writes them out as it reads: a file of any
+    size may be all bad rows, and none of them is kept in memory)."""
+
+    def reject(self, reject: Reject) -> None:
+        """Note a bad row: in `rejects`, or handed to `on_reject`."""
+        if self.on_reject is None:
+            self.rejects.append(reject)
+        else:
+            self.on_reject(reject)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +165,8 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, CaseRow):
         reply, agent, seconds = data.pop("reply"), data.pop("agent_id"), data.pop("handle_seconds")
         data["status"] = item.resolved_status()
+        if "created_at" not in item.model_fields_set:  # dated now if new; a stored case keeps its date
+            del data["created_at"]
         out = {"cases": [data], "events": []}
         if reply:
             out["events"].append(
@@ -230,11 +242,11 @@ def iter_rows(
             checked_header = True
         report.read += 1
         if "__error__" in raw:
-            report.rejects.append(_reject(line, raw["__error__"], {}))
+            report.reject(_reject(line, raw["__error__"], {}))
             continue
         row = {**_rename(raw, mapping, kind), **constants}
         if "__extra__" in row:
-            report.rejects.append(_reject(line, "more values than header columns", row))
+            report.reject(_reject(line, "more values than header columns", row))
             continue
         if kind == "cases":
             row = _case_extra(row)
@@ -242,15 +254,15 @@ def iter_rows(
             item = MODELS[kind].model_validate(row)
             key, repeat = _key(item)
         except ValidationError as exc:
-            report.rejects.append(_reject(line, _reason(exc), row, _fields(exc)))
+            report.reject(_reject(line, _reason(exc), row, _fields(exc)))
             continue
         except ValueError as exc:
-            report.rejects.append(_reject(line, str(exc), row))
+            report.reject(_reject(line, str(exc), row))
             continue
         if unique:
             if key in seen:
                 reason = repeat.format(line=seen[key]) + " (the first one is kept)"
-                report.rejects.append(_reject(line, reason, row))
+                report.reject(_reject(line, reason, row))
                 continue
             seen[key] = line
         report.valid += 1
@@ -280,7 +292,7 @@ def import_file(
             produced = _to_records(kind, item)
         except ValueError as exc:
             report.valid -= 1
-            report.rejects.append(_reject(line, str(exc), item.model_dump()))
+            report.reject(_reject(line, str(exc), item.model_dump()))
             continue
         items.append(item)
         for table, rows in produced.items():
@@ -405,10 +417,19 @@ def _check_columns(
         )
 
 
+def rejects_file(path: Path) -> Path:
+    """Where the rejected rows of `path` are written: `FILE.rejects.jsonl` beside it."""
+    return path.with_name(path.name + ".rejects.jsonl")
+
+
+def reject_line(path: Path, r: Reject) -> str:
+    """One rejected row of `path` as the rejects file holds it (a JSON line)."""
+    record = {"file": str(path), "line": r.line, "row": r.row, "fields": r.fields, "reason": r.reason}
+    return json.dumps(record) + "\n"
+
+
 def write_rejects(path: Path, rejects: list[Reject]) -> Path:
-    out = path.with_name(path.name + ".rejects.jsonl")
+    out = rejects_file(path)
     with out.open("w", encoding="utf-8") as handle:
-        for r in rejects:
-            record = {"file": str(path), "line": r.line, "row": r.row, "fields": r.fields, "reason": r.reason}
-            handle.write(json.dumps(record) + "\n")
+        handle.writelines(reject_line(path, r) for r in rejects)
     return out

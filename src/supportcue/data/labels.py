@@ -86,23 +86,37 @@ class Labels:
         task: str | None = None,
         annotators: Iterable[str] | None = None,
         session: Session | None = None,
+        subjects: Sequence[str] | None = None,
     ) -> int:
-        """Delete the labels from `source` (for one task; of `annotators` only, when given); returns
-        how many."""
+        """Delete the labels from `source` (for one task; of `annotators` only, and of `subjects`
+        only, when given); returns how many."""
         q = delete(Label).where(Label.source == source)
         if task:
             q = q.where(Label.task == task)
         if annotators is not None:
             q = q.where(Label.annotator.in_(builtins.list(annotators)))
+        parts = [q]
+        if subjects is not None:  # in slices: SQLite bounds a statement's parameters
+            ids = builtins.list(subjects)
+            parts = [q.where(Label.subject.in_(ids[at : at + 500])) for at in range(0, len(ids), 500)]
         with self.db.session(session) as s:
-            return int(s.execute(q).rowcount or 0)  # type: ignore[attr-defined]
+            deleted = 0
+            for part in parts:
+                deleted += int(s.execute(part).rowcount or 0)  # type: ignore[attr-defined]
+            return deleted
 
     def replace(
-        self, source: str, task: str, annotators: Iterable[str], rows: Sequence[Mapping[str, Any]]
+        self,
+        source: str,
+        task: str,
+        annotators: Iterable[str],
+        rows: Sequence[Mapping[str, Any]],
+        subjects: Sequence[str] | None = None,
     ) -> int:
-        """Replace every label of `annotators` (from `source`, for `task`) by `rows`, in one
-        transaction: a machine's re-run keeps none of its earlier labels (a case people labeled
-        since, or that no longer qualifies, loses its old one), and a failure keeps them all."""
+        """Replace every label of `annotators` (from `source`, for `task`; of `subjects` only, when
+        given: a run over part of the cases) by `rows`, in one transaction: a machine's re-run keeps
+        none of its earlier labels (a case people labeled since, or that no longer qualifies, loses
+        its old one), and a failure keeps them all."""
         with self.db.session() as s:
-            self.delete(source, task, annotators, session=s)
+            self.delete(source, task, annotators, session=s, subjects=subjects)
             return self.add(rows, session=s) if rows else 0

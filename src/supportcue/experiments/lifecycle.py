@@ -13,8 +13,18 @@ from supportcue.experiments.design import Design
 
 def create_experiment(store: Store, design: Design) -> Design:
     """Store `design` as the running experiment (starting now unless it has a start); an
-    `ExperimentError` names the experiment already running, if one is."""
-    design = replace(design, started_at=design.started_at or utcnow())
+    `ExperimentError` names the experiment already running, if one is, or the stopped one a
+    back-dated start would overlap (a case it assigned then would be in both)."""
+    start = design.started_at or utcnow()
+    design = replace(design, started_at=start)
+    ended = [d for d in list_experiments(store) if d.ended_at is not None]
+    last = max(ended, key=lambda d: d.ended_at or start, default=None)
+    if last is not None and last.ended_at is not None and start < last.ended_at:
+        raise ExperimentError(
+            f"experiment {design.key!r} would start {start:%Y-%m-%d %H:%M} UTC, but {last.key!r} ran "
+            f"until {last.ended_at:%Y-%m-%d %H:%M} UTC; one experiment runs at a time: give --start at "
+            "or after that"
+        )
     store.experiments.create(design.row())
     return design
 

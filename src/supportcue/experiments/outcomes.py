@@ -15,6 +15,11 @@
   first); `batch suggest` back-fills are no arm's suggestions. For a reply whose text `purge`
   removed, the similarity measured before is used.
 
+A stopped experiment counts what happened until it stopped: from then on every case is shown
+suggestions (the control arm's too), so a reply, a resolution or a suggestion after the stop is no
+arm's outcome, and neither is a case a server assigned in the second before it noticed the stop (the
+result stops moving once the experiment has).
+
 The CUPED covariate of a case is its agent's mean handle time over the `resolved` events before the
 experiment started; the agent is the one on the case's `resolved` (else `sent`) event. A case whose
 agent has no earlier cases gets the mean over the agents that have (CUPED then leaves it as it is).
@@ -100,7 +105,9 @@ def read_outcomes(
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
     names: dict[str, str | None] = {}
-    for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(key):
+    for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(
+        key, until=design.ended_at
+    ):
         cases[case_id] = CaseOutcome(case_id, arm)
         start[case_id] = created_at or assigned_at
         names[case_id] = customer_name
@@ -108,7 +115,7 @@ def read_outcomes(
     by_case: dict[str, list[Any]] = defaultdict(list)
     versions: dict[str, Counter[str]] = defaultdict(Counter)
     simulated = 0
-    for row in store.experiments.suggestions_of(key):
+    for row in store.experiments.suggestions_of(key, until=design.ended_at):
         suggestions[row.id] = row
         by_case[row.case_id].append(row)
         versions[cases[row.case_id].arm][row.pipeline_version] += 1
@@ -116,7 +123,7 @@ def read_outcomes(
     first_sent: dict[str, Any] = {}
     sent_on: dict[str, list[Any]] = defaultdict(list)
     database = store.db.engine.url.render_as_string()
-    for e in store.experiments.events_of(key):
+    for e in store.experiments.events_of(key, until=design.ended_at):
         c = cases[e.case_id]
         if e.kind == EventKind.RESOLVED:
             c.resolved = 1.0
