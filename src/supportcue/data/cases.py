@@ -27,19 +27,28 @@ _CASE_COLUMNS = [
 ]
 
 
+IMPORT_TIME = "created_at_if_new"
+"""A case row's date when its file gives none: the time it was read (in file order, the only order an
+undated history has), used for a new case only."""
+
+
 class Cases:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def upsert(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        """Insert cases by external id; a re-import updates the stored case. A row without a
-        `created_at` dates a new case now and keeps a stored case's date (an experiment tells new
-        cases by it). A row without an `arm` keeps the case's, or gets the arm the case was assigned
-        (`experiments.record` sets it only on a case stored by then: the service may see a case
-        before it is imported)."""
+        """Insert cases by external id; a re-import updates the stored case. A row with
+        `IMPORT_TIME` instead of `created_at` (a file without dates) dates a new case by it and keeps
+        a stored case's date (an experiment tells new cases by it). A row without an `arm` keeps the
+        case's, or gets the arm the case was assigned (`experiments.record` sets it only on a case
+        stored by then: the service may see a case before it is imported)."""
         with self.db.session(session) as s:
-            dated = [r for r in rows if "created_at" in r]
-            undated = [r for r in rows if "created_at" not in r]
+            dated = [r for r in rows if IMPORT_TIME not in r]
+            undated = [
+                {**{k: v for k, v in r.items() if k != IMPORT_TIME}, "created_at": r[IMPORT_TIME]}
+                for r in rows
+                if IMPORT_TIME in r
+            ]
             undated_columns = [c for c in _CASE_COLUMNS if c != "created_at"]
             stored = self.db.upsert(Case, dated, ["id"], _CASE_COLUMNS, session=s)
             stored += self.db.upsert(Case, undated, ["id"], undated_columns, session=s)

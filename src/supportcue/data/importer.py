@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from supportcue.data.cases import IMPORT_TIME
 from supportcue.data.columns import (
     KINDS,
     MODELS,
@@ -166,7 +167,7 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
         reply, agent, seconds = data.pop("reply"), data.pop("agent_id"), data.pop("handle_seconds")
         data["status"] = item.resolved_status()
         if "created_at" not in item.model_fields_set:  # dated now if new; a stored case keeps its date
-            del data["created_at"]
+            data[IMPORT_TIME] = data.pop("created_at")
         out = {"cases": [data], "events": []}
         if reply:
             out["events"].append(
