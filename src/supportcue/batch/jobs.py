@@ -42,8 +42,8 @@ from supportcue.data.tables import utcnow
 from supportcue.embeddings import CachedEmbedder
 from supportcue.errors import BatchError
 from supportcue.settings import Settings, load_settings
-from supportcue.vocab import HUMAN_SOURCES, LabelSource, LabelTask, SuggestionOrigin
-from supportcue.weak.workspace import BATCH_ANNOTATOR
+from supportcue.vocab import LabelSource, LabelTask, SuggestionOrigin
+from supportcue.weak.workspace import BATCH_ANNOTATOR, judged_invalid
 
 JOBS = ("suggest", "embed", "label")
 
@@ -147,7 +147,7 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
     from supportcue.weak.workspace import WEAK_LABEL_DAYS, workspace_lfs
 
     lfs = workspace_lfs(store, settings, spec.task)
-    invalid = _judged_invalid(store) if spec.task == LabelTask.TOPIC else set()
+    invalid = judged_invalid(store) if spec.task == LabelTask.TOPIC else set()
     card = len(spec.label_names)
 
     def run(cases: Sequence[BatchCase]) -> list[Any]:
@@ -182,12 +182,6 @@ def _label_worker(spec: JobSpec, store: Store, settings: Settings) -> Worker:
         return out
 
     return run
-
-
-def _judged_invalid(store: Store) -> set[str]:
-    """Cases people judged not to be a question: they get no topic (as in `weak apply`)."""
-    labels = store.labels.list(LabelTask.VALIDITY, sources=HUMAN_SOURCES)
-    return {lb.case_id for lb in labels if lb.value == "invalid" and lb.case_id}
 
 
 @dataclass

@@ -157,7 +157,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     version = lf_set_version(workspace_lfs(store, settings, run.task))
     eligible = np.ones(len(run.cases), dtype=bool)
     if run.task == LabelTask.TOPIC:  # a message people judged not to be a question gets no topic
-        invalid = _judged_invalid(store)
+        invalid = judged_invalid(store)
         eligible = np.array([c not in invalid for c in run.cases], dtype=bool)
         voted &= eligible
     unlabeled = voted & (run.gold == ABSTAIN_INDEX)
@@ -196,10 +196,10 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     }
 
 
-def _judged_invalid(store: Store) -> set[str | None]:
-    """Cases people judged not to be a question (they get no topic)."""
+def judged_invalid(store: Store) -> set[str]:
+    """Cases people judged not to be a question: they get no topic (`weak apply`, `batch label`)."""
     labels = store.labels.list(LabelTask.VALIDITY, sources=HUMAN_SOURCES)
-    return {lb.case_id for lb in labels if lb.value == "invalid"}
+    return {lb.case_id for lb in labels if lb.value == "invalid" and lb.case_id}
 
 
 def propagate_labels(
@@ -217,7 +217,7 @@ def propagate_labels(
 
     people = people_labels(store, settings, task)
     human = people.gold
-    invalid = _judged_invalid(store)
+    invalid = judged_invalid(store)
     cases = store.cases.list()
     labeled = [c for c in cases if c.id in human]  # a case people tie on spreads nor takes a label
     unlabeled = [c for c in cases if c.id not in people.cases and c.id not in invalid]
