@@ -162,14 +162,20 @@ def test_coverage_leaves_cases_out(store: Store) -> None:
     assert store.db.count("assignments") == len(inside)
 
 
-def test_a_case_imported_before_the_start_stays_out_when_imported_again(store: Store, tmp_path: Path) -> None:
-    """A cases file without `created_at` dates each new case at its import; importing it again (a
-    nightly sync) dated the stored cases again, after the experiment's start, so a case known for
-    weeks entered the experiment as if it were new (and its first reply time started over)."""
+@pytest.mark.parametrize(
+    "csv", ["id,message\nknown,where is my payout\n", "id,message,created_at\nknown,payout?, \n"]
+)
+def test_a_case_imported_before_the_start_stays_out_when_imported_again(
+    store: Store, tmp_path: Path, csv: str
+) -> None:
+    """A cases file without `created_at` (no column, or a blank cell) dates each new case at its
+    import; importing it again (a nightly sync) dated the stored cases again, after the experiment's
+    start, so a case known for weeks entered the experiment as if it were new (and its first reply
+    time started over)."""
     from supportcue.data.importer import import_file
 
     path = tmp_path / "cases.csv"
-    path.write_text("id,message\nknown,where is my payout\n")
+    path.write_text(csv)
     import_file(store, "cases", path)
     first = store.cases.get("known")
     assert first is not None

@@ -174,6 +174,16 @@ class CaseRow(ImportRow):
 
     _time = field_validator("created_at", mode="before")(lambda v: parse_time(v) or utcnow())
     _ctx = field_validator("context", mode="before")(parse_context)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_date_is_none(cls, data: Any) -> Any:
+        """A blank `created_at` cell is no date, as a missing column is: a new case is dated by the
+        import, a stored one keeps its date (`importer._to_records` tells them apart by the fields set)."""
+        if isinstance(data, dict) and "created_at" in data and str(data["created_at"] or "").strip() == "":
+            return {k: v for k, v in data.items() if k != "created_at"}
+        return data
+
     _fields = field_validator("fields", mode="before")(lambda v: parse_json(v, dict))
 
     def resolved_status(self) -> CaseStatus:
