@@ -5,38 +5,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console, emit
+from supportcue.cli.output import console, emit, fitted_table
 
 
 def _print(result: dict[str, Any]) -> None:
     alerts = result["alerts"]
     if not alerts:
         console.print("no drift alerts")
-    table = Table(
-        "id",
-        "kind",
-        "subject",
-        "first seen",
-        "last seen",
-        "score",
-        "threshold",
-        "review items",
+    table = fitted_table(
+        [
+            {
+                "id": str(a["id"]),
+                "kind": a["kind"],
+                "subject": a["subject"],
+                "first seen": a["first_seen"][:10],
+                "last seen": a["last_seen"][:10],
+                "score": f"{a['score']:.3f}",
+                "threshold": f"{a['threshold']:g}",
+                "review items": str(len(a["review_item_ids"])),
+            }
+            for a in alerts
+        ],
+        optional=("first seen", "threshold", "review items"),
+        wrap=("subject",),
         title="drift alerts",
     )
-    for a in alerts:
-        table.add_row(
-            str(a["id"]),
-            a["kind"],
-            a["subject"],
-            a["first_seen"][:10],
-            a["last_seen"][:10],
-            f"{a['score']:.3f}",
-            f"{a['threshold']:g}",
-            str(len(a["review_item_ids"])),
-        )
     if alerts:
         console.print(table)
         console.print(

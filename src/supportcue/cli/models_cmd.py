@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import CliState, state
-from supportcue.cli.output import console
+from supportcue.cli.output import console, fitted_table
 from supportcue.data.tables import ModelVersion
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
@@ -212,13 +211,9 @@ def register(app: typer.Typer) -> None:
         console.print(f"{stage} {restored.version} is live again; {retired.version} is retired")
 
 
-_OPTIONAL = ("macro-F1", "data fingerprint", "sha256")
-"""Columns left out when the table would not fit the terminal (an 80-column one, or output to a pipe,
-which rich renders at 80): squeezed, every cell became an ellipsis. `--json` has them all."""
-
-
 def versions_table(versions: list[ModelVersion], out: Console) -> Table:
-    """The registry as a table for `out`, without the optional columns when they would not fit."""
+    """The registry as a table for `out`, without the optional columns when they would not fit
+    (`--json` has them all)."""
     rows = []
     for v in versions:
         s = v.metrics.get("summary", {})
@@ -237,18 +232,4 @@ def versions_table(versions: list[ModelVersion], out: Console) -> Table:
                 "sha256": v.sha256[:12] if v.sha256 else "unverified",
             }
         )
-    columns = list(rows[0]) if rows else []
-    table = _table(columns, rows)
-    natural = out.measure(table, options=out.options.update_width(10_000)).maximum
-    if natural > out.width:
-        table = _table([c for c in columns if c not in _OPTIONAL], rows)
-    return table
-
-
-def _table(columns: list[str], rows: list[dict[str, str]]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(*(row[c] for c in columns))
-    return table
+    return fitted_table(rows, optional=("macro-F1", "data fingerprint", "sha256"), out=out)

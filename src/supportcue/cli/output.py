@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,3 +31,29 @@ def emit(result: dict[str, Any], as_json: bool, title: str = "") -> None:
             text = str(value)
         table.add_row(key, Text(text))  # a Text, not markup: a value may hold "[gate]" and the like
     console.print(table)
+
+
+def fitted_table(
+    rows: list[dict[str, str]],
+    optional: tuple[str, ...] = (),
+    wrap: tuple[str, ...] = (),
+    out: Console = console,
+    title: str | None = None,
+) -> Table:
+    """Rows as a compact table that fits `out`: the `optional` columns are left out when it would not
+    (an 80-column terminal, or a pipe, which rich renders at 80). Squeezed instead, cells became
+    ellipses ("answer_…", "2026-10…"). Only the `wrap` columns (free text) may wrap."""
+
+    def build(columns: list[str]) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), title=title)
+        for column in columns:
+            table.add_column(column, no_wrap=column not in wrap, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(row[c]) for c in columns))
+        return table
+
+    columns = list(rows[0]) if rows else []
+    table = build(columns)
+    if out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+        table = build([c for c in columns if c not in optional])
+    return table

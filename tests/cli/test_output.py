@@ -1,0 +1,46 @@
+"""Human-readable CLI tables fit the terminal: at 80 columns (a small terminal, or a pipe, which rich
+renders at 80) rich squeezed wide tables until their cells were ellipses ("answer_…", "2026-10…")."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from supportcue.cli.output import fitted_table
+
+ALERTS = [
+    {
+        "id": "12",
+        "kind": "answer_match_drop",
+        "subject": "[bold]payouts[/bold] schedule change and a subject long enough to need two lines",
+        "first seen": "2026-10-01",
+        "last seen": "2026-10-05",
+        "score": "0.312",
+        "threshold": "0.15",
+        "review items": "3",
+    }
+]
+
+
+def render(width: int) -> str:
+    out = Console(width=width, record=True, file=io.StringIO())
+    out.print(
+        fitted_table(ALERTS, optional=("first seen", "threshold", "review items"), wrap=("subject",), out=out)
+    )
+    return out.export_text()
+
+
+def test_a_narrow_terminal_drops_the_optional_columns_and_wraps_only_free_text() -> None:
+    text = render(80)
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "answer_match_drop" in text and "2026-10-05" in text and "0.312" in text
+    assert "threshold" not in text and "2026-10-01" not in text
+    assert "[bold]payouts[/bold]" in text  # shown as written, not read as markup
+    assert len(text.strip().splitlines()) > 3  # the subject took a second line
+
+
+def test_a_wide_terminal_shows_every_column_on_one_line() -> None:
+    text = render(200)
+    assert "threshold" in text and "2026-10-01" in text and "review items" in text
+    assert len(text.strip().splitlines()) == 3  # header, rule, one row
