@@ -44,3 +44,16 @@ def test_a_wide_terminal_shows_every_column_on_one_line() -> None:
     text = render(200)
     assert "threshold" in text and "2026-10-01" in text and "review items" in text
     assert len(text.strip().splitlines()) == 3  # header, rule, one row
+
+
+def test_label_issues_show_customers_words_as_written() -> None:
+    """A message with "[/]" in it stopped `labels issues` with rich's markup error."""
+    from supportcue.cli.weak_cmd import issues_table
+
+    issue = {"rank": 1, "case_id": "c[1]", "given": "refunds", "suggested": "[b]payouts", "quality": 0.01}
+    out = Console(width=80, record=True, file=io.StringIO())
+    out.print(issues_table([{**issue, "text": "I paid [/] twice, see [red]this[/red]"}], "topic"))
+    text = out.export_text()
+    assert (
+        "I paid [/] twice" in text and "[red]this[/red]" in text and "[b]payouts" in text and "c[1]" in text
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console, emit
+from supportcue.cli.output import console, emit, fitted_table
 from supportcue.vocab import LabelTask
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
@@ -116,15 +116,28 @@ def issues(
             )
         )
         return
-    table = Table(
-        "rank", "case", "given", "suggested", "quality", "message", title=f"likely {task} label errors"
-    )
-    for r in rows[:top]:
-        table.add_row(
-            str(r["rank"]), r["case_id"], r["given"], r["suggested"], f"{r['quality']:.3f}", r["text"][:60]
-        )
-    console.print(table)
+    console.print(issues_table(rows[:top], task))
     console.print(f"{len(rows)} likely errors" + (f"; exported to {out}" if out else ""))
+
+
+def issues_table(rows: list[dict[str, Any]], task: str) -> Table:
+    """Customers' words and label names as plain text (a message with "[/]" in it stopped the
+    command with a rich markup error, "[b]" turned bold)."""
+    return fitted_table(
+        [
+            {
+                "rank": str(r["rank"]),
+                "case": r["case_id"],
+                "given": r["given"],
+                "suggested": r["suggested"],
+                "quality": f"{r['quality']:.3f}",
+                "message": r["text"][:60],
+            }
+            for r in rows
+        ],
+        wrap=("message",),
+        title=f"likely {task} label errors",
+    )
 
 
 @labels_app.command("stats")
