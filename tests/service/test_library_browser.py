@@ -13,9 +13,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from supportcue.data.library import AnswerChange
 from supportcue.data.store import Store
 from supportcue.security.users import add_user
-from tests.service.conftest import authorize, wait_loaded
+from tests.conftest import LiveServer
+from tests.service.conftest import PAUSE_PAYOUTS, authorize, wait_loaded
 from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
 from tests.service.test_live_data import Served, environ, serve, suggest, train_workspace
 
@@ -103,3 +105,32 @@ def test_an_agent_is_refused_the_library_and_its_edits(live: Served, fresh_page:
     assert answer is not None and answer.status == "draft" and answer.version == 1
     with httpx.Client(base_url=live.url, headers=authorize(store, "agent")) as agent:
         assert agent.patch("/v1/answers/pause", json={"status": "approved"}).status_code == 403
+
+
+def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """A title of blanks (the form's `required` lets it through) and then an answer saved by someone
+    else meanwhile: each time the page says why, with the reviewer's text still in the form; saving
+    again after the conflict saves it on the new version."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_label("Title").fill("   ")
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    error = page.locator("#edit-error")
+    expect(error).to_contain_text("title")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+
+    page.get_by_label("Title").fill("Pause payouts")
+    store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
+    page.get_by_role("button", name="Save new version").click()
+    expect(error).to_contain_text("someone saved this answer meanwhile (it is at version 2 now)")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+    expect(page.locator("#version-2")).to_contain_text("user:other")
+    page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
+    expect(page.locator("#answer-version")).to_have_text("3")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == NEW_BODY and answer.title == "Pause payouts"

@@ -291,6 +291,7 @@ async def create_from_form(
 
 @pages.post("/library/{answer_id}", response_model=None)
 async def change_from_form(
+    request: Request,
     answer_id: AnswerId,
     runtime: RuntimeDep,
     caller: CallerDep,
@@ -303,7 +304,8 @@ async def change_from_form(
     base_version: Annotated[int | None, Form()] = None,
 ) -> Response:
     """The answer page's forms: save (new text: a new version), approve, retire, draft, or reviewed;
-    the text fields go with save and approve."""
+    the text fields go with save and approve. A refusal (a field the API refuses, or a version someone
+    saved meanwhile) shows the page again with why and the reviewer's text in the form, not lost."""
     if action not in ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
     with_text = action in ("save", "approve")
@@ -320,7 +322,41 @@ async def change_from_form(
             reviewed=action == "reviewed",
             base_version=base_version,
         )
-    except ValidationError as exc:
-        raise _form_error(exc) from None
-    await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+        await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+    except (ValidationError, HTTPException) as exc:
+        refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
+        if refusal.status_code not in (409, 422):
+            raise refusal from None
+        return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version)
     return RedirectResponse(f"/library/{answer_id}", status_code=303)
+
+
+async def _refused_edit(
+    request: Request,
+    runtime: Runtime,
+    answer_id: str,
+    refusal: HTTPException,
+    fields: dict[str, Any],
+    base_version: int | None,
+) -> Response:
+    """The answer page again, with why the change was refused and the text the reviewer sent in its
+    form. A conflict (409) shows the answer as it is now, its new version under Versions, and bases
+    the form on it: saving again, after reading, is the reviewer's decision, not an accident."""
+    context = await run_in_threadpool(_answer_context, runtime, answer_id, False)
+    if context is None:
+        raise HTTPException(404, detail=f"no answer {answer_id!r}")
+    now = context["a"].version
+    if refusal.status_code == 409:
+        error = (
+            f"Not saved: someone saved this answer meanwhile (it is at version {now} now). "
+            f"Your text is kept in the form below: compare it with version {now} under Versions, "
+            "then save again."
+        )
+    else:
+        error = f"Not saved: {refusal.detail}. Your text is kept in the form below: correct it, save again."
+        now = base_version if base_version is not None else now
+    sent = {k: v for k, v in fields.items() if v is not None}
+    context.update(error=error, sent=sent, base_version=now)
+    if "body" in sent:
+        context["body"] = sent["body"]
+    return templates.TemplateResponse(request, "answer.html", context, status_code=refusal.status_code)
