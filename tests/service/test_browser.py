@@ -393,3 +393,20 @@ def test_backwards_dashboard_dates_say_so_and_the_form_fixes_them(server: LiveSe
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#tile-match")).to_be_visible()
     assert page.url.endswith("/dashboard?since=2026-10-02&until=2026-10-09")
+
+
+def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """At an iframe's width (400 px) nothing needs scrolling sideways: the header wraps, and a long
+    word (a pasted link, say) in the customer's message breaks, so Log out, Insert and Send stay in
+    view."""
+    link = "https://pay.example.com/payouts/" + "x9" * 300
+    store.cases.upsert([case("c4", f"how do I pause a payout? مرحبا 🙂 {link}", "Ana")])
+    page.set_viewport_size({"width": 400, "height": 800})
+    page.goto(f"{server.url}/cases/c4")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    for control in (page.locator("#logout"), page.locator("#use-suggestion"), page.locator("#send")):
+        box = control.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
