@@ -22,8 +22,18 @@
   const alertId = filter ? filter.dataset.alert : null;
 
   async function load() {
-    const r = await fetch(`/v1/review/queue?limit=10${alertId ? `&alert=${encodeURIComponent(alertId)}` : ""}`, { headers });
-    if (!r.ok) { say(`Could not load the queue (${r.status}).`); return; }
+    let r;
+    try {
+      r = await fetch(`/v1/review/queue?limit=10${alertId ? `&alert=${encodeURIComponent(alertId)}` : ""}`, { headers });
+    } catch (e) {
+      say("Could not load the queue: the server did not answer. Reload the page to try again.");
+      return;
+    }
+    if (!r.ok) {
+      const answer = await r.json().catch(() => ({}));
+      say(`Could not load the queue: ${answer.detail || r.status}.`);
+      return;
+    }
     const queue = await r.json();
     items = queue.data;
     topicList.replaceChildren(...queue.topics.map((t) => S.el("option", { value: t })));
@@ -85,7 +95,13 @@
     const button = document.getElementById("save-review");
     button.disabled = true;
     try {
-      const r = await fetch("/v1/reviews", { method: "POST", headers, body: JSON.stringify(body) });
+      let r;
+      try {
+        r = await fetch("/v1/reviews", { method: "POST", headers, body: JSON.stringify(body) });
+      } catch (e) { // offline, or the connection dropped: the review is still in the form
+        say("Not saved: the server did not answer. Your review is kept: save it again.");
+        return;
+      }
       const answer = await r.json().catch(() => ({}));
       if (r.status === 201 || r.status === 409) {
         done += r.status === 201 ? 1 : 0;
