@@ -410,3 +410,37 @@ def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
     for control in (page.locator("#logout"), page.locator("#use-suggestion"), page.locator("#send")):
         box = control.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+
+
+def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_the_reply(
+    server: LiveServer, store: Store, fresh_page: Page
+) -> None:
+    """The page's CSRF token is the ended session's: Send renews it from a fresh copy of the page, and
+    the reply written before is sent, not lost to a reload."""
+    page = fresh_page
+    add_user(store, "ana", "agent", PASSWORD)
+    log_in(page, server.url, "ana", path="/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    reply = page.get_by_role("textbox", name="Your reply")
+    reply.fill("Payouts pause under Settings.")
+    page.context.clear_cookies()  # the session ends (expired, or logged out elsewhere)
+    page.get_by_role("button", name="Send").click()
+    again = page.get_by_role("link", name="log in again in a new tab")
+    expect(again).to_have_attribute("target", "_blank")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    with page.context.expect_page() as opened:
+        again.click()
+    other = opened.value
+    other.get_by_label("Name").fill("ana")
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    expect(other).to_have_url(f"{server.url}/cases/c1")
+    other.close()
+
+    expect(reply).to_have_value("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_be_visible()
+    assert wait_for(lambda: "sent" in kinds(store, "c1") and "resolved" in kinds(store, "c1"))
+    assert store.events.list(case_id="c1", kind="sent")[0].text == "Payouts pause under Settings."
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]

@@ -16,7 +16,13 @@
   const openedAt = performance.now();
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const say = (text) => { statusLine.textContent = text; };
-  const api = S.client({ headers: csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}, onLoggedOut: loggedOut, say });
+  const headers = () => (csrfMeta ? { "x-csrf-token": csrfMeta.content } : {});
+  const renew = async () => {
+    const token = csrfMeta && (await S.pageToken());
+    if (token) csrfMeta.content = token;
+    return Boolean(token);
+  };
+  const api = S.client({ headers, onLoggedOut: loggedOut, say, renew });
   let suggestion = null; // the live suggestion while it may be inserted (null once dismissed)
   let suggestionId = null; // the stored suggestion (shown or not), so `sent` pairs with it
   let inserted = false;
@@ -29,8 +35,10 @@
     statusLine.replaceChildren("Your session has ended: ");
     const link = document.createElement("a");
     link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    link.textContent = "log in again";
-    statusLine.append(link, " (your reply stays in this page while it is open).");
+    link.target = "_blank"; // another tab: this one keeps the reply
+    link.rel = "noopener";
+    link.textContent = "log in again in a new tab";
+    statusLine.append(link, ", then come back and send: your reply stays in this page.");
   }
 
   function put(text) {
@@ -113,8 +121,8 @@
     await event({ kind: "resolved", handle_seconds: handle });
     let next = "/";
     try {
-      const r = await fetch(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
-        method: "POST", headers: { accept: "application/json", ...(csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}) },
+      const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
+        method: "POST", headers: { accept: "application/json" },
       });
       if (r.ok) next = (await r.json()).next;
     } catch (e) { /* the events are recorded; the status will follow */ }

@@ -38,7 +38,7 @@
   }
   let refused = false;
   const api = S.client({
-    headers: { authorization: `Bearer ${key}` },
+    headers: () => ({ authorization: `Bearer ${key}` }),
     onLoggedOut: () => {
       refused = true;
       note("The embed key was refused (revoked or mistyped): ask an admin for a new Dashboard App URL.");
