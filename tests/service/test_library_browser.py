@@ -134,3 +134,23 @@ def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
     expect(page.locator("#answer-version")).to_have_text("3")
     answer = store.library.answer("a1")
     assert answer is not None and answer.body == NEW_BODY and answer.title == "Pause payouts"
+
+
+def test_a_refused_new_answer_stays_in_the_form(fresh_page: Page, server: LiveServer, store: Store) -> None:
+    """An id already taken: the library says so, with the reviewer's new answer still in the form."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    page.get_by_label("Topic", exact=True).fill("payouts")
+    page.get_by_label("Title", exact=True).fill("Pause payouts for good")
+    page.get_by_label("Body", exact=True).fill(NEW_BODY)
+    page.get_by_label("Id").fill("a1")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.locator("#new-error")).to_contain_text("answer 'a1' exists already")
+    expect(page.get_by_label("Body", exact=True)).to_have_value(NEW_BODY)
+    page.get_by_label("Id").fill("a3")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(f"{server.url}/library/a3")
+    answer = store.library.answer("a3")
+    assert answer is not None and answer.body == NEW_BODY and answer.status == "draft"

@@ -271,6 +271,7 @@ def _form_error(exc: ValidationError) -> HTTPException:
 
 @pages.post("/library", response_model=None)
 async def create_from_form(
+    request: Request,
     runtime: RuntimeDep,
     caller: CallerDep,
     topic: Annotated[str, Form()] = "",
@@ -279,13 +280,24 @@ async def create_from_form(
     owner: Annotated[str, Form()] = "",
     answer_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """The new-answer form: a draft, then its page."""
+    """The new-answer form: a draft, then its page. A refusal (a field, or an id taken) shows the
+    library again with why and the reviewer's answer in the form."""
     try:
         new = AnswerCreate(id=answer_id or None, topic=topic, title=title, body=body, owner=owner or None)
-    except ValidationError as exc:
-        raise _form_error(exc) from None
-    answer_id, change = _create_change(new)
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+        answer_id, change = _create_change(new)
+        answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    except (ValidationError, HTTPException) as exc:
+        refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
+        context = await run_in_threadpool(_library_context, runtime, "", None, None)
+        context["new"] = {
+            "topic": topic,
+            "title": title,
+            "body": body,
+            "owner": owner,
+            "answer_id": answer_id,
+        }
+        context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
+        return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
     return RedirectResponse(f"/library/{answer.id}", status_code=303)
 
 
