@@ -444,3 +444,27 @@ def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_t
     assert wait_for(lambda: "sent" in kinds(store, "c1") and "resolved" in kinds(store, "c1"))
     assert store.events.list(case_id="c1", kind="sent")[0].text == "Payouts pause under Settings."
     assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_case_not_marked_resolved_says_so_and_can_be_tried_again(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    failures = [500]
+
+    def flaky(route: Any) -> None:
+        if failures:
+            route.fulfill(status=failures.pop(), json={"detail": "internal error"})
+        else:
+            route.continue_()
+
+    page.route("**/cases/c1/resolve", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#status")).to_contain_text("the case was not marked resolved (internal error)")
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+    page.keyboard.press("Enter")  # the focused "Mark resolved"
+    expect(page.locator("#next")).to_be_visible()
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+    assert kinds(store, "c1") == ["resolved", "sent", "shown"]

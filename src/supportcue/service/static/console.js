@@ -118,15 +118,37 @@
     const handle = Math.round((performance.now() - openedAt) / 100) / 10;
     const ok = await event({ kind: "sent", text });
     if (!ok) { sent = false; sendButton.disabled = false; return; }
-    await event({ kind: "resolved", handle_seconds: handle });
-    let next = "/";
-    try {
-      const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
-        method: "POST", headers: { accept: "application/json" },
-      });
-      if (r.ok) next = (await r.json()).next;
-    } catch (e) { /* the events are recorded; the status will follow */ }
     reply.readOnly = true;
+    await resolve(handle, S.newKey());
+  }
+
+  // Record the case resolved and mark it so (the inbox then leaves it out). When either fails, the
+  // agent is told that the case stays open, with a button that tries again (the same event key).
+  async function resolve(handle, key) {
+    let problem = (await event({ kind: "resolved", handle_seconds: handle }, key)) ? null : "its event was not recorded";
+    let next = "/";
+    if (!problem) {
+      try {
+        const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
+          method: "POST", headers: { accept: "application/json" },
+        });
+        const answer = await r.json().catch(() => ({}));
+        if (r.ok) next = answer.next;
+        else problem = answer.detail || `HTTP ${r.status}`;
+      } catch (e) {
+        problem = "the server did not answer";
+      }
+    }
+    if (problem) {
+      const again = document.createElement("button");
+      again.type = "button";
+      again.id = "resolve-again";
+      again.textContent = "Mark resolved";
+      again.addEventListener("click", () => { again.disabled = true; resolve(handle, key); });
+      statusLine.replaceChildren(`Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
+      again.focus();
+      return;
+    }
     statusLine.replaceChildren(`Sent and resolved in ${handle} s. `);
     const link = document.createElement("a");
     link.href = next;
