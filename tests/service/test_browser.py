@@ -468,3 +468,30 @@ def test_a_case_not_marked_resolved_says_so_and_can_be_tried_again(
     expect(page.locator("#next")).to_be_visible()
     assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
     assert kinds(store, "c1") == ["resolved", "sent", "shown"]
+
+
+def test_a_refused_dismissal_brings_the_suggestion_back_to_dismiss_again(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    refusals = [503, 422]  # popped: a refusal, then an outage (retried), then through
+
+    def flaky(route: Any) -> None:
+        if route.request.post_data_json["kind"] == "dismissed" and refusals:
+            route.fulfill(status=refusals.pop(), json={"detail": "reason: not one of the reasons"})
+        else:
+            route.continue_()
+
+    page.route("**/v1/events", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    card = page.locator("#suggestion.live")
+    expect(card).to_be_visible()
+    page.get_by_role("button", name="Outdated").dblclick()
+    expect(page.locator("#status")).to_contain_text(
+        'Could not record "dismissed": reason: not one of the reasons'
+    )
+    expect(card).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    expect(page.locator("#suggestion")).to_contain_text("Suggestion dismissed (outdated)")
+    assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "shown"], page=page)
+    page.wait_for_timeout(300)
+    assert kinds(store, "c1") == ["dismissed", "shown"]

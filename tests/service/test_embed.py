@@ -314,3 +314,24 @@ def test_malformed_messages_from_chatwoot_break_nothing(
         lambda: any(e.case_id == "chatwoot:1:8" for e in store.events.list(kind="shown")), page=page
     )
     assert errors == []
+
+
+def test_a_refused_dismissal_brings_the_suggestion_back(
+    opened: tuple[Page, FrameLocator], store: Store
+) -> None:
+    page, frame = opened
+    refusals = [422]
+
+    def flaky(route: Any) -> None:
+        if route.request.post_data_json["kind"] == "dismissed" and refusals:
+            route.fulfill(status=refusals.pop(), json={"detail": "not now"})
+        else:
+            route.continue_()
+
+    page.route("**/v1/events", flaky)
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    frame.get_by_role("button", name="Tone").click()
+    expect(frame.locator("#status")).to_contain_text('Could not record "dismissed": not now')
+    frame.get_by_role("button", name="Tone").click()  # the card is back
+    expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
+    assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"], page=page)

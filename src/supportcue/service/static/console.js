@@ -100,12 +100,17 @@
     event({ kind: "inserted" }, `inserted:${suggestion.suggestion_id}`);
   }
 
-  function dismiss(reason, label) {
+  // Dismiss the suggestion; when the server refuses or cannot be reached, the card comes back (the
+  // message says why) so the agent may dismiss it again, unless the page has moved on meanwhile.
+  async function dismiss(reason, label) {
     if (!suggestion) return;
+    const dismissed = suggestion;
     suggestion = null; // nothing left to insert (Alt+I does nothing now)
-    event({ kind: "dismissed", reason });
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    const shown = box.firstChild;
     reply.focus();
+    const ok = await event({ kind: "dismissed", reason }, `dismissed:${dismissed.suggestion_id}:${reason}`);
+    if (!ok && !sent && box.firstChild === shown) show(dismissed);
   }
 
   async function send() {

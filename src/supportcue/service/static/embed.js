@@ -129,11 +129,17 @@
     box.replaceChildren(S.el("p", { class: "why-none", text: lead }), search);
   }
 
-  function dismiss(reason, label) {
+  // As in the console: a dismissal the server refused or never got brings the card back.
+  async function dismiss(reason, label) {
     if (!current || !current.suggestion) return;
-    current.suggestion = null;
-    event({ kind: "dismissed", reason });
+    const mine = current;
+    const dismissed = mine.suggestion;
+    mine.suggestion = null;
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    const shown = box.firstChild;
+    const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}`;
+    const ok = await event({ kind: "dismissed", reason }, key);
+    if (!ok && current === mine && box.firstChild === shown) show(dismissed);
   }
 
   function show(result) {
