@@ -495,3 +495,21 @@ def test_a_refused_dismissal_brings_the_suggestion_back_to_dismiss_again(
     assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "shown"], page=page)
     page.wait_for_timeout(300)
     assert kinds(store, "c1") == ["dismissed", "shown"]
+
+
+def test_a_message_over_the_limit_says_why_there_is_no_suggestion(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    store.cases.upsert([case("c5", "how do I pause a payout? " + "مرحبا 🙂 " * 1300, "Ana")])
+    page.goto(f"{server.url}/cases/c5")
+    expect(page.locator("#suggestion")).to_contain_text(
+        "No suggestion: the suggestion service refused this message (message is 10,425 characters; "
+        "the limit is 10,000)."
+    )
+    page.get_by_role("combobox", name="Search the approved answers").fill("pause")
+    expect(page.get_by_role("option")).to_have_count(1)
+    reply = page.get_by_role("textbox", name="Your reply")
+    reply.fill("Payouts pause under Settings.")
+    reply.press("Control+Enter")
+    expect(page.locator("#next")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

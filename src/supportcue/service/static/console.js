@@ -174,7 +174,7 @@
     case_id: data.case_id, message_id: data.message_id, message: data.message,
     customer_name: data.customer_name, context: data.context, fields: data.fields,
   }).then((result) => {
-    suggestionId = result ? result.suggestion_id : null;
+    suggestionId = (result && result.suggestion_id) || null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   });

@@ -187,7 +187,7 @@
       customer_name: mine.customerName, context: question.context,
     });
     if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
-    mine.suggestionId = result ? result.suggestion_id : null;
+    mine.suggestionId = (result && result.suggestion_id) || null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   }

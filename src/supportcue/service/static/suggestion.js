@@ -80,7 +80,8 @@ window.Supportcue = (() => {
     }
 
     // The suggestion for a message (the stored one when the same case and message_id were asked
-    // before); retried while the models load (503). Null when there is none to be had.
+    // before); retried while the models load (503). Null when the service cannot be reached;
+    // `{refused}` (the server's words) when it refuses the message (too long, say).
     async function suggest(request) {
       const body = JSON.stringify(request);
       for (let attempt = 0; attempt < 10; attempt++) {
@@ -88,7 +89,10 @@ window.Supportcue = (() => {
           const r = await call("/v1/suggest", { method: "POST", headers: json, body });
           if (r.ok) return await r.json();
           if (r.status === 401) { onLoggedOut(); return null; }
-          if (r.status !== 503) return null;
+          if (r.status !== 503) {
+            const detail = await r.json().catch(() => ({}));
+            return { refused: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
+          }
         } catch (e) { /* retry */ }
         await sleep(500 * (attempt + 1));
       }
@@ -137,6 +141,7 @@ window.Supportcue = (() => {
   };
   function whyNone(result) {
     if (!result) return "No suggestion: the suggestion service did not answer.";
+    if (result.refused) return `No suggestion: the suggestion service refused this message (${result.refused}).`;
     if (result.mode === "shadow") return "No suggestion shown: a stage on trial (shadow mode) decided this one.";
     const stage = result.abstained_at;
     const words = STAGE_WORDS[stage] || (stage ? `The ${stage} stage made no suggestion` : "No suggestion");
