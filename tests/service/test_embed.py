@@ -180,17 +180,19 @@ def test_the_suggestion_appears_and_copy_records_the_agents_insertion(
 def test_dismiss_records_the_reason_then_the_library_is_searched(
     opened: tuple[Page, FrameLocator], store: Store, api: httpx.Client
 ) -> None:
-    _, frame = opened
+    page, frame = opened  # by keyboard alone
     expect(frame.locator("#suggestion.live")).to_be_visible()
-    frame.get_by_role("button", name="Tone").click()
+    frame.get_by_role("button", name="Tone").focus()
+    page.keyboard.press("Enter")
     expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
     assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"])
     (dismissed,) = events(store, "dismissed")
     assert dismissed.reason == "tone" and dismissed.agent_id == "Rita Moreno"
     search = frame.get_by_role("combobox", name="Search the approved answers")
-    search.fill("one-day")
+    expect(search).to_be_focused()
+    page.keyboard.type("one-day")
     expect(frame.get_by_role("option")).to_have_count(1)
-    search.press("Enter")
+    page.keyboard.press("Enter")
     expect(frame.locator("#status")).to_contain_text("Copied")
     assert wait_for(lambda: len(events(store, "alternative")) == 1)
     assert events(store, "alternative")[0].answer_id == "a2"

@@ -136,6 +136,7 @@
     const dismissed = mine.suggestion;
     mine.suggestion = null;
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    box.querySelector("#library-q").focus(); // the next step; a keyboard user's focus left with the card
     const shown = box.firstChild;
     const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}`;
     const ok = await event({ kind: "dismissed", reason }, key);
