@@ -14,15 +14,9 @@
   const sendButton = document.getElementById("send");
   const statusLine = document.getElementById("status");
   const openedAt = performance.now();
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const say = (text) => { statusLine.textContent = text; };
-  const headers = () => (csrfMeta ? { "x-csrf-token": csrfMeta.content } : {});
-  const renew = async () => {
-    const token = csrfMeta && (await S.pageToken());
-    if (token) csrfMeta.content = token;
-    return Boolean(token);
-  };
-  const api = S.client({ headers, onLoggedOut: loggedOut, say, renew });
+  const loggedOut = () => S.loggedOut(statusLine, "send: your reply stays in this page");
+  const api = S.client({ ...S.sessionAuth(), onLoggedOut: loggedOut, say });
   let suggestion = null; // the live suggestion while it may be inserted (null once dismissed)
   let suggestionId = null; // the stored suggestion (shown or not), so `sent` pairs with it
   let inserted = false;
@@ -30,16 +24,6 @@
 
   const event = (fields, key) => api.postEvent({ case_id: data.case_id, suggestion_id: suggestionId, ...fields }, key);
   const caseValues = { case_id: data.case_id, customer_name: data.customer_name, fields: data.fields };
-
-  function loggedOut() {
-    statusLine.replaceChildren("Your session has ended: ");
-    const link = document.createElement("a");
-    link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    link.target = "_blank"; // another tab: this one keeps the reply
-    link.rel = "noopener";
-    link.textContent = "log in again in a new tab";
-    statusLine.append(link, ", then come back and send: your reply stays in this page.");
-  }
 
   function put(text) {
     const start = reply.selectionStart ?? reply.value.length;

@@ -39,6 +39,28 @@ window.Supportcue = (() => {
     }
   }
 
+  // A page's session credentials for its script: its CSRF token as a header, and `renew`, which
+  // takes the token of a fresh copy of the page (for `client`'s `renew`).
+  function sessionAuth() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return {
+      headers: () => (meta ? { "x-csrf-token": meta.content } : {}),
+      renew: async () => {
+        const token = meta && (await pageToken());
+        if (token) meta.content = token;
+        return Boolean(token);
+      },
+    };
+  }
+
+  // What a page says in `line` when its session has ended: log in again in another tab (this one
+  // keeps what was written), then come back and `then`.
+  function loggedOut(line, then) {
+    const link = el("a", { href: `/login?next=${encodeURIComponent(location.pathname)}`, target: "_blank", rel: "noopener" });
+    link.textContent = "log in again in a new tab";
+    line.replaceChildren("Your session has ended: ", link, `, then come back and ${then}.`);
+  }
+
   // A client of the API. `headers()` authenticate every call (the page's CSRF token with the session
   // cookie, or `authorization: Bearer <embed key>`); `onLoggedOut` runs on a 401, `say` shows problems.
   // With `renew` (an async function that updates what `headers()` gives, true when it did), a call
@@ -251,5 +273,5 @@ window.Supportcue = (() => {
     return el("div", { class: "library" }, el("label", { for: "library-q", text: label }), input, note, list);
   }
 
-  return { newKey, pct, el, pageToken, client, card, whyNone, librarySearch };
+  return { newKey, pct, el, sessionAuth, loggedOut, client, card, whyNone, librarySearch };
 })();
