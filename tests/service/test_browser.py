@@ -400,7 +400,7 @@ def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
 ) -> None:
     """At an iframe's width (400 px) nothing needs scrolling sideways: the header wraps, and a long
     word (a pasted link, say) in the customer's message breaks, so Log out, Insert and Send stay in
-    view."""
+    view; the library's wide table scrolls in its place."""
     link = "https://pay.example.com/payouts/" + "x9" * 300
     store.cases.upsert([case("c4", f"how do I pause a payout? مرحبا 🙂 {link}", "Ana")])
     page.set_viewport_size({"width": 400, "height": 800})
@@ -410,6 +410,9 @@ def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
     for control in (page.locator("#logout"), page.locator("#use-suggestion"), page.locator("#send")):
         box = control.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+    page.goto(f"{server.url}/library")  # its table of answers scrolls in its place
+    expect(page.locator("#answer-a1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
 
 
 def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_the_reply(
