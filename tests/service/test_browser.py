@@ -516,3 +516,17 @@ def test_a_message_over_the_limit_says_why_there_is_no_suggestion(
     reply.press("Control+Enter")
     expect(page.locator("#next")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_enter_twice_on_a_found_answer_inserts_it_once(server: LiveServer, store: Store, page: Page) -> None:
+    page.goto(f"{server.url}/cases/c3")  # no suggestion: the search of the approved answers
+    search = page.get_by_role("combobox", name="Search the approved answers")
+    search.fill("pause")
+    expect(page.get_by_role("option")).to_have_count(1)
+    search.press("Enter")
+    search.press("Enter")
+    reply = page.get_by_role("textbox", name="Your reply")
+    expect(reply).to_have_value(re.compile("pause payouts"))
+    page.wait_for_timeout(300)
+    assert reply.input_value().count("pause payouts") == 1
+    assert wait_for(lambda: kinds(store, "c3") == ["alternative"], page=page)

@@ -33,12 +33,17 @@
   }
 
   // Use an answer the agent picked (an alternative, or one found in the library): its reply for this
-  // case goes into the box, recorded as an `alternative` event naming it.
+  // case goes into the box, recorded as an `alternative` event naming it. A pick repeated while its
+  // reply is on its way, or once it is in the box (Enter pressed twice), puts it there once.
+  let composing = null;
   async function useAnswer(answerId, button) {
-    if (sent) return;
+    if (sent || composing === answerId) return;
+    composing = answerId;
     if (button) button.disabled = true;
     const composed = await api.compose(answerId, caseValues);
+    composing = null;
     if (!composed) { if (button) button.disabled = false; return; }
+    if (reply.value.includes(composed.text)) { say("That answer is already in your reply."); reply.focus(); return; }
     put(composed.text);
     say(composed.missing.length
       ? `Answer inserted: fill in ${composed.missing.map((m) => `{${m}}`).join(", ")}.`
