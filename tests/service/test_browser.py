@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from supportcue.data.library import AnswerChange
 from supportcue.data.store import Store
 from supportcue.security.users import add_user
 from supportcue.service import create_app
@@ -400,7 +401,7 @@ def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
 ) -> None:
     """At an iframe's width (400 px) nothing needs scrolling sideways: the header wraps, and a long
     word (a pasted link, say) in the customer's message breaks, so Log out, Insert and Send stay in
-    view; the library's wide table scrolls in its place."""
+    view; the library's wide table scrolls in its place, and an answer's long words break."""
     link = "https://pay.example.com/payouts/" + "x9" * 300
     store.cases.upsert([case("c4", f"how do I pause a payout? مرحبا 🙂 {link}", "Ana")])
     page.set_viewport_size({"width": 400, "height": 800})
@@ -412,6 +413,10 @@ def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
     page.goto(f"{server.url}/library")  # its table of answers scrolls in its place
     expect(page.locator("#answer-a1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    store.library.save_answer("a1", AnswerChange(title=link[:300], body=f"See {link}"), "user:rita", 90)
+    page.goto(f"{server.url}/library/a1")  # the long title, and the versions' diff, break
+    expect(page.locator("#version-2")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
 
 
