@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -154,3 +155,28 @@ def test_a_refused_new_answer_stays_in_the_form(fresh_page: Page, server: LiveSe
     expect(page).to_have_url(f"{server.url}/library/a3")
     answer = store.library.answer("a3")
     assert answer is not None and answer.body == NEW_BODY and answer.status == "draft"
+
+
+def test_an_answer_whose_id_holds_url_characters_opens_saves_and_composes(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """An imported id may hold `#`, `?`, `/` or `%` (as a case id may): its links and forms encode it."""
+    odd = "kb#12/refund?v=1%"
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "id": odd, "title": "Refunds"}])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    page.get_by_role("link", name="Refunds").click()
+    expect(page.locator("h1")).to_contain_text(odd)
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#answer-version")).to_have_text("2")
+    answer = store.library.answer(odd)
+    assert answer is not None and answer.body == NEW_BODY
+    with httpx.Client(base_url=server.url, headers=authorize(store, "agent")) as agent:
+        composed = agent.post(
+            f"/v1/answers/{quote(odd, safe='')}/compose", json={"case_id": "c1", "customer_name": "Ana"}
+        )
+    assert composed.status_code == 200 and NEW_BODY in composed.json()["text"]
+    with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer")) as reviewer:
+        assert reviewer.get(f"/v1/answers/{quote(odd, safe='')}/versions").json()["count"] == 2

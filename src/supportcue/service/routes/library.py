@@ -19,6 +19,7 @@ import difflib
 import itertools
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -114,7 +115,7 @@ async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerD
 
 
 @api.patch(
-    "/answers/{answer_id}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
+    "/answers/{answer_id:path}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
 )
 async def change_answer(
     answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
@@ -133,7 +134,7 @@ async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
 
 
 @api.get(
-    "/answers/{answer_id}/versions",
+    "/answers/{answer_id:path}/versions",
     response_model=AnswerVersionsPublic,
     responses=problem_responses(403, 404, 422),
 )
@@ -146,7 +147,9 @@ async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersion
 
 
 @api.get(
-    "/answers/{answer_id}/diff", response_model=AnswerDiffPublic, responses=problem_responses(403, 404, 422)
+    "/answers/{answer_id:path}/diff",
+    response_model=AnswerDiffPublic,
+    responses=problem_responses(403, 404, 422),
 )
 async def answer_diff(
     answer_id: AnswerId,
@@ -249,7 +252,7 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     }
 
 
-@pages.get("/library/{answer_id}", response_class=HTMLResponse)
+@pages.get("/library/{answer_id:path}", response_class=HTMLResponse)
 async def answer_page(
     request: Request, answer_id: AnswerId, runtime: RuntimeDep, proposal: bool = False
 ) -> Response:
@@ -298,10 +301,10 @@ async def create_from_form(
         }
         context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
         return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
-    return RedirectResponse(f"/library/{answer.id}", status_code=303)
+    return RedirectResponse(f"/library/{quote(answer.id, safe='')}", status_code=303)
 
 
-@pages.post("/library/{answer_id}", response_model=None)
+@pages.post("/library/{answer_id:path}", response_model=None)
 async def change_from_form(
     request: Request,
     answer_id: AnswerId,
@@ -340,7 +343,7 @@ async def change_from_form(
         if refusal.status_code not in (409, 422):
             raise refusal from None
         return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version)
-    return RedirectResponse(f"/library/{answer_id}", status_code=303)
+    return RedirectResponse(f"/library/{quote(answer_id, safe='')}", status_code=303)
 
 
 async def _refused_edit(
