@@ -180,3 +180,34 @@ def test_an_answer_whose_id_holds_url_characters_opens_saves_and_composes(
     assert composed.status_code == 200 and NEW_BODY in composed.json()["text"]
     with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer")) as reviewer:
         assert reviewer.get(f"/v1/answers/{quote(odd, safe='')}/versions").json()["count"] == 2
+
+
+def test_a_form_sent_after_the_session_ended_says_how_to_keep_the_text(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """The session ended (a 401), then a form of the earlier session (a 403 for its CSRF token): each
+    time a page says what happened and what to do, and Back still holds the text."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#not-saved")).to_contain_text("Your session has ended, so this was not saved")
+    expect(page.get_by_role("link", name="log in again")).to_have_attribute("href", "/login?next=/library/a1")
+    page.go_back()
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+
+    other = page.context.new_page()
+    log_in(other, server.url, "rev", path="/library")
+    other.close()
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#not-saved")).to_contain_text("This form comes from an earlier session")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.version == 1
+    page.context.clear_cookies()
+    gone = page.request.post(
+        f"{server.url}/logout", form={"csrf_token": "x"}, headers={"accept": "text/html"}, max_redirects=0
+    )
+    assert gone.status == 303 and gone.headers["location"] == "/login"
