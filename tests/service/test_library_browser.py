@@ -135,6 +135,9 @@ def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
     expect(page.locator("#answer-version")).to_have_text("3")
     answer = store.library.answer("a1")
     assert answer is not None and answer.body == NEW_BODY and answer.title == "Pause payouts"
+    store.library.save_answer("a1", AnswerChange(body="A third text."), "user:other", 90)
+    page.get_by_role("button", name=re.compile("^Mark reviewed")).click()  # no text: nothing to keep
+    expect(error).to_contain_text("Read version 4 under Versions, then click again.")
 
 
 def test_a_refused_new_answer_stays_in_the_form(fresh_page: Page, server: LiveServer, store: Store) -> None:

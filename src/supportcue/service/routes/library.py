@@ -362,11 +362,12 @@ async def _refused_edit(
         raise HTTPException(404, detail=f"no answer {answer_id!r}")
     now = context["a"].version
     if refusal.status_code == 409:
-        error = (
-            f"Not saved: someone saved this answer meanwhile (it is at version {now} now). "
-            f"Your text is kept in the form below: compare it with version {now} under Versions, "
-            "then save again."
+        then = (
+            f"Your text is kept in the form below: compare it with version {now} under Versions, save again."
+            if fields
+            else f"Read version {now} under Versions, then click again."
         )
+        error = f"Not saved: someone saved this answer meanwhile (it is at version {now} now). {then}"
     else:
         error = f"Not saved: {refusal.detail}. Your text is kept in the form below: correct it, save again."
         now = base_version if base_version is not None else now
