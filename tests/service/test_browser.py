@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from supportcue.data.library import AnswerChange
 from supportcue.data.store import Store
 from supportcue.security.users import add_user
 from supportcue.service import create_app
@@ -393,3 +394,144 @@ def test_backwards_dashboard_dates_say_so_and_the_form_fixes_them(server: LiveSe
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#tile-match")).to_be_visible()
     assert page.url.endswith("/dashboard?since=2026-10-02&until=2026-10-09")
+
+
+def test_the_console_fits_a_narrow_window_with_a_long_unbroken_message(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """At an iframe's width (400 px) nothing needs scrolling sideways: the header wraps, and a long
+    word (a pasted link, say) in the customer's message breaks, so Log out, Insert and Send stay in
+    view; the library's wide table scrolls in its place, and an answer's long words break."""
+    link = "https://pay.example.com/payouts/" + "x9" * 300
+    store.cases.upsert([case("c4", f"how do I pause a payout? مرحبا 🙂 {link}", "Ana")])
+    page.set_viewport_size({"width": 400, "height": 800})
+    page.goto(f"{server.url}/cases/c4")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    for control in (page.locator("#logout"), page.locator("#use-suggestion"), page.locator("#send")):
+        box = control.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+    page.goto(f"{server.url}/library")  # its table of answers scrolls in its place
+    expect(page.locator("#answer-a1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    store.library.save_answer("a1", AnswerChange(title=link[:300], body=f"See {link}"), "user:rita", 90)
+    page.goto(f"{server.url}/library/a1")  # the long title, and the versions' diff, break
+    expect(page.locator("#version-2")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+
+
+def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_the_reply(
+    server: LiveServer, store: Store, fresh_page: Page
+) -> None:
+    """The page's CSRF token is the ended session's: Send renews it from a fresh copy of the page, and
+    the reply written before is sent, not lost to a reload."""
+    page = fresh_page
+    add_user(store, "ana", "agent", PASSWORD)
+    log_in(page, server.url, "ana", path="/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    reply = page.get_by_role("textbox", name="Your reply")
+    reply.fill("Payouts pause under Settings.")
+    page.context.clear_cookies()  # the session ends (expired, or logged out elsewhere)
+    page.get_by_role("button", name="Send").click()
+    again = page.get_by_role("link", name="log in again in a new tab")
+    expect(again).to_have_attribute("target", "_blank")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    with page.context.expect_page() as opened:
+        again.click()
+    other = opened.value
+    other.get_by_label("Name").fill("ana")
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    expect(other).to_have_url(f"{server.url}/cases/c1")
+    other.close()
+
+    expect(reply).to_have_value("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_be_visible()
+    assert wait_for(lambda: "sent" in kinds(store, "c1") and "resolved" in kinds(store, "c1"))
+    assert store.events.list(case_id="c1", kind="sent")[0].text == "Payouts pause under Settings."
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_case_not_marked_resolved_says_so_and_can_be_tried_again(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    failures = [500]
+
+    def flaky(route: Any) -> None:
+        if failures:
+            route.fulfill(status=failures.pop(), json={"detail": "internal error"})
+        else:
+            route.continue_()
+
+    page.route("**/cases/c1/resolve", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#status")).to_contain_text("the case was not marked resolved (internal error)")
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+    page.keyboard.press("Enter")  # the focused "Mark resolved"
+    expect(page.locator("#next")).to_be_visible()
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+    assert kinds(store, "c1") == ["resolved", "sent", "shown"]
+
+
+def test_a_refused_dismissal_brings_the_suggestion_back_to_dismiss_again(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    refusals = [503, 422]  # popped: a refusal, then an outage (retried), then through
+
+    def flaky(route: Any) -> None:
+        if route.request.post_data_json["kind"] == "dismissed" and refusals:
+            route.fulfill(status=refusals.pop(), json={"detail": "reason: not one of the reasons"})
+        else:
+            route.continue_()
+
+    page.route("**/v1/events", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    card = page.locator("#suggestion.live")
+    expect(card).to_be_visible()
+    page.get_by_role("button", name="Outdated").dblclick()
+    expect(page.locator("#status")).to_contain_text(
+        'Could not record "dismissed": reason: not one of the reasons'
+    )
+    expect(card).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    expect(page.locator("#suggestion")).to_contain_text("Suggestion dismissed (outdated)")
+    assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "shown"], page=page)
+    page.wait_for_timeout(300)
+    assert kinds(store, "c1") == ["dismissed", "shown"]
+
+
+def test_a_message_over_the_limit_says_why_there_is_no_suggestion(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    store.cases.upsert([case("c5", "how do I pause a payout? " + "مرحبا 🙂 " * 1300, "Ana")])
+    page.goto(f"{server.url}/cases/c5")
+    expect(page.locator("#suggestion")).to_contain_text(
+        "No suggestion: the suggestion service refused this message (message is 10,425 characters; "
+        "the limit is 10,000)."
+    )
+    page.get_by_role("combobox", name="Search the approved answers").fill("pause")
+    expect(page.get_by_role("option")).to_have_count(1)
+    reply = page.get_by_role("textbox", name="Your reply")
+    reply.fill("Payouts pause under Settings.")
+    reply.press("Control+Enter")
+    expect(page.locator("#next")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_enter_twice_on_a_found_answer_inserts_it_once(server: LiveServer, store: Store, page: Page) -> None:
+    page.goto(f"{server.url}/cases/c3")  # no suggestion: the search of the approved answers
+    search = page.get_by_role("combobox", name="Search the approved answers")
+    search.fill("pause")
+    expect(page.get_by_role("option")).to_have_count(1)
+    search.press("Enter")
+    search.press("Enter")
+    reply = page.get_by_role("textbox", name="Your reply")
+    expect(reply).to_have_value(re.compile("pause payouts"))
+    page.wait_for_timeout(300)
+    assert reply.input_value().count("pause payouts") == 1
+    assert wait_for(lambda: kinds(store, "c3") == ["alternative"], page=page)

@@ -8,14 +8,17 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from supportcue.data.library import AnswerChange
 from supportcue.data.store import Store
 from supportcue.security.users import add_user
-from tests.service.conftest import authorize, wait_loaded
+from tests.conftest import LiveServer
+from tests.service.conftest import PAUSE_PAYOUTS, authorize, wait_loaded
 from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
 from tests.service.test_live_data import Served, environ, serve, suggest, train_workspace
 
@@ -103,3 +106,111 @@ def test_an_agent_is_refused_the_library_and_its_edits(live: Served, fresh_page:
     assert answer is not None and answer.status == "draft" and answer.version == 1
     with httpx.Client(base_url=live.url, headers=authorize(store, "agent")) as agent:
         assert agent.patch("/v1/answers/pause", json={"status": "approved"}).status_code == 403
+
+
+def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """A title of blanks (the form's `required` lets it through) and then an answer saved by someone
+    else meanwhile: each time the page says why, with the reviewer's text still in the form; saving
+    again after the conflict saves it on the new version."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_label("Title").fill("   ")
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    error = page.locator("#edit-error")
+    expect(error).to_contain_text("title")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+
+    page.get_by_label("Title").fill("Pause payouts")
+    store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
+    page.get_by_role("button", name="Save new version").click()
+    expect(error).to_contain_text("someone saved this answer meanwhile (it is at version 2 now)")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+    expect(page.locator("#version-2")).to_contain_text("user:other")
+    page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
+    expect(page.locator("#answer-version")).to_have_text("3")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == NEW_BODY and answer.title == "Pause payouts"
+    store.library.save_answer("a1", AnswerChange(body="A third text."), "user:other", 90)
+    page.get_by_role("button", name=re.compile("^Mark reviewed")).click()  # no text: nothing to keep
+    expect(error).to_contain_text("Read version 4 under Versions, then click again.")
+
+
+def test_a_refused_new_answer_stays_in_the_form(fresh_page: Page, server: LiveServer, store: Store) -> None:
+    """An id already taken: the library says so, with the reviewer's new answer still in the form."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    page.get_by_label("Topic", exact=True).fill("payouts")
+    page.get_by_label("Title", exact=True).fill("Pause payouts for good")
+    page.get_by_label("Body", exact=True).fill(NEW_BODY)
+    page.get_by_label("Id").fill("a1")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.locator("#new-error")).to_contain_text("answer 'a1' exists already")
+    expect(page.get_by_label("Body", exact=True)).to_have_value(NEW_BODY)
+    page.get_by_label("Id").fill("a3")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(f"{server.url}/library/a3")
+    answer = store.library.answer("a3")
+    assert answer is not None and answer.body == NEW_BODY and answer.status == "draft"
+
+
+def test_an_answer_whose_id_holds_url_characters_opens_saves_and_composes(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """An imported id may hold `#`, `?`, `/` or `%` (as a case id may): its links and forms encode it."""
+    odd = "kb#12/refund?v=1%"
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "id": odd, "title": "Refunds"}])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    page.get_by_role("link", name="Refunds").click()
+    expect(page.locator("h1")).to_contain_text(odd)
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#answer-version")).to_have_text("2")
+    answer = store.library.answer(odd)
+    assert answer is not None and answer.body == NEW_BODY
+    with httpx.Client(base_url=server.url, headers=authorize(store, "agent")) as agent:
+        composed = agent.post(
+            f"/v1/answers/{quote(odd, safe='')}/compose", json={"case_id": "c1", "customer_name": "Ana"}
+        )
+    assert composed.status_code == 200 and NEW_BODY in composed.json()["text"]
+    with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer")) as reviewer:
+        assert reviewer.get(f"/v1/answers/{quote(odd, safe='')}/versions").json()["count"] == 2
+
+
+def test_a_form_sent_after_the_session_ended_says_how_to_keep_the_text(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """The session ended (a 401), then a form of the earlier session (a 403 for its CSRF token): each
+    time a page says what happened and what to do, and Back still holds the text."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#not-saved")).to_contain_text("Your session has ended, so this was not saved")
+    expect(page.get_by_role("link", name="log in again")).to_have_attribute("href", "/login?next=/library/a1")
+    page.go_back()
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+
+    other = page.context.new_page()
+    log_in(other, server.url, "rev", path="/library")
+    other.close()
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#not-saved")).to_contain_text("This form comes from an earlier session")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.version == 1
+    page.context.clear_cookies()
+    gone = page.request.post(
+        f"{server.url}/logout", form={"csrf_token": "x"}, headers={"accept": "text/html"}, max_redirects=0
+    )
+    assert gone.status == 303 and gone.headers["location"] == "/login"

@@ -94,3 +94,61 @@ def test_a_drift_alert_on_the_library_leads_to_its_items_and_each_says_why(
         expect(page.locator("#reviewed-count")).to_have_text(f"{n + 1} reviewed")
     expect(page.locator("#queue-empty")).to_have_text("Nothing left to review for this alert. Thank you!")
     assert sorted(r.item_id for r, _ in store.reviews.list()) == sorted(drop["review_item_ids"])
+
+
+def test_when_the_server_does_not_answer_the_reviewer_is_told_and_the_review_is_kept(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    seed(store)
+    add_user(store, "vera", "reviewer", PASSWORD)
+    page = fresh_page
+    page.route("**/v1/review/queue*", lambda route: route.abort("internetdisconnected"))
+    log_in(page, server.url, "vera", path="/review")
+    expect(page.locator("#review-status")).to_contain_text(
+        "Could not load the queue: the server did not answer"
+    )
+    page.unroute("**/v1/review/queue*")
+
+    page.reload()
+    expect(page.locator("#item")).to_have_attribute("data-item-id", re.compile(r"^ri_"))
+    page.route("**/v1/reviews", lambda route: route.abort("connectionreset"))
+    page.get_by_label("incorrect", exact=True).check()
+    page.get_by_label("Corrected reply").fill("Pause payouts under Settings > Payouts.")
+    save = page.get_by_role("button", name="Save review")
+    save.click()
+    expect(page.locator("#review-status")).to_contain_text("Not saved: the server did not answer")
+    expect(save).to_be_enabled()
+    expect(page.get_by_label("Corrected reply")).to_have_value("Pause payouts under Settings > Payouts.")
+    assert store.reviews.list() == []
+    page.unroute("**/v1/reviews")
+    save.click()
+    expect(page.locator("#reviewed-count")).to_have_text("1 reviewed")
+    ((review, _),) = store.reviews.list()
+    assert review.verdict == "incorrect"
+
+
+def test_after_the_session_ends_the_reviewer_logs_in_again_and_saves_the_review(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    seed(store)
+    add_user(store, "vera", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "vera", path="/review")
+    expect(page.locator("#item")).to_have_attribute("data-item-id", re.compile(r"^ri_"))
+    page.get_by_label("incorrect", exact=True).check()
+    page.get_by_label("Corrected reply").fill("Pause payouts under Settings > Payouts.")
+    page.context.clear_cookies()  # the session ends
+    page.get_by_role("button", name="Save review").click()
+    again = page.get_by_role("link", name="log in again in a new tab")
+    with page.context.expect_page() as opened:
+        again.click()
+    other = opened.value
+    other.get_by_label("Name").fill("vera")
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    expect(other).to_have_url(f"{server.url}/review")
+    other.close()
+    page.get_by_role("button", name="Save review").click()  # the old page: its token is renewed
+    expect(page.locator("#reviewed-count")).to_have_text("1 reviewed")
+    ((review, _),) = store.reviews.list()
+    assert review.verdict == "incorrect" and review.reviewer == "user:vera"

@@ -3,7 +3,8 @@
 Every routed request but those to `PUBLIC` paths (health, login, the embed page's shell; and
 `SIGNED` ones, whose route checks a help desk's signature itself) needs a caller: a bearer key
 (`Authorization: Bearer <key>`) or a session cookie from /login. Without one: 401 with a JSON message,
-or, for a browser asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`.
+or, for a browser asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`
+(and for a browser submitting a page's form, a page that says how to keep what was typed).
 Then, in order: the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF
 token on anything that changes state (403 without it). The caller is left in `request.state.caller`
 for the routes, whose role checks are `service/deps.py`'s `require(...)`.
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, quote
 from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,6 +88,13 @@ class Authenticate:
                 response = _too_many(wait)
             elif problem is None and wants_page(method, headers):
                 response = RedirectResponse(f"/login?next={quote(_target(scope), safe='/')}", status_code=303)
+            elif problem is None and _form_from_page(method, headers):
+                login = f"/login?next={quote(scope['path'], safe='/')}"
+                response = (
+                    RedirectResponse("/login", status_code=303)  # logging out, ended already
+                    if scope["path"] == "/logout"
+                    else _not_saved(401, _ENDED.format(login=login))
+                )
             else:
                 response = _json(401, problem or _NO_CALLER, {"www-authenticate": "Bearer"})
             await response(scope, receive, send)
@@ -98,7 +106,8 @@ class Authenticate:
         if caller.by_cookie and method not in csrf.SAFE_METHODS:
             receive, token = await _csrf_token(headers, receive)
             if not token or caller.csrf_token is None or not csrf.same(caller.csrf_token, token):
-                await _json(403, _NO_CSRF)(scope, receive, send)
+                stale = _form_from_page(method, headers)
+                await (_not_saved(403, _STALE) if stale else _json(403, _NO_CSRF))(scope, receive, send)
                 return
         state["caller"] = caller
         await self.app(scope, receive, send)
@@ -134,6 +143,34 @@ _NO_CSRF = (
     "missing or wrong CSRF token: reload the page and try again (scripts: use an API key instead of "
     "the session cookie)"
 )
+
+
+_ENDED = (
+    "Your session has ended, so this was not saved. Go back: what you typed is still in the form. Copy it, "
+    '<a href="{login}" target="_blank" rel="noopener">log in again</a>, reload that page, paste it and save.'
+)
+_STALE = (
+    "This form comes from an earlier session (you logged in again since), so this was not saved. Go back: "
+    "what you typed is still in the form. Copy it, reload that page, paste it and save."
+)
+
+
+def _form_from_page(method: str, headers: Headers) -> bool:
+    """A browser submitting one of the pages' forms (not a script, nor the pages' own fetch calls)."""
+    form = headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    return method == "POST" and form and "text/html" in headers.get("accept", "")
+
+
+def _not_saved(status: int, message: str) -> HTMLResponse:
+    """A page saying why a form was refused and how to keep what was typed (a JSON body there read as
+    gibberish, with nothing to say that the text was still one Back away)."""
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not saved · supportcue</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/style.css"></head><body><main id="main"><h1>Not saved</h1>'
+        f'<p class="error" id="not-saved" role="alert">{message}</p></main></body></html>'
+    )
+    return HTMLResponse(page, status_code=status)
 
 
 def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -59,7 +59,7 @@ async def list_answers(
 
 
 @router.post(
-    "/answers/{answer_id}/compose",
+    "/answers/{answer_id:path}/compose",
     response_model=ComposedPublic,
     responses=problem_responses(404, 422),
 )

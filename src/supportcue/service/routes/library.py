@@ -19,6 +19,7 @@ import difflib
 import itertools
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -133,7 +134,7 @@ async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
 
 
 @api.get(
-    "/answers/{answer_id}/versions",
+    "/answers/{answer_id:path}/versions",
     response_model=AnswerVersionsPublic,
     responses=problem_responses(403, 404, 422),
 )
@@ -146,7 +147,9 @@ async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersion
 
 
 @api.get(
-    "/answers/{answer_id}/diff", response_model=AnswerDiffPublic, responses=problem_responses(403, 404, 422)
+    "/answers/{answer_id:path}/diff",
+    response_model=AnswerDiffPublic,
+    responses=problem_responses(403, 404, 422),
 )
 async def answer_diff(
     answer_id: AnswerId,
@@ -249,7 +252,7 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     }
 
 
-@pages.get("/library/{answer_id}", response_class=HTMLResponse)
+@pages.get("/library/{answer_id:path}", response_class=HTMLResponse)
 async def answer_page(
     request: Request, answer_id: AnswerId, runtime: RuntimeDep, proposal: bool = False
 ) -> Response:
@@ -271,6 +274,7 @@ def _form_error(exc: ValidationError) -> HTTPException:
 
 @pages.post("/library", response_model=None)
 async def create_from_form(
+    request: Request,
     runtime: RuntimeDep,
     caller: CallerDep,
     topic: Annotated[str, Form()] = "",
@@ -279,18 +283,30 @@ async def create_from_form(
     owner: Annotated[str, Form()] = "",
     answer_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """The new-answer form: a draft, then its page."""
+    """The new-answer form: a draft, then its page. A refusal (a field, or an id taken) shows the
+    library again with why and the reviewer's answer in the form."""
     try:
         new = AnswerCreate(id=answer_id or None, topic=topic, title=title, body=body, owner=owner or None)
-    except ValidationError as exc:
-        raise _form_error(exc) from None
-    answer_id, change = _create_change(new)
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
-    return RedirectResponse(f"/library/{answer.id}", status_code=303)
+        answer_id, change = _create_change(new)
+        answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    except (ValidationError, HTTPException) as exc:
+        refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
+        context = await run_in_threadpool(_library_context, runtime, "", None, None)
+        context["new"] = {
+            "topic": topic,
+            "title": title,
+            "body": body,
+            "owner": owner,
+            "answer_id": answer_id,
+        }
+        context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
+        return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
+    return RedirectResponse(f"/library/{quote(answer.id, safe='')}", status_code=303)
 
 
-@pages.post("/library/{answer_id}", response_model=None)
+@pages.post("/library/{answer_id:path}", response_model=None)
 async def change_from_form(
+    request: Request,
     answer_id: AnswerId,
     runtime: RuntimeDep,
     caller: CallerDep,
@@ -303,7 +319,8 @@ async def change_from_form(
     base_version: Annotated[int | None, Form()] = None,
 ) -> Response:
     """The answer page's forms: save (new text: a new version), approve, retire, draft, or reviewed;
-    the text fields go with save and approve."""
+    the text fields go with save and approve. A refusal (a field the API refuses, or a version someone
+    saved meanwhile) shows the page again with why and the reviewer's text in the form, not lost."""
     if action not in ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
     with_text = action in ("save", "approve")
@@ -320,7 +337,42 @@ async def change_from_form(
             reviewed=action == "reviewed",
             base_version=base_version,
         )
-    except ValidationError as exc:
-        raise _form_error(exc) from None
-    await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
-    return RedirectResponse(f"/library/{answer_id}", status_code=303)
+        await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+    except (ValidationError, HTTPException) as exc:
+        refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
+        if refusal.status_code not in (409, 422):
+            raise refusal from None
+        return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version)
+    return RedirectResponse(f"/library/{quote(answer_id, safe='')}", status_code=303)
+
+
+async def _refused_edit(
+    request: Request,
+    runtime: Runtime,
+    answer_id: str,
+    refusal: HTTPException,
+    fields: dict[str, Any],
+    base_version: int | None,
+) -> Response:
+    """The answer page again, with why the change was refused and the text the reviewer sent in its
+    form. A conflict (409) shows the answer as it is now, its new version under Versions, and bases
+    the form on it: saving again, after reading, is the reviewer's decision, not an accident."""
+    context = await run_in_threadpool(_answer_context, runtime, answer_id, False)
+    if context is None:
+        raise HTTPException(404, detail=f"no answer {answer_id!r}")
+    now = context["a"].version
+    if refusal.status_code == 409:
+        then = (
+            f"Your text is kept in the form below: compare it with version {now} under Versions, save again."
+            if fields
+            else f"Read version {now} under Versions, then click again."
+        )
+        error = f"Not saved: someone saved this answer meanwhile (it is at version {now} now). {then}"
+    else:
+        error = f"Not saved: {refusal.detail}. Your text is kept in the form below: correct it, save again."
+        now = base_version if base_version is not None else now
+    sent = {k: v for k, v in fields.items() if v is not None}
+    context.update(error=error, sent=sent, base_version=now)
+    if "body" in sent:
+        context["body"] = sent["body"]
+    return templates.TemplateResponse(request, "answer.html", context, status_code=refusal.status_code)

@@ -14,9 +14,9 @@
   const sendButton = document.getElementById("send");
   const statusLine = document.getElementById("status");
   const openedAt = performance.now();
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const say = (text) => { statusLine.textContent = text; };
-  const api = S.client({ headers: csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}, onLoggedOut: loggedOut, say });
+  const loggedOut = () => S.loggedOut(statusLine, "send: your reply stays in this page");
+  const api = S.client({ ...S.sessionAuth(), onLoggedOut: loggedOut, say });
   let suggestion = null; // the live suggestion while it may be inserted (null once dismissed)
   let suggestionId = null; // the stored suggestion (shown or not), so `sent` pairs with it
   let inserted = false;
@@ -24,14 +24,6 @@
 
   const event = (fields, key) => api.postEvent({ case_id: data.case_id, suggestion_id: suggestionId, ...fields }, key);
   const caseValues = { case_id: data.case_id, customer_name: data.customer_name, fields: data.fields };
-
-  function loggedOut() {
-    statusLine.replaceChildren("Your session has ended: ");
-    const link = document.createElement("a");
-    link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    link.textContent = "log in again";
-    statusLine.append(link, " (your reply stays in this page while it is open).");
-  }
 
   function put(text) {
     const start = reply.selectionStart ?? reply.value.length;
@@ -41,12 +33,17 @@
   }
 
   // Use an answer the agent picked (an alternative, or one found in the library): its reply for this
-  // case goes into the box, recorded as an `alternative` event naming it.
+  // case goes into the box, recorded as an `alternative` event naming it. A pick repeated while its
+  // reply is on its way, or once it is in the box (Enter pressed twice), puts it there once.
+  let composing = null;
   async function useAnswer(answerId, button) {
-    if (sent) return;
+    if (sent || composing === answerId) return;
+    composing = answerId;
     if (button) button.disabled = true;
     const composed = await api.compose(answerId, caseValues);
+    composing = null;
     if (!composed) { if (button) button.disabled = false; return; }
+    if (reply.value.includes(composed.text)) { say("That answer is already in your reply."); reply.focus(); return; }
     put(composed.text);
     say(composed.missing.length
       ? `Answer inserted: fill in ${composed.missing.map((m) => `{${m}}`).join(", ")}.`
@@ -92,12 +89,17 @@
     event({ kind: "inserted" }, `inserted:${suggestion.suggestion_id}`);
   }
 
-  function dismiss(reason, label) {
+  // Dismiss the suggestion; when the server refuses or cannot be reached, the card comes back (the
+  // message says why) so the agent may dismiss it again, unless the page has moved on meanwhile.
+  async function dismiss(reason, label) {
     if (!suggestion) return;
+    const dismissed = suggestion;
     suggestion = null; // nothing left to insert (Alt+I does nothing now)
-    event({ kind: "dismissed", reason });
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    const shown = box.firstChild;
     reply.focus();
+    const ok = await event({ kind: "dismissed", reason }, `dismissed:${dismissed.suggestion_id}:${reason}`);
+    if (!ok && !sent && box.firstChild === shown) show(dismissed);
   }
 
   async function send() {
@@ -110,15 +112,37 @@
     const handle = Math.round((performance.now() - openedAt) / 100) / 10;
     const ok = await event({ kind: "sent", text });
     if (!ok) { sent = false; sendButton.disabled = false; return; }
-    await event({ kind: "resolved", handle_seconds: handle });
-    let next = "/";
-    try {
-      const r = await fetch(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
-        method: "POST", headers: { accept: "application/json", ...(csrfMeta ? { "x-csrf-token": csrfMeta.content } : {}) },
-      });
-      if (r.ok) next = (await r.json()).next;
-    } catch (e) { /* the events are recorded; the status will follow */ }
     reply.readOnly = true;
+    await resolve(handle, S.newKey());
+  }
+
+  // Record the case resolved and mark it so (the inbox then leaves it out). When either fails, the
+  // agent is told that the case stays open, with a button that tries again (the same event key).
+  async function resolve(handle, key) {
+    let problem = (await event({ kind: "resolved", handle_seconds: handle }, key)) ? null : "its event was not recorded";
+    let next = "/";
+    if (!problem) {
+      try {
+        const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
+          method: "POST", headers: { accept: "application/json" },
+        });
+        const answer = await r.json().catch(() => ({}));
+        if (r.ok) next = answer.next;
+        else problem = answer.detail || `HTTP ${r.status}`;
+      } catch (e) {
+        problem = "the server did not answer";
+      }
+    }
+    if (problem) {
+      const again = document.createElement("button");
+      again.type = "button";
+      again.id = "resolve-again";
+      again.textContent = "Mark resolved";
+      again.addEventListener("click", () => { again.disabled = true; resolve(handle, key); });
+      statusLine.replaceChildren(`Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
+      again.focus();
+      return;
+    }
     statusLine.replaceChildren(`Sent and resolved in ${handle} s. `);
     const link = document.createElement("a");
     link.href = next;
@@ -139,7 +163,7 @@
     case_id: data.case_id, message_id: data.message_id, message: data.message,
     customer_name: data.customer_name, context: data.context, fields: data.fields,
   }).then((result) => {
-    suggestionId = result ? result.suggestion_id : null;
+    suggestionId = (result && result.suggestion_id) || null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   });

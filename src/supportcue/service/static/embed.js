@@ -38,7 +38,7 @@
   }
   let refused = false;
   const api = S.client({
-    headers: { authorization: `Bearer ${key}` },
+    headers: () => ({ authorization: `Bearer ${key}` }),
     onLoggedOut: () => {
       refused = true;
       note("The embed key was refused (revoked or mistyped): ask an admin for a new Dashboard App URL.");
@@ -46,6 +46,7 @@
     say,
   });
 
+  const isObject = (x) => x !== null && typeof x === "object";
   const incoming = (m) => m.message_type === 0 || m.message_type === "incoming";
   const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
   // A deleted message stays in Chatwoot with its text replaced ("This message was deleted") and
@@ -56,14 +57,16 @@
 
   // The agent as the connector names Chatwoot users: their name, else their id.
   function agentName(agent) {
-    if (!agent) return null;
+    if (!isObject(agent)) return null;
     const name = typeof agent.name === "string" ? agent.name.trim() : "";
     return (name || `chatwoot user ${agent.id}`).slice(0, 100);
   }
 
-  // The latest public customer message and the turns before it, oldest first.
+  // The latest public customer message and the turns before it, oldest first (anything in the list
+  // that is not a message object is no turn).
   function latestQuestion(conversation) {
-    const turns = (conversation.messages || []).filter((m) => said(m) && (incoming(m) || outgoing(m))).sort(order);
+    const messages = Array.isArray(conversation.messages) ? conversation.messages : [];
+    const turns = messages.filter((m) => isObject(m) && said(m) && (incoming(m) || outgoing(m))).sort(order);
     let last = -1;
     turns.forEach((m, i) => { if (incoming(m)) last = i; });
     if (last < 0) return null;
@@ -126,11 +129,18 @@
     box.replaceChildren(S.el("p", { class: "why-none", text: lead }), search);
   }
 
-  function dismiss(reason, label) {
+  // As in the console: a dismissal the server refused or never got brings the card back.
+  async function dismiss(reason, label) {
     if (!current || !current.suggestion) return;
-    current.suggestion = null;
-    event({ kind: "dismissed", reason });
+    const mine = current;
+    const dismissed = mine.suggestion;
+    mine.suggestion = null;
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    box.querySelector("#library-q").focus(); // the next step; a keyboard user's focus left with the card
+    const shown = box.firstChild;
+    const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}`;
+    const ok = await event({ kind: "dismissed", reason }, key);
+    if (!ok && current === mine && box.firstChild === shown) show(dismissed);
   }
 
   function show(result) {
@@ -147,23 +157,23 @@
   }
 
   async function onContext(context) {
-    const conversation = context && context.conversation;
+    const conversation = isObject(context) ? context.conversation : null;
     if (refused) return;
-    if (!conversation || conversation.id == null) return;
+    if (!isObject(conversation) || conversation.id == null) return; // not Chatwoot's shape: ignored
     const question = latestQuestion(conversation);
     if (!question) {
       current = null;
       note("No message from the customer in this conversation yet.");
       return;
     }
-    const contact = context.contact || (conversation.meta && conversation.meta.sender) || {};
+    const contact = [context.contact, isObject(conversation.meta) && conversation.meta.sender].find(isObject) || {};
     const asked = `${conversation.id}:${question.message.id}`;
     if (current && current.key === asked) return; // the same message: its suggestion is on screen
     current = {
       key: asked,
       case_id: conversation.account_id != null ? `chatwoot:${conversation.account_id}:${conversation.id}` : `chatwoot:${conversation.id}`,
       agentId: agentName(context.currentAgent),
-      customerName: contact.name || null,
+      customerName: typeof contact.name === "string" && contact.name ? contact.name : null,
       suggestion: null,
       suggestionId: null,
     };
@@ -178,7 +188,7 @@
       customer_name: mine.customerName, context: question.context,
     });
     if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
-    mine.suggestionId = result ? result.suggestion_id : null;
+    mine.suggestionId = (result && result.suggestion_id) || null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   }

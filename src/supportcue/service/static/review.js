@@ -1,5 +1,6 @@
 // The reviewer's queue (/review): loads items from GET /v1/review/queue, shows one at a time, and
-// posts each review to POST /v1/reviews with the page's CSRF token. Nothing here shows another
+// posts each review to POST /v1/reviews with the page's CSRF token (renewed after the reviewer logs in
+// again in another tab, as in the console). Nothing here shows another
 // reviewer's review (blind overlap).
 "use strict";
 (() => {
@@ -11,19 +12,29 @@
   const topicList = document.getElementById("topics");
   const validRow = document.getElementById("valid-row");
   const counter = document.getElementById("reviewed-count");
-  const csrf = document.querySelector('meta[name="csrf-token"]');
-  const headers = { "content-type": "application/json", ...(csrf ? { "x-csrf-token": csrf.content } : {}) };
   let items = [];
   let current = null;
   let done = 0;
   const say = (text) => { statusLine.textContent = text; };
+  const loggedOut = () => S.loggedOut(statusLine, "save: your review stays in this page");
+  const api = S.client({ ...S.sessionAuth(), onLoggedOut: loggedOut, say }); // renews a stale token
 
   const filter = document.getElementById("alert-filter");
   const alertId = filter ? filter.dataset.alert : null;
 
   async function load() {
-    const r = await fetch(`/v1/review/queue?limit=10${alertId ? `&alert=${encodeURIComponent(alertId)}` : ""}`, { headers });
-    if (!r.ok) { say(`Could not load the queue (${r.status}).`); return; }
+    let r;
+    try {
+      r = await api.call(`/v1/review/queue?limit=10${alertId ? `&alert=${encodeURIComponent(alertId)}` : ""}`);
+    } catch (e) {
+      say("Could not load the queue: the server did not answer. Reload the page to try again.");
+      return;
+    }
+    if (!r.ok) {
+      const answer = await r.json().catch(() => ({}));
+      say(`Could not load the queue: ${answer.detail || r.status}.`);
+      return;
+    }
     const queue = await r.json();
     items = queue.data;
     topicList.replaceChildren(...queue.topics.map((t) => S.el("option", { value: t })));
@@ -85,9 +96,19 @@
     const button = document.getElementById("save-review");
     button.disabled = true;
     try {
-      const r = await fetch("/v1/reviews", { method: "POST", headers, body: JSON.stringify(body) });
+      let r;
+      try {
+        r = await api.call("/v1/reviews", {
+          method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+        });
+      } catch (e) { // offline, or the connection dropped: the review is still in the form
+        say("Not saved: the server did not answer. Your review is kept: save it again.");
+        return;
+      }
       const answer = await r.json().catch(() => ({}));
-      if (r.status === 201 || r.status === 409) {
+      if (r.status === 401) {
+        loggedOut();
+      } else if (r.status === 201 || r.status === 409) {
         done += r.status === 201 ? 1 : 0;
         counter.textContent = `${done} reviewed`;
         say(r.status === 201 ? `Saved: ${answer.labels.length} label(s).` : answer.detail);

@@ -25,10 +25,57 @@ window.Supportcue = (() => {
     return node;
   }
 
-  // A client of the API. `headers` authenticate every call (the page's CSRF token with the session
+  // The CSRF token of a fresh copy of this page, or null (the session has ended). A page opened
+  // before its agent logged in again (in another tab, after the session ended) holds the old
+  // session's token, which every change is refused with; this one is the new session's.
+  async function pageToken() {
+    try {
+      const r = await fetch(location.href, { headers: { accept: "text/html" } });
+      if (!r.ok) return null;
+      const meta = new DOMParser().parseFromString(await r.text(), "text/html").querySelector('meta[name="csrf-token"]');
+      return meta ? meta.content : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // A page's session credentials for its script: its CSRF token as a header, and `renew`, which
+  // takes the token of a fresh copy of the page (for `client`'s `renew`).
+  function sessionAuth() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return {
+      headers: () => (meta ? { "x-csrf-token": meta.content } : {}),
+      renew: async () => {
+        const token = meta && (await pageToken());
+        if (token) meta.content = token;
+        return Boolean(token);
+      },
+    };
+  }
+
+  // What a page says in `line` when its session has ended: log in again in another tab (this one
+  // keeps what was written), then come back and `then`.
+  function loggedOut(line, then) {
+    const link = el("a", { href: `/login?next=${encodeURIComponent(location.pathname)}`, target: "_blank", rel: "noopener" });
+    link.textContent = "log in again in a new tab";
+    line.replaceChildren("Your session has ended: ", link, `, then come back and ${then}.`);
+  }
+
+  // A client of the API. `headers()` authenticate every call (the page's CSRF token with the session
   // cookie, or `authorization: Bearer <embed key>`); `onLoggedOut` runs on a 401, `say` shows problems.
-  function client({ headers, onLoggedOut, say }) {
-    const json = { "content-type": "application/json", ...headers };
+  // With `renew` (an async function that updates what `headers()` gives, true when it did), a call
+  // refused for its CSRF token renews the token and is sent again, once: the agent who logged in
+  // again in another tab does not lose what is in this page.
+  function client({ headers, onLoggedOut, say, renew }) {
+    async function call(url, init = {}) {
+      const send = () => fetch(url, { ...init, headers: { ...init.headers, ...headers() } });
+      const r = await send();
+      if (r.status !== 403 || !renew) return r;
+      const detail = await r.clone().json().catch(() => ({}));
+      if (!String(detail.detail || "").startsWith("missing or wrong CSRF token")) return r;
+      return (await renew()) ? send() : r;
+    }
+    const json = { "content-type": "application/json" };
 
     // Post one event; network errors and 5xx are retried with the same key (backoff up to ~30 s in
     // all), so the server stores it once. A fixed `key` (e.g. "shown:<suggestion>") makes a repeat of
@@ -38,7 +85,7 @@ window.Supportcue = (() => {
       let delay = 250;
       for (let attempt = 0; attempt < 9; attempt++) {
         try {
-          const r = await fetch("/v1/events", { method: "POST", headers: json, body, keepalive: true });
+          const r = await call("/v1/events", { method: "POST", headers: json, body, keepalive: true });
           if (r.ok) return true;
           if (r.status === 401) { onLoggedOut(); return false; }
           if (r.status < 500 && r.status !== 429) {
@@ -55,15 +102,19 @@ window.Supportcue = (() => {
     }
 
     // The suggestion for a message (the stored one when the same case and message_id were asked
-    // before); retried while the models load (503). Null when there is none to be had.
+    // before); retried while the models load (503). Null when the service cannot be reached;
+    // `{refused}` (the server's words) when it refuses the message (too long, say).
     async function suggest(request) {
       const body = JSON.stringify(request);
       for (let attempt = 0; attempt < 10; attempt++) {
         try {
-          const r = await fetch("/v1/suggest", { method: "POST", headers: json, body });
+          const r = await call("/v1/suggest", { method: "POST", headers: json, body });
           if (r.ok) return await r.json();
           if (r.status === 401) { onLoggedOut(); return null; }
-          if (r.status !== 503) return null;
+          if (r.status !== 503) {
+            const detail = await r.json().catch(() => ({}));
+            return { refused: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
+          }
         } catch (e) { /* retry */ }
         await sleep(500 * (attempt + 1));
       }
@@ -73,7 +124,7 @@ window.Supportcue = (() => {
     // Approved answers holding every word of `q` (title matches first).
     async function searchAnswers(q) {
       const query = new URLSearchParams({ status: "approved", q, limit: "8" });
-      const r = await fetch(`/v1/answers?${query}`, { headers });
+      const r = await call(`/v1/answers?${query}`);
       if (r.status === 401) { onLoggedOut(); return []; }
       if (!r.ok) throw new Error(`search failed (${r.status})`);
       return (await r.json()).data;
@@ -81,7 +132,7 @@ window.Supportcue = (() => {
 
     // An approved answer as a reply for this case: placeholders filled, the workspace's tone.
     async function compose(answerId, request) {
-      const r = await fetch(`/v1/answers/${encodeURIComponent(answerId)}/compose`, {
+      const r = await call(`/v1/answers/${encodeURIComponent(answerId)}/compose`, {
         method: "POST", headers: json, body: JSON.stringify(request),
       });
       if (r.status === 401) { onLoggedOut(); return null; }
@@ -93,7 +144,7 @@ window.Supportcue = (() => {
       return r.json();
     }
 
-    return { postEvent, suggest, searchAnswers, compose };
+    return { call, postEvent, suggest, searchAnswers, compose };
   }
 
   // The title of the suggested answer: from the page's titles, else from the response stage's trace.
@@ -112,6 +163,7 @@ window.Supportcue = (() => {
   };
   function whyNone(result) {
     if (!result) return "No suggestion: the suggestion service did not answer.";
+    if (result.refused) return `No suggestion: the suggestion service refused this message (${result.refused}).`;
     if (result.mode === "shadow") return "No suggestion shown: a stage on trial (shadow mode) decided this one.";
     const stage = result.abstained_at;
     const words = STAGE_WORDS[stage] || (stage ? `The ${stage} stage made no suggestion` : "No suggestion");
@@ -221,5 +273,5 @@ window.Supportcue = (() => {
     return el("div", { class: "library" }, el("label", { for: "library-q", text: label }), input, note, list);
   }
 
-  return { newKey, pct, el, client, card, whyNone, librarySearch };
+  return { newKey, pct, el, sessionAuth, loggedOut, client, card, whyNone, librarySearch };
 })();
