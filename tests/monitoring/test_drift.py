@@ -168,10 +168,11 @@ class FlakyHook(BaseHTTPRequestHandler):
 
 
 def test_an_alert_the_webhook_missed_is_posted_by_the_next_run(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A receiver that is down when an alert is new (a deploy, a network blip) gets the alert from
-    the next `supportcue drift` run (cron), rather than never: the alert is not new any more then."""
+    the next `supportcue drift` run (cron), rather than never: the alert is not new any more then.
+    Meanwhile `supportcue drift` exits 3, so that cron reports it (it exited 0: nobody knew)."""
     from supportcue.embeddings import HashingEmbedder
     from supportcue.monitoring import drift
 
@@ -186,8 +187,22 @@ def test_an_alert_the_webhook_missed_is_posted_by_the_next_run(
     settings = load_settings(tmp_path, environ={"SUPPORTCUE_DRIFT__WEBHOOK_URL": url})
     try:
         first = drift.run_drift(store, settings, HashingEmbedder())
-        assert first["new"] == 1 and "could not post" in first["webhook"]
+        assert first["new"] == 1 and "could not post" in first["webhook"] and first["webhook_failed"]
         assert store.alerts.list()[0].posted_at is None
+        env = {"SUPPORTCUE_DATABASE_URL": database_url, "SUPPORTCUE_EMBEDDING__MODEL": "tfidf"}
+        for shown in (["--json"], []):
+            get_settings.cache_clear()
+            ran = CliRunner().invoke(
+                app,
+                ["--workspace", str(tmp_path), "drift", *shown],
+                env={**env, "SUPPORTCUE_DRIFT__WEBHOOK_URL": url},
+            )
+            assert ran.exit_code == 3 and "could not post to the webhook" in ran.stdout, ran.output
+        assert store.alerts.list()[0].posted_at is None
+        get_settings.cache_clear()
+        without_hook = CliRunner().invoke(app, ["--workspace", str(tmp_path), "drift", "--json"], env=env)
+        get_settings.cache_clear()
+        assert without_hook.exit_code == 0 and not json.loads(without_hook.stdout)["webhook_failed"]
 
         FlakyHook.down = False
         monkeypatch.setattr(drift, "detect", lambda *args, **kwargs: [])  # a run over the last day

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from supportcue.cli.context import state
+from supportcue.cli.errors import NOT_DELIVERED
 from supportcue.cli.output import console, emit, fitted_table
 
 
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
         messages no topic claims (clustered into candidate new topics), answers' match rates. Alerts
         are stored (dashboard, /library, /metrics), their examples queued for review (reason
         drift_alert, at most \\[drift] review_items per alert), and new ones posted to \\[drift]
-        webhook_url."""
+        webhook_url (exit 3 when it does not take them: they are posted again by the next runs)."""
         from supportcue.monitoring.drift import run_drift
         from supportcue.monitoring.metrics import parse_time
         from supportcue.training.loader import workspace_embedder
@@ -69,5 +70,7 @@ def register(app: typer.Typer) -> None:
         result = run_drift(cli.store, cli.settings, workspace_embedder(cli.settings), since=start, until=end)
         if json_out:
             emit(result, True)
-            return
-        _print(result)
+        else:
+            _print(result)
+        if result["webhook_failed"]:  # stored, but nobody was told: cron should say so
+            raise typer.Exit(NOT_DELIVERED)

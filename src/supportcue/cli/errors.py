@@ -4,6 +4,9 @@
 - `OSError` about a file (cannot write the export, no permission): the file and why, exit 2.
 - Anything else is a bug: one line naming the error and a file holding the details (the traceback,
   with personal data redacted, readable by its owner only) to look at or attach to a report; exit 1.
+
+A command that did its work but could not hand it on (`drift`: alerts stored, the webhook did not take
+them) prints its result as usual and exits 3, so that cron or a CI job notices.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from supportcue.errors import SupportcueError
 
 USER_ERROR = 2
 BUG = 1
+NOT_DELIVERED = 3
 
 
 def _say(text: str) -> None:

@@ -383,6 +383,7 @@ def run_drift(
         for a, (row, _) in zip(alerts, saved, strict=True)
     ]
     posted: str | None = None
+    failed = False
     # The new alerts, and those an earlier run could not post (the receiver was down): each is posted
     # until one post succeeds, for up to POST_RETRY after it was stored.
     this_run = {row.id for row, _ in saved}
@@ -398,11 +399,13 @@ def run_drift(
             posted = f"posted {len(to_post)} alert(s)"
         except httpx.HTTPError as exc:  # the alerts are stored either way; say why it failed
             posted = f"could not post to the webhook: {type(exc).__name__} (the next run tries again)"
+            failed = True
     return {
         "alerts": public,
         "new": len(fresh),
         "review_items": added,
         "webhook": posted,
+        "webhook_failed": failed,
         "settings": s.model_dump(exclude={"webhook_url"}),
     }
 
