@@ -93,6 +93,14 @@ def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
+def shown_trace(trace: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The trace an agent or a help desk is answered: the embedding and the live chain's stages.
+    The shadow chain's entries (`chain` shadow: a stage in shadow, the live stages after it that ran
+    on its output, an experiment's control arm) stay in the stored trace: what a stage on trial
+    decided (a topic, an answer, the toned text) never reaches the agent."""
+    return [dict(t) for t in trace if StageMode.SHADOW not in (t.get("mode"), t.get("chain"))]
+
+
 @dataclass
 class SuggestResult:
     suggestion_id: str
@@ -129,7 +137,7 @@ class SuggestResult:
             "reason": self.reason,
             "mode": self.mode,
             "alternatives": self.alternatives,
-            "trace": self.trace,
+            "trace": shown_trace(self.trace),
             "latency_ms": round(self.latency_ms, 3),
             "arm": self.arm,
         }
@@ -331,7 +339,11 @@ class Pipeline:
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
             seen = {e["stage"] for e in live.entries}
-            trace += [e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == "shadow"]
+            trace += [
+                {**e, "chain": StageMode.SHADOW}
+                for e in shadow_chain.entries
+                if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
+            ]
             shadow = {
                 "text": shadow_chain.text,
                 "topic": shadow_chain.outcome.topic,

@@ -250,7 +250,8 @@ def register(app: typer.Typer) -> None:
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:
-            print(json.dumps(result.public(), default=str))
+            # the operator sees the whole trace, the shadow chain's too (an agent is answered the live one)
+            print(json.dumps({**result.public(), "trace": result.trace}, default=str))
             return
         if result.text is None:
             console.print(

@@ -35,7 +35,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
-from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
@@ -220,7 +220,7 @@ def stored_public(stored: Suggestion) -> dict[str, Any]:
         "reason": stored.reason,
         "mode": stored.mode,
         "alternatives": alternatives,
-        "trace": stored.trace,
+        "trace": shown_trace(stored.trace or []),
         "latency_ms": round(stored.latency_ms, 3),
         "arm": stored.arm,
     }

@@ -1,0 +1,105 @@
+"""Stage modes over real HTTP on both databases, as a team shipping stages one at a time meets them:
+with a stage in shadow, an agent is answered what the live stages alone give (no shadow text, topic
+or answer in any field), while the shadow chain's suggestion is stored whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from supportcue.data.store import Store
+from supportcue.data.tables import utcnow
+from supportcue.experiments import Design, choose_arm, create_experiment
+from supportcue.pipeline import Pipeline, SuggestRequest
+from supportcue.service.runtime import PipelineLoader
+from supportcue.settings import PipelineSettings, Settings
+from tests.conftest import LiveServer
+from tests.service.conftest import authorize
+from tests.test_pipeline import STAGES, make
+
+ASK = {"message": "how do I pause a payout", "customer_name": "Ana", "case_id": "c-1", "message_id": "m-1"}
+TONED = "Hi Ana,\nYou can pause payouts in Settings."
+"""The fake pipeline's suggestion with every stage live (the tone adds the greeting)."""
+
+
+@pytest.fixture
+def modes() -> dict[str, str]:
+    """The stage modes of the app's pipeline (a test parametrizes it)."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app: Callable[[PipelineLoader], FastAPI], modes: dict[str, str]) -> FastAPI:
+    def loader(store: Store, settings: Settings) -> Pipeline:
+        pipeline = make()
+        pipeline.settings = PipelineSettings(**modes)
+        return pipeline
+
+    return make_app(loader)
+
+
+def as_agent(server: LiveServer, store: Store, body: dict[str, Any]) -> httpx.Response:
+    with httpx.Client(base_url=server.url, headers=authorize(store, "agent"), timeout=30) as agent:
+        r = agent.post("/v1/suggest", json=body)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in a JSON value, keys too."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *(s for v in value.values() for s in strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def comparable(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer without what differs between two runs (ids, latencies) or between a stage in shadow
+    and off by design (`mode` says whether the shadow chain had a suggestion)."""
+    drop = {"suggestion_id", "latency_ms", "mode", "reused", "message_id", "case_id", "arm"}
+    out = {k: v for k, v in answer.items() if k not in drop}
+    out["trace"] = [{k: v for k, v in t.items() if k != "latency_ms"} for t in answer["trace"]]
+    return out
+
+
+@pytest.mark.parametrize("modes", [{s: "shadow"} for s in STAGES], ids=STAGES)
+def test_an_agent_gets_what_the_live_stages_alone_give(
+    server: LiveServer, store: Store, modes: dict[str, str]
+) -> None:
+    (stage,) = modes
+    alone = make(**{stage: "off"}).suggest(
+        SuggestRequest(**{k: v for k, v in ASK.items() if k != "message_id"})
+    )
+    for _ in range(2):  # made, then the stored suggestion reused for the same message
+        r = as_agent(server, store, ASK)
+        assert comparable(r.json()) == comparable(json.loads(json.dumps(alone.public())))
+        said = strings(r.json())
+        if alone.text != TONED:  # the shadow chain's reply, in no field
+            assert not [s for s in said if TONED in s]
+        if stage == "response":  # nor the answer the shadow stage chose
+            assert not [s for s in said if "You can pause" in s]
+    # the shadow chain's suggestion is stored whole, its stage's trace with it
+    stored = store.cases.suggestion(r.json()["suggestion_id"])
+    assert stored is not None and stored.shadow["text"] == TONED and stored.shadow["stages"] == [stage]
+    assert [t["stage"] for t in stored.trace if t.get("mode") == "shadow"] == [stage]
+
+
+def test_the_control_arm_is_answered_nothing_its_shadow_chain_made(server: LiveServer, store: Store) -> None:
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    case_id = next(f"case-{i}" for i in range(100) if choose_arm(design, f"case-{i}") == "control")
+    for _ in range(2):  # made, then reused
+        d = as_agent(server, store, {**ASK, "case_id": case_id}).json()
+        assert d["text"] is None and d["abstained_at"] == "holdout" and d["topic"] is None
+        assert [t["stage"] for t in d["trace"]] == ["embed"]  # no stage ran live
+        assert not [s for s in strings(d) if "You can pause" in s or s == "payouts"]
+    stored = store.cases.suggestion(d["suggestion_id"])
+    assert stored is not None and stored.shadow["text"] == TONED
+    assert [t["stage"] for t in stored.trace] == ["embed", *STAGES]
