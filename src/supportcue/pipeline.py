@@ -19,6 +19,10 @@ without touching shared state. A request for a case in an experiment's control a
 rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
 and the holdout as its reason.
 
+A stage that restyles the reply (`Stage.restyles_answer`: the tone) runs only when the chain has
+one: with the response stage off or in shadow, the chain ends as that stage's (it did not run), never
+as the tone's "no answer text".
+
 An abstention ends a chain, unless it defers (`StageResult.defers`: the library found no answer)
 and a later stage of the chain `takes_over` (the LLM draft in `hybrid` mode): the chain then goes on
 without a reply, and the abstention is the chain's reason only if no later stage writes one.
@@ -453,6 +457,8 @@ class Pipeline:
             if mode not in allowed:
                 skipped = skipped or name
                 continue
+            if stage.restyles_answer and chain.outcome.text is None:
+                continue  # no reply to restyle (the stage that writes one is off or in shadow)
             if (self.clock() - start) * 1000 > self.settings.timeout_ms:
                 chain.abstained_at = name
                 chain.reason = f"timeout: over {self.settings.timeout_ms} ms before {name}"

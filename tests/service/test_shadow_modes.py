@@ -103,3 +103,33 @@ def test_the_control_arm_is_answered_nothing_its_shadow_chain_made(server: LiveS
     stored = store.cases.suggestion(d["suggestion_id"])
     assert stored is not None and stored.shadow["text"] == TONED
     assert [t["stage"] for t in stored.trace] == ["embed", *STAGES]
+
+
+@pytest.mark.parametrize("modes", [{"topic": "shadow"}], ids=["topic"])
+def test_the_shadow_figures_count_the_shadow_chain_and_only_it(
+    server: LiveServer, store: Store, api: httpx.Client
+) -> None:
+    for i in range(3):
+        d = as_agent(server, store, {**ASK, "case_id": f"c-{i}", "message_id": f"m-{i}"}).json()
+        assert d["text"] is None and d["mode"] == "shadow"
+        sent = TONED if i < 2 else "Let me check with the payouts team."
+        event = {"idempotency_key": f"s-{i}", "case_id": f"c-{i}", "kind": "sent", "text": sent}
+        assert api.post("/v1/events", json=event).status_code == 202
+    metrics = api.get("/v1/metrics").json()
+    assert metrics["shadow"] == [{"stage": "topic", "n": 3, "agreements": 2, "agreement": 0.6667}]
+    # nothing was shown: no live match rate, adoption or coverage from the shadow chain's texts
+    assert (metrics["match_rate"], metrics["sent_pairs"], metrics["shown"]) == (None, 0, 0)
+    assert (metrics["coverage"], metrics["suggested"], metrics["adoption"]) == (0.0, 0, None)
+    page = api.get("/dashboard").text.split('id="shadow"', 1)[1].split("</section>", 1)[0]
+    assert "topic" in page and "67" in page
+
+
+@pytest.mark.parametrize("modes", [{"response": "off"}, {"response": "shadow"}], ids=["off", "shadow"])
+def test_no_answer_is_the_response_stages_abstention_not_the_tones(
+    server: LiveServer, store: Store, api: httpx.Client, modes: dict[str, str]
+) -> None:
+    d = as_agent(server, store, ASK).json()
+    assert d["text"] is None and d["abstained_at"] == "response" and "response" in d["reason"]
+    assert [t["stage"] for t in d["trace"]] == ["embed", "validation", "topic"]  # the tone never ran
+    funnel = {row["stage"]: row["stopped"] for row in api.get("/v1/metrics").json()["funnel"]}
+    assert funnel["response"] == 1 and funnel["tone"] == 0
