@@ -5,7 +5,9 @@ or answer in any field), while the shadow chain's suggestion is stored whole."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +18,12 @@ from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.experiments import Design, choose_arm, create_experiment
 from supportcue.pipeline import Pipeline, SuggestRequest
+from supportcue.service import create_app
 from supportcue.service.runtime import PipelineLoader
-from supportcue.settings import PipelineSettings, Settings
+from supportcue.settings import PipelineSettings, Settings, load_settings
+from tests.cli.test_lifecycle import run
 from tests.conftest import LiveServer
-from tests.service.conftest import authorize
+from tests.service.conftest import authorize, wait_loaded
 from tests.test_pipeline import STAGES, make
 
 ASK = {"message": "how do I pause a payout", "customer_name": "Ana", "case_id": "c-1", "message_id": "m-1"}
@@ -133,3 +137,36 @@ def test_no_answer_is_the_response_stages_abstention_not_the_tones(
     assert [t["stage"] for t in d["trace"]] == ["embed", "validation", "topic"]  # the tone never ran
     funnel = {row["stage"]: row["stopped"] for row in api.get("/v1/metrics").json()["funnel"]}
     assert funnel["response"] == 1 and funnel["tone"] == 0
+
+
+def set_mode(workspace: Path, stage: str, mode: str) -> None:
+    """Edit `[pipeline] stage = mode` in the workspace's supportcue.toml, as a person would."""
+    config = workspace / "supportcue.toml"
+    text, n = re.subn(rf'(?m)^{stage} = "\w+"', f'{stage} = "{mode}"', config.read_text())
+    assert n == 1
+    config.write_text(text)
+
+
+def test_a_mode_changed_in_the_file_is_served_after_a_restart(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPPORTCUE_RESPONSE__MIN_SCORE", "0")  # the small history's answers score low
+    run(workspace, "train")
+    seen = {}
+    for mode in ("live", "shadow", "off"):
+        set_mode(workspace, "tone", mode)
+        app = create_app(load_settings(workspace))  # what a restart of `serve` builds
+        with LiveServer(app) as live:
+            wait_loaded(app)
+            runtime_store: Store = app.state.runtime.store
+            r = as_agent(
+                live, runtime_store, {"message": "payout is late please, ref 1", "customer_name": "Ana"}
+            )
+            stored = runtime_store.cases.suggestion(r.json()["suggestion_id"])
+        assert stored is not None and stored.answer_id is not None, r.text
+        seen[mode] = {t["stage"]: t.get("mode") for t in stored.trace}
+        assert [t["stage"] for t in r.json()["trace"] if t["stage"] == "tone"] == (
+            ["tone"] if mode == "live" else []
+        )
+    assert seen["live"]["tone"] == "live" and seen["shadow"]["tone"] == "shadow"
+    assert "tone" not in seen["off"]  # off: never run, nothing stored
