@@ -22,6 +22,7 @@ from supportcue.service import create_app
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import PipelineSettings, Settings, load_settings
 from tests.cli.test_lifecycle import run
+from tests.cli.test_newcomer import entry_point
 from tests.conftest import LiveServer
 from tests.service.conftest import authorize, wait_loaded
 from tests.test_pipeline import STAGES, make
@@ -170,3 +171,24 @@ def test_a_mode_changed_in_the_file_is_served_after_a_restart(
         )
     assert seen["live"]["tone"] == "live" and seen["shadow"]["tone"] == "shadow"
     assert "tone" not in seen["off"]  # off: never run, nothing stored
+
+
+def test_a_misspelled_stage_is_an_error_naming_the_file_and_key(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(workspace, "train")
+    config = workspace / "supportcue.toml"
+    config.write_text(config.read_text().replace('tone = "live"', 'tonne = "shadow"'))
+    ask = ("--workspace", str(workspace), "suggest", "payout is late please, ref 1")
+    code, err = entry_point(monkeypatch, capsys, *ask)
+    assert code == 2, err
+    assert err.startswith(f"error: {config}: setting pipeline.tonne: no stage is called 'tonne'; the stages:")
+    assert "tone" in err
+    app = create_app(load_settings(workspace))  # `serve` says why it serves nothing
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        ready = httpx.get(f"{live.url}/readyz", timeout=10)
+    assert ready.status_code == 503 and "setting pipeline.tonne" in ready.json()["reason"]
+    monkeypatch.setenv("SUPPORTCUE_PIPELINE__TONNE", "off")  # an environment variable is named instead
+    code, err = entry_point(monkeypatch, capsys, *ask)
+    assert code == 2 and "SUPPORTCUE_PIPELINE__TONNE: setting pipeline.tonne" in err, err
