@@ -17,7 +17,8 @@ Modes come from the settings, and a request may override them for itself (`Sugge
 without touching shared state. A request for a case in an experiment's control arm carries
 `holdout`: every live stage then runs in shadow, so the suggestion is computed and stored (its match
 rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
-and the holdout as its reason.
+and the holdout as its reason. A stage in shadow is off for it: the held-out suggestion is the one
+the other arm is shown, not one with a stage on trial (whose agreement counts only shown cases).
 
 A stage that restyles the reply (`Stage.restyles_answer`: the tone) runs only when the chain has
 one: with the response stage off or in shadow, the chain ends as that stage's (it did not run), never
@@ -78,7 +79,8 @@ class SuggestRequest:
     arm: str | None = None
     """The case's experiment arm, stored with the suggestion (see `experiments.assign_case`)."""
     holdout: str | None = None
-    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead."""
+    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead (and a
+    stage in shadow is off)."""
     message_id: str | None = None
     """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
@@ -247,8 +249,8 @@ class Pipeline:
 
     def _request_modes(self, request: SuggestRequest) -> dict[str, StageMode]:
         modes = self.modes(request.modes)
-        if request.holdout:
-            return {s: StageMode.SHADOW if m == StageMode.LIVE else m for s, m in modes.items()}
+        if request.holdout:  # the other arm's suggestion, unshown: a stage on trial has no part in it
+            return {s: StageMode.SHADOW if m == StageMode.LIVE else StageMode.OFF for s, m in modes.items()}
         return modes
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -29,6 +29,7 @@ from tests.test_pipeline import STAGES, make
 
 ASK = {"message": "how do I pause a payout", "customer_name": "Ana", "case_id": "c-1", "message_id": "m-1"}
 TONED = "Hi Ana,\nYou can pause payouts in Settings."
+UNTONED = "You can pause payouts in Settings."
 """The fake pipeline's suggestion with every stage live (the tone adds the greeting)."""
 
 
@@ -192,3 +193,21 @@ def test_a_misspelled_stage_is_an_error_naming_the_file_and_key(
     monkeypatch.setenv("SUPPORTCUE_PIPELINE__TONNE", "off")  # an environment variable is named instead
     code, err = entry_point(monkeypatch, capsys, *ask)
     assert code == 2 and "SUPPORTCUE_PIPELINE__TONNE: setting pipeline.tonne" in err, err
+
+
+@pytest.mark.parametrize("modes", [{"tone": "shadow"}], ids=["tone"])
+def test_the_control_arm_measures_what_the_other_arm_is_shown_not_the_shadow_stages(
+    server: LiveServer, store: Store, modes: dict[str, str]
+) -> None:
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    arm_of = {f"case-{i}": choose_arm(design, f"case-{i}") for i in range(100)}
+    treated = as_agent(
+        server, store, {**ASK, "case_id": next(c for c, a in arm_of.items() if a != "control")}
+    )
+    held = as_agent(server, store, {**ASK, "case_id": next(c for c, a in arm_of.items() if a == "control")})
+    assert treated.json()["text"] == UNTONED and held.json()["text"] is None
+    stored = store.cases.suggestion(held.json()["suggestion_id"])
+    assert stored is not None and stored.abstained_at == "holdout"
+    # the held-out suggestion is the treatment's (the live stages), not one with the tone on trial
+    assert stored.shadow["text"] == UNTONED and stored.shadow["stages"] == ["validation", "topic", "response"]
+    assert "tone" not in [t["stage"] for t in stored.trace]  # a stage in shadow does not run for it
