@@ -211,3 +211,16 @@ def test_the_control_arm_measures_what_the_other_arm_is_shown_not_the_shadow_sta
     # the held-out suggestion is the treatment's (the live stages), not one with the tone on trial
     assert stored.shadow["text"] == UNTONED and stored.shadow["stages"] == ["validation", "topic", "response"]
     assert "tone" not in [t["stage"] for t in stored.trace]  # a stage in shadow does not run for it
+
+
+def test_a_control_arm_suggestion_is_no_shadow_disagreement_to_review(
+    server: LiveServer, store: Store
+) -> None:
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    held = [c for c in (f"case-{i}" for i in range(40)) if choose_arm(design, c) == "control"][:3]
+    for case_id in held:
+        assert as_agent(server, store, {**ASK, "case_id": case_id}).json()["abstained_at"] == "holdout"
+    with httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as reviewer:
+        items = reviewer.get("/v1/review/queue", params={"limit": 50}).json()["data"]
+    # no stage was on trial: the arm's chain is the live pipeline, held back (nothing to review as one)
+    assert [i["reason"] for i in items if i["reason"] == "shadow_disagreement"] == []
