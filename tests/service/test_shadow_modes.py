@@ -185,7 +185,9 @@ def test_a_misspelled_stage_is_an_error_naming_the_file_and_key(
     assert code == 2, err
     assert err.startswith(f"error: {config}: setting pipeline.tonne: no stage is called 'tonne'; the stages:")
     assert "tone" in err
-    app = create_app(load_settings(workspace))  # `serve` says why it serves nothing
+    code, err = entry_point(monkeypatch, capsys, "--workspace", str(workspace), "serve", "--port", "18931")
+    assert code == 2 and err.startswith(f"error: {config}: setting pipeline.tonne"), err  # refuses to start
+    app = create_app(load_settings(workspace))  # a server started otherwise says why it serves nothing
     with LiveServer(app) as live:
         wait_loaded(app)
         ready = httpx.get(f"{live.url}/readyz", timeout=10)

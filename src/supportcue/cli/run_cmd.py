@@ -109,8 +109,10 @@ def _serve(
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
     from supportcue.service.workers import check_workers, run_workers
+    from supportcue.training.loader import check_stage_names
 
     check_workers(settings, workers)
+    check_stage_names(settings)  # a misspelled stage stops start-up, as a bad value does
     store = open_workspace_store(settings)
     try:
         callers = store.callers.count()
