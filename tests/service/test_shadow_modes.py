@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from supportcue.data.store import Store
-from supportcue.data.tables import utcnow
+from supportcue.data.tables import Suggestion, utcnow
 from supportcue.experiments import Design, choose_arm, create_experiment
 from supportcue.pipeline import Pipeline, SuggestRequest
 from supportcue.service import create_app
@@ -25,7 +26,7 @@ from tests.cli.test_lifecycle import run
 from tests.cli.test_newcomer import entry_point
 from tests.conftest import LiveServer
 from tests.service.conftest import authorize, wait_loaded
-from tests.test_pipeline import STAGES, make
+from tests.test_pipeline import STAGES, BrokenTone, make
 
 ASK = {"message": "how do I pause a payout", "customer_name": "Ana", "case_id": "c-1", "message_id": "m-1"}
 TONED = "Hi Ana,\nYou can pause payouts in Settings."
@@ -226,3 +227,27 @@ def test_a_control_arm_suggestion_is_no_shadow_disagreement_to_review(
         items = reviewer.get("/v1/review/queue", params={"limit": 50}).json()["data"]
     # no stage was on trial: the arm's chain is the live pipeline, held back (nothing to review as one)
     assert [i["reason"] for i in items if i["reason"] == "shadow_disagreement"] == []
+
+
+@pytest.fixture
+def broken_tone_on_trial(make_app: Callable[[PipelineLoader], FastAPI]) -> FastAPI:
+    def loader(store: Store, settings: Settings) -> Pipeline:
+        pipeline = make(tone="shadow")
+        pipeline.stages["tone"] = BrokenTone().fit([])
+        return pipeline
+
+    return make_app(loader)
+
+
+def test_a_failing_shadow_stage_does_not_make_the_message_a_second_suggestion(
+    broken_tone_on_trial: FastAPI,
+) -> None:
+    with LiveServer(broken_tone_on_trial) as live:
+        wait_loaded(broken_tone_on_trial)
+        store: Store = broken_tone_on_trial.state.runtime.store
+        first = as_agent(live, store, ASK).json()
+        again = as_agent(live, store, ASK).json()  # the case opened again, or the Chatwoot embed page
+        with store.db.session() as s:
+            assert s.scalar(select(func.count()).select_from(Suggestion)) == 1
+    assert first["text"] == UNTONED and not first["reused"]
+    assert again["reused"] and again["suggestion_id"] == first["suggestion_id"]
