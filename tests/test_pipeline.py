@@ -81,7 +81,13 @@ class FakeTone(Stage):
         return self
 
     def predict(self, batch: Sequence[Message]) -> list[StageResult]:
-        return [StyledResult("ok", 1.0, text=f"Hi {m.customer_name},\n{m.answer_text}") for m in batch]
+        # like the real tone, it abstains with no answer to restyle
+        return [
+            StyledResult("ok", 1.0, text=f"Hi {m.customer_name},\n{m.answer_text}")
+            if m.answer_text
+            else StyledResult.abstain("no answer text to apply the tone to")
+            for m in batch
+        ]
 
 
 def make(**modes: str) -> Pipeline:

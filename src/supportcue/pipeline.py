@@ -17,7 +17,12 @@ Modes come from the settings, and a request may override them for itself (`Sugge
 without touching shared state. A request for a case in an experiment's control arm carries
 `holdout`: every live stage then runs in shadow, so the suggestion is computed and stored (its match
 rate is measured like the other arm's) but not shown; it is stored with `abstained_at = "holdout"`
-and the holdout as its reason.
+and the holdout as its reason. A stage in shadow is off for it: the held-out suggestion is the one
+the other arm is shown, not one with a stage on trial (whose agreement counts only shown cases).
+
+A stage that restyles the reply (`Stage.restyles_answer`: the tone) runs only when the chain has
+one: with the response stage off or in shadow, the chain ends as that stage's (it did not run), never
+as the tone's "no answer text".
 
 An abstention ends a chain, unless it defers (`StageResult.defers`: the library found no answer)
 and a later stage of the chain `takes_over` (the LLM draft in `hybrid` mode): the chain then goes on
@@ -74,7 +79,8 @@ class SuggestRequest:
     arm: str | None = None
     """The case's experiment arm, stored with the suggestion (see `experiments.assign_case`)."""
     holdout: str | None = None
-    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead."""
+    """Set for an experiment's control arm, saying why: every live stage runs in shadow instead (and a
+    stage in shadow is off)."""
     message_id: str | None = None
     """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
@@ -91,6 +97,14 @@ def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
         if text:
             turns.append(Turn(role=role, text=text))
     return tuple(turns)
+
+
+def shown_trace(trace: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The trace an agent or a help desk is answered: the embedding and the live chain's stages.
+    The shadow chain's entries (`chain` shadow: a stage in shadow, the live stages after it that ran
+    on its output, an experiment's control arm) stay in the stored trace: what a stage on trial
+    decided (a topic, an answer, the toned text) never reaches the agent."""
+    return [dict(t) for t in trace if StageMode.SHADOW not in (t.get("mode"), t.get("chain"))]
 
 
 @dataclass
@@ -129,7 +143,7 @@ class SuggestResult:
             "reason": self.reason,
             "mode": self.mode,
             "alternatives": self.alternatives,
-            "trace": self.trace,
+            "trace": shown_trace(self.trace),
             "latency_ms": round(self.latency_ms, 3),
             "arm": self.arm,
         }
@@ -235,8 +249,8 @@ class Pipeline:
 
     def _request_modes(self, request: SuggestRequest) -> dict[str, StageMode]:
         modes = self.modes(request.modes)
-        if request.holdout:
-            return {s: StageMode.SHADOW if m == StageMode.LIVE else m for s, m in modes.items()}
+        if request.holdout:  # the other arm's suggestion, unshown: a stage on trial has no part in it
+            return {s: StageMode.SHADOW if m == StageMode.LIVE else StageMode.OFF for s, m in modes.items()}
         return modes
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -331,7 +345,11 @@ class Pipeline:
         shadow: dict[str, Any] = {}
         if shadow_chain is not None:
             seen = {e["stage"] for e in live.entries}
-            trace += [e for e in shadow_chain.entries if e["stage"] not in seen or e["mode"] == "shadow"]
+            trace += [
+                {**e, "chain": StageMode.SHADOW}
+                for e in shadow_chain.entries
+                if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
+            ]
             shadow = {
                 "text": shadow_chain.text,
                 "topic": shadow_chain.outcome.topic,
@@ -441,6 +459,8 @@ class Pipeline:
             if mode not in allowed:
                 skipped = skipped or name
                 continue
+            if stage.restyles_answer and chain.outcome.text is None:
+                continue  # no reply to restyle (the stage that writes one is off or in shadow)
             if (self.clock() - start) * 1000 > self.settings.timeout_ms:
                 chain.abstained_at = name
                 chain.reason = f"timeout: over {self.settings.timeout_ms} ms before {name}"

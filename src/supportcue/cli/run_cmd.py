@@ -109,8 +109,10 @@ def _serve(
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
     from supportcue.service.workers import check_workers, run_workers
+    from supportcue.training.loader import check_stage_names
 
     check_workers(settings, workers)
+    check_stage_names(settings)  # a misspelled stage stops start-up, as a bad value does
     store = open_workspace_store(settings)
     try:
         callers = store.callers.count()
@@ -250,7 +252,8 @@ def register(app: typer.Typer) -> None:
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:
-            print(json.dumps(result.public(), default=str))
+            # the operator sees the whole trace, the shadow chain's too (an agent is answered the live one)
+            print(json.dumps({**result.public(), "trace": result.trace}, default=str))
             return
         if result.text is None:
             console.print(

@@ -19,8 +19,9 @@ experiment is re-read when the store's `experiments` counter moves, checked at m
 `CACHE_TTL_S`, so `experiment stop` reaches a running server within about a second.
 
 `with_assignment(request, assignment)` gives a suggestion request its arm; for the control arm it
-also sets `holdout`, which makes the pipeline run every live stage in shadow: the suggestion is
-computed and stored (so both arms' match rates are measured) but not shown.
+also sets `holdout`, which makes the pipeline run every live stage in shadow (and a stage in shadow
+not at all): the suggestion the other arm would be shown is computed and stored (so both arms'
+match rates are measured) but not shown.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ReviewItem, utcnow
 from supportcue.monitoring.match import similarity
 from supportcue.settings import Settings
-from supportcue.vocab import LabelTask, ReviewKind, ReviewReason, SuggestionMode
+from supportcue.vocab import HOLDOUT, LabelTask, ReviewKind, ReviewReason, SuggestionMode
 
 MAX_CANDIDATES = 2000
 """Suggestions and sent replies read per refresh (the newest)."""
@@ -117,7 +117,10 @@ def random_sample(
 
 def shadow_disagrees(s: Any, threshold: float) -> bool:
     """Whether the shadow stages would have suggested something else: another answer or topic when
-    the shadow result names them, else a text that would not match the live one."""
+    the shadow result names them, else a text that would not match the live one. An experiment's
+    control arm is not one: its chain is the live pipeline held back, with no stage on trial."""
+    if s.abstained_at == HOLDOUT:
+        return False
     shadow = s.shadow or {}
     if "answer_id" in shadow or "topic" in shadow:
         named = shadow.get("answer_id", s.answer_id), shadow.get("topic", s.topic)

@@ -92,10 +92,24 @@ def no_live_model_reason(store: Store, stages: list[str]) -> str | None:
     return "; ".join(reasons) or None
 
 
+def check_stage_names(settings: Settings) -> None:
+    """Refuse a `[pipeline]` mode for a stage that is not registered: `tonne = "shadow"` would
+    otherwise be accepted and change nothing, leaving the tone live while it was meant to be on
+    trial. Checked here, not in `settings.py`, because the registry (which a new kind joins) is the
+    one list of stage names."""
+    for key in settings.pipeline.model_extra or {}:
+        if key not in registry.names():
+            raise SettingsError(
+                f"{settings.source(f'pipeline.{key}')}: setting pipeline.{key}: no stage is called "
+                f"{key!r}; the stages: {', '.join(registry.names())}"
+            )
+
+
 def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
     """The workspace's stages (a stage never trained, or switched off, is off). `NoTrainedModel` when
     no stage that learns was trained, or one was and the gate kept every version a candidate: the
     reason says what to do, where a pipeline without it would only abstain."""
+    check_stage_names(settings)
     learning = [n for n in registry.trainable() if settings.pipeline.mode(n) != StageMode.OFF]
     reason = no_live_model_reason(store, learning) if learning else None
     if reason:

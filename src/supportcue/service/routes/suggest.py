@@ -13,9 +13,10 @@ wait for the first one's answer: within one process on an in-memory future; acro
 (`serve --workers N`, several machines on one database) through a claim row (`suggestion_claims`):
 the process that inserts it makes the suggestion and deletes the row once it is stored, the others
 poll for that suggestion. A claim whose maker died lapses after its lease (`claim_lease_s`) and
-another process takes it over. A suggestion whose pipeline failed or timed out is not reused: the
-next request tries again; nor is one whose answer (or a drafted reply's source answer) has been
-retired, sent back to draft or given new text since it was made.
+another process takes it over. A suggestion whose pipeline (a live stage) failed or timed out is
+not reused: the next request tries again (a stage in shadow that failed changed nothing shown); nor
+is one whose answer (or a drafted reply's source answer) has been retired, sent back to draft or
+given new text since it was made.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
-from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
@@ -168,10 +169,11 @@ async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> 
 
 
 def _reusable(stored: Suggestion) -> bool:
-    """False for a suggestion that a failing or slow stage stopped: that is no answer to keep."""
+    """False for a suggestion that a failing or slow live stage stopped: that is no answer to keep.
+    A stage in shadow that failed changed nothing the agent was shown."""
     if (stored.reason or "").startswith("timeout"):
         return False
-    return not any((entry.get("extra") or {}).get("error") for entry in stored.trace or [])
+    return not any((entry.get("extra") or {}).get("error") for entry in shown_trace(stored.trace or []))
 
 
 def _answers_unchanged(store: Store, stored: Suggestion) -> bool:
@@ -179,7 +181,7 @@ def _answers_unchanged(store: Store, stored: Suggestion) -> bool:
     answers) has been retired, sent back to draft or given new text since: a reviewer changed the
     library, so the old text is not shown again as its answer."""
     ids = {stored.answer_id} if stored.answer_id else set()
-    for entry in stored.trace or []:
+    for entry in shown_trace(stored.trace or []):
         if entry.get("mode") == "live":
             ids.update(str(i) for i in (entry.get("extra") or {}).get("sources") or [])
     for answer_id in ids:
@@ -220,7 +222,7 @@ def stored_public(stored: Suggestion) -> dict[str, Any]:
         "reason": stored.reason,
         "mode": stored.mode,
         "alternatives": alternatives,
-        "trace": stored.trace,
+        "trace": shown_trace(stored.trace or []),
         "latency_ms": round(stored.latency_ms, 3),
         "arm": stored.arm,
     }
