@@ -4,8 +4,10 @@ failed logins bounded per name and per address."""
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -14,9 +16,11 @@ from sqlalchemy import select
 
 from supportcue.data.store import Store
 from supportcue.data.tables import RateBucket
+from supportcue.security import users
 from supportcue.security.users import add_user
+from supportcue.service.routes.login import PASSWORD_CHECKS
 from supportcue.service.runtime import PipelineLoader
-from tests.conftest import LiveServer
+from tests.conftest import FAST_HASHER, LiveServer
 from tests.service.conftest import authorize, fake_pipeline, wait_loaded
 
 PASSWORD = "correct horse battery"
@@ -80,3 +84,100 @@ def test_failed_logins_are_counted_across_processes_sharing_the_database(
     with store.db.session() as s:
         keys = list(s.scalars(select(RateBucket.key)))
     assert len(keys) == 2 and all(re.fullmatch("[0-9a-f]{64}", k) for k in keys)
+
+
+class HeldHasher:
+    """The tests' argon2 hasher, whose checks wait until `release` is set: logins that stay in their
+    password check as long as a test needs, like a flood of them on a busy machine."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return FAST_HASHER.hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        with self._lock:
+            self.checks += 1
+        self.release.wait(30)
+        return FAST_HASHER.verify(hashed, password)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldHasher]:
+    hasher = HeldHasher()
+    monkeypatch.setattr(users, "hasher", lambda: hasher)
+    try:
+        yield hasher
+    finally:
+        hasher.release.set()
+
+
+def flood(server: LiveServer, names: list[str], pool: ThreadPoolExecutor) -> list[Future[httpx.Response]]:
+    """A wrong login for each of `names` at once, each from an address of its own (127.0.x.y)."""
+
+    def attempt(i: int) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=f"127.0.{i // 200 + 1}.{i % 200 + 2}")
+        with httpx.Client(base_url=server.url, transport=transport, timeout=60) as client:
+            return log_in(client, names[i], "a wrong guess")
+
+    return [pool.submit(attempt, i) for i in range(len(names))]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def refused(futures: list[Future[httpx.Response]]) -> int:
+    return sum(1 for f in futures if f.done() and not f.exception() and f.result().status_code == 503)
+
+
+def check_answers(futures: list[Future[httpx.Response]], allowed: set[int]) -> dict[int, int]:
+    codes: dict[int, int] = {}
+    for future in futures:
+        response = future.result()
+        codes[response.status_code] = codes.get(response.status_code, 0) + 1
+        if response.status_code == 503:
+            assert int(response.headers["retry-after"]) >= 1 and "try again in" in response.text
+    assert set(codes) <= allowed, codes
+    return codes
+
+
+def test_a_flood_of_logins_does_not_hold_up_other_callers(
+    server: LiveServer, store: Store, held: HeldHasher
+) -> None:
+    """Password checks (argon2id: 64 MiB and a core for a tenth of a second each) were run on the
+    threads every route shares: 40 logins stuck in their checks left an API key's event waiting for
+    them. Now a few run at once, a few more wait, the rest get 503 with Retry-After."""
+    key = authorize(store, "integration")
+    with ThreadPoolExecutor(60) as pool:
+        logins = flood(server, [f"guesser{i}" for i in range(60)], pool)
+        # the flood has arrived: it fills the shared threads (40), or some of it is turned away
+        wait_for(lambda: held.checks >= 40 or refused(logins) > 0)
+        event = {"idempotency_key": "during-flood", "case_id": "c1", "kind": "shown"}
+        try:
+            answer = httpx.post(f"{server.url}/v1/events", json=event, headers=key, timeout=10)
+        finally:
+            held.release.set()
+        assert answer.status_code == 202
+        codes = check_answers(logins, {401, 503})
+    assert codes[503] > 0 and store.db.count("events") == 1
+
+
+def test_logins_at_once_cannot_guess_past_the_limit(
+    server: LiveServer, store: Store, held: HeldHasher
+) -> None:
+    """Each login read the failed-login limit before its password check and counted a failure after
+    it, so guesses sent at once all passed the check before any was counted: 30 guesses at a name
+    allowed 3 a minute were 30 password checks."""
+    add_user(store, "ana", "agent", PASSWORD)
+    with ThreadPoolExecutor(30) as pool:
+        logins = flood(server, ["ana"] * 30, pool)
+        wait_for(lambda: held.checks >= 30 or refused(logins) > 0)
+        held.release.set()
+        check_answers(logins, {401, 429, 503})
+    assert held.checks <= 3 + PASSWORD_CHECKS - 1

@@ -239,6 +239,7 @@ def create_app(
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
     app.state.login_limiter = SharedRateLimiter(runtime.store.rate_buckets, attempts, attempts)
+    app.state.password_checks = login.PasswordChecks()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -4,12 +4,20 @@ A failed login says "wrong name or password", never which; failures are bounded 
 address (`[security] login_attempts_per_minute`, 429 with Retry-After past it), counted in the
 database so the bound holds across every worker and machine. The form carries a
 double-submit CSRF token (a cookie and a field), since there is no session to tie one to yet.
+
+A password check is argon2id: 64 MiB and about a tenth of a second of the machine's cores, by design.
+`PasswordChecks` runs a few at once on threads of their own, lets a few more wait, and turns the rest
+away with 503 and Retry-After: a flood of logins (which anyone may send) neither holds up the threads
+every other route runs on nor takes memory without bound.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -22,6 +30,31 @@ from supportcue.service.routes.pages import templates
 
 router = APIRouter(include_in_schema=False)
 WRONG = "wrong name or password"
+PASSWORD_CHECKS = 2
+"""Password checks at once in a process (each uses up to 4 threads: argon2id's lanes)."""
+MAX_WAITING = 16
+"""Logins that may wait for a check (well under a couple of seconds); more get a 503."""
+BUSY_RETRY_S = 2
+T = TypeVar("T")
+
+
+class PasswordChecks:
+    """Runs password checks `at_once` at a time on threads of their own (not the shared pool the
+    routes' blocking calls use), with at most `max_waiting` more queued; `run` is None past that."""
+
+    def __init__(self, at_once: int = PASSWORD_CHECKS, max_waiting: int = MAX_WAITING) -> None:
+        self.limiter = CapacityLimiter(at_once)
+        self.max_pending = at_once + max_waiting
+        self.pending = 0  # only changed on the event loop
+
+    async def run(self, check: Callable[[], T]) -> T | None:
+        if self.pending >= self.max_pending:
+            return None
+        self.pending += 1
+        try:
+            return await to_thread.run_sync(check, limiter=self.limiter)
+        finally:
+            self.pending -= 1
 
 
 def _form(
@@ -67,14 +100,33 @@ async def login(
         return _form(request, next, name, "The form expired: log in again.", status=403)
     limiter: SharedRateLimiter = request.app.state.login_limiter
     tries = ("name:" + name[:100], "addr:" + client_address(request.scope))
-    wait = await run_in_threadpool(lambda: max(limiter.retry_after(t) for t in tries))
+
+    def attempt() -> tuple[int, tuple[str, datetime] | None]:
+        """(seconds to wait, or 0 and the session when the password is right). The limit is read
+        inside the check's slot: read before it, logins sent at once all found the same tokens left
+        and were all checked."""
+        wait = max(limiter.retry_after(t) for t in tries)
+        if wait:
+            return wait, None
+        started = auth.login(name, password)
+        if started is None:
+            for t in tries:
+                limiter.take(t)
+        return 0, started
+
+    checks: PasswordChecks = request.app.state.password_checks
+    outcome = await checks.run(attempt)
+    if outcome is None:
+        busy = f"Too many logins are being checked right now: try again in {BUSY_RETRY_S} s."
+        response = _form(request, next, name, busy, status=503)
+        response.headers["retry-after"] = str(BUSY_RETRY_S)
+        return response
+    wait, started = outcome
     if wait:
         response = _form(request, next, name, f"Too many failed logins: try again in {wait} s.", status=429)
         response.headers["retry-after"] = str(wait)
         return response
-    started = await run_in_threadpool(auth.login, name, password)
     if started is None:
-        await run_in_threadpool(lambda: [limiter.take(t) for t in tries])
         return _form(request, next, name, f"{WRONG[0].upper()}{WRONG[1:]}.", status=401)
     session_id, _ = started
     response = RedirectResponse(sessions.safe_next(next), status_code=303)
