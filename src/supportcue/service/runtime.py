@@ -217,7 +217,7 @@ class Telemetry:
         self.notes.labels(help_desk, outcome).inc()
 
     def observe_llm(self, trace: Sequence[Mapping[str, Any]]) -> None:
-        """Count the LLM calls recorded in a suggestion's trace (live and shadow stages alike)."""
+        """Count the LLM calls recorded in (a part of) a suggestion's trace."""
         for entry in trace:
             usage = (entry.get("extra") or {}).get("llm")
             if not isinstance(usage, Mapping) or usage.get("cached"):
@@ -369,8 +369,10 @@ class Runtime:
 
     def _run_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
         try:
+            answered = len(result.trace)
             with _fast_sklearn():
                 pipeline.finish_shadow(prepared, result)
+            self.telemetry.observe_llm(result.trace[answered:])  # the shadow chain's calls are paid too
             self.store.cases.add_shadow(result.suggestion_id, result.shadow, result.trace, result.mode)
         except Exception:  # the agent's suggestion stands; only the comparison is lost
             log.warning("the shadow chain of suggestion %s failed", result.suggestion_id, exc_info=True)
