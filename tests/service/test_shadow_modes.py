@@ -170,6 +170,7 @@ def test_a_mode_changed_in_the_file_is_served_after_a_restart(
             r = as_agent(
                 live, runtime_store, {"message": "payout is late please, ref 1", "customer_name": "Ana"}
             )
+            shadows_stored(live)
             stored = runtime_store.cases.suggestion(r.json()["suggestion_id"])
         assert stored is not None and stored.answer_id is not None, r.text
         seen[mode] = {t["stage"]: t.get("mode") for t in stored.trace}
