@@ -8,7 +8,10 @@ chain on (`StageResult.advance`). Two chains run over the stages:
   stops at the first abstention: its result is what the agent sees;
 - when any stage is in `shadow`, the **shadow chain** also runs, with live and shadow stages, so the
   suggestion that the shadow stages would have produced is logged and can be compared with what the
-  agent sent. Results are memoised, so a stage never runs twice on the same input.
+  agent sent. Results are memoised, so a stage never runs twice on the same input. It runs after
+  the live result is complete, with its own time budget: its time is not the agent's (`latency_ms`
+  is the live chain's), and the service runs it after the agent is answered (`finish(shadow=False)`,
+  then `finish_shadow`): a stage on trial, an LLM draft say, never makes an agent wait.
 
 A message that follows up an earlier turn ("and how long does that take?") is read together with
 the turn it follows up (`followup.py`); the trace says so (`follow_up` on the embed entry).
@@ -321,47 +324,27 @@ class Pipeline:
             for p, result in zip(todo, results, strict=True):
                 p.memo[(name, p.message.decided())] = (result, ms)
 
-    def finish(self, prepared: Prepared) -> SuggestResult:
-        """One message's chains; its latency is its share of the batch's embedding plus its own stages."""
+    def finish(self, prepared: Prepared, shadow: bool = True) -> SuggestResult:
+        """One message's live chain, then (unless `shadow` is False: the caller runs `finish_shadow`
+        later) its shadow chain; its latency is its share of the batch's embedding plus its own live
+        stages."""
         req, base, memo, modes = prepared.request, prepared.message, prepared.memo, prepared.modes
         start = self.clock() - prepared.embed_ms / 1000
         live = self._chain(base, (StageMode.LIVE,), memo, start, modes)
-        shadow_stages = [s for s, m in modes.items() if m == StageMode.SHADOW]
-        shadow_chain = (
-            self._chain(base, (StageMode.LIVE, StageMode.SHADOW), memo, start, modes)
-            if shadow_stages
-            else None
-        )
         embed_entry = {
             "stage": "embed",
             "latency_ms": round(prepared.embed_ms, 3),
             "model_version": self.embedder.name,
         }
-        trace = [embed_entry, *live.entries]
         if base.thread:
             embed_entry["context_turns"] = len(base.thread)
             if base.text != req.message:
                 embed_entry["follow_up"] = True  # read with the earlier turn it follows up
-        shadow: dict[str, Any] = {}
-        if shadow_chain is not None:
-            seen = {e["stage"] for e in live.entries}
-            trace += [
-                {**e, "chain": StageMode.SHADOW}
-                for e in shadow_chain.entries
-                if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
-            ]
-            shadow = {
-                "text": shadow_chain.text,
-                "topic": shadow_chain.outcome.topic,
-                "answer_id": shadow_chain.outcome.answer_id,
-                "abstained_at": shadow_chain.abstained_at,
-                "stages": shadow_stages,
-            }
         shown = live.text is not None
         outcome = live.outcome
         if req.holdout and not shown:
             live.abstained_at, live.reason = HOLDOUT, req.holdout
-        return SuggestResult(
+        result = SuggestResult(
             suggestion_id=uuid.uuid4().hex,
             case_id=req.case_id,
             text=live.text,
@@ -370,18 +353,49 @@ class Pipeline:
             answer_id=outcome.answer_id if shown else None,
             abstained_at=None if shown else live.abstained_at,
             reason=None if shown else live.reason,
-            mode=SuggestionMode.LIVE
-            if shown
-            else (SuggestionMode.SHADOW if shadow.get("text") else SuggestionMode.NONE),
-            trace=trace,
+            mode=SuggestionMode.LIVE if shown else SuggestionMode.NONE,
+            trace=[embed_entry, *live.entries],
             alternatives=[dict(a) for a in outcome.alternatives] if shown else [],
-            shadow=shadow,
+            shadow={},
             latency_ms=(self.clock() - start) * 1000,
             model_versions={s: self.versions[s] for s in self.stages if s in self.versions},
             pipeline_version=self.version,
             arm=req.arm,
             message_id=req.message_id,
         )
+        if shadow:
+            self.finish_shadow(prepared, result)
+        return result
+
+    @staticmethod
+    def has_shadow(prepared: Prepared) -> bool:
+        """Whether the message has a shadow chain to run (a stage in shadow, or a control arm)."""
+        return StageMode.SHADOW in prepared.modes.values()
+
+    def finish_shadow(self, prepared: Prepared, result: SuggestResult) -> None:
+        """Run the message's shadow chain and fold it into `result`: its entries in the trace (marked
+        `chain: shadow`), `shadow`, and `mode` shadow when only it made a suggestion. Its time budget
+        starts now, so a shadow chain run after the agent was answered is not cut short."""
+        if not self.has_shadow(prepared):
+            return
+        modes = prepared.modes
+        start = self.clock() - prepared.embed_ms / 1000
+        chain = self._chain(prepared.message, (StageMode.LIVE, StageMode.SHADOW), prepared.memo, start, modes)
+        seen = {e["stage"] for e in result.trace}
+        result.trace += [
+            {**e, "chain": StageMode.SHADOW}
+            for e in chain.entries
+            if e["stage"] not in seen or e["mode"] == StageMode.SHADOW
+        ]
+        result.shadow = {
+            "text": chain.text,
+            "topic": chain.outcome.topic,
+            "answer_id": chain.outcome.answer_id,
+            "abstained_at": chain.abstained_at,
+            "stages": [s for s, m in modes.items() if m == StageMode.SHADOW],
+        }
+        if result.text is None and chain.text:
+            result.mode = SuggestionMode.SHADOW
 
     def compose(self, request: SuggestRequest, answer_id: str, body: str) -> Composed:
         """An answer the agent picked (an alternative, or one found in the library) made into a reply

@@ -17,7 +17,7 @@ from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import PipelineSettings, Settings
 from tests.conftest import LiveServer
 from tests.integrations.chatwoot_api import CASE, PAUSE, FakeChatwoot, message_created, post, wait_for
-from tests.service.conftest import authorize, fake_pipeline
+from tests.service.conftest import authorize, fake_pipeline, shadows_stored
 
 UNTONED = "You can pause payouts in Settings."
 
@@ -52,8 +52,11 @@ def test_a_shadow_suggestion_is_never_posted_as_a_note(
 ) -> None:
     chatwoot.start()
     assert post(server.url, message_created(101, "How do I pause a payout?")).json()["status"] == "accepted"
-    suggestion = wait_for(lambda: store.cases.latest_suggestion(CASE))
-    assert suggestion.text is None and suggestion.shadow["text"] == PAUSE  # made, stored, not shown
+    wait_for(lambda: store.cases.latest_suggestion(CASE))
+    shadows_stored(server)
+    suggestion = store.cases.latest_suggestion(CASE)
+    assert suggestion is not None and suggestion.text is None  # made, stored, not shown
+    assert suggestion.shadow["text"] == PAUSE
     time.sleep(0.3)  # a note would have been posted by now
     assert chatwoot.notes == []
     r = embed_answer(server, store)

@@ -101,6 +101,13 @@ def wait_loaded(app: FastAPI, timeout: float = 20.0) -> Runtime:
     return runtime
 
 
+def shadows_stored(server: LiveServer) -> None:
+    """Wait until the server has stored the shadow chains of the suggestions it answered (they run
+    after the answer)."""
+    runtime: Runtime = server.app.state.runtime  # type: ignore[attr-defined]
+    assert runtime.wait_for_shadows(timeout_s=30)
+
+
 def authorize(store: Store, role: str = "admin") -> dict[str, str]:
     """A new key of `role` (admin by default) in `store`, as the header that sends it."""
     name = f"test-{role}-{uuid.uuid4().hex[:8]}"

@@ -11,6 +11,8 @@ import httpx
 from supportcue.data.store import Store
 from supportcue.data.tables import utcnow
 from supportcue.experiments import Design, choose_arm, create_experiment
+from tests.conftest import LiveServer
+from tests.service.conftest import shadows_stored
 
 ASK = {"message": "how do I pause a payout", "customer_name": "Ana"}
 SHOWN = "Hi Ana,\nYou can pause payouts in Settings."
@@ -21,7 +23,7 @@ def _experiment(store: Store) -> Design:
     return create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
 
 
-def test_the_control_arm_is_shown_no_suggestion(api: httpx.Client, store: Store) -> None:
+def test_the_control_arm_is_shown_no_suggestion(server: LiveServer, api: httpx.Client, store: Store) -> None:
     design = _experiment(store)
     store.cases.upsert([{"id": "known", "message": "hi", "created_at": utcnow() - timedelta(days=2)}])
     answers = {}
@@ -35,11 +37,12 @@ def test_the_control_arm_is_shown_no_suggestion(api: httpx.Client, store: Store)
     for case_id, d in answers.items():
         assert d["arm"] == arms[case_id]
         if arms[case_id] == "control":
-            assert d["text"] is None and d["mode"] == "shadow" and d["abstained_at"] == "holdout"
+            assert d["text"] is None and d["mode"] == "none" and d["abstained_at"] == "holdout"
             assert "holdout" in d["reason"] and "control" in d["reason"]
         else:
             assert d["text"] == SHOWN and d["mode"] == "live" and d["abstained_at"] is None
-    # the control arm's suggestion was computed, and stored as not shown
+    # the control arm's suggestion was computed (after the answer), and stored as not shown
+    shadows_stored(server)
     control = next(c for c, a in arms.items() if a == "control")
     stored = store.cases.suggestion(answers[control]["suggestion_id"])
     assert stored is not None and stored.arm == "control" and stored.text is None

@@ -70,3 +70,26 @@ def test_a_drafted_suggestion_is_stored_with_its_sources_and_counted(llm_client:
     assert 'supportcue_llm_tokens_total{kind="prompt",stage="draft"} 200.0' in metrics
     assert 'supportcue_llm_tokens_total{kind="completion",stage="draft"} 20.0' in metrics
     assert 'supportcue_llm_call_seconds_count{stage="draft"} 2.0' in metrics
+
+
+def test_a_draft_in_shadow_runs_after_the_answer_and_its_calls_are_counted(
+    make_app: Callable[[PipelineLoader], FastAPI], chat: ChatServer
+) -> None:
+    """An LLM draft on trial: the agent is answered by the live stages (the library's answer) without
+    waiting for it; the draft is stored with the suggestion afterwards, and its call is counted (it
+    was paid for)."""
+
+    def loader(store: Store, settings: Settings) -> Pipeline:
+        return pipeline(chat.url, llm_timeout_ms=2000, draft="shadow")
+
+    app = make_app(loader)
+    with TestClient(app, headers=authorize(app.state.runtime.store)) as c:
+        runtime = wait_loaded(app)
+        body = {"message": f"How do I pause payouts? {ABOUT_ME}", "customer_name": NAME, "case_id": "c-9"}
+        answer = c.post("/v1/suggest", json=body).json()
+        assert answer["text"] and "draft" not in [t["stage"] for t in answer["trace"]]
+        assert runtime.wait_for_shadows(timeout_s=30)
+        stored = runtime.store.cases.suggestion(answer["suggestion_id"])
+        assert stored is not None and stored.text == answer["text"]
+        assert stored.shadow["stages"] == ["draft"] and "Settings → Payouts" in stored.shadow["text"]
+        assert 'supportcue_llm_calls_total{outcome="ok",stage="draft"} 1.0' in c.get("/metrics").text

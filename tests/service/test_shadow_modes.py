@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,12 @@ from supportcue.pipeline import Pipeline, SuggestRequest
 from supportcue.service import create_app
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import PipelineSettings, Settings, load_settings
+from supportcue.stages.base import Message, StageResult
 from tests.cli.test_lifecycle import run
 from tests.cli.test_newcomer import entry_point
 from tests.conftest import LiveServer
-from tests.service.conftest import authorize, wait_loaded
-from tests.test_pipeline import STAGES, BrokenTone, make
+from tests.service.conftest import authorize, shadows_stored, wait_loaded
+from tests.test_pipeline import STAGES, BrokenTone, FakeTone, make
 
 ASK = {"message": "how do I pause a payout", "customer_name": "Ana", "case_id": "c-1", "message_id": "m-1"}
 TONED = "Hi Ana,\nYou can pause payouts in Settings."
@@ -93,7 +95,8 @@ def test_an_agent_gets_what_the_live_stages_alone_give(
             assert not [s for s in said if TONED in s]
         if stage == "response":  # nor the answer the shadow stage chose
             assert not [s for s in said if "You can pause" in s]
-    # the shadow chain's suggestion is stored whole, its stage's trace with it
+    # the shadow chain's suggestion is stored whole (after the answer), its stage's trace with it
+    shadows_stored(server)
     stored = store.cases.suggestion(r.json()["suggestion_id"])
     assert stored is not None and stored.shadow["text"] == TONED and stored.shadow["stages"] == [stage]
     assert [t["stage"] for t in stored.trace if t.get("mode") == "shadow"] == [stage]
@@ -107,6 +110,7 @@ def test_the_control_arm_is_answered_nothing_its_shadow_chain_made(server: LiveS
         assert d["text"] is None and d["abstained_at"] == "holdout" and d["topic"] is None
         assert [t["stage"] for t in d["trace"]] == ["embed"]  # no stage ran live
         assert not [s for s in strings(d) if "You can pause" in s or s == "payouts"]
+    shadows_stored(server)
     stored = store.cases.suggestion(d["suggestion_id"])
     assert stored is not None and stored.shadow["text"] == TONED
     assert [t["stage"] for t in stored.trace] == ["embed", *STAGES]
@@ -118,10 +122,11 @@ def test_the_shadow_figures_count_the_shadow_chain_and_only_it(
 ) -> None:
     for i in range(3):
         d = as_agent(server, store, {**ASK, "case_id": f"c-{i}", "message_id": f"m-{i}"}).json()
-        assert d["text"] is None and d["mode"] == "shadow"
+        assert d["text"] is None and d["mode"] == "none"  # what the live stages did
         sent = TONED if i < 2 else "Let me check with the payouts team."
         event = {"idempotency_key": f"s-{i}", "case_id": f"c-{i}", "kind": "sent", "text": sent}
         assert api.post("/v1/events", json=event).status_code == 202
+    shadows_stored(server)
     metrics = api.get("/v1/metrics").json()
     assert metrics["shadow"] == [{"stage": "topic", "n": 3, "agreements": 2, "agreement": 0.6667}]
     # nothing was shown: no live match rate, adoption or coverage from the shadow chain's texts
@@ -165,6 +170,7 @@ def test_a_mode_changed_in_the_file_is_served_after_a_restart(
             r = as_agent(
                 live, runtime_store, {"message": "payout is late please, ref 1", "customer_name": "Ana"}
             )
+            shadows_stored(live)
             stored = runtime_store.cases.suggestion(r.json()["suggestion_id"])
         assert stored is not None and stored.answer_id is not None, r.text
         seen[mode] = {t["stage"]: t.get("mode") for t in stored.trace}
@@ -209,6 +215,7 @@ def test_the_control_arm_measures_what_the_other_arm_is_shown_not_the_shadow_sta
     )
     held = as_agent(server, store, {**ASK, "case_id": next(c for c, a in arm_of.items() if a == "control")})
     assert treated.json()["text"] == UNTONED and held.json()["text"] is None
+    shadows_stored(server)
     stored = store.cases.suggestion(held.json()["suggestion_id"])
     assert stored is not None and stored.abstained_at == "holdout"
     # the held-out suggestion is the treatment's (the live stages), not one with the tone on trial
@@ -251,3 +258,44 @@ def test_a_failing_shadow_stage_does_not_make_the_message_a_second_suggestion(
             assert s.scalar(select(func.count()).select_from(Suggestion)) == 1
     assert first["text"] == UNTONED and not first["reused"]
     assert again["reused"] and again["suggestion_id"] == first["suggestion_id"]
+
+
+class SlowTone(FakeTone):
+    """A tone on trial that takes as long as the test wants (an LLM restyling, say)."""
+
+    release = threading.Event()
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        assert SlowTone.release.wait(20), "the test never released the tone"
+        return super().predict(batch)
+
+
+def test_a_slow_stage_in_shadow_does_not_make_the_agent_wait(
+    make_app: Callable[[PipelineLoader], FastAPI],
+) -> None:
+    """The shadow chain ran before the answer: a tone on trial that took 0.5 s made every agent wait
+    0.5 s (and counted in the latency). It now runs after the suggestion is stored and answered."""
+
+    def loader(store: Store, settings: Settings) -> Pipeline:
+        pipeline = make(tone="shadow")
+        pipeline.stages["tone"] = SlowTone().fit([])
+        return pipeline
+
+    app = make_app(loader)
+    SlowTone.release.clear()
+    with LiveServer(app) as live:
+        runtime = wait_loaded(app)
+        store: Store = runtime.store
+        try:
+            with httpx.Client(base_url=live.url, headers=authorize(store, "agent"), timeout=10) as agent:
+                d = agent.post("/v1/suggest", json=ASK).json()  # answered while the tone still works
+            assert d["text"] == UNTONED and d["mode"] == "live"
+            stored = store.cases.suggestion(d["suggestion_id"])
+            assert stored is not None and stored.text == UNTONED and stored.shadow == {}
+        finally:
+            SlowTone.release.set()
+        shadows_stored(live)
+        stored = store.cases.suggestion(d["suggestion_id"])
+        assert stored is not None and stored.shadow["text"] == TONED and stored.shadow["stages"] == ["tone"]
+        assert [t["stage"] for t in stored.trace if t.get("chain") == "shadow"] == ["tone"]
+        assert stored.text == UNTONED and stored.mode == "live"  # what the agent was shown stays

@@ -112,6 +112,16 @@ class Cases:
         """Store suggestions (with their traces); a repeated id keeps the stored one."""
         return self.db.upsert(Suggestion, rows, ["id"], session=session)
 
+    def add_shadow(self, suggestion_id: str, shadow: dict[str, Any], trace: Sequence[Any], mode: str) -> None:
+        """A stored suggestion's shadow chain, run after its agent was answered: its part of the
+        trace, `shadow`, and `mode` (shadow when only that chain made a suggestion)."""
+        with self.db.session() as s:
+            s.execute(
+                update(Suggestion)
+                .where(Suggestion.id == suggestion_id)
+                .values(shadow=shadow, trace=trace, mode=mode)
+            )
+
     def suggestion(self, suggestion_id: str) -> Suggestion | None:
         return self.db.get(Suggestion, suggestion_id)
 

@@ -214,6 +214,7 @@ def create_app(
         if models is not None:
             await models  # a load under way finishes first: it uses the store
         await batcher.stop()
+        await asyncio.to_thread(runtime.close_shadows)
         runtime.writer.close()
         chatwoot.close()
         runtime.store.close()

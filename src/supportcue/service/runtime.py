@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -52,6 +54,10 @@ PROBE_EVERY_S = 1.0
 FAILURE_MEMORY_S = float(RETRY_AFTER_S)
 """A failed write keeps /readyz at 503 this long (the time clients were asked to wait), unless a
 write succeeds sooner: a `SELECT 1` cannot tell that a full disk has room again, only a write can."""
+
+MAX_SHADOW_BACKLOG = 1000
+"""Shadow chains waiting to run after their agents were answered; past this (a stage on trial slower
+than the traffic) a message's shadow chain is skipped, and counted, rather than queued without bound."""
 
 RETRY_FAILED_S = 30.0
 """A load that failed is tried again after this long even when the registry did not change."""
@@ -123,6 +129,11 @@ class Telemetry:
         self.events = Counter("supportcue_events", "Accepted events by kind", ["kind"], registry=r)
         self.unstored = Counter(
             "supportcue_suggestions_unstored", "Suggestions not stored (answered 503 or 422)", registry=r
+        )
+        self.shadow_skipped = Counter(
+            "supportcue_shadow_skipped",
+            "Shadow chains not run: too many were waiting (a stage on trial slower than the traffic)",
+            registry=r,
         )
         self.model = Gauge(
             "supportcue_model_live",
@@ -206,7 +217,7 @@ class Telemetry:
         self.notes.labels(help_desk, outcome).inc()
 
     def observe_llm(self, trace: Sequence[Mapping[str, Any]]) -> None:
-        """Count the LLM calls recorded in a suggestion's trace (live and shadow stages alike)."""
+        """Count the LLM calls recorded in (a part of) a suggestion's trace."""
         for entry in trace:
             usage = (entry.get("extra") or {}).get("llm")
             if not isinstance(usage, Mapping) or usage.get("cached"):
@@ -236,6 +247,9 @@ class Runtime:
     pending_suggestions: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict)
     """(case id, message id) of suggestions being made now (the suggestion route's, on its loop)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _shadows: ThreadPoolExecutor | None = None
+    _shadow_backlog: int = 0
+    _shadow_idle: threading.Condition = field(default_factory=threading.Condition)
     _probe: tuple[float, str | None] | None = None
     _loader: PipelineLoader | None = None
     _failed: tuple[dict[str, str] | None, float] | None = None
@@ -321,17 +335,65 @@ class Runtime:
             prepared = pipeline.prepare(requests)
             if pipeline.has_blocking_stages:
                 return [Later(partial(self._finish, pipeline, p)) for p in prepared]
-            results = [pipeline.finish(p) for p in prepared]
+            results = [pipeline.finish(p, shadow=False) for p in prepared]
         outcomes = self._record(results)
+        for p, r, error in zip(prepared, results, outcomes, strict=True):
+            if error is None:
+                self._later_shadow(pipeline, p, r)
         return [r if error is None else error for r, error in zip(results, outcomes, strict=True)]
 
     def _finish(self, pipeline: Pipeline, prepared: Prepared) -> SuggestResult:
         with _fast_sklearn():
-            result = pipeline.finish(prepared)
+            result = pipeline.finish(prepared, shadow=False)
         (error,) = self._record([result])
         if error is not None:
             raise error
+        self._later_shadow(pipeline, prepared, result)
         return result
+
+    # -- shadow chains, after the answer ---------------------------------------------------------
+    def _later_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
+        """Run the message's shadow chain (if it has one) on the shadow thread once its suggestion is
+        stored and answered, then store its part. The answer the caller gets is a copy made before."""
+        if not pipeline.has_shadow(prepared):
+            return
+        with self._shadow_idle:
+            if self._shadow_backlog >= MAX_SHADOW_BACKLOG:
+                self.telemetry.shadow_skipped.inc()
+                return
+            self._shadow_backlog += 1
+            if self._shadows is None:
+                self._shadows = ThreadPoolExecutor(max_workers=1, thread_name_prefix="supportcue-shadow")
+        shadowed = dataclasses.replace(result, trace=list(result.trace), shadow={})
+        self._shadows.submit(self._run_shadow, pipeline, prepared, shadowed)
+
+    def _run_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
+        try:
+            answered = len(result.trace)
+            with _fast_sklearn():
+                pipeline.finish_shadow(prepared, result)
+            self.telemetry.observe_llm(result.trace[answered:])  # the shadow chain's calls are paid too
+            self.store.cases.add_shadow(result.suggestion_id, result.shadow, result.trace, result.mode)
+        except Exception:  # the agent's suggestion stands; only the comparison is lost
+            log.warning("the shadow chain of suggestion %s failed", result.suggestion_id, exc_info=True)
+        finally:
+            with self._shadow_idle:
+                self._shadow_backlog -= 1
+                self._shadow_idle.notify_all()
+
+    def wait_for_shadows(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every shadow chain handed over so far is stored (tests, shutdown); False when
+        some still run after `timeout_s`."""
+        with self._shadow_idle:
+            return self._shadow_idle.wait_for(lambda: self._shadow_backlog == 0, timeout_s)
+
+    def close_shadows(self, timeout_s: float = 5.0) -> None:
+        """At shutdown: give the shadow chains under way a few seconds, then drop the rest (the agents'
+        suggestions are stored; only comparisons are lost)."""
+        if self._shadows is None:
+            return
+        self.wait_for_shadows(timeout_s)
+        self._shadows.shutdown(wait=False, cancel_futures=True)
 
     def _record(self, results: Sequence[SuggestResult]) -> list[Outcome]:
         rows = [r.row() for r in results]

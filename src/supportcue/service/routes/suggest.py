@@ -42,7 +42,7 @@ from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 from supportcue.settings import Settings
-from supportcue.vocab import AnswerStatus, Role
+from supportcue.vocab import AnswerStatus, Role, SuggestionMode
 
 log = logging.getLogger("supportcue.service")
 CLAIM_POLL_S = 0.05
@@ -220,7 +220,8 @@ def stored_public(stored: Suggestion) -> dict[str, Any]:
         "answer_id": stored.answer_id,
         "abstained_at": stored.abstained_at,
         "reason": stored.reason,
-        "mode": stored.mode,
+        # what the live stages did: "shadow" (only the shadow chain made one) is stored, not answered
+        "mode": SuggestionMode.NONE if stored.mode == SuggestionMode.SHADOW else stored.mode,
         "alternatives": alternatives,
         "trace": shown_trace(stored.trace or []),
         "latency_ms": round(stored.latency_ms, 3),

@@ -160,11 +160,11 @@ window.Supportcue = (() => {
     topic: "No topic fits this message well enough",
     response: "No approved answer fits this message",
     tone: "The answer could not be put in the team's tone",
+    holdout: "No suggestion for this case: it is in the control arm of an experiment",
   };
   function whyNone(result) {
     if (!result) return "No suggestion: the suggestion service did not answer.";
     if (result.refused) return `No suggestion: the suggestion service refused this message (${result.refused}).`;
-    if (result.mode === "shadow") return "No suggestion shown: a stage on trial (shadow mode) decided this one.";
     const stage = result.abstained_at;
     const words = STAGE_WORDS[stage] || (stage ? `The ${stage} stage made no suggestion` : "No suggestion");
     const topic = result.topic && stage !== "topic" ? ` (topic: ${result.topic})` : "";
