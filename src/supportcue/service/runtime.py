@@ -365,7 +365,12 @@ class Runtime:
             if self._shadows is None:
                 self._shadows = ThreadPoolExecutor(max_workers=1, thread_name_prefix="supportcue-shadow")
         shadowed = dataclasses.replace(result, trace=list(result.trace), shadow={})
-        self._shadows.submit(self._run_shadow, pipeline, prepared, shadowed)
+        try:
+            self._shadows.submit(self._run_shadow, pipeline, prepared, shadowed)
+        except RuntimeError:  # shutting down (`close_shadows`): the comparison is dropped
+            with self._shadow_idle:
+                self._shadow_backlog -= 1
+                self._shadow_idle.notify_all()
 
     def _run_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
         try:
