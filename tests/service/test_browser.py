@@ -89,6 +89,19 @@ def log_in(page: Page, base_url: str, name: str, password: str = PASSWORD, path:
     expect(page).to_have_url(f"{base_url}{path}")
 
 
+def log_in_in_a_new_tab(page: Page, base_url: str, name: str, lands: str) -> None:
+    """Follow the page's "log in again in a new tab" link, log in there and close that tab (landing
+    on `lands`): the page itself keeps what was typed in it."""
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="log in again in a new tab").click()
+    other = opened.value
+    other.get_by_label("Name").fill(name)
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    expect(other).to_have_url(f"{base_url}{lands}")
+    other.close()
+
+
 @pytest.fixture
 def fresh_page(browser: Browser) -> Iterator[Page]:
     """A page of its own browser context (no cookies) that fails its test on a JavaScript error or a
@@ -437,14 +450,7 @@ def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_t
     expect(again).to_have_attribute("target", "_blank")
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
 
-    with page.context.expect_page() as opened:
-        again.click()
-    other = opened.value
-    other.get_by_label("Name").fill("ana")
-    other.get_by_label("Password").fill(PASSWORD)
-    other.get_by_role("button", name="Log in").click()
-    expect(other).to_have_url(f"{server.url}/cases/c1")
-    other.close()
+    log_in_in_a_new_tab(page, server.url, "ana", "/cases/c1")
 
     expect(reply).to_have_value("Payouts pause under Settings.")
     page.get_by_role("button", name="Send").click()

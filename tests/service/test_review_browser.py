@@ -17,19 +17,24 @@ from supportcue.settings import Settings
 from tests.conftest import LiveServer
 from tests.review.drift_seed import seed_drift
 from tests.review.seed import seed
-from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in
+from tests.service.test_browser import PASSWORD, browser, fresh_page, log_in, log_in_in_a_new_tab
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser", "fresh_page"]  # the fixtures, shared with test_browser.py
 
 
+def open_queue(page: Page, server: LiveServer, store: Store) -> None:
+    """Seed the queue and log in as vera, a reviewer, on /review."""
+    seed(store)
+    add_user(store, "vera", "reviewer", PASSWORD)
+    log_in(page, server.url, "vera", path="/review")
+
+
 def test_a_reviewer_works_five_items_and_the_labels_are_sme(
     fresh_page: Page, server: LiveServer, store: Store
 ) -> None:
-    seed(store)
-    add_user(store, "vera", "reviewer", PASSWORD)
     page = fresh_page
-    log_in(page, server.url, "vera", path="/review")
+    open_queue(page, server, store)
     item = page.locator("#item")
     seen: list[str] = []
     for n in range(5):
@@ -99,11 +104,9 @@ def test_a_drift_alert_on_the_library_leads_to_its_items_and_each_says_why(
 def test_when_the_server_does_not_answer_the_reviewer_is_told_and_the_review_is_kept(
     fresh_page: Page, server: LiveServer, store: Store
 ) -> None:
-    seed(store)
-    add_user(store, "vera", "reviewer", PASSWORD)
     page = fresh_page
     page.route("**/v1/review/queue*", lambda route: route.abort("internetdisconnected"))
-    log_in(page, server.url, "vera", path="/review")
+    open_queue(page, server, store)
     expect(page.locator("#review-status")).to_contain_text(
         "Could not load the queue: the server did not answer"
     )
@@ -130,24 +133,14 @@ def test_when_the_server_does_not_answer_the_reviewer_is_told_and_the_review_is_
 def test_after_the_session_ends_the_reviewer_logs_in_again_and_saves_the_review(
     fresh_page: Page, server: LiveServer, store: Store
 ) -> None:
-    seed(store)
-    add_user(store, "vera", "reviewer", PASSWORD)
     page = fresh_page
-    log_in(page, server.url, "vera", path="/review")
+    open_queue(page, server, store)
     expect(page.locator("#item")).to_have_attribute("data-item-id", re.compile(r"^ri_"))
     page.get_by_label("incorrect", exact=True).check()
     page.get_by_label("Corrected reply").fill("Pause payouts under Settings > Payouts.")
     page.context.clear_cookies()  # the session ends
     page.get_by_role("button", name="Save review").click()
-    again = page.get_by_role("link", name="log in again in a new tab")
-    with page.context.expect_page() as opened:
-        again.click()
-    other = opened.value
-    other.get_by_label("Name").fill("vera")
-    other.get_by_label("Password").fill(PASSWORD)
-    other.get_by_role("button", name="Log in").click()
-    expect(other).to_have_url(f"{server.url}/review")
-    other.close()
+    log_in_in_a_new_tab(page, server.url, "vera", "/review")
     page.get_by_role("button", name="Save review").click()  # the old page: its token is renewed
     expect(page.locator("#reviewed-count")).to_have_text("1 reviewed")
     ((review, _),) = store.reviews.list()
