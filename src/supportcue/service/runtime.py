@@ -368,9 +368,7 @@ class Runtime:
         try:
             self._shadows.submit(self._run_shadow, pipeline, prepared, shadowed)
         except RuntimeError:  # shutting down (`close_shadows`): the comparison is dropped
-            with self._shadow_idle:
-                self._shadow_backlog -= 1
-                self._shadow_idle.notify_all()
+            self._shadow_done()
 
     def _run_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
         try:
@@ -382,9 +380,12 @@ class Runtime:
         except Exception:  # the agent's suggestion stands; only the comparison is lost
             log.warning("the shadow chain of suggestion %s failed", result.suggestion_id, exc_info=True)
         finally:
-            with self._shadow_idle:
-                self._shadow_backlog -= 1
-                self._shadow_idle.notify_all()
+            self._shadow_done()
+
+    def _shadow_done(self) -> None:
+        with self._shadow_idle:
+            self._shadow_backlog -= 1
+            self._shadow_idle.notify_all()
 
     def wait_for_shadows(self, timeout_s: float = 30.0) -> bool:
         """Wait until every shadow chain handed over so far is stored (tests, shutdown); False when
