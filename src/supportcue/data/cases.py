@@ -43,22 +43,23 @@ class Cases:
         case's, or gets the arm the case was assigned (`experiments.record` sets it only on a case
         stored by then: the service may see a case before it is imported)."""
         with self.db.session(session) as s:
-            dated = [r for r in rows if IMPORT_TIME not in r]
-            undated = [
-                {**{k: v for k, v in r.items() if k != IMPORT_TIME}, "created_at": r[IMPORT_TIME]}
-                for r in rows
-                if IMPORT_TIME in r
-            ]
-            undated_columns = [c for c in _CASE_COLUMNS if c != "created_at"]
-            stored = self.db.upsert(Case, dated, ["id"], _CASE_COLUMNS, session=s)
-            stored += self.db.upsert(Case, undated, ["id"], undated_columns, session=s)
-            given: dict[str, list[str]] = {}
+            # rows upserted together when they update the same columns: a stored case's date only
+            # from a row that has one, its arm only from a row that names one (the team's record)
+            groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
             for r in rows:
-                if r.get("arm"):
-                    given.setdefault(str(r["arm"]), []).append(str(r["id"]))
-            for arm, ids in given.items():  # the team's own record of the arm
-                for at in range(0, len(ids), 500):
-                    s.execute(update(Case).where(Case.id.in_(ids[at : at + 500])).values(arm=arm))
+                dated = IMPORT_TIME not in r
+                row = (
+                    dict(r)
+                    if dated
+                    else {**{k: v for k, v in r.items() if k != IMPORT_TIME}, "created_at": r[IMPORT_TIME]}
+                )
+                groups.setdefault((dated, bool(r.get("arm"))), []).append(row)
+            stored = 0
+            for (dated, armed), group in groups.items():
+                columns = [c for c in _CASE_COLUMNS if dated or c != "created_at"] + (
+                    ["arm"] if armed else []
+                )
+                stored += self.db.upsert(Case, group, ["id"], columns, session=s)
             first_arm = (
                 select(Assignment.arm)
                 .where(Assignment.case_id == Case.id)
