@@ -92,7 +92,8 @@ def main() -> None:
     }
     for name in ("val_b", "train_slice"):
         result[f"test_{name}"] = {
-            k: round(v, 4) for k, v in detector.evaluate(rows[name], vectors[name]).items()
+            k: None if v is None else round(v, 4)
+            for k, v in detector.evaluate(rows[name], vectors[name]).items()
         }
     print(json.dumps(result, indent=1))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
-from supportcue.cli.output import fitted_table
+from supportcue.cli.output import emit, fitted_table
 
 ALERTS = [
     {
@@ -57,3 +58,11 @@ def test_label_issues_show_customers_words_as_written() -> None:
     assert (
         "I paid [/] twice" in text and "[red]this[/red]" in text and "[b]payouts" in text and "c[1]" in text
     )
+
+
+def test_a_figure_with_nothing_to_count_reads_n_a(capsys: pytest.CaptureFixture[str]) -> None:
+    emit({"oos_recall": None, "in_scope_accuracy": 0.5}, as_json=False)
+    out = capsys.readouterr().out
+    assert "n/a" in out and "0.5000" in out and "None" not in out
+    emit({"oos_recall": None}, as_json=True)
+    assert capsys.readouterr().out.strip() == '{"oos_recall": null}'

@@ -47,6 +47,13 @@ def test_oos_metrics_definition() -> None:
     assert metrics == {"in_scope_accuracy": 0.5, "oos_recall": 0.5, "oos_precision": 1.0}
     # A right label that is rejected does not count as in-scope accurate.
     assert oos_metrics(["a"], ["a"], np.array([True]), "oos")["in_scope_accuracy"] == 0.0
+    # A figure with nothing to count is unknown, not 0: no out-of-scope rows, nothing rejected.
+    assert oos_metrics(["a", "b"], ["a", "a"], np.array([False, False]), "oos") == {
+        "in_scope_accuracy": 0.5,
+        "oos_recall": None,
+        "oos_precision": None,
+    }
+    assert oos_metrics(["oos"], ["oos"], np.array([True]), "oos")["in_scope_accuracy"] is None
 
 
 def test_run_oos_end_to_end(tmp_path: Path) -> None:

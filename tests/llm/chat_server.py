@@ -35,7 +35,7 @@ class Status:
 @dataclass(frozen=True)
 class Pause:
     seconds: float
-    then: Reply | Status
+    then: Reply | Status | Trickle
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,14 @@ class Raw:
 
 @dataclass(frozen=True)
 class Trickle:
-    """A 200 whose body comes `chunk` bytes every `every` seconds (a stalled stream, a huge body)."""
+    """A 200 whose body comes `chunk` bytes every `every` seconds (a stalled stream, a huge body),
+    the first of them `stall` seconds after the headers."""
 
     body: bytes
     every: float = 0.0
     chunk: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    stall: float = 0.0
 
 
 Action = Reply | Status | Pause | Raw | Trickle
@@ -134,6 +136,8 @@ class ChatServer:
                     for k, v in action.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
+                    self.wfile.flush()
+                    time.sleep(action.stall)
                     for i in range(0, len(action.body), action.chunk):
                         self.wfile.write(action.body[i : i + action.chunk])
                         self.wfile.flush()

@@ -173,6 +173,17 @@ def test_a_reply_that_trickles_in_is_cut_at_the_timeout() -> None:
     assert time.perf_counter() - started < 1.5
 
 
+def test_a_body_that_stalls_after_late_headers_is_cut_at_the_timeout() -> None:
+    """The headers come near the end of the time allowed, then nothing: the body's reads get only
+    the time that is left, not a whole timeout of their own (which made the call take ~2x)."""
+    body = b'{"choices": [{"message": {"content": "late"}}]}'
+    with serve(Pause(0.8, Trickle(body, stall=5.0))) as server:
+        started = time.perf_counter()
+        with pytest.raises(LLMTimeout, match="timeout"):
+            client(server.url, timeout_ms=1000, retries=0).complete(ASK)
+    assert time.perf_counter() - started < 1.4
+
+
 def test_a_huge_reply_is_refused_without_reading_it_all() -> None:
     body = b'{"choices": [{"message": {"content": "' + b"x" * (MAX_REPLY_BYTES + 10) + b'"}}]}'
     with serve(Trickle(body, chunk=65536)) as server, pytest.raises(LLMBadResponse, match="too large"):

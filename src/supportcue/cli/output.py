@@ -23,7 +23,9 @@ def emit(result: dict[str, Any], as_json: bool, title: str = "") -> None:
     table.add_column("key", style="bold")
     table.add_column("value")
     for key, value in result.items():
-        if isinstance(value, float):
+        if value is None:
+            text = "n/a"  # a figure with nothing to count (JSON null)
+        elif isinstance(value, float):
             text = f"{value:.4f}"
         elif isinstance(value, dict | list):
             text = json.dumps(value, default=str)[:200]

@@ -60,16 +60,26 @@ Bools = npt.NDArray[np.bool_]
 FEATURES = ("p_top", "score_top", "score_second", "p_oos", "density", "validity")
 
 
-def oos_metrics(labels: list[str], predicted: list[str], rejected: Bools, oos_label: str) -> dict[str, float]:
-    """In-scope accuracy (right and not rejected), out-of-scope recall and precision of rejection."""
+def oos_metrics(
+    labels: list[str], predicted: list[str], rejected: Bools, oos_label: str
+) -> dict[str, float | None]:
+    """In-scope accuracy (right and not rejected), out-of-scope recall and precision of rejection;
+    a figure with nothing to count (no out-of-scope test rows, nothing rejected) is None (JSON null),
+    not 0.0, which would read as "every out-of-scope message got through"."""
     is_oos = np.array([label == oos_label for label in labels])
     right = np.array([p == t for p, t in zip(predicted, labels, strict=True)])
     in_scope = ~is_oos
     return {
-        "in_scope_accuracy": float(np.mean(right[in_scope] & ~rejected[in_scope])) if in_scope.any() else 0.0,
-        "oos_recall": float(np.mean(rejected[is_oos])) if is_oos.any() else 0.0,
-        "oos_precision": float(np.mean(is_oos[rejected])) if rejected.any() else 0.0,
+        "in_scope_accuracy": float(np.mean(right[in_scope] & ~rejected[in_scope]))
+        if in_scope.any()
+        else None,
+        "oos_recall": float(np.mean(rejected[is_oos])) if is_oos.any() else None,
+        "oos_precision": float(np.mean(is_oos[rejected])) if rejected.any() else None,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def demo_non_questions() -> list[str]:
@@ -224,8 +234,8 @@ class OosDetector:
         predicted = [oos_label if r else t for t, r in zip(topics, rejected, strict=True)]
         self.calibration_ = {
             "rows": len(texts),
-            "in_scope_accuracy": round(
-                oos_metrics(truth, predicted, rejected, oos_label)["in_scope_accuracy"], 4
+            "in_scope_accuracy": _rounded(
+                oos_metrics(truth, predicted, rejected, oos_label)["in_scope_accuracy"]
             ),
             "oos_recall": {
                 g: round(float(np.mean(rejected[np.array(groups) == g])), 4)
@@ -357,7 +367,7 @@ class OosDetector:
         logit = self.combiner_.logit(features)
         return Decision(topics, 1.0 / (1.0 + np.exp(-logit)), logit < self.threshold_)
 
-    def evaluate(self, rows: Labeled, vectors: F32) -> dict[str, float]:
+    def evaluate(self, rows: Labeled, vectors: F32) -> dict[str, float | None]:
         decision = self.decide(rows.texts, vectors)
         predicted = [
             self.oos_label if r else t for t, r in zip(decision.topics, decision.rejected, strict=True)

@@ -220,6 +220,14 @@ class OpenAIChatClient:
         with self._http.stream("POST", self.url, json=body, timeout=httpx.Timeout(left)) as response:
             if response.status_code != 200:
                 return response.status_code, response.headers, b""
+            # httpx's timeouts are per read, each the whole `left`: headers that come near `end`
+            # followed by a stalled body made the call last up to twice its budget. The body's
+            # reads get only the time that is left (httpcore reads the request's "timeout"
+            # extension when the body is first read, which is below).
+            response.request.extensions["timeout"] = {
+                **response.request.extensions.get("timeout", {}),
+                "read": max(end - self._clock(), 0.001),
+            }
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
                 raise _TooLarge
