@@ -318,3 +318,20 @@ def test_labels_of_purged_cases_are_not_called_missing(workspace: Path) -> None:
     assert CliRunner().invoke(app, [*ws, "purge", "--older-than", "1"]).exit_code == 0
     done = CliRunner().invoke(app, [*ws, "train"])
     assert "only 0 validity labels" in str(done.exception) and "no imported case" not in str(done.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "summary"),
+    [
+        ([], "topic volumes, embeddings, messages no topic claims (clustered into candidate new topics)"),
+        (["eval"], "on --val and on negatives (built-in, the demo's, --negatives); the threshold aims at"),
+    ],
+)
+def test_command_lists_show_each_summary_as_flowing_text(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], summary: str
+) -> None:
+    """In rich mode Typer kept a docstring's line breaks in the command lists, so a summary broke
+    mid-sentence ("...topic volumes, embeddings," then "messages no topic claims ...")."""
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 250)
+    result = CliRunner().invoke(app, [*args, "--help"])
+    assert result.exit_code == 0 and summary in result.output

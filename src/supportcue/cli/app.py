@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -86,7 +87,21 @@ def _register() -> None:
     weak_cmd.register(app)
 
 
+def _one_line_summaries(typer_app: typer.Typer) -> None:
+    """Give each command its docstring's first paragraph as one line for the command lists
+    (`supportcue --help`, `supportcue batch --help`): in rich mode Typer keeps a docstring's line
+    breaks there, which broke the lists' sentences mid-line. The command's own --help is unchanged."""
+    for command in typer_app.registered_commands:
+        doc = command.help or (command.callback.__doc__ if command.callback else None)
+        if command.short_help is None and doc:
+            command.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_summaries(group.typer_instance)
+
+
 _register()
+_one_line_summaries(app)
 
 
 def main() -> None:
