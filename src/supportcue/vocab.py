@@ -70,6 +70,8 @@ class LabelSource(StrEnum):
 
 HUMAN_SOURCES = (LabelSource.EXPERT, LabelSource.SME, LabelSource.AGENT)
 MACHINE_SOURCES = (LabelSource.WEAK, LabelSource.MODEL)
+PROPAGATION_ANNOTATOR = "propagation"
+"""The annotator of `supportcue weak propagate`'s weak labels (spread from the people's labels)."""
 
 
 class LabelTask(StrEnum):

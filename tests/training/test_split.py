@@ -90,3 +90,15 @@ def test_a_recorded_split_comes_back_from_the_metrics() -> None:
     assert Split.recorded({"split": split.as_dict()}) == split
     assert Split.recorded({"cut": T0.isoformat()}) == Split(TIME, "recorded cut", T0)  # older versions
     assert Split.recorded({}) is None
+
+
+def test_trains_on_puts_unlabeled_cases_on_the_side_the_parts_would() -> None:
+    data = labeled(INTERLEAVED, timedelta(hours=2))
+    for split in (choose_split(data, data), Split(STRATIFIED, "test", None, 0.2)):
+        side = split.trains_on(data)
+        train, test = split.parts(data, data)
+        assert all(side(c, t) for c, t in zip(train.case_ids, train.created_at, strict=True))
+        assert not any(side(c, t) for c, t in zip(test.case_ids, test.created_at, strict=True))
+    timed = choose_split(data, data)
+    assert timed.cut is not None and timed.trains_on(data)("unlabeled", timed.cut - timedelta(seconds=1))
+    assert not timed.trains_on(data)("unlabeled", timed.cut)

@@ -198,3 +198,39 @@ def test_texts_labeled_without_a_case_are_learned_from(store: Store, tmp_path: P
     assert stats["labeled_cases"] == 36 and stats["agreement"]["pairs"][0]["n_items"] == 1
     (version,) = trainer.train(["topic"])
     assert version.stage == "topic" and version.metrics["n_test"] > 0
+
+
+def test_a_backtest_spreads_weak_labels_only_among_its_training_cases(trainer: Trainer, store: Store) -> None:
+    """`weak propagate` spreads every label people gave, the backtest's test cases' too: a topic
+    people labeled only after the cut reached its unlabeled look-alikes before it, and the backtest
+    scored as learnt a topic no training case of its own carried."""
+    from supportcue.weak.workspace import propagate_labels
+
+    cut = T0 + timedelta(hours=200)
+    early = [
+        {
+            "id": f"d-early-{i}",
+            "message": f"dispute chargeback opened on payment {i}",
+            "created_at": T0 + timedelta(hours=10 * i),
+        }
+        for i in range(10)
+    ]
+    late = [
+        {
+            "id": f"d-late-{i}",
+            "message": f"dispute chargeback opened on payment {50 + i}",
+            "created_at": cut + timedelta(hours=i),
+        }
+        for i in range(8)
+    ]
+    store.cases.upsert(early + late)
+    store.labels.add(
+        [{"case_id": c["id"], "task": "topic", "value": "disputes", "source": "expert"} for c in late]
+    )
+    propagate_labels(store, trainer.settings, trainer.embedder, min_confidence=0.5)
+    spread = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=["weak"])}
+    assert {spread.get(c["id"]) for c in early} == {"disputes"}  # what production trains on
+
+    result = trainer.backtest(["topic"], since=cut)["stages"]["topic"]
+    assert result["n_test"] == 8 and result["unseen_labels"] == ["disputes"]
+    assert result["summary_no_abstain"]["accuracy"] == 0.0

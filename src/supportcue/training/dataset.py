@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from supportcue.data.store import Store
+from supportcue.data.tables import Label
+from supportcue.vocab import PROPAGATION_ANNOTATOR, LabelSource
 
 
 @dataclass
@@ -29,6 +31,9 @@ class LabeledSet:
     sources: dict[str, int] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
     """Labeled case ids that match no case in the store (never imported): never learned from."""
+    spread: int = 0
+    """How many of the labels were spread from the people's by `weak propagate` (annotator
+    `propagation`): a backtest spreads them again among its own training cases."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -90,15 +95,22 @@ def labeled_cases(
     exclude_sources: Iterable[str] = (),
     now: datetime | None = None,
     min_confidence: float = 0.0,
+    exclude_annotators: Iterable[str] = (),
+    extra: Iterable[Label] = (),
 ) -> LabeledSet:
     """The training set of `task` (e.g. "topic", "validity") from every label source: the labeled
     cases, and the texts labeled without a case (their id is the label's subject, `text:...`, and
-    their time the earliest of their labels' `created_at`, as a case's is when it was written)."""
-    excluded = set(exclude_sources)
+    their time the earliest of their labels' `created_at`, as a case's is when it was written).
+    `exclude_annotators` leaves out the labels of some annotators; `extra` adds labels that are not
+    stored (a backtest's own propagation)."""
+    excluded, not_by = set(exclude_sources), set(exclude_annotators)
     labels = [
         lb
-        for lb in store.labels.list(task, now=now)
-        if (lb.case_id or lb.text) and lb.source not in excluded and lb.confidence >= min_confidence
+        for lb in [*store.labels.list(task, now=now), *extra]
+        if (lb.case_id or lb.text)
+        and lb.source not in excluded
+        and lb.annotator not in not_by
+        and lb.confidence >= min_confidence
     ]
     votes = [
         (lb.case_id or lb.subject, lb.value, source_weights.get(lb.source, 0.5) * lb.confidence)
@@ -118,6 +130,7 @@ def labeled_cases(
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
+        out.spread += lb.source == LabelSource.WEAK and lb.annotator == PROPAGATION_ANNOTATOR
     out.unmatched = sorted(set(resolved) - set(stored) - set(texts))
     for subject, created_at, text in sorted(examples, key=lambda e: (e[1], e[0])):
         value, weight = resolved[subject]

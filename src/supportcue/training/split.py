@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +46,15 @@ class Split:
         held = held_out(gold, self.test_share)
         train = data.where(lambda i: data.case_ids[i] not in held)
         return train, gold.where(lambda i: gold.case_ids[i] in held)
+
+    def trains_on(self, gold: LabeledSet) -> Callable[[str, datetime], bool]:
+        """Whether a case (its id and `created_at`) is on the training side of this split, labeled
+        or not: older than the cut, or not one of the test cases held out of `gold`."""
+        if self.cut is not None:
+            cut = self.cut
+            return lambda case_id, created_at: created_at < cut
+        held = held_out(gold, self.test_share)
+        return lambda case_id, created_at: case_id not in held
 
     def describe(self) -> str:
         """One line for people: which split, and why."""

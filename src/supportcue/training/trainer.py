@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from supportcue.data.store import Store
-from supportcue.data.tables import ModelVersion
+from supportcue.data.tables import Label, ModelVersion, utcnow
 from supportcue.embeddings import Embedder
 from supportcue.errors import PromotionRefused, SupportcueError
 from supportcue.providers import library_answers, warm_articles
@@ -35,7 +35,7 @@ from supportcue.training.gate import advice, class_warnings, floors
 from supportcue.training.metrics import PRECISION_TARGETS
 from supportcue.training.registry import get_version, save_version
 from supportcue.training.split import MIN_PART, Split, choose_split
-from supportcue.vocab import MACHINE_SOURCES, EventKind, LabelSource, ModelStatus
+from supportcue.vocab import MACHINE_SOURCES, PROPAGATION_ANNOTATOR, EventKind, LabelSource, ModelStatus
 
 WAS_LIVE = (ModelStatus.PREVIOUS, ModelStatus.RETIRED)
 """Statuses only a version that was live can have: promoting one back is a rollback."""
@@ -100,6 +100,38 @@ class Trainer:
             min_confidence=self.settings.labels.min_confidence,
         )
 
+    def _spread_within(self, task: str, split: Split, gold: LabeledSet) -> LabeledSet:
+        """`task`'s training labels with `weak propagate`'s replaced by labels spread again from the
+        people's labels on the split's training side to its other cases. The stored ones were spread
+        from every label, the test's too: a test case's label reached its training look-alikes, and
+        the backtest scored the model on what it had been told (a topic only the test cases carry
+        looked learnt). Spread with the stored run's lowest confidence, at least `weak propagate`'s
+        default of 0.7 when it kept none."""
+        from supportcue.weak.workspace import spread_labels
+
+        stored = [
+            lb.confidence
+            for lb in self.store.labels.list(task, sources=[LabelSource.WEAK])
+            if lb.annotator == PROPAGATION_ANNOTATOR
+        ]
+        side = split.trains_on(gold)
+        spread = spread_labels(
+            self.store,
+            self.settings,
+            self.embedder,
+            task,
+            min_confidence=min(stored, default=0.7),
+            within=lambda case: side(case.id, case.created_at),
+        )
+        return labeled_cases(
+            self.store,
+            task,
+            self.settings.labels.source_weights,
+            min_confidence=self.settings.labels.min_confidence,
+            exclude_annotators=[PROPAGATION_ANNOTATOR],
+            extra=[Label(subject=row["case_id"], created_at=utcnow(), **row) for row in spread.rows],
+        )
+
     def history(self) -> History:
         """Every case whose agent reply is known, embedded, with its customer's name."""
         sent = {e.case_id: e.text for e in self.store.events.list(kind=EventKind.SENT) if e.text}
@@ -149,6 +181,8 @@ class Trainer:
         """Fit on the split's training cases with `params` (labels of every source), predict its test
         cases, which people labeled (`gold`), and measure against the people's labels."""
         gold = gold if gold is not None else self.labeled(data.task, human_only=True)
+        if data.spread:
+            data = self._spread_within(data.task, split, gold)
         train, test = split.parts(data, gold)
         if len(train) < MIN_PART or len(test) < MIN_PART:
             raise SupportcueError(

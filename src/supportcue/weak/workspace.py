@@ -11,6 +11,7 @@ with source `weak`, the function set's version and the label model's confidence,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -18,12 +19,19 @@ from typing import Any
 import numpy as np
 
 from supportcue.data.store import Store
-from supportcue.data.tables import utcnow
+from supportcue.data.tables import Case, utcnow
 from supportcue.embeddings import Embedder
 from supportcue.errors import SettingsError
 from supportcue.settings import CONFIG_NAME, Settings
 from supportcue.training.dataset import weigh
-from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelSource, LabelTask
+from supportcue.vocab import (
+    HUMAN_SOURCES,
+    PROPAGATION_ANNOTATOR,
+    AnswerStatus,
+    EventKind,
+    LabelSource,
+    LabelTask,
+)
 from supportcue.weak.analysis import LFAnalysis, analyze_lfs
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
 from supportcue.weak.label_model import choose_label_model
@@ -32,8 +40,6 @@ from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_
 WEAK_LABEL_DAYS = 90
 BATCH_ANNOTATOR = "batch"
 """The annotator of `supportcue batch label`'s weak labels, which `weak apply` leaves in place."""
-PROPAGATION_ANNOTATOR = "propagation"
-"""The annotator of `supportcue weak propagate`'s weak labels, which `weak apply` leaves in place."""
 LABEL_MODELS = ("majority", "label_model")
 
 
@@ -202,31 +208,39 @@ def judged_invalid(store: Store) -> set[str]:
     return {lb.case_id for lb in labels if lb.value == "invalid" and lb.case_id}
 
 
-def propagate_labels(
+@dataclass
+class Spread:
+    """What one propagation gives: the weak label rows, and how many cases it spread from and to."""
+
+    rows: list[dict[str, Any]]
+    labeled: int
+    unlabeled: int
+
+
+def spread_labels(
     store: Store,
     settings: Settings,
     embedder: Embedder,
     task: str = LabelTask.TOPIC,
     min_confidence: float = 0.7,
-) -> dict[str, Any]:
-    """Spread the people's labels to unlabeled cases through the embedding space; store the confident
-    ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out. They
-    replace the earlier run's: a case people labeled since, or that no longer gets a confident label,
-    keeps none."""
+    within: Callable[[Case], bool] | None = None,
+) -> Spread:
+    """The people's labels spread to unlabeled cases through the embedding space (not stored).
+
+    `within` limits both ends to some cases: a backtest spreads only among its training cases, so
+    that no label it tests on reaches its training set through a look-alike case."""
     from supportcue.weak.propagation import propagate
 
-    people = people_labels(store, settings, task)
-    human = people.gold
+    human = people_labels(store, settings, task)
     invalid = judged_invalid(store)
-    cases = store.cases.list()
-    labeled = [c for c in cases if c.id in human]  # a case people tie on spreads nor takes a label
-    unlabeled = [c for c in cases if c.id not in people.cases and c.id not in invalid]
-    if not labeled or not unlabeled:  # nothing spreads: the labels of an earlier run are stale
-        store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], [])
-        return {"task": task, "stored": 0, "unlabeled": len(unlabeled), "labeled": len(labeled)}
+    cases = [c for c in store.cases.list() if within is None or within(c)]
+    labeled = [c for c in cases if c.id in human.gold]  # a case people tie on spreads nor takes a label
+    unlabeled = [c for c in cases if c.id not in human.cases and c.id not in invalid]
+    if not labeled or not unlabeled:
+        return Spread([], len(labeled), len(unlabeled))
     values, confidence = propagate(
         embedder.embed([c.message for c in labeled]),
-        [human[c.id] for c in labeled],
+        [human.gold[c.id] for c in labeled],
         embedder.embed([c.message for c in unlabeled]),
         min_confidence=min_confidence,
     )
@@ -245,12 +259,31 @@ def propagate_labels(
         for case, value, conf in zip(unlabeled, values, confidence, strict=True)
         if value is not None
     ]
+    return Spread(rows, len(labeled), len(unlabeled))
+
+
+def propagate_labels(
+    store: Store,
+    settings: Settings,
+    embedder: Embedder,
+    task: str = LabelTask.TOPIC,
+    min_confidence: float = 0.7,
+) -> dict[str, Any]:
+    """Spread the people's labels to unlabeled cases through the embedding space; store the confident
+    ones as weak labels (annotator `propagation`), which `train --exclude-weak` leaves out. They
+    replace the earlier run's: a case people labeled since, or that no longer gets a confident label,
+    keeps none. Backtests spread again among their own training cases (`Trainer.evaluate`)."""
+    spread = spread_labels(store, settings, embedder, task, min_confidence)
+    rows = spread.rows
+    if not spread.labeled or not spread.unlabeled:  # nothing spreads: the earlier run's are stale
+        store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], [])
+        return {"task": task, "stored": 0, "unlabeled": spread.unlabeled, "labeled": spread.labeled}
     store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], rows)  # this run's, only
     return {
         "task": task,
-        "labeled": len(labeled),
-        "unlabeled": len(unlabeled),
+        "labeled": spread.labeled,
+        "unlabeled": spread.unlabeled,
         "stored": len(rows),
-        "coverage_of_unlabeled": len(rows) / len(unlabeled),
+        "coverage_of_unlabeled": len(rows) / spread.unlabeled,
         "min_confidence": min_confidence,
     }
