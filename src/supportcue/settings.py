@@ -599,7 +599,8 @@ rate_per_minute = 3000.0       # sustained requests a minute per caller (API key
                                # without either); over it: 429 with Retry-After. 0 turns it off
 burst = 300                    # requests a caller may make at once before the rate applies
 session_hours = 12.0           # a login lasts this long
-login_attempts_per_minute = 10 # failed logins allowed per user name and per address
+login_attempts_per_minute = 10 # failed logins allowed per user name and per address; a browser
+                               # the user logged in from before counts its own (device cookie)
 
 [match]
 threshold = 0.7       # similarity(suggested, sent) >= threshold counts as a match

@@ -246,6 +246,40 @@ def test_login_sets_a_session_cookie_and_goes_where_the_user_was_going(server: L
     client.close()
 
 
+def test_login_sets_a_long_lived_device_cookie_for_the_login_form_only(server: LiveServer) -> None:
+    """The device cookie (its own failed-login bucket for this browser and name) goes only to /login,
+    is out of scripts' and other sites' reach, and holds neither the name nor anything guessable."""
+    client, r = log_in(server.url)
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "supportcue_device=" in v)
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "path", "max-age"} <= flags and "secure" not in flags  # plain http here
+    assert "path=/login" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "max-age=31536000" in cookie.lower()
+    value = client.cookies["supportcue_device"]
+    assert "ana" not in value.lower() and len(value) >= 80
+    assert client.post("/logout", headers={"x-csrf-token": page_token(client)}).status_code == 303
+    again = log_in(server.url)[0]  # another browser, or the same one again: a new cookie each time
+    assert again.cookies["supportcue_device"].split(".")[0] != value.split(".")[0]
+    client.close()
+    again.close()
+
+
+def test_the_device_cookie_is_secure_over_https(server: LiveServer) -> None:
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (a TLS-terminating proxy on the same host)
+    with httpx.Client(base_url=server.url, headers={"x-forwarded-proto": "https"}) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token
+        # the login form's cookie is Secure now, so the client (on http) would not send it back
+        r = client.post(
+            "/login",
+            data={"name": "ana", "password": PASSWORD, "csrf_token": token[1]},
+            headers={"cookie": f"supportcue_login={token[1]}"},
+        )
+    assert r.status_code == 303
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "supportcue_device=" in v)
+    assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+
+
 def test_the_stored_session_id_is_hashed(server: LiveServer, store: Store) -> None:
     client, _ = log_in(server.url)
     session_id = client.cookies["supportcue_session"]

@@ -1,5 +1,6 @@
 """Per-caller token buckets over real HTTP: past `burst`, 429 with Retry-After, for that caller only;
-failed logins bounded per name and per address."""
+failed logins bounded per name and per address, or per device cookie for a browser that logged in as
+that name before."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from supportcue.data.store import Store
-from supportcue.data.tables import RateBucket
+from supportcue.data.tables import RateBucket, SigningKey
 from supportcue.security import users
 from supportcue.security.users import add_user
 from supportcue.service.routes.login import PASSWORD_CHECKS
@@ -181,3 +182,116 @@ def test_logins_at_once_cannot_guess_past_the_limit(
         held.release.set()
         check_answers(logins, {401, 429, 503})
     assert held.checks <= 3 + PASSWORD_CHECKS - 1
+
+
+# -- device cookies ----------------------------------------------------------------------------------
+
+
+def elsewhere(server: LiveServer, host: int = 9) -> httpx.Client:
+    """A browser at an address of its own (127.0.0.`host`), as a guesser on the network would be."""
+    transport = httpx.HTTPTransport(local_address=f"127.0.0.{host}")
+    return httpx.Client(base_url=server.url, transport=transport)
+
+
+def guess(server: LiveServer, name: str, times: int, host: int = 9) -> list[int]:
+    """`times` wrong passwords for `name` from a browser that never logged in."""
+    with elsewhere(server, host) as guesser:
+        return [log_in(guesser, name, f"guess number {i}").status_code for i in range(times)]
+
+
+def test_a_guesser_does_not_lock_a_user_out_of_her_own_browser(server: LiveServer, store: Store) -> None:
+    """Failed logins were counted per name: anyone on the network could keep "alice" out of the
+    console by sending `login_attempts_per_minute` wrong passwords a minute for her name. The browser
+    she logged in from before carries a device cookie, and its logins are limited per device cookie."""
+    add_user(store, "alice", "agent", PASSWORD)
+    with httpx.Client(base_url=server.url) as alice:
+        assert log_in(alice, "alice", PASSWORD).status_code == 303
+        assert guess(server, "alice", 5) == [401, 401, 401, 429, 429]
+        assert log_in(alice, "alice", PASSWORD).status_code == 303
+    with httpx.Client(base_url=server.url) as new_browser:  # no device cookie: limited as before
+        blocked = log_in(new_browser, "alice", PASSWORD)
+        assert blocked.status_code == 429 and "supportcue_session" not in new_browser.cookies
+
+
+def device_cookie(client: httpx.Client) -> str:
+    value = client.cookies.get("supportcue_device")
+    assert value
+    return value
+
+
+def browser(server: LiveServer, device: str) -> httpx.Client:
+    """A browser at the usual address whose device cookie is `device`."""
+    return httpx.Client(base_url=server.url, cookies={"supportcue_device": device})
+
+
+def altered(value: str, at: int) -> str:
+    """`value` with the character at `at` changed (to another of the same kind)."""
+    swap = {"0": "1", "1": "0", "a": "b", "b": "a", "A": "B", "B": "A", "-": "_", "_": "-"}
+    return value[:at] + swap.get(value[at], "0" if not value[at].isdigit() else "a") + value[at + 1 :]
+
+
+def test_a_forged_altered_or_borrowed_device_cookie_gives_no_exemption(
+    server: LiveServer, store: Store
+) -> None:
+    add_user(store, "alice", "agent", PASSWORD)
+    add_user(store, "bob", "agent", PASSWORD)
+    cookies = {}
+    for name in ("alice", "bob"):
+        with httpx.Client(base_url=server.url) as client:
+            assert log_in(client, name, PASSWORD).status_code == 303
+            cookies[name] = device_cookie(client)
+    assert guess(server, "alice", 4) == [401, 401, 401, 429]
+    nonce, issued, mac = cookies["alice"].split(".")
+    refused = [
+        cookies["bob"],  # issued for another name
+        altered(cookies["alice"], len(cookies["alice"]) - 1),  # the signature
+        altered(cookies["alice"], 0),  # the nonce
+        f"{nonce}.{int(issued) + 1}.{mac}",  # the issue time
+        f"{nonce}.{issued}",
+        "alice",
+        "",
+    ]
+    for forged in refused:
+        with browser(server, forged) as client:
+            answer = log_in(client, "alice", PASSWORD)
+            assert answer.status_code == 429, forged
+            assert "supportcue_session" not in client.cookies
+    with browser(server, cookies["alice"]) as client:  # the real one still does
+        assert log_in(client, "alice", PASSWORD).status_code == 303
+
+
+def test_failures_with_a_device_cookie_lock_out_that_cookie_not_the_name(
+    server: LiveServer, store: Store
+) -> None:
+    add_user(store, "alice", "agent", PASSWORD)
+    with httpx.Client(base_url=server.url) as laptop, httpx.Client(base_url=server.url) as phone:
+        assert log_in(laptop, "alice", PASSWORD).status_code == 303
+        assert log_in(phone, "alice", PASSWORD).status_code == 303
+        assert [log_in(laptop, "alice", f"guess {i}").status_code for i in range(3)] == [401] * 3
+        blocked = log_in(laptop, "alice", PASSWORD)
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+        assert log_in(phone, "alice", PASSWORD).status_code == 303  # her other device cookie
+    # Neither the name's bucket nor the address's was counted: a new browser at the same address,
+    # without a device cookie, logs in.
+    with httpx.Client(base_url=server.url) as new_browser:
+        assert log_in(new_browser, "alice", PASSWORD).status_code == 303
+
+
+def test_a_device_cookie_holds_at_every_process_sharing_the_database(
+    server: LiveServer, store: Store, make_app: Callable[[PipelineLoader], FastAPI]
+) -> None:
+    add_user(store, "alice", "agent", PASSWORD)
+    with httpx.Client(base_url=server.url) as alice:
+        assert log_in(alice, "alice", PASSWORD).status_code == 303
+        cookie = device_cookie(alice)
+    other_app = make_app(fake_pipeline)
+    with LiveServer(other_app) as other:
+        wait_loaded(other_app)
+        assert guess(server, "alice", 4) == [401, 401, 401, 429]
+        with httpx.Client(base_url=other.url, cookies={"supportcue_device": cookie}) as alice:
+            assert log_in(alice, "alice", PASSWORD).status_code == 303
+        with httpx.Client(base_url=other.url) as new_browser:
+            assert log_in(new_browser, "alice", PASSWORD).status_code == 429
+    assert store.db.first(select(SigningKey.name)) == "device-cookies"
+    with store.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(SigningKey)) == 1  # made once

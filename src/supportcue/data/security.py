@@ -1,4 +1,5 @@
-"""Who may call: API keys, users and their login sessions (`store.callers`).
+"""Who may call: API keys, users and their login sessions (`store.callers`); failed-login buckets
+(`store.rate_buckets`); the secrets this deployment signs with (`store.signing_keys`).
 
 Only hashes are stored: a key's SHA-256, a password's argon2id hash, a session id's SHA-256. Making
 and checking those hashes is `security/`'s job; this module only keeps and finds the rows.
@@ -7,13 +8,14 @@ and checking those hashes is `security/`'s job; this module only keeps and finds
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
 
 from supportcue.data.database import Database
-from supportcue.data.tables import ApiKey, LoginSession, RateBucket, User, utcnow
+from supportcue.data.tables import ApiKey, LoginSession, RateBucket, SigningKey, User, utcnow
 
 
 class Callers:
@@ -165,3 +167,24 @@ class RateBuckets:
         """Buckets that are not full (rows)."""
         with self.db.session() as s:
             return int(s.scalar(select(func.count()).select_from(RateBucket)) or 0)
+
+
+class SigningKeys:
+    """Secrets made once per database and read by every process (`security.devices` signs with one)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get_or_make(self, name: str, make: Callable[[], str]) -> str:
+        """The secret named `name`; the first caller stores `make()`. Processes asking at the same
+        moment all get the one that was stored: the insert does nothing when the row exists."""
+        query = select(SigningKey.secret).where(SigningKey.name == name)
+        secret = self.db.first(query)
+        if secret is None:
+            stmt = self.db.insert(SigningKey).values(name=name, secret=make(), created_at=utcnow())
+            with self.db.session() as s:
+                s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+            secret = self.db.first(query)
+        if secret is None:  # deleted between the two statements: never expected, never a silent key
+            raise RuntimeError(f"signing key {name!r} vanished")
+        return secret

@@ -4,10 +4,11 @@
 is already there), and returns a `Store` whose repositories share one `Database`:
 `store.cases`, `store.events`, `store.labels`, `store.library`, `store.models`, `store.experiments`,
 `store.callers` (API keys, users, login sessions), `store.rate_buckets` (failed-login limits
-shared by every process), `store.conversations` (the turns of each case's
-conversation), `store.outbox` (notes waiting for a help desk), `store.reviews` (the review queue),
-`store.reporting` (read-only aggregates for the metrics), `store.retention` (purging old text) and
-`store.alerts` (drift alerts and the rows drift reads). Queries live in those modules only.
+shared by every process), `store.signing_keys` (the device cookies' secret), `store.conversations`
+(the turns of each case's conversation), `store.outbox` (notes waiting for a help desk),
+`store.reviews` (the review queue), `store.reporting` (read-only aggregates for the metrics),
+`store.retention` (purging old text) and `store.alerts` (drift alerts and the rows drift reads).
+Queries live in those modules only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from supportcue.data.outbox import Outbox
 from supportcue.data.reporting import Reporting
 from supportcue.data.retention import Retention
 from supportcue.data.reviews import Reviews
-from supportcue.data.security import Callers, RateBuckets
+from supportcue.data.security import Callers, RateBuckets, SigningKeys
 
 
 class Store:
@@ -43,6 +44,7 @@ class Store:
         self.retention = Retention(db)
         self.callers = Callers(db)
         self.rate_buckets = RateBuckets(db)
+        self.signing_keys = SigningKeys(db)
         self.conversations = Conversations(db)
         self.outbox = Outbox(db)
         self.alerts = Alerts(db)

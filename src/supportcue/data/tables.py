@@ -183,14 +183,27 @@ class SuggestionClaim(Base):
 
 class RateBucket(Base):
     """A token bucket that every process counts in (`serve --workers N`, several machines): failed
-    logins per user name and per address. `key` is the SHA-256 of what is limited, so no name or
-    address is stored; a bucket that has refilled is deleted."""
+    logins per user name, per address and per device cookie. `key` is the SHA-256 of what is
+    limited, so no name or address is stored; a bucket that has refilled is deleted."""
 
     __tablename__ = "rate_buckets"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     at: Mapped[float] = mapped_column(Float, index=True)
     """When `tokens` was counted, in seconds since the epoch (the processes' clocks)."""
+
+
+class SigningKey(Base):
+    """A secret this deployment signs with, made once and shared by every process that shares the
+    database: `device-cookies` signs the login's device cookies (`security.devices`). Whoever reads
+    the database can sign with it, which is why only marks that grant nothing on their own (a device
+    cookie changes rate limiting, never authenticates) are signed with one."""
+
+    __tablename__ = "signing_keys"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    """Hex of 32 random bytes."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Event(Base):

@@ -9,9 +9,10 @@ Two kinds, with one interface (`enabled`, `retry_after`, `take`):
   workers may get up to N times the rate and burst (`serve --help` and docs/deployment.md say so).
   Full buckets are dropped when there are many, so addresses seen once do not accumulate.
 - `SharedRateLimiter`, in the database (`store.rate_buckets`): failed logins per user name and per
-  address (`login_attempts_per_minute`). A password guesser gets the limit once across every worker
-  and machine, not once per process; a failed login is rare enough to pay the write. Keys are stored
-  as SHA-256 hashes, never as names or addresses.
+  address, or per device cookie for a browser the user logged in from before (`security.devices`;
+  `login_attempts_per_minute`). A password guesser gets the limit once across every worker and
+  machine, not once per process; a failed login is rare enough to pay the write. Keys are stored as
+  SHA-256 hashes, never as names, addresses or cookies.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator
+from supportcue.security.devices import DeviceCookies
 from supportcue.security.ratelimit import RateLimiter, SharedRateLimiter
 from supportcue.security.redaction import install_log_redaction
 from supportcue.service import outage
@@ -240,6 +241,7 @@ def create_app(
     app.state.authenticator = Authenticator(runtime.store, security)
     attempts = security.login_attempts_per_minute
     app.state.login_limiter = SharedRateLimiter(runtime.store.rate_buckets, attempts, attempts)
+    app.state.device_cookies = DeviceCookies(runtime.store.signing_keys)
     app.state.password_checks = login.PasswordChecks()
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,7 +2,10 @@
 
 A failed login says "wrong name or password", never which; failures are bounded per name and per
 address (`[security] login_attempts_per_minute`, 429 with Retry-After past it), counted in the
-database so the bound holds across every worker and machine. The form carries a
+database so the bound holds across every worker and machine. A successful login also sets a device
+cookie (`security.devices`, path /login): a later login from that browser for that name is bounded
+per device cookie only, so guesses sent for a name from elsewhere do not lock its user out of the
+browser she uses, and her failures there lock out only that cookie. The form carries a
 double-submit CSRF token (a cookie and a field), since there is no session to tie one to yet.
 
 A password check is argon2id: 64 MiB and about a tenth of a second of the machine's cores, by design.
@@ -22,7 +25,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from supportcue.security import csrf, sessions
+from supportcue.security import csrf, devices, sessions
 from supportcue.security.ratelimit import SharedRateLimiter
 from supportcue.service.auth import client_address
 from supportcue.service.deps import ANY_ROLE, AuthenticatorDep, CallerDep, SettingsDep, require
@@ -99,20 +102,25 @@ async def login(
     if not csrf.same(request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
         return _form(request, next, name, "The form expired: log in again.", status=403)
     limiter: SharedRateLimiter = request.app.state.login_limiter
-    tries = ("name:" + name[:100], "addr:" + client_address(request.scope))
+    device_cookies: devices.DeviceCookies = request.app.state.device_cookies
+    cookie, address = request.cookies.get(devices.COOKIE), client_address(request.scope)
 
-    def attempt() -> tuple[int, tuple[str, datetime] | None]:
-        """(seconds to wait, or 0 and the session when the password is right). The limit is read
-        inside the check's slot: read before it, logins sent at once all found the same tokens left
-        and were all checked."""
+    def attempt() -> tuple[int, tuple[str, datetime] | None, str | None]:
+        """(seconds to wait, or 0 and the session and a new device cookie when the password is
+        right). The limit is read inside the check's slot: read before it, logins sent at once all
+        found the same tokens left and were all checked. A valid device cookie for `name` is the only
+        bucket its logins count in; without one, the name's and the address's."""
+        device = device_cookies.device(cookie, name)
+        tries = ("device:" + device,) if device else ("name:" + name[:100], "addr:" + address)
         wait = max(limiter.retry_after(t) for t in tries)
         if wait:
-            return wait, None
+            return wait, None, None
         started = auth.login(name, password)
         if started is None:
             for t in tries:
                 limiter.take(t)
-        return 0, started
+            return 0, None, None
+        return 0, started, device_cookies.issue(name)
 
     checks: PasswordChecks = request.app.state.password_checks
     outcome = await checks.run(attempt)
@@ -121,7 +129,7 @@ async def login(
         response = _form(request, next, name, busy, status=503)
         response.headers["retry-after"] = str(BUSY_RETRY_S)
         return response
-    wait, started = outcome
+    wait, started, device_cookie = outcome
     if wait:
         response = _form(request, next, name, f"Too many failed logins: try again in {wait} s.", status=429)
         response.headers["retry-after"] = str(wait)
@@ -139,6 +147,16 @@ async def login(
         samesite="lax",
         secure=request.url.scheme == "https",
     )
+    if device_cookie is not None:  # sent only to /login, where it is read; kept past logout
+        response.set_cookie(
+            devices.COOKIE,
+            device_cookie,
+            max_age=device_cookies.lifetime_s,
+            path="/login",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     response.delete_cookie(csrf.LOGIN_COOKIE, path="/login")
     return response
 
