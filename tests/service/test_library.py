@@ -109,6 +109,18 @@ def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, s
     ]
 
 
+def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """An import may name an answer `faq/payouts#2` (POST refuses such ids; files do not); the pages
+    and the other JSON routes took it, PATCH did not (404: no route for a path with a slash)."""
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "id": "faq/payouts#2"}])
+    r = reviewer.patch("/v1/answers/faq%2Fpayouts%232", json={"body": "Payouts pause from Settings."})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "faq/payouts#2" and r.json()["version"] == 2
+    assert store.library.answer("faq/payouts#2").body == "Payouts pause from Settings."  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "says"),
     [

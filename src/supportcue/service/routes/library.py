@@ -115,7 +115,7 @@ async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerD
 
 
 @api.patch(
-    "/answers/{answer_id}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
+    "/answers/{answer_id:path}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
 )
 async def change_answer(
     answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
