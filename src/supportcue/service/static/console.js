@@ -42,7 +42,10 @@
     if (button) button.disabled = true;
     const composed = await api.compose(answerId, caseValues);
     composing = null;
-    if (!composed) { if (button) button.disabled = false; return; }
+    if (!composed) {
+      if (button) { button.disabled = false; if (S.focusLost()) button.focus(); }
+      return;
+    }
     if (reply.value.includes(composed.text)) { say("That answer is already in your reply."); reply.focus(); return; }
     put(composed.text);
     say(composed.missing.length
@@ -99,7 +102,10 @@
     const shown = box.firstChild;
     reply.focus();
     const ok = await event({ kind: "dismissed", reason }, `dismissed:${dismissed.suggestion_id}:${reason}`);
-    if (!ok && !sent && box.firstChild === shown) show(dismissed);
+    if (!ok && !sent && box.firstChild === shown) {
+      show(dismissed);
+      if (S.focusLost()) document.getElementById("use-suggestion").focus();
+    }
   }
 
   async function send() {
@@ -111,7 +117,12 @@
     say("Sending…");
     const handle = Math.round((performance.now() - openedAt) / 100) / 10;
     const ok = await event({ kind: "sent", text });
-    if (!ok) { sent = false; sendButton.disabled = false; return; }
+    if (!ok) { // the status line says why; the Send button (disabled meanwhile) gets the focus back
+      sent = false;
+      sendButton.disabled = false;
+      if (S.focusLost()) sendButton.focus();
+      return;
+    }
     reply.readOnly = true;
     await resolve(handle, S.newKey());
   }

@@ -83,8 +83,10 @@
   }
 
   // The text on the clipboard: in a cross-origin frame the Clipboard API needs a permission Chatwoot's
-  // iframe does not grant, so a selected, off-screen text area and the copy command come first.
+  // iframe does not grant, so a selected, off-screen text area and the copy command come first. The
+  // text area takes the focus to be selected: it goes back to the button that copied.
   async function copy(text) {
+    const back = document.activeElement;
     const area = S.el("textarea", { class: "offscreen", readonly: "", "aria-hidden": "true" });
     area.value = text;
     document.body.append(area);
@@ -92,6 +94,7 @@
     let ok = false;
     try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
     area.remove();
+    if (back && back !== document.body && back.isConnected) back.focus();
     if (!ok && navigator.clipboard) {
       try { await navigator.clipboard.writeText(text); ok = true; } catch (e) { ok = false; }
     }
@@ -113,7 +116,7 @@
   async function useAnswer(answerId, button) {
     if (button) button.disabled = true;
     const composed = await api.compose(answerId, { case_id: current.case_id, customer_name: current.customerName });
-    if (button) button.disabled = false;
+    if (button) { button.disabled = false; if (S.focusLost()) button.focus(); }
     if (!composed) return;
     if (!(await copy(composed.text))) { say("Copying was refused by the browser."); return; }
     say(composed.missing.length
@@ -140,7 +143,10 @@
     const shown = box.firstChild;
     const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}`;
     const ok = await event({ kind: "dismissed", reason }, key);
-    if (!ok && current === mine && box.firstChild === shown) show(dismissed);
+    if (!ok && current === mine && box.firstChild === shown) {
+      show(dismissed);
+      if (S.focusLost()) box.querySelector("#use-suggestion").focus(); // the search had it
+    }
   }
 
   function show(result) {

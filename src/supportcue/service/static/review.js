@@ -42,7 +42,7 @@
   }
 
   function section(title, text) {
-    return text ? S.el("div", {}, S.el("h3", { text: title }), S.el("p", { class: "quote", text })) : "";
+    return text ? S.el("div", {}, S.el("h2", { text: title }), S.el("p", { class: "quote", text })) : "";
   }
 
   function next() {
@@ -113,11 +113,13 @@
         counter.textContent = `${done} reviewed`;
         say(r.status === 201 ? `Saved: ${answer.labels.length} label(s).` : answer.detail);
         if (!items.length) await load(); else next();
+        box.focus(); // the next item (or "nothing left"), read out and where Tab goes on from
       } else {
         say(`Not saved: ${answer.detail || r.status}`);
       }
     } finally {
       button.disabled = false;
+      if (S.focusLost()) button.focus(); // not saved: back to the button, to save again
     }
   });
 

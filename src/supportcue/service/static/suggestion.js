@@ -14,6 +14,11 @@ window.Supportcue = (() => {
 
   function pct(x) { return x == null ? "-" : `${Math.round(x * 100)}%`; }
 
+  // Whether the keyboard focus has been lost (to the page's body): a focused button that is disabled
+  // while its request runs, or an element that is replaced, drops it, and a keyboard user would have
+  // to start again from the top of the page. The pages then put it back where the agent was.
+  function focusLost() { return !document.activeElement || document.activeElement === document.body; }
+
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
@@ -227,7 +232,8 @@ window.Supportcue = (() => {
       id: "library-q", type: "search", role: "combobox", autocomplete: "off", "aria-expanded": "false",
       "aria-controls": "library-results", "aria-autocomplete": "list", placeholder: "Type words of the answer…",
     });
-    const list = el("ul", { id: "library-results", role: "listbox", "aria-label": "Approved answers" });
+    // hidden while empty: a listbox without options is no list to offer (and invalid ARIA)
+    const list = el("ul", { id: "library-results", role: "listbox", "aria-label": "Approved answers", hidden: "" });
     const note = el("p", { class: "muted library-note", role: "status" });
     let found = [];
     let active = 0;
@@ -242,6 +248,7 @@ window.Supportcue = (() => {
         option.addEventListener("mousedown", (e) => { e.preventDefault(); onPick(a); });
         return option;
       }));
+      list.hidden = found.length === 0;
       input.setAttribute("aria-expanded", String(found.length > 0));
       if (found.length) input.setAttribute("aria-activedescendant", `library-option-${active}`);
       else input.removeAttribute("aria-activedescendant");
@@ -273,5 +280,5 @@ window.Supportcue = (() => {
     return el("div", { class: "library" }, el("label", { for: "library-q", text: label }), input, note, list);
   }
 
-  return { newKey, pct, el, sessionAuth, loggedOut, client, card, whyNone, librarySearch };
+  return { newKey, pct, focusLost, el, sessionAuth, loggedOut, client, card, whyNone, librarySearch };
 })();
