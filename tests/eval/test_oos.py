@@ -18,6 +18,7 @@ from supportcue.errors import SupportcueError
 from supportcue.eval.labeled import Labeled
 from supportcue.eval.oos import Negatives, OosDetector, oos_metrics, run_oos
 from supportcue.settings import init_workspace
+from supportcue.stages.topic import TopicStage
 from supportcue.stages.validation import ScoreCombiner, recall_threshold
 
 EMBEDDER = HashingEmbedder(dim=512)
@@ -178,7 +179,8 @@ def test_run_oos_calibrates_on_held_out_rows_and_negatives(tmp_path: Path) -> No
     assert calibration["oos_recall"]["labeled oos"] >= 0.83
     # Together they hold fewer than 20 held-out rows: the threshold leans partly on the generic lists.
     assert 0.0 < calibration["threshold_weight_of_labeled_oos"] < 1.0
-    assert calibration["crossfit_folds"] == 1 and calibration["refit_on_all_rows"]
+    # --train holds out-of-scope rows: cross-fitted, so both get a held-out score, then a refit.
+    assert calibration["crossfit_folds"] == 5 and calibration["refit_on_all_rows"]
     assert set(calibration["combiner_weights"]) == {
         "p_top",
         "score_top",
@@ -260,12 +262,48 @@ def test_crossfitting_calibrates_on_every_training_row_and_refits_on_all() -> No
 
 
 def test_one_held_out_slice_then_a_refit_on_every_row() -> None:
-    train = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[:6]] + [(t, "oos") for t in OOS[:3]]
-    val = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[6:]] + [(t, "oos") for t in OOS[3:]]
+    # No out-of-scope row in --train: one slice is held out (cross-fitting would only add in-scope rows).
+    train = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[:6]]
+    val = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[6:]] + [(t, "oos") for t in OOS]
     detector = fit_detector(train, val)
     assert detector.crossfit_folds_ == 1 and detector.refit_
     held = detector.calibration_["rows"] - len(val) - 4
     assert 0 < held < len(train) and detector.stage.landmarks_ == len(train)
+
+
+def labeled_oos_rows(detector: OosDetector) -> int:
+    return detector.calibration_scores_[1].count("labeled oos")
+
+
+def test_every_labeled_oos_training_row_calibrates_the_threshold() -> None:
+    """The threshold is set on the labeled out-of-scope rows; when --train holds some, every one of
+    them gets a held-out score (cross-fitting), not only the fifth one slice would hold out."""
+    oos = [f"{t} {w}" for t in OOS for w in ("now", "please", "today", "for me")]  # 32 rows
+    train = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[:6]] + [(t, "oos") for t in oos[:20]]
+    val = [(t, k) for k, ts in TOPIC_EXAMPLES.items() for t in ts[6:]] + [(t, "oos") for t in oos[20:]]
+    detector = fit_detector(train, val)
+    assert detector.crossfit_folds_ == 5 and detector.refit_
+    assert labeled_oos_rows(detector) == 20 + 12
+    assert detector.stage.landmarks_ == len(train)  # the final scorers still see every row
+    # Switched off (or past the exact solver): one slice, a fifth of the 20 training rows.
+    sliced = OosDetector(crossfit_labeled_oos=False).fit(
+        labeled(train),
+        EMBEDDER.embed([t for t, _ in train]),
+        labeled(val),
+        EMBEDDER.embed([t for t, _ in val]),
+        negatives(),
+        "oos",
+    )
+    assert sliced.crossfit_folds_ == 1 and labeled_oos_rows(sliced) == 4 + 12
+    small_exact = OosDetector(stage=TopicStage(max_exact_rows=len(train) - 1)).fit(
+        labeled(train),
+        EMBEDDER.embed([t for t, _ in train]),
+        labeled(val),
+        EMBEDDER.embed([t for t, _ in val]),
+        negatives(),
+        "oos",
+    )
+    assert small_exact.crossfit_folds_ == 1 and not small_exact.refit_
 
 
 def test_tiny_training_set_with_fewer_rows_per_label_than_folds() -> None:

@@ -100,12 +100,13 @@ def oos(
         float,
         typer.Option("--target-recall", help="out-of-scope recall the threshold aims for (plus a margin)"),
     ] = 0.9,
-    seed: Annotated[int, typer.Option("--seed", help="seed of the calibration slice of --train")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the calibration split of --train")] = 0,
     predictions: PredOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Out-of-scope detection: calibrated on a held-out slice of --train, on --val and on negatives
-    (built-in, the demo's, --negatives); the threshold aims at --target-recall; measured on --test."""
+    """Out-of-scope detection: calibrated on held-out scores of --train (a slice, or every row
+    cross-fitted when --train has --oos-label rows), on --val and on negatives (built-in, the demo's,
+    --negatives); the threshold aims at --target-recall; measured on --test."""
     from supportcue.eval.oos import run_oos
 
     _, embedder, workspace = _settings(ctx)
