@@ -51,3 +51,11 @@ def test_the_vocabulary_is_general_english_plus_the_sentence_models_words() -> N
     assert len(words) > 80_000
     assert words["the"] > words["payment"] > 0
     assert "payemnt" not in words
+
+
+def test_the_first_text_loads_the_vocabulary_even_with_no_long_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    from supportcue import spelling
+
+    monkeypatch.setattr(spelling, "_WORDS", {})
+    assert correct("warm up") == "warm up"  # the service's warm-up text: no word to correct
+    assert len(spelling._WORDS) > 80_000

@@ -123,6 +123,7 @@ def correct_word(word: str) -> str:
 
 def correct(text: str) -> str:
     """`text` with each misspelt word replaced (see the module docstring); everything else as typed."""
+    vocabulary()  # loaded by the first text whatever its words, so a warm-up call takes the load time
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
