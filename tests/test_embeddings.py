@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from supportcue.embeddings import CachedEmbedder, HashingEmbedder, Vectors
+from supportcue.embeddings import CachedEmbedder, HashingEmbedder, SpellingEmbedder, Vectors, make_embedder
 
 
 class Counting(HashingEmbedder):
@@ -48,3 +48,36 @@ def test_a_read_only_cache_reads_the_file_never_writes_it_and_embeds_a_text_once
     fresh = CachedEmbedder(Counting(), tmp_path)
     assert fresh.missing(["cached already", "new text"]) == ["new text"]
     fresh.close()
+
+
+def test_the_spelling_embedder_reads_misspelt_words_as_corrected(tmp_path: Path) -> None:
+    inner = Counting()
+    spelled = SpellingEmbedder(inner)
+    assert (spelled.name, spelled.dim) == (inner.name, inner.dim)
+    plain = HashingEmbedder(dim=64)
+    assert np.allclose(spelled.embed(["my payemnt was declned"]), plain.embed(["my payment was declined"]))
+    assert np.allclose(spelled.embed(["refund please"]), plain.embed(["refund please"]))
+    assert inner.asked == ["my payment was declined", "refund please"]
+
+
+def test_a_cache_over_the_spelling_embedder_keys_the_text_the_model_read(tmp_path: Path) -> None:
+    inner = Counting()
+    cache = CachedEmbedder(SpellingEmbedder(inner), tmp_path)
+    cache.embed(["my payment was declined"])
+    # The misspelt message is the same text to the model: no second embedding.
+    assert np.allclose(cache.embed(["my payemnt was declned"]), cache.embed(["my payment was declined"]))
+    assert inner.asked == ["my payment was declined"]
+    # A batch job's worker embeds the raw message and the driver puts it under its corrected text.
+    cache.put(["refundd please"], HashingEmbedder(dim=64).embed(["refund please"]))
+    assert cache.missing(["refundd please", "refund please", "new text"]) == ["new text"]
+    cache.close()
+    # The file maps each text to the model's vector of that very text, for a reader without spelling.
+    plain = CachedEmbedder(Counting(), tmp_path)
+    assert plain.missing(["my payment was declined", "my payemnt was declned"]) == ["my payemnt was declned"]
+    plain.close()
+
+
+def test_make_embedder_corrects_spelling_for_minilm_only_and_on_request() -> None:
+    assert isinstance(make_embedder("minilm"), SpellingEmbedder)
+    assert not isinstance(make_embedder("minilm", spelling=False), SpellingEmbedder)
+    assert isinstance(make_embedder("tfidf"), HashingEmbedder)

@@ -16,6 +16,7 @@ from supportcue import embeddings
 from supportcue.embeddings import (
     CachedEmbedder,
     MiniLMEmbedder,
+    SpellingEmbedder,
     make_embedder,
     minilm_embedder,
     torch_device,
@@ -124,7 +125,8 @@ def test_without_onnxruntime_falls_back_to_torch_once(
     with caplog.at_level(logging.WARNING, logger="supportcue.embeddings"):
         first = minilm_embedder(backend="onnx")
         second = make_embedder("minilm", backend="onnx")
-    assert isinstance(first, MiniLMEmbedder) and isinstance(second, MiniLMEmbedder)
+    assert isinstance(first, MiniLMEmbedder)
+    assert isinstance(second, SpellingEmbedder) and isinstance(second.inner, MiniLMEmbedder)
     warnings = [r for r in caplog.records if "onnxruntime is not installed" in r.getMessage()]
     assert len(warnings) == 1
     with pytest.raises(RuntimeError, match="quantize = true needs onnxruntime"):

@@ -297,3 +297,19 @@ def test_a_database_url_that_cannot_be_used_names_the_variable_and_hides_the_pas
 )
 def test_the_chatwoot_origin_is_written_as_a_browser_writes_it(base_url: str, origin: str) -> None:
     assert ChatwootSettings(base_url=base_url).origin == origin
+
+
+def test_the_workspace_embedder_corrects_spelling_unless_turned_off(tmp_path: Path) -> None:
+    from supportcue.embeddings import CachedEmbedder, SpellingEmbedder
+    from supportcue.training.loader import workspace_embedder
+
+    init_workspace(tmp_path / "ws")
+    on = require_workspace(load_settings(tmp_path / "ws", environ={}))
+    embedder = workspace_embedder(on)
+    assert isinstance(embedder, CachedEmbedder) and isinstance(embedder.inner, SpellingEmbedder)
+    assert isinstance(workspace_embedder(on, cache=False), SpellingEmbedder)
+    off = require_workspace(
+        load_settings(tmp_path / "ws", environ={"SUPPORTCUE_EMBEDDING__SPELLING": "false"})
+    )
+    assert not off.embedding.spelling
+    assert not isinstance(workspace_embedder(off, cache=False), SpellingEmbedder)

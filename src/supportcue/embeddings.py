@@ -11,8 +11,14 @@ float32 rows, so a dot product is a cosine similarity.
   falls back to sentence-transformers, with one warning, when onnxruntime is not installed.
 - `HashingEmbedder`: word and character n-grams hashed into a fixed space; needs no model and no fit,
   so it is the fallback and the embedder of fast unit tests.
-- `CachedEmbedder`: wraps either and keeps vectors by text hash in a SQLite file in the workspace, so
-  retraining and backtests never embed the same text twice.
+- `SpellingEmbedder`: wraps MiniLM so that misspelt words are corrected before the model reads them
+  (`spelling.py`: "my payemnt" is embedded as "my payment"); correctly spelled text is embedded unchanged.
+  On by default (`[embedding] spelling`); the sentence model's WordPiece tokenizer shatters a typo,
+  the hashing fallback's character n-grams do not, so it wraps MiniLM only.
+- `CachedEmbedder`: wraps any of them and keeps vectors by text hash in a SQLite file in the
+  workspace, so retraining and backtests never embed the same text twice. Over a `SpellingEmbedder`
+  the key is the corrected text, the text the model actually read, so a cache file always maps a
+  text to the model's vector of that very text, whoever filled it.
 """
 
 from __future__ import annotations
@@ -152,6 +158,26 @@ class HashingEmbedder:
         return _normalise(dense)
 
 
+class SpellingEmbedder:
+    """`inner` reading each text with its misspelt words corrected (`spelling.correct`). The name is
+    the inner model's: a correctly spelled text gets the very same vector, and models trained before
+    the correction still read typed messages closer to what was meant."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+
+    @staticmethod
+    def normalise(text: str) -> str:
+        from supportcue.spelling import correct
+
+        return correct(text)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return self.inner.embed([self.normalise(t) for t in texts])
+
+
 def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -168,6 +194,8 @@ class CachedEmbedder:
 
     def __init__(self, inner: Embedder, cache_dir: Path, read_only: bool = False) -> None:
         self.inner = inner
+        # Over a `SpellingEmbedder`, texts are keyed (and embedded) as corrected.
+        self._text = inner.normalise if isinstance(inner, SpellingEmbedder) else None
         self.read_only = read_only
         self._memory: dict[str, Vectors] = {}
         self.name = inner.name
@@ -192,10 +220,13 @@ class CachedEmbedder:
                 out += self._db.execute(f"SELECT key, {column} FROM vec WHERE key IN ({marks})", chunk)
         return out
 
+    def _key(self, text: str) -> str:
+        return text_key(self._text(text) if self._text is not None else text)
+
     def missing(self, texts: Sequence[str]) -> list[str]:
         """The distinct texts whose vectors are not cached yet, in order."""
-        known = {key for key, _ in self._rows("1", [text_key(t) for t in texts])}
-        return list(dict.fromkeys(t for t in texts if text_key(t) not in known))
+        known = {key for key, _ in self._rows("1", [self._key(t) for t in texts])}
+        return list(dict.fromkeys(t for t in texts if self._key(t) not in known))
 
     def put(self, texts: Sequence[str], vectors: Vectors) -> None:
         """Cache vectors computed elsewhere (by the inner embedder, e.g. in a batch job's worker)."""
@@ -204,14 +235,16 @@ class CachedEmbedder:
         if self.read_only:
             if len(self._memory) + len(texts) > self.MEMORY_ROWS:
                 self._memory.clear()
-            self._memory.update((text_key(t), v) for t, v in zip(texts, vectors, strict=True))
+            self._memory.update((self._key(t), v) for t, v in zip(texts, vectors, strict=True))
             return
-        rows = [(text_key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        rows = [(self._key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
         with self._lock:
             self._db.executemany("INSERT OR IGNORE INTO vec (key, v) VALUES (?, ?)", rows)
             self._db.commit()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        if self._text is not None:
+            texts = [self._text(t) for t in texts]
         keys = [text_key(t) for t in texts]
         found = {key: self._memory[key] for key in keys if key in self._memory}
         rest = [key for key in keys if key not in found]
@@ -272,12 +305,16 @@ def make_embedder(
     backend: str = "onnx",
     quantize: bool = False,
     device: str = "auto",
+    spelling: bool = True,
 ) -> Embedder:
     """The embedder a workspace asks for, cached on disk when `cache_dir` is given (one cache file
-    per embedder name, so the int8 model's vectors never mix with the fp32 ones)."""
+    per embedder name, so the int8 model's vectors never mix with the fp32 ones). `spelling`: MiniLM
+    reads typed messages with their misspelt words corrected (`SpellingEmbedder`)."""
     inner: Embedder
     if kind == "minilm":
         inner = minilm_embedder(batch_size, backend, quantize, device)
+        if spelling:
+            inner = SpellingEmbedder(inner)
     elif kind in ("tfidf", "hashing"):
         inner = HashingEmbedder()
     else:

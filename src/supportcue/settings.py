@@ -91,6 +91,9 @@ class EmbeddingSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(64, ge=1, le=4096)
     cache: bool = True
+    spelling: bool = True
+    """MiniLM reads texts with misspelt words corrected ("my payemnt" as "my payment", `spelling.py`);
+    correctly spelled text gets the same vectors, so models need no retraining either way."""
 
     @model_validator(mode="after")
     def _int8_on_onnx(self) -> EmbeddingSettings:
@@ -565,6 +568,8 @@ quantize = false      # onnx only: int8 weights, faster, slightly different vect
 device = "auto"       # auto (a CUDA GPU when there is one) | cpu | cuda
 batch_size = 64
 cache = true          # cache vectors by text hash under cache/
+spelling = true       # minilm: read misspelt words as corrected ("my payemnt" as "my payment"); correctly
+                      # spelled text gets the same vectors, so no retraining either way
 
 [pipeline]
 # Each stage: live (its output is used) | shadow (runs and is logged, not shown) | off

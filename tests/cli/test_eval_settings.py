@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from supportcue.cli import app
-from supportcue.embeddings import MiniLMEmbedder
+from supportcue.embeddings import MiniLMEmbedder, SpellingEmbedder
 from supportcue.onnx_embedder import OnnxMiniLMEmbedder
 from supportcue.settings import init_workspace
 
@@ -103,6 +103,8 @@ def test_eval_outside_a_workspace_uses_the_defaults(
     result = _eval(files)
     assert (spy["threshold"], spy["settings"].response.min_score) == (0.7, 0.35)
     inner = getattr(spy["embedder"], "inner", spy["embedder"])
+    assert isinstance(inner, SpellingEmbedder)  # the default: MiniLM reads misspelt words corrected
+    inner = inner.inner
     assert isinstance(inner, OnnxMiniLMEmbedder) and inner.name == MiniLMEmbedder.name  # the default
     assert result["workspace"] is None
 

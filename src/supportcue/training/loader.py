@@ -39,6 +39,7 @@ def workspace_embedder(
         backend=embedding.backend,
         quantize=embedding.quantize,
         device=embedding.device,
+        spelling=embedding.spelling,
     )
 
 
