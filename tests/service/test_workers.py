@@ -44,12 +44,13 @@ WAIT_S = 120.0
 
 
 class Served:
-    """`python -m supportcue.cli serve --workers 2` in a process of its own; its metrics folder is
-    the test's, to read each worker's counts."""
+    """`python -m supportcue.cli serve --workers 2` (or `workers`) in a process of its own; its
+    metrics folder is the test's, to read each worker's counts."""
 
-    def __init__(self, workspace: Path) -> None:
+    def __init__(self, workspace: Path, workers: int = 2) -> None:
         self.workspace = workspace
         self.metrics = workspace / "metrics"
+        self.metrics.mkdir(exist_ok=True)  # one process (--workers 1) uses it but does not make it
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -61,7 +62,7 @@ class Served:
             "PROMETHEUS_MULTIPROC_DIR": str(self.metrics),
         }
         args = [sys.executable, "-m", "supportcue.cli", "--workspace", str(workspace)]
-        args += ["serve", "--workers", "2", "--port", str(self.port)]
+        args += ["serve", "--workers", str(workers), "--port", str(self.port)]
         self.log = workspace / "serve.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -326,7 +327,7 @@ def running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
         return False
 
 

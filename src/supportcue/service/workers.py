@@ -5,9 +5,10 @@ uvicorn's supervisor binds the port once, starts the workers (each imports `crea
 which reads the workspace `serve` named from `SUPPORTCUE_WORKSPACE` and every other setting from
 the same file and `SUPPORTCUE_*` variables as `serve` did), restarts a worker that dies, replaces
 them one at a time on SIGHUP (each new one once it is ready, within `STARTUP_S`), and on SIGTERM or
-Ctrl-C stops them: a worker stops accepting, finishes the requests it holds, commits what its
-writer holds and exits. A worker whose `serve` was killed outright stops itself the same way
-(`watch_parent`), rather than keep the port with no supervisor. A worker accepts connections only
+Ctrl-C stops them: a worker stops accepting, finishes the requests it holds (and answers one that
+arrives on a connection it holds, `DrainingProtocol`), commits what its writer holds and exits. A
+worker whose `serve` was killed outright stops itself the same way (`watch_parent`), rather than
+keep the port with no supervisor. A worker accepts connections only
 once its models are loaded, so one that (re)starts leaves the traffic to the others meanwhile.
 
 What each piece of per-process state does across workers:
@@ -47,6 +48,7 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from supportcue.errors import SupportcueError
 from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
@@ -61,6 +63,33 @@ STARTUP_S = 30
 """uvicorn's worker health-check timeout: how long the supervisor waits for a worker it starts on
 SIGHUP to be ready (models loaded) before it stops the old one (it keeps the old one when the new one
 is late), and at worst how long it takes to notice a worker that died in the middle of a check."""
+
+
+class DrainingProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, but a worker that stops (SIGHUP's replacement, SIGTERM) answers a
+    request that arrives on a connection it holds idle, with `Connection: close`, instead of closing
+    the connection at once: a client sends its next request on a kept-alive connection the moment
+    it has its answer (and a new connection's request follows its accept), so the close crossed it
+    and the client got "disconnected without a response" for a request nobody answered (2 in 6
+    reloads under load). A connection that stays idle closes after uvicorn's keep-alive timeout
+    (5 s), as any idle one does, so a worker stops within that of its last answer."""
+
+    draining = False
+
+    def shutdown(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self.draining = True
+            if self.timeout_keep_alive_task is None:  # accepted, no request yet: no timer armed
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
+        else:
+            self.cycle.keep_alive = False
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.draining and self.cycle is not None:
+            self.cycle.keep_alive = False  # answered with Connection: close, then closed
 
 
 def check_workers(settings: Settings, workers: int) -> None:
@@ -153,6 +182,7 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             workers=workers,
+            http=DrainingProtocol,
             log_level="warning",
             timeout_worker_healthcheck=STARTUP_S,
         )
