@@ -249,14 +249,9 @@ def read_until(sock: socket.socket, end: bytes) -> bytes:
     return got
 
 
-@pytest.mark.parametrize("before", ["after an answer", "before its first request"])
-def test_a_stopping_worker_answers_a_request_that_crossed_its_stop(before: str) -> None:
-    """The defect the reloads under load found (2 failed requests in a run of 6 reloads): a worker told to
-    stop closed each connection it held idle at once, so a request a client had just sent on it
-    (the next one on a kept-alive connection, the first one on a connection just accepted) got no
-    answer. Here the request crosses the stop for sure: it is sent once the worker stopped accepting.
-    It is answered, with `Connection: close`; a connection that stays idle closes after the
-    keep-alive timeout, so the worker still stops."""
+def draining_server() -> tuple[uvicorn.Server, threading.Thread, int]:
+    """An in-process uvicorn with `DrainingProtocol` (keep-alive timeout 1 s), started: (server,
+    its thread, its port)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -268,6 +263,19 @@ def test_a_stopping_worker_answers_a_request_that_crossed_its_stop(before: str) 
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive()
         time.sleep(0.02)
+    return server, thread, port
+
+
+@pytest.mark.parametrize("before", ["after an answer", "before its first request"])
+def test_a_stopping_worker_answers_a_request_that_crossed_its_stop(before: str) -> None:
+    """The defect the reloads under load found (2 failed requests in a run of 6 reloads): a worker told to
+    stop closed each connection it held idle at once, so a request a client had just sent on it
+    (the next one on a kept-alive connection, the first one on a connection just accepted) got no
+    answer. Here the request crosses the stop for sure: it is sent once the worker stopped accepting.
+    It is answered, with `Connection: close`; a connection that stays idle closes after the
+    keep-alive timeout, so the worker still stops."""
+    server, thread, port = draining_server()
+    deadline = time.monotonic() + 20
     with (
         socket.create_connection(("127.0.0.1", port), timeout=10) as kept,
         socket.create_connection(("127.0.0.1", port), timeout=10) as idle,
@@ -291,3 +299,24 @@ def test_a_stopping_worker_answers_a_request_that_crossed_its_stop(before: str) 
         thread.join(timeout=10)
         assert not thread.is_alive(), "the worker did not stop"
         assert idle.recv(1) == b""  # closed after the keep-alive timeout
+
+
+def test_a_stopping_worker_does_not_wait_for_a_request_that_never_finishes() -> None:
+    """A connection that has sent part of a request when the worker stops gets the keep-alive time
+    to send the rest, not forever: a client that trickles a request's headers (or hangs halfway)
+    kept a stopping worker from exiting, and SIGTERM or a SIGHUP replacement waited on it."""
+    server, thread, port = draining_server()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers not finished
+        time.sleep(0.1)
+        server.should_exit = True
+        started = time.monotonic()
+        for _ in range(8):  # a header line every half second, never the end of the headers
+            time.sleep(0.5)
+            try:
+                slow.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                break
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the worker waited for a request that never finished"
+        assert time.monotonic() - started < 6

@@ -72,7 +72,8 @@ class DrainingProtocol(HttpToolsProtocol):
     it has its answer (and a new connection's request follows its accept), so the close crossed it
     and the client got "disconnected without a response" for a request nobody answered (2 in 6
     reloads under load). A connection that stays idle closes after uvicorn's keep-alive timeout
-    (5 s), as any idle one does, so a worker stops within that of its last answer."""
+    (5 s), as any idle one does, and one whose request is not whole by then closes too, so a worker
+    stops within that of its last answer."""
 
     draining = False
 
@@ -85,6 +86,19 @@ class DrainingProtocol(HttpToolsProtocol):
                 )
         else:
             self.cycle.keep_alive = False
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn cancels the keep-alive timer when bytes arrive; while draining it stays armed until
+        # a request's headers are complete, so a client that trickles them (or hangs halfway) cannot
+        # keep a stopping worker alive: it gets the keep-alive time to send a whole request
+        pending = self.timeout_keep_alive_task if self.draining else None
+        self.timeout_keep_alive_task = None if pending is not None else self.timeout_keep_alive_task
+        super().data_received(data)
+        if pending is not None:
+            if self.cycle is None or self.cycle.response_complete:  # the headers are not all here yet
+                self.timeout_keep_alive_task = pending
+            else:
+                pending.cancel()
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
