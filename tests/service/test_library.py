@@ -119,6 +119,11 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
     assert r.status_code == 200, r.text
     assert r.json()["id"] == "faq/payouts#2" and r.json()["version"] == 2
     assert store.library.answer("faq/payouts#2").body == "Payouts pause from Settings."  # type: ignore[union-attr]
+    # an answer's sub-resources are not answers: PATCH there is 405 with what is allowed
+    for path, allowed in (("a1/versions", "GET"), ("a1/diff", "GET"), ("a1/compose", "POST")):
+        r = reviewer.patch(f"/v1/answers/{path}", json={"body": "x"})
+        assert r.status_code == 405 and r.headers["allow"].split(", ")[0] == allowed, r.text
+        assert "PATCH" not in r.headers["allow"]
 
 
 @pytest.mark.parametrize(

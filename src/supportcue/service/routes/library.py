@@ -25,6 +25,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from supportcue.boundary import Text
 from supportcue.data.library import AnswerChange, AnswerConflict
@@ -53,6 +54,17 @@ api = APIRouter(
 pages = APIRouter(include_in_schema=False, dependencies=[require(Role.REVIEWER)])
 AnswerId = Annotated[Text, Path(max_length=100)]
 ACTIONS = {"save", "approve", "retire", "draft", "reviewed"}
+
+
+class AnswerPathConvertor(PathConvertor):
+    """An answer id that may hold "/" (an import may make one), but does not end in one of an
+    answer's sub-resources (/versions, /diff, /compose): PATCH on those is then 405 from their own
+    routes, not a change of an answer called "a1/versions"."""
+
+    regex = ".+(?<!/versions)(?<!/diff)(?<!/compose)"
+
+
+register_url_convertor("answer_path", AnswerPathConvertor())
 ALERTS = 20
 """Drift alerts listed on /library (last seen within 30 days of the newest suggestion, the latest
 first)."""
@@ -115,7 +127,9 @@ async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerD
 
 
 @api.patch(
-    "/answers/{answer_id:path}", response_model=AnswerPublic, responses=problem_responses(403, 404, 409, 422)
+    "/answers/{answer_id:answer_path}",
+    response_model=AnswerPublic,
+    responses=problem_responses(403, 404, 409, 422),
 )
 async def change_answer(
     answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
