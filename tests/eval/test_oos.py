@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -240,7 +241,7 @@ def negatives() -> list[Negatives]:
     return [Negatives("generic", texts, EMBEDDER.embed(texts), sets_threshold=False)]
 
 
-def fit_detector(train: list[tuple[str, str]], val: list[tuple[str, str]], **kwargs: int) -> OosDetector:
+def fit_detector(train: list[tuple[str, str]], val: list[tuple[str, str]], **kwargs: Any) -> OosDetector:
     t, v = labeled(train), labeled(val)
     return OosDetector(**kwargs).fit(
         t, EMBEDDER.embed(t.texts), v, EMBEDDER.embed(v.texts), negatives(), "oos"
@@ -286,23 +287,9 @@ def test_every_labeled_oos_training_row_calibrates_the_threshold() -> None:
     assert labeled_oos_rows(detector) == 20 + 12
     assert detector.stage.landmarks_ == len(train)  # the final scorers still see every row
     # Switched off (or past the exact solver): one slice, a fifth of the 20 training rows.
-    sliced = OosDetector(crossfit_labeled_oos=False).fit(
-        labeled(train),
-        EMBEDDER.embed([t for t, _ in train]),
-        labeled(val),
-        EMBEDDER.embed([t for t, _ in val]),
-        negatives(),
-        "oos",
-    )
+    sliced = fit_detector(train, val, crossfit_labeled_oos=False)
     assert sliced.crossfit_folds_ == 1 and labeled_oos_rows(sliced) == 4 + 12
-    small_exact = OosDetector(stage=TopicStage(max_exact_rows=len(train) - 1)).fit(
-        labeled(train),
-        EMBEDDER.embed([t for t, _ in train]),
-        labeled(val),
-        EMBEDDER.embed([t for t, _ in val]),
-        negatives(),
-        "oos",
-    )
+    small_exact = fit_detector(train, val, stage=TopicStage(max_exact_rows=len(train) - 1))
     assert small_exact.crossfit_folds_ == 1 and not small_exact.refit_
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import statistics
@@ -157,18 +156,14 @@ def served(workspace: Path, database_url: str) -> Iterator[Served]:
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):  # a failed test leaves no worker behind
-            os.killpg(server.process.pid, signal.SIGKILL)
+        server.kill()
 
 
 @pytest.mark.slow
 def test_sighup_under_load_answers_every_request_and_stores_every_event_once(
     served: Served, database_url: str
 ) -> None:
-    workers = 1 if database_url.startswith("sqlite") else 2
+    workers = served.workers
     key = json.loads(run(served.workspace, "keys", "create", "--name", "r", "--role", "admin", "--json"))[
         "key"
     ]

@@ -49,6 +49,7 @@ class Served:
 
     def __init__(self, workspace: Path, workers: int = 2) -> None:
         self.workspace = workspace
+        self.workers = workers
         self.metrics = workspace / "metrics"
         self.metrics.mkdir(exist_ok=True)  # one process (--workers 1) uses it but does not make it
         with socket.socket() as s:
@@ -100,6 +101,14 @@ class Served:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
 
+    def kill(self) -> None:
+        """End `serve` and every worker at once (a fixture's teardown: a failed test leaves none)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
 
 @pytest.fixture
 def served(workspace: Path) -> Iterator[Served]:
@@ -109,11 +118,7 @@ def served(workspace: Path) -> Iterator[Served]:
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):  # a failed test leaves no worker behind
-            os.killpg(server.process.pid, signal.SIGKILL)
+        server.kill()
 
 
 def both_ready(latest: dict[int, dict[str, Any]]) -> bool:
