@@ -32,8 +32,9 @@ class LabeledSet:
     unmatched: list[str] = field(default_factory=list)
     """Labeled case ids that match no case in the store (never imported): never learned from."""
     spread: int = 0
-    """How many of the labels were spread from the people's by `weak propagate` (annotator
-    `propagation`): a backtest spreads them again among its own training cases."""
+    """How many of the stored labels were spread from the people's by `weak propagate` (annotator
+    `propagation`): a backtest spreads them again among its own training cases (given as `extra`,
+    which this does not count: such a set needs no second spreading)."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -104,14 +105,14 @@ def labeled_cases(
     `exclude_annotators` leaves out the labels of some annotators; `extra` adds labels that are not
     stored (a backtest's own propagation)."""
     excluded, not_by = set(exclude_sources), set(exclude_annotators)
-    labels = [
-        lb
-        for lb in [*store.labels.list(task, now=now), *extra]
-        if (lb.case_id or lb.text)
-        and lb.source not in excluded
-        and lb.annotator not in not_by
-        and lb.confidence >= min_confidence
-    ]
+
+    def usable(lb: Label) -> bool:
+        return bool(lb.case_id or lb.text) and (
+            lb.source not in excluded and lb.annotator not in not_by and lb.confidence >= min_confidence
+        )
+
+    kept = [lb for lb in store.labels.list(task, now=now) if usable(lb)]
+    labels = kept + [lb for lb in extra if usable(lb)]
     votes = [
         (lb.case_id or lb.subject, lb.value, source_weights.get(lb.source, 0.5) * lb.confidence)
         for lb in labels
@@ -130,7 +131,7 @@ def labeled_cases(
     out = LabeledSet(task)
     for lb in labels:
         out.sources[lb.source] = out.sources.get(lb.source, 0) + 1
-        out.spread += lb.source == LabelSource.WEAK and lb.annotator == PROPAGATION_ANNOTATOR
+    out.spread = sum(lb.source == LabelSource.WEAK and lb.annotator == PROPAGATION_ANNOTATOR for lb in kept)
     out.unmatched = sorted(set(resolved) - set(stored) - set(texts))
     for subject, created_at, text in sorted(examples, key=lambda e: (e[1], e[0])):
         value, weight = resolved[subject]

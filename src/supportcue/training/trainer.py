@@ -346,6 +346,8 @@ class Trainer:
         try:
             if split is None or min(len(part) for part in split.parts(data, gold)) < MIN_PART:
                 split = self.choose_split(data, gold)
+            if data.spread:  # once for both evaluations, not in each
+                data = self._spread_within(task, split, gold)
             new = self.evaluate(stage, dict(candidate.params), data, split, gold)["summary"]["accuracy"]
             old = self.evaluate(stage, dict(live.params), data, split, gold)["summary"]["accuracy"]
         except SupportcueError as exc:
