@@ -121,6 +121,15 @@ def correct_word(word: str) -> str:
     return min(candidates, key=lambda c: (-words[c], c))
 
 
+def _after_text(text: str, start: int) -> bool:
+    """Whether something other than a sentence's end comes before `start` (spaces skipped): read
+    back from the word, not by copying the text before it, which made a long text quadratic."""
+    i = start - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i >= 0 and text[i] not in _SENTENCE_ENDS
+
+
 def correct(text: str) -> str:
     """`text` with each misspelt word replaced (see the module docstring); everything else as typed."""
     vocabulary()  # loaded by the first text whatever its words, so a warm-up call takes the load time
@@ -129,8 +138,7 @@ def correct(text: str) -> str:
         word = match.group(0)
         if any(c.isupper() for c in word[1:]):
             return word  # an acronym or a camel-cased name
-        before = text[: match.start()].rstrip()
-        if word[0].isupper() and before and before[-1] not in _SENTENCE_ENDS:
+        if word[0].isupper() and _after_text(text, match.start()):
             return word  # capitalised mid-sentence: a name
         fixed = correct_word(word.lower())
         if fixed == word.lower():
