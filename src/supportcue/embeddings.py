@@ -194,8 +194,10 @@ class CachedEmbedder:
 
     def __init__(self, inner: Embedder, cache_dir: Path, read_only: bool = False) -> None:
         self.inner = inner
-        # Over a `SpellingEmbedder`, texts are keyed (and embedded) as corrected.
+        # Over a `SpellingEmbedder`, texts are keyed (and embedded) as corrected: corrected once
+        # here, then read by the model under it.
         self._text = inner.normalise if isinstance(inner, SpellingEmbedder) else None
+        self._model: Embedder = inner.inner if isinstance(inner, SpellingEmbedder) else inner
         self.read_only = read_only
         self._memory: dict[str, Vectors] = {}
         self.name = inner.name
@@ -225,19 +227,23 @@ class CachedEmbedder:
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         """The distinct texts whose vectors are not cached yet, in order."""
-        known = {key for key, _ in self._rows("1", [self._key(t) for t in texts])}
-        return list(dict.fromkeys(t for t in texts if self._key(t) not in known))
+        keys = [self._key(t) for t in texts]
+        known = {key for key, _ in self._rows("1", keys)}
+        return list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in known))
 
     def put(self, texts: Sequence[str], vectors: Vectors) -> None:
         """Cache vectors computed elsewhere (by the inner embedder, e.g. in a batch job's worker)."""
-        if not len(texts):
+        self._store([self._key(t) for t in texts], vectors)
+
+    def _store(self, keys: Sequence[str], vectors: Vectors) -> None:
+        if not len(keys):
             return
         if self.read_only:
-            if len(self._memory) + len(texts) > self.MEMORY_ROWS:
+            if len(self._memory) + len(keys) > self.MEMORY_ROWS:
                 self._memory.clear()
-            self._memory.update((self._key(t), v) for t, v in zip(texts, vectors, strict=True))
+            self._memory.update(zip(keys, vectors, strict=True))
             return
-        rows = [(self._key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        rows = [(k, v.astype(np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)]
         with self._lock:
             self._db.executemany("INSERT OR IGNORE INTO vec (key, v) VALUES (?, ?)", rows)
             self._db.commit()
@@ -251,10 +257,10 @@ class CachedEmbedder:
         found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in self._rows("v", rest))
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if missing:
-            fresh = self.inner.embed(missing)
-            for text, vector in zip(missing, fresh, strict=True):
-                found[text_key(text)] = vector
-            self.put(missing, fresh)
+            fresh = self._model.embed(missing)  # the texts as read (corrected once, above)
+            fresh_keys = [text_key(t) for t in missing]
+            found.update(zip(fresh_keys, fresh, strict=True))
+            self._store(fresh_keys, fresh)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
