@@ -172,6 +172,11 @@ class ServiceSettings(_Section):
     """How long a suggestion or event waits for the database (a lock, a slow disk) before a 503."""
     registry_poll_s: float = Field(1.0, ge=0.0)
     """How often a running server checks the model registry for a promotion or rollback (0: never)."""
+    shutdown_grace_s: int = Field(30, ge=1, le=3600)
+    """How long a stopping server (SIGTERM, Ctrl-C, the workers SIGHUP replaces) waits for requests
+    under way before it cuts them off: a client that trickles a request body (or hangs halfway
+    through one) cannot keep it from stopping. Longer than any request takes ([pipeline] timeout_ms,
+    an import)."""
     workers: int = Field(1, ge=1, le=64)
     """Processes `serve` runs (`--workers`): more than one needs PostgreSQL (see docs/deployment.md)."""
     public_url: str = ""
@@ -588,6 +593,7 @@ max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
 registry_poll_s = 1.0 # how often the server checks for a promotion or rollback and swaps models (0: never)
+shutdown_grace_s = 30     # a stopping server cuts off requests still under way after this long
 workers = 1           # processes `serve` runs (`serve --workers N`); more than 1 needs PostgreSQL
 # The address people open supportcue at, e.g. "https://support.example.com": the links in help-desk
 # notes start with it. Empty: the address the help desk's webhook was sent to.

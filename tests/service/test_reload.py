@@ -315,3 +315,36 @@ def test_a_stopping_worker_does_not_wait_for_a_request_that_never_finishes() -> 
         thread.join(timeout=10)
         assert not thread.is_alive(), "the worker waited for a request that never finished"
         assert time.monotonic() - started < 6
+
+
+@pytest.mark.slow
+def test_a_stopping_serve_cuts_off_a_request_body_that_never_finishes(
+    workspace: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM to `serve` while a client trickles a request's body, a byte every half second, never
+    all of it: the request is cut off after `[service] shutdown_grace_s` and serve exits. Before,
+    uvicorn waited for the request with no end, so the process (or SIGHUP's old worker) never
+    stopped while such a client stayed."""
+    monkeypatch.setenv("SUPPORTCUE_SERVICE__SHUTDOWN_GRACE_S", "2")
+    key = json.loads(run(workspace, "keys", "create", "--name", "t", "--role", "admin", "--json"))["key"]
+    server = Served(workspace, workers=1 if database_url.startswith("sqlite") else 2)
+    try:
+        workers = server.workers
+        server.until("every worker ready", lambda b: len(b) == workers)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+            slow.sendall(
+                b"POST /v1/suggest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {key}\r\nContent-Length: 400\r\n\r\n".encode()
+                + b'{"message": "'
+            )
+            time.sleep(0.5)
+            server.process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            while server.process.poll() is None and time.monotonic() - started < 30:
+                time.sleep(0.5)
+                with contextlib.suppress(OSError):
+                    slow.sendall(b"a")
+            assert server.process.poll() is not None, f"serve still waits for the request:\n{server.output()}"
+        assert time.monotonic() - started < 15
+    finally:
+        server.kill()

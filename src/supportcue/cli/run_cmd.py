@@ -140,7 +140,13 @@ def _serve(
         run_workers(settings, host, port, workers)
         return
     _keep_on_hangup()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=settings.service.shutdown_grace_s,
+    )
 
 
 def _keep_on_hangup() -> None:

@@ -199,6 +199,7 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
             http=DrainingProtocol,
             log_level="warning",
             timeout_worker_healthcheck=STARTUP_S,
+            timeout_graceful_shutdown=settings.service.shutdown_grace_s,
         )
     finally:
         if not given:
