@@ -77,6 +77,22 @@ def test_a_cache_over_the_spelling_embedder_keys_the_text_the_model_read(tmp_pat
     plain.close()
 
 
+def test_a_cache_filled_when_a_domain_word_was_rewritten_keeps_it_apart(tmp_path: Path) -> None:
+    # Before domain words were known, "crypto" was read, embedded and cached as "crypt": that entry
+    # still holds the vector of "crypt", and "crypto" now reaches the model under its own key.
+    old = CachedEmbedder(Counting(), tmp_path)
+    old.embed(["can i buy crypt here"])
+    old.close()
+    inner = Counting()
+    cache = CachedEmbedder(SpellingEmbedder(inner), tmp_path)
+    plain = HashingEmbedder(dim=64)
+    assert cache.missing(["can i buy crypto here", "can i buy crypt here"]) == ["can i buy crypto here"]
+    assert np.allclose(cache.embed(["can i buy crypto here"]), plain.embed(["can i buy crypto here"]))
+    assert np.allclose(cache.embed(["can i buy crypt here"]), plain.embed(["can i buy crypt here"]))
+    assert inner.asked == ["can i buy crypto here"]
+    cache.close()
+
+
 def test_make_embedder_corrects_spelling_for_minilm_only_and_on_request() -> None:
     assert isinstance(make_embedder("minilm"), SpellingEmbedder)
     assert not isinstance(make_embedder("minilm", spelling=False), SpellingEmbedder)

@@ -9,31 +9,51 @@ typos cost about 2.5 points of topic accuracy and this normalisation wins back a
 of that (BENCHMARKS.md, "Spelling normalisation before MiniLM").
 
 Only words unknown to the vocabulary are touched, so correctly spelled text is unchanged (and so are
-its cached vectors). The vocabulary is general English: the word-frequency list that ships with
-`symspellpy` (82,765 words with their Google Books frequencies, MIT licence) plus every whole word
-of MiniLM's own tokenizer vocabulary. It holds no training data, so the normalisation is stateless:
-a text always reads the same, at fit and at prediction time, in training, serving, `eval classify`
-and `eval oos` alike, and nothing is saved with a model. (Adding the training texts' words to the
-vocabulary was measured on the dev seeds and gave no more: 0.8195 against 0.8182 topic accuracy.)
+its cached vectors). The vocabulary is general English, in three parts:
+- the word-frequency list that ships with `symspellpy` (82,765 words with their Google Books
+  frequencies, MIT licence), whose frequencies rank the corrections;
+- every whole word of MiniLM's own tokenizer vocabulary;
+- the words of `wordfreq`'s large English list (Wikipedia, subtitles, news, books, web text, Twitter
+  and Reddit: a snapshot up to 2021 that its author will not update, pinned here, so the vocabulary
+  stays fixed; code Apache-2.0, data CC BY-SA 4.0) used at least once per million words (`MIN_ZIPF`
+  3): 1,261 words neither list above has, modern ones ("crypto", "gmail", "hotspot", "pinterest"),
+  US forms ("dialing", "flavored", "canceling") and names ("lebron", "merkel"). The floor matters:
+  web lists hold misspellings too, just below it ("thier" 2.99, "recieve" 2.75, "withdrawl" 1.79),
+  while "rubles" is at 3.04 and "crypto" at 3.60.
+The last two parts' words are known, and as corrections rank below every word of the first.
+It holds no training data, so the normalisation is stateless: a text always reads the same, at fit
+and at prediction time, in training, serving, `eval classify` and `eval oos` alike, and nothing is
+saved with a model. (Adding the training texts' words to the vocabulary was measured on the dev seeds
+and gave no more: 0.8195 against 0.8182 topic accuracy; a typo in the training texts, "recieve" 7
+times in Banking77's, would then be kept as typed.)
 
 A word is left alone when it is
 - shorter than `MIN_LENGTH` (5) letters: a 4-letter string has many words one edit away, and
   lower-cased names and brands of that length ("todo", "amex", "siri", "ihop") were being rewritten
   ("too", "alex", "sir", "shop"); or it holds a digit or is part of an apostrophe contraction;
-- known, or a known word plus "s" (a plural or possessive typed without its apostrophe) or "nt"/"t"
-  ("wasnt", "didnt");
+- known, or a known word plus "s" (a plural or possessive typed without its apostrophe), or an
+  auxiliary verb plus "nt" ("wasnt", "didnt", "havent"; only those: "curent" and "amunt" are typos,
+  not "cure" or "amu" plus "nt");
 - written with a capital inside it ("iPhone", "ATMs"), or capitalised where no sentence starts (a
   name: "Lyft", "Olly");
-- unknown with no known word one edit away (a name, a product word, a badly garbled word).
+- unknown with no known word one edit away that keeps its first letter (a name, a product word, a
+  badly garbled word).
 
 Otherwise it becomes the most frequent known word one edit away (a deleted, inserted, substituted or
-swapped letter: Damerau-Levenshtein distance 1, which covers most typing slips), keeping a leading
-capital. Known limitation: a lower-case domain word within one edit of a more frequent English word
-is rewritten too ("crypto" -> "crypt", "topup" -> "popup", "rubles" -> "rules"), consistently at fit
-and prediction time, so the classifier still learns it but MiniLM loses its meaning; a workspace
-vocabulary (the training texts and the answer library) would fix that at the cost of state saved
-with the model. Cost: a set look-up per word; an unknown word builds its ~54n+25 one-edit variants
-once and the answer is cached (about 0.1 ms a message cold, 0.03 ms warm).
+swapped letter: Damerau-Levenshtein distance 1, which covers most typing slips) that starts with the
+same letter, or swaps the first two ("roder" -> "order"), keeping a leading capital. People rarely
+mistype a word's first letter, and on the public data sets' own texts nearly every correction that
+changed it was wrong: names and brands ("topup" -> "popup", "gmail" -> "email", "zelle" -> "belle",
+"lebron" -> "hebron", "wakeup" -> "makeup") or a worse guess than the same-letter one ("wating" ->
+"rating" rather than "waiting", "mannual" -> "annual" rather than "manual").
+
+Known limitation: a domain word rare even on the web and one edit from a commoner English word that
+starts with its letter is still rewritten ("venmo" -> "venom", "autopay" -> "autopsy", "revolut" ->
+"revolt"), consistently at fit and prediction time, so the classifier still learns it but MiniLM
+loses its meaning. A workspace vocabulary (the answer library's words) would fix those at the cost of
+state that changes with the library and must then be saved with each model. Cost: a set look-up per
+word; an unknown word builds its ~54n+25 one-edit variants once and the answer is cached (about 0.1
+ms a message cold, 0.03 ms warm); the vocabulary loads once per process (about 0.6 s).
 """
 
 from __future__ import annotations
@@ -43,16 +63,22 @@ import threading
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["MIN_LENGTH", "correct", "correct_word", "vocabulary"]
+__all__ = ["MIN_LENGTH", "MIN_ZIPF", "correct", "correct_word", "vocabulary"]
 
 MIN_LENGTH = 5
 """Words shorter than this are never corrected."""
+MIN_ZIPF = 3.0
+"""`wordfreq` words at least this common (Zipf scale: once per million words) are known."""
 _DICTIONARY = "frequency_dictionary_en_82_765.txt"
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # A run of ASCII letters that is a whole word: no letters, digits, underscores or apostrophes glued
 # to either side ("card123", "don't" and "e-mail"'s parts are skipped or stay short).
 _WORD = re.compile(rf"(?<![\w'’])[A-Za-z]{{{MIN_LENGTH},}}(?![\w'’])")
 _SENTENCE_ENDS = ".!?:;\n"
+# Verbs whose "n't" is typed as "nt" in words of MIN_LENGTH letters or more ("didnt", "havent").
+_AUXILIARIES = frozenset(
+    "are could dare did does had has have might must need ought should was were would".split()  # noqa: SIM905
+)
 _LOCK = threading.Lock()
 _WORDS: dict[str, int] = {}
 
@@ -82,14 +108,26 @@ def _load() -> dict[str, int]:
     for token in tokens:
         if token.isascii() and token.isalpha() and token.islower() and len(token) > 1:
             words.setdefault(token, 0)
+    for word in _modern_words():
+        words.setdefault(word, 0)
     return words
+
+
+def _modern_words() -> list[str]:
+    """The words of `wordfreq`'s large English list at least `MIN_ZIPF` common: its data files hold
+    lists of words by frequency, the `i`-th of frequency 10 ** (-i / 100) (-i centibels)."""
+    from wordfreq import available_languages, read_cBpack
+
+    buckets = read_cBpack(available_languages("large")["en"])
+    last = round(100 * (9 - MIN_ZIPF))  # Zipf = log10(frequency) + 9
+    return [w for bucket in buckets[: last + 1] for w in bucket if w.isascii() and w.isalpha()]
 
 
 def _known(word: str, words: dict[str, int]) -> bool:
     return (
         word in words
         or (word.endswith("s") and word[:-1] in words)
-        or (word.endswith("nt") and (word[:-2] in words or word[:-1] in words))
+        or (word.endswith("nt") and word[:-2] in _AUXILIARIES)
     )
 
 
@@ -110,12 +148,14 @@ def _edits(word: str) -> set[str]:
 
 @lru_cache(maxsize=65_536)
 def correct_word(word: str) -> str:
-    """`word` (lower case) if it is known or nothing known is one edit away, else the most frequent
-    known word one edit away (ties: alphabetical order, so the result never depends on hashing)."""
+    """`word` (lower case) if it is known or nothing known is one edit away that keeps its first
+    letter (or swaps its first two), else the most frequent such word (ties: alphabetical order, so
+    the result never depends on hashing)."""
     words = vocabulary()
     if len(word) < MIN_LENGTH or _known(word, words):
         return word
-    candidates = [c for c in _edits(word) if c in words]
+    swapped = word[1] + word[0] + word[2:]
+    candidates = [c for c in _edits(word) if c in words and (c[0] == word[0] or c == swapped)]
     if not candidates:
         return word
     return min(candidates, key=lambda c: (-words[c], c))
