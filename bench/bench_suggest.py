@@ -5,6 +5,10 @@ and runs `run_suggest` (what `supportcue eval suggest` runs) on them. Embeddings
 `$SUPPORTCUE_CACHE_DIR` (default ~/.cache/supportcue/embeddings), so the second run is fast.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_suggest.py [--seeds 0 1 2] [--no-labels]
+        [--drafts consensus|replies]
+
+`--drafts` sets how the library is drafted from the train replies (`eval suggest --drafts`): each
+topic's consensus draft first (the default) or the train replies only.
 
 ROUGE-L (F1, Google's `rouge-score`, `pip install -e .[bench]`) is the independent score: the mean
 over test rows of the product's suggestions and of the baseline, their ratio per seed, and the mean
@@ -55,6 +59,7 @@ def main() -> None:
     parser.add_argument("--label-col", default="intent")
     parser.add_argument("--no-labels", action="store_true", help="topics from clustering replies instead")
     parser.add_argument("--answers-per-topic", type=int, default=3)
+    parser.add_argument("--drafts", choices=("consensus", "replies"), default="consensus")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     keys = ["match_rate", "mean_similarity", "coverage", "topic_accuracy", "baseline_match_rate"]
@@ -70,6 +75,7 @@ def main() -> None:
                 label_col=None if args.no_labels else args.label_col,
                 answers_per_topic=args.answers_per_topic,
                 seed=seed,
+                drafts=args.drafts,
             )
             results.append(result)
             shown = {k: result.get(k) for k in keys}

@@ -107,6 +107,8 @@ def test_eval_outside_a_workspace_uses_the_defaults(
     inner = inner.inner
     assert isinstance(inner, OnnxMiniLMEmbedder) and inner.name == MiniLMEmbedder.name  # the default
     assert result["workspace"] is None
+    assert spy["drafts"] == "consensus"  # the library's first answers are consensus drafts
+    assert _invoke(files, tail=("--drafts", "replies")).exit_code == 0 and spy["drafts"] == "replies"
 
 
 def test_eval_in_a_named_folder_that_is_no_workspace_says_so(

@@ -10,7 +10,7 @@ import pytest
 
 from supportcue.data.files import write_rows
 from supportcue.embeddings import HashingEmbedder
-from supportcue.errors import ImportDataError
+from supportcue.errors import ImportDataError, SettingsError
 from supportcue.eval.suggest import build_library, canonical_answers, rouge_l, run_suggest
 
 REPLIES = {
@@ -124,9 +124,29 @@ def test_canonical_answers_cover_the_replies() -> None:
     assert (
         len(picked) == 2 and replies[picked[0]] in REPLIES["pause_payouts"]
     )  # the odd one covers only itself
-    library = build_library(replies, ["payouts"] * len(replies), answers_per_topic=1, threshold=0.7)
+    library = build_library(
+        replies, ["payouts"] * len(replies), answers_per_topic=1, threshold=0.7, drafts="replies"
+    )
     assert [a.id for a in library] == ["payouts#0"] and library[0].status == "approved"
-    assert "{{Customer Name}}" in library[0].body or "Hi" not in library[0].body  # placeholders kept
+    assert library[0].body == replies[picked[0]]  # an existing reply, verbatim
+
+
+def test_consensus_library_puts_the_topic_draft_first() -> None:
+    """With drafts="consensus" (the default) answer #0 is the topic's consensus draft (whole shared
+    sentences, the one-off left out), the other answers the canonical replies after the first."""
+    one_off = "Also, our office dog Rex says hello to everyone today."
+    replies = [*REPLIES["pause_payouts"] * 3, f"{REPLIES['pause_payouts'][1]} {one_off}"]
+    replies += REPLIES["refund_status"] * 2
+    topics = ["payouts"] * 7 + ["refunds"] * 4
+    library = build_library(replies, topics, answers_per_topic=2, threshold=0.7)
+    by_id = {a.id: a for a in library}
+    assert set(by_id) >= {"payouts#0", "refunds#0"}
+    payouts = by_id["payouts#0"].body
+    assert "You can pause payouts under Settings > Payouts." in payouts and one_off not in payouts
+    assert "Refunds take 5 to 10 business days" in by_id["refunds#0"].body
+    assert all(a.status == "approved" for a in library)
+    with pytest.raises(SettingsError, match="--drafts"):
+        build_library(replies, topics, answers_per_topic=1, threshold=0.7, drafts="llm")
 
 
 def test_missing_column_names_the_file_and_columns(files: tuple[Path, Path]) -> None:

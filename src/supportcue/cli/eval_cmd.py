@@ -142,6 +142,14 @@ def suggest(
             "\\[response] mode); llm and hybrid call the \\[llm] server",
         ),
     ] = None,
+    drafts: Annotated[
+        str,
+        typer.Option(
+            "--drafts",
+            help="consensus | replies: each topic's first library answer is the consensus draft of "
+            "its train replies (whole shared sentences), or the train reply that covers the most others",
+        ),
+    ] = "consensus",
     predictions: PredOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -160,6 +168,7 @@ def suggest(
         predictions=predictions,
         embedder=embedder,
         threshold=settings.match.threshold,
+        drafts=drafts,
         settings=settings,
         llm=llm,
         articles=articles,
