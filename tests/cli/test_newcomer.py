@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import stat
@@ -269,6 +270,42 @@ def request_headers(curl: str, key: str) -> dict[str, str]:
 def test_the_demo_shows_its_own_question() -> None:
     hint = call_hint("http://127.0.0.1:8000", SAMPLE_REQUEST)
     assert json.dumps(SAMPLE_REQUEST) in hint and "keys create" not in hint
+
+
+def test_the_demo_says_how_to_make_its_key_in_a_command_that_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` printed `curl ... -H 'authorization: Bearer KEY'` and no word on where KEY comes
+    from; its progress lines were cut at 80 columns in a log (`supportcue experiment analyze ...` over
+    two lines); `--no-serve` said `supportcue --workspace ... serve`: no port, and after `make demo`
+    no `supportcue` on PATH (it is .venv/bin/supportcue)."""
+    import supportcue.demo.workspace as demo_workspace
+
+    ws = tmp_path / "demo ws"
+    said = "simulated experiment 'x': " + "effect " * 30 + "(see `supportcue experiment analyze x`)"
+
+    def build(folder: Path, seed: int = 7, train: bool = True, progress: object = None) -> str:
+        init_workspace(folder)
+        assert callable(progress)
+        progress(said)
+        return "demo workspace: " + "cases, " * 30 + "28 topics"
+
+    monkeypatch.setattr(demo_workspace, "build_demo_workspace", build)
+    monkeypatch.setattr(demo_workspace, "demo_users", lambda folder: [("admin", "admin", "pw-admin")])
+    monkeypatch.setattr(sys, "argv", [".venv/bin/supportcue", "demo"])  # as `make demo` runs it
+    done = CliRunner().invoke(app, ["demo", "--workspace", str(ws), "--no-serve", "--port", "8765"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert said in lines and "demo workspace: " + "cases, " * 30 + "28 topics" in lines
+    serve = shlex.split(next(line for line in lines if line.startswith("built; serve it with: "))[22:])
+    assert serve == [".venv/bin/supportcue", "--workspace", str(ws), "serve", "--port", "8765"]
+    keys = next(line for line in lines if "keys create" in line)
+    command = shlex.split(keys.split(": ", 1)[1])
+    assert command[:3] == [".venv/bin/supportcue", "--workspace", str(ws)]
+    get_settings.cache_clear()
+    made = CliRunner().invoke(app, [*command[1:], "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout.strip().splitlines()[-1])["key"].startswith("sc_")
 
 
 def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
