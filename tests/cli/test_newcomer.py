@@ -80,6 +80,34 @@ def test_weak_apply_with_one_labeling_function_uses_the_majority_vote(
     assert analyzed["note"] == summary["note"] and analyzed["lfs"][0]["n_labeled"] == 1
 
 
+def test_weak_apply_names_the_functions_that_failed(workspace: Path, tmp_path: Path) -> None:
+    """`weak apply` printed every function's failure count as JSON cut at 200 characters: with the
+    demo's 29 functions, the ones that failed (listed after the others) were not shown."""
+    (workspace / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf, labeling_function\n"
+        + "".join(
+            f"kw{i} = keyword_lf('keyword_function_{i:02d}', ['refund'], 'refunds')\n" for i in range(12)
+        )
+        + "@labeling_function\n"
+        + "def zz_fails(x):\n"
+        + "    if 'boom' in x.text:\n"
+        + "        raise ValueError('no')\n"
+        + "    return None\n"
+    )
+    config = workspace / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    (tmp_path / "cases.csv").write_text("id,message\nc1,where is my refund\nc2,boom payout missing\n")
+    ws = ["--workspace", str(workspace)]
+    assert CliRunner().invoke(app, [*ws, "import", "cases", str(tmp_path / "cases.csv")]).exit_code == 0
+    applied = CliRunner().invoke(app, [*ws, "weak", "apply"], env=WIDE)
+    assert applied.exit_code == 0, applied.output
+    assert "zz_fails: 1 case(s)" in applied.output and "keyword_function_00" not in applied.output
+    quiet = CliRunner().invoke(app, [*ws, "weak", "apply", "--json"])
+    assert json.loads(quiet.stdout.strip().splitlines()[-1])["failures"]["keyword_function_00"] == 0
+
+
 def test_an_unexpected_error_is_one_line_and_a_details_file(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -306,6 +334,39 @@ def test_the_demo_says_how_to_make_its_key_in_a_command_that_runs(
     made = CliRunner().invoke(app, [*command[1:], "--json"])
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout.strip().splitlines()[-1])["key"].startswith("sc_")
+
+
+def test_labels_stats_shows_every_label_and_annotator_pair(workspace: Path) -> None:
+    """`labels stats` printed its counts and agreement as JSON cut at 200 characters: on the demo,
+    five topics of 28 ("pausing_payout" cut mid-name) and one annotator pair of 21."""
+    from supportcue.data.store import open_store
+
+    topics = [f"topic_number_{i:02d}" for i in range(12)]
+    store = open_store(get_settings(workspace).database_url)
+    try:
+        store.cases.upsert([{"id": f"c{i}", "message": f"question {i}"} for i in range(24)])
+        store.labels.add(
+            [
+                {
+                    "case_id": f"c{i}",
+                    "task": "topic",
+                    "value": topics[i % 12],
+                    "source": "expert",
+                    "annotator": who,
+                }
+                for i in range(24)
+                for who in ("expert-anika", "expert-bruno")
+            ]
+        )
+    finally:
+        store.close()
+    get_settings.cache_clear()
+    done = CliRunner().invoke(app, ["--workspace", str(workspace), "labels", "stats"])
+    assert done.exit_code == 0, done.output
+    for topic in topics:
+        assert re.search(rf"(?m)^{topic}\s+2\s+500\s+498\s", done.output), done.output
+    assert re.search(r"(?m)^expert-anika\s+expert-bruno\s+24\s+100.0%\s+1.000", done.output), done.output
+    assert "24 case(s) labeled by people" in done.output
 
 
 def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
