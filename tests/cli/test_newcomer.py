@@ -217,6 +217,24 @@ def test_serve_refuses_a_port_it_cannot_listen_on(workspace: Path) -> None:
     assert "serving" not in busy.stdout
 
 
+def test_demo_refuses_a_busy_port_before_building(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` with its port taken (another demo still running) built and trained for minutes,
+    printed new passwords, and only then said it could not listen."""
+    import supportcue.demo.workspace as demo_workspace
+
+    def build(*args: object, **kwargs: object) -> str:
+        raise AssertionError("built before checking the port")
+
+    monkeypatch.setattr(demo_workspace, "build_demo_workspace", build)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path / "demo"), "--port", str(port)])
+    assert isinstance(busy.exception, SupportcueError), busy.exception
+    assert f"cannot listen on 127.0.0.1:{port}" in str(busy.exception)
+
+
 def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 

@@ -195,6 +195,9 @@ def register(app: typer.Typer) -> None:
         """Build the demo workspace (a fictional payments platform), train every stage, and serve it."""
         from supportcue.demo.workspace import SAMPLE_REQUEST, build_demo_workspace, demo_users
 
+        if not no_serve:
+            _check_port("127.0.0.1", port)  # before minutes of building, not after
+
         def said(text: str) -> None:
             # never wrapped at the width rich assumes for a pipe (80): the lines name commands to copy
             console.print(text, style="dim", soft_wrap=True, markup=False, highlight=False)
