@@ -387,6 +387,22 @@ def test_labels_stats_shows_every_label_and_annotator_pair(workspace: Path) -> N
     assert "24 case(s) labeled by people" in done.output
 
 
+def test_a_new_workspace_says_what_comes_next(tmp_path: Path) -> None:
+    """`init` said "workspace ready" and nothing more; `train` on it said "only 0 validity labels:
+    need at least 10" without saying how labels get there."""
+    ws = tmp_path / "my team"
+    made = CliRunner().invoke(app, ["init", str(ws)])
+    assert made.exit_code == 0, made.output
+    said = " ".join(made.output.split())
+    assert f"export SUPPORTCUE_WORKSPACE='{ws}'" in said and "supportcue import KIND FILE" in said
+    assert "then `supportcue train`" in said
+    get_settings.cache_clear()
+    trained = CliRunner().invoke(app, ["--workspace", str(ws), "train"])
+    assert isinstance(trained.exception, SupportcueError), trained.output
+    assert "only 0 validity labels: need at least 10" in str(trained.exception)
+    assert "supportcue import labels FILE" in str(trained.exception)
+
+
 def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
     """With no labels it printed "0 likely errors", as if the labels had been checked and were fine."""
     from supportcue.errors import TrainingDataError
