@@ -138,7 +138,7 @@ def issues_table(rows: list[dict[str, Any]], task: str) -> Table:
                 "given": r["given"],
                 "suggested": r["suggested"],
                 "quality": f"{r['quality']:.3f}",
-                "message": r["text"][:60],
+                "message": " ".join(r["text"].split())[:60],  # one line: a greeting took rows of its own
             }
             for r in rows
         ],
