@@ -403,6 +403,27 @@ def test_a_new_workspace_says_what_comes_next(tmp_path: Path) -> None:
     assert "supportcue import labels FILE" in str(trained.exception)
 
 
+def test_models_names_the_file_a_moved_workspace_loads(workspace: Path, tmp_path: Path) -> None:
+    """After `mv`, `models --json` named the file where it was written, not the one loaded."""
+    from tests.stages.test_contract import LABELS, TEXTS, msgs
+
+    from supportcue.data.store import open_store
+    from supportcue.stages.topic import TopicStage
+    from supportcue.training.registry import save_version
+
+    store = open_store(get_settings(workspace).database_url)
+    try:
+        save_version(store, workspace / "models", TopicStage().fit(msgs(TEXTS), LABELS), "fp", {}, {})
+    finally:
+        store.close()
+    moved = workspace.rename(tmp_path / "moved")
+    get_settings.cache_clear()
+    listed = CliRunner().invoke(app, ["--workspace", str(moved), "models", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [topic] = json.loads(listed.stdout.strip().splitlines()[-1])
+    assert topic["artifact"] == str(moved / "models" / "topic" / "v1.joblib")
+
+
 def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:
     """With no labels it printed "0 likely errors", as if the labels had been checked and were fine."""
     from supportcue.errors import TrainingDataError
