@@ -143,3 +143,20 @@ def test_the_documented_defaults_are_the_defaults() -> None:
             yield f"{path.rstrip('.')}: documented {doc!r}, actually {real!r}"
 
     assert not list(differences(documented, actual, ""))
+
+
+def test_the_openapi_schema_says_how_to_authenticate(tmp_path: Path) -> None:
+    """/docs had no Authorize button: the schema declared no way to send a key. Each operation that
+    needs a caller declares the bearer key; the public probes and the signed webhook do not."""
+    (tmp_path / "supportcue.toml").write_text("")
+    schema = create_app(load_settings(tmp_path, environ={}), load_models=False).openapi()
+    scheme = schema["components"]["securitySchemes"]["apiKey"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert "supportcue keys create" in scheme["description"]
+    public = {"/healthz", "/readyz", "/integrations/chatwoot/webhook"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            expected = [] if path in public else [{"apiKey": []}]
+            assert operation.get("security", []) == expected, f"{method.upper()} {path}"
+            if path not in public:  # and the 401 it answers without a caller
+                assert "401" in operation["responses"], f"{method.upper()} {path}"

@@ -130,6 +130,19 @@ def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
         require_workspace(load_settings(tmp_path, environ={}))
 
 
+def test_a_folder_holding_a_workspace_names_it(tmp_path: Path) -> None:
+    """Run from the repository after `make demo` (the workspace is demo-workspace/), every command
+    said "run `supportcue init DIR`", as if there were none."""
+    (tmp_path / "demo-workspace").mkdir()
+    (tmp_path / "demo-workspace" / "supportcue.toml").write_text("")
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(WorkspaceError) as raised:
+        require_workspace(load_settings(tmp_path, environ={}))
+    said = str(raised.value)
+    assert "the workspace here is demo-workspace/" in said and "--workspace demo-workspace" in said
+    assert "SUPPORTCUE_WORKSPACE=demo-workspace" in said and "init" not in said
+
+
 def test_bad_user_rule_is_reported(tmp_path: Path) -> None:
     (tmp_path / "supportcue.toml").write_text('[validation]\ninvalid_patterns = ["(unclosed"]\n')
     with pytest.raises(

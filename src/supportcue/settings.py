@@ -889,11 +889,24 @@ def get_settings(workspace: Path | None = None) -> Settings:
 
 
 def require_workspace(settings: Settings) -> Settings:
-    """Fail clearly when the folder is not a workspace (no `supportcue.toml`)."""
+    """Fail clearly when the folder is not a workspace (no `supportcue.toml`), naming the workspaces
+    right under it (run from the repository after `make demo`, the workspace is `demo-workspace/`)."""
     if not (settings.workspace / CONFIG_NAME).exists():
+        try:
+            inside = sorted(p.parent.name for p in settings.workspace.glob(f"*/{CONFIG_NAME}"))
+        except OSError:
+            inside = []
+        if inside:
+            name = inside[0]
+            more = f" (also: {', '.join(inside[1:4])})" if len(inside) > 1 else ""
+            fix = (
+                f"the workspace here is {name}/{more}: give `--workspace {name}` or "
+                f"`export SUPPORTCUE_WORKSPACE={name}`"
+            )
+        else:
+            fix = "run `supportcue init DIR`, or give `--workspace DIR` or set SUPPORTCUE_WORKSPACE"
         raise WorkspaceError(
-            f"{settings.workspace.resolve()} is not a supportcue workspace (no {CONFIG_NAME}); "
-            "run `supportcue init DIR` or set SUPPORTCUE_WORKSPACE"
+            f"{settings.workspace.resolve()} is not a supportcue workspace (no {CONFIG_NAME}); {fix}"
         )
     return settings
 

@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import stat
@@ -77,6 +78,34 @@ def test_weak_apply_with_one_labeling_function_uses_the_majority_vote(
     assert "note: `weak apply` will use a majority vote: 1 labeling function" in shown.stdout
     analyzed = json.loads(runner.invoke(app, [*ws, "weak", "analyze", "--json"]).stdout)
     assert analyzed["note"] == summary["note"] and analyzed["lfs"][0]["n_labeled"] == 1
+
+
+def test_weak_apply_names_the_functions_that_failed(workspace: Path, tmp_path: Path) -> None:
+    """`weak apply` printed every function's failure count as JSON cut at 200 characters: with the
+    demo's 29 functions, the ones that failed (listed after the others) were not shown."""
+    (workspace / "lfs.py").write_text(
+        "from supportcue.weak import keyword_lf, labeling_function\n"
+        + "".join(
+            f"kw{i} = keyword_lf('keyword_function_{i:02d}', ['refund'], 'refunds')\n" for i in range(12)
+        )
+        + "@labeling_function\n"
+        + "def zz_fails(x):\n"
+        + "    if 'boom' in x.text:\n"
+        + "        raise ValueError('no')\n"
+        + "    return None\n"
+    )
+    config = workspace / "supportcue.toml"
+    config.write_text(
+        config.read_text().replace("labeling_functions = []", 'labeling_functions = ["lfs.py"]')
+    )
+    (tmp_path / "cases.csv").write_text("id,message\nc1,where is my refund\nc2,boom payout missing\n")
+    ws = ["--workspace", str(workspace)]
+    assert CliRunner().invoke(app, [*ws, "import", "cases", str(tmp_path / "cases.csv")]).exit_code == 0
+    applied = CliRunner().invoke(app, [*ws, "weak", "apply"], env=WIDE)
+    assert applied.exit_code == 0, applied.output
+    assert "zz_fails: 1 case(s)" in applied.output and "keyword_function_00" not in applied.output
+    quiet = CliRunner().invoke(app, [*ws, "weak", "apply", "--json"])
+    assert json.loads(quiet.stdout.strip().splitlines()[-1])["failures"]["keyword_function_00"] == 0
 
 
 def test_an_unexpected_error_is_one_line_and_a_details_file(
@@ -188,6 +217,24 @@ def test_serve_refuses_a_port_it_cannot_listen_on(workspace: Path) -> None:
     assert "serving" not in busy.stdout
 
 
+def test_demo_refuses_a_busy_port_before_building(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` with its port taken (another demo still running) built and trained for minutes,
+    printed new passwords, and only then said it could not listen."""
+    import supportcue.demo.workspace as demo_workspace
+
+    def build(*args: object, **kwargs: object) -> str:
+        raise AssertionError("built before checking the port")
+
+    monkeypatch.setattr(demo_workspace, "build_demo_workspace", build)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path / "demo"), "--port", str(port)])
+    assert isinstance(busy.exception, SupportcueError), busy.exception
+    assert f"cannot listen on 127.0.0.1:{port}" in str(busy.exception)
+
+
 def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
@@ -269,6 +316,112 @@ def request_headers(curl: str, key: str) -> dict[str, str]:
 def test_the_demo_shows_its_own_question() -> None:
     hint = call_hint("http://127.0.0.1:8000", SAMPLE_REQUEST)
     assert json.dumps(SAMPLE_REQUEST) in hint and "keys create" not in hint
+
+
+def test_the_demo_says_how_to_make_its_key_in_a_command_that_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` printed `curl ... -H 'authorization: Bearer KEY'` and no word on where KEY comes
+    from; its progress lines were cut at 80 columns in a log (`supportcue experiment analyze ...` over
+    two lines); `--no-serve` said `supportcue --workspace ... serve`: no port, and after `make demo`
+    no `supportcue` on PATH (it is .venv/bin/supportcue)."""
+    import supportcue.demo.workspace as demo_workspace
+
+    ws = tmp_path / "demo ws"
+    said = "simulated experiment 'x': " + "effect " * 30 + "(see `supportcue experiment analyze x`)"
+
+    def build(folder: Path, seed: int = 7, train: bool = True, progress: object = None) -> str:
+        init_workspace(folder)
+        assert callable(progress)
+        progress(said)
+        return "demo workspace: " + "cases, " * 30 + "28 topics"
+
+    monkeypatch.setattr(demo_workspace, "build_demo_workspace", build)
+    monkeypatch.setattr(demo_workspace, "demo_users", lambda folder: [("admin", "admin", "pw-admin")])
+    monkeypatch.setattr(sys, "argv", [".venv/bin/supportcue", "demo"])  # as `make demo` runs it
+    done = CliRunner().invoke(app, ["demo", "--workspace", str(ws), "--no-serve", "--port", "8765"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert said in lines and "demo workspace: " + "cases, " * 30 + "28 topics" in lines
+    serve = shlex.split(next(line for line in lines if line.startswith("built; serve it with: "))[22:])
+    assert serve == [".venv/bin/supportcue", "--workspace", str(ws), "serve", "--port", "8765"]
+    keys = next(line for line in lines if "keys create" in line)
+    command = shlex.split(keys.split(": ", 1)[1])
+    assert command[:3] == [".venv/bin/supportcue", "--workspace", str(ws)]
+    get_settings.cache_clear()
+    made = CliRunner().invoke(app, [*command[1:], "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout.strip().splitlines()[-1])["key"].startswith("sc_")
+
+
+def test_labels_stats_shows_every_label_and_annotator_pair(workspace: Path) -> None:
+    """`labels stats` printed its counts and agreement as JSON cut at 200 characters: on the demo,
+    five topics of 28 ("pausing_payout" cut mid-name) and one annotator pair of 21."""
+    from supportcue.data.store import open_store
+
+    topics = [f"topic_number_{i:02d}" for i in range(12)]
+    store = open_store(get_settings(workspace).database_url)
+    try:
+        store.cases.upsert([{"id": f"c{i}", "message": f"question {i}"} for i in range(24)])
+        store.labels.add(
+            [
+                {
+                    "case_id": f"c{i}",
+                    "task": "topic",
+                    "value": topics[i % 12],
+                    "source": "expert",
+                    "annotator": who,
+                }
+                for i in range(24)
+                for who in ("expert-anika", "expert-bruno")
+            ]
+        )
+    finally:
+        store.close()
+    get_settings.cache_clear()
+    done = CliRunner().invoke(app, ["--workspace", str(workspace), "labels", "stats"])
+    assert done.exit_code == 0, done.output
+    for topic in topics:
+        assert re.search(rf"(?m)^{topic}\s+2\s+500\s+498\s", done.output), done.output
+    assert re.search(r"(?m)^expert-anika\s+expert-bruno\s+24\s+100.0%\s+1.000", done.output), done.output
+    assert "24 case(s) labeled by people" in done.output
+
+
+def test_a_new_workspace_says_what_comes_next(tmp_path: Path) -> None:
+    """`init` said "workspace ready" and nothing more; `train` on it said "only 0 validity labels:
+    need at least 10" without saying how labels get there."""
+    ws = tmp_path / "my team"
+    made = CliRunner().invoke(app, ["init", str(ws)])
+    assert made.exit_code == 0, made.output
+    said = " ".join(made.output.split())
+    assert f"export SUPPORTCUE_WORKSPACE='{ws}'" in said and "supportcue import KIND FILE" in said
+    assert "then `supportcue train`" in said
+    get_settings.cache_clear()
+    trained = CliRunner().invoke(app, ["--workspace", str(ws), "train"])
+    assert isinstance(trained.exception, SupportcueError), trained.output
+    assert "only 0 validity labels: need at least 10" in str(trained.exception)
+    assert "supportcue import labels FILE" in str(trained.exception)
+
+
+def test_models_names_the_file_a_moved_workspace_loads(workspace: Path, tmp_path: Path) -> None:
+    """After `mv`, `models --json` named the file where it was written, not the one loaded."""
+    from tests.stages.test_contract import LABELS, TEXTS, msgs
+
+    from supportcue.data.store import open_store
+    from supportcue.stages.topic import TopicStage
+    from supportcue.training.registry import save_version
+
+    store = open_store(get_settings(workspace).database_url)
+    try:
+        save_version(store, workspace / "models", TopicStage().fit(msgs(TEXTS), LABELS), "fp", {}, {})
+    finally:
+        store.close()
+    moved = workspace.rename(tmp_path / "moved")
+    get_settings.cache_clear()
+    listed = CliRunner().invoke(app, ["--workspace", str(moved), "models", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [topic] = json.loads(listed.stdout.strip().splitlines()[-1])
+    assert topic["artifact"] == str(moved / "models" / "topic" / "v1.joblib")
 
 
 def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace: Path) -> None:

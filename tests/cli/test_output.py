@@ -66,3 +66,15 @@ def test_a_figure_with_nothing_to_count_reads_n_a(capsys: pytest.CaptureFixture[
     assert "n/a" in out and "0.5000" in out and "None" not in out
     emit({"oos_recall": None}, as_json=True)
     assert capsys.readouterr().out.strip() == '{"oos_recall": null}'
+
+
+def test_label_issues_show_each_message_on_one_line() -> None:
+    """A message's line breaks were kept in its 60-character preview: "Good morning," on one row,
+    an empty row, then the start of the question."""
+    from supportcue.cli.weak_cmd import issues_table
+
+    issue = {"rank": 1, "case_id": "c1", "given": "refunds", "suggested": "fees", "quality": 0.01}
+    out = Console(width=200, record=True, file=io.StringIO())
+    out.print(issues_table([{**issue, "text": "Good morning,\n\nWhere can I see\tmy fees?"}], "topic"))
+    rows = out.export_text().strip().splitlines()
+    assert len(rows) == 4 and "Good morning, Where can I see my fees?" in rows[-1]  # title, header, rule, row

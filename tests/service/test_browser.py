@@ -356,6 +356,22 @@ def test_the_api_docs_render_offline_under_the_csp(server: LiveServer, page: Pag
     assert elsewhere == []
 
 
+def test_the_api_docs_try_it_out_works_logged_in_and_offer_a_key(server: LiveServer, page: Page) -> None:
+    """Logged in, "Try it out" on POST /v1/suggest was refused: 403 "missing or wrong CSRF token:
+    reload the page" (reloading changed nothing); and there was no Authorize button for a key."""
+    page.goto(f"{server.url}/docs")
+    operation = page.locator(".opblock-summary-path", has_text="/v1/suggest").first
+    expect(operation).to_be_visible(timeout=15_000)
+    expect(page.locator(".btn.authorize").first).to_be_visible()
+    operation.click()
+    block = page.locator(".opblock", has=page.locator(".opblock-summary-path", has_text="/v1/suggest")).first
+    block.get_by_role("button", name="Try it out").click()
+    block.locator("textarea.body-param__text").fill('{"message": "how do I pause a payout"}')
+    block.get_by_role("button", name="Execute").click()
+    status = block.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_have_text("200", timeout=15_000)
+
+
 def shoot(base_url: str, docs: Path, name: str, password: str) -> None:
     """Save the newest open case (with "why this?" open) and the dashboard as PNGs in `docs`."""
     with sync_playwright() as p:

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from supportcue.cli import app as app_cli
 from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
+from supportcue.errors import ModelIntegrityError
 from supportcue.pipeline import Pipeline
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
@@ -71,6 +72,29 @@ def test_untouched_models_are_ready(trained: tuple[FastAPI, dict[str, Path]]) ->
     assert response.status_code == 200, response.text
     assert response.json()["models"]["validation"] == "v1"
     assert response.json()["models"]["topic"] == "v1"
+
+
+def test_a_moved_workspace_loads_its_own_models(store: Store, tmp_path: Path) -> None:
+    """`mv demo-workspace demo` and serve: 503 "validation v1: its artifact models/validation/v1.joblib
+    is missing" while it was there; the registry had recorded the file's absolute path only. A copy
+    of a workspace read the original's files. Its own file is read, its SHA-256 still checked."""
+    from supportcue.settings import init_workspace, load_settings
+
+    try:  # the app's store: the app is not started, so nothing else closes it
+        init_workspace(tmp_path / "before")
+        paths = _train(store, tmp_path / "before" / "models")
+        (tmp_path / "before").rename(tmp_path / "after")
+        moved = load_pipeline(store, load_settings(tmp_path / "after", environ={}), EMBEDDER)
+        assert moved.versions == {"validation": "v1", "topic": "v1", "tone": "policy"}
+        shutil.copytree(tmp_path / "after", tmp_path / "copy")
+        models = tmp_path / "copy" / "models"
+        shutil.copyfile(
+            models / "topic" / paths["topic"].name, models / "validation" / paths["validation"].name
+        )
+        with pytest.raises(ModelIntegrityError, match="validation v1: the artifact's SHA-256 differs"):
+            load_pipeline(store, load_settings(tmp_path / "copy", environ={}), EMBEDDER)
+    finally:
+        store.close()
 
 
 def test_a_topic_artifact_in_the_validation_slot_is_refused(

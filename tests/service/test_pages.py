@@ -141,6 +141,15 @@ def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
     assert client.get("/static/nothing.js").status_code == 404
 
 
+def test_pages_name_their_icon(client: TestClient) -> None:
+    """A browser asked every page for /favicon.ico, a 404 in the console of each page opened."""
+    for path in ("/", "/dashboard", "/login"):
+        icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', client.get(path).text)
+        assert icon is not None, path
+        r = client.get(icon.group(1))
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClient) -> None:
     r = client.get("/dashboard")
     assert r.status_code == 200 and "<svg" in r.text

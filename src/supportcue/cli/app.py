@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,11 @@ def init(directory: Annotated[Path, typer.Argument(help="folder to create")]) ->
     # read afresh, not through the cached get_settings: the new file is about to be edited
     open_workspace_store(load_settings(directory)).close()
     typer.echo(f"workspace ready: {config}")
+    folder = shlex.quote(str(directory))
+    typer.echo(
+        f"next: export SUPPORTCUE_WORKSPACE={folder}; import your answers, cases and labels "
+        '(`supportcue import KIND FILE`, README "Bring your own data"), then `supportcue train`'
+    )
 
 
 @app.command("export")

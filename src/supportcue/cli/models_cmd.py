@@ -158,8 +158,11 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """List model versions with their status and backtest figures."""
-        versions = state(ctx).store.models.list()
+        cli = state(ctx)
+        versions = cli.store.models.list()
         if json_out:
+            from supportcue.training.registry import artifact_file
+
             rows = [
                 {
                     "stage": v.stage,
@@ -169,7 +172,7 @@ def register(app: typer.Typer) -> None:
                     "fingerprint": v.fingerprint,
                     "accuracy": v.metrics.get("summary", {}).get("accuracy"),
                     "metrics": v.metrics,
-                    "artifact": v.artifact_path,
+                    "artifact": str(artifact_file(v, cli.settings.models_dir)),  # the file it loads
                     "sha256": v.sha256,
                     "verified": v.sha256 is not None,
                 }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -42,6 +44,19 @@ def bound_hosts(settings: Settings, host: str) -> tuple[Settings, str | None]:
         return settings, None
     service = settings.service.model_copy(update={"allowed_hosts": [*allowed, name]})
     return settings.model_copy(update={"service": service}), None
+
+
+def invoked_as() -> str:
+    """How to type this command again: `supportcue` when that is the one found on PATH, else the path
+    it was run by (`.venv/bin/supportcue` after `make demo`, whose virtualenv is not activated: a
+    `supportcue ...` to copy would be "command not found")."""
+    ran = sys.argv[0] if sys.argv else ""
+    if Path(ran).name != "supportcue":  # `python -m supportcue.cli`, a test runner
+        return "supportcue"
+    found = shutil.which("supportcue")
+    if found and Path(found).resolve() == Path(ran).resolve():
+        return "supportcue"
+    return shlex.quote(ran)
 
 
 def base_url(settings: Settings, host: str, port: int) -> str:
@@ -180,17 +195,25 @@ def register(app: typer.Typer) -> None:
         """Build the demo workspace (a fictional payments platform), train every stage, and serve it."""
         from supportcue.demo.workspace import SAMPLE_REQUEST, build_demo_workspace, demo_users
 
+        if not no_serve:
+            _check_port("127.0.0.1", port)  # before minutes of building, not after
+
+        def said(text: str) -> None:
+            # never wrapped at the width rich assumes for a pipe (80): the lines name commands to copy
+            console.print(text, style="dim", soft_wrap=True, markup=False, highlight=False)
+
         with console.status("building the demo workspace"):
-            summary = build_demo_workspace(
-                workspace, seed=seed, progress=lambda t: console.print(f"[dim]{t}[/dim]")
-            )
-        console.print(summary)
+            summary = build_demo_workspace(workspace, seed=seed, progress=said)
+        console.print(summary, soft_wrap=True, markup=False, highlight=False)
         # plain print: passwords must be copyable; they are shown only now (new ones on every run)
         print(f"log in at http://127.0.0.1:{port}/login as (passwords shown once, new on every run):")
         for name, role, password in demo_users(workspace):
             print(f"  {role:<6}  name {name:<6}  password {password}")
+        command = f"{invoked_as()} --workspace {shlex.quote(str(workspace))}"
+        key = f"{command} keys create --name try-it --role integration"
+        print(f"an API key for /v1/suggest (the key is shown once): {key}")
         if no_serve:
-            print(f"built; serve it with: supportcue --workspace {workspace} serve")
+            print(f"built; serve it with: {command} serve --port {port}")
             return
         _serve(require_workspace(get_settings(workspace)), "127.0.0.1", port, SAMPLE_REQUEST)
 

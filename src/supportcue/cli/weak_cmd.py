@@ -41,7 +41,14 @@ def apply(
     cli = state(ctx)
     store, settings = cli.store, cli.settings
     run = apply_to_cases(store, settings, _task(task), progress=not json_out)
-    emit(label_cases(store, settings, run, store_labels=not dry_run), json_out, title=f"weak apply ({task})")
+    result = label_cases(store, settings, run, store_labels=not dry_run)
+    if json_out:
+        emit(result, True)
+        return
+    # a function per row would not fit the table's cell (cut at 200 characters): only those that failed
+    failed = {name: n for name, n in result["failures"].items() if n}
+    shown = ", ".join(f"{name}: {n} case(s)" for name, n in failed.items()) or "none"
+    emit({**result, "failures": shown}, False, title=f"weak apply ({task})")
 
 
 @weak_app.command("propagate")
@@ -131,7 +138,7 @@ def issues_table(rows: list[dict[str, Any]], task: str) -> Table:
                 "given": r["given"],
                 "suggested": r["suggested"],
                 "quality": f"{r['quality']:.3f}",
-                "message": r["text"][:60],
+                "message": " ".join(r["text"].split())[:60],  # one line: a greeting took rows of its own
             }
             for r in rows
         ],
@@ -151,7 +158,58 @@ def stats(
 
     cli = state(ctx)
     settings = cli.settings
-    emit(label_stats(cli.store, settings, _task(task)), json_out, title=f"{task} labels")
+    result = label_stats(cli.store, settings, _task(task))
+    if json_out:
+        emit(result, True)
+        return
+    print_label_stats(result)
+
+
+def print_label_stats(r: dict[str, Any]) -> None:
+    """Every label's count and every annotator pair, in tables: as one key/value table, each JSON
+    list was cut at 200 characters (five topics of 28 shown, the rest and the kappas lost)."""
+    sources = ", ".join(f"{source} {n:,}" for source, n in r["labels_by_source"].items()) or "none"
+    console.print(
+        f"{r['task']}: {r['labeled_cases']:,} case(s) labeled by people; labels by source: {sources}",
+        highlight=False,
+        markup=False,
+    )
+    counts = [
+        {
+            "label": c["label"],
+            "cases": f"{c['count']:,}",
+            "target": f"{c['target']:,}",
+            "missing": f"{c['missing']:,}",
+            "of target": f"{c['fraction']:.0%}",
+        }
+        for c in r["counts"]
+    ]
+    if counts:
+        console.print(fitted_table(counts, title=f"{r['task']} labels against the target, fewest first"))
+    agreement = r["agreement"]
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    console.print(
+        f"agreement: {agreement['n_items']:,} item(s) labeled by two or more people, "
+        f"{share(agreement['percent_agreement'])} the same",
+        highlight=False,
+        markup=False,
+    )
+    pairs = [
+        {
+            "annotator a": p["annotator_a"],
+            "annotator b": p["annotator_b"],
+            "items": f"{p['n_items']:,}",
+            "agreement": share(p["percent_agreement"]),
+            "kappa": "-" if p["kappa"] is None else f"{p['kappa']:.3f}",
+        }
+        for p in agreement["pairs"]
+        if p["n_items"]
+    ]
+    if pairs:
+        console.print(fitted_table(pairs, title="Cohen's kappa per annotator pair (pairs sharing items)"))
 
 
 def register(app: typer.Typer) -> None:

@@ -151,6 +151,20 @@ class _App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack(), frame_ancestors=self.frame_ancestors)
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's schema, where each operation that needs a caller (it declares the API key, see
+        `deps.API_KEY`) also documents the 401 it answers without one."""
+        schema = super().openapi()
+        unauthorized = {
+            "description": "no caller: send an API key (`Authorization: Bearer sc_...`) or log in",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if operation.get("security"):
+                    operation.setdefault("responses", {}).setdefault("401", unauthorized)
+        return schema
+
 
 async def _follow(
     runtime: Runtime, loader: PipelineLoader, stop: asyncio.Event, loaded: asyncio.Event

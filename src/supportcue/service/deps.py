@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from supportcue.data.store import Store
 from supportcue.errors import WebhookRefused
@@ -93,13 +94,27 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
 
+API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    description=(
+        "An API key, made with `supportcue keys create --name NAME --role ROLE` and shown once: "
+        "`Authorization: Bearer sc_...`. Logged in, /docs sends your session instead."
+    ),
+    auto_error=False,
+)
+"""How the API is called, as OpenAPI says it (so /docs has an Authorize button for a key). It only
+declares the key: the `Authenticate` middleware has already found the caller, by key or session."""
+
+
 def require(*roles: Role) -> Any:
     """The dependency that lets through callers whose role includes any of `roles`:
     `APIRouter(dependencies=[require(Role.AGENT, Role.INTEGRATION)])`."""
     if not roles:
         raise ValueError("require() needs at least one role")
 
-    def check(caller: CallerDep) -> Caller:
+    def check(
+        caller: CallerDep, _key: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)]
+    ) -> Caller:
         if not allows(caller.role, roles):
             who = f"{caller.kind} {caller.name!r}"
             raise Forbidden(f"this needs {describe(roles)}; {who} has the {caller.role} role")

@@ -131,7 +131,7 @@ def load_pipeline(store: Store, settings: Settings, embedder: Embedder | None = 
             stage: Stage = kind(**kind.params_from(settings)).fit([])
             versions[name] = stage.policy_version()
         else:
-            loaded = load_live(store, name)
+            loaded = load_live(store, name, settings.models_dir)
             if loaded is None:
                 continue
             stage, meta = loaded

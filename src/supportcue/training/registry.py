@@ -88,11 +88,25 @@ def _shown(path: Path) -> str:
     return str(Path(*path.parts[-3:]))
 
 
-def load_artifact(version: ModelVersion) -> Stage:
-    """Read the artifact's bytes, check their SHA-256, unpickle those same bytes (so the file cannot
-    change in between) and check the object is the stage kind registered for `version.stage`."""
+def artifact_file(version: ModelVersion, models_dir: Path | None = None) -> Path:
+    """Where a version's file is: under the workspace's own `models_dir` when it is there, else at
+    the absolute path recorded when it was written. A workspace moved, copied or restored elsewhere
+    (`mv demo-workspace ...`) keeps its models; its copies no longer read the original's files. The
+    SHA-256 recorded is checked whichever file it is."""
+    recorded = Path(version.artifact_path)
+    if models_dir is not None:
+        own = models_dir / version.stage / recorded.name
+        if own.is_file():
+            return own
+    return recorded
+
+
+def load_artifact(version: ModelVersion, models_dir: Path | None = None) -> Stage:
+    """Read the artifact's bytes (`artifact_file`), check their SHA-256, unpickle those same bytes
+    (so the file cannot change in between) and check the object is the stage kind registered for
+    `version.stage`."""
     label = f"{version.stage} {version.version}"
-    path = Path(version.artifact_path)
+    path = artifact_file(version, models_dir)
     if not path.is_file():
         raise ModelNotFoundError(f"{label}: its artifact {_shown(path)} is missing")
     data = path.read_bytes()
@@ -118,12 +132,13 @@ def load_artifact(version: ModelVersion) -> Stage:
     return obj
 
 
-def load_live(store: Store, stage: str) -> tuple[Stage, ModelVersion] | None:
-    """The live model of a stage with its metadata, or None when nothing is live yet."""
+def load_live(store: Store, stage: str, models_dir: Path | None = None) -> tuple[Stage, ModelVersion] | None:
+    """The live model of a stage with its metadata, or None when nothing is live yet (`models_dir`:
+    the workspace's, looked in first, see `artifact_file`)."""
     live = store.models.live(stage)
     if live is None:
         return None
-    return load_artifact(live), live
+    return load_artifact(live, models_dir), live
 
 
 def rollback(store: Store, stage: str) -> tuple[ModelVersion, ModelVersion]:

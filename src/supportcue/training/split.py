@@ -136,7 +136,7 @@ def choose_split(
             f"{data.unmatched[0]}): import the cases (`supportcue import cases FILE`) or fix the labels' "
             "case_id"
             if data.unmatched
-            else ""
+            else "; import more (`supportcue import labels FILE`; its columns: docs/data-formats.md)"
         )
         raise SupportcueError(
             f"only {len(data)} {data.task} labels: need at least {MIN_LABELS} to train and backtest"
