@@ -312,3 +312,23 @@ def test_abstains_without_answer_text_handles_huge_and_round_trips(tmp_path: Pat
     loaded = ToneStage.load(stage.save(tmp_path / "tone.joblib"))
     batch = [Message("q", customer_name="Ana", answer_text="It is 5 days.")]
     assert [r.as_dict() for r in loaded.predict(batch)] == [r.as_dict() for r in stage.predict(batch)]
+
+
+def test_a_greeting_and_sign_off_the_answer_already_has_are_no_change() -> None:
+    """An approved answer that opens with "Hi {customer_name}," (as the demo's do) traced "greeting
+    removed" and "greeting added" for a greeting shown exactly as it was: the console's trace named
+    a change nobody could see. The same for a sign-off."""
+    stage = tone()
+    text = "Hi Ana,\n\nWe don't use it.\n\nBest,\nSam"
+    result = stage.predict([Message("q", customer_name="Ana", agent_name="Sam", answer_text=text)])[0]
+    assert result.extra["text"] == text
+    assert result.extra["flags"] == ()
+    other = "Hello Ana,\n\nWe don't use it.\n\nThanks,\nJo"  # other salutations: replaced, and said so
+    result = stage.predict([Message("q", customer_name="Ana", agent_name="Sam", answer_text=other)])[0]
+    assert result.extra["text"] == text
+    assert set(result.extra["flags"]) == {
+        "greeting removed",
+        "greeting added",
+        "sign-off removed",
+        "sign-off added",
+    }

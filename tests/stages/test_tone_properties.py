@@ -183,13 +183,25 @@ def check(text: str, policy: ToneSettings) -> None:
         cursor = found + end - start
 
     # Flags: the greeting and sign-off said to be added are there; every other difference is named.
+    # A salutation the answer already had, the same as the policy's, is kept with no flag.
     greeting, signoff = "Hi Ana,", "Best,\nSam"
-    assert ("greeting added" in flags) == out.startswith(greeting + "\n\n")
-    assert ("sign-off added" in flags) == out.endswith("\n\n" + signoff)
+    starts, ends = out.startswith(greeting + "\n\n"), out.endswith("\n\n" + signoff)
+    own_greeting, own_signoff = (
+        starts and "greeting added" not in flags,
+        ends and "sign-off added" not in flags,
+    )
+    assert starts or "greeting added" not in flags
+    assert ends or "sign-off added" not in flags
+    lines = text.strip().splitlines()
+    assert not own_greeting or lines[0].strip() == greeting, (text, out, flags)
+    assert not own_signoff or [ln.strip() for ln in lines[-2:]] == signoff.split("\n"), (text, out, flags)
+    assert not (own_greeting and "greeting removed" in flags), flags
+    assert not (own_signoff and "sign-off removed" in flags), flags
+    before = "\n".join(lines[int(own_greeting) : len(lines) - 2 * int(own_signoff)]).strip()
     styled = out.removeprefix(greeting + "\n\n").removesuffix("\n\n" + signoff)
-    if styled != text.strip():
+    if styled != before:
         assert set(flags) - {"greeting added", "sign-off added", "over_length"}, (text, out)
-    assert not unexplained(text.strip(), styled, flags), (text, out, flags)
+    assert not unexplained(before, styled, flags), (text, out, flags)
     assert len(out) <= policy.max_chars or "over_length" in flags, (text, out)
 
 

@@ -155,6 +155,7 @@ class ToneStage(Stage):
         elif dropped is None:
             flags.append("over_length")
         flags += ["greeting added"] * bool(greeting) + ["sign-off added"] * bool(signoff)
+        flags = _unchanged_salutations(flags, message.answer_text, greeting, signoff)
         final = "\n\n".join(part for part in (greeting, text.strip(), signoff) if part)
         return StyledResult("ok", 1.0, text=final, reverted=tuple(reverted), flags=tuple(flags), llm=usage)
 
@@ -297,3 +298,18 @@ def _template(template: str, fallback: str, values: Mapping[str, str]) -> str:
         except (KeyError, IndexError, ValueError, AttributeError):
             continue
     return fallback.strip()
+
+
+def _unchanged_salutations(flags: list[str], answer: str, greeting: str, signoff: str) -> list[str]:
+    """`flags` without a removal and an addition that cancel out: an answer that already opens with
+    the greeting the policy adds (or ends with its sign-off) is shown as it was there, so its trace
+    names no change ("greeting removed" and "greeting added" said a change nobody could see)."""
+    lines = [line.strip() for line in answer.strip().splitlines()]
+    same = {
+        ("greeting removed", "greeting added"): bool(greeting) and lines[:1] == [greeting.strip()],
+        ("sign-off removed", "sign-off added"): bool(signoff)
+        and lines[-len(signoff.strip().splitlines()) :]
+        == [ln.strip() for ln in signoff.strip().splitlines()],
+    }
+    unchanged = {flag for pair, cancel in same.items() if cancel and pair[0] in flags for flag in pair}
+    return [flag for flag in flags if flag not in unchanged]
