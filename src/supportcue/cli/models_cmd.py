@@ -197,7 +197,8 @@ def register(app: typer.Typer) -> None:
         """Make a model version live; the previous stays available for rollback."""
         _check_stage(stage)
         trainer = _trainer(state(ctx))
-        promoted, note = trainer.promote(stage, version, force=force)
+        with console.status(f"{stage} {version}: checking it against the gate and the live model"):
+            promoted, note = trainer.promote(stage, version, force=force)
         said = f"{promoted.stage} {promoted.version} is live ({note})"
         console.print(said, highlight=False, soft_wrap=True)
 
