@@ -133,6 +133,17 @@ def test_a_revoked_key_is_gone(workspace: tuple[Path, dict[str, str]]) -> None:
     assert isinstance(again.exception, SupportcueError) and "no key named 'old'" in str(again.exception)
 
 
+def test_a_key_name_in_use_is_refused_with_the_command_that_frees_it(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    assert run(workspace, "keys", "create", "--name", "try-it", "--role", "agent").exit_code == 0
+    taken = run(workspace, "keys", "create", "--name", "try-it", "--role", "agent")
+    assert isinstance(taken.exception, SupportcueError)
+    assert "supportcue keys revoke try-it" in str(taken.exception)
+    assert run(workspace, "keys", "revoke", "try-it").exit_code == 0  # which frees the name
+    assert run(workspace, "keys", "create", "--name", "try-it", "--role", "agent").exit_code == 0
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

@@ -50,5 +50,8 @@ def create_key(store: Store, name: str, role: Role | str) -> str:
         raise SupportcueError(str(exc)) from None
     key = PREFIX + secrets.token_urlsafe(32)
     if not store.callers.add_key(name, role, hash_key(key), key[:SHOWN]):
-        raise SupportcueError(f"a key named {name!r} exists; revoke it first or choose another name")
+        raise SupportcueError(
+            f"a key named {name!r} exists: choose another name, or revoke it first "
+            f"(`supportcue keys revoke {name}`; whatever uses it stops working)"
+        )
     return key
