@@ -255,3 +255,36 @@ def test_dashboard_has_an_agent_table_and_a_help_desk_panel(client: TestClient, 
     panel = page[page.index('id="helpdesk-chatwoot"') :]
     assert "Notes are not posted: [chatwoot] base_url and api_token not set." in panel
     assert "/integrations/chatwoot/webhook" in panel
+
+
+@pytest.mark.parametrize(
+    ("query", "boxes"),
+    [
+        (
+            "since=2026-10-01&until=2026-10-08",
+            [
+                'type="date" id="since" name="since" value="2026-10-01"',
+                'type="date" id="until" name="until" value="2026-10-08"',
+            ],
+        ),
+        (
+            "since=2026-10-01T12:30&until=2026-10-08T00:00Z",
+            [
+                'type="datetime-local" id="since" name="since" value="2026-10-01T12:30"',
+                'type="date" id="until" name="until" value="2026-10-08"',
+            ],
+        ),
+        (
+            "since=2026-10-01T14:30:15%2B02:00",
+            ['type="datetime-local" id="since" name="since" value="2026-10-01T12:30:15" step="1"'],
+        ),
+    ],
+)
+def test_the_date_boxes_keep_a_time_of_day(client: TestClient, query: str, boxes: list[str]) -> None:
+    """A range given with a time of day (a link, a bookmark) showed date boxes holding the day only, so
+    Apply (say, after changing the other end) silently widened the range to whole days. A time of day
+    now gets a date-and-time box in UTC, as the form's label says; a date keeps a date box."""
+    r = client.get(f"/dashboard?{query}")
+    assert r.status_code == 200
+    for box in boxes:
+        assert box in r.text, r.text[r.text.index('<form class="filters"') :][:600]

@@ -5,13 +5,14 @@ its experiments' result tables."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Case
 from supportcue.monitoring.alerts import describe as describe_alerts
 from supportcue.monitoring.freshness import REASON_NAMES, coverage_lost, describe, due_for_review
+from supportcue.monitoring.metrics import parse_time
 from supportcue.service.runtime import Runtime
 from supportcue.settings import Settings
 
@@ -252,3 +253,19 @@ def helpdesk_panel(
         "webhook_url": webhook_url,
         "last_posted": last.strftime("%Y-%m-%d %H:%M UTC") if last else None,
     }
+
+
+def date_box(value: str) -> dict[str, str]:
+    """The dashboard's date box for a `since`/`until` value: a date box for a date (or midnight UTC),
+    a date-and-time box for a time of day, so applying the form again keeps the range the page shows
+    (a date box alone cut "2026-10-01T12:00" to the whole day). A value that is no time stays a date
+    box showing its first characters, beside the message saying what is wrong."""
+    try:
+        when = parse_time(value)
+    except ValueError:
+        when = None
+    if when is None or when.time() == time(0):
+        return {"type": "date", "value": f"{when:%Y-%m-%d}" if when else value[:10], "step": ""}
+    seconds = when.second or when.microsecond
+    shown = f"{when:%Y-%m-%dT%H:%M:%S}" if seconds else f"{when:%Y-%m-%dT%H:%M}"
+    return {"type": "datetime-local", "value": shown, "step": "1" if seconds else ""}

@@ -29,6 +29,7 @@ from supportcue.service.runtime import Runtime
 from supportcue.service.views import (
     case_data,
     dashboard_context,
+    date_box,
     freshness_panels,
     helpdesk_panel,
     served_models,
@@ -41,6 +42,7 @@ STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
 templates.env.filters["path_part"] = lambda value: quote(str(value), safe="")
+templates.env.globals["date_box"] = date_box
 """`/cases/{{ c.id|path_part }}`: an external id may hold `#`, `?`, `/` or `%`."""
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
