@@ -163,6 +163,18 @@ def test_adding_a_user_with_no_password_typed_says_how(workspace: Path) -> None:
     added = CliRunner().invoke(app, ["--workspace", str(workspace), "users", "add", "ana", "--role", "agent"])
     assert isinstance(added.exception, SupportcueError)
     assert "no password given" in str(added.exception) and "--password-stdin" in str(added.exception)
+    # one line piped without --password-stdin is the password, then no confirmation: it said "no
+    # password given", and the help said the password is "read from stdin" without naming the option
+    piped = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "users", "add", "ana", "--role", "agent"], input="s3cret-pass\n"
+    )
+    assert isinstance(piped.exception, SupportcueError)
+    assert "twice" in str(piped.exception) and "once on standard input with --password-stdin" in str(
+        piped.exception
+    )
+    for command in (["users", "add"], ["users", "set-password"]):
+        shown = CliRunner().invoke(app, [*command, "--help"], env=WIDE)
+        assert "read once from standard input with --password-stdin" in " ".join(shown.output.split())
 
 
 def test_serve_help_shows_the_real_defaults() -> None:
