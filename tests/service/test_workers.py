@@ -377,6 +377,32 @@ def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_pat
     assert "supportcue.toml: not valid TOML" in line and "keep serving" in line, line
 
 
+def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line(tmp_path: Path) -> None:
+    """A worker started by SIGHUP (or in place of one that died) while the database is down, or its
+    address wrong, exited with a traceback of some 80 lines; it now says so in one line naming the
+    database (its password hidden) and where its URL was set, as `serve` does at start-up."""
+    init_workspace(tmp_path)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "SUPPORTCUE_WORKSPACE": str(tmp_path),
+        "SUPPORTCUE_DATABASE_URL": f"postgresql://ops:S3cret@127.0.0.1:{port}/support",
+    }
+    code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"cannot open the database postgresql://ops:***@127.0.0.1:{port}/support" in line, line
+    assert "SUPPORTCUE_DATABASE_URL" in line and "cannot be reached" in line and "keep serving" in line
+    assert "S3cret" not in done.stderr
+
+
 def test_the_service_logs_lines_with_time_level_and_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """`serve`'s log lines went to Python's last-resort handler: the bare message (no time, no level,
     no worker's pid: which of N workers could not reach the database, and when?), and the service's

@@ -168,15 +168,23 @@ def worker_environment(settings: Settings, workers: int, metrics_dir: str) -> di
 def create_worker_app() -> FastAPI:
     """The app of one worker (uvicorn's factory): the workspace in `SUPPORTCUE_WORKSPACE`. It starts
     accepting connections once its models are loaded (or failed to load, which /readyz then says)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportcue.cli.context import database_problem
     from supportcue.service.app import create_app
 
     log_to_stderr()
     watch_parent(os.getppid())
     try:
-        return create_app(require_workspace(get_settings()), start_loaded=True)
+        settings = require_workspace(get_settings())
+        try:
+            return create_app(settings, start_loaded=True)
+        except SQLAlchemyError as exc:  # the database is down, or its address wrong, since `serve` began
+            raise database_problem(settings, exc) from exc
     except SupportcueError as exc:
-        # A worker started by SIGHUP, or in place of one that died, reads supportcue.toml again: a
-        # mistake made in it since is said as `serve` says it at start-up, in one line, not a traceback.
+        # A worker started by SIGHUP, or in place of one that died, reads supportcue.toml again and
+        # opens the database: a mistake made in the file since, or a database that cannot be reached
+        # now, is said as `serve` says it at start-up, in one line, not a traceback.
         print(
             f"error: worker {os.getpid()} cannot start: {exc}; the workers running keep serving (fix it, "
             "then send SIGHUP to serve again)",
