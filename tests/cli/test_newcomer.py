@@ -347,3 +347,20 @@ def test_command_lists_show_each_summary_as_flowing_text(
     monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 250)
     result = CliRunner().invoke(app, [*args, "--help"])
     assert result.exit_code == 0 and summary in result.output
+
+
+def test_init_says_which_database_it_set_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`init` said "workspace ready" only: with SUPPORTCUE_DATABASE_URL set (or left over in the
+    shell) the tables went to that database, and nothing said which one."""
+    monkeypatch.delenv("SUPPORTCUE_DATABASE_URL", raising=False)
+    done = CliRunner().invoke(app, ["init", str(tmp_path / "ws")], env=WIDE)
+    assert done.exit_code == 0, done.output
+    database = tmp_path / "ws" / "supportcue.db"
+    assert f"database: the workspace's SQLite file {database}, its tables up to date" in done.output
+    other = tmp_path / "elsewhere.db"
+    get_settings.cache_clear()
+    done = CliRunner().invoke(
+        app, ["init", str(tmp_path / "ws2")], env={**WIDE, "SUPPORTCUE_DATABASE_URL": f"sqlite:///{other}"}
+    )
+    assert done.exit_code == 0 and other.exists(), done.output
+    assert f"database: sqlite:///{other} (from environment variable SUPPORTCUE_DATABASE_URL)" in done.output

@@ -37,11 +37,15 @@ def database_problem(settings: Settings, exc: Exception) -> DatabaseUnavailable:
     said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     reason = unavailable_reason(exc)
     reason = f"{reason} ({said})" if reason and said.lower() not in reason.lower() else reason or said
+    return DatabaseUnavailable(f"cannot open the database {database_named(settings)}: {reason}")
+
+
+def database_named(settings: Settings) -> str:
+    """The workspace's database as people should read it: its URL with the password hidden and where
+    the URL was set, or the SQLite file."""
     if settings.database.url:
-        where = f"{hide_password(settings.database.url)} (from {settings.source('database.url')})"
-    else:
-        where = f"the workspace's SQLite file {settings.database_url.removeprefix('sqlite:///')}"
-    return DatabaseUnavailable(f"cannot open the database {where}: {reason}")
+        return f"{hide_password(settings.database.url)} (from {settings.source('database.url')})"
+    return f"the workspace's SQLite file {settings.database_url.removeprefix('sqlite:///')}"
 
 
 @dataclass
