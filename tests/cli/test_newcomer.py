@@ -364,3 +364,16 @@ def test_init_says_which_database_it_set_up(tmp_path: Path, monkeypatch: pytest.
     )
     assert done.exit_code == 0 and other.exists(), done.output
     assert f"database: sqlite:///{other} (from environment variable SUPPORTCUE_DATABASE_URL)" in done.output
+
+
+def test_models_on_a_workspace_never_trained_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`supportcue models` before any `train` printed a blank line."""
+    monkeypatch.delenv("SUPPORTCUE_DATABASE_URL", raising=False)
+    init_workspace(tmp_path)
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["--workspace", str(tmp_path), "models"], env=WIDE)
+    assert shown.exit_code == 0 and "no model versions yet: run `supportcue train`" in shown.output, (
+        shown.output
+    )
+    listed = CliRunner().invoke(app, ["--workspace", str(tmp_path), "models", "--json"], env=WIDE)
+    assert listed.exit_code == 0 and listed.output.strip() == "[]"
