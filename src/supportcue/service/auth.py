@@ -15,6 +15,7 @@ route nobody declared a role for) without a caller. Unrouted paths pass through 
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Callable
@@ -119,7 +120,11 @@ class Authenticate:
             caller, problem = await self._caller(headers)
         except Exception as exc:  # the store is unreachable: say so, without details
             self.outage.failed(exc)
-            response: Response = _json(503, _NO_LOOKUP, {"retry-after": "5"})
+            response: Response = (
+                unavailable_page(_NO_LOOKUP)
+                if wants_page(method, headers)
+                else _json(503, _NO_LOOKUP, {"retry-after": "5"})
+            )
             await response(scope, receive, send)
             return
         if caller is None:
@@ -211,6 +216,20 @@ def _not_saved(status: int, message: str) -> HTMLResponse:
         f'<p class="error" id="not-saved" role="alert">{message}</p></main></body></html>'
     )
     return HTMLResponse(page, status_code=status)
+
+
+def unavailable_page(detail: str) -> HTMLResponse:
+    """503 for a browser opening a page while the database cannot be reached: a page saying so (and
+    to reload it), where a JSON body read as a broken site to the agent looking at it."""
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unavailable · supportcue</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/style.css"></head><body><main id="main">'
+        "<h1>supportcue cannot reach its database</h1>"
+        f'<p class="error" id="unavailable" role="alert">{html.escape(detail)}</p>'
+        "<p>Reload this page in a few seconds.</p></main></body></html>"
+    )
+    return HTMLResponse(page, status_code=503, headers={"retry-after": "5"})
 
 
 def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
