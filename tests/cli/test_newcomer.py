@@ -192,6 +192,18 @@ def test_adding_a_user_with_no_password_typed_says_how(workspace: Path) -> None:
     added = CliRunner().invoke(app, ["--workspace", str(workspace), "users", "add", "ana", "--role", "agent"])
     assert isinstance(added.exception, SupportcueError)
     assert "no password given" in str(added.exception) and "--password-stdin" in str(added.exception)
+    # one line piped without --password-stdin is the password, then no confirmation: it said "no
+    # password given", and the help said the password is "read from stdin" without naming the option
+    piped = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "users", "add", "ana", "--role", "agent"], input="s3cret-pass\n"
+    )
+    assert isinstance(piped.exception, SupportcueError)
+    assert "twice" in str(piped.exception) and "once on standard input with --password-stdin" in str(
+        piped.exception
+    )
+    for command in (["users", "add"], ["users", "set-password"]):
+        shown = CliRunner().invoke(app, [*command, "--help"], env=WIDE)
+        assert "read once from standard input with --password-stdin" in " ".join(shown.output.split())
 
 
 def test_serve_help_shows_the_real_defaults() -> None:
@@ -488,3 +500,33 @@ def test_command_lists_show_each_summary_as_flowing_text(
     monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 250)
     result = CliRunner().invoke(app, [*args, "--help"])
     assert result.exit_code == 0 and summary in result.output
+
+
+def test_init_says_which_database_it_set_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`init` said "workspace ready" only: with SUPPORTCUE_DATABASE_URL set (or left over in the
+    shell) the tables went to that database, and nothing said which one."""
+    monkeypatch.delenv("SUPPORTCUE_DATABASE_URL", raising=False)
+    done = CliRunner().invoke(app, ["init", str(tmp_path / "ws")], env=WIDE)
+    assert done.exit_code == 0, done.output
+    database = tmp_path / "ws" / "supportcue.db"
+    assert f"database: the workspace's SQLite file {database}, its tables up to date" in done.output
+    other = tmp_path / "elsewhere.db"
+    get_settings.cache_clear()
+    done = CliRunner().invoke(
+        app, ["init", str(tmp_path / "ws2")], env={**WIDE, "SUPPORTCUE_DATABASE_URL": f"sqlite:///{other}"}
+    )
+    assert done.exit_code == 0 and other.exists(), done.output
+    assert f"database: sqlite:///{other} (from environment variable SUPPORTCUE_DATABASE_URL)" in done.output
+
+
+def test_models_on_a_workspace_never_trained_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`supportcue models` before any `train` printed a blank line."""
+    monkeypatch.delenv("SUPPORTCUE_DATABASE_URL", raising=False)
+    init_workspace(tmp_path)
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["--workspace", str(tmp_path), "models"], env=WIDE)
+    assert shown.exit_code == 0 and "no model versions yet: run `supportcue train`" in shown.output, (
+        shown.output
+    )
+    listed = CliRunner().invoke(app, ["--workspace", str(tmp_path), "models", "--json"], env=WIDE)
+    assert listed.exit_code == 0 and listed.output.strip() == "[]"

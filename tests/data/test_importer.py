@@ -461,6 +461,7 @@ def test_reimporting_a_case_updates_its_reply_as_it_updates_the_case(store: Stor
 def test_a_column_the_import_does_not_read_is_named_in_a_warning(store: Store, tmp_path: Path) -> None:
     """A misspelt optional column (`expires`, `anotator`) was dropped without a word: the labels
     never expired and lost their annotator, which agreement and provenance need."""
+    import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV))  # the case labeled
     path = write(
         tmp_path / "labels.csv",
         "case_id,task,label,anotator,expires,confidence\nc1,topic,refunds,maya,2026-12-01,0.9\n",
@@ -500,6 +501,7 @@ def test_a_labels_export_imports_back_with_its_version(store: Store, tmp_path: P
     out = tmp_path / "labels.jsonl"
     export_table(store, "labels", out)
     store.labels.delete("weak")
+    import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV))  # the case labeled
     report = import_file(store, "labels", out)
     assert report.stored == 1
     assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) id, subject"]
@@ -527,3 +529,26 @@ def test_a_label_that_expires_before_it_was_made_is_a_reject_naming_the_line(
     assert report.stored == 1 and [r.line for r in report.rejects] == [3, 4]
     assert all("is not after created_at" in r.reason for r in report.rejects), report.rejects
     assert [lb.case_id for lb in store.labels.list(include_expired=True)] == ["c1"]
+
+
+def test_labels_on_cases_not_imported_are_named_in_a_warning(store: Store, tmp_path: Path) -> None:
+    """A label whose case_id names no imported case (a typo, a forgotten cases file) was taken without
+    a word; only `train` said, later, that it was not learned from."""
+    write(tmp_path / "cases.csv", "id,message\nT-1,where is my refund\n")
+    import_file(store, "cases", tmp_path / "cases.csv")
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,text,task,value\nT-1,,topic,refunds\nT-9,,topic,refunds\nT-8,,topic,refunds\n"
+        ",a text alone,topic,refunds\n",
+    )
+    for dry_run in (True, False):
+        report = import_file(store, "labels", labels, dry_run=dry_run)
+        assert report.warnings == [
+            "2 case id(s) of these labels match no imported case (e.g. T-8): training learns from those "
+            "labels only once the cases are imported (`supportcue import cases FILE`); or fix the "
+            "labels' case_id"
+        ]
+    assert report.stored == 4
+    write(tmp_path / "more.csv", "id,message\nT-8,a\nT-9,b\n")
+    import_file(store, "cases", tmp_path / "more.csv")
+    assert import_file(store, "labels", labels).warnings == []

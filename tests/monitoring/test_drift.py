@@ -337,3 +337,37 @@ def test_drift_refuses_a_bad_date(tmp_path: Path, dates: list[str], says: str) -
         env={"SUPPORTCUE_DATABASE_URL": "", "COLUMNS": "200"},
     )
     assert out.exit_code == 2 and "--since" in out.output and says in out.output
+
+
+def test_a_history_too_short_to_compare_is_not_reported_as_no_drift(store: Store, tmp_path: Path) -> None:
+    """Three weeks of suggestions are one window and its reference (7 + 14 days): compared. With a
+    reference of 30 days nothing can be compared yet, and the result says so (it said "no drift
+    alerts", as if the messages had been checked and found steady)."""
+    from tests.review.drift_seed import seed_drift
+
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.monitoring.drift import run_drift
+    from supportcue.settings import Settings
+
+    seed_drift(store)
+    settings = Settings()
+    compared = run_drift(store, settings, HashingEmbedder())
+    assert compared["windows"] == 1 and compared["note"] is None
+    settings.drift = settings.drift.model_copy(update={"reference_days": 30})
+    short = run_drift(store, settings, HashingEmbedder())
+    assert short["windows"] == 0 and short["alerts"] == []
+    assert short["note"].startswith("nothing compared yet: drift needs 37 days of suggestions")
+    assert "the 189 with a valid message span 20.0 days" in short["note"]
+
+
+def test_drift_on_a_workspace_without_suggestions_says_nothing_was_compared(tmp_path: Path) -> None:
+    init_workspace(tmp_path)
+    get_settings.cache_clear()
+    out = CliRunner().invoke(
+        app,
+        ["--workspace", str(tmp_path), "drift"],
+        env={"SUPPORTCUE_DATABASE_URL": "", "SUPPORTCUE_EMBEDDING__MODEL": "tfidf", "COLUMNS": "200"},
+    )
+    get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    assert "nothing compared" in out.output and "no drift alerts" not in out.output

@@ -130,3 +130,32 @@ def test_readyz_names_a_missing_artifact_by_stage_version_and_workspace_path(
     reason = ready.json()["reason"]
     assert "topic v1" in reason and "models/topic/v1.joblib" in reason, reason
     assert str(tmp_path) not in reason
+
+
+def test_a_page_opened_while_the_database_is_down_is_a_page_saying_so(
+    app: FastAPI, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent's browser got a raw JSON body (`{"detail": ...}`) when the database could not be
+    reached, whether at the caller's lookup or in the page's own query; an API client still gets JSON."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    down = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise down
+
+    known, fresh = authorize(store, "agent"), authorize(store, "agent")
+    page = {"accept": "text/html,application/xhtml+xml"}
+    with TestClient(app) as client:
+        wait_loaded(app)
+        assert client.get("/", headers={**known, **page}).status_code == 200  # the key is cached now
+        monkeypatch.setattr(store.cases, "list", refuse)
+        monkeypatch.setattr(app.state.authenticator, "by_key", refuse)
+        for key, says in ((known, "cannot be reached"), (fresh, "cannot check the caller")):
+            r = client.get("/", headers={**key, **page})
+            assert r.status_code == 503 and r.headers["content-type"].startswith("text/html"), r.text
+            assert "cannot reach its database" in r.text and says in r.text and "Reload" in r.text
+            assert r.headers["retry-after"] == "5"
+            api = client.get("/", headers={**key, "accept": "application/json"})
+            assert api.status_code == 503 and says in api.json()["detail"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from sqlalchemy import func, select
 from supportcue.data.store import open_store
 from supportcue.data.tables import Event, Suggestion
 from supportcue.security.users import add_user
-from supportcue.service.workers import threads_per_worker
+from supportcue.service.workers import LOG_FORMAT, log_to_stderr, threads_per_worker
 from supportcue.settings import init_workspace
 from tests.cli.test_lifecycle import run
 from tests.cli.test_newcomer import entry_point
@@ -273,6 +274,14 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     assert set(served.until("both on topic v2", both_on("v2"))) == pids
     assert "topic v1 is live again" in run(ws, "rollback", "topic")
     assert set(served.until("both on topic v1", both_on("v1"))) == pids
+    # each worker logs that it followed, in a line with the time, the level and its process id
+    followed = re.findall(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO supportcue\[(\d+)\] supportcue\.service: now serving models "
+        r"\{.*'topic': 'v1'.*\} \(were \{.*'topic': 'v2'",
+        served.log.read_text(),
+        re.MULTILINE,
+    )
+    assert set(map(int, followed)) == pids, served.output()
     text = httpx.get(f"{served.url}/metrics", headers=auth, timeout=30).text
     assert 'supportcue_model_live{stage="topic",version="v1"} 1.0' in text
     assert 'supportcue_model_live{stage="topic",version="v2"} 0.0' in text
@@ -366,3 +375,60 @@ def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_pat
     assert "Traceback" not in done.stderr, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert "supportcue.toml: not valid TOML" in line and "keep serving" in line, line
+
+
+def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line(tmp_path: Path) -> None:
+    """A worker started by SIGHUP (or in place of one that died) while the database is down, or its
+    address wrong, exited with a traceback of some 80 lines; it now says so in one line naming the
+    database (its password hidden) and where its URL was set, as `serve` does at start-up."""
+    init_workspace(tmp_path)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "SUPPORTCUE_WORKSPACE": str(tmp_path),
+        "SUPPORTCUE_DATABASE_URL": f"postgresql://ops:S3cret@127.0.0.1:{port}/support",
+    }
+    code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"cannot open the database postgresql://ops:***@127.0.0.1:{port}/support" in line, line
+    assert "SUPPORTCUE_DATABASE_URL" in line and "cannot be reached" in line and "keep serving" in line
+    assert "S3cret" not in done.stderr
+
+
+def test_the_service_logs_lines_with_time_level_and_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve`'s log lines went to Python's last-resort handler: the bare message (no time, no level,
+    no worker's pid: which of N workers could not reach the database, and when?), and the service's
+    info lines ("now serving models ...", a promotion followed) not at all."""
+    import io
+    import logging
+
+    from supportcue.security.redaction import install_log_redaction
+
+    install_log_redaction()
+    logger, service = logging.getLogger("supportcue"), logging.getLogger("supportcue.service")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setattr(service, "level", logging.NOTSET)
+    stream = io.StringIO()
+    handler = log_to_stderr(stream)
+    assert log_to_stderr(io.StringIO()) is handler and logger.handlers == [handler]  # once per process
+    service.info("now serving models %s", {"topic": "v2"})
+    logging.getLogger("supportcue.monitoring").info("not shown: below the warning level")
+    service.warning("storing 1 suggestions failed for ana@example.com")
+    lines = stream.getvalue().splitlines()
+    pid = os.getpid()
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO supportcue\[{pid}\] supportcue\.service: now serving "
+        r"models \{'topic': 'v2'\}",
+        lines[0],
+    ), lines
+    assert len(lines) == 2 and f" WARNING supportcue[{pid}] " in lines[1] and lines[1].endswith("for [email]")
+    assert LOG_FORMAT.startswith("%(asctime)s %(levelname)s")

@@ -39,13 +39,17 @@ def root(
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="folder to create")]) -> None:
     """Create a workspace: supportcue.toml with documented defaults, the database, models/."""
-    from supportcue.cli.context import open_workspace_store
+    from supportcue.cli.context import database_named, open_workspace_store
     from supportcue.settings import init_workspace, load_settings
 
     config = init_workspace(directory)
     # read afresh, not through the cached get_settings: the new file is about to be edited
-    open_workspace_store(load_settings(directory)).close()
+    settings = load_settings(directory)
+    open_workspace_store(settings).close()
     typer.echo(f"workspace ready: {config}")
+    # which database got the tables: SUPPORTCUE_DATABASE_URL, set or left over in the shell, wins
+    # over the file, and nothing else said which one was used
+    typer.echo(f"database: {database_named(settings)}, its tables up to date")
     folder = shlex.quote(str(directory))
     typer.echo(
         f"next: export SUPPORTCUE_WORKSPACE={folder}; import your answers, cases and labels "

@@ -22,20 +22,30 @@ def open_workspace_store(settings: Settings) -> Store:
     its URL comes from and why, when it cannot be opened (down, a wrong address, not a database)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from supportcue.data.database import unavailable_reason
-
     try:
         return open_store(settings.database_url)
     except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None) or exc
-        said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]  # the driver: no data
-        reason = unavailable_reason(exc)
-        reason = f"{reason} ({said})" if reason and said.lower() not in reason.lower() else reason or said
-        if settings.database.url:
-            where = f"{hide_password(settings.database.url)} (from {settings.source('database.url')})"
-        else:
-            where = f"the workspace's SQLite file {settings.database_url.removeprefix('sqlite:///')}"
-        raise DatabaseUnavailable(f"cannot open the database {where}: {reason}") from exc
+        raise database_problem(settings, exc) from exc
+
+
+def database_problem(settings: Settings, exc: Exception) -> DatabaseUnavailable:
+    """The error saying that the workspace's database cannot be opened: which one (its password
+    hidden), where its URL was set, and the driver's reason (its first line: no data)."""
+    from supportcue.data.database import unavailable_reason
+
+    orig = getattr(exc, "orig", None) or exc
+    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    reason = unavailable_reason(exc)
+    reason = f"{reason} ({said})" if reason and said.lower() not in reason.lower() else reason or said
+    return DatabaseUnavailable(f"cannot open the database {database_named(settings)}: {reason}")
+
+
+def database_named(settings: Settings) -> str:
+    """The workspace's database as people should read it: its URL with the password hidden and where
+    the URL was set, or the SQLite file."""
+    if settings.database.url:
+        return f"{hide_password(settings.database.url)} (from {settings.source('database.url')})"
+    return f"the workspace's SQLite file {settings.database_url.removeprefix('sqlite:///')}"
 
 
 @dataclass

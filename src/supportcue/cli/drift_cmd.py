@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from supportcue.cli.context import state
 from supportcue.cli.errors import NOT_DELIVERED
@@ -13,8 +14,10 @@ from supportcue.cli.output import console, emit, fitted_table
 
 def _print(result: dict[str, Any]) -> None:
     alerts = result["alerts"]
-    if not alerts:
-        console.print("no drift alerts")
+    if result["note"]:
+        console.print(f"[yellow]{escape(result['note'])}[/yellow]", highlight=False)
+    elif not alerts:
+        console.print(f"no drift alerts ({result['windows']:,} window(s) compared)", highlight=False)
     table = fitted_table(
         [
             {

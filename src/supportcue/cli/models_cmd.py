@@ -180,6 +180,9 @@ def register(app: typer.Typer) -> None:
             ]
             print(json.dumps(rows))
             return
+        if not versions:  # an empty table printed as a blank line
+            console.print("no model versions yet: run `supportcue train`")
+            return
         console.print(versions_table(versions, console))
         if any(v.sha256 is None for v in versions):
             console.print(

@@ -123,7 +123,7 @@ def _serve(
     from supportcue.cli.context import open_workspace_store
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
-    from supportcue.service.workers import check_workers, run_workers
+    from supportcue.service.workers import check_workers, log_to_stderr, run_workers
     from supportcue.training.loader import check_stage_names
 
     check_workers(settings, workers)
@@ -155,6 +155,7 @@ def _serve(
         run_workers(settings, host, port, workers)
         return
     _keep_on_hangup()
+    log_to_stderr()
     uvicorn.run(
         create_app(settings),
         host=host,

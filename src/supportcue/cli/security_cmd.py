@@ -89,7 +89,8 @@ def users_add(
     role: RoleOption,
     password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Add a user; the password is asked for twice (hidden), or read from stdin."""
+    """Add a user; the password is asked for twice (hidden), or read once from standard input with
+    --password-stdin."""
     from supportcue.security.users import add_user
 
     add_user(state(ctx).store, name, role, _read_password(password_stdin))
@@ -113,7 +114,8 @@ def users_set_password(
     name: Annotated[str, typer.Argument(help="the login name")],
     password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Reset a user's password (asked for twice, or read from stdin); their open sessions end."""
+    """Reset a user's password (asked for twice, or read once from standard input with
+    --password-stdin); their open sessions end."""
     from supportcue.security.users import set_password
 
     set_password(state(ctx).store, name, _read_password(password_stdin))
@@ -127,9 +129,10 @@ def _read_password(from_stdin: bool) -> str:
         with warnings.catch_warnings():  # getpass says "input may be echoed" itself, without code
             warnings.simplefilter("ignore", getpass.GetPassWarning)
             password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    except typer.Abort:  # end of input (nothing piped in) or Ctrl-C
+    except typer.Abort:  # end of input (nothing, or one line, piped in) or Ctrl-C
         raise SupportcueError(
-            "no password given: type it at the prompt, or pass it on standard input with --password-stdin"
+            "no password given twice at the prompt: type it there (and again to confirm), or pass it "
+            "once on standard input with --password-stdin"
         ) from None
     return password
 

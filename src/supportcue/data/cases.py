@@ -190,6 +190,14 @@ class Cases:
             return self.db.first(q.order_by(turn.ts.desc(), turn.id.desc()))
         return self.db.first(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()))
 
+    def stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are stored cases."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            found.update(self.db.all(select(Case.id).where(Case.id.in_(chunk))))
+        return found
+
     def stored_suggestion_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
         found: set[str] = set()

@@ -300,7 +300,7 @@ def import_file(
             records.setdefault(table, []).extend(rows)
         if progress and report.read % 1000 == 0:
             progress(report.read)
-    report.warnings += _warnings(kind, items)
+    report.warnings += _warnings(kind, items) + _unknown_cases(store, kind, items)
     if dry_run:
         return report
     if report.rejects:
@@ -350,6 +350,26 @@ def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
             "by time. Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one."
         ]
     return []
+
+
+def _unknown_cases(store: Store, kind: str, items: list[ImportRow]) -> list[str]:
+    """Labels whose case_id names no stored case are stored, but training cannot learn from them
+    (it has no message): say so at the import, where a mistyped id or a forgotten cases file can be
+    fixed, not only at `train`."""
+    if kind != "labels":
+        return []
+    ids = sorted({i.case_id for i in items if isinstance(i, LabelRow) and i.case_id})
+    if not ids:
+        return []
+    known = store.cases.stored_ids(ids)
+    missing = [i for i in ids if i not in known]
+    if not missing:
+        return []
+    return [
+        f"{len(missing):,} case id(s) of these labels match no imported case (e.g. {missing[0]}): training "
+        "learns from those labels only once the cases are imported "
+        "(`supportcue import cases FILE`); or fix the labels' case_id"
+    ]
 
 
 def field_problem(kind: str, name: str) -> str | None:

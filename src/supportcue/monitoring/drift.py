@@ -301,6 +301,50 @@ def _components(vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return reduced
 
 
+def window_ends(
+    valid: Sequence[DriftRow],
+    settings: DriftSettings,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[datetime]:
+    """The ends of the windows `detect` compares with their reference, over the valid rows (in time
+    order): from the first day that has `reference_days` and `window_days` of history before it,
+    every day (or week) until `until` (default: the day after the last row). None when the rows span
+    less than that: nothing can be compared yet."""
+    if not valid:
+        return []
+    window, reference = timedelta(days=settings.window_days), timedelta(days=settings.reference_days)
+    step = timedelta(days=7 if settings.every == "week" else 1)
+    at = _day(since or valid[0].created_at) + reference + window
+    end = until or _day(valid[-1].created_at) + timedelta(days=1)
+    ends = []
+    while at <= end:
+        ends.append(at)
+        at += step
+    return ends
+
+
+def coverage_note(rows: Sequence[DriftRow], settings: DriftSettings, compared: int) -> str | None:
+    """What a run without any window compared must say instead of "no drift alerts": that nothing
+    could be compared yet, and why (too few days of suggestions with valid messages)."""
+    if compared:
+        return None
+    need = settings.window_days + settings.reference_days
+    valid = [r for r in rows if r.abstained_at != "validation"]
+    if not valid:
+        return (
+            f"nothing compared: no suggestion with a valid message in the period (drift compares the "
+            f"messages of the suggestions made on imported cases, over {need} days: [drift] window_days "
+            "+ reference_days)"
+        )
+    days = (valid[-1].created_at - valid[0].created_at).total_seconds() / 86400
+    return (
+        f"nothing compared yet: drift needs {need} days of suggestions ([drift] window_days + "
+        f"reference_days); the {len(valid):,} with a valid message span {days:.1f} days, from "
+        f"{valid[0].created_at:%Y-%m-%d}"
+    )
+
+
 def detect(
     rows: Sequence[DriftRow],
     embedder: Embedder,
@@ -313,17 +357,14 @@ def detect(
     """Every alert over the rows (valid messages: those validation let through), stepping from the
     first window that has a full reference until `until` (default: the last row's day)."""
     valid = [r for r in rows if r.abstained_at != "validation"]
-    if not valid:
+    ends = window_ends(valid, settings, since, until)
+    if not ends:
         return []
     vectors = embedder.embed([r.message for r in valid])
     features = _components(vectors)
     matches = [matched(r, match_threshold) for r in valid]
     times = np.array([r.created_at.timestamp() for r in valid])
     window, reference = timedelta(days=settings.window_days), timedelta(days=settings.reference_days)
-    step = timedelta(days=7 if settings.every == "week" else 1)
-    start = _day(since or valid[0].created_at)
-    end = until or _day(valid[-1].created_at) + timedelta(days=1)
-    at = start + reference + window
 
     def take(lo: datetime, hi: datetime) -> Window:
         idx = np.flatnonzero((times >= lo.timestamp()) & (times < hi.timestamp()))
@@ -331,12 +372,11 @@ def detect(
 
     out: list[Alert] = []
     open_alerts: dict[tuple[str, str], Alert] = {}
-    while at <= end:
+    for at in ends:
         if progress:
             progress(f"drift: window ending {at:%Y-%m-%d}")
         raised = step_alerts(take(at - window - reference, at - window), take(at - window, at), at, settings)
         _merge(open_alerts, raised, at, out)
-        at += step
     out += open_alerts.values()
     return sorted(out, key=lambda a: (a.first_seen, a.kind, a.subject))
 
@@ -359,7 +399,9 @@ def run_drift(
     """Detect drift over [since, until) (the reference window reaches back before `since`), store the
     alerts, queue review items for them (`review/alert_items.py`: new alerts and those raised again),
     and post the new ones to `[drift] webhook_url`; returns `supportcue drift --json`'s object (each
-    alert with its stored `id` and `review_item_ids`; `review_items`: how many items this run added)."""
+    alert with its stored `id` and `review_item_ids`; `review_items`: how many items this run added;
+    `windows`: how many windows were compared with their reference, and when none could be, `note`
+    says why: "no drift alerts" would claim what was never checked)."""
     s = settings.drift
     back = timedelta(days=s.window_days + s.reference_days) if since else timedelta(0)
     rows = store.alerts.rows(since - back if since else None, until)
@@ -372,6 +414,8 @@ def run_drift(
         until=until,
         progress=progress,
     )
+    valid = [r for r in rows if r.abstained_at != "validation"]
+    compared = len(window_ends(valid, s, since=since - back if since else None, until=until))
     saved = store.alerts.save_each([a.row() for a in alerts]) if alerts else []
     fresh = [row for row, new in saved if new]
     from supportcue.review.alert_items import queue_alert_items
@@ -402,6 +446,8 @@ def run_drift(
             failed = True
     return {
         "alerts": public,
+        "windows": compared,
+        "note": coverage_note(rows, s, compared),
         "new": len(fresh),
         "review_items": added,
         "webhook": posted,

@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Scope
 
 from supportcue import __version__
+from supportcue.data.database import unavailable_reason
 from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
@@ -32,7 +33,7 @@ from supportcue.security.devices import DeviceCookies
 from supportcue.security.ratelimit import RateLimiter, SharedRateLimiter
 from supportcue.security.redaction import install_log_redaction
 from supportcue.service import outage
-from supportcue.service.auth import Authenticate, wants_page
+from supportcue.service.auth import Authenticate, unavailable_page, wants_page
 from supportcue.service.batcher import MicroBatcher
 from supportcue.service.deps import Forbidden
 from supportcue.service.head import HeadAsGet
@@ -299,8 +300,12 @@ def create_app(
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)
     @app.exception_handler(sa_exc.TimeoutError)
-    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """The database cannot take writes (events, pages): a 503 the client may retry."""
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        """The database cannot take writes (events, pages): a 503 the client may retry; a browser
+        opening a page gets a page saying so."""
+        if wants_page(request.method, request.headers):
+            reason = unavailable_reason(exc) or "the database cannot be reached or stopped answering"
+            return unavailable_page(reason)
         return outage.unavailable(exc)
 
     @app.exception_handler(UnstorableValue)

@@ -15,7 +15,9 @@ route nobody declared a role for) without a caller. Unrouted paths pass through 
 
 from __future__ import annotations
 
+import html
 import logging
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
@@ -26,6 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from supportcue.data.database import unavailable_reason
 from supportcue.security import csrf, sessions
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.ratelimit import RateLimiter
@@ -58,11 +61,49 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
+OUTAGE_LOG_EVERY_S = 10.0
+"""While the store cannot be reached, the refused lookups are logged in one line this often."""
+
+
+class OutageLog:
+    """The log of caller lookups refused because the store cannot be reached: one warning line with
+    the reason, no traceback, and then at most one line every `every_s` counting the requests refused
+    since. A database outage is not a bug: at hundreds of requests a second, a traceback each (some
+    60 lines) buried the log. Any other failure of a lookup is logged in full, as a bug is."""
+
+    def __init__(
+        self, every_s: float = OUTAGE_LOG_EVERY_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.every_s = every_s
+        self.clock = clock
+        self.last: float | None = None
+        self.refused = 0
+
+    def failed(self, exc: BaseException) -> None:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            log.error("looking up the caller failed", exc_info=exc)
+            return
+        self.refused += 1
+        now = self.clock()
+        if self.last is not None and now - self.last < self.every_s:
+            return
+        since = "" if self.last is None else f" in the last {now - self.last:.0f} s"
+        log.warning(
+            "cannot look up callers: %s; %d request(s) answered 503%s",
+            reason,
+            self.refused,
+            since,
+        )
+        self.last, self.refused = now, 0
+
+
 class Authenticate:
     def __init__(self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter) -> None:
         self.app = app
         self.auth = authenticator
         self.limiter = limiter
+        self.outage = OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,9 +118,13 @@ class Authenticate:
         method = scope["method"]
         try:
             caller, problem = await self._caller(headers)
-        except Exception:  # the store is unreachable: say so, without details
-            log.exception("looking up the caller failed")
-            response: Response = _json(503, _NO_LOOKUP, {"retry-after": "5"})
+        except Exception as exc:  # the store is unreachable: say so, without details
+            self.outage.failed(exc)
+            response: Response = (
+                unavailable_page(_NO_LOOKUP)
+                if wants_page(method, headers)
+                else _json(503, _NO_LOOKUP, {"retry-after": "5"})
+            )
             await response(scope, receive, send)
             return
         if caller is None:
@@ -171,6 +216,20 @@ def _not_saved(status: int, message: str) -> HTMLResponse:
         f'<p class="error" id="not-saved" role="alert">{message}</p></main></body></html>'
     )
     return HTMLResponse(page, status_code=status)
+
+
+def unavailable_page(detail: str) -> HTMLResponse:
+    """503 for a browser opening a page while the database cannot be reached: a page saying so (and
+    to reload it), where a JSON body read as a broken site to the agent looking at it."""
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unavailable · supportcue</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/style.css"></head><body><main id="main">'
+        "<h1>supportcue cannot reach its database</h1>"
+        f'<p class="error" id="unavailable" role="alert">{html.escape(detail)}</p>'
+        "<p>Reload this page in a few seconds.</p></main></body></html>"
+    )
+    return HTMLResponse(page, status_code=503, headers={"retry-after": "5"})
 
 
 def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -63,6 +64,34 @@ STARTUP_S = 30
 """uvicorn's worker health-check timeout: how long the supervisor waits for a worker it starts on
 SIGHUP to be ready (models loaded) before it stops the old one (it keeps the old one when the new one
 is late), and at worst how long it takes to notice a worker that died in the middle of a check."""
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s supportcue[%(process)d] %(name)s: %(message)s"
+"""A line of `serve`'s log: when (UTC), how bad, which process (each worker of `--workers N` has its
+own), then the message (personal data redacted, `security/redaction.py`)."""
+
+
+def log_to_stderr(stream: TextIO | None = None) -> logging.Handler:
+    """Give supportcue's log records a handler of their own in `serve` and in each of its workers
+    (idempotent): lines in `LOG_FORMAT`, warnings and errors, and the service's `info` lines too (a
+    worker following a promotion: "now serving models ..."). Without it they went to Python's
+    last-resort handler: the bare message, no time, level or process, and no `info` line at all."""
+    logger = logging.getLogger("supportcue")
+    for handler in logger.handlers:
+        if getattr(handler, "supportcue_serve", False):
+            return handler
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.supportcue_serve = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
+    service = logging.getLogger("supportcue.service")
+    if service.level == logging.NOTSET:
+        service.setLevel(logging.INFO)
+    return handler
 
 
 class DrainingProtocol(HttpToolsProtocol):
@@ -139,14 +168,23 @@ def worker_environment(settings: Settings, workers: int, metrics_dir: str) -> di
 def create_worker_app() -> FastAPI:
     """The app of one worker (uvicorn's factory): the workspace in `SUPPORTCUE_WORKSPACE`. It starts
     accepting connections once its models are loaded (or failed to load, which /readyz then says)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportcue.cli.context import database_problem
     from supportcue.service.app import create_app
 
+    log_to_stderr()
     watch_parent(os.getppid())
     try:
-        return create_app(require_workspace(get_settings()), start_loaded=True)
+        settings = require_workspace(get_settings())
+        try:
+            return create_app(settings, start_loaded=True)
+        except SQLAlchemyError as exc:  # the database is down, or its address wrong, since `serve` began
+            raise database_problem(settings, exc) from exc
     except SupportcueError as exc:
-        # A worker started by SIGHUP, or in place of one that died, reads supportcue.toml again: a
-        # mistake made in it since is said as `serve` says it at start-up, in one line, not a traceback.
+        # A worker started by SIGHUP, or in place of one that died, reads supportcue.toml again and
+        # opens the database: a mistake made in the file since, or a database that cannot be reached
+        # now, is said as `serve` says it at start-up, in one line, not a traceback.
         print(
             f"error: worker {os.getpid()} cannot start: {exc}; the workers running keep serving (fix it, "
             "then send SIGHUP to serve again)",
