@@ -46,6 +46,10 @@ SUGGESTED = "Hi Ana,\nYou can pause payouts in Settings."
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.browser
+# Playwright's expectations wait 5 s by default; on a loaded 2-core CI machine running two test
+# processes, a page's answer (a refused event, a re-rendered card) took longer now and then. They
+# still fail on what never comes; they only wait longer for it.
+expect.set_options(timeout=15_000)
 
 
 def launch(p: Playwright) -> Browser:
