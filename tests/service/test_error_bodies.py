@@ -20,6 +20,7 @@ from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
 from tests.conftest import LiveServer
 from tests.service.conftest import authorize, wait_loaded
+from tests.service.test_headers import assert_secured
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "anna.berg@example.com"
@@ -157,5 +158,6 @@ def test_a_page_opened_while_the_database_is_down_is_a_page_saying_so(
             assert r.status_code == 503 and r.headers["content-type"].startswith("text/html"), r.text
             assert "cannot reach its database" in r.text and says in r.text and "Reload" in r.text
             assert r.headers["retry-after"] == "5"
+            assert_secured(r)  # an error page is a page: the same security headers
             api = client.get("/", headers={**key, "accept": "application/json"})
             assert api.status_code == 503 and says in api.json()["detail"]
