@@ -311,8 +311,15 @@ def test_postgresql_down_logs_the_refused_callers_in_one_line_without_a_tracebac
                 )
                 assert r.status_code == 503 and "cannot check the caller" in r.json()["detail"], r.text
         proxy.up()
+        with caplog.at_level(logging.WARNING, logger="supportcue"):
+            r = httpx.post(f"{live.url}/v1/suggest", headers=fresh, json=payouts(1, "d9")[0], timeout=30)
+            assert r.status_code == 200, r.text
     lookups = [rec for rec in caplog.records if "look up callers" in rec.getMessage()]
     assert len(lookups) == 1, [rec.getMessage() for rec in caplog.records]
+    back = [rec.getMessage() for rec in caplog.records if "looked up again" in rec.getMessage()]
+    assert back == [
+        "callers are looked up again: the database answers; 4 request(s) answered 503 since the last line"
+    ], [rec.getMessage() for rec in caplog.records]
     assert lookups[0].levelno == logging.WARNING and lookups[0].exc_info is None
     assert "cannot be reached" in lookups[0].getMessage()
     assert not any(rec.exc_info for rec in caplog.records), [rec.getMessage() for rec in caplog.records]
@@ -327,10 +334,16 @@ def test_refused_lookups_are_counted_in_a_line_every_interval(caplog: pytest.Log
             now[0] = t
             outage.failed(down)
         outage.failed(RuntimeError("a bug"))
+        outage.recovered()  # the store answers again: one line, with the refusals not yet logged
+        outage.recovered()  # and nothing more while it keeps answering
+        now[0] = 500.0
+        outage.failed(down)  # a later outage is counted afresh
     lines = [rec.getMessage() for rec in caplog.records]
     assert lines[0].endswith("1 request(s) answered 503"), lines
     assert lines[1].endswith("4 request(s) answered 503 in the last 10 s"), lines
-    assert len(lines) == 3 and caplog.records[2].exc_info is not None  # a bug keeps its traceback
+    assert caplog.records[2].exc_info is not None  # a bug keeps its traceback
+    assert lines[3].endswith("1 request(s) answered 503 since the last line"), lines
+    assert lines[4].endswith("1 request(s) answered 503") and len(lines) == 5, lines
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

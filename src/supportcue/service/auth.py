@@ -97,6 +97,19 @@ class OutageLog:
         )
         self.last, self.refused = now, 0
 
+    def recovered(self) -> None:
+        """A lookup reached the store (not the cache): after an outage, say it is over in one line,
+        with the requests refused since the last line, so the log shows when it ended; the next
+        outage starts its own count."""
+        if self.last is None and not self.refused:
+            return
+        log.warning(
+            "callers are looked up again: the database answers; %d request(s) answered 503 since the "
+            "last line",
+            self.refused,
+        )
+        self.last, self.refused = None, 0
+
 
 class Authenticate:
     def __init__(self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter) -> None:
@@ -172,14 +185,18 @@ class Authenticate:
             return await self._lookup(self.auth.cached_session, self.auth.by_session, session_id), None
         return None, None
 
-    @staticmethod
     async def _lookup(
-        cached: Callable[[str], tuple[bool, Caller | None]], load: Callable[[str], Caller | None], token: str
+        self,
+        cached: Callable[[str], tuple[bool, Caller | None]],
+        load: Callable[[str], Caller | None],
+        token: str,
     ) -> Caller | None:
         found, caller = cached(token)
-        if found:
+        if found:  # a cached caller says nothing of the store: only a lookup that reached it does
             return caller
-        return await to_thread.run_sync(load, token)
+        caller = await to_thread.run_sync(load, token)
+        self.outage.recovered()
+        return caller
 
 
 _NO_LOOKUP = "cannot check the caller now (the store is unreachable); retry shortly"
