@@ -226,3 +226,17 @@ def test_bad_rows_go_to_the_rejects_file_as_they_are_read(workspace: Path, tmp_p
     assert written[0]["row"] == {"id": "d0"} and "created_at" in written[0]["reason"]
     out = run(workspace, "batch", "embed", str(path))
     assert f"{path}:3: created_at" in out and f"... and {len(rows) - kept} more rejected rows" in out
+
+
+def test_a_batch_run_keeps_the_import_rejects_of_the_same_file(workspace: Path, tmp_path: Path) -> None:
+    """`batch` over a file that was imported wrote the same FILE.rejects.jsonl, so the import's list
+    (with the repeated ids a batch does not reject) was overwritten; each now has its own."""
+    path = tmp_path / "cases.csv"
+    path.write_text("id,message,created_at\na1,refund please,\na1,refund again,\nb1,where is it,31/12/2025\n")
+    run(workspace, "import", "cases", str(path))
+    imported = (tmp_path / "cases.csv.rejects.jsonl").read_text()
+    assert [json.loads(line)["line"] for line in imported.splitlines()] == [3, 4]  # repeated id, bad date
+    run(workspace, "batch", "embed", str(path))
+    assert (tmp_path / "cases.csv.rejects.jsonl").read_text() == imported
+    batch = (tmp_path / "cases.csv.batch-rejects.jsonl").read_text()
+    assert [json.loads(line)["line"] for line in batch.splitlines()] == [4]

@@ -51,8 +51,9 @@ def run_batch(
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], ImportReport]:
     """Run job `kind` over the cases of `path`; returns its summary and the file's read report (the
-    rejected rows are written to FILE.rejects.jsonl, as `import` does, while the file is read; the
-    report keeps the first `cases.KEPT_REJECTS` of them, the summary counts them all)."""
+    rejected rows are written to FILE.batch-rejects.jsonl as the file is read, beside the import's
+    FILE.rejects.jsonl; the report keeps the first `cases.KEPT_REJECTS` of them, the summary counts
+    them all)."""
     options: dict[str, Any] = {}
     if kind == "label":
         sample = ImportReport(kind="cases", path=path, on_reject=lambda _: None)  # read again below

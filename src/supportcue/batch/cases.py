@@ -59,7 +59,7 @@ KEPT_REJECTS = 20
 
 
 class Rejects:
-    """A batch job's rejected rows, written to `FILE.rejects.jsonl` as the file is read rather than
+    """A batch job's rejected rows, written to `FILE.batch-rejects.jsonl` as the file is read rather than
     gathered for the end: a file of any size may be all bad rows (a date format the import does not
     read). The first `KEPT_REJECTS` are kept to show."""
 
@@ -75,7 +75,7 @@ class Rejects:
         if len(self.first) < KEPT_REJECTS:
             self.first.append(reject)
         if self._handle is None:  # the file only once there is a bad row, as `import` writes it
-            self.path = rejects_file(self.source)
+            self.path = rejects_file(self.source, "batch")
             self._handle = self.path.open("w", encoding="utf-8")
         self._handle.write(reject_line(self.source, reject))
 

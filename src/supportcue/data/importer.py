@@ -438,9 +438,11 @@ def _check_columns(
         )
 
 
-def rejects_file(path: Path) -> Path:
-    """Where the rejected rows of `path` are written: `FILE.rejects.jsonl` beside it."""
-    return path.with_name(path.name + ".rejects.jsonl")
+def rejects_file(path: Path, job: str = "") -> Path:
+    """Where the rejected rows of `path` are written: `FILE.rejects.jsonl` beside it, or for a job
+    other than the import (`batch`) `FILE.JOB-rejects.jsonl`, so a batch run over a file that was
+    imported does not overwrite the import's list (which also names the repeated ids a batch keeps)."""
+    return path.with_name(path.name + (f".{job}-rejects.jsonl" if job else ".rejects.jsonl"))
 
 
 def reject_line(path: Path, r: Reject) -> str:
