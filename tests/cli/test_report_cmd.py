@@ -42,3 +42,11 @@ def test_a_bad_date_names_the_option(workspace: Path, args: list[str], says: str
     said = error_of(workspace, *args)
     assert says in said, said
     assert " since=" not in said and "group_by=" not in said
+
+
+def test_the_similarity_histogram_is_one_line_in_a_log(workspace: Path) -> None:
+    """Written to a pipe (80 columns), the histogram's line broke in two mid-figure."""
+    result = CliRunner().invoke(app, ["--workspace", str(workspace), "report"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if ln.startswith("similarity histogram: "))
+    assert len(line) > 80 and line.split(": ", 1)[1].count(" ") >= 2 * 9, line  # every bucket on it

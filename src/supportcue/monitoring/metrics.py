@@ -424,12 +424,16 @@ def print_report(result: dict[str, Any], console: Console) -> None:
         funnel.add_row(row["stage"], f"{row['entered']:,}", f"{row['stopped']:,}", f"{row['passed']:,}")
     console.print(funnel)
     sim = result["similarity"]
-    console.print(
+    console.print(  # one line however wide the terminal (or a log, 80 columns) is
         "similarity histogram: "
-        + "  ".join(f"{b} {n}" for b, n in zip(sim["buckets"], sim["histogram"], strict=True))
+        + "  ".join(f"{b} {n}" for b, n in zip(sim["buckets"], sim["histogram"], strict=True)),
+        soft_wrap=True,
+        highlight=False,
     )
     for row in result["shadow"]:
-        console.print(f"shadow {row['stage']}: agreement {_pct(row['agreement'])} over {row['n']:,}")
+        console.print(
+            f"shadow {row['stage']}: agreement {_pct(row['agreement'])} over {row['n']:,}", soft_wrap=True
+        )
     if result.get("groups"):
         table = Table(title=f"by {result['group_by']}")
         for col in ("key", "suggestions", "match rate", "adoption", "coverage", "dismissed", "p50 ms"):
