@@ -5,6 +5,11 @@ The Content-Security-Policy allows no inline script or style: the pages' code an
 files, their data sits in `<script type="application/json">` blocks, which are never executed. No page
 may be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`) except the paths given in
 `frame_ancestors` (the Chatwoot embed page, for the configured Chatwoot origin only).
+
+A response that says nothing of caching is `Cache-Control: no-store`: pages and API answers hold
+customers' messages and the session's CSRF token (every page's `<meta name="csrf-token">`, the
+login form's, /docs's), which a shared proxy or the browser's disk cache must not keep (Back after
+logging out on a shared desk showed the page). Static files keep their own `no-cache`.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ class SecurityHeaders:
                     headers[name] = value
                 if https:
                     headers["Strict-Transport-Security"] = HSTS
+                if "cache-control" not in headers:  # static files say no-cache themselves
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
