@@ -6,10 +6,11 @@ files, their data sits in `<script type="application/json">` blocks, which are n
 may be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`) except the paths given in
 `frame_ancestors` (the Chatwoot embed page, for the configured Chatwoot origin only).
 
-A response that says nothing of caching is `Cache-Control: no-store`: pages and API answers hold
-customers' messages and the session's CSRF token (every page's `<meta name="csrf-token">`, the
-login form's, /docs's), which a shared proxy or the browser's disk cache must not keep (Back after
-logging out on a shared desk showed the page). Static files keep their own `no-cache`.
+A response that says nothing of caching is `Cache-Control: private, no-cache`: pages and API answers
+hold customers' messages and the session's CSRF token (every page's `<meta name="csrf-token">`, the
+login form's, /docs's), which a shared proxy cache must never keep and hand to someone else. Not
+`no-store`: Back after a refused form (the session ended) must still show the text typed into it.
+Static files keep their own `no-cache`.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class SecurityHeaders:
                 if https:
                     headers["Strict-Transport-Security"] = HSTS
                 if "cache-control" not in headers:  # static files say no-cache themselves
-                    headers["Cache-Control"] = "no-store"
+                    headers["Cache-Control"] = "private, no-cache"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
