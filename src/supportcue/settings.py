@@ -50,9 +50,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:password|passwd|pwd|secret|token)[^=&#]*=)[^&]*", re.IGNORECASE)
+"""A query-string parameter that holds a secret (libpq's `?password=`, `?sslpassword=`)."""
+
+
 def hide_password(url: str) -> str:
-    """A database URL fit to print: its password, if any, replaced by `***`."""
-    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+    """A database URL fit to print: its password, if any, replaced by `***`, in the user-info part
+    (from the user's `:` to the last `@`, so a password holding `/`, `@`, `?` or `#` is hidden whole,
+    however a driver would split it) and in the query string (`?password=...`, `?sslpassword=...`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _SECRET_QUERY.sub(r"\1***", url)
+    user = re.match(r"[^:/@?]*:", rest)
+    if user and "@" in rest:
+        rest = user.group(0) + "***" + rest[rest.rindex("@") :]
+    return scheme + sep + _SECRET_QUERY.sub(r"\1***", rest)
 
 
 class DatabaseSettings(_Section):

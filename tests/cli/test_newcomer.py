@@ -28,7 +28,7 @@ from supportcue.cli.errors import run
 from supportcue.cli.run_cmd import call_hint
 from supportcue.demo.workspace import SAMPLE_REQUEST
 from supportcue.errors import SupportcueError
-from supportcue.settings import ServiceSettings, get_settings, init_workspace
+from supportcue.settings import ServiceSettings, get_settings, hide_password, init_workspace
 
 WIDE = {"COLUMNS": "250"}
 
@@ -530,3 +530,36 @@ def test_models_on_a_workspace_never_trained_says_so(tmp_path: Path, monkeypatch
     )
     listed = CliRunner().invoke(app, ["--workspace", str(tmp_path), "models", "--json"], env=WIDE)
     assert listed.exit_code == 0 and listed.output.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("postgresql://ops:pa/ss@127.0.0.1:1/support", "pa/ss"),  # "/" in the password
+        ("postgresql://ops:p@ss@127.0.0.1:1/support", "p@ss"),  # "@" unencoded
+        ("postgresql://ops:p%40ss@127.0.0.1:1/support", "p%40ss"),
+        ("postgresql://ops:p?s#s@127.0.0.1:1/support", "p?s#s"),
+        ("postgresql://ops@127.0.0.1:1/support?password=hunter2", "hunter2"),  # libpq's query form
+        ("postgresql://127.0.0.1:1/support?user=ops&sslpassword=hunter2#x&sslmode=disable", "hunter2#x"),
+    ],
+)
+def test_a_database_url_shown_hides_its_password_however_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, secret: str
+) -> None:
+    """`init` (and serve's outage lines, `database_named`) print the database URL with its password
+    hidden: a password holding "/" or given as `?password=` was printed as it was."""
+    assert secret not in hide_password(url) and "***" in hide_password(url)
+    get_settings.cache_clear()
+    done = CliRunner().invoke(
+        app, ["init", str(tmp_path / "ws")], env={**WIDE, "SUPPORTCUE_DATABASE_URL": url}
+    )
+    said = f"{done.output}{done.exception or ''}"
+    assert "cannot open the database postgresql://" in said, said
+    assert secret not in said, said
+    get_settings.cache_clear()
+
+
+def test_hide_password_keeps_urls_without_one() -> None:
+    for url in ("sqlite:////tmp/a@b/x.db", "postgresql://ops@db:5432/support?sslmode=require"):
+        assert hide_password(url) == url
+    assert hide_password("postgresql+psycopg://ops:pw@db:5432/s") == "postgresql+psycopg://ops:***@db:5432/s"

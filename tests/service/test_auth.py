@@ -497,3 +497,22 @@ def test_idempotency_keys_are_scoped_to_the_caller(
     callers = sorted(e.caller for e in store.events.list())
     assert len(set(callers)) == 3 and "user:ana" in callers
     assert all(c.startswith(("key:test-integration-", "user:")) for c in callers)
+
+
+def test_pages_holding_a_session_token_or_customer_data_are_never_kept_by_a_shared_cache(
+    ana: httpx.Client, server: LiveServer, admin_key: dict[str, str]
+) -> None:
+    """Pages carried the session's CSRF token (/docs for "Try it out", the console's pages, the login
+    form) and customers' messages with no Cache-Control: a shared proxy cache could keep them and
+    hand them to another user. Static files stay cacheable (revalidated)."""
+    for path in ("/", "/cases/c1", "/docs", "/openapi.json"):
+        r = ana.get(path)
+        assert r.status_code == 200 and r.headers.get("cache-control") == "private, no-cache", (
+            path,
+            r.headers,
+        )
+    assert httpx.get(f"{server.url}/login").headers.get("cache-control") == "private, no-cache"
+    r = httpx.get(f"{server.url}/v1/metrics", headers=admin_key)
+    assert r.status_code == 200 and r.headers.get("cache-control") == "private, no-cache"
+    assert httpx.get(f"{server.url}/static/style.css").headers["cache-control"] == "no-cache"
+    assert httpx.get(f"{server.url}/static/docs.js").headers["cache-control"] == "no-cache"

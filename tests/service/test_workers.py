@@ -377,10 +377,21 @@ def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_pat
     assert "supportcue.toml: not valid TOML" in line and "keep serving" in line, line
 
 
-def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("userinfo", "query", "shown"),
+    [
+        ("ops:S3cret@", "", "ops:***@"),
+        ("ops:S3/cret@", "", "ops:***@"),  # a "/" in the password: it was logged whole
+        ("ops@", "?password=S3cret", "ops@"),  # libpq's query form: it was logged whole
+    ],
+)
+def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line(
+    tmp_path: Path, userinfo: str, query: str, shown: str
+) -> None:
     """A worker started by SIGHUP (or in place of one that died) while the database is down, or its
     address wrong, exited with a traceback of some 80 lines; it now says so in one line naming the
-    database (its password hidden) and where its URL was set, as `serve` does at start-up."""
+    database (its password hidden, however the URL gives it) and where its URL was set, as `serve`
+    does at start-up."""
     init_workspace(tmp_path)
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -389,7 +400,7 @@ def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
         "SUPPORTCUE_WORKSPACE": str(tmp_path),
-        "SUPPORTCUE_DATABASE_URL": f"postgresql://ops:S3cret@127.0.0.1:{port}/support",
+        "SUPPORTCUE_DATABASE_URL": f"postgresql://{userinfo}127.0.0.1:{port}/support{query}",
     }
     code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
     done = subprocess.run(
@@ -398,7 +409,7 @@ def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     (line,) = done.stderr.strip().splitlines()
-    assert f"cannot open the database postgresql://ops:***@127.0.0.1:{port}/support" in line, line
+    assert f"cannot open the database postgresql://{shown}127.0.0.1:{port}/support" in line, line
     assert "SUPPORTCUE_DATABASE_URL" in line and "cannot be reached" in line and "keep serving" in line
     assert "S3cret" not in done.stderr
 

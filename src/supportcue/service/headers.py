@@ -5,6 +5,12 @@ The Content-Security-Policy allows no inline script or style: the pages' code an
 files, their data sits in `<script type="application/json">` blocks, which are never executed. No page
 may be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`) except the paths given in
 `frame_ancestors` (the Chatwoot embed page, for the configured Chatwoot origin only).
+
+A response that says nothing of caching is `Cache-Control: private, no-cache`: pages and API answers
+hold customers' messages and the session's CSRF token (every page's `<meta name="csrf-token">`, the
+login form's, /docs's), which a shared proxy cache must never keep and hand to someone else. Not
+`no-store`: Back after a refused form (the session ended) must still show the text typed into it.
+Static files keep their own `no-cache`.
 """
 
 from __future__ import annotations
@@ -85,6 +91,8 @@ class SecurityHeaders:
                     headers[name] = value
                 if https:
                     headers["Strict-Transport-Security"] = HSTS
+                if "cache-control" not in headers:  # static files say no-cache themselves
+                    headers["Cache-Control"] = "private, no-cache"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
