@@ -359,14 +359,10 @@ def test_each_worker_gets_its_share_of_the_cores() -> None:
     assert threads_per_worker(3, cores=2) == 1
 
 
-def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_path: Path) -> None:
-    """SIGHUP (or a worker replaced after it died) starts a worker that reads supportcue.toml again:
-    a mistake made in it since is said in one line naming the file, as `serve` itself says it at
-    start-up, not with a traceback, and the worker exits (the workers running keep serving)."""
-    init_workspace(tmp_path)
-    with (tmp_path / "supportcue.toml").open("a") as f:
-        f.write("\n[service]\nport = 1\n")  # a second [service] table: not valid TOML
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SUPPORTCUE_WORKSPACE": str(tmp_path)}
+def worker_refusal(environ: dict[str, str]) -> tuple[str, str]:
+    """Start one worker as `serve --workers` does (its app factory) with `environ` added, and check it
+    refused to start without a traceback: (the one line it wrote, all it wrote)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **environ}
     code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -374,6 +370,17 @@ def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_pat
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     (line,) = done.stderr.strip().splitlines()
+    return line, done.stderr
+
+
+def test_a_worker_started_on_a_broken_settings_file_says_why_in_one_line(tmp_path: Path) -> None:
+    """SIGHUP (or a worker replaced after it died) starts a worker that reads supportcue.toml again:
+    a mistake made in it since is said in one line naming the file, as `serve` itself says it at
+    start-up, not with a traceback, and the worker exits (the workers running keep serving)."""
+    init_workspace(tmp_path)
+    with (tmp_path / "supportcue.toml").open("a") as f:
+        f.write("\n[service]\nport = 1\n")  # a second [service] table: not valid TOML
+    line, _ = worker_refusal({"SUPPORTCUE_WORKSPACE": str(tmp_path)})
     assert "supportcue.toml: not valid TOML" in line and "keep serving" in line, line
 
 
@@ -396,22 +403,15 @@ def test_a_worker_started_while_the_database_is_unreachable_says_why_in_one_line
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "src"),
-        "SUPPORTCUE_WORKSPACE": str(tmp_path),
-        "SUPPORTCUE_DATABASE_URL": f"postgresql://{userinfo}127.0.0.1:{port}/support{query}",
-    }
-    code = "from supportcue.service.workers import create_worker_app; create_worker_app()"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    line, stderr = worker_refusal(
+        {
+            "SUPPORTCUE_WORKSPACE": str(tmp_path),
+            "SUPPORTCUE_DATABASE_URL": f"postgresql://{userinfo}127.0.0.1:{port}/support{query}",
+        }
     )
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr, done.stderr
-    (line,) = done.stderr.strip().splitlines()
     assert f"cannot open the database postgresql://{shown}127.0.0.1:{port}/support" in line, line
     assert "SUPPORTCUE_DATABASE_URL" in line and "cannot be reached" in line and "keep serving" in line
-    assert "S3cret" not in done.stderr
+    assert "S3cret" not in stderr
 
 
 def test_the_service_logs_lines_with_time_level_and_process(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -192,16 +192,16 @@ class Cases:
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are stored cases."""
-        found: set[str] = set()
-        for start in range(0, len(ids), 900):
-            chunk = builtins.list(ids[start : start + 900])
-            found.update(self.db.all(select(Case.id).where(Case.id.in_(chunk))))
-        return found
+        return self._stored(Case.id, ids)
 
     def stored_suggestion_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
+        return self._stored(Suggestion.id, ids)
+
+    def _stored(self, column: Any, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are values of `column`, asked 900 at a time (SQLite's bound-parameter limit)."""
         found: set[str] = set()
         for start in range(0, len(ids), 900):
             chunk = builtins.list(ids[start : start + 900])
-            found.update(self.db.all(select(Suggestion.id).where(Suggestion.id.in_(chunk))))
+            found.update(self.db.all(select(column).where(column.in_(chunk))))
         return found

@@ -305,11 +305,10 @@ def _unchanged_salutations(flags: list[str], answer: str, greeting: str, signoff
     the greeting the policy adds (or ends with its sign-off) is shown as it was there, so its trace
     names no change ("greeting removed" and "greeting added" said a change nobody could see)."""
     lines = [line.strip() for line in answer.strip().splitlines()]
+    closing = [line.strip() for line in signoff.strip().splitlines()]
     same = {
         ("greeting removed", "greeting added"): bool(greeting) and lines[:1] == [greeting.strip()],
-        ("sign-off removed", "sign-off added"): bool(signoff)
-        and lines[-len(signoff.strip().splitlines()) :]
-        == [ln.strip() for ln in signoff.strip().splitlines()],
+        ("sign-off removed", "sign-off added"): bool(closing) and lines[-len(closing) :] == closing,
     }
     unchanged = {flag for pair, cancel in same.items() if cancel and pair[0] in flags for flag in pair}
     return [flag for flag in flags if flag not in unchanged]
