@@ -3,8 +3,12 @@ word one edit away, and everything else stays as typed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from supportcue.errors import SettingsError
+from supportcue.settings import init_workspace, load_settings
 from supportcue.spelling import MIN_ZIPF, correct, correct_word, vocabulary
 
 
@@ -125,3 +129,28 @@ def test_the_first_text_loads_the_vocabulary_even_with_no_long_word(monkeypatch:
     monkeypatch.setattr(spelling, "_WORDS", {})
     assert correct("warm up") == "warm up"  # the service's warm-up text: no word to correct
     assert len(spelling._WORDS) > 85_000
+
+
+def test_a_teams_own_words_are_kept() -> None:
+    """Brand and product words rare on the web, one edit from a commoner word, were rewritten before
+    MiniLM read them ("venmo" -> "venom"); `[embedding] known_words` lists a team's own, kept as
+    typed, while other typos are still corrected."""
+    text = "Venmo autopay failed, two venmos are late; the payemnt bounced"
+    assert correct(text) == "Venom autopsy failed, two venmos are late; the payment bounced"
+    known = frozenset({"venmo", "autopay"})
+    assert correct(text, known) == "Venmo autopay failed, two venmos are late; the payment bounced"
+
+
+def test_known_words_reach_the_embedder_from_the_settings(tmp_path: Path) -> None:
+    from supportcue.embeddings import SpellingEmbedder
+    from supportcue.training.loader import workspace_embedder
+
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    config.write_text(config.read_text().replace("known_words = []", 'known_words = ["Venmo"]', 1))
+    embedder = workspace_embedder(load_settings(tmp_path), cache=False)
+    assert isinstance(embedder, SpellingEmbedder)
+    assert embedder.normalise("venmo payemnt") == "venmo payment"
+    config.write_text(config.read_text().replace('known_words = ["Venmo"]', 'known_words = ["ven mo"]'))
+    with pytest.raises(SettingsError, match="known_words"):
+        load_settings(tmp_path)
