@@ -9,7 +9,7 @@ import pytest
 
 from supportcue.errors import SettingsError
 from supportcue.settings import init_workspace, load_settings
-from supportcue.spelling import MIN_ZIPF, correct, correct_word, vocabulary
+from supportcue.spelling import MIN_ZIPF, correct, correct_word, known_words_hint, rewritten_words, vocabulary
 
 
 @pytest.mark.parametrize(
@@ -154,3 +154,19 @@ def test_known_words_reach_the_embedder_from_the_settings(tmp_path: Path) -> Non
     config.write_text(config.read_text().replace('known_words = ["Venmo"]', 'known_words = ["ven mo"]'))
     with pytest.raises(SettingsError, match="known_words"):
         load_settings(tmp_path)
+
+
+def test_the_words_a_team_may_want_to_keep_are_found_in_its_texts() -> None:
+    """`train` names the words of the workspace's own texts that spelling rewrites although the texts
+    spell them that way more often than the word they would become (a brand), so the team can list
+    them in `[embedding] known_words`; a typo rarer than its correction in the same texts is not one."""
+    texts = [f"my venmo transfer {i} is late" for i in range(4)]
+    texts += ["pay with autopay", "autopay failed", "autopay is off"]
+    texts += [f"I did not recieve it {i}" for i in range(3)]
+    texts += [f"please receive payment {i}" for i in range(5)]
+    texts += ["the venom of it", "rarebrand once", "rarebrand twice"]
+    assert rewritten_words(texts) == [("venmo", "venom", 4), ("autopay", "autopsy", 3)]
+    assert rewritten_words(texts, known=frozenset({"venmo"})) == [("autopay", "autopsy", 3)]
+    hint = known_words_hint(rewritten_words(texts))
+    assert hint is not None and "venmo -> venom (4 texts), autopay -> autopsy (3 texts)" in hint
+    assert "[embedding] known_words" in hint and known_words_hint([]) is None
