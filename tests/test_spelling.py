@@ -3,9 +3,13 @@ word one edit away, and everything else stays as typed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from supportcue.spelling import MIN_ZIPF, correct, correct_word, vocabulary
+from supportcue.errors import SettingsError
+from supportcue.settings import init_workspace, load_settings
+from supportcue.spelling import MIN_ZIPF, correct, correct_word, known_words_hint, rewritten_words, vocabulary
 
 
 @pytest.mark.parametrize(
@@ -125,3 +129,44 @@ def test_the_first_text_loads_the_vocabulary_even_with_no_long_word(monkeypatch:
     monkeypatch.setattr(spelling, "_WORDS", {})
     assert correct("warm up") == "warm up"  # the service's warm-up text: no word to correct
     assert len(spelling._WORDS) > 85_000
+
+
+def test_a_teams_own_words_are_kept() -> None:
+    """Brand and product words rare on the web, one edit from a commoner word, were rewritten before
+    MiniLM read them ("venmo" -> "venom"); `[embedding] known_words` lists a team's own, kept as
+    typed, while other typos are still corrected."""
+    text = "Venmo autopay failed, two venmos are late; the payemnt bounced"
+    assert correct(text) == "Venom autopsy failed, two venmos are late; the payment bounced"
+    known = frozenset({"venmo", "autopay"})
+    assert correct(text, known) == "Venmo autopay failed, two venmos are late; the payment bounced"
+
+
+def test_known_words_reach_the_embedder_from_the_settings(tmp_path: Path) -> None:
+    from supportcue.embeddings import SpellingEmbedder
+    from supportcue.training.loader import workspace_embedder
+
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    config.write_text(config.read_text().replace("known_words = []", 'known_words = ["Venmo"]', 1))
+    embedder = workspace_embedder(load_settings(tmp_path), cache=False)
+    assert isinstance(embedder, SpellingEmbedder)
+    assert embedder.normalise("venmo payemnt") == "venmo payment"
+    config.write_text(config.read_text().replace('known_words = ["Venmo"]', 'known_words = ["ven mo"]'))
+    with pytest.raises(SettingsError, match="known_words"):
+        load_settings(tmp_path)
+
+
+def test_the_words_a_team_may_want_to_keep_are_found_in_its_texts() -> None:
+    """`train` names the words of the workspace's own texts that spelling rewrites although the texts
+    spell them that way more often than the word they would become (a brand), so the team can list
+    them in `[embedding] known_words`; a typo rarer than its correction in the same texts is not one."""
+    texts = [f"my venmo transfer {i} is late" for i in range(4)]
+    texts += ["pay with autopay", "autopay failed", "autopay is off"]
+    texts += [f"I did not recieve it {i}" for i in range(3)]
+    texts += [f"please receive payment {i}" for i in range(5)]
+    texts += ["the venom of it", "rarebrand once", "rarebrand twice"]
+    assert rewritten_words(texts) == [("venmo", "venom", 4), ("autopay", "autopsy", 3)]
+    assert rewritten_words(texts, known=frozenset({"venmo"})) == [("autopay", "autopsy", 3)]
+    hint = known_words_hint(rewritten_words(texts))
+    assert hint is not None and "venmo -> venom (4 texts), autopay -> autopsy (3 texts)" in hint
+    assert "[embedding] known_words" in hint and known_words_hint([]) is None

@@ -163,16 +163,17 @@ class SpellingEmbedder:
     the inner model's: a correctly spelled text gets the very same vector, and models trained before
     the correction still read typed messages closer to what was meant."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, known: frozenset[str] = frozenset()) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.known = known
+        """A team's own words, kept as typed (`[embedding] known_words`)."""
 
-    @staticmethod
-    def normalise(text: str) -> str:
+    def normalise(self, text: str) -> str:
         from supportcue.spelling import correct
 
-        return correct(text)
+        return correct(text, self.known)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         return self.inner.embed([self.normalise(t) for t in texts])
@@ -312,15 +313,17 @@ def make_embedder(
     quantize: bool = False,
     device: str = "auto",
     spelling: bool = True,
+    known_words: Sequence[str] = (),
 ) -> Embedder:
     """The embedder a workspace asks for, cached on disk when `cache_dir` is given (one cache file
     per embedder name, so the int8 model's vectors never mix with the fp32 ones). `spelling`: MiniLM
-    reads typed messages with their misspelt words corrected (`SpellingEmbedder`)."""
+    reads typed messages with their misspelt words corrected (`SpellingEmbedder`), except
+    `known_words` (a team's own)."""
     inner: Embedder
     if kind == "minilm":
         inner = minilm_embedder(batch_size, backend, quantize, device)
         if spelling:
-            inner = SpellingEmbedder(inner)
+            inner = SpellingEmbedder(inner, frozenset(w.lower() for w in known_words))
     elif kind in ("tfidf", "hashing"):
         inner = HashingEmbedder()
     else:

@@ -106,6 +106,17 @@ class EmbeddingSettings(_Section):
     spelling: bool = True
     """MiniLM reads texts with misspelt words corrected ("my payemnt" as "my payment", `spelling.py`);
     correctly spelled text gets the same vectors, so models need no retraining either way."""
+    known_words: list[str] = Field(default_factory=list, max_length=10_000)
+    """A team's own words (brands, products) that `spelling` keeps as typed: "venmo" was read as
+    "venom". Retrain after changing it: the models trained before read those words as corrected."""
+
+    @field_validator("known_words")
+    @classmethod
+    def _words(cls, words: list[str]) -> list[str]:
+        bad = [w for w in words if not re.fullmatch(r"[A-Za-z]{1,100}", w)]
+        if bad:
+            raise ValueError(f"{bad[0][:100]!r} is not a word of letters A-Z (one word per item)")
+        return sorted({w.lower() for w in words})
 
     @model_validator(mode="after")
     def _int8_on_onnx(self) -> EmbeddingSettings:
@@ -587,6 +598,8 @@ batch_size = 64
 cache = true          # cache vectors by text hash under cache/
 spelling = true       # minilm: read misspelt words as corrected ("my payemnt" as "my payment"); correctly
                       # spelled text gets the same vectors, so no retraining either way
+known_words = []      # your own brand and product words spelling keeps as typed, e.g. ["venmo", "autopay"]
+                      # (else read as "venom", "autopsy"); retrain after changing it
 
 [pipeline]
 # Each stage: live (its output is used) | shadow (runs and is logged, not shown) | off

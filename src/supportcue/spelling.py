@@ -47,11 +47,19 @@ changed it was wrong: names and brands ("topup" -> "popup", "gmail" -> "email", 
 "lebron" -> "hebron", "wakeup" -> "makeup") or a worse guess than the same-letter one ("wating" ->
 "rating" rather than "waiting", "mannual" -> "annual" rather than "manual").
 
-Known limitation: a domain word rare even on the web and one edit from a commoner English word that
-starts with its letter is still rewritten ("venmo" -> "venom", "autopay" -> "autopsy", "revolut" ->
-"revolt"), consistently at fit and prediction time, so the classifier still learns it but MiniLM
-loses its meaning. A workspace vocabulary (the answer library's words) would fix those at the cost of
-state that changes with the library and must then be saved with each model. Cost: a set look-up per
+A domain word rare even on the web and one edit from a commoner English word that starts with its
+letter is rewritten ("venmo" -> "venom", "autopay" -> "autopsy", "revolut" -> "revolt"),
+consistently at fit and prediction time, so the classifier still learns it but MiniLM loses its
+meaning. A team lists its own such words in `[embedding] known_words` (`correct(text, known)`): kept
+as typed, in every process that reads the settings (train, serve, batch, eval), so fit and
+prediction still agree; models trained before the list changed read those words differently until
+retrained. The list is not derived from the workspace's training texts or answer library by itself:
+customers' typos are frequent in training texts ("recieve" 7 times in Banking77's), so their words
+cannot all count as known, and a vocabulary that changes with the library would have to be saved with
+each model version, and serving embeds a message once for stages trained at different times.
+Instead `train` names the candidates (`rewritten_words`: words the workspace's training messages and
+answers spell one way in more texts than the word they would become, "venmo" but not "recieve"), for
+the team to list. Cost: a set look-up per
 word; an unknown word builds its ~54n+25 one-edit variants once and the answer is cached (about 0.1
 ms a message cold, 0.03 ms warm); the vocabulary loads once per process (about 0.6 s).
 """
@@ -60,10 +68,12 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["MIN_LENGTH", "MIN_ZIPF", "correct", "correct_word", "vocabulary"]
+__all__ = ["MIN_LENGTH", "MIN_ZIPF", "correct", "correct_word", "rewritten_words", "vocabulary"]
 
 MIN_LENGTH = 5
 """Words shorter than this are never corrected."""
@@ -170,12 +180,16 @@ def _after_text(text: str, start: int) -> bool:
     return i >= 0 and text[i] not in _SENTENCE_ENDS
 
 
-def correct(text: str) -> str:
-    """`text` with each misspelt word replaced (see the module docstring); everything else as typed."""
+def correct(text: str, known: frozenset[str] = frozenset()) -> str:
+    """`text` with each misspelt word replaced (see the module docstring); everything else as typed.
+    `known`: a team's own words (lower case, `[embedding] known_words`), kept as typed too."""
     vocabulary()  # loaded by the first text whatever its words, so a warm-up call takes the load time
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
+        lower = word.lower()
+        if known and (lower in known or (lower.endswith("s") and lower[:-1] in known)):
+            return word
         if any(c.isupper() for c in word[1:]):
             return word  # an acronym or a camel-cased name
         if word[0].isupper() and _after_text(text, match.start()):
@@ -186,3 +200,38 @@ def correct(text: str) -> str:
         return fixed.capitalize() if word[0].isupper() else fixed
 
     return _WORD.sub(fix, text)
+
+
+def rewritten_words(
+    texts: Iterable[str], known: frozenset[str] = frozenset(), min_texts: int = 3
+) -> list[tuple[str, str, int]]:
+    """Words `correct` rewrites although `texts` (a workspace's own: its training messages, its
+    answers) spell them that way in at least `min_texts` texts and in more texts than the word they
+    would become: likely the team's own words ("venmo", read as "venom"), for `[embedding]
+    known_words`. A typo is rarer than its correction in the same texts ("recieve" and "receive")
+    and is not listed. (word, correction, texts) tuples, the most frequent first."""
+    seen: Counter[str] = Counter()
+    for text in texts:
+        seen.update(
+            {m.group(0).lower() for m in _WORD.finditer(text) if not any(c.isupper() for c in m.group(0)[1:])}
+        )
+    found = []
+    for word, n in seen.items():
+        if n < min_texts or word in known or (word.endswith("s") and word[:-1] in known):
+            continue
+        fixed = correct_word(word)
+        if fixed != word and n > seen[fixed]:
+            found.append((word, fixed, n))
+    return sorted(found, key=lambda f: (-f[2], f[0]))
+
+
+def known_words_hint(found: list[tuple[str, str, int]], limit: int = 8) -> str | None:
+    """A line naming `rewritten_words`' findings and where to keep them; None when there are none."""
+    if not found:
+        return None
+    shown = ", ".join(f"{w} -> {c} ({n} texts)" for w, c, n in found[:limit])
+    more = f" and {len(found) - limit} more" if len(found) > limit else ""
+    return (
+        f"spelling reads words of your own texts as others: {shown}{more}. If they are your words "
+        "(a brand, a product), list them in [embedding] known_words in supportcue.toml and train again"
+    )

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from supportcue.cli import app
 from supportcue.data.store import open_store
 from supportcue.errors import ExperimentError
-from supportcue.experiments import choose_arm, get_experiment
+from supportcue.experiments import Design, choose_arm, create_experiment, get_experiment
 from supportcue.settings import init_workspace
 
 Workspace = tuple[Path, dict[str, str]]
@@ -103,6 +103,7 @@ def test_one_experiment_runs_at_a_time(workspace: Workspace) -> None:
         (["--arms", "control,treatment", "--coverage", "0"], "--coverage"),
         (["--arms", "control,treatment", "--start", "soon"], "--start='soon' is not an ISO date"),
         (["--arms", "control,treatment", "--metrics", "speed"], "--metrics: speed"),
+        (["--arms", "control,treatment", "--start", "2020-01-01"], "2020-01-01 00:00 UTC is in the past"),
     ],
 )
 def test_bad_options_are_clear_errors(workspace: Workspace, args: list[str], says: str) -> None:
@@ -152,7 +153,11 @@ def _history(database_url: str, name: str, n: int = 400) -> None:
 
 
 def test_analyze_json_has_the_contract_keys(workspace: Workspace) -> None:
-    run(workspace, "experiment", "create", "h", "--arms", "control,treatment", "--start", "2026-10-01")
+    # created as of 2026-10-01 (`experiment create` refuses a start in the past), then its history
+    past = datetime(2026, 10, 1, tzinfo=UTC)
+    store = open_store(workspace[1]["SUPPORTCUE_DATABASE_URL"])
+    create_experiment(store, Design.create("h", ["control", "treatment"], started_at=past), now=past)
+    store.close()
     _history(workspace[1]["SUPPORTCUE_DATABASE_URL"], "h")
     running = last_json(run(workspace, "experiment", "analyze", "h", "--metric", "handle_seconds", "--json"))
     for key in ("arms", "lift", "ci_low", "ci_high", "p_value", "srm_p_value", "method"):

@@ -102,7 +102,7 @@ def test_assignment_is_the_same_in_another_process() -> None:
 
 def _running(store: Store, start: datetime = T0, coverage: float = 1.0) -> Design:
     design = Design.create("holdout", ["control", "treatment"], started_at=start, coverage=coverage)
-    return create_experiment(store, design)
+    return create_experiment(store, design, now=start)
 
 
 def test_no_experiment_no_arm(store: Store) -> None:
@@ -180,7 +180,7 @@ def test_a_case_imported_before_the_start_stays_out_when_imported_again(
     first = store.cases.get("known")
     assert first is not None
     start = first.created_at + timedelta(microseconds=1)  # the next import comes later still
-    create_experiment(store, Design.create("h", ["control", "treatment"], started_at=start))
+    create_experiment(store, Design.create("h", ["control", "treatment"], started_at=start), now=start)
     import_file(store, "cases", path)
     again = store.cases.get("known")
     assert again is not None and again.created_at == first.created_at

@@ -43,7 +43,7 @@ def _sent(key: str, case_id: str, minutes: int, text: str) -> dict[str, Any]:
 
 
 def _load(store: Store, suggestions: list[dict[str, Any]], events: list[dict[str, Any]]) -> Design:
-    design = create_experiment(store, Design.create("h", ["control", "treatment"], started_at=T0))
+    design = create_experiment(store, Design.create("h", ["control", "treatment"], started_at=T0), now=T0)
     cases = sorted({s["case_id"] for s in suggestions} | {e["case_id"] for e in events})
     store.cases.upsert([{"id": c, "message": "m", "created_at": T0} for c in cases])
     store.experiments.record("h", [{"case_id": c, "arm": "treatment", "assigned_at": T0} for c in cases])

@@ -24,14 +24,14 @@ def _design(name: str) -> Design:
 
 
 def test_one_running_experiment_and_unique_names(store: Store) -> None:
-    create_experiment(store, _design("first"))
+    create_experiment(store, _design("first"), now=T0)
     with pytest.raises(ExperimentError, match="'first' is running"):
-        create_experiment(store, _design("second"))
+        create_experiment(store, _design("second"), now=T0)
     with pytest.raises(ExperimentError, match="named 'first' exists"):
-        create_experiment(store, _design("first"))
+        create_experiment(store, _design("first"), now=T0)
     stopped = stop_experiment(store, "first", at=T0)  # at once: the next may start at the same time
     assert stopped.status == ExperimentStatus.STOPPED and stopped.ended_at == T0
-    create_experiment(store, _design("second"))
+    create_experiment(store, _design("second"), now=T0)
     assert [d.key for d in list_experiments(store)] == ["first", "second"]  # same start: by name
     assert store.experiments.running_key() == "second"
 
@@ -40,19 +40,33 @@ def test_an_experiment_cannot_start_before_the_last_one_stopped(store: Store) ->
     """One experiment at a time holds in time too: a `--start` back-dated into a stopped experiment's
     run let a case that experiment assigned during the overlap (not seen before the new start)
     enter the new one as well, in two experiments at once."""
-    create_experiment(store, _design("first"))
+    create_experiment(store, _design("first"), now=T0)
     stop_experiment(store, "first", at=T0 + timedelta(days=7))
     store.experiments.record("first", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
     back_dated = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=3))
     with pytest.raises(ExperimentError, match=r"'first' ran until 2026-10-08 00:00 UTC"):
-        create_experiment(store, back_dated)
+        create_experiment(store, back_dated, now=T0)
     assert store.experiments.get("second") is None
     later = Design.create("second", ["control", "treatment"], started_at=T0 + timedelta(days=7))
-    assert create_experiment(store, later).running
+    assert create_experiment(store, later, now=T0).running
+
+
+def test_an_experiment_cannot_start_before_it_is_created(store: Store) -> None:
+    """A back-dated start counted, in each arm, cases first seen between the start and the
+    experiment's creation: their replies and resolutions came before it existed, with suggestions
+    shown whatever their arm, so the control arm was not a control and the results were wrong."""
+    late = Design.create("late", ["control", "treatment"], started_at=T0 - timedelta(seconds=1))
+    with pytest.raises(ExperimentError, match=r"--start 2026-09-30 23:59 UTC is in the past") as error:
+        create_experiment(store, late, now=T0)
+    assert "leave out --start to start now" in str(error.value)
+    assert store.experiments.get("late") is None
+    assert create_experiment(store, _design("on-time"), now=T0).started_at == T0  # now is not the past
+    stop_experiment(store, "on-time", at=T0 + timedelta(days=1))
+    assert create_experiment(store, Design.create("now", ["a", "b"])).started_at is not None  # default: now
 
 
 def test_the_database_itself_refuses_a_second_running_experiment(store: Store) -> None:
-    create_experiment(store, _design("first"))
+    create_experiment(store, _design("first"), now=T0)
     row = {**_design("sneaky").row(), "started_at": T0}
     with pytest.raises(sa_exc.IntegrityError), store.db.session() as s:
         s.add(Experiment(**row))  # past the repository's check: the partial unique index holds
@@ -66,7 +80,7 @@ def test_racing_creates_leave_one_running(store: Store) -> None:
         other = open_store(str(store.db.engine.url.render_as_string(hide_password=False)))
         try:
             barrier.wait()
-            create_experiment(other, _design(name))
+            create_experiment(other, _design(name), now=T0)
             outcomes.append("created")
         except ExperimentError as exc:
             outcomes.append(str(exc))
@@ -83,7 +97,7 @@ def test_racing_creates_leave_one_running(store: Store) -> None:
 
 
 def test_assignments_are_recorded_once_and_set_the_cases_arm(store: Store) -> None:
-    create_experiment(store, _design("h"))
+    create_experiment(store, _design("h"), now=T0)
     store.cases.upsert(
         [
             {"id": "c1", "message": "m", "created_at": T0},
@@ -105,7 +119,7 @@ def test_assignments_are_recorded_once_and_set_the_cases_arm(store: Store) -> No
 def test_a_case_stored_after_its_assignment_or_again_keeps_its_arm(store: Store) -> None:
     """`export cases` shows a case's arm: a case the service assigned before the case was imported
     (or a help desk's webhook stored it) had none, and importing a case again cleared the arm it had."""
-    create_experiment(store, _design("h"))
+    create_experiment(store, _design("h"), now=T0)
     store.cases.upsert([{"id": "c1", "message": "m", "created_at": T0}])
     store.experiments.record("h", [{"case_id": "c1", "arm": "control", "assigned_at": T0}])
     store.experiments.record("h", [{"case_id": "c2", "arm": "treatment", "assigned_at": T0}])
@@ -127,7 +141,7 @@ def test_the_migration_goes_down_and_up(empty_database_url: str) -> None:
     from supportcue.data.database import alembic_config, make_engine
 
     store = open_store(empty_database_url)
-    create_experiment(store, _design("kept"))
+    create_experiment(store, _design("kept"), now=T0)
     store.close()
     engine = make_engine(empty_database_url)
     config = alembic_config()

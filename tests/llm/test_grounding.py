@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from supportcue.embeddings import HashingEmbedder
-from supportcue.llm.grounding import GroundingCheck, names, strip_citations
+from supportcue.llm.grounding import GroundingCheck, _contrast, names, strip_citations
 
 SOURCES = [
     (
@@ -20,12 +22,17 @@ SOURCES = [
         "Tillwick Shield screens every payment for fraud. Write to billing@tillwick.example with questions.",
     ),
 ]
+DECLINE = (
+    "ans-decline",
+    "The payment was declined by the customer's bank, not by Tillwick. "
+    "Payouts go not to the card but to the linked bank account.",
+)
 CHECK = GroundingCheck(HashingEmbedder(dim=1024), floor=0.5, product_names=("Tillwick Shield",))
 MESSAGE = "My refund of $30 from March 3 is missing"
 
 
-def check(draft: str, known: tuple[str, ...] = ("Ana",)) -> str:
-    result = CHECK.check(draft, SOURCES, MESSAGE, known)
+def check(draft: str, known: tuple[str, ...] = ("Ana",), sources: list[tuple[str, str]] = SOURCES) -> str:
+    result = CHECK.check(draft, sources, MESSAGE, known)
     return "ok" if result.supported else result.reason()
 
 
@@ -183,3 +190,46 @@ def test_a_number_with_another_unit_or_period_is_not_in_the_sources(draft: str, 
 def test_the_same_durations_and_periods_in_other_words_pass() -> None:
     assert check("Refunds take 5-10 days to reach the card [ans-refund].") == "ok"
     assert check("The Growth plan costs $1250 per year and includes two team members [kb-plans].") == "ok"
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "The payment was declined by Tillwick, not by the customer's bank [ans-decline].",
+        "Payouts go not to the linked bank account but to the card [ans-decline].",
+        "Payouts go to the card, not to the linked bank account [ans-decline].",
+        "The payment was declined not by the customer's bank but by Tillwick [ans-decline].",
+    ],
+    ids=["X, not Y swapped", "not X but Y swapped", "Y, not X from not X but Y", "not X but Y from Y, not X"],
+)
+def test_a_negation_moved_to_the_other_side_of_a_contrast_fails(draft: str) -> None:
+    """ "Not X but Y" said as "not Y but X" (or "X, not Y") keeps one negation on each side, so the
+    parity check took it for the source's statement: the draft said the opposite of its source."""
+    assert "statement 1 contradicts [ans-decline] (a negation)" in check(draft, sources=[*SOURCES, DECLINE])
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "The payment was declined by the customer's bank, not by Tillwick [ans-decline].",
+        "The payment was declined not by Tillwick but by the customer's bank [ans-decline].",
+        "Payouts go to the linked bank account, not to the card [ans-decline].",
+        "Payouts go not to the card but to the linked bank account [ans-decline].",
+    ],
+    ids=["verbatim X, not Y", "as not Y but X", "as Y, not X", "verbatim not X but Y"],
+)
+def test_a_contrast_said_the_other_way_round_passes(draft: str) -> None:
+    assert check(draft, sources=[*SOURCES, DECLINE]) == "ok"
+
+
+def test_what_a_contrast_denies_and_affirms() -> None:
+    assert _contrast("Payouts go not to the card but to the linked bank account.") == (
+        {"card"},
+        {"linked", "bank", "account"},
+    )
+    assert _contrast("It was declined by the bank, not by Tillwick.") == ({"tillwick"}, {"declined", "bank"})
+    assert _contrast("Payouts go not only to the card but also to the bank.") == (set(), set())
+    assert _contrast("This is not possible.") == (set(), set())
+    started = time.perf_counter()
+    _contrast("word " * 20_000 + "not here")  # bounded: no backtracking over a long text
+    assert time.perf_counter() - started < 2

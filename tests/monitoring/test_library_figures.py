@@ -110,7 +110,7 @@ def test_attention_lists_overdue_drop_uncovered_and_rewritten(store: Store) -> N
     assert items[-1]["proposal"] == REWRITE  # greeting and sign-off gone
 
 
-def test_common_edit_is_the_medoid_and_names_become_placeholders() -> None:
+def test_common_edit_keeps_what_agents_share() -> None:
     texts = [
         "Pause payouts in Settings for 30 days.",
         "Pause payouts in Settings for 30 days now.",
@@ -118,6 +118,73 @@ def test_common_edit_is_the_medoid_and_names_become_placeholders() -> None:
     ]
     assert common_edit(texts) == texts[0]
     assert common_edit([]) is None
+    assert common_edit(["Call us.", "Write to us."]) is None  # nothing two agents share
+
+
+CUSTOMERS = ["Ana Lopez", "Ben Okafor", "Chiara Rossi", "Dev Patel", "Emma Stone"]
+ONE_OFF = [  # a sentence only one agent wrote, about that customer's own case
+    "I also see your order 44172 was shipped to 12 Elm Road.",
+    "You can reach me directly at sam.keller@example.com.",
+    "Your IBAN ending 0450 is the one on file.",
+    "I have noted your phone number +44 20 7946 0958.",
+    "Your dispute 88-1932 is closed.",
+]
+
+
+def test_the_rewritten_proposal_is_the_consensus_of_the_rewrites(store: Store) -> None:
+    """The "rewritten" proposal was the medoid rewrite: one agent's whole reply, so a sentence
+    about that agent's case (an order, an address, an email) went into the proposal with it. It is
+    now the rewrites' consensus draft (`consensus.py`): whole sentences that at least two of the
+    rewrites share (in their most common wording), the customer's name of each case made
+    `{customer_name}` first, placeholders kept."""
+    store.library.upsert_answers(
+        [{"id": "pause", "topic": "payouts", "title": "Pause", "body": PAUSE, "status": "approved"}]
+    )
+    suggestions, events, cases = [], [], []
+    for i, (name, one_off) in enumerate(zip(CUSTOMERS, ONE_OFF, strict=True)):
+        sid = f"libcons-s{i}"
+        suggestions.append(_s(sid, "pause", 3))
+        first = name.split()[0]
+        core = [
+            f"{first}, payouts can be paused for up to 30 days from Settings > Payouts > Pause.",
+            "Your {{Order Number}} stays as it is while they are paused.",
+            "Scheduled transfers resume the day after the pause ends."
+            if i % 2
+            else "Transfers scheduled resume the day after your pause ends.",
+        ]
+        core.insert(i % 3, one_off)
+        events.append(_e(sid, "sent", 3, text=f"Hi {first},\n" + " ".join(core) + "\nBest,\nSam"))
+        cases.append({"id": f"c-{sid}", "message": "pause?", "customer_name": name})
+    store.cases.upsert(cases)
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    figures = answer_figures(store, threshold=0.7, now=NOW)
+    assert len(figures["pause"].rewrites) == 5
+    (item,) = [
+        i for i in attention(store.library.answers(), [], figures, now=NOW) if i["kind"] == "rewritten"
+    ]
+    proposal = item["proposal"]
+    assert proposal.startswith("{customer_name}, payouts can be paused for up to 30 days")
+    assert "{{Order Number}}" in proposal and "resume the day after" in proposal
+    assert not any(part in proposal for name in CUSTOMERS for part in name.split()), proposal
+    assert not any(one_off in proposal for one_off in ONE_OFF), proposal
+    assert not any(mark in proposal for mark in ("@", "44172", "0450", "7946", "88-1932", "Hi ", "Sam"))
+
+
+def test_rewrites_with_nothing_in_common_are_listed_without_a_proposal(store: Store) -> None:
+    store.library.upsert_answers(
+        [{"id": "pause", "topic": "payouts", "title": "Pause", "body": PAUSE, "status": "approved"}]
+    )
+    sent = ["Call the bank first.", "We need a scan of your ID card.", "Try again in an hour, please."]
+    suggestions = [_s(f"libnone-s{i}", "pause", 3) for i in range(3)]
+    store.cases.upsert([{"id": s["case_id"], "message": "pause?"} for s in suggestions])
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many([_e(f"libnone-s{i}", "sent", 3, text=t) for i, t in enumerate(sent)])
+    figures = answer_figures(store, threshold=0.7, now=NOW)
+    (item,) = [
+        i for i in attention(store.library.answers(), [], figures, now=NOW) if i["kind"] == "rewritten"
+    ]
+    assert "proposal" not in item and "no sentence that two of them share" in item["what"]
 
 
 def test_an_answers_adoption_counts_an_insert_whose_shown_event_was_lost(store: Store) -> None:

@@ -20,7 +20,7 @@ SHOWN = "Hi Ana,\nYou can pause payouts in Settings."
 
 def _experiment(store: Store) -> Design:
     """A running experiment (as `experiment create` makes it), before the server's first request."""
-    return create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    return create_experiment(store, Design.create("holdout", ["control", "treatment"]))
 
 
 def test_the_control_arm_is_shown_no_suggestion(server: LiveServer, api: httpx.Client, store: Store) -> None:

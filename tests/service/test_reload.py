@@ -28,6 +28,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from sqlalchemy import select
 from supportcue.data.tables import Event, Suggestion
 from supportcue.service.workers import DrainingProtocol
 from tests.cli.test_lifecycle import run
-from tests.service.test_workers import WAIT_S, Served, per_worker, query, running
+from tests.service.test_workers import WAIT_S, Served, per_worker, query, running, suggest
 
 CLIENTS = 4
 RELOADS = 2
@@ -346,5 +347,39 @@ def test_a_stopping_serve_cuts_off_a_request_body_that_never_finishes(
                     slow.sendall(b"a")
             assert server.process.poll() is not None, f"serve still waits for the request:\n{server.output()}"
         assert time.monotonic() - started < 15
+    finally:
+        server.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_one_process_serve_stops_gracefully_and_exits_0(workspace: Path, signum: signal.Signals) -> None:
+    """SIGTERM (a process manager's stop) or SIGINT (Ctrl-C) to `serve` in one process, while
+    suggestions are being sent: the requests under way are answered and stored, and serve exits
+    with status 0, as `serve --workers N` does. Before, uvicorn raised the signal again once it had
+    stopped, so the process died of it (status 143 on SIGTERM, which systemd and Kubernetes count as
+    a failure; "Aborted!" and status 1 on SIGINT)."""
+    run(workspace, "train")
+    key = json.loads(run(workspace, "keys", "create", "--name", "s", "--role", "admin", "--json"))["key"]
+    server = Served(workspace, workers=1)
+    try:
+        server.until("ready", lambda b: len(b) == 1 and all(v["code"] == 200 for v in b.values()))
+
+        def late(n: int) -> str | None:
+            try:
+                r = suggest(server.url, key, n, prefix="stop")
+            except httpx.TransportError:
+                return None  # not accepted: serve had stopped listening
+            return str(r.json()["suggestion_id"]) if r.status_code == 200 else None
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(late, n) for n in range(16)]
+            assert futures[0].result() is not None
+            server.process.send_signal(signum)
+            answered = [s for f in futures if (s := f.result()) is not None]
+        assert server.process.wait(timeout=60) == 0, server.output()
+        assert "Aborted" not in server.output()
+        stored = {str(s) for (s,) in query(select(Suggestion.id).where(Suggestion.case_id.like("stop%")))}
+        assert answered and set(answered) <= stored
     finally:
         server.kill()

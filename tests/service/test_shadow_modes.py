@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from supportcue.data.store import Store
-from supportcue.data.tables import Suggestion, utcnow
+from supportcue.data.tables import Suggestion
 from supportcue.experiments import Design, choose_arm, create_experiment
 from supportcue.pipeline import Pipeline, SuggestRequest
 from supportcue.service import create_app
@@ -103,7 +103,7 @@ def test_an_agent_gets_what_the_live_stages_alone_give(
 
 
 def test_the_control_arm_is_answered_nothing_its_shadow_chain_made(server: LiveServer, store: Store) -> None:
-    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"]))
     case_id = next(f"case-{i}" for i in range(100) if choose_arm(design, f"case-{i}") == "control")
     for _ in range(2):  # made, then reused
         d = as_agent(server, store, {**ASK, "case_id": case_id}).json()
@@ -208,7 +208,7 @@ def test_a_misspelled_stage_is_an_error_naming_the_file_and_key(
 def test_the_control_arm_measures_what_the_other_arm_is_shown_not_the_shadow_stages(
     server: LiveServer, store: Store, modes: dict[str, str]
 ) -> None:
-    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"]))
     arm_of = {f"case-{i}": choose_arm(design, f"case-{i}") for i in range(100)}
     treated = as_agent(
         server, store, {**ASK, "case_id": next(c for c, a in arm_of.items() if a != "control")}
@@ -226,7 +226,7 @@ def test_the_control_arm_measures_what_the_other_arm_is_shown_not_the_shadow_sta
 def test_a_control_arm_suggestion_is_no_shadow_disagreement_to_review(
     server: LiveServer, store: Store
 ) -> None:
-    design = create_experiment(store, Design.create("holdout", ["control", "treatment"], started_at=utcnow()))
+    design = create_experiment(store, Design.create("holdout", ["control", "treatment"]))
     held = [c for c in (f"case-{i}" for i in range(40)) if choose_arm(design, c) == "control"][:3]
     for case_id in held:
         assert as_agent(server, store, {**ASK, "case_id": case_id}).json()["abstained_at"] == "holdout"

@@ -234,3 +234,42 @@ def test_a_backtest_spreads_weak_labels_only_among_its_training_cases(trainer: T
     result = trainer.backtest(["topic"], since=cut)["stages"]["topic"]
     assert result["n_test"] == 8 and result["unseen_labels"] == ["disputes"]
     assert result["summary_no_abstain"]["accuracy"] == 0.0
+
+
+def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train` (MiniLM with spelling, the default) names a word its texts spell one way while spelling
+    reads it as another ("venmo" -> "venom": a brand), with where to keep it as typed."""
+    from supportcue.cli.models_cmd import _spelling_hint
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    rows = [{"id": f"v{i}", "message": f"my venmo payment {i} is late", "created_at": T0} for i in range(3)]
+    store.cases.upsert(rows)
+    store.labels.add(
+        [
+            {"case_id": r["id"], "task": "topic", "value": "payouts", "source": "expert", "annotator": "e1"}
+            for r in rows
+        ]
+    )
+    store.library.upsert_answers(
+        [
+            {
+                "id": "a1",
+                "topic": "payouts",
+                "title": "Autopay",
+                "body": "Autopay pays it.",
+                "status": "approved",
+            }
+        ]
+    )
+    _spelling_hint(Trainer(store, settings, HashingEmbedder()))
+    out = capsys.readouterr().out
+    assert "venmo -> venom (3 texts)" in out and "[embedding] known_words" in out
+    assert "autopay" not in out  # one answer: under 3 texts
+    kept = settings.model_copy(
+        update={"embedding": settings.embedding.model_copy(update={"known_words": ["venmo"]})}
+    )
+    _spelling_hint(Trainer(store, kept, HashingEmbedder()))
+    assert capsys.readouterr().out == ""

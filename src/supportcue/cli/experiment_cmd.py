@@ -33,7 +33,11 @@ def create(
         str | None, typer.Option("--weights", help="shares per arm, e.g. 50,50 (default: equal)")
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="ISO date or datetime (UTC); default: now")
+        str | None,
+        typer.Option(
+            "--start",
+            help="ISO date or datetime (UTC), not in the past: cases are assigned from then; default: now",
+        ),
     ] = None,
     coverage: Annotated[float, typer.Option("--coverage", help="share of new cases that enter it")] = 1.0,
     metrics: Annotated[

@@ -43,6 +43,21 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _spelling_hint(trainer: Trainer) -> None:
+    """Name the words of the workspace's own texts (training messages, answers) that MiniLM's spelling
+    normalisation rewrites though the texts spell them so more often (`spelling.rewritten_words`)."""
+    embedding = trainer.settings.embedding
+    if embedding.model != "minilm" or not embedding.spelling:
+        return
+    from supportcue.spelling import known_words_hint, rewritten_words
+
+    texts = list(trainer.labeled("topic").texts)
+    texts += [f"{a.title}. {a.body}" for a in trainer.store.library.answers()]
+    hint = known_words_hint(rewritten_words(texts, frozenset(embedding.known_words)))
+    if hint:
+        console.print(hint, style="yellow", soft_wrap=True, markup=False, highlight=False)
+
+
 def print_trained(v: ModelVersion, target_precision: float) -> None:
     """A trained version: its backtest, the split it used, and the gate's verdict with what to do."""
     s = v.metrics.get("summary", {})
@@ -103,6 +118,7 @@ def register(app: typer.Typer) -> None:
             versions = trainer.train([stage] if stage else trainable, exclude_weak=exclude_weak)
         for v in versions:
             print_trained(v, trainer.settings.gate.target_precision)
+        _spelling_hint(trainer)
 
     @app.command()
     def backtest(

@@ -118,12 +118,10 @@ def _serve(
 ) -> None:
     """Serve the workspace with `workers` processes; `sample` is a request to show in the start-up
     lines (the demo's)."""
-    import uvicorn
-
     from supportcue.cli.context import open_workspace_store
     from supportcue.security.bind import check_exposure
     from supportcue.service import create_app
-    from supportcue.service.workers import check_workers, log_to_stderr, run_workers
+    from supportcue.service.workers import check_workers, log_to_stderr, run_one_process, run_workers
     from supportcue.training.loader import check_stage_names
 
     check_workers(settings, workers)
@@ -156,13 +154,7 @@ def _serve(
         return
     _keep_on_hangup()
     log_to_stderr()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=settings.service.shutdown_grace_s,
-    )
+    run_one_process(settings, create_app(settings), host, port)
 
 
 def _keep_on_hangup() -> None:

@@ -11,11 +11,26 @@ from supportcue.errors import ExperimentError
 from supportcue.experiments.design import Design
 
 
-def create_experiment(store: Store, design: Design) -> Design:
-    """Store `design` as the running experiment (starting now unless it has a start); an
-    `ExperimentError` names the experiment already running, if one is, or the stopped one a
-    back-dated start would overlap (a case it assigned then would be in both)."""
-    start = design.started_at or utcnow()
+def create_experiment(store: Store, design: Design, *, now: datetime | None = None) -> Design:
+    """Store `design` as the running experiment (starting `now`, the time it is created, unless it
+    has a later start); an `ExperimentError` names a start in the past, the experiment already
+    running, if one is, or the stopped one a start would overlap (a case it assigned then would be in
+    both).
+
+    A start in the past is refused: cases are assigned live, the first time they are seen, so an
+    experiment back-dated would take in the cases first seen between its start and now, whose
+    replies and resolutions happened before it existed, with suggestions shown whatever their arm:
+    its control arm would not be a control. (The demo's simulated experiment, written with its
+    history, is stored directly.)"""
+    now = now or utcnow()
+    start = design.started_at or now
+    if start < now:
+        raise ExperimentError(
+            f"experiment {design.key!r}: --start {start:%Y-%m-%d %H:%M} UTC is in the past (now "
+            f"{now:%Y-%m-%d %H:%M:%S} UTC). An experiment assigns cases from when it is created: one "
+            "back-dated would count cases seen before it existed, shown suggestions whatever their "
+            "arm, and its results would be wrong; leave out --start to start now, or give a later time"
+        )
     design = replace(design, started_at=start)
     ended = [d for d in list_experiments(store) if d.ended_at is not None]
     last = max(ended, key=lambda d: d.ended_at or start, default=None)

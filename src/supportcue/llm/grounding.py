@@ -21,7 +21,10 @@ adjacent sentences. A draft passes when:
    sources) and a percentage needs a percentage; a duration keeps its unit ("10 business days" is
    not "10 weeks") and a price its period ("$1,250.00 a year" is not "... a month").
 3. **Negations.** A statement whose closest passage (cosine >= the floor) has the other parity of
-   negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it.
+   negations (`<neg>` of the same extractor: "not", "never", "can't", "without" ...) contradicts it,
+   and so does one that turns a contrast of that passage round: "not X but Y" said as "not Y but X"
+   or "X, not Y" (a word the passage denies, affirmed, or the other way round; only when both hold
+   a contrast, "not X but Y" or "Y, not X"; "not only X but also Y" is none).
 4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
    (`[llm] support_floor`; tuned in `bench/bench_grounding.py`). Short courtesy statements without a
    fact ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none.
@@ -301,7 +304,7 @@ class GroundingCheck:
                 support.append(best)
                 if best < self.floor:
                     weak.append((i + 1, best))
-            if passages and best >= self.floor and _negations(text) % 2 != _negations(passages[j]) % 2:
+            if passages and best >= self.floor and _contradicts(text, passages[j]):
                 contradictions.append(f"statement {i + 1} contradicts [{owners[j]}] (a negation)")
             for c in (c for c in cited if c in ids):
                 said = max(float(row[k]) for k, owner in enumerate(owners) if owner == c)
@@ -408,3 +411,48 @@ def _needs_support(sentence: str) -> bool:
 
 def _negations(text: str) -> int:
     return facts(text)["<neg>"]
+
+
+_NOT = r"\bnot\s+(?!only\b|just\b|merely\b|simply\b)"  # "not only X but also Y" denies nothing
+_NOT_BUT = re.compile(
+    _NOT + r"(?P<neg>[^.;:!?]{1,300}?),?\s+but\s+(?:rather\s+|instead\s+)?(?P<aff>[^.;:!?,]{1,300})", re.I
+)
+_COMMA_NOT = re.compile(
+    r"(?P<aff>[^.;:!?,]{1,300}),\s*(?:and\s+|but\s+)?" + _NOT + r"(?P<neg>[^.;:!?,]{1,300})", re.I
+)
+_CONTRAST_WORD = re.compile(r"[a-z]{3,}")
+_STOPWORD_LIST = (
+    "the and for you your our are was were not but with from that this will can its has have had been "
+    "being into onto than then they them their there here who what which when where how all any via "
+    "per also just only"
+)
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
+
+
+def _contrast(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words a text denies and those it affirms in a contrast ("not X but Y", "Y, not X"): each
+    side's content words, less those on both sides."""
+    denied: set[str] = set()
+    affirmed: set[str] = set()
+    if "not" not in text.lower():
+        return frozenset(), frozenset()
+    for pattern in (_NOT_BUT, _COMMA_NOT):
+        for m in pattern.finditer(text):
+            denied.update(_CONTRAST_WORD.findall(m.group("neg").lower()))
+            affirmed.update(_CONTRAST_WORD.findall(m.group("aff").lower()))
+    denied -= _STOPWORDS
+    affirmed -= _STOPWORDS
+    return frozenset(denied - affirmed), frozenset(affirmed - denied)
+
+
+def _contradicts(statement: str, passage: str) -> bool:
+    """A statement says the opposite of its closest passage: the other parity of negations, or a
+    contrast turned round ("not X but Y" as "not Y but X" or "X, not Y": one negation each, so the
+    parity alone took them for the same statement)."""
+    if _negations(statement) % 2 != _negations(passage) % 2:
+        return True
+    denied, affirmed = _contrast(statement)
+    if not (denied or affirmed):
+        return False
+    source_denied, source_affirmed = _contrast(passage)
+    return bool(denied & source_affirmed or affirmed & source_denied)

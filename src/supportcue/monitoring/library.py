@@ -15,23 +15,31 @@ The attention list, in this order:
   `supportcue drift` tests per-answer drops with a correction for many answers);
 - **no_approved_answer**: topics (active ones, and those of any answer) with no approved answer;
 - **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
-  match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit (the
-  rewrite most similar to the other rewrites, greeting and sign-off lines removed and the customer's
-  name made `{customer_name}` again) is proposed as the answer's next version.
+  match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit is
+  proposed as the answer's next version, for an expert to review: the rewrites' consensus draft
+  (`consensus.py`; greeting and sign-off lines removed and each case's customer name made
+  `{customer_name}` again first): the outline of the most typical rewrite, each sentence in the
+  wording agents share most, and only sentences alike to ones of at least two rewrites, so a
+  sentence one agent wrote about one customer's case (an order, an address) stays out. Rewrites
+  that share no sentence are listed without a proposal. (It was the medoid rewrite, one agent's
+  whole reply; the consensus draft scores better on Bitext, BENCHMARKS.md "Consensus drafts in the
+  library".)
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from supportcue.consensus import MIN_SUPPORT, consensus_draft
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, utcnow
 from supportcue.monitoring.facts import query_facts
-from supportcue.monitoring.match import _strip_greeting_and_signoff, similarity
+from supportcue.monitoring.match import _strip_greeting_and_signoff
 from supportcue.monitoring.metrics import _rate, best_per_suggestion, score
 from supportcue.vocab import AnswerStatus
 
@@ -42,6 +50,12 @@ MIN_PAIRS = 5
 MIN_REWRITES = 3
 REWRITE_SHARE = 0.4
 MAX_REWRITES_COMPARED = 30
+PROPOSAL_SKELETONS = 2
+PROPOSAL_ALTERNATIVES = 5
+"""The consensus draft's search, narrowed for a page: on 30 Bitext replies of ~100 words it takes
+~0.2 s an answer instead of ~1.4 s with `consensus.py`'s defaults, for most of the gain
+(BENCHMARKS.md, "The library's rewritten proposal"); a proposal is computed once per set of rewrites
+in a process."""
 
 
 @dataclass
@@ -143,11 +157,22 @@ def _as_template(text: str, customer_name: str | None) -> str:
 
 
 def common_edit(rewrites: list[str]) -> str | None:
-    """The rewrite most similar, on average, to the others (the medoid); None without rewrites."""
-    texts = [t for t in rewrites if t][:MAX_REWRITES_COMPARED]
-    if not texts:
-        return None
-    return max(texts, key=lambda t: sum(similarity(t, o) for o in texts if o is not t))
+    """The rewrites' consensus draft (`consensus.consensus_draft`): the outline of the most typical
+    rewrite, each sentence or list item in the wording agents share most, every one alike to
+    sentences of at least two rewrites; None when no sentence is (or without rewrites). The
+    rewrites come with the customer's name already `{customer_name}` (`_as_template`)."""
+    texts = tuple(t for t in rewrites if t and t.strip())[:MAX_REWRITES_COMPARED]
+    return _consensus(texts) if len(texts) >= 2 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _consensus(texts: tuple[str, ...]) -> str | None:
+    # 1.5 / n: a sentence one agent wrote (often about that customer's own case) never enters
+    support = max(MIN_SUPPORT, 1.5 / len(texts))
+    draft = consensus_draft(
+        texts, min_support=support, skeletons=PROPOSAL_SKELETONS, alternatives=PROPOSAL_ALTERNATIVES
+    )
+    return draft or None
 
 
 def attention(
@@ -189,7 +214,9 @@ def attention(
             continue
         if len(f.rewrites) >= MIN_REWRITES and len(f.rewrites) >= REWRITE_SHARE * f.sent:
             proposal = common_edit(f.rewrites)
-            if proposal and proposal != a.body:
-                what = f"agents rewrote {len(f.rewrites)} of {f.sent} replies sent after it"
+            what = f"agents rewrote {len(f.rewrites)} of {f.sent} replies sent after it"
+            if proposal is None:
+                add("rewritten", a, a.topic, what + " (no sentence that two of them share: no proposal)")
+            elif proposal != a.body:
                 add("rewritten", a, a.topic, what, proposal=proposal)
     return items

@@ -46,8 +46,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
+import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -217,10 +219,41 @@ def _empty(folder: Path) -> None:
         old.unlink()
 
 
+def one_process_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server for `serve` in one process, which exits with status 0 once SIGTERM or Ctrl-C
+    has stopped it gracefully (it stops accepting, answers the requests under way within `[service]
+    shutdown_grace_s`, the app's shutdown commits its writer's queue). uvicorn's own raises the
+    signal again once it has stopped, so the process died of it: status 143 on SIGTERM, which
+    systemd and Kubernetes count as a failed stop, though nothing had failed. A second Ctrl-C still
+    cuts the requests under way off, as uvicorn's does. (`serve --workers N` is uvicorn's supervisor,
+    which exits 0 by itself.)"""
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # uvicorn's, less remembering the signal to raise again after the shutdown
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            else:
+                self.should_exit = True
+
+    return Server(config)
+
+
+def run_one_process(settings: Settings, app: FastAPI, host: str, port: int) -> None:
+    """Serve `app` in this process until SIGTERM or Ctrl-C, then return (status 0 for `serve`)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=DrainingProtocol,
+        log_level="warning",
+        timeout_graceful_shutdown=settings.service.shutdown_grace_s,
+    )
+    one_process_server(config).run()
+
+
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve with `workers` processes until SIGTERM or Ctrl-C (`check_workers` first)."""
-    import uvicorn
-
     given = os.environ.get(METRICS_ENV)
     if given:
         Path(given).mkdir(parents=True, exist_ok=True)

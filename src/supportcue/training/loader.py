@@ -40,6 +40,7 @@ def workspace_embedder(
         quantize=embedding.quantize,
         device=embedding.device,
         spelling=embedding.spelling,
+        known_words=embedding.known_words,
     )
 
 
