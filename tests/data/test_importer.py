@@ -552,3 +552,53 @@ def test_labels_on_cases_not_imported_are_named_in_a_warning(store: Store, tmp_p
     write(tmp_path / "more.csv", "id,message\nT-8,a\nT-9,b\n")
     import_file(store, "cases", tmp_path / "more.csv")
     assert import_file(store, "labels", labels).warnings == []
+
+
+def test_cases_without_a_date_among_dated_ones_are_named_in_a_warning(store: Store, tmp_path: Path) -> None:
+    """A help desk's export with a few blank `created_at` cells: those cases were dated at the import,
+    weeks after the rest, without a word (the warning was only for a file with no date at all), so the
+    backtest's time split tested on them as the newest cases and drift read them as today's."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created_at\nc1,where is my refund,2026-09-01\nc2,reset my password,\n"
+        "c3,cancel my plan,2026-09-03\nc4,router lights orange,\n",
+    )
+    for dry_run in (True, False):
+        report = import_file(store, "cases", path, dry_run=dry_run)
+        assert report.warnings == [
+            "2 of the 4 cases have no created_at (lines 3, 5), so each is dated now (a case imported "
+            "before keeps its date): training's time split tests on them as the newest cases and drift "
+            "reads them as today's messages. Give them their created_at (ISO 8601), or leave them out "
+            "of the file."
+        ]
+    dated = write(tmp_path / "dated.csv", "id,message,created_at\nd1,a,2026-09-01\nd2,b,2026-09-02\n")
+    assert import_file(store, "cases", dated).warnings == []
+
+
+def test_topic_labels_naming_no_topic_of_the_workspace_are_named_in_a_warning(
+    store: Store, tmp_path: Path
+) -> None:
+    """A label file with a misspelt topic ("refnd", "Outage") made a new topic of it without a word:
+    a class of one or two examples for training, and one more topic for reviewers to pick from."""
+    answers = "id,topic,title,body,status\na1,refund,R,Body,approved\na2,outage,O,Body,approved\n"
+    import_file(store, "answers", write(tmp_path / "answers.csv", answers))
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,annotator\nc1,topic,refund,ann\nc2,topic,refnd,ann\nc3,topic,Outage,ann\n"
+        "c4,topic,refnd,bob\nc5,topic,billing,ann\nc5,validity,valid,ann\n",
+    )
+    expected = (
+        "3 topic(s) of these labels are not topics of the workspace (no answer or earlier label names "
+        "them): 'refnd' (2 labels, lines 3, 5; did you mean 'refund'?), 'Outage' (1 label, line 4; did you "
+        "mean 'outage'?), 'billing' (1 label, line 6). A person's topic label makes its value a new topic, "
+        "learned from its labels alone; if one is misspelt, correct it and import the file again (the "
+        "label is updated in place)."
+    )
+    report = import_file(store, "labels", labels, dry_run=True)
+    assert expected in report.warnings
+    assert {t.key for t in store.library.topics()} == {"refund", "outage"}  # a dry run adds none
+    fixed = write(
+        tmp_path / "fixed.csv",
+        "case_id,task,value,annotator\nc1,topic,refund,ann\nc2,topic,refund,ann\nc3,topic,outage,ann\n",
+    )
+    assert not any("not topics of the workspace" in w for w in import_file(store, "labels", fixed).warnings)
