@@ -127,13 +127,25 @@ def register(app: typer.Typer) -> None:
         stages = stage or list(labeled)
         result = trainer.backtest(stages, _date(since), exclude_weak)
         if not exclude_weak and cli.store.labels.list(sources=[LabelSource.WEAK]):
-            # what the weak labels bring: the same backtest trained on the people's labels only
-            human = trainer.backtest(stages, _date(since), exclude_weak=True)
+            # what the weak labels bring: the same backtest trained on the people's labels only, on
+            # the same test cases (its own split would cut the fewer cases elsewhere in time)
+            from supportcue.training.split import Split
+
+            splits = {n: s for n, r in result["stages"].items() if (s := Split.recorded(r)) is not None}
+            said = trainer.progress
+            trainer.progress = (
+                (lambda t: said(f"{t} (human labels only, for the weak labels' gain)")) if said else None
+            )
+            human = trainer.backtest(stages, _date(since), exclude_weak=True, splits=splits)
+            trainer.progress = said
             result["weak_label_gain"] = {
                 name: {
                     "accuracy_with_weak": r["summary"]["accuracy"],
                     "accuracy_human_only": human["stages"][name]["summary"]["accuracy"],
                     "gain": r["summary"]["accuracy"] - human["stages"][name]["summary"]["accuracy"],
+                    # both measured on these test cases (the people's labels after the same cut)
+                    "n_test": human["stages"][name]["summary"]["n"],
+                    "test_fingerprint": human["stages"][name]["split"]["test_fingerprint"],
                 }
                 for name, r in result["stages"].items()
             }
@@ -148,7 +160,8 @@ def register(app: typer.Typer) -> None:
         for name, g in result.get("weak_label_gain", {}).items():
             console.print(
                 f"{name}: accuracy {g['accuracy_with_weak']:.3f} with weak labels, "
-                f"{g['accuracy_human_only']:.3f} on human labels only (gain {g['gain']:+.3f})"
+                f"{g['accuracy_human_only']:.3f} on human labels only (gain {g['gain']:+.3f}; the same "
+                f"{g['n_test']} test cases)"
             )
         console.print(f"HTML report: {target}")
 
