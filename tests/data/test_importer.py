@@ -602,3 +602,41 @@ def test_topic_labels_naming_no_topic_of_the_workspace_are_named_in_a_warning(
         "case_id,task,value,annotator\nc1,topic,refund,ann\nc2,topic,refund,ann\nc3,topic,outage,ann\n",
     )
     assert not any("not topics of the workspace" in w for w in import_file(store, "labels", fixed).warnings)
+
+
+def test_a_jsonl_export_with_numeric_ids_is_read(store: Store, tmp_path: Path) -> None:
+    """A help desk's JSON export keeps ticket ids as numbers (`"id": 1042`): every row was rejected
+    ("id: Input should be a valid string"), and so was a label's numeric `case_id`. Its other values
+    (a list of tags, an object) became case fields in Python's notation (`['vip']`), not JSON."""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps(
+            {
+                "id": 1042,
+                "message": "Where is my refund?",
+                "created_at": "2026-10-01",
+                "agent_id": 7,
+                "reply": "It is on its way.",
+                "tags": ["billing", "vip"],
+                "vip": True,
+                "score": 2.5,
+            }
+        )
+        + "\n"
+        + json.dumps({"id": 1043, "message": "Reset my password", "created_at": "2026-10-02"})
+        + "\n"
+        + json.dumps({"id": "1042", "message": "the same id as text", "created_at": "2026-10-03"})
+        + "\n"
+    )
+    report = import_file(store, "cases", cases)
+    assert (report.stored, [(r.line, r.reason.split(":")[0]) for r in report.rejects]) == (
+        2,
+        [(3, "duplicate id")],
+    )
+    case = store.cases.get("1042")
+    assert case is not None and case.fields == {"tags": '["billing", "vip"]', "vip": "true", "score": "2.5"}
+    assert [e.agent_id for e in store.events.list(case_id="1042", kind="sent")] == ["7"]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"case_id": 1043, "task": "topic", "value": "login"}) + "\n")
+    assert import_file(store, "labels", labels).stored == 1
+    assert [lb.case_id for lb in store.labels.list("topic")] == ["1043"]

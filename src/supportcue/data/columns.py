@@ -117,7 +117,9 @@ def parse_context(value: Any) -> list[dict[str, str]]:
 class ImportRow(BaseModel):
     """A row of an import file: strings stripped, unknown columns ignored, text checked."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # a .jsonl export keeps its numbers as numbers: a ticket id 1042 is the id "1042" (it was rejected,
+    # "Input should be a valid string", which rejected every row of a help desk's JSON export)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
     example: ClassVar[dict[str, str]]
     """One valid row, as a CSV would have it: shown by `import KIND --help`."""
 

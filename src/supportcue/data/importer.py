@@ -152,6 +152,14 @@ def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> di
     return out
 
 
+def _field_text(value: Any) -> str:
+    """A case field's text: a .jsonl row's list or object as JSON (`["vip"]`, not Python's `['vip']`),
+    a number as written."""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     known = set(CaseRow.model_fields)
     extra = {
@@ -159,7 +167,7 @@ def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     }
     if extra:
         fields = parse_json(row.get("fields"), dict) if row.get("fields") else {}
-        row["fields"] = {**{k: str(v) for k, v in extra.items()}, **fields}
+        row["fields"] = {**{k: _field_text(v) for k, v in extra.items()}, **fields}
     return row
 
 
