@@ -175,3 +175,17 @@ def test_the_weak_labels_gain_is_measured_on_the_same_test_cases(workspace: Path
     suffix = " (human labels only, for the weak labels' gain)"
     assert len(lines) == 2 and lines[1].endswith(suffix), said
     assert len({line.split("labeled cases, ")[1].removesuffix(suffix) for line in lines}) == 1, said
+
+
+def test_backtest_json_is_the_whole_of_stdout(workspace: Path, tmp_path: Path) -> None:
+    """`backtest --json | jq` failed ("parse error: Invalid literal"): the progress lines ("backtest
+    topic: 80 labeled cases, ...") came first on stdout. They go to stderr under --json, as other
+    commands' notes do."""
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "backtest", "--stage", "topic", "--json"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stages"]["topic"]["n_test"] > 0
+    assert "backtest topic:" in result.stderr

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import CliState, state
-from supportcue.cli.output import console, fitted_table
+from supportcue.cli.output import console, err_console, fitted_table
 from supportcue.data.tables import ModelVersion
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
@@ -21,15 +21,18 @@ from supportcue.training.trainer import Trainer
 from supportcue.vocab import LabelSource, ModelStatus
 
 
-def _trainer(cli: CliState) -> Trainer:
+def _trainer(cli: CliState, out: Console | None = None) -> Trainer:
+    """A trainer whose progress lines go to `out` (stdout; stderr under --json, whose stdout is the
+    JSON object alone, for `| jq`)."""
     from supportcue.training.loader import workspace_embedder
 
     settings = cli.settings
+    said = out or console
     return Trainer(
         cli.store,
         settings,
         workspace_embedder(settings),
-        progress=lambda t: console.print(f"[dim]{escape(t)}[/dim]", soft_wrap=True),
+        progress=lambda t: said.print(f"[dim]{escape(t)}[/dim]", soft_wrap=True),
     )
 
 
@@ -123,7 +126,7 @@ def register(app: typer.Typer) -> None:
             if name not in labeled:
                 raise typer.BadParameter(f"{name!r}; allowed: {', '.join(labeled)}", param_hint="--stage")
         cli = state(ctx)
-        trainer = _trainer(cli)
+        trainer = _trainer(cli, err_console if json_out else console)
         stages = stage or list(labeled)
         result = trainer.backtest(stages, _date(since), exclude_weak)
         if not exclude_weak and cli.store.labels.list(sources=[LabelSource.WEAK]):
