@@ -640,3 +640,32 @@ def test_a_jsonl_export_with_numeric_ids_is_read(store: Store, tmp_path: Path) -
     labels.write_text(json.dumps({"case_id": 1043, "task": "topic", "value": "login"}) + "\n")
     assert import_file(store, "labels", labels).stored == 1
     assert [lb.case_id for lb in store.labels.list("topic")] == ["1043"]
+
+
+def test_columns_that_look_like_the_date_or_the_reply_are_named(store: Store, tmp_path: Path) -> None:
+    """A help desk's export names its columns its own way (`created`, `agent_reply`): without a --map
+    they became case fields, every case open (the inbox flooded) and dated now, and the warnings
+    did not say which column to map (the reply's absence was not mentioned at all)."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created,agent_reply,a_handle_time,a_first_response_time,a_answer_id,a_sent_at\n"
+        "c1,where is my refund,2026-09-01,It is on its way.,120,30,a1,2026-09-01\n"
+        "c2,reset my password,2026-09-02,Use the reset link.,90,20,a2,2026-09-02\n",
+    )
+    assert import_file(store, "cases", path, dry_run=True).warnings == [
+        "no case has a created_at, so every one is dated now: training cannot split the history by time. "
+        "Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one; column 'created' "
+        "looks like it: --map created_at=created.",
+        "no case has a reply, so the 2 cases are open (they fill the agent console's inbox) and none of "
+        "them is history the response stage learns from; column 'agent_reply' looks like it: --map "
+        "reply=agent_reply.",
+    ]
+    mapped = import_file(store, "cases", path, mapping={"created_at": "created", "reply": "agent_reply"})
+    assert mapped.warnings == []
+    # a file of open cases, with no reply-like column, is no mistake
+    assert (
+        import_file(
+            store, "cases", write(tmp_path / "open.csv", "id,message,created_at\no1,hi,2026-09-01\n")
+        ).warnings
+        == []
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,14 +360,47 @@ def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
             f"(status is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
             f"with --set status={AnswerStatus.APPROVED}, or give each a status column ({statuses})."
         ]
-    if kind == "cases" and not any(
-        isinstance(c, CaseRow) and "created_at" in c.model_fields_set for c in items
-    ):
-        return [
+    out = []
+    cases = [c for c in items if isinstance(c, CaseRow)]
+    if kind == "cases" and not any("created_at" in c.model_fields_set for c in cases):
+        out.append(
             "no case has a created_at, so every one is dated now: training cannot split the history "
-            "by time. Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one."
-        ]
-    return []
+            "by time. Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one"
+            + _looks_like(cases, "created_at", _TIME_WORDS)
+            + "."
+        )
+    if kind == "cases" and not any(c.reply for c in cases):
+        hint = _looks_like(cases, "reply", _REPLY_WORDS)
+        if hint:  # a file of open cases has no reply to give; one with such a column has
+            out.append(
+                f"no case has a reply, so the {len(cases):,} cases are open (they fill the agent console's "
+                "inbox) and none of them is history the response stage learns from" + hint + "."
+            )
+    return out
+
+
+_TIME_WORDS = {"created", "date", "time", "timestamp", "datetime", "opened", "received"}
+_REPLY_WORDS = {"reply", "replies", "response", "answer"}
+_NOT_TEXT_OR_TIME = {"id", "at", "seconds", "secs", "minutes", "mins", "duration", "handle", "spent", "count"}
+"""Words of a column name that make it an id, a count or a duration (`handle_time`, `answer_id`,
+`first_response_time`), not the reply nor the time the customer wrote."""
+
+
+def _looks_like(cases: list[CaseRow], field_name: str, words: set[str]) -> str:
+    """The hint `; column 'X' looks like it: --map FIELD=X` for the first case field (a cases file's
+    extra columns) whose name has one of `words` (`agent_reply`, `created`) and names no id, count
+    or duration, else an empty string."""
+    columns = sorted({k for c in cases for k in c.fields})
+    other = (_TIME_WORDS | _REPLY_WORDS) - words
+    found = [
+        k
+        for k in columns
+        if words & (tokens := set(re.split(r"[^a-z0-9]+", k.casefold())))
+        and not tokens & (_NOT_TEXT_OR_TIME | other)
+    ]
+    if not found:
+        return ""
+    return f"; column {found[0]!r} looks like it: --map {field_name}={found[0]}"
 
 
 def _lines(lines: list[int], shown: int = 3) -> str:
