@@ -189,3 +189,25 @@ def test_backtest_json_is_the_whole_of_stdout(workspace: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["stages"]["topic"]["n_test"] > 0
     assert "backtest topic:" in result.stderr
+
+
+def test_models_says_when_versions_were_tested_on_different_cases(workspace: Path, tmp_path: Path) -> None:
+    """`models` put each version's backtest accuracy side by side; after more labels the newer
+    version is tested on other cases, so a higher figure may only be an easier test set, and nothing
+    said so (`promote` compares them on the same cases)."""
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    labels = (tmp_path / "labels.jsonl").read_text().splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(line for line in labels if '"c1' not in line) + "\n")  # c1xx: labeled later
+    run(workspace, "import", "labels", str(first))
+    run(workspace, "train", "--stage", "topic")
+    alone = run(workspace, "models")
+    assert "note:" not in alone
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    run(workspace, "train", "--stage", "topic")
+    said = run(workspace, "models")
+    assert (
+        "note: topic's versions were backtested on 2 different sets of test cases (v1; v2): their "
+        "accuracies compare only within a set. `supportcue promote topic VERSION` measures a version "
+        "against the live one on the same cases."
+    ) in said, said

@@ -36,6 +36,26 @@ def _trainer(cli: CliState, out: Console | None = None) -> Trainer:
     )
 
 
+def _test_set_notes(versions: list[ModelVersion]) -> list[str]:
+    """Per stage whose versions were backtested on different test cases (labels added, or another
+    split, between them), a note that their accuracies do not compare: the table puts them side by
+    side, and a newer version's higher figure may only be an easier test set."""
+    sets: dict[str, dict[str, list[str]]] = {}
+    for v in versions:
+        split = v.metrics.get("split")
+        fingerprint = split.get("test_fingerprint") if isinstance(split, dict) else None
+        if fingerprint and v.metrics.get("summary", {}).get("accuracy") is not None:
+            sets.setdefault(v.stage, {}).setdefault(str(fingerprint), []).append(v.version)
+    return [
+        f"note: {stage}'s versions were backtested on {len(groups)} different sets of test cases "
+        f"({'; '.join(', '.join(g) for g in groups.values())}): their accuracies compare only within "
+        f"a set. `supportcue promote {stage} VERSION` measures a version against the live one on the "
+        "same cases."
+        for stage, groups in sets.items()
+        if len(groups) > 1
+    ]
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -200,6 +220,8 @@ def register(app: typer.Typer) -> None:
             console.print("no model versions yet: run `supportcue train`")
             return
         console.print(versions_table(versions, console))
+        for line in _test_set_notes(versions):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         if any(v.sha256 is None for v in versions):
             console.print(
                 "unverified: written before checksums were kept; they load with a warning. "
