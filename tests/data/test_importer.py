@@ -640,6 +640,13 @@ def test_a_jsonl_export_with_numeric_ids_is_read(store: Store, tmp_path: Path) -
     labels.write_text(json.dumps({"case_id": 1043, "task": "topic", "value": "login"}) + "\n")
     assert import_file(store, "labels", labels).stored == 1
     assert [lb.case_id for lb in store.labels.list("topic")] == ["1043"]
+    # only integers: NaN, an overflowing number or a fraction where text is expected stay errors
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(
+        '{"id": NaN, "message": "a"}\n{"id": 1e400, "message": "b"}\n{"id": 12.5, "message": "c"}\n'
+    )
+    report = import_file(store, "cases", odd, dry_run=True)
+    assert [(r.line, r.fields) for r in report.rejects] == [(1, ["id"]), (2, ["id"]), (3, ["id"])]
 
 
 def test_columns_that_look_like_the_date_or_the_reply_are_named(store: Store, tmp_path: Path) -> None:

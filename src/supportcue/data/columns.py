@@ -114,18 +114,25 @@ def parse_context(value: Any) -> list[dict[str, str]]:
     return turns
 
 
+_TEXT: tuple[Any, ...] = (str, str | None)
+"""The annotations of an import row's text fields."""
+
+
 class ImportRow(BaseModel):
     """A row of an import file: strings stripped, unknown columns ignored, text checked."""
 
-    # a .jsonl export keeps its numbers as numbers: a ticket id 1042 is the id "1042" (it was rejected,
-    # "Input should be a valid string", which rejected every row of a help desk's JSON export)
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     example: ClassVar[dict[str, str]]
     """One valid row, as a CSV would have it: shown by `import KIND --help`."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _limit(cls, value: Any) -> Any:
+    def _limit(cls, value: Any, info: ValidationInfo) -> Any:
+        if type(value) is int and info.field_name and cls.model_fields[info.field_name].annotation in _TEXT:
+            # a .jsonl export keeps its ids as numbers: a ticket id 1042 is the id "1042" (it was
+            # rejected, "Input should be a valid string": every row of a help desk's JSON export).
+            # Only integers: NaN, Infinity or 1e400 where text is expected stay errors.
+            return str(value)
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             raise ValueError(f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
         return check_text(value)  # no NUL bytes or lone surrogates, at any depth
