@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from supportcue.cli import app
 from supportcue.data.store import open_store
 from supportcue.data.tables import Suggestion
 from supportcue.embeddings import CachedEmbedder, HashingEmbedder
@@ -21,7 +23,7 @@ from supportcue.errors import BatchError, ImportDataError
 from supportcue.monitoring.facts import facts_from_rows
 from supportcue.settings import load_settings
 from supportcue.vocab import LabelSource, SuggestionOrigin
-from tests.batch.conftest import BAD_LINE, N_HISTORY, history_file, last_json, run
+from tests.batch.conftest import BAD_LINE, LFS, N_HISTORY, history_file, last_json, run
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -240,3 +242,27 @@ def test_a_batch_run_keeps_the_import_rejects_of_the_same_file(workspace: Path, 
     assert (tmp_path / "cases.csv.rejects.jsonl").read_text() == imported
     batch = (tmp_path / "cases.csv.batch-rejects.jsonl").read_text()
     assert [json.loads(line)["line"] for line in batch.splitlines()] == [4]
+
+
+def test_label_counts_no_vote_for_a_label_no_topic_has(workspace: Path, tmp_path: Path) -> None:
+    """A function with a misspelt topic key had its votes stored by `batch label` as weak labels of a
+    topic no answer or person names (training then learned it); now they are no votes, named."""
+    (workspace / "lfs.py").write_text(LFS + 'typo = keyword_lf("typo", ["late"], "payuots")\n')
+    folder = tmp_path / "late"
+    folder.mkdir()
+    history = folder / "history.csv"
+    history.write_text("id,message\nl1,my payout is late\nl2,the refund is late\nl3,late again\n")
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "batch", "label", str(history), "--json"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["unknown_labels"] == {"typo": {"payuots": 3}}
+    assert "typo: 'payuots' (3 case(s))" in result.stderr
+    store = open_store(load_settings(workspace, environ={}).database_url)
+    try:
+        stored = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=[LabelSource.WEAK])}
+        # l1 and l2 by their keyword alone (the typo's vote is none, so no tie); l3 by nothing
+        assert (stored.get("l1"), stored.get("l2"), stored.get("l3")) == ("payouts", "refunds", None)
+    finally:
+        store.close()

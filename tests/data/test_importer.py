@@ -552,3 +552,127 @@ def test_labels_on_cases_not_imported_are_named_in_a_warning(store: Store, tmp_p
     write(tmp_path / "more.csv", "id,message\nT-8,a\nT-9,b\n")
     import_file(store, "cases", tmp_path / "more.csv")
     assert import_file(store, "labels", labels).warnings == []
+
+
+def test_cases_without_a_date_among_dated_ones_are_named_in_a_warning(store: Store, tmp_path: Path) -> None:
+    """A help desk's export with a few blank `created_at` cells: those cases were dated at the import,
+    weeks after the rest, without a word (the warning was only for a file with no date at all), so the
+    backtest's time split tested on them as the newest cases and drift read them as today's."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created_at\nc1,where is my refund,2026-09-01\nc2,reset my password,\n"
+        "c3,cancel my plan,2026-09-03\nc4,router lights orange,\n",
+    )
+    for dry_run in (True, False):
+        report = import_file(store, "cases", path, dry_run=dry_run)
+        assert report.warnings == [
+            "2 of the 4 cases have no created_at (lines 3, 5), so each is dated now (a case imported "
+            "before keeps its date): training's time split tests on them as the newest cases and drift "
+            "reads them as today's messages. Give them their created_at (ISO 8601), or leave them out "
+            "of the file."
+        ]
+    dated = write(tmp_path / "dated.csv", "id,message,created_at\nd1,a,2026-09-01\nd2,b,2026-09-02\n")
+    assert import_file(store, "cases", dated).warnings == []
+
+
+def test_topic_labels_naming_no_topic_of_the_workspace_are_named_in_a_warning(
+    store: Store, tmp_path: Path
+) -> None:
+    """A label file with a misspelt topic ("refnd", "Outage") made a new topic of it without a word:
+    a class of one or two examples for training, and one more topic for reviewers to pick from."""
+    answers = "id,topic,title,body,status\na1,refund,R,Body,approved\na2,outage,O,Body,approved\n"
+    import_file(store, "answers", write(tmp_path / "answers.csv", answers))
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,annotator\nc1,topic,refund,ann\nc2,topic,refnd,ann\nc3,topic,Outage,ann\n"
+        "c4,topic,refnd,bob\nc5,topic,billing,ann\nc5,validity,valid,ann\n",
+    )
+    expected = (
+        "3 topic(s) of these labels are not topics of the workspace (no answer or earlier label names "
+        "them): 'refnd' (2 labels, lines 3, 5; did you mean 'refund'?), 'Outage' (1 label, line 4; did you "
+        "mean 'outage'?), 'billing' (1 label, line 6). A person's topic label makes its value a new topic, "
+        "learned from its labels alone; if one is misspelt, correct it and import the file again (the "
+        "label is updated in place)."
+    )
+    report = import_file(store, "labels", labels, dry_run=True)
+    assert expected in report.warnings
+    assert {t.key for t in store.library.topics()} == {"refund", "outage"}  # a dry run adds none
+    fixed = write(
+        tmp_path / "fixed.csv",
+        "case_id,task,value,annotator\nc1,topic,refund,ann\nc2,topic,refund,ann\nc3,topic,outage,ann\n",
+    )
+    assert not any("not topics of the workspace" in w for w in import_file(store, "labels", fixed).warnings)
+
+
+def test_a_jsonl_export_with_numeric_ids_is_read(store: Store, tmp_path: Path) -> None:
+    """A help desk's JSON export keeps ticket ids as numbers (`"id": 1042`): every row was rejected
+    ("id: Input should be a valid string"), and so was a label's numeric `case_id`. Its other values
+    (a list of tags, an object) became case fields in Python's notation (`['vip']`), not JSON."""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps(
+            {
+                "id": 1042,
+                "message": "Where is my refund?",
+                "created_at": "2026-10-01",
+                "agent_id": 7,
+                "reply": "It is on its way.",
+                "tags": ["billing", "vip"],
+                "vip": True,
+                "score": 2.5,
+            }
+        )
+        + "\n"
+        + json.dumps({"id": 1043, "message": "Reset my password", "created_at": "2026-10-02"})
+        + "\n"
+        + json.dumps({"id": "1042", "message": "the same id as text", "created_at": "2026-10-03"})
+        + "\n"
+    )
+    report = import_file(store, "cases", cases)
+    assert (report.stored, [(r.line, r.reason.split(":")[0]) for r in report.rejects]) == (
+        2,
+        [(3, "duplicate id")],
+    )
+    case = store.cases.get("1042")
+    assert case is not None and case.fields == {"tags": '["billing", "vip"]', "vip": "true", "score": "2.5"}
+    assert [e.agent_id for e in store.events.list(case_id="1042", kind="sent")] == ["7"]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"case_id": 1043, "task": "topic", "value": "login"}) + "\n")
+    assert import_file(store, "labels", labels).stored == 1
+    assert [lb.case_id for lb in store.labels.list("topic")] == ["1043"]
+    # only integers: NaN, an overflowing number or a fraction where text is expected stay errors
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(
+        '{"id": NaN, "message": "a"}\n{"id": 1e400, "message": "b"}\n{"id": 12.5, "message": "c"}\n'
+    )
+    report = import_file(store, "cases", odd, dry_run=True)
+    assert [(r.line, r.fields) for r in report.rejects] == [(1, ["id"]), (2, ["id"]), (3, ["id"])]
+
+
+def test_columns_that_look_like_the_date_or_the_reply_are_named(store: Store, tmp_path: Path) -> None:
+    """A help desk's export names its columns its own way (`created`, `agent_reply`): without a --map
+    they became case fields, every case open (the inbox flooded) and dated now, and the warnings
+    did not say which column to map (the reply's absence was not mentioned at all)."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created,agent_reply,a_handle_time,a_first_response_time,a_answer_id,a_sent_at\n"
+        "c1,where is my refund,2026-09-01,It is on its way.,120,30,a1,2026-09-01\n"
+        "c2,reset my password,2026-09-02,Use the reset link.,90,20,a2,2026-09-02\n",
+    )
+    assert import_file(store, "cases", path, dry_run=True).warnings == [
+        "no case has a created_at, so every one is dated now: training cannot split the history by time. "
+        "Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one; column 'created' "
+        "looks like it: --map created_at=created.",
+        "no case has a reply, so the 2 cases are open (they fill the agent console's inbox) and none of "
+        "them is history the response stage learns from; column 'agent_reply' looks like it: --map "
+        "reply=agent_reply.",
+    ]
+    mapped = import_file(store, "cases", path, mapping={"created_at": "created", "reply": "agent_reply"})
+    assert mapped.warnings == []
+    # a file of open cases, with no reply-like column, is no mistake
+    assert (
+        import_file(
+            store, "cases", write(tmp_path / "open.csv", "id,message,created_at\no1,hi,2026-09-01\n")
+        ).warnings
+        == []
+    )

@@ -10,7 +10,7 @@ import pytest
 from supportcue.data.store import Store
 from supportcue.errors import SettingsError
 from supportcue.settings import Settings, init_workspace, load_settings
-from supportcue.weak.workspace import analyze, apply_to_cases, label_cases
+from supportcue.weak.workspace import analyze, apply_to_cases, label_cases, unknown_labels_warning
 
 LFS = """
 from supportcue.weak import keyword_lf, labeling_function
@@ -294,3 +294,53 @@ def test_coverage_of_unlabeled_counts_only_cases_that_can_get_a_label(store: Sto
     store.labels.add([{"case_id": "c3", "task": "validity", "value": "invalid", "source": "expert"}])
     summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
     assert summary["stored"] == 1 and summary["coverage_of_unlabeled"] == 1 / 2
+
+
+def test_votes_for_labels_no_topic_has_are_not_counted_and_are_named(store: Store, tmp_path: Path) -> None:
+    """A labeling function with a misspelt topic key ("refnds") or a validity value the task does not
+    take ("chitchat") had its votes stored as weak labels: a topic with no answer for training to
+    learn, and validity labels that made `train` fail ("validity labels must be 'valid' or
+    'invalid'") far from their cause. Such votes are now no votes, and the report names them."""
+    init_workspace(tmp_path)
+    settings = _with_functions(
+        tmp_path,
+        "from supportcue.weak import keyword_lf, labeling_function\n"
+        "kw_refunds = keyword_lf('kw_refunds', ['refund'], 'refunds')\n"
+        "typo = keyword_lf('typo', ['invoice'], 'refnds')\n"
+        "@labeling_function(task='validity')\n"
+        "def chit(x):\n"
+        "    return 'chitchat' if len(x.text.split()) <= 2 else None\n"
+        "@labeling_function(task='validity')\n"
+        "def question(x):\n"
+        "    return 'valid' if x.text.endswith('?') else None\n",
+    )
+    store.library.upsert_topics([{"key": k, "name": k} for k in ("refunds", "payouts")])
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "where is my refund?", "created_at": t},
+            {"id": "c2", "message": "a question about my invoice", "created_at": t},
+            {"id": "c3", "message": "thanks!", "created_at": t},
+            {"id": "c4", "message": "ok", "created_at": t},
+        ]
+    )
+    topic = apply_to_cases(store, settings, "topic", progress=False)
+    summary = label_cases(store, settings, topic)
+    assert summary["unknown_labels"] == {"typo": {"refnds": 1}}
+    assert {(lb.case_id, lb.value) for lb in store.labels.list("topic", sources=["weak"])} == {
+        ("c1", "refunds")
+    }
+    validity = apply_to_cases(store, settings, "validity", progress=False)
+    summary = label_cases(store, settings, validity)
+    assert summary["unknown_labels"] == {"chit": {"chitchat": 2}}
+    assert {(lb.case_id, lb.value) for lb in store.labels.list("validity", sources=["weak"])} == {
+        ("c1", "valid")
+    }
+    warning = unknown_labels_warning("validity", validity.unknown_labels())
+    assert (
+        warning is not None
+        and "chit: 'chitchat' (2 case(s))" in warning
+        and "'valid' or 'invalid'" in warning
+    )
+    # `weak analyze` still shows what the function voted, for the person fixing it
+    assert "refnds" in analyze(topic).to_dict()["lfs"][1]["polarity"]

@@ -256,29 +256,40 @@ def _prepare_label(settings: Settings, store: Store, task: str, fit_cases: Seque
     from supportcue.weak.apply import ABSTAIN_INDEX, apply_lfs
     from supportcue.weak.label_model import choose_label_model
     from supportcue.weak.lf import LFInput
-    from supportcue.weak.workspace import lf_set_version, no_lfs_error, people_labels, workspace_lfs
+    from supportcue.weak.workspace import (
+        known_labels,
+        known_votes,
+        lf_set_version,
+        no_lfs_error,
+        people_labels,
+        unknown_votes,
+        workspace_lfs,
+    )
 
     lfs = workspace_lfs(store, settings, task)
     if not lfs:
         raise no_lfs_error(settings, task)
     people = people_labels(store, settings, task)
     human = people.gold
-    topics = {t.key for t in store.library.topics()} if task == LabelTask.TOPIC else set()
-    names = sorted({*people.values, *topics})  # the labels known before any function votes
+    names = known_labels(store, task, people)  # a vote for any other label is no vote
     inputs = [LFInput(text=c.message, sent_reply=c.reply) for c in fit_cases]
     applied = apply_lfs(lfs, inputs, label_names=names, progress=False)
-    index = {name: i for i, name in enumerate(applied.label_names)}
+    index = {name: i for i, name in enumerate(names)}
     gold = np.array([index.get(human.get(c.id, ""), ABSTAIN_INDEX) for c in fit_cases], dtype=np.int64)
     rows = np.where(gold != ABSTAIN_INDEX)[0]
-    cardinality = max(2, len(applied.label_names))
-    choice = choose_label_model(applied.matrix, rows, gold[rows], cardinality=cardinality)
+    # a workspace with no topic yet (no answer, no person's label) has none to check the votes against
+    known = len(names) if names else -1
+    names = names or list(applied.label_names)
+    cardinality = max(2, len(names))
+    votes = known_votes(applied.matrix, known)
+    choice = choose_label_model(votes, rows, gold[rows], cardinality=cardinality)
     version = f"{lf_set_version(lfs)}+{choice.name}"
     spec = JobSpec(
         "label",
         settings.workspace,
         task=task,
         combiner=choice.model,
-        label_names=tuple(applied.label_names),
+        label_names=tuple(names),  # the worker counts no vote for a label beyond these
         version=version,
     )
     summary = {
@@ -288,5 +299,6 @@ def _prepare_label(settings: Settings, store: Store, task: str, fit_cases: Seque
         "fitted_on": len(fit_cases),
         "version": version,
         "note": choice.note,
+        "unknown_labels": unknown_votes(applied, known),  # on the cases it was fitted on
     }
     return Job(spec, store, summary=summary)

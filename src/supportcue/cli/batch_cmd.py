@@ -87,6 +87,11 @@ def _run(
     if rejected > SHOWN_REJECTS:
         err_console.print(f"... and {rejected - SHOWN_REJECTS} more rejected rows")
     emit(summary, json_out, title=f"batch {kind}")
+    if summary.get("unknown_labels"):
+        from supportcue.weak.workspace import unknown_labels_warning
+
+        warning = unknown_labels_warning(str(summary["task"]), summary["unknown_labels"])
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     if report.read and not report.valid:
         err_console.print(f"every row of {file} was rejected: nothing done", highlight=False)
         raise typer.Exit(1)

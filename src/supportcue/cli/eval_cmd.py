@@ -35,6 +35,26 @@ PredOpt = Annotated[Path | None, typer.Option("--predictions", help="write one J
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one JSON object, last line")]
 
 
+def _warn_overlap(result: dict[str, Any], train: Path, test: Path) -> None:
+    """Say so on stderr when --test repeats texts of --train: the figures are then flattered."""
+    from supportcue.cli.output import err_console
+
+    n = int(result.get("test_in_train") or 0)
+    if not n:
+        return
+    unseen = result.get("accuracy_unseen")
+    figure = f" (accuracy on the other rows: {unseen:.4f})" if isinstance(unseen, float) else ""
+    err_console.print(
+        f"warning: {n} of {result['n_test']} rows of {test} ({result['test_in_train_share']:.0%}) have a "
+        f"text that {train} holds too (ignoring case and spacing), so the figures partly measure rows "
+        f"the model was fitted on{figure}; leave those texts out of {test.name}, or split the history "
+        "by time",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
     """The workspace's settings and embedder when run in one, else the defaults (eval needs no
     workspace); the last item names the workspace, for the result."""
@@ -76,6 +96,7 @@ def classify(
         embedder=embedder,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval classify")
+    _warn_overlap(result, train, test)
 
 
 @eval_app.command("oos")
@@ -124,6 +145,7 @@ def oos(
         seed=seed,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval oos")
+    _warn_overlap(result, train, test)
 
 
 @eval_app.command("suggest")
@@ -174,6 +196,7 @@ def suggest(
         articles=articles,
     )
     emit({**result, "workspace": workspace}, json_out, title="eval suggest")
+    _warn_overlap(result, train, test)
 
 
 def _llm(ctx: typer.Context, settings: Settings) -> tuple[Any, list[Any]]:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import CliState, state
-from supportcue.cli.output import console, fitted_table
+from supportcue.cli.output import console, err_console, fitted_table
 from supportcue.data.tables import ModelVersion
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
@@ -21,16 +21,39 @@ from supportcue.training.trainer import Trainer
 from supportcue.vocab import LabelSource, ModelStatus
 
 
-def _trainer(cli: CliState) -> Trainer:
+def _trainer(cli: CliState, out: Console | None = None) -> Trainer:
+    """A trainer whose progress lines go to `out` (stdout; stderr under --json, whose stdout is the
+    JSON object alone, for `| jq`)."""
     from supportcue.training.loader import workspace_embedder
 
     settings = cli.settings
+    said = out or console
     return Trainer(
         cli.store,
         settings,
         workspace_embedder(settings),
-        progress=lambda t: console.print(f"[dim]{escape(t)}[/dim]", soft_wrap=True),
+        progress=lambda t: said.print(f"[dim]{escape(t)}[/dim]", soft_wrap=True),
     )
+
+
+def _test_set_notes(versions: list[ModelVersion]) -> list[str]:
+    """Per stage whose versions were backtested on different test cases (labels added, or another
+    split, between them), a note that their accuracies do not compare: the table puts them side by
+    side, and a newer version's higher figure may only be an easier test set."""
+    sets: dict[str, dict[str, list[str]]] = {}
+    for v in versions:
+        split = v.metrics.get("split")
+        fingerprint = split.get("test_fingerprint") if isinstance(split, dict) else None
+        if fingerprint and v.metrics.get("summary", {}).get("accuracy") is not None:
+            sets.setdefault(v.stage, {}).setdefault(str(fingerprint), []).append(v.version)
+    return [
+        f"note: {stage}'s versions were backtested on {len(groups)} different sets of test cases "
+        f"({'; '.join(', '.join(g) for g in groups.values())}): their accuracies compare only within "
+        f"a set. `supportcue promote {stage} VERSION` measures a version against the live one on the "
+        "same cases."
+        for stage, groups in sets.items()
+        if len(groups) > 1
+    ]
 
 
 def _date(value: str | None) -> datetime | None:
@@ -139,17 +162,29 @@ def register(app: typer.Typer) -> None:
             if name not in labeled:
                 raise typer.BadParameter(f"{name!r}; allowed: {', '.join(labeled)}", param_hint="--stage")
         cli = state(ctx)
-        trainer = _trainer(cli)
+        trainer = _trainer(cli, err_console if json_out else console)
         stages = stage or list(labeled)
         result = trainer.backtest(stages, _date(since), exclude_weak)
         if not exclude_weak and cli.store.labels.list(sources=[LabelSource.WEAK]):
-            # what the weak labels bring: the same backtest trained on the people's labels only
-            human = trainer.backtest(stages, _date(since), exclude_weak=True)
+            # what the weak labels bring: the same backtest trained on the people's labels only, on
+            # the same test cases (its own split would cut the fewer cases elsewhere in time)
+            from supportcue.training.split import Split
+
+            splits = {n: s for n, r in result["stages"].items() if (s := Split.recorded(r)) is not None}
+            said = trainer.progress
+            trainer.progress = (
+                (lambda t: said(f"{t} (human labels only, for the weak labels' gain)")) if said else None
+            )
+            human = trainer.backtest(stages, _date(since), exclude_weak=True, splits=splits)
+            trainer.progress = said
             result["weak_label_gain"] = {
                 name: {
                     "accuracy_with_weak": r["summary"]["accuracy"],
                     "accuracy_human_only": human["stages"][name]["summary"]["accuracy"],
                     "gain": r["summary"]["accuracy"] - human["stages"][name]["summary"]["accuracy"],
+                    # both measured on these test cases (the people's labels after the same cut)
+                    "n_test": human["stages"][name]["summary"]["n"],
+                    "test_fingerprint": human["stages"][name]["split"]["test_fingerprint"],
                 }
                 for name, r in result["stages"].items()
             }
@@ -164,7 +199,8 @@ def register(app: typer.Typer) -> None:
         for name, g in result.get("weak_label_gain", {}).items():
             console.print(
                 f"{name}: accuracy {g['accuracy_with_weak']:.3f} with weak labels, "
-                f"{g['accuracy_human_only']:.3f} on human labels only (gain {g['gain']:+.3f})"
+                f"{g['accuracy_human_only']:.3f} on human labels only (gain {g['gain']:+.3f}; the same "
+                f"{g['n_test']} test cases)"
             )
         console.print(f"HTML report: {target}")
 
@@ -200,6 +236,8 @@ def register(app: typer.Typer) -> None:
             console.print("no model versions yet: run `supportcue train`")
             return
         console.print(versions_table(versions, console))
+        for line in _test_set_notes(versions):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         if any(v.sha256 is None for v in versions):
             console.print(
                 "unverified: written before checksums were kept; they load with a warning. "

@@ -28,6 +28,16 @@ def _task(task: str) -> str:
     return task
 
 
+def _warn_unknown(run: Any) -> None:
+    """Name, on stderr, the functions that voted labels no topic (or validity value) has."""
+    from supportcue.cli.output import err_console
+    from supportcue.weak.workspace import unknown_labels_warning
+
+    warning = unknown_labels_warning(run.task, run.unknown_labels())
+    if warning:
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+
+
 @weak_app.command("apply")
 def apply(
     ctx: typer.Context,
@@ -42,6 +52,7 @@ def apply(
     store, settings = cli.store, cli.settings
     run = apply_to_cases(store, settings, _task(task), progress=not json_out)
     result = label_cases(store, settings, run, store_labels=not dry_run)
+    _warn_unknown(run)
     if json_out:
         emit(result, True)
         return
@@ -85,6 +96,7 @@ def analyze(
     cli = state(ctx)
     run = apply_to_cases(cli.store, cli.settings, _task(task), progress=not json_out)
     result = analyze_run(run)
+    _warn_unknown(run)
     # what `weak apply` will combine the votes with, when it cannot be the label model
     note = majority_only_reason(*run.applied.matrix.shape)
     if json_out:

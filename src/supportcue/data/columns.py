@@ -114,6 +114,10 @@ def parse_context(value: Any) -> list[dict[str, str]]:
     return turns
 
 
+_TEXT: tuple[Any, ...] = (str, str | None)
+"""The annotations of an import row's text fields."""
+
+
 class ImportRow(BaseModel):
     """A row of an import file: strings stripped, unknown columns ignored, text checked."""
 
@@ -123,7 +127,12 @@ class ImportRow(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _limit(cls, value: Any) -> Any:
+    def _limit(cls, value: Any, info: ValidationInfo) -> Any:
+        if type(value) is int and info.field_name and cls.model_fields[info.field_name].annotation in _TEXT:
+            # a .jsonl export keeps its ids as numbers: a ticket id 1042 is the id "1042" (it was
+            # rejected, "Input should be a valid string": every row of a help desk's JSON export).
+            # Only integers: NaN, Infinity or 1e400 where text is expected stay errors.
+            return str(value)
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             raise ValueError(f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
         return check_text(value)  # no NUL bytes or lone surrogates, at any depth

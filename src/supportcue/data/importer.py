@@ -15,12 +15,15 @@ Columns that a cases file has beyond the known ones are kept in the case's `fiel
 placeholders such as `{order_id}`). A cases file with a `reply` column also records the agent's sent
 reply as a `sent` event, which is how a help desk's history is imported; such a case is `resolved`
 unless its `status` says otherwise. Warnings (`ImportReport.warnings`) name what makes imported data
-useless though valid: answers none of which is approved, cases none of which has a `created_at`.
+useless though valid: answers none of which is approved, cases none of which (or only some of which)
+has a `created_at`, labels of cases not imported, topic labels naming no topic of the workspace.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +153,14 @@ def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> di
     return out
 
 
+def _field_text(value: Any) -> str:
+    """A case field's text: a .jsonl row's list or object as JSON (`["vip"]`, not Python's `['vip']`),
+    a number as written."""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     known = set(CaseRow.model_fields)
     extra = {
@@ -157,7 +168,7 @@ def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     }
     if extra:
         fields = parse_json(row.get("fields"), dict) if row.get("fields") else {}
-        row["fields"] = {**{k: str(v) for k, v in extra.items()}, **fields}
+        row["fields"] = {**{k: _field_text(v) for k, v in extra.items()}, **fields}
     return row
 
 
@@ -288,6 +299,7 @@ def import_file(
     report = ImportReport(kind=kind, path=path, dry_run=dry_run)
     records: dict[str, list[dict[str, Any]]] = {}
     items: list[ImportRow] = []
+    lines: list[int] = []
     for line, item in iter_rows(kind, path, report, mapping, constants, encoding):
         try:
             produced = _to_records(kind, item)
@@ -296,11 +308,17 @@ def import_file(
             report.reject(_reject(line, str(exc), item.model_dump()))
             continue
         items.append(item)
+        lines.append(line)
         for table, rows in produced.items():
             records.setdefault(table, []).extend(rows)
         if progress and report.read % 1000 == 0:
             progress(report.read)
-    report.warnings += _warnings(kind, items) + _unknown_cases(store, kind, items)
+    report.warnings += (
+        _warnings(kind, items)
+        + _undated_cases(items, lines)
+        + _unknown_cases(store, kind, items)
+        + _new_topics(store, items, lines)
+    )
     if dry_run:
         return report
     if report.rejects:
@@ -342,14 +360,99 @@ def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
             f"(status is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
             f"with --set status={AnswerStatus.APPROVED}, or give each a status column ({statuses})."
         ]
-    if kind == "cases" and not any(
-        isinstance(c, CaseRow) and "created_at" in c.model_fields_set for c in items
-    ):
-        return [
+    out = []
+    cases = [c for c in items if isinstance(c, CaseRow)]
+    if kind == "cases" and not any("created_at" in c.model_fields_set for c in cases):
+        out.append(
             "no case has a created_at, so every one is dated now: training cannot split the history "
-            "by time. Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one."
-        ]
-    return []
+            "by time. Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one"
+            + _looks_like(cases, "created_at", _TIME_WORDS)
+            + "."
+        )
+    if kind == "cases" and not any(c.reply for c in cases):
+        hint = _looks_like(cases, "reply", _REPLY_WORDS)
+        if hint:  # a file of open cases has no reply to give; one with such a column has
+            out.append(
+                f"no case has a reply, so the {len(cases):,} cases are open (they fill the agent console's "
+                "inbox) and none of them is history the response stage learns from" + hint + "."
+            )
+    return out
+
+
+_TIME_WORDS = {"created", "date", "time", "timestamp", "datetime", "opened", "received"}
+_REPLY_WORDS = {"reply", "replies", "response", "answer"}
+_NOT_TEXT_OR_TIME = {"id", "at", "seconds", "secs", "minutes", "mins", "duration", "handle", "spent", "count"}
+"""Words of a column name that make it an id, a count or a duration (`handle_time`, `answer_id`,
+`first_response_time`), not the reply nor the time the customer wrote."""
+
+
+def _looks_like(cases: list[CaseRow], field_name: str, words: set[str]) -> str:
+    """The hint `; column 'X' looks like it: --map FIELD=X` for the first case field (a cases file's
+    extra columns) whose name has one of `words` (`agent_reply`, `created`) and names no id, count
+    or duration, else an empty string."""
+    columns = sorted({k for c in cases for k in c.fields})
+    other = (_TIME_WORDS | _REPLY_WORDS) - words
+    found = [
+        k
+        for k in columns
+        if words & (tokens := set(re.split(r"[^a-z0-9]+", k.casefold())))
+        and not tokens & (_NOT_TEXT_OR_TIME | other)
+    ]
+    if not found:
+        return ""
+    return f"; column {found[0]!r} looks like it: --map {field_name}={found[0]}"
+
+
+def _lines(lines: list[int], shown: int = 3) -> str:
+    """ "line 4", "lines 4, 9, 12", "lines 4, 9, 12, ..."."""
+    head = ", ".join(str(n) for n in lines[:shown])
+    return f"line{'s' if len(lines) > 1 else ''} {head}{', ...' if len(lines) > shown else ''}"
+
+
+def _undated_cases(items: list[ImportRow], lines: list[int]) -> list[str]:
+    """Cases without a `created_at` in a file whose other cases have one: each is dated at the import
+    (unless it is stored already), weeks after the rest, so the backtest's time split tests on it as
+    the newest case and `drift` reads it as today's message. (A file without any date is `_warnings`'.)"""
+    undated = [
+        n
+        for n, c in zip(lines, items, strict=True)
+        if isinstance(c, CaseRow) and "created_at" not in c.model_fields_set
+    ]
+    if not undated or len(undated) == len(items):
+        return []
+    return [
+        f"{len(undated):,} of the {len(items):,} cases have no created_at ({_lines(undated)}), so each is "
+        "dated now (a case imported before keeps its date): training's time split tests on them as the "
+        "newest cases and drift reads them as today's messages. Give them their created_at (ISO 8601), "
+        "or leave them out of the file."
+    ]
+
+
+def _new_topics(store: Store, items: list[ImportRow], lines: list[int]) -> list[str]:
+    """Topic labels whose value is no topic of the workspace yet, once it has some (its answers', its
+    earlier labels'): a person's label makes its value a topic, which training learns from its few
+    examples and reviewers pick from, so a misspelt one ("refnd") should be caught here."""
+    found: dict[str, list[int]] = {}
+    for line, item in zip(lines, items, strict=True):
+        if isinstance(item, LabelRow) and item.task == LabelTask.TOPIC:
+            found.setdefault(item.value, []).append(line)
+    known = {t.key for t in store.library.topics(status=None)}
+    new = {value: at for value, at in found.items() if value not in known}
+    if not known or not new:
+        return []
+    described = []
+    for value, at in sorted(new.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        folded = {k.casefold(): k for k in known}
+        close = [folded[value.casefold()]] if value.casefold() in folded else []
+        close = close or difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        described.append(f"{value!r} ({len(at):,} label{'s' if len(at) > 1 else ''}, {_lines(at)}{hint})")
+    return [
+        f"{len(new):,} topic(s) of these labels are not topics of the workspace (no answer or earlier label "
+        f"names them): {', '.join(described[:5])}{', ...' if len(described) > 5 else ''}. A person's topic "
+        "label makes its value a new topic, learned from its labels alone; if one is misspelt, correct it "
+        "and import the file again (the label is updated in place)."
+    ]
 
 
 def _unknown_cases(store: Store, kind: str, items: list[ImportRow]) -> list[str]:

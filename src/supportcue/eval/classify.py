@@ -12,7 +12,15 @@ from sklearn.metrics import f1_score
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
-from supportcue.eval.labeled import default_embedder, load_labeled, load_texts, messages, sample_shots
+from supportcue.eval.labeled import (
+    default_embedder,
+    in_train,
+    load_labeled,
+    load_texts,
+    messages,
+    overlap_figures,
+    sample_shots,
+)
 from supportcue.stages.topic import TopicStage
 from supportcue.weak.propagation import propagate
 
@@ -97,14 +105,20 @@ def run_classify(
                 for t, gold, p, c in zip(test_rows.texts, truth, predicted, confidence, strict=True)
             ),
         )
+    right = [p == t for p, t in zip(predicted, truth, strict=True)]
+    seen = in_train(texts, test_rows.texts)  # every text it was fitted on, pseudo-labeled ones too
+    unseen = [r for r, s in zip(right, seen, strict=True) if not s]
     result: dict[str, Any] = {
-        "accuracy": float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)])),
+        "accuracy": float(np.mean(right)),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
         "n_train": len(labels) - n_pseudo,
         "n_test": len(truth),
         "n_labels": len(set(labels)),
         "train_seconds": round(train_seconds, 3),
         "predict_ms_per_text": round(predict_ms, 3),
+        **overlap_figures(seen),
+        # the accuracy on the test rows whose text --train does not hold: new messages
+        "accuracy_unseen": float(np.mean(unseen)) if unseen else None,
     }
     if use_unlabeled:
         result["n_unlabeled"] = len(unlabeled_texts)

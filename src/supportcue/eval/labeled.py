@@ -85,6 +85,25 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     return Labeled(path, texts, labels)
 
 
+def same_text(text: str) -> str:
+    """A text as `in_train` compares it: case and runs of white space ignored."""
+    return " ".join(text.casefold().split())
+
+
+def in_train(train_texts: Sequence[str], test_texts: Sequence[str]) -> list[bool]:
+    """Per test text, whether --train holds the same text (`same_text`). A help desk's history repeats
+    itself ("How do I reset my password?"), so a random split puts many test texts in train as well,
+    and the figures then measure recall of those rows rather than the system on new messages."""
+    seen = {same_text(t) for t in train_texts}
+    return [same_text(t) in seen for t in test_texts]
+
+
+def overlap_figures(flags: Sequence[bool]) -> dict[str, Any]:
+    """`test_in_train`: how many test rows have their text in --train, and their share."""
+    n = sum(flags)
+    return {"test_in_train": n, "test_in_train_share": round(n / len(flags), 4) if flags else 0.0}
+
+
 def sample_shots(labels: Sequence[str], shots: int, seed: int) -> list[int]:
     """Indices of `shots` rows per label chosen with `seed` (all rows of a smaller label), sorted."""
     by_label: dict[str, list[int]] = defaultdict(list)

@@ -54,7 +54,15 @@ from sklearn.linear_model import LogisticRegression
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError, TrainingDataError
-from supportcue.eval.labeled import Labeled, default_embedder, load_labeled, load_texts, messages
+from supportcue.eval.labeled import (
+    Labeled,
+    default_embedder,
+    in_train,
+    load_labeled,
+    load_texts,
+    messages,
+    overlap_figures,
+)
 from supportcue.stages.calibration import softmax
 from supportcue.stages.negatives import BUILTIN_NEGATIVES
 from supportcue.stages.topic import TopicStage
@@ -485,4 +493,5 @@ def run_oos(
         "negative_sources": {n.name: len(n.texts) for n in sources},
         "calibration": detector.calibration_,
         "train_seconds": round(train_seconds, 3),
+        **overlap_figures(in_train(train_rows.texts, test_rows.texts)),
     }

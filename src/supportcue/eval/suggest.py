@@ -52,7 +52,14 @@ from supportcue.consensus import consensus_draft
 from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError, SettingsError
-from supportcue.eval.labeled import check_columns, default_embedder, messages, rows_of
+from supportcue.eval.labeled import (
+    check_columns,
+    default_embedder,
+    in_train,
+    messages,
+    overlap_figures,
+    rows_of,
+)
 from supportcue.llm.client import ChatClient, make_client
 from supportcue.monitoring.match import (
     DEFAULT_THRESHOLD,
@@ -320,6 +327,7 @@ def run_suggest(
         **llm_usage(suggestions),
         "seconds": round(time.perf_counter() - started, 2),
         "fit_seconds": round(fit_seconds, 2),
+        **overlap_figures(in_train(tr.texts, te.texts)),
     }
     if te.labels is not None:
         right = [d is not None and d == gold for d, gold in zip(decided, te.labels, strict=True)]

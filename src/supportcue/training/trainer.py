@@ -16,7 +16,7 @@ before comes back without a new backtest (a rollback).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -222,9 +222,12 @@ class Trainer:
         stages: Sequence[str] | None = None,
         since: datetime | None = None,
         exclude_weak: bool = False,
+        splits: Mapping[str, Split] | None = None,
     ) -> dict[str, Any]:
         """Evaluate the stages trained on labels, with their live (or default) settings; each stage's
-        result says which split it used (`split`) and warns of labels with few cases (`warnings`)."""
+        result says which split it used (`split`) and warns of labels with few cases (`warnings`).
+        `splits` gives a stage the split of another backtest (the same test cases), instead of the
+        one its data would choose."""
         tasks = registry.labeled()
         out: dict[str, Any] = {"cut": None, "embedder": self.embedder.name, "stages": {}}
         for name in stages or list(tasks):
@@ -232,18 +235,24 @@ class Trainer:
                 raise SupportcueError(f"{name!r} is not trained on labels; allowed: {', '.join(tasks)}")
             live = self.store.models.live(name)
             params = dict(live.params) if live else self.default_params(name)
-            _, out["stages"][name] = self.measure(name, params, exclude_weak, since)
+            split = (splits or {}).get(name)
+            _, out["stages"][name] = self.measure(name, params, exclude_weak, since, split)
             out["cut"] = out["stages"][name]["split"]["cut"]
         return out
 
     def measure(
-        self, name: str, params: dict[str, Any], exclude_weak: bool = False, since: datetime | None = None
+        self,
+        name: str,
+        params: dict[str, Any],
+        exclude_weak: bool = False,
+        since: datetime | None = None,
+        split: Split | None = None,
     ) -> tuple[LabeledSet, dict[str, Any]]:
         """A stage's labeled cases and its backtest with `params`: the split chosen for the data (or
-        cut at `since`), and `warnings` about labels the figures cannot speak for."""
+        cut at `since`, or `split` as given), and `warnings` about labels the figures cannot speak for."""
         task = registry.labeled()[name]
         data, gold = self.labeled(task, exclude_weak), self.labeled(task, human_only=True)
-        split = self.choose_split(data, gold, since)
+        split = split or self.choose_split(data, gold, since)
         self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
         result = self.evaluate(name, params, data, split, gold)
         minimum = self.settings.gate.min_labels_per_class

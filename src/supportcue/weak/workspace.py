@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from supportcue.data.columns import VALIDITY_VALUES
 from supportcue.data.store import Store
 from supportcue.data.tables import Case, utcnow
 from supportcue.embeddings import Embedder
@@ -55,6 +56,75 @@ class WeakRun:
     applied: ApplyResult
     gold: np.ndarray[Any, np.dtype[np.int64]]
     summary: dict[str, Any] = field(default_factory=dict)
+    known: int = -1
+    """How many of `applied.label_names` (the first ones) are labels the task may take; the others
+    are values the functions gave that no topic (or validity value) has. -1: all of them."""
+
+    def votes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The label matrix with every vote for an unknown label turned into an abstention."""
+        return known_votes(self.applied.matrix, self.known)
+
+    def unknown_labels(self) -> dict[str, dict[str, int]]:
+        return unknown_votes(self.applied, self.known)
+
+
+def known_labels(store: Store, task: str, people: PeopleLabels) -> list[str]:
+    """The labels a task's weak labels may take, sorted: the topics of the workspace (its answers' and
+    the people's labels') for `topic`, valid and invalid for `validity`, the people's values else.
+    A function voting anything else is mistaken (a misspelt key, a topic nobody answers): its vote
+    is not counted, and `unknown_votes` names it. An empty list (a workspace with no topic yet) checks
+    nothing: every vote counts."""
+    if task == LabelTask.TOPIC:
+        return sorted({*people.values, *(t.key for t in store.library.topics())})
+    if task == LabelTask.VALIDITY:
+        return sorted({*people.values, *VALIDITY_VALUES})
+    return sorted(people.values)
+
+
+def known_votes(
+    matrix: np.ndarray[Any, np.dtype[np.int64]], known: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """`matrix` with the votes for a label index `known` or above (an unknown label) abstaining."""
+    if known < 0:
+        return matrix
+    votes = matrix.copy()
+    votes[votes >= known] = ABSTAIN_INDEX
+    return votes
+
+
+def unknown_votes(applied: ApplyResult, known: int) -> dict[str, dict[str, int]]:
+    """Per function, the unknown labels it voted and on how many cases (functions with none left out)."""
+    out: dict[str, dict[str, int]] = {}
+    if known < 0:
+        return out
+    for j, name in enumerate(applied.lf_names):
+        column = applied.matrix[:, j]
+        values, counts = np.unique(column[column >= known], return_counts=True)
+        if len(values):
+            out[name] = {applied.label_names[int(v)]: int(n) for v, n in zip(values, counts, strict=True)}
+    return out
+
+
+def unknown_labels_warning(task: str, unknown: dict[str, dict[str, int]]) -> str | None:
+    """One line naming the functions that voted unknown labels, for the CLI to print."""
+    if not unknown:
+        return None
+    said = "; ".join(
+        f"{lf}: " + ", ".join(f"{value!r} ({n:,} case(s))" for value, n in values.items())
+        for lf, values in unknown.items()
+    )
+    allowed = (
+        "a topic of the workspace (an answer's topic or a person's topic label)"
+        if task == LabelTask.TOPIC
+        else " or ".join(repr(v) for v in VALIDITY_VALUES)
+        if task == LabelTask.VALIDITY
+        else "a value people gave"
+    )
+    return (
+        f"labeling functions voted labels that are not {allowed}, and those votes were not counted: "
+        f"{said}. Fix the label in the function"
+        + (", or import an answer or a person's label for that topic" if task == LabelTask.TOPIC else "")
+    )
 
 
 @dataclass
@@ -134,15 +204,12 @@ def apply_to_cases(
     ]
     people = people_labels(store, settings, task)
     human = people.gold
-    label_names = sorted(
-        {*people.values, *(t.key for t in store.library.topics())}
-        if task == LabelTask.TOPIC
-        else people.values
-    )
+    label_names = known_labels(store, task, people)
     applied = apply_lfs(lfs, inputs, label_names=label_names, progress=progress)
     index = {name: i for i, name in enumerate(applied.label_names)}
     gold = np.array([index.get(human.get(c.id, ""), ABSTAIN_INDEX) for c in cases], dtype=np.int64)
-    return WeakRun(task, [c.id for c in cases], applied, gold)
+    # a workspace with no topic yet (no answer, no person's label) has none to check the votes against
+    return WeakRun(task, [c.id for c in cases], applied, gold, known=len(label_names) if label_names else -1)
 
 
 def analyze(run: WeakRun) -> LFAnalysis:
@@ -151,8 +218,8 @@ def analyze(run: WeakRun) -> LFAnalysis:
 
 def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bool = True) -> dict[str, Any]:
     """Combine the votes (label model or majority, whichever is better on gold) and store weak labels."""
-    L = run.applied.matrix
-    cardinality = max(2, len(run.applied.label_names))
+    L = run.votes()  # a vote for a label no topic has (a misspelt key) is no vote
+    cardinality = max(2, len(run.applied.label_names) if run.known < 0 else run.known)
     gold_rows = np.where(run.gold != ABSTAIN_INDEX)[0]
     choice = choose_label_model(L, gold_rows, run.gold[gold_rows], cardinality=cardinality)
     # a tie (two functions disagreeing, nothing to tell them apart) labels nothing, as in snorkel
@@ -199,6 +266,7 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         "stored": len(rows) if store_labels else 0,
         "version": version,
         "failures": run.applied.failures,
+        "unknown_labels": run.unknown_labels(),
     }
 
 
