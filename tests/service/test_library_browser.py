@@ -214,3 +214,37 @@ def test_a_form_sent_after_the_session_ended_says_how_to_keep_the_text(
         f"{server.url}/logout", form={"csrf_token": "x"}, headers={"accept": "text/html"}, max_redirects=0
     )
     assert gone.status == 303 and gone.headers["location"] == "/login"
+
+
+def test_an_untouched_form_approved_keeps_its_version_and_its_line_breaks(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """A browser sends a textarea's lines with "\\r\\n": "Save and approve" of a form nobody changed
+    made a new version (the same text, "\\r" in every line break) that the next suggestion carried.
+    The answer keeps its version and its "\\n"; a real edit keeps "\\n" too, and so does a new answer."""
+    body = "Hi {customer_name},\n\nYou can pause payouts.\nSettings → Payouts → Pause (ünïcödé)."
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": body, "status": "draft"}])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_role("button", name="Save and approve").click()
+    expect(page.locator("#answer-status")).to_have_text("approved")
+    expect(page.locator("#answer-version")).to_have_text("1")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == body and answer.version == 1
+
+    page.get_by_label("Body").fill(body + "\nOr call us.")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#answer-version")).to_have_text("2")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == body + "\nOr call us."
+    expect(page.locator("#version-2 .add")).to_have_text(["+Or call us."])
+
+    page.goto(f"{server.url}/library")
+    page.get_by_label("Topic", exact=True).fill("payouts")
+    page.get_by_label("Title", exact=True).fill("Two lines")
+    page.get_by_label("Body", exact=True).fill("one\ntwo")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(f"{server.url}/library/payouts-two-lines")
+    created = store.library.answer("payouts-two-lines")
+    assert created is not None and created.body == "one\ntwo"

@@ -94,6 +94,19 @@ def test_bad_reviews_are_4xx_with_a_message(
     assert store.reviews.list() == []
 
 
+def test_a_corrected_reply_keeps_its_line_breaks_as_newlines(reviewer: httpx.Client, store: Store) -> None:
+    """A browser's textarea lines arrive as "\r\n": the corrected reply is stored with "\n"."""
+    items = reviewer.get("/v1/review/queue", params={"limit": 20}).json()["data"]
+    item = next(i for i in items if i["kind"] == "suggestion")
+    body = {
+        "item_id": item["item_id"],
+        "verdict": "partially_correct",
+        "corrected_text": "Hi,\r\n\r\nPause it.",
+    }
+    assert reviewer.post("/v1/reviews", json=body).status_code == 201
+    assert [r.corrected_text for r, _item in store.reviews.list()] == ["Hi,\n\nPause it."]
+
+
 def test_queue_limit_is_checked(reviewer: httpx.Client) -> None:
     assert reviewer.get("/v1/review/queue", params={"limit": 0}).status_code == 422
     assert reviewer.get("/v1/review/queue", params={"limit": 51}).status_code == 422
