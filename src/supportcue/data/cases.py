@@ -198,6 +198,17 @@ class Cases:
         """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
         return self._stored(Suggestion.id, ids)
 
+    def fields_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The fields of those of `ids` that are stored cases, asked 900 at a time."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            with self.db.session() as s:
+                found.update(
+                    (i, f or {}) for i, f in s.execute(select(Case.id, Case.fields).where(Case.id.in_(chunk)))
+                )
+        return found
+
     def _stored(self, column: Any, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are values of `column`, asked 900 at a time (SQLite's bound-parameter limit)."""
         found: set[str] = set()

@@ -16,14 +16,16 @@ The attention list, in this order:
 - **no_approved_answer**: topics (active ones, and those of any answer) with no approved answer;
 - **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
   match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit (the
-  rewrite most similar to the other rewrites, greeting and sign-off lines removed and the customer's
-  name made `{customer_name}` again) is proposed as the answer's next version.
+  rewrite most similar to the other rewrites, greeting and sign-off lines removed, the customer's
+  name made `{customer_name}` again and its case's field values their placeholders, `{charge_id}`)
+  is proposed as the answer's next version.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +44,9 @@ MIN_PAIRS = 5
 MIN_REWRITES = 3
 REWRITE_SHARE = 0.4
 MAX_REWRITES_COMPARED = 30
+MIN_FIELD_CHARS = 3
+"""A case field's value shorter than this is left in a rewrite (a "1" or "EU" is too likely to be a
+word of the reply, not the field)."""
 
 
 @dataclass
@@ -58,6 +63,8 @@ class AnswerFigures:
     weeks: dict[int, list[int]] = field(default_factory=dict)
     """Weeks before now -> [sent replies, matches]."""
     rewrites: list[str] = field(default_factory=list)
+    rewrite_cases: list[str | None] = field(default_factory=list)
+    """The case of each rewrite (its fields become placeholders again, `_fill_back`)."""
 
     @property
     def adoption(self) -> float | None:
@@ -130,7 +137,32 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
             f.recent[1] += matched
         if not matched and pair.sent:
             f.rewrites.append(_as_template(pair.sent, pair.customer_name))
+            f.rewrite_cases.append(pair.case_id)
+    _fill_back(store, list(figures.values()))
     return dict(figures)
+
+
+def _fill_back(store: Store, figures: Sequence[AnswerFigures]) -> None:
+    """The values of each rewrite's case fields made their placeholders again (`ch_3Q...` ->
+    `{charge_id}`), as the customer's name is: a proposal kept one customer's charge id, amount or
+    order number, and "Edit with it" put it in the answer every customer would get. Only the rewrites
+    `common_edit` compares are read."""
+    compared = {
+        id(f): [i for i, t in enumerate(f.rewrites) if t][:MAX_REWRITES_COMPARED]
+        for f in figures
+        if len(f.rewrites) >= MIN_REWRITES
+    }
+    wanted = [f for f in figures if id(f) in compared]
+    ids = {c for f in wanted for i in compared[id(f)] if (c := f.rewrite_cases[i])}
+    fields = store.cases.fields_of(sorted(ids)) if ids else {}
+    for f in wanted:
+        for i in compared[id(f)]:
+            values = fields.get(f.rewrite_cases[i] or "", {})
+            # longest value first, so "$326.72" goes before a "326" that is part of it
+            for name, value in sorted(values.items(), key=lambda kv: -len(str(kv[1]))):
+                text = str(value).strip() if isinstance(value, str | int | float) else ""
+                if len(text) >= MIN_FIELD_CHARS and re.fullmatch(r"\w+", name):
+                    f.rewrites[i] = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", f"{{{name}}}", f.rewrites[i])
 
 
 def _as_template(text: str, customer_name: str | None) -> str:
