@@ -198,6 +198,16 @@ class Cases:
         """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
         return self._stored(Suggestion.id, ids)
 
+    def suggestion_times(self, ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of `ids` that is a stored suggestion was made, asked 900 at a time."""
+        found: dict[str, datetime] = {}
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            with self.db.session() as s:
+                q = select(Suggestion.id, Suggestion.created_at).where(Suggestion.id.in_(chunk))
+                found.update((i, t) for i, t in s.execute(q))
+        return found
+
     def fields_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The fields of those of `ids` that are stored cases, asked 900 at a time."""
         found: dict[str, dict[str, Any]] = {}

@@ -114,8 +114,9 @@ async def dashboard(
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
     which model versions are live in the registry, and which this server serves; the newest
     experiments (over their whole run, whatever the dates chosen); and the online precision the
-    reviewers measured (reviews made since `since`) beside the match rate. Dates that are not ISO
-    dates, or backwards: a browser gets a page saying so with the date form (422), a script JSON."""
+    reviewers measured on the suggestions of the period (whenever reviewed) beside their match rate.
+    Dates that are not ISO dates, or backwards: a browser gets a page saying so with the date form
+    (422), a script JSON."""
     try:
         start, end = parse_range(since, until)
     except ValueError as exc:
@@ -129,7 +130,9 @@ async def dashboard(
     context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
     context |= await run_in_threadpool(freshness_panels, runtime.store, runtime.settings, start, end)
     context["findings"] = [*context.pop("library_findings"), *context["findings"]]
-    context["review"] = await run_in_threadpool(review_stats, runtime.store, start, data["match_rate"])
+    context["review"] = await run_in_threadpool(
+        review_stats, runtime.store, None, data["match_rate"], (start, end)
+    )
     return templates.TemplateResponse(request, "dashboard.html", context)
 
 
