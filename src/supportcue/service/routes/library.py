@@ -189,10 +189,13 @@ async def answer_diff(
 
 
 def diff(old: AnswerVersion, new: AnswerVersion) -> str:
-    """The unified diff of two versions (title line first, then the body)."""
+    """The unified diff of two versions (title line first, then the body); a changed topic or owner
+    comes first as a line of its own (a version that changed only its owner had an empty diff, and
+    the answer's page showed its whole body as if it had been rewritten)."""
+    meta = [f for f in ("topic", "owner") if getattr(old, f) != getattr(new, f)]
 
     def lines(v: AnswerVersion) -> list[str]:
-        return [f"# {v.title}", *v.body.splitlines()]
+        return [*(f"{f}: {getattr(v, f) or '–'}" for f in meta), f"# {v.title}", *v.body.splitlines()]
 
     return "\n".join(
         difflib.unified_diff(
