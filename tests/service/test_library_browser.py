@@ -128,7 +128,9 @@ def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
     page.get_by_label("Title").fill("Pause payouts")
     store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
     page.get_by_role("button", name="Save new version").click()
-    expect(error).to_contain_text("someone saved this answer meanwhile (it is at version 2 now)")
+    expect(error).to_contain_text(
+        "this answer was saved meanwhile (it is at version 2 now, saved by user:other at"
+    )
     expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
     expect(page.locator("#version-2")).to_contain_text("user:other")
     page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
@@ -248,3 +250,31 @@ def test_an_untouched_form_approved_keeps_its_version_and_its_line_breaks(
     expect(page).to_have_url(f"{server.url}/library/payouts-two-lines")
     created = store.library.answer("payouts-two-lines")
     assert created is not None and created.body == "one\ntwo"
+
+
+def test_a_save_refused_for_the_reviewers_own_other_tab_says_so(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """The same answer open in two tabs, saved in one, then in the other: the refusal said "someone
+    saved this answer meanwhile", and the someone was the reviewer. It names who saved the newest
+    version (you, or the other editor)."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    other = page.context.new_page()
+    other.goto(f"{server.url}/library/a1")
+    other.get_by_label("Body").fill(NEW_BODY)
+    other.get_by_role("button", name="Save new version").click()
+    expect(other.locator("#answer-version")).to_have_text("2")
+    other.close()
+    page.get_by_label("Body").fill(NEW_BODY + " Or call us.")
+    page.get_by_role("button", name="Save new version").click()
+    error = page.locator("#edit-error")
+    expect(error).to_contain_text("at version 2 now, saved by you (in another tab, or before going Back) at")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY + " Or call us.")
+    store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
+    page.get_by_role("button", name="Save new version").click()
+    expect(error).to_contain_text("at version 3 now, saved by user:other at")
+    page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
+    expect(page.locator("#answer-version")).to_have_text("4")
