@@ -198,6 +198,13 @@ def test_a_query_a_page_cannot_take_is_a_page_for_a_browser_and_json_for_a_scrip
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
     r = client.get("/dashboard?since=2030-01-01")
     assert r.status_code == 200 and "No suggestions yet." in r.text and "simulated" not in r.text.lower()
+    # an empty period is not one where "every suggestion showed an answer"; its versions table says why
+    # it is empty
+    lost = r.text.split('id="coverage-lost"')[1].split("</section>")[0]
+    assert "Every suggestion in this period showed an answer" not in lost
+    assert "No suggestions in this period." in lost
+    versions = r.text.split("Pipeline versions that made suggestions")[1].split("</section>")[0]
+    assert "No suggestions in this period." in versions
 
 
 def test_v1_metrics(client: TestClient) -> None:
