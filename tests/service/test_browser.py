@@ -198,7 +198,14 @@ def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
 
     owner = "Devraj Menon-Castellanos (Compliance and Risk Operations, EMEA)"
     due = {**PAUSE_PAYOUTS, "owner": owner, "review_due_at": NOW - timedelta(days=3)}
-    store.library.upsert_answers([due])
+    longer = {  # as the demo's: an id and a topic of 20 characters, due in days
+        **PAUSE_PAYOUTS,
+        "id": "ans-payment_methods-2",
+        "topic": "payment_methods",
+        "owner": "Ingrid Solberg (Payments Support)",
+        "review_due_at": NOW + timedelta(days=3),
+    }
+    store.library.upsert_answers([due, longer])
     store.cases.add_suggestions(
         [
             {**_s(f"s-day-{d}", "c1", 0, topic="payouts", text="x"), "created_at": NOW - timedelta(days=d)}

@@ -278,3 +278,25 @@ def test_a_save_refused_for_the_reviewers_own_other_tab_says_so(
     expect(error).to_contain_text("at version 3 now, saved by user:other at")
     page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
     expect(page.locator("#answer-version")).to_have_text("4")
+
+
+def test_the_library_tables_show_every_column_at_1280_px(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """Every cell of the library's tables stayed on one line: each table was about 1,700 px wide, and
+    at 1280 px the figures, the dismissals and the trend were off to the right, behind a sideways
+    scroll in every topic."""
+    title = "Why a payout to a new bank account is held for three days"
+    owner = "Devraj Menon-Castellanos (Compliance and Risk Operations, EMEA)"
+    store.library.upsert_answers(
+        [{**PAUSE_PAYOUTS, "id": "ans-bank_account_change-1", "title": title, "owner": owner}]
+    )
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    table = page.locator("table.answers").first
+    expect(table).to_contain_text(title)
+    wrapper = page.locator(".scroll").first
+    assert wrapper.evaluate("w => w.scrollWidth <= w.clientWidth"), wrapper.evaluate("w => w.scrollWidth")
+    trend = table.locator("th").last
+    expect(trend).to_be_in_viewport()
