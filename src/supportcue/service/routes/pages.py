@@ -7,6 +7,7 @@ built in `views.py`. The console is the agent's; the dashboard the reviewer's (s
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -122,7 +123,12 @@ async def dashboard(
     except ValueError as exc:
         if not wants_page(request.method, request.headers):
             raise HTTPException(422, detail=str(exc)) from None
-        again = {"detail": str(exc), "since": since or "", "until": until or ""}
+        again = {
+            "detail": str(exc),
+            "since": since or "",
+            "until": until or "",
+            "one_day": _one_day(since, until),
+        }
         return templates.TemplateResponse(request, "dashboard_dates.html", again, status_code=422)
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
     experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
@@ -134,6 +140,18 @@ async def dashboard(
         review_stats, runtime.store, None, data["match_rate"], (start, end)
     )
     return templates.TemplateResponse(request, "dashboard.html", context)
+
+
+def _one_day(since: str | None, until: str | None) -> dict[str, str] | None:
+    """The same date chosen as From and Until (which is exclusive): that day, and the Until that shows
+    it, for the page to offer in one click."""
+    try:
+        day = date.fromisoformat(since or "") if since == until else None
+    except ValueError:
+        return None
+    if day is None or day >= date.max:
+        return None
+    return {"day": day.isoformat(), "until": (day + timedelta(days=1)).isoformat()}
 
 
 def _help_desks(request: Request, store: Store, settings: Settings) -> list[dict[str, Any]]:
