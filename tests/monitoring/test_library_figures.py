@@ -162,9 +162,11 @@ def test_the_proposal_makes_each_cases_field_values_placeholders_again(store: St
         sid = f"libfields-s{i}"
         suggestions.append(_s(sid, "refund", 3 + i, text="Refunds take 5 days."))
         charge, amount = f"ch_{i}Q7xK{i}pLm", f"${100 + i}.50"
-        sent = f"Hi Bo,\nThe refund of {amount} on {charge} left us; it reaches the card within 10 days. EU"
+        sent = (
+            f"Hi Bo,\nThe refund of {amount} on {charge} left us; yes, it reaches the card within 10 days. EU"
+        )
         events += [_e(sid, "shown", 3 + i), _e(sid, "sent", 3 + i, text=sent)]
-        fields = {"charge_id": charge, "amount": amount, "region": "EU"}
+        fields = {"charge_id": charge, "amount": amount, "region": "EU", "vip": "yes"}
         cases.append({"id": f"c-{sid}", "message": "refund?", "customer_name": "Bo", "fields": fields})
     store.cases.upsert(cases)
     store.cases.add_suggestions(suggestions)
@@ -172,4 +174,7 @@ def test_the_proposal_makes_each_cases_field_values_placeholders_again(store: St
     figures = answer_figures(store, threshold=0.7, now=NOW)
     items = attention(store.library.answers(), ["refunds"], figures, now=NOW)
     proposal = next(i["proposal"] for i in items if i["kind"] == "rewritten")
-    assert proposal == "The refund of {amount} on {charge_id} left us; it reaches the card within 10 days. EU"
+    assert (
+        proposal
+        == "The refund of {amount} on {charge_id} left us; yes, it reaches the card within 10 days. EU"
+    )

@@ -47,6 +47,8 @@ MAX_REWRITES_COMPARED = 30
 MIN_FIELD_CHARS = 3
 """A case field's value shorter than this is left in a rewrite (a "1" or "EU" is too likely to be a
 word of the reply, not the field)."""
+PLAIN_WORDS = {"yes", "no", "true", "false", "none", "null", "n/a", "unknown", "other"}
+"""Field values that are words of any reply (a flag's "yes"): left in a rewrite."""
 
 
 @dataclass
@@ -161,7 +163,11 @@ def _fill_back(store: Store, figures: Sequence[AnswerFigures]) -> None:
             # longest value first, so "$326.72" goes before a "326" that is part of it
             for name, value in sorted(values.items(), key=lambda kv: -len(str(kv[1]))):
                 text = str(value).strip() if isinstance(value, str | int | float) else ""
-                if len(text) >= MIN_FIELD_CHARS and re.fullmatch(r"\w+", name):
+                if (
+                    len(text) >= MIN_FIELD_CHARS
+                    and text.lower() not in PLAIN_WORDS
+                    and re.fullmatch(r"\w+", name)
+                ):
                     f.rewrites[i] = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", f"{{{name}}}", f.rewrites[i])
 
 
