@@ -152,6 +152,10 @@ def test_a_key_name_in_use_is_refused_with_the_command_that_frees_it(
             "unknown role 'boss'; allowed: agent, reviewer",
         ),
         (["keys", "create", "--name", "bad name", "--role", "agent"], "key name 'bad name'"),
+        # "letters" refused the letters of José, and only once the password was typed twice: the
+        # message says which letters a name may use, before the password is asked for
+        (["users", "add", "José", "--role", "agent"], "user name 'José': use 1-80 ASCII letters (a-z, A-Z)"),
+        (["users", "add", "ana", "--role", "embed"], "the embed role is for the key"),
         (["users", "add", "ana", "--role", "agent", "--password-stdin"], "too short"),
     ],
 )
@@ -252,3 +256,18 @@ def test_demo_users_get_fresh_passwords_on_every_run(tmp_path: Path) -> None:
         assert authenticate(store, "agent", first["agent"][1]) is None
     finally:
         store.close()
+
+
+def test_a_taken_user_name_is_refused_before_the_password_is_asked_for(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    """An admin typed the new password twice, and only then learnt that the name was taken."""
+    assert (
+        run(workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD).exit_code
+        == 0
+    )
+    again = run(workspace, "users", "add", "ana", "--role", "agent")  # would prompt: no input given
+    assert isinstance(again.exception, SupportcueError) and "a user named 'ana' exists" in str(
+        again.exception
+    )
+    assert "Password" not in again.output

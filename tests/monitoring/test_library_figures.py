@@ -206,3 +206,42 @@ def test_an_answers_adoption_counts_an_insert_whose_shown_event_was_lost(store: 
     f = answer_figures(store, 0.7, NOW)["pause"]
     assert (f.shown, f.inserted, f.adoption, f.dismissed) == (3, 2, 0.6667, 1)
     assert dict(f.dismiss_reasons) == {"outdated": 1}
+
+
+def test_the_proposal_makes_each_cases_field_values_placeholders_again(store: Store) -> None:
+    """Agents rewrote the answer with each customer's charge id and amount in it: the proposal kept
+    the one its medoid case had, and "Edit with it" put that customer's charge id (a wrong fact, and
+    someone's data) into the answer every customer gets. Its field values become placeholders again,
+    as the customer's name does; a value too short to be told from a word stays."""
+    store.library.upsert_answers(
+        [
+            {
+                "id": "refund",
+                "topic": "refunds",
+                "title": "Refund",
+                "body": "Refunds take 5 days.",
+                "status": "approved",
+            }
+        ]
+    )
+    suggestions, events, cases = [], [], []
+    for i in range(4):
+        sid = f"libfields-s{i}"
+        suggestions.append(_s(sid, "refund", 3 + i, text="Refunds take 5 days."))
+        charge, amount = f"ch_{i}Q7xK{i}pLm", f"${100 + i}.50"
+        sent = (
+            f"Hi Bo,\nThe refund of {amount} on {charge} left us; yes, it reaches the card within 10 days. EU"
+        )
+        events += [_e(sid, "shown", 3 + i), _e(sid, "sent", 3 + i, text=sent)]
+        fields = {"charge_id": charge, "amount": amount, "region": "EU", "vip": "yes"}
+        cases.append({"id": f"c-{sid}", "message": "refund?", "customer_name": "Bo", "fields": fields})
+    store.cases.upsert(cases)
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    figures = answer_figures(store, threshold=0.7, now=NOW)
+    items = attention(store.library.answers(), ["refunds"], figures, now=NOW)
+    proposal = next(i["proposal"] for i in items if i["kind"] == "rewritten")
+    assert (
+        proposal
+        == "The refund of {amount} on {charge_id} left us; yes, it reaches the card within 10 days. EU"
+    )

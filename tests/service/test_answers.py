@@ -117,6 +117,30 @@ def test_answers_whose_title_holds_the_words_come_first(server: LiveServer, stor
         assert ids(agent.get("/v1/answers", params={"q": "refund"})) == ["r1", "r2", "b0"]
 
 
+def test_the_search_ignores_case_in_every_script(server: LiveServer, store: Store) -> None:
+    """SQLite's lower() folds ASCII only: "Überweisung" typed as it is titled, or in small letters,
+    found nothing, so a German or French team's agents could not find their answers."""
+    rows = [
+        ("de", "Überweisungsgebühren", "Die Gebühr für eine SEPA-Überweisung beträgt 1 €."),
+        ("fr", "Éléments du relevé", "Chaque ÉTAPE du virement est listée."),
+        ("ru", "Возврат платежа", "Возврат занимает 5 дней."),
+    ]
+    store.library.upsert_answers(
+        [{"id": i, "topic": "billing", "title": t, "body": b, "status": "approved"} for i, t, b in rows]
+    )
+    with client_of(server, store, "agent") as agent:
+        for q, found in [
+            ("Überweisungsgebühren", ["de"]),
+            ("überweisungsgebühren", ["de"]),
+            ("ÜBERWEISUNG", ["de"]),
+            ("éléments", ["fr"]),
+            ("étape", ["fr"]),
+            ("ВОЗВРАТ", ["ru"]),
+            ("возврат", ["ru"]),
+        ]:
+            assert ids(agent.get("/v1/answers", params={"q": q})) == found, q
+
+
 def test_a_reviewer_reads_drafts_and_bad_queries_are_a_422(server: LiveServer, store: Store) -> None:
     with client_of(server, store, "reviewer") as reviewer:
         assert ids(reviewer.get("/v1/answers", params={"status": "draft"})) == ["a3"]

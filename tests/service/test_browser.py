@@ -186,6 +186,57 @@ def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, stor
     assert "1 suggested of 1 valid" in tile(page, "coverage")
 
 
+def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """At 1280 and 800 px: the charts' last date ran off their right edge, and a long owner name
+    pushed the due date of "Answers due for review" out of its panel (reached only by scrolling the
+    table sideways); each due answer links to its page in the library."""
+    from datetime import timedelta
+
+    from tests.review.seed import NOW, _s
+
+    owner = "Devraj Menon-Castellanos (Compliance and Risk Operations, EMEA)"
+    due = {**PAUSE_PAYOUTS, "owner": owner, "review_due_at": NOW - timedelta(days=3)}
+    longer = {  # as the demo's: an id and a topic of 20 characters, due in days
+        **PAUSE_PAYOUTS,
+        "id": "ans-payment_methods-2",
+        "topic": "payment_methods",
+        "owner": "Ingrid Solberg (Payments Support)",
+        "review_due_at": NOW + timedelta(days=3),
+    }
+    store.library.upsert_answers([due, longer])
+    store.cases.add_suggestions(
+        [
+            {**_s(f"s-day-{d}", "c1", 0, topic="payouts", text="x"), "created_at": NOW - timedelta(days=d)}
+            for d in range(1, 60)
+        ]
+    )
+    for width in (1280, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{server.url}/dashboard")
+        for chart in page.locator("svg[role=img]").all():
+            frame = chart.bounding_box()
+            assert frame is not None
+            for label in chart.locator("text.axis").all():
+                box = label.bounding_box()
+                assert box is not None
+                assert (
+                    frame["x"] - 0.5 <= box["x"]
+                    and box["x"] + box["width"] <= frame["x"] + frame["width"] + 0.5
+                ), (
+                    width,
+                    label.text_content(),
+                    box,
+                    frame,
+                )
+        panel = page.locator("#due-for-review")
+        expect(panel).to_contain_text("(overdue)")
+        assert panel.evaluate("p => p.scrollWidth <= p.clientWidth"), width
+        panel.get_by_role("link", name="a1").click()
+        expect(page).to_have_url(f"{server.url}/library/a1")
+
+
 def test_dismiss_with_a_reason_then_write_and_send(server: LiveServer, store: Store, page: Page) -> None:
     page.goto(f"{server.url}/cases/c1")
     expect(page.locator("#suggestion.live")).to_be_visible()

@@ -245,6 +245,38 @@ def test_a_browser_saves_the_longest_answer_in_any_script(server: LiveServer, st
     assert store.library.answer("a1").body == long_body  # type: ignore[union-attr]
 
 
+def test_a_version_that_changed_only_the_owner_or_topic_says_so(reviewer: httpx.Client, store: Store) -> None:
+    """A new owner is a new version: its diff was empty, and the answer's page showed the whole body
+    under it as if it had been rewritten."""
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "owner": "olga"}])
+    assert reviewer.patch("/v1/answers/a1", json={"owner": "Devraj Menon"}).json()["version"] == 2
+    diff = reviewer.get("/v1/answers/a1/diff").json()["diff"]
+    assert "-owner: olga" in diff and "+owner: Devraj Menon" in diff and "topic:" not in diff
+    page = reviewer.get("/library/a1").text
+    newest = page.split('id="version-2"')[1].split("</details>")[0]
+    assert '<span class="add">+owner: Devraj Menon</span>' in newest
+    assert reviewer.patch("/v1/answers/a1", json={"topic": "refunds", "owner": ""}).status_code == 200
+    diff = reviewer.get("/v1/answers/a1/diff").json()["diff"]
+    assert "-topic: payouts" in diff and "+topic: refunds" in diff and "+owner: –" in diff
+
+
+def test_line_breaks_are_kept_as_newlines_and_counted_once(reviewer: httpx.Client, store: Store) -> None:
+    """A body written with "\r\n" (a form, a Windows tool) is stored with "\n": the same text sent
+    again is no new version, and 20,000 characters of many lines fit (each break counted once)."""
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Hi,\nYou can pause payouts."}])
+    same = reviewer.patch(
+        "/v1/answers/a1", json={"body": "Hi,\r\nYou can pause payouts.", "status": "approved"}
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["version"] == 1 and same.json()["body"] == "Hi,\nYou can pause payouts."
+    lines = ("é" * 9 + "\n") * 2000
+    r = reviewer.patch("/v1/answers/a1", json={"body": lines.replace("\n", "\r\n").strip()})
+    assert r.status_code == 200, r.text
+    assert r.json()["body"] == lines.strip() and "\r" not in store.library.answer("a1").body  # type: ignore[union-attr]
+    created = reviewer.post("/v1/answers", json={"topic": "payouts", "title": "Old Mac", "body": "one\rtwo"})
+    assert created.status_code == 201 and created.json()["body"] == "one\ntwo"
+
+
 def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url: str, tmp_path: Path) -> None:
     train_workspace(tmp_path, database_url)
     with serve(tmp_path, environ(database_url)) as live:

@@ -128,7 +128,9 @@ def test_a_refused_edit_keeps_the_reviewers_text_and_says_what_to_do(
     page.get_by_label("Title").fill("Pause payouts")
     store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
     page.get_by_role("button", name="Save new version").click()
-    expect(error).to_contain_text("someone saved this answer meanwhile (it is at version 2 now)")
+    expect(error).to_contain_text(
+        "this answer was saved meanwhile (it is at version 2 now, saved by user:other at"
+    )
     expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
     expect(page.locator("#version-2")).to_contain_text("user:other")
     page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
@@ -214,3 +216,87 @@ def test_a_form_sent_after_the_session_ended_says_how_to_keep_the_text(
         f"{server.url}/logout", form={"csrf_token": "x"}, headers={"accept": "text/html"}, max_redirects=0
     )
     assert gone.status == 303 and gone.headers["location"] == "/login"
+
+
+def test_an_untouched_form_approved_keeps_its_version_and_its_line_breaks(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """A browser sends a textarea's lines with "\\r\\n": "Save and approve" of a form nobody changed
+    made a new version (the same text, "\\r" in every line break) that the next suggestion carried.
+    The answer keeps its version and its "\\n"; a real edit keeps "\\n" too, and so does a new answer."""
+    body = "Hi {customer_name},\n\nYou can pause payouts.\nSettings → Payouts → Pause (ünïcödé)."
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": body, "status": "draft"}])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    page.get_by_role("button", name="Save and approve").click()
+    expect(page.locator("#answer-status")).to_have_text("approved")
+    expect(page.locator("#answer-version")).to_have_text("1")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == body and answer.version == 1
+
+    page.get_by_label("Body").fill(body + "\nOr call us.")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#answer-version")).to_have_text("2")
+    answer = store.library.answer("a1")
+    assert answer is not None and answer.body == body + "\nOr call us."
+    expect(page.locator("#version-2 .add")).to_have_text(["+Or call us."])
+
+    page.goto(f"{server.url}/library")
+    page.get_by_label("Topic", exact=True).fill("payouts")
+    page.get_by_label("Title", exact=True).fill("Two lines")
+    page.get_by_label("Body", exact=True).fill("one\ntwo")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(f"{server.url}/library/payouts-two-lines")
+    created = store.library.answer("payouts-two-lines")
+    assert created is not None and created.body == "one\ntwo"
+
+
+def test_a_save_refused_for_the_reviewers_own_other_tab_says_so(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """The same answer open in two tabs, saved in one, then in the other: the refusal said "someone
+    saved this answer meanwhile", and the someone was the reviewer. It names who saved the newest
+    version (you, or the other editor)."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library/a1")
+    other = page.context.new_page()
+    other.goto(f"{server.url}/library/a1")
+    other.get_by_label("Body").fill(NEW_BODY)
+    other.get_by_role("button", name="Save new version").click()
+    expect(other.locator("#answer-version")).to_have_text("2")
+    other.close()
+    page.get_by_label("Body").fill(NEW_BODY + " Or call us.")
+    page.get_by_role("button", name="Save new version").click()
+    error = page.locator("#edit-error")
+    expect(error).to_contain_text("at version 2 now, saved by you (in another tab, or before going Back) at")
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY + " Or call us.")
+    store.library.save_answer("a1", AnswerChange(body="Someone else's text."), "user:other", 90)
+    page.get_by_role("button", name="Save new version").click()
+    expect(error).to_contain_text("at version 3 now, saved by user:other at")
+    page.get_by_role("button", name="Save new version").click()  # read, and saved on purpose
+    expect(page.locator("#answer-version")).to_have_text("4")
+
+
+def test_the_library_tables_show_every_column_at_1280_px(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """Every cell of the library's tables stayed on one line: each table was about 1,700 px wide, and
+    at 1280 px the figures, the dismissals and the trend were off to the right, behind a sideways
+    scroll in every topic."""
+    title = "Why a payout to a new bank account is held for three days"
+    owner = "Devraj Menon-Castellanos (Compliance and Risk Operations, EMEA)"
+    store.library.upsert_answers(
+        [{**PAUSE_PAYOUTS, "id": "ans-bank_account_change-1", "title": title, "owner": owner}]
+    )
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    table = page.locator("table.answers").first
+    expect(table).to_contain_text(title)
+    wrapper = page.locator(".scroll").first
+    assert wrapper.evaluate("w => w.scrollWidth <= w.clientWidth"), wrapper.evaluate("w => w.scrollWidth")
+    trend = table.locator("th").last
+    expect(trend).to_be_in_viewport()

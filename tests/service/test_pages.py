@@ -162,6 +162,18 @@ def test_dashboard_shows_the_rates_and_marks_simulated_history(client: TestClien
     assert backwards.status_code == 422 and "must be before until" in backwards.json()["detail"]
 
 
+def test_one_day_chosen_as_from_and_until_is_offered_in_one_click(client: TestClient) -> None:
+    """A support lead picks the same day in both boxes to see that day: the page said only that since
+    must be before until. It says Until is exclusive and links to that day."""
+    html = {"accept": "text/html"}
+    r = client.get("/dashboard?since=2026-10-20&until=2026-10-20", headers=html)
+    assert r.status_code == 422 and '"Until" is exclusive' in r.text
+    assert '<a href="/dashboard?since=2026-10-20&amp;until=2026-10-21">Show 2026-10-20</a>' in r.text
+    assert client.get("/dashboard?since=2026-10-20&until=2026-10-21", headers=html).status_code == 200
+    other = client.get("/dashboard?since=2026-10-21&until=2026-10-20", headers=html)
+    assert other.status_code == 422 and "one-day" not in other.text
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -198,6 +210,13 @@ def test_a_query_a_page_cannot_take_is_a_page_for_a_browser_and_json_for_a_scrip
 def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
     r = client.get("/dashboard?since=2030-01-01")
     assert r.status_code == 200 and "No suggestions yet." in r.text and "simulated" not in r.text.lower()
+    # an empty period is not one where "every suggestion showed an answer"; its versions table says why
+    # it is empty
+    lost = r.text.split('id="coverage-lost"')[1].split("</section>")[0]
+    assert "Every suggestion in this period showed an answer" not in lost
+    assert "No suggestions in this period." in lost
+    versions = r.text.split("Pipeline versions that made suggestions")[1].split("</section>")[0]
+    assert "No suggestions in this period." in versions
 
 
 def test_v1_metrics(client: TestClient) -> None:

@@ -94,6 +94,19 @@ def test_bad_reviews_are_4xx_with_a_message(
     assert store.reviews.list() == []
 
 
+def test_a_corrected_reply_keeps_its_line_breaks_as_newlines(reviewer: httpx.Client, store: Store) -> None:
+    """A browser's textarea lines arrive as "\r\n": the corrected reply is stored with "\n"."""
+    items = reviewer.get("/v1/review/queue", params={"limit": 20}).json()["data"]
+    item = next(i for i in items if i["kind"] == "suggestion")
+    body = {
+        "item_id": item["item_id"],
+        "verdict": "partially_correct",
+        "corrected_text": "Hi,\r\n\r\nPause it.",
+    }
+    assert reviewer.post("/v1/reviews", json=body).status_code == 201
+    assert [r.corrected_text for r, _item in store.reviews.list()] == ["Hi,\n\nPause it."]
+
+
 def test_queue_limit_is_checked(reviewer: httpx.Client) -> None:
     assert reviewer.get("/v1/review/queue", params={"limit": 0}).status_code == 422
     assert reviewer.get("/v1/review/queue", params={"limit": 51}).status_code == 422
@@ -123,6 +136,54 @@ def test_the_dashboard_shows_the_match_rate_and_the_reviewers_estimate(
     assert "Matched what the agent sent" in page and "a lower bound" in page
     assert "Judged correct by reviewers: <strong>80%</strong>" in page
     assert "95% CI 58%–92%, 20 reviews of a random sample" in page
+
+
+def test_the_dashboards_reviewer_estimate_follows_its_period(api: httpx.Client, store: Store) -> None:
+    """With dates chosen, "judged correct by reviewers" counted the reviews MADE since the start
+    (until ignored): beside the period's match rate stood reviews of other weeks' suggestions. It
+    counts the sampled suggestions made in the period now, whenever they were reviewed."""
+    from datetime import UTC, datetime
+
+    from supportcue.review.record import ReviewInput, submit
+    from supportcue.settings import Settings
+    from supportcue.vocab import Verdict
+
+    made = {"old": datetime(2026, 10, 1, 9, tzinfo=UTC), "new": datetime(2026, 10, 20, 9, tzinfo=UTC)}
+    store.library.upsert_topics([{"key": "payouts", "name": "P"}])
+    store.cases.upsert([{"id": f"c-{k}", "message": "pause?", "created_at": t} for k, t in made.items()])
+    store.cases.add_suggestions(
+        [
+            {
+                "id": f"s-{k}",
+                "case_id": f"c-{k}",
+                "created_at": t,
+                "pipeline_version": "v1",
+                "topic": "payouts",
+            }
+            | {"text": "Pause it.", "confidence": 0.9, "mode": "live", "latency_ms": 1.0}
+            for k, t in made.items()
+        ]
+    )
+    store.reviews.add_items(
+        [
+            {"id": f"ri_{k}", "key": f"suggestion:s-{k}", "kind": "suggestion", "reason": "random"}
+            | {"topic": "payouts", "suggestion_id": f"s-{k}", "case_id": f"c-{k}", "created_at": t}
+            for k, t in made.items()
+        ]
+    )
+    for k, verdict in (("old", Verdict.INCORRECT), ("new", Verdict.CORRECT)):
+        submit(store, Settings(), ReviewInput(f"ri_{k}", verdict), "user:rita")  # both reviewed today
+
+    def estimate(query: str) -> str:
+        page = api.get(f"/dashboard?{query}", headers={"accept": "text/html"}).text
+        return re.sub(r"<[^>]+>", "", page.split('id="online-accuracy"')[1].split("</ul>")[0])
+
+    assert "Judged correct by reviewers: 50%" in estimate("")
+    late = estimate("since=2026-10-15")
+    assert "Judged correct by reviewers: 100%" in late and "1 reviews of a random sample" in late
+    assert "made in this period" in late
+    assert "Judged correct by reviewers: 0%" in estimate("since=2026-09-25&until=2026-10-10")
+    assert "no review of the random sample of this period yet" in estimate("since=2026-11-01")
 
 
 def test_a_reviewers_session_needs_the_pages_csrf_token(server: LiveServer, store: Store) -> None:

@@ -145,3 +145,39 @@ def test_after_the_session_ends_the_reviewer_logs_in_again_and_saves_the_review(
     expect(page.locator("#reviewed-count")).to_have_text("1 reviewed")
     ((review, _),) = store.reviews.list()
     assert review.verdict == "incorrect" and review.reviewer == "user:vera"
+
+
+def test_a_message_with_no_proposed_topic_says_so_and_reads_as_written(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """Most message items propose no topic (the assistant abstained): the page asked "Is the proposed
+    topic right?" with none shown, ran the message's paragraphs into one, hid what the assistant did,
+    and gave the corrected reply a small box beside its label."""
+    from tests.review.seed import _e, _s
+
+    store.library.upsert_topics([{"key": "payouts", "name": "Payouts"}, {"key": "fees", "name": "Fees"}])
+    message = "Good afternoon,\n\nWhen do platform fees get deducted?\n\nBest, Nadia"
+    store.cases.upsert([{"id": "c-fees", "message": message, "customer_name": "Nadia"}])
+    reason = "low confidence 0.45 < 0.82 for topic payouts"
+    store.cases.add_suggestions(
+        [_s("s-fees", "c-fees", 1, abstained_at="topic", mode="none", confidence=0.45, reason=reason)]
+    )
+    store.events.add_many([_e("sent-fees", "c-fees", "sent", "s-fees", 2, text="Fees come off each payout.")])
+    add_user(store, "vera", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "vera", path="/review")
+    item = page.locator("#item")
+    expect(item).to_have_attribute("data-kind", "message")
+    expect(page.locator("#proposed-topic")).to_have_text(re.compile(r"Proposed topic: none"))
+    expect(page.locator("#verdict-legend")).to_have_text(re.compile(r"^Was no topic right\?"))
+    expect(item).to_contain_text(f"What the assistant suggested(no reply: {reason})")
+    shown = item.locator(".quote").first.inner_text()
+    assert shown == message, shown  # its line breaks on screen, not run together
+    box = page.get_by_label("Corrected reply").bounding_box()
+    form = page.locator("#review-form").bounding_box()
+    assert box is not None and form is not None and box["width"] > 0.9 * form["width"], (box, form)
+    page.get_by_label("incorrect", exact=True).check()
+    page.locator("#topic").fill("fees")
+    page.get_by_role("button", name="Save review").click()
+    expect(page.locator("#review-status")).to_contain_text("Saved: 2 label(s).")
+    assert {(lb.task, lb.value) for lb in store.labels.list("topic")} == {("topic", "fees")}

@@ -91,8 +91,9 @@ def users_add(
 ) -> None:
     """Add a user; the password is asked for twice (hidden), or read once from standard input with
     --password-stdin."""
-    from supportcue.security.users import add_user
+    from supportcue.security.users import add_user, check_new_user
 
+    check_new_user(state(ctx).store, name, role)  # before the password is asked for
     add_user(state(ctx).store, name, role, _read_password(password_stdin))
     print(f"user {name!r} ({role}) added; they log in at /login")
 

@@ -198,6 +198,27 @@ class Cases:
         """Which of `ids` are stored suggestions (a re-run back-fill skips them)."""
         return self._stored(Suggestion.id, ids)
 
+    def suggestion_times(self, ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of `ids` that is a stored suggestion was made, asked 900 at a time."""
+        found: dict[str, datetime] = {}
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            with self.db.session() as s:
+                q = select(Suggestion.id, Suggestion.created_at).where(Suggestion.id.in_(chunk))
+                found.update((i, t) for i, t in s.execute(q))
+        return found
+
+    def fields_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The fields of those of `ids` that are stored cases, asked 900 at a time."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 900):
+            chunk = builtins.list(ids[start : start + 900])
+            with self.db.session() as s:
+                found.update(
+                    (i, f or {}) for i, f in s.execute(select(Case.id, Case.fields).where(Case.id.in_(chunk)))
+                )
+        return found
+
     def _stored(self, column: Any, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are values of `column`, asked 900 at a time (SQLite's bound-parameter limit)."""
         found: set[str] = set()

@@ -20,10 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Select, String, create_engine, event, func, inspect, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 from supportcue.data.tables import TABLES, Base, DataVersion, utcnow
 from supportcue.errors import DatabaseUnavailable
@@ -66,6 +68,7 @@ def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            dbapi_connection.create_function(FOLD_SQLITE, 1, _fold, deterministic=True)
 
         return engine
     connect_timeout = max(2, math.ceil(busy_timeout_ms / 1000))
@@ -78,6 +81,33 @@ def make_engine(url: str, busy_timeout_ms: int = 30_000) -> Engine:
         connect_args={"connect_timeout": connect_timeout},
         hide_parameters=True,
     )
+
+
+FOLD_SQLITE = "sc_lower"
+"""SQLite's lower() folds ASCII letters only ("Ü" stays "Ü"): `folded` calls this Python function
+there instead, registered on every SQLite connection."""
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class folded(FunctionElement[str]):
+    """lower() of a text in every script, on both databases (PostgreSQL's lower() follows its
+    UTF-8 locale; SQLite's own folds ASCII only)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded(element: folded, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element: folded, compiler: Any, **kw: Any) -> str:
+    return f"{FOLD_SQLITE}({compiler.process(element.clauses, **kw)})"
 
 
 @event.listens_for(Engine, "handle_error")

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from supportcue.data.database import Database, where_equal
+from supportcue.data.database import Database, folded, where_equal
 from supportcue.data.tables import Answer, AnswerVersion, Article, Base, Topic, utcnow
 from supportcue.vocab import AnswerStatus, TopicStatus
 
@@ -51,9 +51,10 @@ class AnswerChange:
 
 
 def _contains(column: Any, word: str) -> ColumnElement[bool]:
-    """`column` holds `word`, case-insensitively, `%` and `_` in it taken literally."""
+    """`column` holds `word`, case-insensitively in every script ("Überweisung" for "überweisung"),
+    `%` and `_` in it taken literally."""
     literal = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{literal}%", escape="\\")
+    return folded(column).like(f"%{literal}%", escape="\\")
 
 
 class Library:

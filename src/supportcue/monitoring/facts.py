@@ -94,6 +94,7 @@ class Pair:
     sent: str
     suggestion_id: str | None = None
     customer_name: str | None = None
+    case_id: str | None = None
     inserted: bool = False
     shadow_text: str | None = None
     shadow_stages: tuple[str, ...] = ()
@@ -224,6 +225,7 @@ def facts_from_rows(
                 suggested=s.get("text"),
                 sent=e["text"],
                 customer_name=names.get(e["case_id"]),
+                case_id=e["case_id"],
                 inserted=EventKind.INSERTED in flags.get(s["id"], set()),
                 shadow_text=shadow_text,
                 shadow_stages=shadow_stages,
@@ -293,13 +295,14 @@ def query_facts(
         rows, total, sampled = paired.result()
     for day, topic, stage, model, arm, agent, event_id, sid, text, sent, name, did, shadow, *kept in rows:
         shadow = shadow or {}
-        purged_at, sim, shadow_sim, _case = kept
+        purged_at, sim, shadow_sim, case_id = kept
         facts.pairs.append(
             Pair(
                 keys=_keys(day, topic, stage, model, arm, agent),
                 suggested=text,
                 sent=sent,
                 customer_name=name,
+                case_id=None if case_id is None else str(case_id),
                 inserted=bool(did),
                 shadow_text=shadow.get("text"),
                 shadow_stages=tuple(shadow.get("stages") or ()),

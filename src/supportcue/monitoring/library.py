@@ -17,13 +17,13 @@ The attention list, in this order:
 - **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
   match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit is
   proposed as the answer's next version, for an expert to review: the rewrites' consensus draft
-  (`consensus.py`; greeting and sign-off lines removed and each case's customer name made
-  `{customer_name}` again first): the outline of the most typical rewrite, each sentence in the
-  wording agents share most, and only sentences alike to ones of at least two rewrites, so a
-  sentence one agent wrote about one customer's case (an order, an address) stays out. Rewrites
-  that share no sentence are listed without a proposal. (It was the medoid rewrite, one agent's
-  whole reply; the consensus draft scores better on Bitext, BENCHMARKS.md "Consensus drafts in the
-  library".)
+  (`consensus.py`; greeting and sign-off lines removed, each case's customer name made
+  `{customer_name}` again and its case's field values their placeholders, `{charge_id}`, first):
+  the outline of the most typical rewrite, each sentence in the wording agents share most, and
+  only sentences alike to ones of at least two rewrites, so a sentence one agent wrote about one
+  customer's case (an order, an address) stays out. Rewrites that share no sentence are listed
+  without a proposal. (It was the medoid rewrite, one agent's whole reply; the consensus draft
+  scores better on Bitext, BENCHMARKS.md "Consensus drafts in the library".)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,11 @@ PROPOSAL_ALTERNATIVES = 5
 ~0.2 s an answer instead of ~1.4 s with `consensus.py`'s defaults, for most of the gain
 (BENCHMARKS.md, "The library's rewritten proposal"); a proposal is computed once per set of rewrites
 in a process."""
+MIN_FIELD_CHARS = 3
+"""A case field's value shorter than this is left in a rewrite (a "1" or "EU" is too likely to be a
+word of the reply, not the field)."""
+PLAIN_WORDS = {"yes", "no", "true", "false", "none", "null", "n/a", "unknown", "other"}
+"""Field values that are words of any reply (a flag's "yes"): left in a rewrite."""
 
 
 @dataclass
@@ -72,6 +78,8 @@ class AnswerFigures:
     weeks: dict[int, list[int]] = field(default_factory=dict)
     """Weeks before now -> [sent replies, matches]."""
     rewrites: list[str] = field(default_factory=list)
+    rewrite_cases: list[str | None] = field(default_factory=list)
+    """The case of each rewrite (its fields become placeholders again, `_fill_back`)."""
 
     @property
     def adoption(self) -> float | None:
@@ -144,7 +152,36 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
             f.recent[1] += matched
         if not matched and pair.sent:
             f.rewrites.append(_as_template(pair.sent, pair.customer_name))
+            f.rewrite_cases.append(pair.case_id)
+    _fill_back(store, list(figures.values()))
     return dict(figures)
+
+
+def _fill_back(store: Store, figures: Sequence[AnswerFigures]) -> None:
+    """The values of each rewrite's case fields made their placeholders again (`ch_3Q...` ->
+    `{charge_id}`), as the customer's name is: a proposal kept one customer's charge id, amount or
+    order number, and "Edit with it" put it in the answer every customer would get. Only the rewrites
+    `common_edit` compares are read."""
+    compared = {
+        id(f): [i for i, t in enumerate(f.rewrites) if t][:MAX_REWRITES_COMPARED]
+        for f in figures
+        if len(f.rewrites) >= MIN_REWRITES
+    }
+    wanted = [f for f in figures if id(f) in compared]
+    ids = {c for f in wanted for i in compared[id(f)] if (c := f.rewrite_cases[i])}
+    fields = store.cases.fields_of(sorted(ids)) if ids else {}
+    for f in wanted:
+        for i in compared[id(f)]:
+            values = fields.get(f.rewrite_cases[i] or "", {})
+            # longest value first, so "$326.72" goes before a "326" that is part of it
+            for name, value in sorted(values.items(), key=lambda kv: -len(str(kv[1]))):
+                text = str(value).strip() if isinstance(value, str | int | float) else ""
+                if (
+                    len(text) >= MIN_FIELD_CHARS
+                    and text.lower() not in PLAIN_WORDS
+                    and re.fullmatch(r"\w+", name)
+                ):
+                    f.rewrites[i] = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", f"{{{name}}}", f.rewrites[i])
 
 
 def _as_template(text: str, customer_name: str | None) -> str:

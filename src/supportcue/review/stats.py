@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from supportcue.data.store import Store
@@ -65,9 +65,14 @@ def _precision(correct: int, partial: int, n: int) -> dict[str, Any]:
 
 
 def review_stats(
-    store: Store, since: datetime | None = None, match_rate: float | None = None
+    store: Store,
+    since: datetime | None = None,
+    match_rate: float | None = None,
+    suggested: tuple[datetime | None, datetime | None] | None = None,
 ) -> dict[str, Any]:
-    """The figures of `supportcue review stats` (JSON-serialisable)."""
+    """The figures of `supportcue review stats` (JSON-serialisable): of the reviews made since
+    `since`; with `suggested` = (start, end), the precision counts only the sampled suggestions made
+    in [start, end) (the dashboard's period, whose match rate it stands beside), whenever reviewed."""
     rows = store.reviews.list(since)
     first: dict[str, Any] = {}
     verdicts: list[tuple[str, str, str]] = []
@@ -78,6 +83,18 @@ def review_stats(
             topics.append((item.id, review.reviewer, review.topic))
         if item.reason == ReviewReason.RANDOM and item.kind == ReviewKind.SUGGESTION:
             first.setdefault(item.id, (review, item))
+    if suggested is not None and suggested != (None, None):
+        start, end = suggested
+        made = store.cases.suggestion_times(
+            sorted({i.suggestion_id for _, i in first.values() if i.suggestion_id})
+        )
+        first = {
+            k: (r, i)
+            for k, (r, i) in first.items()
+            if (t := made.get(i.suggestion_id or "")) is not None
+            and (start is None or _utc(t) >= start)
+            and (end is None or _utc(t) < end)
+        }
     per_topic: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for review, item in first.values():
         counts = per_topic[item.topic or "(none)"]
@@ -109,6 +126,11 @@ def review_stats(
         "alpha_by_pair": [vars(p) for p in pairs],
         "by_topic": {topic: _precision(*per_topic[topic]) for topic in sorted(per_topic)},
     }
+
+
+def _utc(t: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives it back naive)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def review_report(

@@ -26,8 +26,8 @@ SHOWN = len(PREFIX) + 6
 def check_name(name: str, what: str) -> str:
     if not NAME.match(name):
         raise SupportcueError(
-            f"{what} name {name!r}: use 1-80 letters, digits, '.', '_', '@' or '-' (starting with a "
-            "letter or digit)"
+            f"{what} name {name!r}: use 1-80 ASCII letters (a-z, A-Z), digits, '.', '_', '@' or '-' "
+            "(starting with a letter or digit; 'jose' for José)"
         )
     return name
 

@@ -38,15 +38,29 @@ def check_password(password: str) -> str:
     return password
 
 
+def check_new_user(store: Store, name: str, role: Role | str) -> Role:
+    """The user's role, once name and role are usable and the name is free (`SupportcueError`
+    otherwise): `users add` asks this before the password, not after it was typed twice."""
+    check_name(name, "user")
+    parsed = _person_role(role)
+    if store.callers.user(name) is not None:
+        raise _taken(name)
+    return parsed
+
+
+def _taken(name: str) -> SupportcueError:
+    return SupportcueError(
+        f"a user named {name!r} exists: change it (`supportcue users set-role`, `users set-password`) "
+        "or remove it first (`users remove`)"
+    )
+
+
 def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
     """Store a new user with an argon2id hash of `password`."""
     check_name(name, "user")
     role = _person_role(role)
     if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
-        raise SupportcueError(
-            f"a user named {name!r} exists: change it (`supportcue users set-role`, `users set-password`) "
-            "or remove it first (`users remove`)"
-        )
+        raise _taken(name)
 
 
 def set_password(store: Store, name: str, password: str) -> None:

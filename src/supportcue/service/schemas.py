@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from supportcue.boundary import CLEAN, Text, Timestamp
+from supportcue.boundary import CLEAN, Lines, Text, Timestamp
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
@@ -193,7 +193,7 @@ class AnswerCreate(BaseModel):
     )
     topic: Text = Field(min_length=1, max_length=100)
     title: Text = Field(min_length=1, max_length=300)
-    body: Text = Field(min_length=1, max_length=20_000, description="placeholders such as `{customer_name}`")
+    body: Lines = Field(min_length=1, max_length=20_000, description="placeholders such as `{customer_name}`")
     owner: Text | None = Field(None, max_length=200)
     status: Literal["draft", "approved"] = "draft"
     note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
@@ -208,7 +208,7 @@ class AnswerPatch(BaseModel):
 
     topic: Text | None = Field(None, min_length=1, max_length=100)
     title: Text | None = Field(None, min_length=1, max_length=300)
-    body: Text | None = Field(None, min_length=1, max_length=20_000)
+    body: Lines | None = Field(None, min_length=1, max_length=20_000)
     owner: Text | None = Field(None, max_length=200, description='"" removes the owner')
     status: Literal["draft", "approved", "retired"] | None = None
     reviewed: bool = False
@@ -313,7 +313,7 @@ class ReviewCreate(BaseModel):
         description="a suggestion: is its reply right? a message: is the topic proposed with it right? "
         "a cluster: are its messages one topic?"
     )
-    corrected_text: Text | None = Field(None, max_length=5000, description="a better reply")
+    corrected_text: Lines | None = Field(None, max_length=5000, description="a better reply")
     topic: Text | None = Field(
         None, min_length=1, max_length=100, description="the right topic (a cluster's may be new)"
     )

@@ -132,7 +132,10 @@ def line_chart(
         first = date.fromisoformat(days[0]["key"][:10])
         for i in sorted({0, (n - 1) // 2, n - 1}):
             tick = first + timedelta(days=i)
-            ticks.append({"x": left + (i + 0.5) * step, "label": tick.isoformat()[5:]})
+            x, anchor = left + (i + 0.5) * step, "middle"
+            if i == n - 1 and n > 1:  # the last date ends at the plot's edge: centred, it ran off the chart
+                x, anchor = width - right, "end"
+            ticks.append({"x": x, "label": tick.isoformat()[5:], "anchor": anchor})
     last = next((d for d in reversed(days) if d[rate] is not None), None)
     return {
         "title": title,

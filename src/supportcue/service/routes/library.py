@@ -189,10 +189,13 @@ async def answer_diff(
 
 
 def diff(old: AnswerVersion, new: AnswerVersion) -> str:
-    """The unified diff of two versions (title line first, then the body)."""
+    """The unified diff of two versions (title line first, then the body); a changed topic or owner
+    comes first as a line of its own (a version that changed only its owner had an empty diff, and
+    the answer's page showed its whole body as if it had been rewritten)."""
+    meta = [f for f in ("topic", "owner") if getattr(old, f) != getattr(new, f)]
 
     def lines(v: AnswerVersion) -> list[str]:
-        return [f"# {v.title}", *v.body.splitlines()]
+        return [*(f"{f}: {getattr(v, f) or '–'}" for f in meta), f"# {v.title}", *v.body.splitlines()]
 
     return "\n".join(
         difflib.unified_diff(
@@ -356,7 +359,7 @@ async def change_from_form(
         refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
         if refusal.status_code not in (409, 422):
             raise refusal from None
-        return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version)
+        return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version, caller.id)
     return RedirectResponse(f"/library/{quote(answer_id, safe='')}", status_code=303)
 
 
@@ -367,6 +370,7 @@ async def _refused_edit(
     refusal: HTTPException,
     fields: dict[str, Any],
     base_version: int | None,
+    editor: str,
 ) -> Response:
     """The answer page again, with why the change was refused and the text the reviewer sent in its
     form. A conflict (409) shows the answer as it is now, its new version under Versions, and bases
@@ -381,7 +385,12 @@ async def _refused_edit(
             if fields
             else f"Read version {now} under Versions, then click again."
         )
-        error = f"Not saved: someone saved this answer meanwhile (it is at version {now} now). {then}"
+        newest = context["versions"][0]["v"] if context["versions"] else None
+        who = ""
+        if newest is not None and newest.version == now:
+            by = "you (in another tab, or before going Back)" if newest.editor == editor else newest.editor
+            who = f", saved by {by or 'an import'} at {newest.created_at:%H:%M} UTC"
+        error = f"Not saved: this answer was saved meanwhile (it is at version {now} now{who}). {then}"
     else:
         error = f"Not saved: {refusal.detail}. Your text is kept in the form below: correct it, save again."
         now = base_version if base_version is not None else now

@@ -7,6 +7,7 @@ built in `views.py`. The console is the agent's; the dashboard the reviewer's (s
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -114,14 +115,20 @@ async def dashboard(
     """Is the assistant used, and where does it fail: rates over time, topics, funnel, shadow stages;
     which model versions are live in the registry, and which this server serves; the newest
     experiments (over their whole run, whatever the dates chosen); and the online precision the
-    reviewers measured (reviews made since `since`) beside the match rate. Dates that are not ISO
-    dates, or backwards: a browser gets a page saying so with the date form (422), a script JSON."""
+    reviewers measured on the suggestions of the period (whenever reviewed) beside their match rate.
+    Dates that are not ISO dates, or backwards: a browser gets a page saying so with the date form
+    (422), a script JSON."""
     try:
         start, end = parse_range(since, until)
     except ValueError as exc:
         if not wants_page(request.method, request.headers):
             raise HTTPException(422, detail=str(exc)) from None
-        again = {"detail": str(exc), "since": since or "", "until": until or ""}
+        again = {
+            "detail": str(exc),
+            "since": since or "",
+            "until": until or "",
+            "one_day": _one_day(since, until),
+        }
         return templates.TemplateResponse(request, "dashboard_dates.html", again, status_code=422)
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
     experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
@@ -129,8 +136,22 @@ async def dashboard(
     context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
     context |= await run_in_threadpool(freshness_panels, runtime.store, runtime.settings, start, end)
     context["findings"] = [*context.pop("library_findings"), *context["findings"]]
-    context["review"] = await run_in_threadpool(review_stats, runtime.store, start, data["match_rate"])
+    context["review"] = await run_in_threadpool(
+        review_stats, runtime.store, None, data["match_rate"], (start, end)
+    )
     return templates.TemplateResponse(request, "dashboard.html", context)
+
+
+def _one_day(since: str | None, until: str | None) -> dict[str, str] | None:
+    """The same date chosen as From and Until (which is exclusive): that day, and the Until that shows
+    it, for the page to offer in one click."""
+    try:
+        day = date.fromisoformat(since or "") if since == until else None
+    except ValueError:
+        return None
+    if day is None or day >= date.max:
+        return None
+    return {"day": day.isoformat(), "until": (day + timedelta(days=1)).isoformat()}
 
 
 def _help_desks(request: Request, store: Store, settings: Settings) -> list[dict[str, Any]]:

@@ -65,8 +65,9 @@
       c.alert ? S.el("p", { class: "why-alert" }, "Why this item: the drift alert ",
         S.el("a", { href: `/review?alert=${c.alert.id}`, text: `${c.alert.kind.replace(/_/g, " ")}: ${c.alert.subject}` })) : "",
       section(c.kind === "cluster" ? "An example message" : "Customer message", c.message),
-      c.proposed_topic ? S.el("p", { text: `Proposed topic: ${c.proposed_topic}` }) : "",
-      c.kind === "suggestion" && s ? section("Suggested reply", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",
+      c.proposed_topic ? S.el("p", { id: "proposed-topic", text: `Proposed topic: ${c.proposed_topic}` })
+        : c.kind === "message" ? S.el("p", { id: "proposed-topic", text: "Proposed topic: none (the assistant found no topic for it)" }) : "",
+      s ? section(c.kind === "suggestion" ? "Suggested reply" : "What the assistant suggested", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",
       section("What the shadow stages would have said", d.shadow_text),
       section("The reply the agent sent", d.sent_text),
       d.terms ? S.el("p", { text: `Top terms: ${d.terms.join(", ")} (${(d.case_ids || []).length} messages)` }) : "",
@@ -78,7 +79,8 @@
     validRow.hidden = c.kind !== "message";
     document.getElementById("verdict-legend").textContent = {
       suggestion: "Is the suggested reply right?",
-      message: "Is the proposed topic right?",
+      // no topic proposed: the verdict judges that "none" (correct: no topic of ours fits it)
+      message: c.proposed_topic ? "Is the proposed topic right?" : "Was no topic right? (If a topic fits, say incorrect and give it below.)",
       cluster: "Are these messages one topic?",
     }[c.kind] || "Verdict";
   }
