@@ -278,6 +278,78 @@ def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
     assert (kw.correct, kw.incorrect) == (1, 0)
 
 
+def test_cases_the_machine_labels_call_chit_chat_get_no_propagated_topic(
+    store: Store, tmp_path: Path
+) -> None:
+    """Propagation gave unlabeled chit-chat the topic of the nearest question ("ok" -> cancel_account
+    at 0.70) though the workspace's weak validity labels called it invalid: only a person's `invalid`
+    kept a case out. Now a case no person judged is kept out when its live machine validity labels
+    say invalid (by majority); a person's `valid` outranks the machine's."""
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.weak.workspace import judged_invalid, propagate_labels
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    phrases = {
+        "r": ("refunds", "where is my refund for order"),
+        "p": ("payouts", "my payout has not arrived"),
+    }
+    cases, labels = [], []
+    for prefix, (topic, text) in phrases.items():
+        cases += [{"id": f"{prefix}{i}", "message": f"{text} number {i}", "created_at": t} for i in range(8)]
+        labels += [
+            {"case_id": f"{prefix}{i}", "task": "topic", "value": topic, "source": "sme"} for i in range(3)
+        ]
+    # Chit-chat that looks like the topic's messages to the embedding (shared words).
+    chat = {
+        "ok": "ok refund for order",
+        "thanks": "thanks for the refund order",
+        "kept": "refund for order ok",
+    }
+    cases += [{"id": cid, "message": message, "created_at": t} for cid, message in chat.items()]
+    machine = {"source": "weak", "task": "validity", "value": "invalid"}
+    labels += [
+        {**machine, "case_id": "ok", "annotator": "label_model"},
+        {**machine, "case_id": "thanks", "annotator": "label_model"},
+        {**machine, "case_id": "thanks", "annotator": "batch", "value": "valid"},
+        {**machine, "case_id": "thanks", "annotator": "lf_thanks"},
+        {**machine, "case_id": "kept", "annotator": "label_model"},
+        {"case_id": "kept", "task": "validity", "value": "valid", "source": "agent"},
+    ]
+    store.cases.upsert(cases)
+    store.labels.add(labels)
+    assert judged_invalid(store) == {"ok", "thanks"}
+
+    propagate_labels(store, settings, HashingEmbedder(dim=256), min_confidence=0.3)
+    topics = {lb.case_id: lb.value for lb in store.labels.list("topic", sources=["weak"])}
+    assert "ok" not in topics and "thanks" not in topics
+    assert topics.get("kept") == "refunds" and topics.get("r7") == "refunds"
+
+
+def test_propagation_from_one_topic_is_a_clear_error(store: Store, tmp_path: Path) -> None:
+    """With people's labels of one topic only, `weak propagate` died with "an unexpected ValueError"
+    and a traceback file; it now says what to label, and stores nothing."""
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.errors import TrainingDataError
+    from supportcue.weak.workspace import propagate_labels, spread_labels
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    store.cases.upsert(
+        [{"id": f"c{i}", "message": f"where is my refund {i}", "created_at": t} for i in range(6)]
+    )
+    store.labels.add(
+        [{"case_id": f"c{i}", "task": "topic", "value": "refunds", "source": "sme"} for i in range(2)]
+    )
+    with pytest.raises(TrainingDataError, match=r"all say 'refunds' \(2 cases\).*another topic"):
+        propagate_labels(store, settings, HashingEmbedder(dim=64))
+    assert store.labels.list("topic", sources=["weak"]) == []
+    # A backtest's training side with one topic spreads nothing rather than failing.
+    assert spread_labels(store, settings, HashingEmbedder(dim=64)).rows == []
+
+
 def test_coverage_of_unlabeled_counts_only_cases_that_can_get_a_label(store: Store, tmp_path: Path) -> None:
     """A message people judged not a question gets no topic, yet it counted in `coverage_of_unlabeled`
     (as covered when a function voted on it), so the figure did not describe the labels stored."""

@@ -11,6 +11,7 @@ with source `weak`, the function set's version and the label model's confidence,
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,7 @@ from supportcue.data.columns import VALIDITY_VALUES
 from supportcue.data.store import Store
 from supportcue.data.tables import Case, utcnow
 from supportcue.embeddings import Embedder
-from supportcue.errors import SettingsError
+from supportcue.errors import SettingsError, TrainingDataError
 from supportcue.settings import CONFIG_NAME, Settings
 from supportcue.training.dataset import weigh
 from supportcue.vocab import (
@@ -271,9 +272,28 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
 
 
 def judged_invalid(store: Store) -> set[str]:
-    """Cases people judged not to be a question: they get no topic (`weak apply`, `batch label`)."""
-    labels = store.labels.list(LabelTask.VALIDITY, sources=HUMAN_SOURCES)
-    return {lb.case_id for lb in labels if lb.value == "invalid" and lb.case_id}
+    """Cases judged not to be a question: they get no topic (`weak apply`, `batch label`, `weak
+    propagate`). A person's `invalid` decides (as it always did); on cases no person judged, the
+    live machine labels (`weak apply --task validity`, `batch label`) do, by majority. Without them,
+    propagation gave "ok", "thanks!" or a thumbs-up the topic of the nearest labeled question at
+    0.7-0.8 confidence, and those rows then trained the topic stage, though the workspace's own
+    validity labels called them chit-chat."""
+    people: dict[str, set[str]] = defaultdict(set)
+    machines: dict[str, Counter[str]] = defaultdict(Counter)
+    for lb in store.labels.list(LabelTask.VALIDITY):
+        if not lb.case_id:
+            continue
+        if lb.source in HUMAN_SOURCES:
+            people[lb.case_id].add(lb.value)
+        else:
+            machines[lb.case_id][lb.value] += 1
+    judged = {case_id for case_id, values in people.items() if "invalid" in values}
+    judged.update(
+        case_id
+        for case_id, votes in machines.items()
+        if case_id not in people and votes["invalid"] > votes["valid"]
+    )
+    return judged
 
 
 @dataclass
@@ -283,6 +303,8 @@ class Spread:
     rows: list[dict[str, Any]]
     labeled: int
     unlabeled: int
+    values: list[str] = field(default_factory=list)
+    """The labels the people's cases carry (two at least, or nothing spread)."""
 
 
 def spread_labels(
@@ -304,8 +326,9 @@ def spread_labels(
     cases = [c for c in store.cases.list() if within is None or within(c)]
     labeled = [c for c in cases if c.id in human.gold]  # a case people tie on spreads nor takes a label
     unlabeled = [c for c in cases if c.id not in human.cases and c.id not in invalid]
-    if not labeled or not unlabeled:
-        return Spread([], len(labeled), len(unlabeled))
+    kinds = sorted({human.gold[c.id] for c in labeled})
+    if len(kinds) < 2 or not unlabeled:  # one label alone would go to every case: nothing spreads
+        return Spread([], len(labeled), len(unlabeled), kinds)
     values, confidence = propagate(
         embedder.embed([c.message for c in labeled]),
         [human.gold[c.id] for c in labeled],
@@ -327,7 +350,7 @@ def spread_labels(
         for case, value, conf in zip(unlabeled, values, confidence, strict=True)
         if value is not None
     ]
-    return Spread(rows, len(labeled), len(unlabeled))
+    return Spread(rows, len(labeled), len(unlabeled), kinds)
 
 
 def propagate_labels(
@@ -342,6 +365,12 @@ def propagate_labels(
     replace the earlier run's: a case people labeled since, or that no longer gets a confident label,
     keeps none. Backtests spread again among their own training cases (`Trainer.evaluate`)."""
     spread = spread_labels(store, settings, embedder, task, min_confidence)
+    if len(spread.values) == 1 and spread.unlabeled:
+        raise TrainingDataError(
+            f"weak propagate spreads people's {task} labels to look-alike cases, and needs labels of at "
+            f"least two values: this workspace's people's labels all say {spread.values[0]!r} "
+            f"({spread.labeled} cases); label cases of another {task} first (`supportcue import labels`)"
+        )
     rows = spread.rows
     if not spread.labeled or not spread.unlabeled:  # nothing spreads: the earlier run's are stale
         store.labels.replace(LabelSource.WEAK, task, [PROPAGATION_ANNOTATOR], [])
