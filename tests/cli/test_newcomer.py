@@ -446,6 +446,25 @@ def test_labels_issues_without_labels_says_so_instead_of_finding_none(workspace:
     assert "likely errors" not in done.output
 
 
+def test_labels_issues_names_the_labels_it_could_not_check(workspace: Path, tmp_path: Path) -> None:
+    """A label of a single case was left out of `labels issues` without a word: "0 likely errors" read
+    as if every label had been checked. Now the command names them (and --json lists them)."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    config = workspace / "supportcue.toml"
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    labels = (examples / "labels.csv").read_text(encoding="utf-8")
+    labels = labels.replace("SS-2001,topic,cancel_subscription", "SS-2001,topic,data_export_request")
+    (tmp_path / "labels.csv").write_text(labels, encoding="utf-8")
+    ws = ["--workspace", str(workspace)]
+    for kind, path in (("cases", examples / "cases.csv"), ("labels", tmp_path / "labels.csv")):
+        assert CliRunner().invoke(app, [*ws, "import", kind, str(path)]).exit_code == 0
+    done = CliRunner().invoke(app, [*ws, "labels", "issues"])
+    assert done.exit_code == 0, done.output
+    assert "not checked: 1 topic label(s) with a single labeled case ('data_export_request')" in done.output
+    as_json = CliRunner().invoke(app, [*ws, "labels", "issues", "--json"])
+    assert json.loads(as_json.stdout.strip().splitlines()[-1])["unchecked_labels"] == ["data_export_request"]
+
+
 def test_train_on_labels_whose_cases_were_not_imported_says_so(workspace: Path) -> None:
     """Labels imported without their cases: train said "only 0 validity labels" right after 380 labels
     were imported, without a word about the missing cases."""

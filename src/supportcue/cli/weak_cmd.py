@@ -118,12 +118,13 @@ def issues(
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Likely label errors (cleanlab on cross-validated probabilities), ranked, for review."""
-    from supportcue.review.store_issues import label_issue_rows
+    from supportcue.review.store_issues import label_issue_rows, unchecked_labels
     from supportcue.training.loader import workspace_embedder
 
     cli = state(ctx)
     settings = cli.settings
     rows = label_issue_rows(cli.store, settings, workspace_embedder(settings), _task(task))
+    unchecked = unchecked_labels(cli.store, settings, _task(task))
     if out is not None:
         from supportcue.data.files import write_rows
 
@@ -131,12 +132,27 @@ def issues(
     if json_out:
         print(
             json.dumps(
-                {"task": task, "n_issues": len(rows), "issues": rows[:top], "exported": str(out or "")}
+                {
+                    "task": task,
+                    "n_issues": len(rows),
+                    "issues": rows[:top],
+                    "exported": str(out or ""),
+                    "unchecked_labels": unchecked,
+                }
             )
         )
         return
     console.print(issues_table(rows[:top], task))
     console.print(f"{len(rows)} likely errors" + (f"; exported to {out}" if out else ""))
+    if unchecked:  # "0 likely errors" must not read as "every label was checked"
+        shown = ", ".join(repr(v) for v in unchecked[:10]) + (", ..." if len(unchecked) > 10 else "")
+        console.print(
+            f"not checked: {len(unchecked)} {task} label(s) with a single labeled case ({shown}); "
+            "label a second case of each to check them",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def issues_table(rows: list[dict[str, Any]], task: str) -> Table:

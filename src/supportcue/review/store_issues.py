@@ -16,12 +16,19 @@ from supportcue.training.dataset import labeled_cases
 from supportcue.vocab import HUMAN_SOURCES, MACHINE_SOURCES
 
 
+def unchecked_labels(store: Store, settings: Settings, task: str) -> list[str]:
+    """The labels `label_issue_rows` cannot check: those of a single case (cross-validation needs two)."""
+    counts = Counter(labeled_cases(store, task, settings.labels.source_weights).labels)
+    return sorted(label for label, n in counts.items() if n < 2)
+
+
 def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task: str) -> list[dict[str, Any]]:
     """Cases whose resolved label looks wrong given every other labeled case, most suspicious first.
 
     Probabilities come from cross-validation (each case scored by a model that never saw its label),
-    then cleanlab's confident learning decides which labels to flag. Too few labels to compare is a
-    `TrainingDataError`, not an empty list.
+    then cleanlab's confident learning decides which labels to flag. A label of a single case is left
+    out (`unchecked_labels` names them). Too few labels to compare is a `TrainingDataError`, not an
+    empty list.
     """
     data = labeled_cases(store, task, settings.labels.source_weights)
     counts = Counter(data.labels)
