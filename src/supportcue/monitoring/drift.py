@@ -334,8 +334,8 @@ def coverage_note(rows: Sequence[DriftRow], settings: DriftSettings, compared: i
     if not valid:
         return (
             f"nothing compared: no suggestion with a valid message in the period (drift compares the "
-            f"messages of the suggestions made on imported cases, over {need} days: [drift] window_days "
-            "+ reference_days)"
+            f"messages of the live suggestions made on imported cases, not `batch suggest` back-fills, over "
+            f"{need} days: [drift] window_days + reference_days)"
         )
     days = (valid[-1].created_at - valid[0].created_at).total_seconds() / 86400
     return (
