@@ -383,3 +383,28 @@ def test_one_process_serve_stops_gracefully_and_exits_0(workspace: Path, signum:
         assert answered and set(answered) <= stored
     finally:
         server.kill()
+
+
+def test_one_process_serve_does_not_wait_out_an_idle_kept_alive_connection(workspace: Path) -> None:
+    """A client holding an idle kept-alive connection (any HTTP client's pool) kept a stopping
+    one-process `serve` alive for uvicorn's keep-alive timeout, 5 s (5.8 s to exit), since it drained
+    idle connections as the workers do; every test that stopped a server paid it. Now such a
+    connection is closed within about a second of the stop."""
+    server = Served(workspace, workers=1)
+    try:
+        server.until("listening", lambda b: len(b) == 1)  # untrained: /readyz answers 503
+        with socket.create_connection(("127.0.0.1", server.port)) as idle:
+            idle.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+            idle.settimeout(10)
+            answer = b""
+            while not answer.endswith(b"}"):  # the whole answer: its headers, then its JSON body
+                answer += idle.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            sent = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert idle.recv(4096) == b""  # the server closed it
+            closed = time.monotonic() - sent
+        assert server.process.wait(timeout=60) == 0, server.output()
+        assert closed < 3.5, f"the idle connection was held {closed:.1f} s"
+    finally:
+        server.kill()

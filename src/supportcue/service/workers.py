@@ -107,11 +107,19 @@ class DrainingProtocol(HttpToolsProtocol):
     stops within that of its last answer."""
 
     draining = False
+    idle_drain_s: float | None = None
+    """How long an idle connection stays open once the stop begins; None: uvicorn's keep-alive timeout."""
 
     def shutdown(self) -> None:
         if self.cycle is None or self.cycle.response_complete:
             self.draining = True
-            if self.timeout_keep_alive_task is None:  # accepted, no request yet: no timer armed
+            if self.idle_drain_s is not None:  # a shorter window than the keep-alive timer's
+                if self.timeout_keep_alive_task is not None:
+                    self.timeout_keep_alive_task.cancel()
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    min(self.idle_drain_s, self.timeout_keep_alive), self.timeout_keep_alive_handler
+                )
+            elif self.timeout_keep_alive_task is None:  # accepted, no request yet: no timer armed
                 self.timeout_keep_alive_task = self.loop.call_later(
                     self.timeout_keep_alive, self.timeout_keep_alive_handler
                 )
@@ -219,6 +227,15 @@ def _empty(folder: Path) -> None:
         old.unlink()
 
 
+class StoppingProtocol(DrainingProtocol):
+    """`serve` in one process: an idle kept-alive connection is held 1 s once the stop begins, not
+    the keep-alive timeout's 5 s. A request that crosses the stop arrives within milliseconds of its
+    connection's last answer, and nothing takes over after this process, so holding idle clients
+    longer only delayed the stop (5.8 s with one idle client, 0.9 s without)."""
+
+    idle_drain_s = 1.0
+
+
 def one_process_server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's server for `serve` in one process, which exits with status 0 once SIGTERM or Ctrl-C
     has stopped it gracefully (it stops accepting, answers the requests under way within `[service]
@@ -245,7 +262,7 @@ def run_one_process(settings: Settings, app: FastAPI, host: str, port: int) -> N
         app,
         host=host,
         port=port,
-        http=DrainingProtocol,
+        http=StoppingProtocol,
         log_level="warning",
         timeout_graceful_shutdown=settings.service.shutdown_grace_s,
     )
