@@ -118,13 +118,13 @@ def issues(
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Likely label errors (cleanlab on cross-validated probabilities), ranked, for review."""
-    from supportcue.review.store_issues import label_issue_rows, unchecked_labels
+    from supportcue.review.store_issues import label_issues
     from supportcue.training.loader import workspace_embedder
 
     cli = state(ctx)
     settings = cli.settings
-    rows = label_issue_rows(cli.store, settings, workspace_embedder(settings), _task(task))
-    unchecked = unchecked_labels(cli.store, settings, _task(task))
+    found = label_issues(cli.store, settings, workspace_embedder(settings), _task(task))
+    rows, unchecked = found.rows, found.unchecked
     if out is not None:
         from supportcue.data.files import write_rows
 

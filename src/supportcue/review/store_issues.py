@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from supportcue.data.store import Store
@@ -16,22 +16,25 @@ from supportcue.training.dataset import labeled_cases
 from supportcue.vocab import HUMAN_SOURCES, MACHINE_SOURCES
 
 
-def unchecked_labels(store: Store, settings: Settings, task: str) -> list[str]:
-    """The labels `label_issue_rows` cannot check: those of a single case (cross-validation needs two)."""
-    counts = Counter(labeled_cases(store, task, settings.labels.source_weights).labels)
-    return sorted(label for label, n in counts.items() if n < 2)
+@dataclass(frozen=True)
+class LabelIssues:
+    rows: list[dict[str, Any]]
+    """Likely label errors, most suspicious first."""
+    unchecked: list[str]
+    """Labels of a single case, which cross-validation cannot check (it needs two)."""
 
 
-def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task: str) -> list[dict[str, Any]]:
+def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str) -> LabelIssues:
     """Cases whose resolved label looks wrong given every other labeled case, most suspicious first.
 
     Probabilities come from cross-validation (each case scored by a model that never saw its label),
     then cleanlab's confident learning decides which labels to flag. A label of a single case is left
-    out (`unchecked_labels` names them). Too few labels to compare is a `TrainingDataError`, not an
-    empty list.
+    out and named in `unchecked`. Too few labels to compare is a `TrainingDataError`, not an empty
+    list.
     """
     data = labeled_cases(store, task, settings.labels.source_weights)
     counts = Counter(data.labels)
+    unchecked = sorted(label for label, n in counts.items() if n < 2)
     keep = [i for i, label in enumerate(data.labels) if counts[label] >= 2]
     if len({data.labels[i] for i in keep}) < 2:
         # "0 likely errors" would read as "the labels are fine" when nothing was checked
@@ -60,7 +63,7 @@ def label_issue_rows(store: Store, settings: Settings, embedder: Embedder, task:
                 "quality": float(score),
             }
         )
-    return rows
+    return LabelIssues(rows, unchecked)
 
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
