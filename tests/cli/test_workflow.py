@@ -244,3 +244,18 @@ def test_train_json_is_one_object_with_what_train_prints(
     assert out["live"]["topic"] == topic["version"]
     assert out["candidate_known_words"] == [{"word": "venmo", "correction": "venom", "texts": 4}]
     assert any("known_words" in w for w in out["warnings"])
+
+
+def test_topics_merge_says_the_live_topic_model_must_be_trained_again(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The live topic model learned the merged key: it keeps predicting it until trained again."""
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    run(workspace, "train", "--stage", "topic")
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "topics", "merge", "payouts", "refunds"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "moved 40 topic labels" in result.stdout
+    assert "still predicts 'payouts'" in result.stderr and "train --stage topic" in result.stderr
