@@ -112,14 +112,14 @@ Text = Annotated[str, CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """A string without NUL bytes or lone surrogates."""
 
 
-def _lf_lines(value: Any) -> Any:
+def lf_lines(value: Any) -> Any:
     """Line breaks as "\n": a browser sends a textarea's lines with "\r\n" (the HTML form encoding),
     and a file written on Windows has them too; kept so, the same text read as a change (a new answer
     version at each "Save and approve" of an untouched form) and went out with "\r" in it."""
     return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
-Lines = Annotated[str, BeforeValidator(_lf_lines), CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+Lines = Annotated[str, BeforeValidator(lf_lines), CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """Text of several lines (an answer's body, a corrected reply): as `Text`, its line breaks "\n" before
 its length is checked."""
 

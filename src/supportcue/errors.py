@@ -23,6 +23,8 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── HelpDeskError               a help desk's API failed; `retryable` says whether to try again
 ├── BatchError                  a batch job that cannot run as asked (Ray not installed, no cluster
 │                               at the address, the live models changed mid-job)
+├── TopicError                  a topic merge or rename that cannot be done as asked (no such
+│                               topic, a new key that is a topic already)
 └── StageError                  a stage failed at prediction time (the pipeline turns it into
     │                           "no suggestion" with the reason; it never reaches an agent)
     └── LLMError                the LLM server gave no usable reply (the stage abstains)
@@ -144,3 +146,7 @@ class ReviewError(SupportcueError, ValueError):
 
 class BatchError(SupportcueError):
     """A `supportcue batch` job cannot run as asked (Ray missing or unreachable, models changed)."""
+
+
+class TopicError(SupportcueError, ValueError):
+    """`supportcue topics merge|rename` cannot be done as asked; the message names the topic."""

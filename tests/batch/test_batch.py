@@ -232,7 +232,7 @@ def test_bad_rows_go_to_the_rejects_file_as_they_are_read(workspace: Path, tmp_p
 
 def test_a_batch_run_keeps_the_import_rejects_of_the_same_file(workspace: Path, tmp_path: Path) -> None:
     """`batch` over a file that was imported wrote the same FILE.rejects.jsonl, so the import's list
-    (with the repeated ids a batch does not reject) was overwritten; each now has its own."""
+    was overwritten; each now has its own (both reject the repeated id)."""
     path = tmp_path / "cases.csv"
     path.write_text("id,message,created_at\na1,refund please,\na1,refund again,\nb1,where is it,31/12/2025\n")
     run(workspace, "import", "cases", str(path))
@@ -241,7 +241,7 @@ def test_a_batch_run_keeps_the_import_rejects_of_the_same_file(workspace: Path, 
     run(workspace, "batch", "embed", str(path))
     assert (tmp_path / "cases.csv.rejects.jsonl").read_text() == imported
     batch = (tmp_path / "cases.csv.batch-rejects.jsonl").read_text()
-    assert [json.loads(line)["line"] for line in batch.splitlines()] == [4]
+    assert [json.loads(line)["line"] for line in batch.splitlines()] == [3, 4]
 
 
 def test_label_counts_no_vote_for_a_label_no_topic_has(workspace: Path, tmp_path: Path) -> None:
@@ -266,3 +266,28 @@ def test_label_counts_no_vote_for_a_label_no_topic_has(workspace: Path, tmp_path
         assert (stored.get("l1"), stored.get("l2"), stored.get("l3")) == ("payouts", "refunds", None)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("chunk_size", ["1000", "1"])
+def test_a_repeated_case_id_is_a_rejected_row_not_a_second_suggestion(
+    workspace: Path, tmp_path: Path, chunk_size: str
+) -> None:
+    """A file naming a case twice had it counted twice in `written` (3 suggestions written for 2
+    cases); the repeat is now a rejected row naming the first line, as `import cases` rejects it, in
+    one chunk or across chunks."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "id,message\na1,refund for my order\nb1,when is my payout\na1,refund for my order\n"
+        "a1,refund not received yet\n"
+    )
+    result = CliRunnerResult.of(
+        workspace, "batch", "suggest", str(path), "--chunk-size", chunk_size, "--json"
+    )
+    summary = last_json(result.stdout)
+    assert (summary["read"], summary["rejected"], summary["cases"]) == (4, 2, 2)
+    assert summary["processed"] == summary["written"] == 2
+    assert f"{path}:4: duplicate id: line 2 has the same id (the first one is kept)" in result.stderr
+    rejects = [json.loads(line) for line in Path(str(summary["rejects_file"])).read_text().splitlines()]
+    assert [(r["line"], r["row"]) for r in rejects] == [(4, {"id": "a1"}), (5, {"id": "a1"})]
+    stored = _suggestions(workspace)
+    assert sorted(s.case_id for s in stored) == ["a1", "b1"]

@@ -175,3 +175,70 @@ def test_analyze_json_has_the_contract_keys(workspace: Workspace) -> None:
     plain = run(workspace, "experiment", "analyze", "h")
     assert plain.exit_code == 0 and "treatment vs control: lift -" in plain.stdout
     assert "control (control)" not in plain.stdout  # the arm named control is not called so twice
+
+
+def _own_split(
+    folder: Path, start: datetime, n: int = 200, arms: tuple[str, str] = ("control", "treatment")
+) -> None:
+    """A desk's own split, imported: cases with an `arm` column, their resolutions with handle times;
+    the second arm (with suggestions) 20% faster."""
+    cases, events = ["id,message,created_at,arm"], ["idempotency_key,case_id,kind,handle_seconds,ts"]
+    for i in range(n):
+        at = (start + timedelta(hours=i)).isoformat()
+        arm = arms[i % 2]
+        handle = (200.0 + (i * 37) % 120) * (0.8 if arm == arms[1] else 1.0)
+        cases.append(f"d{i},where is my refund,{at},{arm}")
+        events.append(f"r{i},d{i},resolved,{handle},{at}")
+    (folder / "cases.csv").write_text("\n".join(cases) + "\n")
+    (folder / "events.csv").write_text("\n".join(events) + "\n")
+
+
+def test_analyze_uses_a_desks_own_imported_arms(workspace: Workspace) -> None:
+    folder = workspace[0]
+    _own_split(folder, datetime(2026, 6, 1, tzinfo=UTC), arms=("without", "with"))
+    for kind in ("cases", "events"):
+        imported = run(workspace, "import", kind, str(folder / f"{kind}.csv"))
+        assert imported.exit_code == 0, imported.output
+    # no experiment of that name: the arms the cases were imported with, named as such
+    result = last_json(
+        run(workspace, "experiment", "analyze", "own-split", "--arms", "without,with", "--json")
+    )
+    assert result["arms_from"] == "cases" and "imported" in result["arms_source"]
+    assert [(a["name"], a["n"]) for a in result["arms"]] == [("without", 100), ("with", 100)]
+    assert (result["control"], result["treatment"]) == ("without", "with")
+    assert not result["sequential"] and result["ci_low"] < -0.2 < result["ci_high"] < 0
+    for key in ("lift", "ci_low", "ci_high", "p_value", "srm_p_value", "method"):
+        assert key in result
+    assert not result["srm"]
+    # without --arms and no arm named control: which is the control is asked, not guessed
+    guessed = run(workspace, "experiment", "analyze", "own-split", "--json")
+    assert isinstance(guessed.exception, ExperimentError)
+    assert "with (100), without (100)" in str(guessed.exception) and "--arms" in str(guessed.exception)
+    text = run(workspace, "experiment", "analyze", "own-split", "--arms", "without,with")
+    assert text.exit_code == 0, text.output
+    assert "imported cases' arm column" in text.stdout and "with vs without: lift -" in text.stdout
+    # only the live assignments: there are none, and no experiment of that name
+    live = run(workspace, "experiment", "analyze", "own-split", "--arms-from", "assignments")
+    assert isinstance(live.exception, ExperimentError) and "no experiment named" in str(live.exception)
+    missing = run(workspace, "experiment", "analyze", "own-split", "--arms", "without,wit")
+    assert isinstance(missing.exception, ExperimentError) and "'wit'" in str(missing.exception)
+
+
+def test_analyze_a_stored_experiment_without_assignments_reads_the_imported_arms(
+    workspace: Workspace,
+) -> None:
+    """An experiment the desk split itself (its help desk asked for suggestions in one arm only, so
+    supportcue assigned nothing): its cases' imported arms, from its start on."""
+    folder, env = workspace
+    past = datetime(2026, 10, 1, tzinfo=UTC)
+    store = open_store(env["SUPPORTCUE_DATABASE_URL"])
+    create_experiment(store, Design.create("h", ["control", "treatment"], started_at=past), now=past)
+    store.close()
+    _own_split(folder, past - timedelta(hours=50))  # the first 50 cases came before it started
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    result = last_json(run(workspace, "experiment", "analyze", "h", "--json"))
+    assert result["arms_from"] == "cases" and "no live assignments" in result["arms_source"]
+    assert sum(a["n"] for a in result["arms"]) == 150
+    live = last_json(run(workspace, "experiment", "analyze", "h", "--arms-from", "assignments", "--json"))
+    assert live["arms_from"] == "assignments" and sum(a["n"] for a in live["arms"]) == 0

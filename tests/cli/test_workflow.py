@@ -211,3 +211,51 @@ def test_models_says_when_versions_were_tested_on_different_cases(workspace: Pat
         "accuracies compare only within a set. `supportcue promote topic VERSION` measures a version "
         "against the live one on the same cases."
     ) in said, said
+
+
+def test_train_json_is_one_object_with_what_train_prints(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train` had no --json (every other long command has one): a script had to scrape its lines.
+    Its last stdout line is now one JSON object with each version, its rows, its backtest and its
+    gate; the progress lines go to stderr; the spelling hint is a warning with its words."""
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    run(workspace, "import", "answers", str(tmp_path / "answers.csv"))
+    import supportcue.cli.models_cmd as models_cmd
+
+    monkeypatch.setattr(
+        models_cmd, "_rewritten_words", lambda trainer: [("venmo", "venom", 4)], raising=False
+    )
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "train", "--json"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)  # the whole of stdout: one object
+    assert "training topic" in result.stderr
+    by_stage = {v["stage"]: v for v in out["versions"]}
+    assert {"validation", "topic", "response"} <= set(by_stage)
+    topic = by_stage["topic"]
+    assert topic["status"] == "live" and topic["version"] and topic["artifact_path"]
+    assert topic["n_labeled"] == 80 and topic["n_train"] + topic["n_test"] == 80
+    assert 0 <= topic["accuracy"] <= 1 and 0 <= topic["macro_f1"] <= 1
+    assert topic["gate"]["passed"] is True and isinstance(topic["gate"]["warnings"], list)
+    assert "split" in topic and by_stage["response"]["accuracy"] is None
+    assert out["live"]["topic"] == topic["version"]
+    assert out["candidate_known_words"] == [{"word": "venmo", "correction": "venom", "texts": 4}]
+    assert any("known_words" in w for w in out["warnings"])
+
+
+def test_topics_merge_says_the_live_topic_model_must_be_trained_again(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The live topic model learned the merged key: it keeps predicting it until trained again."""
+    run(workspace, "import", "cases", str(tmp_path / "cases.csv"))
+    run(workspace, "import", "labels", str(tmp_path / "labels.jsonl"))
+    run(workspace, "train", "--stage", "topic")
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace), "topics", "merge", "payouts", "refunds"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "moved 40 topic labels" in result.stdout
+    assert "still predicts 'payouts'" in result.stderr and "train --stage topic" in result.stderr

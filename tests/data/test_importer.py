@@ -676,3 +676,25 @@ def test_columns_that_look_like_the_date_or_the_reply_are_named(store: Store, tm
         ).warnings
         == []
     )
+
+
+def test_answers_and_articles_are_stored_with_their_line_breaks_as_lf(store: Store, tmp_path: Path) -> None:
+    """A file written on Windows (and a jsonl with "\\r\\n" in a body) stored the answer with "\\r\\n",
+    which suggestions then carried, and a form's untouched save read as a change; stored as "\\n", as
+    the HTTP routes store it."""
+    csv = tmp_path / "answers.csv"
+    csv.write_bytes(
+        b'id,topic,title,body,status\r\na1,refunds,Refunds,"Hi {customer_name}!\r\n'
+        b'Refunds take 5 days.\rBest",approved\r\n'
+    )
+    import_file(store, "answers", csv)
+    lines = tmp_path / "answers.jsonl"
+    lines.write_text(json.dumps({"id": "a2", "topic": "refunds", "title": "R", "body": "one\r\ntwo"}) + "\n")
+    import_file(store, "answers", lines)
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(json.dumps({"id": "k1", "title": "K", "body": "first\r\n\r\nsecond"}) + "\n")
+    import_file(store, "articles", articles)
+    bodies = {a.id: a.body for a in store.library.answers()}
+    assert bodies == {"a1": "Hi {customer_name}!\nRefunds take 5 days.\nBest", "a2": "one\ntwo"}
+    assert [v.body for v in store.library.versions("a2")] == ["one\ntwo"]
+    assert [a.body for a in store.library.articles()] == ["first\n\nsecond"]

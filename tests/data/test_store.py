@@ -311,3 +311,80 @@ def test_the_migrations_build_the_tables_the_code_declares(database_url: str) ->
             assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_migration_0029_stores_old_answers_line_breaks_as_lf(empty_database_url: str) -> None:
+    """Answers saved from a browser form before line breaks were normalised kept "\\r\\n" in their text
+    and in their kept versions, so suggestions carried "\\r" and the first untouched "Save and
+    approve" made a version changing only line breaks. The migration rewrites those texts as "\\n"
+    (answers, their versions, KB articles, reviewers' corrected replies), keeps every version, its
+    number and its date, and tells running servers the library changed."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from supportcue.data.database import alembic_config, make_engine
+
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0028_signing_keys")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO answers (id, topic, title, body, status, version, updated_at) VALUES "
+                "('a1', 'refunds', 'Refunds', :crlf, 'approved', 2, :at), "
+                "('a2', 'refunds', 'Other', :lf, 'approved', 1, :at)"
+            ),
+            {"crlf": "Hi {customer_name}!\r\nRefunds take\r5 days.", "lf": "plain\ntext", "at": at},
+        )
+        c.execute(
+            text(
+                "INSERT INTO answer_versions (answer_id, version, topic, title, body, created_at) VALUES "
+                "('a1', 1, 'refunds', 'Refunds', :v1, :at), ('a1', 2, 'refunds', 'Refunds', :v2, :at), "
+                "('a2', 1, 'refunds', 'Other', :lf, :at)"
+            ),
+            {
+                "v1": "Hi {customer_name}!\nRefunds take 5 days.",
+                "v2": "Hi {customer_name}!\r\nRefunds take\r5 days.",
+                "lf": "plain\ntext",
+                "at": at,
+            },
+        )
+        c.execute(
+            text("INSERT INTO articles (id, title, body, updated_at) VALUES ('k1', 'K', :b, :at)"),
+            {"b": "one\r\n\r\ntwo", "at": at},
+        )
+        c.execute(
+            text(
+                "INSERT INTO review_items (id, key, kind, reason, score, details, reviews_wanted, "
+                "created_at, simulated) "
+                "VALUES ('i1', 'suggestion:s1', 'suggestion', 'random', 0, '{}', 1, :at, false)"
+            ),
+            {"at": at},
+        )
+        c.execute(
+            text(
+                "INSERT INTO reviews (item_id, reviewer, verdict, corrected_text, flags, created_at) VALUES "
+                "('i1', 'r1', 'incorrect', :t, '[]', :at)"
+            ),
+            {"t": "Better:\r\nthis", "at": at},
+        )
+    engine.dispose()
+    store = open_store(empty_database_url)
+    try:
+        answers = {a.id: a for a in store.library.answers()}
+        assert answers["a1"].body == "Hi {customer_name}!\nRefunds take\n5 days."
+        assert (answers["a1"].version, answers["a1"].updated_at) == (2, at)
+        assert answers["a2"].body == "plain\ntext"
+        assert sorted((v.version, v.body) for v in store.library.versions("a1")) == [
+            (1, "Hi {customer_name}!\nRefunds take 5 days."),
+            (2, "Hi {customer_name}!\nRefunds take\n5 days."),
+        ]
+        assert [a.body for a in store.library.articles()] == ["one\n\ntwo"]
+        with store.db.engine.connect() as c:
+            assert c.scalar(text("SELECT corrected_text FROM reviews")) == "Better:\nthis"
+        assert store.library.version() >= 1
+    finally:
+        store.close()

@@ -237,11 +237,12 @@ def test_a_backtest_spreads_weak_labels_only_among_its_training_cases(trainer: T
 
 
 def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path
 ) -> None:
     """`train` (MiniLM with spelling, the default) names a word its texts spell one way while spelling
     reads it as another ("venmo" -> "venom": a brand), with where to keep it as typed."""
-    from supportcue.cli.models_cmd import _spelling_hint
+    from supportcue.cli.models_cmd import _rewritten_words
+    from supportcue.spelling import known_words_hint
 
     init_workspace(tmp_path)
     settings = load_settings(tmp_path, environ={})
@@ -264,12 +265,10 @@ def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
             }
         ]
     )
-    _spelling_hint(Trainer(store, settings, HashingEmbedder()))
-    out = capsys.readouterr().out
+    out = known_words_hint(_rewritten_words(Trainer(store, settings, HashingEmbedder()))) or ""
     assert "venmo -> venom (3 texts)" in out and "[embedding] known_words" in out
     assert "autopay" not in out  # one answer: under 3 texts
     kept = settings.model_copy(
         update={"embedding": settings.embedding.model_copy(update={"known_words": ["venmo"]})}
     )
-    _spelling_hint(Trainer(store, kept, HashingEmbedder()))
-    assert capsys.readouterr().out == ""
+    assert _rewritten_words(Trainer(store, kept, HashingEmbedder())) == []

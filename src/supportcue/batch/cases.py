@@ -1,13 +1,16 @@
 """The cases a batch job reads: a cases file (the import's columns), validated and streamed in chunks.
 
 Rows are checked exactly as `supportcue import cases` checks them (`data/importer.iter_rows`), and a
-bad row is reported with the file and its line; but nothing is held per row beyond the current chunk
-(duplicate ids are not looked for: every job is idempotent by case id, and the bad rows go to the
-rejects file as they are read, `Rejects`), so a file of any size is read in constant memory.
+bad row is reported with the file and its line; a case id that repeats an earlier row's is a rejected
+row too (the first one is kept, as the import keeps it), so a case is done and counted once. Nothing
+is held in memory per row beyond the current chunk: the ids seen go to a temporary on-disk SQLite
+database (`SeenIds`), the bad rows to the rejects file as they are read (`Rejects`), so a file of any
+size is read in constant memory.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any, TextIO
 from supportcue.data.columns import CaseRow
 from supportcue.data.importer import ImportReport, Reject, iter_rows, reject_line, rejects_file
 from supportcue.pipeline import SuggestRequest
+from supportcue.security.redaction import redact
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,26 @@ class Rejects:
             self._handle.close()
 
 
+class SeenIds:
+    """The case ids read so far, each with its first line, in a private temporary SQLite database on
+    disk (SQLite deletes it when closed): a history of millions of cases is not held in memory."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # "": a temporary on-disk database, removed on close
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("CREATE TABLE seen (id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+
+    def first_line(self, case_id: str, line: int) -> int | None:
+        """None the first time `case_id` is seen (it is noted, at `line`); else the line it was first on."""
+        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (case_id, line)).rowcount:
+            return None
+        row = self._db.execute("SELECT line FROM seen WHERE id = ?", (case_id,)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
 def read_cases(
     path: Path,
     report: ImportReport,
@@ -93,17 +117,27 @@ def read_cases(
     encoding: str = "utf-8",
     limit: int | None = None,
 ) -> Iterator[list[BatchCase]]:
-    """The valid cases of `path` in chunks of `chunk_size` (the last may be shorter); bad rows go to
-    `report.rejects`. `limit` stops after that many valid cases."""
+    """The valid cases of `path` in chunks of at most `chunk_size`; bad rows, and rows repeating an
+    earlier row's id, go to `report.rejects`. `limit` stops after that many valid cases."""
     chunk: list[BatchCase] = []
+    seen = SeenIds()
     rows = iter_rows("cases", path, report, mapping, constants, encoding, unique=False)
-    for taken, (line, row) in enumerate(rows, start=1):
-        assert isinstance(row, CaseRow)
-        chunk.append(BatchCase.of(line, row))
-        if len(chunk) >= chunk_size:
+    try:
+        for taken, (line, row) in enumerate(rows, start=1):
+            assert isinstance(row, CaseRow)
+            first = seen.first_line(row.id, line)
+            if first is not None:  # rejected as `import` rejects it, in file order with the others
+                report.valid -= 1
+                reason = f"duplicate id: line {first} has the same id (the first one is kept)"
+                report.reject(Reject(line, reason, {"id": redact(row.id)[:200]}, []))
+                continue
+            chunk.append(BatchCase.of(line, row))
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+            if limit is not None and taken >= limit:
+                break
+        if chunk:
             yield chunk
-            chunk = []
-        if limit is not None and taken >= limit:
-            break
-    if chunk:
-        yield chunk
+    finally:
+        seen.close()

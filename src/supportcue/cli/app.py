@@ -82,6 +82,7 @@ def _register() -> None:
         review_cmd,
         run_cmd,
         security_cmd,
+        topics_cmd,
         weak_cmd,
     )
 
@@ -94,6 +95,7 @@ def _register() -> None:
     review_cmd.register(app)
     run_cmd.register(app)
     security_cmd.register(app)
+    topics_cmd.register(app)
     weak_cmd.register(app)
 
 

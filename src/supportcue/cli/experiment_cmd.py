@@ -127,12 +127,47 @@ def analyze(
     ] = None,
     mde: Annotated[float, typer.Option("--mde", help="relative minimum detectable effect")] = 0.05,
     alpha: Annotated[float, typer.Option("--alpha", help="1 - the intervals' confidence level")] = 0.05,
+    arms_from: Annotated[
+        str,
+        typer.Option(
+            "--arms-from",
+            help="auto | assignments (supportcue's live split) | cases (the arm column imported with "
+            "the cases: your own split); auto: the live assignments if the experiment has any",
+        ),
+    ] = "auto",
+    arms: Annotated[
+        str | None,
+        typer.Option(
+            "--arms",
+            help="imported arms to compare under a name no experiment has, the control first "
+            "(default: every arm, when one is named control)",
+        ),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights", help="the shares your own split promised, for the SRM check (default: equal)"
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="imported cases created from this date on")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="imported cases created up to this date")
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Per arm n and mean; the relative lift over the control arm with its interval and p-value;
-    the sample-ratio check; warnings (too few cases, SRM, still running, mixed pipeline versions)."""
+    the sample-ratio check; warnings (too few cases, SRM, still running, mixed pipeline versions).
+    NAME may also name a split your help desk ran itself, imported with the cases' `arm` column."""
     from supportcue.experiments import analyze as run
+    from supportcue.experiments.design import parse_list, parse_weights
+    from supportcue.monitoring.metrics import parse_time
 
+    try:
+        start, stop = parse_time(since, "--since"), parse_time(until, "--until")
+    except ValueError as exc:
+        raise ExperimentError(str(exc)) from None
     if not 0 < alpha < 0.5:
         raise ExperimentError(f"--alpha must be in (0, 0.5), got {alpha}")
     if not 0 < mde < 10:
@@ -147,6 +182,11 @@ def analyze(
         alpha=alpha,
         mde=mde,
         sequential=sequential,
+        arms_from=arms_from,
+        arms=parse_list(arms, "--arms") if arms is not None else None,
+        weights=parse_weights(weights) if weights is not None else None,
+        since=start,
+        until=stop,
     )
     if json_out:
         print(json.dumps(result))
@@ -171,6 +211,7 @@ def _print(r: dict[str, Any]) -> None:
         label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
         table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
     console.print(table)
+    console.print(f"arms from {r['arms_source']}", markup=False, highlight=False)
     for c in r["comparisons"]:
         if c["lift"] is None:
             console.print(f"{c['arm']} vs {r['control']}: {c.get('error', 'not enough data')}", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -66,19 +66,65 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _spelling_hint(trainer: Trainer) -> None:
-    """Name the words of the workspace's own texts (training messages, answers) that MiniLM's spelling
-    normalisation rewrites though the texts spell them so more often (`spelling.rewritten_words`)."""
+def _rewritten_words(trainer: Trainer) -> list[tuple[str, str, int]]:
+    """The words of the workspace's own texts (training messages, answers) that MiniLM's spelling
+    normalisation rewrites though the texts spell them so more often (`spelling.rewritten_words`):
+    candidates for `[embedding] known_words`."""
     embedding = trainer.settings.embedding
     if embedding.model != "minilm" or not embedding.spelling:
-        return
-    from supportcue.spelling import known_words_hint, rewritten_words
+        return []
+    from supportcue.spelling import rewritten_words
 
     texts = list(trainer.labeled("topic").texts)
     texts += [f"{a.title}. {a.body}" for a in trainer.store.library.answers()]
-    hint = known_words_hint(rewritten_words(texts, frozenset(embedding.known_words)))
-    if hint:
-        console.print(hint, style="yellow", soft_wrap=True, markup=False, highlight=False)
+    return rewritten_words(texts, frozenset(embedding.known_words))
+
+
+def trained_json(
+    versions: list[ModelVersion], live: dict[str, str], found: list[tuple[str, str, int]], target: float
+) -> dict[str, Any]:
+    """What `train --json` prints: per version its status, rows, backtest and gate (what
+    `print_trained` shows), the live version of each stage, the candidate known words, and every
+    warning as one sentence (prefixed by its stage)."""
+    from supportcue.spelling import known_words_hint
+
+    out = []
+    for v in versions:
+        m = v.metrics
+        s, gate = m.get("summary", {}), m.get("gate", {})
+        at = m.get("coverage_at_precision", {}).get(precision_key(target)) if s else None
+        out.append(
+            {
+                "stage": v.stage,
+                "version": v.version,
+                "status": v.status,
+                "artifact_path": v.artifact_path,
+                "n_labeled": sum(m["classes"].values()) if "classes" in m else None,
+                "n_train": m.get("n_train"),
+                "n_test": m.get("n_test"),
+                "accuracy": s.get("accuracy"),
+                "macro_f1": s.get("macro_f1"),
+                "coverage_at_precision": {"precision": target, **at} if at else None,
+                "split": m["split"]["description"] if m.get("split") else None,
+                "classes": m.get("classes"),
+                "gate": {
+                    "passed": gate.get("passed"),
+                    "refused": gate.get("refused", []),
+                    "warnings": gate.get("warnings", []),
+                    "advice": advice(v.stage, v.version) if gate.get("refused") else None,
+                }
+                if gate
+                else None,
+            }
+        )
+    warnings = [f"{v['stage']}: {w}" for v in out if v["gate"] for w in v["gate"]["warnings"]]
+    hint = known_words_hint(found)
+    return {
+        "versions": out,
+        "live": live,
+        "candidate_known_words": [{"word": w, "correction": c, "texts": n} for w, c, n in found],
+        "warnings": warnings + ([hint] if hint else []),
+    }
 
 
 def print_trained(v: ModelVersion, target_precision: float) -> None:
@@ -131,17 +177,29 @@ def register(app: typer.Typer) -> None:
         exclude_weak: Annotated[
             bool, typer.Option("--exclude-weak", help="train on human labels only")
         ] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Fit stages from the labels in the store and write model versions (the first goes live)."""
         trainable = registry.trainable()
         if stage and stage not in trainable:
             raise typer.BadParameter(f"{stage!r}; allowed: {', '.join(trainable)}", param_hint="--stage")
-        trainer = _trainer(state(ctx))
-        with console.status("training"):
+        cli = state(ctx)
+        trainer = _trainer(cli, err_console if json_out else console)
+        with (err_console if json_out else console).status("training"):
             versions = trainer.train([stage] if stage else trainable, exclude_weak=exclude_weak)
+        target = trainer.settings.gate.target_precision
+        found = _rewritten_words(trainer)
+        if json_out:
+            live = {name: v.version for name in trainable if (v := cli.store.models.live(name)) is not None}
+            print(json.dumps(trained_json(versions, live, found, target), default=str))
+            return
         for v in versions:
-            print_trained(v, trainer.settings.gate.target_precision)
-        _spelling_hint(trainer)
+            print_trained(v, target)
+        from supportcue.spelling import known_words_hint
+
+        hint = known_words_hint(found)
+        if hint:
+            console.print(hint, style="yellow", soft_wrap=True, markup=False, highlight=False)
 
     @app.command()
     def backtest(

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from supportcue.boundary import check_text, check_time
+from supportcue.boundary import check_text, check_time, lf_lines
 from supportcue.data.files import loads
 from supportcue.data.tables import utcnow
 from supportcue.vocab import AnswerStatus, CaseStatus, DismissReason, EventKind, LabelSource, LabelTask
@@ -300,6 +300,7 @@ class AnswerRow(ImportRow):
     topic: str = column("the topic key it answers (as in topic labels)", min_length=1, max_length=100)
     title: str = column("a short name agents see", min_length=1, max_length=300)
     body: str = column("the reply; placeholders such as {order_id} are filled from the case", min_length=1)
+    """Its line breaks are stored as "\n" (a file written on Windows has "\r\n")."""
     status: AnswerStatus = column("only approved answers are suggested", AnswerStatus.DRAFT)
     owner: str | None = column("who keeps it up to date", None)
     reviewed_at: datetime | None = column("when it was last checked", None)
@@ -315,6 +316,7 @@ class AnswerRow(ImportRow):
     }
 
     _times = field_validator("reviewed_at", "review_due_at", mode="before")(parse_time)
+    _lines = field_validator("body", mode="before")(lf_lines)
 
 
 class ArticleRow(ImportRow):
@@ -325,6 +327,8 @@ class ArticleRow(ImportRow):
     body: str = column("its text", min_length=1)
     topic: str | None = column("the topic key it belongs to", None)
     url: str | None = column("where customers can read it", None)
+
+    _lines = field_validator("body", mode="before")(lf_lines)
 
     example: ClassVar[dict[str, str]] = {
         "id": "kb-delivery-times",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -150,9 +151,18 @@ class Experiments:
         with self.db.session() as s:
             return list(s.execute(stmt))
 
-    def cases_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+    def cases_of(
+        self, key: str, until: datetime | None = None, imported: Imported | None = None
+    ) -> builtins.list[Any]:
         """Per case assigned (up to `until`): (case_id, arm, assigned_at, case created_at or None,
-        customer name)."""
+        customer name). With `imported`, the cases whose own `arm` column holds one of its arms
+        instead (their creation time stands for the assignment)."""
+        if imported is not None:
+            return self._fetch(
+                select(Case.id, Case.arm, Case.created_at, Case.created_at, Case.customer_name)
+                .where(*imported.where(key))
+                .order_by(Case.created_at, Case.id)
+            )
         columns = (Assignment.case_id, Assignment.arm, Assignment.assigned_at, Case.created_at)
         return self._fetch(
             select(*columns, Case.customer_name)
@@ -162,31 +172,39 @@ class Experiments:
             .order_by(Assignment.assigned_at, Assignment.case_id)
         )
 
-    def events_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+    def count_imported(self, key: str, imported: Imported) -> dict[str, int]:
+        """Cases per value of their `arm` column among those `imported` selects (its arms, or every
+        arm when it names none)."""
+        with self.db.session() as s:
+            rows = s.execute(select(Case.arm, func.count()).where(*imported.where(key)).group_by(Case.arm))
+            return {str(arm): int(n) for arm, n in rows}
+
+    def events_of(
+        self, key: str, until: datetime | None = None, imported: Imported | None = None
+    ) -> builtins.list[Any]:
         """The `sent` and `resolved` events of the assigned cases (up to `until`), oldest first: (id,
         case_id, kind, ts, handle_seconds, agent_id, suggestion_id, text, similarity,
-        shadow_similarity, purged_at)."""
+        shadow_similarity, purged_at); with `imported`, of the cases it selects."""
         wanted = ("id", "case_id", "kind", "ts", "handle_seconds", "agent_id", "suggestion_id", "text")
         kept = ("similarity", "shadow_similarity", "purged_at")
-        q = (
-            select(*(getattr(Event, c) for c in (*wanted, *kept)))
-            .join(Assignment, Assignment.case_id == Event.case_id)
-            .where(*_assigned(key, until), Event.kind.in_((EventKind.SENT, EventKind.RESOLVED)))
+        q = select(*(getattr(Event, c) for c in (*wanted, *kept))).where(
+            Event.kind.in_((EventKind.SENT, EventKind.RESOLVED))
         )
+        q = _of_cases(q, Event.case_id, key, until, imported)
         if until is not None:
             q = q.where(Event.ts <= until)
         return self._fetch(q.order_by(Event.ts, Event.id))
 
-    def suggestions_of(self, key: str, until: datetime | None = None) -> builtins.list[Any]:
+    def suggestions_of(
+        self, key: str, until: datetime | None = None, imported: Imported | None = None
+    ) -> builtins.list[Any]:
         """The suggestions of the assigned cases (made up to `until`), oldest first: (id, case_id,
         created_at, text, shadow, abstained_at, pipeline_version, simulated); not `batch suggest`
-        back-fills, which no arm was shown (or held back from)."""
+        back-fills, which no arm was shown (or held back from); with `imported`, of the cases it
+        selects."""
         wanted = ("id", "case_id", "created_at", "text", "shadow", "abstained_at", "pipeline_version")
-        q = (
-            select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated)
-            .join(Assignment, Assignment.case_id == Suggestion.case_id)
-            .where(*_assigned(key, until), from_traffic())
-        )
+        q = select(*(getattr(Suggestion, c) for c in wanted), Suggestion.simulated).where(from_traffic())
+        q = _of_cases(q, Suggestion.case_id, key, until, imported)
         if until is not None:
             q = q.where(Suggestion.created_at <= until)
         return self._fetch(q.order_by(Suggestion.created_at, Suggestion.id))
@@ -206,6 +224,33 @@ class Experiments:
                 .group_by(Event.agent_id)
             )
             return {str(agent): (int(n), float(mean)) for agent, n, mean in rows}
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Cases whose arm is their own `arm` column (a team's own split, imported with the cases) rather
+    than a live assignment: those with one of `arms` (any arm when empty), created in [since, until],
+    and not assigned by another experiment (those are that experiment's)."""
+
+    arms: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, key: str) -> builtins.list[Any]:
+        other = exists().where(Assignment.case_id == Case.id, Assignment.experiment != key)
+        where = [Case.arm.in_(self.arms) if self.arms else Case.arm.is_not(None), ~other]
+        if self.since is not None:
+            where.append(Case.created_at >= self.since)
+        if self.until is not None:
+            where.append(Case.created_at <= self.until)
+        return where
+
+
+def _of_cases(q: Any, case_id: Any, key: str, until: datetime | None, imported: Imported | None) -> Any:
+    """`q` narrowed to the experiment's cases: its assignments (up to `until`), or the `imported`."""
+    if imported is None:
+        return q.join(Assignment, Assignment.case_id == case_id).where(*_assigned(key, until))
+    return q.join(Case, Case.id == case_id).where(*imported.where(key))
 
 
 def _assigned(key: str, until: datetime | None) -> builtins.list[Any]:

@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, folded, where_equal
-from supportcue.data.tables import Answer, AnswerVersion, Article, Base, Topic, utcnow
-from supportcue.vocab import AnswerStatus, TopicStatus
+from supportcue.data.tables import Answer, AnswerVersion, Article, Base, Label, Topic, utcnow
+from supportcue.vocab import AnswerStatus, LabelTask, TopicStatus
 
 VERSION = "library"
+TOPIC_TASK = LabelTask.TOPIC
 _ANSWER_COLUMNS = ["topic", "title", "body", "status", "owner", "reviewed_at", "review_due_at", "version"]
 TEXT_FIELDS = ("topic", "title", "body", "owner")
 """What a version keeps: a change of any of these is a new version."""
@@ -95,6 +96,73 @@ class Library:
     def topics(self, status: str | None = TopicStatus.ACTIVE) -> list[Topic]:
         return self.db.all(where_equal(select(Topic).order_by(Topic.key), (Topic.status, status)))
 
+    def topic_usage(self) -> dict[str, dict[str, int]]:
+        """Per topic key, whether a topic row or only used: its topic labels (every source, expired
+        ones too), answers and articles ({"labels", "answers", "articles"})."""
+        out: dict[str, dict[str, int]] = {
+            t.key: {"labels": 0, "answers": 0, "articles": 0} for t in self.topics(status=None)
+        }
+        counts = (
+            (
+                "labels",
+                select(Label.value, func.count()).where(Label.task == TOPIC_TASK).group_by(Label.value),
+            ),
+            ("answers", select(Answer.topic, func.count()).group_by(Answer.topic)),
+            (
+                "articles",
+                select(Article.topic, func.count()).where(Article.topic.is_not(None)).group_by(Article.topic),
+            ),
+        )
+        with self.db.session() as s:
+            for what, q in counts:
+                for key, n in s.execute(q):
+                    out.setdefault(str(key), {"labels": 0, "answers": 0, "articles": 0})[what] = int(n)
+        return dict(sorted(out.items()))
+
+    def merge_topic(
+        self, old: str, into: str, editor: str | None, note: str, dry_run: bool = False
+    ) -> dict[str, int]:
+        """Move everything of topic `old` to `into` in one transaction: its topic labels (every source),
+        its answers (each a new version with `note`, the old one kept), its articles; then remove the
+        topic `old`, and create `into` (with `old`'s name, unless that was its key) if it is not a
+        topic yet. Returns what moved ({"labels", "answers", "articles"}); `dry_run` only counts.
+        Suggestions keep the topic they were made with (what the agent was shown)."""
+        now = utcnow()
+        with self.db.session() as s:
+            labels = where_equal(
+                select(func.count()).select_from(Label), (Label.task, TOPIC_TASK), (Label.value, old)
+            )
+            moved = {
+                "labels": int(s.scalar(labels) or 0),
+                "answers": int(s.scalar(select(func.count()).where(Answer.topic == old)) or 0),
+                "articles": int(s.scalar(select(func.count()).where(Article.topic == old)) or 0),
+            }
+            if dry_run:
+                return moved
+            s.execute(update(Label).where(Label.task == TOPIC_TASK, Label.value == old).values(value=into))
+            for answer in s.scalars(select(Answer).where(Answer.topic == old).with_for_update()):
+                answer.topic = into
+                self._add_version(s, answer, editor, note, now)
+                answer.updated_at = now
+            s.execute(update(Article).where(Article.topic == old).values(topic=into))
+            topic = s.get(Topic, old)
+            if s.get(Topic, into) is None:
+                name = topic.name if topic is not None and topic.name != old else into
+                s.add(
+                    Topic(
+                        key=into,
+                        name=name,
+                        description=topic.description if topic is not None else "",
+                        status=topic.status if topic is not None else TopicStatus.ACTIVE,
+                        created_at=now,
+                    )
+                )
+            if topic is not None:
+                s.delete(topic)
+            s.flush()
+            self.db.bump_version(VERSION, s)
+        return moved
+
     # -- answers ---------------------------------------------------------------------------------
     def upsert_answers(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
         rows = [{**r, "updated_at": r.get("updated_at") or utcnow()} for r in rows]
@@ -155,22 +223,7 @@ class Library:
             if create or any(getattr(answer, f) != v for f, v in text.items()):
                 for field, value in text.items():
                     setattr(answer, field, value)
-                newest = s.scalar(
-                    select(func.max(AnswerVersion.version)).where(AnswerVersion.answer_id == answer_id)
-                )
-                answer.version = (
-                    max(answer.version, newest or 0) + 1
-                )  # past any version an import rolled back
-                s.add(
-                    AnswerVersion(
-                        answer_id=answer_id,
-                        version=answer.version,
-                        **{f: getattr(answer, f) for f in TEXT_FIELDS},
-                        editor=editor,
-                        note=change.note,
-                        created_at=now,
-                    )
-                )
+                self._add_version(s, answer, editor, change.note, now)
             if change.status is not None:
                 answer.status = change.status
             if change.reviewed or change.status == AnswerStatus.APPROVED:
@@ -180,6 +233,22 @@ class Library:
             s.flush()
             self.db.bump_version(VERSION, s)
             return answer
+
+    @staticmethod
+    def _add_version(s: Session, answer: Answer, editor: str | None, note: str | None, now: datetime) -> None:
+        """Keep `answer`'s text as its next version (numbered past any version an import rolled back)."""
+        newest = s.scalar(select(func.max(AnswerVersion.version)).where(AnswerVersion.answer_id == answer.id))
+        answer.version = max(answer.version, newest or 0) + 1
+        s.add(
+            AnswerVersion(
+                answer_id=answer.id,
+                version=answer.version,
+                **{f: getattr(answer, f) for f in TEXT_FIELDS},
+                editor=editor,
+                note=note,
+                created_at=now,
+            )
+        )
 
     def versions(self, answer_id: str) -> list[AnswerVersion]:
         """The kept versions of an answer, newest first."""

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from supportcue.data.experiments import Imported
 from supportcue.data.store import Store
 from supportcue.experiments.design import METRICS, Design
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, similarity
@@ -97,16 +98,21 @@ _CACHE_LIMIT = 200_000
 
 
 def read_outcomes(
-    store: Store, design: Design, threshold: float = DEFAULT_THRESHOLD, match: bool = True
+    store: Store,
+    design: Design,
+    threshold: float = DEFAULT_THRESHOLD,
+    match: bool = True,
+    imported: Imported | None = None,
 ) -> Outcomes:
     """The outcomes of every case assigned in `design`'s experiment (`match=False` skips the match
-    rate, which compares texts: about a millisecond a case the first time)."""
+    rate, which compares texts: about a millisecond a case the first time); with `imported`, of the
+    cases whose own `arm` column puts them in an arm (a team's own split, `report.py`)."""
     key = design.key
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
     names: dict[str, str | None] = {}
     for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(
-        key, until=design.ended_at
+        key, until=design.ended_at, imported=imported
     ):
         cases[case_id] = CaseOutcome(case_id, arm)
         start[case_id] = created_at or assigned_at
@@ -115,7 +121,7 @@ def read_outcomes(
     by_case: dict[str, list[Any]] = defaultdict(list)
     versions: dict[str, Counter[str]] = defaultdict(Counter)
     simulated = 0
-    for row in store.experiments.suggestions_of(key, until=design.ended_at):
+    for row in store.experiments.suggestions_of(key, until=design.ended_at, imported=imported):
         suggestions[row.id] = row
         by_case[row.case_id].append(row)
         versions[cases[row.case_id].arm][row.pipeline_version] += 1
@@ -123,7 +129,7 @@ def read_outcomes(
     first_sent: dict[str, Any] = {}
     sent_on: dict[str, list[Any]] = defaultdict(list)
     database = store.db.engine.url.render_as_string()
-    for e in store.experiments.events_of(key, until=design.ended_at):
+    for e in store.experiments.events_of(key, until=design.ended_at, imported=imported):
         c = cases[e.case_id]
         if e.kind == EventKind.RESOLVED:
             c.resolved = 1.0

@@ -16,6 +16,8 @@ sentences under `warnings`:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,8 @@ from supportcue.data.store import Store
 from supportcue.errors import ExperimentError
 from supportcue.experiments import analysis as st
 from supportcue.experiments.design import METRICS, Design
-from supportcue.experiments.lifecycle import get_experiment, list_experiments
+from supportcue.experiments.imported import arms_source
+from supportcue.experiments.lifecycle import list_experiments
 from supportcue.experiments.outcomes import Outcomes, read_outcomes
 from supportcue.monitoring.match import DEFAULT_THRESHOLD
 
@@ -46,16 +49,34 @@ def analyze(
     mde: float = MDE,
     sequential: bool | None = None,
     tuning: float = st.SEQUENTIAL_TUNING,
+    arms_from: str = "auto",
+    arms: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, Any]:
     """The experiment `name`'s result on `metric` (JSON-serialisable); `ExperimentError` for an
-    unknown experiment or metric. `sequential` defaults to whether the experiment still runs."""
+    unknown experiment or metric. `sequential` defaults to whether the experiment still runs. The
+    cases' arms come from the live assignments or the imported `arm` column (`imported.py`: `arms`,
+    `weights`, `since` and `until` describe an imported split); `arms_from` and `arms_source` say
+    which was used."""
     if metric not in METRICS:
         raise ExperimentError(f"--metric {metric!r}; allowed: {', '.join(METRICS)}")
-    design = get_experiment(store, name)
-    outcomes = read_outcomes(store, design, threshold, match=metric == "match_rate")
-    return summarize(
-        design, outcomes, metric, cuped=cuped, alpha=alpha, mde=mde, sequential=sequential, tuning=tuning
+    source = arms_source(store, name, arms_from, arms=arms, weights=weights, since=since, until=until)
+    outcomes = read_outcomes(
+        store, source.design, threshold, match=metric == "match_rate", imported=source.imported
     )
+    result = summarize(
+        source.design,
+        outcomes,
+        metric,
+        cuped=cuped,
+        alpha=alpha,
+        mde=mde,
+        sequential=sequential,
+        tuning=tuning,
+    )
+    return {**result, "arms_from": source.kind, "arms_source": source.text}
 
 
 def summarize(
@@ -295,7 +316,10 @@ def overview(store: Store, threshold: float = DEFAULT_THRESHOLD, limit: int = 3)
     interest's result (for the dashboard; the intervals as `analyze` gives them by default)."""
     out = []
     for design in list_experiments(store)[:limit]:
-        outcomes = read_outcomes(store, design, threshold, match="match_rate" in design.metrics)
+        imported = arms_source(store, design.key).imported
+        outcomes = read_outcomes(
+            store, design, threshold, match="match_rate" in design.metrics, imported=imported
+        )
         results = [summarize(design, outcomes, metric) for metric in design.metrics]
         warnings = list(dict.fromkeys(w for r in results for w in r["warnings"]))
         first = results[0]
