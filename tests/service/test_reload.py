@@ -41,6 +41,7 @@ from sqlalchemy import select
 from supportcue.data.tables import Event, Suggestion
 from supportcue.service.workers import DrainingProtocol
 from tests.cli.test_lifecycle import run
+from tests.conftest import BACKENDS
 from tests.service.test_workers import WAIT_S, Served, per_worker, query, running, suggest
 
 CLIENTS = 4
@@ -351,8 +352,18 @@ def test_a_stopping_serve_cuts_off_a_request_body_that_never_finishes(
         server.kill()
 
 
+ONE_PROCESS_STOPS = [("sqlite", signal.SIGINT), (BACKENDS[-1], signal.SIGTERM)]
+"""Each signal once, SIGTERM on PostgreSQL when the tests have it: the stop is the same code on both
+databases (the writer's last commit is what differs), and each case starts a `serve` of its own."""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("database_url", "signum"),
+    ONE_PROCESS_STOPS,
+    indirect=["database_url"],
+    ids=[f"{db}-{sig.name}" for db, sig in ONE_PROCESS_STOPS],
+)
 def test_one_process_serve_stops_gracefully_and_exits_0(workspace: Path, signum: signal.Signals) -> None:
     """SIGTERM (a process manager's stop) or SIGINT (Ctrl-C) to `serve` in one process, while
     suggestions are being sent: the requests under way are answered and stored, and serve exits
@@ -385,11 +396,13 @@ def test_one_process_serve_stops_gracefully_and_exits_0(workspace: Path, signum:
         server.kill()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_one_process_serve_does_not_wait_out_an_idle_kept_alive_connection(workspace: Path) -> None:
     """A client holding an idle kept-alive connection (any HTTP client's pool) kept a stopping
     one-process `serve` alive for uvicorn's keep-alive timeout, 5 s (5.8 s to exit), since it drained
     idle connections as the workers do; every test that stopped a server paid it. Now such a
-    connection is closed within about a second of the stop."""
+    connection is closed within about a second of the stop. (The connections are the same on either
+    database: SQLite only.)"""
     server = Served(workspace, workers=1)
     try:
         server.until("listening", lambda b: len(b) == 1)  # untrained: /readyz answers 503
