@@ -215,7 +215,7 @@ def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
     for width in (1280, 800):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{server.url}/dashboard")
-        for chart in page.locator("svg[role=img]").all():
+        for chart in page.locator(".chart[role=img]").all():
             frame = chart.bounding_box()
             assert frame is not None
             for label in chart.locator("text.axis").all():
@@ -612,3 +612,41 @@ def test_enter_twice_on_a_found_answer_inserts_it_once(server: LiveServer, store
     page.wait_for_timeout(300)
     assert reply.input_value().count("pause payouts") == 1
     assert wait_for(lambda: kinds(store, "c3") == ["alternative"], page=page)
+
+
+def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """At 800 px the Topics and Agents tables scrolled sideways (their dismiss reasons behind a
+    scroll); at 1280 px the charts' axis text rendered at about 7 px (11 px text in an SVG drawn at
+    0.6 of its size)."""
+    from tests.review.seed import _e, _s
+
+    reasons = ["not_needed", "tone", "wrong_topic", "outdated"]
+    suggestions, events = [], []
+    for t, topic in enumerate(["account_verification", "checkout_integration", "payout_schedule"]):
+        for i in range(120):
+            sid = f"s-{t}-{i}"
+            suggestions.append(_s(sid, "c1", i, topic=topic, text="x"))
+            agent = f"agent-{i % 12:02d}"
+            events.append(_e(f"shown-{sid}", "c1", "shown", sid, i, agent_id=agent))
+            if i % 3 == 0:
+                reason = reasons[(i // 3) % 4]
+                events.append(_e(f"dis-{sid}", "c1", "dismissed", sid, i, agent_id=agent, reason=reason))
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    scrolled, sizes = [], {}
+    rendered = "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+    for width in (1280, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{server.url}/dashboard")
+        expect(page.locator("#topics")).to_contain_text("checkout_integration")
+        for name, panel in (
+            ("topics", page.locator("section", has=page.locator("#topics"))),
+            ("agents", page.locator("#agents")),
+        ):
+            if not panel.evaluate("p => p.scrollWidth <= p.clientWidth"):
+                scrolled.append((width, name))
+        sizes[width] = page.locator("figure text.axis").evaluate_all(rendered)  # in CSS px, as drawn
+    assert scrolled == []
+    assert all(len(s) == 3 * 4 and min(s) >= 11 for s in sizes.values()), sizes
