@@ -650,3 +650,23 @@ def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
         sizes[width] = page.locator("figure text.axis").evaluate_all(rendered)  # in CSS px, as drawn
     assert scrolled == []
     assert all(len(s) == 3 * 4 and min(s) >= 11 for s in sizes.values()), sizes
+
+
+def test_retiring_an_approved_answer_asks_first(server: LiveServer, store: Store, page: Page) -> None:
+    """Retire and Back to draft took an approved answer out of every suggestion at one click (a slip
+    beside Mark reviewed); each now asks first, and cancelling changes nothing."""
+    page.goto(f"{server.url}/library/a1")
+    asked: list[str] = []
+    for button, status in (("Retire", "retired"), ("Back to draft", "draft")):
+        store.library.set_answer_status("a1", "approved")
+        page.reload()
+        asked.clear()
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.get_by_role("button", name=button, exact=True).click()
+        assert wait_for(lambda: list(asked), page=page), button
+        assert "no longer suggested" in asked[0]
+        page.wait_for_timeout(300)
+        assert store.library.answer("a1").status == "approved"  # type: ignore[union-attr]
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.locator("#answer-status")).to_have_text(status)
