@@ -321,6 +321,9 @@ def test_the_console_and_the_dashboard_work_under_the_csp(server: LiveServer, pa
     response = page.goto(f"{server.url}/cases/c1")
     assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
     expect(page.locator("#suggestion.live")).to_be_visible()  # the console's script runs
+    # one frame: the library's .card style drew a second, inset box inside the suggestion's
+    inner = "e => [getComputedStyle(e).borderTopWidth, getComputedStyle(e).marginBottom]"
+    assert page.locator("#suggestion .card").evaluate(inner) == ["0px", "0px"]
     page.keyboard.press("Alt+i")
     expect(page.get_by_role("textbox", name="Your reply")).to_have_value(SUGGESTED)
     page.get_by_role("button", name="Not needed").click()
