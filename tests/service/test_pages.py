@@ -217,6 +217,9 @@ def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
     assert "No suggestions in this period." in lost
     versions = r.text.split("Pipeline versions that made suggestions")[1].split("</section>")[0]
     assert "No suggestions in this period." in versions
+    # each chart says it has nothing to draw (it was an empty frame of axes)
+    charts = r.text.split('<div class="grid3">')[1].split('<section class="panel spaced">')[0]
+    assert charts.count("No data in this period.") == 3
 
 
 def test_v1_metrics(client: TestClient) -> None:
