@@ -310,3 +310,13 @@ def test_the_date_boxes_keep_a_time_of_day(client: TestClient, query: str, boxes
     assert r.status_code == 200
     for box in boxes:
         assert box in r.text, r.text[r.text.index('<form class="filters"') :][:600]
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_script(client: TestClient) -> None:
+    """A mistyped address opened in a browser showed the raw JSON `{"detail":"Not Found"}`."""
+    r = client.get("/dashbord", headers={"accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in r.text and '<a href="/">Back to the inbox</a>' in r.text
+    assert_secured(r)
+    assert client.get("/dashbord").json() == {"detail": "Not Found"}
+    assert client.get("/static/nothing.css", headers={"accept": "text/html"}).status_code == 404
