@@ -622,7 +622,8 @@ def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
     server: LiveServer, store: Store, page: Page
 ) -> None:
     """At 800 px the Topics and Agents tables scrolled sideways (their dismiss reasons behind a
-    scroll), and so did the library's table of each topic (its Dismissed and Trend columns); at
+    scroll), and so did the library's table of each topic (its Dismissed and Trend columns), and the
+    inbox stacked each case in four lines, as in a 400 px side panel; at
     1280 px the charts' axis text rendered at about 7 px (11 px text in an SVG drawn at 0.6 of its
     size)."""
     from tests.review.seed import NOW, _e, _s
@@ -671,6 +672,9 @@ def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
             if not panel.evaluate("p => p.scrollWidth <= p.clientWidth"):
                 scrolled.append((width, name))
         sizes[width] = page.locator("figure text.axis").evaluate_all(rendered)  # in CSS px, as drawn
+        page.goto(f"{server.url}/")  # a case a line: at 800 px each took four (name, channel, time, text)
+        row = page.locator("ol.inbox a").first.bounding_box()
+        assert row is not None and row["height"] < 50, (width, row)
         page.goto(f"{server.url}/library?topic=account_verification")
         expect(page.locator("table.answers")).to_contain_text("(Compliance Ops)")
         if not page.locator("div.scroll").evaluate("p => p.scrollWidth <= p.clientWidth"):
