@@ -320,3 +320,14 @@ def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_script(client
     assert_secured(r)
     assert client.get("/dashbord").json() == {"detail": "Not Found"}
     assert client.get("/static/nothing.css", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_the_topics_table_names_the_suggestions_without_a_topic(client: TestClient, store: Store) -> None:
+    """Its first row read "(none)", as if a topic were called that: the messages no topic was found for."""
+    from tests.review.seed import _s
+
+    store.cases.add_suggestions([_s("s-none", "c0", 0), _s("s-pay", "c0", 1, topic="payouts", text="x")])
+    page = client.get("/dashboard").text
+    topics = page[page.index('id="topics"') :].split("</table>")[0]
+    assert '<th scope="row" class="rowhead"><span class="muted">no topic found</span></th>' in topics
+    assert "(none)" not in topics
