@@ -190,7 +190,7 @@ def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, stor
 def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
     server: LiveServer, store: Store, page: Page
 ) -> None:
-    """At 1280 and 800 px: the charts' last date ran off their right edge, and a long owner name
+    """At 1280, 1024 and 800 px: the charts' last date ran off their right edge, and a long owner name
     pushed the due date of "Answers due for review" out of its panel (reached only by scrolling the
     table sideways); each due answer links to its page in the library."""
     from datetime import timedelta
@@ -213,7 +213,7 @@ def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
             for d in range(1, 60)
         ]
     )
-    for width in (1280, 800):
+    for width in (1280, 1024, 800):  # at 1024 px its panel is half as wide
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{server.url}/dashboard")
         for chart in page.locator(".chart[role=img]").all():
