@@ -679,6 +679,8 @@ def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
         expect(page.locator("table.answers")).to_contain_text("(Compliance Ops)")
         if not page.locator("div.scroll").evaluate("p => p.scrollWidth <= p.clientWidth"):
             scrolled.append((width, "library"))
+    page.goto(f"{server.url}/library/ans-account_verification-1")  # reasons in words, as on the dashboard
+    expect(page.locator("#answer-facts")).to_contain_text("not needed")
     assert scrolled == []
     assert all(len(s) >= 3 * 4 and min(s) >= 11 for s in sizes.values()), sizes
 
