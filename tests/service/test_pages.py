@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store
-from tests.service.conftest import PAUSE_PAYOUTS, T0, case
+from tests.service.conftest import PAUSE_PAYOUTS, T0, authorize, case
 from tests.service.test_headers import assert_secured
 
 
@@ -331,3 +331,16 @@ def test_the_topics_table_names_the_suggestions_without_a_topic(client: TestClie
     topics = page[page.index('id="topics"') :].split("</table>")[0]
     assert '<th scope="row" class="rowhead"><span class="muted">no topic found</span></th>' in topics
     assert "(none)" not in topics
+
+
+def test_an_empty_inbox_links_the_dashboard_only_for_whom_may_open_it(
+    client: TestClient, store: Store
+) -> None:
+    """An agent's empty inbox linked to the dashboard, which answered them "Not allowed"."""
+    for c in store.cases.list(status="open"):
+        store.cases.set_status(c.id, "resolved")
+    reviewer = client.get("/")
+    assert "No open cases." in reviewer.text and '<a href="/dashboard">' in reviewer.text.split("<main")[1]
+    agent = client.get("/", headers=authorize(store, "agent"))
+    assert agent.status_code == 200 and "No open cases." in agent.text
+    assert '<a href="/dashboard">' not in agent.text.split("<main")[1]
