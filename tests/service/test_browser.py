@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -189,7 +190,7 @@ def test_see_insert_edit_send_and_the_dashboard_follows(server: LiveServer, stor
 def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
     server: LiveServer, store: Store, page: Page
 ) -> None:
-    """At 1280 and 800 px: the charts' last date ran off their right edge, and a long owner name
+    """At 1280, 1024 and 800 px: the charts' last date ran off their right edge, and a long owner name
     pushed the due date of "Answers due for review" out of its panel (reached only by scrolling the
     table sideways); each due answer links to its page in the library."""
     from datetime import timedelta
@@ -212,10 +213,10 @@ def test_the_dashboard_keeps_its_dates_and_due_answers_in_view(
             for d in range(1, 60)
         ]
     )
-    for width in (1280, 800):
+    for width in (1280, 1024, 800):  # at 1024 px its panel is half as wide
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{server.url}/dashboard")
-        for chart in page.locator("svg[role=img]").all():
+        for chart in page.locator(".chart[role=img]").all():
             frame = chart.bounding_box()
             assert frame is not None
             for label in chart.locator("text.axis").all():
@@ -321,6 +322,9 @@ def test_the_console_and_the_dashboard_work_under_the_csp(server: LiveServer, pa
     response = page.goto(f"{server.url}/cases/c1")
     assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
     expect(page.locator("#suggestion.live")).to_be_visible()  # the console's script runs
+    # one frame: the library's .card style drew a second, inset box inside the suggestion's
+    inner = "e => [getComputedStyle(e).borderTopWidth, getComputedStyle(e).marginBottom]"
+    assert page.locator("#suggestion .card").evaluate(inner) == ["0px", "0px"]
     page.keyboard.press("Alt+i")
     expect(page.get_by_role("textbox", name="Your reply")).to_have_value(SUGGESTED)
     page.get_by_role("button", name="Not needed").click()
@@ -612,3 +616,90 @@ def test_enter_twice_on_a_found_answer_inserts_it_once(server: LiveServer, store
     page.wait_for_timeout(300)
     assert reply.input_value().count("pause payouts") == 1
     assert wait_for(lambda: kinds(store, "c3") == ["alternative"], page=page)
+
+
+def test_the_dashboard_tables_fit_800_px_and_the_chart_text_reads_at_1280(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """At 800 px the Topics and Agents tables scrolled sideways (their dismiss reasons behind a
+    scroll), and so did the library's table of each topic (its Dismissed and Trend columns), and the
+    inbox stacked each case in four lines, as in a 400 px side panel; at
+    1280 px the charts' axis text rendered at about 7 px (11 px text in an SVG drawn at 0.6 of its
+    size)."""
+    from tests.review.seed import NOW, _e, _s
+
+    owners = ["Devraj Menon (Compliance Ops)", "Hannah Lindqvist (Account Support)"]
+    store.library.upsert_answers(
+        [
+            {
+                **PAUSE_PAYOUTS,
+                "id": f"ans-account_verification-{n + 1}",
+                "topic": "account_verification",
+                "title": title,
+                "owner": owners[n],
+                "review_due_at": NOW + timedelta(days=200),
+            }
+            for n, title in enumerate(
+                ["Why we need to verify your account", "Verification document rejected"]
+            )
+        ]
+    )
+
+    reasons = ["not_needed", "tone", "wrong_topic", "outdated"]
+    suggestions, events = [], []
+    for t, topic in enumerate(["account_verification", "checkout_integration", "payout_schedule"]):
+        for i in range(120):
+            sid = f"s-{t}-{i}"
+            answer = f"ans-{topic}-{i % 2 + 1}" if t == 0 else None
+            suggestions.append(_s(sid, "c1", i, topic=topic, text="x", answer_id=answer))
+            agent = f"agent-{i % 12:02d}"
+            events.append(_e(f"shown-{sid}", "c1", "shown", sid, i, agent_id=agent))
+            if i % 3 == 0:
+                reason = reasons[(i // 3) % 4]
+                events.append(_e(f"dis-{sid}", "c1", "dismissed", sid, i, agent_id=agent, reason=reason))
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    scrolled, sizes = [], {}
+    rendered = "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+    for width in (1280, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{server.url}/dashboard")
+        expect(page.locator("#topics")).to_contain_text("checkout_integration")
+        for name, panel in (
+            ("topics", page.locator("section", has=page.locator("#topics"))),
+            ("agents", page.locator("#agents")),
+        ):
+            if not panel.evaluate("p => p.scrollWidth <= p.clientWidth"):
+                scrolled.append((width, name))
+        sizes[width] = page.locator("figure text.axis").evaluate_all(rendered)  # in CSS px, as drawn
+        page.goto(f"{server.url}/")  # a case a line: at 800 px each took four (name, channel, time, text)
+        row = page.locator("ol.inbox a").first.bounding_box()
+        assert row is not None and row["height"] < 50, (width, row)
+        page.goto(f"{server.url}/library?topic=account_verification")
+        expect(page.locator("table.answers")).to_contain_text("(Compliance Ops)")
+        if not page.locator("div.scroll").evaluate("p => p.scrollWidth <= p.clientWidth"):
+            scrolled.append((width, "library"))
+    page.goto(f"{server.url}/library/ans-account_verification-1")  # reasons in words, as on the dashboard
+    expect(page.locator("#answer-facts")).to_contain_text("not needed")
+    assert scrolled == []
+    assert all(len(s) >= 3 * 4 and min(s) >= 11 for s in sizes.values()), sizes
+
+
+def test_retiring_an_approved_answer_asks_first(server: LiveServer, store: Store, page: Page) -> None:
+    """Retire and Back to draft took an approved answer out of every suggestion at one click (a slip
+    beside Mark reviewed); each now asks first, and cancelling changes nothing."""
+    page.goto(f"{server.url}/library/a1")
+    asked: list[str] = []
+    for button, status in (("Retire", "retired"), ("Back to draft", "draft")):
+        store.library.set_answer_status("a1", "approved")
+        page.reload()
+        asked.clear()
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.get_by_role("button", name=button, exact=True).click()
+        assert wait_for(lambda: list(asked), page=page), button
+        assert "no longer suggested" in asked[0]
+        page.wait_for_timeout(300)
+        assert store.library.answer("a1").status == "approved"  # type: ignore[union-attr]
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.locator("#answer-status")).to_have_text(status)

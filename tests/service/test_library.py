@@ -194,6 +194,12 @@ def test_the_library_page_lists_attention_and_figures(reviewer: httpx.Client, st
     assert reviewer.get("/library/nope").status_code == 404
     found = reviewer.get("/library", params={"q": "nothing-like-this"})
     assert 'id="answer-a1"' not in found.text
+    # the search and the new-answer form, below a long "Needs attention", are reached from the top,
+    # and a search lands on its results (the page opened at the attention list again, as if nothing
+    # had been searched)
+    top = text[text.index("<h1>") : text.index('id="attention"')]
+    assert '<a href="#search">Search the answers</a>' in top and '<a href="#new">New answer</a>' in top
+    assert '<form class="filters" id="search" method="get" action="/library#search" role="search">' in text
 
 
 def test_forms_need_the_session_csrf_token(server: LiveServer, store: Store) -> None:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from supportcue.data.store import Store
-from tests.service.conftest import PAUSE_PAYOUTS, T0, case
+from tests.service.conftest import PAUSE_PAYOUTS, T0, authorize, case
 from tests.service.test_headers import assert_secured
 
 
@@ -217,6 +217,9 @@ def test_dashboard_of_an_empty_period_renders(client: TestClient) -> None:
     assert "No suggestions in this period." in lost
     versions = r.text.split("Pipeline versions that made suggestions")[1].split("</section>")[0]
     assert "No suggestions in this period." in versions
+    # each chart says it has nothing to draw (it was an empty frame of axes)
+    charts = r.text.split('<div class="grid3">')[1].split('<section class="panel spaced">')[0]
+    assert charts.count("No data in this period.") == 3
 
 
 def test_v1_metrics(client: TestClient) -> None:
@@ -307,3 +310,37 @@ def test_the_date_boxes_keep_a_time_of_day(client: TestClient, query: str, boxes
     assert r.status_code == 200
     for box in boxes:
         assert box in r.text, r.text[r.text.index('<form class="filters"') :][:600]
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_script(client: TestClient) -> None:
+    """A mistyped address opened in a browser showed the raw JSON `{"detail":"Not Found"}`."""
+    r = client.get("/dashbord", headers={"accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in r.text and '<a href="/">Back to the inbox</a>' in r.text
+    assert_secured(r)
+    assert client.get("/dashbord").json() == {"detail": "Not Found"}
+    assert client.get("/static/nothing.css", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_the_topics_table_names_the_suggestions_without_a_topic(client: TestClient, store: Store) -> None:
+    """Its first row read "(none)", as if a topic were called that: the messages no topic was found for."""
+    from tests.review.seed import _s
+
+    store.cases.add_suggestions([_s("s-none", "c0", 0), _s("s-pay", "c0", 1, topic="payouts", text="x")])
+    page = client.get("/dashboard").text
+    topics = page[page.index('id="topics"') :].split("</table>")[0]
+    assert '<th scope="row" class="rowhead"><span class="muted">no topic found</span></th>' in topics
+    assert "(none)" not in topics
+
+
+def test_an_empty_inbox_links_the_dashboard_only_for_whom_may_open_it(
+    client: TestClient, store: Store
+) -> None:
+    """An agent's empty inbox linked to the dashboard, which answered them "Not allowed"."""
+    for c in store.cases.list(status="open"):
+        store.cases.set_status(c.id, "resolved")
+    reviewer = client.get("/")
+    assert "No open cases." in reviewer.text and '<a href="/dashboard">' in reviewer.text.split("<main")[1]
+    agent = client.get("/", headers=authorize(store, "agent"))
+    assert agent.status_code == 200 and "No open cases." in agent.text
+    assert '<a href="/dashboard">' not in agent.text.split("<main")[1]

@@ -262,7 +262,15 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
-        methods may be routes of different routers (GET and POST /v1/answers)."""
+        methods may be routes of different routers (GET and POST /v1/answers); an address no route
+        has, opened in a browser, is the "Not found" page (it was the raw JSON)."""
+        if (
+            exc.status_code == 404
+            and "route" not in request.scope
+            and wants_page(request.method, request.headers)
+        ):
+            context = {"what": "page at this address"}
+            return pages.templates.TemplateResponse(request, "missing.html", context, status_code=404)
         if exc.status_code == 405:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.scope))}
         return await http_exception_handler(request, exc)

@@ -5,6 +5,7 @@ its experiments' result tables."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -103,51 +104,57 @@ def line_chart(
     days: list[dict[str, Any]], rate: str, num: str, den: str, title: str, unit: str
 ) -> dict[str, Any]:
     """Geometry of a rate over days (a line, 0-100%) over its denominator (grey bars). The axis is to
-    scale: a day without data is a gap, the line broken across it, never a neighbour moved closer."""
-    width, height, left, right, top, bottom = 560, 170, 40, 8, 10, 24
-    w, h = width - left - right, height - top - bottom
+    scale: a day without data is a gap, the line broken across it, never a neighbour moved closer.
+
+    Across, a place is a percentage of the plot's width; down, pixels of a plot `height` px tall (the
+    style sheet gives the axis its margins, 40 px left and 8 right): the SVG is drawn at its own size, never
+    scaled, so its text is as large as the page's (drawn in a 560-wide viewBox scaled down to a third
+    of the page, the axis text was 7 px at 1280 px)."""
+    height, top, bottom = 170, 10, 24
+    h = height - top - bottom
     places = _day_index(days)
     n = max(1, places[-1] + 1 if places else 1)
-    step = w / n
+    step = 100 / n
     peak = max([d[den] for d in days] + [1])
-    bars, dots, ticks, segments = [], [], [], []
-    run: list[str] = []
+    bars, dots, ticks, runs = [], [], [], []
+    run: list[tuple[float, float]] = []
     previous = None
     for i, d in zip(places, days, strict=True):
-        x = left + (i + 0.5) * step
+        x = (i + 0.5) * step
         bh = 0.35 * h * d[den] / peak
-        bars.append({"x": x - step * 0.35, "y": top + h - bh, "w": max(1.0, step * 0.7), "h": bh})
+        bars.append({"x": x - step * 0.35, "y": top + h - bh, "w": max(0.2, step * 0.7), "h": bh})
         value = d[rate]
         if value is not None:
             tip = f"{d['key']}: {value:.0%} ({d[num]:,} / {d[den]:,} {unit})"
             dots.append({"x": x, "y": top + (1 - value) * h, "tip": tip})
             if previous is not None and i != previous + 1 and run:
-                segments.append(" ".join(run))
+                runs.append(run)
                 run = []
-            run.append(f"{x:.1f},{top + (1 - value) * h:.1f}")
+            run.append((x, top + (1 - value) * h))
             previous = i
     if run:
-        segments.append(" ".join(run))
+        runs.append(run)
     if days:
         first = date.fromisoformat(days[0]["key"][:10])
         for i in sorted({0, (n - 1) // 2, n - 1}):
             tick = first + timedelta(days=i)
-            x, anchor = left + (i + 0.5) * step, "middle"
+            x, anchor = (i + 0.5) * step, "middle"
             if i == n - 1 and n > 1:  # the last date ends at the plot's edge: centred, it ran off the chart
-                x, anchor = width - right, "end"
+                x, anchor = 100.0, "end"
             ticks.append({"x": x, "label": tick.isoformat()[5:], "anchor": anchor})
     last = next((d for d in reversed(days) if d[rate] is not None), None)
     return {
         "title": title,
-        "width": width,
         "height": height,
-        "lines": [seg for seg in segments if " " in seg],
+        "lines": [
+            [{"x1": a[0], "y1": a[1], "x2": b[0], "y2": b[1]} for a, b in itertools.pairwise(r)]
+            for r in runs
+            if len(r) > 1
+        ],
         "bars": bars,
         "dots": dots,
         "ticks": ticks,
         "grid": [{"y": top + (1 - v) * h, "label": f"{v:.0%}"} for v in (0.0, 0.5, 1.0)],
-        "left": left,
-        "right": width - right,
         "base": top + h,
         "label": f"{title} per day; latest {last['key']}: {last[rate]:.0%}" if last else f"{title}: no data",
         "unit": unit,

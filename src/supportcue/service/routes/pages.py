@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from supportcue.boundary import Text
 from supportcue.data.store import Store
@@ -44,6 +45,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
 templates.env.filters["path_part"] = lambda value: quote(str(value), safe="")
 templates.env.globals["date_box"] = date_box
+templates.env.filters["breakable"] = lambda value: Markup(str(escape(str(value))).replace("_", "_<wbr>"))
+"""A topic may break after its underscores (`payment_methods` is one word to the browser)."""
 """`/cases/{{ c.id|path_part }}`: an external id may hold `#`, `?`, `/` or `%`."""
 router = APIRouter(include_in_schema=False)
 INBOX_LIMIT = 200
