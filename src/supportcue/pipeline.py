@@ -287,8 +287,9 @@ class Pipeline:
                 version = self.versions.get(stage, "?")
                 raise ModelCannotRun(
                     f"{stage} {version} fails on a plain message ({said.removeprefix(prefix)}): a model "
-                    f"saved by an earlier release of supportcue? Retrain it (`supportcue train --stage "
-                    f"{stage}`) or roll back (`supportcue rollback {stage}`)"
+                    f"saved by an earlier release of supportcue? Retrain it and put the new version live "
+                    f"(`supportcue train --stage {stage}`, then `supportcue promote {stage} VERSION`), or "
+                    f"roll back (`supportcue rollback {stage}`)"
                 )
 
     def suggest_batch(

@@ -190,4 +190,4 @@ def test_a_model_saved_by_an_earlier_release_is_refused_saying_to_retrain(
     assert response.status_code == 503, response.text
     reason = response.json()["reason"]
     assert "validation v1" in reason and "earlier release" in reason and "combiner_" in reason, reason
-    assert "supportcue train --stage validation" in reason, reason
+    assert "supportcue train --stage validation" in reason and "supportcue promote validation" in reason
