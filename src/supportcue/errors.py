@@ -69,6 +69,11 @@ class NoTrainedModel(ModelNotFoundError):
     candidate is promoted)."""
 
 
+class ModelCannotRun(SupportcueError):
+    """A live model loaded but fails on a plain message (one pickled by an earlier release, whose
+    class has changed since): the service would answer every suggestion with that stage's error."""
+
+
 class ModelIntegrityError(SupportcueError):
     """A model artifact's bytes or stage kind differ from what the registry recorded when it was
     written: the file was changed or swapped, and is not loaded (a pickle runs code when loaded)."""

@@ -61,11 +61,15 @@ import numpy as np
 import numpy.typing as npt
 
 from supportcue.embeddings import Embedder
+from supportcue.errors import ModelCannotRun
 from supportcue.followup import read_with_thread
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
 from supportcue.stages.placeholders import case_values, fill
 from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
+
+PROBE_MESSAGE = "How do I change the email address of my account?"
+"""The message `Pipeline.check_runs` sends through the live stages once they are loaded."""
 
 
 @dataclass
@@ -267,6 +271,26 @@ class Pipeline:
     # -- running ----------------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> SuggestResult:
         return self.suggest_batch([request])[0]
+
+    def check_runs(self) -> None:
+        """Run the live chain once on a plain message (stages that wait on I/O, an LLM's, left off);
+        `ModelCannotRun` naming the stage and its version when one fails on it. A model pickled by an
+        earlier release loaded, and then failed on every message ("error in validation stage:
+        AttributeError: 'ValidationStage' object has no attribute 'combiner_'") while the service
+        said it was ready."""
+        off = {n: StageMode.OFF.value for n, s in self.stages.items() if s is not None and s.waits_on_io()}
+        result = self.suggest(SuggestRequest(message=PROBE_MESSAGE, modes=off))
+        for entry in result.trace:
+            stage, said = str(entry.get("stage")), str(entry.get("reason") or "")
+            prefix = f"error in {stage} stage: "
+            if said.startswith(prefix):
+                version = self.versions.get(stage, "?")
+                raise ModelCannotRun(
+                    f"{stage} {version} fails on a plain message ({said.removeprefix(prefix)}): a model "
+                    f"saved by an earlier release of supportcue? Retrain it and put the new version live "
+                    f"(`supportcue train --stage {stage}`, then `supportcue promote {stage} VERSION`), or "
+                    f"roll back (`supportcue rollback {stage}`)"
+                )
 
     def suggest_batch(
         self, requests: Sequence[SuggestRequest], vectors: npt.NDArray[np.float32] | None = None

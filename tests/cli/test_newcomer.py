@@ -171,6 +171,18 @@ def test_user_errors_through_the_entry_point_name_what_to_fix(
     )
 
 
+def test_a_database_that_cannot_be_reached_is_named_with_its_host(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workspace: Path
+) -> None:
+    """The docs' own URL form, `postgresql://USER@HOST/DB`: the error printed `postgresql://[email]/support`
+    (the user and host redacted as an email), so the operator could not tell which host was tried."""
+    url = "postgresql://supportcue@db.invalid:5432/support"
+    monkeypatch.setenv("SUPPORTCUE_DATABASE_URL", url)
+    code, err = entry_point(monkeypatch, capsys, "--workspace", str(workspace), "keys", "list")
+    assert code == 2 and err.startswith(f"error: cannot open the database {url} (from environment variable")
+    assert "db.invalid" in err.split("):", 1)[1]  # the driver's reason names the host too
+
+
 def test_data_a_stage_cannot_learn_from_and_impossible_days_are_user_errors(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workspace: Path, tmp_path: Path
 ) -> None:

@@ -49,6 +49,54 @@ def test_upgrade_from_the_first_revision(empty_database_url: str) -> None:
     store.close()
 
 
+def _as_released(url: str, base: str, applied: tuple[str, ...], stamp: str) -> None:
+    """A database as an earlier release left it: migrated to `base`, then the migrations `applied`
+    (by file name) run on top, and stamped `stamp`, as when those migrations had other parents."""
+    import importlib
+
+    from alembic import command
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from supportcue.data.database import alembic_config, make_engine
+
+    engine = make_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, base)
+        with Operations.context(MigrationContext.configure(connection)):
+            for name in applied:
+                importlib.import_module(f"supportcue.data.migrations.versions.{name}").upgrade()
+        command.stamp(config, stamp)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("base", "applied", "stamp", "skipped"),
+    [
+        # main at 52d52ab: 0005 followed 0002; 0004 came in later, before 0005
+        ("0002", ("0005_model_integrity",), "0005", "0004"),
+        # the conversations release: 0011 followed 0003; 0014 came in later, before 0011
+        ("0003", ("0011_conversations",), "0011", "0014"),
+    ],
+)
+def test_a_database_made_before_a_migration_was_rechained_gets_that_migration(
+    empty_database_url: str, base: str, applied: tuple[str, ...], stamp: str, skipped: str
+) -> None:
+    """Alembic took `skipped` as applied (it precedes `stamp` in today's chain), so a workspace of that
+    release lacked its columns: every suggestion failed (503 'the database cannot be reached')."""
+    _as_released(empty_database_url, base, applied, stamp)
+    store = open_store(empty_database_url)
+    events = {c["name"] for c in inspect(store.db.engine).get_columns("events")}
+    experiments = {c["name"] for c in inspect(store.db.engine).get_columns("experiments")}
+    assert {"caller", "fingerprint"} <= events and {"control", "coverage", "metrics"} <= experiments
+    assert store.experiments.list() == []
+    row = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": T0, "received_at": T0}
+    assert store.events.add({**row, "caller": "key:a"})[1] and store.events.add({**row, "caller": "key:b"})[1]
+    store.close()
+
+
 MIGRATE_AT = """
 import sys, time
 from supportcue.data.database import make_engine, migrate

@@ -139,7 +139,10 @@ def test_notes_cannot_be_posted_without_a_url_and_token_or_when_off() -> None:
     assert time.time() > NOW  # (the fixed NOW above is in the past: the tests pass `now` explicitly)
 
 
-@pytest.mark.parametrize("attributes", [None, {}, "", "{}", [], {"in_reply_to": None}, {"in_reply_to": True}])
+@pytest.mark.parametrize(
+    "attributes",
+    [None, {}, "", "{}", [], {"in_reply_to": None}, {"in_reply_to": True}, {"in_reply_to": "7\u0000"}],
+)
 def test_content_attributes_of_any_shape_never_refuse_a_message(attributes: Any) -> None:
     found = desk().read({**message_created(122, "Done!", "outgoing"), "content_attributes": attributes})
     assert isinstance(found, Inbound) and found.role == "agent" and found.reply_to is None

@@ -139,6 +139,11 @@ def test_non_ascii_signature_headers_are_401_not_500(
     assert store.db.count("messages") == 0
 
 
+def _nul_in(message: dict[str, Any], part: str, field: str) -> dict[str, Any]:
+    """`message` with a NUL byte in `message[part][field]`."""
+    return {**message, part: {**message[part], field: "a\u0000b"}}
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [
@@ -149,6 +154,13 @@ def test_non_ascii_signature_headers_are_401_not_500(
             "conversation",
         ),
         (json.dumps({**message_created(6, "hi"), "content": "a\u0000b"}).encode(), "content"),
+        # on PostgreSQL each was a 500 (it refuses NUL in text) and on SQLite stored as it came
+        (json.dumps({**message_created(6, "hi"), "id": "a\u0000b"}).encode(), "id"),
+        (json.dumps(_nul_in(message_created(6, "hi"), "conversation", "display_id")).encode(), "display_id"),
+        (json.dumps(_nul_in(message_created(6, "hi"), "conversation", "channel")).encode(), "channel"),
+        (json.dumps(_nul_in(message_created(6, "hi"), "account", "id")).encode(), "account.id"),
+        (json.dumps(_nul_in(message_created(6, "hi"), "sender", "type")).encode(), "sender.type"),
+        (json.dumps({**message_created(6, "hi"), "message_type": "a\u0000b"}).encode(), "message_type"),
     ],
 )
 def test_a_malformed_body_is_422_naming_the_problem(

@@ -33,6 +33,9 @@ REDACTED = [
     ("phone nanp", "555-123-4567 or 555.123.4567", "[phone] or [phone]"),
     ("phone +1", "+1 (555) 123-4567", "[phone]"),
     ("several", "anna@x.io, 4111111111111111, +33612345678", "[email], [card], [phone]"),
+    ("mailto", "<mailto:anna@example.com>", "<mailto:[email]>"),
+    ("another URL's user and host", "ftp://anna@example.com/x", "ftp://[email]/x"),
+    ("email in a URL's path", "https://example.com/u/anna@example.com", "https://example.com/u/[email]"),
 ]
 
 KEPT = [
@@ -48,6 +51,7 @@ KEPT = [
     ("short digit run", "code 123456"),
     ("a long id that is no card", "ticket 1234567890123"),
     ("lowercase word after numbers", "de89 3704 text"),
+    ("a database URL's user and host", "cannot open postgresql://supportcue@db.example.com/support"),
 ]
 
 

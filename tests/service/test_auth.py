@@ -516,3 +516,16 @@ def test_pages_holding_a_session_token_or_customer_data_are_never_kept_by_a_shar
     assert r.status_code == 200 and r.headers.get("cache-control") == "private, no-cache"
     assert httpx.get(f"{server.url}/static/style.css").headers["cache-control"] == "no-cache"
     assert httpx.get(f"{server.url}/static/docs.js").headers["cache-control"] == "no-cache"
+
+
+def test_a_cookie_form_with_many_fields_is_a_400_not_a_500(store: Store, ana: httpx.Client) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
+    token = page_token(ana)
+    many = "&".join(f"f{i}=x" for i in range(1500))
+    for body in (many, f"csrf_token={token}&{many}"):
+        r = ana.post("/cases/c1/resolve", content=body.encode(), headers=form)
+        assert r.status_code == 400 and r.json()["detail"] == "the form has more than 1,000 fields"
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
+    some = "&".join(f"f{i}=x" for i in range(150))  # was a 500 from 101 fields on
+    r = ana.post("/cases/c1/resolve", content=f"{some}&csrf_token={token}".encode(), headers=form)
+    assert r.status_code == 200 and r.json()["status"] == "resolved"

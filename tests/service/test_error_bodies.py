@@ -86,6 +86,30 @@ def test_a_500_is_generic_with_a_request_id_and_the_log_has_the_redacted_detail(
         assert secret not in caplog.text and secret not in uvicorn_log
 
 
+def test_a_missing_column_is_a_500_in_the_log_not_an_outage(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite raises its OperationalError for SQL that names a column the table lacks (a schema
+    behind the code): answered 503 "the database cannot be reached" with nothing in the log, while
+    the database was up, so no retry could help and the operator had nothing to go on."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def behind(store: Store, row: dict[str, object], **_: object) -> None:
+        orig = sqlite3.OperationalError("no such column: experiments.control")
+        raise OperationalError("SELECT experiments.control FROM experiments", {}, orig)
+
+    monkeypatch.setattr("supportcue.service.routes.events.record_event", behind)
+    with caplog.at_level(logging.ERROR):
+        r = api.post(
+            "/v1/events", json={"idempotency_key": "k1", "case_id": "c1", "kind": "shown"}, timeout=10
+        )
+    assert r.status_code == 500 and "cannot be reached" not in r.text
+    logged = [rec.getMessage() for rec in caplog.records if r.json()["request_id"] in rec.getMessage()]
+    assert logged and "no such column: experiments.control" in logged[0]
+
+
 def test_a_422_does_not_echo_the_request_text(api: httpx.Client) -> None:
     body = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": [SECRET_TEXT]}
     r = api.post("/v1/events", json=body, timeout=10)

@@ -140,6 +140,9 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
         ("post", "/v1/answers", {"topic": "t", "title": "x", "body": "b", "colour": 1}, 422, "colour"),
         ("post", "/v1/answers", {"topic": "t", "title": "x", "body": "a\x00b"}, 422, "body"),
         ("post", "/v1/answers", {"id": "a/b", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
+        # a page or a URL for an answer called ".." is the parent path's: no browser could open it
+        ("post", "/v1/answers", {"id": "..", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
+        ("post", "/v1/answers", {"id": ".", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
         ("post", "/v1/answers", {"id": "a1", "topic": "t", "title": "x", "body": "b"}, 409, "exists already"),
         ("patch", "/v1/answers/a1", {}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"note": "only a note"}, 422, "nothing to change"),

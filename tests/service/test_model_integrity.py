@@ -168,3 +168,26 @@ def test_a_version_written_before_checksums_loads_and_is_reported_unverified(
     rows = {m["stage"]: m for m in json.loads(result.output.splitlines()[-1])}
     assert rows["topic"]["verified"] is False and rows["topic"]["sha256"] is None
     assert rows["validation"]["verified"] is True and len(rows["validation"]["sha256"]) == 64
+
+
+def test_a_model_saved_by_an_earlier_release_is_refused_saying_to_retrain(
+    trained: tuple[FastAPI, dict[str, Path]],
+) -> None:
+    """A validation model pickled by a release before `combiner_` existed loaded as ready, and then
+    every suggestion abstained with "error in validation stage: AttributeError: 'ValidationStage'
+    object has no attribute 'combiner_'", with nothing telling the operator to retrain."""
+    import hashlib
+
+    app, paths = trained
+    old = joblib.load(paths["validation"])
+    del old.combiner_  # as an earlier release saved it
+    joblib.dump(old, paths["validation"])
+    store: Store = app.state.runtime.store
+    digest = hashlib.sha256(paths["validation"].read_bytes()).hexdigest()  # that release recorded it
+    with store.db.session() as s:
+        s.execute(update(ModelVersion).where(ModelVersion.stage == "validation").values(sha256=digest))
+    response = _readyz(app)
+    assert response.status_code == 503, response.text
+    reason = response.json()["reason"]
+    assert "validation v1" in reason and "earlier release" in reason and "combiner_" in reason, reason
+    assert "supportcue train --stage validation" in reason and "supportcue promote validation" in reason

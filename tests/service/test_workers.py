@@ -298,6 +298,9 @@ def test_two_workers_on_postgresql_store_everything_once_and_follow_the_registry
     pids = set(served.until("the new worker and the other ready", both_ready))
     assert victim not in pids and new in pids
     assert statuses and set(statuses) == {200}, statuses
+    # and the log says so (uvicorn's own line was below serve's level: nothing was logged)
+    said = rf"WARNING supportcue\[{served.process.pid}\] supportcue.service: worker {victim} died "
+    assert re.search(said + rf"\(killed by SIGKILL\); worker {new} started in its place", served.output())
 
     # SIGTERM to the parent while suggestions are being sent: every one answered is stored
     def late(n: int) -> str | None:

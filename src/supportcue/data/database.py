@@ -132,6 +132,12 @@ _REASONS = (
 )
 
 
+_SCHEMA_BEHIND = ("no such column", "has no column named")
+"""SQLite's messages (an OperationalError, as an outage's are) for SQL naming a column its table
+lacks: an error of the schema, not of the database's availability (PostgreSQL raises a
+ProgrammingError for it). Taken for an outage it was a 503 "cannot be reached", logged nowhere."""
+
+
 def unavailable_reason(exc: BaseException) -> str | None:
     """Why the database cannot take writes, when `exc` says so (None for an error about the data,
     such as a value it refuses). Built from the driver's message only: no SQL, no parameters."""
@@ -142,6 +148,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
     if not isinstance(exc, sa_exc.DBAPIError):
         return None
     message = str(exc.orig).lower()
+    if any(needle in message for needle in _SCHEMA_BEHIND):
+        return None  # the database answers: the code asks for what its schema lacks (a bug to log)
     for needle, reason in _REASONS:
         if needle in message:
             return reason

@@ -46,7 +46,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from supportcue.boundary import Text, check_time, is_digits, same_secret
+from supportcue.boundary import Text, check_text, check_time, is_digits, same_secret
 from supportcue.errors import HelpDeskError, WebhookRefused
 from supportcue.integrations.base import Ignored, Inbound, Note
 from supportcue.settings import ChatwootSettings
@@ -74,9 +74,9 @@ def case_id_for(account_id: int | str, conversation: int | str) -> str:
 
 class _Party(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: int | str | None = None
+    id: int | Text | None = None
     name: Text | None = None
-    type: str | None = None
+    type: Text | None = None
 
 
 class _Meta(BaseModel):
@@ -87,32 +87,34 @@ class _Meta(BaseModel):
 
 class _Conversation(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: int | str
-    display_id: int | str | None = None
-    inbox_id: int | str | None = None
-    status: str | None = None
-    channel: str | None = None
+    id: int | Text
+    display_id: int | Text | None = None
+    inbox_id: int | Text | None = None
+    status: Text | None = None
+    channel: Text | None = None
     meta: _Meta | None = None
 
 
 class _Account(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: int | str
+    id: int | Text
 
 
 class MessageCreated(BaseModel):
-    """The fields of a `message_created` webhook that supportcue reads (the rest is ignored)."""
+    """The fields of a `message_created` webhook that supportcue reads (the rest is ignored). Every
+    string is `Text` (no NUL byte, no lone surrogate): ids and the channel are stored and looked up,
+    and PostgreSQL refuses a NUL in text, which made such a webhook a 500 there."""
 
     model_config = ConfigDict(extra="ignore")
     event: str
-    id: int | str
+    id: int | Text
     content: Text | None = None
-    message_type: str | int
+    message_type: Text | int
     private: bool = False
     sender: _Party | None = None
     conversation: _Conversation
     account: _Account
-    created_at: str | int | float | None = None
+    created_at: Text | int | float | None = None
     content_attributes: Any = None
     """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
 
@@ -144,7 +146,12 @@ def _time(value: str | int | float | None, now: datetime) -> datetime:
 def _reply_to(attributes: Mapping[str, Any]) -> str | None:
     """The id of the message a reply answers (Chatwoot's "reply to": `content_attributes.in_reply_to`)."""
     quoted = attributes.get("in_reply_to")
-    return str(quoted)[:200] if isinstance(quoted, int | str) and not isinstance(quoted, bool) else None
+    if not isinstance(quoted, int | str) or isinstance(quoted, bool):
+        return None
+    try:  # an id that is no storable text (a NUL byte: a 500 on PostgreSQL) is read as none
+        return check_text(str(quoted))[:200]
+    except ValueError:
+        return None
 
 
 class ChatwootHelpDesk:

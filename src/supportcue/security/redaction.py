@@ -3,7 +3,8 @@
 What is replaced, with a typed placeholder, in this order (so one value is never counted twice):
 
 - `[email]`: `local@domain.tld`, in any script (`иван@почта.рф`), also written `local(at)domain(dot)tld`
-  or `local [at] domain [dot] tld`.
+  or `local [at] domain [dot] tld`; not the user and host of a PostgreSQL URL (`postgresql://ops@db.example.com`,
+  which an error naming the database must show).
 - `[iban]`: a country code, two check digits and 11-30 letters or digits, in capitals or not
   (spaces allowed between groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
 - `[card]`: 13-19 digits, single spaces or dashes allowed between them, kept only when the Luhn
@@ -44,9 +45,16 @@ Label = Callable[[str, str], str]
 _LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
 _AT = r"(?:@|[ \t]*[(\[{][ \t]*at[ \t]*[)\]}][ \t]*)"
 _DOT = r"(?:\.|[ \t]*[(\[{][ \t]*dot[ \t]*[)\]}][ \t]*)"
+# not the user and host of a database URL (`postgresql://supportcue@db.example.com/support`: an error
+# naming the database must say which host it tried); any other URL's are redacted (a customer's
+# `ftp://ana@example.com` may be her address)
+_NOT_DATABASE_URL = "".join(
+    f"(?<!{re.escape(scheme)}://)" for scheme in ("postgresql", "postgres", "postgresql+psycopg")
+)
 # also written to dodge spam bots: ana(at)example(dot)com, ana [at] example [dot] com
 _EMAIL = re.compile(
-    rf"(?<![\w.%+-])[\w.%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,}}\b", re.IGNORECASE
+    rf"(?<![\w.%+-]){_NOT_DATABASE_URL}[\w.%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,}}\b",
+    re.IGNORECASE,
 )
 # in capitals or not, grouped or not: people type "de89370400440532013000" too
 _IBAN = re.compile(

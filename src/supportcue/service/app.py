@@ -310,7 +310,11 @@ def create_app(
     @app.exception_handler(sa_exc.TimeoutError)
     async def _unavailable(request: Request, exc: Exception) -> Response:
         """The database cannot take writes (events, pages): a 503 the client may retry; a browser
-        opening a page gets a page saying so."""
+        opening a page gets a page saying so. An error of the SQL rather than of the database (a
+        column the schema lacks: SQLite raises an OperationalError for it too) is a bug: a 500 in
+        the log, as any other."""
+        if unavailable_reason(exc) is None:
+            return await _failed(request, exc)
         if wants_page(request.method, request.headers):
             reason = unavailable_reason(exc) or "the database cannot be reached or stopped answering"
             return unavailable_page(reason)

@@ -43,6 +43,9 @@ SIGNED = frozenset({"/integrations/chatwoot/webhook"})
 """Routes a help desk calls: it cannot send a bearer key, so the route itself knows the caller by the
 request's signature (`service/deps.py`'s `signed_by`: 401 without a valid one)."""
 MAX_FORM_BYTES = MAX_BODY_BYTES
+MAX_FORM_FIELDS = 1000
+"""The most fields a form's body may have for its CSRF token to be looked for (no page's form has more
+than a few dozen); past it, 400."""
 """The most of a form's body read for its CSRF token: the app's body limit, since an answer's 20,000
 characters alone are up to 180 kB form-encoded (a non-Latin character is 6 to 9 bytes)."""
 
@@ -162,7 +165,11 @@ class Authenticate:
             await _too_many(wait)(scope, receive, send)
             return
         if caller.by_cookie and method not in csrf.SAFE_METHODS:
-            receive, token = await _csrf_token(headers, receive)
+            try:
+                receive, token = await _csrf_token(headers, receive)
+            except _TooManyFields:
+                await _json(400, _TOO_MANY_FIELDS)(scope, receive, send)
+                return
             if not token or caller.csrf_token is None or not csrf.same(caller.csrf_token, token):
                 stale = _form_from_page(method, headers)
                 await (_not_saved(403, _STALE) if stale else _json(403, _NO_CSRF))(scope, receive, send)
@@ -205,6 +212,13 @@ _NO_CSRF = (
     "missing or wrong CSRF token: reload the page and try again (scripts: use an API key instead of "
     "the session cookie)"
 )
+
+
+_TOO_MANY_FIELDS = f"the form has more than {MAX_FORM_FIELDS:,} fields"
+
+
+class _TooManyFields(Exception):
+    """A form body with more than `MAX_FORM_FIELDS` fields."""
 
 
 _ENDED = (
@@ -273,7 +287,9 @@ def _routed(scope: Scope) -> bool:
 
 async def _csrf_token(headers: Headers, receive: Receive) -> tuple[Receive, str | None]:
     """The request's CSRF token: the header, or the `csrf_token` field of an urlencoded form (whose
-    body is read here and handed on to the route unchanged)."""
+    body is read here and handed on to the route unchanged). `_TooManyFields` for a form of more than
+    `MAX_FORM_FIELDS` fields (the standard library's `parse_qs` raises a bare ValueError for it, which
+    was a 500)."""
     token = headers.get(csrf.HEADER)
     if token or not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return receive, token
@@ -290,7 +306,10 @@ async def _csrf_token(headers: Headers, receive: Receive) -> tuple[Receive, str 
         if size > MAX_FORM_BYTES:
             return receive, None
     body = b"".join(chunks)
-    fields = parse_qs(body.decode("latin-1"), max_num_fields=100)
+    try:
+        fields = parse_qs(body.decode("latin-1"), max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise _TooManyFields from None
     replayed = False
 
     async def replay() -> Message:

@@ -296,6 +296,7 @@ class Runtime:
         try:
             pipeline = self._loader(self.store, self.settings)
             pipeline.embed(["warm up"])
+            pipeline.check_runs()  # a model that loads but cannot run is refused, saying why
         except Exception as exc:
             # the reason is public (/readyz needs no caller): no server paths, no personal data
             said = str(exc) if isinstance(exc, SupportcueError) else f"{type(exc).__name__}: {exc}"

@@ -189,7 +189,11 @@ class AnswerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: Text | None = Field(
-        None, min_length=1, max_length=100, pattern=r"^[\w.\-]+$", description="default: from topic and title"
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\w.\-]*[\w\-][\w.\-]*$",  # not dots alone: `/library/..` is no answer's page
+        description="letters, digits, `.`, `_`, `-`, not dots alone (default: from topic and title)",
     )
     topic: Text = Field(min_length=1, max_length=100)
     title: Text = Field(min_length=1, max_length=300)

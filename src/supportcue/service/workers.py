@@ -52,6 +52,7 @@ from typing import TextIO
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from supportcue.errors import SupportcueError
 from supportcue.settings import CONFIG_NAME, Settings, get_settings, require_workspace
@@ -269,6 +270,34 @@ def run_one_process(settings: Settings, app: FastAPI, host: str, port: int) -> N
     one_process_server(config).run()
 
 
+def died(exitcode: int | None) -> str:
+    """How a worker process ended, for the log: the signal that killed it, or its exit status."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}" if exitcode is not None else "no longer answering"
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also logs a worker that died and the one started in its place, as
+    a warning: it said so at uvicorn's INFO level only, below `serve`'s, so a worker killed (by the
+    out-of-memory killer, say) and replaced left no line at all in the log."""
+
+    def keep_subprocess_alive(self) -> None:
+        before = list(self.processes)
+        super().keep_subprocess_alive()
+        for old, new in zip(before, self.processes, strict=True):
+            if new is not old and not self.should_exit.is_set():
+                log.warning(
+                    "worker %s died (%s); worker %s started in its place",
+                    old.pid,
+                    died(old.exitcode),
+                    new.pid,
+                )
+
+
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve with `workers` processes until SIGTERM or Ctrl-C (`check_workers` first)."""
     given = os.environ.get(METRICS_ENV)
@@ -278,7 +307,7 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     metrics_dir = given or tempfile.mkdtemp(prefix="supportcue-metrics-")
     os.environ.update(worker_environment(settings, workers, metrics_dir))
     try:
-        uvicorn.run(
+        config = uvicorn.Config(
             APP,
             factory=True,
             host=host,
@@ -289,6 +318,8 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
             timeout_worker_healthcheck=STARTUP_S,
             timeout_graceful_shutdown=settings.service.shutdown_grace_s,
         )
+        log_to_stderr()
+        Supervisor(config, sockets=[config.bind_socket()]).run()  # what uvicorn.run does for workers
     finally:
         if not given:
             shutil.rmtree(metrics_dir, ignore_errors=True)
