@@ -361,7 +361,7 @@ def test_the_migrations_build_the_tables_the_code_declares(database_url: str) ->
         engine.dispose()
 
 
-def test_migration_0029_stores_old_answers_line_breaks_as_lf(empty_database_url: str) -> None:
+def test_migration_0030_stores_old_answers_line_breaks_as_lf(empty_database_url: str) -> None:
     """Answers saved from a browser form before line breaks were normalised kept "\\r\\n" in their text
     and in their kept versions, so suggestions carried "\\r" and the first untouched "Save and
     approve" made a version changing only line breaks. The migration rewrites those texts as "\\n"
@@ -376,7 +376,7 @@ def test_migration_0029_stores_old_answers_line_breaks_as_lf(empty_database_url:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0028_signing_keys")
+        command.upgrade(config, "0029_skipped_migrations")
     at = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as c:
         c.execute(

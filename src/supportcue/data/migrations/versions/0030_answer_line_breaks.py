@@ -12,8 +12,8 @@ of these texts (the embedding cache is keyed by the text, and embeds the new tex
 
 The downgrade leaves the texts as they are ("\n" is what every version of supportcue stores now).
 
-Revision ID: 0029_answer_line_breaks
-Revises: 0028_signing_keys
+Revision ID: 0030_answer_line_breaks
+Revises: 0029_skipped_migrations
 Create Date: 2026-12-01 06:00:00
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029_answer_line_breaks"
-down_revision = "0028_signing_keys"
+revision = "0030_answer_line_breaks"
+down_revision = "0029_skipped_migrations"
 branch_labels = None
 depends_on = None
 
