@@ -12,7 +12,9 @@ one). For each due item, in order:
    not configured, or a later message came first (a late note would only confuse);
 3. after a failed attempt, `find_note` first: a timed-out attempt may have posted it;
 4. `post_note`. A failure is retried after `Backoff.delay` (exponential, with jitter) up to
-   `max_attempts`; a help desk's refusal (a 4xx) is not retried.
+   `max_attempts`; a help desk's refusal (a 4xx) is not retried. Each failed attempt is one log
+   line (the item, its case id, the reason, when the next attempt comes; never the message), so a
+   help desk that is down or a mistyped `base_url` shows at once, not when the note is given up.
 
 Outcomes are counted by the `Observer` (Prometheus) and kept on the item (the dashboard).
 """
@@ -148,8 +150,7 @@ class NoteWorker:
     def _attempt(self, item: OutboxItem) -> None:
         try:
             self._deliver(item)
-        except Exception as exc:  # never leave an item held: a failed attempt, tried again later
-            log.warning("note %s for case %s: %s", item.id, item.case_id, type(exc).__name__)
+        except Exception as exc:  # never leave an item held: a failed attempt (logged), tried again later
             self._failed(item, f"the attempt failed ({type(exc).__name__})")
 
     def _deliver(self, item: OutboxItem) -> None:
@@ -205,6 +206,15 @@ class NoteWorker:
         if retryable and failures < self.max_attempts:
             wait = self.backoff.delay(failures, self.rng)
             self.store.outbox.retry(item.id, self.clock() + timedelta(seconds=wait), reason)
+            log.warning(
+                "note %s for case %s: attempt %d of %d failed (%s); next attempt in %.0f s",
+                item.id,
+                item.case_id,
+                failures,
+                self.max_attempts,
+                reason,
+                wait,
+            )
             return
         why = reason if not retryable else f"{reason} (gave up after {failures} attempts)"
         self.store.outbox.done(item.id, DeliveryStatus.FAILED, self.clock(), reason=why, failed=True)
