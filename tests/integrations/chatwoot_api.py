@@ -3,8 +3,9 @@ webhook payloads shaped like Chatwoot's (its docs repository, `webhook-events`: 
 
 `FakeChatwoot` serves `POST` and `GET /api/v1/accounts/{account}/conversations/{conversation}/messages`
 on a local port, checks the `api_access_token` header, and records every message it is sent. It can
-be told to answer 503 a number of times, or to be slow (it stores the message, then waits: like a
-Chatwoot that created the note but whose answer comes too late), and it can start on a port reserved
+be told to answer 503 (or another status, with headers such as `Retry-After`) a number of times, or
+to be slow (it stores the message, then waits: like a Chatwoot that created the note but whose
+answer comes too late), and it can start on a port reserved
 earlier (Chatwoot down, then up).
 """
 
@@ -43,6 +44,8 @@ class FakeChatwoot:
         self.messages: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.fail = 0
+        self.fail_status = 503
+        self.fail_headers: dict[str, str] = {}
         self.delay = 0.0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -59,9 +62,11 @@ class FakeChatwoot:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: Any) -> None:
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -94,7 +99,7 @@ class FakeChatwoot:
                 with fake.lock:
                     if fake.fail > 0:
                         fake.fail -= 1
-                        self._send(503, {"error": "service unavailable"})
+                        self._send(fake.fail_status, {"error": "scripted failure"}, fake.fail_headers)
                         return
                     message = {
                         "id": 1000 + len(fake.messages),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from supportcue.data.store import Store, open_store
+from supportcue.errors import HelpDeskError
 from supportcue.integrations import Backoff, NoteWorker, NotReady, RecordingHelpDesk
 from supportcue.integrations.conversation import TurnIn, receive_customer
 from supportcue.pipeline import SuggestRequest, SuggestResult
@@ -211,3 +212,30 @@ def test_each_failed_attempt_says_why_in_one_log_line(db: Store, caplog: pytest.
         f"note {item.id} for case cw:1 not posted: HTTP 503 (scripted) (gave up after 3 attempts)",
     ]
     assert not any("Ana" in line or "@" in line for line in lines)
+
+
+class RateLimited(RecordingHelpDesk):
+    """Answers its first post with a 429 that asks for `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+    def post_note(self, note: Any) -> str:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise HelpDeskError("HTTP 429", retryable=True, retry_after=self.retry_after)
+        return super().post_note(note)
+
+
+def test_a_help_desks_retry_after_is_waited_for_when_longer_than_the_backoff(db: Store) -> None:
+    ask(db, "m1")
+    clock = Clock()
+    w = worker(db, RateLimited(retry_after=45), clock)  # the backoff would wait 10 s
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert item.next_attempt_at == T0 + timedelta(seconds=45) and item.last_error == "HTTP 429"
+    ask(db, "m2", case_id="cw:2")
+    w = worker(db, RateLimited(retry_after=1), clock)  # shorter than the backoff: the backoff
+    w.run_once()
+    assert db.outbox.items()[-1].next_attempt_at == T0 + timedelta(seconds=10)
