@@ -246,7 +246,11 @@ class ChatwootHelpDesk:
         m = MessageCreated.model_validate(payload)
         account = self.settings.account_id or m.account.id
         if str(m.account.id) != str(account):
-            return Ignored(f"account {m.account.id} is not the configured account {account}")
+            return Ignored(
+                f"account {str(m.account.id)[:20]} is not the configured account {account} "
+                "([chatwoot] account_id)",
+                outcome="other_account",
+            )
         kind = _TYPES.get(m.message_type, "?") if isinstance(m.message_type, int) else m.message_type
         sender = m.sender.type if m.sender else None
         if m.private:

@@ -25,6 +25,7 @@ from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
+from supportcue.integrations.base import ThrottledLog
 from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
@@ -250,6 +251,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
+    app.state.webhook_warnings = ThrottledLog(logging.getLogger("supportcue.integrations"))
     runtime.telemetry.add_collector(HealthCollector(runtime.store, list(app.state.help_desks)))
     runtime.telemetry.add_collector(AlertCollector(runtime.store))
     security = settings.security
