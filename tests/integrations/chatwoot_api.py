@@ -238,3 +238,55 @@ def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
             return found
         time.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+def incoming_email(message_id: int, reply: str, quoted_html: str, quoted_text: str) -> dict[str, Any]:
+    """A customer's e-mail as Chatwoot's `message_created` carries it: the reply as `content`, and in
+    `content_attributes.email` what Chatwoot's mail presenter keeps (`serialized_data`: the HTML and
+    the text, each `full`, `reply` and `quoted`); the conversation's `messages` holds the same message
+    again (its `push_event_data`, with the same `content_attributes`)."""
+    payload = message_created(message_id, reply)
+    html_reply = f'<div dir="ltr">{reply}</div>'
+    email = {
+        "bcc": None,
+        "cc": None,
+        "content_type": "multipart/alternative",
+        "date": "2026-12-01T09:00:00+00:00",
+        "from": ["ana@example.com"],
+        "html_content": {"full": html_reply + quoted_html, "reply": html_reply, "quoted": quoted_html},
+        "in_reply_to": None,
+        "message_id": "CAF=abc@mail.example.com",
+        "multipart": True,
+        "number_of_attachments": 0,
+        "subject": "Re: payouts",
+        "text_content": {"full": reply + "\n" + quoted_text, "reply": reply, "quoted": quoted_text},
+        "to": ["support@acme.example"],
+    }
+    payload["content_type"] = "incoming_email"
+    payload["content_attributes"] = {"email": email}
+    payload["conversation"]["channel"] = "Channel::Email"
+    payload["conversation"]["messages"] = [
+        {
+            "id": message_id,
+            "content": reply,
+            "account_id": 1,
+            "inbox_id": 1,
+            "conversation_id": payload["conversation"]["id"],
+            "message_type": 0,
+            "created_at": int(time.time()),
+            "private": False,
+            "status": "sent",
+            "content_type": "incoming_email",
+            "content_attributes": {"email": email},
+            "sender_type": "Contact",
+            "sender_id": CONTACT["id"],
+        }
+    ]
+    return payload
+
+
+def rails_json(payload: Any) -> bytes:
+    """`payload.to_json` as Chatwoot's webhook job writes it: UTF-8 as is, and `<`, `>` and `&`
+    escaped as `\\u003c`, `\\u003e`, `\\u0026` (ActiveSupport's `escape_html_entities_in_json`)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()

@@ -105,8 +105,11 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-MAX_WEBHOOK_BYTES = 1_048_576
-"""A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
+MAX_WEBHOOK_BYTES = 16 * 1_048_576
+"""A help desk's webhook body. Most of Chatwoot's are a few kB, but an e-mail's carries its HTML and
+text three ways (full, reply, quoted), twice (the message, and the conversation's last message),
+with `<`, `>` and `&` written as six bytes each: a reply on an Outlook thread of 200 kB of HTML is
+1.5 MB, and a refused webhook is a customer message lost (Chatwoot does not send it again)."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
 
