@@ -134,11 +134,13 @@ class WebhookRefused(SupportcueError):
 
 class HelpDeskError(SupportcueError):
     """A help desk's API call failed. `retryable`: a later attempt may succeed (timeouts, 5xx, 429);
-    else it never will as things are (a refused token, a conversation that is gone)."""
+    else it never will as things are (a refused token, a conversation that is gone). `retry_after`:
+    the seconds the help desk asked to wait (its `Retry-After`), when it said."""
 
-    def __init__(self, reason: str, retryable: bool) -> None:
+    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class ReviewConflict(SupportcueError):

@@ -674,7 +674,8 @@ weak = 0.5
 model = 0.3
 
 [validation]
-# Rules that win over the model: empty | greeting_only | thanks_only | too_short
+# Rules that win over the model: empty | greeting_only | thanks_only | too_short (one word,
+# of any script; in Chinese, Japanese and Thai each character counts as a word)
 rules = ["empty", "greeting_only", "thanks_only", "too_short"]
 invalid_patterns = []     # your own rules, as regular expressions, e.g. ["^test message$"]
 valid_recall = 0.99       # share of known questions (held-out scores) the threshold keeps

@@ -3,8 +3,9 @@ webhook payloads shaped like Chatwoot's (its docs repository, `webhook-events`: 
 
 `FakeChatwoot` serves `POST` and `GET /api/v1/accounts/{account}/conversations/{conversation}/messages`
 on a local port, checks the `api_access_token` header, and records every message it is sent. It can
-be told to answer 503 a number of times, or to be slow (it stores the message, then waits: like a
-Chatwoot that created the note but whose answer comes too late), and it can start on a port reserved
+be told to answer 503 (or another status, with headers such as `Retry-After`) a number of times, or
+to be slow (it stores the message, then waits: like a Chatwoot that created the note but whose
+answer comes too late), and it can start on a port reserved
 earlier (Chatwoot down, then up).
 """
 
@@ -43,6 +44,8 @@ class FakeChatwoot:
         self.messages: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.fail = 0
+        self.fail_status = 503
+        self.fail_headers: dict[str, str] = {}
         self.delay = 0.0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -59,9 +62,11 @@ class FakeChatwoot:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: Any) -> None:
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -94,7 +99,7 @@ class FakeChatwoot:
                 with fake.lock:
                     if fake.fail > 0:
                         fake.fail -= 1
-                        self._send(503, {"error": "service unavailable"})
+                        self._send(fake.fail_status, {"error": "scripted failure"}, fake.fail_headers)
                         return
                     message = {
                         "id": 1000 + len(fake.messages),
@@ -233,3 +238,55 @@ def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
             return found
         time.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+def incoming_email(message_id: int, reply: str, quoted_html: str, quoted_text: str) -> dict[str, Any]:
+    """A customer's e-mail as Chatwoot's `message_created` carries it: the reply as `content`, and in
+    `content_attributes.email` what Chatwoot's mail presenter keeps (`serialized_data`: the HTML and
+    the text, each `full`, `reply` and `quoted`); the conversation's `messages` holds the same message
+    again (its `push_event_data`, with the same `content_attributes`)."""
+    payload = message_created(message_id, reply)
+    html_reply = f'<div dir="ltr">{reply}</div>'
+    email = {
+        "bcc": None,
+        "cc": None,
+        "content_type": "multipart/alternative",
+        "date": "2026-12-01T09:00:00+00:00",
+        "from": ["ana@example.com"],
+        "html_content": {"full": html_reply + quoted_html, "reply": html_reply, "quoted": quoted_html},
+        "in_reply_to": None,
+        "message_id": "CAF=abc@mail.example.com",
+        "multipart": True,
+        "number_of_attachments": 0,
+        "subject": "Re: payouts",
+        "text_content": {"full": reply + "\n" + quoted_text, "reply": reply, "quoted": quoted_text},
+        "to": ["support@acme.example"],
+    }
+    payload["content_type"] = "incoming_email"
+    payload["content_attributes"] = {"email": email}
+    payload["conversation"]["channel"] = "Channel::Email"
+    payload["conversation"]["messages"] = [
+        {
+            "id": message_id,
+            "content": reply,
+            "account_id": 1,
+            "inbox_id": 1,
+            "conversation_id": payload["conversation"]["id"],
+            "message_type": 0,
+            "created_at": int(time.time()),
+            "private": False,
+            "status": "sent",
+            "content_type": "incoming_email",
+            "content_attributes": {"email": email},
+            "sender_type": "Contact",
+            "sender_id": CONTACT["id"],
+        }
+    ]
+    return payload
+
+
+def rails_json(payload: Any) -> bytes:
+    """`payload.to_json` as Chatwoot's webhook job writes it: UTF-8 as is, and `<`, `>` and `&`
+    escaped as `\\u003c`, `\\u003e`, `\\u0026` (ActiveSupport's `escape_html_entities_in_json`)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from supportcue.errors import WebhookRefused
+from supportcue.errors import HelpDeskError, WebhookRefused
 from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, Note, RecordingHelpDesk
 from supportcue.integrations.chatwoot import agent_name, signature
 from supportcue.settings import ChatwootSettings
@@ -174,3 +174,29 @@ def test_the_api_client_is_made_for_the_first_note_and_again_after_close(chatwoo
     assert d.post_note(Note(target, "second (ref-2)", "ref-2"))
     assert [n["content"] for n in chatwoot.notes] == ["first (ref-1)", "second (ref-2)"]
     d.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry_after"),
+    [
+        (429, {"Retry-After": "30"}, 30.0),
+        (503, {"Retry-After": "120"}, 120.0),
+        (429, {}, None),
+        (429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date in the past: now
+        (429, {"Retry-After": "soon"}, None),
+        (503, {"Retry-After": "999999999"}, 3600.0),  # never more than the longest backoff
+    ],
+)
+def test_chatwoots_retry_after_is_read_from_a_429_or_503(
+    chatwoot: FakeChatwoot, status: int, headers: dict[str, str], retry_after: float | None
+) -> None:
+    """Chatwoot's rate limit (Rack::Attack) answers 429, a proxy in maintenance 503, with
+    `Retry-After`: the next attempt must not come sooner (each early one uses up an attempt)."""
+    chatwoot.fail, chatwoot.fail_status, chatwoot.fail_headers = 1, status, headers
+    chatwoot.start()
+    d = desk(base_url=chatwoot.url, account_id="1", api_token=SecretStr(TOKEN))
+    with pytest.raises(HelpDeskError) as raised:
+        d.post_note(Note({"account_id": "1", "conversation_id": "7"}, "a note (ref-1)", "ref-1"))
+    d.close()
+    assert raised.value.retryable and str(raised.value).startswith(f"HTTP {status}")
+    assert raised.value.retry_after == retry_after

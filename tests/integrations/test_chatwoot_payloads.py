@@ -30,8 +30,10 @@ from tests.integrations.chatwoot_api import (
     PAUSE,
     WEBHOOK,
     FakeChatwoot,
+    incoming_email,
     message_created,
     post,
+    rails_json,
     signed,
     wait_for,
 )
@@ -306,6 +308,32 @@ def test_a_long_email_is_read_and_gets_its_note(
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
     assert item.status in ("posted", "skipped"), item.last_error
+
+
+def test_an_email_thread_in_html_is_read_and_gets_its_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """An e-mail's webhook carries its HTML and text three ways (full, reply, quoted), twice (the
+    message, and the conversation's last message), with `<`, `>`, `&` six bytes each: a reply on an
+    Outlook thread of about 200 kB of HTML made a body over the 1 MiB webhook limit: 413, and the
+    customer's message was lost (Chatwoot does not send a webhook again)."""
+    chatwoot.start()
+    line = (
+        '<div class="MsoNormal" style="margin:0cm;font-size:11.0pt;font-family:Calibri,sans-serif">'
+        '<span lang="EN-US">&gt; Thanks, we will look into the payout schedule for you.</span></div>\n'
+    )
+    quoted_html = line * 1300
+    quoted_text = "> Thanks, we will look into the payout schedule for you.\n" * 1300
+    body = rails_json(incoming_email(95, "How do I pause a payout?", quoted_html, quoted_text))
+    assert 1_048_576 < len(body) < 2_000_000
+    r = post(server.url, body)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    (item,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    assert item.status == "posted", item.last_error
+    assert "pause payouts" in chatwoot.notes[0]["content"]
+    huge = b'{"event": "message_created", "content": "' + b"x" * (16 * 1_048_576) + b'"}'
+    r = httpx.post(server.url + WEBHOOK, content=huge, headers=signed(huge), timeout=30)
+    assert r.status_code == 413 and "the limit is 16,777,216" in r.json()["detail"]
 
 
 def test_the_dashboard_app_page_may_be_framed_by_the_configured_chatwoot_alone(

@@ -4,6 +4,7 @@ API served by a local fake that records what it receives (tests/integrations/cha
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -249,3 +250,40 @@ def test_notes_survive_a_restart(
     assert len(chatwoot.notes) == 1
     assert [i.status for i in store.outbox.items()] == ["posted"]
     store.close()
+
+
+def test_why_webhooks_are_refused_or_come_from_another_account_reaches_the_log_and_the_dashboard(
+    server: LiveServer, api: httpx.Client, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chatwoot discards a webhook's answer (it shows no response anywhere): a secret copied wrong, a
+    Chatwoot that does not sign, or `account_id` set to another account answered 401 or `ignored`
+    with the reason to Chatwoot alone, and the admin saw only a count, or nothing."""
+    caplog.set_level(logging.INFO, logger="supportcue")
+    for _ in range(5):  # every webhook of a wrong secret: one line, not one per webhook
+        assert (
+            post(server.url, message_created(901, "How do I pause a payout?"), secret="wrong").status_code
+            == 401
+        )
+    unsigned = json.dumps(message_created(902, "How do I pause a payout?")).encode()
+    r = httpx.post(server.url + WEBHOOK, content=unsigned, headers={"content-type": "application/json"})
+    assert r.status_code == 401
+    for mid in (903, 904):
+        answer = post(server.url, message_created(mid, "How do I pause a payout?", account=2)).json()
+        assert answer["status"] == "ignored"
+    lines = [r.getMessage() for r in caplog.records if "webhook" in r.getMessage()]
+    assert lines == [
+        "chatwoot webhook refused (401): the webhook's signature does not match (another secret, or a "
+        "changed body)",
+        "chatwoot webhook refused (401): the webhook is not signed: X-Chatwoot-Signature or "
+        "X-Chatwoot-Timestamp is missing",
+        "chatwoot webhook ignored: account 2 is not the configured account 1 ([chatwoot] account_id)",
+    ]
+    assert all(r.levelname == "WARNING" for r in caplog.records if "webhook" in r.getMessage())
+    page = api.get("/dashboard").text
+    panel = page[page.index('id="helpdesk-chatwoot"') :]
+    panel = panel[: panel.index("</section>")]
+    assert "6 webhooks were refused (401)" in panel and "the log says why" in panel
+    assert "2 webhooks came from another Chatwoot account" in panel and "account_id" in panel
+    assert store.db.count("messages") == 0
+    prometheus = api.get("/metrics").text
+    assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="other_account"} 2.0' in prometheus

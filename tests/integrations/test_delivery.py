@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from supportcue.data.store import Store, open_store
+from supportcue.errors import HelpDeskError
 from supportcue.integrations import Backoff, NoteWorker, NotReady, RecordingHelpDesk
 from supportcue.integrations.conversation import TurnIn, receive_customer
 from supportcue.pipeline import SuggestRequest, SuggestResult
@@ -184,3 +185,57 @@ def test_two_workers_at_once_post_each_note_once(database_url: str, db: Store) -
     assert len(desk.notes) == 6 and {n.target["conversation_id"] for n in desk.notes} == {"1"}
     assert sorted(n.ref for n in desk.notes) == sorted({n.ref for n in desk.notes})
     assert [i.status for i in db.outbox.items()] == ["posted"] * 6
+
+
+def test_each_failed_attempt_says_why_in_one_log_line(db: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Chatwoot down, a mistyped base_url or a rate limit: the admin reading the log learns it at the
+    first failed attempt, not when the note is given up (with the defaults, about 40 minutes later)."""
+    ask(db, "m1", text="how do I pause a payout? I am Ana Silva, ana@example.com")
+    clock = Clock()
+    w = worker(db, RecordingHelpDesk(fail=99), clock, max_attempts=3)
+    with caplog.at_level("WARNING", logger="supportcue.integrations"):
+        w.run_once()
+    (item,) = db.outbox.items()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"note {item.id} for case cw:1: attempt 1 of 3 failed (HTTP 503 (scripted)); next attempt in 10 s"
+    ]
+    caplog.clear()
+    clock.now += timedelta(seconds=10)
+    with caplog.at_level("WARNING", logger="supportcue.integrations"):
+        w.run_once()
+        clock.now += timedelta(seconds=20)
+        w.run_once()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"note {item.id} for case cw:1: attempt 2 of 3 failed (HTTP 503 (scripted)); next attempt in 20 s",
+        f"note {item.id} for case cw:1 not posted: HTTP 503 (scripted) (gave up after 3 attempts)",
+    ]
+    assert not any("Ana" in line or "@" in line for line in lines)
+
+
+class RateLimited(RecordingHelpDesk):
+    """Answers its first post with a 429 that asks for `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+    def post_note(self, note: Any) -> str:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise HelpDeskError("HTTP 429", retryable=True, retry_after=self.retry_after)
+        return super().post_note(note)
+
+
+def test_a_help_desks_retry_after_is_waited_for_when_longer_than_the_backoff(db: Store) -> None:
+    ask(db, "m1")
+    clock = Clock()
+    w = worker(db, RateLimited(retry_after=45), clock)  # the backoff would wait 10 s
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert item.next_attempt_at == T0 + timedelta(seconds=45) and item.last_error == "HTTP 429"
+    ask(db, "m2", case_id="cw:2")
+    w = worker(db, RateLimited(retry_after=1), clock)  # shorter than the backoff: the backoff
+    w.run_once()
+    assert db.outbox.items()[-1].next_attempt_at == T0 + timedelta(seconds=10)

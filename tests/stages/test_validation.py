@@ -92,6 +92,33 @@ def test_rules_win_over_the_model() -> None:
     assert all(r.confidence == 1.0 and not r.abstained for r in results)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Как сбросить пароль?",  # Russian: "how do I reset my password?"
+        "Πώς μπορώ να σταματήσω μια πληρωμή;",  # Greek
+        "كيف يمكنني إيقاف الدفع مؤقتا؟",  # Arabic
+        "パスワードをリセットするにはどうすればいいですか？",  # Japanese: no spaces between words
+        "如何暂停付款？",  # Chinese
+        "Wo ist meine Auszahlung für März?",  # German, with umlauts
+    ],
+)
+def test_a_question_in_another_script_is_not_too_short(text: str) -> None:
+    """The rules counted words of a-z and digits only: every message in Cyrillic, Greek, Arabic,
+    Chinese or Japanese had none, so it was refused as `rule too_short` before the model saw it (no
+    suggestion, whatever the model was trained on, and a reason that named the wrong cause)."""
+    stage = ValidationStage().fit(msgs(VALID))
+    (result,) = stage.predict(msgs([text]))
+    assert result.reason != "rule too_short"
+
+
+def test_one_word_is_still_too_short_in_a_spaced_script() -> None:
+    stage = ValidationStage().fit(msgs(VALID))
+    assert [r.reason for r in stage.predict(msgs(["пароль", "payout", "Zurücksetzen", "好"]))] == [
+        "rule too_short"
+    ] * 4
+
+
 def test_rules_are_configurable() -> None:
     stage = ValidationStage(rules=[]).fit(msgs(VALID))
     assert stage.predict(msgs(["payout"]))[0].reason != "rule too_short"

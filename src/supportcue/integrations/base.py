@@ -16,6 +16,10 @@ and events, as an API key's name scopes a key's.
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +35,7 @@ __all__ = [
     "Inbound",
     "Note",
     "RecordingHelpDesk",
+    "ThrottledLog",
     "caller_id",
     "note_for",
 ]
@@ -62,9 +67,37 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Ignored:
-    """A webhook that asks nothing of us (another event, a private note, a template), and why."""
+    """A webhook that asks nothing of us (another event, a private note, a template), and why.
+    `outcome` is what it is counted as: `ignored`, or `other_account` for a webhook of an account
+    the settings do not name (a setting to fix: it is logged and shown on the dashboard)."""
 
     reason: str
+    outcome: str = "ignored"
+
+
+class ThrottledLog:
+    """Warnings about webhooks, at most one per `every_s` for each kind of message (its text with
+    the digits taken out): a help desk sending every webhook with a wrong secret, or anyone posting
+    to a public URL, writes one line a minute, not one per request. Thread-safe."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 60.0) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def warning(self, message: str, *args: Any) -> None:
+        text = message % args if args else message
+        kind = re.sub(r"\d+", "#", text)[:200]
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < self.every_s:
+                return
+            if len(self._last) > 1000:  # kinds are a few fixed texts; never grow without bound
+                self._last.clear()
+            self._last[kind] = now
+        self.logger.warning("%s", text)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ which its API's URLs use).
 **Out.** A note is `POST {base_url}/api/v1/accounts/{account_id}/conversations/{number}/messages`
 with `{"content": ..., "message_type": "outgoing", "private": true}` and the `api_access_token`
 header (its content: `base.note_for`, Markdown, which Chatwoot renders). `find_note` looks for
-the note's `ref` among the conversation's latest messages before a retry posts again.
+the note's `ref` among the conversation's latest messages before a retry posts again. A 5xx, 408,
+409, 425 or 429 (Chatwoot's rate limit) may be tried again, not sooner than its `Retry-After` asks
+(`retry_after`); a 401 (the token) or a 404 (the account or conversation) will not succeed later.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import hmac
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -55,10 +58,12 @@ from supportcue.vocab import MessageRole
 NAME = "chatwoot"
 MAX_SKEW_S = 300
 """A webhook whose timestamp is further than this from the server's clock is refused (a replay)."""
+MAX_RETRY_AFTER_S = 3600
+"""The longest `Retry-After` obeyed (the longest backoff): a larger one is read as this."""
 _TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
 """Chatwoot's numeric `message_type`s (as its API's message objects give them)."""
 
-__all__ = ["NAME", "ChatwootHelpDesk", "agent_name", "case_id_for", "signature"]
+__all__ = ["NAME", "ChatwootHelpDesk", "agent_name", "case_id_for", "retry_after", "signature"]
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -141,6 +146,23 @@ def _time(value: str | int | float | None, now: datetime) -> datetime:
         return check_time(parsed)
     except (ValueError, OverflowError, OSError):
         return now
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """The seconds a `Retry-After` header asks to wait (delta-seconds, or an HTTP date: 0 when it has
+    passed), at most `MAX_RETRY_AFTER_S`; None without one, or with one that is neither."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if is_digits(text):
+        return float(min(int(text[:12]), MAX_RETRY_AFTER_S))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - now).total_seconds()), float(MAX_RETRY_AFTER_S))
 
 
 def _reply_to(attributes: Mapping[str, Any]) -> str | None:
@@ -231,7 +253,11 @@ class ChatwootHelpDesk:
         m = MessageCreated.model_validate(payload)
         account = self.settings.account_id or m.account.id
         if str(m.account.id) != str(account):
-            return Ignored(f"account {m.account.id} is not the configured account {account}")
+            return Ignored(
+                f"account {str(m.account.id)[:20]} is not the configured account {account} "
+                "([chatwoot] account_id)",
+                outcome="other_account",
+            )
         kind = _TYPES.get(m.message_type, "?") if isinstance(m.message_type, int) else m.message_type
         sender = m.sender.type if m.sender else None
         if m.private:
@@ -285,7 +311,8 @@ class ChatwootHelpDesk:
             raise HelpDeskError(f"the request failed ({type(exc).__name__})", retryable=True) from None
         status = response.status_code
         if status >= 500 or status in (408, 409, 425, 429):
-            raise HelpDeskError(f"HTTP {status}", retryable=True)
+            wait = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+            raise HelpDeskError(f"HTTP {status}", retryable=True, retry_after=wait)
         if status >= 400:
             hint = {401: ": api_token refused", 404: ": no such account or conversation"}.get(status, "")
             raise HelpDeskError(f"HTTP {status}{hint}", retryable=False)

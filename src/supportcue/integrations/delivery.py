@@ -11,8 +11,11 @@ one). For each due item, in order:
 2. skipped, not posted, when there is nothing to show (the pipeline abstained), notes are off or
    not configured, or a later message came first (a late note would only confuse);
 3. after a failed attempt, `find_note` first: a timed-out attempt may have posted it;
-4. `post_note`. A failure is retried after `Backoff.delay` (exponential, with jitter) up to
-   `max_attempts`; a help desk's refusal (a 4xx) is not retried.
+4. `post_note`. A failure is retried after `Backoff.delay` (exponential, with jitter), or the help
+   desk's `Retry-After` when that is longer, up to `max_attempts`; a help desk's refusal (a 4xx) is
+   not retried. Each failed attempt is one log line (the item, its case id, the reason, when the
+   next attempt comes; never the message), so a help desk that is down or a mistyped `base_url`
+   shows at once, not when the note is given up.
 
 Outcomes are counted by the `Observer` (Prometheus) and kept on the item (the dashboard).
 """
@@ -148,8 +151,7 @@ class NoteWorker:
     def _attempt(self, item: OutboxItem) -> None:
         try:
             self._deliver(item)
-        except Exception as exc:  # never leave an item held: a failed attempt, tried again later
-            log.warning("note %s for case %s: %s", item.id, item.case_id, type(exc).__name__)
+        except Exception as exc:  # never leave an item held: a failed attempt (logged), tried again later
             self._failed(item, f"the attempt failed ({type(exc).__name__})")
 
     def _deliver(self, item: OutboxItem) -> None:
@@ -178,7 +180,7 @@ class NoteWorker:
             if remote is None:
                 remote = self.help_desk.post_note(note)
         except HelpDeskError as exc:
-            return self._failed(item, str(exc), retryable=exc.retryable)
+            return self._failed(item, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
         outbox.done(item.id, DeliveryStatus.POSTED, self.clock(), remote_id=remote, attempted=True)
         self._count("posted")
 
@@ -199,12 +201,25 @@ class NoteWorker:
         self.store.outbox.done(item.id, DeliveryStatus.SKIPPED, self.clock(), reason=reason)
         self._count("skipped")
 
-    def _failed(self, item: OutboxItem, reason: str, retryable: bool = True) -> None:
+    def _failed(
+        self, item: OutboxItem, reason: str, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         failures = item.attempts + 1
         self._count("failed_attempt")
         if retryable and failures < self.max_attempts:
-            wait = self.backoff.delay(failures, self.rng)
+            # never sooner than the help desk asked (a rate limit's Retry-After): an early attempt is
+            # refused again and uses up one of max_attempts
+            wait = max(self.backoff.delay(failures, self.rng), min(retry_after or 0.0, self.backoff.max_s))
             self.store.outbox.retry(item.id, self.clock() + timedelta(seconds=wait), reason)
+            log.warning(
+                "note %s for case %s: attempt %d of %d failed (%s); next attempt in %.0f s",
+                item.id,
+                item.case_id,
+                failures,
+                self.max_attempts,
+                reason,
+                wait,
+            )
             return
         why = reason if not retryable else f"{reason} (gave up after {failures} attempts)"
         self.store.outbox.done(item.id, DeliveryStatus.FAILED, self.clock(), reason=why, failed=True)

@@ -25,6 +25,7 @@ from supportcue.data.store import open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
+from supportcue.integrations.base import ThrottledLog
 from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
@@ -104,8 +105,11 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-MAX_WEBHOOK_BYTES = 1_048_576
-"""A help desk's webhook body (Chatwoot's carry the conversation: a few kB)."""
+MAX_WEBHOOK_BYTES = 16 * 1_048_576
+"""A help desk's webhook body. Most of Chatwoot's are a few kB, but an e-mail's carries its HTML and
+text three ways (full, reply, quoted), twice (the message, and the conversation's last message),
+with `<`, `>` and `&` written as six bytes each: a reply on an Outlook thread of 200 kB of HTML is
+1.5 MB, and a refused webhook is a customer message lost (Chatwoot does not send it again)."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
 
@@ -250,6 +254,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.help_desks = {chatwoot.name: chatwoot}
     app.state.note_workers = {}
+    app.state.webhook_warnings = ThrottledLog(logging.getLogger("supportcue.integrations"))
     runtime.telemetry.add_collector(HealthCollector(runtime.store, list(app.state.help_desks)))
     runtime.telemetry.add_collector(AlertCollector(runtime.store))
     security = settings.security

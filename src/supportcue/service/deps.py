@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from supportcue.data.store import Store
 from supportcue.errors import WebhookRefused
+from supportcue.integrations.base import ThrottledLog
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.roles import allows, describe
@@ -124,6 +125,14 @@ def require(*roles: Role) -> Any:
     return Depends(check)
 
 
+def webhook_warnings(request: Request) -> ThrottledLog:
+    """Why webhooks were refused, or ignored as another account's (the app's `ThrottledLog`): a help
+    desk shows no webhook's answer, so the log (at most one line a minute per kind, never the body)
+    is where an admin learns why."""
+    warnings: ThrottledLog = request.app.state.webhook_warnings
+    return warnings
+
+
 def signed_by(help_desk: str) -> Any:
     """The dependency of a help desk's webhook route: the request must carry that help desk's valid,
     fresh signature (401 otherwise); its caller is then `webhook:<help_desk>`, of the integration role.
@@ -136,6 +145,7 @@ def signed_by(help_desk: str) -> Any:
             desk.verify(request.headers, await request.body(), time.time())
         except WebhookRefused as exc:
             runtime.telemetry.webhooks.labels(help_desk, "refused").inc()
+            webhook_warnings(request).warning("%s webhook refused (401): %s", help_desk, exc)
             raise HTTPException(401, detail=str(exc)) from None
         caller = Caller(kind="webhook", name=help_desk, role=Role.INTEGRATION)
         request.state.caller = caller

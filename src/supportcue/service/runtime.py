@@ -163,7 +163,8 @@ class Telemetry:
         )
         self.webhooks = Counter(
             "supportcue_webhooks",
-            "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, refused, invalid)",
+            "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, other_account, "
+            "refused, invalid)",
             ["help_desk", "outcome"],
             registry=r,
         )

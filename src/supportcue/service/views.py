@@ -256,7 +256,8 @@ def helpdesk_panel(
         **health,
         "name": health["help_desk"].capitalize(),
         "webhooks": {
-            k: webhooks.get(k, 0) for k in ("accepted", "duplicate", "ignored", "refused", "invalid")
+            k: webhooks.get(k, 0)
+            for k in ("accepted", "duplicate", "ignored", "other_account", "refused", "invalid")
         },
         "webhooks_total": sum(webhooks.values()),
         "unable_to_post": unable_to_post,

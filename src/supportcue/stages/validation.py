@@ -3,9 +3,10 @@
 Three parts, in order of authority:
 
 1. Rules win over the model. Built-in ones are named in settings (`[validation] rules`): `empty`,
-   `greeting_only`, `thanks_only`, `too_short`. Users add their own: a regex (a match makes the
-   message invalid) or a function `text -> "valid" | "invalid" | None` (module-level, so the stage can
-   be saved).
+   `greeting_only`, `thanks_only`, `too_short` (fewer than two words, of any script; in Chinese,
+   Japanese and Thai, written without spaces, each character counts as one). Users add their own:
+   a regex (a match makes the message invalid) or a function `text -> "valid" | "invalid" | None`
+   (module-level, so the stage can be saved).
 2. Out-of-scope distance: how close the message's vector is to known valid messages (mean cosine of
    its `k` nearest neighbours, `OutOfScopeScorer`, shared with `supportcue eval oos`).
 3. A validity classifier (logistic regression on the vectors): valid examples against negatives. The
@@ -63,8 +64,16 @@ _THANKS = re.compile(
 )
 
 
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
+"""Scripts written without spaces between words (kana, Han, Thai): each character counts as a word."""
+_WORD = re.compile(f"[{_UNSPACED}]|(?:[^\\W_{_UNSPACED}]|')+")
+
+
 def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+    """The message's words, lower case, one space apart: letters and digits of any script (and
+    apostrophes), each character of a script written without spaces on its own. (Counting a-z and
+    digits alone made every Cyrillic, Greek, Arabic, Chinese or Japanese message `too_short`.)"""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _empty(text: str) -> bool:

@@ -6,6 +6,10 @@ answer: a customer's message with its outbox item (the note), in one transaction
 reply as its `sent` event. The suggestion and the note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
+
+Chatwoot shows no webhook's answer, so a refusal (401: a secret that differs, no signature, a clock
+out of step) and a webhook of another account than `[chatwoot] account_id` are also one warning
+line (`deps.webhook_warnings`, at most one a minute per kind; never the body) and a count on the dashboard.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from supportcue.integrations import conversation
 from supportcue.integrations.base import Ignored, Inbound, caller_id
 from supportcue.integrations.chatwoot import NAME as CHATWOOT
 from supportcue.service.body import parse_json
-from supportcue.service.deps import RuntimeDep, signed_by
+from supportcue.service.deps import RuntimeDep, signed_by, webhook_warnings
 from supportcue.service.schemas import WebhookPublic, problem_responses
 from supportcue.vocab import EventKind, MessageRole
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
+
 _BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}}
 
 
@@ -70,7 +75,9 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
         count(name, "invalid").inc()
         return exc.answer()
     if isinstance(found, Ignored):
-        count(name, "ignored").inc()
+        count(name, found.outcome).inc()
+        if found.outcome != "ignored":  # a setting to fix: Chatwoot never shows our answer
+            webhook_warnings(request).warning("%s webhook ignored: %s", name, found.reason)
         return WebhookPublic(status="ignored", reason=found.reason)
     turn = conversation.turn_of(found)
     store, caller = runtime.store, caller_id(name)
