@@ -92,6 +92,17 @@ class SuggestRequest:
     """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
 
+def masked_message(request: SuggestRequest) -> str:
+    """The request's message as its suggestion stores it (what drift compares): emails, card numbers,
+    phone numbers, IBANs, the case's field values (an order id) and the customer's name, given or
+    written in the message, replaced by placeholders, as the LLM modes mask a text before it leaves
+    the process. The customer's own words stay: they are what a new topic is made of."""
+    from supportcue.llm.privacy import Masker
+
+    values = [str(v) for v in request.fields.values() if v]
+    return Masker(customer_name=request.customer_name, ids=values).mask(request.message)
+
+
 def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
     """The request's context as conversation turns (a bare string is a customer turn)."""
     turns = []
@@ -134,6 +145,8 @@ class SuggestResult:
     pipeline_version: str
     arm: str | None = None
     message_id: str | None = None
+    message: str | None = None
+    """The customer message, personal data masked (`masked_message`): stored, never answered."""
 
     def public(self) -> dict[str, Any]:
         """The HTTP contract's fields."""
@@ -161,6 +174,7 @@ class SuggestResult:
             "id": self.suggestion_id,
             "case_id": self.case_id,
             "message_key": self.message_id,
+            "message": self.message,
             "pipeline_version": self.pipeline_version,
             "model_versions": self.model_versions,
             "trace": self.trace,
@@ -386,6 +400,7 @@ class Pipeline:
             pipeline_version=self.version,
             arm=req.arm,
             message_id=req.message_id,
+            message=masked_message(req),
         )
         if shadow:
             self.finish_shadow(prepared, result)

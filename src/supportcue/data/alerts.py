@@ -132,12 +132,17 @@ class Alerts:
             s.execute(update(DriftAlert).where(DriftAlert.id.in_(ids)).values(posted_at=when or utcnow()))
 
     def rows(self, since: datetime | None, until: datetime | None) -> builtins.list[DriftRow]:
-        """The suggestions made in [since, until) with their case's message and the reply sent on the
-        case (through the event's suggestion id, or else the case's newest suggestion)."""
+        """The suggestions made for traffic in [since, until), whatever their case's origin, each once,
+        with its message and the reply sent on the case (through the event's suggestion id, or else
+        the case's newest suggestion). The message is its stored case's (an imported case, or one grown
+        by `POST /v1/messages` or a help desk's webhook), or else the one the suggestion kept, masked
+        (`POST /v1/suggest` on a case id supportcue never stored, or on none); a suggestion with
+        neither (made on such a case before suggestions kept their message) is left out. `batch
+        suggest` back-fills are left out (`from_traffic`)."""
         q = (
             select(Suggestion, Case.message, Case.customer_name)
-            .join(Case, Case.id == Suggestion.case_id)
-            .where(from_traffic())
+            .outerjoin(Case, Case.id == Suggestion.case_id)
+            .where(from_traffic(), (Case.id.is_not(None)) | Suggestion.message.is_not(None))
         )
         sent_q = select(
             Event.case_id,
@@ -179,7 +184,7 @@ class Alerts:
                     suggestion_id=sug.id,
                     case_id=sug.case_id,
                     created_at=sug.created_at,
-                    message=message,
+                    message=message if message is not None else sug.message or "",
                     topic=view.get("topic") if held else sug.topic,
                     answer_id=view.get("answer_id") if held else sug.answer_id,
                     abstained_at=view.get("abstained_at") if held else sug.abstained_at,

@@ -126,6 +126,19 @@ class Cases:
     def suggestion(self, suggestion_id: str) -> Suggestion | None:
         return self.db.get(Suggestion, suggestion_id)
 
+    def suggestion_messages(self, ids: Sequence[str]) -> dict[str, str]:
+        """The customer message each of these suggestions kept (masked), unless purged or not kept."""
+        out: dict[str, str] = {}
+        with self.db.session() as s:
+            for start in range(0, len(ids), 500):
+                q = select(Suggestion.id, Suggestion.message).where(
+                    Suggestion.id.in_(list(ids[start : start + 500])),
+                    Suggestion.message.is_not(None),
+                    Suggestion.purged_at.is_(None),
+                )
+                out.update({sid: message for sid, message in s.execute(q) if message})
+        return out
+
     def suggestion_for_message(self, case_id: str, message_key: str) -> Suggestion | None:
         """The newest suggestion made for one customer message of a case (None if there is none)."""
         q = (

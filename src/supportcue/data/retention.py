@@ -6,8 +6,9 @@ topics, model versions, handle times, dismiss reasons: every count the dashboard
 what goes is the text and the personal data:
 
 - cases: `message` becomes `[purged]`, `context` `[]`, `customer_name` NULL, `fields` `{}`;
-- suggestions: `text`, the shadow suggestion's text and the stages' texts in the trace become
-  `[purged]` (a text that was NULL stays NULL, so coverage is unchanged);
+- suggestions: `text`, the customer `message` kept with it (masked), the shadow suggestion's text
+  and the stages' texts in the trace become `[purged]` (a text that was NULL stays NULL, so coverage
+  is unchanged);
 - events: `text` becomes `[purged]` (NULL stays NULL); a `sent` event first stores the similarity
   of its reply to the suggestion it answers (and to that suggestion's shadow text), measured by the
   caller's scorer, so the match rate after the purge is the one before;
@@ -72,6 +73,8 @@ def _scrub_suggestion(s: Suggestion, now: datetime) -> None:
     s.purged_at = now
     if s.text is not None:
         s.text = PURGED
+    if s.message is not None:
+        s.message = PURGED
     if (s.shadow or {}).get("text") is not None:
         s.shadow = {**s.shadow, "text": PURGED}
     s.trace = _scrub_trace(s.trace or [])

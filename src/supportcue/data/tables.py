@@ -145,6 +145,10 @@ class Suggestion(Base):
     message_key: Mapped[str | None] = mapped_column(String(200))
     """The customer message it answers (the help desk's message id): with `case_id`, a request for the
     same message gets this suggestion again instead of a new one."""
+    message: Mapped[str | None] = mapped_column(Text)
+    """The customer message it answers, personal data masked (`pipeline.masked_message`): what drift
+    compares when the suggestion's case is not stored (an API-only team's case ids, or none). NULL
+    for suggestions made before it was kept; `[purged]` after the retention purge."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     pipeline_version: Mapped[str] = mapped_column(String(100))
     model_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)

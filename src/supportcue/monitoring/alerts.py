@@ -6,16 +6,17 @@ what is drifting now, not on last quarter's launch.
 
 `describe` shows an alert with the review items it created (`review/alert_items.py`; the queue
 filtered to them is `/review?alert=ID`), a candidate new topic's top terms, and a few example
-messages read from their cases (so a purge empties them) with personal data replaced by placeholders
-(`llm/privacy.py`'s `Masker`: emails, card numbers, IBANs, phone numbers, order-like ids and the
-customer's name, as the LLM modes mask what they send).
+messages read from their cases (so a purge empties them), or from the suggestions when their case is
+not stored (an API-only team's: kept masked, and emptied by the purge too), with personal data
+replaced by placeholders (`llm/privacy.py`'s `Masker`: emails, card numbers, IBANs, phone numbers,
+order-like ids and the customer's name, as the LLM modes mask what they send).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from supportcue.data.store import Store
-from supportcue.data.tables import DriftAlert, utcnow
+from supportcue.data.tables import Case, DriftAlert, utcnow
 from supportcue.llm.privacy import Masker
 
 RECENT = timedelta(days=30)
@@ -67,10 +68,33 @@ class AlertCollector(Collector):
         yield from (count, score, threshold)
 
 
-def _example_cases(a: DriftAlert) -> list[str]:
+def _example_refs(a: DriftAlert) -> list[tuple[str | None, str | None]]:
+    """(case id, suggestion id) of the alert's first examples: the message is read from the case,
+    or, for a suggestion whose case is not stored (an API-only team's), from the suggestion."""
     d = a.details or {}
     listed = d.get("examples") or d.get("cases") or []
-    return [str(e["case_id"]) for e in listed if isinstance(e, dict) and e.get("case_id")][:EXAMPLES]
+    refs = [
+        (
+            str(e["case_id"]) if e.get("case_id") else None,
+            str(e["suggestion_id"]) if e.get("suggestion_id") else None,
+        )
+        for e in listed
+        if isinstance(e, dict)
+    ]
+    return [r for r in refs if r != (None, None)][:EXAMPLES]
+
+
+def _example(
+    cases: Mapping[str, Case], kept: Mapping[str, str], case_id: str | None, sid: str | None
+) -> str | None:
+    """One example message, personal data masked; None when it is gone (purged)."""
+    case = cases.get(case_id) if case_id else None
+    if case is not None:
+        if case.purged_at is None and case.message:
+            return Masker(customer_name=case.customer_name).mask(case.message)[:EXAMPLE_CHARS]
+        return None
+    message = kept.get(sid) if sid else None
+    return Masker().mask(message)[:EXAMPLE_CHARS] if message else None
 
 
 def describe(store: Store, alerts: Sequence[DriftAlert]) -> list[dict[str, Any]]:
@@ -81,16 +105,16 @@ def describe(store: Store, alerts: Sequence[DriftAlert]) -> list[dict[str, Any]]
     ids = [a.id for a in alerts]
     items = store.reviews.alert_item_ids(ids)
     counts = store.reviews.alert_item_counts(ids)
-    wanted = {a.id: _example_cases(a) for a in alerts}
-    cases = store.reviews.cases(sorted({c for cs in wanted.values() for c in cs}))
+    wanted = {a.id: _example_refs(a) for a in alerts}
+    cases = store.reviews.cases(sorted({c for rs in wanted.values() for c, _ in rs if c}))
+    kept = store.cases.suggestion_messages(
+        sorted({sid for rs in wanted.values() for c, sid in rs if sid and (c is None or c not in cases)})
+    )
     out = []
     for a in alerts:
         d = a.details or {}
-        examples = [
-            Masker(customer_name=cases[c].customer_name).mask(cases[c].message)[:EXAMPLE_CHARS]
-            for c in wanted.get(a.id, [])
-            if c in cases and cases[c].purged_at is None and cases[c].message
-        ]
+        found = (_example(cases, kept, c, sid) for c, sid in wanted.get(a.id, []))
+        examples = [e for e in found if e]
         out.append(
             {
                 "id": a.id,

@@ -145,18 +145,28 @@ def _masked(row: DriftRow, text: str) -> str:
 
 
 def _examples(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
+    """The first picked rows as {case_id, suggestion_id, message (masked)}: `describe` reads the
+    message again from the case, or from the suggestion when its case is not stored."""
     return [
-        {"case_id": rows[i].case_id, "message": _masked(rows[i], rows[i].message)} for i in picks[:EXAMPLES]
+        {
+            "case_id": rows[i].case_id,
+            "suggestion_id": rows[i].suggestion_id,
+            "message": _masked(rows[i], rows[i].message),
+        }
+        for i in picks[:EXAMPLES]
     ]
 
 
 def _cases(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
     """Up to `EXAMPLES` of the picked rows, spread evenly over them (oldest to newest), as
-    {case_id, topic}: the cases a reviewer is asked about (`review/alert_items.py`)."""
-    picks = [i for i in picks if rows[i].case_id]
+    {case_id, suggestion_id, topic}: the cases a reviewer is asked about (`review/alert_items.py`,
+    which skips a suggestion made on no case) and the examples `describe` shows."""
     if len(picks) > EXAMPLES:
         picks = [picks[round(j * (len(picks) - 1) / (EXAMPLES - 1))] for j in range(EXAMPLES)]
-    return [{"case_id": rows[i].case_id, "topic": rows[i].topic} for i in picks]
+    return [
+        {"case_id": rows[i].case_id, "suggestion_id": rows[i].suggestion_id, "topic": rows[i].topic}
+        for i in picks
+    ]
 
 
 def step_alerts(ref: Window, win: Window, at: datetime, s: DriftSettings) -> list[Alert]:
@@ -229,7 +239,12 @@ def _match_drops(ref: Window, win: Window, at: datetime, s: DriftSettings) -> li
         was, rate = sum(before[answer]) / len(before[answer]), sum(now[answer]) / len(now[answer])
         if p < s.alpha and was - rate >= s.min_match_drop:
             examples = [
-                {"case_id": r.case_id, "message": _masked(r, r.message), "sent": _masked(r, r.sent)}
+                {
+                    "case_id": r.case_id,
+                    "suggestion_id": r.suggestion_id,
+                    "message": _masked(r, r.message),
+                    "sent": _masked(r, r.sent),
+                }
                 for r in win.rows
                 if r.answer_id == answer and r.sent
             ][-EXAMPLES:]
@@ -334,7 +349,7 @@ def coverage_note(rows: Sequence[DriftRow], settings: DriftSettings, compared: i
     if not valid:
         return (
             f"nothing compared: no suggestion with a valid message in the period (drift compares the "
-            f"messages of the live suggestions made on imported cases, not `batch suggest` back-fills, over "
+            f"messages of the live suggestions, whatever their case, not `batch suggest` back-fills, over "
             f"{need} days: [drift] window_days + reference_days)"
         )
     days = (valid[-1].created_at - valid[0].created_at).total_seconds() / 86400
