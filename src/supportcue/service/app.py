@@ -263,7 +263,9 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
         methods may be routes of different routers (GET and POST /v1/answers); an address no route
-        has, opened in a browser, is the "Not found" page (it was the raw JSON)."""
+        has, opened in a browser, is the "Not found" page (it was the raw JSON); an address that only
+        takes a POST (/logout, /v1/events), opened in a browser, is a page saying so (for /logout,
+        with the logout button) with a 405 still, and a script still gets the JSON 405."""
         if (
             exc.status_code == 404
             and "route" not in request.scope
@@ -272,7 +274,13 @@ def create_app(
             context = {"what": "page at this address"}
             return pages.templates.TemplateResponse(request, "missing.html", context, status_code=404)
         if exc.status_code == 405:
-            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.scope))}
+            allow = ", ".join(_methods_of(app, request.scope))
+            exc.headers = {**(exc.headers or {}), "Allow": allow}
+            if wants_page(request.method, request.headers):
+                context = {"path": request.url.path, "allow": " or ".join(allow.split(", "))}
+                return pages.templates.TemplateResponse(
+                    request, "wrong_method.html", context, status_code=405, headers=exc.headers
+                )
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
