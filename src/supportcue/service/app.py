@@ -39,7 +39,7 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.head import HeadAsGet
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
-from supportcue.service.middleware import MAX_BODY_BYTES, LimitsAndMetrics
+from supportcue.service.middleware import MAX_BODY_BYTES, AnswerFailures, LimitsAndMetrics
 from supportcue.service.routes import (
     alerts,
     answers,
@@ -295,7 +295,8 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> JSONResponse:
-        """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail."""
+        """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail and
+        the traceback, once (`AnswerFailures` answers it, so uvicorn does not log it again)."""
         request_id = secrets.token_hex(8)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         log.error(
@@ -360,6 +361,8 @@ def create_app(
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
+    # an unhandled error: one 500 and one log entry (Starlette's own layer would raise it on to uvicorn)
+    app.add_middleware(AnswerFailures, answer=_failed)
 
     routers = (
         health.router,
