@@ -529,3 +529,27 @@ def test_a_cookie_form_with_many_fields_is_a_400_not_a_500(store: Store, ana: ht
     some = "&".join(f"f{i}=x" for i in range(150))  # was a 500 from 101 fields on
     r = ana.post("/cases/c1/resolve", content=f"{some}&csrf_token={token}".encode(), headers=form)
     assert r.status_code == 200 and r.json()["status"] == "resolved"
+
+
+def test_logout_opened_in_a_browser_is_a_page_with_the_logout_button(ana: httpx.Client) -> None:
+    """GET /logout (typed in, or a bookmark) showed the raw JSON `{"detail":"Method Not Allowed"}`."""
+    token = page_token(ana)
+    r = ana.get("/logout", headers={"accept": "text/html"})
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["allow"] == "POST"
+    assert "<h1>Log out</h1>" in r.text and '<a href="/">Back to the inbox</a>' in r.text
+    form = r.text[r.text.index('<form method="post" action="/logout" id="logout-form">') :]
+    assert f'<input type="hidden" name="csrf_token" value="{token}">' in form[: form.index("</form>")]
+    assert_secured(r)
+    assert ana.get("/logout").json() == {"detail": "Method Not Allowed"}  # a script: the JSON
+    assert ana.get("/").status_code == 200  # still logged in: opening the address logs nobody out
+    assert ana.post("/logout", data={"csrf_token": token}).status_code == 303
+
+
+def test_an_address_that_only_takes_a_post_is_a_page_in_a_browser(ana: httpx.Client) -> None:
+    r = ana.get("/v1/events", headers={"accept": "text/html"})
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["allow"] == "POST"
+    assert "<h1>Cannot open this address</h1>" in r.text and '<a href="/">Back to the inbox</a>' in r.text
+    assert "/v1/events" in r.text
+    assert ana.get("/v1/events").json() == {"detail": "Method Not Allowed"}

@@ -408,6 +408,8 @@ def test_the_api_docs_render_offline_under_the_csp(server: LiveServer, page: Pag
     page.goto(f"{server.url}/docs")
     operation = page.locator(".opblock-summary-path", has_text="/v1/suggest").first
     expect(operation).to_be_visible(timeout=15_000)
+    back = page.get_by_role("link", name="Back to the console")  # /docs had no way back
+    expect(back).to_be_visible()
     expect(page.locator(".opblock")).to_have_count(len(page.locator(".opblock").all()))
     assert page.locator(".opblock").count() >= 5
     operation.click()  # expands: the schema and "Try it out" come from /openapi.json
@@ -703,3 +705,33 @@ def test_retiring_an_approved_answer_asks_first(server: LiveServer, store: Store
         page.once("dialog", lambda d: d.accept())
         page.get_by_role("button", name=button, exact=True).click()
         expect(page.locator("#answer-status")).to_have_text(status)
+
+
+def test_the_drift_alerts_panel_fits_at_900_and_1280_px(server: LiveServer, store: Store, page: Page) -> None:
+    """At 900 px the Drift alerts table's headings ran 5 px past the right edge of its panel (422 px
+    wide in 417), and with an alert its row 292 px (709 in 417), and still 142 px at 1280 (709 in
+    567)."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    alert = {
+        "kind": "answer_match_drop",
+        "subject": "ans-payment_methods-2",
+        "first_seen": now - timedelta(days=2),
+        "last_seen": now,
+        "score": 0.412,
+        "threshold": 0.2,
+        "details": {"answer_id": "ans-payment_methods-2", "examples": ["my card was declined twice today"]},
+    }
+    overflow = []
+    for alerts in ([], [alert]):
+        store.alerts.save(alerts)
+        for width in (900, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{server.url}/dashboard")
+            panel = page.locator("#drift-alerts")
+            expect(panel).to_contain_text("Drift alerts")
+            sizes = panel.evaluate("p => [p.scrollWidth, p.clientWidth]")
+            if sizes[0] > sizes[1]:
+                overflow.append((len(alerts), width, sizes))
+    assert overflow == [], overflow

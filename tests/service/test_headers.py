@@ -399,3 +399,12 @@ def test_head_requests_are_counted_as_head_under_their_route(client: TestClient)
     assert client.head("/healthz").status_code == 200
     metrics = client.get("/metrics").text
     assert 'supportcue_http_requests_total{method="HEAD",route="/healthz",status="200"} 1.0' in metrics
+
+
+def test_the_docs_page_links_back_to_the_console(client: TestClient) -> None:
+    """/docs had no header and no way back to the console but the browser's Back button."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    header = re.search(r'<header class="docs-top">(.*?)</header>', r.text, re.S)
+    assert header and '<a href="/">' in header[1] and "supportcue" in header[1], r.text[:800]
+    assert inline_code(r.text) == []

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from supportcue.cli import app as app_cli
 from supportcue.data.store import Store
 from supportcue.data.tables import ModelVersion
-from supportcue.errors import ModelIntegrityError
+from supportcue.errors import ModelIntegrityError, ModelNotFoundError
 from supportcue.pipeline import Pipeline
 from supportcue.service.runtime import PipelineLoader
 from supportcue.settings import Settings
@@ -191,3 +191,47 @@ def test_a_model_saved_by_an_earlier_release_is_refused_saying_to_retrain(
     reason = response.json()["reason"]
     assert "validation v1" in reason and "earlier release" in reason and "combiner_" in reason, reason
     assert "supportcue train --stage validation" in reason and "supportcue promote validation" in reason
+
+
+def _says_the_way_back(reason: str, stage: str) -> None:
+    """A retrained version is a candidate until promoted: the message names all three commands."""
+    assert f"supportcue train --stage {stage}" in reason, reason
+    assert f"supportcue promote {stage} VERSION" in reason, reason
+    assert f"supportcue rollback {stage}" in reason, reason
+
+
+@pytest.mark.parametrize("damage", ["changed", "swapped", "missing"])
+def test_every_refused_model_file_names_retrain_then_promote_or_roll_back(
+    store: Store, tmp_path: Path, damage: str
+) -> None:
+    """The refusals said "retrain (`supportcue train --stage topic`) or roll back": the retrained
+    version stayed a candidate and the service kept refusing, since nothing said to promote it."""
+    from supportcue.training.registry import load_artifact
+
+    paths = _train(store, tmp_path / "models")
+    if damage == "changed":
+        with paths["topic"].open("ab") as handle:
+            handle.write(b"\x00")
+    elif damage == "swapped":  # with its hash recorded too: the kind check refuses it
+        shutil.copyfile(paths["validation"], paths["topic"])
+        validation = store.models.get("validation", "v1")
+        assert validation is not None
+        with store.db.session() as s:
+            topic = update(ModelVersion).where(ModelVersion.stage == "topic")
+            s.execute(topic.values(sha256=validation.sha256))
+    else:
+        paths["topic"].unlink()
+    version = store.models.get("topic", "v1")
+    assert version is not None
+    with pytest.raises((ModelIntegrityError, ModelNotFoundError)) as refused:
+        load_artifact(version, tmp_path / "models")
+    _says_the_way_back(str(refused.value), "topic")
+
+
+def test_a_model_trained_on_other_vectors_names_retrain_then_promote() -> None:
+    from supportcue.errors import SettingsError
+    from supportcue.training.loader import check_embedder
+
+    with pytest.raises(SettingsError) as refused:
+        check_embedder("topic", "v1", {"embedder": "all-MiniLM-L6-v2"}, EMBEDDER)
+    assert "supportcue promote topic VERSION" in str(refused.value), refused.value

@@ -299,7 +299,8 @@ def register(app: typer.Typer) -> None:
         if any(v.sha256 is None for v in versions):
             console.print(
                 "unverified: written before checksums were kept; they load with a warning. "
-                "Retrain to get verified versions."
+                "Retrain (`supportcue train`) and promote the new versions (`supportcue promote STAGE "
+                "VERSION`) to get verified ones."
             )
 
     @app.command()

@@ -40,7 +40,7 @@ from supportcue.service.deps import Forbidden
 from supportcue.service.head import HeadAsGet
 from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
-from supportcue.service.middleware import MAX_BODY_BYTES, LimitsAndMetrics
+from supportcue.service.middleware import MAX_BODY_BYTES, AnswerFailures, LimitsAndMetrics
 from supportcue.service.routes import (
     alerts,
     answers,
@@ -268,7 +268,9 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """FastAPI's own answer, but a 405's `Allow` lists every method of the path: one path's
         methods may be routes of different routers (GET and POST /v1/answers); an address no route
-        has, opened in a browser, is the "Not found" page (it was the raw JSON)."""
+        has, opened in a browser, is the "Not found" page (it was the raw JSON); an address that only
+        takes a POST (/logout, /v1/events), opened in a browser, is a page saying so (for /logout,
+        with the logout button) with a 405 still, and a script still gets the JSON 405."""
         if (
             exc.status_code == 404
             and "route" not in request.scope
@@ -277,7 +279,13 @@ def create_app(
             context = {"what": "page at this address"}
             return pages.templates.TemplateResponse(request, "missing.html", context, status_code=404)
         if exc.status_code == 405:
-            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_methods_of(app, request.scope))}
+            allow = ", ".join(_methods_of(app, request.scope))
+            exc.headers = {**(exc.headers or {}), "Allow": allow}
+            if wants_page(request.method, request.headers):
+                context = {"path": request.url.path, "allow": " or ".join(allow.split(", "))}
+                return pages.templates.TemplateResponse(
+                    request, "wrong_method.html", context, status_code=405, headers=exc.headers
+                )
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -292,7 +300,8 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> JSONResponse:
-        """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail."""
+        """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail and
+        the traceback, once (`AnswerFailures` answers it, so uvicorn does not log it again)."""
         request_id = secrets.token_hex(8)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         log.error(
@@ -357,6 +366,8 @@ def create_app(
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)
+    # an unhandled error: one 500 and one log entry (Starlette's own layer would raise it on to uvicorn)
+    app.add_middleware(AnswerFailures, answer=_failed)
 
     routers = (
         health.router,

@@ -1,13 +1,16 @@
-"""Body-size limits and request metrics as one plain ASGI middleware (cheap on the hot path)."""
+"""Body-size limits and request metrics as one plain ASGI middleware (cheap on the hot path); and the
+one answer (and one log entry) for an unhandled error (`AnswerFailures`)."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportcue.service.runtime import Telemetry
@@ -103,3 +106,33 @@ class LimitsAndMetrics:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class AnswerFailures:
+    """Turns an error no handler took into `answer`'s 500 (which logs it, redacted, with its traceback
+    under a request id) and ends there. Starlette's outermost layer answers it the same way but then
+    raises it again, for the server to log: uvicorn logged every 500 a second time in full, as
+    "Exception in ASGI application", without the request id. An error after the response has started
+    (too late for a 500) is logged by `answer` too; the server then closes the connection."""
+
+    def __init__(self, app: ASGIApp, answer: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            response = await self.answer(Request(scope, receive), exc)
+            if not started:
+                await response(scope, receive, send)

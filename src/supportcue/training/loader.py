@@ -68,7 +68,9 @@ def check_embedder(stage: str, version: str, metrics: dict[str, Any], embedder: 
     if trained is not None and trained != embedder.name:
         raise SettingsError(
             f"{stage} {version} was trained on {trained} vectors, but [embedding] now gives "
-            f"{embedder.name}: retrain (`supportcue train`) or set [embedding] back "
+            f"{embedder.name}: retrain (`supportcue train`) and put the new versions live "
+            f"(`supportcue promote {stage} VERSION`, and so for each stage `train` leaves a "
+            f"candidate), or set [embedding] back "
             f"(quantize = {str(trained.endswith('-int8')).lower()} for {trained})"
         )
 

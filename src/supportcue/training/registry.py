@@ -101,19 +101,26 @@ def artifact_file(version: ModelVersion, models_dir: Path | None = None) -> Path
     return recorded
 
 
+def way_back(stage: str) -> str:
+    """What the operator does about a live version that cannot be loaded: retrain, then promote (a
+    retrained version is a `candidate` until promoted, unless it is the stage's first), or roll back."""
+    return (
+        f"retrain (`supportcue train --stage {stage}`) and put the new version live "
+        f"(`supportcue promote {stage} VERSION`: `train` leaves it a candidate), "
+        f"or roll back (`supportcue rollback {stage}`)"
+    )
+
+
 def load_artifact(version: ModelVersion, models_dir: Path | None = None) -> Stage:
     """Read the artifact's bytes (`artifact_file`), check their SHA-256, unpickle those same bytes
     (so the file cannot change in between) and check the object is the stage kind registered for
     `version.stage`."""
     label = f"{version.stage} {version.version}"
     path = artifact_file(version, models_dir)
+    fix = way_back(version.stage)
     if not path.is_file():
-        raise ModelNotFoundError(f"{label}: its artifact {_shown(path)} is missing")
+        raise ModelNotFoundError(f"{label}: its artifact {_shown(path)} is missing; {fix}")
     data = path.read_bytes()
-    fix = (
-        f"retrain (`supportcue train --stage {version.stage}`) "
-        f"or roll back (`supportcue rollback {version.stage}`)"
-    )
     if version.sha256 is None:
         log.warning("%s: no SHA-256 recorded (written before checksums were kept); loading unverified", label)
     elif hashlib.sha256(data).hexdigest() != version.sha256:
