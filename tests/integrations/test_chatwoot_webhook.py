@@ -165,7 +165,8 @@ def test_other_events_and_accounts_are_ignored(server: LiveServer, store: Store)
     opened = {"event": "conversation_opened", "id": 10, "status": "open", "account": {"id": 1}}
     assert post(server.url, opened).json() == {
         "status": "ignored",
-        "reason": "event 'conversation_opened' is not read (only message_created)",
+        "reason": "event 'conversation_opened' is not read (only message_created and "
+        "conversation_status_changed)",
         "case_id": None,
         "message_id": None,
     }
