@@ -315,3 +315,21 @@ def test_a_webhook_over_the_size_limit_is_logged_once_a_minute(
     assert "xxxx" not in caplog.text
     prometheus = api.get("/metrics").text
     assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="too_large"} 2.0' in prometheus
+
+
+def test_a_note_is_not_a_shown_event_adoption_needs_the_dashboard_app(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, api: httpx.Client
+) -> None:
+    """Adoption is suggestions inserted / suggestions shown, from the agent's own actions (the
+    Dashboard App's or the console's Copy is `inserted`). Chatwoot says nothing when an agent copies
+    from a private note, so a note counted as `shown` would make a notes-only team's adoption 0%
+    whatever its agents did, and dilute the adoption measured in the Dashboard App. A note is
+    therefore no `shown` event: adoption has no data, and the match rate measures the notes' use."""
+    chatwoot.start()
+    post(server.url, message_created(921, "How do I pause a payout?"))
+    wait_for(lambda: chatwoot.notes)
+    post(server.url, message_created(922, PAUSE, "outgoing"))
+    assert store.events.list(kind="shown") == []
+    metrics = api.get("/v1/metrics").json()
+    assert (metrics["shown"], metrics["adoption"]) == (0, None)
+    assert (metrics["match_rate"], metrics["sent_pairs"]) == (1.0, 1)
