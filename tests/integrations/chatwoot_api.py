@@ -290,3 +290,60 @@ def rails_json(payload: Any) -> bytes:
     escaped as `\\u003c`, `\\u003e`, `\\u0026` (ActiveSupport's `escape_html_entities_in_json`)."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
+def status_changed(
+    conversation: int,
+    status: str,
+    *,
+    previous: str = "open",
+    created_at: float,
+    updated_at: float,
+    account: int = 1,
+    assignee: dict[str, Any] | None = AGENT,
+    event: str = "conversation_status_changed",
+) -> dict[str, Any]:
+    """A `conversation_status_changed` webhook as Chatwoot sends it: the conversation's `webhook_data`
+    (`Conversations::EventDataPresenter#push_data`: `id` is the conversation's number, `display_id`;
+    no `account` object, the account only in its last message's `account_id`; `created_at` Unix
+    seconds and `updated_at` Unix seconds with a fraction, the time of the change) merged with the
+    event and `changed_attributes` (`[{"status": {"previous_value", "current_value"}}]`)."""
+    payload = {k: v for k, v in message_created(1, "x", conversation=conversation)["conversation"].items()}
+    payload["messages"] = [
+        {
+            "id": 120,
+            "content": "Thanks!",
+            "account_id": account,
+            "inbox_id": 1,
+            "conversation_id": conversation,
+            "message_type": 0,
+            "created_at": int(created_at),
+            "private": False,
+            "status": "sent",
+            "content_type": "text",
+            "sender_type": "Contact",
+            "sender_id": CONTACT["id"],
+        }
+    ]
+    payload["meta"]["assignee"] = assignee and {**assignee, "available_name": assignee.get("name")}
+    payload.update(
+        {
+            "labels": [],
+            "status": status,
+            "custom_attributes": {},
+            "snoozed_until": None,
+            "unread_count": 0,
+            "first_reply_created_at": None,
+            "priority": None,
+            "waiting_since": 0,
+            "agent_last_seen_at": int(updated_at),
+            "contact_last_seen_at": 0,
+            "last_activity_at": int(updated_at),
+            "timestamp": int(updated_at),
+            "created_at": int(created_at),
+            "updated_at": updated_at,
+            "event": event,
+            "changed_attributes": [{"status": {"previous_value": previous, "current_value": status}}],
+        }
+    )
+    return payload

@@ -85,7 +85,7 @@ WIDGET_TRIGGERED = {
     ],
     ids=lambda p: str(p.get("event", "no event")),
 )
-def test_every_event_chatwoot_sends_is_acknowledged_and_only_message_created_is_read(
+def test_every_event_chatwoot_sends_is_acknowledged_and_none_of_these_is_stored(
     server: LiveServer, store: Store, payload: dict[str, Any]
 ) -> None:
     r = post(server.url, payload)

@@ -177,7 +177,8 @@ def test_other_events_and_accounts_are_ignored(server: LiveServer, store: Store)
     opened = {"event": "conversation_opened", "id": 10, "status": "open", "account": {"id": 1}}
     assert post(server.url, opened).json() == {
         "status": "ignored",
-        "reason": "event 'conversation_opened' is not read (only message_created)",
+        "reason": "event 'conversation_opened' is not read (only message_created and "
+        "conversation_status_changed)",
         "case_id": None,
         "message_id": None,
     }
@@ -287,3 +288,60 @@ def test_why_webhooks_are_refused_or_come_from_another_account_reaches_the_log_a
     assert store.db.count("messages") == 0
     prometheus = api.get("/metrics").text
     assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="other_account"} 2.0' in prometheus
+
+
+@pytest.mark.parametrize("chatwoot_settings", [{"max_attempts": "1"}])
+def test_the_chatwoot_panel_says_one_webhook_and_one_note_in_the_singular(
+    server: LiveServer, chatwoot: FakeChatwoot, api: httpx.Client, store: Store
+) -> None:
+    chatwoot.fail, chatwoot.fail_status = 1, 404  # the note is refused for good: one note given up
+    chatwoot.start()
+    assert post(server.url, message_created(911, "How do I pause a payout?")).status_code == 200
+    wait_for(lambda: [i for i in store.outbox.items() if i.status == "failed"])
+    assert post(server.url, message_created(912, "hi", account=2)).json()["status"] == "ignored"
+    assert post(server.url, message_created(913, "hi"), secret="wrong").status_code == 401
+    page = api.get("/dashboard").text
+    panel = page[page.index('id="helpdesk-chatwoot"') :]
+    panel = panel[: panel.index("</section>")]
+    assert "1 webhook was refused (401)" in panel
+    assert "1 webhook came from another Chatwoot account" in panel
+    assert "1 note given up" in panel
+    assert "1 webhooks" not in panel and "1 notes" not in panel
+
+
+def test_a_webhook_over_the_size_limit_is_logged_once_a_minute(
+    server: LiveServer, api: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chatwoot shows no webhook's answer and does not send it again: a 413 was counted in the
+    request metrics but said nowhere why a customer's message was lost."""
+    caplog.set_level(logging.INFO, logger="supportcue")
+    huge = b'{"event": "message_created", "content": "' + b"x" * (16 * 1_048_576) + b'"}'
+    for _ in range(2):
+        r = httpx.post(server.url + WEBHOOK, content=huge, headers=signed(huge), timeout=30)
+        assert r.status_code == 413
+    lines = [r.getMessage() for r in caplog.records if "webhook" in r.getMessage()]
+    assert lines == [
+        "chatwoot webhook refused (413): webhook body is 16,777,259 bytes; the limit is 16,777,216"
+    ], lines
+    assert all(r.levelname == "WARNING" for r in caplog.records if "webhook" in r.getMessage())
+    assert "xxxx" not in caplog.text
+    prometheus = api.get("/metrics").text
+    assert 'supportcue_webhooks_total{help_desk="chatwoot",outcome="too_large"} 2.0' in prometheus
+
+
+def test_a_note_is_not_a_shown_event_adoption_needs_the_dashboard_app(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, api: httpx.Client
+) -> None:
+    """Adoption is suggestions inserted / suggestions shown, from the agent's own actions (the
+    Dashboard App's or the console's Copy is `inserted`). Chatwoot says nothing when an agent copies
+    from a private note, so a note counted as `shown` would make a notes-only team's adoption 0%
+    whatever its agents did, and dilute the adoption measured in the Dashboard App. A note is
+    therefore no `shown` event: adoption has no data, and the match rate measures the notes' use."""
+    chatwoot.start()
+    post(server.url, message_created(921, "How do I pause a payout?"))
+    wait_for(lambda: chatwoot.notes)
+    post(server.url, message_created(922, PAUSE, "outgoing"))
+    assert store.events.list(kind="shown") == []
+    metrics = api.get("/v1/metrics").json()
+    assert (metrics["shown"], metrics["adoption"]) == (0, None)
+    assert (metrics["match_rate"], metrics["sent_pairs"]) == (1.0, 1)

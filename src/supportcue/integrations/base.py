@@ -3,9 +3,10 @@
 Like `embeddings.py`, three parts:
 
 - `HelpDesk`, the protocol: check a webhook's signature (`verify`), read what it says in supportcue's
-  terms (`read`: an `Inbound` message or `Ignored` with the reason), post a private note to a
-  conversation (`post_note`), and find a note an earlier attempt may have posted (`find_note`: an
-  attempt that timed out may have succeeded, and an agent must never see the same note twice);
+  terms (`read`: an `Inbound` message, a `Resolved` conversation, or `Ignored` with the reason),
+  post a private note to a conversation (`post_note`), and find a note an earlier attempt may have
+  posted (`find_note`: an attempt that timed out may have succeeded, and an agent must never see the
+  same note twice);
 - `RecordingHelpDesk`, a deterministic fake that keeps notes in memory and fails when told to;
 - the durable, retrying delivery around any `HelpDesk`: the outbox and its worker
   (`data/outbox.py`, `integrations/delivery.py`).
@@ -35,6 +36,7 @@ __all__ = [
     "Inbound",
     "Note",
     "RecordingHelpDesk",
+    "Resolved",
     "ThrottledLog",
     "caller_id",
     "note_for",
@@ -63,6 +65,21 @@ class Inbound:
     channel: str | None = None
     reply_to: str | None = None
     """For an agent's reply, the help desk's id of the customer message it answers, if it says."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A conversation the help desk marked resolved: its case's `resolved` event. `resolution` tells
+    this resolution from the conversation's others (a redelivered webhook repeats it; the conversation
+    reopened and resolved again has another); `ts` is when it was resolved, `started_at` when the
+    conversation began (None when the help desk did not say: the case's first message then)."""
+
+    help_desk: str
+    case_id: str
+    resolution: str
+    ts: datetime
+    started_at: datetime | None = None
+    agent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,8 +157,9 @@ class HelpDesk(Protocol):
         """Raise `WebhookRefused` unless the webhook is signed by the help desk (`now`: Unix time)."""
         ...
 
-    def read(self, payload: Any) -> Inbound | Ignored:
-        """What a verified webhook's JSON says; `Ignored` for anything but a message to act on."""
+    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
+        """What a verified webhook's JSON says; `Ignored` for anything but a message or a resolution
+        to act on."""
         ...
 
     def post_note(self, note: Note) -> str:
@@ -172,7 +190,7 @@ class RecordingHelpDesk:
     def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         return None
 
-    def read(self, payload: Any) -> Inbound | Ignored:
+    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
         return Ignored("the recording help desk reads no webhooks")
 
     def post_note(self, note: Note) -> str:

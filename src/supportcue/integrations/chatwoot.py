@@ -15,11 +15,21 @@ refused: Chatwoot cannot send an API key, and an unsigned webhook could come fro
     anything else                        Ignored: private notes (ours among them), templates,
                                          activity, bots' messages, other events and accounts
 
+A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
+or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
+receive_resolved`). Its payload is the conversation's own (`id` is its number; the account is the
+`account` object, `account_id`, or its last message's `account_id`, else taken as the configured
+one); its `updated_at` is when it was resolved and `created_at` when it began, so the event's
+handle time is Chatwoot's resolution time. Each resolution is one event, keyed by the conversation
+and that time: a webhook delivered twice is one event, a conversation reopened and resolved again has
+two, and the analysis takes the last (as for events sent to the API). Other status changes (opened,
+pending, snoozed) record nothing.
+
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
 message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
 and so is one whose `content_attributes` say `deleted`: Chatwoot builds a webhook's payload when its
 background job runs, so a message deleted by then arrives as `message_created` with the placeholder
-"This message was deleted". Other events (`message_updated`, the `conversation_*`, `contact_*` and
+"This message was deleted". Other events (`message_updated`, the other `conversation_*`, `contact_*` and
 `webwidget_triggered` ones) are Ignored: an edit or a deletion after the webhook changes nothing
 already recorded (the reply was sent, and on most channels it reached the customer).
 
@@ -51,7 +61,7 @@ from pydantic import BaseModel, ConfigDict
 
 from supportcue.boundary import Text, check_text, check_time, is_digits, same_secret
 from supportcue.errors import HelpDeskError, WebhookRefused
-from supportcue.integrations.base import Ignored, Inbound, Note
+from supportcue.integrations.base import Ignored, Inbound, Note, Resolved
 from supportcue.settings import ChatwootSettings
 from supportcue.vocab import MessageRole
 
@@ -122,6 +132,51 @@ class MessageCreated(BaseModel):
     created_at: Text | int | float | None = None
     content_attributes: Any = None
     """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
+
+
+RESOLUTION_EVENTS = ("conversation_status_changed", "conversation_resolved")
+"""The events that may say a conversation was resolved (`conversation_resolved`: older Chatwoots')."""
+
+
+class _LastMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    account_id: int | str | None = None
+
+
+class ConversationChanged(BaseModel):
+    """The fields of a conversation's webhook (`conversation_status_changed`) that supportcue reads."""
+
+    model_config = ConfigDict(extra="ignore")
+    event: str
+    id: int | str
+    display_id: int | str | None = None
+    status: str | None = None
+    account: _Account | None = None
+    account_id: int | str | None = None
+    messages: list[_LastMessage] | None = None
+    meta: _Meta | None = None
+    created_at: str | int | float | None = None
+    updated_at: str | int | float | None = None
+    changed_attributes: Any = None
+    """`[{"status": {"previous_value": ..., "current_value": ...}}]`; any other shape is read as none."""
+
+    def account_of(self) -> str | None:
+        if self.account is not None:
+            return str(self.account.id)
+        if self.account_id is not None:
+            return str(self.account_id)
+        found = [m.account_id for m in self.messages or [] if m.account_id is not None]
+        return str(found[0]) if found else None
+
+    def new_status(self) -> str | None:
+        """The status it changed to (`changed_attributes`: what the change was, even when the
+        conversation changed again before the webhook was built), else its `status`."""
+        changes = self.changed_attributes if isinstance(self.changed_attributes, list) else []
+        for change in changes:
+            status = change.get("status") if isinstance(change, dict) else None
+            if isinstance(status, dict) and isinstance(status.get("current_value"), str):
+                return str(status["current_value"])
+        return self.status
 
 
 def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
@@ -243,13 +298,19 @@ class ChatwootHelpDesk:
         if not same_secret(signature(secret, timestamp, body), signed):
             raise WebhookRefused("the webhook's signature does not match (another secret, or a changed body)")
 
-    def read(self, payload: Any) -> Inbound | Ignored:
-        """Raises pydantic's `ValidationError` for a `message_created` that lacks what it needs."""
+    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
+        """Raises pydantic's `ValidationError` for a `message_created` (or a conversation's status
+        change) that lacks what it needs."""
         if not isinstance(payload, dict):
             raise ValueError("the webhook's body must be a JSON object")
         event = payload.get("event")
+        if event in RESOLUTION_EVENTS:
+            return self._resolution(payload)
         if event != "message_created":
-            return Ignored(f"event {str(event)[:40]!r} is not read (only message_created)")
+            return Ignored(
+                f"event {str(event)[:40]!r} is not read (only message_created and "
+                "conversation_status_changed)"
+            )
         m = MessageCreated.model_validate(payload)
         account = self.settings.account_id or m.account.id
         if str(m.account.id) != str(account):
@@ -292,6 +353,35 @@ class ChatwootHelpDesk:
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
+        )
+
+    def _resolution(self, payload: dict[str, Any]) -> Resolved | Ignored:
+        c = ConversationChanged.model_validate(payload)
+        status = "resolved" if c.event == "conversation_resolved" else c.new_status()
+        if status != "resolved":
+            return Ignored(
+                f"the conversation's status became {str(status)[:20]!r}: only a resolution is read"
+            )
+        account = self.settings.account_id or c.account_of() or ""
+        if c.account_of() is not None and c.account_of() != str(account):
+            return Ignored(
+                f"account {str(c.account_of())[:20]} is not the configured account {account} "
+                "([chatwoot] account_id)",
+                outcome="other_account",
+            )
+        if not account:
+            raise ValueError("the webhook names no account: set [chatwoot] account_id")
+        number = c.display_id or c.id
+        now = datetime.now(UTC)
+        ts = _time(c.updated_at, now)
+        assignee = c.meta.assignee if c.meta else None
+        return Resolved(
+            help_desk=NAME,
+            case_id=case_id_for(account, number)[:100],
+            resolution=f"{str(number)[:40]}:{ts.timestamp():.3f}",
+            ts=ts,
+            started_at=_time(c.created_at, now) if c.created_at is not None else None,
+            agent_id=agent_name(assignee) if assignee is not None and assignee.type == "user" else None,
         )
 
     # -- out ----------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@
 - a turn is stored once per caller and message id: a repeat changes nothing and is answered as
   the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
 
+A help desk's resolution of a conversation (`receive_resolved`) is the case's `resolved` event, with
+the time from the conversation's start (else the case's first message) to the resolution as its
+`handle_seconds`; one event per resolution (key `resolved:{resolution}`), so a redelivery stores
+nothing and a conversation reopened and resolved again has a second event, the one an analysis
+takes (the case's last `resolved` event with a handle time, as for events sent to the API).
+
 The event's idempotency key is `message:{message_id}` in the caller's namespace (reserved: no API
 caller may send one to `POST /v1/events`).
 """
@@ -33,7 +39,7 @@ from supportcue.data.conversations import Added
 from supportcue.data.store import Store
 from supportcue.data.tables import ConversationMessage
 from supportcue.errors import IdempotencyConflict
-from supportcue.integrations.base import Inbound
+from supportcue.integrations.base import Ignored, Inbound, Resolved
 from supportcue.monitoring.events import record_event
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import EventKind, MessageRole
@@ -196,3 +202,35 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
     }
     kept, created = store.conversations.add_agent(row)
     return dict(_same(kept, turn, digest).result), created
+
+
+RESOLVED_KEY_PREFIX = "resolved:"
+
+
+def receive_resolved(store: Store, resolved: Resolved, *, caller: str) -> tuple[int, bool] | Ignored:
+    """Record a resolution as the case's `resolved` event: (its id, whether it was new); `Ignored`
+    for a conversation no message of which reached supportcue (no case: nothing to measure)."""
+    case = store.cases.get(resolved.case_id)
+    if case is None:
+        return Ignored(
+            f"no message of conversation {resolved.case_id} reached supportcue: no case to resolve"
+        )
+    started = resolved.started_at or case.created_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    key = RESOLVED_KEY_PREFIX + resolved.resolution
+    event: dict[str, Any] = {
+        "idempotency_key": key if len(key) <= 200 else hashlib.sha256(key.encode()).hexdigest(),
+        "case_id": resolved.case_id,
+        "kind": EventKind.RESOLVED,
+        "agent_id": resolved.agent_id,
+        "handle_seconds": max(0.0, (resolved.ts - started).total_seconds()),
+        "ts": resolved.ts,
+    }
+    try:
+        recorded = record_event(store, event, caller=caller)
+    except IdempotencyConflict:  # the same resolution said otherwise (another assignee by then): the first
+        earlier = store.events.get(caller, event["idempotency_key"])
+        assert earlier is not None
+        return earlier.id, False
+    return recorded.event.id, not recorded.duplicate

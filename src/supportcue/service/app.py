@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -112,6 +112,20 @@ with `<`, `>` and `&` written as six bytes each: a reply on an Outlook thread of
 1.5 MB, and a refused webhook is a customer message lost (Chatwoot does not send it again)."""
 NOTE_WAIT_S = 60.0
 """How long the outbox worker waits for a suggestion from the micro-batcher."""
+
+
+def _webhook_too_large(app: FastAPI) -> Callable[[str, str], None]:
+    """What a 413 on a help desk's webhook does: counted (`too_large`) and one warning line (at most
+    one a minute, as for the other refused webhooks): the help desk shows no answer and does not send
+    the webhook again, so the log is where an admin learns that a message was lost."""
+
+    def too_large(path: str, detail: str) -> None:
+        for name in app.state.help_desks:
+            if path == f"/integrations/{name}/webhook":
+                app.state.runtime.telemetry.webhooks.labels(name, "too_large").inc()
+                app.state.webhook_warnings.warning("%s webhook refused (413): %s", name, detail)
+
+    return too_large
 
 
 def _note_workers(
@@ -363,6 +377,7 @@ def create_app(
             "/integrations/chatwoot/webhook": (MAX_WEBHOOK_BYTES, "webhook body"),
         },
         default=(MAX_BODY_BYTES, "request body"),
+        too_large=_webhook_too_large(app),
     )
 
     app.add_middleware(TrustedHosts, allowed_hosts=settings.service.allowed_hosts)

@@ -36,7 +36,8 @@ class _TooLarge(HTTPException):
 
 class LimitsAndMetrics:
     """Rejects bodies over the path's limit (`limits`, else `default`) with 413 (by Content-Length, or
-    while reading a chunked body) and counts requests and latency per route template for Prometheus."""
+    while reading a chunked body) and counts requests and latency per route template for Prometheus.
+    `too_large(path, detail)` hears of each 413 (a help desk's webhook refused: logged, counted)."""
 
     def __init__(
         self,
@@ -44,11 +45,13 @@ class LimitsAndMetrics:
         telemetry: Telemetry,
         limits: Mapping[str, tuple[int, str]],
         default: tuple[int, str] | None = None,
+        too_large: Callable[[str, str], None] | None = None,
     ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.limits = dict(limits)
         self.default = default
+        self.too_large = too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,8 +72,10 @@ class LimitsAndMetrics:
             size, what = limit
             declared = dict(scope["headers"]).get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > size:
-                await self._too_large(send, _detail(what, f"{int(declared):,}", size))
+                detail = _detail(what, f"{int(declared):,}", size)
+                await self._too_large(send, detail)
                 self._count(scope, scope.get("method", ""), 413, 0.0)
+                self._refused(scope, detail)
                 return
             seen = 0
 
@@ -93,6 +98,12 @@ class LimitsAndMetrics:
             await self._too_large(send, exc.detail)
         finally:
             self._count(scope, scope.get("method", ""), status, time.perf_counter() - start)
+            if status == 413 and limit is not None:  # a chunked body, found over its limit as it was read
+                self._refused(scope, _detail(limit[1], f"at least {seen:,}", limit[0]))
+
+    def _refused(self, scope: Scope, detail: str) -> None:
+        if self.too_large is not None:
+            self.too_large(scope["path"], detail)
 
     def _count(self, scope: Scope, method: str, status: int, seconds: float) -> None:
         route: Any = scope.get("route")

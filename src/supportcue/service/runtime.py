@@ -164,7 +164,7 @@ class Telemetry:
         self.webhooks = Counter(
             "supportcue_webhooks",
             "Help-desk webhooks received, by outcome (accepted, duplicate, ignored, other_account, "
-            "refused, invalid)",
+            "refused, too_large, invalid)",
             ["help_desk", "outcome"],
             registry=r,
         )

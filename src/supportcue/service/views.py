@@ -257,7 +257,7 @@ def helpdesk_panel(
         "name": health["help_desk"].capitalize(),
         "webhooks": {
             k: webhooks.get(k, 0)
-            for k in ("accepted", "duplicate", "ignored", "other_account", "refused", "invalid")
+            for k in ("accepted", "duplicate", "ignored", "other_account", "refused", "too_large", "invalid")
         },
         "webhooks_total": sum(webhooks.values()),
         "unable_to_post": unable_to_post,

@@ -2,8 +2,10 @@
 
 Answered fast (Chatwoot waits 5 s at most): the signature is checked (`signed_by`: 401 without a
 valid, fresh one), the message read (`HelpDesk.read`), and what it asks stored durably before the
-answer: a customer's message with its outbox item (the note), in one transaction, or an agent's
-reply as its `sent` event. The suggestion and the note are the outbox worker's
+answer: a customer's message with its outbox item (the note), in one transaction, an agent's
+reply as its `sent` event, or a conversation resolved as its case's `resolved` event (with the
+resolution time as its handle time: what an experiment's `resolved` and `handle_seconds` read).
+The suggestion and the note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
 
@@ -24,7 +26,7 @@ from pydantic import ValidationError
 
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations import conversation
-from supportcue.integrations.base import Ignored, Inbound, caller_id
+from supportcue.integrations.base import Ignored, Inbound, Resolved, caller_id
 from supportcue.integrations.chatwoot import NAME as CHATWOOT
 from supportcue.service.body import parse_json
 from supportcue.service.deps import RuntimeDep, signed_by, webhook_warnings
@@ -48,14 +50,14 @@ def _invalid(detail: str, errors: list[dict[str, Any]] | None = None) -> _Invali
     return _Invalid(detail, errors)
 
 
-def _read(request_body: bytes, read: Any) -> Inbound | Ignored:
+def _read(request_body: bytes, read: Any) -> Inbound | Resolved | Ignored:
     """The help desk's reading of the body; a 422 naming what is wrong (never echoing the body)."""
     try:
         payload = parse_json(request_body)
     except json.JSONDecodeError as exc:
         raise _invalid(f"the body is not valid JSON: {exc.msg}") from None
     try:
-        found: Inbound | Ignored = read(payload)
+        found: Inbound | Resolved | Ignored = read(payload)
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
@@ -74,13 +76,22 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
     except _Invalid as exc:
         count(name, "invalid").inc()
         return exc.answer()
+    store, caller = runtime.store, caller_id(name)
+    if isinstance(found, Resolved):
+        recorded = await run_in_threadpool(conversation.receive_resolved, store, found, caller=caller)
+        if not isinstance(recorded, Ignored):
+            created = recorded[1]
+            if created:
+                runtime.telemetry.events.labels(EventKind.RESOLVED).inc()
+            count(name, "accepted" if created else "duplicate").inc()
+            return WebhookPublic(status="accepted" if created else "duplicate", case_id=found.case_id)
+        found = recorded
     if isinstance(found, Ignored):
         count(name, found.outcome).inc()
         if found.outcome != "ignored":  # a setting to fix: Chatwoot never shows our answer
             webhook_warnings(request).warning("%s webhook ignored: %s", name, found.reason)
         return WebhookPublic(status="ignored", reason=found.reason)
     turn = conversation.turn_of(found)
-    store, caller = runtime.store, caller_id(name)
     try:
         if found.role == MessageRole.CUSTOMER:
             public_url = runtime.settings.service.public_url
@@ -118,7 +129,8 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
     openapi_extra=_BODY,
 )
 async def chatwoot_webhook(request: Request, runtime: RuntimeDep) -> WebhookPublic | JSONResponse:
-    """Chatwoot's account webhook (`message_created`), signed with the webhook's secret
-    (`X-Chatwoot-Signature`, `X-Chatwoot-Timestamp`). An incoming contact message gets a suggestion
-    as a private note (posted in the background); an outgoing agent message is the `sent` event."""
+    """Chatwoot's account webhook (`message_created`, `conversation_status_changed`), signed with the
+    webhook's secret (`X-Chatwoot-Signature`, `X-Chatwoot-Timestamp`). An incoming contact message
+    gets a suggestion as a private note (posted in the background); an outgoing agent message is the
+    `sent` event; a conversation resolved is the case's `resolved` event."""
     return await receive(request, runtime, CHATWOOT)
