@@ -131,3 +131,15 @@ def test_rename_gives_a_topic_a_new_key(workspace: Workspace) -> None:
         assert [t.key for t in store.library.topics()] == ["refund_request", "refunds"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_topics_list_prints_a_key_with_brackets_as_it_is(workspace: Workspace) -> None:
+    """A topic key is free text from an import: "[/]refunds" stopped `topics list` with rich's
+    MarkupError, and "[b]x" would have printed as a bold "x"."""
+    store = open_store(workspace[1]["SUPPORTCUE_DATABASE_URL"])
+    store.library.ensure_topics(["[/]refunds", "[b]x"])
+    store.close()
+    listed = run(workspace, "topics", "list")
+    assert listed.exit_code == 0, listed.output + repr(listed.exception)
+    assert "[/]refunds" in listed.stdout and "[b]x" in listed.stdout

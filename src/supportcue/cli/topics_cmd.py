@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console, err_console
@@ -41,8 +42,8 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
     table = Table(title="topics")
     for column in ("topic", "labels", "answers", "articles"):
         table.add_column(column, justify="left" if column == "topic" else "right")
-    for key, v in usage.items():
-        table.add_row(key, f"{v['labels']:,}", f"{v['answers']:,}", f"{v['articles']:,}")
+    for key, v in usage.items():  # the key as Text, not markup: an imported key may hold "[/]"
+        table.add_row(Text(key), f"{v['labels']:,}", f"{v['answers']:,}", f"{v['articles']:,}")
     console.print(table)
 
 
