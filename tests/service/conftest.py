@@ -148,10 +148,13 @@ def app(make_app: Callable[[PipelineLoader], FastAPI]) -> FastAPI:
 
 
 @pytest.fixture
-def store(app: FastAPI) -> Store:
-    """The app's own store: seed it before the server starts, read what the server wrote."""
+def store(app: FastAPI) -> Iterator[Store]:
+    """The app's own store: seed it before the server starts, read what the server wrote. Closed at
+    the end (again, when the server's shutdown closed it): a test that never starts the app left its
+    PostgreSQL connections open until the garbage collector warned in a later test."""
     s: Store = app.state.runtime.store
-    return s
+    yield s
+    s.close()
 
 
 @pytest.fixture
