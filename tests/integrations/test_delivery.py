@@ -19,7 +19,9 @@ from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import MessageRole
 from tests.test_pipeline import make
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+# The worker's clock starts an hour past the real one: outbox items are queued at the real time, so
+# they are due on this clock whatever day the tests run (a fixed date failed them once it had passed).
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
 
 
 @pytest.fixture
