@@ -419,6 +419,19 @@ class ResponseSettings(_Section):
     """How far "mark reviewed" (/library, PATCH /v1/answers) moves an answer's review due date."""
 
 
+class ExperimentSettings(_Section):
+    max_handle_seconds: float = Field(7 * 24 * 3600.0, ge=0)
+    """`experiment analyze --metric handle_seconds` and the dashboard leave out handle times above this
+    (a conversation left open for days, then resolved by someone or by Chatwoot's auto-resolve, was
+    not handled that long), counting them per arm; 0 keeps every one. 7 days: the longest handle time
+    `POST /v1/events` accepts."""
+
+    @property
+    def handle_cap(self) -> float | None:
+        """`max_handle_seconds` as the analysis takes it: None for no limit (0)."""
+        return self.max_handle_seconds or None
+
+
 class DriftSettings(_Section):
     """When `supportcue drift` raises an alert (monitoring/drift.py): windows, and one threshold per
     kind of alert; each p-value threshold is for one test (answers are Holm-corrected together)."""
@@ -541,6 +554,7 @@ class Settings(_Section):
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
     `{support_phone}`); a case's own fields and names win over them."""
@@ -805,6 +819,13 @@ post_notes = true       # false: suggest and measure, post no note (a dark launc
 max_attempts = 10       # attempts to post a note before giving up
 retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
 timeout_seconds = 4.0   # one call to Chatwoot's API
+
+[experiments]
+# `experiment analyze --metric handle_seconds` (and the dashboard) leave out handle times over this
+# many seconds: a conversation left open for days and resolved later (by someone, or Chatwoot's
+# auto-resolve) was not handled that long, and one such case would swamp the mean. They are counted
+# per arm (`excluded`) and still count as resolved. 0 keeps every handle time. 604800 = 7 days.
+max_handle_seconds = 604800.0
 
 [drift]
 # `supportcue drift`: each day (or week) the last window_days are compared with the reference_days

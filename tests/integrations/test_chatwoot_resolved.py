@@ -9,6 +9,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -28,7 +29,7 @@ from tests.integrations.chatwoot_api import (
     status_changed,
     wait_for,
 )
-from tests.service.conftest import wait_loaded
+from tests.service.conftest import authorize, wait_loaded
 
 
 def iso(ts: float) -> str:
@@ -163,19 +164,40 @@ def test_experiment_analyze_gets_the_handle_time_of_chatwoot_cases(
             handle = 100.0 + n
             resolved = status_changed(n, "resolved", created_at=started, updated_at=started + handle)
             assert post(server.url, resolved).json()["status"] == "accepted"
-    result = CliRunner().invoke(
-        cli,
-        [
-            *("--workspace", str(tmp_path), "experiment", "analyze", "holdout"),
-            "--metric",
-            "handle_seconds",
-            "--json",
-        ],
-        env={"SUPPORTCUE_DATABASE_URL": database_url},
-    )
-    assert result.exit_code == 0, result.output
-    analysis = json.loads(result.stdout.strip().splitlines()[-1])
-    assert analysis["metric"] == "handle_seconds"
+        # two conversations forgotten for 9 days, then auto-resolved: no handle time of anyone's
+        for n in (26, 27):
+            post(server.url, message_created(1000 + n, "How do I pause a payout?", conversation=n))
+            forgotten = status_changed(n, "resolved", created_at=started, updated_at=started + 9 * 86400)
+            assert post(server.url, forgotten).json()["status"] == "accepted"
+        # the dashboard's experiment table leaves them out too, and says so
+        page = httpx.get(server.url + "/dashboard", headers=authorize(store), timeout=60)
+        section = page.text.split('id="experiments"', 1)[1]
+        assert "2 cases with a handle time over 604,800 s (7 days" in section, section[:3000]
+        (row,) = [r for r in re.findall(r"(?s)<tr>(.*?)</tr>", section) if "Handle time" in r]
+        means = [float(x.replace(",", "")) for x in re.findall(r"([\d,.]+) s<", row)]
+        assert len(means) == 2 and all(110 <= m <= 125 for m in means), row
+
+    def analyze(*options: str) -> dict[str, Any]:
+        result = CliRunner().invoke(
+            cli,
+            [
+                *("--workspace", str(tmp_path), "experiment", "analyze", "holdout"),
+                *("--metric", "handle_seconds", "--json", *options),
+            ],
+            env={"SUPPORTCUE_DATABASE_URL": database_url},
+        )
+        assert result.exit_code == 0, result.output
+        answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return answer
+
+    analysis = analyze()
+    assert analysis["metric"] == "handle_seconds" and analysis["max_handle_seconds"] == 7 * 86400
     arms = {a["name"]: a for a in analysis["arms"]}
     assert sum(a["n"] for a in arms.values()) == len(conversations), analysis["arms"]
     assert all(a["n"] > 0 and 110 <= a["mean"] <= 125 for a in arms.values()), analysis
+    assert sum(a["excluded"] for a in arms.values()) == 2
+    assert any("2 cases" in w and "left out" in w for w in analysis["warnings"]), analysis["warnings"]
+    # --max-handle-seconds 0 keeps every handle time: the two forgotten cases swamp the means
+    everything = analyze("--max-handle-seconds", "0")
+    assert sum(a["n"] for a in everything["arms"]) == len(conversations) + 2
+    assert max(a["mean"] for a in everything["arms"]) > 40_000, everything["arms"]
