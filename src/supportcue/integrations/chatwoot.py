@@ -5,7 +5,8 @@
 HMAC-SHA256(secret, "{timestamp}.{raw body}"); `verify` accepts it only when `[chatwoot]
 webhook_secret` is set, the signature matches (compared in constant time) and the timestamp is within
 `MAX_SKEW_S` of the server's clock (an older one is a replay). Without a secret every webhook is
-refused: Chatwoot cannot send an API key, and an unsigned webhook could come from anyone.
+refused: Chatwoot cannot send an API key, and an unsigned webhook could come from anyone. Chatwoot
+signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are refused as unsigned.
 
 `read` turns a `message_created` event into an `Inbound` message:
 
@@ -69,6 +70,12 @@ from supportcue.vocab import MessageRole
 NAME = "chatwoot"
 MAX_SKEW_S = 300
 """A webhook whose timestamp is further than this from the server's clock is refused (a replay)."""
+SIGNED_SINCE = "v4.11.2"
+"""The first Chatwoot release that signs account webhooks: chatwoot/chatwoot#13573 ("add per-webhook
+secret with backfill migration", lib/webhooks/trigger.rb signs when the webhook has a secret); its
+maintainers date it in chatwoot/chatwoot#13862 ("not present in v4.11.1 ... appears in v4.11.2"; a
+secret that does not show in the webhook's settings after upgrading means the migrations did not
+run). Agent bot and API inbox webhooks, which supportcue does not use, are signed from v4.13.0."""
 MAX_RETRY_AFTER_S = 3600
 """The longest `Retry-After` obeyed (the longest backoff): a larger one is read as this."""
 _TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
@@ -303,7 +310,9 @@ class ChatwootHelpDesk:
         timestamp, signed = lower.get("x-chatwoot-timestamp", ""), lower.get("x-chatwoot-signature", "")
         if not timestamp or not signed:
             raise WebhookRefused(
-                "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing"
+                "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing "
+                f"(Chatwoot signs its webhooks from {SIGNED_SINCE} on: upgrade it and run its database "
+                "migrations)"
             )
         if not is_digits(timestamp) or len(timestamp) > 12:
             raise WebhookRefused("X-Chatwoot-Timestamp must be Unix seconds")
