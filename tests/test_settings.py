@@ -312,6 +312,51 @@ def test_the_chatwoot_origin_is_written_as_a_browser_writes_it(base_url: str, or
     assert ChatwootSettings(base_url=base_url).origin == origin
 
 
+@pytest.mark.parametrize(
+    ("frame_origin", "origin"),
+    [
+        ("https://chat.example.com", "https://chat.example.com"),
+        ("https://Chat.Example.com:443/", "https://chat.example.com"),  # a trailing slash is no path
+        ("http://10.0.0.5:3000", "http://10.0.0.5:3000"),
+        ("", "http://chatwoot.internal:3000"),  # unset: base_url's origin
+    ],
+)
+def test_the_frame_origin_is_its_own_setting_and_defaults_to_the_base_urls(
+    frame_origin: str, origin: str
+) -> None:
+    """The server may reach Chatwoot at an internal address while agents' browsers open a public one:
+    the Dashboard App page is framed by (and listens to) the browsers' origin."""
+    settings = ChatwootSettings(base_url="http://chatwoot.internal:3000", frame_origin=frame_origin)
+    assert settings.origin == origin
+    assert settings.base_url == "http://chatwoot.internal:3000"  # the API's address is unchanged
+
+
+@pytest.mark.parametrize(
+    ("frame_origin", "says"),
+    [
+        ("chat.example.com", "must start with http:// or https://"),
+        ("ftp://chat.example.com", "must start with http:// or https://"),
+        ("https://chat.example.com/app/accounts/1", "an origin only (scheme://host[:port]), with no path"),
+        ("https://chat.example.com?x=1", "an origin only"),
+        ("https://chat.example.com#top", "an origin only"),
+        ("https://ana:pw@chat.example.com", "an origin only"),
+        ("https://*.example.com", "not a valid URL"),
+        ("https://chat.example.com:99999", "port"),
+        ("https://", "has no host"),
+    ],
+)
+def test_a_frame_origin_that_is_not_an_origin_stops_start_up(
+    tmp_path: Path, frame_origin: str, says: str
+) -> None:
+    init_workspace(tmp_path)
+    environ = {"SUPPORTCUE_CHATWOOT__FRAME_ORIGIN": frame_origin}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path, environ=environ)
+    message = str(caught.value)
+    assert "SUPPORTCUE_CHATWOOT__FRAME_ORIGIN" in message and "chatwoot.frame_origin" in message
+    assert says in message
+
+
 def test_the_workspace_embedder_corrects_spelling_unless_turned_off(tmp_path: Path) -> None:
     from supportcue.embeddings import CachedEmbedder, SpellingEmbedder
     from supportcue.training.loader import workspace_embedder

@@ -185,6 +185,46 @@ def _http_url(url: str, what: str) -> str:
     return url
 
 
+def _origin_url(url: str) -> str:
+    """An origin, scheme://host[:port] (as CSP `frame-ancestors` and `MessageEvent.origin` name a
+    site), or "" for none; a trailing slash is dropped, any other path refused."""
+    url = url.strip()
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} must start with http:// or https://")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(
+            f"{url!r} must be an origin only (scheme://host[:port]), with no path, query, fragment or "
+            "user name: the address agents' browsers open Chatwoot at, e.g. https://chat.example.com"
+        )
+    _http_url(url, "a Chatwoot server")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(f"{url!r} has a port that is not a number from 1 to 65535")
+    return url.rstrip("/")
+
+
+def _browser_origin(url: str) -> str:
+    """scheme://host[:port] of `url` ("" for none) as a browser writes an origin: the host in lower
+    case, no port when it is the scheme's default."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    host = parts.netloc.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: left as written (no browser origin has it)
+        port = None
+    if port is not None and port == {"http": 80, "https": 443}.get(parts.scheme):
+        host = host.rsplit(":", 1)[0]
+    return f"{parts.scheme}://{host}"
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -235,8 +275,13 @@ class ServiceSettings(_Section):
 
 class ChatwootSettings(_Section):
     base_url: str = ""
-    """Where the team's Chatwoot runs (e.g. https://chat.example.com); its origin alone may frame the
-    /embed/chatwoot page (Chatwoot's Dashboard App). Empty: no page may be framed."""
+    """Where supportcue reaches Chatwoot's API (e.g. https://chat.example.com, or an internal address);
+    unless `frame_origin` says otherwise, its origin alone may frame the /embed/chatwoot page
+    (Chatwoot's Dashboard App). Empty: no note is posted, and no page may be framed."""
+    frame_origin: str = ""
+    """The origin agents' browsers open Chatwoot at (scheme://host[:port], e.g. https://chat.example.com),
+    when it is not `base_url`'s (supportcue reaching Chatwoot at an internal address): it alone may
+    frame the /embed/chatwoot page, whose script listens to it alone. Empty: `base_url`'s origin."""
     account_id: int = Field(0, ge=0)
     """The Chatwoot account whose webhooks are read and whose conversations get notes (0: the account
     each webhook names)."""
@@ -252,23 +297,15 @@ class ChatwootSettings(_Section):
     timeout_seconds: float = Field(4.0, gt=0, le=120)
 
     _url = field_validator("base_url")(lambda url: _http_url(url, "a Chatwoot server"))
+    _frame = field_validator("frame_origin")(_origin_url)
 
     @property
     def origin(self) -> str:
-        """scheme://host[:port] of `base_url` ("" when unset), as a browser writes an origin (the
-        host in lower case, no port when it is the scheme's default): the embed page compares it
-        with `MessageEvent.origin` as a string, and it is the page's CSP `frame-ancestors`."""
-        if not self.base_url:
-            return ""
-        parts = urlsplit(self.base_url)
-        host = parts.netloc.lower()
-        try:
-            port = parts.port
-        except ValueError:  # not a number: left as written (no browser origin has it)
-            port = None
-        if port is not None and port == {"http": 80, "https": 443}.get(parts.scheme):
-            host = host.rsplit(":", 1)[0]
-        return f"{parts.scheme}://{host}"
+        """The origin of Chatwoot in agents' browsers: `frame_origin`, else `base_url`'s ("" when
+        neither is set), as a browser writes an origin (the host in lower case, no port when it is
+        the scheme's default): the embed page compares it with `MessageEvent.origin` as a string, and
+        it is the page's CSP `frame-ancestors`."""
+        return _browser_origin(self.frame_origin or self.base_url)
 
 
 class SecuritySettings(_Section):
@@ -380,6 +417,19 @@ class ResponseSettings(_Section):
     review_grace_days: int = Field(0, ge=0)
     review_cycle_days: int = Field(90, ge=1, le=3650)
     """How far "mark reviewed" (/library, PATCH /v1/answers) moves an answer's review due date."""
+
+
+class ExperimentSettings(_Section):
+    max_handle_seconds: float = Field(7 * 24 * 3600.0, ge=0)
+    """`experiment analyze --metric handle_seconds` and the dashboard leave out handle times above this
+    (a conversation left open for days, then resolved by someone or by Chatwoot's auto-resolve, was
+    not handled that long), counting them per arm; 0 keeps every one. 7 days: the longest handle time
+    `POST /v1/events` accepts."""
+
+    @property
+    def handle_cap(self) -> float | None:
+        """`max_handle_seconds` as the analysis takes it: None for no limit (0)."""
+        return self.max_handle_seconds or None
 
 
 class DriftSettings(_Section):
@@ -504,6 +554,7 @@ class Settings(_Section):
     chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Workspace-wide values for answer placeholders (`support_phone = "+1 555 0100"` fills
     `{support_phone}`); a case's own fields and names win over them."""
@@ -751,9 +802,14 @@ test_share = 0.2              # the share of labeled cases a backtest holds out
 min_time_spread_hours = 24.0
 
 [chatwoot]
-# Your Chatwoot's URL, e.g. "https://chat.example.com": only that origin may show the
-# /embed/chatwoot page in an iframe (Chatwoot's Dashboard App). Empty: no site may frame any page.
+# Your Chatwoot's URL, e.g. "https://chat.example.com": supportcue posts notes to its API there, and
+# only that origin may show the /embed/chatwoot page in an iframe (Chatwoot's Dashboard App), unless
+# frame_origin names another. Empty: no note is posted, and no site may frame any page.
 base_url = ""
+# The origin agents' browsers open Chatwoot at, when supportcue reaches it at another address (base_url
+# = "http://chatwoot.internal:3000", frame_origin = "https://chat.example.com"): scheme://host[:port]
+# only. It alone may frame /embed/chatwoot. Empty: base_url's origin.
+frame_origin = ""
 account_id = 0          # the Chatwoot account to serve (0: whichever account a webhook names)
 # Secrets: better given as environment variables (SUPPORTCUE_CHATWOOT__API_TOKEN,
 # SUPPORTCUE_CHATWOOT__WEBHOOK_SECRET) than written here.
@@ -763,6 +819,13 @@ post_notes = true       # false: suggest and measure, post no note (a dark launc
 max_attempts = 10       # attempts to post a note before giving up
 retry_seconds = 5.0     # wait after the first failed attempt; doubles after each (at most an hour)
 timeout_seconds = 4.0   # one call to Chatwoot's API
+
+[experiments]
+# `experiment analyze --metric handle_seconds` (and the dashboard) leave out handle times over this
+# many seconds: a conversation left open for days and resolved later (by someone, or Chatwoot's
+# auto-resolve) was not handled that long, and one such case would swamp the mean. They are counted
+# per arm (`excluded`) and still count as resolved. 0 keeps every handle time. 604800 = 7 days.
+max_handle_seconds = 604800.0
 
 [drift]
 # `supportcue drift`: each day (or week) the last window_days are compared with the reference_days

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -698,3 +699,17 @@ def test_answers_and_articles_are_stored_with_their_line_breaks_as_lf(store: Sto
     assert bodies == {"a1": "Hi {customer_name}!\nRefunds take 5 days.\nBest", "a2": "one\ntwo"}
     assert [v.body for v in store.library.versions("a2")] == ["one\ntwo"]
     assert [a.body for a in store.library.articles()] == ["first\n\nsecond"]
+
+
+def test_an_exported_cases_file_imported_again_adds_no_field(store: Store, tmp_path: Path) -> None:
+    """`export cases` writes the store's `status_changed_at` (a case Chatwoot resolved has one): it
+    is no case field to fill placeholders with."""
+    store.cases.upsert([{"id": "c1", "message": "hi", "fields": {"order_id": "A-1"}}])
+    store.cases.follow_status("c1", "resolved", datetime(2026, 10, 1, tzinfo=UTC))
+    exported = tmp_path / "cases.csv"
+    export_table(store, "cases", exported)
+    assert "status_changed_at" in exported.read_text().splitlines()[0]
+    report = import_file(store, "cases", exported)
+    assert report.stored == 1 and not report.rejects
+    case = store.cases.get("c1")
+    assert case is not None and case.fields == {"order_id": "A-1"} and case.status == "resolved"

@@ -160,6 +160,21 @@ def test_cases_upsert_by_external_id(store: Store) -> None:
     assert case.created_at == T0  # aware UTC in, aware UTC out
 
 
+def test_a_help_desks_status_changes_apply_in_the_order_they_happened(store: Store) -> None:
+    store.cases.upsert([{"id": "c1", "message": "hi", "created_at": T0}])
+    later, latest = T0 + timedelta(minutes=5), T0 + timedelta(minutes=9, microseconds=250_000)
+    assert store.cases.follow_status("c1", "resolved", latest)
+    assert not store.cases.follow_status("c1", "open", later)  # came late: the case stays resolved
+    case = store.cases.get("c1")
+    assert case is not None and (case.status, case.status_changed_at) == ("resolved", latest)
+    assert store.cases.follow_status("c1", "resolved", latest)  # the same change again: no change
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+    assert not store.cases.follow_status("c2", "open", latest)  # no such case
+    store.cases.set_status("c1", "open")  # the console's change applies whatever came before
+    case = store.cases.get("c1")
+    assert case is not None and case.status == "open" and case.status_changed_at > latest  # type: ignore[operator]
+
+
 def test_events_are_idempotent(store: Store) -> None:
     event = {"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "ts": T0}
     stored, created = store.events.add(event)

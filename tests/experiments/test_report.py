@@ -120,3 +120,48 @@ def test_a_control_mean_of_zero_still_gets_the_difference_and_its_interval() -> 
     assert r["difference"]["value"] == pytest.approx(0.4)
     assert r["difference"]["p_value"] == pytest.approx(expected.pvalue, abs=1e-6)
     assert r["difference"]["ci_low"] == pytest.approx(expected.confidence_interval(0.95).low, abs=1e-6)
+
+
+WEEK = 7 * 24 * 3600
+
+
+def _forgotten(outcomes: Outcomes, control: int, treatment: int) -> Outcomes:
+    """`outcomes` with this many more cases per arm resolved after 8 to 30 days (left open, then
+    auto-resolved: Chatwoot's resolution time is no handle time)."""
+    extra = [
+        CaseOutcome(f"f{arm}{i}", arm, "a", WEEK * (8 + i) / 7, 1.0)
+        for arm, n in (("control", control), ("treatment", treatment))
+        for i in range(n)
+    ]
+    return replace(outcomes, cases=outcomes.cases + extra)
+
+
+def test_handle_times_over_the_cap_are_left_out_counted_and_named() -> None:
+    outcomes = _outcomes(1500, 1500)
+    plain = summarize(_design(), outcomes, "handle_seconds")
+    forgotten = _forgotten(outcomes, 3, 2)
+    r = summarize(_design(), forgotten, "handle_seconds")
+    assert r["max_handle_seconds"] == WEEK
+    assert [(a["n"], a["excluded"], a["mean"]) for a in r["arms"]] == [
+        (a["n"], k, a["mean"]) for a, k in zip(plain["arms"], (3, 2), strict=True)
+    ]
+    assert r["lift"] == plain["lift"] and r["ci_low"] == plain["ci_low"]
+    (note,) = [w for w in r["warnings"] if "left out" in w]
+    assert "5 cases" in note and "control 3, treatment 2" in note and "max_handle_seconds" in note
+    # the cases still count as resolved; other metrics report nothing left out
+    resolved = summarize(_design(), forgotten, "resolved")
+    assert [(a["n"], a["excluded"]) for a in resolved["arms"]] == [(1503, 0), (1502, 0)]
+    # without the cap (None: the setting's 0) they are kept, and the mean shows what they do to it
+    kept = summarize(_design(), replace(forgotten, max_handle_seconds=None), "handle_seconds")
+    assert [a["excluded"] for a in kept["arms"]] == [0, 0] and kept["max_handle_seconds"] is None
+    assert kept["arms"][0]["mean"] > 2 * plain["arms"][0]["mean"]
+    assert not any("left out" in w for w in kept["warnings"])
+
+
+def test_an_arm_that_loses_more_cases_to_the_cap_is_a_warning() -> None:
+    """Leaving cases out by their outcome is safe only when the arms lose alike: when one loses
+    more (suggestions that make agents forget conversations?), the comparison is biased."""
+    r = summarize(_design(), _forgotten(_outcomes(1500, 1500), 2, 60), "handle_seconds")
+    assert any("lose different shares of cases to the cap" in w for w in r["warnings"]), r["warnings"]
+    alike = summarize(_design(), _forgotten(_outcomes(1500, 1500), 3, 2), "handle_seconds")
+    assert not any("different shares" in w for w in alike["warnings"])

@@ -135,6 +135,28 @@ def test_a_case_stored_after_its_assignment_or_again_keeps_its_arm(store: Store)
     assert c3 is not None and c3.arm == "imported-arm"  # the team's own record still goes in
 
 
+def test_the_agents_earlier_handle_times_leave_out_those_over_the_cap(store: Store) -> None:
+    """CUPED's covariate (each agent's mean handle time before the experiment) leaves out the
+    conversations left open for days, as the metric does."""
+    week = 7 * 24 * 3600.0
+    handles = [("ana", 300.0), ("ana", 500.0), ("ana", 9 * 86400.0), ("bo", 8 * 86400.0)]
+    store.events.add_many(
+        [
+            {
+                "idempotency_key": f"r{i}",
+                "case_id": f"c{i}",
+                "kind": "resolved",
+                "agent_id": agent,
+                "handle_seconds": handle,
+                "ts": T0 - timedelta(days=1),
+            }
+            for i, (agent, handle) in enumerate(handles)
+        ]
+    )
+    assert store.experiments.agent_means(T0, week) == {"ana": (2, 400.0)}
+    assert store.experiments.agent_means(T0)["ana"] == (3, (800 + 9 * 86400.0) / 3)
+
+
 def test_the_migration_goes_down_and_up(empty_database_url: str) -> None:
     from alembic import command
 

@@ -12,9 +12,17 @@ from pydantic import SecretStr, ValidationError
 
 from supportcue.errors import HelpDeskError, WebhookRefused
 from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, Note, RecordingHelpDesk
+from supportcue.integrations.base import Resolved
 from supportcue.integrations.chatwoot import agent_name, signature
 from supportcue.settings import ChatwootSettings
-from tests.integrations.chatwoot_api import SECRET, TOKEN, FakeChatwoot, message_created, signed
+from tests.integrations.chatwoot_api import (
+    SECRET,
+    TOKEN,
+    FakeChatwoot,
+    message_created,
+    signed,
+    status_changed,
+)
 
 NOW = 1_760_000_000
 
@@ -97,6 +105,26 @@ def test_display_id_names_the_conversation_when_given() -> None:
     found = desk().read(payload)
     assert isinstance(found, Inbound) and found.case_id == "chatwoot:1:42"
     assert found.target == {"account_id": "1", "conversation_id": "42"}
+
+
+def test_the_conversation_number_is_the_same_in_every_webhook_and_in_the_api_path() -> None:
+    """Chatwoot's webhooks name a conversation by its number in the account (`id` = `display_id`:
+    `Conversations::EventDataPresenter#push_data`), which its messages API takes in the path (it
+    looks conversations up by `display_id`); a payload that also names `display_id` (a fork whose
+    `webhook_data` puts the table's id in `id`) is read by `display_id`, never the table's id."""
+    started = float(NOW - 600)
+    upstream = message_created(121, "hi", conversation=42)
+    resolved = status_changed(42, "resolved", created_at=started, updated_at=started + 60)
+    fork_message = message_created(122, "hi", conversation=3933509)
+    fork_message["conversation"]["display_id"] = 42
+    fork_resolved = {**status_changed(3933509, "resolved", created_at=started, updated_at=started + 60)}
+    fork_resolved["display_id"] = 42
+    found = [desk(account_id=1).read(p) for p in (upstream, resolved, fork_message, fork_resolved)]
+    assert {f.case_id for f in found if isinstance(f, Inbound | Resolved)} == {"chatwoot:1:42"}
+    targets = [f.target for f in found if isinstance(f, Inbound)]
+    assert targets == [{"account_id": "1", "conversation_id": "42"}] * 2
+    note = Note(targets[1], "**Suggested reply**", "ref")
+    assert desk()._messages_url(note.target) == "/api/v1/accounts/1/conversations/42/messages"
 
 
 @pytest.mark.parametrize(

@@ -348,6 +348,27 @@ def test_the_dashboard_app_page_may_be_framed_by_the_configured_chatwoot_alone(
     assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
 
 
+@pytest.mark.parametrize("chatwoot_settings", [{"frame_origin": "https://chat.example.com"}])
+def test_the_frame_origin_frames_the_dashboard_app_while_notes_go_to_the_base_url(
+    server: LiveServer, chatwoot: FakeChatwoot, chatwoot_port: int, store: Store
+) -> None:
+    """Chatwoot reached at an internal address (base_url, the fake's port) and opened by agents'
+    browsers at a public one (frame_origin): the page's CSP and its listener name the public one,
+    the notes still go to the internal one."""
+    page = httpx.get(server.url + "/embed/chatwoot", timeout=10)
+    assert page.status_code == 200 and "x-frame-options" not in page.headers
+    policy = dict(p.strip().split(" ", 1) for p in page.headers["content-security-policy"].split(";"))
+    assert policy["frame-ancestors"] == "https://chat.example.com"
+    assert '"chatwoot_origin": "https://chat.example.com"' in page.text
+    assert f"127.0.0.1:{chatwoot_port}" not in page.text
+    chatwoot.start()
+    post(server.url, message_created(97, "How do I pause a payout?"))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert note["conversation_id"] == 10 and ("POST", "/api/v1/accounts/1/conversations/10/messages") in (
+        chatwoot.requests
+    )
+
+
 def test_the_dashboard_app_and_the_note_share_one_suggestion_and_the_reply_answers_it(
     server: LiveServer, chatwoot: FakeChatwoot, store: Store
 ) -> None:

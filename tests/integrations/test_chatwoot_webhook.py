@@ -276,7 +276,8 @@ def test_why_webhooks_are_refused_or_come_from_another_account_reaches_the_log_a
         "chatwoot webhook refused (401): the webhook's signature does not match (another secret, or a "
         "changed body)",
         "chatwoot webhook refused (401): the webhook is not signed: X-Chatwoot-Signature or "
-        "X-Chatwoot-Timestamp is missing",
+        "X-Chatwoot-Timestamp is missing (Chatwoot signs its webhooks from v4.11.2 on: upgrade it and "
+        "run its database migrations)",
         "chatwoot webhook ignored: account 2 is not the configured account 1 ([chatwoot] account_id)",
     ]
     assert all(r.levelname == "WARNING" for r in caplog.records if "webhook" in r.getMessage())

@@ -155,6 +155,14 @@ def analyze(
     until: Annotated[
         str | None, typer.Option("--until", help="imported cases created up to this date")
     ] = None,
+    max_handle_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--max-handle-seconds",
+            help="leave out (and count) handle times above this: conversations left open, not handled "
+            "(default: \\[experiments] max_handle_seconds, 7 days; 0 keeps every one)",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Per arm n and mean; the relative lift over the control arm with its interval and p-value;
@@ -172,7 +180,10 @@ def analyze(
         raise ExperimentError(f"--alpha must be in (0, 0.5), got {alpha}")
     if not 0 < mde < 10:
         raise ExperimentError(f"--mde is a relative change such as 0.05, got {mde}")
+    if max_handle_seconds is not None and not 0 <= max_handle_seconds < float("inf"):
+        raise ExperimentError(f"--max-handle-seconds must be 0 (no limit) or more, got {max_handle_seconds}")
     cli = state(ctx)
+    cap = cli.settings.experiments.handle_cap if max_handle_seconds is None else max_handle_seconds or None
     result = run(
         cli.store,
         name,
@@ -187,6 +198,7 @@ def analyze(
         weights=parse_weights(weights) if weights is not None else None,
         since=start,
         until=stop,
+        max_handle_seconds=cap,
     )
     if json_out:
         print(json.dumps(result))

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
@@ -105,8 +105,25 @@ class Cases:
         return self.db.all(q.limit(limit) if limit else q)
 
     def set_status(self, case_id: str, status: str) -> None:
+        """The console's change (an agent's Resolve): applies now, whatever came before."""
         with self.db.session() as s:
-            s.execute(update(Case).where(Case.id == case_id).values(status=status))
+            s.execute(
+                update(Case).where(Case.id == case_id).values(status=status, status_changed_at=utcnow())
+            )
+
+    def follow_status(self, case_id: str, status: str, at: datetime) -> bool:
+        """Set the case's status as a help desk changed it at `at`, unless the case shows a later
+        change (webhooks arrive late, twice and out of order: the latest change wins, and applying one
+        again changes nothing); whether it was set. One statement: concurrent changes cannot interleave."""
+        shown = Case.status_changed_at
+        with self.db.session() as s:
+            changed = s.execute(
+                update(Case)
+                .where(Case.id == case_id, or_(shown.is_(None), shown <= at))
+                .values(status=status, status_changed_at=at)
+                .returning(Case.id)  # rowcount is not reliable on every driver
+            )
+            return changed.first() is not None
 
     # -- suggestions -----------------------------------------------------------------------------
     def add_suggestions(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:

@@ -136,6 +136,10 @@ class Conversations:
             # the case shows the latest customer turn (by time: a turn may arrive out of order)
             latest = self._latest_customer_turn(s, turn.case_id)
             case.message, case.status, case.purged_at = latest.text, CaseStatus.OPEN, None
+            # the message reopened the case (as Chatwoot reopens a resolved conversation): a help
+            # desk's resolution older than it, delivered late, must not close the case again
+            if case.status_changed_at is None or case.status_changed_at < turn.ts:
+                case.status_changed_at = turn.ts
             case.context = list(thread if latest.id == turn.id else self._thread(s, latest))
             case.customer_name = customer_name or case.customer_name
             case.channel = channel or case.channel

@@ -209,9 +209,13 @@ class Experiments:
             q = q.where(Suggestion.created_at <= until)
         return self._fetch(q.order_by(Suggestion.created_at, Suggestion.id))
 
-    def agent_means(self, before: datetime) -> dict[str, tuple[int, float]]:
+    def agent_means(
+        self, before: datetime, max_handle_seconds: float | None = None
+    ) -> dict[str, tuple[int, float]]:
         """Per agent: (resolved cases, mean handle seconds) over the `resolved` events before `before`
-        (the covariate of CUPED: each agent's speed before the experiment)."""
+        (the covariate of CUPED: each agent's speed before the experiment), leaving out handle times
+        over `max_handle_seconds` (conversations left open, as the metric leaves them out)."""
+        capped = () if max_handle_seconds is None else (Event.handle_seconds <= max_handle_seconds,)
         with self.db.session() as s:
             rows = s.execute(
                 select(Event.agent_id, func.count(), func.avg(Event.handle_seconds))
@@ -220,6 +224,7 @@ class Experiments:
                     Event.ts < before,
                     Event.handle_seconds.is_not(None),
                     Event.agent_id.is_not(None),
+                    *capped,
                 )
                 .group_by(Event.agent_id)
             )

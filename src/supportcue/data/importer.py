@@ -161,8 +161,13 @@ def _field_text(value: Any) -> str:
     return str(value)
 
 
+EXPORTED_NOT_IMPORTED = ("status_changed_at",)
+"""Columns `export cases` writes that an import neither sets nor keeps as a case field (the store's
+own bookkeeping): an exported file imported again adds no field."""
+
+
 def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
-    known = set(CaseRow.model_fields)
+    known = {*CaseRow.model_fields, *EXPORTED_NOT_IMPORTED}
     extra = {
         k: v for k, v in row.items() if k not in known and not k.startswith("__") and v not in (None, "")
     }

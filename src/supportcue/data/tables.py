@@ -132,6 +132,10 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     arm: Mapped[str | None] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN)
+    status_changed_at: Mapped[datetime | None]
+    """When the status it shows was set: a help desk's resolution or reopening (the help desk's time),
+    a customer message (its time: it reopens the case), the console's Resolve. A help desk's change
+    older than it changes nothing (`Cases.follow_status`). NULL: never changed since stored."""
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     purged_at: Mapped[datetime | None]
     """When `supportcue purge` removed the case's text (message, context, customer name, fields)."""

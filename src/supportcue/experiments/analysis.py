@@ -157,6 +157,14 @@ def srm_p_value(counts: Sequence[int], weights: Sequence[float]) -> float:
     return float(stats.chisquare(np.asarray(counts, dtype=float), f_exp=shares * total).pvalue)
 
 
+def loss_p_value(lost_a: int, kept_a: int, lost_b: int, kept_b: int) -> float:
+    """Fisher's exact (two-sided) p-value that two arms lose the same share of their cases (to a
+    filter on the outcome, such as the handle-time cap): exact, as the losses are often a handful."""
+    if lost_a + lost_b == 0 or kept_a + kept_b == 0:
+        return 1.0
+    return float(stats.fisher_exact([[lost_a, kept_a], [lost_b, kept_b]]).pvalue)
+
+
 def cases_needed(a: ArmStats, b: ArmStats, mde: float, alpha: float = 0.05, power: float = 0.8) -> int | None:
     """Cases per arm to detect a relative change of `mde` with `power` (two-sided, level `alpha`),
     from the arms' variances; None when the control mean is 0 or a variance is unknown."""

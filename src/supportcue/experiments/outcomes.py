@@ -1,7 +1,13 @@
 """What each case of an experiment measured: one value per case and metric, read from the store.
 
 - `handle_seconds`: the `handle_seconds` of the case's last `resolved` event that has one (cases
-  without are left out);
+  without are left out), when it is at most `max_handle_seconds` (`[experiments]`, 7 days by
+  default, the longest `POST /v1/events` accepts): a conversation resolved after longer was left open
+  and resolved when someone (or Chatwoot's auto-resolve) got to it, so its "handle time" is how long
+  it was forgotten, which would swamp the mean of the minutes agents spend. Such cases are left out
+  of this metric and counted per arm (`excluded`, `Outcomes.excluded`); they still count as resolved.
+  Leaving cases out by their outcome is unbiased only if the arms lose alike, which the analysis
+  tests (`report.py`);
 - `resolved`: 1 when the case has a `resolved` event, else 0 (every assigned case counts);
 - `first_reply_seconds`: from the case's creation (or its assignment, for a case the store has no
   row of) to its first `sent` event; cases without a reply are left out;
@@ -40,6 +46,9 @@ from supportcue.experiments.design import METRICS, Design
 from supportcue.monitoring.match import DEFAULT_THRESHOLD, similarity
 from supportcue.vocab import HOLDOUT, EventKind
 
+MAX_HANDLE_SECONDS = 7 * 24 * 3600.0
+"""The longest credible handle time (the default of `[experiments] max_handle_seconds`)."""
+
 
 @dataclass
 class CaseOutcome:
@@ -69,18 +78,32 @@ class Outcomes:
     """Per arm: suggestions per pipeline version."""
     simulated: int = 0
     """Suggestions of the experiment's cases that were simulated (the demo)."""
+    max_handle_seconds: float | None = MAX_HANDLE_SECONDS
+    """Handle times above it are left out of `handle_seconds` (None: none is)."""
 
     def counts(self) -> Counter[str]:
         """Assigned cases per arm."""
         return Counter(c.arm for c in self.cases)
 
+    def over_cap(self, case: CaseOutcome) -> bool:
+        """Whether the case's handle time is over `max_handle_seconds` (no handle time: it is not)."""
+        cap, handle = self.max_handle_seconds, case.handle_seconds
+        return cap is not None and handle is not None and handle > cap
+
+    def excluded(self, metric: str) -> Counter[str]:
+        """Per arm, the cases `metric` leaves out for their value (handle times over the cap)."""
+        if metric != "handle_seconds":
+            return Counter()
+        return Counter(c.arm for c in self.cases if self.over_cap(c))
+
     def values(self, metric: str, arm: str) -> tuple[list[float], list[float]]:
-        """The arm's values of `metric` (cases without one left out) and their covariates."""
+        """The arm's values of `metric` (cases without one, and handle times over the cap, left out)
+        and their covariates."""
         fallback = _mean(list(self.agent_means.values()))
         ys, xs = [], []
         for c in self.cases:
             value = c.value(metric)
-            if c.arm != arm or value is None:
+            if c.arm != arm or value is None or (metric == "handle_seconds" and self.over_cap(c)):
                 continue
             ys.append(value)
             xs.append(self.agent_means.get(c.agent or "", fallback) if fallback is not None else 0.0)
@@ -103,10 +126,13 @@ def read_outcomes(
     threshold: float = DEFAULT_THRESHOLD,
     match: bool = True,
     imported: Imported | None = None,
+    max_handle_seconds: float | None = MAX_HANDLE_SECONDS,
 ) -> Outcomes:
     """The outcomes of every case assigned in `design`'s experiment (`match=False` skips the match
     rate, which compares texts: about a millisecond a case the first time); with `imported`, of the
-    cases whose own `arm` column puts them in an arm (a team's own split, `report.py`)."""
+    cases whose own `arm` column puts them in an arm (a team's own split, `report.py`). Handle times
+    over `max_handle_seconds` (None: no limit) are left out of `handle_seconds` and of the agents'
+    earlier means (the CUPED covariate)."""
     key = design.key
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
@@ -162,12 +188,13 @@ def read_outcomes(
             sims.append(_SIMILARITIES[pair])
         best = max((x for x in sims if x is not None), default=None)
         cases[case_id].match_rate = None if best is None else float(best >= threshold)
-    means = store.experiments.agent_means(design.started_at) if design.started_at else {}
+    means = store.experiments.agent_means(design.started_at, max_handle_seconds) if design.started_at else {}
     return Outcomes(
         cases=list(cases.values()),
         agent_means={agent: mean for agent, (_, mean) in means.items()},
         versions=dict(versions),
         simulated=simulated,
+        max_handle_seconds=max_handle_seconds,
     )
 
 

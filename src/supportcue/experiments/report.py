@@ -10,12 +10,17 @@ sentences under `warnings`:
   number needed per arm;
 - a sample-ratio mismatch (p < 0.001): the split differs from the weights, so the result is suspect;
 - an experiment still running gets the sequential interval only (safe to look at every day);
-- arms whose suggestions came from more than one pipeline version (a model changed mid-experiment).
+- arms whose suggestions came from more than one pipeline version (a model changed mid-experiment);
+- handle times over `max_handle_seconds` left out (`outcomes.py`: conversations left open, not
+  handled), with the number per arm (also each arm's `excluded`), and, when the arms lose different
+  shares of their cases to that limit (Fisher's exact test against the control arm, p < 0.01), that
+  the comparison may be biased: leaving cases out by their outcome is fair only if the arms lose alike.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,7 +33,7 @@ from supportcue.experiments import analysis as st
 from supportcue.experiments.design import METRICS, Design
 from supportcue.experiments.imported import arms_source
 from supportcue.experiments.lifecycle import list_experiments
-from supportcue.experiments.outcomes import Outcomes, read_outcomes
+from supportcue.experiments.outcomes import MAX_HANDLE_SECONDS, Outcomes, read_outcomes
 from supportcue.monitoring.match import DEFAULT_THRESHOLD
 
 SEQUENTIAL = "sequential: asymptotic confidence sequence (safe to look daily)"
@@ -36,6 +41,8 @@ FIXED = "fixed horizon: Welch's t with the delta method"
 ALPHA = 0.05
 MDE = 0.05
 POWER = 0.8
+CAP_ALPHA = 0.01
+"""An arm whose share of cases lost to `max_handle_seconds` is this unlikely under equal shares: a warning."""
 
 
 def analyze(
@@ -54,17 +61,24 @@ def analyze(
     weights: Sequence[float] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    max_handle_seconds: float | None = MAX_HANDLE_SECONDS,
 ) -> dict[str, Any]:
     """The experiment `name`'s result on `metric` (JSON-serialisable); `ExperimentError` for an
-    unknown experiment or metric. `sequential` defaults to whether the experiment still runs. The
-    cases' arms come from the live assignments or the imported `arm` column (`imported.py`: `arms`,
-    `weights`, `since` and `until` describe an imported split); `arms_from` and `arms_source` say
-    which was used."""
+    unknown experiment or metric. Handle times over `max_handle_seconds` (None: no limit) are left
+    out of `handle_seconds` and counted (`outcomes.py`). `sequential` defaults to whether the
+    experiment still runs. The cases' arms come from the live assignments or the imported `arm`
+    column (`imported.py`: `arms`, `weights`, `since` and `until` describe an imported split);
+    `arms_from` and `arms_source` say which was used."""
     if metric not in METRICS:
         raise ExperimentError(f"--metric {metric!r}; allowed: {', '.join(METRICS)}")
     source = arms_source(store, name, arms_from, arms=arms, weights=weights, since=since, until=until)
     outcomes = read_outcomes(
-        store, source.design, threshold, match=metric == "match_rate", imported=source.imported
+        store,
+        source.design,
+        threshold,
+        match=metric == "match_rate",
+        imported=source.imported,
+        max_handle_seconds=max_handle_seconds,
     )
     result = summarize(
         source.design,
@@ -96,6 +110,7 @@ def summarize(
     assigned = [counts.get(a, 0) for a in design.names]
     srm = st.srm_p_value(assigned, design.weights)
     raw = {arm: outcomes.values(metric, arm) for arm in design.names}
+    excluded = outcomes.excluded(metric)
     values, theta, reduction = _adjusted(raw, cuped)
     stats = {arm: st.arm_stats(arm, values[arm]) for arm in design.names}
     plain = {arm: st.arm_stats(arm, raw[arm][0]) for arm in design.names}
@@ -104,6 +119,7 @@ def summarize(
     comparisons = [_compare(stats[control], stats[arm], plain, sequential, alpha, tuning) for arm in others]
     first = comparisons[0]
     warnings = _warnings(design, metric, stats, srm, sequential, outcomes, mde, alpha)
+    warnings += _cap_warnings(design, plain, excluded, outcomes.max_handle_seconds)
     if cuped and not outcomes.agent_means:
         warnings.append("--cuped changed nothing: no agent had a handle time before the experiment started")
     return {
@@ -120,6 +136,7 @@ def summarize(
                 "n": plain[arm].n,
                 "mean": _round(plain[arm].mean),
                 "variance": _round(plain[arm].variance),
+                "excluded": excluded.get(arm, 0),
                 **({"mean_adjusted": _round(stats[arm].mean)} if cuped else {}),
             }
             for arm in design.names
@@ -130,6 +147,7 @@ def summarize(
         "p_value": first["p_value"],
         "difference": first["difference"],
         "comparisons": comparisons,
+        "max_handle_seconds": outcomes.max_handle_seconds,
         "srm_p_value": _round(srm),
         "srm": srm < st.SRM_ALPHA,
         "sequential": sequential,
@@ -305,20 +323,62 @@ def _warnings(
     return out
 
 
+def _cap_warnings(
+    design: Design, plain: dict[str, st.ArmStats], excluded: Counter[str], cap: float | None
+) -> list[str]:
+    """What leaving handle times over the cap out did: how many per arm, and whether the arms lost
+    different shares (then the cases kept are not alike across arms, and the comparison is biased)."""
+    if not excluded or cap is None:
+        return []
+    total = sum(excluded.values())
+    split = ", ".join(f"{arm} {excluded.get(arm, 0):,}" for arm in design.names)
+    out = [
+        f"{total:,} case{'s' if total != 1 else ''} with a handle time over {cap:,.0f} s ({cap / 86400:g} "
+        f"days, [experiments] max_handle_seconds) left out: {split}. Conversations left open that long "
+        "were not handled for that long; they still count as resolved"
+    ]
+    control = design.control
+    for arm in design.names:
+        if arm == control:
+            continue
+        table = [(excluded.get(a, 0), plain[a].n) for a in (control, arm)]
+        p_value = st.loss_p_value(*table[0], *table[1])
+        if p_value < CAP_ALPHA:
+            shares = ", ".join(
+                f"{a} {k / max(1, k + n):.1%}" for a, (k, n) in zip((control, arm), table, strict=True)
+            )
+            out.append(
+                f"the arms lose different shares of cases to the cap ({shares}; Fisher's exact p = "
+                f"{p_value:.2g}): the cases left are not alike across arms, so the handle-time comparison "
+                "may be biased; compare --metric resolved, and a larger --max-handle-seconds"
+            )
+    return out
+
+
 def _round(value: float | None, digits: int = 6) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(float(value), digits)
 
 
-def overview(store: Store, threshold: float = DEFAULT_THRESHOLD, limit: int = 3) -> list[dict[str, Any]]:
+def overview(
+    store: Store,
+    threshold: float = DEFAULT_THRESHOLD,
+    limit: int = 3,
+    max_handle_seconds: float | None = MAX_HANDLE_SECONDS,
+) -> list[dict[str, Any]]:
     """The newest `limit` experiments, each with its split, the sample-ratio check and every metric of
     interest's result (for the dashboard; the intervals as `analyze` gives them by default)."""
     out = []
     for design in list_experiments(store)[:limit]:
         imported = arms_source(store, design.key).imported
         outcomes = read_outcomes(
-            store, design, threshold, match="match_rate" in design.metrics, imported=imported
+            store,
+            design,
+            threshold,
+            match="match_rate" in design.metrics,
+            imported=imported,
+            max_handle_seconds=max_handle_seconds,
         )
         results = [summarize(design, outcomes, metric) for metric in design.metrics]
         warnings = list(dict.fromkeys(w for r in results for w in r["warnings"]))

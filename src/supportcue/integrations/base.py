@@ -3,7 +3,8 @@
 Like `embeddings.py`, three parts:
 
 - `HelpDesk`, the protocol: check a webhook's signature (`verify`), read what it says in supportcue's
-  terms (`read`: an `Inbound` message, a `Resolved` conversation, or `Ignored` with the reason),
+  terms (`read`: an `Inbound` message, a `Resolved` or `Reopened` conversation, or `Ignored` with the
+  reason),
   post a private note to a conversation (`post_note`), and find a note an earlier attempt may have
   posted (`find_note`: an attempt that timed out may have succeeded, and an agent must never see the
   same note twice);
@@ -36,6 +37,7 @@ __all__ = [
     "Inbound",
     "Note",
     "RecordingHelpDesk",
+    "Reopened",
     "Resolved",
     "ThrottledLog",
     "caller_id",
@@ -80,6 +82,16 @@ class Resolved:
     ts: datetime
     started_at: datetime | None = None
     agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A resolved conversation the help desk opened again (`ts`: when): its case is open again. No
+    event: the resolution stays recorded, and a second resolution is a second `resolved` event."""
+
+    help_desk: str
+    case_id: str
+    ts: datetime
 
 
 @dataclass(frozen=True)
@@ -157,9 +169,9 @@ class HelpDesk(Protocol):
         """Raise `WebhookRefused` unless the webhook is signed by the help desk (`now`: Unix time)."""
         ...
 
-    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
-        """What a verified webhook's JSON says; `Ignored` for anything but a message or a resolution
-        to act on."""
+    def read(self, payload: Any) -> Inbound | Resolved | Reopened | Ignored:
+        """What a verified webhook's JSON says; `Ignored` for anything but a message, a resolution or
+        a reopening to act on."""
         ...
 
     def post_note(self, note: Note) -> str:
@@ -190,7 +202,7 @@ class RecordingHelpDesk:
     def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         return None
 
-    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
+    def read(self, payload: Any) -> Inbound | Resolved | Reopened | Ignored:
         return Ignored("the recording help desk reads no webhooks")
 
     def post_note(self, note: Note) -> str:

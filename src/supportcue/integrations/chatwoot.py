@@ -5,7 +5,8 @@
 HMAC-SHA256(secret, "{timestamp}.{raw body}"); `verify` accepts it only when `[chatwoot]
 webhook_secret` is set, the signature matches (compared in constant time) and the timestamp is within
 `MAX_SKEW_S` of the server's clock (an older one is a replay). Without a secret every webhook is
-refused: Chatwoot cannot send an API key, and an unsigned webhook could come from anyone.
+refused: Chatwoot cannot send an API key, and an unsigned webhook could come from anyone. Chatwoot
+signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are refused as unsigned.
 
 `read` turns a `message_created` event into an `Inbound` message:
 
@@ -22,8 +23,9 @@ receive_resolved`). Its payload is the conversation's own (`id` is its number; t
 one); its `updated_at` is when it was resolved and `created_at` when it began, so the event's
 handle time is Chatwoot's resolution time. Each resolution is one event, keyed by the conversation
 and that time: a webhook delivered twice is one event, a conversation reopened and resolved again has
-two, and the analysis takes the last (as for events sent to the API). Other status changes (opened,
-pending, snoozed) record nothing.
+two, and the analysis takes the last (as for events sent to the API). A resolution also closes the
+case (the console's inbox shows open cases), and a change to `open` is `Reopened`: the case is open
+again, with no event. Other status changes (pending, snoozed) record nothing.
 
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
 message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
@@ -35,7 +37,7 @@ already recorded (the reply was sent, and on most channels it reached the custom
 
 The case is the conversation: `case_id_for(account, conversation)` = `chatwoot:{account}:{number}`,
 where the number is the conversation's `display_id` (which Chatwoot's webhooks send as `id`, and
-which its API's URLs use).
+which its API's URLs use: `_number` cites Chatwoot's source).
 
 **Out.** A note is `POST {base_url}/api/v1/accounts/{account_id}/conversations/{number}/messages`
 with `{"content": ..., "message_type": "outgoing", "private": true}` and the `api_access_token`
@@ -61,13 +63,19 @@ from pydantic import BaseModel, ConfigDict
 
 from supportcue.boundary import Text, check_text, check_time, is_digits, same_secret
 from supportcue.errors import HelpDeskError, WebhookRefused
-from supportcue.integrations.base import Ignored, Inbound, Note, Resolved
+from supportcue.integrations.base import Ignored, Inbound, Note, Reopened, Resolved
 from supportcue.settings import ChatwootSettings
 from supportcue.vocab import MessageRole
 
 NAME = "chatwoot"
 MAX_SKEW_S = 300
 """A webhook whose timestamp is further than this from the server's clock is refused (a replay)."""
+SIGNED_SINCE = "v4.11.2"
+"""The first Chatwoot release that signs account webhooks: chatwoot/chatwoot#13573 ("add per-webhook
+secret with backfill migration", lib/webhooks/trigger.rb signs when the webhook has a secret); its
+maintainers date it in chatwoot/chatwoot#13862 ("not present in v4.11.1 ... appears in v4.11.2"; a
+secret that does not show in the webhook's settings after upgrading means the migrations did not
+run). Agent bot and API inbox webhooks, which supportcue does not use, are signed from v4.13.0."""
 MAX_RETRY_AFTER_S = 3600
 """The longest `Retry-After` obeyed (the longest backoff): a larger one is read as this."""
 _TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
@@ -179,6 +187,23 @@ class ConversationChanged(BaseModel):
         return self.status
 
 
+def _number(display_id: int | str | None, id_: int | str) -> int | str:
+    """The conversation's number in its account (`display_id`: what Chatwoot's pages show, and what
+    its API's conversation URLs take), from a webhook's conversation.
+
+    Settled against Chatwoot's source (chatwoot/chatwoot): a webhook's conversation is
+    `Conversation#webhook_data` (app/models/concerns/push_data_helper.rb), which is
+    `Conversations::EventDataPresenter#push_data` (app/presenters/conversations/event_data_presenter.rb),
+    whose `id` is `display_id`, not the table's id; `message_created` nests the same (`Message#
+    webhook_data`, app/models/message.rb: `conversation: conversation.webhook_data`). The messages
+    API, `/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages`, finds the
+    conversation by `Current.account.conversations.find_by!(display_id: params[:conversation_id])`
+    (app/controllers/api/v1/accounts/conversations/base_controller.rb). So `id` is the number both
+    ways; a payload that also names `display_id` (a fork whose `webhook_data` puts the table's id in
+    `id`) is read by that, never by its `id`."""
+    return display_id if display_id is not None and str(display_id) != "" else id_
+
+
 def agent_name(sender: Mapping[str, Any] | _Party | None) -> str | None:
     """The `agent_id` of a Chatwoot user: their name in Chatwoot (else `chatwoot user {id}`)."""
     party = sender if isinstance(sender, _Party) or sender is None else _Party.model_validate(sender)
@@ -285,7 +310,9 @@ class ChatwootHelpDesk:
         timestamp, signed = lower.get("x-chatwoot-timestamp", ""), lower.get("x-chatwoot-signature", "")
         if not timestamp or not signed:
             raise WebhookRefused(
-                "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing"
+                "the webhook is not signed: X-Chatwoot-Signature or X-Chatwoot-Timestamp is missing "
+                f"(Chatwoot signs its webhooks from {SIGNED_SINCE} on: upgrade it and run its database "
+                "migrations)"
             )
         if not is_digits(timestamp) or len(timestamp) > 12:
             raise WebhookRefused("X-Chatwoot-Timestamp must be Unix seconds")
@@ -298,14 +325,14 @@ class ChatwootHelpDesk:
         if not same_secret(signature(secret, timestamp, body), signed):
             raise WebhookRefused("the webhook's signature does not match (another secret, or a changed body)")
 
-    def read(self, payload: Any) -> Inbound | Resolved | Ignored:
+    def read(self, payload: Any) -> Inbound | Resolved | Reopened | Ignored:
         """Raises pydantic's `ValidationError` for a `message_created` (or a conversation's status
         change) that lacks what it needs."""
         if not isinstance(payload, dict):
             raise ValueError("the webhook's body must be a JSON object")
         event = payload.get("event")
         if event in RESOLUTION_EVENTS:
-            return self._resolution(payload)
+            return self._status_change(payload)
         if event != "message_created":
             return Ignored(
                 f"event {str(event)[:40]!r} is not read (only message_created and "
@@ -337,7 +364,7 @@ class ChatwootHelpDesk:
                 f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
                 "nor an agent's reply"
             )
-        conversation = m.conversation.display_id or m.conversation.id
+        conversation = _number(m.conversation.display_id, m.conversation.id)
         meta = m.conversation.meta
         customer = m.sender if role == MessageRole.CUSTOMER else (meta.sender if meta else None)
         channel = (m.conversation.channel or "chat").removeprefix("Channel::").lower()[:30]
@@ -355,12 +382,13 @@ class ChatwootHelpDesk:
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
         )
 
-    def _resolution(self, payload: dict[str, Any]) -> Resolved | Ignored:
+    def _status_change(self, payload: dict[str, Any]) -> Resolved | Reopened | Ignored:
         c = ConversationChanged.model_validate(payload)
         status = "resolved" if c.event == "conversation_resolved" else c.new_status()
-        if status != "resolved":
+        if status not in ("resolved", "open"):
             return Ignored(
-                f"the conversation's status became {str(status)[:20]!r}: only a resolution is read"
+                f"the conversation's status became {str(status)[:20]!r}: only a resolution or a "
+                "reopening is read"
             )
         account = self.settings.account_id or c.account_of() or ""
         if c.account_of() is not None and c.account_of() != str(account):
@@ -371,9 +399,11 @@ class ChatwootHelpDesk:
             )
         if not account:
             raise ValueError("the webhook names no account: set [chatwoot] account_id")
-        number = c.display_id or c.id
+        number = _number(c.display_id, c.id)
         now = datetime.now(UTC)
         ts = _time(c.updated_at, now)
+        if status == "open":
+            return Reopened(help_desk=NAME, case_id=case_id_for(account, number)[:100], ts=ts)
         assignee = c.meta.assignee if c.meta else None
         return Resolved(
             help_desk=NAME,

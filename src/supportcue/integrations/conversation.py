@@ -20,7 +20,10 @@ A help desk's resolution of a conversation (`receive_resolved`) is the case's `r
 the time from the conversation's start (else the case's first message) to the resolution as its
 `handle_seconds`; one event per resolution (key `resolved:{resolution}`), so a redelivery stores
 nothing and a conversation reopened and resolved again has a second event, the one an analysis
-takes (the case's last `resolved` event with a handle time, as for events sent to the API).
+takes (the case's last `resolved` event with a handle time, as for events sent to the API). It also
+closes the case, and a reopening (`receive_reopened`) opens it again: the case's status follows the
+help desk's latest change by the help desk's times (`Cases.follow_status`), so a webhook delivered
+twice, or after a later change, leaves it as it is.
 
 The event's idempotency key is `message:{message_id}` in the caller's namespace (reserved: no API
 caller may send one to `POST /v1/events`).
@@ -39,10 +42,10 @@ from supportcue.data.conversations import Added
 from supportcue.data.store import Store
 from supportcue.data.tables import ConversationMessage
 from supportcue.errors import IdempotencyConflict
-from supportcue.integrations.base import Ignored, Inbound, Resolved
+from supportcue.integrations.base import Ignored, Inbound, Reopened, Resolved
 from supportcue.monitoring.events import record_event
 from supportcue.pipeline import SuggestRequest, SuggestResult
-from supportcue.vocab import EventKind, MessageRole
+from supportcue.vocab import CaseStatus, EventKind, MessageRole
 
 EVENT_KEY_PREFIX = "message:"
 
@@ -229,8 +232,23 @@ def receive_resolved(store: Store, resolved: Resolved, *, caller: str) -> tuple[
     }
     try:
         recorded = record_event(store, event, caller=caller)
+        answer = recorded.event.id, not recorded.duplicate
     except IdempotencyConflict:  # the same resolution said otherwise (another assignee by then): the first
         earlier = store.events.get(caller, event["idempotency_key"])
         assert earlier is not None
-        return earlier.id, False
-    return recorded.event.id, not recorded.duplicate
+        answer = earlier.id, False
+    # after the event: a failure in between leaves the case open, and Chatwoot's retry closes it
+    store.cases.follow_status(resolved.case_id, CaseStatus.RESOLVED, resolved.ts)
+    return answer
+
+
+def receive_reopened(store: Store, reopened: Reopened) -> bool | Ignored:
+    """Open the case of a conversation the help desk reopened: whether that changed the case (False:
+    it already showed this reopening, a repeat); `Ignored` when there is no case, or the case shows
+    a later change (a resolution after it: this webhook came late)."""
+    case = store.cases.get(reopened.case_id)
+    if case is None:
+        return Ignored(f"no message of conversation {reopened.case_id} reached supportcue: no case to reopen")
+    if store.cases.follow_status(reopened.case_id, CaseStatus.OPEN, reopened.ts):
+        return not (case.status == CaseStatus.OPEN and case.status_changed_at == reopened.ts)
+    return Ignored(f"case {reopened.case_id} changed status after this reopening: it stays {case.status}")

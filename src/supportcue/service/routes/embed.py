@@ -12,9 +12,10 @@ Chatwoot's, so the page reuses the suggestion already made for that message (by 
 by the connector when it stores its suggestions with the message id): one suggestion, and one `shown`
 event per agent, per message. See static/embed.js.
 
-**Who may frame it, and whose messages it reads.** Only the origin of `[chatwoot] base_url` may frame
-this path (`frame-ancestors`, see `service/headers.py`; every other page may be framed by nobody), and
-the script accepts `postMessage` only from that origin and from its parent window. Without the setting
+**Who may frame it, and whose messages it reads.** Only Chatwoot's origin in agents' browsers,
+`[chatwoot] frame_origin` (else the origin of `base_url`, the API's address), may frame this path
+(`frame-ancestors`, see `service/headers.py`; every other page may be framed by nobody), and the
+script accepts `postMessage` only from that origin and from its parent window. Without the setting
 the page says so and does nothing.
 
 **How it authenticates: an `embed` key in the URL's fragment**, not the session cookie. In a real

@@ -134,7 +134,13 @@ async def dashboard(
         }
         return templates.TemplateResponse(request, "dashboard_dates.html", again, status_code=422)
     data = await run_in_threadpool(compute_dashboard, runtime.store, runtime.settings, start, end)
-    experiments = await run_in_threadpool(overview, runtime.store, runtime.settings.match.threshold)
+    settings = runtime.settings
+    experiments = await run_in_threadpool(
+        overview,
+        runtime.store,
+        settings.match.threshold,
+        max_handle_seconds=settings.experiments.handle_cap,
+    )
     context = dashboard_context(data, since, until, served_models(runtime), experiments)
     context["help_desks"] = await run_in_threadpool(_help_desks, request, runtime.store, runtime.settings)
     context |= await run_in_threadpool(freshness_panels, runtime.store, runtime.settings, start, end)

@@ -4,7 +4,8 @@ Answered fast (Chatwoot waits 5 s at most): the signature is checked (`signed_by
 valid, fresh one), the message read (`HelpDesk.read`), and what it asks stored durably before the
 answer: a customer's message with its outbox item (the note), in one transaction, an agent's
 reply as its `sent` event, or a conversation resolved as its case's `resolved` event (with the
-resolution time as its handle time: what an experiment's `resolved` and `handle_seconds` read).
+resolution time as its handle time: what an experiment's `resolved` and `handle_seconds` read) that
+also closes the case; a conversation reopened opens its case again.
 The suggestion and the note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations import conversation
-from supportcue.integrations.base import Ignored, Inbound, Resolved, caller_id
+from supportcue.integrations.base import Ignored, Inbound, Reopened, Resolved, caller_id
 from supportcue.integrations.chatwoot import NAME as CHATWOOT
 from supportcue.service.body import parse_json
 from supportcue.service.deps import RuntimeDep, signed_by, webhook_warnings
@@ -50,14 +51,14 @@ def _invalid(detail: str, errors: list[dict[str, Any]] | None = None) -> _Invali
     return _Invalid(detail, errors)
 
 
-def _read(request_body: bytes, read: Any) -> Inbound | Resolved | Ignored:
+def _read(request_body: bytes, read: Any) -> Inbound | Resolved | Reopened | Ignored:
     """The help desk's reading of the body; a 422 naming what is wrong (never echoing the body)."""
     try:
         payload = parse_json(request_body)
     except json.JSONDecodeError as exc:
         raise _invalid(f"the body is not valid JSON: {exc.msg}") from None
     try:
-        found: Inbound | Resolved | Ignored = read(payload)
+        found: Inbound | Resolved | Reopened | Ignored = read(payload)
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
@@ -86,6 +87,12 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
             count(name, "accepted" if created else "duplicate").inc()
             return WebhookPublic(status="accepted" if created else "duplicate", case_id=found.case_id)
         found = recorded
+    if isinstance(found, Reopened):
+        changed = await run_in_threadpool(conversation.receive_reopened, store, found)
+        if not isinstance(changed, Ignored):
+            count(name, "accepted" if changed else "duplicate").inc()
+            return WebhookPublic(status="accepted" if changed else "duplicate", case_id=found.case_id)
+        found = changed
     if isinstance(found, Ignored):
         count(name, found.outcome).inc()
         if found.outcome != "ignored":  # a setting to fix: Chatwoot never shows our answer
@@ -132,5 +139,6 @@ async def chatwoot_webhook(request: Request, runtime: RuntimeDep) -> WebhookPubl
     """Chatwoot's account webhook (`message_created`, `conversation_status_changed`), signed with the
     webhook's secret (`X-Chatwoot-Signature`, `X-Chatwoot-Timestamp`). An incoming contact message
     gets a suggestion as a private note (posted in the background); an outgoing agent message is the
-    `sent` event; a conversation resolved is the case's `resolved` event."""
+    `sent` event; a conversation resolved is the case's `resolved` event and closes the case, and a
+    conversation reopened opens it again."""
     return await receive(request, runtime, CHATWOOT)

@@ -29,7 +29,7 @@
   }
 
   if (!origin) {
-    note("Chatwoot is not configured: set [chatwoot] base_url in supportcue.toml (only that origin may show this page).");
+    note("Chatwoot is not configured: set [chatwoot] base_url (or frame_origin, the address agents open Chatwoot at) in supportcue.toml (only that origin may show this page).");
     return;
   }
   if (!key) {
