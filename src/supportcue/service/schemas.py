@@ -218,7 +218,10 @@ class AnswerPatch(BaseModel):
     reviewed: bool = False
     note: Text | None = Field(None, max_length=500)
     base_version: int | None = Field(
-        None, ge=0, description="the version the change was made on: refused (409) when it moved on"
+        None,
+        ge=0,
+        description="the version the change was made on (required, or an If-Match header): refused "
+        "(409) when the answer moved on since, 428 when neither is given",
     )
 
 
@@ -292,8 +295,11 @@ _PROBLEMS = {
     403: "the caller's role does not allow this (`detail` says which role does)",
     404: "no such thing (`detail` names it)",
     409: "the idempotency key (or message id) was used before with a different request",
+    412: "If-Match names a version the answer has moved on from (`detail` says which it is at)",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
+    428: "the change names no version it was made on (`base_version` or If-Match): `detail` says "
+    "what to send",
     500: "the pipeline failed on this request only (logged); other requests are not affected",
     503: "not ready (models loading, or the reason they failed), or the database cannot take writes "
     "now: nothing was stored, send the same request again after `Retry-After` seconds",

@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -76,15 +77,59 @@ def _slug(topic: str, title: str) -> str:
     return re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
 
 
-def save(runtime: Runtime, editor: str, answer_id: str, change: AnswerChange, create: bool = False) -> Answer:
-    """One save, its refusals as HTTP errors (404 no such answer, 409 exists or moved on)."""
+def save(
+    runtime: Runtime,
+    editor: str,
+    answer_id: str,
+    change: AnswerChange,
+    create: bool = False,
+    moved_on: int = 409,
+) -> Answer:
+    """One save, its refusals as HTTP errors (404 no such answer, 409 exists, `moved_on` (409, or 412
+    for an If-Match) the answer moved on from the change's base version)."""
     cycle = runtime.settings.response.review_cycle_days
     try:
         return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
     except KeyError:
         raise HTTPException(404, detail=f"no answer {answer_id!r}") from None
     except AnswerConflict as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+        raise HTTPException(409 if create else moved_on, detail=str(exc)) from None
+
+
+NO_BASE_VERSION = (
+    "say which version of the answer your change was made on, so that it cannot overwrite a newer "
+    "one someone else saved: send `base_version` in the body (the `version` of the answer as you "
+    'read it: GET /v1/answers, or its /versions, newest first), or an If-Match header with it (If-Match: "3")'
+)
+
+
+def _if_match(value: str) -> int:
+    """The version an If-Match header names: `"3"` (the ETag of version 3) or a bare `3`."""
+    tag = value.strip()
+    if tag.startswith('"') and tag.endswith('"') and len(tag) >= 2:
+        tag = tag[1:-1]
+    if not tag.isascii() or not tag.isdigit():
+        raise HTTPException(
+            422, detail=f'If-Match {value[:40]!r}: give the one version your change was made on, e.g. "3"'
+        )
+    return int(tag)
+
+
+def _base_version(body: AnswerPatch, if_match: str | None) -> tuple[int, int]:
+    """The version a PATCH was made on (its `base_version`, or its If-Match header) and the status of
+    a refusal when the answer moved on since (409 for base_version, 412 for If-Match, as HTTP has it);
+    428 when it names none: a PATCH on no version overwrote whatever another editor saved meanwhile."""
+    from_header = _if_match(if_match) if if_match is not None else None
+    if from_header is not None and body.base_version is not None and from_header != body.base_version:
+        raise HTTPException(
+            422,
+            detail=f"base_version {body.base_version} and If-Match {from_header} differ: send one of them",
+        )
+    if from_header is not None:
+        return from_header, 412
+    if body.base_version is None:
+        raise HTTPException(428, detail=f"PATCH needs a base version: {NO_BASE_VERSION}")
+    return body.base_version, 409
 
 
 def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
@@ -119,24 +164,46 @@ def _public(answer: Answer) -> AnswerPublic:
 @api.post(
     "/answers", status_code=201, response_model=AnswerPublic, responses=problem_responses(403, 409, 422)
 )
-async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerDep) -> AnswerPublic:
+async def create_answer(
+    body: AnswerCreate, runtime: RuntimeDep, caller: CallerDep, response: Response
+) -> AnswerPublic:
     """Add an answer to the library (version 1; a draft unless `status` is approved)."""
     answer_id, change = _create_change(body)
     answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
 
 @api.patch(
     "/answers/{answer_id:answer_path}",
     response_model=AnswerPublic,
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(403, 404, 409, 412, 422, 428),
 )
 async def change_answer(
-    answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
+    answer_id: AnswerId,
+    body: AnswerPatch,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=100,
+            description='the version the change was made on, as the answer\'s ETag ("3"); '
+            "or `base_version` in the body",
+        ),
+    ] = None,
 ) -> AnswerPublic:
-    """Change an answer: new text is a new version (the old one kept); `status` approves, retires or
-    drafts it; `reviewed: true` marks it reviewed. Served by the running pipeline within a second."""
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, _patch_change(body))
+    """Change an answer made on version `base_version` (or If-Match): new text is a new version (the
+    old one kept); `status` approves, retires or drafts it; `reviewed: true` marks it reviewed. Refused
+    when the answer moved on since (409; 412 for If-Match) and without a version (428). Served by the
+    running pipeline within a second."""
+    change = _patch_change(body)  # nothing to change: 422 first, whatever the version
+    base, moved_on = _base_version(body, if_match)
+    change = replace(change, base_version=base)
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, False, moved_on)
+    response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
 
@@ -340,6 +407,12 @@ async def change_from_form(
     saved meanwhile) shows the page again with why and the reviewer's text in the form, not lost."""
     if action not in ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
+    if base_version is None:  # the page's forms always send it; a script posting them must too
+        raise HTTPException(
+            428,
+            detail="the form needs base_version, the version of the answer its page showed (a change on "
+            "no version would overwrite one someone saved meanwhile)",
+        )
     with_text = action in ("save", "approve")
     fields: dict[str, Any] = (
         {"topic": topic, "title": title, "body": body, "owner": owner, "note": note or None}
