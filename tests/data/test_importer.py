@@ -698,3 +698,29 @@ def test_answers_and_articles_are_stored_with_their_line_breaks_as_lf(store: Sto
     assert bodies == {"a1": "Hi {customer_name}!\nRefunds take 5 days.\nBest", "a2": "one\ntwo"}
     assert [v.body for v in store.library.versions("a2")] == ["one\ntwo"]
     assert [a.body for a in store.library.articles()] == ["first\n\nsecond"]
+
+
+def test_an_answer_id_that_ends_in_a_route_word_is_a_rejected_row(store: Store, tmp_path: Path) -> None:
+    """`a1/versions`, `x/diff`, `compose` were stored, but PATCH /v1/answers/{id} could not reach them
+    (405 from the versions, diff and compose routes; 404 for the bare words): each is a rejected row
+    naming its line, the other answers are stored (the routes are case-sensitive: `Versions` is fine)."""
+    path = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body\n"
+        "a1,payouts,Pause,You can pause payouts.\n"
+        "a1/versions,payouts,Pause,Body.\n"
+        "faq/x/diff,payouts,Pause,Body.\n"
+        "compose,payouts,Pause,Body.\n"
+        "Versions,payouts,Pause,Body.\n"
+        "versions/a2,payouts,Pause,Body.\n",
+    )
+    report = import_file(store, "answers", path)
+    assert [r.line for r in report.rejects] == [3, 4, 5]
+    assert all("id:" in r.reason and "versions, diff, compose" in r.reason for r in report.rejects)
+    rejects = [json.loads(x) for x in (tmp_path / "answers.csv.rejects.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["line"], r["row"]["id"]) for r in rejects] == [
+        (str(path), 3, "a1/versions"),
+        (str(path), 4, "faq/x/diff"),
+        (str(path), 5, "compose"),
+    ]
+    assert sorted(a.id for a in store.library.answers()) == ["Versions", "a1", "versions/a2"]

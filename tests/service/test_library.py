@@ -94,6 +94,9 @@ def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Clien
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     assert ids == ["payouts-пауза-выплат", "payouts-график-выплат"]
+    # an id made of a route word alone (topic "diff", a title of punctuation) gets a suffix
+    r = reviewer.post("/v1/answers", json={"topic": "diff", "title": "?", "body": "b"})
+    assert r.status_code == 201 and r.json()["id"] == "diff-answer", r.text
     assert reviewer.get(f"/v1/answers/{ids[0]}/versions").status_code == 200
     assert reviewer.get(f"/library/{ids[1]}").status_code == 200
 
@@ -148,6 +151,10 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
         # a page or a URL for an answer called ".." is the parent path's: no browser could open it
         ("post", "/v1/answers", {"id": "..", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
         ("post", "/v1/answers", {"id": ".", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
+        # an answer's sub-resources: PATCH /v1/answers/versions could not reach an answer of that id
+        ("post", "/v1/answers", {"id": "versions", "topic": "t", "title": "x", "body": "b"}, 422, "diff"),
+        ("post", "/v1/answers", {"id": "diff", "topic": "t", "title": "x", "body": "b"}, 422, "compose"),
+        ("post", "/v1/answers", {"id": "compose", "topic": "t", "title": "x", "body": "b"}, 422, "versions"),
         ("post", "/v1/answers", {"id": "a1", "topic": "t", "title": "x", "body": "b"}, 409, "exists already"),
         ("patch", "/v1/answers/a1", {}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"note": "only a note"}, 422, "nothing to change"),

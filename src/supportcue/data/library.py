@@ -31,6 +31,23 @@ TEXT_FIELDS = ("topic", "title", "body", "owner")
 """What a version keeps: a change of any of these is a new version."""
 
 
+ANSWER_ROUTE_WORDS = ("versions", "diff", "compose")
+"""An answer's sub-resources (/v1/answers/{id}/versions, /diff, /compose): no answer id may end in
+one (`a1/versions`) or be one (`diff`), or PATCH /v1/answers/{id} reaches that route, not the answer."""
+
+
+def answer_id_problem(answer_id: str) -> str | None:
+    """Why `answer_id` cannot name an answer (its last `/` part is a route word), or None."""
+    head, _, last = answer_id.rpartition("/")
+    if last not in ANSWER_ROUTE_WORDS:
+        return None
+    instead = f"{head}-{last}" if head else f"{last}-answer"
+    return (
+        f"{answer_id[:100]!r} is or ends in a route word ({', '.join(ANSWER_ROUTE_WORDS)}: an answer's "
+        f"addresses end in them, so no request could change this answer); rename it, e.g. {instead[:100]!r}"
+    )
+
+
 class AnswerConflict(ValueError):
     """The answer exists already (create), or was saved by someone else meanwhile (edit)."""
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
+from supportcue.data.library import answer_id_problem
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
@@ -193,7 +194,8 @@ class AnswerCreate(BaseModel):
         min_length=1,
         max_length=100,
         pattern=r"^[\w.\-]*[\w\-][\w.\-]*$",  # not dots alone: `/library/..` is no answer's page
-        description="letters, digits, `.`, `_`, `-`, not dots alone (default: from topic and title)",
+        description="letters, digits, `.`, `_`, `-`, not dots alone, not `versions`, `diff` or `compose` "
+        "(default: from topic and title)",
     )
     topic: Text = Field(min_length=1, max_length=100)
     title: Text = Field(min_length=1, max_length=300)
@@ -201,6 +203,14 @@ class AnswerCreate(BaseModel):
     owner: Text | None = Field(None, max_length=200)
     status: Literal["draft", "approved"] = "draft"
     note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_route(cls, value: str | None) -> str | None:
+        problem = answer_id_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class AnswerPatch(BaseModel):

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from supportcue.boundary import Text
-from supportcue.data.library import AnswerChange, AnswerConflict
+from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
@@ -74,7 +74,8 @@ first)."""
 def _slug(topic: str, title: str) -> str:
     """The id of a new answer that names none: its topic and title, in letters and digits of any
     script (an ASCII-only slug made one id of every title in Cyrillic, say) joined by dashes."""
-    return re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
+    slug = re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
+    return f"{slug[:93]}-answer" if answer_id_problem(slug) else slug  # topic "diff", title "?"
 
 
 def save(
