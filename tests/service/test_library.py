@@ -46,6 +46,7 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
         "title": "Payout schedule",
         "body": "Payouts arrive in 2 days.",
         "owner": "olga",
+        "new_topic": True,  # the workspace's first answer starts its first topic
     }
     r = reviewer.post("/v1/answers", json=body)
     assert r.status_code == 201, r.text
@@ -90,12 +91,13 @@ def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Clien
     "answer", or the topic alone, of every title in Cyrillic: the second one was a 409)."""
     ids = []
     for title in ("Пауза выплат", "График выплат"):
-        r = reviewer.post("/v1/answers", json={"topic": "payouts", "title": title, "body": "Текст ответа."})
+        new = {"topic": "payouts", "title": title, "body": "Текст ответа.", "new_topic": True}
+        r = reviewer.post("/v1/answers", json=new)
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     assert ids == ["payouts-пауза-выплат", "payouts-график-выплат"]
     # an id made of a route word alone (topic "diff", a title of punctuation) gets a suffix
-    r = reviewer.post("/v1/answers", json={"topic": "diff", "title": "?", "body": "b"})
+    r = reviewer.post("/v1/answers", json={"topic": "diff", "title": "?", "body": "b", "new_topic": True})
     assert r.status_code == 201 and r.json()["id"] == "diff-answer", r.text
     assert reviewer.get(f"/v1/answers/{ids[0]}/versions").status_code == 200
     assert reviewer.get(f"/library/{ids[1]}").status_code == 200
@@ -155,7 +157,13 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
         ("post", "/v1/answers", {"id": "versions", "topic": "t", "title": "x", "body": "b"}, 422, "diff"),
         ("post", "/v1/answers", {"id": "diff", "topic": "t", "title": "x", "body": "b"}, 422, "compose"),
         ("post", "/v1/answers", {"id": "compose", "topic": "t", "title": "x", "body": "b"}, 422, "versions"),
-        ("post", "/v1/answers", {"id": "a1", "topic": "t", "title": "x", "body": "b"}, 409, "exists already"),
+        (
+            "post",
+            "/v1/answers",
+            {"id": "a1", "topic": "payouts", "title": "x", "body": "b"},
+            409,
+            "exists already",
+        ),
         ("patch", "/v1/answers/a1", {}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"note": "only a note"}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"status": "gone"}, 422, "status"),
@@ -292,7 +300,7 @@ def test_a_version_that_changed_only_the_owner_or_topic_says_so(reviewer: httpx.
     assert '<span class="add">+owner: Devraj Menon</span>' in newest
     assert (
         reviewer.patch(
-            "/v1/answers/a1", json={"topic": "refunds", "owner": "", "base_version": 2}
+            "/v1/answers/a1", json={"topic": "refunds", "owner": "", "base_version": 2, "new_topic": True}
         ).status_code
         == 200
     )
@@ -445,3 +453,65 @@ def test_a_patch_without_the_version_it_was_made_on_is_428_not_a_lost_update(
         )
         assert both.status_code == 422 and "base_version" in both.json()["detail"], both.text
     assert [v.version for v in store.library.versions("a1")] == [2, 1]
+
+
+REFUNDS = {"id": "r1", "topic": "refunds", "title": "Refund time", "body": "Refunds take 5 days."}
+
+
+def test_an_answer_on_a_topic_the_workspace_lacks_is_refused_naming_the_closest(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """A typo ("refnd") made an answer of a topic no suggestion can pick: 422 naming the topic and the
+    closest known ones, unless `new_topic: true` says it starts one. Topics are known from the topics,
+    the topic labels (any source), the answers and the articles."""
+    store.library.upsert_answers([PAUSE_PAYOUTS, REFUNDS])
+    store.labels.add([{"case_id": "c1", "task": "topic", "value": "billing", "source": "weak"}])
+    before = store.library.version()
+    typo = {"topic": "refnd", "title": "Refund time", "body": "Refunds take 5 days."}
+    r = reviewer.post("/v1/answers", json=typo)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "'refnd'" in detail and "'refunds'" in detail and '"new_topic": true' in detail
+    assert store.library.version() == before and store.library.answers(topic="refnd") == []
+    assert "refnd" not in {t.key for t in store.library.topics(status=None)}
+    for known in ("payouts", "billing"):  # an answer's topic, a label's
+        r = reviewer.post("/v1/answers", json={**typo, "topic": known, "title": f"On {known}"})
+        assert r.status_code == 201, r.text
+    r = reviewer.post("/v1/answers", json={**typo, "topic": "chargebacks", "new_topic": True})
+    assert r.status_code == 201 and r.json()["topic"] == "chargebacks", r.text
+    assert "chargebacks" in {t.key for t in store.library.topics(status=None)}
+    # a change of topic is checked the same way
+    r = reviewer.patch("/v1/answers/a1", json={"topic": "payots", "base_version": 1})
+    assert r.status_code == 422 and "'payouts'" in r.json()["detail"], r.text
+    r = reviewer.patch("/v1/answers/a1", json={"topic": "payouts-eu", "base_version": 1, "new_topic": True})
+    assert r.status_code == 200 and r.json()["topic"] == "payouts-eu", r.text
+
+
+def test_the_first_answer_of_an_empty_workspace_says_it_starts_a_topic(reviewer: httpx.Client) -> None:
+    r = reviewer.post("/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days."})
+    assert r.status_code == 422 and "no topics yet" in r.json()["detail"], r.text
+    r = reviewer.post(
+        "/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days.", "new_topic": True}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_the_new_answer_form_offers_to_start_a_new_topic(server: LiveServer, store: Store) -> None:
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS, REFUNDS])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        page = browser.get("/library").text
+        assert 'name="new_topic"' in page
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        new = {"topic": "refnd", "title": "Refund time", "body": "Refunds take 5 days.", "csrf_token": csrf}
+        r = browser.post("/library", data=new)
+        assert r.status_code == 422 and "refunds" in r.text and "New topic" in r.text, r.text[:500]
+        assert 'value="refnd"' in r.text  # the reviewer's answer is kept in the form
+        r = browser.post("/library", data={**new, "new_topic": "1"})
+        assert r.status_code == 303, r.text[:300]
+    assert [a.topic for a in store.library.answers(topic="refnd")] == ["refnd"]

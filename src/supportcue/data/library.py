@@ -12,6 +12,7 @@ the same number); the next save numbers its version past every kept one.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,15 @@ def answer_id_problem(answer_id: str) -> str | None:
         f"{answer_id[:100]!r} is or ends in a route word ({', '.join(ANSWER_ROUTE_WORDS)}: an answer's "
         f"addresses end in them, so no request could change this answer); rename it, e.g. {instead[:100]!r}"
     )
+
+
+def closest_topics(value: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The known topic keys closest to `value` (a typo's "refnd" -> "refunds"): the same key in
+    another case first, then by similarity; none when nothing is close."""
+    keys = sorted(set(known))
+    same_case = [k for k in keys if k.casefold() == value.casefold() and k != value]
+    close = difflib.get_close_matches(value, keys, n=n, cutoff=0.6)
+    return list(dict.fromkeys([*same_case, *close]))[:n]
 
 
 class AnswerConflict(ValueError):
@@ -135,6 +145,11 @@ class Library:
                 for key, n in s.execute(q):
                     out.setdefault(str(key), {"labels": 0, "answers": 0, "articles": 0})[what] = int(n)
         return dict(sorted(out.items()))
+
+    def known_topics(self) -> set[str]:
+        """Every topic key the workspace has: its topics, and the keys its topic labels (any source),
+        answers and articles use."""
+        return set(self.topic_usage())
 
     def merge_topic(
         self, old: str, into: str, editor: str | None, note: str, dry_run: bool = False

@@ -203,6 +203,11 @@ class AnswerCreate(BaseModel):
     owner: Text | None = Field(None, max_length=200)
     status: Literal["draft", "approved"] = "draft"
     note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
+    new_topic: StrictBool = Field(
+        False,
+        description="`topic` starts a topic the workspace does not have yet; without it such a topic is "
+        "refused (422 naming the closest known ones): a misspelt one makes an answer no suggestion picks",
+    )
 
     @field_validator("id")
     @classmethod
@@ -227,6 +232,9 @@ class AnswerPatch(BaseModel):
     status: Literal["draft", "approved", "retired"] | None = None
     reviewed: bool = False
     note: Text | None = Field(None, max_length=500)
+    new_topic: StrictBool = Field(
+        False, description="a new `topic` starts a topic the workspace does not have yet (else 422)"
+    )
     base_version: int | None = Field(
         None,
         ge=0,

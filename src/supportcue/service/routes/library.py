@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from supportcue.boundary import Text
-from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem
+from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem, closest_topics
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
@@ -78,6 +78,45 @@ def _slug(topic: str, title: str) -> str:
     return f"{slug[:93]}-answer" if answer_id_problem(slug) else slug  # topic "diff", title "?"
 
 
+API_NEW_TOPIC = 'send "new_topic": true'
+FORM_NEW_TOPIC = 'tick "New topic"'
+
+
+def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
+    """Why `topic` needs the caller's word that it starts a new topic (`how` they give it), or None
+    for a topic the workspace has: an answer on a misspelt one ("refnd") is an answer no suggestion
+    can pick, since the topic stage predicts only the workspace's topics."""
+    if topic in known:
+        return None
+    if not known:
+        return (
+            f"topic {topic[:100]!r}: this workspace has no topics yet; to start one with this answer, {how}"
+        )
+    close = closest_topics(topic, known)
+    hint = (
+        f"did you mean {close[0]!r}? (closest known: {', '.join(map(repr, close))})"
+        if close
+        else f"known topics: {', '.join(sorted(known)[:10])}{', ...' if len(known) > 10 else ''}"
+    )
+    return (
+        f"topic {topic[:100]!r} is not a topic of this workspace (no topic, topic label, answer or "
+        f"article has it), so no suggestion could pick this answer; {hint}. If it starts a new topic, {how}"
+    )
+
+
+def _check_topic(runtime: Runtime, change: AnswerChange, how: str) -> None:
+    """422 for a change naming a topic the workspace lacks (`unknown_topic`). Known: the store's
+    topics and topic keys in use, and the topics the live topic stage predicts."""
+    if not change.topic:
+        return
+    known = runtime.store.library.known_topics()
+    stage = runtime.pipeline.stages.get("topic") if runtime.pipeline is not None else None
+    known |= set(getattr(stage, "topics_", ()))  # an unfitted stage has none
+    problem = unknown_topic(change.topic, known, how)
+    if problem:
+        raise HTTPException(422, detail=problem)
+
+
 def save(
     runtime: Runtime,
     editor: str,
@@ -85,9 +124,14 @@ def save(
     change: AnswerChange,
     create: bool = False,
     moved_on: int = 409,
+    new_topic: bool | None = None,
+    how: str = API_NEW_TOPIC,
 ) -> Answer:
     """One save, its refusals as HTTP errors (404 no such answer, 409 exists, `moved_on` (409, or 412
-    for an If-Match) the answer moved on from the change's base version)."""
+    for an If-Match) the answer moved on from the change's base version, 422 a topic the workspace
+    lacks unless `new_topic`; None: not checked)."""
+    if new_topic is False:
+        _check_topic(runtime, change, how)
     cycle = runtime.settings.response.review_cycle_days
     try:
         return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
@@ -148,6 +192,7 @@ def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
 
 def _patch_change(body: AnswerPatch) -> AnswerChange:
     values = body.model_dump(exclude_unset=True)
+    values.pop("new_topic", None)
     if not values.keys() - {"note", "base_version"}:
         raise HTTPException(
             422, detail="nothing to change: give topic, title, body, owner, status or reviewed"
@@ -170,7 +215,7 @@ async def create_answer(
 ) -> AnswerPublic:
     """Add an answer to the library (version 1; a draft unless `status` is approved)."""
     answer_id, change = _create_change(body)
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True, 409, body.new_topic)
     response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
@@ -203,7 +248,9 @@ async def change_answer(
     change = _patch_change(body)  # nothing to change: 422 first, whatever the version
     base, moved_on = _base_version(body, if_match)
     change = replace(change, base_version=base)
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, False, moved_on)
+    answer = await run_in_threadpool(
+        save, runtime, caller.id, answer_id, change, False, moved_on, body.new_topic
+    )
     response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
@@ -367,13 +414,24 @@ async def create_from_form(
     body: Annotated[str, Form()] = "",
     owner: Annotated[str, Form()] = "",
     answer_id: Annotated[str, Form()] = "",
+    new_topic: Annotated[bool, Form()] = False,
 ) -> Response:
-    """The new-answer form: a draft, then its page. A refusal (a field, or an id taken) shows the
-    library again with why and the reviewer's answer in the form."""
+    """The new-answer form: a draft, then its page. A refusal (a field, an id taken, a topic the
+    workspace lacks without "New topic" ticked) shows the library again with why and the reviewer's
+    answer in the form."""
     try:
-        new = AnswerCreate(id=answer_id or None, topic=topic, title=title, body=body, owner=owner or None)
+        new = AnswerCreate(
+            id=answer_id or None,
+            topic=topic,
+            title=title,
+            body=body,
+            owner=owner or None,
+            new_topic=new_topic,
+        )
         answer_id, change = _create_change(new)
-        answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+        answer = await run_in_threadpool(
+            save, runtime, caller.id, answer_id, change, True, 409, new_topic, FORM_NEW_TOPIC
+        )
     except (ValidationError, HTTPException) as exc:
         refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
         context = await run_in_threadpool(_library_context, runtime, "", None, None)
@@ -383,6 +441,7 @@ async def create_from_form(
             "body": body,
             "owner": owner,
             "answer_id": answer_id,
+            "new_topic": new_topic,
         }
         context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
         return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
@@ -402,6 +461,7 @@ async def change_from_form(
     owner: Annotated[str | None, Form()] = None,
     note: Annotated[str | None, Form()] = None,
     base_version: Annotated[int | None, Form()] = None,
+    new_topic: Annotated[bool, Form()] = False,
 ) -> Response:
     """The answer page's forms: save (new text: a new version), approve, retire, draft, or reviewed;
     the text fields go with save and approve. A refusal (a field the API refuses, or a version someone
@@ -417,6 +477,7 @@ async def change_from_form(
     with_text = action in ("save", "approve")
     fields: dict[str, Any] = (
         {"topic": topic, "title": title, "body": body, "owner": owner, "note": note or None}
+        | ({"new_topic": True} if new_topic else {})
         if with_text
         else {}
     )
@@ -428,7 +489,10 @@ async def change_from_form(
             reviewed=action == "reviewed",
             base_version=base_version,
         )
-        await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+        change = AnswerChange(**patch.model_dump(exclude={"new_topic"}))
+        await run_in_threadpool(
+            save, runtime, caller.id, answer_id, change, False, 409, new_topic, FORM_NEW_TOPIC
+        )
     except (ValidationError, HTTPException) as exc:
         refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
         if refusal.status_code not in (409, 422):
