@@ -58,6 +58,28 @@ def closest_topics(value: str, known: Iterable[str], n: int = 3) -> list[str]:
     return list(dict.fromkeys([*same_case, *close]))[:n]
 
 
+def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
+    """Why `topic` needs the caller's word that it starts a new topic (`how` they give it), or None
+    for one of the `known` topics: an answer on a misspelt topic ("refnd") is one no suggestion can
+    pick, since the topic stage predicts only the workspace's topics."""
+    if topic in known:
+        return None
+    if not known:
+        return (
+            f"topic {topic[:100]!r}: this workspace has no topics yet; to start one with this answer, {how}"
+        )
+    close = closest_topics(topic, known)
+    hint = (
+        f"did you mean {close[0]!r}? (closest known: {', '.join(map(repr, close))})"
+        if close
+        else f"known topics: {', '.join(sorted(known)[:10])}{', ...' if len(known) > 10 else ''}"
+    )
+    return (
+        f"topic {topic[:100]!r} is not a topic of this workspace (no topic, topic label, answer or "
+        f"article has it), so no suggestion could pick this answer; {hint}. If it starts a new topic, {how}"
+    )
+
+
 class AnswerConflict(ValueError):
     """The answer exists already (create), or was saved by someone else meanwhile (edit)."""
 

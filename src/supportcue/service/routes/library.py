@@ -29,13 +29,20 @@ from pydantic import ValidationError
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from supportcue.boundary import Text
-from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem, closest_topics
+from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.monitoring.library import answer_figures, attention
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
+from supportcue.service.preconditions import (
+    API_NEW_TOPIC,
+    FORM_NEW_TOPIC,
+    NO_FORM_VERSION,
+    check_topic,
+    patch_base_version,
+)
 from supportcue.service.routes.pages import templates
 from supportcue.service.runtime import Runtime
 from supportcue.service.schemas import (
@@ -78,45 +85,6 @@ def _slug(topic: str, title: str) -> str:
     return f"{slug[:93]}-answer" if answer_id_problem(slug) else slug  # topic "diff", title "?"
 
 
-API_NEW_TOPIC = 'send "new_topic": true'
-FORM_NEW_TOPIC = 'tick "New topic"'
-
-
-def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
-    """Why `topic` needs the caller's word that it starts a new topic (`how` they give it), or None
-    for a topic the workspace has: an answer on a misspelt one ("refnd") is an answer no suggestion
-    can pick, since the topic stage predicts only the workspace's topics."""
-    if topic in known:
-        return None
-    if not known:
-        return (
-            f"topic {topic[:100]!r}: this workspace has no topics yet; to start one with this answer, {how}"
-        )
-    close = closest_topics(topic, known)
-    hint = (
-        f"did you mean {close[0]!r}? (closest known: {', '.join(map(repr, close))})"
-        if close
-        else f"known topics: {', '.join(sorted(known)[:10])}{', ...' if len(known) > 10 else ''}"
-    )
-    return (
-        f"topic {topic[:100]!r} is not a topic of this workspace (no topic, topic label, answer or "
-        f"article has it), so no suggestion could pick this answer; {hint}. If it starts a new topic, {how}"
-    )
-
-
-def _check_topic(runtime: Runtime, change: AnswerChange, how: str) -> None:
-    """422 for a change naming a topic the workspace lacks (`unknown_topic`). Known: the store's
-    topics and topic keys in use, and the topics the live topic stage predicts."""
-    if not change.topic:
-        return
-    known = runtime.store.library.known_topics()
-    stage = runtime.pipeline.stages.get("topic") if runtime.pipeline is not None else None
-    known |= set(getattr(stage, "topics_", ()))  # an unfitted stage has none
-    problem = unknown_topic(change.topic, known, how)
-    if problem:
-        raise HTTPException(422, detail=problem)
-
-
 def save(
     runtime: Runtime,
     editor: str,
@@ -131,7 +99,7 @@ def save(
     for an If-Match) the answer moved on from the change's base version, 422 a topic the workspace
     lacks unless `new_topic`; None: not checked)."""
     if new_topic is False:
-        _check_topic(runtime, change, how)
+        check_topic(runtime, change, how)
     cycle = runtime.settings.response.review_cycle_days
     try:
         return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
@@ -139,42 +107,6 @@ def save(
         raise HTTPException(404, detail=f"no answer {answer_id!r}") from None
     except AnswerConflict as exc:
         raise HTTPException(409 if create else moved_on, detail=str(exc)) from None
-
-
-NO_BASE_VERSION = (
-    "say which version of the answer your change was made on, so that it cannot overwrite a newer "
-    "one someone else saved: send `base_version` in the body (the `version` of the answer as you "
-    'read it: GET /v1/answers, or its /versions, newest first), or an If-Match header with it (If-Match: "3")'
-)
-
-
-def _if_match(value: str) -> int:
-    """The version an If-Match header names: `"3"` (the ETag of version 3) or a bare `3`."""
-    tag = value.strip()
-    if tag.startswith('"') and tag.endswith('"') and len(tag) >= 2:
-        tag = tag[1:-1]
-    if not tag.isascii() or not tag.isdigit():
-        raise HTTPException(
-            422, detail=f'If-Match {value[:40]!r}: give the one version your change was made on, e.g. "3"'
-        )
-    return int(tag)
-
-
-def _base_version(body: AnswerPatch, if_match: str | None) -> tuple[int, int]:
-    """The version a PATCH was made on (its `base_version`, or its If-Match header) and the status of
-    a refusal when the answer moved on since (409 for base_version, 412 for If-Match, as HTTP has it);
-    428 when it names none: a PATCH on no version overwrote whatever another editor saved meanwhile."""
-    from_header = _if_match(if_match) if if_match is not None else None
-    if from_header is not None and body.base_version is not None and from_header != body.base_version:
-        raise HTTPException(
-            422,
-            detail=f"base_version {body.base_version} and If-Match {from_header} differ: send one of them",
-        )
-    if from_header is not None:
-        return from_header, 412
-    if body.base_version is None:
-        raise HTTPException(428, detail=f"PATCH needs a base version: {NO_BASE_VERSION}")
-    return body.base_version, 409
 
 
 def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
@@ -246,7 +178,7 @@ async def change_answer(
     when the answer moved on since (409; 412 for If-Match) and without a version (428). Served by the
     running pipeline within a second."""
     change = _patch_change(body)  # nothing to change: 422 first, whatever the version
-    base, moved_on = _base_version(body, if_match)
+    base, moved_on = patch_base_version(body, if_match)
     change = replace(change, base_version=base)
     answer = await run_in_threadpool(
         save, runtime, caller.id, answer_id, change, False, moved_on, body.new_topic
@@ -469,11 +401,7 @@ async def change_from_form(
     if action not in ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
     if base_version is None:  # the page's forms always send it; a script posting them must too
-        raise HTTPException(
-            428,
-            detail="the form needs base_version, the version of the answer its page showed (a change on "
-            "no version would overwrite one someone saved meanwhile)",
-        )
+        raise HTTPException(428, detail=NO_FORM_VERSION)
     with_text = action in ("save", "approve")
     fields: dict[str, Any] = (
         {"topic": topic, "title": title, "body": body, "owner": owner, "note": note or None}
