@@ -487,6 +487,19 @@ def test_an_answer_on_a_topic_the_workspace_lacks_is_refused_naming_the_closest(
     assert r.status_code == 200 and r.json()["topic"] == "payouts-eu", r.text
 
 
+def test_a_topic_the_live_topic_stage_predicts_is_known(
+    server: LiveServer, reviewer: httpx.Client, store: Store
+) -> None:
+    """A topic the live model learned (from labels since merged, say) is one suggestions can pick."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    stage = server.app.state.runtime.pipeline.stages["topic"]  # type: ignore[attr-defined]
+    stage.topics_ = ["payouts", "disputes"]
+    r = reviewer.post("/v1/answers", json={"topic": "disputes", "title": "Dispute", "body": "We review it."})
+    assert r.status_code == 201, r.text
+    r = reviewer.post("/v1/answers", json={"topic": "dispute", "title": "Dispute 2", "body": "We review it."})
+    assert r.status_code == 422 and "did you mean 'disputes'?" in r.json()["detail"], r.text
+
+
 def test_the_first_answer_of_an_empty_workspace_says_it_starts_a_topic(reviewer: httpx.Client) -> None:
     r = reviewer.post("/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days."})
     assert r.status_code == 422 and "no topics yet" in r.json()["detail"], r.text
