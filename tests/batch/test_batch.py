@@ -291,3 +291,17 @@ def test_a_repeated_case_id_is_a_rejected_row_not_a_second_suggestion(
     assert [(r["line"], r["row"]) for r in rejects] == [(4, {"id": "a1"}), (5, {"id": "a1"})]
     stored = _suggestions(workspace)
     assert sorted(s.case_id for s in stored) == ["a1", "b1"]
+
+
+def test_fit_rows_counts_the_cases_accepted_not_the_repeated_ids(workspace: Path, tmp_path: Path) -> None:
+    """`--fit-rows 3` fitted the label model on 2 cases when a repeated id (a rejected row) came among
+    the first three: the repeat was counted toward N. N counts the accepted cases."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "id,message\na1,refund for my order\na1,refund for my order\nb1,when is my payout\n"
+        "c1,refund not received yet\nd1,payout is late\n"
+    )
+    result = CliRunnerResult.of(workspace, "batch", "label", str(path), "--fit-rows", "3", "--json")
+    summary = last_json(result.stdout)
+    assert summary["fitted_on"] == 3
+    assert (summary["read"], summary["rejected"], summary["processed"]) == (5, 1, 4)

@@ -210,18 +210,21 @@ def test_analyze_uses_a_desks_own_imported_arms(workspace: Workspace) -> None:
     for key in ("lift", "ci_low", "ci_high", "p_value", "srm_p_value", "method"):
         assert key in result
     assert not result["srm"]
-    # without --arms and no arm named control: which is the control is asked, not guessed
-    guessed = run(workspace, "experiment", "analyze", "own-split", "--json")
+    # without --arms and no arm named control: which is the control is asked, not guessed (under a
+    # name not analysed yet: own-split is stored now, with its arms)
+    guessed = run(workspace, "experiment", "analyze", "other-split", "--json")
     assert isinstance(guessed.exception, ExperimentError)
     assert "with (100), without (100)" in str(guessed.exception) and "--arms" in str(guessed.exception)
     text = run(workspace, "experiment", "analyze", "own-split", "--arms", "without,with")
     assert text.exit_code == 0, text.output
     assert "imported cases' arm column" in text.stdout and "with vs without: lift -" in text.stdout
     # only the live assignments: there are none, and no experiment of that name
-    live = run(workspace, "experiment", "analyze", "own-split", "--arms-from", "assignments")
+    live = run(workspace, "experiment", "analyze", "third-split", "--arms-from", "assignments")
     assert isinstance(live.exception, ExperimentError) and "no experiment named" in str(live.exception)
-    missing = run(workspace, "experiment", "analyze", "own-split", "--arms", "without,wit")
+    missing = run(workspace, "experiment", "analyze", "third-split", "--arms", "without,wit")
     assert isinstance(missing.exception, ExperimentError) and "'wit'" in str(missing.exception)
+    # a refused analysis stores nothing
+    assert [r["name"] for r in last_json(run(workspace, "experiment", "list", "--json"))] == ["own-split"]
 
 
 def test_analyze_a_stored_experiment_without_assignments_reads_the_imported_arms(
@@ -242,3 +245,38 @@ def test_analyze_a_stored_experiment_without_assignments_reads_the_imported_arms
     assert sum(a["n"] for a in result["arms"]) == 150
     live = last_json(run(workspace, "experiment", "analyze", "h", "--arms-from", "assignments", "--json"))
     assert live["arms_from"] == "assignments" and sum(a["n"] for a in live["arms"]) == 0
+
+
+def test_an_analysis_of_imported_arms_is_stored_as_an_experiment(workspace: Workspace) -> None:
+    """`analyze NAME --arms-from cases` under a name no experiment had printed its result and kept
+    nothing: `experiment list` did not show it and analysing it again needed every option again. It
+    is stored (listed as stopped, `imported: true`) with its arms, weights and the cases' window, once:
+    a re-run, with or without the same options, gives the same result and stores nothing more."""
+    folder = workspace[0]
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    _own_split(folder, start, arms=("without", "with"))
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    args = ("experiment", "analyze", "own-split", "--arms-from", "cases", "--arms", "without,with")
+    first = last_json(run(workspace, *args, "--weights", "50,50", "--json"))
+    (row,) = last_json(run(workspace, "experiment", "list", "--json"))
+    assert (row["name"], row["status"], row["imported"]) == ("own-split", "stopped", True)
+    assert (row["arms"], row["weights"], row["control"]) == (["without", "with"], [50, 50], "without")
+    assert row["start"] == start.isoformat() and row["stop"] == (start + timedelta(hours=199)).isoformat()
+    listed = run(workspace, "experiment", "list")
+    assert listed.exit_code == 0 and "own-split" in listed.stdout and "(imported)" in listed.stdout
+    for again in (args, ("experiment", "analyze", "own-split"), (*args[:3], "--arms-from", "auto")):
+        result = last_json(run(workspace, *again, "--json"))
+        assert result == first, again
+    assert len(last_json(run(workspace, "experiment", "list", "--json"))) == 1
+    # another split under that name is refused, naming the stored one
+    other = run(workspace, "experiment", "analyze", "own-split", "--arms", "with,without")
+    assert isinstance(other.exception, ExperimentError)
+    assert "without,with" in str(other.exception), str(other.exception)
+    live = run(workspace, "experiment", "analyze", "own-split", "--arms-from", "assignments")
+    assert isinstance(live.exception, ExperimentError) and "imported arms" in str(live.exception)
+    stop = run(workspace, "experiment", "stop", "own-split")
+    assert isinstance(stop.exception, ExperimentError) and "imported arms" in str(stop.exception)
+    # it runs in no one's way: an experiment may start now
+    made = run(workspace, "experiment", "create", "next", "--arms", "control,treatment")
+    assert made.exit_code == 0, made.output

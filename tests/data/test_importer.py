@@ -713,3 +713,55 @@ def test_an_exported_cases_file_imported_again_adds_no_field(store: Store, tmp_p
     assert report.stored == 1 and not report.rejects
     case = store.cases.get("c1")
     assert case is not None and case.fields == {"order_id": "A-1"} and case.status == "resolved"
+
+
+def test_an_answer_id_that_ends_in_a_route_word_is_a_rejected_row(store: Store, tmp_path: Path) -> None:
+    """`a1/versions`, `x/diff`, `compose` were stored, but PATCH /v1/answers/{id} could not reach them
+    (405 from the versions, diff and compose routes; 404 for the bare words): each is a rejected row
+    naming its line, the other answers are stored (the routes are case-sensitive: `Versions` is fine)."""
+    path = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body\n"
+        "a1,payouts,Pause,You can pause payouts.\n"
+        "a1/versions,payouts,Pause,Body.\n"
+        "faq/x/diff,payouts,Pause,Body.\n"
+        "compose,payouts,Pause,Body.\n"
+        "Versions,payouts,Pause,Body.\n"
+        "versions/a2,payouts,Pause,Body.\n",
+    )
+    report = import_file(store, "answers", path)
+    assert [r.line for r in report.rejects] == [3, 4, 5]
+    assert all("id:" in r.reason and "versions, diff, compose" in r.reason for r in report.rejects)
+    rejects = [json.loads(x) for x in (tmp_path / "answers.csv.rejects.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["line"], r["row"]["id"]) for r in rejects] == [
+        (str(path), 3, "a1/versions"),
+        (str(path), 4, "faq/x/diff"),
+        (str(path), 5, "compose"),
+    ]
+    assert sorted(a.id for a in store.library.answers()) == ["Versions", "a1", "versions/a2"]
+
+
+def test_answers_naming_no_topic_of_the_workspace_are_named_in_a_warning(
+    store: Store, tmp_path: Path
+) -> None:
+    """An answers file with a misspelt topic ("refnd") stored an answer no suggestion can pick, without
+    a word: the import names the file, each such topic with its lines and the closest known topic."""
+    first = "id,topic,title,body,status\na1,payouts,P,Body,approved\na2,refunds,R,Body,approved\n"
+    assert not any(
+        "topic" in w for w in import_file(store, "answers", write(tmp_path / "a.csv", first)).warnings
+    )
+    path = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body,status\na3,refnd,R,Body,approved\na4,chargebacks,C,Body,approved\n"
+        "a5,chargebacks,C2,Body,approved\na6,payouts,P2,Body,approved\na7,Refunds,R2,Body,approved\n",
+    )
+    expected = (
+        f"{path}: 3 topic(s) of these answers are not topics of the workspace (no topic, topic label, "
+        "answer or article has them), so no suggestion picks those answers until the topic stage learns "
+        "the topic from topic labels: 'chargebacks' (2 answers, lines 3, 4), 'Refunds' (1 answer, line 6; "
+        "did you mean 'refunds'?), 'refnd' (1 answer, line 2; did you mean 'refunds'?). If one is "
+        "misspelt, correct it and import the file again (the answer is updated in place)."
+    )
+    assert expected in import_file(store, "answers", path, dry_run=True).warnings
+    fixed = write(tmp_path / "fixed.csv", "id,topic,title,body,status\na3,refunds,R,Body,approved\n")
+    assert not any("not topics" in w for w in import_file(store, "answers", fixed).warnings)

@@ -46,6 +46,7 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
         "title": "Payout schedule",
         "body": "Payouts arrive in 2 days.",
         "owner": "olga",
+        "new_topic": True,  # the workspace's first answer starts its first topic
     }
     r = reviewer.post("/v1/answers", json=body)
     assert r.status_code == 201, r.text
@@ -55,17 +56,20 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
     assert store.library.version() > before  # the running pipeline reloads on this
 
     r = reviewer.patch(
-        f"/v1/answers/{created['id']}", json={"body": "Payouts arrive in 3 days.", "note": "new bank"}
+        f"/v1/answers/{created['id']}",
+        json={"body": "Payouts arrive in 3 days.", "note": "new bank", "base_version": 1},
     )
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2 and r.json()["status"] == "draft"
 
-    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "approved"})
+    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "approved", "base_version": 2})
     approved = r.json()
     assert approved["status"] == "approved" and approved["version"] == 2  # a status is not a new version
     assert _near(approved["review_due_at"], datetime.now(UTC) + timedelta(days=CYCLE_DAYS))
 
-    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"body": "Payouts arrive in 3 days."})
+    r = reviewer.patch(
+        f"/v1/answers/{created['id']}", json={"body": "Payouts arrive in 3 days.", "base_version": 2}
+    )
     assert r.json()["version"] == 2  # the same text again: no new version
 
     versions = reviewer.get(f"/v1/answers/{created['id']}/versions").json()
@@ -77,7 +81,7 @@ def test_create_edit_approve_review_retire_keeps_every_version(reviewer: httpx.C
     assert (diff["from_version"], diff["to_version"]) == (1, 2)
     assert "-Payouts arrive in 2 days." in diff["diff"] and "+Payouts arrive in 3 days." in diff["diff"]
 
-    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "retired"})
+    r = reviewer.patch(f"/v1/answers/{created['id']}", json={"status": "retired", "base_version": 2})
     assert r.json()["status"] == "retired"
     assert store.library.answer(created["id"]).status == "retired"  # type: ignore[union-attr]
 
@@ -87,10 +91,14 @@ def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Clien
     "answer", or the topic alone, of every title in Cyrillic: the second one was a 409)."""
     ids = []
     for title in ("Пауза выплат", "График выплат"):
-        r = reviewer.post("/v1/answers", json={"topic": "payouts", "title": title, "body": "Текст ответа."})
+        new = {"topic": "payouts", "title": title, "body": "Текст ответа.", "new_topic": True}
+        r = reviewer.post("/v1/answers", json=new)
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     assert ids == ["payouts-пауза-выплат", "payouts-график-выплат"]
+    # an id made of a route word alone (topic "diff", a title of punctuation) gets a suffix
+    r = reviewer.post("/v1/answers", json={"topic": "diff", "title": "?", "body": "b", "new_topic": True})
+    assert r.status_code == 201 and r.json()["id"] == "diff-answer", r.text
     assert reviewer.get(f"/v1/answers/{ids[0]}/versions").status_code == 200
     assert reviewer.get(f"/library/{ids[1]}").status_code == 200
 
@@ -98,7 +106,7 @@ def test_answers_titled_in_any_script_get_ids_of_their_own(reviewer: httpx.Clien
 def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, store: Store) -> None:
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "review_due_at": long_ago, "reviewed_at": long_ago}])
-    r = reviewer.patch("/v1/answers/a1", json={"reviewed": True})
+    r = reviewer.patch("/v1/answers/a1", json={"reviewed": True, "base_version": 1})
     assert r.status_code == 200, r.text
     assert _near(r.json()["review_due_at"], datetime.now(UTC) + timedelta(days=CYCLE_DAYS))
     assert _near(r.json()["reviewed_at"], datetime.now(UTC))
@@ -115,7 +123,9 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
     """An import may name an answer `faq/payouts#2` (POST refuses such ids; files do not); the pages
     and the other JSON routes took it, PATCH did not (404: no route for a path with a slash)."""
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "id": "faq/payouts#2"}])
-    r = reviewer.patch("/v1/answers/faq%2Fpayouts%232", json={"body": "Payouts pause from Settings."})
+    r = reviewer.patch(
+        "/v1/answers/faq%2Fpayouts%232", json={"body": "Payouts pause from Settings.", "base_version": 1}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["id"] == "faq/payouts#2" and r.json()["version"] == 2
     assert store.library.answer("faq/payouts#2").body == "Payouts pause from Settings."  # type: ignore[union-attr]
@@ -143,12 +153,24 @@ def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
         # a page or a URL for an answer called ".." is the parent path's: no browser could open it
         ("post", "/v1/answers", {"id": "..", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
         ("post", "/v1/answers", {"id": ".", "topic": "t", "title": "x", "body": "b"}, 422, "id"),
-        ("post", "/v1/answers", {"id": "a1", "topic": "t", "title": "x", "body": "b"}, 409, "exists already"),
+        # an answer's sub-resources: PATCH /v1/answers/versions could not reach an answer of that id
+        ("post", "/v1/answers", {"id": "versions", "topic": "t", "title": "x", "body": "b"}, 422, "diff"),
+        ("post", "/v1/answers", {"id": "diff", "topic": "t", "title": "x", "body": "b"}, 422, "compose"),
+        ("post", "/v1/answers", {"id": "compose", "topic": "t", "title": "x", "body": "b"}, 422, "versions"),
+        (
+            "post",
+            "/v1/answers",
+            {"id": "a1", "topic": "payouts", "title": "x", "body": "b"},
+            409,
+            "exists already",
+        ),
         ("patch", "/v1/answers/a1", {}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"note": "only a note"}, 422, "nothing to change"),
         ("patch", "/v1/answers/a1", {"status": "gone"}, 422, "status"),
         ("patch", "/v1/answers/a1", {"body": "new", "base_version": 7}, 409, "version 1 now, not 7"),
-        ("patch", "/v1/answers/nope", {"body": "new"}, 404, "no answer 'nope'"),
+        ("patch", "/v1/answers/nope", {"body": "new", "base_version": 1}, 404, "no answer 'nope'"),
+        ("patch", "/v1/answers/a1", {"body": "new"}, 428, "send `base_version`"),
+        ("patch", "/v1/answers/a1", {"body": "new", "base_version": "one"}, 422, "base_version"),
         ("get", "/v1/answers/nope/versions", None, 404, "no answer"),
         ("get", "/v1/answers/a1/diff?from=5", None, 404, "no version 5"),
     ],
@@ -224,10 +246,19 @@ def test_forms_need_the_session_csrf_token(server: LiveServer, store: Store) -> 
             },
         )
         assert r.status_code in (200, 303), r.text
-        edit = {"action": "save", "topic": "payouts", "title": "Pause payouts", "body": "forged"}
+        edit = {
+            "action": "save",
+            "topic": "payouts",
+            "title": "Pause payouts",
+            "body": "forged",
+            "base_version": "1",
+        }
         assert browser.post("/library/a1", data=edit).status_code == 403
         page = browser.get("/library/a1").text
         csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        unversioned = {k: v for k, v in edit.items() if k != "base_version"}
+        r = browser.post("/library/a1", data={**unversioned, "body": "Overwrite.", "csrf_token": csrf})
+        assert r.status_code == 428 and "base_version" in r.json()["detail"], r.text  # not a lost update
         r = browser.post(
             "/library/a1", data={**edit, "body": "Pause payouts in Settings.", "csrf_token": csrf}
         )
@@ -249,7 +280,7 @@ def test_a_browser_saves_the_longest_answer_in_any_script(server: LiveServer, st
         assert browser.post("/login", data=login).status_code == 303
         csrf = browser.get("/library/a1").text.split('name="csrf_token" value="')[1].split('"')[0]
         edit = {"action": "save", "topic": "payouts", "title": "Pause payouts", "csrf_token": csrf}
-        r = browser.post("/library/a1", data={**edit, "body": long_body})
+        r = browser.post("/library/a1", data={**edit, "body": long_body, "base_version": "1"})
         assert r.status_code == 303, r.text[:300]
     assert store.library.answer("a1").body == long_body  # type: ignore[union-attr]
 
@@ -258,13 +289,21 @@ def test_a_version_that_changed_only_the_owner_or_topic_says_so(reviewer: httpx.
     """A new owner is a new version: its diff was empty, and the answer's page showed the whole body
     under it as if it had been rewritten."""
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "owner": "olga"}])
-    assert reviewer.patch("/v1/answers/a1", json={"owner": "Devraj Menon"}).json()["version"] == 2
+    assert (
+        reviewer.patch("/v1/answers/a1", json={"owner": "Devraj Menon", "base_version": 1}).json()["version"]
+        == 2
+    )
     diff = reviewer.get("/v1/answers/a1/diff").json()["diff"]
     assert "-owner: olga" in diff and "+owner: Devraj Menon" in diff and "topic:" not in diff
     page = reviewer.get("/library/a1").text
     newest = page.split('id="version-2"')[1].split("</details>")[0]
     assert '<span class="add">+owner: Devraj Menon</span>' in newest
-    assert reviewer.patch("/v1/answers/a1", json={"topic": "refunds", "owner": ""}).status_code == 200
+    assert (
+        reviewer.patch(
+            "/v1/answers/a1", json={"topic": "refunds", "owner": "", "base_version": 2, "new_topic": True}
+        ).status_code
+        == 200
+    )
     diff = reviewer.get("/v1/answers/a1/diff").json()["diff"]
     assert "-topic: payouts" in diff and "+topic: refunds" in diff and "+owner: –" in diff
 
@@ -274,12 +313,15 @@ def test_line_breaks_are_kept_as_newlines_and_counted_once(reviewer: httpx.Clien
     again is no new version, and 20,000 characters of many lines fit (each break counted once)."""
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Hi,\nYou can pause payouts."}])
     same = reviewer.patch(
-        "/v1/answers/a1", json={"body": "Hi,\r\nYou can pause payouts.", "status": "approved"}
+        "/v1/answers/a1",
+        json={"body": "Hi,\r\nYou can pause payouts.", "status": "approved", "base_version": 1},
     )
     assert same.status_code == 200, same.text
     assert same.json()["version"] == 1 and same.json()["body"] == "Hi,\nYou can pause payouts."
     lines = ("é" * 9 + "\n") * 2000
-    r = reviewer.patch("/v1/answers/a1", json={"body": lines.replace("\n", "\r\n").strip()})
+    r = reviewer.patch(
+        "/v1/answers/a1", json={"body": lines.replace("\n", "\r\n").strip(), "base_version": 1}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["body"] == lines.strip() and "\r" not in store.library.answer("a1").body  # type: ignore[union-attr]
     created = reviewer.post("/v1/answers", json={"topic": "payouts", "title": "Old Mac", "body": "one\rtwo"})
@@ -293,7 +335,9 @@ def test_an_edit_is_served_by_the_running_pipeline_without_restart(database_url:
         store: Store = live.app.state.runtime.store  # type: ignore[attr-defined]
         headers = authorize(store, "reviewer")
         new_body = "Pause payouts under Settings > Payouts > Pause; switch it off to resume."
-        r = httpx.patch(f"{live.url}/v1/answers/pause", json={"body": new_body}, headers=headers)
+        r = httpx.patch(
+            f"{live.url}/v1/answers/pause", json={"body": new_body, "base_version": 1}, headers=headers
+        )
         assert r.status_code == 200 and r.json()["version"] == 2
         deadline = time.time() + 10
         served = suggest(live, "how do I pause payouts")
@@ -307,9 +351,12 @@ def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
     reviewer: httpx.Client, store: Store
 ) -> None:
     store.library.upsert_answers([PAUSE_PAYOUTS])
-    assert reviewer.patch("/v1/answers/a1", json={"body": "Second text."}).json()["version"] == 2
+    assert (
+        reviewer.patch("/v1/answers/a1", json={"body": "Second text.", "base_version": 1}).json()["version"]
+        == 2
+    )
     store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Imported again."}])  # version 1 once more
-    r = reviewer.patch("/v1/answers/a1", json={"body": "Third text."})
+    r = reviewer.patch("/v1/answers/a1", json={"body": "Third text.", "base_version": 1})
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 3
     kept = reviewer.get("/v1/answers/a1/versions").json()["data"]
@@ -345,7 +392,9 @@ def test_a_status_button_on_a_page_someone_has_changed_since_is_refused(
             i for i, f in enumerate(page.split("<form ")) if f'value="{action}">' in f.split("</form>")[0]
         ]
         hidden = _form_fields(page, n)
-        edited = reviewer.patch("/v1/answers/a1", json={"body": "Payouts pause themselves now."})
+        edited = reviewer.patch(
+            "/v1/answers/a1", json={"body": "Payouts pause themselves now.", "base_version": 1}
+        )
         assert edited.status_code == 200 and edited.json()["version"] == 2
         r = browser.post("/library/a1", data={**hidden, "action": action})
         assert r.status_code == 409, r.text[:300]
@@ -371,3 +420,111 @@ def test_concurrent_edits_of_one_version_save_one_and_refuse_the_rest(
         statuses = sorted(pool.map(edit, range(4)))
     assert statuses == [200, 409, 409, 409]
     assert [v.version for v in store.library.versions("a1")] == [2, 1]
+
+
+def test_a_patch_without_the_version_it_was_made_on_is_428_not_a_lost_update(
+    server: LiveServer, store: Store
+) -> None:
+    """Two reviewers read version 1; the first saves (version 2, with its base_version); the second
+    sends a PATCH with no base_version: it silently overwrote the first's text (a lost update). It is
+    refused (428) saying what to send; `base_version` or `If-Match` with the version read saves."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    with (
+        httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as first,
+        httpx.Client(base_url=server.url, headers=authorize(store, "reviewer"), timeout=30) as second,
+    ):
+        saved = first.patch("/v1/answers/a1", json={"body": "Pause payouts in Settings.", "base_version": 1})
+        assert saved.status_code == 200 and saved.json()["version"] == 2
+        blind = second.patch("/v1/answers/a1", json={"body": "Payouts cannot be paused."})
+        assert blind.status_code == 428, blind.text
+        assert "base_version" in blind.json()["detail"] and "If-Match" in blind.json()["detail"]
+        assert store.library.answer("a1").body == "Pause payouts in Settings."  # type: ignore[union-attr]
+        # If-Match carries the version read: the stale one is refused (412), the current one saves
+        stale = second.patch("/v1/answers/a1", json={"status": "approved"}, headers={"If-Match": '"1"'})
+        assert stale.status_code == 412 and "version 2 now, not 1" in stale.json()["detail"], stale.text
+        ok = second.patch("/v1/answers/a1", json={"status": "approved"}, headers={"If-Match": '"2"'})
+        assert ok.status_code == 200 and ok.json()["status"] == "approved", ok.text
+        assert ok.headers["etag"] == '"2"'
+        for bad in ("two", '"2", "3"'):
+            r = second.patch("/v1/answers/a1", json={"reviewed": True}, headers={"If-Match": bad})
+            assert r.status_code == 422 and "If-Match" in r.json()["detail"], r.text
+        both = second.patch(
+            "/v1/answers/a1", json={"reviewed": True, "base_version": 1}, headers={"If-Match": '"2"'}
+        )
+        assert both.status_code == 422 and "base_version" in both.json()["detail"], both.text
+    assert [v.version for v in store.library.versions("a1")] == [2, 1]
+
+
+REFUNDS = {"id": "r1", "topic": "refunds", "title": "Refund time", "body": "Refunds take 5 days."}
+
+
+def test_an_answer_on_a_topic_the_workspace_lacks_is_refused_naming_the_closest(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """A typo ("refnd") made an answer of a topic no suggestion can pick: 422 naming the topic and the
+    closest known ones, unless `new_topic: true` says it starts one. Topics are known from the topics,
+    the topic labels (any source), the answers and the articles."""
+    store.library.upsert_answers([PAUSE_PAYOUTS, REFUNDS])
+    store.labels.add([{"case_id": "c1", "task": "topic", "value": "billing", "source": "weak"}])
+    before = store.library.version()
+    typo = {"topic": "refnd", "title": "Refund time", "body": "Refunds take 5 days."}
+    r = reviewer.post("/v1/answers", json=typo)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "'refnd'" in detail and "'refunds'" in detail and '"new_topic": true' in detail
+    assert store.library.version() == before and store.library.answers(topic="refnd") == []
+    assert "refnd" not in {t.key for t in store.library.topics(status=None)}
+    for known in ("payouts", "billing"):  # an answer's topic, a label's
+        r = reviewer.post("/v1/answers", json={**typo, "topic": known, "title": f"On {known}"})
+        assert r.status_code == 201, r.text
+    r = reviewer.post("/v1/answers", json={**typo, "topic": "chargebacks", "new_topic": True})
+    assert r.status_code == 201 and r.json()["topic"] == "chargebacks", r.text
+    assert "chargebacks" in {t.key for t in store.library.topics(status=None)}
+    # a change of topic is checked the same way
+    r = reviewer.patch("/v1/answers/a1", json={"topic": "payots", "base_version": 1})
+    assert r.status_code == 422 and "'payouts'" in r.json()["detail"], r.text
+    r = reviewer.patch("/v1/answers/a1", json={"topic": "payouts-eu", "base_version": 1, "new_topic": True})
+    assert r.status_code == 200 and r.json()["topic"] == "payouts-eu", r.text
+
+
+def test_a_topic_the_live_topic_stage_predicts_is_known(
+    server: LiveServer, reviewer: httpx.Client, store: Store
+) -> None:
+    """A topic the live model learned (from labels since merged, say) is one suggestions can pick."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    stage = server.app.state.runtime.pipeline.stages["topic"]  # type: ignore[attr-defined]
+    stage.topics_ = ["payouts", "disputes"]
+    r = reviewer.post("/v1/answers", json={"topic": "disputes", "title": "Dispute", "body": "We review it."})
+    assert r.status_code == 201, r.text
+    r = reviewer.post("/v1/answers", json={"topic": "dispute", "title": "Dispute 2", "body": "We review it."})
+    assert r.status_code == 422 and "did you mean 'disputes'?" in r.json()["detail"], r.text
+
+
+def test_the_first_answer_of_an_empty_workspace_says_it_starts_a_topic(reviewer: httpx.Client) -> None:
+    r = reviewer.post("/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days."})
+    assert r.status_code == 422 and "no topics yet" in r.json()["detail"], r.text
+    r = reviewer.post(
+        "/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days.", "new_topic": True}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_the_new_answer_form_offers_to_start_a_new_topic(server: LiveServer, store: Store) -> None:
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS, REFUNDS])
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        page = browser.get("/library").text
+        assert 'name="new_topic"' in page
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        new = {"topic": "refnd", "title": "Refund time", "body": "Refunds take 5 days.", "csrf_token": csrf}
+        r = browser.post("/library", data=new)
+        assert r.status_code == 422 and "refunds" in r.text and "New topic" in r.text, r.text[:500]
+        assert 'value="refnd"' in r.text  # the reviewer's answer is kept in the form
+        r = browser.post("/library", data={**new, "new_topic": "1"})
+        assert r.status_code == 303, r.text[:300]
+    assert [a.topic for a in store.library.answers(topic="refnd")] == ["refnd"]

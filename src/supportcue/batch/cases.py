@@ -118,12 +118,14 @@ def read_cases(
     limit: int | None = None,
 ) -> Iterator[list[BatchCase]]:
     """The valid cases of `path` in chunks of at most `chunk_size`; bad rows, and rows repeating an
-    earlier row's id, go to `report.rejects`. `limit` stops after that many valid cases."""
+    earlier row's id, go to `report.rejects`. `limit` stops after that many cases accepted (a repeated
+    id, rejected, is not one of them: `batch label --fit-rows N` fits on N cases)."""
     chunk: list[BatchCase] = []
+    taken = 0
     seen = SeenIds()
     rows = iter_rows("cases", path, report, mapping, constants, encoding, unique=False)
     try:
-        for taken, (line, row) in enumerate(rows, start=1):
+        for line, row in rows:
             assert isinstance(row, CaseRow)
             first = seen.first_line(row.id, line)
             if first is not None:  # rejected as `import` rejects it, in file order with the others
@@ -132,6 +134,7 @@ def read_cases(
                 report.reject(Reject(line, reason, {"id": redact(row.id)[:200]}, []))
                 continue
             chunk.append(BatchCase.of(line, row))
+            taken += 1
             if len(chunk) >= chunk_size:
                 yield chunk
                 chunk = []

@@ -139,7 +139,12 @@ def label(
     file: File,
     task: Annotated[str, typer.Option(help="topic | validity")] = LabelTask.TOPIC,
     fit_rows: Annotated[
-        int, typer.Option(min=1, help="fit the label model on this many cases from the file's start")
+        int,
+        typer.Option(
+            min=1,
+            help="fit the label model on this many cases from the file's start "
+            "(rejected rows, repeated ids among them, do not count)",
+        ),
     ] = 20_000,
     ray_address: RayAddress = None,
     workers: Workers = None,

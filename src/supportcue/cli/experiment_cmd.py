@@ -91,7 +91,7 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
         table.add_column(column)
     for r in rows:
         table.add_row(
-            r["name"] + (" (simulated)" if r["simulated"] else ""),
+            r["name"] + (" (simulated)" if r["simulated"] else "") + (" (imported)" if r["imported"] else ""),
             r["status"],
             ",".join(r["arms"]),
             ",".join(f"{w:g}" for w in r["weights"]),

@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined
 
 from supportcue.boundary import check_text, check_time, lf_lines
 from supportcue.data.files import loads
+from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
 from supportcue.vocab import AnswerStatus, CaseStatus, DismissReason, EventKind, LabelSource, LabelTask
 
@@ -296,7 +297,12 @@ class LabelRow(ImportRow):
 class AnswerRow(ImportRow):
     """An answer of the library; only approved answers are suggested."""
 
-    id: str = column("the answer's id (re-importing an id updates it)", min_length=1, max_length=100)
+    id: str = column(
+        "the answer's id (re-importing an id updates it); not versions, diff or compose, nor ending in "
+        "/versions, /diff or /compose (an answer's addresses)",
+        min_length=1,
+        max_length=100,
+    )
     topic: str = column("the topic key it answers (as in topic labels)", min_length=1, max_length=100)
     title: str = column("a short name agents see", min_length=1, max_length=300)
     body: str = column("the reply; placeholders such as {order_id} are filled from the case", min_length=1)
@@ -317,6 +323,14 @@ class AnswerRow(ImportRow):
 
     _times = field_validator("reviewed_at", "review_due_at", mode="before")(parse_time)
     _lines = field_validator("body", mode="before")(lf_lines)
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_route(cls, value: str) -> str:
+        problem = answer_id_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class ArticleRow(ImportRow):

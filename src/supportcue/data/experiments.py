@@ -179,6 +179,14 @@ class Experiments:
             rows = s.execute(select(Case.arm, func.count()).where(*imported.where(key)).group_by(Case.arm))
             return {str(arm): int(n) for arm, n in rows}
 
+    def imported_span(self, key: str, imported: Imported) -> tuple[datetime | None, datetime | None]:
+        """When the first and the last of the cases `imported` selects were created."""
+        with self.db.session() as s:
+            first, last = s.execute(
+                select(func.min(Case.created_at), func.max(Case.created_at)).where(*imported.where(key))
+            ).one()
+            return first, last
+
     def events_of(
         self, key: str, until: datetime | None = None, imported: Imported | None = None
     ) -> builtins.list[Any]:

@@ -44,6 +44,7 @@ from supportcue.data.columns import (
     parse_json,
 )
 from supportcue.data.files import read_rows
+from supportcue.data.library import closest_topics
 from supportcue.data.store import Store
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
@@ -323,6 +324,7 @@ def import_file(
         + _undated_cases(items, lines)
         + _unknown_cases(store, kind, items)
         + _new_topics(store, items, lines)
+        + _new_answer_topics(store, path, items, lines)
     )
     if dry_run:
         return report
@@ -457,6 +459,32 @@ def _new_topics(store: Store, items: list[ImportRow], lines: list[int]) -> list[
         f"names them): {', '.join(described[:5])}{', ...' if len(described) > 5 else ''}. A person's topic "
         "label makes its value a new topic, learned from its labels alone; if one is misspelt, correct it "
         "and import the file again (the label is updated in place)."
+    ]
+
+
+def _new_answer_topics(store: Store, path: Path, items: list[ImportRow], lines: list[int]) -> list[str]:
+    """Answers whose topic is no topic of the workspace yet, once it has some: the topic stage predicts
+    only topics it learned from topic labels, so an answer on a misspelt topic ("refnd") is one no
+    suggestion picks. Named with the file, their lines and the closest known topic."""
+    found: dict[str, list[int]] = {}
+    for line, item in zip(lines, items, strict=True):
+        if isinstance(item, AnswerRow):
+            found.setdefault(item.topic, []).append(line)
+    known = store.library.known_topics() if found else set()
+    new = {topic: at for topic, at in found.items() if topic not in known}
+    if not known or not new:
+        return []
+    described = []
+    for topic, at in sorted(new.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        close = closest_topics(topic, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        described.append(f"{topic!r} ({len(at):,} answer{'s' if len(at) > 1 else ''}, {_lines(at)}{hint})")
+    listed = ", ".join(described[:5]) + (", ..." if len(described) > 5 else "")
+    return [
+        f"{path}: {len(new):,} topic(s) of these answers are not topics of the workspace (no topic, topic "
+        "label, answer or article has them), so no suggestion picks those answers until the topic stage "
+        f"learns the topic from topic labels: {listed}. "
+        "If one is misspelt, correct it and import the file again (the answer is updated in place)."
     ]
 
 

@@ -12,6 +12,7 @@ the same number); the next save numbers its version past every kept one.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,54 @@ TOPIC_TASK = LabelTask.TOPIC
 _ANSWER_COLUMNS = ["topic", "title", "body", "status", "owner", "reviewed_at", "review_due_at", "version"]
 TEXT_FIELDS = ("topic", "title", "body", "owner")
 """What a version keeps: a change of any of these is a new version."""
+
+
+ANSWER_ROUTE_WORDS = ("versions", "diff", "compose")
+"""An answer's sub-resources (/v1/answers/{id}/versions, /diff, /compose): no answer id may end in
+one (`a1/versions`) or be one (`diff`), or PATCH /v1/answers/{id} reaches that route, not the answer."""
+
+
+def answer_id_problem(answer_id: str) -> str | None:
+    """Why `answer_id` cannot name an answer (its last `/` part is a route word), or None."""
+    head, _, last = answer_id.rpartition("/")
+    if last not in ANSWER_ROUTE_WORDS:
+        return None
+    instead = f"{head}-{last}" if head else f"{last}-answer"
+    return (
+        f"{answer_id[:100]!r} is or ends in a route word ({', '.join(ANSWER_ROUTE_WORDS)}: an answer's "
+        f"addresses end in them, so no request could change this answer); rename it, e.g. {instead[:100]!r}"
+    )
+
+
+def closest_topics(value: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The known topic keys closest to `value` (a typo's "refnd" -> "refunds"): the same key in
+    another case first, then by similarity; none when nothing is close."""
+    keys = sorted(set(known))
+    same_case = [k for k in keys if k.casefold() == value.casefold() and k != value]
+    close = difflib.get_close_matches(value, keys, n=n, cutoff=0.6)
+    return list(dict.fromkeys([*same_case, *close]))[:n]
+
+
+def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
+    """Why `topic` needs the caller's word that it starts a new topic (`how` they give it), or None
+    for one of the `known` topics: an answer on a misspelt topic ("refnd") is one no suggestion can
+    pick, since the topic stage predicts only the workspace's topics."""
+    if topic in known:
+        return None
+    if not known:
+        return (
+            f"topic {topic[:100]!r}: this workspace has no topics yet; to start one with this answer, {how}"
+        )
+    close = closest_topics(topic, known)
+    hint = (
+        f"did you mean {close[0]!r}? (closest known: {', '.join(map(repr, close))})"
+        if close
+        else f"known topics: {', '.join(sorted(known)[:10])}{', ...' if len(known) > 10 else ''}"
+    )
+    return (
+        f"topic {topic[:100]!r} is not a topic of this workspace (no topic, topic label, answer or "
+        f"article has it), so no suggestion could pick this answer; {hint}. If it starts a new topic, {how}"
+    )
 
 
 class AnswerConflict(ValueError):
@@ -118,6 +167,11 @@ class Library:
                 for key, n in s.execute(q):
                     out.setdefault(str(key), {"labels": 0, "answers": 0, "articles": 0})[what] = int(n)
         return dict(sorted(out.items()))
+
+    def known_topics(self) -> set[str]:
+        """Every topic key the workspace has: its topics, and the keys its topic labels (any source),
+        answers and articles use."""
+        return set(self.topic_usage())
 
     def merge_topic(
         self, old: str, into: str, editor: str | None, note: str, dry_run: bool = False

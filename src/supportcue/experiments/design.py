@@ -23,6 +23,9 @@ ARM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,49}")
 METRICS = ("handle_seconds", "resolved", "first_reply_seconds", "match_rate")
 """The metrics an experiment can be analysed on (defined in `experiments/outcomes.py`)."""
 CONTROL = "control"
+IMPORTED = "imported"
+"""The status of an analysis of imported arms (a split the help desk ran itself, read from the cases'
+`arm` column), stored by `experiment analyze`: it never ran in supportcue."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class Design:
     @property
     def running(self) -> bool:
         return self.status == ExperimentStatus.RUNNING
+
+    @property
+    def imported(self) -> bool:
+        return self.status == IMPORTED
 
     @classmethod
     def create(
@@ -133,10 +140,12 @@ class Design:
         }
 
     def public(self) -> dict[str, Any]:
-        """What `experiment list --json` prints for it."""
+        """What `experiment list --json` prints for it: an analysis of imported arms as `stopped` (the
+        contract's statuses are running and stopped; it ran in the help desk and is over) and
+        `imported: true`."""
         return {
             "name": self.key,
-            "status": self.status,
+            "status": ExperimentStatus.STOPPED if self.imported else self.status,
             "arms": self.names,
             "weights": [round(100 * w, 4) for w in self.weights],
             "control": self.control,
@@ -145,6 +154,7 @@ class Design:
             "start": self.started_at.isoformat() if self.started_at else None,
             "stop": self.ended_at.isoformat() if self.ended_at else None,
             "simulated": self.simulated,
+            "imported": self.imported,
         }
 
 

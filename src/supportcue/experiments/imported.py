@@ -8,25 +8,29 @@ or, when no experiment has the name, of an analysis named by it over the importe
 they hold, or `--arms`, the control being the arm named `control` or else the first of `--arms`).
 Cases a supportcue experiment assigned are that experiment's, never another's imported arm. The
 result names the source it used (`arms_from`, `arms_source`).
+
+Such an analysis under a new name is stored as an experiment (`remember`): status `imported`, its arms,
+weights and control, from its first case's creation (or `--since`) to its last's (or `--until`), so
+`experiment list` and the dashboard show it and `analyze NAME` alone reads the same cases again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from supportcue.data.experiments import Imported
 from supportcue.data.store import Store
 from supportcue.errors import ExperimentError
-from supportcue.experiments.design import CONTROL, Arm, Design, _shares
+from supportcue.experiments.design import CONTROL, IMPORTED, Arm, Design, _shares
 from supportcue.experiments.lifecycle import get_experiment
 
 ARMS_FROM = ("auto", "assignments", "cases")
 ASSIGNMENTS = "assignments"
 CASES = "cases"
-IMPORTED_STATUS = "imported"
-"""The `status` of an analysis of imported arms with no stored experiment (it ran in the help desk)."""
+IMPORTED_STATUS = IMPORTED
+"""The `status` of an analysis of imported arms (it ran in the help desk), stored or not yet."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ def arms_source(
             get_experiment(store, name)  # the error listing the experiments there are
         return _adhoc(store, name, arms, weights, since, until)
     design = Design.of(row)
+    if design.status == IMPORTED_STATUS:
+        return _stored_imported(store, design, arms_from, arms, weights, since, until)
     if arms is not None or weights is not None:
         raise ExperimentError(
             f"--arms and --weights describe a split imported with the cases under a name no experiment "
@@ -76,6 +82,64 @@ def arms_source(
         return Source(design, None, ASSIGNMENTS, "supportcue's live assignments (none yet)")
     why = "no live assignments" if not live else "--arms-from cases"
     return Source(design, imported, CASES, _text(n, imported, f"experiment {name!r}: {why}"))
+
+
+def _stored_imported(
+    store: Store,
+    design: Design,
+    arms_from: str,
+    arms: Sequence[str] | None,
+    weights: Sequence[float] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Source:
+    """An analysis of imported arms stored by an earlier `analyze`: the same arms, weights and window
+    (`--since` / `--until` narrow it); `--arms` and `--weights` may repeat the stored ones only."""
+    name = design.key
+    stored = f"{','.join(design.names)} (weights {','.join(f'{100 * w:g}' for w in design.weights)})"
+    if arms_from == ASSIGNMENTS:
+        raise ExperimentError(
+            f"experiment {name!r} is an analysis of imported arms (the cases' arm column, {stored}): "
+            "supportcue assigned it no case; use --arms-from cases (or auto)"
+        )
+    if (arms is not None and list(arms) != design.names) or (
+        weights is not None
+        and any(
+            abs(a - b) > 1e-9 for a, b in zip(_shares(design.names, weights), design.weights, strict=True)
+        )
+    ):
+        raise ExperimentError(
+            f"experiment {name!r} is stored with the imported arms {stored}; leave out --arms and "
+            "--weights to analyse it again, or give another split another name"
+        )
+    start = max((t for t in (since, design.started_at) if t is not None), default=None)
+    stop = min((t for t in (until, design.ended_at) if t is not None), default=None)
+    imported = Imported(tuple(design.names), start, stop)
+    n = sum(store.experiments.count_imported(name, imported).values())
+    return Source(design, imported, CASES, _text(n, imported, f"experiment {name!r}: imported arms"))
+
+
+def remember(store: Store, source: Source) -> Source:
+    """Store an analysis of imported arms under a name no experiment had (`_adhoc`) as an experiment
+    of status `imported`, from its first case to its last (or `--since` / `--until`), and return the
+    source a later `analyze NAME` finds, so the first result is the same as every later one. Any other
+    source is returned as it is."""
+    design, imported = source.design, source.imported
+    if imported is None or design.status != IMPORTED_STATUS or store.experiments.get(design.key):
+        return source
+    first, last = store.experiments.imported_span(design.key, imported)
+    design = replace(
+        design,
+        started_at=imported.since or first,
+        ended_at=imported.until or last,
+        description="imported arms: the cases' arm column (supportcue experiment analyze)",
+    )
+    try:
+        store.experiments.create(design.row())
+    except ExperimentError:  # stored meanwhile by another `analyze` of the name: read as it stored it
+        if store.experiments.get(design.key) is None:
+            raise
+    return arms_source(store, design.key)
 
 
 def _adhoc(

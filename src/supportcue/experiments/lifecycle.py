@@ -32,7 +32,8 @@ def create_experiment(store: Store, design: Design, *, now: datetime | None = No
             "arm, and its results would be wrong; leave out --start to start now, or give a later time"
         )
     design = replace(design, started_at=start)
-    ended = [d for d in list_experiments(store) if d.ended_at is not None]
+    # an analysis of imported arms ran in the help desk, not here: it overlaps nothing supportcue assigns
+    ended = [d for d in list_experiments(store) if d.ended_at is not None and not d.imported]
     last = max(ended, key=lambda d: d.ended_at or start, default=None)
     if last is not None and last.ended_at is not None and start < last.ended_at:
         raise ExperimentError(
@@ -61,6 +62,11 @@ def list_experiments(store: Store) -> list[Design]:
 def stop_experiment(store: Store, name: str, at: datetime | None = None) -> Design:
     """Stop the running experiment `name` (now, or at `at`); its cases keep their arms."""
     design = get_experiment(store, name)
+    if design.imported:
+        raise ExperimentError(
+            f"experiment {name!r} is an analysis of imported arms (a split your help desk ran): it never "
+            "ran in supportcue, so there is nothing to stop"
+        )
     if not design.running:
         when = f" {design.ended_at:%Y-%m-%d %H:%M} UTC" if design.ended_at else ""
         raise ExperimentError(f"experiment {name!r} is not running (it stopped{when})")

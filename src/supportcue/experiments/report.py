@@ -31,7 +31,7 @@ from supportcue.data.store import Store
 from supportcue.errors import ExperimentError
 from supportcue.experiments import analysis as st
 from supportcue.experiments.design import METRICS, Design
-from supportcue.experiments.imported import arms_source
+from supportcue.experiments.imported import arms_source, remember
 from supportcue.experiments.lifecycle import list_experiments
 from supportcue.experiments.outcomes import MAX_HANDLE_SECONDS, Outcomes, read_outcomes
 from supportcue.monitoring.match import DEFAULT_THRESHOLD
@@ -72,6 +72,7 @@ def analyze(
     if metric not in METRICS:
         raise ExperimentError(f"--metric {metric!r}; allowed: {', '.join(METRICS)}")
     source = arms_source(store, name, arms_from, arms=arms, weights=weights, since=since, until=until)
+    source = remember(store, source)  # imported arms under a new name: an experiment from now on
     outcomes = read_outcomes(
         store,
         source.design,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
+from supportcue.data.library import answer_id_problem
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
@@ -193,7 +194,8 @@ class AnswerCreate(BaseModel):
         min_length=1,
         max_length=100,
         pattern=r"^[\w.\-]*[\w\-][\w.\-]*$",  # not dots alone: `/library/..` is no answer's page
-        description="letters, digits, `.`, `_`, `-`, not dots alone (default: from topic and title)",
+        description="letters, digits, `.`, `_`, `-`, not dots alone, not `versions`, `diff` or `compose` "
+        "(default: from topic and title)",
     )
     topic: Text = Field(min_length=1, max_length=100)
     title: Text = Field(min_length=1, max_length=300)
@@ -201,6 +203,19 @@ class AnswerCreate(BaseModel):
     owner: Text | None = Field(None, max_length=200)
     status: Literal["draft", "approved"] = "draft"
     note: Text | None = Field(None, max_length=500, description="why (kept with the version)")
+    new_topic: StrictBool = Field(
+        False,
+        description="`topic` starts a topic the workspace does not have yet; without it such a topic is "
+        "refused (422 naming the closest known ones): a misspelt one makes an answer no suggestion picks",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_route(cls, value: str | None) -> str | None:
+        problem = answer_id_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class AnswerPatch(BaseModel):
@@ -217,8 +232,14 @@ class AnswerPatch(BaseModel):
     status: Literal["draft", "approved", "retired"] | None = None
     reviewed: bool = False
     note: Text | None = Field(None, max_length=500)
+    new_topic: StrictBool = Field(
+        False, description="a new `topic` starts a topic the workspace does not have yet (else 422)"
+    )
     base_version: int | None = Field(
-        None, ge=0, description="the version the change was made on: refused (409) when it moved on"
+        None,
+        ge=0,
+        description="the version the change was made on (required, or an If-Match header): refused "
+        "(409) when the answer moved on since, 428 when neither is given",
     )
 
 
@@ -292,8 +313,11 @@ _PROBLEMS = {
     403: "the caller's role does not allow this (`detail` says which role does)",
     404: "no such thing (`detail` names it)",
     409: "the idempotency key (or message id) was used before with a different request",
+    412: "If-Match names a version the answer has moved on from (`detail` says which it is at)",
     413: "the body or the message is over its limit",
     422: "the request breaks the schema or a rule; `detail` names the field",
+    428: "the change names no version it was made on (`base_version` or If-Match): `detail` says "
+    "what to send",
     500: "the pipeline failed on this request only (logged); other requests are not affected",
     503: "not ready (models loading, or the reason they failed), or the database cannot take writes "
     "now: nothing was stored, send the same request again after `Retry-After` seconds",

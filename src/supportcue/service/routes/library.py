@@ -18,23 +18,31 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from supportcue.boundary import Text
-from supportcue.data.library import AnswerChange, AnswerConflict
+from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.monitoring.library import answer_figures, attention
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
+from supportcue.service.preconditions import (
+    API_NEW_TOPIC,
+    FORM_NEW_TOPIC,
+    NO_FORM_VERSION,
+    check_topic,
+    patch_base_version,
+)
 from supportcue.service.routes.pages import templates
 from supportcue.service.runtime import Runtime
 from supportcue.service.schemas import (
@@ -73,18 +81,32 @@ first)."""
 def _slug(topic: str, title: str) -> str:
     """The id of a new answer that names none: its topic and title, in letters and digits of any
     script (an ASCII-only slug made one id of every title in Cyrillic, say) joined by dashes."""
-    return re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
+    slug = re.sub(r"[\W_]+", "-", f"{topic} {title}".lower()).strip("-")[:100].strip("-") or "answer"
+    return f"{slug[:93]}-answer" if answer_id_problem(slug) else slug  # topic "diff", title "?"
 
 
-def save(runtime: Runtime, editor: str, answer_id: str, change: AnswerChange, create: bool = False) -> Answer:
-    """One save, its refusals as HTTP errors (404 no such answer, 409 exists or moved on)."""
+def save(
+    runtime: Runtime,
+    editor: str,
+    answer_id: str,
+    change: AnswerChange,
+    create: bool = False,
+    moved_on: int = 409,
+    new_topic: bool | None = None,
+    how: str = API_NEW_TOPIC,
+) -> Answer:
+    """One save, its refusals as HTTP errors (404 no such answer, 409 exists, `moved_on` (409, or 412
+    for an If-Match) the answer moved on from the change's base version, 422 a topic the workspace
+    lacks unless `new_topic`; None: not checked)."""
+    if new_topic is False:
+        check_topic(runtime, change, how)
     cycle = runtime.settings.response.review_cycle_days
     try:
         return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
     except KeyError:
         raise HTTPException(404, detail=f"no answer {answer_id!r}") from None
     except AnswerConflict as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+        raise HTTPException(409 if create else moved_on, detail=str(exc)) from None
 
 
 def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
@@ -102,6 +124,7 @@ def _create_change(body: AnswerCreate) -> tuple[str, AnswerChange]:
 
 def _patch_change(body: AnswerPatch) -> AnswerChange:
     values = body.model_dump(exclude_unset=True)
+    values.pop("new_topic", None)
     if not values.keys() - {"note", "base_version"}:
         raise HTTPException(
             422, detail="nothing to change: give topic, title, body, owner, status or reviewed"
@@ -119,24 +142,48 @@ def _public(answer: Answer) -> AnswerPublic:
 @api.post(
     "/answers", status_code=201, response_model=AnswerPublic, responses=problem_responses(403, 409, 422)
 )
-async def create_answer(body: AnswerCreate, runtime: RuntimeDep, caller: CallerDep) -> AnswerPublic:
+async def create_answer(
+    body: AnswerCreate, runtime: RuntimeDep, caller: CallerDep, response: Response
+) -> AnswerPublic:
     """Add an answer to the library (version 1; a draft unless `status` is approved)."""
     answer_id, change = _create_change(body)
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True, 409, body.new_topic)
+    response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
 
 @api.patch(
     "/answers/{answer_id:answer_path}",
     response_model=AnswerPublic,
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(403, 404, 409, 412, 422, 428),
 )
 async def change_answer(
-    answer_id: AnswerId, body: AnswerPatch, runtime: RuntimeDep, caller: CallerDep
+    answer_id: AnswerId,
+    body: AnswerPatch,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=100,
+            description='the version the change was made on, as the answer\'s ETag ("3"); '
+            "or `base_version` in the body",
+        ),
+    ] = None,
 ) -> AnswerPublic:
-    """Change an answer: new text is a new version (the old one kept); `status` approves, retires or
-    drafts it; `reviewed: true` marks it reviewed. Served by the running pipeline within a second."""
-    answer = await run_in_threadpool(save, runtime, caller.id, answer_id, _patch_change(body))
+    """Change an answer made on version `base_version` (or If-Match): new text is a new version (the
+    old one kept); `status` approves, retires or drafts it; `reviewed: true` marks it reviewed. Refused
+    when the answer moved on since (409; 412 for If-Match) and without a version (428). Served by the
+    running pipeline within a second."""
+    change = _patch_change(body)  # nothing to change: 422 first, whatever the version
+    base, moved_on = patch_base_version(body, if_match)
+    change = replace(change, base_version=base)
+    answer = await run_in_threadpool(
+        save, runtime, caller.id, answer_id, change, False, moved_on, body.new_topic
+    )
+    response.headers["ETag"] = f'"{answer.version}"'
     return _public(answer)
 
 
@@ -299,13 +346,24 @@ async def create_from_form(
     body: Annotated[str, Form()] = "",
     owner: Annotated[str, Form()] = "",
     answer_id: Annotated[str, Form()] = "",
+    new_topic: Annotated[bool, Form()] = False,
 ) -> Response:
-    """The new-answer form: a draft, then its page. A refusal (a field, or an id taken) shows the
-    library again with why and the reviewer's answer in the form."""
+    """The new-answer form: a draft, then its page. A refusal (a field, an id taken, a topic the
+    workspace lacks without "New topic" ticked) shows the library again with why and the reviewer's
+    answer in the form."""
     try:
-        new = AnswerCreate(id=answer_id or None, topic=topic, title=title, body=body, owner=owner or None)
+        new = AnswerCreate(
+            id=answer_id or None,
+            topic=topic,
+            title=title,
+            body=body,
+            owner=owner or None,
+            new_topic=new_topic,
+        )
         answer_id, change = _create_change(new)
-        answer = await run_in_threadpool(save, runtime, caller.id, answer_id, change, True)
+        answer = await run_in_threadpool(
+            save, runtime, caller.id, answer_id, change, True, 409, new_topic, FORM_NEW_TOPIC
+        )
     except (ValidationError, HTTPException) as exc:
         refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
         context = await run_in_threadpool(_library_context, runtime, "", None, None)
@@ -315,6 +373,7 @@ async def create_from_form(
             "body": body,
             "owner": owner,
             "answer_id": answer_id,
+            "new_topic": new_topic,
         }
         context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
         return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
@@ -334,15 +393,19 @@ async def change_from_form(
     owner: Annotated[str | None, Form()] = None,
     note: Annotated[str | None, Form()] = None,
     base_version: Annotated[int | None, Form()] = None,
+    new_topic: Annotated[bool, Form()] = False,
 ) -> Response:
     """The answer page's forms: save (new text: a new version), approve, retire, draft, or reviewed;
     the text fields go with save and approve. A refusal (a field the API refuses, or a version someone
     saved meanwhile) shows the page again with why and the reviewer's text in the form, not lost."""
     if action not in ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(sorted(ACTIONS))}")
+    if base_version is None:  # the page's forms always send it; a script posting them must too
+        raise HTTPException(428, detail=NO_FORM_VERSION)
     with_text = action in ("save", "approve")
     fields: dict[str, Any] = (
         {"topic": topic, "title": title, "body": body, "owner": owner, "note": note or None}
+        | ({"new_topic": True} if new_topic else {})
         if with_text
         else {}
     )
@@ -354,7 +417,10 @@ async def change_from_form(
             reviewed=action == "reviewed",
             base_version=base_version,
         )
-        await run_in_threadpool(save, runtime, caller.id, answer_id, AnswerChange(**patch.model_dump()))
+        change = AnswerChange(**patch.model_dump(exclude={"new_topic"}))
+        await run_in_threadpool(
+            save, runtime, caller.id, answer_id, change, False, 409, new_topic, FORM_NEW_TOPIC
+        )
     except (ValidationError, HTTPException) as exc:
         refusal = _form_error(exc) if isinstance(exc, ValidationError) else exc
         if refusal.status_code not in (409, 422):
