@@ -141,7 +141,6 @@ def test_each_chart_gives_its_values_as_a_table(server: LiveServer, store: Store
     adoption = None
     for chart in charts.all():
         tips = [t.text_content() or "" for t in chart.locator("circle.dot title").all()]
-        assert tips
         toggle = chart.get_by_text("Values", exact=True)
         toggle.focus()
         page.keyboard.press("Enter")
@@ -156,7 +155,7 @@ def test_each_chart_gives_its_values_as_a_table(server: LiveServer, store: Store
             m = re.fullmatch(r"(\S+): (\d+%) \(([\d,]+) / ([\d,]+) .*\)", tip)
             assert m, tip
             from_tips.append(list(m.groups()))
-        assert rows == from_tips
+        assert [r for r in rows if r[1] != "–"] == from_tips  # a day without a rate has no dot
         if "Adoption" in (chart.locator("h2").text_content() or ""):
             adoption = rows
     # the seeded numbers: per day, inserted (i % 6 == 1) of shown, over the three topics
