@@ -12,6 +12,10 @@ Every review becomes labels with source `sme`, the reviewer as annotator, and an
 * a `cluster` item: with a topic given and a verdict other than `incorrect`, `topic` for each of its
   cases; a new topic named so becomes a topic of the workspace.
 
+An item about a case supportcue never stored (a drift alert's example from a team that uses only the
+API: `review/alert_items.py`) asks about the message its suggestion kept, masked; its labels are
+labels on that text (subject `text:<sha1>`, no case), as `labels import` stores a label on free text.
+
 A reviewer reviews an item once: a second review is refused (`ReviewConflict`, HTTP 409), since two
 different verdicts from one person would make agreement and precision ambiguous; send a correction as
 a new label instead (`supportcue labels import`).
@@ -26,6 +30,7 @@ from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Review, ReviewItem, utcnow
+from supportcue.embeddings import text_key
 from supportcue.errors import ReviewError
 from supportcue.settings import Settings
 from supportcue.vocab import LabelSource, LabelTask, ReviewFlag, ReviewKind, Verdict
@@ -42,6 +47,16 @@ class ReviewInput:
     """For a message item: is it a question support answers? (default: yes)"""
 
 
+def item_message(store: Store, item: ReviewItem) -> str | None:
+    """The customer message an item asks about: its case's (None once purged), or else, for a case
+    supportcue never stored, the one its suggestion (`details.message_from`) kept, masked."""
+    case = store.cases.get(item.case_id) if item.case_id else None
+    if case is not None:
+        return case.message if case.purged_at is None else None
+    sid = (item.details or {}).get("message_from")
+    return store.cases.suggestion_messages([str(sid)]).get(str(sid)) if sid else None
+
+
 def labels_for(
     item: ReviewItem,
     review: ReviewInput,
@@ -49,8 +64,10 @@ def labels_for(
     now: datetime,
     expires_at: datetime,
     answer_id: str | None = None,
+    text: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The `sme` labels a review becomes (see the module docstring)."""
+    """The `sme` labels a review becomes (see the module docstring); with `text` (the masked message
+    of an item whose case supportcue never stored), labels on that text instead of its case."""
     base = {
         "source": LabelSource.SME,
         "annotator": reviewer,
@@ -61,7 +78,10 @@ def labels_for(
     out: list[dict[str, Any]] = []
 
     def label(task: str, value: str, case_id: str | None, subject: str | None = None) -> None:
-        if case_id:
+        if text is not None and case_id == item.case_id and subject is None:
+            row = {"subject": f"text:{text_key(text)}", "case_id": None, "text": text}
+            out.append({**base, **row, "task": task, "value": value})
+        elif case_id:
             row = {"subject": subject or case_id, "case_id": case_id, "task": task, "value": value}
             out.append({**base, **row})
 
@@ -118,7 +138,11 @@ def submit(
     expires = now + timedelta(days=settings.review.label_days)
     suggestion = store.cases.suggestion(item.suggestion_id) if item.suggestion_id else None
     answer_id = suggestion.answer_id if suggestion else None
-    labels = labels_for(item, review, reviewer, now, expires, answer_id)
+    stored_case = store.cases.get(item.case_id) if item.case_id else None
+    text = None
+    if stored_case is None and item.kind != ReviewKind.CLUSTER and (item.details or {}).get("message_from"):
+        text = item_message(store, item)
+    labels = labels_for(item, review, reviewer, now, expires, answer_id, text)
     row = {
         "item_id": item.id,
         "reviewer": reviewer,
