@@ -205,3 +205,10 @@ def test_an_api_only_teams_alerts_queue_review_items_read_from_the_masked_messag
     assert r.status_code == 201, r.text
     labels = r.json()["labels"]
     assert labels and all(lb["case_id"] is None and lb["subject"].startswith("text:") for lb in labels)
+    # the retention purge empties the kept messages: the items no longer show one
+    from supportcue.monitoring.retention import purge
+
+    purge(store, 0, now=datetime.now(UTC) + timedelta(days=1))
+    after = client.get("/v1/review/queue", params={"alert": new["id"], "limit": 50}).json()["data"]
+    assert after and all(i["message"] is None for i in after)
+    assert all(not i["details"].get("examples") for i in after)
