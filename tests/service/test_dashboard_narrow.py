@@ -109,6 +109,14 @@ def test_the_dashboard_and_library_tables_read_without_scrolling_sideways(
     label = cell.evaluate("c => getComputedStyle(c, '::before').content")
     assert label == '"Dismissed"', label
     expect(cell).to_be_visible()
+    # still a table to a screen reader: Chromium's accessibility tree keeps its roles
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    table = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#agents table"})["nodeId"]
+    ax = cdp.send("Accessibility.getPartialAXTree", {"nodeId": table, "fetchRelatives": False})
+    assert ax["nodes"][0]["role"]["value"] == "table"
+    full = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    assert sum(n.get("role", {}).get("value") == "columnheader" for n in full) >= 8
     page.goto(f"{server.url}/library")
     expect(page.locator("table.answers").first).to_contain_text("(Compliance Ops)")
     assert overflowing(page, ".scroll") == []
@@ -141,7 +149,8 @@ def test_each_chart_gives_its_values_as_a_table(server: LiveServer, store: Store
     adoption = None
     for chart in charts.all():
         tips = [t.text_content() or "" for t in chart.locator("circle.dot title").all()]
-        toggle = chart.get_by_text("Values", exact=True)
+        toggle = chart.locator("details.values summary")
+        expect(toggle).to_have_text(re.compile(r"^Values of .+ per day$"))  # each named for its chart
         toggle.focus()
         page.keyboard.press("Enter")
         table = chart.locator("details table")
