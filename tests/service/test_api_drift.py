@@ -205,6 +205,14 @@ def test_an_api_only_teams_alerts_queue_review_items_read_from_the_masked_messag
     assert r.status_code == 201, r.text
     labels = r.json()["labels"]
     assert labels and all(lb["case_id"] is None and lb["subject"].startswith("text:") for lb in labels)
+    # the cluster judged one (new) topic: a topic label on each masked message of its suggestions
+    r = client.post(
+        "/v1/reviews", json={"item_id": cluster["item_id"], "verdict": "correct", "topic": "instant"}
+    )
+    assert r.status_code == 201, r.text
+    labels = r.json()["labels"]
+    assert {lb["value"] for lb in labels} == {"instant"} and all(lb["case_id"] is None for lb in labels)
+    assert len(labels) == len({kept[s] for s in new["details"]["suggestion_ids"] if s in kept}) > 1
     # the retention purge empties the kept messages: the items no longer show one
     from supportcue.monitoring.retention import purge
 
