@@ -22,6 +22,9 @@ class EventKind(StrEnum):
     ALTERNATIVE = "alternative"
     """The agent inserted another approved answer than the suggestion (one of its alternatives, or one
     found by searching the library when there was none); `answer_id` names it."""
+    UNDISMISSED = "undismissed"
+    """The agent undid a dismissal (the console's Undo): the suggestion's dismissals made before it
+    no longer count (`monitoring/facts.py`); it names the `suggestion_id`."""
 
 
 SUGGESTION_ACTIONS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED)

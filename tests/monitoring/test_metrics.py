@@ -488,3 +488,50 @@ def test_a_samples_replies_are_read_through_their_cases(store: Store) -> None:
     assert store.reporting.sent_pairs(None, None, 10)[2]  # sampled
     reads = [step for step in plan if "events_2" in step]  # the sent events themselves
     assert reads and all("ix_events_case_id (case_id=?)" in step for step in reads), plan
+
+
+# An agent who dismissed by mistake undoes it (an `undismissed` event): the dismissals made before it
+# no longer count (the suggestion stays shown); a dismissal after it counts, under its own reason.
+UNDONE_SUGGESTIONS = [
+    _s("u1", "f1", 0, topic="payouts", text=PAUSE, answer_id="a1"),
+    _s("u2", "f2", 1, topic="payouts", text=PAUSE, answer_id="a1"),
+    _s("u3", "f3", 2, topic="refunds", text=REFUND, answer_id="a2"),
+]
+UNDONE_EVENTS = [
+    _e("u1-shown", "f1", "shown", "u1", agent_id="ana"),
+    _e("u1-dis", "f1", "dismissed", "u1", reason="wrong_topic", agent_id="ana", ts=T0 + timedelta(seconds=5)),
+    _e("u1-undo", "f1", "undismissed", "u1", agent_id="ana", ts=T0 + timedelta(seconds=8)),
+    _e("u2-shown", "f2", "shown", "u2", agent_id="ana"),
+    _e("u2-dis", "f2", "dismissed", "u2", reason="tone", agent_id="ana", ts=T0 + timedelta(seconds=5)),
+    _e("u2-undo", "f2", "undismissed", "u2", agent_id="ana", ts=T0 + timedelta(seconds=8)),
+    _e("u2-again", "f2", "dismissed", "u2", reason="outdated", agent_id="ana", ts=T0 + timedelta(seconds=9)),
+    _e("u3-shown", "f3", "shown", "u3", agent_id="ben"),
+    _e("u3-dis", "f3", "dismissed", "u3", reason="not_needed", agent_id="ben", ts=T0 + timedelta(seconds=5)),
+    _e("u3-undo", "f3", "undismissed", "u3", agent_id="ben", ts=T0 + timedelta(seconds=8)),
+    _e("u3-ins", "f3", "inserted", "u3", agent_id="ben", ts=T0 + timedelta(seconds=9)),
+]
+
+
+def test_an_undone_dismissal_is_not_counted(store: Store) -> None:
+    """Shown 3, inserted 1, dismissed 1 (u2, dismissed again after its undo, as outdated): u1's and u3's
+    dismissals were undone, and u2's first reason (tone) with them; the same in the store's figures,
+    per agent, on the dashboard and in the library's figures of each answer."""
+    from supportcue.monitoring.library import answer_figures
+
+    want = (3, 1, 0.3333, 1, 0.3333, {"outdated": 1})
+    expected = report(facts_from_rows(UNDONE_SUGGESTIONS, UNDONE_EVENTS), 0.7, "agent")
+    assert _seen(expected) == want
+    assert _by_agent(expected)["ben"]["dismissed"] == 0
+    store.cases.add_suggestions(UNDONE_SUGGESTIONS)
+    for e in UNDONE_EVENTS:
+        store.events.add(e)
+    stored = compute_report(store, Settings(), group_by="agent")
+    assert _seen(stored) == want and stored["groups"] == expected["groups"]
+    assert _seen(compute_dashboard(store, Settings())) == want
+    figures = answer_figures(store, 0.7, now=T0 + timedelta(days=1))
+    assert (figures["a1"].shown, figures["a1"].dismissed, dict(figures["a1"].dismiss_reasons)) == (
+        2,
+        1,
+        {"outdated": 1},
+    )
+    assert (figures["a2"].inserted, figures["a2"].dismissed) == (1, 0)

@@ -57,6 +57,17 @@ def test_refresh_queues_each_kind_of_item_once_and_says_why(store: Store) -> Non
     assert refresh(store, settings(overlap_share=0.0), NOW) == 0  # nothing new: nothing added
 
 
+def test_a_dismissal_the_agent_undid_does_not_queue_the_suggestion(store: Store) -> None:
+    """The console's Undo (an `undismissed` event after the dismissal): not a dismissed suggestion."""
+    from tests.review.seed import _e
+
+    seed(store)
+    store.events.add(_e("undo", "c-dis", "undismissed", "s-dis", 112))
+    refresh(store, settings(overlap_share=0.0), NOW)
+    reasons = {i.key: i.reason for i in _all(store)}
+    assert reasons.get("suggestion:s-dis") != ReviewReason.DISMISSED
+
+
 def _all(store: Store) -> list:  # type: ignore[type-arg]
     return [i for kind in ReviewKind for i in store.reviews.items_of_kind(kind)]
 

@@ -9,6 +9,7 @@ dates them now), the last week bringing a new cluster of questions no topic clai
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,53 @@ def test_a_suggested_message_is_kept_masked_and_purged_with_the_rest(
     with store.db.session() as s:
         after = set(s.scalars(select(Suggestion.message)))
     assert after == {"[purged]"}
+
+
+def test_an_api_only_teams_alerts_queue_review_items_read_from_the_masked_messages(
+    client: TestClient, store: Store, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review items of a drift alert were made from its examples' cases: for a team whose cases
+    supportcue never stored, no item was queued ("no review items" on the library and the dashboard).
+    Each example is now an item read from the message its suggestion kept, masked (never the raw one):
+    the queue shows it, and a review of it becomes labels on that masked text."""
+    said = [f"{m}, write to ana.lopez@example.com" for m in NEW]  # personal data the suggestion masks
+    monkeypatch.setattr(sys.modules[__name__], "NEW", said)
+    ids = _suggest_over_three_weeks(client, store)
+    result = drift_json(tmp_path, database_url)
+    new = next(a for a in result["alerts"] if a["kind"] == "new_topic_cluster" and a["score"] == 0.5)
+    listed = {a["id"]: a for a in client.get("/v1/alerts", params={"days": 30}).json()["data"]}
+    assert listed[new["id"]]["review_item_ids"]  # it queued review items
+    queue = client.get("/v1/review/queue", params={"alert": new["id"], "limit": 50}).json()["data"]
+    kept = store.cases.suggestion_messages(ids)
+    masked = set(kept.values())
+    messages = [i for i in queue if i["kind"] == "message"]
+    assert messages and all(i["message"] in masked for i in messages)
+    assert all(
+        "instant transfer" in i["message"] and "ana.lopez@example.com" not in i["message"] for i in messages
+    )
+    cluster = next(i for i in queue if i["kind"] == "cluster")
+    assert cluster["message"] in masked and cluster["details"]["examples"]
+    assert all(e in masked for e in cluster["details"]["examples"])
+    # a review of a message item becomes labels on its masked text (no case to label)
+    item = messages[0]
+    topics = client.get("/v1/review/queue").json()["topics"]
+    review = {"item_id": item["item_id"], "verdict": "incorrect", "valid": True}
+    r = client.post("/v1/reviews", json={**review, **({"topic": topics[0]} if topics else {})})
+    assert r.status_code == 201, r.text
+    labels = r.json()["labels"]
+    assert labels and all(lb["case_id"] is None and lb["subject"].startswith("text:") for lb in labels)
+    # the cluster judged one (new) topic: a topic label on each masked message of its suggestions
+    r = client.post(
+        "/v1/reviews", json={"item_id": cluster["item_id"], "verdict": "correct", "topic": "instant"}
+    )
+    assert r.status_code == 201, r.text
+    labels = r.json()["labels"]
+    assert {lb["value"] for lb in labels} == {"instant"} and all(lb["case_id"] is None for lb in labels)
+    assert len(labels) == len({kept[s] for s in new["details"]["suggestion_ids"] if s in kept}) > 1
+    # the retention purge empties the kept messages: the items no longer show one
+    from supportcue.monitoring.retention import purge
+
+    purge(store, 0, now=datetime.now(UTC) + timedelta(days=1))
+    after = client.get("/v1/review/queue", params={"alert": new["id"], "limit": 50}).json()["data"]
+    assert after and all(i["message"] is None for i in after)
+    assert all(not i["details"].get("examples") for i in after)

@@ -200,6 +200,21 @@ def test_dismiss_records_the_reason_then_the_library_is_searched(
     assert metrics["shown"] == 1 and metrics["dismissed"] == 1 and metrics["adoption"] == 0.0
 
 
+def test_undo_in_the_embed_page_brings_the_suggestion_back_and_the_dismissal_counts_nowhere(
+    opened: tuple[Page, FrameLocator], store: Store, api: httpx.Client
+) -> None:
+    _, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    frame.get_by_role("button", name="Outdated").click()
+    frame.get_by_role("button", name="Undo").click()
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    expect(frame.locator("#use-suggestion")).to_be_focused()
+    assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown", "undismissed"])
+    assert events(store, "undismissed")[0].agent_id == "Rita Moreno"
+    metrics = api.get("/v1/metrics").json()
+    assert metrics["shown"] == 1 and metrics["dismissed"] == 0
+
+
 def test_an_alternative_is_copied_with_its_own_event(opened: tuple[Page, FrameLocator], store: Store) -> None:
     _, frame = opened
     frame.get_by_role("button", name="Copy: Pause payouts for a day").click()

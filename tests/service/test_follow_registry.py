@@ -113,7 +113,7 @@ def test_a_promotion_and_a_rollback_are_served_within_seconds_without_failed_req
         seen = len(traffic.versions)
         while len(traffic.versions) < seen + 3:
             time.sleep(0.01)
-        assert '<td class="served">v2</td>' in dashboard_models(live, auth)
+        assert 'class="served">v2</td>' in dashboard_models(live, auth)
         assert "topic v1 is live again; v2 is retired" in run(workspace, "rollback", "topic")
         rolled_back_in = wait_for_topic(live, "v1")
         wait_for_topic(other, "v1")
@@ -125,7 +125,7 @@ def test_a_promotion_and_a_rollback_are_served_within_seconds_without_failed_req
     # the suggestions went from v1 to v2 and back, each served wholly by one version
     changes = [v for i, v in enumerate(traffic.versions) if i == 0 or v != traffic.versions[i - 1]]
     assert changes == ["v1", "v2", "v1"], changes
-    assert '<td class="served">v1</td>' in dashboard_models(live, auth)
+    assert 'class="served">v1</td>' in dashboard_models(live, auth)
 
 
 def test_with_no_trained_model_the_server_says_so_until_train_puts_one_live(

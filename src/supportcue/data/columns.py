@@ -234,6 +234,8 @@ class EventRow(ImportRow):
         """The rule of `POST /v1/events` (`monitoring.events.check_event`): a dismissal says why."""
         if self.kind == EventKind.DISMISSED and self.reason is None:
             raise ValueError(f"a `dismissed` event needs a `reason`: {' | '.join(DismissReason)}")
+        if self.kind == EventKind.UNDISMISSED and not self.suggestion_id:
+            raise ValueError("an `undismissed` event needs the `suggestion_id` whose dismissal it undoes")
         return self
 
 

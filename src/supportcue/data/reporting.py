@@ -60,17 +60,41 @@ def _key_columns(agent: Any = None) -> list[Any]:
     ]
 
 
+def _undone(since: datetime | None) -> Any:
+    """Per suggestion whose dismissal an agent undid: the time of its newest `undismissed` event."""
+    return (
+        select(Event.suggestion_id, func.max(Event.ts).label("undone_at"))
+        .where(
+            Event.suggestion_id.is_not(None),
+            Event.kind == EventKind.UNDISMISSED,
+            *([Event.ts >= since - EVENT_SLACK] if since is not None else []),
+        )
+        .group_by(Event.suggestion_id)
+        .subquery()
+    )
+
+
 def _per_suggestion(since: datetime | None) -> Any:
     """Per suggestion with events: a flag per action (shown, inserted, dismissed), its agent, and
-    its dismissal's reason (of several, the smallest: one per suggestion, in the same pass)."""
+    its dismissal's reason (of several, the smallest: one per suggestion, in the same pass). A
+    dismissal undone (an `undismissed` event at or after it) is no dismissal, but its suggestion
+    was shown."""
     shown_by = func.min(case((Event.kind == EventKind.SHOWN, Event.agent_id)))
+    undone = _undone(since)
+    dismissal = (Event.kind == EventKind.DISMISSED) & (
+        undone.c.undone_at.is_(None) | (Event.ts > undone.c.undone_at)
+    )
+    flags = [_flag(kind) for kind in SUGGESTION_ACTIONS if kind != EventKind.DISMISSED]
     return (
         select(
             Event.suggestion_id,
-            *(_flag(kind) for kind in SUGGESTION_ACTIONS),
+            *flags,
+            func.max(case((dismissal, 1), else_=0)).label(EventKind.DISMISSED),
             func.coalesce(shown_by, func.min(Event.agent_id)).label("agent"),
-            func.min(case((Event.kind == EventKind.DISMISSED, Event.reason))).label("reason"),
+            func.min(case((dismissal, Event.reason))).label("reason"),
         )
+        .select_from(Event)
+        .outerjoin(undone, undone.c.suggestion_id == Event.suggestion_id)
         .where(
             Event.suggestion_id.is_not(None),
             Event.kind.in_(SUGGESTION_ACTIONS),

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import aliased
 
 from supportcue.data.database import Database
 from supportcue.data.labels import Labels
@@ -178,8 +179,15 @@ class Reviews:
     def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:
         """Suggestions made since `since`, newest first, with whether each was dismissed: rows of
         (id, case_id, topic, text, answer_id, confidence, abstained_at, mode, shadow, simulated,
-        pipeline_version, dismissed), without the traces (the queue needs none)."""
-        dismissed = exists().where(Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED)
+        pipeline_version, dismissed), without the traces (the queue needs none). A dismissal the agent
+        undid (an `undismissed` event at or after it) is none."""
+        undo = aliased(Event)
+        undone = exists().where(
+            undo.suggestion_id == Suggestion.id, undo.kind == EventKind.UNDISMISSED, undo.ts >= Event.ts
+        )
+        dismissed = exists().where(
+            Event.suggestion_id == Suggestion.id, Event.kind == EventKind.DISMISSED, ~undone
+        )
         columns = [getattr(Suggestion, c) for c in SUGGESTION_COLUMNS]
         stmt = (
             select(*columns, dismissed.label("dismissed"))

@@ -220,6 +220,7 @@ def _new_topics(ref: Window, win: Window, at: datetime, s: DriftSettings) -> lis
             "messages": size,
             "examples": _examples(win.rows, members),
             "case_ids": [win.rows[i].case_id for i in members],
+            "suggestion_ids": [win.rows[i].suggestion_id for i in members],
             "unclaimed_share": round(len(w_idx) / n_win, 4),
             "reference_unclaimed_share": round(len(r_idx) / n_ref, 4),
             "p_value": p,

@@ -8,6 +8,8 @@ computed from them, so each kind carries what those need:
     dismissed    `reason`, one of DISMISS_REASONS (the dashboard counts dismissals by reason)
     alternative  `answer_id`, the library answer inserted instead of the suggestion (one of its
                  alternatives, or one the agent found by searching the library)
+    undismissed  `suggestion_id`, the suggestion whose dismissal the agent undid (its dismissals made
+                 before this event no longer count)
     the others   nothing more
 
 An event without `ts` happened when it is recorded.
@@ -57,6 +59,8 @@ def check_event(row: Mapping[str, Any]) -> None:
         raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}")
     if kind == EventKind.ALTERNATIVE and not (row.get("answer_id") or "").strip():
         raise InvalidEvent("an `alternative` event needs the `answer_id` of the answer inserted")
+    if kind == EventKind.UNDISMISSED and not (row.get("suggestion_id") or "").strip():
+        raise InvalidEvent("an `undismissed` event needs the `suggestion_id` whose dismissal it undoes")
 
 
 NOT_FINGERPRINTED = ("idempotency_key", "caller", "fingerprint")

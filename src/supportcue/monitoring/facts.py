@@ -20,7 +20,9 @@ A suggestion counts as **shown** when it has a text and an action event (`shown`
 suggestion without a text showed the agent nothing, whatever events name it. Each dismissed
 suggestion counts once, under its dismissal's reason (a dismissal re-delivered, or repeated by
 another agent, is not a second one; of different reasons, the smallest, which the database finds in
-the same pass as the flags), so the reasons add up to `dismissed`.
+the same pass as the flags), so the reasons add up to `dismissed`. A dismissal the agent undid (an
+`undismissed` event of the suggestion at or after it: the console's Undo) is no dismissal, though
+its suggestion was shown; a dismissal after the undo counts again, under its own reason.
 
 The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
 smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
@@ -159,6 +161,25 @@ def _agents(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return {sid: min(shown.get(sid) or acted[sid]) for sid in shown.keys() | acted.keys()}
 
 
+def _undone(events: Sequence[Mapping[str, Any]]) -> dict[str, datetime | None]:
+    """Per suggestion, its newest `undismissed` event's time (None: one without a time undoes all)."""
+    out: dict[str, datetime | None] = {}
+    for e in events:
+        sid = e.get("suggestion_id")
+        if sid and e["kind"] == EventKind.UNDISMISSED:
+            ts, before = e.get("ts"), out.get(str(sid), e.get("ts"))
+            out[str(sid)] = None if ts is None or before is None else max(ts, before)
+    return out
+
+
+def _undone_later(sid: str, ts: datetime | None, undone: Mapping[str, datetime | None]) -> bool:
+    """Whether suggestion `sid`'s dismissal at `ts` was undone: an `undismissed` event at or after it."""
+    if sid not in undone:
+        return False
+    at = undone[sid]
+    return at is None or ts is None or ts <= at
+
+
 def _shadow(s: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
     shadow = s.get("shadow") or {}
     return shadow.get("text"), tuple(shadow.get("stages") or ())
@@ -177,11 +198,14 @@ def facts_from_rows(
     flags: dict[str, set[str]] = {}
     reasons: dict[str, set[str | None]] = {}
     facts = Facts()
+    undone = _undone(events)
     for e in events:
         sid = str(e.get("suggestion_id"))
         if sid in by_id and e["kind"] in SUGGESTION_ACTIONS:
-            flags.setdefault(sid, set()).add(e["kind"])
-            if e["kind"] == EventKind.DISMISSED:
+            # an undone dismissal still says the suggestion was shown, but is no dismissal
+            cancelled = e["kind"] == EventKind.DISMISSED and _undone_later(sid, e.get("ts"), undone)
+            flags.setdefault(sid, set()).add(EventKind.SHOWN if cancelled else e["kind"])
+            if e["kind"] == EventKind.DISMISSED and not cancelled:
                 reasons.setdefault(sid, set()).add(e.get("reason"))
     for s in suggestions:
         # only a suggestion with a text showed the agent anything; acting on it means it was shown

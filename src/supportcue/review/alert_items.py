@@ -14,6 +14,11 @@ At most `[drift] review_items` items per alert, counted over every run: an alert
 days adds items only while it has fewer, and an item's key (`alert:<id>:<subject>`) makes a re-run
 add nothing twice. Cases gone (purged) are skipped.
 
+A team that uses only the API (`POST /v1/suggest` on case ids supportcue never stored, or on none)
+has no case to read: its examples' items read the message their suggestion kept, masked
+(`pipeline.masked_message`; `details.message_from` names that suggestion), never the raw one, and are
+skipped once it is purged. A review of such an item becomes labels on that masked text.
+
 These are active-learning items, chosen because something drifted: like the queue's other
 non-random reasons they are biased, so they never enter the random sample behind the online precision
 estimate (`review/stats.py` reads `reason = random` only). Their keys are their own, so an alert never
@@ -38,50 +43,51 @@ SCORE = 0.85
 
 
 def _wanted(alert: DriftAlert) -> list[dict[str, Any]]:
-    """The items an alert asks for, most useful first, as {key, kind, case_id, suggestion_id?, topic?,
-    details?} (keys without the `alert:<id>:` prefix)."""
+    """The items an alert asks for, most useful first, as {key, kind, case_id, message_from?,
+    suggestion_id?, topic?, details?} (keys without the `alert:<id>:` prefix); `message_from` is the
+    suggestion whose kept message stands in for a case supportcue never stored."""
     d = alert.details or {}
     out: list[dict[str, Any]] = []
     if alert.kind == "new_topic_cluster":
         case_ids = [str(c) for c in d.get("case_ids", []) if c]
-        if case_ids:
+        suggestion_ids = [str(s) for s in d.get("suggestion_ids", []) if s]
+        if case_ids or suggestion_ids:
             terms = list(d.get("top_terms") or [])
-            out.append(
-                {
-                    "key": "cluster",
-                    "kind": ReviewKind.CLUSTER,
-                    "case_id": case_ids[0],
-                    "details": {"case_ids": case_ids, "terms": terms},
-                }
-            )
-        out += [
-            {"key": f"message:{e['case_id']}", "kind": ReviewKind.MESSAGE, "case_id": str(e["case_id"])}
-            for e in d.get("examples", [])
-            if e.get("case_id")
-        ]
+            details = {"case_ids": case_ids, "terms": terms, "suggestion_ids": suggestion_ids}
+            first = {
+                "case_id": case_ids[0] if case_ids else None,
+                "message_from": suggestion_ids[0] if suggestion_ids else None,
+            }
+            out.append({"key": "cluster", "kind": ReviewKind.CLUSTER, **first, "details": details})
+        out += [_message(e) for e in d.get("examples", []) if e.get("case_id") or e.get("suggestion_id")]
     elif alert.kind == "answer_match_drop":
         out += [
             {
                 "key": f"suggestion:{u['suggestion_id']}",
                 "kind": ReviewKind.SUGGESTION,
-                "case_id": str(u["case_id"]),
+                "case_id": str(u["case_id"]) if u.get("case_id") else None,
                 "suggestion_id": str(u["suggestion_id"]),
+                "message_from": str(u["suggestion_id"]),
             }
             for u in reversed(d.get("unmatched", []))  # the newest first
-            if u.get("case_id") and u.get("suggestion_id")
+            if u.get("suggestion_id")
         ]
     else:  # topic_volume, embedding_shift
         out += [
-            {
-                "key": f"message:{c['case_id']}",
-                "kind": ReviewKind.MESSAGE,
-                "case_id": str(c["case_id"]),
-                "topic": c.get("topic"),
-            }
+            {**_message(c), "topic": c.get("topic")}
             for c in d.get("cases", [])
-            if c.get("case_id")
+            if c.get("case_id") or c.get("suggestion_id")
         ]
     return out
+
+
+def _message(example: dict[str, Any]) -> dict[str, Any]:
+    """A `message` item of an example {case_id?, suggestion_id?}: its case's message, or else (no case
+    stored) the one its suggestion kept (`message_from`)."""
+    case_id = str(example["case_id"]) if example.get("case_id") else None
+    sid = str(example["suggestion_id"]) if example.get("suggestion_id") else None
+    key = f"message:{case_id}" if case_id else f"message:suggestion:{sid}"
+    return {"key": key, "kind": ReviewKind.MESSAGE, "case_id": case_id, "message_from": sid}
 
 
 def queue_alert_items(
@@ -96,29 +102,43 @@ def queue_alert_items(
     wanted = {a.id: _wanted(a) for a in alerts}
     keys = [f"alert:{a.id}:{w['key']}" for a in alerts for w in wanted[a.id]]
     known = store.reviews.known_keys(keys)
-    case_ids = sorted({w["case_id"] for ws in wanted.values() for w in ws})
+    case_ids = sorted({w["case_id"] for ws in wanted.values() for w in ws if w.get("case_id")})
     cases = store.reviews.cases(case_ids)
+    kept = store.cases.suggestion_messages(
+        sorted({w["message_from"] for ws in wanted.values() for w in ws if w.get("message_from")})
+    )
     sent = store.reviews.sent_events(
-        [w["case_id"] for ws in wanted.values() for w in ws if w["kind"] == ReviewKind.SUGGESTION]
+        [
+            w["case_id"]
+            for ws in wanted.values()
+            for w in ws
+            if w["kind"] == ReviewKind.SUGGESTION and w.get("case_id")
+        ]
     )
     rows: list[dict[str, Any]] = []
     for a in alerts:
         room = cap - len(have.get(a.id, []))
         for w in wanted[a.id]:
             key = f"alert:{a.id}:{w['key']}"
-            case = cases.get(w["case_id"])
+            case = cases.get(w["case_id"]) if w.get("case_id") else None
             if room <= 0:
                 break
-            if key in known or case is None or case.purged_at is not None:
+            if key in known or (case is not None and case.purged_at is not None):
                 continue
             details = dict(w.get("details") or {})
+            if case is None:  # no case stored (an API-only team): the message its suggestion kept
+                if w.get("message_from") not in kept:
+                    continue
+                details["message_from"] = w["message_from"]
             topic = w.get("topic")
+            simulated = bool(case.simulated) if case is not None else False
             if w["kind"] == ReviewKind.SUGGESTION:
                 suggestion = store.cases.suggestion(w["suggestion_id"])
                 if suggestion is None or suggestion.purged_at is not None:
                     continue
                 topic = suggestion.topic
-                if w["case_id"] in sent:
+                simulated = simulated or bool(suggestion.simulated)
+                if w.get("case_id") in sent:
                     details["event_id"] = sent[w["case_id"]]
             rows.append(
                 item_row(
@@ -128,11 +148,11 @@ def queue_alert_items(
                     ReviewReason.DRIFT_ALERT,
                     SCORE,
                     now,
-                    case_id=w["case_id"],
+                    case_id=w.get("case_id"),
                     suggestion_id=w.get("suggestion_id"),
                     topic=topic,
                     details=details,
-                    simulated=bool(case.simulated),
+                    simulated=simulated,
                     alert_id=a.id,
                 )
             )

@@ -12,6 +12,11 @@ Every review becomes labels with source `sme`, the reviewer as annotator, and an
 * a `cluster` item: with a topic given and a verdict other than `incorrect`, `topic` for each of its
   cases; a new topic named so becomes a topic of the workspace.
 
+An item about a case supportcue never stored (a drift alert's example from a team that uses only the
+API: `review/alert_items.py`) asks about the message its suggestion kept, masked; its labels are
+labels on that text (subject `text:<sha1>`, no case), as `labels import` stores a label on free text;
+a cluster none of whose cases is stored, labels on each message its suggestions kept.
+
 A reviewer reviews an item once: a second review is refused (`ReviewConflict`, HTTP 409), since two
 different verdicts from one person would make agreement and precision ambiguous; send a correction as
 a new label instead (`supportcue labels import`).
@@ -26,6 +31,7 @@ from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Review, ReviewItem, utcnow
+from supportcue.embeddings import text_key
 from supportcue.errors import ReviewError
 from supportcue.settings import Settings
 from supportcue.vocab import LabelSource, LabelTask, ReviewFlag, ReviewKind, Verdict
@@ -42,6 +48,16 @@ class ReviewInput:
     """For a message item: is it a question support answers? (default: yes)"""
 
 
+def item_message(store: Store, item: ReviewItem) -> str | None:
+    """The customer message an item asks about: its case's (None once purged), or else, for a case
+    supportcue never stored, the one its suggestion (`details.message_from`) kept, masked."""
+    case = store.cases.get(item.case_id) if item.case_id else None
+    if case is not None:
+        return case.message if case.purged_at is None else None
+    sid = (item.details or {}).get("message_from")
+    return store.cases.suggestion_messages([str(sid)]).get(str(sid)) if sid else None
+
+
 def labels_for(
     item: ReviewItem,
     review: ReviewInput,
@@ -49,8 +65,11 @@ def labels_for(
     now: datetime,
     expires_at: datetime,
     answer_id: str | None = None,
+    texts: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The `sme` labels a review becomes (see the module docstring)."""
+    """The `sme` labels a review becomes (see the module docstring); with `texts` (the masked messages
+    of an item whose cases supportcue never stored: one, or a cluster's), labels on those texts
+    instead of its cases."""
     base = {
         "source": LabelSource.SME,
         "annotator": reviewer,
@@ -61,7 +80,11 @@ def labels_for(
     out: list[dict[str, Any]] = []
 
     def label(task: str, value: str, case_id: str | None, subject: str | None = None) -> None:
-        if case_id:
+        if texts and subject is None:  # a label about the message(s), not about a suggestion
+            for text in texts:
+                row = {"subject": f"text:{text_key(text)}", "case_id": None, "text": text}
+                out.append({**base, **row, "task": task, "value": value})
+        elif case_id:
             row = {"subject": subject or case_id, "case_id": case_id, "task": task, "value": value}
             out.append({**base, **row})
 
@@ -85,9 +108,26 @@ def labels_for(
         if valid and topic:
             label(LabelTask.TOPIC, topic, item.case_id)
     elif item.kind == ReviewKind.CLUSTER and review.topic and review.verdict != Verdict.INCORRECT:
-        for case_id in (item.details or {}).get("case_ids", []):
+        if texts:
+            label(LabelTask.TOPIC, review.topic, None)
+        for case_id in [] if texts else (item.details or {}).get("case_ids", []):
             label(LabelTask.TOPIC, review.topic, str(case_id))
     return out
+
+
+def unstored_texts(store: Store, item: ReviewItem) -> list[str]:
+    """The masked messages an item about cases supportcue never stored asks about (see the module
+    docstring): a message item's one, or a cluster's when none of its cases is stored; else none."""
+    details = item.details or {}
+    if item.kind == ReviewKind.CLUSTER:
+        if store.reviews.cases([str(c) for c in details.get("case_ids", [])]):
+            return []
+        kept = store.cases.suggestion_messages([str(s) for s in details.get("suggestion_ids", [])])
+        return list(dict.fromkeys(kept.values()))
+    if not details.get("message_from") or (item.case_id and store.cases.get(item.case_id)):
+        return []
+    text = item_message(store, item)
+    return [text] if text else []
 
 
 def submit(
@@ -118,7 +158,7 @@ def submit(
     expires = now + timedelta(days=settings.review.label_days)
     suggestion = store.cases.suggestion(item.suggestion_id) if item.suggestion_id else None
     answer_id = suggestion.answer_id if suggestion else None
-    labels = labels_for(item, review, reviewer, now, expires, answer_id)
+    labels = labels_for(item, review, reviewer, now, expires, answer_id, unstored_texts(store, item))
     row = {
         "item_id": item.id,
         "reviewer": reviewer,

@@ -352,7 +352,8 @@ class ReviewCreate(BaseModel):
 
 
 class ReviewLabelPublic(BaseModel):
-    case_id: str
+    subject: str = Field(description="the case id, or `text:<sha1>` for a label on a message's text")
+    case_id: str | None
     task: str
     value: str
     source: str

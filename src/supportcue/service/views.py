@@ -64,9 +64,9 @@ def dashboard_context(
         "r": data,
         "served": served or {"versions": {}, "problem": None},
         "charts": [
-            line_chart(days, "match_rate", "matches", "sent_pairs", "Match rate", "sent replies"),
-            line_chart(days, "adoption", "inserted", "shown", "Adoption", "shown"),
-            line_chart(days, "coverage", "suggested", "valid", "Coverage", "valid cases"),
+            line_chart(days, "match_rate", "matches", "sent_pairs", "Match rate", "sent replies", "Matched"),
+            line_chart(days, "adoption", "inserted", "shown", "Adoption", "shown", "Inserted"),
+            line_chart(days, "coverage", "suggested", "valid", "Coverage", "valid cases", "Suggested"),
         ],
         "findings": findings(data),
         "since": since or "",
@@ -101,7 +101,13 @@ def freshness_panels(
 
 
 def line_chart(
-    days: list[dict[str, Any]], rate: str, num: str, den: str, title: str, unit: str
+    days: list[dict[str, Any]],
+    rate: str,
+    num: str,
+    den: str,
+    title: str,
+    unit: str,
+    counted: str | None = None,
 ) -> dict[str, Any]:
     """Geometry of a rate over days (a line, 0-100%) over its denominator (grey bars). The axis is to
     scale: a day without data is a gap, the line broken across it, never a neighbour moved closer.
@@ -109,14 +115,17 @@ def line_chart(
     Across, a place is a percentage of the plot's width; down, pixels of a plot `height` px tall (the
     style sheet gives the axis its margins, 40 px left and 8 right): the SVG is drawn at its own size, never
     scaled, so its text is as large as the page's (drawn in a 560-wide viewBox scaled down to a third
-    of the page, the axis text was 7 px at 1280 px)."""
+    of the page, the axis text was 7 px at 1280 px).
+
+    `table` holds the same numbers as rows of a table (day, rate, `num` and `den`, headed `counted` and
+    `unit`): the page gives them beside the chart, where the dots' tooltips need a mouse."""
     height, top, bottom = 170, 10, 24
     h = height - top - bottom
     places = _day_index(days)
     n = max(1, places[-1] + 1 if places else 1)
     step = 100 / n
     peak = max([d[den] for d in days] + [1])
-    bars, dots, ticks, runs = [], [], [], []
+    bars, dots, ticks, runs, values = [], [], [], [], []
     run: list[tuple[float, float]] = []
     previous = None
     for i, d in zip(places, days, strict=True):
@@ -124,6 +133,9 @@ def line_chart(
         bh = 0.35 * h * d[den] / peak
         bars.append({"x": x - step * 0.35, "y": top + h - bh, "w": max(0.2, step * 0.7), "h": bh})
         value = d[rate]
+        values.append(
+            {"day": d["key"], "rate": "–" if value is None else f"{value:.0%}", "num": d[num], "den": d[den]}
+        )
         if value is not None:
             tip = f"{d['key']}: {value:.0%} ({d[num]:,} / {d[den]:,} {unit})"
             dots.append({"x": x, "y": top + (1 - value) * h, "tip": tip})
@@ -158,6 +170,8 @@ def line_chart(
         "base": top + h,
         "label": f"{title} per day; latest {last['key']}: {last[rate]:.0%}" if last else f"{title}: no data",
         "unit": unit,
+        "table": values,
+        "counted": counted or num,
     }
 
 

@@ -27,7 +27,13 @@ router = APIRouter(
     route_class=StrictJSONRoute,
     dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
-EMBED_KINDS = (EventKind.SHOWN, EventKind.INSERTED, EventKind.DISMISSED, EventKind.ALTERNATIVE)
+EMBED_KINDS = (
+    EventKind.SHOWN,
+    EventKind.INSERTED,
+    EventKind.DISMISSED,
+    EventKind.UNDISMISSED,
+    EventKind.ALTERNATIVE,
+)
 
 
 @router.post(

@@ -22,7 +22,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict, ReviewError
 from supportcue.review.queue import WHY, queue_for
-from supportcue.review.record import ReviewInput, submit
+from supportcue.review.record import ReviewInput, item_message, submit
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, require
 from supportcue.service.routes.pages import templates
@@ -49,7 +49,6 @@ EXAMPLES = 3
 
 
 def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
-    case = store.cases.get(item.case_id) if item.case_id else None
     suggestion = store.cases.suggestion(item.suggestion_id) if item.suggestion_id else None
     alert = store.alerts.get(item.alert_id) if item.alert_id is not None else None
     return ReviewItemPublic(
@@ -58,7 +57,7 @@ def _public(store: Store, item: ReviewItem) -> ReviewItemPublic:
         reason=item.reason,
         why=WHY.get(ReviewReason(item.reason), item.reason),
         case_id=item.case_id,
-        message=case.message if case is not None and case.purged_at is None else None,
+        message=item_message(store, item),
         proposed_topic=item.topic,
         suggestion=ReviewSuggestionPublic.model_validate(suggestion, from_attributes=True)
         if suggestion is not None
@@ -80,6 +79,11 @@ def _details(store: Store, item: ReviewItem, suggestion: Suggestion | None) -> d
     if item.kind == ReviewKind.CLUSTER:
         cases = store.reviews.cases([str(c) for c in stored.get("case_ids", [])[:EXAMPLES]])
         out["examples"] = [c.message for c in cases.values() if c.purged_at is None]
+        if len(out["examples"]) < EXAMPLES:  # an API-only team's: the messages its suggestions kept
+            ids = [str(s) for s in stored.get("suggestion_ids", [])[:EXAMPLES]]
+            kept = store.cases.suggestion_messages(ids)
+            more = [kept[s] for s in ids if s in kept and kept[s] not in out["examples"]]
+            out["examples"] += more[: EXAMPLES - len(out["examples"])]
     return out
 
 

@@ -1,7 +1,8 @@
 // The agent console's case view: the suggestion for the case's message (one per message: opening
 // the case again shows the same one, and its `shown` event counts once), insert it (Alt+I, once) or
-// one of its alternatives, dismiss it with a reason (then nothing is left to insert), or, when there
-// is none, read why and search the approved answers (type, Enter inserts). Each step is reported to
+// one of its alternatives, dismiss it with a reason (then nothing is left to insert, and Undo, shown in
+// its place, brings it back), or, when there is none, read why and search the approved answers (type,
+// Enter inserts). Each step is reported to
 // POST /v1/events with the page's CSRF token; the server records the logged-in agent as the events'
 // agent. Shared parts are in suggestion.js.
 "use strict";
@@ -54,10 +55,10 @@
     event({ kind: "alternative", answer_id: answerId }, `alternative:${suggestionId}:${answerId}`);
   }
 
-  function offerLibrary(lead) {
+  function offerLibrary(lead, ...controls) {
     const p = document.createElement("p");
     p.className = "why-none";
-    p.textContent = lead;
+    p.append(lead, ...controls);
     const search = S.librarySearch({
       api, label: "Search the approved answers", onPick: (answer) => useAnswer(answer.id, null),
     });
@@ -93,19 +94,44 @@
   }
 
   // Dismiss the suggestion; when the server refuses or cannot be reached, the card comes back (the
-  // message says why) so the agent may dismiss it again, unless the page has moved on meanwhile.
+  // message says why) so the agent may dismiss it again, unless the page has moved on meanwhile. In
+  // its place, an Undo for a dismissal by mistake: it records an `undismissed` event (the dismissal
+  // then counts nowhere) and brings the card back. A dismissal after an undo has a key of its own
+  // (its first key is taken by the dismissal undone, and would be acknowledged, not stored again).
+  let undos = 0;
   async function dismiss(reason, label) {
     if (!suggestion) return;
     const dismissed = suggestion;
     suggestion = null; // nothing left to insert (Alt+I does nothing now)
-    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    const key = `dismissed:${dismissed.suggestion_id}:${reason}${undos ? `:${undos}` : ""}`;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.id = "undo-dismiss";
+    undo.textContent = "Undo";
+    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions. `, undo);
     const shown = box.firstChild;
     reply.focus();
-    const ok = await event({ kind: "dismissed", reason }, `dismissed:${dismissed.suggestion_id}:${reason}`);
+    const recorded = event({ kind: "dismissed", reason }, key);
+    undo.addEventListener("click", () => undoDismiss(dismissed, key, recorded, undo, shown));
+    const ok = await recorded;
     if (!ok && !sent && box.firstChild === shown) {
       show(dismissed);
       if (S.focusLost()) document.getElementById("use-suggestion").focus();
     }
+  }
+
+  // Undo a dismissal, once it is recorded (an undo stored before its dismissal would cancel nothing);
+  // the same undo repeated (a double click, a retry) is one event.
+  async function undoDismiss(dismissed, key, recorded, button, shown) {
+    if (sent || suggestion) return;
+    button.disabled = true;
+    const ok = (await recorded) && (await event({ kind: "undismissed" }, `undismissed:${key}`));
+    if (sent || box.firstChild !== shown) return;
+    if (!ok) { button.disabled = false; if (S.focusLost()) button.focus(); return; }
+    undos += 1;
+    show(dismissed);
+    say("Dismissal undone: the suggestion is back.");
+    document.getElementById("use-suggestion").focus();
   }
 
   async function send() {

@@ -125,24 +125,39 @@
     event({ kind: "alternative", answer_id: answerId }, `alternative:${current.suggestionId}:${answerId}:${current.agentId || ""}`);
   }
 
-  function offerLibrary(lead) {
+  function offerLibrary(lead, ...controls) {
     const search = S.librarySearch({ api, label: "Search the approved answers", onPick: (a) => useAnswer(a.id, null) });
     box.className = "suggestion none";
     box.removeAttribute("aria-busy");
-    box.replaceChildren(S.el("p", { class: "why-none", text: lead }), search);
+    box.replaceChildren(S.el("p", { class: "why-none" }, lead, ...controls), search);
   }
 
-  // As in the console: a dismissal the server refused or never got brings the card back.
+  // As in the console: a dismissal the server refused or never got brings the card back, and Undo,
+  // in its place, takes a dismissal made by mistake back (an `undismissed` event, once recorded).
   async function dismiss(reason, label) {
     if (!current || !current.suggestion) return;
     const mine = current;
     const dismissed = mine.suggestion;
     mine.suggestion = null;
-    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions.`);
+    const undo = S.el("button", { type: "button", id: "undo-dismiss", text: "Undo" });
+    offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions. `, undo);
     box.querySelector("#library-q").focus(); // the next step; a keyboard user's focus left with the card
     const shown = box.firstChild;
-    const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}`;
-    const ok = await event({ kind: "dismissed", reason }, key);
+    const undos = mine.undos || 0; // a dismissal after an undo is an event of its own
+    const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}${undos ? `:${undos}` : ""}`;
+    const recorded = event({ kind: "dismissed", reason }, key);
+    undo.addEventListener("click", async () => {
+      if (current !== mine || mine.suggestion) return;
+      undo.disabled = true;
+      const ok = (await recorded) && current === mine && (await event({ kind: "undismissed" }, `undismissed:${key}`));
+      if (current !== mine || box.firstChild !== shown) return;
+      if (!ok) { undo.disabled = false; if (S.focusLost()) undo.focus(); return; }
+      mine.undos = undos + 1;
+      show(dismissed);
+      say("Dismissal undone: the suggestion is back.");
+      box.querySelector("#use-suggestion").focus();
+    });
+    const ok = await recorded;
     if (!ok && current === mine && box.firstChild === shown) {
       show(dismissed);
       if (S.focusLost()) box.querySelector("#use-suggestion").focus(); // the search had it
