@@ -242,3 +242,15 @@ def test_analyze_a_stored_experiment_without_assignments_reads_the_imported_arms
     assert sum(a["n"] for a in result["arms"]) == 150
     live = last_json(run(workspace, "experiment", "analyze", "h", "--arms-from", "assignments", "--json"))
     assert live["arms_from"] == "assignments" and sum(a["n"] for a in live["arms"]) == 0
+
+
+def test_analyze_prints_imported_arm_names_as_text(workspace: Workspace) -> None:
+    """An arm imported as free text (`[/]with`, `[b]without`) stopped `experiment analyze` with
+    rich's MarkupError, or printed in bold, as topic keys did in `topics list`."""
+    folder = workspace[0]
+    _own_split(folder, datetime(2026, 6, 1, tzinfo=UTC), arms=("[b]without", "[/]with"))
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    text = run(workspace, "experiment", "analyze", "own-split", "--arms", "[b]without,[/]with")
+    assert text.exit_code == 0, text.output + repr(text.exception)
+    assert "[/]with vs [b]without: lift -" in text.stdout and "[b]without" in text.stdout
