@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
@@ -112,3 +113,17 @@ def test_experiment_analyze_gets_the_handle_time_of_chatwoot_cases(
     arms = {a["name"]: a for a in analysis["arms"]}
     assert sum(a["n"] for a in arms.values()) == len(conversations), analysis["arms"]
     assert all(a["n"] > 0 and 110 <= a["mean"] <= 125 for a in arms.values()), analysis
+
+
+@pytest.mark.parametrize("field", ["id", "display_id", "account_id", "updated_at"])
+def test_a_resolution_with_a_nul_byte_is_422_not_a_500(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, field: str
+) -> None:
+    """`conversation_status_changed` read its ids as any string: a NUL byte (which PostgreSQL refuses
+    in text) reached the case lookup, a 500 there; `message_created` refused it as a 422 already."""
+    started = float(int(time.time()) - 300)
+    resolved = status_changed(10, "resolved", created_at=started, updated_at=started + 60)
+    r = post(server.url, {**resolved, field: "1\u0000"})
+    assert r.status_code == 422 and field in r.json()["detail"], r.text
+    assert "\u0000" not in r.text
+    assert store.events.list(kind="resolved") == []
