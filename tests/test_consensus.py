@@ -127,3 +127,14 @@ def test_figures_most_replies_share_are_kept_and_one_reply_is_its_own_draft() ->
     assert "Refunds take 5 to 10 business days." in draft and "Order 88213" in draft, draft
     reply = "The refund of €49.90 for order 88213 was sent on 2026-10-03."
     assert consensus_draft([reply]) == reply  # nothing to compare it with: the reviewer decides
+
+
+def test_figures_side_by_side_are_told_apart() -> None:
+    """Two figures after the same word ("at 10:30", "5 to 10") are two slots, not one: "10:30" read
+    its "30" against the other replies' "10" and became "10:10"."""
+    replies = [
+        f"Order {n} is ready at 10:30 tomorrow. Pick it up at desk 4-B." for n in (88213, 90412, 77310)
+    ]
+    draft = consensus_draft(replies)
+    assert "Order {order_id} is ready at 10:30 tomorrow." in draft, draft
+    assert "desk 4-B" in draft

@@ -139,21 +139,25 @@ class _Figure:
     value: str
     start: int
     end: int
-    before: str | None
-    after: str | None
+    before: tuple[str, int] | None
+    """The word before it, and how many figures stand between them ("at 10:30": 0 for 10, 1 for 30)."""
+    after: tuple[str, int] | None
     name: str
 
 
 def _figures(text: str) -> list[_Figure]:
     """The figures of `text`, each with the word before and after it and its placeholder's name."""
     tokens = list(_FIGURE.finditer(text))
+    words = [i for i, t in enumerate(tokens) if t.lastgroup == "word"]
     found = []
     for i, m in enumerate(tokens):
         kind = m.lastgroup or "word"
         if kind == "word":
             continue
-        before = next((t.group().lower() for t in reversed(tokens[:i]) if t.lastgroup == "word"), None)
-        after = next((t.group().lower() for t in tokens[i + 1 :] if t.lastgroup == "word"), None)
+        prev = max((w for w in words if w < i), default=None)
+        nxt = min((w for w in words if w > i), default=None)
+        before = (tokens[prev].group().lower(), i - prev - 1) if prev is not None else None
+        after = (tokens[nxt].group().lower(), nxt - i - 1) if nxt is not None else None
         name = kind
         if kind == "id":
             near = [t.group().lower() for t in tokens[max(0, i - 2) : i] if t.lastgroup == "word"]
@@ -163,8 +167,8 @@ def _figures(text: str) -> list[_Figure]:
 
 
 def _slot(figure: _Figure, others: Sequence[_Figure]) -> str | None:
-    """The value of `others` standing where `figure` stands in its sentence (after the same word, or
-    before it), if any."""
+    """The value of `others` standing where `figure` stands in its sentence (as far after the same
+    word, or as far before it), if any."""
     for o in others:
         if figure.before is not None and o.before == figure.before:
             return o.value
