@@ -188,7 +188,9 @@ class _Known:
         self._values: set[str] = set()
 
     def add(self, customer_name: str | None, values: Iterable[object]) -> None:
-        names = name_variants(customer_name) if customer_name else set()
+        # a part in capitals is left out: a customer called Post would blank "POST /v1/suggest failed"
+        variants = name_variants(customer_name) if customer_name else set()
+        names = {v for v in variants if " " in v or not v.isupper()}
         kept = {v for v in (" ".join(str(x).split()) for x in values if x is not None) if _identifying(v)}
         with self._lock:
             self._names |= names
