@@ -345,3 +345,21 @@ def test_a_note_is_not_a_shown_event_adoption_needs_the_dashboard_app(
     metrics = api.get("/v1/metrics").json()
     assert (metrics["shown"], metrics["adoption"]) == (0, None)
     assert (metrics["match_rate"], metrics["sent_pairs"]) == (1.0, 1)
+
+
+def test_a_contact_with_a_very_long_name_gets_a_note_not_a_500(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot's contact name went into the case's customer_name (200 characters) as it came: a
+    longer one (a name field holding a whole signature) was a 500 on PostgreSQL, and Chatwoot does
+    not send a webhook again, so the customer's message was lost. The name is cut to fit."""
+    from tests.integrations.chatwoot_api import CONTACT
+
+    chatwoot.start()
+    sender = {**CONTACT, "name": "Ana " + "Silva-" * 60}
+    r = post(server.url, message_created(501, "How do I pause a payout?", sender=sender))
+    assert r.status_code == 200, r.text
+    wait_for(lambda: chatwoot.notes)
+    case = store.cases.get(CASE)
+    assert case is not None and case.customer_name is not None and case.customer_name.startswith("Ana Silva-")
+    assert len(case.customer_name) <= 200

@@ -351,7 +351,8 @@ class ChatwootHelpDesk:
             text=m.content or "",
             ts=_time(m.created_at, datetime.now(UTC)),
             target={"account_id": str(account), "conversation_id": str(conversation)},
-            customer_name=(customer.name or None) if customer else None,
+            # cut to the case's column: refused, the customer's message would be lost (no redelivery)
+            customer_name=(customer.name[:200] or None) if customer and customer.name else None,
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
