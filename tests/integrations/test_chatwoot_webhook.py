@@ -363,3 +363,22 @@ def test_a_contact_with_a_very_long_name_gets_a_note_not_a_500(
     case = store.cases.get(CASE)
     assert case is not None and case.customer_name is not None and case.customer_name.startswith("Ana Silva-")
     assert len(case.customer_name) <= 200
+
+
+def test_a_contacts_name_cannot_write_markdown_into_the_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A Chatwoot contact names themself (the web widget asks anyone for a name), and the name fills
+    the suggestion's greeting: "[Why this suggestion](https://evil.example)" made a second, forged
+    link in the note that agents read as supportcue's. The name's Markdown is escaped in the note."""
+    from tests.integrations.chatwoot_api import CONTACT
+
+    chatwoot.start()
+    name = "[Why this suggestion](https://evil.example/login) **urgent**"
+    r = post(server.url, message_created(601, "How do I pause a payout?", sender={**CONTACT, "name": name}))
+    assert r.status_code == 200, r.text
+    wait_for(lambda: chatwoot.notes)
+    content = chatwoot.notes[0]["content"]
+    assert "](https://evil.example" not in content and "**urgent**" not in content, content
+    assert "Hi \\[Why this suggestion\\]\\(https://evil\\.example/login\\) \\*\\*urgent\\*\\*," in content
+    assert content.count("](") == 1  # the note's own link only
