@@ -19,7 +19,9 @@ from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import MessageRole
 from tests.test_pipeline import make
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+"""The workers' clock: after the real time at which the store queues a note (`utcnow()`), so a note
+is due at once. It was 2026-12-01 09:00, a fixed time that every run after it failed."""
 
 
 @pytest.fixture
