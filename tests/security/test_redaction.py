@@ -151,3 +151,24 @@ def test_the_case_values_of_a_request_are_redacted_in_its_log_records(
     with caplog.at_level(logging.INFO):
         logger.warning("another request: José, A-10293")  # outside the scope: nothing known
     assert "José, A-10293" in caplog.text
+
+
+def test_a_scope_keeps_the_latest_values_only(caplog: pytest.LogCaptureFixture) -> None:
+    """`supportcue batch` runs a whole file of cases in one command's scope: every case's name and
+    field values were kept, so memory grew with the file and every log record was checked against
+    all of them. A scope keeps the latest `MAX_KNOWN`: the cases at hand."""
+    import time
+
+    from supportcue.security.redaction import MAX_KNOWN
+
+    install_log_redaction()
+    with caplog.at_level(logging.INFO), personal_scope():
+        for i in range(5 * MAX_KNOWN):
+            remember_personal(f"Customer{i} Lastname{i}", [f"ORD-{i}"])
+        n = 5 * MAX_KNOWN - 1
+        started = time.perf_counter()
+        for _ in range(20):
+            logging.getLogger("supportcue.test").warning("case for Customer%d, ORD-%d", n, n)
+        elapsed = time.perf_counter() - started
+    assert "case for [name], [field]" in caplog.text and f"Customer{n}" not in caplog.text
+    assert elapsed < 1.0, elapsed  # 20 records

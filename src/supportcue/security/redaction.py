@@ -179,26 +179,45 @@ def replace_personal(text: str, label: Label) -> str:
     return ADDRESS.sub(lambda m: label("address", m.group(0)), text)
 
 
+MAX_KNOWN = 10_000
+"""The most names' spellings, and the most field values, a `personal_scope` keeps (the latest): a
+command such as `supportcue batch` runs a whole file of cases in one scope, and a record is checked
+against every value kept."""
+
+
 class _Known:
     """The personal values one request (or one batch of them) carries, for its log records."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._names: set[str] = set()
-        self._values: set[str] = set()
+        self._names: dict[str, None] = {}  # ordered sets: the oldest go first past MAX_KNOWN
+        self._values: dict[str, None] = {}
+        self._sorted: tuple[list[str], list[str]] | None = None
 
     def add(self, customer_name: str | None, values: Iterable[object]) -> None:
         # a part in capitals is left out: a customer called Post would blank "POST /v1/suggest failed"
         variants = name_variants(customer_name) if customer_name else set()
-        names = {v for v in variants if " " in v or not v.isupper()}
-        kept = {v for v in (" ".join(str(x).split()) for x in values if x is not None) if _identifying(v)}
+        names = [v for v in variants if " " in v or not v.isupper()]
+        kept = [v for v in (" ".join(str(x).split()) for x in values if x is not None) if _identifying(v)]
+        if not names and not kept:
+            return
         with self._lock:
-            self._names |= names
-            self._values |= kept
+            for known, new in ((self._names, names), (self._values, kept)):
+                for v in new:
+                    known.pop(v, None)
+                    known[v] = None
+                while len(known) > MAX_KNOWN:
+                    del known[next(iter(known))]
+            self._sorted = None
 
     def snapshot(self) -> tuple[list[str], list[str]]:
         with self._lock:
-            return sorted(self._names, key=len, reverse=True), sorted(self._values, key=len, reverse=True)
+            if self._sorted is None:
+                self._sorted = (
+                    sorted(self._names, key=len, reverse=True),
+                    sorted(self._values, key=len, reverse=True),
+                )
+            return self._sorted
 
 
 _HARMLESS = re.compile(
