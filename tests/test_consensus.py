@@ -84,3 +84,57 @@ def test_a_list_keeps_its_first_items_style() -> None:
     bulleted = segments("Steps:\n- Open Settings.\n- Pick Payouts.")
     assert render([numbered[0], numbered[1], bulleted[2]]) == "Steps:\n\n1. Open Settings.\n2. Pick Payouts."
     assert render([bulleted[0], bulleted[1], numbered[2]]) == "Steps:\n\n- Open Settings.\n- Pick Payouts."
+
+
+CASE_VALUES = [
+    ("88213", "€49.90", "2026-10-03"),
+    ("90412", "€120.00", "2026-10-07"),
+    ("77310", "€15.50", "2026-11-01"),
+]
+
+
+def _refund_replies() -> list[str]:
+    """Agents' replies sharing every sentence, one of them differing only in the case's own order
+    number, amount and date."""
+    replies = []
+    for i in range(9):
+        order, amount, date = CASE_VALUES[i % 3]
+        replies.append(
+            f"Thanks for your patience. The refund of {amount} for order {order} was sent on {date}. "
+            "Refunds reach your card within 5 to 10 business days. Anything else I can help with?"
+        )
+    return replies
+
+
+def test_a_shared_sentence_carries_placeholders_not_one_case_s_values() -> None:
+    """The shared sentence was taken verbatim from one reply, with that customer's order number,
+    amount and date in a draft offered as the topic's answer."""
+    draft = consensus_draft(_refund_replies())
+    for values in CASE_VALUES:
+        for value in values:
+            assert value not in draft, draft
+    assert "The refund of {amount} for order {order_id} was sent on {date}." in draft, draft
+    # what every reply says, figures included, stays as written
+    assert "Refunds reach your card within 5 to 10 business days." in draft
+    assert "Thanks for your patience." in draft
+
+
+def test_figures_most_replies_share_are_kept_and_one_reply_is_its_own_draft() -> None:
+    replies = ["Refunds take 5 to 10 business days. Order 88213 is on its way."] * 3 + [
+        "Refunds take 3 to 5 business days. Order 88213 is on its way."
+    ]
+    draft = consensus_draft(replies)
+    assert "Refunds take 5 to 10 business days." in draft and "Order 88213" in draft, draft
+    reply = "The refund of €49.90 for order 88213 was sent on 2026-10-03."
+    assert consensus_draft([reply]) == reply  # nothing to compare it with: the reviewer decides
+
+
+def test_figures_side_by_side_are_told_apart() -> None:
+    """Two figures after the same word ("at 10:30", "5 to 10") are two slots, not one: "10:30" read
+    its "30" against the other replies' "10" and became "10:10"."""
+    replies = [
+        f"Order {n} is ready at 10:30 tomorrow. Pick it up at desk 4-B." for n in (88213, 90412, 77310)
+    ]
+    draft = consensus_draft(replies)
+    assert "Order {order_id} is ready at 10:30 tomorrow." in draft, draft
+    assert "desk 4-B" in draft

@@ -23,11 +23,20 @@ keeps the structure of the most typical reply and, sentence by sentence, the wor
    wording closest to what agents write". The order, the list structure and the lead-in of each
    list are the skeleton's. The symmetric ratio counts missing and extra words alike (the match's
    own F-beta weights kept words 4:1 and would favour short drafts).
-4. **Text.** List items are renumbered (`1.`, `2.`, ...) or keep their bullet; the sentences
+4. **Case values.** A kept segment is one reply's sentence, and may carry that case's own order
+   number, amount or date ("The refund of €49.90 for order 88213 was sent on 2026-10-03."). Each
+   figure of it (a date, an amount, a token with a digit) is compared with the figure in the same
+   slot (after the same word, or before the same word) of its alike segments, one vote per reply:
+   a value more than half of the voting replies share (two at least) is what agents write ("5 to
+   10 business days") and is kept, or put in; otherwise it is the case's own and becomes a
+   placeholder in the library's style: `{date}`, `{amount}`, `{order_id}` (after "order",
+   "invoice", "ticket", ...: that word's `_id`), else `{number}`. A figure no other reply has in
+   that slot stays (nothing says it varies).
+5. **Text.** List items are renumbered (`1.`, `2.`, ...) or keep their bullet; the sentences
    between lists form one paragraph; blocks are separated by a blank line.
 
-The draft is a proposal for review, not an approved answer: a sentence may carry a detail of the
-case it was written for (an order number, a country), which the reviewer replaces by a placeholder.
+The draft is a proposal for review, not an approved answer: a sentence may still carry a detail of
+the case it was written for that is no figure (a country), which the reviewer replaces.
 
 Measured on Bitext (BENCHMARKS.md, "ROUGE-L, an independent score"): on dev splits (seeds 10 / 11)
 the draft of each test row's own intent scores ROUGE-L 1.20x the nearest-question baseline, where
@@ -40,8 +49,9 @@ a topic of ~120 replies (capped at `MAX_REPLIES` replies' segments and `MAX_TARG
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rapidfuzz.distance import LCSseq
@@ -59,6 +69,41 @@ MAX_TARGETS = 400
 """The draft is scored against at most this many of the topic's replies (a seeded sample beyond)."""
 
 _ITEM = re.compile(r"^\s*(?:(\d+)[.)]|([-*•]))\s+")
+_MONTH = r"\b(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_FIGURE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}"
+    rf"|{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?(?!\d)"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:\s\d{{4}})?(?!\d))"
+    r"|(?P<amount>[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?(?:€|£|\$|EUR|USD|GBP)(?!\w))"
+    r"|(?P<id>(?<![\w#{])#?[A-Za-z]*\d(?:[\w-]*\w)?)"
+    r"|(?P<word>[^\W\d_]+)"
+)
+"""The figures of a sentence (a date, an amount, any token with a digit), and its words, which say
+where a figure stands."""
+_ID_WORDS = frozenset(
+    [
+        "order",
+        "invoice",
+        "ticket",
+        "case",
+        "booking",
+        "reservation",
+        "tracking",
+        "reference",
+        "account",
+        "contract",
+        "customer",
+        "payment",
+        "refund",
+        "transaction",
+        "subscription",
+        "charge",
+        "payout",
+        "dispute",
+        "parcel",
+        "shipment",
+    ]
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z{\"'(“‘])")
 
 
@@ -86,6 +131,77 @@ def segments(reply: str, index: int = 0) -> list[Segment]:
             parts.extend((s.strip(), False, "") for s in _SENTENCE_END.split(line.strip()) if s.strip())
     n = len(parts)
     return [Segment(text, item, bullet, (i + 0.5) / n, index) for i, (text, item, bullet) in enumerate(parts)]
+
+
+@dataclass(frozen=True)
+class _Figure:
+    kind: str
+    value: str
+    start: int
+    end: int
+    before: tuple[str, int] | None
+    """The word before it, and how many figures stand between them ("at 10:30": 0 for 10, 1 for 30)."""
+    after: tuple[str, int] | None
+    name: str
+
+
+def _figures(text: str) -> list[_Figure]:
+    """The figures of `text`, each with the word before and after it and its placeholder's name."""
+    tokens = list(_FIGURE.finditer(text))
+    words = [i for i, t in enumerate(tokens) if t.lastgroup == "word"]
+    found = []
+    for i, m in enumerate(tokens):
+        kind = m.lastgroup or "word"
+        if kind == "word":
+            continue
+        prev = max((w for w in words if w < i), default=None)
+        nxt = min((w for w in words if w > i), default=None)
+        before = (tokens[prev].group().lower(), i - prev - 1) if prev is not None else None
+        after = (tokens[nxt].group().lower(), nxt - i - 1) if nxt is not None else None
+        name = kind
+        if kind == "id":
+            near = [t.group().lower() for t in tokens[max(0, i - 2) : i] if t.lastgroup == "word"]
+            name = next((f"{w}_id" for w in reversed(near) if w in _ID_WORDS), "number")
+        found.append(_Figure(kind, " ".join(m.group().split()), m.start(), m.end(), before, after, name))
+    return found
+
+
+def _slot(figure: _Figure, others: Sequence[_Figure]) -> str | None:
+    """The value of `others` standing where `figure` stands in its sentence (as far after the same
+    word, or as far before it), if any."""
+    for o in others:
+        if figure.before is not None and o.before == figure.before:
+            return o.value
+    for o in others:
+        if figure.after is not None and o.after == figure.after:
+            return o.value
+    return None
+
+
+def generalise(segment: Segment, alike: Sequence[Segment]) -> Segment:
+    """`segment` with each figure that its alike segments (of other replies) do not share turned into
+    the figure most of them write, or a placeholder (module docstring, step 4)."""
+    figures = _figures(segment.text)
+    if not figures:
+        return segment
+    per_reply: dict[int, list[_Figure]] = {}
+    for other in alike:
+        if other.reply != segment.reply:
+            per_reply.setdefault(other.reply, []).extend(_figures(other.text))
+    text = segment.text
+    for figure in reversed(figures):  # from the end: the earlier positions stay valid
+        votes = Counter([figure.value])
+        for others in per_reply.values():
+            value = _slot(figure, others)
+            if value is not None:
+                votes[value] += 1
+        if sum(votes.values()) < 2:
+            continue  # no other reply has a figure there
+        value, count = votes.most_common(1)[0]
+        shared = count >= 2 and count * 2 > sum(votes.values())
+        new = value if shared else "{" + figure.name + "}"
+        text = text[: figure.start] + new + text[figure.end :]
+    return replace(segment, text=text) if text != segment.text else segment
 
 
 def render(chosen: Sequence[Segment]) -> str:
@@ -181,4 +297,5 @@ def consensus_draft(
             state[move[0]] = move[1]
         if score > best[0]:
             best = (score, state)
-    return render([segs[s] for s in best[1] if s is not None])
+    chosen = [s for s in best[1] if s is not None]
+    return render([generalise(segs[s], [segs[m] for m in np.flatnonzero(alike[s])]) for s in chosen])

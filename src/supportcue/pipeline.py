@@ -63,6 +63,7 @@ import numpy.typing as npt
 from supportcue.embeddings import Embedder
 from supportcue.errors import ModelCannotRun
 from supportcue.followup import read_with_thread
+from supportcue.security.redaction import remember_personal
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
 from supportcue.stages.placeholders import case_values, fill
@@ -90,6 +91,13 @@ class SuggestRequest:
     stage in shadow is off)."""
     message_id: str | None = None
     """The help desk's id of the message; stored with the suggestion (one per customer message)."""
+
+    def __post_init__(self) -> None:
+        # the log records of the request (or batch) at hand redact its customer's name and field
+        # values, as `masked_message` does (`security.redaction.personal_scope`)
+        remember_personal(
+            self.customer_name, self.fields.values() if isinstance(self.fields, Mapping) else ()
+        )
 
 
 def masked_message(request: SuggestRequest) -> str:

@@ -280,3 +280,33 @@ def test_an_analysis_of_imported_arms_is_stored_as_an_experiment(workspace: Work
     # it runs in no one's way: an experiment may start now
     made = run(workspace, "experiment", "create", "next", "--arms", "control,treatment")
     assert made.exit_code == 0, made.output
+
+
+def test_analyze_prints_imported_arm_names_as_text(workspace: Workspace) -> None:
+    """An arm imported as free text (`[/]with`, `[b]without`) stopped `experiment analyze` with
+    rich's MarkupError, or printed in bold, as topic keys did in `topics list`."""
+    folder = workspace[0]
+    _own_split(folder, datetime(2026, 6, 1, tzinfo=UTC), arms=("[b]without", "[/]with"))
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    text = run(workspace, "experiment", "analyze", "own-split", "--arms", "[b]without,[/]with")
+    assert text.exit_code == 0, text.output + repr(text.exception)
+    assert "[/]with vs [b]without: lift -" in text.stdout and "[b]without" in text.stdout
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_arm_column_of_ids_gives_a_short_error(workspace: Workspace) -> None:
+    """An arm column mapped from the wrong column (a ticket id: every case its own arm) made the
+    error listing the imported arms as long as the file: 5,000 arms, ~60 KB on one line."""
+    folder = workspace[0]
+    rows = ["id,message,created_at,arm"] + [
+        f"d{i},where is my refund,2026-06-01,ticket-{i}" for i in range(5000)
+    ]
+    (folder / "cases.csv").write_text("\n".join(rows) + "\n")
+    assert run(workspace, "import", "cases", str(folder / "cases.csv")).exit_code == 0
+    out = run(workspace, "experiment", "analyze", "own-split")
+    assert isinstance(out.exception, ExperimentError)
+    said = str(out.exception)
+    assert len(said) < 1000 and "5,000 arms" in said and "ticket-0 (1)" in said, said[:2000]
+    out = run(workspace, "experiment", "analyze", "own-split", "--arms", "ticket-0,nope")
+    assert isinstance(out.exception, ExperimentError) and len(str(out.exception)) < 1000

@@ -134,6 +134,36 @@ def test_an_unexpected_error_is_one_line_and_a_details_file(
     assert "[email]" in text and "ana@example.com" not in text
 
 
+def test_a_details_file_has_no_customer_name_or_national_id_of_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`supportcue suggest "..." --customer-name NAME` that failed wrote the command line (and the
+    traceback) to the details file with the name and a national id in the message as typed."""
+    from supportcue.pipeline import SuggestRequest
+
+    broken = typer.Typer()
+
+    @broken.command()
+    def suggest(message: str, customer_name: str = "") -> None:
+        raise RuntimeError(f"cannot answer {SuggestRequest(message, customer_name=customer_name)!r}")
+
+    @broken.command()
+    def other() -> None:
+        """A second command: `suggest` is one of several, as in the real CLI."""
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    argv = ["supportcue", "suggest", "my DNI is 12345678Z", "--customer-name", "Ana Silva"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit):
+        run(broken)
+    err = capsys.readouterr().err
+    found = re.search(r"the details are in (\S+)", " ".join(err.split()))
+    assert found is not None
+    text = Path(found.group(1)).read_text() + err
+    assert "Silva" not in text and "12345678Z" not in text, text
+    assert "--customer-name [name]" in text and "my DNI is [id]" in text
+
+
 def test_user_errors_through_the_entry_point_name_what_to_fix(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workspace: Path, tmp_path: Path
 ) -> None:

@@ -143,3 +143,24 @@ def test_topics_list_prints_a_key_with_brackets_as_it_is(workspace: Workspace) -
     listed = run(workspace, "topics", "list")
     assert listed.exit_code == 0, listed.output + repr(listed.exception)
     assert "[/]refunds" in listed.stdout and "[b]x" in listed.stdout
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_command_an_error_suggests_runs_as_written_in_a_shell(workspace: Workspace) -> None:
+    """The commands an error suggests put the keys in as they are: a key imported as free text
+    ("refnd $(touch pwned)", "my refunds") gave a line that, pasted into a shell, ran what the key
+    held, or split it in two. Each key is quoted for the shell now."""
+    import shlex
+
+    odd = "refnd $(touch pwned)"
+    store = open_store(workspace[1]["SUPPORTCUE_DATABASE_URL"])
+    store.library.ensure_topics([odd])
+    store.close()
+    renamed = run(workspace, "topics", "rename", odd, "refunds")
+    assert isinstance(renamed.exception, TopicError)
+    command = str(renamed.exception).split("`")[1]
+    assert shlex.split(command) == ["supportcue", "topics", "merge", odd, "refunds"], command
+    merged = run(workspace, "topics", "merge", odd, "my refunds")
+    assert isinstance(merged.exception, TopicError)
+    command = str(merged.exception).split("`")[1]
+    assert shlex.split(command) == ["supportcue", "topics", "rename", odd, "my refunds"], command

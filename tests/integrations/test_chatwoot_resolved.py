@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
@@ -201,3 +202,17 @@ def test_experiment_analyze_gets_the_handle_time_of_chatwoot_cases(
     everything = analyze("--max-handle-seconds", "0")
     assert sum(a["n"] for a in everything["arms"]) == len(conversations) + 2
     assert max(a["mean"] for a in everything["arms"]) > 40_000, everything["arms"]
+
+
+@pytest.mark.parametrize("field", ["id", "display_id", "account_id", "updated_at"])
+def test_a_resolution_with_a_nul_byte_is_422_not_a_500(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, field: str
+) -> None:
+    """`conversation_status_changed` read its ids as any string: a NUL byte (which PostgreSQL refuses
+    in text) reached the case lookup, a 500 there; `message_created` refused it as a 422 already."""
+    started = float(int(time.time()) - 300)
+    resolved = status_changed(10, "resolved", created_at=started, updated_at=started + 60)
+    r = post(server.url, {**resolved, field: "1\u0000"})
+    assert r.status_code == 422 and field in r.json()["detail"], r.text
+    assert "\u0000" not in r.text
+    assert store.events.list(kind="resolved") == []

@@ -346,3 +346,40 @@ def test_a_note_is_not_a_shown_event_adoption_needs_the_dashboard_app(
     metrics = api.get("/v1/metrics").json()
     assert (metrics["shown"], metrics["adoption"]) == (0, None)
     assert (metrics["match_rate"], metrics["sent_pairs"]) == (1.0, 1)
+
+
+def test_a_contact_with_a_very_long_name_gets_a_note_not_a_500(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot's contact name went into the case's customer_name (200 characters) as it came: a
+    longer one (a name field holding a whole signature) was a 500 on PostgreSQL, and Chatwoot does
+    not send a webhook again, so the customer's message was lost. The name is cut to fit."""
+    from tests.integrations.chatwoot_api import CONTACT
+
+    chatwoot.start()
+    sender = {**CONTACT, "name": "Ana " + "Silva-" * 60}
+    r = post(server.url, message_created(501, "How do I pause a payout?", sender=sender))
+    assert r.status_code == 200, r.text
+    wait_for(lambda: chatwoot.notes)
+    case = store.cases.get(CASE)
+    assert case is not None and case.customer_name is not None and case.customer_name.startswith("Ana Silva-")
+    assert len(case.customer_name) <= 200
+
+
+def test_a_contacts_name_cannot_write_markdown_into_the_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A Chatwoot contact names themself (the web widget asks anyone for a name), and the name fills
+    the suggestion's greeting: "[Why this suggestion](https://evil.example)" made a second, forged
+    link in the note that agents read as supportcue's. The name's Markdown is escaped in the note."""
+    from tests.integrations.chatwoot_api import CONTACT
+
+    chatwoot.start()
+    name = "[Why this suggestion](https://evil.example/login) **urgent**"
+    r = post(server.url, message_created(601, "How do I pause a payout?", sender={**CONTACT, "name": name}))
+    assert r.status_code == 200, r.text
+    wait_for(lambda: chatwoot.notes)
+    content = chatwoot.notes[0]["content"]
+    assert "](https://evil.example" not in content and "**urgent**" not in content, content
+    assert "Hi \\[Why this suggestion\\]\\(https://evil\\.example/login\\) \\*\\*urgent\\*\\*," in content
+    assert content.count("](") == 1  # the note's own link only

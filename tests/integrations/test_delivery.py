@@ -19,9 +19,10 @@ from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import MessageRole
 from tests.test_pipeline import make
 
-# The worker's clock starts an hour past the real one: outbox items are queued at the real time, so
-# they are due on this clock whatever day the tests run (a fixed date failed them once it had passed).
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+"""The workers' clock: a day after the real time at which the store queues a note (`utcnow()`, well
+after the collection), so a note is due at once. It was 2026-12-01 09:00, a fixed time that every
+run after it failed."""
 
 
 @pytest.fixture

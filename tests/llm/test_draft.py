@@ -32,6 +32,7 @@ SCRIPT: dict[str, Action] = {
     "weather": Reply("CANNOT_ANSWER"),
     "echo": Reply("Refunds take 5 to 10 business days to reach your card [CARD_1] [ans-refund]."),
     "digits": Reply(f"Refunds take 5 to 10 business days to reach your card {CARD} [ans-refund]."),
+    "national id": Reply("Refunds for DNI 12345678Z take 5 to 10 business days [ans-refund]."),
     "invented": Reply(
         "Refunds take 5 to 10 business days to reach the customer's card [ans-refund]. "
         "We will also send you a gift voucher by post next week."
@@ -136,6 +137,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         ("What's the refund weather like?", "the model cannot answer from the sources"),
         ("Please echo my refund card", "repeats a card number"),
         ("Refund digits please", "repeats a card number"),
+        ("Refund to my national id please", "or a national id"),
         ("garbled refund", "not JSON"),
         ("empty refund", "has no text"),
         ("truncated refund", "cut at [llm] max_tokens"),
@@ -146,6 +148,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         "refusal",
         "card placeholder echoed",
         "card digits echoed",
+        "national id written out",
         "malformed body",
         "no text",
         "cut",
@@ -160,6 +163,7 @@ def test_a_reply_that_cannot_be_used_gives_no_suggestion_with_the_reason(
     assert result.text is None and result.abstained_at == "draft"
     assert result.reason is not None and reason in result.reason, result.reason
     assert CARD not in str(result.trace) and "4111111111111111" not in str(result.trace)
+    assert "12345678Z" not in (result.text or "")
 
 
 def test_a_500_is_retried_and_the_second_answer_is_shown(server: ChatServer) -> None:

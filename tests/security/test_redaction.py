@@ -12,7 +12,9 @@ from supportcue.security.redaction import (
     iban_valid,
     install_log_redaction,
     luhn_valid,
+    personal_scope,
     redact,
+    remember_personal,
 )
 
 REDACTED = [
@@ -36,6 +38,17 @@ REDACTED = [
     ("mailto", "<mailto:anna@example.com>", "<mailto:[email]>"),
     ("another URL's user and host", "ftp://anna@example.com/x", "ftp://[email]/x"),
     ("email in a URL's path", "https://example.com/u/anna@example.com", "https://example.com/u/[email]"),
+    # the detectors the suggestion masking (`llm/privacy.py`) also uses
+    ("us ssn", "ssn 123-45-6789 on file", "ssn [id] on file"),
+    ("spanish dni", "mi DNI es 12345678Z.", "mi DNI es [id]."),
+    ("spanish nie", "NIE X1234567L", "NIE [id]"),
+    ("uk national insurance", "NI number AB 12 34 56 C", "NI number [id]"),
+    ("street address", "ship to 221B Baker Street today", "ship to [address] today"),
+    ("french address", "au 12 rue de la Paix", "au [address]"),
+    ("postcode and town", "in 10115 Berlin", "in [address]"),
+    ("a name the customer gives", "Hi, my name is Ana Silva. Ana here", "Hi, my name is [name]. [name] here"),
+    ("a name after a sign-off", "Refund please.\nThanks,\nJosé Álvarez", "Refund please.\nThanks,\n[name]"),
+    ("in a repr", "ValueError('my DNI is 12345678Z')", "ValueError('my DNI is [id]')"),
 ]
 
 KEPT = [
@@ -52,6 +65,15 @@ KEPT = [
     ("a long id that is no card", "ticket 1234567890123"),
     ("lowercase word after numbers", "de89 3704 text"),
     ("a database URL's user and host", "cannot open postgresql://supportcue@db.example.com/support"),
+    ("a database URL's host, psycopg", "postgresql+psycopg://ops@pg-01.internal:5432/test refused"),
+    ("request ids", "request 3f2a9c1e0b7d4e21: POST /v1/suggest failed, x-request-id 0a1b2c3d4e5f6789"),
+    ("uuids", "suggestion 123e4567-e89b-12d3-a456-426614174000"),
+    ("times", "at 2026-10-01T09:00:00Z, 2026-10-01 09:00:00+00:00, 01/10/2026"),
+    ("versions and http", "HTTP/1.1 500, supportcue 0.31.2, python 3.11.9, topic v12"),
+    ("a traceback line", 'File "/srv/app/supportcue/pipeline.py", line 403, in suggest'),
+    ("sha and key prefixes", "sha256 9f86d081884c7d65, key sc_AB12CD34"),
+    ("english words after a sign-off", "Thanks, that worked. Best regards from the worker."),
+    ("counts", "read 12345 rows in 250 ms, 10115 bytes"),
 ]
 
 
@@ -99,3 +121,54 @@ def test_every_log_record_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     assert "anna@example.com" not in text and "4111" not in text and "7946" not in text
     assert "insert failed for [email] with card [card]" in text
     assert "bad row: [phone]" in text and "row 7" in text
+
+
+def test_the_case_values_of_a_request_are_redacted_in_its_log_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The customer's name and the case's field values are known to the request that carries them:
+    a log record (its traceback too) written while it runs has them replaced, as the suggestion's
+    stored message has; harmless values (a plan, a date, a version) stay, and no other request's
+    records are touched."""
+    install_log_redaction()
+    logger = logging.getLogger("supportcue.test")
+    fields = {"order_id": "A-10293", "plan": "pro", "since": "2026-10-01", "app": "3.11.2", "n": "7"}
+    with caplog.at_level(logging.INFO), personal_scope():
+        remember_personal("José Post", fields.values())
+        try:
+            raise KeyError(
+                "no refund for José Post (Jose) on order A-10293, plan pro, app 3.11.2, 2026-10-01"
+            )
+        except KeyError:
+            logger.exception("request 3f2a9c1e0b7d4e21: POST /v1/suggest failed for %s", "JOSÉ POST")
+    text = caplog.text
+    for secret in ("José", "Jose", "Post ", "JOSÉ", "A-10293"):
+        assert secret not in text, text
+    assert "no refund for [name] ([name]) on order [field], plan pro, app 3.11.2, 2026-10-01" in text
+    # a part of the name in capitals is no name: the method stays
+    assert "request 3f2a9c1e0b7d4e21: POST /v1/suggest failed for [name]" in text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        logger.warning("another request: José, A-10293")  # outside the scope: nothing known
+    assert "José, A-10293" in caplog.text
+
+
+def test_a_scope_keeps_the_latest_values_only(caplog: pytest.LogCaptureFixture) -> None:
+    """`supportcue batch` runs a whole file of cases in one command's scope: every case's name and
+    field values were kept, so memory grew with the file and every log record was checked against
+    all of them. A scope keeps the latest `MAX_KNOWN`: the cases at hand."""
+    import time
+
+    from supportcue.security.redaction import MAX_KNOWN
+
+    install_log_redaction()
+    with caplog.at_level(logging.INFO), personal_scope():
+        for i in range(5 * MAX_KNOWN):
+            remember_personal(f"Customer{i} Lastname{i}", [f"ORD-{i}"])
+        n = 5 * MAX_KNOWN - 1
+        started = time.perf_counter()
+        for _ in range(20):
+            logging.getLogger("supportcue.test").warning("case for Customer%d, ORD-%d", n, n)
+        elapsed = time.perf_counter() - started
+    assert "case for [name], [field]" in caplog.text and f"Customer{n}" not in caplog.text
+    assert elapsed < 1.0, elapsed  # 20 records

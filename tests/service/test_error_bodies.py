@@ -189,3 +189,64 @@ def test_a_page_opened_while_the_database_is_down_is_a_page_saying_so(
             assert_secured(r)  # an error page is a page: the same security headers
             api = client.get("/", headers={**key, "accept": "application/json"})
             assert api.status_code == 503 and says in api.json()["detail"]
+
+
+NAME = "José Álvarez"
+DNI = "12345678Z"
+ORDER = "A-10293"
+
+
+def test_a_failed_suggestion_logs_no_name_field_value_or_national_id(
+    app: FastAPI, api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log of a failed suggestion had its traceback redacted of emails, cards, phones and IBANs
+    only: the customer's name, the case's order id and a national id in the message were logged as
+    they came, though the stored suggestion masks them. They are replaced now; ids stay."""
+    from supportcue.pipeline import SuggestRequest
+
+    def broken(requests: list[SuggestRequest]) -> None:
+        raise RuntimeError(f"cannot answer {requests!r}")
+
+    monkeypatch.setattr(app.state.batcher, "run", broken)
+    body = {
+        "case_id": "c-77",
+        "message": f"my DNI is {DNI}, order {ORDER}, please refund",
+        "customer_name": NAME,
+        "fields": {"order_id": ORDER, "plan": "pro"},
+    }
+    with caplog.at_level(logging.INFO):
+        r = api.post("/v1/suggest", json=body, timeout=10)
+    assert r.status_code == 500
+    for secret in (NAME, "José", "Álvarez", DNI, ORDER):
+        assert secret not in r.text
+        assert secret not in caplog.text, f"{secret!r} leaked: {caplog.text[-2000:]}"
+    assert "suggestion for case c-77 failed" in caplog.text and "Traceback" in caplog.text
+    assert "customer_name='[name]'" in caplog.text and "[id]" in caplog.text
+    assert "'plan': 'pro'" in caplog.text  # not personal: kept
+
+
+def test_what_the_pipeline_logs_while_it_answers_a_batch_is_redacted_too(
+    app: FastAPI, api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch runs on the batcher's thread, outside the request: its records (a stage's warning,
+    a shadow chain's failure) know the batch's names and field values all the same."""
+    from supportcue.pipeline import Prepared
+
+    pipeline = app.state.runtime.pipeline
+    finish = pipeline.finish
+
+    def chatty(prepared: Prepared, **kwargs: object) -> object:
+        logging.getLogger("supportcue.stages.test").warning(
+            "stage noted %s with order %s",
+            prepared.request.customer_name,
+            prepared.request.fields["order_id"],
+        )
+        return finish(prepared, **kwargs)
+
+    monkeypatch.setattr(pipeline, "finish", chatty)
+    body = {"case_id": "c-78", "message": "how do I pause payouts?", "customer_name": NAME}
+    with caplog.at_level(logging.INFO):
+        r = api.post("/v1/suggest", json={**body, "fields": {"order_id": ORDER}}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert "stage noted [name] with order [field]" in caplog.text, caplog.text
+    assert NAME not in caplog.text and ORDER not in caplog.text

@@ -58,19 +58,24 @@ def write_details(exc: BaseException, folder: Path | None = None) -> Path:
 
 
 def run(app: typer.Typer) -> None:
-    """Run `app`, turning every exception it lets out into a short message and an exit code."""
-    try:
-        app()
-    except SupportcueError as exc:
-        _say(f"error: {exc}")
-        sys.exit(USER_ERROR)
-    except OSError as exc:
-        if exc.filename is None:
+    """Run `app`, turning every exception it lets out into a short message and an exit code. The
+    command runs in a `personal_scope`: the customer's name and field values of the suggestions it
+    asks for are redacted from its log, its error and the details file (command line included)."""
+    from supportcue.security.redaction import personal_scope
+
+    with personal_scope():
+        try:
+            app()
+        except SupportcueError as exc:
+            _say(f"error: {exc}")
+            sys.exit(USER_ERROR)
+        except OSError as exc:
+            if exc.filename is None:
+                _bug(exc)
+            _say(f"error: {exc.filename}: {exc.strerror or exc}")
+            sys.exit(USER_ERROR)
+        except Exception as exc:
             _bug(exc)
-        _say(f"error: {exc.filename}: {exc.strerror or exc}")
-        sys.exit(USER_ERROR)
-    except Exception as exc:
-        _bug(exc)
 
 
 def _bug(exc: BaseException) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from supportcue.cli.context import state
 from supportcue.cli.output import console
@@ -89,11 +90,15 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
     table = Table(title="experiments")
     for column in ("name", "status", "arms", "weights", "start", "stop"):
         table.add_column(column)
-    for r in rows:
+    for r in rows:  # names as Text, not markup: "[/]x" stopped the command with rich's MarkupError
         table.add_row(
-            r["name"] + (" (simulated)" if r["simulated"] else "") + (" (imported)" if r["imported"] else ""),
+            Text(
+                r["name"]
+                + (" (simulated)" if r["simulated"] else "")
+                + (" (imported)" if r["imported"] else "")
+            ),
             r["status"],
-            ",".join(r["arms"]),
+            Text(",".join(r["arms"])),
             ",".join(f"{w:g}" for w in r["weights"]),
             (r["start"] or "")[:16],
             (r["stop"] or "")[:16],
@@ -214,14 +219,14 @@ def _print(r: dict[str, Any]) -> None:
     title = f"experiment {r['name']} ({r['status']}) on {r['metric']}" + (
         " - simulated data" if r["simulated"] else ""
     )
-    table = Table(title=title)
+    table = Table(title=Text(title))  # names as Text: an arm imported as free text may hold "[/]"
     for column in ("arm", "assigned", "n", "mean", "variance"):
         table.add_column(column, justify="left" if column == "arm" else "right")
     for a in r["arms"]:
         mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
         variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
         label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
-        table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
+        table.add_row(Text(label), f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
     console.print(table)
     console.print(f"arms from {r['arms_source']}", markup=False, highlight=False)
     for c in r["comparisons"]:
@@ -230,7 +235,8 @@ def _print(r: dict[str, Any]) -> None:
             continue
         console.print(
             f"{c['arm']} vs {r['control']}: lift {_pct(c['lift'])} "
-            f"[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}], p = {c['p_value']:.3g}"
+            f"[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}], p = {c['p_value']:.3g}",
+            markup=False,
         )
     console.print(f"sample ratio check: p = {r['srm_p_value']:.3g}" + (" (MISMATCH)" if r["srm"] else ""))
     console.print(f"method: {r['method']}", style="dim", highlight=False, markup=False)

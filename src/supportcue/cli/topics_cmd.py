@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Annotated, Any
 
 import typer
@@ -113,14 +114,16 @@ def _check(store: Store, old: str, into: str, rename: bool) -> None:
         raise TopicError(f"no topic {old[:120]!r} (topics: {known})")
     if old == into:
         raise TopicError(f"topic {old!r} cannot be merged into itself")
+    # the keys quoted for a shell: an imported key may hold "$(...)" or blanks
+    keys = f"{shlex.quote(old)} {shlex.quote(into)}"
     if rename and into in usage:
         raise TopicError(
-            f"{into!r} is a topic already: to fold {old!r} into it, `supportcue topics merge {old} {into}`"
+            f"{into!r} is a topic already: to fold {old!r} into it, `supportcue topics merge {keys}`"
         )
     if not rename and into not in usage:
         raise TopicError(
             f"no topic {into[:120]!r} to merge into (topics: {known}); to give {old!r} a new key, "
-            f"`supportcue topics rename {old} {into}`"
+            f"`supportcue topics rename {keys}`"
         )
 
 

@@ -146,8 +146,10 @@ class CaseRow(ImportRow):
         "the case's id in your help desk (re-importing an id updates it)", min_length=1, max_length=100
     )
     message: str = column("the customer's message", min_length=1)
-    channel: str = column("where it came in, e.g. email, chat, web", "email")
-    customer_name: str | None = column("the customer's name: fills {customer_name} in the greeting", None)
+    channel: str = column("where it came in, e.g. email, chat, web", "email", max_length=30)
+    customer_name: str | None = column(
+        "the customer's name: fills {customer_name} in the greeting", None, max_length=200
+    )
     created_at: datetime = column(
         "when the customer wrote (training splits the history by it)",
         factory=utcnow,
@@ -162,7 +164,7 @@ class CaseRow(ImportRow):
         "a JSON object of case fields for answer placeholders; other columns are added to it",
         factory=dict,
     )
-    arm: str | None = column("the experiment arm the case was in", None)
+    arm: str | None = column("the experiment arm the case was in", None, max_length=50)
     status: CaseStatus | None = column(
         "open cases fill the agent console's inbox",
         None,
@@ -170,7 +172,7 @@ class CaseRow(ImportRow):
     )
     simulated: bool = column("true for generated, not real, history (the dashboard says so)", False)
     reply: str | None = column("what the agent sent: stored as a `sent` event (history)", None)
-    agent_id: str | None = column("who sent the reply", None)
+    agent_id: str | None = column("who sent the reply", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent on the reply", None, ge=0)
 
     example: ClassVar[dict[str, str]] = {
@@ -210,12 +212,12 @@ class EventRow(ImportRow):
     )
     case_id: str = column("the case it belongs to", min_length=1, max_length=100)
     kind: EventKind = column("what happened")
-    suggestion_id: str | None = column("the suggestion it is about, if any", None)
+    suggestion_id: str | None = column("the suggestion it is about, if any", None, max_length=40)
     text: str | None = column("the text sent (for sent and edited)", None)
     reason: DismissReason | None = column(
         "why the suggestion was dismissed (a dismissed event needs one)", None
     )
-    agent_id: str | None = column("the agent", None)
+    agent_id: str | None = column("the agent", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent", None, ge=0)
     ts: datetime = column("when it happened", factory=utcnow, shown="the import time")
 
@@ -242,7 +244,7 @@ class EventRow(ImportRow):
 class LabelRow(ImportRow):
     """What a person (or a machine) says about a case or a text: its validity, topic, answer..."""
 
-    case_id: str | None = column("the case labeled (give case_id or text)", None)
+    case_id: str | None = column("the case labeled (give case_id or text)", None, max_length=100)
     text: str | None = column("a text labeled without a case (give case_id or text)", None)
     task: LabelTask = column("what the label is about")
     value: str = column(
@@ -251,7 +253,7 @@ class LabelRow(ImportRow):
         max_length=200,
     )
     source: LabelSource = column("who gave it", LabelSource.EXPERT)
-    annotator: str = column("the person who labeled", "")
+    annotator: str = column("the person who labeled", "", max_length=100)
     confidence: float = column("how sure (weighs the label in training)", 1.0, ge=0.0, le=1.0)
     created_at: datetime = column("when it was labeled", factory=utcnow, shown="the import time")
     expires_at: datetime | None = column("after this the label is not used", None)
@@ -310,7 +312,7 @@ class AnswerRow(ImportRow):
     body: str = column("the reply; placeholders such as {order_id} are filled from the case", min_length=1)
     """Its line breaks are stored as "\n" (a file written on Windows has "\r\n")."""
     status: AnswerStatus = column("only approved answers are suggested", AnswerStatus.DRAFT)
-    owner: str | None = column("who keeps it up to date", None)
+    owner: str | None = column("who keeps it up to date", None, max_length=200)
     reviewed_at: datetime | None = column("when it was last checked", None)
     review_due_at: datetime | None = column("when it must be checked again", None)
     version: int = column("its version number", 1, ge=1)
@@ -341,8 +343,8 @@ class ArticleRow(ImportRow):
     id: str = column("the article's id", min_length=1, max_length=100)
     title: str = column("its title", min_length=1, max_length=300)
     body: str = column("its text", min_length=1)
-    topic: str | None = column("the topic key it belongs to", None)
-    url: str | None = column("where customers can read it", None)
+    topic: str | None = column("the topic key it belongs to", None, max_length=100)
+    url: str | None = column("where customers can read it", None, max_length=500)
 
     _lines = field_validator("body", mode="before")(lf_lines)
 

@@ -99,6 +99,22 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         yield pending
 
 
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+"""A cell a spreadsheet would evaluate (`=`, `+`, `-`, `@`, a tab or carriage return first), also
+after the quotes `_as_text` puts before it."""
+
+
+def _as_text(value: str) -> str:
+    """A CSV cell that opens as text in a spreadsheet: one `'` before a value that starts like a
+    formula (a customer's `=HYPERLINK(...)` would run in whoever opens the export). `_from_text`
+    takes it off again, so an export imports back unchanged."""
+    return "'" + value if _FORMULA.match(value) else value
+
+
+def _from_text(value: str) -> str:
+    return value[1:] if value.startswith("'") and _FORMULA.match(value, 1) else value
+
+
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.reader(lines)
     header = next(reader, None)
@@ -118,6 +134,7 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
             return
         if not any(v.strip() for v in values):
             continue  # a blank line
+        values = [_from_text(v) for v in values]
         row: dict[str, Any] = dict(zip(header, values, strict=False))
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
@@ -190,4 +207,6 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        return _as_text(value)
     return "" if value is None else value

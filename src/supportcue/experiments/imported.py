@@ -159,7 +159,7 @@ def _adhoc(
             f"{_window(since, until)}has an arm: import your own split with `supportcue import cases "
             "FILE` and an `arm` column"
         )
-    found = ", ".join(f"{arm} ({n:,})" for arm, n in sorted(counts.items()))
+    found = _listed(counts)
     if arms is None:
         if CONTROL not in counts:
             raise ExperimentError(
@@ -189,6 +189,21 @@ def _adhoc(
     imported = Imported(tuple(names), since, until)
     n = sum(counts[a] for a in names)
     return Source(design, imported, CASES, _text(n, imported, f"no experiment named {name!r}"))
+
+
+SHOWN_ARMS = 10
+"""An error names at most this many imported arms (the most common): an arm column mapped from an id
+gives each case its own."""
+
+
+def _listed(counts: dict[str, int]) -> str:
+    """The imported arms with their cases, in order of name; past `SHOWN_ARMS`, the most common ones
+    and how many there are."""
+    if len(counts) <= SHOWN_ARMS:
+        return ", ".join(f"{arm} ({n:,})" for arm, n in sorted(counts.items()))
+    top = sorted(sorted(counts.items()), key=lambda item: -item[1])[:SHOWN_ARMS]
+    shown = ", ".join(f"{arm[:40]} ({n:,})" for arm, n in sorted(top))
+    return f"{len(counts):,} arms ({shown}, ...: is the arm column the right one?)"
 
 
 def _window(since: datetime | None, until: datetime | None) -> str:

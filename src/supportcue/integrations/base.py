@@ -139,15 +139,36 @@ class Note:
     ref: str
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown as itself in Markdown: its syntax characters backslash-escaped, its line breaks
+    spaces (a value from outside, such as the name a contact gives, must not write links or lines)."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
 def note_for(
-    target: Mapping[str, Any], text: str, topic: str | None, link_base: str, case_id: str, suggestion_id: str
+    target: Mapping[str, Any],
+    text: str,
+    topic: str | None,
+    link_base: str,
+    case_id: str,
+    suggestion_id: str,
+    customer_name: str | None = None,
 ) -> Note:
     """A suggestion as a private note (Markdown): that it is a suggestion and not sent, the topic, the
     reply, and a link to the console's page of the case, which says why. The link names the
-    suggestion (`?suggestion=`), which makes it the note's `ref`."""
+    suggestion (`?suggestion=`), which makes it the note's `ref`. The customer's name, whole or in
+    part, is escaped where the reply holds it: a contact names themself, and "[Why this
+    suggestion](https://...)" would have been a forged link in the note."""
     ref = f"suggestion={suggestion_id}"
     link = f"{link_base.rstrip('/')}/cases/{quote(case_id, safe='')}?{ref}"
-    about = f" · topic: {topic}" if topic else ""
+    about = f" · topic: {escape_markdown(topic)}" if topic else ""
+    if customer_name and customer_name.strip():
+        parts = {customer_name.strip(), *customer_name.split()}
+        alternatives = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+        text = re.sub(alternatives, lambda m: escape_markdown(m.group(0)), text)
     content = (
         f"**Suggested reply** (supportcue{about}). Not sent to the customer: copy what fits.\n\n"
         f"{text}\n\n"

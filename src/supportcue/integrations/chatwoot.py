@@ -148,23 +148,25 @@ RESOLUTION_EVENTS = ("conversation_status_changed", "conversation_resolved")
 
 class _LastMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    account_id: int | str | None = None
+    account_id: int | Text | None = None
 
 
 class ConversationChanged(BaseModel):
-    """The fields of a conversation's webhook (`conversation_status_changed`) that supportcue reads."""
+    """The fields of a conversation's webhook (`conversation_status_changed`) that supportcue reads.
+    Every string is `Text`, as in `MessageCreated`: a NUL byte in an id reached the case lookup, a
+    500 on PostgreSQL."""
 
     model_config = ConfigDict(extra="ignore")
     event: str
-    id: int | str
-    display_id: int | str | None = None
-    status: str | None = None
+    id: int | Text
+    display_id: int | Text | None = None
+    status: Text | None = None
     account: _Account | None = None
-    account_id: int | str | None = None
+    account_id: int | Text | None = None
     messages: list[_LastMessage] | None = None
     meta: _Meta | None = None
-    created_at: str | int | float | None = None
-    updated_at: str | int | float | None = None
+    created_at: Text | int | float | None = None
+    updated_at: Text | int | float | None = None
     changed_attributes: Any = None
     """`[{"status": {"previous_value": ..., "current_value": ...}}]`; any other shape is read as none."""
 
@@ -376,7 +378,8 @@ class ChatwootHelpDesk:
             text=m.content or "",
             ts=_time(m.created_at, datetime.now(UTC)),
             target={"account_id": str(account), "conversation_id": str(conversation)},
-            customer_name=(customer.name or None) if customer else None,
+            # cut to the case's column: refused, the customer's message would be lost (no redelivery)
+            customer_name=(customer.name[:200] or None) if customer and customer.name else None,
             agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
             channel=channel or "chat",
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,

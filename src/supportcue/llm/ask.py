@@ -35,7 +35,7 @@ class Reply:
 def _payment_data(text: str) -> list[str]:
     found: list[str] = []
     replace_personal(text, lambda kind, value: found.append(kind) or value)  # type: ignore[func-returns-value]
-    return [k for k in found if k in ("card", "iban")]
+    return [k for k in found if k in ("card", "iban", "id")]
 
 
 def ask(client: ChatClient, messages: Sequence[ChatMessage], masker: Masker, deadline: float | None) -> Reply:

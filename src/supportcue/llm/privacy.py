@@ -4,8 +4,9 @@ One `Masker` per request. `mask(text)` replaces, with typed numbered placeholder
 copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`, `[ADDRESS_1]`,
 `[ID_1]`):
 
-- emails, IBANs (mod-97 checked), card numbers (Luhn checked) and phone numbers, found by the same
-  code that keeps them out of the logs (`security.redaction.replace_personal`);
+- emails, IBANs (mod-97 checked), card numbers (Luhn checked), phone numbers, national ids and
+  postal addresses, found by the same code that keeps them out of the logs
+  (`security.redaction.replace_personal`, `security/personal.py`);
 - national id numbers (`[ID_1]`: a US social security number, a Spanish DNI or NIE, a UK National
   Insurance number), which, like cards and IBANs, never go back into a reply;
 - postal addresses: a street with its number (`221B Baker Street`, `12 rue de la Paix`, `Calle
@@ -29,24 +30,17 @@ is never logged, stored or sent.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from supportcue.security.personal import given_names, name_variants
 from supportcue.security.redaction import replace_personal
 
 NEVER_RESTORED = frozenset({"CARD", "IBAN", "ID"})
 """Kinds whose values never go back into a reply (a reply must not repeat them)."""
 
 PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME|ADDRESS|ID)_(\d+)\]")
-_NATIONAL_ID = re.compile(
-    r"(?<![\w-])(?:"
-    r"\d{3}-\d{2}-\d{4}"  # US social security number
-    r"|[XYZ]?\d{7,8}[A-HJ-NP-TV-Z]"  # Spanish DNI / NIE
-    r"|[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"  # UK National Insurance number
-    r")(?![\w-])"
-)
 _ORDER_LIKE = re.compile(
     r"(?<![\w$€£#/.\[-])(?:"
     r"#\d{3,}"  # #12345
@@ -68,57 +62,6 @@ _NAMED_ID = re.compile(
 )
 """A number of 4 digits or more named as an id: "order 88213", "commande n° 4471", "Bestellnummer:
 55120" (a bare run needs 6 digits to be taken for one)."""
-
-_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’-]*[^\W\d_]"
-_GIVEN_NAME = re.compile(
-    r"(?:\b(?i:my name is|my name's|my name’s|i'm|i’m|je m'appelle|je m’appelle|mon nom est"
-    r"|me llamo|mi nombre es|mein name ist|ich heiße|ich heisse|mi chiamo|il mio nome è"
-    r"|meu nome é|o meu nome é|chamo-me|mijn naam is|ik heet)[ \t]+"
-    r"|(?:^|(?<=[.!?]))[ \t]*(?i:thanks|thank you|many thanks|regards|best regards|kind regards|best|cheers"
-    r"|sincerely|merci|cordialement|bien à vous|gracias|saludos|un saludo|atentamente|danke"
-    r"|viele grüße|mit freundlichen grüßen|grüße|liebe grüße|grazie|cordiali saluti|saluti"
-    r"|obrigado|obrigada|atenciosamente|groeten|met vriendelijke groet)[ \t]*[,.!]?[ \t]*\n?[ \t]*)"
-    rf"({_CAP}(?:[ \t]+{_CAP}){{0,2}})(?=[ \t]*(?:[.,;:!?()]|$)|[ \t]+(?:and|from|here|again)\b)",
-    re.MULTILINE,
-)
-"""A name the customer gives: "my name is Ana Silva", "je m'appelle ...", "me llamo ...", or alone
-on the line after a sign-off ("Thanks,\nAna Silva")."""
-
-_NOT_A_PERSON = frozenset({"The", "Team", "Support", "Customer", "Service", "Care", "Help", "Desk"})
-
-_UP = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
-_ADDRESS = re.compile(
-    "|".join(
-        [
-            # 221B Baker Street, 1600 Amphitheatre Parkway
-            rf"\b\d{{1,5}}[A-Za-z]?,?[ \t]+(?:{_UP}[ \t]+){{1,3}}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?"
-            r"|Lane|Ln\.?|Drive|Dr\.?|Boulevard|Blvd\.?|Parkway|Pkwy|Way|Court|Ct\.?|Place|Pl\.?|Square"
-            r"|Terrace|Close|Crescent|Gardens|Highway|Hwy)(?![\w])",
-            # 12 rue de la Paix, 3 bis avenue Victor Hugo
-            r"\b\d{1,4}(?:[ \t]*(?:bis|ter))?,?[ \t]+(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse"
-            r"|place|quai|route|cours)[ \t]+(?:(?:de|du|des|la|le|l'|l’|d'|d’)[ \t]*)*"
-            rf"[\w’'-]+(?:[ \t]+{_UP}){{0,3}}",
-            # Calle Mayor 5, Rua Augusta 27, Via Roma 10, Avenida de la Paz, 3
-            r"\b(?:Calle|C/|Avenida|Avda\.?|Paseo|Plaza|Carrer|Rua|Avenida|Travessa|Via|Viale|Piazza|Corso)"
-            r"[ \t]+(?:(?:de|del|la|las|los|da|do|dos|das|di|della|dei)[ \t]+)*"
-            rf"{_UP}(?:[ \t]+{_UP}){{0,3}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?\b",
-            # Hauptstraße 12, Am Lindenweg 3a, Berliner Str. 5
-            r"\b(?:[A-ZÄÖÜ][\wäöüß-]*[ \t]+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|platz|gasse"
-            r"|allee|ring|damm|ufer|Straße|Strasse|Str\.|Weg|Platz|Gasse|Allee)[ \t]+\d{1,4}[a-z]?\b",
-            # postcodes: NW1 6XE (UK), CA 94043 (US), 10115 Berlin (5 digits and a town)
-            r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b",
-            r"\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b",
-            r"\b\d{5}[ \t]+[A-ZÀ-ÖØ-Þ][a-zß-ÿ]+(?:[ -][A-ZÀ-ÖØ-Þ][a-zß-ÿ]+)?\b",
-        ]
-    )
-)
-"""Postal addresses: a street with its number (English, French, Spanish, Portuguese, Italian and
-German forms) and postcodes (UK, US state and ZIP, five digits before a town)."""
-
-
-def _unaccented(text: str) -> str:
-    """`text` without its accents ("José Álvarez" -> "Jose Alvarez"), as customers often type it."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -153,17 +96,11 @@ class Masker:
             self._given_names(text)
 
     def _learn(self, name: str) -> None:
-        name = " ".join(name.split())
-        for written in dict.fromkeys([name, _unaccented(name)]):  # "José Álvarez", "Jose Alvarez"
-            # Parts match as written, Title-cased or in capitals: "Will" is masked, "you will" is not.
-            parts = {v for p in written.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
-            whole = {written, written.title(), written.upper(), written.lower()} if " " in written else set()
-            self._names = sorted(set(self._names) | parts | whole, key=len, reverse=True)
+        self._names = sorted(set(self._names) | name_variants(name), key=len, reverse=True)
 
     def _given_names(self, text: str) -> None:
-        for match in _GIVEN_NAME.finditer(text or ""):
-            if not _NOT_A_PERSON & set(match.group(1).split()):  # "Best regards, The Tillwick Team"
-                self._learn(match.group(1))
+        for name in given_names(text):
+            self._learn(name)
 
     @property
     def mapping(self) -> Mapping[str, str]:
@@ -188,9 +125,7 @@ class Masker:
                 rf"(?<!\w){re.escape(value)}(?!\w)", lambda m: self._label("ORDER", m.group(0)), text
             )
         self._given_names(text)
-        text = replace_personal(text, self._label)
-        text = _NATIONAL_ID.sub(lambda m: self._label("ID", m.group(0)), text)
-        text = _ADDRESS.sub(lambda m: self._label("ADDRESS", m.group(0)), text)
+        text = replace_personal(text, self._label)  # national ids and addresses too
         text = _ORDER_LIKE.sub(lambda m: self._label("ORDER", m.group(0)), text)
         text = _NAMED_ID.sub(
             lambda m: m.group(0)[: m.start(1) - m.start()] + self._label("ORDER", m.group(1)), text

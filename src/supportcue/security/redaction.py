@@ -15,9 +15,22 @@ What is replaced, with a typed placeholder, in this order (so one value is never
   parentheses, North American `555-123-4567` (or `555 123 4567`, `1-800-555-0199`), or Spanish
   and Portuguese mobiles `612 345 678`. Plain digit runs (order ids, amounts) and dates are left
   alone: logs need the ids.
+- `[id]`: a national id number (a US social security number, a Spanish DNI or NIE, a UK National
+  Insurance number); `[address]`: a street with its number, or a postcode (`security/personal.py`).
 
 `replace_personal(text, label)` finds the same values and lets `label(kind, value)` say what replaces
 each (the LLM mode's numbered, restorable placeholders: `llm/privacy.py`).
+
+`redact` also replaces what the suggestion masking (`pipeline.masked_message`) replaces beyond these:
+
+- `[name]`: a name the customer gives in the text ("my name is Ana Silva", "Thanks,\nAna"), and,
+  within a `personal_scope` (one per HTTP request, per batch of suggestions), the customer's name
+  the request carries (`remember_personal`), whole or in part, with or without its accents;
+- `[field]`: the case's field values the request carries that can identify someone: those with a
+  digit or a space (an order id, an account number, an address), of 4 characters or more, but not
+  a date, a time or a version (`2026-10-01`, `3.11.2`), nor a single word (a plan, a country).
+
+Request ids, versions, dates, times and a PostgreSQL URL's user and host stay: logs need them.
 
 `hide_paths(text)` replaces absolute file paths by their last part (`…/v1.joblib`), for messages that
 reach people other than the server's operator. `install_log_redaction()` applies `redact` to every
@@ -28,14 +41,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+from supportcue.security.personal import ADDRESS, NATIONAL_ID, given_names, name_variants
 
 EMAIL = "[email]"
 CARD = "[card]"
 PHONE = "[phone]"
 IBAN = "[iban]"
-KINDS = ("email", "iban", "card", "phone")
+KINDS = ("email", "iban", "card", "phone", "id", "address")
 """The kinds of personal data found, in the order they are looked for."""
 
 Label = Callable[[str, str], str]
@@ -149,18 +167,118 @@ def _typed(kind: str, value: str) -> str:
 
 
 def replace_personal(text: str, label: Label) -> str:
-    """`text` with each email, IBAN, card number and phone number replaced by `label(kind, value)`."""
+    """`text` with each email, IBAN, card number, phone number, national id and postal address
+    replaced by `label(kind, value)`."""
     if not text:
         return text
     text = _EMAIL.sub(lambda m: label("email", m.group(0)), text)
     text = _IBAN.sub(lambda m: _iban(m, label), text)
     text = _DIGIT_RUN.sub(lambda m: _card(m, label), text)
-    return _PHONE.sub(lambda m: _phone(m, label), text)
+    text = _PHONE.sub(lambda m: _phone(m, label), text)
+    text = NATIONAL_ID.sub(lambda m: label("id", m.group(0)), text)
+    return ADDRESS.sub(lambda m: label("address", m.group(0)), text)
+
+
+MAX_KNOWN = 10_000
+"""The most names' spellings, and the most field values, a `personal_scope` keeps (the latest): a
+command such as `supportcue batch` runs a whole file of cases in one scope, and a record is checked
+against every value kept."""
+
+
+class _Known:
+    """The personal values one request (or one batch of them) carries, for its log records."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[str, None] = {}  # ordered sets: the oldest go first past MAX_KNOWN
+        self._values: dict[str, None] = {}
+        self._sorted: tuple[list[str], list[str]] | None = None
+
+    def add(self, customer_name: str | None, values: Iterable[object]) -> None:
+        # a part in capitals is left out: a customer called Post would blank "POST /v1/suggest failed"
+        variants = name_variants(customer_name) if customer_name else set()
+        names = [v for v in variants if " " in v or not v.isupper()]
+        kept = [v for v in (" ".join(str(x).split()) for x in values if x is not None) if _identifying(v)]
+        if not names and not kept:
+            return
+        with self._lock:
+            for known, new in ((self._names, names), (self._values, kept)):
+                for v in new:
+                    known.pop(v, None)
+                    known[v] = None
+                while len(known) > MAX_KNOWN:
+                    del known[next(iter(known))]
+            self._sorted = None
+
+    def snapshot(self) -> tuple[list[str], list[str]]:
+        with self._lock:
+            if self._sorted is None:
+                self._sorted = (
+                    sorted(self._names, key=len, reverse=True),
+                    sorted(self._values, key=len, reverse=True),
+                )
+            return self._sorted
+
+
+_HARMLESS = re.compile(
+    r"v?\d+(?:\.\d+)+"  # a version, an amount
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # a date, a time
+    r"|(?i:true|false|none|null|yes|no)"
+)
+_KNOWN: ContextVar[_Known | None] = ContextVar("supportcue_personal_values", default=None)
+
+
+def _identifying(value: str) -> bool:
+    """Whether a case's field value can identify someone (an order id, an address), so its log
+    records must not show it; a plan, a country, a date or a version cannot."""
+    return (
+        len(value) >= 4 and any(c.isdigit() or c.isspace() for c in value) and not _HARMLESS.fullmatch(value)
+    )
+
+
+@contextmanager
+def personal_scope() -> Iterator[None]:
+    """Log records written inside (in this context, and the threads and tasks it starts) are also
+    redacted of the values given to `remember_personal` inside it."""
+    token = _KNOWN.set(_Known())
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
+
+
+def remember_personal(customer_name: str | None, values: Iterable[object] = ()) -> None:
+    """Within a `personal_scope`: the customer's name and the case's field values of the request at
+    hand, which `redact` replaces from now on (`[name]`, `[field]`); nothing outside a scope."""
+    known = _KNOWN.get()
+    if known is not None and (customer_name or values):
+        known.add(customer_name, values)
+
+
+def _replace_all(text: str, values: Iterable[str], placeholder: str) -> str:
+    for value in values:
+        if value in text:
+            text = re.sub(rf"(?<![\w\[]){re.escape(value)}(?!\w)", placeholder, text)
+    return text
 
 
 def redact(text: str) -> str:
-    """`text` with emails, IBANs, card numbers and phone numbers replaced by typed placeholders."""
-    return replace_personal(text, _typed)
+    """`text` with emails, IBANs, card numbers, phone numbers, national ids, postal addresses, the
+    names a customer gives and (in a `personal_scope`) the request's customer name and identifying
+    field values replaced by typed placeholders."""
+    if not text:
+        return text
+    names: set[str] = set()
+    for given in given_names(text):
+        names |= name_variants(given)
+    values: list[str] = []
+    known = _KNOWN.get()
+    if known is not None:
+        more, values = known.snapshot()
+        names.update(more)
+    text = _replace_all(text, values, "[field]")
+    text = replace_personal(text, _typed)
+    return _replace_all(text, sorted(names, key=len, reverse=True), "[name]")
 
 
 def hide_paths(text: str) -> str:

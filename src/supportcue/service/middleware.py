@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from supportcue.security.redaction import personal_scope
 from supportcue.service.runtime import Telemetry
 
 MAX_BODY_BYTES = 1_048_576
@@ -124,7 +125,10 @@ class AnswerFailures:
     under a request id) and ends there. Starlette's outermost layer answers it the same way but then
     raises it again, for the server to log: uvicorn logged every 500 a second time in full, as
     "Exception in ASGI application", without the request id. An error after the response has started
-    (too late for a 500) is logged by `answer` too; the server then closes the connection."""
+    (too late for a 500) is logged by `answer` too; the server then closes the connection.
+
+    Each request runs in a `personal_scope`: its log records, this 500's included, are redacted of
+    the customer's name and field values it carries (`SuggestRequest` remembers them)."""
 
     def __init__(self, app: ASGIApp, answer: Callable[[Request, Exception], Awaitable[Response]]) -> None:
         self.app = app
@@ -141,9 +145,10 @@ class AnswerFailures:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        except Exception as exc:
-            response = await self.answer(Request(scope, receive), exc)
-            if not started:
-                await response(scope, receive, send)
+        with personal_scope():
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except Exception as exc:
+                response = await self.answer(Request(scope, receive), exc)
+                if not started:
+                    await response(scope, receive, send)

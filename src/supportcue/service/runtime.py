@@ -39,7 +39,7 @@ from supportcue.data.store import Store
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
 from supportcue.pipeline import Pipeline, Prepared, SuggestRequest, SuggestResult
-from supportcue.security.redaction import hide_paths, redact
+from supportcue.security.redaction import hide_paths, personal_scope, redact, remember_personal
 from supportcue.service.batcher import Later
 from supportcue.service.writer import Outcome, SuggestionWriter, write_rows
 from supportcue.settings import Settings
@@ -333,7 +333,8 @@ class Runtime:
         finishes (and stores) concurrently with the other requests."""
         pipeline = self.pipeline  # read once: a promotion may swap it meanwhile
         assert pipeline is not None
-        with _fast_sklearn():
+        with personal_scope(), _fast_sklearn():  # the batcher's thread: not in the requests' scopes
+            _remember(requests)
             prepared = pipeline.prepare(requests)
             if pipeline.has_blocking_stages:
                 return [Later(partial(self._finish, pipeline, p)) for p in prepared]
@@ -345,7 +346,8 @@ class Runtime:
         return [r if error is None else error for r, error in zip(results, outcomes, strict=True)]
 
     def _finish(self, pipeline: Pipeline, prepared: Prepared) -> SuggestResult:
-        with _fast_sklearn():
+        with personal_scope(), _fast_sklearn():
+            _remember([prepared.request])
             result = pipeline.finish(prepared, shadow=False)
         (error,) = self._record([result])
         if error is not None:
@@ -373,16 +375,18 @@ class Runtime:
             self._shadow_done()
 
     def _run_shadow(self, pipeline: Pipeline, prepared: Prepared, result: SuggestResult) -> None:
-        try:
-            answered = len(result.trace)
-            with _fast_sklearn():
-                pipeline.finish_shadow(prepared, result)
-            self.telemetry.observe_llm(result.trace[answered:])  # the shadow chain's calls are paid too
-            self.store.cases.add_shadow(result.suggestion_id, result.shadow, result.trace, result.mode)
-        except Exception:  # the agent's suggestion stands; only the comparison is lost
-            log.warning("the shadow chain of suggestion %s failed", result.suggestion_id, exc_info=True)
-        finally:
-            self._shadow_done()
+        with personal_scope():  # its failure's traceback too
+            _remember([prepared.request])
+            try:
+                answered = len(result.trace)
+                with _fast_sklearn():
+                    pipeline.finish_shadow(prepared, result)
+                self.telemetry.observe_llm(result.trace[answered:])  # the shadow chain's calls are paid too
+                self.store.cases.add_shadow(result.suggestion_id, result.shadow, result.trace, result.mode)
+            except Exception:  # the agent's suggestion stands; only the comparison is lost
+                log.warning("the shadow chain of suggestion %s failed", result.suggestion_id, exc_info=True)
+            finally:
+                self._shadow_done()
 
     def _shadow_done(self) -> None:
         with self._shadow_idle:
@@ -442,6 +446,12 @@ class Runtime:
     def backlog(self) -> int:
         """Suggestions waiting for their commit."""
         return self.writer.backlog if self.writer is not None else 0
+
+
+def _remember(requests: Sequence[SuggestRequest]) -> None:
+    """The requests' customer names and field values, for the log records of the scope at hand."""
+    for r in requests:
+        remember_personal(r.customer_name, r.fields.values())
 
 
 @contextlib.contextmanager
