@@ -242,3 +242,21 @@ def test_analyze_a_stored_experiment_without_assignments_reads_the_imported_arms
     assert sum(a["n"] for a in result["arms"]) == 150
     live = last_json(run(workspace, "experiment", "analyze", "h", "--arms-from", "assignments", "--json"))
     assert live["arms_from"] == "assignments" and sum(a["n"] for a in live["arms"]) == 0
+
+
+def test_since_until_windows_of_an_imported_split_do_not_overlap(workspace: Workspace) -> None:
+    """`--until` is exclusive, as `report`'s is: a case created at midnight of the --until date is
+    the next window's, so adjacent windows count every case once (a date alone is midnight UTC)."""
+    folder = workspace[0]
+    _own_split(folder, datetime(2026, 6, 1, tzinfo=UTC), n=96)  # one case an hour: 4 days
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+
+    def assigned(*window: str) -> int:
+        args = ("experiment", "analyze", "own", "--arms", "control,treatment", *window, "--json")
+        return sum(a["assigned"] for a in last_json(run(workspace, *args))["arms"])
+
+    first = assigned("--since", "2026-06-01", "--until", "2026-06-03")
+    second = assigned("--since", "2026-06-03", "--until", "2026-06-05")
+    assert (first, second) == (48, 48)
+    assert assigned("--since", "2026-06-03T00:00:00+02:00", "--until", "2026-06-03T01:00:00Z") == 3

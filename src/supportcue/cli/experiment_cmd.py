@@ -153,7 +153,10 @@ def analyze(
         str | None, typer.Option("--since", help="imported cases created from this date on")
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="imported cases created up to this date")
+        str | None,
+        typer.Option(
+            "--until", help="imported cases created before this date (exclusive; a date is midnight UTC)"
+        ),
     ] = None,
     max_handle_seconds: Annotated[
         float | None,

@@ -129,7 +129,7 @@ def _adhoc(
 
 def _window(since: datetime | None, until: datetime | None) -> str:
     parts = ([f"from {since:%Y-%m-%d %H:%M}"] if since else []) + (
-        [f"until {until:%Y-%m-%d %H:%M}"] if until else []
+        [f"before {until:%Y-%m-%d %H:%M}"] if until else []
     )
     return " ".join(parts) + " UTC " if parts else ""
 
