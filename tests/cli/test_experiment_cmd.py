@@ -260,3 +260,7 @@ def test_since_until_windows_of_an_imported_split_do_not_overlap(workspace: Work
     second = assigned("--since", "2026-06-03", "--until", "2026-06-05")
     assert (first, second) == (48, 48)
     assert assigned("--since", "2026-06-03T00:00:00+02:00", "--until", "2026-06-03T01:00:00Z") == 3
+    # a window with nothing in it by construction is refused as such, not reported as no imported case
+    empty = run(workspace, "experiment", "analyze", "own", "--since", "2026-06-03", "--until", "2026-06-03")
+    assert isinstance(empty.exception, ExperimentError)
+    assert "--since (2026-06-03) must be before --until (2026-06-03)" in str(empty.exception)

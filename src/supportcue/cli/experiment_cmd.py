@@ -173,10 +173,10 @@ def analyze(
     NAME may also name a split your help desk ran itself, imported with the cases' `arm` column."""
     from supportcue.experiments import analyze as run
     from supportcue.experiments.design import parse_list, parse_weights
-    from supportcue.monitoring.metrics import parse_time
+    from supportcue.monitoring.metrics import parse_range
 
     try:
-        start, stop = parse_time(since, "--since"), parse_time(until, "--until")
+        start, stop = parse_range(since, until, names=("--since", "--until"))
     except ValueError as exc:
         raise ExperimentError(str(exc)) from None
     if not 0 < alpha < 0.5:
