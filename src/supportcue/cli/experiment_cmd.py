@@ -218,13 +218,19 @@ def _print(r: dict[str, Any]) -> None:
         " - simulated data" if r["simulated"] else ""
     )
     table = Table(title=title)
-    for column in ("arm", "assigned", "n", "mean", "variance"):
+    # with --cuped the lift is of the adjusted means: show them, or the means would imply another lift
+    adjusted = any("mean_adjusted" in a for a in r["arms"])
+    columns = ("arm", "assigned", "n", "mean", *(("adjusted mean",) if adjusted else ()), "variance")
+    for column in columns:
         table.add_column(column, justify="left" if column == "arm" else "right")
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
     for a in r["arms"]:
-        mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
-        variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
+        means = [number(a["mean"]), *([number(a.get("mean_adjusted"))] if adjusted else [])]
         label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
-        table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
+        table.add_row(label, f"{a['assigned']:,}", f"{a['n']:,}", *means, number(a["variance"]))
     console.print(table)
     console.print(f"arms from {r['arms_source']}", markup=False, highlight=False)
     for c in r["comparisons"]:
