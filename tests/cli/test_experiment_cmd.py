@@ -262,7 +262,9 @@ def test_an_analysis_of_imported_arms_is_stored_as_an_experiment(workspace: Work
     (row,) = last_json(run(workspace, "experiment", "list", "--json"))
     assert (row["name"], row["status"], row["imported"]) == ("own-split", "stopped", True)
     assert (row["arms"], row["weights"], row["control"]) == (["without", "with"], [50, 50], "without")
-    assert row["start"] == start.isoformat() and row["stop"] == (start + timedelta(hours=199)).isoformat()
+    # the split's span; the stop is exclusive (as --until is): just past the last case
+    stop = start + timedelta(hours=199, microseconds=1)
+    assert row["start"] == start.isoformat() and row["stop"] == stop.isoformat()
     listed = run(workspace, "experiment", "list")
     assert listed.exit_code == 0 and "own-split" in listed.stdout and "(imported)" in listed.stdout
     for again in (args, ("experiment", "analyze", "own-split"), (*args[:3], "--arms-from", "auto")):
@@ -310,3 +312,58 @@ def test_an_arm_column_of_ids_gives_a_short_error(workspace: Workspace) -> None:
     assert len(said) < 1000 and "5,000 arms" in said and "ticket-0 (1)" in said, said[:2000]
     out = run(workspace, "experiment", "analyze", "own-split", "--arms", "ticket-0,nope")
     assert isinstance(out.exception, ExperimentError) and len(str(out.exception)) < 1000
+
+
+def test_since_until_windows_of_an_imported_split_do_not_overlap(workspace: Workspace) -> None:
+    """`--until` is exclusive, as `report`'s is: a case created at midnight of the --until date is
+    the next window's, so adjacent windows count every case once (a date alone is midnight UTC)."""
+    folder = workspace[0]
+    _own_split(folder, datetime(2026, 6, 1, tzinfo=UTC), n=96)  # one case an hour: 4 days
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+
+    def assigned(*window: str) -> int:
+        args = ("experiment", "analyze", "own", "--arms", "control,treatment", *window, "--json")
+        return sum(a["assigned"] for a in last_json(run(workspace, *args))["arms"])
+
+    first = assigned("--since", "2026-06-01", "--until", "2026-06-03")
+    second = assigned("--since", "2026-06-03", "--until", "2026-06-05")
+    assert (first, second) == (48, 48)
+    assert assigned("--since", "2026-06-03T00:00:00+02:00", "--until", "2026-06-03T01:00:00Z") == 3
+    # a window with nothing in it by construction is refused as such, not reported as no imported case
+    empty = run(workspace, "experiment", "analyze", "own", "--since", "2026-06-03", "--until", "2026-06-03")
+    assert isinstance(empty.exception, ExperimentError)
+    assert "--since (2026-06-03) must be before --until (2026-06-03)" in str(empty.exception)
+
+
+def test_with_cuped_the_table_shows_the_adjusted_means_the_lift_is_of(workspace: Workspace) -> None:
+    """With --cuped the lift is of the adjusted means: the table shows them beside the raw ones, so
+    the means printed give the lift printed (raw means alone implied another lift)."""
+    folder = workspace[0]
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    cases, events = ["id,message,created_at,arm"], ["idempotency_key,case_id,kind,handle_seconds,agent_id,ts"]
+    for i in range(40):  # before: agent a0 takes 100 s, a1 300 s
+        at = (start - timedelta(days=2, hours=i)).isoformat()
+        cases.append(f"p{i},where is my refund,{at},")
+        events.append(f"pr{i},p{i},resolved,{100 + 200 * (i % 2)},a{i % 2},{at}")
+    for i in range(120):  # the treatment arm gets a1 more often, and is 20% faster
+        at = (start + timedelta(hours=i)).isoformat()
+        arm = "treatment" if i % 3 else "control"
+        agent = i % 2 if arm == "control" else int(i % 6 != 1)
+        handle = (100 + 200 * agent + (i * 37) % 40) * (0.8 if arm == "treatment" else 1.0)
+        cases.append(f"d{i},where is my refund,{at},{arm}")
+        events.append(f"r{i},d{i},resolved,{handle},a{agent},{at}")
+    (folder / "cases.csv").write_text("\n".join(cases) + "\n")
+    (folder / "events.csv").write_text("\n".join(events) + "\n")
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    args = ("experiment", "analyze", "own", "--arms", "control,treatment", "--since", "2026-06-01", "--cuped")
+    result = last_json(run(workspace, *args, "--json"))
+    adjusted = [a["mean_adjusted"] for a in result["arms"]]
+    assert result["lift"] == pytest.approx(adjusted[1] / adjusted[0] - 1, abs=1e-5)
+    assert abs(result["arms"][1]["mean"] / result["arms"][0]["mean"] - 1 - result["lift"]) > 0.01
+    text = run(workspace, *args)
+    assert text.exit_code == 0, text.output
+    assert "adjusted mean" in text.stdout
+    rows = [line for line in text.stdout.splitlines() if line.startswith("│ ")]
+    assert [row.split("│")[5].strip() for row in rows] == [f"{m:.4g}" for m in adjusted]

@@ -88,6 +88,13 @@ def test_contract_keys_and_predictions_file(files: tuple[Path, Path], tmp_path: 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 12
     assert set(lines[0]) >= {"text", "reply", "suggestion", "topic", "similarity", "match"}
+    # match_rate counts an abstention as a miss (over every test row); match_rate_answered is over
+    # the rows with a suggestion, as `report`'s match rate is over suggestions with a text
+    answered = [line for line in lines if line["suggestion"] is not None]
+    assert result["match_rate"] == pytest.approx(sum(line["match"] for line in lines) / len(lines))
+    assert result["match_rate_answered"] == pytest.approx(
+        sum(line["match"] for line in answered) / len(answered)
+    )
     assert [line["text"] for line in lines] == [r["text"] for r in rows(4, seed=2)]  # test-file order
     # The independent score: each row's ROUGE-L, their mean, and the baseline's on the same rows.
     scores = [line["rouge_l"] for line in lines]

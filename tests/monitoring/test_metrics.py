@@ -30,7 +30,7 @@ def _s(sid: str, case_id: str, minutes: int, **kw: Any) -> dict[str, Any]:
     row = {
         "id": sid,
         "case_id": case_id,
-        "created_at": T0 + timedelta(minutes=minutes),
+        "created_at": T0 - timedelta(hours=1) + timedelta(minutes=minutes),  # before the replies (at T0)
         "pipeline_version": "validation:v1+topic:v1+response:v1+tone:policy",
         "topic": None,
         "text": None,
@@ -535,3 +535,49 @@ def test_an_undone_dismissal_is_not_counted(store: Store) -> None:
         {"outdated": 1},
     )
     assert (figures["a2"].inserted, figures["a2"].dismissed) == (1, 0)
+
+
+# A conversation: two customer turns, a suggestion for each, and the help desk's replies without a
+# suggestion id. Each reply answers the suggestion made before it, not the case's newest one.
+TURNS_SUGGESTIONS = [
+    _s("t1", "t", 0, topic="payouts", text=PAUSE),
+    _s("t2", "t", 60, topic="refunds", text=REFUND),
+    _s("u1", "u", 0, topic="payouts", text="Your dispute was closed in your favour."),
+    _s("u2", "u", 60, topic="payouts", text=PAUSE),
+]
+TURNS_EVENTS = [
+    _e(
+        "t1r",
+        "t",
+        "sent",
+        None,
+        text="Let me look into your account and get back to you.",
+        ts=T0 - timedelta(minutes=55),
+    ),
+    _e("t2r", "t", "sent", None, text=REFUND, ts=T0 + timedelta(minutes=5)),
+    # u2's text was sent before u2 existed (an answer to u1): it is no match of u2's
+    _e("u1r", "u", "sent", None, text=PAUSE, ts=T0 - timedelta(minutes=55)),
+    _e(
+        "u2r",
+        "u",
+        "sent",
+        None,
+        text="Is there anything else I can help with today?",
+        ts=T0 + timedelta(minutes=5),
+    ),
+]
+
+
+def _check_turns(result: dict[str, Any]) -> None:
+    assert (result["matches"], result["sent_pairs"], result["match_rate"]) == (1, 4, 0.25)
+    assert result["sent_pairs_total"] == 4
+
+
+def test_a_reply_without_suggestion_id_answers_the_suggestion_made_before_it(store: Store) -> None:
+    """As `experiment analyze --metric match_rate` pairs them: the case's latest suggestion made by
+    the reply's time. Pairing every reply with the case's newest suggestion scored 1 of 2 (t1 and u1
+    never scored, u2 credited with a reply sent an hour before it was made)."""
+    _check_turns(report(facts_from_rows(TURNS_SUGGESTIONS, TURNS_EVENTS), 0.7))
+    store.cases.add_suggestions(TURNS_SUGGESTIONS)
+    store.events.add_many(TURNS_EVENTS)
+    _check_turns(compute_report(store, Settings()))

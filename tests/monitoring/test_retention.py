@@ -315,3 +315,36 @@ def test_what_reaches_a_purged_case_later_is_purged_by_the_next_run(workspace: P
         default=str,
     )
     assert _cli(workspace, "purge", "--older-than", "30", "--json")["cases"] == 0  # and then it is done
+
+
+def test_a_conversations_replies_keep_the_similarity_to_their_own_turns_suggestion(
+    workspace: Path, store: Store
+) -> None:
+    """Two turns, each with its suggestion, and the help desk's replies without a suggestion id:
+    each reply is scored against the suggestion made before it (as `report` pairs them), so the
+    similarity `purge` keeps is that pair's and the report stays the same."""
+    t = OLD + timedelta(days=1)
+    store.cases.upsert([{"id": "old-conv", "message": "m", "customer_name": "Anna Berg", "created_at": t}])
+    turns = [
+        ("conv1", t, ANSWER.format(name="Anna Berg")),
+        ("conv2", t + timedelta(hours=1), "Refunds take 5 to 10 business days to reach your bank."),
+    ]
+    store.cases.add_suggestions(
+        [
+            {"id": sid, "case_id": "old-conv", "created_at": at, "pipeline_version": "p1", "topic": "payouts"}
+            | {"text": text, "abstained_at": None, "shadow": {}, "latency_ms": 3.0}
+            for sid, at, text in turns
+        ]
+    )
+    replies = [ANSWER.format(name="Anna Berg"), "Is there anything else I can help you with today?"]
+    store.events.add_many(
+        [
+            {"idempotency_key": f"conv-sent{i}", "case_id": "old-conv", "kind": EventKind.SENT}
+            | {"text": reply, "ts": at + timedelta(minutes=5)}
+            for i, ((_, at, _), reply) in enumerate(zip(turns, replies, strict=True))
+        ]
+    )
+    before = _cli(workspace, "report", "--json")
+    _cli(workspace, "purge", "--older-than", "30", "--json")
+    metrics._CACHE.clear()
+    assert _cli(workspace, "report", "--json") == before

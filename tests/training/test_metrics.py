@@ -25,6 +25,46 @@ def test_per_label_report_counts_abstentions_as_misses() -> None:
     )
 
 
+def test_per_label_report_topic_without_test_rows_has_no_recall() -> None:
+    """A topic predicted but absent from the test rows has a precision (every prediction of it was
+    wrong) and no recall or F1 to speak of: not 0, which ranked it as the worst topic."""
+    report = per_label_report(["a", "a", "b"], ["a", "c", "b"])
+    assert report["c"] == {"precision": 0.0, "recall": None, "f1": None, "support": 0.0}
+    assert summary(["a", "a", "b"], ["a", "c", "b"])["macro_f1"] == pytest.approx((2 / 3 + 1.0) / 2)
+
+
+def test_backtest_tables_put_topics_without_test_rows_last() -> None:
+    from rich.console import Console
+
+    from supportcue.training.report import backtest_html, print_backtest
+
+    per_label = per_label_report(["a", "a", "b"], ["a", "c", "b"])
+    stage = {
+        "summary": summary(["a", "a", "b"], ["a", "c", "b"]),
+        "coverage": 1.0,
+        "precision_answered": 2 / 3,
+        "n_train": 10,
+        "n_test": 3,
+        "split": {"description": "random"},
+        "coverage_at_precision": {},
+        "per_label": per_label,
+        "confusions": [],
+        "curve": [],
+    }
+    console = Console(record=True, width=200)
+    print_backtest({"stages": {"topic": stage}}, console)
+    cells = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in console.export_text().splitlines()
+        if line.count("│") == 6
+    ]
+    assert [row[0] for row in cells] == ["a", "b", "c"]
+    assert cells[2] == ["c", "0.000", "-", "-", "0"]
+    page = backtest_html({"stages": {"topic": stage}})
+    assert page.index("<td>a</td>") < page.index("<td>c</td>")
+    assert "<td>c</td><td>0.000</td><td>-</td><td>-</td><td>0</td>" in page
+
+
 def test_confusion_pairs_most_frequent_first() -> None:
     pairs = confusion_pairs(["a", "a", "a", "b", "c"], ["b", "b", "c", "b", "a"])
     assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
@@ -57,3 +97,17 @@ def test_curve_is_monotone_in_coverage() -> None:
 def test_resolve_weighs_sources() -> None:
     votes = [("c1", "fees", 1.0), ("c1", "refunds", 0.5), ("c1", "refunds", 0.8), ("c2", "fees", 0.3)]
     assert resolve(votes) == {"c1": ("refunds", 1.0), "c2": ("fees", 0.3)}
+
+
+def test_curve_points_are_reachable_with_tied_confidences() -> None:
+    """Each point is what answering at `threshold` gives: every case scored at least that, so tied
+    cases are answered together (a point between them claimed a coverage no threshold gives)."""
+    correct = [True, False, True, True, False]
+    confidence = [0.9, 0.9, 0.7, 0.7, 0.7]
+    curve = coverage_precision_curve(correct, confidence)
+    for point in curve:
+        answered = [c for c, s in zip(correct, confidence, strict=True) if s >= point["threshold"]]
+        assert point["coverage"] == pytest.approx(len(answered) / len(correct))
+        assert point["precision"] == pytest.approx(sum(answered) / len(answered))
+    assert [(p["threshold"], p["coverage"]) for p in curve] == [(0.9, 0.4), (0.7, 1.0)]
+    assert [p["precision"] for p in curve] == pytest.approx([0.5, 0.6])

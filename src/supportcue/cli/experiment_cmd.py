@@ -158,7 +158,10 @@ def analyze(
         str | None, typer.Option("--since", help="imported cases created from this date on")
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="imported cases created up to this date")
+        str | None,
+        typer.Option(
+            "--until", help="imported cases created before this date (exclusive; a date is midnight UTC)"
+        ),
     ] = None,
     max_handle_seconds: Annotated[
         float | None,
@@ -175,10 +178,10 @@ def analyze(
     NAME may also name a split your help desk ran itself, imported with the cases' `arm` column."""
     from supportcue.experiments import analyze as run
     from supportcue.experiments.design import parse_list, parse_weights
-    from supportcue.monitoring.metrics import parse_time
+    from supportcue.monitoring.metrics import parse_range
 
     try:
-        start, stop = parse_time(since, "--since"), parse_time(until, "--until")
+        start, stop = parse_range(since, until, names=("--since", "--until"))
     except ValueError as exc:
         raise ExperimentError(str(exc)) from None
     if not 0 < alpha < 0.5:
@@ -220,13 +223,19 @@ def _print(r: dict[str, Any]) -> None:
         " - simulated data" if r["simulated"] else ""
     )
     table = Table(title=Text(title))  # names as Text: an arm imported as free text may hold "[/]"
-    for column in ("arm", "assigned", "n", "mean", "variance"):
+    # with --cuped the lift is of the adjusted means: show them, or the means would imply another lift
+    adjusted = any("mean_adjusted" in a for a in r["arms"])
+    columns = ("arm", "assigned", "n", "mean", *(("adjusted mean",) if adjusted else ()), "variance")
+    for column in columns:
         table.add_column(column, justify="left" if column == "arm" else "right")
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
     for a in r["arms"]:
-        mean = "-" if a["mean"] is None else f"{a['mean']:.4g}"
-        variance = "-" if a["variance"] is None else f"{a['variance']:.4g}"
+        means = [number(a["mean"]), *([number(a.get("mean_adjusted"))] if adjusted else [])]
         label = a["name"] + (" (control)" if a["control"] and a["name"] != "control" else "")
-        table.add_row(Text(label), f"{a['assigned']:,}", f"{a['n']:,}", mean, variance)
+        table.add_row(Text(label), f"{a['assigned']:,}", f"{a['n']:,}", *means, number(a["variance"]))
     console.print(table)
     console.print(f"arms from {r['arms_source']}", markup=False, highlight=False)
     for c in r["comparisons"]:

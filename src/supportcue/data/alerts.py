@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from supportcue.data.database import Database
-from supportcue.data.reporting import EVENT_SLACK, from_traffic
+from supportcue.data.reporting import EVENT_SLACK, from_traffic, latest_before
 from supportcue.data.tables import Case, DriftAlert, Event, Suggestion, utcnow
 from supportcue.monitoring.match import similarity
 from supportcue.vocab import HOLDOUT, EventKind
@@ -146,6 +146,7 @@ class Alerts:
         )
         sent_q = select(
             Event.case_id,
+            Event.ts,
             Event.suggestion_id,
             Event.text,
             Event.similarity,
@@ -162,13 +163,15 @@ class Alerts:
         with self.db.session() as s:
             found = s.execute(q.order_by(Suggestion.created_at, Suggestion.id)).all()
             sent = s.execute(sent_q.order_by(Event.id)).all()
-        newest: dict[str, str] = {}
+        of_case: dict[str, list[Any]] = {}
         for sug, _, _ in found:
             if sug.case_id is not None:
-                newest[sug.case_id] = sug.id
+                of_case.setdefault(sug.case_id, []).append(sug)
         replies: dict[str, list[Any]] = {}
         for e in sent:
-            sid = e.suggestion_id or newest.get(e.case_id)
+            # as the metrics pair it: the case's newest suggestion made by the reply
+            latest = latest_before(of_case.get(e.case_id, []), e.ts)
+            sid = e.suggestion_id or (latest.id if latest is not None else None)
             if sid is not None:
                 replies.setdefault(sid, []).append(e)
         out = []

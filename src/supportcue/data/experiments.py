@@ -242,7 +242,8 @@ class Experiments:
 @dataclass(frozen=True)
 class Imported:
     """Cases whose arm is their own `arm` column (a team's own split, imported with the cases) rather
-    than a live assignment: those with one of `arms` (any arm when empty), created in [since, until],
+    than a live assignment: those with one of `arms` (any arm when empty), created in [since, until)
+    (`until` exclusive, as the online metrics' is, so adjacent windows share no case),
     and not assigned by another experiment (those are that experiment's)."""
 
     arms: tuple[str, ...] = ()
@@ -255,7 +256,7 @@ class Imported:
         if self.since is not None:
             where.append(Case.created_at >= self.since)
         if self.until is not None:
-            where.append(Case.created_at <= self.until)
+            where.append(Case.created_at < self.until)
         return where
 
 

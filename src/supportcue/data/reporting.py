@@ -5,13 +5,15 @@ topic, the stage that stopped the suggestion (`abstained_at`), pipeline version,
 `agents` is asked for, the agent (`monitoring/facts.py` defines whose; else NULL).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
-newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
+newest suggestion of the event's case made by the event's time (the help desk's own `sent` events
+carry no suggestion id; in a conversation each reply answers the turn's suggestion before it).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, case, cast, exists, func, null, select
@@ -128,16 +130,36 @@ def _seen(per_suggestion: Any, kind: str) -> ColumnElement[int]:
 
 
 def latest_suggestion_id(event: Any, suggestion: Any = Suggestion) -> Any:
-    """The id of the newest suggestion of `event`'s case (a correlated scalar subquery): the one a
-    `sent` event without a `suggestion_id` answers."""
+    """The id of the newest suggestion of `event`'s case made by the event's time (a correlated
+    scalar subquery): the one a `sent` event without a `suggestion_id` answers (in a conversation,
+    the suggestion of the turn it replies to; none when the reply came before any suggestion)."""
     return (
         select(suggestion.id)
-        .where(suggestion.case_id == event.case_id, from_traffic(suggestion))
+        .where(
+            suggestion.case_id == event.case_id,
+            suggestion.created_at <= event.ts,
+            from_traffic(suggestion),
+        )
         .order_by(suggestion.created_at.desc(), suggestion.id.desc())
         .limit(1)
         .correlate(event)
         .scalar_subquery()
     )
+
+
+def latest_before(suggestions: Sequence[Any], ts: datetime) -> Any | None:
+    """The newest of a case's suggestions (oldest first; rows or mappings with `created_at`) made by
+    `ts`: the one a reply without a suggestion id answers; None when the reply came first."""
+    earlier = [s for s in suggestions if _aware(_field(s, "created_at")) <= _aware(ts)]
+    return earlier[-1] if earlier else None
+
+
+def _field(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, Mapping) else getattr(row, name)
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 class Reporting:

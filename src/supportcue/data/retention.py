@@ -37,6 +37,7 @@ from sqlalchemy import CursorResult, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
+from supportcue.data.reporting import latest_before
 from supportcue.data.tables import Case, ConversationMessage, Event, Label, Review, ReviewItem, Suggestion
 from supportcue.vocab import EventKind
 
@@ -251,17 +252,17 @@ class Retention:
     def _pairs(
         s: Session, sent: Sequence[Event], suggestions: Sequence[Suggestion], cases: dict[str, Case]
     ) -> list[SentPair]:
-        newest: dict[str, Suggestion] = {}
+        of_case: dict[str, list[Suggestion]] = {}
         for sug in sorted(suggestions, key=lambda x: (x.created_at, x.id)):
             if sug.case_id:
-                newest[sug.case_id] = sug
+                of_case.setdefault(sug.case_id, []).append(sug)
         by_id = {sug.id: sug for sug in suggestions}
         pairs = []
         for e in sent:
             if e.suggestion_id:
                 paired = by_id.get(e.suggestion_id) or s.get(Suggestion, e.suggestion_id)
-            else:
-                paired = newest.get(e.case_id)
+            else:  # as the metrics pair it: the case's newest suggestion made by the reply
+                paired = latest_before(of_case.get(e.case_id, []), e.ts)
             case = cases.get(e.case_id)
             shadow = (paired.shadow or {}) if paired is not None else {}
             pairs.append(

@@ -18,7 +18,9 @@
    from the settings. A kind whose labels the files do not hold (validity) is off.
 4. The test texts run through the same `Pipeline` that `serve` runs, with the workspace's settings
    when run inside one; each suggestion is scored against the test reply with `monitoring.match`.
-   Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity).
+   Abstentions count as misses (match_rate) and as similarity 0 (mean_similarity);
+   `match_rate_answered` is over the rows with a suggestion, as the online match rate (`supportcue
+   report`) is over suggestions with a text: the two `match_rate`s have different denominators.
 
 `mode` (`--mode library|llm|hybrid`) sets `[response] mode` for the run: with `llm` or `hybrid` the
 `draft` stage drafts replies through the workspace's `[llm]` server from the library built in step 2
@@ -305,10 +307,12 @@ def run_suggest(
     matched = [getattr(s, "n_matched_", None) for s in stages.values() if s is not None]
     rouge = rouge_l([r["suggestion"] for r in rows], te.replies)
     base_rouge = rouge_l([tr.replies[int(j)] for j in nearest], te.replies)
+    n_answered = sum(r["suggestion"] is not None for r in rows)
     result: dict[str, Any] = {
         "match_rate": ours.match_rate,
+        "match_rate_answered": sum(r["match"] for r in rows) / n_answered if n_answered else None,
         "mean_similarity": ours.mean,
-        "coverage": sum(r["suggestion"] is not None for r in rows) / max(1, len(rows)),
+        "coverage": n_answered / max(1, len(rows)),
         "n_test": len(rows),
         "n_train": len(tr.texts),
         "threshold": threshold,

@@ -10,7 +10,8 @@ Cases a supportcue experiment assigned are that experiment's, never another's im
 result names the source it used (`arms_from`, `arms_source`).
 
 Such an analysis under a new name is stored as an experiment (`remember`): status `imported`, its arms,
-weights and control, from its first case's creation (or `--since`) to its last's (or `--until`), so
+weights and control, from its first case's creation to just past its last's (`--since` / `--until`
+narrow an analysis, not the stored split), so
 `experiment list` and the dashboard show it and `analyze NAME` alone reads the same cases again.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from supportcue.data.experiments import Imported
 from supportcue.data.store import Store
@@ -121,17 +122,20 @@ def _stored_imported(
 
 def remember(store: Store, source: Source) -> Source:
     """Store an analysis of imported arms under a name no experiment had (`_adhoc`) as an experiment
-    of status `imported`, from its first case to its last (or `--since` / `--until`), and return the
-    source a later `analyze NAME` finds, so the first result is the same as every later one. Any other
-    source is returned as it is."""
+    of status `imported`, from its first case to just past its last (whatever `--since` / `--until`
+    chose: they narrow an analysis, not the split), and return the source a later `analyze NAME`
+    finds, with this analysis's window, so the first result is the same as every later one with the
+    same options. Any other source is returned as it is."""
     design, imported = source.design, source.imported
     if imported is None or design.status != IMPORTED_STATUS or store.experiments.get(design.key):
         return source
-    first, last = store.experiments.imported_span(design.key, imported)
+    # The split's whole span, whatever window this analysis chose (a later `--since/--until` narrows
+    # within it); the stop is exclusive, as `--until` is, so it lies just past the last case.
+    first, last = store.experiments.imported_span(design.key, replace(imported, since=None, until=None))
     design = replace(
         design,
-        started_at=imported.since or first,
-        ended_at=imported.until or last,
+        started_at=first,
+        ended_at=None if last is None else last + timedelta(microseconds=1),
         description="imported arms: the cases' arm column (supportcue experiment analyze)",
     )
     try:
@@ -139,7 +143,7 @@ def remember(store: Store, source: Source) -> Source:
     except ExperimentError:  # stored meanwhile by another `analyze` of the name: read as it stored it
         if store.experiments.get(design.key) is None:
             raise
-    return arms_source(store, design.key)
+    return arms_source(store, design.key, since=imported.since, until=imported.until)
 
 
 def _adhoc(
@@ -208,7 +212,7 @@ def _listed(counts: dict[str, int]) -> str:
 
 def _window(since: datetime | None, until: datetime | None) -> str:
     parts = ([f"from {since:%Y-%m-%d %H:%M}"] if since else []) + (
-        [f"until {until:%Y-%m-%d %H:%M}"] if until else []
+        [f"before {until:%Y-%m-%d %H:%M}"] if until else []
     )
     return " ".join(parts) + " UTC " if parts else ""
 

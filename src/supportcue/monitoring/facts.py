@@ -10,7 +10,10 @@ the database), and pairs at most `max_pairs` sent replies (a deterministic, even
 when there are more).
 
 A suggestion is paired with a `sent` event through the event's `suggestion_id`, or else with the
-newest suggestion of the event's case (the help desk's own `sent` events carry no suggestion id).
+newest suggestion of the event's case made by the event's time (the help desk's own `sent` events
+carry no suggestion id; in a conversation, a reply answers the suggestion of the turn before it, not
+one made later; a reply sent before any suggestion is paired with none), as `experiment analyze`
+pairs them.
 An agent often sends several messages after one suggestion ("let me check", the answer, "anything
 else?"): each is a `Pair`, and the metrics score the suggestion once, against the one most similar
 to it (`metrics.best_per_suggestion`).
@@ -43,7 +46,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from supportcue.data.reporting import NOT_VALID, Reporting
+from supportcue.data.reporting import NOT_VALID, Reporting, latest_before
 from supportcue.vocab import SUGGESTION_ACTIONS, EventKind, SuggestionOrigin
 
 GROUPS = ("day", "topic", "stage", "model", "arm", "agent")
@@ -230,14 +233,16 @@ def facts_from_rows(
         for group in ("all", *GROUPS):
             value = "all" if group == "all" else keys.get(group)
             facts.latencies.setdefault(group, {}).setdefault(value, Counter())[bucket] += 1
-    newest: dict[str, Mapping[str, Any]] = {}
+    of_case: dict[str, list[Mapping[str, Any]]] = {}
     for s in sorted(suggestions, key=lambda s: (s["created_at"], s["id"])):
         if s.get("case_id"):
-            newest[s["case_id"]] = s
+            of_case.setdefault(s["case_id"], []).append(s)
     for e in events:
         if e["kind"] != EventKind.SENT or not e.get("text"):
             continue
-        paired = by_id.get(e.get("suggestion_id") or "") or newest.get(e["case_id"])
+        paired = by_id.get(e.get("suggestion_id") or "") or latest_before(
+            of_case.get(e["case_id"], []), e["ts"]
+        )
         if paired is None:
             continue
         s = paired

@@ -13,10 +13,14 @@ from typing import Any
 import numpy as np
 
 
-def per_label_report(y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support per label (an abstention counts as a miss for recall)."""
+def per_label_report(
+    y_true: Sequence[str], y_pred: Sequence[str | None]
+) -> dict[str, dict[str, float | None]]:
+    """Precision, recall, F1 and support per label (an abstention counts as a miss for recall). A
+    label predicted but absent from `y_true` (a topic with no test rows) has a precision (0: every
+    prediction of it was wrong) and no recall or F1 (None), which would be 0 / 0."""
     labels = sorted(set(y_true) | {p for p in y_pred if p is not None})
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for label in labels:
         tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p == label)
         predicted = sum(1 for p in y_pred if p == label)
@@ -24,6 +28,9 @@ def per_label_report(y_true: Sequence[str], y_pred: Sequence[str | None]) -> dic
         precision = tp / predicted if predicted else 0.0
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        if not support:
+            out[label] = {"precision": precision, "recall": None, "f1": None, "support": 0.0}
+            continue
         out[label] = {"precision": precision, "recall": recall, "f1": f1, "support": float(support)}
     return out
 
@@ -36,7 +43,7 @@ def summary(y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, fl
     report = per_label_report(y_true, y_pred)
     present = set(y_true)
     correct = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == p)
-    macro = float(np.mean([report[k]["f1"] for k in present]))
+    macro = float(np.mean([report[k]["f1"] or 0.0 for k in present]))
     return {"accuracy": correct / n, "macro_f1": macro, "n": float(n)}
 
 
@@ -55,7 +62,11 @@ def confusion_pairs(
 def coverage_precision_curve(
     correct: Sequence[bool], confidence: Sequence[float], points: int = 50
 ) -> list[dict[str, float]]:
-    """For thresholds over the confidences: coverage (share answered) and precision of those."""
+    """For thresholds over the confidences: coverage (share answered) and precision of those.
+
+    Each point is what answering the cases scored at least `threshold` gives: cases with equal
+    confidences are answered together, so the curve only steps between distinct scores (as
+    `coverage_at_precision` cuts)."""
     conf = np.asarray(confidence, dtype=float)
     ok = np.asarray(correct, dtype=bool)
     if conf.size == 0:
@@ -64,12 +75,14 @@ def coverage_precision_curve(
     conf, ok = conf[order], ok[order]
     hits = np.cumsum(ok)
     n = conf.size
-    curve = []
-    for k in sorted({round(x) for x in np.linspace(1, n, min(points, n))}):
-        curve.append(
-            {"threshold": float(conf[k - 1]), "coverage": k / n, "precision": float(hits[k - 1] / k)}
-        )
-    return curve
+    # the last case of each run of equal confidences: where a threshold can cut
+    ends = np.flatnonzero(np.append(conf[1:] != conf[:-1], True)) + 1
+    wanted = {round(x) for x in np.linspace(1, n, min(points, n))}
+    cuts = sorted({int(ends[np.searchsorted(ends, k)]) for k in wanted})
+    return [
+        {"threshold": float(conf[k - 1]), "coverage": k / n, "precision": float(hits[k - 1] / k)}
+        for k in cuts
+    ]
 
 
 PRECISION_TARGETS = (0.90, 0.95, 0.98)

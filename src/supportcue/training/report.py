@@ -10,6 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 
 
+def _worst_first(per_label: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Labels by F1, worst first; those with no test rows (no F1) last."""
+    return sorted(per_label.items(), key=lambda kv: (kv[1]["f1"] is None, kv[1]["f1"] or 0.0, kv[0]))
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def print_backtest(result: dict[str, Any], console: Console) -> None:
     """The backtest of each stage as tables: summary, coverage at precision, worst topics, confusions."""
     console.print(f"[bold]backtest[/bold] ({result.get('embedder', '')})")
@@ -31,10 +40,8 @@ def print_backtest(result: dict[str, Any], console: Console) -> None:
         per = Table(
             "label", "precision", "recall", "F1", "support", title=f"{stage}: per label (worst F1 first)"
         )
-        for label, m in sorted(r["per_label"].items(), key=lambda kv: kv[1]["f1"])[:15]:
-            per.add_row(
-                label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", f"{m['support']:.0f}"
-            )
+        for label, m in _worst_first(r["per_label"])[:15]:
+            per.add_row(label, _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]), f"{m['support']:.0f}")
         console.print(per)
         if r["confusions"]:
             conf = Table("true", "predicted", "count", title=f"{stage}: most frequent confusions")
@@ -99,10 +106,10 @@ def backtest_html(result: dict[str, Any]) -> str:
         parts.append(
             "</table><table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         )
-        for label, m in sorted(r["per_label"].items(), key=lambda kv: kv[1]["f1"]):
+        for label, m in _worst_first(r["per_label"]):
             parts.append(
-                f"<tr><td>{esc(label)}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"
-                f"<td>{m['f1']:.3f}</td><td>{m['support']:.0f}</td></tr>"
+                f"<tr><td>{esc(label)}</td><td>{_fmt(m['precision'])}</td><td>{_fmt(m['recall'])}</td>"
+                f"<td>{_fmt(m['f1'])}</td><td>{m['support']:.0f}</td></tr>"
             )
         parts.append("</table>")
         if r["confusions"]:
