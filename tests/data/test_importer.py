@@ -698,3 +698,26 @@ def test_answers_and_articles_are_stored_with_their_line_breaks_as_lf(store: Sto
     assert bodies == {"a1": "Hi {customer_name}!\nRefunds take 5 days.\nBest", "a2": "one\ntwo"}
     assert [v.body for v in store.library.versions("a2")] == ["one\ntwo"]
     assert [a.body for a in store.library.articles()] == ["first\n\nsecond"]
+
+
+def test_a_repeated_header_line_is_a_reject_not_a_row(store: Store, tmp_path: Path) -> None:
+    """Two exports joined into one file repeat the header mid-file: that line is no case (an id "id"
+    with the message "message") and no answer (whose topic "topic" would become a topic)."""
+    cases = write(
+        tmp_path / "cases.csv",
+        "id,message,reply\nc1,Where is my refund?,On its way\nid,message,reply\nc2,Cancel my order,Done\n",
+    )
+    report = import_file(store, "cases", cases)
+    assert (report.read, report.stored) == (3, 2)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "the header line again (were two files joined?): not a row")
+    ]
+    assert store.cases.get("id") is None and store.db.count("events") == 2
+    answers = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body,status\na1,refunds,Refunds,Five days.,approved\n"
+        " id , topic ,title,body,status\na2,cancel,Cancel,Use the app.,approved\n",
+    )
+    report = import_file(store, "answers", answers)
+    assert report.stored == 2 and [r.line for r in report.rejects] == [3]
+    assert {t.key for t in store.library.topics(status=None)} == {"refunds", "cancel"}

@@ -118,6 +118,9 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
             return
         if not any(v.strip() for v in values):
             continue  # a blank line
+        if [v.strip() for v in values] == header:
+            yield start, {"__error__": "the header line again (were two files joined?): not a row"}
+            continue
         row: dict[str, Any] = dict(zip(header, values, strict=False))
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
