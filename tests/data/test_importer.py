@@ -721,3 +721,19 @@ def test_a_repeated_header_line_is_a_reject_not_a_row(store: Store, tmp_path: Pa
     report = import_file(store, "answers", answers)
     assert report.stored == 2 and [r.line for r in report.rejects] == [3]
     assert {t.key for t in store.library.topics(status=None)} == {"refunds", "cancel"}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_is_read(store: Store, tmp_path: Path, delimiter: str) -> None:
+    """Excel saves "CSV" with semicolons where the decimal mark is a comma (most of Europe), and a copy
+    from a spreadsheet is tab-separated: the header line says which, and commas inside cells stay text."""
+    lines = [
+        ["id", "topic", "title", "body", "status"],
+        ["a1", "refunds", "Refunds", "Refunds take 5 days, sometimes 7.", "approved"],
+        ["a2", "cancel", "Cancel", '"Open Orders; choose ""Cancel"""', "approved"],
+    ]
+    text = "".join(delimiter.join(cells) + "\r\n" for cells in lines)
+    report = import_file(store, "answers", write(tmp_path / "answers.csv", "\ufeff" + text))
+    assert (report.stored, report.rejects, report.warnings) == (2, [], [])
+    answers = {a.id: a.body for a in store.library.answers(status=None)}
+    assert answers == {"a1": "Refunds take 5 days, sometimes 7.", "a2": 'Open Orders; choose "Cancel"'}

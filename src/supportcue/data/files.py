@@ -99,8 +99,21 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         yield pending
 
 
+_QUOTED = re.compile(r'"[^"]*"')
+DELIMITERS = (",", ";", "\t")
+"""What separates a CSV file's cells: commas, semicolons (Excel's "CSV" where a comma is the decimal
+mark, most of Europe) or tabs (a copy from a spreadsheet)."""
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter the header line uses most, outside quotes (a comma when it has none)."""
+    bare = _QUOTED.sub("", header)
+    return max(DELIMITERS, key=lambda d: (bare.count(d), d == ","))
+
+
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(lines)
+    first = next(lines, "")
+    reader = csv.reader(chain([first], lines), delimiter=_delimiter(first))
     header = next(reader, None)
     if not header:
         raise ImportDataError(f"{path}: empty file, expected a header line")
