@@ -333,7 +333,7 @@ def test_a_duplicate_inside_one_file_is_rejected_naming_both_lines(store: Store,
     report = import_file(store, "labels", labels)
     assert report.stored == 2 and [r.line for r in report.rejects] == [4]
     assert "line 2 labels the same case for task topic" in report.rejects[0].reason
-    events = write(tmp_path / "events.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\nk1,c1,sent\n")
+    events = write(tmp_path / "events.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\nk1,c1,inserted\n")
     report = import_file(store, "events", events)
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "duplicate idempotency_key")]
 
@@ -737,3 +737,25 @@ def test_a_semicolon_or_tab_separated_file_is_read(store: Store, tmp_path: Path,
     assert (report.stored, report.rejects, report.warnings) == (2, [], [])
     answers = {a.id: a.body for a in store.library.answers(status=None)}
     assert answers == {"a1": "Refunds take 5 days, sometimes 7.", "a2": 'Open Orders; choose "Cancel"'}
+
+
+def test_imported_sent_and_alternative_events_need_what_the_api_asks_of_them(
+    store: Store, tmp_path: Path
+) -> None:
+    """A `sent` event without its text was stored and scored as a reply that matched nothing (the match
+    rate fell), and an `alternative` event lost the answer inserted: `POST /v1/events` refuses the
+    first and keeps the second's `answer_id`, and so does the import."""
+    path = write(
+        tmp_path / "events.jsonl",
+        '{"idempotency_key": "k1", "case_id": "c1", "kind": "sent"}\n'
+        '{"idempotency_key": "k2", "case_id": "c1", "kind": "sent", "text": "Refunds take 5 days."}\n'
+        '{"idempotency_key": "k3", "case_id": "c1", "kind": "alternative", "answer_id": "ans-refunds"}\n'
+        '{"idempotency_key": "k4", "case_id": "c1", "kind": "alternative"}\n',
+    )
+    report = import_file(store, "events", path)
+    assert report.stored == 2 and report.warnings == []
+    assert [(r.line, r.fields) for r in report.rejects] == [(1, ["text"]), (4, ["answer_id"])]
+    assert "`sent` event needs the sent `text`" in report.rejects[0].reason
+    assert "`alternative` event needs the `answer_id`" in report.rejects[1].reason
+    stored = {e.idempotency_key: e for e in store.events.list(case_id="c1")}
+    assert set(stored) == {"k2", "k3"} and stored["k3"].answer_id == "ans-refunds"

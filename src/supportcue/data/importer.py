@@ -41,6 +41,7 @@ from supportcue.data.columns import (
     EventRow,
     ImportRow,
     LabelRow,
+    RowRuleError,
     parse_json,
 )
 from supportcue.data.files import read_rows
@@ -122,7 +123,15 @@ def _reason(error: ValidationError) -> str:
 
 
 def _fields(error: ValidationError) -> list[str]:
-    return list(dict.fromkeys(str(item["loc"][0]) for item in error.errors() if item["loc"]))
+    """The columns at fault: each error's field, or the column a rule over the row names."""
+    names = []
+    for item in error.errors():
+        rule = item.get("ctx", {}).get("error")
+        if item["loc"]:
+            names.append(str(item["loc"][0]))
+        elif isinstance(rule, RowRuleError):
+            names.append(rule.field)
+    return list(dict.fromkeys(names))
 
 
 _ID_FIELDS = ("id", "idempotency_key", "case_id")
