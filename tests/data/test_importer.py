@@ -759,3 +759,17 @@ def test_imported_sent_and_alternative_events_need_what_the_api_asks_of_them(
     assert "`alternative` event needs the `answer_id`" in report.rejects[1].reason
     stored = {e.idempotency_key: e for e in store.events.list(case_id="c1")}
     assert set(stored) == {"k2", "k3"} and stored["k3"].answer_id == "ans-refunds"
+
+
+def test_a_column_only_later_rows_of_a_jsonl_file_have_is_named_too(store: Store, tmp_path: Path) -> None:
+    """A .jsonl file has no header: each row has its own keys, and a help desk's export leaves out the
+    empty ones, so a misspelt key first seen on a later row was dropped without a word."""
+    path = write(
+        tmp_path / "labels.jsonl",
+        '{"text": "Where is my refund?", "task": "topic", "value": "refunds"}\n'
+        '{"text": "Cancel my box", "task": "topic", "value": "cancel", "anotator": "maya"}\n'
+        '{"text": "Pause it", "task": "topic", "value": "pause", "anotator": "jo", "expires": "2027-01"}\n',
+    )
+    report = import_file(store, "labels", path)
+    (warning,) = report.warnings
+    assert "column(s) anotator, expires are not read" in warning

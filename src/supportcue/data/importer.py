@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,11 +256,13 @@ def iter_rows(
     _check_options(kind, mapping, constants)
     seen: dict[Hashable, int] = {}
     checked_header = False
+    columns: dict[str, None] = {}  # a .jsonl row has its own keys: the columns are every row's
     for line, raw in read_rows(path, encoding):
         if not checked_header:
             _check_columns(kind, path, raw, mapping, constants)
-            report.warnings += _unread_columns(kind, raw, mapping)
             checked_header = True
+        if "__error__" not in raw:
+            columns.update(dict.fromkeys(raw))
         report.read += 1
         if "__error__" in raw:
             report.reject(_reject(line, raw["__error__"], {}))
@@ -290,6 +292,7 @@ def iter_rows(
         yield line, item
     if not checked_header:
         raise ImportDataError(f"{path}: no rows to import")
+    report.warnings += _unread_columns(kind, columns, mapping)
 
 
 def import_file(
@@ -499,15 +502,13 @@ def field_problem(kind: str, name: str) -> str | None:
     return None
 
 
-def _unread_columns(kind: str, first: Mapping[str, Any], mapping: Mapping[str, str]) -> list[str]:
-    """A warning naming the columns of the header (a .jsonl file's first row) that `kind` does not
-    read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
-    if "__error__" in first:
-        return []
+def _unread_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]) -> list[str]:
+    """A warning naming the columns of the file (a .jsonl file's keys, of any row) that `kind` does
+    not read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
     mapped = set(mapping.values())
     unread = [
         column
-        for column in first
+        for column in header
         if not column.startswith("__")
         and column not in mapped
         and not _known(kind, ALIASES.get(kind, {}).get(column, column))
