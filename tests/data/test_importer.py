@@ -773,3 +773,26 @@ def test_a_column_only_later_rows_of_a_jsonl_file_have_is_named_too(store: Store
     report = import_file(store, "labels", path)
     (warning,) = report.warnings
     assert "column(s) anotator, expires are not read" in warning
+
+
+def test_column_names_are_read_whatever_their_case_and_spacing(store: Store, tmp_path: Path) -> None:
+    """A help desk or a spreadsheet writes `ID`, `Message`, `Created At`: those are the columns `id`,
+    `message`, `created_at` (a `Created At` column became a case field, and every case was dated at
+    the import). Other columns stay case fields under their own names."""
+    path = write(
+        tmp_path / "cases.csv",
+        "ID,Message,Created At,Customer-Name,REPLY,Order ID\n"
+        "c1,Where is my refund?,2026-10-01T10:00:00Z,Ann Lee,On its way,A-1\n",
+    )
+    report = import_file(store, "cases", path)
+    assert (report.stored, report.rejects, report.warnings) == (1, [], [])
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund?" and case.customer_name == "Ann Lee"
+    assert case.created_at.isoformat().startswith("2026-10-01T10:00") and case.fields == {"Order ID": "A-1"}
+    assert [e.text for e in store.events.list(case_id="c1", kind="sent")] == ["On its way"]
+    labels = write(tmp_path / "labels.csv", "Case_ID,Task,Label,Annotator\nc1,topic,refunds,maya\n")
+    report = import_file(store, "labels", labels)
+    assert (report.stored, report.warnings) == (1, [])
+    assert [(x.case_id, x.value, x.annotator) for x in store.labels.list("topic")] == [
+        ("c1", "refunds", "maya")
+    ]

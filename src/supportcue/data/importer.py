@@ -148,13 +148,28 @@ def _known(kind: str, name: str) -> bool:
     return kind == "cases" or name in MODELS[kind].model_fields
 
 
+_SPACING = re.compile(r"[\s\-]+")
+
+
+def _field_name(kind: str, column: str) -> str:
+    """The field a column of `kind` is read as: its own name, a usual other name (`text` for a case's
+    `message`), either in any case and spacing (`ID`, `Created At`, `Customer-Name`); else the column
+    itself (a case field under its own name, for a cases file)."""
+    fields, aliases = MODELS[kind].model_fields, ALIASES.get(kind, {})
+    for name in (column, _SPACING.sub("_", column.strip()).casefold()):
+        if name in fields:
+            return name
+        if name in aliases:
+            return aliases[name]
+    return column
+
+
 def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> dict[str, Any]:
     """Apply `--map field=column` and the kind's usual aliases."""
     by_column = {column: name for name, column in mapping.items()}
-    aliases = ALIASES.get(kind, {})
     out: dict[str, Any] = {}
     for key, value in row.items():
-        name = by_column.get(key) or (key if key in MODELS[kind].model_fields else aliases.get(key, key))
+        name = by_column.get(key) or _field_name(kind, key)
         if value in (None, ""):
             continue  # empty cells take the field's default; required ones are reported missing
         if name not in out:
@@ -511,7 +526,7 @@ def _unread_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]
         for column in header
         if not column.startswith("__")
         and column not in mapped
-        and not _known(kind, ALIASES.get(kind, {}).get(column, column))
+        and not _known(kind, _field_name(kind, column))
     ]
     if not unread:
         return []
