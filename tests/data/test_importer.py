@@ -796,3 +796,37 @@ def test_column_names_are_read_whatever_their_case_and_spacing(store: Store, tmp
     assert [(x.case_id, x.value, x.annotator) for x in store.labels.list("topic")] == [
         ("c1", "refunds", "maya")
     ]
+
+
+def test_reimporting_an_answer_with_new_text_keeps_the_old_text_as_a_version(
+    store: Store, tmp_path: Path
+) -> None:
+    """An answers file re-imported after an edit (no version column, as a help desk's macros export)
+    replaced version 1's text in place: the old text was gone from the versions and their diffs, and
+    a suggestion stored before was served again with the old text (its answer looked unchanged)."""
+    first = "id,topic,title,body,status\na1,orders,Cancel,Cancel within 2 hours.,approved\n"
+    import_file(store, "answers", write(tmp_path / "answers.csv", first))
+    before = store.library.versions("a1")[0].created_at
+    import_file(store, "answers", write(tmp_path / "answers.csv", first))  # the same text: no version
+    assert [v.version for v in store.library.versions("a1")] == [1]
+    edited = first.replace("2 hours", "30 minutes")
+    report = import_file(store, "answers", write(tmp_path / "answers.csv", edited))
+    assert (report.stored, report.rejects) == (1, [])
+    answer = store.library.answer("a1")
+    assert answer is not None and (answer.version, answer.body) == (2, "Cancel within 30 minutes.")
+    kept = store.library.versions("a1")
+    assert [(v.version, v.body) for v in kept] == [
+        (2, "Cancel within 30 minutes."),
+        (1, "Cancel within 2 hours."),
+    ]
+    assert kept[0].created_at > before and kept[0].note == "imported from answers.csv"
+    second = kept[0].created_at
+    # a file that numbers its versions is taken at its word, and the text kept under the number is new
+    numbered = "id,topic,title,body,status,version\na1,orders,Cancel,Cancel within 1 hour.,approved,2\n"
+    import_file(store, "answers", write(tmp_path / "numbered.csv", numbered))
+    kept = store.library.versions("a1")
+    assert [(v.version, v.body) for v in kept] == [
+        (2, "Cancel within 1 hour."),
+        (1, "Cancel within 2 hours."),
+    ]
+    assert kept[0].created_at > second and kept[0].note == "imported from numbered.csv"

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.data.tables import SuggestionClaim
 from supportcue.pipeline import Pipeline
@@ -325,3 +327,23 @@ def test_a_stored_suggestion_is_not_shown_again_once_its_answer_is_retired_or_ch
         fresh = api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()
         assert fresh["answer_id"] == "a1" and fresh["text"]
         assert api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()["reused"] is True
+
+
+@pytest.mark.parametrize("version_column", [False, True])
+def test_a_stored_suggestion_is_not_shown_again_once_an_import_changed_its_answer(
+    api: httpx.Client, store: Store, tmp_path: Path, version_column: bool
+) -> None:
+    """The library kept in a spreadsheet and imported again with a rewritten answer: the old text was
+    served again for the same message (the import replaced version 1's text and its date stayed)."""
+    first = api.post("/v1/suggest", json=ASK).json()
+    assert first["answer_id"] == "a1" and first["text"]
+    path = tmp_path / "answers.csv"
+    header, version = (
+        ("id,topic,title,body,status,version", ",1") if version_column else ("id,topic,title,body,status", "")
+    )
+    path.write_text(
+        f"{header}\na1,payouts,Pause payouts,Payouts cannot be paused any more.,approved{version}\n"
+    )
+    assert import_file(store, "answers", path).stored == 1
+    again = api.post("/v1/suggest", json=ASK).json()
+    assert again["reused"] is False and again["suggestion_id"] != first["suggestion_id"]

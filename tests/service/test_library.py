@@ -308,7 +308,9 @@ def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
 ) -> None:
     store.library.upsert_answers([PAUSE_PAYOUTS])
     assert reviewer.patch("/v1/answers/a1", json={"body": "Second text."}).json()["version"] == 2
-    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Imported again."}])  # version 1 once more
+    store.library.upsert_answers(
+        [{**PAUSE_PAYOUTS, "body": "Imported again.", "version": 1}]
+    )  # version 1 again
     r = reviewer.patch("/v1/answers/a1", json={"body": "Third text."})
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 3

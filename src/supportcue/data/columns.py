@@ -326,7 +326,12 @@ class AnswerRow(ImportRow):
     owner: str | None = column("who keeps it up to date", None)
     reviewed_at: datetime | None = column("when it was last checked", None)
     review_due_at: datetime | None = column("when it must be checked again", None)
-    version: int = column("its version number", 1, ge=1)
+    version: int = column(
+        "its version number; without this column, new text for an answer is its next version, the old kept",
+        1,
+        ge=1,
+        shown="1 for a new answer",
+    )
 
     example: ClassVar[dict[str, str]] = {
         "id": "late-box",

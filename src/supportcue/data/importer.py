@@ -220,6 +220,8 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, LabelRow):
         data["subject"] = item.subject()
         return {"labels": [data]}
+    if isinstance(item, AnswerRow) and "version" not in item.model_fields_set:
+        del data["version"]  # new text is the answer's next version, the old one kept
     return {kind: [data]}
 
 
@@ -360,7 +362,10 @@ def import_file(
                 # a case's reply is part of its row: importing the case again updates it as well
                 writers[table](rows, REPLY_COLUMNS, session=session)
             elif rows:
-                writers[table](rows, session=session)
+                if table == "answers":  # new text is a new version, noted with the file's name
+                    store.library.upsert_answers(rows, session=session, note=f"imported from {path.name}")
+                else:
+                    writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
         # a person's topic label names a topic of the workspace (reviewers correct topics to these)
