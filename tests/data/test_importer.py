@@ -830,3 +830,20 @@ def test_reimporting_an_answer_with_new_text_keeps_the_old_text_as_a_version(
         (1, "Cancel within 2 hours."),
     ]
     assert kept[0].created_at > second and kept[0].note == "imported from numbered.csv"
+
+
+def test_columns_without_a_name_are_left_out_unless_a_row_fills_one(store: Store, tmp_path: Path) -> None:
+    """A spreadsheet saved as CSV often ends every line with empty columns (`id,message,,`): the file
+    was refused with "the header repeats column(s) " and no name. Empty unnamed cells are nothing; a
+    value under an unnamed column is a reject naming the column."""
+    cases = write(
+        tmp_path / "cases.csv",
+        "id,message,reply,,\nc1,Where is my refund?,On its way,,\nc2,Cancel my order,Done,,oops\n",
+    )
+    report = import_file(store, "cases", cases)
+    assert report.stored == 1
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "a value in column 5, which has no name in the header (a shifted row?)")
+    ]
+    case = store.cases.get("c1")
+    assert case is not None and case.fields == {}

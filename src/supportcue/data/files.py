@@ -118,7 +118,7 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
     if not header:
         raise ImportDataError(f"{path}: empty file, expected a header line")
     header = [name.strip() for name in header]
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise ImportDataError(f"{path}:1: the header repeats column(s) {', '.join(repeated)}")
     while True:
@@ -134,7 +134,14 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
         if [v.strip() for v in values] == header:
             yield start, {"__error__": "the header line again (were two files joined?): not a row"}
             continue
-        row: dict[str, Any] = dict(zip(header, values, strict=False))
+        unnamed = [
+            i for i, (name, v) in enumerate(zip(header, values, strict=False)) if not name and v.strip()
+        ]
+        if unnamed:  # a spreadsheet's trailing empty columns are nameless: a value there is misplaced
+            reason = f"a value in column {unnamed[0] + 1}, which has no name in the header (a shifted row?)"
+            yield start, {"__error__": reason}
+            continue
+        row: dict[str, Any] = {name: v for name, v in zip(header, values, strict=False) if name}
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
         yield start, row
