@@ -847,3 +847,15 @@ def test_columns_without_a_name_are_left_out_unless_a_row_fills_one(store: Store
     ]
     case = store.cases.get("c1")
     assert case is not None and case.fields == {}
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_still_counted(
+    store: Store, tmp_path: Path
+) -> None:
+    """A file that starts with a blank line (some exports do) was refused as "empty file"."""
+    path = write(tmp_path / "cases.csv", "\ufeff\r\n \r\nid,message\r\nc1,Where is my refund?\r\nc2,\r\n")
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(5, ["message"])]
+    blank = write(tmp_path / "blank.csv", "\n\n")
+    with pytest.raises(ImportDataError, match=r"blank\.csv: empty file, expected a header line"):
+        import_file(store, "cases", blank)

@@ -112,7 +112,9 @@ def _delimiter(header: str) -> str:
 
 
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    first = next(lines, "")
+    first, skipped = next(lines, ""), 0  # blank lines before the header (some exports start so)
+    while first and not first.strip():
+        first, skipped = next(lines, ""), skipped + 1
     reader = csv.reader(chain([first], lines), delimiter=_delimiter(first))
     header = next(reader, None)
     if not header:
@@ -120,13 +122,15 @@ def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str,
     header = [name.strip() for name in header]
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
-        raise ImportDataError(f"{path}:1: the header repeats column(s) {', '.join(repeated)}")
+        raise ImportDataError(f"{path}:{skipped + 1}: the header repeats column(s) {', '.join(repeated)}")
     while True:
-        start = reader.line_num + 1
+        start = skipped + reader.line_num + 1
         try:
             values = next(reader, None)
         except csv.Error as exc:
-            raise ImportDataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
+            raise ImportDataError(
+                f"{path}:{skipped + reader.line_num}: not readable as CSV ({exc})"
+            ) from None
         if values is None:
             return
         if not any(v.strip() for v in values):
