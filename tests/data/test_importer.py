@@ -859,3 +859,13 @@ def test_blank_lines_before_the_header_are_skipped_and_lines_still_counted(
     blank = write(tmp_path / "blank.csv", "\n\n")
     with pytest.raises(ImportDataError, match=r"blank\.csv: empty file, expected a header line"):
         import_file(store, "cases", blank)
+
+
+def test_a_mapped_column_wins_over_one_read_by_its_name(store: Store, tmp_path: Path) -> None:
+    """`--map message=body` names the column to read: a `text` or `Message` column (read as the
+    message by name) before it in the file must not be read instead."""
+    path = write(tmp_path / "cases.csv", "id,Message,text,body\nc1,subject line,preview,The full message\n")
+    report = import_file(store, "cases", path, mapping={"message": "body"})
+    assert report.stored == 1
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "The full message"

@@ -170,6 +170,8 @@ def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> di
     out: dict[str, Any] = {}
     for key, value in row.items():
         name = by_column.get(key) or _field_name(kind, key)
+        if key not in by_column and name in mapping:
+            name = key  # `--map` named another column for this field: that one is read
         if value in (None, ""):
             continue  # empty cells take the field's default; required ones are reported missing
         if name not in out:
