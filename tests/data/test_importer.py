@@ -869,3 +869,17 @@ def test_a_mapped_column_wins_over_one_read_by_its_name(store: Store, tmp_path: 
     assert report.stored == 1
     case = store.cases.get("c1")
     assert case is not None and case.message == "The full message"
+
+
+def test_a_json_array_or_pretty_printed_json_says_what_jsonl_is(store: Store, tmp_path: Path) -> None:
+    """A .json export renamed .jsonl: every line was rejected as "not valid JSON: Extra data", or its
+    one line as "not a JSON object"."""
+    rows = [{"text": "Where is my refund?", "task": "topic", "value": "refunds"}]
+    pretty = write(tmp_path / "pretty.jsonl", json.dumps(rows, indent=2))
+    with pytest.raises(ImportDataError, match=r"pretty\.jsonl:1: .*JSON Lines, one JSON object per line"):
+        import_file(store, "labels", pretty)
+    array = write(tmp_path / "array.jsonl", json.dumps(rows) + "\n")
+    report = import_file(store, "labels", array)
+    assert [r.reason for r in report.rejects] == [
+        "a JSON array, not an object: a .jsonl file has one JSON object per line"
+    ]

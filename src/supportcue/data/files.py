@@ -49,7 +49,7 @@ def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[s
     if path.is_dir():
         raise ImportDataError(f"{path}: a folder, not a file")
     lines = _lines(path, _sniffed(path, _codec(encoding)))
-    yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(lines)
+    yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(path, lines)
 
 
 def _codec(encoding: str) -> str:
@@ -165,19 +165,32 @@ def loads(text: str) -> Any:
         raise json.JSONDecodeError(reason, text, 0) from None
 
 
-def _read_jsonl(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_jsonl(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = loads(line)
         except json.JSONDecodeError as exc:
+            if first and line.strip() in ("[", "{"):  # a .json file's document, indented over lines
+                raise ImportDataError(
+                    f"{path}:{number}: a JSON document over several lines; a .jsonl file is JSON Lines, "
+                    "one JSON object per line (`jq -c '.[]' FILE.json > FILE.jsonl` writes one)"
+                ) from None
             yield number, {"__error__": f"not valid JSON: {exc.msg}"}
             continue
-        if not isinstance(row, dict):
+        finally:
+            first = False
+        if isinstance(row, list):
+            yield (
+                number,
+                {"__error__": "a JSON array, not an object: a .jsonl file has one JSON object per line"},
+            )
+        elif not isinstance(row, dict):
             yield number, {"__error__": "not a JSON object"}
-            continue
-        yield number, row
+        else:
+            yield number, row
 
 
 def header_of(path: Path) -> list[str]:
