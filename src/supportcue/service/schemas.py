@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
+from supportcue.data.columns import parse_context
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
@@ -27,8 +28,10 @@ class SuggestCreate(BaseModel):
         description="the help desk's id of this customer message: with `case_id`, asking again for the "
         "same message answers the suggestion already made for it (`reused`), not a new one",
     )
-    context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
-        None, description="earlier turns, or free text"
+    context: Annotated[list[str | dict[str, Any]] | str | None, CLEAN] = Field(
+        None,
+        description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
+        '"agent", "text": ...}; or free text (one customer turn)',
     )
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
@@ -42,6 +45,13 @@ class SuggestCreate(BaseModel):
         if not value.strip():
             raise ValueError("message is empty")
         return value
+
+    @field_validator("context")
+    @classmethod
+    def _turns(cls, value: list[str | dict[str, Any]] | str | None) -> Any:
+        """A list's turns as an imported case's are read (`parse_context`): a turn it cannot read is an
+        error naming it, not left out of the suggestion without a word."""
+        return parse_context(value) if isinstance(value, list) else value
 
 
 class StageTrace(BaseModel):
