@@ -363,3 +363,19 @@ def test_context_turns_are_read_as_an_imported_case_reads_them(api: httpx.Client
     ):
         r = api.post("/v1/suggest", json={"message": "how do I pause a payout", "context": ["Hi", bad]})
         assert r.status_code == 422 and says in r.json()["detail"], r.text
+
+
+def test_a_case_field_given_as_a_number_fills_its_placeholder(api: httpx.Client) -> None:
+    """A help desk sends its order ids as numbers, as `import cases` reads them from a .jsonl file: the
+    API answered 422 "Input should be a valid string" for `{"order_id": 88213}`."""
+    ask = {"message": "I want a refund for my order", "customer_name": "Ana", "fields": {"order_id": 88213}}
+    r = api.post("/v1/suggest", json=ask)
+    assert r.status_code == 200, r.text
+    composed = api.post(
+        "/v1/answers/r2/compose", json={"customer_name": "Ana", "fields": {"order_id": 88213}}
+    )
+    assert composed.status_code == 200, composed.text
+    assert "order 88213" in composed.json()["text"] and composed.json()["missing"] == []
+    for bad in (1.5, True, None, [1]):
+        r = api.post("/v1/suggest", json={**ask, "fields": {"order_id": bad}})
+        assert r.status_code == 422, (bad, r.text)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
 from supportcue.data.columns import parse_context
@@ -14,6 +22,18 @@ from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMo
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
 `POST /v1/messages`): no API caller may send one to `POST /v1/events`."""
+
+
+def _whole_numbers_as_text(value: Any) -> Any:
+    """A case field given as a whole number (a help desk's order id 88213) is its text, as `import cases`
+    reads one; other non-text values stay errors."""
+    if isinstance(value, dict):
+        return {k: str(v) if type(v) is int else v for k, v in value.items()}
+    return value
+
+
+CaseFields = Annotated[dict[str, str], BeforeValidator(_whole_numbers_as_text), CLEAN]
+"""Case fields for answer placeholders: text, or whole numbers read as their text."""
 
 
 class SuggestCreate(BaseModel):
@@ -35,9 +55,7 @@ class SuggestCreate(BaseModel):
     )
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
-    fields: Annotated[dict[str, str], CLEAN] = Field(
-        default_factory=dict, description="case fields for answer placeholders"
-    )
+    fields: CaseFields = Field(default_factory=dict, description="case fields for answer placeholders")
 
     @field_validator("message")
     @classmethod
@@ -262,7 +280,7 @@ class ComposeCreate(BaseModel):
     case_id: Text | None = Field(None, max_length=100)
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
-    fields: Annotated[dict[str, str], CLEAN] = Field(
+    fields: CaseFields = Field(
         default_factory=dict, max_length=100, description="case fields for answer placeholders"
     )
 
