@@ -883,3 +883,37 @@ def test_a_json_array_or_pretty_printed_json_says_what_jsonl_is(store: Store, tm
     assert [r.reason for r in report.rejects] == [
         "a JSON array, not an object: a .jsonl file has one JSON object per line"
     ]
+
+
+def test_reimporting_a_case_from_a_file_with_fewer_columns_keeps_what_it_does_not_name(
+    store: Store, tmp_path: Path
+) -> None:
+    """A case imported with its thread, customer, order id and channel, then again from another export
+    that has only id and message, lost its context, name and case fields (no more {order_id}), went
+    back to the channel `email`, and a resolved case was reopened into the inbox. Columns a file does
+    not have leave the stored values alone; the ones it has update them."""
+    full = (
+        "id,message,channel,customer_name,order_id,context,created_at,status\n"
+        'c1,Where is my refund?,chat,Ana,PX-1,"[""My box was late""]",2026-09-01T10:00:00Z,resolved\n'
+    )
+    import_file(store, "cases", write(tmp_path / "full.csv", full))
+    import_file(store, "cases", write(tmp_path / "lean.csv", "id,message\nc1,Where is my refund now?\n"))
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund now?"
+    assert (case.channel, case.customer_name, case.fields, case.status) == (
+        "chat",
+        "Ana",
+        {"order_id": "PX-1"},
+        "resolved",
+    )
+    assert case.context == [{"role": "customer", "text": "My box was late"}]
+    import_file(
+        store, "cases", write(tmp_path / "new.csv", "id,message,channel,status\nc1,Hello?,email,open\n")
+    )
+    case = store.cases.get("c1")
+    assert case is not None and (case.message, case.channel, case.status, case.customer_name) == (
+        "Hello?",
+        "email",
+        "open",
+        "Ana",
+    )

@@ -198,6 +198,12 @@ def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+KEPT_UNLESS_GIVEN = ("channel", "context", "customer_name", "fields", "status")
+"""What a case row without the column leaves as stored when the case is imported again (another export
+with fewer columns must not empty a case's thread, name and placeholder fields, or reopen it); a row
+with a reply gives the status (resolved, unless its status says otherwise)."""
+
+
 def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     data = item.model_dump()
     if isinstance(item, CaseRow):
@@ -205,6 +211,10 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
         data["status"] = item.resolved_status()
         if "created_at" not in item.model_fields_set:  # dated now if new; a stored case keeps its date
             data[IMPORT_TIME] = data.pop("created_at")
+        given = item.model_fields_set | ({"status"} if reply else set())
+        for name in KEPT_UNLESS_GIVEN:  # a new case gets the default, a stored one keeps its value
+            if name not in given:
+                del data[name]
         out = {"cases": [data], "events": []}
         if reply:
             out["events"].append(
