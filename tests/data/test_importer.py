@@ -917,3 +917,24 @@ def test_reimporting_a_case_from_a_file_with_fewer_columns_keeps_what_it_does_no
         "open",
         "Ana",
     )
+
+
+def test_reimporting_an_answers_file_without_status_or_owner_keeps_them(store: Store, tmp_path: Path) -> None:
+    """An answers file approved with --set status=approved, edited and imported again without it: every
+    answer went back to draft (nothing suggested any more), and lost its owner and review dates. The
+    columns a file does not have leave a stored answer's values alone; a new answer gets the defaults."""
+    first = "id,topic,title,body,owner,review_due_at\na1,refunds,Refunds,Five days.,mira,2027-01-01\n"
+    import_file(store, "answers", write(tmp_path / "a.csv", first), constants={"status": "approved"})
+    again = "id,topic,title,body\na1,refunds,Refunds,Six days.\na2,cancel,Cancel,Use the app.\n"
+    report = import_file(store, "answers", write(tmp_path / "b.csv", again))
+    assert report.warnings == [] and report.stored == 2
+    a1, a2 = store.library.answer("a1"), store.library.answer("a2")
+    assert a1 is not None and (a1.body, a1.status, a1.owner, a1.version) == (
+        "Six days.",
+        "approved",
+        "mira",
+        2,
+    )
+    assert a1.review_due_at is not None and a1.review_due_at.year == 2027
+    assert a2 is not None and (a2.status, a2.owner) == ("draft", None)
+    assert [v.owner for v in store.library.versions("a1")] == ["mira", "mira"]

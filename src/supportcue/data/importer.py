@@ -198,6 +198,10 @@ def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+ANSWER_KEPT_UNLESS_GIVEN = ("status", "owner", "reviewed_at", "review_due_at")
+"""What an answers file without the column leaves as stored: a file approved once with --set
+status=approved and imported again without it must not take its answers out of use."""
+
 KEPT_UNLESS_GIVEN = ("channel", "context", "customer_name", "fields", "status")
 """What a case row without the column leaves as stored when the case is imported again (another export
 with fewer columns must not empty a case's thread, name and placeholder fields, or reopen it); a row
@@ -232,8 +236,10 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, LabelRow):
         data["subject"] = item.subject()
         return {"labels": [data]}
-    if isinstance(item, AnswerRow) and "version" not in item.model_fields_set:
-        del data["version"]  # new text is the answer's next version, the old one kept
+    if isinstance(item, AnswerRow):
+        for name in ("version", *ANSWER_KEPT_UNLESS_GIVEN):
+            if name not in item.model_fields_set:  # a stored answer keeps it; a new one's default
+                del data[name]  # (no version: new text is the answer's next version, the old one kept)
     return {kind: [data]}
 
 
@@ -355,7 +361,7 @@ def import_file(
         if progress and report.read % 1000 == 0:
             progress(report.read)
     report.warnings += (
-        _warnings(kind, items)
+        _warnings(kind, items, _approved(store, kind, items))
         + _undated_cases(items, lines)
         + _unknown_cases(store, kind, items)
         + _new_topics(store, items, lines)
@@ -391,17 +397,28 @@ def import_file(
     return report
 
 
-def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
+def _approved(store: Store, kind: str, items: list[ImportRow]) -> bool:
+    """Whether an answer of the file is approved once imported: by its status, or, without one, as
+    stored (a file without a status column keeps a stored answer's)."""
+    if kind != "answers":
+        return False
+    stored = {a.id: a.status for a in store.library.answers(status=None)}
+    return any(
+        isinstance(a, AnswerRow)
+        and (a.status if "status" in a.model_fields_set else stored.get(a.id)) == AnswerStatus.APPROVED
+        for a in items
+    )
+
+
+def _warnings(kind: str, items: list[ImportRow], approved: bool = False) -> list[str]:
     """What makes valid rows useless: nothing approved to suggest, no time to split history by."""
     if not items:
         return []
-    if kind == "answers" and not any(
-        isinstance(a, AnswerRow) and a.status == AnswerStatus.APPROVED for a in items
-    ):
+    if kind == "answers" and not approved:
         statuses = " | ".join(AnswerStatus)
         return [
             f"none of the {len(items)} answers is approved, so none of them can be suggested "
-            f"(status is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
+            f"(a new answer is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
             f"with --set status={AnswerStatus.APPROVED}, or give each a status column ({statuses})."
         ]
     out = []

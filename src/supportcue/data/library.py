@@ -32,6 +32,15 @@ TEXT_FIELDS = ("topic", "title", "body", "owner")
 """What a version keeps: a change of any of these is a new version."""
 
 
+_NEW_ANSWER: dict[str, Any] = {
+    "status": AnswerStatus.DRAFT,
+    "owner": None,
+    "reviewed_at": None,
+    "review_due_at": None,
+}
+"""What an imported answer's row may leave out: a new answer gets these, a stored one keeps its own."""
+
+
 class AnswerConflict(ValueError):
     """The answer exists already (create), or was saved by someone else meanwhile (edit)."""
 
@@ -180,7 +189,8 @@ class Library:
         with self.db.session(session) as s:
             stored, kept = self._stored_texts(s, [r["id"] for r in rows])
             numbered, changed = [], []
-            for row in rows:
+            for given in rows:  # what a row leaves out (no such column), a stored answer keeps
+                row = {**_NEW_ANSWER, **stored.get(given["id"], (0, {}, {}))[2], **given}
                 text = tuple(row.get(f) for f in TEXT_FIELDS)
                 version = row.get("version")
                 if not version:
@@ -217,15 +227,22 @@ class Library:
     @staticmethod
     def _stored_texts(
         s: Session, ids: Sequence[str]
-    ) -> tuple[dict[str, tuple[int, tuple[Any, ...]]], dict[tuple[str, int], tuple[Any, ...]]]:
-        """Of the answers `ids`: each stored answer's (version, text), and each kept version's text."""
-        answers: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    ) -> tuple[
+        dict[str, tuple[int, tuple[Any, ...], dict[str, Any]]], dict[tuple[str, int], tuple[Any, ...]]
+    ]:
+        """Of the answers `ids`: each stored answer's (version, text, the values a row may leave out),
+        and each kept version's text."""
+        answers: dict[str, tuple[int, tuple[Any, ...], dict[str, Any]]] = {}
         kept: dict[tuple[str, int], tuple[Any, ...]] = {}
         text_of = [getattr(AnswerVersion, f) for f in TEXT_FIELDS]
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             for answer in s.scalars(select(Answer).where(Answer.id.in_(chunk))):
-                answers[answer.id] = (answer.version, tuple(getattr(answer, f) for f in TEXT_FIELDS))
+                answers[answer.id] = (
+                    answer.version,
+                    tuple(getattr(answer, f) for f in TEXT_FIELDS),
+                    {f: getattr(answer, f) for f in _NEW_ANSWER},
+                )
             q = select(AnswerVersion.answer_id, AnswerVersion.version, *text_of)
             for answer_id, version, *text in s.execute(q.where(AnswerVersion.answer_id.in_(chunk))):
                 kept[(answer_id, version)] = tuple(text)
