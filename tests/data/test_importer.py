@@ -938,3 +938,17 @@ def test_reimporting_an_answers_file_without_status_or_owner_keeps_them(store: S
     assert a1.review_due_at is not None and a1.review_due_at.year == 2027
     assert a2 is not None and (a2.status, a2.owner) == ("draft", None)
     assert [v.owner for v in store.library.versions("a1")] == ["mira", "mira"]
+
+
+def test_reimporting_articles_without_topic_or_url_keeps_them(store: Store, tmp_path: Path) -> None:
+    """Articles imported again from an export without `topic` and `url` lost both: the LLM modes' sources
+    of the topic, and the link customers read."""
+    first = "id,title,body,topic,url\nkb1,Refunds,Five days.,refunds,https://help.example/refunds\n"
+    import_file(store, "articles", write(tmp_path / "a.csv", first))
+    import_file(store, "articles", write(tmp_path / "b.csv", "id,title,body\nkb1,Refunds,Six days.\n"))
+    (article,) = store.library.articles()
+    assert (article.body, article.topic, article.url) == (
+        "Six days.",
+        "refunds",
+        "https://help.example/refunds",
+    )

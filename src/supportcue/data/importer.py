@@ -236,6 +236,10 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, LabelRow):
         data["subject"] = item.subject()
         return {"labels": [data]}
+    if isinstance(item, ArticleRow):
+        for name in ("topic", "url"):
+            if name not in item.model_fields_set:  # a stored article keeps it
+                del data[name]
     if isinstance(item, AnswerRow):
         for name in ("version", *ANSWER_KEPT_UNLESS_GIVEN):
             if name not in item.model_fields_set:  # a stored answer keeps it; a new one's default

@@ -357,7 +357,18 @@ class Library:
 
     # -- articles --------------------------------------------------------------------------------
     def upsert_articles(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        return self._upsert(Article, rows, ["id"], ["topic", "title", "body", "url"], session)
+        """Insert or update articles by id; a stored article keeps the `topic` or `url` a row leaves
+        out (an export without those columns)."""
+        groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(frozenset(row), []).append(row)
+        with self.db.session(session) as s:
+            for given, group in groups.items():
+                columns = [
+                    c for c in ("topic", "title", "body", "url") if c in given or c in ("title", "body")
+                ]
+                self._upsert(Article, group, ["id"], columns, s)
+        return len(rows)
 
     def articles(self, topic: str | None = None) -> list[Article]:
         return self.db.all(where_equal(select(Article).order_by(Article.id), (Article.topic, topic)))
