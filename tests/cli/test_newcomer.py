@@ -624,3 +624,14 @@ def test_hide_password_keeps_urls_without_one() -> None:
     for url in ("sqlite:////tmp/a@b/x.db", "postgresql://ops@db:5432/support?sslmode=require"):
         assert hide_password(url) == url
     assert hide_password("postgresql+psycopg://ops:pw@db:5432/s") == "postgresql+psycopg://ops:***@db:5432/s"
+
+
+def test_python_dash_m_supportcue_runs_the_command(tmp_path: Path) -> None:
+    """`python -m supportcue` (what one types with a virtualenv not on PATH) stopped with "No module
+    named supportcue.__main__"."""
+    ws = tmp_path / "ws"
+    done = subprocess.run(
+        [sys.executable, "-m", "supportcue", "init", str(ws)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "workspace ready" in done.stdout and (ws / "supportcue.toml").is_file()

@@ -334,7 +334,7 @@ def test_a_duplicate_inside_one_file_is_rejected_naming_both_lines(store: Store,
     report = import_file(store, "labels", labels)
     assert report.stored == 2 and [r.line for r in report.rejects] == [4]
     assert "line 2 labels the same case for task topic" in report.rejects[0].reason
-    events = write(tmp_path / "events.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\nk1,c1,sent\n")
+    events = write(tmp_path / "events.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\nk1,c1,inserted\n")
     report = import_file(store, "events", events)
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(3, "duplicate idempotency_key")]
 
@@ -760,8 +760,262 @@ def test_answers_naming_no_topic_of_the_workspace_are_named_in_a_warning(
         "answer or article has them), so no suggestion picks those answers until the topic stage learns "
         "the topic from topic labels: 'chargebacks' (2 answers, lines 3, 4), 'Refunds' (1 answer, line 6; "
         "did you mean 'refunds'?), 'refnd' (1 answer, line 2; did you mean 'refunds'?). If one is "
-        "misspelt, correct it and import the file again (the answer is updated in place)."
+        "misspelt, correct it and import the file again (the answer takes the corrected topic)."
     )
     assert expected in import_file(store, "answers", path, dry_run=True).warnings
     fixed = write(tmp_path / "fixed.csv", "id,topic,title,body,status\na3,refunds,R,Body,approved\n")
     assert not any("not topics" in w for w in import_file(store, "answers", fixed).warnings)
+
+
+def test_a_repeated_header_line_is_a_reject_not_a_row(store: Store, tmp_path: Path) -> None:
+    """Two exports joined into one file repeat the header mid-file: that line is no case (an id "id"
+    with the message "message") and no answer (whose topic "topic" would become a topic)."""
+    cases = write(
+        tmp_path / "cases.csv",
+        "id,message,reply\nc1,Where is my refund?,On its way\nid,message,reply\nc2,Cancel my order,Done\n",
+    )
+    report = import_file(store, "cases", cases)
+    assert (report.read, report.stored) == (3, 2)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "the header line again (were two files joined?): not a row")
+    ]
+    assert store.cases.get("id") is None and store.db.count("events") == 2
+    answers = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body,status\na1,refunds,Refunds,Five days.,approved\n"
+        " id , topic ,title,body,status\na2,cancel,Cancel,Use the app.,approved\n",
+    )
+    report = import_file(store, "answers", answers)
+    assert report.stored == 2 and [r.line for r in report.rejects] == [3]
+    assert {t.key for t in store.library.topics(status=None)} == {"refunds", "cancel"}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_is_read(store: Store, tmp_path: Path, delimiter: str) -> None:
+    """Excel saves "CSV" with semicolons where the decimal mark is a comma (most of Europe), and a copy
+    from a spreadsheet is tab-separated: the header line says which, and commas inside cells stay text."""
+    lines = [
+        ["id", "topic", "title", "body", "status"],
+        ["a1", "refunds", "Refunds", "Refunds take 5 days, sometimes 7.", "approved"],
+        ["a2", "cancel", "Cancel", '"Open Orders; choose ""Cancel"""', "approved"],
+    ]
+    text = "".join(delimiter.join(cells) + "\r\n" for cells in lines)
+    report = import_file(store, "answers", write(tmp_path / "answers.csv", "\ufeff" + text))
+    assert (report.stored, report.rejects, report.warnings) == (2, [], [])
+    answers = {a.id: a.body for a in store.library.answers(status=None)}
+    assert answers == {"a1": "Refunds take 5 days, sometimes 7.", "a2": 'Open Orders; choose "Cancel"'}
+
+
+def test_imported_sent_and_alternative_events_need_what_the_api_asks_of_them(
+    store: Store, tmp_path: Path
+) -> None:
+    """A `sent` event without its text was stored and scored as a reply that matched nothing (the match
+    rate fell), and an `alternative` event lost the answer inserted: `POST /v1/events` refuses the
+    first and keeps the second's `answer_id`, and so does the import."""
+    path = write(
+        tmp_path / "events.jsonl",
+        '{"idempotency_key": "k1", "case_id": "c1", "kind": "sent"}\n'
+        '{"idempotency_key": "k2", "case_id": "c1", "kind": "sent", "text": "Refunds take 5 days."}\n'
+        '{"idempotency_key": "k3", "case_id": "c1", "kind": "alternative", "answer_id": "ans-refunds"}\n'
+        '{"idempotency_key": "k4", "case_id": "c1", "kind": "alternative"}\n',
+    )
+    report = import_file(store, "events", path)
+    assert report.stored == 2 and report.warnings == []
+    assert [(r.line, r.fields) for r in report.rejects] == [(1, ["text"]), (4, ["answer_id"])]
+    assert "`sent` event needs the sent `text`" in report.rejects[0].reason
+    assert "`alternative` event needs the `answer_id`" in report.rejects[1].reason
+    stored = {e.idempotency_key: e for e in store.events.list(case_id="c1")}
+    assert set(stored) == {"k2", "k3"} and stored["k3"].answer_id == "ans-refunds"
+
+
+def test_a_column_only_later_rows_of_a_jsonl_file_have_is_named_too(store: Store, tmp_path: Path) -> None:
+    """A .jsonl file has no header: each row has its own keys, and a help desk's export leaves out the
+    empty ones, so a misspelt key first seen on a later row was dropped without a word."""
+    path = write(
+        tmp_path / "labels.jsonl",
+        '{"text": "Where is my refund?", "task": "topic", "value": "refunds"}\n'
+        '{"text": "Cancel my box", "task": "topic", "value": "cancel", "anotator": "maya"}\n'
+        '{"text": "Pause it", "task": "topic", "value": "pause", "anotator": "jo", "expires": "2027-01"}\n',
+    )
+    report = import_file(store, "labels", path)
+    (warning,) = report.warnings
+    assert "column(s) anotator, expires are not read" in warning
+
+
+def test_column_names_are_read_whatever_their_case_and_spacing(store: Store, tmp_path: Path) -> None:
+    """A help desk or a spreadsheet writes `ID`, `Message`, `Created At`: those are the columns `id`,
+    `message`, `created_at` (a `Created At` column became a case field, and every case was dated at
+    the import). Other columns stay case fields under their own names."""
+    path = write(
+        tmp_path / "cases.csv",
+        "ID,Message,Created At,Customer-Name,REPLY,Order ID\n"
+        "c1,Where is my refund?,2026-10-01T10:00:00Z,Ann Lee,On its way,A-1\n",
+    )
+    report = import_file(store, "cases", path)
+    assert (report.stored, report.rejects, report.warnings) == (1, [], [])
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund?" and case.customer_name == "Ann Lee"
+    assert case.created_at.isoformat().startswith("2026-10-01T10:00") and case.fields == {"Order ID": "A-1"}
+    assert [e.text for e in store.events.list(case_id="c1", kind="sent")] == ["On its way"]
+    labels = write(tmp_path / "labels.csv", "Case_ID,Task,Label,Annotator\nc1,topic,refunds,maya\n")
+    report = import_file(store, "labels", labels)
+    assert (report.stored, report.warnings) == (1, [])
+    assert [(x.case_id, x.value, x.annotator) for x in store.labels.list("topic")] == [
+        ("c1", "refunds", "maya")
+    ]
+
+
+def test_reimporting_an_answer_with_new_text_keeps_the_old_text_as_a_version(
+    store: Store, tmp_path: Path
+) -> None:
+    """An answers file re-imported after an edit (no version column, as a help desk's macros export)
+    replaced version 1's text in place: the old text was gone from the versions and their diffs, and
+    a suggestion stored before was served again with the old text (its answer looked unchanged)."""
+    first = "id,topic,title,body,status\na1,orders,Cancel,Cancel within 2 hours.,approved\n"
+    import_file(store, "answers", write(tmp_path / "answers.csv", first))
+    before = store.library.versions("a1")[0].created_at
+    import_file(store, "answers", write(tmp_path / "answers.csv", first))  # the same text: no version
+    assert [v.version for v in store.library.versions("a1")] == [1]
+    edited = first.replace("2 hours", "30 minutes")
+    report = import_file(store, "answers", write(tmp_path / "answers.csv", edited))
+    assert (report.stored, report.rejects) == (1, [])
+    answer = store.library.answer("a1")
+    assert answer is not None and (answer.version, answer.body) == (2, "Cancel within 30 minutes.")
+    kept = store.library.versions("a1")
+    assert [(v.version, v.body) for v in kept] == [
+        (2, "Cancel within 30 minutes."),
+        (1, "Cancel within 2 hours."),
+    ]
+    assert kept[0].created_at > before and kept[0].note == "imported from answers.csv"
+    second = kept[0].created_at
+    # a file that numbers its versions is taken at its word, and the text kept under the number is new
+    numbered = "id,topic,title,body,status,version\na1,orders,Cancel,Cancel within 1 hour.,approved,2\n"
+    import_file(store, "answers", write(tmp_path / "numbered.csv", numbered))
+    kept = store.library.versions("a1")
+    assert [(v.version, v.body) for v in kept] == [
+        (2, "Cancel within 1 hour."),
+        (1, "Cancel within 2 hours."),
+    ]
+    assert kept[0].created_at > second and kept[0].note == "imported from numbered.csv"
+
+
+def test_columns_without_a_name_are_left_out_unless_a_row_fills_one(store: Store, tmp_path: Path) -> None:
+    """A spreadsheet saved as CSV often ends every line with empty columns (`id,message,,`): the file
+    was refused with "the header repeats column(s) " and no name. Empty unnamed cells are nothing; a
+    value under an unnamed column is a reject naming the column."""
+    cases = write(
+        tmp_path / "cases.csv",
+        "id,message,reply,,\nc1,Where is my refund?,On its way,,\nc2,Cancel my order,Done,,oops\n",
+    )
+    report = import_file(store, "cases", cases)
+    assert report.stored == 1
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "a value in column 5, which has no name in the header (a shifted row?)")
+    ]
+    case = store.cases.get("c1")
+    assert case is not None and case.fields == {}
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_still_counted(
+    store: Store, tmp_path: Path
+) -> None:
+    """A file that starts with a blank line (some exports do) was refused as "empty file"."""
+    path = write(tmp_path / "cases.csv", "\ufeff\r\n \r\nid,message\r\nc1,Where is my refund?\r\nc2,\r\n")
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(5, ["message"])]
+    blank = write(tmp_path / "blank.csv", "\n\n")
+    with pytest.raises(ImportDataError, match=r"blank\.csv: empty file, expected a header line"):
+        import_file(store, "cases", blank)
+
+
+def test_a_mapped_column_wins_over_one_read_by_its_name(store: Store, tmp_path: Path) -> None:
+    """`--map message=body` names the column to read: a `text` or `Message` column (read as the
+    message by name) before it in the file must not be read instead."""
+    path = write(tmp_path / "cases.csv", "id,Message,text,body\nc1,subject line,preview,The full message\n")
+    report = import_file(store, "cases", path, mapping={"message": "body"})
+    assert report.stored == 1
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "The full message"
+
+
+def test_a_json_array_or_pretty_printed_json_says_what_jsonl_is(store: Store, tmp_path: Path) -> None:
+    """A .json export renamed .jsonl: every line was rejected as "not valid JSON: Extra data", or its
+    one line as "not a JSON object"."""
+    rows = [{"text": "Where is my refund?", "task": "topic", "value": "refunds"}]
+    pretty = write(tmp_path / "pretty.jsonl", json.dumps(rows, indent=2))
+    with pytest.raises(ImportDataError, match=r"pretty\.jsonl:1: .*JSON Lines, one JSON object per line"):
+        import_file(store, "labels", pretty)
+    array = write(tmp_path / "array.jsonl", json.dumps(rows) + "\n")
+    report = import_file(store, "labels", array)
+    assert [r.reason for r in report.rejects] == [
+        "a JSON array, not an object: a .jsonl file has one JSON object per line"
+    ]
+
+
+def test_reimporting_a_case_from_a_file_with_fewer_columns_keeps_what_it_does_not_name(
+    store: Store, tmp_path: Path
+) -> None:
+    """A case imported with its thread, customer, order id and channel, then again from another export
+    that has only id and message, lost its context, name and case fields (no more {order_id}), went
+    back to the channel `email`, and a resolved case was reopened into the inbox. Columns a file does
+    not have leave the stored values alone; the ones it has update them."""
+    full = (
+        "id,message,channel,customer_name,order_id,context,created_at,status\n"
+        'c1,Where is my refund?,chat,Ana,PX-1,"[""My box was late""]",2026-09-01T10:00:00Z,resolved\n'
+    )
+    import_file(store, "cases", write(tmp_path / "full.csv", full))
+    import_file(store, "cases", write(tmp_path / "lean.csv", "id,message\nc1,Where is my refund now?\n"))
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund now?"
+    assert (case.channel, case.customer_name, case.fields, case.status) == (
+        "chat",
+        "Ana",
+        {"order_id": "PX-1"},
+        "resolved",
+    )
+    assert case.context == [{"role": "customer", "text": "My box was late"}]
+    import_file(
+        store, "cases", write(tmp_path / "new.csv", "id,message,channel,status\nc1,Hello?,email,open\n")
+    )
+    case = store.cases.get("c1")
+    assert case is not None and (case.message, case.channel, case.status, case.customer_name) == (
+        "Hello?",
+        "email",
+        "open",
+        "Ana",
+    )
+
+
+def test_reimporting_an_answers_file_without_status_or_owner_keeps_them(store: Store, tmp_path: Path) -> None:
+    """An answers file approved with --set status=approved, edited and imported again without it: every
+    answer went back to draft (nothing suggested any more), and lost its owner and review dates. The
+    columns a file does not have leave a stored answer's values alone; a new answer gets the defaults."""
+    first = "id,topic,title,body,owner,review_due_at\na1,refunds,Refunds,Five days.,mira,2027-01-01\n"
+    import_file(store, "answers", write(tmp_path / "a.csv", first), constants={"status": "approved"})
+    again = "id,topic,title,body\na1,refunds,Refunds,Six days.\na2,refunds,Cancel,Use the app.\n"
+    report = import_file(store, "answers", write(tmp_path / "b.csv", again))
+    assert report.warnings == [] and report.stored == 2
+    a1, a2 = store.library.answer("a1"), store.library.answer("a2")
+    assert a1 is not None and (a1.body, a1.status, a1.owner, a1.version) == (
+        "Six days.",
+        "approved",
+        "mira",
+        2,
+    )
+    assert a1.review_due_at is not None and a1.review_due_at.year == 2027
+    assert a2 is not None and (a2.status, a2.owner) == ("draft", None)
+    assert [v.owner for v in store.library.versions("a1")] == ["mira", "mira"]
+
+
+def test_reimporting_articles_without_topic_or_url_keeps_them(store: Store, tmp_path: Path) -> None:
+    """Articles imported again from an export without `topic` and `url` lost both: the LLM modes' sources
+    of the topic, and the link customers read."""
+    first = "id,title,body,topic,url\nkb1,Refunds,Five days.,refunds,https://help.example/refunds\n"
+    import_file(store, "articles", write(tmp_path / "a.csv", first))
+    import_file(store, "articles", write(tmp_path / "b.csv", "id,title,body\nkb1,Refunds,Six days.\n"))
+    (article,) = store.library.articles()
+    assert (article.body, article.topic, article.url) == (
+        "Six days.",
+        "refunds",
+        "https://help.example/refunds",
+    )

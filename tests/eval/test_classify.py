@@ -90,6 +90,14 @@ def test_a_file_without_rows_says_so(tmp_path: Path, name: str, content: str) ->
         load_labeled(path, "text", "intent")
 
 
+def test_a_repeated_header_line_is_no_labeled_row(tmp_path: Path) -> None:
+    """Two files joined: the second header was read as the text "text" labeled "intent"."""
+    path = tmp_path / "joined.csv"
+    path.write_text("text,intent\nwhere is my card,card_arrival\ntext,intent\nlost my card,lost_card\n")
+    with pytest.raises(ImportDataError, match=r"joined\.csv:3: the header line again"):
+        load_labeled(path, "text", "intent")
+
+
 def test_empty_text_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.jsonl", [("fine", "a"), ("  ", "b")])
     with pytest.raises(ImportDataError, match=r"bad\.jsonl:2: empty 'text'"):

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.data.tables import SuggestionClaim
 from supportcue.pipeline import Pipeline
@@ -327,3 +329,55 @@ def test_a_stored_suggestion_is_not_shown_again_once_its_answer_is_retired_or_ch
         fresh = api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()
         assert fresh["answer_id"] == "a1" and fresh["text"]
         assert api.post("/v1/suggest", json={**ASK, "message_id": "m2"}).json()["reused"] is True
+
+
+@pytest.mark.parametrize("version_column", [False, True])
+def test_a_stored_suggestion_is_not_shown_again_once_an_import_changed_its_answer(
+    api: httpx.Client, store: Store, tmp_path: Path, version_column: bool
+) -> None:
+    """The library kept in a spreadsheet and imported again with a rewritten answer: the old text was
+    served again for the same message (the import replaced version 1's text and its date stayed)."""
+    first = api.post("/v1/suggest", json=ASK).json()
+    assert first["answer_id"] == "a1" and first["text"]
+    path = tmp_path / "answers.csv"
+    header, version = (
+        ("id,topic,title,body,status,version", ",1") if version_column else ("id,topic,title,body,status", "")
+    )
+    path.write_text(
+        f"{header}\na1,payouts,Pause payouts,Payouts cannot be paused any more.,approved{version}\n"
+    )
+    assert import_file(store, "answers", path).stored == 1
+    again = api.post("/v1/suggest", json=ASK).json()
+    assert again["reused"] is False and again["suggestion_id"] != first["suggestion_id"]
+
+
+def test_context_turns_are_read_as_an_imported_case_reads_them(api: httpx.Client) -> None:
+    """README: a turn is a string (the customer's) or {"role": "customer"|"agent", "text": ...}. The
+    API refused a list of strings (422, "Input should be a valid dictionary") and silently dropped a
+    turn it could not read ({"role": "bot"}, one without text): the suggestion was made without it."""
+    turns = ["My payouts look odd this week.", {"role": "agent", "text": "Which account is it?"}]
+    r = api.post("/v1/suggest", json={"message": "how do I pause a payout", "context": turns})
+    assert r.status_code == 200, r.text
+    for bad, says in (
+        ({"role": "bot", "text": "Hello"}, "turn 2: role must be one of customer | agent"),
+        ({"role": "agent"}, "turn 2: expected text or an object with a text key"),
+        ({"text": 5}, "turn 2: expected text or an object with a text key"),
+    ):
+        r = api.post("/v1/suggest", json={"message": "how do I pause a payout", "context": ["Hi", bad]})
+        assert r.status_code == 422 and says in r.json()["detail"], r.text
+
+
+def test_a_case_field_given_as_a_number_fills_its_placeholder(api: httpx.Client) -> None:
+    """A help desk sends its order ids as numbers, as `import cases` reads them from a .jsonl file: the
+    API answered 422 "Input should be a valid string" for `{"order_id": 88213}`."""
+    ask = {"message": "I want a refund for my order", "customer_name": "Ana", "fields": {"order_id": 88213}}
+    r = api.post("/v1/suggest", json=ask)
+    assert r.status_code == 200, r.text
+    composed = api.post(
+        "/v1/answers/r2/compose", json={"customer_name": "Ana", "fields": {"order_id": 88213}}
+    )
+    assert composed.status_code == 200, composed.text
+    assert "order 88213" in composed.json()["text"] and composed.json()["missing"] == []
+    for bad in (1.5, True, None, [1]):
+        r = api.post("/v1/suggest", json={**ask, "fields": {"order_id": bad}})
+        assert r.status_code == 422, (bad, r.text)

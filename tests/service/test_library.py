@@ -355,7 +355,9 @@ def test_an_import_that_rolls_back_a_version_does_not_block_the_next_save(
         reviewer.patch("/v1/answers/a1", json={"body": "Second text.", "base_version": 1}).json()["version"]
         == 2
     )
-    store.library.upsert_answers([{**PAUSE_PAYOUTS, "body": "Imported again."}])  # version 1 once more
+    store.library.upsert_answers(
+        [{**PAUSE_PAYOUTS, "body": "Imported again.", "version": 1}]
+    )  # version 1 again
     r = reviewer.patch("/v1/answers/a1", json={"body": "Third text.", "base_version": 1})
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 3

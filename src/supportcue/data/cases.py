@@ -37,15 +37,16 @@ class Cases:
         self.db = db
 
     def upsert(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        """Insert cases by external id; a re-import updates the stored case. A row with
+        """Insert cases by external id; a re-import updates the stored case's columns the row has. A row with
         `IMPORT_TIME` instead of `created_at` (a file without dates) dates a new case by it and keeps
         a stored case's date (an experiment tells new cases by it). A row without an `arm` keeps the
         case's, or gets the arm the case was assigned (`experiments.record` sets it only on a case
         stored by then: the service may see a case before it is imported)."""
         with self.db.session(session) as s:
             # rows upserted together when they update the same columns: a stored case's date only
-            # from a row that has one, its arm only from a row that names one (the team's record)
-            groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+            # from a row that has one, its arm only from a row that names one (the team's record),
+            # its other columns only from rows that have them (a new case gets their defaults)
+            groups: dict[tuple[bool, bool, frozenset[str]], list[dict[str, Any]]] = {}
             for r in rows:
                 dated = IMPORT_TIME not in r
                 row = (
@@ -53,12 +54,14 @@ class Cases:
                     if dated
                     else {**{k: v for k, v in r.items() if k != IMPORT_TIME}, "created_at": r[IMPORT_TIME]}
                 )
-                groups.setdefault((dated, bool(r.get("arm"))), []).append(row)
+                groups.setdefault((dated, bool(r.get("arm")), frozenset(r)), []).append(row)
             stored = 0
-            for (dated, armed), group in groups.items():
-                columns = [c for c in _CASE_COLUMNS if dated or c != "created_at"] + (
-                    ["arm"] if armed else []
-                )
+            for (dated, armed, given), group in groups.items():
+                columns = [
+                    c
+                    for c in _CASE_COLUMNS
+                    if (c in given or c == "purged_at") and (dated or c != "created_at")
+                ] + (["arm"] if armed else [])
                 stored += self.db.upsert(Case, group, ["id"], columns, session=s)
             first_arm = (
                 select(Assignment.arm)

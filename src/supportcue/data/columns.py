@@ -119,6 +119,14 @@ _TEXT: tuple[Any, ...] = (str, str | None)
 """The annotations of an import row's text fields."""
 
 
+class RowRuleError(ValueError):
+    """A rule over several columns of a row broken, naming the column to fix (a reject's `fields`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class ImportRow(BaseModel):
     """A row of an import file: strings stripped, unknown columns ignored, text checked."""
 
@@ -213,9 +221,14 @@ class EventRow(ImportRow):
     case_id: str = column("the case it belongs to", min_length=1, max_length=100)
     kind: EventKind = column("what happened")
     suggestion_id: str | None = column("the suggestion it is about, if any", None, max_length=40)
-    text: str | None = column("the text sent (for sent and edited)", None)
+    text: str | None = column("the text sent (a sent event needs it; an edited one may have it)", None)
     reason: DismissReason | None = column(
         "why the suggestion was dismissed (a dismissed event needs one)", None
+    )
+    answer_id: str | None = column(
+        "the approved answer inserted instead of the suggestion (an alternative event needs one)",
+        None,
+        max_length=100,
     )
     agent_id: str | None = column("the agent", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent", None, ge=0)
@@ -232,12 +245,22 @@ class EventRow(ImportRow):
     _time = field_validator("ts", mode="before")(lambda v: parse_time(v) or utcnow())
 
     @model_validator(mode="after")
-    def _dismissed(self) -> Self:
-        """The rule of `POST /v1/events` (`monitoring.events.check_event`): a dismissal says why."""
+    def _needs(self) -> Self:
+        """The rules of `POST /v1/events` (`monitoring.events.check_event`): a dismissal says why, a
+        sent reply has its text (one without would be scored as a reply that matched nothing), an
+        alternative names the answer inserted."""
         if self.kind == EventKind.DISMISSED and self.reason is None:
-            raise ValueError(f"a `dismissed` event needs a `reason`: {' | '.join(DismissReason)}")
+            raise RowRuleError("reason", f"a `dismissed` event needs a `reason`: {' | '.join(DismissReason)}")
         if self.kind == EventKind.UNDISMISSED and not self.suggestion_id:
-            raise ValueError("an `undismissed` event needs the `suggestion_id` whose dismissal it undoes")
+            raise RowRuleError(
+                "suggestion_id", "an `undismissed` event needs the `suggestion_id` whose dismissal it undoes"
+            )
+        if self.kind == EventKind.SENT and not self.text:
+            raise RowRuleError("text", "a `sent` event needs the sent `text`")
+        if self.kind == EventKind.ALTERNATIVE and not self.answer_id:
+            raise RowRuleError(
+                "answer_id", "an `alternative` event needs the `answer_id` of the answer inserted"
+            )
         return self
 
 
@@ -315,7 +338,12 @@ class AnswerRow(ImportRow):
     owner: str | None = column("who keeps it up to date", None, max_length=200)
     reviewed_at: datetime | None = column("when it was last checked", None)
     review_due_at: datetime | None = column("when it must be checked again", None)
-    version: int = column("its version number", 1, ge=1)
+    version: int = column(
+        "its version number; without this column, new text for an answer is its next version, the old kept",
+        1,
+        ge=1,
+        shown="1 for a new answer",
+    )
 
     example: ClassVar[dict[str, str]] = {
         "id": "late-box",

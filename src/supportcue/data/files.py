@@ -49,7 +49,7 @@ def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[s
     if path.is_dir():
         raise ImportDataError(f"{path}: a folder, not a file")
     lines = _lines(path, _sniffed(path, _codec(encoding)))
-    yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(lines)
+    yield from _read_csv(path, lines) if suffix == ".csv" else _read_jsonl(path, lines)
 
 
 def _codec(encoding: str) -> str:
@@ -115,27 +115,54 @@ def _from_text(value: str) -> str:
     return value[1:] if value.startswith("'") and _FORMULA.match(value, 1) else value
 
 
+_QUOTED = re.compile(r'"[^"]*"')
+DELIMITERS = (",", ";", "\t")
+"""What separates a CSV file's cells: commas, semicolons (Excel's "CSV" where a comma is the decimal
+mark, most of Europe) or tabs (a copy from a spreadsheet)."""
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter the header line uses most, outside quotes (a comma when it has none)."""
+    bare = _QUOTED.sub("", header)
+    return max(DELIMITERS, key=lambda d: (bare.count(d), d == ","))
+
+
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(lines)
+    first, skipped = next(lines, ""), 0  # blank lines before the header (some exports start so)
+    while first and not first.strip():
+        first, skipped = next(lines, ""), skipped + 1
+    reader = csv.reader(chain([first], lines), delimiter=_delimiter(first))
     header = next(reader, None)
     if not header:
         raise ImportDataError(f"{path}: empty file, expected a header line")
     header = [name.strip() for name in header]
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
-        raise ImportDataError(f"{path}:1: the header repeats column(s) {', '.join(repeated)}")
+        raise ImportDataError(f"{path}:{skipped + 1}: the header repeats column(s) {', '.join(repeated)}")
     while True:
-        start = reader.line_num + 1
+        start = skipped + reader.line_num + 1
         try:
             values = next(reader, None)
         except csv.Error as exc:
-            raise ImportDataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
+            raise ImportDataError(
+                f"{path}:{skipped + reader.line_num}: not readable as CSV ({exc})"
+            ) from None
         if values is None:
             return
         if not any(v.strip() for v in values):
             continue  # a blank line
+        if [v.strip() for v in values] == header:
+            yield start, {"__error__": "the header line again (were two files joined?): not a row"}
+            continue
         values = [_from_text(v) for v in values]
-        row: dict[str, Any] = dict(zip(header, values, strict=False))
+        unnamed = [
+            i for i, (name, v) in enumerate(zip(header, values, strict=False)) if not name and v.strip()
+        ]
+        if unnamed:  # a spreadsheet's trailing empty columns are nameless: a value there is misplaced
+            reason = f"a value in column {unnamed[0] + 1}, which has no name in the header (a shifted row?)"
+            yield start, {"__error__": reason}
+            continue
+        row: dict[str, Any] = {name: v for name, v in zip(header, values, strict=False) if name}
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
         yield start, row
@@ -155,19 +182,32 @@ def loads(text: str) -> Any:
         raise json.JSONDecodeError(reason, text, 0) from None
 
 
-def _read_jsonl(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_jsonl(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    first = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = loads(line)
         except json.JSONDecodeError as exc:
+            if first and line.strip() in ("[", "{"):  # a .json file's document, indented over lines
+                raise ImportDataError(
+                    f"{path}:{number}: a JSON document over several lines; a .jsonl file is JSON Lines, "
+                    "one JSON object per line (`jq -c '.[]' FILE.json > FILE.jsonl` writes one)"
+                ) from None
             yield number, {"__error__": f"not valid JSON: {exc.msg}"}
             continue
-        if not isinstance(row, dict):
+        finally:
+            first = False
+        if isinstance(row, list):
+            yield (
+                number,
+                {"__error__": "a JSON array, not an object: a .jsonl file has one JSON object per line"},
+            )
+        elif not isinstance(row, dict):
             yield number, {"__error__": "not a JSON object"}
-            continue
-        yield number, row
+        else:
+            yield number, row
 
 
 def header_of(path: Path) -> list[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from supportcue.data.columns import (
     EventRow,
     ImportRow,
     LabelRow,
+    RowRuleError,
     parse_json,
 )
 from supportcue.data.files import read_rows
@@ -123,7 +124,15 @@ def _reason(error: ValidationError) -> str:
 
 
 def _fields(error: ValidationError) -> list[str]:
-    return list(dict.fromkeys(str(item["loc"][0]) for item in error.errors() if item["loc"]))
+    """The columns at fault: each error's field, or the column a rule over the row names."""
+    names = []
+    for item in error.errors():
+        rule = item.get("ctx", {}).get("error")
+        if item["loc"]:
+            names.append(str(item["loc"][0]))
+        elif isinstance(rule, RowRuleError):
+            names.append(rule.field)
+    return list(dict.fromkeys(names))
 
 
 _ID_FIELDS = ("id", "idempotency_key", "case_id")
@@ -140,13 +149,30 @@ def _known(kind: str, name: str) -> bool:
     return kind == "cases" or name in MODELS[kind].model_fields
 
 
+_SPACING = re.compile(r"[\s\-]+")
+
+
+def _field_name(kind: str, column: str) -> str:
+    """The field a column of `kind` is read as: its own name, a usual other name (`text` for a case's
+    `message`), either in any case and spacing (`ID`, `Created At`, `Customer-Name`); else the column
+    itself (a case field under its own name, for a cases file)."""
+    fields, aliases = MODELS[kind].model_fields, ALIASES.get(kind, {})
+    for name in (column, _SPACING.sub("_", column.strip()).casefold()):
+        if name in fields:
+            return name
+        if name in aliases:
+            return aliases[name]
+    return column
+
+
 def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> dict[str, Any]:
     """Apply `--map field=column` and the kind's usual aliases."""
     by_column = {column: name for name, column in mapping.items()}
-    aliases = ALIASES.get(kind, {})
     out: dict[str, Any] = {}
     for key, value in row.items():
-        name = by_column.get(key) or (key if key in MODELS[kind].model_fields else aliases.get(key, key))
+        name = by_column.get(key) or _field_name(kind, key)
+        if key not in by_column and name in mapping:
+            name = key  # `--map` named another column for this field: that one is read
         if value in (None, ""):
             continue  # empty cells take the field's default; required ones are reported missing
         if name not in out:
@@ -178,6 +204,16 @@ def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+ANSWER_KEPT_UNLESS_GIVEN = ("status", "owner", "reviewed_at", "review_due_at")
+"""What an answers file without the column leaves as stored: a file approved once with --set
+status=approved and imported again without it must not take its answers out of use."""
+
+KEPT_UNLESS_GIVEN = ("channel", "context", "customer_name", "fields", "status")
+"""What a case row without the column leaves as stored when the case is imported again (another export
+with fewer columns must not empty a case's thread, name and placeholder fields, or reopen it); a row
+with a reply gives the status (resolved, unless its status says otherwise)."""
+
+
 def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     data = item.model_dump()
     if isinstance(item, CaseRow):
@@ -185,6 +221,10 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
         data["status"] = item.resolved_status()
         if "created_at" not in item.model_fields_set:  # dated now if new; a stored case keeps its date
             data[IMPORT_TIME] = data.pop("created_at")
+        given = item.model_fields_set | ({"status"} if reply else set())
+        for name in KEPT_UNLESS_GIVEN:  # a new case gets the default, a stored one keeps its value
+            if name not in given:
+                del data[name]
         out = {"cases": [data], "events": []}
         if reply:
             out["events"].append(
@@ -202,6 +242,14 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
     if isinstance(item, LabelRow):
         data["subject"] = item.subject()
         return {"labels": [data]}
+    if isinstance(item, ArticleRow):
+        for name in ("topic", "url"):
+            if name not in item.model_fields_set:  # a stored article keeps it
+                del data[name]
+    if isinstance(item, AnswerRow):
+        for name in ("version", *ANSWER_KEPT_UNLESS_GIVEN):
+            if name not in item.model_fields_set:  # a stored answer keeps it; a new one's default
+                del data[name]  # (no version: new text is the answer's next version, the old one kept)
     return {kind: [data]}
 
 
@@ -253,11 +301,13 @@ def iter_rows(
     _check_options(kind, mapping, constants)
     seen: dict[Hashable, int] = {}
     checked_header = False
+    columns: dict[str, None] = {}  # a .jsonl row has its own keys: the columns are every row's
     for line, raw in read_rows(path, encoding):
         if not checked_header:
             _check_columns(kind, path, raw, mapping, constants)
-            report.warnings += _unread_columns(kind, raw, mapping)
             checked_header = True
+        if "__error__" not in raw:
+            columns.update(dict.fromkeys(raw))
         report.read += 1
         if "__error__" in raw:
             report.reject(_reject(line, raw["__error__"], {}))
@@ -287,6 +337,7 @@ def iter_rows(
         yield line, item
     if not checked_header:
         raise ImportDataError(f"{path}: no rows to import")
+    report.warnings += _unread_columns(kind, columns, mapping)
 
 
 def import_file(
@@ -320,7 +371,7 @@ def import_file(
         if progress and report.read % 1000 == 0:
             progress(report.read)
     report.warnings += (
-        _warnings(kind, items)
+        _warnings(kind, items, _approved(store, kind, items))
         + _undated_cases(items, lines)
         + _unknown_cases(store, kind, items)
         + _new_topics(store, items, lines)
@@ -340,7 +391,10 @@ def import_file(
                 # a case's reply is part of its row: importing the case again updates it as well
                 writers[table](rows, REPLY_COLUMNS, session=session)
             elif rows:
-                writers[table](rows, session=session)
+                if table == "answers":  # new text is a new version, noted with the file's name
+                    store.library.upsert_answers(rows, session=session, note=f"imported from {path.name}")
+                else:
+                    writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
         # a person's topic label names a topic of the workspace (reviewers correct topics to these)
@@ -354,17 +408,28 @@ def import_file(
     return report
 
 
-def _warnings(kind: str, items: list[ImportRow]) -> list[str]:
+def _approved(store: Store, kind: str, items: list[ImportRow]) -> bool:
+    """Whether an answer of the file is approved once imported: by its status, or, without one, as
+    stored (a file without a status column keeps a stored answer's)."""
+    if kind != "answers":
+        return False
+    stored = {a.id: a.status for a in store.library.answers(status=None)}
+    return any(
+        isinstance(a, AnswerRow)
+        and (a.status if "status" in a.model_fields_set else stored.get(a.id)) == AnswerStatus.APPROVED
+        for a in items
+    )
+
+
+def _warnings(kind: str, items: list[ImportRow], approved: bool = False) -> list[str]:
     """What makes valid rows useless: nothing approved to suggest, no time to split history by."""
     if not items:
         return []
-    if kind == "answers" and not any(
-        isinstance(a, AnswerRow) and a.status == AnswerStatus.APPROVED for a in items
-    ):
+    if kind == "answers" and not approved:
         statuses = " | ".join(AnswerStatus)
         return [
             f"none of the {len(items)} answers is approved, so none of them can be suggested "
-            f"(status is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
+            f"(a new answer is {AnswerStatus.DRAFT} when the file has no status column). Approve them "
             f"with --set status={AnswerStatus.APPROVED}, or give each a status column ({statuses})."
         ]
     out = []
@@ -484,7 +549,7 @@ def _new_answer_topics(store: Store, path: Path, items: list[ImportRow], lines: 
         f"{path}: {len(new):,} topic(s) of these answers are not topics of the workspace (no topic, topic "
         "label, answer or article has them), so no suggestion picks those answers until the topic stage "
         f"learns the topic from topic labels: {listed}. "
-        "If one is misspelt, correct it and import the file again (the answer is updated in place)."
+        "If one is misspelt, correct it and import the file again (the answer takes the corrected topic)."
     ]
 
 
@@ -523,18 +588,16 @@ def field_problem(kind: str, name: str) -> str | None:
     return None
 
 
-def _unread_columns(kind: str, first: Mapping[str, Any], mapping: Mapping[str, str]) -> list[str]:
-    """A warning naming the columns of the header (a .jsonl file's first row) that `kind` does not
-    read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
-    if "__error__" in first:
-        return []
+def _unread_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]) -> list[str]:
+    """A warning naming the columns of the file (a .jsonl file's keys, of any row) that `kind` does
+    not read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
     mapped = set(mapping.values())
     unread = [
         column
-        for column in first
+        for column in header
         if not column.startswith("__")
         and column not in mapped
-        and not _known(kind, ALIASES.get(kind, {}).get(column, column))
+        and not _known(kind, _field_name(kind, column))
     ]
     if not unread:
         return []

@@ -6,7 +6,8 @@ polls `version()` (one primary-key read) notices an edited or approved answer an
 Answers are versioned: `save_answer` (the /library page and POST/PATCH /v1/answers) adds a row to
 `answer_versions` for every change of an answer's text (topic, title, body, owner) and moves the
 answer's `version` on; status changes (approve, retire, mark reviewed) change the answer row only.
-An import (`upsert_answers`) keeps the imported text as that version's (replacing the text kept under
+An import (`upsert_answers`) of new text is the answer's next version, the old one kept, unless the
+file numbers its versions: then the imported text is that version's (replacing the text kept under
 the same number); the next save numbers its version past every kept one.
 """
 
@@ -78,6 +79,15 @@ def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
         f"topic {topic[:100]!r} is not a topic of this workspace (no topic, topic label, answer or "
         f"article has it), so no suggestion could pick this answer; {hint}. If it starts a new topic, {how}"
     )
+
+
+_NEW_ANSWER: dict[str, Any] = {
+    "status": AnswerStatus.DRAFT,
+    "owner": None,
+    "reviewed_at": None,
+    "review_due_at": None,
+}
+"""What an imported answer's row may leave out: a new answer gets these, a stored one keeps its own."""
 
 
 class AnswerConflict(ValueError):
@@ -218,23 +228,79 @@ class Library:
         return moved
 
     # -- answers ---------------------------------------------------------------------------------
-    def upsert_answers(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        rows = [{**r, "updated_at": r.get("updated_at") or utcnow()} for r in rows]
+    def upsert_answers(
+        self, rows: Sequence[Mapping[str, Any]], session: Session | None = None, note: str | None = None
+    ) -> int:
+        """Insert or update answers by id, keeping each new text as a version (with `note`). A row
+        without a `version` (a file that does not number them) is the answer's next version when its
+        text differs from the stored one, else the same version; a row with one is that version, its
+        kept text replaced. A kept text that changes is dated now, so a stored suggestion made from
+        the old text is not served again as the answer."""
+        if not rows:
+            return 0
+        now = utcnow()
+        rows = [{**r, "updated_at": r.get("updated_at") or now} for r in rows]
         with self.db.session(session) as s:
-            done = self._upsert(Answer, rows, ["id"], [*_ANSWER_COLUMNS, "updated_at"], s)
+            stored, kept = self._stored_texts(s, [r["id"] for r in rows])
+            numbered, changed = [], []
+            for given in rows:  # what a row leaves out (no such column), a stored answer keeps
+                row = {**_NEW_ANSWER, **stored.get(given["id"], (0, {}, {}))[2], **given}
+                text = tuple(row.get(f) for f in TEXT_FIELDS)
+                version = row.get("version")
+                if not version:
+                    current = stored.get(row["id"])
+                    newest = max((v for a, v in kept if a == row["id"]), default=0)
+                    if current is None:
+                        version = 1
+                    elif current[1] == text:
+                        version = current[0]
+                    else:
+                        version = max(current[0], newest) + 1
+                numbered.append({**row, "version": version})
+                if kept.get((row["id"], version)) != text:
+                    changed.append(
+                        {
+                            "answer_id": row["id"],
+                            "version": version,
+                            **dict(zip(TEXT_FIELDS, text, strict=True)),
+                            "note": note,
+                            "created_at": row["updated_at"],
+                        }
+                    )
+            done = self._upsert(Answer, numbered, ["id"], [*_ANSWER_COLUMNS, "updated_at"], s)
             self.ensure_topics((r["topic"] for r in rows if r.get("topic")), s)
-            kept = [
-                {
-                    "answer_id": r["id"],
-                    "version": r.get("version") or 1,
-                    **{f: r.get(f) for f in TEXT_FIELDS},
-                    "created_at": r["updated_at"],
-                }
-                for r in rows
-            ]
-            # the same version number imported again with other text: the kept text follows the row
-            self.db.upsert(AnswerVersion, kept, ["answer_id", "version"], TEXT_FIELDS, session=s)
+            self.db.upsert(
+                AnswerVersion,
+                changed,
+                ["answer_id", "version"],
+                [*TEXT_FIELDS, "note", "created_at"],
+                session=s,
+            )
         return done
+
+    @staticmethod
+    def _stored_texts(
+        s: Session, ids: Sequence[str]
+    ) -> tuple[
+        dict[str, tuple[int, tuple[Any, ...], dict[str, Any]]], dict[tuple[str, int], tuple[Any, ...]]
+    ]:
+        """Of the answers `ids`: each stored answer's (version, text, the values a row may leave out),
+        and each kept version's text."""
+        answers: dict[str, tuple[int, tuple[Any, ...], dict[str, Any]]] = {}
+        kept: dict[tuple[str, int], tuple[Any, ...]] = {}
+        text_of = [getattr(AnswerVersion, f) for f in TEXT_FIELDS]
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            for answer in s.scalars(select(Answer).where(Answer.id.in_(chunk))):
+                answers[answer.id] = (
+                    answer.version,
+                    tuple(getattr(answer, f) for f in TEXT_FIELDS),
+                    {f: getattr(answer, f) for f in _NEW_ANSWER},
+                )
+            q = select(AnswerVersion.answer_id, AnswerVersion.version, *text_of)
+            for answer_id, version, *text in s.execute(q.where(AnswerVersion.answer_id.in_(chunk))):
+                kept[(answer_id, version)] = tuple(text)
+        return answers, kept
 
     def save_answer(
         self,
@@ -345,7 +411,18 @@ class Library:
 
     # -- articles --------------------------------------------------------------------------------
     def upsert_articles(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        return self._upsert(Article, rows, ["id"], ["topic", "title", "body", "url"], session)
+        """Insert or update articles by id; a stored article keeps the `topic` or `url` a row leaves
+        out (an export without those columns)."""
+        groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(frozenset(row), []).append(row)
+        with self.db.session(session) as s:
+            for given, group in groups.items():
+                columns = [
+                    c for c in ("topic", "title", "body", "url") if c in given or c in ("title", "body")
+                ]
+                self._upsert(Article, group, ["id"], columns, s)
+        return len(rows)
 
     def articles(self, topic: str | None = None) -> list[Article]:
         return self.db.all(where_equal(select(Article).order_by(Article.id), (Article.topic, topic)))

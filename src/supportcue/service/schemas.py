@@ -5,15 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
+from supportcue.data.columns import parse_context
 from supportcue.data.library import answer_id_problem
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
 `POST /v1/messages`): no API caller may send one to `POST /v1/events`."""
+
+
+def _whole_numbers_as_text(value: Any) -> Any:
+    """A case field given as a whole number (a help desk's order id 88213) is its text, as `import cases`
+    reads one; other non-text values stay errors."""
+    if isinstance(value, dict):
+        return {k: str(v) if type(v) is int else v for k, v in value.items()}
+    return value
+
+
+CaseFields = Annotated[dict[str, str], BeforeValidator(_whole_numbers_as_text), CLEAN]
+"""Case fields for answer placeholders: text, or whole numbers read as their text."""
 
 
 class SuggestCreate(BaseModel):
@@ -28,14 +49,14 @@ class SuggestCreate(BaseModel):
         description="the help desk's id of this customer message: with `case_id`, asking again for the "
         "same message answers the suggestion already made for it (`reused`), not a new one",
     )
-    context: Annotated[list[dict[str, Any]] | str | None, CLEAN] = Field(
-        None, description="earlier turns, or free text"
+    context: Annotated[list[str | dict[str, Any]] | str | None, CLEAN] = Field(
+        None,
+        description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
+        '"agent", "text": ...}; or free text (one customer turn)',
     )
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
-    fields: Annotated[dict[str, str], CLEAN] = Field(
-        default_factory=dict, description="case fields for answer placeholders"
-    )
+    fields: CaseFields = Field(default_factory=dict, description="case fields for answer placeholders")
 
     @field_validator("message")
     @classmethod
@@ -43,6 +64,13 @@ class SuggestCreate(BaseModel):
         if not value.strip():
             raise ValueError("message is empty")
         return value
+
+    @field_validator("context")
+    @classmethod
+    def _turns(cls, value: list[str | dict[str, Any]] | str | None) -> Any:
+        """A list's turns as an imported case's are read (`parse_context`): a turn it cannot read is an
+        error naming it, not left out of the suggestion without a word."""
+        return parse_context(value) if isinstance(value, list) else value
 
 
 class StageTrace(BaseModel):
@@ -273,7 +301,7 @@ class ComposeCreate(BaseModel):
     case_id: Text | None = Field(None, max_length=100)
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
-    fields: Annotated[dict[str, str], CLEAN] = Field(
+    fields: CaseFields = Field(
         default_factory=dict, max_length=100, description="case fields for answer placeholders"
     )
 

@@ -136,7 +136,7 @@ async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerD
     try:
         stored, labels = await run_in_threadpool(submit, runtime.store, runtime.settings, review, caller.id)
     except LookupError as exc:
-        raise HTTPException(404, detail=str(exc).strip("'\"")) from None
+        raise HTTPException(404, detail=str(exc.args[0] if exc.args else exc)) from None
     except ReviewError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except ReviewConflict as exc:

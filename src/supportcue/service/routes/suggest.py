@@ -56,7 +56,7 @@ router = APIRouter(
 )
 
 
-def context_turns(context: list[dict[str, Any]] | str | None) -> list[Any]:
+def context_turns(context: list[str | dict[str, Any]] | str | None) -> list[Any]:
     """The request's `context` as turns: a list as given, free text as one customer turn."""
     if isinstance(context, list):
         return context
