@@ -1019,3 +1019,43 @@ def test_reimporting_articles_without_topic_or_url_keeps_them(store: Store, tmp_
         "refunds",
         "https://help.example/refunds",
     )
+
+
+def test_reimporting_labels_without_expiry_or_confidence_keeps_them(store: Store, tmp_path: Path) -> None:
+    """A labels file with `confidence`, `created_at`, `expires_at` and `version`, imported again from a
+    file of case_id, task, value and annotator alone (a topic corrected): the label that was to expire
+    never did, the weak label's confidence jumped to 1.0, and it was dated to the re-import. The
+    columns a file does not have (or leaves empty, as cases and answers read them) leave a stored
+    label's values alone; a new label gets the defaults."""
+    first = (
+        "case_id,task,value,source,annotator,confidence,created_at,expires_at,version\n"
+        "c1,topic,refund,weak,lf,0.4,2026-09-01,2027-03-01,lf-7\n"
+    )
+    import_file(store, "labels", write(tmp_path / "a.csv", first))
+    again = (
+        "case_id,task,value,source,annotator,confidence\n"
+        "c1,topic,refunds,weak,lf,\nc2,topic,billing,weak,lf,\n"
+    )
+    report = import_file(store, "labels", write(tmp_path / "b.csv", again))
+    assert report.rejects == [] and report.stored == 2
+    got = {lb.case_id: lb for lb in store.labels.list("topic", include_expired=True)}
+    c1, c2 = got["c1"], got["c2"]
+    assert (c1.value, c1.confidence, c1.version) == ("refunds", 0.4, "lf-7")
+    assert c1.expires_at is not None and c1.expires_at.replace(tzinfo=UTC) == datetime(2027, 3, 1, tzinfo=UTC)
+    assert c1.created_at.replace(tzinfo=UTC) == datetime(2026, 9, 1, tzinfo=UTC)
+    assert (c2.confidence, c2.expires_at, c2.version) == (1.0, None, None)
+    assert c2.created_at.replace(tzinfo=UTC) > datetime(2026, 11, 1, tzinfo=UTC)
+    # the columns a file has still update the stored label
+    third = (
+        "case_id,task,value,source,annotator,confidence,expires_at\nc1,topic,refunds,weak,lf,0.9,2027-06-01\n"
+    )
+    import_file(store, "labels", write(tmp_path / "c.csv", third))
+    (c1,) = [lb for lb in store.labels.list("topic", include_expired=True) if lb.case_id == "c1"]
+    assert c1.confidence == 0.9 and c1.expires_at is not None and c1.expires_at.month == 6
+    assert c1.created_at.replace(tzinfo=UTC) == datetime(2026, 9, 1, tzinfo=UTC)
+    # the annotator is part of the label's key: a file without it adds a label, the named one unchanged
+    import_file(
+        store, "labels", write(tmp_path / "d.csv", "case_id,task,value,source\nc1,topic,billing,weak\n")
+    )
+    got = {(lb.annotator, lb.value, lb.confidence) for lb in store.labels.list("topic") if lb.case_id == "c1"}
+    assert got == {("lf", "refunds", 0.9), ("", "billing", 1.0)}

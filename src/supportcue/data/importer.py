@@ -26,6 +26,7 @@ import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,10 @@ ANSWER_KEPT_UNLESS_GIVEN = ("status", "owner", "reviewed_at", "review_due_at")
 """What an answers file without the column leaves as stored: a file approved once with --set
 status=approved and imported again without it must not take its answers out of use."""
 
+LABEL_KEPT_UNLESS_GIVEN = ("confidence", "created_at", "expires_at", "version")
+"""What a labels file without the column (or with the cell empty) leaves as stored: a label imported
+again from a file of case_id, task and value alone keeps its weight, its date and its expiry."""
+
 KEPT_UNLESS_GIVEN = ("channel", "context", "customer_name", "fields", "status")
 """What a case row without the column leaves as stored when the case is imported again (another export
 with fewer columns must not empty a case's thread, name and placeholder fields, or reopen it); a row
@@ -241,6 +246,9 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
         return out
     if isinstance(item, LabelRow):
         data["subject"] = item.subject()
+        for name in LABEL_KEPT_UNLESS_GIVEN:
+            if name not in item.model_fields_set:  # a stored label keeps it; a new one's default
+                del data[name]
         return {"labels": [data]}
     if isinstance(item, ArticleRow):
         for name in ("topic", "url"):
@@ -276,7 +284,7 @@ def _writers(store: Store) -> dict[str, Callable[..., int]]:
     return {
         "cases": store.cases.upsert,
         "events": store.events.add_many,
-        "labels": store.labels.add,
+        "labels": partial(store.labels.add, keep_unnamed=True),
         "answers": store.library.upsert_answers,
         "articles": store.library.upsert_articles,
     }

@@ -22,11 +22,24 @@ class Labels:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, rows: Sequence[Mapping[str, Any]], session: Session | None = None) -> int:
-        """Store labels; the same (subject, task, source, annotator) replaces the older value."""
+    def add(
+        self, rows: Sequence[Mapping[str, Any]], session: Session | None = None, keep_unnamed: bool = False
+    ) -> int:
+        """Store labels; the same (subject, task, source, annotator) replaces the older value. With
+        `keep_unnamed` (an import), a stored label keeps the columns a row has no key for (a file
+        without `confidence` or `expires_at` does not reset them); a new label gets their defaults."""
         rows = [{**r, "subject": r.get("subject") or r["case_id"]} for r in rows]
         keys = ["subject", "task", "source", "annotator"]
-        return self.db.upsert(Label, rows, keys, _LABEL_COLUMNS, session=session)
+        if not keep_unnamed:
+            return self.db.upsert(Label, rows, keys, _LABEL_COLUMNS, session=session)
+        groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(frozenset(row), []).append(row)
+        with self.db.session(session) as s:
+            for given, group in groups.items():
+                columns = [c for c in _LABEL_COLUMNS if c in given]
+                self.db.upsert(Label, group, keys, columns, session=s)
+        return len(rows)
 
     def list(
         self,
