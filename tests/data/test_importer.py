@@ -1059,3 +1059,32 @@ def test_reimporting_labels_without_expiry_or_confidence_keeps_them(store: Store
     )
     got = {(lb.annotator, lb.value, lb.confidence) for lb in store.labels.list("topic") if lb.case_id == "c1"}
     assert got == {("lf", "refunds", 0.9), ("", "billing", 1.0)}
+
+
+def test_an_imported_resolved_event_closes_its_case_in_the_order_the_changes_happened(
+    store: Store, tmp_path: Path
+) -> None:
+    """A help desk's history imported as events: a `resolved` event closes its case at its `ts` (as
+    one posted to the API does); an older one than the case's last change, one imported again, or
+    one of a case not stored changes nothing and is no reject."""
+    resolved_at, reopened_at = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 10, 1, 10, tzinfo=UTC)
+    store.cases.upsert([{"id": "c1", "message": "hi"}, {"id": "c2", "message": "hello"}])
+    store.cases.follow_status("c2", "open", reopened_at)  # c2 changed after the resolution below
+    events = write(
+        tmp_path / "events.csv",
+        "idempotency_key,case_id,kind,ts\n"
+        "k1,c1,resolved,2026-10-01T09:00:00Z\n"
+        "k2,c2,resolved,2026-10-01T09:00:00Z\n"
+        "k3,nowhere,resolved,2026-10-01T09:00:00Z\n"
+        "k4,c2,shown,2026-10-01T11:00:00Z\n",
+    )
+    report = import_file(store, "events", events)
+    assert report.stored == 4 and not report.rejects
+    case = store.cases.get("c1")
+    assert case is not None and (case.status, case.status_changed_at) == ("resolved", resolved_at)
+    assert store.cases.get("c2").status == "open"  # type: ignore[union-attr]
+    assert store.cases.get("nowhere") is None
+    store.cases.follow_status("c1", "open", reopened_at)  # the customer wrote again: open
+    undated = write(tmp_path / "again.csv", "idempotency_key,case_id,kind\nk1,c1,resolved\n")
+    assert import_file(store, "events", undated).committed  # k1 again, dated now: still k1's change
+    assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]

@@ -136,3 +136,32 @@ def test_the_schema_offers_the_dismiss_reasons_the_rules_accept() -> None:
     schema = EventCreate.model_json_schema()
     assert schema["properties"]["reason"]["anyOf"][0] == {"$ref": "#/$defs/DismissReason"}
     assert tuple(schema["$defs"]["DismissReason"]["enum"]) == DISMISS_REASONS
+
+
+def test_a_resolved_event_closes_its_case_in_the_order_the_changes_happened(
+    api: httpx.Client, database_url: str
+) -> None:
+    """API teams whose help desk is not Chatwoot: a `resolved` event closes the case (it leaves the
+    console's inbox) at the event's `ts`, through the same ordered path as Chatwoot's webhooks."""
+    from datetime import UTC, datetime
+
+    resolved_at, reopened_at = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 10, 1, 10, tzinfo=UTC)
+    store = open_store(database_url)
+    store.cases.upsert([{"id": "c1", "message": "hi"}, {"id": "c2", "message": "hello"}])
+    store.cases.follow_status("c2", "open", reopened_at)  # c2 changed after the resolution below
+    body = event("resolved", case_id="c1", suggestion_id=None, ts="2026-10-01T09:00:00Z")
+    assert api.post("/v1/events", json=body).status_code == 202
+    case = store.cases.get("c1")
+    assert case is not None and (case.status, case.status_changed_at) == ("resolved", resolved_at)
+    store.cases.follow_status("c1", "open", reopened_at)  # the customer wrote again: open
+    again = api.post("/v1/events", json=body)  # redelivered: changes nothing
+    assert again.status_code == 202 and again.json()["duplicate"] is True
+    late = event("resolved", case_id="c2", suggestion_id=None, ts="2026-10-01T09:00:00Z")
+    assert api.post("/v1/events", json=late).status_code == 202  # older than c2's last change
+    unknown = event("resolved", case_id="nowhere", suggestion_id=None, ts="2026-10-01T09:00:00Z")
+    assert api.post("/v1/events", json=unknown).status_code == 202  # no case: stored, nothing else
+    assert [(c.id, c.status) for c in sorted(store.cases.list(), key=lambda c: c.id)] == [
+        ("c1", "open"),
+        ("c2", "open"),
+    ]
+    store.close()

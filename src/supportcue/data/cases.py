@@ -114,12 +114,13 @@ class Cases:
                 update(Case).where(Case.id == case_id).values(status=status, status_changed_at=utcnow())
             )
 
-    def follow_status(self, case_id: str, status: str, at: datetime) -> bool:
+    def follow_status(self, case_id: str, status: str, at: datetime, session: Session | None = None) -> bool:
         """Set the case's status as a help desk changed it at `at`, unless the case shows a later
         change (webhooks arrive late, twice and out of order: the latest change wins, and applying one
-        again changes nothing); whether it was set. One statement: concurrent changes cannot interleave."""
+        again changes nothing); whether it was set (False too for a case not stored). One statement:
+        concurrent changes cannot interleave. `session`: the caller's transaction (an import's)."""
         shown = Case.status_changed_at
-        with self.db.session() as s:
+        with self.db.session(session) as s:
             changed = s.execute(
                 update(Case)
                 .where(Case.id == case_id, or_(shown.is_(None), shown <= at))

@@ -14,9 +14,11 @@ external ids, so importing the same file twice creates no duplicates.
 Columns that a cases file has beyond the known ones are kept in the case's `fields` (they fill answer
 placeholders such as `{order_id}`). A cases file with a `reply` column also records the agent's sent
 reply as a `sent` event, which is how a help desk's history is imported; such a case is `resolved`
-unless its `status` says otherwise. Warnings (`ImportReport.warnings`) name what makes imported data
-useless though valid: answers none of which is approved, cases none of which (or only some of which)
-has a `created_at`, labels of cases not imported, topic labels naming no topic of the workspace.
+unless its `status` says otherwise. An imported `resolved` event closes its case as one sent to
+`POST /v1/events` does (by its time, in the order the changes happened). Warnings
+(`ImportReport.warnings`) name what makes imported data useless though valid: answers none of which
+is approved, cases none of which (or only some of which) has a `created_at`, labels of cases not
+imported, topic labels naming no topic of the workspace.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from supportcue.data.cases import IMPORT_TIME
 from supportcue.data.columns import (
@@ -45,12 +50,14 @@ from supportcue.data.columns import (
     RowRuleError,
     parse_json,
 )
+from supportcue.data.events import INTERNAL
 from supportcue.data.files import read_rows
 from supportcue.data.library import closest_topics
 from supportcue.data.store import Store
+from supportcue.data.tables import Event
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
-from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, EventKind, LabelTask
+from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, CaseStatus, EventKind, LabelTask
 
 ALIASES: dict[str, dict[str, str]] = {
     "cases": {"text": "message", "external_id": "id", "case_id": "id", "sent_reply": "reply"},
@@ -405,6 +412,8 @@ def import_file(
                     writers[table](rows, session=session)
                 if table == kind:
                     report.stored = len(rows)
+        if kind == "events":
+            _follow_resolutions(store, records.get("events", []), session)
         # a person's topic label names a topic of the workspace (reviewers correct topics to these)
         topics = [
             r["value"]
@@ -414,6 +423,28 @@ def import_file(
         store.library.ensure_topics(topics, session)
     report.committed = True
     return report
+
+
+def _follow_resolutions(store: Store, rows: list[dict[str, Any]], session: Session) -> None:
+    """Close the cases of the file's `resolved` events as `POST /v1/events` does, in the order the
+    changes happened (`Cases.follow_status`): by each stored event's time (an event imported again
+    keeps its first time, even dated by an import), so a repeat, or a resolution older than the case's
+    last status change, changes nothing; a case not stored is left alone. A case's latest one alone
+    decides (they all set `resolved`)."""
+    keys = [r["idempotency_key"] for r in rows if r["kind"] == EventKind.RESOLVED]
+    latest: dict[str, datetime] = {}
+    for start in range(0, len(keys), 500):  # within every database's limit of parameters
+        stored = session.execute(
+            select(Event.case_id, Event.ts).where(
+                Event.caller == INTERNAL,
+                Event.kind == EventKind.RESOLVED,
+                Event.idempotency_key.in_(keys[start : start + 500]),
+            )
+        )
+        for case_id, ts in stored:
+            latest[case_id] = max(ts, latest.get(case_id, ts))
+    for case_id, ts in latest.items():
+        store.cases.follow_status(case_id, CaseStatus.RESOLVED, ts, session=session)
 
 
 def _approved(store: Store, kind: str, items: list[ImportRow]) -> bool:

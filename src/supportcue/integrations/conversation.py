@@ -230,16 +230,16 @@ def receive_resolved(store: Store, resolved: Resolved, *, caller: str) -> tuple[
         "handle_seconds": max(0.0, (resolved.ts - started).total_seconds()),
         "ts": resolved.ts,
     }
+    # record_event closes the case too (after the event: a failure in between leaves it open, and
+    # Chatwoot's retry closes it)
     try:
         recorded = record_event(store, event, caller=caller)
-        answer = recorded.event.id, not recorded.duplicate
     except IdempotencyConflict:  # the same resolution said otherwise (another assignee by then): the first
         earlier = store.events.get(caller, event["idempotency_key"])
         assert earlier is not None
-        answer = earlier.id, False
-    # after the event: a failure in between leaves the case open, and Chatwoot's retry closes it
-    store.cases.follow_status(resolved.case_id, CaseStatus.RESOLVED, resolved.ts)
-    return answer
+        store.cases.follow_status(resolved.case_id, CaseStatus.RESOLVED, resolved.ts)
+        return earlier.id, False
+    return recorded.event.id, not recorded.duplicate
 
 
 def receive_reopened(store: Store, reopened: Reopened) -> bool | Ignored:

@@ -20,7 +20,10 @@ request's `fingerprint` is stored with the event: a retry with the same key and 
 stores nothing and answers the event stored first, marked `duplicate`; the same key with a
 different request raises `IdempotencyConflict` (a 409), so a changed body is never silently dropped.
 The HTTP route, and any connector that turns a help desk's messages into events, go through
-`record_event`.
+`record_event`. A `resolved` event also closes its case (it leaves the console's inbox) as of its
+`ts`, in the order the changes happened (`Cases.follow_status`): one older than the case's last
+status change (a customer's later message, a reopening) or repeated changes nothing, and one of a
+case not stored changes no case.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from supportcue.data.events import INTERNAL
 from supportcue.data.store import Store
 from supportcue.data.tables import Event, utcnow
 from supportcue.errors import IdempotencyConflict, InvalidEvent
-from supportcue.vocab import DismissReason, EventKind
+from supportcue.vocab import CaseStatus, DismissReason, EventKind
 
 DISMISS_REASONS = tuple(DismissReason)
 
@@ -99,4 +102,9 @@ def record_event(
             f"idempotency_key {stored.idempotency_key!r} was already used with a different request; "
             "use a new key for a new event (a retry must repeat the first request exactly)"
         )
+    if stored.kind == EventKind.RESOLVED:
+        # after the event, for a retry too (a failure in between leaves the case open, and the retry
+        # closes it): by the stored event's time, so a repeat, or a resolution older than the case's
+        # last change, changes nothing; a case not stored is left alone
+        store.cases.follow_status(stored.case_id, CaseStatus.RESOLVED, stored.ts)
     return Recorded(stored, duplicate=not created)
