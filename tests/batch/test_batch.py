@@ -103,7 +103,7 @@ def test_backfilled_suggestions_are_not_live_traffic(workspace: Path, tmp_path: 
         {"id": "b", "case_id": "h2", "created_at": EPOCH, "text": "x", "origin": SuggestionOrigin.BATCH},
         {"id": "s", "case_id": "h3", "created_at": EPOCH, "text": "x", "origin": SuggestionOrigin.SERVICE},
     ]
-    facts = facts_from_rows(rows, [{"kind": "sent", "case_id": "h2", "text": "x"}])
+    facts = facts_from_rows(rows, [{"kind": "sent", "case_id": "h2", "text": "x", "ts": EPOCH}])
     assert sum(c.suggestions for _, c in facts.counts) == 1 and facts.pairs == []
 
 

@@ -52,7 +52,9 @@ def test_a_shadow_suggestion_is_never_posted_as_a_note(
 ) -> None:
     chatwoot.start()
     assert post(server.url, message_created(101, "How do I pause a payout?")).json()["status"] == "accepted"
-    wait_for(lambda: store.cases.latest_suggestion(CASE))
+    # the note worker makes the suggestion, then its shadow chain: wait for the chain's text (the
+    # suggestion alone can be seen before its chain is even queued, which shadows_stored cannot wait for)
+    wait_for(lambda: "text" in ((getattr(store.cases.latest_suggestion(CASE), "shadow", None)) or {}))
     shadows_stored(server)
     suggestion = store.cases.latest_suggestion(CASE)
     assert suggestion is not None and suggestion.text is None  # made, stored, not shown

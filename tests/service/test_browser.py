@@ -540,20 +540,24 @@ def test_after_the_session_ends_the_agent_logs_in_again_in_a_new_tab_and_sends_t
 def test_a_case_not_marked_resolved_says_so_and_can_be_tried_again(
     server: LiveServer, store: Store, page: Page
 ) -> None:
-    failures = [500]
+    # the `resolved` event closes the case (POST /cases/c1/resolve then finds the next one): its
+    # refusal leaves the case open (a 4xx, which the console does not retry)
+    failures = [400]
 
     def flaky(route: Any) -> None:
-        if failures:
-            route.fulfill(status=failures.pop(), json={"detail": "internal error"})
+        if failures and '"resolved"' in (route.request.post_data or ""):
+            route.fulfill(status=failures.pop(), json={"detail": "refused"})
         else:
             route.continue_()
 
-    page.route("**/cases/c1/resolve", flaky)
+    page.route("**/v1/events", flaky)
     page.goto(f"{server.url}/cases/c1")
     expect(page.locator("#suggestion.live")).to_be_visible()
     page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
     page.get_by_role("button", name="Send").click()
-    expect(page.locator("#status")).to_contain_text("the case was not marked resolved (internal error)")
+    expect(page.locator("#status")).to_contain_text(
+        "the case was not marked resolved (its event was not recorded)"
+    )
     assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
     page.keyboard.press("Enter")  # the focused "Mark resolved"
     expect(page.locator("#next")).to_be_visible()

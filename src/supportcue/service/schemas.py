@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -29,11 +30,27 @@ def _whole_numbers_as_text(value: Any) -> Any:
     """A case field given as a whole number (a help desk's order id 88213) is its text, as `import cases`
     reads one; other non-text values stay errors."""
     if isinstance(value, dict):
-        return {k: str(v) if type(v) is int else v for k, v in value.items()}
+        return {k: _whole(v) for k, v in value.items()}
     return value
 
 
-CaseFields = Annotated[dict[str, str], BeforeValidator(_whole_numbers_as_text), CLEAN]
+def _whole(v: Any) -> Any:
+    if type(v) is int:
+        return str(v)
+    if type(v) is float and v.is_integer():  # 88213.0: JSON Schema's integer too
+        return str(int(v))
+    return v
+
+
+CaseFields = Annotated[
+    dict[str, str],
+    BeforeValidator(_whole_numbers_as_text),
+    CLEAN,
+    # the schema says what is accepted: a whole number is read as its text
+    WithJsonSchema(
+        {"type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}
+    ),
+]
 """Case fields for answer placeholders: text, or whole numbers read as their text."""
 
 
