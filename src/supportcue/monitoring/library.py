@@ -24,6 +24,10 @@ The attention list, in this order:
   customer's case (an order, an address) stays out. Rewrites that share no sentence are listed
   without a proposal. (It was the medoid rewrite, one agent's whole reply; the consensus draft
   scores better on Bitext, BENCHMARKS.md "Consensus drafts in the library".)
+
+An answer a reviewer has acted on (saved its text, or marked it reviewed or approved it) is judged
+on what agents did since: match_drop and rewritten count only the suggestions made after that act,
+so a handled item leaves the list and comes back only if agents keep rewriting the new text.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +84,28 @@ class AnswerFigures:
     rewrites: list[str] = field(default_factory=list)
     rewrite_cases: list[str | None] = field(default_factory=list)
     """The case of each rewrite (its fields become placeholders again, `_fill_back`)."""
+    pairs: list[tuple[datetime, bool]] = field(default_factory=list)
+    """(when the suggestion was made, whether its sent reply matched) per sent reply."""
+    rewrite_at: list[datetime] = field(default_factory=list)
+    """When the suggestion of each rewrite was made."""
+
+    def since(self, cutoff: datetime | None, now: datetime) -> AnswerFigures:
+        """The sent replies and rewrites of the suggestions made after `cutoff` (a reviewer's last
+        save or review of the answer): what agents did with the text as it is now (all: None)."""
+        if cutoff is None:
+            return self
+        kept = [(when, matched) for when, matched in self.pairs if when > cutoff]
+        recent = [matched for when, matched in kept if now - when <= timedelta(days=RECENT_DAYS)]
+        after = [i for i, when in enumerate(self.rewrite_at) if when > cutoff]
+        return AnswerFigures(
+            sent=len(kept),
+            matches=sum(matched for _, matched in kept),
+            recent=[len(recent), sum(recent)],
+            rewrites=[self.rewrites[i] for i in after],
+            rewrite_cases=[self.rewrite_cases[i] for i in after],
+            pairs=kept,
+            rewrite_at=[self.rewrite_at[i] for i in after],
+        )
 
     @property
     def adoption(self) -> float | None:
@@ -144,6 +170,7 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
         matched = int(sim >= threshold)
         f.sent += 1
         f.matches += matched
+        f.pairs.append((created, bool(matched)))
         week = f.weeks.setdefault(max(0, (now - created).days) // 7, [0, 0])
         week[0] += 1
         week[1] += matched
@@ -153,6 +180,7 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
         if not matched and pair.sent:
             f.rewrites.append(_as_template(pair.sent, pair.customer_name))
             f.rewrite_cases.append(pair.case_id)
+            f.rewrite_at.append(created)
     _fill_back(store, list(figures.values()))
     return dict(figures)
 
@@ -213,12 +241,27 @@ def _consensus(texts: tuple[str, ...]) -> str | None:
 
 
 def attention(
-    answers: list[Answer], topics: list[str], figures: dict[str, AnswerFigures], now: datetime | None = None
+    answers: list[Answer],
+    topics: list[str],
+    figures: dict[str, AnswerFigures],
+    now: datetime | None = None,
+    handled: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, Any]]:
     """What a reviewer should look at first (see the module docstring): dicts of kind, answer_id
-    (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body."""
+    (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body.
+
+    `handled` (`store.library.last_edited()`) says when a person last saved each answer's text: the
+    match drop and the rewrites count only the suggestions made after that, or after the answer was
+    last marked reviewed (approved), whichever is later, so an item the reviewer acted on leaves the
+    list and comes back only if agents go on rewriting the answer as it is now."""
     now = now or utcnow()
+    handled = handled or {}
     items: list[dict[str, Any]] = []
+
+    def current(a: Answer) -> AnswerFigures | None:
+        f = figures.get(a.id)
+        cutoffs = [t for t in (a.reviewed_at, handled.get(a.id)) if t is not None]
+        return f.since(max(cutoffs), now) if f is not None and cutoffs else f
 
     def add(kind: str, a: Answer | None, topic: str, what: str, **more: Any) -> None:
         answer_id, owner = (a.id, a.owner) if a is not None else (None, None)
@@ -230,7 +273,7 @@ def attention(
         if a.status == AnswerStatus.APPROVED and a.review_due_at is not None and a.review_due_at < now:
             add("overdue", a, a.topic, f"review was due {a.review_due_at:%Y-%m-%d}")
     for a in answers:
-        f = figures.get(a.id)
+        f = current(a)
         if f is None or f.recent[0] < MIN_PAIRS or f.sent - f.recent[0] < MIN_PAIRS:
             continue
         before, recent = f.earlier_rate or 0.0, f.recent_rate or 0.0
@@ -246,7 +289,7 @@ def attention(
         if topic not in approved:
             add("no_approved_answer", None, topic, "no approved answer: nothing is suggested for this topic")
     for a in answers:
-        f = figures.get(a.id)
+        f = current(a)
         if f is None or a.status == AnswerStatus.RETIRED:
             continue
         if len(f.rewrites) >= MIN_REWRITES and len(f.rewrites) >= REWRITE_SHARE * f.sent:

@@ -269,7 +269,7 @@ def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | 
     return {
         "nav": "library",
         "alerts": describe(store, store.alerts.recent(RECENT, limit=ALERTS)),
-        "attention": attention(answers, topics, figures),
+        "attention": attention(answers, topics, figures, handled=store.library.last_edited()),
         "by_topic": by_topic,
         "topics": sorted(set(topics) | {a.topic for a in answers}),
         "q": q,
@@ -298,7 +298,9 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     if answer is None:
         return None
     figures = answer_figures(store, runtime.settings.match.threshold).get(answer_id)
-    items = attention([answer], [], {answer_id: figures} if figures else {})
+    items = attention(
+        [answer], [], {answer_id: figures} if figures else {}, handled=store.library.last_edited()
+    )
     proposal = next((i["proposal"] for i in items if i["kind"] == "rewritten"), None)
     versions = store.library.versions(answer_id)
     diffs = [{"v": new, "diff": diff(old, new)} for new, old in itertools.pairwise(versions)] + [
