@@ -289,3 +289,61 @@ def test_a_rewritten_or_dropping_answer_leaves_the_list_once_a_reviewer_has_acte
     store.cases.add_suggestions(suggestions)
     store.events.add_many(events)
     assert "rewritten" in kinds()
+
+
+def test_what_reviewers_found_wrong_with_an_answer_reaches_the_library(store: Store) -> None:
+    """A reviewer who judged a suggestion incorrect, flagged it outdated and wrote the corrected
+    reply in /review reached nobody: the review became labels, and the answer, its owner and the
+    library page never heard of it. It is an attention item now (with the corrected reply), until
+    the answer is saved or marked reviewed."""
+    from supportcue.monitoring.library import reviewer_findings
+
+    _seed(store)
+    corrected = "Payouts can no longer be paused; a manual payout schedule does the same."
+    for n, (sid, verdict, flags, text) in enumerate(
+        [
+            ("libfig-s11", "incorrect", ["outdated"], corrected),
+            ("libfig-s10", "partially_correct", ["incorrect_fact"], None),
+            ("libfig-s9", "correct", [], None),  # judged right: no finding
+        ]
+    ):
+        item = f"ri_libfig{n}"
+        store.reviews.add_items(
+            [
+                {
+                    "id": item,
+                    "key": f"suggestion:{sid}",
+                    "kind": "suggestion",
+                    "reason": "random",
+                    "score": 0.0,
+                    "reviews_wanted": 1,
+                    "created_at": NOW,
+                    "case_id": f"c-{sid}",
+                    "suggestion_id": sid,
+                    "topic": "payouts",
+                    "details": {},
+                    "simulated": False,
+                }
+            ]
+        )
+        review = {"item_id": item, "reviewer": "user:olga", "verdict": verdict, "flags": flags}
+        store.reviews.record({**review, "corrected_text": text, "created_at": NOW}, [])
+
+    def items() -> list[dict[str, Any]]:
+        found = attention(
+            store.library.answers(),
+            [],
+            answer_figures(store, threshold=0.7, now=NOW),
+            now=NOW,
+            handled=store.library.last_edited(),
+            findings=reviewer_findings(store, now=NOW),
+        )
+        return [i for i in found if i["kind"] == "judged_wrong"]
+
+    (item,) = items()
+    assert item["answer_id"] == "pause" and item["owner"] == "olga"
+    assert item["what"] == "reviewers judged 2 of its suggestions not correct (incorrect fact 1, outdated 1)"
+    assert item["corrections"] == [corrected]
+    change = AnswerChange(body=corrected, base_version=1)
+    store.library.save_answer("pause", change, "olga", 90, now=NOW - timedelta(hours=1))
+    assert items() == []  # acted on: what reviewers said of the old text is answered

@@ -175,6 +175,25 @@ class Reviews:
             rows = s.execute(stmt.order_by(Review.created_at, Review.id))
             return [(r, i) for r, i in rows]
 
+    def of_answers(self, since: datetime) -> builtins.list[Any]:
+        """The reviews of suggestions made since `since` that served an answer, newest review first:
+        rows of (answer_id, suggestion made at, verdict, flags, corrected_text)."""
+        stmt = (
+            select(
+                Suggestion.answer_id,
+                Suggestion.created_at,
+                Review.verdict,
+                Review.flags,
+                Review.corrected_text,
+            )
+            .join(ReviewItem, ReviewItem.id == Review.item_id)
+            .join(Suggestion, Suggestion.id == ReviewItem.suggestion_id)
+            .where(Suggestion.answer_id.is_not(None), Suggestion.created_at >= since)
+            .order_by(Review.created_at.desc(), Review.id.desc())
+        )
+        with self.db.session() as s:
+            return builtins.list(s.execute(stmt))
+
     # -- candidates --------------------------------------------------------------------------------
     def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:
         """Suggestions made since `since`, newest first, with whether each was dismissed: rows of

@@ -13,6 +13,9 @@ The attention list, in this order:
 - **match_drop**: answers whose match rate over the last `RECENT_DAYS` days is at least `DROP` below
   the rate before, each side over at least `MIN_PAIRS` sent replies (a screening rule, not a test;
   `supportcue drift` tests per-answer drops with a correction for many answers);
+- **judged_wrong**: answers whose suggestions reviewers judged not correct in `/review` (or flagged
+  outdated or with an incorrect fact), with their corrected replies: a review's word on an answer
+  reached neither the library nor its owner;
 - **no_approved_answer**: topics (active ones, and those of any answer) with no approved answer;
 - **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
   match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit is
@@ -26,7 +29,8 @@ The attention list, in this order:
   scores better on Bitext, BENCHMARKS.md "Consensus drafts in the library".)
 
 An answer a reviewer has acted on (saved its text, or marked it reviewed or approved it) is judged
-on what agents did since: match_drop and rewritten count only the suggestions made after that act,
+on what agents and reviewers did since: match_drop, judged_wrong and rewritten count only the
+suggestions made after that act,
 so a handled item leaves the list and comes back only if agents keep rewriting the new text.
 """
 
@@ -46,7 +50,7 @@ from supportcue.data.tables import Answer, utcnow
 from supportcue.monitoring.facts import query_facts
 from supportcue.monitoring.match import _strip_greeting_and_signoff
 from supportcue.monitoring.metrics import _rate, best_per_suggestion, score
-from supportcue.vocab import AnswerStatus
+from supportcue.vocab import AnswerStatus, ReviewFlag, Verdict
 
 WINDOW_DAYS = 56
 RECENT_DAYS = 14
@@ -240,12 +244,45 @@ def _consensus(texts: tuple[str, ...]) -> str | None:
     return draft or None
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A reviewer's judgement of a suggestion of an answer that was not `correct`, or was flagged
+    outdated or with an incorrect fact."""
+
+    made_at: datetime
+    """When the suggestion was made (it served the answer's text of then)."""
+    verdict: str
+    flags: tuple[str, ...]
+    corrected: str | None
+
+
+WRONG_FLAGS = {ReviewFlag.OUTDATED, ReviewFlag.INCORRECT_FACT}
+CORRECTIONS = 3
+"""Reviewers' corrected replies shown with a `judged_wrong` item, the newest first."""
+
+
+def reviewer_findings(store: Store, now: datetime | None = None) -> dict[str, list[Finding]]:
+    """Answer id -> what reviewers found wrong with its suggestions of the last WINDOW_DAYS days, the
+    newest review first (`/review`: a verdict other than correct, or an outdated or incorrect-fact
+    flag, with the corrected reply when they wrote one)."""
+    now = now or utcnow()
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for answer_id, made_at, verdict, flags, corrected in store.reviews.of_answers(
+        now - timedelta(days=WINDOW_DAYS)
+    ):
+        flagged = tuple(str(f) for f in flags or [])
+        if verdict != Verdict.CORRECT or WRONG_FLAGS & set(flagged):
+            out[answer_id].append(Finding(made_at, verdict, flagged, corrected or None))
+    return dict(out)
+
+
 def attention(
     answers: list[Answer],
     topics: list[str],
     figures: dict[str, AnswerFigures],
     now: datetime | None = None,
     handled: Mapping[str, datetime] | None = None,
+    findings: Mapping[str, list[Finding]] | None = None,
 ) -> list[dict[str, Any]]:
     """What a reviewer should look at first (see the module docstring): dicts of kind, answer_id
     (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body.
@@ -258,10 +295,12 @@ def attention(
     handled = handled or {}
     items: list[dict[str, Any]] = []
 
+    def cutoff(a: Answer) -> datetime | None:
+        return max((t for t in (a.reviewed_at, handled.get(a.id)) if t is not None), default=None)
+
     def current(a: Answer) -> AnswerFigures | None:
         f = figures.get(a.id)
-        cutoffs = [t for t in (a.reviewed_at, handled.get(a.id)) if t is not None]
-        return f.since(max(cutoffs), now) if f is not None and cutoffs else f
+        return f.since(cutoff(a), now) if f is not None else f
 
     def add(kind: str, a: Answer | None, topic: str, what: str, **more: Any) -> None:
         answer_id, owner = (a.id, a.owner) if a is not None else (None, None)
@@ -284,6 +323,24 @@ def attention(
                 a.topic,
                 f"match rate {before:.0%} before, {recent:.0%} in the last {RECENT_DAYS} days",
             )
+    for a in answers:
+        since = cutoff(a)
+        found = [f for f in (findings or {}).get(a.id, []) if since is None or f.made_at > since]
+        if not found or a.status == AnswerStatus.RETIRED:
+            continue
+        flags = Counter(flag for f in found for flag in f.flags if flag in WRONG_FLAGS)
+        named = ", ".join(
+            f"{flag.replace('_', ' ')} {n}"
+            for flag, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        add(
+            "judged_wrong",
+            a,
+            a.topic,
+            f"reviewers judged {len(found)} of its suggestions not correct"
+            + (f" ({named})" if named else ""),
+            corrections=[f.corrected for f in found if f.corrected][:CORRECTIONS],
+        )
     approved = {a.topic for a in answers if a.status == AnswerStatus.APPROVED}
     for topic in sorted(set(topics) | {a.topic for a in answers}):
         if topic not in approved:
