@@ -342,7 +342,10 @@ def test_what_reviewers_found_wrong_with_an_answer_reaches_the_library(store: St
 
     (item,) = items()
     assert item["answer_id"] == "pause" and item["owner"] == "olga"
-    assert item["what"] == "reviewers judged 2 of its suggestions not correct (incorrect fact 1, outdated 1)"
+    assert (
+        item["what"]
+        == "reviewers judged 2 of 3 reviewed suggestions not correct (incorrect fact 1, outdated 1)"
+    )
     assert item["corrections"] == [corrected]
     change = AnswerChange(body=corrected, base_version=1)
     store.library.save_answer("pause", change, "olga", 90, now=NOW - timedelta(hours=1))

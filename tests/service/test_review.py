@@ -242,6 +242,6 @@ def test_a_review_that_finds_an_answer_wrong_reaches_its_library_page(
         text = reviewer.get(page, headers=html).text
         assert (
             "judged wrong" in text
-            and "reviewers judged 1 of its suggestions not correct (outdated 1)" in text
+            and "reviewers judged 1 of 1 reviewed suggestion not correct (outdated 1)" in text
         )
         assert "The new &lt;policy&gt; text." in text  # escaped

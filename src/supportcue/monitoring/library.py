@@ -246,14 +246,18 @@ def _consensus(texts: tuple[str, ...]) -> str | None:
 
 @dataclass(frozen=True)
 class Finding:
-    """A reviewer's judgement of a suggestion of an answer that was not `correct`, or was flagged
-    outdated or with an incorrect fact."""
+    """A reviewer's judgement of a suggestion of an answer; `wrong` when it was not `correct`, or was
+    flagged outdated or with an incorrect fact."""
 
     made_at: datetime
     """When the suggestion was made (it served the answer's text of then)."""
     verdict: str
     flags: tuple[str, ...]
     corrected: str | None
+
+    @property
+    def wrong(self) -> bool:
+        return self.verdict != Verdict.CORRECT or bool(WRONG_FLAGS & set(self.flags))
 
 
 WRONG_FLAGS = {ReviewFlag.OUTDATED, ReviewFlag.INCORRECT_FACT}
@@ -262,17 +266,15 @@ CORRECTIONS = 3
 
 
 def reviewer_findings(store: Store, now: datetime | None = None) -> dict[str, list[Finding]]:
-    """Answer id -> what reviewers found wrong with its suggestions of the last WINDOW_DAYS days, the
-    newest review first (`/review`: a verdict other than correct, or an outdated or incorrect-fact
-    flag, with the corrected reply when they wrote one)."""
+    """Answer id -> the reviews of its suggestions of the last WINDOW_DAYS days, the newest review
+    first (`/review`: the verdict, the flags, the corrected reply when they wrote one)."""
     now = now or utcnow()
     out: dict[str, list[Finding]] = defaultdict(list)
     for answer_id, made_at, verdict, flags, corrected in store.reviews.of_answers(
         now - timedelta(days=WINDOW_DAYS)
     ):
         flagged = tuple(str(f) for f in flags or [])
-        if verdict != Verdict.CORRECT or WRONG_FLAGS & set(flagged):
-            out[answer_id].append(Finding(made_at, verdict, flagged, corrected or None))
+        out[answer_id].append(Finding(made_at, verdict, flagged, corrected or None))
     return dict(out)
 
 
@@ -326,9 +328,10 @@ def attention(
     for a in answers:
         since = cutoff(a)
         found = [f for f in (findings or {}).get(a.id, []) if since is None or f.made_at > since]
-        if not found or a.status == AnswerStatus.RETIRED:
+        wrong = [f for f in found if f.wrong]
+        if not wrong or a.status == AnswerStatus.RETIRED:
             continue
-        flags = Counter(flag for f in found for flag in f.flags if flag in WRONG_FLAGS)
+        flags = Counter(flag for f in wrong for flag in f.flags if flag in WRONG_FLAGS)
         named = ", ".join(
             f"{flag.replace('_', ' ')} {n}"
             for flag, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -337,9 +340,11 @@ def attention(
             "judged_wrong",
             a,
             a.topic,
-            f"reviewers judged {len(found)} of its suggestions not correct"
+            f"reviewers judged {len(wrong)} of {len(found)} reviewed suggestion"
+            + ("s" if len(found) != 1 else "")
+            + " not correct"
             + (f" ({named})" if named else ""),
-            corrections=[f.corrected for f in found if f.corrected][:CORRECTIONS],
+            corrections=[f.corrected for f in wrong if f.corrected][:CORRECTIONS],
         )
     approved = {a.topic for a in answers if a.status == AnswerStatus.APPROVED}
     for topic in sorted(set(topics) | {a.topic for a in answers}):
