@@ -65,7 +65,9 @@
       c.alert ? S.el("p", { class: "why-alert" }, "Why this item: the drift alert ",
         S.el("a", { href: `/review?alert=${c.alert.id}`, text: `${c.alert.kind.replace(/_/g, " ")}: ${c.alert.subject}` })) : "",
       section(c.kind === "cluster" ? "An example message" : "Customer message", c.message),
+      d.expired_at ? S.el("p", { id: "expired-label", text: `Its ${(d.expired || []).join(" and ")} label${(d.expired || []).length > 1 ? "s" : ""} expired on ${d.expired_at.slice(0, 10)}` + (d.expired_topic ? `; the topic it had: ${d.expired_topic}` : "") + "." }) : "",
       c.proposed_topic ? S.el("p", { id: "proposed-topic", text: `Proposed topic: ${c.proposed_topic}` })
+        : c.reason === "expired_label" ? ""
         : c.kind === "message" ? S.el("p", { id: "proposed-topic", text: "Proposed topic: none (the assistant found no topic for it)" }) : "",
       s ? section(c.kind === "suggestion" ? "Suggested reply" : "What the assistant suggested", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",
       section("What the shadow stages would have said", d.shadow_text),
@@ -80,7 +82,8 @@
     document.getElementById("verdict-legend").textContent = {
       suggestion: "Is the suggested reply right?",
       // no topic proposed: the verdict judges that "none" (correct: no topic of ours fits it)
-      message: c.proposed_topic ? "Is the proposed topic right?" : "Was no topic right? (If a topic fits, say incorrect and give it below.)",
+      message: c.reason === "expired_label" && c.proposed_topic ? "Is the topic it had still right? (If not, say incorrect and give the right one below.)"
+        : c.proposed_topic ? "Is the proposed topic right?" : "Was no topic right? (If a topic fits, say incorrect and give it below.)",
       cluster: "Are these messages one topic?",
     }[c.kind] || "Verdict";
   }
