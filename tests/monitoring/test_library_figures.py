@@ -300,11 +300,12 @@ def test_what_reviewers_found_wrong_with_an_answer_reaches_the_library(store: St
 
     _seed(store)
     corrected = "Payouts can no longer be paused; a manual payout schedule does the same."
-    for n, (sid, verdict, flags, text) in enumerate(
+    for n, (sid, verdict, flags, text, kind) in enumerate(
         [
-            ("libfig-s11", "incorrect", ["outdated"], corrected),
-            ("libfig-s10", "partially_correct", ["incorrect_fact"], None),
-            ("libfig-s9", "correct", [], None),  # judged right: no finding
+            ("libfig-s11", "incorrect", ["outdated"], corrected, "suggestion"),
+            ("libfig-s10", "partially_correct", ["incorrect_fact"], None, "suggestion"),
+            ("libfig-s9", "correct", [], None, "suggestion"),  # judged right: no finding
+            ("libfig-s8", "incorrect", [], None, "message"),  # judges the topic, not the answer
         ]
     ):
         item = f"ri_libfig{n}"
@@ -312,8 +313,8 @@ def test_what_reviewers_found_wrong_with_an_answer_reaches_the_library(store: St
             [
                 {
                     "id": item,
-                    "key": f"suggestion:{sid}",
-                    "kind": "suggestion",
+                    "key": f"{kind}:{sid}",
+                    "kind": kind,
                     "reason": "random",
                     "score": 0.0,
                     "reviews_wanted": 1,
