@@ -79,6 +79,10 @@
     form.hidden = false;
     document.getElementById("item-id").value = c.item_id;
     validRow.hidden = c.kind !== "message";
+    // flags and a corrected reply are about a suggested reply: a message's or a cluster's review
+    // keeps its verdict, validity and topic only, so the form does not ask for what it would drop
+    document.getElementById("flags-row").hidden = c.kind !== "suggestion";
+    document.getElementById("corrected-row").hidden = c.kind !== "suggestion";
     document.getElementById("verdict-legend").textContent = {
       suggestion: "Is the suggested reply right?",
       // no topic proposed: the verdict judges that "none" (correct: no topic of ours fits it)
@@ -92,9 +96,10 @@
     ev.preventDefault();
     if (!current) return;
     const data = new FormData(form);
-    const body = { item_id: current.item_id, verdict: data.get("verdict"), flags: data.getAll("flags") };
+    const aboutAReply = current.kind === "suggestion";
+    const body = { item_id: current.item_id, verdict: data.get("verdict"), flags: aboutAReply ? data.getAll("flags") : [] };
     const topic = (data.get("topic") || "").trim();
-    const corrected = (data.get("corrected_text") || "").trim();
+    const corrected = aboutAReply ? (data.get("corrected_text") || "").trim() : "";
     if (topic) body.topic = topic;
     if (corrected) body.corrected_text = corrected;
     if (current.kind === "message") body.valid = document.getElementById("valid").checked;
