@@ -371,3 +371,40 @@ def test_drift_on_a_workspace_without_suggestions_says_nothing_was_compared(tmp_
     get_settings.cache_clear()
     assert out.exit_code == 0, out.output
     assert "nothing compared" in out.output and "no drift alerts" not in out.output
+
+
+def test_a_new_topic_clusters_name_holds_no_customers_name(tmp_path: Path) -> None:
+    """A cluster's top terms name the alert (its subject: stored, shown on /library, a label of
+    `supportcue_drift_alert_score` on /metrics, posted to the webhook), so they are taken from the
+    messages with personal data masked, as its examples are: customers who sign "Emma" made the
+    demo's alert "bank / verification failed / emma"."""
+    from supportcue.data.alerts import DriftRow
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.monitoring.drift import detect
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    asks = [
+        "Instant payout not available on my card?",
+        "Why is instant payout greyed out for my card?",
+        "Can I get an instant payout to my debit card?",
+    ]
+    rows = []
+    for day in range(21):
+        for n in range(12):
+            at = T0 + timedelta(days=day, minutes=10 * n)
+            sid = f"d{day}-{n}"
+            if day >= 14 and n < 6:  # the last week: a question no topic claims, from Emma Lind
+                text, topic, abstained = f"{asks[n % 3]}\n\nThanks, Emma", None, "topic"
+            else:
+                text, topic, abstained = f"Where is my refund for order {day}{n}?", "refunds", None
+            name = "Emma Lind" if topic is None else "Noah Berg"
+            rows.append(DriftRow(sid, f"c-{sid}", at, text, topic, None, abstained, None, None, name, None))
+    alerts = [
+        a for a in detect(rows, HashingEmbedder(), settings.drift, 0.7) if a.kind == "new_topic_cluster"
+    ]
+    assert alerts, "the new question is found"
+    for a in alerts:
+        assert "instant" in a.subject
+        assert not any("emma" in t or "name" in t for t in a.details["top_terms"]), a.details["top_terms"]
+        assert "emma" not in a.subject.lower() and "Emma" not in json.dumps(a.details)

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from supportcue.data.library import AnswerChange
 from supportcue.data.store import Store
 from supportcue.monitoring.library import answer_figures, attention, common_edit
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PAUSE = "You can pause payouts from Settings > Payouts at any time."
 REWRITE = "Payouts can be paused for up to 30 days from Settings > Payouts > Pause."
+GONE = "Pausing payouts is no longer offered: ask your account manager to hold them."
 
 
 def _s(sid: str, answer_id: str, days_ago: float, text: str = PAUSE) -> dict[str, Any]:
@@ -245,3 +249,105 @@ def test_the_proposal_makes_each_cases_field_values_placeholders_again(store: St
         proposal
         == "The refund of {amount} on {charge_id} left us; yes, it reaches the card within 10 days. EU"
     )
+
+
+@pytest.mark.parametrize("act", ["new_version", "reviewed"])
+def test_a_rewritten_or_dropping_answer_leaves_the_list_once_a_reviewer_has_acted_on_it(
+    store: Store, act: str
+) -> None:
+    """The rewritten and match-drop items count the suggestions made since a reviewer last saved
+    the answer's text or marked it reviewed: they said "agents rewrote 4 of 5 replies sent after it"
+    and kept the proposal up, for 8 weeks, after the reviewer had saved the agents' common edit
+    (with a greeting, say) as its new version or judged it fine."""
+    _seed(store)
+
+    def kinds() -> list[str]:
+        figures = answer_figures(store, threshold=0.7, now=NOW)
+        answers = store.library.answers()
+        handled = store.library.last_edited()
+        items = attention(answers, [], figures, now=NOW, handled=handled)
+        return [i["kind"] for i in items if i["answer_id"] == "pause"]
+
+    assert kinds() == ["overdue", "match_drop", "rewritten"]
+    then = NOW - timedelta(days=1)  # after the last suggestion (2 days ago)
+    if act == "new_version":
+        change = AnswerChange(body=f"Hi {{customer_name}},\n{REWRITE}", base_version=1)
+        store.library.save_answer("pause", change, "olga", 90, now=then)
+        assert kinds() == ["overdue"]  # saved, not reviewed: still overdue
+    else:
+        store.library.save_answer("pause", AnswerChange(reviewed=True, base_version=1), "olga", 90, now=then)
+        assert kinds() == []
+    # agents rewriting the new version again brings the item back, over the replies since
+    suggestions, events = [], []
+    for i in range(4):
+        sid = f"libfig-after-{act}-{i}"
+        suggestions.append(_s(sid, "pause", 0.5 - i / 10))
+        events += [_e(sid, "shown", 0.5 - i / 10), _e(sid, "sent", 0.5 - i / 10, text=f"Hi Ana,\n{GONE}")]
+    store.cases.upsert(
+        [{"id": s["case_id"], "message": "pause?", "customer_name": "Ana"} for s in suggestions]
+    )
+    store.cases.add_suggestions(suggestions)
+    store.events.add_many(events)
+    assert "rewritten" in kinds()
+
+
+def test_what_reviewers_found_wrong_with_an_answer_reaches_the_library(store: Store) -> None:
+    """A reviewer who judged a suggestion incorrect, flagged it outdated and wrote the corrected
+    reply in /review reached nobody: the review became labels, and the answer, its owner and the
+    library page never heard of it. It is an attention item now (with the corrected reply), until
+    the answer is saved or marked reviewed."""
+    from supportcue.monitoring.library import reviewer_findings
+
+    _seed(store)
+    corrected = "Payouts can no longer be paused; a manual payout schedule does the same."
+    for n, (sid, verdict, flags, text, kind) in enumerate(
+        [
+            ("libfig-s11", "incorrect", ["outdated"], corrected, "suggestion"),
+            ("libfig-s10", "partially_correct", ["incorrect_fact"], None, "suggestion"),
+            ("libfig-s9", "correct", [], None, "suggestion"),  # judged right: no finding
+            ("libfig-s8", "incorrect", [], None, "message"),  # judges the topic, not the answer
+        ]
+    ):
+        item = f"ri_libfig{n}"
+        store.reviews.add_items(
+            [
+                {
+                    "id": item,
+                    "key": f"{kind}:{sid}",
+                    "kind": kind,
+                    "reason": "random",
+                    "score": 0.0,
+                    "reviews_wanted": 1,
+                    "created_at": NOW,
+                    "case_id": f"c-{sid}",
+                    "suggestion_id": sid,
+                    "topic": "payouts",
+                    "details": {},
+                    "simulated": False,
+                }
+            ]
+        )
+        review = {"item_id": item, "reviewer": "user:olga", "verdict": verdict, "flags": flags}
+        store.reviews.record({**review, "corrected_text": text, "created_at": NOW}, [])
+
+    def items() -> list[dict[str, Any]]:
+        found = attention(
+            store.library.answers(),
+            [],
+            answer_figures(store, threshold=0.7, now=NOW),
+            now=NOW,
+            handled=store.library.last_edited(),
+            findings=reviewer_findings(store, now=NOW),
+        )
+        return [i for i in found if i["kind"] == "judged_wrong"]
+
+    (item,) = items()
+    assert item["answer_id"] == "pause" and item["owner"] == "olga"
+    assert (
+        item["what"]
+        == "reviewers judged 2 of 3 reviewed suggestions not correct (incorrect fact 1, outdated 1)"
+    )
+    assert item["corrections"] == [corrected]
+    change = AnswerChange(body=corrected, base_version=1)
+    store.library.save_answer("pause", change, "olga", 90, now=NOW - timedelta(hours=1))
+    assert items() == []  # acted on: what reviewers said of the old text is answered

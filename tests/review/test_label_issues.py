@@ -73,3 +73,35 @@ def test_label_stats_counts_each_case_under_the_label_training_learns(store: Sto
     stats = label_stats(store, settings, "topic")
     assert stats["labeled_cases"] == 2
     assert {c["label"]: c["count"] for c in stats["counts"]} == {"refunds": 1, "payouts": 1}
+
+
+def test_a_label_a_reviewer_confirmed_is_not_flagged_again(store: Store, tmp_path: Path) -> None:
+    """An SME who reviewed a `labels issues` batch and kept a flagged label (imported back with
+    source sme) found it at the top of the next batch: the model still doubts it, but a person has
+    answered, so it is left out (and counted) until their label expires. A correction leaves too."""
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.review.store_issues import label_issues
+    from supportcue.settings import init_workspace, load_settings
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
+    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
+    odd = [f"where is the refund for my order number {n}, it was refunded days ago" for n in (77, 78)]
+    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
+    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
+    cases += [("x1", odd[0], "payouts"), ("x2", odd[1], "payouts")]  # refunds, labeled payouts
+    store.cases.upsert([{"id": c, "message": t} for c, t, _ in cases])
+    expert = {"task": "topic", "source": "expert", "annotator": "maya"}
+    store.labels.add([{"case_id": c, "value": v, **expert} for c, _, v in cases])
+    found = label_issues(store, settings, HashingEmbedder(), "topic")
+    assert {"x1", "x2"} <= {r["case_id"] for r in found.rows} and found.confirmed == 0
+    sme = {"task": "topic", "source": "sme", "annotator": "olga"}
+    store.labels.add(
+        [{"case_id": "x1", "value": "payouts", **sme}, {"case_id": "x2", "value": "refunds", **sme}]
+    )
+    again = label_issues(store, settings, HashingEmbedder(), "topic")
+    flagged = {r["case_id"] for r in again.rows}
+    assert "x1" not in flagged and "x2" not in flagged  # kept by olga; corrected by olga
+    assert again.confirmed == 1
+    assert [r["rank"] for r in again.rows] == list(range(1, len(again.rows) + 1))

@@ -349,3 +349,23 @@ def test_a_new_topic_named_for_a_cluster_is_a_topic_reviewers_can_then_give(stor
         store, s, ReviewInput(message.id, Verdict.INCORRECT, topic="crypto_wallet"), "user:rita", now=NOW
     )
     assert ("topic", "crypto_wallet") in {(lb["task"], lb["value"]) for lb in labels}
+
+
+def test_an_expired_label_is_shown_for_review_and_correct_renews_it(store: Store) -> None:
+    """An expired-label item named no topic, so the page said "Proposed topic: none (the assistant
+    found no topic for it)" about a case an expert had labeled `payouts`, and a reviewer who judged
+    it "correct" renewed its validity but not its topic: the case stayed out of topic training. The
+    item proposes the expired topic now, and says when it expired."""
+    store.cases.upsert([{"id": "c1", "message": "when is my payout?", "created_at": NOW - timedelta(days=9)}])
+    old = {"case_id": "c1", "source": "expert", "annotator": "maya", "expires_at": NOW - timedelta(days=1)}
+    store.labels.add(
+        [{**old, "task": "topic", "value": "payouts"}, {**old, "task": "validity", "value": "valid"}]
+    )
+    s = settings()
+    refresh(store, s, now=NOW)
+    (item,) = [i for i in _all(store) if i.reason == ReviewReason.EXPIRED_LABEL]
+    assert item.topic == "payouts" and item.details["expired_topic"] == "payouts"
+    submit(store, s, ReviewInput(item_id=item.id, verdict=Verdict.CORRECT), "ana", now=NOW)
+    live = {(lb.task, lb.value) for lb in store.labels.list(now=NOW) if lb.case_id == "c1"}
+    assert live == {("topic", "payouts"), ("validity", "valid")}
+    assert store.labels.expired_cases(now=NOW) == []

@@ -208,3 +208,40 @@ def test_a_reviewers_session_needs_the_pages_csrf_token(server: LiveServer, stor
         assert made.json()["reviewer"] == "user:vera"
     finally:
         client.close()
+
+
+def test_a_review_that_finds_an_answer_wrong_reaches_its_library_page(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """A suggestion judged incorrect and outdated, with a corrected reply, in /review: the answer it
+    came from is listed under "Needs attention" on /library and its own page, with the reply."""
+    items = reviewer.get("/v1/review/queue", params={"limit": 50}).json()["data"]
+    item = next(i for i in items if i["kind"] == "suggestion" and (i["suggestion"] or {}).get("answer_id"))
+    answer_id = item["suggestion"]["answer_id"]
+    store.library.upsert_answers(
+        [
+            {
+                "id": answer_id,
+                "topic": item["proposed_topic"],
+                "title": "T",
+                "body": "Old text.",
+                "status": "approved",
+            }
+        ]
+    )
+    html = {"accept": "text/html"}
+    assert "judged wrong" not in reviewer.get("/library", headers=html).text
+    body = {
+        "item_id": item["item_id"],
+        "verdict": "incorrect",
+        "flags": ["outdated"],
+        "corrected_text": "The new <policy> text.",
+    }
+    assert reviewer.post("/v1/reviews", json=body).status_code == 201
+    for page in ("/library", f"/library/{answer_id}"):
+        text = reviewer.get(page, headers=html).text
+        assert (
+            "judged wrong" in text
+            and "reviewers judged 1 of 1 reviewed suggestion not correct (outdated 1)" in text
+        )
+        assert "The new &lt;policy&gt; text." in text  # escaped

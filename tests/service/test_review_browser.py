@@ -66,6 +66,39 @@ def test_a_reviewer_works_five_items_and_the_labels_are_sme(
     assert all(lb.expires_at is not None for lb in labels)
 
 
+def test_the_form_asks_only_what_a_review_of_the_item_keeps(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """A message or cluster item's review keeps its verdict, validity and topic: flags and a
+    corrected reply were asked for and silently dropped (only a suggestion's review reads them)."""
+    page = fresh_page
+    open_queue(page, server, store)
+    item = page.locator("#item")
+    kinds: set[str] = set()
+    seen = ""
+    for _ in range(10):
+        expect(item).not_to_have_attribute("data-item-id", seen or "none")
+        expect(item).to_have_attribute("data-item-id", re.compile(r"^ri_"))
+        seen = item.get_attribute("data-item-id") or ""
+        kind = item.get_attribute("data-kind") or ""
+        kinds.add(kind)
+        about_a_reply = kind == "suggestion"
+        expect(page.locator("#corrected")).to_be_visible(visible=about_a_reply)
+        expect(page.get_by_label("outdated")).to_be_visible(visible=about_a_reply)
+        if about_a_reply:  # a box as wide as the form, not a small one beside its label
+            box = page.get_by_label("Corrected reply").bounding_box()
+            form = page.locator("#review-form").bounding_box()
+            assert box is not None and form is not None and box["width"] > 0.9 * form["width"], (box, form)
+        expect(page.locator("#topic")).to_be_visible()
+        page.get_by_label("incorrect", exact=True).check()
+        page.locator("#topic").fill("crypto_wallet" if kind == "cluster" else "refunds")
+        page.get_by_role("button", name="Save review").click()
+        expect(page.locator("#review-status")).to_contain_text("Saved:")
+        if {"suggestion", "message"} <= kinds:
+            break
+    assert {"suggestion", "message"} <= kinds
+
+
 def test_an_agent_is_refused_the_review_page(fresh_page: Page, server: LiveServer, store: Store) -> None:
     add_user(store, "andy", "agent", PASSWORD)
     log_in(fresh_page, server.url, "andy")
@@ -173,9 +206,7 @@ def test_a_message_with_no_proposed_topic_says_so_and_reads_as_written(
     expect(item).to_contain_text(f"What the assistant suggested(no reply: {reason})")
     shown = item.locator(".quote").first.inner_text()
     assert shown == message, shown  # its line breaks on screen, not run together
-    box = page.get_by_label("Corrected reply").bounding_box()
-    form = page.locator("#review-form").bounding_box()
-    assert box is not None and form is not None and box["width"] > 0.9 * form["width"], (box, form)
+    expect(page.locator("#corrected")).to_be_hidden()  # a message's review keeps no reply
     page.get_by_label("incorrect", exact=True).check()
     page.locator("#topic").fill("fees")
     page.get_by_role("button", name="Save review").click()

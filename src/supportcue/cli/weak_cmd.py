@@ -138,12 +138,19 @@ def issues(
                     "issues": rows[:top],
                     "exported": str(out or ""),
                     "unchecked_labels": unchecked,
+                    "confirmed": found.confirmed,
                 }
             )
         )
         return
     console.print(issues_table(rows[:top], task))
     console.print(f"{len(rows)} likely errors" + (f"; exported to {out}" if out else ""))
+    if found.confirmed:  # "why is case X gone?": a reviewer answered it
+        console.print(
+            f"left out: {found.confirmed} flagged case(s) whose label a reviewer gave (source sme)",
+            highlight=False,
+            markup=False,
+        )
     if unchecked:  # "0 likely errors" must not read as "every label was checked"
         shown = ", ".join(repr(v) for v in unchecked[:10]) + (", ..." if len(unchecked) > 10 else "")
         console.print(

@@ -93,6 +93,29 @@ class Labels:
         with self.db.session() as s:
             return builtins.list(s.execute(q))
 
+    def expired_values(
+        self, case_ids: Sequence[str], task: str, now: datetime | None = None
+    ) -> dict[str, str]:
+        """Case id -> the value of its people's expired label of `task` that expired last (what the
+        case was labeled before its labels expired)."""
+        now = now or utcnow()
+        out: dict[str, tuple[datetime, str]] = {}
+        q = select(Label.case_id, Label.value, Label.expires_at).where(
+            Label.task == task,
+            Label.source.in_(builtins.list(HUMAN_SOURCES)),
+            Label.expires_at <= now,
+        )
+        ids = builtins.list(case_ids)
+        with self.db.session() as s:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for case_id, value, expiry in s.execute(q.where(Label.case_id.in_(chunk))):
+                    if case_id is None or expiry is None:  # neither: the query asks for both
+                        continue
+                    if case_id not in out or expiry > out[case_id][0]:
+                        out[case_id] = (expiry, value)
+        return {case_id: value for case_id, (_, value) in out.items()}
+
     def delete(
         self,
         source: str,

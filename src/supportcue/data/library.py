@@ -375,6 +375,17 @@ class Library:
         q = select(AnswerVersion).where(AnswerVersion.answer_id == answer_id)
         return self.db.all(q.order_by(AnswerVersion.version.desc()))
 
+    def last_edited(self) -> dict[str, datetime]:
+        """Answer id -> when a person (an editor: the page, the API, `topics merge`) last saved a
+        version of it; an import's versions name no editor and are left out."""
+        q = (
+            select(AnswerVersion.answer_id, func.max(AnswerVersion.created_at))
+            .where(AnswerVersion.editor.is_not(None))
+            .group_by(AnswerVersion.answer_id)
+        )
+        with self.db.session() as s:
+            return {answer_id: when for answer_id, when in s.execute(q)}
+
     def answers(self, topic: str | None = None, status: str | None = None) -> list[Answer]:
         """The answer library, optionally for one topic and status."""
         q = select(Answer).order_by(Answer.topic, Answer.id)

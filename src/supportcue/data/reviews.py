@@ -22,7 +22,7 @@ from supportcue.data.labels import Labels
 from supportcue.data.reporting import from_traffic, latest_suggestion_id
 from supportcue.data.tables import Case, Event, Review, ReviewItem, Suggestion
 from supportcue.errors import ReviewConflict
-from supportcue.vocab import EventKind, ReviewReason, SuggestionMode
+from supportcue.vocab import EventKind, ReviewKind, ReviewReason, SuggestionMode
 
 SUGGESTION_COLUMNS = (
     "id",
@@ -174,6 +174,27 @@ class Reviews:
         with self.db.session() as s:
             rows = s.execute(stmt.order_by(Review.created_at, Review.id))
             return [(r, i) for r, i in rows]
+
+    def of_answers(self, since: datetime) -> builtins.list[Any]:
+        """The reviews of suggestion items (suggestions made since `since` that served an answer),
+        newest review first: rows of (answer_id, suggestion made at, verdict, flags, corrected_text)."""
+        stmt = (
+            select(
+                Suggestion.answer_id,
+                Suggestion.created_at,
+                Review.verdict,
+                Review.flags,
+                Review.corrected_text,
+            )
+            .join(ReviewItem, ReviewItem.id == Review.item_id)
+            .join(Suggestion, Suggestion.id == ReviewItem.suggestion_id)
+            # a message item's verdict judges the topic proposed with it, not the answer's text
+            .where(ReviewItem.kind == ReviewKind.SUGGESTION)
+            .where(Suggestion.answer_id.is_not(None), Suggestion.created_at >= since)
+            .order_by(Review.created_at.desc(), Review.id.desc())
+        )
+        with self.db.session() as s:
+            return builtins.list(s.execute(stmt))
 
     # -- candidates --------------------------------------------------------------------------------
     def suggestions_since(self, since: datetime, limit: int) -> builtins.list[Any]:

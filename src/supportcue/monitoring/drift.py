@@ -43,7 +43,7 @@ from supportcue.data.alerts import DriftRow
 from supportcue.data.store import Store
 from supportcue.data.tables import DriftAlert, utcnow
 from supportcue.embeddings import Embedder
-from supportcue.llm.privacy import Masker
+from supportcue.llm.privacy import PLACEHOLDER, Masker
 from supportcue.monitoring.drift_stats import (
     clusters,
     domain_auc,
@@ -144,6 +144,11 @@ def _masked(row: DriftRow, text: str) -> str:
     return Masker(customer_name=row.customer_name).mask(text)
 
 
+def _for_terms(row: DriftRow) -> str:
+    """`row`'s message masked, without the placeholders (no "[NAME_1]" becomes the term "name")."""
+    return PLACEHOLDER.sub(" ", _masked(row, row.message))
+
+
 def _examples(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:
     """The first picked rows as {case_id, suggestion_id, message (masked)}: `describe` reads the
     message again from the case, or from the suggestion when its case is not stored."""
@@ -203,7 +208,9 @@ def _new_topics(ref: Window, win: Window, at: datetime, s: DriftSettings) -> lis
     p = proportion_drop(len(w_idx), n_win, len(r_idx), n_ref)  # the reference's share is the lower one
     if p >= s.alpha or rise < s.min_unclaimed_rise:
         return []
-    background = [ref.rows[i].message for i in r_idx]
+    # masked, as the examples are: the terms name the alert (its subject, stored, a label on
+    # /metrics, posted to the webhook), and customers' names were among them ("... / emma")
+    background = [_for_terms(ref.rows[i]) for i in r_idx]
     found = []
     labels = clusters(win.vectors[w_idx])
     for label, size in Counter(labels).most_common():
@@ -211,7 +218,7 @@ def _new_topics(ref: Window, win: Window, at: datetime, s: DriftSettings) -> lis
         share = size / n_win
         if share < s.min_cluster_share:
             break
-        texts = [win.rows[i].message for i in members]
+        texts = [_for_terms(win.rows[i]) for i in members]
         terms = top_terms(texts, background)
         if not terms:
             continue

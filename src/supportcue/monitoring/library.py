@@ -13,6 +13,9 @@ The attention list, in this order:
 - **match_drop**: answers whose match rate over the last `RECENT_DAYS` days is at least `DROP` below
   the rate before, each side over at least `MIN_PAIRS` sent replies (a screening rule, not a test;
   `supportcue drift` tests per-answer drops with a correction for many answers);
+- **judged_wrong**: answers whose suggestions reviewers judged not correct in `/review` (or flagged
+  outdated or with an incorrect fact), with their corrected replies: a review's word on an answer
+  reached neither the library nor its owner;
 - **no_approved_answer**: topics (active ones, and those of any answer) with no approved answer;
 - **rewritten**: answers agents keep rewriting: at least `MIN_REWRITES` sent replies that do not
   match the suggestion, and at least `REWRITE_SHARE` of its sent replies. The common edit is
@@ -24,6 +27,11 @@ The attention list, in this order:
   customer's case (an order, an address) stays out. Rewrites that share no sentence are listed
   without a proposal. (It was the medoid rewrite, one agent's whole reply; the consensus draft
   scores better on Bitext, BENCHMARKS.md "Consensus drafts in the library".)
+
+An answer a reviewer has acted on (saved its text, or marked it reviewed or approved it) is judged
+on what agents and reviewers did since: match_drop, judged_wrong and rewritten count only the
+suggestions made after that act,
+so a handled item leaves the list and comes back only if agents keep rewriting the new text.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +50,7 @@ from supportcue.data.tables import Answer, utcnow
 from supportcue.monitoring.facts import query_facts
 from supportcue.monitoring.match import _strip_greeting_and_signoff
 from supportcue.monitoring.metrics import _rate, best_per_suggestion, score
-from supportcue.vocab import AnswerStatus
+from supportcue.vocab import AnswerStatus, ReviewFlag, Verdict
 
 WINDOW_DAYS = 56
 RECENT_DAYS = 14
@@ -80,6 +88,28 @@ class AnswerFigures:
     rewrites: list[str] = field(default_factory=list)
     rewrite_cases: list[str | None] = field(default_factory=list)
     """The case of each rewrite (its fields become placeholders again, `_fill_back`)."""
+    pairs: list[tuple[datetime, bool]] = field(default_factory=list)
+    """(when the suggestion was made, whether its sent reply matched) per sent reply."""
+    rewrite_at: list[datetime] = field(default_factory=list)
+    """When the suggestion of each rewrite was made."""
+
+    def since(self, cutoff: datetime | None, now: datetime) -> AnswerFigures:
+        """The sent replies and rewrites of the suggestions made after `cutoff` (a reviewer's last
+        save or review of the answer): what agents did with the text as it is now (all: None)."""
+        if cutoff is None:
+            return self
+        kept = [(when, matched) for when, matched in self.pairs if when > cutoff]
+        recent = [matched for when, matched in kept if now - when <= timedelta(days=RECENT_DAYS)]
+        after = [i for i, when in enumerate(self.rewrite_at) if when > cutoff]
+        return AnswerFigures(
+            sent=len(kept),
+            matches=sum(matched for _, matched in kept),
+            recent=[len(recent), sum(recent)],
+            rewrites=[self.rewrites[i] for i in after],
+            rewrite_cases=[self.rewrite_cases[i] for i in after],
+            pairs=kept,
+            rewrite_at=[self.rewrite_at[i] for i in after],
+        )
 
     @property
     def adoption(self) -> float | None:
@@ -144,6 +174,7 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
         matched = int(sim >= threshold)
         f.sent += 1
         f.matches += matched
+        f.pairs.append((created, bool(matched)))
         week = f.weeks.setdefault(max(0, (now - created).days) // 7, [0, 0])
         week[0] += 1
         week[1] += matched
@@ -153,6 +184,7 @@ def answer_figures(store: Store, threshold: float, now: datetime | None = None) 
         if not matched and pair.sent:
             f.rewrites.append(_as_template(pair.sent, pair.customer_name))
             f.rewrite_cases.append(pair.case_id)
+            f.rewrite_at.append(created)
     _fill_back(store, list(figures.values()))
     return dict(figures)
 
@@ -212,13 +244,65 @@ def _consensus(texts: tuple[str, ...]) -> str | None:
     return draft or None
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A reviewer's judgement of a suggestion of an answer; `wrong` when it was not `correct`, or was
+    flagged outdated or with an incorrect fact."""
+
+    made_at: datetime
+    """When the suggestion was made (it served the answer's text of then)."""
+    verdict: str
+    flags: tuple[str, ...]
+    corrected: str | None
+
+    @property
+    def wrong(self) -> bool:
+        return self.verdict != Verdict.CORRECT or bool(WRONG_FLAGS & set(self.flags))
+
+
+WRONG_FLAGS = {ReviewFlag.OUTDATED, ReviewFlag.INCORRECT_FACT}
+CORRECTIONS = 3
+"""Reviewers' corrected replies shown with a `judged_wrong` item, the newest first."""
+
+
+def reviewer_findings(store: Store, now: datetime | None = None) -> dict[str, list[Finding]]:
+    """Answer id -> the reviews of its suggestions of the last WINDOW_DAYS days, the newest review
+    first (`/review`: the verdict, the flags, the corrected reply when they wrote one)."""
+    now = now or utcnow()
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for answer_id, made_at, verdict, flags, corrected in store.reviews.of_answers(
+        now - timedelta(days=WINDOW_DAYS)
+    ):
+        flagged = tuple(str(f) for f in flags or [])
+        out[answer_id].append(Finding(made_at, verdict, flagged, corrected or None))
+    return dict(out)
+
+
 def attention(
-    answers: list[Answer], topics: list[str], figures: dict[str, AnswerFigures], now: datetime | None = None
+    answers: list[Answer],
+    topics: list[str],
+    figures: dict[str, AnswerFigures],
+    now: datetime | None = None,
+    handled: Mapping[str, datetime] | None = None,
+    findings: Mapping[str, list[Finding]] | None = None,
 ) -> list[dict[str, Any]]:
     """What a reviewer should look at first (see the module docstring): dicts of kind, answer_id
-    (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body."""
+    (None for a topic), topic, owner, what (a sentence) and, for `rewritten`, the proposed body.
+
+    `handled` (`store.library.last_edited()`) says when a person last saved each answer's text: the
+    match drop and the rewrites count only the suggestions made after that, or after the answer was
+    last marked reviewed (approved), whichever is later, so an item the reviewer acted on leaves the
+    list and comes back only if agents go on rewriting the answer as it is now."""
     now = now or utcnow()
+    handled = handled or {}
     items: list[dict[str, Any]] = []
+
+    def cutoff(a: Answer) -> datetime | None:
+        return max((t for t in (a.reviewed_at, handled.get(a.id)) if t is not None), default=None)
+
+    def current(a: Answer) -> AnswerFigures | None:
+        f = figures.get(a.id)
+        return f.since(cutoff(a), now) if f is not None else f
 
     def add(kind: str, a: Answer | None, topic: str, what: str, **more: Any) -> None:
         answer_id, owner = (a.id, a.owner) if a is not None else (None, None)
@@ -230,7 +314,7 @@ def attention(
         if a.status == AnswerStatus.APPROVED and a.review_due_at is not None and a.review_due_at < now:
             add("overdue", a, a.topic, f"review was due {a.review_due_at:%Y-%m-%d}")
     for a in answers:
-        f = figures.get(a.id)
+        f = current(a)
         if f is None or f.recent[0] < MIN_PAIRS or f.sent - f.recent[0] < MIN_PAIRS:
             continue
         before, recent = f.earlier_rate or 0.0, f.recent_rate or 0.0
@@ -241,12 +325,33 @@ def attention(
                 a.topic,
                 f"match rate {before:.0%} before, {recent:.0%} in the last {RECENT_DAYS} days",
             )
+    for a in answers:
+        since = cutoff(a)
+        found = [f for f in (findings or {}).get(a.id, []) if since is None or f.made_at > since]
+        wrong = [f for f in found if f.wrong]
+        if not wrong or a.status == AnswerStatus.RETIRED:
+            continue
+        flags = Counter(flag for f in wrong for flag in f.flags if flag in WRONG_FLAGS)
+        named = ", ".join(
+            f"{flag.replace('_', ' ')} {n}"
+            for flag, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        add(
+            "judged_wrong",
+            a,
+            a.topic,
+            f"reviewers judged {len(wrong)} of {len(found)} reviewed suggestion"
+            + ("s" if len(found) != 1 else "")
+            + " not correct"
+            + (f" ({named})" if named else ""),
+            corrections=[f.corrected for f in wrong if f.corrected][:CORRECTIONS],
+        )
     approved = {a.topic for a in answers if a.status == AnswerStatus.APPROVED}
     for topic in sorted(set(topics) | {a.topic for a in answers}):
         if topic not in approved:
             add("no_approved_answer", None, topic, "no approved answer: nothing is suggested for this topic")
     for a in answers:
-        f = figures.get(a.id)
+        f = current(a)
         if f is None or a.status == AnswerStatus.RETIRED:
             continue
         if len(f.rewrites) >= MIN_REWRITES and len(f.rewrites) >= REWRITE_SHARE * f.sent:

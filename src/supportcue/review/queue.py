@@ -278,6 +278,11 @@ def _expired_items(store: Store, settings: Settings, now: datetime) -> list[dict
         when, tasks = expired.get(str(case_id), (expiry, []))
         expired[str(case_id)] = (max(when, expiry), [*tasks, str(task)])
     cases = store.reviews.cases(list(expired))
+    # the topic it had, proposed: "correct" renews it (with none, the page said the assistant found
+    # no topic, and a "correct" review renewed the case's validity but left its topic expired)
+    topics = store.labels.expired_values(
+        [c for c, (_, tasks) in expired.items() if LabelTask.TOPIC in tasks], LabelTask.TOPIC, now
+    )
     out = []
     for case_id, (expiry, tasks) in expired.items():
         case = cases.get(case_id)
@@ -292,8 +297,10 @@ def _expired_items(store: Store, settings: Settings, now: datetime) -> list[dict
                 0.4,
                 now,
                 case_id=case_id,
+                topic=topics.get(case_id),
                 simulated=case.simulated,
-                details={"expired": sorted(tasks), "expired_at": expiry.isoformat()},
+                details={"expired": sorted(tasks), "expired_at": expiry.isoformat()}
+                | ({"expired_topic": topics[case_id]} if case_id in topics else {}),
             )
         )
     return out

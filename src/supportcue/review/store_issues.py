@@ -13,7 +13,7 @@ from supportcue.review.agreement import label_counts_vs_target, pairwise_agreeme
 from supportcue.review.label_issues import find_label_issues, out_of_sample_probs
 from supportcue.settings import Settings
 from supportcue.training.dataset import labeled_cases
-from supportcue.vocab import HUMAN_SOURCES, MACHINE_SOURCES
+from supportcue.vocab import HUMAN_SOURCES, MACHINE_SOURCES, LabelSource
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class LabelIssues:
     """Likely label errors, most suspicious first."""
     unchecked: list[str]
     """Labels of a single case, which cross-validation cannot check (it needs two)."""
+    confirmed: int = 0
+    """Flagged cases left out because a reviewer (source `sme`) gave the label they have."""
 
 
 def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str) -> LabelIssues:
@@ -29,8 +31,9 @@ def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str
 
     Probabilities come from cross-validation (each case scored by a model that never saw its label),
     then cleanlab's confident learning decides which labels to flag. A label of a single case is left
-    out and named in `unchecked`. Too few labels to compare is a `TrainingDataError`, not an empty
-    list.
+    out and named in `unchecked`. A case whose label a reviewer gave (source `sme`: a label kept or
+    corrected in a review batch imported back, or in /review) is left out and counted in `confirmed`.
+    Too few labels to compare is a `TrainingDataError`, not an empty list.
     """
     data = labeled_cases(store, task, settings.labels.source_weights)
     counts = Counter(data.labels)
@@ -48,14 +51,23 @@ def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str
     probs, classes = out_of_sample_probs(embedder.embed(texts), labels)
     index = {c: i for i, c in enumerate(classes)}
     found = find_label_issues([index[label] for label in labels], probs)
-    rows = []
-    for rank, (row, score, suggested) in enumerate(
-        zip(found.indices.tolist(), found.scores.tolist(), found.suggested.tolist(), strict=True), start=1
+    # a label a reviewer gave (kept or corrected in a review batch, or in /review) is answered: the
+    # model may still doubt it, but listing it again put the same cases at the top of every batch
+    answered = {
+        (lb.case_id or lb.subject, lb.value) for lb in store.labels.list(task, sources=[LabelSource.SME])
+    }
+    rows: list[dict[str, Any]] = []
+    confirmed = 0
+    for row, score, suggested in zip(
+        found.indices.tolist(), found.scores.tolist(), found.suggested.tolist(), strict=True
     ):
         i = keep[row]
+        if (data.case_ids[i], data.labels[i]) in answered:
+            confirmed += 1
+            continue
         rows.append(
             {
-                "rank": rank,
+                "rank": len(rows) + 1,
                 "case_id": data.case_ids[i],
                 "text": data.texts[i],
                 "given": data.labels[i],
@@ -63,7 +75,7 @@ def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str
                 "quality": float(score),
             }
         )
-    return LabelIssues(rows, unchecked)
+    return LabelIssues(rows, unchecked, confirmed)
 
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 A case may carry several labels for a task (two experts, a weak label, an agent's feedback). Each
 label weighs `source_weights[source] * confidence`; the case's label is the value with the largest
-total weight, and its sample weight is that total (capped at 1). Expired labels are never used.
+total weight, and its sample weight is that total (capped at 1); of values that tie, the one labeled
+last (a reviewer's correction of an expert's label weighs the same, and must win). Expired labels are
+never used.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Label
@@ -77,16 +79,37 @@ def weigh(votes: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]
     return totals
 
 
-def resolve(
-    votes: Iterable[tuple[str, str, float]],
-) -> dict[str, tuple[str, float]]:
-    """(subject, value, weight) votes -> subject: (winning value, its weight capped at 1); of values
-    that tie, the first in sorted order."""
+TIE = 1e-9
+"""Totals closer than this tie (1.0 + 0.5 and 0.5 + 1.0 differ in their last bits)."""
+Vote = tuple[str, str, float] | tuple[str, str, float, datetime]
+"""(subject, value, weight) or (subject, value, weight, when it was labeled)."""
+
+
+def resolve(votes: Iterable[Vote]) -> dict[str, tuple[str, float]]:
+    """Votes -> subject: (winning value, its weight capped at 1). Of values that tie, the one labeled
+    last (a correction: an SME's label, which weighs what the expert's it corrects weighs, lost to it
+    whenever the expert's value came first in sorted order), then the first in sorted order."""
+    newest: dict[tuple[str, str], datetime] = {}
+    plain: list[tuple[str, str, float]] = []
+    for vote in votes:
+        subject, value, weight = vote[0], vote[1], vote[2]
+        plain.append((subject, value, weight))
+        if len(vote) > 3:
+            when = _aware(vote[3])
+            newest[subject, value] = max(newest.get((subject, value), when), when)
     out = {}
-    for subject, by_value in weigh(votes).items():
-        value, weight = max(sorted(by_value.items()), key=lambda kv: kv[1])
-        out[subject] = (value, min(1.0, weight))
+    for subject, by_value in weigh(plain).items():
+        top = max(by_value.values())
+        tied = sorted(v for v, w in by_value.items() if top - w <= TIE)
+        # max keeps the first of equals: the first in sorted order among the newest
+        value = max(tied, key=lambda v: newest.get((subject, v)) or datetime.min.replace(tzinfo=UTC))
+        out[subject] = (value, min(1.0, by_value[value]))
     return out
+
+
+def _aware(when: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives them back without a zone)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def labeled_cases(
@@ -114,7 +137,12 @@ def labeled_cases(
     kept = [lb for lb in store.labels.list(task, now=now) if usable(lb)]
     labels = kept + [lb for lb in extra if usable(lb)]
     votes = [
-        (lb.case_id or lb.subject, lb.value, source_weights.get(lb.source, 0.5) * lb.confidence)
+        (
+            lb.case_id or lb.subject,
+            lb.value,
+            source_weights.get(lb.source, 0.5) * lb.confidence,
+            lb.created_at,
+        )
         for lb in labels
     ]
     resolved = resolve(v for v in votes if v[2] > 0)

@@ -8,7 +8,8 @@ pipeline serves the new text within a second (`providers.StoreLibrary`), without
 
 /library lists the attention items first: the drift alerts still raised lately, each linking to the
 review items it created (`monitoring/alerts.py`; their JSON is GET /v1/alerts), then overdue, dropping,
-uncovered and rewritten answers (`monitoring/library.py`); then the answers by topic with their live
+judged wrong by reviewers (with their corrected replies), uncovered and rewritten answers
+(`monitoring/library.py`); then the answers by topic with their live
 figures; /library/{id} shows one answer, its edit form, its versions and their diffs. Its
 forms post to /library and /library/{id} with the page's CSRF token (`security/csrf.py`).
 """
@@ -33,7 +34,7 @@ from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_prob
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
-from supportcue.monitoring.library import answer_figures, attention
+from supportcue.monitoring.library import answer_figures, attention, reviewer_findings
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
 from supportcue.service.preconditions import (
@@ -269,7 +270,13 @@ def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | 
     return {
         "nav": "library",
         "alerts": describe(store, store.alerts.recent(RECENT, limit=ALERTS)),
-        "attention": attention(answers, topics, figures),
+        "attention": attention(
+            answers,
+            topics,
+            figures,
+            handled=store.library.last_edited(),
+            findings=reviewer_findings(store),
+        ),
         "by_topic": by_topic,
         "topics": sorted(set(topics) | {a.topic for a in answers}),
         "q": q,
@@ -298,7 +305,13 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     if answer is None:
         return None
     figures = answer_figures(store, runtime.settings.match.threshold).get(answer_id)
-    items = attention([answer], [], {answer_id: figures} if figures else {})
+    items = attention(
+        [answer],
+        [],
+        {answer_id: figures} if figures else {},
+        handled=store.library.last_edited(),
+        findings=reviewer_findings(store),
+    )
     proposal = next((i["proposal"] for i in items if i["kind"] == "rewritten"), None)
     versions = store.library.versions(answer_id)
     diffs = [{"v": new, "diff": diff(old, new)} for new, old in itertools.pairwise(versions)] + [

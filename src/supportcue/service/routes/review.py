@@ -71,7 +71,8 @@ def _details(store: Store, item: ReviewItem, suggestion: Suggestion | None) -> d
     """What the page shows besides the message, read from the rows that hold it (so a purge empties
     it): the shadow stages' text, the reply sent, a cluster's terms and first messages."""
     stored = dict(item.details or {})
-    out: dict[str, Any] = {k: v for k, v in stored.items() if k in ("similarity", "terms", "case_ids")}
+    shown = ("similarity", "terms", "case_ids", "expired", "expired_at", "expired_topic")
+    out: dict[str, Any] = {k: v for k, v in stored.items() if k in shown}
     if suggestion is not None and (suggestion.shadow or {}).get("text"):
         out["shadow_text"] = suggestion.shadow["text"]
     if "event_id" in stored:

@@ -65,7 +65,9 @@
       c.alert ? S.el("p", { class: "why-alert" }, "Why this item: the drift alert ",
         S.el("a", { href: `/review?alert=${c.alert.id}`, text: `${c.alert.kind.replace(/_/g, " ")}: ${c.alert.subject}` })) : "",
       section(c.kind === "cluster" ? "An example message" : "Customer message", c.message),
+      d.expired_at ? S.el("p", { id: "expired-label", text: `Its ${(d.expired || []).join(" and ")} label${(d.expired || []).length > 1 ? "s" : ""} expired on ${d.expired_at.slice(0, 10)}` + (d.expired_topic ? `; the topic it had: ${d.expired_topic}` : "") + "." }) : "",
       c.proposed_topic ? S.el("p", { id: "proposed-topic", text: `Proposed topic: ${c.proposed_topic}` })
+        : c.reason === "expired_label" ? ""
         : c.kind === "message" ? S.el("p", { id: "proposed-topic", text: "Proposed topic: none (the assistant found no topic for it)" }) : "",
       s ? section(c.kind === "suggestion" ? "Suggested reply" : "What the assistant suggested", s.text || `(no reply: ${s.reason || s.abstained_at || "none"})`) : "",
       section("What the shadow stages would have said", d.shadow_text),
@@ -77,10 +79,15 @@
     form.hidden = false;
     document.getElementById("item-id").value = c.item_id;
     validRow.hidden = c.kind !== "message";
+    // flags and a corrected reply are about a suggested reply: a message's or a cluster's review
+    // keeps its verdict, validity and topic only, so the form does not ask for what it would drop
+    document.getElementById("flags-row").hidden = c.kind !== "suggestion";
+    document.getElementById("corrected-row").hidden = c.kind !== "suggestion";
     document.getElementById("verdict-legend").textContent = {
       suggestion: "Is the suggested reply right?",
       // no topic proposed: the verdict judges that "none" (correct: no topic of ours fits it)
-      message: c.proposed_topic ? "Is the proposed topic right?" : "Was no topic right? (If a topic fits, say incorrect and give it below.)",
+      message: c.reason === "expired_label" && c.proposed_topic ? "Is the topic it had still right? (If not, say incorrect and give the right one below.)"
+        : c.proposed_topic ? "Is the proposed topic right?" : "Was no topic right? (If a topic fits, say incorrect and give it below.)",
       cluster: "Are these messages one topic?",
     }[c.kind] || "Verdict";
   }
@@ -89,9 +96,10 @@
     ev.preventDefault();
     if (!current) return;
     const data = new FormData(form);
-    const body = { item_id: current.item_id, verdict: data.get("verdict"), flags: data.getAll("flags") };
+    const aboutAReply = current.kind === "suggestion";
+    const body = { item_id: current.item_id, verdict: data.get("verdict"), flags: aboutAReply ? data.getAll("flags") : [] };
     const topic = (data.get("topic") || "").trim();
-    const corrected = (data.get("corrected_text") || "").trim();
+    const corrected = aboutAReply ? (data.get("corrected_text") || "").trim() : "";
     if (topic) body.topic = topic;
     if (corrected) body.corrected_text = corrected;
     if (current.kind === "message") body.valid = document.getElementById("valid").checked;
