@@ -366,6 +366,7 @@ def create_app(
         Authenticate,
         authenticator=app.state.authenticator,
         limiter=RateLimiter(security.rate_per_minute, security.burst),
+        timeout_s=settings.service.write_timeout_ms / 1000,
     )
     app.add_middleware(
         LimitsAndMetrics,
