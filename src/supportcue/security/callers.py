@@ -194,7 +194,7 @@ class ChangeListener:
                             self.on_change()
             except Exception as exc:
                 self.listening.clear()
-                if not failing:  # one line per outage: the callers' cache still bounds a change
+                if not failing and not self._stop.is_set():  # one line per outage, none when stopping
                     log.warning(
                         "cannot follow changes to keys and users (%s); a revoked key stops within %g s",
                         type(exc).__name__,
