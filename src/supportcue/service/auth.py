@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
-from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -32,6 +31,7 @@ from supportcue.data.database import unavailable_reason
 from supportcue.security import csrf, sessions
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.ratelimit import RateLimiter
+from supportcue.service.deadline import within
 from supportcue.service.middleware import MAX_BODY_BYTES
 
 log = logging.getLogger("supportcue.service")
@@ -115,10 +115,14 @@ class OutageLog:
 
 
 class Authenticate:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter, timeout_s: float = 5.0
+    ) -> None:
         self.app = app
         self.auth = authenticator
         self.limiter = limiter
+        self.timeout_s = timeout_s
+        """A lookup the store has not answered after this long is answered 503 (`deadline.within`)."""
         self.outage = OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -201,7 +205,7 @@ class Authenticate:
         found, caller = cached(token)
         if found:  # a cached caller says nothing of the store: only a lookup that reached it does
             return caller
-        caller = await to_thread.run_sync(load, token)
+        caller = await within(self.timeout_s, load, token)
         self.outage.recovered()
         return caller
 
