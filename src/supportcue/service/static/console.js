@@ -153,11 +153,14 @@
   }
 
   // Record the case resolved and mark it so (the inbox then leaves it out). When either fails, the
-  // agent is told that the case stays open, with a button that tries again (the same event key).
+  // agent is told so, with a button that tries again (the same event key). Only an event not
+  // recorded leaves the case open: a recorded one closes it on the server, so when the close that
+  // follows fails the page does not claim the case stays open, only that it could not confirm it.
   async function resolve(handle, key) {
-    let problem = (await event({ kind: "resolved", handle_seconds: handle }, key)) ? null : "its event was not recorded";
+    const recorded = await event({ kind: "resolved", handle_seconds: handle }, key);
+    let problem = recorded ? null : "its event was not recorded";
     let next = "/";
-    if (!problem) {
+    if (recorded) {
       try {
         const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
           method: "POST", headers: { accept: "application/json" },
@@ -173,9 +176,11 @@
       const again = document.createElement("button");
       again.type = "button";
       again.id = "resolve-again";
-      again.textContent = "Mark resolved";
+      again.textContent = recorded ? "Try again" : "Mark resolved";
       again.addEventListener("click", () => { again.disabled = true; resolve(handle, key); });
-      statusLine.replaceChildren(`Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
+      statusLine.replaceChildren(recorded
+        ? `Sent in ${handle} s and its resolution was recorded, but the console could not confirm the case is closed (${problem}). `
+        : `Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
       again.focus();
       return;
     }
