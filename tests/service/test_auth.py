@@ -108,7 +108,7 @@ def test_refusals_carry_the_security_headers(server: LiveServer, store: Store) -
         assert_secured(r)
 
 
-def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(server: LiveServer) -> None:
+def test_health_login_and_static_need_no_caller(server: LiveServer) -> None:
     for path in (
         "/healthz",
         "/readyz",
@@ -118,7 +118,27 @@ def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(serve
         "/embed/chatwoot",
     ):
         assert httpx.get(f"{server.url}{path}").status_code == 200, path
-    assert httpx.get(f"{server.url}/nothing-here").status_code == 404
+    assert httpx.get(f"{server.url}/static/nothing.js").status_code == 404  # static files are public
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nothing-here"), ("GET", "/v1/admin"), ("POST", "/v1/nothing"), ("GET", "/wp-login.php")],
+)
+def test_without_a_caller_an_unknown_path_is_a_401_as_a_known_one_is(
+    server: LiveServer, store: Store, method: str, path: str
+) -> None:
+    """Unknown paths answered 404 to anyone and known ones 401: a caller without a key could list
+    the routes by trying names. Without a caller every path but health, login and the static files
+    is a 401 (a browser is sent to the login); with one, an unknown path is a 404."""
+    r = httpx.request(method, f"{server.url}{path}")
+    known = httpx.request("POST", f"{server.url}/v1/events")
+    assert (r.status_code, r.json()) == (known.status_code, known.json()) == (401, known.json())
+    assert r.headers["www-authenticate"] == "Bearer"
+    page = httpx.get(f"{server.url}{path}", headers={"accept": "text/html"})
+    assert page.status_code == 303 and httpx.URL(page.headers["location"]).path == "/login"
+    found = httpx.request(method, f"{server.url}{path}", headers=authorize(store, "admin"))
+    assert found.status_code == 404, found.text
 
 
 @pytest.mark.parametrize(
