@@ -138,3 +138,28 @@ def test_a_file_whose_every_row_is_rejected_exits_non_zero(workspace: Path, tmp_
     path.write_text("case_id,task,value\nc1,mood,happy\nc2,validity,valid\n")
     code, _, err = invoke("--workspace", str(workspace), "import", "labels", str(path))
     assert code == 0 and "labels.csv:2:" in err
+
+
+def test_import_labels_gives_a_new_sme_label_the_review_expiry_of_the_workspace(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The README's round trip: a decided `labels issues` batch imported with --set source=sme; its
+    labels expire `[review] label_days` after they were made, as /review's do (they never did)."""
+    from supportcue.data.store import open_store
+
+    toml = workspace / "supportcue.toml"
+    toml.write_text(toml.read_text().replace("label_days = 180", "label_days = 45"))
+    batch = tmp_path / "review.csv"
+    batch.write_text("rank,case_id,given,suggested,decision\n1,c1,payouts,refunds,refunds\n")
+    code, _, err = invoke(
+        "--workspace", str(workspace), "import", "labels", str(batch), "--set", "task=topic",
+        "--map", "value=decision", "--set", "source=sme", "--set", "annotator=olga", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    store = open_store(f"sqlite:///{workspace / 'supportcue.db'}")
+    try:
+        (label,) = store.labels.list("topic")
+    finally:
+        store.close()
+    assert label.source == "sme" and label.expires_at is not None
+    assert (label.expires_at - label.created_at).days == 45

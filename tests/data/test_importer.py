@@ -1133,3 +1133,66 @@ def test_help_desk_export_headers_are_read_without_map(store: Store, tmp_path: P
     m1 = store.cases.get("m1")
     assert m1 is not None and m1.message == "Refund please"
     assert m1.fields.get("Description") == "Order A-1 was charged twice"
+
+
+def test_an_sme_decision_imported_without_an_expiry_expires_as_a_review_in_review_does(
+    store: Store, tmp_path: Path
+) -> None:
+    """A `labels issues` batch the SME decided, imported back with --set source=sme: /review's labels
+    expire `[review] label_days` (180) after the review, the imported ones never did. A new sme label
+    now expires that long after it was made; a stored one keeps its expiry, a column wins, and other
+    sources still get none."""
+    from datetime import timedelta
+
+    store.labels.add(
+        [
+            {
+                "case_id": "c3",
+                "task": "topic",
+                "value": "refunds",
+                "source": "sme",
+                "annotator": "olga",
+                "expires_at": datetime(2027, 1, 5, tzinfo=UTC),
+            }
+        ]
+    )
+    batch = (
+        "rank,case_id,given,suggested,decision,created_at\n"
+        "1,c1,payouts,refunds,refunds,2026-10-01\n2,c2,payouts,refunds,payouts,\n3,c3,payouts,refunds,refunds,\n"
+    )
+    report = import_file(
+        store,
+        "labels",
+        write(tmp_path / "review.csv", batch),
+        {"value": "decision"},
+        constants={"task": "topic", "source": "sme", "annotator": "olga"},
+    )
+    assert report.rejects == [] and report.stored == 3
+    got = {lb.case_id: lb for lb in store.labels.list("topic", include_expired=True)}
+    c1, c2, c3 = got["c1"], got["c2"], got["c3"]
+    assert c1.expires_at is not None
+    assert c1.expires_at.replace(tzinfo=UTC) == datetime(2026, 10, 1, tzinfo=UTC) + timedelta(days=180)
+    assert c2.expires_at is not None
+    made = c2.created_at.replace(tzinfo=UTC)
+    assert c2.expires_at.replace(tzinfo=UTC) - made == timedelta(days=180)
+    assert c3.expires_at is not None and c3.expires_at.replace(tzinfo=UTC) == datetime(2027, 1, 5, tzinfo=UTC)
+    # a column wins, the setting gives the days, and an expert's label still never expires
+    import_file(
+        store,
+        "labels",
+        write(tmp_path / "more.csv", "case_id,value,expires_at\nc4,refunds,2027-02-01\nc5,refunds,\n"),
+        constants={"task": "topic", "source": "sme", "annotator": "olga"},
+        sme_label_days=30,
+    )
+    import_file(
+        store,
+        "labels",
+        write(tmp_path / "expert.csv", "case_id,value\nc6,refunds\n"),
+        constants={"task": "topic", "source": "expert", "annotator": "maya"},
+    )
+    got = {lb.case_id: lb for lb in store.labels.list("topic", include_expired=True)}
+    assert got["c4"].expires_at is not None and got["c4"].expires_at.month == 2
+    c5 = got["c5"]
+    assert c5.expires_at is not None
+    assert c5.expires_at.replace(tzinfo=UTC) - c5.created_at.replace(tzinfo=UTC) == timedelta(days=30)
+    assert got["c6"].expires_at is None

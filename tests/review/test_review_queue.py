@@ -369,3 +369,68 @@ def test_an_expired_label_is_shown_for_review_and_correct_renews_it(store: Store
     live = {(lb.task, lb.value) for lb in store.labels.list(now=NOW) if lb.case_id == "c1"}
     assert live == {("topic", "payouts"), ("validity", "valid")}
     assert store.labels.expired_cases(now=NOW) == []
+
+
+def _named_cluster(store: Store) -> list[str]:
+    """Eight messages no topic claims, each signed with the customer's name (Zelda Quist)."""
+    from tests.review.seed import NO_TOPIC, _s
+
+    ids = [f"c-z-{i}" for i in range(len(NO_TOPIC))]
+    store.cases.upsert(
+        [
+            {"id": cid, "message": f"Zelda here: {text}. Thanks, Zelda Quist", "customer_name": "Zelda Quist"}
+            for cid, text in zip(ids, NO_TOPIC, strict=True)
+        ]
+    )
+    store.cases.add_suggestions(
+        [
+            _s(f"s-z-{i}", cid, 120 + i, abstained_at="topic", mode="none", confidence=0.2)
+            for i, cid in enumerate(ids)
+        ]
+    )
+    return ids
+
+
+def test_a_no_topic_clusters_terms_come_from_masked_messages(store: Store) -> None:
+    """A cluster item's terms are stored (and outlive a purge): the customer's name was one."""
+    ids = _named_cluster(store)
+    refresh(store, settings(overlap_share=0.0), NOW)
+    (cluster,) = store.reviews.items_of_kind(ReviewKind.CLUSTER)
+    assert set(cluster.details["case_ids"]) == set(ids)
+    terms = cluster.details["terms"]
+    assert "crypto" in terms and "wallet" in terms
+    assert not {"zelda", "quist", "name"} & set(terms), terms
+
+
+def test_purge_scrubs_the_customers_name_from_a_cluster_items_terms(store: Store) -> None:
+    """An item queued before its terms were masked keeps them until its cases are purged: the
+    purge takes the purged customers' names out of them (the other terms stay, as do the counts)."""
+    from supportcue.monitoring.retention import purge
+
+    ids = _named_cluster(store)
+    legacy = item_row(
+        settings(overlap_share=0.0),
+        "cluster:legacy",
+        ReviewKind.CLUSTER,
+        ReviewReason.NO_TOPIC_CLUSTER,
+        0.5,
+        NOW - timedelta(days=2),
+        case_id=ids[0],
+        details={"case_ids": ids, "terms": ["zelda", "crypto", "wallet", "quist"]},
+    )
+    drift = item_row(
+        settings(overlap_share=0.0),
+        "alert:1:cluster",
+        ReviewKind.CLUSTER,
+        ReviewReason.DRIFT_ALERT,
+        0.85,
+        NOW - timedelta(days=2),
+        case_id=None,
+        details={"case_ids": [ids[3]], "terms": ["quist", "wallet"], "suggestion_ids": []},
+    )
+    store.reviews.add_items([legacy, drift])
+    purge(store, 1.0, now=NOW + timedelta(days=10))
+    by_key = {i.key: i for i in store.reviews.items_of_kind(ReviewKind.CLUSTER)}
+    assert by_key["cluster:legacy"].details["terms"] == ["crypto", "wallet"]
+    assert by_key["cluster:legacy"].details["case_ids"] == ids
+    assert by_key["alert:1:cluster"].details["terms"] == ["wallet"]

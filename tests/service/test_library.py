@@ -559,3 +559,31 @@ def test_the_new_answer_form_offers_to_start_a_new_topic(server: LiveServer, sto
         r = browser.post("/library", data={**new, "new_topic": "1"})
         assert r.status_code == 303, r.text[:300]
     assert [a.topic for a in store.library.answers(topic="refnd")] == ["refnd"]
+
+
+def test_the_edit_form_says_a_saved_text_of_an_approved_answer_is_suggested_at_once(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """ "Save new version" on an approved answer publishes the new text, with no other approval
+    (DESIGN.md: a change makes a new version; the status stays): the page did not say so beside the
+    button. It does now, and for a draft that a saved text is not suggested until approved."""
+    from html import unescape
+
+    store.library.upsert_answers([PAUSE_PAYOUTS, {**PAUSE_PAYOUTS, "id": "a2", "status": "draft"}])
+
+    def note(answer_id: str) -> str:
+        page = reviewer.get(f"/library/{answer_id}").text
+        form = page[page.index('class="answer-form"') : page.index("</form>")]
+        button = re.search(r'<button type="submit" name="action" value="save"([^>]*)>Save new version', form)
+        assert button and 'aria-describedby="save-effect"' in button[1]
+        found = re.search(r'<p id="save-effect"[^>]*>(.*?)</p>', form, re.S)
+        assert found, "no note beside the Save new version button"
+        return " ".join(unescape(re.sub(r"<[^>]+>", "", found[1])).split())
+
+    assert "suggested to agents at once, without another approval" in note("a1")
+    assert "not suggested until it is approved" in note("a2")
+    # what the note says is what a save does
+    r = reviewer.patch("/v1/answers/a1", json={"body": "Pause payouts in Settings.", "base_version": 1})
+    assert r.status_code == 200 and r.json()["status"] == "approved" and r.json()["version"] == 2
+    served = reviewer.get("/v1/answers", params={"q": "pause"}).json()["data"]
+    assert [a["body"] for a in served if a["id"] == "a1"] == ["Pause payouts in Settings."]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,8 +248,9 @@ def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
 ) -> None:
     """The gold that scores the functions and picks the label model was the last human label stored
     for the case, whoever gave it: an agent's label imported after an expert's one won. Training
-    (and its backtest) weigh them by `[labels.source_weights]`; weak supervision now does the same,
-    and a tie is no gold."""
+    (and its backtest) weigh them by `[labels.source_weights]`; weak supervision now does the same.
+    Of values that weigh the same, the one labeled last is the gold, as training takes it (a tie was
+    no gold: a reviewer's correction of an expert's topic left the case without one)."""
     init_workspace(tmp_path)
     settings = _with_functions(tmp_path, ONE_KEYWORD)
     t = datetime(2026, 10, 1, tzinfo=UTC)
@@ -260,22 +261,39 @@ def test_the_gold_of_a_case_people_disagree_on_is_weighed_as_training_weighs_it(
         ]
     )
 
-    def label(case_id: str, value: str, source: str, annotator: str) -> dict[str, object]:
-        return {"case_id": case_id, "task": "topic", "value": value, "source": source, "annotator": annotator}
+    store.cases.upsert([{"id": "c3", "message": "refund please", "created_at": t}])
+
+    def label(case_id: str, value: str, source: str, annotator: str, day: int = 0) -> dict[str, object]:
+        when = t + timedelta(days=day)
+        return {
+            "case_id": case_id,
+            "task": "topic",
+            "value": value,
+            "source": source,
+            "annotator": annotator,
+            "created_at": when,
+        }
 
     store.labels.add(
         [
             label("c1", "refunds", "expert", "maya"),
-            label("c1", "payouts", "agent", "lea"),  # stored last, weighs less
+            label("c1", "payouts", "agent", "lea", day=1),  # labeled last, weighs less
             label("c2", "refunds", "expert", "maya"),
-            label("c2", "payouts", "expert", "jon"),  # a tie: no gold
+            label("c2", "payouts", "sme", "olga", day=1),  # the same weight, later: a correction
+            label("c3", "refunds", "sme", "olga", day=2),  # stored first, labeled last
+            label("c3", "payouts", "expert", "jon", day=1),
         ]
     )
     run = apply_to_cases(store, settings, "topic", progress=False)
     gold = {case: run.applied.label_names[g] for case, g in zip(run.cases, run.gold, strict=True) if g >= 0}
-    assert gold == {"c1": "refunds"}
+    assert gold == {"c1": "refunds", "c2": "payouts", "c3": "refunds"}
+    # training reads the same label of each case
+    from supportcue.training.dataset import labeled_cases
+
+    trained = labeled_cases(store, "topic", settings.labels.source_weights)
+    assert dict(zip(trained.case_ids, trained.labels, strict=True)) == gold
     (kw,) = [lf for lf in analyze(run).lfs if lf.name == "kw"]
-    assert (kw.correct, kw.incorrect) == (1, 0)
+    assert (kw.correct, kw.incorrect) == (2, 1)
 
 
 def test_cases_the_machine_labels_call_chit_chat_get_no_propagated_topic(

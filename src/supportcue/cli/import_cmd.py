@@ -140,6 +140,7 @@ def import_(
             constants=constants,
             dry_run=dry_run,
             encoding=encoding,
+            sme_label_days=state(ctx).settings.review.label_days,
         )
     _say(file, report)
     if kind == "articles" and report.stored and not dry_run and state(ctx).settings.uses_llm:

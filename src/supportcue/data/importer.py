@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,11 @@ from supportcue.data.events import INTERNAL
 from supportcue.data.files import read_rows
 from supportcue.data.library import closest_topics
 from supportcue.data.store import Store
-from supportcue.data.tables import Event
+from supportcue.data.tables import Event, utcnow
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
-from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, CaseStatus, EventKind, LabelTask
+from supportcue.settings import ReviewSettings
+from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, CaseStatus, EventKind, LabelSource, LabelTask
 
 ALIASES: dict[str, dict[str, str]] = {
     "cases": {
@@ -250,6 +251,9 @@ ANSWER_KEPT_UNLESS_GIVEN = ("status", "owner", "reviewed_at", "review_due_at")
 """What an answers file without the column leaves as stored: a file approved once with --set
 status=approved and imported again without it must not take its answers out of use."""
 
+SME_LABEL_DAYS = ReviewSettings().label_days
+"""`[review] label_days`' default: how long a new `sme` label imported without `expires_at` lasts."""
+
 LABEL_KEPT_UNLESS_GIVEN = ("confidence", "created_at", "expires_at", "version")
 """What a labels file without the column (or with the cell empty) leaves as stored: a label imported
 again from a file of case_id, task and value alone keeps its weight, its date and its expiry."""
@@ -400,8 +404,10 @@ def import_file(
     constants: Mapping[str, str] | None = None,
     dry_run: bool = False,
     encoding: str = "utf-8",
+    sme_label_days: int = SME_LABEL_DAYS,
 ) -> ImportReport:
-    """Import one file of `kind` into the store; see the module docstring for the rules."""
+    """Import one file of `kind` into the store; see the module docstring for the rules.
+    `sme_label_days` is `[review] label_days`: a new `sme` label without an expiry gets one."""
     report = ImportReport(kind=kind, path=path, dry_run=dry_run)
     records: dict[str, list[dict[str, Any]]] = {}
     items: list[ImportRow] = []
@@ -434,6 +440,7 @@ def import_file(
         return report
     writers = _writers(store)
     with store.db.session() as session:
+        _expire_sme_labels(store, records.get("labels", []), sme_label_days, session)
         for table in ("cases", "events", "labels", "answers", "articles"):
             rows = records.get(table, [])
             if rows and table == "events" and kind == "cases":
@@ -457,6 +464,28 @@ def import_file(
         store.library.ensure_topics(topics, session)
     report.committed = True
     return report
+
+
+def _expire_sme_labels(store: Store, rows: list[dict[str, Any]], days: int, session: Session) -> None:
+    """A new `sme` label of a row without `expires_at` expires `days` after it was made (the row's
+    `created_at`, else now), as a review in /review does: an SME's decisions on a `labels issues`
+    batch imported back leave training, and come back to review, like the ones made on the page. A
+    stored label keeps its own expiry, as it keeps the other columns a file does not have."""
+    undated = [r for r in rows if r.get("source") == LabelSource.SME and "expires_at" not in r]
+    if not undated:
+        return
+
+    def key(r: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        return (r["subject"], r["task"], r["source"], r["annotator"])
+
+    stored = store.labels.stored_keys(map(key, undated), session)
+    now = utcnow()
+    for r in undated:
+        if key(r) in stored:
+            continue
+        made = r.get("created_at") or now
+        made = made if made.tzinfo else made.replace(tzinfo=UTC)
+        r["created_at"], r["expires_at"] = made, made + timedelta(days=days)
 
 
 def _follow_resolutions(store: Store, rows: list[dict[str, Any]], session: Session) -> None:

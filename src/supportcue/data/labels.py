@@ -41,6 +41,21 @@ class Labels:
                 self.db.upsert(Label, group, keys, columns, session=s)
         return len(rows)
 
+    def stored_keys(
+        self, keys: Iterable[tuple[str, str, str, str]], session: Session | None = None
+    ) -> set[tuple[str, str, str, str]]:
+        """Which of these (subject, task, source, annotator) keys a stored label has."""
+        wanted = set(keys)
+        found: set[tuple[str, str, str, str]] = set()
+        subjects = sorted({k[0] for k in wanted})
+        with self.db.session(session) as s:
+            for start in range(0, len(subjects), 1000):
+                q = select(Label.subject, Label.task, Label.source, Label.annotator).where(
+                    Label.subject.in_(subjects[start : start + 1000])
+                )
+                found |= {k for k in ((a, b, c, d) for a, b, c, d in s.execute(q)) if k in wanted}
+        return found
+
     def list(
         self,
         task: str | None = None,

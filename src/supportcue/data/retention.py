@@ -16,7 +16,10 @@ what goes is the text and the personal data:
 - the conversation's turns (`messages`): `text` becomes `[purged]` and the answer kept for a repeat
   (`result`) `{}`;
 - reviews of the case's (or the purged suggestion's) review items: a reviewer's `corrected_text`, a
-  reply to the customer, becomes `[purged]` (the verdict, flags and topic stay: `review stats`).
+  reply to the customer, becomes `[purged]` (the verdict, flags and topic stay: `review stats`);
+- the terms of a cluster review item (of the queue or of a drift alert) with the case among its
+  cases: the customer's name (and a name the message gave) leaves them. Terms are read from masked
+  messages, but an item queued before that may still hold one.
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 from supportcue.data.database import Database
 from supportcue.data.reporting import latest_before
 from supportcue.data.tables import Case, ConversationMessage, Event, Label, Review, ReviewItem, Suggestion
-from supportcue.vocab import EventKind
+from supportcue.vocab import EventKind, ReviewKind
 
 PURGED = "[purged]"
 
@@ -91,6 +94,22 @@ def _scrub_reviews(s: Session, case_ids: Sequence[str], suggestion_ids: Sequence
         .where(Review.item_id.in_(items), Review.corrected_text.is_not(None))
         .values(corrected_text=PURGED)
     )
+
+
+def _scrub_item_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -> None:
+    """The purged customers' names (`personal`) out of the terms stored in the review items of
+    these cases (a cluster of the queue or of a drift alert): items queued before terms were read
+    from masked messages had them ("crypto / wallet / zelda"), and the terms outlive the text."""
+    if not personal:
+        return
+    ids = set(case_ids)
+    for item in s.scalars(select(ReviewItem).where(ReviewItem.kind == ReviewKind.CLUSTER)):
+        details = item.details or {}
+        members = {item.case_id, *(str(c) for c in details.get("case_ids") or [])}
+        terms = details.get("terms") or []
+        if not ids & members or not any(str(t).lower() in personal for t in terms):
+            continue
+        item.details = {**details, "terms": [t for t in terms if str(t).lower() not in personal]}
 
 
 def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
@@ -209,6 +228,9 @@ class Retention:
             suggestions = list(s.scalars(select(Suggestion).where(Suggestion.case_id.in_(ids))))
             events = list(s.scalars(select(Event).where(Event.case_id.in_(ids), Event.purged_at.is_(None))))
             cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
+            from supportcue.llm.privacy import personal_terms  # (security imports the store)
+
+            personal = {w for c in cases.values() for w in personal_terms(c.customer_name, c.message)}
             sent = [e for e in events if e.kind == EventKind.SENT and e.text is not None]
             pairs = self._pairs(s, sent, suggestions, cases)
             for e, (sim, shadow) in zip(sent, score(pairs), strict=True):
@@ -227,6 +249,7 @@ class Retention:
             )
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
             _scrub_reviews(s, ids, [sug.id for sug in suggestions])
+            _scrub_item_terms(s, ids, personal)
             turns = s.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))

@@ -156,3 +156,18 @@ class Masker:
 
         restored = PLACEHOLDER.sub(restore, text)
         return Unmasked(restored, tuple(dict.fromkeys(withheld)), tuple(dict.fromkeys(unknown)))
+
+
+def for_terms(text: str, customer_name: str | None) -> str:
+    """`text` masked (its customer's name too), without the placeholders: what top terms are
+    computed from (a drift alert's, a review queue cluster's), so no "[NAME_1]" becomes the term
+    "name" and no customer's name or address names a cluster."""
+    return PLACEHOLDER.sub(" ", Masker(customer_name=customer_name).mask(text))
+
+
+def personal_terms(customer_name: str | None, text: str = "") -> set[str]:
+    """The lower-case words of `customer_name` and of any name the customer gives in `text`: the
+    terms `purge` takes out of a review item's stored terms (computed, before they were masked,
+    from the purged messages)."""
+    names = [customer_name or "", *given_names(text)]
+    return {w.lower() for n in names for v in name_variants(n) for w in v.split() if len(w) >= 2}

@@ -43,7 +43,7 @@ from supportcue.data.alerts import DriftRow
 from supportcue.data.store import Store
 from supportcue.data.tables import DriftAlert, utcnow
 from supportcue.embeddings import Embedder
-from supportcue.llm.privacy import PLACEHOLDER, Masker
+from supportcue.llm.privacy import Masker, for_terms
 from supportcue.monitoring.drift_stats import (
     clusters,
     domain_auc,
@@ -146,7 +146,7 @@ def _masked(row: DriftRow, text: str) -> str:
 
 def _for_terms(row: DriftRow) -> str:
     """`row`'s message masked, without the placeholders (no "[NAME_1]" becomes the term "name")."""
-    return PLACEHOLDER.sub(" ", _masked(row, row.message))
+    return for_terms(row.message, row.customer_name)
 
 
 def _examples(rows: Sequence[DriftRow], picks: Sequence[int]) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from typing import Any
 
 from supportcue.data.store import Store
 from supportcue.data.tables import ReviewItem, utcnow
+from supportcue.llm.privacy import for_terms
 from supportcue.monitoring.match import similarity
 from supportcue.settings import Settings
 from supportcue.vocab import HOLDOUT, LabelTask, ReviewKind, ReviewReason, SuggestionMode
@@ -314,7 +315,12 @@ def _cluster_items(
         c for i in store.reviews.items_of_kind(ReviewKind.CLUSTER) for c in i.details.get("case_ids", [])
     }
     cases = store.reviews.cases([i for i in ids if i not in queued])
-    texts = {cid: c.message for cid, c in cases.items() if c.message and c.purged_at is None}
+    # masked, as a drift alert's are: the terms are stored in the item, shown, and outlive a purge
+    texts = {
+        cid: for_terms(c.message, c.customer_name)
+        for cid, c in cases.items()
+        if c.message and c.purged_at is None
+    }
     out = []
     for group in clusters(texts):
         members = group["case_ids"]

@@ -25,7 +25,7 @@ from supportcue.data.tables import Case, utcnow
 from supportcue.embeddings import Embedder
 from supportcue.errors import SettingsError, TrainingDataError
 from supportcue.settings import CONFIG_NAME, Settings
-from supportcue.training.dataset import weigh
+from supportcue.training.dataset import resolve
 from supportcue.vocab import (
     HUMAN_SOURCES,
     PROPAGATION_ANNOTATOR,
@@ -134,29 +134,27 @@ class PeopleLabels:
 
     gold: dict[str, str]
     """Case -> the value with the largest total weight (`[labels.source_weights]` x confidence);
-    a case whose top values tie has none."""
+    of values that tie, the one labeled last (as training reads it)."""
     cases: set[str]
-    """Every case a person labeled (ties included)."""
+    """Every case a person labeled."""
     values: set[str]
     """Every value people gave."""
 
 
 def people_labels(store: Store, settings: Settings, task: str) -> PeopleLabels:
     """The gold of weak supervision: the people's label of each case, the value that weighs most (an
-    agent's label stored after an expert's does not win by coming last), weighed as training weighs
-    labels (`training.dataset.weigh`); unlike training, which must pick one, a tie is no gold."""
+    agent's label stored after an expert's does not win by coming last), and of values that weigh the
+    same the one labeled last: the rule training reads labels by (`training.dataset.resolve`), so a
+    reviewer's correction of an expert's topic is the gold too (a tie was no gold)."""
     weights = settings.labels.source_weights
-    totals = weigh(
-        (lb.case_id, lb.value, weights.get(lb.source, 0.5) * lb.confidence)
-        for lb in store.labels.list(task, sources=HUMAN_SOURCES)
+    people = [lb for lb in store.labels.list(task, sources=HUMAN_SOURCES) if lb.case_id]
+    resolved = resolve(
+        (lb.case_id, lb.value, weights.get(lb.source, 0.5) * lb.confidence, lb.created_at)
+        for lb in people
         if lb.case_id
     )
-    gold = {}
-    for case_id, by_value in totals.items():
-        ranked = sorted(by_value.values(), reverse=True)
-        if len(ranked) == 1 or ranked[0] - ranked[1] > 1e-9:
-            gold[case_id] = max(by_value, key=lambda v: by_value[v])
-    return PeopleLabels(gold, set(totals), {v for by_value in totals.values() for v in by_value})
+    gold = {case_id: value for case_id, (value, _) in resolved.items()}
+    return PeopleLabels(gold, {str(lb.case_id) for lb in people}, {lb.value for lb in people})
 
 
 def workspace_lfs(store: Store, settings: Settings, task: str) -> list[LabelingFunction]:
@@ -324,7 +322,7 @@ def spread_labels(
     human = people_labels(store, settings, task)
     invalid = judged_invalid(store)
     cases = [c for c in store.cases.list() if within is None or within(c)]
-    labeled = [c for c in cases if c.id in human.gold]  # a case people tie on spreads nor takes a label
+    labeled = [c for c in cases if c.id in human.gold]
     unlabeled = [c for c in cases if c.id not in human.cases and c.id not in invalid]
     kinds = sorted({human.gold[c.id] for c in labeled})
     if len(kinds) < 2 or not unlabeled:  # one label alone would go to every case: nothing spreads
