@@ -1,7 +1,9 @@
 """The product's one definition of a *match* between a suggested reply and the reply an agent sent.
 
-Both texts are normalised first (`normalise`): lowercase; greeting and sign-off lines dropped ("Hi
-Anna,", "Hello,", "Best,\\nSam", "Thanks, Sam", "Kind regards"); placeholders `{x}` / `{{X Y}}` and the
+Both texts are normalised first (`normalise`): an email's HTML, quoted history, signature and
+footer removed (`mailtext.clean`: a reply sent from an email inbox quotes the customer); lowercase;
+greeting and sign-off lines dropped ("Hi Anna,", "Hello,", "Best,\\nSam", "Thanks, Sam", "Kind
+regards"); placeholders `{x}` / `{{X Y}}` and the
 customer's name removed; punctuation removed; whitespace collapsed.
 
 `similarity(suggested, sent)` is then computed on the two word sequences A (suggested) and B (sent):
@@ -35,6 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
+
+from supportcue.mailtext import clean as clean_email
 
 DEFAULT_THRESHOLD = 0.7
 KEPT_BETA = 2.0
@@ -79,7 +83,7 @@ def normalise(text: str, customer_name: str | None = None) -> str:
     """Lowercased words of `text` without greeting/sign-off lines, placeholders, the customer's name."""
     if not text:
         return ""
-    body = _strip_greeting_and_signoff(_PLACEHOLDER.sub(" ", text))
+    body = _strip_greeting_and_signoff(_PLACEHOLDER.sub(" ", clean_email(text)))
     if customer_name and customer_name.strip():
         for part in sorted({customer_name.strip(), *customer_name.split()}, key=len, reverse=True):
             if len(part) > 1:
