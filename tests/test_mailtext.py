@@ -49,6 +49,8 @@ def test_a_bare_forward_is_read_as_the_forwarded_body() -> None:
         "From: the app I cannot log in\nwhat now",
         "> everything quoted",  # nothing else: kept as it came
         "Settings > Payouts > Pause does nothing",
+        "hi\n\n\n\ntessa brooks",
+        "two\r\nlines\rhere",
     ],
 )
 def test_other_text_is_unchanged(text: str) -> None:

@@ -188,7 +188,8 @@ def clean(text: str) -> str:
     """The new text of an email body (see the module docstring); other text unchanged but stripped."""
     if not text:
         return text
-    if looks_like_html(text):
+    is_html = looks_like_html(text)
+    if is_html:
         plain = html_to_text(text)
         if not plain.strip():
             plain = html_to_text(text, drop_quotes=False)
@@ -210,6 +211,6 @@ def clean(text: str) -> str:
             forwarded = forwarded[: rest[0]]
         forwarded = [line for line in forwarded if not line.lstrip().startswith(">")]
         result = "\n".join(_without_signature(forwarded)).strip()
-    if not result:
-        return plain.strip()
-    return re.sub(r"\n{3,}", "\n\n", result)
+    if not result or result == plain.strip():  # nothing left, or nothing removed: the text as it came
+        return plain.strip() if is_html else text.strip()
+    return result
