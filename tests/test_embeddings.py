@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from supportcue.embeddings import CachedEmbedder, HashingEmbedder, SpellingEmbedder, Vectors, make_embedder
+from supportcue.errors import WorkspaceError
 
 
 class Counting(HashingEmbedder):
@@ -97,3 +99,23 @@ def test_make_embedder_corrects_spelling_for_minilm_only_and_on_request() -> Non
     assert isinstance(make_embedder("minilm"), SpellingEmbedder)
     assert not isinstance(make_embedder("minilm", spelling=False), SpellingEmbedder)
     assert isinstance(make_embedder("tfidf"), HashingEmbedder)
+
+
+@pytest.mark.parametrize("blocked", ["folder", "file"])
+def test_a_cache_it_cannot_open_is_an_error_naming_the_file_and_the_setting(
+    tmp_path: Path, blocked: str
+) -> None:
+    """A workspace on a read-only mount (or whose cache/ belongs to another user) stopped `suggest`,
+    `train` and `backtest` with "an unexpected OperationalError: unable to open database file" and a
+    traceback file; it is a path to fix, said in one line (exit 2) with the way round it."""
+    inner = HashingEmbedder(dim=64)
+    cache_dir = tmp_path / "cache"
+    if blocked == "folder":  # a file where the folder should be
+        cache_dir.write_text("not a folder")
+    else:  # a folder where the cache's file should be: SQLite cannot open it
+        (cache_dir / f"embeddings-{inner.name}.sqlite").mkdir(parents=True)
+    with pytest.raises(WorkspaceError) as caught:
+        CachedEmbedder(inner, cache_dir)
+    message = str(caught.value)
+    assert f"embeddings-{inner.name}.sqlite" in message and "cannot open the embedding cache" in message
+    assert "[embedding] cache = false" in message

@@ -268,7 +268,7 @@ def test_the_file_and_the_variable_are_each_blamed_for_their_own_value(tmp_path:
         "SUPPORTCUE_PIPELINE__TOPIC (environment variable): setting pipeline.topic: got 'loud'; allowed "
         "values: 'live', 'shadow' or 'off'",
         f"{config}: setting service.port: Input should be a valid integer, unable to parse string as an "
-        "integer",
+        "integer (at line 2)",
     ]
     fixed = load_settings(
         tmp_path, environ={"SUPPORTCUE_SERVICE__PORT": "8001", "SUPPORTCUE_PIPELINE__TOPIC": "off"}
@@ -371,3 +371,27 @@ def test_the_workspace_embedder_corrects_spelling_unless_turned_off(tmp_path: Pa
     )
     assert not off.embedding.spelling
     assert not isinstance(workspace_embedder(off, cache=False), SpellingEmbedder)
+
+
+def test_a_bad_setting_in_the_file_names_its_line(tmp_path: Path) -> None:
+    """An operator's mistake in a 200-line `supportcue.toml` (an unknown table, a key misspelt, a
+    value of the wrong type) named the file and the key but not where: now the line too, as a TOML
+    syntax error does."""
+    init_workspace(tmp_path)
+    config = tmp_path / "supportcue.toml"
+    default = config.read_text()
+    port = default.splitlines().index("port = 8000") + 1
+    config.write_text(default.replace("port = 8000", 'port = "eighty"'))
+    with pytest.raises(
+        SettingsError, match=rf"supportcue\.toml: setting service\.port: .*integer.* \(at line {port}\)$"
+    ):
+        load_settings(tmp_path, environ={})
+    lines = len(default.splitlines())
+    greeting = default.splitlines().index('greeting = "Hi {first_name},"') + 1
+    config.write_text(default.replace("\ngreeting = ", "\ngreting = ") + "\n[servce]\nport = 8001\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path, environ={})
+    assert set(str(caught.value).splitlines()) == {
+        f"{config}: setting servce: unknown setting (at line {lines + 2})",
+        f"{config}: setting tone.greting: unknown setting (at line {greeting})",
+    }

@@ -36,6 +36,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from supportcue.errors import WorkspaceError
+
 Vectors = npt.NDArray[np.float32]
 log = logging.getLogger(__name__)
 
@@ -203,14 +205,21 @@ class CachedEmbedder:
         self._memory: dict[str, Vectors] = {}
         self.name = inner.name
         self.dim = inner.dim
-        cache_dir.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in inner.name)
         self.path = cache_dir / f"embeddings-{safe}.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
-        self._db.commit()
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB NOT NULL)")
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:  # a read-only mount, another user's folder
+            raise WorkspaceError(
+                f"{self.path}: cannot open the embedding cache ({exc}): make {cache_dir} writable by "
+                "this user, or turn the cache off ([embedding] cache = false, or "
+                "SUPPORTCUE_EMBEDDING__CACHE=false)"
+            ) from None
 
     def _rows(self, column: str, keys: Sequence[str]) -> list[tuple[str, Any]]:
         """(key, `column`) of the cached keys among `keys`, 900 at a time (SQLite's variable limit)."""

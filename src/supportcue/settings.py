@@ -965,8 +965,40 @@ def _blame(
             variables = "environment variable" if len(culprits) == 1 else "environment variables"
             lines.append(f"{', '.join(sorted(culprits))} ({variables}): {_describe(item, from_env=True)}")
         else:
-            lines.append(f"{config}: {_describe(item, from_env=False)}")
+            described = _describe(item, from_env=False)
+            line = _line_of(config, loc)
+            if line is not None:  # as a TOML syntax error says where: "(at line 48)"
+                described = f"{described} (at line {line})"
+            lines.append(f"{config}: {described}")
     return "\n".join(lines)
+
+
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
+def _line_of(config: Path, loc: tuple[str, ...]) -> int | None:
+    """The line of `supportcue.toml` that sets the setting at `loc` (`("service", "port")`), or its
+    table's header for a setting of the whole table (an unknown `[servce]`); None when not found
+    (a value inside a multi-line array, a file that cannot be read)."""
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(raw)
+        if header:
+            table = tuple(part.strip().strip("\"'") for part in header[1].split("."))
+            if table == loc:
+                return number
+            continue
+        key = _KEY.match(raw)
+        if key:
+            path = table + tuple(part.strip().strip("\"'") for part in key[1].split("."))
+            if path == loc[: len(path)] and (len(path) >= 2 or len(loc) == 1):  # the key, or its inline table
+                return number
+    return None
 
 
 @lru_cache(maxsize=8)

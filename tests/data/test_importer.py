@@ -152,10 +152,12 @@ def test_utf16_named_for_a_file_without_its_byte_order_mark_names_file_and_line(
 
 
 def test_missing_columns_fail_before_anything_is_stored(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path / "x.csv", "case,body\nc1,hello\n")
-    with pytest.raises(ImportDataError, match=r"x\.csv: missing column\(s\) id, message .*has: case, body"):
+    path = write(tmp_path / "x.csv", "case,content\nc1,hello\n")
+    with pytest.raises(
+        ImportDataError, match=r"x\.csv: missing column\(s\) id, message .*has: case, content"
+    ):
         import_file(store, "cases", path)
-    report = import_file(store, "cases", path, mapping={"id": "case", "message": "body"})
+    report = import_file(store, "cases", path, mapping={"id": "case", "message": "content"})
     assert report.stored == 1
     case = store.cases.get("c1")
     assert case is not None and case.message == "hello"
@@ -651,24 +653,25 @@ def test_a_jsonl_export_with_numeric_ids_is_read(store: Store, tmp_path: Path) -
 
 
 def test_columns_that_look_like_the_date_or_the_reply_are_named(store: Store, tmp_path: Path) -> None:
-    """A help desk's export names its columns its own way (`created`, `agent_reply`): without a --map
+    """A help desk's export names its columns its own way (`opened`, `agent_reply`): without a --map
     they became case fields, every case open (the inbox flooded) and dated now, and the warnings
-    did not say which column to map (the reply's absence was not mentioned at all)."""
+    did not say which column to map (the reply's absence was not mentioned at all). (`created` is
+    read as created_at now, as the usual exports' names are.)"""
     path = write(
         tmp_path / "cases.csv",
-        "id,message,created,agent_reply,a_handle_time,a_first_response_time,a_answer_id,a_sent_at\n"
+        "id,message,opened,agent_reply,a_handle_time,a_first_response_time,a_answer_id,a_sent_at\n"
         "c1,where is my refund,2026-09-01,It is on its way.,120,30,a1,2026-09-01\n"
         "c2,reset my password,2026-09-02,Use the reset link.,90,20,a2,2026-09-02\n",
     )
     assert import_file(store, "cases", path, dry_run=True).warnings == [
         "no case has a created_at, so every one is dated now: training cannot split the history by time. "
-        "Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one; column 'created' "
-        "looks like it: --map created_at=created.",
+        "Add a created_at column (ISO 8601, e.g. 2026-03-02T09:15:00Z) if you have one; column 'opened' "
+        "looks like it: --map created_at=opened.",
         "no case has a reply, so the 2 cases are open (they fill the agent console's inbox) and none of "
         "them is history the response stage learns from; column 'agent_reply' looks like it: --map "
         "reply=agent_reply.",
     ]
-    mapped = import_file(store, "cases", path, mapping={"created_at": "created", "reply": "agent_reply"})
+    mapped = import_file(store, "cases", path, mapping={"created_at": "opened", "reply": "agent_reply"})
     assert mapped.warnings == []
     # a file of open cases, with no reply-like column, is no mistake
     assert (
@@ -1113,3 +1116,45 @@ def test_imported_email_cases_and_replies_are_read_as_their_new_text(store: Stor
     assert import_file(store, "events", events).stored == 1
     texts = sorted(e.text or "" for e in store.events.list(kind="sent"))
     assert texts == ["Open Billing, then Export.", "Open Billing."]
+
+
+def test_help_desk_export_headers_are_read_without_map(store: Store, tmp_path: Path) -> None:
+    """A Freshdesk or Zendesk export names its columns `Ticket ID`, `Description`, `Created time`,
+    `Requester Name`: each needed a --map. They are read as the case's id, message, created_at and
+    customer_name; a subject is the message only when the file (or the row) has no body, and is kept
+    as a case field otherwise. --map still wins over an alias."""
+    freshdesk = write(
+        tmp_path / "freshdesk.csv",
+        "Ticket ID,Subject,Description,Status,Created time,Requester Name\n"
+        "101,Payout paused?,How do I pause payouts?,Open,2026-10-01T10:00:00Z,Ann\n"
+        "102,Where is my refund,,Open,2026-10-02T10:00:00Z,Bob\n",
+    )
+    report = import_file(store, "cases", freshdesk)
+    assert (report.stored, report.rejects) == (2, []), report.rejects
+    first, second = store.cases.get("101"), store.cases.get("102")
+    assert first is not None and second is not None
+    assert (first.message, first.customer_name) == ("How do I pause payouts?", "Ann")
+    assert first.created_at == datetime(2026, 10, 1, 10, tzinfo=UTC)
+    assert first.fields.get("Subject") == "Payout paused?"  # kept, as before, beside the body
+    assert second.message == "Where is my refund"  # no body in this row: its subject
+    zendesk = write(
+        tmp_path / "zendesk.csv",
+        "Id,Subject,Requester,Created at,Status\nz1,My card was declined,Cat,2026-10-03,Solved\n",
+    )
+    assert import_file(store, "cases", zendesk).stored == 1
+    z1 = store.cases.get("z1")
+    assert z1 is not None and (z1.message, z1.customer_name) == ("My card was declined", "Cat")
+    assert (first.status, z1.status) == ("open", "resolved")  # the help desks' words, in any case
+    for header in ("Ticket Id", "Conversation ID", "ticket-id"):
+        other = write(tmp_path / "other.csv", f"{header},Body\nx-{len(header)},Where is my refund?\n")
+        assert import_file(store, "cases", other).stored == 1, header
+        assert store.cases.get(f"x-{len(header)}") is not None, header
+    # --map wins: the subject is the message, the description a case field under its own name
+    mapped = write(
+        tmp_path / "mapped.csv",
+        "Ticket ID,Subject,Description\nm1,Refund please,Order A-1 was charged twice\n",
+    )
+    import_file(store, "cases", mapped, mapping={"message": "Subject"})
+    m1 = store.cases.get("m1")
+    assert m1 is not None and m1.message == "Refund please"
+    assert m1.fields.get("Description") == "Order A-1 was charged twice"

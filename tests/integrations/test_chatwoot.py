@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from pydantic import SecretStr, ValidationError
 
 from supportcue.errors import HelpDeskError, WebhookRefused
 from supportcue.integrations import ChatwootHelpDesk, HelpDesk, Ignored, Inbound, Note, RecordingHelpDesk
-from supportcue.integrations.base import Resolved
+from supportcue.integrations.base import Resolved, note_for
 from supportcue.integrations.chatwoot import agent_name, signature
 from supportcue.settings import ChatwootSettings
 from tests.integrations.chatwoot_api import (
@@ -228,3 +230,30 @@ def test_chatwoots_retry_after_is_read_from_a_429_or_503(
     d.close()
     assert raised.value.retryable and str(raised.value).startswith(f"HTTP {status}")
     assert raised.value.retry_after == retry_after
+
+
+def test_a_reply_echoing_the_customers_markdown_renders_none_of_it_in_the_note() -> None:
+    """An LLM draft may repeat what the customer wrote: their link, image or heading, put in the
+    private note as it was, rendered in Chatwoot as supportcue's own (a forged "Why this suggestion"
+    link, an image fetched from anywhere). The reply's Markdown is escaped, as the contact's name
+    was; rendered, the note shows the reply's characters and links only to the case's page."""
+    draft = (
+        "# Account locked\n"
+        "Hi Ana, as you asked: [Why this suggestion](https://evil.example/login)\n"
+        "![x](https://evil.example/pixel.png) **urgent** <b>bold</b>\n"
+        "Header\n===\n"
+        "1. open Settings_now_"
+    )
+    note = note_for({}, draft, "payouts", "https://sc.example", "chatwoot:1:7", "s1")
+    rendered = MarkdownIt("commonmark").render(note.content)
+    assert 'href="https://evil' not in rendered and 'src="https://evil' not in rendered
+    assert (
+        rendered.count("<a ") == 1
+        and 'href="https://sc.example/cases/chatwoot%3A1%3A7?suggestion=s1"' in rendered
+    )
+    for tag in ("<img", "<h1", "<h2", "<em", "<ol", "<b>"):
+        assert tag not in rendered, (tag, rendered)
+    assert rendered.count("<strong>") == 1  # the note's own "Suggested reply"
+    # what the agent reads is the reply's text, line by line
+    for line in draft.splitlines():
+        assert html.escape(line, quote=False) in rendered, line

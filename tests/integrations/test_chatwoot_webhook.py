@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from markdown_it import MarkdownIt
 
 from supportcue.data.store import Store, open_store
 from supportcue.service.runtime import PipelineLoader
@@ -380,9 +381,12 @@ def test_a_contacts_name_cannot_write_markdown_into_the_note(
     assert r.status_code == 200, r.text
     wait_for(lambda: chatwoot.notes)
     content = chatwoot.notes[0]["content"]
-    assert "](https://evil.example" not in content and "**urgent**" not in content, content
-    assert "Hi \\[Why this suggestion\\]\\(https://evil\\.example/login\\) \\*\\*urgent\\*\\*," in content
-    assert content.count("](") == 1  # the note's own link only
+    assert "**urgent**" not in content, content
+    assert "Hi \\[Why this suggestion\\](https://evil.example/login) \\*\\*urgent\\*\\*," in content
+    rendered = MarkdownIt("commonmark").render(content)  # as Chatwoot shows it
+    assert 'href="https://evil' not in rendered and "<strong>urgent" not in rendered
+    assert rendered.count("<a ") == 1  # the note's own link only
+    assert "Hi [Why this suggestion](https://evil.example/login) **urgent**," in rendered
 
 
 def test_an_email_thread_is_read_as_what_was_written_in_it(

@@ -46,6 +46,13 @@ REDACTED = [
     ("street address", "ship to 221B Baker Street today", "ship to [address] today"),
     ("french address", "au 12 rue de la Paix", "au [address]"),
     ("postcode and town", "in 10115 Berlin", "in [address]"),
+    ("postcode and a town in -s", "75001 Paris or 11527 Athens", "[address] or [address]"),
+    ("postcode and town after a count", "read 12000 rows for 10115 Berlin", "read 12000 rows for [address]"),
+    (
+        "us state and zip",
+        "Mountain View, CA 94043 or Boise, ID 83702",
+        "Mountain View, [address] or Boise, [address]",
+    ),
     ("a name the customer gives", "Hi, my name is Ana Silva. Ana here", "Hi, my name is [name]. [name] here"),
     ("a name after a sign-off", "Refund please.\nThanks,\nJosé Álvarez", "Refund please.\nThanks,\n[name]"),
     ("in a repr", "ValueError('my DNI is 12345678Z')", "ValueError('my DNI is [id]')"),
@@ -74,6 +81,10 @@ KEPT = [
     ("sha and key prefixes", "sha256 9f86d081884c7d65, key sc_AB12CD34"),
     ("english words after a sign-off", "Thanks, that worked. Best regards from the worker."),
     ("counts", "read 12345 rows in 250 ms, 10115 bytes"),
+    # a count before a capitalised word (a log line's title case, a table's header) is no postcode
+    ("counts before a capitalised noun", "import: 10115 Rows, 20000 Cases, 12345 Messages, 50000 Tokens"),
+    ("a count at a sentence's start", "Stored 10115 Labels. 30000 Events read"),
+    ("an id or an ok before a number", "case ID 12345: HTTP 200 OK 12345 rows"),
 ]
 
 

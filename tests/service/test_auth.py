@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from supportcue.data.store import Store
+from supportcue.data.store import Store, open_store
+from supportcue.security import callers
 from supportcue.security.users import add_user, set_role
 from supportcue.service.auth import is_public
-from tests.conftest import LiveServer
-from tests.service.conftest import PAUSE_PAYOUTS, authorize, case
+from supportcue.service.runtime import PipelineLoader
+from tests.conftest import BACKENDS, LiveServer
+from tests.service.conftest import PAUSE_PAYOUTS, authorize, case, fake_pipeline, wait_loaded
 from tests.service.test_headers import assert_secured
 
 PASSWORD = "correct horse battery"
@@ -106,7 +108,7 @@ def test_refusals_carry_the_security_headers(server: LiveServer, store: Store) -
         assert_secured(r)
 
 
-def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(server: LiveServer) -> None:
+def test_health_login_and_static_need_no_caller(server: LiveServer) -> None:
     for path in (
         "/healthz",
         "/readyz",
@@ -116,7 +118,27 @@ def test_health_login_and_static_need_no_caller_and_unknown_paths_stay_404(serve
         "/embed/chatwoot",
     ):
         assert httpx.get(f"{server.url}{path}").status_code == 200, path
-    assert httpx.get(f"{server.url}/nothing-here").status_code == 404
+    assert httpx.get(f"{server.url}/static/nothing.js").status_code == 404  # static files are public
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nothing-here"), ("GET", "/v1/admin"), ("POST", "/v1/nothing"), ("GET", "/wp-login.php")],
+)
+def test_without_a_caller_an_unknown_path_is_a_401_as_a_known_one_is(
+    server: LiveServer, store: Store, method: str, path: str
+) -> None:
+    """Unknown paths answered 404 to anyone and known ones 401: a caller without a key could list
+    the routes by trying names. Without a caller every path but health, login and the static files
+    is a 401 (a browser is sent to the login); with one, an unknown path is a 404."""
+    r = httpx.request(method, f"{server.url}{path}")
+    known = httpx.request("POST", f"{server.url}/v1/events")
+    assert (r.status_code, r.json()) == (known.status_code, known.json()) == (401, known.json())
+    assert r.headers["www-authenticate"] == "Bearer"
+    page = httpx.get(f"{server.url}{path}", headers={"accept": "text/html"})
+    assert page.status_code == 303 and httpx.URL(page.headers["location"]).path == "/login"
+    found = httpx.request(method, f"{server.url}{path}", headers=authorize(store, "admin"))
+    assert found.status_code == 404, found.text
 
 
 @pytest.mark.parametrize(
@@ -553,3 +575,48 @@ def test_an_address_that_only_takes_a_post_is_a_page_in_a_browser(ana: httpx.Cli
     assert "<h1>Cannot open this address</h1>" in r.text and '<a href="/">Back to the inbox</a>' in r.text
     assert "/v1/events" in r.text
     assert ana.get("/v1/events").json() == {"detail": "Method Not Allowed"}
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_a_revoked_key_and_a_removed_user_stop_at_once_in_every_worker(
+    make_app: Callable[[PipelineLoader], FastAPI], monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """`keys revoke` and `users remove` (another process, as the CLI) hold at once in every serving
+    process, not once each one's cache of callers expires (2 s, which let a leaked key keep working
+    meanwhile). The cache is made to last here, so only the change's notification can end it."""
+    monkeypatch.setattr(callers, "CACHE_SECONDS", 600.0)
+    workers = [make_app(fake_pipeline), make_app(fake_pipeline)]
+    cli = open_store(database_url)
+    try:
+        key = authorize(cli, "integration")
+        name = key["Authorization"].removeprefix("Bearer ")
+        with LiveServer(workers[0]) as one, LiveServer(workers[1]) as two:
+            for w in workers:
+                wait_loaded(w)
+            sessions = [log_in(live.url)[0] for live in (one, two)]
+            for live, session in zip((one, two), sessions, strict=True):
+                assert httpx.get(f"{live.url}/v1/answers", headers=key, timeout=30).status_code == 200
+                assert session.get("/cases/c1").status_code == 200
+            stored = next(k.name for k in cli.callers.api_keys() if name.startswith(k.prefix))
+            assert cli.callers.revoke_key(stored)
+            assert cli.callers.remove_user("ana")
+
+            def statuses() -> list[tuple[int, int]]:
+                return [
+                    (
+                        httpx.get(f"{live.url}/v1/answers", headers=key, timeout=30).status_code,
+                        session.get("/cases/c1", follow_redirects=False).status_code,
+                    )
+                    for live, session in zip((one, two), sessions, strict=True)
+                ]
+
+            deadline = time.time() + 1.0  # a notification's way: milliseconds
+            try:
+                while (now := statuses()) != [(401, 401)] * 2:
+                    assert time.time() < deadline, f"the revoked key or removed user still works: {now}"
+                    time.sleep(0.05)
+            finally:
+                for session in sessions:
+                    session.close()
+    finally:
+        cli.close()

@@ -565,6 +565,33 @@ def test_a_case_not_marked_resolved_says_so_and_can_be_tried_again(
     assert kinds(store, "c1") == ["resolved", "sent", "shown"]
 
 
+def test_a_failed_close_after_the_resolved_event_does_not_say_the_case_stays_open(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """The `resolved` event already closed the case: when POST /cases/c1/resolve then fails, the
+    agent was told "it stays open", which was false. The page says what it knows."""
+    failures = [500]
+
+    def flaky(route: Any) -> None:
+        if failures:
+            route.fulfill(status=failures.pop(), json={"detail": "internal error"})
+        else:
+            route.continue_()
+
+    page.route("**/cases/c1/resolve", flaky)
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    status = page.locator("#status")
+    expect(status).to_contain_text("its resolution was recorded, but the console could not confirm")
+    expect(status).not_to_contain_text("stays open")
+    assert store.cases.get("c1").status == "resolved"  # type: ignore[union-attr]
+    page.keyboard.press("Enter")  # the focused "Try again" finds the next case
+    expect(page.locator("#next")).to_be_visible()
+    assert kinds(store, "c1") == ["resolved", "sent", "shown"]
+
+
 def test_a_refused_dismissal_brings_the_suggestion_back_to_dismiss_again(
     server: LiveServer, store: Store, page: Page
 ) -> None:

@@ -182,10 +182,14 @@ def test_disk_full_answers_503_and_every_200_is_stored(
 
 class Proxy:
     """A TCP proxy to PostgreSQL that the test can take down (nothing listens, every connection
-    cut) and bring back on the same port."""
+    cut) and bring back on the same port, or freeze: connections stay open and are accepted, but
+    nothing passes either way (a server that froze, or a host gone from the network without a word),
+    until it thaws."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
+        self._flowing = threading.Event()
+        self._flowing.set()
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -213,6 +217,12 @@ class Proxy:
             s.close()
         self._sockets.clear()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -224,10 +234,10 @@ class Proxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
         try:
             while data := a.recv(65536):
+                self._flowing.wait()
                 b.sendall(data)
         except OSError:
             pass
@@ -243,6 +253,7 @@ def proxy(database_url: str) -> Iterator[Proxy]:
     p = Proxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     p.up()
     yield p
+    p.thaw()
     p.down()
 
 
@@ -323,6 +334,72 @@ def test_postgresql_down_logs_the_refused_callers_in_one_line_without_a_tracebac
     assert lookups[0].levelno == logging.WARNING and lookups[0].exc_info is None
     assert "cannot be reached" in lookups[0].getMessage()
     assert not any(rec.exc_info for rec in caplog.records), [rec.getMessage() for rec in caplog.records]
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_postgresql_that_stops_answering_gets_a_503_in_time_not_a_hang(
+    proxy: Proxy, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that keeps its connections open but stops answering (frozen, or its host gone from
+    the network): every request waited on a pooled connection with no end (measured: /v1/suggest for
+    a case's message and /readyz still unanswered after 60 s, /v1/events likewise once its caller was
+    cached), so load balancers saw timeouts and help desks hung. Now each is answered 503 within
+    about `write_timeout_ms`, and the service recovers without a restart once the server answers."""
+    monkeypatch.setattr(callers, "CACHE_SECONDS", 2.0)  # a fresh caller is looked up in the store
+    app = build_app(tmp_path / "ws", through(database_url, proxy.port), write_timeout_ms=1500)
+    key = authorize(app.state.runtime.store, "agent")
+    fresh = authorize(app.state.runtime.store, "integration")
+    message = {"message": "how do I pause a payout", "case_id": "c-frozen", "message_id": "m1"}
+    with LiveServer(app) as live:
+        wait_loaded(app)
+        before = post_many(live.url, key, payouts(12, "up"))  # connections in the pool
+        assert [r.status_code for r in before if r is not None] == [200] * 12
+        assert readyz(live.url).status_code == 200
+        time.sleep(1.1)  # /readyz probes the database again
+        proxy.freeze()
+        started = time.monotonic()
+        calls: dict[str, Callable[[], httpx.Response]] = {
+            "readyz": lambda: readyz(live.url),
+            "suggest": lambda: httpx.post(
+                f"{live.url}/v1/suggest", headers=key, json=payouts(1, "f")[0], timeout=30
+            ),
+            "message": lambda: httpx.post(f"{live.url}/v1/suggest", headers=key, json=message, timeout=30),
+            "event": lambda: httpx.post(
+                f"{live.url}/v1/events",
+                headers=key,
+                json={"idempotency_key": "k-frozen", "case_id": "c1", "kind": "shown"},
+                timeout=30,
+            ),
+            "fresh caller": lambda: httpx.post(
+                f"{live.url}/v1/suggest", headers=fresh, json=payouts(1, "g")[0], timeout=30
+            ),
+        }
+        with ThreadPoolExecutor(len(calls)) as pool:
+            futures = {name: pool.submit(call) for name, call in calls.items()}
+            answers: dict[str, httpx.Response | str] = {}
+            for name, future in futures.items():
+                try:
+                    answers[name] = future.result()
+                except httpx.TimeoutException:
+                    answers[name] = "no answer in 30 s"
+            took = time.monotonic() - started
+        statuses = {n: a if isinstance(a, str) else a.status_code for n, a in answers.items()}
+        assert statuses == dict.fromkeys(calls, 503), statuses
+        assert took < 3 * 1.5 + 5 + 3, took  # the suggestion writer's own deadline is the longest
+        for name, answer in answers.items():
+            says = {"readyz": "did not answer within", "fresh caller": "cannot check the caller"}
+            assert isinstance(answer, httpx.Response) and "retry-after" in answer.headers, name
+            assert says.get(name, "nothing was stored") in answer.text, (name, answer.text)
+
+        proxy.thaw()
+        deadline = time.time() + 20
+        while (ready := readyz(live.url)).status_code != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        assert ready.status_code == 200, ready.text
+        after = calls["message"]()
+        assert after.status_code == 200, after.text
+        assert calls["event"]().status_code == 202
+    assert acknowledged([*before, after]) <= stored_ids(database_url)
 
 
 def test_refused_lookups_are_counted_in_a_line_every_interval(caplog: pytest.LogCaptureFixture) -> None:

@@ -215,6 +215,31 @@ def test_undo_in_the_embed_page_brings_the_suggestion_back_and_the_dismissal_cou
     assert metrics["shown"] == 1 and metrics["dismissed"] == 0
 
 
+def test_after_the_embed_page_is_opened_again_a_dismissal_and_its_undo_are_recorded_again(
+    opened: tuple[Page, FrameLocator], store: Store, api: httpx.Client
+) -> None:
+    """A dismissal's key counted the undos of the page: opened again (a reload, another conversation
+    and back), the count started over, and the dismissal after an undo reused the first one's key,
+    acknowledged as a repeat and stored nowhere. Each action has a key of its own."""
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    frame.get_by_role("button", name="Outdated").click()
+    frame.get_by_role("button", name="Undo").click()
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown", "undismissed"])
+    page.reload()
+    frame = page.frame_locator("#app")
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    frame.get_by_role("button", name="Outdated").click()
+    expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (outdated)")
+    assert wait_for(lambda: len(events(store, "dismissed")) == 2, page=page)
+    assert api.get("/v1/metrics").json()["dismissed"] == 1
+    frame.get_by_role("button", name="Undo").click()
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    assert wait_for(lambda: len(events(store, "undismissed")) == 2, page=page)
+    assert api.get("/v1/metrics").json()["dismissed"] == 0
+
+
 def test_an_alternative_is_copied_with_its_own_event(opened: tuple[Page, FrameLocator], store: Store) -> None:
     _, frame = opened
     frame.get_by_role("button", name="Copy: Pause payouts for a day").click()

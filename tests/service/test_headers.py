@@ -18,7 +18,7 @@ from starlette.routing import Route
 from supportcue.data.store import Store
 from supportcue.service.headers import SecurityHeaders
 from tests.conftest import LiveServer
-from tests.service.conftest import PAUSE_PAYOUTS, T0, case
+from tests.service.conftest import PAUSE_PAYOUTS, T0, authorize, case
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -386,7 +386,8 @@ def test_head_keeps_the_auth_rules_of_get(server: LiveServer, seeded: Store) -> 
     api = httpx.head(f"{server.url}/v1/metrics")
     assert api.status_code == 401 and api.headers["www-authenticate"] == "Bearer" and not api.content
     assert_secured(api)
-    assert httpx.head(f"{server.url}/nothing-here").status_code == 404
+    assert httpx.head(f"{server.url}/nothing-here").status_code == 401  # unknown paths too: no route list
+    assert httpx.head(f"{server.url}/nothing-here", headers=authorize(seeded, "admin")).status_code == 404
     assert httpx.head(f"{server.url}/v1/suggest").status_code == 401  # a caller first, as for GET
 
 

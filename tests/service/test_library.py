@@ -457,6 +457,28 @@ def test_a_patch_without_the_version_it_was_made_on_is_428_not_a_lost_update(
     assert [v.version for v in store.library.versions("a1")] == [2, 1]
 
 
+def test_if_match_star_changes_any_existing_answer_and_is_404_for_none(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """RFC 9110: `If-Match: *` matches any current representation. It was refused (422, "give the one
+    version"); it now changes the answer whatever its version, and an answer that does not exist is
+    still 404 (there is nothing for `*` to match). With `base_version` too, that version is checked."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    reviewer.patch("/v1/answers/a1", json={"body": "Pause payouts in Settings.", "base_version": 1})
+    r = reviewer.patch("/v1/answers/a1", json={"status": "approved"}, headers={"If-Match": "*"})
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    assert r.headers["etag"] == '"2"'
+    again = reviewer.patch("/v1/answers/a1", json={"body": "Payouts pause."}, headers={"If-Match": "*"})
+    assert again.status_code == 200 and again.json()["version"] == 3, again.text
+    missing = reviewer.patch("/v1/answers/nope", json={"status": "approved"}, headers={"If-Match": "*"})
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"], missing.text
+    stale = reviewer.patch(
+        "/v1/answers/a1", json={"reviewed": True, "base_version": 1}, headers={"If-Match": "*"}
+    )
+    assert stale.status_code == 409 and "version 3 now, not 1" in stale.json()["detail"], stale.text
+    assert [v.version for v in store.library.versions("a1")] == [3, 2, 1]
+
+
 REFUNDS = {"id": "r1", "topic": "refunds", "title": "Refund time", "body": "Refunds take 5 days."}
 
 
@@ -502,11 +524,18 @@ def test_a_topic_the_live_topic_stage_predicts_is_known(
     assert r.status_code == 422 and "did you mean 'disputes'?" in r.json()["detail"], r.text
 
 
-def test_the_first_answer_of_an_empty_workspace_says_it_starts_a_topic(reviewer: httpx.Client) -> None:
+def test_the_first_answer_of_an_empty_workspace_starts_its_topic(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """With no topic known at all there is nothing to misspell: the first answer was refused (422)
+    unless it said `new_topic: true`; it now starts its topic. The next answer's topic is checked."""
     r = reviewer.post("/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days."})
-    assert r.status_code == 422 and "no topics yet" in r.json()["detail"], r.text
+    assert r.status_code == 201 and r.json()["topic"] == "refunds", r.text
+    assert "refunds" in {t.key for t in store.library.topics(status=None)}
+    r = reviewer.post("/v1/answers", json={"topic": "refnds", "title": "Refund 2", "body": "5 days."})
+    assert r.status_code == 422 and "did you mean 'refunds'?" in r.json()["detail"], r.text
     r = reviewer.post(
-        "/v1/answers", json={"topic": "refunds", "title": "Refund", "body": "5 days.", "new_topic": True}
+        "/v1/answers", json={"topic": "payouts", "title": "Pause", "body": "In Settings.", "new_topic": True}
     )
     assert r.status_code == 201, r.text
 

@@ -171,3 +171,35 @@ def test_concurrent_first_messages_of_a_conversation_make_one_case(api: httpx.Cl
     case_row = store.cases.get("burst")
     assert len(turns) == 8 and case_row is not None
     assert case_row.message == turns[-1].text and len(case_row.context) == 7
+
+
+def test_a_late_older_message_leaves_a_resolved_case_closed_a_newer_one_reopens_it(
+    api: httpx.Client, store: Store
+) -> None:
+    """A case resolved in the console (its `resolved` event, then its Resolve) came back open when a
+    customer message older than the resolution arrived late (a redelivery, a slow integration): the
+    message reopened the case whatever its time. Now only a message after the resolution reopens,
+    as a help desk's reopening does (cases.status_changed_at)."""
+    api.post("/v1/messages", json=message("m1", "how do I pause a payout?", ts="2026-10-01T09:00:00Z"))
+    resolved = {
+        "idempotency_key": "r1",
+        "case_id": "conv-1",
+        "kind": "resolved",
+        "ts": "2026-10-01T10:00:00Z",
+    }
+    assert api.post("/v1/events", json=resolved).status_code == 202
+    late = api.post("/v1/messages", json=message("m2", "one more thing", ts="2026-10-01T09:30:00Z"))
+    assert late.status_code == 200
+    stored = store.cases.get("conv-1")
+    assert stored is not None and stored.status == "resolved"
+    assert stored.message == "one more thing"  # the turn is kept: the case shows its latest customer turn
+    newer = api.post("/v1/messages", json=message("m3", "are you there?", ts="2026-10-01T10:30:00Z"))
+    assert newer.status_code == 200
+    stored = store.cases.get("conv-1")
+    assert stored is not None and stored.status == "open" and stored.message == "are you there?"
+    # the console's Resolve (now): a message dated before it leaves it closed, one sent now reopens it
+    store.cases.set_status("conv-1", "resolved")
+    api.post("/v1/messages", json=message("m4", "still there?", ts="2026-10-01T11:00:00Z"))
+    assert store.cases.get("conv-1").status == "resolved"  # type: ignore[union-attr]
+    api.post("/v1/messages", json=message("m5", "hello again"))
+    assert store.cases.get("conv-1").status == "open"  # type: ignore[union-attr]

@@ -106,3 +106,34 @@ def test_an_undo_is_idempotent_role_checked_and_needs_the_csrf_token(
         no_sid = {**body, "idempotency_key": "n1", "suggestion_id": None}
         r = c.post("/v1/events", json=no_sid, headers=authorize(store, "integration"))
         assert r.status_code == 422 and "suggestion_id" in r.json()["detail"]
+
+
+def test_after_a_reload_a_dismissal_and_its_undo_are_recorded_again(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """The page's keys were built from the suggestion, the reason and a count of undos kept in the
+    page: a reload reset the count, so the dismissal after it reused the first one's key and was
+    acknowledged as a repeat, stored nowhere (and so was its undo). Each action has a key of its own."""
+    page.goto(f"{server.url}/cases/c1")
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    assert wait_for(lambda: kinds(store, "c1") == ["dismissed", "shown", "undismissed"], page=page)
+    page.reload()
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    expect(page.locator("#suggestion")).to_contain_text("Suggestion dismissed (outdated)")
+    assert wait_for(
+        lambda: kinds(store, "c1") == ["dismissed", "dismissed", "shown", "undismissed"], page=page
+    )
+    page.goto(f"{server.url}/dashboard")
+    assert "1 of 1 shown" in tile(page, "dismissed")
+    page.goto(f"{server.url}/cases/c1")  # and its undo, after another reload, is recorded too
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("button", name="Outdated").click()
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    assert wait_for(lambda: kinds(store, "c1").count("undismissed") == 2, page=page)
+    page.goto(f"{server.url}/dashboard")
+    assert "0 of 1 shown" in tile(page, "dismissed")

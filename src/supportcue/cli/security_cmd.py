@@ -76,7 +76,7 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the key's name")]) -> None:
-    """Delete a key: a running server refuses it within seconds."""
+    """Delete a key: every worker of a running server refuses it at once (PostgreSQL; SQLite: within 2 s)."""
     if not state(ctx).store.callers.revoke_key(name):
         raise SupportcueError(f"no key named {name!r} (see `supportcue keys list`)")
     print(f"key {name!r} revoked")
@@ -102,7 +102,7 @@ def users_add(
 def users_set_role(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="the login name")], role: RoleOption
 ) -> None:
-    """Give a user another role; their open sessions carry it within seconds."""
+    """Give a user another role; their open sessions carry it at once (PostgreSQL; SQLite: within 2 s)."""
     from supportcue.security.users import set_role
 
     set_role(state(ctx).store, name, role)

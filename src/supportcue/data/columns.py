@@ -154,6 +154,14 @@ class ImportRow(BaseModel):
         return check_text(value)  # no NUL bytes or lone surrogates, at any depth
 
 
+HELP_DESK_STATUSES: dict[str, str] = {
+    **dict.fromkeys(("open", "new", "pending", "on hold", "hold", "waiting", "snoozed"), CaseStatus.OPEN),
+    **dict.fromkeys(("resolved", "solved", "closed"), CaseStatus.RESOLVED),
+}
+"""Help desks' ticket statuses (Zendesk, Freshdesk, Help Scout, Chatwoot) as a case's: still to
+answer is open, done is resolved."""
+
+
 class CaseRow(ImportRow):
     """A customer's case; with `reply`, a past one whose answer is known (history to learn from)."""
 
@@ -201,6 +209,16 @@ class CaseRow(ImportRow):
 
     _time = field_validator("created_at", mode="before")(lambda v: parse_time(v) or utcnow())
     _ctx = field_validator("context", mode="before")(parse_context)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _help_desk_status(cls, value: Any) -> Any:
+        """A help desk's status as exported (`Open`, `Pending`, `Solved`, `Closed`) as ours, in any
+        case; another is refused naming ours."""
+        if not isinstance(value, str):
+            return value
+        word = " ".join(value.replace("-", " ").replace("_", " ").split()).casefold()
+        return HELP_DESK_STATUSES.get(word, value)
 
     @model_validator(mode="before")
     @classmethod

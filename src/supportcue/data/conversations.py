@@ -2,8 +2,9 @@
 
 A customer turn is stored with the case it grows, in one transaction: the case row is created, or
 its `message` (the latest customer turn) and `context` (the turns before it) are brought up to date,
-and it is reopened. The turns of an imported case's `context` and `message` are copied in, without a
-message id, when the first customer turn arrives, so the conversation is read from this table alone.
+and it is reopened unless its status changed after the turn was written. The turns of an imported
+case's `context` and `message` are copied in, without a message id, when the first customer turn
+arrives, so the conversation is read from this table alone.
 A help desk's note to post for the turn can be queued in the same transaction (`OutboxItem`), so
 what a webhook was told was accepted is never lost.
 
@@ -135,11 +136,13 @@ class Conversations:
             thread = self._thread(s, turn)
             # the case shows the latest customer turn (by time: a turn may arrive out of order)
             latest = self._latest_customer_turn(s, turn.case_id)
-            case.message, case.status, case.purged_at = latest.text, CaseStatus.OPEN, None
-            # the message reopened the case (as Chatwoot reopens a resolved conversation): a help
-            # desk's resolution older than it, delivered late, must not close the case again
-            if case.status_changed_at is None or case.status_changed_at < turn.ts:
-                case.status_changed_at = turn.ts
+            case.message, case.purged_at = latest.text, None
+            # a message reopens the case (as Chatwoot reopens a resolved conversation), as of its
+            # time, in the order the changes happened: one older than the case's last status change
+            # (a resolution in the console, delivered late) leaves it as it is, and a help desk's
+            # resolution older than the message, delivered late, must not close it again
+            if case.status_changed_at is None or case.status_changed_at <= turn.ts:
+                case.status, case.status_changed_at = CaseStatus.OPEN, turn.ts
             case.context = list(thread if latest.id == turn.id else self._thread(s, latest))
             case.customer_name = customer_name or case.customer_name
             case.channel = channel or case.channel

@@ -60,11 +60,31 @@ from supportcue.security.redaction import redact
 from supportcue.vocab import HUMAN_SOURCES, AnswerStatus, CaseStatus, EventKind, LabelTask
 
 ALIASES: dict[str, dict[str, str]] = {
-    "cases": {"text": "message", "external_id": "id", "case_id": "id", "sent_reply": "reply"},
+    "cases": {
+        "text": "message",
+        "external_id": "id",
+        "case_id": "id",
+        "sent_reply": "reply",
+        # help desks' exports (Zendesk, Freshdesk, Help Scout): read without --map
+        "ticket_id": "id",
+        "conversation_id": "id",
+        "description": "message",
+        "body": "message",
+        "created": "created_at",
+        "created_time": "created_at",
+        "created_date": "created_at",
+        "requester": "customer_name",
+        "requester_name": "customer_name",
+    },
     "labels": {"label": "value"},
     "answers": {"answer_id": "id"},
     "articles": {"article_id": "id"},
 }
+"""Usual other names of a kind's fields, as `_field_name` normalises them (`Ticket ID`: `ticket_id`)."""
+
+FALLBACKS: dict[str, dict[str, str]] = {"cases": {"subject": "message", "ticket_subject": "message"}}
+"""Columns that fill a field only when the row has no value for it otherwise: a ticket's subject is
+its message when the export has no body (a Zendesk CSV), else it stays a case field of its own name."""
 
 
 @dataclass
@@ -173,18 +193,32 @@ def _field_name(kind: str, column: str) -> str:
     return column
 
 
+def _fallback(kind: str, column: str) -> str | None:
+    """The field a column fills only when the row has nothing else for it (`FALLBACKS`), or None."""
+    return FALLBACKS.get(kind, {}).get(_SPACING.sub("_", column.strip()).casefold())
+
+
 def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> dict[str, Any]:
-    """Apply `--map field=column` and the kind's usual aliases."""
+    """Apply `--map field=column`, the kind's usual aliases, then its fallbacks (`FALLBACKS`)."""
     by_column = {column: name for name, column in mapping.items()}
     out: dict[str, Any] = {}
+    spare: list[tuple[str, str, Any]] = []
     for key, value in row.items():
         name = by_column.get(key) or _field_name(kind, key)
         if key not in by_column and name in mapping:
             name = key  # `--map` named another column for this field: that one is read
         if value in (None, ""):
             continue  # empty cells take the field's default; required ones are reported missing
-        if name not in out:
+        fills = _fallback(kind, key) if key not in by_column else None
+        if fills is not None and fills not in mapping:
+            spare.append((key, fills, value))
+        elif name not in out:
             out[name] = value
+    for key, fills, value in spare:
+        if fills not in out:
+            out[fills] = value
+        elif key not in out:
+            out[key] = value  # the row has its field otherwise: kept under its own name
     return out
 
 

@@ -62,13 +62,10 @@ def closest_topics(value: str, known: Iterable[str], n: int = 3) -> list[str]:
 def unknown_topic(topic: str, known: set[str], how: str) -> str | None:
     """Why `topic` needs the caller's word that it starts a new topic (`how` they give it), or None
     for one of the `known` topics: an answer on a misspelt topic ("refnd") is one no suggestion can
-    pick, since the topic stage predicts only the workspace's topics."""
-    if topic in known:
+    pick, since the topic stage predicts only the workspace's topics. A workspace with no topics at
+    all takes any: there is nothing to misspell, and its first answer starts its first topic."""
+    if topic in known or not known:
         return None
-    if not known:
-        return (
-            f"topic {topic[:100]!r}: this workspace has no topics yet; to start one with this answer, {how}"
-        )
     close = closest_topics(topic, known)
     hint = (
         f"did you mean {close[0]!r}? (closest known: {', '.join(map(repr, close))})"

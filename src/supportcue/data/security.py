@@ -12,15 +12,26 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
 from supportcue.data.tables import ApiKey, LoginSession, RateBucket, SigningKey, User, utcnow
+
+CHANGES_CHANNEL = "supportcue_callers"
+"""PostgreSQL's NOTIFY channel told, with the commit, that a key was revoked or a user's role,
+password, sessions or existence changed: every serving process drops the callers it had cached
+(`security.callers.ChangeListener`), so the change holds at once, not within the cache's seconds."""
 
 
 class Callers:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def _changed(self, s: Session) -> None:
+        """Tell the serving processes, when this transaction commits, to forget cached callers."""
+        if self.db.dialect == "postgresql":
+            s.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGES_CHANNEL})
 
     def _inserted(self, stmt: Any) -> bool:
         """Run an INSERT ... ON CONFLICT DO NOTHING RETURNING: whether it inserted the row."""
@@ -45,6 +56,7 @@ class Callers:
         """Delete the key named `name`; False when there is none."""
         with self.db.session() as s:
             result = s.execute(delete(ApiKey).where(ApiKey.name == name))
+            self._changed(s)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- users -------------------------------------------------------------------------------------
@@ -63,6 +75,7 @@ class Callers:
                 return False
             user.password_hash = password_hash
             s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+            self._changed(s)
         return True
 
     def set_role(self, name: str, role: str) -> bool:
@@ -70,6 +83,7 @@ class Callers:
         are cached for seconds). False when there is no such user."""
         with self.db.session() as s:
             result = s.execute(update(User).where(User.name == name).values(role=role))
+            self._changed(s)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def user(self, name: str) -> User | None:
@@ -83,6 +97,7 @@ class Callers:
         with self.db.session() as s:
             s.execute(delete(LoginSession).where(LoginSession.user_name == name))
             result = s.execute(delete(User).where(User.name == name))
+            self._changed(s)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def count(self) -> int:
@@ -117,6 +132,7 @@ class Callers:
     def end_session(self, id_hash: str) -> None:
         with self.db.session() as s:
             s.execute(delete(LoginSession).where(LoginSession.id_hash == id_hash))
+            self._changed(s)
 
     def end_expired_sessions(self, now: datetime) -> int:
         with self.db.session() as s:

@@ -140,12 +140,29 @@ class Note:
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+"""What makes Markdown anywhere in a line: emphasis, code, links and images (their brackets), HTML
+and autolinks, tables, strikethrough."""
+_LINE_START = re.compile(r"^( {0,3})(?:([#>+=-])|(\d{1,9})([.)]))")
+"""What makes Markdown at a line's start: a heading, a quote, a list, a setext heading's underline."""
 
 
 def escape_markdown(text: str) -> str:
     """`text` shown as itself in Markdown: its syntax characters backslash-escaped, its line breaks
     spaces (a value from outside, such as the name a contact gives, must not write links or lines)."""
     return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
+def escape_markdown_lines(text: str) -> str:
+    """`text` shown as itself in Markdown, line by line, its line breaks kept (a reply's lines are the
+    agent's to copy): only what would make Markdown is escaped, so the plain text of a reply reads
+    the same in the note's source (an email or a client that does not render it)."""
+
+    def line_start(m: re.Match[str]) -> str:
+        indent, mark, number, closer = m.groups()
+        return f"{indent}\\{mark}" if mark else f"{indent}{number}\\{closer}"
+
+    return "\n".join(_LINE_START.sub(line_start, _INLINE.sub(r"\\\1", line)) for line in text.splitlines())
 
 
 def note_for(
@@ -155,23 +172,19 @@ def note_for(
     link_base: str,
     case_id: str,
     suggestion_id: str,
-    customer_name: str | None = None,
 ) -> Note:
     """A suggestion as a private note (Markdown): that it is a suggestion and not sent, the topic, the
     reply, and a link to the console's page of the case, which says why. The link names the
-    suggestion (`?suggestion=`), which makes it the note's `ref`. The customer's name, whole or in
-    part, is escaped where the reply holds it: a contact names themself, and "[Why this
-    suggestion](https://...)" would have been a forged link in the note."""
+    suggestion (`?suggestion=`), which makes it the note's `ref`. The reply's Markdown is escaped,
+    so the note shows its characters and renders none of it: the customer's name fills its greeting
+    (a contact names themself), and an LLM draft may repeat what the customer wrote, so "[Why this
+    suggestion](https://...)", an image or a heading would have been rendered as supportcue's own."""
     ref = f"suggestion={suggestion_id}"
     link = f"{link_base.rstrip('/')}/cases/{quote(case_id, safe='')}?{ref}"
     about = f" · topic: {escape_markdown(topic)}" if topic else ""
-    if customer_name and customer_name.strip():
-        parts = {customer_name.strip(), *customer_name.split()}
-        alternatives = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
-        text = re.sub(alternatives, lambda m: escape_markdown(m.group(0)), text)
     content = (
         f"**Suggested reply** (supportcue{about}). Not sent to the customer: copy what fits.\n\n"
-        f"{text}\n\n"
+        f"{escape_markdown_lines(text)}\n\n"
         f"[Why this suggestion]({link})"
     )
     return Note(target=target, content=content, ref=ref)

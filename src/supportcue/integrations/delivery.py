@@ -174,11 +174,7 @@ class NoteWorker:
             return self._skip(item, "a later message came first")
         topics = {t.key: t.name for t in self.store.library.topics(status=None)}
         topic = topics.get(suggestion.topic or "", suggestion.topic)
-        case = self.store.cases.get(item.case_id)
-        name = case.customer_name if case is not None else None
-        note = note_for(
-            item.target, suggestion.text, topic, item.link_base, item.case_id, suggestion.id, name
-        )
+        note = note_for(item.target, suggestion.text, topic, item.link_base, item.case_id, suggestion.id)
         try:
             remote = self.help_desk.find_note(note) if item.attempts else None
             if remote is None:

@@ -1,25 +1,30 @@
 """Who is calling: a `Caller` from a bearer key or a session cookie, found by the `Authenticator`.
 
 `Caller.id` (`key:NAME` or `user:NAME`) is the stable identity to scope per-caller state by (rate
-limits, idempotency keys). Lookups are cached for `CACHE_SECONDS`, so a key revoked or a user removed
-from the CLI (another process) stops working within that time; a logout in this process at once, and
-in the other workers of `serve --workers N` within that time too.
+limits, idempotency keys). Lookups are cached for `CACHE_SECONDS`. On PostgreSQL every change to who
+may call (a key revoked, a user removed, given another role or password, a logout) is NOTIFYed with
+its commit, and each serving process's `ChangeListener` drops its cached callers when told: the
+change holds at once in every worker and machine. On SQLite (one serving process), and on PostgreSQL
+while the listener is reconnecting, a change made by another process holds within `CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
+from supportcue.data.security import CHANGES_CHANNEL
 from supportcue.data.store import Store
 from supportcue.security import csrf, keys, sessions, users
 from supportcue.settings import SecuritySettings
 from supportcue.vocab import Role
 
+log = logging.getLogger("supportcue.service")
 CACHE_SECONDS = 2.0
 CallerKind = Literal["key", "user", "webhook"]
 """`webhook`: a help desk, known by its webhook's signature (`service/deps.py`'s `signed_by`)."""
@@ -80,6 +85,11 @@ class Authenticator:
             self._cache[token_hash] = (time.monotonic(), caller)
         return caller
 
+    def forget(self) -> None:
+        """Drop every cached caller: the next request of each is looked up in the store."""
+        with self._lock:
+            self._cache.clear()
+
     def cached_key(self, key: str) -> tuple[bool, Caller | None]:
         """`cached` for a key (no store read: cheap enough for the event loop)."""
         return self.cached(keys.hash_key(key))
@@ -136,3 +146,59 @@ class Authenticator:
         self.store.callers.end_session(caller.session_hash)
         with self._lock:
             self._cache.pop(caller.session_hash, None)
+
+
+class ChangeListener:
+    """PostgreSQL: LISTENs on `CHANGES_CHANNEL` on a connection of its own and calls `on_change`
+    (`Authenticator.forget`) for every notification, and once more each time it (re)connects, for
+    what it may have missed. A lost connection is retried every `retry_s`; meanwhile the cache's own
+    `CACHE_SECONDS` still bounds how long a change takes."""
+
+    def __init__(self, conninfo: str, on_change: Callable[[], None], retry_s: float = 1.0) -> None:
+        self.conninfo = conninfo
+        self.on_change = on_change
+        self.retry_s = retry_s
+        self.listening = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="supportcue-callers", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        from supportcue.data.database import TCP_KEEPALIVES
+
+        given = conninfo_to_dict(self.conninfo)
+        params: dict[str, Any] = {
+            k: v for k, v in {"connect_timeout": 5, **TCP_KEEPALIVES}.items() if k not in given
+        }
+        failing = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, **params) as conn:
+                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    self.listening.set()
+                    self.on_change()
+                    if failing:
+                        log.warning("following changes to keys and users again")
+                        failing = False
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self.on_change()
+            except Exception as exc:
+                self.listening.clear()
+                if not failing and not self._stop.is_set():  # one line per outage, none when stopping
+                    log.warning(
+                        "cannot follow changes to keys and users (%s); a revoked key stops within %g s",
+                        type(exc).__name__,
+                        CACHE_SECONDS,
+                    )
+                    failing = True
+                self._stop.wait(self.retry_s)

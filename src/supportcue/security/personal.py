@@ -45,6 +45,20 @@ on the line after a sign-off ("Thanks,\nAna Silva")."""
 _NOT_A_PERSON = frozenset({"The", "Team", "Support", "Customer", "Service", "Care", "Help", "Desk"})
 
 _UP = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_COUNTED = (
+    "(?:Rows|Cases|Messages|Labels|Events|Answers|Articles|Suggestions|Topics|Turns|Conversations"
+    "|Tickets|Items|Records|Entries|Lines|Rejects|Errors|Warnings|Alerts|Notes|Requests|Calls|Retries"
+    "|Attempts|Times|Tokens|Words|Characters|Chars|Bytes|Files|Users|Agents|Keys|Sessions|Samples"
+    "|Examples|Clusters|Vectors|Batches|Steps|Epochs|Seconds|Milliseconds|Minutes|Hours|Days|Weeks)"
+)
+"""Plural nouns a count is of, in our own log lines ("10115 Rows"): no town is called so."""
+_STATE = (
+    "(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|IA|KS|KY|LA|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|PA"
+    "|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR)"
+)
+_STATE_WORD = "(?:ID|IN|OK|OR|ME|HI)"
+"""US states whose code is also a word of a log line ("case ID 12345", "OK 12345 rows"): a ZIP code
+after one of them counts only after the town's comma ("Boise, ID 83702")."""
 ADDRESS = re.compile(
     "|".join(
         [
@@ -65,13 +79,14 @@ ADDRESS = re.compile(
             r"|allee|ring|damm|ufer|Straße|Strasse|Str\.|Weg|Platz|Gasse|Allee)[ \t]+\d{1,4}[a-z]?\b",
             # postcodes: NW1 6XE (UK), CA 94043 (US), 10115 Berlin (5 digits and a town)
             r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b",
-            r"\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b",
-            r"\b\d{5}[ \t]+[A-ZÀ-ÖØ-Þ][a-zß-ÿ]+(?:[ -][A-ZÀ-ÖØ-Þ][a-zß-ÿ]+)?\b",
+            rf"(?:\b{_STATE}|(?<=,[ \t]){_STATE_WORD})[ \t]+\d{{5}}(?:-\d{{4}})?\b",
+            rf"\b\d{{5}}[ \t]+(?!{_COUNTED}\b)[A-ZÀ-ÖØ-Þ][a-zß-ÿ]+(?:[ -][A-ZÀ-ÖØ-Þ][a-zß-ÿ]+)?\b",
         ]
     )
 )
 """Postal addresses: a street with its number (English, French, Spanish, Portuguese, Italian and
-German forms) and postcodes (UK, US state and ZIP, five digits before a town)."""
+German forms) and postcodes (UK, US state and ZIP, five digits before a town, unless the word is
+one a count is of: "10115 Rows" is a count in a log line, "10115 Berlin" a postcode)."""
 
 
 def unaccented(text: str) -> str:

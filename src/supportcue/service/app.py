@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Scope
 
 from supportcue import __version__
 from supportcue.data.database import unavailable_reason
-from supportcue.data.store import open_store
+from supportcue.data.store import Store, open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.integrations import Backoff, ChatwootHelpDesk, NoteWorker, NotReady
@@ -29,7 +29,7 @@ from supportcue.integrations.base import ThrottledLog
 from supportcue.monitoring.alerts import AlertCollector
 from supportcue.monitoring.helpdesks import HealthCollector
 from supportcue.pipeline import SuggestRequest, SuggestResult
-from supportcue.security.callers import Authenticator
+from supportcue.security.callers import Authenticator, ChangeListener
 from supportcue.security.devices import DeviceCookies
 from supportcue.security.ratelimit import RateLimiter, SharedRateLimiter
 from supportcue.security.redaction import install_log_redaction
@@ -203,6 +203,17 @@ async def _follow(
             await asyncio.to_thread(runtime.follow_registry)
 
 
+def _follow_callers(store: Store, authenticator: Authenticator) -> ChangeListener | None:
+    """PostgreSQL: a thread that drops the cached callers the moment another process changes who may
+    call (a revoked key stops working at once in every worker); None on SQLite."""
+    if store.db.dialect != "postgresql":
+        return None
+    url = store.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    listener = ChangeListener(url, authenticator.forget)
+    listener.start()
+    return listener
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -241,7 +252,10 @@ def create_app(
         if models is not None and start_loaded:
             await loaded.wait()
         workers = app.state.note_workers = _note_workers(runtime, batcher, chatwoot)
+        changes = _follow_callers(runtime.store, app.state.authenticator)
         yield
+        if changes is not None:
+            changes.stop()
         for worker in workers.values():
             worker.stop()
         stop.set()
@@ -366,6 +380,7 @@ def create_app(
         Authenticate,
         authenticator=app.state.authenticator,
         limiter=RateLimiter(security.rate_per_minute, security.burst),
+        timeout_s=settings.service.write_timeout_ms / 1000,
     )
     app.add_middleware(
         LimitsAndMetrics,

@@ -10,7 +10,9 @@ token on anything that changes state (403 without it). The caller is left in `re
 for the routes, whose role checks are `service/deps.py`'s `require(...)`.
 
 Checking here, before FastAPI reads the body, means no request reaches a route's validation (or any
-route nobody declared a role for) without a caller. Unrouted paths pass through to their 404.
+route nobody declared a role for) without a caller. A path no route has needs one too: without a
+caller it is the same 401 (or login redirect) as a route's, so that routes cannot be listed by
+trying names; a caller gets its 404.
 """
 
 from __future__ import annotations
@@ -21,17 +23,16 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
-from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportcue.data.database import unavailable_reason
 from supportcue.security import csrf, sessions
 from supportcue.security.callers import Authenticator, Caller
 from supportcue.security.ratelimit import RateLimiter
+from supportcue.service.deadline import within
 from supportcue.service.middleware import MAX_BODY_BYTES
 
 log = logging.getLogger("supportcue.service")
@@ -115,10 +116,14 @@ class OutageLog:
 
 
 class Authenticate:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, limiter: RateLimiter, timeout_s: float = 5.0
+    ) -> None:
         self.app = app
         self.auth = authenticator
         self.limiter = limiter
+        self.timeout_s = timeout_s
+        """A lookup the store has not answered after this long is answered 503 (`deadline.within`)."""
         self.outage = OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,7 +132,7 @@ class Authenticate:
             return
         state = scope.setdefault("state", {})
         state["caller"] = None
-        if is_public(scope["path"]) or scope["path"] in SIGNED or not _routed(scope):
+        if is_public(scope["path"]) or scope["path"] in SIGNED:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -201,7 +206,7 @@ class Authenticate:
         found, caller = cached(token)
         if found:  # a cached caller says nothing of the store: only a lookup that reached it does
             return caller
-        caller = await to_thread.run_sync(load, token)
+        caller = await within(self.timeout_s, load, token)
         self.outage.recovered()
         return caller
 
@@ -275,14 +280,6 @@ def _target(scope: Scope) -> str:
     query = scope.get("query_string", b"").decode("latin-1")
     path: str = scope["path"]
     return path + (f"?{query}" if query else "")
-
-
-def _routed(scope: Scope) -> bool:
-    app = scope.get("app")
-    routes = getattr(getattr(app, "router", None), "routes", None)
-    if routes is None:
-        return True  # no router to ask: treat every path as routed (needs a caller)
-    return any(route.matches(scope)[0] != Match.NONE for route in routes)
 
 
 async def _csrf_token(headers: Headers, receive: Receive) -> tuple[Receive, str | None]:

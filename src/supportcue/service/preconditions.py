@@ -3,7 +3,9 @@
 The version it was made on: `base_version` in the body or an `If-Match: "N"` header (the answer's
 ETag); a PATCH that names none is 428, since a change on no version silently overwrote whatever
 another reviewer saved meanwhile (a lost update). A version the answer has moved on from is 409 for
-`base_version`, 412 for If-Match (as HTTP has it).
+`base_version`, 412 for If-Match (as HTTP has it). `If-Match: *` matches any current representation
+(RFC 9110): the change applies to the answer whatever its version, and an answer that does not
+exist is still 404.
 
 And, for a topic the workspace lacks, that it starts a new one (`new_topic`, "New topic" on the
 forms): an answer on a misspelt topic ("refnd") is one no suggestion can pick (`data/library.py`'s
@@ -31,9 +33,15 @@ NO_FORM_VERSION = (
 )
 
 
-def if_match(value: str) -> int:
-    """The version an If-Match header names: `"3"` (the ETag of version 3) or a bare `3`."""
+ANY_VERSION = "*"
+
+
+def if_match(value: str) -> int | None:
+    """The version an If-Match header names: `"3"` (the ETag of version 3) or a bare `3`; None for
+    `*` (any version of an answer that exists)."""
     tag = value.strip()
+    if tag == ANY_VERSION:
+        return None
     if tag.startswith('"') and tag.endswith('"') and len(tag) >= 2:
         tag = tag[1:-1]
     if not tag.isascii() or not tag.isdigit():
@@ -43,10 +51,13 @@ def if_match(value: str) -> int:
     return int(tag)
 
 
-def patch_base_version(body: AnswerPatch, header: str | None) -> tuple[int, int]:
-    """The version a PATCH was made on (its `base_version`, or its If-Match `header`) and the status
-    of a refusal when the answer moved on since (409, or 412 for If-Match); 428 when it names none."""
+def patch_base_version(body: AnswerPatch, header: str | None) -> tuple[int | None, int]:
+    """The version a PATCH was made on (its `base_version`, or its If-Match `header`; None for
+    `If-Match: *` alone, any version) and the status of a refusal when the answer moved on since
+    (409, or 412 for If-Match); 428 when it names none."""
     from_header = if_match(header) if header is not None else None
+    if from_header is None and header is not None and body.base_version is None:
+        return None, 412  # `*`: whatever version the answer is at (a missing answer is still 404)
     if from_header is not None and body.base_version is not None and from_header != body.base_version:
         raise HTTPException(
             422,

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -51,6 +51,9 @@ RETRY_AFTER_S = 5
 """What a 503 for an unavailable database asks the client to wait (`Retry-After`)."""
 PROBE_EVERY_S = 1.0
 """/readyz checks the database at most this often (the answer is cached in between)."""
+PROBE_TIMEOUT_S = 2.0
+"""/readyz waits at most this long (or `write_timeout_ms`, when shorter) for the database's answer:
+a server that stopped answering is "did not answer within 2 s", a 503, not a probe that hangs."""
 FAILURE_MEMORY_S = float(RETRY_AFTER_S)
 """A failed write keeps /readyz at 503 this long (the time clients were asked to wait), unless a
 write succeeds sooner: a `SELECT 1` cannot tell that a full disk has room again, only a write can."""
@@ -252,6 +255,10 @@ class Runtime:
     _shadow_backlog: int = 0
     _shadow_idle: threading.Condition = field(default_factory=threading.Condition)
     _probe: tuple[float, str | None] | None = None
+    _pinging: Future[None] | None = None
+    _probe_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="supportcue-probe")
+    )
     _loader: PipelineLoader | None = None
     _failed: tuple[dict[str, str] | None, float] | None = None
 
@@ -429,17 +436,29 @@ class Runtime:
         now = time.monotonic()
         probe = self._probe
         if probe is None or now - probe[0] >= PROBE_EVERY_S:
-            try:
-                self.store.db.ping()
-                problem = None
-            except Exception as exc:
-                problem = unavailable_reason(exc) or f"the database check failed ({type(exc).__name__})"
-            probe = self._probe = (now, problem)
+            probe = self._probe = (now, self._ping())
         if probe[1] is not None:
             return probe[1]
         failure = self.writer.failure if self.writer is not None else None
         if failure is not None and now - failure.at < FAILURE_MEMORY_S:
             return f"the last write failed {now - failure.at:.0f} s ago: {failure.reason}"
+        return None
+
+    def _ping(self) -> str | None:
+        """The database's problem, from a `SELECT 1` given `PROBE_TIMEOUT_S` (or `write_timeout_ms`)
+        to answer. It runs on a thread of its own, one at a time: while a ping waits on a server that
+        stopped answering, later probes wait for that one rather than each leave another behind."""
+        timeout_s = min(PROBE_TIMEOUT_S, self.settings.service.write_timeout_ms / 1000)
+        with self._lock:
+            if self._pinging is None or self._pinging.done():
+                self._pinging = self._probe_thread.submit(self.store.db.ping)
+            pinging = self._pinging
+        try:
+            pinging.result(timeout_s)
+        except TimeoutError:
+            return f"the database did not answer within {timeout_s:g} s"
+        except Exception as exc:
+            return unavailable_reason(exc) or f"the database check failed ({type(exc).__name__})"
         return None
 
     @property

@@ -12,12 +12,12 @@ come from the help desk itself.
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from fastapi.concurrency import run_in_threadpool
 
 from supportcue.errors import IdempotencyConflict, InvalidEvent
 from supportcue.monitoring.events import record_event
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, Forbidden, StoreDep, TelemetryDep, require
+from supportcue.service.deadline import within
+from supportcue.service.deps import CallerDep, Forbidden, SettingsDep, StoreDep, TelemetryDep, require
 from supportcue.service.schemas import EventCreate, EventPublic, problem_responses
 from supportcue.vocab import EventKind, Role
 
@@ -43,7 +43,7 @@ EMBED_KINDS = (
     responses=problem_responses(409, 413, 422, 503),
 )
 async def create_event(
-    body: EventCreate, store: StoreDep, telemetry: TelemetryDep, caller: CallerDep
+    body: EventCreate, store: StoreDep, settings: SettingsDep, telemetry: TelemetryDep, caller: CallerDep
 ) -> EventPublic:
     """Record an event once per caller and `idempotency_key`: a retry of the same request is
     acknowledged (`duplicate`) and not stored again; the same key with another request is a 409."""
@@ -54,7 +54,10 @@ async def create_event(
     if caller.by_cookie:
         row["agent_id"] = caller.name
     try:
-        recorded = await run_in_threadpool(record_event, store, row, caller=caller.id)
+        # given up after write_timeout_ms (503): a retry with the same key is stored once
+        recorded = await within(
+            settings.service.write_timeout_ms / 1000, record_event, store, row, caller=caller.id
+        )
     except InvalidEvent as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except IdempotencyConflict as exc:

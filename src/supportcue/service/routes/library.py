@@ -169,7 +169,7 @@ async def change_answer(
         Header(
             alias="If-Match",
             max_length=100,
-            description='the version the change was made on, as the answer\'s ETag ("3"); '
+            description='the version the change was made on, as the answer\'s ETag ("3"), or * for any; '
             "or `base_version` in the body",
         ),
     ] = None,

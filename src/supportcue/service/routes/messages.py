@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations import conversation
 from supportcue.integrations.conversation import TurnIn
 from supportcue.service.body import StrictJSONRoute
+from supportcue.service.deadline import within
 from supportcue.service.deps import CallerDep, RuntimeDep, SettingsDep, StoreDep, get_suggester, require
-from supportcue.service.routes.suggest import check_length, run_pipeline
+from supportcue.service.routes.suggest import check_length, db_timeout_s, run_pipeline
 from supportcue.service.schemas import AgentMessagePublic, MessageCreate, SuggestPublic, problem_responses
 from supportcue.vocab import EventKind, MessageRole, Role
 
@@ -66,23 +66,24 @@ async def post_message(
         agent_id=agent_id if body.role == MessageRole.AGENT else None,
         private=body.private,
     )
+    timeout_s = db_timeout_s(settings)
     try:
         if body.role == MessageRole.AGENT:
-            answer, created = await run_in_threadpool(
-                conversation.receive_agent, store, turn, caller=caller.id
+            answer, created = await within(
+                timeout_s, conversation.receive_agent, store, turn, caller=caller.id
             )
             if created and answer.get("event_id") is not None:
                 runtime.telemetry.events.labels(EventKind.SENT).inc()
             return _answer(answer, replayed=not created)
-        added = await run_in_threadpool(conversation.receive_customer, store, turn, caller=caller.id)
+        added = await within(timeout_s, conversation.receive_customer, store, turn, caller=caller.id)
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
     if added.turn.suggestion_id is not None:
         return _answer(dict(added.turn.result), replayed=True)
     suggester = get_suggester(request, runtime)  # 503 while loading: the turn is kept for the retry
-    item = await run_in_threadpool(conversation.suggestion_request, store, added)
-    result = await run_pipeline(store, suggester, item)
+    item = await within(timeout_s, conversation.suggestion_request, store, added)
+    result = await run_pipeline(store, suggester, item, timeout_s)
     if isinstance(result, Response):
         return result
-    answer = await run_in_threadpool(conversation.answer, store, added.turn, result)
+    answer = await within(timeout_s, conversation.answer, store, added.turn, result)
     return _answer(answer, replayed=answer.get("suggestion_id") != result.suggestion_id)

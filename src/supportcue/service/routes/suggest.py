@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from supportcue.data.database import unavailable_reason
@@ -40,6 +39,7 @@ from supportcue.mailtext import clean as clean_email
 from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
+from supportcue.service.deadline import within
 from supportcue.service.deps import RuntimeDep, SettingsDep, Suggester, SuggesterDep, require
 from supportcue.service.schemas import SuggestCreate, SuggestPublic, problem_responses
 from supportcue.settings import Settings
@@ -74,13 +74,16 @@ def check_length(text: str, settings: Settings, what: str = "message") -> str:
     return text
 
 
-async def run_pipeline(store: Store, suggester: Suggester, item: SuggestRequest) -> SuggestResult | Response:
+async def run_pipeline(
+    store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float
+) -> SuggestResult | Response:
     """The stored suggestion for `item`, given its case's arm in the running experiment first, or
-    the error answer: 503 when the arm or the suggestion could not be stored (the client retries),
-    422 for a value the database refuses, 500 when the pipeline failed on it."""
+    the error answer: 503 when the arm or the suggestion could not be stored, or the database did
+    not answer within `timeout_s` (the client retries), 422 for a value the database refuses, 500
+    when the pipeline failed on it."""
     try:
         if item.case_id:
-            item = with_assignment(item, await run_in_threadpool(assign_case, store, item.case_id))
+            item = with_assignment(item, await within(timeout_s, assign_case, store, item.case_id))
     except Exception as exc:  # the arm could not be read or recorded
         if unavailable_reason(exc) is None:
             raise
@@ -113,8 +116,9 @@ async def suggest(
         fields=body.fields,
         message_id=body.message_id if body.case_id else None,
     )
+    timeout_s = db_timeout_s(settings)
     if item.case_id is None or item.message_id is None:
-        return await _suggest(runtime.store, suggester, item)
+        return await _suggest(runtime.store, suggester, item, timeout_s)
     key = (item.case_id, item.message_id)
     pending = runtime.pending_suggestions
     while key in pending:  # the same message is being answered: wait for that answer
@@ -122,10 +126,15 @@ async def suggest(
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     pending[key] = done
     try:
-        return await _for_message(runtime.store, suggester, item, key, claim_lease_s(settings))
+        return await _for_message(runtime.store, suggester, item, key, claim_lease_s(settings), timeout_s)
     finally:
         del pending[key]
         done.set_result(None)
+
+
+def db_timeout_s(settings: Settings) -> float:
+    """How long a request waits for one read or write of the database before it is answered 503."""
+    return settings.service.write_timeout_ms / 1000.0
 
 
 def claim_lease_s(settings: Settings) -> float:
@@ -135,39 +144,46 @@ def claim_lease_s(settings: Settings) -> float:
 
 
 async def _for_message(
-    store: Store, suggester: Suggester, item: SuggestRequest, key: tuple[str, str], lease_s: float
+    store: Store,
+    suggester: Suggester,
+    item: SuggestRequest,
+    key: tuple[str, str],
+    lease_s: float,
+    timeout_s: float,
 ) -> Response:
     """The stored suggestion for the message, or a new one made by this process once it holds the
     message's claim (`Cases.claim_message`); while another process holds it, wait for its answer."""
     owner = uuid.uuid4().hex
     while True:
-        if (reused := await _stored_answer(store, key)) is not None:
+        if (reused := await _stored_answer(store, key, timeout_s)) is not None:
             return reused
-        if await run_in_threadpool(store.cases.claim_message, *key, owner, lease_s):
+        if await within(timeout_s, store.cases.claim_message, *key, owner, lease_s):
             break
         await asyncio.sleep(CLAIM_POLL_S)
     try:
         # the process that held the claim before may have stored its suggestion just before releasing
-        return await _stored_answer(store, key) or await _suggest(store, suggester, item)
+        return await _stored_answer(store, key, timeout_s) or await _suggest(
+            store, suggester, item, timeout_s
+        )
     finally:
         try:
-            await run_in_threadpool(store.cases.release_message, *key, owner)
+            await within(timeout_s, store.cases.release_message, *key, owner)
         except Exception:  # the answer stands; the claim lapses after its lease
             log.warning("could not release the claim on a message of case %s", item.case_id)
 
 
-async def _stored_answer(store: Store, key: tuple[str, str]) -> Response | None:
+async def _stored_answer(store: Store, key: tuple[str, str], timeout_s: float) -> Response | None:
     """The answer of the suggestion stored for the message, when there is one worth reusing."""
-    stored = await run_in_threadpool(store.cases.suggestion_for_message, *key)
+    stored = await within(timeout_s, store.cases.suggestion_for_message, *key)
     if stored is None or not _reusable(stored):
         return None
-    if not await run_in_threadpool(_answers_unchanged, store, stored):
+    if not await within(timeout_s, _answers_unchanged, store, stored):
         return None
     return JSONResponse(stored_public(stored))
 
 
-async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest) -> Response:
-    result = await run_pipeline(store, suggester, item)
+async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float) -> Response:
+    result = await run_pipeline(store, suggester, item, timeout_s)
     return result if isinstance(result, Response) else JSONResponse(result.public())
 
 

@@ -96,14 +96,14 @@
   // Dismiss the suggestion; when the server refuses or cannot be reached, the card comes back (the
   // message says why) so the agent may dismiss it again, unless the page has moved on meanwhile. In
   // its place, an Undo for a dismissal by mistake: it records an `undismissed` event (the dismissal
-  // then counts nowhere) and brings the card back. A dismissal after an undo has a key of its own
-  // (its first key is taken by the dismissal undone, and would be acknowledged, not stored again).
-  let undos = 0;
+  // then counts nowhere) and brings the card back. Each dismissal has a fresh key (its retries reuse
+  // it), and its undo one made from it: a key built from the suggestion and the reason would be the
+  // same again after an undo and a reload, and the new dismissal acknowledged as a repeat, not stored.
   async function dismiss(reason, label) {
     if (!suggestion) return;
     const dismissed = suggestion;
     suggestion = null; // nothing left to insert (Alt+I does nothing now)
-    const key = `dismissed:${dismissed.suggestion_id}:${reason}${undos ? `:${undos}` : ""}`;
+    const key = `dismissed:${S.newKey()}`;
     const undo = document.createElement("button");
     undo.type = "button";
     undo.id = "undo-dismiss";
@@ -128,7 +128,6 @@
     const ok = (await recorded) && (await event({ kind: "undismissed" }, `undismissed:${key}`));
     if (sent || box.firstChild !== shown) return;
     if (!ok) { button.disabled = false; if (S.focusLost()) button.focus(); return; }
-    undos += 1;
     show(dismissed);
     say("Dismissal undone: the suggestion is back.");
     document.getElementById("use-suggestion").focus();
@@ -154,11 +153,14 @@
   }
 
   // Record the case resolved and mark it so (the inbox then leaves it out). When either fails, the
-  // agent is told that the case stays open, with a button that tries again (the same event key).
+  // agent is told so, with a button that tries again (the same event key). Only an event not
+  // recorded leaves the case open: a recorded one closes it on the server, so when the close that
+  // follows fails the page does not claim the case stays open, only that it could not confirm it.
   async function resolve(handle, key) {
-    let problem = (await event({ kind: "resolved", handle_seconds: handle }, key)) ? null : "its event was not recorded";
+    const recorded = await event({ kind: "resolved", handle_seconds: handle }, key);
+    let problem = recorded ? null : "its event was not recorded";
     let next = "/";
-    if (!problem) {
+    if (recorded) {
       try {
         const r = await api.call(`/cases/${encodeURIComponent(data.case_id)}/resolve`, {
           method: "POST", headers: { accept: "application/json" },
@@ -174,9 +176,11 @@
       const again = document.createElement("button");
       again.type = "button";
       again.id = "resolve-again";
-      again.textContent = "Mark resolved";
+      again.textContent = recorded ? "Try again" : "Mark resolved";
       again.addEventListener("click", () => { again.disabled = true; resolve(handle, key); });
-      statusLine.replaceChildren(`Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
+      statusLine.replaceChildren(recorded
+        ? `Sent in ${handle} s and its resolution was recorded, but the console could not confirm the case is closed (${problem}). `
+        : `Sent in ${handle} s, but the case was not marked resolved (${problem}): it stays open. `, again);
       again.focus();
       return;
     }

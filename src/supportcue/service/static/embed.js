@@ -143,8 +143,9 @@
     offerLibrary(`Suggestion dismissed (${label.toLowerCase()}). Thanks, this improves the suggestions. `, undo);
     box.querySelector("#library-q").focus(); // the next step; a keyboard user's focus left with the card
     const shown = box.firstChild;
-    const undos = mine.undos || 0; // a dismissal after an undo is an event of its own
-    const key = `dismissed:${dismissed.suggestion_id}:${reason}:${mine.agentId || ""}${undos ? `:${undos}` : ""}`;
+    // a fresh key per dismissal (its retries reuse it; its undo's is made from it): one built from
+    // the suggestion and the reason was taken again after an undo and a reload, and not stored
+    const key = `dismissed:${S.newKey()}`;
     const recorded = event({ kind: "dismissed", reason }, key);
     undo.addEventListener("click", async () => {
       if (current !== mine || mine.suggestion) return;
@@ -152,7 +153,6 @@
       const ok = (await recorded) && current === mine && (await event({ kind: "undismissed" }, `undismissed:${key}`));
       if (current !== mine || box.firstChild !== shown) return;
       if (!ok) { undo.disabled = false; if (S.focusLost()) undo.focus(); return; }
-      mine.undos = undos + 1;
       show(dismissed);
       say("Dismissal undone: the suggestion is back.");
       box.querySelector("#use-suggestion").focus();
