@@ -311,3 +311,18 @@ def test_a_stage_that_waits_on_io_is_told_its_deadline() -> None:
     deadline = draft.seen[0].deadline
     assert deadline is not None and before < deadline <= time.monotonic() + 1.5
     pipeline.close()
+
+
+def test_an_emails_quoted_history_is_not_read_or_stored() -> None:
+    """An email reply quotes the previous exchange: the quoted answer (about payouts) must not make a
+    question about something else a payout question, and the quoted names and addresses are not stored."""
+    email = (
+        "How do I export my invoices?\n\nOn Mon, 3 Nov 2026 at 10:02, Sam Support <sam@help.example> wrote:\n"
+        "> Hi Ana,\n> You can pause a payout in Settings.\n> Best, Sam"
+    )
+    result = make().suggest(SuggestRequest(message=email, customer_name="Ana"))
+    assert result.topic is None and result.text is None
+    assert result.message == "How do I export my invoices?"
+    html = "<div>how do I pause a payout?<br></div><blockquote>older, from sam@help.example</blockquote>"
+    result = make().suggest(SuggestRequest(message=html))
+    assert result.topic == "payouts" and result.message == "how do I pause a payout?"

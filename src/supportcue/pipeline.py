@@ -63,6 +63,7 @@ import numpy.typing as npt
 from supportcue.embeddings import Embedder
 from supportcue.errors import ModelCannotRun
 from supportcue.followup import read_with_thread
+from supportcue.mailtext import clean as clean_email
 from supportcue.security.redaction import remember_personal
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
@@ -93,6 +94,9 @@ class SuggestRequest:
     """The help desk's id of the message; stored with the suggestion (one per customer message)."""
 
     def __post_init__(self) -> None:
+        # an email's quoted history, signature, footer and HTML are not the customer's question
+        # (`mailtext.clean`): the stages, the stored message and an LLM prompt read the new text only
+        self.message = clean_email(self.message) if isinstance(self.message, str) else self.message
         # the log records of the request (or batch) at hand redact its customer's name and field
         # values, as `masked_message` does (`security.redaction.personal_scope`)
         remember_personal(
@@ -116,10 +120,10 @@ def thread_of(context: Sequence[Any]) -> tuple[Turn, ...]:
     turns = []
     for item in context:
         if isinstance(item, Mapping):
-            text = str(item.get("text") or item.get("content") or "").strip()
+            text = clean_email(str(item.get("text") or item.get("content") or "")).strip()
             role = str(item.get("role") or "customer")
         else:
-            text, role = str(item).strip(), "customer"
+            text, role = clean_email(str(item)).strip(), "customer"
         if text:
             turns.append(Turn(role=role, text=text))
     return tuple(turns)

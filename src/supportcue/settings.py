@@ -372,7 +372,9 @@ class ReviewSettings(_Section):
 
 
 class ValidationStageSettings(_Section):
-    rules: list[str] = Field(default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short"])
+    rules: list[str] = Field(
+        default_factory=lambda: ["empty", "greeting_only", "thanks_only", "too_short", "other_language"]
+    )
     invalid_patterns: list[str] = Field(default_factory=list)
     """Regular expressions: a message that matches one is never an actionable question."""
     valid_recall: float = Field(0.99, gt=0.0, le=1.0)
@@ -664,7 +666,7 @@ timeout_ms = 2000     # a slower pipeline gives "no suggestion" with the reason 
 [service]
 host = "127.0.0.1"
 port = 8000
-max_message_chars = 10000
+max_message_chars = 10000  # longer: 413; counted without an e-mail's quoted thread and signature
 max_event_bytes = 65536
 batch_wait_ms = 0.0   # extra wait to micro-batch concurrent requests (0: batch whatever is queued)
 write_timeout_ms = 5000  # how long a suggestion or event waits for the database before a 503
@@ -726,8 +728,9 @@ model = 0.3
 
 [validation]
 # Rules that win over the model: empty | greeting_only | thanks_only | too_short (one word,
-# of any script; in Chinese, Japanese and Thai each character counts as a word)
-rules = ["empty", "greeting_only", "thanks_only", "too_short"]
+# of any script; in Chinese, Japanese and Thai each character counts as a word) | other_language
+# (no suggestion for a message not in English: drop it if your embedding model is multilingual)
+rules = ["empty", "greeting_only", "thanks_only", "too_short", "other_language"]
 invalid_patterns = []     # your own rules, as regular expressions, e.g. ["^test message$"]
 valid_recall = 0.99       # share of known questions (held-out scores) the threshold keeps
 margin = 0.05             # abstain when P(valid) is within this of 0.5

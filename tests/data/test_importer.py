@@ -1093,6 +1093,31 @@ def test_an_imported_resolved_event_closes_its_case_in_the_order_the_changes_hap
     assert store.cases.get("c1").status == "open"  # type: ignore[union-attr]
 
 
+def test_imported_email_cases_and_replies_are_read_as_their_new_text(store: Store, tmp_path: Path) -> None:
+    """A help desk's export of an email inbox holds each message with the quoted history below it: the
+    case's message (what topics are trained on), its context, its reply and a sent event's text are
+    stored without it, so a quoted answer does not teach a topic and quoted addresses are not kept."""
+    quoted = "\n\nOn Mon, 3 Nov 2026 at 10:02, Sam <sam@help.example> wrote:\n> You can pause a payout."
+    row = {
+        "id": "e1",
+        "message": "How do I export my invoices?" + quoted,
+        "context": [{"role": "agent", "text": "Which invoices?\n-- \nSam Carter | +44 20 7946 0000"}],
+        "reply": "Open Billing, then Export.\n-----Original Message-----\nFrom: a@c.example\nSent: Mon\nhi",
+    }
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert import_file(store, "cases", cases).stored == 1
+    case = store.cases.get("e1")
+    assert case is not None and case.message == "How do I export my invoices?"
+    assert case.context == [{"role": "agent", "text": "Which invoices?"}]
+    events = tmp_path / "events.jsonl"
+    sent = {"idempotency_key": "k9", "case_id": "e1", "kind": "sent", "text": "Open Billing." + quoted}
+    events.write_text(json.dumps(sent) + "\n", encoding="utf-8")
+    assert import_file(store, "events", events).stored == 1
+    texts = sorted(e.text or "" for e in store.events.list(kind="sent"))
+    assert texts == ["Open Billing, then Export.", "Open Billing."]
+
+
 def test_help_desk_export_headers_are_read_without_map(store: Store, tmp_path: Path) -> None:
     """A Freshdesk or Zendesk export names its columns `Ticket ID`, `Description`, `Created time`,
     `Requester Name`: each needed a --map. They are read as the case's id, message, created_at and

@@ -387,3 +387,32 @@ def test_a_contacts_name_cannot_write_markdown_into_the_note(
     assert 'href="https://evil' not in rendered and "<strong>urgent" not in rendered
     assert rendered.count("<a ") == 1  # the note's own link only
     assert "Hi [Why this suggestion](https://evil.example/login) **urgent**," in rendered
+
+
+def test_an_email_thread_is_read_as_what_was_written_in_it(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, api: httpx.Client
+) -> None:
+    """Chatwoot's `content` for an e-mail inbox is the mail's whole text part (`MailboxHelper`:
+    `text_content[:reply]`, the decoded text before `EmailReplyTrimmer`): the quoted history, the
+    signature. A quoted payout answer made an invoice question a payout suggestion, the quoted
+    addresses were stored, and the agent's reply, quoting the customer, scored as a miss."""
+    chatwoot.start()
+    history = "On Mon, 3 Nov 2026 at 10:02, Sam <sam@help.example> wrote:\n> You can pause a payout."
+    post(server.url, message_created(301, f"How do I export my invoices?\n\n{history}"))
+    wait_for(lambda: store.cases.latest_suggestion(CASE))
+    suggestion = store.cases.latest_suggestion(CASE)
+    assert suggestion is not None and suggestion.topic is None
+    assert suggestion.message == "How do I export my invoices?"
+    question = f"How do I pause a payout?\n\nSent from my iPhone\n\n{history.replace('Sam', 'Ana')}"
+    post(server.url, message_created(302, question))
+    wait_for(lambda: len(chatwoot.notes) == 1)
+    quoted = "\n".join(f"> {line}" for line in question.splitlines())
+    reply = (
+        f"{PAUSE}\n\n-- \nJohn | Support\n\nOn Tue, 4 Nov 2026 at 9:00, Ana <a@c.example> wrote:\n{quoted}"
+    )
+    assert post(server.url, message_created(303, reply, "outgoing")).json()["status"] == "accepted"
+    assert [e.text for e in store.events.list(kind="sent")] == [PAUSE]
+    metrics = api.get("/v1/metrics").json()
+    assert (metrics["matches"], metrics["sent_pairs"]) == (1, 1)
+    turns = store.conversations.turns(CASE)
+    assert len(turns) == 3 and not any("@" in t.text or "Sent from" in t.text for t in turns)

@@ -108,3 +108,19 @@ def test_a_test_can_override_what_the_routes_see(app: FastAPI, client: TestClien
     r = client.post("/v1/suggest", json={"message": "x" * 11})
     assert r.status_code == 413 and "the limit is 10" in r.json()["detail"]
     assert client.post("/v1/suggest", json={"message": "a payout"}).status_code == 200
+
+
+def test_a_short_email_above_a_long_quoted_thread_is_a_short_message(client: TestClient) -> None:
+    """`[service] max_message_chars` is about what the customer wrote: a two-line reply above
+    a long quoted e-mail thread was refused (413) and got no suggestion; a long message is still 413."""
+    thread = "\n".join(f"> earlier line {i} of the thread, from help@x.example" for i in range(400))
+    email = (
+        f"How do I pause a payout?\n\nOn Mon, 3 Nov 2026 at 10:02, Support <help@x.example> wrote:\n{thread}"
+    )
+    assert len(email) > 20_000
+    r = client.post("/v1/suggest", json={"message": email})
+    assert r.status_code == 200 and r.json()["topic"] == "payouts"
+    turn = {"case_id": "e-1", "message_id": "m-1", "role": "customer", "text": email}
+    assert client.post("/v1/messages", json=turn).status_code == 200
+    r = client.post("/v1/suggest", json={"message": "how do I pause a payout?" * 500})
+    assert r.status_code == 413 and r.json()["detail"].startswith("message is 12,000 characters; the limit")

@@ -119,6 +119,43 @@ def test_one_word_is_still_too_short_in_a_spaced_script() -> None:
     ] * 4
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Meine Auszahlung ist nicht angekommen, was kann ich tun? payout refund", "German"),
+        ("Mi reembolso no ha llegado todavía, ¿qué puedo hacer? refund", "Spanish"),
+        ("Je n'arrive pas à me connecter à mon compte, pouvez-vous m'aider ?", "French"),
+        ("Как сбросить пароль?", "Cyrillic script"),
+    ],
+)
+def test_a_message_not_in_english_gets_no_suggestion(text: str, language: str) -> None:
+    """The bundled model reads English only: a German question sharing a word or two with a known
+    topic ("payout") was judged by its English neighbours and passed on to a confident topic. The
+    stage abstains instead, naming the language; the message is not called invalid."""
+    stage = ValidationStage().fit(msgs(VALID))
+    (result,) = stage.predict(msgs([text]))
+    assert result.abstained and result.label is None
+    assert result.reason == f"rule other_language: written in {language}; the models read English only"
+    assert "other_language" in Settings().validation.rules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my payout for order #A-55120 never arrived, see https://shop.example/orders/55120?lang=de",
+        "Ana Lopez here, café order 123 was refunded twice",
+        "login not working on android app pls help asap",
+        "Do you ship to München or Zürich? Merci!",
+        "Hi support,\n\nHi!\n\nBest, Daria",  # "hi" is a common Catalan word too
+        "🙏🙏🙏",
+    ],
+)
+def test_english_with_names_urls_and_loanwords_is_english(text: str) -> None:
+    stage = ValidationStage().fit(msgs(VALID))
+    (result,) = stage.predict(msgs([text]))
+    assert "other_language" not in (result.reason or "")
+
+
 def test_rules_are_configurable() -> None:
     stage = ValidationStage(rules=[]).fit(msgs(VALID))
     assert stage.predict(msgs(["payout"]))[0].reason != "rule too_short"

@@ -26,6 +26,7 @@ from supportcue.boundary import check_text, check_time, lf_lines
 from supportcue.data.files import loads
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
+from supportcue.mailtext import clean as clean_email
 from supportcue.vocab import AnswerStatus, CaseStatus, DismissReason, EventKind, LabelSource, LabelTask
 
 __all__ = [
@@ -110,9 +111,15 @@ def parse_context(value: Any) -> list[dict[str, str]]:
         role = item.get("role") or "customer"
         if role not in TURN_ROLES:
             raise ValueError(f"turn {i + 1}: role must be one of {' | '.join(TURN_ROLES)}")
-        if item["text"].strip():
-            turns.append({"role": str(role), "text": item["text"].strip()})
+        text = clean_email(item["text"]).strip()  # an e-mail's new text (`mailtext.clean`)
+        if text:
+            turns.append({"role": str(role), "text": text})
     return turns
+
+
+def _new_text(value: str | None) -> str | None:
+    """An e-mail's text without its quoted history, signature, footer or HTML (`mailtext.clean`)."""
+    return clean_email(value) if value else value
 
 
 _TEXT: tuple[Any, ...] = (str, str | None)
@@ -223,6 +230,7 @@ class CaseRow(ImportRow):
         return data
 
     _fields = field_validator("fields", mode="before")(lambda v: parse_json(v, dict))
+    _email = field_validator("message", "reply", mode="after")(_new_text)
 
     def resolved_status(self) -> CaseStatus:
         """History (a row with a reply) is resolved unless the file says otherwise: it must not
@@ -261,6 +269,7 @@ class EventRow(ImportRow):
     }
 
     _time = field_validator("ts", mode="before")(lambda v: parse_time(v) or utcnow())
+    _email = field_validator("text", mode="after")(_new_text)
 
     @model_validator(mode="after")
     def _needs(self) -> Self:

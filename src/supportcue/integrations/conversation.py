@@ -43,6 +43,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import ConversationMessage
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations.base import Ignored, Inbound, Reopened, Resolved
+from supportcue.mailtext import clean as clean_email
 from supportcue.monitoring.events import record_event
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import CaseStatus, EventKind, MessageRole
@@ -72,6 +73,11 @@ class TurnIn:
     private: bool = False
     reply_to: str | None = None
     """The message id (the same caller's) of the customer turn an agent's reply answers, if it says."""
+
+    def __post_init__(self) -> None:
+        # an e-mail's quoted history, signature, footer and HTML are left out (`mailtext.clean`): the
+        # turn stored, its suggestion's context and the reply measured are what was written in it
+        object.__setattr__(self, "text", clean_email(self.text))
 
 
 def turn_of(inbound: Inbound) -> TurnIn:

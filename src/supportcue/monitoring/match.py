@@ -1,7 +1,10 @@
 """The product's one definition of a *match* between a suggested reply and the reply an agent sent.
 
-Both texts are normalised first (`normalise`): lowercase; greeting and sign-off lines dropped ("Hi
-Anna,", "Hello,", "Best,\\nSam", "Thanks, Sam", "Kind regards"); placeholders `{x}` / `{{X Y}}` and the
+Both texts are normalised first (`normalise`): an email's HTML, quoted history, signature and
+footer removed (`mailtext.clean`: a reply sent from an email inbox quotes the customer); lowercase;
+greeting and sign-off lines dropped ("Hi Anna,", "Hello,", "Best,\\nSam", "Thanks, Sam", "Kind
+regards"), with the signature block after a sign-off (up to 6 short lines: name, title, company,
+address, phone); placeholders `{x}` / `{{X Y}}` and the
 customer's name removed; punctuation removed; whitespace collapsed.
 
 `similarity(suggested, sent)` is then computed on the two word sequences A (suggested) and B (sent):
@@ -36,6 +39,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
 
+from supportcue.mailtext import clean as clean_email
+
 DEFAULT_THRESHOLD = 0.7
 KEPT_BETA = 2.0
 
@@ -52,6 +57,8 @@ SIGNOFF_LINE = re.compile(
     r"(?:[,!.\-–—]\s*[^\W\d_][\w .'\-]{0,40})?[,!.]?\s*$",
     re.IGNORECASE,
 )
+SIGNATURE_BLOCK_LINES = 6
+SIGNATURE_BLOCK_CHARS = 80
 # A lone short line after a sign-off is the signature ("Sam", "The support team").
 SIGNATURE_LINE = re.compile(r"^\s*[^\W\d_][\w .'\-]{0,40}$", re.UNICODE)
 
@@ -72,14 +79,26 @@ def _strip_greeting_and_signoff(text: str) -> str:
             lines = lines[:-1]
         elif len(lines) >= 2 and SIGNOFF_LINE.match(lines[-2]) and SIGNATURE_LINE.match(lines[-1]):
             lines = lines[:-2]
+    # a sign-off followed by a signature block ("Kind regards,\nSam Carter\nSupport | Example Ltd\n
+    # www.example.com | +44 ..."): the sign-off and every short line after it
+    for i in range(max(1, len(lines) - SIGNATURE_BLOCK_LINES - 1), len(lines)):
+        if SIGNOFF_LINE.match(lines[i]) and all(_signature_block_line(ln) for ln in lines[i + 1 :]):
+            lines = lines[:i]
+            break
     return "\n".join(lines)
+
+
+def _signature_block_line(line: str) -> bool:
+    """A line a signature block may hold: short, no question, no sentence ending in a full stop."""
+    text = line.strip()
+    return len(text) <= SIGNATURE_BLOCK_CHARS and "?" not in text and not re.search(r"[a-z]{3}\.$", text)
 
 
 def normalise(text: str, customer_name: str | None = None) -> str:
     """Lowercased words of `text` without greeting/sign-off lines, placeholders, the customer's name."""
     if not text:
         return ""
-    body = _strip_greeting_and_signoff(_PLACEHOLDER.sub(" ", text))
+    body = _strip_greeting_and_signoff(_PLACEHOLDER.sub(" ", clean_email(text)))
     if customer_name and customer_name.strip():
         for part in sorted({customer_name.strip(), *customer_name.split()}, key=len, reverse=True):
             if len(part) > 1:

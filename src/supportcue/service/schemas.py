@@ -19,6 +19,7 @@ from pydantic import (
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
 from supportcue.data.columns import parse_context
 from supportcue.data.library import answer_id_problem
+from supportcue.mailtext import clean as clean_email
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
@@ -145,6 +146,13 @@ class EventCreate(BaseModel):
     )
     handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
     ts: Timestamp | None = Field(None, description="when it happened (UTC if no offset); default: now")
+
+    @field_validator("text")
+    @classmethod
+    def _new_text(cls, value: str | None) -> str | None:
+        """A reply sent from an e-mail inbox, without the quoted history, signature or footer below
+        it (`mailtext.clean`): what the agent wrote is what is stored and measured."""
+        return clean_email(value) if value else value
 
     @field_validator("idempotency_key")
     @classmethod

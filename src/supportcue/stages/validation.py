@@ -4,7 +4,10 @@ Three parts, in order of authority:
 
 1. Rules win over the model. Built-in ones are named in settings (`[validation] rules`): `empty`,
    `greeting_only`, `thanks_only`, `too_short` (fewer than two words, of any script; in Chinese,
-   Japanese and Thai, written without spaces, each character counts as one). Users add their own:
+   Japanese and Thai, written without spaces, each character counts as one), and `other_language`,
+   which abstains (no suggestion, the message is not judged invalid) on a message written in
+   another language than English (`supportcue.language`: the bundled MiniLM reads English only).
+   Users add their own:
    a regex (a match makes the message invalid) or a function `text -> "valid" | "invalid" | None`
    (module-level, so the stage can be saved).
 2. Out-of-scope distance: how close the message's vector is to known valid messages (mean cosine of
@@ -40,6 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import SplineTransformer
 
 from supportcue.errors import TrainingDataError
+from supportcue.language import other_language
 from supportcue.stages.base import Message, Stage, StageResult, vectors_of
 from supportcue.stages.calibration import blas_threads
 from supportcue.stages.negatives import BUILTIN_NEGATIVES
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
     from supportcue.settings import Settings
 
 VALID, INVALID = "valid", "invalid"
+OTHER_LANGUAGE = "other_language"
+"""The rule that abstains (rather than calling the message invalid) on a message not in English."""
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Rule = Callable[[str], str | None] | str | re.Pattern[str]
@@ -275,7 +281,7 @@ class ValidationStage(Stage):
 
     def __init__(
         self,
-        rules: Sequence[str] = ("empty", "greeting_only", "thanks_only", "too_short"),
+        rules: Sequence[str] = ("empty", "greeting_only", "thanks_only", "too_short", "other_language"),
         custom_rules: Sequence[Rule] = (),
         min_words: int = 2,
         k: int = 5,
@@ -311,9 +317,9 @@ class ValidationStage(Stage):
         sample_weight: Sequence[float] | None = None,
     ) -> Self:
         """Learn from messages labeled "valid"/"invalid" (`y=None`: all valid, distance and rules only)."""
-        unknown = [r for r in self.rules if r not in BUILTIN_RULES and r != "too_short"]
+        unknown = [r for r in self.rules if r not in BUILTIN_RULES and r not in ("too_short", OTHER_LANGUAGE)]
         if unknown:
-            allowed = [*BUILTIN_RULES, "too_short"]
+            allowed = [*BUILTIN_RULES, "too_short", OTHER_LANGUAGE]
             raise ValueError(f"unknown validation rules {unknown}; allowed: {allowed}")
         labels = [VALID] * len(X) if y is None else list(y)
         if len(labels) != len(X):
@@ -444,6 +450,10 @@ class ValidationStage(Stage):
             if name == "too_short":
                 if len(_words(text).split()) < self.min_words and not _empty(text):
                     return INVALID, name
+            elif name == OTHER_LANGUAGE:
+                language = other_language(text)
+                if language is not None:
+                    return OTHER_LANGUAGE, f"{name}: written in {language}; the models read English only"
             elif BUILTIN_RULES[name](text):
                 return INVALID, name
         for rule in self._compiled():
@@ -480,6 +490,8 @@ class ValidationStage(Stage):
             if fired is None:
                 results.append(None)
                 pending.append(i)
+            elif fired[0] == OTHER_LANGUAGE:  # not judged: no suggestion rather than a wrong one
+                results.append(ValidityResult.abstain(f"rule {fired[1]}", confidence=1.0))
             else:
                 label, name = fired
                 results.append(ValidityResult(label=label, confidence=1.0, reason=f"rule {name}"))

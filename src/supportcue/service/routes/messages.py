@@ -53,13 +53,13 @@ async def post_message(
 ) -> Response:
     """A customer's message gets the suggestion for it (`SuggestPublic`); an agent's becomes the
     `sent` event of the case's latest suggestion that was shown (`AgentMessagePublic`)."""
-    check_length(body.text, settings, "text")
+    text = check_length(body.text, settings, "text")
     agent_id = caller.name if caller.by_cookie else body.agent_id
     turn = TurnIn(
         case_id=body.case_id,
         message_id=body.message_id,
         role=body.role,
-        text=body.text,
+        text=text,
         ts=body.ts,
         customer_name=body.customer_name,
         channel=body.channel,

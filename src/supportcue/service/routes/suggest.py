@@ -35,6 +35,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
+from supportcue.mailtext import clean as clean_email
 from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
@@ -63,11 +64,14 @@ def context_turns(context: list[str | dict[str, Any]] | str | None) -> list[Any]
     return [{"text": context}] if context else []
 
 
-def check_length(text: str, settings: Settings, what: str = "message") -> None:
-    """413 for a message over `[service] max_message_chars`."""
+def check_length(text: str, settings: Settings, what: str = "message") -> str:
+    """The message as it is read (an e-mail's new text, `mailtext.clean`: a short reply above a
+    long quoted thread is a short message), or 413 when that is over `[service] max_message_chars`."""
+    text = clean_email(text)
     limit = settings.service.max_message_chars
     if len(text) > limit:
         raise HTTPException(413, detail=f"{what} is {len(text):,} characters; the limit is {limit:,}")
+    return text
 
 
 async def run_pipeline(
@@ -103,9 +107,8 @@ async def suggest(
 ) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`).
     With `case_id` and `message_id`, a message asked about before gets its stored suggestion."""
-    check_length(body.message, settings)
     item = SuggestRequest(
-        message=body.message,
+        message=check_length(body.message, settings),
         case_id=body.case_id,
         customer_name=body.customer_name,
         agent_name=body.agent_name,

@@ -1,0 +1,57 @@
+"""An email body read as what its writer typed: no quoted history, signature, footer or HTML."""
+
+from __future__ import annotations
+
+import pytest
+
+from supportcue.mailtext import clean
+
+QUESTION = "How do I export my invoices?"
+EMAILS = {
+    "gmail reply": f"{QUESTION}\n\nOn Mon, 3 Nov 2026 at 10:02, Sam <sam@help.example> wrote:\n> You can.",
+    "wrapped attribution": f"{QUESTION}\n\nOn Mon, 3 Nov 2026 at 10:02, Support <h@x.example>\nwrote:\n> old",
+    "german attribution": f"{QUESTION}\n\nAm 03.11.2026 um 10:02 schrieb Sam <sam@help.example>:\n> alt",
+    "outlook block": (
+        f"{QUESTION}\n\n________________________________\nFrom: Sam <sam@help.example>\n"
+        "Sent: Monday, November 3, 2026 10:02 AM\nTo: Ana <ana@c.example>\nSubject: RE: payouts\n\nold"
+    ),
+    "original message": f"{QUESTION}\n-----Original Message-----\nFrom: sam@help.example\nSent: Mon\nold",
+    "signature delimiter": f"{QUESTION}\n\n-- \nAna Lopez\nACME Ltd | +44 20 7946 0000",
+    "mobile and footer": (
+        f"{QUESTION}\n\nSent from my iPhone\n\nThis email and any attachments are confidential and "
+        "intended solely for the addressee."
+    ),
+    "html": (
+        f'<div dir="ltr">{QUESTION}<br></div><div class="gmail_quote">On Mon, 3 Nov 2026 Sam '
+        "&lt;sam@help.example&gt; wrote:<blockquote>old</blockquote></div>"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", EMAILS)
+def test_an_email_is_read_as_its_new_text(name: str) -> None:
+    assert clean(EMAILS[name]) == QUESTION
+
+
+def test_a_bare_forward_is_read_as_the_forwarded_body() -> None:
+    forward = (
+        "---------- Forwarded message ---------\nFrom: Bank <bank@b.example>\nDate: Mon, Nov 3, 2026\n"
+        "Subject: Payout failed\nTo: <me@me.example>\n\nYour payout of 200 EUR failed.\n"
+    )
+    assert clean(forward) == "Your payout of 200 EUR failed."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I pause a payout? a < b > c",
+        "On my invoice the VAT is wrong, who wrote: this?",  # no date: not an attribution
+        "From: the app I cannot log in\nwhat now",
+        "> everything quoted",  # nothing else: kept as it came
+        "Settings > Payouts > Pause does nothing",
+        "hi\n\n\n\ntessa brooks",
+        "two\r\nlines\rhere",
+    ],
+)
+def test_other_text_is_unchanged(text: str) -> None:
+    assert clean(text) == text
