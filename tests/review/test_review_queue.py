@@ -434,3 +434,39 @@ def test_purge_scrubs_the_customers_name_from_a_cluster_items_terms(store: Store
     assert by_key["cluster:legacy"].details["terms"] == ["crypto", "wallet"]
     assert by_key["cluster:legacy"].details["case_ids"] == ids
     assert by_key["alert:1:cluster"].details["terms"] == ["wallet"]
+
+
+def test_purge_scrubs_the_customers_name_from_a_drift_alerts_subject_and_terms(store: Store) -> None:
+    """A new-topic alert raised before its terms were masked is named after them ("crypto / wallet /
+    zelda"): the purge of its cases takes the customer's name out of the terms and the subject; an
+    alert of other cases, and an alert whose name gives no customer, stay as they were."""
+    from supportcue.monitoring.retention import purge
+
+    ids = _named_cluster(store)
+
+    def alert(subject: str, cases: list[str], day: int) -> dict[str, object]:
+        return {
+            "kind": "new_topic_cluster",
+            "subject": subject,
+            "first_seen": NOW - timedelta(days=day),
+            "last_seen": NOW - timedelta(days=day),
+            "score": 0.2,
+            "threshold": 0.1,
+            "details": {"top_terms": subject.split(" / "), "case_ids": cases, "messages": len(cases)},
+        }
+
+    store.alerts.save(
+        [
+            alert("crypto / wallet / zelda", ids[:4], 3),
+            alert("zelda / quist", ids[4:], 2),
+            alert("zelda / refund", ["other-case"], 1),
+            alert("crypto / staking", ids[:2], 4),
+        ]
+    )
+    purge(store, 1.0, now=NOW + timedelta(days=10))
+    by_days = {(NOW - a.first_seen).days: a for a in store.alerts.list()}
+    assert (by_days[3].subject, by_days[3].details["top_terms"]) == ("crypto / wallet", ["crypto", "wallet"])
+    assert by_days[3].details["case_ids"] == ids[:4]
+    assert by_days[2].subject == f"[purged] {by_days[2].id}" and by_days[2].details["top_terms"] == []
+    assert by_days[1].subject == "zelda / refund"  # not a purged case's alert
+    assert by_days[4].subject == "crypto / staking"

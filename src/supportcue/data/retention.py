@@ -19,7 +19,9 @@ what goes is the text and the personal data:
   reply to the customer, becomes `[purged]` (the verdict, flags and topic stay: `review stats`);
 - the terms of a cluster review item (of the queue or of a drift alert) with the case among its
   cases: the customer's name (and a name the message gave) leaves them. Terms are read from masked
-  messages, but an item queued before that may still hold one.
+  messages, but an item queued before that may still hold one;
+- new-topic drift alerts with the case among their messages: the same names leave the alert's top
+  terms and its subject (the terms joined), for alerts raised before terms were masked.
 
 Rows are kept rather than deleted because the metrics count them; `purged_at` marks them (cases,
 suggestions, events), and the learning code (`Cases.list`) skips purged cases. Suggestions made
@@ -41,7 +43,16 @@ from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
 from supportcue.data.reporting import latest_before
-from supportcue.data.tables import Case, ConversationMessage, Event, Label, Review, ReviewItem, Suggestion
+from supportcue.data.tables import (
+    Case,
+    ConversationMessage,
+    DriftAlert,
+    Event,
+    Label,
+    Review,
+    ReviewItem,
+    Suggestion,
+)
 from supportcue.vocab import EventKind, ReviewKind
 
 PURGED = "[purged]"
@@ -110,6 +121,38 @@ def _scrub_item_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -
         if not ids & members or not any(str(t).lower() in personal for t in terms):
             continue
         item.details = {**details, "terms": [t for t in terms if str(t).lower() not in personal]}
+
+
+def _scrub_alert_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -> None:
+    """The purged customers' names out of the new-topic drift alerts with one of these cases among
+    their messages: the alert's `top_terms` and its subject, which is those terms joined (alerts
+    raised before terms were read from masked messages were named "bank / verification / emma").
+    A subject left with no term, or one another alert of the same kind and start already has, is
+    `[purged]` with the alert's id."""
+    if not personal:
+        return
+    ids = set(case_ids)
+    alerts = list(s.scalars(select(DriftAlert).where(DriftAlert.kind == "new_topic_cluster")))
+    for alert in alerts:
+        details = alert.details or {}
+        terms = [str(t) for t in details.get("top_terms") or []]
+        members = {str(c) for c in details.get("case_ids") or []}
+        if not ids & members or not any(t.lower() in personal for t in terms):
+            continue
+        kept = [t for t in terms if t.lower() not in personal]
+        subject = " / ".join(kept)
+        taken = s.scalar(
+            select(func.count())
+            .select_from(DriftAlert)
+            .where(
+                DriftAlert.kind == alert.kind,
+                DriftAlert.subject == subject,
+                DriftAlert.first_seen == alert.first_seen,
+                DriftAlert.id != alert.id,
+            )
+        )
+        alert.subject = subject if kept and not taken else f"{PURGED} {alert.id}"
+        alert.details = {**details, "top_terms": kept}
 
 
 def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[Sequence[str]]:
@@ -250,6 +293,7 @@ class Retention:
             s.execute(update(Label).where(Label.case_id.in_(ids)).values(text=None))
             _scrub_reviews(s, ids, [sug.id for sug in suggestions])
             _scrub_item_terms(s, ids, personal)
+            _scrub_alert_terms(s, ids, personal)
             turns = s.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.case_id.in_(ids), ConversationMessage.purged_at.is_(None))
