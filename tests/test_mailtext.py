@@ -51,7 +51,13 @@ def test_a_bare_forward_is_read_as_the_forwarded_body() -> None:
         "Settings > Payouts > Pause does nothing",
         "hi\n\n\n\ntessa brooks",
         "two\r\nlines\rhere",
+        "Hi,\n> 100 EUR was charged twice\nPlease help",  # one such line is the writer's own
     ],
 )
 def test_other_text_is_unchanged(text: str) -> None:
     assert clean(text) == text
+
+
+def test_an_inline_reply_is_read_without_the_lines_it_quotes() -> None:
+    reply = "> Did you pay with a card?\nYes, yesterday.\n> Which one?\nThe Visa ending 42"
+    assert clean(reply) == "Yes, yesterday.\nThe Visa ending 42"

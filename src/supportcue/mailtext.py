@@ -13,7 +13,8 @@ block's names and addresses must not reach the stored message, the logs or an LL
 2. Quoted history: everything from the first reply or forward header on (`On <date>, <name> wrote:`
    and its German, Spanish, French, Italian, Dutch and Portuguese forms, `-----Original Message-----`,
    Outlook's `From: ...` / `Sent:` or `Date:` block, `---------- Forwarded message ---------`,
-   `Begin forwarded message:`), and every line starting with `>`.
+   `Begin forwarded message:`), and the lines starting with `>` when there are two or more (a quote
+   block or an inline reply; a single one is the writer's own, "> 100 EUR was charged twice").
 3. Signature and footer: everything after a `-- ` signature delimiter line, "Sent from my ..." /
    "Get Outlook for ..." lines, and a trailing confidentiality notice (a line from "CONFIDENTIALITY
    NOTICE" / "DISCLAIMER" on, or a paragraph that starts "This e-mail/message ..." and says it is
@@ -184,6 +185,16 @@ def _forwarded_body(lines: list[str]) -> list[str]:
     return body
 
 
+def _unquoted(lines: list[str]) -> list[str]:
+    """`lines` without quoted ones (starting with `>`) when they are quoting: two or more of them (a
+    mail client's quote block, an inline reply). A single such line is the writer's own ("> 100 EUR
+    was charged twice")."""
+    quoted = [line.lstrip().startswith(">") for line in lines]
+    if sum(quoted) < 2:
+        return lines
+    return [line for line, q in zip(lines, quoted, strict=True) if not q]
+
+
 def clean(text: str) -> str:
     """The new text of an email body (see the module docstring); other text unchanged but stripped."""
     if not text:
@@ -203,13 +214,13 @@ def clean(text: str) -> str:
         if is_forward:
             forwarded = _forwarded_body(lines[start:])
         lines = lines[:start]
-    lines = [line for line in lines if not line.lstrip().startswith(">")]
+    lines = _unquoted(lines)
     result = "\n".join(_without_signature(lines)).strip()
     if not result and forwarded:
         rest = _quote_start(forwarded)
         if rest is not None:
             forwarded = forwarded[: rest[0]]
-        forwarded = [line for line in forwarded if not line.lstrip().startswith(">")]
+        forwarded = _unquoted(forwarded)
         result = "\n".join(_without_signature(forwarded)).strip()
     if not result or result == plain.strip():  # nothing left, or nothing removed: the text as it came
         return plain.strip() if is_html else text.strip()
