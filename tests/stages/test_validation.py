@@ -126,6 +126,11 @@ def test_one_word_is_still_too_short_in_a_spaced_script() -> None:
         ("Mi reembolso no ha llegado todavía, ¿qué puedo hacer? refund", "Spanish"),
         ("Je n'arrive pas à me connecter à mon compte, pouvez-vous m'aider ?", "French"),
         ("Как сбросить пароль?", "Cyrillic script"),
+        # named by the language whose words fit best, not by word-by-word votes ("cancelar" and
+        # "pedido" are commoner in Portuguese: it was named Portuguese)
+        ("Quiero cancelar mi pedido", "Spanish"),
+        ("Não consigo acessar minha conta", "Portuguese"),
+        ("Non riesco ad accedere al mio conto", "Italian"),
     ],
 )
 def test_a_message_not_in_english_gets_no_suggestion(text: str, language: str) -> None:
