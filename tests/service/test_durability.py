@@ -345,7 +345,9 @@ def test_postgresql_that_stops_answering_gets_a_503_in_time_not_a_hang(
     a case's message and /readyz still unanswered after 60 s, /v1/events likewise once its caller was
     cached), so load balancers saw timeouts and help desks hung. Now each is answered 503 within
     about `write_timeout_ms`, and the service recovers without a restart once the server answers."""
-    monkeypatch.setattr(callers, "CACHE_SECONDS", 2.0)  # a fresh caller is looked up in the store
+    # the agent's key stays cached however slow the machine (at 2 s it had expired on a loaded CI
+    # box, so its requests stopped at the caller lookup); `fresh` is first used while frozen
+    monkeypatch.setattr(callers, "CACHE_SECONDS", 600.0)
     app = build_app(tmp_path / "ws", through(database_url, proxy.port), write_timeout_ms=1500)
     key = authorize(app.state.runtime.store, "agent")
     fresh = authorize(app.state.runtime.store, "integration")
