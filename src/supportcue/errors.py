@@ -84,7 +84,12 @@ class PromotionRefused(SupportcueError):
 
 
 class InvalidEvent(SupportcueError, ValueError):
-    """An agent event breaks a rule of its kind; the message names the missing field."""
+    """An agent event breaks a rule of its kind; the message names the missing field, `field` too
+    (an import's reject names it as the column to fix)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IdempotencyConflict(SupportcueError):

@@ -26,7 +26,9 @@ from supportcue.boundary import check_text, check_time, lf_lines
 from supportcue.data.files import loads
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
+from supportcue.errors import InvalidEvent
 from supportcue.mailtext import clean as clean_email
+from supportcue.monitoring.events import check_event
 from supportcue.vocab import AnswerStatus, CaseStatus, DismissReason, EventKind, LabelSource, LabelTask
 
 __all__ = [
@@ -273,21 +275,14 @@ class EventRow(ImportRow):
 
     @model_validator(mode="after")
     def _needs(self) -> Self:
-        """The rules of `POST /v1/events` (`monitoring.events.check_event`): a dismissal says why, a
-        sent reply has its text (one without would be scored as a reply that matched nothing), an
-        alternative names the answer inserted."""
-        if self.kind == EventKind.DISMISSED and self.reason is None:
-            raise RowRuleError("reason", f"a `dismissed` event needs a `reason`: {' | '.join(DismissReason)}")
-        if self.kind == EventKind.UNDISMISSED and not self.suggestion_id:
-            raise RowRuleError(
-                "suggestion_id", "an `undismissed` event needs the `suggestion_id` whose dismissal it undoes"
-            )
-        if self.kind == EventKind.SENT and not self.text:
-            raise RowRuleError("text", "a `sent` event needs the sent `text`")
-        if self.kind == EventKind.ALTERNATIVE and not self.answer_id:
-            raise RowRuleError(
-                "answer_id", "an `alternative` event needs the `answer_id` of the answer inserted"
-            )
+        """The rules of `POST /v1/events` (`monitoring.events.check_event`, the one place they are
+        written): a dismissal says why, a sent reply has its text (one without would be scored as a
+        reply that matched nothing), an alternative names the answer inserted, an undismissal the
+        suggestion."""
+        try:
+            check_event(self.model_dump())
+        except InvalidEvent as exc:
+            raise RowRuleError(exc.field, str(exc)) from None
         return self
 
 

@@ -56,14 +56,16 @@ def check_event(row: Mapping[str, Any]) -> None:
     """Raise `InvalidEvent`, naming the missing field, when the event lacks what its kind needs."""
     kind = row["kind"]
     if kind == EventKind.SENT and not (row.get("text") or "").strip():
-        raise InvalidEvent("a `sent` event needs the sent `text`")
+        raise InvalidEvent("a `sent` event needs the sent `text`", "text")
     if kind == EventKind.DISMISSED and row.get("reason") not in DISMISS_REASONS:
         allowed = f"{', '.join(DISMISS_REASONS[:-1])} or {DISMISS_REASONS[-1]}"
-        raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}")
+        raise InvalidEvent(f"a `dismissed` event needs a `reason`: {allowed}", "reason")
     if kind == EventKind.ALTERNATIVE and not (row.get("answer_id") or "").strip():
-        raise InvalidEvent("an `alternative` event needs the `answer_id` of the answer inserted")
+        raise InvalidEvent("an `alternative` event needs the `answer_id` of the answer inserted", "answer_id")
     if kind == EventKind.UNDISMISSED and not (row.get("suggestion_id") or "").strip():
-        raise InvalidEvent("an `undismissed` event needs the `suggestion_id` whose dismissal it undoes")
+        raise InvalidEvent(
+            "an `undismissed` event needs the `suggestion_id` whose dismissal it undoes", "suggestion_id"
+        )
 
 
 NOT_FINGERPRINTED = ("idempotency_key", "caller", "fingerprint")
