@@ -107,6 +107,13 @@ def _scrub_reviews(s: Session, case_ids: Sequence[str], suggestion_ids: Sequence
     )
 
 
+def _terms_without(terms: Sequence[object], personal: set[str]) -> list[str] | None:
+    """`terms` without the purged customers' names, or None when none of them is one."""
+    if not any(str(t).lower() in personal for t in terms):
+        return None
+    return [str(t) for t in terms if str(t).lower() not in personal]
+
+
 def _scrub_item_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -> None:
     """The purged customers' names (`personal`) out of the terms stored in the review items of
     these cases (a cluster of the queue or of a drift alert): items queued before terms were read
@@ -117,10 +124,9 @@ def _scrub_item_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -
     for item in s.scalars(select(ReviewItem).where(ReviewItem.kind == ReviewKind.CLUSTER)):
         details = item.details or {}
         members = {item.case_id, *(str(c) for c in details.get("case_ids") or [])}
-        terms = details.get("terms") or []
-        if not ids & members or not any(str(t).lower() in personal for t in terms):
-            continue
-        item.details = {**details, "terms": [t for t in terms if str(t).lower() not in personal]}
+        kept = _terms_without(details.get("terms") or [], personal)
+        if ids & members and kept is not None:
+            item.details = {**details, "terms": kept}
 
 
 def _scrub_alert_terms(s: Session, case_ids: Sequence[str], personal: set[str]) -> None:
@@ -135,11 +141,10 @@ def _scrub_alert_terms(s: Session, case_ids: Sequence[str], personal: set[str]) 
     alerts = list(s.scalars(select(DriftAlert).where(DriftAlert.kind == "new_topic_cluster")))
     for alert in alerts:
         details = alert.details or {}
-        terms = [str(t) for t in details.get("top_terms") or []]
         members = {str(c) for c in details.get("case_ids") or []}
-        if not ids & members or not any(t.lower() in personal for t in terms):
+        kept = _terms_without(details.get("top_terms") or [], personal)
+        if not ids & members or kept is None:
             continue
-        kept = [t for t in terms if t.lower() not in personal]
         subject = " / ".join(kept)
         taken = s.scalar(
             select(func.count())
