@@ -581,3 +581,19 @@ def test_a_reply_without_suggestion_id_answers_the_suggestion_made_before_it(sto
     store.cases.add_suggestions(TURNS_SUGGESTIONS)
     store.events.add_many(TURNS_EVENTS)
     _check_turns(compute_report(store, Settings()))
+
+
+def test_the_dashboards_tables_count_a_suggestions_replies_once_as_report_does(store: Store) -> None:
+    """The dashboard's day series and its topic, model and agent tables scored every reply to a
+    suggestion (a holding message, the answer, a follow-up) as a pair of its own: 2 matches of 6
+    (33%) on the day the headline, and `report --group-by day`, said 2 of 3 (67%)."""
+    store.cases.add_suggestions(REPLIES_SUGGESTIONS)
+    store.events.add_many(REPLIES_EVENTS)
+    dashboard = compute_dashboard(store, Settings())
+    _check_replies(dashboard)
+    for group_by in ("day", "topic", "model", "agent"):
+        grouped = compute_report(store, Settings(), group_by=group_by)["groups"]
+        latency = ("latency_p50_ms", "latency_p99_ms")  # not asked for by the dashboard (no request here)
+        assert dashboard[f"by_{group_by}"] == [{**g, **dict.fromkeys(latency)} for g in grouped]
+    (day,) = dashboard["by_day"]
+    assert (day["matches"], day["sent_pairs"], day["match_rate"]) == (2, 3, 0.6667)

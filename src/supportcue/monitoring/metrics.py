@@ -365,7 +365,7 @@ def compute_dashboard(
     """`compute_report` plus the day series and the topic and agent tables, from one read of the store."""
     start, end = parse_range(since, until)
     facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS, agents=True)
-    scored = score(facts)
+    scored = best_per_suggestion(score(facts))  # each suggestion once in every table, as in `report`
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)
     result["by_day"] = groups(facts, scored, threshold, "day")
