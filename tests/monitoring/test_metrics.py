@@ -597,3 +597,23 @@ def test_the_dashboards_tables_count_a_suggestions_replies_once_as_report_does(s
         assert dashboard[f"by_{group_by}"] == [{**g, **dict.fromkeys(latency)} for g in grouped]
     (day,) = dashboard["by_day"]
     assert (day["matches"], day["sent_pairs"], day["match_rate"]) == (2, 3, 0.6667)
+
+
+def test_two_workspaces_read_in_one_process_each_get_their_own_match_rate(
+    store: Store, tmp_path: Path
+) -> None:
+    """Similarities were cached per (sent event id, suggestion id) for the whole process: a second
+    workspace with the same ids (each database numbers its events from 1; the ids of a test's, or a
+    copy's, suggestions repeat) got the first one's match rate, in a notebook comparing two
+    workspaces as in the test suite."""
+    from supportcue.data.store import open_store
+
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for db, reply in ((store, PAUSE), (other, "Let me look into your account and get back to you.")):
+            db.cases.add_suggestions([_s("w1", "w1", 0, topic="payouts", text=PAUSE)])
+            db.events.add(_e("w1", "w1", "sent", "w1", text=reply))
+        assert compute_report(store, Settings())["match_rate"] == 1.0
+        assert compute_report(other, Settings())["match_rate"] == 0.0
+    finally:
+        other.close()

@@ -104,7 +104,7 @@ class Pair:
     shadow_text: str | None = None
     shadow_stages: tuple[str, ...] = ()
     cache_key: tuple[int, str] | None = None
-    """(event id, suggestion id): similarities are cached under it."""
+    """(event id, suggestion id): similarities are cached under it, with a digest of the texts."""
     stored: tuple[float | None, float | None] | None = None
     """(similarity, shadow similarity) measured before `supportcue purge` removed the texts."""
 

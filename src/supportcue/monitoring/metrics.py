@@ -48,7 +48,9 @@ from supportcue.vocab import HOLDOUT, ModelStatus
 BUCKETS = 10
 MAX_PAIRS = 10_000
 """Sent replies scored per report; beyond it an evenly spread sample is scored (and says so)."""
-_CACHE: dict[tuple[int, str], tuple[float | None, float | None]] = {}
+_CACHE: dict[tuple[int, str, int], tuple[float | None, float | None]] = {}
+"""Similarities per (sent event id, suggestion id, digest of the texts compared): the ids alone
+repeat across databases (each numbers its events from 1), and a process may read several."""
 _CACHE_LIMIT = 500_000
 
 Scored = tuple[Pair, float | None, float | None]
@@ -112,18 +114,22 @@ def _rate(part: int, whole: int) -> float | None:
 def _score(pair: Pair) -> Scored:
     if pair.stored is not None:  # its texts were purged: the similarities measured before
         return (pair, *pair.stored)
-    if pair.cache_key is not None and pair.cache_key in _CACHE:
-        return (pair, *_CACHE[pair.cache_key])
+    key = None
+    if pair.cache_key is not None:
+        texts = (pair.suggested, pair.sent, pair.shadow_text, pair.shadow_stages, pair.customer_name)
+        key = (*pair.cache_key, hash(texts))
+        if key in _CACHE:
+            return (pair, *_CACHE[key])
     sim = similarity(pair.suggested, pair.sent, pair.customer_name) if pair.suggested else None
     shadow = (
         similarity(pair.shadow_text, pair.sent, pair.customer_name)
         if pair.shadow_text and pair.shadow_stages
         else None
     )
-    if pair.cache_key is not None:
+    if key is not None:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[pair.cache_key] = (sim, shadow)
+        _CACHE[key] = (sim, shadow)
     return pair, sim, shadow
 
 
