@@ -8,8 +8,8 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
   it (`best_per_suggestion`): a follow-up ("anything else?") is not a second, missed suggestion;
 - **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events; a
   suggestion with a text that was inserted or dismissed was shown, one without a text never is);
-- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
-  held out);
+- **coverage**: suggestions with a text / valid suggestions (all but those validation stopped or
+  held out: a timeout or an error at the validation stage judged nothing, so it counts as valid);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
 - **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
 - **latency**: p50 / p99 of the pipeline's latency over live requests (not simulated history, not
