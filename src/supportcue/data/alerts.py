@@ -135,11 +135,11 @@ class Alerts:
         """The suggestions made for traffic in [since, until), whatever their case's origin, each once,
         with its message and the reply sent on the case (through the event's suggestion id, or else
         the case's newest suggestion made by the reply's time, in the range or after it: a reply to a
-        suggestion made after `until` is not one inside it). The message is its stored case's (an imported case, or one grown
-        by `POST /v1/messages` or a help desk's webhook), or else the one the suggestion kept, masked
-        (`POST /v1/suggest` on a case id supportcue never stored, or on none); a suggestion with
-        neither (made on such a case before suggestions kept their message) is left out. `batch
-        suggest` back-fills are left out (`from_traffic`)."""
+        suggestion made after `until` is not one inside it). The message is its stored case's (an
+        imported case, or one grown by `POST /v1/messages` or a help desk's webhook), or else the one
+        the suggestion kept, masked (`POST /v1/suggest` on a case id supportcue never stored, or on
+        none); a suggestion with neither (made on such a case before suggestions kept their message)
+        is left out. `batch suggest` back-fills are left out (`from_traffic`)."""
         q = (
             select(Suggestion, Case.message, Case.customer_name)
             .outerjoin(Case, Case.id == Suggestion.case_id)
