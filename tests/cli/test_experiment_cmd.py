@@ -367,3 +367,30 @@ def test_with_cuped_the_table_shows_the_adjusted_means_the_lift_is_of(workspace:
     assert "adjusted mean" in text.stdout
     rows = [line for line in text.stdout.splitlines() if line.startswith("│ ")]
     assert [row.split("│")[5].strip() for row in rows] == [f"{m:.4g}" for m in adjusted]
+
+
+def test_an_imported_splits_last_cases_keep_the_outcomes_that_came_after_its_last_case(
+    workspace: Workspace,
+) -> None:
+    """An imported split is stored from its first case's creation to just past its last's, and that
+    stop also cut off the outcomes: a resolution after the last case was created was no arm's, so the
+    cases resolved after it counted as unresolved and without a handle time (here the last 3 of 200,
+    each resolved 3 hours after its creation: 197 with a handle time)."""
+    folder = workspace[0]
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    _own_split(folder, start, arms=("without", "with"))
+    events = (folder / "events.csv").read_text().splitlines()
+    later = [events[0]]
+    for line in events[1:]:  # each case resolved 3 hours after it was created
+        *head, ts = line.split(",")
+        later.append(",".join([*head, (datetime.fromisoformat(ts) + timedelta(hours=3)).isoformat()]))
+    (folder / "events.csv").write_text("\n".join(later) + "\n")
+    for kind in ("cases", "events"):
+        assert run(workspace, "import", kind, str(folder / f"{kind}.csv")).exit_code == 0
+    args = ("experiment", "analyze", "own-split", "--arms", "without,with")
+    for metric in ("handle_seconds", "resolved"):
+        for _ in range(2):  # the first analysis (it stores the split) and a later one alike
+            result = last_json(run(workspace, *args, "--metric", metric, "--json"))
+            assert [(a["name"], a["n"]) for a in result["arms"]] == [("without", 100), ("with", 100)]
+            if metric == "resolved":
+                assert [a["mean"] for a in result["arms"]] == [1.0, 1.0]

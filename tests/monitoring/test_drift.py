@@ -408,3 +408,25 @@ def test_a_new_topic_clusters_name_holds_no_customers_name(tmp_path: Path) -> No
         assert "instant" in a.subject
         assert not any("emma" in t or "name" in t for t in a.details["top_terms"]), a.details["top_terms"]
         assert "emma" not in a.subject.lower() and "Emma" not in json.dumps(a.details)
+
+
+def test_a_reply_to_a_suggestion_after_the_range_is_not_paired_with_one_inside_it(store: Store) -> None:
+    """A reply without a suggestion id answers its case's newest suggestion made by then; drift looked
+    for it among the suggestions of its range only, so a reply to the customer's next message (its
+    suggestion made after `until`) was paired with the one before, whose own question had no reply
+    yet: a miss for that answer, as `answer_match_drop` counts them."""
+    pause = "You can pause payouts from Settings > Payouts at any time."
+    refund = "Refunds take 5 to 10 business days to reach the customer's bank."
+    store.cases.upsert([{"id": "c1", "message": "can I pause payouts", "created_at": T0}])
+    base = {"pipeline_version": "p", "latency_ms": 1.0, "case_id": "c1"}
+    store.cases.add_suggestions(
+        [
+            {**base, "id": "s1", "created_at": T0, "answer_id": "a1", "text": pause},
+            {**base, "id": "s2", "created_at": T0 + timedelta(hours=2), "answer_id": "a2", "text": refund},
+        ]
+    )
+    reply = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": refund}
+    store.events.add({**reply, "ts": T0 + timedelta(hours=3)})
+    (row,) = store.alerts.rows(None, T0 + timedelta(hours=1))
+    assert (row.suggestion_id, row.sent, matched(row, 0.7)) == ("s1", None, None)
+    assert {r.suggestion_id: r.sent for r in store.alerts.rows(None, None)} == {"s1": None, "s2": refund}

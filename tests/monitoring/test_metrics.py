@@ -581,3 +581,69 @@ def test_a_reply_without_suggestion_id_answers_the_suggestion_made_before_it(sto
     store.cases.add_suggestions(TURNS_SUGGESTIONS)
     store.events.add_many(TURNS_EVENTS)
     _check_turns(compute_report(store, Settings()))
+
+
+def test_the_dashboards_tables_count_a_suggestions_replies_once_as_report_does(store: Store) -> None:
+    """The dashboard's day series and its topic, model and agent tables scored every reply to a
+    suggestion (a holding message, the answer, a follow-up) as a pair of its own: 2 matches of 6
+    (33%) on the day the headline, and `report --group-by day`, said 2 of 3 (67%)."""
+    store.cases.add_suggestions(REPLIES_SUGGESTIONS)
+    store.events.add_many(REPLIES_EVENTS)
+    dashboard = compute_dashboard(store, Settings())
+    _check_replies(dashboard)
+    for group_by in ("day", "topic", "model", "agent"):
+        grouped = compute_report(store, Settings(), group_by=group_by)["groups"]
+        latency = ("latency_p50_ms", "latency_p99_ms")  # not asked for by the dashboard (no request here)
+        assert dashboard[f"by_{group_by}"] == [{**g, **dict.fromkeys(latency)} for g in grouped]
+    (day,) = dashboard["by_day"]
+    assert (day["matches"], day["sent_pairs"], day["match_rate"]) == (2, 3, 0.6667)
+
+
+def test_two_workspaces_read_in_one_process_each_get_their_own_match_rate(
+    store: Store, tmp_path: Path
+) -> None:
+    """Similarities were cached per (sent event id, suggestion id) for the whole process: a second
+    workspace with the same ids (each database numbers its events from 1; the ids of a test's, or a
+    copy's, suggestions repeat) got the first one's match rate, in a notebook comparing two
+    workspaces as in the test suite."""
+    from supportcue.data.store import open_store
+
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for db, reply in ((store, PAUSE), (other, "Let me look into your account and get back to you.")):
+            db.cases.add_suggestions([_s("w1", "w1", 0, topic="payouts", text=PAUSE)])
+            db.events.add(_e("w1", "w1", "sent", "w1", text=reply))
+        assert compute_report(store, Settings())["match_rate"] == 1.0
+        assert compute_report(other, Settings())["match_rate"] == 0.0
+    finally:
+        other.close()
+
+
+# The pipeline stops at the stage it was about to run when its time is up ("timeout: over 2000 ms
+# before validation": a slow embedding), and at a stage that failed ("error in topic stage: ...").
+# Neither judged the message: such a suggestion is a valid one that showed nothing.
+FAILED_SUGGESTIONS = [
+    _s("v1", "v1", 0, topic="payouts", text=PAUSE),
+    _s("v2", "v2", 1, abstained_at="validation", reason="rule not_a_question: no question asked"),
+    _s("v3", "v3", 2, abstained_at="validation", reason="timeout: over 2000 ms before validation"),
+    _s("v4", "v4", 3, abstained_at="validation", reason="error in validation stage: ValueError: x"),
+    _s("v5", "v5", 4, topic="payouts", abstained_at="topic", reason="timeout: over 2000 ms before topic"),
+    _s("v6", "v6", 5, topic="payouts", abstained_at="topic", reason="topic: confidence 0.41 < 0.6"),
+]
+
+
+def test_a_stage_that_timed_out_or_failed_judged_no_message_invalid_nor_unsure(store: Store) -> None:
+    """A timeout or an error at the validation stage counted as "stopped by validation", out of
+    coverage's denominator: 1 suggested of 3 valid (33%) where 1 of 5 (20%) showed something, so
+    coverage rose while the service was too slow to suggest; on the coverage-lost panel they were
+    "stopped by validation", and a topic stage's timeout "low confidence"."""
+    from supportcue.monitoring.freshness import coverage_lost
+
+    want = (6, 5, 1, 0.2)
+    figures = report(facts_from_rows(FAILED_SUGGESTIONS, []))
+    assert (figures["suggestions"], figures["valid"], figures["suggested"], figures["coverage"]) == want
+    store.cases.add_suggestions(FAILED_SUGGESTIONS)
+    stored = compute_report(store, Settings())
+    assert (stored["suggestions"], stored["valid"], stored["suggested"], stored["coverage"]) == want
+    lost = {t["topic"]: t["reasons"] for t in coverage_lost(store, Settings())}
+    assert lost == {"(no topic)": {"validation": 1, "other": 2}, "payouts": {"low_confidence": 1, "other": 1}}

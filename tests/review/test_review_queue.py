@@ -470,3 +470,23 @@ def test_purge_scrubs_the_customers_name_from_a_drift_alerts_subject_and_terms(s
     assert by_days[2].subject == f"[purged] {by_days[2].id}" and by_days[2].details["top_terms"] == []
     assert by_days[1].subject == "zelda / refund"  # not a purged case's alert
     assert by_days[4].subject == "crypto / staking"
+
+
+def test_a_reply_matched_as_the_metrics_match_it_queues_no_unmatched_reply(store: Store) -> None:
+    """The agent held ("Let me check that for you, Ana.") and then sent the suggestion: the match rate
+    counts the case's suggestion as matched (against its closest reply, `best_per_suggestion`), yet
+    the queue offered the case for review as a reply that matched no suggestion: the holding message."""
+    from tests.review.seed import _e, _s
+
+    from supportcue.monitoring.metrics import compute_report
+    from supportcue.review.queue import candidates
+
+    answer = "Sure Ana, you can pause payouts in Settings at any time."
+    store.cases.upsert([{"id": "c-held", "message": "can I pause my payouts?", "customer_name": "Ana"}])
+    suggested = "Sure {customer_name}, you can pause payouts in Settings at any time."
+    store.cases.add_suggestions([_s("s-held", "c-held", 0, topic="payouts", text=suggested)])
+    store.events.add(_e("held-1", "c-held", "sent", None, 5, text="Let me check that for you, Ana."))
+    store.events.add(_e("held-2", "c-held", "sent", None, 6, text=answer))
+    assert compute_report(store, Settings())["match_rate"] == 1.0
+    items = candidates(store, settings(overlap_share=0.0), NOW)
+    assert [i["key"] for i in items if i["reason"] == ReviewReason.UNMATCHED_REPLY] == []

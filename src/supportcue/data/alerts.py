@@ -134,11 +134,12 @@ class Alerts:
     def rows(self, since: datetime | None, until: datetime | None) -> builtins.list[DriftRow]:
         """The suggestions made for traffic in [since, until), whatever their case's origin, each once,
         with its message and the reply sent on the case (through the event's suggestion id, or else
-        the case's newest suggestion). The message is its stored case's (an imported case, or one grown
-        by `POST /v1/messages` or a help desk's webhook), or else the one the suggestion kept, masked
-        (`POST /v1/suggest` on a case id supportcue never stored, or on none); a suggestion with
-        neither (made on such a case before suggestions kept their message) is left out. `batch
-        suggest` back-fills are left out (`from_traffic`)."""
+        the case's newest suggestion made by the reply's time, in the range or after it: a reply to a
+        suggestion made after `until` is not one inside it). The message is its stored case's (an
+        imported case, or one grown by `POST /v1/messages` or a help desk's webhook), or else the one
+        the suggestion kept, masked (`POST /v1/suggest` on a case id supportcue never stored, or on
+        none); a suggestion with neither (made on such a case before suggestions kept their message)
+        is left out. `batch suggest` back-fills are left out (`from_traffic`)."""
         q = (
             select(Suggestion, Case.message, Case.customer_name)
             .outerjoin(Case, Case.id == Suggestion.case_id)
@@ -163,8 +164,23 @@ class Alerts:
         with self.db.session() as s:
             found = s.execute(q.order_by(Suggestion.created_at, Suggestion.id)).all()
             sent = s.execute(sent_q.order_by(Event.id)).all()
+            # the suggestions made after the range while its replies are read: a reply may answer one
+            later = (
+                []
+                if until is None
+                else s.execute(
+                    select(Suggestion.id, Suggestion.case_id, Suggestion.created_at)
+                    .where(
+                        from_traffic(),
+                        Suggestion.case_id.is_not(None),
+                        Suggestion.created_at >= until,
+                        Suggestion.created_at < until + EVENT_SLACK,
+                    )
+                    .order_by(Suggestion.created_at, Suggestion.id)
+                ).all()
+            )
         of_case: dict[str, list[Any]] = {}
-        for sug, _, _ in found:
+        for sug in [row[0] for row in found] + list(later):
             if sug.case_id is not None:
                 of_case.setdefault(sug.case_id, []).append(sug)
         replies: dict[str, list[Any]] = {}

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, exists, func, null, select
+from sqlalchemy import Integer, case, cast, exists, func, null, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,11 +29,16 @@ EVENT_SLACK = timedelta(days=1)
 _SAMPLE_PRIME = 10007
 NOT_VALID = ("validation", HOLDOUT)
 """Stopped at validation, or held back for an experiment's control arm: left out of coverage's
-denominator (nothing could be shown)."""
+denominator (nothing could be shown); not a stop at validation that was a timeout or an error
+(`FAILED_REASONS`): that judged nothing, and the suggestion counts as valid, as one that showed nothing."""
+FAILED_REASONS = ("timeout:", "error in ")
+"""How the reason of a suggestion a stage did not decide begins (`pipeline.py`): the pipeline's time
+ran out before or during the stage, or the stage raised an error."""
 LOST_REASONS = ("overdue_answer", "no_approved_answer", "validation", "low_confidence", "other")
 """Why a suggestion showed nothing (`lost_coverage`): its answer was overdue for review, its topic
 had no approved answer (none, or all retired), validation stopped it, or a model was not confident
-enough (the topic stage undecided, or the best answer under `[response] min_score`)."""
+enough (the topic stage undecided, or the best answer under `[response] min_score`); a stage that
+timed out or failed is `other`."""
 _GROUP_COLUMNS: dict[str, Any] = {
     "day": func.date(Suggestion.created_at),
     "topic": Suggestion.topic,
@@ -41,6 +46,28 @@ _GROUP_COLUMNS: dict[str, Any] = {
     "model": Suggestion.pipeline_version,
     "arm": Suggestion.arm,
 }
+
+
+def failed(reason: str | None) -> bool:
+    """Whether a suggestion's reason says its stage timed out or failed (`FAILED_REASONS`)."""
+    return (reason or "").startswith(FAILED_REASONS)
+
+
+def is_valid(abstained_at: str | None, reason: str | None) -> bool:
+    """Whether a suggestion counts in coverage's denominator (see `NOT_VALID`)."""
+    return abstained_at not in NOT_VALID or (abstained_at == "validation" and failed(reason))
+
+
+def _failed() -> ColumnElement[bool]:
+    """`failed` of `Suggestion.reason`, in SQL."""
+    reason = func.coalesce(Suggestion.reason, "")
+    return or_(*(func.substr(reason, 1, len(p)) == p for p in FAILED_REASONS))
+
+
+def _valid() -> ColumnElement[bool]:
+    """`is_valid` in SQL."""
+    stage = func.coalesce(Suggestion.abstained_at, "")
+    return stage.not_in(NOT_VALID) | ((stage == "validation") & _failed())
 
 
 def from_traffic(suggestion: Any = Suggestion) -> ColumnElement[bool]:
@@ -181,7 +208,7 @@ class Reporting:
             select(
                 *keys,
                 func.count(),
-                func.sum(case((func.coalesce(Suggestion.abstained_at, "").not_in(NOT_VALID), 1), else_=0)),
+                func.sum(case((_valid(), 1), else_=0)),
                 func.sum(case((Suggestion.text.is_not(None), 1), else_=0)),
                 func.sum(_seen(per_suggestion, "shown")),
                 func.sum(_seen(per_suggestion, "inserted")),
@@ -199,6 +226,7 @@ class Reporting:
         `LOST_REASONS` or "shown"; held-out suggestions (an experiment's control arm) are left out."""
         reason = case(
             (Suggestion.text.is_not(None), "shown"),
+            (_failed(), "other"),  # a timeout or an error judged nothing
             (Suggestion.abstained_at == "validation", "validation"),
             (Suggestion.abstained_at == "topic", "low_confidence"),
             (Suggestion.reason.like("%overdue for review%"), "overdue_answer"),

@@ -24,7 +24,9 @@
 A stopped experiment counts what happened until it stopped: from then on every case is shown
 suggestions (the control arm's too), so a reply, a resolution or a suggestion after the stop is no
 arm's outcome, and neither is a case a server assigned in the second before it noticed the stop (the
-result stops moving once the experiment has).
+result stops moving once the experiment has). A split imported from the help desk is stored as ending
+just past its last case's creation, which chooses its cases only: their outcomes count whenever they
+came (its last cases are resolved after that).
 
 The CUPED covariate of a case is its agent's mean handle time over the `resolved` events before the
 experiment started; the agent is the one on the case's `resolved` (else `sent`) event. A case whose
@@ -134,11 +136,15 @@ def read_outcomes(
     over `max_handle_seconds` (None: no limit) are left out of `handle_seconds` and of the agents'
     earlier means (the CUPED covariate)."""
     key = design.key
+    # A split the help desk ran is stored as ending just past its last case's creation: that bounds
+    # which cases are in it, not their outcomes (the last cases are resolved after it). A stop in
+    # supportcue bounds both: from then on every case is shown suggestions.
+    until = None if design.imported else design.ended_at
     cases: dict[str, CaseOutcome] = {}
     start: dict[str, datetime] = {}
     names: dict[str, str | None] = {}
     for case_id, arm, assigned_at, created_at, customer_name in store.experiments.cases_of(
-        key, until=design.ended_at, imported=imported
+        key, until=until, imported=imported
     ):
         cases[case_id] = CaseOutcome(case_id, arm)
         start[case_id] = created_at or assigned_at
@@ -147,7 +153,7 @@ def read_outcomes(
     by_case: dict[str, list[Any]] = defaultdict(list)
     versions: dict[str, Counter[str]] = defaultdict(Counter)
     simulated = 0
-    for row in store.experiments.suggestions_of(key, until=design.ended_at, imported=imported):
+    for row in store.experiments.suggestions_of(key, until=until, imported=imported):
         suggestions[row.id] = row
         by_case[row.case_id].append(row)
         versions[cases[row.case_id].arm][row.pipeline_version] += 1
@@ -155,7 +161,7 @@ def read_outcomes(
     first_sent: dict[str, Any] = {}
     sent_on: dict[str, list[Any]] = defaultdict(list)
     database = store.db.engine.url.render_as_string()
-    for e in store.experiments.events_of(key, until=design.ended_at, imported=imported):
+    for e in store.experiments.events_of(key, until=until, imported=imported):
         c = cases[e.case_id]
         if e.kind == EventKind.RESOLVED:
             c.resolved = 1.0

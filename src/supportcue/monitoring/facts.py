@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from supportcue.data.reporting import NOT_VALID, Reporting, latest_before
+from supportcue.data.reporting import Reporting, is_valid, latest_before
 from supportcue.vocab import SUGGESTION_ACTIONS, EventKind, SuggestionOrigin
 
 GROUPS = ("day", "topic", "stage", "model", "arm", "agent")
@@ -104,7 +104,7 @@ class Pair:
     shadow_text: str | None = None
     shadow_stages: tuple[str, ...] = ()
     cache_key: tuple[int, str] | None = None
-    """(event id, suggestion id): similarities are cached under it."""
+    """(event id, suggestion id): similarities are cached under it, with a digest of the texts."""
     stored: tuple[float | None, float | None] | None = None
     """(similarity, shadow similarity) measured before `supportcue purge` removed the texts."""
 
@@ -215,7 +215,7 @@ def facts_from_rows(
         seen = flags.get(s["id"], set()) if s.get("text") is not None else set()
         counts = Counts(
             suggestions=1,
-            valid=int(s.get("abstained_at") not in NOT_VALID),
+            valid=int(is_valid(s.get("abstained_at"), s.get("reason"))),
             suggested=int(s.get("text") is not None),
             shown=int(bool(seen)),
             inserted=int(EventKind.INSERTED in seen),

@@ -8,8 +8,8 @@ Over the suggestions created in [since, until) (UTC; `until` exclusive):
   it (`best_per_suggestion`): a follow-up ("anything else?") is not a second, missed suggestion;
 - **adoption**: suggestions inserted / suggestions shown (`inserted` and `shown` events; a
   suggestion with a text that was inserted or dismissed was shown, one without a text never is);
-- **coverage**: suggestions with a text / valid suggestions (all but those stopped at validation or
-  held out);
+- **coverage**: suggestions with a text / valid suggestions (all but those validation stopped or
+  held out: a timeout or an error at the validation stage judged nothing, so it counts as valid);
 - **funnel**: per stage, in order, how many suggestions reached it and how many it stopped;
 - **edit**: 1 - similarity of the replies sent after inserting the suggestion (0: sent unchanged);
 - **latency**: p50 / p99 of the pipeline's latency over live requests (not simulated history, not
@@ -48,7 +48,9 @@ from supportcue.vocab import HOLDOUT, ModelStatus
 BUCKETS = 10
 MAX_PAIRS = 10_000
 """Sent replies scored per report; beyond it an evenly spread sample is scored (and says so)."""
-_CACHE: dict[tuple[int, str], tuple[float | None, float | None]] = {}
+_CACHE: dict[tuple[int, str, int], tuple[float | None, float | None]] = {}
+"""Similarities per (sent event id, suggestion id, digest of the texts compared): the ids alone
+repeat across databases (each numbers its events from 1), and a process may read several."""
 _CACHE_LIMIT = 500_000
 
 Scored = tuple[Pair, float | None, float | None]
@@ -112,18 +114,22 @@ def _rate(part: int, whole: int) -> float | None:
 def _score(pair: Pair) -> Scored:
     if pair.stored is not None:  # its texts were purged: the similarities measured before
         return (pair, *pair.stored)
-    if pair.cache_key is not None and pair.cache_key in _CACHE:
-        return (pair, *_CACHE[pair.cache_key])
+    key = None
+    if pair.cache_key is not None:
+        texts = (pair.suggested, pair.sent, pair.shadow_text, pair.shadow_stages, pair.customer_name)
+        key = (*pair.cache_key, hash(texts))
+        if key in _CACHE:
+            return (pair, *_CACHE[key])
     sim = similarity(pair.suggested, pair.sent, pair.customer_name) if pair.suggested else None
     shadow = (
         similarity(pair.shadow_text, pair.sent, pair.customer_name)
         if pair.shadow_text and pair.shadow_stages
         else None
     )
-    if pair.cache_key is not None:
+    if key is not None:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[pair.cache_key] = (sim, shadow)
+        _CACHE[key] = (sim, shadow)
     return pair, sim, shadow
 
 
@@ -365,7 +371,7 @@ def compute_dashboard(
     """`compute_report` plus the day series and the topic and agent tables, from one read of the store."""
     start, end = parse_range(since, until)
     facts = query_facts(store.reporting, start, end, max_pairs=MAX_PAIRS, agents=True)
-    scored = score(facts)
+    scored = best_per_suggestion(score(facts))  # each suggestion once in every table, as in `report`
     threshold = settings.match.threshold
     result = report(facts, threshold, None, scored)
     result["by_day"] = groups(facts, scored, threshold, "day")

@@ -239,11 +239,13 @@ def candidates(store: Store, settings: Settings, now: datetime) -> list[dict[str
                 )
             )
     threshold = settings.match.threshold
-    for event_id, case_id, sent, sid, suggested, topic, sim in store.reviews.sent_since(
-        since, MAX_CANDIDATES
-    ):
-        score = similarity(suggested, sent) if suggested else 0.0
-        if score >= threshold:
+    replies = store.reviews.sent_since(since, MAX_CANDIDATES)
+    scores = [similarity(r[4], r[2]) if r[4] else 0.0 for r in replies]
+    # a suggestion is matched by its closest reply, as the match rate scores it (`best_per_suggestion`):
+    # the agent's "let me check" before it, or "anything else?" after it, is no unmatched reply
+    matched = {r[3] for r, score in zip(replies, scores, strict=True) if r[3] and score >= threshold}
+    for (event_id, case_id, _, sid, _, topic, sim), score in zip(replies, scores, strict=True):
+        if score >= threshold or sid in matched:
             continue
         active.append(
             item_row(
