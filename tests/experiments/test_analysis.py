@@ -183,3 +183,24 @@ def test_the_difference_is_defined_when_the_control_mean_is_zero() -> None:
     assert (d.ci_low, d.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
     with pytest.raises(ValueError, match="mean is 0"):
         st.relative_lift(st.arm_stats("c", control), st.arm_stats("t", treatment))
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_arms_where_nothing_varies_get_no_interval_and_no_p_value(sequential: bool) -> None:
+    """Every control case resolved and no treatment case (3 of 3 against 0 of 3): with no variance
+    in either arm the standard error is 0, and the interval was the point itself with p = 0, which
+    the dashboard showed as a decisive result while the report warned that nothing varies."""
+    control, treatment = st.arm_stats("c", [1.0, 1.0, 1.0]), st.arm_stats("t", [0.0, 0.0, 0.0])
+    effects = (
+        [st.sequential_lift(control, treatment)]
+        if sequential
+        else [
+            st.relative_lift(control, treatment),
+            st.difference(control, treatment),
+        ]
+    )
+    for effect in effects:
+        assert effect.estimate == pytest.approx(-1.0)
+        assert math.isnan(effect.ci_low) and math.isnan(effect.ci_high) and math.isnan(effect.p_value)
+    same = st.relative_lift(st.arm_stats("c", [1.0, 1.0]), st.arm_stats("t", [1.0, 1.0]))
+    assert same.estimate == 0 and math.isnan(same.p_value)

@@ -20,6 +20,10 @@ variance s² per arm:
 - **CUPED** (Deng et al. 2013): with a covariate X measured before the experiment, θ = Cov(Y, X) / Var(X)
   pooled over both arms, and Y' = Y - θ (X - mean X); the same test on Y' has the same expected lift
   and a narrower interval by the share of Y's variance that X explains;
+- **neither arm varies** (every case of each arm the same value, as 3 of 3 resolved against 0 of 3):
+  the standard error is 0 and there is nothing to estimate an error from, so no interval and no
+  p-value (None in the JSON; the report warns that nothing varies), rather than a zero-width
+  interval with p = 0 that read as a decisive result;
 - **sample-ratio mismatch**: Pearson's chi-square of the cases per arm against the shares the weights
   promise (flagged at p < 0.001: the split itself is broken, so no result can be trusted);
 - **cases needed** for a relative minimum detectable effect δ with power 1-β:
@@ -86,9 +90,8 @@ def relative_variance(a: ArmStats, b: ArmStats) -> float:
 
 
 def _t_effect(estimate: float, se: float, df: float, alpha: float) -> Effect:
-    if se == 0:
-        p = 1.0 if estimate == 0 else 0.0
-        return Effect(estimate, 0.0, estimate, estimate, p, df)
+    if se == 0:  # nothing varies in either arm: no error to estimate, so no interval and no p
+        return Effect(estimate, 0.0, math.nan, math.nan, math.nan, df)
     width = float(stats.t.ppf(1 - alpha / 2, df)) * se
     p = float(2 * stats.t.sf(abs(estimate) / se, df))
     return Effect(estimate, se, estimate - width, estimate + width, p, df)
@@ -126,13 +129,12 @@ def sequential_lift(
     rho2 = sequential_rho(alpha, tuning) ** 2
     spread = n * rho2 + 1
     s2 = variance * n
+    if s2 == 0:  # nothing varies in either arm, as in `_t_effect`
+        return Effect(estimate, 0.0, math.nan, math.nan, math.nan)
     half = math.sqrt(s2) * math.sqrt(2 * spread / (n * n * rho2) * math.log(math.sqrt(spread) / alpha))
-    if s2 == 0:
-        p = 1.0 if estimate == 0 else 0.0
-    else:
-        # the e-value of the mixture martingale at this look; its inverse is an anytime-valid p-value
-        log_e = rho2 * (estimate**2 * n / variance) / (2 * spread) - 0.5 * math.log(spread)
-        p = min(1.0, math.exp(-log_e))
+    # the e-value of the mixture martingale at this look; its inverse is an anytime-valid p-value
+    log_e = rho2 * (estimate**2 * n / variance) / (2 * spread) - 0.5 * math.log(spread)
+    p = min(1.0, math.exp(-log_e))
     return Effect(estimate, se, estimate - half, estimate + half, p)
 
 
