@@ -1,13 +1,14 @@
 """`read_outcomes` on a hand-built store, on both databases: which suggestion a case's first reply is
-compared with. (Each test uses its own suggestion ids: similarities are cached per process by
-database, event id and suggestion id, and PostgreSQL's schema is reused with its sequences restarted.)"""
+compared with. (Similarities are cached per process by database, event id, suggestion id and the texts
+compared: a database rebuilt at the same address numbers its events from 1 again.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from supportcue.data.store import Store
+from supportcue.data.store import Store, open_store
 from supportcue.experiments import Design, create_experiment, stop_experiment
 from supportcue.experiments.outcomes import read_outcomes
 
@@ -137,3 +138,22 @@ def test_what_happens_after_the_stop_is_no_arms_outcome(store: Store) -> None:
     assert outcomes["c2"].first_reply_seconds is None
     versions = read_outcomes(store, design).versions
     assert {arm: dict(v) for arm, v in versions.items()} == {"treatment": {V1: 2}}
+
+
+def test_a_database_rebuilt_at_the_same_address_is_scored_afresh(tmp_path: Path) -> None:
+    """Similarities were cached per process by (database address, event id, suggestion id): a
+    workspace's database removed and built again at the same address (a notebook, a re-run of the
+    demo) numbers its events from 1 again, and its case got the old database's match."""
+    url = f"sqlite:///{tmp_path / 'experiments.db'}"
+    matches = []
+    for reply in (PAUSE, REFUND):
+        store = open_store(url)
+        try:
+            design = _load(
+                store, [_suggestion("s-again", "c1", 0, PAUSE)], [_sent("k-again", "c1", 5, reply)]
+            )
+            matches.append([c.match_rate for c in read_outcomes(store, design).cases])
+        finally:
+            store.close()
+        (tmp_path / "experiments.db").unlink()
+    assert matches == [[1.0], [0.0]]

@@ -116,9 +116,11 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-_SIMILARITIES: dict[tuple[str, int, str], float | None] = {}
-"""Similarity per (database, sent event id, suggestion id): a reply and a suggestion never change (a
-purge keeps the similarity), so each pair is scored once per process."""
+_SIMILARITIES: dict[tuple[str, int, str, int], float | None] = {}
+"""Similarity per (database, sent event id, suggestion id, digest of the texts compared): a reply and
+a suggestion never change (a purge keeps the similarity), so each pair is scored once per process;
+the texts are in the key because a database rebuilt at the same address numbers its events from 1
+again."""
 _CACHE_LIMIT = 200_000
 
 
@@ -186,7 +188,8 @@ def read_outcomes(
         for sent in sent_on[case_id]:  # the replies to that suggestion: "let me check", the answer, ...
             if sent is not first and answers(sent) is not suggestion:
                 continue
-            pair = (database, int(sent.id), str(suggestion.id))
+            texts = (_would_be_text(suggestion), sent.text, sent.purged_at is not None, names[case_id])
+            pair = (database, int(sent.id), str(suggestion.id), hash(texts))
             if pair not in _SIMILARITIES:
                 if len(_SIMILARITIES) >= _CACHE_LIMIT:
                     _SIMILARITIES.clear()
