@@ -42,6 +42,25 @@ def test_a_bare_forward_is_read_as_the_forwarded_body() -> None:
 
 
 @pytest.mark.parametrize(
+    "header",
+    [
+        "---------- Forwarded message ---------\nFrom: Bank <bank@b.example>\nDate: Mon, Nov 3, 2026\n"
+        "Subject: Payout failed\nTo: <me@me.example>",
+        "Begin forwarded message:\n\nFrom: Bank <bank@b.example>\nSubject: Payout failed",
+    ],
+)
+def test_a_question_above_a_forward_is_read_with_the_forwarded_body(header: str) -> None:
+    """'Why did this happen?' above a forwarded bank notice was read as the question alone: the
+    forward is what the customer sends now (not the exchange's history, as a quoted reply is), and
+    without it the question says too little to suggest anything. Its header lines stay out."""
+    forward = (
+        f"Why did this happen? Can you help?\n\n{header}\n\nYour payout of 200 EUR failed.\n\n"
+        "On Sun, 2 Nov 2026 at 09:00, Bank <bank@b.example> wrote:\n> older notice\n> more"
+    )
+    assert clean(forward) == "Why did this happen? Can you help?\n\nYour payout of 200 EUR failed."
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "how do I pause a payout? a < b > c",

@@ -13,17 +13,19 @@ block's names and addresses must not reach the stored message, the logs or an LL
 2. Quoted history: everything from the first reply or forward header on (`On <date>, <name> wrote:`
    and its German, Spanish, French, Italian, Dutch and Portuguese forms, `-----Original Message-----`,
    Outlook's `From: ...` / `Sent:` or `Date:` block, `---------- Forwarded message ---------`,
-   `Begin forwarded message:`), and the lines starting with `>` when there are two or more (a quote
-   block or an inline reply; a single one is the writer's own, "> 100 EUR was charged twice").
+   `Begin forwarded message:`; a forward's body is kept, below), and the lines starting with `>`
+   when there are two or more (a quote block or an inline reply; a single one is the writer's own,
+   "> 100 EUR was charged twice").
 3. Signature and footer: everything after a `-- ` signature delimiter line, "Sent from my ..." /
    "Get Outlook for ..." lines, and a trailing confidentiality notice (a line from "CONFIDENTIALITY
    NOTICE" / "DISCLAIMER" on, or a paragraph that starts "This e-mail/message ..." and says it is
    confidential or meant for its recipient).
 
 Text that is not an email (a chat message, a one-liner) comes back unchanged but for surrounding
-blanks. When nothing is left (a bare forward), the forwarded body is read instead, without its
-header lines; when even that is empty, the text as it came (tags removed) is kept, so no message is
-lost to the cleaning.
+blanks. A forward's body is read below the writer's own text, without its header lines and its own
+quoted history: the customer sends it now ("Why did this happen?" above a forwarded notice), while a
+quoted reply is the exchange's history. When nothing is left at all, the text as it came (tags
+removed) is kept, so no message is lost to the cleaning.
 """
 
 from __future__ import annotations
@@ -216,12 +218,12 @@ def clean(text: str) -> str:
         lines = lines[:start]
     lines = _unquoted(lines)
     result = "\n".join(_without_signature(lines)).strip()
-    if not result and forwarded:
+    if forwarded:  # sent now, unlike a quoted reply's history: read below the writer's own text
         rest = _quote_start(forwarded)
         if rest is not None:
             forwarded = forwarded[: rest[0]]
-        forwarded = _unquoted(forwarded)
-        result = "\n".join(_without_signature(forwarded)).strip()
+        body = "\n".join(_without_signature(_unquoted(forwarded))).strip()
+        result = f"{result}\n\n{body}".strip()
     if not result or result == plain.strip():  # nothing left, or nothing removed: the text as it came
         return plain.strip() if is_html else text.strip()
     return result
