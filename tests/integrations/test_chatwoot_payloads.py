@@ -122,6 +122,23 @@ def test_every_event_chatwoot_sends_is_acknowledged_and_none_of_these_is_stored(
             {**message_created(17, None, "outgoing"), "attachments": [{"id": 1, "file_type": "image"}]},
             "no text",
         ),
+        # a campaign's opening message: Chatwoot's Campaigns::CampaignConversationBuilder posts it as
+        # the campaign's sender, a user (`Messages::MessageBuilder`), with the campaign's id
+        (
+            {
+                **message_created(19, "Hi! Any questions about our new plans?", "outgoing"),
+                "additional_attributes": {"campaign_id": 3},
+            },
+            "campaign",
+        ),
+        # an automation rule's message, which Chatwoot tells from a human's by its rule's id
+        (
+            {
+                **message_created(20, "We received your request.", "outgoing"),
+                "content_attributes": {"automation_rule_id": 2},
+            },
+            "automation",
+        ),
     ],
 )
 def test_only_a_human_agents_public_reply_is_captured(

@@ -14,7 +14,10 @@ signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are 
     incoming      false    contact       a customer turn (a suggestion, posted as a private note)
     outgoing      false    user          an agent's reply (the `sent` event of the case's suggestion)
     anything else                        Ignored: private notes (ours among them), templates,
-                                         activity, bots' messages, other events and accounts
+                                         activity, bots' messages, a campaign's or an automation
+                                         rule's (`additional_attributes.campaign_id`,
+                                         `content_attributes.automation_rule_id`: sent as a user,
+                                         yet no reply), other events and accounts
 
 A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
 or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
@@ -140,6 +143,8 @@ class MessageCreated(BaseModel):
     created_at: Text | int | float | None = None
     content_attributes: Any = None
     """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
+    additional_attributes: Any = None
+    """An object (`campaign_id` for a campaign's message); any other value is read as an empty one."""
 
 
 RESOLUTION_EVENTS = ("conversation_status_changed", "conversation_resolved")
@@ -357,8 +362,14 @@ class ChatwootHelpDesk:
             return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
+        extra = m.additional_attributes if isinstance(m.additional_attributes, dict) else {}
         if kind == "incoming" and sender in (None, "contact"):
             role = MessageRole.CUSTOMER
+        elif kind == "outgoing" and (extra.get("campaign_id") or attributes.get("automation_rule_id")):
+            # sent as a user (a campaign's sender), yet no reply: Chatwoot's own first-reply time
+            # leaves these out the same way (`Message#valid_first_reply?`, `human_response?`)
+            why = "a campaign's message" if extra.get("campaign_id") else "an automation rule's message"
+            return Ignored(f"{why}: not an agent's reply")
         elif kind == "outgoing" and sender == "user":
             role = MessageRole.AGENT
         else:
