@@ -377,3 +377,39 @@ def test_a_refused_dismissal_brings_the_suggestion_back(
     frame.get_by_role("button", name="Tone").click()  # the card is back
     expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
     assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"], page=page)
+
+
+def seconds(page: Page, n: int) -> None:
+    """Let `n` seconds of the page's clock pass (installed: `page.clock`), a second at a time, with
+    its requests answered in between."""
+    for _ in range(n):
+        page.clock.run_for(1000)
+        page.wait_for_timeout(30)
+
+
+def test_after_the_service_was_unreachable_the_suggestion_comes_when_it_is_back(
+    fresh_page: Page, chatwoot: LiveServer, server: LiveServer, store: Store, embed_key: str
+) -> None:
+    """supportcue restarting (or a proxy answering 503) while an agent has the conversation open:
+    the page says that the service did not answer, and once it answers again, the suggestion comes
+    at Chatwoot's next `appContext` (the page asks for it every few seconds), with no reload. It
+    showed "did not answer" until the customer wrote again or the agent reloaded the page."""
+    page = fresh_page
+    page.clock.install()
+    down = [True]
+
+    def outage(route: Any) -> None:
+        if down[0]:
+            route.fulfill(status=503, json={"detail": "the service is starting"})
+        else:
+            route.continue_()
+
+    page.route("**/v1/suggest", outage)
+    frame = open_in_chatwoot(page, chatwoot, server, embed_key)
+    expect(frame.locator("#suggestion")).to_contain_text("Looking for a suggestion")
+    seconds(page, 40)  # the page's retries
+    expect(frame.locator("#suggestion")).to_contain_text("the suggestion service did not answer")
+    down[0] = False
+    seconds(page, 30)  # the page's retry under way, or Chatwoot's next appContext
+    expect(frame.locator("#suggestion.live")).to_contain_text("You can pause payouts in Settings.")
+    assert wait_for(lambda: [e.kind for e in events(store)] == ["shown"], page=page)
