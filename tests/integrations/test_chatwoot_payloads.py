@@ -401,3 +401,26 @@ def test_the_dashboard_app_and_the_note_share_one_suggestion_and_the_reply_answe
     post(server.url, message_created(96, PAUSE, "outgoing", created_at=at(30)))
     (sent,) = store.events.list(kind="sent")
     assert sent.suggestion_id == suggestion_id
+
+
+def test_the_dashboard_app_shows_the_notes_suggestion_for_a_message_over_the_length_limit(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A customer pastes a long log into the chat (Chatwoot keeps up to 150,000 characters): the
+    webhook's message gets its suggestion and note, and the Dashboard App page, asking for that
+    message's suggestion, was refused (413, over `max_message_chars`): "No suggestion" beside a
+    note that has one. A message over the limit that has no suggestion is still refused."""
+    chatwoot.start()
+    text = "How do I pause a payout? Here is what the app shows:\n" + "ERROR payout_sync timeout\n" * 600
+    assert len(text) > 10_000
+    post(server.url, message_created(98, text, created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    headers = {"authorization": f"Bearer {key}"}
+    asked = {"case_id": CASE, "message_id": "98", "message": text, "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers=headers, timeout=10)
+    assert embed.status_code == 200, embed.text
+    assert f"?suggestion={embed.json()['suggestion_id']})" in note["content"]
+    other = httpx.post(server.url + "/v1/suggest", json={**asked, "message_id": "99"}, headers=headers)
+    assert other.status_code == 413 and "the limit is 10,000" in other.json()["detail"]
+    assert store.db.count("suggestions") == 1
