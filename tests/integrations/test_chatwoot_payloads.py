@@ -424,3 +424,26 @@ def test_the_dashboard_app_shows_the_notes_suggestion_for_a_message_over_the_len
     other = httpx.post(server.url + "/v1/suggest", json={**asked, "message_id": "99"}, headers=headers)
     assert other.status_code == 413 and "the limit is 10,000" in other.json()["detail"]
     assert store.db.count("suggestions") == 1
+
+
+def test_a_suggestion_the_dashboard_app_made_first_is_the_notes_and_the_reply_answers_it(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot shows a new message in the agent's open conversation at once, and delivers its webhook
+    from a background job, later on a busy instance: the Dashboard App page asked for the message's
+    suggestion first. The connector then made a second one (the pipeline run twice, an LLM paid
+    twice): the note showed one suggestion, the tab another, and the reply was measured against the
+    note's while the agent had copied the tab's."""
+    chatwoot.start()
+    key = create_key(store, "chatwoot-embed", "embed")
+    asked = {"case_id": CASE, "message_id": "93", "message": "How do I pause a payout?", "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers={"authorization": f"Bearer {key}"})
+    assert embed.status_code == 200
+    suggestion_id = embed.json()["suggestion_id"]
+    post(server.url, message_created(93, "How do I pause a payout?", created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert f"?suggestion={suggestion_id})" in note["content"]
+    assert store.db.count("suggestions") == 1
+    post(server.url, message_created(94, PAUSE, "outgoing", created_at=at(30)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == suggestion_id

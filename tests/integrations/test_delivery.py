@@ -290,3 +290,24 @@ def test_a_reply_answers_the_suggestion_of_the_message_it_followed_whenever_that
     assert sent == {"message:r1": first, "message:r2": second}
     assert suggestion_of(db, "r2") == second  # the reply's turn says so too
     assert [i.last_error for i in db.outbox.items()] == [None, "a later message came first"]
+
+
+def test_while_the_dashboard_app_makes_the_messages_suggestion_the_note_waits_for_it(db: Store) -> None:
+    """The Dashboard App page's `POST /v1/suggest` for the same message holds its claim: the worker
+    made a second suggestion meanwhile. Now it waits (no attempt used) and posts the page's."""
+    ask(db, "m1")
+    assert db.cases.claim_message("cw:1", "m1", "the page's request", 60)
+    desk, clock = RecordingHelpDesk(), Clock()
+    w = worker(db, desk, clock)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert (item.status, item.attempts) == ("pending", 0) and db.db.count("suggestions") == 0
+    request = SuggestRequest(message="how do I pause a payout?", case_id="cw:1", message_id="m1")
+    made = suggester(db)(request)  # the page's request stores its suggestion and lets the claim go
+    db.cases.release_message("cw:1", "m1", "the page's request")
+    clock.now += timedelta(seconds=3)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert item.status == "posted" and item.suggestion_id == made.suggestion_id
+    assert desk.notes[0].ref == f"suggestion={made.suggestion_id}" and db.db.count("suggestions") == 1
+    assert suggestion_of(db, "m1") == made.suggestion_id

@@ -43,7 +43,7 @@ from typing import Any
 
 from supportcue.data.conversations import Added
 from supportcue.data.store import Store
-from supportcue.data.tables import ConversationMessage
+from supportcue.data.tables import ConversationMessage, Suggestion
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations.base import Ignored, Inbound, Reopened, Resolved
 from supportcue.mailtext import clean as clean_email
@@ -159,6 +159,27 @@ def answer(store: Store, turn: ConversationMessage, result: SuggestResult) -> di
     before its suggestion was made, or delivered before the turn itself) are paired with it now
     (`pair_replies`)."""
     kept = store.conversations.answer(turn.id, result.suggestion_id, result.public())
+    pair_replies(store, kept)
+    return dict(kept.result)
+
+
+def adopt(store: Store, turn: ConversationMessage, made: Suggestion) -> dict[str, Any]:
+    """Record on a customer turn the suggestion already made for its message (`POST /v1/suggest` with
+    its case and message id: the Dashboard App page asked before the webhook came), as `answer` does
+    for one made for the turn; the answer kept for it."""
+    public = {
+        "suggestion_id": made.id,
+        "case_id": made.case_id,
+        "message_id": made.message_key,
+        "text": made.text,
+        "topic": made.topic,
+        "answer_id": made.answer_id,
+        "abstained_at": made.abstained_at,
+        "reason": made.reason,
+        "mode": made.mode,
+        "reused": True,
+    }
+    kept = store.conversations.answer(turn.id, made.id, public)
     pair_replies(store, kept)
     return dict(kept.result)
 
