@@ -447,3 +447,31 @@ def test_a_suggestion_the_dashboard_app_made_first_is_the_notes_and_the_reply_an
     post(server.url, message_created(94, PAUSE, "outgoing", created_at=at(30)))
     (sent,) = store.events.list(kind="sent")
     assert sent.suggestion_id == suggestion_id
+
+
+@pytest.mark.parametrize("kind", ["incoming", "outgoing"])
+def test_an_email_whose_body_is_only_an_image_is_a_message_with_no_text(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, kind: str
+) -> None:
+    """An e-mail with a screenshot pasted in its body and no text part: Chatwoot's `content` is its
+    HTML, which reads as nothing. It was stored as the customer's message, empty (the case's message
+    in the console became blank, a suggestion was asked for on nothing)."""
+    chatwoot.start()
+    post(server.url, message_created(110, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: chatwoot.notes)
+    image = message_created(
+        111, '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>', kind, created_at=at(200)
+    )
+    image["content_type"] = "incoming_email" if kind == "incoming" else "text"
+    image["conversation"]["channel"] = "Channel::Email"
+    r = post(server.url, image)
+    assert r.status_code == 200 and r.json() == {
+        "status": "ignored",
+        "reason": "the message has no text",
+        "case_id": None,
+        "message_id": None,
+    }
+    assert [t.text for t in store.conversations.turns(CASE)] == ["How do I pause a payout?"]
+    case = store.cases.get(CASE)
+    assert case is not None and case.message == "How do I pause a payout?"
+    assert store.db.count("outbox") == 1 and store.events.list(kind="sent") == []
