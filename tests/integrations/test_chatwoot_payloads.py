@@ -131,6 +131,14 @@ def test_every_event_chatwoot_sends_is_acknowledged_and_none_of_these_is_stored(
             },
             "campaign",
         ),
+        # the agent's reaction to the customer's message (WhatsApp, Instagram): an emoji, no reply
+        (
+            {
+                **message_created(22, "\U0001f44d", "outgoing"),
+                "content_attributes": {"is_reaction": True, "in_reply_to": 10},
+            },
+            "reaction",
+        ),
         # an automation rule's message, which Chatwoot tells from a human's by its rule's id
         (
             {
@@ -475,3 +483,23 @@ def test_an_email_whose_body_is_only_an_image_is_a_message_with_no_text(
     case = store.cases.get(CASE)
     assert case is not None and case.message == "How do I pause a payout?"
     assert store.db.count("outbox") == 1 and store.events.list(kind="sent") == []
+
+
+def test_a_customers_reaction_is_no_message_of_theirs(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A customer's reaction on WhatsApp or Instagram (a heart on the agent's answer) is a Chatwoot
+    message of its own, incoming, its content the emoji and `content_attributes.is_reaction` set. It
+    was the customer's latest message: the case's message in the console became the emoji, and a
+    suggestion was asked for on it."""
+    chatwoot.start()
+    post(server.url, message_created(120, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: chatwoot.notes)
+    post(server.url, message_created(121, PAUSE, "outgoing", created_at=at(200)))
+    heart = message_created(122, "\u2764\ufe0f", created_at=at(100))
+    heart["content_attributes"] = {"is_reaction": True, "in_reply_to": 121}
+    r = post(server.url, heart)
+    assert r.status_code == 200 and r.json()["status"] == "ignored" and "reaction" in r.json()["reason"]
+    case = store.cases.get(CASE)
+    assert case is not None and case.message == "How do I pause a payout?"
+    assert store.db.count("outbox") == 1 and store.db.count("suggestions") == 1

@@ -270,17 +270,26 @@ def test_one_suggestion_per_message_and_one_shown_event_per_agent(
     assert keys == ["104", "105"]
 
 
-def test_a_deleted_message_is_not_the_customers_question(
-    opened: tuple[Page, FrameLocator], store: Store
+@pytest.mark.parametrize(
+    ("content", "attributes"),
+    [
+        # Chatwoot keeps a deleted message, its text replaced and `content_attributes.deleted` set
+        ("This message was deleted", "{deleted: true}"),
+        # a customer's reaction (WhatsApp, Instagram) is a message whose content is the emoji
+        ("\u2764\ufe0f", "{is_reaction: true, in_reply_to: 102}"),
+    ],
+    ids=["deleted", "reaction"],
+)
+def test_a_deleted_message_or_a_reaction_is_not_the_customers_question(
+    opened: tuple[Page, FrameLocator], store: Store, content: str, attributes: str
 ) -> None:
     page, frame = opened
     expect(frame.locator("#suggestion.live")).to_be_visible()
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
-    # Chatwoot keeps a deleted message, its text replaced and `content_attributes.deleted` set
     page.evaluate(
-        "window.context.conversation.messages.push({id: 105, content: 'This message was deleted',"
-        " content_attributes: {deleted: true}, message_type: 0, private: false, created_at: 1760000105});"
+        f"window.context.conversation.messages.push({{id: 105, content: {json.dumps(content)},"
+        f" content_attributes: {attributes}, message_type: 0, private: false, created_at: 1760000105}});"
         " window.sendContext()"
     )
     page.wait_for_timeout(500)

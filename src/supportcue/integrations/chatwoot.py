@@ -31,7 +31,9 @@ case (the console's inbox shows open cases), and a change to `open` is `Reopened
 again, with no event. Other status changes (pending, snoozed) record nothing.
 
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
-message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
+message's suggestion (`Inbound.reply_to`). A reaction (`content_attributes.is_reaction`: an emoji
+put on a message, on WhatsApp or Instagram, which Chatwoot stores as a message) is Ignored, either
+way. A message without text (an attachment alone) is Ignored,
 and so is one whose `content_attributes` say `deleted`: Chatwoot builds a webhook's payload when its
 background job runs, so a message deleted by then arrives as `message_created` with the placeholder
 "This message was deleted". Other events (`message_updated`, the other `conversation_*`, `contact_*` and
@@ -362,6 +364,8 @@ class ChatwootHelpDesk:
             return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
+        if attributes.get("is_reaction"):  # WhatsApp's, Instagram's: its content is the emoji
+            return Ignored("a reaction to a message (an emoji on it), not a message")
         extra = m.additional_attributes if isinstance(m.additional_attributes, dict) else {}
         if kind == "incoming" and sender in (None, "contact"):
             role = MessageRole.CUSTOMER

@@ -51,9 +51,12 @@
   const incoming = (m) => m.message_type === 0 || m.message_type === "incoming";
   const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
   // A deleted message stays in Chatwoot with its text replaced ("This message was deleted") and
-  // `content_attributes.deleted` set: it is no turn, and never the customer's question.
-  const deleted = (m) => Boolean(m.content_attributes && m.content_attributes.deleted);
-  const said = (m) => !m.private && !deleted(m) && typeof m.content === "string" && m.content.trim() !== "";
+  // `content_attributes.deleted` set, and a reaction (an emoji put on a message, on WhatsApp or
+  // Instagram) is a message whose content is the emoji, `is_reaction` set: neither is a turn, nor
+  // ever the customer's question (the connector ignores both too).
+  const flagged = (m, name) => Boolean(isObject(m.content_attributes) && m.content_attributes[name]);
+  const said = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction")
+    && typeof m.content === "string" && m.content.trim() !== "";
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.
