@@ -137,6 +137,15 @@ def shown_trace(trace: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(t) for t in trace if StageMode.SHADOW not in (t.get("mode"), t.get("chain"))]
 
 
+def worth_reusing(reason: str | None, trace: Sequence[Mapping[str, Any]] | None) -> bool:
+    """Whether a stored suggestion is one to give again for its message: False for one that a failing
+    or slow live stage stopped (no answer to keep). A stage in shadow that failed changed nothing the
+    agent was shown."""
+    if (reason or "").startswith("timeout"):
+        return False
+    return not any((entry.get("extra") or {}).get("error") for entry in shown_trace(trace or []))
+
+
 @dataclass
 class SuggestResult:
     suggestion_id: str

@@ -122,6 +122,31 @@ def test_every_event_chatwoot_sends_is_acknowledged_and_none_of_these_is_stored(
             {**message_created(17, None, "outgoing"), "attachments": [{"id": 1, "file_type": "image"}]},
             "no text",
         ),
+        # a campaign's opening message: Chatwoot's Campaigns::CampaignConversationBuilder posts it as
+        # the campaign's sender, a user (`Messages::MessageBuilder`), with the campaign's id
+        (
+            {
+                **message_created(19, "Hi! Any questions about our new plans?", "outgoing"),
+                "additional_attributes": {"campaign_id": 3},
+            },
+            "campaign",
+        ),
+        # the agent's reaction to the customer's message (WhatsApp, Instagram): an emoji, no reply
+        (
+            {
+                **message_created(22, "\U0001f44d", "outgoing"),
+                "content_attributes": {"is_reaction": True, "in_reply_to": 10},
+            },
+            "reaction",
+        ),
+        # an automation rule's message, which Chatwoot tells from a human's by its rule's id
+        (
+            {
+                **message_created(20, "We received your request.", "outgoing"),
+                "content_attributes": {"automation_rule_id": 2},
+            },
+            "automation",
+        ),
     ],
 )
 def test_only_a_human_agents_public_reply_is_captured(
@@ -384,3 +409,97 @@ def test_the_dashboard_app_and_the_note_share_one_suggestion_and_the_reply_answe
     post(server.url, message_created(96, PAUSE, "outgoing", created_at=at(30)))
     (sent,) = store.events.list(kind="sent")
     assert sent.suggestion_id == suggestion_id
+
+
+def test_the_dashboard_app_shows_the_notes_suggestion_for_a_message_over_the_length_limit(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A customer pastes a long log into the chat (Chatwoot keeps up to 150,000 characters): the
+    webhook's message gets its suggestion and note, and the Dashboard App page, asking for that
+    message's suggestion, was refused (413, over `max_message_chars`): "No suggestion" beside a
+    note that has one. A message over the limit that has no suggestion is still refused."""
+    chatwoot.start()
+    text = "How do I pause a payout? Here is what the app shows:\n" + "ERROR payout_sync timeout\n" * 600
+    assert len(text) > 10_000
+    post(server.url, message_created(98, text, created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    headers = {"authorization": f"Bearer {key}"}
+    asked = {"case_id": CASE, "message_id": "98", "message": text, "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers=headers, timeout=10)
+    assert embed.status_code == 200, embed.text
+    assert f"?suggestion={embed.json()['suggestion_id']})" in note["content"]
+    other = httpx.post(server.url + "/v1/suggest", json={**asked, "message_id": "99"}, headers=headers)
+    assert other.status_code == 413 and "the limit is 10,000" in other.json()["detail"]
+    assert store.db.count("suggestions") == 1
+
+
+def test_a_suggestion_the_dashboard_app_made_first_is_the_notes_and_the_reply_answers_it(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot shows a new message in the agent's open conversation at once, and delivers its webhook
+    from a background job, later on a busy instance: the Dashboard App page asked for the message's
+    suggestion first. The connector then made a second one (the pipeline run twice, an LLM paid
+    twice): the note showed one suggestion, the tab another, and the reply was measured against the
+    note's while the agent had copied the tab's."""
+    chatwoot.start()
+    key = create_key(store, "chatwoot-embed", "embed")
+    asked = {"case_id": CASE, "message_id": "93", "message": "How do I pause a payout?", "context": []}
+    embed = httpx.post(server.url + "/v1/suggest", json=asked, headers={"authorization": f"Bearer {key}"})
+    assert embed.status_code == 200
+    suggestion_id = embed.json()["suggestion_id"]
+    post(server.url, message_created(93, "How do I pause a payout?", created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert f"?suggestion={suggestion_id})" in note["content"]
+    assert store.db.count("suggestions") == 1
+    post(server.url, message_created(94, PAUSE, "outgoing", created_at=at(30)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == suggestion_id
+
+
+@pytest.mark.parametrize("kind", ["incoming", "outgoing"])
+def test_an_email_whose_body_is_only_an_image_is_a_message_with_no_text(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, kind: str
+) -> None:
+    """An e-mail with a screenshot pasted in its body and no text part: Chatwoot's `content` is its
+    HTML, which reads as nothing. It was stored as the customer's message, empty (the case's message
+    in the console became blank, a suggestion was asked for on nothing)."""
+    chatwoot.start()
+    post(server.url, message_created(110, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: chatwoot.notes)
+    image = message_created(
+        111, '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>', kind, created_at=at(200)
+    )
+    image["content_type"] = "incoming_email" if kind == "incoming" else "text"
+    image["conversation"]["channel"] = "Channel::Email"
+    r = post(server.url, image)
+    assert r.status_code == 200 and r.json() == {
+        "status": "ignored",
+        "reason": "the message has no text",
+        "case_id": None,
+        "message_id": None,
+    }
+    assert [t.text for t in store.conversations.turns(CASE)] == ["How do I pause a payout?"]
+    case = store.cases.get(CASE)
+    assert case is not None and case.message == "How do I pause a payout?"
+    assert store.db.count("outbox") == 1 and store.events.list(kind="sent") == []
+
+
+def test_a_customers_reaction_is_no_message_of_theirs(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """A customer's reaction on WhatsApp or Instagram (a heart on the agent's answer) is a Chatwoot
+    message of its own, incoming, its content the emoji and `content_attributes.is_reaction` set. It
+    was the customer's latest message: the case's message in the console became the emoji, and a
+    suggestion was asked for on it."""
+    chatwoot.start()
+    post(server.url, message_created(120, "How do I pause a payout?", created_at=at(300)))
+    wait_for(lambda: chatwoot.notes)
+    post(server.url, message_created(121, PAUSE, "outgoing", created_at=at(200)))
+    heart = message_created(122, "\u2764\ufe0f", created_at=at(100))
+    heart["content_attributes"] = {"is_reaction": True, "in_reply_to": 121}
+    r = post(server.url, heart)
+    assert r.status_code == 200 and r.json()["status"] == "ignored" and "reaction" in r.json()["reason"]
+    case = store.cases.get(CASE)
+    assert case is not None and case.message == "How do I pause a payout?"
+    assert store.db.count("outbox") == 1 and store.db.count("suggestions") == 1

@@ -14,7 +14,7 @@ import pytest
 from supportcue.data.store import Store, open_store
 from supportcue.errors import HelpDeskError
 from supportcue.integrations import Backoff, NoteWorker, NotReady, RecordingHelpDesk
-from supportcue.integrations.conversation import TurnIn, receive_customer
+from supportcue.integrations.conversation import TurnIn, receive_agent, receive_customer
 from supportcue.pipeline import SuggestRequest, SuggestResult
 from supportcue.vocab import MessageRole
 from tests.test_pipeline import make
@@ -59,8 +59,14 @@ def suggester(store: Store) -> Any:
     return suggest
 
 
-def ask(store: Store, message_id: str, text: str = "how do I pause a payout?", case_id: str = "cw:1") -> None:
-    turn = TurnIn(case_id=case_id, message_id=message_id, role=MessageRole.CUSTOMER, text=text, ts=T0)
+def ask(
+    store: Store,
+    message_id: str,
+    text: str = "how do I pause a payout?",
+    case_id: str = "cw:1",
+    ts: datetime = T0,
+) -> None:
+    turn = TurnIn(case_id=case_id, message_id=message_id, role=MessageRole.CUSTOMER, text=text, ts=ts)
     outbox = {
         "help_desk": "recording",
         "kind": "note",
@@ -242,3 +248,66 @@ def test_a_help_desks_retry_after_is_waited_for_when_longer_than_the_backoff(db:
     w = worker(db, RateLimited(retry_after=1), clock)  # shorter than the backoff: the backoff
     w.run_once()
     assert db.outbox.items()[-1].next_attempt_at == T0 + timedelta(seconds=10)
+
+
+def reply(
+    store: Store, message_id: str, ts: datetime, text: str = "You can pause payouts in Settings."
+) -> None:
+    turn = TurnIn(
+        case_id="cw:1", message_id=message_id, role=MessageRole.AGENT, text=text, ts=ts, agent_id="Rita"
+    )
+    receive_agent(store, turn, caller="webhook:recording")
+
+
+def suggestion_of(store: Store, message_id: str) -> str | None:
+    found = store.conversations.find("webhook:recording", message_id)
+    return found.suggestion_id if found is not None else None
+
+
+@pytest.mark.parametrize("order", ["reply before the suggestion", "reply before the message"])
+def test_a_reply_answers_the_suggestion_of_the_message_it_followed_whenever_that_was_made(
+    db: Store, order: str
+) -> None:
+    """The agent answers the customer's second question in Chatwoot before supportcue made its
+    suggestion (a slow pipeline, a backlog), or Chatwoot delivers the reply's webhook before the
+    question's (each webhook is its own background job). The reply was the `sent` event of the first
+    question's suggestion: measured against another question's suggestion, and the second
+    suggestion, never answered, left out of the match rate."""
+    w = worker(db, RecordingHelpDesk(), Clock())
+    ask(db, "q1", ts=T0 - timedelta(minutes=5))
+    w.run_once()
+    reply(db, "r1", T0 - timedelta(minutes=4))
+    if order == "reply before the suggestion":
+        ask(db, "q2", text="and a payout of last week, can I pause it too?", ts=T0 - timedelta(minutes=2))
+        reply(db, "r2", T0 - timedelta(minutes=1))
+    else:
+        reply(db, "r2", T0 - timedelta(minutes=1))
+        ask(db, "q2", text="and a payout of last week, can I pause it too?", ts=T0 - timedelta(minutes=2))
+    w.run_once()
+    first, second = suggestion_of(db, "q1"), suggestion_of(db, "q2")
+    assert first is not None and second is not None and first != second
+    sent = {e.idempotency_key: e.suggestion_id for e in db.events.list(kind="sent")}
+    assert sent == {"message:r1": first, "message:r2": second}
+    assert suggestion_of(db, "r2") == second  # the reply's turn says so too
+    assert [i.last_error for i in db.outbox.items()] == [None, "a later message came first"]
+
+
+def test_while_the_dashboard_app_makes_the_messages_suggestion_the_note_waits_for_it(db: Store) -> None:
+    """The Dashboard App page's `POST /v1/suggest` for the same message holds its claim: the worker
+    made a second suggestion meanwhile. Now it waits (no attempt used) and posts the page's."""
+    ask(db, "m1")
+    assert db.cases.claim_message("cw:1", "m1", "the page's request", 60)
+    desk, clock = RecordingHelpDesk(), Clock()
+    w = worker(db, desk, clock)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert (item.status, item.attempts) == ("pending", 0) and db.db.count("suggestions") == 0
+    request = SuggestRequest(message="how do I pause a payout?", case_id="cw:1", message_id="m1")
+    made = suggester(db)(request)  # the page's request stores its suggestion and lets the claim go
+    db.cases.release_message("cw:1", "m1", "the page's request")
+    clock.now += timedelta(seconds=3)
+    w.run_once()
+    (item,) = db.outbox.items()
+    assert item.status == "posted" and item.suggestion_id == made.suggestion_id
+    assert desk.notes[0].ref == f"suggestion={made.suggestion_id}" and db.db.count("suggestions") == 1
+    assert suggestion_of(db, "m1") == made.suggestion_id

@@ -270,17 +270,26 @@ def test_one_suggestion_per_message_and_one_shown_event_per_agent(
     assert keys == ["104", "105"]
 
 
-def test_a_deleted_message_is_not_the_customers_question(
-    opened: tuple[Page, FrameLocator], store: Store
+@pytest.mark.parametrize(
+    ("content", "attributes"),
+    [
+        # Chatwoot keeps a deleted message, its text replaced and `content_attributes.deleted` set
+        ("This message was deleted", "{deleted: true}"),
+        # a customer's reaction (WhatsApp, Instagram) is a message whose content is the emoji
+        ("\u2764\ufe0f", "{is_reaction: true, in_reply_to: 102}"),
+    ],
+    ids=["deleted", "reaction"],
+)
+def test_a_deleted_message_or_a_reaction_is_not_the_customers_question(
+    opened: tuple[Page, FrameLocator], store: Store, content: str, attributes: str
 ) -> None:
     page, frame = opened
     expect(frame.locator("#suggestion.live")).to_be_visible()
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
-    # Chatwoot keeps a deleted message, its text replaced and `content_attributes.deleted` set
     page.evaluate(
-        "window.context.conversation.messages.push({id: 105, content: 'This message was deleted',"
-        " content_attributes: {deleted: true}, message_type: 0, private: false, created_at: 1760000105});"
+        f"window.context.conversation.messages.push({{id: 105, content: {json.dumps(content)},"
+        f" content_attributes: {attributes}, message_type: 0, private: false, created_at: 1760000105}});"
         " window.sendContext()"
     )
     page.wait_for_timeout(500)
@@ -377,3 +386,39 @@ def test_a_refused_dismissal_brings_the_suggestion_back(
     frame.get_by_role("button", name="Tone").click()  # the card is back
     expect(frame.locator("#suggestion")).to_contain_text("Suggestion dismissed (tone)")
     assert wait_for(lambda: sorted(e.kind for e in events(store)) == ["dismissed", "shown"], page=page)
+
+
+def seconds(page: Page, n: int) -> None:
+    """Let `n` seconds of the page's clock pass (installed: `page.clock`), a second at a time, with
+    its requests answered in between."""
+    for _ in range(n):
+        page.clock.run_for(1000)
+        page.wait_for_timeout(30)
+
+
+def test_after_the_service_was_unreachable_the_suggestion_comes_when_it_is_back(
+    fresh_page: Page, chatwoot: LiveServer, server: LiveServer, store: Store, embed_key: str
+) -> None:
+    """supportcue restarting (or a proxy answering 503) while an agent has the conversation open:
+    the page says that the service did not answer, and once it answers again, the suggestion comes
+    at Chatwoot's next `appContext` (the page asks for it every few seconds), with no reload. It
+    showed "did not answer" until the customer wrote again or the agent reloaded the page."""
+    page = fresh_page
+    page.clock.install()
+    down = [True]
+
+    def outage(route: Any) -> None:
+        if down[0]:
+            route.fulfill(status=503, json={"detail": "the service is starting"})
+        else:
+            route.continue_()
+
+    page.route("**/v1/suggest", outage)
+    frame = open_in_chatwoot(page, chatwoot, server, embed_key)
+    expect(frame.locator("#suggestion")).to_contain_text("Looking for a suggestion")
+    seconds(page, 40)  # the page's retries
+    expect(frame.locator("#suggestion")).to_contain_text("the suggestion service did not answer")
+    down[0] = False
+    seconds(page, 30)  # the page's retry under way, or Chatwoot's next appContext
+    expect(frame.locator("#suggestion.live")).to_contain_text("You can pause payouts in Settings.")
+    assert wait_for(lambda: [e.kind for e in events(store)] == ["shown"], page=page)

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, aliased
 
 from supportcue.data.database import Database
 from supportcue.data.events import INTERNAL
-from supportcue.data.tables import Case, ConversationMessage, OutboxItem, utcnow
-from supportcue.vocab import CaseStatus, MessageRole
+from supportcue.data.tables import Case, ConversationMessage, Event, OutboxItem, utcnow
+from supportcue.vocab import CaseStatus, EventKind, MessageRole
 
 Turn = dict[str, Any]
 """A turn as the pipeline and the console read it: {"role", "text"}."""
@@ -229,6 +229,35 @@ class Conversations:
             turn = s.get(ConversationMessage, turn_id)
             assert turn is not None
             return turn
+
+    def replies_since(self, turn: ConversationMessage) -> builtins.list[ConversationMessage]:
+        """The agent replies of `turn`'s case sent at or after it that are `sent` events (not private,
+        not purged), oldest first."""
+        m = ConversationMessage
+        q = select(m).where(
+            m.case_id == turn.case_id,
+            m.role == MessageRole.AGENT,
+            m.private.is_(False),
+            m.event_id.is_not(None),
+            m.purged_at.is_(None),
+            m.ts >= turn.ts,
+        )
+        return self.db.all(q.order_by(m.ts, m.id))
+
+    def pair(self, reply: ConversationMessage, suggestion_id: str) -> None:
+        """Record that an agent reply answers `suggestion_id`: on its turn and on its `sent` event (a
+        purged event keeps its pairing: its similarity was measured before its text was removed)."""
+        with self.db.session() as s:
+            s.execute(
+                update(ConversationMessage)
+                .where(ConversationMessage.id == reply.id)
+                .values(suggestion_id=suggestion_id, result={**reply.result, "suggestion_id": suggestion_id})
+            )
+            s.execute(
+                update(Event)
+                .where(Event.id == reply.event_id, Event.kind == EventKind.SENT, Event.purged_at.is_(None))
+                .values(suggestion_id=suggestion_id)
+            )
 
     def get(self, turn_id: int) -> ConversationMessage | None:
         return self.db.get(ConversationMessage, turn_id)

@@ -14,7 +14,10 @@ signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are 
     incoming      false    contact       a customer turn (a suggestion, posted as a private note)
     outgoing      false    user          an agent's reply (the `sent` event of the case's suggestion)
     anything else                        Ignored: private notes (ours among them), templates,
-                                         activity, bots' messages, other events and accounts
+                                         activity, bots' messages, a campaign's or an automation
+                                         rule's (`additional_attributes.campaign_id`,
+                                         `content_attributes.automation_rule_id`: sent as a user,
+                                         yet no reply), other events and accounts
 
 A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
 or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
@@ -28,7 +31,9 @@ case (the console's inbox shows open cases), and a change to `open` is `Reopened
 again, with no event. Other status changes (pending, snoozed) record nothing.
 
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
-message's suggestion (`Inbound.reply_to`). A message without text (an attachment alone) is Ignored,
+message's suggestion (`Inbound.reply_to`). A reaction (`content_attributes.is_reaction`: an emoji
+put on a message, on WhatsApp or Instagram, which Chatwoot stores as a message) is Ignored, either
+way. A message without text (an attachment alone) is Ignored,
 and so is one whose `content_attributes` say `deleted`: Chatwoot builds a webhook's payload when its
 background job runs, so a message deleted by then arrives as `message_created` with the placeholder
 "This message was deleted". Other events (`message_updated`, the other `conversation_*`, `contact_*` and
@@ -140,6 +145,8 @@ class MessageCreated(BaseModel):
     created_at: Text | int | float | None = None
     content_attributes: Any = None
     """An object (`deleted`, `in_reply_to`, ...); any other value is read as an empty one, never refused."""
+    additional_attributes: Any = None
+    """An object (`campaign_id` for a campaign's message); any other value is read as an empty one."""
 
 
 RESOLUTION_EVENTS = ("conversation_status_changed", "conversation_resolved")
@@ -357,8 +364,16 @@ class ChatwootHelpDesk:
             return Ignored("the message was deleted in Chatwoot (its text is Chatwoot's placeholder)")
         if not (m.content or "").strip():
             return Ignored("the message has no text")
+        if attributes.get("is_reaction"):  # WhatsApp's, Instagram's: its content is the emoji
+            return Ignored("a reaction to a message (an emoji on it), not a message")
+        extra = m.additional_attributes if isinstance(m.additional_attributes, dict) else {}
         if kind == "incoming" and sender in (None, "contact"):
             role = MessageRole.CUSTOMER
+        elif kind == "outgoing" and (extra.get("campaign_id") or attributes.get("automation_rule_id")):
+            # sent as a user (a campaign's sender), yet no reply: Chatwoot's own first-reply time
+            # leaves these out the same way (`Message#valid_first_reply?`, `human_response?`)
+            why = "a campaign's message" if extra.get("campaign_id") else "an automation rule's message"
+            return Ignored(f"{why}: not an agent's reply")
         elif kind == "outgoing" and sender == "user":
             role = MessageRole.AGENT
         else:

@@ -11,7 +11,10 @@
   after the customer's next message answers the suggestion of a customer turn sent before it (the
   case's latest one when no turn of the conversation before the reply has a suggestion); a reply
   that names the customer turn it answers (`reply_to`: Chatwoot's "reply to" a message) answers
-  the latest suggestion shown at that turn. A private agent turn (an internal note) is kept and is
+  the latest suggestion shown at that turn. Nor does the order in which suggestions are made count:
+  a reply received before the suggestion of the turn it answers was made (the agent was quicker
+  than the pipeline), or before that turn itself arrived, is paired with that suggestion when it is
+  recorded (`answer`, `pair_replies`). A private agent turn (an internal note) is kept and is
   neither;
 - a turn is stored once per caller and message id: a repeat changes nothing and is answered as
   the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
@@ -40,7 +43,7 @@ from typing import Any
 
 from supportcue.data.conversations import Added
 from supportcue.data.store import Store
-from supportcue.data.tables import ConversationMessage
+from supportcue.data.tables import ConversationMessage, Suggestion
 from supportcue.errors import IdempotencyConflict
 from supportcue.integrations.base import Ignored, Inbound, Reopened, Resolved
 from supportcue.mailtext import clean as clean_email
@@ -152,9 +155,65 @@ def suggestion_request(store: Store, added: Added) -> SuggestRequest:
 
 def answer(store: Store, turn: ConversationMessage, result: SuggestResult) -> dict[str, Any]:
     """Record the suggestion made for a customer turn; the answer kept for it (a concurrent repeat's,
-    when that one was recorded first)."""
+    when that one was recorded first). The agent replies already received that answer this turn (sent
+    before its suggestion was made, or delivered before the turn itself) are paired with it now
+    (`pair_replies`)."""
     kept = store.conversations.answer(turn.id, result.suggestion_id, result.public())
+    pair_replies(store, kept)
     return dict(kept.result)
+
+
+def adopt(store: Store, turn: ConversationMessage, made: Suggestion) -> dict[str, Any]:
+    """Record on a customer turn the suggestion already made for its message (`POST /v1/suggest` with
+    its case and message id: the Dashboard App page asked before the webhook came), as `answer` does
+    for one made for the turn; the answer kept for it."""
+    public = {
+        "suggestion_id": made.id,
+        "case_id": made.case_id,
+        "message_id": made.message_key,
+        "text": made.text,
+        "topic": made.topic,
+        "answer_id": made.answer_id,
+        "abstained_at": made.abstained_at,
+        "reason": made.reason,
+        "mode": made.mode,
+        "reused": True,
+    }
+    kept = store.conversations.answer(turn.id, made.id, public)
+    pair_replies(store, kept)
+    return dict(kept.result)
+
+
+def _answered(
+    store: Store, case_id: str, ts: datetime | None, quoted_id: str | None, caller: str
+) -> str | None:
+    """The suggestion an agent reply sent at `ts` answers: the latest one shown (`live`) for a
+    customer turn sent at or before it (or at or before the turn it quotes), else the case's latest."""
+    shown = None
+    asked_by = ts  # a reply delivered late answers what was shown before it was sent
+    quoted = store.conversations.find(caller, quoted_id) if quoted_id else None
+    if quoted is not None and quoted.case_id == case_id and quoted.role == MessageRole.CUSTOMER:
+        asked_by = quoted.ts  # a reply to a given message answers what was shown for it
+    if asked_by is not None:
+        shown = store.cases.latest_suggestion(case_id, live=True, asked_by=asked_by)
+    if shown is None:
+        shown = store.cases.latest_suggestion(case_id, live=True)
+    return shown.id if shown is not None else None
+
+
+def pair_replies(store: Store, turn: ConversationMessage) -> int:
+    """Pair again, by the turns' times, the agent replies sent at or after a customer turn that now
+    has its suggestion: a reply received before that suggestion was made (the agent was quicker than
+    the pipeline) or before the turn itself (Chatwoot delivers each webhook from its own job) was
+    paired with an earlier turn's suggestion. How many changed."""
+    changed = 0
+    for reply in store.conversations.replies_since(turn):
+        quoted = reply.result.get("reply_to") if isinstance(reply.result, dict) else None
+        found = _answered(store, reply.case_id, reply.ts, quoted, reply.caller)
+        if found is not None and found != reply.suggestion_id:
+            store.conversations.pair(reply, found)
+            changed += 1
+    return changed
 
 
 def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str, Any], bool]:
@@ -167,16 +226,7 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
     suggestion_id: str | None = None
     event_id: int | None = None
     if not turn.private:
-        shown = None
-        asked_by = turn.ts  # a reply delivered late answers what was shown before it was sent
-        quoted = store.conversations.find(caller, turn.reply_to) if turn.reply_to else None
-        if quoted is not None and quoted.case_id == turn.case_id and quoted.role == MessageRole.CUSTOMER:
-            asked_by = quoted.ts  # a reply to a given message answers what was shown for it
-        if asked_by is not None:
-            shown = store.cases.latest_suggestion(turn.case_id, live=True, asked_by=asked_by)
-        if shown is None:
-            shown = store.cases.latest_suggestion(turn.case_id, live=True)
-        suggestion_id = shown.id if shown is not None else None
+        suggestion_id = _answered(store, turn.case_id, turn.ts, turn.reply_to, caller)
         event: dict[str, Any] = {
             "idempotency_key": event_key(turn.message_id),
             "case_id": turn.case_id,
@@ -201,6 +251,8 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
         "event_id": event_id,
         "suggestion_id": suggestion_id,
     }
+    if turn.reply_to and not turn.private:  # kept to pair it again (`pair_replies`); a help desk's only
+        result["reply_to"] = turn.reply_to
     row = {
         **_row(turn, caller, digest),
         "private": turn.private,
@@ -210,7 +262,15 @@ def receive_agent(store: Store, turn: TurnIn, *, caller: str) -> tuple[dict[str,
         "result": result,
     }
     kept, created = store.conversations.add_agent(row)
-    return dict(_same(kept, turn, digest).result), created
+    _same(kept, turn, digest)
+    if created and event_id is not None:
+        # the suggestion of the turn it answers may have been recorded meanwhile, its pairing of the
+        # replies done before this one was stored: pair this one again
+        found = _answered(store, turn.case_id, kept.ts, turn.reply_to, caller)
+        if found is not None and found != kept.suggestion_id:
+            store.conversations.pair(kept, found)
+            kept = store.conversations.get(kept.id) or kept
+    return dict(kept.result), created
 
 
 RESOLVED_KEY_PREFIX = "resolved:"

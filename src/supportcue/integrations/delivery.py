@@ -7,7 +7,10 @@ worker of `serve --workers N` runs one of these, and the claim in the database g
 one). For each due item, in order:
 
 1. the suggestion: made once (through `suggest`, the service's micro-batcher) with the turns before
-   it as context, and recorded on the turn; while the pipeline is still loading the item waits;
+   it as context, and recorded on the turn; while the pipeline is still loading the item waits. One
+   suggestion per message: one the help desk's page beside the conversation (the Chatwoot Dashboard
+   App) already asked `POST /v1/suggest` for is the turn's, and while that page's request is making
+   it (it holds the message's claim, `Cases.claim_message`) the item waits;
 2. skipped, not posted, when there is nothing to show (the pipeline abstained), notes are off or
    not configured, or a later message came first (a late note would only confuse);
 3. after a failed attempt, `find_note` first: a timed-out attempt may have posted it;
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,11 +37,11 @@ from typing import Protocol
 
 from supportcue.data.conversations import Added
 from supportcue.data.store import Store
-from supportcue.data.tables import OutboxItem, Suggestion, utcnow
+from supportcue.data.tables import ConversationMessage, OutboxItem, Suggestion, utcnow
 from supportcue.errors import HelpDeskError
 from supportcue.integrations import conversation
 from supportcue.integrations.base import HelpDesk, note_for
-from supportcue.pipeline import SuggestRequest, SuggestResult
+from supportcue.pipeline import SuggestRequest, SuggestResult, worth_reusing
 from supportcue.vocab import DeliveryStatus
 
 log = logging.getLogger("supportcue.integrations")
@@ -83,6 +87,7 @@ class NoteWorker:
         observer: Observer | None = None,
         clock: Callable[[], datetime] = utcnow,
         lease: timedelta = timedelta(minutes=2),
+        claim_lease_s: float = 60.0,
         poll_s: float = 5.0,
         concurrency: int = 4,
         rng: random.Random | None = None,
@@ -95,6 +100,7 @@ class NoteWorker:
         self.observer = observer
         self.clock = clock
         self.lease = lease
+        self.claim_lease_s = claim_lease_s
         self.poll_s = poll_s
         self.rng = rng or random.Random()
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"{help_desk.name}-notes")
@@ -190,12 +196,39 @@ class NoteWorker:
         assert turn is not None
         suggestion_id = turn.suggestion_id
         if suggestion_id is None:
-            request = conversation.suggestion_request(self.store, Added(turn, False))
-            kept = conversation.answer(self.store, turn, self.suggest(request))
-            suggestion_id = str(kept["suggestion_id"])
+            suggestion_id = self._made_once(turn)
         if item.suggestion_id != suggestion_id:
             self.store.outbox.remember(item.id, suggestion_id)
         return self.store.cases.suggestion(suggestion_id)
+
+    def _made_once(self, turn: ConversationMessage) -> str:
+        """The suggestion of the turn's message, recorded on the turn: the one made for it by the
+        Dashboard App page, else made now under the message's claim (the page's request, asking
+        meanwhile, waits for it and answers it). `NotReady` while the page's request holds the claim."""
+        key = (turn.case_id, turn.message_id) if turn.message_id else None
+        if key is None:
+            return self._make(turn)
+        owner = uuid.uuid4().hex
+        if (made := self._made_for(key)) is None and not self.store.cases.claim_message(
+            *key, owner, self.claim_lease_s
+        ):
+            raise NotReady("the suggestion of this message is being made for the Dashboard App")
+        try:
+            if made is None:
+                made = self._made_for(key)  # stored just before that request let the claim go
+            if made is not None:
+                return str(conversation.adopt(self.store, turn, made)["suggestion_id"])
+            return self._make(turn)
+        finally:
+            self.store.cases.release_message(*key, owner)
+
+    def _made_for(self, key: tuple[str, str]) -> Suggestion | None:
+        made = self.store.cases.suggestion_for_message(*key)
+        return made if made is not None and worth_reusing(made.reason, made.trace) else None
+
+    def _make(self, turn: ConversationMessage) -> str:
+        request = conversation.suggestion_request(self.store, Added(turn, False))
+        return str(conversation.answer(self.store, turn, self.suggest(request))["suggestion_id"])
 
     def _skip(self, item: OutboxItem, reason: str) -> None:
         self.store.outbox.done(item.id, DeliveryStatus.SKIPPED, self.clock(), reason=reason)

@@ -152,6 +152,7 @@ def _note_workers(
         max_attempts=settings.max_attempts,
         backoff=Backoff(first_s=settings.retry_seconds),
         observer=runtime.telemetry,
+        claim_lease_s=suggest.claim_lease_s(runtime.settings),
     )
     worker.start()
     return {chatwoot.name: worker}

@@ -9,8 +9,9 @@ none, why in words and a search of the approved answers; it posts the same event
 agent (`currentAgent`) as `agent_id`. Case and agent are named as the Chatwoot connector names them
 (`chatwoot:<account id>:<conversation number>`; the agent's name in Chatwoot), and the message id is
 Chatwoot's, so the page reuses the suggestion already made for that message (by an earlier visit, or
-by the connector when it stores its suggestions with the message id): one suggestion, and one `shown`
-event per agent, per message. See static/embed.js.
+by the connector when it stores its suggestions with the message id), and the connector the page's
+when the page asked first (`integrations/delivery.py`): one suggestion, and one `shown` event per
+agent, per message. See static/embed.js.
 
 **Who may frame it, and whose messages it reads.** Only Chatwoot's origin in agents' browsers,
 `[chatwoot] frame_origin` (else the origin of `base_url`, the API's address), may frame this path

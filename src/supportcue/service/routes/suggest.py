@@ -36,7 +36,7 @@ from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.mailtext import clean as clean_email
-from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace
+from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace, worth_reusing
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deadline import within
@@ -106,9 +106,18 @@ async def suggest(
     body: SuggestCreate, settings: SettingsDep, suggester: SuggesterDep, runtime: RuntimeDep
 ) -> Response:
     """Run the four stages. `text` is null when the pipeline abstained (see `abstained_at`, `reason`).
-    With `case_id` and `message_id`, a message asked about before gets its stored suggestion."""
+    With `case_id` and `message_id`, a message asked about before gets its stored suggestion (even
+    one over the length limit: a help desk's webhook has none, and its note shows that suggestion)."""
+    try:
+        message = check_length(body.message, settings)
+    except HTTPException:
+        if body.case_id and body.message_id:  # the Dashboard App asking for the note's suggestion
+            key = (body.case_id, body.message_id)
+            if (stored := await _stored_answer(runtime.store, key, db_timeout_s(settings))) is not None:
+                return stored
+        raise
     item = SuggestRequest(
-        message=check_length(body.message, settings),
+        message=message,
         case_id=body.case_id,
         customer_name=body.customer_name,
         agent_name=body.agent_name,
@@ -175,7 +184,7 @@ async def _for_message(
 async def _stored_answer(store: Store, key: tuple[str, str], timeout_s: float) -> Response | None:
     """The answer of the suggestion stored for the message, when there is one worth reusing."""
     stored = await within(timeout_s, store.cases.suggestion_for_message, *key)
-    if stored is None or not _reusable(stored):
+    if stored is None or not worth_reusing(stored.reason, stored.trace):
         return None
     if not await within(timeout_s, _answers_unchanged, store, stored):
         return None
@@ -185,14 +194,6 @@ async def _stored_answer(store: Store, key: tuple[str, str], timeout_s: float) -
 async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float) -> Response:
     result = await run_pipeline(store, suggester, item, timeout_s)
     return result if isinstance(result, Response) else JSONResponse(result.public())
-
-
-def _reusable(stored: Suggestion) -> bool:
-    """False for a suggestion that a failing or slow live stage stopped: that is no answer to keep.
-    A stage in shadow that failed changed nothing the agent was shown."""
-    if (stored.reason or "").startswith("timeout"):
-        return False
-    return not any((entry.get("extra") or {}).get("error") for entry in shown_trace(stored.trace or []))
 
 
 def _answers_unchanged(store: Store, stored: Suggestion) -> bool:

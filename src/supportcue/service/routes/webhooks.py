@@ -99,6 +99,9 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
             webhook_warnings(request).warning("%s webhook ignored: %s", name, found.reason)
         return WebhookPublic(status="ignored", reason=found.reason)
     turn = conversation.turn_of(found)
+    if not turn.text.strip():  # e.g. an e-mail's HTML that holds an image alone: read, it says nothing
+        count(name, "ignored").inc()
+        return WebhookPublic(status="ignored", reason="the message has no text")
     try:
         if found.role == MessageRole.CUSTOMER:
             public_url = runtime.settings.service.public_url

@@ -3,7 +3,8 @@
 // currentAgent}}` (a JSON string); only messages from the configured Chatwoot origin, sent by the
 // parent window, are read. The page asks again (`chatwoot-dashboard-app:fetch-info`) on load and every
 // few seconds while visible, and asks for a suggestion whenever the conversation's latest incoming,
-// public message changes: its case, that message's Chatwoot id, the earlier turns as context. Copy, the alternatives and the dismiss reasons post the console's events, with
+// public message changes (or at the next appContext, when the service did not answer): its case,
+// that message's Chatwoot id, the earlier turns as context. Copy, the alternatives and the dismiss reasons post the console's events, with
 // the agent as their `agent_id`. Case and agent are named as the Chatwoot connector names them
 // (integrations/chatwoot.py): `chatwoot:<account id>:<conversation number>`, and the agent's name in
 // Chatwoot (else `chatwoot user <id>`), so the page and the connector share one suggestion per
@@ -50,9 +51,12 @@
   const incoming = (m) => m.message_type === 0 || m.message_type === "incoming";
   const outgoing = (m) => m.message_type === 1 || m.message_type === "outgoing";
   // A deleted message stays in Chatwoot with its text replaced ("This message was deleted") and
-  // `content_attributes.deleted` set: it is no turn, and never the customer's question.
-  const deleted = (m) => Boolean(m.content_attributes && m.content_attributes.deleted);
-  const said = (m) => !m.private && !deleted(m) && typeof m.content === "string" && m.content.trim() !== "";
+  // `content_attributes.deleted` set, and a reaction (an emoji put on a message, on WhatsApp or
+  // Instagram) is a message whose content is the emoji, `is_reaction` set: neither is a turn, nor
+  // ever the customer's question (the connector ignores both too).
+  const flagged = (m, name) => Boolean(isObject(m.content_attributes) && m.content_attributes[name]);
+  const said = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction")
+    && typeof m.content === "string" && m.content.trim() !== "";
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.
@@ -190,6 +194,7 @@
     const contact = [context.contact, isObject(conversation.meta) && conversation.meta.sender].find(isObject) || {};
     const asked = `${conversation.id}:${question.message.id}`;
     if (current && current.key === asked) return; // the same message: its suggestion is on screen
+    const again = current && current.unanswered === asked; // asked before, the service did not answer
     current = {
       key: asked,
       case_id: conversation.account_id != null ? `chatwoot:${conversation.account_id}:${conversation.id}` : `chatwoot:${conversation.id}`,
@@ -199,16 +204,22 @@
       suggestionId: null,
     };
     copied = false;
-    say("");
-    box.className = "suggestion loading";
-    box.setAttribute("aria-busy", "true");
-    box.replaceChildren(S.el("p", { class: "muted", text: "Looking for a suggestion…" }));
+    if (!again) { // asked again, the page keeps saying that the service did not answer until it does
+      say("");
+      box.className = "suggestion loading";
+      box.setAttribute("aria-busy", "true");
+      box.replaceChildren(S.el("p", { class: "muted", text: "Looking for a suggestion…" }));
+    }
     const mine = current;
     const result = await api.suggest({
       case_id: mine.case_id, message_id: String(question.message.id), message: question.message.content,
       customer_name: mine.customerName, context: question.context,
     });
     if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
+    if (!result) { // the service did not answer: Chatwoot's next appContext asks again
+      mine.key = null;
+      mine.unanswered = asked;
+    }
     mine.suggestionId = (result && result.suggestion_id) || null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
