@@ -40,6 +40,14 @@ SCRIPT: dict[str, Action] = {
     "garbled": Raw(b"<html>502 Bad Gateway</html>"),
     "empty": Raw(b'{"choices": [{"message": {"role": "assistant", "content": ""}}]}'),
     "truncated": Reply("Refunds take 5 to 10", finish_reason="length"),
+    "filtered": Reply(
+        "Refunds take 5 to 10 business days to reach the customer's card [ans-refund].",
+        finish_reason="content_filter",
+    ),
+    "tool call": Reply(
+        "Refunds take 5 to 10 business days to reach the customer's card [ans-refund].",
+        finish_reason="tool_calls",
+    ),
     "down": Status(503),
     "forbidden": Status(401),
 }
@@ -141,6 +149,8 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         ("garbled refund", "not JSON"),
         ("empty refund", "has no text"),
         ("truncated refund", "cut at [llm] max_tokens"),
+        ("filtered refund", "the reply did not finish (finish_reason content_filter)"),
+        ("refund tool call", "the reply did not finish (finish_reason tool_calls)"),
         ("refund server down", "HTTP 503 from the LLM server, after 3 attempts"),
         ("refund forbidden", "HTTP 401"),
     ],
@@ -152,6 +162,8 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         "malformed body",
         "no text",
         "cut",
+        "content filtered",
+        "tool call",
         "503",
         "401",
     ],

@@ -2,7 +2,8 @@
 
 The messages are rendered from masked texts (`privacy.Masker`); the reply comes back unmasked, or
 with the reason there is no usable one: the call failed (timeout, HTTP error, malformed body), the
-model said it cannot answer from the sources (`REFUSAL`), the reply was cut at `max_tokens`, it
+model said it cannot answer from the sources (`REFUSAL`), the reply was cut at `max_tokens` or by
+the server's content filter (or is a tool call, `UNFINISHED`), it
 would repeat a card number, an IBAN or a national id (placeholders of those are never restored,
 and a literal card number or IBAN is refused too), or it holds a placeholder that stands for
 nothing. `usage` (model, tokens, latency, attempts) goes into the trace either way.
@@ -21,6 +22,9 @@ from supportcue.llm.prompts import REFUSAL
 from supportcue.security.redaction import replace_personal
 
 CANNOT_ANSWER = "the model cannot answer from the sources"
+UNFINISHED = frozenset({"content_filter", "tool_calls", "function_call"})
+"""Finish reasons of a reply that is not a whole answer: content the server's filter cut or left out,
+or a tool call (never asked for) in place of the reply."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ def ask(client: ChatClient, messages: Sequence[ChatMessage], masker: Masker, dea
         return Reply(None, usage, CANNOT_ANSWER)
     if completion.finish_reason == "length":
         return Reply(None, usage, "the reply was cut at [llm] max_tokens")
+    if completion.finish_reason in UNFINISHED:
+        return Reply(None, usage, f"the reply did not finish (finish_reason {completion.finish_reason})")
     restored = masker.unmask(text)
     if restored.withheld or _payment_data(restored.text):
         return Reply(None, usage, "the reply repeats a card number, an IBAN or a national id")
