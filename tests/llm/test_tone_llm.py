@@ -7,6 +7,7 @@ from typing import Any
 from tests.llm.chat_server import Action, ChatServer, Reply
 from tests.llm.world import PERSONAL, ask, pipeline
 
+from supportcue.pipeline import SuggestRequest
 from supportcue.settings import ToneSettings
 
 
@@ -44,3 +45,23 @@ def test_a_failed_rewrite_falls_back_to_the_rules() -> None:
         assert result.text is not None and "To pause payouts, go to Settings" in result.text
         (styled,) = [t for t in result.trace if t["stage"] == "tone"]
         assert any("llm rewrite not used" in f for f in styled["extra"]["flags"])
+
+
+def test_a_name_the_customer_gives_is_masked_in_the_rewrite_too() -> None:
+    """No customer_name on the case: the draft greets the customer by the name they gave ("my name
+    is ..."), restored from its placeholder; the tone rewrite of that draft must not send it."""
+
+    def reply(body: dict[str, Any], n: int) -> Action:
+        if body["messages"][0]["content"].startswith("You rewrite"):
+            return Reply(body["messages"][1]["content"])  # the rewrite keeps the text as it is
+        return Reply("[NAME_1], to pause payouts, go to Settings → Payouts and choose Manual [ans-pause].")
+
+    with ChatServer(reply) as chat:
+        request = SuggestRequest("How do I pause payouts? My name is Karim Haddad.", case_id="c-8")
+        result = pipeline(chat.url, tone=ToneSettings(mode="llm")).suggest(request)
+        assert result.text is not None and "Karim Haddad, to pause payouts" in result.text
+        (styled,) = [t for t in result.trace if t["stage"] == "tone"]
+        assert "rewritten by the LLM (every fact kept)" in styled["extra"]["flags"]
+        assert len(chat.requests) == 2
+        assert "Karim" not in chat.sent() and "Haddad" not in chat.sent()
+        assert "[NAME_1], to pause payouts" in chat.requests[1]["messages"][1]["content"]

@@ -8,7 +8,7 @@ is added). Otherwise it returns why, and the tone stage uses its rules version i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,12 @@ def rewrite(
     fields: Mapping[str, str] | None = None,
     deadline: float | None = None,
     product_names: tuple[str, ...] = (),
+    seen: Sequence[str] = (),
 ) -> Rewrite:
-    """The text rewritten by the model in the workspace's voice, or why not."""
-    masker = Masker(customer_name, (fields or {}).values(), enabled=policy.privacy)
+    """The text rewritten by the model in the workspace's voice, or why not. `seen` are the
+    customer's texts (the message, the conversation): a name the customer gives there is masked in
+    the text too, as the draft stage masks it."""
+    masker = Masker(customer_name, (fields or {}).values(), enabled=policy.privacy, seen=seen)
     messages = policy.tone.render(text=masker.mask(text), **policy.guidance())
     reply = ask(client, messages, masker, deadline)
     if reply.text is None:

@@ -174,6 +174,7 @@ class ToneStage(Stage):
             message.fields,
             message.deadline,
             tuple(self.policy_.product_names),
+            [message.text, *(t.text for t in message.thread)],
         )
         if done.text is None:
             flags.append(f"llm rewrite not used: {done.problem}")
