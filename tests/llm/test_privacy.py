@@ -175,3 +175,25 @@ def test_a_name_written_without_its_accents_is_masked_too() -> None:
     masker = Masker("José Álvarez")
     assert masker.mask("Hola, soy Jose Alvarez. ALVAREZ") == "Hola, soy [NAME_1]. [NAME_2]"
     assert masker.unmask("Hola [NAME_1]").text == "Hola Jose Alvarez"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("order #ORD-88213 is late", "ORD-88213"),
+        ("my order #A10293 never came", "A10293"),
+        ("ticket #AB12345, please", "AB12345"),
+        ("ref #ord_8842XK", "ord_8842XK"),
+    ],
+)
+def test_an_order_like_id_written_after_a_hash_is_masked(text: str, value: str) -> None:
+    """ "#A10293" is the id "A10293" (masked alone) written as shops and help desks number orders."""
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and "[ORDER_1]" in masked, masked
+    assert masker.unmask(masked).text == text
+
+
+@pytest.mark.parametrize("kept", ["use code #SAVE10", "see step #2", "https://x.example/docs#step-12"])
+def test_a_hash_before_a_short_code_or_in_a_link_is_left_alone(kept: str) -> None:
+    assert Masker().mask(kept) == kept
