@@ -65,3 +65,23 @@ def test_a_name_the_customer_gives_is_masked_in_the_rewrite_too() -> None:
         assert len(chat.requests) == 2
         assert "Karim" not in chat.sent() and "Haddad" not in chat.sent()
         assert "[NAME_1], to pause payouts" in chat.requests[1]["messages"][1]["content"]
+
+
+def test_a_greeting_and_sign_off_the_rewrite_adds_are_dropped_not_shown_twice() -> None:
+    """The tone prompt asks for no greeting and no sign-off (the stage adds the team's); a model that
+    writes them anyway must not give the reply two of each."""
+
+    def reply(body: dict[str, Any], n: int) -> Action:
+        text = body["messages"][1]["content"]
+        return Reply(f"Hi there!\n\n{text}\n\nBest regards,\nThe Tillwick team")
+
+    with ChatServer(reply) as chat:
+        result = pipeline(chat.url, mode="hybrid", tone=ToneSettings(mode="llm")).suggest(
+            ask("how do I pause payouts")
+        )
+        assert result.text is not None and result.answer_id == "ans-pause"
+        assert result.text.startswith("Hi Ana,\n\nTo pause payouts, go to Settings") and result.text.endswith(
+            "Manual. Your funds stay in your Tillwick balance for up to 90 days.\n\nBest,\nSam"
+        ), result.text
+        (styled,) = [t for t in result.trace if t["stage"] == "tone"]
+        assert "rewritten by the LLM (every fact kept)" in styled["extra"]["flags"]
