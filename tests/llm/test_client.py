@@ -147,6 +147,22 @@ def test_the_key_comes_from_the_named_variable_and_never_shows() -> None:
     assert "Authorization" not in keyless._http.headers
 
 
+def test_a_key_read_with_its_line_break_is_used_without_it() -> None:
+    """A key from a mounted secret file or an .env line often ends in a line break: every call
+    failed ("cannot reach the LLM server (LocalProtocolError)", after every retry) and the HTTP
+    library's debug log printed the key."""
+    with serve(Reply("hi")) as server:
+        settings = LLMSettings(base_url=server.url, model="m", api_key_env="MY_LLM_KEY")
+        made = make_client(settings, environ={"MY_LLM_KEY": " sk-abc-SECRET\r\n"})
+        assert made.complete(ASK).text == "hi"
+        assert server.headers[-1]["Authorization"] == "Bearer sk-abc-SECRET"
+    with pytest.raises(SettingsError, match="MY_LLM_KEY holds a line break or a control character") as bad:
+        make_client(settings, environ={"MY_LLM_KEY": "sk-abc\nSECRET"})
+    assert "SECRET" not in str(bad.value)
+    with pytest.raises(SettingsError, match="MY_LLM_KEY is not set"):
+        make_client(settings, environ={"MY_LLM_KEY": " \n"})
+
+
 def test_the_fake_quotes_the_first_source_and_the_cache_replays(tmp_path: Path) -> None:
     prompt = [
         ChatMessage("system", "x"),

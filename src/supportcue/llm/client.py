@@ -306,15 +306,23 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def make_client(settings: LLMSettings, environ: Mapping[str, str] | None = None) -> OpenAIChatClient:
-    """The workspace's client; the key is read from the environment variable `[llm] api_key_env`."""
+    """The workspace's client; the key is read from the environment variable `[llm] api_key_env`
+    (without the spaces and line break around it)."""
     env = os.environ if environ is None else environ
     key = None
     if settings.api_key_env:
-        key = env.get(settings.api_key_env)
+        # A key read from a secret file or an .env line often ends in a line break, which no HTTP
+        # header may hold: every call failed, and the HTTP library's debug log printed the key.
+        key = (env.get(settings.api_key_env) or "").strip()
         if not key:
             raise SettingsError(
                 f"setting llm.api_key_env: the environment variable {settings.api_key_env} is not set; "
                 'set it to the API key, or set api_key_env = "" for a server that needs no key'
+            )
+        if any(ord(c) < 32 or ord(c) == 127 for c in key):
+            raise SettingsError(
+                f"setting llm.api_key_env: the environment variable {settings.api_key_env} holds a line "
+                "break or a control character inside the key; set it to the key alone"
             )
     return OpenAIChatClient(
         settings.base_url,
