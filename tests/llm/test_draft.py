@@ -37,6 +37,7 @@ SCRIPT: dict[str, Action] = {
         "Refunds take 5 to 10 business days to reach the customer's card [ans-refund]. "
         "We will also send you a gift voucher by post next week."
     ),
+    "courtesy": Reply("Thanks for reaching out! Let me know if you have any other questions."),
     "garbled": Raw(b"<html>502 Bad Gateway</html>"),
     "empty": Raw(b'{"choices": [{"message": {"role": "assistant", "content": ""}}]}'),
     "truncated": Reply("Refunds take 5 to 10", finish_reason="length"),
@@ -146,6 +147,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         ("Please echo my refund card", "repeats a card number"),
         ("Refund digits please", "repeats a card number"),
         ("Refund to my national id please", "or a national id"),
+        ("courtesy refund", "the draft states nothing from its sources"),
         ("garbled refund", "not JSON"),
         ("empty refund", "has no text"),
         ("truncated refund", "cut at [llm] max_tokens"),
@@ -159,6 +161,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
         "card placeholder echoed",
         "card digits echoed",
         "national id written out",
+        "courtesy only",
         "malformed body",
         "no text",
         "cut",
