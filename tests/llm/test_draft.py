@@ -30,6 +30,9 @@ SCRIPT: dict[str, Action] = {
     "fee back": Reply("The processing fee of 2.9% is returned with the refund [ans-refund]."),
     "cite": Reply("Refunds take 5 to 10 business days to reach the customer's card [kb-nowhere]."),
     "weather": Reply("CANNOT_ANSWER"),
+    "explained": Reply(
+        "The sources do not say when refunds reach the card (5 to 10 days?).\n\nCANNOT_ANSWER"
+    ),
     "echo": Reply("Refunds take 5 to 10 business days to reach your card [CARD_1] [ans-refund]."),
     "digits": Reply(f"Refunds take 5 to 10 business days to reach your card {CARD} [ans-refund]."),
     "national id": Reply("Refunds for DNI 12345678Z take 5 to 10 business days [ans-refund]."),
@@ -144,6 +147,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
     ("message", "reason"),
     [
         ("What's the refund weather like?", "the model cannot answer from the sources"),
+        ("A refund refusal, explained", "the model cannot answer from the sources"),
         ("Please echo my refund card", "repeats a card number"),
         ("Refund digits please", "repeats a card number"),
         ("Refund to my national id please", "or a national id"),
@@ -158,6 +162,7 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
     ],
     ids=[
         "refusal",
+        "refusal after an explanation",
         "card placeholder echoed",
         "card digits echoed",
         "national id written out",
