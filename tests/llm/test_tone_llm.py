@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.llm.chat_server import Action, ChatServer, Reply
 from tests.llm.world import PERSONAL, ask, pipeline
 
+from supportcue.llm.rewrite import same_facts
 from supportcue.pipeline import SuggestRequest
 from supportcue.settings import ToneSettings
 
@@ -85,3 +87,39 @@ def test_a_greeting_and_sign_off_the_rewrite_adds_are_dropped_not_shown_twice() 
         ), result.text
         (styled,) = [t for t in result.trace if t["stage"] == "tone"]
         assert "rewritten by the LLM (every fact kept)" in styled["extra"]["flags"]
+
+
+BODY = (
+    "Standard payouts arrive 2 business days after the funds become available. "
+    "The Growth plan costs $49 a month. To pause payouts, choose Manual under Settings → Payouts."
+)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        BODY.replace("2 business days", "2 weeks"),
+        BODY.replace("$49 a month", "$49 a year"),
+        BODY.replace("Growth plan", "Starter plan"),
+        BODY.replace("choose Manual", "choose Weekly"),
+    ],
+    ids=["duration unit", "price period", "plan name", "setting name"],
+)
+def test_a_rewrite_that_changes_a_unit_or_a_name_is_not_used(after: str) -> None:
+    """The fact guard compared numbers only: "2 business days" as "2 weeks", "$49 a month" as "$49 a
+    year" or the Growth plan as the Starter plan kept every number, and the rewrite was shown."""
+    assert not same_facts(BODY, after)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "Standard payouts arrive 2 business days after your funds become available. "
+        "The Growth plan is $49 a month. To pause payouts, pick Manual under Settings → Payouts.",
+        "Good news: standard payouts arrive 2 business days after the funds become available, "
+        "and the Growth plan costs $49 a month. To pause payouts, choose Manual under Settings → Payouts.",
+    ],
+    ids=["reworded", "joined sentences"],
+)
+def test_a_rewrite_that_keeps_units_and_names_is_used(after: str) -> None:
+    assert same_facts(BODY, after)
