@@ -14,6 +14,7 @@ import pytest
 from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status, Trickle
 
 from supportcue.errors import LLMBadResponse, LLMTimeout, LLMUnavailable, SettingsError
+from supportcue.llm.ask import ask
 from supportcue.llm.client import (
     MAX_REPLY_BYTES,
     CachedChatClient,
@@ -24,6 +25,7 @@ from supportcue.llm.client import (
     make_client,
     quote_first_source,
 )
+from supportcue.llm.privacy import Masker
 from supportcue.settings import LLMSettings
 
 ASK = [ChatMessage("system", "Be brief."), ChatMessage("user", "hello")]
@@ -121,11 +123,29 @@ def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
         (b'{"choices": [{"message": {"content": "   "}}]}', "no text"),
         (b"[1, 2]", "no choices"),
         (b"[" * 100_000, "not JSON"),
+        (b'{"choices": [{"message": {"content": "Go to Settings\\u0000 now."}}]}', "NUL byte"),
+        (b'{"choices": [{"message": {"content": "Go to Settings \\ud800 now."}}]}', "lone surrogate"),
+        (b'{"choices": [{"message": {"content": "Go to Settings\\u0007 now."}}]}', "control character"),
     ],
 )
 def test_a_malformed_reply_is_a_clear_error(body: bytes, match: str) -> None:
     with serve(Raw(body)) as server, pytest.raises(LLMBadResponse, match=match):
         client(server.url).complete(ASK)
+
+
+def test_a_finish_reason_or_model_that_is_not_text_is_left_out() -> None:
+    """A server's odd `finish_reason` (an object) or `model` (a huge or NUL-holding string) went into
+    the trace as it came; `ask` failed on it ("unhashable type: 'dict'")."""
+    body = (
+        b'{"model": "\\u0000' + b"x" * 1000 + b'", "choices": [{"message": {"content": "Hi"}, '
+        b'"finish_reason": {"type": "stop"}}]}'
+    )
+    with serve(Raw(body)) as server:
+        done = client(server.url).complete(ASK)
+    assert done.text == "Hi" and done.finish_reason is None and done.model == "m-1"
+    odd = FakeChatClient(lambda messages: "Hi")
+    odd.complete = lambda messages, deadline=None: done  # type: ignore[method-assign]
+    assert ask(odd, ASK, Masker(), None).text == "Hi"
 
 
 def test_content_parts_and_missing_usage_are_accepted() -> None:

@@ -12,7 +12,8 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   `Retry-After`) while time is left. Time is bounded per request: the earlier of `timeout_ms` from
   now and the caller's `deadline` (the pipeline's remaining budget), across every attempt; the body
   is read as it comes, so one that trickles in past that time is a timeout, and one over
-  `MAX_REPLY_BYTES` is refused unread.
+  `MAX_REPLY_BYTES` is refused unread. A reply text holding a NUL byte, a lone surrogate or another
+  control character is refused; a `model` or `finish_reason` that is not a short name is left out.
 - `FakeChatClient`: answers with a function of the messages; by default it quotes the prompt's
   first source passage (a line `[id] text`) and cites it. `CachedChatClient` keeps replies by a hash
   of the request in a SQLite file (for `eval`, so a rerun costs no calls).
@@ -261,20 +262,36 @@ class OpenAIChatClient:
             )
         if not isinstance(content, str) or not content.strip():
             raise bad("the LLM server's reply has no text")
+        if found := _UNSTORABLE.search(content):  # JSON escapes: "\u0000", "\ud800", "\u0007"
+            what = {"\x00": "a NUL byte"}.get(found.group(), "a control character")
+            if "\ud800" <= found.group() <= "\udfff":
+                what = "a lone surrogate"
+            raise bad(f"the LLM server's reply holds {what} (at character {found.start()})")
         usage: Mapping[str, Any] = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
         return Completion(
             text=content.strip(),
-            model=str(data.get("model") or self.name),
+            model=_label(data.get("model")) or self.name,
             prompt_tokens=_int(usage.get("prompt_tokens")),
             completion_tokens=_int(usage.get("completion_tokens")),
             latency_ms=(self._clock() - started) * 1000,
             attempts=attempts,
-            finish_reason=choice.get("finish_reason") if isinstance(choice, Mapping) else None,
+            finish_reason=_label(choice.get("finish_reason")) if isinstance(choice, Mapping) else None,
         )
 
 
 class _TooLarge(Exception):
     """A reply over `MAX_REPLY_BYTES`."""
+
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""What no reply may hold: a NUL byte or a lone surrogate (neither can be stored or sent as UTF-8)
+and the other control characters but tab and line breaks (nothing a reply to a customer needs)."""
+_LABEL = re.compile(r"[\w.:/@+-]{1,200}")
+
+
+def _label(value: Any) -> str | None:
+    """A reply's `model` or `finish_reason` when it is a short name, as the trace keeps it."""
+    return value if isinstance(value, str) and _LABEL.fullmatch(value) else None
 
 
 def _int(value: Any) -> int | None:
