@@ -197,3 +197,13 @@ def test_an_order_like_id_written_after_a_hash_is_masked(text: str, value: str) 
 @pytest.mark.parametrize("kept", ["use code #SAVE10", "see step #2", "https://x.example/docs#step-12"])
 def test_a_hash_before_a_short_code_or_in_a_link_is_left_alone(kept: str) -> None:
     assert Masker().mask(kept) == kept
+
+
+def test_a_name_typed_with_a_curly_apostrophe_or_by_one_part_of_a_double_name_is_masked() -> None:
+    """Phones type "O’Neil" for the case's "O'Neil" (smart punctuation), and a customer called
+    Mary-Jane signs "Mary": both went to the LLM as written."""
+    masker = Masker("Mary-Jane O'Neil")
+    masked = masker.mask("Hi, this is Mary-Jane O’Neil. O'NEIL on the card.\nThanks,\nMary")
+    assert "O’Neil" not in masked and "NEIL" not in masked and "Mary" not in masked, masked
+    assert masker.unmask(masked).text == "Hi, this is Mary-Jane O’Neil. O'NEIL on the card.\nThanks,\nMary"
+    assert Masker("Jean-Luc Picard").mask("merci, Jean") == "merci, [NAME_1]"
