@@ -80,6 +80,24 @@ def test_client_errors_are_not_retried_and_say_what_to_check(status: int, hint: 
     assert len(server.requests) == 1
 
 
+def test_a_429_for_a_used_up_quota_is_not_retried_and_says_so() -> None:
+    """OpenAI answers 429 both to "slow down" and to "the account's quota is used up"
+    (`insufficient_quota`): the second one fails the same way at every retry; it was retried like
+    the first, and reported as a plain 429."""
+    quota = (
+        b'{"error": {"message": "You exceeded your current quota, please check your plan and billing",'
+        b' "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}'
+    )
+    with (
+        serve(Status(429, body=quota)) as server,
+        pytest.raises(LLMUnavailable, match=r"HTTP 429 from the LLM server: insufficient_quota \(") as err,
+    ):
+        client(server.url, retries=3).complete(ASK)
+    assert len(server.requests) == 1 and "billing" in str(err.value) and "exceeded" not in str(err.value)
+    with serve(Status(429, {"Retry-After": "0"}), Reply("hi")) as server:  # a rate limit: retried
+        assert client(server.url, retries=3).complete(ASK).text == "hi" and len(server.requests) == 2
+
+
 def test_a_refused_connection_is_retried_then_reported() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -9,8 +9,10 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   user messages; the reply is the assistant message's text; no JSON mode or tool calls, which not
   every server has), so it works with OpenAI, vLLM, llama.cpp's `llama-server` and Ollama's `/v1`.
   A 429, a 5xx or a refused connection is retried with exponential backoff (full jitter, honouring
-  `Retry-After`) while time is left. Time is bounded per request: the earlier of `timeout_ms` from
-  now and the caller's `deadline` (the pipeline's remaining budget), across every attempt; the body
+  `Retry-After`) while time is left; a 429 whose error code says no retry can help
+  (`insufficient_quota`: the account's quota or billing) fails at once, saying so. Time is bounded
+  per request: the earlier of `timeout_ms` from now and the caller's `deadline` (the pipeline's
+  remaining budget), across every attempt; the body
   is read as it comes, so one that trickles in past that time is a timeout, and one over
   `MAX_REPLY_BYTES` is refused unread. A reply text holding a NUL byte, a lone surrogate or another
   control character is refused; a `model` or `finish_reason` that is not a short name is left out.
@@ -53,6 +55,12 @@ MIN_ATTEMPT_S = 0.05
 """An attempt needs at least this much time left; with less, the call gives up as a timeout."""
 MAX_RETRY_AFTER_S = 30.0
 MAX_REPLY_BYTES = 4 * 1024 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+"""A 429's body is read up to this size, for its error code."""
+NO_RETRY_CODES = {
+    "insufficient_quota": "the account's quota or billing: retrying does not help; check the plan",
+}
+"""429 error codes (OpenAI's `error.code`) that a retry cannot fix: the call fails at once."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,10 @@ class OpenAIChatClient:
                 if status == 200:
                     return self._parse(content, attempt, started)
                 problem = f"HTTP {status} from the LLM server{_hint(status)}"
+                if status == 429 and _error_code(content) in NO_RETRY_CODES:
+                    code = _error_code(content)
+                    problem = f"HTTP 429 from the LLM server: {code} ({NO_RETRY_CODES[code]})"
+                    raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
                 if status not in RETRY_STATUSES:
                     raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
                 retry_after = _retry_after(headers)
@@ -219,7 +231,7 @@ class OpenAIChatClient:
         """One attempt: the status, headers and body, read as it comes so that a body that trickles
         in is cut at `end` (a timeout) and one over `MAX_REPLY_BYTES` is refused, never kept whole."""
         with self._http.stream("POST", self.url, json=body, timeout=httpx.Timeout(left)) as response:
-            if response.status_code != 200:
+            if response.status_code not in (200, 429):
                 return response.status_code, response.headers, b""
             # httpx's timeouts are per read, each the whole `left`: headers that come near `end`
             # followed by a stalled body made the call last up to twice its budget. The body's
@@ -229,14 +241,19 @@ class OpenAIChatClient:
                 **response.request.extensions.get("timeout", {}),
                 "read": max(end - self._clock(), 0.001),
             }
+            limit = MAX_REPLY_BYTES if response.status_code == 200 else MAX_ERROR_BYTES
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+            if declared.isdigit() and int(declared) > limit:
+                if response.status_code != 200:  # a 429 whose body is not worth reading
+                    return response.status_code, response.headers, b""
                 raise _TooLarge
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > MAX_REPLY_BYTES:
+                if size > limit:
+                    if response.status_code != 200:
+                        return response.status_code, response.headers, b""
                     raise _TooLarge
                 chunks.append(chunk)
                 if self._clock() > end:
@@ -296,6 +313,18 @@ def _label(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _error_code(content: bytes) -> str:
+    """The `error.code` (or `error.type`) of an error body, or ""; never its message."""
+    try:
+        error = json.loads(content).get("error")
+    except (ValueError, RecursionError, AttributeError):
+        return ""
+    if not isinstance(error, Mapping):
+        return ""
+    code = error.get("code") or error.get("type")
+    return code if isinstance(code, str) and code in NO_RETRY_CODES else ""
 
 
 def _hint(status: int) -> str:
