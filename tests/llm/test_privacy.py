@@ -184,9 +184,11 @@ def test_a_name_written_without_its_accents_is_masked_too() -> None:
         ("my order #A10293 never came", "A10293"),
         ("ticket #AB12345, please", "AB12345"),
         ("ref #ord_8842XK", "ord_8842XK"),
+        ("tracking 1Z999AA10123456784 is stuck", "1Z999AA10123456784"),
+        ("order 2026ABC12345 please", "2026ABC12345"),
     ],
 )
-def test_an_order_like_id_written_after_a_hash_is_masked(text: str, value: str) -> None:
+def test_an_order_like_id_after_a_hash_or_starting_with_its_digits_is_masked(text: str, value: str) -> None:
     """ "#A10293" is the id "A10293" (masked alone) written as shops and help desks number orders."""
     masker = Masker()
     masked = masker.mask(text)
@@ -194,7 +196,16 @@ def test_an_order_like_id_written_after_a_hash_is_masked(text: str, value: str) 
     assert masker.unmask(masked).text == text
 
 
-@pytest.mark.parametrize("kept", ["use code #SAVE10", "see step #2", "https://x.example/docs#step-12"])
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "use code #SAVE10",
+        "see step #2",
+        "https://x.example/docs#step-12",
+        "2FA, 4K, 1080P, a 3D model and the 10GB plan",
+        "error 0x80070005",
+    ],
+)
 def test_a_hash_before_a_short_code_or_in_a_link_is_left_alone(kept: str) -> None:
     assert Masker().mask(kept) == kept
 
