@@ -123,3 +123,19 @@ def test_a_rewrite_that_changes_a_unit_or_a_name_is_not_used(after: str) -> None
 )
 def test_a_rewrite_that_keeps_units_and_names_is_used(after: str) -> None:
     assert same_facts(BODY, after)
+
+
+def test_a_rewrite_over_the_length_limit_it_was_given_is_not_used() -> None:
+    """The tone prompt says "At most $max_chars characters"; a rewrite that ran over (a model
+    repeating itself) was used as long as it kept every fact."""
+
+    def reply(body: dict[str, Any], n: int) -> Action:
+        return Reply(" ".join([body["messages"][1]["content"]] * 6))
+
+    with ChatServer(reply) as chat:
+        result = pipeline(chat.url, mode="hybrid", tone=ToneSettings(mode="llm")).suggest(
+            ask("how do I pause payouts")
+        )
+        assert result.text is not None and result.text.count("To pause payouts") == 1, result.text
+        (styled,) = [t for t in result.trace if t["stage"] == "tone"]
+        assert "llm rewrite not used: the rewrite is over [llm] max_chars (700)" in styled["extra"]["flags"]

@@ -3,7 +3,8 @@
 `rewrite(...)` masks the reply, asks the model with the workspace's `tone` template and guidance,
 restores the reply, and keeps it only when it passes the tone stage's fact guard both ways
 (`textfacts.facts_kept`: every fact of the original is still there, as many negations, and no fact
-is added; durations and prices keep their units, and no name is new: `same_facts`). Otherwise it
+is added; durations and prices keep their units, and no name is new: `same_facts`), and is within
+the length it was given (`[llm] max_chars`, or the text's own when that is longer). Otherwise it
 returns why, and the tone stage uses its rules version instead.
 """
 
@@ -62,6 +63,8 @@ def rewrite(
     reply = ask(client, messages, masker, deadline)
     if reply.text is None:
         return Rewrite(None, reply.usage, reply.problem)
+    if len(reply.text) > max(policy.max_chars, len(text)):  # the prompt's limit (or the text's length)
+        return Rewrite(None, reply.usage, f"the rewrite is over [llm] max_chars ({policy.max_chars})")
     if not same_facts(text, reply.text, product_names):
         return Rewrite(None, reply.usage, "the rewrite changed a fact")
     return Rewrite(reply.text, reply.usage)
