@@ -166,6 +166,20 @@ def test_a_finish_reason_or_model_that_is_not_text_is_left_out() -> None:
     assert ask(odd, ASK, Masker(), None).text == "Hi"
 
 
+def test_a_reasoning_models_thinking_is_not_part_of_the_reply() -> None:
+    """A reasoning model served without a reasoning parser (Ollama, vLLM, llama.cpp) puts its
+    thinking before the reply, in <think> tags: it was taken for the draft's first statements (and
+    every draft abstained as not grounded)."""
+    content = "<think>\nThe customer asks about payouts; source [ans-1] says 2 days.\n</think>\n\nHi!"
+    with serve(Reply(content)) as server:
+        assert client(server.url).complete(ASK).text == "Hi!"
+    with (
+        serve(Reply("<think>\nonly thinking\n</think>")) as server,
+        pytest.raises(LLMBadResponse, match="no text"),
+    ):
+        client(server.url).complete(ASK)
+
+
 def test_content_parts_and_missing_usage_are_accepted() -> None:
     parts = b'[{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]'
     body = b'{"choices": [{"message": {"content": ' + parts + b"}}]}"

@@ -15,7 +15,8 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   remaining budget), across every attempt; the body
   is read as it comes, so one that trickles in past that time is a timeout, and one over
   `MAX_REPLY_BYTES` is refused unread. A reply text holding a NUL byte, a lone surrogate or another
-  control character is refused; a `model` or `finish_reason` that is not a short name is left out.
+  control character is refused; a `model` or `finish_reason` that is not a short name is left out;
+  a reasoning model's `<think>...</think>` before the reply is not part of it.
 - `FakeChatClient`: answers with a function of the messages; by default it quotes the prompt's
   first source passage (a line `[id] text`) and cites it. `CachedChatClient` keeps replies by a hash
   of the request in a SQLite file (for `eval`, so a rerun costs no calls).
@@ -277,6 +278,8 @@ class OpenAIChatClient:
             content = "".join(
                 p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             )
+        if isinstance(content, str):  # a reasoning model's thinking, when the server leaves it in
+            content = _THINKING.sub("", content, count=1)
         if not isinstance(content, str) or not content.strip():
             raise bad("the LLM server's reply has no text")
         if found := _UNSTORABLE.search(content):  # JSON escapes: "\u0000", "\ud800", "\u0007"
@@ -303,6 +306,9 @@ class _TooLarge(Exception):
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """What no reply may hold: a NUL byte or a lone surrogate (neither can be stored or sent as UTF-8)
 and the other control characters but tab and line breaks (nothing a reply to a customer needs)."""
+_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
+"""The thinking a reasoning model (DeepSeek-R1, Qwen3 ...) writes before its reply, which servers
+without a reasoning parser leave in the content."""
 _LABEL = re.compile(r"[\w.:/@+-]{1,200}")
 
 
