@@ -313,6 +313,35 @@ def test_a_stage_that_waits_on_io_is_told_its_deadline() -> None:
     pipeline.close()
 
 
+class PunctualDraft(FakeDraft):
+    """Waits on a call that never answers, gives up at the deadline it is told (as the LLM client
+    does, a few milliseconds to unwind after it), and reports what the call cost."""
+
+    def predict(self, batch: Sequence[Message]) -> list[StageResult]:
+        import time
+
+        out: list[StageResult] = []
+        for m in batch:
+            assert m.deadline is not None
+            time.sleep(max(0.0, m.deadline - time.monotonic()) + 0.01)
+            out.append(AnswerResult.abstain("llm: timeout after 1 attempt"))
+        return out
+
+
+def test_a_stage_that_gives_up_at_its_deadline_reports_why_not_the_pipeline_timeout() -> None:
+    """The stage was told the pipeline's own deadline, so the pipeline stopped waiting the moment the
+    stage gave up: its reason and its call (the LLM usage the trace and /metrics count) were lost
+    for "timeout: the draft stage took over ... ms", one time in three with a real slow server."""
+    pipeline = with_draft(timeout_ms=400)
+    pipeline.stages["draft"] = PunctualDraft().fit([])
+    for _ in range(3):
+        result = pipeline.suggest(RARE)
+        assert result.abstained_at == "draft" and result.reason == "llm: timeout after 1 attempt", (
+            result.reason
+        )
+    pipeline.close()
+
+
 def test_an_emails_quoted_history_is_not_read_or_stored() -> None:
     """An email reply quotes the previous exchange: the quoted answer (about payouts) must not make a
     question about something else a payout question, and the quoted names and addresses are not stored."""

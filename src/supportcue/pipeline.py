@@ -34,9 +34,9 @@ without a reply, and the abstention is the chain's reason only if no later stage
 A stage that raises, or a pipeline that runs past `timeout_ms`, yields "no suggestion" with the
 reason; the caller never sees an error. A stage that declares `blocking_io` runs in a worker thread
 with the rest of the pipeline's time budget as its deadline (also handed to it as
-`Message.deadline`, so its network call gives up in time), so a slow call delays only its own
-request. Every stage's output, confidence, abstention reason, latency and model version is recorded
-in the trace.
+`Message.deadline`, `UNWIND_S` earlier, so its network call gives up in time and says why), so a
+slow call delays only its own request. Every stage's output, confidence, abstention reason, latency
+and model version is recorded in the trace.
 
 `prepare` (embedding and the stages that read only the request, over a whole micro-batch) and
 `finish` (one request's chains) are separate steps so that the service can batch the CPU work and
@@ -102,6 +102,11 @@ class SuggestRequest:
         remember_personal(
             self.customer_name, self.fields.values() if isinstance(self.fields, Mapping) else ()
         )
+
+
+UNWIND_S = 0.05
+"""How long before the pipeline stops waiting on a stage that waits on I/O its deadline falls (a tenth
+of the time left, when that is less): the time to give up and report."""
 
 
 def masked_message(request: SuggestRequest) -> str:
@@ -494,7 +499,11 @@ class Pipeline:
             try:
                 if stage.waits_on_io():
                     budget = self.settings.timeout_ms / 1000 - (t0 - start)
-                    timed = message.but(deadline=time.monotonic() + budget)
+                    # The stage is told a deadline a little before the pipeline stops waiting, so
+                    # one that gives up at it is heard: its reason and its call's cost (the trace's
+                    # `llm`, /metrics), not "the stage took over ... ms".
+                    told = budget - min(UNWIND_S, max(budget, 0.0) / 10)
+                    timed = message.but(deadline=time.monotonic() + told)
                     result = self._with_deadline(name, stage, timed, budget)
                 else:
                     result = stage.predict([message])[0]

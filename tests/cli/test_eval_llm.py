@@ -59,6 +59,8 @@ def test_each_mode_on_the_same_files(workspace: dict[str, Path], monkeypatch: py
         assert llm["prompt_tokens"] == 120 * N_TEST and llm["match_rate"] == 1.0 and llm["coverage"] == 1.0
         again = run(workspace, "llm")  # the replies are cached in the workspace: no new calls
         assert again["match_rate"] == 1.0 and len(server.requests) == N_TEST
+        assert again["llm_calls"] == 0 and again["llm_cached"] == N_TEST and again["prompt_tokens"] == 0
+        assert llm["llm_cached"] == 0 and again["drafts_shown"] == N_TEST
         hybrid = run(workspace, "hybrid")  # the library answers qualify: no call
         assert hybrid["match_rate"] == library["match_rate"] and len(server.requests) == N_TEST
 

@@ -14,6 +14,7 @@ import pytest
 from tests.llm.chat_server import Action, ChatServer, Pause, Raw, Reply, Status, Trickle
 
 from supportcue.errors import LLMBadResponse, LLMTimeout, LLMUnavailable, SettingsError
+from supportcue.llm.ask import ask
 from supportcue.llm.client import (
     MAX_REPLY_BYTES,
     CachedChatClient,
@@ -24,6 +25,7 @@ from supportcue.llm.client import (
     make_client,
     quote_first_source,
 )
+from supportcue.llm.privacy import Masker
 from supportcue.settings import LLMSettings
 
 ASK = [ChatMessage("system", "Be brief."), ChatMessage("user", "hello")]
@@ -78,6 +80,24 @@ def test_client_errors_are_not_retried_and_say_what_to_check(status: int, hint: 
     assert len(server.requests) == 1
 
 
+def test_a_429_for_a_used_up_quota_is_not_retried_and_says_so() -> None:
+    """OpenAI answers 429 both to "slow down" and to "the account's quota is used up"
+    (`insufficient_quota`): the second one fails the same way at every retry; it was retried like
+    the first, and reported as a plain 429."""
+    quota = (
+        b'{"error": {"message": "You exceeded your current quota, please check your plan and billing",'
+        b' "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}'
+    )
+    with (
+        serve(Status(429, body=quota)) as server,
+        pytest.raises(LLMUnavailable, match=r"HTTP 429 from the LLM server: insufficient_quota \(") as err,
+    ):
+        client(server.url, retries=3).complete(ASK)
+    assert len(server.requests) == 1 and "billing" in str(err.value) and "exceeded" not in str(err.value)
+    with serve(Status(429, {"Retry-After": "0"}), Reply("hi")) as server:  # a rate limit: retried
+        assert client(server.url, retries=3).complete(ASK).text == "hi" and len(server.requests) == 2
+
+
 def test_a_refused_connection_is_retried_then_reported() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -121,10 +141,42 @@ def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
         (b'{"choices": [{"message": {"content": "   "}}]}', "no text"),
         (b"[1, 2]", "no choices"),
         (b"[" * 100_000, "not JSON"),
+        (b'{"choices": [{"message": {"content": "Go to Settings\\u0000 now."}}]}', "NUL byte"),
+        (b'{"choices": [{"message": {"content": "Go to Settings \\ud800 now."}}]}', "lone surrogate"),
+        (b'{"choices": [{"message": {"content": "Go to Settings\\u0007 now."}}]}', "control character"),
     ],
 )
 def test_a_malformed_reply_is_a_clear_error(body: bytes, match: str) -> None:
     with serve(Raw(body)) as server, pytest.raises(LLMBadResponse, match=match):
+        client(server.url).complete(ASK)
+
+
+def test_a_finish_reason_or_model_that_is_not_text_is_left_out() -> None:
+    """A server's odd `finish_reason` (an object) or `model` (a huge or NUL-holding string) went into
+    the trace as it came; `ask` failed on it ("unhashable type: 'dict'")."""
+    body = (
+        b'{"model": "\\u0000' + b"x" * 1000 + b'", "choices": [{"message": {"content": "Hi"}, '
+        b'"finish_reason": {"type": "stop"}}]}'
+    )
+    with serve(Raw(body)) as server:
+        done = client(server.url).complete(ASK)
+    assert done.text == "Hi" and done.finish_reason is None and done.model == "m-1"
+    odd = FakeChatClient(lambda messages: "Hi")
+    odd.complete = lambda messages, deadline=None: done  # type: ignore[method-assign]
+    assert ask(odd, ASK, Masker(), None).text == "Hi"
+
+
+def test_a_reasoning_models_thinking_is_not_part_of_the_reply() -> None:
+    """A reasoning model served without a reasoning parser (Ollama, vLLM, llama.cpp) puts its
+    thinking before the reply, in <think> tags: it was taken for the draft's first statements (and
+    every draft abstained as not grounded)."""
+    content = "<think>\nThe customer asks about payouts; source [ans-1] says 2 days.\n</think>\n\nHi!"
+    with serve(Reply(content)) as server:
+        assert client(server.url).complete(ASK).text == "Hi!"
+    with (
+        serve(Reply("<think>\nonly thinking\n</think>")) as server,
+        pytest.raises(LLMBadResponse, match="no text"),
+    ):
         client(server.url).complete(ASK)
 
 
@@ -145,6 +197,22 @@ def test_the_key_comes_from_the_named_variable_and_never_shows() -> None:
     assert isinstance(made, ChatClient)
     keyless = make_client(settings.model_copy(update={"api_key_env": ""}), environ={})
     assert "Authorization" not in keyless._http.headers
+
+
+def test_a_key_read_with_its_line_break_is_used_without_it() -> None:
+    """A key from a mounted secret file or an .env line often ends in a line break: every call
+    failed ("cannot reach the LLM server (LocalProtocolError)", after every retry) and the HTTP
+    library's debug log printed the key."""
+    with serve(Reply("hi")) as server:
+        settings = LLMSettings(base_url=server.url, model="m", api_key_env="MY_LLM_KEY")
+        made = make_client(settings, environ={"MY_LLM_KEY": " sk-abc-SECRET\r\n"})
+        assert made.complete(ASK).text == "hi"
+        assert server.headers[-1]["Authorization"] == "Bearer sk-abc-SECRET"
+    with pytest.raises(SettingsError, match="MY_LLM_KEY holds a line break or a control character") as bad:
+        make_client(settings, environ={"MY_LLM_KEY": "sk-abc\nSECRET"})
+    assert "SECRET" not in str(bad.value)
+    with pytest.raises(SettingsError, match="MY_LLM_KEY is not set"):
+        make_client(settings, environ={"MY_LLM_KEY": " \n"})
 
 
 def test_the_fake_quotes_the_first_source_and_the_cache_replays(tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ SCRIPT: dict[str, Action] = {
     "fee back": Reply("The processing fee of 2.9% is returned with the refund [ans-refund]."),
     "cite": Reply("Refunds take 5 to 10 business days to reach the customer's card [kb-nowhere]."),
     "weather": Reply("CANNOT_ANSWER"),
+    "explained": Reply(
+        "The sources do not say when refunds reach the card (5 to 10 days?).\n\nCANNOT_ANSWER"
+    ),
     "echo": Reply("Refunds take 5 to 10 business days to reach your card [CARD_1] [ans-refund]."),
     "digits": Reply(f"Refunds take 5 to 10 business days to reach your card {CARD} [ans-refund]."),
     "national id": Reply("Refunds for DNI 12345678Z take 5 to 10 business days [ans-refund]."),
@@ -37,9 +40,18 @@ SCRIPT: dict[str, Action] = {
         "Refunds take 5 to 10 business days to reach the customer's card [ans-refund]. "
         "We will also send you a gift voucher by post next week."
     ),
+    "courtesy": Reply("Thanks for reaching out! Let me know if you have any other questions."),
     "garbled": Raw(b"<html>502 Bad Gateway</html>"),
     "empty": Raw(b'{"choices": [{"message": {"role": "assistant", "content": ""}}]}'),
     "truncated": Reply("Refunds take 5 to 10", finish_reason="length"),
+    "filtered": Reply(
+        "Refunds take 5 to 10 business days to reach the customer's card [ans-refund].",
+        finish_reason="content_filter",
+    ),
+    "tool call": Reply(
+        "Refunds take 5 to 10 business days to reach the customer's card [ans-refund].",
+        finish_reason="tool_calls",
+    ),
     "down": Status(503),
     "forbidden": Status(401),
 }
@@ -135,23 +147,31 @@ def test_an_unfaithful_draft_abstains_with_what_was_unsupported(
     ("message", "reason"),
     [
         ("What's the refund weather like?", "the model cannot answer from the sources"),
+        ("A refund refusal, explained", "the model cannot answer from the sources"),
         ("Please echo my refund card", "repeats a card number"),
         ("Refund digits please", "repeats a card number"),
         ("Refund to my national id please", "or a national id"),
+        ("courtesy refund", "the draft states nothing from its sources"),
         ("garbled refund", "not JSON"),
         ("empty refund", "has no text"),
         ("truncated refund", "cut at [llm] max_tokens"),
+        ("filtered refund", "the reply did not finish (finish_reason content_filter)"),
+        ("refund tool call", "the reply did not finish (finish_reason tool_calls)"),
         ("refund server down", "HTTP 503 from the LLM server, after 3 attempts"),
         ("refund forbidden", "HTTP 401"),
     ],
     ids=[
         "refusal",
+        "refusal after an explanation",
         "card placeholder echoed",
         "card digits echoed",
         "national id written out",
+        "courtesy only",
         "malformed body",
         "no text",
         "cut",
+        "content filtered",
+        "tool call",
         "503",
         "401",
     ],

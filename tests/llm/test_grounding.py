@@ -119,6 +119,23 @@ def test_an_unfaithful_draft_fails_with_the_reason(draft: str, reason: str) -> N
     assert reason in check(draft)
 
 
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Thanks for reaching out! Let me know if you have any other questions.",
+        "I'm sorry, I don't have that information.",
+        "Hi Ana,\n\nHappy to help!\n\nBest,\nSam",
+    ],
+    ids=["courtesy only", "a refusal in words", "greeting and sign-off"],
+)
+def test_a_draft_that_states_nothing_from_its_sources_fails(draft: str) -> None:
+    """Courtesy needs no source, but a draft of courtesy alone answers nothing: it passed, with
+    confidence 1.0."""
+    result = CHECK.check(draft, SOURCES, MESSAGE, ("Ana",))
+    assert not result.supported
+    assert "the draft states nothing from its sources" in result.reason()
+
+
 def test_the_verdict_for_the_trace_has_no_text_and_no_personal_data() -> None:
     result = CHECK.check("Write to ana@private.example now. [kb-plans]", SOURCES, MESSAGE)
     shown = result.as_dict()

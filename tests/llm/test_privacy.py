@@ -175,3 +175,46 @@ def test_a_name_written_without_its_accents_is_masked_too() -> None:
     masker = Masker("José Álvarez")
     assert masker.mask("Hola, soy Jose Alvarez. ALVAREZ") == "Hola, soy [NAME_1]. [NAME_2]"
     assert masker.unmask("Hola [NAME_1]").text == "Hola Jose Alvarez"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("order #ORD-88213 is late", "ORD-88213"),
+        ("my order #A10293 never came", "A10293"),
+        ("ticket #AB12345, please", "AB12345"),
+        ("ref #ord_8842XK", "ord_8842XK"),
+        ("tracking 1Z999AA10123456784 is stuck", "1Z999AA10123456784"),
+        ("order 2026ABC12345 please", "2026ABC12345"),
+    ],
+)
+def test_an_order_like_id_after_a_hash_or_starting_with_its_digits_is_masked(text: str, value: str) -> None:
+    """ "#A10293" is the id "A10293" (masked alone) written as shops and help desks number orders."""
+    masker = Masker()
+    masked = masker.mask(text)
+    assert value not in masked and "[ORDER_1]" in masked, masked
+    assert masker.unmask(masked).text == text
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "use code #SAVE10",
+        "see step #2",
+        "https://x.example/docs#step-12",
+        "2FA, 4K, 1080P, a 3D model and the 10GB plan",
+        "error 0x80070005",
+    ],
+)
+def test_a_hash_before_a_short_code_or_in_a_link_is_left_alone(kept: str) -> None:
+    assert Masker().mask(kept) == kept
+
+
+def test_a_name_typed_with_a_curly_apostrophe_or_by_one_part_of_a_double_name_is_masked() -> None:
+    """Phones type "O’Neil" for the case's "O'Neil" (smart punctuation), and a customer called
+    Mary-Jane signs "Mary": both went to the LLM as written."""
+    masker = Masker("Mary-Jane O'Neil")
+    masked = masker.mask("Hi, this is Mary-Jane O’Neil. O'NEIL on the card.\nThanks,\nMary")
+    assert "O’Neil" not in masked and "NEIL" not in masked and "Mary" not in masked, masked
+    assert masker.unmask(masked).text == "Hi, this is Mary-Jane O’Neil. O'NEIL on the card.\nThanks,\nMary"
+    assert Masker("Jean-Luc Picard").mask("merci, Jean") == "merci, [NAME_1]"

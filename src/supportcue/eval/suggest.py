@@ -382,19 +382,24 @@ def with_mode(settings: Settings, mode: str | None) -> Settings:
 
 
 def llm_usage(suggestions: Sequence[Any]) -> dict[str, Any]:
-    """LLM calls, drafts shown and tokens over a run's traces (zeros without LLM stages)."""
-    calls = shown = prompt = completion = 0
+    """LLM calls made, replies read from the cache instead (`llm_cached`: a rerun makes no call, and
+    spends no token), drafts shown and tokens over a run's traces (zeros without LLM stages)."""
+    calls = cached = shown = prompt = completion = 0
     for s in suggestions:
         for entry in s.trace:
             usage = (entry.get("extra") or {}).get("llm")
             if not usage:
                 continue
+            shown += entry["stage"] == "draft" and not entry["abstained"] and s.text is not None
+            if usage.get("cached"):
+                cached += 1
+                continue
             calls += 1
             prompt += usage.get("prompt_tokens") or 0
             completion += usage.get("completion_tokens") or 0
-            shown += entry["stage"] == "draft" and not entry["abstained"] and s.text is not None
     return {
         "llm_calls": calls,
+        "llm_cached": cached,
         "drafts_shown": shown,
         "prompt_tokens": prompt,
         "completion_tokens": completion,

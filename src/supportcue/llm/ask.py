@@ -2,14 +2,16 @@
 
 The messages are rendered from masked texts (`privacy.Masker`); the reply comes back unmasked, or
 with the reason there is no usable one: the call failed (timeout, HTTP error, malformed body), the
-model said it cannot answer from the sources (`REFUSAL`), the reply was cut at `max_tokens`, it
-would repeat a card number, an IBAN or a national id (placeholders of those are never restored,
-and a literal card number or IBAN is refused too), or it holds a placeholder that stands for
-nothing. `usage` (model, tokens, latency, attempts) goes into the trace either way.
+model said it cannot answer from the sources (`REFUSAL`, also after its reasons), the reply was cut
+at `max_tokens` or by the server's content filter (or is a tool call, `UNFINISHED`), it would repeat
+a card number, an IBAN or a national id (placeholders of those are never restored, and a literal
+card number or IBAN is refused too), or it holds a placeholder that stands for nothing. `usage`
+(model, tokens, latency, attempts) goes into the trace either way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,10 @@ from supportcue.llm.prompts import REFUSAL
 from supportcue.security.redaction import replace_personal
 
 CANNOT_ANSWER = "the model cannot answer from the sources"
+_REFUSED = re.compile(rf"(?<![A-Za-z0-9]){REFUSAL}(?![A-Za-z0-9])", re.IGNORECASE)
+UNFINISHED = frozenset({"content_filter", "tool_calls", "function_call"})
+"""Finish reasons of a reply that is not a whole answer: content the server's filter cut or left out,
+or a tool call (never asked for) in place of the reply."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,12 @@ def ask(client: ChatClient, messages: Sequence[ChatMessage], masker: Masker, dea
         return Reply(None, failed_usage(client.name, exc), f"llm: {exc}")
     usage = completion.usage()
     text = completion.text.strip()
-    if text.strip(" .`\"'").upper() == REFUSAL or text.upper().startswith(REFUSAL):
+    if _REFUSED.search(text):  # alone, first, or after the model's explanation of why
         return Reply(None, usage, CANNOT_ANSWER)
     if completion.finish_reason == "length":
         return Reply(None, usage, "the reply was cut at [llm] max_tokens")
+    if completion.finish_reason in UNFINISHED:
+        return Reply(None, usage, f"the reply did not finish (finish_reason {completion.finish_reason})")
     restored = masker.unmask(text)
     if restored.withheld or _payment_data(restored.text):
         return Reply(None, usage, "the reply repeats a card number, an IBAN or a national id")

@@ -9,10 +9,14 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   user messages; the reply is the assistant message's text; no JSON mode or tool calls, which not
   every server has), so it works with OpenAI, vLLM, llama.cpp's `llama-server` and Ollama's `/v1`.
   A 429, a 5xx or a refused connection is retried with exponential backoff (full jitter, honouring
-  `Retry-After`) while time is left. Time is bounded per request: the earlier of `timeout_ms` from
-  now and the caller's `deadline` (the pipeline's remaining budget), across every attempt; the body
+  `Retry-After`) while time is left; a 429 whose error code says no retry can help
+  (`insufficient_quota`: the account's quota or billing) fails at once, saying so. Time is bounded
+  per request: the earlier of `timeout_ms` from now and the caller's `deadline` (the pipeline's
+  remaining budget), across every attempt; the body
   is read as it comes, so one that trickles in past that time is a timeout, and one over
-  `MAX_REPLY_BYTES` is refused unread.
+  `MAX_REPLY_BYTES` is refused unread. A reply text holding a NUL byte, a lone surrogate or another
+  control character is refused; a `model` or `finish_reason` that is not a short name is left out;
+  a reasoning model's `<think>...</think>` before the reply is not part of it.
 - `FakeChatClient`: answers with a function of the messages; by default it quotes the prompt's
   first source passage (a line `[id] text`) and cites it. `CachedChatClient` keeps replies by a hash
   of the request in a SQLite file (for `eval`, so a rerun costs no calls).
@@ -52,6 +56,12 @@ MIN_ATTEMPT_S = 0.05
 """An attempt needs at least this much time left; with less, the call gives up as a timeout."""
 MAX_RETRY_AFTER_S = 30.0
 MAX_REPLY_BYTES = 4 * 1024 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+"""A 429's body is read up to this size, for its error code."""
+NO_RETRY_CODES = {
+    "insufficient_quota": "the account's quota or billing: retrying does not help; check the plan",
+}
+"""429 error codes (OpenAI's `error.code`) that a retry cannot fix: the call fails at once."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,10 @@ class OpenAIChatClient:
                 if status == 200:
                     return self._parse(content, attempt, started)
                 problem = f"HTTP {status} from the LLM server{_hint(status)}"
+                if status == 429 and _error_code(content) in NO_RETRY_CODES:
+                    code = _error_code(content)
+                    problem = f"HTTP 429 from the LLM server: {code} ({NO_RETRY_CODES[code]})"
+                    raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
                 if status not in RETRY_STATUSES:
                     raise _failure(LLMUnavailable(problem), attempt, started, self._clock())
                 retry_after = _retry_after(headers)
@@ -218,7 +232,7 @@ class OpenAIChatClient:
         """One attempt: the status, headers and body, read as it comes so that a body that trickles
         in is cut at `end` (a timeout) and one over `MAX_REPLY_BYTES` is refused, never kept whole."""
         with self._http.stream("POST", self.url, json=body, timeout=httpx.Timeout(left)) as response:
-            if response.status_code != 200:
+            if response.status_code not in (200, 429):
                 return response.status_code, response.headers, b""
             # httpx's timeouts are per read, each the whole `left`: headers that come near `end`
             # followed by a stalled body made the call last up to twice its budget. The body's
@@ -228,14 +242,19 @@ class OpenAIChatClient:
                 **response.request.extensions.get("timeout", {}),
                 "read": max(end - self._clock(), 0.001),
             }
+            limit = MAX_REPLY_BYTES if response.status_code == 200 else MAX_ERROR_BYTES
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+            if declared.isdigit() and int(declared) > limit:
+                if response.status_code != 200:  # a 429 whose body is not worth reading
+                    return response.status_code, response.headers, b""
                 raise _TooLarge
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > MAX_REPLY_BYTES:
+                if size > limit:
+                    if response.status_code != 200:
+                        return response.status_code, response.headers, b""
                     raise _TooLarge
                 chunks.append(chunk)
                 if self._clock() > end:
@@ -259,17 +278,24 @@ class OpenAIChatClient:
             content = "".join(
                 p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             )
+        if isinstance(content, str):  # a reasoning model's thinking, when the server leaves it in
+            content = _THINKING.sub("", content, count=1)
         if not isinstance(content, str) or not content.strip():
             raise bad("the LLM server's reply has no text")
+        if found := _UNSTORABLE.search(content):  # JSON escapes: "\u0000", "\ud800", "\u0007"
+            what = {"\x00": "a NUL byte"}.get(found.group(), "a control character")
+            if "\ud800" <= found.group() <= "\udfff":
+                what = "a lone surrogate"
+            raise bad(f"the LLM server's reply holds {what} (at character {found.start()})")
         usage: Mapping[str, Any] = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
         return Completion(
             text=content.strip(),
-            model=str(data.get("model") or self.name),
+            model=_label(data.get("model")) or self.name,
             prompt_tokens=_int(usage.get("prompt_tokens")),
             completion_tokens=_int(usage.get("completion_tokens")),
             latency_ms=(self._clock() - started) * 1000,
             attempts=attempts,
-            finish_reason=choice.get("finish_reason") if isinstance(choice, Mapping) else None,
+            finish_reason=_label(choice.get("finish_reason")) if isinstance(choice, Mapping) else None,
         )
 
 
@@ -277,8 +303,34 @@ class _TooLarge(Exception):
     """A reply over `MAX_REPLY_BYTES`."""
 
 
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""What no reply may hold: a NUL byte or a lone surrogate (neither can be stored or sent as UTF-8)
+and the other control characters but tab and line breaks (nothing a reply to a customer needs)."""
+_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
+"""The thinking a reasoning model (DeepSeek-R1, Qwen3 ...) writes before its reply, which servers
+without a reasoning parser leave in the content."""
+_LABEL = re.compile(r"[\w.:/@+-]{1,200}")
+
+
+def _label(value: Any) -> str | None:
+    """A reply's `model` or `finish_reason` when it is a short name, as the trace keeps it."""
+    return value if isinstance(value, str) and _LABEL.fullmatch(value) else None
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _error_code(content: bytes) -> str:
+    """The `error.code` (or `error.type`) of an error body, or ""; never its message."""
+    try:
+        error = json.loads(content).get("error")
+    except (ValueError, RecursionError, AttributeError):
+        return ""
+    if not isinstance(error, Mapping):
+        return ""
+    code = error.get("code") or error.get("type")
+    return code if isinstance(code, str) and code in NO_RETRY_CODES else ""
 
 
 def _hint(status: int) -> str:
@@ -306,15 +358,23 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def make_client(settings: LLMSettings, environ: Mapping[str, str] | None = None) -> OpenAIChatClient:
-    """The workspace's client; the key is read from the environment variable `[llm] api_key_env`."""
+    """The workspace's client; the key is read from the environment variable `[llm] api_key_env`
+    (without the spaces and line break around it)."""
     env = os.environ if environ is None else environ
     key = None
     if settings.api_key_env:
-        key = env.get(settings.api_key_env)
+        # A key read from a secret file or an .env line often ends in a line break, which no HTTP
+        # header may hold: every call failed, and the HTTP library's debug log printed the key.
+        key = (env.get(settings.api_key_env) or "").strip()
         if not key:
             raise SettingsError(
                 f"setting llm.api_key_env: the environment variable {settings.api_key_env} is not set; "
                 'set it to the API key, or set api_key_env = "" for a server that needs no key'
+            )
+        if any(ord(c) < 32 or ord(c) == 127 for c in key):
+            raise SettingsError(
+                f"setting llm.api_key_env: the environment variable {settings.api_key_env} holds a line "
+                "break or a control character inside the key; set it to the key alone"
             )
     return OpenAIChatClient(
         settings.base_url,

@@ -27,7 +27,9 @@ adjacent sentences. A draft passes when:
    a contrast, "not X but Y" or "Y, not X"; "not only X but also Y" is none).
 4. **Support.** Every statement has a passage whose embedding has cosine >= `floor` with it
    (`[llm] support_floor`; tuned in `bench/bench_grounding.py`). Short courtesy statements without a
-   fact ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none.
+   fact ("Thanks for your patience.") and short ones without a fact ("Here is how:") need none; but a
+   draft with no statement that needs one (courtesy alone, "I'm sorry, I don't have that
+   information.") answers nothing, and fails.
 
 Otherwise the stage abstains and `Grounding.reason()` names what was unsupported. Cost: embedding the
 draft's statements and, once per distinct text (an LRU cache), the sources' passages.
@@ -128,10 +130,13 @@ class Grounding:
     bad_citations: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
     min_support: float | None = None
+    empty: bool = False
+    """No statement of the draft needs a source (courtesy alone, "I don't have that information"):
+    it answers nothing, so it fails."""
 
     def reason(self) -> str:
         """What was not supported, for the abstention (personal data redacted)."""
-        parts = []
+        parts = ["the draft states nothing from its sources (courtesy alone)"] if self.empty else []
         if self.unsupported_facts:
             parts.append("facts not in the sources: " + ", ".join(self.unsupported_facts))
         parts += list(self.contradictions) + list(self.bad_citations)
@@ -312,7 +317,7 @@ class GroundingCheck:
                     bad.append(f"statement {i + 1} cites [{c}], which does not say it")
         unsupported = self._unsupported_facts([t for t, _ in claims], pool, sims, passages, context)
         return Grounding(
-            supported=not (unsupported or weak or contradictions or bad),
+            supported=bool(support) and not (unsupported or weak or contradictions or bad),
             floor=self.floor,
             unsupported_facts=tuple(unsupported),
             unsupported_statements=tuple(weak),
@@ -320,6 +325,7 @@ class GroundingCheck:
             bad_citations=tuple(dict.fromkeys(bad)),
             citations=citations,
             min_support=min(support) if support else None,
+            empty=not support,
         )
 
     def _unsupported_facts(

@@ -12,8 +12,10 @@ copy (`[EMAIL_1]`, `[CARD_1]`, `[PHONE_1]`, `[IBAN_1]`, `[ORDER_1]`, `[NAME_1]`,
 - postal addresses: a street with its number (`221B Baker Street`, `12 rue de la Paix`, `Calle
   Mayor 5`, `Hauptstraße 12`) and postcodes (`NW1 6XE`, `CA 94043`, `10115 Berlin`);
 - order-like ids: the case's own field values (`order_id` ...), `#1234`, letter-and-digit codes such
-  as `A-10293` or `ord_8842XK`, bare runs of 6 or more digits, and runs of 4 or more named as an id
-  (`order 88213`, `commande n° 4471`, `pedido 12345`, `Bestellnummer: 55120`);
+  as `A-10293` or `ord_8842XK` (also after a `#`: `#A10293`; or starting with digits, 8 characters
+  or more: `1Z999AA10123456784`), bare runs of 6 or more digits, and
+  runs of 4 or more named as an id (`order 88213`, `commande n° 4471`, `pedido 12345`,
+  `Bestellnummer: 55120`);
 - the customer's name, whole and each part of it (`Ana Silva`, `Ana`, `Silva`), as written,
   Title-cased or in capitals (so a customer called Will does not mask "you will"), with or without
   its accents (`José`, `Jose`); and so is a name
@@ -44,8 +46,10 @@ PLACEHOLDER = re.compile(r"\[(EMAIL|CARD|PHONE|IBAN|ORDER|NAME|ADDRESS|ID)_(\d+)
 _ORDER_LIKE = re.compile(
     r"(?<![\w$€£#/.\[-])(?:"
     r"#\d{3,}"  # #12345
+    r"|#(?=[A-Za-z0-9_-]*[A-Za-z])(?=[A-Za-z0-9_-]*\d{3})[A-Za-z0-9][A-Za-z0-9_-]*"  # #A10293, #ORD-88213
     r"|(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z][A-Za-z0-9]*[-_][A-Za-z0-9_-]*\d[A-Za-z0-9_-]*"
     r"|(?=[A-Z0-9]*\d{3})[A-Z]{1,4}\d[A-Z0-9]{3,}"  # AB12345, INV20260042
+    r"|(?=(?:[A-Z]*\d){5})(?=\d*[A-Z])\d[A-Z0-9]{7,}"  # 1Z999AA10123456784, 2026ABC12345
     r"|\d{6,}"  # 884213 (amounts are written with separators or units)
     r")(?![\w%-]|[.,]\d)"
 )

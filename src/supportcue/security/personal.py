@@ -95,12 +95,17 @@ def unaccented(text: str) -> str:
 
 
 def name_variants(name: str) -> set[str]:
-    """How `name` may be written: whole, and each part of two letters or more, as written,
-    Title-cased or in capitals ("Will" is a name, "you will" is not), with or without accents."""
+    """How `name` may be written: whole, and each part of two letters or more (each half of a
+    hyphenated one too), as written, Title-cased or in capitals ("Will" is a name, "you will" is
+    not), with or without accents, with a straight or a curly apostrophe ("O'Neil", "O’Neil")."""
     name = " ".join(name.split())
     found: set[str] = set()
-    for written in dict.fromkeys([name, unaccented(name)]):  # "José Álvarez", "Jose Alvarez"
-        found |= {v for p in written.split() if len(p) >= 2 for v in (p, p.title(), p.upper())}
+    forms = [name, unaccented(name)]  # "José Álvarez", "Jose Alvarez"
+    forms += [f.replace("'", "’") for f in forms] + [f.replace("’", "'") for f in forms]  # "O’Neil"
+    for written in dict.fromkeys(forms):
+        parts = written.split()
+        parts += [p for w in parts if "-" in w for p in w.split("-")]  # "Mary" of "Mary-Jane"
+        found |= {v for p in parts if len(p) >= 2 for v in (p, p.title(), p.upper())}
         if " " in written:
             found |= {written, written.title(), written.upper(), written.lower()}
     return found

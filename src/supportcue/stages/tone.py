@@ -19,7 +19,8 @@ so an output that differs from the answer always says why.
 
 With `[tone] mode = "llm"` an LLM rewrites the styled body in the team's voice (`llm/rewrite.py`,
 `Services.llm`); the rewrite is used only when it passes the same fact guard both ways, else the
-rules version stands and the flags say why. Its call (model, tokens, latency) is in `llm`.
+rules version stands and the flags say why. A greeting or sign-off the model writes anyway is dropped
+(the stage adds the team's). Its call (model, tokens, latency) is in `llm`.
 """
 
 from __future__ import annotations
@@ -174,12 +175,17 @@ class ToneStage(Stage):
             message.fields,
             message.deadline,
             tuple(self.policy_.product_names),
+            [message.text, *(t.text for t in message.thread)],
         )
         if done.text is None:
             flags.append(f"llm rewrite not used: {done.problem}")
             return text, done.usage
         flags.append("rewritten by the LLM (every fact kept)")
-        return done.text, done.usage
+        # A greeting or sign-off the model wrote anyway (the prompt asks for none): the stage adds
+        # the team's, so the reply would have two of each.
+        body, _ = strip_salutations(done.text, [self.policy_.greeting_fallback])
+        names = self.policy_.product_names
+        return (body if body and facts_kept(done.text, body, names) else done.text), done.usage
 
     def restyle(self, text: str) -> tuple[str, list[str], list[str]]:
         """The body after each guarded step; returns (text, reverted step names, flags)."""
