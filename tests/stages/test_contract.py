@@ -313,7 +313,9 @@ def test_policy_is_read_from_the_settings_at_load(case: Case) -> None:
 
 
 # -- a slow stage delays only its own request -----------------------------------------------------
-DEADLINE_MS = 1000
+DEADLINE_MS = 3000
+"""Long enough for eight fast requests' stages on a loaded 2-core machine (at 1,000 ms the fast
+ones' validation timed out there, while the slow call held nothing of theirs)."""
 RELEASE = threading.Event()
 """Holds the slow call until the test has seen every fast request answered (then lets it end)."""
 
@@ -344,6 +346,10 @@ def contract_pipeline(slow: str) -> Pipeline:
 def test_a_slow_stage_delays_only_its_own_request(case: Case) -> None:
     name = next(n for n, c in CASES.items() if c is case)
     pipeline = contract_pipeline(slow=name)
+    # a first call of each stage (lazy set-up, cold caches) may take seconds on a loaded machine:
+    # done before the clock starts, so the fast requests below are measured against the deadline alone
+    for prepared in pipeline.prepare([SuggestRequest("warm up", case_id="warm-up")]):
+        pipeline.finish(prepared)
 
     def run(requests: Sequence[SuggestRequest]) -> list[SuggestResult | Later[SuggestResult]]:
         prepared = pipeline.prepare(requests)
@@ -370,7 +376,7 @@ def test_a_slow_stage_delays_only_its_own_request(case: Case) -> None:
         return slow_pending, slow_ms, slow_result, fast
 
     slow_pending, slow_ms, slow_result, fast = asyncio.run(scenario())
-    assert all(r.text is not None for _, r in fast)  # every stage ran for the fast ones
+    assert all(r.text is not None for _, r in fast), [(ms, r.reason) for ms, r in fast]  # every stage ran
     # None waited for the slow call: all were answered while it still hung (an order, not a time).
     assert slow_pending, [ms for ms, _ in fast]
     assert slow_ms >= DEADLINE_MS * 0.9  # the slow one waited for its deadline, then gave up
