@@ -20,7 +20,7 @@ from supportcue.eval.labeled import Labeled
 from supportcue.eval.oos import Negatives, OosDetector, oos_metrics, run_oos
 from supportcue.settings import init_workspace
 from supportcue.stages.topic import TopicStage
-from supportcue.stages.validation import ScoreCombiner, recall_threshold
+from supportcue.stages.validation import ScoreCombiner, balanced_threshold, recall_threshold
 
 EMBEDDER = HashingEmbedder(dim=512)
 IN_SCOPE = {k: TOPIC_EXAMPLES[k] for k in ("payouts", "refunds")}
@@ -346,3 +346,44 @@ def test_a_test_file_missing_one_side_is_refused_not_scored_zero(
             test_path,
             embedder=EMBEDDER,
         )
+
+
+def test_balanced_threshold_where_in_scope_accuracy_meets_out_of_scope_recall() -> None:
+    inside = np.linspace(0.0, 10.0, 101)  # in-scope rows' scores, every one routed right
+    right = np.ones(101, dtype=bool)
+    outside = np.linspace(-5.0, 5.0, 101)  # overlapping out-of-scope rows
+    threshold = balanced_threshold(inside, right, outside, ["oos"] * 101)
+    accuracy, recall = np.mean(inside >= threshold), np.mean(outside < threshold)
+    assert abs(accuracy - recall) < 0.03 and 0.7 < recall < 0.8
+    # Rows given the wrong topic are errors kept or not: rejecting them costs nothing, so the
+    # threshold rises past them (ties go to the highest threshold) and recall rises with it.
+    wrong = inside < 3.0
+    higher = balanced_threshold(inside, ~wrong, outside, ["oos"] * 101)
+    assert higher > threshold and np.mean(outside < higher) > recall
+    assert np.mean(~wrong & (inside >= higher)) == pytest.approx(np.mean(~wrong))
+    # The worst source of out-of-scope rows sets the recall.
+    far = np.linspace(-9.0, -6.0, 40)
+    both = balanced_threshold(inside, right, np.r_[outside, far], ["near"] * 101 + ["far"] * 40)
+    assert both == threshold
+
+
+def test_threshold_never_buys_recall_with_more_in_scope_accuracy_than_it_gains() -> None:
+    groups = ["in"] * 100 + ["labeled oos"] * 100
+    right = np.r_[np.ones(100, dtype=bool), np.zeros(100, dtype=bool)]
+    positive = right.copy()
+    # Overlapping scores: 0.93 recall would stop most in-scope rows; the balanced point is lower.
+    overlap = np.r_[np.linspace(0.0, 10.0, 100), np.linspace(-5.0, 5.0, 100)]
+    balanced = OosDetector(target_recall=0.9)._threshold(
+        overlap, groups, {"labeled oos"}, set(), (positive, right)
+    )
+    by_recall = recall_threshold(overlap[100:], ["labeled oos"] * 100, 0.9, 0.03)
+    assert balanced < by_recall
+    assert np.mean(overlap[:100] >= balanced) > np.mean(overlap[:100] >= by_recall) + 0.15
+    # Scores that separate (CLINC150-like): the recall target costs nothing, the rule is unchanged.
+    apart = np.r_[np.linspace(2.0, 10.0, 100), np.linspace(-6.0, 2.5, 100)]
+    kept = OosDetector(target_recall=0.9)._threshold(apart, groups, {"labeled oos"}, set(), (positive, right))
+    assert kept == recall_threshold(apart[100:], ["labeled oos"] * 100, 0.9, 0.03)
+    # `balance=False`: the recall target alone, as before.
+    unbalanced = OosDetector(target_recall=0.9, balance=False)
+    off = unbalanced._threshold(overlap, groups, {"labeled oos"}, set(), (positive, right))
+    assert off == by_recall

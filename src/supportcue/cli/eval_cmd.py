@@ -127,7 +127,8 @@ def oos(
 ) -> None:
     """Out-of-scope detection: calibrated on held-out scores of --train (a slice, or every row
     cross-fitted when --train has --oos-label rows), on --val and on negatives (built-in, the demo's,
-    --negatives); the threshold aims at --target-recall; measured on --test."""
+    --negatives); the threshold aims at --target-recall, at most where in-scope accuracy and recall
+    balance; measured on --test."""
     from supportcue.eval.oos import run_oos
 
     _, embedder, workspace = _settings(ctx)

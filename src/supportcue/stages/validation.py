@@ -237,6 +237,33 @@ def recall_threshold(
     return float(threshold)
 
 
+def balanced_threshold(
+    scores: F64, right: npt.NDArray[np.bool_], oos_scores: F64, groups: Sequence[str], min_group: int = 20
+) -> float:
+    """The score threshold (reject below it) where in-scope accuracy and out-of-scope recall balance.
+
+    `scores`, `right`: in-scope rows and whether their topic is right (a row counts as accurate when
+    right and kept); `oos_scores`, `groups`: out-of-scope rows and their sources, recall being that of
+    the worst source (groups of fewer than `min_group` rows pooled, as in `recall_threshold`). The
+    threshold maximises min(accuracy, recall); among ties, the highest (rejecting more costs nothing
+    while no right in-scope row is lost)."""
+    if len(oos_scores) == 0 or len(scores) == 0:
+        raise TrainingDataError("balancing a threshold needs in-scope and out-of-scope rows")
+    values = np.unique(np.r_[scores, oos_scores])
+    candidates = np.r_[values[0] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1] + 1e-6]
+    kept_right = np.sort(scores[right])
+    accuracy = (len(kept_right) - np.searchsorted(kept_right, candidates, side="left")) / len(scores)
+    names = list(groups)
+    sizes = {g: names.count(g) for g in set(names)}
+    pooled = np.array(["<small>" if sizes[g] < min_group else g for g in names])
+    recall = np.ones(len(candidates))
+    for name in sorted(set(pooled)):
+        group = np.sort(oos_scores[pooled == name])
+        recall = np.minimum(recall, np.searchsorted(group, candidates, side="left") / len(group))
+    balance = np.minimum(accuracy, recall)
+    return float(candidates[np.flatnonzero(balance >= balance.max())[-1]])
+
+
 CLASSIFIER_C = (1.0, 3.0, 10.0)
 """Regularisation tried for the validity classifier (unit-length vectors need weak regularisation)."""
 
