@@ -416,3 +416,15 @@ def test_an_email_thread_is_read_as_what_was_written_in_it(
     assert (metrics["matches"], metrics["sent_pairs"]) == (1, 1)
     turns = store.conversations.turns(CASE)
     assert len(turns) == 3 and not any("@" in t.text or "Sent from" in t.text for t in turns)
+
+
+def test_an_email_with_a_marked_section_of_any_name_is_stored_not_a_500(
+    server: LiveServer, store: Store
+) -> None:
+    """Outlook's HTML marks lists with `<![if !supportLists]>`; a marked section of another name
+    (`<![x]>`) made the standard library's HTML parser raise: the webhook was a 500 and the customer's
+    message lost (Chatwoot does not send it again)."""
+    r = post(server.url, message_created(311, "<p>My card was charged twice</p><![x]>"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (turn,) = store.conversations.turns(CASE)
+    assert turn.text == "My card was charged twice"
