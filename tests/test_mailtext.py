@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from supportcue.mailtext import clean
@@ -80,3 +82,41 @@ def test_other_text_is_unchanged(text: str) -> None:
 def test_an_inline_reply_is_read_without_the_lines_it_quotes() -> None:
     reply = "> Did you pay with a card?\nYes, yesterday.\n> Which one?\nThe Visa ending 42"
     assert clean(reply) == "Yes, yesterday.\nThe Visa ending 42"
+
+
+HOSTILE_HTML = {
+    # an e-mail a customer writes reaches `clean` whole: a Chatwoot webhook may carry 16 MiB, and its
+    # content is cleaned on the event loop before anything else is answered
+    "unclosed tags": "<p>hi</p>" + "<a" * 100_000,
+    "unclosed comments": "<p>hi</p>" + "<!--" * 50_000,
+    "comments closed by > only": "<p>hi</p>" + "<!-- x >" * 25_000,
+    "unclosed marked sections": "<p>hi</p>" + "<![a>" * 40_000,
+    "unclosed declarations": "<p>hi</p>" + "<!DOCTYPE" * 20_000,
+    "unclosed end tags": "<p>hi</p>" + "</a" * 60_000,
+    "quoted > in tags never closed": "<p>hi</p>" + "<p a='>'" * 25_000,
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE_HTML.values(), ids=list(HOSTILE_HTML))
+def test_hostile_html_is_read_in_linear_time(text: str) -> None:
+    """Markup that never closes (200 kB of `<a` or `<!--`): the tag pattern and the standard
+    library's HTML parser tried each `<` against the rest of the body, quadratic in its length
+    (80 kB of `<a` took 25 s, a megabyte hours, holding every request of the server)."""
+    started = time.perf_counter()
+    read = clean(text)
+    assert time.perf_counter() - started < 1.0
+    assert read.startswith("hi")
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("<p>My card was charged twice</p><![x]>", "My card was charged twice"),  # raised: a 500
+        ("<p>Hi<![if !supportLists]>·<![endif]> two</p>", "Hi· two"),  # Outlook's list markers
+        ("<p>1 <2 and 3> 2</p><p>ok</p>", "1 <2 and 3> 2\n\nok"),  # no tag starts with a digit
+        ("<p>1 < 2</p><!-- never closed <b>x</b>", "1 < 2\n<!-- never closed x"),
+        ('<p title="a>b">Hi <a href="/x/">there</a><br/>Ana</p>', "Hi there\nAna"),
+    ],
+)
+def test_html_that_no_parser_agrees_on_is_read_as_its_text(text: str, read: str) -> None:
+    assert clean(text) == read

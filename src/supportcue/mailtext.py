@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 __all__ = ["clean", "html_to_text", "looks_like_html"]
 
 _TAG = re.compile(
     r"<\s*/?\s*(?:p|br|div|span|html|body|head|table|tr|td|blockquote|ul|ol|li|a|b|i|strong|em|"
-    r"font|img|hr|h[1-6]|meta|style|pre)\b[^>]*>",
+    r"font|img|hr|h[1-6]|meta|style|pre)\b[^<>]*>",
     re.IGNORECASE,
 )
 _BLOCK = {"p", "div", "br", "tr", "li", "ul", "ol", "table", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
@@ -51,14 +50,15 @@ def looks_like_html(text: str) -> bool:
     return "<" in text and bool(_TAG.search(text))
 
 
-class _Text(HTMLParser):
+class _Text:
+    """What `_read` finds, as text: block elements as line breaks, skipped elements left out."""
+
     def __init__(self, drop_quotes: bool) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping: list[str] = []
         self.drop_quotes = drop_quotes
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str]]) -> None:
         classes = " ".join(v or "" for k, v in attrs if k in ("class", "id")).lower()
         quoted = self.drop_quotes and (
             tag == "blockquote" or any(q in classes for q in ("gmail_quote", "yahoo_quoted", "divrplyfwdmsg"))
@@ -69,7 +69,7 @@ class _Text(HTMLParser):
         if tag in _BLOCK:
             self.parts.append("\n")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str]]) -> None:
         if not self.skipping and tag in _BLOCK:
             self.parts.append("\n")
 
@@ -87,14 +87,76 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+_MARKUP_TAG = re.compile(r"""<(/?)([a-zA-Z][^\s/<>]*+)((?:[^<>"']|"[^"<]*+"?|'[^'<]*+'?)*+)>""")
+"""A start or end tag: its name, then its attributes (a quoted value may hold `>`) up to its `>`.
+Nothing in a tag may be `<`, and the repetitions are possessive: a `<` that opens no tag closed
+before the next `<` fails having read up to that next `<` only."""
+_MARKUP_OTHER = re.compile(r"<[!?/][^<>]*+>")
+"""A declaration (`<!DOCTYPE html>`), a marked section's marker (Outlook's `<![if !supportLists]>`,
+`<![endif]>`), a processing instruction (`<?xml ...?>`) or a malformed end tag: dropped."""
+_ATTRIBUTE = re.compile(r"""([^\s/=]++)(?:\s*+=\s*+("[^"]*+"?|'[^']*+'?|[^\s"']*+))?""")
+_COMMENT_END = re.compile(r"--\s*+>")
+
+
+def _read(text: str, into: _Text) -> None:
+    """Hand `into` the tags and the text (entities decoded) of the HTML `text`, in one pass.
+
+    Python 3.11's `html.parser.HTMLParser` read markup that never closes in quadratic time (200 kB
+    of `<a`, of `<!--` or of `<p a='>'` took minutes, holding every request of the server: an e-mail
+    a customer writes reaches here whole) and raised on a marked section of an unknown name
+    (`<![x]>`: a 500, and a Chatwoot customer's message lost). Here a `<` that opens no tag,
+    comment or declaration closed before the next `<` is text, and so is an unclosed `<!--`;
+    comments, declarations and marked sections' markers are dropped, as that parser dropped them."""
+    data: list[str] = []
+
+    def flush() -> None:
+        if data:
+            into.handle_data(html.unescape("".join(data)))
+            data.clear()
+
+    i, comments_close = 0, True
+    while (j := text.find("<", i)) >= 0:
+        data.append(text[i:j])
+        comment = text.startswith("<!--", j)
+        if comment and comments_close:
+            end = _COMMENT_END.search(text, j + 4)
+            if end is not None:
+                flush()
+                i = end.end()
+                continue
+            comments_close = False  # no later comment can close either
+        tag = _MARKUP_TAG.match(text, j)
+        other = None if tag is not None or comment else _MARKUP_OTHER.match(text, j)
+        if tag is not None:
+            flush()
+            name, rest = tag[2].lower(), tag[3]
+            if tag[1]:
+                into.handle_endtag(name)
+            else:
+                found = _ATTRIBUTE.finditer(rest)
+                attrs = [(str(a[1]).lower(), html.unescape(a[2] or "").strip("\"'")) for a in found]
+                if rest.endswith("/"):
+                    into.handle_startendtag(name, attrs)
+                else:
+                    into.handle_starttag(name, attrs)
+            i = tag.end()
+        elif other is not None:
+            flush()
+            i = other.end()
+        else:
+            data.append("<")
+            i = j + 1
+    data.append(text[i:])
+    flush()
+
+
 def html_to_text(text: str, drop_quotes: bool = True) -> str:
     """The text of an HTML body: block elements and `<br>` as line breaks, entities decoded, quoted
     blocks (`<blockquote>`, Gmail's and Yahoo's quote containers) dropped unless `drop_quotes` is
     false."""
-    parser = _Text(drop_quotes)
-    parser.feed(text)
-    parser.close()
-    joined = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    found = _Text(drop_quotes)
+    _read(text, found)
+    joined = html.unescape("".join(found.parts)).replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in joined.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -416,3 +417,33 @@ def test_an_email_thread_is_read_as_what_was_written_in_it(
     assert (metrics["matches"], metrics["sent_pairs"]) == (1, 1)
     turns = store.conversations.turns(CASE)
     assert len(turns) == 3 and not any("@" in t.text or "Sent from" in t.text for t in turns)
+
+
+def test_an_email_with_a_marked_section_of_any_name_is_stored_not_a_500(
+    server: LiveServer, store: Store
+) -> None:
+    """Outlook's HTML marks lists with `<![if !supportLists]>`; a marked section of another name
+    (`<![x]>`) made the standard library's HTML parser raise: the webhook was a 500 and the customer's
+    message lost (Chatwoot does not send it again)."""
+    r = post(server.url, message_created(311, "<p>My card was charged twice</p><![x]>"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (turn,) = store.conversations.turns(CASE)
+    assert turn.text == "My card was charged twice"
+
+
+def test_a_long_html_email_is_read_off_the_event_loop(server: LiveServer, store: Store) -> None:
+    """An e-mail's webhook may carry 16 MiB, and its HTML is read (`mailtext.clean`) before the answer:
+    read on the event loop, 4 MB of paragraphs from a customer held every other request, /healthz
+    included, for the 4 to 5 s it took."""
+    body = json.dumps(message_created(321, "<p>My card was charged twice</p>" + "<p>" * 1_300_000)).encode()
+    with ThreadPoolExecutor(1) as pool:
+        sent = pool.submit(httpx.post, server.url + WEBHOOK, content=body, headers=signed(body), timeout=120)
+        time.sleep(0.5)
+        started = time.perf_counter()
+        health = httpx.get(server.url + "/healthz", timeout=120)
+        waited = time.perf_counter() - started
+        r = sent.result()
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert health.status_code == 200 and waited < 1.0, waited
+    (turn,) = store.conversations.turns(CASE)
+    assert turn.text == "My card was charged twice"

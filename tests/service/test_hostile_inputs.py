@@ -4,6 +4,8 @@ client sends them (a JSON encoder would refuse a lone surrogate before it left t
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -224,3 +226,26 @@ def test_every_body_has_a_size_limit(
     r = httpx.request(method, server.url + path, content=content, headers=headers, timeout=30)
     assert r.status_code == 413, r.text[:300]
     assert f"the limit is {limit}" in r.json()["detail"]
+
+
+def test_a_body_of_unclosed_escaped_quotes_is_refused_at_once_and_stalls_no_other_request(
+    server: LiveServer, store: Store
+) -> None:
+    """The nesting check skips what is inside strings; it found strings with a pattern that, on a
+    body of `\\"` after a quote, scanned from each quote to the end: 30 kB from the embed key (the
+    least secret key) held the event loop, and every other request (/healthz too), for 5 to 11 s;
+    100 kB for a minute; a 1 MiB body (the limit of most routes) for hours."""
+    body = b"[" * 70 + b'"' + b'\\"' * 15_000
+    headers = {"content-type": JSON, **authorize(store, "embed")}
+    with ThreadPoolExecutor(1) as pool:
+        started = time.perf_counter()
+        url = server.url + "/v1/suggest"
+        refused = pool.submit(httpx.post, url, content=body, headers=headers, timeout=60)
+        time.sleep(0.2)
+        health = httpx.get(server.url + "/healthz", timeout=60)
+        health_s = time.perf_counter() - started
+        r = refused.result()
+    took = time.perf_counter() - started
+    assert r.status_code == 422 and "nested too deeply" in r.json()["detail"]
+    assert health.status_code == 200
+    assert took < 1.5 and health_s < 1.5, (took, health_s)

@@ -74,9 +74,10 @@ ADDRESS = re.compile(
             r"\b(?:Calle|C/|Avenida|Avda\.?|Paseo|Plaza|Carrer|Rua|Avenida|Travessa|Via|Viale|Piazza|Corso)"
             r"[ \t]+(?:(?:de|del|la|las|los|da|do|dos|das|di|della|dei)[ \t]+)*"
             rf"{_UP}(?:[ \t]+{_UP}){{0,3}},?[ \t]+(?:n[º°o]\.?[ \t]*)?\d{{1,5}}[A-Za-z]?\b",
-            # Hauptstraße 12, Am Lindenweg 3a, Berliner Str. 5
-            r"\b(?:[A-ZÄÖÜ][\wäöüß-]*[ \t]+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|platz|gasse"
-            r"|allee|ring|damm|ufer|Straße|Strasse|Str\.|Weg|Platz|Gasse|Allee)[ \t]+\d{1,4}[a-z]?\b",
+            # Hauptstraße 12, Am Lindenweg 3a, Berliner Str. 5; started at the start of a hyphenated
+            # word only (`\b` started at each of its parts, and read to its end from each: quadratic)
+            r"(?<![\w-])(?:[A-ZÄÖÜ][\wäöüß-]*[ \t]+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|platz"
+            r"|gasse|allee|ring|damm|ufer|Straße|Strasse|Str\.|Weg|Platz|Gasse|Allee)[ \t]+\d{1,4}[a-z]?\b",
             # postcodes: NW1 6XE (UK), CA 94043 (US), 10115 Berlin (5 digits and a town)
             r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b",
             rf"(?:\b{_STATE}|(?<=,[ \t]){_STATE_WORD})[ \t]+\d{{5}}(?:-\d{{4}})?\b",

@@ -72,8 +72,8 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
     """Store what a verified webhook of help desk `name` says, before answering."""
     desk = request.app.state.help_desks[name]
     count = runtime.telemetry.webhooks.labels
-    try:
-        found = _read(await request.body(), desk.read)
+    try:  # a body of megabytes is parsed on a worker thread, as its text is read below
+        found = await run_in_threadpool(_read, await request.body(), desk.read)
     except _Invalid as exc:
         count(name, "invalid").inc()
         return exc.answer()
@@ -98,7 +98,9 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
         if found.outcome != "ignored":  # a setting to fix: Chatwoot never shows our answer
             webhook_warnings(request).warning("%s webhook ignored: %s", name, found.reason)
         return WebhookPublic(status="ignored", reason=found.reason)
-    turn = conversation.turn_of(found)
+    # an e-mail's text is read as what was written in it (`mailtext.clean`): linear, yet seconds for
+    # the megabytes a webhook may carry, which on the event loop held every other request
+    turn = await run_in_threadpool(conversation.turn_of, found)
     if not turn.text.strip():  # e.g. an e-mail's HTML that holds an image alone: read, it says nothing
         count(name, "ignored").inc()
         return WebhookPublic(status="ignored", reason="the message has no text")
