@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
+
+from lxml import etree
 
 __all__ = ["clean", "html_to_text", "looks_like_html"]
 
@@ -51,29 +54,30 @@ def looks_like_html(text: str) -> bool:
 
 
 class _Text:
-    """What `_read` finds, as text: block elements as line breaks, skipped elements left out."""
+    """The text of an HTML body as libxml2's HTML parser reads it (an lxml parser target): block
+    elements as line breaks, skipped elements (quotes, styles, scripts) left out."""
 
     def __init__(self, drop_quotes: bool) -> None:
         self.parts: list[str] = []
         self.skipping: list[str] = []
         self.drop_quotes = drop_quotes
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str]]) -> None:
-        classes = " ".join(v or "" for k, v in attrs if k in ("class", "id")).lower()
+    def start(self, tag: str, attrib: Mapping[str, str]) -> None:
+        tag = str(tag).lower()
+        classes = " ".join(str(v) for k, v in attrib.items() if str(k).lower() in ("class", "id")).lower()
         quoted = self.drop_quotes and (
             tag == "blockquote" or any(q in classes for q in ("gmail_quote", "yahoo_quoted", "divrplyfwdmsg"))
         )
         if tag not in _VOID and (self.skipping or tag in _SKIPPED or quoted):
             self.skipping.append(tag)
             return
-        if tag in _BLOCK:
+        if tag in _BLOCK and not self.skipping:
             self.parts.append("\n")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str]]) -> None:
-        if not self.skipping and tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
+        tag = str(tag).lower()
+        if tag in _VOID:  # the parser closes a `<br>` at once: its start made the line break
+            return
         if self.skipping:
             if tag in self.skipping:
                 while self.skipping and self.skipping.pop() != tag:
@@ -82,72 +86,34 @@ class _Text:
         if tag in _BLOCK:
             self.parts.append("\n")
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if not self.skipping:
             self.parts.append(data)
 
+    def comment(self, text: str) -> None:  # comments, processing instructions, the doctype: no text
+        pass
 
-_MARKUP_TAG = re.compile(r"""<(/?)([a-zA-Z][^\s/<>]*+)((?:[^<>"']|"[^"<]*+"?|'[^'<]*+'?)*+)>""")
-"""A start or end tag: its name, then its attributes (a quoted value may hold `>`) up to its `>`.
-Nothing in a tag may be `<`, and the repetitions are possessive: a `<` that opens no tag closed
-before the next `<` fails having read up to that next `<` only."""
-_MARKUP_OTHER = re.compile(r"<[!?/][^<>]*+>")
-"""A declaration (`<!DOCTYPE html>`), a marked section's marker (Outlook's `<![if !supportLists]>`,
-`<![endif]>`), a processing instruction (`<?xml ...?>`) or a malformed end tag: dropped."""
-_ATTRIBUTE = re.compile(r"""([^\s/=]++)(?:\s*+=\s*+("[^"]*+"?|'[^']*+'?|[^\s"']*+))?""")
-_COMMENT_END = re.compile(r"--\s*+>")
+    def pi(self, target: str, data: str | None = None) -> None:
+        pass
+
+    def doctype(self, *args: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _read(text: str, into: _Text) -> None:
-    """Hand `into` the tags and the text (entities decoded) of the HTML `text`, in one pass.
-
-    Python 3.11's `html.parser.HTMLParser` read markup that never closes in quadratic time (200 kB
-    of `<a`, of `<!--` or of `<p a='>'` took minutes, holding every request of the server: an e-mail
-    a customer writes reaches here whole) and raised on a marked section of an unknown name
-    (`<![x]>`: a 500, and a Chatwoot customer's message lost). Here a `<` that opens no tag,
-    comment or declaration closed before the next `<` is text, and so is an unclosed `<!--`;
-    comments, declarations and marked sections' markers are dropped, as that parser dropped them."""
-    data: list[str] = []
-
-    def flush() -> None:
-        if data:
-            into.handle_data(html.unescape("".join(data)))
-            data.clear()
-
-    i, comments_close = 0, True
-    while (j := text.find("<", i)) >= 0:
-        data.append(text[i:j])
-        comment = text.startswith("<!--", j)
-        if comment and comments_close:
-            end = _COMMENT_END.search(text, j + 4)
-            if end is not None:
-                flush()
-                i = end.end()
-                continue
-            comments_close = False  # no later comment can close either
-        tag = _MARKUP_TAG.match(text, j)
-        other = None if tag is not None or comment else _MARKUP_OTHER.match(text, j)
-        if tag is not None:
-            flush()
-            name, rest = tag[2].lower(), tag[3]
-            if tag[1]:
-                into.handle_endtag(name)
-            else:
-                found = _ATTRIBUTE.finditer(rest)
-                attrs = [(str(a[1]).lower(), html.unescape(a[2] or "").strip("\"'")) for a in found]
-                if rest.endswith("/"):
-                    into.handle_startendtag(name, attrs)
-                else:
-                    into.handle_starttag(name, attrs)
-            i = tag.end()
-        elif other is not None:
-            flush()
-            i = other.end()
-        else:
-            data.append("<")
-            i = j + 1
-    data.append(text[i:])
-    flush()
+    """Hand `into` the tags and the text (entities decoded) of the HTML `text`: libxml2's HTML parser
+    (lxml), which reads markup that never closes in linear time and recovers from any malformed
+    markup as a browser would (an unclosed comment runs to the end). Python 3.11's
+    `html.parser.HTMLParser` was quadratic on such markup (200 kB of `<a`, of `<!--` or of
+    `<p a='>'` took minutes, holding every request of the server: an e-mail a customer writes
+    reaches here whole) and raised on a marked section of an unknown name (`<![x]>`: a 500, and a
+    Chatwoot customer's message lost). A lone surrogate (a JSON `\\ud800`) is read as `?`."""
+    parser = etree.HTMLParser(target=into, recover=True, no_network=True)
+    parser.feed(text.encode("utf-8", "replace").decode("utf-8"))
+    parser.close()
 
 
 def html_to_text(text: str, drop_quotes: bool = True) -> str:
