@@ -249,4 +249,4 @@ def test_what_a_contrast_denies_and_affirms() -> None:
     assert _contrast("This is not possible.") == (set(), set())
     started = time.perf_counter()
     _contrast("word " * 20_000 + "not here")  # bounded: no backtracking over a long text
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10  # quadratic takes minutes; 0.6 s on a loaded box

@@ -249,6 +249,22 @@ def test_v1_metrics_bad_parameters_are_a_clear_422(
 
 
 def test_dashboard_has_an_agent_table_and_a_help_desk_panel(client: TestClient, store: Store) -> None:
+    # tom answers a suggestion of his own (a second reply to s0 would be a follow-up of its matched
+    # reply: each suggestion is scored once, against its closest reply, as `report` scores it)
+    store.cases.add_suggestions(
+        [
+            {
+                "id": "s-tom",
+                "case_id": "c1",
+                "created_at": T0,
+                "pipeline_version": "p1",
+                "topic": "payouts",
+                "text": "You can pause payouts in Settings.",
+                "answer_id": "a1",
+                "latency_ms": 12.0,
+            },
+        ]
+    )
     store.events.add_many(
         [
             {
@@ -260,7 +276,8 @@ def test_dashboard_has_an_agent_table_and_a_help_desk_panel(client: TestClient, 
             },
             {
                 "idempotency_key": "m2",
-                "case_id": "c0",
+                "case_id": "c1",
+                "suggestion_id": "s-tom",
                 "kind": "sent",
                 "text": "Sorry, no.",
                 "agent_id": "tom",
