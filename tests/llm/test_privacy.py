@@ -58,6 +58,23 @@ def test_unmask_restores_but_withholds_cards_and_reports_unknown_placeholders() 
     assert back.withheld == ("[CARD_1]", "[IBAN_1]") and back.unknown == ("[EMAIL_7]",)
 
 
+def test_a_name_placeholder_stands_for_the_customer_when_no_text_named_anyone() -> None:
+    """The case names its customer but no text the LLM saw does, so the masker made no [NAME_1]; a
+    draft greeting "Hi [NAME_1]," (the prompt says placeholders stand for the customer's data) was
+    refused whole as a placeholder that stands for nothing."""
+    masker = Masker("Ana Silva")
+    masker.mask("How do I pause payouts?")
+    back = masker.unmask("Hi [NAME_1], you can pause them in Settings. [NAME_2]")
+    assert back.text == "Hi Ana Silva, you can pause them in Settings. [NAME_2]"
+    assert back.unknown == ("[NAME_2]",)
+    nobody = Masker(None)
+    nobody.mask("How do I pause payouts?")
+    assert nobody.unmask("Hi [NAME_1],").unknown == ("[NAME_1]",)
+    named = Masker("Ana Silva")
+    named.mask("This is Ana Silva")  # [NAME_1] made: any other name placeholder stands for nothing
+    assert named.unmask("Hi [NAME_1] and [NAME_2]").unknown == ("[NAME_2]",)
+
+
 def test_off_passes_everything_through() -> None:
     masker = Masker("Ana Silva", enabled=False)
     assert masker.mask(TEXT) == TEXT and masker.unmask("[NAME_1]").text == "[NAME_1]"

@@ -5,7 +5,8 @@ with the reason there is no usable one: the call failed (timeout, HTTP error, ma
 model said it cannot answer from the sources (`REFUSAL`, also after its reasons), the reply was cut
 at `max_tokens` or by the server's content filter (or is a tool call, `UNFINISHED`), it would repeat
 a card number, an IBAN or a national id (placeholders of those are never restored, and a literal
-card number or IBAN is refused too), or it holds a placeholder that stands for nothing. `usage`
+card number or IBAN is refused too), or it holds a placeholder that stands for nothing (a
+`[NAME_1]` when no text named anyone stands for the case's customer, `Masker.unmask`). `usage`
 (model, tokens, latency, attempts) goes into the trace either way.
 """
 

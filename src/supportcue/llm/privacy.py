@@ -144,7 +144,11 @@ class Masker:
         """`text` with the placeholders this masker made put back (cards and IBANs withheld)."""
         if not self.enabled:
             return Unmasked(text)
-        known = self._values
+        known = dict(self._values)
+        if self.customer_name and not any(k == "NAME" for k, _ in self._placeholders):
+            # no text the LLM saw named anyone, so a [NAME_1] it writes ("Hi [NAME_1],", as the
+            # prompt says placeholders stand for the customer's data) can only mean the customer
+            known["[NAME_1]"] = self.customer_name
         withheld: list[str] = []
         unknown: list[str] = []
 
