@@ -276,6 +276,24 @@ def test_a_reply_that_cannot_be_read_is_a_clear_error(
         client(server.url).complete(ASK)
 
 
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),  # OpenAI's and Azure OpenAI's, in milliseconds
+        ({"retry-after-ms": "1500", "Retry-After": "2"}, 1.5),  # the finer one first
+        ({"retry-after-ms": "soon", "Retry-After": "2"}, 2.0),
+    ],
+)
+def test_a_retry_after_in_milliseconds_is_honoured(headers: dict[str, str], wait: float) -> None:
+    """OpenAI's API names its wait in milliseconds (`retry-after-ms`), often beside or instead of
+    `Retry-After`: it was ignored, and the call retried after its own 5-10 ms backoff, into the
+    next 429."""
+    waits: list[float] = []
+    with serve(Status(429, headers), Reply("ok")) as server:
+        reply = client(server.url, timeout_ms=10_000, sleep=waits.append).complete(ASK)
+    assert reply.text == "ok" and waits == [pytest.approx(wait, abs=0.011)]
+
+
 def test_a_retry_after_given_as_an_http_date_is_honoured() -> None:
     from email.utils import format_datetime
 

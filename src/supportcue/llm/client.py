@@ -9,7 +9,7 @@ Like `embeddings.py`, three parts behind one small protocol, injected into the s
   user messages; the reply is the assistant message's text; no JSON mode or tool calls, which not
   every server has), so it works with OpenAI, vLLM, llama.cpp's `llama-server` and Ollama's `/v1`.
   A 429, a 5xx or a refused connection is retried with exponential backoff (full jitter, honouring
-  `Retry-After`) while time is left; a 429 whose error code says no retry can help
+  `retry-after-ms` or `Retry-After`) while time is left; a 429 whose error code says no retry can help
   (`insufficient_quota`: the account's quota or billing) fails at once, saying so. Time is bounded
   per request: the earlier of `timeout_ms` from now and the caller's `deadline` (the pipeline's
   remaining budget), across every attempt; the body
@@ -342,7 +342,13 @@ def _hint(status: int) -> str:
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
-    """`Retry-After` in seconds: a number of seconds or an HTTP date (RFC 9110), capped."""
+    """How long the server asks to wait, in seconds, capped: OpenAI's `retry-after-ms` when it is a
+    number (milliseconds; OpenAI and Azure OpenAI send it), else `Retry-After`: a number of seconds
+    or an HTTP date (RFC 9110)."""
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers.get("retry-after-ms", "").strip()) / 1000))
+    except ValueError:
+        pass
     value = headers.get("retry-after", "").strip()
     try:
         seconds = float(value)
