@@ -38,9 +38,14 @@ def test_a_caller_over_its_limit_gets_429_with_retry_after_and_others_do_not(
 ) -> None:
     busy, other = authorize(store, "integration"), authorize(store, "integration")
     url = f"{server.url}/v1/suggest"
-    codes = [httpx.post(url, json={"message": "thanks"}, headers=busy).status_code for _ in range(3)]
-    over = httpx.post(url, json={"message": "thanks"}, headers=busy)
-    assert codes == [200, 200, 200] and over.status_code == 429
+    # the burst of 3, then one token a second: on a loaded machine the fourth request may come after
+    # a token was added, so requests go on until the first 429, and at most that many are let through
+    started, codes = time.monotonic(), []
+    while len(codes) < 20 and 429 not in codes:
+        over = httpx.post(url, json={"message": "thanks"}, headers=busy)
+        codes.append(over.status_code)
+    refilled = int(time.monotonic() - started)
+    assert codes[-1] == 429 and set(codes[:-1]) == {200} and 3 <= len(codes) - 1 <= 3 + refilled, codes
     assert over.headers["retry-after"] == "1" and "retry in 1 s" in over.json()["detail"]
     assert httpx.post(url, json={"message": "thanks"}, headers=other).status_code == 200
     time.sleep(1.05)  # 60 a minute: one token a second
