@@ -1221,3 +1221,21 @@ def test_an_sme_decision_imported_without_an_expiry_expires_as_a_review_in_revie
     assert c5.expires_at is not None
     assert c5.expires_at.replace(tzinfo=UTC) - c5.created_at.replace(tzinfo=UTC) == timedelta(days=30)
     assert got["c6"].expires_at is None
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_no_header(store: Store, tmp_path: Path) -> None:
+    """Excel writes (and reads) a first line `sep=;` that names the delimiter. It was read as the
+    header (one column, `sep=`), so every row was rejected as "a value in column 2, which has no name
+    in the header": the line names the delimiter, the header is the line after it, and the lines are
+    counted from the file's first."""
+    path = write(
+        tmp_path / "cases.csv",
+        "\ufeffsep=;\r\nid;message;created_at\r\n"
+        "c1;Where is my refund, please?;2026-10-01\r\nc2;;2026-10-02\r\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(4, ["message"])]
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund, please?"
+    tabs = write(tmp_path / "tabs.csv", '"sep=\t"\nid\tmessage\nt1\tHello, is my box late?\n')
+    assert import_file(store, "cases", tabs).stored == 1
