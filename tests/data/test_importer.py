@@ -1239,3 +1239,21 @@ def test_excels_sep_line_names_the_delimiter_and_is_no_header(store: Store, tmp_
     assert case is not None and case.message == "Where is my refund, please?"
     tabs = write(tmp_path / "tabs.csv", '"sep=\t"\nid\tmessage\nt1\tHello, is my box late?\n')
     assert import_file(store, "cases", tabs).stored == 1
+
+
+def test_a_help_desks_agent_column_is_who_sent_the_reply(store: Store, tmp_path: Path) -> None:
+    """Freshdesk names the ticket's agent `Agent`, Zendesk `Assignee`, Help Scout `Assigned To`: the
+    column became a case field, so every imported reply was sent by no one and the dashboard's
+    per-agent table stayed empty. They are read as the reply's `agent_id`, as `agent_id` is."""
+    for header in ("Agent", "Assignee", "Assigned To"):
+        case_id = f"t-{len(header)}"
+        path = write(
+            tmp_path / "export.csv",
+            f"Ticket ID,Created time,Description,Reply,{header}\n"
+            f"{case_id},2026-10-01T10:00:00Z,Where is my refund?,It is on its way.,tom\n",
+        )
+        report = import_file(store, "cases", path)
+        assert (report.stored, report.rejects, report.warnings) == (1, [], []), header
+        assert [e.agent_id for e in store.events.list(case_id=case_id, kind="sent")] == ["tom"], header
+        case = store.cases.get(case_id)
+        assert case is not None and header not in case.fields, header

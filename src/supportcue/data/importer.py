@@ -76,6 +76,9 @@ ALIASES: dict[str, dict[str, str]] = {
         "created_date": "created_at",
         "requester": "customer_name",
         "requester_name": "customer_name",
+        "agent": "agent_id",  # Freshdesk
+        "assignee": "agent_id",  # Zendesk
+        "assigned_to": "agent_id",  # Help Scout
     },
     "labels": {"label": "value"},
     "answers": {"answer_id": "id"},
