@@ -1257,3 +1257,29 @@ def test_a_help_desks_agent_column_is_who_sent_the_reply(store: Store, tmp_path:
         assert [e.agent_id for e in store.events.list(case_id=case_id, kind="sent")] == ["tom"], header
         case = store.cases.get(case_id)
         assert case is not None and header not in case.fields, header
+
+
+def test_two_columns_read_as_one_field_keep_the_other_and_say_so(store: Store, tmp_path: Path) -> None:
+    """An export with an `id` (the row's number) and a `Ticket ID`, or a `Created` and a `Created time`,
+    has two columns read as one field: the second was dropped without a word (not even kept as a case
+    field), and a row whose first cell was empty took the second's value instead. The first column is
+    read, always; the other stays a case field under its own name, and a warning names both and the
+    --map that reads the other."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,Ticket ID,Description,Created,Created time\n"
+        "1,SPK-9001,My chain broke,2026-10-01,2026-10-02T10:00:00Z\n"
+        ",SPK-9002,The brakes squeak,2026-10-03,2026-10-04T10:00:00Z\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(3, ["id"])]
+    case = store.cases.get("1")
+    assert case is not None and store.cases.get("SPK-9002") is None
+    assert case.fields == {"Ticket ID": "SPK-9001", "Created time": "2026-10-02T10:00:00Z"}
+    assert case.created_at == datetime(2026, 10, 1, tzinfo=UTC)
+    shadowed = [w for w in report.warnings if "'id' and 'Ticket ID' are both read as id" in w]
+    assert len(shadowed) == 1 and "--map id='Ticket ID'" in shadowed[0], report.warnings
+    assert any("'Created' and 'Created time' are both read as created_at" in w for w in report.warnings)
+    labels = write(tmp_path / "labels.csv", "case_id,task,label,value\n1,topic,refunds,refund\n")
+    report = import_file(store, "labels", labels, dry_run=True)
+    assert any("'label' and 'value' are both read as value" in w for w in report.warnings), report.warnings
