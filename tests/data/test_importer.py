@@ -1283,3 +1283,16 @@ def test_two_columns_read_as_one_field_keep_the_other_and_say_so(store: Store, t
     labels = write(tmp_path / "labels.csv", "case_id,task,label,value\n1,topic,refunds,refund\n")
     report = import_file(store, "labels", labels, dry_run=True)
     assert any("'label' and 'value' are both read as value" in w for w in report.warnings), report.warnings
+
+
+def test_a_cell_of_blanks_is_missing_as_an_empty_cell_is(store: Store, tmp_path: Path) -> None:
+    """A message of spaces was rejected as "message: String should have at least 1 character",
+    pydantic's words, beside "message: missing or empty" for an empty cell: a blank cell is reported as
+    an empty one."""
+    path = write(tmp_path / "cases.csv", "id,message\nc1,\nc2,   \nc3,Where is my refund?\n")
+    report = import_file(store, "cases", path)
+    assert report.stored == 1
+    assert [(r.line, r.reason, r.fields) for r in report.rejects] == [
+        (2, "message: missing or empty", ["message"]),
+        (3, "message: missing or empty", ["message"]),
+    ]

@@ -149,7 +149,8 @@ def _reason(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        message = "missing or empty" if item["type"] == "missing" else item["msg"]
+        blank = item["type"] == "string_too_short" and item.get("ctx", {}).get("min_length") == 1
+        message = "missing or empty" if item["type"] == "missing" or blank else item["msg"]
         message = message.removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
