@@ -269,3 +269,19 @@ def test_models_table_stays_readable_in_a_narrow_terminal(width: int) -> None:
         assert shown in text
     assert "2026-11-30 18:00" in text and "0.950" in text and "refused" in text
     assert ("aaaaaaaaaaaa" in text and "unverified" in text) == (width == 200)
+
+
+def test_a_retrained_response_stage_says_how_it_goes_live(workspace: Path) -> None:
+    """The response stage has no backtest to gate on: its first version goes live, and one trained on
+    history imported since stays a candidate. `train` printed "response v2 (candidate) -> PATH" and
+    nothing else, so a team that imported its new replies and trained again believed they were used;
+    it says that the live version keeps serving and how to put the new one live."""
+    ws = workspace
+    write_history(ws.parent, dated=True)
+    import_history(ws)
+    out = run(ws, "train")
+    assert "response v1 (live)" in out and "supportcue promote response" not in out, out
+    out = run(ws, "train")
+    assert "response v2 (candidate)" in out, out
+    assert "response v1 keeps serving; put v2 live with `supportcue promote response v2`" in out, out
+    run(ws, "promote", "response", "v2")

@@ -127,8 +127,9 @@ def trained_json(
     }
 
 
-def print_trained(v: ModelVersion, target_precision: float) -> None:
-    """A trained version: its backtest, the split it used, and the gate's verdict with what to do."""
+def print_trained(v: ModelVersion, target_precision: float, live: str | None = None) -> None:
+    """A trained version: its backtest, the split it used, and the gate's verdict with what to do
+    (`live`: the stage's live version, which a candidate leaves serving)."""
     s = v.metrics.get("summary", {})
     figures = ""
     if s:
@@ -154,6 +155,16 @@ def print_trained(v: ModelVersion, target_precision: float) -> None:
     elif gate and v.status == ModelStatus.CANDIDATE:
         console.print(
             f"  it clears the gate; put it live with `supportcue promote {v.stage} {v.version}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    elif v.status == ModelStatus.CANDIDATE and live is not None:
+        # a stage with no backtest to gate on (response, learned from the history's replies): only
+        # its first version goes live by itself, so history imported since is used once promoted
+        console.print(
+            f"  {v.stage} {live} keeps serving; put {v.version} live with "
+            f"`supportcue promote {v.stage} {v.version}`",
             highlight=False,
             markup=False,
             soft_wrap=True,
@@ -194,7 +205,8 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(trained_json(versions, live, found, target), default=str))
             return
         for v in versions:
-            print_trained(v, target)
+            serving = cli.store.models.live(v.stage)
+            print_trained(v, target, serving.version if serving is not None else None)
         from supportcue.spelling import known_words_hint
 
         hint = known_words_hint(found)
