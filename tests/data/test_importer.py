@@ -1296,3 +1296,39 @@ def test_a_cell_of_blanks_is_missing_as_an_empty_cell_is(store: Store, tmp_path:
         (2, "message: missing or empty", ["message"]),
         (3, "message: missing or empty", ["message"]),
     ]
+
+
+def test_the_allowed_values_are_read_in_any_case(store: Store, tmp_path: Path) -> None:
+    """A spreadsheet typed by people says `Approved`, `Topic`, `Expert`, `Valid`, `Resolved`: each row
+    was rejected ("status: Input should be 'draft', 'approved' or 'retired'"), though a case's status
+    (`Solved`) and the column names are read in any case. The allowed values are too; another value is
+    still a reject naming them."""
+    answers = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body,status\na1,refunds,Refunds,Refunds take 5 days.,Approved\n"
+        "a2,refunds,Refunds again,Refunds take a week.,PUBLISHED\n",
+    )
+    report = import_file(store, "answers", answers)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(3, ["status"])]
+    assert "'draft', 'approved' or 'retired'" in report.rejects[0].reason
+    stored = store.library.answer("a1")
+    assert stored is not None and stored.status == "approved"
+    cases = write(tmp_path / "cases.csv", "id,message,created_at\nc1,Where is my refund?,2026-10-01\n")
+    import_file(store, "cases", cases)
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,source\nc1,Topic,refunds,Expert\nc1,VALIDITY,Valid,expert\n",
+    )
+    report = import_file(store, "labels", labels)
+    assert (report.stored, report.rejects) == (2, []), report.rejects
+    assert {(lb.task, lb.value, lb.source) for lb in store.labels.list()} == {
+        ("topic", "refunds", "expert"),
+        ("validity", "valid", "expert"),
+    }
+    events = write(
+        tmp_path / "events.csv",
+        "idempotency_key,case_id,kind,reason,ts\nk1,c1,Dismissed,Wrong_Topic,2026-10-02\n",
+    )
+    report = import_file(store, "events", events)
+    assert (report.stored, report.rejects) == (1, []), report.rejects
+    assert [(e.kind, e.reason) for e in store.events.list(case_id="c1")] == [("dismissed", "wrong_topic")]

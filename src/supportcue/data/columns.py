@@ -153,7 +153,22 @@ class ImportRow(BaseModel):
             return str(value)
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             raise ValueError(f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
-        return check_text(value)  # no NUL bytes or lone surrogates, at any depth
+        value = check_text(value)  # no NUL bytes or lone surrogates, at any depth
+        choices = _enum_of(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if choices is not None and isinstance(value, str):
+            # a spreadsheet typed by people says `Approved`, `Topic`, `Expert`: the allowed values are
+            # read in any case, as the column names are (another value is still refused, naming them)
+            folded = value.strip().casefold()
+            return next((m.value for m in choices if str(m.value).casefold() == folded), value)
+        return value
+
+
+def _enum_of(annotation: Any) -> type[Enum] | None:
+    """The Enum a field's annotation names (`AnswerStatus`, `DismissReason | None`), or None."""
+    for kind in typing.get_args(annotation) or (annotation,):
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            return kind
+    return None
 
 
 HELP_DESK_STATUSES: dict[str, str] = {
@@ -320,9 +335,11 @@ class LabelRow(ImportRow):
     @field_validator("value")
     @classmethod
     def _validity(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("task") == LabelTask.VALIDITY and value not in VALIDITY_VALUES:
+        if info.data.get("task") != LabelTask.VALIDITY:
+            return value
+        if value.casefold() not in VALIDITY_VALUES:  # `Valid`, as people type it, is valid
             raise ValueError(f"a validity label is {' or '.join(VALIDITY_VALUES)}")
-        return value
+        return value.casefold()
 
     @model_validator(mode="after")
     def _subject(self) -> Self:
