@@ -1332,3 +1332,19 @@ def test_the_allowed_values_are_read_in_any_case(store: Store, tmp_path: Path) -
     report = import_file(store, "events", events)
     assert (report.stored, report.rejects) == (1, []), report.rejects
     assert [(e.kind, e.reason) for e in store.events.list(case_id="c1")] == [("dismissed", "wrong_topic")]
+
+
+def test_a_time_that_names_its_zone_utc_or_gmt_is_read(store: Store, tmp_path: Path) -> None:
+    """Rails writes a time as `2026-10-01 10:00:00 UTC` (its `Time#to_s`, in help desks built on it):
+    every row of such an export was rejected as "not an ISO 8601 date/time". A trailing UTC or GMT is
+    the zone +00:00; another word is still a reject."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created_at\nc1,Where is my refund?,2026-10-01 10:00:00 UTC\n"
+        "c2,My card was declined,2026-10-02 08:30 gmt\nc3,Hello?,2026-10-02 08:30 CEST\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 2 and [(r.line, r.fields) for r in report.rejects] == [(4, ["created_at"])]
+    first, second = store.cases.get("c1"), store.cases.get("c2")
+    assert first is not None and first.created_at == datetime(2026, 10, 1, 10, tzinfo=UTC)
+    assert second is not None and second.created_at == datetime(2026, 10, 2, 8, 30, tzinfo=UTC)

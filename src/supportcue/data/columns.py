@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ def column(
     return Field(default, description=doc, json_schema_extra=extra, **constraints)
 
 
+_UTC_NAMED = re.compile(r"(?<=\d)\s*(?:UTC|GMT)$", re.IGNORECASE)
+"""A time's zone named UTC or GMT after it, as Rails writes a time (`Time#to_s`)."""
+
+
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time (a date alone is midnight UTC) in the accepted range, or None when empty."""
     if value in (None, ""):
@@ -74,7 +79,8 @@ def parse_time(value: Any) -> datetime | None:
         parsed = value
     else:
         try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            text = _UTC_NAMED.sub("+00:00", str(value).strip())  # Rails' `2026-10-01 10:00:00 UTC`
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             # the value itself is left out: a shifted CSV row may put a message in this column
             raise ValueError("not an ISO 8601 date/time (e.g. 2026-03-02T09:15:00Z)") from None
