@@ -269,3 +269,49 @@ def test_models_table_stays_readable_in_a_narrow_terminal(width: int) -> None:
         assert shown in text
     assert "2026-11-30 18:00" in text and "0.950" in text and "refused" in text
     assert ("aaaaaaaaaaaa" in text and "unverified" in text) == (width == 200)
+
+
+def test_a_retrained_response_stage_says_how_it_goes_live(workspace: Path) -> None:
+    """The response stage has no backtest to gate on: its first version goes live, and one trained on
+    history imported since stays a candidate. `train` printed "response v2 (candidate) -> PATH" and
+    nothing else, so a team that imported its new replies and trained again believed they were used;
+    it says that the live version keeps serving and how to put the new one live."""
+    ws = workspace
+    write_history(ws.parent, dated=True)
+    import_history(ws)
+    out = run(ws, "train")
+    assert "response v1 (live)" in out and "supportcue promote response" not in out, out
+    out = run(ws, "train")
+    assert "response v2 (candidate)" in out, out
+    assert "response v1 keeps serving; put v2 live with `supportcue promote response v2`" in out, out
+    run(ws, "promote", "response", "v2")
+
+
+def test_train_with_topic_labels_only_trains_the_stages_it_can(workspace: Path) -> None:
+    """A team that labeled topics but no validity stopped at the first stage: `train` said "only 0
+    validity labels: need at least 10" and exited, so the topic and response stages its labels could
+    teach were never trained and `suggest` said "no trained model". Training every stage, one without
+    enough labels is named with the reason and left out (the pipeline runs without it), and the others
+    are trained; with no stage learned from labels at all it is still an error, and nothing is written."""
+    ws = workspace
+    write_history(ws.parent, dated=True)
+    run(ws, "import", "cases", str(ws.parent / "cases.csv"))
+    run(ws, "import", "answers", str(ws.parent / "answers.csv"))
+    code, out = cli(ws, "train")
+    assert code != 0 and "only 0 validity labels" in out, out
+    assert json.loads(run(ws, "models", "--json")) == []
+    code, out = cli(ws, "train", "--stage", "topic")
+    assert code != 0 and "only 0 topic labels" in out, out
+
+    labels = ws.parent / "labels.jsonl"
+    topic_only = [x for x in labels.read_text().splitlines() if '"validity"' not in x]
+    labels.write_text("".join(x + "\n" for x in topic_only))
+    run(ws, "import", "labels", str(labels))
+    out = run(ws, "train")
+    assert "validation not trained: only 0 validity labels: need at least 10" in out, out
+    assert "topic v1 (live)" in out and "response v1 (live)" in out, out
+    said = last_json(run(ws, "train", "--json"))
+    assert [s["stage"] for s in said["not_trained"]] == ["validation"], said
+    assert "only 0 validity labels" in said["not_trained"][0]["reason"]
+    suggestion = last_json(run(ws, "suggest", "when is my payout please", "--json"))
+    assert suggestion["topic"] == "payouts", suggestion

@@ -259,3 +259,32 @@ def test_topics_merge_says_the_live_topic_model_must_be_trained_again(
     assert result.exit_code == 0, result.output
     assert "moved 40 topic labels" in result.stdout
     assert "still predicts 'payouts'" in result.stderr and "train --stage topic" in result.stderr
+
+
+def test_suggest_for_a_stored_case_fills_placeholders_from_it(workspace: Path, tmp_path: Path) -> None:
+    """`suggest --case-id` of an imported case read nothing of it: an answer's `{order_id}` abstained
+    with "placeholders the case cannot fill: order_id" for a case whose file gave its order_id, and the
+    greeting had no name. The stored case gives its fields and customer's name (as the console does),
+    and --customer-name still wins."""
+    ws = workspace
+    (tmp_path / "answers.csv").write_text(
+        "id,topic,title,body,status\n"
+        "a-ref,refunds,Refunds,Hi {customer_name}! Refunds take 5-10 days.,approved\n"
+        "a-pay,payouts,Payouts,"
+        "Hi {customer_name}! About your payouts: we are on it (order {order_id}).,approved\n"
+    )
+    for kind, name in (("cases", "cases.csv"), ("labels", "labels.jsonl"), ("answers", "answers.csv")):
+        run(ws, "import", kind, str(tmp_path / name))
+    (tmp_path / "open.csv").write_text(
+        "id,message,customer_name,order id\nq1,when is my payout,Lu Wong,ORD-77\n"
+    )
+    run(ws, "import", "cases", str(tmp_path / "open.csv"))
+    run(ws, "train")
+    ask = ("suggest", "when is my payout please", "--json", "--case-id", "q1")
+    shown = json.loads(run(ws, *ask))
+    assert shown["topic"] == "payouts" and shown["text"] is not None, shown["reason"]
+    assert "(order ORD-77)" in shown["text"] and "Lu" in shown["text"], shown["text"]
+    named = json.loads(run(ws, *ask, "--customer-name", "Bo"))
+    assert "Bo" in named["text"] and "Lu" not in named["text"], named["text"]
+    unknown = json.loads(run(ws, "suggest", "when is my payout please", "--json", "--case-id", "q2"))
+    assert unknown["text"] is None and "order_id" in unknown["reason"], unknown

@@ -1221,3 +1221,130 @@ def test_an_sme_decision_imported_without_an_expiry_expires_as_a_review_in_revie
     assert c5.expires_at is not None
     assert c5.expires_at.replace(tzinfo=UTC) - c5.created_at.replace(tzinfo=UTC) == timedelta(days=30)
     assert got["c6"].expires_at is None
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_no_header(store: Store, tmp_path: Path) -> None:
+    """Excel writes (and reads) a first line `sep=;` that names the delimiter. It was read as the
+    header (one column, `sep=`), so every row was rejected as "a value in column 2, which has no name
+    in the header": the line names the delimiter, the header is the line after it, and the lines are
+    counted from the file's first."""
+    path = write(
+        tmp_path / "cases.csv",
+        "\ufeffsep=;\r\nid;message;created_at\r\n"
+        "c1;Where is my refund, please?;2026-10-01\r\nc2;;2026-10-02\r\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(4, ["message"])]
+    case = store.cases.get("c1")
+    assert case is not None and case.message == "Where is my refund, please?"
+    tabs = write(tmp_path / "tabs.csv", '"sep=\t"\nid\tmessage\nt1\tHello, is my box late?\n')
+    assert import_file(store, "cases", tabs).stored == 1
+
+
+def test_a_help_desks_agent_column_is_who_sent_the_reply(store: Store, tmp_path: Path) -> None:
+    """Freshdesk names the ticket's agent `Agent`, Zendesk `Assignee`, Help Scout `Assigned To`: the
+    column became a case field, so every imported reply was sent by no one and the dashboard's
+    per-agent table stayed empty. They are read as the reply's `agent_id`, as `agent_id` is."""
+    for header in ("Agent", "Assignee", "Assigned To"):
+        case_id = f"t-{len(header)}"
+        path = write(
+            tmp_path / "export.csv",
+            f"Ticket ID,Created time,Description,Reply,{header}\n"
+            f"{case_id},2026-10-01T10:00:00Z,Where is my refund?,It is on its way.,tom\n",
+        )
+        report = import_file(store, "cases", path)
+        assert (report.stored, report.rejects, report.warnings) == (1, [], []), header
+        assert [e.agent_id for e in store.events.list(case_id=case_id, kind="sent")] == ["tom"], header
+        case = store.cases.get(case_id)
+        assert case is not None and header not in case.fields, header
+
+
+def test_two_columns_read_as_one_field_keep_the_other_and_say_so(store: Store, tmp_path: Path) -> None:
+    """An export with an `id` (the row's number) and a `Ticket ID`, or a `Created` and a `Created time`,
+    has two columns read as one field: the second was dropped without a word (not even kept as a case
+    field), and a row whose first cell was empty took the second's value instead. The first column is
+    read, always; the other stays a case field under its own name, and a warning names both and the
+    --map that reads the other."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,Ticket ID,Description,Created,Created time\n"
+        "1,SPK-9001,My chain broke,2026-10-01,2026-10-02T10:00:00Z\n"
+        ",SPK-9002,The brakes squeak,2026-10-03,2026-10-04T10:00:00Z\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(3, ["id"])]
+    case = store.cases.get("1")
+    assert case is not None and store.cases.get("SPK-9002") is None
+    assert case.fields == {"Ticket ID": "SPK-9001", "Created time": "2026-10-02T10:00:00Z"}
+    assert case.created_at == datetime(2026, 10, 1, tzinfo=UTC)
+    shadowed = [w for w in report.warnings if "'id' and 'Ticket ID' are both read as id" in w]
+    assert len(shadowed) == 1 and "--map id='Ticket ID'" in shadowed[0], report.warnings
+    assert any("'Created' and 'Created time' are both read as created_at" in w for w in report.warnings)
+    labels = write(tmp_path / "labels.csv", "case_id,task,label,value\n1,topic,refunds,refund\n")
+    report = import_file(store, "labels", labels, dry_run=True)
+    assert any("'label' and 'value' are both read as value" in w for w in report.warnings), report.warnings
+
+
+def test_a_cell_of_blanks_is_missing_as_an_empty_cell_is(store: Store, tmp_path: Path) -> None:
+    """A message of spaces was rejected as "message: String should have at least 1 character",
+    pydantic's words, beside "message: missing or empty" for an empty cell: a blank cell is reported as
+    an empty one."""
+    path = write(tmp_path / "cases.csv", "id,message\nc1,\nc2,   \nc3,Where is my refund?\n")
+    report = import_file(store, "cases", path)
+    assert report.stored == 1
+    assert [(r.line, r.reason, r.fields) for r in report.rejects] == [
+        (2, "message: missing or empty", ["message"]),
+        (3, "message: missing or empty", ["message"]),
+    ]
+
+
+def test_the_allowed_values_are_read_in_any_case(store: Store, tmp_path: Path) -> None:
+    """A spreadsheet typed by people says `Approved`, `Topic`, `Expert`, `Valid`, `Resolved`: each row
+    was rejected ("status: Input should be 'draft', 'approved' or 'retired'"), though a case's status
+    (`Solved`) and the column names are read in any case. The allowed values are too; another value is
+    still a reject naming them."""
+    answers = write(
+        tmp_path / "answers.csv",
+        "id,topic,title,body,status\na1,refunds,Refunds,Refunds take 5 days.,Approved\n"
+        "a2,refunds,Refunds again,Refunds take a week.,PUBLISHED\n",
+    )
+    report = import_file(store, "answers", answers)
+    assert report.stored == 1 and [(r.line, r.fields) for r in report.rejects] == [(3, ["status"])]
+    assert "'draft', 'approved' or 'retired'" in report.rejects[0].reason
+    stored = store.library.answer("a1")
+    assert stored is not None and stored.status == "approved"
+    cases = write(tmp_path / "cases.csv", "id,message,created_at\nc1,Where is my refund?,2026-10-01\n")
+    import_file(store, "cases", cases)
+    labels = write(
+        tmp_path / "labels.csv",
+        "case_id,task,value,source\nc1,Topic,refunds,Expert\nc1,VALIDITY,Valid,expert\n",
+    )
+    report = import_file(store, "labels", labels)
+    assert (report.stored, report.rejects) == (2, []), report.rejects
+    assert {(lb.task, lb.value, lb.source) for lb in store.labels.list()} == {
+        ("topic", "refunds", "expert"),
+        ("validity", "valid", "expert"),
+    }
+    events = write(
+        tmp_path / "events.csv",
+        "idempotency_key,case_id,kind,reason,ts\nk1,c1,Dismissed,Wrong_Topic,2026-10-02\n",
+    )
+    report = import_file(store, "events", events)
+    assert (report.stored, report.rejects) == (1, []), report.rejects
+    assert [(e.kind, e.reason) for e in store.events.list(case_id="c1")] == [("dismissed", "wrong_topic")]
+
+
+def test_a_time_that_names_its_zone_utc_or_gmt_is_read(store: Store, tmp_path: Path) -> None:
+    """Rails writes a time as `2026-10-01 10:00:00 UTC` (its `Time#to_s`, in help desks built on it):
+    every row of such an export was rejected as "not an ISO 8601 date/time". A trailing UTC or GMT is
+    the zone +00:00; another word is still a reject."""
+    path = write(
+        tmp_path / "cases.csv",
+        "id,message,created_at\nc1,Where is my refund?,2026-10-01 10:00:00 UTC\n"
+        "c2,My card was declined,2026-10-02 08:30 gmt\nc3,Hello?,2026-10-02 08:30 CEST\n",
+    )
+    report = import_file(store, "cases", path)
+    assert report.stored == 2 and [(r.line, r.fields) for r in report.rejects] == [(4, ["created_at"])]
+    first, second = store.cases.get("c1"), store.cases.get("c2")
+    assert first is not None and first.created_at == datetime(2026, 10, 1, 10, tzinfo=UTC)
+    assert second is not None and second.created_at == datetime(2026, 10, 2, 8, 30, tzinfo=UTC)

@@ -15,6 +15,7 @@ from rich.table import Table
 from supportcue.cli.context import CliState, state
 from supportcue.cli.output import console, err_console, fitted_table
 from supportcue.data.tables import ModelVersion
+from supportcue.errors import SupportcueError
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
 from supportcue.training.trainer import Trainer
@@ -127,8 +128,9 @@ def trained_json(
     }
 
 
-def print_trained(v: ModelVersion, target_precision: float) -> None:
-    """A trained version: its backtest, the split it used, and the gate's verdict with what to do."""
+def print_trained(v: ModelVersion, target_precision: float, live: str | None = None) -> None:
+    """A trained version: its backtest, the split it used, and the gate's verdict with what to do
+    (`live`: the stage's live version, which a candidate leaves serving)."""
     s = v.metrics.get("summary", {})
     figures = ""
     if s:
@@ -158,6 +160,42 @@ def print_trained(v: ModelVersion, target_precision: float) -> None:
             markup=False,
             soft_wrap=True,
         )
+    elif v.status == ModelStatus.CANDIDATE and live is not None:
+        # a stage with no backtest to gate on (response, learned from the history's replies): only
+        # its first version goes live by itself, so history imported since is used once promoted
+        console.print(
+            f"  {v.stage} {live} keeps serving; put {v.version} live with "
+            f"`supportcue promote {v.stage} {v.version}`",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _train_each(
+    trainer: Trainer, stages: list[str], exclude_weak: bool
+) -> tuple[list[ModelVersion], list[tuple[str, str]]]:
+    """Train `stages`; of several, a stage learned from labels that has too few (a team that labeled
+    topics and no validity) is left out with the reason, and the others are trained. With none of them
+    learned from labels, the first reason is the error, before a stage that learns from history alone
+    (response) is trained."""
+    labeled = [name for name in stages if name in registry.labeled()]
+    versions: list[ModelVersion] = []
+    failed: list[tuple[str, SupportcueError]] = []
+    for name in labeled:
+        try:
+            versions += trainer.train([name], exclude_weak=exclude_weak)
+        except SupportcueError as exc:
+            if len(stages) == 1:
+                raise
+            failed.append((name, exc))
+    if failed and not versions:
+        raise failed[0][1]
+    not_trained = [(name, str(exc)) for name, exc in failed]
+    rest = [name for name in stages if name not in labeled]
+    if rest:
+        versions += trainer.train(rest, exclude_weak=exclude_weak)
+    return versions, not_trained
 
 
 def _check_stage(stage: str) -> None:
@@ -186,15 +224,25 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         trainer = _trainer(cli, err_console if json_out else console)
         with (err_console if json_out else console).status("training"):
-            versions = trainer.train([stage] if stage else trainable, exclude_weak=exclude_weak)
+            versions, not_trained = _train_each(trainer, [stage] if stage else trainable, exclude_weak)
         target = trainer.settings.gate.target_precision
         found = _rewritten_words(trainer)
         if json_out:
             live = {name: v.version for name in trainable if (v := cli.store.models.live(name)) is not None}
-            print(json.dumps(trained_json(versions, live, found, target), default=str))
+            said = trained_json(versions, live, found, target)
+            said["not_trained"] = [{"stage": name, "reason": why} for name, why in not_trained]
+            print(json.dumps(said, default=str))
             return
         for v in versions:
-            print_trained(v, target)
+            serving = cli.store.models.live(v.stage)
+            print_trained(v, target, serving.version if serving is not None else None)
+        for name, why in not_trained:
+            console.print(
+                f"[yellow]{name} not trained[/yellow]: {escape(why)}; the pipeline runs without it until "
+                "it is trained",
+                highlight=False,
+                soft_wrap=True,
+            )
         from supportcue.spelling import known_words_hint
 
         hint = known_words_hint(found)

@@ -253,8 +253,16 @@ def register(app: typer.Typer) -> None:
     def suggest(
         ctx: typer.Context,
         message: Annotated[str, typer.Argument(help="the customer's message")],
-        customer_name: Annotated[str | None, typer.Option(help="fills {customer_name}")] = None,
-        case_id: Annotated[str | None, typer.Option(help="store the suggestion against this case")] = None,
+        customer_name: Annotated[
+            str | None, typer.Option(help="fills {customer_name} (default: the stored case's)")
+        ] = None,
+        case_id: Annotated[
+            str | None,
+            typer.Option(
+                help="store the suggestion against this case; a stored case's fields fill the answer's "
+                "placeholders, as in the console"
+            ),
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
     ) -> None:
         """Run the pipeline on one message, as the service would (the suggestion is stored; with
@@ -270,7 +278,13 @@ def register(app: typer.Typer) -> None:
         store = cli.store
         pipeline = load_pipeline(store, cli.settings)
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
-        request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
+        stored = store.cases.get(case_id) if case_id else None
+        request = SuggestRequest(
+            message=message,
+            customer_name=customer_name or (stored.customer_name if stored else None),
+            case_id=case_id,
+            fields={k: str(v) for k, v in (stored.fields or {}).items()} if stored else {},
+        )
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:

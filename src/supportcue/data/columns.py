@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ def column(
     return Field(default, description=doc, json_schema_extra=extra, **constraints)
 
 
+_UTC_NAMED = re.compile(r"(?<=\d)\s*(?:UTC|GMT)$", re.IGNORECASE)
+"""A time's zone named UTC or GMT after it, as Rails writes a time (`Time#to_s`)."""
+
+
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time (a date alone is midnight UTC) in the accepted range, or None when empty."""
     if value in (None, ""):
@@ -74,7 +79,8 @@ def parse_time(value: Any) -> datetime | None:
         parsed = value
     else:
         try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            text = _UTC_NAMED.sub("+00:00", str(value).strip())  # Rails' `2026-10-01 10:00:00 UTC`
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             # the value itself is left out: a shifted CSV row may put a message in this column
             raise ValueError("not an ISO 8601 date/time (e.g. 2026-03-02T09:15:00Z)") from None
@@ -153,7 +159,22 @@ class ImportRow(BaseModel):
             return str(value)
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
             raise ValueError(f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}")
-        return check_text(value)  # no NUL bytes or lone surrogates, at any depth
+        value = check_text(value)  # no NUL bytes or lone surrogates, at any depth
+        choices = _enum_of(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if choices is not None and isinstance(value, str):
+            # a spreadsheet typed by people says `Approved`, `Topic`, `Expert`: the allowed values are
+            # read in any case, as the column names are (another value is still refused, naming them)
+            folded = value.strip().casefold()
+            return next((m.value for m in choices if str(m.value).casefold() == folded), value)
+        return value
+
+
+def _enum_of(annotation: Any) -> type[Enum] | None:
+    """The Enum a field's annotation names (`AnswerStatus`, `DismissReason | None`), or None."""
+    for kind in typing.get_args(annotation) or (annotation,):
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            return kind
+    return None
 
 
 HELP_DESK_STATUSES: dict[str, str] = {
@@ -320,9 +341,11 @@ class LabelRow(ImportRow):
     @field_validator("value")
     @classmethod
     def _validity(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("task") == LabelTask.VALIDITY and value not in VALIDITY_VALUES:
+        if info.data.get("task") != LabelTask.VALIDITY:
+            return value
+        if value.casefold() not in VALIDITY_VALUES:  # `Valid`, as people type it, is valid
             raise ValueError(f"a validity label is {' or '.join(VALIDITY_VALUES)}")
-        return value
+        return value.casefold()
 
     @model_validator(mode="after")
     def _subject(self) -> Self:

@@ -127,11 +127,18 @@ def _delimiter(header: str) -> str:
     return max(DELIMITERS, key=lambda d: (bare.count(d), d == ","))
 
 
+_SEP_LINE = re.compile(r'"?sep=(.)"?')
+"""Excel's first line naming the delimiter (`sep=;`), which Excel writes and reads: not the header."""
+
+
 def _read_csv(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     first, skipped = next(lines, ""), 0  # blank lines before the header (some exports start so)
     while first and not first.strip():
         first, skipped = next(lines, ""), skipped + 1
-    reader = csv.reader(chain([first], lines), delimiter=_delimiter(first))
+    sep = _SEP_LINE.fullmatch(first.rstrip("\r\n"))
+    if sep:  # the header is the line after it
+        first, skipped = next(lines, ""), skipped + 1
+    reader = csv.reader(chain([first], lines), delimiter=sep[1] if sep else _delimiter(first))
     header = next(reader, None)
     if not header:
         raise ImportDataError(f"{path}: empty file, expected a header line")

@@ -76,6 +76,9 @@ ALIASES: dict[str, dict[str, str]] = {
         "created_date": "created_at",
         "requester": "customer_name",
         "requester_name": "customer_name",
+        "agent": "agent_id",  # Freshdesk
+        "assignee": "agent_id",  # Zendesk
+        "assigned_to": "agent_id",  # Help Scout
     },
     "labels": {"label": "value"},
     "answers": {"answer_id": "id"},
@@ -146,7 +149,8 @@ def _reason(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        message = "missing or empty" if item["type"] == "missing" else item["msg"]
+        blank = item["type"] == "string_too_short" and item.get("ctx", {}).get("min_length") == 1
+        message = "missing or empty" if item["type"] == "missing" or blank else item["msg"]
         message = message.removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
@@ -204,10 +208,17 @@ def _rename(row: Mapping[str, Any], mapping: Mapping[str, str], kind: str) -> di
     by_column = {column: name for name, column in mapping.items()}
     out: dict[str, Any] = {}
     spare: list[tuple[str, str, Any]] = []
+    read_by: dict[str, str] = {}  # field -> the column it is read from: the first, full or empty
     for key, value in row.items():
         name = by_column.get(key) or _field_name(kind, key)
         if key not in by_column and name in mapping:
             name = key  # `--map` named another column for this field: that one is read
+        elif key not in by_column and read_by.setdefault(name, key) != key:
+            # an earlier column is read as this field (`id` before `Ticket ID`): this one is kept as
+            # a case field under its own name (`_shadowed_columns` warns), never read as the field
+            if kind != "cases" or key in MODELS[kind].model_fields:
+                continue
+            name = key
         if value in (None, ""):
             continue  # empty cells take the field's default; required ones are reported missing
         fills = _fallback(kind, key) if key not in by_column else None
@@ -390,7 +401,7 @@ def iter_rows(
         yield line, item
     if not checked_header:
         raise ImportDataError(f"{path}: no rows to import")
-    report.warnings += _unread_columns(kind, columns, mapping)
+    report.warnings += _unread_columns(kind, columns, mapping) + _shadowed_columns(kind, columns, mapping)
 
 
 def import_file(
@@ -708,6 +719,33 @@ def _unread_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]
         f"{', '.join(MODELS[kind].model_fields)}; if one holds one of those, name it with --map "
         "FIELD=COLUMN"
     ]
+
+
+def _shadowed_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]) -> list[str]:
+    """A warning for each field that two or more columns would be read as (`id` and `Ticket ID`,
+    `Created` and `Created time`): the first is read, the others are not (a cases file keeps them as
+    case fields), and `--map FIELD=COLUMN` reads another."""
+    mapped = set(mapping.values())
+    readers: dict[str, list[str]] = {}
+    for column in header:
+        if column.startswith("__") or column in mapped:
+            continue
+        name = _field_name(kind, column)
+        if name in MODELS[kind].model_fields and name not in mapping:
+            readers.setdefault(name, []).append(column)
+    out = []
+    for name, columns in readers.items():
+        if len(columns) < 2:
+            continue
+        others = columns[1:]
+        kept = "kept as case fields" if kind == "cases" else "not read"
+        out.append(
+            f"columns {' and '.join(repr(c) for c in columns)} are {'both' if len(columns) == 2 else 'all'} "
+            f"read as {name}: {columns[0]!r} is "
+            f"read, {', '.join(repr(c) for c in others)} {kept}; to read another, --map "
+            f"{name}={others[0]!r}"
+        )
+    return out
 
 
 def _check_options(kind: str, mapping: Mapping[str, str], constants: Mapping[str, str]) -> None:
