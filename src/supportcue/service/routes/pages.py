@@ -76,7 +76,13 @@ async def inbox(request: Request, store: StoreDep) -> Response:
     cases = await run_in_threadpool(
         store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=INBOX_LIMIT
     )
-    return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
+    # past the cases listed, how many are open (the list's length said "200 open" of thousands)
+    total = (
+        len(cases)
+        if len(cases) < INBOX_LIMIT
+        else await run_in_threadpool(store.cases.count, CaseStatus.OPEN)
+    )
+    return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "total": total})
 
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
