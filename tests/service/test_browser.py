@@ -768,3 +768,23 @@ def test_the_drift_alerts_panel_fits_at_900_and_1280_px(server: LiveServer, stor
             if sizes[0] > sizes[1]:
                 overflow.append((len(alerts), width, sizes))
     assert overflow == [], overflow
+
+
+def test_back_to_the_inbox_after_sending_shows_the_case_gone(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """Back (the browser's) from a case just sent and resolved showed the inbox as it was before,
+    the case still listed as open and the count unchanged, to be opened and answered again; the inbox
+    is read afresh."""
+    page.goto(f"{server.url}/")
+    expect(page.locator("h1")).to_contain_text("3 open")
+    page.locator('ol.inbox a[href="/cases/c2"]').click()
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_be_visible()
+    assert store.cases.get("c2").status == "resolved"  # type: ignore[union-attr]
+    page.go_back()
+    expect(page).to_have_url(f"{server.url}/")
+    expect(page.locator("h1")).to_contain_text("2 open")
+    expect(page.locator('ol.inbox a[href="/cases/c2"]')).to_have_count(0)

@@ -82,7 +82,11 @@ async def inbox(request: Request, store: StoreDep) -> Response:
         if len(cases) < INBOX_LIMIT
         else await run_in_threadpool(store.cases.count, CaseStatus.OPEN)
     )
-    return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "total": total})
+    response = templates.TemplateResponse(request, "inbox.html", {"cases": cases, "total": total})
+    # Back from a case just resolved showed the inbox kept from before, the case still open in it: a
+    # list that holds no form the agent typed into is read afresh every time (`no-store`)
+    response.headers["cache-control"] = "private, no-store"
+    return response
 
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
