@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -134,3 +135,13 @@ def _written_time(value: Any) -> Any:
 
 Timestamp = Annotated[datetime, BeforeValidator(_written_time), AfterValidator(check_time)]
 """An aware UTC datetime within [MIN_TIME, MAX_TIME), given as ISO 8601 text."""
+
+
+def error_words(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message in the words a person reads: text that is empty once its blanks
+    are stripped is "must not be blank" (pydantic says "Value should have at least 1 item after
+    validation, not 0", its words for a list, when a text field's validator runs first)."""
+    blank = err.get("type") in ("too_short", "string_too_short") and isinstance(err.get("input"), str)
+    if blank and (err.get("ctx") or {}).get("min_length") == 1:
+        return "must not be blank"
+    return str(err.get("msg", "invalid"))

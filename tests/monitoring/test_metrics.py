@@ -393,6 +393,35 @@ def test_shown_inserted_and_dismissed_count_suggestions_an_agent_saw(store: Stor
     assert _seen(compute_dashboard(store, Settings())) == want
 
 
+# A team lead opens a case an agent is working (both are shown its suggestion); the agent inserts it
+# and sends it.
+LOOKED_IN_SUGGESTIONS = [_s("w1", "f1", 0, topic="payouts", text=PAUSE)]
+LOOKED_IN_EVENTS = [
+    _e("i1", "f1", "shown", "w1", agent_id="zoe"),
+    _e("i2", "f1", "shown", "w1", agent_id="amy-lead", ts=T0 + timedelta(minutes=1)),
+    _e("i3", "f1", "inserted", "w1", agent_id="zoe", ts=T0 + timedelta(minutes=2)),
+    _e("i4", "f1", "sent", "w1", text=PAUSE, agent_id="zoe", ts=T0 + timedelta(minutes=3)),
+]
+
+
+def test_a_suggestion_belongs_to_the_agent_who_used_it_not_to_whoever_else_saw_it(store: Store) -> None:
+    """The agent of a suggestion was the smallest id of those it was shown to: a team lead who only
+    looked at the case ("amy-lead" < "zoe") got zoe's insert (adoption 100%), and zoe had a reply
+    sent and nothing shown. The agent who inserted or dismissed it is its agent; otherwise, whom it
+    was shown to."""
+    expected = report(facts_from_rows(LOOKED_IN_SUGGESTIONS, LOOKED_IN_EVENTS), 0.7, "agent")
+    agents = _by_agent(expected)
+    assert list(agents) == ["zoe"]
+    zoe = agents["zoe"]
+    assert (zoe["shown"], zoe["inserted"], zoe["adoption"], zoe["sent_pairs"]) == (1, 1, 1.0, 1)
+    store.cases.add_suggestions(LOOKED_IN_SUGGESTIONS)
+    for e in LOOKED_IN_EVENTS:
+        store.events.add(e)
+    assert compute_report(store, Settings(), group_by="agent")["groups"] == expected["groups"]
+    dashboard = compute_dashboard(store, Settings())["by_agent"]
+    assert [(a["key"], a["inserted"]) for a in dashboard] == [("zoe", 1)]
+
+
 def _last_plan(store: Store, call: Any) -> list[str]:
     """SQLite's plan of the last statement `call` runs."""
     statements: list[tuple[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -196,3 +197,19 @@ def test_the_dashboard_lists_drift_alerts_with_examples(store: Store, client: Te
     panel = panel[panel.index('id="drift-alerts"') :][:2500]
     assert "new topic cluster" in panel and "instant / payout" in panel and "Is instant payout live?" in panel
     assert "bo@example.com" not in panel
+
+
+def test_the_coverage_lost_row_of_messages_without_a_topic_asks_for_no_answer(
+    store: Store, client: TestClient
+) -> None:
+    """The row of the suggestions that found no topic (stopped by validation, or no topic confident
+    enough) said "Act on: no approved answer", as if a reviewer were to approve an answer of the
+    topic "(no topic)"; no answer can be approved for it, and the row says nothing to act on there."""
+    seed_silenced_topic(store)
+    page = client.get("/dashboard").text
+    panel = page[page.index('id="coverage-lost"') : page.index('id="due-for-review"')]
+    rows = {re.sub(r"<[^>]+>", "", r.split("</th>")[0]).strip(): r for r in panel.split("<tr>")[2:]}
+    no_topic = rows["(no topic)"]
+    assert "stopped by validation 6" in no_topic
+    assert "no approved answer" not in re.findall(r'data-label="Act on"[^>]*>(.*?)</td>', no_topic)[0]
+    assert "no approved answer" in re.findall(r'data-label="Act on"[^>]*>(.*?)</td>', rows["disputes"])[0]

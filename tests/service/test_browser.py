@@ -768,3 +768,44 @@ def test_the_drift_alerts_panel_fits_at_900_and_1280_px(server: LiveServer, stor
             if sizes[0] > sizes[1]:
                 overflow.append((len(alerts), width, sizes))
     assert overflow == [], overflow
+
+
+def test_back_to_the_inbox_after_sending_shows_the_case_gone(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """Back (the browser's) from a case just sent and resolved showed the inbox as it was before,
+    the case still listed as open and the count unchanged, to be opened and answered again; the inbox
+    is read afresh."""
+    page.goto(f"{server.url}/")
+    expect(page.locator("h1")).to_contain_text("3 open")
+    page.locator('ol.inbox a[href="/cases/c2"]').click()
+    expect(page.locator("#suggestion.live")).to_be_visible()
+    page.get_by_role("textbox", name="Your reply").fill("Payouts pause under Settings.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next")).to_be_visible()
+    assert store.cases.get("c2").status == "resolved"  # type: ignore[union-attr]
+    page.go_back()
+    expect(page).to_have_url(f"{server.url}/")
+    expect(page.locator("h1")).to_contain_text("2 open")
+    expect(page.locator('ol.inbox a[href="/cases/c2"]')).to_have_count(0)
+
+
+def test_a_dashboard_date_that_is_no_date_stays_in_its_box_to_be_corrected(
+    server: LiveServer, page: Page
+) -> None:
+    """`?since=yesterday` (a link typed by hand): the page said it is not an ISO date, beside an empty
+    From box (a date box cannot hold "yesterday", and Chromium warned of it in the console), so what
+    was wrong could not be seen nor corrected in place. The box holds it, as text, to be corrected."""
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None)
+    answer = page.goto(f"{server.url}/dashboard?since=yesterday&until=2026-10-09")
+    assert answer is not None and answer.status == 422
+    expect(page.locator("#dates-error")).to_contain_text("since='yesterday' is not an ISO date")
+    since = page.get_by_label("From (UTC)")
+    expect(since).to_have_value("yesterday")
+    expect(page.get_by_label("Until, exclusive")).to_have_value("2026-10-09")
+    assert not [w for w in warnings if "does not conform" in w], warnings
+    since.fill("2026-10-02")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#tile-match")).to_be_visible()
+    assert page.url.endswith("/dashboard?since=2026-10-02&until=2026-10-09")

@@ -587,3 +587,29 @@ def test_the_edit_form_says_a_saved_text_of_an_approved_answer_is_suggested_at_o
     assert r.status_code == 200 and r.json()["status"] == "approved" and r.json()["version"] == 2
     served = reviewer.get("/v1/answers", params={"q": "pause"}).json()["data"]
     assert [a["body"] for a in served if a["id"] == "a1"] == ["Pause payouts in Settings."]
+
+
+def test_a_blank_title_or_body_is_refused_in_words_a_reviewer_reads(
+    server: LiveServer, reviewer: httpx.Client, store: Store
+) -> None:
+    """A title of blanks was refused as "title: Value should have at least 1 item after validation,
+    not 0" (pydantic's words for a list), on the answer's page and from the API alike: it says the
+    field must not be blank."""
+    from supportcue.security.users import add_user
+
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    r = reviewer.patch("/v1/answers/a1", json={"title": "   ", "base_version": 1})
+    assert r.status_code == 422 and "title: must not be blank" in r.json()["detail"], r.text
+    r = reviewer.post("/v1/answers", json={"topic": "payouts", "title": "Pause", "body": ""})
+    assert r.status_code == 422 and "body: must not be blank" in r.json()["detail"], r.text
+    add_user(store, "rev", "reviewer", "correct horse battery")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = browser.get("/login").cookies.get("supportcue_login") or ""
+        login = {"name": "rev", "password": "correct horse battery", "csrf_token": token}
+        assert browser.post("/login", data=login).status_code == 303
+        csrf = browser.get("/library/a1").text.split('name="csrf_token" value="')[1].split('"')[0]
+        edit = {"action": "save", "topic": "payouts", "title": "  ", "body": "New.", "csrf_token": csrf}
+        r = browser.post("/library/a1", data={**edit, "base_version": "1"})
+        assert r.status_code == 422 and "Not saved: title: must not be blank." in r.text, r.text[-2000:]
+        assert "item after validation" not in r.text
+    assert store.library.answer("a1").version == 1  # type: ignore[union-attr]

@@ -300,3 +300,40 @@ def test_the_library_tables_show_every_column_at_1280_px(
     assert wrapper.evaluate("w => w.scrollWidth <= w.clientWidth"), wrapper.evaluate("w => w.scrollWidth")
     trend = table.locator("th").last
     expect(trend).to_be_in_viewport()
+
+
+def test_a_refused_form_shows_why_where_the_reviewer_is(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """The new-answer form is at the end of a long library, and on a phone an answer's edit form is
+    below its figures: refused (a topic the workspace lacks, a blank title), the page came back
+    scrolled to its top, the reason and the reviewer's text a screen or more below, and nothing in
+    view said it was not saved. The reason now has the focus, in view (a screen reader reads it)."""
+    many = [{**PAUSE_PAYOUTS, "id": f"a{n}", "topic": f"t{n % 8}", "title": f"Answer {n}"} for n in range(40)]
+    store.library.upsert_answers(many)
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    log_in(page, server.url, "rev", path="/library")
+    page.get_by_role("link", name="New answer").click()
+    page.get_by_label("Topic", exact=True).fill("no_such_topic")
+    page.get_by_label("Title", exact=True).fill("Pause payouts for good")
+    page.get_by_label("Body", exact=True).fill(NEW_BODY)
+    page.get_by_role("button", name="Create draft").click()
+    error = page.locator("#new-error")
+    expect(error).to_contain_text("is not a topic of this workspace")
+    expect(error).to_be_in_viewport()
+    expect(error).to_be_focused()
+    expect(page.get_by_label("Body", exact=True)).to_have_value(NEW_BODY)
+    page.get_by_label("New topic").check()
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(f"{server.url}/library/no-such-topic-pause-payouts-for-good")
+
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{server.url}/library/a1")
+    page.get_by_label("Title").fill("   ")
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    error = page.locator("#edit-error")
+    expect(error).to_contain_text("title")
+    expect(error).to_be_in_viewport()
+    expect(page.get_by_label("Body")).to_have_value(NEW_BODY)

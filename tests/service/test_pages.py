@@ -361,3 +361,30 @@ def test_an_empty_inbox_links_the_dashboard_only_for_whom_may_open_it(
     agent = client.get("/", headers=authorize(store, "agent"))
     assert agent.status_code == 200 and "No open cases." in agent.text
     assert '<a href="/dashboard">' not in agent.text.split("<main")[1]
+
+
+def test_the_inbox_counts_every_open_case_past_the_ones_it_lists(
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cases it lists, the inbox said "5 open (newest 5)" of 8 open cases: the count was the
+    length of the list. It says how many are open, and that the newest are listed."""
+    from supportcue.service.routes import pages
+
+    monkeypatch.setattr(pages, "INBOX_LIMIT", 5)
+    store.cases.upsert([case(f"more{n}", "how do I pause a payout", "Eve", hours=3 + n) for n in range(5)])
+    text = client.get("/").text
+    assert len(re.findall(r'href="/cases/', text)) == 5
+    heading = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", re.findall(r"<h1>(.*?)</h1>", text, re.S)[0]))
+    assert heading == "Inbox 8 open (the newest 5 listed)"
+
+
+def test_the_times_the_pages_show_say_they_are_utc(client: TestClient, store: Store) -> None:
+    """The inbox showed each case's time as "Oct 01, 11:00" and the dashboard a model's promotion as
+    "2026-10-01 12:30" with no zone, while the case page said UTC: an agent in New York read them
+    as their own time. Each says UTC (and the inbox's machine-readable time carries its offset)."""
+    store.models.add({"stage": "topic", "version": "v1", "artifact_path": "x", "fingerprint": "f"})
+    store.models.promote("topic", "v1")
+    inbox = client.get("/").text
+    assert re.search(r'<time datetime="2026-10-01T11:00:00\+00:00">Oct 01, 11:00 UTC</time>', inbox), inbox
+    models = re.findall(r'<td data-label="Promoted">([^<]*)</td>', client.get("/dashboard").text)
+    assert len(models) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", models[0]), models

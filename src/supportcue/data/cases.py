@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database, where_equal
@@ -106,6 +106,13 @@ class Cases:
             q = q.where(Case.created_at < until)
         q = q.order_by(Case.created_at.desc() if newest_first else Case.created_at, Case.id)
         return self.db.all(q.limit(limit) if limit else q)
+
+    def count(self, status: str | None = None, include_purged: bool = False) -> int:
+        """How many cases `list` would give without a limit (of every time)."""
+        q = where_equal(select(func.count()).select_from(Case), (Case.status, status))
+        if not include_purged:
+            q = q.where(Case.purged_at.is_(None))
+        return int(self.db.first(q) or 0)
 
     def set_status(self, case_id: str, status: str) -> None:
         """The console's change (an agent's Resolve): applies now, whatever came before."""

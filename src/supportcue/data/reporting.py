@@ -109,6 +109,7 @@ def _per_suggestion(since: datetime | None) -> Any:
     dismissal undone (an `undismissed` event at or after it) is no dismissal, but its suggestion
     was shown."""
     shown_by = func.min(case((Event.kind == EventKind.SHOWN, Event.agent_id)))
+    used_by = func.min(case((Event.kind != EventKind.SHOWN, Event.agent_id)))  # inserted, dismissed
     undone = _undone(since)
     dismissal = (Event.kind == EventKind.DISMISSED) & (
         undone.c.undone_at.is_(None) | (Event.ts > undone.c.undone_at)
@@ -119,7 +120,7 @@ def _per_suggestion(since: datetime | None) -> Any:
             Event.suggestion_id,
             *flags,
             func.max(case((dismissal, 1), else_=0)).label(EventKind.DISMISSED),
-            func.coalesce(shown_by, func.min(Event.agent_id)).label("agent"),
+            func.coalesce(used_by, shown_by).label("agent"),
             func.min(case((dismissal, Event.reason))).label("reason"),
         )
         .select_from(Event)

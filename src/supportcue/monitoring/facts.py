@@ -27,12 +27,13 @@ the same pass as the flags), so the reasons add up to `dismissed`. A dismissal t
 `undismissed` event of the suggestion at or after it: the console's Undo) is no dismissal, though
 its suggestion was shown; a dismissal after the undo counts again, under its own reason.
 
-The **agent** of a suggestion is the one it was shown to: the `agent_id` of its `shown` event (the
-smallest, if several), else of its other events (inserted, dismissed); its dismissal counts for that
-agent too. The agent of a pair is the one who sent the reply (of several, the closest one). So per
-agent, adoption is what they did with the suggestions shown to them, and the match rate how often
-their replies matched the suggestion. `query_facts` reads agents only when asked (`agents=True`):
-they make the counts finer, which the other groupings do not need.
+The **agent** of a suggestion is the one who used it: the `agent_id` of its `inserted` or
+`dismissed` event (the smallest, if several), else of its `shown` event (the smallest, if several:
+a team lead who only looked at the case must not take the insert of the agent working it); its
+dismissal counts for that agent too. The agent of a pair is the one who sent the reply (of several,
+the closest one). So per agent, adoption is what they did with the suggestions shown to them, and
+the match rate how often their replies matched the suggestion. `query_facts` reads agents only when
+asked (`agents=True`): they make the counts finer, which the other groupings do not need.
 """
 
 from __future__ import annotations
@@ -154,14 +155,15 @@ def keys_of(s: Mapping[str, Any], agent: str | None = None) -> Keys:
 
 
 def _agents(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """Each suggestion's agent: of its `shown` events, else of its other actions (the smallest id)."""
+    """Each suggestion's agent: of its other actions (inserted, dismissed), else of its `shown`
+    events (the smallest id)."""
     shown: dict[str, set[str]] = {}
     acted: dict[str, set[str]] = {}
     for e in events:
         sid, agent = e.get("suggestion_id"), e.get("agent_id")
         if sid and agent and e["kind"] in SUGGESTION_ACTIONS:
             (shown if e["kind"] == EventKind.SHOWN else acted).setdefault(sid, set()).add(agent)
-    return {sid: min(shown.get(sid) or acted[sid]) for sid in shown.keys() | acted.keys()}
+    return {sid: min(acted.get(sid) or shown[sid]) for sid in shown.keys() | acted.keys()}
 
 
 def _undone(events: Sequence[Mapping[str, Any]]) -> dict[str, datetime | None]:

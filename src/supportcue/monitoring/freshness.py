@@ -85,7 +85,8 @@ def coverage_lost(
                 "main_reason": main,
                 "library": main in LIBRARY_REASONS,
                 "overdue_answers": stale,
-                "approved_answers": len(answers),
+                # None: the suggestions that found no topic, for which no answer is to be approved
+                "approved_answers": None if topic == NO_TOPIC else len(answers),
             }
         )
     return sorted(out, key=lambda t: (not t["library"], -t["lost"], t["topic"]))

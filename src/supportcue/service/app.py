@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Scope
 
 from supportcue import __version__
+from supportcue.boundary import error_words
 from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store, open_store
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
@@ -69,7 +70,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc, kind = list(err.get("loc", ())), str(err.get("type", "invalid"))
-        msg = str(err.get("msg", "invalid"))
+        msg = error_words(err)
         if kind == "json_invalid":
             reason = (err.get("ctx") or {}).get("error", "")
             at = f" at character {loc[1]}" if len(loc) > 1 and loc[1] else ""

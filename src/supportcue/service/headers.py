@@ -10,7 +10,8 @@ A response that says nothing of caching is `Cache-Control: private, no-cache`: p
 hold customers' messages and the session's CSRF token (every page's `<meta name="csrf-token">`, the
 login form's, /docs's), which a shared proxy cache must never keep and hand to someone else. Not
 `no-store`: Back after a refused form (the session ended) must still show the text typed into it.
-Static files keep their own `no-cache`.
+Static files keep their own `no-cache`; the inbox says `private, no-store` itself (it holds no form,
+and Back to it from a case just resolved showed that case still open).
 """
 
 from __future__ import annotations

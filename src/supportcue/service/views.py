@@ -283,14 +283,15 @@ def helpdesk_panel(
 def date_box(value: str) -> dict[str, str]:
     """The dashboard's date box for a `since`/`until` value: a date box for a date (or midnight UTC),
     a date-and-time box for a time of day, so applying the form again keeps the range the page shows
-    (a date box alone cut "2026-10-01T12:00" to the whole day). A value that is no time stays a date
-    box showing its first characters, beside the message saying what is wrong."""
+    (a date box alone cut "2026-10-01T12:00" to the whole day). A value that is no time is a text
+    box holding it, beside the message saying what is wrong, to be corrected in place (a date box
+    cannot hold "yesterday": it showed nothing, and the browser warned in its console)."""
     try:
         when = parse_time(value)
     except ValueError:
-        when = None
+        return {"type": "text", "value": value[:100], "step": ""}
     if when is None or when.time() == time(0):
-        return {"type": "date", "value": f"{when:%Y-%m-%d}" if when else value[:10], "step": ""}
+        return {"type": "date", "value": f"{when:%Y-%m-%d}" if when else "", "step": ""}
     seconds = when.second or when.microsecond
     shown = f"{when:%Y-%m-%dT%H:%M:%S}" if seconds else f"{when:%Y-%m-%dT%H:%M}"
     return {"type": "datetime-local", "value": shown, "step": "1" if seconds else ""}

@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.convertors import PathConvertor, register_url_convertor
 
-from supportcue.boundary import Text
+from supportcue.boundary import Text, error_words
 from supportcue.data.library import AnswerChange, AnswerConflict, answer_id_problem
 from supportcue.data.store import Store
 from supportcue.data.tables import Answer, AnswerVersion
@@ -346,7 +346,7 @@ async def answer_page(
 def _form_error(exc: ValidationError) -> HTTPException:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "form"
-    return HTTPException(422, detail=f"{where}: {first['msg']}")
+    return HTTPException(422, detail=f"{where}: {error_words(first)}")
 
 
 @pages.post("/library", response_model=None)

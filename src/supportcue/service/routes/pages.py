@@ -76,7 +76,17 @@ async def inbox(request: Request, store: StoreDep) -> Response:
     cases = await run_in_threadpool(
         store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=INBOX_LIMIT
     )
-    return templates.TemplateResponse(request, "inbox.html", {"cases": cases, "limit": INBOX_LIMIT})
+    # past the cases listed, how many are open (the list's length said "200 open" of thousands)
+    total = (
+        len(cases)
+        if len(cases) < INBOX_LIMIT
+        else await run_in_threadpool(store.cases.count, CaseStatus.OPEN)
+    )
+    response = templates.TemplateResponse(request, "inbox.html", {"cases": cases, "total": total})
+    # Back from a case just resolved showed the inbox kept from before, the case still open in it: a
+    # list that holds no form the agent typed into is read afresh every time (`no-store`)
+    response.headers["cache-control"] = "private, no-store"
+    return response
 
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
