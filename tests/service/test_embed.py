@@ -299,6 +299,40 @@ def test_a_deleted_message_or_a_reaction_is_not_the_customers_question(
     assert keys == ["104"]
 
 
+IMAGE_ONLY = '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>'
+"""An e-mail with a screenshot pasted in its body and no text part: Chatwoot's `content` is its HTML."""
+
+
+def test_an_email_whose_body_is_only_an_image_is_no_question_to_suggest_for(
+    opened: tuple[Page, FrameLocator], store: Store
+) -> None:
+    """The webhook ignores such an e-mail ("the message has no text"), so its note stays the earlier
+    question's; the tab asked for a suggestion for it, and the service made one from nothing."""
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
+    page.evaluate(
+        f"window.context.conversation.messages.push({{id: 105, content: {json.dumps(IMAGE_ONLY)},"
+        " content_type: 'incoming_email', message_type: 0, private: false, created_at: 1760000105});"
+        " window.sendContext()"
+    )
+    page.wait_for_timeout(500)
+    assert asked == []
+    expect(frame.locator("#suggestion.live")).to_contain_text("You can pause payouts in Settings.")
+    # a conversation whose only message from the customer is such an e-mail has nothing to suggest for
+    page.evaluate(
+        f"window.context.conversation.messages = [{{id: 106, content: {json.dumps(IMAGE_ONLY)},"
+        " content_type: 'incoming_email', message_type: 0, private: false, created_at: 1760000106}];"
+        " window.sendContext()"
+    )
+    expect(frame.locator("#suggestion.none")).to_contain_text("no text to suggest a reply for")
+    page.wait_for_timeout(500)
+    assert asked == []
+    keys = [r["message_key"] for r in store.db.rows("suggestions") if r["case_id"] == CASE]
+    assert keys == ["104"]
+
+
 def test_messages_from_anywhere_but_chatwoot_are_ignored(
     fresh_page: Page, server: LiveServer, store: Store, embed_key: str
 ) -> None:

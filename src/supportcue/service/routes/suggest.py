@@ -66,8 +66,14 @@ def context_turns(context: list[str | dict[str, Any]] | str | None) -> list[Any]
 
 def check_length(text: str, settings: Settings, what: str = "message") -> str:
     """The message as it is read (an e-mail's new text, `mailtext.clean`: a short reply above a
-    long quoted thread is a short message), or 413 when that is over `[service] max_message_chars`."""
+    long quoted thread is a short message), or 413 when that is over `[service] max_message_chars`;
+    422 when it reads as nothing (an e-mail whose HTML holds an image alone: the Chatwoot webhook
+    ignores it as "the message has no text", and a suggestion made from nothing is no suggestion)."""
     text = clean_email(text)
+    if not text.strip():
+        raise HTTPException(
+            422, detail=f"{what} reads as nothing: its HTML holds no text (an image alone, say)"
+        )
     limit = settings.service.max_message_chars
     if len(text) > limit:
         raise HTTPException(413, detail=f"{what} is {len(text):,} characters; the limit is {limit:,}")

@@ -55,8 +55,28 @@
   // Instagram) is a message whose content is the emoji, `is_reaction` set: neither is a turn, nor
   // ever the customer's question (the connector ignores both too).
   const flagged = (m, name) => Boolean(isObject(m.content_attributes) && m.content_attributes[name]);
-  const said = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction")
-    && typeof m.content === "string" && m.content.trim() !== "";
+  const listed = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction");
+  const said = (m) => listed(m) && typeof m.content === "string" && m.content.trim() !== ""
+    && !readsAsNothing(m);
+
+  // An e-mail whose HTML body holds no text (a screenshot pasted in it, no text part: Chatwoot's
+  // `content` is the HTML) says nothing, as the connector reads it (mailtext.clean; its webhook
+  // ignores it, "the message has no text"), so it is no turn either. Its HTML is parsed inert
+  // (DOMParser runs no script and loads no image), once per message and content.
+  const HTML_TAG = /<\s*\/?\s*(?:p|br|div|span|html|body|head|table|tr|td|blockquote|ul|ol|li|a|b|i|strong|em|font|img|hr|h[1-6]|meta|style|pre)\b[^<>]*>/i;
+  const readCache = new Map();
+  function readsAsNothing(m) {
+    const content = m.content;
+    if (!content.includes("<") || !HTML_TAG.test(content)) return false;
+    const cached = readCache.get(m.id);
+    if (cached && cached.content === content) return cached.empty;
+    const doc = new DOMParser().parseFromString(content, "text/html");
+    doc.querySelectorAll("style, script, head, title").forEach((n) => n.remove());
+    const empty = !doc.body || doc.body.textContent.trim() === "";
+    if (readCache.size > 1000) readCache.clear();
+    readCache.set(m.id, { content, empty });
+    return empty;
+  }
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.
@@ -188,7 +208,10 @@
     const question = latestQuestion(conversation);
     if (!question) {
       current = null;
-      note("No message from the customer in this conversation yet.");
+      const messages = Array.isArray(conversation.messages) ? conversation.messages : [];
+      note(messages.some((m) => isObject(m) && incoming(m) && listed(m))
+        ? "The customer's messages have no text to suggest a reply for (an image or an attachment alone)."
+        : "No message from the customer in this conversation yet.");
       return;
     }
     const contact = [context.contact, isObject(conversation.meta) && conversation.meta.sender].find(isObject) || {};
