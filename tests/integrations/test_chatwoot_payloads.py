@@ -434,6 +434,38 @@ def test_the_dashboard_app_shows_the_notes_suggestion_for_a_message_over_the_len
     assert store.db.count("suggestions") == 1
 
 
+def test_the_dashboard_app_gets_the_notes_suggestion_for_a_message_too_long_to_send(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot keeps messages of up to 150,000 characters, and /v1/suggest's body is limited to
+    `max_message_chars` * 4 + 64 kB (105,536 bytes by default): the Dashboard App page could not send
+    a message over ~105k characters, so it could not be given the suggestion its note shows. It asks
+    by the message's id (`GET /v1/suggest?case_id=&message_id=`), which sends no message; the body
+    limit stands for every POST."""
+    chatwoot.start()
+    text = "How do I pause a payout? Here is the export:\n" + "row;payout;2026-11-30;EUR;42.00\n" * 4000
+    assert len(text) > 120_000
+    post(server.url, message_created(97, text, created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    headers = {"authorization": f"Bearer {key}"}
+    asked = {"case_id": CASE, "message_id": "97", "message": text, "context": []}
+    whole = httpx.post(server.url + "/v1/suggest", json=asked, headers=headers, timeout=10)
+    assert whole.status_code == 413 and "request body" in whole.json()["detail"]
+    by_id = httpx.get(
+        server.url + "/v1/suggest", params={"case_id": CASE, "message_id": "97"}, headers=headers, timeout=10
+    )
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json()["reused"] is True and by_id.json()["text"]
+    assert f"?suggestion={by_id.json()['suggestion_id']})" in note["content"]
+    # a message with no suggestion stored is a 404 that says so; nothing is made for it
+    none = httpx.get(
+        server.url + "/v1/suggest", params={"case_id": CASE, "message_id": "98"}, headers=headers, timeout=10
+    )
+    assert none.status_code == 404 and "no suggestion" in none.json()["detail"]
+    assert store.db.count("suggestions") == 1
+
+
 def test_a_suggestion_the_dashboard_app_made_first_is_the_notes_and_the_reply_answers_it(
     server: LiveServer, chatwoot: FakeChatwoot, store: Store
 ) -> None:

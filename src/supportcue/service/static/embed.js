@@ -12,7 +12,7 @@
 "use strict";
 (() => {
   const S = window.Supportcue;
-  const { chatwoot_origin: origin } = JSON.parse(document.getElementById("embed-data").textContent);
+  const { chatwoot_origin: origin, suggest_max_bytes: maxBytes } = JSON.parse(document.getElementById("embed-data").textContent);
   const key = new URLSearchParams(location.hash.slice(1)).get("key");
   const box = document.getElementById("suggestion");
   const statusLine = document.getElementById("status");
@@ -22,6 +22,7 @@
   const ASK_EVERY_MS = 5000;
   let current = null; // {key, case_id, message_id, suggestion, agentId, customerName}
   let copied = false;
+  let missingShown = null; // the message whose suggestion, asked about by id, is not made yet
 
   function note(text) {
     box.className = "suggestion none";
@@ -234,16 +235,27 @@
       box.replaceChildren(S.el("p", { class: "muted", text: "Looking for a suggestion…" }));
     }
     const mine = current;
-    const result = await api.suggest({
+    const request = {
       case_id: mine.case_id, message_id: String(question.message.id), message: question.message.content,
       customer_name: mine.customerName, context: question.context,
-    });
+    };
+    // a message too long for the request's body (Chatwoot keeps 150,000 characters) is asked about
+    // by its id: the suggestion its webhook's note was made with, the message never sent again
+    const tooLong = new TextEncoder().encode(JSON.stringify(request)).length > maxBytes;
+    const result = tooLong ? await api.stored(request.case_id, request.message_id) : await api.suggest(request);
     if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
-    if (!result) { // the service did not answer: Chatwoot's next appContext asks again
+    if (!result || result.missing) { // not answered, or not made yet: Chatwoot's next appContext asks again
       mine.key = null;
       mine.unanswered = asked;
     }
     mine.suggestionId = (result && result.suggestion_id) || null;
+    if (result && result.missing) {
+      if (missingShown === asked) return; // asked again: the search box, maybe in use, stays as it is
+      missingShown = asked;
+      offerLibrary(`This message is too long to send from here (${question.message.content.length.toLocaleString("en")} characters): its suggestion is the one made when Chatwoot's webhook delivers it, and there is none yet. `);
+      return;
+    }
+    missingShown = null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   }
