@@ -434,6 +434,38 @@ def test_the_dashboard_app_shows_the_notes_suggestion_for_a_message_over_the_len
     assert store.db.count("suggestions") == 1
 
 
+def test_the_dashboard_app_gets_the_notes_suggestion_for_a_message_too_long_to_send(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Chatwoot keeps messages of up to 150,000 characters, and /v1/suggest's body is limited to
+    `max_message_chars` * 4 + 64 kB (105,536 bytes by default): the Dashboard App page could not send
+    a message over ~105k characters, so it could not be given the suggestion its note shows. It asks
+    by the message's id (`GET /v1/suggest?case_id=&message_id=`), which sends no message; the body
+    limit stands for every POST."""
+    chatwoot.start()
+    text = "How do I pause a payout? Here is the export:\n" + "row;payout;2026-11-30;EUR;42.00\n" * 4000
+    assert len(text) > 120_000
+    post(server.url, message_created(97, text, created_at=at(60)))
+    (note,) = wait_for(lambda: chatwoot.notes)
+    key = create_key(store, "chatwoot-embed", "embed")
+    headers = {"authorization": f"Bearer {key}"}
+    asked = {"case_id": CASE, "message_id": "97", "message": text, "context": []}
+    whole = httpx.post(server.url + "/v1/suggest", json=asked, headers=headers, timeout=10)
+    assert whole.status_code == 413 and "request body" in whole.json()["detail"]
+    by_id = httpx.get(
+        server.url + "/v1/suggest", params={"case_id": CASE, "message_id": "97"}, headers=headers, timeout=10
+    )
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json()["reused"] is True and by_id.json()["text"]
+    assert f"?suggestion={by_id.json()['suggestion_id']})" in note["content"]
+    # a message with no suggestion stored is a 404 that says so; nothing is made for it
+    none = httpx.get(
+        server.url + "/v1/suggest", params={"case_id": CASE, "message_id": "98"}, headers=headers, timeout=10
+    )
+    assert none.status_code == 404 and "no suggestion" in none.json()["detail"]
+    assert store.db.count("suggestions") == 1
+
+
 def test_a_suggestion_the_dashboard_app_made_first_is_the_notes_and_the_reply_answers_it(
     server: LiveServer, chatwoot: FakeChatwoot, store: Store
 ) -> None:
@@ -503,3 +535,52 @@ def test_a_customers_reaction_is_no_message_of_theirs(
     case = store.cases.get(CASE)
     assert case is not None and case.message == "How do I pause a payout?"
     assert store.db.count("outbox") == 1 and store.db.count("suggestions") == 1
+
+
+BOT = {"id": 3, "name": "Support Bot", "avatar_url": "", "type": "agent_bot"}
+
+
+def in_bot_mode(payload: dict[str, Any], how: str) -> dict[str, Any]:
+    """A message of a conversation an agent bot handles, as Chatwoot says it: the conversation is
+    `pending` (`Conversation#determine_conversation_status` makes a new conversation of an inbox with
+    an active bot pending, and a resolved one that the customer writes to again pending), or the bot
+    is its assignee (`meta.assignee` is the bot's `push_event_data`, `assignee_type` AgentBot)."""
+    if how == "pending":
+        payload["conversation"]["status"] = "pending"
+        payload["conversation"]["meta"].pop("assignee")
+    else:
+        payload["conversation"]["meta"]["assignee"] = BOT
+        payload["conversation"]["meta"]["assignee_type"] = "AgentBot"
+    return payload
+
+
+@pytest.mark.parametrize("how", ["pending", "assigned_to_the_bot"])
+def test_a_conversation_an_agent_bot_handles_gets_no_note_until_an_agent_takes_it_over(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, how: str
+) -> None:
+    """An inbox with an agent bot: the bot answers the customer while the conversation is pending, and
+    hands it over to the agents (`bot_handoff!`: status open) when it cannot help. The customer's
+    messages to the bot got a note each, a suggested reply for agents who were not in the
+    conversation (and an LLM call each)."""
+    chatwoot.start()
+    first = post(
+        server.url, in_bot_mode(message_created(130, "Where is my payout?", created_at=at(300)), how)
+    )
+    assert first.status_code == 200 and first.json()["status"] == "ignored"
+    assert "bot" in first.json()["reason"]
+    bot_reply = message_created(131, "Payouts arrive in 2 days.", "outgoing", sender=BOT, created_at=at(250))
+    assert post(server.url, in_bot_mode(bot_reply, how)).json()["status"] == "ignored"
+    again = in_bot_mode(message_created(132, "I want to talk to a person", created_at=at(200)), how)
+    assert post(server.url, again).json()["status"] == "ignored"
+    assert store.db.count("messages") == 0 and store.db.count("outbox") == 0
+    # the bot hands the conversation over (status open, an agent assigned): the next message is noted
+    handoff = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
+    )
+    assert post(server.url, handoff).status_code == 200
+    r = post(server.url, message_created(133, "How do I pause a payout?", created_at=at(100)))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert "Suggested reply" in note["content"] and store.db.count("outbox") == 1

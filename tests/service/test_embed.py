@@ -299,6 +299,87 @@ def test_a_deleted_message_or_a_reaction_is_not_the_customers_question(
     assert keys == ["104"]
 
 
+IMAGE_ONLY = '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>'
+"""An e-mail with a screenshot pasted in its body and no text part: Chatwoot's `content` is its HTML."""
+
+
+def test_an_email_whose_body_is_only_an_image_is_no_question_to_suggest_for(
+    opened: tuple[Page, FrameLocator], store: Store
+) -> None:
+    """The webhook ignores such an e-mail ("the message has no text"), so its note stays the earlier
+    question's; the tab asked for a suggestion for it, and the service made one from nothing."""
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/v1/suggest") else None)
+    page.evaluate(
+        f"window.context.conversation.messages.push({{id: 105, content: {json.dumps(IMAGE_ONLY)},"
+        " content_type: 'incoming_email', message_type: 0, private: false, created_at: 1760000105});"
+        " window.sendContext()"
+    )
+    page.wait_for_timeout(500)
+    assert asked == []
+    expect(frame.locator("#suggestion.live")).to_contain_text("You can pause payouts in Settings.")
+    # a conversation whose only message from the customer is such an e-mail has nothing to suggest for
+    page.evaluate(
+        f"window.context.conversation.messages = [{{id: 106, content: {json.dumps(IMAGE_ONLY)},"
+        " content_type: 'incoming_email', message_type: 0, private: false, created_at: 1760000106}];"
+        " window.sendContext()"
+    )
+    expect(frame.locator("#suggestion.none")).to_contain_text("no text to suggest a reply for")
+    page.wait_for_timeout(500)
+    assert asked == []
+    keys = [r["message_key"] for r in store.db.rows("suggestions") if r["case_id"] == CASE]
+    assert keys == ["104"]
+
+
+def test_a_message_too_long_to_send_shows_the_suggestion_already_made_for_it(
+    opened: tuple[Page, FrameLocator], server: LiveServer, store: Store, embed_key: str
+) -> None:
+    """A customer pastes a long export into the chat (Chatwoot keeps 150,000 characters): the
+    webhook's note has its suggestion, and the page, sending the message in /v1/suggest's body, was
+    refused (413, over the body limit) and showed "No suggestion". It asks by the message's id."""
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    auth = {"authorization": f"Bearer {embed_key}"}
+    made = httpx.post(  # the note's suggestion for message 105, made when its webhook came
+        f"{server.url}/v1/suggest",
+        json={"case_id": CASE, "message_id": "105", "message": "how do I pause a payout for a day"},
+        headers=auth,
+    ).json()
+    long_text = "how do I pause a payout? here is the export:\n" + "row;payout;EUR;42.00\n" * 6000
+    assert len(long_text) > 120_000
+    sent: list[int] = []
+    page.on("request", lambda r: sent.append(len(r.post_data or "")) if "/v1/suggest" in r.url else None)
+    page.evaluate(
+        f"window.context.conversation.messages.push({{id: 105, content: {json.dumps(long_text)},"
+        " message_type: 0, private: false, created_at: 1760000105}); window.sendContext()"
+    )
+    expect(frame.locator("#suggestion.live")).to_contain_text(made["text"].splitlines()[-1])
+    assert sent and max(sent) < 100_000  # the message itself was never sent
+    assert wait_for(
+        lambda: made["suggestion_id"] in {e.suggestion_id for e in events(store, "shown")}, page=page
+    )
+    # a long message with no suggestion yet (its webhook has not come) says so, and nothing is made
+    page.evaluate(
+        f"window.context.conversation.messages.push({{id: 106, content: {json.dumps(long_text)},"
+        " message_type: 0, private: false, created_at: 1760000106}); window.sendContext()"
+    )
+    expect(frame.locator("#suggestion.none")).to_contain_text("too long to send")
+    keys = sorted(r["message_key"] for r in store.db.rows("suggestions") if r["case_id"] == CASE)
+    assert keys == ["104", "105"]
+    # the webhook comes, its note's suggestion is made: the page, asking again, shows it
+    later = httpx.post(
+        f"{server.url}/v1/suggest",
+        json={"case_id": CASE, "message_id": "106", "message": "how do I pause a payout"},
+        headers=auth,
+    ).json()
+    expect(frame.locator("#suggestion.live")).to_be_visible(timeout=20_000)
+    assert wait_for(
+        lambda: later["suggestion_id"] in {e.suggestion_id for e in events(store, "shown")}, page=page
+    )
+
+
 def test_messages_from_anywhere_but_chatwoot_are_ignored(
     fresh_page: Page, server: LiveServer, store: Store, embed_key: str
 ) -> None:

@@ -342,7 +342,7 @@ def test_a_bad_static_path_is_a_404_never_a_500(server: LiveServer, name: str) -
     ("method", "path", "allow"),
     [
         ("DELETE", "/v1/answers", "GET, HEAD, POST"),  # routes of two routers; HEAD wherever GET
-        ("GET", "/v1/suggest", "POST"),
+        ("GET", "/v1/messages", "POST"),
         ("PUT", "/v1/answers/a1", "PATCH"),
         ("DELETE", "/dashboard", "GET, HEAD"),
     ],
@@ -392,7 +392,7 @@ def test_head_keeps_the_auth_rules_of_get(server: LiveServer, seeded: Store) -> 
 
 
 def test_head_on_a_path_without_get_is_a_405(client: TestClient) -> None:
-    r = client.head("/v1/suggest")
+    r = client.head("/v1/messages")
     assert r.status_code == 405 and r.headers["allow"] == "POST"
 
 

@@ -124,3 +124,19 @@ def test_a_short_email_above_a_long_quoted_thread_is_a_short_message(client: Tes
     assert client.post("/v1/messages", json=turn).status_code == 200
     r = client.post("/v1/suggest", json={"message": "how do I pause a payout?" * 500})
     assert r.status_code == 413 and r.json()["detail"].startswith("message is 12,000 characters; the limit")
+
+
+IMAGE_ONLY = '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>'
+"""An e-mail with a screenshot pasted in its body and no text part: its HTML reads as nothing."""
+
+
+def test_a_message_that_reads_as_nothing_gets_no_suggestion(client: TestClient, store: Store) -> None:
+    """The Chatwoot webhook ignores such a message ("the message has no text"); asked for it, the
+    service ran the pipeline on nothing and stored a suggestion for it."""
+    asked = {"message": IMAGE_ONLY, "case_id": "chatwoot:1:7", "message_id": "105"}
+    r = client.post("/v1/suggest", json=asked)
+    assert r.status_code == 422 and r.json()["detail"].startswith("message reads as nothing")
+    turn = {"case_id": "e-2", "message_id": "m-2", "role": "customer", "text": IMAGE_ONLY}
+    r = client.post("/v1/messages", json=turn)
+    assert r.status_code == 422 and r.json()["detail"].startswith("text reads as nothing")
+    assert store.db.count("suggestions") == 0 and store.db.count("messages") == 0

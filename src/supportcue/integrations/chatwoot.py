@@ -19,6 +19,9 @@ signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are 
                                          `content_attributes.automation_rule_id`: sent as a user,
                                          yet no reply), other events and accounts
 
+A customer's message in a conversation a bot handles (`pending`, or assigned to a bot:
+`_bot_handles`) is Ignored too: no note until an agent takes it over (status open).
+
 A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
 or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
 receive_resolved`). Its payload is the conversation's own (`id` is its number; the account is the
@@ -111,6 +114,7 @@ class _Meta(BaseModel):
     model_config = ConfigDict(extra="ignore")
     sender: _Party | None = None
     assignee: _Party | None = None
+    assignee_type: Text | None = None
 
 
 class _Conversation(BaseModel):
@@ -121,6 +125,31 @@ class _Conversation(BaseModel):
     status: Text | None = None
     channel: Text | None = None
     meta: _Meta | None = None
+
+
+BOT_TYPES = frozenset({"agent_bot", "captain_assistant"})
+"""The `type` of a bot in Chatwoot's webhooks: an agent bot's (`AgentBot#webhook_data`) and Captain's
+(its AI assistant, `Captain::Assistant#webhook_data`)."""
+
+
+def _bot_handles(conversation: _Conversation) -> str | None:
+    """Why a bot, not an agent, handles the conversation now (None: agents do).
+
+    Settled against Chatwoot's source (chatwoot/chatwoot): a conversation of an inbox with an active
+    agent bot is created `pending` (`Conversation#determine_conversation_status`, app/models/
+    conversation.rb: "so they don't get auto-assigned to humans"), and a resolved one the customer
+    writes to again is made pending again (`Message#reopen_resolved_conversation`); the bot hands it
+    over with `bot_handoff!` (status `open`), as an agent does by opening it. A conversation may also be
+    assigned to a bot (`assignee_agent_bot_id`: `meta.assignee` is the bot's `push_event_data`, of
+    type `agent_bot`, and `meta.assignee_type` is `AgentBot`); assigning an agent unassigns the bot."""
+    if conversation.status == "pending":
+        return "the conversation is pending (a bot handles it)"
+    meta = conversation.meta
+    if meta is not None and (
+        (meta.assignee is not None and meta.assignee.type in BOT_TYPES) or meta.assignee_type == "AgentBot"
+    ):
+        return "the conversation is assigned to a bot"
+    return None
 
 
 class _Account(BaseModel):
@@ -381,6 +410,9 @@ class ChatwootHelpDesk:
                 f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
                 "nor an agent's reply"
             )
+        bot = _bot_handles(m.conversation) if role == MessageRole.CUSTOMER else None
+        if bot is not None:  # the customer talks to the bot: no agent to suggest a reply to
+            return Ignored(f"{bot}: no note until an agent takes it over (status open)")
         conversation = _number(m.conversation.display_id, m.conversation.id)
         meta = m.conversation.meta
         customer = m.sender if role == MessageRole.CUSTOMER else (meta.sender if meta else None)

@@ -389,8 +389,8 @@ def create_app(
         telemetry=runtime.telemetry,
         limits={
             "/v1/events": (settings.service.max_event_bytes, "event body"),
-            "/v1/suggest": (settings.service.max_message_chars * 4 + 65_536, "request body"),
-            "/v1/messages": (settings.service.max_message_chars * 4 + 65_536, "request body"),
+            "/v1/suggest": (suggest.body_limit(settings), "request body"),
+            "/v1/messages": (suggest.body_limit(settings), "request body"),
             "/integrations/chatwoot/webhook": (MAX_WEBHOOK_BYTES, "webhook body"),
         },
         default=(MAX_BODY_BYTES, "request body"),

@@ -11,7 +11,9 @@ agent (`currentAgent`) as `agent_id`. Case and agent are named as the Chatwoot c
 Chatwoot's, so the page reuses the suggestion already made for that message (by an earlier visit, or
 by the connector when it stores its suggestions with the message id), and the connector the page's
 when the page asked first (`integrations/delivery.py`): one suggestion, and one `shown` event per
-agent, per message. See static/embed.js.
+agent, per message. A message too long for `POST /v1/suggest`'s body (`suggest.body_limit`, given
+to the page) is asked about by its id alone (`GET /v1/suggest`): the note's suggestion, made when
+the webhook delivered it. See static/embed.js.
 
 **Who may frame it, and whose messages it reads.** Only Chatwoot's origin in agents' browsers,
 `[chatwoot] frame_origin` (else the origin of `base_url`, the API's address), may frame this path
@@ -41,6 +43,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from supportcue.service.deps import SettingsDep
 from supportcue.service.routes.pages import templates
+from supportcue.service.routes.suggest import body_limit
 
 CHATWOOT_PATH = "/embed/chatwoot"
 router = APIRouter(include_in_schema=False)
@@ -49,4 +52,5 @@ router = APIRouter(include_in_schema=False)
 @router.get(CHATWOOT_PATH, response_class=HTMLResponse)
 async def chatwoot(request: Request, settings: SettingsDep) -> Response:
     """The Dashboard App page (a shell: its data comes from Chatwoot and the API)."""
-    return templates.TemplateResponse(request, "embed.html", {"chatwoot_origin": settings.chatwoot.origin})
+    data = {"chatwoot_origin": settings.chatwoot.origin, "suggest_max_bytes": body_limit(settings)}
+    return templates.TemplateResponse(request, "embed.html", {"embed_data": data})

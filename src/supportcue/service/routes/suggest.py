@@ -1,4 +1,5 @@
-"""POST /v1/suggest: a suggested reply for a customer message, stored with its trace.
+"""POST /v1/suggest: a suggested reply for a customer message, stored with its trace; GET /v1/suggest:
+the one stored for a message, by its case and message id (a message too long to send).
 
 A request with a `case_id` is first given the case's arm in the running experiment
 (`experiments.assign_case`, which records it the first time the case is seen); the control arm's
@@ -25,11 +26,12 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
+from supportcue.boundary import Text
 from supportcue.data.database import unavailable_reason
 from supportcue.data.store import Store
 from supportcue.data.tables import Suggestion
@@ -64,10 +66,22 @@ def context_turns(context: list[str | dict[str, Any]] | str | None) -> list[Any]
     return [{"text": context}] if context else []
 
 
+def body_limit(settings: Settings) -> int:
+    """The most bytes a `POST /v1/suggest` (or `/v1/messages`) body may have: the longest message as
+    UTF-8 (4 bytes a character at most), and 64 kB for its context and the rest."""
+    return settings.service.max_message_chars * 4 + 65_536
+
+
 def check_length(text: str, settings: Settings, what: str = "message") -> str:
     """The message as it is read (an e-mail's new text, `mailtext.clean`: a short reply above a
-    long quoted thread is a short message), or 413 when that is over `[service] max_message_chars`."""
+    long quoted thread is a short message), or 413 when that is over `[service] max_message_chars`;
+    422 when it reads as nothing (an e-mail whose HTML holds an image alone: the Chatwoot webhook
+    ignores it as "the message has no text", and a suggestion made from nothing is no suggestion)."""
     text = clean_email(text)
+    if not text.strip():
+        raise HTTPException(
+            422, detail=f"{what} reads as nothing: its HTML holds no text (an image alone, say)"
+        )
     limit = settings.service.max_message_chars
     if len(text) > limit:
         raise HTTPException(413, detail=f"{what} is {len(text):,} characters; the limit is {limit:,}")
@@ -139,6 +153,30 @@ async def suggest(
     finally:
         del pending[key]
         done.set_result(None)
+
+
+NOT_STORED = (
+    "no suggestion is stored for this message (none was made yet, or the one made is not reused: its "
+    "pipeline failed, or its answer changed since); POST /v1/suggest with the message makes one"
+)
+
+
+@router.get("/suggest", response_model=SuggestPublic, responses=problem_responses(404, 422, 503))
+async def stored_suggestion(
+    case_id: Annotated[Text, Query(min_length=1, max_length=100)],
+    message_id: Annotated[Text, Query(min_length=1, max_length=200)],
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """The suggestion already made for a message (its `case_id` and `message_id`), as `POST
+    /v1/suggest` answers a repeat (`reused`), without the message: a message too long for the POST's
+    body (Chatwoot keeps 150,000 characters; a help desk's webhook has no such limit, and its note
+    has a suggestion) is asked about so by the Chatwoot Dashboard App. 404 when there is none to
+    reuse; nothing is made."""
+    stored = await _stored_answer(runtime.store, (case_id, message_id), db_timeout_s(settings))
+    if stored is None:
+        raise HTTPException(404, detail=NOT_STORED)
+    return stored
 
 
 def db_timeout_s(settings: Settings) -> float:

@@ -12,7 +12,7 @@
 "use strict";
 (() => {
   const S = window.Supportcue;
-  const { chatwoot_origin: origin } = JSON.parse(document.getElementById("embed-data").textContent);
+  const { chatwoot_origin: origin, suggest_max_bytes: maxBytes } = JSON.parse(document.getElementById("embed-data").textContent);
   const key = new URLSearchParams(location.hash.slice(1)).get("key");
   const box = document.getElementById("suggestion");
   const statusLine = document.getElementById("status");
@@ -22,6 +22,7 @@
   const ASK_EVERY_MS = 5000;
   let current = null; // {key, case_id, message_id, suggestion, agentId, customerName}
   let copied = false;
+  let missingShown = null; // the message whose suggestion, asked about by id, is not made yet
 
   function note(text) {
     box.className = "suggestion none";
@@ -55,8 +56,28 @@
   // Instagram) is a message whose content is the emoji, `is_reaction` set: neither is a turn, nor
   // ever the customer's question (the connector ignores both too).
   const flagged = (m, name) => Boolean(isObject(m.content_attributes) && m.content_attributes[name]);
-  const said = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction")
-    && typeof m.content === "string" && m.content.trim() !== "";
+  const listed = (m) => !m.private && !flagged(m, "deleted") && !flagged(m, "is_reaction");
+  const said = (m) => listed(m) && typeof m.content === "string" && m.content.trim() !== ""
+    && !readsAsNothing(m);
+
+  // An e-mail whose HTML body holds no text (a screenshot pasted in it, no text part: Chatwoot's
+  // `content` is the HTML) says nothing, as the connector reads it (mailtext.clean; its webhook
+  // ignores it, "the message has no text"), so it is no turn either. Its HTML is parsed inert
+  // (DOMParser runs no script and loads no image), once per message and content.
+  const HTML_TAG = /<\s*\/?\s*(?:p|br|div|span|html|body|head|table|tr|td|blockquote|ul|ol|li|a|b|i|strong|em|font|img|hr|h[1-6]|meta|style|pre)\b[^<>]*>/i;
+  const readCache = new Map();
+  function readsAsNothing(m) {
+    const content = m.content;
+    if (!content.includes("<") || !HTML_TAG.test(content)) return false;
+    const cached = readCache.get(m.id);
+    if (cached && cached.content === content) return cached.empty;
+    const doc = new DOMParser().parseFromString(content, "text/html");
+    doc.querySelectorAll("style, script, head, title").forEach((n) => n.remove());
+    const empty = !doc.body || doc.body.textContent.trim() === "";
+    if (readCache.size > 1000) readCache.clear();
+    readCache.set(m.id, { content, empty });
+    return empty;
+  }
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.
@@ -188,7 +209,10 @@
     const question = latestQuestion(conversation);
     if (!question) {
       current = null;
-      note("No message from the customer in this conversation yet.");
+      const messages = Array.isArray(conversation.messages) ? conversation.messages : [];
+      note(messages.some((m) => isObject(m) && incoming(m) && listed(m))
+        ? "The customer's messages have no text to suggest a reply for (an image or an attachment alone)."
+        : "No message from the customer in this conversation yet.");
       return;
     }
     const contact = [context.contact, isObject(conversation.meta) && conversation.meta.sender].find(isObject) || {};
@@ -211,16 +235,27 @@
       box.replaceChildren(S.el("p", { class: "muted", text: "Looking for a suggestion…" }));
     }
     const mine = current;
-    const result = await api.suggest({
+    const request = {
       case_id: mine.case_id, message_id: String(question.message.id), message: question.message.content,
       customer_name: mine.customerName, context: question.context,
-    });
+    };
+    // a message too long for the request's body (Chatwoot keeps 150,000 characters) is asked about
+    // by its id: the suggestion its webhook's note was made with, the message never sent again
+    const tooLong = new TextEncoder().encode(JSON.stringify(request)).length > maxBytes;
+    const result = tooLong ? await api.stored(request.case_id, request.message_id) : await api.suggest(request);
     if (current !== mine || refused) return; // another message came meanwhile, or the key is refused
-    if (!result) { // the service did not answer: Chatwoot's next appContext asks again
+    if (!result || result.missing) { // not answered, or not made yet: Chatwoot's next appContext asks again
       mine.key = null;
       mine.unanswered = asked;
     }
     mine.suggestionId = (result && result.suggestion_id) || null;
+    if (result && result.missing) {
+      if (missingShown === asked) return; // asked again: the search box, maybe in use, stays as it is
+      missingShown = asked;
+      offerLibrary(`This message is too long to send from here (${question.message.content.length.toLocaleString("en")} characters): its suggestion is the one made when Chatwoot's webhook delivers it, and there is none yet. `);
+      return;
+    }
+    missingShown = null;
     if (result && result.mode === "live" && result.text) show(result);
     else offerLibrary(S.whyNone(result));
   }

@@ -126,6 +126,26 @@ window.Supportcue = (() => {
       return null;
     }
 
+    // The suggestion already made for a message, asked about by its case and message id alone (a
+    // message too long to send); retried while the service is unavailable (503). Null when the
+    // service cannot be reached; `{missing}` (the server's words) when none is stored.
+    async function stored(caseId, messageId) {
+      const query = new URLSearchParams({ case_id: caseId, message_id: messageId });
+      for (let attempt = 0; attempt < 10; attempt++) {
+        try {
+          const r = await call(`/v1/suggest?${query}`);
+          if (r.ok) return await r.json();
+          if (r.status === 401) { onLoggedOut(); return null; }
+          if (r.status !== 503) {
+            const detail = await r.json().catch(() => ({}));
+            return { missing: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
+          }
+        } catch (e) { /* retry */ }
+        await sleep(500 * (attempt + 1));
+      }
+      return null;
+    }
+
     // Approved answers holding every word of `q` (title matches first).
     async function searchAnswers(q) {
       const query = new URLSearchParams({ status: "approved", q, limit: "8" });
@@ -149,7 +169,7 @@ window.Supportcue = (() => {
       return r.json();
     }
 
-    return { call, postEvent, suggest, searchAnswers, compose };
+    return { call, postEvent, suggest, stored, searchAnswers, compose };
   }
 
   // The title of the suggested answer: from the page's titles, else from the response stage's trace.
