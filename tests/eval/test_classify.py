@@ -158,3 +158,12 @@ def test_a_row_with_more_values_than_the_header_names_its_line(tmp_path: Path) -
     ):
         with pytest.raises(ImportDataError, match=r"comma\.csv:3: more values than header columns.*quote"):
             load()
+
+
+def test_a_train_file_of_one_label_names_the_file_and_the_label(tmp_path: Path) -> None:
+    """A --train whose every row has the same label (a wrong --label-col, a filtered export) stopped
+    with the topic stage's "needs at least 2 topics with examples, got ['payouts']", naming no file."""
+    train = write(tmp_path / "train.jsonl", [(t, "payouts") for t in ROWS["payouts"]])
+    test = write(tmp_path / "test.jsonl", [(ROWS["refunds"][0], "refunds")])
+    with pytest.raises(ImportDataError, match=r"train\.jsonl: every row's 'intent' is 'payouts'"):
+        run_classify(train, test, label_col="intent", embedder=EMBEDDER)

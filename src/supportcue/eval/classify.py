@@ -13,6 +13,7 @@ from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
 from supportcue.eval.labeled import (
+    check_labels,
     default_embedder,
     in_train,
     load_labeled,
@@ -39,13 +40,13 @@ def run_classify(
 ) -> dict[str, Any]:
     """Train the topic stage on `train` (optionally N shots per label), report metrics on `test`."""
     embedder = embedder or default_embedder()
+    train_rows = load_labeled(train, text_col, label_col)
+    check_labels(train, train_rows.labels, label_col)
     if shots_per_label is None:
-        train_rows = load_labeled(train, text_col, label_col)
         texts, labels = train_rows.texts, train_rows.labels
         unlabeled_texts: list[str] = []
     else:
         # Labels are read for sampling the shots only; the other rows are loaded as bare text.
-        train_rows = load_labeled(train, text_col, label_col)
         keep = sample_shots(train_rows.labels, shots_per_label, seed)
         texts = [train_rows.texts[i] for i in keep]
         labels = [train_rows.labels[i] for i in keep]

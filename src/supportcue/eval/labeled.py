@@ -85,6 +85,17 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     return Labeled(path, texts, labels)
 
 
+def check_labels(path: Path, labels: Sequence[str], label_col: str, what: str = "row") -> None:
+    """Fail naming the file when its rows have fewer than two labels: a classifier learns to tell
+    labels apart (a wrong --label-col, or an export filtered to one topic, gives one)."""
+    distinct = sorted(set(labels))
+    if len(distinct) == 1:
+        raise ImportDataError(
+            f"{path}: every {what}'s {label_col!r} is {distinct[0]!r} ({len(labels):,} rows); a classifier "
+            f"needs rows of at least two labels (is {label_col!r} the right --label-col?)"
+        )
+
+
 def same_text(text: str) -> str:
     """A text as `in_train` compares it: case and runs of white space ignored."""
     return " ".join(text.casefold().split())

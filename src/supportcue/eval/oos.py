@@ -62,6 +62,7 @@ from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError, TrainingDataError
 from supportcue.eval.labeled import (
     Labeled,
+    check_labels,
     default_embedder,
     in_train,
     load_labeled,
@@ -487,6 +488,7 @@ def run_oos(
     train_rows = load_labeled(train, text_col, label_col)
     val_rows = load_labeled(val, text_col, label_col)
     test_rows = load_labeled(test, text_col, label_col)
+    check_labels(train, [lb for lb in train_rows.labels if lb != oos_label], label_col, "in-scope row")
     if oos_label not in val_rows.labels:
         raise SupportcueError(
             f"{val}: no row has {label_col} = {oos_label!r}; the threshold needs some (--oos-label)"

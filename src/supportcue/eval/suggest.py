@@ -56,6 +56,7 @@ from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError, SettingsError
 from supportcue.eval.labeled import (
     check_columns,
+    check_labels,
     default_embedder,
     in_train,
     messages,
@@ -259,7 +260,16 @@ def run_suggest(
     train_vecs = embedder.embed(tr.texts)
     test_vecs = embedder.embed(te.texts)
 
-    topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
+    if tr.labels is not None:
+        check_labels(train, tr.labels, str(label_col))
+        topics = tr.labels
+    else:
+        topics = reply_topics(tr.replies, seed)
+        if len(set(topics)) < 2:
+            raise ImportDataError(
+                f"{train}: the replies of its {len(tr.replies):,} row(s) make one topic only, and the "
+                "topic stage needs two; give more rows, or the topics as --label-col"
+            )
     library = build_library(tr.replies, topics, answers_per_topic, threshold, seed, drafts)
     train_msgs = [m.but(topic=t) for m, t in zip(messages(tr.texts, train_vecs), topics, strict=True)]
     services = Services(
