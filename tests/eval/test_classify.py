@@ -167,3 +167,15 @@ def test_a_train_file_of_one_label_names_the_file_and_the_label(tmp_path: Path) 
     test = write(tmp_path / "test.jsonl", [(ROWS["refunds"][0], "refunds")])
     with pytest.raises(ImportDataError, match=r"train\.jsonl: every row's 'intent' is 'payouts'"):
         run_classify(train, test, label_col="intent", embedder=EMBEDDER)
+
+
+def test_a_nan_label_or_text_is_an_empty_cell(tmp_path: Path) -> None:
+    """A JSONL file written with `json.dumps` of a pandas frame holds NaN for a missing value: it
+    was read as the label (or the text) "nan", a class of its own, silently."""
+    path = tmp_path / "nan.jsonl"
+    path.write_text('{"text": "where is my refund", "intent": "refunds"}\n{"text": "hi", "intent": NaN}\n')
+    with pytest.raises(ImportDataError, match=r"nan\.jsonl:2: empty 'intent'"):
+        load_labeled(path, "text", "intent")
+    path.write_text('{"text": NaN, "intent": "refunds"}\n')
+    with pytest.raises(ImportDataError, match=r"nan\.jsonl:1: empty 'text'"):
+        load_texts(path, "text")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections import defaultdict
@@ -57,13 +58,21 @@ def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line, row
 
 
+def blank(value: Any) -> bool:
+    """Whether a cell holds nothing: absent, JSON null, white space, or a JSON `NaN` (what
+    `json.dumps` writes for a pandas frame's missing value; read as the text "nan" it became a label)."""
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return value is None or not str(value).strip()
+
+
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
     check_columns(path, [text_col])
     texts = []
     for line, row in rows_of(path):
         text = row.get(text_col)
-        if text is None or not str(text).strip():
+        if blank(text):
             raise ImportDataError(f"{path}:{line}: empty {text_col!r}")
         texts.append(str(text))
     return texts
@@ -75,8 +84,7 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     texts, labels = [], []
     for line, row in rows_of(path):
         for col in (text_col, label_col):
-            value = row.get(col)
-            if value is None or not str(value).strip():
+            if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
         labels.append(str(row[label_col]).strip())

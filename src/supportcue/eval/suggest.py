@@ -55,6 +55,7 @@ from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError, SettingsError
 from supportcue.eval.labeled import (
+    blank,
     check_columns,
     check_labels,
     default_embedder,
@@ -101,7 +102,7 @@ def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None)
     labels: list[str] = []
     for line, row in rows_of(path):
         for col in columns:
-            if row.get(col) is None or not str(row[col]).strip():
+            if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
         replies.append(str(row[reply_col]))
