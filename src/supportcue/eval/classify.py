@@ -21,6 +21,7 @@ from supportcue.eval.labeled import (
     messages,
     overlap_figures,
     sample_shots,
+    unseen_label_figures,
 )
 from supportcue.stages.topic import TopicStage
 from supportcue.weak.propagation import propagate
@@ -118,6 +119,7 @@ def run_classify(
         "train_seconds": round(train_seconds, 3),
         "predict_ms_per_text": round(predict_ms, 3),
         **overlap_figures(seen),
+        **unseen_label_figures(labels, truth),
         # the accuracy on the test rows whose text --train does not hold: new messages
         "accuracy_unseen": float(np.mean(unseen)) if unseen else None,
     }

@@ -123,6 +123,18 @@ def overlap_figures(flags: Sequence[bool]) -> dict[str, Any]:
     return {"test_in_train": n, "test_in_train_share": round(n / len(flags), 4) if flags else 0.0}
 
 
+def unseen_label_figures(
+    train_labels: Sequence[str], test_labels: Sequence[str], ignore: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The --test labels that --train never has (`unseen_labels`, sorted) and how many test rows
+    carry one (`n_test_unseen_label`): no model trained on --train can predict them, so those rows
+    are errors whatever it does ("Refunds" against "refunds", a topic added after the train export).
+    Labels in `ignore` (eval oos's out-of-scope label) are not topics and not counted."""
+    known = set(train_labels) | set(ignore)
+    unseen = [label for label in test_labels if label not in known]
+    return {"unseen_labels": sorted(set(unseen)), "n_test_unseen_label": len(unseen)}
+
+
 def sample_shots(labels: Sequence[str], shots: int, seed: int) -> list[int]:
     """Indices of `shots` rows per label chosen with `seed` (all rows of a smaller label), sorted."""
     by_label: dict[str, list[int]] = defaultdict(list)

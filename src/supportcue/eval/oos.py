@@ -69,6 +69,7 @@ from supportcue.eval.labeled import (
     load_texts,
     messages,
     overlap_figures,
+    unseen_label_figures,
 )
 from supportcue.stages.calibration import softmax
 from supportcue.stages.negatives import BUILTIN_NEGATIVES
@@ -546,4 +547,5 @@ def run_oos(
         "calibration": detector.calibration_,
         "train_seconds": round(train_seconds, 3),
         **overlap_figures(in_train(train_rows.texts, test_rows.texts)),
+        **unseen_label_figures(train_rows.labels, test_rows.labels, ignore=[oos_label]),
     }
