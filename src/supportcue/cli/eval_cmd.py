@@ -76,6 +76,26 @@ def _warn_unseen_labels(result: dict[str, Any], train: Path, test: Path) -> None
     )
 
 
+def _warn_calibration_overlap(result: dict[str, Any], val: Path, test: Path) -> None:
+    """Say so on stderr when --test texts are among what eval oos chose its threshold on (--val, the
+    negatives): those rows were scored by a threshold fitted on them."""
+    from supportcue.cli.output import err_console
+
+    in_val, in_negatives = int(result.get("test_in_val") or 0), int(result.get("test_in_negatives") or 0)
+    if not in_val and not in_negatives:
+        return
+    where = [f"{in_val} in {val}"] if in_val else []
+    where += [f"{in_negatives} in the negatives (built-in, --negatives)"] if in_negatives else []
+    err_console.print(
+        f"warning: rows of {test} have a text that the threshold was chosen on ({'; '.join(where)}; "
+        f"ignoring case and spacing), so the out-of-scope figures partly measure rows it was calibrated "
+        f"on; leave those texts out of {test.name}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
     """The workspace's settings and embedder when run in one, else the defaults (eval needs no
     workspace); the last item names the workspace, for the result."""
@@ -169,6 +189,7 @@ def oos(
     )
     emit({**result, "workspace": workspace}, json_out, title="eval oos")
     _warn_overlap(result, train, test)
+    _warn_calibration_overlap(result, val, test)
     _warn_unseen_labels(result, train, test)
 
 

@@ -547,5 +547,9 @@ def run_oos(
         "calibration": detector.calibration_,
         "train_seconds": round(train_seconds, 3),
         **overlap_figures(in_train(train_rows.texts, test_rows.texts)),
+        # the threshold is chosen on --val and the negatives: a --test text among them was scored by a
+        # threshold chosen on it
+        "test_in_val": sum(in_train(val_rows.texts, test_rows.texts)),
+        "test_in_negatives": sum(in_train([t for n in sources for t in n.texts], test_rows.texts)),
         **unseen_label_figures(train_rows.labels, test_rows.labels, ignore=[oos_label]),
     }
