@@ -507,7 +507,7 @@ def test_a_labels_export_imports_back_with_its_version(store: Store, tmp_path: P
     import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV))  # the case labeled
     report = import_file(store, "labels", out)
     assert report.stored == 1
-    assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) id, subject"]
+    assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) id"]
     (label,) = store.labels.list("topic")
     assert (label.source, label.annotator, label.confidence, label.version) == (
         "weak",
@@ -1348,3 +1348,34 @@ def test_a_time_that_names_its_zone_utc_or_gmt_is_read(store: Store, tmp_path: P
     first, second = store.cases.get("c1"), store.cases.get("c2")
     assert first is not None and first.created_at == datetime(2026, 10, 1, 10, tzinfo=UTC)
     assert second is not None and second.created_at == datetime(2026, 10, 2, 8, 30, tzinfo=UTC)
+
+
+def test_a_labels_export_keeps_a_verdict_on_its_suggestion(store: Store, tmp_path: Path) -> None:
+    """A reviewer's verdict on a suggestion is a `response_quality` label about that suggestion
+    (subject `suggestion:ID`), of which a case can have several. `export labels` writes the subject,
+    but the import read the label as one about the case: two verdicts of one reviewer on a case's two
+    suggestions were rejected as duplicates in another workspace, and the export imported back into
+    its own workspace added a second label beside each verdict instead of updating it."""
+    verdicts = [
+        {
+            "subject": f"suggestion:{sid}",
+            "case_id": "c1",
+            "task": "response_quality",
+            "value": value,
+            "source": "sme",
+            "annotator": "olga",
+        }
+        for sid, value in (("s1", "correct"), ("s2", "incorrect"))
+    ]
+    store.labels.add(verdicts)
+    out = tmp_path / "labels.csv"
+    export_table(store, "labels", out)
+    report = import_file(store, "labels", out)
+    assert report.rejects == [] and report.stored == 2
+    got = sorted((lb.subject, lb.case_id, lb.value) for lb in store.labels.list("response_quality"))
+    assert got == [("suggestion:s1", "c1", "correct"), ("suggestion:s2", "c1", "incorrect")]
+    # a subject of another form is no key of its own: case_id (or text) decides, as before
+    other = write(tmp_path / "other.csv", "subject,case_id,task,value\nsomething,c2,topic,refunds\n")
+    import_file(store, "labels", other)
+    (label,) = store.labels.list("topic")
+    assert (label.subject, label.case_id) == ("c2", "c2")

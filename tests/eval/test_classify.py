@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 import pytest
 from tests.examples import TOPIC_EXAMPLES
+from typer.testing import CliRunner
 
 import supportcue.eval.classify as classify_module
+from supportcue.cli import app
 from supportcue.embeddings import HashingEmbedder
 from supportcue.errors import ImportDataError, SupportcueError
 from supportcue.eval.classify import run_classify
 from supportcue.eval.labeled import load_labeled, load_texts, sample_shots
+from supportcue.settings import init_workspace
 
 ROWS = {
     "payouts": TOPIC_EXAMPLES["payouts"][:7],
@@ -158,3 +161,49 @@ def test_a_row_with_more_values_than_the_header_names_its_line(tmp_path: Path) -
     ):
         with pytest.raises(ImportDataError, match=r"comma\.csv:3: more values than header columns.*quote"):
             load()
+
+
+def test_a_train_file_of_one_label_names_the_file_and_the_label(tmp_path: Path) -> None:
+    """A --train whose every row has the same label (a wrong --label-col, a filtered export) stopped
+    with the topic stage's "needs at least 2 topics with examples, got ['payouts']", naming no file."""
+    train = write(tmp_path / "train.jsonl", [(t, "payouts") for t in ROWS["payouts"]])
+    test = write(tmp_path / "test.jsonl", [(ROWS["refunds"][0], "refunds")])
+    with pytest.raises(ImportDataError, match=r"train\.jsonl: every row's 'intent' is 'payouts'"):
+        run_classify(train, test, label_col="intent", embedder=EMBEDDER)
+
+
+def test_a_nan_label_or_text_is_an_empty_cell(tmp_path: Path) -> None:
+    """A JSONL file written with `json.dumps` of a pandas frame holds NaN for a missing value: it
+    was read as the label (or the text) "nan", a class of its own, silently."""
+    path = tmp_path / "nan.jsonl"
+    path.write_text('{"text": "where is my refund", "intent": "refunds"}\n{"text": "hi", "intent": NaN}\n')
+    with pytest.raises(ImportDataError, match=r"nan\.jsonl:2: empty 'intent'"):
+        load_labeled(path, "text", "intent")
+    path.write_text('{"text": NaN, "intent": "refunds"}\n')
+    with pytest.raises(ImportDataError, match=r"nan\.jsonl:1: empty 'text'"):
+        load_texts(path, "text")
+
+
+def test_test_labels_that_train_never_has_are_counted_and_named(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --test label that --train never has ("Refunds" against "refunds", a label added later) can
+    never be predicted: its rows scored 0 with nothing said, and the accuracy read as the model's."""
+    train, _ = files
+    test = write(
+        tmp_path / "cased.jsonl",
+        [(ROWS["payouts"][5], "payouts"), (ROWS["refunds"][5], "Refunds"), (ROWS["refunds"][6], "Refunds")],
+    )
+    result = run_classify(train, test, label_col="intent", embedder=EMBEDDER)
+    assert result["unseen_labels"] == ["Refunds"] and result["n_test_unseen_label"] == 2
+    known = run_classify(*files, label_col="intent", embedder=EMBEDDER)
+    assert known["unseen_labels"] == [] and known["n_test_unseen_label"] == 0
+    ws = tmp_path / "ws"
+    config = init_workspace(ws)
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
+    args = ["--workspace", str(ws), "eval", "classify", "--train", str(train), "--test", str(test)]
+    out = CliRunner().invoke(app, [*args, "--label-col", "intent", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout.strip().splitlines()[-1])["n_test_unseen_label"] == 2
+    assert f"warning: 2 of 3 rows of {test} have a label that {train} never has ('Refunds')" in out.stderr

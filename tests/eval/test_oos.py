@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from supportcue.cli import app
 from supportcue.embeddings import HashingEmbedder
-from supportcue.errors import SupportcueError
+from supportcue.errors import ImportDataError, SupportcueError
 from supportcue.eval.labeled import Labeled
 from supportcue.eval.oos import Negatives, OosDetector, oos_metrics, run_oos
 from supportcue.settings import init_workspace
@@ -387,3 +387,12 @@ def test_threshold_never_buys_recall_with_more_in_scope_accuracy_than_it_gains()
     unbalanced = OosDetector(target_recall=0.9, balance=False)
     off = unbalanced._threshold(overlap, groups, {"labeled oos"}, set(), (positive, right))
     assert off == by_recall
+
+
+def test_a_train_file_of_one_in_scope_label_names_the_file(tmp_path: Path) -> None:
+    """The topic stage's "needs at least 2 topics" named no file."""
+    train = [(t, "payouts") for t in IN_SCOPE["payouts"]] + [(t, "oos") for t in OOS[:2]]
+    rows = [(t, k) for k, ts in IN_SCOPE.items() for t in ts[:3]] + [(t, "oos") for t in OOS[2:5]]
+    other = write(tmp_path / "val.jsonl", rows)
+    with pytest.raises(ImportDataError, match=r"train\.jsonl: every in-scope row's 'label' is 'payouts'"):
+        run_oos(write(tmp_path / "train.jsonl", train), other, other, embedder=EMBEDDER)

@@ -99,3 +99,56 @@ def test_the_cli_warns_naming_the_files(
     )
     assert clean.exit_code == 0, clean.output
     assert "warning" not in clean.stderr
+
+
+def test_oos_counts_the_test_texts_its_calibration_saw(files: tuple[Path, Path], tmp_path: Path) -> None:
+    """`eval oos` chooses its threshold on --val and the negatives (built-in ones, --negatives): a
+    --test text among them was scored by a threshold chosen on it, and `test_in_train` alone said
+    nothing (a --val cut from the same history as --test, a chit-chat list that holds --test's)."""
+    train, test = files
+    val = write(tmp_path / "val.jsonl", TEST[2:])  # three --test rows, one out-of-scope
+    extra = tmp_path / "chitchat.csv"
+    extra.write_text("text\nplease refund the double charge\nsing me a song\n")
+    result = run_oos(train, val, test, embedder=EMBEDDER, negatives=extra)
+    assert result["test_in_val"] == 3
+    # "thanks a lot" is a built-in non-question, "please refund the double charge" is in the file
+    assert result["test_in_negatives"] == 2
+    apart = write(
+        tmp_path / "apart.jsonl", [("where is my invoice", "billing", "-"), ("hey there", "oos", "-")]
+    )
+    clean = run_oos(
+        train,
+        apart,
+        write(tmp_path / "t.jsonl", [*TEST[:2], ("play some jazz", "oos", "-")]),
+        embedder=EMBEDDER,
+    )
+    assert (clean["test_in_val"], clean["test_in_negatives"]) == (0, 0)
+
+
+def test_the_oos_cli_warns_of_test_texts_in_val(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = tmp_path / "ws"
+    config = init_workspace(ws)
+    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
+    monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
+    train, test = files
+    val = write(tmp_path / "val.jsonl", TEST[2:])
+    args = [
+        "--workspace",
+        str(ws),
+        "eval",
+        "oos",
+        "--train",
+        str(train),
+        "--val",
+        str(val),
+        "--test",
+        str(test),
+    ]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["test_in_val"] == 3
+    assert f"warning: rows of {test} have a text that the threshold was chosen on (3 in {val};" in " ".join(
+        result.stderr.split()
+    )

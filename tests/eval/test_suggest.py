@@ -160,3 +160,16 @@ def test_missing_column_names_the_file_and_columns(files: tuple[Path, Path]) -> 
     train, test = files
     with pytest.raises(ImportDataError, match="no column 'answer'"):
         run_suggest(train, test, reply_col="answer", embedder=HashingEmbedder(dim=64))
+
+
+def test_a_train_file_of_one_topic_names_the_file(tmp_path: Path) -> None:
+    """One topic in --label-col (or replies too few to make two clusters) stopped with the topic
+    stage's "needs at least 2 topics with examples, got ['cluster-0']", naming no file and a topic
+    the user never gave."""
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    write_rows(train, [r for r in rows(3, seed=1) if r["intent"] == "refund_status"])
+    write_rows(test, rows(1, seed=2))
+    with pytest.raises(ImportDataError, match=r"train\.csv: every row's 'intent' is 'refund_status'"):
+        run_suggest(train, test, label_col="intent", embedder=HashingEmbedder(dim=512))
+    with pytest.raises(ImportDataError, match=r"train\.csv: .*one topic.*--label-col"):
+        run_suggest(train, test, embedder=HashingEmbedder(dim=512))

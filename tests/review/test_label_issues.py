@@ -105,3 +105,53 @@ def test_a_label_a_reviewer_confirmed_is_not_flagged_again(store: Store, tmp_pat
     assert "x1" not in flagged and "x2" not in flagged  # kept by olga; corrected by olga
     assert again.confirmed == 1
     assert [r["rank"] for r in again.rows] == list(range(1, len(again.rows) + 1))
+
+
+def test_a_flagged_label_says_who_gave_it_and_when(store: Store, tmp_path: Path) -> None:
+    """`labels issues` listed the case, its label and the suggested one, but not whose label it is:
+    a reviewer (and the exported batch) could not tell a label model's guess from an expert's call, or
+    an old label from one given yesterday. Each row now names the labels that say the flagged value
+    (`given_by`: source:annotator, and `given_at`: the newest of their times)."""
+    from datetime import UTC, datetime
+
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.review.store_issues import label_issues
+    from supportcue.settings import init_workspace, load_settings
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
+    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
+    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
+    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
+    odd = "where is the refund for my order number 77, it was refunded days ago"
+    store.cases.upsert([{"id": c, "message": t} for c, t, _ in [*cases, ("x1", odd, "")]])
+    expert = {"task": "topic", "source": "expert", "annotator": "maya"}
+    store.labels.add([{"case_id": c, "value": v, **expert} for c, _, v in cases])
+    when = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    store.labels.add(
+        [
+            {
+                "case_id": "x1",
+                "value": "payouts",
+                "task": "topic",
+                "source": "weak",
+                "annotator": "lm",
+                "confidence": 0.9,
+                "created_at": when,
+            },
+            {
+                "case_id": "x1",
+                "value": "payouts",
+                "task": "topic",
+                "source": "agent",
+                "annotator": "lea",
+                "created_at": datetime(2026, 10, 1, tzinfo=UTC),
+            },
+        ]
+    )
+    found = label_issues(store, settings, HashingEmbedder(), "topic")
+    (row,) = [r for r in found.rows if r["case_id"] == "x1"]
+    assert row["given"] == "payouts"
+    assert row["given_by"] == "agent:lea, weak:lm"
+    assert row["given_at"] == when.isoformat()

@@ -55,6 +55,47 @@ def _warn_overlap(result: dict[str, Any], train: Path, test: Path) -> None:
     )
 
 
+def _warn_unseen_labels(result: dict[str, Any], train: Path, test: Path) -> None:
+    """Say so on stderr when --test has labels --train never has: those rows can never be right."""
+    from supportcue.cli.output import err_console
+
+    n = int(result.get("n_test_unseen_label") or 0)
+    if not n:
+        return
+    labels = list(result.get("unseen_labels") or [])
+    shown = ", ".join(repr(label) for label in labels[:5]) + (
+        f" and {len(labels) - 5} more" if len(labels) > 5 else ""
+    )
+    err_console.print(
+        f"warning: {n} of {result['n_test']} rows of {test} have a label that {train} never has ({shown}), "
+        "so no model trained on it can predict them and they count as errors; check the spelling and "
+        "case of the labels, or leave those rows out",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _warn_calibration_overlap(result: dict[str, Any], val: Path, test: Path) -> None:
+    """Say so on stderr when --test texts are among what eval oos chose its threshold on (--val, the
+    negatives): those rows were scored by a threshold fitted on them."""
+    from supportcue.cli.output import err_console
+
+    in_val, in_negatives = int(result.get("test_in_val") or 0), int(result.get("test_in_negatives") or 0)
+    if not in_val and not in_negatives:
+        return
+    where = [f"{in_val} in {val}"] if in_val else []
+    where += [f"{in_negatives} in the negatives (built-in, --negatives)"] if in_negatives else []
+    err_console.print(
+        f"warning: rows of {test} have a text that the threshold was chosen on ({'; '.join(where)}; "
+        f"ignoring case and spacing), so the out-of-scope figures partly measure rows it was calibrated "
+        f"on; leave those texts out of {test.name}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def _settings(ctx: typer.Context) -> tuple[Settings, Embedder, str | None]:
     """The workspace's settings and embedder when run in one, else the defaults (eval needs no
     workspace); the last item names the workspace, for the result."""
@@ -97,6 +138,7 @@ def classify(
     )
     emit({**result, "workspace": workspace}, json_out, title="eval classify")
     _warn_overlap(result, train, test)
+    _warn_unseen_labels(result, train, test)
 
 
 @eval_app.command("oos")
@@ -147,6 +189,8 @@ def oos(
     )
     emit({**result, "workspace": workspace}, json_out, title="eval oos")
     _warn_overlap(result, train, test)
+    _warn_calibration_overlap(result, val, test)
+    _warn_unseen_labels(result, train, test)
 
 
 @eval_app.command("suggest")

@@ -307,6 +307,10 @@ class EventRow(ImportRow):
         return self
 
 
+SUGGESTION_SUBJECT = "suggestion:"
+"""The subject prefix of a label about one suggestion (a `response_quality` verdict in /review)."""
+
+
 class LabelRow(ImportRow):
     """What a person (or a machine) says about a case or a text: its validity, topic, answer..."""
 
@@ -327,6 +331,12 @@ class LabelRow(ImportRow):
         "what made it: the labeling functions' set or model (as `export labels` writes it)",
         None,
         max_length=100,
+    )
+    subject: str | None = column(
+        "what the label is about, as `export labels` writes it: `suggestion:ID` (with case_id) keeps a "
+        "verdict on one suggestion of the case; any other value is not read (case_id or text decide)",
+        None,
+        max_length=200,
     )
 
     example: ClassVar[dict[str, str]] = {
@@ -358,7 +368,11 @@ class LabelRow(ImportRow):
             )
         return self
 
-    def subject(self) -> str:
+    def stored_subject(self) -> str:
+        """What the label is stored under: its suggestion (`suggestion:ID`, a reviewer's verdict on
+        one of the case's suggestions, as /review stores it), else its case, else its text's key."""
+        if self.case_id and self.subject and self.subject.startswith(SUGGESTION_SUBJECT):
+            return self.subject
         if self.case_id:
             return self.case_id
         from supportcue.embeddings import text_key

@@ -301,7 +301,7 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
             )
         return out
     if isinstance(item, LabelRow):
-        data["subject"] = item.subject()
+        data["subject"] = item.stored_subject()
         for name in LABEL_KEPT_UNLESS_GIVEN:
             if name not in item.model_fields_set:  # a stored label keeps it; a new one's default
                 del data[name]
@@ -321,7 +321,7 @@ def _key(item: ImportRow) -> tuple[Hashable, str]:
     """What a row of its kind is stored under, and how a repeat is described."""
     if isinstance(item, LabelRow):
         what = "case" if item.case_id else "text"
-        return (item.subject(), item.task, item.source, item.annotator), (
+        return (item.stored_subject(), item.task, item.source, item.annotator), (
             f"duplicate label: line {{line}} labels the same {what} for task {item.task} "
             "by the same source and annotator"
         )

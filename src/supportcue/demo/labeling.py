@@ -78,6 +78,15 @@ THANKS = r"^\s*(thanks|thank you|cheers|many thanks|ty)\b[^?]{0,60}$"
 QUESTION = r"\?|\b(how|why|what|when|where|can i|can you|do i|is there)\b"
 
 
+def _literal(pattern: str) -> str:
+    """A pattern as a Python literal that reads back as itself: raw (`r'...'`, as a person writes a
+    regex) when it can be; `repr` (backslashes doubled, no `r`) otherwise. An `r` before a repr
+    doubled every backslash: `\\s` asked for a literal backslash."""
+    if "'" not in pattern and "\n" not in pattern and not pattern.endswith("\\"):
+        return f"r'{pattern}'"
+    return repr(pattern)
+
+
 def workspace_module() -> str:
     """The source of the demo workspace's `labeling_functions.py`."""
     lines = [
@@ -89,9 +98,9 @@ def workspace_module() -> str:
         "from supportcue.weak import keyword_lf, regex_lf",
         "",
         "# validity",
-        f"greeting_only = regex_lf('greeting_only', r{GREETING_ONLY!r}, 'invalid', task='validity')",
-        f"thanks_only = regex_lf('thanks_only', r{THANKS!r}, 'invalid', task='validity')",
-        f"asks_something = regex_lf('asks_something', r{QUESTION!r}, 'valid', task='validity')",
+        f"greeting_only = regex_lf('greeting_only', {_literal(GREETING_ONLY)}, 'invalid', task='validity')",
+        f"thanks_only = regex_lf('thanks_only', {_literal(THANKS)}, 'invalid', task='validity')",
+        f"asks_something = regex_lf('asks_something', {_literal(QUESTION)}, 'valid', task='validity')",
         "",
         "# topics",
     ]

@@ -13,6 +13,7 @@ from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError
 from supportcue.eval.labeled import (
+    check_labels,
     default_embedder,
     in_train,
     load_labeled,
@@ -20,6 +21,7 @@ from supportcue.eval.labeled import (
     messages,
     overlap_figures,
     sample_shots,
+    unseen_label_figures,
 )
 from supportcue.stages.topic import TopicStage
 from supportcue.weak.propagation import propagate
@@ -39,13 +41,13 @@ def run_classify(
 ) -> dict[str, Any]:
     """Train the topic stage on `train` (optionally N shots per label), report metrics on `test`."""
     embedder = embedder or default_embedder()
+    train_rows = load_labeled(train, text_col, label_col)
+    check_labels(train, train_rows.labels, label_col)
     if shots_per_label is None:
-        train_rows = load_labeled(train, text_col, label_col)
         texts, labels = train_rows.texts, train_rows.labels
         unlabeled_texts: list[str] = []
     else:
         # Labels are read for sampling the shots only; the other rows are loaded as bare text.
-        train_rows = load_labeled(train, text_col, label_col)
         keep = sample_shots(train_rows.labels, shots_per_label, seed)
         texts = [train_rows.texts[i] for i in keep]
         labels = [train_rows.labels[i] for i in keep]
@@ -117,6 +119,7 @@ def run_classify(
         "train_seconds": round(train_seconds, 3),
         "predict_ms_per_text": round(predict_ms, 3),
         **overlap_figures(seen),
+        **unseen_label_figures(labels, truth),
         # the accuracy on the test rows whose text --train does not hold: new messages
         "accuracy_unseen": float(np.mean(unseen)) if unseen else None,
     }

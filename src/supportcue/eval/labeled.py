@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections import defaultdict
@@ -57,13 +58,21 @@ def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line, row
 
 
+def blank(value: Any) -> bool:
+    """Whether a cell holds nothing: absent, JSON null, white space, or a JSON `NaN` (what
+    `json.dumps` writes for a pandas frame's missing value; read as the text "nan" it became a label)."""
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return value is None or not str(value).strip()
+
+
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
     check_columns(path, [text_col])
     texts = []
     for line, row in rows_of(path):
         text = row.get(text_col)
-        if text is None or not str(text).strip():
+        if blank(text):
             raise ImportDataError(f"{path}:{line}: empty {text_col!r}")
         texts.append(str(text))
     return texts
@@ -75,14 +84,24 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     texts, labels = [], []
     for line, row in rows_of(path):
         for col in (text_col, label_col):
-            value = row.get(col)
-            if value is None or not str(value).strip():
+            if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
         labels.append(str(row[label_col]).strip())
     if not texts:
         raise ImportDataError(f"{path}: no rows")
     return Labeled(path, texts, labels)
+
+
+def check_labels(path: Path, labels: Sequence[str], label_col: str, what: str = "row") -> None:
+    """Fail naming the file when its rows have fewer than two labels: a classifier learns to tell
+    labels apart (a wrong --label-col, or an export filtered to one topic, gives one)."""
+    distinct = sorted(set(labels))
+    if len(distinct) == 1:
+        raise ImportDataError(
+            f"{path}: every {what}'s {label_col!r} is {distinct[0]!r} ({len(labels):,} rows); a classifier "
+            f"needs rows of at least two labels (is {label_col!r} the right --label-col?)"
+        )
 
 
 def same_text(text: str) -> str:
@@ -102,6 +121,18 @@ def overlap_figures(flags: Sequence[bool]) -> dict[str, Any]:
     """`test_in_train`: how many test rows have their text in --train, and their share."""
     n = sum(flags)
     return {"test_in_train": n, "test_in_train_share": round(n / len(flags), 4) if flags else 0.0}
+
+
+def unseen_label_figures(
+    train_labels: Sequence[str], test_labels: Sequence[str], ignore: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The --test labels that --train never has (`unseen_labels`, sorted) and how many test rows
+    carry one (`n_test_unseen_label`): no model trained on --train can predict them, so those rows
+    are errors whatever it does ("Refunds" against "refunds", a topic added after the train export).
+    Labels in `ignore` (eval oos's out-of-scope label) are not topics and not counted."""
+    known = set(train_labels) | set(ignore)
+    unseen = [label for label in test_labels if label not in known]
+    return {"unseen_labels": sorted(set(unseen)), "n_test_unseen_label": len(unseen)}
 
 
 def sample_shots(labels: Sequence[str], shots: int, seed: int) -> list[int]:

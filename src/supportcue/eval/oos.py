@@ -62,12 +62,14 @@ from supportcue.embeddings import Embedder
 from supportcue.errors import SupportcueError, TrainingDataError
 from supportcue.eval.labeled import (
     Labeled,
+    check_labels,
     default_embedder,
     in_train,
     load_labeled,
     load_texts,
     messages,
     overlap_figures,
+    unseen_label_figures,
 )
 from supportcue.stages.calibration import softmax
 from supportcue.stages.negatives import BUILTIN_NEGATIVES
@@ -487,6 +489,7 @@ def run_oos(
     train_rows = load_labeled(train, text_col, label_col)
     val_rows = load_labeled(val, text_col, label_col)
     test_rows = load_labeled(test, text_col, label_col)
+    check_labels(train, [lb for lb in train_rows.labels if lb != oos_label], label_col, "in-scope row")
     if oos_label not in val_rows.labels:
         raise SupportcueError(
             f"{val}: no row has {label_col} = {oos_label!r}; the threshold needs some (--oos-label)"
@@ -544,4 +547,9 @@ def run_oos(
         "calibration": detector.calibration_,
         "train_seconds": round(train_seconds, 3),
         **overlap_figures(in_train(train_rows.texts, test_rows.texts)),
+        # the threshold is chosen on --val and the negatives: a --test text among them was scored by a
+        # threshold chosen on it
+        "test_in_val": sum(in_train(val_rows.texts, test_rows.texts)),
+        "test_in_negatives": sum(in_train([t for n in sources for t in n.texts], test_rows.texts)),
+        **unseen_label_figures(train_rows.labels, test_rows.labels, ignore=[oos_label]),
     }

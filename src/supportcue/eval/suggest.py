@@ -55,7 +55,9 @@ from supportcue.data.files import write_rows
 from supportcue.embeddings import Embedder
 from supportcue.errors import ImportDataError, SettingsError
 from supportcue.eval.labeled import (
+    blank,
     check_columns,
+    check_labels,
     default_embedder,
     in_train,
     messages,
@@ -100,7 +102,7 @@ def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None)
     labels: list[str] = []
     for line, row in rows_of(path):
         for col in columns:
-            if row.get(col) is None or not str(row[col]).strip():
+            if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
         replies.append(str(row[reply_col]))
@@ -259,7 +261,16 @@ def run_suggest(
     train_vecs = embedder.embed(tr.texts)
     test_vecs = embedder.embed(te.texts)
 
-    topics = tr.labels if tr.labels is not None else reply_topics(tr.replies, seed)
+    if tr.labels is not None:
+        check_labels(train, tr.labels, str(label_col))
+        topics = tr.labels
+    else:
+        topics = reply_topics(tr.replies, seed)
+        if len(set(topics)) < 2:
+            raise ImportDataError(
+                f"{train}: the replies of its {len(tr.replies):,} row(s) make one topic only, and the "
+                "topic stage needs two; give more rows, or the topics as --label-col"
+            )
     library = build_library(tr.replies, topics, answers_per_topic, threshold, seed, drafts)
     train_msgs = [m.but(topic=t) for m, t in zip(messages(tr.texts, train_vecs), topics, strict=True)]
     services = Services(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
+from datetime import UTC
 from typing import Any
 
 from supportcue.data.store import Store
+from supportcue.data.tables import Label
 from supportcue.embeddings import Embedder
 from supportcue.errors import TrainingDataError
 from supportcue.review.agreement import label_counts_vs_target, pairwise_agreement
@@ -56,6 +58,7 @@ def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str
     answered = {
         (lb.case_id or lb.subject, lb.value) for lb in store.labels.list(task, sources=[LabelSource.SME])
     }
+    given_by = _given_by(store, task, {data.case_ids[keep[i]] for i in found.indices.tolist()})
     rows: list[dict[str, Any]] = []
     confirmed = 0
     for row, score, suggested in zip(
@@ -73,9 +76,32 @@ def label_issues(store: Store, settings: Settings, embedder: Embedder, task: str
                 "given": data.labels[i],
                 "suggested": classes[suggested],
                 "quality": float(score),
+                **_provenance(given_by.get((data.case_ids[i], data.labels[i]), [])),
             }
         )
     return LabelIssues(rows, unchecked, confirmed)
+
+
+def _given_by(store: Store, task: str, subjects: set[str]) -> dict[tuple[str, str], list[Label]]:
+    """(case id or subject, value) -> the live labels of `task` that say it, of the flagged cases."""
+    out: dict[tuple[str, str], list[Label]] = defaultdict(list)
+    for lb in store.labels.list(task):
+        subject = lb.case_id or lb.subject
+        if subject in subjects:
+            out[(subject, lb.value)].append(lb)
+    return out
+
+
+def _provenance(labels: list[Label]) -> dict[str, Any]:
+    """Who gave a flagged label (`given_by`: each `source:annotator`, sorted) and when (`given_at`:
+    the newest of their times, ISO 8601): a label model's guess reads differently from an expert's."""
+    if not labels:
+        return {"given_by": "", "given_at": None}
+    names = sorted({f"{lb.source}:{lb.annotator}" if lb.annotator else lb.source for lb in labels})
+    newest = max(
+        lb.created_at if lb.created_at.tzinfo else lb.created_at.replace(tzinfo=UTC) for lb in labels
+    )
+    return {"given_by": ", ".join(names), "given_at": newest.isoformat()}
 
 
 def label_stats(store: Store, settings: Settings, task: str) -> dict[str, Any]:
