@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_adapt.py --split tune|last|random [--seeds 0 1 2] [--baseline]
         [--heads adapted.stage adapted.lr@C=10 adapted.stage+adapted.lr ...] [--cache DIR]
+        [--layer-cache DIR]
         [--steps 150] [--lr 3e-5] [--classes-per-batch 16] [--per-class 4] [--temperature 0.1]
         [--rounds 1|2] [--pseudo-min 0.5] [--steps2 N] [--lr2 X]
 
@@ -15,6 +16,9 @@ confidence. Each head (see `Head`) then classifies the test rows from one space'
 default, `adapted.stage`, is what `eval classify --use-unlabeled` runs (`propagate` and the topic
 stage fit on the shots plus the weighted pseudo-labels) on the adapted vectors. `--baseline` adds
 `frozen.stage` (today's path: frozen MiniLM, cached vectors), `--rounds 2` adds `round2.stage`.
+The layer spaces (`LAYER_SPACES`, e.g. `layer5`, `layers-meanc`, `cat-layers-mean`) are the frozen
+model's other hidden states from the same forward pass (`layers.py`; every Banking77 text's are kept
+in `--layer-cache`, /tmp/layers-cache by default).
 
 Splits: `last` / `random` are bench_classify.py's reported splits (80/20 per intent). `tune` is
 the only one settings are chosen on: inside the `last` split's train part, a seeded (100) random
@@ -38,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import layers
 from finetune import AdaptSettings, adapt_encoder
 from splits import split_per_label
 from supportcue.eval.labeled import default_embedder, load_labeled, messages, sample_shots
@@ -62,18 +67,33 @@ def split(how: str, out: Path) -> tuple[Path, Path]:
 
 HEAD_KINDS = ("stage", "lr", "lr-shots")
 SPACES = ("frozen", "adapted", "round2")
+LAYER_SPACES = (*(f"layer{k}" for k in range(7)), "layers-mean", "layers-mean0")
+"""Free spaces from the frozen model's one forward pass (`layers.py`): `layerK` is hidden state K
+(0: the input embeddings, 6: the shipped vector's layer) mean-pooled and normalised; `layers-mean`
+the normalised mean of the normalised layers 1..6 (`layers-mean0`: 0..6). A trailing `c` centres the
+space on the mean of the split's train-part rows (shots + unlabeled text) before normalising;
+`cat-X` is frozen and X concatenated, each over sqrt 2 (cosine: the mean of the two cosines)."""
+
+
+def known_space(space: str) -> bool:
+    base = space.removeprefix("cat-")
+    if base != space and base in SPACES:
+        return False
+    return base in SPACES or base in LAYER_SPACES or (base.endswith("c") and base[:-1] in LAYER_SPACES)
 
 
 @dataclass(frozen=True)
 class Head:
     """One way to classify the test rows, parsed from `[space.]kind[@key=value,...]`: `space` is the
     vectors it reads (`frozen` MiniLM, `adapted` after fine-tuning on the shots, `round2` after
-    fine-tuning again on the shots + round-1 pseudo-labels); `kind` is `stage` (what `eval classify
-    --use-unlabeled` fits: the topic stage on the shots + weighted pseudo-labels), `lr` (the SetFit
-    head: multinomial logistic regression on the same rows and weights) or `lr-shots` (on the shots
-    alone). Options: `k` (propagation's neighbours), `from` (the space whose propagation gives the
-    pseudo-labels; default: `space`), `bandwidth`, `text_weight`, `alpha` (stage), `C` (lr).
-    `a+b` averages the probabilities of heads a and b."""
+    fine-tuning again on the shots + round-1 pseudo-labels, or a frozen layer's, `LAYER_SPACES`);
+    `kind` is `stage` (what `eval classify --use-unlabeled` fits: the topic stage on the shots +
+    weighted pseudo-labels), `lr` (the SetFit head: multinomial logistic regression on the same rows
+    and weights) or `lr-shots` (on the shots alone). Options: `k` (propagation's neighbours), `from`
+    (the space whose propagation gives the pseudo-labels; default: `space`; `from=a/b` averages the
+    propagation probabilities of spaces a and b before labels and confidences are taken),
+    `bandwidth`, `text_weight`, `alpha` (stage), `C` (lr). `a+b` averages heads a and b's
+    probabilities."""
 
     space: str
     kind: str
@@ -85,13 +105,16 @@ class Head:
         name, _, opts = spec.partition("@")
         space, _, kind = name.rpartition(".")
         space = space or "adapted"
-        if space not in SPACES or kind not in HEAD_KINDS:
-            raise SystemExit(f"unknown head {spec!r}: space in {SPACES}, kind in {HEAD_KINDS}")
+        if not known_space(space) or kind not in HEAD_KINDS:
+            raise SystemExit(
+                f"unknown head {spec!r}: space in {SPACES} or {LAYER_SPACES}[c] or cat-LAYER, "
+                f"kind in {HEAD_KINDS}"
+            )
         options = []
         pseudo_space = space
         for item in filter(None, opts.split(",")):
             key, _, value = item.partition("=")
-            if key == "from" and value in SPACES:
+            if key == "from" and all(known_space(v) for v in value.split("/")):
                 pseudo_space = value
                 continue
             if key not in ("k", "bandwidth", "text_weight", "alpha", "C"):
@@ -119,6 +142,29 @@ def pseudo_labels(
         return propagate(vectors, labels, unlab, seed=seed)
     finally:
         propagation.knn_graph = original  # type: ignore[assignment]
+
+
+def pseudo_labels_mixed(
+    views: Sequence[tuple[np.ndarray, np.ndarray]], labels: list[str], seed: int, k: int
+) -> tuple[list[str | None], np.ndarray]:
+    """`propagate` run in each (shots, unlabeled) view, its probabilities averaged, then labels and
+    confidences taken as `propagate` takes them (None below 0.3)."""
+    classes = sorted(set(labels))
+    y = np.array([classes.index(v) for v in labels])
+    original = propagation.knn_graph
+    propagation.knn_graph = functools.partial(original, n_neighbors=k)  # type: ignore[assignment]
+    try:
+        probs = [
+            propagation._self_train(_normalise(lab), y, _normalise(unlab), len(classes), seed)[1]
+            for lab, unlab in views
+        ]
+    finally:
+        propagation.knn_graph = original  # type: ignore[assignment]
+    mixed = np.mean(probs, axis=0)
+    confidence = mixed.max(axis=1)
+    best = mixed.argmax(axis=1)
+    values = [classes[int(c)] if p >= 0.3 else None for c, p in zip(best, confidence, strict=True)]
+    return values, confidence
 
 
 def _normalise(X: np.ndarray) -> np.ndarray:
@@ -193,18 +239,25 @@ def run_seed(train: Path, test: Path, seed: int, args: argparse.Namespace) -> di
     test_rows = load_labeled(test, "text", "intent")
     out: dict[str, Any] = {"seed": seed, "n_shots": len(shots), "n_unlabeled": len(unlabeled)}
     groups = [[Head.parse(part) for part in spec.split("+")] for spec in args.heads]
-    needed = {s for group in groups for h in group for s in (h.space, h.pseudo_space)}
+    needed = {s for group in groups for h in group for s in (h.space, *h.pseudo_space.split("/"))}
     needed |= set(args.vectors_only or [])
     if "round2" in needed:
         needed.add("adapted")
+    derived = sorted(s for s in needed if s not in SPACES)
+    if any(s.startswith("cat-") for s in derived):
+        needed.add("frozen")
     spaces: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     pseudo: dict[tuple[str, int], tuple[list[str | None], np.ndarray]] = {}
 
     def labeled_by(space: str, k: int) -> tuple[list[str | None], np.ndarray]:
         if (space, k) not in pseudo:
             started = time.perf_counter()
-            train_vectors = spaces[space][0]
-            pseudo[space, k] = pseudo_labels(train_vectors[keep], labels, train_vectors[rest], seed, k)
+            if "/" in space:
+                views = [(spaces[s][0][keep], spaces[s][0][rest]) for s in space.split("/")]
+                pseudo[space, k] = pseudo_labels_mixed(views, labels, seed, k)
+            else:
+                train_vectors = spaces[space][0]
+                pseudo[space, k] = pseudo_labels(train_vectors[keep], labels, train_vectors[rest], seed, k)
             out.setdefault("pseudo_right", {})[f"{space}@k={k}"] = round(
                 pseudo_accuracy(pseudo[space, k][0], hidden), 4
             )
@@ -250,6 +303,18 @@ def run_seed(train: Path, test: Path, seed: int, args: argparse.Namespace) -> di
         out.setdefault("seconds", {})[f"vectors {space}"] = round(time.perf_counter() - started, 1)
         if path is not None:
             np.savez(path, train=spaces[space][0], test=spaces[space][1])
+    if derived:
+        started = time.perf_counter()
+        n_train = len(rows.texts)
+        pooled = layers.pooled(layers.banking77_cache(args.layer_cache), [*rows.texts, *test_rows.texts])
+        for space in derived:
+            base = space.removeprefix("cat-")
+            both = layers.space_vectors(pooled, base, n_train)
+            if base != space:
+                frozen = np.vstack(spaces["frozen"])
+                both = np.hstack([frozen, both]) / np.sqrt(2.0)
+            spaces[space] = (both[:n_train], both[n_train:])
+        out.setdefault("seconds", {})["vectors layers"] = round(time.perf_counter() - started, 1)
     if args.vectors_only:
         print(json.dumps(out), flush=True)
         return out
@@ -291,6 +356,12 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="add the head frozen.stage")
     parser.add_argument("--heads", nargs="+", default=["adapted.stage"], help="see `Head`")
     parser.add_argument("--cache", type=Path, help="directory for each seed's vectors (reused)")
+    parser.add_argument(
+        "--layer-cache",
+        type=Path,
+        default=Path("/tmp/layers-cache"),
+        help="directory for every Banking77 text's pooled hidden states (the layer spaces; reused)",
+    )
     parser.add_argument(
         "--vectors-only", nargs="+", choices=SPACES, help="compute (and --cache) these spaces, no heads"
     )
