@@ -809,3 +809,29 @@ def test_a_dashboard_date_that_is_no_date_stays_in_its_box_to_be_corrected(
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#tile-match")).to_be_visible()
     assert page.url.endswith("/dashboard?since=2026-10-02&until=2026-10-09")
+
+
+def test_an_inbox_row_keeps_a_long_customer_name_in_its_column(
+    server: LiveServer, store: Store, page: Page
+) -> None:
+    """A customer known only by an e-mail address (a help desk without a name for them) is a long
+    unbroken word: at 390 px it pushed the inbox sideways (every row scrolled off the screen), and at
+    1280 px it ran out of its column under the channel and the time. It breaks inside its column."""
+    name = "Maximilian-Alexander.Schwarzenberg-Oberhauser@verylongdomain.example.com"
+    store.cases.upsert(
+        [case("c9", "مرحبا، كيف يمكنني إيقاف المدفوعات مؤقتًا؟ how do I pause payouts", name, hours=9)]
+    )
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{server.url}/")
+        row = page.locator('ol.inbox a[href="/cases/c9"]')
+        expect(row).to_contain_text("Oberhauser")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+        who = row.locator(".who")
+        assert who.evaluate("e => e.scrollWidth <= e.clientWidth"), (
+            width,
+            who.evaluate("e => e.scrollWidth"),
+        )
+        box, frame = who.bounding_box(), row.bounding_box()
+        assert box is not None and frame is not None
+        assert box["x"] + box["width"] <= frame["x"] + frame["width"], (width, box, frame)

@@ -71,7 +71,7 @@ def test_a_reviewer_edits_and_approves_and_the_new_version_is_served(live: Serve
     page.get_by_label("Body").fill(NEW_BODY)
     page.get_by_label("Note").fill("the new pause switch")
     page.get_by_role("button", name="Save and approve").click()
-    expect(page).to_have_url(f"{live.url}/library/pause")
+    expect(page).to_have_url(f"{live.url}/library/pause?done=approve")
     expect(page.locator("#answer-status")).to_have_text("approved")
     expect(page.locator("#answer-version")).to_have_text("2")
     expect(page.locator("#answer-due")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d"))
@@ -157,7 +157,7 @@ def test_a_refused_new_answer_stays_in_the_form(fresh_page: Page, server: LiveSe
     expect(page.get_by_label("Body", exact=True)).to_have_value(NEW_BODY)
     page.get_by_label("Id").fill("a3")
     page.get_by_role("button", name="Create draft").click()
-    expect(page).to_have_url(f"{server.url}/library/a3")
+    expect(page).to_have_url(f"{server.url}/library/a3?done=created")
     answer = store.library.answer("a3")
     assert answer is not None and answer.body == NEW_BODY and answer.status == "draft"
 
@@ -247,7 +247,7 @@ def test_an_untouched_form_approved_keeps_its_version_and_its_line_breaks(
     page.get_by_label("Title", exact=True).fill("Two lines")
     page.get_by_label("Body", exact=True).fill("one\ntwo")
     page.get_by_role("button", name="Create draft").click()
-    expect(page).to_have_url(f"{server.url}/library/payouts-two-lines")
+    expect(page).to_have_url(f"{server.url}/library/payouts-two-lines?done=created")
     created = store.library.answer("payouts-two-lines")
     assert created is not None and created.body == "one\ntwo"
 
@@ -326,7 +326,7 @@ def test_a_refused_form_shows_why_where_the_reviewer_is(
     expect(page.get_by_label("Body", exact=True)).to_have_value(NEW_BODY)
     page.get_by_label("New topic").check()
     page.get_by_role("button", name="Create draft").click()
-    expect(page).to_have_url(f"{server.url}/library/no-such-topic-pause-payouts-for-good")
+    expect(page).to_have_url(f"{server.url}/library/no-such-topic-pause-payouts-for-good?done=created")
 
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{server.url}/library/a1")
@@ -337,3 +337,35 @@ def test_a_refused_form_shows_why_where_the_reviewer_is(
     expect(error).to_contain_text("title")
     expect(error).to_be_in_viewport()
     expect(page.get_by_label("Body")).to_have_value(NEW_BODY)
+
+
+def test_each_change_of_an_answer_says_what_it_did(
+    fresh_page: Page, server: LiveServer, store: Store
+) -> None:
+    """Save, Mark reviewed, Retire, Approve and a new draft each came back to the same page with no
+    word of what happened (a date or a number changed somewhere in its facts): a reviewer who clicked
+    Mark reviewed could not tell it had worked. Each says what it did, in a status line."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    add_user(store, "rev", "reviewer", PASSWORD)
+    page = fresh_page
+    page.on("dialog", lambda d: d.accept())
+    log_in(page, server.url, "rev", path="/library/a1")
+    done = page.get_by_role("status")
+    page.get_by_role("button", name=re.compile("^Mark reviewed")).click()
+    expect(done).to_have_text(re.compile(r"^Marked reviewed: the next review is due \d{4}-\d\d-\d\d\.$"))
+    page.get_by_label("Body").fill(NEW_BODY)
+    page.get_by_role("button", name="Save new version").click()
+    expect(done).to_have_text("Saved as version 2. It is approved: agents are suggested this version now.")
+    page.get_by_role("button", name="Retire").click()
+    expect(done).to_have_text("Retired: it is no longer suggested to agents.")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(done).to_have_text("Approved: agents are suggested it now.")
+    expect(page.locator("#answer-status")).to_have_text("approved")
+    page.goto(f"{server.url}/library")
+    page.get_by_label("Topic", exact=True).fill("payouts")
+    page.get_by_label("Title", exact=True).fill("Two lines")
+    page.get_by_label("Body", exact=True).fill("one\ntwo")
+    page.get_by_role("button", name="Create draft").click()
+    expect(done).to_have_text("Draft created: it is suggested to agents once approved.")
+    page.goto(f"{server.url}/library/a1")  # opened again: nothing was just done
+    expect(page.get_by_role("status")).to_have_count(0)

@@ -329,17 +329,44 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     }
 
 
+def _done(action: str | None, answer: Answer) -> str | None:
+    """What the form just sent did (`?done=ACTION`, where its redirect leads), in a status line: the
+    page came back the same but for a date or a number in its facts."""
+    approved = answer.status == "approved"
+    due = f"{answer.review_due_at:%Y-%m-%d}" if answer.review_due_at else "–"
+    said = {
+        "save": f"Saved as version {answer.version}. "
+        + (
+            "It is approved: agents are suggested this version now."
+            if approved
+            else "It is not suggested to agents until approved."
+        ),
+        "approve": "Approved: agents are suggested it now.",
+        "retire": "Retired: it is no longer suggested to agents.",
+        "draft": "Back to draft: it is not suggested to agents until approved.",
+        "reviewed": f"Marked reviewed: the next review is due {due}.",
+        "created": "Draft created: it is suggested to agents once approved.",
+    }
+    return said.get(action or "")
+
+
 @pages.get("/library/{answer_id:path}", response_class=HTMLResponse)
 async def answer_page(
-    request: Request, answer_id: AnswerId, runtime: RuntimeDep, proposal: bool = False
+    request: Request,
+    answer_id: AnswerId,
+    runtime: RuntimeDep,
+    proposal: bool = False,
+    done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One answer: its figures, the edit form (with `proposal=1`, the agents' common edit in it), the
-    approve / retire / mark reviewed buttons, and its versions with what each changed."""
+    approve / retire / mark reviewed buttons, and its versions with what each changed; with `done`
+    (where a form's redirect leads), what that form did."""
     context = await run_in_threadpool(_answer_context, runtime, answer_id, proposal)
     if context is None:
         return templates.TemplateResponse(
             request, "missing.html", {"what": f"answer {answer_id}"}, status_code=404
         )
+    context["done"] = _done(done, context["a"])
     return templates.TemplateResponse(request, "answer.html", context)
 
 
@@ -390,7 +417,7 @@ async def create_from_form(
         }
         context["new_error"] = f"Not created: {refusal.detail}. Your answer is kept in the form: correct it."
         return templates.TemplateResponse(request, "library.html", context, status_code=refusal.status_code)
-    return RedirectResponse(f"/library/{quote(answer.id, safe='')}", status_code=303)
+    return RedirectResponse(f"/library/{quote(answer.id, safe='')}?done=created", status_code=303)
 
 
 @pages.post("/library/{answer_id:path}", response_model=None)
@@ -439,7 +466,7 @@ async def change_from_form(
         if refusal.status_code not in (409, 422):
             raise refusal from None
         return await _refused_edit(request, runtime, answer_id, refusal, fields, base_version, caller.id)
-    return RedirectResponse(f"/library/{quote(answer_id, safe='')}", status_code=303)
+    return RedirectResponse(f"/library/{quote(answer_id, safe='')}?done={action}", status_code=303)
 
 
 async def _refused_edit(
