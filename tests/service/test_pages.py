@@ -90,6 +90,23 @@ def test_case_view_escapes_the_message_and_carries_the_case_for_the_script(clien
     assert "Anything else?" in r.text and "po_1" in r.text
 
 
+def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
+    client: TestClient, store: Store
+) -> None:
+    """A resolved case (opened from a link, or Back after sending) still offered Send and asked for a
+    suggestion: sending again recorded a second `sent` and `resolved` (its handle time counted twice in
+    an experiment) and the suggestion's `shown` counted after the case was closed. The page shows the
+    conversation and says the case is resolved; no composer, no script that asks or records."""
+    shown_before = len(store.events.list(case_id="c0"))
+    r = client.get("/cases/c0")
+    assert r.status_code == 200 and "old" in r.text
+    assert "This case is resolved" in r.text
+    assert 'id="send"' not in r.text and 'id="reply"' not in r.text
+    assert "/static/console.js" not in r.text and 'id="case-data"' not in r.text
+    assert len(store.events.list(case_id="c0")) == shown_before
+    assert 'id="send"' in client.get("/cases/c1").text  # an open case keeps its composer
+
+
 def test_missing_case_is_a_404_page(client: TestClient) -> None:
     r = client.get("/cases/nope")
     assert r.status_code == 404 and "no case nope" in r.text
