@@ -222,7 +222,10 @@ def test_data_a_stage_cannot_learn_from_and_impossible_days_are_user_errors(
     code, err = entry_point(
         monkeypatch, capsys, "eval", "classify", "--train", str(one_topic), "--test", str(one_topic)
     )
-    assert (code, err) == (2, "error: the topic stage needs at least 2 topics with examples, got ['refunds']")
+    assert code == 2 and err == (
+        f"error: {one_topic}: every row's 'label' is 'refunds' (2 rows); a classifier needs rows of at "
+        "least two labels (is 'label' the right --label-col?)"
+    )
     for days in ("nan", "inf", "1e12", "-1"):
         purged = CliRunner().invoke(app, ["--workspace", str(workspace), "purge", "--older-than", days])
         assert purged.exit_code == 2 and "DAYS must be 0 or more, and at most 36,600" in " ".join(
