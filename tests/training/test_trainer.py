@@ -272,3 +272,20 @@ def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
         update={"embedding": settings.embedding.model_copy(update={"known_words": ["venmo"]})}
     )
     assert _rewritten_words(Trainer(store, kept, HashingEmbedder())) == []
+
+
+def test_a_backtest_counts_the_test_texts_its_training_cases_hold(trainer: Trainer) -> None:
+    """A help desk's history repeats itself ("hi", "thanks!", "How do I reset my password?"): a
+    backtest's test cases whose text a training case holds too measure recall of what the model was
+    fitted on. `eval` counted them (`test_in_train`); the backtest, whose figures the gate promotes
+    on, did not. Here every tested greeting repeats an older one."""
+    cut = T0 + timedelta(hours=100)
+    result = trainer.backtest(["validation", "topic"], since=cut)
+    validity, topic = result["stages"]["validation"], result["stages"]["topic"]
+    assert (validity["n_test"], validity["test_in_train"], validity["test_in_train_share"]) == (50, 10, 0.2)
+    assert 0.0 <= validity["accuracy_unseen"] <= 1.0
+    assert any(
+        "10 of the 50 test cases (20%) have a text that a training case holds" in w
+        for w in validity["warnings"]
+    )
+    assert topic["test_in_train"] == 0 and topic["accuracy_unseen"] == topic["summary"]["accuracy"]

@@ -25,6 +25,7 @@ from supportcue.data.store import Store
 from supportcue.data.tables import Label, ModelVersion, utcnow
 from supportcue.embeddings import Embedder
 from supportcue.errors import PromotionRefused, SupportcueError
+from supportcue.eval.labeled import in_train, overlap_figures
 from supportcue.providers import library_answers, warm_articles
 from supportcue.settings import Settings
 from supportcue.stages import registry
@@ -202,7 +203,13 @@ class Trainer:
         )
         targets = sorted({*PRECISION_TARGETS, self.settings.gate.target_precision})
         unseen = sorted(set(test.labels) - set(train.labels))
+        # test cases whose text a training case holds (case and spacing ignored), as `eval` counts
+        # them: a history repeats itself, and those rows measure recall of what the model was fitted on
+        seen = in_train(train.texts, test.texts)
+        new = [t == p for t, p, s in zip(test.labels, predicted, seen, strict=True) if not s]
         return {
+            **overlap_figures(seen),
+            "accuracy_unseen": sum(new) / len(new) if new else None,
             "unseen_labels": unseen,
             "split": {**split.as_dict(), "test_fingerprint": test.fingerprint()},
             "n_train": len(train),
@@ -256,7 +263,9 @@ class Trainer:
         self._say(f"backtest {name}: {len(data)} labeled cases, {split.describe()}")
         result = self.evaluate(name, params, data, split, gold)
         minimum = self.settings.gate.min_labels_per_class
-        result["warnings"] = _unseen_warning(result) + class_warnings(task, data.counts(), minimum)
+        result["warnings"] = (
+            _unseen_warning(result) + _repeat_warning(result) + class_warnings(task, data.counts(), minimum)
+        )
         if data.unmatched:
             result["warnings"].append(
                 f"{len(data.unmatched):,} labeled case id(s) match no imported case (e.g. "
@@ -365,6 +374,20 @@ class Trainer:
                 "use --force to promote it without the comparison"
             ) from None
         return float(new), float(old), split.describe()
+
+
+def _repeat_warning(result: dict[str, Any]) -> list[str]:
+    """Test cases whose text a training case holds: the figures partly measure what was fitted on."""
+    n = int(result.get("test_in_train") or 0)
+    if not n:
+        return []
+    unseen = result.get("accuracy_unseen")
+    figure = f"; accuracy on the other test cases: {unseen:.3f}" if isinstance(unseen, float) else ""
+    return [
+        f"{n} of the {result['n_test']} test cases ({result['test_in_train_share']:.0%}) have a text "
+        f"that a training case holds too (ignoring case and spacing), so the figures partly measure "
+        f"cases the model was fitted on{figure}"
+    ]
 
 
 def _unseen_warning(result: dict[str, Any]) -> list[str]:
