@@ -315,3 +315,20 @@ def test_train_with_topic_labels_only_trains_the_stages_it_can(workspace: Path) 
     assert "only 0 validity labels" in said["not_trained"][0]["reason"]
     suggestion = last_json(run(ws, "suggest", "when is my payout please", "--json"))
     assert suggestion["topic"] == "payouts", suggestion
+
+
+def test_train_embeds_the_kb_articles_passages(workspace: Path) -> None:
+    """The README says the articles' passages (the LLM modes' sources) are embedded at `import
+    articles` and at `train`, so that a changed embedder's first drafts do not wait on them; the
+    command's `train` never did (only a run of every stage through the library did, which the command
+    never made). Training every stage embeds them, and says so."""
+    ws = workspace
+    write_history(ws.parent, dated=True)
+    import_history(ws)
+    articles = ws.parent / "articles.jsonl"
+    articles.write_text(
+        json.dumps({"id": "kb-pay", "title": "Payouts", "body": "Payouts arrive in 2 business days."}) + "\n"
+    )
+    run(ws, "import", "articles", str(articles))
+    assert "embedding the KB articles' passages" in run(ws, "train")
+    assert "embedding the KB articles' passages" not in run(ws, "train", "--stage", "topic")

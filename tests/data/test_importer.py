@@ -1279,7 +1279,12 @@ def test_two_columns_read_as_one_field_keep_the_other_and_say_so(store: Store, t
     assert case.created_at == datetime(2026, 10, 1, tzinfo=UTC)
     shadowed = [w for w in report.warnings if "'id' and 'Ticket ID' are both read as id" in w]
     assert len(shadowed) == 1 and "--map id='Ticket ID'" in shadowed[0], report.warnings
+    assert "'Ticket ID' kept as a case field" in shadowed[0]
     assert any("'Created' and 'Created time' are both read as created_at" in w for w in report.warnings)
+    swapped = write(tmp_path / "swapped.csv", "Ticket ID,id,message\nSPK-9003,3,My saddle is loose\n")
+    report = import_file(store, "cases", swapped)
+    assert any("'id' not read" in w for w in report.warnings), report.warnings
+    assert store.cases.get("SPK-9003") is not None and store.cases.get("3") is None
     labels = write(tmp_path / "labels.csv", "case_id,task,label,value\n1,topic,refunds,refund\n")
     report = import_file(store, "labels", labels, dry_run=True)
     assert any("'label' and 'value' are both read as value" in w for w in report.warnings), report.warnings

@@ -58,3 +58,35 @@ def test_a_reviewers_correction_of_an_experts_label_is_what_the_next_fit_learns(
     settings = load_settings(tmp_path, environ={})  # type: ignore[arg-type]
     counts = {c["label"]: c["count"] for c in label_stats(store, settings, "topic")["counts"]}
     assert counts.get(corrected) == 1 and not counts.get(given)
+
+
+def test_a_correction_is_heard_after_weak_apply_labeled_the_case_too(store: Store) -> None:
+    """`weak apply` labels every case, the ones people labeled too, and its vote echoes the label it was
+    fitted on: an SME's later correction of an expert's topic (1.0 against 1.0 + 0.5) lost, and so did
+    any person's label against two machine votes. A case a person labeled is read from the people's
+    labels alone; the machines' votes count where no person gave one."""
+    weights = {**WEIGHTS, "agent": 0.8, "model": 0.3}
+    store.cases.upsert(
+        [
+            {"id": "c1", "message": "Where is my money back?", "created_at": T0},
+            {"id": "c2", "message": "My payout is late", "created_at": T0},
+            {"id": "c3", "message": "I was charged twice", "created_at": T0},
+        ]
+    )
+    store.labels.add(
+        [
+            label("billing", "expert", "chen", 0),
+            label("billing", "weak", "lfs", 1),
+            label("refunds", "sme", "olga", 30),
+            label("payouts", "agent", "sam", 0, case_id="c2"),
+            label("billing", "weak", "lfs", 1, case_id="c2"),
+            label("billing", "model", "topic-v1", 1, case_id="c2"),
+            label("billing", "weak", "lfs", 1, case_id="c3"),
+        ]
+    )
+    data = labeled_cases(store, "topic", weights)
+    assert dict(zip(data.case_ids, data.labels, strict=True)) == {
+        "c1": "refunds",
+        "c2": "payouts",
+        "c3": "billing",
+    }

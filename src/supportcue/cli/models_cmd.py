@@ -195,6 +195,8 @@ def _train_each(
     rest = [name for name in stages if name not in labeled]
     if rest:
         versions += trainer.train(rest, exclude_weak=exclude_weak)
+    if len(stages) > 1:  # every stage: as `Trainer.train()` of every stage does
+        trainer.warm_sources()
     return versions, not_trained
 
 

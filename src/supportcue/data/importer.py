@@ -738,11 +738,11 @@ def _shadowed_columns(kind: str, header: Iterable[str], mapping: Mapping[str, st
         if len(columns) < 2:
             continue
         others = columns[1:]
-        kept = "kept as case fields" if kind == "cases" else "not read"
+        kept = {c for c in others if kind == "cases" and c not in MODELS[kind].model_fields}
+        fates = [f"{c!r} {'kept as a case field' if c in kept else 'not read'}" for c in others]
         out.append(
             f"columns {' and '.join(repr(c) for c in columns)} are {'both' if len(columns) == 2 else 'all'} "
-            f"read as {name}: {columns[0]!r} is "
-            f"read, {', '.join(repr(c) for c in others)} {kept}; to read another, --map "
+            f"read as {name}: {columns[0]!r} is read, {', '.join(fates)}; to read another, --map "
             f"{name}={others[0]!r}"
         )
     return out

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from supportcue.data.store import Store
 from supportcue.data.tables import Label
-from supportcue.vocab import PROPAGATION_ANNOTATOR, LabelSource
+from supportcue.vocab import MACHINE_SOURCES, PROPAGATION_ANNOTATOR, LabelSource
 
 
 @dataclass
@@ -136,6 +136,9 @@ def labeled_cases(
 
     kept = [lb for lb in store.labels.list(task, now=now) if usable(lb)]
     labels = kept + [lb for lb in extra if usable(lb)]
+    # a case a person labeled is read from the people's labels: a machine's vote there (`weak apply`
+    # labels every case, echoing the label it was fitted on) outvoted a reviewer's later correction
+    by_people = {lb.case_id or lb.subject for lb in labels if lb.source not in MACHINE_SOURCES}
     votes = [
         (
             lb.case_id or lb.subject,
@@ -144,6 +147,7 @@ def labeled_cases(
             lb.created_at,
         )
         for lb in labels
+        if lb.source not in MACHINE_SOURCES or (lb.case_id or lb.subject) not in by_people
     ]
     resolved = resolve(v for v in votes if v[2] > 0)
     stored = {c.id: c for c in store.cases.list(include_purged=True) if c.id in resolved}

@@ -306,10 +306,16 @@ class Trainer:
             if self.store.models.live(name) is None and not refused:
                 version = self.store.models.promote(name, version.version)
             written.append(version)
-        if stages is None and self.store.library.articles():
+        if stages is None:
+            self.warm_sources()
+        return written
+
+    def warm_sources(self) -> None:
+        """Embed the KB articles' passages (the LLM modes' sources) into the workspace's cache now, so
+        that the first drafts made with this embedder do not wait on them."""
+        if self.store.library.articles():
             self._say("embedding the KB articles' passages (the LLM modes' sources)")
             warm_articles(self.store, self.embedder)
-        return written
 
     def promote(self, stage: str, version: str, force: bool = False) -> tuple[ModelVersion, str]:
         """Make `version` live through the gate: it must clear the floors and be no worse than the live
