@@ -169,6 +169,14 @@ def test_latency_counts_live_requests_only(store: Store, client: TestClient) -> 
     assert "167 live requests" in tile[tile.index('id="tile-latency"') :][:400]
 
 
+def test_one_live_request_is_one_request(store: Store, client: TestClient) -> None:
+    """The latency tile said "1 live requests"."""
+    store.cases.add_suggestions([_suggestion("one-1", "refunds", 0, text="Refunds take a week.")])
+    tile = client.get("/dashboard").text
+    tile = tile[tile.index('id="tile-latency"') :][:400]
+    assert "1 live request<" in tile and "live requests" not in tile
+
+
 def test_the_date_axis_is_to_scale(store: Store, client: TestClient) -> None:
     from supportcue.service.views import line_chart
 
