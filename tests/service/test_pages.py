@@ -96,7 +96,8 @@ def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
     """A resolved case (opened from a link, or Back after sending) still offered Send and asked for a
     suggestion: sending again recorded a second `sent` and `resolved` (its handle time counted twice in
     an experiment) and the suggestion's `shown` counted after the case was closed. The page shows the
-    conversation and says the case is resolved; no composer, no script that asks or records."""
+    conversation with the reply sent, and says the case is resolved; no composer, no script that asks
+    or records."""
     shown_before = len(store.events.list(case_id="c0"))
     r = client.get("/cases/c0")
     assert r.status_code == 200 and "old" in r.text
@@ -104,6 +105,8 @@ def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
     assert 'id="send"' not in r.text and 'id="reply"' not in r.text
     assert "/static/console.js" not in r.text and 'id="case-data"' not in r.text
     assert len(store.events.list(case_id="c0")) == shown_before
+    reply = r.text[r.text.index('id="sent-reply"') :]
+    assert "You can pause payouts in Settings." in reply[: reply.index("</li>")]  # the reply it got
     assert 'id="send"' in client.get("/cases/c1").text  # an open case keeps its composer
 
 

@@ -37,7 +37,7 @@ from supportcue.service.views import (
     served_models,
 )
 from supportcue.settings import Settings
-from supportcue.vocab import CaseStatus, Role
+from supportcue.vocab import CaseStatus, EventKind, Role
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
@@ -91,7 +91,9 @@ async def inbox(request: Request, store: StoreDep) -> Response:
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
 async def case_view(request: Request, case_id: Text, store: StoreDep) -> Response:
-    """One case: the customer's message, the conversation, and the reply box with the suggestion."""
+    """One case: the customer's message, the conversation, and the reply box with the suggestion; a
+    closed case shows the last reply sent to it (the answer to its latest message; earlier replies are in
+    its conversation) instead of the reply box."""
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
         return templates.TemplateResponse(
@@ -99,8 +101,12 @@ async def case_view(request: Request, case_id: Text, store: StoreDep) -> Respons
         )
     answers = await run_in_threadpool(store.library.answers)
     titles = {a.id: a.title for a in answers}
+    sent = None
+    if case.status != CaseStatus.OPEN:
+        events = await run_in_threadpool(store.events.list, case_id, EventKind.SENT)
+        sent = next((e for e in reversed(events) if e.text), None)
     return templates.TemplateResponse(
-        request, "case.html", {"case": case, "data": case_data(case), "titles": titles}
+        request, "case.html", {"case": case, "data": case_data(case), "titles": titles, "sent": sent}
     )
 
 
