@@ -5,6 +5,7 @@ client sends them (a JSON encoder would refuse a lone surrogate before it left t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from supportcue.data.store import Store, open_store
+from supportcue.service import body as body_module
 from tests.conftest import LiveServer
 from tests.service.conftest import authorize
 
@@ -249,3 +251,68 @@ def test_a_body_of_unclosed_escaped_quotes_is_refused_at_once_and_stalls_no_othe
     assert r.status_code == 422 and "nested too deeply" in r.json()["detail"]
     assert health.status_code == 200
     assert took < 1.5 and health_s < 1.5, (took, health_s)
+
+
+def _health_while(server: LiveServer, request: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    """`request`'s answer, and the slowest /healthz answer while it was in flight."""
+    slowest = 0.0
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(request)
+        time.sleep(0.1)  # the body is on its way
+        while not pending.done():
+            asked = time.perf_counter()
+            assert httpx.get(server.url + "/healthz", timeout=120).status_code == 200
+            slowest = max(slowest, time.perf_counter() - asked)
+            time.sleep(0.02)
+        return pending.result(), slowest
+
+
+def test_a_large_body_is_parsed_off_the_event_loop_and_stalls_no_other_request(
+    server: LiveServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON body was parsed, and its nesting checked, where it is read: on the event loop. A body of
+    1 MiB (most routes' limit; the embed key, the least secret, may send one) of numbers took 0.2 s
+    to parse, on a loaded machine 0.4 s, and every other request (/healthz too) waited for it. A
+    body over 64 kB is parsed on a worker thread. The parse is made to take 2 s here (a sleep before
+    the real one), so that the event loop's being held shows whatever the machine's load."""
+    real = body_module.parse_json
+
+    def slow(body: bytes) -> Any:
+        time.sleep(2.0)
+        return real(body)
+
+    monkeypatch.setattr(body_module, "parse_json", slow)
+    numbers = ("[" + "0.5," * 262_000 + "0.5]").encode()  # 0.2 s to parse: `_float` reads each
+    assert 1_000_000 < len(numbers) < 1_048_576
+    headers = {"content-type": JSON, **authorize(store, "embed")}
+    url = server.url + "/v1/answers/a1/compose"
+    r, slowest = _health_while(server, lambda: httpx.post(url, content=numbers, headers=headers, timeout=120))
+    assert r.status_code == 422, r.text[:300]  # parsed: a list is no compose request
+    assert slowest < 1.0, slowest  # it waited the whole 2 s
+
+
+PADDING = b" " * 70_000
+"""Whitespace, which JSON ignores: a body with it is over 64 kB, parsed on a worker thread."""
+
+
+@pytest.mark.parametrize("pad", [b"", PADDING], ids=["small body", "large body"])
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (b'{"message": "how do I pause a payout", "context": [%s"hi"]}', 200, None),
+        (b'{"message": "hi", "context": [%sNaN]}', 422, "NaN is not a JSON number"),
+        (b'{"message": "hi", "context": [%s' + b"[" * 70 + b"]" * 70 + b"]}", 422, "nested too deeply"),
+        (b'{"message": "hi", "context": [%s"\xff"]}', 422, "not UTF-8"),
+        (b'{"message": "hi", "context": [%s', 422, "not valid JSON"),
+    ],
+    ids=["valid", "NaN", "nested", "not UTF-8", "truncated"],
+)
+def test_a_body_is_read_alike_whether_parsed_on_the_event_loop_or_a_worker_thread(
+    api: httpx.Client, pad: bytes, body: bytes, status: int, says: str | None
+) -> None:
+    r = post(api, "/v1/suggest", body.replace(b"%s", pad))
+    assert r.status_code == status, r.text[:300]
+    if says is not None:
+        assert says in r.json()["detail"]
+    else:
+        assert r.json()["topic"] == "payouts"

@@ -106,6 +106,9 @@ this), or the citation is wrong."""
 NEAR_PASSAGES = 4
 """A number, date or name of a statement must be in one of its this many closest source passages
 (or the message)."""
+WORD = re.compile(r"[\w'’]+")
+"""A word, its apostrophes in it ("don't", "customer’s"): what a text's words are compared by, here and
+in the tone rewrite's fact guard (`llm/rewrite.py`)."""
 _PLACEHOLDERS = re.compile(r"\{[^{}]*\}")
 _LOCAL = re.compile(
     r"\d|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$"
@@ -189,7 +192,7 @@ class _Pool:
 
     @cached_property
     def phrases(self) -> set[str]:
-        words = re.findall(r"[\w'’]+", self.text)
+        words = WORD.findall(self.text)
         return {f"{a} {b}" for a, b in pairwise(words)}
 
     @classmethod
@@ -203,9 +206,9 @@ class _Pool:
         lowered = text.lower()
         for match in re.finditer(r"\b(\d+(?:\.\d+)?)\s*(?:percent|per cent)\b", lowered):
             percents.update(_atoms(match.group(1)))
-        words = set(re.findall(r"[\w'’]+", lowered))
+        words = set(WORD.findall(lowered))
         numbers.update(NUMBER_WORDS[w] for w in words & NUMBER_WORDS.keys())
-        return cls(tokens, numbers, percents, words, set(re.findall(r"[\w'’]+", text)), lowered)
+        return cls(tokens, numbers, percents, words, set(WORD.findall(text)), lowered)
 
     def names(self, name: str, before: str) -> bool:
         """A capitalised word is here as written, or in the same two-word phrase in any case (the
@@ -236,7 +239,7 @@ def named(sentence: str) -> list[tuple[str, str]]:
         before = body[: match.start()].rstrip()
         if not before or before[-1] in ".!?:\n" or match.group(0) in _NOT_NAMES:
             continue
-        previous = re.findall(r"[\w'’]+", before[-40:])
+        previous = WORD.findall(before[-40:])
         out.append((match.group(0), previous[-1].lower() if previous else ""))
     return out
 

@@ -10,14 +10,13 @@ returns why, and the tone stage uses its rules version instead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from supportcue.llm.ask import ask
 from supportcue.llm.client import ChatClient
-from supportcue.llm.grounding import names, quantities
+from supportcue.llm.grounding import WORD, names, quantities
 from supportcue.llm.privacy import Masker
 from supportcue.llm.prompts import LLMPolicy
 from supportcue.stages.style import sentences
@@ -41,7 +40,7 @@ def same_facts(before: str, after: str, product_names: tuple[str, ...] = ()) -> 
         return False
     if set(quantities(after)) != set(quantities(before)):
         return False
-    words = set(re.findall(r"[\w'’]+", before))
+    words = set(WORD.findall(before))
     return all(name in words for sentence in sentences(after) for name in names(sentence))
 
 

@@ -3,8 +3,12 @@
 What is replaced, with a typed placeholder, in this order (so one value is never counted twice):
 
 - `[email]`: `local@domain.tld`, in any script (`иван@почта.рф`), also written `local(at)domain(dot)tld`
-  or `local [at] domain [dot] tld`; not the user and host of a PostgreSQL URL (`postgresql://ops@db.example.com`,
-  which an error naming the database must show).
+  or `local [at] domain [dot] tld`, or spelled out: `jane dot doe at gmail dot com`, `jane.doe at
+  gmail.com`, `jane@gmail dot com` (a spelled address needs a domain's tail, a dot and a top-level
+  domain, and a spelled dot or a dotted name before "at": "meet at the cafe dot" and "bought it at
+  amazon.com" stay; "bought it at amazon dot com" is taken for one, the safe side); not the user and
+  host of a PostgreSQL URL (`postgresql://ops@db.example.com`, which an error naming the database
+  must show).
 - `[iban]`: a country code, two check digits and 11-30 letters or digits, in capitals or not
   (spaces allowed between groups of four), kept only when its ISO 13616 mod-97 checksum is 1.
 - `[card]`: 13-19 digits, single spaces or dashes allowed between them, kept only when the Luhn
@@ -74,6 +78,32 @@ _EMAIL = re.compile(
     rf"(?<![\w.%+-]){_NOT_DATABASE_URL}[\w.%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,}}\b",
     re.IGNORECASE,
 )
+# spelled out: jane dot doe at gmail dot com, jane.doe at gmail.com, jane@gmail dot com, jane dot doe
+# (at) gmail (dot) com. A joiner is exactly " dot ", " at ", "(dot)", "[at]" (a space or tab either
+# side, or none inside the brackets), so that the start of the pattern can refuse, with fixed-width
+# lookbehinds, a word that follows a joiner: the pattern is tried from a chain's first word only, and
+# a chain of 40,000 words is read once, not once from each of its words (quadratic)
+_WORD_DOT = r"[ \t]dot[ \t]"
+_BRACKET_DOT = r"[ \t]?[(\[{]dot[)\]}][ \t]?"
+_BRACKET_AT = r"[ \t]?[(\[{]at[)\]}][ \t]?"
+_ANY_DOT = rf"(?:\.|{_WORD_DOT}|{_BRACKET_DOT})"
+_TLD = (
+    r"(?:[^\W\d_]{2}|com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|app|dev|tech|online|shop"
+    r"|store|site|xyz|club|email|mail|cloud|live|blog|page|digital|agency|group|media|news)"
+)
+"""A top-level domain after a spelled dot: two letters (a country's), or a common generic one (a word
+such as "thirty" after " dot " is no domain: "at ten dot thirty")."""
+_SPELLED_EMAIL = re.compile(
+    r"(?<![\w.%+-])(?<![ \t]dot[ \t])(?<![(\[{]dot[)\]}])(?<![(\[{]dot[)\]}][ \t])"
+    rf"(?P<local>[\w%+-]+(?:{_ANY_DOT}[\w%+-]+)*)"
+    rf"(?P<at>@|[ \t]at[ \t]|{_BRACKET_AT})"
+    rf"(?P<domain>{_LABEL}(?:{_ANY_DOT}{_LABEL})*)"
+    rf"(?P<dot>{_ANY_DOT})(?P<tld>{_TLD})(?![\w-])",
+    re.IGNORECASE,
+)
+_SPELLED_JOINER = re.compile(r"[ \t](?:at|dot)[ \t]|[(\[{](?:at|dot)[)\]}]", re.IGNORECASE)
+"""Whether a text may hold a spelled-out address at all (most log lines do not: one quick pass)."""
+_SPELLED_DOT = re.compile(rf"{_WORD_DOT}|{_BRACKET_DOT}", re.IGNORECASE)
 # in capitals or not, grouped or not: people type "de89370400440532013000" too
 _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![A-Za-z0-9])"
@@ -162,6 +192,24 @@ def _phone(match: re.Match[str], label: Label) -> str:
     return label("phone", text)
 
 
+def _spelled_email(match: re.Match[str], label: Label) -> str:
+    """An address written out, when it is one: a spelled or bracketed dot in its domain ("jane at
+    gmail dot com"), a bracketed at ("jane(at)example.com"), or a spelled at after a name with a dot
+    in it ("jane.doe at gmail.com"); not a sentence's "at" before a site ("bought it at amazon.com"),
+    nor an address written as usual (left to `_EMAIL`, which knows a database URL's user and host)."""
+    text = match.group(0)
+    local, at, domain, dot = match.group("local", "at", "domain", "dot")
+    spelled_dot = dot != "." or _SPELLED_DOT.search(domain) is not None
+    word_at = at != "@" and "[" not in at and "(" not in at and "{" not in at
+    if (
+        spelled_dot
+        or (at != "@" and not word_at)
+        or (word_at and ("." in local or _SPELLED_DOT.search(local)))
+    ):
+        return label("email", text)
+    return text
+
+
 def _typed(kind: str, value: str) -> str:
     return f"[{kind}]"
 
@@ -171,6 +219,8 @@ def replace_personal(text: str, label: Label) -> str:
     replaced by `label(kind, value)`."""
     if not text:
         return text
+    if _SPELLED_JOINER.search(text):
+        text = _SPELLED_EMAIL.sub(lambda m: _spelled_email(m, label), text)
     text = _EMAIL.sub(lambda m: label("email", m.group(0)), text)
     text = _IBAN.sub(lambda m: _iban(m, label), text)
     text = _DIGIT_RUN.sub(lambda m: _card(m, label), text)
