@@ -23,7 +23,7 @@ def service_settings() -> dict[str, Any]:
 
 
 def event(kind: str = "shown", **kw: Any) -> dict[str, Any]:
-    return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "suggestion_id": "s1", "kind": kind, **kw}
+    return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "kind": kind, **kw}
 
 
 def test_202_means_committed(api: httpx.Client, database_url: str) -> None:
@@ -165,3 +165,35 @@ def test_a_resolved_event_closes_its_case_in_the_order_the_changes_happened(
         ("c2", "open"),
     ]
     store.close()
+
+
+def test_an_event_naming_a_suggestion_not_stored_is_a_422_that_says_so(
+    api: httpx.Client, database_url: str
+) -> None:
+    """A help desk's connector that sends a reply with a mistyped (or another system's) suggestion id
+    learns so at once: before, the event was stored (202) and the reply silently paired with nothing,
+    so the match rate it was meant to feed never saw it. An id of another case is refused alike; one
+    made without a case may be given any case id (an API team that numbers its cases later)."""
+    made = api.post("/v1/suggest", json={"message": "How do I pause payouts?", "case_id": "c1"}).json()
+    loose = api.post("/v1/suggest", json={"message": "How do I pause payouts?"}).json()
+    reply = {"text": "You can pause payouts in Settings."}
+    unknown = api.post("/v1/events", json=event("sent", suggestion_id="s-nowhere", **reply))
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"].startswith("suggestion_id: no suggestion with this id is stored")
+    elsewhere = api.post(
+        "/v1/events", json=event("sent", case_id="c2", suggestion_id=made["suggestion_id"], **reply)
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["detail"].startswith("suggestion_id: this suggestion was made for another case")
+    store = open_store(database_url)
+    assert store.db.count("events") == 0
+    store.close()
+    body = event("sent", suggestion_id=made["suggestion_id"], **reply)
+    assert api.post("/v1/events", json=body).status_code == 202
+    assert api.post("/v1/events", json=body).json()["duplicate"] is True
+    assert (
+        api.post(
+            "/v1/events", json=event("shown", case_id="c9", suggestion_id=loose["suggestion_id"])
+        ).status_code
+        == 202
+    )

@@ -136,7 +136,12 @@ class EventCreate(BaseModel):
         + " are reserved.",
     )
     case_id: Text = Field(min_length=1, max_length=100)
-    suggestion_id: Text | None = Field(None, max_length=40)
+    suggestion_id: Text | None = Field(
+        None,
+        max_length=40,
+        description="the `suggestion_id` POST /v1/suggest answered (422 when none such is stored, or it was "
+        "made for another `case_id`)",
+    )
     kind: EventKind
     text: Text | None = None
     reason: DismissReason | None = None
