@@ -250,3 +250,32 @@ def test_what_the_pipeline_logs_while_it_answers_a_batch_is_redacted_too(
     assert r.status_code == 200, r.text
     assert "stage noted [name] with order [field]" in caplog.text, caplog.text
     assert NAME not in caplog.text and ORDER not in caplog.text
+
+
+def test_the_schema_documents_the_403_and_429_every_route_with_a_caller_can_answer(
+    api: httpx.Client, store: Store
+) -> None:
+    """A help desk's developer reads the statuses a route answers from /openapi.json: `POST
+    /v1/events`, `/v1/suggest`, `/v1/messages` and `/v1/metrics` answer 403 to a role that may not
+    call them (an embed key's `sent` event, a metrics key's suggestion) and every route a 429 past
+    the caller's rate limit, yet the schema listed neither for them."""
+    embed = authorize(store, "embed")
+    event = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": "Done."}
+    assert api.post("/v1/events", json=event, headers=embed).status_code == 403
+    assert (
+        api.post("/v1/suggest", json={"message": "hi"}, headers=authorize(store, "metrics")).status_code
+        == 403
+    )
+    schema = api.get("/openapi.json").json()
+    secured = [
+        (path, method, operation["responses"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert ("/v1/events", "post") in {(p, m) for p, m, _ in secured}
+    for path, method, responses in secured:
+        for status in ("401", "403", "429"):
+            assert status in responses, f"{method.upper()} {path} does not document its {status}"
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert schema["paths"]["/v1/events"]["post"]["responses"]["429"]["content"] == problem

@@ -174,16 +174,22 @@ class _App(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's schema, where each operation that needs a caller (it declares the API key, see
-        `deps.API_KEY`) also documents the 401 it answers without one."""
+        `deps.API_KEY`) also documents what any such operation may answer: 401 without a caller, 403
+        to a role it does not allow (`deps.require`), 429 past the caller's rate limit."""
         schema = super().openapi()
-        unauthorized = {
-            "description": "no caller: send an API key (`Authorization: Bearer sc_...`) or log in",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        answers = {
+            "401": "no caller: send an API key (`Authorization: Bearer sc_...`) or log in",
+            "403": "the caller's role does not allow this (`detail` says which role does)",
+            "429": "over the caller's rate limit (`[security] rate_per_minute`, `burst`): retry after "
+            "`Retry-After` seconds",
         }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if operation.get("security"):
-                    operation.setdefault("responses", {}).setdefault("401", unauthorized)
+                    responses = operation.setdefault("responses", {})
+                    for status, description in answers.items():
+                        responses.setdefault(status, {"description": description, "content": problem})
         return schema
 
 
