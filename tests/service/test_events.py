@@ -197,3 +197,21 @@ def test_an_event_naming_a_suggestion_not_stored_is_a_422_that_says_so(
         ).status_code
         == 202
     )
+
+
+def test_metrics_take_a_time_with_its_offset_as_curl_sends_it(api: httpx.Client) -> None:
+    """`curl '.../v1/metrics?since=2026-10-01T11:00:00+02:00'` sends the `+` unescaped, which a query
+    string reads as a space: the zone the events were posted with was refused (422, "not an ISO date")
+    though it can mean nothing else. Now it is read as the offset it is, as `%2B02:00` is."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    assert api.post("/v1/suggest", json={"message": "How do I pause payouts?"}).status_code == 200
+    cest = timezone(timedelta(hours=2))
+    before = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(cest).strftime("%Y-%m-%dT%H:%M:%S")
+    spelt = api.get(f"/v1/metrics?since={before}+02:00")
+    escaped = api.get(f"/v1/metrics?since={before}%2B02:00")
+    assert spelt.status_code == escaped.status_code == 200
+    assert spelt.json()["suggestions"] == escaped.json()["suggestions"] == 1  # not read as UTC: 0
+    assert api.get("/v1/metrics?since=2026-10-01 09:00:00").status_code == 200  # a space, no zone: UTC
+    bad = api.get("/v1/metrics?since=2026-10-01T09:00 0200x")
+    assert bad.status_code == 422 and "is not an ISO date" in bad.json()["detail"]
