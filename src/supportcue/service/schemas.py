@@ -240,6 +240,9 @@ class AnswerPublic(BaseModel):
 class AnswersPublic(BaseModel):
     data: list[AnswerPublic]
     count: int = Field(description="how many are in `data` (at most `limit`)")
+    next_offset: int | None = Field(
+        None, description="the `offset` of the next page; null when this page is the last"
+    )
 
 
 class AnswerCreate(BaseModel):
