@@ -215,3 +215,13 @@ def test_metrics_take_a_time_with_its_offset_as_curl_sends_it(api: httpx.Client)
     assert api.get("/v1/metrics?since=2026-10-01 09:00:00").status_code == 200  # a space, no zone: UTC
     bad = api.get("/v1/metrics?since=2026-10-01T09:00 0200x")
     assert bad.status_code == 422 and "is not an ISO date" in bad.json()["detail"]
+
+
+def test_metrics_read_a_lowercase_z_as_an_event_does(api: httpx.Client) -> None:
+    """RFC 3339 allows `z`: `POST /v1/events` took `ts: 2026-10-01T09:00:00z` (202), but the same time
+    as `/v1/metrics?since=` was a 422 "not an ISO date or datetime". Now both read it as UTC."""
+    body = event("shown", ts="2026-10-01T09:00:00z")
+    assert api.post("/v1/events", json=body).status_code == 202
+    lower = api.get("/v1/metrics", params={"since": "2026-10-01T09:00:00z", "until": "2026-10-02t00:00:00z"})
+    upper = api.get("/v1/metrics", params={"since": "2026-10-01T09:00:00Z", "until": "2026-10-02T00:00:00Z"})
+    assert lower.status_code == upper.status_code == 200 and lower.json() == upper.json()

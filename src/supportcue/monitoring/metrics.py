@@ -86,7 +86,7 @@ def parse_time(value: str | date | datetime | None, name: str = "since") -> date
     else:
         try:
             text = _SPACED_OFFSET.sub(r"\1+\2", value.strip())
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(re.sub("[zZ]$", "+00:00", text))  # RFC 3339 allows z
         except ValueError:
             raise ValueError(
                 f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-10-01 or 2026-10-01T12:00)"
