@@ -279,3 +279,10 @@ def test_the_schema_documents_the_403_and_429_every_route_with_a_caller_can_answ
             assert status in responses, f"{method.upper()} {path} does not document its {status}"
     problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     assert schema["paths"]["/v1/events"]["post"]["responses"]["429"]["content"] == problem
+
+
+def test_the_schema_documents_the_503_readyz_answers_before_it_is_ready(api: httpx.Client) -> None:
+    """A help desk's health check reads from /openapi.json what /readyz answers: it listed 200 only,
+    though /readyz answers 503 (with `status` and `reason`) while loading or when the database is down."""
+    responses = api.get("/openapi.json").json()["paths"]["/readyz"]["get"]["responses"]
+    assert "503" in responses and "reason" in responses["503"]["description"]
