@@ -286,3 +286,23 @@ def test_the_schema_documents_the_503_readyz_answers_before_it_is_ready(api: htt
     though /readyz answers 503 (with `status` and `reason`) while loading or when the database is down."""
     responses = api.get("/openapi.json").json()["paths"]["/readyz"]["get"]["responses"]
     assert "503" in responses and "reason" in responses["503"]["description"]
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/suggest", "/v1/messages"])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"", "body: the body is empty: send a JSON object with content-type: application/json"),
+        (b"null", "body: send the body as a JSON object with content-type: application/json"),
+        (b"[]", "body: send the body as a JSON object with content-type: application/json"),
+        (b"42", "body: send the body as a JSON object with content-type: application/json"),
+    ],
+)
+def test_an_empty_or_non_object_body_is_a_422_that_says_what_to_send(
+    api: httpx.Client, path: str, body: bytes, says: str
+) -> None:
+    """An empty POST was answered "body: Field required", and a JSON array "Input should be a valid
+    dictionary or object to extract fields from": now both say what to send."""
+    r = api.post(path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"] == says
+    assert r.json()["errors"][0]["loc"] == ["body"]

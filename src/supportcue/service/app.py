@@ -65,6 +65,9 @@ from supportcue.settings import Settings, get_settings
 log = logging.getLogger("supportcue.service")
 
 
+SEND_AN_OBJECT = "send a JSON object with content-type: application/json"
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Each error as {loc, msg, type}; never the input (it may be a customer's message)."""
     out = []
@@ -75,8 +78,10 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             reason = (err.get("ctx") or {}).get("error", "")
             at = f" at character {loc[1]}" if len(loc) > 1 and loc[1] else ""
             loc, msg = ["body"], f"the request body is not valid JSON{at}: {reason}".rstrip(": ")
-        elif loc == ["body"] and isinstance(err.get("input"), bytes | str):
-            msg = "send the body as a JSON object with content-type: application/json"
+        elif loc == ["body"] and kind == "missing":  # no body, or JSON null
+            msg = f"the body is empty: {SEND_AN_OBJECT}"
+        elif loc == ["body"] and (isinstance(err.get("input"), bytes | str) or kind.endswith("_type")):
+            msg = f"send the body as {SEND_AN_OBJECT[5:]}"  # not JSON, or an array, number or string
         out.append({"loc": loc, "msg": msg, "type": kind})
     return out
 
