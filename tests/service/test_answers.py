@@ -103,6 +103,23 @@ def test_an_agent_searches_the_approved_answers(server: LiveServer, store: Store
         assert r.status_code == 403 and "reviewers" in r.json()["detail"]
 
 
+def test_the_library_is_listed_page_by_page(server: LiveServer, store: Store) -> None:
+    """A help desk that copies the approved answers into its own macros lists them all: `limit` stops
+    at 100, and there was no way past the first page (an `offset` was ignored, the first page came
+    again). Now `offset` pages through the same order and `next_offset` says where the next page
+    starts (null on the last)."""
+    with client_of(server, store, "integration") as desk:
+        first = desk.get("/v1/answers", params={"limit": 3})
+        assert ids(first) == ["a1", "a2", "r1"] and first.json()["next_offset"] == 3
+        rest = desk.get("/v1/answers", params={"limit": 3, "offset": 3})
+        assert ids(rest) == ["r2"] and rest.json()["next_offset"] is None
+        assert ids(desk.get("/v1/answers", params={"offset": 9})) == []
+        whole = desk.get("/v1/answers", params={"limit": 4})
+        assert whole.json()["next_offset"] is None
+        bad = desk.get("/v1/answers", params={"offset": -1})
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("offset:")
+
+
 def test_answers_whose_title_holds_the_words_come_first(server: LiveServer, store: Store) -> None:
     store.library.upsert_answers(
         [

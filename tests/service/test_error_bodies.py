@@ -250,3 +250,59 @@ def test_what_the_pipeline_logs_while_it_answers_a_batch_is_redacted_too(
     assert r.status_code == 200, r.text
     assert "stage noted [name] with order [field]" in caplog.text, caplog.text
     assert NAME not in caplog.text and ORDER not in caplog.text
+
+
+def test_the_schema_documents_the_403_and_429_every_route_with_a_caller_can_answer(
+    api: httpx.Client, store: Store
+) -> None:
+    """A help desk's developer reads the statuses a route answers from /openapi.json: `POST
+    /v1/events`, `/v1/suggest`, `/v1/messages` and `/v1/metrics` answer 403 to a role that may not
+    call them (an embed key's `sent` event, a metrics key's suggestion) and every route a 429 past
+    the caller's rate limit, yet the schema listed neither for them."""
+    embed = authorize(store, "embed")
+    event = {"idempotency_key": "k1", "case_id": "c1", "kind": "sent", "text": "Done."}
+    assert api.post("/v1/events", json=event, headers=embed).status_code == 403
+    assert (
+        api.post("/v1/suggest", json={"message": "hi"}, headers=authorize(store, "metrics")).status_code
+        == 403
+    )
+    schema = api.get("/openapi.json").json()
+    secured = [
+        (path, method, operation["responses"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert ("/v1/events", "post") in {(p, m) for p, m, _ in secured}
+    for path, method, responses in secured:
+        for status in ("401", "403", "429"):
+            assert status in responses, f"{method.upper()} {path} does not document its {status}"
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert schema["paths"]["/v1/events"]["post"]["responses"]["429"]["content"] == problem
+
+
+def test_the_schema_documents_the_503_readyz_answers_before_it_is_ready(api: httpx.Client) -> None:
+    """A help desk's health check reads from /openapi.json what /readyz answers: it listed 200 only,
+    though /readyz answers 503 (with `status` and `reason`) while loading or when the database is down."""
+    responses = api.get("/openapi.json").json()["paths"]["/readyz"]["get"]["responses"]
+    assert "503" in responses and "reason" in responses["503"]["description"]
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/suggest", "/v1/messages"])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"", "body: the body is empty: send a JSON object with content-type: application/json"),
+        (b"null", "body: send the body as a JSON object with content-type: application/json"),
+        (b"[]", "body: send the body as a JSON object with content-type: application/json"),
+        (b"42", "body: send the body as a JSON object with content-type: application/json"),
+    ],
+)
+def test_an_empty_or_non_object_body_is_a_422_that_says_what_to_send(
+    api: httpx.Client, path: str, body: bytes, says: str
+) -> None:
+    """An empty POST was answered "body: Field required", and a JSON array "Input should be a valid
+    dictionary or object to extract fields from": now both say what to send."""
+    r = api.post(path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"] == says
+    assert r.json()["errors"][0]["loc"] == ["body"]

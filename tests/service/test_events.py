@@ -23,7 +23,7 @@ def service_settings() -> dict[str, Any]:
 
 
 def event(kind: str = "shown", **kw: Any) -> dict[str, Any]:
-    return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "suggestion_id": "s1", "kind": kind, **kw}
+    return {"idempotency_key": str(uuid.uuid4()), "case_id": "c1", "kind": kind, **kw}
 
 
 def test_202_means_committed(api: httpx.Client, database_url: str) -> None:
@@ -165,3 +165,63 @@ def test_a_resolved_event_closes_its_case_in_the_order_the_changes_happened(
         ("c2", "open"),
     ]
     store.close()
+
+
+def test_an_event_naming_a_suggestion_not_stored_is_a_422_that_says_so(
+    api: httpx.Client, database_url: str
+) -> None:
+    """A help desk's connector that sends a reply with a mistyped (or another system's) suggestion id
+    learns so at once: before, the event was stored (202) and the reply silently paired with nothing,
+    so the match rate it was meant to feed never saw it. An id of another case is refused alike; one
+    made without a case may be given any case id (an API team that numbers its cases later)."""
+    made = api.post("/v1/suggest", json={"message": "How do I pause payouts?", "case_id": "c1"}).json()
+    loose = api.post("/v1/suggest", json={"message": "How do I pause payouts?"}).json()
+    reply = {"text": "You can pause payouts in Settings."}
+    unknown = api.post("/v1/events", json=event("sent", suggestion_id="s-nowhere", **reply))
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"].startswith("suggestion_id: no suggestion with this id is stored")
+    elsewhere = api.post(
+        "/v1/events", json=event("sent", case_id="c2", suggestion_id=made["suggestion_id"], **reply)
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["detail"].startswith("suggestion_id: this suggestion was made for another case")
+    store = open_store(database_url)
+    assert store.db.count("events") == 0
+    store.close()
+    body = event("sent", suggestion_id=made["suggestion_id"], **reply)
+    assert api.post("/v1/events", json=body).status_code == 202
+    assert api.post("/v1/events", json=body).json()["duplicate"] is True
+    assert (
+        api.post(
+            "/v1/events", json=event("shown", case_id="c9", suggestion_id=loose["suggestion_id"])
+        ).status_code
+        == 202
+    )
+
+
+def test_metrics_take_a_time_with_its_offset_as_curl_sends_it(api: httpx.Client) -> None:
+    """`curl '.../v1/metrics?since=2026-10-01T11:00:00+02:00'` sends the `+` unescaped, which a query
+    string reads as a space: the zone the events were posted with was refused (422, "not an ISO date")
+    though it can mean nothing else. Now it is read as the offset it is, as `%2B02:00` is."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    assert api.post("/v1/suggest", json={"message": "How do I pause payouts?"}).status_code == 200
+    cest = timezone(timedelta(hours=2))
+    before = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(cest).strftime("%Y-%m-%dT%H:%M:%S")
+    spelt = api.get(f"/v1/metrics?since={before}+02:00")
+    escaped = api.get(f"/v1/metrics?since={before}%2B02:00")
+    assert spelt.status_code == escaped.status_code == 200
+    assert spelt.json()["suggestions"] == escaped.json()["suggestions"] == 1  # not read as UTC: 0
+    assert api.get("/v1/metrics?since=2026-10-01 09:00:00").status_code == 200  # a space, no zone: UTC
+    bad = api.get("/v1/metrics?since=2026-10-01T09:00 0200x")
+    assert bad.status_code == 422 and "is not an ISO date" in bad.json()["detail"]
+
+
+def test_metrics_read_a_lowercase_z_as_an_event_does(api: httpx.Client) -> None:
+    """RFC 3339 allows `z`: `POST /v1/events` took `ts: 2026-10-01T09:00:00z` (202), but the same time
+    as `/v1/metrics?since=` was a 422 "not an ISO date or datetime". Now both read it as UTC."""
+    body = event("shown", ts="2026-10-01T09:00:00z")
+    assert api.post("/v1/events", json=body).status_code == 202
+    lower = api.get("/v1/metrics", params={"since": "2026-10-01T09:00:00z", "until": "2026-10-02t00:00:00z"})
+    upper = api.get("/v1/metrics", params={"since": "2026-10-01T09:00:00Z", "until": "2026-10-02T00:00:00Z"})
+    assert lower.status_code == upper.status_code == 200 and lower.json() == upper.json()

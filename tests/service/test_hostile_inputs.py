@@ -143,7 +143,7 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
         "application/x-www-form-urlencoded",
         "content-type: application/json",
     ),
-    ("a JSON array", "/v1/events", b"[1, 2]", JSON, "body: Input should be a valid dictionary"),
+    ("a JSON array", "/v1/events", b"[1, 2]", JSON, "body: send the body as a JSON object"),
 ]
 
 

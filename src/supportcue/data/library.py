@@ -389,16 +389,21 @@ class Library:
         return self.db.all(where_equal(q, (Answer.topic, topic), (Answer.status, status)))
 
     def search(
-        self, query: str = "", status: str | None = None, topic: str | None = None, limit: int = 20
+        self,
+        query: str = "",
+        status: str | None = None,
+        topic: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> list[Answer]:
         """Answers whose title, body or topic holds every word of `query` (case-insensitive): those
-        with the words in their title first, then by topic and id."""
+        with the words in their title first, then by topic and id; `limit` of them from `offset`."""
         q = where_equal(select(Answer), (Answer.topic, topic), (Answer.status, status))
         words = query.split()[:8]
         for word in words:
             q = q.where(or_(*(_contains(c, word) for c in (Answer.title, Answer.body, Answer.topic))))
         in_title = [case((_contains(Answer.title, w), 0), else_=1) for w in words]
-        return self.db.all(q.order_by(*in_title, Answer.topic, Answer.id).limit(limit))
+        return self.db.all(q.order_by(*in_title, Answer.topic, Answer.id).offset(offset).limit(limit))
 
     def answer(self, answer_id: str) -> Answer | None:
         return self.db.get(Answer, answer_id)

@@ -29,6 +29,7 @@ rate: of the replies the agent sent; see `facts.py`). `report` is a pure functio
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -68,6 +69,11 @@ __all__ = [
 ]
 
 
+_SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+"""A time whose `+HH:MM` offset arrived as ` HH:MM`: a `+` left unescaped in a query string (curl
+sends `?since=2026-10-01T11:00+02:00` so) is read as a space, and can have meant nothing else."""
+
+
 def parse_time(value: str | date | datetime | None, name: str = "since") -> datetime | None:
     """An ISO date or datetime as aware UTC, within [MIN_TIME, MAX_TIME) (so window arithmetic cannot
     overflow); a ValueError names the parameter and the format or the range."""
@@ -79,7 +85,8 @@ def parse_time(value: str | date | datetime | None, name: str = "since") -> date
         parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
     else:
         try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            text = _SPACED_OFFSET.sub(r"\1+\2", value.strip())
+            parsed = datetime.fromisoformat(re.sub("[zZ]$", "+00:00", text))  # RFC 3339 allows z
         except ValueError:
             raise ValueError(
                 f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-10-01 or 2026-10-01T12:00)"

@@ -65,6 +65,9 @@ from supportcue.settings import Settings, get_settings
 log = logging.getLogger("supportcue.service")
 
 
+SEND_AN_OBJECT = "send a JSON object with content-type: application/json"
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Each error as {loc, msg, type}; never the input (it may be a customer's message)."""
     out = []
@@ -75,8 +78,10 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             reason = (err.get("ctx") or {}).get("error", "")
             at = f" at character {loc[1]}" if len(loc) > 1 and loc[1] else ""
             loc, msg = ["body"], f"the request body is not valid JSON{at}: {reason}".rstrip(": ")
-        elif loc == ["body"] and isinstance(err.get("input"), bytes | str):
-            msg = "send the body as a JSON object with content-type: application/json"
+        elif loc == ["body"] and kind == "missing":  # no body, or JSON null
+            msg = f"the body is empty: {SEND_AN_OBJECT}"
+        elif loc == ["body"] and (isinstance(err.get("input"), bytes | str) or kind.endswith("_type")):
+            msg = f"send the body as {SEND_AN_OBJECT[5:]}"  # not JSON, or an array, number or string
         out.append({"loc": loc, "msg": msg, "type": kind})
     return out
 
@@ -174,16 +179,22 @@ class _App(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's schema, where each operation that needs a caller (it declares the API key, see
-        `deps.API_KEY`) also documents the 401 it answers without one."""
+        `deps.API_KEY`) also documents what any such operation may answer: 401 without a caller, 403
+        to a role it does not allow (`deps.require`), 429 past the caller's rate limit."""
         schema = super().openapi()
-        unauthorized = {
-            "description": "no caller: send an API key (`Authorization: Bearer sc_...`) or log in",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        answers = {
+            "401": "no caller: send an API key (`Authorization: Bearer sc_...`) or log in",
+            "403": "the caller's role does not allow this (`detail` says which role does)",
+            "429": "over the caller's rate limit (`[security] rate_per_minute`, `burst`): retry after "
+            "`Retry-After` seconds",
         }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if operation.get("security"):
-                    operation.setdefault("responses", {}).setdefault("401", unauthorized)
+                    responses = operation.setdefault("responses", {})
+                    for status, description in answers.items():
+                        responses.setdefault(status, {"description": description, "content": problem})
         return schema
 
 

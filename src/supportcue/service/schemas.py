@@ -136,7 +136,12 @@ class EventCreate(BaseModel):
         + " are reserved.",
     )
     case_id: Text = Field(min_length=1, max_length=100)
-    suggestion_id: Text | None = Field(None, max_length=40)
+    suggestion_id: Text | None = Field(
+        None,
+        max_length=40,
+        description="the `suggestion_id` POST /v1/suggest answered (422 when none such is stored, or it was "
+        "made for another `case_id`)",
+    )
     kind: EventKind
     text: Text | None = None
     reason: DismissReason | None = None
@@ -235,6 +240,9 @@ class AnswerPublic(BaseModel):
 class AnswersPublic(BaseModel):
     data: list[AnswerPublic]
     count: int = Field(description="how many are in `data` (at most `limit`)")
+    next_offset: int | None = Field(
+        None, description="the `offset` of the next page; null when this page is the last"
+    )
 
 
 class AnswerCreate(BaseModel):

@@ -38,6 +38,7 @@ router = APIRouter(
     dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
 MAX_RESULTS = 100
+MAX_OFFSET = 1_000_000
 
 
 @router.get("/answers", response_model=AnswersPublic, responses=problem_responses(403, 422))
@@ -48,14 +49,19 @@ async def list_answers(
     status: Literal["approved", "draft", "retired"] = "approved",
     topic: Annotated[Text | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 20,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="how many to skip: a page's `next_offset`")
+    ] = 0,
 ) -> AnswersPublic:
     """Search the answer library: approved answers (agents may read no others) whose title, body or
-    topic holds every word of `q`, those with the words in their title first."""
+    topic holds every word of `q`, those with the words in their title first; a page of `limit` from
+    `offset`, and the `next_offset` of the next page (null on the last)."""
     if status != "approved" and not includes(caller.role, Role.REVIEWER):
         raise Forbidden(f"{status} answers are for reviewers; the {caller.role} role reads approved ones")
-    found = await run_in_threadpool(store.library.search, q, status, topic, limit)
-    data = [AnswerPublic.model_validate(a, from_attributes=True) for a in found]
-    return AnswersPublic(data=data, count=len(data))
+    found = await run_in_threadpool(store.library.search, q, status, topic, limit + 1, offset)
+    data = [AnswerPublic.model_validate(a, from_attributes=True) for a in found[:limit]]
+    more = len(found) > limit
+    return AnswersPublic(data=data, count=len(data), next_offset=offset + limit if more else None)
 
 
 @router.post(

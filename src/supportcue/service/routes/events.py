@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from supportcue.data.store import Store
 from supportcue.errors import IdempotencyConflict, InvalidEvent
 from supportcue.monitoring.events import record_event
 from supportcue.service.body import StrictJSONRoute
@@ -27,6 +28,12 @@ router = APIRouter(
     route_class=StrictJSONRoute,
     dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
+NOT_STORED = (
+    "suggestion_id: no suggestion with this id is stored; give the `suggestion_id` that POST "
+    "/v1/suggest (or /v1/messages) answered, or leave it out (a `sent` reply is then paired with the "
+    "case's newest suggestion)"
+)
+OTHER_CASE = "suggestion_id: this suggestion was made for another case; give the case_id it was made for"
 EMBED_KINDS = (
     EventKind.SHOWN,
     EventKind.INSERTED,
@@ -50,14 +57,15 @@ async def create_event(
     if caller.role == Role.EMBED and body.kind not in EMBED_KINDS:
         allowed = ", ".join(EMBED_KINDS)
         raise Forbidden(f"an embed key may post {allowed} events; {body.kind} ones come from the help desk")
+    timeout_s = settings.service.write_timeout_ms / 1000
+    if body.suggestion_id is not None:
+        await _check_suggestion(store, body.suggestion_id, body.case_id, timeout_s)
     row = body.model_dump()
     if caller.by_cookie:
         row["agent_id"] = caller.name
     try:
         # given up after write_timeout_ms (503): a retry with the same key is stored once
-        recorded = await within(
-            settings.service.write_timeout_ms / 1000, record_event, store, row, caller=caller.id
-        )
+        recorded = await within(timeout_s, record_event, store, row, caller=caller.id)
     except InvalidEvent as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except IdempotencyConflict as exc:
@@ -72,3 +80,14 @@ async def create_event(
         kind=event.kind,
         duplicate=recorded.duplicate,
     )
+
+
+async def _check_suggestion(store: Store, suggestion_id: str, case_id: str, timeout_s: float) -> None:
+    """422 when the event names a suggestion supportcue never made (a mistyped id, another system's),
+    or one made for another case: stored, it would count in no metric (a reply paired with nothing)
+    and say nothing. A suggestion made without a case may be named with any case id."""
+    made = await within(timeout_s, store.cases.suggestion, suggestion_id)
+    if made is None:
+        raise HTTPException(422, detail=NOT_STORED)
+    if made.case_id is not None and made.case_id != case_id:
+        raise HTTPException(422, detail=OTHER_CASE)

@@ -20,7 +20,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "not ready: `{status: loading|failed|unavailable, reason, database, backlog, pid}`, "
+        "the `reason` in words (models loading, no trained model, the database down, full or locked); "
+        "with `Retry-After` when the database is the reason"
+    }
+}
+
+
+@router.get("/readyz", response_model=None, responses=NOT_READY)
 def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
     """200 once the models are loaded and the database takes writes; 503 (with the reason) before
     that, if loading failed (no trained model: "no trained model: run supportcue train"), or while
