@@ -417,7 +417,7 @@ def test_every_line_ending_is_read_and_lines_are_counted(store: Store, tmp_path:
     report = import_file(store, "cases", write(tmp_path / "cases.csv", text))
     assert report.stored == 1 and [r.line for r in report.rejects] == [4]
     case = store.cases.get("c1")
-    assert case is not None and case.message == f"two{end}lines"
+    assert case is not None and case.message == "two\nlines"  # line breaks stored as "\n"
 
 
 def test_json_the_parser_cannot_take_is_a_reject_naming_the_line(store: Store, tmp_path: Path) -> None:
@@ -1408,3 +1408,39 @@ def test_an_export_imported_again_warns_of_no_column(store: Store, tmp_path: Pat
     report = import_file(store, table, typo)
     unread = [w.split(" are not read")[0] for w in report.warnings if "not read" in w]
     assert unread == ["column(s) notes"]
+
+
+def test_a_windows_file_gives_the_same_text_as_a_unix_one(store: Store, tmp_path: Path) -> None:
+    """A message imported from a Windows CSV kept the "\\r\\n" inside its quoted cell (an answer's body
+    had its line breaks made "\\n"): the same message from a Windows and a Unix file were two texts,
+    for dedup, the embeddings cache and the match rate. A case's, an event's and a label's text have
+    their line breaks as "\\n" (a lone "\\r" too), as an answer's do."""
+
+    def files(name: str, eol: str) -> dict[str, Path]:
+        def cell(*lines: str) -> str:
+            return '"' + eol.join(lines) + '"'
+
+        message = cell("Hello,", "my box is late", "Ann")
+        reply = cell("Hi Ann,", "a new one is on its way")
+        context = cell("First try:", "no box")
+        cases = f"id,message,reply,context{eol}c1,{message},{reply},{context}{eol}"
+        events = f"idempotency_key,case_id,kind,text{eol}e1,c1,sent,{reply}{eol}"
+        labels = f"text,task,value{eol}{message},topic,late{eol}"
+        out = {}
+        for kind, text in (("cases", cases), ("events", events), ("labels", labels)):
+            out[kind] = write(tmp_path / f"{name}-{kind}.csv", text)
+        return out
+
+    read = {}
+    for name, eol in (("unix", "\n"), ("windows", "\r\n"), ("mac", "\r")):
+        store.labels.delete("expert")
+        for kind, path in files(name, eol).items():
+            assert import_file(store, kind, path).rejects == []
+        case = store.cases.get("c1")
+        assert case is not None
+        sent = [e.text for e in store.events.list(case_id="c1", kind="sent")]
+        (label,) = store.labels.list("topic")
+        read[name] = (case.message, case.context, sent, label.subject)
+    assert read["unix"][0] == "Hello,\nmy box is late\nAnn"
+    assert read["unix"][1] == [{"role": "customer", "text": "First try:\nno box"}]
+    assert read["windows"] == read["unix"] and read["mac"] == read["unix"]
