@@ -31,17 +31,37 @@ class Labeled:
 
 def check_columns(
     path: Path, columns: Sequence[str], options: Sequence[str] = ("--text-col", "--label-col")
-) -> None:
-    """Fail naming the file, the missing columns, the file's columns and the options that pick them."""
+) -> list[str]:
+    """The file's names of `columns` (each given by the option of the same place in `options`), read
+    as `import` reads column names: the exact name, else the one column of that name in any case
+    (`--text-col message` reads a `Message` header). Fails naming the file: the missing columns, the
+    file's columns and the options that pick them; or a name that matches two columns in any case."""
     header = header_of(path)
     if not header and next(read_rows(path), None) is None:
         raise ImportDataError(f"{path}: no rows (give a file with a header and at least one row)")
-    missing = [c for c in columns if c not in header]
+    found: list[str] = []
+    missing: list[str] = []
+    for i, name in enumerate(columns):
+        if name in header:
+            found.append(name)
+            continue
+        alike = [c for c in header if c.casefold() == name.casefold()]
+        if len(alike) > 1:
+            option = options[i] if i < len(options) else "the option"
+            raise ImportDataError(
+                f"{path}: {option} {name!r} matches columns {' and '.join(repr(c) for c in alike)} "
+                "in any case; give the one to read as it is written"
+            )
+        if alike:
+            found.append(alike[0])
+        else:
+            missing.append(name)
     if missing:
         raise ImportDataError(
             f"{path}: no column {', '.join(repr(c) for c in missing)}; columns are {header} "
             f"(use {' / '.join(options)})"
         )
+    return found
 
 
 def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -68,7 +88,7 @@ def blank(value: Any) -> bool:
 
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
-    check_columns(path, [text_col])
+    (text_col,) = check_columns(path, [text_col])
     texts = []
     for line, row in rows_of(path):
         text = row.get(text_col)
@@ -80,7 +100,7 @@ def load_texts(path: Path, text_col: str) -> list[str]:
 
 def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     """Every row must have a non-empty text and label."""
-    check_columns(path, [text_col, label_col])
+    text_col, label_col = check_columns(path, [text_col, label_col])
     texts, labels = [], []
     for line, row in rows_of(path):
         for col in (text_col, label_col):

@@ -95,8 +95,13 @@ class Pairs:
 
 def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None) -> Pairs:
     """Rows with a non-empty text and reply (and label, when a label column is given)."""
-    columns = [text_col, reply_col, *([label_col] if label_col else [])]
-    check_columns(path, columns, ("--text-col", "--reply-col", "--label-col"))
+    columns = check_columns(
+        path,
+        [text_col, reply_col, *([label_col] if label_col else [])],
+        ("--text-col", "--reply-col", "--label-col"),
+    )
+    text_col, reply_col = columns[:2]
+    label_col = columns[2] if label_col else None
     texts: list[str] = []
     replies: list[str] = []
     labels: list[str] = []
