@@ -1444,3 +1444,22 @@ def test_a_windows_file_gives_the_same_text_as_a_unix_one(store: Store, tmp_path
     assert read["unix"][0] == "Hello,\nmy box is late\nAnn"
     assert read["unix"][1] == [{"role": "customer", "text": "First try:\nno box"}]
     assert read["windows"] == read["unix"] and read["mac"] == read["unix"]
+
+
+def test_a_json_number_label_is_one_text_for_one_number(store: Store, tmp_path: Path) -> None:
+    """A .jsonl labels file's value `3` was stored as "3" and `3.0` rejected ("Input should be a valid
+    string"), or in eval read as "3.0", another label: a JSON number is the same text for the same
+    number (3 and 3.0 are "3", 2.5 is "2.5"); a string stays as typed; a number no label can be
+    (1e400, read as infinity) is still a reject."""
+    import_file(store, "cases", write(tmp_path / "cases.csv", CASES_CSV))  # c1 and c4
+    rows = [
+        '{"case_id": "c1", "task": "topic", "value": 3, "annotator": "a"}',
+        '{"case_id": "c4", "task": "topic", "value": 3.0, "annotator": "a"}',
+        '{"case_id": "c1", "task": "topic", "value": 2.5, "annotator": "b"}',
+        '{"case_id": "c4", "task": "topic", "value": "3.0", "annotator": "b"}',
+        '{"case_id": "c1", "task": "topic", "value": 1e400, "annotator": "c"}',
+    ]
+    report = import_file(store, "labels", write(tmp_path / "labels.jsonl", "\n".join(rows) + "\n"))
+    assert report.stored == 4 and [r.line for r in report.rejects] == [5]
+    values = {(lb.case_id, lb.annotator): lb.value for lb in store.labels.list("topic")}
+    assert values == {("c1", "a"): "3", ("c4", "a"): "3", ("c1", "b"): "2.5", ("c4", "b"): "3.0"}

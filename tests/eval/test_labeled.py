@@ -37,3 +37,16 @@ def test_an_exact_name_wins_and_an_ambiguous_one_is_refused(tmp_path: Path) -> N
         load_labeled(path, "TEXT", "label")
     with pytest.raises(ImportDataError, match=r"train\.csv: no column 'message'"):
         load_labeled(path, "message", "label")
+
+
+def test_a_json_number_label_is_one_text_for_one_number(tmp_path: Path) -> None:
+    """A .jsonl file's labels `3` and `3.0` were two labels ("3" and "3.0"): a classifier split one
+    class in two. A JSON number is read as the same text for the same number; a string as typed."""
+    path = tmp_path / "train.jsonl"
+    rows = ['{"text": "a", "label": 3}', '{"text": "b", "label": 3.0}', '{"text": "c", "label": 2.5}']
+    rows += ['{"text": "d", "label": "3.0"}', '{"text": "e", "label": "03"}']
+    path.write_text("\n".join(rows) + "\n")
+    assert load_labeled(path, "text", "label").labels == ["3", "3", "2.5", "3.0", "03"]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"text": "a", "reply": "r", "topic": 7}\n{"text": "b", "reply": "s", "topic": 7.0}\n')
+    assert load_pairs(pairs, "text", "reply", "topic").labels == ["7", "7"]

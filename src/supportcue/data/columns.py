@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from supportcue.boundary import check_text, check_time, lf_lines
-from supportcue.data.files import loads
+from supportcue.data.files import loads, number_text
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
 from supportcue.errors import InvalidEvent
@@ -352,6 +352,8 @@ class LabelRow(ImportRow):
 
     _times = field_validator("created_at", "expires_at", mode="before")(parse_time)
     _lines = field_validator("text", mode="before")(lf_lines)
+    _number = field_validator("value", mode="before")(number_text)
+    """A .jsonl file's number label: `3` and `3.0` are both "3" (`files.number_text`)."""
 
     @field_validator("value")
     @classmethod

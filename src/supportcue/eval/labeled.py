@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from supportcue.data.files import header_of, read_rows
+from supportcue.data.files import header_of, number_text, read_rows
 from supportcue.embeddings import Embedder, make_embedder
 from supportcue.errors import ImportDataError
 from supportcue.stages.base import Message
@@ -86,6 +86,12 @@ def blank(value: Any) -> bool:
     return value is None or not str(value).strip()
 
 
+def label_of(value: Any) -> str:
+    """A cell's label: a JSON number as one text per number (`3` and `3.0` are "3"), a string as
+    typed, without the white space around it."""
+    return str(number_text(value)).strip()
+
+
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
     (text_col,) = check_columns(path, [text_col])
@@ -107,7 +113,7 @@ def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
             if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
-        labels.append(str(row[label_col]).strip())
+        labels.append(label_of(row[label_col]))
     if not texts:
         raise ImportDataError(f"{path}: no rows")
     return Labeled(path, texts, labels)

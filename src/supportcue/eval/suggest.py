@@ -60,6 +60,7 @@ from supportcue.eval.labeled import (
     check_labels,
     default_embedder,
     in_train,
+    label_of,
     messages,
     overlap_figures,
     rows_of,
@@ -112,7 +113,7 @@ def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None)
         texts.append(str(row[text_col]))
         replies.append(str(row[reply_col]))
         if label_col:
-            labels.append(str(row[label_col]).strip())
+            labels.append(label_of(row[label_col]))
     if not texts:
         raise ImportDataError(f"{path}: no rows")
     return Pairs(texts, replies, labels if label_col else None)
