@@ -155,3 +155,37 @@ def test_a_flagged_label_says_who_gave_it_and_when(store: Store, tmp_path: Path)
     assert row["given"] == "payouts"
     assert row["given_by"] == "agent:lea, weak:lm"
     assert row["given_at"] == when.isoformat()
+
+
+def test_a_reviewed_issues_batch_imports_back_without_a_warning(store: Store, tmp_path: Path) -> None:
+    """The documented round trip (`labels issues --out`, the SME adds a decision, `import labels
+    --map value=decision --set ...`) warned every time that `rank`, `given`, `suggested`, `quality`,
+    `given_by` and `given_at` are not read: columns of our own batch that the import leaves out on
+    purpose. They are passed over quietly; a column the SME added with a typo is still named."""
+    from supportcue.data.files import write_rows
+    from supportcue.data.importer import import_file
+    from supportcue.embeddings import HashingEmbedder
+    from supportcue.review.store_issues import label_issues
+    from supportcue.settings import init_workspace, load_settings
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
+    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
+    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
+    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
+    cases += [("x1", "where is the refund for my order number 77, it was refunded days ago", "payouts")]
+    store.cases.upsert([{"id": c, "message": t} for c, t, _ in cases])
+    expert = {"task": "topic", "source": "expert", "annotator": "maya"}
+    store.labels.add([{"case_id": c, "value": v, **expert} for c, _, v in cases])
+    rows = label_issues(store, settings, HashingEmbedder(), "topic").rows
+    assert rows and {"rank", "given", "suggested", "quality", "given_by", "given_at"} <= set(rows[0])
+    batch = tmp_path / "review.csv"
+    write_rows(batch, [{**r, "decision": r["suggested"]} for r in rows])
+    sme = {"task": "topic", "source": "sme", "annotator": "olga"}
+    report = import_file(store, "labels", batch, {"value": "decision"}, constants=sme)
+    assert report.stored == len(rows) and report.warnings == []
+    typo = tmp_path / "typo.csv"
+    write_rows(typo, [{**r, "decision": r["suggested"], "coment": "sure"} for r in rows])
+    report = import_file(store, "labels", typo, {"value": "decision"}, constants=sme)
+    assert [w.split(" are not read")[0] for w in report.warnings] == ["column(s) coment"]

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from supportcue.boundary import check_text, check_time, lf_lines
-from supportcue.data.files import loads
+from supportcue.data.files import loads, number_text
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
 from supportcue.errors import InvalidEvent
@@ -119,7 +119,7 @@ def parse_context(value: Any) -> list[dict[str, str]]:
         role = item.get("role") or "customer"
         if role not in TURN_ROLES:
             raise ValueError(f"turn {i + 1}: role must be one of {' | '.join(TURN_ROLES)}")
-        text = clean_email(item["text"]).strip()  # an e-mail's new text (`mailtext.clean`)
+        text = clean_email(lf_lines(item["text"])).strip()  # an e-mail's new text (`mailtext.clean`)
         if text:
             turns.append({"role": str(role), "text": text})
     return turns
@@ -254,6 +254,9 @@ class CaseRow(ImportRow):
 
     _fields = field_validator("fields", mode="before")(lambda v: parse_json(v, dict))
     _email = field_validator("message", "reply", mode="after")(_new_text)
+    _lines = field_validator("message", "reply", "context", mode="before")(lf_lines)
+    """Line breaks as "\n", as an answer's: a file written on Windows has "\r\n" in a quoted cell, and
+    the same message from a Windows and a Unix file must be one text (dedup, embeddings, matching)."""
 
     def resolved_status(self) -> CaseStatus:
         """History (a row with a reply) is resolved unless the file says otherwise: it must not
@@ -293,6 +296,7 @@ class EventRow(ImportRow):
 
     _time = field_validator("ts", mode="before")(lambda v: parse_time(v) or utcnow())
     _email = field_validator("text", mode="after")(_new_text)
+    _lines = field_validator("text", mode="before")(lf_lines)
 
     @model_validator(mode="after")
     def _needs(self) -> Self:
@@ -347,6 +351,9 @@ class LabelRow(ImportRow):
     }
 
     _times = field_validator("created_at", "expires_at", mode="before")(parse_time)
+    _lines = field_validator("text", mode="before")(lf_lines)
+    _number = field_validator("value", mode="before")(number_text)
+    """A .jsonl file's number label: `3` and `3.0` are both "3" (`files.number_text`)."""
 
     @field_validator("value")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -187,6 +188,20 @@ def loads(text: str) -> Any:
     except ValueError as exc:
         reason = "a number has too many digits" if "digits" in str(exc) else str(exc)
         raise json.JSONDecodeError(reason, text, 0) from None
+
+
+def number_text(value: Any) -> Any:
+    """A JSON number read where a label (text) is expected, as one text per number: an integer as
+    written (`3`), a float without a fraction as that integer (`3.0` is "3", the same label as `3`),
+    another as Python writes it (`2.5`). Any other value is returned as it is: a string stays as
+    typed ("3.0"), and NaN or infinity (`1e400`) are no label."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 def _read_jsonl(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:

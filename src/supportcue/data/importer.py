@@ -54,7 +54,7 @@ from supportcue.data.events import INTERNAL
 from supportcue.data.files import read_rows
 from supportcue.data.library import closest_topics
 from supportcue.data.store import Store
-from supportcue.data.tables import Event, utcnow
+from supportcue.data.tables import TABLES, Event, utcnow
 from supportcue.errors import ImportDataError
 from supportcue.security.redaction import redact
 from supportcue.settings import ReviewSettings
@@ -701,15 +701,33 @@ def field_problem(kind: str, name: str) -> str | None:
     return None
 
 
+ISSUE_COLUMNS = ("rank", "given", "suggested", "quality", "given_by", "given_at")
+"""Columns of a `labels issues --out` batch that its import back as labels (the documented SME round
+trip) does not read: what the batch said, not the SME's decision."""
+
+
+def _ours_not_read(kind: str) -> set[str]:
+    """The columns our own files of `kind` have that an import leaves out on purpose, without a
+    warning: the store's bookkeeping `export TABLE` writes (a label's `id`, an answer's `updated_at`,
+    an event's `caller`...) and, for labels, a `labels issues` batch's (`ISSUE_COLUMNS`)."""
+    table = TABLES.get(kind)
+    written = {c.key for c in table.__table__.columns} if table is not None else set()
+    ours = written - set(MODELS[kind].model_fields)
+    return ours | set(ISSUE_COLUMNS) if kind == "labels" else ours
+
+
 def _unread_columns(kind: str, header: Iterable[str], mapping: Mapping[str, str]) -> list[str]:
     """A warning naming the columns of the file (a .jsonl file's keys, of any row) that `kind` does
-    not read, e.g. a misspelt optional column whose values would otherwise be dropped without a word."""
+    not read, e.g. a misspelt optional column whose values would otherwise be dropped without a word.
+    Our own exports' columns that the import leaves out on purpose (`_ours_not_read`) are not named."""
     mapped = set(mapping.values())
+    ours = _ours_not_read(kind)
     unread = [
         column
         for column in header
         if not column.startswith("__")
         and column not in mapped
+        and column not in ours
         and not _known(kind, _field_name(kind, column))
     ]
     if not unread:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from supportcue.data.files import header_of, read_rows
+from supportcue.data.files import header_of, number_text, read_rows
 from supportcue.embeddings import Embedder, make_embedder
 from supportcue.errors import ImportDataError
 from supportcue.stages.base import Message
@@ -31,17 +31,37 @@ class Labeled:
 
 def check_columns(
     path: Path, columns: Sequence[str], options: Sequence[str] = ("--text-col", "--label-col")
-) -> None:
-    """Fail naming the file, the missing columns, the file's columns and the options that pick them."""
+) -> list[str]:
+    """The file's names of `columns` (each given by the option of the same place in `options`), read
+    as `import` reads column names: the exact name, else the one column of that name in any case
+    (`--text-col message` reads a `Message` header). Fails naming the file: the missing columns, the
+    file's columns and the options that pick them; or a name that matches two columns in any case."""
     header = header_of(path)
     if not header and next(read_rows(path), None) is None:
         raise ImportDataError(f"{path}: no rows (give a file with a header and at least one row)")
-    missing = [c for c in columns if c not in header]
+    found: list[str] = []
+    missing: list[str] = []
+    for i, name in enumerate(columns):
+        if name in header:
+            found.append(name)
+            continue
+        alike = [c for c in header if c.casefold() == name.casefold()]
+        if len(alike) > 1:
+            option = options[i] if i < len(options) else "the option"
+            raise ImportDataError(
+                f"{path}: {option} {name!r} matches columns {' and '.join(repr(c) for c in alike)} "
+                "in any case; give the one to read as it is written"
+            )
+        if alike:
+            found.append(alike[0])
+        else:
+            missing.append(name)
     if missing:
         raise ImportDataError(
             f"{path}: no column {', '.join(repr(c) for c in missing)}; columns are {header} "
             f"(use {' / '.join(options)})"
         )
+    return found
 
 
 def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -66,9 +86,15 @@ def blank(value: Any) -> bool:
     return value is None or not str(value).strip()
 
 
+def label_of(value: Any) -> str:
+    """A cell's label: a JSON number as one text per number (`3` and `3.0` are "3"), a string as
+    typed, without the white space around it."""
+    return str(number_text(value)).strip()
+
+
 def load_texts(path: Path, text_col: str) -> list[str]:
     """Only the text column: used for unlabeled rows, whose labels must never be read."""
-    check_columns(path, [text_col])
+    (text_col,) = check_columns(path, [text_col])
     texts = []
     for line, row in rows_of(path):
         text = row.get(text_col)
@@ -80,14 +106,14 @@ def load_texts(path: Path, text_col: str) -> list[str]:
 
 def load_labeled(path: Path, text_col: str, label_col: str) -> Labeled:
     """Every row must have a non-empty text and label."""
-    check_columns(path, [text_col, label_col])
+    text_col, label_col = check_columns(path, [text_col, label_col])
     texts, labels = [], []
     for line, row in rows_of(path):
         for col in (text_col, label_col):
             if blank(row.get(col)):
                 raise ImportDataError(f"{path}:{line}: empty {col!r}")
         texts.append(str(row[text_col]))
-        labels.append(str(row[label_col]).strip())
+        labels.append(label_of(row[label_col]))
     if not texts:
         raise ImportDataError(f"{path}: no rows")
     return Labeled(path, texts, labels)

@@ -60,6 +60,7 @@ from supportcue.eval.labeled import (
     check_labels,
     default_embedder,
     in_train,
+    label_of,
     messages,
     overlap_figures,
     rows_of,
@@ -95,8 +96,13 @@ class Pairs:
 
 def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None) -> Pairs:
     """Rows with a non-empty text and reply (and label, when a label column is given)."""
-    columns = [text_col, reply_col, *([label_col] if label_col else [])]
-    check_columns(path, columns, ("--text-col", "--reply-col", "--label-col"))
+    columns = check_columns(
+        path,
+        [text_col, reply_col, *([label_col] if label_col else [])],
+        ("--text-col", "--reply-col", "--label-col"),
+    )
+    text_col, reply_col = columns[:2]
+    label_col = columns[2] if label_col else None
     texts: list[str] = []
     replies: list[str] = []
     labels: list[str] = []
@@ -107,7 +113,7 @@ def load_pairs(path: Path, text_col: str, reply_col: str, label_col: str | None)
         texts.append(str(row[text_col]))
         replies.append(str(row[reply_col]))
         if label_col:
-            labels.append(str(row[label_col]).strip())
+            labels.append(label_of(row[label_col]))
     if not texts:
         raise ImportDataError(f"{path}: no rows")
     return Pairs(texts, replies, labels if label_col else None)
