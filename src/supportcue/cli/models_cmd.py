@@ -18,6 +18,7 @@ from supportcue.data.tables import ModelVersion
 from supportcue.errors import SupportcueError
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
+from supportcue.training.report import left_out
 from supportcue.training.trainer import Trainer
 from supportcue.vocab import LabelSource, ModelStatus
 
@@ -143,6 +144,8 @@ def print_trained(v: ModelVersion, target_precision: float, live: str | None = N
     split = v.metrics.get("split")
     if split:
         console.print(f"  {split['description']}", highlight=False, markup=False, soft_wrap=True)
+    if left_out(v.metrics):
+        console.print(f"  {left_out(v.metrics)}", highlight=False, markup=False, soft_wrap=True)
     gate = v.metrics.get("gate", {})
     for warning in gate.get("warnings", []):
         console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)
