@@ -341,3 +341,29 @@ def test_a_time_ordered_backtest_counts_the_weak_labels_after_its_cut(
     assert "7 case(s) after the cut have only weak or machine labels" in capsys.readouterr().out
     stratified = trainer.backtest(["validation"])["stages"]["validation"]
     assert stratified["weak_after_cut"] == 0
+
+
+def test_a_split_too_small_to_backtest_counts_the_peoples_training_labels_as_it_says(
+    trainer: Trainer, store: Store
+) -> None:
+    """The error said "3 train / 120 test topic labels labeled by people" when no training label was a
+    person's: the training count was of labels of every source. It now gives both."""
+    from supportcue.errors import SupportcueError
+
+    early = [
+        {"id": f"w{i}", "message": f"refund for order {i}", "created_at": T0 - timedelta(hours=i + 1)}
+        for i in range(3)
+    ]
+    store.cases.upsert(early)
+    store.labels.add(
+        [
+            {"case_id": c["id"], "task": "topic", "value": "refunds", "source": "weak", "annotator": "lm"}
+            for c in early
+        ]
+    )
+    with pytest.raises(SupportcueError) as failed:
+        trainer.backtest(["topic"], since=T0 + timedelta(minutes=30))
+    assert (
+        "leaves 3 training topic label(s) of any source (0 labeled by people) and 120 test label(s) "
+        "labeled by people" in str(failed.value)
+    )

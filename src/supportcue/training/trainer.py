@@ -186,9 +186,12 @@ class Trainer:
             data = self._spread_within(data.task, split, gold)
         train, test = split.parts(data, gold)
         if len(train) < MIN_PART or len(test) < MIN_PART:
+            # training reads labels of every source, testing the people's only: say which is which
+            by_people = len(split.parts(gold, gold)[0])
             raise SupportcueError(
-                f"the {split.kind} split leaves {len(train)} train / {len(test)} test {data.task} labels "
-                f"labeled by people ({split.describe()})"
+                f"the {split.kind} split leaves {len(train)} training {data.task} label(s) of any source "
+                f"({by_people} labeled by people) and {len(test)} test label(s) labeled by people (at "
+                f"least {MIN_PART} of each are needed; {split.describe()})"
             )
         # a time cut tests only the people's labels after it: a case after it that no person labeled
         # (a weak or other machine label) is neither trained on nor tested, and the report says so
