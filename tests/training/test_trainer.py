@@ -274,6 +274,31 @@ def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
     assert _rewritten_words(Trainer(store, kept, HashingEmbedder())) == []
 
 
+def test_train_does_not_propose_the_customers_names_as_known_words(store: Store, tmp_path: Path) -> None:
+    """The demo's hint proposed "farid -> fared": a customer's first name, typed in lower case."""
+    from supportcue.cli.models_cmd import _rewritten_words
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    rows = [
+        {
+            "id": f"f{i}",
+            "message": f"hi its farid, payout {i} is late",
+            "created_at": T0,
+            "customer_name": "Farid Haddad",
+        }
+        for i in range(3)
+    ]
+    store.cases.upsert(rows)
+    store.labels.add(
+        [
+            {"case_id": r["id"], "task": "topic", "value": "payouts", "source": "expert", "annotator": "e"}
+            for r in rows
+        ]
+    )
+    assert _rewritten_words(Trainer(store, settings, HashingEmbedder())) == []
+
+
 def test_a_backtest_counts_the_test_texts_its_training_cases_hold(trainer: Trainer) -> None:
     """A help desk's history repeats itself ("hi", "thanks!", "How do I reset my password?"): a
     backtest's test cases whose text a training case holds too measure recall of what the model was

@@ -79,7 +79,11 @@ def _rewritten_words(trainer: Trainer) -> list[tuple[str, str, int]]:
 
     texts = list(trainer.labeled("topic").texts)
     texts += [f"{a.title}. {a.body}" for a in trainer.store.library.answers()]
-    return rewritten_words(texts, frozenset(embedding.known_words))
+    # a customer's name, even typed in lower case ("hi its farid"), is no word of the team's
+    names = frozenset(
+        token.lower() for c in trainer.store.cases.list() for token in (c.customer_name or "").split()
+    )
+    return rewritten_words(texts, frozenset(embedding.known_words), names=names)
 
 
 def trained_json(
