@@ -86,6 +86,7 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # A run of ASCII letters that is a whole word: no letters, digits, underscores or apostrophes glued
 # to either side ("card123", "don't" and "e-mail"'s parts are skipped or stay short).
 _WORD = re.compile(rf"(?<![\w'’])[A-Za-z]{{{MIN_LENGTH},}}(?![\w'’])")
+_ANY_WORD = re.compile(r"(?<![\w'’])[A-Za-z]+(?![\w'’])")
 _SENTENCE_ENDS = ".!?:;\n"
 # Verbs whose "n't" is typed as "nt" in words of MIN_LENGTH letters or more ("didnt", "havent").
 _AUXILIARIES = frozenset(
@@ -241,14 +242,16 @@ def rewritten_words(
     "...\n\nFarid"), and `names` (lower case: the customers' names) are never listed: a person's
     name is no word of the team's. (word, correction, texts) tuples, the most frequent first."""
     seen: Counter[str] = Counter()
+    every: Counter[str] = Counter()  # the words a correction may become, of any length ("haave" -> "have")
     for text in texts:
         seen.update({m.group(0).lower() for m in _WORD.finditer(text) if not _as_typed(text, m)})
+        every.update({m.group(0).lower() for m in _ANY_WORD.finditer(text)})
     found = []
     for word, n in seen.items():
         if n < min_texts or word in known or (word.endswith("s") and word[:-1] in known) or word in names:
             continue
         fixed = correct_word(word)
-        if fixed != word and n > seen[fixed]:
+        if fixed != word and n > every[fixed]:
             found.append((word, fixed, n))
     return sorted(found, key=lambda f: (-f[2], f[0]))
 
