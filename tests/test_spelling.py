@@ -170,3 +170,37 @@ def test_the_words_a_team_may_want_to_keep_are_found_in_its_texts() -> None:
     hint = known_words_hint(rewritten_words(texts))
     assert hint is not None and "venmo -> venom (4 texts), autopay -> autopsy (3 texts)" in hint
     assert "[embedding] known_words" in hint and known_words_hint([]) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where is my payout?\n\nFarid",  # an e-mail's sign-off, on its own line
+        "where is my payout? Farid",  # a chat message's, its last word
+        "where is my payout?\n- Farid\n",
+        "my name is Farid and my payout is late",  # mid-sentence: as before
+    ],
+)
+def test_a_customers_name_signing_a_message_is_left_as_typed(text: str) -> None:
+    """A sign-off after a sentence's end ("...payout?\\n\\nFarid") read as a sentence's first word,
+    and the name was rewritten ("Fared") before the sentence model read it."""
+    assert correct(text) == text
+
+
+def test_names_are_not_proposed_as_known_words() -> None:
+    """After `train`, the hint proposed customers' first names signing their messages ("farid ->
+    fared"), which spelling leaves as typed there, and the customers' names of the cases."""
+    signed = [f"payout {i} is late.\n\nFarid" for i in range(4)]
+    assert rewritten_words(signed) == []
+    lower = [f"hi its farid, payout {i} is late" for i in range(4)]
+    assert [w for w, _, _ in rewritten_words(lower)] == ["farid"]
+    assert rewritten_words(lower, names=frozenset({"farid"})) == []
+    venmo = [f"my venmo payment {i} is late" for i in range(4)]
+    assert [w for w, _, _ in rewritten_words(venmo + signed, names=frozenset({"farid"}))] == ["venmo"]
+
+
+def test_a_typo_of_a_short_word_is_not_proposed_as_known_word() -> None:
+    """The demo's hint proposed "haave -> have (4 texts)": the texts were counted only for words of
+    5 letters or more, so "have" counted in none and every typo of a 4-letter word looked commoner."""
+    texts = [f"i haave payout {i} late" for i in range(4)] + [f"i have payout {i} late" for i in range(10)]
+    assert rewritten_words(texts) == []

@@ -35,7 +35,9 @@ A word is left alone when it is
   auxiliary verb plus "nt" ("wasnt", "didnt", "havent"; only those: "curent" and "amunt" are typos,
   not "cure" or "amu" plus "nt");
 - written with a capital inside it ("iPhone", "ATMs"), or capitalised where no sentence starts (a
-  name: "Lyft", "Olly");
+  name: "Lyft", "Olly"), or capitalised and signing the message: the text's last word or alone on
+  its line after a sentence's end ("...late?\n\nFarid", "...late? Farid", "- Farid"), which was
+  read as a sentence's first word and rewritten ("Fared");
 - unknown with no known word one edit away that keeps its first letter (a name, a product word, a
   badly garbled word).
 
@@ -84,6 +86,7 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # A run of ASCII letters that is a whole word: no letters, digits, underscores or apostrophes glued
 # to either side ("card123", "don't" and "e-mail"'s parts are skipped or stay short).
 _WORD = re.compile(rf"(?<![\w'’])[A-Za-z]{{{MIN_LENGTH},}}(?![\w'’])")
+_ANY_WORD = re.compile(r"(?<![\w'’])[A-Za-z]+(?![\w'’])")
 _SENTENCE_ENDS = ".!?:;\n"
 # Verbs whose "n't" is typed as "nt" in words of MIN_LENGTH letters or more ("didnt", "havent").
 _AUXILIARIES = frozenset(
@@ -180,6 +183,31 @@ def _after_text(text: str, start: int) -> bool:
     return i >= 0 and text[i] not in _SENTENCE_ENDS
 
 
+def _signs_off(text: str, start: int, end: int) -> bool:
+    """Whether the word at `start:end` signs the message: nothing but punctuation and spaces after it
+    on its line, and it is the text's last word or the first word on its line ("...late?\n\nFarid",
+    "...late? Farid", "- Farid")."""
+    line_end = text.find("\n", end)
+    after = text[end:] if line_end < 0 else text[end:line_end]
+    if any(c.isalnum() for c in after):
+        return False
+    if not any(c.isalnum() for c in text[end:]):
+        return True
+    return not any(c.isalnum() for c in text[text.rfind("\n", 0, start) + 1 : start])
+
+
+def _as_typed(text: str, match: re.Match[str]) -> bool:
+    """Whether `correct` leaves the word `match` holds as typed whatever it is: written with a capital
+    inside it (an acronym, a camel-cased name), or capitalised mid-sentence or signing the message
+    (a name)."""
+    word = match.group(0)
+    if any(c.isupper() for c in word[1:]):
+        return True
+    return word[0].isupper() and (
+        _after_text(text, match.start()) or _signs_off(text, match.start(), match.end())
+    )
+
+
 def correct(text: str, known: frozenset[str] = frozenset()) -> str:
     """`text` with each misspelt word replaced (see the module docstring); everything else as typed.
     `known`: a team's own words (lower case, `[embedding] known_words`), kept as typed too."""
@@ -190,10 +218,8 @@ def correct(text: str, known: frozenset[str] = frozenset()) -> str:
         lower = word.lower()
         if known and (lower in known or (lower.endswith("s") and lower[:-1] in known)):
             return word
-        if any(c.isupper() for c in word[1:]):
-            return word  # an acronym or a camel-cased name
-        if word[0].isupper() and _after_text(text, match.start()):
-            return word  # capitalised mid-sentence: a name
+        if _as_typed(text, match):
+            return word  # an acronym, or a name: capitalised mid-sentence or signing the message
         fixed = correct_word(word.lower())
         if fixed == word.lower():
             return word
@@ -203,24 +229,29 @@ def correct(text: str, known: frozenset[str] = frozenset()) -> str:
 
 
 def rewritten_words(
-    texts: Iterable[str], known: frozenset[str] = frozenset(), min_texts: int = 3
+    texts: Iterable[str],
+    known: frozenset[str] = frozenset(),
+    min_texts: int = 3,
+    names: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str, int]]:
     """Words `correct` rewrites although `texts` (a workspace's own: its training messages, its
     answers) spell them that way in at least `min_texts` texts and in more texts than the word they
     would become: likely the team's own words ("venmo", read as "venom"), for `[embedding]
     known_words`. A typo is rarer than its correction in the same texts ("recieve" and "receive")
-    and is not listed. (word, correction, texts) tuples, the most frequent first."""
+    and is not listed. Only the places `correct` would rewrite count (not a name signing a message,
+    "...\n\nFarid"), and `names` (lower case: the customers' names) are never listed: a person's
+    name is no word of the team's. (word, correction, texts) tuples, the most frequent first."""
     seen: Counter[str] = Counter()
+    every: Counter[str] = Counter()  # the words a correction may become, of any length ("haave" -> "have")
     for text in texts:
-        seen.update(
-            {m.group(0).lower() for m in _WORD.finditer(text) if not any(c.isupper() for c in m.group(0)[1:])}
-        )
+        seen.update({m.group(0).lower() for m in _WORD.finditer(text) if not _as_typed(text, m)})
+        every.update({m.group(0).lower() for m in _ANY_WORD.finditer(text)})
     found = []
     for word, n in seen.items():
-        if n < min_texts or word in known or (word.endswith("s") and word[:-1] in known):
+        if n < min_texts or word in known or (word.endswith("s") and word[:-1] in known) or word in names:
             continue
         fixed = correct_word(word)
-        if fixed != word and n > seen[fixed]:
+        if fixed != word and n > every[fixed]:
             found.append((word, fixed, n))
     return sorted(found, key=lambda f: (-f[2], f[0]))
 

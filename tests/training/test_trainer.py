@@ -274,6 +274,31 @@ def test_train_names_the_words_of_the_teams_texts_that_spelling_rewrites(
     assert _rewritten_words(Trainer(store, kept, HashingEmbedder())) == []
 
 
+def test_train_does_not_propose_the_customers_names_as_known_words(store: Store, tmp_path: Path) -> None:
+    """The demo's hint proposed "farid -> fared": a customer's first name, typed in lower case."""
+    from supportcue.cli.models_cmd import _rewritten_words
+
+    init_workspace(tmp_path)
+    settings = load_settings(tmp_path, environ={})
+    rows = [
+        {
+            "id": f"f{i}",
+            "message": f"hi its farid, payout {i} is late",
+            "created_at": T0,
+            "customer_name": "Farid Haddad",
+        }
+        for i in range(3)
+    ]
+    store.cases.upsert(rows)
+    store.labels.add(
+        [
+            {"case_id": r["id"], "task": "topic", "value": "payouts", "source": "expert", "annotator": "e"}
+            for r in rows
+        ]
+    )
+    assert _rewritten_words(Trainer(store, settings, HashingEmbedder())) == []
+
+
 def test_a_backtest_counts_the_test_texts_its_training_cases_hold(trainer: Trainer) -> None:
     """A help desk's history repeats itself ("hi", "thanks!", "How do I reset my password?"): a
     backtest's test cases whose text a training case holds too measure recall of what the model was
@@ -289,3 +314,81 @@ def test_a_backtest_counts_the_test_texts_its_training_cases_hold(trainer: Train
         for w in validity["warnings"]
     )
     assert topic["test_in_train"] == 0 and topic["accuracy_unseen"] == topic["summary"]["accuracy"]
+
+
+def test_a_time_ordered_backtest_counts_the_weak_labels_after_its_cut(
+    trainer: Trainer, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A time cut trains on the labels before it and tests on the people's labels after it: the weak
+    labels after it were neither trained on nor tested (266 of 2,506 on the demo), and nothing said
+    so. The backtest counts them (`weak_after_cut`) and its report and `train`'s say it."""
+    import io
+
+    from rich.console import Console
+
+    from supportcue.training.report import print_backtest
+
+    cut = T0 + timedelta(hours=100)
+    late = [
+        {
+            "id": f"w{i}",
+            "message": f"refund for order {i} please",
+            "created_at": cut + timedelta(hours=100 + i),
+        }
+        for i in range(7)
+    ]
+    early = [{"id": "w-early", "message": "refund for order 99", "created_at": T0}]
+    store.cases.upsert(late + early)
+    store.labels.add(
+        [
+            {"case_id": c["id"], "task": "topic", "value": "refunds", "source": "weak", "annotator": "lm"}
+            for c in late + early
+        ]
+    )
+    # a case a person labeled too is tested, not left out
+    store.labels.add(
+        [{"case_id": "c121", "task": "topic", "value": "login", "source": "weak", "annotator": "lm"}]
+    )
+    result = trainer.backtest(["topic"], since=cut)
+    r = result["stages"]["topic"]
+    assert r["weak_after_cut"] == 7 and r["n_test"] == 40 and r["n_train"] == 81
+    out = io.StringIO()
+    print_backtest(result, Console(file=out, width=300))
+    assert (
+        "7 case(s) after the cut have only weak or machine labels: neither trained on nor tested"
+        in out.getvalue()
+    )
+    trained = trainer.train(["topic"])[0]  # its own cut (the 80% quantile), the newest cases after it
+    assert trained.metrics["split"]["kind"] == "time" and trained.metrics["weak_after_cut"] == 7
+    from supportcue.cli.models_cmd import print_trained
+
+    print_trained(trained, 0.9)
+    assert "7 case(s) after the cut have only weak or machine labels" in capsys.readouterr().out
+    stratified = trainer.backtest(["validation"])["stages"]["validation"]
+    assert stratified["weak_after_cut"] == 0
+
+
+def test_a_split_too_small_to_backtest_counts_the_peoples_training_labels_as_it_says(
+    trainer: Trainer, store: Store
+) -> None:
+    """The error said "3 train / 120 test topic labels labeled by people" when no training label was a
+    person's: the training count was of labels of every source. It now gives both."""
+    from supportcue.errors import SupportcueError
+
+    early = [
+        {"id": f"w{i}", "message": f"refund for order {i}", "created_at": T0 - timedelta(hours=i + 1)}
+        for i in range(3)
+    ]
+    store.cases.upsert(early)
+    store.labels.add(
+        [
+            {"case_id": c["id"], "task": "topic", "value": "refunds", "source": "weak", "annotator": "lm"}
+            for c in early
+        ]
+    )
+    with pytest.raises(SupportcueError) as failed:
+        trainer.backtest(["topic"], since=T0 + timedelta(minutes=30))
+    assert (
+        "leaves 3 training topic label(s) of any source (0 labeled by people) and 120 test label(s) "
+        "labeled by people" in str(failed.value)
+    )

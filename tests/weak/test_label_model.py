@@ -84,3 +84,37 @@ def test_no_rows_or_no_gold_is_said_too() -> None:
     blind = choose_label_model(L, [], [], cardinality=3)
     assert blind.name == "majority" and blind.scores == {} and "no human label" in blind.note
     assert choose_label_model(L, np.arange(20), _unanimous(m=4)[1][:20], cardinality=3).note == ""
+
+
+def test_cross_fitted_accuracy_scores_each_half_with_the_model_chosen_on_the_other() -> None:
+    """`weak apply` chose the model on the people's labels and reported its accuracy on the same
+    labels: a model lucky on those rows looked better than it is. Chosen on one half and scored on
+    the other, the luck does not count."""
+    from supportcue.weak.label_model import cross_fitted_accuracy
+
+    truth = np.zeros(8, dtype=np.int64)
+    first_half = np.array([True] * 4 + [False] * 4)
+    majority = np.array([0, 0, 0, 0, 1, 1, 1, 1])  # right on the first half only
+    label_model = np.array([1, 1, 1, 1, 0, 0, 0, 1])  # right on three of the second half only
+    labels = {"majority": majority, "label_model": label_model}
+    in_sample = max(float(np.mean(p == truth)) for p in labels.values())
+    assert in_sample == 0.5
+    accuracy, scored = cross_fitted_accuracy(labels, labels, truth, first_half)
+    # chosen on the first half: majority, 0/4 on the second; on the second: label model, 0/4 on the first
+    assert (accuracy, scored) == (0.0, 8)
+    # a row the scored model leaves unlabeled (a tie) is not scored; no row scored is no figure
+    abstains = {"majority": np.full(8, -1), "label_model": np.full(8, -1)}
+    assert cross_fitted_accuracy(labels, abstains, truth, first_half) == (None, 0)
+
+
+def test_held_out_accuracy_on_gold_is_no_better_than_luck_when_the_functions_are_noise() -> None:
+    from supportcue.weak.label_model import held_out_accuracy
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, 400)
+    L = rng.integers(0, 2, (400, 5)).astype(np.int64)  # functions that know nothing
+    choice = choose_label_model(L, np.arange(400), truth, cardinality=2)
+    assert set(choice.candidates) == {"majority", "label_model"}
+    accuracy, scored = held_out_accuracy(choice, L, np.arange(400), truth)
+    assert accuracy is not None and scored > 300 and abs(accuracy - 0.5) < 0.1
+    assert held_out_accuracy(choice, L, np.arange(1), truth[:1]) == (None, 0)

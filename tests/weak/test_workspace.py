@@ -80,6 +80,8 @@ def test_apply_label_and_analyze(store: Store, tmp_path: Path) -> None:
     assert run.applied.failures["broken"] == 5  # counted, not fatal
     summary = label_cases(store, settings, run)
     assert summary["stored"] == 4 and summary["accuracy_on_gold"] == 1.0
+    # one person's label cannot be split into a half to choose on and a half to score on
+    assert summary["accuracy_on_gold_held_out"] is None and summary["held_out_gold_cases"] == 0
     weak = {lb.case_id: lb for lb in store.labels.list("topic", sources=["weak"])}
     assert {k: v.value for k, v in weak.items()} == {
         "c1": "refunds",
@@ -434,3 +436,24 @@ def test_votes_for_labels_no_topic_has_are_not_counted_and_are_named(store: Stor
     )
     # `weak analyze` still shows what the function voted, for the person fixing it
     assert "refnds" in analyze(topic).to_dict()["lfs"][1]["polarity"]
+
+
+def test_weak_apply_reports_an_accuracy_on_gold_the_choice_did_not_see(store: Store, tmp_path: Path) -> None:
+    """`weak apply` chose between the label model and the majority vote on the people's labels and
+    reported `accuracy_on_gold` on the same labels, an optimistic figure. It now also reports the
+    accuracy of the model chosen on half of those labels, scored on the other half (both ways)."""
+    init_workspace(tmp_path)
+    settings = _with_functions(tmp_path, LFS)
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    messages = ["where is my refund", "refund please", "payout missing", "my payout is late"]
+    store.cases.upsert([{"id": f"c{i}", "message": m, "created_at": t} for i, m in enumerate(messages * 3)])
+    truth = ["refunds", "refunds", "payouts", "refunds"]  # the last: a payout message about a refund
+    store.labels.add(
+        [
+            {"case_id": f"c{i}", "task": "topic", "value": truth[i % 4], "source": "expert", "annotator": "e"}
+            for i in range(12)
+        ]
+    )
+    summary = label_cases(store, settings, apply_to_cases(store, settings, "topic", progress=False))
+    assert summary["accuracy_on_gold"] == 0.75
+    assert summary["accuracy_on_gold_held_out"] == 0.75 and summary["held_out_gold_cases"] == 12

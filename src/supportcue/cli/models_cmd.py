@@ -18,6 +18,7 @@ from supportcue.data.tables import ModelVersion
 from supportcue.errors import SupportcueError
 from supportcue.stages import registry
 from supportcue.training.gate import advice, precision_key
+from supportcue.training.report import left_out
 from supportcue.training.trainer import Trainer
 from supportcue.vocab import LabelSource, ModelStatus
 
@@ -78,7 +79,11 @@ def _rewritten_words(trainer: Trainer) -> list[tuple[str, str, int]]:
 
     texts = list(trainer.labeled("topic").texts)
     texts += [f"{a.title}. {a.body}" for a in trainer.store.library.answers()]
-    return rewritten_words(texts, frozenset(embedding.known_words))
+    # a customer's name, even typed in lower case ("hi its farid"), is no word of the team's
+    names = frozenset(
+        token.lower() for c in trainer.store.cases.list() for token in (c.customer_name or "").split()
+    )
+    return rewritten_words(texts, frozenset(embedding.known_words), names=names)
 
 
 def trained_json(
@@ -143,6 +148,8 @@ def print_trained(v: ModelVersion, target_precision: float, live: str | None = N
     split = v.metrics.get("split")
     if split:
         console.print(f"  {split['description']}", highlight=False, markup=False, soft_wrap=True)
+    if left_out(v.metrics):
+        console.print(f"  {left_out(v.metrics)}", highlight=False, markup=False, soft_wrap=True)
     gate = v.metrics.get("gate", {})
     for warning in gate.get("warnings", []):
         console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)

@@ -19,6 +19,18 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def left_out(figures: dict[str, Any]) -> str:
+    """The line saying how many labeled cases a time-ordered backtest neither trained nor tested: those
+    after the cut that no person labeled ("" when none)."""
+    n = int(figures.get("weak_after_cut") or 0)
+    if not n:
+        return ""
+    return (
+        f"{n:,} case(s) after the cut have only weak or machine labels: neither trained on nor tested "
+        "(weak_after_cut; the model `train` writes learns from them too)"
+    )
+
+
 def print_backtest(result: dict[str, Any], console: Console) -> None:
     """The backtest of each stage as tables: summary, coverage at precision, worst topics, confusions."""
     console.print(f"[bold]backtest[/bold] ({result.get('embedder', '')})")
@@ -30,6 +42,8 @@ def print_backtest(result: dict[str, Any], console: Console) -> None:
             f"(train {r['n_train']}, test {r['n_test']})"
         )
         console.print(f"  {r['split']['description']}", highlight=False, markup=False, soft_wrap=True)
+        if left_out(r):
+            console.print(f"  {left_out(r)}", highlight=False, markup=False, soft_wrap=True)
         for warning in r.get("warnings", []):
             console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)
         at = Table("target precision", "coverage", "threshold", title=f"{stage}: coverage at precision")

@@ -186,10 +186,18 @@ class Trainer:
             data = self._spread_within(data.task, split, gold)
         train, test = split.parts(data, gold)
         if len(train) < MIN_PART or len(test) < MIN_PART:
+            # training reads labels of every source, testing the people's only: say which is which
+            by_people = len(split.parts(gold, gold)[0])
             raise SupportcueError(
-                f"the {split.kind} split leaves {len(train)} train / {len(test)} test {data.task} labels "
-                f"labeled by people ({split.describe()})"
+                f"the {split.kind} split leaves {len(train)} training {data.task} label(s) of any source "
+                f"({by_people} labeled by people) and {len(test)} test label(s) labeled by people (at "
+                f"least {MIN_PART} of each are needed; {split.describe()})"
             )
+        # a time cut tests only the people's labels after it: a case after it that no person labeled
+        # (a weak or other machine label) is neither trained on nor tested, and the report says so
+        people = set(gold.case_ids)
+        after_cut = data.split(split.cut)[1].case_ids if split.cut is not None else []
+        weak_after_cut = sum(case_id not in people for case_id in after_cut)
         stage = self.fit(name, train, params)
         results = stage.predict(self.messages(test.texts))
         predicted = [None if r.abstained else r.label for r in results]
@@ -214,6 +222,7 @@ class Trainer:
             "split": {**split.as_dict(), "test_fingerprint": test.fingerprint()},
             "n_train": len(train),
             "n_test": len(test),
+            "weak_after_cut": weak_after_cut,
             "summary": metrics.summary(test.labels, predicted),
             "summary_no_abstain": metrics.summary(test.labels, raw),
             "coverage": n_answered / len(test),

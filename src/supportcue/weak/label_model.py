@@ -10,7 +10,7 @@ and says so in `LabelModelChoice.note`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Self
 
@@ -188,6 +188,9 @@ class LabelModelChoice:
     n_gold_covered: int = 0
     note: str = ""
     """Why the choice was not a comparison on gold, for the person reading the report ("" when it was)."""
+    candidates: dict[str, MajorityVoter | LabelModel] = field(default_factory=dict)
+    """Every model fitted (the chosen one too), by name: `held_out_accuracy` chooses again on parts of
+    the gold."""
 
 
 def choose_label_model(
@@ -223,7 +226,62 @@ def choose_label_model(
     if covered.size:
         for name, model in candidates.items():
             scores[name] = float(np.mean(model.predict(matrix[covered], tie_break="random") == truth))
-    best: Literal["majority", "label_model"] = (
-        "label_model" if scores.get("label_model", -1.0) > scores.get("majority", 0.0) else "majority"
+    best = _pick(scores)
+    return LabelModelChoice(
+        candidates[best], best, scores, int(covered.size), note, {str(k): v for k, v in candidates.items()}
     )
-    return LabelModelChoice(candidates[best], best, scores, int(covered.size), note)
+
+
+def _pick(scores: Mapping[str, float]) -> Literal["majority", "label_model"]:
+    """The more accurate model; a tie, or no score, goes to the majority vote (the simpler)."""
+    return "label_model" if scores.get("label_model", -1.0) > scores.get("majority", 0.0) else "majority"
+
+
+def cross_fitted_accuracy(
+    choose_on: Mapping[str, npt.NDArray[np.int64]],
+    score_on: Mapping[str, npt.NDArray[np.int64]],
+    truth: npt.NDArray[np.int64],
+    first_half: npt.NDArray[np.bool_],
+) -> tuple[float | None, int]:
+    """Accuracy on gold of a model chosen without the rows it is scored on.
+
+    Per model, `choose_on` holds its labels on the gold rows as the choice reads them (ties broken at
+    random, -1 where every function abstained) and `score_on` as they are stored (-1 on a tie too);
+    `truth` the gold. The model chosen on one half of the rows (as `choose_label_model` chooses) is
+    scored on the other half's rows it labels, and the other way round; the two are pooled. Returns
+    the accuracy (None when no row was scored) and the number of rows scored."""
+    correct = scored = 0
+    for pick_rows in (first_half, ~first_half):
+        scores = {}
+        for name, labels in choose_on.items():
+            covered = pick_rows & (labels != ABSTAIN_INDEX)
+            if covered.any():
+                scores[name] = float(np.mean(labels[covered] == truth[covered]))
+        chosen = score_on[_pick(scores)]
+        voted = ~pick_rows & (chosen != ABSTAIN_INDEX)
+        correct += int((chosen[voted] == truth[voted]).sum())
+        scored += int(voted.sum())
+    return (correct / scored if scored else None), scored
+
+
+def held_out_accuracy(
+    choice: LabelModelChoice,
+    L: npt.ArrayLike,
+    gold_idx: Sequence[int] | npt.NDArray[np.int64],
+    gold_labels: Sequence[int] | npt.NDArray[np.int64],
+    seed: int = 0,
+) -> tuple[float | None, int]:
+    """`cross_fitted_accuracy` of `choice`'s candidates on the gold rows split at random (seeded) in
+    two halves: the accuracy on gold that was not also used to choose the model. Fewer than two gold
+    rows cannot be split: (None, 0)."""
+    rows = np.asarray(gold_idx, dtype=np.int64)
+    truth = np.asarray(gold_labels, dtype=np.int64)
+    if rows.size < 2:
+        return None, 0
+    matrix = _check_matrix(L)[rows]
+    candidates = choice.candidates or {choice.name: choice.model}
+    choose_on = {name: model.predict(matrix, tie_break="random") for name, model in candidates.items()}
+    score_on = {name: model.predict(matrix, tie_break="abstain") for name, model in candidates.items()}
+    first_half = np.zeros(rows.size, dtype=bool)
+    first_half[np.random.default_rng(seed).permutation(rows.size)[: rows.size // 2]] = True
+    return cross_fitted_accuracy(choose_on, score_on, truth, first_half)

@@ -36,7 +36,7 @@ from supportcue.vocab import (
 )
 from supportcue.weak.analysis import LFAnalysis, analyze_lfs
 from supportcue.weak.apply import ABSTAIN_INDEX, ApplyResult, apply_lfs
-from supportcue.weak.label_model import choose_label_model
+from supportcue.weak.label_model import choose_label_model, held_out_accuracy
 from supportcue.weak.lf import LabelingFunction, LFInput, answer_match_lf, load_lfs_from_modules
 
 WEAK_LABEL_DAYS = 90
@@ -226,6 +226,8 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
     voted = predicted != ABSTAIN_INDEX
     on_gold = voted & (run.gold != ABSTAIN_INDEX)
     accuracy = float((predicted[on_gold] == run.gold[on_gold]).mean()) if on_gold.any() else None
+    # `accuracy` is read on the labels the model was chosen on: chosen on half, scored on the other
+    held_out, held_out_cases = held_out_accuracy(choice, L, gold_rows, run.gold[gold_rows])
     version = lf_set_version(workspace_lfs(store, settings, run.task))
     eligible = np.ones(len(run.cases), dtype=bool)
     if run.task == LabelTask.TOPIC:  # a message people judged not to be a question gets no topic
@@ -262,6 +264,8 @@ def label_cases(store: Store, settings: Settings, run: WeakRun, store_labels: bo
         "coverage": float(voted.mean()) if len(run.cases) else 0.0,
         "coverage_of_unlabeled": float(unlabeled.sum() / n_unlabeled) if n_unlabeled else 0.0,
         "accuracy_on_gold": accuracy,
+        "accuracy_on_gold_held_out": held_out,
+        "held_out_gold_cases": held_out_cases,
         "stored": len(rows) if store_labels else 0,
         "version": version,
         "failures": run.applied.failures,
