@@ -106,19 +106,18 @@ window.Supportcue = (() => {
       return false;
     }
 
-    // The suggestion for a message (the stored one when the same case and message_id were asked
-    // before); retried while the models load (503). Null when the service cannot be reached;
-    // `{refused}` (the server's words) when it refuses the message (too long, say).
-    async function suggest(request) {
-      const body = JSON.stringify(request);
+    // A JSON answer from the service, asked again while it is unavailable (503: the models load) or
+    // unreachable. Null when it cannot be reached (or the caller was logged out); `{[refusal]: the
+    // server's words}` when it answers otherwise.
+    async function retried(url, init, refusal) {
       for (let attempt = 0; attempt < 10; attempt++) {
         try {
-          const r = await call("/v1/suggest", { method: "POST", headers: json, body });
+          const r = await call(url, init);
           if (r.ok) return await r.json();
           if (r.status === 401) { onLoggedOut(); return null; }
           if (r.status !== 503) {
             const detail = await r.json().catch(() => ({}));
-            return { refused: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
+            return { [refusal]: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
           }
         } catch (e) { /* retry */ }
         await sleep(500 * (attempt + 1));
@@ -126,25 +125,17 @@ window.Supportcue = (() => {
       return null;
     }
 
+    // The suggestion for a message (the stored one when the same case and message_id were asked
+    // before). Null when the service cannot be reached; `{refused}` (the server's words) when it
+    // refuses the message (too long, say).
+    const suggest = (request) =>
+      retried("/v1/suggest", { method: "POST", headers: json, body: JSON.stringify(request) }, "refused");
+
     // The suggestion already made for a message, asked about by its case and message id alone (a
-    // message too long to send); retried while the service is unavailable (503). Null when the
-    // service cannot be reached; `{missing}` (the server's words) when none is stored.
-    async function stored(caseId, messageId) {
-      const query = new URLSearchParams({ case_id: caseId, message_id: messageId });
-      for (let attempt = 0; attempt < 10; attempt++) {
-        try {
-          const r = await call(`/v1/suggest?${query}`);
-          if (r.ok) return await r.json();
-          if (r.status === 401) { onLoggedOut(); return null; }
-          if (r.status !== 503) {
-            const detail = await r.json().catch(() => ({}));
-            return { missing: typeof detail.detail === "string" ? detail.detail : `HTTP ${r.status}` };
-          }
-        } catch (e) { /* retry */ }
-        await sleep(500 * (attempt + 1));
-      }
-      return null;
-    }
+    // message too long to send). Null when the service cannot be reached; `{missing}` (the server's
+    // words) when none is stored.
+    const stored = (caseId, messageId) =>
+      retried(`/v1/suggest?${new URLSearchParams({ case_id: caseId, message_id: messageId })}`, {}, "missing");
 
     // Approved answers holding every word of `q` (title matches first).
     async function searchAnswers(q) {
