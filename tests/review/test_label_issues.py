@@ -24,6 +24,18 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return X, truth, noisy, np.sort(flipped)
 
 
+def _refund(n: int) -> str:
+    return f"where is the refund for my order number {n}, it was refunded days ago"
+
+
+def _two_topics() -> list[tuple[str, str, str]]:
+    """Twenty cases of each of two topics that hashed words tell apart: (case id, message, topic)."""
+    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
+    return [(f"r{n}", _refund(n), "refunds") for n in range(20)] + [
+        (f"p{n}", t, "payouts") for n, t in enumerate(payouts)
+    ]
+
+
 def test_flags_planted_flips() -> None:
     X, truth, noisy, flipped = _data()
     names = np.array(["a", "b", "c", "d"])[noisy]
@@ -85,11 +97,8 @@ def test_a_label_a_reviewer_confirmed_is_not_flagged_again(store: Store, tmp_pat
 
     init_workspace(tmp_path)
     settings = load_settings(tmp_path, environ={})
-    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
-    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
-    odd = [f"where is the refund for my order number {n}, it was refunded days ago" for n in (77, 78)]
-    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
-    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
+    odd = [_refund(n) for n in (77, 78)]
+    cases = _two_topics()
     cases += [("x1", odd[0], "payouts"), ("x2", odd[1], "payouts")]  # refunds, labeled payouts
     store.cases.upsert([{"id": c, "message": t} for c, t, _ in cases])
     expert = {"task": "topic", "source": "expert", "annotator": "maya"}
@@ -120,11 +129,8 @@ def test_a_flagged_label_says_who_gave_it_and_when(store: Store, tmp_path: Path)
 
     init_workspace(tmp_path)
     settings = load_settings(tmp_path, environ={})
-    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
-    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
-    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
-    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
-    odd = "where is the refund for my order number 77, it was refunded days ago"
+    cases = _two_topics()
+    odd = _refund(77)
     store.cases.upsert([{"id": c, "message": t} for c, t, _ in [*cases, ("x1", odd, "")]])
     expert = {"task": "topic", "source": "expert", "annotator": "maya"}
     store.labels.add([{"case_id": c, "value": v, **expert} for c, _, v in cases])
@@ -170,11 +176,7 @@ def test_a_reviewed_issues_batch_imports_back_without_a_warning(store: Store, tm
 
     init_workspace(tmp_path)
     settings = load_settings(tmp_path, environ={})
-    refunds = [f"where is the refund for my order number {n}, it was refunded days ago" for n in range(20)]
-    payouts = [f"when does my payout {n} reach the bank account, payout schedule please" for n in range(20)]
-    cases = [(f"r{n}", t, "refunds") for n, t in enumerate(refunds)]
-    cases += [(f"p{n}", t, "payouts") for n, t in enumerate(payouts)]
-    cases += [("x1", "where is the refund for my order number 77, it was refunded days ago", "payouts")]
+    cases = [*_two_topics(), ("x1", _refund(77), "payouts")]
     store.cases.upsert([{"id": c, "message": t} for c, t, _ in cases])
     expert = {"task": "topic", "source": "expert", "annotator": "maya"}
     store.labels.add([{"case_id": c, "value": v, **expert} for c, _, v in cases])
