@@ -80,7 +80,7 @@ def check_length(text: str, settings: Settings, what: str = "message") -> str:
     text = clean_email(text)
     if not text.strip():
         raise HTTPException(
-            422, detail=f"{what} reads as nothing: its HTML holds no text (an image alone, say)"
+            422, detail=f"{what} reads as nothing: it is blank, or HTML that holds no text (an image alone)"
         )
     limit = settings.service.max_message_chars
     if len(text) > limit:
