@@ -187,6 +187,12 @@ def test_a_customers_name_signing_a_message_is_left_as_typed(text: str) -> None:
     assert correct(text) == text
 
 
+def test_a_message_of_one_capitalised_word_is_no_sign_off_and_is_corrected() -> None:
+    """The sign-off rule left a one-word message's typo as typed ("Recieve?", the text's last word)."""
+    assert correct("Recieve?") == "Receive?" and correct("Tranfser") == "Transfer"
+    assert correct("where is my payout? Farid") == "where is my payout? Farid"
+
+
 def test_names_are_not_proposed_as_known_words() -> None:
     """After `train`, the hint proposed customers' first names signing their messages ("farid ->
     fared"), which spelling leaves as typed there, and the customers' names of the cases."""

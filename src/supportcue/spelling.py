@@ -186,7 +186,10 @@ def _after_text(text: str, start: int) -> bool:
 def _signs_off(text: str, start: int, end: int) -> bool:
     """Whether the word at `start:end` signs the message: nothing but punctuation and spaces after it
     on its line, and it is the text's last word or the first word on its line ("...late?\n\nFarid",
-    "...late? Farid", "- Farid")."""
+    "...late? Farid", "- Farid"), after some text: a message of one word ("Recieve?") is no
+    sign-off, and is corrected."""
+    if not any(c.isalnum() for c in text[:start]):
+        return False
     line_end = text.find("\n", end)
     after = text[end:] if line_end < 0 else text[end:line_end]
     if any(c.isalnum() for c in after):
