@@ -718,6 +718,28 @@ def test_an_exported_cases_file_imported_again_adds_no_field(store: Store, tmp_p
     assert case is not None and case.fields == {"order_id": "A-1"} and case.status == "resolved"
 
 
+def test_an_exported_purged_case_imported_again_brings_nothing_back(store: Store, tmp_path: Path) -> None:
+    """`export cases` writes `purged_at`: it was read as a case field (`purged_at` next to the
+    `[purged]` message), and the row overwrote the purged case, clearing its mark. A row of a purged
+    case is rejected naming its line; the others are imported, `purged_at` no field of theirs."""
+    store.cases.upsert([{"id": "c1", "message": "my card 4242", "customer_name": "Ann"}])
+    store.cases.upsert([{"id": "c2", "message": "hi", "fields": {"order_id": "A-1"}}])
+    store.retention.purge_cases(["c1"], lambda pairs: [(None, None) for _ in pairs], datetime.now(UTC))
+    exported = tmp_path / "cases.csv"
+    export_table(store, "cases", exported)
+    assert "purged_at" in exported.read_text().splitlines()[0]
+    report = import_file(store, "cases", exported)
+    lines = exported.read_text().splitlines()
+    purged_line = next(n for n, text in enumerate(lines, 1) if text.startswith("c1,"))
+    assert report.stored == 1 and [r.line for r in report.rejects] == [purged_line]
+    assert "purged" in report.rejects[0].reason
+    purged = store.cases.get("c1")
+    assert purged is not None and purged.purged_at is not None and purged.fields == {}
+    assert purged.message == "[purged]" and purged.customer_name is None
+    kept = store.cases.get("c2")
+    assert kept is not None and kept.fields == {"order_id": "A-1"} and kept.purged_at is None
+
+
 def test_an_answer_id_that_ends_in_a_route_word_is_a_rejected_row(store: Store, tmp_path: Path) -> None:
     """`a1/versions`, `x/diff`, `compose` were stored, but PATCH /v1/answers/{id} could not reach them
     (405 from the versions, diff and compose routes; 404 for the bare words): each is a rejected row
