@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from supportcue.data.columns import MAX_FIELD_CHARS
 from supportcue.data.exporter import export_table
 from supportcue.data.importer import import_file
 from supportcue.data.store import Store
+from supportcue.data.tables import Event
 from supportcue.errors import ImportDataError
 
 CASES_CSV = (
@@ -716,6 +718,49 @@ def test_an_exported_cases_file_imported_again_adds_no_field(store: Store, tmp_p
     assert report.stored == 1 and not report.rejects
     case = store.cases.get("c1")
     assert case is not None and case.fields == {"order_id": "A-1"} and case.status == "resolved"
+
+
+def test_an_exported_purged_case_imported_again_brings_nothing_back(store: Store, tmp_path: Path) -> None:
+    """`export cases` writes `purged_at`: it was read as a case field (`purged_at` next to the
+    `[purged]` message), and the row overwrote the purged case, clearing its mark. A row of a purged
+    case is rejected naming its line; the others are imported, `purged_at` no field of theirs."""
+    store.cases.upsert([{"id": "c1", "message": "my card 4242", "customer_name": "Ann"}])
+    store.cases.upsert([{"id": "c2", "message": "hi", "fields": {"order_id": "A-1"}}])
+    store.retention.purge_cases(["c1"], lambda pairs: [(None, None) for _ in pairs], datetime.now(UTC))
+    exported = tmp_path / "cases.csv"
+    export_table(store, "cases", exported)
+    assert "purged_at" in exported.read_text().splitlines()[0]
+    report = import_file(store, "cases", exported)
+    lines = exported.read_text().splitlines()
+    purged_line = next(n for n, text in enumerate(lines, 1) if text.startswith("c1,"))
+    assert report.stored == 1 and [r.line for r in report.rejects] == [purged_line]
+    assert "purged" in report.rejects[0].reason
+    purged = store.cases.get("c1")
+    assert purged is not None and purged.purged_at is not None and purged.fields == {}
+    assert purged.message == "[purged]" and purged.customer_name is None
+    kept = store.cases.get("c2")
+    assert kept is not None and kept.fields == {"order_id": "A-1"} and kept.purged_at is None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_exported_simulated_event_is_imported_as_simulated(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """`export events` writes `simulated` (the demo's generated history), but `import events` did not
+    read it: imported into another workspace, generated events became real ones."""
+    store.events.add_many(
+        [
+            {"idempotency_key": "k1", "case_id": "c1", "kind": "resolved", "simulated": True},
+            {"idempotency_key": "k2", "case_id": "c1", "kind": "resolved"},
+        ]
+    )
+    exported = tmp_path / f"events{suffix}"
+    export_table(store, "events", exported)
+    with store.db.session() as s:
+        s.execute(delete(Event))
+    report = import_file(store, "events", exported)
+    assert report.stored == 2 and not report.rejects
+    assert {e.idempotency_key: e.simulated for e in store.events.list()} == {"k1": True, "k2": False}
 
 
 def test_an_answer_id_that_ends_in_a_route_word_is_a_rejected_row(store: Store, tmp_path: Path) -> None:

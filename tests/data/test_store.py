@@ -451,3 +451,66 @@ def test_migration_0030_stores_old_answers_line_breaks_as_lf(empty_database_url:
         assert store.library.version() >= 1
     finally:
         store.close()
+
+
+def test_migration_0033_stores_old_cases_line_breaks_as_lf(empty_database_url: str) -> None:
+    """Cases imported from a file written on Windows before the import normalised line breaks kept
+    "\\r\\n" in their message, their context's turns and their reply (the `sent` event's text); new
+    imports store "\\n", so the same message was two texts. The migration rewrites them as "\\n", in
+    batches (more cases than one batch here), and changes nothing else of the rows."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from supportcue.data.database import alembic_config, make_engine
+
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0032_case_status_changed_at")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    context = json.dumps([{"role": "customer", "text": "first\r\nline"}, {"role": "agent", "text": "ok"}])
+    cases = [
+        {"id": f"c{n:04}", "message": f"Hi\r\ncase {n}\rend", "context": "[]", "purged": None}
+        for n in range(1003)
+    ] + [
+        {"id": "ctx", "message": "plain\ntext", "context": context, "purged": None},
+        {"id": "gone", "message": "[purged]", "context": "[]", "purged": at},
+    ]
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO cases (id, channel, message, context, fields, created_at, status, simulated, "
+                "purged_at) VALUES (:id, 'email', :message, :context, '{}', :at, 'resolved', false, :purged)"
+            ),
+            [{**case, "at": at} for case in cases],
+        )
+        c.execute(
+            text(
+                "INSERT INTO events (caller, idempotency_key, case_id, kind, text, ts, received_at, "
+                "simulated) VALUES ('', 'import:c0001:sent', 'c0001', 'sent', :t, :at, :at, false), "
+                "('', 'k2', 'c0002', 'resolved', NULL, :at, :at, false)"
+            ),
+            {"t": "Hi,\r\nsorted.\r\nBest", "at": at},
+        )
+    engine.dispose()
+    store = open_store(empty_database_url)
+    try:
+        stored = {c.id: c for c in store.cases.list(include_purged=True)}
+        assert len(stored) == len(cases)
+        assert all(stored[f"c{n:04}"].message == f"Hi\ncase {n}\nend" for n in range(1003))
+        assert stored["ctx"].message == "plain\ntext"
+        assert stored["ctx"].context == [
+            {"role": "customer", "text": "first\nline"},
+            {"role": "agent", "text": "ok"},
+        ]
+        assert stored["gone"].message == "[purged]" and stored["gone"].purged_at == at
+        assert all(c.created_at == at and c.status == "resolved" for c in stored.values())
+        assert {e.idempotency_key: e.text for e in store.events.list()} == {
+            "import:c0001:sent": "Hi,\nsorted.\nBest",
+            "k2": None,
+        }
+    finally:
+        store.close()

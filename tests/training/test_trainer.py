@@ -392,3 +392,29 @@ def test_a_split_too_small_to_backtest_counts_the_peoples_training_labels_as_it_
         "leaves 3 training topic label(s) of any source (0 labeled by people) and 120 test label(s) "
         "labeled by people" in str(failed.value)
     )
+
+
+def test_a_backtests_confusions_leave_out_the_cases_the_model_declined(
+    trainer: Trainer, store: Store
+) -> None:
+    """The "most frequent confusions" table listed a test case the model declined to answer (its best
+    guess, below the threshold) as a confusion, while the guessed topic's precision, which counts
+    answers only, read 1.000. A declined case is no confusion: it counts against recall (and
+    coverage) only."""
+    cut = T0 + timedelta(hours=100)
+    odd = [
+        {
+            "id": f"odd{i}",
+            "message": f"zq blorf vexx quib {i} snarl",
+            "created_at": cut + timedelta(minutes=i),
+        }
+        for i in range(4)
+    ]
+    store.cases.upsert(odd)
+    store.labels.add(
+        [{"case_id": c["id"], "task": "topic", "value": "refunds", "source": "expert"} for c in odd]
+    )
+    r = trainer.backtest(["topic"], since=cut)["stages"]["topic"]
+    assert r["coverage"] < 1.0  # the odd cases are declined
+    assert r["per_label"]["payouts"]["precision"] == 1.0
+    assert r["confusions"] == []

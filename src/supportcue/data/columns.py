@@ -285,6 +285,9 @@ class EventRow(ImportRow):
     agent_id: str | None = column("the agent", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent", None, ge=0)
     ts: datetime = column("when it happened", factory=utcnow, shown="the import time")
+    simulated: bool = column(
+        "true for generated, not real, history (the demo's; `export events` writes it)", False
+    )
 
     example: ClassVar[dict[str, str]] = {
         "idempotency_key": "T-1042-resolved",

@@ -242,9 +242,16 @@ def _field_text(value: Any) -> str:
     return str(value)
 
 
-EXPORTED_NOT_IMPORTED = ("status_changed_at",)
+EXPORTED_NOT_IMPORTED = ("status_changed_at", "purged_at")
 """Columns `export cases` writes that an import neither sets nor keeps as a case field (the store's
 own bookkeeping): an exported file imported again adds no field."""
+
+PURGED_ROW = (
+    "the case was purged (purged_at is set): its exported row holds `[purged]`, not the case, "
+    "and is not imported (a purged case stays purged)"
+)
+"""Why a cases row with `purged_at` set is rejected: imported, it would overwrite the purged case
+(or create one) with the `[purged]` placeholder and take away its purge mark."""
 
 
 def _case_extra(row: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +388,9 @@ def iter_rows(
             report.reject(_reject(line, "more values than header columns", row))
             continue
         if kind == "cases":
+            if str(row.get("purged_at") or "").strip():
+                report.reject(_reject(line, PURGED_ROW, row))
+                continue
             row = _case_extra(row)
         try:
             item = MODELS[kind].model_validate(row)

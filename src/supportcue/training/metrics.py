@@ -50,7 +50,9 @@ def summary(y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, fl
 def confusion_pairs(
     y_true: Sequence[str], y_pred: Sequence[str | None], top: int = 10
 ) -> list[dict[str, Any]]:
-    """The most frequent (true, predicted) mistakes, which are the ones worth a look."""
+    """The most frequent (true, predicted) mistakes, which are the ones worth a look. An abstention
+    (None) is no mistake of this kind: give the predictions as answered, so that the pairs agree with
+    `per_label_report`'s precision (a topic at precision 1 is in no pair as `predicted`)."""
     pairs = Counter((t, p) for t, p in zip(y_true, y_pred, strict=True) if p is not None and t != p)
     support = Counter(y_true)
     return [

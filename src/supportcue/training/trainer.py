@@ -228,7 +228,8 @@ class Trainer:
             "coverage": n_answered / len(test),
             "precision_answered": precision_answered,
             "per_label": metrics.per_label_report(test.labels, predicted),
-            "confusions": metrics.confusion_pairs(test.labels, raw),
+            # the answers' mistakes, as `per_label` counts them: a declined case is no confusion
+            "confusions": metrics.confusion_pairs(test.labels, predicted),
             "curve": metrics.coverage_precision_curve(correct, confidence),
             "coverage_at_precision": metrics.coverage_at_precision(correct, confidence, targets),
         }
