@@ -144,7 +144,26 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
         "content-type: application/json",
     ),
     ("a JSON array", "/v1/events", b"[1, 2]", JSON, "body: send the body as a JSON object"),
+    ("two BOMs", "/v1/suggest", b'\xef\xbb\xbf\xef\xbb\xbf{"message": "hi"}', JSON, "not valid JSON"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/suggest", b'{"message": "how do I pause a payout"}'),
+        ("/v1/events", b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown"}'),
+    ],
+)
+def test_a_body_starting_with_a_byte_order_mark_is_read(
+    api: httpx.Client, app: FastAPI, database_url: str, path: str, body: bytes
+) -> None:
+    """PowerShell and .NET clients often send UTF-8 with a byte-order mark first; RFC 8259 lets a
+    parser ignore it, and it is no part of the JSON."""
+    r = post(api, path, b"\xef\xbb\xbf" + body)
+    assert r.status_code in (200, 202), r.text[:300]
+    stored = stored_rows(app, database_url)
+    assert stored["events" if path == "/v1/events" else "suggestions"] == 1
 
 
 @pytest.mark.parametrize(
@@ -304,8 +323,9 @@ PADDING = b" " * 70_000
         (b'{"message": "hi", "context": [%s' + b"[" * 70 + b"]" * 70 + b"]}", 422, "nested too deeply"),
         (b'{"message": "hi", "context": [%s"\xff"]}', 422, "not UTF-8"),
         (b'{"message": "hi", "context": [%s', 422, "not valid JSON"),
+        (b'\xef\xbb\xbf{"message": "how do I pause a payout", "context": [%s"hi"]}', 200, None),
     ],
-    ids=["valid", "NaN", "nested", "not UTF-8", "truncated"],
+    ids=["valid", "NaN", "nested", "not UTF-8", "truncated", "BOM"],
 )
 def test_a_body_is_read_alike_whether_parsed_on_the_event_loop_or_a_worker_thread(
     api: httpx.Client, pad: bytes, body: bytes, status: int, says: str | None
