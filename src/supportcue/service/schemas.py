@@ -152,7 +152,10 @@ class EventCreate(BaseModel):
     reason: DismissReason | None = None
     agent_id: Text | None = Field(None, max_length=100)
     answer_id: Text | None = Field(
-        None, max_length=100, description="for `alternative`: the library answer the agent inserted"
+        None,
+        max_length=100,
+        description="for `alternative`: the id of the library answer the agent inserted (422 when the "
+        "library has none such)",
     )
     handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
     ts: Timestamp | None = Field(
