@@ -300,6 +300,9 @@ def test_an_alternative_event_names_its_answer(api: httpx.Client, store: Store) 
     event = {"case_id": "c9", "suggestion_id": suggestion["suggestion_id"], "kind": "alternative"}
     r = api.post("/v1/events", json={**event, "idempotency_key": "k1"})
     assert r.status_code == 422 and "answer_id" in r.json()["detail"]
+    r = api.post("/v1/events", json={**event, "idempotency_key": "k1", "answer_id": "a-nowhere"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("answer_id: no answer with this id")
+    assert store.events.list(case_id="c9") == []
     r = api.post("/v1/events", json={**event, "idempotency_key": "k1", "answer_id": "a2"})
     assert r.status_code == 202 and r.json()["kind"] == "alternative"
     (stored,) = store.events.list(case_id="c9")

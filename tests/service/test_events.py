@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,24 @@ def test_the_importers_keys_are_reserved(
     path.write_text("id,message,reply\nc1,How do I pause payouts?,Go to Settings > Payouts.\n")
     import_file(store, "cases", path)
     assert [e.text for e in store.events.list(case_id="c1", kind="sent")] == ["Go to Settings > Payouts."]
+    store.close()
+
+
+def test_a_time_more_than_a_day_ahead_is_a_422_and_a_clock_a_little_ahead_is_not(
+    api: httpx.Client, database_url: str
+) -> None:
+    """An event dated years ahead would sit in every future metrics window; a client's clock a few
+    minutes or hours fast is common, and is taken."""
+    now = datetime.now(UTC)
+    for ts in ("2199-12-31T23:59:59Z", (now + timedelta(days=2)).isoformat()):
+        r = api.post("/v1/events", json=event(ts=ts))
+        assert r.status_code == 422, r.text
+        assert "ts: " in r.json()["detail"] and "more than a day ahead" in r.json()["detail"]
+    for ahead in (timedelta(minutes=5), timedelta(hours=20)):
+        r = api.post("/v1/events", json=event(ts=(now + ahead).isoformat()))
+        assert r.status_code == 202, r.text
+    store = open_store(database_url)
+    assert store.db.count("events") == 2
     store.close()
 
 

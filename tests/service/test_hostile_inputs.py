@@ -144,7 +144,47 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
         "content-type: application/json",
     ),
     ("a JSON array", "/v1/events", b"[1, 2]", JSON, "body: send the body as a JSON object"),
+    (
+        "a key twice",
+        "/v1/suggest",
+        b'{"message": "hi", "message": "card 4242"}',
+        JSON,
+        'the key "message" is given twice',
+    ),
+    (
+        "a key twice, nested",
+        "/v1/suggest",
+        b'{"message": "hi", "context": [{"text": "a"}, {"role": "agent", "text": "b", "text": "c"}]}',
+        JSON,
+        'the key "text" is given twice',
+    ),
+    (
+        "a key twice, in an event",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "case_id": "c2"}',
+        JSON,
+        'the key "case_id" is given twice',
+    ),
+    ("two BOMs", "/v1/suggest", b'\xef\xbb\xbf\xef\xbb\xbf{"message": "hi"}', JSON, "not valid JSON"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/suggest", b'{"message": "how do I pause a payout"}'),
+        ("/v1/events", b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown"}'),
+    ],
+)
+def test_a_body_starting_with_a_byte_order_mark_is_read(
+    api: httpx.Client, app: FastAPI, database_url: str, path: str, body: bytes
+) -> None:
+    """PowerShell and .NET clients often send UTF-8 with a byte-order mark first; RFC 8259 lets a
+    parser ignore it, and it is no part of the JSON."""
+    r = post(api, path, b"\xef\xbb\xbf" + body)
+    assert r.status_code in (200, 202), r.text[:300]
+    stored = stored_rows(app, database_url)
+    assert stored["events" if path == "/v1/events" else "suggestions"] == 1
 
 
 @pytest.mark.parametrize(
@@ -194,6 +234,8 @@ def test_page_paths_that_no_file_or_case_can_have(api: httpx.Client, path: str, 
 
 def test_error_bodies_do_not_echo_the_input(api: httpx.Client) -> None:
     r = post(api, "/v1/suggest", b'{"message": "card 4242 4242 4242 4242 \\u0000"}')
+    assert r.status_code == 422 and "4242" not in r.text
+    r = post(api, "/v1/suggest", b'{"message": "card 4242 4242", "message": "card 4242 4242"}')
     assert r.status_code == 422 and "4242" not in r.text
     errors: list[dict[str, Any]] = r.json()["errors"]
     assert [sorted(e) for e in errors] == [["loc", "msg", "type"]]
@@ -304,8 +346,10 @@ PADDING = b" " * 70_000
         (b'{"message": "hi", "context": [%s' + b"[" * 70 + b"]" * 70 + b"]}", 422, "nested too deeply"),
         (b'{"message": "hi", "context": [%s"\xff"]}', 422, "not UTF-8"),
         (b'{"message": "hi", "context": [%s', 422, "not valid JSON"),
+        (b'{"message": "hi", "context": [%s{"text": "a", "text": "b"}]}', 422, 'key "text" is given twice'),
+        (b'\xef\xbb\xbf{"message": "how do I pause a payout", "context": [%s"hi"]}', 200, None),
     ],
-    ids=["valid", "NaN", "nested", "not UTF-8", "truncated"],
+    ids=["valid", "NaN", "nested", "not UTF-8", "truncated", "key twice", "BOM"],
 )
 def test_a_body_is_read_alike_whether_parsed_on_the_event_loop_or_a_worker_thread(
     api: httpx.Client, pad: bytes, body: bytes, status: int, says: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,8 +19,13 @@ from pydantic import (
 from supportcue.boundary import CLEAN, Lines, Text, Timestamp
 from supportcue.data.columns import parse_context
 from supportcue.data.library import answer_id_problem
+from supportcue.data.tables import utcnow
 from supportcue.mailtext import clean as clean_email
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
+
+EVENT_AHEAD = timedelta(days=1)
+"""How far after the server's clock an event's `ts` may be: a client's clock may run a little fast;
+an event dated further ahead would sit in every metrics window until then."""
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
@@ -147,10 +152,17 @@ class EventCreate(BaseModel):
     reason: DismissReason | None = None
     agent_id: Text | None = Field(None, max_length=100)
     answer_id: Text | None = Field(
-        None, max_length=100, description="for `alternative`: the library answer the agent inserted"
+        None,
+        max_length=100,
+        description="for `alternative`: the id of the library answer the agent inserted (422 when the "
+        "library has none such)",
     )
     handle_seconds: float | None = Field(None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
-    ts: Timestamp | None = Field(None, description="when it happened (UTC if no offset); default: now")
+    ts: Timestamp | None = Field(
+        None,
+        description="when it happened (UTC if no offset); default: now. More than a day ahead of the "
+        "server's clock is a 422",
+    )
 
     @field_validator("text")
     @classmethod
@@ -158,6 +170,19 @@ class EventCreate(BaseModel):
         """A reply sent from an e-mail inbox, without the quoted history, signature or footer below
         it (`mailtext.clean`): what the agent wrote is what is stored and measured."""
         return clean_email(value) if value else value
+
+    @field_validator("ts")
+    @classmethod
+    def _not_ahead(cls, value: datetime | None) -> datetime | None:
+        """Refused when more than `EVENT_AHEAD` after the server's clock (the importers take their
+        rows' times as they are: `check_event` has no clock)."""
+        now = utcnow()
+        if value is not None and value > now + EVENT_AHEAD:
+            raise ValueError(
+                f"more than a day ahead of the server's clock ({now:%Y-%m-%dT%H:%MZ}); give when the event "
+                "happened (UTC if no offset), or leave ts out for now"
+            )
+        return value
 
     @field_validator("idempotency_key")
     @classmethod

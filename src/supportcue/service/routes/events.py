@@ -33,6 +33,10 @@ NOT_STORED = (
     "/v1/suggest (or /v1/messages) answered, or leave it out (a `sent` reply is then paired with the "
     "case's newest suggestion)"
 )
+NO_ANSWER = (
+    "answer_id: no answer with this id is in the library; give the `id` of the answer inserted (one of "
+    "the suggestion's `alternatives`, or one GET /v1/answers lists)"
+)
 OTHER_CASE = "suggestion_id: this suggestion was made for another case; give the case_id it was made for"
 EMBED_KINDS = (
     EventKind.SHOWN,
@@ -60,6 +64,8 @@ async def create_event(
     timeout_s = settings.service.write_timeout_ms / 1000
     if body.suggestion_id is not None:
         await _check_suggestion(store, body.suggestion_id, body.case_id, timeout_s)
+    if body.kind == EventKind.ALTERNATIVE and body.answer_id:
+        await _check_answer(store, body.answer_id, timeout_s)
     row = body.model_dump()
     if caller.by_cookie:
         row["agent_id"] = caller.name
@@ -91,3 +97,11 @@ async def _check_suggestion(store: Store, suggestion_id: str, case_id: str, time
         raise HTTPException(422, detail=NOT_STORED)
     if made.case_id is not None and made.case_id != case_id:
         raise HTTPException(422, detail=OTHER_CASE)
+
+
+async def _check_answer(store: Store, answer_id: str, timeout_s: float) -> None:
+    """422 when an `alternative` event names an answer the library does not have (a mistyped id,
+    another system's): stored, it would credit an answer that is not there. A retired one is still
+    an answer that was inserted."""
+    if await within(timeout_s, store.library.answer, answer_id) is None:
+        raise HTTPException(422, detail=NO_ANSWER)
