@@ -613,3 +613,39 @@ def test_a_blank_title_or_body_is_refused_in_words_a_reviewer_reads(
         assert r.status_code == 422 and "Not saved: title: must not be blank." in r.text, r.text[-2000:]
         assert "item after validation" not in r.text
     assert store.library.answer("a1").version == 1  # type: ignore[union-attr]
+
+
+def test_a_filtered_library_counts_every_match_and_pages_to_the_rest(
+    reviewer: httpx.Client, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filtered list stopped at 500 answers and its count said 500 of however many matched, with
+    no word that more existed. The count is every answer that matches; past the page, the page says
+    how many are shown and links to the next ones (`page=2`, the filter kept), and the last page
+    links to none; a page number that is not one is a 422, never a 500."""
+    from supportcue.service.routes import library
+
+    monkeypatch.setattr(library, "LIBRARY_PAGE", 3)
+    store.library.upsert_answers(
+        [
+            {"id": f"r{n}", "topic": "refunds", "title": f"Refund {n}", "body": "b", "status": "approved"}
+            for n in range(5)
+        ]
+    )
+
+    def listed(text: str) -> list[str]:
+        return re.findall(r'href="/library/(r\d)"', text)
+
+    first = reviewer.get("/library", params={"q": "refund"})
+    assert first.status_code == 200
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", first.text))
+    assert "5 answers (1–3 shown)" in plain, plain
+    assert len(set(listed(first.text))) == 3
+    more = re.findall(r'<a href="([^"]+)"[^>]*>Next answers</a>', first.text)
+    assert more and "q=refund" in more[0] and "page=2" in more[0], more
+    second = reviewer.get(more[0].replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert "5 answers (4–5 shown)" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", second.text))
+    assert set(listed(first.text)) | set(listed(second.text)) == {f"r{n}" for n in range(5)}
+    assert "Next answers" not in second.text
+    assert reviewer.get("/library", params={"q": "refund", "page": "0"}).status_code == 422
+    assert reviewer.get("/library", params={"q": "refund", "page": "x"}).status_code == 422

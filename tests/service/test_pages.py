@@ -408,3 +408,35 @@ def test_the_times_the_pages_show_say_they_are_utc(client: TestClient, store: St
     assert re.search(r'<time datetime="2026-10-01T11:00:00\+00:00">Oct 01, 11:00 UTC</time>', inbox), inbox
     models = re.findall(r'<td data-label="Promoted">([^<]*)</td>', client.get("/dashboard").text)
     assert len(models) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", models[0]), models
+
+
+def test_the_inbox_pages_through_every_open_case(
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox listed the newest 200 open cases and had no way to reach the others. An "Older cases"
+    link (`?before=<created_at>,<id>`, keyset) lists the next ones; the last page has no such link, and
+    every open case is listed once. Cases created at the same time are told apart by id; an address
+    whose `before` is not a time and an id is a 422 page, never a 500."""
+    from supportcue.service.routes import pages
+
+    monkeypatch.setattr(pages, "INBOX_LIMIT", 3)
+    same_time = [case(f"tie/{n}#", "how do I pause a payout", "Eve", hours=5) for n in range(3)]
+    store.cases.upsert(same_time + [case(f"more{n}", "refund?", "Fay", hours=6 + n) for n in range(2)])
+    seen: list[str] = []
+    url = "/"
+    pages_seen = 0
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        pages_seen += 1
+        seen += [html.unescape(h) for h in re.findall(r'href="/cases/([^"]+)"', page.text)]
+        older = re.findall(r'<a href="([^"]+)"[^>]*>Older cases</a>', page.text)
+        url = html.unescape(older[0]) if older else ""
+        assert pages_seen <= 4
+    ids = [httpx.URL("/cases/" + s).path.removeprefix("/cases/") for s in seen]
+    assert sorted(ids) == sorted(["c1", "c2", "c3", "more0", "more1", "tie/0#", "tie/1#", "tie/2#"])
+    assert len(ids) == len(set(ids)) and pages_seen == 3
+    assert ids[:2] == ["more1", "more0"]  # newest first, across pages
+    for bad in ["?before=yesterday,c1", "?before=2026-10-01T11:00:00", "?before="]:
+        wrong = client.get("/" + bad, headers={"accept": "text/html"})
+        assert wrong.status_code == 422 and "before" in wrong.text, (bad, wrong.text)

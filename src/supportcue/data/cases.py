@@ -94,9 +94,12 @@ class Cases:
         limit: int | None = None,
         newest_first: bool = False,
         include_purged: bool = False,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[Case]:
         """Cases by creation time (oldest first unless `newest_first`), optionally filtered; cases
-        whose text was purged are left out unless `include_purged` (nothing learns from them)."""
+        whose text was purged are left out unless `include_purged` (nothing learns from them).
+        `after`: the (created_at, id) of the last case of the page before (keyset paging: the cases
+        that come after it in this order, ties on the time told apart by id)."""
         q = where_equal(select(Case), (Case.status, status))
         if not include_purged:
             q = q.where(Case.purged_at.is_(None))
@@ -104,6 +107,10 @@ class Cases:
             q = q.where(Case.created_at >= since)
         if until:
             q = q.where(Case.created_at < until)
+        if after:
+            at, last_id = after
+            past = Case.created_at < at if newest_first else Case.created_at > at
+            q = q.where(or_(past, (Case.created_at == at) & (Case.id > last_id)))
         q = q.order_by(Case.created_at.desc() if newest_first else Case.created_at, Case.id)
         return self.db.all(q.limit(limit) if limit else q)
 

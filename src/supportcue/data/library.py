@@ -398,12 +398,15 @@ class Library:
     ) -> list[Answer]:
         """Answers whose title, body or topic holds every word of `query` (case-insensitive): those
         with the words in their title first, then by topic and id; `limit` of them from `offset`."""
-        q = where_equal(select(Answer), (Answer.topic, topic), (Answer.status, status))
         words = query.split()[:8]
-        for word in words:
-            q = q.where(or_(*(_contains(c, word) for c in (Answer.title, Answer.body, Answer.topic))))
+        q = _matching(select(Answer), words, status, topic)
         in_title = [case((_contains(Answer.title, w), 0), else_=1) for w in words]
         return self.db.all(q.order_by(*in_title, Answer.topic, Answer.id).offset(offset).limit(limit))
+
+    def search_count(self, query: str = "", status: str | None = None, topic: str | None = None) -> int:
+        """How many answers `search` finds without a limit (one COUNT query)."""
+        q = _matching(select(func.count()).select_from(Answer), query.split()[:8], status, topic)
+        return int(self.db.first(q) or 0)
 
     def answer(self, answer_id: str) -> Answer | None:
         return self.db.get(Answer, answer_id)
@@ -439,3 +442,11 @@ class Library:
 
     def articles(self, topic: str | None = None) -> list[Article]:
         return self.db.all(where_equal(select(Article).order_by(Article.id), (Article.topic, topic)))
+
+
+def _matching(q: Any, words: Sequence[str], status: str | None, topic: str | None) -> Any:
+    """`q` narrowed to the answers of `topic` and `status` whose title, body or topic holds every word."""
+    q = where_equal(q, (Answer.topic, topic), (Answer.status, status))
+    for word in words:
+        q = q.where(or_(*(_contains(c, word) for c in (Answer.title, Answer.body, Answer.topic))))
+    return q

@@ -21,7 +21,7 @@ import itertools
 import re
 from dataclasses import replace
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -255,13 +255,33 @@ def diff(old: AnswerVersion, new: AnswerVersion) -> str:
 # -- pages -----------------------------------------------------------------------------------------
 
 
-def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | None) -> dict[str, Any]:
+LIBRARY_PAGE = 500
+"""Answers a filtered library page lists; "Next answers" (`page=N`) lists the ones after them."""
+
+
+def _library_context(
+    runtime: Runtime, q: str, topic: str | None, status: str | None, page: int = 1
+) -> dict[str, Any]:
     store = runtime.store
     answers = store.library.answers()
     figures = answer_figures(store, runtime.settings.match.threshold)
     topics = [t.key for t in store.library.topics()]
-    shown = (
-        store.library.search(q, status or None, topic or None, limit=500) if q or topic or status else answers
+    filtered = bool(q or topic or status)
+    start = (page - 1) * LIBRARY_PAGE
+    if filtered:
+        shown = store.library.search(q, status or None, topic or None, limit=LIBRARY_PAGE, offset=start)
+        # the list stopped at 500 and its count said 500: the count is every match
+        total = (
+            start + len(shown)
+            if len(shown) < LIBRARY_PAGE and (shown or page == 1)
+            else store.library.search_count(q, status or None, topic or None)
+        )
+    else:
+        shown, total, start = answers, len(answers), 0
+    params = {k: v for k, v in {"q": q, "topic": topic, "status": status}.items() if v}
+    next_url = "/library?" + urlencode({**params, "page": page + 1}) if start + len(shown) < total else None
+    previous_url = (
+        "/library?" + urlencode({**params, **({"page": page - 1} if page > 2 else {})}) if page > 1 else None
     )
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for a in shown:
@@ -282,7 +302,12 @@ def _library_context(runtime: Runtime, q: str, topic: str | None, status: str | 
         "q": q,
         "topic": topic or "",
         "status": status or "",
-        "count": len(shown),
+        "count": total,
+        "first": start + 1,
+        "last": start + len(shown),
+        "paged": filtered and (total > len(shown) or page > 1),
+        "next_url": next_url,
+        "previous_url": previous_url,
     }
 
 
@@ -293,9 +318,11 @@ async def library_page(
     q: Annotated[Text, Query(max_length=200)] = "",
     topic: Annotated[Text | None, Query(max_length=100)] = None,
     status: Annotated[Text | None, Query(max_length=20)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """The library: what needs attention first, then the answers by topic with their live figures."""
-    context = await run_in_threadpool(_library_context, runtime, q, topic, status)
+    """The library: what needs attention first, then the answers by topic with their live figures; a
+    filtered list `LIBRARY_PAGE` answers a page (`page`), with the count of every match."""
+    context = await run_in_threadpool(_library_context, runtime, q, topic, status, page)
     return templates.TemplateResponse(request, "library.html", context)
 
 

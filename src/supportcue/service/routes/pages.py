@@ -7,7 +7,7 @@ built in `views.py`. The console is the agent's; the dashboard the reviewer's (s
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -71,22 +71,48 @@ def static(name: str) -> FileResponse:
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
-async def inbox(request: Request, store: StoreDep) -> Response:
-    """Open cases, newest first."""
-    cases = await run_in_threadpool(
-        store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=INBOX_LIMIT
+async def inbox(request: Request, store: StoreDep, before: str | None = None) -> Response:
+    """Open cases, newest first, `INBOX_LIMIT` a page; `before=<created_at>,<id>` (the last case of
+    the page before, as the "Older cases" link gives it) lists the ones after it (keyset: one query a
+    page however deep, and a case opened meanwhile does not shift the pages)."""
+    after = _inbox_cursor(before) if before is not None else None
+    if before is not None and after is None:
+        detail = "before must be a case's time and id, as the Older cases link gives"
+        return templates.TemplateResponse(
+            request, "invalid.html", {"detail": detail, "back": "/"}, status_code=422
+        )
+    rows = await run_in_threadpool(
+        store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=INBOX_LIMIT + 1, after=after
     )
+    cases, more = rows[:INBOX_LIMIT], len(rows) > INBOX_LIMIT
     # past the cases listed, how many are open (the list's length said "200 open" of thousands)
     total = (
         len(cases)
-        if len(cases) < INBOX_LIMIT
+        if not more and after is None
         else await run_in_threadpool(store.cases.count, CaseStatus.OPEN)
     )
-    response = templates.TemplateResponse(request, "inbox.html", {"cases": cases, "total": total})
+    older = None
+    if more:
+        last = cases[-1]
+        older = "/?before=" + quote(f"{last.created_at.isoformat()},{last.id}", safe=":")
+    context: dict[str, Any] = {"cases": cases, "total": total, "older": older, "paged": after is not None}
+    response = templates.TemplateResponse(request, "inbox.html", context)
     # Back from a case just resolved showed the inbox kept from before, the case still open in it: a
     # list that holds no form the agent typed into is read afresh every time (`no-store`)
     response.headers["cache-control"] = "private, no-store"
     return response
+
+
+def _inbox_cursor(before: str) -> tuple[datetime, str] | None:
+    """`<created_at>,<id>` as the "Older cases" link writes it, or None when it is not that."""
+    at, comma, case_id = before.partition(",")
+    if not comma or not case_id:
+        return None
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)), case_id
 
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
