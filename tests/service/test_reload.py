@@ -285,7 +285,9 @@ def test_a_stopping_worker_answers_a_request_that_crossed_its_stop(before: str) 
         while True:  # until the worker stops accepting
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):
+                # refused; or reset: the listening socket closed while this connection waited in its
+                # backlog (a loaded machine, fresh-clone CI): either way it no longer accepts
                 break
             assert time.monotonic() < deadline + 10
             time.sleep(0.02)
