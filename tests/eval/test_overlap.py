@@ -79,13 +79,17 @@ def test_oos_and_suggest_count_them_too(files: tuple[Path, Path]) -> None:
     assert run_suggest(train, test, embedder=EMBEDDER)["test_in_train"] == 2
 
 
-def test_the_cli_warns_naming_the_files(
-    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace that embeds with TF-IDF (fast, no model), named on the command line only."""
     ws = tmp_path / "ws"
     config = init_workspace(ws)
     config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
     monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
+    return ws
+
+
+def test_the_cli_warns_naming_the_files(files: tuple[Path, Path], tmp_path: Path, ws: Path) -> None:
     train, test = files
     args = ["--workspace", str(ws), "eval", "classify", "--train", str(train), "--test", str(test)]
     result = CliRunner().invoke(app, [*args, "--json"])
@@ -125,13 +129,7 @@ def test_oos_counts_the_test_texts_its_calibration_saw(files: tuple[Path, Path],
     assert (clean["test_in_val"], clean["test_in_negatives"]) == (0, 0)
 
 
-def test_the_oos_cli_warns_of_test_texts_in_val(
-    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ws = tmp_path / "ws"
-    config = init_workspace(ws)
-    config.write_text(config.read_text().replace('model = "minilm"', 'model = "tfidf"'))
-    monkeypatch.delenv("SUPPORTCUE_WORKSPACE", raising=False)
+def test_the_oos_cli_warns_of_test_texts_in_val(files: tuple[Path, Path], tmp_path: Path, ws: Path) -> None:
     train, test = files
     val = write(tmp_path / "val.jsonl", TEST[2:])
     args = [
