@@ -89,7 +89,9 @@ def test_an_admin_adds_a_user_changes_role_resets_password_and_removes(
     assert added.status_code == 303 and added.headers["location"] == "/admin/users?done=added&done_for=bo"
     assert _roles(store)["bo"] == "agent" and authenticate(store, "bo", "bo's long password")
     banner = rita.get(added.headers["location"])
-    assert 'id="admin-done"' in banner.text and "bo" in banner.text
+    assert 'id="admin-done"' in banner.text and "User &#39;bo&#39; added" in banner.text
+    made_up = rita.get("/admin/users", params={"done": "removed", "done_for": "everyone, call 555"})
+    assert 'id="admin-done"' not in made_up.text
 
     changed = post(rita, "/admin/users", action="role", name="bo", role="reviewer")
     assert changed.status_code == 303 and changed.headers["location"].endswith("done=role&done_for=bo")
@@ -268,6 +270,19 @@ def test_the_stages_page_shows_each_mode_and_where_to_change_it(rita: httpx.Clie
         assert re.search(rf'id="stage-{stage}".*?<td[^>]*>live</td>', page.text, re.S), stage
     assert "SUPPORTCUE_PIPELINE__TOPIC" in page.text and "supportcue.toml" in page.text
     assert "<form" not in page.text.split("<main", 1)[1]  # read only: the settings are the one source
+
+
+class TestAStageSetInShadow:
+    @pytest.fixture
+    def extra_environ(self) -> dict[str, str]:
+        return {"SUPPORTCUE_PIPELINE__TONE": "shadow"}
+
+    def test_shows_shadow_and_the_variable_that_set_it(self, rita: httpx.Client) -> None:
+        page = rita.get("/admin/stages").text
+        row = page[page.index('id="stage-tone"') :]
+        row = row[: row.index("</tr>")]
+        assert re.findall(r"<td[^>]*>(\w+)", row)[0] == "shadow"  # (this test's pipeline is its own)
+        assert "environment variable SUPPORTCUE_PIPELINE__TONE" in row
 
 
 # -- who may ---------------------------------------------------------------------------------------

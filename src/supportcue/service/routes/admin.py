@@ -51,8 +51,9 @@ DoneForQuery = Annotated[str | None, Query(max_length=100)]
 
 
 def _done(done: str | None, name: str | None) -> str | None:
+    """The banner, naming only a name a user or key could have (a link made up elsewhere shows none)."""
     said = DONE.get(done or "")
-    return said.format(name=repr(name or "")) if said else None
+    return said.format(name=repr(name)) if said and name and keys.NAME.match(name) else None
 
 
 def _done_url(path: str, done: str, name: str) -> str:
