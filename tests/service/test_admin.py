@@ -183,6 +183,23 @@ def test_with_another_admin_an_admin_may_step_down(rita: httpx.Client, store: St
     assert rita.get("/admin/users").status_code == 403
 
 
+def test_an_admin_who_resets_their_own_password_or_leaves_is_sent_to_the_login(
+    server: LiveServer, rita: httpx.Client, store: Store
+) -> None:
+    add_user(store, "olga", "admin", PASSWORD)
+    new = {"password": "rita's new password", "confirm": "rita's new password"}
+    reset = post(rita, "/admin/users", action="password", name="rita", **new)
+    assert reset.status_code == 303 and reset.headers["location"] == "/login"
+    assert rita.get("/admin/users").status_code == 303  # that session ended with the old password
+    again, answer = log_in(server.url, "rita", "rita's new password")
+    with closing(again):
+        assert answer.status_code == 303
+        again.headers.update(HTML)
+        left = post(again, "/admin/users", action="remove", name="rita")
+        assert left.status_code == 303 and left.headers["location"] == "/login"
+    assert _roles(store) == {"ana": "agent", "olga": "admin", "rev": "reviewer"}
+
+
 def test_changing_a_user_that_is_gone_says_so(rita: httpx.Client, store: Store) -> None:
     for fields in (
         {"action": "role", "name": "bo", "role": "agent"},
