@@ -13,6 +13,7 @@ SupportcueError                 base: anything the user can fix or must know abo
 ├── PromotionRefused            the promotion gate said no (below a floor, or worse than live)
 ├── InvalidEvent                an agent event that lacks what its kind needs (a `sent` without text)
 ├── IdempotencyConflict         an idempotency key used again with a different request (HTTP 409)
+├── LastAdminError              removing or demoting the only user with the admin role (HTTP 409)
 ├── DatabaseUnavailable         the database cannot take writes now (down, full, locked, moved):
 │                               the service answers 503 with Retry-After, never an unstored 200;
 │                               the CLI names the database, where its URL was set, and why
@@ -94,6 +95,10 @@ class InvalidEvent(SupportcueError, ValueError):
 
 class IdempotencyConflict(SupportcueError):
     """The caller used an idempotency key again, with a request other than the one stored under it."""
+
+
+class LastAdminError(SupportcueError):
+    """The only admin user cannot be removed or given another role: nobody could manage users then."""
 
 
 class ExperimentError(SupportcueError, ValueError):

@@ -271,3 +271,15 @@ def test_a_taken_user_name_is_refused_before_the_password_is_asked_for(
         again.exception
     )
     assert "Password" not in again.output
+
+
+def test_the_last_admin_is_neither_removed_nor_demoted(workspace: tuple[Path, dict[str, str]]) -> None:
+    """`users remove` and `users set-role` keep one admin (the rule is the store's, the console's too)."""
+    added = run(workspace, "users", "add", "rita", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+    assert added.exit_code == 0, added.output
+    for args in (("remove", "rita"), ("set-role", "rita", "--role", "reviewer")):
+        refused = run(workspace, "users", *args)
+        assert isinstance(refused.exception, SupportcueError)
+        assert "'rita' is the last admin" in str(refused.exception)
+    users = json.loads(run(workspace, "users", "list", "--json").stdout)
+    assert [(u["name"], u["role"]) for u in users] == [("rita", "admin")]

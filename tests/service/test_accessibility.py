@@ -101,6 +101,23 @@ def test_the_library_and_an_answer(server: LiveServer, store: Store, page: Page)
     assert violations(page) == []
 
 
+def test_the_admin_pages(server: LiveServer, store: Store, page: Page) -> None:
+    add_user(store, "ana", "agent", PASSWORD)
+    page.goto(f"{server.url}/admin/users")
+    page.locator("#role-rita").select_option("agent")
+    page.locator("#user-rita").get_by_role("button", name="Change role").click()
+    expect(page.locator("#user-error")).to_be_focused()  # the last admin: refused, the reason by the row
+    assert violations(page) == []
+    page.goto(f"{server.url}/admin/keys")
+    page.get_by_label("Name").fill("grafana")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key")).to_be_visible()
+    assert violations(page) == []
+    page.goto(f"{server.url}/admin/stages")
+    expect(page.locator("#stages")).to_be_visible()
+    assert violations(page) == []
+
+
 def test_the_review_queue(server: LiveServer, store: Store, page: Page) -> None:
     seed(store)
     page.goto(f"{server.url}/review")

@@ -102,7 +102,8 @@ def users_add(
 def users_set_role(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="the login name")], role: RoleOption
 ) -> None:
-    """Give a user another role; their open sessions carry it at once (PostgreSQL; SQLite: within 2 s)."""
+    """Give a user another role (the last admin keeps theirs); their open sessions carry it at once
+    (PostgreSQL; SQLite: within 2 s)."""
     from supportcue.security.users import set_role
 
     set_role(state(ctx).store, name, role)
@@ -153,9 +154,10 @@ def users_list(
 
 @users_app.command("remove")
 def users_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the login name")]) -> None:
-    """Remove a user and end their sessions."""
-    if not state(ctx).store.callers.remove_user(name):
-        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+    """Remove a user and end their sessions (not the last admin)."""
+    from supportcue.security.users import remove_user
+
+    remove_user(state(ctx).store, name)
     print(f"user {name!r} removed")
 
 

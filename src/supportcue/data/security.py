@@ -12,11 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
 from supportcue.data.tables import ApiKey, LoginSession, RateBucket, SigningKey, User, utcnow
+from supportcue.errors import LastAdminError
+from supportcue.vocab import Role
 
 CHANGES_CHANNEL = "supportcue_callers"
 """PostgreSQL's NOTIFY channel told, with the commit, that a key was revoked or a user's role,
@@ -80,11 +82,17 @@ class Callers:
 
     def set_role(self, name: str, role: str) -> bool:
         """Give the user `role`; their sessions stay open and carry it from the next lookup (callers
-        are cached for seconds). False when there is no such user."""
+        are cached for seconds). False when there is no such user; `LastAdminError` when they are the
+        only admin and `role` is another."""
         with self.db.session() as s:
-            result = s.execute(update(User).where(User.name == name).values(role=role))
+            stmt = update(User).where(User.name == name)
+            if role != Role.ADMIN:
+                stmt = stmt.where(self._keeps_an_admin(s, name))
+            result = s.execute(stmt.values(role=role))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return self._refused(s, name)
             self._changed(s)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return True
 
     def user(self, name: str) -> User | None:
         return self.db.get(User, name)
@@ -93,12 +101,44 @@ class Callers:
         return self.db.all(select(User).order_by(User.name))
 
     def remove_user(self, name: str) -> bool:
-        """Delete a user and end their sessions; False when there is no such user."""
+        """Delete a user and end their sessions; False when there is no such user, `LastAdminError`
+        when they are the only admin."""
         with self.db.session() as s:
+            kept = self._keeps_an_admin(s, name)
+            result = s.execute(delete(User).where(User.name == name, kept))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return self._refused(s, name)
             s.execute(delete(LoginSession).where(LoginSession.user_name == name))
-            result = s.execute(delete(User).where(User.name == name))
             self._changed(s)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return True
+
+    def _keeps_an_admin(self, s: Session, name: str) -> ColumnElement[bool]:
+        """The condition, for the statement that removes or demotes user `name`, that an admin is
+        left: they are not one, or another user is. This is the one place the rule is kept (the CLI
+        and the console's Admin pages both come here). On PostgreSQL the admins' rows are locked
+        first, so two admins removed or demoted at once cannot each count the other and leave none
+        (the statement after the lock counts anew); SQLite has one writer, and counts inside the
+        statement that writes."""
+        if self.db.dialect == "postgresql":
+            s.execute(select(User.name).where(User.role == Role.ADMIN).with_for_update())
+        others = (
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN, User.name != name)
+            .scalar_subquery()
+        )
+        return or_(User.role != Role.ADMIN, others > 0)
+
+    @staticmethod
+    def _refused(s: Session, name: str) -> bool:
+        """Why a removal or a role change of `name` changed nothing: False (no such user), or
+        `LastAdminError` (the user is there: the last admin)."""
+        if s.get(User, name) is None:
+            return False
+        raise LastAdminError(
+            f"{name!r} is the last admin: give another user the admin role first, then change or "
+            "remove this one"
+        )
 
     def count(self) -> int:
         """How many users and keys exist (none: nobody can call a served workspace)."""

@@ -66,13 +66,24 @@ def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
 def set_password(store: Store, name: str, password: str) -> None:
     """Replace the user's password (a reset): their open sessions end, on every process."""
     if not store.callers.set_password(name, hasher().hash(check_password(password))):
-        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+        raise _missing(name)
 
 
 def set_role(store: Store, name: str, role: Role | str) -> None:
-    """Give the user another role; open sessions carry it within seconds (the callers' cache)."""
+    """Give the user another role; open sessions carry it within seconds (the callers' cache).
+    `LastAdminError` for the only admin given another role."""
     if not store.callers.set_role(name, _person_role(role)):
-        raise SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
+        raise _missing(name)
+
+
+def remove_user(store: Store, name: str) -> None:
+    """Remove the user and end their sessions; `LastAdminError` for the only admin."""
+    if not store.callers.remove_user(name):
+        raise _missing(name)
+
+
+def _missing(name: str) -> SupportcueError:
+    return SupportcueError(f"no user named {name!r} (see `supportcue users list`)")
 
 
 def _person_role(role: Role | str) -> Role:

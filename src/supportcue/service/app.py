@@ -43,6 +43,7 @@ from supportcue.service.headers import SecurityHeaders
 from supportcue.service.hosts import TrustedHosts
 from supportcue.service.middleware import MAX_BODY_BYTES, AnswerFailures, LimitsAndMetrics
 from supportcue.service.routes import (
+    admin,
     alerts,
     answers,
     docs,
@@ -428,6 +429,6 @@ def create_app(
         review.router,
         alerts.router,
     )
-    for router in (*routers, review.pages, pages.router):
+    for router in (*routers, review.pages, admin.pages, pages.router):
         app.include_router(router)
     return app
