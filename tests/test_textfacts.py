@@ -63,3 +63,17 @@ def test_protected_spans_cover_code_urls_numbers_labels_and_punctuation_runs() -
 def test_is_subsequence() -> None:
     assert is_subsequence(["a", "b"], ["x", "a", "y", "b"]) and is_subsequence([], ["a"])
     assert not is_subsequence(["b", "a"], ["a", "b"]) and not is_subsequence(["a", "a"], ["a"])
+
+
+def test_an_address_written_out_is_the_address_as_usually_written() -> None:
+    """The privacy masker read "jane dot doe at gmail dot com" as an address, the facts did not (or
+    read "jane.doe at gmail.com" as two names): a draft that wrote the customer's address as usual
+    stated a fact the customer had never given. The masker's own rule says what is an address."""
+    assert fact_tokens("Write to jane dot doe at gmail dot com today.") == ["jane.doe@gmail.com"]
+    assert fact_tokens("It is jane.doe at gmail.com, or jane(at)example(dot)org.") == [
+        "jane.doe@gmail.com",
+        "jane@example.org",
+    ]
+    assert facts("jane@gmail dot com") == facts("jane@gmail.com")
+    assert fact_tokens("I bought it at amazon.com and we meet at the cafe dot") == ["amazon.com"]
+    assert protected_spans("Mail jane dot doe at gmail dot com.")[0] == (5, 34)

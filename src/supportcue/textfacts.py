@@ -3,7 +3,9 @@
 One definition shared by the tone stage (which may restyle an answer but never change a fact) and the
 LLM mode's grounding check (a generated reply may state only facts its sources state).
 
-- `fact_tokens(text)`: the fact-like tokens in text order: placeholders, URLs, e-mail addresses,
+- `fact_tokens(text)`: the fact-like tokens in text order: placeholders, URLs, e-mail addresses (one
+  written out, "jane dot doe at gmail dot com", as the privacy masker finds them, is the address as
+  usually written, "jane.doe@gmail.com"),
   code-like tokens (`:risk_score:` gives `risk_score`, a backtick span its inside, snake_case, dotted
   and camelCase identifiers), comparison operators standing alone (`!=`, `>`), quoted UI labels
   (`"Can't access your device?"`, curly quotes too, up to 60 characters, as `"..."`), numbers,
@@ -22,6 +24,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+
+from supportcue.security.redaction import spelled_emails
 
 __all__ = ["PLACEHOLDER", "fact_tokens", "facts", "facts_kept", "is_subsequence", "protected_spans"]
 
@@ -103,6 +107,9 @@ def _find(text: str, product_names: Sequence[str]) -> Iterator[tuple[int, int, s
         if label:
             yield match.start(), match.end(), label
     rest = text
+    for start, end, address in spelled_emails(rest):  # "jane dot doe at gmail dot com" states the address
+        yield start, end, address
+        rest = _blank(rest, start, end)
     has_url = "//" in text or "www." in text.lower()
     for pattern in [PLACEHOLDER] * ("{" in text) + [_URL] * has_url + [_EMAIL] * ("@" in text):
         for match in pattern.finditer(rest):

@@ -78,3 +78,16 @@ def test_label_issues_show_each_message_on_one_line() -> None:
     out.print(issues_table([{**issue, "text": "Good morning,\n\nWhere can I see\tmy fees?"}], "topic"))
     rows = out.export_text().strip().splitlines()
     assert len(rows) == 4 and "Good morning, Where can I see my fees?" in rows[-1]  # title, header, rule, row
+
+
+def test_a_warning_goes_to_stderr_on_one_line_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every warning of the CLI is printed one way: stdout stays the result (a script parses it), a
+    label such as "[bold]" is not read as markup, and a long line is not cut at a pipe's 80 columns."""
+    from supportcue.cli.output import say, warn
+
+    long = "file [bold]x.csv[/bold] at /tmp/a/very/long/path " + "word " * 30
+    warn(long.strip())
+    said = capsys.readouterr()
+    assert said.out == "" and said.err == f"warning: {long.strip()}\n"
+    say("line 3: [red]bad[/red] " + "x" * 100)
+    assert capsys.readouterr().out == "line 3: [red]bad[/red] " + "x" * 100 + "\n"

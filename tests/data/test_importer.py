@@ -463,6 +463,22 @@ def test_reimporting_a_case_updates_its_reply_as_it_updates_the_case(store: Stor
     ]
 
 
+def test_a_simulated_case_imports_its_reply_as_simulated(store: Store, tmp_path: Path) -> None:
+    """A cases file's `simulated` column marked the case but not the `sent` event made of its reply:
+    imported generated history read as replies real agents sent (the review queue samples those).
+    Imported again, the reply follows the case's row, as its text does."""
+    header = "id,message,reply,simulated,created_at\n"
+    rows = "c1,Refund?,We refund in 5 days.,true,2026-10-01\nc2,Pause?,Pause in Settings.,false,2026-10-01\n"
+    assert import_file(store, "cases", write(tmp_path / "a.csv", header + rows)).committed
+    sent = {e.case_id: e.simulated for e in store.events.list(kind="sent")}
+    assert sent == {"c1": True, "c2": False}
+    replies = store.reviews.sent_since(datetime(2026, 9, 1, tzinfo=UTC), 10)
+    assert {r.case_id: bool(r.simulated) for r in replies} == {"c1": True, "c2": False}
+    again = "c1,Refund?,We refund in 5 days.,false,2026-10-01\n"
+    assert import_file(store, "cases", write(tmp_path / "b.csv", header + again)).committed
+    assert [e.simulated for e in store.events.list(case_id="c1", kind="sent")] == [False]
+
+
 def test_a_column_the_import_does_not_read_is_named_in_a_warning(store: Store, tmp_path: Path) -> None:
     """A misspelt optional column (`expires`, `anotator`) was dropped without a word: the labels
     never expired and lost their annotator, which agreement and provenance need."""

@@ -136,6 +136,25 @@ def test_a_draft_that_states_nothing_from_its_sources_fails(draft: str) -> None:
     assert "the draft states nothing from its sources" in result.reason()
 
 
+@pytest.mark.parametrize(
+    ("message", "address"),
+    [
+        ("Send it to jane dot doe at gmail dot com", "jane.doe@gmail.com"),
+        ("Send it to jane.doe at gmail.com", "jane.doe@gmail.com"),
+        ("Send it to jane.doe@gmail.com", "jane dot doe at gmail dot com"),
+    ],
+)
+def test_an_address_the_customer_wrote_out_is_the_same_fact_written_as_usual(
+    message: str, address: str
+) -> None:
+    """A customer who spelled out an address ("jane dot doe at gmail dot com", so that bots do not
+    read it) got no draft when the model wrote it as usual: "facts not in the sources: [email]"."""
+    draft = f"Write to billing@tillwick.example with questions, and we answer {address} [kb-plans]."
+    assert CHECK.check(draft, SOURCES, message).supported
+    other = draft.replace("jane", "joan")
+    assert "facts not in the sources: [email]" in CHECK.check(other, SOURCES, message).reason()
+
+
 def test_the_verdict_for_the_trace_has_no_text_and_no_personal_data() -> None:
     result = CHECK.check("Write to ana@private.example now. [kb-plans]", SOURCES, MESSAGE)
     shown = result.as_dict()

@@ -122,6 +122,38 @@ def test_a_422_does_not_echo_the_request_text(api: httpx.Client) -> None:
     _assert_clean(r.text)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "what"),
+    [
+        ("POST", f"/cases/{EMAIL}/resolve", None, "no case with this id"),
+        ("GET", f"/cases/{EMAIL}", None, "There is no case with this id."),
+        ("POST", f"/v1/answers/{EMAIL}/compose", {}, "no approved answer with this id"),
+        (
+            "PATCH",
+            f"/v1/answers/{EMAIL}",
+            {"status": "approved", "base_version": 1},
+            "no answer with this id",
+        ),
+        ("GET", f"/v1/answers/{EMAIL}/versions", None, "no answer with this id"),
+        ("GET", f"/library/{EMAIL}", None, "There is no answer with this id."),
+        ("POST", "/v1/reviews", {"item_id": EMAIL, "verdict": "correct"}, "no review item with this id"),
+        ("GET", "/v1/alerts/4242", None, "no drift alert with this id"),
+        ("GET", "/v1/review/queue?alert=4242", None, "no drift alert with this id"),
+    ],
+)
+def test_a_404_names_what_is_missing_never_the_id_asked_for(
+    api: httpx.Client, method: str, path: str, body: dict[str, object] | None, what: str
+) -> None:
+    """A 404 echoed the id asked for ("no case 'anna.berg@example.com'"); a help desk's case id can be
+    the customer's address (a shared inbox keyed by sender), and error bodies carry no personal data.
+    Every 404 says what kind of thing is missing; the caller has the id it sent."""
+    page = method == "GET" and not path.startswith("/v1/")  # a console page: the "Not found" page
+    accept = "text/html" if page else "application/json"
+    r = api.request(method, path, json=body, headers={"accept": accept}, timeout=10)
+    assert r.status_code == 404, r.text
+    assert what in r.text and EMAIL not in r.text and "4242" not in r.text and "anna.berg" not in r.text
+
+
 def _failing(exc: Exception) -> PipelineLoader:
     def loader(store: Store, settings: Settings) -> Pipeline:
         raise exc

@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
 from supportcue.data.importer import import_file
 from supportcue.data.store import open_store
+from supportcue.data.tables import Suggestion
 from supportcue.monitoring.events import DISMISS_REASONS
 from supportcue.service.schemas import EventCreate
 from tests.conftest import LiveServer
@@ -216,6 +218,30 @@ def test_an_event_naming_a_suggestion_not_stored_is_a_422_that_says_so(
         ).status_code
         == 202
     )
+
+
+def test_a_retry_gets_the_first_answer_after_its_suggestion_is_gone(
+    api: httpx.Client, database_url: str
+) -> None:
+    """A retry of an accepted event was checked like a new one: once the suggestion it names was no
+    longer stored, the help desk's retry got a 422 instead of the `duplicate` it got before (and, with
+    its key reused for another request, a 422 instead of the 409 that says so)."""
+    made = api.post("/v1/suggest", json={"message": "How do I pause payouts?", "case_id": "c1"}).json()
+    body = event("sent", suggestion_id=made["suggestion_id"], text="You can pause payouts in Settings.")
+    first = api.post("/v1/events", json=body)
+    assert first.status_code == 202, first.text
+    store = open_store(database_url)
+    with store.db.session() as s:
+        s.execute(delete(Suggestion).where(Suggestion.id == made["suggestion_id"]))
+    again = api.post("/v1/events", json=body)
+    assert again.status_code == 202, again.text
+    assert again.json() == {**first.json(), "duplicate": True}
+    changed = api.post("/v1/events", json={**body, "text": "Pause them in Settings."})
+    assert changed.status_code == 409 and "already used with a different request" in changed.json()["detail"]
+    new = api.post("/v1/events", json=event("sent", suggestion_id=made["suggestion_id"], text="Done."))
+    assert new.status_code == 422  # a new event is still checked
+    assert [e.text for e in store.events.list()] == ["You can pause payouts in Settings."]
+    store.close()
 
 
 def test_metrics_take_a_time_with_its_offset_as_curl_sends_it(api: httpx.Client) -> None:

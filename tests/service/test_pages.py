@@ -112,7 +112,7 @@ def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
 
 def test_missing_case_is_a_404_page(client: TestClient) -> None:
     r = client.get("/cases/nope")
-    assert r.status_code == 404 and "no case nope" in r.text
+    assert r.status_code == 404 and "There is no case with this id." in r.text
 
 
 def test_resolve_marks_the_case_and_points_to_the_next(client: TestClient) -> None:

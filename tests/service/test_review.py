@@ -78,7 +78,7 @@ def test_a_review_becomes_sme_labels_and_a_second_one_is_a_409(reviewer: httpx.C
         ({"flags": ["rude"]}, 422, "flags"),
         ({"topic": "no_such_topic"}, 422, "not a topic of this workspace"),
         ({"valid": True}, 422, "`valid` is for message items"),
-        ({"item_id": "ri_nothing"}, 404, "no review item 'ri_nothing'\""),
+        ({"item_id": "ri_nothing"}, 404, 'no review item with this id"'),
         ({"extra": 1}, 422, "extra"),
         ({"corrected_text": "x" * 5001}, 422, "corrected_text"),
     ],

@@ -10,8 +10,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from supportcue.cli.context import state
-from supportcue.cli.import_cmd import SHOWN_REJECTS, _pairs
-from supportcue.cli.output import emit, err_console
+from supportcue.cli.import_cmd import _pairs, say_rejects
+from supportcue.cli.output import emit, err_console, warn
 from supportcue.vocab import LabelTask
 
 batch_app = typer.Typer(
@@ -81,17 +81,14 @@ def _run(
             progress=progress,
             **options,
         )
-    for r in report.rejects[:SHOWN_REJECTS]:
-        err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False, soft_wrap=True)
-    rejected = int(summary["rejected"])  # the report keeps only the first few
-    if rejected > SHOWN_REJECTS:
-        err_console.print(f"... and {rejected - SHOWN_REJECTS} more rejected rows")
+    say_rejects(file, report.rejects, int(summary["rejected"]))  # the report keeps only the first few
     emit(summary, json_out, title=f"batch {kind}")
     if summary.get("unknown_labels"):
         from supportcue.weak.workspace import unknown_labels_warning
 
         warning = unknown_labels_warning(str(summary["task"]), summary["unknown_labels"])
-        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+        if warning:
+            warn(warning)
     if report.read and not report.valid:
         err_console.print(f"every row of {file} was rejected: nothing done", highlight=False)
         raise typer.Exit(1)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from supportcue.cli.output import err_console
+from supportcue.cli.output import err_console, say
 from supportcue.errors import SupportcueError
 
 USER_ERROR = 2
@@ -31,7 +31,7 @@ NOT_DELIVERED = 3
 def _say(text: str) -> None:
     from supportcue.security.redaction import redact
 
-    err_console.print(redact(text), highlight=False, markup=False, soft_wrap=True)
+    say(redact(text), err_console)
 
 
 def write_details(exc: BaseException, folder: Path | None = None) -> Path:

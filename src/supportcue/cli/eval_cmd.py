@@ -37,27 +37,24 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as one J
 
 def _warn_overlap(result: dict[str, Any], train: Path, test: Path) -> None:
     """Say so on stderr when --test repeats texts of --train: the figures are then flattered."""
-    from supportcue.cli.output import err_console
+    from supportcue.cli.output import warn
 
     n = int(result.get("test_in_train") or 0)
     if not n:
         return
     unseen = result.get("accuracy_unseen")
     figure = f" (accuracy on the other rows: {unseen:.4f})" if isinstance(unseen, float) else ""
-    err_console.print(
-        f"warning: {n} of {result['n_test']} rows of {test} ({result['test_in_train_share']:.0%}) have a "
+    warn(
+        f"{n} of {result['n_test']} rows of {test} ({result['test_in_train_share']:.0%}) have a "
         f"text that {train} holds too (ignoring case and spacing), so the figures partly measure rows "
         f"the model was fitted on{figure}; leave those texts out of {test.name}, or split the history "
-        "by time",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
+        "by time"
     )
 
 
 def _warn_unseen_labels(result: dict[str, Any], train: Path, test: Path) -> None:
     """Say so on stderr when --test has labels --train never has: those rows can never be right."""
-    from supportcue.cli.output import err_console
+    from supportcue.cli.output import warn
 
     n = int(result.get("n_test_unseen_label") or 0)
     if not n:
@@ -66,33 +63,27 @@ def _warn_unseen_labels(result: dict[str, Any], train: Path, test: Path) -> None
     shown = ", ".join(repr(label) for label in labels[:5]) + (
         f" and {len(labels) - 5} more" if len(labels) > 5 else ""
     )
-    err_console.print(
-        f"warning: {n} of {result['n_test']} rows of {test} have a label that {train} never has ({shown}), "
+    warn(
+        f"{n} of {result['n_test']} rows of {test} have a label that {train} never has ({shown}), "
         "so no model trained on it can predict them and they count as errors; check the spelling and "
-        "case of the labels, or leave those rows out",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
+        "case of the labels, or leave those rows out"
     )
 
 
 def _warn_calibration_overlap(result: dict[str, Any], val: Path, test: Path) -> None:
     """Say so on stderr when --test texts are among what eval oos chose its threshold on (--val, the
     negatives): those rows were scored by a threshold fitted on them."""
-    from supportcue.cli.output import err_console
+    from supportcue.cli.output import warn
 
     in_val, in_negatives = int(result.get("test_in_val") or 0), int(result.get("test_in_negatives") or 0)
     if not in_val and not in_negatives:
         return
     where = [f"{in_val} in {val}"] if in_val else []
     where += [f"{in_negatives} in the negatives (built-in, --negatives)"] if in_negatives else []
-    err_console.print(
-        f"warning: rows of {test} have a text that the threshold was chosen on ({'; '.join(where)}; "
+    warn(
+        f"rows of {test} have a text that the threshold was chosen on ({'; '.join(where)}; "
         f"ignoring case and spacing), so the out-of-scope figures partly measure rows it was calibrated "
-        f"on; leave those texts out of {test.name}",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
+        f"on; leave those texts out of {test.name}"
     )
 
 

@@ -17,11 +17,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from typer.core import TyperCommand
 
 from supportcue.cli.context import state
-from supportcue.cli.output import emit, err_console
+from supportcue.cli.output import emit, err_console, say, warn
 from supportcue.data.columns import KINDS, MODELS, columns
 
 if TYPE_CHECKING:
-    from supportcue.data.importer import ImportReport
+    from collections.abc import Sequence
+
+    from supportcue.data.importer import ImportReport, Reject
 
 SHOWN_REJECTS = 20
 CASE_FIELDS_NOTE = "Any other column becomes a case field that fills answer placeholders such as {order_id}."
@@ -163,14 +165,19 @@ def _embed_articles(ctx: typer.Context, quiet: bool) -> None:
         warm_articles(state(ctx).store, workspace_embedder(state(ctx).settings))
 
 
+def say_rejects(file: Path, rejects: Sequence[Reject], total: int) -> None:
+    """The first rejected rows on stderr (file, line and reason only), and how many more there were."""
+    for r in rejects[:SHOWN_REJECTS]:
+        say(f"{file}:{r.line}: {r.reason}", err_console)
+    if total > SHOWN_REJECTS:
+        err_console.print(f"... and {total - SHOWN_REJECTS} more rejected rows")
+
+
 def _say(file: Path, report: ImportReport) -> None:
     """Rejects (position and reason only), warnings, and why nothing was imported."""
-    for r in report.rejects[:SHOWN_REJECTS]:
-        err_console.print(f"{file}:{r.line}: {r.reason}", highlight=False, markup=False, soft_wrap=True)
-    if len(report.rejects) > SHOWN_REJECTS:
-        err_console.print(f"... and {len(report.rejects) - SHOWN_REJECTS} more rejected rows")
+    say_rejects(file, report.rejects, len(report.rejects))
     for warning in report.warnings:
-        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+        warn(warning)
     if report.read and not report.valid:
         err_console.print(f"every row of {file} was rejected: nothing imported", highlight=False)
     elif report.rejects and not report.committed and not report.dry_run:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from supportcue.cli.context import CliState, state
-from supportcue.cli.output import console, err_console, fitted_table
+from supportcue.cli.output import console, err_console, fitted_table, say
 from supportcue.data.tables import ModelVersion
 from supportcue.errors import SupportcueError
 from supportcue.stages import registry
@@ -144,22 +144,20 @@ def print_trained(v: ModelVersion, target_precision: float, live: str | None = N
         cover = f", coverage {at['coverage']:.1%} at precision {key}" if at else ""
         figures = f" backtest accuracy {s['accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}{cover}"
     said = f"{v.stage} {v.version} ({v.status}){figures} -> {v.artifact_path}"
-    console.print(said, highlight=False, markup=False, soft_wrap=True)
+    say(said)
     split = v.metrics.get("split")
     if split:
-        console.print(f"  {split['description']}", highlight=False, markup=False, soft_wrap=True)
+        say(f"  {split['description']}")
     if left_out(v.metrics):
-        console.print(f"  {left_out(v.metrics)}", highlight=False, markup=False, soft_wrap=True)
+        say(f"  {left_out(v.metrics)}")
     gate = v.metrics.get("gate", {})
     for warning in gate.get("warnings", []):
         console.print(f"  [yellow]warning[/yellow]: {escape(warning)}", highlight=False, soft_wrap=True)
     if gate.get("refused"):
         console.print(f"  [red]{v.stage} {v.version} stays a candidate[/red]:", highlight=False)
         for why in gate["refused"]:
-            console.print(f"  - {why}", highlight=False, markup=False, soft_wrap=True)
-        console.print(
-            f"  what to do: {advice(v.stage, v.version)}", highlight=False, markup=False, soft_wrap=True
-        )
+            say(f"  - {why}")
+        say(f"  what to do: {advice(v.stage, v.version)}")
     elif gate and v.status == ModelStatus.CANDIDATE:
         console.print(
             f"  it clears the gate; put it live with `supportcue promote {v.stage} {v.version}`",
@@ -256,7 +254,7 @@ def register(app: typer.Typer) -> None:
 
         hint = known_words_hint(found)
         if hint:
-            console.print(hint, style="yellow", soft_wrap=True, markup=False, highlight=False)
+            say(hint, style="yellow")
 
     @app.command()
     def backtest(
@@ -352,7 +350,7 @@ def register(app: typer.Typer) -> None:
             return
         console.print(versions_table(versions, console))
         for line in _test_set_notes(versions):
-            console.print(line, highlight=False, markup=False, soft_wrap=True)
+            say(line)
         if any(v.sha256 is None for v in versions):
             console.print(
                 "unverified: written before checksums were kept; they load with a warning. "

@@ -14,6 +14,18 @@ console = Console(stderr=False)
 err_console = Console(stderr=True)
 
 
+def say(text: str, out: Console = console, style: str | None = None) -> None:
+    """Print `text` as written: no markup (a label or a file name may hold "[x]"), no highlighting,
+    and never wrapped at the 80 columns rich assumes for a pipe (lines name files and commands to copy).
+    """
+    out.print(text, style=style, highlight=False, markup=False, soft_wrap=True)
+
+
+def warn(text: str) -> None:
+    """Print `warning: text` on stderr, as `say` prints (the result on stdout stays parseable)."""
+    say(f"warning: {text}", err_console)
+
+
 def emit(result: dict[str, Any], as_json: bool, title: str = "") -> None:
     """Print `result`: as a key/value table, or as one JSON line when `as_json`."""
     if as_json:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console, emit
+from supportcue.cli.output import console, emit, say
 from supportcue.errors import SupportcueError
 from supportcue.settings import CONFIG_NAME, ServiceSettings, Settings, get_settings, require_workspace
 
@@ -192,12 +192,11 @@ def register(app: typer.Typer) -> None:
             _check_port("127.0.0.1", port)  # before minutes of building, not after
 
         def said(text: str) -> None:
-            # never wrapped at the width rich assumes for a pipe (80): the lines name commands to copy
-            console.print(text, style="dim", soft_wrap=True, markup=False, highlight=False)
+            say(text, style="dim")  # never wrapped: the lines name commands to copy
 
         with console.status("building the demo workspace"):
             summary = build_demo_workspace(workspace, seed=seed, progress=said)
-        console.print(summary, soft_wrap=True, markup=False, highlight=False)
+        say(summary)
         # plain print: passwords must be copyable; they are shown only now (new ones on every run)
         print(f"log in at http://127.0.0.1:{port}/login as (passwords shown once, new on every run):")
         for name, role, password in demo_users(workspace):

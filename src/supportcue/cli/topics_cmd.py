@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console, err_console
+from supportcue.cli.output import console, warn
 from supportcue.data.store import Store
 from supportcue.errors import TopicError
 
@@ -93,11 +93,9 @@ def _move(ctx: typer.Context, old: str, into: str, *, rename: bool, dry_run: boo
         return
     console.print(f"topic {old!r} {verb} into {into!r}: moved {what}", markup=False, highlight=False)
     if stale and live is not None:
-        err_console.print(
+        warn(
             f"the live topic model ({live.version}) still predicts {old!r}: train it again "
-            "(`supportcue train --stage topic`)",
-            markup=False,
-            highlight=False,
+            "(`supportcue train --stage topic`)"
         )
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console, emit, fitted_table
+from supportcue.cli.output import console, emit, fitted_table, say, warn
 from supportcue.vocab import LabelTask
 
 weak_app = typer.Typer(help="Weak supervision: labeling functions and the label model.", no_args_is_help=True)
@@ -30,12 +30,11 @@ def _task(task: str) -> str:
 
 def _warn_unknown(run: Any) -> None:
     """Name, on stderr, the functions that voted labels no topic (or validity value) has."""
-    from supportcue.cli.output import err_console
     from supportcue.weak.workspace import unknown_labels_warning
 
     warning = unknown_labels_warning(run.task, run.unknown_labels())
     if warning:
-        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+        warn(warning)
 
 
 @weak_app.command("apply")
@@ -153,12 +152,9 @@ def issues(
         )
     if unchecked:  # "0 likely errors" must not read as "every label was checked"
         shown = ", ".join(repr(v) for v in unchecked[:10]) + (", ..." if len(unchecked) > 10 else "")
-        console.print(
+        say(
             f"not checked: {len(unchecked)} {task} label(s) with a single labeled case ({shown}); "
-            "label a second case of each to check them",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+            "label a second case of each to check them"
         )
 
 

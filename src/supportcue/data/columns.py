@@ -216,7 +216,9 @@ class CaseRow(ImportRow):
         None,
         shown="resolved when the row has a reply, else open",
     )
-    simulated: bool = column("true for generated, not real, history (the dashboard says so)", False)
+    simulated: bool = column(
+        "true for generated, not real, history, its reply too (the dashboard says so)", False
+    )
     reply: str | None = column("what the agent sent: stored as a `sent` event (history)", None)
     agent_id: str | None = column("who sent the reply", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent on the reply", None, ge=0)

@@ -13,12 +13,12 @@ external ids, so importing the same file twice creates no duplicates.
 
 Columns that a cases file has beyond the known ones are kept in the case's `fields` (they fill answer
 placeholders such as `{order_id}`). A cases file with a `reply` column also records the agent's sent
-reply as a `sent` event, which is how a help desk's history is imported; such a case is `resolved`
-unless its `status` says otherwise. An imported `resolved` event closes its case as one sent to
-`POST /v1/events` does (by its time, in the order the changes happened). Warnings
-(`ImportReport.warnings`) name what makes imported data useless though valid: answers none of which
-is approved, cases none of which (or only some of which) has a `created_at`, labels of cases not
-imported, topic labels naming no topic of the workspace.
+reply as a `sent` event (`simulated` when the case is), which is how a help desk's history is
+imported; such a case is `resolved` unless its `status` says otherwise. An imported `resolved` event
+closes its case as one sent to `POST /v1/events` does (by its time, in the order the changes
+happened). Warnings (`ImportReport.warnings`) name what makes imported data useless though valid:
+answers none of which is approved, cases none of which (or only some of which) has a `created_at`,
+labels of cases not imported, topic labels naming no topic of the workspace.
 """
 
 from __future__ import annotations
@@ -304,6 +304,7 @@ def _to_records(kind: str, item: ImportRow) -> dict[str, list[dict[str, Any]]]:
                     "agent_id": agent,
                     "handle_seconds": seconds,
                     "ts": item.created_at,
+                    "simulated": item.simulated,  # generated history's reply is generated too
                 }
             )
         return out
@@ -339,7 +340,7 @@ def _key(item: ImportRow) -> tuple[Hashable, str]:
     raise TypeError(f"no key for {type(item).__name__}")
 
 
-REPLY_COLUMNS = ("text", "agent_id", "handle_seconds", "ts")
+REPLY_COLUMNS = ("text", "agent_id", "handle_seconds", "ts", "simulated")
 """What a cases file's reply columns set on the case's `sent` event (keyed `import:ID:sent`)."""
 
 

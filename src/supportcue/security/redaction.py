@@ -192,22 +192,41 @@ def _phone(match: re.Match[str], label: Label) -> str:
     return label("phone", text)
 
 
-def _spelled_email(match: re.Match[str], label: Label) -> str:
-    """An address written out, when it is one: a spelled or bracketed dot in its domain ("jane at
-    gmail dot com"), a bracketed at ("jane(at)example.com"), or a spelled at after a name with a dot
-    in it ("jane.doe at gmail.com"); not a sentence's "at" before a site ("bought it at amazon.com"),
-    nor an address written as usual (left to `_EMAIL`, which knows a database URL's user and host)."""
-    text = match.group(0)
+def _is_spelled_email(match: re.Match[str]) -> bool:
+    """Whether a match of `_SPELLED_EMAIL` is an address written out: a spelled or bracketed dot in
+    its domain ("jane at gmail dot com"), a bracketed at ("jane(at)example.com"), or a spelled at after
+    a name with a dot in it ("jane.doe at gmail.com"); not a sentence's "at" before a site ("bought it
+    at amazon.com"), nor an address written as usual (left to `_EMAIL`, which knows a database URL's
+    user and host)."""
     local, at, domain, dot = match.group("local", "at", "domain", "dot")
     spelled_dot = dot != "." or _SPELLED_DOT.search(domain) is not None
     word_at = at != "@" and "[" not in at and "(" not in at and "{" not in at
-    if (
+    return bool(
         spelled_dot
         or (at != "@" and not word_at)
         or (word_at and ("." in local or _SPELLED_DOT.search(local)))
-    ):
-        return label("email", text)
-    return text
+    )
+
+
+def _spelled_email(match: re.Match[str], label: Label) -> str:
+    return label("email", match.group(0)) if _is_spelled_email(match) else match.group(0)
+
+
+_ANY_DOT_PATTERN = re.compile(_ANY_DOT, re.IGNORECASE)
+
+
+def spelled_emails(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, address) of each address written out in `text`, as `redact` finds them ("jane dot
+    doe at gmail dot com", "jane(at)example(dot)com"), the address as usually written
+    ("jane.doe@gmail.com"): the grounding check's facts compare the two forms as one."""
+    if not _SPELLED_JOINER.search(text):
+        return
+    for match in _SPELLED_EMAIL.finditer(text):
+        if _is_spelled_email(match):
+            local, domain, tld = (
+                _ANY_DOT_PATTERN.sub(".", part) for part in match.group("local", "domain", "tld")
+            )
+            yield match.start(), match.end(), f"{local}@{domain}.{tld}"
 
 
 def _typed(kind: str, value: str) -> str:

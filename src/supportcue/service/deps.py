@@ -78,6 +78,15 @@ class Forbidden(HTTPException):
         super().__init__(status_code=403, detail=detail)
 
 
+class NotFound(HTTPException):
+    """404: no `what` ("case", "answer") with the id asked for. The id is not echoed: the caller has
+    it, and a help desk's case id may be the customer's address (error bodies hold no personal data).
+    The console's "Not found" page says it alike."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(status_code=404, detail=f"no {what} with this id")
+
+
 def get_caller(request: Request) -> Caller:
     """The authenticated caller (the middleware has answered 401 already when there is none)."""
     caller: Caller | None = getattr(request.state, "caller", None)

@@ -397,7 +397,8 @@ _PROBLEMS = {
     401: "no valid credentials: for a help desk's webhook, no valid and fresh signature (or no "
     "webhook secret configured)",
     403: "the caller's role does not allow this (`detail` says which role does)",
-    404: "no such thing (`detail` names it)",
+    404: "no such thing (`detail` says what kind: `no case with this id`; never the id asked for, which "
+    "may be personal data)",
     409: "the idempotency key (or message id) was used before with a different request",
     412: "If-Match names a version the answer has moved on from (`detail` says which it is at)",
     413: "the body or the message is over its limit",

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from supportcue.data.store import Store
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import StoreDep, require
+from supportcue.service.deps import NotFound, StoreDep, require
 from supportcue.service.schemas import AlertPublic, AlertsPublic, problem_responses
 from supportcue.vocab import Role
 
@@ -51,5 +51,5 @@ async def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: S
     """One drift alert with the ids of the review items it created."""
     found = await run_in_threadpool(_one, store, alert_id)
     if found is None:
-        raise HTTPException(404, detail=f"no drift alert {alert_id}")
+        raise NotFound("drift alert")
     return found

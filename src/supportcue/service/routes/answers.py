@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from supportcue.boundary import Text
 from supportcue.pipeline import Composed, SuggestRequest
 from supportcue.security.roles import includes
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, Forbidden, RuntimeDep, StoreDep, require
+from supportcue.service.deps import CallerDep, Forbidden, NotFound, RuntimeDep, StoreDep, require
 from supportcue.service.schemas import (
     AnswerPublic,
     AnswersPublic,
@@ -79,7 +79,7 @@ async def compose(
     `agent_name` and `fields`, then the live tone stage (as a suggestion's text would be)."""
     answer = await run_in_threadpool(store.library.answer, answer_id)
     if answer is None or answer.status != AnswerStatus.APPROVED:
-        raise HTTPException(404, detail=f"no approved answer {answer_id[:100]!r}")
+        raise NotFound("approved answer")
     request = SuggestRequest(
         message="",
         case_id=body.case_id,

@@ -57,15 +57,19 @@ async def create_event(
     body: EventCreate, store: StoreDep, settings: SettingsDep, telemetry: TelemetryDep, caller: CallerDep
 ) -> EventPublic:
     """Record an event once per caller and `idempotency_key`: a retry of the same request is
-    acknowledged (`duplicate`) and not stored again; the same key with another request is a 409."""
+    acknowledged (`duplicate`) and not stored again; the same key with another request is a 409.
+    Both are decided before the checks of a new event, so a retry of an accepted request gets the
+    answer the first one got even if the suggestion it names is no longer stored."""
     if caller.role == Role.EMBED and body.kind not in EMBED_KINDS:
         allowed = ", ".join(EMBED_KINDS)
         raise Forbidden(f"an embed key may post {allowed} events; {body.kind} ones come from the help desk")
     timeout_s = settings.service.write_timeout_ms / 1000
-    if body.suggestion_id is not None:
-        await _check_suggestion(store, body.suggestion_id, body.case_id, timeout_s)
-    if body.kind == EventKind.ALTERNATIVE and body.answer_id:
-        await _check_answer(store, body.answer_id, timeout_s)
+    # a key used before is `record_event`'s to answer (a duplicate, or a 409), not the checks'
+    if await within(timeout_s, store.events.get, caller.id, body.idempotency_key) is None:
+        if body.suggestion_id is not None:
+            await _check_suggestion(store, body.suggestion_id, body.case_id, timeout_s)
+        if body.kind == EventKind.ALTERNATIVE and body.answer_id:
+            await _check_answer(store, body.answer_id, timeout_s)
     row = body.model_dump()
     if caller.by_cookie:
         row["agent_id"] = caller.name

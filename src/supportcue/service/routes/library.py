@@ -36,7 +36,7 @@ from supportcue.data.tables import Answer, AnswerVersion
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.monitoring.library import answer_figures, attention, reviewer_findings
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, RuntimeDep, StoreDep, require
+from supportcue.service.deps import CallerDep, NotFound, RuntimeDep, StoreDep, require
 from supportcue.service.preconditions import (
     API_NEW_TOPIC,
     FORM_NEW_TOPIC,
@@ -105,7 +105,7 @@ def save(
     try:
         return runtime.store.library.save_answer(answer_id, change, editor, cycle, create=create)
     except KeyError:
-        raise HTTPException(404, detail=f"no answer {answer_id!r}") from None
+        raise NotFound("answer") from None
     except AnswerConflict as exc:
         raise HTTPException(409 if create else moved_on, detail=str(exc)) from None
 
@@ -191,7 +191,7 @@ async def change_answer(
 async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
     versions = await run_in_threadpool(store.library.versions, answer_id)
     if not versions:
-        raise HTTPException(404, detail=f"no answer {answer_id!r}")
+        raise NotFound("answer")
     return versions
 
 
@@ -225,9 +225,9 @@ async def answer_diff(
     by_number = {v.version: v for v in await _versions(store, answer_id)}
     to_v = to_version or max(by_number)
     from_v = from_version or max([n for n in by_number if n < to_v], default=to_v)
-    missing = [n for n in (from_v, to_v) if n not in by_number]
-    if missing:
-        raise HTTPException(404, detail=f"answer {answer_id!r} has no version {missing[0]}")
+    absent = [n for n in (from_v, to_v) if n not in by_number]
+    if absent:
+        raise HTTPException(404, detail=f"the answer has no version {absent[0]}")
     return AnswerDiffPublic(
         answer_id=answer_id,
         from_version=from_v,
@@ -391,7 +391,7 @@ async def answer_page(
     context = await run_in_threadpool(_answer_context, runtime, answer_id, proposal)
     if context is None:
         return templates.TemplateResponse(
-            request, "missing.html", {"what": f"answer {answer_id}"}, status_code=404
+            request, "missing.html", {"what": "answer with this id"}, status_code=404
         )
     context["done"] = _done(done, context["a"])
     return templates.TemplateResponse(request, "answer.html", context)
@@ -510,7 +510,7 @@ async def _refused_edit(
     the form on it: saving again, after reading, is the reviewer's decision, not an accident."""
     context = await run_in_threadpool(_answer_context, runtime, answer_id, False)
     if context is None:
-        raise HTTPException(404, detail=f"no answer {answer_id!r}")
+        raise NotFound("answer")
     now = context["a"].version
     if refusal.status_code == 409:
         then = (

@@ -26,7 +26,7 @@ from supportcue.monitoring.metrics import compute_dashboard, parse_range
 from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
 from supportcue.service.auth import wants_page
-from supportcue.service.deps import RuntimeDep, StoreDep, require
+from supportcue.service.deps import NotFound, RuntimeDep, StoreDep, require
 from supportcue.service.runtime import Runtime
 from supportcue.service.views import (
     case_data,
@@ -59,7 +59,7 @@ def static_file(files: dict[str, Path], name: str) -> FileResponse:
     """One of `files` by name, or a 404 (whatever the name: too long, NUL bytes, `..`)."""
     path = files.get(name)
     if path is None:
-        raise HTTPException(404, detail=f"no static file named {name[:60]!r}")
+        raise HTTPException(404, detail="no static file with this name")
     media_type = TYPES.get(path.suffix, "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
 
@@ -123,7 +123,7 @@ async def case_view(request: Request, case_id: Text, store: StoreDep) -> Respons
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
         return templates.TemplateResponse(
-            request, "missing.html", {"what": f"case {case_id}"}, status_code=404
+            request, "missing.html", {"what": "case with this id"}, status_code=404
         )
     answers = await run_in_threadpool(store.library.answers)
     titles = {a.id: a.title for a in answers}
@@ -141,7 +141,7 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
-        raise HTTPException(404, detail=f"no case {case_id!r}")
+        raise NotFound("case")
     await run_in_threadpool(store.cases.set_status, case_id, CaseStatus.RESOLVED)
     following = await run_in_threadpool(store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=1)
     next_url = f"/cases/{quote(following[0].id, safe='')}" if following else "/"

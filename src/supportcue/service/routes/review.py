@@ -24,7 +24,7 @@ from supportcue.errors import ReviewConflict, ReviewError
 from supportcue.review.queue import WHY, queue_for
 from supportcue.review.record import ReviewInput, item_message, submit
 from supportcue.service.body import StrictJSONRoute
-from supportcue.service.deps import CallerDep, RuntimeDep, require
+from supportcue.service.deps import CallerDep, NotFound, RuntimeDep, require
 from supportcue.service.routes.pages import templates
 from supportcue.service.schemas import (
     ReviewAlertPublic,
@@ -94,7 +94,7 @@ def load_queue(
     if alert is None:
         items = queue_for(store, settings, reviewer, limit)
     elif store.alerts.get(alert) is None:
-        raise HTTPException(404, detail=f"no drift alert {alert}")
+        raise NotFound("drift alert")
     else:
         items = store.reviews.open_for_alert(reviewer, alert, limit)
     data = [_public(store, i) for i in items]
@@ -136,8 +136,8 @@ async def create_review(body: ReviewCreate, runtime: RuntimeDep, caller: CallerD
     )
     try:
         stored, labels = await run_in_threadpool(submit, runtime.store, runtime.settings, review, caller.id)
-    except LookupError as exc:
-        raise HTTPException(404, detail=str(exc.args[0] if exc.args else exc)) from None
+    except LookupError:
+        raise NotFound("review item") from None
     except ReviewError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except ReviewConflict as exc:
