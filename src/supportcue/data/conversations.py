@@ -217,6 +217,15 @@ class Conversations:
         with self.db.session() as s:
             return self._insert(s, {"received_at": now, "ts": now, **row, "role": MessageRole.AGENT})
 
+    def add_context(self, row: Mapping[str, Any]) -> tuple[ConversationMessage, bool]:
+        """Store a turn kept as context alone (`row`: caller, message_id, case_id, role, text, ts,
+        agent_id, fingerprint), its case left as it is; a message id stored before changes nothing."""
+        now = utcnow()
+        with self.db.session() as s:
+            return self._insert(
+                s, {"received_at": now, "ts": now, **row, "private": False, "context_only": True}
+            )
+
     def answer(self, turn_id: int, suggestion_id: str, result: Mapping[str, Any]) -> ConversationMessage:
         """Record the suggestion made for a customer turn, unless one was recorded first (a
         concurrent repeat): the turn as stored, with the suggestion it kept."""
@@ -277,8 +286,9 @@ class Conversations:
         return self.db.first(q) is not None
 
     def counts(self, caller: str, answered_before: datetime) -> dict[str, int]:
-        """Turns a help desk's caller sent: customer turns, agent replies (`sent` events), and of the
-        customer turns before `answered_before`, how many an agent reply received later followed."""
+        """Turns a help desk's caller sent: customer turns (not those kept as context only), agent
+        replies (`sent` events), and of the customer turns before `answered_before`, how many an
+        agent reply received later followed."""
         reply = aliased(ConversationMessage)
         m = ConversationMessage
         answered = (
@@ -291,7 +301,8 @@ class Conversations:
             )
             .correlate(m)
         )
-        customer = (m.caller == caller) & (m.role == MessageRole.CUSTOMER)
+        # a message to a bot (context only) awaits no agent's reply
+        customer = (m.caller == caller) & (m.role == MessageRole.CUSTOMER) & m.context_only.is_(False)
         due = customer & (m.ts < answered_before)
         q = select(
             func.count().filter(customer),

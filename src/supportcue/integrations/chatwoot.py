@@ -13,14 +13,18 @@ signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are 
     message_type  private  sender.type   becomes
     incoming      false    contact       a customer turn (a suggestion, posted as a private note)
     outgoing      false    user          an agent's reply (the `sent` event of the case's suggestion)
+    outgoing      false    agent_bot,    a bot's turn (`BOT_TYPES`), kept as context only: no
+                           captain_...   suggestion, no reply
     anything else                        Ignored: private notes (ours among them), templates,
-                                         activity, bots' messages, a campaign's or an automation
+                                         activity, a campaign's or an automation
                                          rule's (`additional_attributes.campaign_id`,
                                          `content_attributes.automation_rule_id`: sent as a user,
                                          yet no reply), other events and accounts
 
 A customer's message in a conversation a bot handles (`pending`, or assigned to a bot:
-`_bot_handles`) is Ignored too: no note until an agent takes it over (status open).
+`_bot_handles`) is kept as context only too (`Inbound.context_only`): no note until an agent takes
+it over (status open), and that first suggestion reads what the customer told the bot, and the bot's
+answers, as the turns before it.
 
 A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
 or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
@@ -405,14 +409,16 @@ class ChatwootHelpDesk:
             return Ignored(f"{why}: not an agent's reply")
         elif kind == "outgoing" and sender == "user":
             role = MessageRole.AGENT
+        elif kind == "outgoing" and sender in BOT_TYPES:
+            role = MessageRole.BOT  # what the customer was told: context, never a reply
         else:
             return Ignored(
                 f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
                 "nor an agent's reply"
             )
-        bot = _bot_handles(m.conversation) if role == MessageRole.CUSTOMER else None
-        if bot is not None:  # the customer talks to the bot: no agent to suggest a reply to
-            return Ignored(f"{bot}: no note until an agent takes it over (status open)")
+        # the customer talks to the bot: no agent to suggest a reply to, yet what they say is the
+        # context of the first suggestion once an agent takes it over (status open)
+        bot_phase = role == MessageRole.CUSTOMER and _bot_handles(m.conversation) is not None
         conversation = _number(m.conversation.display_id, m.conversation.id)
         meta = m.conversation.meta
         customer = m.sender if role == MessageRole.CUSTOMER else (meta.sender if meta else None)
@@ -427,9 +433,10 @@ class ChatwootHelpDesk:
             target={"account_id": str(account), "conversation_id": str(conversation)},
             # cut to the case's column: refused, the customer's message would be lost (no redelivery)
             customer_name=(customer.name[:200] or None) if customer and customer.name else None,
-            agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
+            agent_id=agent_name(m.sender) if role != MessageRole.CUSTOMER else None,
             channel=channel or "chat",
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
+            context_only=bot_phase or role == MessageRole.BOT,
         )
 
     def _status_change(self, payload: dict[str, Any]) -> Resolved | Reopened | Ignored:

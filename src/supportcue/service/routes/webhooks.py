@@ -6,7 +6,8 @@ answer: a customer's message with its outbox item (the note), in one transaction
 reply as its `sent` event, or a conversation resolved as its case's `resolved` event (with the
 resolution time as its handle time: what an experiment's `resolved` and `handle_seconds` read) that
 also closes the case; a conversation reopened opens its case again.
-The suggestion and the note are the outbox worker's
+A message while a bot handles the conversation, and the bot's, are kept as context alone (no note,
+no event). The suggestion and the note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
 
@@ -105,7 +106,10 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
         count(name, "ignored").inc()
         return WebhookPublic(status="ignored", reason="the message has no text")
     try:
-        if found.role == MessageRole.CUSTOMER:
+        if found.context_only:  # a bot's phase: kept for the context of later suggestions, no note
+            added = await run_in_threadpool(conversation.receive_context, store, turn, caller=caller)
+            created = added.created
+        elif found.role == MessageRole.CUSTOMER:
             public_url = runtime.settings.service.public_url
             outbox = {
                 "help_desk": name,
