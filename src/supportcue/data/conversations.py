@@ -193,7 +193,12 @@ class Conversations:
         for t in earlier:
             text = str(t.get("text") or t.get("content") or "").strip()
             if text:
-                role = MessageRole.AGENT if t.get("role") == MessageRole.AGENT else MessageRole.CUSTOMER
+                said = t.get("role")
+                role = (
+                    MessageRole(said)
+                    if said in (MessageRole.AGENT, MessageRole.BOT)
+                    else MessageRole.CUSTOMER
+                )
                 s.add(
                     ConversationMessage(
                         caller=INTERNAL, case_id=case.id, role=role, text=text, ts=case.created_at

@@ -127,7 +127,7 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(30), default="email")
     message: Mapped[str] = mapped_column(Text)
     context: Mapped[list[Any]] = mapped_column(default=list)
-    """Earlier turns of the conversation: [{"role": "customer"|"agent", "text": ...}]."""
+    """Earlier turns of the conversation: [{"role": "customer"|"agent"|"bot", "text": ...}]."""
     customer_name: Mapped[str | None] = mapped_column(String(200))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

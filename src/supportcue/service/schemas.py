@@ -75,7 +75,7 @@ class SuggestCreate(BaseModel):
     context: Annotated[list[str | dict[str, Any]] | str | None, CLEAN] = Field(
         None,
         description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
-        '"agent", "text": ...}; or free text (one customer turn)',
+        '"agent"|"bot", "text": ...}; or free text (one customer turn)',
     )
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
