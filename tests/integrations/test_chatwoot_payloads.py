@@ -601,10 +601,13 @@ def test_a_conversation_an_agent_bot_handles_gets_no_note_until_an_agent_takes_i
         changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
     )
     assert post(server.url, handoff).status_code == 200
+    # the message the bot handed over is given its suggestion (here none to show: no note)
+    (handed,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    assert handed.status == "skipped" and "no suggestion to show" in (handed.last_error or "")
     r = post(server.url, message_created(133, "How do I pause a payout?", created_at=at(100)))
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (note,) = wait_for(lambda: chatwoot.notes)
-    assert "Suggested reply" in note["content"] and store.db.count("outbox") == 1
+    assert "Suggested reply" in note["content"] and store.db.count("outbox") == 2
     turn = store.conversations.find("webhook:chatwoot", "133")
     assert turn is not None and turn.suggestion_id is not None
     assert list(store.conversations.context(turn).thread) == [
@@ -619,9 +622,74 @@ def test_a_conversation_an_agent_bot_handles_gets_no_note_until_an_agent_takes_i
     (sent,) = store.events.list(kind="sent")
     assert sent.suggestion_id == turn.suggestion_id and sent.text == PAUSE
     counts = store.conversations.counts("webhook:chatwoot", datetime.now(UTC))
-    assert counts == {
-        "customer_messages": 1,
+    assert counts == {  # the handed-over message awaits an agent's reply too; the first is the bot's
+        "customer_messages": 2,
         "agent_replies": 1,
-        "customer_messages_due": 1,
-        "customer_messages_answered": 1,
+        "customer_messages_due": 2,
+        "customer_messages_answered": 2,
     }
+
+
+def test_the_question_the_bot_handed_over_gets_its_note_at_the_handover(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """The bot cannot help and hands the conversation over (`bot_handoff!`: status open): the agent
+    who takes it answers the customer's last message to the bot, and got no note for it, nor any
+    until the customer wrote again (the question the bot could not answer is the one an agent most
+    needs a suggestion for). The handover gives that message its note, with what came before as its
+    context; a handover delivered again gives none more, and a message an agent already answered
+    gets none."""
+    chatwoot.start()
+    post(server.url, in_bot_mode(message_created(140, "Hi", created_at=at(300)), "pending"))
+    bot_reply = message_created(141, "How can I help?", "outgoing", sender=BOT, created_at=at(250))
+    post(server.url, in_bot_mode(bot_reply, "pending"))
+    question = in_bot_mode(message_created(142, "How do I pause a payout?", created_at=at(200)), "pending")
+    post(server.url, question)
+    handing = message_created(143, "Let me get you an agent.", "outgoing", sender=BOT, created_at=at(150))
+    post(server.url, in_bot_mode(handing, "pending"))
+    assert store.db.count("outbox") == 0 and store.cases.get(CASE) is None
+    handoff = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        updated_at=time.time() - 120,
+        changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
+    )
+    r = post(server.url, handoff)
+    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["case_id"] == CASE
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert "Suggested reply" in note["content"] and note["conversation_id"] == 10
+    turn = store.conversations.find("webhook:chatwoot", "142")
+    assert turn is not None and turn.suggestion_id is not None and not turn.context_only
+    assert list(store.conversations.context(turn).thread) == [
+        {"role": "customer", "text": "Hi"},
+        {"role": "bot", "text": "How can I help?"},
+    ]
+    case = store.cases.get(CASE)
+    assert case is not None and case.status == "open" and case.message == "How do I pause a payout?"
+    assert case.customer_name == "Ana Silva"
+    assert post(server.url, handoff).json()["status"] == "duplicate"
+    time.sleep(0.3)
+    assert len(chatwoot.notes) == 1 and store.db.count("outbox") == 1
+    # the agent answers it: the reply is measured against the handover's suggestion
+    post(server.url, message_created(144, PAUSE, "outgoing", created_at=at(100)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == turn.suggestion_id
+
+
+def test_a_handover_after_an_agent_answered_in_the_bots_phase_posts_no_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(
+        server.url,
+        in_bot_mode(message_created(150, "How do I pause a payout?", created_at=at(300)), "pending"),
+    )
+    post(server.url, message_created(151, PAUSE, "outgoing", created_at=at(200)))  # an agent stepped in
+    handoff = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
+    )
+    assert post(server.url, handoff).json()["status"] == "ignored"
+    time.sleep(0.3)
+    assert chatwoot.notes == [] and store.db.count("outbox") == 0

@@ -95,6 +95,11 @@ class Reopened:
     help_desk: str
     case_id: str
     ts: datetime
+    target: Mapping[str, Any] = field(default_factory=dict)
+    """Where a note for this conversation goes (the help desk's own ids): for the customer's message
+    to a bot that an agent now takes over (`conversation.receive_reopened`)."""
+    customer_name: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

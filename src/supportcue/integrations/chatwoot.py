@@ -35,7 +35,9 @@ handle time is Chatwoot's resolution time. Each resolution is one event, keyed b
 and that time: a webhook delivered twice is one event, a conversation reopened and resolved again has
 two, and the analysis takes the last (as for events sent to the API). A resolution also closes the
 case (the console's inbox shows open cases), and a change to `open` is `Reopened`: the case is open
-again, with no event. Other status changes (pending, snoozed) record nothing.
+again, with no event; when it is a bot's handover (`bot_handoff!`, or an agent opening a pending
+conversation), the customer's last message to the bot, unanswered by an agent, gets its note then.
+Other status changes (pending, snoozed) record nothing.
 
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
 message's suggestion (`Inbound.reply_to`). A reaction (`content_attributes.is_reaction`: an emoji
@@ -201,6 +203,7 @@ class ConversationChanged(BaseModel):
     id: int | Text
     display_id: int | Text | None = None
     status: Text | None = None
+    channel: Text | None = None
     account: _Account | None = None
     account_id: int | Text | None = None
     messages: list[_LastMessage] | None = None
@@ -460,7 +463,15 @@ class ChatwootHelpDesk:
         now = datetime.now(UTC)
         ts = _time(c.updated_at, now)
         if status == "open":
-            return Reopened(help_desk=NAME, case_id=case_id_for(account, number)[:100], ts=ts)
+            customer = c.meta.sender if c.meta else None
+            return Reopened(
+                help_desk=NAME,
+                case_id=case_id_for(account, number)[:100],
+                ts=ts,
+                target={"account_id": str(account), "conversation_id": str(number)},
+                customer_name=(customer.name[:200] or None) if customer and customer.name else None,
+                channel=(c.channel or "chat").removeprefix("Channel::").lower()[:30] or "chat",
+            )
         assignee = c.meta.assignee if c.meta else None
         return Resolved(
             help_desk=NAME,

@@ -328,11 +328,29 @@ def receive_resolved(store: Store, resolved: Resolved, *, caller: str) -> tuple[
     return recorded.event.id, not recorded.duplicate
 
 
-def receive_reopened(store: Store, reopened: Reopened) -> bool | Ignored:
+def receive_reopened(
+    store: Store, reopened: Reopened, *, caller: str | None = None, outbox: Mapping[str, Any] | None = None
+) -> bool | Ignored:
     """Open the case of a conversation the help desk reopened: whether that changed the case (False:
     it already showed this reopening, a repeat); `Ignored` when there is no case, or the case shows
-    a later change (a resolution after it: this webhook came late)."""
+    a later change (a resolution after it: this webhook came late).
+
+    An agent taking the conversation over from a bot opens it too: the customer's last message to
+    the bot (kept as context only), if no agent answered it yet, becomes the customer turn it is,
+    with `outbox` queued for it (its note), and its case is made or grown (`Conversations.take_over`)."""
+    taken = None
+    if caller is not None:
+        taken = store.conversations.take_over(
+            reopened.case_id,
+            caller,
+            channel=reopened.channel,
+            customer_name=reopened.customer_name,
+            outbox=outbox,
+        )
     case = store.cases.get(reopened.case_id)
+    if taken is not None:
+        store.cases.follow_status(reopened.case_id, CaseStatus.OPEN, reopened.ts)
+        return True
     if case is None:
         return Ignored(f"no message of conversation {reopened.case_id} reached supportcue: no case to reopen")
     if store.cases.follow_status(reopened.case_id, CaseStatus.OPEN, reopened.ts):
