@@ -8,7 +8,8 @@ resolution time as its handle time: what an experiment's `resolved` and `handle_
 also closes the case; a conversation reopened opens its case again.
 A message while a bot handles the conversation, and the bot's, are kept as context alone (no note,
 no event); an agent taking the conversation over (status open) gives the customer's last message to
-the bot its outbox item, in one transaction with the case made or grown. The suggestion and the note are the outbox worker's
+the bot its outbox item, in one transaction with the case made or grown. The suggestion and the
+note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
 
