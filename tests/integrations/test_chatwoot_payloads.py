@@ -693,3 +693,25 @@ def test_a_handover_after_an_agent_answered_in_the_bots_phase_posts_no_note(
     assert post(server.url, handoff).json()["status"] == "ignored"
     time.sleep(0.3)
     assert chatwoot.notes == [] and store.db.count("outbox") == 0
+
+
+def test_a_conversation_the_bot_resolved_and_an_agent_reopens_gets_no_note_for_the_bots_question(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Only a handover (pending to open) takes the customer's message to the bot over: the bot
+    answered it and resolved the conversation, and an agent reopening it later (resolved to open) is
+    no question awaiting them."""
+    chatwoot.start()
+    post(
+        server.url,
+        in_bot_mode(message_created(160, "How do I pause a payout?", created_at=at(300)), "pending"),
+    )
+    reopened = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        updated_at=time.time() - 60,
+        changed_attributes=[{"status": {"previous_value": "resolved", "current_value": "open"}}],
+    )
+    assert post(server.url, reopened).json()["status"] == "ignored"
+    time.sleep(0.3)
+    assert chatwoot.notes == [] and store.db.count("outbox") == 0

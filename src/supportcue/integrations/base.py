@@ -100,6 +100,9 @@ class Reopened:
     to a bot that an agent now takes over (`conversation.receive_reopened`)."""
     customer_name: str | None = None
     channel: str | None = None
+    handover: bool = False
+    """An agent takes the conversation over from a bot (it was pending): the customer's last message
+    to the bot awaits their reply."""
 
 
 @dataclass(frozen=True)

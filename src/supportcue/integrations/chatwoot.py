@@ -224,12 +224,19 @@ class ConversationChanged(BaseModel):
     def new_status(self) -> str | None:
         """The status it changed to (`changed_attributes`: what the change was, even when the
         conversation changed again before the webhook was built), else its `status`."""
+        return self._status_value("current_value") or self.status
+
+    def old_status(self) -> str | None:
+        """The status it changed from (`changed_attributes`), if the webhook says."""
+        return self._status_value("previous_value")
+
+    def _status_value(self, which: str) -> str | None:
         changes = self.changed_attributes if isinstance(self.changed_attributes, list) else []
         for change in changes:
             status = change.get("status") if isinstance(change, dict) else None
-            if isinstance(status, dict) and isinstance(status.get("current_value"), str):
-                return str(status["current_value"])
-        return self.status
+            if isinstance(status, dict) and isinstance(status.get(which), str):
+                return str(status[which])
+        return None
 
 
 def _number(display_id: int | str | None, id_: int | str) -> int | str:
@@ -471,6 +478,7 @@ class ChatwootHelpDesk:
                 target={"account_id": str(account), "conversation_id": str(number)},
                 customer_name=(customer.name[:200] or None) if customer and customer.name else None,
                 channel=(c.channel or "chat").removeprefix("Channel::").lower()[:30] or "chat",
+                handover=c.old_status() == "pending",
             )
         assignee = c.meta.assignee if c.meta else None
         return Resolved(

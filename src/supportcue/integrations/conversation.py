@@ -335,11 +335,12 @@ def receive_reopened(
     it already showed this reopening, a repeat); `Ignored` when there is no case, or the case shows
     a later change (a resolution after it: this webhook came late).
 
-    An agent taking the conversation over from a bot opens it too: the customer's last message to
-    the bot (kept as context only), if no agent answered it yet, becomes the customer turn it is,
-    with `outbox` queued for it (its note), and its case is made or grown (`Conversations.take_over`)."""
+    An agent taking the conversation over from a bot (`handover`: it was pending) opens it too: the
+    customer's last message to the bot (kept as context only), if no agent answered it yet, becomes
+    the customer turn it is, with `outbox` queued for it (its note), and its case is made or grown
+    (`Conversations.take_over`)."""
     taken = None
-    if caller is not None:
+    if caller is not None and reopened.handover:
         taken = store.conversations.take_over(
             reopened.case_id,
             caller,
