@@ -47,6 +47,9 @@ class MessageRole(StrEnum):
 
     CUSTOMER = "customer"
     AGENT = "agent"
+    BOT = "bot"
+    """A help desk's bot (Chatwoot's agent bot, its Captain): kept as context, never a reply. Only a
+    help desk's webhook says so; `POST /v1/messages` takes customer and agent."""
 
 
 class DeliveryStatus(StrEnum):

@@ -15,6 +15,8 @@ from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.data.tables import Event
 from supportcue.errors import ImportDataError
+from supportcue.integrations.conversation import TurnIn, receive_customer
+from supportcue.vocab import MessageRole
 
 CASES_CSV = (
     "id,text,customer_name,order_id,created_at,reply\n"
@@ -387,7 +389,7 @@ def test_context_is_text_or_a_json_array_of_turns(store: Store, tmp_path: Path) 
     path = write(tmp_path / "cases.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     report = import_file(store, "cases", path)
     assert [(r.line, r.reason) for r in report.rejects] == [
-        (4, "context: turn 1: role must be one of customer | agent"),
+        (4, "context: turn 1: role must be one of customer | agent | bot"),
         (5, "context: turn 1: expected text or an object with a text key"),
     ]
     contexts = {c.id: c.context for c in store.cases.list()}
@@ -1524,3 +1526,26 @@ def test_a_json_number_label_is_one_text_for_one_number(store: Store, tmp_path: 
     assert report.stored == 4 and [r.line for r in report.rejects] == [5]
     values = {(lb.case_id, lb.annotator): lb.value for lb in store.labels.list("topic")}
     assert values == {("c1", "a"): "3", ("c4", "a"): "3", ("c1", "b"): "2.5", ("c4", "b"): "3.0"}
+
+
+def test_a_case_whose_context_has_a_bots_turns_is_exported_and_imported_again(
+    store: Store, tmp_path: Path
+) -> None:
+    """A Chatwoot conversation an agent bot handled first keeps the bot's turns (role `bot`) in its
+    case's context: `export cases` wrote them and `import cases` refused every such row ("role must be
+    one of customer | agent"), so a database could not be moved or restored through its export. A
+    bot's turn copied from an imported case into its conversation stays the bot's, not the customer's."""
+    context = [
+        {"role": "customer", "text": "Where is my payout?"},
+        {"role": "bot", "text": "Payouts arrive in 2 days."},
+    ]
+    store.cases.upsert([{"id": "c1", "message": "I want to talk to a person", "context": context}])
+    exported = tmp_path / "cases.jsonl"
+    export_table(store, "cases", exported)
+    report = import_file(store, "cases", exported, strict=True)
+    assert report.committed and report.stored == 1 and not report.rejects
+    case = store.cases.get("c1")
+    assert case is not None and case.context == context
+    turn = TurnIn(case_id="c1", message_id="m9", role=MessageRole.CUSTOMER, text="Hello?")
+    receive_customer(store, turn, caller="webhook:chatwoot")
+    assert [t.role for t in store.conversations.turns("c1")] == ["customer", "bot", "customer", "customer"]

@@ -102,20 +102,12 @@ def test_every_event_chatwoot_sends_is_acknowledged_and_none_of_these_is_stored(
         (message_created(12, "Conversation was resolved by John", "activity", sender={}), "activity"),
         # the widget's email collection, a CSAT survey
         (message_created(13, "Give the team a way to reach you.", "template", sender={}), "template"),
-        (
-            message_created(
-                14, "Hi, I'm the bot", "outgoing", sender={"id": 3, "name": "B", "type": "agent_bot"}
-            ),
-            "agent_bot",
-        ),
         # an automation rule's or a campaign's message: no sender at all
         ({**message_created(15, "We are away until Monday", "outgoing"), "sender": None}, "system"),
-        # a message whose sender is something Chatwoot may add later (an AI assistant, say)
+        # a message whose sender is something Chatwoot may add later
         (
-            message_created(
-                16, "Here is how", "outgoing", sender={"id": 2, "name": "C", "type": "captain_assistant"}
-            ),
-            "captain_assistant",
+            message_created(16, "Here is how", "outgoing", sender={"id": 2, "name": "C", "type": "robot"}),
+            "robot",
         ),
         # only an attachment: no text to compare
         (
@@ -158,6 +150,29 @@ def test_only_a_human_agents_public_reply_is_captured(
     r = post(server.url, {**payload, "created_at": at(30)})
     assert r.status_code == 200 and r.json()["status"] == "ignored" and why in r.json()["reason"]
     assert store.events.list(kind="sent") == [] and store.db.count("messages") == 1
+    human = post(server.url, message_created(18, PAUSE, "outgoing", created_at=at(10)))
+    assert human.json()["status"] == "accepted"
+    assert [e.agent_id for e in store.events.list(kind="sent")] == ["John"]
+
+
+@pytest.mark.parametrize("sender_type", ["agent_bot", "captain_assistant"])
+def test_a_bots_message_is_the_conversations_context_and_no_reply(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store, sender_type: str
+) -> None:
+    """A bot's message (an agent bot's, `AgentBot#webhook_data` type agent_bot; Captain's,
+    captain_assistant) is what the customer was told: a turn the next suggestion reads, never the
+    agent's reply that the match rate measures."""
+    chatwoot.start()
+    post(server.url, message_created(10, "How do I pause a payout?", created_at=at(60)))
+    wait_for(lambda: chatwoot.notes)
+    bot = {"id": 3, "name": "B", "type": sender_type}
+    r = post(server.url, message_created(14, "Hi, I'm the bot", "outgoing", sender=bot, created_at=at(30)))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert store.events.list(kind="sent") == []
+    assert [(t.role, t.context_only) for t in store.conversations.turns(CASE)] == [
+        ("customer", False),
+        ("bot", True),
+    ]
     human = post(server.url, message_created(18, PAUSE, "outgoing", created_at=at(10)))
     assert human.json()["status"] == "accepted"
     assert [e.agent_id for e in store.events.list(kind="sent")] == ["John"]
@@ -561,18 +576,24 @@ def test_a_conversation_an_agent_bot_handles_gets_no_note_until_an_agent_takes_i
     """An inbox with an agent bot: the bot answers the customer while the conversation is pending, and
     hands it over to the agents (`bot_handoff!`: status open) when it cannot help. The customer's
     messages to the bot got a note each, a suggested reply for agents who were not in the
-    conversation (and an LLM call each)."""
+    conversation (and an LLM call each).
+
+    What the customer told the bot is kept as the conversation's context (the bot's replies as the
+    bot's turns): the first suggestion after the handover was made without it, as if the customer
+    had said nothing before ("Where is my payout?" lost). Kept, it is no suggestion, no case in the
+    inbox, no agent reply and no customer message awaiting one (the reply-capture share)."""
     chatwoot.start()
     first = post(
         server.url, in_bot_mode(message_created(130, "Where is my payout?", created_at=at(300)), how)
     )
-    assert first.status_code == 200 and first.json()["status"] == "ignored"
-    assert "bot" in first.json()["reason"]
+    assert first.status_code == 200 and first.json()["status"] == "accepted"
     bot_reply = message_created(131, "Payouts arrive in 2 days.", "outgoing", sender=BOT, created_at=at(250))
-    assert post(server.url, in_bot_mode(bot_reply, how)).json()["status"] == "ignored"
+    assert post(server.url, in_bot_mode(bot_reply, how)).json()["status"] == "accepted"
     again = in_bot_mode(message_created(132, "I want to talk to a person", created_at=at(200)), how)
-    assert post(server.url, again).json()["status"] == "ignored"
-    assert store.db.count("messages") == 0 and store.db.count("outbox") == 0
+    assert post(server.url, again).json()["status"] == "accepted"
+    assert post(server.url, again).json()["status"] == "duplicate"  # Chatwoot's retry
+    assert store.db.count("outbox") == 0 and store.db.count("suggestions") == 0
+    assert store.cases.get(CASE) is None and store.events.list() == []
     # the bot hands the conversation over (status open, an agent assigned): the next message is noted
     handoff = conversation_event(
         "conversation_status_changed",
@@ -580,7 +601,117 @@ def test_a_conversation_an_agent_bot_handles_gets_no_note_until_an_agent_takes_i
         changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
     )
     assert post(server.url, handoff).status_code == 200
+    # the message the bot handed over is given its suggestion (here none to show: no note)
+    (handed,) = wait_for(lambda: [i for i in store.outbox.items() if i.status != "pending"])
+    assert handed.status == "skipped" and "no suggestion to show" in (handed.last_error or "")
     r = post(server.url, message_created(133, "How do I pause a payout?", created_at=at(100)))
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (note,) = wait_for(lambda: chatwoot.notes)
-    assert "Suggested reply" in note["content"] and store.db.count("outbox") == 1
+    assert "Suggested reply" in note["content"] and store.db.count("outbox") == 2
+    turn = store.conversations.find("webhook:chatwoot", "133")
+    assert turn is not None and turn.suggestion_id is not None
+    assert list(store.conversations.context(turn).thread) == [
+        {"role": "customer", "text": "Where is my payout?"},
+        {"role": "bot", "text": "Payouts arrive in 2 days."},
+        {"role": "customer", "text": "I want to talk to a person"},
+    ]
+    case = store.cases.get(CASE)
+    assert case is not None and case.message == "How do I pause a payout?" and len(case.context) == 3
+    # the agent's reply answers the suggestion after the handover; the bot's was no reply
+    post(server.url, message_created(134, PAUSE, "outgoing", created_at=at(50)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == turn.suggestion_id and sent.text == PAUSE
+    counts = store.conversations.counts("webhook:chatwoot", datetime.now(UTC))
+    assert counts == {  # the handed-over message awaits an agent's reply too; the first is the bot's
+        "customer_messages": 2,
+        "agent_replies": 1,
+        "customer_messages_due": 2,
+        "customer_messages_answered": 2,
+    }
+
+
+def test_the_question_the_bot_handed_over_gets_its_note_at_the_handover(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """The bot cannot help and hands the conversation over (`bot_handoff!`: status open): the agent
+    who takes it answers the customer's last message to the bot, and got no note for it, nor any
+    until the customer wrote again (the question the bot could not answer is the one an agent most
+    needs a suggestion for). The handover gives that message its note, with what came before as its
+    context; a handover delivered again gives none more, and a message an agent already answered
+    gets none."""
+    chatwoot.start()
+    post(server.url, in_bot_mode(message_created(140, "Hi", created_at=at(300)), "pending"))
+    bot_reply = message_created(141, "How can I help?", "outgoing", sender=BOT, created_at=at(250))
+    post(server.url, in_bot_mode(bot_reply, "pending"))
+    question = in_bot_mode(message_created(142, "How do I pause a payout?", created_at=at(200)), "pending")
+    post(server.url, question)
+    handing = message_created(143, "Let me get you an agent.", "outgoing", sender=BOT, created_at=at(150))
+    post(server.url, in_bot_mode(handing, "pending"))
+    assert store.db.count("outbox") == 0 and store.cases.get(CASE) is None
+    handoff = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        updated_at=time.time() - 120,
+        changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
+    )
+    r = post(server.url, handoff)
+    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["case_id"] == CASE
+    (note,) = wait_for(lambda: chatwoot.notes)
+    assert "Suggested reply" in note["content"] and note["conversation_id"] == 10
+    turn = store.conversations.find("webhook:chatwoot", "142")
+    assert turn is not None and turn.suggestion_id is not None and not turn.context_only
+    assert list(store.conversations.context(turn).thread) == [
+        {"role": "customer", "text": "Hi"},
+        {"role": "bot", "text": "How can I help?"},
+    ]
+    case = store.cases.get(CASE)
+    assert case is not None and case.status == "open" and case.message == "How do I pause a payout?"
+    assert case.customer_name == "Ana Silva"
+    assert post(server.url, handoff).json()["status"] == "duplicate"
+    time.sleep(0.3)
+    assert len(chatwoot.notes) == 1 and store.db.count("outbox") == 1
+    # the agent answers it: the reply is measured against the handover's suggestion
+    post(server.url, message_created(144, PAUSE, "outgoing", created_at=at(100)))
+    (sent,) = store.events.list(kind="sent")
+    assert sent.suggestion_id == turn.suggestion_id
+
+
+def test_a_handover_after_an_agent_answered_in_the_bots_phase_posts_no_note(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    chatwoot.start()
+    post(
+        server.url,
+        in_bot_mode(message_created(150, "How do I pause a payout?", created_at=at(300)), "pending"),
+    )
+    post(server.url, message_created(151, PAUSE, "outgoing", created_at=at(200)))  # an agent stepped in
+    handoff = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        changed_attributes=[{"status": {"previous_value": "pending", "current_value": "open"}}],
+    )
+    assert post(server.url, handoff).json()["status"] == "ignored"
+    time.sleep(0.3)
+    assert chatwoot.notes == [] and store.db.count("outbox") == 0
+
+
+def test_a_conversation_the_bot_resolved_and_an_agent_reopens_gets_no_note_for_the_bots_question(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """Only a handover (pending to open) takes the customer's message to the bot over: the bot
+    answered it and resolved the conversation, and an agent reopening it later (resolved to open) is
+    no question awaiting them."""
+    chatwoot.start()
+    post(
+        server.url,
+        in_bot_mode(message_created(160, "How do I pause a payout?", created_at=at(300)), "pending"),
+    )
+    reopened = conversation_event(
+        "conversation_status_changed",
+        status="open",
+        updated_at=time.time() - 60,
+        changed_attributes=[{"status": {"previous_value": "resolved", "current_value": "open"}}],
+    )
+    assert post(server.url, reopened).json()["status"] == "ignored"
+    time.sleep(0.3)
+    assert chatwoot.notes == [] and store.db.count("outbox") == 0

@@ -187,7 +187,7 @@ def test_other_events_and_accounts_are_ignored(server: LiveServer, store: Store)
     other = post(server.url, message_created(401, "How do I pause a payout?", account=2)).json()
     assert other["status"] == "ignored" and "account 2" in other["reason"]
     bot = message_created(
-        402, "Hi, I'm the bot", "outgoing", sender={"id": 3, "name": "Bot", "type": "agent_bot"}
+        402, "Hi, I'm the bot", "outgoing", sender={"id": 3, "name": "Bot", "type": "agent_bot"}, account=2
     )
     assert post(server.url, bot).json()["status"] == "ignored"
     assert store.db.count("messages") == 0

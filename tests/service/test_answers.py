@@ -372,14 +372,18 @@ def test_a_stored_suggestion_is_not_shown_again_once_an_import_changed_its_answe
 
 
 def test_context_turns_are_read_as_an_imported_case_reads_them(api: httpx.Client) -> None:
-    """README: a turn is a string (the customer's) or {"role": "customer"|"agent", "text": ...}. The
-    API refused a list of strings (422, "Input should be a valid dictionary") and silently dropped a
-    turn it could not read ({"role": "bot"}, one without text): the suggestion was made without it."""
-    turns = ["My payouts look odd this week.", {"role": "agent", "text": "Which account is it?"}]
+    """README: a turn is a string (the customer's) or {"role": "customer"|"agent"|"bot", "text": ...}.
+    The API refused a list of strings (422, "Input should be a valid dictionary") and silently dropped
+    a turn it could not read ({"role": "robot"}, one without text): the suggestion was made without it."""
+    turns = [
+        "My payouts look odd this week.",
+        {"role": "bot", "text": "Payouts arrive in 2 days."},
+        {"role": "agent", "text": "Which account is it?"},
+    ]
     r = api.post("/v1/suggest", json={"message": "how do I pause a payout", "context": turns})
     assert r.status_code == 200, r.text
     for bad, says in (
-        ({"role": "bot", "text": "Hello"}, "turn 2: role must be one of customer | agent"),
+        ({"role": "robot", "text": "Hello"}, "turn 2: role must be one of customer | agent | bot"),
         ({"role": "agent"}, "turn 2: expected text or an object with a text key"),
         ({"text": 5}, "turn 2: expected text or an object with a text key"),
     ):

@@ -299,6 +299,32 @@ def test_a_deleted_message_or_a_reaction_is_not_the_customers_question(
     assert keys == ["104"]
 
 
+def test_a_bots_messages_are_the_bots_turns_in_the_context(
+    opened: tuple[Page, FrameLocator], store: Store
+) -> None:
+    """A conversation an agent bot (or Captain) answered first: the bot's messages are outgoing, as an
+    agent's are, and the page sent them as the agent's turns, so the suggestion read the bot's words
+    as what the agent had already said. Chatwoot's message says its sender is a bot (`sender_type`
+    AgentBot or Captain::Assistant, `sender.type` agent_bot or captain_assistant)."""
+    page, frame = opened
+    expect(frame.locator("#suggestion.live")).to_be_visible()
+    asked: list[dict[str, Any]] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/v1/suggest") else None)
+    page.evaluate(
+        "window.context.conversation.messages.push("
+        "{id: 105, content: 'Payouts arrive in 2 days.', message_type: 1, private: false,"
+        " created_at: 1760000105, sender_type: 'AgentBot',"
+        " sender: {id: 1, name: 'Support Bot', type: 'agent_bot'}},"
+        "{id: 106, content: 'Ask the AI: it says 3 days.', message_type: 1, private: false,"
+        " created_at: 1760000106, sender_type: 'Captain::Assistant', sender: {id: 2, name: 'Captain'}},"
+        "{id: 107, content: 'and can I pause a payout for a week?', message_type: 0, private: false,"
+        " created_at: 1760000107}); window.sendContext()"
+    )
+    assert wait_for(lambda: asked, page=page)
+    assert asked[0]["message_id"] == "107"
+    assert [t["role"] for t in asked[0]["context"]] == ["customer", "agent", "customer", "bot", "bot"]
+
+
 IMAGE_ONLY = '<div dir="ltr"><img src="cid:ii_lx1" alt="image.png"><br></div>'
 """An e-mail with a screenshot pasted in its body and no text part: Chatwoot's `content` is its HTML."""
 

@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 MAX_FIELD_CHARS = 1_000_000
-TURN_ROLES = ("customer", "agent")
+TURN_ROLES = ("customer", "agent", "bot")
+"""Who wrote a turn of a case's context: the customer, an agent, or a help desk's bot (`MessageRole`)."""
 VALIDITY_VALUES = ("valid", "invalid")
 
 
@@ -203,7 +204,7 @@ class CaseRow(ImportRow):
     )
     context: list[dict[str, str]] = column(
         "earlier turns of the thread, oldest first: text (one customer turn) or a JSON array of "
-        'strings or {"role": "customer"|"agent", "text": ...}',
+        'strings or {"role": "customer"|"agent"|"bot", "text": ...}',
         factory=list,
     )
     fields: dict[str, Any] = column(

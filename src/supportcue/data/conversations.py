@@ -111,44 +111,91 @@ class Conversations:
             )
             if not created:
                 return Added(turn, False)
-            # a new case is inserted, an existing one locked: concurrent first turns of a conversation
-            # wait for each other instead of both creating it
-            new_case = s.execute(
-                self.db.insert(Case)
-                .values(
-                    id=turn.case_id,
-                    channel=channel or "chat",
-                    message=turn.text,
-                    context=[],
-                    customer_name=customer_name,
-                    fields={},
-                    created_at=turn.ts,
-                    status=CaseStatus.OPEN,
-                    simulated=False,
-                )
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(Case.id)
-            ).scalar()
-            case = s.get(Case, turn.case_id, with_for_update=True, populate_existing=True)
-            assert case is not None
-            if new_case is None and case.purged_at is None and not self._has_customer_turns(s, turn):
-                self._copy_imported(s, case, turn)
-            thread = self._thread(s, turn)
-            # the case shows the latest customer turn (by time: a turn may arrive out of order)
-            latest = self._latest_customer_turn(s, turn.case_id)
-            case.message, case.purged_at = latest.text, None
-            # a message reopens the case (as Chatwoot reopens a resolved conversation), as of its
-            # time, in the order the changes happened: one older than the case's last status change
-            # (a resolution in the console, delivered late) leaves it as it is, and a help desk's
-            # resolution older than the message, delivered late, must not close it again
-            if case.status_changed_at is None or case.status_changed_at <= turn.ts:
-                case.status, case.status_changed_at = CaseStatus.OPEN, turn.ts
-            case.context = list(thread if latest.id == turn.id else self._thread(s, latest))
-            case.customer_name = customer_name or case.customer_name
-            case.channel = channel or case.channel
+            thread, case = self._grow(s, turn, channel, customer_name)
             if outbox is not None:
                 s.add(OutboxItem(**outbox, message_pk=turn.id, case_id=turn.case_id, next_attempt_at=now))
             return Added(turn, True, thread, dict(case.fields or {}), case.customer_name)
+
+    def take_over(
+        self,
+        case_id: str,
+        caller: str,
+        *,
+        channel: str | None = None,
+        customer_name: str | None = None,
+        outbox: Mapping[str, Any] | None = None,
+    ) -> ConversationMessage | None:
+        """An agent took the conversation over from a help desk's bot: its latest customer turn, kept
+        as context only, becomes the customer turn it is (its case grown, `outbox` queued for it, in
+        one transaction), unless an agent's reply came after it. The turn, or None (nothing to take
+        over, or taken over before: a repeat)."""
+        m = ConversationMessage
+        with self.db.session() as s:
+            latest = s.scalars(
+                select(m)
+                .where(m.case_id == case_id, m.role == MessageRole.CUSTOMER)
+                .order_by(m.ts.desc(), m.id.desc())
+                .limit(1)
+            ).first()
+            if latest is None or not latest.context_only or latest.caller != caller:
+                return None
+            replied = select(m.id).where(
+                m.case_id == case_id, m.role == MessageRole.AGENT, m.private.is_(False), _after(latest)
+            )
+            if s.scalars(replied.limit(1)).first() is not None:
+                return None
+            taken = s.execute(
+                update(m).where(m.id == latest.id, m.context_only.is_(True)).values(context_only=False)
+            )
+            if getattr(taken, "rowcount", 0) != 1:  # a concurrent repeat took it
+                return None
+            s.refresh(latest)
+            self._grow(s, latest, channel, customer_name)
+            if outbox is not None:
+                s.add(OutboxItem(**outbox, message_pk=latest.id, case_id=case_id, next_attempt_at=utcnow()))
+            return latest
+
+    def _grow(
+        self, s: Session, turn: ConversationMessage, channel: str | None, customer_name: str | None
+    ) -> tuple[tuple[Turn, ...], Case]:
+        """Create or bring up to date the case of a new customer turn: the conversation before it, and
+        the case."""
+        # a new case is inserted, an existing one locked: concurrent first turns of a conversation
+        # wait for each other instead of both creating it
+        new_case = s.execute(
+            self.db.insert(Case)
+            .values(
+                id=turn.case_id,
+                channel=channel or "chat",
+                message=turn.text,
+                context=[],
+                customer_name=customer_name,
+                fields={},
+                created_at=turn.ts,
+                status=CaseStatus.OPEN,
+                simulated=False,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(Case.id)
+        ).scalar()
+        case = s.get(Case, turn.case_id, with_for_update=True, populate_existing=True)
+        assert case is not None
+        if new_case is None and case.purged_at is None and not self._has_customer_turns(s, turn):
+            self._copy_imported(s, case, turn)
+        thread = self._thread(s, turn)
+        # the case shows the latest customer turn (by time: a turn may arrive out of order)
+        latest = self._latest_customer_turn(s, turn.case_id)
+        case.message, case.purged_at = latest.text, None
+        # a message reopens the case (as Chatwoot reopens a resolved conversation), as of its
+        # time, in the order the changes happened: one older than the case's last status change
+        # (a resolution in the console, delivered late) leaves it as it is, and a help desk's
+        # resolution older than the message, delivered late, must not close it again
+        if case.status_changed_at is None or case.status_changed_at <= turn.ts:
+            case.status, case.status_changed_at = CaseStatus.OPEN, turn.ts
+        case.context = list(thread if latest.id == turn.id else self._thread(s, latest))
+        case.customer_name = customer_name or case.customer_name
+        case.channel = channel or case.channel
+        return thread, case
 
     def context(self, turn: ConversationMessage) -> Added:
         """A stored customer turn with the conversation before it and its case's fields (to make
@@ -193,7 +240,12 @@ class Conversations:
         for t in earlier:
             text = str(t.get("text") or t.get("content") or "").strip()
             if text:
-                role = MessageRole.AGENT if t.get("role") == MessageRole.AGENT else MessageRole.CUSTOMER
+                said = t.get("role")
+                role = (
+                    MessageRole(said)
+                    if said in (MessageRole.AGENT, MessageRole.BOT)
+                    else MessageRole.CUSTOMER
+                )
                 s.add(
                     ConversationMessage(
                         caller=INTERNAL, case_id=case.id, role=role, text=text, ts=case.created_at
@@ -216,6 +268,15 @@ class Conversations:
         now = utcnow()
         with self.db.session() as s:
             return self._insert(s, {"received_at": now, "ts": now, **row, "role": MessageRole.AGENT})
+
+    def add_context(self, row: Mapping[str, Any]) -> tuple[ConversationMessage, bool]:
+        """Store a turn kept as context alone (`row`: caller, message_id, case_id, role, text, ts,
+        agent_id, fingerprint), its case left as it is; a message id stored before changes nothing."""
+        now = utcnow()
+        with self.db.session() as s:
+            return self._insert(
+                s, {"received_at": now, "ts": now, **row, "private": False, "context_only": True}
+            )
 
     def answer(self, turn_id: int, suggestion_id: str, result: Mapping[str, Any]) -> ConversationMessage:
         """Record the suggestion made for a customer turn, unless one was recorded first (a
@@ -268,17 +329,20 @@ class Conversations:
         return self.db.all(q.order_by(ConversationMessage.ts, ConversationMessage.id))
 
     def followed(self, turn: ConversationMessage) -> bool:
-        """Whether a later turn (any role, not private) came after `turn` in its conversation."""
+        """Whether a later turn (the customer's or an agent's, not private) came after `turn` in its
+        conversation (a bot's does not count: "let me get you an agent" awaits the agent's reply)."""
         q = select(ConversationMessage.id).where(
             ConversationMessage.case_id == turn.case_id,
             ConversationMessage.private.is_(False),
+            ConversationMessage.role != MessageRole.BOT,
             _after(turn),
         )
         return self.db.first(q) is not None
 
     def counts(self, caller: str, answered_before: datetime) -> dict[str, int]:
-        """Turns a help desk's caller sent: customer turns, agent replies (`sent` events), and of the
-        customer turns before `answered_before`, how many an agent reply received later followed."""
+        """Turns a help desk's caller sent: customer turns (not those kept as context only), agent
+        replies (`sent` events), and of the customer turns before `answered_before`, how many an
+        agent reply received later followed."""
         reply = aliased(ConversationMessage)
         m = ConversationMessage
         answered = (
@@ -291,7 +355,8 @@ class Conversations:
             )
             .correlate(m)
         )
-        customer = (m.caller == caller) & (m.role == MessageRole.CUSTOMER)
+        # a message to a bot (context only) awaits no agent's reply
+        customer = (m.caller == caller) & (m.role == MessageRole.CUSTOMER) & m.context_only.is_(False)
         due = customer & (m.ts < answered_before)
         q = select(
             func.count().filter(customer),

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -126,7 +127,7 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(30), default="email")
     message: Mapped[str] = mapped_column(Text)
     context: Mapped[list[Any]] = mapped_column(default=list)
-    """Earlier turns of the conversation: [{"role": "customer"|"agent", "text": ...}]."""
+    """Earlier turns of the conversation: [{"role": "customer"|"agent"|"bot", "text": ...}]."""
     customer_name: Mapped[str | None] = mapped_column(String(200))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -270,6 +271,10 @@ class ConversationMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     """An agent's internal note: kept, but neither a turn the pipeline reads nor a reply."""
+    context_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Kept as context alone: a message of a help desk's conversation while a bot handled it (the
+    customer's, or the bot's: role `bot`), read as a turn before a later one, yet no suggestion is
+    made for it, it is no reply, and no reply is awaited for it."""
     agent_id: Mapped[str | None] = mapped_column(String(100))
     ts: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

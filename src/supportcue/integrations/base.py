@@ -52,7 +52,7 @@ def caller_id(help_desk: str) -> str:
 
 @dataclass(frozen=True)
 class Inbound:
-    """A message a help desk told us about: a customer's message or an agent's reply."""
+    """A message a help desk told us about: a customer's message, an agent's reply, or a bot's."""
 
     help_desk: str
     message_id: str
@@ -67,6 +67,9 @@ class Inbound:
     channel: str | None = None
     reply_to: str | None = None
     """For an agent's reply, the help desk's id of the customer message it answers, if it says."""
+    context_only: bool = False
+    """Kept as the conversation's context alone: a customer's message while a bot handles the
+    conversation, or the bot's (role `bot`): no suggestion, no reply."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,14 @@ class Reopened:
     help_desk: str
     case_id: str
     ts: datetime
+    target: Mapping[str, Any] = field(default_factory=dict)
+    """Where a note for this conversation goes (the help desk's own ids): for the customer's message
+    to a bot that an agent now takes over (`conversation.receive_reopened`)."""
+    customer_name: str | None = None
+    channel: str | None = None
+    handover: bool = False
+    """An agent takes the conversation over from a bot (it was pending): the customer's last message
+    to the bot awaits their reply."""
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,18 @@ signs its account webhooks from `SIGNED_SINCE` (v4.11.2) on; an older one's are 
     message_type  private  sender.type   becomes
     incoming      false    contact       a customer turn (a suggestion, posted as a private note)
     outgoing      false    user          an agent's reply (the `sent` event of the case's suggestion)
+    outgoing      false    agent_bot,    a bot's turn (`BOT_TYPES`), kept as context only: no
+                           captain_...   suggestion, no reply
     anything else                        Ignored: private notes (ours among them), templates,
-                                         activity, bots' messages, a campaign's or an automation
+                                         activity, a campaign's or an automation
                                          rule's (`additional_attributes.campaign_id`,
                                          `content_attributes.automation_rule_id`: sent as a user,
                                          yet no reply), other events and accounts
 
 A customer's message in a conversation a bot handles (`pending`, or assigned to a bot:
-`_bot_handles`) is Ignored too: no note until an agent takes it over (status open).
+`_bot_handles`) is kept as context only too (`Inbound.context_only`): no note until an agent takes
+it over (status open), and that first suggestion reads what the customer told the bot, and the bot's
+answers, as the turns before it.
 
 A conversation resolved in Chatwoot (`conversation_status_changed` whose status became `resolved`,
 or the older `conversation_resolved`) is `Resolved`: the case's `resolved` event (`conversation.
@@ -31,7 +35,9 @@ handle time is Chatwoot's resolution time. Each resolution is one event, keyed b
 and that time: a webhook delivered twice is one event, a conversation reopened and resolved again has
 two, and the analysis takes the last (as for events sent to the API). A resolution also closes the
 case (the console's inbox shows open cases), and a change to `open` is `Reopened`: the case is open
-again, with no event. Other status changes (pending, snoozed) record nothing.
+again, with no event; when it is a bot's handover (`bot_handoff!`, or an agent opening a pending
+conversation), the customer's last message to the bot, unanswered by an agent, gets its note then.
+Other status changes (pending, snoozed) record nothing.
 
 An agent's "reply to" a given message (`content_attributes.in_reply_to`) is measured against that
 message's suggestion (`Inbound.reply_to`). A reaction (`content_attributes.is_reaction`: an emoji
@@ -197,6 +203,7 @@ class ConversationChanged(BaseModel):
     id: int | Text
     display_id: int | Text | None = None
     status: Text | None = None
+    channel: Text | None = None
     account: _Account | None = None
     account_id: int | Text | None = None
     messages: list[_LastMessage] | None = None
@@ -217,12 +224,19 @@ class ConversationChanged(BaseModel):
     def new_status(self) -> str | None:
         """The status it changed to (`changed_attributes`: what the change was, even when the
         conversation changed again before the webhook was built), else its `status`."""
+        return self._status_value("current_value") or self.status
+
+    def old_status(self) -> str | None:
+        """The status it changed from (`changed_attributes`), if the webhook says."""
+        return self._status_value("previous_value")
+
+    def _status_value(self, which: str) -> str | None:
         changes = self.changed_attributes if isinstance(self.changed_attributes, list) else []
         for change in changes:
             status = change.get("status") if isinstance(change, dict) else None
-            if isinstance(status, dict) and isinstance(status.get("current_value"), str):
-                return str(status["current_value"])
-        return self.status
+            if isinstance(status, dict) and isinstance(status.get(which), str):
+                return str(status[which])
+        return None
 
 
 def _number(display_id: int | str | None, id_: int | str) -> int | str:
@@ -405,14 +419,16 @@ class ChatwootHelpDesk:
             return Ignored(f"{why}: not an agent's reply")
         elif kind == "outgoing" and sender == "user":
             role = MessageRole.AGENT
+        elif kind == "outgoing" and sender in BOT_TYPES:
+            role = MessageRole.BOT  # what the customer was told: context, never a reply
         else:
             return Ignored(
                 f"message_type {kind} from a {sender or 'system'} sender: neither a customer's message "
                 "nor an agent's reply"
             )
-        bot = _bot_handles(m.conversation) if role == MessageRole.CUSTOMER else None
-        if bot is not None:  # the customer talks to the bot: no agent to suggest a reply to
-            return Ignored(f"{bot}: no note until an agent takes it over (status open)")
+        # the customer talks to the bot: no agent to suggest a reply to, yet what they say is the
+        # context of the first suggestion once an agent takes it over (status open)
+        bot_phase = role == MessageRole.CUSTOMER and _bot_handles(m.conversation) is not None
         conversation = _number(m.conversation.display_id, m.conversation.id)
         meta = m.conversation.meta
         customer = m.sender if role == MessageRole.CUSTOMER else (meta.sender if meta else None)
@@ -427,9 +443,10 @@ class ChatwootHelpDesk:
             target={"account_id": str(account), "conversation_id": str(conversation)},
             # cut to the case's column: refused, the customer's message would be lost (no redelivery)
             customer_name=(customer.name[:200] or None) if customer and customer.name else None,
-            agent_id=agent_name(m.sender) if role == MessageRole.AGENT else None,
+            agent_id=agent_name(m.sender) if role != MessageRole.CUSTOMER else None,
             channel=channel or "chat",
             reply_to=_reply_to(attributes) if role == MessageRole.AGENT else None,
+            context_only=bot_phase or role == MessageRole.BOT,
         )
 
     def _status_change(self, payload: dict[str, Any]) -> Resolved | Reopened | Ignored:
@@ -453,7 +470,16 @@ class ChatwootHelpDesk:
         now = datetime.now(UTC)
         ts = _time(c.updated_at, now)
         if status == "open":
-            return Reopened(help_desk=NAME, case_id=case_id_for(account, number)[:100], ts=ts)
+            customer = c.meta.sender if c.meta else None
+            return Reopened(
+                help_desk=NAME,
+                case_id=case_id_for(account, number)[:100],
+                ts=ts,
+                target={"account_id": str(account), "conversation_id": str(number)},
+                customer_name=(customer.name[:200] or None) if customer and customer.name else None,
+                channel=(c.channel or "chat").removeprefix("Channel::").lower()[:30] or "chat",
+                handover=c.old_status() == "pending",
+            )
         assignee = c.meta.assignee if c.meta else None
         return Resolved(
             help_desk=NAME,

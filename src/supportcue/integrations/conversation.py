@@ -16,6 +16,9 @@
   than the pipeline), or before that turn itself arrived, is paired with that suggestion when it is
   recorded (`answer`, `pair_replies`). A private agent turn (an internal note) is kept and is
   neither;
+- a turn kept as **context only** (`receive_context`: a customer's message while a help desk's bot
+  handles the conversation, and the bot's own) is read as a turn before later ones, and is neither
+  a suggestion's turn nor a reply;
 - a turn is stored once per caller and message id: a repeat changes nothing and is answered as
   the first time; the same id with another turn (case, role, text, time) is an `IdempotencyConflict`.
 
@@ -76,6 +79,8 @@ class TurnIn:
     private: bool = False
     reply_to: str | None = None
     """The message id (the same caller's) of the customer turn an agent's reply answers, if it says."""
+    context_only: bool = False
+    """Kept as context alone (a help desk's bot phase: `receive_context`)."""
 
     def __post_init__(self) -> None:
         # an e-mail's quoted history, signature, footer and HTML are left out (`mailtext.clean`): the
@@ -137,6 +142,21 @@ def receive_customer(
     if not added.created:
         _same(added.turn, turn, digest)
     return added
+
+
+def receive_context(store: Store, turn: TurnIn, *, caller: str) -> Added:
+    """Store a turn as context alone: a customer's message while a help desk's bot handles the
+    conversation, or the bot's. It is a turn before the next ones (their suggestions read it) and
+    nothing else: no suggestion, no note, no `sent` event, no case of its own (the first message
+    after the bot hands over makes it), and no customer message awaiting a reply. A repeat is
+    returned as stored (`created` False)."""
+    digest = fingerprint(turn)
+    stored = store.conversations.find(caller, turn.message_id)
+    if stored is not None:
+        return Added(_same(stored, turn, digest), False)
+    row = {**_row(turn, caller, digest), "role": turn.role, "agent_id": turn.agent_id}
+    kept, created = store.conversations.add_context(row)
+    return Added(_same(kept, turn, digest), created)
 
 
 def suggestion_request(store: Store, added: Added) -> SuggestRequest:
@@ -308,11 +328,30 @@ def receive_resolved(store: Store, resolved: Resolved, *, caller: str) -> tuple[
     return recorded.event.id, not recorded.duplicate
 
 
-def receive_reopened(store: Store, reopened: Reopened) -> bool | Ignored:
+def receive_reopened(
+    store: Store, reopened: Reopened, *, caller: str | None = None, outbox: Mapping[str, Any] | None = None
+) -> bool | Ignored:
     """Open the case of a conversation the help desk reopened: whether that changed the case (False:
     it already showed this reopening, a repeat); `Ignored` when there is no case, or the case shows
-    a later change (a resolution after it: this webhook came late)."""
+    a later change (a resolution after it: this webhook came late).
+
+    An agent taking the conversation over from a bot (`handover`: it was pending) opens it too: the
+    customer's last message to the bot (kept as context only), if no agent answered it yet, becomes
+    the customer turn it is, with `outbox` queued for it (its note), and its case is made or grown
+    (`Conversations.take_over`)."""
+    taken = None
+    if caller is not None and reopened.handover:
+        taken = store.conversations.take_over(
+            reopened.case_id,
+            caller,
+            channel=reopened.channel,
+            customer_name=reopened.customer_name,
+            outbox=outbox,
+        )
     case = store.cases.get(reopened.case_id)
+    if taken is not None:
+        store.cases.follow_status(reopened.case_id, CaseStatus.OPEN, reopened.ts)
+        return True
     if case is None:
         return Ignored(f"no message of conversation {reopened.case_id} reached supportcue: no case to reopen")
     if store.cases.follow_status(reopened.case_id, CaseStatus.OPEN, reopened.ts):

@@ -75,7 +75,7 @@ class SuggestCreate(BaseModel):
     context: Annotated[list[str | dict[str, Any]] | str | None, CLEAN] = Field(
         None,
         description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
-        '"agent", "text": ...}; or free text (one customer turn)',
+        '"agent"|"bot", "text": ...}; or free text (one customer turn)',
     )
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
@@ -205,7 +205,9 @@ class MessageCreate(BaseModel):
         description="the help desk's id of the message: a repeat (same caller and id) changes nothing "
         "and is answered as the first time; the same id with another turn is a 409",
     )
-    role: MessageRole = Field(description="customer: a suggestion is made for it; agent: the reply sent")
+    role: Literal["customer", "agent"] = Field(
+        description="customer: a suggestion is made for it; agent: the reply sent"
+    )
     text: Text = Field(min_length=1)
     ts: Timestamp | None = Field(None, description="when it was written (UTC if no offset); default: now")
     customer_name: Text | None = Field(None, max_length=200)
@@ -224,7 +226,7 @@ class MessageCreate(BaseModel):
 
     @model_validator(mode="after")
     def _private_agents_only(self) -> MessageCreate:
-        if self.private and self.role == MessageRole.CUSTOMER:
+        if self.private and self.role == MessageRole.CUSTOMER.value:
             raise ValueError("only an agent's message can be private")
         return self
 

@@ -73,7 +73,8 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Turn:
-    """One earlier turn of the conversation: who said it (`customer` or `agent`) and what."""
+    """One earlier turn of the conversation: who said it (`customer`, `agent` or a help desk's `bot`)
+    and what."""
 
     role: str
     text: str

@@ -58,17 +58,17 @@ async def post_message(
     turn = TurnIn(
         case_id=body.case_id,
         message_id=body.message_id,
-        role=body.role,
+        role=MessageRole(body.role),
         text=text,
         ts=body.ts,
         customer_name=body.customer_name,
         channel=body.channel,
-        agent_id=agent_id if body.role == MessageRole.AGENT else None,
+        agent_id=agent_id if body.role == MessageRole.AGENT.value else None,
         private=body.private,
     )
     timeout_s = db_timeout_s(settings)
     try:
-        if body.role == MessageRole.AGENT:
+        if body.role == MessageRole.AGENT.value:
             answer, created = await within(
                 timeout_s, conversation.receive_agent, store, turn, caller=caller.id
             )

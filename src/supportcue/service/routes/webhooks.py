@@ -6,7 +6,10 @@ answer: a customer's message with its outbox item (the note), in one transaction
 reply as its `sent` event, or a conversation resolved as its case's `resolved` event (with the
 resolution time as its handle time: what an experiment's `resolved` and `handle_seconds` read) that
 also closes the case; a conversation reopened opens its case again.
-The suggestion and the note are the outbox worker's
+A message while a bot handles the conversation, and the bot's, are kept as context alone (no note,
+no event); an agent taking the conversation over (status open) gives the customer's last message to
+the bot its outbox item, in one transaction with the case made or grown. The suggestion and the
+note are the outbox worker's
 (`integrations/delivery.py`). Other events, private notes (supportcue's own among them), templates and
 repeats of a message id change nothing.
 
@@ -18,6 +21,7 @@ line (`deps.webhook_warnings`, at most one a minute per kind; never the body) an
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -68,6 +72,17 @@ def _read(request_body: bytes, read: Any) -> Inbound | Resolved | Reopened | Ign
     return found
 
 
+def _outbox(request: Request, runtime: RuntimeDep, name: str, target: Mapping[str, Any]) -> dict[str, Any]:
+    """The outbox item of a note for a conversation (`target`: the help desk's ids)."""
+    public_url = runtime.settings.service.public_url
+    return {
+        "help_desk": name,
+        "kind": "note",
+        "target": dict(target),
+        "link_base": public_url or str(request.base_url).rstrip("/"),
+    }
+
+
 async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPublic | JSONResponse:
     """Store what a verified webhook of help desk `name` says, before answering."""
     desk = request.app.state.help_desks[name]
@@ -88,7 +103,14 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
             return WebhookPublic(status="accepted" if created else "duplicate", case_id=found.case_id)
         found = recorded
     if isinstance(found, Reopened):
-        changed = await run_in_threadpool(conversation.receive_reopened, store, found)
+        outbox = _outbox(request, runtime, name, found.target)
+        changed = await run_in_threadpool(
+            conversation.receive_reopened, store, found, caller=caller, outbox=outbox
+        )
+        if changed is True:  # the customer's message to a bot may have been taken over: its note
+            worker = request.app.state.note_workers.get(name)
+            if worker is not None:
+                worker.wake()
         if not isinstance(changed, Ignored):
             count(name, "accepted" if changed else "duplicate").inc()
             return WebhookPublic(status="accepted" if changed else "duplicate", case_id=found.case_id)
@@ -105,14 +127,11 @@ async def receive(request: Request, runtime: RuntimeDep, name: str) -> WebhookPu
         count(name, "ignored").inc()
         return WebhookPublic(status="ignored", reason="the message has no text")
     try:
-        if found.role == MessageRole.CUSTOMER:
-            public_url = runtime.settings.service.public_url
-            outbox = {
-                "help_desk": name,
-                "kind": "note",
-                "target": dict(found.target),
-                "link_base": public_url or str(request.base_url).rstrip("/"),
-            }
+        if found.context_only:  # a bot's phase: kept for the context of later suggestions, no note
+            added = await run_in_threadpool(conversation.receive_context, store, turn, caller=caller)
+            created = added.created
+        elif found.role == MessageRole.CUSTOMER:
+            outbox = _outbox(request, runtime, name, found.target)
             added = await run_in_threadpool(
                 conversation.receive_customer, store, turn, caller=caller, outbox=outbox
             )

@@ -78,6 +78,10 @@
     readCache.set(m.id, { content, empty });
     return empty;
   }
+  // A bot's message (an agent bot's, Captain's) is outgoing, as an agent's is: its sender says it
+  // is a bot, and it is the bot's turn (the connector keeps it so too), never the agent's.
+  const BOT_SENDERS = new Set(["AgentBot", "Captain::Assistant", "agent_bot", "captain_assistant"]);
+  const byBot = (m) => BOT_SENDERS.has(m.sender_type) || (isObject(m.sender) && BOT_SENDERS.has(m.sender.type));
   const order = (a, b) => (a.created_at || 0) - (b.created_at || 0) || (a.id || 0) - (b.id || 0);
 
   // The agent as the connector names Chatwoot users: their name, else their id.
@@ -96,7 +100,7 @@
     turns.forEach((m, i) => { if (incoming(m)) last = i; });
     if (last < 0) return null;
     const context = turns.slice(Math.max(0, last - MAX_TURNS), last).map((m) => ({
-      role: incoming(m) ? "customer" : "agent", text: m.content.slice(0, MAX_TURN_CHARS),
+      role: incoming(m) ? "customer" : byBot(m) ? "bot" : "agent", text: m.content.slice(0, MAX_TURN_CHARS),
     }));
     return { message: turns[last], context };
   }
