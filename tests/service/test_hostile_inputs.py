@@ -232,6 +232,24 @@ def test_page_paths_that_no_file_or_case_can_have(api: httpx.Client, path: str, 
     assert r.json()["detail"] if "json" in r.headers["content-type"] else "Not found" in r.text
 
 
+@pytest.mark.parametrize(
+    "before",
+    [
+        "2026-10-01T11:00:00,c%00",  # PostgreSQL cannot compare with a NUL byte: it was a 500 there
+        "0001-01-01T00:00:00%2B14:00,c1",  # year 1 east of UTC: before year 1 in UTC, a 500
+        "9999-12-31T23:59:59-14:00,c1",  # year 9999 west of UTC: past year 9999 in UTC, a 500
+    ],
+)
+def test_an_inbox_cursor_no_link_can_hold_is_a_422_page(api: httpx.Client, before: str) -> None:
+    """The inbox's "Older cases" link (`?before=<time>,<id>`) holds a case's stored time and id; a
+    cursor whose time lies past the ends of `datetime` once converted to UTC, or whose id holds a NUL
+    byte, was a 500 (the time could not be converted to bind it, PostgreSQL refused the NUL): the
+    page that says what `before` must be, as for any other cursor that is not a time and an id."""
+    r = api.get(f"/?before={before}", headers={"accept": "text/html"})
+    assert r.status_code == 422, r.text[:300]
+    assert "before must be a case" in r.text
+
+
 def test_error_bodies_do_not_echo_the_input(api: httpx.Client) -> None:
     r = post(api, "/v1/suggest", b'{"message": "card 4242 4242 4242 4242 \\u0000"}')
     assert r.status_code == 422 and "4242" not in r.text
