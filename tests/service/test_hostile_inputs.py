@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from supportcue.data.store import Store, open_store
 from supportcue.service import body as body_module
 from tests.conftest import LiveServer
-from tests.service.conftest import authorize
+from tests.service.conftest import PAUSE_PAYOUTS, authorize
 
 JSON = "application/json"
 BAD_CHARS = {"NUL": ("\\u0000", "NUL byte"), "surrogate": ("\\ud800", "lone surrogate")}
@@ -166,6 +166,20 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
         'the key "case_id" is given twice',
     ),
     ("two BOMs", "/v1/suggest", b'\xef\xbb\xbf\xef\xbb\xbf{"message": "hi"}', JSON, "not valid JSON"),
+    (
+        "20,000 arrays",
+        "/v1/suggest",
+        b'{"message": "hi", "context": [' + b"[]," * 20_000 + b"[]]}",
+        JSON,
+        "more than 10,000 arrays and objects",
+    ),
+    (
+        "15,000 objects",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "x": [' + b"{}," * 15_000 + b"{}]}",
+        JSON,
+        "more than 10,000 arrays and objects",
+    ),
 ]
 
 
@@ -349,6 +363,26 @@ def test_a_large_body_is_parsed_off_the_event_loop_and_stalls_no_other_request(
     r, slowest = _health_while(server, lambda: httpx.post(url, content=numbers, headers=headers, timeout=120))
     assert r.status_code == 422, r.text[:300]  # parsed: a list is no compose request
     assert slowest < 1.0, slowest  # it waited the whole 2 s
+
+
+def test_a_body_of_a_million_bytes_of_empty_arrays_is_refused_before_it_is_parsed(
+    server: LiveServer, store: Store
+) -> None:
+    """1 MiB of `[],` (the embed key, the least secret, may send that much to compose) is some 340,000
+    lists: parsing them took 2 s on a loaded machine (0.1 s of it the parse, the rest the garbage
+    collections the new lists set off), holding the interpreter meanwhile; 30 such requests at once
+    held /healthz for 27 s and made other callers' key lookups time out (503). No request of this
+    API has more than a few hundred arrays and objects: past 10,000 the body is refused, counted
+    outside strings (brackets in a text are text), before it is parsed."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    lists = b'{"case_id": "c1", "fields": {"a": [' + b"[]," * 340_000 + b"[]]}}"
+    assert 1_000_000 < len(lists) < 1_048_576
+    headers = {"content-type": JSON, **authorize(store, "embed")}
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=lists, headers=headers, timeout=120)
+    assert r.status_code == 422 and "more than 10,000 arrays and objects" in r.json()["detail"], r.text[:300]
+    brackets = '{"case_id": "c1", "customer_name": "' + "[]{}" * 50 + '"}'
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=brackets.encode(), headers=headers)
+    assert r.status_code == 200, r.text[:300]  # brackets in a string are text
 
 
 PADDING = b" " * 70_000
