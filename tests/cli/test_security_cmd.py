@@ -152,6 +152,10 @@ def test_a_key_name_in_use_is_refused_with_the_command_that_frees_it(
             "unknown role 'boss'; allowed: agent, reviewer",
         ),
         (["keys", "create", "--name", "bad name", "--role", "agent"], "key name 'bad name'"),
+        # the name's pattern ended in `$`, which also matches before a last line break: "ana\n" was
+        # a user (whom the login form, which reads the name whole, never lets in) and a key name
+        (["users", "add", "ana\n", "--role", "agent"], "user name 'ana\\n'"),
+        (["keys", "create", "--name", "k1\n", "--role", "agent"], "key name 'k1\\n'"),
         # "letters" refused the letters of José, and only once the password was typed twice: the
         # message says which letters a name may use, before the password is asked for
         (["users", "add", "José", "--role", "agent"], "user name 'José': use 1-80 ASCII letters (a-z, A-Z)"),

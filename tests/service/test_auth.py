@@ -320,6 +320,20 @@ def test_a_failed_login_does_not_say_which_was_wrong(server: LiveServer, name: s
     client.close()
 
 
+@pytest.mark.parametrize("name", ["ana\x00", "\x00"], ids=["ana NUL", "NUL"])
+def test_a_name_no_user_can_have_is_a_failed_login_not_a_500(server: LiveServer, name: str) -> None:
+    """Anyone may post the login form: a name with a NUL byte (which no user's name can hold) was a
+    500 on PostgreSQL, which cannot compare text with one. It is a wrong name, and a failure counted
+    like any other; the user with the name without it still logs in."""
+    client, r = log_in(server.url, name, PASSWORD)
+    assert r.status_code == 401 and "Wrong name or password." in r.text
+    assert "supportcue_session" not in client.cookies
+    client.close()
+    client, r = log_in(server.url)
+    assert r.status_code == 303
+    client.close()
+
+
 def test_a_login_post_without_its_form_token_is_refused(server: LiveServer) -> None:
     r = httpx.post(f"{server.url}/login", data={"name": "ana", "password": PASSWORD})
     assert r.status_code == 403 and "supportcue_session" not in r.cookies

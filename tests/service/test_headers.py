@@ -4,6 +4,7 @@ the offline API docs, and /static paths that are never a 500 (real HTTP unless s
 from __future__ import annotations
 
 import re
+import socket
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,33 @@ def test_a_wrong_host_is_a_clear_400(server: LiveServer) -> None:
         assert httpx.get(f"{server.url}/healthz", headers={"host": host}).status_code == 400, host
 
 
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        [b"localhost:@evil.example"],  # an allowed name, then what a URL reads as its host
+        [b"localhost:80@evil.example"],
+        [b"localhost:abc"],  # a port that is no number
+        [b"localhost", b"evil.example"],  # two Host headers (RFC 9112: a 400)
+        [b"evil.example", b"localhost"],
+    ],
+    ids=["userinfo", "port-userinfo", "port-not-a-number", "two-hosts", "two-hosts-allowed-last"],
+)
+def test_a_host_header_that_only_starts_with_an_allowed_name_is_a_400(
+    server: LiveServer, hosts: list[bytes]
+) -> None:
+    """The check read `localhost:@evil.example` as the host `localhost` (all before the last colon),
+    and the first of two Host headers only; the app builds its own address from the header
+    (`request.base_url`: the links in a help desk's notes, the webhook address on the dashboard),
+    which read as `evil.example`. A port must be a number, and one Host header is sent."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        lines = [b"GET /healthz HTTP/1.1", *(b"Host: " + h for h in hosts), b"Connection: close"]
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+
+
 class TestConfiguredHosts:
     @pytest.fixture
     def service_settings(self) -> dict[str, Any]:
@@ -278,6 +306,9 @@ class TestConfiguredHosts:
         assert status("a.example.org") == 200 and status("b.a.example.org") == 200
         assert status("example.org") == 400 and status("localhost") == 400
         assert status("support.example.com.evil") == 400
+        # a URL parser reads these as evil.example: no host name has `#`, `/`, `?` or `@`
+        for host in ("evil.example#.example.org", "evil.example/.example.org", "evil.example?.example.org"):
+            assert status(host) == 400, host
 
 
 class TestAnyHost:

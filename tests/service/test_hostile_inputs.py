@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from supportcue.data.store import Store, open_store
 from supportcue.service import body as body_module
 from tests.conftest import LiveServer
-from tests.service.conftest import authorize
+from tests.service.conftest import PAUSE_PAYOUTS, authorize
 
 JSON = "application/json"
 BAD_CHARS = {"NUL": ("\\u0000", "NUL byte"), "surrogate": ("\\ud800", "lone surrogate")}
@@ -166,6 +166,20 @@ HOSTILE: list[tuple[str, str, bytes, str, str]] = [
         'the key "case_id" is given twice',
     ),
     ("two BOMs", "/v1/suggest", b'\xef\xbb\xbf\xef\xbb\xbf{"message": "hi"}', JSON, "not valid JSON"),
+    (
+        "20,000 arrays",
+        "/v1/suggest",
+        b'{"message": "hi", "context": [' + b"[]," * 20_000 + b"[]]}",
+        JSON,
+        "more than 10,000 items in its arrays and objects",
+    ),
+    (
+        "15,000 objects",
+        "/v1/events",
+        b'{"idempotency_key": "k1", "case_id": "c1", "kind": "shown", "x": [' + b"{}," * 15_000 + b"{}]}",
+        JSON,
+        "more than 10,000 items in its arrays and objects",
+    ),
 ]
 
 
@@ -230,6 +244,24 @@ def test_page_paths_that_no_file_or_case_can_have(api: httpx.Client, path: str, 
     r = api.get(path)
     assert r.status_code == status
     assert r.json()["detail"] if "json" in r.headers["content-type"] else "Not found" in r.text
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "2026-10-01T11:00:00,c%00",  # PostgreSQL cannot compare with a NUL byte: it was a 500 there
+        "0001-01-01T00:00:00%2B14:00,c1",  # year 1 east of UTC: before year 1 in UTC, a 500
+        "9999-12-31T23:59:59-14:00,c1",  # year 9999 west of UTC: past year 9999 in UTC, a 500
+    ],
+)
+def test_an_inbox_cursor_no_link_can_hold_is_a_422_page(api: httpx.Client, before: str) -> None:
+    """The inbox's "Older cases" link (`?before=<time>,<id>`) holds a case's stored time and id; a
+    cursor whose time lies past the ends of `datetime` once converted to UTC, or whose id holds a NUL
+    byte, was a 500 (the time could not be converted to bind it, PostgreSQL refused the NUL): the
+    page that says what `before` must be, as for any other cursor that is not a time and an id."""
+    r = api.get(f"/?before={before}", headers={"accept": "text/html"})
+    assert r.status_code == 422, r.text[:300]
+    assert "before must be a case" in r.text
 
 
 def test_error_bodies_do_not_echo_the_input(api: httpx.Client) -> None:
@@ -329,8 +361,46 @@ def test_a_large_body_is_parsed_off_the_event_loop_and_stalls_no_other_request(
     headers = {"content-type": JSON, **authorize(store, "embed")}
     url = server.url + "/v1/answers/a1/compose"
     r, slowest = _health_while(server, lambda: httpx.post(url, content=numbers, headers=headers, timeout=120))
-    assert r.status_code == 422, r.text[:300]  # parsed: a list is no compose request
+    assert r.status_code == 422, r.text[:300]  # too many items (on the worker thread too)
     assert slowest < 1.0, slowest  # it waited the whole 2 s
+
+
+def test_a_body_of_a_million_bytes_of_empty_arrays_is_refused_before_it_is_parsed(
+    server: LiveServer, store: Store
+) -> None:
+    """1 MiB of `[],` (the embed key, the least secret, may send that much to compose) is some 340,000
+    lists: parsing them took 2 s on a loaded machine (0.1 s of it the parse, the rest the garbage
+    collections the new lists set off), holding the interpreter meanwhile; 30 such requests at once
+    held /healthz for 27 s and made other callers' key lookups time out (503). No request of this
+    API has more than a few thousand items in its arrays and objects: past 10,000 the body is refused,
+    counted outside strings (commas and brackets in a text are text), before it is parsed."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    lists = b'{"case_id": "c1", "fields": {"a": [' + b"[]," * 340_000 + b"[]]}}"
+    assert 1_000_000 < len(lists) < 1_048_576
+    headers = {"content-type": JSON, **authorize(store, "embed")}
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=lists, headers=headers, timeout=120)
+    assert r.status_code == 422 and "more than 10,000 items" in r.json()["detail"], r.text[:300]
+    brackets = '{"case_id": "c1", "customer_name": "' + "[]{}" * 50 + '"}'
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=brackets.encode(), headers=headers)
+    assert r.status_code == 200, r.text[:300]  # brackets in a string are text
+
+
+def test_a_body_of_a_million_bytes_of_numbers_is_refused_before_it_is_parsed(
+    server: LiveServer, store: Store
+) -> None:
+    """1 MiB of `0.5,` is 262,000 numbers, each read in Python (`_float`, which refuses an overflow):
+    0.3 s a body on a loaded machine, holding the interpreter; 30 such requests at once (an embed
+    key may send them) held /healthz for 7 s. No request of this API has more than a few thousand
+    values: past 10,000 items in its arrays and objects (commas outside strings) the body is refused
+    before it is parsed; commas in a text are text."""
+    store.library.upsert_answers([PAUSE_PAYOUTS])
+    numbers = b"[" + b"0.5," * 262_000 + b"0.5]"
+    headers = {"content-type": JSON, **authorize(store, "embed")}
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=numbers, headers=headers, timeout=120)
+    assert r.status_code == 422 and "more than 10,000 items" in r.json()["detail"], r.text[:300]
+    commas = '{"case_id": "c1", "customer_name": "' + "," * 150 + '"}'
+    r = httpx.post(server.url + "/v1/answers/a1/compose", content=commas.encode(), headers=headers)
+    assert r.status_code == 200, r.text[:300]
 
 
 PADDING = b" " * 70_000

@@ -117,6 +117,27 @@ def test_mark_reviewed_moves_the_due_date_by_the_cycle(reviewer: httpx.Client, s
     ]
 
 
+def test_the_done_banner_never_says_a_status_the_answer_does_not_have(
+    reviewer: httpx.Client, store: Store
+) -> None:
+    """`?done=ACTION` is where a form's redirect leads, but anyone can send a reviewer that link: a
+    draft's page at `?done=approve` said "Approved: agents are suggested it now.", and an approved
+    answer's at `?done=retire` "Retired: it is no longer suggested to agents.", above a status that
+    said otherwise. A status banner is shown only when the answer has that status."""
+    store.library.upsert_answers([{**PAUSE_PAYOUTS, "status": "draft"}])
+
+    def banner(query: str) -> list[str]:
+        page = reviewer.get(f"/library/a1?{query}", headers={"accept": "text/html"})
+        assert page.status_code == 200, page.text[:300]
+        return re.findall(r'id="answer-done"[^>]*>([^<]*)<', page.text)
+
+    assert banner("done=approve") == [] and banner("done=retire") == []
+    assert banner("done=draft") == ["Back to draft: it is not suggested to agents until approved."]
+    store.library.upsert_answers([PAUSE_PAYOUTS])  # approved
+    assert banner("done=approve") == ["Approved: agents are suggested it now."]
+    assert banner("done=retire") == [] and banner("done=draft") == []
+
+
 def test_an_imported_answer_whose_id_holds_url_characters_can_be_changed(
     reviewer: httpx.Client, store: Store
 ) -> None:

@@ -24,7 +24,7 @@ SHOWN = len(PREFIX) + 6
 
 
 def check_name(name: str, what: str) -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):  # `$` alone also matched before a last line break
         raise SupportcueError(
             f"{what} name {name!r}: use 1-80 ASCII letters (a-z, A-Z), digits, '.', '_', '@' or '-' "
             "(starting with a letter or digit; 'jose' for José)"

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from supportcue.data.store import Store
 from supportcue.data.tables import User
 from supportcue.errors import SupportcueError
-from supportcue.security.keys import check_name
+from supportcue.security.keys import NAME, check_name
 from supportcue.security.roles import parse_role
 from supportcue.vocab import Role
 
@@ -98,8 +98,10 @@ def _person_role(role: Role | str) -> Role:
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
     """The user when `password` is theirs; None otherwise, after the same work either way (an
-    unknown name is not told apart from a wrong password, not even by timing)."""
-    user = store.callers.user(name) if len(password) <= MAX_PASSWORD else None
+    unknown name is not told apart from a wrong password, not even by timing). A name no user can
+    have (`keys.NAME`: a NUL byte, which PostgreSQL refused to compare, a 500) is not looked up."""
+    looked_up = len(password) <= MAX_PASSWORD and NAME.fullmatch(name) is not None
+    user = store.callers.user(name) if looked_up else None
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password[:MAX_PASSWORD])
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -2,8 +2,9 @@
 
 Python's `json` accepts what JSON does not (`NaN`, `Infinity`), turns `1e999999` into infinity, and
 raises exceptions other than `JSONDecodeError` for bytes that are not UTF-8, for nesting deeper than
-the interpreter's recursion limit, and for integers longer than 4,300 digits; FastAPI answers those
-with a bare 400 (or, for an infinity that reaches an error message, a 500). Here each becomes a
+the interpreter's recursion limit, and for integers longer than 4,300 digits (and this API refuses
+more than `MAX_ITEMS` items in arrays and objects, and nesting deeper than `MAX_DEPTH`); FastAPI
+answers those with a bare 400 (or, for an infinity that reaches an error message, a 500). Here each becomes a
 `JSONDecodeError` with a reason, which FastAPI reports as a validation error (`json_invalid`).
 `StrictJSONRoute` is the route class of the routers that take a JSON body; a body over
 `THREAD_ABOVE_BYTES` is parsed on a worker thread, so the event loop goes on answering meanwhile.
@@ -23,6 +24,13 @@ from fastapi.routing import APIRoute
 
 MAX_DEPTH = 64
 """Deeper JSON than this is refused (no request of this API nests more than a few levels)."""
+MAX_ITEMS = 10_000
+"""A body with more items in its arrays and objects than this (commas outside strings) is refused
+before it is parsed. No request of this API has more than a few thousand, while parsing 1 MiB of
+them held the interpreter, and the event loop with it, and a few such requests at once (an embed key
+may send them) every other caller for seconds: `[],` is some 340,000 lists, 2 s on a loaded machine
+(most of it the garbage collections the new lists set off; 30 at once held /healthz for 27 s and
+timed out other callers' key lookups), `0.5,` 262,000 numbers each read in Python (`_float`), 0.3 s."""
 
 
 def _constant(name: str) -> Any:
@@ -58,20 +66,32 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 closing quote is optional so that a match never fails: one that had to (`"` then `\\"` and no
 closing quote) was tried again from each later quote to the end, quadratic in the body's length
 (30 kB held the event loop for 10 s, a 1 MiB body for hours)."""
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
-def _depth_exceeds(raw: str, limit: int) -> bool:
-    """Whether brackets outside strings nest deeper than `limit` (no recursion; cheap for the usual
-    body, which has far fewer brackets than `limit`)."""
-    if raw.count("[") + raw.count("{") <= limit:
-        return False
+def _check_shape(raw: str) -> None:
+    """A `JSONDecodeError` when the body has more than `MAX_ITEMS` items in its arrays and objects, or
+    nests them deeper than `MAX_DEPTH`, commas and brackets inside strings left out (no recursion;
+    cheap for the usual body, which has fewer brackets than `MAX_DEPTH` and commas than `MAX_ITEMS`).
+    The commas are counted in C; the loop in Python reads at most the first 2 * `MAX_ITEMS` brackets
+    (a body with more is refused by its commas, or is no JSON: `[][]`)."""
+    if raw.count("[") + raw.count("{") <= MAX_DEPTH and raw.count(",") < MAX_ITEMS:
+        return
+    bare = _STRING.sub("", raw)
+    if bare.count(",") >= MAX_ITEMS:
+        raise json.JSONDecodeError(
+            f"more than {MAX_ITEMS:,} items in its arrays and objects (no request of this API has nearly "
+            "as many)",
+            "",
+            0,
+        )
     depth = 0
-    for char in _NOT_BRACKET.sub("", _STRING.sub("", raw)):
-        depth += 1 if char in "[{" else -1
-        if depth > limit:
-            return True
-    return False
+    for seen, found in enumerate(_BRACKET.finditer(bare)):
+        if seen >= 2 * MAX_ITEMS:
+            break
+        depth += 1 if found.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise json.JSONDecodeError(f"nested too deeply (more than {MAX_DEPTH} levels)", "", 0)
 
 
 BOM = "\ufeff"
@@ -88,8 +108,7 @@ def parse_json(body: bytes) -> Any:
         raise json.JSONDecodeError("the body is not UTF-8 text", "", exc.start) from None
     if raw.startswith(BOM):
         raw = raw[1:]
-    if _depth_exceeds(raw, MAX_DEPTH):
-        raise json.JSONDecodeError(f"nested too deeply (more than {MAX_DEPTH} levels)", "", 0)
+    _check_shape(raw)
     try:
         return json.loads(raw, parse_constant=_constant, parse_float=_float, object_pairs_hook=_object)
     except json.JSONDecodeError:
@@ -107,7 +126,8 @@ THREAD_ABOVE_BYTES = 65_536
 request (/healthz too) waited. A smaller one (nearly every request) is parsed at once: a thread's
 hand-off costs more than its parse. The thread gives the loop its turn wherever the parse runs
 Python (the nesting check, the number hooks); `json`'s C scanner, and the garbage collections it
-sets off, keep the GIL: a body of some 350,000 empty arrays still holds the loop for its 0.1-1 s."""
+sets off, keep the GIL, which is why a body of more than `MAX_ITEMS` items is refused before it is
+parsed."""
 
 
 class StrictJSONRequest(Request):

@@ -356,9 +356,17 @@ def _answer_context(runtime: Runtime, answer_id: str, use_proposal: bool) -> dic
     }
 
 
+STATUS_ACTIONS = {"approve": "approved", "retire": "retired", "draft": "draft"}
+"""The answer page's buttons that set a status, and the status each sets."""
+
+
 def _done(action: str | None, answer: Answer) -> str | None:
     """What the form just sent did (`?done=ACTION`, where its redirect leads), in a status line: the
-    page came back the same but for a date or a number in its facts."""
+    page came back the same but for a date or a number in its facts. A status change is said only
+    when the answer has that status: anyone can send a reviewer the link, and a draft's page said
+    "Approved: agents are suggested it now." at `?done=approve`."""
+    if action in STATUS_ACTIONS and answer.status != STATUS_ACTIONS[action]:
+        return None
     approved = answer.status == "approved"
     due = f"{answer.review_due_at:%Y-%m-%d}" if answer.review_due_at else "–"
     said = {
@@ -476,11 +484,10 @@ async def change_from_form(
         if with_text
         else {}
     )
-    statuses = {"approve": "approved", "retire": "retired", "draft": "draft"}
     try:
         patch = AnswerPatch(
             **{k: v for k, v in fields.items() if v is not None},
-            status=statuses.get(action),
+            status=STATUS_ACTIONS.get(action),
             reviewed=action == "reviewed",
             base_version=base_version,
         )

@@ -7,7 +7,7 @@ built in `views.py`. The console is the agent's; the dashboard the reviewer's (s
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from supportcue.boundary import Text
+from supportcue.boundary import Text, check_text, check_time
 from supportcue.data.store import Store
 from supportcue.experiments.report import overview
 from supportcue.monitoring.helpdesks import helpdesk_health
@@ -104,15 +104,16 @@ async def inbox(request: Request, store: StoreDep, before: str | None = None) ->
 
 
 def _inbox_cursor(before: str) -> tuple[datetime, str] | None:
-    """`<created_at>,<id>` as the "Older cases" link writes it, or None when it is not that."""
+    """`<created_at>,<id>` as the "Older cases" link writes it, or None when it is not that: a time
+    outside what a case can have (`check_time`: year 1 east of UTC could not be converted to UTC to be
+    bound, a 500) or an id that is not storable text (a NUL byte, which PostgreSQL refused: a 500)."""
     at, comma, case_id = before.partition(",")
     if not comma or not case_id:
         return None
     try:
-        when = datetime.fromisoformat(at)
+        return check_time(datetime.fromisoformat(at)), check_text(case_id)
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)), case_id
 
 
 @router.get("/cases/{case_id:path}", response_class=HTMLResponse, dependencies=[require(Role.AGENT)])
