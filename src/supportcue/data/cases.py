@@ -86,6 +86,13 @@ class Cases:
     def get(self, case_id: str) -> Case | None:
         return self.db.get(Case, case_id)
 
+    def details(self, case_id: str) -> tuple[str | None, dict[str, Any]] | None:
+        """The stored case's customer name and fields (what fills an answer's placeholders), read by
+        primary key without the rest of the row; None when no case is stored with that id."""
+        with self.db.session() as s:
+            found = s.execute(select(Case.customer_name, Case.fields).where(Case.id == case_id)).first()
+        return None if found is None else (found.customer_name, dict(found.fields or {}))
+
     def list(
         self,
         since: datetime | None = None,

@@ -77,9 +77,15 @@ class SuggestCreate(BaseModel):
         description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
         '"agent", "text": ...}; or free text (one customer turn)',
     )
-    customer_name: Text | None = Field(None, max_length=200)
+    customer_name: Text | None = Field(
+        None, max_length=200, description="default: the stored case's (a `case_id` imported or stored)"
+    )
     agent_name: Text | None = Field(None, max_length=200)
-    fields: CaseFields = Field(default_factory=dict, description="case fields for answer placeholders")
+    fields: CaseFields = Field(
+        default_factory=dict,
+        description="case fields for answer placeholders; with the `case_id` of a stored case, its "
+        "fields fill the rest (a field given here wins, key by key)",
+    )
 
     @field_validator("message")
     @classmethod
