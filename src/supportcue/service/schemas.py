@@ -24,8 +24,23 @@ from supportcue.mailtext import clean as clean_email
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 EVENT_AHEAD = timedelta(days=1)
-"""How far after the server's clock an event's `ts` may be: a client's clock may run a little fast;
-an event dated further ahead would sit in every metrics window until then."""
+"""How far after the server's clock an event's (or a conversation turn's) `ts` may be: a client's
+clock may run a little fast; an event dated further ahead would sit in every metrics window until then."""
+
+
+def not_ahead(value: datetime | None, when: str = "the event happened") -> datetime | None:
+    """`value`, refused (a 422 naming the field) when more than `EVENT_AHEAD` after the server's
+    clock: the rule of every `ts` an API caller sends. The importers and a help desk's webhook take
+    their times as they are (`check_event` has no clock; a webhook's signature is what is checked
+    against it, and Chatwoot shows no refusal: the message would be lost)."""
+    now = utcnow()
+    if value is not None and value > now + EVENT_AHEAD:
+        raise ValueError(
+            f"more than a day ahead of the server's clock ({now:%Y-%m-%dT%H:%MZ}); give when {when} "
+            "(UTC if no offset), or leave ts out for now"
+        )
+    return value
+
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
@@ -179,16 +194,8 @@ class EventCreate(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _not_ahead(cls, value: datetime | None) -> datetime | None:
-        """Refused when more than `EVENT_AHEAD` after the server's clock (the importers take their
-        rows' times as they are: `check_event` has no clock)."""
-        now = utcnow()
-        if value is not None and value > now + EVENT_AHEAD:
-            raise ValueError(
-                f"more than a day ahead of the server's clock ({now:%Y-%m-%dT%H:%MZ}); give when the event "
-                "happened (UTC if no offset), or leave ts out for now"
-            )
-        return value
+    def _ts_not_ahead(cls, value: datetime | None) -> datetime | None:
+        return not_ahead(value)
 
     @field_validator("idempotency_key")
     @classmethod
@@ -213,7 +220,11 @@ class MessageCreate(BaseModel):
     )
     role: MessageRole = Field(description="customer: a suggestion is made for it; agent: the reply sent")
     text: Text = Field(min_length=1)
-    ts: Timestamp | None = Field(None, description="when it was written (UTC if no offset); default: now")
+    ts: Timestamp | None = Field(
+        None,
+        description="when it was written (UTC if no offset); default: now. More than a day ahead of the "
+        "server's clock is a 422",
+    )
     customer_name: Text | None = Field(None, max_length=200)
     channel: Text | None = Field(None, max_length=30)
     agent_id: Text | None = Field(None, max_length=100)
@@ -227,6 +238,11 @@ class MessageCreate(BaseModel):
         if not value.strip():
             raise ValueError("text is empty")
         return value
+
+    @field_validator("ts")
+    @classmethod
+    def _ts_not_ahead(cls, value: datetime | None) -> datetime | None:
+        return not_ahead(value, "the message was written")
 
     @model_validator(mode="after")
     def _private_agents_only(self) -> MessageCreate:
