@@ -284,12 +284,15 @@ class AnswerPublic(BaseModel):
     review_due_at: datetime | None
 
 
+NextOffset = Annotated[
+    int | None, Field(description="the `offset` of the next page; null when this page is the last")
+]
+
+
 class AnswersPublic(BaseModel):
     data: list[AnswerPublic]
     count: int = Field(description="how many are in `data` (at most `limit`)")
-    next_offset: int | None = Field(
-        None, description="the `offset` of the next page; null when this page is the last"
-    )
+    next_offset: NextOffset = None
 
 
 class AnswerCreate(BaseModel):
@@ -537,7 +540,8 @@ class AlertPublic(BaseModel):
 
 class AlertsPublic(BaseModel):
     data: list[AlertPublic]
-    count: int
+    count: int = Field(description="how many are in `data` (at most `limit`)")
+    next_offset: NextOffset = None
 
 
 class ReviewQueuePublic(BaseModel):
