@@ -190,6 +190,11 @@ class Cases:
         )
         return self.db.first(q)
 
+    def suggestions_of(self, case_id: str, limit: int) -> builtins.list[Suggestion]:
+        """The case's suggestions made for traffic (not a back-fill), newest first, `limit` of them."""
+        q = select(Suggestion).where(Suggestion.case_id == case_id, from_traffic())
+        return self.db.all(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()).limit(limit))
+
     def claim_message(self, case_id: str, message_key: str, owner: str, lease_s: float) -> bool:
         """True when `owner` now makes the suggestion for this customer message: it inserted the claim,
         or took over one older than `lease_s` seconds (its maker died or hung). False: another process

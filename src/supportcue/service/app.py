@@ -45,6 +45,7 @@ from supportcue.service.middleware import MAX_BODY_BYTES, AnswerFailures, Limits
 from supportcue.service.routes import (
     alerts,
     answers,
+    cases,
     docs,
     embed,
     events,
@@ -427,6 +428,7 @@ def create_app(
         embed.router,
         review.router,
         alerts.router,
+        cases.router,
     )
     for router in (*routers, review.pages, pages.router):
         app.include_router(router)

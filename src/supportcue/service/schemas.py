@@ -548,3 +548,75 @@ class ReviewQueuePublic(BaseModel):
     data: list[ReviewItemPublic]
     count: int
     topics: list[str] = Field(description="the workspace's topics, for `topic`")
+
+
+class CaseMessagePublic(BaseModel):
+    """One turn of a case's conversation, as the console shows it."""
+
+    message_id: str | None = Field(description="the help desk's id; null for an imported case's turns")
+    role: str = Field(description="customer | agent")
+    text: str
+    ts: datetime
+    private: bool = Field(description="an agent's internal note: kept, no reply")
+    agent_id: str | None
+    suggestion_id: str | None = Field(
+        description="a customer turn: the suggestion made for it; an agent's: the one its reply answers"
+    )
+
+
+class CaseEventPublic(BaseModel):
+    id: int
+    kind: str
+    ts: datetime
+    agent_id: str | None
+    reason: str | None = Field(description="a dismissal's reason")
+    answer_id: str | None = Field(description="an `alternative`'s answer")
+    text: str | None = Field(description="a `sent` event's reply")
+
+
+class CaseSuggestionPublic(BaseModel):
+    suggestion_id: str
+    message_id: str | None
+    created_at: datetime
+    text: str | None = Field(description="the suggested reply; null when the pipeline abstained")
+    topic: str | None
+    confidence: float | None
+    answer_id: str | None
+    abstained_at: str | None
+    reason: str | None
+    mode: str = Field(description="live | shadow | none")
+    arm: str | None
+    events: list[CaseEventPublic] = Field(description="the events that name it, oldest first")
+    outcome: Literal["shown", "inserted", "dismissed", "sent"] | None = Field(
+        description="how far it went: `sent` (a reply was sent for it), else `dismissed` (not undone), "
+        "else `inserted` (it or an alternative), else `shown`; null when no event names it"
+    )
+    match: bool | None = Field(
+        description="for `sent`: whether the reply matched the suggestion (the match rate's definition)"
+    )
+
+
+class CasePublic(BaseModel):
+    """A stored case (GET /v1/cases/{case_id}): what the console shows an agent of it, without the
+    personal data of its fields."""
+
+    case_id: str
+    channel: str
+    status: str = Field(description="open | resolved")
+    status_changed_at: datetime | None
+    created_at: datetime
+    arm: str | None = Field(description="its arm in the experiment running when it was first seen")
+    purged_at: datetime | None = Field(description="when `supportcue purge` removed its text")
+    fields: dict[str, str] = Field(
+        description="its fields (for answer placeholders) but those holding personal data"
+    )
+    withheld: list[str] = Field(
+        description="what is stored and left out as personal: `customer_name`, and the keys of fields "
+        "holding an email, card number, IBAN, phone number, national id or postal address"
+    )
+    messages: list[CaseMessagePublic] = Field(description="its conversation, oldest first: a page")
+    next_offset: NextOffset = None
+    suggestions: list[CaseSuggestionPublic] = Field(
+        description="the suggestions made for it, newest first (the latest 20)"
+    )
+    more_suggestions: bool = Field(description="older suggestions were made than these")

@@ -27,6 +27,7 @@ from supportcue.review.stats import review_stats
 from supportcue.security.roles import includes
 from supportcue.service.auth import wants_page
 from supportcue.service.deps import RuntimeDep, StoreDep, require
+from supportcue.service.routes.cases import NOT_FOUND as NO_CASE
 from supportcue.service.runtime import Runtime
 from supportcue.service.views import (
     case_data,
@@ -141,7 +142,7 @@ async def resolve(request: Request, case_id: Text, store: StoreDep) -> Response:
     """Mark a case resolved (after the reply is sent); answers the next open case."""
     case = await run_in_threadpool(store.cases.get, case_id)
     if case is None:
-        raise HTTPException(404, detail=f"no case {case_id!r}")
+        raise HTTPException(404, detail=NO_CASE)
     await run_in_threadpool(store.cases.set_status, case_id, CaseStatus.RESOLVED)
     following = await run_in_threadpool(store.cases.list, status=CaseStatus.OPEN, newest_first=True, limit=1)
     next_url = f"/cases/{quote(following[0].id, safe='')}" if following else "/"
