@@ -5,9 +5,10 @@
 Builds the demo workspace if it is missing, starts `supportcue serve` in a subprocess, then measures in
 one run: the bare single-message embedding time of the same model in this process, sequential request
 latency (p50/p99), and throughput with 8 concurrent clients (each with its own keep-alive connection).
-With `--ids`, the sequential run also times requests carrying a new `case_id`, and a new `case_id`
+With `--ids`, the sequential run also times requests carrying a new `case_id`, a new `case_id`
 with a `message_id` (what the console and the Chatwoot connector send: the stored-suggestion lookup
-and the claim row that keeps one suggestion per message across workers), interleaved with the bare ones.
+and the claim row that keeps one suggestion per message across workers), and the `case_id` of a
+stored case (whose fields and customer name the server reads), interleaved with the bare ones.
 It calls with an API key made for the run (revoked after) and turns the per-caller rate limit off, so
 the figures are the server's capacity, authentication included.
 
@@ -33,9 +34,11 @@ from pathlib import Path
 
 import httpx
 
+from supportcue.data.store import open_store
 from supportcue.demo.generator import generate
 from supportcue.embeddings import MiniLMEmbedder
 from supportcue.onnx_embedder import OnnxMiniLMEmbedder
+from supportcue.settings import load_settings
 
 
 def free_port() -> int:
@@ -105,7 +108,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--backend", choices=["onnx", "torch"], help="the server's [embedding] backend")
     parser.add_argument(
-        "--ids", action="store_true", help="also time requests with a case_id, and with case_id + message_id"
+        "--ids",
+        action="store_true",
+        help="also time requests with a case_id, with case_id + message_id, and with a stored case's id",
     )
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SUPPORTCUE_WORKSPACE": str(args.workspace)}
@@ -116,6 +121,9 @@ def main() -> None:
         subprocess.run([*cli, "demo", "--no-serve", "--workspace", str(args.workspace)], env=env, check=True)
     messages = [c.message for c in generate(7).cases if c.valid][:200]
     key_name, auth = bench_key(cli, env)
+    store = open_store(load_settings(args.workspace, environ=env).database_url)
+    stored_cases = [c.id for c in store.cases.list(limit=max(1, args.requests // 2))]
+    store.close()
     env["SUPPORTCUE_SECURITY__RATE_PER_MINUTE"] = "0"  # measure capacity, not the limit
 
     embedder, onnx = MiniLMEmbedder(device="cpu"), OnnxMiniLMEmbedder(device="cpu")
@@ -161,7 +169,7 @@ def main() -> None:
         # interleaved, so a busy moment costs the three kinds alike: a bare message; one with a new
         # case_id (the experiment's arm is looked up and recorded); one with a new case_id and
         # message_id (also the stored-suggestion lookup and the claim row, inserted and deleted)
-        seq, with_case, with_message = [], [], []
+        seq, with_case, with_message, with_stored = [], [], [], []
         run = f"{os.getpid()}-{time.time_ns()}"
         for i in range(args.requests // 2):
             text = messages[i % len(messages)]
@@ -169,6 +177,7 @@ def main() -> None:
             if args.ids:
                 with_case.append(post(text, case_id=f"b{run}-{i}"))
                 with_message.append(post(text, case_id=f"m{run}-{i}", message_id="1"))
+                with_stored.append(post(text, case_id=stored_cases[i % len(stored_cases)]))
         conn.close()
 
         throughput = concurrent_throughput(base, auth, messages, args.requests, args.clients)
@@ -196,6 +205,10 @@ def main() -> None:
         print(
             f"  with a new case_id and message_id: p50 {m50:.2f} ms, p99 {pct(with_message, 0.99):.2f} ms "
             f"(+{m50 - c50:.2f} ms p50: stored-suggestion lookup and claim row)"
+        )
+        print(
+            f"  with a stored case's case_id: p50 {statistics.median(with_stored):.2f} ms, "
+            f"p99 {pct(with_stored, 0.99):.2f} ms (its fields and customer name read)"
         )
 
 

@@ -49,6 +49,7 @@ an answer (the tone).
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -102,6 +103,21 @@ class SuggestRequest:
         remember_personal(
             self.customer_name, self.fields.values() if isinstance(self.fields, Mapping) else ()
         )
+
+
+def with_case(
+    request: SuggestRequest, customer_name: str | None, fields: Mapping[str, Any]
+) -> SuggestRequest:
+    """`request` completed from its stored case, as the console and `supportcue suggest --case-id`
+    read one: the case's customer name when the request gives none, and the case's fields under the
+    request's own (a field the request gives wins, key by key; a null value fills nothing). A copy:
+    the message is not read (cleaned) again."""
+    completed = copy.copy(request)
+    completed.customer_name = request.customer_name or customer_name
+    stored = {str(k): str(v) for k, v in fields.items() if v is not None}
+    completed.fields = {**stored, **request.fields}
+    remember_personal(completed.customer_name, completed.fields.values())
+    return completed
 
 
 UNWIND_S = 0.05

@@ -237,6 +237,23 @@ def test_a_reply_delivered_late_answers_the_message_it_followed_not_a_later_one(
     assert sent.suggestion_id == first.id
 
 
+def test_chatwoots_own_times_are_taken_even_a_day_ahead(
+    server: LiveServer, chatwoot: FakeChatwoot, store: Store
+) -> None:
+    """`POST /v1/messages` refuses a `ts` more than a day ahead of the server's clock (as `/v1/events`
+    does); the webhook feeds the same turns and takes Chatwoot's `created_at` as it is: its signature
+    is what is checked against the clock, and a refusal would lose the message (Chatwoot shows no
+    webhook's answer)."""
+    chatwoot.start()
+    ahead = at(-2 * 24 * 3600)
+    r = post(server.url, message_created(91, "How do I pause a payout?", created_at=ahead))
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    wait_for(lambda: chatwoot.notes)
+    r = post(server.url, message_created(92, PAUSE, "outgoing", created_at=ahead))
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert len(store.events.list(kind="sent")) == 1 and store.db.count("messages") == 2
+
+
 def test_a_reply_to_an_earlier_message_answers_that_messages_suggestion(
     server: LiveServer, chatwoot: FakeChatwoot, store: Store
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from supportcue.data.importer import import_file
 from supportcue.data.store import Store
 from supportcue.errors import IdempotencyConflict, InvalidEvent
-from supportcue.monitoring.events import DISMISS_REASONS, check_event, fingerprint, record_event
+from supportcue.monitoring.events import DISMISS_REASONS, check_event, fingerprint, outcome, record_event
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
@@ -131,3 +131,22 @@ def test_an_api_caller_cannot_pre_empt_an_imports_reply(store: Store, tmp_path: 
     assert sent == {("api", "pre-empted"), ("", "Go to Settings > Payouts.")}
     import_file(store, "cases", path)  # and re-importing stays idempotent
     assert store.db.count("events") == 2
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        ([], None),
+        (["feedback"], None),
+        (["shown"], "shown"),
+        (["shown", "inserted"], "inserted"),
+        (["shown", "alternative"], "inserted"),
+        (["shown", "dismissed"], "dismissed"),
+        (["shown", "dismissed", "undismissed"], "shown"),
+        (["shown", "dismissed", "undismissed", "inserted"], "inserted"),
+        (["shown", "dismissed", "sent"], "sent"),
+        (["sent", "dismissed"], "sent"),
+    ],
+)
+def test_a_suggestions_outcome_is_the_furthest_it_went(kinds: list[str], expected: str | None) -> None:
+    assert outcome(kinds) == expected

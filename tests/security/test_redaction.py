@@ -10,6 +10,7 @@ import pytest
 
 from supportcue.security.redaction import (
     hide_paths,
+    holds_personal,
     iban_valid,
     install_log_redaction,
     luhn_valid,
@@ -235,3 +236,10 @@ def test_spelled_out_addresses_are_looked_for_in_linear_time(text: str) -> None:
     started = time.perf_counter()
     redact(text)
     assert time.perf_counter() - started < 2.0
+
+
+def test_holds_personal_is_what_replace_personal_replaces() -> None:
+    for value in ("ana.lima@example.com", "4111 1111 1111 1111", "+44 20 7946 0958", "221B Baker Street"):
+        assert holds_personal(value), value
+    for value in ("Pro", "88213", "A-10293", "", "2026-10-01"):
+        assert not holds_personal(value), value

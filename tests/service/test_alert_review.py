@@ -93,6 +93,31 @@ def test_an_alert_s_json_and_its_queue_name_exactly_its_items(
     assert first not in {i["item_id"] for i in left} and len(left) == len(items) - 1
 
 
+def test_the_alerts_are_listed_page_by_page(drifted: dict[str, Any], reviewer: httpx.Client) -> None:
+    """GET /v1/alerts had no `offset` and no `next_offset` (GET /v1/answers has both): past `limit`,
+    the older alerts could not be read."""
+    every = reviewer.get("/v1/alerts", params={"limit": 100}).json()
+    assert every["next_offset"] is None and len(every["data"]) == len(drifted["all"]) >= 3
+    seen: list[int] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = reviewer.get("/v1/alerts", params={"limit": 2, "offset": offset})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["count"] == len(body["data"]) <= 2
+        seen += [a["id"] for a in body["data"]]
+        offset = body["next_offset"]
+    assert seen == [a["id"] for a in every["data"]]
+    assert reviewer.get("/v1/alerts", params={"offset": len(seen)}).json() == {
+        "data": [],
+        "count": 0,
+        "next_offset": None,
+    }
+    for bad in ("-1", "1000001", "x"):
+        r = reviewer.get("/v1/alerts", params={"offset": bad})
+        assert r.status_code == 422 and "offset" in r.json()["detail"], r.text
+
+
 def test_agents_may_not_see_alerts_or_their_queue(server: LiveServer, store: Store) -> None:
     with httpx.Client(base_url=server.url, headers=authorize(store, "agent"), timeout=30) as agent:
         refused = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -203,3 +204,19 @@ def test_a_late_older_message_leaves_a_resolved_case_closed_a_newer_one_reopens_
     assert store.cases.get("conv-1").status == "resolved"  # type: ignore[union-attr]
     api.post("/v1/messages", json=message("m5", "hello again"))
     assert store.cases.get("conv-1").status == "open"  # type: ignore[union-attr]
+
+
+def test_a_time_more_than_a_day_ahead_is_a_422_as_for_events(api: httpx.Client, store: Store) -> None:
+    """`POST /v1/events` refused a `ts` more than a day ahead of the server's clock, `/v1/messages`
+    took it: the turn (and an agent's `sent` event) sat in every metrics window until then, and a
+    customer turn dated ahead kept the case open against every later resolution."""
+    now = datetime.now(UTC)
+    for role in ("customer", "agent"):
+        for ts in ("2199-12-31T23:59:59Z", (now + timedelta(days=2)).isoformat()):
+            r = api.post("/v1/messages", json=message(f"far-{role}", "my payout?", role=role, ts=ts))
+            assert r.status_code == 422, r.text
+            assert "ts: " in r.json()["detail"] and "more than a day ahead" in r.json()["detail"]
+    assert store.db.count("messages") == 0 and store.db.count("cases") == 0
+    for i, ahead in enumerate((timedelta(minutes=5), timedelta(hours=20))):  # a clock a little fast
+        r = api.post("/v1/messages", json=message(f"m{i}", "my payout?", ts=(now + ahead).isoformat()))
+        assert r.status_code == 200, r.text

@@ -267,7 +267,7 @@ def register(app: typer.Typer) -> None:
         """Run the pipeline on one message, as the service would (the suggestion is stored; with
         --case-id, the case gets its arm in the running experiment, and the control arm sees none)."""
         from supportcue.experiments import assign_case, with_assignment
-        from supportcue.pipeline import SuggestRequest
+        from supportcue.pipeline import SuggestRequest, with_case
         from supportcue.training.loader import load_pipeline
         from supportcue.vocab import SuggestionOrigin
 
@@ -277,13 +277,10 @@ def register(app: typer.Typer) -> None:
         store = cli.store
         pipeline = load_pipeline(store, cli.settings)
         pipeline.embed(["warm up"])  # loading the model is not the pipeline's latency
-        stored = store.cases.get(case_id) if case_id else None
-        request = SuggestRequest(
-            message=message,
-            customer_name=customer_name or (stored.customer_name if stored else None),
-            case_id=case_id,
-            fields={k: str(v) for k, v in (stored.fields or {}).items()} if stored else {},
-        )
+        request = SuggestRequest(message=message, customer_name=customer_name, case_id=case_id)
+        stored = store.cases.details(case_id) if case_id else None
+        if stored is not None:  # as POST /v1/suggest completes a request from its stored case
+            request = with_case(request, *stored)
         result = pipeline.suggest(with_assignment(request, assign_case(store, case_id)))
         store.cases.add_suggestions([{**result.row(), "origin": SuggestionOrigin.CLI}])
         if json_out:

@@ -97,17 +97,18 @@ class Alerts:
     def get(self, alert_id: int) -> DriftAlert | None:
         return self.db.get(DriftAlert, alert_id)
 
-    def recent(self, within: timedelta, limit: int = 20) -> builtins.list[DriftAlert]:
-        """Alerts still raised lately, the latest first: last seen within `within` of the newest
-        suggestion made for traffic (or of now, if that is earlier). A workspace whose history ended a
-        while ago (an import, the demo) still shows the alerts of its last weeks, after a `batch
-        suggest` back-fill made today too."""
+    def recent(self, within: timedelta, limit: int = 20, offset: int = 0) -> builtins.list[DriftAlert]:
+        """Alerts still raised lately, the latest first (`limit` of them from `offset`): last seen
+        within `within` of the newest suggestion made for traffic (or of now, if that is earlier). A
+        workspace whose history ended a while ago (an import, the demo) still shows the alerts of its
+        last weeks, after a `batch suggest` back-fill made today too."""
         with self.db.session() as s:
             newest = s.scalar(select(func.max(Suggestion.created_at)).where(from_traffic()))
         now = utcnow()
         end = now if newest is None else min(now, newest)
         q = select(DriftAlert).where(DriftAlert.last_seen >= end - within)
-        return self.db.all(q.order_by(DriftAlert.last_seen.desc(), DriftAlert.id.desc()).limit(limit))
+        q = q.order_by(DriftAlert.last_seen.desc(), DriftAlert.id.desc())
+        return self.db.all(q.limit(limit).offset(offset))
 
     def list(
         self, since: datetime | None = None, until: datetime | None = None, kind: str | None = None

@@ -86,6 +86,13 @@ class Cases:
     def get(self, case_id: str) -> Case | None:
         return self.db.get(Case, case_id)
 
+    def details(self, case_id: str) -> tuple[str | None, dict[str, Any]] | None:
+        """The stored case's customer name and fields (what fills an answer's placeholders), read by
+        primary key without the rest of the row; None when no case is stored with that id."""
+        with self.db.session() as s:
+            found = s.execute(select(Case.customer_name, Case.fields).where(Case.id == case_id)).first()
+        return None if found is None else (found.customer_name, dict(found.fields or {}))
+
     def list(
         self,
         since: datetime | None = None,
@@ -182,6 +189,11 @@ class Cases:
             .order_by(Suggestion.created_at.desc(), Suggestion.id)
         )
         return self.db.first(q)
+
+    def suggestions_of(self, case_id: str, limit: int) -> builtins.list[Suggestion]:
+        """The case's suggestions made for traffic (not a back-fill), newest first, `limit` of them."""
+        q = select(Suggestion).where(Suggestion.case_id == case_id, from_traffic())
+        return self.db.all(q.order_by(Suggestion.created_at.desc(), Suggestion.id.desc()).limit(limit))
 
     def claim_message(self, case_id: str, message_key: str, owner: str, lease_s: float) -> bool:
         """True when `owner` now makes the suggestion for this customer message: it inserted the claim,

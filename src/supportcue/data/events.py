@@ -58,6 +58,13 @@ class Events:
         rows = [{"caller": INTERNAL, **r} for r in rows]
         return self.db.upsert(Event, rows, KEY, update_columns, session=session)
 
+    def of_suggestions(self, case_id: str, ids: Sequence[str], limit: int) -> builtins.list[Event]:
+        """The case's events that name one of the suggestions `ids`, oldest first, `limit` at most."""
+        if not ids:
+            return []
+        q = select(Event).where(Event.case_id == case_id, Event.suggestion_id.in_(builtins.list(ids)))
+        return self.db.all(q.order_by(Event.ts, Event.id).limit(limit))
+
     def list(self, case_id: str | None = None, kind: str | None = None) -> builtins.list[Event]:
         q = select(Event).order_by(Event.ts, Event.id)
         return self.db.all(where_equal(q, (Event.case_id, case_id), (Event.kind, kind)))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,3 +110,21 @@ def record_event(
         # last change, changes nothing; a case not stored is left alone
         store.cases.follow_status(stored.case_id, CaseStatus.RESOLVED, stored.ts)
     return Recorded(stored, duplicate=not created)
+
+
+def outcome(kinds: Sequence[str]) -> str | None:
+    """How far a suggestion went, from the kinds of the events that name it in the order they
+    happened: `sent` (a reply was sent for it), else `dismissed` (its last dismissal not undone),
+    else `inserted` (it, or one of its alternatives, was put in the reply box), else `shown`; None
+    when no event names it (an API caller may send no events at all)."""
+    if EventKind.SENT in kinds:
+        return EventKind.SENT
+    dismissed = False
+    for kind in kinds:
+        if kind in (EventKind.DISMISSED, EventKind.UNDISMISSED):
+            dismissed = kind == EventKind.DISMISSED
+    if dismissed:
+        return EventKind.DISMISSED
+    if EventKind.INSERTED in kinds or EventKind.ALTERNATIVE in kinds:
+        return EventKind.INSERTED
+    return EventKind.SHOWN if EventKind.SHOWN in kinds else None

@@ -248,6 +248,19 @@ def replace_personal(text: str, label: Label) -> str:
     return ADDRESS.sub(lambda m: label("address", m.group(0)), text)
 
 
+def holds_personal(text: str) -> bool:
+    """Whether `text` holds what `replace_personal` replaces (an email, IBAN, card number, phone
+    number, national id or postal address)."""
+    found: list[str] = []
+
+    def note(kind: str, value: str) -> str:
+        found.append(kind)
+        return value
+
+    replace_personal(text, note)
+    return bool(found)
+
+
 MAX_KNOWN = 10_000
 """The most names' spellings, and the most field values, a `personal_scope` keeps (the latest): a
 command such as `supportcue batch` runs a whole file of cases in one scope, and a record is checked

@@ -46,6 +46,7 @@ from supportcue.service.routes import (
     admin,
     alerts,
     answers,
+    cases,
     docs,
     embed,
     events,
@@ -428,6 +429,7 @@ def create_app(
         embed.router,
         review.router,
         alerts.router,
+        cases.router,
     )
     for router in (*routers, review.pages, admin.pages, pages.router):
         app.include_router(router)

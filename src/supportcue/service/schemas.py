@@ -24,8 +24,23 @@ from supportcue.mailtext import clean as clean_email
 from supportcue.vocab import DismissReason, EventKind, MessageRole, SuggestionMode
 
 EVENT_AHEAD = timedelta(days=1)
-"""How far after the server's clock an event's `ts` may be: a client's clock may run a little fast;
-an event dated further ahead would sit in every metrics window until then."""
+"""How far after the server's clock an event's (or a conversation turn's) `ts` may be: a client's
+clock may run a little fast; an event dated further ahead would sit in every metrics window until then."""
+
+
+def not_ahead(value: datetime | None, when: str = "the event happened") -> datetime | None:
+    """`value`, refused (a 422 naming the field) when more than `EVENT_AHEAD` after the server's
+    clock: the rule of every `ts` an API caller sends. The importers and a help desk's webhook take
+    their times as they are (`check_event` has no clock; a webhook's signature is what is checked
+    against it, and Chatwoot shows no refusal: the message would be lost)."""
+    now = utcnow()
+    if value is not None and value > now + EVENT_AHEAD:
+        raise ValueError(
+            f"more than a day ahead of the server's clock ({now:%Y-%m-%dT%H:%MZ}); give when {when} "
+            "(UTC if no offset), or leave ts out for now"
+        )
+    return value
+
 
 RESERVED_KEY_PREFIXES = ("import:", "demo:", "message:")
 """Idempotency keys of the importer, the demo loader and the conversations' `sent` events (from
@@ -77,9 +92,15 @@ class SuggestCreate(BaseModel):
         description='earlier turns, oldest first: each a string (the customer\'s) or {"role": "customer"|'
         '"agent"|"bot", "text": ...}; or free text (one customer turn)',
     )
-    customer_name: Text | None = Field(None, max_length=200)
+    customer_name: Text | None = Field(
+        None, max_length=200, description="default: the stored case's (a `case_id` imported or stored)"
+    )
     agent_name: Text | None = Field(None, max_length=200)
-    fields: CaseFields = Field(default_factory=dict, description="case fields for answer placeholders")
+    fields: CaseFields = Field(
+        default_factory=dict,
+        description="case fields for answer placeholders; with the `case_id` of a stored case, its "
+        "fields fill the rest (a field given here wins, key by key)",
+    )
 
     @field_validator("message")
     @classmethod
@@ -173,16 +194,8 @@ class EventCreate(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _not_ahead(cls, value: datetime | None) -> datetime | None:
-        """Refused when more than `EVENT_AHEAD` after the server's clock (the importers take their
-        rows' times as they are: `check_event` has no clock)."""
-        now = utcnow()
-        if value is not None and value > now + EVENT_AHEAD:
-            raise ValueError(
-                f"more than a day ahead of the server's clock ({now:%Y-%m-%dT%H:%MZ}); give when the event "
-                "happened (UTC if no offset), or leave ts out for now"
-            )
-        return value
+    def _ts_not_ahead(cls, value: datetime | None) -> datetime | None:
+        return not_ahead(value)
 
     @field_validator("idempotency_key")
     @classmethod
@@ -209,7 +222,11 @@ class MessageCreate(BaseModel):
         description="customer: a suggestion is made for it; agent: the reply sent"
     )
     text: Text = Field(min_length=1)
-    ts: Timestamp | None = Field(None, description="when it was written (UTC if no offset); default: now")
+    ts: Timestamp | None = Field(
+        None,
+        description="when it was written (UTC if no offset); default: now. More than a day ahead of the "
+        "server's clock is a 422",
+    )
     customer_name: Text | None = Field(None, max_length=200)
     channel: Text | None = Field(None, max_length=30)
     agent_id: Text | None = Field(None, max_length=100)
@@ -223,6 +240,11 @@ class MessageCreate(BaseModel):
         if not value.strip():
             raise ValueError("text is empty")
         return value
+
+    @field_validator("ts")
+    @classmethod
+    def _ts_not_ahead(cls, value: datetime | None) -> datetime | None:
+        return not_ahead(value, "the message was written")
 
     @model_validator(mode="after")
     def _private_agents_only(self) -> MessageCreate:
@@ -264,12 +286,15 @@ class AnswerPublic(BaseModel):
     review_due_at: datetime | None
 
 
+NextOffset = Annotated[
+    int | None, Field(description="the `offset` of the next page; null when this page is the last")
+]
+
+
 class AnswersPublic(BaseModel):
     data: list[AnswerPublic]
     count: int = Field(description="how many are in `data` (at most `limit`)")
-    next_offset: int | None = Field(
-        None, description="the `offset` of the next page; null when this page is the last"
-    )
+    next_offset: NextOffset = None
 
 
 class AnswerCreate(BaseModel):
@@ -518,10 +543,83 @@ class AlertPublic(BaseModel):
 
 class AlertsPublic(BaseModel):
     data: list[AlertPublic]
-    count: int
+    count: int = Field(description="how many are in `data` (at most `limit`)")
+    next_offset: NextOffset = None
 
 
 class ReviewQueuePublic(BaseModel):
     data: list[ReviewItemPublic]
     count: int
     topics: list[str] = Field(description="the workspace's topics, for `topic`")
+
+
+class CaseMessagePublic(BaseModel):
+    """One turn of a case's conversation, as the console shows it."""
+
+    message_id: str | None = Field(description="the help desk's id; null for an imported case's turns")
+    role: str = Field(description="customer | agent")
+    text: str
+    ts: datetime
+    private: bool = Field(description="an agent's internal note: kept, no reply")
+    agent_id: str | None
+    suggestion_id: str | None = Field(
+        description="a customer turn: the suggestion made for it; an agent's: the one its reply answers"
+    )
+
+
+class CaseEventPublic(BaseModel):
+    id: int
+    kind: str
+    ts: datetime
+    agent_id: str | None
+    reason: str | None = Field(description="a dismissal's reason")
+    answer_id: str | None = Field(description="an `alternative`'s answer")
+    text: str | None = Field(description="a `sent` event's reply")
+
+
+class CaseSuggestionPublic(BaseModel):
+    suggestion_id: str
+    message_id: str | None
+    created_at: datetime
+    text: str | None = Field(description="the suggested reply; null when the pipeline abstained")
+    topic: str | None
+    confidence: float | None
+    answer_id: str | None
+    abstained_at: str | None
+    reason: str | None
+    mode: str = Field(description="live | shadow | none")
+    arm: str | None
+    events: list[CaseEventPublic] = Field(description="the events that name it, oldest first")
+    outcome: Literal["shown", "inserted", "dismissed", "sent"] | None = Field(
+        description="how far it went: `sent` (a reply was sent for it), else `dismissed` (not undone), "
+        "else `inserted` (it or an alternative), else `shown`; null when no event names it"
+    )
+    match: bool | None = Field(
+        description="for `sent`: whether the reply matched the suggestion (the match rate's definition)"
+    )
+
+
+class CasePublic(BaseModel):
+    """A stored case (GET /v1/cases/{case_id}): what the console shows an agent of it, without the
+    personal data of its fields."""
+
+    case_id: str
+    channel: str
+    status: str = Field(description="open | resolved")
+    status_changed_at: datetime | None
+    created_at: datetime
+    arm: str | None = Field(description="its arm in the experiment running when it was first seen")
+    purged_at: datetime | None = Field(description="when `supportcue purge` removed its text")
+    fields: dict[str, str] = Field(
+        description="its fields (for answer placeholders) but those holding personal data"
+    )
+    withheld: list[str] = Field(
+        description="what is stored and left out as personal: `customer_name`, and the keys of fields "
+        "holding an email, card number, IBAN, phone number, national id or postal address"
+    )
+    messages: list[CaseMessagePublic] = Field(description="its conversation, oldest first: a page")
+    next_offset: NextOffset = None
+    suggestions: list[CaseSuggestionPublic] = Field(
+        description="the suggestions made for it, newest first (the latest 20)"
+    )
+    more_suggestions: bool = Field(description="older suggestions were made than these")

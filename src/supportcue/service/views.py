@@ -33,6 +33,13 @@ def case_data(case: Case) -> dict[str, Any]:
     }
 
 
+def case_turns(case: Case) -> list[dict[str, str]]:
+    """An imported case's conversation as the console shows it: its earlier turns (as {role, text},
+    those without text left out), then its message, the customer's."""
+    earlier = [turn for turn in map(_turn, case.context or []) if turn["text"]]
+    return [*earlier, {"role": "customer", "text": case.message}]
+
+
 def _turn(item: Any) -> dict[str, str]:
     if isinstance(item, dict):
         text = item.get("text") or item.get("content") or ""

@@ -13,6 +13,7 @@ from supportcue.data.store import Store
 from supportcue.monitoring.alerts import RECENT, describe
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import NotFound, StoreDep, require
+from supportcue.service.paging import Offset, page
 from supportcue.service.schemas import AlertPublic, AlertsPublic, problem_responses
 from supportcue.vocab import Role
 
@@ -22,10 +23,10 @@ router = APIRouter(
 MAX_LIMIT = 100
 
 
-def _recent(store: Store, days: int, limit: int) -> AlertsPublic:
-    alerts = store.alerts.recent(timedelta(days=days), limit)
+def _recent(store: Store, days: int, limit: int, offset: int) -> AlertsPublic:
+    alerts, next_offset = page(store.alerts.recent(timedelta(days=days), limit + 1, offset), limit, offset)
     data = [AlertPublic(**a) for a in describe(store, alerts)]
-    return AlertsPublic(data=data, count=len(data))
+    return AlertsPublic(data=data, count=len(data), next_offset=next_offset)
 
 
 @router.get("/alerts", response_model=AlertsPublic, responses=problem_responses(403, 422))
@@ -35,10 +36,12 @@ async def list_alerts(
         int, Query(ge=1, le=3650, description="last seen within N days of the newest suggestion")
     ] = RECENT.days,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    offset: Offset = 0,
 ) -> AlertsPublic:
     """The drift alerts still raised lately (last seen within `days` of the newest suggestion, or of
-    now if that is earlier), the latest first, each with the ids of the review items it created."""
-    return await run_in_threadpool(_recent, store, days, limit)
+    now if that is earlier), the latest first, each with the ids of the review items it created; a
+    page of `limit` from `offset`, and the `next_offset` of the next page (null on the last)."""
+    return await run_in_threadpool(_recent, store, days, limit, offset)
 
 
 def _one(store: Store, alert_id: int) -> AlertPublic | None:

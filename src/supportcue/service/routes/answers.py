@@ -21,6 +21,7 @@ from supportcue.pipeline import Composed, SuggestRequest
 from supportcue.security.roles import includes
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deps import CallerDep, Forbidden, NotFound, RuntimeDep, StoreDep, require
+from supportcue.service.paging import Offset, page
 from supportcue.service.schemas import (
     AnswerPublic,
     AnswersPublic,
@@ -38,7 +39,6 @@ router = APIRouter(
     dependencies=[require(Role.AGENT, Role.INTEGRATION, Role.EMBED)],
 )
 MAX_RESULTS = 100
-MAX_OFFSET = 1_000_000
 
 
 @router.get("/answers", response_model=AnswersPublic, responses=problem_responses(403, 422))
@@ -49,9 +49,7 @@ async def list_answers(
     status: Literal["approved", "draft", "retired"] = "approved",
     topic: Annotated[Text | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 20,
-    offset: Annotated[
-        int, Query(ge=0, le=MAX_OFFSET, description="how many to skip: a page's `next_offset`")
-    ] = 0,
+    offset: Offset = 0,
 ) -> AnswersPublic:
     """Search the answer library: approved answers (agents may read no others) whose title, body or
     topic holds every word of `q`, those with the words in their title first; a page of `limit` from
@@ -59,9 +57,9 @@ async def list_answers(
     if status != "approved" and not includes(caller.role, Role.REVIEWER):
         raise Forbidden(f"{status} answers are for reviewers; the {caller.role} role reads approved ones")
     found = await run_in_threadpool(store.library.search, q, status, topic, limit + 1, offset)
-    data = [AnswerPublic.model_validate(a, from_attributes=True) for a in found[:limit]]
-    more = len(found) > limit
-    return AnswersPublic(data=data, count=len(data), next_offset=offset + limit if more else None)
+    answers, next_offset = page(found, limit, offset)
+    data = [AnswerPublic.model_validate(a, from_attributes=True) for a in answers]
+    return AnswersPublic(data=data, count=len(data), next_offset=next_offset)
 
 
 @router.post(

@@ -3,7 +3,10 @@ the one stored for a message, by its case and message id (a message too long to 
 
 A request with a `case_id` is first given the case's arm in the running experiment
 (`experiments.assign_case`, which records it the first time the case is seen); the control arm's
-suggestion is computed in shadow and stored, and answered with no text.
+suggestion is computed in shadow and stored, and answered with no text. When a case with that id is
+stored (imported, or grown by `POST /v1/messages`), its fields and customer name fill what the body
+leaves out (`pipeline.with_case`: a field the body gives wins, key by key; the body's name wins), as
+the console and `supportcue suggest --case-id` read them: one primary-key read.
 
 One suggestion per customer message: a request with `case_id` and `message_id` (the help desk's id of
 the message; the console sends one per case message) is answered with the suggestion already stored
@@ -38,7 +41,7 @@ from supportcue.data.tables import Suggestion
 from supportcue.errors import DatabaseUnavailable, UnstorableValue
 from supportcue.experiments import assign_case, with_assignment
 from supportcue.mailtext import clean as clean_email
-from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace, worth_reusing
+from supportcue.pipeline import SuggestRequest, SuggestResult, shown_trace, with_case, worth_reusing
 from supportcue.service import outage
 from supportcue.service.body import StrictJSONRoute
 from supportcue.service.deadline import within
@@ -88,17 +91,27 @@ def check_length(text: str, settings: Settings, what: str = "message") -> str:
     return text
 
 
+def _prepare(store: Store, item: SuggestRequest, case_id: str, read_case: bool) -> SuggestRequest:
+    """`item` with its case's arm in the running experiment and, with `read_case`, what its stored
+    case gives it (`with_case`: the case's fields under the request's own, its customer name when
+    the request has none), in one trip to a worker thread; reading the case is one primary-key read."""
+    if read_case and (stored := store.cases.details(case_id)) is not None:
+        item = with_case(item, *stored)
+    return with_assignment(item, assign_case(store, case_id))
+
+
 async def run_pipeline(
-    store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float
+    store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float, *, read_case: bool = False
 ) -> SuggestResult | Response:
-    """The stored suggestion for `item`, given its case's arm in the running experiment first, or
-    the error answer: 503 when the arm or the suggestion could not be stored, or the database did
-    not answer within `timeout_s` (the client retries), 422 for a value the database refuses, 500
-    when the pipeline failed on it."""
+    """The stored suggestion for `item`, given its case's arm in the running experiment first (and,
+    with `read_case`, its stored case's fields and customer name: `_prepare`), or the error answer:
+    503 when the arm or the suggestion could not be stored, or the database did not answer within
+    `timeout_s` (the client retries), 422 for a value the database refuses, 500 when the pipeline
+    failed on it."""
     try:
         if item.case_id:
-            item = with_assignment(item, await within(timeout_s, assign_case, store, item.case_id))
-    except Exception as exc:  # the arm could not be read or recorded
+            item = await within(timeout_s, _prepare, store, item, item.case_id, read_case)
+    except Exception as exc:  # the case or the arm could not be read, or the arm recorded
         if unavailable_reason(exc) is None:
             raise
         return outage.unavailable(exc)
@@ -230,7 +243,7 @@ async def _stored_answer(store: Store, key: tuple[str, str], timeout_s: float) -
 
 
 async def _suggest(store: Store, suggester: Suggester, item: SuggestRequest, timeout_s: float) -> Response:
-    result = await run_pipeline(store, suggester, item, timeout_s)
+    result = await run_pipeline(store, suggester, item, timeout_s, read_case=True)
     return result if isinstance(result, Response) else JSONResponse(result.public())
 
 
