@@ -5,8 +5,8 @@ given another role or password), inserted in the change's own transaction; never
 password. api_keys.last_used_at: when a request last came with the key (written at most about once a
 minute per key), to find keys nothing uses any more.
 
-Revision ID: 0034_access_audit
-Revises: 0033_case_line_breaks
+Revision ID: 0035_access_audit
+Revises: 0034_message_context_only
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from supportcue.data.tables import UTCDateTime
 
-revision = "0034_access_audit"
-down_revision = "0033_case_line_breaks"
+revision = "0035_access_audit"
+down_revision = "0034_message_context_only"
 branch_labels = None
 depends_on = None
 
