@@ -17,20 +17,42 @@ sees the same vectors. Variants (2026-12-01, issue 15 part 1; see BENCHMARKS.md)
 
     PYTHONPATH=src:bench HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 .venv/bin/python \\
         bench/bench_topic_noisy.py --seeds 10 11 --shots 10 20
+
+`--adapt` (2026-12-01, issue 15 part 1, second round) runs `base` and the adapted-encoder variants
+instead: a fresh copy of MiniLM fine-tuned on the shots (`finetune.py`, supervised contrastive,
+`--adapt-steps` steps of 16 intents x 4 rows; by default one pass over the shots and their typed
+copies), every text then read spelling-corrected by it as the product reads them:
+
+- `adapted-clean`: fine-tuned on the clean shots only (the same number of steps: the control);
+- `adapted-noise`: fine-tuned on the shots plus `--copies` typed copies of each (`noisy` from
+  bench_oos_transfer.py, seeded apart from the test's typing; the shots are never test rows), spelling-
+  corrected as the product would read them;
+- `...+base`: the mean of that stage's scores and `base`'s (the fifth attempt's two-space average);
+- `augment-stage`: no fine-tuning, the frozen-space stage fitted on the shots plus the same typed
+  copies (is it the encoder or merely the training rows?).
+
+Each topic stage is `base`'s fit (same CV grid) in that space; `adapt_seconds` is the fine-tuning,
+`embed_seconds` the adapted copy's embedding of the shots and test rows, on `--threads` torch threads.
+
+    PYTHONPATH=src:bench HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 .venv/bin/python \\
+        bench/bench_topic_noisy.py --seeds 10 --shots 10 --check hwu --adapt
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
+import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from bench_oos_transfer import OOS, banking_check, clinc_check, few_shot, hwu_check, labeled, noisy
-from supportcue.embeddings import make_embedder
+from supportcue.embeddings import SpellingEmbedder, make_embedder
 from supportcue.eval.labeled import Labeled, cache_dir
+from supportcue.spelling import correct
 from supportcue.stages import topic as T
 from supportcue.stages.calibration import fit_temperature, softmax
 
@@ -97,12 +119,81 @@ def fit_small(
     return T._KernelRidge(bandwidth, weight, text).fit(vectors, tfidf, dual)
 
 
+def typed_copies(
+    texts: Sequence[str], labels: Sequence[str], seed: int, copies: int
+) -> tuple[list[str], list[str]]:
+    """`copies` typed versions of each training text (`noisy`), seeded apart from the test's typing
+    (`f"{seed} {text}"`), so a test text is never typed as here even when train and test share it."""
+    out_texts, out_labels = [], []
+    for copy in range(copies):
+        for text, label in zip(texts, labels, strict=True):
+            out_texts.append(noisy(text, random.Random(f"augment {copy} {seed} {text}")))
+            out_labels.append(label)
+    return out_texts, out_labels
+
+
+def adapted_variants(
+    args: argparse.Namespace,
+    seed: int,
+    train: Labeled,
+    texts: list[str],
+    target: np.ndarray,
+    n: int,
+    base: np.ndarray,
+    vectors: np.ndarray,
+    test_vectors: np.ndarray,
+    spelled: object,
+    accuracy: object,
+) -> dict[str, float]:
+    """`--adapt`'s variants for one run (see the module docstring)."""
+    from finetune import AdaptSettings, adapt_encoder
+
+    assert callable(accuracy)
+    typed, typed_labels = typed_copies(train.texts, train.labels, seed, args.copies)
+    classes = sorted(set(train.labels))
+    typed_target = np.concatenate([target, [classes.index(label) for label in typed_labels]])
+    result: dict[str, float] = {}
+    augmented_texts = [*train.texts, *typed]
+    augmented_vectors = np.vstack([vectors, spelled.embed(typed)])  # type: ignore[attr-defined]
+    result["augment-stage"] = accuracy(
+        fit_small(augmented_vectors, augmented_texts, typed_target, n).scores(test_vectors, texts)
+    )
+    steps = args.adapt_steps or math.ceil(len(augmented_texts) / 64)
+    settings = AdaptSettings(steps=steps, seed=seed)
+    # What MiniLM reads at serving: the spelling-corrected text.
+    fixed = [correct(t) for t in augmented_texts]
+    result["adapt_steps"] = steps
+    for name, rows in (("adapted-clean", len(train.texts)), ("adapted-noise", len(fixed))):
+        started = time.perf_counter()
+        encoder = adapt_encoder(fixed[:rows], [*train.labels, *typed_labels][:rows], settings)
+        result[f"{name}_adapt_seconds"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        adapted = SpellingEmbedder(encoder)
+        own, own_test = adapted.embed(train.texts), adapted.embed(texts)
+        result[f"{name}_embed_seconds"] = round(time.perf_counter() - started, 1)
+        scores = fit_small(own, train.texts, target, n).scores(own_test, texts)
+        result[name] = accuracy(scores)
+        result[f"{name}+base"] = accuracy((scores + base) / 2)
+        del encoder, adapted
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11])
     parser.add_argument("--shots", type=int, nargs="+", default=[10, 20])
     parser.add_argument("--check", choices=(*CHECKS, "all"), default="all")
+    parser.add_argument("--adapt", action="store_true", help="base and the adapted-encoder variants only")
+    parser.add_argument(
+        "--adapt-steps", type=int, help="fine-tuning steps (default: one pass, 64 rows a step)"
+    )
+    parser.add_argument("--copies", type=int, default=1, help="typed copies of each shot (--adapt)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the box is shared)")
     args = parser.parse_args()
+    if args.adapt:
+        import torch
+
+        torch.set_num_threads(args.threads)
     spelled = make_embedder("minilm", cache_dir=cache_dir())
     raw = make_embedder("minilm", cache_dir=cache_dir(), spelling=False)
     for seed in args.seeds:
@@ -129,6 +220,26 @@ def main() -> None:
                 prototype /= max(float(prototype.max(1).mean()), 1e-9)
                 result = {"check": name, "seed": seed, "shots": shots, "n_test_in_scope": len(truth)}
                 result["base"] = accuracy(base)
+                if args.adapt:
+                    started = time.perf_counter()
+                    result.update(
+                        adapted_variants(
+                            args,
+                            seed,
+                            train,
+                            texts,
+                            target,
+                            n,
+                            base,
+                            vectors,
+                            test_vectors,
+                            spelled,
+                            accuracy,
+                        )
+                    )
+                    result["seconds"] = round(time.perf_counter() - started, 1)
+                    print(json.dumps(result), flush=True)
+                    continue
                 result["bandwidths"] = accuracy(
                     fit_small(vectors, train.texts, target, n, (0.5, 0.25, 1.0)).scores(test_vectors, texts)
                 )
