@@ -223,6 +223,32 @@ def test_a_page_opened_while_the_database_is_down_is_a_page_saying_so(
             assert api.status_code == 503 and says in api.json()["detail"]
 
 
+def test_a_page_that_fails_is_the_consoles_error_page_and_a_script_still_gets_json(
+    app: FastAPI, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser that hit an unexpected 500 on a console page got the raw JSON problem body."""
+    from fastapi.testclient import TestClient
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"bug near {SECRET_TEXT} in {SERVER_PATH}")
+
+    key = authorize(store, "agent")
+    with TestClient(app) as client:
+        wait_loaded(app)
+        monkeypatch.setattr(store.cases, "list", broken)
+        page = client.get("/", headers={**key, "accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+        request_id = page.headers["x-request-id"]
+        assert "Something went wrong" in page.text and request_id in page.text
+        assert '<a href="/">' in page.text and "RuntimeError" not in page.text
+        _assert_clean(page.text)
+        assert_secured(page)
+        api = client.get("/", headers={**key, "accept": "application/json"})
+        assert api.status_code == 500 and api.headers["content-type"] == "application/json"
+        assert set(api.json()) == {"detail", "request_id"}
+        _assert_clean(api.text)
+
+
 NAME = "José Álvarez"
 DNI = "12345678Z"
 ORDER = "A-10293"
