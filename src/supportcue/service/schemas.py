@@ -433,8 +433,8 @@ _PROBLEMS = {
     428: "the change names no version it was made on (`base_version` or If-Match): `detail` says "
     "what to send",
     500: "the pipeline failed on this request only (logged); other requests are not affected",
-    503: "not ready (models loading, or the reason they failed), or the database cannot take writes "
-    "now: nothing was stored, send the same request again after `Retry-After` seconds",
+    503: "not ready (models loading, or the reason they failed), or the database cannot be reached "
+    "or take writes now: nothing was stored, send the same request again after `Retry-After` seconds",
 }
 
 
