@@ -90,6 +90,19 @@ def test_case_view_escapes_the_message_and_carries_the_case_for_the_script(clien
     assert "Anything else?" in r.text and "po_1" in r.text
 
 
+def test_a_null_field_of_a_case_is_left_out_of_its_page_not_shown_as_none(
+    client: TestClient, store: Store
+) -> None:
+    """The case page showed a field stored as null as the text "None" (and sent it so to the
+    suggestion); the API and the CLI leave it out."""
+    store.cases.upsert([case("c-null", "where is my refund", "Ana", fields={"plan": "Pro", "coupon": None})])
+    r = client.get("/cases/c-null")
+    assert r.status_code == 200
+    assert "<dt>plan</dt><dd>Pro</dd>" in r.text and "coupon" not in r.text and "None" not in r.text
+    api = client.get("/v1/cases/c-null").json()
+    assert api["fields"] == {"plan": "Pro"}
+
+
 def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
     client: TestClient, store: Store
 ) -> None:

@@ -21,7 +21,8 @@ from supportcue.settings import Settings
 def case_data(case: Case) -> dict[str, Any]:
     """The case as the console's script reads it (embedded as JSON in the case page): its earlier
     turns as {role, text} (an imported turn may be a bare string, or say `content`), and an id of its
-    latest message (a hash of the text), so the case opened again gets the same suggestion."""
+    latest message (a hash of the text), so the case opened again gets the same suggestion. A null
+    field is left out, as the API and the CLI leave it (it showed as the text "None")."""
     digest = hashlib.sha256(case.message.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return {
         "case_id": case.id,
@@ -29,7 +30,7 @@ def case_data(case: Case) -> dict[str, Any]:
         "message": case.message,
         "customer_name": case.customer_name,
         "context": [turn for turn in map(_turn, case.context or []) if turn["text"]],
-        "fields": {k: str(v) for k, v in (case.fields or {}).items()},
+        "fields": {k: str(v) for k, v in (case.fields or {}).items() if v is not None},
     }
 
 
