@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from supportcue.data.store import Store
 from supportcue.data.tables import User
+from supportcue.errors import SupportcueError
 from supportcue.security import users
 from supportcue.security.callers import Authenticator
 from supportcue.security.keys import create_key
@@ -117,3 +118,13 @@ def test_a_revoked_key_is_refused_on_the_next_request_of_this_process(store: Sto
     assert store.callers.revoke_key("bot")
     auth.forget()  # what `keys revoke` in this process (or the NOTIFY from another) does
     assert auth.by_key(key) is None
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\u200b", "\u200d", "\ufeff"])
+def test_user_and_key_names_refuse_bidi_controls_and_zero_width_characters(store: Store, hidden: str) -> None:
+    """Two users `ana` and `ana` plus a zero-width space would look the same in the admin pages."""
+    with pytest.raises(SupportcueError, match=r"user name .*ASCII letters"):
+        add_user(store, f"ana{hidden}", "agent", OLD)
+    with pytest.raises(SupportcueError, match=r"key name .*ASCII letters"):
+        create_key(store, f"bot{hidden}", "integration")
+    assert list(store.db.rows("users")) == []

@@ -9,6 +9,9 @@ import itertools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from markupsafe import Markup, escape
+
+from supportcue.boundary import hidden_characters
 from supportcue.data.store import Store
 from supportcue.data.tables import Case
 from supportcue.monitoring.alerts import describe as describe_alerts
@@ -16,6 +19,22 @@ from supportcue.monitoring.freshness import REASON_NAMES, coverage_lost, describ
 from supportcue.monitoring.metrics import parse_time
 from supportcue.service.runtime import Runtime
 from supportcue.settings import Settings
+
+
+def marked(value: object) -> Markup:
+    """Free text (a customer's message) escaped for a page, each bidi control, zero-width space or
+    BOM in it shown as `[U+202E]` (its name on hover) where it is: kept as typed, a right-to-left
+    override made `invoice_\\u202efdp.exe` read as `invoice_exe.pdf`."""
+    parts = hidden_characters(str(value))
+    return Markup("").join(
+        escape(before)
+        + (
+            Markup('<span class="hidden-char" title="{} {}">[{}]</span>').format(code, name, code)
+            if code
+            else ""
+        )
+        for before, code, name in parts
+    )
 
 
 def case_data(case: Case) -> dict[str, Any]:
