@@ -108,7 +108,10 @@ def test_export_never_writes_a_password_key_or_session_hash(
         assert store.callers.add_session("ab" * 32, "ana", expires, ana.password_hash)
     finally:
         store.close()
-    expected = {"users": ["name", "role", "created_at"], "api_keys": ["name", "role", "prefix", "created_at"]}
+    expected = {
+        "users": ["name", "role", "created_at"],
+        "api_keys": ["name", "role", "prefix", "created_at", "last_used_at"],
+    }
     for table, columns in expected.items():
         for suffix in (".csv", ".jsonl"):
             out = tmp_path / f"{table}{suffix}"
@@ -287,3 +290,67 @@ def test_the_last_admin_is_neither_removed_nor_demoted(workspace: tuple[Path, di
         assert "'rita' is the last admin" in str(refused.exception)
     users = json.loads(run(workspace, "users", "list", "--json").stdout)
     assert [(u["name"], u["role"]) for u in users] == [("rita", "admin")]
+
+
+def test_audit_list_shows_every_change_made_at_the_cli_without_a_secret(
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    made = run(workspace, "keys", "create", "--name", "helpdesk", "--role", "integration", "--json")
+    key = json.loads(made.stdout.strip().splitlines()[-1])["key"]
+    assert (
+        run(
+            workspace, "users", "add", "rita", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            workspace, "users", "add", "ana", "--role", "agent", "--password-stdin", stdin=PASSWORD + "\n"
+        ).exit_code
+        == 0
+    )
+    assert run(workspace, "users", "set-role", "ana", "--role", "reviewer").exit_code == 0
+    assert (
+        run(workspace, "users", "set-password", "ana", "--password-stdin", stdin="x" * 12 + "\n").exit_code
+        == 0
+    )
+    assert run(workspace, "users", "remove", "ana").exit_code == 0
+    assert run(workspace, "keys", "revoke", "helpdesk").exit_code == 0
+
+    listed = run(workspace, "audit", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout.strip().splitlines()[-1])
+    assert [(r["action"], r["target"], r["role"], r["previous_role"]) for r in rows] == [
+        ("key.revoke", "helpdesk", "integration", None),
+        ("user.remove", "ana", "reviewer", None),
+        ("user.set_password", "ana", "reviewer", None),
+        ("user.set_role", "ana", "reviewer", "agent"),
+        ("user.add", "ana", "agent", None),
+        ("user.add", "rita", "admin", None),
+        ("key.create", "helpdesk", "integration", None),
+    ]
+    assert {r["via"] for r in rows} == {"cli"} and all(r["actor"] for r in rows)
+    assert set(rows[0]) == {"id", "at", "actor", "via", "action", "target", "role", "previous_role"}
+    for secret in (key, key[3:], hashlib.sha256(key.encode()).hexdigest(), PASSWORD, "x" * 12):
+        assert secret not in listed.stdout
+    page = json.loads(
+        run(workspace, "audit", "list", "--json", "--limit", "2", "--before", str(rows[1]["id"])).stdout
+    )
+    assert [r["id"] for r in page] == [rows[2]["id"], rows[3]["id"]]
+    table = run(workspace, "audit", "list", "--limit", "3")
+    assert table.exit_code == 0 and "user.remove" in table.stdout
+    assert f"supportcue audit list --before {rows[2]['id']}" in table.stdout
+    assert run(workspace, "audit", "list", "--limit", "0").exit_code != 0
+
+
+def test_keys_list_shows_when_a_key_was_last_used(workspace: tuple[Path, dict[str, str]]) -> None:
+    run(workspace, "keys", "create", "--name", "helpdesk", "--role", "integration")
+    listed = json.loads(run(workspace, "keys", "list", "--json").stdout)
+    assert listed[0]["last_used_at"] is None
+    store = store_of(workspace)
+    used = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    store.callers.key_used("helpdesk", used)
+    store.close()
+    listed = json.loads(run(workspace, "keys", "list", "--json").stdout)
+    assert listed[0]["last_used_at"] == used.isoformat()
+    assert "2026-12-01" in run(workspace, "keys", "list").stdout

@@ -116,6 +116,9 @@ def test_the_admin_pages(server: LiveServer, store: Store, page: Page) -> None:
     page.goto(f"{server.url}/admin/stages")
     expect(page.locator("#stages")).to_be_visible()
     assert violations(page) == []
+    page.goto(f"{server.url}/admin/audit")
+    expect(page.locator("#audit")).to_be_visible()  # the key just created is its first row
+    assert violations(page) == []
 
 
 def test_the_review_queue(server: LiveServer, store: Store, page: Page) -> None:

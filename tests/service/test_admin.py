@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
+from typing import Any
 
 import httpx
 import pytest
@@ -277,6 +279,94 @@ def test_a_refused_key_says_why_by_its_form(rita: httpx.Client, store: Store) ->
     assert [k.name for k in store.callers.api_keys()] == ["grafana"]
 
 
+def test_the_keys_page_shows_when_each_key_was_last_used(
+    server: LiveServer, rita: httpx.Client, store: Store
+) -> None:
+    from supportcue.security.keys import create_key
+
+    key = create_key(store, "grafana", "metrics")
+    create_key(store, "stale", "metrics")
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as grafana:
+        assert grafana.get("/v1/metrics").status_code == 200
+    used = _wait_for(lambda: {k.name: k.last_used_at for k in store.callers.api_keys()}["grafana"])
+    page = rita.get("/admin/keys").text
+
+    def row(name: str) -> str:
+        found = page[page.index(f'id="key-{name}"') :]
+        return found[: found.index("</tr>")]
+
+    assert used.strftime("%Y-%m-%d %H:%M") in row("grafana") and "never" not in row("grafana")
+    assert "never" in row("stale")
+
+
+def _wait_for(read: Callable[[], Any], seconds: float = 10.0) -> Any:
+    """`read()` once it is not None (a key's use is written by a thread of its own)."""
+    deadline = time.monotonic() + seconds
+    while (value := read()) is None:
+        assert time.monotonic() < deadline, "not written in time"
+        time.sleep(0.05)
+    return value
+
+
+# -- audit -----------------------------------------------------------------------------------------
+
+
+def test_every_change_made_here_is_on_the_audit_page_newest_first_without_a_secret(
+    rita: httpx.Client, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = post(rita, "/admin/keys", action="create", name="grafana", role="metrics")
+    key = re.search(r'<code id="new-key">(sc_[A-Za-z0-9_-]{43})</code>', created.text)
+    assert key
+    new_password = "another long secret"
+    for fields in (
+        {"action": "add", "name": "eve", "role": "agent", "password": new_password, "confirm": new_password},
+        {"action": "role", "name": "eve", "role": "reviewer"},
+        {"action": "password", "name": "eve", "password": new_password + "!", "confirm": new_password + "!"},
+        {"action": "remove", "name": "eve"},
+    ):
+        assert post(rita, "/admin/users", **fields).status_code == 303, fields
+    assert post(rita, "/admin/keys", action="revoke", name="grafana").status_code == 303
+
+    page = rita.get("/admin/audit")
+    assert page.status_code == 200 and "no-store" in page.headers["cache-control"]
+    rows = re.findall(r'<tr id="audit-\d+">(.*?)</tr>', page.text, re.S)
+    cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S) for r in rows]
+    assert [c[1:5] for c in cells[:6]] == [
+        ["user:rita", "console", "key revoked", "grafana"],
+        ["user:rita", "console", "user removed", "eve"],
+        ["user:rita", "console", "password reset", "eve"],
+        ["user:rita", "console", "role changed", "eve"],
+        ["user:rita", "console", "user added", "eve"],
+        ["user:rita", "console", "key created", "grafana"],
+    ]
+    assert "agent → reviewer" in cells[3][5] and cells[5][5] == "metrics"
+    assert [c[2] for c in cells[6:]] == ["cli"] * 3  # the fixture's users, added from this process
+    hashes = [u.password_hash for u in store.callers.users()]
+    for secret in (key[1], key[1][3:], new_password, PASSWORD, *hashes):
+        assert secret not in page.text and secret not in caplog.text
+
+
+def test_the_audit_page_is_paged_by_the_older_link(rita: httpx.Client, store: Store) -> None:
+    from supportcue.data.security import Actor
+    from supportcue.security.keys import create_key
+
+    for i in range(57):  # with the fixture's 3 users: 60 rows, a page of 50 and one of 10
+        create_key(store, f"k{i:02d}", "metrics", Actor("ops", "cli"))
+    first = rita.get("/admin/audit").text
+    names = re.findall(r'<th scope="row" data-label="To">(.*?)</th>', first)
+    assert names[:2] == ["k56", "k55"] and len(names) == 50
+    older = re.search(r'<a href="(/admin/audit\?before=\d+)" rel="next">Older changes</a>', first)
+    assert older and "Newest changes" not in first
+    second = rita.get(older[1]).text
+    names2 = re.findall(r'<th scope="row" data-label="To">(.*?)</th>', second)
+    assert names2 == ["k06", "k05", "k04", "k03", "k02", "k01", "k00", "rev", "ana", "rita"]
+    assert "Older changes" not in second and 'href="/admin/audit">Newest changes' in second
+    for bad in ("abc", "-1", "1.5", "²", "9" * 30):
+        refused = rita.get("/admin/audit", params={"before": bad})
+        assert refused.status_code == 422 and "Older changes link" in refused.text, bad
+    assert "No older changes" in rita.get("/admin/audit", params={"before": "1"}).text
+
+
 # -- stages ----------------------------------------------------------------------------------------
 
 
@@ -304,7 +394,7 @@ class TestAStageSetInShadow:
 
 # -- who may ---------------------------------------------------------------------------------------
 
-PAGES = ("/admin/users", "/admin/keys", "/admin/stages")
+PAGES = ("/admin/users", "/admin/keys", "/admin/stages", "/admin/audit")
 FORMS = (
     (
         "/admin/users",
@@ -322,6 +412,11 @@ def _unchanged(store: Store) -> None:
     assert _roles(store) == {"ana": "agent", "rev": "reviewer", "rita": "admin"}
     assert authenticate(store, "rita", PASSWORD) is not None
     assert [k.name for k in store.callers.api_keys()] == ["kept"]
+    # only the seeding's records: a refused form records nothing
+    assert sorted((r.action, r.via) for r in store.callers.audit()) == [
+        ("key.create", "cli"),
+        *[("user.add", "cli")] * 3,
+    ]
 
 
 @pytest.mark.parametrize("who", ["ana", "rev"])

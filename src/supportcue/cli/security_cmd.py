@@ -1,5 +1,6 @@
 """Who may call the service: `keys create|list|revoke` (machines) and
-`users add|list|set-role|set-password|remove` (people)."""
+`users add|list|set-role|set-password|remove` (people); `audit list`, every change made to them (here
+or in the console), with who made it."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import getpass
 import json
 import sys
 import warnings
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from supportcue.cli.context import state
-from supportcue.cli.output import console
+from supportcue.cli.output import console, fitted_table
 from supportcue.errors import SupportcueError
 from supportcue.vocab import Role
 
@@ -21,6 +23,10 @@ ROLES = " | ".join(Role)
 keys_app = typer.Typer(help="API keys for machines (shown once, stored hashed).", no_args_is_help=True)
 users_app = typer.Typer(
     help="Users who log in at /login (passwords hashed with argon2).", no_args_is_help=True
+)
+audit_app = typer.Typer(
+    help="Who created or revoked which key, added, changed or removed which user, and when.",
+    no_args_is_help=True,
 )
 RoleOption = Annotated[str, typer.Option("--role", help=ROLES)]
 PasswordStdinOption = Annotated[
@@ -66,9 +72,16 @@ def keys_list(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
-    """The keys (name, role, first characters, created), never the keys themselves."""
+    """The keys (name, role, first characters, created, last used: a stale key is one to revoke),
+    never the keys themselves."""
     rows = [
-        {"name": k.name, "role": k.role, "prefix": k.prefix, "created_at": k.created_at.isoformat()}
+        {
+            "name": k.name,
+            "role": k.role,
+            "prefix": k.prefix,
+            "created_at": k.created_at.isoformat(),
+            "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+        }
         for k in state(ctx).store.callers.api_keys()
     ]
     _print(rows, json_out, "API keys")
@@ -161,7 +174,52 @@ def users_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="t
     print(f"user {name!r} removed")
 
 
-def _print(rows: list[dict[str, str]], json_out: bool, title: str) -> None:
+@audit_app.command("list")
+def audit_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="how many, newest first")] = 50,
+    before: Annotated[
+        int | None, typer.Option("--before", min=1, help="only those older than this id (the next page)")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON array (the last line)")] = False,
+) -> None:
+    """The changes to keys and users, newest first: when, who (`user:NAME` or `key:NAME` in the
+    console, the system account at the CLI), through what, what and to whom. Never a key or password."""
+    found = state(ctx).store.callers.audit(limit, before)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "via": r.via,
+            "action": r.action,
+            "target": r.target,
+            "role": r.role,
+            "previous_role": r.previous_role,
+        }
+        for r in found
+    ]
+    if json_out or not rows:
+        _print(rows, json_out, "changes to keys and users")
+        return
+    shown = [
+        {
+            "id": str(r.id),
+            "at (UTC)": r.at.strftime("%Y-%m-%d %H:%M:%S"),
+            "who": r.actor,
+            "via": r.via,
+            "action": r.action,
+            "target": r.target,
+            "role": f"{r.previous_role} -> {r.role}" if r.previous_role else r.role or "",
+        }
+        for r in found
+    ]
+    console.print(fitted_table(shown, optional=("id", "via"), wrap=("who", "target", "role")))
+    if len(found) == limit:
+        console.print(f"older ones: supportcue audit list --before {found[-1].id}")
+
+
+def _print(rows: list[dict[str, Any]], json_out: bool, title: str) -> None:
     if json_out:
         print(json.dumps(rows))
         return
@@ -172,10 +230,11 @@ def _print(rows: list[dict[str, str]], json_out: bool, title: str) -> None:
     for column in rows[0]:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row.values())
+        table.add_row(*(Text("" if v is None else str(v)) for v in row.values()))
     console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")

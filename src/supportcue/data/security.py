@@ -1,5 +1,6 @@
-"""Who may call: API keys, users and their login sessions (`store.callers`); failed-login buckets
-(`store.rate_buckets`); the secrets this deployment signs with (`store.signing_keys`).
+"""Who may call: API keys, users and their login sessions (`store.callers`), and the audit of every
+change to them (`store.callers.audit`); failed-login buckets (`store.rate_buckets`); the secrets this
+deployment signs with (`store.signing_keys`).
 
 Only hashes are stored: a key's SHA-256, a password's argon2id hash, a session id's SHA-256. Making
 and checking those hashes is `security/`'s job; this module only keeps and finds the rows.
@@ -8,15 +9,25 @@ and checking those hashes is `security/`'s job; this module only keeps and finds
 from __future__ import annotations
 
 import builtins
+import getpass
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from supportcue.data.database import Database
-from supportcue.data.tables import ApiKey, LoginSession, RateBucket, SigningKey, User, utcnow
+from supportcue.data.tables import (
+    AccessAudit,
+    ApiKey,
+    LoginSession,
+    RateBucket,
+    SigningKey,
+    User,
+    utcnow,
+)
 from supportcue.errors import LastAdminError
 from supportcue.vocab import Role
 
@@ -26,27 +37,89 @@ password, sessions or existence changed: every serving process drops the callers
 (`security.callers.ChangeListener`), so the change holds at once, not within the cache's seconds."""
 
 
+USED_EVERY_S = 60.0
+"""A key's `last_used_at` is written at most once in this many seconds (per key, across processes)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change to keys or users, as the audit records it: a console user's name (`via`
+    console), or the operating-system account that ran the CLI (`via` cli)."""
+
+    name: str
+    via: str
+
+    @classmethod
+    def local(cls) -> Actor:
+        """Whoever runs this process from a shell: the CLI (and the demo, and scripts)."""
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):  # no login name and no password-file entry (a bare container)
+            name = "unknown"
+        return cls(name[:100] or "unknown", "cli")
+
+
 class Callers:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    @staticmethod
+    def _record(
+        s: Session,
+        by: Actor | None,
+        action: str,
+        target: str,
+        role: str | None = None,
+        previous_role: str | None = None,
+    ) -> None:
+        """Add the change's audit row to its own transaction: both are committed, or neither."""
+        by = by or Actor.local()
+        s.add(
+            AccessAudit(
+                at=utcnow(),
+                actor=by.name[:100],
+                via=by.via,
+                action=action,
+                target=target,
+                role=role,
+                previous_role=previous_role,
+            )
+        )
+        s.flush()  # a row that cannot be written fails here, before the change commits
+
+    def audit(self, limit: int = 50, before: int | None = None) -> builtins.list[AccessAudit]:
+        """The audit's rows, newest first, `limit` of them; `before`: those older than row `before`
+        (the last `id` of the page before: keyset, one query however deep)."""
+        stmt = select(AccessAudit).order_by(AccessAudit.id.desc()).limit(limit)
+        if before is not None:
+            stmt = stmt.where(AccessAudit.id < before)
+        return self.db.all(stmt)
 
     def _changed(self, s: Session) -> None:
         """Tell the serving processes, when this transaction commits, to forget cached callers."""
         if self.db.dialect == "postgresql":
             s.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGES_CHANNEL})
 
-    def _inserted(self, stmt: Any) -> bool:
-        """Run an INSERT ... ON CONFLICT DO NOTHING RETURNING: whether it inserted the row."""
+    def _inserted(self, stmt: Any, record: Callable[[Session], None]) -> bool:
+        """Run an INSERT ... ON CONFLICT DO NOTHING RETURNING: whether it inserted the row (and then
+        `record` its audit row in the same transaction)."""
         with self.db.session() as s:
-            return s.execute(stmt).first() is not None
+            if s.execute(stmt).first() is None:
+                return False
+            record(s)
+        return True
 
     # -- API keys ----------------------------------------------------------------------------------
-    def add_key(self, name: str, role: str, key_hash: str, prefix: str) -> bool:
-        """Store a new key; False (and nothing changed) when a key of that name exists."""
+    def add_key(self, name: str, role: str, key_hash: str, prefix: str, by: Actor | None = None) -> bool:
+        """Store a new key; False (and nothing changed) when a key of that name exists. `by`: who, for
+        the audit (None: `Actor.local()`)."""
         stmt = self.db.insert(ApiKey).values(
             name=name, role=role, key_hash=key_hash, prefix=prefix, created_at=utcnow()
         )
-        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(ApiKey.name))
+        return self._inserted(
+            stmt.on_conflict_do_nothing(index_elements=["name"]).returning(ApiKey.name),
+            lambda s: self._record(s, by, "key.create", name, role),
+        )
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.db.first(select(ApiKey).where(ApiKey.key_hash == key_hash))
@@ -54,22 +127,42 @@ class Callers:
     def api_keys(self) -> builtins.list[ApiKey]:
         return self.db.all(select(ApiKey).order_by(ApiKey.name))
 
-    def revoke_key(self, name: str) -> bool:
-        """Delete the key named `name`; False when there is none."""
+    def revoke_key(self, name: str, by: Actor | None = None) -> bool:
+        """Delete the key named `name` (the audit keeps that it was, and by whom); False when there
+        is none."""
         with self.db.session() as s:
-            result = s.execute(delete(ApiKey).where(ApiKey.name == name))
+            role = s.scalar(delete(ApiKey).where(ApiKey.name == name).returning(ApiKey.role))
+            if role is None:
+                return False
+            self._record(s, by, "key.revoke", name, role)
             self._changed(s)
+        return True
+
+    def key_used(self, name: str, at: datetime) -> bool:
+        """Note that a request came with key `name` at `at`, unless that was noted less than
+        `USED_EVERY_S` before (by any process): at most one write a minute per key. Whether it wrote."""
+        recent = at - timedelta(seconds=USED_EVERY_S)
+        stmt = (
+            update(ApiKey)
+            .where(ApiKey.name == name, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < recent))
+            .values(last_used_at=at)
+        )
+        with self.db.session() as s:
+            result = s.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- users -------------------------------------------------------------------------------------
-    def add_user(self, name: str, role: str, password_hash: str) -> bool:
+    def add_user(self, name: str, role: str, password_hash: str, by: Actor | None = None) -> bool:
         """Store a new user; False (and nothing changed) when a user of that name exists."""
         stmt = self.db.insert(User).values(
             name=name, role=role, password_hash=password_hash, created_at=utcnow()
         )
-        return self._inserted(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(User.name))
+        return self._inserted(
+            stmt.on_conflict_do_nothing(index_elements=["name"]).returning(User.name),
+            lambda s: self._record(s, by, "user.add", name, role),
+        )
 
-    def set_password(self, name: str, password_hash: str) -> bool:
+    def set_password(self, name: str, password_hash: str, by: Actor | None = None) -> bool:
         """A new password hash; the user's open sessions end. False when there is no such user."""
         with self.db.session() as s:
             user = s.get(User, name)
@@ -77,10 +170,11 @@ class Callers:
                 return False
             user.password_hash = password_hash
             s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+            self._record(s, by, "user.set_password", name, user.role)
             self._changed(s)
         return True
 
-    def set_role(self, name: str, role: str) -> bool:
+    def set_role(self, name: str, role: str, by: Actor | None = None) -> bool:
         """Give the user `role`; their sessions stay open and carry it from the next lookup (callers
         are cached for seconds). False when there is no such user; `LastAdminError` when they are the
         only admin and `role` is another."""
@@ -88,9 +182,12 @@ class Callers:
             stmt = update(User).where(User.name == name)
             if role != Role.ADMIN:
                 stmt = stmt.where(self._keeps_an_admin(s, name))
+            # the role before, read in the statement's transaction (PostgreSQL: the row is then locked)
+            previous = s.scalar(select(User.role).where(User.name == name).with_for_update())
             result = s.execute(stmt.values(role=role))
             if not result.rowcount:  # type: ignore[attr-defined]
                 return self._refused(s, name)
+            self._record(s, by, "user.set_role", name, role, previous)
             self._changed(s)
         return True
 
@@ -100,15 +197,16 @@ class Callers:
     def users(self) -> builtins.list[User]:
         return self.db.all(select(User).order_by(User.name))
 
-    def remove_user(self, name: str) -> bool:
-        """Delete a user and end their sessions; False when there is no such user, `LastAdminError`
-        when they are the only admin."""
+    def remove_user(self, name: str, by: Actor | None = None) -> bool:
+        """Delete a user (the audit keeps that they were, and by whom) and end their sessions; False
+        when there is no such user, `LastAdminError` when they are the only admin."""
         with self.db.session() as s:
             kept = self._keeps_an_admin(s, name)
-            result = s.execute(delete(User).where(User.name == name, kept))
-            if not result.rowcount:  # type: ignore[attr-defined]
+            role = s.scalar(delete(User).where(User.name == name, kept).returning(User.role))
+            if role is None:
                 return self._refused(s, name)
             s.execute(delete(LoginSession).where(LoginSession.user_name == name))
+            self._record(s, by, "user.remove", name, role)
             self._changed(s)
         return True
 

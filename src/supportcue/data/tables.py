@@ -488,6 +488,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     """The key's first characters, to tell keys apart in `keys list` (not enough to use one)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    """When a request last came with it, to within `data.security.USED_EVERY_S` (None: never since
+    it was created, or since this column was added)."""
 
 
 class User(Base):
@@ -510,6 +513,29 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class AccessAudit(Base):
+    """One change of who may call (a key created or revoked, a user added, removed, given another role
+    or password), written in the change's own transaction: who did it (`actor`, `via` console or cli),
+    to whom (`target`), and the roles involved. Never a secret, a hash or a password. Rows are only
+    ever inserted."""
+
+    __tablename__ = "access_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    """The console user's name, or the operating-system account that ran the CLI."""
+    via: Mapped[str] = mapped_column(String(20))
+    """`console` or `cli`."""
+    action: Mapped[str] = mapped_column(String(30))
+    """`key.create`, `key.revoke`, `user.add`, `user.set_role`, `user.set_password`, `user.remove`."""
+    target: Mapped[str] = mapped_column(String(100))
+    """The key's or the user's name."""
+    role: Mapped[str | None] = mapped_column(String(20))
+    """The role the key or user has after the change (before it, for a removal or a revocation)."""
+    previous_role: Mapped[str | None] = mapped_column(String(20))
+    """For a role change: the role before it."""
+
+
 TABLES: dict[str, type[Base]] = {
     "topics": Topic,
     "answers": Answer,
@@ -529,4 +555,5 @@ TABLES: dict[str, type[Base]] = {
     "api_keys": ApiKey,
     "users": User,
     "login_sessions": LoginSession,
+    "access_audit": AccessAudit,
 }

@@ -6,6 +6,10 @@ may call (a key revoked, a user removed, given another role or password, a logou
 its commit, and each serving process's `ChangeListener` drops its cached callers when told: the
 change holds at once in every worker and machine. On SQLite (one serving process), and on PostgreSQL
 while the listener is reconnecting, a change made by another process holds within `CACHE_SECONDS`.
+
+A key's use is noted in the store (`api_keys.last_used_at`, shown by `keys list` and /admin/keys) at
+most once a minute per key and process, by a thread of its own: the request never waits for that
+write, nor fails with it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from supportcue.data.security import CHANGES_CHANNEL
+from supportcue.data.security import CHANGES_CHANNEL, USED_EVERY_S
 from supportcue.data.store import Store
 from supportcue.security import csrf, keys, sessions, users
 from supportcue.settings import SecuritySettings
@@ -74,6 +78,8 @@ class Authenticator:
         self.max_cached = max_cached
         self._known: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._used: dict[str, float] = {}
+        """Key name -> when (monotonic) this process last had its use written."""
         self._lock = threading.Lock()
 
     def cached(self, token_hash: str) -> tuple[bool, Caller | None]:
@@ -118,6 +124,34 @@ class Authenticator:
         with self._lock:
             self._known.clear()
             self._unknown.clear()
+
+    def note_use(self, caller: Caller) -> threading.Thread | None:
+        """Have the store note that key `caller` was used now: at most once in `USED_EVERY_S` per key
+        (the store, too, skips a write another process made within it), in a thread of its own (the
+        one returned; None when nothing is written), so the request neither waits nor fails for it."""
+        if caller.kind != "key":
+            return None
+        now = time.monotonic()
+        with self._lock:
+            last = self._used.get(caller.name)
+            if last is not None and now - last < USED_EVERY_S:
+                return None
+            if len(self._used) > 10_000:
+                self._used.clear()
+            self._used[caller.name] = now
+        writer = threading.Thread(
+            target=self._write_use, args=(caller.name, self.clock()), name="supportcue-key-used", daemon=True
+        )
+        writer.start()
+        return writer
+
+    def _write_use(self, name: str, at: datetime) -> None:
+        try:
+            self.store.callers.key_used(name, at)
+        except Exception as exc:  # the store busy or unreachable: a later request writes it
+            with self._lock:
+                self._used.pop(name, None)
+            log.warning("cannot note when API key %r was last used (%s)", name, type(exc).__name__)
 
     def cached_key(self, key: str) -> tuple[bool, Caller | None]:
         """`cached` for a key (no store read: cheap enough for the event loop)."""

@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 
+from supportcue.data.security import Actor
 from supportcue.data.store import Store
 from supportcue.errors import SupportcueError
 from supportcue.security.roles import parse_role
@@ -41,15 +42,16 @@ def matches(key: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_key(key), stored_hash)
 
 
-def create_key(store: Store, name: str, role: Role | str) -> str:
-    """Make and store a new key; returns the key itself (the only time it exists in clear)."""
+def create_key(store: Store, name: str, role: Role | str, by: Actor | None = None) -> str:
+    """Make and store a new key; returns the key itself (the only time it exists in clear). `by`:
+    who, for the audit (None: the account running this process, via the CLI)."""
     check_name(name, "key")
     try:
         role = parse_role(str(role))
     except ValueError as exc:
         raise SupportcueError(str(exc)) from None
     key = PREFIX + secrets.token_urlsafe(32)
-    if not store.callers.add_key(name, role, hash_key(key), key[:SHOWN]):
+    if not store.callers.add_key(name, role, hash_key(key), key[:SHOWN], by):
         raise SupportcueError(
             f"a key named {name!r} exists: choose another name, or revoke it first "
             f"(`supportcue keys revoke {name}`; whatever uses it stops working)"

@@ -8,6 +8,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from supportcue.data.security import Actor
 from supportcue.data.store import Store
 from supportcue.data.tables import User
 from supportcue.errors import SupportcueError
@@ -55,30 +56,31 @@ def _taken(name: str) -> SupportcueError:
     )
 
 
-def add_user(store: Store, name: str, role: Role | str, password: str) -> None:
-    """Store a new user with an argon2id hash of `password`."""
+def add_user(store: Store, name: str, role: Role | str, password: str, by: Actor | None = None) -> None:
+    """Store a new user with an argon2id hash of `password`. `by`: who, for the audit (None: the
+    account running this process, via the CLI)."""
     check_name(name, "user")
     role = _person_role(role)
-    if not store.callers.add_user(name, role, hasher().hash(check_password(password))):
+    if not store.callers.add_user(name, role, hasher().hash(check_password(password)), by):
         raise _taken(name)
 
 
-def set_password(store: Store, name: str, password: str) -> None:
+def set_password(store: Store, name: str, password: str, by: Actor | None = None) -> None:
     """Replace the user's password (a reset): their open sessions end, on every process."""
-    if not store.callers.set_password(name, hasher().hash(check_password(password))):
+    if not store.callers.set_password(name, hasher().hash(check_password(password)), by):
         raise _missing(name)
 
 
-def set_role(store: Store, name: str, role: Role | str) -> None:
+def set_role(store: Store, name: str, role: Role | str, by: Actor | None = None) -> None:
     """Give the user another role; open sessions carry it within seconds (the callers' cache).
     `LastAdminError` for the only admin given another role."""
-    if not store.callers.set_role(name, _person_role(role)):
+    if not store.callers.set_role(name, _person_role(role), by):
         raise _missing(name)
 
 
-def remove_user(store: Store, name: str) -> None:
+def remove_user(store: Store, name: str, by: Actor | None = None) -> None:
     """Remove the user and end their sessions; `LastAdminError` for the only admin."""
-    if not store.callers.remove_user(name):
+    if not store.callers.remove_user(name, by):
         raise _missing(name)
 
 

@@ -172,6 +172,7 @@ class Authenticate:
                 response = _json(401, problem or _NO_CALLER, {"www-authenticate": "Bearer"})
             await response(scope, receive, send)
             return
+        self.auth.note_use(caller)  # a key's last use, for /admin/keys (written apart, at most once a minute)
         wait = self.limiter.take(caller.id)
         if wait:
             await _too_many(wait)(scope, receive, send)

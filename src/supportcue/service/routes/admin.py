@@ -1,4 +1,5 @@
-"""The console's Admin pages (the admin role): /admin/users, /admin/keys and /admin/stages.
+"""The console's Admin pages (the admin role): /admin/users, /admin/keys, /admin/stages and
+/admin/audit.
 
 They do what `supportcue users ...` and `supportcue keys ...` do, through the same functions
 (`security/users.py`, `security/keys.py`, the store's `callers`), so a rule such as "the last admin
@@ -8,6 +9,10 @@ stays" is kept in one place. Their forms post with the session's CSRF token (che
 the form it came from. A new key's secret is on the answer to its form only (`Cache-Control:
 no-store`), never stored, listed or logged. A change of who may call holds at once in this process
 (its cached callers are dropped) and, on PostgreSQL, in every other one (`security/callers.py`).
+
+Every change made here, or by the CLI, is recorded with it, in its transaction (`store.callers`):
+/admin/audit lists those records, newest first, with who made the change (`user:NAME` or `key:NAME`
+through the console, the system account through the CLI).
 
 The stages' modes are settings (`[pipeline]` in the workspace's supportcue.toml, or
 `SUPPORTCUE_PIPELINE__<STAGE>`), read when the server starts: /admin/stages shows them, read only,
@@ -23,6 +28,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from supportcue.data.security import Actor
 from supportcue.data.store import Store
 from supportcue.errors import LastAdminError, SupportcueError
 from supportcue.security import keys, users
@@ -46,8 +52,19 @@ DONE = {
     "revoked": "Key {name} revoked: whatever sends it is refused from now on.",
 }
 """What a form just did (`?done=ACTION&done_for=NAME`, where its redirect leads), in the banner."""
+AUDIT_LIMIT = 50
+"""Audit rows a page."""
+ACTIONS = {
+    "key.create": "key created",
+    "key.revoke": "key revoked",
+    "user.add": "user added",
+    "user.set_role": "role changed",
+    "user.set_password": "password reset",
+    "user.remove": "user removed",
+}
 DoneQuery = Annotated[str | None, Query(max_length=20)]
 DoneForQuery = Annotated[str | None, Query(max_length=100)]
+AuditBefore = Annotated[str | None, Query(max_length=40)]
 
 
 def _done(done: str | None, name: str | None) -> str | None:
@@ -58,6 +75,11 @@ def _done(done: str | None, name: str | None) -> str | None:
 
 def _done_url(path: str, done: str, name: str) -> str:
     return f"{path}?{urlencode({'done': done, 'done_for': name})}"
+
+
+def _actor(caller: Caller) -> Actor:
+    """Who, for the audit: the console's caller (`user:NAME`, or `key:NAME` for a script's key)."""
+    return Actor(caller.id, "console")
 
 
 # -- users -----------------------------------------------------------------------------------------
@@ -90,16 +112,18 @@ def _same_twice(password: str, confirm: str) -> str:
     return password
 
 
-def _change_user(store: Store, action: str, name: str, role: str, password: str, confirm: str) -> None:
+def _change_user(
+    store: Store, by: Actor, action: str, name: str, role: str, password: str, confirm: str
+) -> None:
     if action == "add":
         users.check_new_user(store, name, role)
-        users.add_user(store, name, role, _same_twice(password, confirm))
+        users.add_user(store, name, role, _same_twice(password, confirm), by)
     elif action == "role":
-        users.set_role(store, name, role)
+        users.set_role(store, name, role, by)
     elif action == "password":
-        users.set_password(store, name, _same_twice(password, confirm))
+        users.set_password(store, name, _same_twice(password, confirm), by)
     else:
-        users.remove_user(store, name)
+        users.remove_user(store, name, by)
 
 
 def _user_refusal(store: Store, action: str, name: str, exc: SupportcueError) -> int:
@@ -128,7 +152,7 @@ async def users_form(
     if action not in USER_ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(USER_ACTIONS)}")
     try:
-        await run_in_threadpool(_change_user, store, action, name, role, password, confirm)
+        await run_in_threadpool(_change_user, store, _actor(caller), action, name, role, password, confirm)
     except SupportcueError as exc:
         status = await run_in_threadpool(_user_refusal, store, action, name, exc)
         context = await run_in_threadpool(_users_context, store)
@@ -171,10 +195,10 @@ async def keys_page(
     return templates.TemplateResponse(request, "admin_keys.html", context)
 
 
-def _created(runtime: Runtime, name: str, role: str) -> dict[str, str]:
+def _created(runtime: Runtime, by: Actor, name: str, role: str) -> dict[str, str]:
     """A new key, as the page shows it once (an embed key with its Chatwoot Dashboard App URL, whose
     fragment holds the key: a browser never sends a fragment to a server or a log)."""
-    key = keys.create_key(runtime.store, name, role)
+    key = keys.create_key(runtime.store, name, role, by)
     shown = {"name": name, "role": role, "key": key}
     if role == Role.EMBED:
         base = runtime.settings.service.public_url or "https://YOUR-SUPPORTCUE-HOST"
@@ -186,6 +210,7 @@ def _created(runtime: Runtime, name: str, role: str) -> dict[str, str]:
 async def keys_form(
     request: Request,
     runtime: RuntimeDep,
+    caller: CallerDep,
     auth: AuthenticatorDep,
     action: Field = "",
     name: Field = "",
@@ -197,14 +222,14 @@ async def keys_form(
     if action not in KEY_ACTIONS:
         raise HTTPException(422, detail=f"action must be one of {', '.join(KEY_ACTIONS)}")
     if action == "revoke":
-        if await run_in_threadpool(store.callers.revoke_key, name):
+        if await run_in_threadpool(store.callers.revoke_key, name, _actor(caller)):
             auth.forget()  # the very next request with it is refused here (others: NOTIFY, or 2 s)
             return RedirectResponse(_done_url("/admin/keys", "revoked", name), status_code=303)
         context = await run_in_threadpool(_keys_context, store)
         context["error"] = {"where": "page", "text": f"Not revoked: no key named {name!r} (revoked already?)"}
         return templates.TemplateResponse(request, "admin_keys.html", context, status_code=404)
     try:
-        created = await run_in_threadpool(_created, runtime, name, role)
+        created = await run_in_threadpool(_created, runtime, _actor(caller), name, role)
     except SupportcueError as exc:
         taken = any(k.name == name for k in await run_in_threadpool(store.callers.api_keys))
         context = await run_in_threadpool(_keys_context, store)
@@ -245,3 +270,35 @@ async def stages_page(request: Request, runtime: RuntimeDep) -> Response:
     (off when the stage did not load), and where to change it: read only."""
     context = await run_in_threadpool(_stages_context, runtime)
     return templates.TemplateResponse(request, "admin_stages.html", context)
+
+
+# -- audit -----------------------------------------------------------------------------------------
+
+
+@pages.get("/admin/audit", response_class=HTMLResponse)
+async def audit_page(request: Request, store: StoreDep, before: AuditBefore = None) -> Response:
+    """The changes to keys and users, newest first, `AUDIT_LIMIT` a page; `before=<id>` (the last row
+    of the page before, as the "Older changes" link gives it) lists the ones older (keyset)."""
+    after = (
+        int(before)
+        if before is not None and before.isascii() and before.isdigit() and len(before) < 19
+        else None
+    )
+    if before is not None and after is None:
+        detail = "before must be a row's number, as the Older changes link gives"
+        return templates.TemplateResponse(
+            request, "invalid.html", {"detail": detail, "back": "/admin/audit"}, status_code=422
+        )
+    rows = await run_in_threadpool(store.callers.audit, AUDIT_LIMIT + 1, after)
+    page, more = rows[:AUDIT_LIMIT], len(rows) > AUDIT_LIMIT
+    context: dict[str, Any] = {
+        "nav": "admin",
+        "tab": "audit",
+        "rows": page,
+        "actions": ACTIONS,
+        "paged": after is not None,
+        "older": f"/admin/audit?before={page[-1].id}" if more else None,
+    }
+    response = templates.TemplateResponse(request, "admin_audit.html", context)
+    response.headers["cache-control"] = "private, no-store"
+    return response
