@@ -6,6 +6,8 @@
 - **Times** are ISO 8601 text (never a number of seconds), aware, in UTC, and between `MIN_TIME` and
   `MAX_TIME`, so that converting a time zone or moving a reporting window can never overflow
   `datetime` (year 1 and year 9999 do).
+- **Ids and titles** (`Id`, `Title`) have no bidi control or zero-width character either: two ids
+  that look the same in the inbox must be the same id. Free text (a message) keeps them as typed.
 - **Numbers** are finite (the JSON parser of the service refuses NaN and overflowing numbers already).
 
 The checks are pydantic annotations, declared once: `Text` for a string field, `CLEAN` for any other
@@ -37,10 +39,15 @@ __all__ = [
     "MAX_TIME",
     "MIN_TIME",
     "TEXT_PATTERN",
+    "Id",
     "Text",
     "Timestamp",
+    "Title",
+    "check_id",
     "check_text",
     "check_time",
+    "check_title",
+    "hidden_characters",
     "is_digits",
     "same_secret",
 ]
@@ -111,6 +118,70 @@ CLEAN = BeforeValidator(check_text)
 it (whose own message for a lone surrogate would not say what is wrong)."""
 Text = Annotated[str, CLEAN, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """A string without NUL bytes or lone surrogates."""
+
+
+_HIDDEN = {
+    "\u200b": "zero-width space",
+    "\u200c": "zero-width non-joiner",
+    "\u200d": "zero-width joiner",
+    "\ufeff": "zero-width no-break space",
+    **dict.fromkeys("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069", "bidi control"),
+}
+_NAMES = {
+    "\u202a": "left-to-right embedding",
+    "\u202b": "right-to-left embedding",
+    "\u202c": "pop directional formatting",
+    "\u202d": "left-to-right override",
+    "\u202e": "right-to-left override",
+    "\u2066": "left-to-right isolate",
+    "\u2067": "right-to-left isolate",
+    "\u2068": "first strong isolate",
+    "\u2069": "pop directional isolate",
+}
+_IN_IDS = re.compile("[" + "".join(_HIDDEN) + "]")
+_IN_TITLES = re.compile("[\u200b\ufeff\u202a-\u202e\u2066-\u2069]")
+"""A title keeps the joiners, which some scripts (Persian's ZWNJ) and emoji sequences need."""
+
+
+def _visible(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: T) -> T:
+        found = pattern.search(value) if isinstance(value, str) else None
+        if found is not None:
+            char = found.group()
+            raise ValueError(
+                f"contains an invisible character (U+{ord(char):04X}, {_HIDDEN[char]}, at character "
+                f"{found.start()}): {what} with one can look the same as another without it; remove it"
+            )
+        return value
+
+    return check
+
+
+check_id = _visible(_IN_IDS, "an id")
+"""`value` unchanged unless it holds a bidi control (U+202A-U+202E, U+2066-U+2069) or a zero-width
+character (U+200B-U+200D, U+FEFF): a `ValueError` naming it. Ids are shown and compared by eye (the
+inbox, `cases list`): `c-1\\u200b` and `c-1` look the same, a bidi override shows `1-c` as `c-1`."""
+check_title = _visible(_IN_TITLES, "a title")
+"""As `check_id` for a name people tell answers apart by, but the joiners U+200C and U+200D are kept."""
+
+
+def hidden_characters(text: str) -> list[tuple[str, str, str]]:
+    """`text` cut at each bidi control, zero-width space or BOM it holds (the characters a title may
+    not hold): (text before, the character's code point `U+202E`, its name) for each, then
+    (the rest, "", ""). Free text keeps them as typed; a page shows them marked (`views.marked`)."""
+    parts, start = [], 0
+    for found in _IN_TITLES.finditer(text):
+        char = found.group()
+        parts.append((text[start : found.start()], f"U+{ord(char):04X}", _NAMES.get(char, _HIDDEN[char])))
+        start = found.end()
+    parts.append((text[start:], "", ""))
+    return parts
+
+
+Id = Annotated[str, CLEAN, AfterValidator(check_id), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+"""`Text` for an id (a case's, an answer's, a topic): no bidi control or zero-width character."""
+Title = Annotated[str, CLEAN, AfterValidator(check_title), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+"""`Text` for an answer's title: no bidi control, zero-width space or BOM."""
 
 
 def lf_lines(value: Any) -> Any:

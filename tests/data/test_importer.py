@@ -1549,3 +1549,28 @@ def test_a_case_whose_context_has_a_bots_turns_is_exported_and_imported_again(
     turn = TurnIn(case_id="c1", message_id="m9", role=MessageRole.CUSTOMER, text="Hello?")
     receive_customer(store, turn, caller="webhook:chatwoot")
     assert [t.role for t in store.conversations.turns("c1")] == ["customer", "bot", "customer", "customer"]
+
+
+def test_ids_and_titles_with_a_bidi_control_or_zero_width_character_are_rejected_by_line(
+    store: Store, tmp_path: Path
+) -> None:
+    """Two cases `c-1` and `c-1` plus a zero-width space looked the same in the inbox and `cases
+    list`; a message keeps such characters as typed."""
+    cases = [
+        '{"id": "c-1", "message": "hi \\u202e there"}',
+        '{"id": "c-1\\u200b", "message": "hi"}',
+        '{"id": "\\u202e1-c", "message": "hi"}',
+    ]
+    report = import_file(store, "cases", write(tmp_path / "cases.jsonl", "\n".join(cases) + "\n"))
+    assert report.stored == 1 and [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [
+        (2, "id"),
+        (3, "id"),
+    ]
+    assert "invisible character (U+200B, zero-width space" in report.rejects[0].reason
+    assert store.cases.get("c-1") is not None and store.cases.get("c-1").message == "hi \u202e there"
+    answers = [
+        '{"id": "a1", "topic": "payouts", "title": "Pause \\u2066payouts", "body": "B"}',
+        '{"id": "a2", "topic": "pay\\ufeffouts", "title": "Pause", "body": "B"}',
+    ]
+    report = import_file(store, "answers", write(tmp_path / "answers.jsonl", "\n".join(answers) + "\n"))
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejects] == [(1, "title"), (2, "topic")]

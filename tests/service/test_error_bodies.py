@@ -223,6 +223,71 @@ def test_a_page_opened_while_the_database_is_down_is_a_page_saying_so(
             assert api.status_code == 503 and says in api.json()["detail"]
 
 
+def test_a_page_that_fails_is_the_consoles_error_page_and_a_script_still_gets_json(
+    app: FastAPI, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser that hit an unexpected 500 on a console page got the raw JSON problem body."""
+    from fastapi.testclient import TestClient
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"bug near {SECRET_TEXT} in {SERVER_PATH}")
+
+    key = authorize(store, "agent")
+    with TestClient(app) as client:
+        wait_loaded(app)
+        monkeypatch.setattr(store.cases, "list", broken)
+        page = client.get("/", headers={**key, "accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+        request_id = page.headers["x-request-id"]
+        assert "Something went wrong" in page.text and request_id in page.text
+        assert '<a href="/">' in page.text and "RuntimeError" not in page.text
+        _assert_clean(page.text)
+        assert_secured(page)
+        api = client.get("/", headers={**key, "accept": "application/json"})
+        assert api.status_code == 500 and api.headers["content-type"] == "application/json"
+        assert set(api.json()) == {"detail", "request_id"}
+        _assert_clean(api.text)
+
+
+READS = [
+    ("/v1/answers", "/v1/answers"),
+    ("/v1/alerts", "/v1/alerts"),
+    ("/v1/alerts/1", "/v1/alerts/{alert_id}"),
+    ("/v1/cases/c1", "/v1/cases/{case_id}"),
+    ("/v1/answers/a1/versions", "/v1/answers/{answer_id}/versions"),
+    ("/v1/review/queue", "/v1/review/queue"),
+    ("/v1/metrics", "/v1/metrics"),
+]
+
+
+def test_the_api_reads_answer_503_while_the_database_is_down_and_the_schema_says_so(
+    app: FastAPI, store: Store
+) -> None:
+    """`GET /v1/answers`, `/v1/alerts` and `/v1/cases/{id}` answer 503 with Retry-After when the
+    database cannot be reached, but their schema did not list the 503."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    def refuse(*args: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    key = authorize(store, "admin")
+    with TestClient(app, headers=key) as client:
+        wait_loaded(app)
+        schema = client.get("/openapi.json").json()
+        assert client.get("/v1/answers").status_code == 200  # the key is cached now
+        event.listen(store.db.engine, "before_cursor_execute", refuse)
+        try:
+            answers = [client.get(url) for url, _ in READS]
+        finally:
+            event.remove(store.db.engine, "before_cursor_execute", refuse)
+    for (url, route), r in zip(READS, answers, strict=True):
+        assert r.status_code == 503 and r.headers["retry-after"] == "5", (url, r.text)
+        assert "cannot be reached" in r.json()["detail"], url
+        assert "503" in schema["paths"][route]["get"]["responses"], f"GET {route} does not document its 503"
+
+
 NAME = "José Álvarez"
 DNI = "12345678Z"
 ORDER = "A-10293"

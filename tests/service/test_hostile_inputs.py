@@ -69,6 +69,45 @@ def test_nul_bytes_and_lone_surrogates_are_a_422_naming_the_field(
     assert stored_rows(app, database_url) == {"events": 0, "suggestions": 0}
 
 
+INVISIBLE = {"RLO": "\\u202e", "RLI": "\\u2067", "ZWSP": "\\u200b", "ZWJ": "\\u200d", "BOM": "\\ufeff"}
+# (path, body with %s where the invisible character goes, the field the answer must name)
+ID_FIELDS = [
+    ("/v1/suggest", '{"message": "hi", "case_id": "c-1%s"}', "case_id"),
+    ("/v1/events", '{"idempotency_key": "k1", "case_id": "c-1%s", "kind": "shown"}', "case_id"),
+    ("/v1/messages", '{"case_id": "c-1%s", "message_id": "m1", "text": "hi"}', "case_id"),
+    ("/v1/messages", '{"case_id": "c-1", "message_id": "m1%s", "text": "hi"}', "message_id"),
+    ("/v1/answers", '{"id": "a-1%s", "topic": "payouts", "title": "T", "body": "B"}', "id"),
+    ("/v1/answers", '{"topic": "payouts%s", "title": "T", "body": "B", "new_topic": true}', "topic"),
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=list(INVISIBLE))
+@pytest.mark.parametrize(("path", "template", "field"), ID_FIELDS, ids=[f"{p}:{f}" for p, _, f in ID_FIELDS])
+def test_ids_holding_a_bidi_control_or_zero_width_character_are_a_422_naming_the_field(
+    api: httpx.Client, store: Store, path: str, template: str, field: str, char: str
+) -> None:
+    """`c-1` and `c-1` plus a zero-width space (or `1-c` behind a right-to-left override) were two
+    cases that look the same in the inbox."""
+    r = post(api, path, (template % INVISIBLE[char]).encode())
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith(field) and "invisible character" in detail, detail
+    assert store.db.count("cases") == 0 and store.db.count("answers") == 0
+
+
+def test_an_answers_title_refuses_bidi_controls_and_keeps_the_joiners(api: httpx.Client) -> None:
+    body = {"topic": "payouts", "body": "B"}
+    r = api.post("/v1/answers", json={**body, "title": "Refund \u202eeludehcs"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("title"), r.text
+    r = api.post("/v1/answers", json={**body, "id": "a-2", "title": "Pause \u200b payouts"})
+    assert r.status_code == 422 and "invisible character" in r.json()["detail"], r.text
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # ZWNJ belongs in Persian words
+    r = api.post("/v1/answers", json={**body, "id": "a-3", "title": persian})
+    assert r.status_code == 201 and r.json()["title"] == persian, r.text
+    r = api.patch("/v1/answers/a-3", json={"title": "x\u2066y"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("title"), r.text
+
+
 HOSTILE: list[tuple[str, str, bytes, str, str]] = [
     # (id, path, body, content type, what the message says)
     (

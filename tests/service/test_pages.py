@@ -90,6 +90,19 @@ def test_case_view_escapes_the_message_and_carries_the_case_for_the_script(clien
     assert "Anything else?" in r.text and "po_1" in r.text
 
 
+def test_a_null_field_of_a_case_is_left_out_of_its_page_not_shown_as_none(
+    client: TestClient, store: Store
+) -> None:
+    """The case page showed a field stored as null as the text "None" (and sent it so to the
+    suggestion); the API and the CLI leave it out."""
+    store.cases.upsert([case("c-null", "where is my refund", "Ana", fields={"plan": "Pro", "coupon": None})])
+    r = client.get("/cases/c-null")
+    assert r.status_code == 200
+    assert "<dt>plan</dt><dd>Pro</dd>" in r.text and "coupon" not in r.text and "None" not in r.text
+    api = client.get("/v1/cases/c-null").json()
+    assert api["fields"] == {"plan": "Pro"}
+
+
 def test_a_resolved_case_shows_its_conversation_and_offers_nothing_to_send(
     client: TestClient, store: Store
 ) -> None:
@@ -440,3 +453,22 @@ def test_the_inbox_pages_through_every_open_case(
     for bad in ["?before=yesterday,c1", "?before=2026-10-01T11:00:00", "?before="]:
         wrong = client.get("/" + bad, headers={"accept": "text/html"})
         assert wrong.status_code == 422 and "before" in wrong.text, (bad, wrong.text)
+
+
+def test_a_message_holding_a_bidi_override_is_shown_as_typed_with_the_override_marked(
+    client: TestClient, store: Store
+) -> None:
+    """A customer's message is kept as typed, but a right-to-left override in it made the console show
+    "invoice_fdp.exe" as "invoice_exe.pdf": the page marks each such character where it is."""
+    message = "please open invoice_\u202efdp.exe and refund"
+    store.cases.upsert([case("c-rlo", message, "Ana", hours=1)])
+    assert store.cases.get("c-rlo").message == message
+    page = client.get("/cases/c-rlo").text
+    shown = re.search(r'<p id="message">(.*?)</p>', page, re.S)
+    assert shown and "\u202e" not in shown[1]
+    assert (
+        'invoice_<span class="hidden-char" title="U+202E right-to-left override">[U+202E]</span>fdp.exe'
+        in shown[1]
+    )
+    inbox = client.get("/").text
+    assert "\u202e" not in inbox and "[U+202E]" in inbox

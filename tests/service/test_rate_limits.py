@@ -5,6 +5,7 @@ that name before."""
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from supportcue.data.store import Store
 from supportcue.data.tables import RateBucket, SigningKey
@@ -55,6 +56,35 @@ def test_a_caller_over_its_limit_gets_429_with_retry_after_and_others_do_not(
 def test_callers_without_a_key_are_limited_by_address(server: LiveServer) -> None:
     codes = [httpx.get(f"{server.url}/v1/metrics").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
+
+
+def test_made_up_keys_past_the_address_limit_get_429_without_a_database_lookup(
+    server: LiveServer, store: Store
+) -> None:
+    """Each made-up key was looked up in the database before the address's limit applied: a flood of
+    them cost a query each, however many 429s the address had had."""
+    lookups: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "api_keys" in statement or "login_sessions" in statement:
+            lookups.append(statement)
+
+    url = f"{server.url}/v1/metrics"
+    codes = [
+        httpx.get(url, headers={"Authorization": f"Bearer {secrets.token_urlsafe(24)}"}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [401, 401, 401]
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    try:
+        flood = [
+            httpx.get(url, headers={"Authorization": f"Bearer {secrets.token_urlsafe(24)}"}),
+            httpx.get(url, cookies={"supportcue_session": secrets.token_urlsafe(24)}),
+        ]
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", seen)
+    assert [r.status_code for r in flood] == [429, 429] and lookups == []
+    assert int(flood[0].headers["retry-after"]) >= 1
 
 
 def log_in(client: httpx.Client, name: str, password: str) -> httpx.Response:

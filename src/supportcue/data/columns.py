@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from supportcue.boundary import check_text, check_time, lf_lines
+from supportcue.boundary import check_id, check_text, check_time, check_title, lf_lines
 from supportcue.data.files import loads, number_text
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
@@ -149,6 +149,17 @@ class ImportRow(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     example: ClassVar[dict[str, str]]
     """One valid row, as a CSV would have it: shown by `import KIND --help`."""
+    ids: ClassVar[frozenset[str]] = frozenset()
+    """Its columns that are ids: no bidi control or zero-width character (`boundary.check_id`)."""
+    titles: ClassVar[frozenset[str]] = frozenset()
+    """Its titles: no bidi control, zero-width space or BOM (`boundary.check_title`)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _visible(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name in cls.ids:
+            return check_id(value)
+        return check_title(value) if info.field_name in cls.titles else value
 
     @field_validator("*", mode="before")
     @classmethod
@@ -224,6 +235,7 @@ class CaseRow(ImportRow):
     agent_id: str | None = column("who sent the reply", None, max_length=100)
     handle_seconds: float | None = column("time the agent spent on the reply", None, ge=0)
 
+    ids: ClassVar[frozenset[str]] = frozenset({"id"})
     example: ClassVar[dict[str, str]] = {
         "id": "T-1042",
         "message": "My box was supposed to arrive yesterday and it's still not here",
@@ -292,6 +304,7 @@ class EventRow(ImportRow):
         "true for generated, not real, history (the demo's; `export events` writes it)", False
     )
 
+    ids: ClassVar[frozenset[str]] = frozenset({"case_id"})
     example: ClassVar[dict[str, str]] = {
         "idempotency_key": "T-1042-resolved",
         "case_id": "T-1042",
@@ -349,6 +362,7 @@ class LabelRow(ImportRow):
         max_length=200,
     )
 
+    ids: ClassVar[frozenset[str]] = frozenset({"case_id"})
     example: ClassVar[dict[str, str]] = {
         "case_id": "T-1042",
         "task": "topic",
@@ -417,6 +431,8 @@ class AnswerRow(ImportRow):
         shown="1 for a new answer",
     )
 
+    ids: ClassVar[frozenset[str]] = frozenset({"id", "topic"})
+    titles: ClassVar[frozenset[str]] = frozenset({"title"})
     example: ClassVar[dict[str, str]] = {
         "id": "late-box",
         "topic": "late_delivery",
@@ -448,6 +464,8 @@ class ArticleRow(ImportRow):
 
     _lines = field_validator("body", mode="before")(lf_lines)
 
+    ids: ClassVar[frozenset[str]] = frozenset({"id", "topic"})
+    titles: ClassVar[frozenset[str]] = frozenset({"title"})
     example: ClassVar[dict[str, str]] = {
         "id": "kb-delivery-times",
         "title": "When will my box arrive?",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from supportcue.vocab import Role
 
 log = logging.getLogger("supportcue.service")
 CACHE_SECONDS = 2.0
+MAX_CACHED = 10_000
+"""The most callers cached, and apart from them the most tokens cached as not found."""
 CallerKind = Literal["key", "user", "webhook"]
 """`webhook`: a help desk, known by its webhook's signature (`service/deps.py`'s `signed_by`)."""
 
@@ -63,38 +66,64 @@ class Authenticator:
     """Finds callers by key or session id, logs users in and out."""
 
     def __init__(
-        self, store: Store, settings: SecuritySettings, clock: Callable[[], datetime] = _utcnow
+        self,
+        store: Store,
+        settings: SecuritySettings,
+        clock: Callable[[], datetime] = _utcnow,
+        max_cached: int = MAX_CACHED,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self._cache: dict[str, tuple[float, Caller | None]] = {}
+        self.max_cached = max_cached
+        self._known: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
         self._used: dict[str, float] = {}
         """Key name -> when (monotonic) this process last had its use written."""
         self._lock = threading.Lock()
 
     def cached(self, token_hash: str) -> tuple[bool, Caller | None]:
         """(found in the cache, the caller); an expired session is never returned."""
+        now = time.monotonic()
         with self._lock:
-            hit = self._cache.get(token_hash)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            return False, None
-        caller = hit[1]
-        if caller is not None and caller.expires_at is not None and caller.expires_at <= self.clock():
+            known = self._known.get(token_hash)
+            if known is not None:
+                self._known.move_to_end(token_hash)
+            unknown_at = self._unknown.get(token_hash)
+        if known is not None and now - known[0] <= CACHE_SECONDS:
+            caller = known[1]
+            if caller.expires_at is not None and caller.expires_at <= self.clock():
+                return True, None
+            return True, caller
+        if unknown_at is not None and now - unknown_at <= CACHE_SECONDS:
             return True, None
-        return True, caller
+        return False, None
 
     def _remember(self, token_hash: str, caller: Caller | None) -> Caller | None:
+        """Cache the lookup. Callers found and tokens not found are kept apart, each at most
+        `max_cached`, the least recently used dropped first: a flood of made-up keys (clearing the one
+        cache when full, as it did) never pushes out the callers that exist."""
+        now = time.monotonic()
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[token_hash] = (time.monotonic(), caller)
+            if caller is None:
+                self._known.pop(token_hash, None)
+                self._unknown[token_hash] = now
+                self._unknown.move_to_end(token_hash)
+                cache: OrderedDict[str, Any] = self._unknown
+            else:
+                self._unknown.pop(token_hash, None)
+                self._known[token_hash] = (now, caller)
+                self._known.move_to_end(token_hash)
+                cache = self._known
+            while len(cache) > self.max_cached:
+                cache.popitem(last=False)
         return caller
 
     def forget(self) -> None:
         """Drop every cached caller: the next request of each is looked up in the store."""
         with self._lock:
-            self._cache.clear()
+            self._known.clear()
+            self._unknown.clear()
 
     def note_use(self, caller: Caller) -> threading.Thread | None:
         """Have the store note that key `caller` was used now: at most once in `USED_EVERY_S` per key
@@ -179,7 +208,7 @@ class Authenticator:
             return
         self.store.callers.end_session(caller.session_hash)
         with self._lock:
-            self._cache.pop(caller.session_hash, None)
+            self._known.pop(caller.session_hash, None)
 
 
 class ChangeListener:

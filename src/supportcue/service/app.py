@@ -342,9 +342,10 @@ def create_app(
         return JSONResponse({"detail": _describe(errors), "errors": errors}, 422)
 
     @app.exception_handler(Exception)
-    async def _failed(request: Request, exc: Exception) -> JSONResponse:
+    async def _failed(request: Request, exc: Exception) -> Response:
         """A bug or an outage: the caller gets an id to quote, the log (redacted) gets the detail and
-        the traceback, once (`AnswerFailures` answers it, so uvicorn does not log it again)."""
+        the traceback, once (`AnswerFailures` answers it, so uvicorn does not log it again). A browser
+        opening a page gets the console's error page with the id (it got the raw JSON)."""
         request_id = secrets.token_hex(8)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         log.error(
@@ -357,6 +358,14 @@ def create_app(
             exc_info=exc,
         )
         detail = f"internal error; the server log has the details under request id {request_id}"
+        if wants_page(request.method, request.headers):
+            return pages.templates.TemplateResponse(
+                request,
+                "error.html",
+                {"request_id": request_id},
+                status_code=500,
+                headers={"x-request-id": request_id},
+            )
         return JSONResponse(
             {"detail": detail, "request_id": request_id}, 500, headers={"x-request-id": request_id}
         )

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from supportcue.boundary import CLEAN, Lines, Text, Timestamp
+from supportcue.boundary import CLEAN, Id, Lines, Text, Timestamp, Title
 from supportcue.data.columns import parse_context
 from supportcue.data.library import answer_id_problem
 from supportcue.data.tables import utcnow
@@ -79,7 +79,7 @@ class SuggestCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: Text = Field(min_length=1, description="the customer's message (not blank)")
-    case_id: Text | None = Field(None, max_length=100)
+    case_id: Id | None = Field(None, max_length=100)
     message_id: Text | None = Field(
         None,
         min_length=1,
@@ -161,7 +161,7 @@ class EventCreate(BaseModel):
         + " or ".join(f"`{p}`" for p in RESERVED_KEY_PREFIXES)
         + " are reserved.",
     )
-    case_id: Text = Field(min_length=1, max_length=100)
+    case_id: Id = Field(min_length=1, max_length=100)
     suggestion_id: Text | None = Field(
         None,
         max_length=40,
@@ -172,7 +172,7 @@ class EventCreate(BaseModel):
     text: Text | None = None
     reason: DismissReason | None = None
     agent_id: Text | None = Field(None, max_length=100)
-    answer_id: Text | None = Field(
+    answer_id: Id | None = Field(
         None,
         max_length=100,
         description="for `alternative`: the id of the library answer the agent inserted (422 when the "
@@ -211,8 +211,8 @@ class MessageCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    case_id: Text = Field(min_length=1, max_length=100)
-    message_id: Text = Field(
+    case_id: Id = Field(min_length=1, max_length=100)
+    message_id: Id = Field(
         min_length=1,
         max_length=200,
         description="the help desk's id of the message: a repeat (same caller and id) changes nothing "
@@ -302,7 +302,7 @@ class AnswerCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: Text | None = Field(
+    id: Id | None = Field(
         None,
         min_length=1,
         max_length=100,
@@ -310,8 +310,8 @@ class AnswerCreate(BaseModel):
         description="letters, digits, `.`, `_`, `-`, not dots alone, not `versions`, `diff` or `compose` "
         "(default: from topic and title)",
     )
-    topic: Text = Field(min_length=1, max_length=100)
-    title: Text = Field(min_length=1, max_length=300)
+    topic: Id = Field(min_length=1, max_length=100)
+    title: Title = Field(min_length=1, max_length=300)
     body: Lines = Field(min_length=1, max_length=20_000, description="placeholders such as `{customer_name}`")
     owner: Text | None = Field(None, max_length=200)
     status: Literal["draft", "approved"] = "draft"
@@ -338,8 +338,8 @@ class AnswerPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    topic: Text | None = Field(None, min_length=1, max_length=100)
-    title: Text | None = Field(None, min_length=1, max_length=300)
+    topic: Id | None = Field(None, min_length=1, max_length=100)
+    title: Title | None = Field(None, min_length=1, max_length=300)
     body: Lines | None = Field(None, min_length=1, max_length=20_000)
     owner: Text | None = Field(None, max_length=200, description='"" removes the owner')
     status: Literal["draft", "approved", "retired"] | None = None
@@ -383,7 +383,7 @@ class AnswerDiffPublic(BaseModel):
 class ComposeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_id: Text | None = Field(None, max_length=100)
+    case_id: Id | None = Field(None, max_length=100)
     customer_name: Text | None = Field(None, max_length=200)
     agent_name: Text | None = Field(None, max_length=200)
     fields: CaseFields = Field(
@@ -433,8 +433,8 @@ _PROBLEMS = {
     428: "the change names no version it was made on (`base_version` or If-Match): `detail` says "
     "what to send",
     500: "the pipeline failed on this request only (logged); other requests are not affected",
-    503: "not ready (models loading, or the reason they failed), or the database cannot take writes "
-    "now: nothing was stored, send the same request again after `Retry-After` seconds",
+    503: "not ready (models loading, or the reason they failed), or the database cannot be reached "
+    "or take writes now: nothing was stored, send the same request again after `Retry-After` seconds",
 }
 
 

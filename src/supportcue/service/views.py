@@ -9,6 +9,9 @@ import itertools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from markupsafe import Markup, escape
+
+from supportcue.boundary import hidden_characters
 from supportcue.data.store import Store
 from supportcue.data.tables import Case
 from supportcue.monitoring.alerts import describe as describe_alerts
@@ -18,10 +21,27 @@ from supportcue.service.runtime import Runtime
 from supportcue.settings import Settings
 
 
+def marked(value: object) -> Markup:
+    """Free text (a customer's message) escaped for a page, each bidi control, zero-width space or
+    BOM in it shown as `[U+202E]` (its name on hover) where it is: kept as typed, a right-to-left
+    override made `invoice_\\u202efdp.exe` read as `invoice_exe.pdf`."""
+    parts = hidden_characters(str(value))
+    return Markup("").join(
+        escape(before)
+        + (
+            Markup('<span class="hidden-char" title="{} {}">[{}]</span>').format(code, name, code)
+            if code
+            else ""
+        )
+        for before, code, name in parts
+    )
+
+
 def case_data(case: Case) -> dict[str, Any]:
     """The case as the console's script reads it (embedded as JSON in the case page): its earlier
     turns as {role, text} (an imported turn may be a bare string, or say `content`), and an id of its
-    latest message (a hash of the text), so the case opened again gets the same suggestion."""
+    latest message (a hash of the text), so the case opened again gets the same suggestion. A null
+    field is left out, as the API and the CLI leave it (it showed as the text "None")."""
     digest = hashlib.sha256(case.message.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return {
         "case_id": case.id,
@@ -29,7 +49,7 @@ def case_data(case: Case) -> dict[str, Any]:
         "message": case.message,
         "customer_name": case.customer_name,
         "context": [turn for turn in map(_turn, case.context or []) if turn["text"]],
-        "fields": {k: str(v) for k, v in (case.fields or {}).items()},
+        "fields": {k: str(v) for k, v in (case.fields or {}).items() if v is not None},
     }
 
 

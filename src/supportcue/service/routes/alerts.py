@@ -29,7 +29,7 @@ def _recent(store: Store, days: int, limit: int, offset: int) -> AlertsPublic:
     return AlertsPublic(data=data, count=len(data), next_offset=next_offset)
 
 
-@router.get("/alerts", response_model=AlertsPublic, responses=problem_responses(403, 422))
+@router.get("/alerts", response_model=AlertsPublic, responses=problem_responses(403, 422, 503))
 async def list_alerts(
     store: StoreDep,
     days: Annotated[
@@ -49,7 +49,7 @@ def _one(store: Store, alert_id: int) -> AlertPublic | None:
     return None if alert is None else AlertPublic(**describe(store, [alert])[0])
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertPublic, responses=problem_responses(403, 404, 422))
+@router.get("/alerts/{alert_id}", response_model=AlertPublic, responses=problem_responses(403, 404, 422, 503))
 async def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep) -> AlertPublic:
     """One drift alert with the ids of the review items it created."""
     found = await run_in_threadpool(_one, store, alert_id)

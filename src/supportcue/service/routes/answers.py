@@ -41,7 +41,7 @@ router = APIRouter(
 MAX_RESULTS = 100
 
 
-@router.get("/answers", response_model=AnswersPublic, responses=problem_responses(403, 422))
+@router.get("/answers", response_model=AnswersPublic, responses=problem_responses(403, 422, 503))
 async def list_answers(
     store: StoreDep,
     caller: CallerDep,

@@ -45,7 +45,9 @@ MAX_EVENTS = 1000
 """At most this many events of the suggestions shown (a caller that posts thousands for one is cut)."""
 
 
-@router.get("/cases/{case_id:path}", response_model=CasePublic, responses=problem_responses(403, 404, 422))
+@router.get(
+    "/cases/{case_id:path}", response_model=CasePublic, responses=problem_responses(403, 404, 422, 503)
+)
 async def get_case(
     case_id: Annotated[Text, Path(min_length=1, max_length=100)],
     store: StoreDep,

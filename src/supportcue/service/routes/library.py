@@ -198,7 +198,7 @@ async def _versions(store: Store, answer_id: str) -> list[AnswerVersion]:
 @api.get(
     "/answers/{answer_id:path}/versions",
     response_model=AnswerVersionsPublic,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(403, 404, 422, 503),
 )
 async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersionsPublic:
     """Every kept version of an answer, newest first."""
@@ -211,7 +211,7 @@ async def answer_versions(answer_id: AnswerId, store: StoreDep) -> AnswerVersion
 @api.get(
     "/answers/{answer_id:path}/diff",
     response_model=AnswerDiffPublic,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(403, 404, 422, 503),
 )
 async def answer_diff(
     answer_id: AnswerId,

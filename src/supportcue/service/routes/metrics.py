@@ -26,7 +26,7 @@ def prometheus(telemetry: TelemetryDep) -> Response:
 
 # support-ops (reviewers) read the online metrics too, for now
 @router.get(
-    "/v1/metrics", responses=problem_responses(422), dependencies=[require(Role.REVIEWER, Role.METRICS)]
+    "/v1/metrics", responses=problem_responses(422, 503), dependencies=[require(Role.REVIEWER, Role.METRICS)]
 )
 async def online_metrics(
     store: StoreDep,

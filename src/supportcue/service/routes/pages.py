@@ -34,6 +34,7 @@ from supportcue.service.views import (
     date_box,
     freshness_panels,
     helpdesk_panel,
+    marked,
     served_models,
 )
 from supportcue.settings import Settings
@@ -45,6 +46,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["can"] = lambda caller, role: caller is not None and includes(caller.role, Role(role))
 templates.env.filters["path_part"] = lambda value: quote(str(value), safe="")
 templates.env.globals["date_box"] = date_box
+templates.env.filters["marked"] = marked
 templates.env.filters["breakable"] = lambda value: Markup(str(escape(str(value))).replace("_", "_<wbr>"))
 """A topic may break after its underscores (`payment_methods` is one word to the browser)."""
 """`/cases/{{ c.id|path_part }}`: an external id may hold `#`, `?`, `/` or `%`."""

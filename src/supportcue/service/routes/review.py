@@ -102,7 +102,9 @@ def load_queue(
     return ReviewQueuePublic(data=data, count=len(data), topics=topics)
 
 
-@router.get("/review/queue", response_model=ReviewQueuePublic, responses=problem_responses(403, 404, 422))
+@router.get(
+    "/review/queue", response_model=ReviewQueuePublic, responses=problem_responses(403, 404, 422, 503)
+)
 async def review_queue(
     runtime: RuntimeDep,
     caller: CallerDep,
