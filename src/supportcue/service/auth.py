@@ -5,10 +5,12 @@ Every routed request but those to `PUBLIC` paths (health, login, the embed page'
 (`Authorization: Bearer <key>`) or a session cookie from /login. Without one: 401 with a JSON message,
 or, for a browser asking for a page (GET with `Accept: text/html`), a redirect to `/login?next=...`
 (and for a browser submitting a page's form, a page that says how to keep what was typed).
-Credentials not in the callers' cache are looked up in the store only while the request's address
-has a token of its rate limit left; each that fails takes one, so a flood of made-up keys costs a
-lookup per token of the address's burst and rate, and then 429s (which also hold, while it lasts,
-a real caller from that address whose key has dropped out of the cache).
+A credential not in the callers' cache is looked up in the store (one indexed read of its SHA-256);
+one that fails is remembered as failed (a bounded cache apart from the known callers', so a flood of
+made-up keys never pushes real callers out) and takes a token from its address's bucket, past which
+the address's requests without a valid credential are 429s. The lookup is not skipped for an address
+out of tokens: a real caller behind the same address (a NAT, a proxy whose forwarded address is not
+trusted) would be refused with the flood, and the read costs no more than the request itself.
 Then, in order: the caller's rate limit (429 with `Retry-After`), and for a cookie session a CSRF
 token on anything that changes state (403 without it). The caller is left in `request.state.caller`
 for the routes, whose role checks are `service/deps.py`'s `require(...)`.
@@ -142,10 +144,7 @@ class Authenticate:
         headers = Headers(scope=scope)
         method = scope["method"]
         try:
-            caller, problem = await self._caller(headers, "addr:" + client_address(scope))
-        except _Throttled as throttled:
-            await _too_many(throttled.wait)(scope, receive, send)
-            return
+            caller, problem = await self._caller(headers)
         except Exception as exc:  # the store is unreachable: say so, without details
             self.outage.failed(exc)
             response: Response = (
@@ -190,7 +189,7 @@ class Authenticate:
         state["caller"] = caller
         await self.app(scope, receive, send)
 
-    async def _caller(self, headers: Headers, address: str) -> tuple[Caller | None, str | None]:
+    async def _caller(self, headers: Headers) -> tuple[Caller | None, str | None]:
         """(the caller, or None with what is wrong with the credentials presented, if any)."""
         authorization = headers.get("authorization")
         if authorization is not None:
@@ -198,12 +197,11 @@ class Authenticate:
             key = key.strip()
             if scheme.lower() != "bearer" or not key:
                 return None, "send the API key as `Authorization: Bearer <key>`"
-            caller = await self._lookup(self.auth.cached_key, self.auth.by_key, key, address)
+            caller = await self._lookup(self.auth.cached_key, self.auth.by_key, key)
             return caller, None if caller else "the API key is not valid (mistyped or revoked)"
         session_id = cookie_parser(headers.get("cookie", "")).get(sessions.COOKIE)
         if session_id:
-            found = await self._lookup(self.auth.cached_session, self.auth.by_session, session_id, address)
-            return found, None
+            return await self._lookup(self.auth.cached_session, self.auth.by_session, session_id), None
         return None, None
 
     async def _lookup(
@@ -211,17 +209,10 @@ class Authenticate:
         cached: Callable[[str], tuple[bool, Caller | None]],
         load: Callable[[str], Caller | None],
         token: str,
-        address: str,
     ) -> Caller | None:
-        """The token's caller: from the cache, else from the store, but only while `address` has a
-        token of its rate limit left (each credential that fails takes one): made-up keys and session
-        ids past the limit are a 429 (`_Throttled`) that costs no database lookup."""
         found, caller = cached(token)
         if found:  # a cached caller says nothing of the store: only a lookup that reached it does
             return caller
-        wait = self.limiter.retry_after(address)
-        if wait:
-            raise _Throttled(wait)
         caller = await within(self.timeout_s, load, token)
         self.outage.recovered()
         return caller
@@ -236,14 +227,6 @@ _NO_CSRF = (
 
 
 _TOO_MANY_FIELDS = f"the form has more than {MAX_FORM_FIELDS:,} fields"
-
-
-class _Throttled(Exception):
-    """Credentials not in the cache, from an address out of its rate limit: `wait` seconds."""
-
-    def __init__(self, wait: int) -> None:
-        super().__init__(wait)
-        self.wait = wait
 
 
 class _TooManyFields(Exception):
