@@ -636,3 +636,31 @@ def test_a_revoked_key_and_a_removed_user_stop_at_once_in_every_worker(
                     session.close()
     finally:
         cli.close()
+
+
+def test_requests_arriving_together_with_one_key_look_it_up_once(
+    server: LiveServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of requests with a key not in the cache (a new key, or one whose 2 s in the cache ran
+    out) made a database lookup each, all at once: on a busy machine some waited past the lookup's
+    deadline and were 503s. Requests with the same credential wait for the one lookup under way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = authorize(store, "reviewer")
+    lookups: list[str] = []
+    read = store.callers.key_by_hash
+
+    def slow_read(digest: str) -> Any:  # a busy database: every request of the burst arrives meanwhile
+        lookups.append(digest)
+        time.sleep(0.4)
+        return read(digest)
+
+    with httpx.Client(base_url=server.url) as warm:  # the server's first requests pay for imports
+        assert warm.get("/healthz").status_code == 200
+    monkeypatch.setattr(store.callers, "key_by_hash", slow_read)
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(
+            pool.map(lambda _: httpx.get(f"{server.url}/v1/metrics", headers=key).status_code, range(8))
+        )
+    assert codes == [200] * 8
+    assert 1 <= len(lookups) <= 2, len(lookups)  # 2: the burst outlasted the cache's 2 s

@@ -23,6 +23,7 @@ trying names; a caller gets its 404.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
@@ -131,6 +132,8 @@ class Authenticate:
         self.timeout_s = timeout_s
         """A lookup the store has not answered after this long is answered 503 (`deadline.within`)."""
         self.outage = OutageLog()
+        self._in_flight: dict[str, asyncio.Future[Caller | None]] = {}
+        """Credential -> its lookup under way, which the requests that bring it meanwhile wait for."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -213,7 +216,14 @@ class Authenticate:
         found, caller = cached(token)
         if found:  # a cached caller says nothing of the store: only a lookup that reached it does
             return caller
-        caller = await within(self.timeout_s, load, token)
+        # one lookup per credential at a time: a burst with a key not cached (new, or its 2 s in the
+        # cache over) made a lookup each, all at once, and on a busy machine some passed the deadline
+        lookup = self._in_flight.get(token)
+        if lookup is None:
+            lookup = asyncio.ensure_future(within(self.timeout_s, load, token))
+            self._in_flight[token] = lookup
+            lookup.add_done_callback(lambda _: self._in_flight.pop(token, None))
+        caller = await asyncio.shield(lookup)  # a waiter that goes away leaves the others' lookup be
         self.outage.recovered()
         return caller
 
