@@ -126,3 +126,14 @@ def test_resolving_an_unknown_case_is_a_404_that_does_not_echo_the_id(api: httpx
     r = api.post("/cases/ana.lima@example.com/resolve", headers={"accept": "application/json"})
     assert r.status_code == 404
     assert r.json() == {"detail": "no case with this id"}
+
+
+def test_an_imported_cases_bot_turn_reads_back_as_the_bots(agent: httpx.Client, store: Store) -> None:
+    context = [{"role": "customer", "text": "Hello?"}, {"role": "bot", "text": "I am the bot. Ask away."}]
+    store.cases.upsert([case("imp/bot", "how do I pause a payout", "Ana Lima", context=context)])
+    body = agent.get("/v1/cases/imp/bot").json()
+    assert [(m["role"], m["text"]) for m in body["messages"]] == [
+        ("customer", "Hello?"),
+        ("bot", "I am the bot. Ask away."),
+        ("customer", "how do I pause a payout"),
+    ]

@@ -110,7 +110,11 @@ def _message(turn: ConversationMessage) -> CaseMessagePublic:
 
 
 def _imported(case: Case, turn: dict[str, str]) -> CaseMessagePublic:
-    role = MessageRole.AGENT if turn["role"] == MessageRole.AGENT else MessageRole.CUSTOMER
+    role = (
+        MessageRole(turn["role"])
+        if turn["role"] in (MessageRole.AGENT, MessageRole.BOT)
+        else MessageRole.CUSTOMER
+    )
     return CaseMessagePublic(
         message_id=None,
         role=role,
