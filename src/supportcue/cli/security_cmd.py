@@ -42,12 +42,11 @@ def keys_create(
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object (the last line)")] = False,
 ) -> None:
     """Make a key and print it once: only its hash is stored, so copy it now."""
-    from supportcue.security.keys import create_key
+    from supportcue.security.keys import PLACEHOLDER_URL, create_key, embed_path
 
     cli = state(ctx)
     key = create_key(cli.store, name, role)
-    # an embed key goes in the URL's fragment, which browsers never send to a server or a log
-    embed = f"/embed/chatwoot#key={key}" if role == Role.EMBED else None
+    embed = embed_path(key) if role == Role.EMBED else None
     public_url = cli.settings.service.public_url
     if json_out:
         shown: dict[str, str] = {"key": key, "name": name, "role": role}
@@ -60,7 +59,7 @@ def keys_create(
     print(f"key {name!r} ({role}) created; it is shown only this once:\n{key}")
     if embed:
         print("Chatwoot > Settings > Integrations > Dashboard Apps: add an app with the URL")
-        print(f"  {public_url or 'https://YOUR-SUPPORTCUE-HOST'}{embed}")
+        print(f"  {public_url or PLACEHOLDER_URL}{embed}")
         if not public_url:
             print("(set [service] public_url to the address agents' browsers reach supportcue at)")
         return

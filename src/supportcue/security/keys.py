@@ -24,6 +24,16 @@ SHOWN = len(PREFIX) + 6
 """How many leading characters `keys list` shows to tell keys apart."""
 
 
+PLACEHOLDER_URL = "https://YOUR-SUPPORTCUE-HOST"
+"""Where supportcue's address goes in an embed URL shown while `[service] public_url` is not set."""
+
+
+def embed_path(key: str) -> str:
+    """The Chatwoot Dashboard App's path for an embed key: the key goes in the URL's fragment, which
+    browsers never send to a server or a log."""
+    return f"/embed/chatwoot#key={key}"
+
+
 def check_name(name: str, what: str) -> str:
     if not NAME.fullmatch(name):  # `$` alone also matched before a last line break
         raise SupportcueError(

@@ -201,8 +201,8 @@ def _created(runtime: Runtime, by: Actor, name: str, role: str) -> dict[str, str
     key = keys.create_key(runtime.store, name, role, by)
     shown = {"name": name, "role": role, "key": key}
     if role == Role.EMBED:
-        base = runtime.settings.service.public_url or "https://YOUR-SUPPORTCUE-HOST"
-        shown["embed_url"] = f"{base}/embed/chatwoot#key={key}"
+        base = runtime.settings.service.public_url or keys.PLACEHOLDER_URL
+        shown["embed_url"] = base + keys.embed_path(key)
     return shown
 
 
