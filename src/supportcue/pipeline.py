@@ -68,7 +68,7 @@ from supportcue.mailtext import clean as clean_email
 from supportcue.security.redaction import remember_personal
 from supportcue.settings import PipelineSettings
 from supportcue.stages.base import FailedResult, Message, Outcome, Stage, StageResult, Turn
-from supportcue.stages.placeholders import case_values, fill
+from supportcue.stages.placeholders import case_values, fill, text_fields
 from supportcue.vocab import HOLDOUT, StageMode, SuggestionMode
 
 PROBE_MESSAGE = "How do I change the email address of my account?"
@@ -114,8 +114,7 @@ def with_case(
     the message is not read (cleaned) again."""
     completed = copy.copy(request)
     completed.customer_name = request.customer_name or customer_name
-    stored = {str(k): str(v) for k, v in fields.items() if v is not None}
-    completed.fields = {**stored, **request.fields}
+    completed.fields = {**text_fields(fields), **request.fields}
     remember_personal(completed.customer_name, completed.fields.values())
     return completed
 

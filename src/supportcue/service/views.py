@@ -19,6 +19,7 @@ from supportcue.monitoring.freshness import REASON_NAMES, coverage_lost, describ
 from supportcue.monitoring.metrics import parse_time
 from supportcue.service.runtime import Runtime
 from supportcue.settings import Settings
+from supportcue.stages.placeholders import text_fields
 
 
 def marked(value: object) -> Markup:
@@ -49,7 +50,7 @@ def case_data(case: Case) -> dict[str, Any]:
         "message": case.message,
         "customer_name": case.customer_name,
         "context": [turn for turn in map(_turn, case.context or []) if turn["text"]],
-        "fields": {k: str(v) for k, v in (case.fields or {}).items() if v is not None},
+        "fields": text_fields(case.fields),
     }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from supportcue.textfacts import PLACEHOLDER
 
@@ -66,6 +67,12 @@ class Filled:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+
+def text_fields(fields: Mapping[str, Any] | None) -> dict[str, str]:
+    """A stored case's fields as text, a null value left out (it fills nothing, and is no "None"):
+    as the console, `GET /v1/cases` and a suggestion for a stored case read them."""
+    return {str(k): str(v) for k, v in (fields or {}).items() if v is not None}
 
 
 def case_values(

@@ -34,6 +34,7 @@ from supportcue.service.schemas import (
     problem_responses,
 )
 from supportcue.service.views import case_turns
+from supportcue.stages.placeholders import text_fields
 from supportcue.vocab import EventKind, MessageRole, Role
 
 router = APIRouter(
@@ -78,7 +79,7 @@ def _read(store: Store, case_id: str, limit: int, offset: int, threshold: float)
     suggestions = store.cases.suggestions_of(case_id, MAX_SUGGESTIONS + 1)
     latest = suggestions[:MAX_SUGGESTIONS]
     events = store.events.of_suggestions(case_id, [s.id for s in latest], MAX_EVENTS)
-    fields = {str(k): str(v) for k, v in (case.fields or {}).items() if v is not None}
+    fields = text_fields(case.fields)
     personal = sorted(k for k, v in fields.items() if holds_personal(v))
     return CasePublic(
         case_id=case.id,
